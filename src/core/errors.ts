@@ -1,0 +1,86 @@
+/** Base class of every error the platform raises on purpose; the API turns these into problem+json. */
+export class SilopoolError extends Error {
+  readonly code: string;
+  readonly status: number;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(
+    code: string,
+    status: number,
+    message: string,
+    options?: { cause?: unknown; details?: Record<string, unknown> },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.status = status;
+    this.details = options?.details;
+  }
+}
+
+/** One problem with one field of an input, named by its JSON path (`/input/discountRate`). */
+export interface FieldProblem {
+  path: string;
+  message: string;
+  rule?: string;
+}
+
+export class ValidationError extends SilopoolError {
+  readonly problems: FieldProblem[];
+  constructor(problems: FieldProblem[], message?: string) {
+    super('validation_failed', 400, message ?? describeProblems(problems), { details: { errors: problems } });
+    this.problems = problems;
+  }
+}
+
+function describeProblems(problems: FieldProblem[]): string {
+  const first = problems[0];
+  if (!first) return 'The input is not valid.';
+  const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
+  return `${first.path || '/'} ${first.message}${more}`;
+}
+
+export class NotFoundError extends SilopoolError {
+  constructor(what: string, options?: { cause?: unknown }) {
+    super('not_found', 404, `${what} was not found.`, options);
+  }
+}
+
+export class ConflictError extends SilopoolError {
+  constructor(message: string, code = 'conflict', options?: { cause?: unknown; details?: Record<string, unknown> }) {
+    super(code, 409, message, options);
+  }
+}
+
+/** A compare-and-set write lost: the item changed (or did not exist) since it was read. */
+export class ConditionFailedError extends SilopoolError {
+  constructor(message = 'The item changed since it was read.', options?: { cause?: unknown }) {
+    super('condition_failed', 409, message, options);
+  }
+}
+
+export class UnauthorizedError extends SilopoolError {
+  constructor(message = 'A valid bearer token or API key is required.', options?: { cause?: unknown }) {
+    super('unauthorized', 401, message, options);
+  }
+}
+
+export class ForbiddenError extends SilopoolError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('forbidden', 403, message, options);
+  }
+}
+
+export class RateLimitedError extends SilopoolError {
+  readonly retryAfterSec: number;
+  constructor(message: string, retryAfterSec: number, details?: Record<string, unknown>) {
+    super('rate_limited', 429, message, details ? { details } : undefined);
+    this.retryAfterSec = retryAfterSec;
+  }
+}
+
+export class UnavailableError extends SilopoolError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('unavailable', 503, message, options);
+  }
+}

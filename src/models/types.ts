@@ -1,0 +1,25 @@
+import type { FieldProblem } from '../core/errors.ts';
+import type { Formatting, ModelRules } from '../core/tenant.ts';
+
+/** A JSON Schema object (draft 2020-12 subset that Ajv and @rjsf understand). */
+export type JsonSchema = { [key: string]: unknown };
+
+/** What the model author gives the platform. `run` and `workbook` must be pure and deterministic. */
+export interface ModelDefinition<Input = unknown, Result = unknown> {
+  name: string;
+  /** Semver of the model's numbers: bump it when the same input would give different numbers. */
+  version: string;
+  title: string;
+  description: string;
+  /** Input JSON Schema with titles, descriptions, units, ranges and defaults. */
+  inputSchema: JsonSchema;
+  /** Checks that JSON Schema cannot express (terminalGrowth < discountRate, array lengths); [] when fine. */
+  check(input: Input): FieldProblem[];
+  /** Cost units for fair scheduling (1 = a small DCF). */
+  cost(input: Input): number;
+  run(input: Input, rules: ModelRules): Result;
+  /** The key figures stored on the job and shown to the user, rounded per `rules.rounding`. */
+  summary(result: Result, rules: ModelRules): Record<string, unknown>;
+  /** Renders the xlsx bytes. */
+  workbook(result: Result, input: Input, formatting: Formatting): Uint8Array | Promise<Uint8Array>;
+}
