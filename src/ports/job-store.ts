@@ -1,0 +1,55 @@
+import type { JobId, TenantId } from '../core/ids.ts';
+import type { JobRecord, JobStatus } from '../core/job.ts';
+
+export interface ListJobsQuery {
+  status?: JobStatus;
+  model?: string;
+  limit: number;
+  /** Opaque cursor from a previous page. */
+  cursor?: string;
+}
+
+export interface JobPage {
+  items: JobRecord[];
+  nextCursor?: string;
+}
+
+export interface IdempotencyRecord {
+  key: string;
+  requestHash: string;
+  jobId: JobId;
+  createdAt: string;
+}
+
+/**
+ * One tenant's jobs. Every method is scoped to `tenantId`; there is no way to name another tenant's item.
+ * Writes are single-item and conditional, as on DynamoDB.
+ */
+export interface TenantJobStore {
+  readonly tenantId: TenantId;
+  /** Creates the job; throws ConditionFailedError when a job with that id exists. */
+  create(job: JobRecord): Promise<void>;
+  get(id: JobId): Promise<JobRecord | undefined>;
+  /**
+   * Compare-and-set: writes `next` (with version = expectedVersion + 1) only if the stored version is
+   * `expectedVersion`; throws ConditionFailedError otherwise. Returns the stored record.
+   */
+  update(next: JobRecord, expectedVersion: number): Promise<JobRecord>;
+  /** Newest first. */
+  list(query: ListJobsQuery): Promise<JobPage>;
+  delete(id: JobId): Promise<void>;
+  /** Stores the key if absent and returns undefined; returns the existing record if the key was taken. */
+  claimIdempotencyKey(record: IdempotencyRecord): Promise<IdempotencyRecord | undefined>;
+  deleteIdempotencyKey(key: string): Promise<void>;
+  /** Number of items (jobs and idempotency keys) stored for this tenant: for verifying moves and offboarding. */
+  countItems(): Promise<number>;
+}
+
+export interface JobStore {
+  forTenant(tenantId: TenantId): TenantJobStore;
+}
+
+/** A compare-and-set update computed from the current record; retried on a lost race by callers that want to. */
+export function nextVersion(job: JobRecord, patch: Partial<JobRecord>, now = new Date()): JobRecord {
+  return { ...job, ...patch, version: job.version + 1, updatedAt: now.toISOString() };
+}

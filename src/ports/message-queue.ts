@@ -1,0 +1,75 @@
+/** A queue port with the semantics of Amazon SQS (standard queues with fair groups), not of an in-memory array. */
+
+export interface QueueSettings {
+  /** Default seconds a received message stays invisible to other consumers. */
+  visibilityTimeoutSec: number;
+  /** After this many receives without a delete, the message moves to `deadLetterQueue`. */
+  maxReceiveCount?: number;
+  deadLetterQueue?: string;
+  /** Seconds a message is kept before it expires (SQS default 4 days). */
+  retentionSec?: number;
+}
+
+export interface SendMessage {
+  body: string;
+  /** Fairness group (the tenant in shared queues): SQS fair queues' `MessageGroupId`. */
+  groupId?: string;
+  /** Messages with the same dedup id within the dedup window are accepted once. */
+  dedupId?: string;
+  delaySec?: number;
+  /** Relative cost for fair scheduling; 1 when absent. */
+  cost?: number;
+  /** Smaller runs first within a group. 0 when absent. */
+  priority?: number;
+  attributes?: Record<string, string>;
+}
+
+export interface ReceivedMessage {
+  messageId: string;
+  receiptHandle: string;
+  body: string;
+  groupId?: string;
+  attributes: Record<string, string>;
+  /** How many times this message has been received, this time included. */
+  receiveCount: number;
+  sentAt: number;
+  firstReceivedAt: number;
+}
+
+export interface ReceiveOptions {
+  maxMessages: number;
+  visibilityTimeoutSec?: number;
+  /** Long polling: wait up to this long for a message when the queue is empty. */
+  waitTimeSec?: number;
+  /** Groups not to hand out now (for example tenants at their running-jobs limit). */
+  excludeGroups?: ReadonlySet<string>;
+}
+
+export interface QueueDepth {
+  visible: number;
+  inFlight: number;
+  delayed: number;
+}
+
+export interface MessageQueue {
+  createQueue(name: string, settings: QueueSettings): Promise<void>;
+  deleteQueue(name: string): Promise<void>;
+  listQueues(prefix?: string): Promise<string[]>;
+  send(queue: string, message: SendMessage): Promise<{ messageId: string }>;
+  /** All or nothing per call on the embedded adapter; per entry on SQS (failed entries throw). */
+  sendBatch(queue: string, messages: SendMessage[]): Promise<{ messageId: string }[]>;
+  receive(queue: string, options: ReceiveOptions): Promise<ReceivedMessage[]>;
+  /** Deleting with a stale receipt handle (the message was received again since) is a no-op, as on SQS. */
+  delete(queue: string, receiptHandle: string): Promise<void>;
+  changeVisibility(queue: string, receiptHandle: string, timeoutSec: number): Promise<void>;
+  depth(queue: string): Promise<QueueDepth>;
+  /** Visible depth per group (tenant) where the backend can tell; empty map where it cannot (SQS). */
+  depthByGroup(queue: string): Promise<Map<string, number>>;
+  /** Deletes every message of a queue. */
+  purge(queue: string): Promise<void>;
+}
+
+/** Dead-letter queue name convention shared by every adapter and the CDK app. */
+export function deadLetterQueueName(queue: string): string {
+  return `${queue}-dlq`;
+}

@@ -1,0 +1,60 @@
+import type { TenantId } from '../core/ids.ts';
+
+export interface StoredObject {
+  body: Uint8Array;
+  contentType: string;
+  size: number;
+}
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+}
+
+export interface ObjectPage {
+  items: ObjectInfo[];
+  nextCursor?: string;
+}
+
+/** S3 semantics: put overwrites, get of a missing key is undefined, list is by prefix in key order. */
+export interface ObjectStore {
+  put(key: string, body: Uint8Array, contentType: string): Promise<void>;
+  get(key: string): Promise<StoredObject | undefined>;
+  list(prefix: string, options?: { cursor?: string; limit?: number }): Promise<ObjectPage>;
+  delete(key: string): Promise<void>;
+}
+
+/** Every tenant's objects live under this prefix, in shared and dedicated stores alike. */
+export function tenantPrefix(tenantId: TenantId): string {
+  return `tenants/${tenantId}/`;
+}
+
+/** A view of one tenant's objects: keys are relative to `tenants/{tenantId}/` and cannot escape it. */
+export interface TenantObjectStore {
+  readonly tenantId: TenantId;
+  put(key: string, body: Uint8Array, contentType: string): Promise<void>;
+  get(key: string): Promise<StoredObject | undefined>;
+  list(prefix?: string, options?: { cursor?: string; limit?: number }): Promise<ObjectPage>;
+  delete(key: string): Promise<void>;
+}
+
+const SAFE_KEY = /^(?!.*(?:^|\/)\.\.?(?:\/|$))[A-Za-z0-9._\-/]+$/;
+
+export function scopeObjects(store: ObjectStore, tenantId: TenantId): TenantObjectStore {
+  const root = tenantPrefix(tenantId);
+  const full = (key: string): string => {
+    if (!SAFE_KEY.test(key) || key.startsWith('/')) throw new Error(`Unsafe object key: ${JSON.stringify(key)}`);
+    return root + key;
+  };
+  const strip = (page: ObjectPage): ObjectPage => ({
+    ...page,
+    items: page.items.map((item) => ({ ...item, key: item.key.slice(root.length) })),
+  });
+  return {
+    tenantId,
+    put: (key, body, contentType) => store.put(full(key), body, contentType),
+    get: (key) => store.get(full(key)),
+    list: async (prefix = '', options) => strip(await store.list(prefix ? full(prefix) : root, options)),
+    delete: (key) => store.delete(full(key)),
+  };
+}
