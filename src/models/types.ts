@@ -20,6 +20,8 @@ export interface ModelDefinition<Input = unknown, Result = unknown> {
   run(input: Input, rules: ModelRules): Result;
   /** The key figures stored on the job and shown to the user, rounded per `rules.rounding`. */
   summary(result: Result, rules: ModelRules): Record<string, unknown>;
+  /** Chart data shown by the web app (free cash flow by year, a fund's J-curve), by series name. */
+  series?(result: Result): Record<string, { label: string | number; value: number }[]>;
   /** Renders the xlsx bytes. */
   workbook(result: Result, input: Input, formatting: Formatting): Uint8Array | Promise<Uint8Array>;
 }
