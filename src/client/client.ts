@@ -1,0 +1,256 @@
+import { networkProblem, ProblemError, problemFrom } from './problem.ts';
+import { parseEventStream } from './sse.ts';
+import type {
+  AuthConfig,
+  CreateTenant,
+  DeadLetter,
+  Job,
+  JobFilter,
+  JobStatus,
+  Me,
+  ModelInfo,
+  Operation,
+  Page,
+  QueueDepth,
+  Tenant,
+  TenantUsage,
+  UpdateTenant,
+} from './types.ts';
+
+export interface ClientOptions {
+  /** Origin of the API, e.g. `http://localhost:3000`; empty means the page's own origin. */
+  baseUrl?: string;
+  /** A JWT or a tenant API key; a function is read on every request so a refreshed token is used. */
+  token?: string | (() => string | undefined);
+  /** Sent as `x-tenant-id`; selects one of the tenants the token grants. */
+  tenantId?: string;
+  fetch?: typeof fetch;
+}
+
+/** Every route the client calls, as `METHOD /path/{param}`; the OpenAPI test checks each exists. */
+export const CLIENT_ROUTES = [
+  'GET /v1/auth/config',
+  'GET /v1/me',
+  'GET /v1/models',
+  'POST /v1/models/{model}/jobs',
+  'GET /v1/jobs',
+  'GET /v1/jobs/{id}',
+  'DELETE /v1/jobs/{id}',
+  'GET /v1/jobs/{id}/events',
+  'GET /v1/jobs/{id}/artifacts/{name}',
+  'GET /v1/admin/tenants',
+  'POST /v1/admin/tenants',
+  'GET /v1/admin/tenants/{id}',
+  'PATCH /v1/admin/tenants/{id}',
+  'DELETE /v1/admin/tenants/{id}',
+  'POST /v1/admin/tenants/{id}/placement',
+  'GET /v1/admin/operations/{id}',
+  'GET /v1/admin/queues',
+  'GET /v1/admin/dead-letters',
+  'POST /v1/admin/dead-letters/redrive',
+  'GET /v1/admin/usage',
+  'POST /v1/admin/tokens',
+] as const;
+
+const TERMINAL: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
+
+export function isTerminal(status: JobStatus): boolean {
+  return TERMINAL.includes(status);
+}
+
+type Query = Record<string, string | number | undefined>;
+
+/** A typed client of the Silopool v1 API; works in browsers and in Node 20+ (global fetch). */
+export class SilopoolClient {
+  readonly options: ClientOptions;
+
+  constructor(options: ClientOptions = {}) {
+    this.options = options;
+  }
+
+  /** The same credentials scoped to another tenant. */
+  forTenant(tenantId: string | undefined): SilopoolClient {
+    return new SilopoolClient({ ...this.options, tenantId });
+  }
+
+  // --- auth ---
+  authConfig(): Promise<AuthConfig> {
+    return this.json('GET', '/v1/auth/config');
+  }
+  me(): Promise<Me> {
+    return this.json('GET', '/v1/me');
+  }
+
+  // --- tenant portal ---
+  async listModels(): Promise<ModelInfo[]> {
+    return (await this.json<Page<ModelInfo>>('GET', '/v1/models')).items;
+  }
+  submitJob(model: string, input: unknown, options: { idempotencyKey?: string } = {}): Promise<Job> {
+    const headers = options.idempotencyKey ? { 'idempotency-key': options.idempotencyKey } : undefined;
+    return this.json('POST', `/v1/models/${enc(model)}/jobs`, { body: { input }, headers });
+  }
+  listJobs(filter: JobFilter = {}): Promise<Page<Job>> {
+    return this.json('GET', '/v1/jobs', { query: { ...filter } });
+  }
+  getJob(id: string): Promise<Job> {
+    return this.json('GET', `/v1/jobs/${enc(id)}`);
+  }
+  cancelJob(id: string): Promise<Job> {
+    return this.json('DELETE', `/v1/jobs/${enc(id)}`);
+  }
+
+  /**
+   * Yields the job on every status change until it is terminal. Reconnects when the stream
+   * drops early (proxies cut idle connections) and re-reads the job so no change is missed.
+   */
+  async *watchJob(id: string, signal?: AbortSignal): AsyncGenerator<Job> {
+    for (let attempt = 0; !signal?.aborted; attempt++) {
+      const res = await this.send('GET', `/v1/jobs/${enc(id)}/events`, {
+        headers: { accept: 'text/event-stream' },
+        signal,
+      });
+      if (!res.ok) throw await problemFrom(res);
+      if (!res.body) throw networkProblem(new Error('the event stream has no body'));
+      for await (const message of parseEventStream(res.body)) {
+        if (message.event !== 'status') continue;
+        const job = JSON.parse(message.data) as Job;
+        yield job;
+        if (isTerminal(job.status)) return;
+      }
+      const job = await this.getJob(id);
+      yield job;
+      if (isTerminal(job.status)) return;
+      await sleep(Math.min(5000, 250 * 2 ** attempt), signal);
+    }
+  }
+
+  /** Downloads an artifact; the file name comes from Content-Disposition, else the artifact name. */
+  async downloadArtifact(jobId: string, name: string): Promise<{ blob: Blob; fileName: string }> {
+    const res = await this.send('GET', `/v1/jobs/${enc(jobId)}/artifacts/${enc(name)}`);
+    if (!res.ok) throw await problemFrom(res);
+    const fileName = fileNameFrom(res.headers.get('content-disposition')) ?? name;
+    return { blob: await res.blob(), fileName };
+  }
+
+  // --- operator console ---
+  listTenants(query: { limit?: number; cursor?: string } = {}): Promise<Page<Tenant>> {
+    return this.json('GET', '/v1/admin/tenants', { query });
+  }
+  createTenant(body: CreateTenant): Promise<{ tenant: Tenant; apiKey: string }> {
+    return this.json('POST', '/v1/admin/tenants', { body });
+  }
+  getTenant(id: string): Promise<Tenant> {
+    return this.json('GET', `/v1/admin/tenants/${enc(id)}`);
+  }
+  updateTenant(id: string, patch: UpdateTenant): Promise<Tenant> {
+    return this.json('PATCH', `/v1/admin/tenants/${enc(id)}`, { body: patch });
+  }
+  offboardTenant(id: string): Promise<unknown> {
+    return this.json('DELETE', `/v1/admin/tenants/${enc(id)}`);
+  }
+  movePlacement(id: string, placement: 'shared' | 'dedicated'): Promise<Operation> {
+    return this.json('POST', `/v1/admin/tenants/${enc(id)}/placement`, { body: { placement } });
+  }
+  getOperation(id: string): Promise<Operation> {
+    return this.json('GET', `/v1/admin/operations/${enc(id)}`);
+  }
+  async listQueues(): Promise<QueueDepth[]> {
+    return (await this.json<Page<QueueDepth>>('GET', '/v1/admin/queues')).items;
+  }
+  async listDeadLetters(queue: string): Promise<DeadLetter[]> {
+    return (await this.json<Page<DeadLetter>>('GET', '/v1/admin/dead-letters', { query: { queue } })).items;
+  }
+  redrive(queue: string): Promise<{ moved: number }> {
+    return this.json('POST', '/v1/admin/dead-letters/redrive', { body: { queue } });
+  }
+  async usage(): Promise<TenantUsage[]> {
+    return (await this.json<Page<TenantUsage>>('GET', '/v1/admin/usage')).items;
+  }
+  mintToken(body: { tenants: string[]; user: string; roles?: string[] }): Promise<{ token: string }> {
+    return this.json('POST', '/v1/admin/tokens', { body });
+  }
+
+  // --- transport ---
+  private async json<T>(
+    method: string,
+    path: string,
+    init: { body?: unknown; query?: Query; headers?: Record<string, string> | undefined } = {},
+  ): Promise<T> {
+    const res = await this.send(method, path + queryString(init.query), {
+      headers: { accept: 'application/json', ...init.headers },
+      body: init.body,
+    });
+    if (!res.ok) throw await problemFrom(res);
+    if (res.status === 204) return undefined as T;
+    return (await res.json()) as T;
+  }
+
+  private async send(
+    method: string,
+    path: string,
+    init: { headers?: Record<string, string>; body?: unknown; signal?: AbortSignal | undefined } = {},
+  ): Promise<Response> {
+    const headers: Record<string, string> = { ...init.headers };
+    const token = typeof this.options.token === 'function' ? this.options.token() : this.options.token;
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (this.options.tenantId) headers['x-tenant-id'] = this.options.tenantId;
+    if (init.body !== undefined) headers['content-type'] = 'application/json';
+    const doFetch = this.options.fetch ?? globalThis.fetch.bind(globalThis);
+    try {
+      return await doFetch(`${this.options.baseUrl ?? ''}${path}`, {
+        method,
+        headers,
+        body: init.body === undefined ? null : JSON.stringify(init.body),
+        signal: init.signal ?? null,
+      });
+    } catch (cause) {
+      if (cause instanceof Error && cause.name === 'AbortError') throw cause;
+      throw networkProblem(cause);
+    }
+  }
+}
+
+export function createClient(options: ClientOptions = {}): SilopoolClient {
+  return new SilopoolClient(options);
+}
+
+function enc(segment: string): string {
+  return encodeURIComponent(segment);
+}
+
+function queryString(query: Query | undefined): string {
+  if (!query) return '';
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined && value !== '') params.set(key, String(value));
+  }
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
+/** Reads `filename*=UTF-8''…` (RFC 6266, preferred) or `filename="…"`. */
+export function fileNameFrom(header: string | null): string | undefined {
+  if (!header) return undefined;
+  const star = /filename\*\s*=\s*(?:UTF-8|utf-8)''([^;]+)/.exec(header);
+  if (star?.[1]) {
+    try {
+      return decodeURIComponent(star[1].trim());
+    } catch {
+      // A malformed escape falls through to the plain parameter.
+    }
+  }
+  const plain = /filename\s*=\s*"?([^";]+)"?/.exec(header);
+  return plain?.[1]?.trim();
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+export { ProblemError };

@@ -1,0 +1,11 @@
+export {
+  CLIENT_ROUTES,
+  type ClientOptions,
+  createClient,
+  fileNameFrom,
+  isTerminal,
+  SilopoolClient,
+} from './client.ts';
+export { type FieldError, type Problem, ProblemError } from './problem.ts';
+export { parseEventStream, type ServerSentEvent } from './sse.ts';
+export type * from './types.ts';

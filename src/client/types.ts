@@ -1,0 +1,175 @@
+/**
+ * Wire types of the Silopool v1 API, written by hand to mirror the OpenAPI document
+ * (`test/web/client-openapi.test.ts` checks the routes against it). They import nothing from
+ * the server so the client can be copied or published on its own.
+ */
+
+export type Role = 'operator' | 'user';
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type Placement = 'shared' | 'dedicated';
+export type TenantStatus = 'active' | 'suspended' | 'offboarding';
+export type Plan = 'free' | 'standard' | 'enterprise';
+
+export type JsonSchema = { [key: string]: unknown };
+
+export interface AuthConfig {
+  mode: 'embedded' | 'oidc';
+  oidc?: {
+    issuer: string;
+    clientId: string;
+    authorizationEndpoint: string;
+    tokenEndpoint: string;
+    scope: string;
+  };
+}
+
+export interface Me {
+  subject: string;
+  roles: Role[];
+  tenants: { id: string; name: string }[];
+}
+
+export interface ModelInfo {
+  name: string;
+  version: string;
+  title: string;
+  description: string;
+  /** JSON Schema as the tenant's rules shape it: fixed fields removed, defaults and ranges applied. */
+  inputSchema: JsonSchema;
+}
+
+export interface SeriesPoint {
+  label: string | number;
+  value: number;
+}
+
+export interface ArtifactInfo {
+  name: string;
+  contentType: string;
+  size: number;
+  url: string;
+}
+
+export interface Job {
+  id: string;
+  tenantId: string;
+  model: string;
+  modelVersion: string;
+  status: JobStatus;
+  input: unknown;
+  effectiveInput: unknown;
+  summary?: Record<string, unknown>;
+  series?: Record<string, SeriesPoint[]>;
+  artifacts: ArtifactInfo[];
+  error?: { code: string; message: string };
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  links: { self: string; events: string; artifacts?: string };
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor?: string;
+}
+
+export interface JobFilter {
+  status?: JobStatus;
+  model?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+export interface ModelRules {
+  defaults?: Record<string, unknown>;
+  fixed?: Record<string, unknown>;
+  ranges?: Record<string, { minimum?: number; maximum?: number }>;
+  rounding?: number;
+}
+
+export interface Formatting {
+  companyName?: string;
+  currency?: string;
+  locale?: string;
+  dateFormat?: string;
+  brandColor?: string;
+  sheetNames?: Record<string, string>;
+}
+
+export interface TenantLimits {
+  maxRunningJobs?: number;
+  maxQueuedJobs?: number;
+  submitRatePerSec?: number;
+  submitBurst?: number;
+  weight?: number;
+}
+
+export interface TenantConfig {
+  rules: Record<string, ModelRules>;
+  formatting: Formatting;
+  limits: TenantLimits;
+}
+
+export interface Tenant {
+  id: string;
+  name: string;
+  status: TenantStatus;
+  placement: Placement;
+  plan: Plan;
+  config: TenantConfig;
+  move?: { operationId: string; from: Placement; to: Placement; phase: string };
+  createdAt: string;
+  updatedAt: string;
+  version: number;
+}
+
+export interface CreateTenant {
+  id: string;
+  name: string;
+  placement?: Placement;
+  plan?: Plan;
+  config?: Partial<TenantConfig>;
+}
+
+export interface UpdateTenant {
+  name?: string;
+  status?: TenantStatus;
+  plan?: Plan;
+  config?: Partial<TenantConfig>;
+}
+
+export interface Operation {
+  id: string;
+  kind: 'move';
+  tenantId: string;
+  status: 'running' | 'succeeded' | 'failed';
+  /** 0..1 */
+  progress: number;
+  steps: { name: string; status: 'pending' | 'running' | 'done' | 'failed'; detail?: string }[];
+  error?: { code: string; message: string };
+}
+
+export interface QueueDepth {
+  queue: string;
+  visible: number;
+  inFlight: number;
+  delayed: number;
+  deadLetters: number;
+}
+
+export interface DeadLetter {
+  messageId: string;
+  body: unknown;
+  receiveCount: number;
+  sentAt: string;
+}
+
+export interface TenantUsage {
+  tenantId: string;
+  jobs: number;
+  succeeded: number;
+  failed: number;
+  computeSeconds: number;
+  storageBytes: number;
+  costUsd: number;
+}
