@@ -1,0 +1,5 @@
+export { createDynamoJobStore, type DynamoJobStoreOptions, tenantPartitionKey } from './job-store.ts';
+export { createSqsMessageQueue, type SqsMessageQueueOptions, sqsCapabilities } from './message-queue.ts';
+export { createS3ObjectStore, type S3ObjectStoreOptions } from './object-store.ts';
+export { createDynamoTenantDirectory, type DynamoTenantDirectoryOptions } from './tenant-directory.ts';
+export { assumeTenantScope, type TenantScopeCredentials, tenantSessionPolicy } from './tenant-scope.ts';

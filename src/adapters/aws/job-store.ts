@@ -1,0 +1,209 @@
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { ConditionFailedError } from '../../core/errors.ts';
+import type { JobId, TenantId } from '../../core/ids.ts';
+import type { JobRecord } from '../../core/job.ts';
+import type {
+  IdempotencyRecord,
+  JobPage,
+  JobStore,
+  ListJobsQuery,
+  TenantJobStore,
+} from '../../ports/job-store.ts';
+import { decodeCursor, encodeCursor, isConditionFailed } from './cursor.ts';
+
+export interface DynamoJobStoreOptions {
+  client: DynamoDBDocumentClient;
+  tableName: string;
+}
+
+/** The partition key of a tenant's items: `#` cannot occur in a tenant id, so `T#a1` never prefixes `T#a1-x`. */
+export function tenantPartitionKey(tenantId: TenantId): string {
+  return `T#${tenantId}`;
+}
+
+const JOB = 'JOB#';
+const IDEM = 'IDEM#';
+// Filtered queries read pages of this size until a page of results is full.
+const FILTERED_PAGE = 100;
+
+/**
+ * JobStore on one DynamoDB table (pk `T#{tenantId}`, sk `JOB#{jobId}` / `IDEM#{key}`). The record is
+ * stored whole as JSON in `doc`; `status`, `model` and `version` are copied out for filters and conditions.
+ */
+export function createDynamoJobStore(options: DynamoJobStoreOptions): JobStore {
+  return { forTenant: (tenantId) => tenantJobs(options, tenantId) };
+}
+
+function tenantJobs({ client, tableName }: DynamoJobStoreOptions, tenantId: TenantId): TenantJobStore {
+  const pk = tenantPartitionKey(tenantId);
+  const itemOf = (job: JobRecord) => ({
+    pk,
+    sk: JOB + job.id,
+    status: job.status,
+    model: job.model,
+    version: job.version,
+    doc: JSON.stringify(job),
+  });
+  const recordOf = (item: Record<string, unknown>): JobRecord => JSON.parse(item.doc as string) as JobRecord;
+  const ownJob = (job: JobRecord): void => {
+    if (job.tenantId !== tenantId)
+      throw new Error(`Job ${job.id} belongs to another tenant than ${tenantId}.`);
+  };
+
+  return {
+    tenantId,
+
+    async create(job: JobRecord): Promise<void> {
+      ownJob(job);
+      try {
+        await client.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: itemOf(job),
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        );
+      } catch (error) {
+        if (isConditionFailed(error))
+          throw new ConditionFailedError(`Job ${job.id} already exists.`, { cause: error });
+        throw error;
+      }
+    },
+
+    async get(id: JobId): Promise<JobRecord | undefined> {
+      const out = await client.send(
+        new GetCommand({ TableName: tableName, Key: { pk, sk: JOB + id }, ConsistentRead: true }),
+      );
+      return out.Item ? recordOf(out.Item) : undefined;
+    },
+
+    async update(next: JobRecord, expectedVersion: number): Promise<JobRecord> {
+      ownJob(next);
+      const stored: JobRecord = { ...next, version: expectedVersion + 1 };
+      try {
+        await client.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: itemOf(stored),
+            ConditionExpression: '#version = :expected',
+            ExpressionAttributeNames: { '#version': 'version' },
+            ExpressionAttributeValues: { ':expected': expectedVersion },
+          }),
+        );
+      } catch (error) {
+        if (isConditionFailed(error)) {
+          throw new ConditionFailedError(
+            `Job ${next.id} changed since version ${expectedVersion} was read.`,
+            {
+              cause: error,
+            },
+          );
+        }
+        throw error;
+      }
+      return stored;
+    },
+
+    async list(query: ListJobsQuery): Promise<JobPage> {
+      const limit = Math.max(1, query.limit);
+      const filters: string[] = [];
+      const names: Record<string, string> = {};
+      const values: Record<string, unknown> = { ':pk': pk, ':job': JOB };
+      if (query.status !== undefined) {
+        filters.push('#status = :status');
+        names['#status'] = 'status';
+        values[':status'] = query.status;
+      }
+      if (query.model !== undefined) {
+        filters.push('#model = :model');
+        names['#model'] = 'model';
+        values[':model'] = query.model;
+      }
+      const items: Record<string, unknown>[] = [];
+      let startKey: Record<string, unknown> | undefined = query.cursor
+        ? decodeCursor(query.cursor, pk, JOB)
+        : undefined;
+      // Ask for one more than a page: the extra item tells whether a next page exists.
+      do {
+        const input: QueryCommandInput = {
+          TableName: tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :job)',
+          ExpressionAttributeValues: values,
+          ScanIndexForward: false,
+          ConsistentRead: true,
+          Limit: filters.length > 0 ? FILTERED_PAGE : limit + 1 - items.length,
+          ...(filters.length > 0
+            ? { FilterExpression: filters.join(' AND '), ExpressionAttributeNames: names }
+            : {}),
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        };
+        const out = await client.send(new QueryCommand(input));
+        items.push(...(out.Items ?? []));
+        startKey = out.LastEvaluatedKey;
+      } while (startKey && items.length <= limit);
+      const page = items.slice(0, limit);
+      const last = page[page.length - 1];
+      return {
+        items: page.map(recordOf),
+        ...(items.length > limit && last ? { nextCursor: encodeCursor(last) } : {}),
+      };
+    },
+
+    async delete(id: JobId): Promise<void> {
+      await client.send(new DeleteCommand({ TableName: tableName, Key: { pk, sk: JOB + id } }));
+    },
+
+    async claimIdempotencyKey(record: IdempotencyRecord): Promise<IdempotencyRecord | undefined> {
+      try {
+        await client.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: { pk, sk: IDEM + record.key, ...record },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        );
+        return undefined;
+      } catch (error) {
+        if (!isConditionFailed(error)) throw error;
+      }
+      const out = await client.send(
+        new GetCommand({ TableName: tableName, Key: { pk, sk: IDEM + record.key }, ConsistentRead: true }),
+      );
+      if (!out.Item)
+        throw new ConditionFailedError(`Idempotency key ${record.key} changed while it was read.`);
+      const { key, requestHash, jobId, createdAt } = out.Item as IdempotencyRecord;
+      return { key, requestHash, jobId, createdAt };
+    },
+
+    async deleteIdempotencyKey(key: string): Promise<void> {
+      await client.send(new DeleteCommand({ TableName: tableName, Key: { pk, sk: IDEM + key } }));
+    },
+
+    async countItems(): Promise<number> {
+      let count = 0;
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const out = await client.send(
+          new QueryCommand({
+            TableName: tableName,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': pk },
+            Select: 'COUNT',
+            ConsistentRead: true,
+            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+          }),
+        );
+        count += out.Count ?? 0;
+        startKey = out.LastEvaluatedKey;
+      } while (startKey);
+      return count;
+    },
+  };
+}

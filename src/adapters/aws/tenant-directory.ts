@@ -1,0 +1,113 @@
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { ConditionFailedError, ConflictError } from '../../core/errors.ts';
+import type { TenantId } from '../../core/ids.ts';
+import type { Tenant } from '../../core/tenant.ts';
+import type { TenantDirectory, TenantPage } from '../../ports/tenant-directory.ts';
+import { decodeCursor, encodeCursor, isConditionFailed } from './cursor.ts';
+
+export interface DynamoTenantDirectoryOptions {
+  client: DynamoDBDocumentClient;
+  tableName: string;
+}
+
+// All tenants share one partition so they list in id order with a cursor. Directory writes are rare and
+// reads are cached by the API, far below one partition's 1,000 WCU / 3,000 RCU.
+const PK = 'TENANTS';
+const SK = 'TENANT#';
+
+/** TenantDirectory on a DynamoDB control-plane table (pk `TENANTS`, sk `TENANT#{id}`), record as JSON in `doc`. */
+export function createDynamoTenantDirectory({
+  client,
+  tableName,
+}: DynamoTenantDirectoryOptions): TenantDirectory {
+  const key = (id: TenantId) => ({ pk: PK, sk: SK + id });
+  const itemOf = (tenant: Tenant) => ({
+    ...key(tenant.id),
+    version: tenant.version,
+    doc: JSON.stringify(tenant),
+  });
+  const tenantOf = (item: Record<string, unknown>): Tenant => JSON.parse(item.doc as string) as Tenant;
+
+  return {
+    async create(tenant: Tenant): Promise<void> {
+      try {
+        await client.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: itemOf(tenant),
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        );
+      } catch (error) {
+        if (isConditionFailed(error)) {
+          throw new ConflictError(`Tenant ${tenant.id} already exists.`, 'tenant_exists', { cause: error });
+        }
+        throw error;
+      }
+    },
+
+    async get(id: TenantId): Promise<Tenant | undefined> {
+      const out = await client.send(
+        new GetCommand({ TableName: tableName, Key: key(id), ConsistentRead: true }),
+      );
+      return out.Item ? tenantOf(out.Item) : undefined;
+    },
+
+    async update(next: Tenant, expectedVersion: number): Promise<Tenant> {
+      const stored: Tenant = { ...next, version: expectedVersion + 1 };
+      try {
+        await client.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: itemOf(stored),
+            ConditionExpression: '#version = :expected',
+            ExpressionAttributeNames: { '#version': 'version' },
+            ExpressionAttributeValues: { ':expected': expectedVersion },
+          }),
+        );
+      } catch (error) {
+        if (isConditionFailed(error)) {
+          throw new ConditionFailedError(
+            `Tenant ${next.id} changed since version ${expectedVersion} was read.`,
+            {
+              cause: error,
+            },
+          );
+        }
+        throw error;
+      }
+      return stored;
+    },
+
+    async list(options?: { cursor?: string; limit?: number }): Promise<TenantPage> {
+      const limit = Math.max(1, options?.limit ?? 100);
+      const out = await client.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sk)',
+          ExpressionAttributeValues: { ':pk': PK, ':sk': SK },
+          ConsistentRead: true,
+          Limit: limit + 1,
+          ...(options?.cursor ? { ExclusiveStartKey: decodeCursor(options.cursor, PK, SK) } : {}),
+        }),
+      );
+      const items = out.Items ?? [];
+      const page = items.slice(0, limit);
+      const last = page[page.length - 1];
+      return {
+        items: page.map(tenantOf),
+        ...(items.length > limit && last ? { nextCursor: encodeCursor(last) } : {}),
+      };
+    },
+
+    async delete(id: TenantId): Promise<void> {
+      await client.send(new DeleteCommand({ TableName: tableName, Key: key(id) }));
+    },
+  };
+}
