@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { startFauxqs } from 'fauxqs';
+
+// dynalite ships no types: it is a function returning a Node http.Server.
+const dynalite = createRequire(import.meta.url)('dynalite') as (options: {
+  createTableMs?: number;
+}) => Server;
+
+const region = 'us-east-1';
+const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+
+/** fauxqs (SQS and S3) and dynalite (DynamoDB) in this process on port 0, with clients pointed at them. */
+export interface AwsEmulators {
+  endpoints: { sqs: string; s3: string; dynamodb: string };
+  sqs: SQSClient;
+  s3: S3Client;
+  dynamo: DynamoDBDocumentClient;
+  /** Creates a table keyed `pk` (S) / `sk` (S), the shape of every Silopool table, with a unique name. */
+  createTable(prefix?: string): Promise<string>;
+  createBucket(prefix?: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startAwsEmulators(): Promise<AwsEmulators> {
+  const fauxqs = await startFauxqs({ port: 0, logger: false });
+  const dynamoServer = dynalite({ createTableMs: 0 });
+  await new Promise<void>((resolve) => dynamoServer.listen(0, '127.0.0.1', resolve));
+  const dynamoEndpoint = `http://127.0.0.1:${(dynamoServer.address() as AddressInfo).port}`;
+
+  const sqs = new SQSClient({ endpoint: fauxqs.address, region, credentials });
+  const s3 = new S3Client({ endpoint: fauxqs.address, region, credentials, forcePathStyle: true });
+  const rawDynamo = new DynamoDBClient({ endpoint: dynamoEndpoint, region, credentials });
+  const dynamo = DynamoDBDocumentClient.from(rawDynamo);
+
+  return {
+    endpoints: { sqs: fauxqs.address, s3: fauxqs.address, dynamodb: dynamoEndpoint },
+    sqs,
+    s3,
+    dynamo,
+    async createTable(prefix = 'silopool') {
+      const name = `${prefix}-${randomUUID().slice(0, 8)}`;
+      await rawDynamo.send(
+        new CreateTableCommand({
+          TableName: name,
+          BillingMode: 'PAY_PER_REQUEST',
+          AttributeDefinitions: [
+            { AttributeName: 'pk', AttributeType: 'S' },
+            { AttributeName: 'sk', AttributeType: 'S' },
+          ],
+          KeySchema: [
+            { AttributeName: 'pk', KeyType: 'HASH' },
+            { AttributeName: 'sk', KeyType: 'RANGE' },
+          ],
+        }),
+      );
+      // dynalite creates tables asynchronously even with createTableMs 0.
+      for (let i = 0; i < 50; i++) {
+        const out = await rawDynamo.send(new DescribeTableCommand({ TableName: name }));
+        if (out.Table?.TableStatus === 'ACTIVE') break;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      return name;
+    },
+    async createBucket(prefix = 'silopool') {
+      const name = `${prefix}-${randomUUID().slice(0, 8)}`;
+      await s3.send(new CreateBucketCommand({ Bucket: name }));
+      return name;
+    },
+    async stop() {
+      sqs.destroy();
+      s3.destroy();
+      rawDynamo.destroy();
+      await fauxqs.stop();
+      await new Promise<void>((resolve, reject) =>
+        dynamoServer.close((err) => (err ? reject(err) : resolve())),
+      );
+    },
+  };
+}
