@@ -1,0 +1,40 @@
+import { roundFigures } from '../round.ts';
+import type { ModelDefinition } from '../types.ts';
+import { checkFinance, type FinanceResult, runFinance } from './run.ts';
+import { type FinanceInput, financeSchema } from './schema.ts';
+import { financeWorkbook } from './workbook.ts';
+
+export const financeModel: ModelDefinition<FinanceInput, FinanceResult> = {
+  name: 'finance',
+  version: '1.0.0',
+  title: 'Company projection and valuation',
+  description:
+    'Projects revenue to free cash flow, values the company by DCF with a Gordon growth terminal value, and schedules an optional amortising loan.',
+  inputSchema: financeSchema,
+  check: checkFinance,
+  // A 5-year DCF is 1; a 30-year monthly loan schedule adds about one unit per 120 rows.
+  cost: (input) => 1 + (input.loan ? input.loan.termMonths / 120 : 0),
+  run: (input) => runFinance(input),
+  summary: (result, rules) =>
+    roundFigures(
+      {
+        enterpriseValue: result.enterpriseValue,
+        equityValue: result.equityValue,
+        valuePerShare: result.valuePerShare,
+        pvOfCashFlows: result.pvOfCashFlows,
+        terminalValue: result.terminalValue,
+        pvOfTerminalValue: result.pvOfTerminalValue,
+        netDebt: result.netDebt,
+        freeCashFlow: result.years.map((y) => ({ year: y.year, value: y.freeCashFlow })),
+        loan: result.loan
+          ? {
+              monthlyPayment: result.loan.payment,
+              totalInterest: result.loan.totalInterest,
+              months: result.loan.rows.length,
+            }
+          : null,
+      },
+      rules.rounding,
+    ),
+  workbook: financeWorkbook,
+};

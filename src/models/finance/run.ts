@@ -1,0 +1,176 @@
+import type { FieldProblem } from '../../core/errors.ts';
+import { edate, excelSerial, npv, pmt } from '../finmath.ts';
+import type { FinanceInput, LoanInput } from './schema.ts';
+
+export interface FinanceYear {
+  year: number;
+  /** 1 for the first projected year. */
+  t: number;
+  growth: number;
+  revenue: number;
+  ebitda: number;
+  depreciation: number;
+  ebit: number;
+  tax: number;
+  nopat: number;
+  capex: number;
+  nwc: number;
+  changeInNwc: number;
+  freeCashFlow: number;
+  discountFactor: number;
+  presentValue: number;
+}
+
+export interface LoanPayment {
+  month: number;
+  /** Excel serial date of the payment. */
+  date: number;
+  opening: number;
+  payment: number;
+  interest: number;
+  principal: number;
+  closing: number;
+}
+
+export interface LoanSchedule {
+  monthlyRate: number;
+  payment: number;
+  totalInterest: number;
+  rows: LoanPayment[];
+}
+
+export interface FinanceResult {
+  baseYear: { year: number; revenue: number; nwc: number };
+  years: FinanceYear[];
+  /** 0.5 under mid-year discounting, else 0: year t is discounted by t − offset years. */
+  timingOffset: number;
+  pvOfCashFlows: number;
+  terminalValue: number;
+  pvOfTerminalValue: number;
+  enterpriseValue: number;
+  netDebt: number;
+  equityValue: number;
+  sharesOutstanding: number | null;
+  valuePerShare: number | null;
+  loan: LoanSchedule | null;
+}
+
+export function growthByYear(input: Pick<FinanceInput, 'revenueGrowth' | 'years'>): number[] {
+  const g = input.revenueGrowth;
+  return Array.from({ length: input.years }, (_, i) => (typeof g === 'number' ? g : (g[i] ?? 0)));
+}
+
+/** What JSON Schema cannot say about a finance input. */
+export function checkFinance(input: FinanceInput): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  if (input.terminalGrowth >= input.discountRate) {
+    problems.push({
+      path: '/terminalGrowth',
+      message: `must be below discountRate (${input.discountRate}) for the Gordon growth terminal value`,
+      rule: 'terminalGrowth < discountRate',
+    });
+  }
+  if (Array.isArray(input.revenueGrowth) && input.revenueGrowth.length !== input.years) {
+    problems.push({
+      path: '/revenueGrowth',
+      message: `must have one rate per projected year: ${input.years} expected, ${input.revenueGrowth.length} given`,
+      rule: 'revenueGrowth.length = years',
+    });
+  }
+  if (input.loan && Number.isNaN(Date.parse(input.loan.startDate))) {
+    problems.push({ path: '/loan/startDate', message: 'must be a valid date (YYYY-MM-DD)' });
+  }
+  return problems;
+}
+
+/**
+ * The projection. Each line is computed with the same operations, in the same order, as the
+ * formula the workbook writes for it, so Excel recalculates to these exact numbers.
+ */
+export function runFinance(input: FinanceInput): FinanceResult {
+  const r = input.discountRate;
+  const offset = input.discounting === 'mid-year' ? 0.5 : 0;
+  const growth = growthByYear(input);
+  const baseNwc = input.revenue * input.nwcPctRevenue;
+  const years: FinanceYear[] = [];
+  let prevRevenue = input.revenue;
+  let prevNwc = baseNwc;
+  for (let i = 0; i < input.years; i++) {
+    const t = i + 1;
+    const g = growth[i]!;
+    const revenue = prevRevenue * (1 + g);
+    const ebitda = revenue * input.ebitdaMargin;
+    const depreciation = revenue * input.depreciationPctRevenue;
+    const ebit = ebitda - depreciation;
+    const tax = Math.max(0, ebit) * input.taxRate;
+    const nopat = ebit - tax;
+    const capex = revenue * input.capexPctRevenue;
+    const nwc = revenue * input.nwcPctRevenue;
+    const changeInNwc = nwc - prevNwc;
+    const freeCashFlow = nopat + depreciation - capex - changeInNwc;
+    const discountFactor = 1 / (1 + r) ** (t - offset);
+    years.push({
+      year: input.startYear + i,
+      t,
+      growth: g,
+      revenue,
+      ebitda,
+      depreciation,
+      ebit,
+      tax,
+      nopat,
+      capex,
+      nwc,
+      changeInNwc,
+      freeCashFlow,
+      discountFactor,
+      presentValue: freeCashFlow * discountFactor,
+    });
+    prevRevenue = revenue;
+    prevNwc = nwc;
+  }
+  const fcf = years.map((y) => y.freeCashFlow);
+  // NPV discounts year t by t years; mid-year pulls every flow half a year closer.
+  const pvOfCashFlows = npv(r, fcf) * (1 + r) ** offset;
+  const lastFcf = fcf[fcf.length - 1] ?? 0;
+  const terminalValue = (lastFcf * (1 + input.terminalGrowth)) / (r - input.terminalGrowth);
+  // The Gordon value is as at the end of the last year under both conventions.
+  const pvOfTerminalValue = terminalValue / (1 + r) ** input.years;
+  const enterpriseValue = pvOfCashFlows + pvOfTerminalValue;
+  const netDebt = input.netDebt ?? 0;
+  const equityValue = enterpriseValue - netDebt;
+  const valuePerShare = input.sharesOutstanding ? equityValue / input.sharesOutstanding : null;
+  return {
+    baseYear: { year: input.startYear - 1, revenue: input.revenue, nwc: baseNwc },
+    years,
+    timingOffset: offset,
+    pvOfCashFlows,
+    terminalValue,
+    pvOfTerminalValue,
+    enterpriseValue,
+    netDebt,
+    equityValue,
+    sharesOutstanding: input.sharesOutstanding ?? null,
+    valuePerShare,
+    loan: input.loan ? loanSchedule(input.loan) : null,
+  };
+}
+
+/** Monthly annuity schedule; the payment is `-PMT(annualRate/12, termMonths, principal)`. */
+export function loanSchedule(loan: LoanInput): LoanSchedule {
+  const monthlyRate = loan.annualRate / 12;
+  const payment = -pmt(monthlyRate, loan.termMonths, loan.principal);
+  const start = excelSerial(loan.startDate);
+  const rows: LoanPayment[] = [];
+  let opening = loan.principal;
+  let totalInterest = 0;
+  for (let m = 1; m <= loan.termMonths; m++) {
+    const interest = opening * monthlyRate;
+    const principal = payment - interest;
+    const closing = opening - principal;
+    rows.push({ month: m, date: edate(start, m), opening, payment, interest, principal, closing });
+    totalInterest += interest;
+    opening = closing;
+  }
+  return { monthlyRate, payment, totalInterest, rows };
+}

@@ -1,0 +1,192 @@
+import type { JsonSchema } from '../types.ts';
+
+/** The `finance` input after defaults are applied (what `run` receives). */
+export interface FinanceInput {
+  currency: string;
+  startYear: number;
+  years: number;
+  revenue: number;
+  revenueGrowth: number | number[];
+  ebitdaMargin: number;
+  depreciationPctRevenue: number;
+  capexPctRevenue: number;
+  nwcPctRevenue: number;
+  taxRate: number;
+  discountRate: number;
+  terminalGrowth: number;
+  discounting: 'end-year' | 'mid-year';
+  netDebt?: number;
+  sharesOutstanding?: number;
+  loan?: LoanInput;
+}
+
+export interface LoanInput {
+  principal: number;
+  annualRate: number;
+  termMonths: number;
+  /** ISO date of the loan drawdown; the first payment is one month later. */
+  startDate: string;
+}
+
+const rate = (title: string, description: string, min: number, max: number, dflt: number): JsonSchema => ({
+  type: 'number',
+  title,
+  description,
+  'x-unit': 'fraction',
+  minimum: min,
+  maximum: max,
+  default: dflt,
+});
+
+/** Every required field has a default, so `{}` is a valid finance input. */
+export const financeSchema: JsonSchema = {
+  type: 'object',
+  title: 'Company projection and valuation',
+  additionalProperties: false,
+  required: [
+    'currency',
+    'startYear',
+    'years',
+    'revenue',
+    'revenueGrowth',
+    'ebitdaMargin',
+    'depreciationPctRevenue',
+    'capexPctRevenue',
+    'nwcPctRevenue',
+    'taxRate',
+    'discountRate',
+    'terminalGrowth',
+    'discounting',
+  ],
+  properties: {
+    currency: {
+      type: 'string',
+      title: 'Currency',
+      description: 'ISO 4217 code of all money amounts.',
+      pattern: '^[A-Z]{3}$',
+      default: 'USD',
+    },
+    startYear: {
+      type: 'integer',
+      title: 'First projected year',
+      description: 'Calendar year of the first projection year; the base year is the year before.',
+      minimum: 1900,
+      maximum: 2200,
+      default: 2025,
+    },
+    years: {
+      type: 'integer',
+      title: 'Projection years',
+      description: 'Number of explicitly projected years before the terminal value.',
+      'x-unit': 'years',
+      minimum: 1,
+      maximum: 30,
+      default: 5,
+    },
+    revenue: {
+      type: 'number',
+      title: 'Base-year revenue',
+      description: 'Revenue of the year before the first projected year.',
+      'x-unit': 'currency',
+      minimum: 0,
+      maximum: 1e15,
+      default: 1_000_000,
+    },
+    revenueGrowth: {
+      title: 'Revenue growth',
+      description: 'Annual revenue growth: one rate for every year, or one rate per projected year.',
+      'x-unit': 'fraction per year',
+      anyOf: [
+        { type: 'number', minimum: -0.99, maximum: 10 },
+        { type: 'array', items: { type: 'number', minimum: -0.99, maximum: 10 }, minItems: 1, maxItems: 30 },
+      ],
+      default: 0.05,
+    },
+    ebitdaMargin: rate('EBITDA margin', 'EBITDA as a fraction of revenue.', -1, 1, 0.25),
+    depreciationPctRevenue: rate(
+      'Depreciation and amortisation',
+      'D&A as a fraction of revenue.',
+      0,
+      1,
+      0.03,
+    ),
+    capexPctRevenue: rate('Capital expenditure', 'Capex as a fraction of revenue.', 0, 1, 0.04),
+    nwcPctRevenue: rate(
+      'Net working capital',
+      'Net working capital held, as a fraction of the same year’s revenue.',
+      -1,
+      1,
+      0.1,
+    ),
+    taxRate: rate('Tax rate', 'Tax on positive EBIT (no loss carry-forward).', 0, 1, 0.25),
+    discountRate: rate('Discount rate (WACC)', 'Annual weighted average cost of capital.', 0, 1, 0.1),
+    terminalGrowth: rate(
+      'Terminal growth',
+      'Perpetual growth of free cash flow after the last projected year (Gordon growth); must be below the discount rate.',
+      -0.5,
+      0.5,
+      0.02,
+    ),
+    discounting: {
+      type: 'string',
+      title: 'Discounting convention',
+      description: 'end-year discounts year t by t years; mid-year by t − 0.5 years.',
+      enum: ['end-year', 'mid-year'],
+      default: 'end-year',
+    },
+    netDebt: {
+      type: 'number',
+      title: 'Net debt',
+      description: 'Debt minus cash, subtracted from enterprise value to give equity value.',
+      'x-unit': 'currency',
+      minimum: -1e15,
+      maximum: 1e15,
+    },
+    sharesOutstanding: {
+      type: 'number',
+      title: 'Shares outstanding',
+      description: 'Diluted shares, for value per share.',
+      exclusiveMinimum: 0,
+      maximum: 1e15,
+    },
+    loan: {
+      type: 'object',
+      title: 'Loan',
+      description: 'An amortising loan with monthly payments (payment = Excel PMT).',
+      additionalProperties: false,
+      required: ['principal', 'annualRate', 'termMonths', 'startDate'],
+      properties: {
+        principal: {
+          type: 'number',
+          title: 'Principal',
+          'x-unit': 'currency',
+          exclusiveMinimum: 0,
+          maximum: 1e15,
+          default: 1_000_000,
+        },
+        annualRate: rate(
+          'Annual interest rate',
+          'Nominal annual rate, paid monthly (rate / 12).',
+          0,
+          1,
+          0.06,
+        ),
+        termMonths: {
+          type: 'integer',
+          title: 'Term',
+          'x-unit': 'months',
+          minimum: 1,
+          maximum: 600,
+          default: 360,
+        },
+        startDate: {
+          type: 'string',
+          format: 'date',
+          title: 'Drawdown date',
+          description: 'The first payment falls one month later.',
+          default: '2025-01-01',
+        },
+      },
+    },
+  },
+};

@@ -1,0 +1,137 @@
+/**
+ * Excel-compatible financial functions. Each one mirrors the operation order of Excel (and of
+ * HyperFormula, our independent engine) so that the numbers a workbook recalculates to match the
+ * numbers the model returned, not just to a few decimals.
+ */
+
+/** Excel `PMT(rate, nper, pv, [fv], [type])`: the payment per period, negative for a loan received. */
+export function pmt(rate: number, nper: number, pv: number, fv = 0, type: 0 | 1 = 0): number {
+  if (rate === 0) return (-pv - fv) / nper;
+  const term = (1 + rate) ** nper;
+  return ((fv * rate + pv * rate * term) * (type ? 1 / (1 + rate) : 1)) / (1 - term);
+}
+
+/** Excel `NPV(rate, v1, v2, …)`: the first value is discounted one full period. */
+export function npv(rate: number, values: readonly number[]): number {
+  // Horner form from the last value backwards, as Excel/HyperFormula evaluate it.
+  let acc = 0;
+  for (let i = values.length - 1; i >= 0; i--) {
+    acc += values[i]!;
+    acc /= 1 + rate;
+  }
+  return acc;
+}
+
+/** Excel `IRR(values, [guess])`: the per-period rate at which the NPV of `values` (first undiscounted) is 0; NaN when none. */
+export function irr(values: readonly number[], guess = 0.1): number {
+  if (!values.some((v) => v > 0) || !values.some((v) => v < 0)) return NaN;
+  const f = (r: number): [number, number] => {
+    let value = 0;
+    let slope = 0;
+    for (let i = 0; i < values.length; i++) {
+      const factor = (1 + r) ** i;
+      value += values[i]! / factor;
+      if (i > 0) slope -= (i * values[i]!) / (factor * (1 + r));
+    }
+    return [value, slope];
+  };
+  return solveRate(f, guess);
+}
+
+const DAY_MS = 86_400_000;
+const EXCEL_EPOCH_MS = Date.UTC(1899, 11, 30);
+
+/** Excel serial day number of an ISO date (`2008-01-01` → 39448). */
+export function excelSerial(date: string | Date): number {
+  const ms = typeof date === 'string' ? Date.parse(`${date.slice(0, 10)}T00:00:00Z`) : date.getTime();
+  return Math.floor((ms - EXCEL_EPOCH_MS) / DAY_MS);
+}
+
+/** Excel `XNPV(rate, values, dates)`: actual/365 discounting from the first date; dates are Excel serials. */
+export function xnpv(rate: number, values: readonly number[], dates: readonly number[]): number {
+  const d0 = Math.floor(dates[0] ?? 0);
+  let acc = 0;
+  for (let i = 0; i < values.length; i++) {
+    acc += values[i]! / (1 + rate) ** ((Math.floor(dates[i]!) - d0) / 365);
+  }
+  return acc;
+}
+
+/** Excel `XIRR(values, dates, [guess])`: the annual rate at which XNPV is 0; NaN when none. */
+export function xirr(values: readonly number[], dates: readonly number[], guess = 0.1): number {
+  if (!values.some((v) => v > 0) || !values.some((v) => v < 0)) return NaN;
+  const d0 = Math.floor(dates[0] ?? 0);
+  const t = dates.map((d) => (Math.floor(d) - d0) / 365);
+  const f = (r: number): [number, number] => {
+    let value = 0;
+    let slope = 0;
+    for (let i = 0; i < values.length; i++) {
+      const factor = (1 + r) ** t[i]!;
+      value += values[i]! / factor;
+      slope -= (t[i]! * values[i]!) / (factor * (1 + r));
+    }
+    return [value, slope];
+  };
+  return solveRate(f, guess);
+}
+
+/**
+ * Newton's method from `guess`, run until the step stops changing the rate (so the result is the
+ * root to machine precision, whatever tolerance another engine stops at), with a bisection fallback
+ * on (-1, 1e6) when Newton leaves the domain or stalls.
+ */
+function solveRate(f: (r: number) => [number, number], guess: number): number {
+  let r = guess;
+  for (let i = 0; i < 100; i++) {
+    const [value, slope] = f(r);
+    if (!Number.isFinite(value) || !Number.isFinite(slope) || slope === 0) break;
+    let next = r - value / slope;
+    if (next <= -1) next = (r - 1) / 2;
+    if (!Number.isFinite(next)) break;
+    if (Math.abs(next - r) <= 1e-15 * Math.max(1, Math.abs(r)) || value === 0) return next;
+    r = next;
+  }
+  return bisect((x) => f(x)[0]);
+}
+
+function bisect(g: (r: number) => number): number {
+  // Scan outward for a sign change, then bisect; returns NaN when no root is bracketed.
+  const grid = [-0.999999, -0.99, -0.9, -0.5, -0.2, 0, 0.1, 0.3, 1, 3, 10, 100, 1e4, 1e6];
+  for (let i = 0; i + 1 < grid.length; i++) {
+    let lo = grid[i]!;
+    let hi = grid[i + 1]!;
+    let glo = g(lo);
+    const ghi = g(hi);
+    if (!Number.isFinite(glo) || !Number.isFinite(ghi) || Math.sign(glo) === Math.sign(ghi)) continue;
+    for (let k = 0; k < 200 && hi - lo > 1e-16 * Math.max(1, Math.abs(lo)); k++) {
+      const mid = (lo + hi) / 2;
+      const gm = g(mid);
+      if (Math.sign(gm) === Math.sign(glo)) {
+        lo = mid;
+        glo = gm;
+      } else hi = mid;
+    }
+    return (lo + hi) / 2;
+  }
+  return NaN;
+}
+
+/** Adds months like Excel's `EDATE` (day clamped to the end of the target month); serials in and out. */
+export function edate(serial: number, months: number): number {
+  const d = new Date(EXCEL_EPOCH_MS + Math.floor(serial) * DAY_MS);
+  const y = d.getUTCFullYear();
+  const m = d.getUTCMonth() + months;
+  const lastDay = new Date(Date.UTC(y, m + 1, 0)).getUTCDate();
+  const target = Date.UTC(y, m, Math.min(d.getUTCDate(), lastDay));
+  return Math.round((target - EXCEL_EPOCH_MS) / DAY_MS);
+}
+
+/** Percentile with linear interpolation between closest ranks, as Excel's `PERCENTILE.INC`; `sorted` ascending. */
+export function percentileSorted(sorted: ArrayLike<number>, p: number): number {
+  const n = sorted.length;
+  if (n === 0) return NaN;
+  const h = (n - 1) * p;
+  const lo = Math.floor(h);
+  const hi = Math.min(n - 1, lo + 1);
+  return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
+}

@@ -1,0 +1,19 @@
+import { UnknownModelError } from './errors.ts';
+import { financeModel } from './finance/index.ts';
+import type { ModelDefinition } from './types.ts';
+
+/** Every model the platform runs; a new model is a folder plus one line here. */
+export const models: Record<string, ModelDefinition> = {
+  finance: financeModel as unknown as ModelDefinition,
+};
+
+/** The model by name; throws `UnknownModelError` (404) for any other name. */
+export function getModel(name: string): ModelDefinition {
+  const model = Object.hasOwn(models, name) ? models[name] : undefined;
+  if (!model) throw new UnknownModelError(name, Object.keys(models));
+  return model;
+}
+
+export function listModels(): ModelDefinition[] {
+  return Object.values(models);
+}

@@ -1,0 +1,108 @@
+/** The workbook content model: what a model's renderer builds and the writer serialises. */
+
+export type StyleName =
+  | 'default'
+  | 'header'
+  | 'title'
+  | 'label'
+  | 'bold'
+  | 'colHeader'
+  | 'money'
+  | 'moneyBold'
+  | 'moneyInput'
+  | 'percent'
+  | 'percentInput'
+  | 'number'
+  | 'numberInput'
+  | 'factor'
+  | 'integer'
+  | 'integerInput'
+  | 'date'
+  | 'dateInput'
+  | 'textInput'
+  | 'note';
+
+export interface Cell {
+  /** The value, or for a formula cell the cached result Excel shows until it recalculates. */
+  v?: number | string | boolean;
+  /** A formula without the leading `=`, in Excel's (en-US) syntax. */
+  f?: string;
+  s?: StyleName;
+}
+
+export type Row = (Cell | undefined)[];
+
+export interface ChartSeries {
+  name: string;
+  /** A range formula such as `'DCF'!$C$16:$G$16`, with the cached values below. */
+  ref: string;
+  values: number[];
+  color?: string;
+}
+
+export interface ChartSpec {
+  kind: 'column' | 'line';
+  title: string;
+  categoriesRef: string;
+  categories: (number | string)[];
+  series: ChartSeries[];
+  /** Zero-based cell anchor of the top-left and bottom-right corners. */
+  from: { col: number; row: number };
+  to: { col: number; row: number };
+  valueFormat?: string;
+}
+
+export interface ImageSpec {
+  png: Uint8Array;
+  col: number;
+  row: number;
+  /** Height in pixels; the width follows the PNG's aspect ratio. */
+  heightPx: number;
+}
+
+export interface SheetSpec {
+  name: string;
+  rows: Row[];
+  /** Column widths in characters, from column A. */
+  cols?: number[];
+  merges?: string[];
+  /** Rows and columns kept visible when scrolling. */
+  freeze?: { rows: number; cols: number };
+  charts?: ChartSpec[];
+  images?: ImageSpec[];
+}
+
+export interface WorkbookSpec {
+  sheets: SheetSpec[];
+}
+
+/** Zero-based column index → letters (0 → A, 26 → AA). */
+export function colName(index: number): string {
+  let s = '';
+  let n = index + 1;
+  while (n > 0) {
+    const m = (n - 1) % 26;
+    s = String.fromCharCode(65 + m) + s;
+    n = Math.floor((n - 1) / 26);
+  }
+  return s;
+}
+
+/** Zero-based (col, row) → `B3`; `abs` gives `$B$3`. */
+export function a1(col: number, row: number, abs = false): string {
+  return abs ? `$${colName(col)}$${row + 1}` : `${colName(col)}${row + 1}`;
+}
+
+/** A sheet name as formulas need it: always quoted, inner quotes doubled. */
+export function sheetRef(name: string): string {
+  return `'${name.replace(/'/g, "''")}'`;
+}
+
+/** Excel forbids `[]:*?/\` in sheet names and caps them at 31 characters. */
+export function safeSheetName(name: string): string {
+  const cleaned = name
+    .replace(/[[\]:*?/\\]/g, ' ')
+    .trim()
+    .slice(0, 31);
+  return cleaned.length ? cleaned : 'Sheet';
+}

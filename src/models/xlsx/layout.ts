@@ -1,0 +1,68 @@
+import type { Formatting } from '../../core/tenant.ts';
+import { a1, type Cell, type ImageSpec, type Row, type StyleName, safeSheetName, sheetRef } from './cells.ts';
+import { isPng } from './drawing.ts';
+
+/** Sheet names: the tenant's override for a default name, made valid for Excel. */
+export function sheetNamer(formatting: Formatting): (defaultName: string) => string {
+  return (name) => safeSheetName(formatting.sheetNames?.[name] ?? name);
+}
+
+/** The brand band (company name, with room for the logo) and the sheet title: rows 1 and 2 of every sheet. */
+export function headerRows(formatting: Formatting, title: string, width: number): Row[] {
+  const band: Row = Array.from({ length: width }, (): Cell => ({ s: 'header' }));
+  band[0] = { v: formatting.companyName ?? '', s: 'header' };
+  return [band, [{ v: title, s: 'title' }]];
+}
+
+/** The tenant's logo placed at the right end of the brand band, when it is a PNG. */
+export function logoImages(formatting: Formatting, col: number): ImageSpec[] {
+  if (!formatting.logoPng) return [];
+  const png = Uint8Array.from(Buffer.from(formatting.logoPng, 'base64'));
+  return isPng(png) ? [{ png, col, row: 0, heightPx: 20 }] : [];
+}
+
+export interface InputRow {
+  key: string;
+  label: string;
+  value: number | string | undefined;
+  style: StyleName;
+  unit?: string;
+  /** A computed helper shown among the inputs; gets the references laid out so far. */
+  formula?: (refs: Record<string, string>) => string;
+}
+
+/**
+ * Lays out an Inputs sheet (label | value | unit) below the header and returns, for each input key,
+ * the absolute reference other sheets' formulas use (`'Inputs'!$B$4`).
+ */
+export function inputsSheetRows(
+  sheetName: string,
+  formatting: Formatting,
+  title: string,
+  inputs: InputRow[],
+): { rows: Row[]; refs: Record<string, string> } {
+  const rows: Row[] = [...headerRows(formatting, title, 3), []];
+  rows.push([
+    { v: 'Input', s: 'colHeader' },
+    { v: 'Value', s: 'colHeader' },
+    { v: 'Unit', s: 'colHeader' },
+  ]);
+  const refs: Record<string, string> = {};
+  for (const input of inputs) {
+    refs[input.key] = `${sheetRef(sheetName)}!${a1(1, rows.length, true)}`;
+    rows.push([
+      { v: input.label, s: 'label' },
+      input.formula
+        ? { f: input.formula(refs), ...(input.value === undefined ? {} : { v: input.value }), s: input.style }
+        : input.value === undefined
+          ? { s: input.style }
+          : { v: input.value, s: input.style },
+      input.unit ? { v: input.unit, s: 'note' } : undefined,
+    ]);
+  }
+  rows.push(
+    [],
+    [{ v: 'Blue cells are inputs; every other figure is a formula that refers to them.', s: 'note' }],
+  );
+  return { rows, refs };
+}
