@@ -1,5 +1,7 @@
 export { createDynamoJobStore, type DynamoJobStoreOptions, tenantPartitionKey } from './job-store.ts';
 export { createSqsMessageQueue, type SqsMessageQueueOptions, sqsCapabilities } from './message-queue.ts';
+export { dedicatedBucketName, dedicatedTableName, tenantStackName } from './naming.ts';
 export { createS3ObjectStore, type S3ObjectStoreOptions } from './object-store.ts';
+export { type AwsStoreProviderOptions, createAwsStoreProvider } from './stores.ts';
 export { createDynamoTenantDirectory, type DynamoTenantDirectoryOptions } from './tenant-directory.ts';
 export { assumeTenantScope, type TenantScopeCredentials, tenantSessionPolicy } from './tenant-scope.ts';

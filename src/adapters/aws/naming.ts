@@ -1,0 +1,22 @@
+import { createHash } from 'node:crypto';
+import type { TenantId } from '../../core/ids.ts';
+
+/** Names of a dedicated tenant's AWS resources, shared by the runtime (to find them) and the CDK app (to create them). */
+export function dedicatedTableName(tenantId: TenantId): string {
+  return `silopool-tenant-${tenantId}`;
+}
+
+/**
+ * Bucket names are global and at most 63 characters: account and Region make them unique, and a hash
+ * stands in for ids too long to fit.
+ */
+export function dedicatedBucketName(tenantId: TenantId, account: string, region: string): string {
+  const plain = `silopool-${tenantId}-${account}-${region}`;
+  if (plain.length <= 63) return plain;
+  const digest = createHash('sha256').update(`${tenantId}/${account}/${region}`).digest('hex').slice(0, 16);
+  return `silopool-t${digest}-${account}-${region}`.slice(0, 63);
+}
+
+export function tenantStackName(tenantId: TenantId): string {
+  return `silopool-tenant-${tenantId}`;
+}

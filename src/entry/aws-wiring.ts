@@ -1,0 +1,143 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { STSClient } from '@aws-sdk/client-sts';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createSqsMessageQueue } from '../adapters/aws/message-queue.ts';
+import { createAwsStoreProvider } from '../adapters/aws/stores.ts';
+import { createDynamoTenantDirectory } from '../adapters/aws/tenant-directory.ts';
+import { assumeTenantScope, type TenantScopeCredentials } from '../adapters/aws/tenant-scope.ts';
+import { storeFor } from '../core/placement.ts';
+import type { Tenant } from '../core/tenant.ts';
+import type { MessageQueue } from '../ports/message-queue.ts';
+import { type StoreProvider, type TenantData, tenantDataAt } from '../ports/stores.ts';
+import type { TenantDirectory } from '../ports/tenant-directory.ts';
+
+/** The ports on AWS, for the Lambda handlers and for the local server with `SILOPOOL_BACKEND=aws`. */
+export interface AwsPorts {
+  directory: TenantDirectory;
+  queue: MessageQueue;
+  stores: StoreProvider;
+  /**
+   * A tenant's data for one message. With `SILOPOOL_TENANT_ROLE_ARN`, shared data is reached through
+   * a session of that role narrowed to the tenant's partition key and prefix; otherwise through `stores`.
+   */
+  dataFor(tenant: Tenant): Promise<TenantData>;
+  close(): Promise<void>;
+}
+
+type Env = Record<string, string | undefined>;
+
+function required(env: Env, name: string): string {
+  const value = env[name];
+  if (!value) throw new Error(`Set ${name}: the AWS backend needs it (see docs/aws.md).`);
+  return value;
+}
+
+/** Endpoint for a service: `AWS_ENDPOINT_URL_{SERVICE}`, then `AWS_ENDPOINT_URL` (emulators, LocalStack, VPC endpoints). */
+function endpointFor(env: Env, service: 'SQS' | 'S3' | 'DYNAMODB' | 'STS'): { endpoint?: string } {
+  const endpoint = env[`AWS_ENDPOINT_URL_${service}`] ?? env.AWS_ENDPOINT_URL;
+  return endpoint ? { endpoint } : {};
+}
+
+// Scoped sessions are renewed this long before STS says they expire.
+const RENEW_MS = 60_000;
+const MAX_SCOPED_TENANTS = 200;
+
+export function createAwsPorts(env: Env = process.env): AwsPorts {
+  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const table = required(env, 'SILOPOOL_TABLE');
+  const bucket = required(env, 'SILOPOOL_BUCKET');
+  const tenantsTable = required(env, 'SILOPOOL_TENANTS_TABLE');
+  const emulated = Boolean(env.AWS_ENDPOINT_URL_DYNAMODB ?? env.AWS_ENDPOINT_URL);
+  const s3Endpoint = endpointFor(env, 'S3');
+
+  const sqs = new SQSClient({ region, ...endpointFor(env, 'SQS') });
+  const s3 = new S3Client({ region, ...s3Endpoint, forcePathStyle: s3Endpoint.endpoint !== undefined });
+  const rawDynamo = new DynamoDBClient({ region, ...endpointFor(env, 'DYNAMODB') });
+  const dynamo = DynamoDBDocumentClient.from(rawDynamo);
+  const sts = new STSClient({ region, ...endpointFor(env, 'STS') });
+
+  const queue = createSqsMessageQueue({
+    client: sqs,
+    ...(env.SILOPOOL_QUEUE_URL_PREFIX ? { queueUrlPrefix: env.SILOPOOL_QUEUE_URL_PREFIX } : {}),
+    // Dedup items live in the control-plane table under their own partitions (`DEDUP#{queue}`), with a TTL.
+    dedup: { client: dynamo, tableName: env.SILOPOOL_DEDUP_TABLE ?? tenantsTable },
+  });
+  const directory = createDynamoTenantDirectory({ client: dynamo, tableName: tenantsTable });
+  const storeOptions = {
+    sharedTable: table,
+    sharedBucket: bucket,
+    account: env.SILOPOOL_ACCOUNT ?? '000000000000',
+    region,
+    provisioning: (env.SILOPOOL_PROVISIONING ?? (emulated ? 'create' : 'verify')) as 'create' | 'verify',
+  };
+  const stores = createAwsStoreProvider({ dynamo, s3, ...storeOptions });
+
+  const roleArn = env.SILOPOOL_TENANT_ROLE_ARN;
+  const scoped = new Map<string, { expires: number; data: Promise<TenantData>; close: () => void }>();
+
+  async function scopedData(tenant: Tenant, arn: string): Promise<TenantData> {
+    const hit = scoped.get(tenant.id);
+    if (hit && hit.expires > Date.now() + RENEW_MS) return hit.data;
+    hit?.close();
+    scoped.delete(tenant.id);
+    if (scoped.size >= MAX_SCOPED_TENANTS) {
+      const [oldest] = scoped.keys();
+      if (oldest !== undefined) {
+        scoped.get(oldest)?.close();
+        scoped.delete(oldest);
+      }
+    }
+    const credentials: TenantScopeCredentials = await assumeTenantScope({
+      sts,
+      roleArn: arn,
+      tenantId: tenant.id,
+      table,
+      bucket,
+    });
+    const scopedDynamo = new DynamoDBClient({ region, ...endpointFor(env, 'DYNAMODB'), credentials });
+    const scopedS3 = new S3Client({
+      region,
+      ...s3Endpoint,
+      forcePathStyle: s3Endpoint.endpoint !== undefined,
+      credentials,
+    });
+    const provider = createAwsStoreProvider({
+      dynamo: DynamoDBDocumentClient.from(scopedDynamo),
+      s3: scopedS3,
+      ...storeOptions,
+    });
+    const data = Promise.resolve(tenantDataAt(provider, { kind: 'shared' }, tenant.id));
+    scoped.set(tenant.id, {
+      expires: credentials.expiration.getTime(),
+      data,
+      close: () => {
+        scopedDynamo.destroy();
+        scopedS3.destroy();
+      },
+    });
+    return data;
+  }
+
+  return {
+    directory,
+    queue,
+    stores,
+    async dataFor(tenant) {
+      const ref = storeFor(tenant);
+      // Dedicated stores are the tenant's own table and bucket, reached with its own function's role.
+      if (!roleArn || ref.kind === 'dedicated') return tenantDataAt(stores, ref, tenant.id);
+      return scopedData(tenant, roleArn);
+    },
+    async close() {
+      for (const entry of scoped.values()) entry.close();
+      scoped.clear();
+      await stores.close();
+      sqs.destroy();
+      s3.destroy();
+      rawDynamo.destroy();
+      sts.destroy();
+    },
+  };
+}

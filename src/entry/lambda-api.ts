@@ -1,0 +1,71 @@
+import awsLambdaFastify from '@fastify/aws-lambda';
+import type { Context } from 'aws-lambda';
+import type { AuthConfig } from '../api/deps.ts';
+import { createAwsPorts } from './aws-wiring.ts';
+
+type ProxyHandler = ReturnType<typeof awsLambdaFastify>;
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`Set ${name}: the API function needs it (the CDK app sets it).`);
+  return value;
+}
+
+/**
+ * The API behind API Gateway's JWT authorizer. The app verifies the token again itself: the
+ * authorizer keeps unauthenticated traffic off the function, the app decides which tenants it grants.
+ */
+async function createProxy(): Promise<ProxyHandler> {
+  // Loaded lazily so the module graph of the app (Fastify, Swagger) is paid for inside the first invocation.
+  const [{ buildApp }, { createAuthenticator }, { createJobEvents }] = await Promise.all([
+    import('../api/app.ts'),
+    import('../api/auth/authenticator.ts'),
+    import('../runtime/job-events.ts'),
+  ]);
+  const ports = createAwsPorts();
+  const issuer = required('SILOPOOL_OIDC_ISSUER');
+  const clientId = required('SILOPOOL_OIDC_CLIENT_ID');
+  const authConfig: AuthConfig = {
+    mode: 'oidc',
+    oidc: {
+      issuer,
+      clientId,
+      authorizationEndpoint: process.env.SILOPOOL_OIDC_AUTHORIZATION_ENDPOINT ?? `${issuer}/oauth2/authorize`,
+      tokenEndpoint: process.env.SILOPOOL_OIDC_TOKEN_ENDPOINT ?? `${issuer}/oauth2/token`,
+      scope: process.env.SILOPOOL_OIDC_SCOPE ?? 'openid email',
+    },
+  };
+  const app = await buildApp({
+    directory: ports.directory,
+    queue: ports.queue,
+    stores: ports.stores,
+    events: createJobEvents(),
+    authConfig,
+    authenticator: createAuthenticator({
+      directory: ports.directory,
+      oidc: {
+        issuer,
+        audience: clientId,
+        jwksUrl: process.env.SILOPOOL_OIDC_JWKS_URL ?? `${issuer}/.well-known/jwks.json`,
+        // Cognito puts custom attributes and groups in these claims; other issuers configure theirs.
+        tenantsClaim: process.env.SILOPOOL_OIDC_TENANTS_CLAIM ?? 'custom:tenants',
+        rolesClaim: process.env.SILOPOOL_OIDC_ROLES_CLAIM ?? 'cognito:groups',
+      },
+    }),
+    // API Gateway answers at most after 30 s: SSE streams re-read the job often and end early.
+    ssePollMs: 1000,
+  });
+  await app.ready();
+  return awsLambdaFastify(app, {
+    binaryMimeTypes: ['application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'],
+  });
+}
+
+let proxy: Promise<ProxyHandler> | undefined;
+
+export async function handler(event: unknown, context: Context): Promise<unknown> {
+  proxy ??= createProxy();
+  return (proxy as Promise<ProxyHandler>).then((run) =>
+    (run as (e: unknown, c: Context) => Promise<unknown>)(event, context),
+  );
+}
