@@ -1,0 +1,23 @@
+import { useSession } from '../api.tsx';
+import { match } from '../router.tsx';
+import { ProblemBanner } from '../ui/Problem.tsx';
+import { NewTenantPage } from './NewTenantPage.tsx';
+import { QueuesPage } from './QueuesPage.tsx';
+import { TenantPage } from './TenantPage.tsx';
+import { TenantsPage } from './TenantsPage.tsx';
+import { UsagePage } from './UsagePage.tsx';
+
+/** The operator console under `/console/…`. */
+export default function ConsoleRoutes({ path }: { path: string }) {
+  const { me } = useSession();
+  if (!me.roles.includes('operator')) {
+    return <ProblemBanner error={new Error('The operator console needs the operator role.')} />;
+  }
+  if (path === '/console' || path === '/console/tenants') return <TenantsPage />;
+  if (path === '/console/tenants/new') return <NewTenantPage />;
+  if (path === '/console/queues') return <QueuesPage />;
+  if (path === '/console/usage') return <UsagePage />;
+  const tenant = match('/console/tenants/:id', path);
+  if (tenant?.id) return <TenantPage tenantId={tenant.id} />;
+  return <TenantsPage />;
+}

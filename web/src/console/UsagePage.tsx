@@ -1,0 +1,109 @@
+import { lazy, Suspense, useEffect, useState } from 'react';
+import type { TenantUsage } from '../../../src/client/index.ts';
+import { useAsync, useInterval, useSession } from '../api.tsx';
+import { formatBytes, formatValue } from '../portal/format.ts';
+import { useTitle } from '../router.tsx';
+import { SelectField } from '../ui/Field.tsx';
+import { ProblemBanner } from '../ui/Problem.tsx';
+import { Empty, Loading } from '../ui/States.tsx';
+
+const UsageChart = lazy(() => import('./UsageChart.tsx'));
+
+export interface UsageSample {
+  at: number;
+  items: TenantUsage[];
+}
+
+const SAMPLES_KEY = 'silopool.usage.samples';
+const MAX_SAMPLES = 360;
+
+// The usage API reports running totals; sampling it gives per-tenant series over time without a
+// metrics store. Samples persist in sessionStorage so a reload keeps the history of this session.
+function loadSamples(): UsageSample[] {
+  try {
+    return JSON.parse(sessionStorage.getItem(SAMPLES_KEY) ?? '[]') as UsageSample[];
+  } catch {
+    return [];
+  }
+}
+
+export function UsagePage() {
+  useTitle('Usage');
+  const { client } = useSession();
+  const usage = useAsync(() => client.usage(), []);
+  useInterval(usage.reload, 10_000);
+  const [samples, setSamples] = useState<UsageSample[]>(loadSamples);
+  const [tenant, setTenant] = useState('');
+
+  useEffect(() => {
+    if (!usage.data) return;
+    const items = usage.data;
+    setSamples((prev) => {
+      const next = [...prev, { at: Date.now(), items }].slice(-MAX_SAMPLES);
+      sessionStorage.setItem(SAMPLES_KEY, JSON.stringify(next));
+      return next;
+    });
+  }, [usage.data]);
+
+  const tenants = usage.data?.map((u) => u.tenantId) ?? [];
+  const selected = tenant || tenants[0] || '';
+  return (
+    <section>
+      <h1>Usage and cost</h1>
+      <ProblemBanner error={usage.error} onRetry={usage.reload} />
+      {usage.loading && !usage.data ? <Loading label="Loading usage…" /> : null}
+      {usage.data?.length === 0 ? <Empty title="No usage recorded yet." /> : null}
+      {usage.data && usage.data.length > 0 ? (
+        <>
+          <div className="table-wrap">
+            <table>
+              <caption className="sr-only">Usage per tenant</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Tenant</th>
+                  <th scope="col" className="num">
+                    Jobs
+                  </th>
+                  <th scope="col" className="num">
+                    Succeeded
+                  </th>
+                  <th scope="col" className="num">
+                    Failed
+                  </th>
+                  <th scope="col" className="num">
+                    Compute (s)
+                  </th>
+                  <th scope="col" className="num">
+                    Storage
+                  </th>
+                  <th scope="col" className="num">
+                    Cost (USD)
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {usage.data.map((u) => (
+                  <tr key={u.tenantId}>
+                    <td>{u.tenantId}</td>
+                    <td className="num">{formatValue(u.jobs)}</td>
+                    <td className="num">{formatValue(u.succeeded)}</td>
+                    <td className="num">{formatValue(u.failed)}</td>
+                    <td className="num">{formatValue(u.computeSeconds)}</td>
+                    <td className="num">{formatBytes(u.storageBytes)}</td>
+                    <td className="num">{u.costUsd.toFixed(4)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          <h2>Metrics over time</h2>
+          <p className="help">Sampled every 10 seconds while this page is open.</p>
+          <SelectField label="Tenant" value={selected} options={tenants} onChange={setTenant} />
+          <Suspense fallback={<Loading label="Loading chart…" />}>
+            <UsageChart samples={samples} tenantId={selected} />
+          </Suspense>
+        </>
+      ) : null}
+    </section>
+  );
+}

@@ -1,0 +1,116 @@
+import { lazy, Suspense, useEffect, useState } from 'react';
+import { isTerminal, type Job } from '../../../src/client/index.ts';
+import { useTenantClient } from '../api.tsx';
+import { Link, useTitle } from '../router.tsx';
+import { ProblemBanner } from '../ui/Problem.tsx';
+import { Loading, StatusBadge } from '../ui/States.tsx';
+import { Downloads } from './Downloads.tsx';
+import { duration, formatTime, formatValue, humanize } from './format.ts';
+
+// Recharts is the biggest piece of the portal; only a finished job's page needs it.
+const ResultsChart = lazy(() => import('./ResultsChart.tsx'));
+
+/** One job, kept live over Server-Sent Events until it is terminal. */
+export function JobPage({ tenantId, jobId }: { tenantId: string; jobId: string }) {
+  useTitle(`Job ${jobId}`);
+  const client = useTenantClient(tenantId);
+  const [job, setJob] = useState<Job>();
+  const [error, setError] = useState<unknown>();
+  const [attempt, setAttempt] = useState(0);
+
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the client is rebuilt per render; tenant and job identify it.
+  useEffect(() => {
+    const abort = new AbortController();
+    setError(undefined);
+    (async () => {
+      const first = await client.getJob(jobId);
+      setJob(first);
+      if (isTerminal(first.status)) return;
+      for await (const next of client.watchJob(jobId, abort.signal)) setJob(next);
+    })().catch((e: unknown) => {
+      if (!abort.signal.aborted) setError(e);
+    });
+    return () => abort.abort();
+  }, [tenantId, jobId, attempt]);
+
+  const cancel = async () => {
+    try {
+      setJob(await client.cancelJob(jobId));
+    } catch (e) {
+      setError(e);
+    }
+  };
+
+  const base = `/t/${encodeURIComponent(tenantId)}`;
+  if (!job) {
+    return error ? <ProblemBanner error={error} onRetry={() => setAttempt((a) => a + 1)} /> : <Loading />;
+  }
+  const series = Object.entries(job.series ?? {}).filter(([, points]) => points.length > 0);
+  return (
+    <section>
+      <p>
+        <Link href={`${base}/jobs`}>← All jobs</Link>
+      </p>
+      <h1>
+        {job.model} job <code className="job-id">{job.id}</code>
+      </h1>
+      <ProblemBanner error={error} onRetry={() => setAttempt((a) => a + 1)} />
+      <div className="job-status" aria-live="polite">
+        Status: <StatusBadge status={job.status} />
+        {!isTerminal(job.status) ? <span className="spinner" aria-hidden="true" /> : null}
+      </div>
+      <dl className="facts">
+        <dt>Model version</dt>
+        <dd>{job.modelVersion}</dd>
+        <dt>Submitted</dt>
+        <dd>{formatTime(job.createdAt)}</dd>
+        <dt>Run time</dt>
+        <dd>{duration(job.startedAt, job.finishedAt)}</dd>
+      </dl>
+      <div className="actions">
+        <Link
+          className="button"
+          href={`${base}/models/${encodeURIComponent(job.model)}?rerun=${encodeURIComponent(job.id)}`}
+        >
+          Re-run with edits
+        </Link>
+        {job.status === 'queued' ? (
+          <button type="button" className="button-secondary" onClick={cancel}>
+            Cancel job
+          </button>
+        ) : null}
+      </div>
+      {job.error ? (
+        <div className="banner banner-error" role="alert">
+          <p className="banner-title">The job failed ({job.error.code})</p>
+          <p>{job.error.message}</p>
+        </div>
+      ) : null}
+      {job.status === 'succeeded' ? <Downloads client={client} job={job} /> : null}
+      {job.summary ? (
+        <section aria-labelledby="results-heading">
+          <h2 id="results-heading">Key results</h2>
+          <dl className="summary">
+            {Object.entries(job.summary).map(([key, value]) => (
+              <div key={key}>
+                <dt>{humanize(key)}</dt>
+                <dd>{formatValue(value)}</dd>
+              </div>
+            ))}
+          </dl>
+        </section>
+      ) : null}
+      {series.length > 0 ? (
+        <Suspense fallback={<Loading label="Loading chart…" />}>
+          {series.map(([name, points]) => (
+            <ResultsChart key={name} title={humanize(name)} points={points} />
+          ))}
+        </Suspense>
+      ) : null}
+      <details>
+        <summary>Input the model ran on</summary>
+        <pre>{JSON.stringify(job.effectiveInput, null, 2)}</pre>
+      </details>
+    </section>
+  );
+}

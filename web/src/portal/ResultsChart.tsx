@@ -1,0 +1,65 @@
+import {
+  Bar,
+  CartesianGrid,
+  ComposedChart,
+  Line,
+  ReferenceLine,
+  ResponsiveContainer,
+  Tooltip,
+  XAxis,
+  YAxis,
+} from 'recharts';
+import type { SeriesPoint } from '../../../src/client/index.ts';
+
+const compact = new Intl.NumberFormat(undefined, { notation: 'compact', maximumFractionDigits: 1 });
+
+/**
+ * One series of a job: bars for per-period flows (free cash flow by year), a line for a
+ * cumulative curve (the fund's J-curve). A hidden table carries the same numbers for screen readers.
+ */
+export default function ResultsChart({ title, points }: { title: string; points: SeriesPoint[] }) {
+  const cumulative = /curve|cumulative/i.test(title);
+  const data = points.map((p) => ({ label: String(p.label), value: p.value }));
+  return (
+    <figure className="chart">
+      <figcaption>{title}</figcaption>
+      <div className="chart-box" aria-hidden="true">
+        <ResponsiveContainer width="100%" height="100%">
+          <ComposedChart data={data} margin={{ top: 8, right: 8, bottom: 8, left: 8 }}>
+            <CartesianGrid strokeDasharray="3 3" stroke="#d0d7de" />
+            <XAxis dataKey="label" tick={{ fill: '#1f2328', fontSize: 12 }} />
+            <YAxis
+              tickFormatter={(v: number) => compact.format(v)}
+              tick={{ fill: '#1f2328', fontSize: 12 }}
+              width={56}
+            />
+            <Tooltip formatter={(v) => (typeof v === 'number' ? v.toLocaleString() : String(v))} />
+            <ReferenceLine y={0} stroke="#57606a" />
+            {cumulative ? (
+              <Line type="monotone" dataKey="value" name={title} stroke="#0b5cad" strokeWidth={2} dot />
+            ) : (
+              <Bar dataKey="value" name={title} fill="#0b5cad" />
+            )}
+          </ComposedChart>
+        </ResponsiveContainer>
+      </div>
+      <table className="sr-only">
+        <caption>{title}</caption>
+        <thead>
+          <tr>
+            <th scope="col">Period</th>
+            <th scope="col">Value</th>
+          </tr>
+        </thead>
+        <tbody>
+          {data.map((d) => (
+            <tr key={d.label}>
+              <td>{d.label}</td>
+              <td>{d.value.toLocaleString()}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </figure>
+  );
+}

@@ -1,0 +1,98 @@
+import Form, { type IChangeEvent } from '@rjsf/core';
+import type { ErrorSchema, RJSFSchema } from '@rjsf/utils';
+import validator from '@rjsf/validator-ajv8';
+import { useMemo, useState } from 'react';
+import { ProblemError } from '../../../src/client/index.ts';
+import { useAsync, useTenantClient } from '../api.tsx';
+import { Link, navigate, useLocation, useTitle } from '../router.tsx';
+import { ProblemBanner } from '../ui/Problem.tsx';
+import { Empty, Loading } from '../ui/States.tsx';
+import { errorSchemaFrom, formSchema, friendlyErrors, uiSchemaFor } from './schemaForm.ts';
+
+/** The model's form, generated from the tenant's schema; `?rerun=<job>` starts from that job's input. */
+export function RunModelPage({ tenantId, model }: { tenantId: string; model: string }) {
+  const client = useTenantClient(tenantId);
+  const { query } = useLocation();
+  const rerun = query.get('rerun');
+  const loaded = useAsync(async () => {
+    const [models, job] = await Promise.all([client.listModels(), rerun ? client.getJob(rerun) : undefined]);
+    return { info: models.find((m) => m.name === model), job };
+  }, [tenantId, model, rerun]);
+  const info = loaded.data?.info;
+  useTitle(info?.title ?? model);
+
+  const schema = useMemo(() => (info ? (formSchema(info.inputSchema) as RJSFSchema) : undefined), [info]);
+  const uiSchema = useMemo(() => (schema ? uiSchemaFor(schema) : {}), [schema]);
+  const [formData, setFormData] = useState<unknown>();
+  const [problem, setProblem] = useState<unknown>();
+  const [serverErrors, setServerErrors] = useState<ErrorSchema>();
+  const [submitting, setSubmitting] = useState(false);
+  // One key per intended submission: a retried click after a timeout does not start a second job.
+  const [idempotencyKey, setIdempotencyKey] = useState(() => crypto.randomUUID());
+
+  if (loaded.loading && !loaded.data) return <Loading label="Loading the form…" />;
+  if (loaded.error) return <ProblemBanner error={loaded.error} onRetry={loaded.reload} />;
+  if (!info || !schema) {
+    return (
+      <Empty title={`There is no model "${model}" for this tenant.`}>
+        <Link href={`/t/${encodeURIComponent(tenantId)}/models`}>See the models</Link>
+      </Empty>
+    );
+  }
+
+  const initial = formData ?? (loaded.data?.job?.input as object | undefined);
+
+  const onChange = (event: IChangeEvent) => {
+    setFormData(event.formData);
+    setServerErrors(undefined);
+    setIdempotencyKey(crypto.randomUUID());
+  };
+
+  const onSubmit = async (event: IChangeEvent) => {
+    setSubmitting(true);
+    setProblem(undefined);
+    try {
+      const job = await client.submitJob(model, event.formData, { idempotencyKey });
+      navigate(`/t/${encodeURIComponent(tenantId)}/jobs/${encodeURIComponent(job.id)}`);
+    } catch (error) {
+      setProblem(error);
+      if (error instanceof ProblemError) setServerErrors(errorSchemaFrom(error.problem.errors));
+    } finally {
+      setSubmitting(false);
+    }
+  };
+
+  return (
+    <section className="form-page">
+      <h1>{info.title}</h1>
+      <p>{info.description}</p>
+      {rerun ? (
+        <p className="banner banner-info">
+          Starting from the input of job <code>{rerun}</code>. Change what you need and run it again.
+        </p>
+      ) : null}
+      <ProblemBanner error={problem} />
+      <Form
+        schema={schema}
+        uiSchema={uiSchema}
+        validator={validator}
+        formData={initial}
+        onChange={onChange}
+        onSubmit={onSubmit}
+        extraErrors={serverErrors}
+        transformErrors={friendlyErrors}
+        liveValidate="onBlur"
+        noHtml5Validate
+        showErrorList="top"
+        focusOnFirstError
+        disabled={submitting}
+      >
+        <div className="form-actions">
+          <button type="submit" disabled={submitting}>
+            {submitting ? 'Submitting…' : 'Run model'}
+          </button>
+        </div>
+      </Form>
+    </section>
+  );
+}
