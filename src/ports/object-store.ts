@@ -1,3 +1,4 @@
+import { ValidationError } from '../core/errors.ts';
 import type { TenantId } from '../core/ids.ts';
 
 export interface StoredObject {
@@ -38,12 +39,17 @@ export interface TenantObjectStore {
   delete(key: string): Promise<void>;
 }
 
-const SAFE_KEY = /^(?!.*(?:^|\/)\.\.?(?:\/|$))[A-Za-z0-9._\-/]+$/;
+/** Segments of letters, digits, `.`, `_`, `-`; no `.` or `..` segment, no empty one, no leading `/`. */
+const SAFE_KEY = /^(?!.*(?:^|\/)\.\.?(?:\/|$))(?!\/)(?!.*\/\/)[A-Za-z0-9._\-/]+$/;
 
 export function scopeObjects(store: ObjectStore, tenantId: TenantId): TenantObjectStore {
   const root = tenantPrefix(tenantId);
   const full = (key: string): string => {
-    if (!SAFE_KEY.test(key) || key.startsWith('/')) throw new Error(`Unsafe object key: ${JSON.stringify(key)}`);
+    if (!SAFE_KEY.test(key)) {
+      throw new ValidationError([
+        { path: '/key', message: `${JSON.stringify(key)} is not a safe object key` },
+      ]);
+    }
     return root + key;
   };
   const strip = (page: ObjectPage): ObjectPage => ({
@@ -52,9 +58,10 @@ export function scopeObjects(store: ObjectStore, tenantId: TenantId): TenantObje
   });
   return {
     tenantId,
-    put: (key, body, contentType) => store.put(full(key), body, contentType),
-    get: (key) => store.get(full(key)),
+    // async, so an unsafe key is a rejected promise like every other failure, not a synchronous throw.
+    put: async (key, body, contentType) => store.put(full(key), body, contentType),
+    get: async (key) => store.get(full(key)),
     list: async (prefix = '', options) => strip(await store.list(prefix ? full(prefix) : root, options)),
-    delete: (key) => store.delete(full(key)),
+    delete: async (key) => store.delete(full(key)),
   };
 }

@@ -1,0 +1,123 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+
+export type SqliteDatabase = Database.Database;
+
+export interface OpenDatabaseOptions {
+  /**
+   * `NORMAL` (default): in WAL mode a commit is in the OS page cache when `COMMIT` returns, so it survives
+   * SIGKILL or a crash of this process (what "accepted means durable" needs), but the last commits may be
+   * lost on power loss or an OS crash (the database stays consistent). That is the durability class of
+   * Redis with `appendfsync everysec`. `FULL` fsyncs the WAL on every commit and also survives power loss,
+   * at the price of one fsync per transaction.
+   */
+  synchronous?: 'NORMAL' | 'FULL';
+  /** How long a writer waits for another process's write lock before SQLITE_BUSY. */
+  busyTimeoutMs?: number;
+}
+
+/**
+ * Opens (and migrates) the embedded database. Several processes open the same file at once (the API
+ * server, dedicated function processes), so every setting here is about sharing it safely: WAL lets
+ * readers run beside one writer, the busy timeout makes writers queue for the lock instead of failing.
+ */
+export function openDatabase(path: string, options: OpenDatabaseOptions = {}): SqliteDatabase {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path, { timeout: options.busyTimeoutMs ?? 10_000 });
+  db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 10_000)}`);
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
+  db.pragma('foreign_keys = ON');
+  migrate(db);
+  return db;
+}
+
+/** Schema versions in order; `user_version` records how many have run. Append only. */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE queues (
+    name TEXT PRIMARY KEY,
+    visibility_timeout_ms INTEGER NOT NULL,
+    max_receive_count INTEGER,
+    dead_letter_queue TEXT,
+    retention_ms INTEGER NOT NULL,
+    -- Virtual time of fair scheduling: the start tag of the last message handed out.
+    vtime REAL NOT NULL DEFAULT 0
+  ) WITHOUT ROWID;
+
+  -- seq (the rowid) is the send order. Receipt handles are seq + a random nonce, so a reused seq
+  -- can never match an old handle.
+  CREATE TABLE messages (
+    seq INTEGER PRIMARY KEY,
+    queue TEXT NOT NULL,
+    id TEXT NOT NULL,
+    grp TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    cost REAL NOT NULL,
+    body TEXT NOT NULL,
+    attributes TEXT,
+    sent_at INTEGER NOT NULL,
+    visible_at INTEGER NOT NULL,
+    receive_count INTEGER NOT NULL DEFAULT 0,
+    first_received_at INTEGER,
+    receipt TEXT
+  );
+  -- The claim walks one group's messages in (priority, send order): O(log n) however deep the group.
+  CREATE INDEX messages_claim ON messages (queue, grp, priority, seq);
+  CREATE INDEX messages_visible ON messages (queue, visible_at);
+
+  -- Per (queue, group) virtual finish time; the claim takes the smallest. Rows of idle groups are
+  -- dropped once the queue's virtual time passes them (they would restart at the queue's time anyway).
+  CREATE TABLE queue_groups (
+    queue TEXT NOT NULL,
+    grp TEXT NOT NULL,
+    vtime REAL NOT NULL,
+    PRIMARY KEY (queue, grp)
+  ) WITHOUT ROWID;
+  CREATE INDEX queue_groups_order ON queue_groups (queue, vtime, grp);
+
+  CREATE TABLE group_weights (
+    queue TEXT NOT NULL,
+    grp TEXT NOT NULL,
+    weight REAL NOT NULL,
+    PRIMARY KEY (queue, grp)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE dedup (
+    queue TEXT NOT NULL,
+    dedup_id TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (queue, dedup_id)
+  ) WITHOUT ROWID;
+
+  -- DynamoDB-shaped: partition key T#{tenantId}, sort key JOB#{id} or IDEM#{key}, the item as JSON.
+  CREATE TABLE job_items (
+    pk TEXT NOT NULL,
+    sk TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    status TEXT,
+    model TEXT,
+    PRIMARY KEY (pk, sk)
+  ) WITHOUT ROWID;
+  CREATE INDEX job_items_status ON job_items (pk, status, sk);
+  CREATE INDEX job_items_model ON job_items (pk, model, sk);
+
+  CREATE TABLE tenants (
+    id TEXT PRIMARY KEY,
+    doc TEXT NOT NULL,
+    version INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
+];
+
+function migrate(db: SqliteDatabase): void {
+  // IMMEDIATE takes the write lock first, so two processes opening a new file do not both migrate.
+  db.transaction(() => {
+    const current = db.pragma('user_version', { simple: true }) as number;
+    for (let v = current; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
+    if (current < MIGRATIONS.length) db.pragma(`user_version = ${MIGRATIONS.length}`);
+  }).immediate();
+}

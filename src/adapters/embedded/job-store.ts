@@ -1,0 +1,146 @@
+import { ConditionFailedError, ForbiddenError, ValidationError } from '../../core/errors.ts';
+import { type JobId, parseTenantId, type TenantId } from '../../core/ids.ts';
+import type { JobRecord } from '../../core/job.ts';
+import type {
+  IdempotencyRecord,
+  JobPage,
+  JobStore,
+  ListJobsQuery,
+  TenantJobStore,
+} from '../../ports/job-store.ts';
+import type { SqliteDatabase } from './database.ts';
+
+const JOB = 'JOB#';
+/** Upper bound of the JOB# range: `$` is the character after `#`. */
+const JOB_END = 'JOB$';
+const IDEM = 'IDEM#';
+
+interface DocRow {
+  doc: string;
+}
+
+/** The cursor is the last sort key returned; it is only ever used as a bound inside one tenant's partition. */
+function encodeCursor(sk: string): string {
+  return Buffer.from(sk, 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): string {
+  const sk = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (!sk.startsWith(JOB) || sk >= JOB_END) {
+    throw new ValidationError([{ path: '/cursor', message: 'is not a cursor returned by this list' }]);
+  }
+  return sk;
+}
+
+/** Jobs in one table shaped like the DynamoDB one: partition `T#{tenantId}`, sort key `JOB#{id}` / `IDEM#{key}`. */
+export function createSqliteJobStore(db: SqliteDatabase): JobStore {
+  const stmt = {
+    insert: db.prepare(
+      'INSERT OR IGNORE INTO job_items (pk, sk, doc, version, status, model) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    get: db.prepare<[string, string], DocRow>('SELECT doc FROM job_items WHERE pk = ? AND sk = ?'),
+    update: db.prepare(
+      'UPDATE job_items SET doc = ?, version = ?, status = ?, model = ? WHERE pk = ? AND sk = ? AND version = ?',
+    ),
+    delete: db.prepare('DELETE FROM job_items WHERE pk = ? AND sk = ?'),
+    count: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM job_items WHERE pk = ?'),
+  };
+  // One statement per filter combination, so each uses its own index: (pk, sk), (pk, status, sk), (pk, model, sk).
+  const listStmts = new Map<string, ReturnType<typeof db.prepare<unknown[], DocRow & { sk: string }>>>();
+  const listStmt = (status: boolean, model: boolean) => {
+    const key = `${status}/${model}`;
+    let s = listStmts.get(key);
+    if (!s) {
+      const where = ['pk = @pk', 'sk > @lo', 'sk < @hi'];
+      if (status) where.push('status = @status');
+      if (model) where.push('model = @model');
+      s = db.prepare<unknown[], DocRow & { sk: string }>(
+        `SELECT sk, doc FROM job_items WHERE ${where.join(' AND ')} ORDER BY sk DESC LIMIT @limit`,
+      );
+      listStmts.set(key, s);
+    }
+    return s;
+  };
+
+  const forTenant = (tenantId: TenantId): TenantJobStore => {
+    // The brand is only a compile-time promise; the partition key must never be built from anything else.
+    parseTenantId(tenantId, '/tenantId');
+    const pk = `T#${tenantId}`;
+    const own = (job: JobRecord): void => {
+      if (job.tenantId !== tenantId)
+        throw new ForbiddenError(`Job ${job.id} does not belong to tenant ${tenantId}.`);
+    };
+    return {
+      tenantId,
+      async create(job) {
+        own(job);
+        const { changes } = stmt.insert.run(
+          pk,
+          JOB + job.id,
+          JSON.stringify(job),
+          job.version,
+          job.status,
+          job.model,
+        );
+        if (changes === 0) throw new ConditionFailedError(`Job ${job.id} already exists.`);
+      },
+      async get(id: JobId) {
+        const row = stmt.get.get(pk, JOB + id);
+        return row ? (JSON.parse(row.doc) as JobRecord) : undefined;
+      },
+      async update(next, expectedVersion) {
+        own(next);
+        const stored: JobRecord = { ...next, version: expectedVersion + 1 };
+        const { changes } = stmt.update.run(
+          JSON.stringify(stored),
+          stored.version,
+          stored.status,
+          stored.model,
+          pk,
+          JOB + next.id,
+          expectedVersion,
+        );
+        if (changes === 0)
+          throw new ConditionFailedError(`Job ${next.id} changed since version ${expectedVersion}.`);
+        return stored;
+      },
+      async list(query: ListJobsQuery): Promise<JobPage> {
+        const limit = Math.max(1, Math.min(1000, Math.trunc(query.limit)));
+        const rows = listStmt(query.status !== undefined, query.model !== undefined).all({
+          pk,
+          lo: JOB,
+          hi: query.cursor ? decodeCursor(query.cursor) : JOB_END,
+          ...(query.status !== undefined ? { status: query.status } : {}),
+          ...(query.model !== undefined ? { model: query.model } : {}),
+          limit: limit + 1,
+        });
+        const page = rows.slice(0, limit);
+        const last = page.at(-1);
+        return {
+          items: page.map((r) => JSON.parse(r.doc) as JobRecord),
+          ...(rows.length > limit && last ? { nextCursor: encodeCursor(last.sk) } : {}),
+        };
+      },
+      async delete(id) {
+        stmt.delete.run(pk, JOB + id);
+      },
+      async claimIdempotencyKey(record: IdempotencyRecord) {
+        const sk = IDEM + record.key;
+        const { changes } = stmt.insert.run(pk, sk, JSON.stringify(record), 1, null, null);
+        if (changes > 0) return undefined;
+        const row = stmt.get.get(pk, sk);
+        // Deleted between the two statements: the key is free again, so claim it.
+        if (!row) return this.claimIdempotencyKey(record);
+        return JSON.parse(row.doc) as IdempotencyRecord;
+      },
+      async deleteIdempotencyKey(key) {
+        stmt.delete.run(pk, IDEM + key);
+      },
+      async countItems() {
+        return stmt.count.get(pk)!.n;
+      },
+    };
+  };
+
+  return { forTenant };
+}

@@ -1,0 +1,306 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { NotFoundError, ValidationError } from '../../core/errors.ts';
+import { normaliseCost, normaliseWeight } from '../../core/fair-scheduling.ts';
+import type {
+  MessageQueue,
+  QueueDepth,
+  QueueSettings,
+  ReceivedMessage,
+  ReceiveOptions,
+  SendMessage,
+} from '../../ports/message-queue.ts';
+import type { SqliteDatabase } from './database.ts';
+import { createFairClaim, type QueueRow } from './message-queue-claim.ts';
+
+/** SQS FIFO's deduplication window. */
+const DEDUP_WINDOW_MS = 5 * 60_000;
+const DEFAULT_RETENTION_SEC = 4 * 24 * 3600;
+const MAX_DELAY_SEC = 900;
+const MAX_VISIBILITY_SEC = 12 * 3600;
+const SWEEP_EVERY_MS = 10_000;
+
+export interface SqliteMessageQueueOptions {
+  /** How often a long poll re-checks for messages sent by other processes (same-process sends wake it at once). */
+  pollIntervalMs?: number;
+}
+
+/** The embedded queue adds group weights: on AWS, SQS fair queues decide shares themselves. */
+export interface SqliteMessageQueue extends MessageQueue {
+  /** The relative share of `group` (a tenant's plan weight) in fair scheduling on `queue`. */
+  setGroupWeight(queue: string, group: string, weight: number): Promise<void>;
+}
+
+/** Same-process long polls wait on this instead of sleeping; keyed by file so two connections share it. */
+const wakers = new Map<string, EventEmitter>();
+function wakerFor(db: SqliteDatabase): EventEmitter {
+  let emitter = wakers.get(db.name);
+  if (!emitter) {
+    emitter = new EventEmitter();
+    emitter.setMaxListeners(0);
+    wakers.set(db.name, emitter);
+  }
+  return emitter;
+}
+
+/** A receipt handle is `{seq}.{nonce}`; the nonce is new on every receive, so an old handle matches nothing. */
+const noncePrefix = randomBytes(6).toString('base64url');
+let nonceCounter = 0;
+function newNonce(): string {
+  nonceCounter = (nonceCounter + 1) % Number.MAX_SAFE_INTEGER;
+  return noncePrefix + nonceCounter.toString(36);
+}
+
+function parseHandle(handle: string): { seq: number; nonce: string } {
+  const dot = handle.indexOf('.');
+  const seq = dot > 0 ? Number(handle.slice(0, dot)) : Number.NaN;
+  if (!Number.isSafeInteger(seq)) {
+    throw new ValidationError([{ path: '/receiptHandle', message: 'is not a receipt handle of this queue' }]);
+  }
+  return { seq, nonce: handle.slice(dot + 1) };
+}
+
+function checkRange(path: string, value: number | undefined, max: number): void {
+  if (value === undefined) return;
+  if (!Number.isFinite(value) || value < 0 || value > max) {
+    throw new ValidationError([{ path, message: `must be between 0 and ${max} seconds` }]);
+  }
+}
+
+/** An SQS-semantics queue on SQLite, safe for several processes on one file, with fair claims by group. */
+export function createSqliteMessageQueue(
+  db: SqliteDatabase,
+  options: SqliteMessageQueueOptions = {},
+): SqliteMessageQueue {
+  const pollIntervalMs = options.pollIntervalMs ?? 100;
+  const waker = wakerFor(db);
+  const lastSweep = new Map<string, number>();
+
+  const stmt = {
+    getQueue: db.prepare<[string], QueueRow>('SELECT * FROM queues WHERE name = ?'),
+    upsertQueue: db.prepare(
+      `INSERT INTO queues (name, visibility_timeout_ms, max_receive_count, dead_letter_queue, retention_ms)
+       VALUES (@name, @vis, @max, @dlq, @ret)
+       ON CONFLICT (name) DO UPDATE SET visibility_timeout_ms = excluded.visibility_timeout_ms,
+         max_receive_count = excluded.max_receive_count, dead_letter_queue = excluded.dead_letter_queue,
+         retention_ms = excluded.retention_ms`,
+    ),
+    createDefaultQueue: db.prepare(
+      'INSERT OR IGNORE INTO queues (name, visibility_timeout_ms, retention_ms) VALUES (?, 30000, ?)',
+    ),
+    deleteQueueRow: db.prepare('DELETE FROM queues WHERE name = ?'),
+    deleteMessages: db.prepare('DELETE FROM messages WHERE queue = ?'),
+    deleteGroups: db.prepare('DELETE FROM queue_groups WHERE queue = ?'),
+    deleteWeights: db.prepare('DELETE FROM group_weights WHERE queue = ?'),
+    deleteDedup: db.prepare('DELETE FROM dedup WHERE queue = ?'),
+    listQueues: db.prepare<[string, string], { name: string }>(
+      'SELECT name FROM queues WHERE substr(name, 1, length(?)) = ? ORDER BY name',
+    ),
+    insertMessage: db.prepare(
+      `INSERT INTO messages (queue, id, grp, priority, cost, body, attributes, sent_at, visible_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    ensureGroup: db.prepare(
+      'INSERT OR IGNORE INTO queue_groups (queue, grp, vtime) SELECT name, ?, vtime FROM queues WHERE name = ?',
+    ),
+    findDedup: db.prepare<[string, string, number], { message_id: string }>(
+      'SELECT message_id FROM dedup WHERE queue = ? AND dedup_id = ? AND expires_at > ?',
+    ),
+    putDedup: db.prepare(
+      'INSERT OR REPLACE INTO dedup (queue, dedup_id, message_id, expires_at) VALUES (?, ?, ?, ?)',
+    ),
+    sweepDedup: db.prepare('DELETE FROM dedup WHERE queue = ? AND expires_at <= ?'),
+    sweepExpired: db.prepare('DELETE FROM messages WHERE queue = ? AND sent_at < ?'),
+    deleteByHandle: db.prepare('DELETE FROM messages WHERE seq = ? AND queue = ? AND receipt = ?'),
+    setVisibility: db.prepare(
+      'UPDATE messages SET visible_at = ? WHERE seq = ? AND queue = ? AND receipt = ?',
+    ),
+    depth: db.prepare<
+      [number, number, number, string],
+      { visible: number; inFlight: number; delayed: number }
+    >(
+      `SELECT coalesce(sum(visible_at <= ?), 0) AS visible,
+              coalesce(sum(visible_at > ? AND receive_count > 0), 0) AS inFlight,
+              coalesce(sum(visible_at > ? AND receive_count = 0), 0) AS delayed
+       FROM messages WHERE queue = ?`,
+    ),
+    depthByGroup: db.prepare<[string, number], { grp: string; n: number }>(
+      'SELECT grp, count(*) AS n FROM messages WHERE queue = ? AND visible_at <= ? GROUP BY grp',
+    ),
+    nextVisibleAt: db.prepare<[string, number], { t: number | null }>(
+      'SELECT min(visible_at) AS t FROM messages WHERE queue = ? AND visible_at > ?',
+    ),
+    setWeight: db.prepare('INSERT OR REPLACE INTO group_weights (queue, grp, weight) VALUES (?, ?, ?)'),
+  };
+
+  const claim = createFairClaim(db);
+
+  const requireQueue = (name: string): QueueRow => {
+    const row = stmt.getQueue.get(name);
+    if (!row) throw new NotFoundError(`Queue ${name}`);
+    return row;
+  };
+
+  const insertOne = (queue: QueueRow, message: SendMessage, now: number, seenGroups: Set<string>): string => {
+    checkRange('/delaySec', message.delaySec, MAX_DELAY_SEC);
+    if (message.dedupId !== undefined) {
+      const seen = stmt.findDedup.get(queue.name, message.dedupId, now);
+      if (seen) return seen.message_id;
+    }
+    const id = randomUUID();
+    const group = message.groupId ?? '';
+    const attributes =
+      message.attributes && Object.keys(message.attributes).length > 0
+        ? JSON.stringify(message.attributes)
+        : null;
+    stmt.insertMessage.run(
+      queue.name,
+      id,
+      group,
+      Math.trunc(message.priority ?? 0),
+      normaliseCost(message.cost),
+      message.body,
+      attributes,
+      now,
+      now + Math.round((message.delaySec ?? 0) * 1000),
+    );
+    if (!seenGroups.has(group)) {
+      stmt.ensureGroup.run(group, queue.name);
+      seenGroups.add(group);
+    }
+    if (message.dedupId !== undefined)
+      stmt.putDedup.run(queue.name, message.dedupId, id, now + DEDUP_WINDOW_MS);
+    return id;
+  };
+
+  const sendAll = db.transaction((queueName: string, messages: SendMessage[]): string[] => {
+    const queue = requireQueue(queueName);
+    const now = Date.now();
+    const seenGroups = new Set<string>();
+    return messages.map((m) => insertOne(queue, m, now, seenGroups));
+  });
+
+  const sweep = (queue: QueueRow, now: number): void => {
+    if (now - (lastSweep.get(queue.name) ?? 0) < SWEEP_EVERY_MS) return;
+    lastSweep.set(queue.name, now);
+    db.transaction(() => {
+      stmt.sweepExpired.run(queue.name, now - queue.retention_ms);
+      stmt.sweepDedup.run(queue.name, now);
+    }).immediate();
+  };
+
+  /** Resolves when a same-process send may have made a message visible, or after `ms`. */
+  const waitForWake = (queue: string, ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        waker.off(queue, done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(1, ms));
+      waker.on(queue, done);
+    });
+
+  return {
+    async createQueue(name, settings: QueueSettings) {
+      checkRange('/visibilityTimeoutSec', settings.visibilityTimeoutSec, MAX_VISIBILITY_SEC);
+      db.transaction(() => {
+        if (settings.deadLetterQueue) {
+          stmt.createDefaultQueue.run(settings.deadLetterQueue, DEFAULT_RETENTION_SEC * 1000);
+        }
+        stmt.upsertQueue.run({
+          name,
+          vis: Math.round(settings.visibilityTimeoutSec * 1000),
+          max: settings.maxReceiveCount ?? null,
+          dlq: settings.deadLetterQueue ?? null,
+          ret: Math.round((settings.retentionSec ?? DEFAULT_RETENTION_SEC) * 1000),
+        });
+      }).immediate();
+    },
+
+    async deleteQueue(name) {
+      db.transaction(() => {
+        for (const s of [stmt.deleteMessages, stmt.deleteGroups, stmt.deleteWeights, stmt.deleteDedup])
+          s.run(name);
+        stmt.deleteQueueRow.run(name);
+      }).immediate();
+    },
+
+    async listQueues(prefix = '') {
+      return stmt.listQueues.all(prefix, prefix).map((r) => r.name);
+    },
+
+    async send(queue, message) {
+      const [messageId] = sendAll.immediate(queue, [message]);
+      waker.emit(queue);
+      return { messageId: messageId! };
+    },
+
+    async sendBatch(queue, messages) {
+      if (messages.length === 0) return [];
+      const ids = sendAll.immediate(queue, messages);
+      waker.emit(queue);
+      return ids.map((messageId) => ({ messageId }));
+    },
+
+    async receive(queue, receiveOptions: ReceiveOptions): Promise<ReceivedMessage[]> {
+      const max = receiveOptions.maxMessages;
+      if (!Number.isInteger(max) || max < 1 || max > 10) {
+        throw new ValidationError([{ path: '/maxMessages', message: 'must be an integer between 1 and 10' }]);
+      }
+      checkRange('/visibilityTimeoutSec', receiveOptions.visibilityTimeoutSec, MAX_VISIBILITY_SEC);
+      checkRange('/waitTimeSec', receiveOptions.waitTimeSec, 20);
+      const deadline = Date.now() + (receiveOptions.waitTimeSec ?? 0) * 1000;
+      for (;;) {
+        const now = Date.now();
+        const row = requireQueue(queue);
+        sweep(row, now);
+        const visibilityMs =
+          receiveOptions.visibilityTimeoutSec === undefined
+            ? row.visibility_timeout_ms
+            : Math.round(receiveOptions.visibilityTimeoutSec * 1000);
+        const got = claim(queue, max, visibilityMs, receiveOptions.excludeGroups, newNonce);
+        if (got.length > 0 || now >= deadline) return got;
+        const next = stmt.nextVisibleAt.get(queue, now)?.t;
+        const untilVisible = next == null ? Number.POSITIVE_INFINITY : next - now;
+        await waitForWake(queue, Math.min(deadline - now, pollIntervalMs, untilVisible));
+      }
+    },
+
+    async delete(queue, receiptHandle) {
+      const { seq, nonce } = parseHandle(receiptHandle);
+      stmt.deleteByHandle.run(seq, queue, nonce);
+    },
+
+    async changeVisibility(queue, receiptHandle, timeoutSec) {
+      checkRange('/timeoutSec', timeoutSec, MAX_VISIBILITY_SEC);
+      const { seq, nonce } = parseHandle(receiptHandle);
+      stmt.setVisibility.run(Date.now() + Math.round(timeoutSec * 1000), seq, queue, nonce);
+      if (timeoutSec === 0) waker.emit(queue);
+    },
+
+    async depth(queue): Promise<QueueDepth> {
+      requireQueue(queue);
+      const now = Date.now();
+      const row = stmt.depth.get(now, now, now, queue)!;
+      return { visible: row.visible, inFlight: row.inFlight, delayed: row.delayed };
+    },
+
+    async depthByGroup(queue) {
+      requireQueue(queue);
+      return new Map(stmt.depthByGroup.all(queue, Date.now()).map((r) => [r.grp, r.n]));
+    },
+
+    async purge(queue) {
+      db.transaction(() => {
+        requireQueue(queue);
+        stmt.deleteMessages.run(queue);
+        stmt.deleteGroups.run(queue);
+      }).immediate();
+    },
+
+    async setGroupWeight(queue, group, weight) {
+      stmt.setWeight.run(queue, group, normaliseWeight(weight));
+    },
+  };
+}

@@ -1,0 +1,62 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { StoreRef } from '../../core/placement.ts';
+import type { JobStore } from '../../ports/job-store.ts';
+import type { ObjectStore } from '../../ports/object-store.ts';
+import type { StoreProvider } from '../../ports/stores.ts';
+import { openDatabase, type SqliteDatabase } from './database.ts';
+import { createSqliteJobStore } from './job-store.ts';
+import { createFileObjectStore } from './object-store.ts';
+
+interface DedicatedStores {
+  db: SqliteDatabase;
+  jobs: JobStore;
+  objects: ObjectStore;
+}
+
+/**
+ * Shared data lives in the main database and `objects/`; a dedicated tenant gets a folder of its own,
+ * `tenants/{id}/` with its own SQLite file and object root, so its data can be moved or removed whole.
+ */
+export function createEmbeddedStoreProvider(dataDir: string, sharedDb: SqliteDatabase): StoreProvider {
+  const shared = {
+    jobs: createSqliteJobStore(sharedDb),
+    objects: createFileObjectStore(join(dataDir, 'objects')),
+  };
+  const dedicated = new Map<string, DedicatedStores>();
+  const tenantDir = (tenantId: string) => join(dataDir, 'tenants', tenantId);
+
+  function open(tenantId: string): DedicatedStores {
+    let stores = dedicated.get(tenantId);
+    if (!stores) {
+      const db = openDatabase(join(tenantDir(tenantId), 'jobs.sqlite'));
+      stores = {
+        db,
+        jobs: createSqliteJobStore(db),
+        objects: createFileObjectStore(join(tenantDir(tenantId), 'objects')),
+      };
+      dedicated.set(tenantId, stores);
+    }
+    return stores;
+  }
+
+  return {
+    jobs: (ref: StoreRef) => (ref.kind === 'shared' ? shared.jobs : open(ref.tenantId).jobs),
+    objects: (ref: StoreRef) => (ref.kind === 'shared' ? shared.objects : open(ref.tenantId).objects),
+    async provision(ref) {
+      if (ref.kind === 'shared') return;
+      mkdirSync(join(tenantDir(ref.tenantId), 'objects'), { recursive: true });
+      open(ref.tenantId);
+    },
+    async destroy(ref) {
+      if (ref.kind === 'shared') return;
+      dedicated.get(ref.tenantId)?.db.close();
+      dedicated.delete(ref.tenantId);
+      rmSync(tenantDir(ref.tenantId), { recursive: true, force: true });
+    },
+    async close() {
+      for (const stores of dedicated.values()) stores.db.close();
+      dedicated.clear();
+    },
+  };
+}

@@ -1,0 +1,60 @@
+import { ConditionFailedError, ConflictError, ValidationError } from '../../core/errors.ts';
+import type { TenantId } from '../../core/ids.ts';
+import type { Tenant } from '../../core/tenant.ts';
+import type { TenantDirectory, TenantPage } from '../../ports/tenant-directory.ts';
+import type { SqliteDatabase } from './database.ts';
+
+function encodeCursor(id: string): string {
+  return Buffer.from(id, 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): string {
+  const id = Buffer.from(cursor, 'base64url').toString('utf8');
+  if (id.length === 0)
+    throw new ValidationError([{ path: '/cursor', message: 'is not a cursor returned by this list' }]);
+  return id;
+}
+
+/** Tenants as JSON documents keyed by id; updates are compare-and-set on `version`, as on DynamoDB. */
+export function createSqliteTenantDirectory(db: SqliteDatabase): TenantDirectory {
+  const stmt = {
+    insert: db.prepare('INSERT OR IGNORE INTO tenants (id, doc, version) VALUES (?, ?, ?)'),
+    get: db.prepare<[string], { doc: string }>('SELECT doc FROM tenants WHERE id = ?'),
+    update: db.prepare('UPDATE tenants SET doc = ?, version = ? WHERE id = ? AND version = ?'),
+    list: db.prepare<[string, number], { id: string; doc: string }>(
+      'SELECT id, doc FROM tenants WHERE id > ? ORDER BY id LIMIT ?',
+    ),
+    delete: db.prepare('DELETE FROM tenants WHERE id = ?'),
+  };
+
+  return {
+    async create(tenant) {
+      const { changes } = stmt.insert.run(tenant.id, JSON.stringify(tenant), tenant.version);
+      if (changes === 0) throw new ConflictError(`Tenant ${tenant.id} already exists.`, 'tenant_exists');
+    },
+    async get(id: TenantId) {
+      const row = stmt.get.get(id);
+      return row ? (JSON.parse(row.doc) as Tenant) : undefined;
+    },
+    async update(next, expectedVersion) {
+      const stored: Tenant = { ...next, version: expectedVersion + 1 };
+      const { changes } = stmt.update.run(JSON.stringify(stored), stored.version, next.id, expectedVersion);
+      if (changes === 0)
+        throw new ConditionFailedError(`Tenant ${next.id} changed since version ${expectedVersion}.`);
+      return stored;
+    },
+    async list(options = {}): Promise<TenantPage> {
+      const limit = Math.max(1, Math.min(1000, Math.trunc(options.limit ?? 100)));
+      const rows = stmt.list.all(options.cursor ? decodeCursor(options.cursor) : '', limit + 1);
+      const page = rows.slice(0, limit);
+      const last = page.at(-1);
+      return {
+        items: page.map((r) => JSON.parse(r.doc) as Tenant),
+        ...(rows.length > limit && last ? { nextCursor: encodeCursor(last.id) } : {}),
+      };
+    },
+    async delete(id) {
+      stmt.delete.run(id);
+    },
+  };
+}

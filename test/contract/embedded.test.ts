@@ -1,0 +1,64 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  createFileObjectStore,
+  createSqliteJobStore,
+  createSqliteMessageQueue,
+  createSqliteTenantDirectory,
+  openDatabase,
+} from '../../src/adapters/embedded/index.ts';
+import { describeJobStoreContract } from './job-store.contract.ts';
+import { describeMessageQueueContract } from './message-queue.contract.ts';
+import { describeObjectStoreContract } from './object-store.contract.ts';
+import { describeTenantDirectoryContract } from './tenant-directory.contract.ts';
+
+/** A fresh temp dir and SQLite file per test: no state shared between tests. */
+function tempDatabase() {
+  const dir = mkdtempSync(join(tmpdir(), 'silopool-contract-'));
+  const db = openDatabase(join(dir, 'silopool.db'));
+  return {
+    dir,
+    db,
+    async teardown() {
+      db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+describeMessageQueueContract('embedded (SQLite)', async () => {
+  const { db, teardown } = tempDatabase();
+  const port = createSqliteMessageQueue(db);
+  return {
+    port,
+    teardown,
+    dedup: true,
+    exactDeadLetterTiming: true,
+    orderedGroups: true,
+    fairness: true,
+    depthByGroup: true,
+    atomicBatch: true,
+    setGroupWeight: (queue, group, weight) => port.setGroupWeight(queue, group, weight),
+  };
+});
+
+describeJobStoreContract('embedded (SQLite)', async () => {
+  const { db, teardown } = tempDatabase();
+  return { port: createSqliteJobStore(db), teardown };
+});
+
+describeTenantDirectoryContract('embedded (SQLite)', async () => {
+  const { db, teardown } = tempDatabase();
+  return { port: createSqliteTenantDirectory(db), teardown };
+});
+
+describeObjectStoreContract('embedded (files)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'silopool-objects-'));
+  return {
+    port: createFileObjectStore(dir),
+    async teardown() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
