@@ -32,6 +32,8 @@ export interface JobRecord {
   effectiveInput: unknown;
   rules: ModelRules;
   summary?: Record<string, unknown>;
+  /** Chart data (free cash flow by year, a fund's J-curve). */
+  series?: Record<string, { label: string | number; value: number }[]>;
   artifacts: Artifact[];
   error?: JobError;
   /** Deliveries that started running this job; more than one means a retry after a crash or timeout. */

@@ -1,0 +1,70 @@
+import { existsSync } from 'node:fs';
+import fastifyStatic from '@fastify/static';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { NotFoundError } from '../core/errors.ts';
+import { authenticate } from './context.ts';
+import type { AppDeps } from './deps.ts';
+import { sendProblem } from './problem.ts';
+import { adminRoutes } from './routes/admin.ts';
+import { jobRoutes } from './routes/jobs.ts';
+import { modelRoutes } from './routes/models.ts';
+import { tenantSettingsRoutes } from './routes/settings.ts';
+
+const DEFAULT_BODY_LIMIT = 256 * 1024;
+
+/** The HTTP API: the same app runs as the local server and behind API Gateway on Lambda. */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    trustProxy: true,
+    return503OnClosing: true,
+    ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false } },
+  });
+
+  app.setErrorHandler((error, request, reply) => sendProblem(reply, request, error));
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Silopool API', version: '1.0.0', description: 'Multi-tenant financial models: submit, track, download.' },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A JWT or a tenant API key' } },
+      },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+
+  app.get('/healthz', { schema: { tags: ['ops'], security: [] } }, async () => ({ status: 'ok' }));
+  app.get('/v1/auth/config', { schema: { tags: ['auth'], security: [] } }, async () => deps.authConfig);
+  app.get('/v1/me', { schema: { tags: ['auth'], summary: 'Who the credential is and which tenants it grants' } }, async (request) => {
+    const principal = await authenticate(deps, request);
+    const tenants = await Promise.all(
+      [...principal.tenants].map(async (id) => {
+        const tenant = await deps.directory.get(id);
+        return tenant && tenant.status === 'active' ? { id: tenant.id, name: tenant.name } : undefined;
+      }),
+    );
+    return { subject: principal.subject, roles: [...principal.roles], tenants: tenants.filter((t) => t !== undefined) };
+  });
+
+  modelRoutes(app, deps);
+  jobRoutes(app, deps);
+  tenantSettingsRoutes(app, deps);
+  adminRoutes(app, deps);
+
+  const webRoot = deps.webRoot && existsSync(deps.webRoot) ? deps.webRoot : undefined;
+  if (webRoot) await app.register(fastifyStatic, { root: webRoot, wildcard: false, index: ['index.html'] });
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '';
+    // The web app routes in the browser: any other GET of a page answers its index.
+    if (webRoot && request.method === 'GET' && !path.startsWith('/v1/') && !path.startsWith('/docs')) {
+      return reply.sendFile('index.html');
+    }
+    return sendProblem(reply, request, new NotFoundError(`Route ${request.method} ${path}`));
+  });
+  return app;
+}

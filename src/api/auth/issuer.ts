@@ -1,0 +1,56 @@
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
+import type { Role } from './principal.ts';
+
+export const EMBEDDED_ISSUER = 'urn:silopool:embedded';
+export const EMBEDDED_AUDIENCE = 'silopool';
+const ALG = 'ES256';
+
+export interface TokenClaims {
+  subject: string;
+  tenants: string[];
+  roles: Role[];
+  /** Lifetime, e.g. '12h', '7d'. */
+  expiresIn?: string;
+}
+
+export interface EmbeddedIssuer {
+  mint(claims: TokenClaims): Promise<string>;
+  publicJwk: JWK;
+}
+
+/** Loads the signing key from `keyPath`, generating it (mode 0600) on first use. */
+export async function loadEmbeddedIssuer(keyPath: string): Promise<EmbeddedIssuer> {
+  let privateJwk: JWK;
+  try {
+    privateJwk = JSON.parse(await readFile(keyPath, 'utf8')) as JWK;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    const { privateKey } = await generateKeyPair(ALG, { extractable: true });
+    privateJwk = { ...(await exportJWK(privateKey)), alg: ALG, kid: `k${Date.now().toString(36)}` };
+    await mkdir(dirname(keyPath), { recursive: true });
+    // `wx` fails if another process created the key meanwhile; then we read theirs.
+    try {
+      await writeFile(keyPath, JSON.stringify(privateJwk), { mode: 0o600, flag: 'wx' });
+    } catch (writeError) {
+      if ((writeError as NodeJS.ErrnoException).code !== 'EEXIST') throw writeError;
+      privateJwk = JSON.parse(await readFile(keyPath, 'utf8')) as JWK;
+    }
+    await chmod(keyPath, 0o600);
+  }
+  const privateKey = await importJWK(privateJwk, ALG);
+  const { d: _d, ...publicJwk } = privateJwk;
+  return {
+    publicJwk,
+    mint: (claims) =>
+      new SignJWT({ tenants: claims.tenants, roles: claims.roles })
+        .setProtectedHeader({ alg: ALG, kid: privateJwk.kid ?? 'embedded' })
+        .setSubject(claims.subject)
+        .setIssuer(EMBEDDED_ISSUER)
+        .setAudience(EMBEDDED_AUDIENCE)
+        .setIssuedAt()
+        .setExpirationTime(claims.expiresIn ?? '12h')
+        .sign(privateKey),
+  };
+}

@@ -1,0 +1,11 @@
+import type { TenantId } from '../../core/ids.ts';
+
+export type Role = 'operator' | 'user';
+
+/** Who is calling and what the credential grants; built only from a verified token or API key. */
+export interface Principal {
+  subject: string;
+  roles: ReadonlySet<Role>;
+  tenants: ReadonlySet<TenantId>;
+  via: 'jwt' | 'api-key';
+}

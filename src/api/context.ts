@@ -1,0 +1,42 @@
+import type { FastifyRequest } from 'fastify';
+import { ForbiddenError } from '../core/errors.ts';
+import { storeFor } from '../core/placement.ts';
+import type { Tenant } from '../core/tenant.ts';
+import { type TenantData, tenantDataAt } from '../ports/stores.ts';
+import { resolveTenant } from './auth/authenticator.ts';
+import type { Principal } from './auth/principal.ts';
+import type { AppDeps } from './deps.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+export interface TenantContext {
+  tenant: Tenant;
+  data: TenantData;
+}
+
+export async function authenticate(deps: AppDeps, request: FastifyRequest): Promise<Principal> {
+  if (request.principal) return request.principal;
+  const principal = await deps.authenticator.authenticate(request.headers.authorization);
+  request.principal = principal;
+  request.log = request.log.child({ subject: principal.subject });
+  return principal;
+}
+
+/** The tenant this request acts for and a view of its data; the only way routes reach tenant data. */
+export async function tenantContext(deps: AppDeps, request: FastifyRequest): Promise<TenantContext> {
+  const principal = await authenticate(deps, request);
+  const header = request.headers['x-tenant-id'];
+  const tenant = await resolveTenant(principal, Array.isArray(header) ? header[0] : header, deps.directory);
+  request.log = request.log.child({ tenantId: tenant.id });
+  return { tenant, data: tenantDataAt(deps.stores, storeFor(tenant), tenant.id) };
+}
+
+export async function requireOperator(deps: AppDeps, request: FastifyRequest): Promise<Principal> {
+  const principal = await authenticate(deps, request);
+  if (!principal.roles.has('operator')) throw new ForbiddenError('This route needs the operator role.');
+  return principal;
+}

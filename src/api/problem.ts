@@ -1,0 +1,81 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { RateLimitedError, SilopoolError } from '../core/errors.ts';
+
+const TYPE_BASE = 'https://silopool.dev/problems/';
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  instance?: string;
+  errors?: unknown;
+  [extra: string]: unknown;
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+export function problem(status: number, code: string, detail: string, extra?: Record<string, unknown>): Problem {
+  return { type: TYPE_BASE + code, title: TITLES[status] ?? 'Error', status, detail, code, ...extra };
+}
+
+/** Fastify's own errors (body parsing, size, content type) mapped to stable problem codes. */
+function fromFastifyError(error: FastifyError): Problem | undefined {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return problem(413, 'body_too_large', 'The request body is larger than the server accepts.');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return problem(415, 'unsupported_media_type', 'Send the body as application/json.');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return problem(400, 'invalid_json', 'The body is empty; send a JSON object.');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return problem(400, 'invalid_json', `The body is not valid JSON: ${error.message}`);
+    case 'FST_ERR_VALIDATION': {
+      const errors = (error.validation ?? []).map((v) => ({
+        path: `/${error.validationContext ?? 'body'}${v.instancePath}`,
+        message: v.message ?? 'is not valid',
+        rule: v.keyword,
+      }));
+      return problem(400, 'validation_failed', error.message, { errors });
+    }
+  }
+  if (error instanceof SyntaxError || (error as { type?: string }).type === 'entity.parse.failed') {
+    return problem(400, 'invalid_json', `The body is not valid JSON: ${error.message}`);
+  }
+  if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+    return problem(error.statusCode, 'bad_request', error.message);
+  }
+  return undefined;
+}
+
+export function toProblem(error: unknown): Problem {
+  if (error instanceof SilopoolError) {
+    const extra: Record<string, unknown> = { ...(error.details ?? {}) };
+    return problem(error.status, error.code, error.message, extra);
+  }
+  const mapped = fromFastifyError(error as FastifyError);
+  if (mapped) return mapped;
+  return problem(500, 'internal', 'Something went wrong on our side; the error is logged.');
+}
+
+export function sendProblem(reply: FastifyReply, request: FastifyRequest, error: unknown): FastifyReply {
+  const body = toProblem(error);
+  body.instance = request.url;
+  if (body.status >= 500) request.log.error({ err: error }, 'request failed');
+  else request.log.info({ code: body.code, status: body.status }, body.detail);
+  if (error instanceof RateLimitedError) reply.header('retry-after', String(error.retryAfterSec));
+  return reply.code(body.status).type('application/problem+json').send(body);
+}

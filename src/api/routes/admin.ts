@@ -1,0 +1,182 @@
+import type { FastifyInstance } from 'fastify';
+import { NotFoundError, ValidationError } from '../../core/errors.ts';
+import { parseTenantId } from '../../core/ids.ts';
+import { listModels } from '../../models/registry.ts';
+import { peekDeadLetters, redriveDeadLetters } from '../../control/dead-letters.ts';
+import { createTenant, issueApiKey, type TenantPatch, updateTenant } from '../../control/tenants.ts';
+import { deadLetterQueueName } from '../../ports/message-queue.ts';
+import type { Role } from '../auth/principal.ts';
+import { requireOperator } from '../context.ts';
+import type { AppDeps } from '../deps.ts';
+
+const tenantBody = {
+  type: 'object',
+  required: ['id', 'name'],
+  additionalProperties: false,
+  properties: {
+    id: { type: 'string' },
+    name: { type: 'string' },
+    placement: { type: 'string', enum: ['shared', 'dedicated'] },
+    plan: { type: 'string', enum: ['free', 'standard', 'enterprise'] },
+    config: { type: 'object' },
+  },
+} as const;
+
+export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const control = { directory: deps.directory, queue: deps.queue, stores: deps.stores };
+  app.addHook('onRequest', async (request) => {
+    if (request.url.startsWith('/v1/admin/')) await requireOperator(deps, request);
+  });
+
+  app.get<{ Querystring: { cursor?: string; limit?: number } }>(
+    '/v1/admin/tenants',
+    {
+      schema: {
+        tags: ['admin'],
+        querystring: {
+          type: 'object',
+          properties: { cursor: { type: 'string' }, limit: { type: 'integer', minimum: 1, maximum: 500 } },
+        },
+      },
+    },
+    async (request) => {
+      const page = await deps.directory.list({ limit: request.query.limit ?? 100, ...(request.query.cursor ? { cursor: request.query.cursor } : {}) });
+      return { items: page.items.map(tenantView), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
+    },
+  );
+
+  app.post<{ Body: { id: string; name: string; placement?: 'shared' | 'dedicated'; plan?: 'free' | 'standard' | 'enterprise'; config?: Record<string, unknown> } }>(
+    '/v1/admin/tenants',
+    { schema: { tags: ['admin'], summary: 'Onboard a tenant; the API key is shown once', body: tenantBody } },
+    async (request, reply) => {
+      const { tenant, apiKey } = await createTenant(control, request.body as never);
+      return reply.code(201).header('location', `/v1/admin/tenants/${tenant.id}`).send({ tenant: tenantView(tenant), apiKey });
+    },
+  );
+
+  app.get<{ Params: { id: string } }>('/v1/admin/tenants/:id', { schema: { tags: ['admin'] } }, async (request) => {
+    const tenant = await deps.directory.get(parseTenantId(request.params.id, '/params/id'));
+    if (!tenant) throw new NotFoundError(`Tenant "${request.params.id}"`);
+    return tenantView(tenant);
+  });
+
+  app.patch<{ Params: { id: string }; Body: TenantPatch }>(
+    '/v1/admin/tenants/:id',
+    {
+      schema: {
+        tags: ['admin'],
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            name: { type: 'string' },
+            status: { type: 'string', enum: ['active', 'suspended'] },
+            plan: { type: 'string', enum: ['free', 'standard', 'enterprise'] },
+            config: { type: 'object' },
+          },
+        },
+      },
+    },
+    async (request) => tenantView(await updateTenant(control, parseTenantId(request.params.id, '/params/id'), request.body)),
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/v1/admin/tenants/:id/api-keys',
+    { schema: { tags: ['admin'], summary: 'Issue another API key (shown once)' } },
+    async (request, reply) => {
+      const { apiKey } = await issueApiKey(control, parseTenantId(request.params.id, '/params/id'));
+      return reply.code(201).send({ apiKey });
+    },
+  );
+
+  app.post<{ Body: { tenants: string[]; user: string; roles?: Role[]; expiresIn?: string } }>(
+    '/v1/admin/tokens',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Mint a user token from the embedded issuer',
+        body: {
+          type: 'object',
+          required: ['tenants', 'user'],
+          additionalProperties: false,
+          properties: {
+            tenants: { type: 'array', items: { type: 'string' }, maxItems: 100 },
+            user: { type: 'string', minLength: 1, maxLength: 200 },
+            roles: { type: 'array', items: { type: 'string', enum: ['operator', 'user'] } },
+            expiresIn: { type: 'string', pattern: '^[0-9]{1,4}[smhd]$' },
+          },
+        },
+      },
+    },
+    async (request) => {
+      if (!deps.issuer) throw new NotFoundError('The embedded token issuer (this server uses an external one)');
+      const tenants = request.body.tenants.map((t, i) => parseTenantId(t, `/body/tenants/${i}`));
+      const token = await deps.issuer.mint({
+        subject: request.body.user,
+        tenants,
+        roles: request.body.roles ?? ['user'],
+        ...(request.body.expiresIn ? { expiresIn: request.body.expiresIn } : {}),
+      });
+      return { token };
+    },
+  );
+
+  app.get('/v1/admin/queues', { schema: { tags: ['admin'], summary: 'Queue depths and dead letters' } }, async () => {
+    const names = (await deps.queue.listQueues()).filter((q) => !q.endsWith('-dlq'));
+    const items = await Promise.all(
+      names.map(async (queue) => {
+        const [depth, dead] = await Promise.all([
+          deps.queue.depth(queue),
+          deps.queue.depth(deadLetterQueueName(queue)).catch(() => ({ visible: 0, inFlight: 0, delayed: 0 })),
+        ]);
+        return { queue, ...depth, deadLetters: dead.visible + dead.inFlight + dead.delayed };
+      }),
+    );
+    return { items };
+  });
+
+  app.get<{ Querystring: { queue: string } }>(
+    '/v1/admin/dead-letters',
+    {
+      schema: {
+        tags: ['admin'],
+        querystring: { type: 'object', required: ['queue'], properties: { queue: { type: 'string', maxLength: 128 } } },
+      },
+    },
+    async (request) => ({ items: await peekDeadLetters(deps.queue, await knownQueue(request.query.queue)) }),
+  );
+
+  app.post<{ Body: { queue: string } }>(
+    '/v1/admin/dead-letters/redrive',
+    {
+      schema: {
+        tags: ['admin'],
+        body: { type: 'object', required: ['queue'], properties: { queue: { type: 'string', maxLength: 128 } } },
+      },
+    },
+    async (request) => redriveDeadLetters(control, await knownQueue(request.body.queue)),
+  );
+
+  app.get('/v1/admin/models', { schema: { tags: ['admin'] } }, async () => ({
+    items: listModels().map((m) => ({ name: m.name, version: m.version, title: m.title })),
+  }));
+
+  async function knownQueue(name: string): Promise<string> {
+    const queues = await deps.queue.listQueues();
+    if (!queues.includes(name) || name.endsWith('-dlq')) {
+      throw new ValidationError([{ path: '/queue', message: `is not a known queue: ${name}`, rule: 'enum' }]);
+    }
+    return name;
+  }
+}
+
+/** Tenant JSON for operators: API key hashes never leave the server. */
+export function tenantView(tenant: import('../../core/tenant.ts').Tenant) {
+  const { apiKeys, config, ...rest } = tenant;
+  const { webhook, ...publicConfig } = config;
+  return {
+    ...rest,
+    config: { ...publicConfig, ...(webhook ? { webhook: { url: webhook.url } } : {}) },
+    apiKeys: apiKeys.map((k) => ({ id: k.id, createdAt: k.createdAt })),
+  };
+}

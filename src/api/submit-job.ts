@@ -1,0 +1,133 @@
+import { createHash } from 'node:crypto';
+import { ConditionFailedError, ConflictError, NotFoundError, UnavailableError } from '../core/errors.ts';
+import { newJobId } from '../core/ids.ts';
+import type { JobRecord } from '../core/job.ts';
+import { encodeJobMessage } from '../core/messages.ts';
+import { laneFor } from '../core/placement.ts';
+import type { Tenant } from '../core/tenant.ts';
+import { getModel } from '../models/registry.ts';
+import { resolveInput } from '../models/rules.ts';
+import { nextVersion } from '../ports/job-store.ts';
+import type { MessageQueue } from '../ports/message-queue.ts';
+import type { TenantData } from '../ports/stores.ts';
+
+export interface SubmitRequest {
+  tenant: Tenant;
+  data: TenantData;
+  model: string;
+  input: unknown;
+  priority?: number;
+  idempotencyKey?: string;
+}
+
+export interface SubmitResult {
+  job: JobRecord;
+  /** False when an Idempotency-Key replay returned an earlier job. */
+  created: boolean;
+}
+
+/**
+ * Validates, records and enqueues a job. The job is created before its message is sent and the caller
+ * answers 202 only after both are committed, so an accepted job is never lost.
+ */
+export async function submitJob(queue: MessageQueue, request: SubmitRequest): Promise<SubmitResult> {
+  const { tenant, data } = request;
+  const model = getModel(request.model);
+  if (!model) throw new NotFoundError(`Model "${request.model}"`);
+  const rules = tenant.config.rules[model.name] ?? {};
+  const { effectiveInput } = resolveInput(model, rules, request.input);
+
+  let jobId = newJobId();
+  if (request.idempotencyKey !== undefined) {
+    const requestHash = hashRequest(model.name, request.input);
+    const existing = await data.jobs.claimIdempotencyKey({
+      key: request.idempotencyKey,
+      requestHash,
+      jobId,
+      createdAt: new Date().toISOString(),
+    });
+    if (existing) {
+      if (existing.requestHash !== requestHash) {
+        throw new ConflictError(
+          'This Idempotency-Key was used with a different request body; use a new key for a new job.',
+          'idempotency_key_reused',
+        );
+      }
+      const earlier = await data.jobs.get(existing.jobId);
+      if (earlier) return { job: earlier, created: false };
+      // The earlier attempt claimed the key but crashed before creating the job: finish it now.
+      jobId = existing.jobId;
+    }
+  }
+
+  const now = new Date().toISOString();
+  const job: JobRecord = {
+    id: jobId,
+    tenantId: tenant.id,
+    model: model.name,
+    modelVersion: model.version,
+    status: 'queued',
+    input: request.input,
+    effectiveInput,
+    rules,
+    artifacts: [],
+    attempts: 0,
+    cost: Math.max(1, model.cost(effectiveInput as never)),
+    priority: request.priority ?? 0,
+    ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
+    createdAt: now,
+    updatedAt: now,
+    version: 1,
+  };
+  try {
+    await data.jobs.create(job);
+  } catch (error) {
+    if (!(error instanceof ConditionFailedError)) throw error;
+    const raced = await data.jobs.get(jobId);
+    if (raced) return { job: raced, created: false };
+    throw error;
+  }
+
+  const lane = laneFor(tenant, model.name);
+  try {
+    await queue.send(lane.queue, {
+      body: encodeJobMessage({ tenantId: tenant.id, jobId, model: model.name }),
+      groupId: tenant.id,
+      dedupId: jobId,
+      cost: job.cost,
+      priority: job.priority,
+    });
+  } catch (error) {
+    await data.jobs
+      .update(
+        nextVersion(job, {
+          status: 'failed',
+          error: { code: 'enqueue_failed', message: 'The job could not be queued.' },
+        }),
+        job.version,
+      )
+      .catch(() => undefined);
+    throw new UnavailableError('The job could not be queued; try again.', { cause: error });
+  }
+  return { job, created: true };
+}
+
+function hashRequest(model: string, input: unknown): string {
+  return createHash('sha256')
+    .update(model)
+    .update('\0')
+    .update(canonicalJson(input))
+    .digest('hex');
+}
+
+/** JSON with sorted keys, so `{a,b}` and `{b,a}` are the same request. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}

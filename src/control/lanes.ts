@@ -1,0 +1,38 @@
+import { laneForPlacement } from '../core/placement.ts';
+import type { Placement } from '../core/tenant.ts';
+import type { TenantId } from '../core/ids.ts';
+import { listModels } from '../models/registry.ts';
+import { deadLetterQueueName, type MessageQueue } from '../ports/message-queue.ts';
+
+export const DEFAULT_VISIBILITY_TIMEOUT_SEC = 30;
+export const DEFAULT_MAX_RECEIVES = 4;
+export { WEBHOOK_QUEUE } from '../functions/webhook-message.ts';
+
+/** Creates a queue and its dead-letter queue; idempotent. */
+export async function ensureQueue(
+  queue: MessageQueue,
+  name: string,
+  options: { visibilityTimeoutSec?: number; maxReceiveCount?: number } = {},
+): Promise<void> {
+  const dlq = deadLetterQueueName(name);
+  await queue.createQueue(dlq, { visibilityTimeoutSec: 30, retentionSec: 14 * 86_400 });
+  await queue.createQueue(name, {
+    visibilityTimeoutSec: options.visibilityTimeoutSec ?? DEFAULT_VISIBILITY_TIMEOUT_SEC,
+    maxReceiveCount: options.maxReceiveCount ?? DEFAULT_MAX_RECEIVES,
+    deadLetterQueue: dlq,
+  });
+}
+
+/** The queues of every model lane of a tenant in a placement (for shared: the shared lanes). */
+export function laneQueues(tenantId: TenantId, placement: Placement): string[] {
+  return listModels().map((m) => laneForPlacement(tenantId, placement, m.name).queue);
+}
+
+export async function ensureLaneQueues(
+  queue: MessageQueue,
+  tenantId: TenantId,
+  placement: Placement,
+  options?: { visibilityTimeoutSec?: number; maxReceiveCount?: number },
+): Promise<void> {
+  for (const name of laneQueues(tenantId, placement)) await ensureQueue(queue, name, options);
+}

@@ -1,0 +1,111 @@
+import { ConditionFailedError, NotFoundError, ValidationError } from '../core/errors.ts';
+import { parseTenantId, type TenantId } from '../core/ids.ts';
+import { laneForPlacement } from '../core/placement.ts';
+import { emptyConfig, type Placement, type Plan, type Tenant, type TenantConfig } from '../core/tenant.ts';
+import { newApiKey } from '../api/auth/api-keys.ts';
+import type { MessageQueue } from '../ports/message-queue.ts';
+import type { StoreProvider } from '../ports/stores.ts';
+import type { TenantDirectory } from '../ports/tenant-directory.ts';
+import { ensureLaneQueues } from './lanes.ts';
+
+export interface ControlDeps {
+  directory: TenantDirectory;
+  queue: MessageQueue;
+  stores: StoreProvider;
+}
+
+export interface CreateTenantInput {
+  id: string;
+  name: string;
+  placement?: Placement;
+  plan?: Plan;
+  config?: Partial<TenantConfig>;
+}
+
+const PLANS: Plan[] = ['free', 'standard', 'enterprise'];
+const PLACEMENTS: Placement[] = ['shared', 'dedicated'];
+
+/** Onboards a tenant: its record, its first API key (returned once, stored hashed) and, if dedicated, its lanes. */
+export async function createTenant(
+  deps: ControlDeps,
+  input: CreateTenantInput,
+): Promise<{ tenant: Tenant; apiKey: string }> {
+  const id = parseTenantId(input.id);
+  const placement = input.placement ?? 'shared';
+  const plan = input.plan ?? 'standard';
+  checkChoices(placement, plan, input.name);
+  const now = new Date().toISOString();
+  const key = newApiKey(id);
+  const tenant: Tenant = {
+    id,
+    name: input.name.trim(),
+    status: 'active',
+    placement,
+    plan,
+    config: { ...emptyConfig(), ...input.config },
+    apiKeys: [key.record],
+    createdAt: now,
+    updatedAt: now,
+    version: 1,
+  };
+  await provisionPlacement(deps, id, placement);
+  await deps.directory.create(tenant);
+  return { tenant, apiKey: key.key };
+}
+
+/** Lanes (queues and stores) of a tenant's placement; idempotent so a retried onboarding resumes. */
+export async function provisionPlacement(deps: ControlDeps, id: TenantId, placement: Placement): Promise<void> {
+  await ensureLaneQueues(deps.queue, id, placement);
+  if (placement === 'dedicated') await deps.stores.provision(laneForPlacement(id, placement, '').store);
+}
+
+export interface TenantPatch {
+  name?: string;
+  status?: Tenant['status'];
+  plan?: Plan;
+  config?: Partial<TenantConfig>;
+}
+
+/** Applies a patch with compare-and-set, re-reading and retrying when another writer got there first. */
+export async function updateTenant(deps: ControlDeps, id: TenantId, patch: TenantPatch): Promise<Tenant> {
+  for (let attempt = 0; ; attempt++) {
+    const current = await deps.directory.get(id);
+    if (!current) throw new NotFoundError(`Tenant "${id}"`);
+    checkChoices(current.placement, patch.plan ?? current.plan, patch.name ?? current.name);
+    if (patch.status && !['active', 'suspended'].includes(patch.status)) {
+      throw new ValidationError([{ path: '/status', message: 'must be active or suspended', rule: 'enum' }]);
+    }
+    const next: Tenant = {
+      ...current,
+      ...(patch.name !== undefined ? { name: patch.name.trim() } : {}),
+      ...(patch.status !== undefined ? { status: patch.status } : {}),
+      ...(patch.plan !== undefined ? { plan: patch.plan } : {}),
+      config: { ...current.config, ...(patch.config ?? {}) },
+      version: current.version + 1,
+      updatedAt: new Date().toISOString(),
+    };
+    try {
+      return await deps.directory.update(next, current.version);
+    } catch (error) {
+      if (!(error instanceof ConditionFailedError) || attempt >= 5) throw error;
+    }
+  }
+}
+
+export async function issueApiKey(deps: ControlDeps, id: TenantId): Promise<{ tenant: Tenant; apiKey: string }> {
+  const current = await deps.directory.get(id);
+  if (!current) throw new NotFoundError(`Tenant "${id}"`);
+  const key = newApiKey(id);
+  const next = { ...current, apiKeys: [...current.apiKeys, key.record], version: current.version + 1 };
+  return { tenant: await deps.directory.update(next, current.version), apiKey: key.key };
+}
+
+function checkChoices(placement: Placement, plan: Plan, name: string): void {
+  const problems = [];
+  if (!PLACEMENTS.includes(placement)) problems.push({ path: '/placement', message: 'must be shared or dedicated', rule: 'enum' });
+  if (!PLANS.includes(plan)) problems.push({ path: '/plan', message: 'must be free, standard or enterprise', rule: 'enum' });
+  if (typeof name !== 'string' || name.trim().length === 0 || name.length > 200) {
+    problems.push({ path: '/name', message: 'must be 1-200 characters', rule: 'length' });
+  }
+  if (problems.length > 0) throw new ValidationError(problems);
+}

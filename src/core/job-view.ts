@@ -1,0 +1,35 @@
+import type { JobRecord } from './job.ts';
+
+/** The public JSON of a job: what the API returns and webhooks carry. */
+export function jobView(job: JobRecord) {
+  const self = `/v1/jobs/${job.id}`;
+  return {
+    id: job.id,
+    tenantId: job.tenantId,
+    model: job.model,
+    modelVersion: job.modelVersion,
+    status: job.status,
+    priority: job.priority,
+    input: job.input,
+    effectiveInput: job.effectiveInput,
+    rules: job.rules,
+    summary: job.summary,
+    series: job.series,
+    artifacts: job.artifacts.map((a) => ({
+      name: a.name,
+      contentType: a.contentType,
+      size: a.size,
+      sha256: a.sha256,
+      url: `${self}/artifacts/${encodeURIComponent(a.name)}`,
+    })),
+    error: job.error,
+    attempts: job.attempts,
+    createdAt: job.createdAt,
+    updatedAt: job.updatedAt,
+    startedAt: job.startedAt,
+    finishedAt: job.finishedAt,
+    links: { self, events: `${self}/events` },
+  };
+}
+
+export type JobView = ReturnType<typeof jobView>;

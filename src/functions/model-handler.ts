@@ -1,0 +1,168 @@
+import { createHash } from 'node:crypto';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { ConditionFailedError, SilopoolError } from '../core/errors.ts';
+import { artifactKey, isTerminal, type JobRecord } from '../core/job.ts';
+import { decodeJobMessage } from '../core/messages.ts';
+import { storeFor } from '../core/placement.ts';
+import type { Tenant } from '../core/tenant.ts';
+import { getModel } from '../models/registry.ts';
+import { nextVersion, type TenantJobStore } from '../ports/job-store.ts';
+import type { MessageQueue } from '../ports/message-queue.ts';
+import { type StoreProvider, type TenantData, tenantDataAt } from '../ports/stores.ts';
+import type { TenantDirectory } from '../ports/tenant-directory.ts';
+import { WEBHOOK_QUEUE } from './webhook-message.ts';
+
+export const WORKBOOK = 'workbook.xlsx';
+const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+
+export interface HandlerDeps {
+  directory: TenantDirectory;
+  stores: StoreProvider;
+  /** For webhook notifications; absent where webhooks are sent another way. */
+  queue?: MessageQueue;
+  /** Called after every status change this handler commits (the local host relays it to SSE streams). */
+  notify?(job: JobRecord): void;
+  /** The queue's maximum receives: the last failing delivery marks the job failed before it is dead-lettered. */
+  maxReceiveCount?: number;
+  /** Where the tenant's data is reached; on AWS a tenant-scoped session per message. */
+  dataFor?(tenant: Tenant): Promise<TenantData>;
+  log?(level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown>): void;
+}
+
+/** The model function, with the AWS Lambda SQS signature; the local host builds the same events. */
+export function createModelHandler(deps: HandlerDeps) {
+  const log = deps.log ?? (() => undefined);
+  const dataFor = deps.dataFor ?? (async (tenant: Tenant) => tenantDataAt(deps.stores, storeFor(tenant), tenant.id));
+
+  async function processRecord(record: SQSRecord): Promise<void> {
+    const message = decodeJobMessage(record.body);
+    if (!message) throw new PoisonMessageError(record.messageId);
+    const tenant = await deps.directory.get(message.tenantId);
+    if (!tenant) {
+      log('warn', 'message for a tenant that no longer exists; dropped', { ...message });
+      return;
+    }
+    const data = await dataFor(tenant);
+    const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
+    try {
+      await runJob(tenant, data, message.jobId);
+    } catch (error) {
+      if (deps.maxReceiveCount !== undefined && receiveCount >= deps.maxReceiveCount) {
+        await markExhausted(data.jobs, message.jobId, error).catch(() => undefined);
+      }
+      throw error;
+    }
+  }
+
+  async function runJob(tenant: Tenant, data: TenantData, jobId: JobRecord['id']): Promise<void> {
+    const found = await data.jobs.get(jobId);
+    if (!found) {
+      log('warn', 'message for a job that no longer exists; dropped', { tenantId: tenant.id, jobId });
+      return;
+    }
+    if (isTerminal(found.status)) return;
+    const started = await commit(data.jobs, found, {
+      status: 'running',
+      attempts: found.attempts + 1,
+      startedAt: new Date().toISOString(),
+    });
+    if (!started) return;
+
+    const model = getModel(started.model);
+    let outcome: Partial<JobRecord>;
+    try {
+      if (!model) throw new SilopoolError('unknown_model', 400, `Model "${started.model}" is not installed.`);
+      const result = model.run(started.effectiveInput as never, started.rules);
+      const bytes = await model.workbook(result, started.effectiveInput as never, tenant.config.formatting);
+      const key = artifactKey(started.id, WORKBOOK);
+      await data.objects.put(key, bytes, XLSX);
+      outcome = {
+        status: 'succeeded',
+        summary: model.summary(result, started.rules),
+        ...(model.series ? { series: model.series(result) } : {}),
+        artifacts: [
+          {
+            name: WORKBOOK,
+            contentType: XLSX,
+            size: bytes.byteLength,
+            sha256: createHash('sha256').update(bytes).digest('hex'),
+            key,
+          },
+        ],
+      };
+    } catch (error) {
+      if (!isModelError(error)) throw error;
+      // The model rejected its input: running it again gives the same answer, so fail now, never retry.
+      outcome = { status: 'failed', error: { code: errorCode(error), message: (error as Error).message } };
+    }
+    const finished = await commit(data.jobs, started, { ...outcome, finishedAt: new Date().toISOString() });
+    if (finished) await announce(tenant, finished);
+  }
+
+  /** Compare-and-set; undefined when another delivery of the same job moved it on first. */
+  async function commit(jobs: TenantJobStore, job: JobRecord, patch: Partial<JobRecord>): Promise<JobRecord | undefined> {
+    try {
+      const stored = await jobs.update(nextVersion(job, patch), job.version);
+      deps.notify?.(stored);
+      return stored;
+    } catch (error) {
+      if (!(error instanceof ConditionFailedError)) throw error;
+      const current = await jobs.get(job.id);
+      // A cancel or a newer delivery won the race; the newer delivery may take a running job over.
+      if (!current || isTerminal(current.status) || patch.status !== 'running') return undefined;
+      return commit(jobs, current, { ...patch, attempts: current.attempts + 1 });
+    }
+  }
+
+  async function markExhausted(jobs: TenantJobStore, jobId: JobRecord['id'], cause: unknown): Promise<void> {
+    const job = await jobs.get(jobId);
+    if (!job || isTerminal(job.status)) return;
+    const failed = await jobs.update(
+      nextVersion(job, {
+        status: 'failed',
+        finishedAt: new Date().toISOString(),
+        error: { code: 'retries_exhausted', message: `The job failed on every attempt: ${String((cause as Error)?.message ?? cause)}` },
+      }),
+      job.version,
+    );
+    deps.notify?.(failed);
+  }
+
+  async function announce(tenant: Tenant, job: JobRecord): Promise<void> {
+    if (!tenant.config.webhook || !deps.queue) return;
+    await deps.queue.send(WEBHOOK_QUEUE, {
+      body: JSON.stringify({ tenantId: tenant.id, jobId: job.id, status: job.status, version: job.version }),
+      groupId: tenant.id,
+      dedupId: `${job.id}:${job.status}`,
+    });
+  }
+
+  return async function handler(event: SQSEvent, _context?: Context): Promise<SQSBatchResponse> {
+    const failures: SQSBatchResponse['batchItemFailures'] = [];
+    for (const record of event.Records) {
+      try {
+        await processRecord(record);
+      } catch (error) {
+        log('error', 'record failed; it will be retried', { messageId: record.messageId, error: String(error) });
+        failures.push({ itemIdentifier: record.messageId });
+      }
+    }
+    return { batchItemFailures: failures };
+  };
+}
+
+export class PoisonMessageError extends SilopoolError {
+  constructor(messageId: string) {
+    super('poison_message', 400, `Message ${messageId} is not a job message.`);
+  }
+}
+
+/** Errors that come from the model and its input, not from the platform. */
+function isModelError(error: unknown): boolean {
+  if (error instanceof SilopoolError) return error.status >= 400 && error.status < 500;
+  return error instanceof RangeError || error instanceof TypeError;
+}
+
+function errorCode(error: unknown): string {
+  return error instanceof SilopoolError ? error.code : 'model_error';
+}

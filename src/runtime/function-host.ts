@@ -1,0 +1,104 @@
+import { availableParallelism } from 'node:os';
+import type { JobRecord } from '../core/job.ts';
+import { decodeJobMessage } from '../core/messages.ts';
+import { sharedQueueName } from '../core/placement.ts';
+import { limitsFor } from '../core/tenant.ts';
+import type { MessageQueue } from '../ports/message-queue.ts';
+import type { StoreProvider } from '../ports/stores.ts';
+import type { TenantDirectory } from '../ports/tenant-directory.ts';
+import type { HandlerFactorySpec } from './function-runtime.ts';
+import { type QueueConsumer, startQueueConsumer } from './queue-consumer.ts';
+import { startWebhookDispatcher } from './webhook-dispatcher.ts';
+import { createWorkerPool } from './worker-pool.ts';
+
+export interface FunctionHostOptions {
+  queue: MessageQueue;
+  directory: TenantDirectory;
+  stores: StoreProvider;
+  models: string[];
+  factory: HandlerFactorySpec;
+  /** Worker threads for the shared functions; defaults to the number of cores. */
+  poolSize?: number;
+  batchSize?: number;
+  visibilityTimeoutSec: number;
+  onJob?(job: JobRecord): void;
+  onError?(error: unknown): void;
+}
+
+export interface FunctionHost {
+  /** Jobs running now per tenant (the shared lanes). */
+  running(): Map<string, number>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Hosts the functions locally: the shared model functions in a worker-thread pool fed by their queues,
+ * and the webhook dispatcher. Per-tenant running limits are enforced at the claim, so a tenant at its
+ * limit does not hold a worker while others wait.
+ */
+export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
+  const pool = createWorkerPool({
+    name: 'shared',
+    size: options.poolSize ?? availableParallelism(),
+    factory: options.factory,
+    ...(options.onJob ? { onJob: options.onJob } : {}),
+    ...(options.onError ? { onError: options.onError } : {}),
+  });
+  const running = new Map<string, number>();
+  const limits = new Map<string, number>();
+  const blocked = new Set<string>();
+
+  const refreshLimits = async () => {
+    let cursor: string | undefined;
+    do {
+      const page = await options.directory.list({ limit: 500, ...(cursor ? { cursor } : {}) });
+      for (const tenant of page.items) limits.set(tenant.id, limitsFor(tenant).maxRunningJobs);
+      cursor = page.nextCursor;
+    } while (cursor);
+  };
+  const limitTimer = setInterval(() => refreshLimits().catch(options.onError), 2000);
+  refreshLimits().catch(options.onError);
+
+  const groupOf = (body: string, groupId?: string) => groupId ?? decodeJobMessage(body)?.tenantId;
+  const consumers: QueueConsumer[] = options.models.map((model) =>
+    startQueueConsumer({
+      queue: sharedQueueName(model),
+      runtime: pool,
+      messages: options.queue,
+      visibilityTimeoutSec: options.visibilityTimeoutSec,
+      batchSize: options.batchSize ?? 1,
+      blockedGroups: () => blocked,
+      onStart: (m) => {
+        const group = groupOf(m.body, m.groupId);
+        if (!group) return;
+        const count = (running.get(group) ?? 0) + 1;
+        running.set(group, count);
+        if (count >= (limits.get(group) ?? Number.POSITIVE_INFINITY)) blocked.add(group);
+      },
+      onFinish: (m) => {
+        const group = groupOf(m.body, m.groupId);
+        if (!group) return;
+        const count = (running.get(group) ?? 1) - 1;
+        if (count <= 0) running.delete(group);
+        else running.set(group, count);
+        if (count < (limits.get(group) ?? Number.POSITIVE_INFINITY)) blocked.delete(group);
+      },
+      ...(options.onError ? { onError: options.onError } : {}),
+    }),
+  );
+  const webhooks = startWebhookDispatcher({
+    queue: options.queue,
+    directory: options.directory,
+    stores: options.stores,
+    ...(options.onError ? { onError: options.onError } : {}),
+  });
+
+  return {
+    running: () => new Map(running),
+    async stop() {
+      clearInterval(limitTimer);
+      await Promise.all([...consumers.map((c) => c.stop()), webhooks.stop()]);
+      await pool.close();
+    },
+  };
+}

@@ -1,0 +1,32 @@
+import { EventEmitter } from 'node:events';
+import type { JobRecord } from '../core/job.ts';
+
+/** In-process fan-out of job status changes to SSE streams and webhook dispatch. */
+export interface JobEvents {
+  publish(job: JobRecord): void;
+  /** Calls `listener` with every later change of that tenant's job; returns the unsubscribe function. */
+  subscribe(tenantId: string, jobId: string, listener: (job: JobRecord) => void): () => void;
+  onAny(listener: (job: JobRecord) => void): () => void;
+}
+
+export function createJobEvents(): JobEvents {
+  const emitter = new EventEmitter();
+  emitter.setMaxListeners(0);
+  // The channel carries the tenant, so a subscriber of one tenant never hears another's job of the same id.
+  const channel = (tenantId: string, jobId: string) => `${tenantId}#${jobId}`;
+  return {
+    publish(job) {
+      emitter.emit(channel(job.tenantId, job.id), job);
+      emitter.emit('*', job);
+    },
+    subscribe(tenantId, jobId, listener) {
+      const name = channel(tenantId, jobId);
+      emitter.on(name, listener);
+      return () => emitter.off(name, listener);
+    },
+    onAny(listener) {
+      emitter.on('*', listener);
+      return () => emitter.off('*', listener);
+    },
+  };
+}

@@ -1,0 +1,30 @@
+import { Worker, type WorkerOptions } from 'node:worker_threads';
+
+/**
+ * Threads and child processes run TypeScript sources through tsx when the parent does (npm start, tests),
+ * and plain `.js` when the code was bundled; this picks the right file and loader flags.
+ */
+export function moduleUrl(relative: string, base: string): string {
+  const extension = base.endsWith('.ts') ? '.ts' : '.js';
+  return new URL(relative + extension, base).href;
+}
+
+const runningTypeScript = import.meta.url.endsWith('.ts');
+
+/** Flags for a child process: `--import tsx` is process-wide, so it works for forks. */
+export function tsExecArgv(): string[] {
+  const inherited = process.execArgv.filter((a) => !a.startsWith('--inspect'));
+  if (!runningTypeScript) return inherited;
+  return inherited.some((a) => a === 'tsx' || a.includes('tsx/dist/loader')) ? inherited : [...inherited, '--import', 'tsx'];
+}
+
+/**
+ * Starts a worker thread on a module. Node 20 does not pass loader hooks on to worker threads, so a
+ * TypeScript worker first registers tsx in its own thread, then imports the module.
+ */
+export function startModuleWorker(url: string, options: WorkerOptions): Worker {
+  if (!url.endsWith('.ts')) return new Worker(new URL(url), options);
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const code = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(url)}); })`;
+  return new Worker(code, { ...options, eval: true });
+}

@@ -1,0 +1,94 @@
+import type { Worker } from 'node:worker_threads';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { JobRecord } from '../core/job.ts';
+import type { FunctionReport, FunctionRequest, FunctionRuntime, HandlerFactorySpec } from './function-runtime.ts';
+import { moduleUrl, startModuleWorker } from './module-url.ts';
+
+interface Slot {
+  worker: Worker;
+  busy: boolean;
+  ready: Promise<void>;
+}
+
+/**
+ * The shared functions: a fixed pool of worker threads, one event at a time each, so model runs and
+ * workbook rendering never block the API's event loop. A crashed thread is replaced and its event fails
+ * (the messages become visible again and are retried).
+ */
+export function createWorkerPool(options: {
+  name: string;
+  size: number;
+  factory: HandlerFactorySpec;
+  onJob?(job: JobRecord): void;
+  onError?(error: unknown): void;
+}): FunctionRuntime {
+  const slots: Slot[] = [];
+  const pending = new Map<number, { resolve(r: SQSBatchResponse): void; reject(e: Error): void; slot: Slot }>();
+  let waiters: (() => void)[] = [];
+  let nextId = 1;
+  let closed = false;
+
+  const wake = () => {
+    const w = waiters;
+    waiters = [];
+    for (const resolve of w) resolve();
+  };
+
+  function spawn(): Slot {
+    const worker = startModuleWorker(moduleUrl('./function-worker', import.meta.url), {
+      workerData: { factory: options.factory },
+    });
+    let markReady: () => void = () => undefined;
+    const slot: Slot = { worker, busy: false, ready: new Promise((r) => (markReady = r)) };
+    worker.on('message', (report: FunctionReport) => {
+      if (report.type === 'ready') markReady();
+      else if (report.type === 'job') options.onJob?.(report.job);
+      else {
+        const call = pending.get(report.id);
+        if (!call) return;
+        pending.delete(report.id);
+        slot.busy = false;
+        if (report.type === 'result') call.resolve(report.response);
+        else call.reject(new Error(report.message));
+        wake();
+      }
+    });
+    worker.on('error', (error) => options.onError?.(error));
+    worker.on('exit', () => {
+      for (const [id, call] of pending) {
+        if (call.slot !== slot) continue;
+        pending.delete(id);
+        call.reject(new Error('The function thread exited while running the event.'));
+      }
+      const index = slots.indexOf(slot);
+      if (index >= 0) slots.splice(index, 1);
+      if (!closed) slots.push(spawn());
+      wake();
+    });
+    return slot;
+  }
+
+  for (let i = 0; i < options.size; i++) slots.push(spawn());
+
+  return {
+    name: options.name,
+    freeSlots: () => slots.filter((s) => !s.busy).length,
+    whenFree: () => new Promise((resolve) => waiters.push(resolve)),
+    async invoke(event: SQSEvent) {
+      const slot = slots.find((s) => !s.busy);
+      if (!slot) throw new Error('No free function thread.');
+      slot.busy = true;
+      await slot.ready;
+      const id = nextId++;
+      return new Promise<SQSBatchResponse>((resolve, reject) => {
+        pending.set(id, { resolve, reject, slot });
+        slot.worker.postMessage({ type: 'invoke', id, event } satisfies FunctionRequest);
+      });
+    },
+    async close() {
+      closed = true;
+      await Promise.all(slots.map((s) => s.worker.terminate()));
+      wake();
+    },
+  };
+}
