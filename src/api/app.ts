@@ -9,6 +9,7 @@ import type { AppDeps } from './deps.ts';
 import { sendProblem } from './problem.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { jobRoutes } from './routes/jobs.ts';
+import { metricsRoutes } from './routes/metrics.ts';
 import { modelRoutes } from './routes/models.ts';
 import { tenantSettingsRoutes } from './routes/settings.ts';
 
@@ -57,6 +58,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   jobRoutes(app, deps);
   tenantSettingsRoutes(app, deps);
   adminRoutes(app, deps);
+  metricsRoutes(app, deps);
 
   const webRoot = deps.webRoot && existsSync(deps.webRoot) ? deps.webRoot : undefined;
   if (webRoot) await app.register(fastifyStatic, { root: webRoot, wildcard: false, index: ['index.html'] });

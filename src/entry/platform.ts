@@ -5,6 +5,7 @@ import { buildApp } from '../api/app.ts';
 import { createAuthenticator } from '../api/auth/authenticator.ts';
 import { loadEmbeddedIssuer } from '../api/auth/issuer.ts';
 import { sharedQueueName } from '../core/placement.ts';
+import { createControlHooks } from '../control/hooks.ts';
 import { ensureQueue, WEBHOOK_QUEUE } from '../control/lanes.ts';
 import { listModels } from '../models/registry.ts';
 import { startFunctionHost, type FunctionHost } from '../runtime/function-host.ts';
@@ -36,6 +37,7 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
     stores: platform.stores,
     events,
     issuer,
+    control: createControlHooks({ directory: platform.directory, queue: platform.queue, stores: platform.stores }),
     authenticator: createAuthenticator({
       directory: platform.directory,
       embeddedPublicJwk: issuer.publicJwk,
