@@ -69,18 +69,20 @@ export class FairScheduler {
   /** Queues one item; within a group, items start by (priority, send order). */
   enqueue(group: string, cost = 1, priority = 0): QueuedItem {
     const item: QueuedItem = { seq: this.nextSeq++, group, cost: normaliseCost(cost), priority };
-    let state = this.groups.get(group);
-    if (!state) {
-      state = { time: this.queueTime, items: [] };
-      this.groups.set(group, state);
-    }
+    const state = this.groups.get(group) ?? { time: this.queueTime, items: [] };
+    // Lifting on every enqueue changes no start tag (those are clamped anyway), but it makes ties break
+    // the same way here and in SQL, where groups are ordered by their stored time.
+    state.time = Math.max(state.time, this.queueTime);
+    this.groups.set(group, state);
     insertSorted(state.items, item);
     return item;
   }
 
   /** Starts the next item: from the group with the smallest start tag, ignoring `excluded` groups. */
   pick(excluded?: ReadonlySet<string>): QueuedItem | undefined {
-    let best: { group: string; state: GroupState; start: number } | undefined;
+    // The smallest start tag max(time, queueTime) is the smallest time: max with a constant keeps the
+    // order. Ties go to the group name, as in the SQL index (queue, vtime, grp).
+    let best: { group: string; state: GroupState } | undefined;
     for (const [group, state] of this.groups) {
       if (state.items.length === 0) {
         // Forgetting an idle group is safe once the queue's virtual time has passed its own: it would
@@ -89,9 +91,8 @@ export class FairScheduler {
         continue;
       }
       if (excluded?.has(group)) continue;
-      const start = Math.max(state.time, this.queueTime);
-      if (!best || start < best.start || (start === best.start && group < best.group)) {
-        best = { group, state, start };
+      if (!best || state.time < best.state.time || (state.time === best.state.time && group < best.group)) {
+        best = { group, state };
       }
     }
     if (!best) return undefined;

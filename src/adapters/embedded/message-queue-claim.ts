@@ -31,6 +31,18 @@ interface HeadRow {
 const GROUP_PAGE = 32;
 
 /**
+ * The two reads of every claim; exported so a test can check SQLite plans them as index searches.
+ * `INDEXED BY` because without statistics the planner prefers `messages_visible` and sorts the group.
+ */
+export const CLAIM_SQL = {
+  groups: `SELECT grp, vtime FROM queue_groups WHERE queue = ? AND (vtime, grp) > (?, ?)
+           ORDER BY vtime, grp LIMIT ${GROUP_PAGE}`,
+  head: `SELECT seq, id, cost, body, attributes, sent_at, receive_count, first_received_at
+         FROM messages INDEXED BY messages_claim
+         WHERE queue = ? AND grp = ? AND visible_at <= ? ORDER BY priority, seq LIMIT 1`,
+} as const;
+
+/**
  * The claim path: start-time fair queueing across groups (see core/fair-scheduling.ts), persisted so
  * that every process claiming from the file follows one schedule. Runs in one BEGIN IMMEDIATE
  * transaction, so two processes never hand out the same message.
@@ -42,14 +54,8 @@ const GROUP_PAGE = 32;
 export function createFairClaim(db: SqliteDatabase) {
   const stmt = {
     queue: db.prepare<[string], QueueRow>('SELECT * FROM queues WHERE name = ?'),
-    groups: db.prepare<[string, number, string], GroupRow>(
-      `SELECT grp, vtime FROM queue_groups WHERE queue = ? AND (vtime, grp) > (?, ?)
-       ORDER BY vtime, grp LIMIT ${GROUP_PAGE}`,
-    ),
-    head: db.prepare<[string, string, number], HeadRow>(
-      `SELECT seq, id, cost, body, attributes, sent_at, receive_count, first_received_at
-       FROM messages WHERE queue = ? AND grp = ? AND visible_at <= ? ORDER BY priority, seq LIMIT 1`,
-    ),
+    groups: db.prepare<[string, number, string], GroupRow>(CLAIM_SQL.groups),
+    head: db.prepare<[string, string, number], HeadRow>(CLAIM_SQL.head),
     hasMessages: db.prepare<[string, string], { one: number }>(
       'SELECT 1 AS one FROM messages WHERE queue = ? AND grp = ? LIMIT 1',
     ),
@@ -66,7 +72,8 @@ export function createFairClaim(db: SqliteDatabase) {
     deleteMessage: db.prepare('DELETE FROM messages WHERE seq = ?'),
     moveMessage: db.prepare('UPDATE messages SET queue = ?, visible_at = ?, receipt = NULL WHERE seq = ?'),
     ensureGroup: db.prepare(
-      'INSERT OR IGNORE INTO queue_groups (queue, grp, vtime) SELECT name, ?, vtime FROM queues WHERE name = ?',
+      `INSERT INTO queue_groups (queue, grp, vtime) SELECT name, ?, vtime FROM queues WHERE name = ? AND true
+       ON CONFLICT (queue, grp) DO UPDATE SET vtime = max(vtime, excluded.vtime)`,
     ),
     createDlq: db.prepare(
       'INSERT OR IGNORE INTO queues (name, visibility_timeout_ms, retention_ms) VALUES (?, 30000, ?)',

@@ -100,8 +100,10 @@ export function createSqliteMessageQueue(
       `INSERT INTO messages (queue, id, grp, priority, cost, body, attributes, sent_at, visible_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
+    // A group joins (or is lifted) at the queue's virtual time: no banked credit, same ties as FairScheduler.
     ensureGroup: db.prepare(
-      'INSERT OR IGNORE INTO queue_groups (queue, grp, vtime) SELECT name, ?, vtime FROM queues WHERE name = ?',
+      `INSERT INTO queue_groups (queue, grp, vtime) SELECT name, ?, vtime FROM queues WHERE name = ? AND true
+       ON CONFLICT (queue, grp) DO UPDATE SET vtime = max(vtime, excluded.vtime)`,
     ),
     findDedup: db.prepare<[string, string, number], { message_id: string }>(
       'SELECT message_id FROM dedup WHERE queue = ? AND dedup_id = ? AND expires_at > ?',
