@@ -139,7 +139,7 @@ describe('FairScheduler (start-time fair queueing)', () => {
         fc.uniqueArray(groupName),
         (ops, excludedList) => {
           const scheduler = new FairScheduler();
-          const excluded = new Set(excludedList);
+          const excluded: ReadonlySet<string> = new Set(excludedList);
           for (const [group, pick] of ops) {
             if (!pick) {
               scheduler.enqueue(group);
