@@ -55,10 +55,12 @@ async function createProxy(): Promise<ProxyHandler> {
     // API Gateway answers at most after 30 s: SSE streams re-read the job often and end early.
     ssePollMs: 1000,
   });
-  await app.ready();
-  return awsLambdaFastify(app, {
+  // The proxy decorates the request, which Fastify allows only before the app is ready.
+  const proxy = awsLambdaFastify(app, {
     binaryMimeTypes: ['application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'],
   });
+  await app.ready();
+  return proxy;
 }
 
 let proxy: Promise<ProxyHandler> | undefined;

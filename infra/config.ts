@@ -1,0 +1,48 @@
+/** What the CDK app deploys, from the `silopool` context value (cdk.json or `-c silopool='{...}'`). */
+export interface SilopoolInfraConfig {
+  /** Model names: one shared lane per model, one dedicated lane per model per dedicated tenant. */
+  models: string[];
+  /** Cognito by default; any OIDC issuer (Auth0, Entra ID, Okta) by issuer URL and audience. */
+  auth: { kind: 'cognito' } | { kind: 'oidc'; issuer: string; audience: string[]; jwksUrl?: string };
+  /** Tenants with their own stacks. */
+  dedicatedTenants: DedicatedTenantConfig[];
+  /** Most concurrent executions one shared model function may use (SQS event source maximum concurrency). */
+  sharedMaxConcurrency: number;
+  code: CodeSource;
+}
+
+export interface DedicatedTenantConfig {
+  id: string;
+  /** Reserved concurrent executions per model function. */
+  reservedConcurrency: number;
+  memoryMb: number;
+  timeoutSec: number;
+}
+
+/**
+ * How function code gets into the template: `esbuild` bundles the entry points with the local esbuild
+ * (offline, no Docker); `asset` takes prebuilt folders (`dist/lambda/{api,model}` from
+ * `scripts/bundle-lambdas.ts`, or a stub in tests that synthesize hundreds of stacks).
+ */
+export type CodeSource = { kind: 'esbuild' } | { kind: 'asset'; apiDir: string; modelDir: string };
+
+export const DEFAULT_DEDICATED: Omit<DedicatedTenantConfig, 'id'> = {
+  reservedConcurrency: 2,
+  memoryMb: 1024,
+  timeoutSec: 300,
+};
+
+export function readConfig(context: unknown, models: string[]): SilopoolInfraConfig {
+  const raw = (typeof context === 'string' ? JSON.parse(context) : (context ?? {})) as Partial<
+    Omit<SilopoolInfraConfig, 'dedicatedTenants'> & {
+      dedicatedTenants: (Partial<DedicatedTenantConfig> & { id: string })[];
+    }
+  >;
+  return {
+    models: raw.models ?? models,
+    auth: raw.auth ?? { kind: 'cognito' },
+    dedicatedTenants: (raw.dedicatedTenants ?? []).map((t) => ({ ...DEFAULT_DEDICATED, ...t })),
+    sharedMaxConcurrency: raw.sharedMaxConcurrency ?? 50,
+    code: raw.code ?? { kind: 'esbuild' },
+  };
+}

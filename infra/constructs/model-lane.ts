@@ -1,0 +1,119 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { deadLetterQueueName } from '../../src/ports/message-queue.ts';
+import type { CodeSource } from '../config.ts';
+import { SilopoolFunction } from './silopool-function.ts';
+
+/** Receives before a message is dead-lettered; the same as the embedded lanes (src/control/lanes.ts). */
+export const MAX_RECEIVES = 4;
+/** Records per invocation: small, because one model run can take seconds. */
+export const BATCH_SIZE = 5;
+
+export interface ModelLaneProps {
+  /** From src/core/placement.ts: `shared_{model}` or `tenant_{id}_{model}`. */
+  queueName: string;
+  code: CodeSource;
+  environment: Record<string, string>;
+  memoryMb: number;
+  timeoutSec: number;
+  role: iam.IRole;
+  /** Shared lanes: the event source's maximum concurrency. */
+  maxConcurrency?: number;
+  /** Dedicated lanes: reserved concurrency of the function. */
+  reservedConcurrency?: number;
+  /** Dedicated lanes encrypt their queues with the tenant's key; shared lanes use SQS-managed keys. */
+  encryptionKey?: kms.IKey;
+  alarmTopic: sns.ITopic;
+}
+
+/** One model's lane: queue, dead-letter queue, the model function with its SQS event source, and alarms. */
+export class ModelLane extends Construct {
+  readonly queue: sqs.Queue;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly fn: SilopoolFunction;
+
+  constructor(scope: Construct, id: string, props: ModelLaneProps) {
+    super(scope, id);
+    const encryption = props.encryptionKey
+      ? { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: props.encryptionKey }
+      : { encryption: sqs.QueueEncryption.SQS_MANAGED };
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      queueName: deadLetterQueueName(props.queueName),
+      retentionPeriod: Duration.days(14),
+      enforceSSL: true,
+      ...encryption,
+    });
+    // Standard queue: sending with MessageGroupId = tenant makes it an SQS fair queue, no setting needed.
+    this.queue = new sqs.Queue(this, 'Queue', {
+      queueName: props.queueName,
+      // AWS's guidance for Lambda event sources: six times the function timeout.
+      visibilityTimeout: Duration.seconds(props.timeoutSec * 6),
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: MAX_RECEIVES },
+      enforceSSL: true,
+      ...encryption,
+    });
+    this.fn = new SilopoolFunction(this, 'Model', {
+      entry: 'model',
+      code: props.code,
+      environment: { ...props.environment, SILOPOOL_MAX_RECEIVES: String(MAX_RECEIVES) },
+      memoryMb: props.memoryMb,
+      timeoutSec: props.timeoutSec,
+      role: props.role,
+      ...(props.reservedConcurrency !== undefined ? { reservedConcurrency: props.reservedConcurrency } : {}),
+    });
+    this.fn.fn.addEventSource(
+      new SqsEventSource(this.queue, {
+        batchSize: BATCH_SIZE,
+        reportBatchItemFailures: true,
+        ...(props.maxConcurrency !== undefined ? { maxConcurrency: props.maxConcurrency } : {}),
+      }),
+    );
+
+    const alarmAction = new actions.SnsAction(props.alarmTopic);
+    new cloudwatch.Alarm(this, 'DeadLettersAlarm', {
+      alarmDescription: `Messages of ${props.queueName} reached its dead-letter queue: inspect and redrive.`,
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    }).addAlarmAction(alarmAction);
+    new cloudwatch.Alarm(this, 'ErrorsAlarm', {
+      alarmDescription: `The ${props.queueName} model function failed invocations.`,
+      metric: this.fn.fn.metricErrors({ period: Duration.minutes(5) }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    }).addAlarmAction(alarmAction);
+  }
+
+  /** Dashboard widgets of this lane. */
+  widgets(): cloudwatch.IWidget[] {
+    return [
+      new cloudwatch.GraphWidget({
+        title: `${this.node.id} queue`,
+        left: [
+          this.queue.metricApproximateNumberOfMessagesVisible(),
+          this.queue.metricApproximateAgeOfOldestMessage(),
+          this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ label: 'dead letters' }),
+        ],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: `${this.node.id} function`,
+        left: [this.fn.fn.metricInvocations(), this.fn.fn.metricErrors(), this.fn.fn.metricThrottles()],
+        right: [this.fn.fn.metricDuration({ statistic: 'p95' })],
+        width: 12,
+      }),
+    ];
+  }
+}

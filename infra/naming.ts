@@ -1,0 +1,46 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type { Construct } from 'constructs';
+
+/** Fixed names the platform and the tenant stacks (and the runtime) agree on without cross-stack exports. */
+export function platformNames(account: string, region: string) {
+  return {
+    tenantsTable: 'silopool-tenants',
+    usageTable: 'silopool-usage',
+    sharedTable: 'silopool-shared',
+    apiRole: `silopool-api-${region}`,
+    sharedModelRole: `silopool-shared-model-${region}`,
+    tenantScopeRole: `silopool-tenant-scope-${region}`,
+    alarmTopic: 'silopool-alarms',
+    alarmTopicArn: `arn:aws:sns:${region}:${account}:silopool-alarms`,
+  };
+}
+
+/** A table keyed `pk`/`sk` like every Silopool table: on demand, point-in-time recovery, TTL on `expiresAt`. */
+export function keyedTable(scope: Construct, id: string, tableName: string, key?: kms.IKey): dynamodb.Table {
+  return new dynamodb.Table(scope, id, {
+    tableName,
+    partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+    sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+    billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    timeToLiveAttribute: 'expiresAt',
+    ...(key
+      ? { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey: key }
+      : { encryption: dynamodb.TableEncryption.AWS_MANAGED }),
+    removalPolicy: RemovalPolicy.RETAIN,
+  });
+}
+
+/** Item-level DynamoDB actions: no Scan (it carries no partition key, so LeadingKeys cannot limit it). */
+export const ITEM_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:ConditionCheckItem',
+];

@@ -1,0 +1,313 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpJwtAuthorizer, HttpUserPoolAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import type { Construct } from 'constructs';
+import { sharedQueueName } from '../src/core/placement.ts';
+import type { SilopoolInfraConfig } from './config.ts';
+import { ModelLane } from './constructs/model-lane.ts';
+import { SilopoolFunction } from './constructs/silopool-function.ts';
+import { tenantJobWidgets } from './constructs/tenant-widgets.ts';
+import { ITEM_ACTIONS, keyedTable, platformNames } from './naming.ts';
+import { acknowledgePlatform } from './suppressions.ts';
+
+export interface PlatformStackProps extends StackProps {
+  config: SilopoolInfraConfig;
+}
+
+/** The API, the control plane, the shared lanes (one per model) and the shared table and bucket. */
+export class PlatformStack extends Stack {
+  readonly lanes: ModelLane[] = [];
+  readonly api: apigw.HttpApi;
+
+  constructor(scope: Construct, id: string, props: PlatformStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const names = platformNames(this.account, this.region);
+
+    const alarmTopic = new sns.Topic(this, 'Alarms', {
+      topicName: names.alarmTopic,
+      enforceSSL: true,
+      masterKey: undefined,
+    });
+
+    // Control plane: the tenant directory (and queue dedup items, which expire via TTL) and usage.
+    const tenantsTable = keyedTable(this, 'TenantsTable', names.tenantsTable);
+    const usageTable = keyedTable(this, 'UsageTable', names.usageTable);
+    // Shared placement: every shared tenant's jobs, partitioned by `T#{tenantId}`.
+    const sharedTable = keyedTable(this, 'SharedTable', names.sharedTable);
+
+    const accessLogs = new s3.Bucket(this, 'AccessLogs', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+      lifecycleRules: [{ expiration: Duration.days(90) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const sharedBucket = new s3.Bucket(this, 'SharedBucket', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      versioned: true,
+      serverAccessLogsBucket: accessLogs,
+      serverAccessLogsPrefix: 'shared/',
+      lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(30) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    const baseEnv = {
+      SILOPOOL_TABLE: sharedTable.tableName,
+      SILOPOOL_BUCKET: sharedBucket.bucketName,
+      SILOPOOL_TENANTS_TABLE: tenantsTable.tableName,
+      SILOPOOL_USAGE_TABLE: usageTable.tableName,
+      SILOPOOL_ACCOUNT: this.account,
+      SILOPOOL_QUEUE_URL_PREFIX: `https://sqs.${this.region}.${this.urlSuffix}/${this.account}/`,
+      POWERTOOLS_METRICS_NAMESPACE: 'Silopool',
+    };
+
+    // Shared model functions reach tenant data only through the tenant scope role, per message.
+    const modelRole = new iam.Role(this, 'SharedModelRole', {
+      roleName: names.sharedModelRole,
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description:
+        'Shared model functions: read tenants, consume shared queues, assume the tenant scope role',
+    });
+    const tenantScopeRole = new iam.Role(this, 'TenantScopeRole', {
+      roleName: names.tenantScopeRole,
+      assumedBy: new iam.ArnPrincipal(modelRole.roleArn).withSessionTags(),
+      maxSessionDuration: Duration.hours(1),
+      description: 'Assumed per message with a session policy narrowing it to one tenant (tenant-scope.ts)',
+    });
+    tenantScopeRole.addToPolicy(
+      new iam.PolicyStatement({ actions: ITEM_ACTIONS, resources: [sharedTable.tableArn] }),
+    );
+    tenantScopeRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+        resources: [sharedBucket.arnForObjects('tenants/*')],
+      }),
+    );
+    tenantScopeRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [sharedBucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': ['tenants/*'] } },
+      }),
+    );
+    modelRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['sts:AssumeRole', 'sts:TagSession'],
+        resources: [tenantScopeRole.roleArn],
+      }),
+    );
+    tenantsTable.grantReadData(modelRole);
+    // Webhook notifications go through the control plane's queue; dedup items live in the tenants table.
+    tenantsTable.grant(modelRole, 'dynamodb:PutItem', 'dynamodb:DeleteItem');
+
+    for (const model of config.models) {
+      const lane = new ModelLane(this, `Shared-${model}`, {
+        queueName: sharedQueueName(model),
+        code: config.code,
+        environment: { ...baseEnv, SILOPOOL_TENANT_ROLE_ARN: tenantScopeRole.roleArn },
+        memoryMb: 1024,
+        timeoutSec: 300,
+        role: modelRole,
+        maxConcurrency: config.sharedMaxConcurrency,
+        alarmTopic,
+      });
+      this.lanes.push(lane);
+    }
+
+    // The API: Fastify on Lambda behind an HTTP API with a JWT authorizer.
+    const apiRole = new iam.Role(this, 'ApiRole', {
+      roleName: names.apiRole,
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Silopool API: tenants, jobs, artifacts, sends to model queues',
+    });
+    tenantsTable.grantReadWriteData(apiRole);
+    usageTable.grantReadWriteData(apiRole);
+    sharedTable.grantReadWriteData(apiRole);
+    apiRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+        resources: [sharedBucket.arnForObjects('tenants/*')],
+      }),
+    );
+    apiRole.addToPolicy(
+      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [sharedBucket.bucketArn] }),
+    );
+    const queueArn = (pattern: string) =>
+      `arn:${this.partition}:sqs:${this.region}:${this.account}:${pattern}`;
+    apiRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['sqs:SendMessage', 'sqs:GetQueueUrl', 'sqs:GetQueueAttributes'],
+        resources: [queueArn('shared_*'), queueArn('tenant_*'), queueArn('system_*')],
+      }),
+    );
+    // Dedicated tenants' tables and buckets (their TenantStacks grant the key to this role by name).
+    apiRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ITEM_ACTIONS,
+        resources: [`arn:${this.partition}:dynamodb:${this.region}:${this.account}:table/silopool-tenant-*`],
+      }),
+    );
+    apiRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:ListBucket'],
+        resources: [`arn:${this.partition}:s3:::silopool-*`, `arn:${this.partition}:s3:::silopool-*/*`],
+      }),
+    );
+
+    const auth = this.authorizer(config);
+    const apiFunction = new SilopoolFunction(this, 'ApiFunction', {
+      entry: 'api',
+      code: config.code,
+      environment: { ...baseEnv, ...auth.environment },
+      memoryMb: 1024,
+      timeoutSec: 29,
+      role: apiRole,
+    });
+    const accessLog = new logs.LogGroup(this, 'ApiAccessLogs', {
+      retention: logs.RetentionDays.THREE_MONTHS,
+    });
+    this.api = new apigw.HttpApi(this, 'Api', {
+      apiName: 'silopool',
+      createDefaultStage: false,
+      defaultIntegration: new HttpLambdaIntegration('ApiIntegration', apiFunction.fn),
+      defaultAuthorizer: auth.authorizer,
+    });
+    const stage = new apigw.HttpStage(this, 'DefaultStage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: 500, burstLimit: 1000 },
+    });
+    const cfnStage = stage.node.defaultChild as apigw.CfnStage;
+    cfnStage.accessLogSettings = {
+      destinationArn: accessLog.logGroupArn,
+      format: JSON.stringify({
+        requestId: '$context.requestId',
+        ip: '$context.identity.sourceIp',
+        method: '$context.httpMethod',
+        path: '$context.path',
+        status: '$context.status',
+        latencyMs: '$context.responseLatency',
+        sub: '$context.authorizer.claims.sub',
+      }),
+    };
+    // Public routes: health, the login settings the web app reads, the OpenAPI docs.
+    for (const path of ['/healthz', '/v1/auth/config', '/docs', '/docs/{proxy+}']) {
+      this.api.addRoutes({
+        path,
+        methods: [apigw.HttpMethod.GET],
+        integration: new HttpLambdaIntegration(`Public${path.replace(/\W/g, '')}`, apiFunction.fn),
+        authorizer: new apigw.HttpNoneAuthorizer(),
+      });
+    }
+
+    this.dashboard(tenantsTable, apiFunction);
+    acknowledgePlatform(this, { apiRole, modelRole, tenantScopeRole, apiFunction, lanes: this.lanes });
+    new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint });
+    new CfnOutput(this, 'TenantScopeRoleArn', { value: tenantScopeRole.roleArn });
+  }
+
+  private authorizer(config: SilopoolInfraConfig): {
+    authorizer: apigw.IHttpRouteAuthorizer;
+    environment: Record<string, string>;
+  } {
+    if (config.auth.kind === 'oidc') {
+      const { issuer, audience, jwksUrl } = config.auth;
+      return {
+        authorizer: new HttpJwtAuthorizer('JwtAuthorizer', issuer, { jwtAudience: audience }),
+        environment: {
+          SILOPOOL_OIDC_ISSUER: issuer,
+          SILOPOOL_OIDC_CLIENT_ID: audience[0] ?? '',
+          ...(jwksUrl ? { SILOPOOL_OIDC_JWKS_URL: jwksUrl } : {}),
+          SILOPOOL_OIDC_TENANTS_CLAIM: 'tenants',
+          SILOPOOL_OIDC_ROLES_CLAIM: 'roles',
+        },
+      };
+    }
+    const userPool = new cognito.UserPool(this, 'Users', {
+      selfSignUpEnabled: false,
+      signInAliases: { email: true },
+      mfa: cognito.Mfa.REQUIRED,
+      mfaSecondFactor: { otp: true, sms: false },
+      passwordPolicy: {
+        minLength: 12,
+        requireDigits: true,
+        requireLowercase: true,
+        requireUppercase: true,
+        requireSymbols: true,
+      },
+      customAttributes: { tenants: new cognito.StringAttribute({ mutable: true, maxLen: 2048 }) },
+      accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    new cognito.CfnUserPoolGroup(this, 'OperatorGroup', {
+      userPoolId: userPool.userPoolId,
+      groupName: 'operator',
+    });
+    const client = userPool.addClient('WebClient', {
+      authFlows: { userSrp: true },
+      generateSecret: false,
+      oAuth: {
+        flows: { authorizationCodeGrant: true },
+        scopes: [cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL],
+      },
+    });
+    const issuer = `https://cognito-idp.${this.region}.amazonaws.com/${userPool.userPoolId}`;
+    return {
+      authorizer: new HttpUserPoolAuthorizer('UserPoolAuthorizer', userPool, { userPoolClients: [client] }),
+      environment: { SILOPOOL_OIDC_ISSUER: issuer, SILOPOOL_OIDC_CLIENT_ID: client.userPoolClientId },
+    };
+  }
+
+  private dashboard(tenantsTable: dynamodb.Table, api: SilopoolFunction): void {
+    // A property variable rewrites the TenantId of every widget: pick a tenant, see its jobs.
+    const tenant = new cloudwatch.DashboardVariable({
+      id: 'tenant',
+      type: cloudwatch.VariableType.PROPERTY,
+      inputType: cloudwatch.VariableInputType.SELECT,
+      value: 'TenantId',
+      label: 'Tenant',
+      values: cloudwatch.Values.fromSearchComponents({
+        namespace: 'Silopool',
+        dimensions: ['service', 'TenantId'],
+        metricName: 'JobsProcessed',
+        populateFrom: 'TenantId',
+      }),
+      defaultValue: cloudwatch.DefaultValue.FIRST,
+    });
+    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: 'silopool-platform',
+      variables: [tenant],
+    });
+    dashboard.addWidgets(...tenantJobWidgets('all'));
+    for (const lane of this.lanes) dashboard.addWidgets(...lane.widgets());
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'API',
+        left: [api.fn.metricInvocations(), api.fn.metricErrors()],
+        right: [api.fn.metricDuration({ statistic: 'p95' })],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Tenant directory',
+        left: [
+          tenantsTable.metricConsumedReadCapacityUnits(),
+          tenantsTable.metricConsumedWriteCapacityUnits(),
+        ],
+        width: 12,
+      }),
+    );
+  }
+}

@@ -1,0 +1,116 @@
+import { Stack, Validations } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type { IConstruct } from 'constructs';
+import type { ModelLane } from './constructs/model-lane.ts';
+import type { SilopoolFunction } from './constructs/silopool-function.ts';
+
+// Every cdk-nag finding the stacks accept, each with the reason it is right here.
+
+const RUNTIME =
+  'Pinned to nodejs22.x: the runtime the code is built and tested for (esbuild target node22); moving to a newer runtime is a deliberate upgrade, not a synth-time default.';
+const XRAY =
+  'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions (CDK adds them for active tracing).';
+
+function acknowledge(scope: IConstruct, id: string, reason: string): void {
+  Validations.of(scope).acknowledge({ id, reason });
+}
+
+function resolved(scope: IConstruct, value: string): string {
+  return Stack.of(scope).resolve(value) as string;
+}
+
+/** `<LogicalId.Arn>` as cdk-nag names a resource ARN in its finding ids. */
+function arnRef(scope: IConstruct, construct: IConstruct): string {
+  return `<${Stack.of(scope).getLogicalId(construct.node.defaultChild as never)}.Arn>`;
+}
+
+function acknowledgeFunction(fn: SilopoolFunction): void {
+  acknowledge(fn.fn, 'AwsSolutions-L1', RUNTIME);
+}
+
+export function acknowledgePlatform(
+  stack: Stack,
+  parts: {
+    apiRole: iam.Role;
+    modelRole: iam.Role;
+    tenantScopeRole: iam.Role;
+    apiFunction: SilopoolFunction;
+    lanes: ModelLane[];
+  },
+): void {
+  const { apiRole, modelRole, tenantScopeRole } = parts;
+  acknowledgeFunction(parts.apiFunction);
+  for (const lane of parts.lanes) acknowledgeFunction(lane.fn);
+  for (const role of [apiRole, modelRole]) acknowledge(role, 'AwsSolutions-IAM5[Resource::*]', XRAY);
+
+  const bucket = stack.node.findChild('SharedBucket');
+  const objects = `Resource::${arnRef(stack, bucket)}/tenants/*`;
+  acknowledge(
+    tenantScopeRole,
+    `AwsSolutions-IAM5[${objects}]`,
+    'Objects of every shared tenant; each message session narrows it to tenants/{tenantId}/* with a session policy (src/adapters/aws/tenant-scope.ts).',
+  );
+  acknowledge(
+    apiRole,
+    `AwsSolutions-IAM5[${objects}]`,
+    "The API serves every tenant's artifacts; tenant scoping is structural in the app (scopeObjects), keys are built from the authenticated tenant.",
+  );
+  const partition = '<AWS::Partition>';
+  const { account, region } = stack;
+  const patterns: [string, string][] = [
+    [
+      `arn:${partition}:dynamodb:${region}:${account}:table/silopool-tenant-*`,
+      'Dedicated tenant tables are created later by their TenantStacks; the name prefix is the only way to name them here.',
+    ],
+    [
+      `arn:${partition}:s3:::silopool-*`,
+      'Dedicated tenant buckets, created later by TenantStacks, share the prefix.',
+    ],
+    [`arn:${partition}:s3:::silopool-*/*`, 'Objects of dedicated tenant buckets (see the bucket pattern).'],
+    [`arn:${partition}:sqs:${region}:${account}:shared_*`, 'The API sends jobs to every shared model queue.'],
+    [
+      `arn:${partition}:sqs:${region}:${account}:tenant_*`,
+      'The API sends jobs to dedicated tenant queues, created later by their TenantStacks.',
+    ],
+    [`arn:${partition}:sqs:${region}:${account}:system_*`, 'Platform queues (webhook delivery).'],
+  ];
+  for (const [resource, reason] of patterns)
+    acknowledge(apiRole, `AwsSolutions-IAM5[Resource::${resource}]`, reason);
+
+  const api = stack.node.findChild('Api');
+  for (const route of ['GET--healthz', 'GET--v1--auth--config', 'GET--docs', 'GET--docs--{proxy+}']) {
+    acknowledge(
+      api.node.findChild(route),
+      'AwsSolutions-APIG4',
+      'Public on purpose: health check, the login settings the web app reads before sign-in, and the OpenAPI docs.',
+    );
+  }
+  const users = stack.node.tryFindChild('Users');
+  if (users) {
+    acknowledge(
+      users,
+      'AwsSolutions-COG8',
+      'Cognito Plus (threat protection) is priced per monthly active user; MFA is required instead. Enable it per deployment if the buyer wants it.',
+    );
+  }
+  void resolved;
+}
+
+export function acknowledgeTenant(
+  stack: Stack,
+  parts: { role: iam.Role; bucket: s3.Bucket; lanes: ModelLane[] },
+): void {
+  for (const lane of parts.lanes) acknowledgeFunction(lane.fn);
+  acknowledge(parts.role, 'AwsSolutions-IAM5[Resource::*]', XRAY);
+  acknowledge(
+    parts.role,
+    `AwsSolutions-IAM5[Resource::${arnRef(stack, parts.bucket)}/tenants/*]`,
+    "The tenant's own bucket: its functions write artifacts under keys named per job.",
+  );
+  acknowledge(
+    parts.bucket,
+    'AwsSolutions-S1',
+    "Only this tenant's functions and the API reach the bucket; object access is audited with CloudTrail data events. A log bucket per tenant would spend the stack's resource budget (500).",
+  );
+}
