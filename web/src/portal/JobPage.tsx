@@ -5,7 +5,7 @@ import { Link, useTitle } from '../router.tsx';
 import { ProblemBanner } from '../ui/Problem.tsx';
 import { Loading, StatusBadge } from '../ui/States.tsx';
 import { Downloads } from './Downloads.tsx';
-import { duration, formatTime, formatValue, humanize } from './format.ts';
+import { chartSeries, duration, formatTime, formatValue, humanize, keyFigures } from './format.ts';
 
 // Recharts is the biggest piece of the portal; only a finished job's page needs it.
 const ResultsChart = lazy(() => import('./ResultsChart.tsx'));
@@ -45,7 +45,8 @@ export function JobPage({ tenantId, jobId }: { tenantId: string; jobId: string }
   if (!job) {
     return error ? <ProblemBanner error={error} onRetry={() => setAttempt((a) => a + 1)} /> : <Loading />;
   }
-  const series = Object.entries(job.series ?? {}).filter(([, points]) => points.length > 0);
+  const series = chartSeries(job);
+  const figures = keyFigures(job.summary);
   return (
     <section>
       <p>
@@ -87,11 +88,11 @@ export function JobPage({ tenantId, jobId }: { tenantId: string; jobId: string }
         </div>
       ) : null}
       {job.status === 'succeeded' ? <Downloads client={client} job={job} /> : null}
-      {job.summary ? (
+      {figures.length > 0 ? (
         <section aria-labelledby="results-heading">
           <h2 id="results-heading">Key results</h2>
           <dl className="summary">
-            {Object.entries(job.summary).map(([key, value]) => (
+            {figures.map(([key, value]) => (
               <div key={key}>
                 <dt>{humanize(key)}</dt>
                 <dd>{formatValue(value)}</dd>

@@ -8,6 +8,7 @@ import { Link, navigate, useLocation, useTitle } from '../router.tsx';
 import { ProblemBanner } from '../ui/Problem.tsx';
 import { Empty, Loading } from '../ui/States.tsx';
 import { errorSchemaFrom, formSchema, friendlyErrors, uiSchemaFor } from './schemaForm.ts';
+import { widgets } from './widgets.tsx';
 
 /** The model's form, generated from the tenant's schema; `?rerun=<job>` starts from that job's input. */
 export function RunModelPage({ tenantId, model }: { tenantId: string; model: string }) {
@@ -76,6 +77,7 @@ export function RunModelPage({ tenantId, model }: { tenantId: string; model: str
         schema={schema}
         uiSchema={uiSchema}
         validator={validator}
+        widgets={widgets}
         formData={initial}
         onChange={onChange}
         onSubmit={onSubmit}
@@ -85,6 +87,9 @@ export function RunModelPage({ tenantId, model }: { tenantId: string; model: str
         noHtml5Validate
         showErrorList="top"
         focusOnFirstError
+        // Optional objects (an optional loan) stay empty until the user fills them, instead of
+        // being sent with their defaults on every run.
+        experimental_defaultFormStateBehavior={{ emptyObjectFields: 'populateRequiredDefaults' }}
         disabled={submitting}
       >
         <div className="form-actions">

@@ -29,3 +29,37 @@ export function duration(startIso: string | undefined, endIso: string | undefine
   const ms = new Date(endIso).getTime() - new Date(startIso).getTime();
   return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
+
+type Point = { label: string | number; value: number };
+
+/**
+ * Chart series of a job: `job.series` when the model provides it, else the summary's arrays of
+ * `{ year | period | label, value }` (the finance model reports free cash flow by year that way).
+ */
+export function chartSeries(job: {
+  series?: Record<string, Point[]>;
+  summary?: Record<string, unknown>;
+}): [string, Point[]][] {
+  if (job.series) return Object.entries(job.series).filter(([, points]) => points.length > 0);
+  const found: [string, Point[]][] = [];
+  for (const [name, value] of Object.entries(job.summary ?? {})) {
+    if (!Array.isArray(value) || value.length === 0) continue;
+    const points = value.map((item: unknown) => {
+      if (typeof item !== 'object' || item === null) return undefined;
+      const row = item as Record<string, unknown>;
+      const label = row.label ?? row.year ?? row.period ?? row.quarter;
+      return typeof row.value === 'number' && (typeof label === 'string' || typeof label === 'number')
+        ? { label, value: row.value }
+        : undefined;
+    });
+    if (points.every((p) => p !== undefined)) found.push([name, points as Point[]]);
+  }
+  return found;
+}
+
+/** Summary entries shown as key figures: scalars only, arrays go to charts. */
+export function keyFigures(summary: Record<string, unknown> | undefined): [string, unknown][] {
+  return Object.entries(summary ?? {}).filter(
+    ([, v]) => !Array.isArray(v) && (v === null || typeof v !== 'object'),
+  );
+}

@@ -13,7 +13,34 @@ function isObject(value: unknown): value is Schema {
  */
 export function formSchema(schema: JsonSchema): JsonSchema {
   const { $schema: _dialect, $id: _id, ...rest } = schema;
-  return rest;
+  return nameChoices(rest);
+}
+
+const CHOICE_TITLES: Record<string, string> = {
+  number: 'One value',
+  integer: 'One value',
+  array: 'A value per period',
+};
+
+/** Gives untitled `anyOf`/`oneOf` choices a readable name; @rjsf would show "option 1" otherwise. */
+function nameChoices(schema: Schema): Schema {
+  const out: Schema = { ...schema };
+  for (const key of ['anyOf', 'oneOf'] as const) {
+    const choices = schema[key];
+    if (Array.isArray(choices)) {
+      out[key] = choices.map((c: unknown) =>
+        isObject(c) && !c.title && typeof c.type === 'string' && CHOICE_TITLES[c.type]
+          ? { ...c, title: CHOICE_TITLES[c.type] }
+          : c,
+      );
+    }
+  }
+  if (isObject(schema.properties)) {
+    out.properties = Object.fromEntries(
+      Object.entries(schema.properties).map(([k, v]) => [k, isObject(v) ? nameChoices(v) : v]),
+    );
+  }
+  return out;
 }
 
 /** Puts each field's `x-unit` into its label ("Discount rate (%)"), so the unit is read out with the field. */
@@ -36,23 +63,33 @@ export function uiSchemaFor(schema: Schema): UiSchema {
 
 /** Ajv's terse messages (`must be <= 1`) in words a user acts on. */
 export function friendlyErrors(errors: RJSFValidationError[]): RJSFValidationError[] {
-  return errors.map((error) => {
-    const params = (error.params ?? {}) as { limit?: number; missingProperty?: string };
-    switch (error.name) {
-      case 'minimum':
-        return { ...error, message: `must be at least ${params.limit}` };
-      case 'maximum':
-        return { ...error, message: `must be at most ${params.limit}` };
-      case 'exclusiveMinimum':
-        return { ...error, message: `must be greater than ${params.limit}` };
-      case 'exclusiveMaximum':
-        return { ...error, message: `must be less than ${params.limit}` };
-      case 'required':
-        return { ...error, message: 'is required' };
-      default:
-        return error;
-    }
+  return errors.map((original) => {
+    const error = rewrite(original);
+    // The list above the form shows `stack` ("'Title' must be <= 1"): keep it in step with the inline message.
+    const stack =
+      original.message && error.message && original.stack.endsWith(original.message)
+        ? original.stack.slice(0, -original.message.length) + error.message
+        : original.stack;
+    return { ...error, stack };
   });
+}
+
+function rewrite(error: RJSFValidationError): RJSFValidationError {
+  const params = (error.params ?? {}) as { limit?: number };
+  switch (error.name) {
+    case 'minimum':
+      return { ...error, message: `must be at least ${params.limit}` };
+    case 'maximum':
+      return { ...error, message: `must be at most ${params.limit}` };
+    case 'exclusiveMinimum':
+      return { ...error, message: `must be greater than ${params.limit}` };
+    case 'exclusiveMaximum':
+      return { ...error, message: `must be less than ${params.limit}` };
+    case 'required':
+      return { ...error, message: 'is required' };
+    default:
+      return error;
+  }
 }
 
 /**

@@ -1,0 +1,164 @@
+import { readFileSync } from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newTenantId, startTestServer, type TestServer } from '../support/server.ts';
+import {
+  ensureWebBuilt,
+  hasChromium,
+  launchChromium,
+  screenshot,
+  skipReason,
+  unlabelledControls,
+  VIEWPORTS,
+} from './browser.ts';
+
+const FINANCE_TITLE = 'Company projection and valuation';
+
+describe.skipIf(!hasChromium)(`tenant portal in Chromium${skipReason}`, () => {
+  let server: TestServer;
+  let browser: Browser;
+  let tenantId: string;
+  let token: string;
+
+  beforeAll(async () => {
+    ensureWebBuilt();
+    [server, browser] = await Promise.all([startTestServer(), launchChromium()]);
+    tenantId = newTenantId('portal');
+    await server.createTenant(tenantId, { name: 'Acme Portal' });
+    token = await server.mintToken({ tenants: [tenantId], user: 'alice@example.com' });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  async function signedInPage(viewport: { width: number; height: number }): Promise<Page> {
+    const context = await browser.newContext({ viewport, acceptDownloads: true });
+    const page = await context.newPage();
+    // The first-start link form: the token travels in the fragment, never to the server.
+    await page.goto(`${server.url}/login#token=${token}`);
+    await page.waitForURL(`**/t/${tenantId}/models`);
+    expect(page.url()).not.toContain('token=');
+    return page;
+  }
+
+  it('submits a job through the generated form, follows it live and downloads the workbook', async () => {
+    const page = await signedInPage(VIEWPORTS.desktop);
+    await page.getByRole('heading', { name: 'Models' }).waitFor();
+    await screenshot(page, 'portal-models');
+
+    await page.getByRole('link', { name: FINANCE_TITLE }).click();
+    await page.getByRole('heading', { name: FINANCE_TITLE, level: 1 }).waitFor();
+    // Titles, units, help text and defaults come from the tenant's schema.
+    const discount = page.getByLabel(/Discount rate \(WACC\) \(fraction\)/);
+    await expect(discount.inputValue()).resolves.toBe('0.1');
+    await expect(page.getByText('Annual weighted average cost of capital.').isVisible()).resolves.toBe(true);
+    expect(await unlabelledControls(page)).toEqual([]);
+    await screenshot(page, 'portal-form');
+
+    await page.getByLabel(/Projection years/).fill('7');
+    await page.getByRole('button', { name: 'Run model' }).click();
+    await page.waitForURL(/\/jobs\/j_/);
+    // The status arrives over SSE; the page never reloads.
+    await page.locator('.job-status .badge-succeeded').waitFor({ timeout: 20_000 });
+    await page.getByRole('heading', { name: 'Key results' }).waitFor();
+    await expect(page.getByText('Enterprise value').isVisible()).resolves.toBe(true);
+    await page.locator('figure.chart svg').first().waitFor();
+    await expect(page.locator('figure.chart figcaption').first().textContent()).resolves.toBe(
+      'Free cash flow',
+    );
+    await screenshot(page, 'portal-job');
+
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: /Download workbook/ }).click(),
+    ]);
+    expect(download.suggestedFilename()).toMatch(/\.xlsx$/);
+    const file = await download.path();
+    // An xlsx is a zip: it starts with "PK".
+    expect(readFileSync(file).subarray(0, 2).toString()).toBe('PK');
+
+    // Re-run with edits starts from this job's input.
+    await page.getByRole('link', { name: 'Re-run with edits' }).click();
+    await page.getByRole('heading', { name: FINANCE_TITLE, level: 1 }).waitFor();
+    await expect(page.getByLabel(/Projection years/).inputValue()).resolves.toBe('7');
+
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+    await page.getByRole('heading', { name: 'Jobs', level: 1 }).waitFor();
+    await page.locator('tbody tr').first().waitFor();
+    await page.getByLabel('Status').selectOption('failed');
+    await page.getByText('No jobs match these filters.').waitFor();
+    await page.getByLabel('Status').selectOption('succeeded');
+    await page.locator('tbody tr').first().waitFor();
+    await screenshot(page, 'portal-jobs');
+    await page.context().close();
+  });
+
+  it('shows an invalid value inline, from the schema and from the server', async () => {
+    const page = await signedInPage(VIEWPORTS.desktop);
+    await page.getByRole('link', { name: FINANCE_TITLE }).click();
+    const discount = page.getByLabel(/Discount rate \(WACC\)/);
+    await discount.fill('50');
+    await discount.blur();
+    // The schema's maximum, next to its field (tied to it by aria-describedby).
+    const inline = page.locator('#root_discountRate__error');
+    await inline.waitFor();
+    expect(await inline.textContent()).toContain('must be at most 1');
+    expect(await discount.getAttribute('aria-describedby')).toContain('root_discountRate__error');
+    await screenshot(page, 'portal-form-invalid');
+
+    // A rule JSON Schema cannot express is checked by the server; its problem+json lands inline too.
+    await discount.fill('0.05');
+    await page.getByLabel(/Terminal growth/).fill('0.06');
+    await page.getByRole('button', { name: 'Run model' }).click();
+    await page.getByRole('alert').filter({ hasText: 'must be below discountRate' }).first().waitFor();
+    const serverInline = page.locator('#root_terminalGrowth__error');
+    await serverInline.waitFor();
+    expect(await serverInline.textContent()).toContain('must be below discountRate');
+    expect(page.url()).toMatch(/\/models\/finance$/);
+    await page.context().close();
+  });
+
+  it('fits a phone screen', async () => {
+    const page = await signedInPage(VIEWPORTS.phone);
+    await screenshot(page, 'portal-models');
+    await page.getByRole('link', { name: FINANCE_TITLE }).click();
+    await page.getByRole('button', { name: 'Run model' }).waitFor();
+    await screenshot(page, 'portal-form');
+    await page.getByRole('button', { name: 'Run model' }).click();
+    await page.locator('.job-status .badge-succeeded').waitFor({ timeout: 20_000 });
+    await page.locator('figure.chart svg').first().waitFor();
+    await screenshot(page, 'portal-job');
+    // Nothing wider than the screen: no sideways scrolling of the page itself.
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await page.getByRole('link', { name: 'Jobs', exact: true }).click();
+    await page.locator('tbody tr').first().waitFor();
+    await screenshot(page, 'portal-jobs');
+    await page.context().close();
+  });
+
+  it('a user with several tenants picks one; a bad token shows the problem on the login page', async () => {
+    const second = newTenantId('portal');
+    await server.createTenant(second, { name: 'Second Co' });
+    const multi = await server.mintToken({ tenants: [tenantId, second], user: 'bob@example.com' });
+    const context = await browser.newContext({ viewport: VIEWPORTS.desktop });
+    const page = await context.newPage();
+    await page.goto(`${server.url}/login`);
+    await page.getByLabel('Token or API key').fill('not-a-token');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').waitFor();
+    expect(await page.getByRole('alert').textContent()).toMatch(/401/);
+    await screenshot(page, 'login-error');
+
+    await page.getByLabel('Token or API key').fill(multi);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Choose a tenant' }).waitFor();
+    await screenshot(page, 'tenant-picker');
+    await page.getByRole('link', { name: /Second Co/ }).click();
+    await page.waitForURL(`**/t/${second}/models`);
+    await page.getByRole('link', { name: FINANCE_TITLE }).waitFor();
+    await context.close();
+  });
+});
