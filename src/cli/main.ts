@@ -1,0 +1,106 @@
+import { Command, Option } from 'commander';
+import { SilopoolError } from '../core/errors.ts';
+import type { Role } from '../api/auth/principal.ts';
+import { CliError, connect, type ConnectOptions, type Operator } from './operator.ts';
+import { printTable } from './output.ts';
+
+const program = new Command();
+program
+  .name('silopool')
+  .description('Operate a Silopool platform: tenants, tokens, placement.')
+  .option('--server <url>', 'a running server (default: the one DATA_DIR/server-url names)')
+  .option('--token <token>', 'an operator token (default: DATA_DIR/operator-token)')
+  .option('--data-dir <dir>', 'the data folder (default: $DATA_DIR or ./data)')
+  .showHelpAfterError();
+
+async function withOperator<T>(json: boolean, run: (op: Operator) => Promise<T>, show: (result: T) => void) {
+  const op = await connect(program.opts<ConnectOptions>());
+  try {
+    const result = await run(op);
+    if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    else show(result);
+  } finally {
+    await op.close();
+  }
+}
+
+const tenants = program.command('tenants').description('create, list, read and change tenants');
+
+tenants
+  .command('create <id>')
+  .description('onboard a tenant; prints its API key once')
+  .requiredOption('--name <name>', 'display name')
+  .addOption(new Option('--placement <placement>', 'where it runs').choices(['shared', 'dedicated']).default('shared'))
+  .addOption(new Option('--plan <plan>', 'limits and weight').choices(['free', 'standard', 'enterprise']).default('standard'))
+  .option('--json', 'machine-readable output')
+  .action((id: string, o: { name: string; placement: 'shared' | 'dedicated'; plan: 'free' | 'standard' | 'enterprise'; json?: boolean }) =>
+    withOperator(
+      Boolean(o.json),
+      (op) => op.createTenant({ id, name: o.name, placement: o.placement, plan: o.plan }),
+      ({ tenant, apiKey }) => {
+        process.stdout.write(`Created tenant ${tenant.id} (${tenant.name}), placement ${tenant.placement}, plan ${tenant.plan}.\n`);
+        process.stdout.write(`API key (shown once, store it now): ${apiKey}\n`);
+      },
+    ),
+  );
+
+tenants
+  .command('list')
+  .option('--json', 'machine-readable output')
+  .action((o: { json?: boolean }) =>
+    withOperator(Boolean(o.json), (op) => op.listTenants(), (items) =>
+      printTable(
+        ['ID', 'NAME', 'STATUS', 'PLACEMENT', 'PLAN'],
+        items.map((t) => [t.id, t.name, t.status, t.placement, t.plan]),
+      ),
+    ),
+  );
+
+tenants
+  .command('get <id>')
+  .option('--json', 'machine-readable output')
+  .action((id: string, o: { json?: boolean }) =>
+    withOperator(Boolean(o.json), (op) => op.getTenant(id), (t) => process.stdout.write(`${JSON.stringify(t, null, 2)}\n`)),
+  );
+
+for (const [command, status] of [
+  ['suspend', 'suspended'],
+  ['resume', 'active'],
+] as const) {
+  tenants
+    .command(`${command} <id>`)
+    .option('--json', 'machine-readable output')
+    .action((id: string, o: { json?: boolean }) =>
+      withOperator(Boolean(o.json), (op) => op.updateTenant(id, { status }), (t) =>
+        process.stdout.write(`Tenant ${t.id} is now ${t.status}.\n`),
+      ),
+    );
+}
+
+program
+  .command('token')
+  .description('mint a user token from the embedded issuer')
+  .requiredOption('--tenant <id...>', 'tenant(s) the token grants')
+  .option('--user <name>', 'the user (token subject)', 'user')
+  .addOption(new Option('--role <role...>', 'roles').choices(['user', 'operator']).default(['user']))
+  .option('--expires <duration>', 'lifetime like 12h or 7d', '12h')
+  .option('--json', 'machine-readable output')
+  .action((o: { tenant: string[]; user: string; role: Role[]; expires: string; json?: boolean }) =>
+    withOperator(
+      Boolean(o.json),
+      async (op) => ({ token: await op.mintToken({ tenants: o.tenant, user: o.user, roles: o.role, expiresIn: o.expires }) }),
+      ({ token }) => process.stdout.write(`${token}\n`),
+    ),
+  );
+
+program.parseAsync().catch((error: unknown) => {
+  if (error instanceof CliError || error instanceof SilopoolError) {
+    const problems = error instanceof SilopoolError && error.details?.errors;
+    if (Array.isArray(problems) && problems.length > 1) {
+      process.stderr.write('silopool: the input is not valid:\n');
+      for (const p of problems) process.stderr.write(`  ${p.path}: ${p.message}\n`);
+    } else process.stderr.write(`silopool: ${error.message}\n`);
+    process.exit(1);
+  }
+  throw error;
+});

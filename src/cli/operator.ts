@@ -1,0 +1,132 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadEmbeddedIssuer } from '../api/auth/issuer.ts';
+import type { Role } from '../api/auth/principal.ts';
+import { tenantView } from '../api/routes/admin.ts';
+import { parseTenantId } from '../core/ids.ts';
+import { createTenant, type CreateTenantInput, type TenantPatch, updateTenant } from '../control/tenants.ts';
+import { openEmbeddedPlatform } from '../entry/embedded-wiring.ts';
+
+type TenantJson = ReturnType<typeof tenantView>;
+
+/** What the CLI does as an operator, over HTTP against a running server or directly on its DATA_DIR. */
+export interface Operator {
+  mode: 'server' | 'data-dir';
+  where: string;
+  createTenant(input: CreateTenantInput): Promise<{ tenant: TenantJson; apiKey: string }>;
+  listTenants(): Promise<TenantJson[]>;
+  getTenant(id: string): Promise<TenantJson>;
+  updateTenant(id: string, patch: TenantPatch): Promise<TenantJson>;
+  mintToken(claims: { tenants: string[]; user: string; roles: Role[]; expiresIn?: string }): Promise<string>;
+  /** Raw HTTP for commands that only make sense against a running server. */
+  request?(method: string, path: string, body?: unknown): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+export class CliError extends Error {}
+
+export interface ConnectOptions {
+  server?: string;
+  token?: string;
+  dataDir?: string;
+}
+
+/** Prefers the running server (found through DATA_DIR/server-url) and falls back to the data folder. */
+export async function connect(options: ConnectOptions): Promise<Operator> {
+  const dataDir = resolve(options.dataDir ?? process.env.DATA_DIR ?? './data');
+  const urlFile = join(dataDir, 'server-url');
+  const server = options.server ?? process.env.SILOPOOL_URL ?? (existsSync(urlFile) ? readFileSync(urlFile, 'utf8').trim() : undefined);
+  const tokenFile = join(dataDir, 'operator-token');
+  const token = options.token ?? process.env.SILOPOOL_TOKEN ?? (existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : undefined);
+  if (server && token && (await reachable(server))) return httpOperator(server, token);
+  if (options.server) throw new CliError(`No Silopool server answers at ${options.server}.`);
+  return directOperator(dataDir);
+}
+
+async function reachable(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1500) });
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+function httpOperator(server: string, token: string): Operator {
+  async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await fetch(server + path, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    const json = text ? (JSON.parse(text) as unknown) : undefined;
+    if (!res.ok) {
+      const problem = json as { detail?: string; errors?: { path: string; message: string }[] } | undefined;
+      const details = problem?.errors?.map((e) => `\n  ${e.path}: ${e.message}`).join('') ?? '';
+      throw new CliError(`${res.status}: ${problem?.detail ?? text}${details}`);
+    }
+    return json as T;
+  }
+  return {
+    mode: 'server',
+    where: server,
+    createTenant: (input) => call('POST', '/v1/admin/tenants', input),
+    listTenants: async () => {
+      const items: TenantJson[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await call<{ items: TenantJson[]; nextCursor?: string }>(
+          'GET',
+          `/v1/admin/tenants?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+        );
+        items.push(...page.items);
+        cursor = page.nextCursor;
+      } while (cursor);
+      return items;
+    },
+    getTenant: (id) => call('GET', `/v1/admin/tenants/${encodeURIComponent(id)}`),
+    updateTenant: (id, patch) => call('PATCH', `/v1/admin/tenants/${encodeURIComponent(id)}`, patch),
+    mintToken: async (claims) => (await call<{ token: string }>('POST', '/v1/admin/tokens', { ...claims })).token,
+    request: (method, path, body) => call(method, path, body),
+    close: async () => undefined,
+  };
+}
+
+async function directOperator(dataDir: string): Promise<Operator> {
+  const platform = openEmbeddedPlatform(dataDir);
+  const deps = { directory: platform.directory, queue: platform.queue, stores: platform.stores };
+  const issuer = await loadEmbeddedIssuer(join(dataDir, 'keys', 'jwt-signing.jwk.json'));
+  return {
+    mode: 'data-dir',
+    where: dataDir,
+    async createTenant(input) {
+      const { tenant, apiKey } = await createTenant(deps, input);
+      return { tenant: tenantView(tenant), apiKey };
+    },
+    async listTenants() {
+      const items: TenantJson[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await platform.directory.list({ limit: 500, ...(cursor ? { cursor } : {}) });
+        items.push(...page.items.map(tenantView));
+        cursor = page.nextCursor;
+      } while (cursor);
+      return items;
+    },
+    async getTenant(id) {
+      const tenant = await platform.directory.get(parseTenantId(id));
+      if (!tenant) throw new CliError(`No tenant "${id}".`);
+      return tenantView(tenant);
+    },
+    updateTenant: async (id, patch) => tenantView(await updateTenant(deps, parseTenantId(id), patch)),
+    mintToken: (claims) =>
+      issuer.mint({
+        subject: claims.user,
+        tenants: claims.tenants.map((t) => parseTenantId(t)),
+        roles: claims.roles,
+        ...(claims.expiresIn ? { expiresIn: claims.expiresIn } : {}),
+      }),
+    close: () => platform.close(),
+  };
+}

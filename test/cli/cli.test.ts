@@ -1,0 +1,55 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { newTenantId, startTestServer, waitForJob } from '../support/server.ts';
+
+const run = promisify(execFile);
+const BIN = new URL('../../bin/silopool.mjs', import.meta.url).pathname;
+const cleanup: (() => Promise<void> | void)[] = [];
+afterAll(async () => {
+  for (const c of cleanup) await c();
+});
+
+async function cli(dataDir: string, ...args: string[]) {
+  return run(process.execPath, [BIN, ...args], { env: { ...process.env, DATA_DIR: dataDir } });
+}
+
+describe('the silopool CLI', () => {
+  it('works on a DATA_DIR with no server running, with --json for scripts', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'silopool-cli-'));
+    cleanup.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const id = newTenantId('acme');
+    const created = JSON.parse((await cli(dataDir, 'tenants', 'create', id, '--name', 'Acme Capital', '--json')).stdout);
+    expect(created.tenant).toMatchObject({ id, name: 'Acme Capital', placement: 'shared' });
+    expect(created.apiKey).toMatch(new RegExp(`^sp_${id}_`));
+    expect(JSON.stringify(created.tenant)).not.toContain(created.apiKey);
+    const list = JSON.parse((await cli(dataDir, 'tenants', 'list', '--json')).stdout);
+    expect(list.map((t: { id: string }) => t.id)).toEqual([id]);
+    await expect(cli(dataDir, 'tenants', 'create', 'Bad_Id', '--name', 'x')).rejects.toMatchObject({
+      stderr: expect.stringContaining('/id'),
+    });
+    await expect(cli(dataDir, 'tenants', 'create', id, '--name', 'again')).rejects.toMatchObject({ code: 1 });
+  });
+
+  it('works against a running server: creates a tenant and mints a token that submits a job', async () => {
+    const server = await startTestServer();
+    cleanup.push(() => server.stop());
+    const id = newTenantId('cli');
+    const out = (await cli(server.dataDir, 'tenants', 'create', id, '--name', 'Via Server')).stdout;
+    expect(out).toContain(`Created tenant ${id}`);
+    const { token } = JSON.parse((await cli(server.dataDir, 'token', '--tenant', id, '--user', 'alice', '--json')).stdout);
+    const res = await server.api('/v1/models/finance/jobs', { method: 'POST', token, tenant: id, body: '{"input":{}}' });
+    expect(res.status).toBe(202);
+    const job = await waitForJob(server, token, ((await res.json()) as { id: string }).id, { tenant: id });
+    expect(job.status).toBe('succeeded');
+    const me = (await (await server.api('/v1/me', { token })).json()) as { subject: string; tenants: { id: string }[] };
+    expect(me.subject).toBe('alice');
+    expect(me.tenants.map((t) => t.id)).toEqual([id]);
+    const suspended = (await cli(server.dataDir, 'tenants', 'suspend', id)).stdout;
+    expect(suspended).toContain('suspended');
+    expect((await server.api('/v1/jobs', { token, tenant: id })).status).toBe(403);
+  });
+});
