@@ -25,15 +25,16 @@ export function npv(rate: number, values: readonly number[]): number {
 /** Excel `IRR(values, [guess])`: the per-period rate at which the NPV of `values` (first undiscounted) is 0; NaN when none. */
 export function irr(values: readonly number[], guess = 0.1): number {
   if (!values.some((v) => v > 0) || !values.some((v) => v < 0)) return NaN;
+  // Horner in v = 1/(1+r): NPV = Σ c_i v^i and its derivative in one pass, no powers.
   const f = (r: number): [number, number] => {
+    const v = 1 / (1 + r);
     let value = 0;
-    let slope = 0;
-    for (let i = 0; i < values.length; i++) {
-      const factor = (1 + r) ** i;
-      value += values[i]! / factor;
-      if (i > 0) slope -= (i * values[i]!) / (factor * (1 + r));
+    let dv = 0;
+    for (let i = values.length - 1; i >= 0; i--) {
+      dv = dv * v + value;
+      value = value * v + values[i]!;
     }
-    return [value, slope];
+    return [value, -dv * v * v];
   };
   return solveRate(f, guess);
 }
@@ -88,18 +89,29 @@ function solveRate(f: (r: number) => [number, number], guess: number): number {
     let next = r - value / slope;
     if (next <= -1) next = (r - 1) / 2;
     if (!Number.isFinite(next)) break;
-    if (Math.abs(next - r) <= 1e-15 * Math.max(1, Math.abs(r)) || value === 0) return next;
+    if (value === 0) return r;
+    // Newton converges quadratically: once a step is this small, one more step reaches machine
+    // precision, while waiting for a zero step can oscillate in the last bit forever.
+    if (Math.abs(next - r) <= 1e-9 * Math.max(1, Math.abs(r))) {
+      const [v2, s2] = f(next);
+      return s2 !== 0 && Number.isFinite(v2) ? next - v2 / s2 : next;
+    }
     r = next;
   }
-  return bisect((x) => f(x)[0]);
+  return bisect((x) => f(x)[0], guess);
 }
 
-function bisect(g: (r: number) => number): number {
-  // Scan outward for a sign change, then bisect; returns NaN when no root is bracketed.
-  const grid = [-0.999999, -0.99, -0.9, -0.5, -0.2, 0, 0.1, 0.3, 1, 3, 10, 100, 1e4, 1e6];
-  for (let i = 0; i + 1 < grid.length; i++) {
-    let lo = grid[i]!;
-    let hi = grid[i + 1]!;
+const GRID = [-0.999999, -0.99, -0.9, -0.5, -0.2, -0.05, 0, 0.05, 0.1, 0.3, 1, 3, 10, 100, 1e4, 1e6];
+
+function bisect(g: (r: number) => number, guess: number): number {
+  // Bracket a sign change, nearest the guess first (near -1 rounding dust in late flows can
+  // create spurious roots), then bisect; NaN when no root is bracketed.
+  const intervals = GRID.slice(0, -1)
+    .map((lo, i) => [lo, GRID[i + 1]!] as const)
+    .sort((a, b) => dist(a, guess) - dist(b, guess));
+  for (const [a, b] of intervals) {
+    let lo = a;
+    let hi = b;
     let glo = g(lo);
     const ghi = g(hi);
     if (!Number.isFinite(glo) || !Number.isFinite(ghi) || Math.sign(glo) === Math.sign(ghi)) continue;
@@ -114,6 +126,10 @@ function bisect(g: (r: number) => number): number {
     return (lo + hi) / 2;
   }
   return NaN;
+}
+
+function dist([lo, hi]: readonly [number, number], x: number): number {
+  return x < lo ? lo - x : x > hi ? x - hi : 0;
 }
 
 /** Adds months like Excel's `EDATE` (day clamped to the end of the target month); serials in and out. */

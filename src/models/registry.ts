@@ -1,10 +1,12 @@
 import { UnknownModelError } from './errors.ts';
 import { financeModel } from './finance/index.ts';
+import { fundsModel } from './funds/index.ts';
 import type { ModelDefinition } from './types.ts';
 
 /** Every model the platform runs; a new model is a folder plus one line here. */
 export const models: Record<string, ModelDefinition> = {
   finance: financeModel as unknown as ModelDefinition,
+  funds: fundsModel as unknown as ModelDefinition,
 };
 
 /** The model by name; throws `UnknownModelError` (404) for any other name. */

@@ -72,6 +72,9 @@ function buildTenantSchema(model: ModelDefinition, rules: ModelRules): JsonSchem
   const schema = structuredClone(model.inputSchema);
   for (const [path, value] of Object.entries(rules.defaults ?? {})) {
     locateProperty(schema, path)!.node['default'] = structuredClone(value);
+    editAncestorDefaults(schema, path, (obj, key) => {
+      obj[key] = structuredClone(value);
+    });
   }
   for (const [path, range] of Object.entries(rules.ranges ?? {})) {
     const { node } = locateProperty(schema, path)!;
@@ -88,6 +91,10 @@ function buildTenantSchema(model: ModelDefinition, rules: ModelRules): JsonSchem
   for (const path of Object.keys(rules.fixed ?? {})) {
     const { parent, key } = locateProperty(schema, path)!;
     delete (parent['properties'] as Record<string, unknown>)[key];
+    // An enclosing object's default must not carry the hidden field, or the form would fail itself.
+    editAncestorDefaults(schema, path, (obj, k) => {
+      delete obj[k];
+    });
     const required = parent['required'] as string[] | undefined;
     if (required) parent['required'] = required.filter((k) => k !== key);
   }
@@ -153,6 +160,28 @@ export function resolveInput<I>(
   const modelProblems = model.check(input as I).map((p) => ({ ...p, path: `/input${p.path}` }));
   if (modelProblems.length) throw new ValidationError(modelProblems);
   return { effectiveInput: input as I };
+}
+
+/** Applies `edit` to the value at `path` inside every enclosing object's `default` (e.g. managementFee's). */
+function editAncestorDefaults(
+  schema: JsonSchema,
+  path: string,
+  edit: (obj: Record<string, unknown>, key: string) => void,
+): void {
+  const keys = path.split('.');
+  for (let i = 1; i < keys.length; i++) {
+    const node = locateProperty(schema, keys.slice(0, i).join('.'))?.node;
+    const dflt = node?.['default'];
+    if (dflt === null || typeof dflt !== 'object' || Array.isArray(dflt)) continue;
+    let obj = dflt as Record<string, unknown>;
+    const rest = keys.slice(i);
+    for (const k of rest.slice(0, -1)) {
+      const next = obj[k];
+      if (next === null || typeof next !== 'object') return;
+      obj = next as Record<string, unknown>;
+    }
+    edit(obj, rest[rest.length - 1]!);
+  }
 }
 
 function num(v: unknown, fallback: number): number {

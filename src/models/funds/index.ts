@@ -1,0 +1,51 @@
+import { roundFigures } from '../round.ts';
+import type { ModelDefinition } from '../types.ts';
+import { checkFunds, type FundsResult, periodLabels, runFunds } from './run.ts';
+import { type FundsInput, fundsSchema } from './schema.ts';
+import { fundsWorkbook } from './workbook.ts';
+
+export const fundsModel: ModelDefinition<FundsInput, FundsResult> = {
+  name: 'funds',
+  version: '1.0.0',
+  title: 'Fund cash-flow projection',
+  description:
+    'Private-markets fund contributions, distributions and NAV (Takahashi & Alexander 2002), net of fees and carry, with optional Monte Carlo.',
+  inputSchema: fundsSchema,
+  check: checkFunds,
+  // Work is one projection per path; a 12-period deterministic run is about one small DCF.
+  cost: (input) =>
+    Math.max(1, Math.ceil((input.fundLifeYears * input.periodsPerYear * (1 + input.simulations)) / 12)),
+  run: (input) => runFunds(input),
+  summary: (result, rules) => {
+    const p = result.path;
+    const labels = periodLabels(result);
+    const finite = (x: number) => (Number.isFinite(x) ? x : null);
+    const m = result.metrics;
+    return roundFigures(
+      {
+        ...m,
+        netIrr: finite(m.netIrr),
+        grossIrr: finite(m.grossIrr),
+        periods: labels.map((label, i) => ({
+          period: label,
+          contribution: p.lpContribution[i],
+          distribution: p.lpDistribution[i],
+          nav: p.lpNav[i],
+          netCashFlow: p.netCashFlow[i],
+          cumulativeNetCashFlow: p.cumNetCashFlow[i],
+        })),
+        simulation: result.simulation
+          ? {
+              ...result.simulation,
+              irr: {
+                ...result.simulation.irr,
+                mean: finite(result.simulation.irr.mean),
+              },
+            }
+          : null,
+      },
+      rules.rounding,
+    );
+  },
+  workbook: fundsWorkbook,
+};

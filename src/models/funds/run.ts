@@ -1,0 +1,125 @@
+import type { FieldProblem } from '../../core/errors.ts';
+import { irr } from '../finmath.ts';
+import { type FundPath, projectFund } from './project.ts';
+import { annualise, IRR_GUESS, type PeriodRates, periodRates, perPeriodGrowth } from './rates.ts';
+import type { FundsInput } from './schema.ts';
+import { runFundsSimulation, type SimulationSummary } from './simulation.ts';
+
+export interface FundMetrics {
+  paidIn: number;
+  distributions: number;
+  nav: number;
+  dpi: number;
+  rvpi: number;
+  tvpi: number;
+  /** Annualised: (1 + per-period IRR)^P − 1; NaN when the flows have no IRR. */
+  netIrr: number;
+  grossIrr: number;
+  totalFees: number;
+  totalCarry: number;
+  peakCapitalAtRisk: number;
+  /** First period (1-based) after the trough at which cumulative LP net cash flow is back to ≥ 0; null if never. */
+  breakEvenPeriod: number | null;
+  breakEvenYear: number | null;
+}
+
+export interface FundsResult {
+  rates: PeriodRates;
+  /** Calendar year of each period. */
+  year: number[];
+  path: FundPath;
+  metrics: FundMetrics;
+  simulation: SimulationSummary | null;
+}
+
+export function checkFunds(input: FundsInput): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const fee = input.managementFee;
+  if ((fee.stepDownRate === undefined) !== (fee.stepDownAfterYear === undefined)) {
+    problems.push({
+      path:
+        fee.stepDownRate === undefined ? '/managementFee/stepDownRate' : '/managementFee/stepDownAfterYear',
+      message: 'is required when a fee step-down is set (give both stepDownAfterYear and stepDownRate)',
+    });
+  }
+  if (Array.isArray(input.contributionRates) && input.contributionRates.length > input.fundLifeYears) {
+    problems.push({
+      path: '/contributionRates',
+      message: `has ${input.contributionRates.length} rates but the fund lives ${input.fundLifeYears} years`,
+      rule: 'contributionRates.length <= fundLifeYears',
+    });
+  }
+  if (input.contributionYears !== undefined && input.contributionYears > input.fundLifeYears) {
+    problems.push({
+      path: '/contributionYears',
+      message: `must be at most fundLifeYears (${input.fundLifeYears})`,
+      rule: 'contributionYears <= fundLifeYears',
+    });
+  }
+  return problems;
+}
+
+export function runFunds(input: FundsInput): FundsResult {
+  const rates = periodRates(input);
+  const gP = perPeriodGrowth(input.growthRate, rates.perYear);
+  const path = projectFund(input, rates, new Float64Array(rates.periods).fill(gP));
+  const year = rates.fundYear.map((y) => input.vintageYear + y - 1);
+  return {
+    rates,
+    year,
+    path,
+    metrics: fundMetrics(path, rates.perYear, input.vintageYear),
+    simulation: input.simulations > 0 ? runFundsSimulation(input) : null,
+  };
+}
+
+/** Period labels: the year for annual periods, `2025 Q1` for quarterly ones. */
+export function periodLabels(res: Pick<FundsResult, 'rates' | 'year'>): (number | string)[] {
+  const P = res.rates.perYear;
+  return res.year.map((y, i) => (P === 1 ? y : `${y} Q${(i % P) + 1}`));
+}
+
+export function fundMetrics(path: FundPath, P: number, vintageYear: number): FundMetrics {
+  const N = path.nav.length;
+  const last = N - 1;
+  const paidIn = path.lpPaidIn[last] ?? 0;
+  const distributions = path.cumLpDistribution[last] ?? 0;
+  const nav = path.lpNav[last] ?? 0;
+  let trough = 0;
+  let troughAt = -1;
+  for (let i = 0; i < N; i++) {
+    if (path.cumNetCashFlow[i]! < trough) {
+      trough = path.cumNetCashFlow[i]!;
+      troughAt = i;
+    }
+  }
+  let breakEven: number | null = null;
+  for (let i = troughAt + 1; troughAt >= 0 && i < N; i++) {
+    if (path.cumNetCashFlow[i]! >= 0) {
+      breakEven = i + 1;
+      break;
+    }
+  }
+  const gross = Array.from(path.distribution, (d, i) => d - path.contribution[i]!);
+  return {
+    paidIn,
+    distributions,
+    nav,
+    dpi: paidIn > 0 ? distributions / paidIn : 0,
+    rvpi: paidIn > 0 ? nav / paidIn : 0,
+    tvpi: paidIn > 0 ? (distributions + nav) / paidIn : 0,
+    netIrr: annualise(irr(Array.from(path.netCashFlow), IRR_GUESS), P),
+    grossIrr: annualise(irr(gross, IRR_GUESS), P),
+    totalFees: sum(path.fee),
+    totalCarry: path.cumCarry[last] ?? 0,
+    peakCapitalAtRisk: -trough,
+    breakEvenPeriod: breakEven,
+    breakEvenYear: breakEven === null ? null : vintageYear + Math.ceil(breakEven / P) - 1,
+  };
+}
+
+function sum(xs: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < xs.length; i++) s += xs[i]!;
+  return s;
+}

@@ -1,0 +1,354 @@
+import type { StyleName } from '../xlsx/cells.ts';
+import { catchUpAmount } from './project.ts';
+import type { FundsResult } from './run.ts';
+import type { FundsInput } from './schema.ts';
+
+type Ref = (key: string) => string;
+
+/** One column of the Cash flows sheet: its formula per period row and the model's value for it. */
+export interface FlowColumn {
+  key: string;
+  header: string;
+  style: StyleName;
+  /** Whether the t = 0 row holds a 0 (columns whose previous value the next row reads). */
+  initial?: boolean;
+  formula?: (cur: Ref, prev: Ref) => string;
+  value: (i: number) => number | string;
+}
+
+/**
+ * The columns mirror `projectFund` expression by expression (same operands, same order), so that a
+ * spreadsheet engine recomputes the model's values to the last bit or very nearly.
+ */
+export function cashFlowColumns(
+  res: FundsResult,
+  input: FundsInput,
+  I: Record<string, string>,
+): FlowColumn[] {
+  const p = res.path;
+  const P = res.rates.perYear;
+  const { rate: carry, catchUp: c } = input.carry;
+  const at = (a: Float64Array) => (i: number) => a[i]!;
+  const labels = res.year.map((y, i) => (P === 1 ? y : `${y} Q${(i % P) + 1}`));
+  const catchUp = (rem: string, pb: string, prior?: string) =>
+    `IF(${I['catchUp']}>${I['carry']},MIN(${rem},MAX(0,(${I['carry']}*${pb}${prior ? `-${prior}` : ''})/(${I['catchUp']}-${I['carry']}))),0)`;
+  const common: FlowColumn[] = [
+    { key: 't', header: 'Period t', style: 'integer', value: (i) => i + 1 },
+    { key: 'label', header: P === 1 ? 'Year' : 'Quarter', style: 'colHeader', value: (i) => labels[i]! },
+    { key: 'fy', header: 'Fund year', style: 'integer', value: (i) => res.rates.fundYear[i]! },
+    { key: 'rcA', header: 'RC (annual)', style: 'percentInput', value: (i) => res.rates.rcAnnual[i]! },
+    {
+      key: 'rc',
+      header: 'RC (period)',
+      style: 'factor',
+      formula: (cur) => `1-(1-${cur('rcA')})^(1/${I['P']})`,
+      value: at(p.rc),
+    },
+    {
+      key: 'C',
+      header: 'Contribution',
+      style: 'money',
+      formula: (cur, prev) => `${cur('rc')}*(${I['commit']}-${prev('paidIn')})`,
+      value: at(p.contribution),
+    },
+    {
+      key: 'paidIn',
+      header: 'Called to date',
+      style: 'money',
+      initial: true,
+      formula: (cur, prev) => `${prev('paidIn')}+${cur('C')}`,
+      value: at(p.paidIn),
+    },
+    {
+      key: 'rdA',
+      header: 'RD (annual)',
+      style: 'factor',
+      formula: (cur) => `MAX(${I['Y']},(${cur('t')}/${I['P']}/${I['L']})^${I['B']})`,
+      value: at(p.rdAnnual),
+    },
+    {
+      key: 'rd',
+      header: 'RD (period)',
+      style: 'factor',
+      formula: (cur) => `1-(1-MIN(1,${cur('rdA')}))^(1/${I['P']})`,
+      value: at(p.rd),
+    },
+    {
+      key: 'D',
+      header: 'Distribution',
+      style: 'money',
+      formula: (cur, prev) =>
+        `IF(${cur('t')}=${I['N']},${prev('nav')}*(1+${I['gP']})+${cur('C')},${cur('rd')}*${prev('nav')}*(1+${I['gP']}))`,
+      value: at(p.distribution),
+    },
+    {
+      key: 'nav',
+      header: 'NAV',
+      style: 'money',
+      initial: true,
+      formula: (cur, prev) => `${prev('nav')}*(1+${I['gP']})+${cur('C')}-${cur('D')}`,
+      value: at(p.nav),
+    },
+    {
+      key: 'grossFlow',
+      header: 'Gross net flow',
+      style: 'money',
+      formula: (cur) => `${cur('D')}-${cur('C')}`,
+      value: (i) => p.distribution[i]! - p.contribution[i]!,
+    },
+    {
+      key: 'feeRate',
+      header: 'Fee rate',
+      style: 'percent',
+      formula: (cur) =>
+        `IF(AND(ISNUMBER(${I['stepAfter']}),${cur('fy')}>${I['stepAfter']}),IF(ISNUMBER(${I['stepRate']}),${I['stepRate']},${I['feeRate']}),${I['feeRate']})`,
+      value: at(p.feeRate),
+    },
+    {
+      key: 'feeBasis',
+      header: 'Fee basis',
+      style: 'money',
+      formula: (cur, prev) =>
+        `IF(${I['feeBasis']}="committed",${I['commit']},IF(${I['feeBasis']}="invested",${cur('paidIn')},${prev('nav')}))`,
+      value: at(p.feeBasis),
+    },
+    {
+      key: 'fee',
+      header: 'Management fee',
+      style: 'money',
+      formula: (cur) => `${cur('feeRate')}/${I['P']}*${cur('feeBasis')}`,
+      value: at(p.fee),
+    },
+    {
+      key: 'lpC',
+      header: 'LP contribution',
+      style: 'money',
+      formula: (cur) => `${cur('C')}+${cur('fee')}`,
+      value: at(p.lpContribution),
+    },
+    {
+      key: 'lpPaidIn',
+      header: 'LP paid-in',
+      style: 'money',
+      initial: true,
+      formula: (cur, prev) => `${prev('lpPaidIn')}+${cur('lpC')}`,
+      value: at(p.lpPaidIn),
+    },
+  ];
+  const hp = `(1+${I['hP']})`;
+  const waterfall: FlowColumn[] =
+    input.carry.waterfall === 'european'
+      ? [
+          {
+            key: 'tier1',
+            header: 'To LPs up to hurdle',
+            style: 'money',
+            formula: (cur, prev) => `MIN(${cur('D')},${prev('H')}*${hp}+${cur('lpC')})`,
+            value: at(p.tier1),
+          },
+          {
+            key: 'H',
+            header: 'Hurdle account',
+            style: 'money',
+            initial: true,
+            formula: (cur, prev) => `${prev('H')}*${hp}+${cur('lpC')}-${cur('tier1')}`,
+            value: at(p.hurdle),
+          },
+          {
+            key: 'rem',
+            header: 'Above hurdle',
+            style: 'money',
+            formula: (cur) => `${cur('D')}-${cur('tier1')}`,
+            value: at(p.remainder),
+          },
+          {
+            key: 'pb',
+            header: 'Profit before catch-up',
+            style: 'money',
+            formula: (cur, prev) => `${prev('cd')}+${cur('tier1')}-${cur('lpPaidIn')}`,
+            value: at(p.profitBefore),
+          },
+          {
+            key: 'x',
+            header: 'Catch-up tier',
+            style: 'money',
+            formula: (cur, prev) => catchUp(cur('rem'), cur('pb'), prev('cumCarry')),
+            value: (i) =>
+              catchUpAmount(p.remainder[i]!, p.profitBefore[i]!, p.cumCarry[i - 1] ?? 0, c, carry),
+          },
+        ]
+      : [
+          {
+            key: 'cost',
+            header: 'Realised cost',
+            style: 'money',
+            formula: (cur, prev) =>
+              `IF(${cur('t')}=${I['N']},${prev('basis')}+${cur('C')},${cur('rd')}*${prev('basis')})`,
+            value: at(p.realisedCost),
+          },
+          {
+            key: 'hAmt',
+            header: 'Realised cost + hurdle',
+            style: 'money',
+            formula: (cur, prev) =>
+              `IF(${cur('t')}=${I['N']},${prev('H')}*${hp}+${cur('C')},${cur('rd')}*${prev('H')}*${hp})`,
+            value: at(p.realisedHurdle),
+          },
+          {
+            key: 'basis',
+            header: 'Cost basis',
+            style: 'money',
+            initial: true,
+            formula: (cur, prev) => `IF(${cur('t')}=${I['N']},0,${prev('basis')}-${cur('cost')}+${cur('C')})`,
+            value: at(p.costBasis),
+          },
+          {
+            key: 'H',
+            header: 'Cost + accrued hurdle',
+            style: 'money',
+            initial: true,
+            formula: (cur, prev) =>
+              `IF(${cur('t')}=${I['N']},0,${prev('H')}*${hp}-${cur('hAmt')}+${cur('C')})`,
+            value: at(p.hurdle),
+          },
+          {
+            key: 'tier1',
+            header: 'To LPs up to hurdle',
+            style: 'money',
+            formula: (cur) => `MIN(${cur('D')},${cur('hAmt')})`,
+            value: at(p.tier1),
+          },
+          {
+            key: 'rem',
+            header: 'Above hurdle',
+            style: 'money',
+            formula: (cur) => `${cur('D')}-${cur('tier1')}`,
+            value: at(p.remainder),
+          },
+          {
+            key: 'pb',
+            header: 'Realised profit',
+            style: 'money',
+            formula: (cur) => `${cur('tier1')}-${cur('cost')}`,
+            value: at(p.profitBefore),
+          },
+          {
+            key: 'x',
+            header: 'Catch-up tier',
+            style: 'money',
+            formula: (cur) => catchUp(cur('rem'), cur('pb')),
+            value: (i) => catchUpAmount(p.remainder[i]!, p.profitBefore[i]!, 0, c, carry),
+          },
+        ];
+  const european = input.carry.waterfall === 'european';
+  const tail: FlowColumn[] = [
+    {
+      key: 'gp',
+      header: 'Carried interest',
+      style: 'money',
+      formula: (cur) => `${I['catchUp']}*${cur('x')}+${I['carry']}*(${cur('rem')}-${cur('x')})`,
+      value: at(p.carry),
+    },
+    {
+      key: 'cd',
+      header: 'Distributed to date',
+      style: 'money',
+      initial: true,
+      formula: (cur, prev) => `${prev('cd')}+${cur('D')}`,
+      value: at(p.cumDistribution),
+    },
+    {
+      key: 'cumCarry',
+      header: 'Carry to date',
+      style: 'money',
+      initial: true,
+      formula: (cur, prev) => `${prev('cumCarry')}+${cur('gp')}`,
+      value: at(p.cumCarry),
+    },
+    {
+      key: 'liq1',
+      header: 'If liquidated: to hurdle',
+      style: 'money',
+      formula: (cur) => `MIN(${cur('nav')},${cur('H')})`,
+      value: (i) => Math.min(p.nav[i]!, p.hurdle[i]!),
+    },
+    {
+      key: 'liqX',
+      header: 'If liquidated: catch-up',
+      style: 'money',
+      formula: (cur) =>
+        european
+          ? catchUp(
+              `${cur('nav')}-${cur('liq1')}`,
+              `(${cur('cd')}+${cur('liq1')}-${cur('lpPaidIn')})`,
+              cur('cumCarry'),
+            )
+          : catchUp(`${cur('nav')}-${cur('liq1')}`, `(${cur('liq1')}-${cur('basis')})`),
+      value: (i) => {
+        const l1 = Math.min(p.nav[i]!, p.hurdle[i]!);
+        return european
+          ? catchUpAmount(
+              p.nav[i]! - l1,
+              p.cumDistribution[i]! + l1 - p.lpPaidIn[i]!,
+              p.cumCarry[i]!,
+              c,
+              carry,
+            )
+          : catchUpAmount(p.nav[i]! - l1, l1 - p.costBasis[i]!, 0, c, carry);
+      },
+    },
+    {
+      key: 'accrued',
+      header: 'Accrued carry',
+      style: 'money',
+      formula: (cur) =>
+        `${I['catchUp']}*${cur('liqX')}+${I['carry']}*(${cur('nav')}-${cur('liq1')}-${cur('liqX')})`,
+      value: at(p.accruedCarry),
+    },
+    {
+      key: 'lpD',
+      header: 'LP distribution',
+      style: 'money',
+      formula: (cur) => `${cur('D')}-${cur('gp')}`,
+      value: at(p.lpDistribution),
+    },
+    {
+      key: 'lpNav',
+      header: 'LP NAV',
+      style: 'money',
+      formula: (cur) => `${cur('nav')}-${cur('accrued')}`,
+      value: at(p.lpNav),
+    },
+    {
+      key: 'net',
+      header: 'LP net cash flow',
+      style: 'money',
+      formula: (cur) => `${cur('lpD')}-${cur('lpC')}`,
+      value: at(p.netCashFlow),
+    },
+    {
+      key: 'cumNet',
+      header: 'Cumulative net cash flow',
+      style: 'moneyBold',
+      initial: true,
+      formula: (cur, prev) => `${prev('cumNet')}+${cur('net')}`,
+      value: at(p.cumNetCashFlow),
+    },
+    {
+      key: 'cumLpD',
+      header: 'LP distributions to date',
+      style: 'money',
+      initial: true,
+      formula: (cur, prev) => `${prev('cumLpD')}+${cur('lpD')}`,
+      value: at(p.cumLpDistribution),
+    },
+    {
+      key: 'tvpi',
+      header: 'TVPI',
+      style: 'number',
+      formula: (cur) => `IF(${cur('lpPaidIn')}>0,(${cur('cumLpD')}+${cur('lpNav')})/${cur('lpPaidIn')},0)`,
+      value: at(p.tvpi),
+    },
+  ];
+  return [...common, ...waterfall, ...tail];
+}
