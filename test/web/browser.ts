@@ -76,3 +76,8 @@ export async function unlabelledControls(page: Page): Promise<string[]> {
     return missing;
   });
 }
+
+/** How far the page is wider than the screen; above 0 means the user must scroll sideways. */
+export function horizontalOverflow(page: Page): Promise<number> {
+  return page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+}

@@ -1,5 +1,5 @@
 import { useAsync, useSession } from '../api.tsx';
-import { formatValue } from '../portal/format.ts';
+import { formatUsd, formatValue } from '../portal/format.ts';
 import { Link, useTitle } from '../router.tsx';
 import { ProblemBanner } from '../ui/Problem.tsx';
 import { Empty, Loading, StatusBadge } from '../ui/States.tsx';
@@ -44,7 +44,7 @@ export function TenantsPage() {
                   Failed
                 </th>
                 <th scope="col" className="num">
-                  Cost (USD)
+                  Cost
                 </th>
               </tr>
             </thead>
@@ -67,7 +67,7 @@ export function TenantsPage() {
                     <td>{t.plan}</td>
                     <td className="num">{formatValue(u?.jobs ?? 0)}</td>
                     <td className="num">{formatValue(u?.failed ?? 0)}</td>
-                    <td className="num">{u ? u.costUsd.toFixed(4) : '—'}</td>
+                    <td className="num">{u ? formatUsd(u.costUsd) : '—'}</td>
                   </tr>
                 );
               })}

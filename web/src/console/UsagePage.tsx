@@ -1,7 +1,7 @@
 import { lazy, Suspense, useEffect, useState } from 'react';
 import type { TenantUsage } from '../../../src/client/index.ts';
 import { useAsync, useInterval, useSession } from '../api.tsx';
-import { formatBytes, formatValue } from '../portal/format.ts';
+import { formatBytes, formatUsd, formatValue } from '../portal/format.ts';
 import { useTitle } from '../router.tsx';
 import { SelectField } from '../ui/Field.tsx';
 import { ProblemBanner } from '../ui/Problem.tsx';
@@ -77,7 +77,7 @@ export function UsagePage() {
                     Storage
                   </th>
                   <th scope="col" className="num">
-                    Cost (USD)
+                    Cost
                   </th>
                 </tr>
               </thead>
@@ -90,7 +90,7 @@ export function UsagePage() {
                     <td className="num">{formatValue(u.failed)}</td>
                     <td className="num">{formatValue(u.computeSeconds)}</td>
                     <td className="num">{formatBytes(u.storageBytes)}</td>
-                    <td className="num">{u.costUsd.toFixed(4)}</td>
+                    <td className="num">{formatUsd(u.costUsd)}</td>
                   </tr>
                 ))}
               </tbody>

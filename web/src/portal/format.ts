@@ -63,3 +63,9 @@ export function keyFigures(summary: Record<string, unknown> | undefined): [strin
     ([, v]) => !Array.isArray(v) && (v === null || typeof v !== 'object'),
   );
 }
+
+/** Per-tenant costs are often fractions of a cent; show two significant digits rather than 0.00. */
+export function formatUsd(value: number): string {
+  if (value !== 0 && Math.abs(value) < 0.01) return `$${value.toPrecision(2)}`;
+  return `$${value.toFixed(2)}`;
+}

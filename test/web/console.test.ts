@@ -1,0 +1,169 @@
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newTenantId, startTestServer, type TestServer } from '../support/server.ts';
+import {
+  ensureWebBuilt,
+  hasChromium,
+  horizontalOverflow,
+  launchChromium,
+  screenshot,
+  skipReason,
+  unlabelledControls,
+  VIEWPORTS,
+} from './browser.ts';
+
+describe.skipIf(!hasChromium)(`operator console in Chromium${skipReason}`, () => {
+  let server: TestServer;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    ensureWebBuilt();
+    [server, browser] = await Promise.all([startTestServer(), launchChromium()]);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  async function operatorPage(viewport: { width: number; height: number }, next = '/'): Promise<Page> {
+    const page = await (await browser.newContext({ viewport })).newPage();
+    await page.goto(`${server.url}/login?next=${encodeURIComponent(next)}#token=${server.operatorToken}`);
+    return page;
+  }
+
+  it('creates a tenant with rules, formatting and limits; its users see the rules in their form', async () => {
+    const page = await operatorPage(VIEWPORTS.desktop);
+    await page.waitForURL('**/console');
+    await page.getByRole('heading', { name: 'Tenants', level: 1 }).waitFor();
+    await page.getByRole('link', { name: 'New tenant' }).click();
+    const id = newTenantId('ui');
+    await page.getByLabel('Tenant id').fill(id);
+    await page.getByLabel('Name', { exact: true }).fill('Created In The UI');
+    await page.getByLabel('Plan').selectOption('standard');
+    await page.getByLabel('Company name').fill('Created GmbH');
+    await page.getByLabel('Currency').fill('EUR');
+    await page.getByLabel('Max running jobs').fill('3');
+    await page
+      .getByLabel('Rules by model (JSON)')
+      .fill(JSON.stringify({ finance: { fixed: { taxRate: 0.3 } } }));
+    expect(await unlabelledControls(page)).toEqual([]);
+    await screenshot(page, 'console-new-tenant');
+    await page.getByRole('button', { name: 'Create tenant' }).click();
+    const key = page.getByTestId('api-key');
+    await key.waitFor();
+    expect(await key.textContent()).toMatch(/\S{20,}/);
+
+    await page.getByRole('link', { name: `Open ${id}` }).click();
+    await page.getByRole('heading', { name: 'Created In The UI', level: 1 }).waitFor();
+    expect(await page.getByLabel('Max running jobs').inputValue()).toBe('3');
+    await page.getByLabel('Company name').fill('Renamed GmbH');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+
+    const tenant = (await (
+      await server.api(`/v1/admin/tenants/${id}`, { token: server.operatorToken })
+    ).json()) as {
+      config: { formatting: { companyName?: string }; limits: { maxRunningJobs?: number } };
+    };
+    expect(tenant.config.formatting.companyName).toBe('Renamed GmbH');
+    expect(tenant.config.limits.maxRunningJobs).toBe(3);
+
+    // A fixed field is the tenant's decision: its users do not see it in the form.
+    const userToken = await server.mintToken({ tenants: [id], user: 'carol@example.com' });
+    const portal = await (await browser.newContext({ viewport: VIEWPORTS.desktop })).newPage();
+    await portal.goto(
+      `${server.url}/login?next=${encodeURIComponent(`/t/${id}/models/finance`)}#token=${userToken}`,
+    );
+    await portal.getByLabel(/Discount rate/).waitFor();
+    expect(await portal.getByLabel(/Tax rate/).count()).toBe(0);
+    await portal.context().close();
+    await page.context().close();
+  });
+
+  it('promotes a tenant to dedicated and shows the move progress step by step', async () => {
+    const id = newTenantId('move');
+    await server.createTenant(id, { name: 'Moving Co' });
+    const page = await operatorPage(VIEWPORTS.desktop, `/console/tenants/${id}`);
+    await page.getByRole('heading', { name: 'Moving Co', level: 1 }).waitFor();
+    await page.getByText('Currently shared').waitFor();
+    await page.getByRole('button', { name: 'Promote to dedicated' }).click();
+
+    // The progress bar and the step list appear while the operation runs, then it reports success.
+    // A refused move shows its problem instead; fail with that text rather than a timeout.
+    await page.locator('progress, [role=alert]').first().waitFor();
+    const refused = page.getByRole('alert');
+    if (await refused.count())
+      throw new Error(`The move was refused: ${await refused.first().textContent()}`);
+    const progress = page.getByRole('progressbar', { name: 'Move progress' });
+    await progress.waitFor();
+    await page.locator('.steps li').first().waitFor();
+    await page.locator('.operation').getByText('Move succeeded').waitFor({ timeout: 30_000 });
+    expect(await progress.getAttribute('value')).toBe('100');
+    const steps = await page.locator('.steps li').allTextContents();
+    expect(steps.length).toBeGreaterThan(1);
+    for (const step of steps) expect(step).toContain('done');
+    await page.getByText('Currently dedicated').waitFor();
+    await screenshot(page, 'console-tenant-promoted');
+
+    await page.getByRole('link', { name: 'Tenants', exact: true }).click();
+    const row = page.getByRole('row').filter({ hasText: id });
+    await row.waitFor();
+    expect(await row.textContent()).toContain('dedicated');
+    await screenshot(page, 'console-tenants');
+    await page.context().close();
+  }, 60_000);
+
+  it('shows queues and usage, and fits a phone screen', async () => {
+    const id = newTenantId('busy');
+    const { apiKey } = await server.createTenant(id, { name: 'Busy Co' });
+    await server.api('/v1/models/finance/jobs', {
+      method: 'POST',
+      token: apiKey,
+      tenant: id,
+      body: '{"input":{}}',
+    });
+
+    const page = await operatorPage(VIEWPORTS.desktop, '/console/queues');
+    await page.getByRole('heading', { name: 'Queues', level: 1 }).waitFor();
+    await page.locator('table, .empty').first().waitFor();
+    await screenshot(page, 'console-queues');
+    await page.getByRole('link', { name: 'Usage' }).click();
+    await page.getByRole('heading', { name: 'Usage and cost' }).waitFor();
+    await page.locator('table, .empty').first().waitFor();
+    await screenshot(page, 'console-usage');
+    await page.context().close();
+
+    const phone = await operatorPage(VIEWPORTS.phone);
+    await phone.waitForURL('**/console');
+    await phone.getByRole('row').filter({ hasText: id }).waitFor();
+    expect(await horizontalOverflow(phone)).toBeLessThanOrEqual(0);
+    await screenshot(phone, 'console-tenants');
+    await phone.getByRole('link', { name: 'Busy Co' }).click();
+    await phone.getByRole('heading', { name: 'Busy Co', level: 1 }).waitFor();
+    expect(await horizontalOverflow(phone)).toBeLessThanOrEqual(0);
+    await screenshot(phone, 'console-tenant');
+    await phone.getByRole('link', { name: 'Queues' }).click();
+    await phone.getByRole('heading', { name: 'Queues', level: 1 }).waitFor();
+    await phone.locator('table, .empty').first().waitFor();
+    expect(await horizontalOverflow(phone)).toBeLessThanOrEqual(0);
+    await screenshot(phone, 'console-queues');
+    await phone.context().close();
+  });
+
+  it('keyboard users reach the main content and navigation', async () => {
+    const page = await operatorPage(VIEWPORTS.desktop);
+    await page.waitForURL('**/console');
+    await page.getByRole('heading', { name: 'Tenants', level: 1 }).waitFor();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Silopool');
+    // Every focusable control shows a visible focus ring (outline), for keyboard users.
+    const outline = await page.evaluate(
+      () => getComputedStyle(document.activeElement as Element).outlineStyle,
+    );
+    expect(outline).not.toBe('none');
+    await page.context().close();
+  });
+});
