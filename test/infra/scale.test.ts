@@ -1,0 +1,77 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { describe, expect, it } from 'vitest';
+import { AWS_LIMITS, dedicatedCapacity } from '../../infra/capacity.ts';
+import { DEFAULT_DEDICATED } from '../../infra/config.ts';
+import { TenantStack } from '../../infra/tenant-stack.ts';
+import { ENV, stubCode } from './support.ts';
+
+const MODELS = ['finance', 'funds'];
+const TENANTS = 500;
+
+describe('one account and Region with 500 dedicated tenants', () => {
+  it('keeps every tenant stack under the 500-resource limit, and shows what the concurrency quota allows', () => {
+    // CDK's built-in cfn-lint pass (WASM) costs ~140 ms a stack; the tenant-stack test keeps it on.
+    const app = new App({
+      outdir: mkdtempSync(join(tmpdir(), 'cdk-scale-')),
+      builtinCloudFormationValidation: false,
+    });
+    const code = stubCode();
+    for (let i = 0; i < TENANTS; i++) {
+      // Long ids too: names derived from them (bucket, queues) must still fit their limits.
+      const id = i % 50 === 0 ? `t${String(i).padStart(4, '0')}-${'x'.repeat(40)}` : `tenant-${i}`;
+      new TenantStack(app, `silopool-tenant-${id}`, {
+        env: ENV,
+        tenant: { id, ...DEFAULT_DEDICATED },
+        models: MODELS,
+        code,
+      });
+    }
+    const assembly = app.synth();
+    expect(assembly.stacks).toHaveLength(TENANTS);
+
+    let reserved = 0;
+    let largest = 0;
+    for (const stack of assembly.stacks) {
+      const resources = Object.values(
+        stack.template.Resources as Record<string, { Type: string; Properties?: Record<string, unknown> }>,
+      );
+      largest = Math.max(largest, resources.length);
+      for (const r of resources) {
+        if (r.Type === 'AWS::Lambda::Function')
+          reserved += Number(r.Properties?.ReservedConcurrentExecutions ?? 0);
+        if (r.Type === 'AWS::SQS::Queue')
+          expect(String(r.Properties?.QueueName).length).toBeLessThanOrEqual(80);
+        if (r.Type === 'AWS::S3::Bucket')
+          expect(String(r.Properties?.BucketName).length).toBeLessThanOrEqual(63);
+      }
+    }
+    expect(largest).toBeLessThan(AWS_LIMITS.resourcesPerStack);
+    // 500 tenant stacks and the platform stack fit the 2,000-stack quota.
+    expect(TENANTS + 1).toBeLessThanOrEqual(AWS_LIMITS.stacksPerRegion);
+
+    // Each tenant reserves 2 models × 2 executions: 900 reservable executions hold 225 tenants.
+    const perTenant = MODELS.length * DEFAULT_DEDICATED.reservedConcurrency;
+    expect(reserved).toBe(TENANTS * perTenant);
+    const plan = dedicatedCapacity({
+      models: MODELS.length,
+      reservedPerFunction: DEFAULT_DEDICATED.reservedConcurrency,
+    });
+    expect(plan).toEqual({ byConcurrency: 225, byStacks: 1999, fit: 225, binding: 'concurrency' });
+    expect(plan.fit * perTenant).toBeLessThanOrEqual(
+      AWS_LIMITS.concurrentExecutions - AWS_LIMITS.unreservedMinimum,
+    );
+    expect((plan.fit + 1) * perTenant).toBeGreaterThan(
+      AWS_LIMITS.concurrentExecutions - AWS_LIMITS.unreservedMinimum,
+    );
+    // 500 tenants at this size need a concurrency quota of at least 500 × 4 + 100 = 2,100.
+    const raised = dedicatedCapacity({
+      models: MODELS.length,
+      reservedPerFunction: DEFAULT_DEDICATED.reservedConcurrency,
+      limits: { ...AWS_LIMITS, concurrentExecutions: TENANTS * perTenant + AWS_LIMITS.unreservedMinimum },
+    });
+    expect(raised.fit).toBe(TENANTS);
+  }, 120_000);
+});
