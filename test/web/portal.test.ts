@@ -96,6 +96,27 @@ describe.skipIf(!hasChromium)(`tenant portal in Chromium${skipReason}`, () => {
     await page.context().close();
   });
 
+  it("runs the fund model and charts the fund's J-curve", async () => {
+    const page = await signedInPage(VIEWPORTS.desktop);
+    const models = (await (await server.api('/v1/models', { token, tenant: tenantId })).json()) as {
+      items: { name: string; title: string }[];
+    };
+    const funds = models.items.find((m) => m.name === 'funds');
+    expect(funds).toBeDefined();
+    await page.getByRole('link', { name: funds!.title }).click();
+    await page.getByRole('button', { name: 'Run model' }).waitFor();
+    expect(await unlabelledControls(page)).toEqual([]);
+    await screenshot(page, 'portal-funds-form');
+    await page.getByRole('button', { name: 'Run model' }).click();
+    await page.locator('.job-status .badge-succeeded').waitFor({ timeout: 20_000 });
+    const curve = page.locator('figure.chart').filter({ hasText: 'J curve' });
+    await curve.locator('svg').waitFor();
+    // The J-curve is a line (cumulative), not bars.
+    expect(await curve.locator('.recharts-line').count()).toBe(1);
+    await screenshot(page, 'portal-funds-job');
+    await page.context().close();
+  });
+
   it('shows an invalid value inline, from the schema and from the server', async () => {
     const page = await signedInPage(VIEWPORTS.desktop);
     await page.getByRole('link', { name: FINANCE_TITLE }).click();

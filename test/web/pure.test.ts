@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fileNameFrom, parseEventStream } from '../../src/client/index.ts';
 import { authorizationUrl, base64Url, challengeFor, createVerifier } from '../../web/src/auth/oidc.ts';
+import { chartSeries } from '../../web/src/portal/format.ts';
 import { errorSchemaFrom, uiSchemaFor } from '../../web/src/portal/schemaForm.ts';
 
 describe('PKCE helpers', () => {
@@ -102,5 +103,42 @@ describe('form helpers', () => {
         },
       }),
     ).toEqual({ years: { 'ui:title': 'Years (years)' }, loan: { rate: { 'ui:title': 'Rate (%)' } } });
+  });
+});
+
+describe('chart series', () => {
+  it("uses the model's series, else the summary's period tables", () => {
+    expect(chartSeries({ series: { freeCashFlow: [{ label: 2025, value: 1 }] } })).toEqual([
+      ['freeCashFlow', [{ label: 2025, value: 1 }]],
+    ]);
+    expect(
+      chartSeries({
+        series: {},
+        summary: {
+          npv: 3,
+          freeCashFlow: [{ year: 2025, value: 10 }],
+          periods: [
+            { period: 2025, netCashFlow: -5, cumulativeNetCashFlow: -5 },
+            { period: 2026, netCashFlow: 2, cumulativeNetCashFlow: -3 },
+          ],
+        },
+      }),
+    ).toEqual([
+      ['freeCashFlow', [{ label: 2025, value: 10 }]],
+      [
+        'jCurve',
+        [
+          { label: 2025, value: -5 },
+          { label: 2026, value: -3 },
+        ],
+      ],
+      [
+        'netCashFlow',
+        [
+          { label: 2025, value: -5 },
+          { label: 2026, value: 2 },
+        ],
+      ],
+    ]);
   });
 });

@@ -32,27 +32,39 @@ export function duration(startIso: string | undefined, endIso: string | undefine
 
 type Point = { label: string | number; value: number };
 
+/** Period columns worth a chart when a model reports a table instead of series; the J-curve is the cumulative one. */
+const COLUMN_SERIES: Record<string, string> = { cumulativeNetCashFlow: 'jCurve', netCashFlow: 'netCashFlow' };
+
 /**
- * Chart series of a job: `job.series` when the model provides it, else the summary's arrays of
- * `{ year | period | label, value }` (the finance model reports free cash flow by year that way).
+ * Chart series of a job: `job.series` when the model provides it, else derived from the summary's
+ * period tables: `[{ year, value }]` (finance's free cash flow) or `[{ period, …columns }]` (funds).
  */
 export function chartSeries(job: {
   series?: Record<string, Point[]>;
   summary?: Record<string, unknown>;
 }): [string, Point[]][] {
-  if (job.series) return Object.entries(job.series).filter(([, points]) => points.length > 0);
+  const given = Object.entries(job.series ?? {}).filter(([, points]) => points.length > 0);
+  if (given.length > 0) return given;
   const found: [string, Point[]][] = [];
   for (const [name, value] of Object.entries(job.summary ?? {})) {
     if (!Array.isArray(value) || value.length === 0) continue;
-    const points = value.map((item: unknown) => {
-      if (typeof item !== 'object' || item === null) return undefined;
-      const row = item as Record<string, unknown>;
-      const label = row.label ?? row.year ?? row.period ?? row.quarter;
-      return typeof row.value === 'number' && (typeof label === 'string' || typeof label === 'number')
-        ? { label, value: row.value }
+    const rows = value.filter((r): r is Record<string, unknown> => typeof r === 'object' && r !== null);
+    if (rows.length !== value.length) continue;
+    const labels = rows.map((r) => r.label ?? r.year ?? r.period ?? r.quarter);
+    if (!labels.every((l) => typeof l === 'string' || typeof l === 'number')) continue;
+    const column = (key: string): Point[] | undefined =>
+      rows.every((r) => typeof r[key] === 'number')
+        ? rows.map((r, i) => ({ label: labels[i] as string | number, value: r[key] as number }))
         : undefined;
-    });
-    if (points.every((p) => p !== undefined)) found.push([name, points as Point[]]);
+    const single = column('value');
+    if (single) {
+      found.push([name, single]);
+      continue;
+    }
+    for (const [key, title] of Object.entries(COLUMN_SERIES)) {
+      const points = column(key);
+      if (points) found.push([title, points]);
+    }
   }
   return found;
 }
