@@ -90,7 +90,7 @@ describe('SQLite queue claims follow the FairScheduler policy', () => {
       for (const sql of Object.values(CLAIM_SQL)) {
         const plan = db
           .prepare(`EXPLAIN QUERY PLAN ${sql}`)
-          .all('q', 0, 'g')
+          .all(...Array.from({ length: sql.split('?').length - 1 }, () => 'q'))
           .map((row) => (row as { detail: string }).detail);
         expect(plan.join('\n'), sql).toMatch(/SEARCH .* USING (COVERING )?INDEX/);
         expect(plan.join('\n'), sql).not.toMatch(/\bSCAN\b|TEMP B-TREE/);

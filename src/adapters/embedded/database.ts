@@ -63,7 +63,6 @@ const MIGRATIONS: readonly string[] = [
     first_received_at INTEGER,
     receipt TEXT
   );
-  -- The claim walks one group's messages in (priority, send order): O(log n) however deep the group.
   CREATE INDEX messages_claim ON messages (queue, grp, priority, seq);
   CREATE INDEX messages_visible ON messages (queue, visible_at);
 
@@ -110,6 +109,16 @@ const MIGRATIONS: readonly string[] = [
     doc TEXT NOT NULL,
     version INTEGER NOT NULL
   ) WITHOUT ROWID;
+  `,
+  // Claims no longer step over in-flight messages: a message is either ready (in messages_ready, where the
+  // claim finds a group's head in one index probe) or waiting (in flight or delayed, in messages_waiting
+  // by the time it becomes visible). Each claim first moves the waiting messages that came due.
+  `
+  ALTER TABLE messages ADD COLUMN ready INTEGER NOT NULL DEFAULT 0;
+  DROP INDEX messages_claim;
+  DROP INDEX messages_visible;
+  CREATE INDEX messages_ready ON messages (queue, grp, priority, seq) WHERE ready = 1;
+  CREATE INDEX messages_waiting ON messages (queue, visible_at) WHERE ready = 0;
   `,
 ];
 

@@ -16,6 +16,12 @@ interface GroupRow {
   vtime: number;
 }
 
+/** (vtime, grp) order, as in the index `queue_groups_order`. */
+function compareGroups(a: GroupRow, b: GroupRow): number {
+  if (a.vtime !== b.vtime) return a.vtime < b.vtime ? -1 : 1;
+  return a.grp < b.grp ? -1 : a.grp > b.grp ? 1 : 0;
+}
+
 interface HeadRow {
   seq: number;
   id: string;
@@ -28,18 +34,22 @@ interface HeadRow {
 }
 
 /** Groups are read a page at a time: better-sqlite3 cannot write while an iterator is open. */
-const GROUP_PAGE = 32;
+const GROUP_PAGE = 8;
 
 /**
- * The two reads of every claim; exported so a test can check SQLite plans them as index searches.
- * `INDEXED BY` because without statistics the planner prefers `messages_visible` and sorts the group.
+ * The statements of every claim; exported so a test can check SQLite plans them as index searches.
+ * `INDEXED BY` pins the partial indexes, which the planner does not pick without statistics.
  */
 export const CLAIM_SQL = {
   groups: `SELECT grp, vtime FROM queue_groups WHERE queue = ? AND (vtime, grp) > (?, ?)
            ORDER BY vtime, grp LIMIT ${GROUP_PAGE}`,
   head: `SELECT seq, id, cost, body, attributes, sent_at, receive_count, first_received_at
-         FROM messages INDEXED BY messages_claim
-         WHERE queue = ? AND grp = ? AND visible_at <= ? ORDER BY priority, seq LIMIT 1`,
+         FROM messages INDEXED BY messages_ready
+         WHERE queue = ? AND grp = ? AND ready = 1 ORDER BY priority, seq LIMIT 1`,
+  dueGroups: `SELECT grp FROM messages INDEXED BY messages_waiting
+              WHERE queue = ? AND ready = 0 AND visible_at <= ?`,
+  promoteDue: `UPDATE messages INDEXED BY messages_waiting SET ready = 1
+               WHERE queue = ? AND ready = 0 AND visible_at <= ?`,
 } as const;
 
 /**
@@ -48,29 +58,31 @@ export const CLAIM_SQL = {
  * transaction, so two processes never hand out the same message.
  *
  * Cost per message: one ordered index step over `queue_groups_order` to the group with the smallest
- * virtual time that has a visible message, and one over `messages_claim` to that group's head, both
- * O(log n) in the number of queued messages.
+ * virtual time that has a ready message, and one probe of `messages_ready` for that group's head, both
+ * O(log n) in the number of queued messages; in-flight messages are in another index and never stepped over.
  */
 export function createFairClaim(db: SqliteDatabase) {
   const stmt = {
     queue: db.prepare<[string], QueueRow>('SELECT * FROM queues WHERE name = ?'),
     groups: db.prepare<[string, number, string], GroupRow>(CLAIM_SQL.groups),
-    head: db.prepare<[string, string, number], HeadRow>(CLAIM_SQL.head),
-    hasMessages: db.prepare<[string, string], { one: number }>(
-      'SELECT 1 AS one FROM messages WHERE queue = ? AND grp = ? LIMIT 1',
-    ),
+    head: db.prepare<[string, string], HeadRow>(CLAIM_SQL.head),
+    dueGroups: db.prepare<[string, number], { grp: string }>(CLAIM_SQL.dueGroups),
+    promoteDue: db.prepare(CLAIM_SQL.promoteDue),
     dropGroup: db.prepare('DELETE FROM queue_groups WHERE queue = ? AND grp = ?'),
     weight: db.prepare<[string, string], { weight: number }>(
       'SELECT weight FROM group_weights WHERE queue = ? AND grp = ?',
     ),
     markReceived: db.prepare(
-      `UPDATE messages SET receive_count = receive_count + 1, visible_at = ?, receipt = ?,
+      `UPDATE messages SET ready = 0, receive_count = receive_count + 1, visible_at = ?, receipt = ?,
          first_received_at = coalesce(first_received_at, ?) WHERE seq = ?`,
     ),
     setGroupTime: db.prepare('UPDATE queue_groups SET vtime = ? WHERE queue = ? AND grp = ?'),
     setQueueTime: db.prepare('UPDATE queues SET vtime = ? WHERE name = ?'),
     deleteMessage: db.prepare('DELETE FROM messages WHERE seq = ?'),
-    moveMessage: db.prepare('UPDATE messages SET queue = ?, visible_at = ?, receipt = NULL WHERE seq = ?'),
+    // Moved as waiting-and-due: the DLQ's next claim promotes it and gives its group a row there.
+    moveMessage: db.prepare(
+      'UPDATE messages SET queue = ?, ready = 0, visible_at = ?, receipt = NULL WHERE seq = ?',
+    ),
     ensureGroup: db.prepare(
       `INSERT INTO queue_groups (queue, grp, vtime) SELECT name, ?, vtime FROM queues WHERE name = ? AND true
        ON CONFLICT (queue, grp) DO UPDATE SET vtime = max(vtime, excluded.vtime)`,
@@ -80,33 +92,44 @@ export function createFairClaim(db: SqliteDatabase) {
     ),
   };
 
-  /** The next visible message of the fairest group, dropping what expired and dead-lettering what exceeded its receives. */
-  function pickOne(
-    queue: QueueRow,
-    now: number,
-    excluded: ReadonlySet<string> | undefined,
-  ): { group: GroupRow; head: HeadRow } | undefined {
-    let after: GroupRow = { grp: '', vtime: Number.NEGATIVE_INFINITY };
-    for (;;) {
-      const page = stmt.groups.all(queue.name, after.vtime, after.grp);
-      for (const group of page) {
-        if (excluded?.has(group.grp)) continue;
-        const head = nextLiveHead(queue, group.grp, now);
-        if (head) return { group, head };
-        // Idle and behind the queue's clock: it would restart at the queue's time anyway, so forget it.
-        if (group.vtime <= queue.vtime && !stmt.hasMessages.get(queue.name, group.grp)) {
-          stmt.dropGroup.run(queue.name, group.grp);
+  /**
+   * The groups of one claim transaction, in (vtime, grp) order. Pages are read lazily and their times
+   * updated in memory, written back once at commit: nobody else can write inside BEGIN IMMEDIATE, and a
+   * row not yet read is known to sort after `boundary`, so the in-memory minimum is the true one.
+   */
+  function groupWindow(queueName: string, excluded: ReadonlySet<string> | undefined) {
+    const loaded: GroupRow[] = [];
+    const idle = new Set<string>();
+    let boundary: GroupRow = { grp: '', vtime: Number.NEGATIVE_INFINITY };
+    let exhausted = false;
+    return {
+      /** The eligible group with the smallest virtual time, or undefined when none has work. */
+      next(): GroupRow | undefined {
+        for (;;) {
+          let best: GroupRow | undefined;
+          for (const g of loaded) {
+            if (idle.has(g.grp) || excluded?.has(g.grp)) continue;
+            if (!best || compareGroups(g, best) < 0) best = g;
+          }
+          if (best && (exhausted || compareGroups(best, boundary) <= 0)) return best;
+          if (exhausted) return undefined;
+          const page = stmt.groups.all(queueName, boundary.vtime, boundary.grp);
+          if (page.length < GROUP_PAGE) exhausted = true;
+          const last = page.at(-1);
+          if (last) boundary = { ...last };
+          loaded.push(...page);
         }
-      }
-      const last = page.at(-1);
-      if (!last || page.length < GROUP_PAGE) return undefined;
-      after = last;
-    }
+      },
+      /** A group found with nothing ready: skipped for the rest of this claim. */
+      markIdle(group: string): void {
+        idle.add(group);
+      },
+    };
   }
 
   function nextLiveHead(queue: QueueRow, group: string, now: number): HeadRow | undefined {
     for (;;) {
-      const head = stmt.head.get(queue.name, group, now);
+      const head = stmt.head.get(queue.name, group);
       if (!head) return undefined;
       if (head.sent_at + queue.retention_ms <= now) {
         stmt.deleteMessage.run(head.seq);
@@ -120,7 +143,6 @@ export function createFairClaim(db: SqliteDatabase) {
       ) {
         stmt.createDlq.run(queue.dead_letter_queue, queue.retention_ms);
         stmt.moveMessage.run(queue.dead_letter_queue, now, head.seq);
-        stmt.ensureGroup.run(group, queue.dead_letter_queue);
         continue;
       }
       return head;
@@ -138,12 +160,27 @@ export function createFairClaim(db: SqliteDatabase) {
       const queue = stmt.queue.get(queueName);
       if (!queue) return [];
       const now = Date.now();
+      // Visibility timeouts that ran out and delays that ended: back to ready, with their groups scheduled.
+      const due = stmt.dueGroups.all(queueName, now);
+      if (due.length > 0) {
+        stmt.promoteDue.run(queueName, now);
+        for (const grp of new Set(due.map((d) => d.grp))) stmt.ensureGroup.run(grp, queueName);
+      }
       const weights = new Map<string, number>();
+      const charged = new Set<GroupRow>();
+      const groups = groupWindow(queueName, excluded);
       const out: ReceivedMessage[] = [];
       while (out.length < max) {
-        const picked = pickOne(queue, now, excluded);
-        if (!picked) break;
-        const { group, head } = picked;
+        const group = groups.next();
+        if (!group) break;
+        const head = nextLiveHead(queue, group.grp, now);
+        if (!head) {
+          groups.markIdle(group.grp);
+          // Nothing ready and behind the queue's clock: it would restart at the queue's time anyway, so
+          // forget it. Its in-flight messages bring the row back when they come due (promoteDue).
+          if (group.vtime <= queue.vtime) stmt.dropGroup.run(queueName, group.grp);
+          continue;
+        }
         let weight = weights.get(group.grp);
         if (weight === undefined) {
           weight = stmt.weight.get(queueName, group.grp)?.weight ?? 1;
@@ -151,7 +188,8 @@ export function createFairClaim(db: SqliteDatabase) {
         }
         const tags = startTags(group.vtime, queue.vtime, head.cost, weight);
         queue.vtime = tags.start;
-        stmt.setGroupTime.run(tags.finish, queueName, group.grp);
+        group.vtime = tags.finish;
+        charged.add(group);
         const receipt = nonce();
         stmt.markReceived.run(now + visibilityMs, receipt, now, head.seq);
         out.push({
@@ -165,6 +203,7 @@ export function createFairClaim(db: SqliteDatabase) {
           firstReceivedAt: head.first_received_at ?? now,
         });
       }
+      for (const group of charged) stmt.setGroupTime.run(group.vtime, queueName, group.grp);
       stmt.setQueueTime.run(queue.vtime, queueName);
       return out;
     },

@@ -18,7 +18,7 @@ const DEDUP_WINDOW_MS = 5 * 60_000;
 const DEFAULT_RETENTION_SEC = 4 * 24 * 3600;
 const MAX_DELAY_SEC = 900;
 const MAX_VISIBILITY_SEC = 12 * 3600;
-const SWEEP_EVERY_MS = 10_000;
+const SWEEP_EVERY_MS = 60_000;
 
 export interface SqliteMessageQueueOptions {
   /** How often a long poll re-checks for messages sent by other processes (same-process sends wake it at once). */
@@ -60,6 +60,14 @@ function parseHandle(handle: string): { seq: number; nonce: string } {
   return { seq, nonce: handle.slice(dot + 1) };
 }
 
+interface PendingDelete {
+  queue: string;
+  seq: number;
+  nonce: string;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
 function checkRange(path: string, value: number | undefined, max: number): void {
   if (value === undefined) return;
   if (!Number.isFinite(value) || value < 0 || value > max) {
@@ -97,8 +105,8 @@ export function createSqliteMessageQueue(
       'SELECT name FROM queues WHERE substr(name, 1, length(?)) = ? ORDER BY name',
     ),
     insertMessage: db.prepare(
-      `INSERT INTO messages (queue, id, grp, priority, cost, body, attributes, sent_at, visible_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO messages (queue, id, grp, priority, cost, body, attributes, sent_at, visible_at, ready)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     // A group joins (or is lifted) at the queue's virtual time: no banked credit, same ties as FairScheduler.
     ensureGroup: db.prepare(
@@ -112,25 +120,35 @@ export function createSqliteMessageQueue(
       'INSERT OR REPLACE INTO dedup (queue, dedup_id, message_id, expires_at) VALUES (?, ?, ?, ?)',
     ),
     sweepDedup: db.prepare('DELETE FROM dedup WHERE queue = ? AND expires_at <= ?'),
+    // A full scan of the queue, hence only once a minute; expired heads are also dropped by the claim.
     sweepExpired: db.prepare('DELETE FROM messages WHERE queue = ? AND sent_at < ?'),
     deleteByHandle: db.prepare('DELETE FROM messages WHERE seq = ? AND queue = ? AND receipt = ?'),
+    // Only in flight (ready = 0): once a message is ready again its old handle no longer hides it.
     setVisibility: db.prepare(
-      'UPDATE messages SET visible_at = ? WHERE seq = ? AND queue = ? AND receipt = ?',
+      'UPDATE messages SET visible_at = ? WHERE seq = ? AND queue = ? AND receipt = ? AND ready = 0',
     ),
-    depth: db.prepare<
+    // Ready messages are counted from their index; waiting ones (few: in flight or delayed) row by row.
+    depthReady: db.prepare<[string], { n: number }>(
+      'SELECT count(*) AS n FROM messages INDEXED BY messages_ready WHERE queue = ? AND ready = 1',
+    ),
+    depthWaiting: db.prepare<
       [number, number, number, string],
       { visible: number; inFlight: number; delayed: number }
     >(
       `SELECT coalesce(sum(visible_at <= ?), 0) AS visible,
               coalesce(sum(visible_at > ? AND receive_count > 0), 0) AS inFlight,
               coalesce(sum(visible_at > ? AND receive_count = 0), 0) AS delayed
-       FROM messages WHERE queue = ?`,
+       FROM messages INDEXED BY messages_waiting WHERE queue = ? AND ready = 0`,
     ),
-    depthByGroup: db.prepare<[string, number], { grp: string; n: number }>(
-      'SELECT grp, count(*) AS n FROM messages WHERE queue = ? AND visible_at <= ? GROUP BY grp',
+    depthByGroup: db.prepare<[string, string, number], { grp: string; n: number }>(
+      `SELECT grp, count(*) AS n FROM (
+         SELECT grp FROM messages INDEXED BY messages_ready WHERE queue = ? AND ready = 1
+         UNION ALL
+         SELECT grp FROM messages INDEXED BY messages_waiting WHERE queue = ? AND ready = 0 AND visible_at <= ?
+       ) GROUP BY grp`,
     ),
-    nextVisibleAt: db.prepare<[string, number], { t: number | null }>(
-      'SELECT min(visible_at) AS t FROM messages WHERE queue = ? AND visible_at > ?',
+    nextVisibleAt: db.prepare<[string], { t: number | null }>(
+      'SELECT min(visible_at) AS t FROM messages INDEXED BY messages_waiting WHERE queue = ? AND ready = 0',
     ),
     setWeight: db.prepare('INSERT OR REPLACE INTO group_weights (queue, grp, weight) VALUES (?, ?, ?)'),
   };
@@ -165,8 +183,10 @@ export function createSqliteMessageQueue(
       attributes,
       now,
       now + Math.round((message.delaySec ?? 0) * 1000),
+      message.delaySec ? 0 : 1,
     );
-    if (!seenGroups.has(group)) {
+    // A delayed message gets its group row when it comes due.
+    if (!message.delaySec && !seenGroups.has(group)) {
       stmt.ensureGroup.run(group, queue.name);
       seenGroups.add(group);
     }
@@ -189,6 +209,26 @@ export function createSqliteMessageQueue(
       stmt.sweepExpired.run(queue.name, now - queue.retention_ms);
       stmt.sweepDedup.run(queue.name, now);
     }).immediate();
+  };
+
+  /**
+   * Group commit: deletes issued in the same tick (a handler finishing a batch) share one transaction.
+   * Each promise still resolves only after its delete is committed.
+   */
+  let pendingDeletes: PendingDelete[] = [];
+  const deleteAll = db.transaction((items: PendingDelete[]) => {
+    for (const d of items) stmt.deleteByHandle.run(d.seq, d.queue, d.nonce);
+  });
+  const flushDeletes = (): void => {
+    const items = pendingDeletes;
+    pendingDeletes = [];
+    try {
+      deleteAll.immediate(items);
+    } catch (error) {
+      for (const d of items) d.reject(error);
+      return;
+    }
+    for (const d of items) d.resolve();
   };
 
   /** Resolves when a same-process send may have made a message visible, or after `ms`. */
@@ -263,15 +303,18 @@ export function createSqliteMessageQueue(
             : Math.round(receiveOptions.visibilityTimeoutSec * 1000);
         const got = claim(queue, max, visibilityMs, receiveOptions.excludeGroups, newNonce);
         if (got.length > 0 || now >= deadline) return got;
-        const next = stmt.nextVisibleAt.get(queue, now)?.t;
-        const untilVisible = next == null ? Number.POSITIVE_INFINITY : next - now;
+        const next = stmt.nextVisibleAt.get(queue)?.t;
+        const untilVisible = next == null ? Number.POSITIVE_INFINITY : Math.max(1, next - now);
         await waitForWake(queue, Math.min(deadline - now, pollIntervalMs, untilVisible));
       }
     },
 
     async delete(queue, receiptHandle) {
       const { seq, nonce } = parseHandle(receiptHandle);
-      stmt.deleteByHandle.run(seq, queue, nonce);
+      await new Promise<void>((resolve, reject) => {
+        pendingDeletes.push({ queue, seq, nonce, resolve, reject });
+        if (pendingDeletes.length === 1) queueMicrotask(flushDeletes);
+      });
     },
 
     async changeVisibility(queue, receiptHandle, timeoutSec) {
@@ -284,13 +327,14 @@ export function createSqliteMessageQueue(
     async depth(queue): Promise<QueueDepth> {
       requireQueue(queue);
       const now = Date.now();
-      const row = stmt.depth.get(now, now, now, queue)!;
-      return { visible: row.visible, inFlight: row.inFlight, delayed: row.delayed };
+      const waiting = stmt.depthWaiting.get(now, now, now, queue)!;
+      const ready = stmt.depthReady.get(queue)!.n;
+      return { visible: ready + waiting.visible, inFlight: waiting.inFlight, delayed: waiting.delayed };
     },
 
     async depthByGroup(queue) {
       requireQueue(queue);
-      return new Map(stmt.depthByGroup.all(queue, Date.now()).map((r) => [r.grp, r.n]));
+      return new Map(stmt.depthByGroup.all(queue, queue, Date.now()).map((r) => [r.grp, r.n]));
     },
 
     async purge(queue) {
