@@ -8,6 +8,7 @@ import { authenticate } from './context.ts';
 import type { AppDeps } from './deps.ts';
 import { sendProblem } from './problem.ts';
 import { adminRoutes } from './routes/admin.ts';
+import { adminUsageRoutes } from './routes/admin-usage.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { modelRoutes } from './routes/models.ts';
@@ -58,6 +59,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   jobRoutes(app, deps);
   tenantSettingsRoutes(app, deps);
   adminRoutes(app, deps);
+  adminUsageRoutes(app, deps);
   metricsRoutes(app, deps);
 
   const webRoot = deps.webRoot && existsSync(deps.webRoot) ? deps.webRoot : undefined;

@@ -1,3 +1,4 @@
+import type { TenantMetrics } from '../control/metrics.ts';
 import type { Tenant } from '../core/tenant.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { StoreProvider } from '../ports/stores.ts';
@@ -30,6 +31,8 @@ export interface AppDeps {
   /** The embedded token issuer, when this server has one (mints tokens for operators). */
   issuer?: EmbeddedIssuer;
   control?: ControlHooks;
+  /** Per-tenant operational metrics for `/metrics` and the usage report. */
+  metrics?: TenantMetrics;
   /** Folder of the built web app, served at `/`. */
   webRoot?: string;
   /** Largest accepted body, bytes. */

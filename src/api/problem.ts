@@ -76,6 +76,8 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, error:
   body.instance = request.url;
   if (body.status >= 500) request.log.error({ err: error }, 'request failed');
   else request.log.info({ code: body.code, status: body.status }, body.detail);
-  if (error instanceof RateLimitedError) reply.header('retry-after', String(error.retryAfterSec));
+  if (error instanceof RateLimitedError) {
+    reply.headers(error.headers).header('retry-after', String(error.retryAfterSec));
+  }
   return reply.code(body.status).type('application/problem+json').send(body);
 }

@@ -73,9 +73,17 @@ export class ForbiddenError extends SilopoolError {
 
 export class RateLimitedError extends SilopoolError {
   readonly retryAfterSec: number;
-  constructor(message: string, retryAfterSec: number, details?: Record<string, unknown>) {
+  /** Response headers that describe the limit (the IETF `RateLimit` and `RateLimit-Policy` fields). */
+  readonly headers: Record<string, string>;
+  constructor(
+    message: string,
+    retryAfterSec: number,
+    details?: Record<string, unknown>,
+    headers: Record<string, string> = {},
+  ) {
     super('rate_limited', 429, message, details ? { details } : undefined);
     this.retryAfterSec = retryAfterSec;
+    this.headers = headers;
   }
 }
 

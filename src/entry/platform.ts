@@ -7,6 +7,7 @@ import { loadEmbeddedIssuer } from '../api/auth/issuer.ts';
 import { sharedQueueName } from '../core/placement.ts';
 import { createControlHooks } from '../control/hooks.ts';
 import { ensureQueue, WEBHOOK_QUEUE } from '../control/lanes.ts';
+import { createTenantMetrics } from '../control/metrics.ts';
 import { listModels } from '../models/registry.ts';
 import { startFunctionHost, type FunctionHost } from '../runtime/function-host.ts';
 import { createJobEvents } from '../runtime/job-events.ts';
@@ -31,13 +32,22 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
 
   const issuer = await loadEmbeddedIssuer(join(config.dataDir, 'keys', 'jwt-signing.jwk.json'));
   const events = createJobEvents();
+  // Limits and fairness: per-tenant metrics from every job status change, throttles from admission.
+  const metrics = createTenantMetrics();
+  events.onAny((job) => metrics.observe(job));
   const app = await buildApp({
     directory: platform.directory,
     queue: platform.queue,
     stores: platform.stores,
     events,
     issuer,
-    control: createControlHooks({ directory: platform.directory, queue: platform.queue, stores: platform.stores }),
+    control: createControlHooks({
+      directory: platform.directory,
+      queue: platform.queue,
+      stores: platform.stores,
+      metrics,
+    }),
+    metrics,
     authenticator: createAuthenticator({
       directory: platform.directory,
       embeddedPublicJwk: issuer.publicJwk,

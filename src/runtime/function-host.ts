@@ -48,11 +48,26 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
   const limits = new Map<string, number>();
   const blocked = new Set<string>();
 
+  const weighted = hasGroupWeights(options.queue) ? options.queue : undefined;
+  const weights = new Map<string, number>();
   const refreshLimits = async () => {
     let cursor: string | undefined;
     do {
       const page = await options.directory.list({ limit: 500, ...(cursor ? { cursor } : {}) });
-      for (const tenant of page.items) limits.set(tenant.id, limitsFor(tenant).maxRunningJobs);
+      for (const tenant of page.items) {
+        const tenantLimits = limitsFor(tenant);
+        limits.set(tenant.id, tenantLimits.maxRunningJobs);
+        // A lowered limit (0 pauses a tenant) applies before its next start, not only after a finish.
+        if ((running.get(tenant.id) ?? 0) >= tenantLimits.maxRunningJobs) blocked.add(tenant.id);
+        else blocked.delete(tenant.id);
+        // The embedded queue shares capacity by weight; SQS fair queues have no weights to set.
+        if (weighted && weights.get(tenant.id) !== tenantLimits.weight) {
+          for (const model of options.models) {
+            await weighted.setGroupWeight(sharedQueueName(model), tenant.id, tenantLimits.weight);
+          }
+          weights.set(tenant.id, tenantLimits.weight);
+        }
+      }
       cursor = page.nextCursor;
     } while (cursor);
   };
@@ -101,4 +116,13 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
       await pool.close();
     },
   };
+}
+
+/** Queues that take a share per group (the embedded one); SQS fair queues decide shares themselves. */
+interface GroupWeightedQueue extends MessageQueue {
+  setGroupWeight(queue: string, group: string, weight: number): Promise<void>;
+}
+
+function hasGroupWeights(queue: MessageQueue): queue is GroupWeightedQueue {
+  return typeof (queue as Partial<GroupWeightedQueue>).setGroupWeight === 'function';
 }

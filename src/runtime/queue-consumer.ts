@@ -66,9 +66,12 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
         continue;
       }
       let received: ReceivedMessage[];
+      // With running limits, one batch per claim: each claim then sees the tenants the previous batch
+      // brought to their limit, which a claim of several batches could hand out twice.
+      const batches = options.blockedGroups ? 1 : free;
       try {
         received = await messages.receive(queue, {
-          maxMessages: Math.min(10, free * options.batchSize),
+          maxMessages: Math.min(10, batches * options.batchSize),
           visibilityTimeoutSec: options.visibilityTimeoutSec,
           waitTimeSec: 1,
           ...(options.blockedGroups ? { excludeGroups: options.blockedGroups() } : {}),

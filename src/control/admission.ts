@@ -1,0 +1,113 @@
+import { RateLimitedError } from '../core/errors.ts';
+import { limitsFor, type Tenant } from '../core/tenant.ts';
+import { fullBucket, type TakeResult, type TokenBucket, take, windowSec } from '../core/token-bucket.ts';
+import type { MessageQueue } from '../ports/message-queue.ts';
+import { queuedJobsOf } from './queued-jobs.ts';
+
+export type ThrottleReason = 'submit_rate' | 'queued_jobs';
+
+export interface AdmissionOptions {
+  queue: MessageQueue;
+  now?: () => number;
+  /** How long a read of a tenant's queued jobs is trusted while it stays under the limit. */
+  queuedReadTtlMs?: number;
+  /** How long after admission a job's message may still be on its way to the queue. */
+  sendGraceMs?: number;
+  onThrottled?(tenantId: string, reason: ThrottleReason): void;
+}
+
+/** Seconds a client is told to wait when its queue is full: about one job's run, or long when processing is paused. */
+const QUEUE_FULL_RETRY_SEC = 2;
+const PAUSED_RETRY_SEC = 60;
+/** The policy name in the RateLimit header fields. */
+const POLICY = 'submit';
+
+/**
+ * Per-tenant admission of submits: a token bucket on the submit rate, then a cap on queued jobs.
+ *
+ * Every submit that reaches admission spends a token, rejected or not, so a client hammering a full
+ * queue is slowed by the rate limit too. The queued count is read from the queue, then kept in process
+ * (+1 per admitted submit) for `queuedReadTtlMs`; in that time it only over-estimates (jobs that started
+ * are not subtracted), and a submit that would cross the limit always re-reads, so rejections are exact
+ * at the boundary. A read cannot see jobs admitted a moment ago whose message is still being sent, so
+ * admits of the last `sendGraceMs` are added to every read (concurrent submits cannot both take the
+ * last place). State is per API process: with several processes each enforces its own share.
+ */
+export function createAdmission(options: AdmissionOptions) {
+  const now = options.now ?? Date.now;
+  const ttlMs = options.queuedReadTtlMs ?? 1000;
+  const buckets = new Map<string, TokenBucket>();
+  const graceMs = options.sendGraceMs ?? 250;
+  const queued = new Map<string, { count: number; readAtMs: number }>();
+  const sending = new Map<string, number>();
+  const markSending = (tenantId: string) => {
+    sending.set(tenantId, (sending.get(tenantId) ?? 0) + 1);
+    setTimeout(() => {
+      const left = (sending.get(tenantId) ?? 1) - 1;
+      if (left <= 0) sending.delete(tenantId);
+      else sending.set(tenantId, left);
+    }, graceMs).unref();
+  };
+
+  const headersOf = (tenant: Tenant, result: TakeResult): Record<string, string> => {
+    const limits = limitsFor(tenant);
+    const bucket = { ratePerSec: limits.submitRatePerSec, burst: limits.submitBurst };
+    return {
+      'ratelimit-policy': `"${POLICY}";q=${Math.max(0, Math.floor(bucket.burst) || 0)};w=${windowSec(bucket)}`,
+      ratelimit: `"${POLICY}";r=${result.remaining};t=${result.resetSec}`,
+    };
+  };
+
+  const throttle = (
+    tenant: Tenant,
+    reason: ThrottleReason,
+    message: string,
+    retryAfterSec: number,
+    headers: Record<string, string>,
+  ) => {
+    options.onThrottled?.(tenant.id, reason);
+    return new RateLimitedError(message, retryAfterSec, { limit: reason }, headers);
+  };
+
+  return {
+    /** Admits one submit or throws RateLimitedError; returns the RateLimit headers for the response. */
+    async admitSubmit(tenant: Tenant): Promise<Record<string, string>> {
+      const limits = limitsFor(tenant);
+      const bucketLimits = { ratePerSec: limits.submitRatePerSec, burst: limits.submitBurst };
+      const taken = take(buckets.get(tenant.id) ?? fullBucket(bucketLimits, now()), bucketLimits, now());
+      buckets.set(tenant.id, taken.bucket);
+      const headers = headersOf(tenant, taken);
+      if (!taken.allowed) {
+        throw throttle(
+          tenant,
+          'submit_rate',
+          `This tenant may submit ${limits.submitRatePerSec} jobs per second (bursts of ${limits.submitBurst}); retry in ${taken.retryAfterSec} s.`,
+          taken.retryAfterSec,
+          headers,
+        );
+      }
+
+      let entry = queued.get(tenant.id);
+      if (!entry || now() - entry.readAtMs >= ttlMs || entry.count + 1 > limits.maxQueuedJobs) {
+        const readAtMs = now();
+        const count = await queuedJobsOf(options.queue, tenant);
+        entry = { count: count + (sending.get(tenant.id) ?? 0), readAtMs };
+        queued.set(tenant.id, entry);
+      }
+      // No await from here on: the check and the increment happen together.
+      if (entry.count + 1 > limits.maxQueuedJobs) {
+        const paused = limits.maxRunningJobs <= 0;
+        throw throttle(
+          tenant,
+          'queued_jobs',
+          `This tenant has ${entry.count} jobs queued, its limit is ${limits.maxQueuedJobs}; retry when some have started.`,
+          paused ? PAUSED_RETRY_SEC : QUEUE_FULL_RETRY_SEC,
+          headers,
+        );
+      }
+      entry.count += 1;
+      markSending(tenant.id);
+      return headers;
+    },
+  };
+}

@@ -1,0 +1,117 @@
+import { storeFor } from '../core/placement.ts';
+import { functionSettingsFor, type Tenant } from '../core/tenant.ts';
+import type { MessageQueue } from '../ports/message-queue.ts';
+import { type StoreProvider, tenantDataAt } from '../ports/stores.ts';
+import type { TenantDirectory } from '../ports/tenant-directory.ts';
+import type { TenantMetrics } from './metrics.ts';
+import { queuedJobsByTenant, total } from './queued-jobs.ts';
+
+/** List prices the cost estimate uses (AWS us-east-1, arm64 Lambda, S3 Standard). */
+export const PRICES = {
+  lambdaGbSecondUsd: 0.0000133334,
+  lambdaRequestUsd: 0.2 / 1_000_000,
+  s3GbMonthUsd: 0.023,
+} as const;
+
+export interface TenantUsage {
+  tenantId: string;
+  /** Waiting to start now. */
+  queued: number;
+  /** Running now. */
+  running: number;
+  succeeded: number;
+  failed: number;
+  cancelled: number;
+  /** Submits refused with 429 since this server started. */
+  throttled: number;
+  /** Queued→started wait of recent jobs. */
+  waitP50Sec: number;
+  waitP95Sec: number;
+  /** Jobs ever submitted and still stored. */
+  jobs: number;
+  /** Sum of started→finished time of finished jobs. */
+  computeSeconds: number;
+  /** Bytes of stored artifacts. */
+  storageBytes: number;
+  /** Estimated: compute at the tenant's function memory, one request per job, a month of storage. */
+  costUsd: number;
+}
+
+export interface UsageDeps {
+  directory: TenantDirectory;
+  stores: StoreProvider;
+  queue: MessageQueue;
+  metrics?: TenantMetrics;
+}
+
+/** Usage and cost per tenant: totals from the job records, live figures from the queue and this process. */
+export async function usageReport(deps: UsageDeps): Promise<TenantUsage[]> {
+  const queued = await queuedJobsByTenant(deps.queue);
+  const items: TenantUsage[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await deps.directory.list({ limit: 500, ...(cursor ? { cursor } : {}) });
+    for (const tenant of page.items) {
+      const totals = await jobTotals(deps.stores, tenant);
+      const live = deps.metrics?.live(tenant.id) ?? {
+        running: 0,
+        throttled: 0,
+        waitP50Sec: 0,
+        waitP95Sec: 0,
+      };
+      items.push({
+        tenantId: tenant.id,
+        queued: total(queued.get(tenant.id)),
+        ...live,
+        ...totals,
+        costUsd: costOf(tenant, totals),
+      });
+    }
+    cursor = page.nextCursor;
+  } while (cursor);
+  return items;
+}
+
+type JobTotals = Pick<
+  TenantUsage,
+  'jobs' | 'succeeded' | 'failed' | 'cancelled' | 'computeSeconds' | 'storageBytes'
+>;
+
+/** One pass over the tenant's job records, a page at a time. */
+async function jobTotals(stores: StoreProvider, tenant: Tenant): Promise<JobTotals> {
+  const jobs = tenantDataAt(stores, storeFor(tenant), tenant.id).jobs;
+  const totals: JobTotals = {
+    jobs: 0,
+    succeeded: 0,
+    failed: 0,
+    cancelled: 0,
+    computeSeconds: 0,
+    storageBytes: 0,
+  };
+  let cursor: string | undefined;
+  do {
+    const page = await jobs.list({ limit: 500, ...(cursor ? { cursor } : {}) });
+    for (const job of page.items) {
+      totals.jobs++;
+      if (job.status === 'succeeded' || job.status === 'failed' || job.status === 'cancelled')
+        totals[job.status]++;
+      if (job.startedAt && job.finishedAt) {
+        const seconds = (Date.parse(job.finishedAt) - Date.parse(job.startedAt)) / 1000;
+        if (Number.isFinite(seconds) && seconds > 0) totals.computeSeconds += seconds;
+      }
+      for (const artifact of job.artifacts) totals.storageBytes += artifact.size;
+    }
+    cursor = page.nextCursor;
+  } while (cursor);
+  totals.computeSeconds = Math.round(totals.computeSeconds * 1000) / 1000;
+  return totals;
+}
+
+function costOf(tenant: Tenant, totals: JobTotals): number {
+  const gb = functionSettingsFor(tenant).memoryMb / 1024;
+  const usd =
+    totals.computeSeconds * gb * PRICES.lambdaGbSecondUsd +
+    totals.jobs * PRICES.lambdaRequestUsd +
+    (totals.storageBytes / 1024 ** 3) * PRICES.s3GbMonthUsd;
+  return Math.round(usd * 1e6) / 1e6;
+}
