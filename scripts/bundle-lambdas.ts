@@ -89,7 +89,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   for (const r of reports) console.log(`${r.name}: ${mb(r.bytes)} unzipped, ${mb(r.zippedBytes)} zipped`);
   const over = reports.filter((r) => r.zippedBytes > ZIPPED_LIMIT[r.name]);
   if (over.length > 0) {
-    console.error(`Over the zipped-size target: ${over.map((r) => `${r.name} ${mb(r.zippedBytes)}`).join(', ')}`);
+    console.error(
+      `Over the zipped-size target: ${over.map((r) => `${r.name} ${mb(r.zippedBytes)}`).join(', ')}`,
+    );
     process.exit(1);
   }
 }

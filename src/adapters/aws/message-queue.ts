@@ -17,7 +17,13 @@ import {
   SetQueueAttributesCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { DeleteCommand, type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { UnavailableError } from '../../core/errors.ts';
 import type {
   MessageQueue,
@@ -152,6 +158,30 @@ export function createSqsMessageQueue(options: SqsMessageQueueOptions): MessageQ
     }
   }
 
+  /** The message id the first send with this dedup id got, as SQS FIFO answers a duplicate. */
+  async function firstMessageId(queue: string, dedupId: string): Promise<string> {
+    const out = await options.dedup!.client.send(
+      new GetCommand({
+        TableName: options.dedup!.tableName,
+        Key: { pk: `DEDUP#${queue}`, sk: dedupId },
+        ConsistentRead: true,
+      }),
+    );
+    return (out.Item?.messageId as string | undefined) ?? `dedup:${dedupId}`;
+  }
+
+  async function recordDedup(queue: string, dedupId: string | undefined, messageId: string): Promise<void> {
+    if (!options.dedup || dedupId === undefined) return;
+    await options.dedup.client.send(
+      new UpdateCommand({
+        TableName: options.dedup.tableName,
+        Key: { pk: `DEDUP#${queue}`, sk: dedupId },
+        UpdateExpression: 'SET messageId = :id',
+        ExpressionAttributeValues: { ':id': messageId },
+      }),
+    );
+  }
+
   async function releaseDedup(queue: string, dedupId: string | undefined): Promise<void> {
     if (!options.dedup || dedupId === undefined) return;
     await options.dedup.client.send(
@@ -251,11 +281,13 @@ export function createSqsMessageQueue(options: SqsMessageQueueOptions): MessageQ
 
     async send(queue: string, message: SendMessage): Promise<{ messageId: string }> {
       const claim = await claimDedup(queue, message.dedupId);
-      if (claim === 'duplicate') return { messageId: `dedup:${message.dedupId}` };
+      if (claim === 'duplicate') return { messageId: await firstMessageId(queue, message.dedupId!) };
       const { Id: _id, ...entry } = entryOf(queue, message, '0');
       try {
         const out = await client.send(new SendMessageCommand({ QueueUrl: await urlOf(queue), ...entry }));
-        return { messageId: out.MessageId ?? '' };
+        const messageId = out.MessageId ?? '';
+        if (claim === 'claimed') await recordDedup(queue, message.dedupId, messageId);
+        return { messageId };
       } catch (error) {
         // A failed send must not leave the dedup id claimed, or the caller's retry would be dropped.
         if (claim === 'claimed') await releaseDedup(queue, message.dedupId);
@@ -269,7 +301,8 @@ export function createSqsMessageQueue(options: SqsMessageQueueOptions): MessageQ
       const pending: { index: number; message: SendMessage; claimed: boolean }[] = [];
       for (const [index, message] of messages.entries()) {
         const claim = await claimDedup(queue, message.dedupId);
-        if (claim === 'duplicate') results[index] = { messageId: `dedup:${message.dedupId}` };
+        if (claim === 'duplicate')
+          results[index] = { messageId: await firstMessageId(queue, message.dedupId!) };
         else pending.push({ index, message, claimed: claim === 'claimed' });
       }
       const failures: string[] = [];
@@ -281,7 +314,11 @@ export function createSqsMessageQueue(options: SqsMessageQueueOptions): MessageQ
             Entries: chunk.map((p) => entryOf(queue, p.message, String(p.index))),
           }),
         );
-        for (const ok of out.Successful ?? []) results[Number(ok.Id)] = { messageId: ok.MessageId ?? '' };
+        for (const ok of out.Successful ?? []) {
+          results[Number(ok.Id)] = { messageId: ok.MessageId ?? '' };
+          const item = chunk.find((p) => String(p.index) === ok.Id);
+          if (item?.claimed) await recordDedup(queue, item.message.dedupId, ok.MessageId ?? '');
+        }
         for (const failed of out.Failed ?? []) {
           const item = chunk.find((p) => String(p.index) === failed.Id);
           if (item?.claimed) await releaseDedup(queue, item.message.dedupId);

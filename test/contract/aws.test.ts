@@ -1,0 +1,64 @@
+import { afterAll, beforeAll } from 'vitest';
+import {
+  createDynamoJobStore,
+  createDynamoTenantDirectory,
+  createS3ObjectStore,
+  createSqsMessageQueue,
+  sqsCapabilities,
+} from '../../src/adapters/aws/index.ts';
+import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.ts';
+import { describeJobStoreContract } from './job-store.contract.ts';
+import { describeMessageQueueContract } from './message-queue.contract.ts';
+import { describeObjectStoreContract } from './object-store.contract.ts';
+import { describeTenantDirectoryContract } from './tenant-directory.contract.ts';
+
+// One set of emulators (fauxqs: SQS and S3; dynalite: DynamoDB) for the file; every test uses its own
+// random queue names and tenant ids, as the suites do, so tests share no state.
+let aws: AwsEmulators;
+let tables: { jobs: string; tenants: string; dedup: string };
+let bucket: string;
+
+beforeAll(async () => {
+  aws = await startAwsEmulators();
+  tables = {
+    jobs: await aws.createTable('jobs'),
+    tenants: await aws.createTable('tenants'),
+    dedup: await aws.createTable('dedup'),
+  };
+  bucket = await aws.createBucket('objects');
+});
+afterAll(() => aws.stop());
+
+const noTeardown = async () => undefined;
+
+describeMessageQueueContract('AWS (SQS on fauxqs)', async () => {
+  const dedup = { client: aws.dynamo, tableName: tables.dedup };
+  return {
+    port: createSqsMessageQueue({ client: aws.sqs, dedup }),
+    teardown: noTeardown,
+    ...sqsCapabilities({ dedup }),
+    // SQS documents dead-lettering after maxReceiveCount, not on which receive exactly.
+    exactDeadLetterTiming: false,
+    // Standard queues have no order; fair queues spread groups server-side, out of the adapter's hands.
+    orderedGroups: false,
+    fairness: false,
+    depthByGroup: false,
+    // SendMessageBatch succeeds or fails per entry.
+    atomicBatch: false,
+  };
+});
+
+describeJobStoreContract('AWS (DynamoDB on dynalite)', async () => ({
+  port: createDynamoJobStore({ client: aws.dynamo, tableName: tables.jobs }),
+  teardown: noTeardown,
+}));
+
+describeTenantDirectoryContract('AWS (DynamoDB on dynalite)', async () => ({
+  port: createDynamoTenantDirectory({ client: aws.dynamo, tableName: tables.tenants }),
+  teardown: noTeardown,
+}));
+
+describeObjectStoreContract('AWS (S3 on fauxqs)', async () => ({
+  port: createS3ObjectStore({ client: aws.s3, bucket }),
+  teardown: noTeardown,
+}));
