@@ -64,14 +64,14 @@ export function createAwsStoreProvider(options: AwsStoreProviderOptions): StoreP
   return {
     jobs(ref) {
       const table = tableOf(ref);
-      let store = jobStores.get(table);
-      if (!store) jobStores.set(table, (store = createDynamoJobStore({ client: dynamo, tableName: table })));
+      const store = jobStores.get(table) ?? createDynamoJobStore({ client: dynamo, tableName: table });
+      jobStores.set(table, store);
       return store;
     },
     objects(ref) {
       const bucket = bucketOf(ref);
-      let store = objectStores.get(bucket);
-      if (!store) objectStores.set(bucket, (store = createS3ObjectStore({ client: s3, bucket })));
+      const store = objectStores.get(bucket) ?? createS3ObjectStore({ client: s3, bucket });
+      objectStores.set(bucket, store);
       return store;
     },
     async provision(ref) {
