@@ -4,11 +4,17 @@
  * numbers the model returned, not just to a few decimals.
  */
 
-/** Excel `PMT(rate, nper, pv, [fv], [type])`: the payment per period, negative for a loan received. */
+/**
+ * Excel `PMT(rate, nper, pv, [fv], [type])`: the payment per period, negative for a loan received.
+ * (1 + r)^n − 1 is taken as expm1(n·log1p(r)): Excel's literal form cancels catastrophically for tiny
+ * rates (at r = 1e-16 it halves the payment); for any real-world rate the two agree to ~1e-13.
+ */
 export function pmt(rate: number, nper: number, pv: number, fv = 0, type: 0 | 1 = 0): number {
-  if (rate === 0) return (-pv - fv) / nper;
-  const term = (1 + rate) ** nper;
-  return ((fv * rate + pv * rate * term) * (type ? 1 / (1 + rate) : 1)) / (1 - term);
+  // Below this, interest over the whole term is under 1e-15 of the principal: a zero rate.
+  if (Math.abs(rate * nper) < 1e-15) return (-pv - fv) / nper;
+  const growth = nper * Math.log1p(rate);
+  const term = Math.exp(growth);
+  return -((fv * rate + pv * rate * term) * (type ? 1 / (1 + rate) : 1)) / Math.expm1(growth);
 }
 
 /** Excel `NPV(rate, v1, v2, …)`: the first value is discounted one full period. */

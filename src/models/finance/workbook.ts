@@ -301,7 +301,7 @@ function loanSheet(res: FinanceResult, I: Record<string, string>, sheetName: str
     const r = firstRow + i;
     rows.push([
       { v: p.month, s: 'integer' },
-      { f: `EDATE(${I['loanStart']},A${r})`, v: p.date, s: 'date' },
+      { f: monthsAfter(I['loanStart']!, `A${r}`), v: p.date, s: 'date' },
       i === 0
         ? { f: I['principal']!, v: p.opening, s: 'money' }
         : { f: `G${r - 1}`, v: p.opening, s: 'money' },
@@ -372,6 +372,14 @@ function summarySheet(
       },
     ],
   };
+}
+
+/**
+ * EDATE spelled as MIN(DATE(…), EOMONTH(…)): same result in Excel, and HyperFormula 3.5 (our test
+ * engine) gets EDATE wrong into a leap February (2025-01-31 + 37 months gives Feb 28, not 29).
+ */
+function monthsAfter(start: string, months: string): string {
+  return `MIN(DATE(YEAR(${start}),MONTH(${start})+${months},DAY(${start})),EOMONTH(${start},${months}))`;
 }
 
 function sum(xs: number[]): number {

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { edate, excelSerial, irr, npv, pmt, xirr, xnpv } from '../../src/models/finmath.ts';
+
+// Reference values are the worked examples in Microsoft's function documentation:
+// PMT  https://support.microsoft.com/en-us/office/pmt-function-0214da64-9a63-4996-bc20-214433fa6441
+// NPV  https://support.microsoft.com/en-us/office/npv-function-8672cb67-2576-4d07-b67b-ac28acf2a568
+// IRR  https://support.microsoft.com/en-us/office/irr-function-64925eaa-9988-495b-b290-3ad0c163c1bc
+// XNPV https://support.microsoft.com/en-us/office/xnpv-function-1b42bbf6-370f-4532-a0eb-d67c16b664b7
+// XIRR https://support.microsoft.com/en-us/office/xirr-function-de1242ec-6477-445b-b11b-a303ad9adc9d
+
+describe('Excel financial functions against Microsoft examples', () => {
+  it('PMT(8%/12, 10, 10000) = -1,037.03 and, paid in advance, -1,030.16', () => {
+    expect(pmt(0.08 / 12, 10, 10000)).toBeCloseTo(-1037.03, 2);
+    expect(pmt(0.08 / 12, 10, 10000, 0, 1)).toBeCloseTo(-1030.16, 2);
+  });
+
+  it('PMT with a zero rate divides the principal evenly', () => {
+    expect(pmt(0, 10, 1000)).toBe(-100);
+  });
+
+  it('NPV(10%, -10000, 3000, 4200, 6800) = 1,188.44', () => {
+    expect(npv(0.1, [-10000, 3000, 4200, 6800])).toBeCloseTo(1188.44, 2);
+  });
+
+  it('IRR of -70000, 12000, 15000, 18000, 21000, 26000 is 8.66%; of the first five flows -2.12%', () => {
+    const flows = [-70000, 12000, 15000, 18000, 21000, 26000];
+    expect(irr(flows)).toBeCloseTo(0.0866, 4);
+    expect(irr(flows.slice(0, 5))).toBeCloseTo(-0.0212, 4);
+    // The documentation's third case: two years, with a guess of -10%: -44.4%.
+    expect(irr(flows.slice(0, 3), -0.1)).toBeCloseTo(-0.444, 3);
+  });
+
+  it('IRR is NaN (Excel #NUM!) when flows never change sign', () => {
+    expect(irr([100, 200])).toBeNaN();
+  });
+
+  const values = [-10000, 2750, 4250, 3250, 2750];
+  const dates = ['2008-01-01', '2008-03-01', '2008-10-30', '2009-02-15', '2009-04-01'].map((d) =>
+    excelSerial(d),
+  );
+
+  it('XNPV at 9% of the documented schedule is 2,086.65', () => {
+    expect(xnpv(0.09, values, dates)).toBeCloseTo(2086.65, 2);
+  });
+
+  it('XIRR of the documented schedule is 0.373362535', () => {
+    // Excel stops iterating at a 0.000001% tolerance, so its ninth decimal is not the exact root's.
+    expect(xirr(values, dates)).toBeCloseTo(0.373362535, 8);
+    expect(xnpv(xirr(values, dates), values, dates)).toBeCloseTo(0, 8);
+  });
+
+  it('Excel serials and EDATE: 2008-01-01 is 39448; Jan 31 + 1 month is Feb 29 in a leap year', () => {
+    expect(excelSerial('2008-01-01')).toBe(39448);
+    expect(edate(excelSerial('2024-01-31'), 1)).toBe(excelSerial('2024-02-29'));
+    expect(edate(excelSerial('2024-01-31'), 13)).toBe(excelSerial('2025-02-28'));
+  });
+});

@@ -1,0 +1,156 @@
+import { describe, expect, it } from 'vitest';
+import type { FundsResult } from '../../src/models/funds/run.ts';
+import type { FundsInput } from '../../src/models/funds/schema.ts';
+import { mergeSimulationChunks, runFundsSimulationChunk } from '../../src/models/funds/simulation.ts';
+import { getModel } from '../../src/models/registry.ts';
+import { resolveInput } from '../../src/models/rules.ts';
+
+const funds = getModel('funds');
+const fundInput = (raw: object) => resolveInput(funds, {}, raw).effectiveInput as FundsInput;
+const run = (raw: object) => funds.run(fundInput(raw), {}) as FundsResult;
+
+// Takahashi & Alexander (2002), "Illiquid Alternative Asset Fund Modeling", Journal of Portfolio
+// Management 28(2): the worked example has RC 25% in year 1, 33.3% in year 2, 50% thereafter,
+// L = 12, B = 2.5, G = 13%, Y = 0. Fees and carry are off so the gross model is what is checked.
+const paper = {
+  commitment: 100,
+  contributionRates: [0.25, 0.333, 0.5],
+  fundLifeYears: 12,
+  bow: 2.5,
+  growthRate: 0.13,
+  yield: 0,
+  managementFee: { rate: 0, basis: 'committed' },
+  carry: { rate: 0, hurdleRate: 0, catchUp: 0, waterfall: 'european' },
+};
+
+describe('funds: Takahashi–Alexander gross flows on the paper parameters', () => {
+  const res = run(paper);
+  const p = res.path;
+
+  it('contributions: C1 = 25, C2 = 0.333 × 75, C3 = 0.5 × (100 − 49.975)', () => {
+    expect(p.contribution[0]).toBeCloseTo(25, 12);
+    expect(p.contribution[1]).toBeCloseTo(0.333 * 75, 12);
+    expect(p.contribution[2]).toBeCloseTo(0.5 * (100 - 25 - 24.975), 12);
+  });
+
+  it('distributions: D_t = (t/L)^B × NAV_{t−1} × (1 + G); NAV_t = NAV_{t−1}(1 + G) + C_t − D_t', () => {
+    expect(p.distribution[0]).toBe(0); // nothing invested before year 1
+    expect(p.nav[0]).toBeCloseTo(25, 12);
+    const d2 = (2 / 12) ** 2.5 * 25 * 1.13;
+    expect(p.distribution[1]).toBeCloseTo(d2, 12);
+    expect(p.nav[1]).toBeCloseTo(25 * 1.13 + 0.333 * 75 - d2, 12);
+    for (let t = 2; t < 11; t++) {
+      const expected = ((t + 1) / 12) ** 2.5 * p.nav[t - 1]! * 1.13;
+      expect(p.distribution[t]).toBeCloseTo(expected, 10);
+    }
+  });
+
+  it('everything left is distributed at L: NAV_L = 0, and the gross IRR is G', () => {
+    expect(p.nav[11]).toBe(0);
+    expect(res.metrics.grossIrr).toBeCloseTo(0.13, 10);
+    // Without fees or carry, LPs get exactly the gross flows.
+    expect(res.metrics.netIrr).toBeCloseTo(0.13, 10);
+  });
+
+  it('a yield floor raises early distributions: RD_t = max(Y, (t/L)^B)', () => {
+    const withYield = run({ ...paper, yield: 0.1 }).path;
+    expect(withYield.distribution[1]).toBeCloseTo(0.1 * 25 * 1.13, 12);
+  });
+
+  it('quarterly periods compound to the annual rates: four quarterly calls of 25% a year call 25% in year 1', () => {
+    const q = run({ ...paper, periodsPerYear: 4 });
+    const year1 = q.path.contribution.slice(0, 4).reduce((a, b) => a + b, 0);
+    expect(year1).toBeCloseTo(25, 10);
+    expect(q.path.nav[47]).toBe(0);
+  });
+
+  it('contributionYears calls the rest of the commitment in that year', () => {
+    const r = run({ ...paper, contributionYears: 4 });
+    expect(r.path.paidIn[3]).toBeCloseTo(100, 12);
+    expect(r.path.contribution[4]).toBe(0);
+  });
+});
+
+describe('funds: fees and carry', () => {
+  it('committed-basis fees are rate × commitment each year; invested-basis on capital called', () => {
+    const r = run({ ...paper, managementFee: { rate: 0.02, basis: 'committed' } });
+    expect(r.metrics.totalFees).toBeCloseTo(0.02 * 100 * 12, 10);
+    const inv = run({ ...paper, managementFee: { rate: 0.02, basis: 'invested' } });
+    expect(inv.path.fee[0]).toBeCloseTo(0.02 * 25, 12);
+  });
+
+  it('fee step-down applies after the given fund year', () => {
+    const r = run({
+      ...paper,
+      managementFee: { rate: 0.02, basis: 'committed', stepDownAfterYear: 5, stepDownRate: 0.01 },
+    });
+    expect(r.path.fee[4]).toBeCloseTo(2, 12);
+    expect(r.path.fee[5]).toBeCloseTo(1, 12);
+  });
+
+  it('european with full catch-up: the GP ends with exactly carry × total profit', () => {
+    const r = run({ ...paper, carry: { rate: 0.2, hurdleRate: 0.08, catchUp: 1, waterfall: 'european' } });
+    const gross = r.path.cumDistribution[11]!;
+    const profit = gross - r.metrics.paidIn;
+    expect(r.metrics.totalCarry).toBeCloseTo(0.2 * profit, 9);
+    expect(r.metrics.distributions + r.metrics.totalCarry).toBeCloseTo(gross, 9);
+  });
+
+  it('a hurdle above the fund return means no carry under a european waterfall', () => {
+    const r = run({ ...paper, carry: { rate: 0.2, hurdleRate: 0.2, catchUp: 1, waterfall: 'european' } });
+    expect(r.metrics.totalCarry).toBe(0);
+  });
+
+  it('american (deal by deal) pays carry earlier than european on the same fund', () => {
+    const carry = { rate: 0.2, hurdleRate: 0.08, catchUp: 1 };
+    const eu = run({ ...paper, carry: { ...carry, waterfall: 'european' } }).path.cumCarry;
+    const us = run({ ...paper, carry: { ...carry, waterfall: 'american' } }).path.cumCarry;
+    const firstCarry = (a: Float64Array) => a.findIndex((v) => v > 0);
+    expect(firstCarry(us)).toBeLessThan(firstCarry(eu));
+  });
+
+  it('reports a J-curve: peak capital at risk and a break-even year after the trough', () => {
+    const r = run({ ...paper, managementFee: { rate: 0.02, basis: 'committed' } });
+    const minCum = Math.min(...r.path.cumNetCashFlow);
+    expect(r.metrics.peakCapitalAtRisk).toBeCloseTo(-minCum, 12);
+    expect(r.metrics.breakEvenPeriod).not.toBeNull();
+    expect(r.path.cumNetCashFlow[r.metrics.breakEvenPeriod! - 1]).toBeGreaterThanOrEqual(0);
+    expect(r.path.cumNetCashFlow[r.metrics.breakEvenPeriod! - 2]).toBeLessThan(0);
+  });
+});
+
+describe('funds: Monte Carlo', () => {
+  const input = fundInput({ simulations: 200, growthVolatility: 0.25, seed: 42, periodsPerYear: 4 });
+
+  it('split into chunks (in any order) and merged equals one run', () => {
+    const whole = mergeSimulationChunks(input, [runFundsSimulationChunk(input, 0, 200)]);
+    const parts = [
+      runFundsSimulationChunk(input, 150, 50),
+      runFundsSimulationChunk(input, 0, 70),
+      runFundsSimulationChunk(input, 70, 80),
+    ];
+    expect(mergeSimulationChunks(input, parts)).toEqual(whole);
+  });
+
+  it('rejects chunks that leave a gap', () => {
+    expect(() => mergeSimulationChunks(input, [runFundsSimulationChunk(input, 0, 100)])).toThrow(
+      /cover 100 of 200/,
+    );
+  });
+
+  it('bands are ordered and zero volatility collapses them onto the deterministic path', () => {
+    const r = run({ ...input, growthVolatility: 0 });
+    for (const b of r.simulation!.nav) {
+      expect(b.p10).toBeCloseTo(b.p90, 6);
+    }
+    expect(r.simulation!.tvpi.p50).toBeCloseTo(r.metrics.tvpi, 9);
+    const noisy = run(input).simulation!;
+    for (const b of noisy.nav) expect(b.p10).toBeLessThanOrEqual(b.p90);
+  });
+
+  it('different seeds give different paths', () => {
+    const a = run({ ...input, seed: 1 }).simulation!;
+    const b = run({ ...input, seed: 2 }).simulation!;
+    expect(a.tvpi.mean).not.toBe(b.tvpi.mean);
+  });
+});

@@ -1,0 +1,149 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { loanSchedule } from '../../src/models/finance/run.ts';
+import { irr, npv } from '../../src/models/finmath.ts';
+import type { FundsResult } from '../../src/models/funds/run.ts';
+import type { FundsInput } from '../../src/models/funds/schema.ts';
+import { mergeSimulationChunks, runFundsSimulationChunk } from '../../src/models/funds/simulation.ts';
+import { getModel } from '../../src/models/registry.ts';
+import { resolveInput } from '../../src/models/rules.ts';
+
+const funds = getModel('funds');
+const fundInput = (raw: object) => resolveInput(funds, {}, raw).effectiveInput as FundsInput;
+const close = (a: number, b: number, rel = 1e-9) =>
+  Math.abs(a - b) <= rel * Math.max(1, Math.abs(a), Math.abs(b));
+
+const fundArb = fc.record({
+  commitment: fc.double({ min: 1, max: 1e9, noNaN: true }),
+  fundLifeYears: fc.integer({ min: 2, max: 20 }),
+  bow: fc.double({ min: 0.5, max: 5, noNaN: true }),
+  growthRate: fc.double({ min: -0.2, max: 0.4, noNaN: true }),
+  yield: fc.double({ min: 0, max: 0.2, noNaN: true }),
+  periodsPerYear: fc.constantFrom(1, 4),
+  contributionRates: fc.double({ min: 0.05, max: 1, noNaN: true }),
+  managementFee: fc.record({
+    rate: fc.double({ min: 0, max: 0.03, noNaN: true }),
+    basis: fc.constantFrom('committed', 'invested', 'nav'),
+  }),
+  carry: fc.record({
+    rate: fc.double({ min: 0, max: 0.3, noNaN: true }),
+    hurdleRate: fc.double({ min: 0, max: 0.12, noNaN: true }),
+    catchUp: fc.double({ min: 0, max: 1, noNaN: true }),
+    waterfall: fc.constantFrom('european', 'american'),
+  }),
+});
+
+describe('properties', () => {
+  it('doubling the commitment doubles every cash flow', () => {
+    fc.assert(
+      fc.property(fundArb, (raw) => {
+        const a = funds.run(fundInput(raw), {}) as FundsResult;
+        const b = funds.run(fundInput({ ...raw, commitment: raw.commitment * 2 }), {}) as FundsResult;
+        for (const key of [
+          'contribution',
+          'distribution',
+          'nav',
+          'fee',
+          'carry',
+          'lpDistribution',
+          'lpNav',
+        ] as const) {
+          a.path[key].forEach((v, i) => {
+            const scale = Math.max(...a.path.lpPaidIn) * 2;
+            expect(Math.abs(2 * v - b.path[key][i]!)).toBeLessThanOrEqual(1e-9 * scale);
+          });
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('TVPI = (distributions + NAV) / paid-in, every period and at the end DPI + RVPI', () => {
+    fc.assert(
+      fc.property(fundArb, (raw) => {
+        const r = funds.run(fundInput(raw), {}) as FundsResult;
+        let dist = 0;
+        let paid = 0;
+        r.path.tvpi.forEach((tvpi, i) => {
+          dist += r.path.lpDistribution[i]!;
+          paid += r.path.lpContribution[i]!;
+          if (paid > 0) expect(close(tvpi, (dist + r.path.lpNav[i]!) / paid, 1e-9)).toBe(true);
+        });
+        expect(close(r.metrics.tvpi, r.metrics.dpi + r.metrics.rvpi)).toBe(true);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('LPs and GP together receive exactly the gross distributions', () => {
+    fc.assert(
+      fc.property(fundArb, (raw) => {
+        const r = funds.run(fundInput(raw), {}) as FundsResult;
+        r.path.distribution.forEach((d, i) => {
+          expect(r.path.carry[i]).toBeGreaterThanOrEqual(-1e-9 * Math.max(1, d));
+          expect(close(r.path.lpDistribution[i]! + r.path.carry[i]!, d)).toBe(true);
+        });
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('NPV at the computed IRR is 0 within tolerance', () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: 1, max: 1e6, noNaN: true }),
+        fc.array(fc.double({ min: 0, max: 1e6, noNaN: true }), { minLength: 1, maxLength: 40 }),
+        (outlay, inflows) => {
+          fc.pre(inflows.some((x) => x > 1e-3));
+          const flows = [-outlay, ...inflows];
+          const r = irr(flows, 0);
+          // Near r = -1 the discount factors reach 1e6 and more; the NPV there is not a sum we can check.
+          fc.pre(Number.isFinite(r) && r > -0.9);
+          const total = outlay + inflows.reduce((s, x) => s + x, 0);
+          expect(Math.abs(flows[0]! + npv(r, inflows))).toBeLessThanOrEqual(1e-7 * total);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it("a loan's balance ends at 0", () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: 1, max: 1e9, noNaN: true }),
+        fc.oneof(fc.constant(0), fc.double({ min: 1e-6, max: 0.3, noNaN: true })),
+        fc.integer({ min: 1, max: 600 }),
+        (principal, annualRate, termMonths) => {
+          const s = loanSchedule({ principal, annualRate, termMonths, startDate: '2025-01-15' });
+          expect(Math.abs(s.rows[termMonths - 1]!.closing)).toBeLessThanOrEqual(1e-9 * principal);
+          const repaid = s.rows.reduce((a, r) => a + r.principal, 0);
+          expect(close(repaid, principal)).toBe(true);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it('the same seed gives the same simulation, however the paths are split', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+        fc.integer({ min: 2, max: 60 }),
+        fc.integer({ min: 1, max: 59 }),
+        (seed, n, cutRaw) => {
+          const input = fundInput({ simulations: n, seed, growthVolatility: 0.3 });
+          const cut = Math.min(n - 1, cutRaw);
+          const once = mergeSimulationChunks(input, [runFundsSimulationChunk(input, 0, n)]);
+          const again = mergeSimulationChunks(input, [runFundsSimulationChunk(input, 0, n)]);
+          const split = mergeSimulationChunks(input, [
+            runFundsSimulationChunk(input, cut, n - cut),
+            runFundsSimulationChunk(input, 0, cut),
+          ]);
+          expect(again).toEqual(once);
+          expect(split).toEqual(once);
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+});

@@ -1,0 +1,148 @@
+import { strFromU8 } from 'fflate';
+import { HyperFormula } from 'hyperformula';
+import { describe, expect, it } from 'vitest';
+import type { Formatting } from '../../src/core/tenant.ts';
+import { getModel } from '../../src/models/registry.ts';
+import { resolveInput } from '../../src/models/rules.ts';
+import type { ModelDefinition } from '../../src/models/types.ts';
+import { readXlsx } from './xlsx-read.ts';
+
+// 1×1 transparent PNG.
+const LOGO = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=';
+
+async function render(model: ModelDefinition, raw: object, formatting: Formatting = {}) {
+  const { effectiveInput } = resolveInput(model, {}, raw);
+  const result = model.run(effectiveInput, {});
+  return { bytes: await model.workbook(result, effectiveInput, formatting), result };
+}
+
+/**
+ * Loads every cell into HyperFormula (formulas as formulas, values as values), lets it recompute,
+ * and compares each formula cell with the value the model cached. Returns the formula count.
+ */
+function recomputeAndCompare(bytes: Uint8Array): number {
+  const { sheets } = readXlsx(bytes);
+  const data: Record<string, (string | number | boolean | null)[][]> = {};
+  for (const s of sheets) {
+    const grid: (string | number | boolean | null)[][] = [];
+    for (const c of s.cells) {
+      grid[c.row] ??= [];
+      grid[c.row]![c.col] = c.formula !== undefined ? `=${c.formula}` : (c.value ?? null);
+    }
+    data[s.name] = Array.from(grid, (r) => Array.from(r ?? [], (v) => v ?? null));
+  }
+  const hf = HyperFormula.buildFromSheets(data, { licenseKey: 'gpl-v3' });
+  // Figures that cancel to zero (a repaid balance, a liquidated NAV) end as rounding dust whose size
+  // is set by the amounts that cancelled, so they compare against the workbook's largest figure.
+  let scale = 0;
+  for (const s of sheets)
+    for (const c of s.cells) if (typeof c.value === 'number') scale = Math.max(scale, Math.abs(c.value));
+  let formulas = 0;
+  const mismatches: string[] = [];
+  for (const s of sheets) {
+    const sheet = hf.getSheetId(s.name)!;
+    for (const c of s.cells) {
+      if (c.formula === undefined) continue;
+      formulas++;
+      const got = hf.getCellValue({ sheet, row: c.row, col: c.col });
+      const want = c.value;
+      const ok =
+        typeof want === 'number' && typeof got === 'number'
+          ? Math.abs(got - want) <= 1e-9 * Math.max(Math.abs(got), Math.abs(want)) ||
+            Math.abs(got - want) <= 1e-13 * scale
+          : got === want;
+      if (!ok)
+        mismatches.push(
+          `${s.name}!R${c.row + 1}C${c.col + 1} ${c.formula}: cached ${want}, engine ${JSON.stringify(got)}`,
+        );
+    }
+  }
+  hf.destroy();
+  expect(mismatches.slice(0, 10)).toEqual([]);
+  return formulas;
+}
+
+const finance = getModel('finance');
+const funds = getModel('funds');
+
+describe('workbooks recompute to the model numbers in an independent engine (HyperFormula)', () => {
+  it('finance with a 30-year monthly loan, per-year growth, mid-year discounting', async () => {
+    const { bytes } = await render(finance, {
+      years: 4,
+      revenueGrowth: [0.2, 0.1, -0.05, 0.03],
+      discounting: 'mid-year',
+      netDebt: 250_000,
+      sharesOutstanding: 1000,
+      loan: { principal: 500_000, annualRate: 0.055, termMonths: 360, startDate: '2025-01-31' },
+    });
+    expect(recomputeAndCompare(bytes)).toBeGreaterThan(360 * 6);
+  });
+
+  it('finance on defaults', async () => {
+    expect(recomputeAndCompare((await render(finance, {})).bytes)).toBeGreaterThan(50);
+  });
+
+  for (const waterfall of ['european', 'american'] as const) {
+    for (const periodsPerYear of [1, 4] as const) {
+      it(`funds, ${waterfall} waterfall, ${periodsPerYear} period(s) a year, fee step-down and NAV basis`, async () => {
+        const { bytes } = await render(funds, {
+          periodsPerYear,
+          contributionYears: 5,
+          managementFee: {
+            rate: 0.02,
+            basis: periodsPerYear === 4 ? 'nav' : 'invested',
+            stepDownAfterYear: 6,
+            stepDownRate: 0.01,
+          },
+          carry: { rate: 0.2, hurdleRate: 0.08, catchUp: 0.8, waterfall },
+        });
+        expect(recomputeAndCompare(bytes)).toBeGreaterThan(12 * periodsPerYear * 30);
+      });
+    }
+  }
+
+  it('the IRR cells hold the model IRR', async () => {
+    const { bytes, result } = await render(funds, { periodsPerYear: 4 });
+    const summary = readXlsx(bytes).sheets.find((s) => s.name === 'Summary')!;
+    const irrCell = summary.cells.find((c) => c.formula?.includes('IRR('))!;
+    expect(irrCell.value).toBe((result as { metrics: { netIrr: number } }).metrics.netIrr);
+  });
+});
+
+describe('tenant formatting', () => {
+  const input = { revenue: 2_000_000 };
+  const acme: Formatting = {
+    companyName: 'Acme & Söhne',
+    currency: 'EUR',
+    locale: 'de-DE',
+    brandColor: 'AA3300',
+    dateFormat: 'dd.mm.yyyy',
+    logoPng: LOGO,
+    sheetNames: { Inputs: 'Eingaben', Summary: "Übersicht's" },
+  };
+
+  it('two tenants get the same numbers in differently formatted workbooks', async () => {
+    const plain = readXlsx((await render(finance, input)).bytes);
+    const branded = readXlsx((await render(finance, input, acme)).bytes);
+    const values = (w: typeof plain) =>
+      w.sheets.flatMap((s) => s.cells.filter((c) => typeof c.value === 'number').map((c) => c.value));
+    expect(values(branded)).toEqual(values(plain));
+    expect(branded.sheets.map((s) => s.name)).toEqual(['Eingaben', 'DCF', "Übersicht's"]);
+    const styles = strFromU8(branded.files['xl/styles.xml']!);
+    expect(styles).toContain('FFAA3300');
+    expect(styles).toContain('dd.mm.yyyy');
+    expect(styles).toMatch(/#,##0\.00 &quot;€&quot;/);
+    expect(branded.sheets[0]!.cells[0]!.value).toBe('Acme & Söhne');
+    expect(Object.keys(branded.files)).toContain('xl/media/image1.png');
+    // Formulas follow the renamed sheets.
+    expect(recomputeAndCompare((await render(finance, input, acme)).bytes)).toBeGreaterThan(50);
+  });
+
+  it('has a chart part wired to the free cash flow row', async () => {
+    const { files } = readXlsx((await render(finance, input)).bytes);
+    const chart = strFromU8(files['xl/charts/chart1.xml']!);
+    expect(chart).toContain('<c:barChart>');
+    expect(chart).toContain('&apos;DCF&apos;!$C$16:$G$16');
+    expect(strFromU8(files['[Content_Types].xml']!)).toContain('/xl/charts/chart1.xml');
+  });
+});
