@@ -24,9 +24,30 @@ export default function UsageChart({ samples, tenantId }: { samples: UsageSample
             <YAxis tick={{ fill: '#1f2328', fontSize: 12 }} width={48} />
             <Tooltip />
             <Legend />
-            <Line type="monotone" dataKey="jobs" name="Jobs" stroke="#0b5cad" dot={false} />
-            <Line type="monotone" dataKey="failed" name="Failed" stroke="#b42318" dot={false} />
-            <Line type="monotone" dataKey="computeSeconds" name="Compute (s)" stroke="#1a7f37" dot={false} />
+            <Line
+              type="monotone"
+              dataKey="jobs"
+              name="Jobs"
+              stroke="#0b5cad"
+              dot={false}
+              isAnimationActive={false}
+            />
+            <Line
+              type="monotone"
+              dataKey="failed"
+              name="Failed"
+              stroke="#b42318"
+              dot={false}
+              isAnimationActive={false}
+            />
+            <Line
+              type="monotone"
+              dataKey="computeSeconds"
+              name="Compute (s)"
+              stroke="#1a7f37"
+              dot={false}
+              isAnimationActive={false}
+            />
           </LineChart>
         </ResponsiveContainer>
       </div>

@@ -95,7 +95,7 @@ export function JobPage({ tenantId, jobId }: { tenantId: string; jobId: string }
             {figures.map(([key, value]) => (
               <div key={key}>
                 <dt>{humanize(key)}</dt>
-                <dd>{formatValue(value)}</dd>
+                <dd>{formatValue(value, key)}</dd>
               </div>
             ))}
           </dl>

@@ -16,6 +16,7 @@ const compact = new Intl.NumberFormat(undefined, { notation: 'compact', maximumF
 /**
  * One series of a job: bars for per-period flows (free cash flow by year), a line for a
  * cumulative curve (the fund's J-curve). A hidden table carries the same numbers for screen readers.
+ * Animation is off: a half-drawn curve misreads as data, and it ignores prefers-reduced-motion.
  */
 export default function ResultsChart({ title, points }: { title: string; points: SeriesPoint[] }) {
   const cumulative = /curve|cumulative/i.test(title);
@@ -36,9 +37,17 @@ export default function ResultsChart({ title, points }: { title: string; points:
             <Tooltip formatter={(v) => (typeof v === 'number' ? v.toLocaleString() : String(v))} />
             <ReferenceLine y={0} stroke="#57606a" />
             {cumulative ? (
-              <Line type="monotone" dataKey="value" name={title} stroke="#0b5cad" strokeWidth={2} dot />
+              <Line
+                type="monotone"
+                dataKey="value"
+                name={title}
+                stroke="#0b5cad"
+                strokeWidth={2}
+                dot
+                isAnimationActive={false}
+              />
             ) : (
-              <Bar dataKey="value" name={title} fill="#0b5cad" />
+              <Bar dataKey="value" name={title} fill="#0b5cad" isAnimationActive={false} />
             )}
           </ComposedChart>
         </ResponsiveContainer>

@@ -1,6 +1,10 @@
 /** Numbers as the user's locale writes them; key figures keep at most two decimals on screen. */
-export function formatValue(value: unknown): string {
-  if (typeof value === 'number') return value.toLocaleString(undefined, { maximumFractionDigits: 2 });
+export function formatValue(value: unknown, key = ''): string {
+  // Years and period numbers are labels, not amounts: no thousands separator.
+  if (typeof value === 'number' && /year|period/i.test(key) && Number.isInteger(value)) return String(value);
+  if (typeof value === 'number') {
+    return value.toLocaleString(undefined, { maximumFractionDigits: Math.abs(value) < 1 ? 4 : 2 });
+  }
   if (value === null || value === undefined) return '—';
   if (typeof value === 'object') return JSON.stringify(value);
   return String(value);
@@ -8,9 +12,17 @@ export function formatValue(value: unknown): string {
 
 /** `netPresentValue` → `Net present value`: summary keys are camelCase identifiers. */
 export function humanize(key: string): string {
-  const words = key.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[_-]+/g, ' ');
-  return words.charAt(0).toUpperCase() + words.slice(1).toLowerCase();
+  const words = key
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/[_-]+/g, ' ')
+    .toLowerCase()
+    .split(' ')
+    .map((w) => (ACRONYMS.has(w) ? w.toUpperCase() : w))
+    .join(' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
 }
+
+const ACRONYMS = new Set(['nav', 'dpi', 'rvpi', 'tvpi', 'irr', 'pv', 'npv', 'ebitda', 'ebit', 'wacc', 'fcf']);
 
 export function formatTime(iso: string | undefined): string {
   if (!iso) return '—';
