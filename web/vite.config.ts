@@ -11,8 +11,6 @@ export default defineConfig({
   build: {
     outDir: `${root}dist`,
     emptyOutDir: true,
-    // Ajv (behind @rjsf) is the largest dependency and only the model form needs it; keep it out of the entry.
-    chunkSizeWarningLimit: 600,
   },
   server: {
     proxy: {
