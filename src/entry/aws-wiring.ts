@@ -9,6 +9,7 @@ import { createDynamoTenantDirectory } from '../adapters/aws/tenant-directory.ts
 import { assumeTenantScope, type TenantScopeCredentials } from '../adapters/aws/tenant-scope.ts';
 import { storeFor } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
+import type { HandlerDeps } from '../functions/model-handler.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import { type StoreProvider, type TenantData, tenantDataAt } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
@@ -139,5 +140,20 @@ export function createAwsPorts(env: Env = process.env): AwsPorts {
       rawDynamo.destroy();
       sts.destroy();
     },
+  };
+}
+
+/**
+ * The local function host's factory (`HandlerFactorySpec.module`): a function thread or process builds
+ * its handler's ports from `options.env` (or its own environment) on AWS, as on Lambda.
+ */
+export async function createHandlerDeps(options: Record<string, unknown>): Promise<HandlerDeps> {
+  const ports = createAwsPorts((options.env as Env | undefined) ?? process.env);
+  return {
+    directory: ports.directory,
+    stores: ports.stores,
+    queue: ports.queue,
+    dataFor: ports.dataFor,
+    ...(typeof options.maxReceiveCount === 'number' ? { maxReceiveCount: options.maxReceiveCount } : {}),
   };
 }
