@@ -12,7 +12,7 @@ import {
   VIEWPORTS,
 } from './browser.ts';
 
-describe.skipIf(!hasChromium)(`operator console in Chromium${skipReason}`, () => {
+describe.skipIf(!hasChromium)(`operator console in Chromium${skipReason}`, { timeout: 60_000 }, () => {
   let server: TestServer;
   let browser: Browser;
 
@@ -112,7 +112,7 @@ describe.skipIf(!hasChromium)(`operator console in Chromium${skipReason}`, () =>
     expect(await row.textContent()).toContain('dedicated');
     await screenshot(page, 'console-tenants');
     await page.context().close();
-  }, 60_000);
+  });
 
   it('shows queues and usage, and fits a phone screen', async () => {
     const id = newTenantId('busy');

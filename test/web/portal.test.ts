@@ -15,7 +15,7 @@ import {
 
 const FINANCE_TITLE = 'Company projection and valuation';
 
-describe.skipIf(!hasChromium)(`tenant portal in Chromium${skipReason}`, () => {
+describe.skipIf(!hasChromium)(`tenant portal in Chromium${skipReason}`, { timeout: 60_000 }, () => {
   let server: TestServer;
   let browser: Browser;
   let tenantId: string;
