@@ -1,8 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 import { ForbiddenError } from '../core/errors.ts';
-import { storeFor } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
-import { type TenantData, tenantDataAt } from '../ports/stores.ts';
+import { tenantDataFor } from '../ports/placement-data.ts';
+import type { TenantData } from '../ports/stores.ts';
 import { resolveTenant } from './auth/authenticator.ts';
 import type { Principal } from './auth/principal.ts';
 import type { AppDeps } from './deps.ts';
@@ -22,7 +22,7 @@ export async function authenticate(deps: AppDeps, request: FastifyRequest): Prom
   if (request.principal) return request.principal;
   const principal = await deps.authenticator.authenticate(request.headers.authorization);
   request.principal = principal;
-  request.log = request.log.child({ subject: principal.subject });
+  request.log.setBindings({ subject: principal.subject });
   return principal;
 }
 
@@ -31,8 +31,8 @@ export async function tenantContext(deps: AppDeps, request: FastifyRequest): Pro
   const principal = await authenticate(deps, request);
   const header = request.headers['x-tenant-id'];
   const tenant = await resolveTenant(principal, Array.isArray(header) ? header[0] : header, deps.directory);
-  request.log = request.log.child({ tenantId: tenant.id });
-  return { tenant, data: tenantDataAt(deps.stores, storeFor(tenant), tenant.id) };
+  request.log.setBindings({ tenantId: tenant.id });
+  return { tenant, data: tenantDataFor(deps.stores, tenant) };
 }
 
 export async function requireOperator(deps: AppDeps, request: FastifyRequest): Promise<Principal> {
