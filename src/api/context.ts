@@ -22,7 +22,7 @@ export async function authenticate(deps: AppDeps, request: FastifyRequest): Prom
   if (request.principal) return request.principal;
   const principal = await deps.authenticator.authenticate(request.headers.authorization);
   request.principal = principal;
-  request.log.setBindings({ subject: principal.subject });
+  bind(request, { subject: principal.subject });
   return principal;
 }
 
@@ -31,7 +31,7 @@ export async function tenantContext(deps: AppDeps, request: FastifyRequest): Pro
   const principal = await authenticate(deps, request);
   const header = request.headers['x-tenant-id'];
   const tenant = await resolveTenant(principal, Array.isArray(header) ? header[0] : header, deps.directory);
-  request.log.setBindings({ tenantId: tenant.id });
+  bind(request, { tenantId: tenant.id });
   return { tenant, data: tenantDataFor(deps.stores, tenant) };
 }
 
@@ -39,4 +39,10 @@ export async function requireOperator(deps: AppDeps, request: FastifyRequest): P
   const principal = await authenticate(deps, request);
   if (!principal.roles.has('operator')) throw new ForbiddenError('This route needs the operator role.');
   return principal;
+}
+
+/** Adds fields to this request's log lines; cheaper than a child logger per request. */
+function bind(request: FastifyRequest, fields: Record<string, string>): void {
+  const log = request.log as FastifyRequest['log'] & { setBindings?(b: Record<string, string>): void };
+  log.setBindings?.(fields);
 }
