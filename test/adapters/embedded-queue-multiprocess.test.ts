@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { createSqliteMessageQueue } from '../../src/adapters/embedded/message-qu
 
 const run = promisify(execFile);
 const claimer = fileURLToPath(new URL('./queue-claimer.ts', import.meta.url));
+const sender = fileURLToPath(new URL('./queue-sender.ts', import.meta.url));
 
 describe('embedded queue shared by several processes', () => {
   let dir: string;
@@ -48,6 +49,40 @@ describe('embedded queue shared by several processes', () => {
     expect(new Set(all)).toEqual(sent);
     const depth = await queue.depth('shared_finance');
     expect(depth.visible).toBe(0);
+    db.close();
+  });
+
+  it('keeps every acknowledged send when the sending process is killed with SIGKILL', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'silopool-kill-'));
+    const path = join(dir, 'silopool.db');
+    const db = openDatabase(path);
+    const queue = createSqliteMessageQueue(db);
+    await queue.createQueue('shared_finance', { visibilityTimeoutSec: 60 });
+
+    const child = spawn(process.execPath, ['--import', 'tsx', sender, path, 'shared_finance'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const acked: string[] = [];
+    let partial = '';
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        const lines = (partial + chunk.toString()).split('\n');
+        partial = lines.pop()!;
+        acked.push(...lines);
+        if (acked.length >= 300 && !child.killed) {
+          child.kill('SIGKILL');
+          resolve();
+        }
+      });
+    });
+    await new Promise((resolve) => child.once('exit', resolve));
+
+    const stored = new Set<string>();
+    for (let got = await queue.receive('shared_finance', { maxMessages: 10 }); got.length > 0; ) {
+      for (const m of got) stored.add(m.body);
+      got = await queue.receive('shared_finance', { maxMessages: 10 });
+    }
+    expect(acked.filter((body) => !stored.has(body))).toEqual([]);
     db.close();
   });
 });

@@ -19,6 +19,7 @@ const DEFAULT_RETENTION_SEC = 4 * 24 * 3600;
 const MAX_DELAY_SEC = 900;
 const MAX_VISIBILITY_SEC = 12 * 3600;
 const SWEEP_EVERY_MS = 60_000;
+const QUEUE_NAME = /^[A-Za-z0-9_-]{1,80}$/;
 
 export interface SqliteMessageQueueOptions {
   /** How often a long poll re-checks for messages sent by other processes (same-process sends wake it at once). */
@@ -245,6 +246,17 @@ export function createSqliteMessageQueue(
 
   return {
     async createQueue(name, settings: QueueSettings) {
+      for (const [path, value] of [
+        ['/name', name],
+        ['/deadLetterQueue', settings.deadLetterQueue],
+      ] as const) {
+        // SQS's rule, so a name that works here works on AWS too.
+        if (value !== undefined && !QUEUE_NAME.test(value)) {
+          throw new ValidationError([
+            { path, message: 'must be 1-80 letters, digits, hyphens or underscores' },
+          ]);
+        }
+      }
       checkRange('/visibilityTimeoutSec', settings.visibilityTimeoutSec, MAX_VISIBILITY_SEC);
       db.transaction(() => {
         if (settings.deadLetterQueue) {
