@@ -1,9 +1,11 @@
-import { strToU8, type Zippable, zipSync } from 'fflate';
 import type { Formatting } from '../../core/tenant.ts';
 import { a1, type Row, type SheetSpec, type WorkbookSpec } from './cells.ts';
 import { chartXml, drawingXml } from './drawing.ts';
 import { STYLE_INDEX, stylesXml } from './styles.ts';
 import { escapeXml, xmlNumber } from './xml.ts';
+import { zipEntries } from './zip.ts';
+
+const strToU8 = (s: string): Uint8Array => Buffer.from(s, 'utf8');
 
 const NS_MAIN = 'http://schemas.openxmlformats.org/spreadsheetml/2006/main';
 const NS_R = 'http://schemas.openxmlformats.org/officeDocument/2006/relationships';
@@ -12,13 +14,14 @@ const HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n';
 
 /**
  * Writes SpreadsheetML directly into a zip. We measured it against exceljs (docs/models.md): string
- * building plus fflate is several times faster, and exceljs cannot write charts at all.
+ * building plus native deflate is several times faster, and exceljs cannot write charts at all.
  */
-export function writeXlsx(spec: WorkbookSpec, formatting: Formatting, level: 0 | 1 | 6 = 1): Uint8Array {
+export function writeXlsx(spec: WorkbookSpec, formatting: Formatting): Uint8Array {
   const brand = /^[0-9a-fA-F]{6}$/.test(formatting.brandColor ?? '')
     ? formatting.brandColor!.toUpperCase()
     : '1F4E79';
-  const files: Zippable = {};
+  const files: Record<string, Uint8Array> = {};
+  const stored = new Set<string>();
   const overrides: string[] = [];
   let chartNo = 0;
   let imageNo = 0;
@@ -45,7 +48,8 @@ export function writeXlsx(spec: WorkbookSpec, formatting: Formatting, level: 0 |
       });
       images.forEach((img, k) => {
         const im = ++imageNo;
-        files[`xl/media/image${im}.png`] = [img.png, { level: 0 }];
+        files[`xl/media/image${im}.png`] = img.png;
+        stored.add(`xl/media/image${im}.png`); // PNG is compressed already
         rels.push(
           `<Relationship Id="rId${charts.length + k + 1}" Type="${REL}/image" Target="../media/image${im}.png"/>`,
         );
@@ -86,7 +90,9 @@ export function writeXlsx(spec: WorkbookSpec, formatting: Formatting, level: 0 |
       )}<Relationship Id="rId${spec.sheets.length + 1}" Type="${REL}/styles" Target="styles.xml"/></Relationships>`,
   );
   files['xl/styles.xml'] = strToU8(stylesXml(formatting));
-  return zipSync(files, { level, mtime: new Date('2000-01-01T00:00:00Z') });
+  // [Content_Types].xml first, as Office writes it; some readers sniff the first entry.
+  const order = ['[Content_Types].xml', ...Object.keys(files).filter((n) => n !== '[Content_Types].xml')];
+  return zipEntries(order.map((name) => ({ name, data: files[name]!, store: stored.has(name) })));
 }
 
 function workbookXml(names: string[]): string {
