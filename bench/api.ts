@@ -12,7 +12,9 @@ import { startPlatform } from '../src/entry/platform.ts';
 import { loadTest } from './support.ts';
 import type { BenchResult } from './types.ts';
 
-export async function benchApi(options: { durationMs?: number; connections?: number } = {}): Promise<BenchResult[]> {
+export async function benchApi(
+  options: { durationMs?: number; connections?: number } = {},
+): Promise<BenchResult[]> {
   const durationMs = options.durationMs ?? 8000;
   const connections = options.connections ?? 16;
   const dataDir = mkdtempSync(join(tmpdir(), 'silopool-bench-api-'));
@@ -26,7 +28,14 @@ export async function benchApi(options: { durationMs?: number; connections?: num
     const create = await fetch(`${platform.url}/v1/admin/tenants`, {
       method: 'POST',
       headers: { authorization: `Bearer ${platform.operatorToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ id: 'bench-api', name: 'Bench', plan: 'enterprise', config: { limits: { submitRatePerSec: 1e6, submitBurst: 1e6, maxQueuedJobs: 1e7, maxRunningJobs: 0 } } }),
+      body: JSON.stringify({
+        id: 'bench-api',
+        name: 'Bench',
+        plan: 'enterprise',
+        config: {
+          limits: { submitRatePerSec: 1e6, submitBurst: 1e6, maxQueuedJobs: 1e7, maxRunningJobs: 0 },
+        },
+      }),
     });
     const { apiKey } = (await create.json()) as { apiKey: string };
     // maxRunningJobs 0 pauses the tenant's processing, so the function host does not compete for the
@@ -34,7 +43,15 @@ export async function benchApi(options: { durationMs?: number; connections?: num
     await new Promise((r) => setTimeout(r, 2500));
     const body = JSON.stringify({ input: { revenue: 1_000_000, years: 5 } });
     const headers = { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' };
-    const base = await loadTest({ url: `${bareUrl}/bare`, method: 'POST', headers, body, connections, durationMs, expectStatus: 202 });
+    const base = await loadTest({
+      url: `${bareUrl}/bare`,
+      method: 'POST',
+      headers,
+      body,
+      connections,
+      durationMs,
+      expectStatus: 202,
+    });
     const submit = await loadTest({
       url: `${platform.url}/v1/models/finance/jobs`,
       method: 'POST',

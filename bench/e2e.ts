@@ -2,8 +2,9 @@
  * End to end: finance jobs from HTTP submit to finished workbook per second, as a ratio to calling the
  * same model and renderer in a plain loop with the same parallelism (worker threads), in the same run.
  */
-import { availableParallelism, tmpdir } from 'node:os';
+
 import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readConfig } from '../src/entry/config.ts';
 import { startPlatform } from '../src/entry/platform.ts';
@@ -42,7 +43,9 @@ async function platformRun(jobs: number, threads: number): Promise<number> {
         id: 'bench-e2e',
         name: 'Bench',
         plan: 'enterprise',
-        config: { limits: { submitRatePerSec: 1e6, submitBurst: 1e6, maxQueuedJobs: 1e7, maxRunningJobs: 1000 } },
+        config: {
+          limits: { submitRatePerSec: 1e6, submitBurst: 1e6, maxQueuedJobs: 1e7, maxRunningJobs: 1000 },
+        },
       }),
     });
     const { apiKey } = (await create.json()) as { apiKey: string };

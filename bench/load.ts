@@ -41,7 +41,8 @@ const started = performance.now();
 await Promise.all(Array.from({ length: spec.connections }, loop));
 const seconds = (performance.now() - started) / 1000;
 latencies.sort((a, b) => a - b);
-const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
+const pct = (p: number) =>
+  latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0;
 process.stdout.write(
   `${JSON.stringify({ requests: latencies.length, errors, perSec: latencies.length / seconds, p50: pct(50), p99: pct(99) })}\n`,
 );

@@ -31,13 +31,25 @@ for (const name of names) {
 }
 
 const fmt = (n: number | undefined) =>
-  n === undefined ? '' : Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 1 ? n.toFixed(2) : n.toPrecision(3);
+  n === undefined
+    ? ''
+    : Math.abs(n) >= 100
+      ? n.toFixed(0)
+      : Math.abs(n) >= 1
+        ? n.toFixed(2)
+        : n.toPrecision(3);
 const lines = [
   `Machine: ${machine()} · ${new Date().toISOString().slice(0, 10)}`,
   '',
   '| suite | measure | value | unit | baseline | ratio | note |',
   '|---|---|---:|---|---:|---:|---|',
-  ...all.map((r) => `| ${r.suite} | ${r.name} | ${fmt(r.value)} | ${r.unit} | ${fmt(r.baseline)} | ${fmt(r.ratio)} | ${r.note ?? ''} |`),
+  ...all.map(
+    (r) =>
+      `| ${r.suite} | ${r.name} | ${fmt(r.value)} | ${r.unit} | ${fmt(r.baseline)} | ${fmt(r.ratio)} | ${r.note ?? ''} |`,
+  ),
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
-writeFileSync('bench-results.json', JSON.stringify({ machine: machine(), date: new Date().toISOString(), results: all }, null, 2));
+writeFileSync(
+  'bench-results.json',
+  JSON.stringify({ machine: machine(), date: new Date().toISOString(), results: all }, null, 2),
+);

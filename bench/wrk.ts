@@ -35,7 +35,14 @@ function toMs(value: string): number {
 /** One wrk run (2 threads, `connections` connections) with a Lua script carrying method, headers, body. */
 export async function wrkLoad(
   wrk: string,
-  spec: { url: string; method: string; headers?: Record<string, string>; body?: string; connections: number; durationMs: number },
+  spec: {
+    url: string;
+    method: string;
+    headers?: Record<string, string>;
+    body?: string;
+    connections: number;
+    durationMs: number;
+  },
 ): Promise<LoadResult> {
   const dir = mkdtempSync(join(tmpdir(), 'silopool-wrk-'));
   try {
@@ -43,7 +50,10 @@ export async function wrkLoad(
     const headers = Object.entries(spec.headers ?? {})
       .map(([k, v]) => `wrk.headers[${JSON.stringify(k)}] = ${JSON.stringify(v)}`)
       .join('\n');
-    writeFileSync(script, `wrk.method = ${JSON.stringify(spec.method)}\n${headers}\n${spec.body ? `wrk.body = ${JSON.stringify(spec.body)}` : ''}\n`);
+    writeFileSync(
+      script,
+      `wrk.method = ${JSON.stringify(spec.method)}\n${headers}\n${spec.body ? `wrk.body = ${JSON.stringify(spec.body)}` : ''}\n`,
+    );
     const { stdout } = await run(wrk, [
       '-t2',
       `-c${spec.connections}`,

@@ -113,11 +113,7 @@ export async function submitJob(queue: MessageQueue, request: SubmitRequest): Pr
 }
 
 function hashRequest(model: string, input: unknown): string {
-  return createHash('sha256')
-    .update(model)
-    .update('\0')
-    .update(canonicalJson(input))
-    .digest('hex');
+  return createHash('sha256').update(model).update('\0').update(canonicalJson(input)).digest('hex');
 }
 
 /** JSON with sorted keys, so `{a,b}` and `{b,a}` are the same request. */

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
-import { SilopoolError } from '../core/errors.ts';
 import type { Role } from '../api/auth/principal.ts';
-import { CliError, connect, type ConnectOptions, type Operator } from './operator.ts';
+import { SilopoolError } from '../core/errors.ts';
+import { CliError, type ConnectOptions, connect, type Operator } from './operator.ts';
 import { printTable } from './output.ts';
 
 const program = new Command();
@@ -30,29 +30,49 @@ tenants
   .command('create <id>')
   .description('onboard a tenant; prints its API key once')
   .requiredOption('--name <name>', 'display name')
-  .addOption(new Option('--placement <placement>', 'where it runs').choices(['shared', 'dedicated']).default('shared'))
-  .addOption(new Option('--plan <plan>', 'limits and weight').choices(['free', 'standard', 'enterprise']).default('standard'))
+  .addOption(
+    new Option('--placement <placement>', 'where it runs').choices(['shared', 'dedicated']).default('shared'),
+  )
+  .addOption(
+    new Option('--plan <plan>', 'limits and weight')
+      .choices(['free', 'standard', 'enterprise'])
+      .default('standard'),
+  )
   .option('--json', 'machine-readable output')
-  .action((id: string, o: { name: string; placement: 'shared' | 'dedicated'; plan: 'free' | 'standard' | 'enterprise'; json?: boolean }) =>
-    withOperator(
-      Boolean(o.json),
-      (op) => op.createTenant({ id, name: o.name, placement: o.placement, plan: o.plan }),
-      ({ tenant, apiKey }) => {
-        process.stdout.write(`Created tenant ${tenant.id} (${tenant.name}), placement ${tenant.placement}, plan ${tenant.plan}.\n`);
-        process.stdout.write(`API key (shown once, store it now): ${apiKey}\n`);
+  .action(
+    (
+      id: string,
+      o: {
+        name: string;
+        placement: 'shared' | 'dedicated';
+        plan: 'free' | 'standard' | 'enterprise';
+        json?: boolean;
       },
-    ),
+    ) =>
+      withOperator(
+        Boolean(o.json),
+        (op) => op.createTenant({ id, name: o.name, placement: o.placement, plan: o.plan }),
+        ({ tenant, apiKey }) => {
+          process.stdout.write(
+            `Created tenant ${tenant.id} (${tenant.name}), placement ${tenant.placement}, plan ${tenant.plan}.\n`,
+          );
+          process.stdout.write(`API key (shown once, store it now): ${apiKey}\n`);
+        },
+      ),
   );
 
 tenants
   .command('list')
   .option('--json', 'machine-readable output')
   .action((o: { json?: boolean }) =>
-    withOperator(Boolean(o.json), (op) => op.listTenants(), (items) =>
-      printTable(
-        ['ID', 'NAME', 'STATUS', 'PLACEMENT', 'PLAN'],
-        items.map((t) => [t.id, t.name, t.status, t.placement, t.plan]),
-      ),
+    withOperator(
+      Boolean(o.json),
+      (op) => op.listTenants(),
+      (items) =>
+        printTable(
+          ['ID', 'NAME', 'STATUS', 'PLACEMENT', 'PLAN'],
+          items.map((t) => [t.id, t.name, t.status, t.placement, t.plan]),
+        ),
     ),
   );
 
@@ -60,7 +80,11 @@ tenants
   .command('get <id>')
   .option('--json', 'machine-readable output')
   .action((id: string, o: { json?: boolean }) =>
-    withOperator(Boolean(o.json), (op) => op.getTenant(id), (t) => process.stdout.write(`${JSON.stringify(t, null, 2)}\n`)),
+    withOperator(
+      Boolean(o.json),
+      (op) => op.getTenant(id),
+      (t) => process.stdout.write(`${JSON.stringify(t, null, 2)}\n`),
+    ),
   );
 
 for (const [command, status] of [
@@ -71,8 +95,10 @@ for (const [command, status] of [
     .command(`${command} <id>`)
     .option('--json', 'machine-readable output')
     .action((id: string, o: { json?: boolean }) =>
-      withOperator(Boolean(o.json), (op) => op.updateTenant(id, { status }), (t) =>
-        process.stdout.write(`Tenant ${t.id} is now ${t.status}.\n`),
+      withOperator(
+        Boolean(o.json),
+        (op) => op.updateTenant(id, { status }),
+        (t) => process.stdout.write(`Tenant ${t.id} is now ${t.status}.\n`),
       ),
     );
 }
@@ -88,7 +114,9 @@ program
   .action((o: { tenant: string[]; user: string; role: Role[]; expires: string; json?: boolean }) =>
     withOperator(
       Boolean(o.json),
-      async (op) => ({ token: await op.mintToken({ tenants: o.tenant, user: o.user, roles: o.role, expiresIn: o.expires }) }),
+      async (op) => ({
+        token: await op.mintToken({ tenants: o.tenant, user: o.user, roles: o.role, expiresIn: o.expires }),
+      }),
       ({ token }) => process.stdout.write(`${token}\n`),
     ),
   );

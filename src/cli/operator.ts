@@ -3,8 +3,8 @@ import { join, resolve } from 'node:path';
 import { loadEmbeddedIssuer } from '../api/auth/issuer.ts';
 import type { Role } from '../api/auth/principal.ts';
 import { tenantView } from '../api/routes/admin.ts';
+import { type CreateTenantInput, createTenant, type TenantPatch, updateTenant } from '../control/tenants.ts';
 import { parseTenantId } from '../core/ids.ts';
-import { createTenant, type CreateTenantInput, type TenantPatch, updateTenant } from '../control/tenants.ts';
 import { openEmbeddedPlatform } from '../entry/embedded-wiring.ts';
 
 type TenantJson = ReturnType<typeof tenantView>;
@@ -35,9 +35,15 @@ export interface ConnectOptions {
 export async function connect(options: ConnectOptions): Promise<Operator> {
   const dataDir = resolve(options.dataDir ?? process.env.DATA_DIR ?? './data');
   const urlFile = join(dataDir, 'server-url');
-  const server = options.server ?? process.env.SILOPOOL_URL ?? (existsSync(urlFile) ? readFileSync(urlFile, 'utf8').trim() : undefined);
+  const server =
+    options.server ??
+    process.env.SILOPOOL_URL ??
+    (existsSync(urlFile) ? readFileSync(urlFile, 'utf8').trim() : undefined);
   const tokenFile = join(dataDir, 'operator-token');
-  const token = options.token ?? process.env.SILOPOOL_TOKEN ?? (existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : undefined);
+  const token =
+    options.token ??
+    process.env.SILOPOOL_TOKEN ??
+    (existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : undefined);
   if (server && token && (await reachable(server))) return httpOperator(server, token);
   if (options.server) throw new CliError(`No Silopool server answers at ${options.server}.`);
   return directOperator(dataDir);
@@ -56,7 +62,10 @@ function httpOperator(server: string, token: string): Operator {
   async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await fetch(server + path, {
       method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await res.text();
@@ -87,7 +96,8 @@ function httpOperator(server: string, token: string): Operator {
     },
     getTenant: (id) => call('GET', `/v1/admin/tenants/${encodeURIComponent(id)}`),
     updateTenant: (id, patch) => call('PATCH', `/v1/admin/tenants/${encodeURIComponent(id)}`, patch),
-    mintToken: async (claims) => (await call<{ token: string }>('POST', '/v1/admin/tokens', { ...claims })).token,
+    mintToken: async (claims) =>
+      (await call<{ token: string }>('POST', '/v1/admin/tokens', { ...claims })).token,
     request: (method, path, body) => call(method, path, body),
     close: async () => undefined,
   };

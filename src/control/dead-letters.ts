@@ -18,7 +18,10 @@ export async function peekDeadLetters(queue: MessageQueue, source: string, max =
   const dlq = deadLetterQueueName(source);
   const seen: ReceivedMessage[] = [];
   while (seen.length < max) {
-    const batch = await queue.receive(dlq, { maxMessages: Math.min(10, max - seen.length), visibilityTimeoutSec: 5 });
+    const batch = await queue.receive(dlq, {
+      maxMessages: Math.min(10, max - seen.length),
+      visibilityTimeoutSec: 5,
+    });
     if (batch.length === 0) break;
     seen.push(...batch);
   }
@@ -62,7 +65,7 @@ async function requeueJob(deps: ControlDeps, body: string): Promise<void> {
   if (!tenant) return;
   const jobs = tenantDataAt(deps.stores, storeFor(tenant), tenant.id).jobs;
   const job = await jobs.get(message.jobId);
-  if (!job || job.status !== 'failed' || job.error?.code !== 'retries_exhausted') return;
+  if (job?.status !== 'failed' || job.error?.code !== 'retries_exhausted') return;
   const { error: _error, finishedAt: _finished, ...rest } = job;
   await jobs.update(nextVersion(rest, { status: 'queued' }), job.version);
 }

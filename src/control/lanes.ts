@@ -1,6 +1,6 @@
+import type { TenantId } from '../core/ids.ts';
 import { laneForPlacement } from '../core/placement.ts';
 import type { Placement } from '../core/tenant.ts';
-import type { TenantId } from '../core/ids.ts';
 import { listModels } from '../models/registry.ts';
 import { deadLetterQueueName, type MessageQueue } from '../ports/message-queue.ts';
 

@@ -1,8 +1,8 @@
+import { newApiKey } from '../api/auth/api-keys.ts';
 import { ConditionFailedError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { parseTenantId, type TenantId } from '../core/ids.ts';
 import { laneForPlacement } from '../core/placement.ts';
 import { emptyConfig, type Placement, type Plan, type Tenant, type TenantConfig } from '../core/tenant.ts';
-import { newApiKey } from '../api/auth/api-keys.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
@@ -54,7 +54,11 @@ export async function createTenant(
 }
 
 /** Lanes (queues and stores) of a tenant's placement; idempotent so a retried onboarding resumes. */
-export async function provisionPlacement(deps: ControlDeps, id: TenantId, placement: Placement): Promise<void> {
+export async function provisionPlacement(
+  deps: ControlDeps,
+  id: TenantId,
+  placement: Placement,
+): Promise<void> {
   await ensureLaneQueues(deps.queue, id, placement);
   if (placement === 'dedicated') await deps.stores.provision(laneForPlacement(id, placement, '').store);
 }
@@ -92,7 +96,10 @@ export async function updateTenant(deps: ControlDeps, id: TenantId, patch: Tenan
   }
 }
 
-export async function issueApiKey(deps: ControlDeps, id: TenantId): Promise<{ tenant: Tenant; apiKey: string }> {
+export async function issueApiKey(
+  deps: ControlDeps,
+  id: TenantId,
+): Promise<{ tenant: Tenant; apiKey: string }> {
   const current = await deps.directory.get(id);
   if (!current) throw new NotFoundError(`Tenant "${id}"`);
   const key = newApiKey(id);
@@ -102,8 +109,10 @@ export async function issueApiKey(deps: ControlDeps, id: TenantId): Promise<{ te
 
 function checkChoices(placement: Placement, plan: Plan, name: string): void {
   const problems = [];
-  if (!PLACEMENTS.includes(placement)) problems.push({ path: '/placement', message: 'must be shared or dedicated', rule: 'enum' });
-  if (!PLANS.includes(plan)) problems.push({ path: '/plan', message: 'must be free, standard or enterprise', rule: 'enum' });
+  if (!PLACEMENTS.includes(placement))
+    problems.push({ path: '/placement', message: 'must be shared or dedicated', rule: 'enum' });
+  if (!PLANS.includes(plan))
+    problems.push({ path: '/plan', message: 'must be free, standard or enterprise', rule: 'enum' });
   if (typeof name !== 'string' || name.trim().length === 0 || name.length > 200) {
     problems.push({ path: '/name', message: 'must be 1-200 characters', rule: 'length' });
   }

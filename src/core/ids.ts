@@ -16,7 +16,8 @@ export function parseTenantId(value: unknown, path = '/id'): TenantId {
     throw new ValidationError([
       {
         path,
-        message: 'must be 2-63 characters of lowercase letters, digits and hyphens, starting with a letter or digit',
+        message:
+          'must be 2-63 characters of lowercase letters, digits and hyphens, starting with a letter or digit',
         rule: 'pattern',
       },
     ]);

@@ -21,6 +21,7 @@ export function decodeJobMessage(body: string): JobMessage | undefined {
   }
   if (typeof parsed !== 'object' || parsed === null) return undefined;
   const m = parsed as Record<string, unknown>;
-  if (m.v !== 1 || !isTenantId(m.tenantId) || !isJobId(m.jobId) || typeof m.model !== 'string') return undefined;
+  if (m.v !== 1 || !isTenantId(m.tenantId) || !isJobId(m.jobId) || typeof m.model !== 'string')
+    return undefined;
   return { v: 1, tenantId: m.tenantId, jobId: m.jobId, model: m.model };
 }

@@ -15,7 +15,9 @@ const runningTypeScript = import.meta.url.endsWith('.ts');
 export function tsExecArgv(): string[] {
   const inherited = process.execArgv.filter((a) => !a.startsWith('--inspect'));
   if (!runningTypeScript) return inherited;
-  return inherited.some((a) => a === 'tsx' || a.includes('tsx/dist/loader')) ? inherited : [...inherited, '--import', 'tsx'];
+  return inherited.some((a) => a === 'tsx' || a.includes('tsx/dist/loader'))
+    ? inherited
+    : [...inherited, '--import', 'tsx'];
 }
 
 /**

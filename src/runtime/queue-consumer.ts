@@ -35,7 +35,9 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
     const heartbeatMs = Math.max(500, (options.visibilityTimeoutSec * 1000) / 3);
     const heartbeat = setInterval(() => {
       for (const m of batch) {
-        messages.changeVisibility(queue, m.receiptHandle, options.visibilityTimeoutSec).catch(options.onError);
+        messages
+          .changeVisibility(queue, m.receiptHandle, options.visibilityTimeoutSec)
+          .catch(options.onError);
       }
     }, heartbeatMs);
     let failed = new Set(batch.map((m) => m.messageId));
@@ -52,7 +54,10 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
         const ok = !failed.has(m.messageId);
         if (ok) await messages.delete(queue, m.receiptHandle).catch(options.onError);
         // A failure is retried after a short backoff rather than the full visibility timeout.
-        else await messages.changeVisibility(queue, m.receiptHandle, backoffSec(m.receiveCount)).catch(options.onError);
+        else
+          await messages
+            .changeVisibility(queue, m.receiptHandle, backoffSec(m.receiveCount))
+            .catch(options.onError);
         options.onFinish?.(m, ok);
       }),
     );
@@ -83,7 +88,9 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
         continue;
       }
       if (stopped) {
-        await Promise.all(received.map((m) => messages.changeVisibility(queue, m.receiptHandle, 0).catch(() => undefined)));
+        await Promise.all(
+          received.map((m) => messages.changeVisibility(queue, m.receiptHandle, 0).catch(() => undefined)),
+        );
         break;
       }
       for (let i = 0; i < received.length; i += options.batchSize) {

@@ -1,9 +1,9 @@
 import { Webhook } from 'standardwebhooks';
-import { storeFor } from '../core/placement.ts';
 import { jobView } from '../core/job-view.ts';
 import { decodeWebhookMessage, WEBHOOK_QUEUE } from '../functions/webhook-message.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
-import { type StoreProvider, tenantDataAt } from '../ports/stores.ts';
+import { tenantDataFor } from '../ports/placement-data.ts';
+import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 
 export interface WebhookDispatcherOptions {
@@ -30,11 +30,15 @@ export function startWebhookDispatcher(options: WebhookDispatcherOptions): { sto
     const tenant = await options.directory.get(message.tenantId);
     const webhook = tenant?.config.webhook;
     if (!tenant || !webhook) return true;
-    const job = await tenantDataAt(options.stores, storeFor(tenant), tenant.id).jobs.get(message.jobId);
+    const job = await tenantDataFor(options.stores, tenant).jobs.get(message.jobId);
     if (!job) return true;
     const id = `msg_${job.id}_${message.status}`;
     const timestamp = new Date();
-    const payload = JSON.stringify({ type: `job.${message.status}`, timestamp: timestamp.toISOString(), data: jobView(job) });
+    const payload = JSON.stringify({
+      type: `job.${message.status}`,
+      timestamp: timestamp.toISOString(),
+      data: jobView(job),
+    });
     const signature = new Webhook(webhook.secret).sign(id, timestamp, payload);
     const response = await fetch(webhook.url, {
       method: 'POST',
@@ -53,7 +57,11 @@ export function startWebhookDispatcher(options: WebhookDispatcherOptions): { sto
   async function loop(): Promise<void> {
     while (!stopped) {
       const batch = await queue
-        .receive(WEBHOOK_QUEUE, { maxMessages: options.concurrency ?? 10, visibilityTimeoutSec: 30, waitTimeSec: 1 })
+        .receive(WEBHOOK_QUEUE, {
+          maxMessages: options.concurrency ?? 10,
+          visibilityTimeoutSec: 30,
+          waitTimeSec: 1,
+        })
         .catch((error: unknown) => {
           options.onError?.(error);
           return [];
@@ -65,7 +73,8 @@ export function startWebhookDispatcher(options: WebhookDispatcherOptions): { sto
             return false;
           });
           if (ok) await queue.delete(WEBHOOK_QUEUE, m.receiptHandle);
-          else await queue.changeVisibility(WEBHOOK_QUEUE, m.receiptHandle, Math.min(3600, 2 ** m.receiveCount));
+          else
+            await queue.changeVisibility(WEBHOOK_QUEUE, m.receiptHandle, Math.min(3600, 2 ** m.receiveCount));
         }),
       );
     }

@@ -1,7 +1,12 @@
 import type { Worker } from 'node:worker_threads';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { JobRecord } from '../core/job.ts';
-import type { FunctionReport, FunctionRequest, FunctionRuntime, HandlerFactorySpec } from './function-runtime.ts';
+import type {
+  FunctionReport,
+  FunctionRequest,
+  FunctionRuntime,
+  HandlerFactorySpec,
+} from './function-runtime.ts';
 import { moduleUrl, startModuleWorker } from './module-url.ts';
 
 interface Slot {
@@ -23,7 +28,10 @@ export function createWorkerPool(options: {
   onError?(error: unknown): void;
 }): FunctionRuntime {
   const slots: Slot[] = [];
-  const pending = new Map<number, { resolve(r: SQSBatchResponse): void; reject(e: Error): void; slot: Slot }>();
+  const pending = new Map<
+    number,
+    { resolve(r: SQSBatchResponse): void; reject(e: Error): void; slot: Slot }
+  >();
   let waiters: (() => void)[] = [];
   let nextId = 1;
   let closed = false;

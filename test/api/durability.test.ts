@@ -43,13 +43,19 @@ describe('crash safety', () => {
 
     const second = await startTestServer({ dataDir: first.dataDir });
     servers.push(second);
-    const finals = await Promise.all(accepted.map((id) => waitForJob(second, apiKey, id, { timeoutMs: 60_000 })));
+    const finals = await Promise.all(
+      accepted.map((id) => waitForJob(second, apiKey, id, { timeoutMs: 60_000 })),
+    );
     for (const job of finals) {
       expect(job.status).toBe('succeeded');
       expect(job.artifacts).toHaveLength(1);
-      expect(objectFiles(first.dataDir, tenant, String(job.id)).filter((f) => f.startsWith('workbook.xlsx'))).toHaveLength(1);
+      expect(
+        objectFiles(first.dataDir, tenant, String(job.id)).filter((f) => f.startsWith('workbook.xlsx')),
+      ).toHaveLength(1);
     }
-    const listed = (await (await second.api('/v1/jobs?limit=100', { token: apiKey })).json()) as { items: unknown[] };
+    const listed = (await (await second.api('/v1/jobs?limit=100', { token: apiKey })).json()) as {
+      items: unknown[];
+    };
     expect(listed.items).toHaveLength(40);
     rmSync(first.dataDir, { recursive: true, force: true });
   }, 120_000);
@@ -57,7 +63,9 @@ describe('crash safety', () => {
 
 describe('dead letters', () => {
   it('a message that fails on every delivery lands in the dead-letter queue, is visible to operators and can be redriven', async () => {
-    const server = await startTestServer({ env: { SILOPOOL_MAX_RECEIVES: '2', SILOPOOL_VISIBILITY_TIMEOUT_SEC: '2' } });
+    const server = await startTestServer({
+      env: { SILOPOOL_MAX_RECEIVES: '2', SILOPOOL_VISIBILITY_TIMEOUT_SEC: '2' },
+    });
     servers.push(server);
     const tenant = newTenantId('poison');
     const { apiKey } = await server.createTenant(tenant);
@@ -65,7 +73,11 @@ describe('dead letters', () => {
     const blocked = join(server.dataDir, 'objects', 'tenants', tenant);
     mkdirSync(join(server.dataDir, 'objects', 'tenants'), { recursive: true });
     writeFileSync(blocked, 'not a folder');
-    const res = await server.api('/v1/models/finance/jobs', { method: 'POST', token: apiKey, body: '{"input":{}}' });
+    const res = await server.api('/v1/models/finance/jobs', {
+      method: 'POST',
+      token: apiKey,
+      body: '{"input":{}}',
+    });
     const { id } = (await res.json()) as { id: string };
     const failed = await waitForJob(server, apiKey, id, { timeoutMs: 30_000 });
     expect(failed.status).toBe('failed');
@@ -82,8 +94,15 @@ describe('dead letters', () => {
     do {
       await new Promise((r) => setTimeout(r, 200));
       queues = ((await (await server.api('/v1/admin/queues', op)).json()) as { items: typeof queues }).items;
-    } while ((queues.find((q) => q.queue === 'shared_finance')?.deadLetters ?? 0) < 2 && Date.now() < deadline);
-    expect(queues.find((q) => q.queue === "shared_finance")?.deadLetters, JSON.stringify(queues) + JSON.stringify(await (await server.api("/v1/admin/dead-letters?queue=shared_finance", op)).json())).toBe(2);
+    } while (
+      (queues.find((q) => q.queue === 'shared_finance')?.deadLetters ?? 0) < 2 &&
+      Date.now() < deadline
+    );
+    expect(
+      queues.find((q) => q.queue === 'shared_finance')?.deadLetters,
+      JSON.stringify(queues) +
+        JSON.stringify(await (await server.api('/v1/admin/dead-letters?queue=shared_finance', op)).json()),
+    ).toBe(2);
 
     const letters = (await (await server.api('/v1/admin/dead-letters?queue=shared_finance', op)).json()) as {
       items: { body: string; receiveCount: number }[];

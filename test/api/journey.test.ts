@@ -62,13 +62,14 @@ describe('a user journey on the embedded default', () => {
         row.eachCell((cell) => {
           const v = cell.value as unknown;
           if (typeof v === 'number') values.push(v);
-          else if (v && typeof v === 'object' && 'result' in v && typeof v.result === 'number') values.push(v.result);
+          else if (v && typeof v === 'object' && 'result' in v && typeof v.result === 'number')
+            values.push(v.result);
         }),
       );
     }
-    expect(values.some((v) => Math.abs(v - job.summary.enterpriseValue) < 1e-6 * job.summary.enterpriseValue)).toBe(
-      true,
-    );
+    expect(
+      values.some((v) => Math.abs(v - job.summary.enterpriseValue) < 1e-6 * job.summary.enterpriseValue),
+    ).toBe(true);
   });
 
   it('lists, filters and pages jobs, and cancels only queued ones', async () => {
@@ -87,9 +88,12 @@ describe('a user journey on the embedded default', () => {
     const seen: string[] = [];
     let cursor: string | undefined;
     do {
-      const res = await server.api(`/v1/jobs?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, {
-        token: apiKey,
-      });
+      const res = await server.api(
+        `/v1/jobs?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+        {
+          token: apiKey,
+        },
+      );
       const page = (await res.json()) as { items: { id: string }[]; nextCursor?: string };
       seen.push(...page.items.map((j) => j.id));
       cursor = page.nextCursor;
@@ -150,7 +154,11 @@ describe('a user journey on the embedded default', () => {
         body: JSON.stringify({ url: `http://127.0.0.1:${port}/hook` }),
       });
       const { secret } = (await set.json()) as { secret: string };
-      const res = await server.api('/v1/models/finance/jobs', { method: 'POST', token: apiKey, body: '{"input":{}}' });
+      const res = await server.api('/v1/models/finance/jobs', {
+        method: 'POST',
+        token: apiKey,
+        body: '{"input":{}}',
+      });
       const { id } = (await res.json()) as { id: string };
       await waitForJob(server, apiKey, id);
       const deadline = Date.now() + 15_000;

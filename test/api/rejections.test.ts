@@ -1,4 +1,4 @@
-import { SignJWT, generateKeyPair, UnsecuredJWT } from 'jose';
+import { generateKeyPair, SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
 
@@ -83,7 +83,11 @@ describe('tenant isolation', () => {
     const a1x = `${base}-x`;
     const k1 = (await server.createTenant(a1)).apiKey;
     const kx = (await server.createTenant(a1x)).apiKey;
-    const res = await server.api('/v1/models/finance/jobs', { method: 'POST', token: kx, body: '{"input":{}}' });
+    const res = await server.api('/v1/models/finance/jobs', {
+      method: 'POST',
+      token: kx,
+      body: '{"input":{}}',
+    });
     const theirs = (await res.json()) as { id: string; artifacts: { url: string }[] };
     const done = (await waitForJob(server, kx, theirs.id)) as { artifacts: { url: string }[] };
     const missing = 'j_01m8djf2v94r1m271qxr47dhq2';
@@ -118,14 +122,20 @@ describe('input validation', () => {
     const post = (path: string, body: string, headers: Record<string, string> = {}) =>
       server.api(path, { method: 'POST', token: apiKey, body, headers });
     const bad = await expectProblem(
-      await post('/v1/models/finance/jobs', JSON.stringify({ input: { years: 0, discountRate: 'high', revenue: -5 } })),
+      await post(
+        '/v1/models/finance/jobs',
+        JSON.stringify({ input: { years: 0, discountRate: 'high', revenue: -5 } }),
+      ),
       400,
       'validation_failed',
     );
     const paths = (bad.errors as { path: string }[]).map((e) => e.path);
     expect(paths).toEqual(expect.arrayContaining(['/input/years', '/input/discountRate', '/input/revenue']));
     const nonsense = await expectProblem(
-      await post('/v1/models/finance/jobs', JSON.stringify({ input: { discountRate: 0.05, terminalGrowth: 0.06 } })),
+      await post(
+        '/v1/models/finance/jobs',
+        JSON.stringify({ input: { discountRate: 0.05, terminalGrowth: 0.06 } }),
+      ),
       400,
     );
     expect(JSON.stringify(nonsense.errors)).toContain('terminalGrowth');
@@ -138,7 +148,10 @@ describe('input validation', () => {
       await post('/v1/models/finance/jobs', '{"input":{}}', { 'idempotency-key': 'bad key with spaces' }),
       400,
     );
-    await expectProblem(await post('/v1/models/finance/jobs', '{"input":{}}', { 'content-type': 'text/plain' }), 415);
+    await expectProblem(
+      await post('/v1/models/finance/jobs', '{"input":{}}', { 'content-type': 'text/plain' }),
+      415,
+    );
     await expectProblem(await server.api('/v1/jobs?limit=1000', { token: apiKey }), 400);
     await expectProblem(await server.api('/v1/jobs?status=weird', { token: apiKey }), 400);
     const healthy = await server.api('/healthz');

@@ -22,7 +22,9 @@ describe('the silopool CLI', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'silopool-cli-'));
     cleanup.push(() => rmSync(dataDir, { recursive: true, force: true }));
     const id = newTenantId('acme');
-    const created = JSON.parse((await cli(dataDir, 'tenants', 'create', id, '--name', 'Acme Capital', '--json')).stdout);
+    const created = JSON.parse(
+      (await cli(dataDir, 'tenants', 'create', id, '--name', 'Acme Capital', '--json')).stdout,
+    );
     expect(created.tenant).toMatchObject({ id, name: 'Acme Capital', placement: 'shared' });
     expect(created.apiKey).toMatch(new RegExp(`^sp_${id}_`));
     expect(JSON.stringify(created.tenant)).not.toContain(created.apiKey);
@@ -40,12 +42,22 @@ describe('the silopool CLI', () => {
     const id = newTenantId('cli');
     const out = (await cli(server.dataDir, 'tenants', 'create', id, '--name', 'Via Server')).stdout;
     expect(out).toContain(`Created tenant ${id}`);
-    const { token } = JSON.parse((await cli(server.dataDir, 'token', '--tenant', id, '--user', 'alice', '--json')).stdout);
-    const res = await server.api('/v1/models/finance/jobs', { method: 'POST', token, tenant: id, body: '{"input":{}}' });
+    const { token } = JSON.parse(
+      (await cli(server.dataDir, 'token', '--tenant', id, '--user', 'alice', '--json')).stdout,
+    );
+    const res = await server.api('/v1/models/finance/jobs', {
+      method: 'POST',
+      token,
+      tenant: id,
+      body: '{"input":{}}',
+    });
     expect(res.status).toBe(202);
     const job = await waitForJob(server, token, ((await res.json()) as { id: string }).id, { tenant: id });
     expect(job.status).toBe('succeeded');
-    const me = (await (await server.api('/v1/me', { token })).json()) as { subject: string; tenants: { id: string }[] };
+    const me = (await (await server.api('/v1/me', { token })).json()) as {
+      subject: string;
+      tenants: { id: string }[];
+    };
     expect(me.subject).toBe('alice');
     expect(me.tenants.map((t) => t.id)).toEqual([id]);
     const suspended = (await cli(server.dataDir, 'tenants', 'suspend', id)).stdout;

@@ -14,8 +14,16 @@ export interface TestServer {
   stop(): Promise<void>;
   /** SIGKILL: no shutdown code runs, as in a crash. */
   kill(): Promise<void>;
-  createTenant(id: string, options?: Record<string, unknown>): Promise<{ apiKey: string; tenant: Record<string, unknown> }>;
-  mintToken(options: { tenants: string[]; user: string; roles?: string[]; expiresIn?: string }): Promise<string>;
+  createTenant(
+    id: string,
+    options?: Record<string, unknown>,
+  ): Promise<{ apiKey: string; tenant: Record<string, unknown> }>;
+  mintToken(options: {
+    tenants: string[];
+    user: string;
+    roles?: string[];
+    expiresIn?: string;
+  }): Promise<string>;
   /** fetch against the server with a bearer token (and tenant). */
   api(path: string, init?: RequestInit & { token?: string; tenant?: string }): Promise<Response>;
 }
@@ -101,7 +109,11 @@ export async function startTestServer(
       return (await res.json()) as { apiKey: string; tenant: Record<string, unknown> };
     },
     async mintToken(claims) {
-      const res = await api('/v1/admin/tokens', { method: 'POST', token: operatorToken, body: JSON.stringify(claims) });
+      const res = await api('/v1/admin/tokens', {
+        method: 'POST',
+        token: operatorToken,
+        body: JSON.stringify(claims),
+      });
       if (res.status !== 200) throw new Error(`mintToken: ${res.status} ${await res.text()}`);
       return ((await res.json()) as { token: string }).token;
     },
@@ -117,7 +129,10 @@ export async function waitForJob(
 ): Promise<Record<string, unknown>> {
   const deadline = Date.now() + (options.timeoutMs ?? 20_000);
   for (;;) {
-    const res = await server.api(`/v1/jobs/${jobId}`, { token, ...(options.tenant ? { tenant: options.tenant } : {}) });
+    const res = await server.api(`/v1/jobs/${jobId}`, {
+      token,
+      ...(options.tenant ? { tenant: options.tenant } : {}),
+    });
     const job = (await res.json()) as Record<string, unknown>;
     if (['succeeded', 'failed', 'cancelled'].includes(String(job.status))) return job;
     if (Date.now() > deadline) throw new Error(`job ${jobId} still ${String(job.status)}`);

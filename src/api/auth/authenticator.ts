@@ -1,4 +1,11 @@
-import { createLocalJWKSet, createRemoteJWKSet, errors as joseErrors, type JWK, type JWTPayload, jwtVerify } from 'jose';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  type JWK,
+  type JWTPayload,
+  errors as joseErrors,
+  jwtVerify,
+} from 'jose';
 import { ForbiddenError, UnauthorizedError } from '../../core/errors.ts';
 import { isTenantId, type TenantId } from '../../core/ids.ts';
 import type { Tenant } from '../../core/tenant.ts';
@@ -67,7 +74,8 @@ export function createAuthenticator(options: {
         algorithms: ['ES256', 'RS256', 'PS256', 'EdDSA'],
       }));
     } catch (error) {
-      if (error instanceof joseErrors.JWTExpired) throw new UnauthorizedError('The token has expired.', { cause: error });
+      if (error instanceof joseErrors.JWTExpired)
+        throw new UnauthorizedError('The token has expired.', { cause: error });
       throw new UnauthorizedError('The token is not valid.', { cause: error });
     }
     return {
@@ -83,7 +91,12 @@ export function createAuthenticator(options: {
     const tenant = parsed ? await options.directory.get(parsed.tenantId) : undefined;
     const record = tenant ? findMatchingKey(tenant.apiKeys, token) : undefined;
     if (!tenant || !record) throw new UnauthorizedError('The API key is not valid.');
-    return { subject: `api-key:${record.id}`, roles: new Set(['user']), tenants: new Set([tenant.id]), via: 'api-key' };
+    return {
+      subject: `api-key:${record.id}`,
+      roles: new Set(['user']),
+      tenants: new Set([tenant.id]),
+      via: 'api-key',
+    };
   }
 
   return {

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
+import { peekDeadLetters, redriveDeadLetters } from '../../control/dead-letters.ts';
+import { createTenant, issueApiKey, type TenantPatch, updateTenant } from '../../control/tenants.ts';
 import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { parseTenantId } from '../../core/ids.ts';
 import { listModels } from '../../models/registry.ts';
-import { peekDeadLetters, redriveDeadLetters } from '../../control/dead-letters.ts';
-import { createTenant, issueApiKey, type TenantPatch, updateTenant } from '../../control/tenants.ts';
 import { deadLetterQueueName } from '../../ports/message-queue.ts';
 import type { Role } from '../auth/principal.ts';
 import { requireOperator } from '../context.ts';
@@ -40,25 +40,46 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
       },
     },
     async (request) => {
-      const page = await deps.directory.list({ limit: request.query.limit ?? 100, ...(request.query.cursor ? { cursor: request.query.cursor } : {}) });
-      return { items: page.items.map(tenantView), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
+      const page = await deps.directory.list({
+        limit: request.query.limit ?? 100,
+        ...(request.query.cursor ? { cursor: request.query.cursor } : {}),
+      });
+      return {
+        items: page.items.map(tenantView),
+        ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
+      };
     },
   );
 
-  app.post<{ Body: { id: string; name: string; placement?: 'shared' | 'dedicated'; plan?: 'free' | 'standard' | 'enterprise'; config?: Record<string, unknown> } }>(
+  app.post<{
+    Body: {
+      id: string;
+      name: string;
+      placement?: 'shared' | 'dedicated';
+      plan?: 'free' | 'standard' | 'enterprise';
+      config?: Record<string, unknown>;
+    };
+  }>(
     '/v1/admin/tenants',
     { schema: { tags: ['admin'], summary: 'Onboard a tenant; the API key is shown once', body: tenantBody } },
     async (request, reply) => {
       const { tenant, apiKey } = await createTenant(control, request.body as never);
-      return reply.code(201).header('location', `/v1/admin/tenants/${tenant.id}`).send({ tenant: tenantView(tenant), apiKey });
+      return reply
+        .code(201)
+        .header('location', `/v1/admin/tenants/${tenant.id}`)
+        .send({ tenant: tenantView(tenant), apiKey });
     },
   );
 
-  app.get<{ Params: { id: string } }>('/v1/admin/tenants/:id', { schema: { tags: ['admin'] } }, async (request) => {
-    const tenant = await deps.directory.get(parseTenantId(request.params.id, '/params/id'));
-    if (!tenant) throw new NotFoundError(`Tenant "${request.params.id}"`);
-    return tenantView(tenant);
-  });
+  app.get<{ Params: { id: string } }>(
+    '/v1/admin/tenants/:id',
+    { schema: { tags: ['admin'] } },
+    async (request) => {
+      const tenant = await deps.directory.get(parseTenantId(request.params.id, '/params/id'));
+      if (!tenant) throw new NotFoundError(`Tenant "${request.params.id}"`);
+      return tenantView(tenant);
+    },
+  );
 
   app.patch<{ Params: { id: string }; Body: TenantPatch }>(
     '/v1/admin/tenants/:id',
@@ -77,7 +98,8 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
         },
       },
     },
-    async (request) => tenantView(await updateTenant(control, parseTenantId(request.params.id, '/params/id'), request.body)),
+    async (request) =>
+      tenantView(await updateTenant(control, parseTenantId(request.params.id, '/params/id'), request.body)),
   );
 
   app.post<{ Params: { id: string } }>(
@@ -109,7 +131,8 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
       },
     },
     async (request) => {
-      if (!deps.issuer) throw new NotFoundError('The embedded token issuer (this server uses an external one)');
+      if (!deps.issuer)
+        throw new NotFoundError('The embedded token issuer (this server uses an external one)');
       const tenants = request.body.tenants.map((t, i) => parseTenantId(t, `/body/tenants/${i}`));
       const token = await deps.issuer.mint({
         subject: request.body.user,
@@ -121,26 +144,36 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
   );
 
-  app.get('/v1/admin/queues', { schema: { tags: ['admin'], summary: 'Queue depths and dead letters' } }, async () => {
-    const names = (await deps.queue.listQueues()).filter((q) => !q.endsWith('-dlq'));
-    const items = await Promise.all(
-      names.map(async (queue) => {
-        const [depth, dead] = await Promise.all([
-          deps.queue.depth(queue),
-          deps.queue.depth(deadLetterQueueName(queue)).catch(() => ({ visible: 0, inFlight: 0, delayed: 0 })),
-        ]);
-        return { queue, ...depth, deadLetters: dead.visible + dead.inFlight + dead.delayed };
-      }),
-    );
-    return { items };
-  });
+  app.get(
+    '/v1/admin/queues',
+    { schema: { tags: ['admin'], summary: 'Queue depths and dead letters' } },
+    async () => {
+      const names = (await deps.queue.listQueues()).filter((q) => !q.endsWith('-dlq'));
+      const items = await Promise.all(
+        names.map(async (queue) => {
+          const [depth, dead] = await Promise.all([
+            deps.queue.depth(queue),
+            deps.queue
+              .depth(deadLetterQueueName(queue))
+              .catch(() => ({ visible: 0, inFlight: 0, delayed: 0 })),
+          ]);
+          return { queue, ...depth, deadLetters: dead.visible + dead.inFlight + dead.delayed };
+        }),
+      );
+      return { items };
+    },
+  );
 
   app.get<{ Querystring: { queue: string } }>(
     '/v1/admin/dead-letters',
     {
       schema: {
         tags: ['admin'],
-        querystring: { type: 'object', required: ['queue'], properties: { queue: { type: 'string', maxLength: 128 } } },
+        querystring: {
+          type: 'object',
+          required: ['queue'],
+          properties: { queue: { type: 'string', maxLength: 128 } },
+        },
       },
     },
     async (request) => ({ items: await peekDeadLetters(deps.queue, await knownQueue(request.query.queue)) }),
@@ -151,7 +184,11 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
     {
       schema: {
         tags: ['admin'],
-        body: { type: 'object', required: ['queue'], properties: { queue: { type: 'string', maxLength: 128 } } },
+        body: {
+          type: 'object',
+          required: ['queue'],
+          properties: { queue: { type: 'string', maxLength: 128 } },
+        },
       },
     },
     async (request) => redriveDeadLetters(control, await knownQueue(request.body.queue)),

@@ -1,8 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isTerminal, type JobRecord } from '../../core/job.ts';
+import { jobView } from '../../core/job-view.ts';
 import type { TenantJobStore } from '../../ports/job-store.ts';
 import type { AppDeps } from '../deps.ts';
-import { jobView } from '../../core/job-view.ts';
 
 /**
  * Streams a job's status changes as SSE. Changes arrive from the in-process event bus; a slow re-read
@@ -55,5 +55,8 @@ export async function streamJobEvents(
     );
   }, deps.ssePollMs ?? 1000);
   const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-  cleanups.push(() => clearInterval(poll), () => clearInterval(heartbeat));
+  cleanups.push(
+    () => clearInterval(poll),
+    () => clearInterval(heartbeat),
+  );
 }

@@ -2,10 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import { ConflictError, NotFoundError } from '../../core/errors.ts';
 import { isJobId } from '../../core/ids.ts';
 import { artifactKey, isTerminal, type JobRecord, type JobStatus } from '../../core/job.ts';
+import { jobView } from '../../core/job-view.ts';
 import { nextVersion, type TenantJobStore } from '../../ports/job-store.ts';
 import { tenantContext } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
-import { jobView } from '../../core/job-view.ts';
 import { streamJobEvents } from './job-events-stream.ts';
 
 const STATUSES: JobStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
@@ -64,16 +64,23 @@ export function jobRoutes(app: FastifyInstance, deps: AppDeps): void {
       const { data } = await tenantContext(deps, request);
       const job = await findJob(data.jobs, request.params.id);
       if (job.status !== 'queued') {
-        throw new ConflictError(`Only a queued job can be cancelled; this one is ${job.status}.`, 'not_cancellable');
+        throw new ConflictError(
+          `Only a queued job can be cancelled; this one is ${job.status}.`,
+          'not_cancellable',
+        );
       }
       const now = new Date().toISOString();
       // Compare-and-set: if a function started the job meanwhile, the cancel loses and says so.
       const cancelled = await data.jobs
         .update(nextVersion(job, { status: 'cancelled', finishedAt: now }), job.version)
         .catch((error: unknown) => {
-          throw new ConflictError('The job started running before it could be cancelled.', 'not_cancellable', {
-            cause: error,
-          });
+          throw new ConflictError(
+            'The job started running before it could be cancelled.',
+            'not_cancellable',
+            {
+              cause: error,
+            },
+          );
         });
       deps.events.publish(cancelled);
       return jobView(cancelled);
@@ -102,7 +109,12 @@ export function jobRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   app.get<{ Params: { id: string } }>(
     '/v1/jobs/:id/events',
-    { schema: { tags: ['jobs'], summary: 'Server-Sent Events with status changes; ends after a terminal status' } },
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'Server-Sent Events with status changes; ends after a terminal status',
+      },
+    },
     async (request, reply) => {
       const { data } = await tenantContext(deps, request);
       const job = await findJob(data.jobs, request.params.id);

@@ -1,27 +1,31 @@
 import type { FastifyInstance } from 'fastify';
 import { NotFoundError, ValidationError } from '../../core/errors.ts';
+import { jobView } from '../../core/job-view.ts';
 import { getModel, listModels } from '../../models/registry.ts';
 import { schemaForTenant } from '../../models/rules.ts';
 import { tenantContext } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
-import { jobView } from '../../core/job-view.ts';
 import { submitJob } from '../submit-job.ts';
 
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
-  app.get('/v1/models', { schema: { tags: ['models'], summary: "Models with this tenant's input schema" } }, async (request) => {
-    const { tenant } = await tenantContext(deps, request);
-    return {
-      items: listModels().map((model) => ({
-        name: model.name,
-        version: model.version,
-        title: model.title,
-        description: model.description,
-        inputSchema: schemaForTenant(model, tenant.config.rules[model.name] ?? {}),
-      })),
-    };
-  });
+  app.get(
+    '/v1/models',
+    { schema: { tags: ['models'], summary: "Models with this tenant's input schema" } },
+    async (request) => {
+      const { tenant } = await tenantContext(deps, request);
+      return {
+        items: listModels().map((model) => ({
+          name: model.name,
+          version: model.version,
+          title: model.title,
+          description: model.description,
+          inputSchema: schemaForTenant(model, tenant.config.rules[model.name] ?? {}),
+        })),
+      };
+    },
+  );
 
   app.get<{ Params: { model: string } }>(
     '/v1/models/:model',
@@ -57,17 +61,28 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
       if (!getModel(request.params.model)) throw new NotFoundError(`Model "${request.params.model}"`);
       const body = request.body;
       if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-        throw new ValidationError([{ path: '', message: 'must be a JSON object like {"input": {...}}', rule: 'type' }]);
+        throw new ValidationError([
+          { path: '', message: 'must be a JSON object like {"input": {...}}', rule: 'type' },
+        ]);
       }
       const { input = {}, priority } = body as { input?: unknown; priority?: unknown };
-      if (priority !== undefined && (!Number.isInteger(priority) || (priority as number) < 0 || (priority as number) > 9)) {
-        throw new ValidationError([{ path: '/priority', message: 'must be an integer from 0 to 9', rule: 'range' }]);
+      if (
+        priority !== undefined &&
+        (!Number.isInteger(priority) || (priority as number) < 0 || (priority as number) > 9)
+      ) {
+        throw new ValidationError([
+          { path: '/priority', message: 'must be an integer from 0 to 9', rule: 'range' },
+        ]);
       }
       const keyHeader = request.headers['idempotency-key'];
       const idempotencyKey = Array.isArray(keyHeader) ? keyHeader[0] : keyHeader;
       if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
         throw new ValidationError([
-          { path: '/headers/idempotency-key', message: 'must be 1-128 letters, digits or ._:-', rule: 'pattern' },
+          {
+            path: '/headers/idempotency-key',
+            message: 'must be 1-128 letters, digits or ._:-',
+            rule: 'pattern',
+          },
         ]);
       }
       const admitted = (await deps.control?.admitSubmit?.(context.tenant)) ?? {};

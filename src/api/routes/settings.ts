@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { ValidationError } from '../../core/errors.ts';
 import { updateTenant } from '../../control/tenants.ts';
+import { ValidationError } from '../../core/errors.ts';
 import { tenantContext } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
 
@@ -15,7 +15,12 @@ export function tenantSettingsRoutes(app: FastifyInstance, deps: AppDeps): void 
       schema: {
         tags: ['settings'],
         summary: 'Set the webhook URL; the signing secret is returned once',
-        body: { type: 'object', required: ['url'], additionalProperties: false, properties: { url: { type: 'string', maxLength: 2048 } } },
+        body: {
+          type: 'object',
+          required: ['url'],
+          additionalProperties: false,
+          properties: { url: { type: 'string', maxLength: 2048 } },
+        },
       },
     },
     async (request) => {
@@ -24,7 +29,9 @@ export function tenantSettingsRoutes(app: FastifyInstance, deps: AppDeps): void 
       try {
         url = new URL(request.body.url);
       } catch {
-        throw new ValidationError([{ path: '/body/url', message: 'must be an absolute http(s) URL', rule: 'format' }]);
+        throw new ValidationError([
+          { path: '/body/url', message: 'must be an absolute http(s) URL', rule: 'format' },
+        ]);
       }
       if (url.protocol !== 'https:' && url.protocol !== 'http:') {
         throw new ValidationError([{ path: '/body/url', message: 'must be an http(s) URL', rule: 'format' }]);
