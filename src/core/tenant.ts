@@ -86,7 +86,13 @@ export interface Tenant {
 export const PLAN_LIMITS: Record<Plan, TenantLimits> = {
   free: { maxRunningJobs: 2, maxQueuedJobs: 100, submitRatePerSec: 2, submitBurst: 10, weight: 1 },
   standard: { maxRunningJobs: 8, maxQueuedJobs: 10_000, submitRatePerSec: 50, submitBurst: 200, weight: 2 },
-  enterprise: { maxRunningJobs: 32, maxQueuedJobs: 100_000, submitRatePerSec: 500, submitBurst: 2000, weight: 4 },
+  enterprise: {
+    maxRunningJobs: 32,
+    maxQueuedJobs: 100_000,
+    submitRatePerSec: 500,
+    submitBurst: 2000,
+    weight: 4,
+  },
 };
 
 export const DEFAULT_FUNCTION_SETTINGS: FunctionSettings = {

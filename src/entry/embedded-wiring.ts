@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { createEmbeddedStoreProvider } from '../adapters/embedded/store-provider.ts';
 import {
   createSqliteMessageQueue,
   createSqliteTenantDirectory,
@@ -7,6 +6,7 @@ import {
   type SqliteDatabase,
   type SqliteMessageQueue,
 } from '../adapters/embedded/index.ts';
+import { createEmbeddedStoreProvider } from '../adapters/embedded/store-provider.ts';
 import type { HandlerDeps } from '../functions/model-handler.ts';
 import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
