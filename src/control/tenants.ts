@@ -12,6 +12,8 @@ export interface ControlDeps {
   directory: TenantDirectory;
   queue: MessageQueue;
   stores: StoreProvider;
+  /** Settings of the queues the control plane creates (a dedicated tenant's lanes). */
+  queueSettings?: { visibilityTimeoutSec?: number; maxReceiveCount?: number };
 }
 
 export interface CreateTenantInput {
@@ -59,8 +61,10 @@ export async function provisionPlacement(
   id: TenantId,
   placement: Placement,
 ): Promise<void> {
-  await ensureLaneQueues(deps.queue, id, placement);
-  if (placement === 'dedicated') await deps.stores.provision(laneForPlacement(id, placement, '').store);
+  // Shared lanes belong to the platform (created at start with its settings); only dedicated ones are the tenant's.
+  if (placement !== 'dedicated') return;
+  await ensureLaneQueues(deps.queue, id, placement, deps.queueSettings);
+  await deps.stores.provision(laneForPlacement(id, placement, '').store);
 }
 
 export interface TenantPatch {

@@ -23,7 +23,12 @@ const tenantBody = {
 } as const;
 
 export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
-  const control = { directory: deps.directory, queue: deps.queue, stores: deps.stores };
+  const control = {
+    directory: deps.directory,
+    queue: deps.queue,
+    stores: deps.stores,
+    ...(deps.queueSettings ? { queueSettings: deps.queueSettings } : {}),
+  };
   app.addHook('onRequest', async (request) => {
     if (request.url.startsWith('/v1/admin/')) await requireOperator(deps, request);
   });
