@@ -9,8 +9,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { sharedQueueName } from '../src/core/placement.ts';
+import { WEBHOOK_QUEUE } from '../src/functions/webhook-message.ts';
+import { deadLetterQueueName } from '../src/ports/message-queue.ts';
 import type { SilopoolInfraConfig } from './config.ts';
 import { ModelLane } from './constructs/model-lane.ts';
 import { SilopoolFunction } from './constructs/silopool-function.ts';
@@ -109,8 +112,21 @@ export class PlatformStack extends Stack {
       }),
     );
     tenantsTable.grantReadData(modelRole);
-    // Webhook notifications go through the control plane's queue; dedup items live in the tenants table.
-    tenantsTable.grant(modelRole, 'dynamodb:PutItem', 'dynamodb:DeleteItem');
+    // Webhook notifications go through the platform's webhook queue, deduplicated by items in the tenants table.
+    tenantsTable.grant(modelRole, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
+    const webhookDlq = new sqs.Queue(this, 'WebhooksDeadLetterQueue', {
+      queueName: deadLetterQueueName(WEBHOOK_QUEUE),
+      retentionPeriod: Duration.days(14),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    const webhooks = new sqs.Queue(this, 'Webhooks', {
+      queueName: WEBHOOK_QUEUE,
+      deadLetterQueue: { queue: webhookDlq, maxReceiveCount: 12 },
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    webhooks.grantSendMessages(modelRole);
 
     for (const model of config.models) {
       const lane = new ModelLane(this, `Shared-${model}`, {

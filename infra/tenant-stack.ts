@@ -8,6 +8,7 @@ import type { Construct } from 'constructs';
 import { dedicatedBucketName, dedicatedTableName } from '../src/adapters/aws/naming.ts';
 import type { TenantId } from '../src/core/ids.ts';
 import { dedicatedQueueName } from '../src/core/placement.ts';
+import { WEBHOOK_QUEUE } from '../src/functions/webhook-message.ts';
 import type { CodeSource, DedicatedTenantConfig } from './config.ts';
 import { ModelLane } from './constructs/model-lane.ts';
 import { tenantJobWidgets } from './constructs/tenant-widgets.ts';
@@ -80,10 +81,17 @@ export class TenantStack extends Stack {
         resources: [key.keyArn],
       }),
     );
-    // The tenant directory of the control plane, read by name: no cross-stack export to pin the platform.
+    // The control plane's tenant directory (and webhook dedup items) and webhook queue, by name: no
+    // cross-stack export pins the platform stack.
     role.addToPolicy(
       new iam.PolicyStatement({
-        actions: ['dynamodb:GetItem'],
+        actions: ['sqs:SendMessage'],
+        resources: [`arn:${this.partition}:sqs:${this.region}:${this.account}:${WEBHOOK_QUEUE}`],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
         resources: [
           `arn:${this.partition}:dynamodb:${this.region}:${this.account}:table/${names.tenantsTable}`,
         ],
