@@ -83,7 +83,9 @@ export class FairScheduler {
     // The smallest start tag max(time, queueTime) is the smallest time: max with a constant keeps the
     // order. Ties go to the group name, as in the SQL index (queue, vtime, grp).
     let best: { group: string; state: GroupState } | undefined;
+    let backlogged = false;
     for (const [group, state] of this.groups) {
+      if (state.items.length > 0) backlogged = true;
       if (state.items.length === 0) {
         // Forgetting an idle group is safe once the queue's virtual time has passed its own: it would
         // start at the queue's virtual time anyway. Earlier, forgetting it would hand it credit.
@@ -95,12 +97,24 @@ export class FairScheduler {
         best = { group, state };
       }
     }
-    if (!best) return undefined;
+    if (!best) {
+      if (!backlogged) this.endBusyPeriod();
+      return undefined;
+    }
     const item = best.state.items.shift()!;
     const tags = startTags(best.state.time, this.queueTime, item.cost, this.weightOf(best.group));
     this.queueTime = tags.start;
     best.state.time = tags.finish;
     return item;
+  }
+
+  /**
+   * Nothing queued anywhere: as in SFQ, the virtual time jumps to the largest finish tag, so every idle
+   * group is behind it and forgotten (no group keeps a lead or a debt into the next busy period).
+   */
+  private endBusyPeriod(): void {
+    for (const state of this.groups.values()) this.queueTime = Math.max(this.queueTime, state.time);
+    this.groups.clear();
   }
 
   /** Items queued, per group. */

@@ -69,6 +69,10 @@ export function createFairClaim(db: SqliteDatabase) {
     dueGroups: db.prepare<[string, number], { grp: string }>(CLAIM_SQL.dueGroups),
     promoteDue: db.prepare(CLAIM_SQL.promoteDue),
     dropGroup: db.prepare('DELETE FROM queue_groups WHERE queue = ? AND grp = ?'),
+    dropGroups: db.prepare('DELETE FROM queue_groups WHERE queue = ?'),
+    maxGroupTime: db.prepare<[string], { t: number | null }>(
+      'SELECT max(vtime) AS t FROM queue_groups WHERE queue = ?',
+    ),
     weight: db.prepare<[string, string], { weight: number }>(
       'SELECT weight FROM group_weights WHERE queue = ? AND grp = ?',
     ),
@@ -119,6 +123,10 @@ export function createFairClaim(db: SqliteDatabase) {
           if (last) boundary = { ...last };
           loaded.push(...page);
         }
+      },
+      /** True when every group has been read and none has a ready message, excluded ones included. */
+      allIdle(): boolean {
+        return exhausted && loaded.every((g) => idle.has(g.grp) || !stmt.head.get(queueName, g.grp));
       },
       /** A group found with nothing ready: skipped for the rest of this claim. */
       markIdle(group: string): void {
@@ -204,6 +212,12 @@ export function createFairClaim(db: SqliteDatabase) {
         });
       }
       for (const group of charged) stmt.setGroupTime.run(group.vtime, queueName, group.grp);
+      // End of a busy period (same rule as FairScheduler): the clock jumps to the largest finish tag and
+      // every group row goes; in-flight messages bring theirs back when they come due.
+      if (out.length < max && groups.allIdle()) {
+        queue.vtime = Math.max(queue.vtime, stmt.maxGroupTime.get(queueName)?.t ?? queue.vtime);
+        stmt.dropGroups.run(queueName);
+      }
       stmt.setQueueTime.run(queue.vtime, queueName);
       return out;
     },

@@ -124,9 +124,9 @@ export function createSqliteMessageQueue(
     // A full scan of the queue, hence only once a minute; expired heads are also dropped by the claim.
     sweepExpired: db.prepare('DELETE FROM messages WHERE queue = ? AND sent_at < ?'),
     deleteByHandle: db.prepare('DELETE FROM messages WHERE seq = ? AND queue = ? AND receipt = ?'),
-    // Only in flight (ready = 0): once a message is ready again its old handle no longer hides it.
+    // Only while in flight: once its visibility ran out (promoted or not yet) the old handle no longer hides it.
     setVisibility: db.prepare(
-      'UPDATE messages SET visible_at = ? WHERE seq = ? AND queue = ? AND receipt = ? AND ready = 0',
+      'UPDATE messages SET visible_at = ? WHERE seq = ? AND queue = ? AND receipt = ? AND ready = 0 AND visible_at > ?',
     ),
     // Ready messages are counted from their index; waiting ones (few: in flight or delayed) row by row.
     depthReady: db.prepare<[string], { n: number }>(
@@ -332,7 +332,8 @@ export function createSqliteMessageQueue(
     async changeVisibility(queue, receiptHandle, timeoutSec) {
       checkRange('/timeoutSec', timeoutSec, MAX_VISIBILITY_SEC);
       const { seq, nonce } = parseHandle(receiptHandle);
-      stmt.setVisibility.run(Date.now() + Math.round(timeoutSec * 1000), seq, queue, nonce);
+      const now = Date.now();
+      stmt.setVisibility.run(now + Math.round(timeoutSec * 1000), seq, queue, nonce, now);
       if (timeoutSec === 0) waker.emit(queue);
     },
 
