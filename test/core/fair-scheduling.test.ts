@@ -87,7 +87,11 @@ describe('FairScheduler (start-time fair queueing)', () => {
 
   it('starts each group in (priority, send order), whatever the interleaving of enqueues and picks', () => {
     const op = fc.oneof(
-      fc.record({ kind: fc.constant('enqueue' as const), group: groupName, priority: fc.integer({ min: -2, max: 2 }) }),
+      fc.record({
+        kind: fc.constant('enqueue' as const),
+        group: groupName,
+        priority: fc.integer({ min: -2, max: 2 }),
+      }),
       fc.record({ kind: fc.constant('pick' as const) }),
     );
     fc.assert(
