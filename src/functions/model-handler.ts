@@ -6,6 +6,7 @@ import { decodeJobMessage } from '../core/messages.ts';
 import { storeFor } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
 import { getModel } from '../models/registry.ts';
+import type { ModelDefinition } from '../models/types.ts';
 import { nextVersion, type TenantJobStore } from '../ports/job-store.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import { type StoreProvider, type TenantData, tenantDataAt } from '../ports/stores.ts';
@@ -16,6 +17,8 @@ export const WORKBOOK = 'workbook.xlsx';
 const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
 
 export interface HandlerDeps {
+  /** Spreads big model runs over cores: the parts a model plans run here, in parallel. */
+  parallel?: { cores: number; runParts(model: string, input: unknown, parts: unknown[]): Promise<unknown[]> };
   directory: TenantDirectory;
   stores: StoreProvider;
   /** For webhook notifications; absent where webhooks are sent another way. */
@@ -32,7 +35,8 @@ export interface HandlerDeps {
 /** The model function, with the AWS Lambda SQS signature; the local host builds the same events. */
 export function createModelHandler(deps: HandlerDeps) {
   const log = deps.log ?? (() => undefined);
-  const dataFor = deps.dataFor ?? (async (tenant: Tenant) => tenantDataAt(deps.stores, storeFor(tenant), tenant.id));
+  const dataFor =
+    deps.dataFor ?? (async (tenant: Tenant) => tenantDataAt(deps.stores, storeFor(tenant), tenant.id));
 
   async function processRecord(record: SQSRecord): Promise<void> {
     const message = decodeJobMessage(record.body);
@@ -72,7 +76,7 @@ export function createModelHandler(deps: HandlerDeps) {
     let outcome: Partial<JobRecord>;
     try {
       if (!model) throw new SilopoolError('unknown_model', 400, `Model "${started.model}" is not installed.`);
-      const result = model.run(started.effectiveInput as never, started.rules);
+      const result = await runModel(model, started);
       const bytes = await model.workbook(result, started.effectiveInput as never, tenant.config.formatting);
       const key = artifactKey(started.id, WORKBOOK);
       await data.objects.put(key, bytes, XLSX);
@@ -99,8 +103,20 @@ export function createModelHandler(deps: HandlerDeps) {
     if (finished) await announce(tenant, finished);
   }
 
+  async function runModel(model: ModelDefinition, job: JobRecord): Promise<unknown> {
+    const plan =
+      deps.parallel && model.parallel ? model.parallel.plan(job.effectiveInput, deps.parallel.cores) : [];
+    if (!deps.parallel || !model.parallel || plan.length < 2) return model.run(job.effectiveInput, job.rules);
+    const parts = await deps.parallel.runParts(model.name, job.effectiveInput, plan);
+    return model.parallel.combine(job.effectiveInput, job.rules, parts);
+  }
+
   /** Compare-and-set; undefined when another delivery of the same job moved it on first. */
-  async function commit(jobs: TenantJobStore, job: JobRecord, patch: Partial<JobRecord>): Promise<JobRecord | undefined> {
+  async function commit(
+    jobs: TenantJobStore,
+    job: JobRecord,
+    patch: Partial<JobRecord>,
+  ): Promise<JobRecord | undefined> {
     try {
       const stored = await jobs.update(nextVersion(job, patch), job.version);
       deps.notify?.(stored);
@@ -121,7 +137,10 @@ export function createModelHandler(deps: HandlerDeps) {
       nextVersion(job, {
         status: 'failed',
         finishedAt: new Date().toISOString(),
-        error: { code: 'retries_exhausted', message: `The job failed on every attempt: ${String((cause as Error)?.message ?? cause)}` },
+        error: {
+          code: 'retries_exhausted',
+          message: `The job failed on every attempt: ${String((cause as Error)?.message ?? cause)}`,
+        },
       }),
       job.version,
     );
@@ -143,7 +162,10 @@ export function createModelHandler(deps: HandlerDeps) {
       try {
         await processRecord(record);
       } catch (error) {
-        log('error', 'record failed; it will be retried', { messageId: record.messageId, error: String(error) });
+        log('error', 'record failed; it will be retried', {
+          messageId: record.messageId,
+          error: String(error),
+        });
         failures.push({ itemIdentifier: record.messageId });
       }
     }

@@ -22,6 +22,16 @@ export interface ModelDefinition<Input = unknown, Result = unknown> {
   summary(result: Result, rules: ModelRules): Record<string, unknown>;
   /** Chart data shown by the web app (free cash flow by year, a fund's J-curve), by series name. */
   series?(result: Result): Record<string, { label: string | number; value: number }[]>;
+  /**
+   * For runs big enough to spread over cores: `plan` splits the work into parts (or returns [] to run
+   * whole), `runPart` computes one part (pure), `combine` builds the result from all parts in plan order.
+   * `combine(input, rules, plan.map(runPart))` must equal `run(input, rules)`.
+   */
+  parallel?: {
+    plan(input: Input, cores: number): unknown[];
+    runPart(input: Input, part: unknown): unknown;
+    combine(input: Input, rules: ModelRules, parts: unknown[]): Result;
+  };
   /** Renders the xlsx bytes. */
   workbook(result: Result, input: Input, formatting: Formatting): Uint8Array | Promise<Uint8Array>;
 }

@@ -17,9 +17,12 @@ export type FunctionReport =
   | { type: 'result'; id: number; response: SQSBatchResponse }
   | { type: 'error'; id: number; message: string }
   | { type: 'job'; job: JobRecord }
+  | { type: 'compute'; id: number; model: string; input: unknown; parts: unknown[] }
   | { type: 'ready' };
 
-export type FunctionRequest = { type: 'invoke'; id: number; event: SQSEvent };
+export type FunctionRequest =
+  | { type: 'invoke'; id: number; event: SQSEvent }
+  | { type: 'computed'; id: number; results?: unknown[]; error?: string };
 
 /** How a function thread or process builds its handler's dependencies: a module and its options. */
 export interface HandlerFactorySpec {

@@ -1,6 +1,8 @@
+import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { JobRecord } from '../core/job.ts';
+import type { ComputePool } from './compute-pool.ts';
 import type {
   FunctionReport,
   FunctionRequest,
@@ -26,6 +28,8 @@ export function createWorkerPool(options: {
   factory: HandlerFactorySpec;
   onJob?(job: JobRecord): void;
   onError?(error: unknown): void;
+  /** Runs parts of big model runs for the threads (the compute pool); absent: runs stay whole. */
+  compute?: ComputePool;
 }): FunctionRuntime {
   const slots: Slot[] = [];
   const pending = new Map<
@@ -44,14 +48,22 @@ export function createWorkerPool(options: {
 
   function spawn(): Slot {
     const worker = startModuleWorker(moduleUrl('./function-worker', import.meta.url), {
-      workerData: { factory: options.factory },
+      workerData: { factory: options.factory, cores: options.compute ? availableParallelism() : 1 },
     });
     let markReady: () => void = () => undefined;
     const slot: Slot = { worker, busy: false, ready: new Promise((r) => (markReady = r)) };
     worker.on('message', (report: FunctionReport) => {
       if (report.type === 'ready') markReady();
       else if (report.type === 'job') options.onJob?.(report.job);
-      else {
+      else if (report.type === 'compute') {
+        const reply = (message: FunctionRequest) => worker.postMessage(message);
+        if (!options.compute) reply({ type: 'computed', id: report.id, error: 'no compute pool' });
+        else
+          options.compute.runParts(report.model, report.input, report.parts).then(
+            (results) => reply({ type: 'computed', id: report.id, results }),
+            (error: unknown) => reply({ type: 'computed', id: report.id, error: String(error) }),
+          );
+      } else {
         const call = pending.get(report.id);
         if (!call) return;
         pending.delete(report.id);

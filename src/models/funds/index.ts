@@ -2,7 +2,11 @@ import { roundFigures } from '../round.ts';
 import type { ModelDefinition } from '../types.ts';
 import { checkFunds, type FundsResult, periodLabels, runFunds } from './run.ts';
 import { type FundsInput, fundsSchema } from './schema.ts';
+import { mergeSimulationChunks, runFundsSimulationChunk, type SimulationChunk } from './simulation.ts';
 import { fundsWorkbook } from './workbook.ts';
+
+/** Below this many paths a simulation runs whole: splitting would cost more than it saves. */
+const PARALLEL_FROM_PATHS = 2000;
 
 export const fundsModel: ModelDefinition<FundsInput, FundsResult> = {
   name: 'funds',
@@ -16,6 +20,25 @@ export const fundsModel: ModelDefinition<FundsInput, FundsResult> = {
   cost: (input) =>
     Math.max(1, Math.ceil((input.fundLifeYears * input.periodsPerYear * (1 + input.simulations)) / 12)),
   run: (input) => runFunds(input),
+  // Paths are independent and seeded per path, so any split merges to the single-run result exactly.
+  parallel: {
+    plan: (input, cores) => {
+      if (input.simulations < PARALLEL_FROM_PATHS || cores < 2) return [];
+      const parts = Math.min(cores * 2, Math.ceil(input.simulations / 500));
+      const size = Math.ceil(input.simulations / parts);
+      const plan: { start: number; count: number }[] = [];
+      for (let start = 0; start < input.simulations; start += size) {
+        plan.push({ start, count: Math.min(size, input.simulations - start) });
+      }
+      return plan;
+    },
+    runPart: (input, part) => {
+      const { start, count } = part as { start: number; count: number };
+      return runFundsSimulationChunk(input, start, count);
+    },
+    combine: (input, _rules, parts) =>
+      runFunds(input, mergeSimulationChunks(input, parts as SimulationChunk[])),
+  },
   summary: (result, rules) => {
     const p = result.path;
     const labels = periodLabels(result);

@@ -59,7 +59,7 @@ export function checkFunds(input: FundsInput): FieldProblem[] {
   return problems;
 }
 
-export function runFunds(input: FundsInput): FundsResult {
+export function runFunds(input: FundsInput, simulation?: SimulationSummary | null): FundsResult {
   const rates = periodRates(input);
   const gP = perPeriodGrowth(input.growthRate, rates.perYear);
   const path = projectFund(input, rates, new Float64Array(rates.periods).fill(gP));
@@ -69,7 +69,8 @@ export function runFunds(input: FundsInput): FundsResult {
     year,
     path,
     metrics: fundMetrics(path, rates.perYear, input.vintageYear),
-    simulation: input.simulations > 0 ? runFundsSimulation(input) : null,
+    simulation:
+      simulation !== undefined ? simulation : input.simulations > 0 ? runFundsSimulation(input) : null,
   };
 }
 

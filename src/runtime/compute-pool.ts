@@ -1,0 +1,109 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { setPriority } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { moduleUrl, tsExecArgv } from './module-url.ts';
+
+export interface ComputePool {
+  /** Runs every part of a model run, spread over the pool; results in the order of `parts`. */
+  runParts(model: string, input: unknown, parts: unknown[]): Promise<unknown[]>;
+  close(): Promise<void>;
+}
+
+interface Task {
+  id: number;
+  model: string;
+  input: unknown;
+  part: unknown;
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+}
+
+interface Member {
+  child: ChildProcess;
+  task?: Task;
+  idleTimer?: NodeJS.Timeout;
+}
+
+/**
+ * Processes that run the parts of big model runs (a 10,000-path simulation) on every core. They run
+ * at a lower OS priority (`nice`), so the function threads running other tenants' small jobs, and the
+ * API, take the CPU first: a big job soaks up idle cores without delaying anyone.
+ */
+export function createComputePool(options: { size: number; nice?: number; idleMs?: number }): ComputePool {
+  const members: Member[] = [];
+  const waiting: Task[] = [];
+  let nextId = 1;
+  let closed = false;
+
+  function spawn(): Member {
+    const child = fork(fileURLToPath(moduleUrl('./compute-process', import.meta.url)), [], {
+      execArgv: tsExecArgv(),
+      serialization: 'advanced',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    if (child.pid) {
+      try {
+        setPriority(child.pid, options.nice ?? 10);
+      } catch {
+        // Not permitted in some sandboxes: the pool still works, only without the priority hint.
+      }
+    }
+    const member: Member = { child };
+    child.on('message', (message: { id?: number; result?: unknown; error?: string; ready?: boolean }) => {
+      const task = member.task;
+      if (message.ready || !task || task.id !== message.id) return;
+      member.task = undefined;
+      if (message.error !== undefined) task.reject(new Error(message.error));
+      else task.resolve(message.result);
+      dispatch();
+    });
+    child.on('exit', () => {
+      const index = members.indexOf(member);
+      if (index >= 0) members.splice(index, 1);
+      member.task?.reject(new Error('A compute process exited while running a part.'));
+      member.task = undefined;
+      dispatch();
+    });
+    members.push(member);
+    return member;
+  }
+
+  function dispatch(): void {
+    while (waiting.length > 0 && !closed) {
+      let member = members.find((m) => !m.task);
+      if (!member && members.length < options.size) member = spawn();
+      if (!member) return;
+      const task = waiting.shift()!;
+      clearTimeout(member.idleTimer);
+      member.idleTimer = undefined;
+      member.task = task;
+      member.child.send({ id: task.id, model: task.model, input: task.input, part: task.part });
+    }
+    for (const member of members) {
+      if (member.task || member.idleTimer) continue;
+      // Scale to zero when no big run needs the pool.
+      member.idleTimer = setTimeout(() => {
+        if (!member.task) member.child.kill();
+      }, options.idleMs ?? 30_000);
+      member.idleTimer.unref();
+    }
+  }
+
+  return {
+    runParts(model, input, parts) {
+      return Promise.all(
+        parts.map(
+          (part) =>
+            new Promise<unknown>((resolve, reject) => {
+              waiting.push({ id: nextId++, model, input, part, resolve, reject });
+              dispatch();
+            }),
+        ),
+      );
+    },
+    async close() {
+      closed = true;
+      for (const m of members) m.child.kill();
+    },
+  };
+}
