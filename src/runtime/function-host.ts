@@ -6,6 +6,7 @@ import { limitsFor } from '../core/tenant.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
+import { createComputePool } from './compute-pool.ts';
 import type { HandlerFactorySpec } from './function-runtime.ts';
 import { type QueueConsumer, startQueueConsumer } from './queue-consumer.ts';
 import { startWebhookDispatcher } from './webhook-dispatcher.ts';
@@ -37,10 +38,14 @@ export interface FunctionHost {
  * limit does not hold a worker while others wait.
  */
 export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
+  // Big runs (many-path simulations) spread over every core in low-priority processes.
+  const compute =
+    availableParallelism() > 1 ? createComputePool({ size: availableParallelism() }) : undefined;
   const pool = createWorkerPool({
     name: 'shared',
     size: options.poolSize ?? availableParallelism(),
     factory: options.factory,
+    ...(compute ? { compute } : {}),
     ...(options.onJob ? { onJob: options.onJob } : {}),
     ...(options.onError ? { onError: options.onError } : {}),
   });
@@ -114,6 +119,7 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
       clearInterval(limitTimer);
       await Promise.all([...consumers.map((c) => c.stop()), webhooks.stop()]);
       await pool.close();
+      await compute?.close();
     },
   };
 }
