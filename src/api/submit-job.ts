@@ -112,7 +112,8 @@ export async function submitJob(queue: MessageQueue, request: SubmitRequest): Pr
   return { job, created: true };
 }
 
-function hashRequest(model: string, input: unknown): string {
+/** What an Idempotency-Key is bound to: the model and the canonical input. */
+export function hashRequest(model: string, input: unknown): string {
   return createHash('sha256').update(model).update('\0').update(canonicalJson(input)).digest('hex');
 }
 

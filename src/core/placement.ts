@@ -42,17 +42,48 @@ export function laneForPlacement(tenantId: TenantId, placement: Placement, model
 }
 
 /**
- * The lane new jobs of this tenant go to now. During a move, new jobs already go to the target lane
- * once the move has switched sends (phase past `provisioned`).
+ * Phases of a placement move, in order; `tenant.move.phase` holds one of them. Routing changes once, when
+ * the phase leaves `provisioning`: from then on new jobs (their message AND their record) go to the target.
+ * The switch of reads clears `move` and sets `placement` in one compare-and-set.
  */
-export function laneFor(tenant: Pick<Tenant, 'id' | 'placement' | 'move'>, model: string): Lane {
-  const move = tenant.move;
-  const sendTo = move && move.phase !== 'provisioning' && move.phase !== 'provisioned' ? move.to : tenant.placement;
+export const MOVE_PHASES = ['provisioning', 'draining', 'copying', 'verifying'] as const;
+export type MovePhase = (typeof MOVE_PHASES)[number];
+
+type Routable = Pick<Tenant, 'id' | 'placement' | 'move'>;
+
+/** True once a move sends new jobs to its target (every phase after `provisioning`). */
+export function sendsToTarget(tenant: Routable): boolean {
+  return tenant.move !== undefined && tenant.move.phase !== 'provisioning';
+}
+
+/** The lane new jobs of this tenant go to now; during a move, the target lane once sends have switched. */
+export function laneFor(tenant: Routable, model: string): Lane {
+  const sendTo = sendsToTarget(tenant) ? tenant.move!.to : tenant.placement;
   return laneForPlacement(tenant.id, sendTo, model);
 }
 
-/** Where this tenant's job records are read from now; switches only when a move has verified its copy. */
-export function storeFor(tenant: Pick<Tenant, 'id' | 'placement' | 'move'>): StoreRef {
+/**
+ * Where a tenant's job records go. `create` is where a new job's record (and later its artifacts) is
+ * written: always the store of the lane `laneFor` sends its message to, so the function that runs a job
+ * finds its record in its own store. `lookup` is the order reads try (target first: it holds new jobs and,
+ * after the copy, every job). `keys` is where Idempotency-Keys are claimed: the source first (it holds the
+ * keys from before the move), then the target, so a key is written to both during a move.
+ */
+export interface RecordRouting {
+  create: StoreRef;
+  lookup: StoreRef[];
+  keys: StoreRef[];
+}
+
+export function recordRoutingFor(tenant: Routable): RecordRouting {
+  const home = laneForPlacement(tenant.id, tenant.placement, '').store;
+  if (!sendsToTarget(tenant)) return { create: home, lookup: [home], keys: [home] };
+  const target = laneForPlacement(tenant.id, tenant.move!.to, '').store;
+  return { create: target, lookup: [target, home], keys: [home, target] };
+}
+
+/** The tenant's home store: where its records live outside a move (and the source during one). */
+export function storeFor(tenant: Routable): StoreRef {
   return laneForPlacement(tenant.id, tenant.placement, '').store;
 }
 

@@ -9,6 +9,18 @@ import { createControlHooks } from '../control/hooks.ts';
 import { ensureQueue, WEBHOOK_QUEUE } from '../control/lanes.ts';
 import { createTenantMetrics } from '../control/metrics.ts';
 import { listModels } from '../models/registry.ts';
+import { createSqliteMessageQueue } from '../adapters/embedded/message-queue.ts';
+import {
+  createEmbeddedTenantEraser,
+  createSqliteOperationStore,
+} from '../adapters/embedded/operation-store.ts';
+import { buildApp } from '../api/app.ts';
+import { createAuthenticator } from '../api/auth/authenticator.ts';
+import { loadEmbeddedIssuer } from '../api/auth/issuer.ts';
+import { placementRoutes } from '../api/routes/placement.ts';
+import { offboardTenant } from '../control/offboard.ts';
+import { createMoveRunner } from '../control/placement-move.ts';
+import { startDedicatedHost } from '../runtime/dedicated-host.ts';
 import { startFunctionHost, type FunctionHost } from '../runtime/function-host.ts';
 import { createJobEvents } from '../runtime/job-events.ts';
 import { moduleUrl } from '../runtime/module-url.ts';
@@ -74,9 +86,44 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
     onError: (error) => app.log.error({ err: error }, 'function host error'),
   });
 
+  // Dedicated lanes: a consumer per (tenant, model) here, the function in a child process of its own.
+  const dedicated = startDedicatedHost({
+    queue: createSqliteMessageQueue(platform.db, { pollIntervalMs: 500 }),
+    directory: platform.directory,
+    dataDir: config.dataDir,
+    models: listModels().map((m) => m.name),
+    visibilityTimeoutSec: config.visibilityTimeoutSec,
+    maxReceiveCount: config.maxReceiveCount,
+    onJob: (job) => events.publish(job),
+    onColdStart: (fn, ms) =>
+      app.log.info({ function: fn.name, pid: fn.pid, coldStartMs: ms }, 'function cold start'),
+    onError: (error) => app.log.error({ err: error }, 'dedicated host error'),
+  });
+  const operations = createSqliteOperationStore(platform.db);
+  const placementDeps = {
+    directory: platform.directory,
+    queue: platform.queue,
+    stores: platform.stores,
+    operations,
+    eraser: createEmbeddedTenantEraser(platform.db, config.dataDir),
+    onRoutingChange: () => dedicated.refresh(),
+  };
+  const moves = createMoveRunner({
+    ...placementDeps,
+    log: (level, message, fields) => app.log[level](fields, message),
+  });
+  placementRoutes(app, {
+    moves,
+    operations,
+    offboard: (id) => offboardTenant(placementDeps, id),
+    functions: () => dedicated.functions(),
+  });
+
   const address = await app.listen({ host: config.host, port: config.port });
   const url = config.publicUrl ?? address.replace('[::1]', 'localhost').replace('127.0.0.1', 'localhost');
   const operatorToken = await issuer.mint({ subject: 'operator', tenants: [], roles: ['operator'], expiresIn: '30d' });
+
+  await moves.resume();
 
   return {
     app,
@@ -85,7 +132,8 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
     host,
     async stop() {
       await app.close();
-      await host.stop();
+      await moves.stop();
+      await Promise.all([host.stop(), dedicated.stop()]);
       await platform.close();
     },
   };

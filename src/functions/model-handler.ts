@@ -3,13 +3,13 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { ConditionFailedError, SilopoolError } from '../core/errors.ts';
 import { artifactKey, isTerminal, type JobRecord } from '../core/job.ts';
 import { decodeJobMessage } from '../core/messages.ts';
-import { storeFor } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
 import { getModel } from '../models/registry.ts';
 import type { ModelDefinition } from '../models/types.ts';
 import { nextVersion, type TenantJobStore } from '../ports/job-store.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
-import { type StoreProvider, type TenantData, tenantDataAt } from '../ports/stores.ts';
+import { jobDataFor } from '../ports/placement-data.ts';
+import type { StoreProvider, TenantData } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import { WEBHOOK_QUEUE } from './webhook-message.ts';
 
@@ -35,8 +35,9 @@ export interface HandlerDeps {
 /** The model function, with the AWS Lambda SQS signature; the local host builds the same events. */
 export function createModelHandler(deps: HandlerDeps) {
   const log = deps.log ?? (() => undefined);
-  const dataFor =
-    deps.dataFor ?? (async (tenant: Tenant) => tenantDataAt(deps.stores, storeFor(tenant), tenant.id));
+  // During a placement move a job's record is in the source or the target store: use the one holding it.
+  const dataFor = (tenant: Tenant, jobId: JobRecord['id']) =>
+    deps.dataFor ? deps.dataFor(tenant) : jobDataFor(deps.stores, tenant, jobId);
 
   async function processRecord(record: SQSRecord): Promise<void> {
     const message = decodeJobMessage(record.body);
@@ -46,7 +47,7 @@ export function createModelHandler(deps: HandlerDeps) {
       log('warn', 'message for a tenant that no longer exists; dropped', { ...message });
       return;
     }
-    const data = await dataFor(tenant);
+    const data = await dataFor(tenant, message.jobId);
     const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
     try {
       await runJob(tenant, data, message.jobId);

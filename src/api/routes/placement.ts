@@ -1,0 +1,92 @@
+import type { FastifyInstance } from 'fastify';
+import type { OffboardResult } from '../../control/offboard.ts';
+import { operationView } from '../../control/operations.ts';
+import type { MoveRunner } from '../../control/placement-move.ts';
+import { NotFoundError } from '../../core/errors.ts';
+import type { Placement } from '../../core/tenant.ts';
+import type { OperationStore } from '../../ports/operation-store.ts';
+import type { FunctionInfo } from '../../runtime/process-runtime.ts';
+
+export interface PlacementRouteDeps {
+  moves: MoveRunner;
+  operations: OperationStore;
+  offboard(tenantId: string): Promise<OffboardResult>;
+  functions(): FunctionInfo[];
+}
+
+/**
+ * Operator routes of the hybrid: placement moves and their operations, offboarding, dedicated functions.
+ * Registered on the app after `buildApp`, under `/v1/admin/`, so the admin routes' operator check guards them.
+ */
+export function placementRoutes(app: FastifyInstance, placement: PlacementRouteDeps): void {
+  app.post<{ Params: { id: string }; Body: { placement: Placement } }>(
+    '/v1/admin/tenants/:id/placement',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Promote or demote a tenant; answers 202 with the move operation to poll',
+        body: {
+          type: 'object',
+          required: ['placement'],
+          additionalProperties: false,
+          properties: { placement: { type: 'string', enum: ['shared', 'dedicated'] } },
+        },
+      },
+    },
+    async (request, reply) => {
+      const op = await placement.moves.start(request.params.id, request.body.placement);
+      return reply.code(202).header('location', `/v1/admin/operations/${op.id}`).send(operationView(op));
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/admin/operations/:id',
+    { schema: { tags: ['admin'], summary: 'A placement move: status, progress and steps' } },
+    async (request) => {
+      const op = await placement.operations.get(request.params.id);
+      if (!op) throw new NotFoundError(`Operation "${request.params.id}"`);
+      return operationView(op);
+    },
+  );
+
+  app.get(
+    '/v1/admin/functions',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Dedicated function processes: state, pid, cold start, events in flight',
+      },
+    },
+    async () => ({ items: placement.functions() }),
+  );
+
+  app.post<{ Params: { id: string } }>(
+    '/v1/admin/tenants/:id/offboard',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: "Export the tenant's jobs and artifacts as a zip, then delete everything of it",
+      },
+    },
+    async (request, reply) => {
+      const result = await placement.offboard(request.params.id);
+      const { zip, ...summary } = result;
+      return reply
+        .header('content-type', 'application/zip')
+        .header('content-disposition', `attachment; filename="${result.tenantId}-export.zip"`)
+        .header('x-offboard-summary', JSON.stringify(summary))
+        .send(Buffer.from(zip.buffer, zip.byteOffset, zip.byteLength));
+    },
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/v1/admin/tenants/:id',
+    {
+      schema: { tags: ['admin'], summary: 'Offboard a tenant (use POST …/offboard to download its export)' },
+    },
+    async (request) => {
+      const { zip, ...summary } = await placement.offboard(request.params.id);
+      return { ...summary, exportBytes: zip.byteLength };
+    },
+  );
+}

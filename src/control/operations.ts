@@ -1,0 +1,92 @@
+import { randomUUID } from 'node:crypto';
+import { ConditionFailedError } from '../core/errors.ts';
+import type { TenantId } from '../core/ids.ts';
+import type { Operation, OperationStep, OperationStore, StepStatus } from '../ports/operation-store.ts';
+
+/** A new running operation with its steps pending. */
+export function newOperation(
+  kind: Operation['kind'],
+  tenantId: TenantId,
+  steps: string[],
+  params: Record<string, string>,
+): Operation {
+  const now = new Date().toISOString();
+  return {
+    id: `op_${randomUUID().replaceAll('-', '')}`,
+    kind,
+    tenantId,
+    status: 'running',
+    progress: 0,
+    steps: steps.map((name) => ({ name, status: 'pending' })),
+    params,
+    createdAt: now,
+    updatedAt: now,
+    version: 1,
+  };
+}
+
+/** Progress: finished steps, plus the part of the running step that reported a fraction. */
+export function progressOf(steps: OperationStep[], runningFraction = 0): number {
+  const done = steps.filter((s) => s.status === 'done').length;
+  const running = steps.some((s) => s.status === 'running') ? Math.min(1, Math.max(0, runningFraction)) : 0;
+  return Math.min(1, (done + running) / Math.max(1, steps.length));
+}
+
+/**
+ * Writes an operation change with compare-and-set, re-reading on a lost race: each writer only changes
+ * what it owns (one step, or the final status), so re-applying its change to the newer version is safe.
+ */
+export async function changeOperation(
+  store: OperationStore,
+  id: string,
+  change: (op: Operation) => Operation,
+): Promise<Operation> {
+  for (let attempt = 0; ; attempt++) {
+    const current = await store.get(id);
+    if (!current) throw new Error(`Operation ${id} is gone.`);
+    try {
+      return await store.update(change(current), current.version);
+    } catch (error) {
+      if (!(error instanceof ConditionFailedError) || attempt >= 10) throw error;
+    }
+  }
+}
+
+export function setStep(
+  store: OperationStore,
+  id: string,
+  index: number,
+  status: StepStatus,
+  detail?: string,
+  fraction?: number,
+): Promise<Operation> {
+  return changeOperation(store, id, (op) => {
+    const steps = op.steps.map((s, i) => {
+      if (i !== index) return s;
+      const { detail: _old, ...rest } = s;
+      return {
+        ...rest,
+        status,
+        ...(detail !== undefined ? { detail } : status === 'done' && s.detail ? { detail: s.detail } : {}),
+      };
+    });
+    return { ...op, steps, progress: progressOf(steps, fraction) };
+  });
+}
+
+/** The operation as the API shows it (the web console polls exactly this shape). */
+export function operationView(op: Operation) {
+  return {
+    id: op.id,
+    kind: op.kind,
+    tenantId: op.tenantId,
+    status: op.status,
+    progress: op.progress,
+    steps: op.steps,
+    from: op.params.from,
+    to: op.params.to,
+    ...(op.error ? { error: op.error } : {}),
+    createdAt: op.createdAt,
+    updatedAt: op.updatedAt,
+  };
+}

@@ -1,0 +1,549 @@
+import { createHash } from 'node:crypto';
+import { hashRequest } from '../api/submit-job.ts';
+import { ConditionFailedError, ConflictError, NotFoundError, ValidationError } from '../core/errors.ts';
+import { parseTenantId, type TenantId } from '../core/ids.ts';
+import { artifactKey, isTerminal, type JobRecord } from '../core/job.ts';
+import { laneForPlacement, type MovePhase, type StoreRef } from '../core/placement.ts';
+import type { Placement, Tenant } from '../core/tenant.ts';
+import { deadLetterQueueName } from '../ports/message-queue.ts';
+import type { Operation, OperationStore, TenantEraser } from '../ports/operation-store.ts';
+import { type TenantData, tenantDataAt } from '../ports/stores.ts';
+import { laneQueues } from './lanes.ts';
+import { changeOperation, newOperation, progressOf, setStep } from './operations.ts';
+import { type ControlDeps, provisionPlacement } from './tenants.ts';
+
+export const MOVE_STEPS = [
+  'provision target lanes',
+  'send new jobs to the target',
+  'drain queued jobs from the old lane',
+  'copy job records and artifacts',
+  'verify counts and checksums',
+  'switch reads',
+  'remove data from the old place',
+] as const;
+const [PROVISION, SEND, DRAIN, COPY, VERIFY, SWITCH, CLEANUP] = [0, 1, 2, 3, 4, 5, 6];
+
+export interface MoveDeps extends ControlDeps {
+  operations: OperationStore;
+  eraser?: TenantEraser;
+  /**
+   * How long requests that read the tenant before a routing change may still act on it; each routing
+   * change waits this long before the move relies on it. API requests take milliseconds; 1 s is generous.
+   */
+  graceMs?: number;
+  pollMs?: number;
+  /** Called after each routing change (the local host re-reads its dedicated lanes at once). */
+  onRoutingChange?(): Promise<void>;
+  log?(level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown>): void;
+}
+
+export interface MoveRunner {
+  /** Starts moving a tenant; answers at once with the running operation. */
+  start(tenantId: string, to: Placement): Promise<Operation>;
+  /** Resumes every running operation (after a restart). */
+  resume(): Promise<void>;
+  /** Resolves when the operation stops running in this process. */
+  settled(id: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Promotion and demotion, as an operation whose every step is idempotent and whose state (the operation's
+ * steps and `tenant.move.phase`, compare-and-set on tenant.version) is persisted before the step acts, so a
+ * crash at any point resumes to the same end. Why it is safe:
+ * - Routing changes once (phase `draining`): a new job's message goes to the target lane and its record to
+ *   the target store, both from the same tenant snapshot; reads try the target, then the source.
+ * - Old jobs finish in the old lane against the source store: each job's record lives in exactly one store.
+ * - Only when the source has no job queued or running (drained) is it copied: it is frozen, so one copy
+ *   plus a checksum verification is exact. Idempotency-Keys are written to both stores during the move.
+ * - The switch (placement = target, move cleared) is one compare-and-set; the target already holds every
+ *   record, so reads before and after it see the same data. Only then is the old place removed.
+ */
+export function createMoveRunner(deps: MoveDeps): MoveRunner {
+  const graceMs = deps.graceMs ?? 1000;
+  const pollMs = deps.pollMs ?? 200;
+  const log = deps.log ?? (() => undefined);
+  const active = new Map<string, Promise<void>>();
+  let stopped = false;
+
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  function launch(id: string): void {
+    if (active.has(id) || stopped) return;
+    const run = drive(id)
+      .catch((error: unknown) =>
+        log('error', 'placement move stopped', { operationId: id, error: String(error) }),
+      )
+      .finally(() => active.delete(id));
+    active.set(id, run);
+  }
+
+  async function start(rawId: string, to: Placement): Promise<Operation> {
+    const tenantId = parseTenantId(rawId, '/params/id');
+    if (to !== 'shared' && to !== 'dedicated') {
+      throw new ValidationError([
+        { path: '/placement', message: 'must be shared or dedicated', rule: 'enum' },
+      ]);
+    }
+    const tenant = await deps.directory.get(tenantId);
+    if (!tenant) throw new NotFoundError(`Tenant "${tenantId}"`);
+    if (tenant.move) {
+      const running = await deps.operations.get(tenant.move.operationId);
+      if (running && tenant.move.to === to) return running;
+      throw new ConflictError(
+        `Tenant ${tenantId} is already moving to ${tenant.move.to}.`,
+        'move_in_progress',
+      );
+    }
+    if (tenant.placement === to)
+      throw new ConflictError(`Tenant ${tenantId} is already ${to}.`, 'already_placed');
+    if (tenant.status === 'offboarding')
+      throw new ConflictError(`Tenant ${tenantId} is being offboarded.`, 'offboarding');
+    const op = newOperation('move', tenantId, [...MOVE_STEPS], { from: tenant.placement, to });
+    await deps.operations.create(op);
+    // The tenant records the move before anything acts on it; losing this race means another move started.
+    try {
+      await setMove(tenant, { operationId: op.id, from: tenant.placement, to, phase: 'provisioning' });
+    } catch (error) {
+      await finish(op.id, 'failed', {
+        code: 'move_in_progress',
+        message: 'Another change of the tenant won.',
+      });
+      if (error instanceof ConditionFailedError)
+        throw new ConflictError('The tenant changed; try again.', 'tenant_changed');
+      throw error;
+    }
+    launch(op.id);
+    return op;
+  }
+
+  async function setMove(tenant: Tenant, move: NonNullable<Tenant['move']>): Promise<Tenant> {
+    return deps.directory.update(
+      { ...tenant, move, version: tenant.version + 1, updatedAt: new Date().toISOString() },
+      tenant.version,
+    );
+  }
+
+  /** Moves `tenant.move.phase` forward (CAS, retried on unrelated tenant changes); never backward. */
+  async function setPhase(tenantId: TenantId, opId: string, phase: MovePhase): Promise<Tenant> {
+    for (;;) {
+      const tenant = await requireTenant(tenantId);
+      if (tenant.move?.operationId !== opId)
+        throw new Error(`Tenant ${tenantId} is no longer moved by ${opId}.`);
+      if (tenant.move.phase === phase) return tenant;
+      try {
+        return await setMove(tenant, { ...tenant.move, phase });
+      } catch (error) {
+        if (!(error instanceof ConditionFailedError)) throw error;
+      }
+    }
+  }
+
+  async function requireTenant(tenantId: TenantId): Promise<Tenant> {
+    const tenant = await deps.directory.get(tenantId);
+    if (!tenant) throw new NotFoundError(`Tenant "${tenantId}"`);
+    return tenant;
+  }
+
+  async function finish(
+    id: string,
+    status: 'succeeded' | 'failed',
+    error?: Operation['error'],
+  ): Promise<void> {
+    await changeOperation(deps.operations, id, (op) => ({
+      ...op,
+      status,
+      ...(status === 'succeeded' ? { progress: 1 } : { progress: progressOf(op.steps) }),
+      ...(error ? { error } : {}),
+    }));
+  }
+
+  /** Runs a step until it succeeds: steps are idempotent, so a failure (or a crash) just runs it again. */
+  async function step(
+    id: string,
+    index: number,
+    act: (report: (detail: string, fraction?: number) => Promise<void>) => Promise<string | undefined>,
+  ) {
+    const report = async (detail: string, fraction?: number) => {
+      await setStep(deps.operations, id, index, 'running', detail, fraction);
+    };
+    for (let attempt = 1; ; attempt++) {
+      if (stopped) throw new Error('The move runner stopped.');
+      await setStep(deps.operations, id, index, 'running');
+      try {
+        const detail = await act(report);
+        await setStep(deps.operations, id, index, 'done', detail);
+        return;
+      } catch (error) {
+        log('warn', 'move step failed; retrying', {
+          operationId: id,
+          step: MOVE_STEPS[index],
+          error: String(error),
+        });
+        await report(`attempt ${attempt} failed: ${String((error as Error)?.message ?? error)}; retrying`);
+        await sleep(Math.min(10_000, 250 * 2 ** attempt));
+      }
+    }
+  }
+
+  async function drive(id: string): Promise<void> {
+    const op = await deps.operations.get(id);
+    if (!op || op.status !== 'running') return;
+    const from = op.params.from as Placement;
+    const to = op.params.to as Placement;
+    const tenantId = op.tenantId;
+    const done = (i: number) => op.steps[i]?.status === 'done';
+    let tenant = await deps.directory.get(tenantId);
+    if (!tenant)
+      return finish(id, 'failed', { code: 'tenant_gone', message: 'The tenant no longer exists.' });
+    const switched = tenant.placement === to && tenant.move === undefined;
+    if (!switched && tenant.move?.operationId !== id) {
+      // Created, but the tenant never recorded this move (a crash in between, or another move won).
+      if (tenant.move || tenant.placement !== from) {
+        return finish(id, 'failed', {
+          code: 'superseded',
+          message: 'The tenant changed before the move began.',
+        });
+      }
+      tenant = await setMove(tenant, { operationId: id, from, to, phase: 'provisioning' });
+    }
+    const source: StoreRef = laneForPlacement(tenantId, from, '').store;
+    const target: StoreRef = laneForPlacement(tenantId, to, '').store;
+
+    if (!switched) {
+      if (!done(PROVISION)) {
+        try {
+          await provisionPlacement(deps, tenantId, to);
+          await setStep(
+            deps.operations,
+            id,
+            PROVISION,
+            'done',
+            `queues ${laneQueues(tenantId, to).join(', ')}`,
+          );
+        } catch (error) {
+          // Nothing routes to the target yet: undo and report, rather than leave half-made lanes.
+          await rollBackProvisioning(id, tenantId, to, error);
+          return;
+        }
+      }
+      if (!done(SEND)) {
+        await step(id, SEND, async () => {
+          await setPhase(tenantId, id, 'draining');
+          await deps.onRoutingChange?.();
+          // Requests that read the tenant before the change finish within the grace period.
+          await sleep(graceMs);
+          return `new jobs go to the ${to} lane and store`;
+        });
+      }
+      if (!done(DRAIN)) await step(id, DRAIN, (report) => drain(tenantId, from, source, report));
+      for (let round = 1; ; round++) {
+        if (!done(COPY) || round > 1) {
+          await step(id, COPY, async (report) => {
+            await setPhase(tenantId, id, 'copying');
+            return copyAll(tenantId, source, target, report);
+          });
+        }
+        let problems: string[] = [];
+        await step(id, VERIFY, async () => {
+          await setPhase(tenantId, id, 'verifying');
+          const result = await verify(tenantId, source, target);
+          problems = result.problems;
+          return result.detail;
+        });
+        if (problems.length === 0) break;
+        log('warn', 'move verification found differences; copying again', {
+          operationId: id,
+          problems: problems.slice(0, 5),
+        });
+        await setStep(
+          deps.operations,
+          id,
+          VERIFY,
+          'failed',
+          `${problems.length} differences, copying again: ${problems.slice(0, 3).join('; ')}`,
+        );
+        await step(id, DRAIN, (report) => drain(tenantId, from, source, report));
+      }
+      await step(id, SWITCH, async () => {
+        for (;;) {
+          const current = await requireTenant(tenantId);
+          if (current.placement === to && !current.move) break;
+          const { move: _move, ...rest } = current;
+          try {
+            await deps.directory.update(
+              { ...rest, placement: to, version: current.version + 1, updatedAt: new Date().toISOString() },
+              current.version,
+            );
+            break;
+          } catch (error) {
+            if (!(error instanceof ConditionFailedError)) throw error;
+          }
+        }
+        await deps.onRoutingChange?.();
+        return `reads and writes use the ${to} store`;
+      });
+    } else {
+      for (const i of [PROVISION, SEND, DRAIN, COPY, VERIFY, SWITCH]) {
+        if (!done(i)) await setStep(deps.operations, id, i, 'done');
+      }
+    }
+    await step(id, CLEANUP, async () => {
+      await sleep(graceMs);
+      return removeOld(tenantId, from, to, source);
+    });
+    await finish(id, 'succeeded');
+    log('info', 'placement move finished', { operationId: id, tenantId, from, to });
+  }
+
+  async function rollBackProvisioning(
+    id: string,
+    tenantId: TenantId,
+    to: Placement,
+    cause: unknown,
+  ): Promise<void> {
+    for (;;) {
+      const tenant = await requireTenant(tenantId);
+      if (tenant.move?.operationId !== id) break;
+      const { move: _move, ...rest } = tenant;
+      try {
+        await deps.directory.update(
+          { ...rest, version: tenant.version + 1, updatedAt: new Date().toISOString() },
+          tenant.version,
+        );
+        break;
+      } catch (error) {
+        if (!(error instanceof ConditionFailedError)) throw error;
+      }
+    }
+    if (to === 'dedicated') {
+      for (const queue of laneQueues(tenantId, to)) {
+        await deps.queue.deleteQueue(queue).catch(() => undefined);
+        await deps.queue.deleteQueue(deadLetterQueueName(queue)).catch(() => undefined);
+      }
+      await deps.stores.destroy(laneForPlacement(tenantId, to, '').store).catch(() => undefined);
+    }
+    await setStep(deps.operations, id, PROVISION, 'failed', String((cause as Error)?.message ?? cause));
+    await finish(id, 'failed', {
+      code: 'provisioning_failed',
+      message: `Rolled back: ${String((cause as Error)?.message ?? cause)}`,
+    });
+  }
+
+  /** Waits until the old place has no job of the tenant queued or running and the old lane no message of it. */
+  async function drain(
+    tenantId: TenantId,
+    from: Placement,
+    source: StoreRef,
+    report: (d: string) => Promise<void>,
+  ) {
+    const jobs = tenantDataAt(deps.stores, source, tenantId).jobs;
+    let last = '';
+    for (;;) {
+      if (stopped) throw new Error('The move runner stopped.');
+      const [queued, running] = await Promise.all([
+        jobs.list({ status: 'queued', limit: 100 }),
+        jobs.list({ status: 'running', limit: 100 }),
+      ]);
+      let messages = 0;
+      for (const queue of laneQueues(tenantId, from)) messages += await messagesOf(queue, tenantId, from);
+      const pending = queued.items.length + running.items.length;
+      if (pending === 0 && messages === 0) return 'no job of the tenant left in the old lane';
+      const detail = `${queued.items.length}${queued.nextCursor ? '+' : ''} queued, ${running.items.length} running, ${messages} messages in the old lane`;
+      if (detail !== last) await report(detail);
+      last = detail;
+      await sleep(pollMs);
+    }
+  }
+
+  async function messagesOf(queue: string, tenantId: TenantId, placement: Placement): Promise<number> {
+    try {
+      if (placement === 'dedicated') {
+        const depth = await deps.queue.depth(queue);
+        return depth.visible + depth.inFlight + depth.delayed;
+      }
+      // On SQS a shared queue cannot count by tenant (empty map): the job records above decide alone.
+      return (await deps.queue.depthByGroup(queue)).get(tenantId) ?? 0;
+    } catch (error) {
+      if (error instanceof NotFoundError) return 0;
+      throw error;
+    }
+  }
+
+  async function copyAll(
+    tenantId: TenantId,
+    source: StoreRef,
+    target: StoreRef,
+    report: (d: string, f?: number) => Promise<void>,
+  ) {
+    const from = tenantDataAt(deps.stores, source, tenantId);
+    const to = tenantDataAt(deps.stores, target, tenantId);
+    const jobs = await allJobs(from);
+    let copied = 0;
+    for (const [i, job] of jobs.entries()) {
+      const existing = await to.jobs.get(job.id);
+      if (!existing) {
+        await to.jobs.create(job);
+        copied++;
+      } else if (JSON.stringify(existing) !== JSON.stringify(job)) {
+        await to.jobs.delete(job.id);
+        await to.jobs.create(job);
+        copied++;
+      }
+      await copyKey(from, to, job);
+      if (i % 200 === 199) await report(`${i + 1}/${jobs.length} job records`, ((i + 1) / jobs.length) * 0.5);
+    }
+    const objects = await allObjects(from);
+    const present = new Map((await allObjects(to)).map((o) => [o.key, o.size]));
+    let bytes = 0;
+    for (const [i, object] of objects.entries()) {
+      if (present.get(object.key) !== object.size) {
+        const stored = await from.objects.get(object.key);
+        if (stored) {
+          await to.objects.put(object.key, stored.body, stored.contentType);
+          bytes += stored.size;
+        }
+      }
+      if (i % 100 === 99)
+        await report(`${i + 1}/${objects.length} objects`, 0.5 + ((i + 1) / objects.length) * 0.5);
+    }
+    return `${jobs.length} job records (${copied} written), ${objects.length} objects (${bytes} bytes written)`;
+  }
+
+  /** Idempotency-Keys of jobs from before the move exist only in the source: copy each as it is stored. */
+  async function copyKey(from: TenantData, to: TenantData, job: JobRecord): Promise<void> {
+    if (job.idempotencyKey === undefined) return;
+    const record = {
+      key: job.idempotencyKey,
+      requestHash: hashRequest(job.model, job.input),
+      jobId: job.id,
+      createdAt: job.createdAt,
+    };
+    const stored = await from.jobs.claimIdempotencyKey(record);
+    await to.jobs.claimIdempotencyKey(stored ?? record);
+  }
+
+  async function verify(tenantId: TenantId, source: StoreRef, target: StoreRef) {
+    const from = tenantDataAt(deps.stores, source, tenantId);
+    const to = tenantDataAt(deps.stores, target, tenantId);
+    const problems: string[] = [];
+    const sourceJobs = await allJobs(from);
+    for (const job of sourceJobs) {
+      if (!isTerminal(job.status)) problems.push(`${job.id} is ${job.status} in the source`);
+      const copy = await to.jobs.get(job.id);
+      if (!copy) problems.push(`${job.id} is missing in the target`);
+      else if (JSON.stringify(copy) !== JSON.stringify(job)) problems.push(`${job.id} differs in the target`);
+    }
+    const targetJobs = await allJobs(to);
+    let checked = 0;
+    for (const job of targetJobs) {
+      for (const artifact of job.artifacts) {
+        const object = await to.objects.get(artifactKey(job.id, artifact.name));
+        const sum = object ? createHash('sha256').update(object.body).digest('hex') : 'missing';
+        if (sum !== artifact.sha256) problems.push(`${job.id}/${artifact.name}: sha256 ${sum} in the target`);
+        checked++;
+      }
+    }
+    const targetObjects = new Set((await allObjects(to)).map((o) => o.key));
+    const sourceObjects = await allObjects(from);
+    for (const o of sourceObjects)
+      if (!targetObjects.has(o.key)) problems.push(`object ${o.key} is missing in the target`);
+    const [sourceItems, targetItems] = await Promise.all([from.jobs.countItems(), to.jobs.countItems()]);
+    if (targetItems < sourceItems)
+      problems.push(`the target holds ${targetItems} items, the source ${sourceItems}`);
+    return {
+      problems,
+      detail: `${sourceJobs.length} copied jobs match; ${checked} artifacts sha256-verified; items: source ${sourceItems}, target ${targetItems}`,
+    };
+  }
+
+  async function removeOld(
+    tenantId: TenantId,
+    from: Placement,
+    to: Placement,
+    source: StoreRef,
+  ): Promise<string> {
+    if (from === 'dedicated') {
+      // Dead letters keep their place in line: they move to the new lane's dead-letter queue.
+      let moved = 0;
+      for (const queue of laneQueues(tenantId, from)) {
+        const model = queue.slice(queue.lastIndexOf('_') + 1);
+        moved += await moveDeadLetters(
+          deadLetterQueueName(queue),
+          deadLetterQueueName(laneForPlacement(tenantId, to, model).queue),
+        );
+        await deps.queue.deleteQueue(queue);
+        await deps.queue.deleteQueue(deadLetterQueueName(queue));
+      }
+      await deps.stores.destroy(source);
+      return `removed the dedicated queues, store and objects (${moved} dead letters moved)`;
+    }
+    const data = tenantDataAt(deps.stores, source, tenantId);
+    const jobs = await allJobs(data);
+    for (const job of jobs) {
+      if (job.idempotencyKey !== undefined) await data.jobs.deleteIdempotencyKey(job.idempotencyKey);
+      await data.jobs.delete(job.id);
+    }
+    const objects = await allObjects(data);
+    for (const o of objects) await data.objects.delete(o.key);
+    const orphans = (await deps.eraser?.eraseJobItems(tenantId)) ?? 0;
+    await deps.eraser?.eraseObjectRoot(tenantId);
+    return `removed ${jobs.length} job records, ${orphans} other items and ${objects.length} objects from the shared store`;
+  }
+
+  async function moveDeadLetters(fromQueue: string, toQueue: string): Promise<number> {
+    let moved = 0;
+    for (;;) {
+      const batch = await deps.queue
+        .receive(fromQueue, { maxMessages: 10, visibilityTimeoutSec: 30 })
+        .catch((error: unknown) => {
+          if (error instanceof NotFoundError) return [];
+          throw error;
+        });
+      if (batch.length === 0) return moved;
+      for (const m of batch) {
+        await deps.queue.send(toQueue, { body: m.body, ...(m.groupId ? { groupId: m.groupId } : {}) });
+        await deps.queue.delete(fromQueue, m.receiptHandle);
+        moved++;
+      }
+    }
+  }
+
+  return {
+    start,
+    async resume() {
+      for (const op of await deps.operations.listRunning()) if (op.kind === 'move') launch(op.id);
+    },
+    async settled(id) {
+      await active.get(id);
+    },
+    async stop() {
+      stopped = true;
+      await Promise.all(active.values());
+    },
+  };
+}
+
+/** Every job of a tenant in one store, newest first. */
+export async function allJobs(data: TenantData): Promise<JobRecord[]> {
+  const out: JobRecord[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await data.jobs.list({ limit: 1000, ...(cursor ? { cursor } : {}) });
+    out.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return out;
+}
+
+/** Every object of a tenant in one store (keys relative to its root). */
+export async function allObjects(data: TenantData): Promise<{ key: string; size: number }[]> {
+  const out: { key: string; size: number }[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await data.objects.list('', { limit: 1000, ...(cursor ? { cursor } : {}) });
+    out.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return out;
+}

@@ -1,0 +1,56 @@
+import type { TenantId } from '../core/ids.ts';
+
+export type OperationKind = 'move';
+export type OperationStatus = 'running' | 'succeeded' | 'failed';
+export type StepStatus = 'pending' | 'running' | 'done' | 'failed';
+
+export interface OperationStep {
+  name: string;
+  status: StepStatus;
+  detail?: string;
+}
+
+/** A long-running control-plane operation (a placement move), persisted so a restart resumes it. */
+export interface Operation {
+  id: string;
+  kind: OperationKind;
+  tenantId: TenantId;
+  status: OperationStatus;
+  /** 0..1 */
+  progress: number;
+  steps: OperationStep[];
+  /** What the operation was asked to do, e.g. `{ from: 'shared', to: 'dedicated' }`. */
+  params: Record<string, string>;
+  error?: { code: string; message: string };
+  createdAt: string;
+  updatedAt: string;
+  /** Incremented on every write; updates are compare-and-set on it. */
+  version: number;
+}
+
+/** Operations by id, single-item conditional writes (DynamoDB-shaped, like the job store). */
+export interface OperationStore {
+  create(operation: Operation): Promise<void>;
+  get(id: string): Promise<Operation | undefined>;
+  /** Compare-and-set on `version`; throws ConditionFailedError when it changed. Returns the stored item. */
+  update(next: Operation, expectedVersion: number): Promise<Operation>;
+  /** Operations still running (to resume after a restart). */
+  listRunning(): Promise<Operation[]>;
+  listByTenant(tenantId: TenantId): Promise<Operation[]>;
+  /** Removes a tenant's operations (offboarding leaves nothing of the tenant behind). */
+  deleteByTenant(tenantId: TenantId): Promise<void>;
+}
+
+/**
+ * What of a tenant the other ports cannot enumerate in the shared stores: Idempotency-Keys whose job was
+ * never created, and queue traces (messages, dead letters, fair-scheduling rows, dedup ids). Used by moves
+ * and offboarding so nothing of a tenant stays behind.
+ */
+export interface TenantEraser {
+  /** Every item of the tenant's partition in the shared job store. */
+  eraseJobItems(tenantId: TenantId): Promise<number>;
+  /** The tenant's messages in every shared queue (dead letters too), its scheduling rows, its jobs' dedup ids. */
+  eraseQueueTraces(tenantId: TenantId, jobIds: readonly string[]): Promise<number>;
+  /** What deleting each object leaves in the shared object store (folders named after the tenant). */
+  eraseObjectRoot(tenantId: TenantId): Promise<void>;
+}

@@ -1,0 +1,154 @@
+import type { JobId } from '../core/ids.ts';
+import { recordRoutingFor, type StoreRef } from '../core/placement.ts';
+import type { Tenant } from '../core/tenant.ts';
+import type { JobPage, ListJobsQuery, TenantJobStore } from './job-store.ts';
+import type { TenantObjectStore } from './object-store.ts';
+import { type StoreProvider, type TenantData, tenantDataAt } from './stores.ts';
+
+type Routable = Pick<Tenant, 'id' | 'placement' | 'move'>;
+
+/**
+ * A tenant's data as the API sees it, following `recordRoutingFor`: outside a move one store; during a
+ * move new records go to the target, reads try the target then the source, keys are claimed in both.
+ * Each job's record and artifacts live in exactly one store until the move copies the (then frozen) source.
+ */
+export function tenantDataFor(stores: StoreProvider, tenant: Routable): TenantData {
+  const routing = recordRoutingFor(tenant);
+  if (routing.lookup.length === 1) return tenantDataAt(stores, routing.create, tenant.id);
+  const at = (ref: StoreRef) => tenantDataAt(stores, ref, tenant.id);
+  const create = at(routing.create);
+  const lookup = routing.lookup.map(at);
+  const keys = routing.keys.map(at);
+  return {
+    jobs: mergedJobs(
+      create.jobs,
+      lookup.map((d) => d.jobs),
+      keys.map((d) => d.jobs),
+    ),
+    objects: mergedObjects(
+      create.objects,
+      lookup.map((d) => d.objects),
+    ),
+  };
+}
+
+/** The one store that holds this job now (the first in read order), where a function reads and writes it. */
+export async function jobDataFor(stores: StoreProvider, tenant: Routable, jobId: JobId): Promise<TenantData> {
+  const routing = recordRoutingFor(tenant);
+  for (const ref of routing.lookup) {
+    const data = tenantDataAt(stores, ref, tenant.id);
+    if (routing.lookup.length === 1 || (await data.jobs.get(jobId))) return data;
+  }
+  return tenantDataAt(stores, routing.create, tenant.id);
+}
+
+function mergedJobs(
+  create: TenantJobStore,
+  lookup: TenantJobStore[],
+  keys: TenantJobStore[],
+): TenantJobStore {
+  const holder = async (id: JobId) => {
+    for (const store of lookup) if (await store.get(id)) return store;
+    return undefined;
+  };
+  return {
+    tenantId: create.tenantId,
+    create: (job) => create.create(job),
+    async get(id) {
+      for (const store of lookup) {
+        const job = await store.get(id);
+        if (job) return job;
+      }
+      return undefined;
+    },
+    async update(next, expectedVersion) {
+      return ((await holder(next.id)) ?? create).update(next, expectedVersion);
+    },
+    async list(query): Promise<JobPage> {
+      // One cursor per store, so paging through the union never skips or repeats a job.
+      const cursors = decodeMergedCursor(query.cursor, lookup.length);
+      const pages = await Promise.all(
+        lookup.map((store, i) =>
+          cursors[i] === DONE ? ({ items: [] } as JobPage) : store.list(withCursor(query, cursors[i])),
+        ),
+      );
+      const seen = new Set<string>();
+      const merged = pages
+        .flatMap((page, i) => page.items.map((job) => ({ job, from: i })))
+        .sort((a, b) => (a.job.id < b.job.id ? 1 : a.job.id > b.job.id ? -1 : 0))
+        .filter(({ job }) => !seen.has(job.id) && seen.add(job.id));
+      const taken = merged.slice(0, query.limit);
+      const more = merged.length > query.limit || pages.some((p) => p.nextCursor);
+      if (!more) return { items: taken.map((t) => t.job) };
+      const next = await Promise.all(
+        lookup.map(async (store, i) => {
+          const count = taken.filter((t) => t.from === i).length;
+          if (count === 0) return cursors[i] ?? '';
+          const page = await store.list(withCursor({ ...query, limit: count }, cursors[i]));
+          return page.nextCursor ?? DONE;
+        }),
+      );
+      return { items: taken.map((t) => t.job), nextCursor: encodeMergedCursor(next) };
+    },
+    async delete(id) {
+      for (const store of lookup) await store.delete(id);
+    },
+    async claimIdempotencyKey(record) {
+      let found: Awaited<ReturnType<TenantJobStore['claimIdempotencyKey']>>;
+      for (const store of keys) {
+        const existing = await store.claimIdempotencyKey(found ?? record);
+        found ??= existing;
+      }
+      return found;
+    },
+    async deleteIdempotencyKey(key) {
+      for (const store of keys) await store.deleteIdempotencyKey(key);
+    },
+    async countItems() {
+      let n = 0;
+      for (const store of lookup) n += await store.countItems();
+      return n;
+    },
+  };
+}
+
+function mergedObjects(create: TenantObjectStore, lookup: TenantObjectStore[]): TenantObjectStore {
+  return {
+    tenantId: create.tenantId,
+    put: (key, body, contentType) => create.put(key, body, contentType),
+    async get(key) {
+      for (const store of lookup) {
+        const object = await store.get(key);
+        if (object) return object;
+      }
+      return undefined;
+    },
+    list: (prefix, options) => create.list(prefix, options),
+    async delete(key) {
+      for (const store of lookup) await store.delete(key);
+    },
+  };
+}
+
+const DONE = '~';
+
+function withCursor(query: ListJobsQuery, cursor: string | undefined): ListJobsQuery {
+  const { cursor: _ignored, ...rest } = query;
+  return cursor ? { ...rest, cursor } : rest;
+}
+
+function encodeMergedCursor(cursors: string[]): string {
+  return `m.${Buffer.from(JSON.stringify(cursors), 'utf8').toString('base64url')}`;
+}
+
+function decodeMergedCursor(cursor: string | undefined, n: number): string[] {
+  if (!cursor?.startsWith('m.')) return Array.from({ length: n }, () => cursor ?? '');
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor.slice(2), 'base64url').toString('utf8')) as unknown;
+    if (Array.isArray(parsed) && parsed.length === n && parsed.every((c) => typeof c === 'string'))
+      return parsed;
+  } catch {
+    // falls through to the same answer as a cursor of another store
+  }
+  return Array.from({ length: n }, () => '');
+}

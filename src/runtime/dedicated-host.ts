@@ -1,0 +1,131 @@
+import { join } from 'node:path';
+import type { JobRecord } from '../core/job.ts';
+import { laneForPlacement } from '../core/placement.ts';
+import { functionSettingsFor, type Tenant } from '../core/tenant.ts';
+import type { MessageQueue } from '../ports/message-queue.ts';
+import type { TenantDirectory } from '../ports/tenant-directory.ts';
+import { createProcessRuntime, type FunctionInfo, type ProcessRuntime } from './process-runtime.ts';
+import { type QueueConsumer, startQueueConsumer } from './queue-consumer.ts';
+
+export interface DedicatedHostOptions {
+  queue: MessageQueue;
+  directory: TenantDirectory;
+  dataDir: string;
+  models: string[];
+  visibilityTimeoutSec: number;
+  maxReceiveCount?: number;
+  /** How often the tenant directory is re-read for dedicated lanes that appeared or went away. */
+  refreshMs?: number;
+  onJob?(job: JobRecord): void;
+  onColdStart?(info: FunctionInfo, ms: number): void;
+  onError?(error: unknown): void;
+}
+
+export interface DedicatedHost {
+  functions(): FunctionInfo[];
+  /** Re-reads the directory now (after a create or a move step) instead of at the next tick. */
+  refresh(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+interface Lane {
+  runtime: ProcessRuntime;
+  consumer: QueueConsumer;
+}
+
+/** Tenants whose dedicated lanes need a consumer: dedicated ones, and those being moved to dedicated. */
+export function hasDedicatedLanes(tenant: Tenant): boolean {
+  return (
+    tenant.status !== 'offboarding' && (tenant.placement === 'dedicated' || tenant.move?.to === 'dedicated')
+  );
+}
+
+/**
+ * Runs the dedicated lanes: per dedicated (tenant, model) a queue consumer (the event source mapping) in
+ * this process and a function that is a child process of its own, started on demand (see process-runtime).
+ */
+export function startDedicatedHost(options: DedicatedHostOptions): DedicatedHost {
+  const lanes = new Map<string, Lane>();
+  let stopped = false;
+  let refreshing: Promise<void> | undefined;
+
+  function open(tenant: Tenant, model: string): Lane {
+    const lane = laneForPlacement(tenant.id, 'dedicated', model);
+    const runtime = createProcessRuntime({
+      name: lane.functionName,
+      tenantId: tenant.id,
+      model,
+      settings: functionSettingsFor(tenant),
+      child: {
+        tenantId: tenant.id,
+        storeDir: join(options.dataDir, 'tenants', tenant.id),
+        ...(options.maxReceiveCount !== undefined ? { maxReceiveCount: options.maxReceiveCount } : {}),
+      },
+      // Fresh per event, so the function sees config changes and a move's routing at once.
+      tenant: () => options.directory.get(tenant.id),
+      send: async (queue, message) => {
+        await options.queue.send(queue, message);
+      },
+      ...(options.onJob ? { onJob: options.onJob } : {}),
+      ...(options.onColdStart ? { onColdStart: options.onColdStart } : {}),
+      ...(options.onError ? { onError: options.onError } : {}),
+    });
+    const consumer = startQueueConsumer({
+      queue: lane.queue,
+      runtime,
+      messages: options.queue,
+      visibilityTimeoutSec: options.visibilityTimeoutSec,
+      batchSize: 1,
+      ...(options.onError ? { onError: options.onError } : {}),
+    });
+    return { runtime, consumer };
+  }
+
+  async function close(key: string, lane: Lane): Promise<void> {
+    lanes.delete(key);
+    // Stop receiving first, then end the process: that also wakes a consumer waiting for a free slot.
+    const stopping = lane.consumer.stop();
+    await lane.runtime.close();
+    await stopping;
+  }
+
+  async function sync(): Promise<void> {
+    const wanted = new Map<string, { tenant: Tenant; model: string }>();
+    let cursor: string | undefined;
+    do {
+      const page = await options.directory.list({ limit: 500, ...(cursor ? { cursor } : {}) });
+      for (const tenant of page.items) {
+        if (!hasDedicatedLanes(tenant)) continue;
+        for (const model of options.models) wanted.set(`${tenant.id}/${model}`, { tenant, model });
+      }
+      cursor = page.nextCursor;
+    } while (cursor);
+    if (stopped) return;
+    for (const [key, { tenant, model }] of wanted) {
+      const lane = lanes.get(key);
+      if (lane) lane.runtime.updateSettings(functionSettingsFor(tenant));
+      else lanes.set(key, open(tenant, model));
+    }
+    await Promise.all([...lanes].filter(([key]) => !wanted.has(key)).map(([key, lane]) => close(key, lane)));
+  }
+
+  const refresh = () => {
+    refreshing ??= sync().finally(() => {
+      refreshing = undefined;
+    });
+    return refreshing;
+  };
+  const timer = setInterval(() => refresh().catch(options.onError), options.refreshMs ?? 500);
+  refresh().catch(options.onError);
+
+  return {
+    functions: () => [...lanes.values()].map((l) => l.runtime.info()),
+    refresh,
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await refreshing?.catch(() => undefined);
+      await Promise.all([...lanes].map(([key, lane]) => close(key, lane)));
+    },
+  };
+}

@@ -1,0 +1,117 @@
+import { join } from 'node:path';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { openDatabase } from '../adapters/embedded/database.ts';
+import { createSqliteJobStore } from '../adapters/embedded/job-store.ts';
+import { createFileObjectStore } from '../adapters/embedded/object-store.ts';
+import { ForbiddenError } from '../core/errors.ts';
+import type { TenantId } from '../core/ids.ts';
+import type { JobRecord } from '../core/job.ts';
+import type { StoreRef } from '../core/placement.ts';
+import type { Tenant } from '../core/tenant.ts';
+import { createModelHandler } from '../functions/model-handler.ts';
+import type { MessageQueue, SendMessage } from '../ports/message-queue.ts';
+import { type StoreProvider, tenantDataAt } from '../ports/stores.ts';
+import type { TenantDirectory } from '../ports/tenant-directory.ts';
+
+/** What a dedicated function process is given: one tenant and the folder of its own store. */
+export interface FunctionProcessOptions {
+  tenantId: TenantId;
+  /** `DATA_DIR/tenants/{id}`: its `jobs.sqlite` and `objects/`. */
+  storeDir: string;
+  maxReceiveCount?: number;
+}
+
+export type ChildRequest =
+  | { type: 'invoke'; id: number; event: SQSEvent; tenant: Tenant | undefined }
+  | { type: 'sent'; id: number; error?: string };
+
+export type ChildReport =
+  | { type: 'ready' }
+  | { type: 'result'; id: number; response: SQSBatchResponse }
+  | { type: 'error'; id: number; message: string }
+  | { type: 'job'; job: JobRecord }
+  | { type: 'send'; id: number; queue: string; message: SendMessage };
+
+// The entry of one dedicated (tenant, model) function process. It opens that tenant's store and nothing
+// else: the tenant record arrives with each event and webhook sends go through the parent.
+const options = JSON.parse(process.argv[2] ?? '{}') as FunctionProcessOptions;
+const post = (report: ChildReport) => process.send?.(report);
+const own: StoreRef = { kind: 'dedicated', tenantId: options.tenantId };
+const db = openDatabase(join(options.storeDir, 'jobs.sqlite'));
+const jobs = createSqliteJobStore(db);
+const objects = createFileObjectStore(join(options.storeDir, 'objects'));
+
+const only = (ref: StoreRef) => {
+  if (ref.kind !== 'dedicated' || ref.tenantId !== options.tenantId) {
+    throw new ForbiddenError(`The function of tenant ${options.tenantId} cannot reach another store.`);
+  }
+};
+const stores: StoreProvider = {
+  jobs(ref) {
+    only(ref);
+    return jobs;
+  },
+  objects(ref) {
+    only(ref);
+    return objects;
+  },
+  provision: async (ref) => only(ref),
+  destroy: async (ref) => only(ref),
+  close: async () => {
+    db.close();
+  },
+};
+
+let current: Tenant | undefined;
+const directory: TenantDirectory = {
+  get: async (id) => (id === options.tenantId ? current : undefined),
+  create: async () => refuse(),
+  update: async () => refuse(),
+  list: async () => ({ items: current ? [current] : [] }),
+  delete: async () => refuse(),
+};
+function refuse(): never {
+  throw new ForbiddenError('A function process cannot change tenants.');
+}
+
+let nextSend = 1;
+const sends = new Map<number, { resolve(): void; reject(e: Error): void }>();
+const queue = {
+  send: (name: string, message: SendMessage) =>
+    new Promise<{ messageId: string }>((resolve, reject) => {
+      const id = nextSend++;
+      sends.set(id, { resolve: () => resolve({ messageId: `via-parent-${id}` }), reject });
+      post({ type: 'send', id, queue: name, message });
+    }),
+} as unknown as MessageQueue;
+
+const handler = createModelHandler({
+  directory,
+  stores,
+  queue,
+  dataFor: async () => tenantDataAt(stores, own, options.tenantId),
+  notify: (job) => post({ type: 'job', job }),
+  ...(options.maxReceiveCount !== undefined ? { maxReceiveCount: options.maxReceiveCount } : {}),
+});
+
+process.on('message', (request: ChildRequest) => {
+  if (request.type === 'sent') {
+    const call = sends.get(request.id);
+    sends.delete(request.id);
+    if (request.error) call?.reject(new Error(request.error));
+    else call?.resolve();
+    return;
+  }
+  current = request.tenant;
+  handler(request.event).then(
+    (response) => post({ type: 'result', id: request.id, response }),
+    (error: unknown) => post({ type: 'error', id: request.id, message: String(error) }),
+  );
+});
+// An orphaned function (its host died) stops instead of holding the tenant's store.
+process.on('disconnect', () => process.exit(0));
+process.on('SIGTERM', () => {
+  db.close();
+  process.exit(0);
+});
+post({ type: 'ready' });

@@ -1,0 +1,229 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { TenantId } from '../core/ids.ts';
+import type { JobRecord } from '../core/job.ts';
+import type { FunctionSettings, Tenant } from '../core/tenant.ts';
+import type { SendMessage } from '../ports/message-queue.ts';
+import type { ChildReport, ChildRequest, FunctionProcessOptions } from './function-process.ts';
+import type { FunctionRuntime } from './function-runtime.ts';
+import { moduleUrl, tsExecArgv } from './module-url.ts';
+
+export interface FunctionInfo {
+  name: string;
+  tenantId: TenantId;
+  model: string;
+  pid?: number;
+  state: 'cold' | 'warm';
+  /** The last cold start: fork until the handler is ready, milliseconds. */
+  coldStartMs?: number;
+  coldStarts: number;
+  inFlight: number;
+  settings: FunctionSettings;
+}
+
+export interface ProcessRuntimeOptions {
+  name: string;
+  tenantId: TenantId;
+  model: string;
+  settings: FunctionSettings;
+  /** What the child opens: the tenant's own store folder, nothing else. */
+  child: FunctionProcessOptions;
+  /** The tenant record sent with every event (the child has no access to the tenant directory). */
+  tenant(): Promise<Tenant | undefined>;
+  /** The child's handler sends webhook notifications through the parent. */
+  send(queue: string, message: SendMessage): Promise<void>;
+  onJob?(job: JobRecord): void;
+  onColdStart?(info: FunctionInfo, ms: number): void;
+  onError?(error: unknown): void;
+}
+
+export interface ProcessRuntime extends FunctionRuntime {
+  info(): FunctionInfo;
+  updateSettings(settings: FunctionSettings): void;
+}
+
+interface Call {
+  proc: ChildProcess;
+  resolve(response: SQSBatchResponse): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * One dedicated (tenant, model) function: a child process started on the first event (a real cold start),
+ * kept while events arrive, stopped after `idleTimeoutSec` without any (scale to zero). Reserved concurrency
+ * is the number of events in flight; a timed-out event kills the process, as Lambda does with its sandbox.
+ */
+export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRuntime {
+  let settings = options.settings;
+  let child: ChildProcess | undefined;
+  let ready: Promise<void> | undefined;
+  let coldStartMs: number | undefined;
+  let coldStarts = 0;
+  let idleTimer: NodeJS.Timeout | undefined;
+  let closed = false;
+  let nextId = 1;
+  const calls = new Map<number, Call>();
+  let waiters: (() => void)[] = [];
+  const wake = () => {
+    const w = waiters;
+    waiters = [];
+    for (const resolve of w) resolve();
+  };
+
+  const info = (): FunctionInfo => ({
+    name: options.name,
+    tenantId: options.tenantId,
+    model: options.model,
+    ...(child?.pid !== undefined ? { pid: child.pid } : {}),
+    state: child ? 'warm' : 'cold',
+    ...(coldStartMs !== undefined ? { coldStartMs } : {}),
+    coldStarts,
+    inFlight: calls.size,
+    settings,
+  });
+
+  function failAll(reason: string, proc?: ChildProcess): void {
+    for (const [id, call] of calls) {
+      if (proc && call.proc !== proc) continue;
+      clearTimeout(call.timer);
+      calls.delete(id);
+      call.reject(new Error(reason));
+    }
+    wake();
+  }
+
+  function start(): Promise<void> {
+    const started = performance.now();
+    const proc = fork(
+      fileURLToPath(moduleUrl('./function-process', import.meta.url)),
+      [JSON.stringify(options.child)],
+      {
+        execArgv: [...tsExecArgv(), `--max-old-space-size=${Math.max(64, Math.trunc(settings.memoryMb))}`],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        serialization: 'advanced',
+      },
+    );
+    child = proc;
+    coldStarts++;
+    const whenReady = new Promise<void>((resolve, reject) => {
+      proc.on('message', (report: ChildReport) => {
+        if (report.type === 'ready') {
+          coldStartMs = performance.now() - started;
+          options.onColdStart?.(info(), coldStartMs);
+          resolve();
+        } else if (report.type === 'job') options.onJob?.(report.job);
+        else if (report.type === 'send') {
+          options.send(report.queue, report.message).then(
+            () => proc.connected && proc.send({ type: 'sent', id: report.id } satisfies ChildRequest),
+            (error: unknown) =>
+              proc.connected &&
+              proc.send({ type: 'sent', id: report.id, error: String(error) } satisfies ChildRequest),
+          );
+        } else {
+          const call = calls.get(report.id);
+          if (!call) return;
+          calls.delete(report.id);
+          clearTimeout(call.timer);
+          if (report.type === 'result') call.resolve(report.response);
+          else call.reject(new Error(report.message));
+          settle();
+        }
+      });
+      proc.on('error', (error) => {
+        options.onError?.(error);
+        reject(error);
+      });
+      proc.on('exit', (code, signal) => {
+        if (child === proc) {
+          child = undefined;
+          ready = undefined;
+        }
+        reject(new Error(`The function process exited (${signal ?? code}) before it was ready.`));
+        // Its events fail; the queue makes their messages visible again and another delivery retries them.
+        failAll(
+          `The function process ${options.name} exited (${signal ?? code}) while running the event.`,
+          proc,
+        );
+      });
+    });
+    whenReady.catch(() => undefined);
+    return whenReady;
+  }
+
+  /** After the last event in flight finishes, the process waits `idleTimeoutSec`, then stops. */
+  function settle(): void {
+    wake();
+    if (calls.size > 0 || !child) return;
+    clearTimeout(idleTimer);
+    const proc = child;
+    idleTimer = setTimeout(() => {
+      if (calls.size === 0 && child === proc) stop(proc);
+    }, settings.idleTimeoutSec * 1000);
+    idleTimer.unref();
+  }
+
+  function stop(proc: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): void {
+    if (child === proc) {
+      child = undefined;
+      ready = undefined;
+    }
+    proc.kill(signal);
+  }
+
+  return {
+    name: options.name,
+    info,
+    updateSettings(next) {
+      settings = next;
+      wake();
+    },
+    freeSlots: () => (closed ? 0 : Math.max(0, settings.reservedConcurrency - calls.size)),
+    whenFree: () => new Promise((resolve) => waiters.push(resolve)),
+    async invoke(event: SQSEvent) {
+      clearTimeout(idleTimer);
+      const tenant = await options.tenant();
+      if (!child) ready = start();
+      const proc = child!;
+      const id = nextId++;
+      const response = new Promise<SQSBatchResponse>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          // The handler cannot be interrupted inside the model: end the process, as Lambda ends a sandbox.
+          options.onError?.(
+            new Error(`${options.name}: event timed out after ${settings.timeoutSec}s; process stopped.`),
+          );
+          stop(proc, 'SIGKILL');
+        }, settings.timeoutSec * 1000);
+        calls.set(id, { proc, resolve, reject, timer });
+      });
+      // A process that dies before it is ready rejects the call through failAll; never unhandled.
+      response.catch(() => undefined);
+      try {
+        await ready;
+      } catch (error) {
+        const call = calls.get(id);
+        if (call) {
+          clearTimeout(call.timer);
+          calls.delete(id);
+        }
+        settle();
+        throw error;
+      }
+      if (!calls.has(id)) return response;
+      proc.send({ type: 'invoke', id, event, tenant } satisfies ChildRequest);
+      return response;
+    },
+    async close() {
+      closed = true;
+      clearTimeout(idleTimer);
+      const proc = child;
+      if (proc) {
+        const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+        stop(proc);
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
+      }
+      failAll(`The function ${options.name} was closed.`);
+    },
+  };
+}

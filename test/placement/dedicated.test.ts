@@ -1,0 +1,131 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { provisionPlacement } from '../../src/control/tenants.ts';
+import { parseTenantId } from '../../src/core/ids.ts';
+import { openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
+import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
+import { alive, functions, SLOW_FUNDS, submit, until } from './helpers.ts';
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer({ env: { SILOPOOL_WORKERS: '2' } });
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+describe('dedicated placement', () => {
+  it('provisions own lanes, runs jobs in a child process that cold-starts and scales to zero', async () => {
+    const tenant = newTenantId('ded');
+    const { apiKey, tenant: created } = await server.createTenant(tenant, {
+      placement: 'dedicated',
+      config: { function: { idleTimeoutSec: 1 } },
+    });
+    expect(created.placement).toBe('dedicated');
+    // Its own queues (with dead-letter queues), SQLite file and object root.
+    const queues = (await (await server.api('/v1/admin/queues', { token: server.operatorToken })).json()) as {
+      items: { queue: string }[];
+    };
+    const names = queues.items.map((q) => q.queue);
+    expect(names).toContain(`tenant_${tenant}_finance`);
+    expect(names).toContain(`tenant_${tenant}_funds`);
+    expect(existsSync(join(server.dataDir, 'tenants', tenant, 'jobs.sqlite'))).toBe(true);
+    expect(existsSync(join(server.dataDir, 'tenants', tenant, 'objects'))).toBe(true);
+    // Creating it again is refused and changes nothing.
+    const again = await server.api('/v1/admin/tenants', {
+      method: 'POST',
+      token: server.operatorToken,
+      body: JSON.stringify({ id: tenant, name: 'again', placement: 'dedicated' }),
+    });
+    expect(again.status).toBe(409);
+
+    const before = await until('the dedicated lane', async () =>
+      (await functions(server)).find((f) => f.tenantId === tenant && f.model === 'finance'),
+    );
+    expect(before.state).toBe('cold');
+    const job = await submit(server, apiKey, { revenue: 1_000_000 });
+    const done = await waitForJob(server, apiKey, job.id);
+    expect(done.status).toBe('succeeded');
+    expect(
+      existsSync(join(server.dataDir, 'tenants', tenant, 'objects', 'tenants', tenant, 'jobs', job.id)),
+    ).toBe(true);
+    expect(existsSync(join(server.dataDir, 'objects', 'tenants', tenant))).toBe(false);
+
+    const warm = (await functions(server)).find((f) => f.tenantId === tenant && f.model === 'finance')!;
+    expect(warm.state).toBe('warm');
+    expect(warm.pid).toBeGreaterThan(0);
+    expect(warm.pid).not.toBe(server.process.pid);
+    expect(warm.coldStartMs).toBeGreaterThan(0);
+    expect(warm.coldStarts).toBe(1);
+    // Scale to zero after the 1 s idle timeout: the process is gone.
+    await until('scale to zero', async () => {
+      const fn = (await functions(server)).find((f) => f.tenantId === tenant && f.model === 'finance')!;
+      return fn.state === 'cold' && !fn.pid;
+    });
+    await until('the process to exit', async () => !alive(warm.pid!));
+    // The next job starts it again: a second cold start.
+    const second = await submit(server, apiKey, { revenue: 2_000_000 });
+    expect((await waitForJob(server, apiKey, second.id)).status).toBe('succeeded');
+    const restarted = (await functions(server)).find((f) => f.tenantId === tenant && f.model === 'finance')!;
+    expect(restarted.coldStarts).toBe(2);
+    expect(restarted.pid).not.toBe(warm.pid);
+  }, 60_000);
+
+  it('provisioning is idempotent: running it twice leaves the same lanes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'silopool-prov-'));
+    const platform = openEmbeddedPlatform(dir);
+    const deps = { directory: platform.directory, queue: platform.queue, stores: platform.stores };
+    const id = parseTenantId(newTenantId('prov'));
+    await provisionPlacement(deps, id, 'dedicated');
+    const first = await platform.queue.listQueues(`tenant_${id}`);
+    await provisionPlacement(deps, id, 'dedicated');
+    expect(await platform.queue.listQueues(`tenant_${id}`)).toEqual(first);
+    expect(first).toEqual([
+      `tenant_${id}_finance`,
+      `tenant_${id}_finance-dlq`,
+      `tenant_${id}_funds`,
+      `tenant_${id}_funds-dlq`,
+    ]);
+    await platform.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("killing one tenant's function never stops another's work; the killed job is retried and succeeds once", async () => {
+    const victim = newTenantId('victim');
+    const other = newTenantId('other');
+    const shared = newTenantId('shared');
+    const v = await server.createTenant(victim, { placement: 'dedicated' });
+    const o = await server.createTenant(other, { placement: 'dedicated' });
+    const s = await server.createTenant(shared);
+    await until('dedicated lanes', async () => {
+      const fns = await functions(server);
+      return fns.some((f) => f.tenantId === victim) && fns.some((f) => f.tenantId === other);
+    });
+    const doomed = await submit(server, v.apiKey, SLOW_FUNDS, {}, 'funds');
+    await until('the job to run', async () => {
+      const res = await server.api(`/v1/jobs/${doomed.id}`, { token: v.apiKey });
+      return ((await res.json()) as { status: string }).status === 'running';
+    });
+    const running = (await functions(server)).find((f) => f.tenantId === victim && f.model === 'funds')!;
+    expect(running.inFlight).toBe(1);
+    const othersJobs = [
+      ...(await Promise.all([1, 2, 3].map((i) => submit(server, o.apiKey, { revenue: i * 1000 })))),
+    ];
+    const sharedJobs = await Promise.all(
+      [1, 2, 3].map((i) => submit(server, s.apiKey, { revenue: i * 1000 })),
+    );
+    process.kill(running.pid!, 'SIGKILL');
+    for (const job of othersJobs)
+      expect((await waitForJob(server, o.apiKey, job.id)).status).toBe('succeeded');
+    for (const job of sharedJobs)
+      expect((await waitForJob(server, s.apiKey, job.id)).status).toBe('succeeded');
+    const retried = await waitForJob(server, v.apiKey, doomed.id, { timeoutMs: 40_000 });
+    expect(retried.status).toBe('succeeded');
+    expect(retried.attempts).toBe(2);
+    expect(retried.artifacts).toHaveLength(1);
+    const fn = (await functions(server)).find((f) => f.tenantId === victim && f.model === 'funds')!;
+    expect(fn.pid).not.toBe(running.pid);
+  }, 60_000);
+});

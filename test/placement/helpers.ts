@@ -1,0 +1,105 @@
+import { expect } from 'vitest';
+import type { TestServer } from '../support/server.ts';
+
+export interface FunctionInfo {
+  name: string;
+  tenantId: string;
+  model: string;
+  pid?: number;
+  state: 'cold' | 'warm';
+  coldStartMs?: number;
+  coldStarts: number;
+  inFlight: number;
+}
+
+export async function functions(server: TestServer): Promise<FunctionInfo[]> {
+  const res = await server.api('/v1/admin/functions', { token: server.operatorToken });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { items: FunctionInfo[] }).items;
+}
+
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function submit(
+  server: TestServer,
+  token: string,
+  input: Record<string, unknown> = {},
+  headers: Record<string, string> = {},
+  model = 'finance',
+) {
+  const res = await server.api(`/v1/models/${model}/jobs`, {
+    method: 'POST',
+    token,
+    headers,
+    body: JSON.stringify({ input }),
+  });
+  if (res.status !== 202) throw new Error(`submit: ${res.status} ${await res.text()}`);
+  return (await res.json()) as { id: string; status: string };
+}
+
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A `funds` job that runs for about a second: 100,000 Monte Carlo paths. */
+export const SLOW_FUNDS = { simulations: 100_000 };
+
+export interface Operation {
+  id: string;
+  status: 'running' | 'succeeded' | 'failed';
+  progress: number;
+  steps: { name: string; status: string; detail?: string }[];
+  error?: { message: string };
+}
+
+export async function startMove(
+  server: TestServer,
+  tenant: string,
+  placement: 'shared' | 'dedicated',
+): Promise<Operation> {
+  const res = await server.api(`/v1/admin/tenants/${tenant}/placement`, {
+    method: 'POST',
+    token: server.operatorToken,
+    body: JSON.stringify({ placement }),
+  });
+  if (res.status !== 202) throw new Error(`move: ${res.status} ${await res.text()}`);
+  return (await res.json()) as Operation;
+}
+
+export async function operation(server: TestServer, id: string): Promise<Operation> {
+  const res = await server.api(`/v1/admin/operations/${id}`, { token: server.operatorToken });
+  expect(res.status).toBe(200);
+  return (await res.json()) as Operation;
+}
+
+export async function waitForOperation(
+  server: TestServer,
+  id: string,
+  timeoutMs = 60_000,
+): Promise<Operation> {
+  return until(
+    `operation ${id}`,
+    async () => {
+      const op = await operation(server, id);
+      return op.status !== 'running' ? op : undefined;
+    },
+    timeoutMs,
+  );
+}
