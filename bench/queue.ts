@@ -22,18 +22,24 @@ import type { BenchResult } from './types.ts';
 const JOBS = 20_000;
 const CONSUMERS = 4;
 const ENQUEUE_BATCH = 100;
-const ROUNDS = 3;
+const ROUNDS = 5;
 const TENANTS = 10;
 
 const body = (i: number): string =>
   JSON.stringify({ jobId: `j_${i}`, tenantId: `t-${i % TENANTS}`, model: 'finance' });
+
+type Rates = { enqueue: number; claim: number };
+
+function medians(rounds: Rates[]): Rates {
+  return { enqueue: median(rounds.map((r) => r.enqueue)), claim: median(rounds.map((r) => r.claim)) };
+}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-async function sqliteRound(dir: string, round: number): Promise<{ enqueue: number; claim: number }> {
+async function sqliteRound(dir: string, round: number): Promise<Rates> {
   const db = openDatabase(join(dir, `queue-${round}.db`));
   const queue = createSqliteMessageQueue(db);
   await queue.createQueue('bench', { visibilityTimeoutSec: 30 });
@@ -126,7 +132,7 @@ async function startRedis(binary: string, dir: string): Promise<{ port: number; 
   return { port, stop: () => child.kill('SIGTERM') };
 }
 
-async function bullmqRound(port: number, round: number): Promise<{ enqueue: number; claim: number }> {
+async function bullmqRound(port: number, round: number): Promise<Rates> {
   const connection = { host: '127.0.0.1', port, maxRetriesPerRequest: null };
   const name = `bench-${round}`;
   const queue = new Queue(name, { connection });
@@ -167,13 +173,12 @@ async function bullmqRound(port: number, round: number): Promise<{ enqueue: numb
 export async function benchQueue(): Promise<BenchResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'silopool-bench-queue-'));
   try {
-    const sqlite: { enqueue: number; claim: number }[] = [];
-    for (let round = 0; round < ROUNDS; round++) sqlite.push(await sqliteRound(dir, round));
-    const ours = { enqueue: median(sqlite.map((r) => r.enqueue)), claim: median(sqlite.map((r) => r.claim)) };
-    const workload = `${JOBS} no-op jobs from ${TENANTS} tenants, median of ${ROUNDS} rounds`;
-
+    const workload = `${JOBS} no-op jobs from ${TENANTS} tenants, median of ${ROUNDS} interleaved rounds`;
+    const sqlite: Rates[] = [];
     const binary = ensureRedis();
     if (!binary) {
+      for (let round = 0; round < ROUNDS; round++) sqlite.push(await sqliteRound(dir, round));
+      const ours = medians(sqlite);
       return [
         {
           name: 'queue claim+complete (SQLite)',
@@ -190,14 +195,18 @@ export async function benchQueue(): Promise<BenchResult[]> {
       ];
     }
     const redis = await startRedis(binary, dir);
-    let theirs: { enqueue: number; claim: number };
+    const bull: Rates[] = [];
     try {
-      const bull: { enqueue: number; claim: number }[] = [];
-      for (let round = 0; round < ROUNDS; round++) bull.push(await bullmqRound(redis.port, round));
-      theirs = { enqueue: median(bull.map((r) => r.enqueue)), claim: median(bull.map((r) => r.claim)) };
+      // Rounds alternate, so a load spike on a shared machine hits both sides alike.
+      for (let round = 0; round < ROUNDS; round++) {
+        sqlite.push(await sqliteRound(dir, round));
+        bull.push(await bullmqRound(redis.port, round));
+      }
     } finally {
       redis.stop();
     }
+    const ours = medians(sqlite);
+    const theirs = medians(bull);
     return [
       {
         name: 'queue claim+complete: SQLite vs BullMQ+Redis',
