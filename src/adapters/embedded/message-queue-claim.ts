@@ -70,6 +70,15 @@ export function createFairClaim(db: SqliteDatabase) {
     promoteDue: db.prepare(CLAIM_SQL.promoteDue),
     dropGroup: db.prepare('DELETE FROM queue_groups WHERE queue = ? AND grp = ?'),
     dropGroups: db.prepare('DELETE FROM queue_groups WHERE queue = ?'),
+    anyReady: db.prepare<[string], { one: number }>(
+      'SELECT 1 AS one FROM messages INDEXED BY messages_ready WHERE queue = ? AND ready = 1 LIMIT 1',
+    ),
+    anyDue: db.prepare<[string, number], { one: number }>(
+      'SELECT 1 AS one FROM messages INDEXED BY messages_waiting WHERE queue = ? AND ready = 0 AND visible_at <= ? LIMIT 1',
+    ),
+    anyGroup: db.prepare<[string], { one: number }>(
+      'SELECT 1 AS one FROM queue_groups WHERE queue = ? LIMIT 1',
+    ),
     maxGroupTime: db.prepare<[string], { t: number | null }>(
       'SELECT max(vtime) AS t FROM queue_groups WHERE queue = ?',
     ),
@@ -167,6 +176,7 @@ export function createFairClaim(db: SqliteDatabase) {
     ): ReceivedMessage[] => {
       const queue = stmt.queue.get(queueName);
       if (!queue) return [];
+      const startTime = queue.vtime;
       const now = Date.now();
       // Visibility timeouts that ran out and delays that ended: back to ready, with their groups scheduled.
       const due = stmt.dueGroups.all(queueName, now);
@@ -218,7 +228,7 @@ export function createFairClaim(db: SqliteDatabase) {
         queue.vtime = Math.max(queue.vtime, stmt.maxGroupTime.get(queueName)?.t ?? queue.vtime);
         stmt.dropGroups.run(queueName);
       }
-      stmt.setQueueTime.run(queue.vtime, queueName);
+      if (queue.vtime !== startTime) stmt.setQueueTime.run(queue.vtime, queueName);
       return out;
     },
   );
@@ -229,5 +239,11 @@ export function createFairClaim(db: SqliteDatabase) {
     visibilityMs: number,
     excluded: ReadonlySet<string> | undefined,
     nonce: () => string,
-  ): ReceivedMessage[] => claimTx.immediate(queue, max, visibilityMs, excluded, nonce);
+  ): ReceivedMessage[] => {
+    // Idle pollers (one per dedicated queue, every 100 ms) must not take the write lock for nothing.
+    // Group rows left over mean the end of a busy period is still to be recorded, so that goes through.
+    const now = Date.now();
+    if (!stmt.anyReady.get(queue) && !stmt.anyDue.get(queue, now) && !stmt.anyGroup.get(queue)) return [];
+    return claimTx.immediate(queue, max, visibilityMs, excluded, nonce);
+  };
 }
