@@ -45,6 +45,7 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
     name: 'shared',
     size: options.poolSize ?? availableParallelism(),
     factory: options.factory,
+    perThread: 4,
     ...(compute ? { compute } : {}),
     ...(options.onJob ? { onJob: options.onJob } : {}),
     ...(options.onError ? { onError: options.onError } : {}),

@@ -13,7 +13,8 @@ import { moduleUrl, startModuleWorker } from './module-url.ts';
 
 interface Slot {
   worker: Worker;
-  busy: boolean;
+  /** Events this thread is running now; up to `perThread` at once. */
+  inFlight: number;
   ready: Promise<void>;
 }
 
@@ -28,10 +29,16 @@ export function createWorkerPool(options: {
   factory: HandlerFactorySpec;
   onJob?(job: JobRecord): void;
   onError?(error: unknown): void;
+  /**
+   * Events one thread runs at once. More than one keeps a thread busy while another event waits on
+   * disk (the artifact write), instead of idling between a job's I/O steps.
+   */
+  perThread?: number;
   /** Runs parts of big model runs for the threads (the compute pool); absent: runs stay whole. */
   compute?: ComputePool;
 }): FunctionRuntime {
   const slots: Slot[] = [];
+  const perThread = options.perThread ?? 1;
   const pending = new Map<
     number,
     { resolve(r: SQSBatchResponse): void; reject(e: Error): void; slot: Slot }
@@ -51,7 +58,7 @@ export function createWorkerPool(options: {
       workerData: { factory: options.factory, cores: options.compute ? availableParallelism() : 1 },
     });
     let markReady: () => void = () => undefined;
-    const slot: Slot = { worker, busy: false, ready: new Promise((r) => (markReady = r)) };
+    const slot: Slot = { worker, inFlight: 0, ready: new Promise((r) => (markReady = r)) };
     worker.on('message', (report: FunctionReport) => {
       if (report.type === 'ready') markReady();
       else if (report.type === 'job') options.onJob?.(report.job);
@@ -67,7 +74,7 @@ export function createWorkerPool(options: {
         const call = pending.get(report.id);
         if (!call) return;
         pending.delete(report.id);
-        slot.busy = false;
+        slot.inFlight--;
         if (report.type === 'result') call.resolve(report.response);
         else call.reject(new Error(report.message));
         wake();
@@ -92,12 +99,16 @@ export function createWorkerPool(options: {
 
   return {
     name: options.name,
-    freeSlots: () => slots.filter((s) => !s.busy).length,
+    freeSlots: () => slots.reduce((free, s) => free + Math.max(0, perThread - s.inFlight), 0),
     whenFree: () => new Promise((resolve) => waiters.push(resolve)),
     async invoke(event: SQSEvent) {
-      const slot = slots.find((s) => !s.busy);
+      // The least busy thread: model runs are CPU work, so spread them before stacking them.
+      const slot = slots.reduce<Slot | undefined>(
+        (best, s) => (s.inFlight < perThread && (!best || s.inFlight < best.inFlight) ? s : best),
+        undefined,
+      );
       if (!slot) throw new Error('No free function thread.');
-      slot.busy = true;
+      slot.inFlight++;
       await slot.ready;
       const id = nextId++;
       return new Promise<SQSBatchResponse>((resolve, reject) => {

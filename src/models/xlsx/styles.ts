@@ -4,6 +4,19 @@ import { escapeXml } from './xml.ts';
 
 /** Excel number format for money in the tenant's currency and locale: symbol position and decimals from Intl. */
 export function moneyFormat(currency = 'USD', locale = 'en-US'): string {
+  const key = `${currency}|${locale}`;
+  let format = moneyFormats.get(key);
+  if (format === undefined) {
+    format = buildMoneyFormat(currency, locale);
+    // Intl.NumberFormat costs about a millisecond to build: more than the rest of a small workbook.
+    if (moneyFormats.size < 1000) moneyFormats.set(key, format);
+  }
+  return format;
+}
+
+const moneyFormats = new Map<string, string>();
+
+function buildMoneyFormat(currency: string, locale: string): string {
   let symbol = currency;
   let prefix = true;
   let decimals = 2;
