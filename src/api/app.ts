@@ -33,9 +33,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'Silopool API', version: '1.0.0', description: 'Multi-tenant financial models: submit, track, download.' },
+      info: {
+        title: 'Silopool API',
+        version: '1.0.0',
+        description: 'Multi-tenant financial models: submit, track, download.',
+      },
       components: {
-        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'A JWT or a tenant API key' } },
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'A JWT or a tenant API key' },
+        },
       },
       security: [{ bearer: [] }],
     },
@@ -44,16 +50,24 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.get('/healthz', { schema: { tags: ['ops'], security: [] } }, async () => ({ status: 'ok' }));
   app.get('/v1/auth/config', { schema: { tags: ['auth'], security: [] } }, async () => deps.authConfig);
-  app.get('/v1/me', { schema: { tags: ['auth'], summary: 'Who the credential is and which tenants it grants' } }, async (request) => {
-    const principal = await authenticate(deps, request);
-    const tenants = await Promise.all(
-      [...principal.tenants].map(async (id) => {
-        const tenant = await deps.directory.get(id);
-        return tenant && tenant.status === 'active' ? { id: tenant.id, name: tenant.name } : undefined;
-      }),
-    );
-    return { subject: principal.subject, roles: [...principal.roles], tenants: tenants.filter((t) => t !== undefined) };
-  });
+  app.get(
+    '/v1/me',
+    { schema: { tags: ['auth'], summary: 'Who the credential is and which tenants it grants' } },
+    async (request) => {
+      const principal = await authenticate(deps, request);
+      const tenants = await Promise.all(
+        [...principal.tenants].map(async (id) => {
+          const tenant = await deps.directory.get(id);
+          return tenant && tenant.status === 'active' ? { id: tenant.id, name: tenant.name } : undefined;
+        }),
+      );
+      return {
+        subject: principal.subject,
+        roles: [...principal.roles],
+        tenants: tenants.filter((t) => t !== undefined),
+      };
+    },
+  );
 
   modelRoutes(app, deps);
   jobRoutes(app, deps);

@@ -10,7 +10,13 @@ import type { EmbeddedIssuer } from './auth/issuer.ts';
 /** Public auth settings the web app reads before login. */
 export interface AuthConfig {
   mode: 'embedded' | 'oidc';
-  oidc?: { issuer: string; clientId: string; authorizationEndpoint: string; tokenEndpoint: string; scope: string };
+  oidc?: {
+    issuer: string;
+    clientId: string;
+    authorizationEndpoint: string;
+    tokenEndpoint: string;
+    scope: string;
+  };
 }
 
 /** Hooks the control plane adds (placement moves, usage); optional so the API runs without them. */
@@ -35,6 +41,8 @@ export interface AppDeps {
   metrics?: TenantMetrics;
   /** Folder of the built web app, served at `/`. */
   webRoot?: string;
+  /** Settings of queues the control plane creates for dedicated tenants. */
+  queueSettings?: { visibilityTimeoutSec?: number; maxReceiveCount?: number };
   /** Largest accepted body, bytes. */
   bodyLimit?: number;
   logger?: boolean | Record<string, unknown>;

@@ -28,7 +28,12 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-export function problem(status: number, code: string, detail: string, extra?: Record<string, unknown>): Problem {
+export function problem(
+  status: number,
+  code: string,
+  detail: string,
+  extra?: Record<string, unknown>,
+): Problem {
   return { type: TYPE_BASE + code, title: TITLES[status] ?? 'Error', status, detail, code, ...extra };
 }
 

@@ -47,7 +47,11 @@ export class NotFoundError extends SilopoolError {
 }
 
 export class ConflictError extends SilopoolError {
-  constructor(message: string, code = 'conflict', options?: { cause?: unknown; details?: Record<string, unknown> }) {
+  constructor(
+    message: string,
+    code = 'conflict',
+    options?: { cause?: unknown; details?: Record<string, unknown> },
+  ) {
     super(code, 409, message, options);
   }
 }

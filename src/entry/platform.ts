@@ -1,14 +1,6 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../api/app.ts';
-import { createAuthenticator } from '../api/auth/authenticator.ts';
-import { loadEmbeddedIssuer } from '../api/auth/issuer.ts';
-import { sharedQueueName } from '../core/placement.ts';
-import { createControlHooks } from '../control/hooks.ts';
-import { ensureQueue, WEBHOOK_QUEUE } from '../control/lanes.ts';
-import { createTenantMetrics } from '../control/metrics.ts';
-import { listModels } from '../models/registry.ts';
 import { createSqliteMessageQueue } from '../adapters/embedded/message-queue.ts';
 import {
   createEmbeddedTenantEraser,
@@ -18,11 +10,16 @@ import { buildApp } from '../api/app.ts';
 import { createAuthenticator } from '../api/auth/authenticator.ts';
 import { loadEmbeddedIssuer } from '../api/auth/issuer.ts';
 import { placementRoutes } from '../api/routes/placement.ts';
+import { createControlHooks } from '../control/hooks.ts';
+import { ensureQueue, WEBHOOK_QUEUE } from '../control/lanes.ts';
+import { createTenantMetrics } from '../control/metrics.ts';
 import { offboardTenant } from '../control/offboard.ts';
 import { createMoveRunner } from '../control/placement-move.ts';
+import { sharedQueueName } from '../core/placement.ts';
+import { listModels } from '../models/registry.ts';
 import { startDedicatedHost } from '../runtime/dedicated-host.ts';
-import { startFunctionHost, type FunctionHost } from '../runtime/function-host.ts';
-import { createJobEvents } from '../runtime/job-events.ts';
+import { type FunctionHost, startFunctionHost } from '../runtime/function-host.ts';
+import { createJobEvents, type JobEvents } from '../runtime/job-events.ts';
 import { moduleUrl } from '../runtime/module-url.ts';
 import type { ServerConfig } from './config.ts';
 import { openEmbeddedPlatform } from './embedded-wiring.ts';
@@ -32,14 +29,19 @@ export interface RunningPlatform {
   url: string;
   operatorToken: string;
   host: FunctionHost;
+  events: JobEvents;
   stop(): Promise<void>;
 }
 
 /** Everything of the embedded default in one process: API, control plane, function host, web app. */
 export async function startPlatform(config: ServerConfig): Promise<RunningPlatform> {
   const platform = openEmbeddedPlatform(config.dataDir);
-  const queueOptions = { visibilityTimeoutSec: config.visibilityTimeoutSec, maxReceiveCount: config.maxReceiveCount };
-  for (const model of listModels()) await ensureQueue(platform.queue, sharedQueueName(model.name), queueOptions);
+  const queueOptions = {
+    visibilityTimeoutSec: config.visibilityTimeoutSec,
+    maxReceiveCount: config.maxReceiveCount,
+  };
+  for (const model of listModels())
+    await ensureQueue(platform.queue, sharedQueueName(model.name), queueOptions);
   await ensureQueue(platform.queue, WEBHOOK_QUEUE, { visibilityTimeoutSec: 30, maxReceiveCount: 12 });
 
   const issuer = await loadEmbeddedIssuer(join(config.dataDir, 'keys', 'jwt-signing.jwk.json'));
@@ -68,6 +70,7 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
     authConfig: config.authConfig,
     webRoot: fileURLToPath(new URL('../../web/dist', import.meta.url)),
     bodyLimit: config.bodyLimit,
+    queueSettings: queueOptions,
     logger: { level: config.logLevel },
   });
 
@@ -121,7 +124,12 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
 
   const address = await app.listen({ host: config.host, port: config.port });
   const url = config.publicUrl ?? address.replace('[::1]', 'localhost').replace('127.0.0.1', 'localhost');
-  const operatorToken = await issuer.mint({ subject: 'operator', tenants: [], roles: ['operator'], expiresIn: '30d' });
+  const operatorToken = await issuer.mint({
+    subject: 'operator',
+    tenants: [],
+    roles: ['operator'],
+    expiresIn: '30d',
+  });
 
   await moves.resume();
 
@@ -130,6 +138,7 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
     url,
     operatorToken,
     host,
+    events,
     async stop() {
       await app.close();
       await moves.stop();
