@@ -1,0 +1,148 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
+import { startMove, submit, waitForOperation } from './helpers.ts';
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer({ env: { SILOPOOL_WORKERS: '2' } });
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+/** What of the tenant the shared store and queues hold, read straight from the SQLite file. */
+function sharedTraces(dataDir: string, tenant: string) {
+  const db = new Database(join(dataDir, 'silopool.sqlite'), { readonly: true });
+  try {
+    const items = db.prepare('SELECT count(*) AS n FROM job_items WHERE pk = ?').get(`T#${tenant}`) as {
+      n: number;
+    };
+    const messages = db
+      .prepare("SELECT count(*) AS n FROM messages WHERE grp = ? AND queue LIKE 'shared_%'")
+      .get(tenant) as { n: number };
+    const queues = db
+      .prepare('SELECT count(*) AS n FROM queues WHERE name LIKE ?')
+      .get(`tenant_${tenant}_%`) as { n: number };
+    return { items: items.n, messages: messages.n, dedicatedQueues: queues.n };
+  } finally {
+    db.close();
+  }
+}
+
+describe('promotion and demotion under continuous load', () => {
+  it('no request fails, every job ends once with one artifact, old links keep working, nothing stays behind', async () => {
+    const tenant = newTenantId('load');
+    const { apiKey } = await server.createTenant(tenant, { plan: 'enterprise' });
+    const failures: string[] = [];
+    const accepted: string[] = [];
+    const finished = new Map<string, string>();
+
+    // History from before the moves: finished jobs whose ids and artifact links must survive both moves.
+    const before = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => submit(server, apiKey, { revenue: 10_000 + i })),
+    );
+    for (const job of before) {
+      accepted.push(job.id);
+      await waitForJob(server, apiKey, job.id);
+      finished.set(job.id, `/v1/jobs/${job.id}/artifacts/workbook.xlsx`);
+    }
+
+    let stop = false;
+    let requests = 0;
+    const check = async (label: string, res: Response) => {
+      requests++;
+      const text = await res.text();
+      if (res.status >= 400) failures.push(`${label}: ${res.status} ${text}`);
+      return { status: res.status, text };
+    };
+    const loop = async (worker: number) => {
+      for (let i = 0; !stop; i++) {
+        const key = `w${worker}-${i}`;
+        const res = await check(
+          'submit',
+          await server.api('/v1/models/finance/jobs', {
+            method: 'POST',
+            token: apiKey,
+            headers: { 'idempotency-key': key },
+            body: JSON.stringify({ input: { revenue: 100_000 + worker * 10_000 + i } }),
+          }),
+        );
+        const { id } = (res.status === 202 ? JSON.parse(res.text) : {}) as { id?: string };
+        if (res.status === 202 && id) accepted.push(id);
+        // A retry with the same key answers the same job, before, during and after a move.
+        if (i % 5 === 0 && id) {
+          const again = await server.api('/v1/models/finance/jobs', {
+            method: 'POST',
+            token: apiKey,
+            headers: { 'idempotency-key': key },
+            body: JSON.stringify({ input: { revenue: 100_000 + worker * 10_000 + i } }),
+          });
+          requests++;
+          const replay = (await again.json()) as { id: string };
+          if (again.status >= 400 || replay.id !== id)
+            failures.push(`idempotent replay of ${key}: ${again.status} ${replay.id} != ${id}`);
+        }
+        if (id) await check('get job', await server.api(`/v1/jobs/${id}`, { token: apiKey }));
+        const old = [...finished.values()][i % finished.size]!;
+        await check('get artifact', await server.api(old, { token: apiKey }));
+      }
+    };
+    const load = [loop(1), loop(2)];
+
+    await new Promise((r) => setTimeout(r, 500));
+    const promote = await startMove(server, tenant, 'dedicated');
+    expect(promote.steps.map((s) => s.name)).toContain('switch reads');
+    const promoted = await waitForOperation(server, promote.id);
+    expect(promoted.error).toBeUndefined();
+    expect(promoted.status).toBe('succeeded');
+    expect(promoted.progress).toBe(1);
+    expect(promoted.steps.every((s) => s.status === 'done')).toBe(true);
+    const afterPromotion = sharedTraces(server.dataDir, tenant);
+    expect(afterPromotion.items).toBe(0);
+    expect(afterPromotion.messages).toBe(0);
+    expect(existsSync(join(server.dataDir, 'objects', 'tenants', tenant))).toBe(false);
+    expect(existsSync(join(server.dataDir, 'tenants', tenant, 'jobs.sqlite'))).toBe(true);
+
+    await new Promise((r) => setTimeout(r, 500));
+    const demote = await startMove(server, tenant, 'shared');
+    const demoted = await waitForOperation(server, demote.id);
+    expect(demoted.error).toBeUndefined();
+    expect(demoted.status).toBe('succeeded');
+    await new Promise((r) => setTimeout(r, 500));
+    stop = true;
+    await Promise.all(load);
+
+    expect(failures).toEqual([]);
+    expect(requests).toBeGreaterThan(50);
+    // Nothing of the tenant is left in the dedicated place.
+    expect(existsSync(join(server.dataDir, 'tenants', tenant))).toBe(false);
+    expect(sharedTraces(server.dataDir, tenant).dedicatedQueues).toBe(0);
+
+    const unique = [...new Set(accepted)];
+    for (const id of unique) {
+      const job = await waitForJob(server, apiKey, id, { timeoutMs: 30_000 });
+      expect(job.status, id).toBe('succeeded');
+      expect(job.attempts, id).toBe(1);
+      expect(job.artifacts).toHaveLength(1);
+      const artifact = await server.api(`/v1/jobs/${id}/artifacts/workbook.xlsx`, { token: apiKey });
+      expect(artifact.status).toBe(200);
+      await artifact.arrayBuffer();
+      expect(artifact.headers.get('etag')).toBe(`"${(job.artifacts as { sha256: string }[])[0]!.sha256}"`);
+    }
+    const listed: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = (await (
+        await server.api(`/v1/jobs?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, {
+          token: apiKey,
+        })
+      ).json()) as { items: { id: string }[]; nextCursor?: string };
+      listed.push(...page.items.map((j) => j.id));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(listed.sort()).toEqual(unique.sort());
+  }, 120_000);
+});
