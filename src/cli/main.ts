@@ -3,6 +3,7 @@ import type { Role } from '../api/auth/principal.ts';
 import { SilopoolError } from '../core/errors.ts';
 import { CliError, type ConnectOptions, connect, type Operator } from './operator.ts';
 import { printTable } from './output.ts';
+import { runApply, showMove } from './placement.ts';
 
 const program = new Command();
 program
@@ -102,6 +103,61 @@ for (const [command, status] of [
       ),
     );
 }
+
+tenants
+  .command('move <id>')
+  .description('promote or demote a tenant while it runs; shows the move step by step')
+  .addOption(
+    new Option('--to <placement>', 'where it goes').choices(['shared', 'dedicated']).makeOptionMandatory(),
+  )
+  .option('--no-wait', 'start the move and return its operation id')
+  .option('--json', 'machine-readable output')
+  .action((id: string, o: { to: 'shared' | 'dedicated'; wait: boolean; json?: boolean }) =>
+    withOperator(
+      Boolean(o.json),
+      async (op) => {
+        const started = await op.moveTenant(id, o.to);
+        return o.wait ? showMove(op, started, Boolean(o.json)) : started;
+      },
+      (result) => process.stdout.write(`Operation ${result.id}: ${result.status}.\n`),
+    ),
+  );
+
+tenants
+  .command('offboard <id>')
+  .description('export the tenant (zip of job records and artifacts), then delete everything of it')
+  .requiredOption('--export <file>', 'where to write the export zip')
+  .option('--json', 'machine-readable output')
+  .action((id: string, o: { export: string; json?: boolean }) =>
+    withOperator(
+      Boolean(o.json),
+      async (op) => {
+        const zip = await op.offboardTenant(id);
+        const { writeFileSync } = await import('node:fs');
+        writeFileSync(o.export, zip);
+        return { tenantId: id, export: o.export, bytes: zip.byteLength };
+      },
+      (r) =>
+        process.stdout.write(`Offboarded ${r.tenantId}; export written to ${r.export} (${r.bytes} bytes).\n`),
+    ),
+  );
+
+program
+  .command('apply <file>')
+  .description(
+    'make the tenants match a tenants.yaml: shows the plan (create, update, move, offboard), then carries it out',
+  )
+  .option('--dry-run', 'only show the plan')
+  .option('--export-dir <dir>', "where offboarded tenants' exports go", '.')
+  .option('--json', 'machine-readable output')
+  .action((file: string, o: { dryRun?: boolean; exportDir: string; json?: boolean }) =>
+    withOperator(
+      Boolean(o.json),
+      (op) =>
+        runApply(op, file, { dryRun: Boolean(o.dryRun), exportDir: o.exportDir, json: Boolean(o.json) }),
+      (r) => process.stdout.write(r.steps === 0 ? 'Nothing to change.\n' : `Applied ${r.steps} change(s).\n`),
+    ),
+  );
 
 program
   .command('token')

@@ -1,8 +1,14 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import {
+  createEmbeddedTenantEraser,
+  createSqliteOperationStore,
+} from '../adapters/embedded/operation-store.ts';
 import { loadEmbeddedIssuer } from '../api/auth/issuer.ts';
 import type { Role } from '../api/auth/principal.ts';
 import { tenantView } from '../api/routes/admin.ts';
+import { offboardTenant } from '../control/offboard.ts';
+import { operationView } from '../control/operations.ts';
 import { type CreateTenantInput, createTenant, type TenantPatch, updateTenant } from '../control/tenants.ts';
 import { parseTenantId } from '../core/ids.ts';
 import { openEmbeddedPlatform } from '../entry/embedded-wiring.ts';
@@ -18,9 +24,23 @@ export interface Operator {
   getTenant(id: string): Promise<TenantJson>;
   updateTenant(id: string, patch: TenantPatch): Promise<TenantJson>;
   mintToken(claims: { tenants: string[]; user: string; roles: Role[]; expiresIn?: string }): Promise<string>;
+  /** Starts a placement move (needs the running server: its functions drain the old lane). */
+  moveTenant(id: string, to: 'shared' | 'dedicated'): Promise<OperationJson>;
+  getOperation(id: string): Promise<OperationJson>;
+  /** Exports (zip bytes) and deletes the tenant. */
+  offboardTenant(id: string): Promise<Uint8Array>;
   /** Raw HTTP for commands that only make sense against a running server. */
   request?(method: string, path: string, body?: unknown): Promise<unknown>;
   close(): Promise<void>;
+}
+
+export interface OperationJson {
+  id: string;
+  tenantId: string;
+  status: 'running' | 'succeeded' | 'failed';
+  progress: number;
+  steps: { name: string; status: string; detail?: string }[];
+  error?: { message: string };
 }
 
 export class CliError extends Error {}
@@ -98,6 +118,17 @@ function httpOperator(server: string, token: string): Operator {
     updateTenant: (id, patch) => call('PATCH', `/v1/admin/tenants/${encodeURIComponent(id)}`, patch),
     mintToken: async (claims) =>
       (await call<{ token: string }>('POST', '/v1/admin/tokens', { ...claims })).token,
+    moveTenant: (id, to) =>
+      call('POST', `/v1/admin/tenants/${encodeURIComponent(id)}/placement`, { placement: to }),
+    getOperation: (id) => call('GET', `/v1/admin/operations/${encodeURIComponent(id)}`),
+    async offboardTenant(id) {
+      const res = await fetch(`${server}/v1/admin/tenants/${encodeURIComponent(id)}/offboard`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+      });
+      if (!res.ok) throw new CliError(`${res.status}: ${(await res.text()).slice(0, 500)}`);
+      return new Uint8Array(await res.arrayBuffer());
+    },
     request: (method, path, body) => call(method, path, body),
     close: async () => undefined,
   };
@@ -137,6 +168,27 @@ async function directOperator(dataDir: string): Promise<Operator> {
         roles: claims.roles,
         ...(claims.expiresIn ? { expiresIn: claims.expiresIn } : {}),
       }),
+    moveTenant: async () => {
+      throw new CliError(
+        'Moving a tenant needs the running server (its functions drain the old lane); start it first.',
+      );
+    },
+    getOperation: async (id) => {
+      const op = await createSqliteOperationStore(platform.db).get(id);
+      if (!op) throw new CliError(`No operation "${id}".`);
+      return operationView(op);
+    },
+    offboardTenant: async (id) =>
+      (
+        await offboardTenant(
+          {
+            ...deps,
+            operations: createSqliteOperationStore(platform.db),
+            eraser: createEmbeddedTenantEraser(platform.db, dataDir),
+          },
+          id,
+        )
+      ).zip,
     close: () => platform.close(),
   };
 }
