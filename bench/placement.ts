@@ -1,0 +1,265 @@
+/**
+ * Dedicated placement and the hybrid, against the real server (a child process, as in production):
+ * (a) cold start to the first finished job and warm job latency of a dedicated function, against a shared
+ *     tenant's job latency in the same run;
+ * (b) memory (RSS of the whole process tree) with 100 idle dedicated tenants, against the same server with none;
+ * (c) onboarding 1,000 shared and 50 dedicated tenants through the operator API;
+ * (d) promotion of a tenant with 1,000 finished jobs and their artifacts while it keeps submitting: total
+ *     time, and the longest any of its requests waited, against the longest before the move.
+ * Run standalone: `npx tsx bench/placement.ts`.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { newTenantId, startTestServer, type TestServer } from '../test/support/server.ts';
+import type { BenchResult } from './types.ts';
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/** RSS in MB of a process and all its descendants, from /proc. */
+function treeRssMb(root: number): number {
+  const parents = new Map<number, number>();
+  const rss = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parents.set(Number(entry), Number(fields[1]));
+      rss.set(Number(entry), Number(fields[21]) * 4096);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  let total = 0;
+  for (const pid of rss.keys()) {
+    for (let p: number | undefined = pid; p && p > 1; p = parents.get(p)) {
+      if (p === root) {
+        total += rss.get(pid)!;
+        break;
+      }
+    }
+  }
+  return total / 1024 / 1024;
+}
+
+async function job(server: TestServer, key: string, input: Record<string, unknown> = { revenue: 1_000_000 }) {
+  const res = await server.api('/v1/models/finance/jobs', {
+    method: 'POST',
+    token: key,
+    body: JSON.stringify({ input }),
+  });
+  if (res.status !== 202) throw new Error(`submit ${res.status}: ${await res.text()}`);
+  return ((await res.json()) as { id: string }).id;
+}
+
+async function finished(server: TestServer, key: string, id: string): Promise<void> {
+  for (;;) {
+    const res = await server.api(`/v1/jobs/${id}`, { token: key });
+    const status = ((await res.json()) as { status: string }).status;
+    if (status === 'succeeded') return;
+    if (status === 'failed' || status === 'cancelled') throw new Error(`job ${id} ${status}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+async function timedJob(server: TestServer, key: string): Promise<number> {
+  const started = performance.now();
+  await finished(server, key, await job(server, key));
+  return performance.now() - started;
+}
+
+async function functionsOf(server: TestServer) {
+  const res = await server.api('/v1/admin/functions', { token: server.operatorToken });
+  return (
+    (await res.json()) as { items: { tenantId: string; model: string; coldStartMs?: number; pid?: number }[] }
+  ).items;
+}
+
+async function coldAndWarm(server: TestServer): Promise<BenchResult[]> {
+  const shared = await server.createTenant(newTenantId('bshared'), { plan: 'enterprise' });
+  const id = newTenantId('bded');
+  const dedicated = await server.createTenant(id, { placement: 'dedicated', plan: 'enterprise' });
+  while (!(await functionsOf(server)).some((f) => f.tenantId === id))
+    await new Promise((r) => setTimeout(r, 50));
+  const cold = await timedJob(server, dedicated.apiKey);
+  const coldStartMs =
+    (await functionsOf(server)).find((f) => f.tenantId === id && f.model === 'finance')?.coldStartMs ?? 0;
+  const warm: number[] = [];
+  const sharedTimes: number[] = [];
+  await timedJob(server, shared.apiKey);
+  for (let i = 0; i < 30; i++) {
+    warm.push(await timedJob(server, dedicated.apiKey));
+    sharedTimes.push(await timedJob(server, shared.apiKey));
+  }
+  const sharedMedian = median(sharedTimes);
+  return [
+    {
+      name: 'dedicated cold start to first finished job',
+      value: cold,
+      unit: 'ms',
+      baseline: sharedMedian,
+      ratio: cold / sharedMedian,
+      note: 'baseline: shared job, median',
+    },
+    { name: 'dedicated function process start (fork to ready)', value: coldStartMs, unit: 'ms' },
+    {
+      name: 'dedicated warm job latency (median of 30)',
+      value: median(warm),
+      unit: 'ms',
+      baseline: sharedMedian,
+      ratio: median(warm) / sharedMedian,
+      note: 'submit to succeeded; baseline: shared',
+    },
+  ];
+}
+
+async function idleMemory(): Promise<BenchResult[]> {
+  const server = await startTestServer({ env: { SILOPOOL_WORKERS: '2' } });
+  try {
+    await new Promise((r) => setTimeout(r, 3000));
+    const none = treeRssMb(server.process.pid!);
+    for (let i = 0; i < 100; i += 10) {
+      await Promise.all(
+        Array.from({ length: 10 }, (_, k) =>
+          server.createTenant(newTenantId(`idle${i + k}`), { placement: 'dedicated' }),
+        ),
+      );
+    }
+    while ((await functionsOf(server)).length < 200) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 3000));
+    const hundred = treeRssMb(server.process.pid!);
+    return [
+      {
+        name: 'RSS, process tree, 100 idle dedicated tenants',
+        value: hundred,
+        unit: 'MB',
+        baseline: none,
+        ratio: hundred / none,
+        note: 'baseline: no dedicated tenant; idle functions are scaled to zero',
+      },
+    ];
+  } finally {
+    await server.stop();
+  }
+}
+
+async function onboarding(server: TestServer): Promise<BenchResult[]> {
+  const createMany = async (n: number, extra: Record<string, unknown>, prefix: string) => {
+    const started = performance.now();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < n) {
+          next++;
+          await server.createTenant(newTenantId(prefix), extra);
+        }
+      }),
+    );
+    return performance.now() - started;
+  };
+  const shared = await createMany(1000, {}, 'onb');
+  const dedicated = await createMany(50, { placement: 'dedicated' }, 'onbd');
+  return [
+    {
+      name: 'onboard 1,000 shared tenants',
+      value: shared / 1000,
+      unit: 's',
+      note: '8 concurrent operator requests',
+    },
+    {
+      name: 'onboard 50 dedicated tenants',
+      value: dedicated / 1000,
+      unit: 's',
+      baseline: (shared / 1000) * 0.05,
+      ratio: dedicated / (shared * 0.05),
+      note: 'baseline: 50 shared at the rate above',
+    },
+  ];
+}
+
+async function promotion(server: TestServer): Promise<BenchResult[]> {
+  const id = newTenantId('bpromo');
+  const { apiKey } = await server.createTenant(id, { plan: 'enterprise' });
+  const ids: string[] = [];
+  for (let i = 0; i < 1000; i += 50) {
+    ids.push(
+      ...(await Promise.all(
+        Array.from({ length: 50 }, (_, k) => job(server, apiKey, { revenue: 1000 + i + k })),
+      )),
+    );
+  }
+  for (const jobId of ids) await finished(server, apiKey, jobId);
+
+  let window: number[] = [];
+  let stop = false;
+  const load = (async () => {
+    for (let i = 0; !stop; i++) {
+      const t0 = performance.now();
+      const jobId = await job(server, apiKey, { revenue: 5000 + i });
+      window.push(performance.now() - t0);
+      const t1 = performance.now();
+      await (
+        await server.api(`/v1/jobs/${ids[i % ids.length]}/artifacts/workbook.xlsx`, { token: apiKey })
+      ).arrayBuffer();
+      await (await server.api(`/v1/jobs/${jobId}`, { token: apiKey })).arrayBuffer();
+      window.push(performance.now() - t1);
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 3000));
+  const before = Math.max(...window);
+  window = [];
+  const started = performance.now();
+  const res = await server.api(`/v1/admin/tenants/${id}/placement`, {
+    method: 'POST',
+    token: server.operatorToken,
+    body: JSON.stringify({ placement: 'dedicated' }),
+  });
+  const op = (await res.json()) as { id: string };
+  for (;;) {
+    const state = (await (
+      await server.api(`/v1/admin/operations/${op.id}`, { token: server.operatorToken })
+    ).json()) as { status: string };
+    if (state.status !== 'running') {
+      if (state.status !== 'succeeded') throw new Error(`promotion ${state.status}`);
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const total = performance.now() - started;
+  const during = Math.max(...window);
+  stop = true;
+  await load;
+  return [
+    {
+      name: 'promote a tenant with 1,000 finished jobs + artifacts, while it submits',
+      value: total / 1000,
+      unit: 's',
+      note: 'includes 2 × 1 s grace for in-flight requests',
+    },
+    {
+      name: 'longest request wait during the promotion',
+      value: during,
+      unit: 'ms',
+      baseline: before,
+      ratio: during / before,
+      note: 'submit or read; baseline: longest in the 3 s before',
+    },
+  ];
+}
+
+export async function benchPlacement(): Promise<BenchResult[]> {
+  const results: BenchResult[] = [];
+  const server = await startTestServer({ env: { SILOPOOL_WORKERS: '2', LOG_LEVEL: 'error' } });
+  try {
+    results.push(...(await coldAndWarm(server)));
+    results.push(...(await promotion(server)));
+    results.push(...(await onboarding(server)));
+  } finally {
+    await server.stop();
+  }
+  results.push(...(await idleMemory()));
+  return results;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  for (const r of await benchPlacement()) console.log(JSON.stringify(r));
+}
