@@ -94,12 +94,15 @@ export async function waitForOperation(
   id: string,
   timeoutMs = 60_000,
 ): Promise<Operation> {
+  let last: Operation | undefined;
   return until(
     `operation ${id}`,
     async () => {
-      const op = await operation(server, id);
-      return op.status !== 'running' ? op : undefined;
+      last = await operation(server, id);
+      return last.status !== 'running' ? last : undefined;
     },
     timeoutMs,
-  );
+  ).catch((error: unknown) => {
+    throw new Error(`${String(error)}: ${JSON.stringify(last?.steps)}`);
+  });
 }

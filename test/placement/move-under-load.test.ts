@@ -88,11 +88,22 @@ describe('promotion and demotion under continuous load', () => {
         if (id) await check('get job', await server.api(`/v1/jobs/${id}`, { token: apiKey }));
         const old = [...finished.values()][i % finished.size]!;
         await check('get artifact', await server.api(old, { token: apiKey }));
+        // Steady, not saturating: a client submitting a few jobs a second per worker.
+        await new Promise((r) => setTimeout(r, 100));
       }
     };
     const load = [loop(1), loop(2)];
 
     await new Promise((r) => setTimeout(r, 500));
+    // A burst just before each move, so the old lane has queued jobs to drain while the move runs.
+    const burst = async () => {
+      for (const job of await Promise.all(
+        Array.from({ length: 15 }, (_, i) => submit(server, apiKey, { revenue: 7_000 + i })),
+      )) {
+        accepted.push(job.id);
+      }
+    };
+    await burst();
     const promote = await startMove(server, tenant, 'dedicated');
     expect(promote.steps.map((s) => s.name)).toContain('switch reads');
     const promoted = await waitForOperation(server, promote.id);
@@ -107,6 +118,7 @@ describe('promotion and demotion under continuous load', () => {
     expect(existsSync(join(server.dataDir, 'tenants', tenant, 'jobs.sqlite'))).toBe(true);
 
     await new Promise((r) => setTimeout(r, 500));
+    await burst();
     const demote = await startMove(server, tenant, 'shared');
     const demoted = await waitForOperation(server, demote.id);
     expect(demoted.error).toBeUndefined();
