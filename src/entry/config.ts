@@ -3,6 +3,8 @@ import type { OidcSettings } from '../api/auth/authenticator.ts';
 import type { AuthConfig } from '../api/deps.ts';
 
 export interface ServerConfig {
+  /** Where the ports live: SQLite and files (`embedded`), or SQS, DynamoDB and S3 (`aws`). */
+  backend: 'embedded' | 'aws';
   host: string;
   port: number;
   dataDir: string;
@@ -40,7 +42,12 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
           },
         }
       : { mode: 'embedded' };
+  const backend = env.SILOPOOL_BACKEND ?? 'embedded';
+  if (backend !== 'embedded' && backend !== 'aws') {
+    throw new Error(`SILOPOOL_BACKEND must be embedded or aws, not "${backend}"`);
+  }
   return {
+    backend,
     host: env.HOST ?? '127.0.0.1',
     port: intOf(env.PORT, 3000),
     dataDir: resolve(env.DATA_DIR ?? './data'),

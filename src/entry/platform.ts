@@ -22,7 +22,7 @@ import { type FunctionHost, startFunctionHost } from '../runtime/function-host.t
 import { createJobEvents, type JobEvents } from '../runtime/job-events.ts';
 import { moduleUrl } from '../runtime/module-url.ts';
 import type { ServerConfig } from './config.ts';
-import { openEmbeddedPlatform } from './embedded-wiring.ts';
+import { type EmbeddedPlatform, openEmbeddedPlatform } from './embedded-wiring.ts';
 
 export interface RunningPlatform {
   app: FastifyInstance;
@@ -33,9 +33,15 @@ export interface RunningPlatform {
   stop(): Promise<void>;
 }
 
-/** Everything of the embedded default in one process: API, control plane, function host, web app. */
+/**
+ * Everything in one process: API, control plane, function host, web app. On the embedded default the
+ * ports are SQLite and files; with `SILOPOOL_BACKEND=aws` they are SQS, DynamoDB and S3 (endpoints
+ * overridable), and dedicated lanes run on AWS (TenantStack) rather than as local processes.
+ */
 export async function startPlatform(config: ServerConfig): Promise<RunningPlatform> {
-  const platform = openEmbeddedPlatform(config.dataDir);
+  const embedded = config.backend === 'aws' ? undefined : openEmbeddedPlatform(config.dataDir);
+  // Loaded only when chosen: the embedded default never needs the AWS SDK to start.
+  const platform = embedded ?? (await import('./aws-wiring.ts')).createAwsPorts(process.env);
   const queueOptions = {
     visibilityTimeoutSec: config.visibilityTimeoutSec,
     maxReceiveCount: config.maxReceiveCount,
@@ -80,7 +86,7 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
     stores: platform.stores,
     models: listModels().map((m) => m.name),
     factory: {
-      module: moduleUrl('./embedded-wiring', import.meta.url),
+      module: moduleUrl(embedded ? './embedded-wiring' : './aws-wiring', import.meta.url),
       options: { dataDir: config.dataDir, maxReceiveCount: config.maxReceiveCount },
     },
     visibilityTimeoutSec: config.visibilityTimeoutSec,
@@ -89,6 +95,41 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
     onError: (error) => app.log.error({ err: error }, 'function host error'),
   });
 
+  const placement = embedded ? startEmbeddedPlacement(config, embedded, app, events) : undefined;
+
+  const address = await app.listen({ host: config.host, port: config.port });
+  const url = config.publicUrl ?? address.replace('[::1]', 'localhost').replace('127.0.0.1', 'localhost');
+  const operatorToken = await issuer.mint({
+    subject: 'operator',
+    tenants: [],
+    roles: ['operator'],
+    expiresIn: '30d',
+  });
+
+  await placement?.moves.resume();
+
+  return {
+    app,
+    url,
+    operatorToken,
+    host,
+    events,
+    async stop() {
+      await app.close();
+      await placement?.moves.stop();
+      await Promise.all([host.stop(), placement?.dedicated.stop()]);
+      await platform.close();
+    },
+  };
+}
+
+/** Dedicated lanes as local processes, and placement moves: the embedded default's hybrid. */
+function startEmbeddedPlacement(
+  config: ServerConfig,
+  platform: EmbeddedPlatform,
+  app: FastifyInstance,
+  events: JobEvents,
+) {
   // Dedicated lanes: a consumer per (tenant, model) here, the function in a child process of its own.
   const dedicated = startDedicatedHost({
     queue: createSqliteMessageQueue(platform.db, { pollIntervalMs: 500 }),
@@ -121,29 +162,5 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
     offboard: (id) => offboardTenant(placementDeps, id),
     functions: () => dedicated.functions(),
   });
-
-  const address = await app.listen({ host: config.host, port: config.port });
-  const url = config.publicUrl ?? address.replace('[::1]', 'localhost').replace('127.0.0.1', 'localhost');
-  const operatorToken = await issuer.mint({
-    subject: 'operator',
-    tenants: [],
-    roles: ['operator'],
-    expiresIn: '30d',
-  });
-
-  await moves.resume();
-
-  return {
-    app,
-    url,
-    operatorToken,
-    host,
-    events,
-    async stop() {
-      await app.close();
-      await moves.stop();
-      await Promise.all([host.stop(), dedicated.stop()]);
-      await platform.close();
-    },
-  };
+  return { moves, dedicated };
 }
