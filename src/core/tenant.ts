@@ -52,8 +52,16 @@ export interface WebhookConfig {
   secret: string;
 }
 
+/** How the placement advisor treats a tenant: only advise (default), or move it automatically. */
+export interface PlacementPolicy {
+  mode: 'advise' | 'auto';
+  /** The tenant's contract requires isolated resources: always dedicated. */
+  requiresIsolation?: boolean;
+}
+
 export interface TenantConfig {
   rules: Record<string, ModelRules>;
+  placementPolicy?: PlacementPolicy;
   formatting: Formatting;
   limits: Partial<TenantLimits>;
   function: Partial<FunctionSettings>;

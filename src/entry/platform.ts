@@ -9,13 +9,17 @@ import {
 import { buildApp } from '../api/app.ts';
 import { createAuthenticator } from '../api/auth/authenticator.ts';
 import { loadEmbeddedIssuer } from '../api/auth/issuer.ts';
+import { advisorRoutes } from '../api/routes/advisor.ts';
 import { placementRoutes } from '../api/routes/placement.ts';
+import { startAutoPlacement } from '../control/advisor.ts';
 import { createControlHooks } from '../control/hooks.ts';
 import { ensureQueue, WEBHOOK_QUEUE } from '../control/lanes.ts';
 import { createTenantMetrics } from '../control/metrics.ts';
 import { offboardTenant } from '../control/offboard.ts';
 import { createMoveRunner } from '../control/placement-move.ts';
+import { usageReport } from '../control/usage.ts';
 import { sharedQueueName } from '../core/placement.ts';
+import type { Placement } from '../core/tenant.ts';
 import { listModels } from '../models/registry.ts';
 import { startDedicatedHost } from '../runtime/dedicated-host.ts';
 import { type FunctionHost, startFunctionHost } from '../runtime/function-host.ts';
@@ -97,6 +101,24 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
 
   const placement = embedded ? startEmbeddedPlacement(config, embedded, app, events) : undefined;
 
+  // The placement advisor: recommendations for operators, and moves for tenants whose policy is `auto`.
+  const advisor = {
+    directory: platform.directory,
+    usage: () =>
+      usageReport({ directory: platform.directory, stores: platform.stores, queue: platform.queue, metrics }),
+  };
+  const move = placement
+    ? (tenantId: string, to: Placement) => placement.moves.start(tenantId, to)
+    : undefined;
+  advisorRoutes(app, { ...advisor, ...(move ? { move } : {}) });
+  const autoPlacement = move
+    ? startAutoPlacement({
+        advisor,
+        move,
+        onError: (error) => app.log.error({ err: error }, 'auto placement'),
+      })
+    : undefined;
+
   const address = await app.listen({ host: config.host, port: config.port });
   const url = config.publicUrl ?? address.replace('[::1]', 'localhost').replace('127.0.0.1', 'localhost');
   const operatorToken = await issuer.mint({
@@ -115,6 +137,7 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
     host,
     events,
     async stop() {
+      autoPlacement?.stop();
       await app.close();
       await placement?.moves.stop();
       await Promise.all([host.stop(), placement?.dedicated.stop()]);

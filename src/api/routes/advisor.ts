@@ -1,0 +1,49 @@
+import type { FastifyInstance } from 'fastify';
+import { type AdvisorDeps, advise } from '../../control/advisor.ts';
+import { ValidationError } from '../../core/errors.ts';
+import type { Placement } from '../../core/tenant.ts';
+
+/**
+ * `GET /v1/admin/advisor`: where each tenant should run, why, and what it costs; `POST …/apply` starts
+ * the recommended moves (all, or the tenants named). Operator role (see admin.ts).
+ */
+export function advisorRoutes(
+  app: FastifyInstance,
+  deps: AdvisorDeps & { move?(tenantId: string, to: Placement): Promise<{ id: string }> },
+): void {
+  app.get(
+    '/v1/admin/advisor',
+    { schema: { tags: ['admin'], summary: 'Placement recommendations from usage and cost' } },
+    async () => ({ items: await advise(deps) }),
+  );
+
+  app.post<{ Body: { tenantIds?: string[] } }>(
+    '/v1/admin/advisor/apply',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: 'Start the recommended placement moves',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { tenantIds: { type: 'array', items: { type: 'string' }, maxItems: 1000 } },
+        },
+      },
+    },
+    async (request, reply) => {
+      if (!deps.move) {
+        throw new ValidationError([
+          { path: '', message: 'this backend moves tenants with its deployment pipeline (docs/aws.md)' },
+        ]);
+      }
+      const wanted = request.body?.tenantIds ? new Set(request.body.tenantIds) : undefined;
+      const started: { tenantId: string; to: Placement; operationId: string }[] = [];
+      for (const r of await advise(deps)) {
+        if (r.action === 'keep' || (wanted && !wanted.has(r.tenantId))) continue;
+        const op = await deps.move(r.tenantId, r.recommended);
+        started.push({ tenantId: r.tenantId, to: r.recommended, operationId: op.id });
+      }
+      return reply.code(202).send({ items: started });
+    },
+  );
+}

@@ -1,0 +1,94 @@
+import {
+  type AdvisorPolicy,
+  DEFAULT_POLICY,
+  LIST_PRICES,
+  type PlacementPrices,
+  type PlacementSignals,
+  type Recommendation,
+  recommendPlacement,
+} from '../core/advisor.ts';
+import type { Placement, Tenant } from '../core/tenant.ts';
+import type { TenantDirectory } from '../ports/tenant-directory.ts';
+import type { TenantUsage } from './usage.ts';
+
+const DAY_MS = 86_400_000;
+const MONTH_MS = 30 * DAY_MS;
+
+/** Turns stored usage into per-month signals: totals over the tenant's age (at least a day). */
+export function signalsFrom(tenants: Tenant[], usage: TenantUsage[], now = Date.now()): PlacementSignals[] {
+  const byId = new Map(usage.map((u) => [u.tenantId, u]));
+  const sharedCompute = tenants
+    .filter((t) => t.placement === 'shared')
+    .reduce((sum, t) => sum + (byId.get(t.id)?.computeSeconds ?? 0), 0);
+  return tenants
+    .filter((t) => t.status === 'active' && !t.move)
+    .map((tenant) => {
+      const u = byId.get(tenant.id);
+      const months = Math.max(DAY_MS, now - Date.parse(tenant.createdAt)) / MONTH_MS;
+      const compute = u?.computeSeconds ?? 0;
+      // A dedicated tenant's share is what it would take if it joined the shared lanes.
+      const pool = tenant.placement === 'shared' ? sharedCompute : sharedCompute + compute;
+      return {
+        tenantId: tenant.id,
+        placement: tenant.placement,
+        plan: tenant.plan,
+        jobsPerMonth: (u?.jobs ?? 0) / months,
+        computeSecondsPerMonth: compute / months,
+        shareOfSharedCompute: pool > 0 ? compute / pool : 0,
+        waitP95Sec: u?.waitP95Sec ?? 0,
+        requiresIsolation: tenant.config.placementPolicy?.requiresIsolation === true,
+      };
+    });
+}
+
+export interface AdvisorDeps {
+  directory: TenantDirectory;
+  usage(): Promise<TenantUsage[]>;
+  policy?: AdvisorPolicy;
+  prices?: PlacementPrices;
+}
+
+export async function advise(deps: AdvisorDeps): Promise<Recommendation[]> {
+  const tenants: Tenant[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await deps.directory.list({ limit: 500, ...(cursor ? { cursor } : {}) });
+    tenants.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return signalsFrom(tenants, await deps.usage()).map((s) =>
+    recommendPlacement(s, deps.policy ?? DEFAULT_POLICY, deps.prices ?? LIST_PRICES),
+  );
+}
+
+/**
+ * Automation: tenants whose policy is `auto` are moved when the advisor says so. A tenant is moved at
+ * most once per `cooldownMs`, and the policy's gap between promote and demote thresholds keeps it
+ * from flapping.
+ */
+export function startAutoPlacement(options: {
+  advisor: AdvisorDeps;
+  move(tenantId: string, to: Placement): Promise<unknown>;
+  intervalMs?: number;
+  cooldownMs?: number;
+  onError?(error: unknown): void;
+}): { stop(): void; runOnce(): Promise<Recommendation[]> } {
+  const lastMove = new Map<string, number>();
+  async function runOnce(): Promise<Recommendation[]> {
+    const applied: Recommendation[] = [];
+    const recommendations = await advise(options.advisor);
+    for (const r of recommendations) {
+      if (r.action === 'keep') continue;
+      const tenant = await options.advisor.directory.get(r.tenantId as Tenant['id']);
+      if (tenant?.config.placementPolicy?.mode !== 'auto' || tenant.move) continue;
+      if (Date.now() - (lastMove.get(r.tenantId) ?? 0) < (options.cooldownMs ?? 3_600_000)) continue;
+      lastMove.set(r.tenantId, Date.now());
+      await options.move(r.tenantId, r.recommended);
+      applied.push(r);
+    }
+    return applied;
+  }
+  const timer = setInterval(() => runOnce().catch(options.onError), options.intervalMs ?? 300_000);
+  timer.unref();
+  return { stop: () => clearInterval(timer), runOnce };
+}

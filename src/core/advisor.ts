@@ -1,0 +1,117 @@
+import type { Placement, Plan } from './tenant.ts';
+
+/** What the advisor knows of one tenant, per month. */
+export interface PlacementSignals {
+  tenantId: string;
+  placement: Placement;
+  plan: Plan;
+  jobsPerMonth: number;
+  computeSecondsPerMonth: number;
+  /** This tenant's part of all shared-lane compute (0–1); for a dedicated tenant, what it would be. */
+  shareOfSharedCompute: number;
+  /** Recent queued→started wait, 95th percentile. */
+  waitP95Sec: number;
+  /** The tenant's contract requires its own resources (compliance). */
+  requiresIsolation: boolean;
+}
+
+/** Monthly prices per placement (AWS list prices, us-east-1; see docs/aws.md "Monthly cost per tenant"). */
+export interface PlacementPrices {
+  perJobUsd: number;
+  sharedFixedUsd: number;
+  dedicatedFixedUsd: number;
+}
+
+export const LIST_PRICES: PlacementPrices = {
+  // $6.73 per 100,000 jobs of usage; fixed: EMF metrics + a share of the platform, or a tenant stack.
+  perJobUsd: 6.73 / 100_000,
+  sharedFixedUsd: 0.94,
+  dedicatedFixedUsd: 5.92,
+};
+
+export interface AdvisorPolicy {
+  /** Promote when a shared tenant uses more than this part of shared compute (a noisy neighbour)… */
+  promoteShare: number;
+  /** …and demote a dedicated one only below this part: the gap keeps a tenant from flapping. */
+  demoteShare: number;
+  /** Promote an enterprise tenant whose jobs wait longer than this in the shared lanes. */
+  maxWaitSec: number;
+  /** Below this many jobs a month a tenant is too small to judge as noisy. */
+  minJobsPerMonth: number;
+}
+
+export const DEFAULT_POLICY: AdvisorPolicy = {
+  promoteShare: 0.3,
+  demoteShare: 0.1,
+  maxWaitSec: 30,
+  minJobsPerMonth: 1000,
+};
+
+export interface Recommendation {
+  tenantId: string;
+  current: Placement;
+  recommended: Placement;
+  action: 'keep' | 'promote' | 'demote';
+  reasons: string[];
+  monthlyCostUsd: { shared: number; dedicated: number };
+  /** Recommended minus current monthly cost: what following the advice costs (negative: saves). */
+  deltaUsd: number;
+}
+
+export function monthlyCost(signals: PlacementSignals, prices: PlacementPrices = LIST_PRICES) {
+  const usage = signals.jobsPerMonth * prices.perJobUsd;
+  return { shared: usage + prices.sharedFixedUsd, dedicated: usage + prices.dedicatedFixedUsd };
+}
+
+/**
+ * Where a tenant should run. Isolation requirements decide first; then protection of the shared lanes
+ * from a tenant taking a large part of them; then latency for plans that pay for it; otherwise the
+ * cheaper placement, which for the same usage is always shared (a dedicated stack has a fixed cost).
+ */
+export function recommendPlacement(
+  signals: PlacementSignals,
+  policy: AdvisorPolicy = DEFAULT_POLICY,
+  prices: PlacementPrices = LIST_PRICES,
+): Recommendation {
+  const cost = monthlyCost(signals, prices);
+  const reasons: string[] = [];
+  const big = signals.jobsPerMonth >= policy.minJobsPerMonth;
+  const pct = (x: number) => `${Math.round(x * 100)}%`;
+  // Thresholds to stay dedicated are lower than those to become dedicated (hysteresis): the same
+  // signals that promote a tenant always keep it, so following the advice never flaps.
+  const dedicatedNow = signals.placement === 'dedicated';
+  const shareBar = dedicatedNow ? policy.demoteShare : policy.promoteShare;
+  const waitBar = dedicatedNow ? policy.maxWaitSec / 4 : policy.maxWaitSec;
+  let recommended: Placement = 'dedicated';
+  if (signals.requiresIsolation) {
+    reasons.push('its contract requires isolated resources');
+  } else if (big && signals.shareOfSharedCompute > shareBar) {
+    reasons.push(
+      dedicatedNow
+        ? `it would take ${pct(signals.shareOfSharedCompute)} of shared compute (it moves back below ${pct(policy.demoteShare)})`
+        : `it uses ${pct(signals.shareOfSharedCompute)} of shared compute (over ${pct(policy.promoteShare)}): its own lane protects the other tenants`,
+    );
+  } else if (signals.plan === 'enterprise' && signals.waitP95Sec > waitBar) {
+    reasons.push(
+      `its jobs wait ${signals.waitP95Sec.toFixed(0)} s (p95); its plan expects predictable starts under ${policy.maxWaitSec} s`,
+    );
+  } else {
+    recommended = 'shared';
+    reasons.push(
+      dedicatedNow
+        ? `its load no longer needs its own lane; shared saves $${(cost.dedicated - cost.shared).toFixed(2)} a month`
+        : 'shared is the cheaper placement and its load does not disturb other tenants',
+    );
+  }
+  const action =
+    recommended === signals.placement ? 'keep' : recommended === 'dedicated' ? 'promote' : 'demote';
+  return {
+    tenantId: signals.tenantId,
+    current: signals.placement,
+    recommended,
+    action,
+    reasons,
+    monthlyCostUsd: cost,
+    deltaUsd: cost[recommended] - cost[signals.placement],
+  };
+}

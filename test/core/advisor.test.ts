@@ -1,0 +1,69 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { monthlyCost, type PlacementSignals, recommendPlacement } from '../../src/core/advisor.ts';
+
+const signals = fc.record<PlacementSignals>({
+  tenantId: fc.constant('t-1'),
+  placement: fc.constantFrom('shared', 'dedicated'),
+  plan: fc.constantFrom('free', 'standard', 'enterprise'),
+  jobsPerMonth: fc.double({ min: 0, max: 1e7, noNaN: true }),
+  computeSecondsPerMonth: fc.double({ min: 0, max: 1e6, noNaN: true }),
+  shareOfSharedCompute: fc.double({ min: 0, max: 1, noNaN: true }),
+  waitP95Sec: fc.double({ min: 0, max: 600, noNaN: true }),
+  requiresIsolation: fc.boolean(),
+});
+
+describe('the placement advisor', () => {
+  it('never flaps: following its advice leads to a placement it then keeps', () => {
+    fc.assert(
+      fc.property(signals, (s) => {
+        const first = recommendPlacement(s);
+        const after = recommendPlacement({ ...s, placement: first.recommended });
+        expect(after.action).toBe('keep');
+      }),
+    );
+  });
+
+  it('always places a tenant that requires isolation on dedicated resources', () => {
+    fc.assert(
+      fc.property(signals, (s) => {
+        expect(recommendPlacement({ ...s, requiresIsolation: true }).recommended).toBe('dedicated');
+      }),
+    );
+  });
+
+  it('prices dedicated above shared for the same usage, by the fixed cost of a tenant stack', () => {
+    fc.assert(
+      fc.property(signals, (s) => {
+        const cost = monthlyCost(s);
+        expect(cost.dedicated - cost.shared).toBeCloseTo(5.92 - 0.94, 9);
+      }),
+    );
+  });
+
+  it('promotes a noisy shared tenant, keeps small ones shared and demotes an idle dedicated one', () => {
+    const base: PlacementSignals = {
+      tenantId: 'x',
+      placement: 'shared',
+      plan: 'standard',
+      jobsPerMonth: 50_000,
+      computeSecondsPerMonth: 10_000,
+      shareOfSharedCompute: 0.6,
+      waitP95Sec: 1,
+      requiresIsolation: false,
+    };
+    const noisy = recommendPlacement(base);
+    expect(noisy.action).toBe('promote');
+    expect(noisy.reasons[0]).toContain('60% of shared compute');
+    expect(noisy.deltaUsd).toBeCloseTo(4.98, 2);
+    expect(recommendPlacement({ ...base, shareOfSharedCompute: 0.05 }).action).toBe('keep');
+    const idle = recommendPlacement({
+      ...base,
+      placement: 'dedicated',
+      shareOfSharedCompute: 0.01,
+      jobsPerMonth: 10,
+    });
+    expect(idle.action).toBe('demote');
+    expect(idle.deltaUsd).toBeLessThan(0);
+  });
+});
