@@ -184,7 +184,7 @@ async function directOperator(dataDir: string): Promise<Operator> {
           {
             ...deps,
             operations: createSqliteOperationStore(platform.db),
-            eraser: createEmbeddedTenantEraser(platform.db, dataDir),
+            eraser: createEmbeddedTenantEraser(platform.db, dataDir, platform.jobsDb),
           },
           id,
         )

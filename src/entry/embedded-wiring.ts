@@ -12,24 +12,34 @@ import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 
 export interface EmbeddedPlatform {
+  /** Tenants, queues and operations. */
   db: SqliteDatabase;
+  /** Shared tenants' job records: a file of its own, so job writes and queue writes do not wait on one lock. */
+  jobsDb: SqliteDatabase;
   directory: TenantDirectory;
   queue: SqliteMessageQueue;
   stores: StoreProvider;
   close(): Promise<void>;
 }
 
-/** The embedded default: one SQLite file for tenants, queues and shared jobs; files on disk for objects. */
+/**
+ * The embedded default: `silopool.sqlite` for tenants and queues, `jobs.sqlite` for shared tenants' jobs,
+ * files on disk for objects. Two files because SQLite has one write lock per file: the API's and the
+ * function threads' job writes would otherwise queue behind every claim and delete of the queue.
+ */
 export function openEmbeddedPlatform(dataDir: string): EmbeddedPlatform {
   const db = openDatabase(join(dataDir, 'silopool.sqlite'));
-  const stores = createEmbeddedStoreProvider(dataDir, db);
+  const jobsDb = openDatabase(join(dataDir, 'jobs.sqlite'));
+  const stores = createEmbeddedStoreProvider(dataDir, jobsDb);
   return {
     db,
+    jobsDb,
     directory: createSqliteTenantDirectory(db),
     queue: createSqliteMessageQueue(db),
     stores,
     async close() {
       await stores.close();
+      jobsDb.close();
       db.close();
     },
   };

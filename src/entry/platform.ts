@@ -172,7 +172,7 @@ function startEmbeddedPlacement(
     queue: platform.queue,
     stores: platform.stores,
     operations,
-    eraser: createEmbeddedTenantEraser(platform.db, config.dataDir),
+    eraser: createEmbeddedTenantEraser(platform.db, config.dataDir, platform.jobsDb),
     onRoutingChange: () => dedicated.refresh(),
   };
   const moves = createMoveRunner({

@@ -6,7 +6,7 @@ import { newTenantId, startTestServer, type TestServer, waitForJob } from '../su
 import { operation, startMove, submit, until, waitForOperation } from './helpers.ts';
 
 function sharedItems(dataDir: string, tenant: string): number {
-  const db = new Database(join(dataDir, 'silopool.sqlite'), { readonly: true });
+  const db = new Database(join(dataDir, 'jobs.sqlite'), { readonly: true });
   try {
     return (
       db.prepare('SELECT count(*) AS n FROM job_items WHERE pk = ?').get(`T#${tenant}`) as { n: number }

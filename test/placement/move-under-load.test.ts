@@ -16,8 +16,9 @@ afterAll(async () => {
 /** What of the tenant the shared store and queues hold, read straight from the SQLite file. */
 function sharedTraces(dataDir: string, tenant: string) {
   const db = new Database(join(dataDir, 'silopool.sqlite'), { readonly: true });
+  const jobsDb = new Database(join(dataDir, 'jobs.sqlite'), { readonly: true });
   try {
-    const items = db.prepare('SELECT count(*) AS n FROM job_items WHERE pk = ?').get(`T#${tenant}`) as {
+    const items = jobsDb.prepare('SELECT count(*) AS n FROM job_items WHERE pk = ?').get(`T#${tenant}`) as {
       n: number;
     };
     const messages = db
@@ -29,6 +30,7 @@ function sharedTraces(dataDir: string, tenant: string) {
     return { items: items.n, messages: messages.n, dedicatedQueues: queues.n };
   } finally {
     db.close();
+    jobsDb.close();
   }
 }
 

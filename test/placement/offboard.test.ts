@@ -82,6 +82,7 @@ describe('offboarding', () => {
       // operations), its dedicated folder, and every object path.
       const needles = [tenant, ...ids];
       expect(rowsMentioning(join(server.dataDir, 'silopool.sqlite'), needles)).toEqual([]);
+      expect(rowsMentioning(join(server.dataDir, 'jobs.sqlite'), needles)).toEqual([]);
       expect(existsSync(join(server.dataDir, 'tenants', tenant))).toBe(false);
       expect(pathsMentioning(server.dataDir, needles)).toEqual([]);
     }, 40_000);

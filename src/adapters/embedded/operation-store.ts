@@ -66,13 +66,18 @@ export function createSqliteOperationStore(db: SqliteDatabase): OperationStore {
 }
 
 /** The embedded eraser: direct deletes on the shared database's tables and objects folder, keyed by the tenant. */
-export function createEmbeddedTenantEraser(db: SqliteDatabase, dataDir: string): TenantEraser {
+export function createEmbeddedTenantEraser(
+  db: SqliteDatabase,
+  dataDir: string,
+  /** Where shared job records live when not in `db` (the embedded platform keeps them in jobs.sqlite). */
+  jobsDb: SqliteDatabase = db,
+): TenantEraser {
   return {
     async eraseObjectRoot(tenantId) {
       rmSync(join(dataDir, 'objects', 'tenants', parseTenantId(tenantId)), { recursive: true, force: true });
     },
     async eraseJobItems(tenantId) {
-      return db.prepare('DELETE FROM job_items WHERE pk = ?').run(`T#${tenantId}`).changes;
+      return jobsDb.prepare('DELETE FROM job_items WHERE pk = ?').run(`T#${tenantId}`).changes;
     },
     async eraseQueueTraces(tenantId, jobIds) {
       return db
