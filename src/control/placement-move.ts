@@ -188,7 +188,7 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
 
   async function drive(id: string): Promise<void> {
     const op = await deps.operations.get(id);
-    if (!op || op.status !== 'running') return;
+    if (op?.status !== 'running') return;
     const from = op.params.from as Placement;
     const to = op.params.to as Placement;
     const tenantId = op.tenantId;
