@@ -4,6 +4,7 @@ import type { MessageQueue } from '../ports/message-queue.ts';
 import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import type { JobEvents } from '../runtime/job-events.ts';
+import type { FunctionInfo } from '../runtime/process-runtime.ts';
 import type { Authenticator } from './auth/authenticator.ts';
 import type { EmbeddedIssuer } from './auth/issuer.ts';
 
@@ -39,6 +40,8 @@ export interface AppDeps {
   control?: ControlHooks;
   /** Per-tenant operational metrics for `/metrics` and the usage report. */
   metrics?: TenantMetrics;
+  /** Dedicated function processes (cold starts, warm or scaled to zero), for `/metrics`. */
+  functions?(): FunctionInfo[];
   /** Folder of the built web app, served at `/`. */
   webRoot?: string;
   /** Settings of queues the control plane creates for dedicated tenants. */

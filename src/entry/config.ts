@@ -12,6 +12,7 @@ export interface ServerConfig {
   visibilityTimeoutSec: number;
   maxReceiveCount: number;
   workers?: number;
+  eventsPerThread?: number;
   bodyLimit: number;
   logLevel: string;
   oidc?: OidcSettings;
@@ -55,6 +56,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     visibilityTimeoutSec: intOf(env.SILOPOOL_VISIBILITY_TIMEOUT_SEC, 30),
     maxReceiveCount: intOf(env.SILOPOOL_MAX_RECEIVES, 4),
     ...(env.SILOPOOL_WORKERS ? { workers: intOf(env.SILOPOOL_WORKERS, 2) } : {}),
+    ...(env.SILOPOOL_EVENTS_PER_THREAD ? { eventsPerThread: intOf(env.SILOPOOL_EVENTS_PER_THREAD, 1) } : {}),
     bodyLimit: intOf(env.SILOPOOL_BODY_LIMIT, 256 * 1024),
     logLevel: env.LOG_LEVEL ?? 'info',
     ...(oidc ? { oidc } : {}),

@@ -81,6 +81,7 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
     webRoot: fileURLToPath(new URL('../../web/dist', import.meta.url)),
     bodyLimit: config.bodyLimit,
     queueSettings: queueOptions,
+    functions: () => placement?.dedicated.functions() ?? [],
     logger: { level: config.logLevel },
   });
 
@@ -95,6 +96,7 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
     },
     visibilityTimeoutSec: config.visibilityTimeoutSec,
     ...(config.workers ? { poolSize: config.workers } : {}),
+    ...(config.eventsPerThread ? { perThread: config.eventsPerThread } : {}),
     onJob: (job) => events.publish(job),
     onError: (error) => app.log.error({ err: error }, 'function host error'),
   });

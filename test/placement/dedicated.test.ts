@@ -71,6 +71,11 @@ describe('dedicated placement', () => {
     const restarted = (await functions(server)).find((f) => f.tenantId === tenant && f.model === 'finance')!;
     expect(restarted.coldStarts).toBe(2);
     expect(restarted.pid).not.toBe(warm.pid);
+    // Cold starts are exported as metrics too.
+    const metrics = await (await server.api('/metrics', { token: server.operatorToken })).text();
+    const labels = `function="${restarted.name}",tenant="${tenant}",model="finance"`;
+    expect(metrics).toContain(`silopool_function_cold_starts_total{${labels}} 2`);
+    expect(metrics).toMatch(new RegExp(`silopool_function_cold_start_seconds\\{${labels}\\} \\d+\\.\\d{3}`));
   }, 60_000);
 
   it('provisioning is idempotent: running it twice leaves the same lanes', async () => {

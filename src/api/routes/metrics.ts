@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { queuedJobsByTenant } from '../../control/queued-jobs.ts';
+import type { FunctionInfo } from '../../runtime/process-runtime.ts';
 import { requireOperator } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
 
@@ -14,7 +15,29 @@ export function metricsRoutes(app: FastifyInstance, deps: AppDeps): void {
     async (request, reply) => {
       await requireOperator(deps, request);
       const body = deps.metrics ? deps.metrics.render(await queuedJobsByTenant(deps.queue)) : '';
-      return reply.type('text/plain; version=0.0.4; charset=utf-8').send(body);
+      return reply
+        .type('text/plain; version=0.0.4; charset=utf-8')
+        .send(body + functionMetrics(deps.functions?.() ?? []));
     },
   );
+}
+
+/** Dedicated functions: the last cold start, how many there were, and whether each is warm now. */
+function functionMetrics(functions: FunctionInfo[]): string {
+  if (functions.length === 0) return '';
+  const label = (f: FunctionInfo) => `{function="${f.name}",tenant="${f.tenantId}",model="${f.model}"}`;
+  const lines = [
+    '# HELP silopool_function_cold_start_seconds Last cold start of a dedicated function: process start until ready.',
+    '# TYPE silopool_function_cold_start_seconds gauge',
+    ...functions
+      .filter((f) => f.coldStartMs !== undefined)
+      .map((f) => `silopool_function_cold_start_seconds${label(f)} ${(f.coldStartMs! / 1000).toFixed(3)}`),
+    '# HELP silopool_function_cold_starts_total Cold starts of a dedicated function.',
+    '# TYPE silopool_function_cold_starts_total counter',
+    ...functions.map((f) => `silopool_function_cold_starts_total${label(f)} ${f.coldStarts}`),
+    '# HELP silopool_function_warm 1 while the function has a running process, 0 when scaled to zero.',
+    '# TYPE silopool_function_warm gauge',
+    ...functions.map((f) => `silopool_function_warm${label(f)} ${f.state === 'warm' ? 1 : 0}`),
+  ];
+  return `${lines.join('\n')}\n`;
 }
