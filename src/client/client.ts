@@ -11,6 +11,8 @@ import type {
   ModelInfo,
   Operation,
   Page,
+  Placement,
+  PlacementAdvice,
   QueueDepth,
   Tenant,
   TenantUsage,
@@ -50,6 +52,8 @@ export const CLIENT_ROUTES = [
   'POST /v1/admin/dead-letters/redrive',
   'GET /v1/admin/usage',
   'POST /v1/admin/tokens',
+  'GET /v1/admin/advisor',
+  'POST /v1/admin/advisor/apply',
 ] as const;
 
 const TERMINAL: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
@@ -165,6 +169,21 @@ export class SilopoolClient {
   }
   async usage(): Promise<TenantUsage[]> {
     return (await this.json<Page<TenantUsage>>('GET', '/v1/admin/usage')).items;
+  }
+  async advisor(): Promise<PlacementAdvice[]> {
+    return (await this.json<Page<PlacementAdvice>>('GET', '/v1/admin/advisor')).items;
+  }
+  async applyAdvice(
+    tenantIds?: string[],
+  ): Promise<{ tenantId: string; to: Placement; operationId: string }[]> {
+    const body = tenantIds ? { tenantIds } : {};
+    return (
+      await this.json<Page<{ tenantId: string; to: Placement; operationId: string }>>(
+        'POST',
+        '/v1/admin/advisor/apply',
+        { body },
+      )
+    ).items;
   }
   mintToken(body: { tenants: string[]; user: string; roles?: string[] }): Promise<{ token: string }> {
     return this.json('POST', '/v1/admin/tokens', { body });

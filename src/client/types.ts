@@ -173,3 +173,14 @@ export interface TenantUsage {
   storageBytes: number;
   costUsd: number;
 }
+
+/** `GET /v1/admin/advisor`: where a tenant should run, why, and the monthly cost of each placement. */
+export interface PlacementAdvice {
+  tenantId: string;
+  current: Placement;
+  recommended: Placement;
+  action: 'keep' | 'promote' | 'demote';
+  reasons: string[];
+  monthlyCostUsd: { shared: number; dedicated: number };
+  deltaUsd: number;
+}

@@ -166,4 +166,22 @@ describe.skipIf(!hasChromium)(`operator console in Chromium${skipReason}`, { tim
     expect(outline).not.toBe('none');
     await page.context().close();
   });
+
+  it('the placement advisor recommends isolating a regulated tenant, and one click starts the move', async () => {
+    const id = newTenantId('regulated');
+    await server.createTenant(id, {
+      config: { placementPolicy: { mode: 'advise', requiresIsolation: true } },
+    });
+    const page = await operatorPage(VIEWPORTS.desktop, '/console/advisor');
+    await page.getByRole('heading', { name: 'Placement advisor', level: 1 }).waitFor();
+    const row = page.getByTestId(`advice-${id}`);
+    await row.waitFor();
+    expect(await row.textContent()).toContain('isolated resources');
+    expect(await unlabelledControls(page)).toEqual([]);
+    await screenshot(page, 'console-advisor');
+    await row.getByRole('button', { name: 'Promote to dedicated' }).click();
+    await page.waitForURL(`**/console/tenants/${id}`);
+    await page.getByText('Move succeeded').waitFor({ timeout: 30_000 });
+    await page.context().close();
+  });
 });

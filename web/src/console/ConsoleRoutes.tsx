@@ -1,6 +1,7 @@
 import { useSession } from '../api.tsx';
 import { match } from '../router.tsx';
 import { ProblemBanner } from '../ui/Problem.tsx';
+import { AdvisorPage } from './AdvisorPage.tsx';
 import { NewTenantPage } from './NewTenantPage.tsx';
 import { QueuesPage } from './QueuesPage.tsx';
 import { TenantPage } from './TenantPage.tsx';
@@ -17,6 +18,7 @@ export default function ConsoleRoutes({ path }: { path: string }) {
   if (path === '/console/tenants/new') return <NewTenantPage />;
   if (path === '/console/queues') return <QueuesPage />;
   if (path === '/console/usage') return <UsagePage />;
+  if (path === '/console/advisor') return <AdvisorPage />;
   const tenant = match('/console/tenants/:id', path);
   if (tenant?.id) return <TenantPage tenantId={tenant.id} />;
   return <TenantsPage />;
