@@ -96,6 +96,7 @@ export function createAuthenticator(options: {
       roles: new Set(['user']),
       tenants: new Set([tenant.id]),
       via: 'api-key',
+      keyTenant: tenant,
     };
   }
 
@@ -151,7 +152,12 @@ export async function resolveTenant(
         : 'Your credential grants several tenants: pick one with the x-tenant-id header.',
     );
   }
-  const tenant = tenantId ? await directory.get(tenantId) : undefined;
+  const tenant =
+    principal.keyTenant?.id === tenantId
+      ? principal.keyTenant
+      : tenantId
+        ? await directory.get(tenantId)
+        : undefined;
   if (!tenant) throw new ForbiddenError('That tenant does not exist or is not active.');
   if (tenant.status !== 'active') throw new ForbiddenError('That tenant does not exist or is not active.');
   return tenant;

@@ -1,4 +1,5 @@
 import type { TenantId } from '../../core/ids.ts';
+import type { Tenant } from '../../core/tenant.ts';
 
 export type Role = 'operator' | 'user';
 
@@ -8,4 +9,6 @@ export interface Principal {
   roles: ReadonlySet<Role>;
   tenants: ReadonlySet<TenantId>;
   via: 'jwt' | 'api-key';
+  /** The tenant record an API key was checked against, read moments ago: saves reading it again. */
+  keyTenant?: Tenant;
 }
