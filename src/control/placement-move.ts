@@ -1,14 +1,12 @@
-import { createHash } from 'node:crypto';
-import { hashRequest } from '../api/submit-job.ts';
 import { ConditionFailedError, ConflictError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { parseTenantId, type TenantId } from '../core/ids.ts';
-import { artifactKey, isTerminal, type JobRecord } from '../core/job.ts';
 import { laneForPlacement, type MovePhase, type StoreRef } from '../core/placement.ts';
 import type { Placement, Tenant } from '../core/tenant.ts';
 import { deadLetterQueueName } from '../ports/message-queue.ts';
 import type { Operation, OperationStore, TenantEraser } from '../ports/operation-store.ts';
-import { type TenantData, tenantDataAt } from '../ports/stores.ts';
+import { tenantDataAt } from '../ports/stores.ts';
 import { laneQueues } from './lanes.ts';
+import { copyAll, removeOld, verify } from './move-data.ts';
 import { changeOperation, newOperation, progressOf, setStep } from './operations.ts';
 import { type ControlDeps, provisionPlacement } from './tenants.ts';
 
@@ -241,13 +239,13 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
         if (!done(COPY) || round > 1) {
           await step(id, COPY, async (report) => {
             await setPhase(tenantId, id, 'copying');
-            return copyAll(tenantId, source, target, report);
+            return copyAll(deps, tenantId, source, target, report);
           });
         }
         let problems: string[] = [];
         await step(id, VERIFY, async () => {
           await setPhase(tenantId, id, 'verifying');
-          const result = await verify(tenantId, source, target);
+          const result = await verify(deps, tenantId, source, target);
           problems = result.problems;
           return result.detail;
         });
@@ -290,7 +288,7 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
     }
     await step(id, CLEANUP, async () => {
       await sleep(graceMs);
-      return removeOld(tenantId, from, to, source);
+      return removeOld(deps, tenantId, from, to, source);
     });
     await finish(id, 'succeeded');
     log('info', 'placement move finished', { operationId: id, tenantId, from, to });
@@ -370,145 +368,6 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
     }
   }
 
-  async function copyAll(
-    tenantId: TenantId,
-    source: StoreRef,
-    target: StoreRef,
-    report: (d: string, f?: number) => Promise<void>,
-  ) {
-    const from = tenantDataAt(deps.stores, source, tenantId);
-    const to = tenantDataAt(deps.stores, target, tenantId);
-    const jobs = await allJobs(from);
-    let copied = 0;
-    for (const [i, job] of jobs.entries()) {
-      const existing = await to.jobs.get(job.id);
-      if (!existing) {
-        await to.jobs.create(job);
-        copied++;
-      } else if (JSON.stringify(existing) !== JSON.stringify(job)) {
-        await to.jobs.delete(job.id);
-        await to.jobs.create(job);
-        copied++;
-      }
-      await copyKey(from, to, job);
-      if (i % 200 === 199) await report(`${i + 1}/${jobs.length} job records`, ((i + 1) / jobs.length) * 0.5);
-    }
-    const objects = await allObjects(from);
-    const present = new Map((await allObjects(to)).map((o) => [o.key, o.size]));
-    let bytes = 0;
-    for (const [i, object] of objects.entries()) {
-      if (present.get(object.key) !== object.size) {
-        const stored = await from.objects.get(object.key);
-        if (stored) {
-          await to.objects.put(object.key, stored.body, stored.contentType);
-          bytes += stored.size;
-        }
-      }
-      if (i % 100 === 99)
-        await report(`${i + 1}/${objects.length} objects`, 0.5 + ((i + 1) / objects.length) * 0.5);
-    }
-    return `${jobs.length} job records (${copied} written), ${objects.length} objects (${bytes} bytes written)`;
-  }
-
-  /** Idempotency-Keys of jobs from before the move exist only in the source: copy each as it is stored. */
-  async function copyKey(from: TenantData, to: TenantData, job: JobRecord): Promise<void> {
-    if (job.idempotencyKey === undefined) return;
-    const record = {
-      key: job.idempotencyKey,
-      requestHash: hashRequest(job.model, job.input),
-      jobId: job.id,
-      createdAt: job.createdAt,
-    };
-    const stored = await from.jobs.claimIdempotencyKey(record);
-    await to.jobs.claimIdempotencyKey(stored ?? record);
-  }
-
-  async function verify(tenantId: TenantId, source: StoreRef, target: StoreRef) {
-    const from = tenantDataAt(deps.stores, source, tenantId);
-    const to = tenantDataAt(deps.stores, target, tenantId);
-    const problems: string[] = [];
-    const sourceJobs = await allJobs(from);
-    for (const job of sourceJobs) {
-      if (!isTerminal(job.status)) problems.push(`${job.id} is ${job.status} in the source`);
-      const copy = await to.jobs.get(job.id);
-      if (!copy) problems.push(`${job.id} is missing in the target`);
-      else if (JSON.stringify(copy) !== JSON.stringify(job)) problems.push(`${job.id} differs in the target`);
-    }
-    const targetJobs = await allJobs(to);
-    let checked = 0;
-    for (const job of targetJobs) {
-      for (const artifact of job.artifacts) {
-        const object = await to.objects.get(artifactKey(job.id, artifact.name));
-        const sum = object ? createHash('sha256').update(object.body).digest('hex') : 'missing';
-        if (sum !== artifact.sha256) problems.push(`${job.id}/${artifact.name}: sha256 ${sum} in the target`);
-        checked++;
-      }
-    }
-    const targetObjects = new Set((await allObjects(to)).map((o) => o.key));
-    const sourceObjects = await allObjects(from);
-    for (const o of sourceObjects)
-      if (!targetObjects.has(o.key)) problems.push(`object ${o.key} is missing in the target`);
-    const [sourceItems, targetItems] = await Promise.all([from.jobs.countItems(), to.jobs.countItems()]);
-    if (targetItems < sourceItems)
-      problems.push(`the target holds ${targetItems} items, the source ${sourceItems}`);
-    return {
-      problems,
-      detail: `${sourceJobs.length} copied jobs match; ${checked} artifacts sha256-verified; items: source ${sourceItems}, target ${targetItems}`,
-    };
-  }
-
-  async function removeOld(
-    tenantId: TenantId,
-    from: Placement,
-    to: Placement,
-    source: StoreRef,
-  ): Promise<string> {
-    if (from === 'dedicated') {
-      // Dead letters keep their place in line: they move to the new lane's dead-letter queue.
-      let moved = 0;
-      for (const queue of laneQueues(tenantId, from)) {
-        const model = queue.slice(queue.lastIndexOf('_') + 1);
-        moved += await moveDeadLetters(
-          deadLetterQueueName(queue),
-          deadLetterQueueName(laneForPlacement(tenantId, to, model).queue),
-        );
-        await deps.queue.deleteQueue(queue);
-        await deps.queue.deleteQueue(deadLetterQueueName(queue));
-      }
-      await deps.stores.destroy(source);
-      return `removed the dedicated queues, store and objects (${moved} dead letters moved)`;
-    }
-    const data = tenantDataAt(deps.stores, source, tenantId);
-    const jobs = await allJobs(data);
-    for (const job of jobs) {
-      if (job.idempotencyKey !== undefined) await data.jobs.deleteIdempotencyKey(job.idempotencyKey);
-      await data.jobs.delete(job.id);
-    }
-    const objects = await allObjects(data);
-    for (const o of objects) await data.objects.delete(o.key);
-    const orphans = (await deps.eraser?.eraseJobItems(tenantId)) ?? 0;
-    await deps.eraser?.eraseObjectRoot(tenantId);
-    return `removed ${jobs.length} job records, ${orphans} other items and ${objects.length} objects from the shared store`;
-  }
-
-  async function moveDeadLetters(fromQueue: string, toQueue: string): Promise<number> {
-    let moved = 0;
-    for (;;) {
-      const batch = await deps.queue
-        .receive(fromQueue, { maxMessages: 10, visibilityTimeoutSec: 30 })
-        .catch((error: unknown) => {
-          if (error instanceof NotFoundError) return [];
-          throw error;
-        });
-      if (batch.length === 0) return moved;
-      for (const m of batch) {
-        await deps.queue.send(toQueue, { body: m.body, ...(m.groupId ? { groupId: m.groupId } : {}) });
-        await deps.queue.delete(fromQueue, m.receiptHandle);
-        moved++;
-      }
-    }
-  }
-
   return {
     start,
     async resume() {
@@ -524,26 +383,4 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
   };
 }
 
-/** Every job of a tenant in one store, newest first. */
-export async function allJobs(data: TenantData): Promise<JobRecord[]> {
-  const out: JobRecord[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await data.jobs.list({ limit: 1000, ...(cursor ? { cursor } : {}) });
-    out.push(...page.items);
-    cursor = page.nextCursor;
-  } while (cursor);
-  return out;
-}
-
-/** Every object of a tenant in one store (keys relative to its root). */
-export async function allObjects(data: TenantData): Promise<{ key: string; size: number }[]> {
-  const out: { key: string; size: number }[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await data.objects.list('', { limit: 1000, ...(cursor ? { cursor } : {}) });
-    out.push(...page.items);
-    cursor = page.nextCursor;
-  } while (cursor);
-  return out;
-}
+export { allJobs, allObjects } from './move-data.ts';
