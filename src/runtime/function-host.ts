@@ -1,8 +1,9 @@
 import { availableParallelism } from 'node:os';
+import { isTenantId } from '../core/ids.ts';
 import type { JobRecord } from '../core/job.ts';
 import { decodeJobMessage } from '../core/messages.ts';
 import { sharedQueueName } from '../core/placement.ts';
-import { limitsFor } from '../core/tenant.ts';
+import { limitsFor, PLAN_LIMITS } from '../core/tenant.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
@@ -85,6 +86,17 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
   refreshLimits().catch(options.onError);
 
   const groupOf = (body: string, groupId?: string) => groupId ?? decodeJobMessage(body)?.tenantId;
+  /** A tenant created since the last refresh is read now; until then it gets the smallest plan's limit. */
+  const limitOf = (group: string): number => {
+    const known = limits.get(group);
+    if (known !== undefined) return known;
+    if (isTenantId(group)) {
+      options.directory.get(group).then((tenant) => {
+        if (tenant && !limits.has(group)) limits.set(group, limitsFor(tenant).maxRunningJobs);
+      }, options.onError);
+    }
+    return PLAN_LIMITS.free.maxRunningJobs;
+  };
   const consumers: QueueConsumer[] = options.models.map((model) =>
     startQueueConsumer({
       queue: sharedQueueName(model),
@@ -98,7 +110,7 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
         if (!group) return;
         const count = (running.get(group) ?? 0) + 1;
         running.set(group, count);
-        if (count >= (limits.get(group) ?? Number.POSITIVE_INFINITY)) blocked.add(group);
+        if (count >= limitOf(group)) blocked.add(group);
       },
       onFinish: (m) => {
         const group = groupOf(m.body, m.groupId);
@@ -106,7 +118,7 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
         const count = (running.get(group) ?? 1) - 1;
         if (count <= 0) running.delete(group);
         else running.set(group, count);
-        if (count < (limits.get(group) ?? Number.POSITIVE_INFINITY)) blocked.delete(group);
+        if (count < limitOf(group)) blocked.delete(group);
       },
       ...(options.onError ? { onError: options.onError } : {}),
     }),
