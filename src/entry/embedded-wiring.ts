@@ -6,7 +6,7 @@ import {
   type SqliteDatabase,
   type SqliteMessageQueue,
 } from '../adapters/embedded/index.ts';
-import { createEmbeddedStoreProvider } from '../adapters/embedded/store-provider.ts';
+import { createEmbeddedStoreProvider, type Durability } from '../adapters/embedded/store-provider.ts';
 import type { HandlerDeps } from '../functions/model-handler.ts';
 import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
@@ -27,10 +27,14 @@ export interface EmbeddedPlatform {
  * files on disk for objects. Two files because SQLite has one write lock per file: the API's and the
  * function threads' job writes would otherwise queue behind every claim and delete of the queue.
  */
-export function openEmbeddedPlatform(dataDir: string): EmbeddedPlatform {
-  const db = openDatabase(join(dataDir, 'silopool.sqlite'));
-  const jobsDb = openDatabase(join(dataDir, 'jobs.sqlite'));
-  const stores = createEmbeddedStoreProvider(dataDir, jobsDb);
+export function openEmbeddedPlatform(
+  dataDir: string,
+  durability: Durability = durabilityFromEnv(),
+): EmbeddedPlatform {
+  const synchronous = durability === 'power' ? 'FULL' : 'NORMAL';
+  const db = openDatabase(join(dataDir, 'silopool.sqlite'), { synchronous });
+  const jobsDb = openDatabase(join(dataDir, 'jobs.sqlite'), { synchronous });
+  const stores = createEmbeddedStoreProvider(dataDir, jobsDb, { durability });
   return {
     db,
     jobsDb,
@@ -54,4 +58,16 @@ export async function createHandlerDeps(options: Record<string, unknown>): Promi
     queue: platform.queue,
     ...(typeof options.maxReceiveCount === 'number' ? { maxReceiveCount: options.maxReceiveCount } : {}),
   };
+}
+
+/**
+ * `SILOPOOL_DURABILITY` (`process`, the default, or `power`): read here, in the one place every embedded
+ * process (server, function threads, dedicated function processes) opens its stores, so all agree.
+ */
+export function durabilityFromEnv(env: NodeJS.ProcessEnv = process.env): Durability {
+  const value = env.SILOPOOL_DURABILITY ?? 'process';
+  if (value !== 'process' && value !== 'power') {
+    throw new Error(`SILOPOOL_DURABILITY must be process or power, not "${value}"`);
+  }
+  return value;
 }

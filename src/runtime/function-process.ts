@@ -37,9 +37,11 @@ export type ChildReport =
 const options = JSON.parse(process.argv[2] ?? '{}') as FunctionProcessOptions;
 const post = (report: ChildReport) => process.send?.(report);
 const own: StoreRef = { kind: 'dedicated', tenantId: options.tenantId };
-const db = openDatabase(join(options.storeDir, 'jobs.sqlite'));
+// The child inherits SILOPOOL_DURABILITY from the server, so it writes with the same guarantees.
+const power = process.env.SILOPOOL_DURABILITY === 'power';
+const db = openDatabase(join(options.storeDir, 'jobs.sqlite'), { synchronous: power ? 'FULL' : 'NORMAL' });
 const jobs = createSqliteJobStore(db);
-const objects = createFileObjectStore(join(options.storeDir, 'objects'));
+const objects = createFileObjectStore(join(options.storeDir, 'objects'), { fsync: power });
 
 const only = (ref: StoreRef) => {
   if (ref.kind !== 'dedicated' || ref.tenantId !== options.tenantId) {

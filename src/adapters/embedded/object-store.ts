@@ -57,8 +57,18 @@ function encodeCursor(key: string): string {
   return Buffer.from(key, 'utf8').toString('base64url');
 }
 
+export interface FileObjectStoreOptions {
+  /**
+   * fsync each object and its folder before `put` resolves (default true): the object survives power
+   * loss. Without it a put still survives a crash of the process (the page cache keeps it), the
+   * durability class of SQLite's `synchronous=NORMAL`, at about a millisecond less per put here.
+   */
+  fsync?: boolean;
+}
+
 /** Objects as files under `rootDir`, with S3 semantics: put overwrites atomically, list is by prefix in key order. */
-export function createFileObjectStore(rootDir: string): ObjectStore {
+export function createFileObjectStore(rootDir: string, options: FileObjectStoreOptions = {}): ObjectStore {
+  const fsync = options.fsync ?? true;
   const pathOf = (segments: string[]): string => join(rootDir, ...segments) + OBJECT_SUFFIX;
 
   async function fsyncDir(dir: string): Promise<void> {
@@ -107,7 +117,7 @@ export function createFileObjectStore(rootDir: string): ObjectStore {
       try {
         await handle.writev([header, body]);
         // Data reaches the disk before the rename publishes it, so a crash never leaves a torn object.
-        await handle.sync();
+        if (fsync) await handle.sync();
       } catch (error) {
         await handle.close();
         await unlink(temp).catch(() => undefined);
@@ -115,7 +125,7 @@ export function createFileObjectStore(rootDir: string): ObjectStore {
       }
       await handle.close();
       await rename(temp, target);
-      await fsyncDir(dir);
+      if (fsync) await fsyncDir(dir);
     },
 
     async get(key): Promise<StoredObject | undefined> {

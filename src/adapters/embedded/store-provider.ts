@@ -5,6 +5,13 @@ import type { JobStore } from '../../ports/job-store.ts';
 import type { ObjectStore } from '../../ports/object-store.ts';
 import type { StoreProvider } from '../../ports/stores.ts';
 import { openDatabase, type SqliteDatabase } from './database.ts';
+
+/**
+ * `process`: every commit and artifact survives a crash or SIGKILL of any process (page cache), not an
+ * OS crash or power loss. `power`: fsync on every commit and artifact, which survives those too.
+ */
+export type Durability = 'process' | 'power';
+
 import { createSqliteJobStore } from './job-store.ts';
 import { createFileObjectStore } from './object-store.ts';
 
@@ -18,10 +25,16 @@ interface DedicatedStores {
  * Shared data lives in the main database and `objects/`; a dedicated tenant gets a folder of its own,
  * `tenants/{id}/` with its own SQLite file and object root, so its data can be moved or removed whole.
  */
-export function createEmbeddedStoreProvider(dataDir: string, sharedDb: SqliteDatabase): StoreProvider {
+export function createEmbeddedStoreProvider(
+  dataDir: string,
+  sharedDb: SqliteDatabase,
+  options: { durability?: Durability } = {},
+): StoreProvider {
+  const power = options.durability === 'power';
+  const objectOptions = { fsync: power };
   const shared = {
     jobs: createSqliteJobStore(sharedDb),
-    objects: createFileObjectStore(join(dataDir, 'objects')),
+    objects: createFileObjectStore(join(dataDir, 'objects'), objectOptions),
   };
   const dedicated = new Map<string, DedicatedStores>();
   const tenantDir = (tenantId: string) => join(dataDir, 'tenants', tenantId);
@@ -29,11 +42,13 @@ export function createEmbeddedStoreProvider(dataDir: string, sharedDb: SqliteDat
   function open(tenantId: string): DedicatedStores {
     let stores = dedicated.get(tenantId);
     if (!stores) {
-      const db = openDatabase(join(tenantDir(tenantId), 'jobs.sqlite'));
+      const db = openDatabase(join(tenantDir(tenantId), 'jobs.sqlite'), {
+        synchronous: power ? 'FULL' : 'NORMAL',
+      });
       stores = {
         db,
         jobs: createSqliteJobStore(db),
-        objects: createFileObjectStore(join(tenantDir(tenantId), 'objects')),
+        objects: createFileObjectStore(join(tenantDir(tenantId), 'objects'), objectOptions),
       };
       dedicated.set(tenantId, stores);
     }
