@@ -24,7 +24,9 @@ export interface DedicatedTenantConfig {
  * (offline, no Docker); `asset` takes prebuilt folders (`dist/lambda/{api,model}` from
  * `scripts/bundle-lambdas.ts`, or a stub in tests that synthesize hundreds of stacks).
  */
-export type CodeSource = { kind: 'esbuild' } | { kind: 'asset'; apiDir: string; modelDir: string };
+export type CodeSource =
+  | { kind: 'esbuild' }
+  | { kind: 'asset'; apiDir: string; modelDir: string; webhooksDir?: string };
 
 export const DEFAULT_DEDICATED: Omit<DedicatedTenantConfig, 'id'> = {
   reservedConcurrency: 2,

@@ -6,6 +6,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -128,6 +129,31 @@ export class PlatformStack extends Stack {
     });
     webhooks.grantSendMessages(modelRole);
 
+    // Webhook delivery: reads tenants (URL, secret) and job records, posts signed notifications.
+    const webhookRole = new iam.Role(this, 'WebhookRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Silopool webhook delivery: reads tenants and job records',
+    });
+    tenantsTable.grantReadData(webhookRole);
+    sharedTable.grantReadData(webhookRole);
+    webhookRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem'],
+        resources: [`arn:${this.partition}:dynamodb:${this.region}:${this.account}:table/silopool-tenant-*`],
+      }),
+    );
+    const webhookFunction = new SilopoolFunction(this, 'WebhookFunction', {
+      entry: 'webhooks',
+      code: config.code,
+      environment: baseEnv,
+      memoryMb: 256,
+      timeoutSec: 30,
+      role: webhookRole,
+    });
+    webhookFunction.fn.addEventSource(
+      new SqsEventSource(webhooks, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 5 }),
+    );
+
     for (const model of config.models) {
       const lane = new ModelLane(this, `Shared-${model}`, {
         queueName: sharedQueueName(model),
@@ -230,7 +256,15 @@ export class PlatformStack extends Stack {
     }
 
     this.dashboard(tenantsTable, apiFunction);
-    acknowledgePlatform(this, { apiRole, modelRole, tenantScopeRole, apiFunction, lanes: this.lanes });
+    acknowledgePlatform(this, {
+      apiRole,
+      modelRole,
+      tenantScopeRole,
+      apiFunction,
+      webhookRole,
+      webhookFunction,
+      lanes: this.lanes,
+    });
     new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint });
     new CfnOutput(this, 'TenantScopeRoleArn', { value: tenantScopeRole.roleArn });
   }

@@ -36,11 +36,15 @@ export function acknowledgePlatform(
     modelRole: iam.Role;
     tenantScopeRole: iam.Role;
     apiFunction: SilopoolFunction;
+    webhookRole: iam.Role;
+    webhookFunction: SilopoolFunction;
     lanes: ModelLane[];
   },
 ): void {
-  const { apiRole, modelRole, tenantScopeRole } = parts;
+  const { apiRole, modelRole, tenantScopeRole, webhookRole } = parts;
   acknowledgeFunction(parts.apiFunction);
+  acknowledgeFunction(parts.webhookFunction);
+  acknowledge(webhookRole, 'AwsSolutions-IAM5[Resource::*]', XRAY);
   for (const lane of parts.lanes) acknowledgeFunction(lane.fn);
   for (const role of [apiRole, modelRole]) acknowledge(role, 'AwsSolutions-IAM5[Resource::*]', XRAY);
 
@@ -77,6 +81,11 @@ export function acknowledgePlatform(
   ];
   for (const [resource, reason] of patterns)
     acknowledge(apiRole, `AwsSolutions-IAM5[Resource::${resource}]`, reason);
+  acknowledge(
+    webhookRole,
+    `AwsSolutions-IAM5[Resource::${patterns[0]![0]}]`,
+    "Webhook delivery reads a dedicated tenant's job record (GetItem only) from its table, created later by its TenantStack.",
+  );
 
   const api = stack.node.findChild('Api');
   for (const route of ['GET--healthz', 'GET--v1--auth--config', 'GET--docs', 'GET--docs--{proxy+}']) {

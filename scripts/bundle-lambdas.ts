@@ -8,6 +8,7 @@ import { zipSync } from 'fflate';
 export const LAMBDAS = {
   api: 'src/entry/lambda-api.ts',
   model: 'src/entry/lambda-function.ts',
+  webhooks: 'src/entry/lambda-webhooks.ts',
 } as const;
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -25,7 +26,7 @@ const BANNER = [
   "const __filename = __fu(new URL('./swagger-ui/lib/index.js', import.meta.url));",
 ].join(' ');
 const SWAGGER_STATIC = join(root, 'node_modules', '@fastify', 'swagger-ui', 'static');
-const ZIPPED_LIMIT = { api: 5 * 1024 * 1024, model: 2 * 1024 * 1024 };
+const ZIPPED_LIMIT = { api: 5 * 1024 * 1024, model: 2 * 1024 * 1024, webhooks: 2 * 1024 * 1024 };
 
 export interface BundleReport {
   name: keyof typeof LAMBDAS;

@@ -9,7 +9,11 @@ import { Construct } from 'constructs';
 import type { CodeSource } from '../config.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const ENTRIES = { api: 'src/entry/lambda-api.ts', model: 'src/entry/lambda-function.ts' } as const;
+const ENTRIES = {
+  api: 'src/entry/lambda-api.ts',
+  model: 'src/entry/lambda-function.ts',
+  webhooks: 'src/entry/lambda-webhooks.ts',
+} as const;
 // Same banner as scripts/bundle-lambdas.ts: CommonJS dependencies in an ESM bundle.
 const BANNER = [
   "import { createRequire as __cr } from 'node:module';",
@@ -52,7 +56,12 @@ export class SilopoolFunction extends Construct {
     // A role given by the stack is not CDK's default one: it needs write access to the log group itself.
     if (props.role) logGroup.grantWrite(props.role);
     if (props.code.kind === 'asset') {
-      const dir = props.entry === 'api' ? props.code.apiDir : props.code.modelDir;
+      const dir =
+        props.entry === 'api'
+          ? props.code.apiDir
+          : props.entry === 'webhooks'
+            ? (props.code.webhooksDir ?? props.code.modelDir)
+            : props.code.modelDir;
       this.fn = new lambda.Function(this, 'Function', {
         ...common,
         handler: 'index.handler',

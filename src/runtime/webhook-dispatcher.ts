@@ -1,8 +1,6 @@
-import { Webhook } from 'standardwebhooks';
-import { jobView } from '../core/job-view.ts';
-import { decodeWebhookMessage, WEBHOOK_QUEUE } from '../functions/webhook-message.ts';
+import { deliverWebhook } from '../functions/webhook-delivery.ts';
+import { WEBHOOK_QUEUE } from '../functions/webhook-message.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
-import { tenantDataFor } from '../ports/placement-data.ts';
 import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 
@@ -24,35 +22,7 @@ export function startWebhookDispatcher(options: WebhookDispatcherOptions): { sto
   const { queue } = options;
   let stopped = false;
 
-  async function deliver(body: string): Promise<boolean> {
-    const message = decodeWebhookMessage(body);
-    if (!message) return true;
-    const tenant = await options.directory.get(message.tenantId);
-    const webhook = tenant?.config.webhook;
-    if (!tenant || !webhook) return true;
-    const job = await tenantDataFor(options.stores, tenant).jobs.get(message.jobId);
-    if (!job) return true;
-    const id = `msg_${job.id}_${message.status}`;
-    const timestamp = new Date();
-    const payload = JSON.stringify({
-      type: `job.${message.status}`,
-      timestamp: timestamp.toISOString(),
-      data: jobView(job),
-    });
-    const signature = new Webhook(webhook.secret).sign(id, timestamp, payload);
-    const response = await fetch(webhook.url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'webhook-id': id,
-        'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
-        'webhook-signature': signature,
-      },
-      body: payload,
-      signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
-    });
-    return response.ok;
-  }
+  const deliver = (body: string) => deliverWebhook(options, body);
 
   async function loop(): Promise<void> {
     while (!stopped) {

@@ -15,7 +15,8 @@ describe('Lambda bundles', () => {
   it('keeps the model function under 2 MB zipped, without SQLite', () => {
     const model = reports.find((r) => r.name === 'model');
     expect(model?.zippedBytes).toBeLessThan(2 * 1024 * 1024);
-    expect(reports.map((r) => r.name).sort()).toEqual(['api', 'model']);
+    expect(reports.map((r) => r.name).sort()).toEqual(['api', 'model', 'webhooks']);
+    expect(reports.find((r) => r.name === 'webhooks')?.zippedBytes).toBeLessThan(2 * 1024 * 1024);
   });
 
   it('runs the bundled API on an API Gateway HTTP API event', async () => {

@@ -74,7 +74,19 @@ describe('PlatformStack', () => {
       2,
     );
     const functions = template.findResources('AWS::Lambda::Function');
-    expect(Object.values(functions).map((f) => f.Properties.Runtime)).toEqual(Array(3).fill('nodejs22.x'));
+    expect(Object.values(functions).map((f) => f.Properties.Runtime)).toEqual(Array(4).fill('nodejs22.x'));
+  });
+
+  it('delivers webhooks with a function fed by the system_webhooks queue, failures retried then dead-lettered', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      QueueName: 'system_webhooks',
+      RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: 12 },
+    });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BatchSize: 10,
+      EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Webhooks'), 'Arn'] },
+    });
   });
 
   it('keeps shared data in one pk/sk table and one private, encrypted, TLS-only bucket', () => {

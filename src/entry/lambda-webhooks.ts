@@ -1,0 +1,18 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { createWebhookHandler } from '../functions/webhook-handler.ts';
+import { createAwsPorts } from './aws-wiring.ts';
+
+const logger = new Logger({ serviceName: 'silopool-webhooks' });
+const ports = createAwsPorts();
+const deliver = createWebhookHandler({
+  directory: ports.directory,
+  stores: ports.stores,
+  onError: (error) => logger.warn('webhook delivery failed; SQS will retry it', { error: String(error) }),
+});
+
+/** Signed job notifications (Standard Webhooks), fed by the `system_webhooks` queue. */
+export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+  logger.addContext(context);
+  return deliver(event);
+}
