@@ -1,0 +1,50 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newTenantId, startTestServer, type TestServer } from '../support/server.ts';
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+// Operator routes are registered in several files (admin, usage, placement, advisor): every one of them
+// must refuse a missing credential (401) and a tenant user's (403), whatever file added it.
+describe('every operator route', () => {
+  it('answers 401 without a credential and 403 to a tenant user or API key', async () => {
+    const tenant = newTenantId('guard');
+    const { apiKey } = await server.createTenant(tenant);
+    const user = await server.mintToken({ tenants: [tenant], user: 'u' });
+    const routes: [string, string][] = [
+      ['GET', '/v1/admin/tenants'],
+      ['GET', `/v1/admin/tenants/${tenant}`],
+      ['PATCH', `/v1/admin/tenants/${tenant}`],
+      ['DELETE', `/v1/admin/tenants/${tenant}`],
+      ['POST', `/v1/admin/tenants/${tenant}/placement`],
+      ['POST', `/v1/admin/tenants/${tenant}/offboard`],
+      ['GET', '/v1/admin/operations/op-1'],
+      ['GET', '/v1/admin/functions'],
+      ['GET', '/v1/admin/queues'],
+      ['GET', '/v1/admin/dead-letters?queue=shared_finance'],
+      ['POST', '/v1/admin/dead-letters/redrive'],
+      ['GET', '/v1/admin/usage'],
+      ['GET', '/v1/admin/advisor'],
+      ['POST', '/v1/admin/advisor/apply'],
+      ['POST', '/v1/admin/tokens'],
+      ['GET', '/metrics'],
+    ];
+    for (const [method, path] of routes) {
+      const body = method === 'GET' || method === 'DELETE' ? undefined : '{}';
+      const anonymous = await server.api(path, { method, ...(body ? { body } : {}) });
+      expect(anonymous.status, `${method} ${path} without a credential`).toBe(401);
+      for (const token of [user, apiKey]) {
+        const res = await server.api(path, { method, token, ...(body ? { body } : {}) });
+        expect(res.status, `${method} ${path} as a tenant`).toBe(403);
+      }
+    }
+    // Nothing happened to the tenant.
+    const still = await server.api(`/v1/admin/tenants/${tenant}`, { token: server.operatorToken });
+    expect(((await still.json()) as { status: string; placement: string }).placement).toBe('shared');
+  });
+});
