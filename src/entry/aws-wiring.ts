@@ -4,13 +4,17 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createSqsMessageQueue } from '../adapters/aws/message-queue.ts';
+import { createDynamoOperationStore } from '../adapters/aws/operation-store.ts';
 import { createAwsStoreProvider } from '../adapters/aws/stores.ts';
 import { createDynamoTenantDirectory } from '../adapters/aws/tenant-directory.ts';
 import { assumeTenantScope, type TenantScopeCredentials } from '../adapters/aws/tenant-scope.ts';
+import type { JobId } from '../core/ids.ts';
 import { storeFor } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
 import type { HandlerDeps } from '../functions/model-handler.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
+import type { OperationStore } from '../ports/operation-store.ts';
+import { jobDataFor } from '../ports/placement-data.ts';
 import { type StoreProvider, type TenantData, tenantDataAt } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 
@@ -23,7 +27,9 @@ export interface AwsPorts {
    * A tenant's data for one message. With `SILOPOOL_TENANT_ROLE_ARN`, shared data is reached through
    * a session of that role narrowed to the tenant's partition key and prefix; otherwise through `stores`.
    */
-  dataFor(tenant: Tenant): Promise<TenantData>;
+  dataFor(tenant: Tenant, jobId: JobId): Promise<TenantData>;
+  /** Placement moves in progress, in the control-plane table. */
+  operations: OperationStore;
   close(): Promise<void>;
 }
 
@@ -125,10 +131,12 @@ export function createAwsPorts(env: Env = process.env): AwsPorts {
     directory,
     queue,
     stores,
-    async dataFor(tenant) {
+    operations: createDynamoOperationStore({ client: dynamo, tableName: tenantsTable }),
+    async dataFor(tenant, jobId) {
       const ref = storeFor(tenant);
       // Dedicated stores are the tenant's own table and bucket, reached with its own function's role.
-      if (!roleArn || ref.kind === 'dedicated') return tenantDataAt(stores, ref, tenant.id);
+      // During a move a job's record is in the source or the target: the one holding it is used.
+      if (!roleArn || ref.kind === 'dedicated' || tenant.move) return jobDataFor(stores, tenant, jobId);
       return scopedData(tenant, roleArn);
     },
     async close() {

@@ -25,6 +25,7 @@ import { startDedicatedHost } from '../runtime/dedicated-host.ts';
 import { type FunctionHost, startFunctionHost } from '../runtime/function-host.ts';
 import { createJobEvents, type JobEvents } from '../runtime/job-events.ts';
 import { moduleUrl } from '../runtime/module-url.ts';
+import type { AwsPorts } from './aws-wiring.ts';
 import type { ServerConfig } from './config.ts';
 import { type EmbeddedPlatform, openEmbeddedPlatform } from './embedded-wiring.ts';
 
@@ -97,11 +98,15 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
     visibilityTimeoutSec: config.visibilityTimeoutSec,
     ...(config.workers ? { poolSize: config.workers } : {}),
     ...(config.eventsPerThread ? { perThread: config.eventsPerThread } : {}),
+    // On the AWS adapters dedicated lanes are TenantStack Lambdas in production; here the pool stands in.
+    poolDedicatedLanes: !embedded,
     onJob: (job) => events.publish(job),
     onError: (error) => app.log.error({ err: error }, 'function host error'),
   });
 
-  const placement = embedded ? startEmbeddedPlacement(config, embedded, app, events) : undefined;
+  const placement = embedded
+    ? startEmbeddedPlacement(config, embedded, app, events)
+    : startAwsPlacement(platform as AwsPorts, app, queueOptions);
 
   // The placement advisor: recommendations for operators, and moves for tenants whose policy is `auto`.
   const advisor = {
@@ -188,4 +193,34 @@ function startEmbeddedPlacement(
     functions: () => dedicated.functions(),
   });
   return { moves, dedicated };
+}
+
+/**
+ * Placement moves on the AWS adapters: the same move runner and steps as locally, operations in the
+ * control-plane table. Dedicated lanes are consumed by the pooled functions (TenantStack Lambdas in
+ * production, deployed with `cdk deploy`, docs/aws.md).
+ */
+function startAwsPlacement(
+  platform: AwsPorts,
+  app: FastifyInstance,
+  queueSettings: { visibilityTimeoutSec: number; maxReceiveCount: number },
+) {
+  const deps = {
+    directory: platform.directory,
+    queue: platform.queue,
+    stores: platform.stores,
+    operations: platform.operations,
+    queueSettings,
+  };
+  const moves = createMoveRunner({
+    ...deps,
+    log: (level, message, fields) => app.log[level](fields, message),
+  });
+  placementRoutes(app, {
+    moves,
+    operations: platform.operations,
+    offboard: (id) => offboardTenant(deps, id),
+    functions: () => [],
+  });
+  return { moves, dedicated: { functions: () => [], stop: async () => undefined } };
 }

@@ -28,7 +28,7 @@ export interface HandlerDeps {
   /** The queue's maximum receives: the last failing delivery marks the job failed before it is dead-lettered. */
   maxReceiveCount?: number;
   /** Where the tenant's data is reached; on AWS a tenant-scoped session per message. */
-  dataFor?(tenant: Tenant): Promise<TenantData>;
+  dataFor?(tenant: Tenant, jobId: JobRecord['id']): Promise<TenantData>;
   log?(level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown>): void;
 }
 
@@ -37,7 +37,7 @@ export function createModelHandler(deps: HandlerDeps) {
   const log = deps.log ?? (() => undefined);
   // During a placement move a job's record is in the source or the target store: use the one holding it.
   const dataFor = (tenant: Tenant, jobId: JobRecord['id']) =>
-    deps.dataFor ? deps.dataFor(tenant) : jobDataFor(deps.stores, tenant, jobId);
+    deps.dataFor ? deps.dataFor(tenant, jobId) : jobDataFor(deps.stores, tenant, jobId);
 
   async function processRecord(record: SQSRecord): Promise<void> {
     const message = decodeJobMessage(record.body);

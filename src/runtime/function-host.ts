@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { isTenantId } from '../core/ids.ts';
 import type { JobRecord } from '../core/job.ts';
 import { decodeJobMessage } from '../core/messages.ts';
-import { sharedQueueName } from '../core/placement.ts';
+import { dedicatedQueueName, sharedQueueName } from '../core/placement.ts';
 import { limitsFor, PLAN_LIMITS } from '../core/tenant.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { StoreProvider } from '../ports/stores.ts';
@@ -25,6 +25,11 @@ export interface FunctionHostOptions {
   poolSize?: number;
   batchSize?: number;
   visibilityTimeoutSec: number;
+  /**
+   * Also consume dedicated tenants' queues with the pooled threads. Used where dedicated functions are not
+   * local processes (the server on the AWS adapters, where TenantStack Lambdas would run them in production).
+   */
+  poolDedicatedLanes?: boolean;
   onJob?(job: JobRecord): void;
   onError?(error: unknown): void;
 }
@@ -123,6 +128,47 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
       ...(options.onError ? { onError: options.onError } : {}),
     }),
   );
+  // Dedicated lanes on the pool: one consumer per existing queue of a tenant that is, or is moving to or
+  // from, dedicated; reconciled with every limits refresh.
+  const dedicated = new Map<string, QueueConsumer>();
+  const refreshDedicated = async () => {
+    const wanted = new Set<string>();
+    let cursor: string | undefined;
+    do {
+      const page = await options.directory.list({ limit: 500, ...(cursor ? { cursor } : {}) });
+      for (const tenant of page.items) {
+        const involved = [tenant.placement, tenant.move?.from, tenant.move?.to].includes('dedicated');
+        if (!involved) continue;
+        for (const model of options.models) wanted.add(dedicatedQueueName(tenant.id, model));
+      }
+      cursor = page.nextCursor;
+    } while (cursor);
+    const existing = new Set(await options.queue.listQueues('tenant_'));
+    for (const name of wanted) {
+      if (dedicated.has(name) || !existing.has(name)) continue;
+      dedicated.set(
+        name,
+        startQueueConsumer({
+          queue: name,
+          runtime: pool,
+          messages: options.queue,
+          visibilityTimeoutSec: options.visibilityTimeoutSec,
+          batchSize: options.batchSize ?? 1,
+          ...(options.onError ? { onError: options.onError } : {}),
+        }),
+      );
+    }
+    for (const [name, consumer] of dedicated) {
+      if (wanted.has(name) && existing.has(name)) continue;
+      dedicated.delete(name);
+      await consumer.stop();
+    }
+  };
+  const dedicatedTimer = options.poolDedicatedLanes
+    ? setInterval(() => refreshDedicated().catch(options.onError), 1000)
+    : undefined;
+  if (options.poolDedicatedLanes) refreshDedicated().catch(options.onError);
+
   const webhooks = startWebhookDispatcher({
     queue: options.queue,
     directory: options.directory,
@@ -134,7 +180,12 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
     running: () => new Map(running),
     async stop() {
       clearInterval(limitTimer);
-      await Promise.all([...consumers.map((c) => c.stop()), webhooks.stop()]);
+      clearInterval(dedicatedTimer);
+      await Promise.all([
+        ...consumers.map((c) => c.stop()),
+        ...[...dedicated.values()].map((c) => c.stop()),
+        webhooks.stop(),
+      ]);
       await pool.close();
       await compute?.close();
     },

@@ -1,5 +1,7 @@
+import { ListQueuesCommand } from '@aws-sdk/client-sqs';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startMove, waitForOperation } from '../placement/helpers.ts';
 import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.ts';
 import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
 
@@ -68,4 +70,61 @@ describe('the server with SILOPOOL_BACKEND=aws', () => {
     });
     expect(((await replay.json()) as { id: string }).id).toBe(id);
   }, 60_000);
+
+  it('promotes a tenant to dedicated and back while it submits: no request fails, every job ends once', async () => {
+    const tenant = newTenantId('awsmove');
+    const { apiKey } = await server.createTenant(tenant);
+    const accepted: string[] = [];
+    const failures: string[] = [];
+    let running = true;
+    const load = (async () => {
+      while (running) {
+        const res = await server.api('/v1/models/finance/jobs', {
+          method: 'POST',
+          token: apiKey,
+          body: JSON.stringify({ input: { revenue: 1_000_000 + accepted.length } }),
+        });
+        if (res.status === 202) accepted.push(((await res.json()) as { id: string }).id);
+        else failures.push(`submit ${res.status} ${await res.text()}`);
+        const first = accepted[0];
+        if (first) {
+          const read = await server.api(`/v1/jobs/${first}`, { token: apiKey });
+          if (read.status !== 200) failures.push(`read ${read.status}`);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    for (const to of ['dedicated', 'shared'] as const) {
+      await new Promise((r) => setTimeout(r, 800));
+      const op = await startMove(server, tenant, to);
+      const done = await waitForOperation(server, op.id, 90_000);
+      expect(done.status, JSON.stringify(done.steps)).toBe('succeeded');
+      const now = (await (
+        await server.api(`/v1/admin/tenants/${tenant}`, { token: server.operatorToken })
+      ).json()) as {
+        placement: string;
+      };
+      expect(now.placement).toBe(to);
+    }
+    running = false;
+    await load;
+    expect(failures).toEqual([]);
+    expect(accepted.length).toBeGreaterThan(10);
+    for (const id of accepted) {
+      const job = (await waitForJob(server, apiKey, id, { timeoutMs: 30_000 })) as {
+        status: string;
+        attempts: number;
+        artifacts: { url: string }[];
+      };
+      expect(job.status).toBe('succeeded');
+      expect(job.artifacts).toHaveLength(1);
+    }
+    const first = (await (await server.api(`/v1/jobs/${accepted[0]}`, { token: apiKey })).json()) as {
+      artifacts: { url: string }[];
+    };
+    expect((await server.api(first.artifacts[0]!.url, { token: apiKey })).status).toBe(200);
+    // After the demotion nothing of the dedicated lanes is left: its SQS queues are gone.
+    const queues = await aws.sqs.send(new ListQueuesCommand({ QueueNamePrefix: `tenant_${tenant}_` }));
+    expect(queues.QueueUrls ?? []).toEqual([]);
+  }, 180_000);
 });

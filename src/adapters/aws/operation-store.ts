@@ -1,0 +1,98 @@
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { ConditionFailedError } from '../../core/errors.ts';
+import type { Operation, OperationStore } from '../../ports/operation-store.ts';
+import { isConditionFailed } from './cursor.ts';
+
+// Operations (placement moves) are few and short-lived: one partition in the control-plane table, beside
+// the tenants, read whole when the control plane resumes running ones.
+const PK = 'OPERATIONS';
+const SK = 'OP#';
+
+/** OperationStore on the DynamoDB control-plane table (pk `OPERATIONS`, sk `OP#{id}`), CAS on `version`. */
+export function createDynamoOperationStore({
+  client,
+  tableName,
+}: {
+  client: DynamoDBDocumentClient;
+  tableName: string;
+}): OperationStore {
+  const key = (id: string) => ({ pk: PK, sk: SK + id });
+  const itemOf = (op: Operation) => ({ ...key(op.id), version: op.version, doc: JSON.stringify(op) });
+  const all = async (): Promise<Operation[]> => {
+    const out: Operation[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await client.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': PK },
+          ConsistentRead: true,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) out.push(JSON.parse(item.doc as string) as Operation);
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return out;
+  };
+  return {
+    async create(op) {
+      try {
+        await client.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: itemOf(op),
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        );
+      } catch (error) {
+        if (isConditionFailed(error)) throw new ConditionFailedError(`Operation ${op.id} already exists.`);
+        throw error;
+      }
+    },
+    async get(id) {
+      const out = await client.send(
+        new GetCommand({ TableName: tableName, Key: key(id), ConsistentRead: true }),
+      );
+      return out.Item ? (JSON.parse(out.Item.doc as string) as Operation) : undefined;
+    },
+    async update(next, expectedVersion) {
+      const stored: Operation = {
+        ...next,
+        version: expectedVersion + 1,
+        updatedAt: new Date().toISOString(),
+      };
+      try {
+        await client.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: itemOf(stored),
+            ConditionExpression: 'version = :expected',
+            ExpressionAttributeValues: { ':expected': expectedVersion },
+          }),
+        );
+      } catch (error) {
+        if (isConditionFailed(error)) {
+          throw new ConditionFailedError(`Operation ${next.id} changed since version ${expectedVersion}.`);
+        }
+        throw error;
+      }
+      return stored;
+    },
+    listRunning: async () => (await all()).filter((op) => op.status === 'running'),
+    listByTenant: async (tenantId) => (await all()).filter((op) => op.tenantId === tenantId),
+    async deleteByTenant(tenantId) {
+      for (const op of await all()) {
+        if (op.tenantId === tenantId)
+          await client.send(new DeleteCommand({ TableName: tableName, Key: key(op.id) }));
+      }
+    },
+  };
+}
