@@ -2,7 +2,6 @@ import {
   DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
-  PutCommand,
   QueryCommand,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
@@ -16,7 +15,8 @@ import type {
   ListJobsQuery,
   TenantJobStore,
 } from '../../ports/job-store.ts';
-import { decodeCursor, encodeCursor, isConditionFailed } from './cursor.ts';
+import { putIfAbsent, putIfVersion } from './conditional-put.ts';
+import { decodeCursor, encodeCursor } from './cursor.ts';
 
 export interface DynamoJobStoreOptions {
   client: DynamoDBDocumentClient;
@@ -62,18 +62,8 @@ function tenantJobs({ client, tableName }: DynamoJobStoreOptions, tenantId: Tena
 
     async create(job: JobRecord): Promise<void> {
       ownJob(job);
-      try {
-        await client.send(
-          new PutCommand({
-            TableName: tableName,
-            Item: itemOf(job),
-            ConditionExpression: 'attribute_not_exists(pk)',
-          }),
-        );
-      } catch (error) {
-        if (isConditionFailed(error))
-          throw new ConditionFailedError(`Job ${job.id} already exists.`, { cause: error });
-        throw error;
+      if (!(await putIfAbsent(client, tableName, itemOf(job)))) {
+        throw new ConditionFailedError(`Job ${job.id} already exists.`);
       }
     },
 
@@ -87,26 +77,8 @@ function tenantJobs({ client, tableName }: DynamoJobStoreOptions, tenantId: Tena
     async update(next: JobRecord, expectedVersion: number): Promise<JobRecord> {
       ownJob(next);
       const stored: JobRecord = { ...next, version: expectedVersion + 1 };
-      try {
-        await client.send(
-          new PutCommand({
-            TableName: tableName,
-            Item: itemOf(stored),
-            ConditionExpression: '#version = :expected',
-            ExpressionAttributeNames: { '#version': 'version' },
-            ExpressionAttributeValues: { ':expected': expectedVersion },
-          }),
-        );
-      } catch (error) {
-        if (isConditionFailed(error)) {
-          throw new ConditionFailedError(
-            `Job ${next.id} changed since version ${expectedVersion} was read.`,
-            {
-              cause: error,
-            },
-          );
-        }
-        throw error;
+      if (!(await putIfVersion(client, tableName, itemOf(stored), expectedVersion))) {
+        throw new ConditionFailedError(`Job ${next.id} changed since version ${expectedVersion} was read.`);
       }
       return stored;
     },
@@ -161,18 +133,7 @@ function tenantJobs({ client, tableName }: DynamoJobStoreOptions, tenantId: Tena
     },
 
     async claimIdempotencyKey(record: IdempotencyRecord): Promise<IdempotencyRecord | undefined> {
-      try {
-        await client.send(
-          new PutCommand({
-            TableName: tableName,
-            Item: { pk, sk: IDEM + record.key, ...record },
-            ConditionExpression: 'attribute_not_exists(pk)',
-          }),
-        );
-        return undefined;
-      } catch (error) {
-        if (!isConditionFailed(error)) throw error;
-      }
+      if (await putIfAbsent(client, tableName, { pk, sk: IDEM + record.key, ...record })) return undefined;
       const out = await client.send(
         new GetCommand({ TableName: tableName, Key: { pk, sk: IDEM + record.key }, ConsistentRead: true }),
       );

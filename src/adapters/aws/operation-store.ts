@@ -1,13 +1,7 @@
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionFailedError } from '../../core/errors.ts';
 import type { Operation, OperationStore } from '../../ports/operation-store.ts';
-import { isConditionFailed } from './cursor.ts';
+import { putIfAbsent, putIfVersion } from './conditional-put.ts';
 
 // Operations (placement moves) are few and short-lived: one partition in the control-plane table, beside
 // the tenants, read whole when the control plane resumes running ones.
@@ -44,17 +38,8 @@ export function createDynamoOperationStore({
   };
   return {
     async create(op) {
-      try {
-        await client.send(
-          new PutCommand({
-            TableName: tableName,
-            Item: itemOf(op),
-            ConditionExpression: 'attribute_not_exists(pk)',
-          }),
-        );
-      } catch (error) {
-        if (isConditionFailed(error)) throw new ConditionFailedError(`Operation ${op.id} already exists.`);
-        throw error;
+      if (!(await putIfAbsent(client, tableName, itemOf(op)))) {
+        throw new ConditionFailedError(`Operation ${op.id} already exists.`);
       }
     },
     async get(id) {
@@ -69,20 +54,8 @@ export function createDynamoOperationStore({
         version: expectedVersion + 1,
         updatedAt: new Date().toISOString(),
       };
-      try {
-        await client.send(
-          new PutCommand({
-            TableName: tableName,
-            Item: itemOf(stored),
-            ConditionExpression: 'version = :expected',
-            ExpressionAttributeValues: { ':expected': expectedVersion },
-          }),
-        );
-      } catch (error) {
-        if (isConditionFailed(error)) {
-          throw new ConditionFailedError(`Operation ${next.id} changed since version ${expectedVersion}.`);
-        }
-        throw error;
+      if (!(await putIfVersion(client, tableName, itemOf(stored), expectedVersion))) {
+        throw new ConditionFailedError(`Operation ${next.id} changed since version ${expectedVersion}.`);
       }
       return stored;
     },

@@ -1,15 +1,10 @@
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { ConditionFailedError, ConflictError } from '../../core/errors.ts';
 import type { TenantId } from '../../core/ids.ts';
 import type { Tenant } from '../../core/tenant.ts';
 import type { TenantDirectory, TenantPage } from '../../ports/tenant-directory.ts';
-import { decodeCursor, encodeCursor, isConditionFailed } from './cursor.ts';
+import { putIfAbsent, putIfVersion } from './conditional-put.ts';
+import { decodeCursor, encodeCursor } from './cursor.ts';
 
 export interface DynamoTenantDirectoryOptions {
   client: DynamoDBDocumentClient;
@@ -36,19 +31,8 @@ export function createDynamoTenantDirectory({
 
   return {
     async create(tenant: Tenant): Promise<void> {
-      try {
-        await client.send(
-          new PutCommand({
-            TableName: tableName,
-            Item: itemOf(tenant),
-            ConditionExpression: 'attribute_not_exists(pk)',
-          }),
-        );
-      } catch (error) {
-        if (isConditionFailed(error)) {
-          throw new ConflictError(`Tenant ${tenant.id} already exists.`, 'tenant_exists', { cause: error });
-        }
-        throw error;
+      if (!(await putIfAbsent(client, tableName, itemOf(tenant)))) {
+        throw new ConflictError(`Tenant ${tenant.id} already exists.`, 'tenant_exists');
       }
     },
 
@@ -61,26 +45,10 @@ export function createDynamoTenantDirectory({
 
     async update(next: Tenant, expectedVersion: number): Promise<Tenant> {
       const stored: Tenant = { ...next, version: expectedVersion + 1 };
-      try {
-        await client.send(
-          new PutCommand({
-            TableName: tableName,
-            Item: itemOf(stored),
-            ConditionExpression: '#version = :expected',
-            ExpressionAttributeNames: { '#version': 'version' },
-            ExpressionAttributeValues: { ':expected': expectedVersion },
-          }),
+      if (!(await putIfVersion(client, tableName, itemOf(stored), expectedVersion))) {
+        throw new ConditionFailedError(
+          `Tenant ${next.id} changed since version ${expectedVersion} was read.`,
         );
-      } catch (error) {
-        if (isConditionFailed(error)) {
-          throw new ConditionFailedError(
-            `Tenant ${next.id} changed since version ${expectedVersion} was read.`,
-            {
-              cause: error,
-            },
-          );
-        }
-        throw error;
       }
       return stored;
     },
