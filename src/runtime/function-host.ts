@@ -66,11 +66,16 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
 
   const weighted = hasGroupWeights(options.queue) ? options.queue : undefined;
   const weights = new Map<string, number>();
+  const dedicated = new Map<string, QueueConsumer>();
   const refreshLimits = async () => {
+    const wantedDedicated = new Set<string>();
     let cursor: string | undefined;
     do {
       const page = await options.directory.list({ limit: 500, ...(cursor ? { cursor } : {}) });
       for (const tenant of page.items) {
+        if ([tenant.placement, tenant.move?.from, tenant.move?.to].includes('dedicated')) {
+          for (const model of options.models) wantedDedicated.add(dedicatedQueueName(tenant.id, model));
+        }
         const tenantLimits = limitsFor(tenant);
         limits.set(tenant.id, tenantLimits.maxRunningJobs);
         // A lowered limit (0 pauses a tenant) applies before its next start, not only after a finish.
@@ -86,6 +91,7 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
       }
       cursor = page.nextCursor;
     } while (cursor);
+    if (options.poolDedicatedLanes) await reconcileDedicated(wantedDedicated);
   };
   const limitTimer = setInterval(() => refreshLimits().catch(options.onError), 2000);
   refreshLimits().catch(options.onError);
@@ -129,20 +135,8 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
     }),
   );
   // Dedicated lanes on the pool: one consumer per existing queue of a tenant that is, or is moving to or
-  // from, dedicated; reconciled with every limits refresh.
-  const dedicated = new Map<string, QueueConsumer>();
-  const refreshDedicated = async () => {
-    const wanted = new Set<string>();
-    let cursor: string | undefined;
-    do {
-      const page = await options.directory.list({ limit: 500, ...(cursor ? { cursor } : {}) });
-      for (const tenant of page.items) {
-        const involved = [tenant.placement, tenant.move?.from, tenant.move?.to].includes('dedicated');
-        if (!involved) continue;
-        for (const model of options.models) wanted.add(dedicatedQueueName(tenant.id, model));
-      }
-      cursor = page.nextCursor;
-    } while (cursor);
+  // from, dedicated; reconciled with every limits refresh, which reads every tenant anyway.
+  async function reconcileDedicated(wanted: ReadonlySet<string>): Promise<void> {
     const existing = new Set(await options.queue.listQueues('tenant_'));
     for (const name of wanted) {
       if (dedicated.has(name) || !existing.has(name)) continue;
@@ -163,11 +157,7 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
       dedicated.delete(name);
       await consumer.stop();
     }
-  };
-  const dedicatedTimer = options.poolDedicatedLanes
-    ? setInterval(() => refreshDedicated().catch(options.onError), 1000)
-    : undefined;
-  if (options.poolDedicatedLanes) refreshDedicated().catch(options.onError);
+  }
 
   const webhooks = startWebhookDispatcher({
     queue: options.queue,
@@ -180,7 +170,6 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
     running: () => new Map(running),
     async stop() {
       clearInterval(limitTimer);
-      clearInterval(dedicatedTimer);
       await Promise.all([
         ...consumers.map((c) => c.stop()),
         ...[...dedicated.values()].map((c) => c.stop()),
