@@ -1,8 +1,10 @@
 import type { TenantMetrics } from '../control/metrics.ts';
-import type { Tenant } from '../core/tenant.ts';
+import type { Placement, Tenant } from '../core/tenant.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
+import type { Operation } from '../ports/operation-store.ts';
 import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
+import type { TenantInfrastructure } from '../ports/tenant-infrastructure.ts';
 import type { JobEvents } from '../runtime/job-events.ts';
 import type { FunctionInfo } from '../runtime/process-runtime.ts';
 import type { Authenticator } from './auth/authenticator.ts';
@@ -22,8 +24,11 @@ export interface AuthConfig {
 
 /** Hooks the control plane adds (placement moves, usage); optional so the API runs without them. */
 export interface ControlHooks {
-  /** Called when a tenant is created with placement `dedicated`, before the API answers. */
-  provisionTenant?(tenant: Tenant): Promise<void>;
+  /**
+   * Starts a placement move. Onboarding a dedicated tenant whose resources take minutes (a stack on AWS)
+   * creates it shared and promotes it with this, so it can submit at once.
+   */
+  startMove?(tenantId: string, to: Placement): Promise<Operation>;
   /** Gate per submit: quotas and rate limits. Throws RateLimitedError. Returns headers to add. */
   admitSubmit?(tenant: Tenant): Promise<Record<string, string>>;
 }
@@ -44,6 +49,8 @@ export interface AppDeps {
   functions?(): FunctionInfo[];
   /** Folder of the built web app, served at `/`. */
   webRoot?: string;
+  /** A dedicated tenant's own resources (default: queues and a store made by the control plane). */
+  infrastructure?: TenantInfrastructure;
   /** Settings of queues the control plane creates for dedicated tenants. */
   queueSettings?: { visibilityTimeoutSec?: number; maxReceiveCount?: number };
   /** Largest accepted body, bytes. */

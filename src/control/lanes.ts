@@ -3,6 +3,8 @@ import { laneForPlacement } from '../core/placement.ts';
 import type { Placement } from '../core/tenant.ts';
 import { listModels } from '../models/registry.ts';
 import { deadLetterQueueName, type MessageQueue } from '../ports/message-queue.ts';
+import type { StoreProvider } from '../ports/stores.ts';
+import type { TenantInfrastructure } from '../ports/tenant-infrastructure.ts';
 
 export const DEFAULT_VISIBILITY_TIMEOUT_SEC = 30;
 export const DEFAULT_MAX_RECEIVES = 4;
@@ -35,4 +37,32 @@ export async function ensureLaneQueues(
   options?: { visibilityTimeoutSec?: number; maxReceiveCount?: number },
 ): Promise<void> {
   for (const name of laneQueues(tenantId, placement)) await ensureQueue(queue, name, options);
+}
+
+/**
+ * Dedicated resources made by the control plane itself: a tenant's queues (with dead-letter queues) and
+ * its own store. The embedded default's, and the emulators'; on AWS a stack per tenant replaces it.
+ */
+export function laneInfrastructure(deps: {
+  queue: MessageQueue;
+  stores: StoreProvider;
+  queueSettings?: { visibilityTimeoutSec?: number; maxReceiveCount?: number };
+}): TenantInfrastructure {
+  const store = (tenantId: TenantId) => laneForPlacement(tenantId, 'dedicated', '').store;
+  return {
+    speed: 'immediate',
+    async deploy(tenant) {
+      await ensureLaneQueues(deps.queue, tenant.id, 'dedicated', deps.queueSettings);
+      await deps.stores.provision(store(tenant.id));
+      return `queues ${laneQueues(tenant.id, 'dedicated').join(', ')}`;
+    },
+    async remove(tenantId) {
+      for (const queue of laneQueues(tenantId, 'dedicated')) {
+        await deps.queue.deleteQueue(queue);
+        await deps.queue.deleteQueue(deadLetterQueueName(queue));
+      }
+      await deps.stores.destroy(store(tenantId));
+      return 'removed the dedicated queues, store and objects';
+    },
+  };
 }

@@ -8,8 +8,9 @@ import type { Placement } from '../core/tenant.ts';
 import { deadLetterQueueName } from '../ports/message-queue.ts';
 import type { TenantEraser } from '../ports/operation-store.ts';
 import { type TenantData, tenantDataAt } from '../ports/stores.ts';
+import type { InfrastructureOptions } from '../ports/tenant-infrastructure.ts';
 import { laneQueues } from './lanes.ts';
-import type { ControlDeps } from './tenants.ts';
+import { type ControlDeps, infrastructureOf } from './tenants.ts';
 
 /** The data steps of a placement move: copy, verify, remove from the old place. Each is idempotent. */
 export interface MoveDataDeps extends ControlDeps {
@@ -110,6 +111,7 @@ export async function removeOld(
   from: Placement,
   to: Placement,
   source: StoreRef,
+  options?: InfrastructureOptions,
 ): Promise<string> {
   if (from === 'dedicated') {
     // Dead letters keep their place in line: they move to the new lane's dead-letter queue.
@@ -121,11 +123,9 @@ export async function removeOld(
         deadLetterQueueName(queue),
         deadLetterQueueName(laneForPlacement(tenantId, to, model).queue),
       );
-      await deps.queue.deleteQueue(queue);
-      await deps.queue.deleteQueue(deadLetterQueueName(queue));
     }
-    await deps.stores.destroy(source);
-    return `removed the dedicated queues, store and objects (${moved} dead letters moved)`;
+    const removed = await infrastructureOf(deps).remove(tenantId, options);
+    return `${removed} (${moved} dead letters moved)`;
   }
   const data = tenantDataAt(deps.stores, source, tenantId);
   const jobs = await allJobs(data);

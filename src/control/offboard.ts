@@ -4,12 +4,10 @@ import { parseTenantId, type TenantId } from '../core/ids.ts';
 import { laneForPlacement } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
 import { nextVersion } from '../ports/job-store.ts';
-import { deadLetterQueueName } from '../ports/message-queue.ts';
 import type { OperationStore, TenantEraser } from '../ports/operation-store.ts';
 import { tenantDataAt } from '../ports/stores.ts';
-import { laneQueues } from './lanes.ts';
 import { allJobs, allObjects } from './placement-move.ts';
-import type { ControlDeps } from './tenants.ts';
+import { type ControlDeps, infrastructureOf } from './tenants.ts';
 
 export interface OffboardDeps extends ControlDeps {
   operations: OperationStore;
@@ -90,11 +88,7 @@ export async function offboardTenant(deps: OffboardDeps, rawId: string): Promise
   await deps.directory.delete(tenantId);
   await deps.onRoutingChange?.();
   if (tenant.placement === 'dedicated') {
-    for (const queue of laneQueues(tenantId, 'dedicated')) {
-      await deps.queue.deleteQueue(queue);
-      await deps.queue.deleteQueue(deadLetterQueueName(queue));
-    }
-    await deps.stores.destroy(laneForPlacement(tenantId, 'dedicated', '').store);
+    await infrastructureOf(deps).remove(tenantId);
   } else {
     for (const job of jobs) {
       if (job.idempotencyKey !== undefined) await data.jobs.deleteIdempotencyKey(job.idempotencyKey);

@@ -2,13 +2,13 @@ import { ConditionFailedError, ConflictError, NotFoundError, ValidationError } f
 import { parseTenantId, type TenantId } from '../core/ids.ts';
 import { laneForPlacement, type MovePhase, type StoreRef } from '../core/placement.ts';
 import type { Placement, Tenant } from '../core/tenant.ts';
-import { deadLetterQueueName } from '../ports/message-queue.ts';
 import type { Operation, OperationStore, TenantEraser } from '../ports/operation-store.ts';
 import { tenantDataAt } from '../ports/stores.ts';
+import { StoppedError } from '../ports/tenant-infrastructure.ts';
 import { laneQueues } from './lanes.ts';
 import { copyAll, removeOld, verify } from './move-data.ts';
 import { changeOperation, newOperation, progressOf, setStep } from './operations.ts';
-import { type ControlDeps, provisionPlacement } from './tenants.ts';
+import { type ControlDeps, infrastructureOf, provisionPlacement } from './tenants.ts';
 
 export const MOVE_STEPS = [
   'provision target lanes',
@@ -30,6 +30,11 @@ export interface MoveDeps extends ControlDeps {
    */
   graceMs?: number;
   pollMs?: number;
+  /**
+   * `here` (default): this process drives the moves it starts. `elsewhere`: it only records them (the
+   * API on Lambda, whose process freezes between requests); a control function resumes and drives them.
+   */
+  drive?: 'here' | 'elsewhere';
   /** Called after each routing change (the local host re-reads its dedicated lanes at once). */
   onRoutingChange?(): Promise<void>;
   log?(level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown>): void;
@@ -38,8 +43,10 @@ export interface MoveDeps extends ControlDeps {
 export interface MoveRunner {
   /** Starts moving a tenant; answers at once with the running operation. */
   start(tenantId: string, to: Placement): Promise<Operation>;
-  /** Resumes every running operation (after a restart). */
-  resume(): Promise<void>;
+  /** Resumes every running operation (after a restart); answers how many are running here now. */
+  resume(): Promise<number>;
+  /** Resolves when no operation runs in this process. */
+  idle(): Promise<void>;
   /** Resolves when the operation stops running in this process. */
   settled(id: string): Promise<void>;
   stop(): Promise<void>;
@@ -63,11 +70,13 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
   const log = deps.log ?? (() => undefined);
   const active = new Map<string, Promise<void>>();
   let stopped = false;
+  // Aborts the waits inside steps (a stack being created) when the runner stops.
+  const abort = new AbortController();
 
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
   function launch(id: string): void {
-    if (active.has(id) || stopped) return;
+    if (active.has(id) || stopped || deps.drive === 'elsewhere') return;
     const run = drive(id)
       .catch((error: unknown) =>
         log('error', 'placement move stopped', { operationId: id, error: String(error) }),
@@ -211,15 +220,16 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
     if (!switched) {
       if (!done(PROVISION)) {
         try {
-          await provisionPlacement(deps, tenantId, to);
-          await setStep(
-            deps.operations,
-            id,
-            PROVISION,
-            'done',
-            `queues ${laneQueues(tenantId, to).join(', ')}`,
-          );
+          const detail = await provisionPlacement(deps, tenant, to, {
+            signal: abort.signal,
+            report: async (d) => {
+              await setStep(deps.operations, id, PROVISION, 'running', d);
+            },
+          });
+          await setStep(deps.operations, id, PROVISION, 'done', detail);
         } catch (error) {
+          // Stopped while waiting (a restart, the end of a control function's run): resume later.
+          if (error instanceof StoppedError || stopped) throw error;
           // Nothing routes to the target yet: undo and report, rather than leave half-made lanes.
           await rollBackProvisioning(id, tenantId, to, error);
           return;
@@ -286,9 +296,9 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
         if (!done(i)) await setStep(deps.operations, id, i, 'done');
       }
     }
-    await step(id, CLEANUP, async () => {
+    await step(id, CLEANUP, async (report) => {
       await sleep(graceMs);
-      return removeOld(deps, tenantId, from, to, source);
+      return removeOld(deps, tenantId, from, to, source, { signal: abort.signal, report: (d) => report(d) });
     });
     await finish(id, 'succeeded');
     log('info', 'placement move finished', { operationId: id, tenantId, from, to });
@@ -315,11 +325,15 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
       }
     }
     if (to === 'dedicated') {
-      for (const queue of laneQueues(tenantId, to)) {
-        await deps.queue.deleteQueue(queue).catch(() => undefined);
-        await deps.queue.deleteQueue(deadLetterQueueName(queue)).catch(() => undefined);
-      }
-      await deps.stores.destroy(laneForPlacement(tenantId, to, '').store).catch(() => undefined);
+      await infrastructureOf(deps)
+        .remove(tenantId)
+        .catch((error: unknown) =>
+          log('error', 'could not remove half-made dedicated resources', {
+            operationId: id,
+            tenantId,
+            error: String(error),
+          }),
+        );
     }
     await setStep(deps.operations, id, PROVISION, 'failed', String((cause as Error)?.message ?? cause));
     await finish(id, 'failed', {
@@ -372,12 +386,17 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
     start,
     async resume() {
       for (const op of await deps.operations.listRunning()) if (op.kind === 'move') launch(op.id);
+      return active.size;
+    },
+    async idle() {
+      while (active.size > 0) await Promise.all(active.values());
     },
     async settled(id) {
       await active.get(id);
     },
     async stop() {
       stopped = true;
+      abort.abort();
       await Promise.all(active.values());
     },
   };

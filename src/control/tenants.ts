@@ -1,12 +1,12 @@
 import { newApiKey } from '../api/auth/api-keys.ts';
 import { ConditionFailedError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { parseTenantId, type TenantId } from '../core/ids.ts';
-import { laneForPlacement } from '../core/placement.ts';
 import { emptyConfig, type Placement, type Plan, type Tenant, type TenantConfig } from '../core/tenant.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
-import { ensureLaneQueues } from './lanes.ts';
+import type { InfrastructureOptions, TenantInfrastructure } from '../ports/tenant-infrastructure.ts';
+import { laneInfrastructure, laneQueues } from './lanes.ts';
 
 export interface ControlDeps {
   directory: TenantDirectory;
@@ -14,6 +14,12 @@ export interface ControlDeps {
   stores: StoreProvider;
   /** Settings of the queues the control plane creates (a dedicated tenant's lanes). */
   queueSettings?: { visibilityTimeoutSec?: number; maxReceiveCount?: number };
+  /** A dedicated tenant's own resources; by default queues and a store made here (`laneInfrastructure`). */
+  infrastructure?: TenantInfrastructure;
+}
+
+export function infrastructureOf(deps: ControlDeps): TenantInfrastructure {
+  return deps.infrastructure ?? laneInfrastructure(deps);
 }
 
 export interface CreateTenantInput {
@@ -50,7 +56,7 @@ export async function createTenant(
     updatedAt: now,
     version: 1,
   };
-  await provisionPlacement(deps, id, placement);
+  await provisionPlacement(deps, tenant, placement);
   await deps.directory.create(tenant);
   return { tenant, apiKey: key.key };
 }
@@ -58,13 +64,13 @@ export async function createTenant(
 /** Lanes (queues and stores) of a tenant's placement; idempotent so a retried onboarding resumes. */
 export async function provisionPlacement(
   deps: ControlDeps,
-  id: TenantId,
+  tenant: Tenant,
   placement: Placement,
-): Promise<void> {
+  options?: InfrastructureOptions,
+): Promise<string> {
   // Shared lanes belong to the platform (created at start with its settings); only dedicated ones are the tenant's.
-  if (placement !== 'dedicated') return;
-  await ensureLaneQueues(deps.queue, id, placement, deps.queueSettings);
-  await deps.stores.provision(laneForPlacement(id, placement, '').store);
+  if (placement !== 'dedicated') return `queues ${laneQueues(tenant.id, placement).join(', ')}`;
+  return infrastructureOf(deps).deploy(tenant, options);
 }
 
 export interface TenantPatch {

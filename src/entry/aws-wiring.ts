@@ -5,9 +5,10 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createSqsMessageQueue } from '../adapters/aws/message-queue.ts';
 import { createDynamoOperationStore } from '../adapters/aws/operation-store.ts';
-import { createAwsStoreProvider } from '../adapters/aws/stores.ts';
+import { createAwsStoreProvider, type StoreProvisioning } from '../adapters/aws/stores.ts';
 import { createDynamoTenantDirectory } from '../adapters/aws/tenant-directory.ts';
 import { assumeTenantScope, type TenantScopeCredentials } from '../adapters/aws/tenant-scope.ts';
+import { TENANT_STACK_ENV } from '../adapters/aws/tenant-stack.ts';
 import type { JobId } from '../core/ids.ts';
 import { storeFor } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
@@ -30,6 +31,10 @@ export interface AwsPorts {
   dataFor(tenant: Tenant, jobId: JobId): Promise<TenantData>;
   /** Placement moves in progress, in the control-plane table. */
   operations: OperationStore;
+  /** Who makes dedicated tenants' tables and buckets (and, with `stack`, their whole stacks). */
+  provisioning: StoreProvisioning;
+  account: string;
+  region: string;
   close(): Promise<void>;
 }
 
@@ -45,6 +50,23 @@ function required(env: Env, name: string): string {
 function endpointFor(env: Env, service: 'SQS' | 'S3' | 'DYNAMODB' | 'STS'): { endpoint?: string } {
   const endpoint = env[`AWS_ENDPOINT_URL_${service}`] ?? env.AWS_ENDPOINT_URL;
   return endpoint ? { endpoint } : {};
+}
+
+const PROVISIONING: StoreProvisioning[] = ['stack', 'verify', 'create'];
+
+/**
+ * `SILOPOOL_PROVISIONING`, else: `create` on emulators, `stack` where the platform published a tenant
+ * template (the platform stack sets its URL), `verify` otherwise (stacks deployed with `cdk deploy`).
+ */
+function provisioningOf(env: Env, emulated: boolean): StoreProvisioning {
+  const chosen = env.SILOPOOL_PROVISIONING;
+  if (chosen !== undefined) {
+    if (!PROVISIONING.includes(chosen as StoreProvisioning))
+      throw new Error(`SILOPOOL_PROVISIONING must be one of ${PROVISIONING.join(', ')}; got "${chosen}".`);
+    return chosen as StoreProvisioning;
+  }
+  if (emulated) return 'create';
+  return env[TENANT_STACK_ENV.templateUrl] ? 'stack' : 'verify';
 }
 
 // Scoped sessions are renewed this long before STS says they expire.
@@ -77,7 +99,7 @@ export function createAwsPorts(env: Env = process.env): AwsPorts {
     sharedBucket: bucket,
     account: env.SILOPOOL_ACCOUNT ?? '000000000000',
     region,
-    provisioning: (env.SILOPOOL_PROVISIONING ?? (emulated ? 'create' : 'verify')) as 'create' | 'verify',
+    provisioning: provisioningOf(env, emulated),
   };
   const stores = createAwsStoreProvider({ dynamo, s3, ...storeOptions });
 
@@ -131,6 +153,9 @@ export function createAwsPorts(env: Env = process.env): AwsPorts {
     directory,
     queue,
     stores,
+    provisioning: storeOptions.provisioning,
+    account: storeOptions.account,
+    region,
     operations: createDynamoOperationStore({ client: dynamo, tableName: tenantsTable }),
     async dataFor(tenant, jobId) {
       const ref = storeFor(tenant);

@@ -17,12 +17,29 @@ function required(name: string): string {
  */
 async function createProxy(): Promise<ProxyHandler> {
   // Loaded lazily so the module graph of the app (Fastify, Swagger) is paid for inside the first invocation.
-  const [{ buildApp }, { createAuthenticator }, { createJobEvents }] = await Promise.all([
+  const [
+    { buildApp },
+    { createAuthenticator },
+    { createJobEvents },
+    { placementRoutes },
+    { createMoveRunner },
+    { offboardTenant },
+    { createAwsControl },
+    { createControlHooks },
+  ] = await Promise.all([
     import('../api/app.ts'),
     import('../api/auth/authenticator.ts'),
     import('../runtime/job-events.ts'),
+    import('../api/routes/placement.ts'),
+    import('../control/placement-move.ts'),
+    import('../control/offboard.ts'),
+    import('./aws-control.ts'),
+    import('../control/hooks.ts'),
   ]);
   const ports = createAwsPorts();
+  const control = createAwsControl(ports);
+  // This process freezes between requests: it records moves, the control function drives them.
+  const moves = createMoveRunner({ ...control.deps, drive: 'elsewhere' });
   const issuer = required('SILOPOOL_OIDC_ISSUER');
   const clientId = required('SILOPOOL_OIDC_CLIENT_ID');
   const authConfig: AuthConfig = {
@@ -54,6 +71,17 @@ async function createProxy(): Promise<ProxyHandler> {
     }),
     // API Gateway answers at most after 30 s: SSE streams re-read the job often and end early.
     ssePollMs: 1000,
+    ...(control.infrastructure ? { infrastructure: control.infrastructure } : {}),
+    control: {
+      ...createControlHooks({ directory: ports.directory, queue: ports.queue, stores: ports.stores }),
+      startMove: (tenantId, to) => moves.start(tenantId, to),
+    },
+  });
+  placementRoutes(app, {
+    moves,
+    operations: ports.operations,
+    offboard: (id) => offboardTenant(control.deps, id),
+    functions: () => [],
   });
   // The proxy decorates the request, which Fastify allows only before the app is ready.
   const proxy = awsLambdaFastify(app, {

@@ -9,6 +9,7 @@ import {
 import { buildApp } from '../api/app.ts';
 import { createAuthenticator } from '../api/auth/authenticator.ts';
 import { loadEmbeddedIssuer } from '../api/auth/issuer.ts';
+import type { ControlHooks } from '../api/deps.ts';
 import { advisorRoutes } from '../api/routes/advisor.ts';
 import { placementRoutes } from '../api/routes/placement.ts';
 import { startAutoPlacement } from '../control/advisor.ts';
@@ -25,6 +26,7 @@ import { startDedicatedHost } from '../runtime/dedicated-host.ts';
 import { type FunctionHost, startFunctionHost } from '../runtime/function-host.ts';
 import { createJobEvents, type JobEvents } from '../runtime/job-events.ts';
 import { moduleUrl } from '../runtime/module-url.ts';
+import type { AwsControl } from './aws-control.ts';
 import type { AwsPorts } from './aws-wiring.ts';
 import type { ServerConfig } from './config.ts';
 import { type EmbeddedPlatform, openEmbeddedPlatform } from './embedded-wiring.ts';
@@ -51,6 +53,9 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
     visibilityTimeoutSec: config.visibilityTimeoutSec,
     maxReceiveCount: config.maxReceiveCount,
   };
+  const awsControl = embedded
+    ? undefined
+    : (await import('./aws-control.ts')).createAwsControl(platform as AwsPorts, process.env, queueOptions);
   for (const model of listModels())
     await ensureQueue(platform.queue, sharedQueueName(model.name), queueOptions);
   await ensureQueue(platform.queue, WEBHOOK_QUEUE, { visibilityTimeoutSec: 30, maxReceiveCount: 12 });
@@ -60,18 +65,20 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
   // Limits and fairness: per-tenant metrics from every job status change, throttles from admission.
   const metrics = createTenantMetrics();
   events.onAny((job) => metrics.observe(job));
+  const hooks: ControlHooks = createControlHooks({
+    directory: platform.directory,
+    queue: platform.queue,
+    stores: platform.stores,
+    metrics,
+  });
   const app = await buildApp({
     directory: platform.directory,
     queue: platform.queue,
     stores: platform.stores,
     events,
     issuer,
-    control: createControlHooks({
-      directory: platform.directory,
-      queue: platform.queue,
-      stores: platform.stores,
-      metrics,
-    }),
+    control: hooks,
+    ...(awsControl?.infrastructure ? { infrastructure: awsControl.infrastructure } : {}),
     metrics,
     authenticator: createAuthenticator({
       directory: platform.directory,
@@ -106,7 +113,8 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
 
   const placement = embedded
     ? startEmbeddedPlacement(config, embedded, app, events)
-    : startAwsPlacement(platform as AwsPorts, app, queueOptions);
+    : startAwsPlacement(awsControl as AwsControl, app);
+  hooks.startMove = (tenantId, to) => placement.moves.start(tenantId, to);
 
   // The placement advisor: recommendations for operators, and moves for tenants whose policy is `auto`.
   const advisor = {
@@ -148,6 +156,7 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
       await app.close();
       await placement?.moves.stop();
       await Promise.all([host.stop(), placement?.dedicated.stop()]);
+      awsControl?.close();
       await platform.close();
     },
   };
@@ -197,29 +206,18 @@ function startEmbeddedPlacement(
 
 /**
  * Placement moves on the AWS adapters: the same move runner and steps as locally, operations in the
- * control-plane table. Dedicated lanes are consumed by the pooled functions (TenantStack Lambdas in
- * production, deployed with `cdk deploy`, docs/aws.md).
+ * control-plane table, dedicated resources as stacks (`SILOPOOL_PROVISIONING=stack`) or made here
+ * (emulators). Dedicated lanes are consumed by the pooled functions here (their stack's Lambdas on AWS).
  */
-function startAwsPlacement(
-  platform: AwsPorts,
-  app: FastifyInstance,
-  queueSettings: { visibilityTimeoutSec: number; maxReceiveCount: number },
-) {
-  const deps = {
-    directory: platform.directory,
-    queue: platform.queue,
-    stores: platform.stores,
-    operations: platform.operations,
-    queueSettings,
-  };
+function startAwsPlacement(control: AwsControl, app: FastifyInstance) {
   const moves = createMoveRunner({
-    ...deps,
+    ...control.deps,
     log: (level, message, fields) => app.log[level](fields, message),
   });
   placementRoutes(app, {
     moves,
-    operations: platform.operations,
-    offboard: (id) => offboardTenant(deps, id),
+    operations: control.deps.operations,
+    offboard: (id) => offboardTenant(control.deps, id),
     functions: () => [],
   });
   return { moves, dedicated: { functions: () => [], stop: async () => undefined } };

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { provisionPlacement } from '../../src/control/tenants.ts';
 import { parseTenantId } from '../../src/core/ids.ts';
+import { emptyConfig, type Tenant } from '../../src/core/tenant.ts';
 import { openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
 import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
 import { alive, functions, SLOW_FUNDS, submit, until } from './helpers.ts';
@@ -83,9 +84,10 @@ describe('dedicated placement', () => {
     const platform = openEmbeddedPlatform(dir);
     const deps = { directory: platform.directory, queue: platform.queue, stores: platform.stores };
     const id = parseTenantId(newTenantId('prov'));
-    await provisionPlacement(deps, id, 'dedicated');
+    const tenant = { id, config: emptyConfig() } as Tenant;
+    await provisionPlacement(deps, tenant, 'dedicated');
     const first = await platform.queue.listQueues(`tenant_${id}`);
-    await provisionPlacement(deps, id, 'dedicated');
+    await provisionPlacement(deps, tenant, 'dedicated');
     expect(await platform.queue.listQueues(`tenant_${id}`)).toEqual(first);
     expect(first).toEqual([
       `tenant_${id}_finance`,

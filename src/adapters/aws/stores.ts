@@ -2,7 +2,11 @@ import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand } from '@a
 import {
   CreateBucketCommand,
   DeleteBucketCommand,
+  DeleteObjectsCommand,
   HeadBucketCommand,
+  ListObjectsV2Command,
+  ListObjectVersionsCommand,
+  type ObjectIdentifier,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -23,11 +27,18 @@ export interface AwsStoreProviderOptions {
   account: string;
   region: string;
   /**
-   * `verify` (on AWS): a dedicated tenant's table and bucket come from its TenantStack; provision only
-   * checks they exist. `create` (emulators, development): provision creates them.
+   * Who makes a dedicated tenant's table and bucket:
+   * - `stack` (on AWS, the default): its TenantStack, which the control plane deploys and deletes
+   *   (src/adapters/aws/stack-infrastructure.ts). Provision checks they exist; destroy empties the bucket,
+   *   every version, because CloudFormation cannot delete a bucket that holds objects.
+   * - `verify`: its TenantStack, deployed by an operator (`cdk deploy`); provision checks, destroy leaves
+   *   both to the operator.
+   * - `create` (emulators, development): provision creates them, destroy deletes them.
    */
-  provisioning: 'verify' | 'create';
+  provisioning: StoreProvisioning;
 }
+
+export type StoreProvisioning = 'stack' | 'verify' | 'create';
 
 /** The shared table and bucket, and each dedicated tenant's own, found by name (see `naming.ts`). */
 export function createAwsStoreProvider(options: AwsStoreProviderOptions): StoreProvider {
@@ -78,7 +89,7 @@ export function createAwsStoreProvider(options: AwsStoreProviderOptions): StoreP
       if (ref.kind === 'shared') return;
       const table = tableOf(ref);
       const bucket = bucketOf(ref);
-      if (options.provisioning === 'verify') {
+      if (options.provisioning !== 'create') {
         if (!(await tableExists(table)) || !(await bucketExists(bucket))) {
           throw new UnavailableError(
             `Tenant ${ref.tenantId}'s table ${table} or bucket ${bucket} does not exist yet: deploy its TenantStack first.`,
@@ -108,10 +119,14 @@ export function createAwsStoreProvider(options: AwsStoreProviderOptions): StoreP
     },
     async destroy(ref) {
       if (ref.kind === 'shared') return;
-      // On AWS the TenantStack owns the table and bucket; deleting the stack removes them.
-      if (options.provisioning === 'verify') return;
       const table = tableOf(ref);
       const bucket = bucketOf(ref);
+      // On AWS the TenantStack owns the table and bucket; deleting the stack removes them.
+      if (options.provisioning === 'verify') return;
+      if (options.provisioning === 'stack') {
+        if (await bucketExists(bucket)) await emptyBucket(s3, bucket);
+        return;
+      }
       if (await tableExists(table)) await dynamo.send(new DeleteTableCommand({ TableName: table }));
       if (await bucketExists(bucket)) {
         const objects = this.objects(ref);
@@ -128,4 +143,40 @@ export function createAwsStoreProvider(options: AwsStoreProviderOptions): StoreP
       objectStores.clear();
     },
   };
+}
+
+/**
+ * Deletes every object of a bucket, every version and delete marker included (a versioned bucket is not
+ * empty until they are gone), then whatever a plain listing still shows (stores without versioning).
+ */
+export async function emptyBucket(s3: S3Client, bucket: string): Promise<number> {
+  let deleted = 0;
+  const remove = async (objects: ObjectIdentifier[]) => {
+    if (objects.length === 0) return;
+    const out = await s3.send(
+      new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } }),
+    );
+    if (out.Errors?.length) {
+      const first = out.Errors[0];
+      throw new Error(`Could not empty ${bucket}: ${first?.Key} ${first?.Code} ${first?.Message}`);
+    }
+    deleted += objects.length;
+  };
+  for (;;) {
+    let versions: ObjectIdentifier[] = [];
+    try {
+      const out = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, MaxKeys: 1000 }));
+      versions = [...(out.Versions ?? []), ...(out.DeleteMarkers ?? [])].flatMap((v) =>
+        v.Key ? [{ Key: v.Key, ...(v.VersionId ? { VersionId: v.VersionId } : {}) }] : [],
+      );
+    } catch (error) {
+      // Stores without the versions API (emulators) fall through to the plain listing.
+      if (!['NotImplemented', 'MethodNotAllowed'].includes((error as Error).name)) throw error;
+    }
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1000 }));
+    const current = (listed.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []));
+    if (versions.length === 0 && current.length === 0) return deleted;
+    await remove(versions);
+    await remove(versions.length > 0 ? [] : current);
+  }
 }

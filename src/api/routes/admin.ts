@@ -28,6 +28,7 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
     queue: deps.queue,
     stores: deps.stores,
     ...(deps.queueSettings ? { queueSettings: deps.queueSettings } : {}),
+    ...(deps.infrastructure ? { infrastructure: deps.infrastructure } : {}),
   };
   app.addHook('onRequest', async (request) => {
     if (request.url.startsWith('/v1/admin/')) await requireOperator(deps, request);
@@ -68,7 +69,23 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
     '/v1/admin/tenants',
     { schema: { tags: ['admin'], summary: 'Onboard a tenant; the API key is shown once', body: tenantBody } },
     async (request, reply) => {
-      const { tenant, apiKey } = await createTenant(control, request.body as never);
+      const body = request.body;
+      const startMove = deps.control?.startMove;
+      if (body.placement === 'dedicated' && deps.infrastructure?.speed === 'slow' && startMove) {
+        // Its own resources take minutes (a stack): it serves shared at once and moves when they are ready.
+        const created = await createTenant(control, { ...body, placement: 'shared' } as never);
+        const op = await startMove(created.tenant.id, 'dedicated');
+        const tenant = (await deps.directory.get(created.tenant.id)) ?? created.tenant;
+        return reply
+          .code(201)
+          .header('location', `/v1/admin/tenants/${tenant.id}`)
+          .send({
+            tenant: tenantView(tenant),
+            apiKey: created.apiKey,
+            operation: { id: op.id, url: `/v1/admin/operations/${op.id}` },
+          });
+      }
+      const { tenant, apiKey } = await createTenant(control, body as never);
       return reply
         .code(201)
         .header('location', `/v1/admin/tenants/${tenant.id}`)

@@ -1,0 +1,218 @@
+import {
+  type CloudFormationClient,
+  CreateStackCommand,
+  DeleteStackCommand,
+  DescribeStackEventsCommand,
+  DescribeStacksCommand,
+  type Stack,
+  UpdateStackCommand,
+} from '@aws-sdk/client-cloudformation';
+import type { TenantId } from '../../core/ids.ts';
+import { laneForPlacement } from '../../core/placement.ts';
+import { functionSettingsFor, type Tenant } from '../../core/tenant.ts';
+import type { StoreProvider } from '../../ports/stores.ts';
+import {
+  type InfrastructureOptions,
+  StoppedError,
+  type TenantInfrastructure,
+} from '../../ports/tenant-infrastructure.ts';
+import { tenantStackName } from './naming.ts';
+import { TENANT_TAG, type TenantStackCode, tenantStackParameters } from './tenant-stack.ts';
+
+export interface StackInfrastructureOptions {
+  client: CloudFormationClient;
+  /** The tenant template published with the platform stack (`SILOPOOL_TENANT_TEMPLATE_URL`). */
+  templateUrl: string;
+  /** The model functions' code, the platform's own model bundle. */
+  code: TenantStackCode;
+  account: string;
+  region: string;
+  /** The role CloudFormation deploys tenant stacks with; the caller only needs to pass it. */
+  deployerRoleArn?: string;
+  /** Verifies a deployed tenant's table and bucket; empties its bucket before the stack is deleted. */
+  stores: StoreProvider;
+  /** Between DescribeStacks calls while a stack changes (default 5 s; CloudFormation takes minutes). */
+  pollMs?: number;
+  /** Give up waiting after this long (default 1 h): the operation reports it and can be retried. */
+  timeoutMs?: number;
+}
+
+/** A stack that ended in a failed or rolled-back state: the reason is CloudFormation's own. */
+export class StackFailedError extends Error {
+  constructor(
+    readonly stackName: string,
+    readonly status: string,
+    reason: string,
+  ) {
+    super(`Stack ${stackName} ended in ${status}: ${reason}`);
+    this.name = 'StackFailedError';
+  }
+}
+
+const READY = new Set(['CREATE_COMPLETE', 'UPDATE_COMPLETE', 'IMPORT_COMPLETE']);
+/** States a create or update can end in without the tenant's resources serving as asked. */
+const FAILED = new Set([
+  'CREATE_FAILED',
+  'ROLLBACK_COMPLETE',
+  'ROLLBACK_FAILED',
+  'UPDATE_ROLLBACK_COMPLETE',
+  'UPDATE_ROLLBACK_FAILED',
+  'UPDATE_FAILED',
+  'DELETE_FAILED',
+  'IMPORT_ROLLBACK_COMPLETE',
+  'IMPORT_ROLLBACK_FAILED',
+]);
+
+/**
+ * Dedicated placement on AWS: one CloudFormation stack per tenant (`silopool-tenant-{id}`), instantiated
+ * from the template the platform stack publishes, with the tenant's names and function settings as
+ * parameters (src/adapters/aws/tenant-stack.ts). Deploy creates the stack, or updates it to the tenant's
+ * current settings, and waits until it serves; remove empties the tenant's bucket and deletes the stack.
+ * Both only look at the stack's state to decide what to do, so a crash or a stop at any point resumes.
+ */
+export function createStackInfrastructure(options: StackInfrastructureOptions): TenantInfrastructure {
+  const { client } = options;
+  const pollMs = options.pollMs ?? 5000;
+  const timeoutMs = options.timeoutMs ?? 3_600_000;
+  const role = options.deployerRoleArn ? { RoleARN: options.deployerRoleArn } : {};
+
+  async function describe(name: string): Promise<Stack | undefined> {
+    try {
+      const out = await client.send(new DescribeStacksCommand({ StackName: name }));
+      return out.Stacks?.[0];
+    } catch (error) {
+      if ((error as Error).name === 'ValidationError' && /does not exist/.test((error as Error).message))
+        return undefined;
+      throw error;
+    }
+  }
+
+  /** The first failure CloudFormation recorded since `since`, as "Resource: reason". */
+  async function failureReason(stack: Stack, since: Date | undefined): Promise<string> {
+    try {
+      const out = await client.send(new DescribeStackEventsCommand({ StackName: stack.StackId }));
+      const failures = (out.StackEvents ?? [])
+        .filter((e) => e.ResourceStatus?.endsWith('_FAILED') && e.ResourceStatusReason)
+        .filter((e) => !since || !e.Timestamp || e.Timestamp >= since)
+        .filter((e) => !/cancelled/i.test(e.ResourceStatusReason ?? ''));
+      const first = failures.at(-1); // events come newest first
+      if (first) return `${first.LogicalResourceId}: ${first.ResourceStatusReason}`;
+    } catch {
+      // The status reason below is still worth reporting.
+    }
+    return stack.StackStatusReason ?? 'no reason given';
+  }
+
+  /** Polls until the stack leaves every *_IN_PROGRESS state; undefined when it no longer exists. */
+  async function settle(name: string, opts: InfrastructureOptions): Promise<Stack | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    for (;;) {
+      if (opts.signal?.aborted) throw new StoppedError();
+      const stack = await describe(name);
+      const status = stack?.StackStatus ?? 'DELETE_COMPLETE';
+      if (!status.endsWith('_IN_PROGRESS')) return stack;
+      if (status !== last) await opts.report?.(`stack ${name}: ${status}`);
+      last = status;
+      if (Date.now() > deadline)
+        throw new Error(`Stack ${name} is still ${status} after ${Math.round(timeoutMs / 60_000)} min.`);
+      await sleep(pollMs, opts.signal);
+    }
+  }
+
+  function parametersOf(tenant: Tenant) {
+    const values = tenantStackParameters({
+      tenantId: tenant.id,
+      settings: functionSettingsFor(tenant),
+      account: options.account,
+      region: options.region,
+      code: options.code,
+    });
+    return Object.entries(values).map(([ParameterKey, ParameterValue]) => ({ ParameterKey, ParameterValue }));
+  }
+
+  const ref = (tenantId: TenantId) => laneForPlacement(tenantId, 'dedicated', '').store;
+
+  return {
+    speed: 'slow',
+
+    async deploy(tenant, opts = {}) {
+      const name = tenantStackName(tenant.id);
+      const parameters = parametersOf(tenant);
+      const request = {
+        StackName: name,
+        TemplateURL: options.templateUrl,
+        Parameters: parameters,
+        // The template creates the model functions' role (named by CloudFormation).
+        Capabilities: ['CAPABILITY_IAM' as const, 'CAPABILITY_NAMED_IAM' as const],
+        Tags: [{ Key: TENANT_TAG, Value: tenant.id }],
+        ...role,
+      };
+      let stack = await settle(name, opts);
+      const started = new Date(Date.now() - 1000);
+      if (!stack) {
+        await opts.report?.(`creating stack ${name}`);
+        try {
+          await client.send(new CreateStackCommand(request));
+        } catch (error) {
+          if ((error as Error).name !== 'AlreadyExistsException') throw error;
+        }
+      } else if (FAILED.has(stack.StackStatus ?? '')) {
+        // A create that rolled back (now or before a restart): report why; the caller removes it.
+        throw new StackFailedError(name, stack.StackStatus ?? '', await failureReason(stack, undefined));
+      } else if (!sameParameters(stack, parameters)) {
+        await opts.report?.(`updating stack ${name} to the tenant's settings`);
+        try {
+          await client.send(new UpdateStackCommand(request));
+        } catch (error) {
+          if (!/No updates are to be performed/.test((error as Error).message)) throw error;
+        }
+      }
+      stack = await settle(name, opts);
+      if (!stack) throw new Error(`Stack ${name} disappeared while it was being deployed.`);
+      const status = stack.StackStatus ?? '';
+      if (!READY.has(status)) throw new StackFailedError(name, status, await failureReason(stack, started));
+      // The runtime finds the table and bucket by the names it passed: check they are there.
+      await options.stores.provision(ref(tenant.id));
+      return `stack ${name} ${status}`;
+    },
+
+    async remove(tenantId, opts = {}) {
+      const name = tenantStackName(tenantId);
+      let stack = await settle(name, opts);
+      if (!stack) return `no stack ${name}`;
+      for (let attempt = 1; ; attempt++) {
+        // CloudFormation cannot delete a bucket that holds objects (or versions of them).
+        await options.stores.destroy(ref(tenantId));
+        await opts.report?.(`deleting stack ${name}`);
+        await client.send(new DeleteStackCommand({ StackName: stack.StackId ?? name, ...role }));
+        const started = new Date(Date.now() - 1000);
+        const after = await settle(stack.StackId ?? name, opts);
+        if (!after || after.StackStatus === 'DELETE_COMPLETE') return `deleted stack ${name}`;
+        // A late write (a straggling artifact) can refill the bucket: empty it and delete again, once.
+        if (attempt >= 2)
+          throw new StackFailedError(name, after.StackStatus ?? '', await failureReason(after, started));
+        stack = after;
+      }
+    },
+  };
+}
+
+function sameParameters(stack: Stack, wanted: { ParameterKey: string; ParameterValue: string }[]): boolean {
+  const current = new Map((stack.Parameters ?? []).map((p) => [p.ParameterKey, p.ParameterValue]));
+  return (
+    current.size === wanted.length && wanted.every((p) => current.get(p.ParameterKey) === p.ParameterValue)
+  );
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}

@@ -1,0 +1,69 @@
+import type { TenantId } from '../../core/ids.ts';
+import type { FunctionSettings } from '../../core/tenant.ts';
+import { dedicatedBucketName, dedicatedTableName } from './naming.ts';
+
+/**
+ * The contract between the tenant template (infra/tenant-stack.ts, synthesized once per release) and the
+ * control plane that instantiates it per dedicated tenant with CloudFormation. Every name the runtime
+ * later looks up is computed here, by the runtime's own naming functions, and passed in as a parameter:
+ * the template cannot disagree with the code that finds its resources.
+ */
+export const TENANT_STACK_PARAMETERS = {
+  tenantId: 'TenantId',
+  tableName: 'TableName',
+  bucketName: 'BucketName',
+  reservedConcurrency: 'ReservedConcurrency',
+  memoryMb: 'MemoryMb',
+  timeoutSec: 'TimeoutSec',
+  /** Six times the function timeout (AWS's guidance for SQS event sources): CloudFormation cannot multiply. */
+  queueVisibilityTimeoutSec: 'QueueVisibilityTimeoutSec',
+  /** Where the model function's code is: the platform's own model bundle, published with the platform stack. */
+  codeBucket: 'CodeBucket',
+  codeKey: 'CodeKey',
+} as const;
+
+export type TenantStackParameterName = (typeof TENANT_STACK_PARAMETERS)[keyof typeof TENANT_STACK_PARAMETERS];
+
+/** Tags on every tenant stack, so an account's stacks can be listed and costed by tenant. */
+export const TENANT_TAG = 'silopool:tenant';
+
+export interface TenantStackCode {
+  bucket: string;
+  key: string;
+}
+
+export interface TenantStackInput {
+  tenantId: TenantId;
+  settings: Pick<FunctionSettings, 'reservedConcurrency' | 'memoryMb' | 'timeoutSec'>;
+  account: string;
+  region: string;
+  code: TenantStackCode;
+}
+
+/** The parameter values of one tenant's stack. */
+export function tenantStackParameters(input: TenantStackInput): Record<TenantStackParameterName, string> {
+  const { tenantId, settings } = input;
+  return {
+    TenantId: tenantId,
+    TableName: dedicatedTableName(tenantId),
+    BucketName: dedicatedBucketName(tenantId, input.account, input.region),
+    ReservedConcurrency: String(settings.reservedConcurrency),
+    MemoryMb: String(settings.memoryMb),
+    TimeoutSec: String(settings.timeoutSec),
+    QueueVisibilityTimeoutSec: String(settings.timeoutSec * 6),
+    CodeBucket: input.code.bucket,
+    CodeKey: input.code.key,
+  };
+}
+
+/**
+ * Environment of the control plane (API and control functions) on AWS, set by the platform stack:
+ * - `SILOPOOL_PROVISIONING=stack` makes dedicated placement a CloudFormation stack per tenant;
+ * - the template's URL, the model code's location, and the role CloudFormation deploys with.
+ */
+export const TENANT_STACK_ENV = {
+  templateUrl: 'SILOPOOL_TENANT_TEMPLATE_URL',
+  codeBucket: 'SILOPOOL_TENANT_CODE_BUCKET',
+  codeKey: 'SILOPOOL_TENANT_CODE_KEY',
+  deployerRoleArn: 'SILOPOOL_TENANT_DEPLOYER_ROLE_ARN',
+} as const;

@@ -1,0 +1,49 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { Context } from 'aws-lambda';
+import { createMoveRunner } from '../control/placement-move.ts';
+import { createAwsControl } from './aws-control.ts';
+import { createAwsPorts } from './aws-wiring.ts';
+
+const logger = new Logger({ serviceName: 'silopool-control' });
+
+/** Stop this long before Lambda's deadline: a step in flight finishes its write, the rest resumes next run. */
+const MARGIN_MS = 60_000;
+/** How often a run looks for operations the API recorded since it started. */
+const LOOK_AGAIN_MS = 10_000;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// Built once per execution environment.
+const ports = createAwsPorts();
+const control = createAwsControl(ports);
+
+/**
+ * The control plane's long-running work on AWS: placement moves (a tenant stack takes minutes to create).
+ * EventBridge invokes it every minute; reserved concurrency 1 makes it the only mover. Each run resumes
+ * every running operation and drives them until they finish or the run's time is nearly up. Every step
+ * is idempotent and persisted before it acts, so stopping at any point and resuming next run is exact.
+ */
+export async function handler(_event: unknown, context: Pick<Context, 'getRemainingTimeInMillis'>) {
+  const deadline = Date.now() + Math.max(0, context.getRemainingTimeInMillis() - MARGIN_MS);
+  const runner = createMoveRunner({
+    ...control.deps,
+    drive: 'here',
+    log: (level, message, fields) => logger[level](message, fields),
+  });
+  let driven = 0;
+  try {
+    for (;;) {
+      const running = await runner.resume();
+      driven = Math.max(driven, running);
+      const left = deadline - Date.now();
+      if (running === 0 || left <= 0) break;
+      const started = Date.now();
+      await Promise.race([runner.idle(), sleep(Math.min(LOOK_AGAIN_MS, left))]);
+      // An operation whose run ends at once (and stays running) is not retried in a tight loop.
+      if (Date.now() - started < 1000) await sleep(1000);
+    }
+  } finally {
+    await runner.stop();
+  }
+  return { operations: driven };
+}
