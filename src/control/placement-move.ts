@@ -70,16 +70,31 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
   const log = deps.log ?? (() => undefined);
   const active = new Map<string, Promise<void>>();
   let stopped = false;
-  // Aborts the waits inside steps (a stack being created) when the runner stops.
+  // Aborts the waits inside steps (a grace period, a stack being created) when the runner stops.
   const abort = new AbortController();
 
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  /** Waits, unless the runner stops: then it throws, so a wait that protects a step never counts as done. */
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve, reject) => {
+      if (abort.signal.aborted) return reject(new StoppedError('The move runner stopped.'));
+      const timer = setTimeout(() => {
+        abort.signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(new StoppedError('The move runner stopped.'));
+      };
+      abort.signal.addEventListener('abort', onAbort, { once: true });
+    });
 
   function launch(id: string): void {
     if (active.has(id) || stopped || deps.drive === 'elsewhere') return;
     const run = drive(id)
       .catch((error: unknown) =>
-        log('error', 'placement move stopped', { operationId: id, error: String(error) }),
+        stopped
+          ? log('info', 'placement move paused; it resumes where it stopped', { operationId: id })
+          : log('error', 'placement move stopped', { operationId: id, error: String(error) }),
       )
       .finally(() => active.delete(id));
     active.set(id, run);
@@ -182,6 +197,8 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
         await setStep(deps.operations, id, index, 'done', detail);
         return;
       } catch (error) {
+        // Stopping is not a failure: the step runs again when the operation resumes.
+        if (stopped) throw error;
         log('warn', 'move step failed; retrying', {
           operationId: id,
           step: MOVE_STEPS[index],

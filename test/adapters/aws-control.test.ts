@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureLaneQueues } from '../../src/control/lanes.ts';
+import { createMoveRunner } from '../../src/control/placement-move.ts';
+import { createTenant } from '../../src/control/tenants.ts';
+import { parseTenantId } from '../../src/core/ids.ts';
+import { laneForPlacement } from '../../src/core/placement.ts';
+import { type AwsControl, createAwsControl } from '../../src/entry/aws-control.ts';
+import { type AwsPorts, createAwsPorts } from '../../src/entry/aws-wiring.ts';
+import { tenantDataAt } from '../../src/ports/stores.ts';
+import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.ts';
+import { newTenantId } from '../support/server.ts';
+
+// The move runner on Lambda: the API only records a move; the control function (every minute, one at a
+// time) resumes it, stops before its deadline, and the next run finishes it.
+let aws: AwsEmulators;
+let ports: AwsPorts;
+let control: AwsControl;
+beforeAll(async () => {
+  aws = await startAwsEmulators();
+  const [table, tenantsTable, bucket] = await Promise.all([
+    aws.createTable('jobs'),
+    aws.createTable('tenants'),
+    aws.createBucket('silopool'),
+  ]);
+  Object.assign(process.env, {
+    SILOPOOL_TABLE: table,
+    SILOPOOL_TENANTS_TABLE: tenantsTable,
+    SILOPOOL_BUCKET: bucket,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'test',
+    AWS_SECRET_ACCESS_KEY: 'test',
+    AWS_ENDPOINT_URL_SQS: aws.endpoints.sqs,
+    AWS_ENDPOINT_URL_S3: aws.endpoints.s3,
+    AWS_ENDPOINT_URL_DYNAMODB: aws.endpoints.dynamodb,
+  });
+  ports = createAwsPorts(process.env);
+  control = createAwsControl(ports, process.env);
+}, 60_000);
+afterAll(async () => {
+  control?.close();
+  await ports?.close();
+  await aws?.stop();
+});
+
+describe('the control function (src/entry/lambda-control.ts)', () => {
+  it('drives a move the API only recorded, stops before its deadline and finishes on the next run', async () => {
+    const id = parseTenantId(newTenantId('ctl'));
+    await ensureLaneQueues(ports.queue, id, 'shared');
+    await createTenant(control.deps, { id, name: 'Control' });
+    const shared = tenantDataAt(ports.stores, { kind: 'shared' }, id);
+    await shared.objects.put('jobs/j1/report.xlsx', new TextEncoder().encode('workbook'), 'application/zip');
+
+    // The API on Lambda: it answers at once with the operation and drives nothing.
+    const api = createMoveRunner({ ...control.deps, drive: 'elsewhere' });
+    const op = await api.start(id, 'dedicated');
+    expect(await api.resume()).toBe(0);
+    await new Promise((r) => setTimeout(r, 300));
+    const recorded = await ports.operations.get(op.id);
+    expect(recorded?.status).toBe('running');
+    expect(recorded?.steps.every((s) => s.status === 'pending')).toBe(true);
+    expect((await ports.directory.get(id))?.move?.to).toBe('dedicated');
+
+    const { handler } = await import('../../src/entry/lambda-control.ts');
+    // A run with 0.3 s left before its 60 s margin: it provisions, then stops mid-move.
+    const first = await handler({}, { getRemainingTimeInMillis: () => 60_300 });
+    expect(first.operations).toBe(1);
+    const midway = await ports.operations.get(op.id);
+    expect(midway?.status).toBe('running');
+    expect(midway?.steps[0]?.status).toBe('done');
+    expect(midway?.steps.at(-1)?.status).not.toBe('done');
+
+    const second = await handler({}, { getRemainingTimeInMillis: () => 180_000 });
+    expect(second.operations).toBe(1);
+    const finished = await ports.operations.get(op.id);
+    expect(finished?.status).toBe('succeeded');
+    expect(finished?.steps.every((s) => s.status === 'done')).toBe(true);
+    const tenant = await ports.directory.get(id);
+    expect(tenant?.placement).toBe('dedicated');
+    expect(tenant?.move).toBeUndefined();
+    // The artifact moved to the tenant's own bucket, and nothing of it stayed in the shared one.
+    const own = tenantDataAt(ports.stores, laneForPlacement(id, 'dedicated', '').store, id);
+    expect(new TextDecoder().decode((await own.objects.get('jobs/j1/report.xlsx'))?.body)).toBe('workbook');
+    expect((await shared.objects.list()).items).toEqual([]);
+
+    // Nothing left to do: a run ends at once.
+    const idle = await handler({}, { getRemainingTimeInMillis: () => 180_000 });
+    expect(idle.operations).toBe(0);
+  }, 60_000);
+});
