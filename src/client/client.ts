@@ -2,6 +2,7 @@ import { networkProblem, ProblemError, problemFrom } from './problem.ts';
 import { parseEventStream } from './sse.ts';
 import type {
   AuthConfig,
+  CreatedTenant,
   CreateTenant,
   DeadLetter,
   Job,
@@ -140,7 +141,11 @@ export class SilopoolClient {
   listTenants(query: { limit?: number; cursor?: string } = {}): Promise<Page<Tenant>> {
     return this.json('GET', '/v1/admin/tenants', { query });
   }
-  createTenant(body: CreateTenant): Promise<{ tenant: Tenant; apiKey: string }> {
+  /**
+   * `operation` is present when a dedicated tenant's own resources take minutes (a stack on AWS): the
+   * tenant serves shared at once and the operation promotes it when they are ready.
+   */
+  createTenant(body: CreateTenant): Promise<CreatedTenant> {
     return this.json('POST', '/v1/admin/tenants', { body });
   }
   getTenant(id: string): Promise<Tenant> {

@@ -131,6 +131,14 @@ export interface CreateTenant {
   config?: Partial<TenantConfig>;
 }
 
+export interface CreatedTenant {
+  tenant: Tenant;
+  /** Shown once; only its hash is stored. */
+  apiKey: string;
+  /** The promotion to its own resources, when they take minutes (a stack on AWS). */
+  operation?: { id: string; url: string };
+}
+
 export interface UpdateTenant {
   name?: string;
   status?: TenantStatus;

@@ -11,6 +11,8 @@ import { startFauxqs } from 'fauxqs';
 // dynalite ships no types: it is a function returning a Node http.Server.
 const dynalite = createRequire(import.meta.url)('dynalite') as (options: {
   createTableMs?: number;
+  deleteTableMs?: number;
+  updateTableMs?: number;
 }) => Server;
 
 const region = 'us-east-1';
@@ -30,7 +32,7 @@ export interface AwsEmulators {
 
 export async function startAwsEmulators(): Promise<AwsEmulators> {
   const fauxqs = await startFauxqs({ port: 0, logger: false });
-  const dynamoServer = dynalite({ createTableMs: 0 });
+  const dynamoServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve) => dynamoServer.listen(0, '127.0.0.1', resolve));
   const dynamoEndpoint = `http://127.0.0.1:${(dynamoServer.address() as AddressInfo).port}`;
 

@@ -24,7 +24,7 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { UnavailableError } from '../../core/errors.ts';
+import { NotFoundError, UnavailableError } from '../../core/errors.ts';
 import type {
   MessageQueue,
   QueueDepth,
@@ -388,16 +388,18 @@ export function createSqsMessageQueue(options: SqsMessageQueueOptions): MessageQ
     },
 
     async depth(queue: string): Promise<QueueDepth> {
-      const out = await client.send(
-        new GetQueueAttributesCommand({
-          QueueUrl: await urlOf(queue),
-          AttributeNames: [
-            'ApproximateNumberOfMessages',
-            'ApproximateNumberOfMessagesNotVisible',
-            'ApproximateNumberOfMessagesDelayed',
-          ],
-        }),
-      );
+      const out = await client
+        .send(
+          new GetQueueAttributesCommand({
+            QueueUrl: await urlOf(queue).catch(notFound(queue)),
+            AttributeNames: [
+              'ApproximateNumberOfMessages',
+              'ApproximateNumberOfMessagesNotVisible',
+              'ApproximateNumberOfMessagesDelayed',
+            ],
+          }),
+        )
+        .catch(notFound(queue));
       const a = out.Attributes ?? {};
       return {
         visible: Number(a.ApproximateNumberOfMessages ?? 0),
@@ -418,6 +420,14 @@ export function createSqsMessageQueue(options: SqsMessageQueueOptions): MessageQ
         if ((error as Error).name !== 'PurgeQueueInProgress') throw error;
       }
     },
+  };
+}
+
+/** The port's NotFoundError for a queue that does not exist (not yet created, or deleted). */
+function notFound(queue: string) {
+  return (error: unknown): never => {
+    if (isMissingQueue(error)) throw new NotFoundError(`Queue ${queue}`);
+    throw error;
   };
 }
 

@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import type { Tenant } from '../../../src/client/index.ts';
+import type { CreatedTenant } from '../../../src/client/index.ts';
 import { useSession } from '../api.tsx';
 import { Link, useTitle } from '../router.tsx';
 import { TenantForm } from './TenantForm.tsx';
@@ -7,7 +7,7 @@ import { TenantForm } from './TenantForm.tsx';
 export function NewTenantPage() {
   useTitle('New tenant');
   const { client } = useSession();
-  const [created, setCreated] = useState<{ tenant: Tenant; apiKey: string }>();
+  const [created, setCreated] = useState<CreatedTenant>();
 
   if (created) {
     return (
@@ -29,6 +29,15 @@ export function NewTenantPage() {
             Copy key
           </button>
         </div>
+        {created.operation ? (
+          <div className="banner" role="status" data-testid="deploying">
+            <p className="banner-title">Deploying its own resources</p>
+            <p>
+              Its dedicated stack takes a few minutes to create. Until then it runs on the shared placement
+              and can submit jobs already; the tenant page shows the move's progress.
+            </p>
+          </div>
+        ) : null}
         <Link className="button" href={`/console/tenants/${encodeURIComponent(created.tenant.id)}`}>
           Open {created.tenant.id}
         </Link>
