@@ -21,12 +21,14 @@ export interface DedicatedTenantConfig {
 
 /**
  * How function code gets into the template: `esbuild` bundles the entry points with the local esbuild
- * (offline, no Docker); `asset` takes prebuilt folders (`dist/lambda/{api,model}` from
- * `scripts/bundle-lambdas.ts`, or a stub in tests that synthesize hundreds of stacks).
+ * (offline, no Docker); `asset` takes prebuilt folders (`dist/lambda/{api,model,webhooks,control}` from
+ * `scripts/bundle-lambdas.ts`, or a stub in tests that synthesize hundreds of stacks); `bucket` is a
+ * model bundle already published (the tenant template: its bucket and key are stack parameters).
  */
 export type CodeSource =
   | { kind: 'esbuild' }
-  | { kind: 'asset'; apiDir: string; modelDir: string; webhooksDir?: string };
+  | { kind: 'asset'; apiDir: string; modelDir: string; webhooksDir?: string; controlDir?: string }
+  | { kind: 'bucket'; bucket: string; key: string };
 
 export const DEFAULT_DEDICATED: Omit<DedicatedTenantConfig, 'id'> = {
   reservedConcurrency: 2,

@@ -12,13 +12,27 @@ export function platformNames(account: string, region: string) {
     apiRole: `silopool-api-${region}`,
     sharedModelRole: `silopool-shared-model-${region}`,
     tenantScopeRole: `silopool-tenant-scope-${region}`,
+    tenantDeployerRole: `silopool-tenant-deployer-${region}`,
     alarmTopic: 'silopool-alarms',
     alarmTopicArn: `arn:aws:sns:${region}:${account}:silopool-alarms`,
   };
 }
 
+export interface KeyedTableOptions {
+  /** A customer managed key; AWS managed encryption otherwise. */
+  encryptionKey?: kms.IKey;
+  /** RETAIN unless the caller deletes the data some other, verified way (tenant stacks). */
+  removalPolicy?: RemovalPolicy;
+}
+
 /** A table keyed `pk`/`sk` like every Silopool table: on demand, point-in-time recovery, TTL on `expiresAt`. */
-export function keyedTable(scope: Construct, id: string, tableName: string, key?: kms.IKey): dynamodb.Table {
+export function keyedTable(
+  scope: Construct,
+  id: string,
+  tableName: string,
+  options: KeyedTableOptions = {},
+): dynamodb.Table {
+  const key = options.encryptionKey;
   return new dynamodb.Table(scope, id, {
     tableName,
     partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
@@ -29,7 +43,7 @@ export function keyedTable(scope: Construct, id: string, tableName: string, key?
     ...(key
       ? { encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey: key }
       : { encryption: dynamodb.TableEncryption.AWS_MANAGED }),
-    removalPolicy: RemovalPolicy.RETAIN,
+    removalPolicy: options.removalPolicy ?? RemovalPolicy.RETAIN,
   });
 }
 

@@ -16,8 +16,10 @@ import { sharedQueueName } from '../src/core/placement.ts';
 import { WEBHOOK_QUEUE } from '../src/functions/webhook-message.ts';
 import { deadLetterQueueName } from '../src/ports/message-queue.ts';
 import type { SilopoolInfraConfig } from './config.ts';
+import { ControlFunction } from './constructs/control-function.ts';
 import { ModelLane } from './constructs/model-lane.ts';
 import { SilopoolFunction } from './constructs/silopool-function.ts';
+import { TenantProvisioning } from './constructs/tenant-provisioning.ts';
 import { tenantJobWidgets } from './constructs/tenant-widgets.ts';
 import { ITEM_ACTIONS, keyedTable, platformNames } from './naming.ts';
 import { acknowledgePlatform } from './suppressions.ts';
@@ -172,7 +174,8 @@ export class PlatformStack extends Stack {
     const apiRole = new iam.Role(this, 'ApiRole', {
       roleName: names.apiRole,
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Silopool API: tenants, jobs, artifacts, sends to model queues',
+      description:
+        'Silopool control plane (API and control functions): tenants, jobs, artifacts, model queues, tenant stacks',
     });
     tenantsTable.grantReadWriteData(apiRole);
     usageTable.grantReadWriteData(apiRole);
@@ -208,14 +211,33 @@ export class PlatformStack extends Stack {
       }),
     );
 
+    // Dedicated tenants are CloudFormation stacks the control plane creates and deletes itself, from the
+    // tenant template published here, running the shared lanes' model bundle.
+    const [firstLane] = this.lanes;
+    if (!firstLane)
+      throw new Error('The platform needs at least one model: the tenant template runs its code.');
+    const provisioning = new TenantProvisioning(this, 'TenantProvisioning', {
+      models: config.models,
+      modelFunction: firstLane.fn.fn,
+      controlPlaneRole: apiRole,
+    });
+    const controlPlaneEnv = { ...baseEnv, ...provisioning.environment };
+
     const auth = this.authorizer(config);
     const apiFunction = new SilopoolFunction(this, 'ApiFunction', {
       entry: 'api',
       code: config.code,
-      environment: { ...baseEnv, ...auth.environment },
+      // The API records placement moves; the control function drives them.
+      environment: { ...controlPlaneEnv, ...auth.environment, SILOPOOL_MOVE_RUNNER: 'scheduled' },
       memoryMb: 1024,
       timeoutSec: 29,
       role: apiRole,
+    });
+    const control = new ControlFunction(this, 'Control', {
+      code: config.code,
+      role: apiRole,
+      environment: controlPlaneEnv,
+      alarmTopic,
     });
     const accessLog = new logs.LogGroup(this, 'ApiAccessLogs', {
       retention: logs.RetentionDays.THREE_MONTHS,
@@ -255,7 +277,7 @@ export class PlatformStack extends Stack {
       });
     }
 
-    this.dashboard(tenantsTable, apiFunction);
+    this.dashboard(tenantsTable, apiFunction, control.fn);
     acknowledgePlatform(this, {
       apiRole,
       modelRole,
@@ -263,6 +285,8 @@ export class PlatformStack extends Stack {
       apiFunction,
       webhookRole,
       webhookFunction,
+      controlFunction: control.fn,
+      deployerRole: provisioning.deployerRole,
       lanes: this.lanes,
     });
     new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint });
@@ -321,7 +345,7 @@ export class PlatformStack extends Stack {
     };
   }
 
-  private dashboard(tenantsTable: dynamodb.Table, api: SilopoolFunction): void {
+  private dashboard(tenantsTable: dynamodb.Table, api: SilopoolFunction, control: SilopoolFunction): void {
     // A property variable rewrites the TenantId of every widget: pick a tenant, see its jobs.
     const tenant = new cloudwatch.DashboardVariable({
       id: 'tenant',
@@ -348,6 +372,12 @@ export class PlatformStack extends Stack {
         title: 'API',
         left: [api.fn.metricInvocations(), api.fn.metricErrors()],
         right: [api.fn.metricDuration({ statistic: 'p95' })],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Control (placement moves)',
+        left: [control.fn.metricInvocations(), control.fn.metricErrors(), control.fn.metricThrottles()],
+        right: [control.fn.metricDuration({ statistic: 'Maximum' })],
         width: 12,
       }),
       new cloudwatch.GraphWidget({

@@ -38,12 +38,15 @@ export function acknowledgePlatform(
     apiFunction: SilopoolFunction;
     webhookRole: iam.Role;
     webhookFunction: SilopoolFunction;
+    controlFunction: SilopoolFunction;
+    deployerRole: iam.Role;
     lanes: ModelLane[];
   },
 ): void {
   const { apiRole, modelRole, tenantScopeRole, webhookRole } = parts;
   acknowledgeFunction(parts.apiFunction);
   acknowledgeFunction(parts.webhookFunction);
+  acknowledgeFunction(parts.controlFunction);
   acknowledge(webhookRole, 'AwsSolutions-IAM5[Resource::*]', XRAY);
   for (const lane of parts.lanes) acknowledgeFunction(lane.fn);
   for (const role of [apiRole, modelRole]) acknowledge(role, 'AwsSolutions-IAM5[Resource::*]', XRAY);
@@ -87,6 +90,8 @@ export function acknowledgePlatform(
     "Webhook delivery reads a dedicated tenant's job record (GetItem only) from its table, created later by its TenantStack.",
   );
 
+  acknowledgeTenantProvisioning(stack, apiRole, parts.deployerRole);
+
   const api = stack.node.findChild('Api');
   for (const route of ['GET--healthz', 'GET--v1--auth--config', 'GET--docs', 'GET--docs--{proxy+}']) {
     acknowledge(
@@ -104,6 +109,68 @@ export function acknowledgePlatform(
     );
   }
   void resolved;
+}
+
+/** The control plane deploys tenant stacks whose resources do not exist yet: only name patterns can scope it. */
+function acknowledgeTenantProvisioning(stack: Stack, apiRole: iam.Role, deployerRole: iam.Role): void {
+  const { account, region } = stack;
+  const arn = (service: string, resource: string) =>
+    `Resource::arn:<AWS::Partition>:${service}:${region}:${account}:${resource}`;
+  const dedicatedBuckets = `Resource::arn:<AWS::Partition>:s3:::silopool-*-${account}-${region}`;
+  const bucketReason =
+    "Dedicated buckets, silopool-{tenant}-{account}-{region} (src/adapters/aws/naming.ts), created by tenant stacks; the platform's own buckets, named by CloudFormation, do not end in account and Region.";
+  const forApi: [string, string][] = [
+    [
+      arn('cloudformation', 'stack/silopool-tenant-*/*'),
+      'The control plane creates, updates and deletes one silopool-tenant-{id} stack per dedicated tenant; stack ids are random.',
+    ],
+    [
+      dedicatedBuckets,
+      `ListBucketVersions, to empty a versioned bucket before its stack is deleted. ${bucketReason}`,
+    ],
+    [
+      `${dedicatedBuckets}/*`,
+      `DeleteObjectVersion, to empty a versioned bucket before its stack is deleted. ${bucketReason}`,
+    ],
+  ];
+  for (const [finding, reason] of forApi) acknowledge(apiRole, `AwsSolutions-IAM5[${finding}]`, reason);
+
+  const byStack =
+    'CloudFormation names this resource after its silopool-tenant-{id} stack; it does not exist before the stack does.';
+  const forDeployer: [string, string][] = [
+    [
+      'Resource::*',
+      'kms:CreateKey names no resource (the key id is made by the request) and kms:ListAliases has no resource-level permissions.',
+    ],
+    [
+      arn('kms', 'key/*'),
+      "KMS keys have random ids and no name-based ARN; a tenant stack's key exists only once created. ScheduleKeyDeletion and DisableKey are limited to keys with the silopool:tenant tag.",
+    ],
+    [arn('kms', 'alias/silopool/tenant/*'), "The tenant keys' aliases, alias/silopool/tenant/{id}."],
+    [arn('sqs', 'tenant_*'), 'Dedicated queues tenant_{id}_{model} and their dead-letter queues.'],
+    [arn('dynamodb', 'table/silopool-tenant-*'), 'Dedicated tables silopool-tenant-{id}.'],
+    [dedicatedBuckets, bucketReason],
+    [
+      `Resource::arn:<AWS::Partition>:iam::${account}:role/silopool-tenant/*`,
+      'Roles the tenant stacks create under the /silopool-tenant/ path (their model role); passed to Lambda only.',
+    ],
+    [arn('lambda', 'function:silopool-tenant-*'), byStack],
+    [
+      arn('lambda', 'event-source-mapping:*'),
+      'GetEventSourceMapping: mappings have random ids. Creating, updating and deleting them is limited to tenant functions by lambda:FunctionArn.',
+    ],
+    [arn('logs', 'log-group:silopool-tenant-*'), byStack],
+    [arn('logs', 'log-group:silopool-tenant-*:*'), byStack],
+    [arn('logs', 'log-group:*'), 'DescribeLogGroups only: reading log groups back has no narrower resource.'],
+    [
+      `Resource::arn:<AWS::Partition>:cloudwatch::${account}:dashboard/silopool-tenant-*`,
+      'Dedicated dashboards silopool-tenant-{id}.',
+    ],
+    [arn('cloudwatch', 'alarm:silopool-tenant-*'), byStack],
+    [arn('cloudwatch', 'alarm:*'), 'DescribeAlarms only: reading alarms back has no narrower resource.'],
+  ];
+  for (const [finding, reason] of forDeployer)
+    acknowledge(deployerRole, `AwsSolutions-IAM5[${finding}]`, reason);
 }
 
 export function acknowledgeTenant(

@@ -1,12 +1,25 @@
-import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import {
+  CfnParameter,
+  type CfnParameterProps,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Tags,
+} from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
-import { dedicatedBucketName, dedicatedTableName } from '../src/adapters/aws/naming.ts';
-import type { TenantId } from '../src/core/ids.ts';
+import {
+  TENANT_STACK_PARAMETERS as P,
+  TENANT_TAG,
+  type TenantStackParameterName,
+  tenantStackParameters,
+} from '../src/adapters/aws/tenant-stack.ts';
+import { TENANT_ID_PATTERN, type TenantId } from '../src/core/ids.ts';
 import { dedicatedQueueName } from '../src/core/placement.ts';
 import { WEBHOOK_QUEUE } from '../src/functions/webhook-message.ts';
 import type { CodeSource, DedicatedTenantConfig } from './config.ts';
@@ -15,6 +28,7 @@ import { tenantJobWidgets } from './constructs/tenant-widgets.ts';
 import { ITEM_ACTIONS, keyedTable, platformNames } from './naming.ts';
 import { acknowledgeTenant } from './suppressions.ts';
 
+/** One tenant's stack for `cdk deploy`: the parameters default to that tenant's values. */
 export interface TenantStackProps extends StackProps {
   /** Tenant stacks name their resources after account and Region: `env` is required. */
   env: { account: string; region: string };
@@ -23,21 +37,49 @@ export interface TenantStackProps extends StackProps {
   code: CodeSource;
 }
 
-/** One dedicated tenant: its own key, table, bucket, queues and functions with reserved concurrency, and dashboard. */
+/**
+ * The template the control plane instantiates per tenant with CloudFormation (infra/tenant-template.ts):
+ * no defaults, environment-agnostic, the model code from the CodeBucket/CodeKey parameters.
+ */
+export interface TenantTemplateProps extends StackProps {
+  template: true;
+  models: string[];
+}
+
+/** Where the model functions' IAM role lives: the platform's tenant deployer role may only manage this path. */
+export const TENANT_ROLE_PATH = '/silopool-tenant/';
+
+/**
+ * One dedicated tenant: its own key, table, bucket, queues and functions with reserved concurrency, and
+ * dashboard. Every tenant-specific value is a parameter (src/adapters/aws/tenant-stack.ts names them), so
+ * one synthesized template serves every tenant; built per tenant, the parameters default to its values.
+ */
 export class TenantStack extends Stack {
   readonly lanes: ModelLane[] = [];
 
-  constructor(scope: Construct, id: string, props: TenantStackProps) {
+  constructor(scope: Construct, id: string, props: TenantStackProps | TenantTemplateProps) {
     super(scope, id, props);
-    const { tenant, env } = props;
-    const tenantId = tenant.id as TenantId;
-    const names = platformNames(env.account, env.region);
+    const perTenant = 'template' in props ? undefined : props;
+    const params = declareParameters(this, perTenant);
+    const tenantId = params.tenantId.valueAsString as TenantId;
+    const code = perTenant?.code ?? codeParameters(this);
+    const names = platformNames(this.account, this.region);
+    // Every resource carries the parameter. A stack's own tags cannot be deploy-time values (they would be
+    // a token's placeholder text): the control plane tags the stacks it creates, and per tenant it is the id.
+    Tags.of(this).add(TENANT_TAG, tenantId, { excludeResourceTypes: ['aws:cdk:stack'] });
+    if (perTenant) this.tags.setTag(TENANT_TAG, perTenant.tenant.id);
 
+    // DESTROY, not RETAIN: the control plane deletes a tenant's stack only after a demotion has copied and
+    // verified the tenant's data elsewhere, or offboarding has exported it, and it empties the versioned
+    // bucket first. Retained resources would keep their names, so a later promotion of the same tenant
+    // would collide with them, and a move's "remove the data from the old place" step would leave data
+    // behind. The key waits the shortest pending window (7 days) before deletion: time to notice a mistake.
     const key = new kms.Key(this, 'Key', {
       alias: `alias/silopool/tenant/${tenantId}`,
       description: `Silopool tenant ${tenantId}: table, bucket and queues`,
       enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(7),
     });
     // The platform's API reads and writes this tenant's jobs and artifacts.
     const apiRole = iam.Role.fromRoleName(this, 'ApiRole', names.apiRole, { mutable: false });
@@ -49,9 +91,12 @@ export class TenantStack extends Stack {
       }),
     );
 
-    const table = keyedTable(this, 'Table', dedicatedTableName(tenantId), key);
+    const table = keyedTable(this, 'Table', params.tableName.valueAsString, {
+      encryptionKey: key,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     const bucket = new s3.Bucket(this, 'Bucket', {
-      bucketName: dedicatedBucketName(tenantId, env.account, env.region),
+      bucketName: params.bucketName.valueAsString,
       encryption: s3.BucketEncryption.KMS,
       encryptionKey: key,
       bucketKeyEnabled: true,
@@ -59,11 +104,12 @@ export class TenantStack extends Stack {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       versioned: true,
       lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(30) }],
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: RemovalPolicy.DESTROY,
     });
 
     const role = new iam.Role(this, 'ModelRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      path: TENANT_ROLE_PATH,
       description: `Model functions of dedicated tenant ${tenantId}: its own table, bucket and key only`,
     });
     // Explicit actions instead of grantReadWrite: no wildcard actions to justify.
@@ -104,20 +150,21 @@ export class TenantStack extends Stack {
       SILOPOOL_TABLE: names.sharedTable,
       SILOPOOL_BUCKET: 'unused-by-dedicated-functions',
       SILOPOOL_TENANTS_TABLE: names.tenantsTable,
-      SILOPOOL_ACCOUNT: env.account,
+      SILOPOOL_ACCOUNT: this.account,
       SILOPOOL_TENANT_ID: tenantId,
-      SILOPOOL_QUEUE_URL_PREFIX: `https://sqs.${env.region}.${this.urlSuffix}/${env.account}/`,
+      SILOPOOL_QUEUE_URL_PREFIX: `https://sqs.${this.region}.${this.urlSuffix}/${this.account}/`,
       POWERTOOLS_METRICS_NAMESPACE: 'Silopool',
     };
     for (const model of props.models) {
       this.lanes.push(
         new ModelLane(this, `Lane-${model}`, {
           queueName: dedicatedQueueName(tenantId, model),
-          code: props.code,
+          code,
           environment,
-          memoryMb: tenant.memoryMb,
-          timeoutSec: tenant.timeoutSec,
-          reservedConcurrency: tenant.reservedConcurrency,
+          memoryMb: params.memoryMb.valueAsNumber,
+          timeoutSec: params.timeoutSec.valueAsNumber,
+          visibilityTimeoutSec: params.queueVisibilityTimeoutSec.valueAsNumber,
+          reservedConcurrency: params.reservedConcurrency.valueAsNumber,
           role,
           encryptionKey: key,
           alarmTopic,
@@ -132,4 +179,80 @@ export class TenantStack extends Stack {
     for (const lane of this.lanes) dashboard.addWidgets(...lane.widgets());
     acknowledgeTenant(this, { role, bucket, lanes: this.lanes });
   }
+}
+
+type TenantParameters = { [K in Exclude<keyof typeof P, 'codeBucket' | 'codeKey'>]: CfnParameter };
+
+/** The stack's parameters but the code's, named by the contract; per tenant they default to its values. */
+function declareParameters(stack: Stack, perTenant: TenantStackProps | undefined): TenantParameters {
+  const defaults = perTenant
+    ? tenantStackParameters({
+        tenantId: perTenant.tenant.id as TenantId,
+        settings: perTenant.tenant,
+        account: perTenant.env.account,
+        region: perTenant.env.region,
+        code: { bucket: '', key: '' }, // not declared per tenant
+      })
+    : undefined;
+  const declare = (name: TenantStackParameterName, props: CfnParameterProps) => {
+    const fallback = defaults?.[name];
+    const value =
+      fallback === undefined ? {} : { default: props.type === 'Number' ? Number(fallback) : fallback };
+    return new CfnParameter(stack, name, { ...props, ...value });
+  };
+  const number = (description: string, minValue: number, maxValue: number): CfnParameterProps => ({
+    type: 'Number',
+    description,
+    minValue,
+    maxValue,
+  });
+  // CloudFormation matches AllowedPattern against the whole value: the anchors are implied.
+  const unanchored = (pattern: RegExp) => pattern.source.replace(/^\^/, '').replace(/\$$/, '');
+  return {
+    tenantId: declare(P.tenantId, {
+      type: 'String',
+      description: 'The dedicated tenant',
+      allowedPattern: unanchored(TENANT_ID_PATTERN),
+      constraintDescription:
+        'lowercase letters, digits and hyphens, 2 to 63 characters, not starting with a hyphen',
+    }),
+    // The prefixes the platform's tenant deployer role is scoped to (infra/constructs/tenant-provisioning.ts).
+    tableName: declare(P.tableName, {
+      type: 'String',
+      description: "The tenant's DynamoDB table (src/adapters/aws/naming.ts)",
+      allowedPattern: 'silopool-tenant-[a-z0-9-]+',
+    }),
+    bucketName: declare(P.bucketName, {
+      type: 'String',
+      description: "The tenant's S3 bucket (src/adapters/aws/naming.ts)",
+      allowedPattern: 'silopool-[a-z0-9-]+',
+      maxLength: 63,
+    }),
+    reservedConcurrency: declare(
+      P.reservedConcurrency,
+      number('Reserved concurrent executions of each model function', 0, 1000),
+    ),
+    memoryMb: declare(P.memoryMb, number('Memory of each model function (MB)', 128, 10240)),
+    timeoutSec: declare(P.timeoutSec, number('Timeout of each model function (seconds)', 1, 900)),
+    queueVisibilityTimeoutSec: declare(
+      P.queueVisibilityTimeoutSec,
+      number('Visibility timeout of the model queues (seconds): six times TimeoutSec', 0, 43200),
+    ),
+  };
+}
+
+/**
+ * The template's model code: the platform's published model bundle. Only the template declares these:
+ * per tenant the code is an asset, whose bootstrap-bucket location a parameter default cannot name.
+ */
+function codeParameters(stack: Stack): CodeSource {
+  const bucket = new CfnParameter(stack, P.codeBucket, {
+    type: 'String',
+    description: "The model bundle's S3 bucket",
+  });
+  const key = new CfnParameter(stack, P.codeKey, {
+    type: 'String',
+    description: "The model bundle's S3 key",
+  });
+  return { kind: 'bucket', bucket: bucket.valueAsString, key: key.valueAsString };
 }

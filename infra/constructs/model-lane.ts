@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as iam from 'aws-cdk-lib/aws-iam';
@@ -21,8 +21,14 @@ export interface ModelLaneProps {
   queueName: string;
   code: CodeSource;
   environment: Record<string, string>;
+  /** Numbers may be tokens (the tenant template's parameters). */
   memoryMb: number;
   timeoutSec: number;
+  /**
+   * The queue's visibility timeout; six times `timeoutSec` if not given (AWS's guidance for Lambda event
+   * sources). Required when `timeoutSec` is a token: CloudFormation cannot multiply.
+   */
+  visibilityTimeoutSec?: number;
   role: iam.IRole;
   /** Shared lanes: the event source's maximum concurrency. */
   maxConcurrency?: number;
@@ -33,6 +39,14 @@ export interface ModelLaneProps {
   alarmTopic: sns.ITopic;
 }
 
+// AWS's guidance for Lambda event sources: six times the function timeout.
+function visibilityFor(timeoutSec: number): number {
+  if (Token.isUnresolved(timeoutSec)) {
+    throw new Error('A lane whose timeout is a deploy-time value needs an explicit visibilityTimeoutSec.');
+  }
+  return timeoutSec * 6;
+}
+
 /** One model's lane: queue, dead-letter queue, the model function with its SQS event source, and alarms. */
 export class ModelLane extends Construct {
   readonly queue: sqs.Queue;
@@ -41,6 +55,16 @@ export class ModelLane extends Construct {
 
   constructor(scope: Construct, id: string, props: ModelLaneProps) {
     super(scope, id);
+    const visibilityTimeoutSec = props.visibilityTimeoutSec ?? visibilityFor(props.timeoutSec);
+    if (
+      !Token.isUnresolved(visibilityTimeoutSec) &&
+      !Token.isUnresolved(props.timeoutSec) &&
+      visibilityTimeoutSec < props.timeoutSec
+    ) {
+      throw new Error(
+        `The ${id} queue's visibility timeout (${visibilityTimeoutSec} s) must be at least its function's timeout (${props.timeoutSec} s).`,
+      );
+    }
     const encryption = props.encryptionKey
       ? { encryption: sqs.QueueEncryption.KMS, encryptionMasterKey: props.encryptionKey }
       : { encryption: sqs.QueueEncryption.SQS_MANAGED };
@@ -53,8 +77,7 @@ export class ModelLane extends Construct {
     // Standard queue: sending with MessageGroupId = tenant makes it an SQS fair queue, no setting needed.
     this.queue = new sqs.Queue(this, 'Queue', {
       queueName: props.queueName,
-      // AWS's guidance for Lambda event sources: six times the function timeout.
-      visibilityTimeout: Duration.seconds(props.timeoutSec * 6),
+      visibilityTimeout: Duration.seconds(visibilityTimeoutSec),
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: MAX_RECEIVES },
       enforceSSL: true,

@@ -5,6 +5,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { CodeSource } from '../config.ts';
 
@@ -13,6 +14,7 @@ const ENTRIES = {
   api: 'src/entry/lambda-api.ts',
   model: 'src/entry/lambda-function.ts',
   webhooks: 'src/entry/lambda-webhooks.ts',
+  control: 'src/entry/lambda-control.ts',
 } as const;
 // Same banner as scripts/bundle-lambdas.ts: CommonJS dependencies in an ESM bundle.
 const BANNER = [
@@ -55,17 +57,24 @@ export class SilopoolFunction extends Construct {
     };
     // A role given by the stack is not CDK's default one: it needs write access to the log group itself.
     if (props.role) logGroup.grantWrite(props.role);
-    if (props.code.kind === 'asset') {
-      const dir =
-        props.entry === 'api'
-          ? props.code.apiDir
-          : props.entry === 'webhooks'
-            ? (props.code.webhooksDir ?? props.code.modelDir)
-            : props.code.modelDir;
+    if (props.code.kind === 'bucket') {
+      // A published model bundle (the tenant template's CodeBucket/CodeKey): no asset, no bootstrap bucket.
+      if (props.entry !== 'model') {
+        throw new Error(`A bucket code source holds the model bundle only, not the ${props.entry} function.`);
+      }
+      const bucket = s3.Bucket.fromBucketName(this, 'CodeBucket', props.code.bucket);
       this.fn = new lambda.Function(this, 'Function', {
         ...common,
         handler: 'index.handler',
-        code: lambda.Code.fromAsset(dir),
+        code: lambda.Code.fromBucket(bucket, props.code.key),
+      });
+      return;
+    }
+    if (props.code.kind === 'asset') {
+      this.fn = new lambda.Function(this, 'Function', {
+        ...common,
+        handler: 'index.handler',
+        code: lambda.Code.fromAsset(assetDir(props.code, props.entry)),
       });
       return;
     }
@@ -98,5 +107,19 @@ export class SilopoolFunction extends Construct {
         },
       },
     });
+  }
+}
+
+// Older configurations name only the api and model folders: the others fall back to the model folder.
+function assetDir(code: Extract<CodeSource, { kind: 'asset' }>, entry: keyof typeof ENTRIES): string {
+  switch (entry) {
+    case 'api':
+      return code.apiDir;
+    case 'webhooks':
+      return code.webhooksDir ?? code.modelDir;
+    case 'control':
+      return code.controlDir ?? code.modelDir;
+    case 'model':
+      return code.modelDir;
   }
 }

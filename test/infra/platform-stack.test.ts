@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
@@ -8,14 +8,55 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildInfra } from '../../infra/app.ts';
 import { PlatformStack } from '../../infra/platform-stack.ts';
-import { ENV, testConfig } from './support.ts';
+import { synthesizeTenantTemplate } from '../../infra/tenant-template.ts';
+import { TENANT_STACK_ENV } from '../../src/adapters/aws/tenant-stack.ts';
+import { type CfnResource, ENV, testConfig } from './support.ts';
 
 let template: Template;
+let outdir: string;
 
 beforeAll(() => {
-  const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'cdk-')) });
+  outdir = mkdtempSync(join(tmpdir(), 'cdk-'));
+  const app = new App({ outdir });
   template = Template.fromStack(new PlatformStack(app, 'platform', { env: ENV, config: testConfig() }));
 });
+
+/** The one resource of a type whose logical id starts with `prefix`. */
+function resource(type: string, prefix: string): CfnResource & { Properties: Record<string, unknown> } {
+  const found = Object.entries(template.findResources(type)).filter(([id]) => id.startsWith(prefix));
+  expect(found.map(([id]) => id)).toHaveLength(1);
+  const [, definition] = found[0]! as [string, CfnResource];
+  return { ...definition, Properties: definition.Properties ?? {} };
+}
+
+interface Statement {
+  Action: string | string[];
+  Resource: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
+}
+
+function statementsOf(policyPrefix: string): Statement[] {
+  const policy = resource('AWS::IAM::Policy', policyPrefix);
+  return (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement;
+}
+
+const actionsOf = (statement: Statement) => [statement.Action].flat();
+
+/** An ARN as text: pseudo parameters and attributes as `<name>`. */
+function arnText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const node = value as Record<string, unknown>;
+  if ('Ref' in node) return `<${node.Ref}>`;
+  if ('Fn::Sub' in node) return node['Fn::Sub'] as string;
+  if ('Fn::GetAtt' in node) return `<${(node['Fn::GetAtt'] as string[]).join('.')}>`;
+  if ('Fn::Join' in node) {
+    const [separator, parts] = node['Fn::Join'] as [string, unknown[]];
+    return parts.map(arnText).join(separator);
+  }
+  return JSON.stringify(value);
+}
+
+const resourcesOf = (statement: Statement) => [statement.Resource].flat().map(arnText);
 
 describe('PlatformStack', () => {
   it('serves the API through an HTTP API with a Cognito JWT authorizer and public health/docs routes', () => {
@@ -74,7 +115,7 @@ describe('PlatformStack', () => {
       2,
     );
     const functions = template.findResources('AWS::Lambda::Function');
-    expect(Object.values(functions).map((f) => f.Properties.Runtime)).toEqual(Array(4).fill('nodejs22.x'));
+    expect(Object.values(functions).map((f) => f.Properties.Runtime)).toEqual(Array(5).fill('nodejs22.x'));
   });
 
   it('delivers webhooks with a function fed by the system_webhooks queue, failures retried then dead-lettered', () => {
@@ -147,7 +188,146 @@ describe('PlatformStack', () => {
     expect(
       alarms.filter((a) => a.Properties.MetricName === 'ApproximateNumberOfMessagesVisible'),
     ).toHaveLength(2);
-    expect(alarms.filter((a) => a.Properties.MetricName === 'Errors')).toHaveLength(2);
+    // Both shared model functions and the control function.
+    expect(alarms.filter((a) => a.Properties.MetricName === 'Errors')).toHaveLength(3);
+  });
+});
+
+describe('PlatformStack: dedicated tenants as stacks the control plane deploys', () => {
+  const environmentOf = (prefix: string) =>
+    (
+      resource('AWS::Lambda::Function', prefix).Properties.Environment as {
+        Variables: Record<string, unknown>;
+      }
+    ).Variables;
+
+  it('publishes the tenant template and tells the API and control functions how to instantiate it', () => {
+    const model = resource('AWS::Lambda::Function', 'SharedfinanceModel').Properties.Code as Record<
+      string,
+      unknown
+    >;
+    const deployer = { 'Fn::GetAtt': [expect.stringMatching(/^TenantProvisioningDeployerRole/), 'Arn'] };
+    for (const fn of ['ApiFunction', 'ControlFunction']) {
+      const env = environmentOf(fn);
+      expect(env).toMatchObject({
+        SILOPOOL_PROVISIONING: 'stack',
+        [TENANT_STACK_ENV.codeBucket]: model.S3Bucket,
+        [TENANT_STACK_ENV.codeKey]: model.S3Key,
+        [TENANT_STACK_ENV.deployerRoleArn]: deployer,
+      });
+      expect(arnText(env[TENANT_STACK_ENV.templateUrl])).toMatch(/\/[0-9a-f]{64}\.json$/);
+    }
+    expect(environmentOf('ApiFunction').SILOPOOL_MOVE_RUNNER).toBe('scheduled');
+    expect(environmentOf('ControlFunction').SILOPOOL_MOVE_RUNNER).toBe('here');
+    // The control function serves no HTTP: no sign-in settings.
+    expect(environmentOf('ControlFunction')).not.toHaveProperty('SILOPOOL_OIDC_ISSUER');
+
+    // The published file is the template synthesizeTenantTemplate gives for the platform's models.
+    const url = arnText(environmentOf('ApiFunction')[TENANT_STACK_ENV.templateUrl]);
+    const hash = /([0-9a-f]{64})\.json$/.exec(url)?.[1];
+    const published = JSON.parse(readFileSync(join(outdir, `asset.${hash}.json`), 'utf8'));
+    expect(published).toEqual(synthesizeTenantTemplate(['finance', 'funds']));
+  });
+
+  it('lets the API role manage only silopool-tenant-* stacks, passing only the deployer role, to CloudFormation only', () => {
+    const statements = statementsOf('ApiRole');
+    const stacks = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('cloudformation:')));
+    expect(stacks).toHaveLength(1);
+    expect(actionsOf(stacks[0]!)).toEqual(
+      expect.arrayContaining([
+        'cloudformation:CreateStack',
+        'cloudformation:UpdateStack',
+        'cloudformation:DeleteStack',
+        'cloudformation:DescribeStacks',
+        'cloudformation:DescribeStackEvents',
+      ]),
+    );
+    expect(resourcesOf(stacks[0]!)).toEqual([
+      'arn:<AWS::Partition>:cloudformation:us-east-1:111122223333:stack/silopool-tenant-*/*',
+    ]);
+
+    const passRole = statements.filter((s) => actionsOf(s).includes('iam:PassRole'));
+    expect(passRole).toHaveLength(1);
+    expect(actionsOf(passRole[0]!)).toEqual(['iam:PassRole']);
+    expect(resourcesOf(passRole[0]!)).toEqual([
+      expect.stringMatching(/^<TenantProvisioningDeployerRole\w+\.Arn>$/),
+    ]);
+    expect(passRole[0]!.Condition).toEqual({
+      StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' },
+    });
+
+    // Emptying a dedicated bucket before its stack goes: every version, in dedicated buckets only.
+    const versions = statements.filter((s) =>
+      actionsOf(s).some((a) => a === 's3:ListBucketVersions' || a === 's3:DeleteObjectVersion'),
+    );
+    expect(versions.flatMap(resourcesOf).sort()).toEqual([
+      'arn:<AWS::Partition>:s3:::silopool-*-111122223333-us-east-1',
+      'arn:<AWS::Partition>:s3:::silopool-*-111122223333-us-east-1/*',
+    ]);
+  });
+
+  it('has a deployer role only CloudFormation assumes, with named actions scoped to tenant resources', () => {
+    const role = resource('AWS::IAM::Role', 'TenantProvisioningDeployerRole');
+    expect(role.Properties).toMatchObject({
+      RoleName: 'silopool-tenant-deployer-us-east-1',
+      AssumeRolePolicyDocument: {
+        Statement: [expect.objectContaining({ Principal: { Service: 'cloudformation.amazonaws.com' } })],
+      },
+    });
+    const statements = statementsOf('TenantProvisioningDeployerRole');
+    for (const statement of statements) {
+      for (const action of actionsOf(statement)) expect(action).toMatch(/^[a-z0-9-]+:[A-Za-z]+$/);
+      for (const arn of resourcesOf(statement)) {
+        if (arn === '*') {
+          const unscoped = ['kms:CreateKey', 'kms:ListAliases'];
+          const byFunction = statement.Condition?.ArnLike?.['lambda:FunctionArn'];
+          expect(
+            actionsOf(statement).every((a) => unscoped.includes(a)) ||
+              arnText(byFunction).includes(':function:silopool-tenant-*'),
+          ).toBe(true);
+        } else {
+          expect(arn).toMatch(
+            /silopool-tenant|silopool\/tenant\/\*$|tenant_\*|silopool-\*-111122223333-us-east-1|:key\/\*$|:log-group:\*$|:alarm:\*$|:event-source-mapping:\*$|\.zip$/,
+          );
+        }
+      }
+    }
+    const iamStatements = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('iam:')));
+    expect(iamStatements.flatMap(resourcesOf)).toEqual(
+      Array(iamStatements.length).fill('arn:<AWS::Partition>:iam::111122223333:role/silopool-tenant/*'),
+    );
+    const deletion = statements.find((s) => actionsOf(s).includes('kms:ScheduleKeyDeletion'));
+    expect(deletion?.Condition).toEqual({ Null: { 'aws:ResourceTag/silopool:tenant': 'false' } });
+  });
+
+  it('runs the control function every minute, one run at a time, for up to 15 minutes, alarming on errors', () => {
+    const control = resource('AWS::Lambda::Function', 'ControlFunction');
+    expect(control.Properties).toMatchObject({
+      ReservedConcurrentExecutions: 1,
+      Timeout: 900,
+      MemorySize: 512,
+    });
+    // It is the control plane: the API's role.
+    expect(control.Properties.Role).toEqual(resource('AWS::Lambda::Function', 'ApiFunction').Properties.Role);
+    const rule = resource('AWS::Events::Rule', 'ControlSchedule');
+    expect(rule.Properties).toMatchObject({
+      ScheduleExpression: 'rate(1 minute)',
+      Targets: [
+        expect.objectContaining({
+          Arn: { 'Fn::GetAtt': [expect.stringMatching(/^ControlFunction/), 'Arn'] },
+        }),
+      ],
+    });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      MaximumEventAgeInSeconds: 60,
+      MaximumRetryAttempts: 0,
+    });
+    const [controlId] = Object.keys(template.findResources('AWS::Lambda::Function', control));
+    expect(resource('AWS::CloudWatch::Alarm', 'ControlErrorsAlarm').Properties).toMatchObject({
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: controlId } }],
+      AlarmActions: [expect.anything()],
+    });
   });
 });
 

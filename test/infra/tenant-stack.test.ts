@@ -2,12 +2,23 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TenantStack } from '../../infra/tenant-stack.ts';
-import { ENV, stubCode } from './support.ts';
+import { TENANT_STACK_PARAMETERS, TENANT_TAG } from '../../src/adapters/aws/tenant-stack.ts';
+import {
+  type CfnResource,
+  type CfnTemplate,
+  ENV,
+  instantiate,
+  resourcesOfType,
+  stubCode,
+} from './support.ts';
 
+let app: App;
 let template: Template;
+/** The stack as `cdk deploy silopool-tenant-acme` creates it: every parameter at its default. */
+let deployed: Record<string, CfnResource>;
 
 beforeAll(() => {
-  const app = new App();
+  app = new App();
   template = Template.fromStack(
     new TenantStack(app, 'silopool-tenant-acme', {
       env: ENV,
@@ -16,26 +27,49 @@ beforeAll(() => {
       code: stubCode(),
     }),
   );
+  deployed = instantiate(template.toJSON() as CfnTemplate);
 });
 
-describe('TenantStack', () => {
+describe('TenantStack for one tenant (cdk deploy)', () => {
+  it('declares the template parameters but the code ones, defaulting to the tenant values', () => {
+    const parameters = template.toJSON().Parameters as CfnTemplate['Parameters'];
+    const { codeBucket, codeKey, ...declared } = TENANT_STACK_PARAMETERS;
+    // BootstrapVersion is CDK's own, for `cdk deploy`.
+    const names = Object.keys(parameters ?? {}).filter((name) => name !== 'BootstrapVersion');
+    expect(names.sort()).toEqual(Object.values(declared).sort());
+    expect(parameters).not.toHaveProperty(codeBucket);
+    expect(parameters).not.toHaveProperty(codeKey);
+    expect(parameters?.TenantId?.Default).toBe('acme');
+    expect(parameters?.QueueVisibilityTimeoutSec?.Default).toBe(720);
+  });
+
   it("has the tenant's queues and dead-letter queues, named as placement names them, encrypted with its key", () => {
+    const queues = resourcesOfType(deployed, 'AWS::SQS::Queue').map((q) => q.Properties);
     for (const model of ['finance', 'funds']) {
-      template.hasResourceProperties('AWS::SQS::Queue', {
-        QueueName: `tenant_acme_${model}`,
-        KmsMasterKeyId: Match.anyValue(),
-        RedrivePolicy: Match.objectLike({ maxReceiveCount: 4 }),
-      });
-      template.hasResourceProperties('AWS::SQS::Queue', { QueueName: `tenant_acme_${model}-dlq` });
+      expect(queues).toContainEqual(
+        expect.objectContaining({
+          QueueName: `tenant_acme_${model}`,
+          KmsMasterKeyId: expect.anything(),
+          VisibilityTimeout: 720,
+          RedrivePolicy: expect.objectContaining({ maxReceiveCount: 4 }),
+        }),
+      );
+      expect(queues).toContainEqual(expect.objectContaining({ QueueName: `tenant_acme_${model}-dlq` }));
     }
   });
 
   it('runs its functions with reserved concurrency and partial batch responses', () => {
-    template.resourcePropertiesCountIs(
-      'AWS::Lambda::Function',
-      { Runtime: 'nodejs22.x', ReservedConcurrentExecutions: 3, MemorySize: 2048, Timeout: 120 },
-      2,
-    );
+    const functions = resourcesOfType(deployed, 'AWS::Lambda::Function').map((f) => f.Properties);
+    expect(functions).toHaveLength(2);
+    for (const fn of functions) {
+      expect(fn).toMatchObject({
+        Runtime: 'nodejs22.x',
+        ReservedConcurrentExecutions: 3,
+        MemorySize: 2048,
+        Timeout: 120,
+        Environment: { Variables: expect.objectContaining({ SILOPOOL_TENANT_ID: 'acme' }) },
+      });
+    }
     template.resourcePropertiesCountIs(
       'AWS::Lambda::EventSourceMapping',
       { FunctionResponseTypes: ['ReportBatchItemFailures'] },
@@ -45,25 +79,44 @@ describe('TenantStack', () => {
 
   it('has its own table and bucket, both encrypted with its own rotating KMS key', () => {
     template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
-    template.hasResourceProperties('AWS::DynamoDB::Table', {
+    const [table] = resourcesOfType(deployed, 'AWS::DynamoDB::Table');
+    expect(table?.Properties).toMatchObject({
       TableName: 'silopool-tenant-acme',
-      SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: Match.anyValue() },
+      SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: expect.anything() },
     });
-    template.hasResourceProperties('AWS::S3::Bucket', {
+    const [bucket] = resourcesOfType(deployed, 'AWS::S3::Bucket');
+    expect(bucket?.Properties).toMatchObject({
       BucketName: 'silopool-acme-111122223333-us-east-1',
       BucketEncryption: {
         ServerSideEncryptionConfiguration: [
-          Match.objectLike({
-            ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: Match.anyValue() },
+          expect.objectContaining({
+            ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: expect.anything() },
           }),
         ],
       },
     });
+    const [alias] = resourcesOfType(deployed, 'AWS::KMS::Alias');
+    expect(alias?.Properties?.AliasName).toBe('alias/silopool/tenant/acme');
+  });
+
+  it('deletes its table, bucket and key with the stack: the control plane moved or exported the data first', () => {
+    for (const type of ['AWS::DynamoDB::Table', 'AWS::S3::Bucket', 'AWS::KMS::Key']) {
+      template.hasResource(type, { DeletionPolicy: 'Delete', UpdateReplacePolicy: 'Delete' });
+      template.resourceCountIs(type, 1);
+    }
+    template.hasResourceProperties('AWS::KMS::Key', { PendingWindowInDays: 7 });
+  });
+
+  it('tags the stack and its resources with the tenant', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      Tags: Match.arrayWith([{ Key: TENANT_TAG, Value: { Ref: 'TenantId' } }]),
+    });
+    expect(app.synth().getStackByName('silopool-tenant-acme').tags).toEqual({ [TENANT_TAG]: 'acme' });
   });
 
   it('has its own dashboard showing its TenantId metrics', () => {
-    const dashboard = Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0];
-    expect(dashboard?.Properties.DashboardName).toBe('silopool-tenant-acme');
-    expect(JSON.stringify(dashboard?.Properties.DashboardBody)).toContain('\\"TenantId\\",\\"acme\\"');
+    const [dashboard] = resourcesOfType(deployed, 'AWS::CloudWatch::Dashboard');
+    expect(dashboard?.Properties?.DashboardName).toBe('silopool-tenant-acme');
+    expect(JSON.stringify(dashboard?.Properties?.DashboardBody)).toContain('\\"TenantId\\",\\"acme\\"');
   });
 });

@@ -1,0 +1,318 @@
+import { Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
+import { Construct } from 'constructs';
+import { TENANT_STACK_ENV, TENANT_TAG } from '../../src/adapters/aws/tenant-stack.ts';
+import { platformNames } from '../naming.ts';
+import { TENANT_ROLE_PATH } from '../tenant-stack.ts';
+import { synthesizeTenantTemplateFile } from '../tenant-template.ts';
+
+export interface TenantProvisioningProps {
+  models: string[];
+  /** A shared model function: the tenant template's functions run its published bundle. */
+  modelFunction: lambda.Function;
+  /** The control plane's role (API and control functions): creates, updates and deletes tenant stacks. */
+  controlPlaneRole: iam.Role;
+}
+
+/**
+ * What the control plane needs to deploy dedicated tenants itself with CloudFormation: the tenant
+ * template published as a file asset, the model bundle's location, the role CloudFormation deploys
+ * with, and the control plane's right to create, update and delete `silopool-tenant-*` stacks with it.
+ */
+export class TenantProvisioning extends Construct {
+  readonly template: s3assets.Asset;
+  readonly deployerRole: iam.Role;
+  /** For the API and control functions: `SILOPOOL_PROVISIONING=stack` and the TENANT_STACK_ENV values. */
+  readonly environment: Record<string, string>;
+
+  constructor(scope: Construct, id: string, props: TenantProvisioningProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const { region, account } = stack;
+    const code = modelCode(props.modelFunction);
+
+    // A file asset: the template alone, not the synthesis directory around it.
+    this.template = new s3assets.Asset(this, 'Template', {
+      path: synthesizeTenantTemplateFile(props.models, { cloudFormationValidation: true }),
+    });
+
+    this.deployerRole = new iam.Role(this, 'DeployerRole', {
+      roleName: platformNames(account, region).tenantDeployerRole,
+      assumedBy: new iam.ServicePrincipal('cloudformation.amazonaws.com'),
+      description: 'CloudFormation creates, updates and deletes silopool-tenant-* stacks with this role',
+    });
+    for (const statement of deployerStatements(stack, code)) this.deployerRole.addToPolicy(statement);
+
+    const role = props.controlPlaneRole;
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: [
+          'cloudformation:CreateStack',
+          'cloudformation:UpdateStack',
+          'cloudformation:DeleteStack',
+          'cloudformation:DescribeStacks',
+          'cloudformation:DescribeStackEvents',
+          // CreateStack and UpdateStack pass the tenant tag (TENANT_TAG).
+          'cloudformation:TagResource',
+        ],
+        resources: [tenantStacksArn(stack)],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['iam:PassRole'],
+        resources: [this.deployerRole.roleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } },
+      }),
+    );
+    // CloudFormation reads TemplateURL with the caller's permissions: this object only, not the asset bucket.
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [this.template.bucket.arnForObjects(this.template.s3ObjectKey)],
+      }),
+    );
+    // Before deleting a tenant's stack the control plane empties its versioned bucket: every version.
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucketVersions'],
+        resources: [dedicatedBucketsArn(stack)],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:DeleteObjectVersion'],
+        resources: [`${dedicatedBucketsArn(stack)}/*`],
+      }),
+    );
+
+    this.environment = {
+      SILOPOOL_PROVISIONING: 'stack',
+      [TENANT_STACK_ENV.templateUrl]: this.template.httpUrl,
+      [TENANT_STACK_ENV.codeBucket]: code.bucket,
+      [TENANT_STACK_ENV.codeKey]: code.key,
+      [TENANT_STACK_ENV.deployerRoleArn]: this.deployerRole.roleArn,
+    };
+  }
+}
+
+/** `silopool-tenant-*` stacks (src/adapters/aws/naming.ts `tenantStackName`), any stack id. */
+function tenantStacksArn(stack: Stack): string {
+  return `arn:${stack.partition}:cloudformation:${stack.region}:${stack.account}:stack/silopool-tenant-*/*`;
+}
+
+/**
+ * Dedicated buckets (src/adapters/aws/naming.ts `dedicatedBucketName`) end in account and Region; the
+ * platform's own buckets, named by CloudFormation, do not.
+ */
+function dedicatedBucketsArn(stack: Stack): string {
+  return `arn:${stack.partition}:s3:::silopool-*-${stack.account}-${stack.region}`;
+}
+
+/** The bucket and key of a function's published code (its asset in the bootstrap bucket). */
+function modelCode(fn: lambda.Function): { bucket: string; key: string } {
+  const code = (fn.node.defaultChild as lambda.CfnFunction).code as lambda.CfnFunction.CodeProperty;
+  if (!code.s3Bucket || !code.s3Key) {
+    throw new Error(`The tenant template needs the model function's code in S3; ${fn.node.path} has none.`);
+  }
+  return { bucket: code.s3Bucket, key: code.s3Key };
+}
+
+/**
+ * What creating, updating and deleting a tenant stack takes, resource by resource, scoped by the names
+ * the stack's resources get: `tenant_*` queues, `silopool-tenant-*` tables, dashboards and (named by
+ * CloudFormation after the stack) functions, log groups and alarms, `silopool-*-{account}-{region}`
+ * buckets, roles under TENANT_ROLE_PATH. KMS keys have random ids: those actions are on `key/*`, the
+ * destructive ones only on keys carrying the tenant tag.
+ */
+function deployerStatements(stack: Stack, code: { bucket: string; key: string }): iam.PolicyStatement[] {
+  const { partition, region, account } = stack;
+  const arn = (service: string, resource: string) =>
+    `arn:${partition}:${service}:${region}:${account}:${resource}`;
+  const tenantRoles = `arn:${partition}:iam::${account}:role${TENANT_ROLE_PATH}*`;
+  const byTenantStack = 'silopool-tenant-*';
+  const statement = (actions: string[], resources: string[], conditions?: Record<string, unknown>) =>
+    new iam.PolicyStatement({ actions, resources, ...(conditions ? { conditions } : {}) });
+  return [
+    statement(
+      [
+        'sqs:CreateQueue',
+        'sqs:DeleteQueue',
+        'sqs:GetQueueAttributes',
+        'sqs:SetQueueAttributes',
+        'sqs:GetQueueUrl',
+        'sqs:ListQueueTags',
+        'sqs:TagQueue',
+        'sqs:UntagQueue',
+      ],
+      [arn('sqs', 'tenant_*')],
+    ),
+    statement(
+      [
+        'dynamodb:CreateTable',
+        'dynamodb:DeleteTable',
+        'dynamodb:DescribeTable',
+        'dynamodb:UpdateTable',
+        'dynamodb:DescribeContinuousBackups',
+        'dynamodb:UpdateContinuousBackups',
+        'dynamodb:DescribeTimeToLive',
+        'dynamodb:UpdateTimeToLive',
+        'dynamodb:DescribeContributorInsights',
+        'dynamodb:DescribeKinesisStreamingDestination',
+        'dynamodb:ListTagsOfResource',
+        'dynamodb:TagResource',
+        'dynamodb:UntagResource',
+      ],
+      [arn('dynamodb', 'table/silopool-tenant-*')],
+    ),
+    statement(
+      [
+        's3:CreateBucket',
+        's3:DeleteBucket',
+        's3:ListBucket',
+        's3:GetBucketLocation',
+        's3:GetBucketPolicy',
+        's3:PutBucketPolicy',
+        's3:DeleteBucketPolicy',
+        's3:GetEncryptionConfiguration',
+        's3:PutEncryptionConfiguration',
+        's3:GetBucketVersioning',
+        's3:PutBucketVersioning',
+        's3:GetLifecycleConfiguration',
+        's3:PutLifecycleConfiguration',
+        's3:GetBucketPublicAccessBlock',
+        's3:PutBucketPublicAccessBlock',
+        's3:GetBucketOwnershipControls',
+        's3:PutBucketOwnershipControls',
+        's3:GetBucketTagging',
+        's3:PutBucketTagging',
+      ],
+      [dedicatedBucketsArn(stack)],
+    ),
+    // Lambda reads the model bundle with the deployer's permissions when it creates or updates a function.
+    statement(['s3:GetObject'], [`arn:${partition}:s3:::${code.bucket}/${code.key}`]),
+    // CreateKey names no resource; the key then carries the tenant tag (the template and the stack tag it).
+    statement(['kms:CreateKey', 'kms:ListAliases'], ['*']),
+    statement(
+      [
+        'kms:DescribeKey',
+        'kms:GetKeyPolicy',
+        'kms:PutKeyPolicy',
+        'kms:GetKeyRotationStatus',
+        'kms:EnableKeyRotation',
+        'kms:UpdateKeyDescription',
+        'kms:ListResourceTags',
+        'kms:TagResource',
+        'kms:UntagResource',
+      ],
+      [arn('kms', 'key/*')],
+    ),
+    // The services given the key (DynamoDB makes a grant) use it with the creator's permissions: only there.
+    statement(
+      ['kms:CreateGrant', 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
+      [arn('kms', 'key/*')],
+      {
+        StringEquals: {
+          'kms:ViaService': ['dynamodb', 'sqs', 's3'].map(
+            (service) => `${service}.${region}.${stack.urlSuffix}`,
+          ),
+        },
+      },
+    ),
+    statement(['kms:ScheduleKeyDeletion', 'kms:DisableKey'], [arn('kms', 'key/*')], {
+      Null: { [`aws:ResourceTag/${TENANT_TAG}`]: 'false' },
+    }),
+    statement(
+      ['kms:CreateAlias', 'kms:DeleteAlias', 'kms:UpdateAlias'],
+      [arn('kms', 'alias/silopool/tenant/*'), arn('kms', 'key/*')],
+    ),
+    statement(
+      [
+        'iam:CreateRole',
+        'iam:DeleteRole',
+        'iam:GetRole',
+        'iam:UpdateRole',
+        'iam:UpdateRoleDescription',
+        'iam:UpdateAssumeRolePolicy',
+        'iam:TagRole',
+        'iam:UntagRole',
+        'iam:ListRoleTags',
+        'iam:PutRolePolicy',
+        'iam:GetRolePolicy',
+        'iam:DeleteRolePolicy',
+        'iam:ListRolePolicies',
+        'iam:ListAttachedRolePolicies',
+        'iam:ListInstanceProfilesForRole',
+      ],
+      [tenantRoles],
+    ),
+    statement(['iam:PassRole'], [tenantRoles], {
+      StringEquals: { 'iam:PassedToService': 'lambda.amazonaws.com' },
+    }),
+    statement(
+      [
+        'lambda:CreateFunction',
+        'lambda:DeleteFunction',
+        'lambda:GetFunction',
+        'lambda:GetFunctionConfiguration',
+        'lambda:UpdateFunctionCode',
+        'lambda:UpdateFunctionConfiguration',
+        'lambda:GetFunctionConcurrency',
+        'lambda:PutFunctionConcurrency',
+        'lambda:DeleteFunctionConcurrency',
+        'lambda:GetFunctionCodeSigningConfig',
+        'lambda:GetFunctionRecursionConfig',
+        'lambda:GetRuntimeManagementConfig',
+        'lambda:ListVersionsByFunction',
+        'lambda:ListTags',
+        'lambda:TagResource',
+        'lambda:UntagResource',
+      ],
+      [arn('lambda', `function:${byTenantStack}`)],
+    ),
+    // Event source mappings have random ids: scoped by the function they feed.
+    statement(
+      [
+        'lambda:CreateEventSourceMapping',
+        'lambda:UpdateEventSourceMapping',
+        'lambda:DeleteEventSourceMapping',
+      ],
+      ['*'],
+      { ArnLike: { 'lambda:FunctionArn': arn('lambda', `function:${byTenantStack}`) } },
+    ),
+    statement(['lambda:GetEventSourceMapping'], [arn('lambda', 'event-source-mapping:*')]),
+    statement(
+      [
+        'logs:CreateLogGroup',
+        'logs:DeleteLogGroup',
+        'logs:PutRetentionPolicy',
+        'logs:DeleteRetentionPolicy',
+        'logs:TagResource',
+        'logs:UntagResource',
+        'logs:ListTagsForResource',
+        'logs:TagLogGroup',
+        'logs:UntagLogGroup',
+        'logs:ListTagsLogGroup',
+      ],
+      [arn('logs', `log-group:${byTenantStack}`), arn('logs', `log-group:${byTenantStack}:*`)],
+    ),
+    statement(['logs:DescribeLogGroups'], [arn('logs', 'log-group:*')]),
+    statement(
+      ['cloudwatch:PutDashboard', 'cloudwatch:GetDashboard', 'cloudwatch:DeleteDashboards'],
+      [`arn:${partition}:cloudwatch::${account}:dashboard/silopool-tenant-*`],
+    ),
+    statement(
+      [
+        'cloudwatch:PutMetricAlarm',
+        'cloudwatch:DeleteAlarms',
+        'cloudwatch:TagResource',
+        'cloudwatch:UntagResource',
+        'cloudwatch:ListTagsForResource',
+      ],
+      [arn('cloudwatch', `alarm:${byTenantStack}`)],
+    ),
+    statement(['cloudwatch:DescribeAlarms'], [arn('cloudwatch', 'alarm:*')]),
+  ];
+}
