@@ -46,11 +46,23 @@ export class TenantProvisioning extends Construct {
     for (const statement of deployerStatements(stack, code)) this.deployerRole.addToPolicy(statement);
 
     const role = props.controlPlaneRole;
+    // Only from the published template and with the deployer role: the control plane cannot have
+    // CloudFormation create anything else with the deployer's permissions.
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['cloudformation:CreateStack', 'cloudformation:UpdateStack'],
+        resources: [tenantStacksArn(stack)],
+        conditions: {
+          StringEquals: {
+            'cloudformation:TemplateUrl': this.template.httpUrl,
+            'cloudformation:RoleArn': this.deployerRole.roleArn,
+          },
+        },
+      }),
+    );
     role.addToPolicy(
       new iam.PolicyStatement({
         actions: [
-          'cloudformation:CreateStack',
-          'cloudformation:UpdateStack',
           'cloudformation:DeleteStack',
           'cloudformation:DescribeStacks',
           'cloudformation:DescribeStackEvents',

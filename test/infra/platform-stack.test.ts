@@ -232,8 +232,7 @@ describe('PlatformStack: dedicated tenants as stacks the control plane deploys',
   it('lets the API role manage only silopool-tenant-* stacks, passing only the deployer role, to CloudFormation only', () => {
     const statements = statementsOf('ApiRole');
     const stacks = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('cloudformation:')));
-    expect(stacks).toHaveLength(1);
-    expect(actionsOf(stacks[0]!)).toEqual(
+    expect(stacks.flatMap(actionsOf)).toEqual(
       expect.arrayContaining([
         'cloudformation:CreateStack',
         'cloudformation:UpdateStack',
@@ -242,9 +241,21 @@ describe('PlatformStack: dedicated tenants as stacks the control plane deploys',
         'cloudformation:DescribeStackEvents',
       ]),
     );
-    expect(resourcesOf(stacks[0]!)).toEqual([
-      'arn:<AWS::Partition>:cloudformation:us-east-1:111122223333:stack/silopool-tenant-*/*',
-    ]);
+    for (const statement of stacks) {
+      expect(resourcesOf(statement)).toEqual([
+        'arn:<AWS::Partition>:cloudformation:us-east-1:111122223333:stack/silopool-tenant-*/*',
+      ]);
+    }
+    // Creating and updating only from the published template, with the deployer role.
+    const creates = stacks.find((s) => actionsOf(s).includes('cloudformation:CreateStack'));
+    expect(actionsOf(creates!).sort()).toEqual(['cloudformation:CreateStack', 'cloudformation:UpdateStack']);
+    const apiEnv = environmentOf('ApiFunction');
+    expect(creates!.Condition).toEqual({
+      StringEquals: {
+        'cloudformation:TemplateUrl': apiEnv[TENANT_STACK_ENV.templateUrl],
+        'cloudformation:RoleArn': apiEnv[TENANT_STACK_ENV.deployerRoleArn],
+      },
+    });
 
     const passRole = statements.filter((s) => actionsOf(s).includes('iam:PassRole'));
     expect(passRole).toHaveLength(1);
