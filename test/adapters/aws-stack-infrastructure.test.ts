@@ -1,0 +1,137 @@
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { synthesizeTenantTemplate } from '../../infra/tenant-template.ts';
+import { dedicatedBucketName, tenantStackName } from '../../src/adapters/aws/naming.ts';
+import { createStackInfrastructure } from '../../src/adapters/aws/stack-infrastructure.ts';
+import { createAwsStoreProvider } from '../../src/adapters/aws/stores.ts';
+import { parseTenantId } from '../../src/core/ids.ts';
+import { emptyConfig, type Tenant } from '../../src/core/tenant.ts';
+import { listModels } from '../../src/models/registry.ts';
+import { tenantDataAt } from '../../src/ports/stores.ts';
+import { StoppedError, type TenantInfrastructure } from '../../src/ports/tenant-infrastructure.ts';
+import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.ts';
+import {
+  type CloudFormationEmulator,
+  startCloudFormationEmulator,
+} from '../support/cloudformation-emulator.ts';
+import { newTenantId } from '../support/server.ts';
+
+// The CloudFormation side of dedicated placement, call by call: it resumes instead of creating twice,
+// updates only when the tenant's settings changed, and empties the bucket before deleting the stack.
+const ACCOUNT = '000000000000';
+const REGION = 'us-east-1';
+let aws: AwsEmulators;
+let cfn: CloudFormationEmulator;
+let client: CloudFormationClient;
+let infra: TenantInfrastructure;
+let stores: ReturnType<typeof createAwsStoreProvider>;
+
+beforeAll(async () => {
+  aws = await startAwsEmulators();
+  // Each stack operation starts 300 ms after its call: long enough to stop a waiter in the middle.
+  cfn = await startCloudFormationEmulator({
+    sqs: aws.sqs,
+    s3: aws.s3,
+    dynamo: aws.dynamo,
+    account: ACCOUNT,
+    region: REGION,
+    delayMs: 300,
+  });
+  client = new CloudFormationClient({
+    endpoint: cfn.endpoint,
+    region: REGION,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  const [table, bucket, releases] = await Promise.all([
+    aws.createTable('jobs'),
+    aws.createBucket('silopool'),
+    aws.createBucket('releases'),
+  ]);
+  await aws.s3.send(
+    new PutObjectCommand({
+      Bucket: releases,
+      Key: 'tenant.json',
+      Body: JSON.stringify(synthesizeTenantTemplate(listModels().map((m) => m.name))),
+    }),
+  );
+  stores = createAwsStoreProvider({
+    dynamo: aws.dynamo,
+    s3: aws.s3,
+    sharedTable: table,
+    sharedBucket: bucket,
+    account: ACCOUNT,
+    region: REGION,
+    provisioning: 'stack',
+  });
+  infra = createStackInfrastructure({
+    client,
+    templateUrl: `${aws.endpoints.s3}/${releases}/tenant.json`,
+    code: { bucket: releases, key: 'model.zip' },
+    account: ACCOUNT,
+    region: REGION,
+    stores,
+    pollMs: 25,
+  });
+}, 60_000);
+afterAll(async () => {
+  client?.destroy();
+  await cfn?.close();
+  await aws?.stop();
+});
+
+function tenant(id: string, fn: Tenant['config']['function'] = {}): Tenant {
+  return { id: parseTenantId(id), config: { ...emptyConfig(), function: fn } } as Tenant;
+}
+
+const calls = (action: string, id: string) =>
+  cfn.calls.filter((c) => c.action === action && c.stackName?.startsWith(tenantStackName(parseTenantId(id))))
+    .length;
+
+describe('createStackInfrastructure', () => {
+  it('a deploy stopped while the stack is being created resumes it, without a second CreateStack', async () => {
+    const id = newTenantId('res');
+    const stop = new AbortController();
+    const progress: string[] = [];
+    const first = infra.deploy(tenant(id), {
+      signal: stop.signal,
+      report: async (d) => {
+        progress.push(d);
+      },
+    });
+    setTimeout(() => stop.abort(), 100);
+    await expect(first).rejects.toBeInstanceOf(StoppedError);
+    expect(cfn.stack(tenantStackName(parseTenantId(id)))?.status).toMatch(
+      /CREATE_IN_PROGRESS|CREATE_COMPLETE/,
+    );
+    expect(await infra.deploy(tenant(id))).toMatch(/CREATE_COMPLETE/);
+    expect(calls('CreateStack', id)).toBe(1);
+    expect(progress[0]).toMatch(/creating stack/);
+  }, 30_000);
+
+  it('updates the stack only when the tenant’s function settings changed', async () => {
+    const id = newTenantId('upd');
+    await infra.deploy(tenant(id));
+    await infra.deploy(tenant(id));
+    expect(calls('UpdateStack', id)).toBe(0);
+    expect(await infra.deploy(tenant(id, { reservedConcurrency: 7, timeoutSec: 120 }))).toMatch(
+      /UPDATE_COMPLETE/,
+    );
+    const stack = cfn.stack(tenantStackName(parseTenantId(id)));
+    expect(stack?.parameters.ReservedConcurrency).toBe('7');
+    expect(stack?.parameters.QueueVisibilityTimeoutSec).toBe('720');
+    expect(calls('UpdateStack', id)).toBe(1);
+  }, 30_000);
+
+  it('empties the tenant’s bucket before deleting its stack; removing again is a no-op', async () => {
+    const id = newTenantId('del');
+    await infra.deploy(tenant(id));
+    const own = tenantDataAt(stores, { kind: 'dedicated', tenantId: parseTenantId(id) }, parseTenantId(id));
+    for (let i = 0; i < 3; i++)
+      await own.objects.put(`jobs/j${i}/out.xlsx`, new Uint8Array([i]), 'application/zip');
+    expect(await infra.remove(parseTenantId(id))).toMatch(/deleted stack/);
+    expect(cfn.stack(tenantStackName(parseTenantId(id)))).toBeUndefined();
+    expect(await infra.remove(parseTenantId(id))).toMatch(/no stack/);
+    expect(dedicatedBucketName(parseTenantId(id), ACCOUNT, REGION)).toContain(id);
+  }, 30_000);
+});

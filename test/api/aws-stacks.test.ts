@@ -1,0 +1,226 @@
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { HeadBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { ListQueuesCommand } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { synthesizeTenantTemplate } from '../../infra/tenant-template.ts';
+import { dedicatedBucketName, dedicatedTableName, tenantStackName } from '../../src/adapters/aws/naming.ts';
+import { tenantStackParameters } from '../../src/adapters/aws/tenant-stack.ts';
+import type { TenantId } from '../../src/core/ids.ts';
+import { DEFAULT_FUNCTION_SETTINGS } from '../../src/core/tenant.ts';
+import { listModels } from '../../src/models/registry.ts';
+import { startMove, waitForOperation } from '../placement/helpers.ts';
+import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.ts';
+import {
+  type CloudFormationEmulator,
+  startCloudFormationEmulator,
+} from '../support/cloudformation-emulator.ts';
+import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
+
+// Dedicated placement on AWS as the control plane does it: one CloudFormation stack per tenant from the
+// template the platform publishes (synthesized here from infra/, as `npm run synth` does), created and
+// deleted by the control plane. The CloudFormation emulator really creates the template's queues, table
+// and bucket on the SQS/S3/DynamoDB emulators, so jobs only run if the template's names are the ones
+// the runtime looks up.
+// fauxqs names every queue ARN with this account: redrive policies from the template must match it.
+const ACCOUNT = '000000000000';
+const REGION = 'us-east-1';
+const CODE = { bucket: 'silopool-releases', key: 'model/abc123.zip' };
+const DEPLOYER = `arn:aws:iam::${ACCOUNT}:role/silopool-tenant-deployer-${REGION}`;
+
+let aws: AwsEmulators;
+let cfn: CloudFormationEmulator;
+let server: TestServer;
+let template: { Resources: Record<string, { Type: string }> };
+
+beforeAll(async () => {
+  aws = await startAwsEmulators();
+  cfn = await startCloudFormationEmulator({
+    sqs: aws.sqs,
+    s3: aws.s3,
+    dynamo: aws.dynamo,
+    account: ACCOUNT,
+    region: REGION,
+  });
+  const [table, tenantsTable, bucket, releases] = await Promise.all([
+    aws.createTable('jobs'),
+    aws.createTable('tenants'),
+    aws.createBucket('silopool'),
+    aws.createBucket('releases'),
+  ]);
+  template = synthesizeTenantTemplate(listModels().map((m) => m.name)) as typeof template;
+  await aws.s3.send(
+    new PutObjectCommand({
+      Bucket: releases,
+      Key: 'tenant.template.json',
+      Body: JSON.stringify(template),
+      ContentType: 'application/json',
+    }),
+  );
+  server = await startTestServer({
+    env: {
+      SILOPOOL_BACKEND: 'aws',
+      SILOPOOL_TABLE: table,
+      SILOPOOL_TENANTS_TABLE: tenantsTable,
+      SILOPOOL_BUCKET: bucket,
+      SILOPOOL_ACCOUNT: ACCOUNT,
+      SILOPOOL_PROVISIONING: 'stack',
+      SILOPOOL_TENANT_TEMPLATE_URL: `${aws.endpoints.s3}/${releases}/tenant.template.json`,
+      SILOPOOL_TENANT_CODE_BUCKET: CODE.bucket,
+      SILOPOOL_TENANT_CODE_KEY: CODE.key,
+      SILOPOOL_TENANT_DEPLOYER_ROLE_ARN: DEPLOYER,
+      SILOPOOL_STACK_POLL_MS: '50',
+      AWS_REGION: REGION,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_ENDPOINT_URL_SQS: aws.endpoints.sqs,
+      AWS_ENDPOINT_URL_S3: aws.endpoints.s3,
+      AWS_ENDPOINT_URL_DYNAMODB: aws.endpoints.dynamodb,
+      AWS_ENDPOINT_URL_CLOUDFORMATION: cfn.endpoint,
+    },
+  });
+}, 120_000);
+afterAll(async () => {
+  await server?.stop();
+  await cfn?.close();
+  await aws?.stop();
+});
+
+async function tenantOf(id: string) {
+  const res = await server.api(`/v1/admin/tenants/${id}`, { token: server.operatorToken });
+  return (await res.json()) as { placement: string; move?: { to: string } };
+}
+
+async function tableExists(name: string): Promise<boolean> {
+  try {
+    await aws.dynamo.send(new DescribeTableCommand({ TableName: name }));
+    return true;
+  } catch (error) {
+    if ((error as Error).name === 'ResourceNotFoundException') return false;
+    throw error;
+  }
+}
+
+async function bucketExists(name: string): Promise<boolean> {
+  try {
+    await aws.s3.send(new HeadBucketCommand({ Bucket: name }));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function runJob(apiKey: string, revenue: number) {
+  const res = await server.api('/v1/models/finance/jobs', {
+    method: 'POST',
+    token: apiKey,
+    body: JSON.stringify({ input: { revenue } }),
+  });
+  expect(res.status, await res.clone().text()).toBe(202);
+  const { id } = (await res.json()) as { id: string };
+  const job = (await waitForJob(server, apiKey, id, { timeoutMs: 30_000 })) as {
+    status: string;
+    artifacts: { url: string }[];
+  };
+  expect(job.status).toBe('succeeded');
+  return { id, job };
+}
+
+describe('dedicated tenants as CloudFormation stacks (SILOPOOL_PROVISIONING=stack)', () => {
+  it('onboards a dedicated tenant: it serves shared at once, its stack is created, then it runs on its own resources; demotion deletes the stack', async () => {
+    const id = newTenantId('stk') as TenantId;
+    const created = await server.api('/v1/admin/tenants', {
+      method: 'POST',
+      token: server.operatorToken,
+      body: JSON.stringify({ id, name: 'Stack Co', placement: 'dedicated' }),
+    });
+    expect(created.status).toBe(201);
+    const body = (await created.json()) as {
+      tenant: { placement: string; move?: { to: string } };
+      apiKey: string;
+      operation?: { id: string; url: string };
+    };
+    // A stack takes minutes: the tenant starts shared with a promotion under way, and can submit now.
+    expect(body.tenant.placement).toBe('shared');
+    expect(body.tenant.move?.to).toBe('dedicated');
+    expect(body.operation?.url).toBe(`/v1/admin/operations/${body.operation?.id}`);
+    const early = await runJob(body.apiKey, 1_000_000);
+
+    const op = await waitForOperation(server, body.operation!.id, 60_000);
+    expect(op.status, JSON.stringify(op.steps)).toBe('succeeded');
+    expect(op.steps[0]?.detail).toMatch(/CREATE_COMPLETE/);
+    expect((await tenantOf(id)).placement).toBe('dedicated');
+
+    // The stack: the runtime's names as parameters, the deployer role, the tenant tag.
+    const stack = cfn.stack(tenantStackName(id));
+    expect(stack?.status).toBe('CREATE_COMPLETE');
+    expect(stack?.parameters).toEqual(
+      tenantStackParameters({
+        tenantId: id,
+        settings: DEFAULT_FUNCTION_SETTINGS,
+        account: ACCOUNT,
+        region: REGION,
+        code: CODE,
+      }),
+    );
+    expect(stack?.roleArn).toBe(DEPLOYER);
+    expect(stack?.tags['silopool:tenant']).toBe(id);
+    expect(
+      cfn.calls.filter((c) => c.action === 'CreateStack' && c.stackName === tenantStackName(id)),
+    ).toHaveLength(1);
+    expect(await tableExists(dedicatedTableName(id))).toBe(true);
+    expect(await bucketExists(dedicatedBucketName(id, ACCOUNT, REGION))).toBe(true);
+
+    // Jobs now run from the stack's queues against the stack's table and bucket; the early job moved there.
+    const late = await runJob(body.apiKey, 2_000_000);
+    expect((await server.api(late.job.artifacts[0]!.url, { token: body.apiKey })).status).toBe(200);
+    expect((await server.api(early.job.artifacts[0]!.url, { token: body.apiKey })).status).toBe(200);
+
+    // Demotion: data back to shared, then the stack is deleted (its bucket emptied first).
+    const back = await waitForOperation(server, (await startMove(server, id, 'shared')).id, 60_000);
+    expect(back.status, JSON.stringify(back.steps)).toBe('succeeded');
+    expect(back.steps.at(-1)?.detail).toMatch(/deleted stack/);
+    expect(cfn.stack(tenantStackName(id))).toBeUndefined();
+    expect(await tableExists(dedicatedTableName(id))).toBe(false);
+    expect(await bucketExists(dedicatedBucketName(id, ACCOUNT, REGION))).toBe(false);
+    const queues = await aws.sqs.send(new ListQueuesCommand({ QueueNamePrefix: `tenant_${id}_` }));
+    expect(queues.QueueUrls ?? []).toEqual([]);
+    for (const { job } of [early, late])
+      expect((await server.api(job.artifacts[0]!.url, { token: body.apiKey })).status).toBe(200);
+  }, 180_000);
+
+  it('a stack that fails rolls the promotion back with CloudFormation’s reason; the tenant keeps serving shared', async () => {
+    const id = newTenantId('stkfail') as TenantId;
+    const { apiKey } = await server.createTenant(id);
+    const tableId = Object.entries(template.Resources).find(
+      ([, r]) => r.Type === 'AWS::DynamoDB::Table',
+    )?.[0];
+    expect(tableId).toBeDefined();
+    cfn.failNext(tenantStackName(id), tableId!, 'Subscriber limit exceeded: tables per account');
+    const op = await waitForOperation(server, (await startMove(server, id, 'dedicated')).id, 60_000);
+    expect(op.status).toBe('failed');
+    expect((op.error as { code?: string } | undefined)?.code).toBe('provisioning_failed');
+    expect(op.error?.message).toMatch(/Subscriber limit exceeded/);
+    const tenant = await tenantOf(id);
+    expect(tenant.placement).toBe('shared');
+    expect(tenant.move).toBeUndefined();
+    // The rolled-back stack is deleted, so a later promotion starts clean.
+    expect(cfn.stack(tenantStackName(id))).toBeUndefined();
+    await runJob(apiKey, 3_000_000);
+  }, 120_000);
+
+  it('offboarding a dedicated tenant deletes its stack after the export', async () => {
+    const id = newTenantId('stkoff') as TenantId;
+    const { apiKey } = await server.createTenant(id);
+    const op = await waitForOperation(server, (await startMove(server, id, 'dedicated')).id, 60_000);
+    expect(op.status, JSON.stringify(op.steps)).toBe('succeeded');
+    await runJob(apiKey, 4_000_000);
+    const res = await server.api(`/v1/admin/tenants/${id}/offboard`, {
+      method: 'POST',
+      token: server.operatorToken,
+    });
+    expect(res.status).toBe(200);
+    expect((await res.arrayBuffer()).byteLength).toBeGreaterThan(100);
+    expect(cfn.stack(tenantStackName(id))).toBeUndefined();
+    expect(await bucketExists(dedicatedBucketName(id, ACCOUNT, REGION))).toBe(false);
+  }, 120_000);
+});
