@@ -2,6 +2,7 @@ import awsLambdaFastify from '@fastify/aws-lambda';
 import type { Context } from 'aws-lambda';
 import type { AuthConfig } from '../api/deps.ts';
 import { createAwsPorts } from './aws-wiring.ts';
+import { moveDriverOf } from './move-driver.ts';
 
 type ProxyHandler = ReturnType<typeof awsLambdaFastify>;
 
@@ -39,7 +40,7 @@ async function createProxy(): Promise<ProxyHandler> {
   const ports = createAwsPorts();
   const control = createAwsControl(ports);
   // This process freezes between requests: it records moves, the control function drives them.
-  const moves = createMoveRunner({ ...control.deps, drive: 'elsewhere' });
+  const moves = createMoveRunner({ ...control.deps, drive: moveDriverOf(process.env, 'scheduled') });
   const issuer = required('SILOPOOL_OIDC_ISSUER');
   const clientId = required('SILOPOOL_OIDC_CLIENT_ID');
   const authConfig: AuthConfig = {

@@ -30,6 +30,7 @@ import type { AwsControl } from './aws-control.ts';
 import type { AwsPorts } from './aws-wiring.ts';
 import type { ServerConfig } from './config.ts';
 import { type EmbeddedPlatform, openEmbeddedPlatform } from './embedded-wiring.ts';
+import { moveDriverOf } from './move-driver.ts';
 
 export interface RunningPlatform {
   app: FastifyInstance;
@@ -212,6 +213,7 @@ function startEmbeddedPlacement(
 function startAwsPlacement(control: AwsControl, app: FastifyInstance) {
   const moves = createMoveRunner({
     ...control.deps,
+    drive: moveDriverOf(process.env, 'here'),
     log: (level, message, fields) => app.log[level](fields, message),
   });
   placementRoutes(app, {
