@@ -1,4 +1,5 @@
 import type { TenantMetrics } from '../control/metrics.ts';
+import type { TenantId } from '../core/ids.ts';
 import type { Placement, Tenant } from '../core/tenant.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { Operation } from '../ports/operation-store.ts';
@@ -29,6 +30,8 @@ export interface ControlHooks {
    * creates it shared and promotes it with this, so it can submit at once.
    */
   startMove?(tenantId: string, to: Placement): Promise<Operation>;
+  /** After a dedicated tenant's function settings change: the operation applying them, if one is needed. */
+  applySettings?(tenantId: TenantId): Promise<Operation | undefined>;
   /** Gate per submit: quotas and rate limits. Throws RateLimitedError. Returns headers to add. */
   admitSubmit?(tenant: Tenant): Promise<Record<string, string>>;
 }

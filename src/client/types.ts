@@ -148,7 +148,7 @@ export interface UpdateTenant {
 
 export interface Operation {
   id: string;
-  kind: 'move';
+  kind: 'move' | 'apply';
   tenantId: string;
   status: 'running' | 'succeeded' | 'failed';
   /** 0..1 */

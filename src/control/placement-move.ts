@@ -3,10 +3,10 @@ import { parseTenantId, type TenantId } from '../core/ids.ts';
 import { laneForPlacement, type MovePhase, type StoreRef } from '../core/placement.ts';
 import type { Placement, Tenant } from '../core/tenant.ts';
 import type { Operation, OperationStore, TenantEraser } from '../ports/operation-store.ts';
-import { tenantDataAt } from '../ports/stores.ts';
 import { StoppedError } from '../ports/tenant-infrastructure.ts';
-import { laneQueues } from './lanes.ts';
+import { APPLY_STEPS, driveApply } from './apply-settings.ts';
 import { copyAll, removeOld, verify } from './move-data.ts';
+import { drain } from './move-drain.ts';
 import { changeOperation, newOperation, progressOf, setStep } from './operations.ts';
 import { type ControlDeps, infrastructureOf, provisionPlacement } from './tenants.ts';
 
@@ -43,6 +43,11 @@ export interface MoveDeps extends ControlDeps {
 export interface MoveRunner {
   /** Starts moving a tenant; answers at once with the running operation. */
   start(tenantId: string, to: Placement): Promise<Operation>;
+  /**
+   * Applies a dedicated tenant's changed function settings to its resources when that takes an operation
+   * (a stack update); answers the operation, or undefined when there is nothing to run.
+   */
+  applySettings(tenantId: TenantId): Promise<Operation | undefined>;
   /** Resumes every running operation (after a restart); answers how many are running here now. */
   resume(): Promise<number>;
   /** Resolves when no operation runs in this process. */
@@ -88,9 +93,9 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
       abort.signal.addEventListener('abort', onAbort, { once: true });
     });
 
-  function launch(id: string): void {
+  function launch(id: string, kind: Operation['kind'] = 'move'): void {
     if (active.has(id) || stopped || deps.drive === 'elsewhere') return;
-    const run = drive(id)
+    const run = (kind === 'apply' ? apply(id) : drive(id))
       .catch((error: unknown) =>
         stopped
           ? log('info', 'placement move paused; it resumes where it stopped', { operationId: id })
@@ -210,6 +215,11 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
     }
   }
 
+  async function apply(id: string): Promise<void> {
+    const op = await deps.operations.get(id);
+    if (op?.status === 'running') await driveApply(deps, op, abort.signal);
+  }
+
   async function drive(id: string): Promise<void> {
     const op = await deps.operations.get(id);
     if (op?.status !== 'running') return;
@@ -261,7 +271,8 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
           return `new jobs go to the ${to} lane and store`;
         });
       }
-      if (!done(DRAIN)) await step(id, DRAIN, (report) => drain(tenantId, from, source, report));
+      if (!done(DRAIN))
+        await step(id, DRAIN, (report) => drain(deps, tenantId, from, source, { report, sleep, pollMs }));
       for (let round = 1; ; round++) {
         if (!done(COPY) || round > 1) {
           await step(id, COPY, async (report) => {
@@ -288,7 +299,7 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
           'failed',
           `${problems.length} differences, copying again: ${problems.slice(0, 3).join('; ')}`,
         );
-        await step(id, DRAIN, (report) => drain(tenantId, from, source, report));
+        await step(id, DRAIN, (report) => drain(deps, tenantId, from, source, { report, sleep, pollMs }));
       }
       await step(id, SWITCH, async () => {
         for (;;) {
@@ -359,50 +370,24 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
     });
   }
 
-  /** Waits until the old place has no job of the tenant queued or running and the old lane no message of it. */
-  async function drain(
-    tenantId: TenantId,
-    from: Placement,
-    source: StoreRef,
-    report: (d: string) => Promise<void>,
-  ) {
-    const jobs = tenantDataAt(deps.stores, source, tenantId).jobs;
-    let last = '';
-    for (;;) {
-      if (stopped) throw new Error('The move runner stopped.');
-      const [queued, running] = await Promise.all([
-        jobs.list({ status: 'queued', limit: 100 }),
-        jobs.list({ status: 'running', limit: 100 }),
-      ]);
-      let messages = 0;
-      for (const queue of laneQueues(tenantId, from)) messages += await messagesOf(queue, tenantId, from);
-      const pending = queued.items.length + running.items.length;
-      if (pending === 0 && messages === 0) return 'no job of the tenant left in the old lane';
-      const detail = `${queued.items.length}${queued.nextCursor ? '+' : ''} queued, ${running.items.length} running, ${messages} messages in the old lane`;
-      if (detail !== last) await report(detail);
-      last = detail;
-      await sleep(pollMs);
-    }
-  }
-
-  async function messagesOf(queue: string, tenantId: TenantId, placement: Placement): Promise<number> {
-    try {
-      if (placement === 'dedicated') {
-        const depth = await deps.queue.depth(queue);
-        return depth.visible + depth.inFlight + depth.delayed;
-      }
-      // On SQS a shared queue cannot count by tenant (empty map): the job records above decide alone.
-      return (await deps.queue.depthByGroup(queue)).get(tenantId) ?? 0;
-    } catch (error) {
-      if (error instanceof NotFoundError) return 0;
-      throw error;
-    }
-  }
-
   return {
     start,
+    async applySettings(tenantId) {
+      const tenant = await deps.directory.get(tenantId);
+      if (tenant?.placement !== 'dedicated' || tenant.move) return undefined;
+      if (infrastructureOf(deps).speed !== 'slow') return undefined;
+      const running = (await deps.operations.listByTenant(tenantId)).find(
+        (op) => op.kind === 'apply' && op.status === 'running',
+      );
+      // A running apply re-reads the settings when its deploy ends and deploys again if they changed.
+      if (running) return running;
+      const op = newOperation('apply', tenantId, [...APPLY_STEPS], {});
+      await deps.operations.create(op);
+      launch(op.id, 'apply');
+      return op;
+    },
     async resume() {
-      for (const op of await deps.operations.listRunning()) if (op.kind === 'move') launch(op.id);
+      for (const op of await deps.operations.listRunning()) launch(op.id, op.kind);
       return active.size;
     },
     async idle() {

@@ -76,6 +76,7 @@ async function createProxy(): Promise<ProxyHandler> {
     control: {
       ...createControlHooks({ directory: ports.directory, queue: ports.queue, stores: ports.stores }),
       startMove: (tenantId, to) => moves.start(tenantId, to),
+      applySettings: (tenantId) => moves.applySettings(tenantId),
     },
   });
   placementRoutes(app, {

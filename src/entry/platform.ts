@@ -116,6 +116,7 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
     ? startEmbeddedPlacement(config, embedded, app, events)
     : startAwsPlacement(awsControl as AwsControl, app);
   hooks.startMove = (tenantId, to) => placement.moves.start(tenantId, to);
+  hooks.applySettings = (tenantId) => placement.moves.applySettings(tenantId);
 
   // The placement advisor: recommendations for operators, and moves for tenants whose policy is `auto`.
   const advisor = {

@@ -1,6 +1,7 @@
 import type { TenantId } from '../core/ids.ts';
 
-export type OperationKind = 'move';
+/** `move`: a placement move. `apply`: a dedicated tenant's new function settings applied to its resources. */
+export type OperationKind = 'move' | 'apply';
 export type OperationStatus = 'running' | 'succeeded' | 'failed';
 export type StepStatus = 'pending' | 'running' | 'done' | 'failed';
 

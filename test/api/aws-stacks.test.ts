@@ -208,6 +208,38 @@ describe('dedicated tenants as CloudFormation stacks (SILOPOOL_PROVISIONING=stac
     await runJob(apiKey, 3_000_000);
   }, 120_000);
 
+  it('new function settings of a dedicated tenant update its stack through an operation', async () => {
+    const id = newTenantId('stkset') as TenantId;
+    const { apiKey } = await server.createTenant(id);
+    const op = await waitForOperation(server, (await startMove(server, id, 'dedicated')).id, 60_000);
+    expect(op.status, JSON.stringify(op.steps)).toBe('succeeded');
+    const patch = (config: Record<string, unknown>) =>
+      server.api(`/v1/admin/tenants/${id}`, {
+        method: 'PATCH',
+        token: server.operatorToken,
+        body: JSON.stringify({ config }),
+      });
+    // Formatting changes touch no stack.
+    const plain = await patch({ formatting: { companyName: 'Stack Set Ltd' } });
+    expect(plain.status).toBe(200);
+    expect(plain.headers.get('operation-location')).toBeNull();
+
+    const res = await patch({ function: { reservedConcurrency: 5, timeoutSec: 60 } });
+    expect(res.status).toBe(200);
+    const location = res.headers.get('operation-location');
+    expect(location).toMatch(/^\/v1\/admin\/operations\/op_/);
+    const applied = await waitForOperation(server, location!.split('/').at(-1)!, 60_000);
+    expect(applied.status, JSON.stringify(applied.steps)).toBe('succeeded');
+    expect(applied.steps[0]?.detail).toMatch(/UPDATE_COMPLETE/);
+    const stack = cfn.stack(tenantStackName(id));
+    expect(stack?.parameters.ReservedConcurrency).toBe('5');
+    expect(stack?.parameters.QueueVisibilityTimeoutSec).toBe('360');
+    expect(
+      cfn.calls.filter((c) => c.action === 'UpdateStack' && c.stackName === tenantStackName(id)),
+    ).toHaveLength(1);
+    await runJob(apiKey, 5_000_000);
+  }, 120_000);
+
   it('offboarding a dedicated tenant deletes its stack after the export', async () => {
     const id = newTenantId('stkoff') as TenantId;
     const { apiKey } = await server.createTenant(id);

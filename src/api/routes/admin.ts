@@ -120,8 +120,14 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
         },
       },
     },
-    async (request) =>
-      tenantView(await updateTenant(control, parseTenantId(request.params.id, '/params/id'), request.body)),
+    async (request, reply) => {
+      const id = parseTenantId(request.params.id, '/params/id');
+      const tenant = await updateTenant(control, id, request.body);
+      // New function settings of a dedicated tenant on AWS update its stack: an operation to follow.
+      const op = request.body.config?.function ? await deps.control?.applySettings?.(id) : undefined;
+      if (op) reply.header('operation-location', `/v1/admin/operations/${op.id}`);
+      return tenantView(tenant);
+    },
   );
 
   app.post<{ Params: { id: string } }>(
