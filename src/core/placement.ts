@@ -94,3 +94,16 @@ export function parseQueueName(queue: string): { tenantId?: TenantId; model: str
   if (dedicated) return { tenantId: dedicated[1] as TenantId, model: dedicated[2]! };
   return undefined;
 }
+
+/**
+ * The store a message's job record lives in, from the lane (queue) the message came from: a job's
+ * message and record are routed from the same tenant snapshot, and a lane is drained before its store
+ * is copied, so a dedicated lane's jobs are in the tenant's own store and a shared lane's in the shared
+ * one, during moves too. Undefined when the queue is not a lane of this tenant.
+ */
+export function laneStoreOf(queue: string, tenantId: TenantId): StoreRef | undefined {
+  const lane = parseQueueName(queue);
+  if (!lane) return undefined;
+  if (lane.tenantId === undefined) return { kind: 'shared' };
+  return lane.tenantId === tenantId ? { kind: 'dedicated', tenantId } : undefined;
+}

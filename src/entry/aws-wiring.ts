@@ -10,7 +10,7 @@ import { createDynamoTenantDirectory } from '../adapters/aws/tenant-directory.ts
 import { assumeTenantScope, type TenantScopeCredentials } from '../adapters/aws/tenant-scope.ts';
 import { TENANT_STACK_ENV } from '../adapters/aws/tenant-stack.ts';
 import type { JobId } from '../core/ids.ts';
-import { storeFor } from '../core/placement.ts';
+import { type StoreRef, storeFor } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
 import type { HandlerDeps } from '../functions/model-handler.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
@@ -28,7 +28,7 @@ export interface AwsPorts {
    * A tenant's data for one message. With `SILOPOOL_TENANT_ROLE_ARN`, shared data is reached through
    * a session of that role narrowed to the tenant's partition key and prefix; otherwise through `stores`.
    */
-  dataFor(tenant: Tenant, jobId: JobId): Promise<TenantData>;
+  dataFor(tenant: Tenant, jobId: JobId, lane?: StoreRef): Promise<TenantData>;
   /** Placement moves in progress, in the control-plane table. */
   operations: OperationStore;
   /** Who makes dedicated tenants' tables and buckets (and, with `stack`, their whole stacks). */
@@ -157,7 +157,16 @@ export function createAwsPorts(env: Env = process.env): AwsPorts {
     account: storeOptions.account,
     region,
     operations: createDynamoOperationStore({ client: dynamo, tableName: tenantsTable }),
-    async dataFor(tenant, jobId) {
+    async dataFor(tenant, jobId, lane) {
+      if (lane) {
+        // The message's lane holds its record: a dedicated function (whose role reaches only the tenant's
+        // own table and bucket) never looks in the shared store, not even during a demotion.
+        const data =
+          lane.kind === 'shared' && roleArn
+            ? await scopedData(tenant, roleArn)
+            : tenantDataAt(stores, lane, tenant.id);
+        if (await data.jobs.get(jobId)) return data;
+      }
       const ref = storeFor(tenant);
       // Dedicated stores are the tenant's own table and bucket, reached with its own function's role.
       // During a move a job's record is in the source or the target: the one holding it is used.

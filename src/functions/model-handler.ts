@@ -3,13 +3,14 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { ConditionFailedError, SilopoolError } from '../core/errors.ts';
 import { artifactKey, isTerminal, type JobRecord } from '../core/job.ts';
 import { decodeJobMessage } from '../core/messages.ts';
+import { laneStoreOf, type StoreRef } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
 import { getModel } from '../models/registry.ts';
 import type { ModelDefinition } from '../models/types.ts';
 import { nextVersion, type TenantJobStore } from '../ports/job-store.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import { jobDataFor } from '../ports/placement-data.ts';
-import type { StoreProvider, TenantData } from '../ports/stores.ts';
+import { type StoreProvider, type TenantData, tenantDataAt } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import { WEBHOOK_QUEUE } from './webhook-message.ts';
 
@@ -27,8 +28,12 @@ export interface HandlerDeps {
   notify?(job: JobRecord): void;
   /** The queue's maximum receives: the last failing delivery marks the job failed before it is dead-lettered. */
   maxReceiveCount?: number;
-  /** Where the tenant's data is reached; on AWS a tenant-scoped session per message. */
-  dataFor?(tenant: Tenant, jobId: JobRecord['id']): Promise<TenantData>;
+  /**
+   * Where the tenant's data is reached; on AWS a tenant-scoped session per message. `lane` is the store
+   * of the lane the message came from (it holds the record; see `laneStoreOf`): a dedicated function
+   * never needs the shared store, which its role cannot read.
+   */
+  dataFor?(tenant: Tenant, jobId: JobRecord['id'], lane?: StoreRef): Promise<TenantData>;
   log?(level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown>): void;
 }
 
@@ -36,8 +41,14 @@ export interface HandlerDeps {
 export function createModelHandler(deps: HandlerDeps) {
   const log = deps.log ?? (() => undefined);
   // During a placement move a job's record is in the source or the target store: use the one holding it.
-  const dataFor = (tenant: Tenant, jobId: JobRecord['id']) =>
-    deps.dataFor ? deps.dataFor(tenant, jobId) : jobDataFor(deps.stores, tenant, jobId);
+  const dataFor = async (tenant: Tenant, jobId: JobRecord['id'], lane: StoreRef | undefined) => {
+    if (deps.dataFor) return deps.dataFor(tenant, jobId, lane);
+    if (lane) {
+      const data = tenantDataAt(deps.stores, lane, tenant.id);
+      if (await data.jobs.get(jobId)) return data;
+    }
+    return jobDataFor(deps.stores, tenant, jobId);
+  };
 
   async function processRecord(record: SQSRecord): Promise<void> {
     const message = decodeJobMessage(record.body);
@@ -47,7 +58,8 @@ export function createModelHandler(deps: HandlerDeps) {
       log('warn', 'message for a tenant that no longer exists; dropped', { ...message });
       return;
     }
-    const data = await dataFor(tenant, message.jobId);
+    const queue = record.eventSourceARN?.slice(record.eventSourceARN.lastIndexOf(':') + 1) ?? '';
+    const data = await dataFor(tenant, message.jobId, laneStoreOf(queue, tenant.id));
     const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
     try {
       await runJob(tenant, data, message.jobId);

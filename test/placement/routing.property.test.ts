@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type CurrentTenant, type DeclaredTenant, planApply } from '../../src/control/apply.ts';
 import type { TenantId } from '../../src/core/ids.ts';
-import { laneFor, MOVE_PHASES, recordRoutingFor, storeFor } from '../../src/core/placement.ts';
+import { laneFor, laneStoreOf, MOVE_PHASES, recordRoutingFor, storeFor } from '../../src/core/placement.ts';
 import type { Placement } from '../../src/core/tenant.ts';
 
 const placement = fc.constantFrom<Placement>('shared', 'dedicated');
@@ -32,6 +32,21 @@ describe('placement routing (pure)', () => {
         expect(recordRoutingFor(t).create).toEqual(laneFor(t, model).store);
       }),
     );
+  });
+
+  it("a function finds a job's record in the store of the lane its message came from", () => {
+    fc.assert(
+      fc.property(tenant, tenantId, fc.constantFrom('finance', 'funds'), (t, other, model) => {
+        const lane = laneFor(t, model);
+        expect(laneStoreOf(lane.queue, t.id)).toEqual(recordRoutingFor(t).create);
+        // Another tenant's dedicated lane is never taken for this tenant's.
+        if (other !== t.id)
+          expect(
+            laneStoreOf(laneFor({ id: other, placement: 'dedicated' }, model).queue, t.id),
+          ).toBeUndefined();
+      }),
+    );
+    expect(laneStoreOf('system_webhooks', 'a1' as TenantId)).toBeUndefined();
   });
 
   it('reads find every record: the create store and the home store are both looked up, nothing else', () => {

@@ -2,7 +2,7 @@
 // to create them in; deletion walks that order backwards.
 import { validation } from './errors.ts';
 import { isActive, type Scope } from './intrinsics.ts';
-import { references, type Template } from './template.ts';
+import { dependsOn, references, type Template } from './template.ts';
 
 /** Active resources of a template in creation order, and what each depends on. */
 export interface Plan {
@@ -18,9 +18,7 @@ export function planResources(template: Template, scope: Scope): Plan {
   const deps = new Map<string, Set<string>>();
   for (const id of active) {
     const resource = template.Resources[id]!;
-    const dependsOn =
-      typeof resource.DependsOn === 'string' ? [resource.DependsOn] : (resource.DependsOn ?? []);
-    const all = references(resource.Properties, new Set(dependsOn));
+    const all = references(resource.Properties, new Set(dependsOn(resource)));
     deps.set(id, new Set([...all].filter((dep) => activeSet.has(dep) && dep !== id)));
   }
   const order: string[] = [];

@@ -84,7 +84,7 @@ export function parseTemplate(body: string): Template {
   const known = new Set([...Object.keys(template.Resources), ...Object.keys(template.Parameters ?? {})]);
   const unresolved = new Set<string>();
   for (const [id, resource] of Object.entries(template.Resources as Record<string, TemplateResource>)) {
-    const deps = references(resource.Properties, new Set(resource.DependsOn ?? []));
+    const deps = references(resource.Properties, new Set(dependsOn(resource)));
     for (const dep of deps)
       if (!known.has(dep) && !dep.startsWith('AWS::') && dep !== id) unresolved.add(dep);
   }
@@ -172,4 +172,9 @@ export function checkCapabilities(template: Template, capabilities: string[]): v
   if (iam && !capabilities.includes('CAPABILITY_IAM') && !capabilities.includes('CAPABILITY_NAMED_IAM')) {
     throw insufficient('CAPABILITY_IAM');
   }
+}
+
+/** `DependsOn` as CloudFormation allows it: one logical id or a list of them. */
+export function dependsOn(resource: TemplateResource): string[] {
+  return typeof resource.DependsOn === 'string' ? [resource.DependsOn] : (resource.DependsOn ?? []);
 }
