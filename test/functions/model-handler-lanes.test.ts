@@ -29,14 +29,15 @@ afterAll(async () => {
 
 /** The stores as a dedicated function's role sees them: the shared ones refuse every call. */
 function withoutShared(stores: StoreProvider): StoreProvider {
-  const denied = (ref: StoreRef) => {
+  const allowed = (ref: StoreRef): StoreRef => {
     if (ref.kind === 'shared')
       throw new Error('AccessDenied: the dedicated role cannot reach the shared store');
+    return ref;
   };
   return {
     ...stores,
-    jobs: (ref) => (denied(ref), stores.jobs(ref)),
-    objects: (ref) => (denied(ref), stores.objects(ref)),
+    jobs: (ref) => stores.jobs(allowed(ref)),
+    objects: (ref) => stores.objects(allowed(ref)),
   };
 }
 
@@ -49,10 +50,7 @@ describe('the model handler during a move', () => {
       tenant,
       data: {
         jobs: platform.stores.jobs(own).forTenant(id),
-        objects: (await import('../../src/ports/object-store.ts')).scopeObjects(
-          platform.stores.objects(own),
-          id,
-        ),
+        objects: scopeObjects(platform.stores.objects(own), id),
       },
       model: 'finance',
       input: { revenue: 1_000_000 },
