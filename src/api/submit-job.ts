@@ -54,7 +54,12 @@ export async function submitJob(queue: MessageQueue, request: SubmitRequest): Pr
         );
       }
       const earlier = await data.jobs.get(existing.jobId);
-      if (earlier) return { job: earlier, created: false };
+      if (earlier) {
+        // The earlier attempt may have died between its record and its message (the client never got
+        // 202 and retries): send it again. Same dedup id, so a message that did go out is not doubled.
+        if (earlier.status === 'queued') await enqueue(queue, tenant, earlier);
+        return { job: earlier, created: false };
+      }
       // The earlier attempt claimed the key but crashed before creating the job: finish it now.
       jobId = existing.jobId;
     }
@@ -88,28 +93,41 @@ export async function submitJob(queue: MessageQueue, request: SubmitRequest): Pr
     throw error;
   }
 
-  const lane = laneFor(tenant, model.name);
   try {
-    await queue.send(lane.queue, {
-      body: encodeJobMessage({ tenantId: tenant.id, jobId, model: model.name }),
-      groupId: tenant.id,
-      dedupId: jobId,
-      cost: job.cost,
-      priority: job.priority,
-    });
+    await enqueue(queue, tenant, job);
   } catch (error) {
-    await data.jobs
-      .update(
-        nextVersion(job, {
-          status: 'failed',
-          error: { code: 'enqueue_failed', message: 'The job could not be queued.' },
-        }),
-        job.version,
-      )
-      .catch(() => undefined);
+    // Not accepted: the record and its key go, so a retry (with the same Idempotency-Key too) starts
+    // afresh. If the store fails as well, the record is marked failed rather than left queued forever.
+    const removed = await (async () => {
+      await data.jobs.delete(job.id);
+      if (job.idempotencyKey !== undefined) await data.jobs.deleteIdempotencyKey(job.idempotencyKey);
+      return true;
+    })().catch(() => false);
+    if (!removed) {
+      await data.jobs
+        .update(
+          nextVersion(job, {
+            status: 'failed',
+            error: { code: 'enqueue_failed', message: 'The job could not be queued.' },
+          }),
+          job.version,
+        )
+        .catch(() => undefined);
+    }
     throw new UnavailableError('The job could not be queued; try again.', { cause: error });
   }
   return { job, created: true };
+}
+
+/** Sends a job's message to its tenant's lane; the job id is the dedup id. */
+async function enqueue(queue: MessageQueue, tenant: Tenant, job: JobRecord): Promise<void> {
+  await queue.send(laneFor(tenant, job.model).queue, {
+    body: encodeJobMessage({ tenantId: tenant.id, jobId: job.id, model: job.model }),
+    groupId: tenant.id,
+    dedupId: job.id,
+    cost: job.cost,
+    priority: job.priority,
+  });
 }
 
 /** What an Idempotency-Key is bound to: the model and the canonical input. */
