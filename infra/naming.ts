@@ -2,6 +2,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
+import { QUEUED_INDEX } from '../src/adapters/aws/job-store.ts';
 
 /** Fixed names the platform and the tenant stacks (and the runtime) agree on without cross-stack exports. */
 export function platformNames(account: string, region: string) {
@@ -23,6 +24,8 @@ export interface KeyedTableOptions {
   encryptionKey?: kms.IKey;
   /** RETAIN unless the caller deletes the data some other, verified way (tenant stacks). */
   removalPolicy?: RemovalPolicy;
+  /** Tables holding jobs: the sparse `queued` index admission counts waiting jobs with. */
+  jobs?: boolean;
 }
 
 /** A table keyed `pk`/`sk` like every Silopool table: on demand, point-in-time recovery, TTL on `expiresAt`. */
@@ -33,7 +36,7 @@ export function keyedTable(
   options: KeyedTableOptions = {},
 ): dynamodb.Table {
   const key = options.encryptionKey;
-  return new dynamodb.Table(scope, id, {
+  const table = new dynamodb.Table(scope, id, {
     tableName,
     partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
     sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
@@ -45,6 +48,16 @@ export function keyedTable(
       : { encryption: dynamodb.TableEncryption.AWS_MANAGED }),
     removalPolicy: options.removalPolicy ?? RemovalPolicy.RETAIN,
   });
+  // The same index as `jobTableInput` (src/adapters/aws/stores.ts) creates on emulators.
+  if (options.jobs) {
+    table.addGlobalSecondaryIndex({
+      indexName: QUEUED_INDEX.name,
+      partitionKey: { name: QUEUED_INDEX.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: QUEUED_INDEX.sortKey, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.KEYS_ONLY,
+    });
+  }
+  return table;
 }
 
 /** Item-level DynamoDB actions: no Scan (it carries no partition key, so LeadingKeys cannot limit it). */

@@ -48,7 +48,7 @@ export class PlatformStack extends Stack {
     const tenantsTable = keyedTable(this, 'TenantsTable', names.tenantsTable);
     const usageTable = keyedTable(this, 'UsageTable', names.usageTable);
     // Shared placement: every shared tenant's jobs, partitioned by `T#{tenantId}`.
-    const sharedTable = keyedTable(this, 'SharedTable', names.sharedTable);
+    const sharedTable = keyedTable(this, 'SharedTable', names.sharedTable, { jobs: true });
 
     const accessLogs = new s3.Bucket(this, 'AccessLogs', {
       encryption: s3.BucketEncryption.S3_MANAGED,

@@ -51,6 +51,16 @@ export function acknowledgePlatform(
   for (const lane of parts.lanes) acknowledgeFunction(lane.fn);
   for (const role of [apiRole, modelRole]) acknowledge(role, 'AwsSolutions-IAM5[Resource::*]', XRAY);
 
+  // CDK's table grants add the table's indexes; the shared table has one, the sparse `queued` index.
+  const indexes = `Resource::${arnRef(stack, stack.node.findChild('SharedTable'))}/index/*`;
+  for (const role of [apiRole, webhookRole]) {
+    acknowledge(
+      role,
+      `AwsSolutions-IAM5[${indexes}]`,
+      "The shared table's indexes: only `queued` (keys of waiting jobs, partition key = the tenant's pk), which admission counts a tenant's queued jobs with.",
+    );
+  }
+
   const bucket = stack.node.findChild('SharedBucket');
   const objects = `Resource::${arnRef(stack, bucket)}/tenants/*`;
   acknowledge(

@@ -94,6 +94,7 @@ export class TenantStack extends Stack {
     const table = keyedTable(this, 'Table', params.tableName.valueAsString, {
       encryptionKey: key,
       removalPolicy: RemovalPolicy.DESTROY,
+      jobs: true,
     });
     const bucket = new s3.Bucket(this, 'Bucket', {
       bucketName: params.bucketName.valueAsString,

@@ -14,6 +14,11 @@ export interface AdmissionOptions {
   /** How long after admission a job's message may still be on its way to the queue. */
   sendGraceMs?: number;
   onThrottled?(tenantId: string, reason: ThrottleReason): void;
+  /**
+   * A tenant's queued jobs, counting at most `upTo`. Default: its lanes' depth (the embedded queue counts
+   * a shared lane by tenant). Where a shared queue cannot (SQS), the job records count instead.
+   */
+  countQueued?(tenant: Tenant, upTo: number): Promise<number>;
 }
 
 /** Seconds a client is told to wait when its queue is full: about one job's run, or long when processing is paused. */
@@ -90,7 +95,9 @@ export function createAdmission(options: AdmissionOptions) {
       let entry = queued.get(tenant.id);
       if (!entry || now() - entry.readAtMs >= ttlMs || entry.count + 1 > limits.maxQueuedJobs) {
         const readAtMs = now();
-        const count = await queuedJobsOf(options.queue, tenant);
+        const count = options.countQueued
+          ? await options.countQueued(tenant, limits.maxQueuedJobs + 1)
+          : await queuedJobsOf(options.queue, tenant);
         entry = { count: count + (sending.get(tenant.id) ?? 0), readAtMs };
         queued.set(tenant.id, entry);
       }

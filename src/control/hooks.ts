@@ -1,13 +1,33 @@
 import type { ControlHooks } from '../api/deps.ts';
+import type { Tenant } from '../core/tenant.ts';
+import { tenantDataFor } from '../ports/placement-data.ts';
 import { createAdmission } from './admission.ts';
 import type { TenantMetrics } from './metrics.ts';
 import type { ControlDeps } from './tenants.ts';
 
 /** The control plane's per-request hooks the API calls (admission: quotas and rate limits). */
-export function createControlHooks(deps: ControlDeps & { metrics?: TenantMetrics }): ControlHooks {
+export function createControlHooks(
+  deps: ControlDeps & {
+    metrics?: TenantMetrics;
+    /**
+     * How a tenant's queued jobs are counted: `queue` (its lanes' depth; exact where the queue counts a
+     * shared lane by tenant, as the embedded one does) or `records` (its queued job records; SQS cannot
+     * count a shared queue by tenant).
+     */
+    queuedCount?: 'queue' | 'records';
+  },
+): ControlHooks {
   const admission = createAdmission({
     queue: deps.queue,
     onThrottled: (tenantId, reason) => deps.metrics?.recordThrottle(tenantId, reason),
+    ...(deps.queuedCount === 'records'
+      ? {
+          countQueued: (tenant: Tenant, upTo: number) =>
+            tenantDataFor(deps.stores, tenant).jobs.countQueued(upTo),
+          // A record can reach the index a moment after its submit was admitted.
+          sendGraceMs: 1000,
+        }
+      : {}),
   });
   return { admitSubmit: (tenant) => admission.admitSubmit(tenant) };
 }

@@ -74,7 +74,12 @@ async function createProxy(): Promise<ProxyHandler> {
     ssePollMs: 1000,
     ...(control.infrastructure ? { infrastructure: control.infrastructure } : {}),
     control: {
-      ...createControlHooks({ directory: ports.directory, queue: ports.queue, stores: ports.stores }),
+      ...createControlHooks({
+        directory: ports.directory,
+        queue: ports.queue,
+        stores: ports.stores,
+        queuedCount: 'records',
+      }),
       startMove: (tenantId, to) => moves.start(tenantId, to),
       applySettings: (tenantId) => moves.applySettings(tenantId),
     },

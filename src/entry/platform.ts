@@ -71,6 +71,7 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
     queue: platform.queue,
     stores: platform.stores,
     metrics,
+    queuedCount: embedded ? 'queue' : 'records',
   });
   const app = await buildApp({
     directory: platform.directory,

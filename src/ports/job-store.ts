@@ -43,6 +43,11 @@ export interface TenantJobStore {
   deleteIdempotencyKey(key: string): Promise<void>;
   /** Number of items (jobs and idempotency keys) stored for this tenant: for verifying moves and offboarding. */
   countItems(): Promise<number>;
+  /**
+   * The tenant's jobs waiting to run (status `queued`), counting at most `upTo`: admission's queued-jobs
+   * cap where the queue cannot count by tenant (a shared SQS queue).
+   */
+  countQueued(upTo: number): Promise<number>;
 }
 
 export interface JobStore {

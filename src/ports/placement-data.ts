@@ -109,6 +109,11 @@ function mergedJobs(
       for (const store of lookup) n += await store.countItems();
       return n;
     },
+    async countQueued(upTo) {
+      let n = 0;
+      for (const store of lookup) if (n < upTo) n += await store.countQueued(upTo - n);
+      return n;
+    },
   };
 }
 

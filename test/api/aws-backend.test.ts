@@ -71,6 +71,29 @@ describe('the server with SILOPOOL_BACKEND=aws', () => {
     expect(((await replay.json()) as { id: string }).id).toBe(id);
   }, 60_000);
 
+  it("caps a shared tenant's queued jobs although SQS cannot count a shared queue by tenant", async () => {
+    const tenant = newTenantId('awscap');
+    // maxRunningJobs 0 pauses its processing: every admitted job stays queued.
+    const { apiKey } = await server.createTenant(tenant, {
+      config: { limits: { maxRunningJobs: 0, maxQueuedJobs: 2, submitRatePerSec: 100, submitBurst: 100 } },
+    });
+    // The function host learns new tenants' limits within 2 s (docs/operations.md).
+    await new Promise((r) => setTimeout(r, 2500));
+    const submit = () =>
+      server.api('/v1/models/finance/jobs', {
+        method: 'POST',
+        token: apiKey,
+        body: JSON.stringify({ input: { revenue: 1_000_000 } }),
+      });
+    expect((await submit()).status).toBe(202);
+    expect((await submit()).status).toBe(202);
+    // Past the moments admission trusts its own recent admits: the count comes from the store alone.
+    await new Promise((r) => setTimeout(r, 1500));
+    const refused = await submit();
+    expect(refused.status).toBe(429);
+    expect(((await refused.json()) as { limit: string }).limit).toBe('queued_jobs');
+  }, 30_000);
+
   it('promotes a tenant to dedicated and back while it submits: no request fails, every job ends once', async () => {
     const tenant = newTenantId('awsmove');
     const { apiKey } = await server.createTenant(tenant);

@@ -162,6 +162,26 @@ export function describeJobStoreContract(adapterName: string, setup: JobStoreSet
       expect(await store.countItems()).toBe(4);
     });
 
+    it('counts queued jobs of the tenant up to a limit, following their status changes', async () => {
+      const store = ctx.port.forTenant(tenantId);
+      const other = `${tenantId}-x` as TenantId;
+      const jobs = await seed(tenantId, 5, (i) => ({ status: i < 4 ? 'queued' : 'succeeded' }));
+      await seed(other, 2, () => ({ status: 'queued' }));
+      // The index behind it may be eventually consistent (DynamoDB): poll briefly.
+      const settle = async (upTo: number, want: number) => {
+        for (let i = 0; i < 50 && (await store.countQueued(upTo)) !== want; i++)
+          await new Promise((r) => setTimeout(r, 20));
+        expect(await store.countQueued(upTo)).toBe(want);
+      };
+      await settle(100, 4);
+      await settle(2, 2);
+      await settle(0, 0);
+      const first = jobs[0]!;
+      await store.update(nextVersion(first, { status: 'running' }), first.version);
+      await settle(100, 3);
+      expect(await ctx.port.forTenant(other).countQueued(100)).toBe(2);
+    });
+
     it('keeps tenant a1 and a1-x apart in get, list, count, cursors and idempotency keys', async () => {
       const a = tenantId;
       const ax = `${a}-x` as TenantId;

@@ -7,6 +7,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { startFauxqs } from 'fauxqs';
+import { jobTableInput } from '../../src/adapters/aws/stores.ts';
 
 // dynalite ships no types: it is a function returning a Node http.Server.
 const dynalite = createRequire(import.meta.url)('dynalite') as (options: {
@@ -48,20 +49,8 @@ export async function startAwsEmulators(): Promise<AwsEmulators> {
     dynamo,
     async createTable(prefix = 'silopool') {
       const name = `${prefix}-${randomUUID().slice(0, 8)}`;
-      await rawDynamo.send(
-        new CreateTableCommand({
-          TableName: name,
-          BillingMode: 'PAY_PER_REQUEST',
-          AttributeDefinitions: [
-            { AttributeName: 'pk', AttributeType: 'S' },
-            { AttributeName: 'sk', AttributeType: 'S' },
-          ],
-          KeySchema: [
-            { AttributeName: 'pk', KeyType: 'HASH' },
-            { AttributeName: 'sk', KeyType: 'RANGE' },
-          ],
-        }),
-      );
+      // The shape of every Silopool table holding jobs (control-plane tables do not need its index).
+      await rawDynamo.send(new CreateTableCommand(jobTableInput(name)));
       // dynalite creates tables asynchronously even with createTableMs 0.
       for (let i = 0; i < 50; i++) {
         const out = await rawDynamo.send(new DescribeTableCommand({ TableName: name }));

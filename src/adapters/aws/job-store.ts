@@ -30,6 +30,13 @@ export function tenantPartitionKey(tenantId: TenantId): string {
 
 const JOB = 'JOB#';
 const IDEM = 'IDEM#';
+/**
+ * The sparse global secondary index of queued jobs (partition key `queued` = the tenant's pk, sort key
+ * `sk`, keys only): counts a tenant's waiting jobs without reading its history. Every table holding jobs
+ * has it (`infra/naming.ts`, `jobTableIndexes`).
+ */
+export const QUEUED_INDEX = { name: 'queued', partitionKey: 'queued', sortKey: 'sk' } as const;
+
 // Filtered queries read pages of this size until a page of results is full.
 const FILTERED_PAGE = 100;
 
@@ -49,6 +56,8 @@ function tenantJobs({ client, tableName }: DynamoJobStoreOptions, tenantId: Tena
     status: job.status,
     model: job.model,
     version: job.version,
+    // Sparse: only queued jobs carry it, so the `queued` index holds exactly the jobs waiting to run.
+    ...(job.status === 'queued' ? { [QUEUED_INDEX.partitionKey]: pk } : {}),
     doc: JSON.stringify(job),
   });
   const recordOf = (item: Record<string, unknown>): JobRecord => JSON.parse(item.doc as string) as JobRecord;
@@ -145,6 +154,30 @@ function tenantJobs({ client, tableName }: DynamoJobStoreOptions, tenantId: Tena
 
     async deleteIdempotencyKey(key: string): Promise<void> {
       await client.send(new DeleteCommand({ TableName: tableName, Key: { pk, sk: IDEM + key } }));
+    },
+
+    async countQueued(upTo: number): Promise<number> {
+      let count = 0;
+      let startKey: Record<string, unknown> | undefined;
+      // Index reads are eventually consistent: admission's cap is exact within a moment, not to the item.
+      while (count < upTo) {
+        const out = await client.send(
+          new QueryCommand({
+            TableName: tableName,
+            IndexName: QUEUED_INDEX.name,
+            KeyConditionExpression: '#queued = :pk',
+            ExpressionAttributeNames: { '#queued': QUEUED_INDEX.partitionKey },
+            ExpressionAttributeValues: { ':pk': pk },
+            Select: 'COUNT',
+            Limit: upTo - count,
+            ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+          }),
+        );
+        count += out.Count ?? 0;
+        startKey = out.LastEvaluatedKey;
+        if (!startKey) break;
+      }
+      return Math.min(count, Math.max(0, upTo));
     },
 
     async countItems(): Promise<number> {

@@ -1,4 +1,9 @@
-import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  type CreateTableCommandInput,
+  DeleteTableCommand,
+  DescribeTableCommand,
+} from '@aws-sdk/client-dynamodb';
 import {
   CreateBucketCommand,
   DeleteBucketCommand,
@@ -15,7 +20,7 @@ import type { StoreRef } from '../../core/placement.ts';
 import type { JobStore } from '../../ports/job-store.ts';
 import type { ObjectStore } from '../../ports/object-store.ts';
 import type { StoreProvider } from '../../ports/stores.ts';
-import { createDynamoJobStore } from './job-store.ts';
+import { createDynamoJobStore, QUEUED_INDEX } from './job-store.ts';
 import { dedicatedBucketName, dedicatedTableName } from './naming.ts';
 import { createS3ObjectStore } from './object-store.ts';
 
@@ -36,6 +41,36 @@ export interface AwsStoreProviderOptions {
    * - `create` (emulators, development): provision creates them, destroy deletes them.
    */
   provisioning: StoreProvisioning;
+}
+
+/**
+ * A table that holds jobs, as CloudFormation creates it from `infra/` (keep the two in step): `pk`/`sk`,
+ * on demand, and the sparse `queued` index. For emulators and development (`create` provisioning).
+ */
+export function jobTableInput(tableName: string): CreateTableCommandInput {
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: 'pk', AttributeType: 'S' },
+      { AttributeName: 'sk', AttributeType: 'S' },
+      { AttributeName: QUEUED_INDEX.partitionKey, AttributeType: 'S' },
+    ],
+    KeySchema: [
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ],
+    GlobalSecondaryIndexes: [
+      {
+        IndexName: QUEUED_INDEX.name,
+        KeySchema: [
+          { AttributeName: QUEUED_INDEX.partitionKey, KeyType: 'HASH' },
+          { AttributeName: QUEUED_INDEX.sortKey, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+      },
+    ],
+  };
 }
 
 export type StoreProvisioning = 'stack' | 'verify' | 'create';
@@ -98,20 +133,7 @@ export function createAwsStoreProvider(options: AwsStoreProviderOptions): StoreP
         return;
       }
       if (!(await tableExists(table))) {
-        await dynamo.send(
-          new CreateTableCommand({
-            TableName: table,
-            BillingMode: 'PAY_PER_REQUEST',
-            AttributeDefinitions: [
-              { AttributeName: 'pk', AttributeType: 'S' },
-              { AttributeName: 'sk', AttributeType: 'S' },
-            ],
-            KeySchema: [
-              { AttributeName: 'pk', KeyType: 'HASH' },
-              { AttributeName: 'sk', KeyType: 'RANGE' },
-            ],
-          }),
-        );
+        await dynamo.send(new CreateTableCommand(jobTableInput(table)));
         for (let i = 0; i < 100 && !(await tableExists(table)); i++)
           await new Promise((r) => setTimeout(r, 50));
       }

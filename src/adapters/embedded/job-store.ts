@@ -44,6 +44,10 @@ export function createSqliteJobStore(db: SqliteDatabase): JobStore {
     ),
     delete: db.prepare('DELETE FROM job_items WHERE pk = ? AND sk = ?'),
     count: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM job_items WHERE pk = ?'),
+    // Uses the (pk, status, sk) index and stops at the limit.
+    countQueued: db.prepare<[string, number], { n: number }>(
+      "SELECT count(*) AS n FROM (SELECT 1 FROM job_items WHERE pk = ? AND status = 'queued' LIMIT ?)",
+    ),
   };
   // One statement per filter combination, so each uses its own index: (pk, sk), (pk, status, sk), (pk, model, sk).
   const listStmts = new Map<string, ReturnType<typeof db.prepare<unknown[], DocRow & { sk: string }>>>();
@@ -138,6 +142,9 @@ export function createSqliteJobStore(db: SqliteDatabase): JobStore {
       },
       async countItems() {
         return stmt.count.get(pk)!.n;
+      },
+      async countQueued(upTo) {
+        return stmt.countQueued.get(pk, Math.max(0, upTo))!.n;
       },
     };
   };
