@@ -61,11 +61,35 @@ export async function advise(deps: AdvisorDeps): Promise<Recommendation[]> {
   );
 }
 
+export interface AutoPlacementOptions {
+  advisor: AdvisorDeps;
+  move(tenantId: string, to: Placement): Promise<unknown>;
+  /** A tenant is moved at most once per this long (default 1 h). */
+  cooldownMs?: number;
+  /** When the tenant last moved (ms since the epoch), if ever. */
+  lastMoveAt(tenantId: string): Promise<number | undefined>;
+}
+
 /**
- * Automation: tenants whose policy is `auto` are moved when the advisor says so. A tenant is moved at
- * most once per `cooldownMs`, and the policy's gap between promote and demote thresholds keeps it
- * from flapping.
+ * Automation, one pass: tenants whose policy is `auto` are moved when the advisor says so, at most once
+ * per cooldown; the policy's gap between promote and demote thresholds keeps a tenant from flapping.
  */
+export async function applyAutoPlacement(options: AutoPlacementOptions): Promise<Recommendation[]> {
+  const applied: Recommendation[] = [];
+  const recommendations = await advise(options.advisor);
+  for (const r of recommendations) {
+    if (r.action === 'keep') continue;
+    const tenant = await options.advisor.directory.get(r.tenantId as Tenant['id']);
+    if (tenant?.config.placementPolicy?.mode !== 'auto' || tenant.move) continue;
+    const last = await options.lastMoveAt(r.tenantId);
+    if (last !== undefined && Date.now() - last < (options.cooldownMs ?? 3_600_000)) continue;
+    await options.move(r.tenantId, r.recommended);
+    applied.push(r);
+  }
+  return applied;
+}
+
+/** Automation on a timer in a long-running process, remembering its own moves for the cooldown. */
 export function startAutoPlacement(options: {
   advisor: AdvisorDeps;
   move(tenantId: string, to: Placement): Promise<unknown>;
@@ -74,20 +98,16 @@ export function startAutoPlacement(options: {
   onError?(error: unknown): void;
 }): { stop(): void; runOnce(): Promise<Recommendation[]> } {
   const lastMove = new Map<string, number>();
-  async function runOnce(): Promise<Recommendation[]> {
-    const applied: Recommendation[] = [];
-    const recommendations = await advise(options.advisor);
-    for (const r of recommendations) {
-      if (r.action === 'keep') continue;
-      const tenant = await options.advisor.directory.get(r.tenantId as Tenant['id']);
-      if (tenant?.config.placementPolicy?.mode !== 'auto' || tenant.move) continue;
-      if (Date.now() - (lastMove.get(r.tenantId) ?? 0) < (options.cooldownMs ?? 3_600_000)) continue;
-      lastMove.set(r.tenantId, Date.now());
-      await options.move(r.tenantId, r.recommended);
-      applied.push(r);
-    }
-    return applied;
-  }
+  const runOnce = () =>
+    applyAutoPlacement({
+      advisor: options.advisor,
+      ...(options.cooldownMs !== undefined ? { cooldownMs: options.cooldownMs } : {}),
+      lastMoveAt: async (tenantId) => lastMove.get(tenantId),
+      move: async (tenantId, to) => {
+        lastMove.set(tenantId, Date.now());
+        return options.move(tenantId, to);
+      },
+    });
   const timer = setInterval(() => runOnce().catch(options.onError), options.intervalMs ?? 300_000);
   timer.unref();
   return { stop: () => clearInterval(timer), runOnce };

@@ -107,3 +107,8 @@ export function laneStoreOf(queue: string, tenantId: TenantId): StoreRef | undef
   if (lane.tenantId === undefined) return { kind: 'shared' };
   return lane.tenantId === tenantId ? { kind: 'dedicated', tenantId } : undefined;
 }
+
+/** Outside a move, a lane of the tenant's own placement holds all its jobs: no lookup needed. */
+export function isHomeLane(tenant: Routable, lane: StoreRef): boolean {
+  return !tenant.move && lane.kind === storeFor(tenant).kind;
+}

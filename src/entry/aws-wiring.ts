@@ -10,7 +10,7 @@ import { createDynamoTenantDirectory } from '../adapters/aws/tenant-directory.ts
 import { assumeTenantScope, type TenantScopeCredentials } from '../adapters/aws/tenant-scope.ts';
 import { TENANT_STACK_ENV } from '../adapters/aws/tenant-stack.ts';
 import type { JobId } from '../core/ids.ts';
-import { type StoreRef, storeFor } from '../core/placement.ts';
+import { isHomeLane, type StoreRef, storeFor } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
 import type { HandlerDeps } from '../functions/model-handler.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
@@ -165,7 +165,7 @@ export function createAwsPorts(env: Env = process.env): AwsPorts {
           lane.kind === 'shared' && roleArn
             ? await scopedData(tenant, roleArn)
             : tenantDataAt(stores, lane, tenant.id);
-        if (await data.jobs.get(jobId)) return data;
+        if (isHomeLane(tenant, lane) || (await data.jobs.get(jobId))) return data;
       }
       const ref = storeFor(tenant);
       // Dedicated stores are the tenant's own table and bucket, reached with its own function's role.

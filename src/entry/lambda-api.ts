@@ -27,6 +27,8 @@ async function createProxy(): Promise<ProxyHandler> {
     { offboardTenant },
     { createAwsControl },
     { createControlHooks },
+    { advisorRoutes },
+    { usageReport },
   ] = await Promise.all([
     import('../api/app.ts'),
     import('../api/auth/authenticator.ts'),
@@ -36,6 +38,8 @@ async function createProxy(): Promise<ProxyHandler> {
     import('../control/offboard.ts'),
     import('./aws-control.ts'),
     import('../control/hooks.ts'),
+    import('../api/routes/advisor.ts'),
+    import('../control/usage.ts'),
   ]);
   const ports = createAwsPorts();
   const control = createAwsControl(ports);
@@ -83,6 +87,11 @@ async function createProxy(): Promise<ProxyHandler> {
       startMove: (tenantId, to) => moves.start(tenantId, to),
       applySettings: (tenantId) => moves.applySettings(tenantId),
     },
+  });
+  advisorRoutes(app, {
+    directory: ports.directory,
+    usage: () => usageReport({ directory: ports.directory, stores: ports.stores, queue: ports.queue }),
+    move: (tenantId, to) => moves.start(tenantId, to),
   });
   placementRoutes(app, {
     moves,

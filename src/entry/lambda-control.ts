@@ -1,6 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
+import { applyAutoPlacement } from '../control/advisor.ts';
 import { createMoveRunner } from '../control/placement-move.ts';
+import { usageReport } from '../control/usage.ts';
+import type { TenantId } from '../core/ids.ts';
 import { createAwsControl } from './aws-control.ts';
 import { createAwsPorts } from './aws-wiring.ts';
 
@@ -31,7 +34,29 @@ export async function handler(_event: unknown, context: Pick<Context, 'getRemain
     log: (level, message, fields) => logger[level](message, fields),
   });
   let driven = 0;
+  let advised = 0;
   try {
+    if (advisorDue(new Date())) {
+      // Tenants whose placement policy is `auto` are moved as the advisor says; the moves run below.
+      const applied = await applyAutoPlacement({
+        advisor: {
+          directory: ports.directory,
+          usage: () => usageReport({ directory: ports.directory, stores: ports.stores, queue: ports.queue }),
+        },
+        move: (tenantId, to) => runner.start(tenantId, to),
+        lastMoveAt: async (tenantId) => {
+          const moves = (await ports.operations.listByTenant(tenantId as TenantId)).filter(
+            (op) => op.kind === 'move',
+          );
+          return moves.length > 0 ? Math.max(...moves.map((op) => Date.parse(op.createdAt))) : undefined;
+        },
+      }).catch((error: unknown) => {
+        logger.error('auto placement failed', { error: String(error) });
+        return [];
+      });
+      advised = applied.length;
+      for (const r of applied) logger.info('auto placement', { ...r });
+    }
     for (;;) {
       const running = await runner.resume();
       driven = Math.max(driven, running);
@@ -45,5 +70,11 @@ export async function handler(_event: unknown, context: Pick<Context, 'getRemain
   } finally {
     await runner.stop();
   }
-  return { operations: driven };
+  return { operations: driven, autoMoves: advised };
+}
+
+/** The advisor runs every `SILOPOOL_ADVISOR_EVERY_MIN` minutes (default 15): it reads every tenant's usage. */
+function advisorDue(now: Date): boolean {
+  const every = Math.max(1, Number(process.env.SILOPOOL_ADVISOR_EVERY_MIN ?? 15));
+  return Math.floor(now.getTime() / 60_000) % every === 0;
 }

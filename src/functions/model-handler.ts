@@ -3,7 +3,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { ConditionFailedError, SilopoolError } from '../core/errors.ts';
 import { artifactKey, isTerminal, type JobRecord } from '../core/job.ts';
 import { decodeJobMessage } from '../core/messages.ts';
-import { laneStoreOf, type StoreRef } from '../core/placement.ts';
+import { isHomeLane, laneStoreOf, type StoreRef } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
 import { getModel } from '../models/registry.ts';
 import type { ModelDefinition } from '../models/types.ts';
@@ -45,7 +45,8 @@ export function createModelHandler(deps: HandlerDeps) {
     if (deps.dataFor) return deps.dataFor(tenant, jobId, lane);
     if (lane) {
       const data = tenantDataAt(deps.stores, lane, tenant.id);
-      if (await data.jobs.get(jobId)) return data;
+      // Outside a move the lane is the tenant's home: no lookup needed.
+      if (isHomeLane(tenant, lane) || (await data.jobs.get(jobId))) return data;
     }
     return jobDataFor(deps.stores, tenant, jobId);
   };

@@ -86,4 +86,28 @@ describe('the control function (src/entry/lambda-control.ts)', () => {
     const idle = await handler({}, { getRemainingTimeInMillis: () => 180_000 });
     expect(idle.operations).toBe(0);
   }, 60_000);
+
+  it('runs the placement advisor: a tenant whose policy is auto and that requires isolation is promoted', async () => {
+    process.env.SILOPOOL_ADVISOR_EVERY_MIN = '1';
+    const id = parseTenantId(newTenantId('auto'));
+    await ensureLaneQueues(ports.queue, id, 'shared');
+    await createTenant(control.deps, {
+      id,
+      name: 'Auto',
+      config: { placementPolicy: { mode: 'auto', requiresIsolation: true } },
+    });
+    const { handler } = await import('../../src/entry/lambda-control.ts');
+    const run = await handler({}, { getRemainingTimeInMillis: () => 180_000 });
+    expect(run.autoMoves).toBe(1);
+    const tenant = await ports.directory.get(id);
+    expect(tenant?.placement).toBe('dedicated');
+    const moves = await ports.operations.listByTenant(id);
+    expect(moves.map((op) => [op.kind, op.status, op.params.to])).toEqual([
+      ['move', 'succeeded', 'dedicated'],
+    ]);
+    // The cooldown comes from the stored operations, not from this instance's memory: no second move.
+    const again = await handler({}, { getRemainingTimeInMillis: () => 180_000 });
+    expect(again.autoMoves).toBe(0);
+    delete process.env.SILOPOOL_ADVISOR_EVERY_MIN;
+  }, 60_000);
 });
