@@ -6,11 +6,12 @@ import { openDatabase } from '../../src/adapters/embedded/database.ts';
 import { createSqliteMessageQueue } from '../../src/adapters/embedded/message-queue.ts';
 
 const [dbPath, queueName, barrierDir] = process.argv.slice(2);
-// Start together: tell the parent we are up, then wait for its go.
-writeFileSync(join(barrierDir!, `ready-${process.pid}`), '');
-while (!existsSync(join(barrierDir!, 'go'))) await new Promise((resolve) => setTimeout(resolve, 5));
+// Open first, then start together: tell the parent we are ready to claim, then wait for its go (a child
+// still opening the database when the others start could find the queue already drained on a busy machine).
 const db = openDatabase(dbPath!);
 const queue = createSqliteMessageQueue(db);
+writeFileSync(join(barrierDir!, `ready-${process.pid}`), '');
+while (!existsSync(join(barrierDir!, 'go'))) await new Promise((resolve) => setTimeout(resolve, 2));
 const claimed: string[] = [];
 let empty = 0;
 while (empty < 3) {
