@@ -30,6 +30,8 @@ export interface ControlHooks {
    * creates it shared and promotes it with this, so it can submit at once.
    */
   startMove?(tenantId: string, to: Placement): Promise<Operation>;
+  /** After a tenant was created or changed: the local function host applies its limits at once. */
+  tenantChanged?(tenantId: TenantId): Promise<void>;
   /** After a dedicated tenant's function settings change: the operation applying them, if one is needed. */
   applySettings?(tenantId: TenantId): Promise<Operation | undefined>;
   /** Gate per submit: quotas and rate limits. Throws RateLimitedError. Returns headers to add. */

@@ -118,6 +118,9 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
     : startAwsPlacement(awsControl as AwsControl, app);
   hooks.startMove = (tenantId, to) => placement.moves.start(tenantId, to);
   hooks.applySettings = (tenantId) => placement.moves.applySettings(tenantId);
+  // Limits of a new or changed tenant apply at once, not at the host's next refresh.
+  hooks.tenantChanged = () =>
+    host.refresh().catch((error) => app.log.error({ err: error }, 'limits refresh'));
 
   // The placement advisor: recommendations for operators, and moves for tenants whose policy is `auto`.
   const advisor = {

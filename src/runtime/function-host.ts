@@ -37,6 +37,8 @@ export interface FunctionHostOptions {
 export interface FunctionHost {
   /** Jobs running now per tenant (the shared lanes). */
   running(): Map<string, number>;
+  /** Re-reads every tenant's limits now (after a tenant was created or changed), not at the next tick. */
+  refresh(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -168,6 +170,7 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
 
   return {
     running: () => new Map(running),
+    refresh: () => refreshLimits(),
     async stop() {
       clearInterval(limitTimer);
       await Promise.all([

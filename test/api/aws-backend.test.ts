@@ -77,8 +77,7 @@ describe('the server with SILOPOOL_BACKEND=aws', () => {
     const { apiKey } = await server.createTenant(tenant, {
       config: { limits: { maxRunningJobs: 0, maxQueuedJobs: 2, submitRatePerSec: 100, submitBurst: 100 } },
     });
-    // The function host learns new tenants' limits within 2 s (docs/operations.md).
-    await new Promise((r) => setTimeout(r, 2500));
+    // Created paused: the function host applies the new tenant's limits before its first job can start.
     const submit = () =>
       server.api('/v1/models/finance/jobs', {
         method: 'POST',

@@ -74,6 +74,7 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
       if (body.placement === 'dedicated' && deps.infrastructure?.speed === 'slow' && startMove) {
         // Its own resources take minutes (a stack): it serves shared at once and moves when they are ready.
         const created = await createTenant(control, { ...body, placement: 'shared' } as never);
+        await deps.control?.tenantChanged?.(created.tenant.id);
         const op = await startMove(created.tenant.id, 'dedicated');
         const tenant = (await deps.directory.get(created.tenant.id)) ?? created.tenant;
         return reply
@@ -86,6 +87,7 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
           });
       }
       const { tenant, apiKey } = await createTenant(control, body as never);
+      await deps.control?.tenantChanged?.(tenant.id);
       return reply
         .code(201)
         .header('location', `/v1/admin/tenants/${tenant.id}`)
@@ -123,6 +125,7 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
     async (request, reply) => {
       const id = parseTenantId(request.params.id, '/params/id');
       const tenant = await updateTenant(control, id, request.body);
+      await deps.control?.tenantChanged?.(id);
       // New function settings of a dedicated tenant on AWS update its stack: an operation to follow.
       const op = request.body.config?.function ? await deps.control?.applySettings?.(id) : undefined;
       if (op) reply.header('operation-location', `/v1/admin/operations/${op.id}`);
