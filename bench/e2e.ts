@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import { readConfig } from '../src/entry/config.ts';
 import { startPlatform } from '../src/entry/platform.ts';
 import { startModuleWorker } from '../src/runtime/module-url.ts';
@@ -62,54 +63,56 @@ async function platformRun(input: unknown, jobs: number, threads: number): Promi
       }),
     });
     const { apiKey } = (await create.json()) as { apiKey: string };
-    await submitAll(platform, apiKey, input, WARMUP_JOBS);
-    return await submitAll(platform, apiKey, input, jobs);
+    const client = startModuleWorker(new URL('./e2e-client.ts', import.meta.url).href, {
+      workerData: { url: platform.url, apiKey, body: JSON.stringify({ input }), concurrency: 8 },
+    });
+    try {
+      await reply(client);
+      await submitAll(platform, client, WARMUP_JOBS);
+      return await submitAll(platform, client, jobs);
+    } finally {
+      await client.terminate();
+    }
   } finally {
     await platform.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
-/** Submits `jobs` jobs over HTTP (8 at a time) and resolves with jobs/s once all have finished. */
+/** The client thread's next answer: 'ready' or 'sent'; an error it reports is thrown here. */
+function reply(client: Worker): Promise<void> {
+  return new Promise((resolve, reject) => {
+    client.once('message', (message: string) =>
+      message.startsWith('error') ? reject(new Error(message)) : resolve(),
+    );
+    client.once('error', reject);
+  });
+}
+
+/** Submits `jobs` jobs over HTTP from the client thread and resolves with jobs/s once all have finished. */
 async function submitAll(
   platform: Awaited<ReturnType<typeof startPlatform>>,
-  apiKey: string,
-  input: unknown,
+  client: Worker,
   jobs: number,
 ): Promise<number> {
-  {
-    let finished = 0;
-    const allDone = new Promise<void>((resolve) => {
-      const stop = platform.events.onAny((job) => {
-        if (job.status === 'succeeded' || job.status === 'failed') {
-          finished++;
-          if (finished === jobs) {
-            stop();
-            resolve();
-          }
+  let finished = 0;
+  const allDone = new Promise<void>((resolve) => {
+    const stop = platform.events.onAny((job) => {
+      if (job.status === 'succeeded' || job.status === 'failed') {
+        finished++;
+        if (finished === jobs) {
+          stop();
+          resolve();
         }
-      });
+      }
     });
-    const started = performance.now();
-    const body = JSON.stringify({ input });
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: 8 }, async () => {
-        while (next < jobs) {
-          next++;
-          const res = await fetch(`${platform.url}/v1/models/finance/jobs`, {
-            method: 'POST',
-            headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-            body,
-          });
-          if (res.status !== 202) throw new Error(`submit: ${res.status} ${await res.text()}`);
-          await res.arrayBuffer();
-        }
-      }),
-    );
-    await allDone;
-    return jobs / ((performance.now() - started) / 1000);
-  }
+  });
+  const started = performance.now();
+  const sent = reply(client);
+  client.postMessage({ jobs });
+  await sent;
+  await allDone;
+  return jobs / ((performance.now() - started) / 1000);
 }
 
 export async function benchEndToEnd(options: { jobs?: number } = {}): Promise<BenchResult[]> {

@@ -36,6 +36,8 @@ export interface ControlHooks {
   applySettings?(tenantId: TenantId): Promise<Operation | undefined>;
   /** Gate per submit: quotas and rate limits. Throws RateLimitedError. Returns headers to add. */
   admitSubmit?(tenant: Tenant): Promise<Record<string, string>>;
+  /** After an admitted submit finished, whether it succeeded or failed. */
+  submitSettled?(tenant: Tenant): void;
 }
 
 export interface AppDeps {

@@ -11,8 +11,11 @@ export interface AdmissionOptions {
   now?: () => number;
   /** How long a read of a tenant's queued jobs is trusted while it stays under the limit. */
   queuedReadTtlMs?: number;
-  /** How long after admission a job's message may still be on its way to the queue. */
-  sendGraceMs?: number;
+  /**
+   * How long after a submit settled its job may still be missing from a read (an eventually consistent
+   * index); 0 where reads see a sent message at once (the embedded queue).
+   */
+  settleGraceMs?: number;
   onThrottled?(tenantId: string, reason: ThrottleReason): void;
   /**
    * A tenant's queued jobs, counting at most `upTo`. Default: its lanes' depth (the embedded queue counts
@@ -35,23 +38,22 @@ const POLICY = 'submit';
  * (+1 per admitted submit) for `queuedReadTtlMs`; in that time it only over-estimates (jobs that started
  * are not subtracted), and a submit that would cross the limit always re-reads, so rejections are exact
  * at the boundary. A read cannot see jobs admitted a moment ago whose message is still being sent, so
- * admits of the last `sendGraceMs` are added to every read (concurrent submits cannot both take the
- * last place). State is per API process: with several processes each enforces its own share.
+ * admitted submits not yet settled (`settled`, called when the submit finishes) are added to every read:
+ * concurrent submits cannot both take the last place, and a finished one is not counted twice. State is per API process: with several processes each enforces its own share.
  */
 export function createAdmission(options: AdmissionOptions) {
   const now = options.now ?? Date.now;
   const ttlMs = options.queuedReadTtlMs ?? 1000;
   const buckets = new Map<string, TokenBucket>();
-  const graceMs = options.sendGraceMs ?? 250;
+  const settleGraceMs = options.settleGraceMs ?? 0;
   const queued = new Map<string, { count: number; readAtMs: number }>();
-  const sending = new Map<string, number>();
-  const markSending = (tenantId: string) => {
-    sending.set(tenantId, (sending.get(tenantId) ?? 0) + 1);
-    setTimeout(() => {
-      const left = (sending.get(tenantId) ?? 1) - 1;
-      if (left <= 0) sending.delete(tenantId);
-      else sending.set(tenantId, left);
-    }, graceMs).unref();
+  // Admitted submits whose job is not yet where a read sees it: still being recorded and sent, or settled
+  // less than `settleGraceMs` ago. Every read adds them, so concurrent submits cannot both take the last place.
+  const pending = new Map<string, number>();
+  const addPending = (tenantId: string, n: number) => {
+    const left = (pending.get(tenantId) ?? 0) + n;
+    if (left <= 0) pending.delete(tenantId);
+    else pending.set(tenantId, left);
   };
 
   const headersOf = (tenant: Tenant, result: TakeResult): Record<string, string> => {
@@ -98,7 +100,7 @@ export function createAdmission(options: AdmissionOptions) {
         const count = options.countQueued
           ? await options.countQueued(tenant, limits.maxQueuedJobs + 1)
           : await queuedJobsOf(options.queue, tenant);
-        entry = { count: count + (sending.get(tenant.id) ?? 0), readAtMs };
+        entry = { count: count + (pending.get(tenant.id) ?? 0), readAtMs };
         queued.set(tenant.id, entry);
       }
       // No await from here on: the check and the increment happen together.
@@ -113,8 +115,13 @@ export function createAdmission(options: AdmissionOptions) {
         );
       }
       entry.count += 1;
-      markSending(tenant.id);
+      addPending(tenant.id, 1);
       return headers;
+    },
+    /** The admitted submit finished (its job recorded and sent, or it failed): reads see it from now on. */
+    settled(tenant: Pick<Tenant, 'id'>): void {
+      if (settleGraceMs <= 0) return addPending(tenant.id, -1);
+      setTimeout(() => addPending(tenant.id, -1), settleGraceMs).unref();
     },
   };
 }

@@ -24,10 +24,13 @@ export function createControlHooks(
       ? {
           countQueued: (tenant: Tenant, upTo: number) =>
             tenantDataFor(deps.stores, tenant).jobs.countQueued(upTo),
-          // A record can reach the index a moment after its submit was admitted.
-          sendGraceMs: 1000,
+          // A record reaches the index a moment after its submit finished.
+          settleGraceMs: 1000,
         }
       : {}),
   });
-  return { admitSubmit: (tenant) => admission.admitSubmit(tenant) };
+  return {
+    admitSubmit: (tenant) => admission.admitSubmit(tenant),
+    submitSettled: (tenant) => admission.settled(tenant),
+  };
 }

@@ -92,7 +92,7 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
         input,
         ...(typeof priority === 'number' ? { priority } : {}),
         ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
-      });
+      }).finally(() => deps.control?.submitSettled?.(context.tenant));
       request.log.info({ jobId: job.id, model: job.model, created }, 'job submitted');
       reply.headers(admitted);
       return reply
