@@ -65,7 +65,11 @@ export class PlatformStack extends Stack {
       versioned: true,
       serverAccessLogsBucket: accessLogs,
       serverAccessLogsPrefix: 'shared/',
-      lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(30) }],
+      lifecycleRules: [
+        { noncurrentVersionExpiration: Duration.days(30) },
+        // An offboarded tenant's export is kept for its operator to download, then expires.
+        { prefix: 'exports/', expiration: Duration.days(30) },
+      ],
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
@@ -183,7 +187,8 @@ export class PlatformStack extends Stack {
     apiRole.addToPolicy(
       new iam.PolicyStatement({
         actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
-        resources: [sharedBucket.arnForObjects('tenants/*')],
+        // tenants/: their data; exports/: offboarding exports (src/control/offboard-operation.ts).
+        resources: [sharedBucket.arnForObjects('tenants/*'), sharedBucket.arnForObjects('exports/*')],
       }),
     );
     apiRole.addToPolicy(

@@ -73,6 +73,11 @@ export function acknowledgePlatform(
     `AwsSolutions-IAM5[${objects}]`,
     "The API serves every tenant's artifacts; tenant scoping is structural in the app (scopeObjects), keys are built from the authenticated tenant.",
   );
+  acknowledge(
+    apiRole,
+    `AwsSolutions-IAM5[Resource::${arnRef(stack, bucket)}/exports/*]`,
+    'Offboarding exports (exports/{tenantId}/{operationId}.zip): written by the control function, downloaded by operators through the API; they expire after 30 days.',
+  );
   const partition = '<AWS::Partition>';
   const { account, region } = stack;
   const patterns: [string, string][] = [

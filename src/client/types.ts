@@ -148,7 +148,7 @@ export interface UpdateTenant {
 
 export interface Operation {
   id: string;
-  kind: 'move' | 'apply';
+  kind: 'move' | 'apply' | 'offboard';
   tenantId: string;
   status: 'running' | 'succeeded' | 'failed';
   /** 0..1 */

@@ -7,6 +7,7 @@ import { StoppedError } from '../ports/tenant-infrastructure.ts';
 import { APPLY_STEPS, driveApply } from './apply-settings.ts';
 import { copyAll, removeOld, verify } from './move-data.ts';
 import { drain } from './move-drain.ts';
+import { driveOffboard, newOffboardOperation } from './offboard-operation.ts';
 import { changeOperation, newOperation, progressOf, setStep } from './operations.ts';
 import { type ControlDeps, infrastructureOf, provisionPlacement } from './tenants.ts';
 
@@ -48,6 +49,8 @@ export interface MoveRunner {
    * (a stack update); answers the operation, or undefined when there is nothing to run.
    */
   applySettings(tenantId: TenantId): Promise<Operation | undefined>;
+  /** Starts offboarding a tenant as an operation (see `driveOffboard`); answers at once with it. */
+  offboard(tenantId: string): Promise<Operation>;
   /** Resumes every running operation (after a restart); answers how many are running here now. */
   resume(): Promise<number>;
   /** Resolves when no operation runs in this process. */
@@ -95,7 +98,7 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
 
   function launch(id: string, kind: Operation['kind'] = 'move'): void {
     if (active.has(id) || stopped || deps.drive === 'elsewhere') return;
-    const run = (kind === 'apply' ? apply(id) : drive(id))
+    const run = (kind === 'apply' ? apply(id) : kind === 'offboard' ? offboard(id) : drive(id))
       .catch((error: unknown) =>
         stopped
           ? log('info', 'placement move paused; it resumes where it stopped', { operationId: id })
@@ -213,6 +216,11 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
         await sleep(Math.min(10_000, 250 * 2 ** attempt));
       }
     }
+  }
+
+  async function offboard(id: string): Promise<void> {
+    const op = await deps.operations.get(id);
+    if (op?.status === 'running') await driveOffboard(deps, op, abort.signal);
   }
 
   async function apply(id: string): Promise<void> {
@@ -384,6 +392,11 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
       const op = newOperation('apply', tenantId, [...APPLY_STEPS], {});
       await deps.operations.create(op);
       launch(op.id, 'apply');
+      return op;
+    },
+    async offboard(tenantId) {
+      const op = await newOffboardOperation(deps, tenantId);
+      launch(op.id, 'offboard');
       return op;
     },
     async resume() {

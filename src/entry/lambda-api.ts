@@ -97,6 +97,9 @@ async function createProxy(): Promise<ProxyHandler> {
     moves,
     operations: ports.operations,
     offboard: (id) => offboardTenant(control.deps, id),
+    // Behind API Gateway (30 s) an offboarding is always an operation the control function drives.
+    offboardAsync: true,
+    exports: ports.stores.objects({ kind: 'shared' }),
     functions: () => [],
   });
   // The proxy decorates the request, which Fastify allows only before the app is ready.

@@ -225,6 +225,9 @@ function startAwsPlacement(control: AwsControl, app: FastifyInstance) {
     moves,
     operations: control.deps.operations,
     offboard: (id) => offboardTenant(control.deps, id),
+    // Deleting a tenant's stack takes minutes: offboarding is an operation there.
+    offboardAsync: control.infrastructure?.speed === 'slow',
+    exports: control.deps.stores.objects({ kind: 'shared' }),
     functions: () => [],
   });
   return { moves, dedicated: { functions: () => [], stop: async () => undefined } };

@@ -1,7 +1,10 @@
 import type { TenantId } from '../core/ids.ts';
 
-/** `move`: a placement move. `apply`: a dedicated tenant's new function settings applied to its resources. */
-export type OperationKind = 'move' | 'apply';
+/**
+ * `move`: a placement move. `apply`: a dedicated tenant's new function settings applied to its resources.
+ * `offboard`: export, then removal of everything of a tenant, where that takes longer than a request.
+ */
+export type OperationKind = 'move' | 'apply' | 'offboard';
 export type OperationStatus = 'running' | 'succeeded' | 'failed';
 export type StepStatus = 'pending' | 'running' | 'done' | 'failed';
 
@@ -38,8 +41,11 @@ export interface OperationStore {
   /** Operations still running (to resume after a restart). */
   listRunning(): Promise<Operation[]>;
   listByTenant(tenantId: TenantId): Promise<Operation[]>;
-  /** Removes a tenant's operations (offboarding leaves nothing of the tenant behind). */
-  deleteByTenant(tenantId: TenantId): Promise<void>;
+  /**
+   * Removes a tenant's operations (offboarding leaves nothing of the tenant behind), but `except` (an
+   * offboarding operation keeps itself: it holds the export's location).
+   */
+  deleteByTenant(tenantId: TenantId, except?: string): Promise<void>;
 }
 
 /**

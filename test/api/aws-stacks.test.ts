@@ -1,6 +1,7 @@
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { HeadBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ListQueuesCommand } from '@aws-sdk/client-sqs';
+import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { synthesizeTenantTemplate } from '../../infra/tenant-template.ts';
 import { dedicatedBucketName, dedicatedTableName, tenantStackName } from '../../src/adapters/aws/naming.ts';
@@ -240,7 +241,7 @@ describe('dedicated tenants as CloudFormation stacks (SILOPOOL_PROVISIONING=stac
     await runJob(apiKey, 5_000_000);
   }, 120_000);
 
-  it('offboarding a dedicated tenant deletes its stack after the export', async () => {
+  it('offboarding a dedicated tenant is an operation: export first, then its stack is deleted', async () => {
     const id = newTenantId('stkoff') as TenantId;
     const { apiKey } = await server.createTenant(id);
     const op = await waitForOperation(server, (await startMove(server, id, 'dedicated')).id, 60_000);
@@ -250,8 +251,26 @@ describe('dedicated tenants as CloudFormation stacks (SILOPOOL_PROVISIONING=stac
       method: 'POST',
       token: server.operatorToken,
     });
-    expect(res.status).toBe(200);
-    expect((await res.arrayBuffer()).byteLength).toBeGreaterThan(100);
+    // Deleting a stack takes minutes: offboarding answers with an operation, its export comes after.
+    expect(res.status).toBe(202);
+    const started = (await res.json()) as { id: string; kind: string };
+    expect(started.kind).toBe('offboard');
+    const early = await server.api(`/v1/admin/operations/${started.id}/export`, {
+      token: server.operatorToken,
+    });
+    expect([409, 200]).toContain(early.status);
+    const done = await waitForOperation(server, started.id, 60_000);
+    expect(done.status, JSON.stringify(done.steps)).toBe('succeeded');
+    const zip = await server.api(`/v1/admin/operations/${started.id}/export`, {
+      token: server.operatorToken,
+    });
+    expect(zip.status).toBe(200);
+    expect(zip.headers.get('content-type')).toBe('application/zip');
+    const files = unzipSync(new Uint8Array(await zip.arrayBuffer()));
+    expect(Object.keys(files)).toContain('tenant.json');
+    expect(Object.keys(files).filter((f) => f.startsWith('jobs/'))).toHaveLength(1);
+    expect(Object.keys(files).some((f) => f.startsWith('objects/'))).toBe(true);
+    expect((await server.api(`/v1/admin/tenants/${id}`, { token: server.operatorToken })).status).toBe(404);
     expect(cfn.stack(tenantStackName(id))).toBeUndefined();
     expect(await bucketExists(dedicatedBucketName(id, ACCOUNT, REGION))).toBe(false);
   }, 120_000);

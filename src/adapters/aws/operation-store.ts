@@ -61,9 +61,9 @@ export function createDynamoOperationStore({
     },
     listRunning: async () => (await all()).filter((op) => op.status === 'running'),
     listByTenant: async (tenantId) => (await all()).filter((op) => op.tenantId === tenantId),
-    async deleteByTenant(tenantId) {
+    async deleteByTenant(tenantId, except) {
       for (const op of await all()) {
-        if (op.tenantId === tenantId)
+        if (op.tenantId === tenantId && op.id !== except)
           await client.send(new DeleteCommand({ TableName: tableName, Key: key(op.id) }));
       }
     },

@@ -28,7 +28,7 @@ export function createSqliteOperationStore(db: SqliteDatabase): OperationStore {
     byTenant: db.prepare<[string], { doc: string }>(
       'SELECT doc FROM operations WHERE tenant_id = ? ORDER BY id',
     ),
-    deleteByTenant: db.prepare('DELETE FROM operations WHERE tenant_id = ?'),
+    deleteByTenant: db.prepare('DELETE FROM operations WHERE tenant_id = ? AND id != ?'),
   };
   const parse = (row: { doc: string }) => JSON.parse(row.doc) as Operation;
   return {
@@ -59,8 +59,8 @@ export function createSqliteOperationStore(db: SqliteDatabase): OperationStore {
     },
     listRunning: async () => stmt.running.all().map(parse),
     listByTenant: async (tenantId) => stmt.byTenant.all(tenantId).map(parse),
-    async deleteByTenant(tenantId) {
-      stmt.deleteByTenant.run(tenantId);
+    async deleteByTenant(tenantId, except) {
+      stmt.deleteByTenant.run(tenantId, except ?? '');
     },
   };
 }

@@ -1,9 +1,10 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { OffboardResult } from '../../control/offboard.ts';
 import { operationView } from '../../control/operations.ts';
 import type { MoveRunner } from '../../control/placement-move.ts';
-import { NotFoundError } from '../../core/errors.ts';
+import { ConflictError, NotFoundError } from '../../core/errors.ts';
 import type { Placement } from '../../core/tenant.ts';
+import type { ObjectStore } from '../../ports/object-store.ts';
 import type { OperationStore } from '../../ports/operation-store.ts';
 import type { FunctionInfo } from '../../runtime/process-runtime.ts';
 
@@ -11,6 +12,13 @@ export interface PlacementRouteDeps {
   moves: MoveRunner;
   operations: OperationStore;
   offboard(tenantId: string): Promise<OffboardResult>;
+  /**
+   * Where removing a tenant outlasts a request (its stack on AWS; the API function behind API Gateway):
+   * offboarding answers 202 with an operation, and its export is downloaded when it succeeded.
+   */
+  offboardAsync?: boolean;
+  /** The shared store, where an offboarding operation keeps its export. */
+  exports?: ObjectStore;
   functions(): FunctionInfo[];
 }
 
@@ -41,11 +49,34 @@ export function placementRoutes(app: FastifyInstance, placement: PlacementRouteD
 
   app.get<{ Params: { id: string } }>(
     '/v1/admin/operations/:id',
-    { schema: { tags: ['admin'], summary: 'A placement move: status, progress and steps' } },
+    {
+      schema: {
+        tags: ['admin'],
+        summary:
+          'An operation (a placement move, new settings applied, an offboarding): status, progress and steps',
+      },
+    },
     async (request) => {
       const op = await placement.operations.get(request.params.id);
       if (!op) throw new NotFoundError(`Operation "${request.params.id}"`);
       return operationView(op);
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/admin/operations/:id/export',
+    { schema: { tags: ['admin'], summary: "An offboarding's export (a zip), once the operation succeeded" } },
+    async (request, reply) => {
+      const op = await placement.operations.get(request.params.id);
+      if (op?.kind !== 'offboard') throw new NotFoundError(`Offboarding "${request.params.id}"`);
+      if (op.status !== 'succeeded' || !op.params.export)
+        throw new ConflictError('The offboarding has not finished its export yet.', 'not_ready');
+      const stored = await placement.exports?.get(op.params.export);
+      if (!stored) throw new NotFoundError(`The export of ${op.tenantId}`);
+      return reply
+        .header('content-type', 'application/zip')
+        .header('content-disposition', `attachment; filename="${op.tenantId}-export.zip"`)
+        .send(Buffer.from(stored.body.buffer, stored.body.byteOffset, stored.body.byteLength));
     },
   );
 
@@ -69,6 +100,7 @@ export function placementRoutes(app: FastifyInstance, placement: PlacementRouteD
       },
     },
     async (request, reply) => {
+      if (placement.offboardAsync) return offboardLater(request.params.id, reply);
       const result = await placement.offboard(request.params.id);
       const { zip, ...summary } = result;
       return reply
@@ -84,9 +116,15 @@ export function placementRoutes(app: FastifyInstance, placement: PlacementRouteD
     {
       schema: { tags: ['admin'], summary: 'Offboard a tenant (use POST …/offboard to download its export)' },
     },
-    async (request) => {
+    async (request, reply) => {
+      if (placement.offboardAsync) return offboardLater(request.params.id, reply);
       const { zip, ...summary } = await placement.offboard(request.params.id);
       return { ...summary, exportBytes: zip.byteLength };
     },
   );
+
+  async function offboardLater(tenantId: string, reply: FastifyReply) {
+    const op = await placement.moves.offboard(tenantId);
+    return reply.code(202).header('location', `/v1/admin/operations/${op.id}`).send(operationView(op));
+  }
 }
