@@ -120,8 +120,8 @@ export function createAdmission(options: AdmissionOptions) {
     },
     /** The admitted submit finished (its job recorded and sent, or it failed): reads see it from now on. */
     settled(tenant: Pick<Tenant, 'id'>): void {
-      if (settleGraceMs <= 0) return addPending(tenant.id, -1);
-      setTimeout(() => addPending(tenant.id, -1), settleGraceMs).unref();
+      if (settleGraceMs <= 0) addPending(tenant.id, -1);
+      else setTimeout(() => addPending(tenant.id, -1), settleGraceMs).unref();
     },
   };
 }
