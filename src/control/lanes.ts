@@ -66,3 +66,18 @@ export function laneInfrastructure(deps: {
     },
   };
 }
+
+/** SQS's limit on queue names; the embedded queue keeps to it so both backends name lanes alike. */
+export const MAX_QUEUE_NAME = 80;
+
+/**
+ * Why a tenant cannot be dedicated, if it cannot: its lanes' dead-letter queue names must fit SQS's
+ * 80 characters, which tenant ids near their 63-character maximum do not.
+ */
+export function dedicatedPlacementProblem(tenantId: TenantId): string | undefined {
+  const longest = laneQueues(tenantId, 'dedicated')
+    .map(deadLetterQueueName)
+    .reduce((a, b) => (b.length > a.length ? b : a), '');
+  if (longest.length <= MAX_QUEUE_NAME) return undefined;
+  return `the id is too long for dedicated placement: its queue ${longest} would have ${longest.length} characters, more than SQS's ${MAX_QUEUE_NAME}`;
+}

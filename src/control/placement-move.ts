@@ -5,6 +5,7 @@ import type { Placement, Tenant } from '../core/tenant.ts';
 import type { Operation, OperationStore, TenantEraser } from '../ports/operation-store.ts';
 import { StoppedError } from '../ports/tenant-infrastructure.ts';
 import { APPLY_STEPS, driveApply } from './apply-settings.ts';
+import { dedicatedPlacementProblem } from './lanes.ts';
 import { copyAll, removeOld, verify } from './move-data.ts';
 import { drain } from './move-drain.ts';
 import { driveOffboard, newOffboardOperation } from './offboard-operation.ts';
@@ -115,6 +116,8 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
         { path: '/placement', message: 'must be shared or dedicated', rule: 'enum' },
       ]);
     }
+    const tooLong = to === 'dedicated' ? dedicatedPlacementProblem(tenantId) : undefined;
+    if (tooLong) throw new ValidationError([{ path: '/placement', message: tooLong, rule: 'length' }]);
     const tenant = await deps.directory.get(tenantId);
     if (!tenant) throw new NotFoundError(`Tenant "${tenantId}"`);
     if (tenant.move) {

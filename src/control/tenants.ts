@@ -6,7 +6,7 @@ import type { MessageQueue } from '../ports/message-queue.ts';
 import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import type { InfrastructureOptions, TenantInfrastructure } from '../ports/tenant-infrastructure.ts';
-import { laneInfrastructure, laneQueues } from './lanes.ts';
+import { dedicatedPlacementProblem, laneInfrastructure, laneQueues } from './lanes.ts';
 
 export interface ControlDeps {
   directory: TenantDirectory;
@@ -42,6 +42,8 @@ export async function createTenant(
   const placement = input.placement ?? 'shared';
   const plan = input.plan ?? 'standard';
   checkChoices(placement, plan, input.name);
+  const tooLong = placement === 'dedicated' ? dedicatedPlacementProblem(id) : undefined;
+  if (tooLong) throw new ValidationError([{ path: '/placement', message: tooLong, rule: 'length' }]);
   const now = new Date().toISOString();
   const key = newApiKey(id);
   const tenant: Tenant = {

@@ -2,7 +2,10 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { provisionPlacement } from '../../src/control/tenants.ts';
+import { createSqliteOperationStore } from '../../src/adapters/embedded/operation-store.ts';
+import { createMoveRunner } from '../../src/control/placement-move.ts';
+import { createTenant, provisionPlacement } from '../../src/control/tenants.ts';
+import { ValidationError } from '../../src/core/errors.ts';
 import { parseTenantId } from '../../src/core/ids.ts';
 import { emptyConfig, type Tenant } from '../../src/core/tenant.ts';
 import { openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
@@ -78,6 +81,30 @@ describe('dedicated placement', () => {
     expect(metrics).toContain(`silopool_function_cold_starts_total{${labels}} 2`);
     expect(metrics).toMatch(new RegExp(`silopool_function_cold_start_seconds\\{${labels}\\} \\d+\\.\\d{3}`));
   }, 60_000);
+
+  it('refuses dedicated placement for an id whose queue names would not fit SQS (80 characters)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'silopool-long-'));
+    const platform = openEmbeddedPlatform(dir);
+    try {
+      const long = `l${'x'.repeat(61)}`; // 62 characters: a valid tenant id
+      const refused = await createTenant(platform, { id: long, name: 'Long', placement: 'dedicated' }).catch(
+        (e: unknown) => e,
+      );
+      expect(refused).toBeInstanceOf(ValidationError);
+      expect((refused as ValidationError).problems[0]?.message).toMatch(/more than SQS's 80/);
+      // Shared it may be; its promotion is refused the same way, before anything changes.
+      await createTenant(platform, { id: long, name: 'Long' });
+      const moves = createMoveRunner({ ...platform, operations: createSqliteOperationStore(platform.db) });
+      await expect(moves.start(long, 'dedicated')).rejects.toBeInstanceOf(ValidationError);
+      expect((await platform.directory.get(parseTenantId(long)))?.move).toBeUndefined();
+      // A 56-character id still fits.
+      await createTenant(platform, { id: `m${'x'.repeat(55)}`, name: 'Fits', placement: 'dedicated' });
+      await moves.stop();
+    } finally {
+      await platform.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('provisioning is idempotent: running it twice leaves the same lanes', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'silopool-prov-'));
