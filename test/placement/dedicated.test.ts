@@ -97,8 +97,8 @@ describe('dedicated placement', () => {
       const moves = createMoveRunner({ ...platform, operations: createSqliteOperationStore(platform.db) });
       await expect(moves.start(long, 'dedicated')).rejects.toBeInstanceOf(ValidationError);
       expect((await platform.directory.get(parseTenantId(long)))?.move).toBeUndefined();
-      // A 56-character id still fits.
-      await createTenant(platform, { id: `m${'x'.repeat(55)}`, name: 'Fits', placement: 'dedicated' });
+      // A 61-character id still fits (tenant_{id}_finance-dlq is 80).
+      await createTenant(platform, { id: `m${'x'.repeat(60)}`, name: 'Fits', placement: 'dedicated' });
       await moves.stop();
     } finally {
       await platform.close();
