@@ -17,22 +17,7 @@ let ports: AwsPorts;
 let control: AwsControl;
 beforeAll(async () => {
   aws = await startAwsEmulators();
-  const [table, tenantsTable, bucket] = await Promise.all([
-    aws.createTable('jobs'),
-    aws.createTable('tenants'),
-    aws.createBucket('silopool'),
-  ]);
-  Object.assign(process.env, {
-    SILOPOOL_TABLE: table,
-    SILOPOOL_TENANTS_TABLE: tenantsTable,
-    SILOPOOL_BUCKET: bucket,
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_ENDPOINT_URL_SQS: aws.endpoints.sqs,
-    AWS_ENDPOINT_URL_S3: aws.endpoints.s3,
-    AWS_ENDPOINT_URL_DYNAMODB: aws.endpoints.dynamodb,
-  });
+  Object.assign(process.env, await aws.platformEnv());
   ports = createAwsPorts(process.env);
   control = createAwsControl(ports, process.env);
 }, 60_000);

@@ -38,25 +38,11 @@ beforeAll(async () => {
       .setIssuedAt()
       .setExpirationTime('10m')
       .sign(privateKey);
-  const [table, tenantsTable, bucket] = await Promise.all([
-    aws.createTable('jobs'),
-    aws.createTable('tenants'),
-    aws.createBucket('silopool'),
-  ]);
-  Object.assign(process.env, {
-    SILOPOOL_TABLE: table,
-    SILOPOOL_TENANTS_TABLE: tenantsTable,
-    SILOPOOL_BUCKET: bucket,
+  Object.assign(process.env, await aws.platformEnv(), {
     SILOPOOL_OIDC_ISSUER: issuer,
     SILOPOOL_OIDC_CLIENT_ID: 'silopool-client',
     SILOPOOL_OIDC_JWKS_URL: `${issuer}/.well-known/jwks.json`,
     SILOPOOL_MOVE_RUNNER: 'scheduled',
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    AWS_ENDPOINT_URL_SQS: aws.endpoints.sqs,
-    AWS_ENDPOINT_URL_S3: aws.endpoints.s3,
-    AWS_ENDPOINT_URL_DYNAMODB: aws.endpoints.dynamodb,
   });
   ports = createAwsPorts(process.env);
   // The platform stack creates the shared lanes; here the test does.

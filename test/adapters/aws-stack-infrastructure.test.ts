@@ -1,21 +1,16 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { synthesizeTenantTemplate } from '../../infra/tenant-template.ts';
 import { dedicatedBucketName, tenantStackName } from '../../src/adapters/aws/naming.ts';
 import { createStackInfrastructure } from '../../src/adapters/aws/stack-infrastructure.ts';
 import { createAwsStoreProvider } from '../../src/adapters/aws/stores.ts';
 import { parseTenantId } from '../../src/core/ids.ts';
 import { emptyConfig, type Tenant } from '../../src/core/tenant.ts';
-import { listModels } from '../../src/models/registry.ts';
 import { tenantDataAt } from '../../src/ports/stores.ts';
 import { StoppedError, type TenantInfrastructure } from '../../src/ports/tenant-infrastructure.ts';
 import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.ts';
-import {
-  type CloudFormationEmulator,
-  startCloudFormationEmulator,
-} from '../support/cloudformation-emulator.ts';
+import type { CloudFormationEmulator } from '../support/cloudformation-emulator.ts';
 import { newTenantId } from '../support/server.ts';
+import { startTenantStacks } from '../support/tenant-stacks.ts';
 
 // The CloudFormation side of dedicated placement, call by call: it resumes instead of creating twice,
 // updates only when the tenant's settings changed, and empties the bucket before deleting the stack.
@@ -30,31 +25,19 @@ let stores: ReturnType<typeof createAwsStoreProvider>;
 beforeAll(async () => {
   aws = await startAwsEmulators();
   // Each stack operation starts 300 ms after its call: long enough to stop a waiter in the middle.
-  cfn = await startCloudFormationEmulator({
-    sqs: aws.sqs,
-    s3: aws.s3,
-    dynamo: aws.dynamo,
+  let templateUrl: string;
+  let releases: string;
+  ({ cfn, templateUrl, releases } = await startTenantStacks(aws, {
     account: ACCOUNT,
     region: REGION,
     delayMs: 300,
-  });
+  }));
   client = new CloudFormationClient({
     endpoint: cfn.endpoint,
     region: REGION,
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
   });
-  const [table, bucket, releases] = await Promise.all([
-    aws.createTable('jobs'),
-    aws.createBucket('silopool'),
-    aws.createBucket('releases'),
-  ]);
-  await aws.s3.send(
-    new PutObjectCommand({
-      Bucket: releases,
-      Key: 'tenant.json',
-      Body: JSON.stringify(synthesizeTenantTemplate(listModels().map((m) => m.name))),
-    }),
-  );
+  const [table, bucket] = await Promise.all([aws.createTable('jobs'), aws.createBucket('silopool')]);
   stores = createAwsStoreProvider({
     dynamo: aws.dynamo,
     s3: aws.s3,
@@ -66,7 +49,7 @@ beforeAll(async () => {
   });
   infra = createStackInfrastructure({
     client,
-    templateUrl: `${aws.endpoints.s3}/${releases}/tenant.json`,
+    templateUrl,
     code: { bucket: releases, key: 'model.zip' },
     account: ACCOUNT,
     region: REGION,

@@ -10,25 +10,7 @@ let aws: AwsEmulators;
 let server: TestServer;
 beforeAll(async () => {
   aws = await startAwsEmulators();
-  const [table, tenantsTable, bucket] = await Promise.all([
-    aws.createTable('jobs'),
-    aws.createTable('tenants'),
-    aws.createBucket('silopool'),
-  ]);
-  server = await startTestServer({
-    env: {
-      SILOPOOL_BACKEND: 'aws',
-      SILOPOOL_TABLE: table,
-      SILOPOOL_TENANTS_TABLE: tenantsTable,
-      SILOPOOL_BUCKET: bucket,
-      AWS_REGION: 'us-east-1',
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      AWS_ENDPOINT_URL_SQS: aws.endpoints.sqs,
-      AWS_ENDPOINT_URL_S3: aws.endpoints.s3,
-      AWS_ENDPOINT_URL_DYNAMODB: aws.endpoints.dynamodb,
-    },
-  });
+  server = await startTestServer({ env: { SILOPOOL_BACKEND: 'aws', ...(await aws.platformEnv()) } });
 }, 60_000);
 afterAll(async () => {
   await server?.stop();

@@ -1,21 +1,17 @@
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { HeadBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { ListQueuesCommand } from '@aws-sdk/client-sqs';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { synthesizeTenantTemplate } from '../../infra/tenant-template.ts';
 import { dedicatedBucketName, dedicatedTableName, tenantStackName } from '../../src/adapters/aws/naming.ts';
 import { tenantStackParameters } from '../../src/adapters/aws/tenant-stack.ts';
 import type { TenantId } from '../../src/core/ids.ts';
 import { DEFAULT_FUNCTION_SETTINGS } from '../../src/core/tenant.ts';
-import { listModels } from '../../src/models/registry.ts';
 import { startMove, waitForOperation } from '../placement/helpers.ts';
 import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.ts';
-import {
-  type CloudFormationEmulator,
-  startCloudFormationEmulator,
-} from '../support/cloudformation-emulator.ts';
+import type { CloudFormationEmulator } from '../support/cloudformation-emulator.ts';
 import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
+import { startTenantStacks, type TenantStacks } from '../support/tenant-stacks.ts';
 
 // Dedicated placement on AWS as the control plane does it: one CloudFormation stack per tenant from the
 // template the platform publishes (synthesized here from infra/, as `npm run synth` does), created and
@@ -31,51 +27,23 @@ const DEPLOYER = `arn:aws:iam::${ACCOUNT}:role/silopool-tenant-deployer-${REGION
 let aws: AwsEmulators;
 let cfn: CloudFormationEmulator;
 let server: TestServer;
-let template: { Resources: Record<string, { Type: string }> };
+let template: TenantStacks['template'];
+let templateUrl: string;
 
 beforeAll(async () => {
   aws = await startAwsEmulators();
-  cfn = await startCloudFormationEmulator({
-    sqs: aws.sqs,
-    s3: aws.s3,
-    dynamo: aws.dynamo,
-    account: ACCOUNT,
-    region: REGION,
-  });
-  const [table, tenantsTable, bucket, releases] = await Promise.all([
-    aws.createTable('jobs'),
-    aws.createTable('tenants'),
-    aws.createBucket('silopool'),
-    aws.createBucket('releases'),
-  ]);
-  template = synthesizeTenantTemplate(listModels().map((m) => m.name)) as typeof template;
-  await aws.s3.send(
-    new PutObjectCommand({
-      Bucket: releases,
-      Key: 'tenant.template.json',
-      Body: JSON.stringify(template),
-      ContentType: 'application/json',
-    }),
-  );
+  ({ cfn, template, templateUrl } = await startTenantStacks(aws, { account: ACCOUNT, region: REGION }));
   server = await startTestServer({
     env: {
+      ...(await aws.platformEnv()),
       SILOPOOL_BACKEND: 'aws',
-      SILOPOOL_TABLE: table,
-      SILOPOOL_TENANTS_TABLE: tenantsTable,
-      SILOPOOL_BUCKET: bucket,
       SILOPOOL_ACCOUNT: ACCOUNT,
       SILOPOOL_PROVISIONING: 'stack',
-      SILOPOOL_TENANT_TEMPLATE_URL: `${aws.endpoints.s3}/${releases}/tenant.template.json`,
+      SILOPOOL_TENANT_TEMPLATE_URL: templateUrl,
       SILOPOOL_TENANT_CODE_BUCKET: CODE.bucket,
       SILOPOOL_TENANT_CODE_KEY: CODE.key,
       SILOPOOL_TENANT_DEPLOYER_ROLE_ARN: DEPLOYER,
       SILOPOOL_STACK_POLL_MS: '50',
-      AWS_REGION: REGION,
-      AWS_ACCESS_KEY_ID: 'test',
-      AWS_SECRET_ACCESS_KEY: 'test',
-      AWS_ENDPOINT_URL_SQS: aws.endpoints.sqs,
-      AWS_ENDPOINT_URL_S3: aws.endpoints.s3,
-      AWS_ENDPOINT_URL_DYNAMODB: aws.endpoints.dynamodb,
       AWS_ENDPOINT_URL_CLOUDFORMATION: cfn.endpoint,
     },
   });

@@ -28,6 +28,12 @@ export interface AwsEmulators {
   /** Creates a table keyed `pk` (S) / `sk` (S), the shape of every Silopool table, with a unique name. */
   createTable(prefix?: string): Promise<string>;
   createBucket(prefix?: string): Promise<string>;
+  /**
+   * A platform's shared table, control-plane table and bucket on the emulators, as the environment the
+   * AWS wiring reads (`src/entry/aws-wiring.ts`): for a server with `SILOPOOL_BACKEND=aws` or the
+   * Lambda entry points in this process.
+   */
+  platformEnv(): Promise<Record<string, string>>;
   stop(): Promise<void>;
 }
 
@@ -42,7 +48,7 @@ export async function startAwsEmulators(): Promise<AwsEmulators> {
   const rawDynamo = new DynamoDBClient({ endpoint: dynamoEndpoint, region, credentials });
   const dynamo = DynamoDBDocumentClient.from(rawDynamo);
 
-  return {
+  const emulators: AwsEmulators = {
     endpoints: { sqs: fauxqs.address, s3: fauxqs.address, dynamodb: dynamoEndpoint },
     sqs,
     s3,
@@ -64,6 +70,24 @@ export async function startAwsEmulators(): Promise<AwsEmulators> {
       await s3.send(new CreateBucketCommand({ Bucket: name }));
       return name;
     },
+    async platformEnv() {
+      const [table, tenantsTable, bucket] = await Promise.all([
+        emulators.createTable('jobs'),
+        emulators.createTable('tenants'),
+        emulators.createBucket('silopool'),
+      ]);
+      return {
+        SILOPOOL_TABLE: table,
+        SILOPOOL_TENANTS_TABLE: tenantsTable,
+        SILOPOOL_BUCKET: bucket,
+        AWS_REGION: region,
+        AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+        AWS_ENDPOINT_URL_SQS: fauxqs.address,
+        AWS_ENDPOINT_URL_S3: fauxqs.address,
+        AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
+      };
+    },
     async stop() {
       sqs.destroy();
       s3.destroy();
@@ -74,4 +98,5 @@ export async function startAwsEmulators(): Promise<AwsEmulators> {
       );
     },
   };
+  return emulators;
 }
