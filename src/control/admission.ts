@@ -2,6 +2,7 @@ import { RateLimitedError } from '../core/errors.ts';
 import { limitsFor, type Tenant } from '../core/tenant.ts';
 import { fullBucket, type TakeResult, type TokenBucket, take, windowSec } from '../core/token-bucket.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
+import type { RateBuckets } from '../ports/rate-buckets.ts';
 import { queuedJobsOf } from './queued-jobs.ts';
 
 export type ThrottleReason = 'submit_rate' | 'queued_jobs';
@@ -22,6 +23,8 @@ export interface AdmissionOptions {
    * a shared lane by tenant). Where a shared queue cannot (SQS), the job records count instead.
    */
   countQueued?(tenant: Tenant, upTo: number): Promise<number>;
+  /** Buckets every API process shares (AWS); default: this process's own. */
+  buckets?: RateBuckets;
 }
 
 /** Seconds a client is told to wait when its queue is full: about one job's run, or long when processing is paused. */
@@ -39,7 +42,9 @@ const POLICY = 'submit';
  * are not subtracted), and a submit that would cross the limit always re-reads, so rejections are exact
  * at the boundary. A read cannot see jobs admitted a moment ago whose message is still being sent, so
  * admitted submits not yet settled (`settled`, called when the submit finishes) are added to every read:
- * concurrent submits cannot both take the last place, and a finished one is not counted twice. State is per API process: with several processes each enforces its own share.
+ * concurrent submits cannot both take the last place, and a finished one is not counted twice. The
+ * queued count is per API process; so are the token buckets unless `buckets` are shared (on AWS an item
+ * per tenant in the control-plane table), which holds the rate across processes.
  */
 export function createAdmission(options: AdmissionOptions) {
   const now = options.now ?? Date.now;
@@ -81,8 +86,10 @@ export function createAdmission(options: AdmissionOptions) {
     async admitSubmit(tenant: Tenant): Promise<Record<string, string>> {
       const limits = limitsFor(tenant);
       const bucketLimits = { ratePerSec: limits.submitRatePerSec, burst: limits.submitBurst };
-      const taken = take(buckets.get(tenant.id) ?? fullBucket(bucketLimits, now()), bucketLimits, now());
-      buckets.set(tenant.id, taken.bucket);
+      const taken = options.buckets
+        ? await options.buckets.take(tenant.id, bucketLimits, now())
+        : take(buckets.get(tenant.id) ?? fullBucket(bucketLimits, now()), bucketLimits, now());
+      if (!options.buckets) buckets.set(tenant.id, taken.bucket);
       const headers = headersOf(tenant, taken);
       if (!taken.allowed) {
         throw throttle(

@@ -1,6 +1,7 @@
 import type { ControlHooks } from '../api/deps.ts';
 import type { Tenant } from '../core/tenant.ts';
 import { tenantDataFor } from '../ports/placement-data.ts';
+import type { RateBuckets } from '../ports/rate-buckets.ts';
 import { createAdmission } from './admission.ts';
 import type { TenantMetrics } from './metrics.ts';
 import type { ControlDeps } from './tenants.ts';
@@ -15,11 +16,14 @@ export function createControlHooks(
      * count a shared queue by tenant).
      */
     queuedCount?: 'queue' | 'records';
+    /** Token buckets every API process shares (AWS: Lambda instances); default: per process. */
+    rateBuckets?: RateBuckets;
   },
 ): ControlHooks {
   const admission = createAdmission({
     queue: deps.queue,
     onThrottled: (tenantId, reason) => deps.metrics?.recordThrottle(tenantId, reason),
+    ...(deps.rateBuckets ? { buckets: deps.rateBuckets } : {}),
     ...(deps.queuedCount === 'records'
       ? {
           countQueued: (tenant: Tenant, upTo: number) =>

@@ -1,7 +1,9 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { createDynamoRateBuckets } from '../adapters/aws/rate-buckets.ts';
 import { createStackInfrastructure } from '../adapters/aws/stack-infrastructure.ts';
 import { TENANT_STACK_ENV } from '../adapters/aws/tenant-stack.ts';
 import type { MoveDeps } from '../control/placement-move.ts';
+import type { RateBuckets } from '../ports/rate-buckets.ts';
 import type { TenantInfrastructure } from '../ports/tenant-infrastructure.ts';
 import type { AwsPorts } from './aws-wiring.ts';
 
@@ -11,6 +13,8 @@ type Env = Record<string, string | undefined>;
 export interface AwsControl {
   deps: Omit<MoveDeps, 'log'>;
   infrastructure?: TenantInfrastructure;
+  /** Submit-rate buckets every API process shares, in the control-plane table. */
+  rateBuckets: RateBuckets;
   close(): void;
 }
 
@@ -63,6 +67,10 @@ export function createAwsControl(
       ...(infrastructure ? { infrastructure } : {}),
     },
     ...(infrastructure ? { infrastructure } : {}),
+    rateBuckets: createDynamoRateBuckets({
+      client: ports.dynamo,
+      tableName: ports.tenantsTable,
+    }),
     close() {
       cloudFormation?.destroy();
     },

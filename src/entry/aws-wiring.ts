@@ -35,6 +35,9 @@ export interface AwsPorts {
   provisioning: StoreProvisioning;
   account: string;
   region: string;
+  /** The document client and control-plane table, for the control plane's own items. */
+  dynamo: DynamoDBDocumentClient;
+  tenantsTable: string;
   close(): Promise<void>;
 }
 
@@ -156,6 +159,8 @@ export function createAwsPorts(env: Env = process.env): AwsPorts {
     provisioning: storeOptions.provisioning,
     account: storeOptions.account,
     region,
+    dynamo,
+    tenantsTable,
     operations: createDynamoOperationStore({ client: dynamo, tableName: tenantsTable }),
     async dataFor(tenant, jobId, lane) {
       if (lane) {

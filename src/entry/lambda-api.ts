@@ -83,6 +83,7 @@ async function createProxy(): Promise<ProxyHandler> {
         queue: ports.queue,
         stores: ports.stores,
         queuedCount: 'records',
+        rateBuckets: control.rateBuckets,
       }),
       startMove: (tenantId, to) => moves.start(tenantId, to),
       applySettings: (tenantId) => moves.applySettings(tenantId),

@@ -72,6 +72,7 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
     stores: platform.stores,
     metrics,
     queuedCount: embedded ? 'queue' : 'records',
+    ...(awsControl ? { rateBuckets: awsControl.rateBuckets } : {}),
   });
   const app = await buildApp({
     directory: platform.directory,
