@@ -157,6 +157,18 @@ describe('dedicated tenants as CloudFormation stacks (SILOPOOL_PROVISIONING=stac
       expect((await server.api(job.artifacts[0]!.url, { token: body.apiKey })).status).toBe(200);
   }, 180_000);
 
+  it('refuses a dedicated onboarding whose queue names would not fit, before creating anything', async () => {
+    const id = `z${'x'.repeat(61)}`;
+    const res = await server.api('/v1/admin/tenants', {
+      method: 'POST',
+      token: server.operatorToken,
+      body: JSON.stringify({ id, name: 'Too long', placement: 'dedicated' }),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain("more than SQS's 80");
+    expect((await server.api(`/v1/admin/tenants/${id}`, { token: server.operatorToken })).status).toBe(404);
+  });
+
   it('a stack that fails rolls the promotion back with CloudFormation’s reason; the tenant keeps serving shared', async () => {
     const id = newTenantId('stkfail') as TenantId;
     const { apiKey } = await server.createTenant(id);

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { peekDeadLetters, redriveDeadLetters } from '../../control/dead-letters.ts';
+import { dedicatedPlacementProblem } from '../../control/lanes.ts';
 import { createTenant, issueApiKey, type TenantPatch, updateTenant } from '../../control/tenants.ts';
 import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { parseTenantId } from '../../core/ids.ts';
@@ -73,6 +74,8 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
       const startMove = deps.control?.startMove;
       if (body.placement === 'dedicated' && deps.infrastructure?.speed === 'slow' && startMove) {
         // Its own resources take minutes (a stack): it serves shared at once and moves when they are ready.
+        const tooLong = dedicatedPlacementProblem(parseTenantId(body.id));
+        if (tooLong) throw new ValidationError([{ path: '/placement', message: tooLong, rule: 'length' }]);
         const created = await createTenant(control, { ...body, placement: 'shared' } as never);
         await deps.control?.tenantChanged?.(created.tenant.id);
         const op = await startMove(created.tenant.id, 'dedicated');
