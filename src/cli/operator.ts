@@ -127,7 +127,25 @@ function httpOperator(server: string, token: string): Operator {
         headers: { authorization: `Bearer ${token}` },
       });
       if (!res.ok) throw new CliError(`${res.status}: ${(await res.text()).slice(0, 500)}`);
-      return new Uint8Array(await res.arrayBuffer());
+      if (res.status !== 202) return new Uint8Array(await res.arrayBuffer());
+      // Where removing a tenant takes minutes (its stack on AWS) offboarding is an operation: follow it,
+      // then download its export.
+      const started = (await res.json()) as { id: string };
+      for (;;) {
+        const current = await call<{ status: string; error?: { message: string } }>(
+          'GET',
+          `/v1/admin/operations/${encodeURIComponent(started.id)}`,
+        );
+        if (current.status === 'failed')
+          throw new CliError(`Offboarding failed: ${current.error?.message ?? 'no reason given'}`);
+        if (current.status === 'succeeded') break;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      const zip = await fetch(`${server}/v1/admin/operations/${encodeURIComponent(started.id)}/export`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      if (!zip.ok) throw new CliError(`${zip.status}: ${(await zip.text()).slice(0, 500)}`);
+      return new Uint8Array(await zip.arrayBuffer());
     },
     request: (method, path, body) => call(method, path, body),
     close: async () => undefined,

@@ -1,3 +1,8 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { ListQueuesCommand } from '@aws-sdk/client-sqs';
@@ -254,4 +259,26 @@ describe('dedicated tenants as CloudFormation stacks (SILOPOOL_PROVISIONING=stac
     expect(cfn.stack(tenantStackName(id))).toBeUndefined();
     expect(await bucketExists(dedicatedBucketName(id, ACCOUNT, REGION))).toBe(false);
   }, 120_000);
+
+  it('the CLI follows an offboarding operation and writes its export', async () => {
+    const id = newTenantId('stkcli') as TenantId;
+    const { apiKey } = await server.createTenant(id);
+    await runJob(apiKey, 6_000_000);
+    const dir = mkdtempSync(join(tmpdir(), 'silopool-cli-export-'));
+    try {
+      const file = join(dir, 'export.zip');
+      const bin = new URL('../../bin/silopool.mjs', import.meta.url).pathname;
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        [bin, 'tenants', 'offboard', id, '--export', file, '--json'],
+        { env: { ...process.env, SILOPOOL_URL: server.url, SILOPOOL_TOKEN: server.operatorToken } },
+      );
+      expect(JSON.parse(stdout)).toMatchObject({ tenantId: id, export: file });
+      const files = unzipSync(new Uint8Array(readFileSync(file)));
+      expect(Object.keys(files)).toContain('tenant.json');
+      expect((await server.api(`/v1/admin/tenants/${id}`, { token: server.operatorToken })).status).toBe(404);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
