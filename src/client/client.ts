@@ -48,6 +48,7 @@ export const CLIENT_ROUTES = [
   'DELETE /v1/admin/tenants/{id}',
   'POST /v1/admin/tenants/{id}/placement',
   'GET /v1/admin/operations/{id}',
+  'GET /v1/admin/tenants/{id}/operations',
   'GET /v1/admin/queues',
   'GET /v1/admin/dead-letters',
   'POST /v1/admin/dead-letters/redrive',
@@ -162,6 +163,10 @@ export class SilopoolClient {
   }
   getOperation(id: string): Promise<Operation> {
     return this.json('GET', `/v1/admin/operations/${enc(id)}`);
+  }
+  /** The tenant's operations, newest first. */
+  async listOperations(tenantId: string): Promise<Operation[]> {
+    return (await this.json<Page<Operation>>('GET', `/v1/admin/tenants/${enc(tenantId)}/operations`)).items;
   }
   async listQueues(): Promise<QueueDepth[]> {
     return (await this.json<Page<QueueDepth>>('GET', '/v1/admin/queues')).items;

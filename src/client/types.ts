@@ -155,6 +155,11 @@ export interface Operation {
   progress: number;
   steps: { name: string; status: 'pending' | 'running' | 'done' | 'failed'; detail?: string }[];
   error?: { code: string; message: string };
+  /** Moves: from and to placements. */
+  from?: string;
+  to?: string;
+  createdAt: string;
+  updatedAt: string;
 }
 
 export interface QueueDepth {

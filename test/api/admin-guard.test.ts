@@ -28,6 +28,7 @@ describe('every operator route', () => {
       ['GET', '/v1/admin/models'],
       ['GET', '/v1/admin/operations/{id}'],
       ['GET', '/v1/admin/operations/{id}/export'],
+      ['GET', '/v1/admin/tenants/{id}/operations'],
       ['GET', '/v1/admin/functions'],
       ['GET', '/v1/admin/queues'],
       ['GET', '/v1/admin/dead-letters'],

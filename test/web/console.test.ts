@@ -104,6 +104,13 @@ describe.skipIf(!hasChromium)(`operator console in Chromium${skipReason}`, { tim
     expect(steps.length).toBeGreaterThan(1);
     for (const step of steps) expect(step).toContain('done');
     await page.getByText('Currently dedicated').waitFor();
+    // The tenant's operations list records the move.
+    const history = page.getByRole('table', { name: 'Operations' });
+    await history
+      .getByRole('row')
+      .filter({ hasText: 'Placement move (shared → dedicated)' })
+      .filter({ hasText: 'succeeded' })
+      .waitFor();
     await screenshot(page, 'console-tenant-promoted');
 
     await page.getByRole('link', { name: 'Tenants', exact: true }).click();

@@ -3,6 +3,7 @@ import type { OffboardResult } from '../../control/offboard.ts';
 import { operationView } from '../../control/operations.ts';
 import type { MoveRunner } from '../../control/placement-move.ts';
 import { ConflictError, NotFoundError } from '../../core/errors.ts';
+import { parseTenantId } from '../../core/ids.ts';
 import type { Placement } from '../../core/tenant.ts';
 import type { ObjectStore } from '../../ports/object-store.ts';
 import type { OperationStore } from '../../ports/operation-store.ts';
@@ -60,6 +61,22 @@ export function placementRoutes(app: FastifyInstance, placement: PlacementRouteD
       const op = await placement.operations.get(request.params.id);
       if (!op) throw new NotFoundError(`Operation "${request.params.id}"`);
       return operationView(op);
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/admin/tenants/:id/operations',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: "A tenant's operations (moves, settings applied, offboarding), newest first",
+      },
+    },
+    async (request) => {
+      const tenantId = parseTenantId(request.params.id, '/params/id');
+      const ops = await placement.operations.listByTenant(tenantId);
+      ops.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
+      return { items: ops.map(operationView) };
     },
   );
 
