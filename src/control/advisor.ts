@@ -9,13 +9,21 @@ import {
 } from '../core/advisor.ts';
 import type { Placement, Tenant } from '../core/tenant.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
-import type { TenantUsage } from './usage.ts';
+import { ADVISOR_WINDOW_MS, type TenantUsage, type UsageDeps, usageReport } from './usage.ts';
 
 const DAY_MS = 86_400_000;
 const MONTH_MS = 30 * DAY_MS;
 
-/** Turns stored usage into per-month signals: totals over the tenant's age (at least a day). */
-export function signalsFrom(tenants: Tenant[], usage: TenantUsage[], now = Date.now()): PlacementSignals[] {
+/**
+ * Turns stored usage into per-month signals: totals over the tenant's age (at least a day), or over the
+ * last `windowMs` when the usage was counted over that window only.
+ */
+export function signalsFrom(
+  tenants: Tenant[],
+  usage: TenantUsage[],
+  now = Date.now(),
+  windowMs = Number.POSITIVE_INFINITY,
+): PlacementSignals[] {
   const byId = new Map(usage.map((u) => [u.tenantId, u]));
   const sharedCompute = tenants
     .filter((t) => t.placement === 'shared')
@@ -24,7 +32,7 @@ export function signalsFrom(tenants: Tenant[], usage: TenantUsage[], now = Date.
     .filter((t) => t.status === 'active' && !t.move)
     .map((tenant) => {
       const u = byId.get(tenant.id);
-      const months = Math.max(DAY_MS, now - Date.parse(tenant.createdAt)) / MONTH_MS;
+      const months = Math.max(DAY_MS, Math.min(windowMs, now - Date.parse(tenant.createdAt))) / MONTH_MS;
       const compute = u?.computeSeconds ?? 0;
       // A dedicated tenant's share is what it would take if it joined the shared lanes.
       const pool = tenant.placement === 'shared' ? sharedCompute : sharedCompute + compute;
@@ -43,9 +51,20 @@ export function signalsFrom(tenants: Tenant[], usage: TenantUsage[], now = Date.
 
 export interface AdvisorDeps {
   directory: TenantDirectory;
+  /** Usage counted over the last `windowMs` (ADVISOR_WINDOW_MS in practice), or over all history without it. */
   usage(): Promise<TenantUsage[]>;
+  windowMs?: number;
   policy?: AdvisorPolicy;
   prices?: PlacementPrices;
+}
+
+/** The advisor over a platform's stores: usage of the last 30 days, read back only that far. */
+export function advisorFor(deps: UsageDeps): AdvisorDeps {
+  return {
+    directory: deps.directory,
+    usage: () => usageReport(deps, { sinceMs: Date.now() - ADVISOR_WINDOW_MS }),
+    windowMs: ADVISOR_WINDOW_MS,
+  };
 }
 
 export async function advise(deps: AdvisorDeps): Promise<Recommendation[]> {
@@ -56,7 +75,7 @@ export async function advise(deps: AdvisorDeps): Promise<Recommendation[]> {
     tenants.push(...page.items);
     cursor = page.nextCursor;
   } while (cursor);
-  return signalsFrom(tenants, await deps.usage()).map((s) =>
+  return signalsFrom(tenants, await deps.usage(), Date.now(), deps.windowMs).map((s) =>
     recommendPlacement(s, deps.policy ?? DEFAULT_POLICY, deps.prices ?? LIST_PRICES),
   );
 }

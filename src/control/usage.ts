@@ -44,15 +44,25 @@ export interface UsageDeps {
   metrics?: TenantMetrics;
 }
 
-/** Usage and cost per tenant: totals from the job records, live figures from the queue and this process. */
-export async function usageReport(deps: UsageDeps): Promise<TenantUsage[]> {
+/** How far back the placement advisor looks: recent usage decides, and a pass reads only those jobs. */
+export const ADVISOR_WINDOW_MS = 30 * 86_400_000;
+
+/**
+ * Usage and cost per tenant: totals from the job records, live figures from the queue and this process.
+ * With `sinceMs`, only jobs created since then count, and a tenant's jobs are read newest first only
+ * back to it (the advisor's periodic pass stays proportional to recent volume, not to all history).
+ */
+export async function usageReport(
+  deps: UsageDeps,
+  options: { sinceMs?: number } = {},
+): Promise<TenantUsage[]> {
   const queued = await queuedJobsByTenant(deps.queue);
   const items: TenantUsage[] = [];
   let cursor: string | undefined;
   do {
     const page = await deps.directory.list({ limit: 500, ...(cursor ? { cursor } : {}) });
     for (const tenant of page.items) {
-      const totals = await jobTotals(deps.stores, tenant);
+      const totals = await jobTotals(deps.stores, tenant, options.sinceMs);
       const live = deps.metrics?.live(tenant.id) ?? {
         running: 0,
         throttled: 0,
@@ -77,8 +87,8 @@ type JobTotals = Pick<
   'jobs' | 'succeeded' | 'failed' | 'cancelled' | 'computeSeconds' | 'storageBytes'
 >;
 
-/** One pass over the tenant's job records, a page at a time. */
-async function jobTotals(stores: StoreProvider, tenant: Tenant): Promise<JobTotals> {
+/** One pass over the tenant's job records (newest first), a page at a time, back to `sinceMs` if given. */
+async function jobTotals(stores: StoreProvider, tenant: Tenant, sinceMs?: number): Promise<JobTotals> {
   const jobs = tenantDataAt(stores, storeFor(tenant), tenant.id).jobs;
   const totals: JobTotals = {
     jobs: 0,
@@ -89,9 +99,14 @@ async function jobTotals(stores: StoreProvider, tenant: Tenant): Promise<JobTota
     storageBytes: 0,
   };
   let cursor: string | undefined;
+  let older = false;
   do {
     const page = await jobs.list({ limit: 500, ...(cursor ? { cursor } : {}) });
     for (const job of page.items) {
+      if (sinceMs !== undefined && Date.parse(job.createdAt) < sinceMs) {
+        older = true;
+        break;
+      }
       totals.jobs++;
       if (job.status === 'succeeded' || job.status === 'failed' || job.status === 'cancelled')
         totals[job.status]++;
@@ -102,7 +117,7 @@ async function jobTotals(stores: StoreProvider, tenant: Tenant): Promise<JobTota
       for (const artifact of job.artifacts) totals.storageBytes += artifact.size;
     }
     cursor = page.nextCursor;
-  } while (cursor);
+  } while (cursor && !older);
   totals.computeSeconds = Math.round(totals.computeSeconds * 1000) / 1000;
   return totals;
 }

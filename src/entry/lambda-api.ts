@@ -28,7 +28,7 @@ async function createProxy(): Promise<ProxyHandler> {
     { createAwsControl },
     { createControlHooks },
     { advisorRoutes },
-    { usageReport },
+    { advisorFor },
   ] = await Promise.all([
     import('../api/app.ts'),
     import('../api/auth/authenticator.ts'),
@@ -39,7 +39,7 @@ async function createProxy(): Promise<ProxyHandler> {
     import('./aws-control.ts'),
     import('../control/hooks.ts'),
     import('../api/routes/advisor.ts'),
-    import('../control/usage.ts'),
+    import('../control/advisor.ts'),
   ]);
   const ports = createAwsPorts();
   const control = createAwsControl(ports);
@@ -90,8 +90,7 @@ async function createProxy(): Promise<ProxyHandler> {
     },
   });
   advisorRoutes(app, {
-    directory: ports.directory,
-    usage: () => usageReport({ directory: ports.directory, stores: ports.stores, queue: ports.queue }),
+    ...advisorFor({ directory: ports.directory, stores: ports.stores, queue: ports.queue }),
     move: (tenantId, to) => moves.start(tenantId, to),
   });
   placementRoutes(app, {

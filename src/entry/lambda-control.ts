@@ -1,8 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
-import { applyAutoPlacement } from '../control/advisor.ts';
+import { advisorFor, applyAutoPlacement } from '../control/advisor.ts';
 import { createMoveRunner } from '../control/placement-move.ts';
-import { usageReport } from '../control/usage.ts';
 import type { TenantId } from '../core/ids.ts';
 import { createAwsControl } from './aws-control.ts';
 import { createAwsPorts } from './aws-wiring.ts';
@@ -39,10 +38,7 @@ export async function handler(_event: unknown, context: Pick<Context, 'getRemain
     if (advisorDue(new Date())) {
       // Tenants whose placement policy is `auto` are moved as the advisor says; the moves run below.
       const applied = await applyAutoPlacement({
-        advisor: {
-          directory: ports.directory,
-          usage: () => usageReport({ directory: ports.directory, stores: ports.stores, queue: ports.queue }),
-        },
+        advisor: advisorFor({ directory: ports.directory, stores: ports.stores, queue: ports.queue }),
         move: (tenantId, to) => runner.start(tenantId, to),
         lastMoveAt: async (tenantId) => {
           const moves = (await ports.operations.listByTenant(tenantId as TenantId)).filter(

@@ -12,7 +12,7 @@ import { loadEmbeddedIssuer } from '../api/auth/issuer.ts';
 import type { ControlHooks } from '../api/deps.ts';
 import { advisorRoutes } from '../api/routes/advisor.ts';
 import { placementRoutes } from '../api/routes/placement.ts';
-import { startAutoPlacement } from '../control/advisor.ts';
+import { advisorFor, startAutoPlacement } from '../control/advisor.ts';
 import { createControlHooks } from '../control/hooks.ts';
 import { ensureQueue, WEBHOOK_QUEUE } from '../control/lanes.ts';
 import { createTenantMetrics } from '../control/metrics.ts';
@@ -124,11 +124,12 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
     host.refresh().catch((error) => app.log.error({ err: error }, 'limits refresh'));
 
   // The placement advisor: recommendations for operators, and moves for tenants whose policy is `auto`.
-  const advisor = {
+  const advisor = advisorFor({
     directory: platform.directory,
-    usage: () =>
-      usageReport({ directory: platform.directory, stores: platform.stores, queue: platform.queue, metrics }),
-  };
+    stores: platform.stores,
+    queue: platform.queue,
+    metrics,
+  });
   const move = placement
     ? (tenantId: string, to: Placement) => placement.moves.start(tenantId, to)
     : undefined;
