@@ -167,5 +167,10 @@ describe('visibility', () => {
     const rate = items.find((u) => u.tenantId === tenants.rate.id)!;
     expect(rate).toMatchObject({ throttled: 1, jobs: 3 });
     expect((await server.api('/v1/admin/usage', { token: tenants.rate.key })).status).toBe(403);
+    // A window counts recent jobs only (all of them here) and refuses a nonsense one.
+    const recent = await server.api('/v1/admin/usage?days=1', { token: server.operatorToken });
+    const recentItems = ((await recent.json()) as { items: Record<string, number | string>[] }).items;
+    expect(recentItems.find((u) => u.tenantId === tenants.serial.id)).toMatchObject({ jobs: 8 });
+    expect((await server.api('/v1/admin/usage?days=0', { token: server.operatorToken })).status).toBe(400);
   });
 });
