@@ -1,6 +1,7 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { createDynamoRateBuckets } from '../adapters/aws/rate-buckets.ts';
 import { createStackInfrastructure } from '../adapters/aws/stack-infrastructure.ts';
+import { createDynamoTenantEraser } from '../adapters/aws/tenant-eraser.ts';
 import { TENANT_STACK_ENV } from '../adapters/aws/tenant-stack.ts';
 import type { MoveDeps } from '../control/placement-move.ts';
 import type { RateBuckets } from '../ports/rate-buckets.ts';
@@ -63,6 +64,7 @@ export function createAwsControl(
       queue: ports.queue,
       stores: ports.stores,
       operations: ports.operations,
+      eraser: createDynamoTenantEraser({ client: ports.dynamo, sharedTable: ports.sharedTable }),
       ...(queueSettings ? { queueSettings } : {}),
       ...(infrastructure ? { infrastructure } : {}),
     },

@@ -38,6 +38,7 @@ export interface AwsPorts {
   /** The document client and control-plane table, for the control plane's own items. */
   dynamo: DynamoDBDocumentClient;
   tenantsTable: string;
+  sharedTable: string;
   close(): Promise<void>;
 }
 
@@ -161,6 +162,7 @@ export function createAwsPorts(env: Env = process.env): AwsPorts {
     region,
     dynamo,
     tenantsTable,
+    sharedTable: table,
     operations: createDynamoOperationStore({ client: dynamo, tableName: tenantsTable }),
     async dataFor(tenant, jobId, lane) {
       if (lane) {
