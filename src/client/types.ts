@@ -104,10 +104,19 @@ export interface TenantLimits {
   weight?: number;
 }
 
+/** A dedicated tenant's functions (locally its processes, on AWS its stack's Lambdas). */
+export interface FunctionSettings {
+  reservedConcurrency?: number;
+  memoryMb?: number;
+  timeoutSec?: number;
+  idleTimeoutSec?: number;
+}
+
 export interface TenantConfig {
   rules: Record<string, ModelRules>;
   formatting: Formatting;
   limits: TenantLimits;
+  function?: FunctionSettings;
 }
 
 export interface Tenant {

@@ -7,6 +7,7 @@ import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import type { InfrastructureOptions, TenantInfrastructure } from '../ports/tenant-infrastructure.ts';
 import { dedicatedPlacementProblem, laneInfrastructure, laneQueues } from './lanes.ts';
+import { checkConfig } from './tenant-config.ts';
 
 export interface ControlDeps {
   directory: TenantDirectory;
@@ -42,6 +43,7 @@ export async function createTenant(
   const placement = input.placement ?? 'shared';
   const plan = input.plan ?? 'standard';
   checkChoices(placement, plan, input.name);
+  checkConfig(input.config);
   const tooLong = placement === 'dedicated' ? dedicatedPlacementProblem(id) : undefined;
   if (tooLong) throw new ValidationError([{ path: '/placement', message: tooLong, rule: 'length' }]);
   const now = new Date().toISOString();
@@ -88,6 +90,7 @@ export async function updateTenant(deps: ControlDeps, id: TenantId, patch: Tenan
     const current = await deps.directory.get(id);
     if (!current) throw new NotFoundError(`Tenant "${id}"`);
     checkChoices(current.placement, patch.plan ?? current.plan, patch.name ?? current.name);
+    checkConfig(patch.config);
     if (patch.status && !['active', 'suspended'].includes(patch.status)) {
       throw new ValidationError([{ path: '/status', message: 'must be active or suspended', rule: 'enum' }]);
     }

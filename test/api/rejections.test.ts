@@ -152,6 +152,35 @@ describe('input validation', () => {
       await post('/v1/models/finance/jobs', '{"input":{}}', { 'content-type': 'text/plain' }),
       415,
     );
+    // An operator's bad tenant settings: each field named, nothing stored.
+    const patchTenant = (config: unknown) =>
+      server.api(`/v1/admin/tenants/${tenant}`, {
+        method: 'PATCH',
+        token: server.operatorToken,
+        body: JSON.stringify({ config }),
+      });
+    const badSettings = await expectProblem(
+      await patchTenant({
+        function: { memoryMb: 64, timeoutSec: 1.5, reservedConcurrency: 'many', turbo: true },
+        limits: { maxQueuedJobs: -1, weight: 0 },
+      }),
+      400,
+      'validation_failed',
+    );
+    expect((badSettings.errors as { path: string }[]).map((e) => e.path).sort()).toEqual([
+      '/config/function/memoryMb',
+      '/config/function/reservedConcurrency',
+      '/config/function/timeoutSec',
+      '/config/function/turbo',
+      '/config/limits/maxQueuedJobs',
+      '/config/limits/weight',
+    ]);
+    await expectProblem(await patchTenant({ function: [1] }), 400, 'validation_failed');
+    const unchanged = (await (
+      await server.api(`/v1/admin/tenants/${tenant}`, { token: server.operatorToken })
+    ).json()) as { config: { function?: unknown } };
+    expect(unchanged.config.function ?? {}).toEqual({});
+    expect((await patchTenant({ function: { memoryMb: 2048, timeoutSec: 60 } })).status).toBe(200);
     await expectProblem(await server.api('/v1/jobs?limit=1000', { token: apiKey }), 400);
     await expectProblem(await server.api('/v1/jobs?status=weird', { token: apiKey }), 400);
     const healthy = await server.api('/healthz');

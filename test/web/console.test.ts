@@ -42,7 +42,7 @@ describe.skipIf(!hasChromium)(`operator console in Chromium${skipReason}`, { tim
     await page.getByLabel('Name', { exact: true }).fill('Created In The UI');
     await page.getByLabel('Plan').selectOption('standard');
     await page.getByLabel('Company name').fill('Created GmbH');
-    await page.getByLabel('Currency').fill('EUR');
+    await page.getByLabel('Currency', { exact: true }).fill('EUR');
     await page.getByLabel('Max running jobs').fill('3');
     await page
       .getByLabel('Rules by model (JSON)')
@@ -68,6 +68,19 @@ describe.skipIf(!hasChromium)(`operator console in Chromium${skipReason}`, { tim
     };
     expect(tenant.config.formatting.companyName).toBe('Renamed GmbH');
     expect(tenant.config.limits.maxRunningJobs).toBe(3);
+
+    // Dedicated function settings: a value the platform refuses is shown at its field, nothing is saved.
+    await page.getByLabel('Memory (MB)').fill('64');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByText('must be at least 128').first().waitFor();
+    expect(await page.getByLabel('Memory (MB)').getAttribute('aria-invalid')).toBe('true');
+    await page.getByLabel('Memory (MB)').fill('2048');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
+    const withFunction = (await (
+      await server.api(`/v1/admin/tenants/${id}`, { token: server.operatorToken })
+    ).json()) as { config: { function?: { memoryMb?: number } } };
+    expect(withFunction.config.function?.memoryMb).toBe(2048);
 
     // A fixed field is the tenant's decision: its users do not see it in the form.
     const userToken = await server.mintToken({ tenants: [id], user: 'carol@example.com' });

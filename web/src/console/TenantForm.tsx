@@ -1,5 +1,12 @@
 import { type FormEvent, useId, useState } from 'react';
-import type { Plan, Tenant, TenantConfig, TenantLimits, TenantStatus } from '../../../src/client/index.ts';
+import type {
+  FunctionSettings,
+  Plan,
+  Tenant,
+  TenantConfig,
+  TenantLimits,
+  TenantStatus,
+} from '../../../src/client/index.ts';
 import { ProblemError } from '../../../src/client/index.ts';
 import { Field, SelectField } from '../ui/Field.tsx';
 import { ProblemBanner } from '../ui/Problem.tsx';
@@ -12,6 +19,16 @@ const LIMITS: { key: keyof TenantLimits; label: string; step: string }[] = [
   { key: 'submitRatePerSec', label: 'Submit rate (per second)', step: 'any' },
   { key: 'submitBurst', label: 'Submit burst', step: '1' },
   { key: 'weight', label: 'Scheduling weight', step: 'any' },
+];
+const FUNCTION: { key: keyof FunctionSettings; label: string; help: string }[] = [
+  { key: 'reservedConcurrency', label: 'Reserved concurrency', help: 'Jobs its functions run at once.' },
+  { key: 'memoryMb', label: 'Memory (MB)', help: '128–10240.' },
+  { key: 'timeoutSec', label: 'Timeout (s)', help: 'A longer run is stopped and retried; up to 900.' },
+  {
+    key: 'idleTimeoutSec',
+    label: 'Idle timeout (s)',
+    help: 'A local function stops this long after its last job.',
+  },
 ];
 const FORMATTING = [
   { key: 'companyName', label: 'Company name', help: 'Printed in the workbook header.' },
@@ -50,6 +67,10 @@ export function TenantForm({ initial, submitLabel, onSubmit }: Props) {
   const [limits, setLimits] = useState<Record<string, string>>(
     Object.fromEntries(LIMITS.map((l) => [l.key, String(initial?.config.limits[l.key] ?? '')])),
   );
+  const initialFunction = Object.fromEntries(
+    FUNCTION.map((f) => [f.key, String(initial?.config.function?.[f.key] ?? '')]),
+  );
+  const [fn, setFn] = useState<Record<string, string>>(initialFunction);
   const [rules, setRules] = useState(JSON.stringify(initial?.config.rules ?? {}, null, 2));
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [problem, setProblem] = useState<unknown>();
@@ -70,11 +91,9 @@ export function TenantForm({ initial, submitLabel, onSubmit }: Props) {
       rules: parsedRules,
       // Empty fields mean "use the plan's default", so they are left out rather than sent as "".
       formatting: Object.fromEntries(Object.entries(formatting).filter(([, v]) => v.trim() !== '')),
-      limits: Object.fromEntries(
-        Object.entries(limits)
-          .filter(([, v]) => v.trim() !== '')
-          .map(([k, v]) => [k, Number(v)]),
-      ),
+      limits: numbers(limits),
+      // Only when changed: on AWS new function settings update the tenant's stack.
+      ...(JSON.stringify(fn) !== JSON.stringify(initialFunction) ? { function: numbers(fn) } : {}),
     };
     setErrors({});
     setSaving(true);
@@ -171,6 +190,24 @@ export function TenantForm({ initial, submitLabel, onSubmit }: Props) {
         ))}
       </fieldset>
       <fieldset>
+        <legend>Dedicated functions</legend>
+        <p className="help">Used while the tenant is dedicated. Leave empty for the defaults.</p>
+        {FUNCTION.map((f) => (
+          <Field
+            key={f.key}
+            label={f.label}
+            help={f.help}
+            type="number"
+            min="0"
+            step="1"
+            inputMode="numeric"
+            value={fn[f.key] ?? ''}
+            onChange={(e) => setFn({ ...fn, [f.key]: e.target.value })}
+            error={errors[`/config/function/${f.key}`]}
+          />
+        ))}
+      </fieldset>
+      <fieldset>
         <legend>Model rules</legend>
         <div className={`field${rulesError ? ' field-invalid' : ''}`}>
           <label htmlFor={rulesId}>Rules by model (JSON)</label>
@@ -201,5 +238,14 @@ export function TenantForm({ initial, submitLabel, onSubmit }: Props) {
         </button>
       </div>
     </form>
+  );
+}
+
+/** Filled fields as numbers; empty ones are left out (the default applies). */
+function numbers(values: Record<string, string>): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(values)
+      .filter(([, v]) => v.trim() !== '')
+      .map(([k, v]) => [k, Number(v)]),
   );
 }
