@@ -12,6 +12,7 @@ import type { Tenant } from '../../src/core/tenant.ts';
 import { type EmbeddedPlatform, openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
 import type { MessageQueue } from '../../src/ports/message-queue.ts';
 import { type TenantData, tenantDataAt } from '../../src/ports/stores.ts';
+import { makeJob } from '../contract/fixtures.ts';
 import { newTenantId } from '../support/server.ts';
 
 // A submit writes the job record, then sends its message, and answers 202 only after both. These are the
@@ -50,24 +51,9 @@ describe('submitJob when it breaks halfway', () => {
       jobId,
       createdAt: now,
     });
-    await data.jobs.create({
-      id: jobId,
-      tenantId: tenant.id,
-      model: 'finance',
-      modelVersion: '1',
-      status: 'queued',
-      input: {},
-      effectiveInput: {},
-      rules: {},
-      artifacts: [],
-      attempts: 0,
-      cost: 1,
-      priority: 0,
-      idempotencyKey: 'k-crash',
-      createdAt: now,
-      updatedAt: now,
-      version: 1,
-    });
+    await data.jobs.create(
+      makeJob(tenant.id, { id: jobId, input: {}, effectiveInput: {}, idempotencyKey: 'k-crash' }),
+    );
     expect(await messagesFor(jobId)).toBe(0);
 
     const retry = await submitJob(platform.queue, {

@@ -5,11 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signalsFrom } from '../../src/control/advisor.ts';
 import { createTenant } from '../../src/control/tenants.ts';
 import { ADVISOR_WINDOW_MS, usageReport } from '../../src/control/usage.ts';
-import { newJobId, parseTenantId } from '../../src/core/ids.ts';
+import { parseTenantId } from '../../src/core/ids.ts';
 import type { JobRecord } from '../../src/core/job.ts';
 import type { Tenant } from '../../src/core/tenant.ts';
 import { type EmbeddedPlatform, openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
 import { tenantDataAt } from '../../src/ports/stores.ts';
+import { makeJob } from '../contract/fixtures.ts';
 import { newTenantId } from '../support/server.ts';
 
 // The advisor's periodic pass reads a tenant's jobs back 30 days only, and turns them into per-month
@@ -32,28 +33,11 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** A job finished two seconds after it was created. */
 function job(t: Tenant, createdAtMs: number): JobRecord {
   const created = new Date(createdAtMs).toISOString();
   const finished = new Date(createdAtMs + 2000).toISOString();
-  return {
-    id: newJobId(createdAtMs),
-    tenantId: t.id,
-    model: 'finance',
-    modelVersion: '1',
-    status: 'succeeded',
-    input: {},
-    effectiveInput: {},
-    rules: {},
-    artifacts: [],
-    attempts: 1,
-    cost: 1,
-    priority: 0,
-    createdAt: created,
-    updatedAt: finished,
-    startedAt: created,
-    finishedAt: finished,
-    version: 3,
-  };
+  return makeJob(t.id, { createdAtMs, status: 'succeeded', startedAt: created, finishedAt: finished });
 }
 
 describe('usage over the advisor window', () => {

@@ -90,10 +90,7 @@ export function placementRoutes(app: FastifyInstance, placement: PlacementRouteD
         throw new ConflictError('The offboarding has not finished its export yet.', 'not_ready');
       const stored = await placement.exports?.get(op.params.export);
       if (!stored) throw new NotFoundError(`The export of ${op.tenantId}`);
-      return reply
-        .header('content-type', 'application/zip')
-        .header('content-disposition', `attachment; filename="${op.tenantId}-export.zip"`)
-        .send(Buffer.from(stored.body.buffer, stored.body.byteOffset, stored.body.byteLength));
+      return sendExport(reply, op.tenantId, stored.body);
     },
   );
 
@@ -120,11 +117,7 @@ export function placementRoutes(app: FastifyInstance, placement: PlacementRouteD
       if (placement.offboardAsync) return offboardLater(request.params.id, reply);
       const result = await placement.offboard(request.params.id);
       const { zip, ...summary } = result;
-      return reply
-        .header('content-type', 'application/zip')
-        .header('content-disposition', `attachment; filename="${result.tenantId}-export.zip"`)
-        .header('x-offboard-summary', JSON.stringify(summary))
-        .send(Buffer.from(zip.buffer, zip.byteOffset, zip.byteLength));
+      return sendExport(reply.header('x-offboard-summary', JSON.stringify(summary)), result.tenantId, zip);
     },
   );
 
@@ -144,4 +137,12 @@ export function placementRoutes(app: FastifyInstance, placement: PlacementRouteD
     const op = await placement.moves.offboard(tenantId);
     return reply.code(202).header('location', `/v1/admin/operations/${op.id}`).send(operationView(op));
   }
+}
+
+/** A tenant's export as a zip download. */
+function sendExport(reply: FastifyReply, tenantId: string, zip: Uint8Array) {
+  return reply
+    .header('content-type', 'application/zip')
+    .header('content-disposition', `attachment; filename="${tenantId}-export.zip"`)
+    .send(Buffer.from(zip.buffer, zip.byteOffset, zip.byteLength));
 }

@@ -2,6 +2,8 @@ import { crc32, deflateRawSync } from 'node:zlib';
 
 /** Below this size a part is stored: each native deflate call costs a zlib stream set-up that outweighs the bytes saved. */
 const DEFLATE_FROM_BYTES = 16 * 1024;
+/** 2000-01-01 as a DOS date: fixed, so equal input gives equal bytes. */
+const DOS_DATE = ((2000 - 1980) << 9) | (1 << 5) | 1;
 
 /**
  * A minimal zip writer over Node's native zlib. fflate's pure-JS deflate was most of the render
@@ -11,7 +13,6 @@ const DEFLATE_FROM_BYTES = 16 * 1024;
 export function zipEntries(
   entries: readonly { name: string; data: Uint8Array; store?: boolean }[],
 ): Uint8Array {
-  const DOS_DATE = ((2000 - 1980) << 9) | (1 << 5) | 1;
   const parts: Uint8Array[] = [];
   const central: Uint8Array[] = [];
   let offset = 0;
@@ -21,30 +22,17 @@ export function zipEntries(
     const store = e.store || e.data.length < DEFLATE_FROM_BYTES;
     const body = store ? e.data : deflateRawSync(e.data, { level: 1 });
     const method = store ? 0 : 8;
+    const fields = { method, crc, compressed: body.length, size: e.data.length, nameLength: name.length };
+    // The local header and the central directory entry share their fields, at different offsets.
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(0x0800, 6);
-    local.writeUInt16LE(method, 8);
-    local.writeUInt16LE(0, 10);
-    local.writeUInt16LE(DOS_DATE, 12);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(body.length, 18);
-    local.writeUInt32LE(e.data.length, 22);
-    local.writeUInt16LE(name.length, 26);
-    local.writeUInt16LE(0, 28);
+    writeEntryFields(local, 6, fields);
     const dir = Buffer.alloc(46);
     dir.writeUInt32LE(0x02014b50, 0);
     dir.writeUInt16LE(20, 4);
     dir.writeUInt16LE(20, 6);
-    dir.writeUInt16LE(0x0800, 8);
-    dir.writeUInt16LE(method, 10);
-    dir.writeUInt16LE(0, 12);
-    dir.writeUInt16LE(DOS_DATE, 14);
-    dir.writeUInt32LE(crc, 16);
-    dir.writeUInt32LE(body.length, 20);
-    dir.writeUInt32LE(e.data.length, 24);
-    dir.writeUInt16LE(name.length, 28);
+    writeEntryFields(dir, 8, fields);
     dir.writeUInt32LE(offset, 42);
     parts.push(local, name, body);
     central.push(dir, name);
@@ -58,4 +46,20 @@ export function zipEntries(
   end.writeUInt32LE(cdSize, 12);
   end.writeUInt32LE(offset, 16);
   return new Uint8Array(Buffer.concat([...parts, ...central, end]));
+}
+
+/** Flags (UTF-8 names), method, time and date, CRC-32, sizes and name length, from `at` on. */
+function writeEntryFields(
+  buf: Buffer,
+  at: number,
+  f: { method: number; crc: number; compressed: number; size: number; nameLength: number },
+): void {
+  buf.writeUInt16LE(0x0800, at);
+  buf.writeUInt16LE(f.method, at + 2);
+  buf.writeUInt16LE(0, at + 4);
+  buf.writeUInt16LE(DOS_DATE, at + 6);
+  buf.writeUInt32LE(f.crc, at + 8);
+  buf.writeUInt32LE(f.compressed, at + 12);
+  buf.writeUInt32LE(f.size, at + 16);
+  buf.writeUInt16LE(f.nameLength, at + 20);
 }
