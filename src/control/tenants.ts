@@ -3,6 +3,7 @@ import { ConditionFailedError, NotFoundError, ValidationError } from '../core/er
 import { parseTenantId, type TenantId } from '../core/ids.ts';
 import { emptyConfig, type Placement, type Plan, type Tenant, type TenantConfig } from '../core/tenant.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
+import type { Operation } from '../ports/operation-store.ts';
 import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import type { InfrastructureOptions, TenantInfrastructure } from '../ports/tenant-infrastructure.ts';
@@ -63,6 +64,34 @@ export async function createTenant(
   await provisionPlacement(deps, tenant, placement);
   await deps.directory.create(tenant);
   return { tenant, apiKey: key.key };
+}
+
+/**
+ * Onboards a tenant as the admin API does. Where a dedicated tenant's own resources take minutes (a
+ * stack on AWS) and moves can start, it is created shared and its promotion started, so it can submit at
+ * once; the answer then carries that operation.
+ */
+export async function onboardTenant(
+  deps: ControlDeps,
+  input: CreateTenantInput,
+  hooks: {
+    startMove?(tenantId: string, to: Placement): Promise<Operation>;
+    tenantChanged?(tenantId: TenantId): Promise<void>;
+  } = {},
+): Promise<{ tenant: Tenant; apiKey: string; operation?: Operation }> {
+  const slow = input.placement === 'dedicated' && infrastructureOf(deps).speed === 'slow' && hooks.startMove;
+  if (!slow) {
+    const created = await createTenant(deps, input);
+    await hooks.tenantChanged?.(created.tenant.id);
+    return created;
+  }
+  const tooLong = dedicatedPlacementProblem(parseTenantId(input.id));
+  if (tooLong) throw new ValidationError([{ path: '/placement', message: tooLong, rule: 'length' }]);
+  const created = await createTenant(deps, { ...input, placement: 'shared' });
+  await hooks.tenantChanged?.(created.tenant.id);
+  const operation = await hooks.startMove!(created.tenant.id, 'dedicated');
+  const tenant = (await deps.directory.get(created.tenant.id)) ?? created.tenant;
+  return { tenant, apiKey: created.apiKey, operation };
 }
 
 /** Lanes (queues and stores) of a tenant's placement; idempotent so a retried onboarding resumes. */

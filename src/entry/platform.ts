@@ -18,7 +18,6 @@ import { ensureQueue, WEBHOOK_QUEUE } from '../control/lanes.ts';
 import { createTenantMetrics } from '../control/metrics.ts';
 import { offboardTenant } from '../control/offboard.ts';
 import { createMoveRunner } from '../control/placement-move.ts';
-import { usageReport } from '../control/usage.ts';
 import { sharedQueueName } from '../core/placement.ts';
 import type { Placement } from '../core/tenant.ts';
 import { listModels } from '../models/registry.ts';

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { peekDeadLetters, redriveDeadLetters } from '../../control/dead-letters.ts';
-import { dedicatedPlacementProblem } from '../../control/lanes.ts';
-import { createTenant, issueApiKey, type TenantPatch, updateTenant } from '../../control/tenants.ts';
+import { issueApiKey, onboardTenant, type TenantPatch, updateTenant } from '../../control/tenants.ts';
 import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { parseTenantId } from '../../core/ids.ts';
 import { listModels } from '../../models/registry.ts';
@@ -70,31 +69,21 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
     '/v1/admin/tenants',
     { schema: { tags: ['admin'], summary: 'Onboard a tenant; the API key is shown once', body: tenantBody } },
     async (request, reply) => {
-      const body = request.body;
       const startMove = deps.control?.startMove;
-      if (body.placement === 'dedicated' && deps.infrastructure?.speed === 'slow' && startMove) {
-        // Its own resources take minutes (a stack): it serves shared at once and moves when they are ready.
-        const tooLong = dedicatedPlacementProblem(parseTenantId(body.id));
-        if (tooLong) throw new ValidationError([{ path: '/placement', message: tooLong, rule: 'length' }]);
-        const created = await createTenant(control, { ...body, placement: 'shared' } as never);
-        await deps.control?.tenantChanged?.(created.tenant.id);
-        const op = await startMove(created.tenant.id, 'dedicated');
-        const tenant = (await deps.directory.get(created.tenant.id)) ?? created.tenant;
-        return reply
-          .code(201)
-          .header('location', `/v1/admin/tenants/${tenant.id}`)
-          .send({
-            tenant: tenantView(tenant),
-            apiKey: created.apiKey,
-            operation: { id: op.id, url: `/v1/admin/operations/${op.id}` },
-          });
-      }
-      const { tenant, apiKey } = await createTenant(control, body as never);
-      await deps.control?.tenantChanged?.(tenant.id);
+      const { tenant, apiKey, operation } = await onboardTenant(control, request.body as never, {
+        ...(startMove ? { startMove } : {}),
+        ...(deps.control?.tenantChanged ? { tenantChanged: deps.control.tenantChanged } : {}),
+      });
       return reply
         .code(201)
         .header('location', `/v1/admin/tenants/${tenant.id}`)
-        .send({ tenant: tenantView(tenant), apiKey });
+        .send({
+          tenant: tenantView(tenant),
+          apiKey,
+          ...(operation
+            ? { operation: { id: operation.id, url: `/v1/admin/operations/${operation.id}` } }
+            : {}),
+        });
     },
   );
 
