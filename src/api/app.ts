@@ -1,9 +1,11 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { NotFoundError } from '../core/errors.ts';
+import { enforceAudiences, registerPublic } from './audience.ts';
 import { authenticate } from './context.ts';
 import type { AppDeps } from './deps.ts';
 import { sendProblem } from './problem.ts';
@@ -30,6 +32,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // The API speaks JSON only; anything else is a 415, not a string that fails later.
   app.removeContentTypeParser('text/plain');
 
+  enforceAudiences(app, deps);
+
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.1.0',
@@ -46,13 +50,24 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       security: [{ bearer: [] }],
     },
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  await registerPublic(app, (scope) => scope.register(fastifySwaggerUi, { routePrefix: '/docs' }));
 
-  app.get('/healthz', { schema: { tags: ['ops'], security: [] } }, async () => ({ status: 'ok' }));
-  app.get('/v1/auth/config', { schema: { tags: ['auth'], security: [] } }, async () => deps.authConfig);
+  app.get(
+    '/healthz',
+    { config: { audience: 'public' }, schema: { tags: ['ops'], security: [] } },
+    async () => ({ status: 'ok' }),
+  );
+  app.get(
+    '/v1/auth/config',
+    { config: { audience: 'public' }, schema: { tags: ['auth'], security: [] } },
+    async () => deps.authConfig,
+  );
   app.get(
     '/v1/me',
-    { schema: { tags: ['auth'], summary: 'Who the credential is and which tenants it grants' } },
+    {
+      config: { audience: 'tenant' },
+      schema: { tags: ['auth'], summary: 'Who the credential is and which tenants it grants' },
+    },
     async (request) => {
       const principal = await authenticate(deps, request);
       const tenants = await Promise.all(
@@ -77,12 +92,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   metricsRoutes(app, deps);
 
   const webRoot = deps.webRoot && existsSync(deps.webRoot) ? deps.webRoot : undefined;
-  if (webRoot) await app.register(fastifyStatic, { root: webRoot, wildcard: false, index: ['index.html'] });
+  if (webRoot) {
+    await registerPublic(app, (scope) =>
+      scope.register(fastifyStatic, { root: webRoot, wildcard: false, index: ['index.html'] }),
+    );
+  }
+  const indexHtml = webRoot ? readFileSync(join(webRoot, 'index.html')) : undefined;
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '';
     // The web app routes in the browser: any other GET of a page answers its index.
-    if (webRoot && request.method === 'GET' && !path.startsWith('/v1/') && !path.startsWith('/docs')) {
-      return reply.sendFile('index.html');
+    if (indexHtml && request.method === 'GET' && !path.startsWith('/v1/') && !path.startsWith('/docs')) {
+      return reply.type('text/html; charset=utf-8').send(indexHtml);
     }
     return sendProblem(reply, request, new NotFoundError(`Route ${request.method} ${path}`));
   });

@@ -2,11 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import { usageReport } from '../../control/usage.ts';
 import type { AppDeps } from '../deps.ts';
 
-/** `GET /v1/admin/usage`: per-tenant load, limits in action, usage and estimated cost (operator role, see admin.ts). */
+/** `GET /v1/admin/usage`: per-tenant load, limits in action, usage and estimated cost (operator audience, enforced by the route's config). */
 export function adminUsageRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.get<{ Querystring: { days?: number } }>(
     '/v1/admin/usage',
     {
+      config: { audience: 'operator' },
       schema: {
         tags: ['admin'],
         summary: 'Queue depth, running jobs, waits, throttles, usage and cost per tenant',

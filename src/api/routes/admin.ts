@@ -6,7 +6,6 @@ import { parseTenantId } from '../../core/ids.ts';
 import { listModels } from '../../models/registry.ts';
 import { deadLetterQueueName } from '../../ports/message-queue.ts';
 import type { Role } from '../auth/principal.ts';
-import { requireOperator } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
 
 const tenantBody = {
@@ -30,13 +29,10 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
     ...(deps.queueSettings ? { queueSettings: deps.queueSettings } : {}),
     ...(deps.infrastructure ? { infrastructure: deps.infrastructure } : {}),
   };
-  app.addHook('onRequest', async (request) => {
-    if (request.url.startsWith('/v1/admin/')) await requireOperator(deps, request);
-  });
-
   app.get<{ Querystring: { cursor?: string; limit?: number } }>(
     '/v1/admin/tenants',
     {
+      config: { audience: 'operator' },
       schema: {
         tags: ['admin'],
         querystring: {
@@ -67,7 +63,10 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
     };
   }>(
     '/v1/admin/tenants',
-    { schema: { tags: ['admin'], summary: 'Onboard a tenant; the API key is shown once', body: tenantBody } },
+    {
+      config: { audience: 'operator' },
+      schema: { tags: ['admin'], summary: 'Onboard a tenant; the API key is shown once', body: tenantBody },
+    },
     async (request, reply) => {
       const startMove = deps.control?.startMove;
       const { tenant, apiKey, operation } = await onboardTenant(control, request.body as never, {
@@ -89,7 +88,7 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   app.get<{ Params: { id: string } }>(
     '/v1/admin/tenants/:id',
-    { schema: { tags: ['admin'] } },
+    { config: { audience: 'operator' }, schema: { tags: ['admin'] } },
     async (request) => {
       const tenant = await deps.directory.get(parseTenantId(request.params.id, '/params/id'));
       if (!tenant) throw new NotFoundError(`Tenant "${request.params.id}"`);
@@ -100,6 +99,7 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.patch<{ Params: { id: string }; Body: TenantPatch }>(
     '/v1/admin/tenants/:id',
     {
+      config: { audience: 'operator' },
       schema: {
         tags: ['admin'],
         body: {
@@ -127,7 +127,10 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   app.post<{ Params: { id: string } }>(
     '/v1/admin/tenants/:id/api-keys',
-    { schema: { tags: ['admin'], summary: 'Issue another API key (shown once)' } },
+    {
+      config: { audience: 'operator' },
+      schema: { tags: ['admin'], summary: 'Issue another API key (shown once)' },
+    },
     async (request, reply) => {
       const { apiKey } = await issueApiKey(control, parseTenantId(request.params.id, '/params/id'));
       return reply.code(201).send({ apiKey });
@@ -137,6 +140,7 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.post<{ Body: { tenants: string[]; user: string; roles?: Role[]; expiresIn?: string } }>(
     '/v1/admin/tokens',
     {
+      config: { audience: 'operator' },
       schema: {
         tags: ['admin'],
         summary: 'Mint a user token from the embedded issuer',
@@ -169,7 +173,10 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   app.get(
     '/v1/admin/queues',
-    { schema: { tags: ['admin'], summary: 'Queue depths and dead letters' } },
+    {
+      config: { audience: 'operator' },
+      schema: { tags: ['admin'], summary: 'Queue depths and dead letters' },
+    },
     async () => {
       const names = (await deps.queue.listQueues()).filter((q) => !q.endsWith('-dlq'));
       const items = await Promise.all(
@@ -190,6 +197,7 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.get<{ Querystring: { queue: string } }>(
     '/v1/admin/dead-letters',
     {
+      config: { audience: 'operator' },
       schema: {
         tags: ['admin'],
         querystring: {
@@ -205,6 +213,7 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.post<{ Body: { queue: string } }>(
     '/v1/admin/dead-letters/redrive',
     {
+      config: { audience: 'operator' },
       schema: {
         tags: ['admin'],
         body: {
@@ -217,9 +226,13 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
     async (request) => redriveDeadLetters(control, await knownQueue(request.body.queue)),
   );
 
-  app.get('/v1/admin/models', { schema: { tags: ['admin'] } }, async () => ({
-    items: listModels().map((m) => ({ name: m.name, version: m.version, title: m.title })),
-  }));
+  app.get(
+    '/v1/admin/models',
+    { config: { audience: 'operator' }, schema: { tags: ['admin'] } },
+    async () => ({
+      items: listModels().map((m) => ({ name: m.name, version: m.version, title: m.title })),
+    }),
+  );
 
   async function knownQueue(name: string): Promise<string> {
     const queues = await deps.queue.listQueues();

@@ -5,7 +5,7 @@ import type { Placement } from '../../core/tenant.ts';
 
 /**
  * `GET /v1/admin/advisor`: where each tenant should run, why, and what it costs; `POST …/apply` starts
- * the recommended moves (all, or the tenants named). Operator role (see admin.ts).
+ * the recommended moves (all, or the tenants named). Operator audience, enforced by the route's config.
  */
 export function advisorRoutes(
   app: FastifyInstance,
@@ -13,13 +13,17 @@ export function advisorRoutes(
 ): void {
   app.get(
     '/v1/admin/advisor',
-    { schema: { tags: ['admin'], summary: 'Placement recommendations from usage and cost' } },
+    {
+      config: { audience: 'operator' },
+      schema: { tags: ['admin'], summary: 'Placement recommendations from usage and cost' },
+    },
     async () => ({ items: await advise(deps) }),
   );
 
   app.post<{ Body: { tenantIds?: string[] } }>(
     '/v1/admin/advisor/apply',
     {
+      config: { audience: 'operator' },
       schema: {
         tags: ['admin'],
         summary: 'Start the recommended placement moves',

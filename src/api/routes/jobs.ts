@@ -21,6 +21,7 @@ export function jobRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.get<{ Querystring: ListQuery }>(
     '/v1/jobs',
     {
+      config: { audience: 'tenant' },
       schema: {
         tags: ['jobs'],
         summary: "This tenant's jobs, newest first",
@@ -50,7 +51,7 @@ export function jobRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   app.get<{ Params: { id: string } }>(
     '/v1/jobs/:id',
-    { schema: { tags: ['jobs'], summary: 'One job' } },
+    { config: { audience: 'tenant' }, schema: { tags: ['jobs'], summary: 'One job' } },
     async (request) => {
       const { data } = await tenantContext(deps, request);
       return jobView(await findJob(data.jobs, request.params.id));
@@ -59,7 +60,7 @@ export function jobRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   app.delete<{ Params: { id: string } }>(
     '/v1/jobs/:id',
-    { schema: { tags: ['jobs'], summary: 'Cancel a queued job' } },
+    { config: { audience: 'tenant' }, schema: { tags: ['jobs'], summary: 'Cancel a queued job' } },
     async (request) => {
       const { data } = await tenantContext(deps, request);
       const job = await findJob(data.jobs, request.params.id);
@@ -89,7 +90,10 @@ export function jobRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   app.get<{ Params: { id: string; name: string } }>(
     '/v1/jobs/:id/artifacts/:name',
-    { schema: { tags: ['jobs'], summary: "Download a job's artifact (the workbook)" } },
+    {
+      config: { audience: 'tenant' },
+      schema: { tags: ['jobs'], summary: "Download a job's artifact (the workbook)" },
+    },
     async (request, reply) => {
       const { data } = await tenantContext(deps, request);
       const job = await findJob(data.jobs, request.params.id);
@@ -110,6 +114,7 @@ export function jobRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.get<{ Params: { id: string } }>(
     '/v1/jobs/:id/events',
     {
+      config: { audience: 'tenant' },
       schema: {
         tags: ['jobs'],
         summary: 'Server-Sent Events with status changes; ends after a terminal status',

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { queuedJobsByTenant } from '../../control/queued-jobs.ts';
 import type { FunctionInfo } from '../../runtime/process-runtime.ts';
-import { requireOperator } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
 
 /**
@@ -11,9 +10,11 @@ import type { AppDeps } from '../deps.ts';
 export function metricsRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.get(
     '/metrics',
-    { schema: { tags: ['ops'], summary: 'Per-tenant metrics (Prometheus text)' } },
-    async (request, reply) => {
-      await requireOperator(deps, request);
+    {
+      config: { audience: 'operator' },
+      schema: { tags: ['ops'], summary: 'Per-tenant metrics (Prometheus text)' },
+    },
+    async (_request, reply) => {
       const body = deps.metrics ? deps.metrics.render(await queuedJobsByTenant(deps.queue)) : '';
       return reply
         .type('text/plain; version=0.0.4; charset=utf-8')

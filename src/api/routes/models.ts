@@ -12,7 +12,10 @@ const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
 export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.get(
     '/v1/models',
-    { schema: { tags: ['models'], summary: "Models with this tenant's input schema" } },
+    {
+      config: { audience: 'tenant' },
+      schema: { tags: ['models'], summary: "Models with this tenant's input schema" },
+    },
     async (request) => {
       const { tenant } = await tenantContext(deps, request);
       return {
@@ -29,7 +32,10 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   app.get<{ Params: { model: string } }>(
     '/v1/models/:model',
-    { schema: { tags: ['models'], summary: "One model with this tenant's input schema" } },
+    {
+      config: { audience: 'tenant' },
+      schema: { tags: ['models'], summary: "One model with this tenant's input schema" },
+    },
     async (request) => {
       const { tenant } = await tenantContext(deps, request);
       const model = getModel(request.params.model);
@@ -47,6 +53,7 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.post<{ Params: { model: string }; Body: unknown }>(
     '/v1/models/:model/jobs',
     {
+      config: { audience: 'tenant' },
       schema: {
         tags: ['jobs'],
         summary: 'Submit a job; 202 once it is durably queued',

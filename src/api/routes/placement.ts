@@ -25,12 +25,13 @@ export interface PlacementRouteDeps {
 
 /**
  * Operator routes of the hybrid: placement moves and their operations, offboarding, dedicated functions.
- * Registered on the app after `buildApp`, under `/v1/admin/`, so the admin routes' operator check guards them.
+ * Registered on the app after `buildApp`; each route declares the operator audience, which `buildApp` enforces.
  */
 export function placementRoutes(app: FastifyInstance, placement: PlacementRouteDeps): void {
   app.post<{ Params: { id: string }; Body: { placement: Placement } }>(
     '/v1/admin/tenants/:id/placement',
     {
+      config: { audience: 'operator' },
       schema: {
         tags: ['admin'],
         summary: 'Promote or demote a tenant; answers 202 with the move operation to poll',
@@ -51,6 +52,7 @@ export function placementRoutes(app: FastifyInstance, placement: PlacementRouteD
   app.get<{ Params: { id: string } }>(
     '/v1/admin/operations/:id',
     {
+      config: { audience: 'operator' },
       schema: {
         tags: ['admin'],
         summary:
@@ -67,6 +69,7 @@ export function placementRoutes(app: FastifyInstance, placement: PlacementRouteD
   app.get<{ Params: { id: string } }>(
     '/v1/admin/tenants/:id/operations',
     {
+      config: { audience: 'operator' },
       schema: {
         tags: ['admin'],
         summary: "A tenant's operations (moves, settings applied, offboarding), newest first",
@@ -82,7 +85,10 @@ export function placementRoutes(app: FastifyInstance, placement: PlacementRouteD
 
   app.get<{ Params: { id: string } }>(
     '/v1/admin/operations/:id/export',
-    { schema: { tags: ['admin'], summary: "An offboarding's export (a zip), once the operation succeeded" } },
+    {
+      config: { audience: 'operator' },
+      schema: { tags: ['admin'], summary: "An offboarding's export (a zip), once the operation succeeded" },
+    },
     async (request, reply) => {
       const op = await placement.operations.get(request.params.id);
       if (op?.kind !== 'offboard') throw new NotFoundError(`Offboarding "${request.params.id}"`);
@@ -97,6 +103,7 @@ export function placementRoutes(app: FastifyInstance, placement: PlacementRouteD
   app.get(
     '/v1/admin/functions',
     {
+      config: { audience: 'operator' },
       schema: {
         tags: ['admin'],
         summary: 'Dedicated function processes: state, pid, cold start, events in flight',
@@ -108,6 +115,7 @@ export function placementRoutes(app: FastifyInstance, placement: PlacementRouteD
   app.post<{ Params: { id: string } }>(
     '/v1/admin/tenants/:id/offboard',
     {
+      config: { audience: 'operator' },
       schema: {
         tags: ['admin'],
         summary: "Export the tenant's jobs and artifacts as a zip, then delete everything of it",
@@ -124,6 +132,7 @@ export function placementRoutes(app: FastifyInstance, placement: PlacementRouteD
   app.delete<{ Params: { id: string } }>(
     '/v1/admin/tenants/:id',
     {
+      config: { audience: 'operator' },
       schema: { tags: ['admin'], summary: 'Offboard a tenant (use POST …/offboard to download its export)' },
     },
     async (request, reply) => {

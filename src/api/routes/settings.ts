@@ -12,6 +12,7 @@ export function tenantSettingsRoutes(app: FastifyInstance, deps: AppDeps): void 
   app.put<{ Body: { url: string } }>(
     '/v1/settings/webhook',
     {
+      config: { audience: 'tenant' },
       schema: {
         tags: ['settings'],
         summary: 'Set the webhook URL; the signing secret is returned once',
@@ -42,10 +43,14 @@ export function tenantSettingsRoutes(app: FastifyInstance, deps: AppDeps): void 
     },
   );
 
-  app.delete('/v1/settings/webhook', { schema: { tags: ['settings'] } }, async (request, reply) => {
-    const { tenant } = await tenantContext(deps, request);
-    const { webhook: _old, ...config } = tenant.config;
-    await updateTenant(control, tenant.id, { config: { ...config, webhook: undefined } as never });
-    return reply.code(204).send();
-  });
+  app.delete(
+    '/v1/settings/webhook',
+    { config: { audience: 'tenant' }, schema: { tags: ['settings'] } },
+    async (request, reply) => {
+      const { tenant } = await tenantContext(deps, request);
+      const { webhook: _old, ...config } = tenant.config;
+      await updateTenant(control, tenant.id, { config: { ...config, webhook: undefined } as never });
+      return reply.code(204).send();
+    },
+  );
 }
