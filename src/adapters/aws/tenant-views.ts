@@ -9,7 +9,7 @@ import type { TenantDirectory } from '../../ports/tenant-directory.ts';
  * The tenant directory's items (`silopool-tenants`) hold every tenant's API key hashes and webhook secret,
  * in one partition so they list in order. A function role granted that table could read all of them, and
  * DynamoDB cannot narrow a grant to one item of a shared partition. So the directory also writes, after
- * each change, a **view** per tenant into its own table (`silopool-tenant-views`), keyed `TENANT#{id}`:
+ * each change, a **view** per tenant into its own table (`silopool-views`), keyed `TENANT#{id}`:
  * model roles are granted only that table (no grant at all on the directory's), a dedicated tenant's role
  * only its own partition (`dynamodb:LeadingKeys`).
  */
