@@ -243,7 +243,10 @@ function deployerStatements(stack: Stack, code: { bucket: string; key: string })
     statement(['kms:ScheduleKeyDeletion', 'kms:DisableKey'], [arn('kms', 'key/*')], tenantKey),
     // An alias action is authorized on the alias and on its key: the alias by name, the key by its tag
     // (an alias has no tags, so the two cannot share a statement).
-    statement(['kms:CreateAlias', 'kms:DeleteAlias', 'kms:UpdateAlias'], [arn('kms', 'alias/silopool/tenant/*')]),
+    statement(
+      ['kms:CreateAlias', 'kms:DeleteAlias', 'kms:UpdateAlias'],
+      [arn('kms', 'alias/silopool/tenant/*')],
+    ),
     statement(['kms:CreateAlias', 'kms:DeleteAlias', 'kms:UpdateAlias'], [arn('kms', 'key/*')], tenantKey),
     statement(
       [

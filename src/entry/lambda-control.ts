@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
-import { advisorFor, applyAutoPlacement } from '../control/advisor.ts';
 import { repairTenantViews } from '../adapters/aws/tenant-views.ts';
+import { advisorFor, applyAutoPlacement } from '../control/advisor.ts';
 import { createMoveRunner } from '../control/placement-move.ts';
 import type { TenantId } from '../core/ids.ts';
 import { createAwsControl } from './aws-control.ts';
