@@ -20,7 +20,8 @@ const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'
 export interface HandlerDeps {
   /** Spreads big model runs over cores: the parts a model plans run here, in parallel. */
   parallel?: { cores: number; runParts(model: string, input: unknown, parts: unknown[]): Promise<unknown[]> };
-  directory: TenantDirectory;
+  /** Only `get`: on AWS the model functions read tenant views without secrets (adapters/aws/tenant-views.ts). */
+  directory: Pick<TenantDirectory, 'get'>;
   stores: StoreProvider;
   /** For webhook notifications; absent where webhooks are sent another way. */
   queue?: MessageQueue;
