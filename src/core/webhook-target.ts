@@ -190,9 +190,10 @@ function parseRange(entry: string): string | undefined {
   return undefined;
 }
 
-/** A host name (or `*.suffix`) that WHATWG URL leaves as it is, so it cannot hide an address. */
+/** A DNS host name (or `*.suffix`) that WHATWG URL leaves as it is, so it cannot hide an address. */
 function isHostPattern(entry: string): boolean {
   const name = entry.replace(/^\*\./, '');
+  if (!/^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]*[a-z0-9])?\.?$/i.test(name)) return false;
   try {
     const url = new URL(`http://${name}/`);
     return url.hostname === name.toLowerCase() && !literalAddress(url.hostname);
