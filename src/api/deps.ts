@@ -1,6 +1,7 @@
 import type { TenantMetrics } from '../control/metrics.ts';
 import type { TenantId } from '../core/ids.ts';
 import type { Placement, Tenant } from '../core/tenant.ts';
+import type { WebhookTargetPolicy } from '../core/webhook-target.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { Operation } from '../ports/operation-store.ts';
 import type { StoreProvider } from '../ports/stores.ts';
@@ -65,4 +66,6 @@ export interface AppDeps {
   logger?: boolean | Record<string, unknown>;
   /** How often SSE streams re-read a job in case a change came from another process. */
   ssePollMs?: number;
+  /** Where tenants may point webhooks; default https to public addresses only (`STRICT_WEBHOOK_POLICY`). */
+  webhookPolicy?: WebhookTargetPolicy;
 }

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { OidcSettings } from '../api/auth/authenticator.ts';
 import type { AuthConfig } from '../api/deps.ts';
+import { type WebhookTargetPolicy, webhookTargetPolicyFromEnv } from '../core/webhook-target.ts';
 
 export interface ServerConfig {
   /** Where the ports live: SQLite and files (`embedded`), or SQS, DynamoDB and S3 (`aws`). */
@@ -17,6 +18,8 @@ export interface ServerConfig {
   logLevel: string;
   oidc?: OidcSettings;
   authConfig: AuthConfig;
+  /** Where tenants' webhooks may point: https and public addresses unless the operator widens it. */
+  webhookPolicy: WebhookTargetPolicy;
 }
 
 /** Reads the server's settings from the environment; every variable is documented in the README. */
@@ -61,6 +64,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     logLevel: env.LOG_LEVEL ?? 'info',
     ...(oidc ? { oidc } : {}),
     authConfig,
+    webhookPolicy: webhookTargetPolicyFromEnv(env),
   };
 }
 

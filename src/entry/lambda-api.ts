@@ -1,6 +1,7 @@
 import awsLambdaFastify from '@fastify/aws-lambda';
 import type { Context } from 'aws-lambda';
 import type { AuthConfig } from '../api/deps.ts';
+import { webhookTargetPolicyFromEnv } from '../core/webhook-target.ts';
 import { createAwsPorts } from './aws-wiring.ts';
 import { moveDriverOf } from './move-driver.ts';
 
@@ -76,6 +77,7 @@ async function createProxy(): Promise<ProxyHandler> {
     }),
     // API Gateway answers at most after 30 s: SSE streams re-read the job often and end early.
     ssePollMs: 1000,
+    webhookPolicy: webhookTargetPolicyFromEnv(process.env),
     ...(control.infrastructure ? { infrastructure: control.infrastructure } : {}),
     control: {
       ...createControlHooks({

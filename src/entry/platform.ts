@@ -93,6 +93,7 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
     queueSettings: queueOptions,
     functions: () => placement?.dedicated.functions() ?? [],
     logger: { level: config.logLevel },
+    webhookPolicy: config.webhookPolicy,
   });
 
   const host = startFunctionHost({
@@ -105,6 +106,7 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
       options: { dataDir: config.dataDir, maxReceiveCount: config.maxReceiveCount },
     },
     visibilityTimeoutSec: config.visibilityTimeoutSec,
+    webhookPolicy: config.webhookPolicy,
     ...(config.workers ? { poolSize: config.workers } : {}),
     ...(config.eventsPerThread ? { perThread: config.eventsPerThread } : {}),
     // On the AWS adapters dedicated lanes are TenantStack Lambdas in production; here the pool stands in.
