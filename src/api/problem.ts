@@ -49,11 +49,18 @@ function fromFastifyError(error: FastifyError): Problem | undefined {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return problem(400, 'invalid_json', `The body is not valid JSON: ${error.message}`);
     case 'FST_ERR_VALIDATION': {
-      const errors = (error.validation ?? []).map((v) => ({
-        path: `/${error.validationContext ?? 'body'}${v.instancePath}`,
-        message: v.message ?? 'is not valid',
-        rule: v.keyword,
-      }));
+      const errors = (error.validation ?? []).map((v) => {
+        const path = `/${error.validationContext ?? 'body'}${v.instancePath}`;
+        const extra = (v.params as { additionalProperty?: unknown }).additionalProperty;
+        // Name the unknown field itself, as the settings and input checks do.
+        return v.keyword === 'additionalProperties' && typeof extra === 'string'
+          ? {
+              path: `${path}/${extra.replace(/~/g, '~0').replace(/\//g, '~1')}`,
+              message: 'is not a field of this request',
+              rule: v.keyword,
+            }
+          : { path, message: v.message ?? 'is not valid', rule: v.keyword };
+      });
       return problem(400, 'validation_failed', error.message, { errors });
     }
   }
