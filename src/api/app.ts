@@ -6,7 +6,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { NotFoundError } from '../core/errors.ts';
 import { authenticate } from './context.ts';
 import type { AppDeps } from './deps.ts';
-import { useGuardedJsonParser } from './json-body.ts';
+import { guardJsonBodies } from './json-body.ts';
 import { sendProblem } from './problem.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { adminUsageRoutes } from './routes/admin-usage.ts';
@@ -31,7 +31,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // The API speaks JSON only; anything else is a 415, not a string that fails later.
   app.removeContentTypeParser('text/plain');
   // A nesting cap before anything parses, clones or walks a body (a 100,000-deep array is a 400, not a stall).
-  useGuardedJsonParser(app);
+  guardJsonBodies(app);
 
   await app.register(fastifySwagger, {
     openapi: {

@@ -30,7 +30,7 @@ export function nestsDeeperThan(text: string, max: number): boolean {
  * and then parses as Fastify does (secure-json-parse, refusing `__proto__` and `constructor.prototype`),
  * naming the forbidden key's path when that is why a body was refused.
  */
-export function useGuardedJsonParser(app: FastifyInstance, maxDepth = MAX_JSON_DEPTH): void {
+export function guardJsonBodies(app: FastifyInstance, maxDepth = MAX_JSON_DEPTH): void {
   const parse = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
