@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { RateLimitedError, SilopoolError } from '../core/errors.ts';
+import { RateLimitedError, SilopoolError, TenantSettingsError } from '../core/errors.ts';
 
 const TYPE_BASE = 'https://silopool.dev/problems/';
 
@@ -86,7 +86,10 @@ export function toProblem(error: unknown): Problem {
 export function sendProblem(reply: FastifyReply, request: FastifyRequest, error: unknown): FastifyReply {
   const body = toProblem(error);
   body.instance = request.url;
-  if (body.status >= 500) request.log.error({ err: error }, 'request failed');
+  // Settings that fail their schema are reported at startup; each refused request is a warning, not a fault.
+  if (error instanceof TenantSettingsError)
+    request.log.warn({ code: body.code, errors: error.problems }, body.detail);
+  else if (body.status >= 500) request.log.error({ err: error }, 'request failed');
   else request.log.info({ code: body.code, status: body.status }, body.detail);
   if (error instanceof RateLimitedError) {
     reply.headers(error.headers).header('retry-after', String(error.retryAfterSec));

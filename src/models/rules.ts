@@ -63,7 +63,7 @@ const RULES_SCHEMA = {
 } as const;
 
 /** Checks values without filling defaults: an operator's setting is read, never changed, by checking it. */
-const checker = new Ajv({ allErrors: true, strict: false });
+const checker = new Ajv({ allErrors: true, strict: false, verbose: true });
 addFormats(checker);
 const validateRulesShape = checker.compile(RULES_SCHEMA);
 

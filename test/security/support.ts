@@ -34,7 +34,7 @@ export async function expectProblem(res: Response, status: number, code?: string
     status: number;
     code: string;
     detail: string;
-    errors?: { path: string }[];
+    errors?: { path: string; message: string }[];
   };
   expect(body.status).toBe(status);
   if (code) expect(body.code).toBe(code);

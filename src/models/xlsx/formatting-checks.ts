@@ -39,7 +39,7 @@ export const FORMATTING_SCHEMA = {
   },
 } as const;
 
-const validateShape = new Ajv({ allErrors: true, strict: false }).compile(FORMATTING_SCHEMA);
+const validateShape = new Ajv({ allErrors: true, strict: false, verbose: true }).compile(FORMATTING_SCHEMA);
 const MESSAGES: Record<string, string> = {
   '/currency': 'must be an ISO 4217 currency code such as EUR',
   '/brandColor': 'must be a hex colour of six digits without #, such as 1F4E79',
@@ -62,29 +62,30 @@ export function formattingProblems(
   formatting: unknown,
   workbooks: readonly (readonly string[])[],
 ): FieldProblem[] {
-  if (!validateShape(formatting)) {
-    return toFieldProblems(validateShape.errors ?? [], {
-      base: '',
-      unknownField: 'is not a formatting setting',
-    }).map((p) =>
-      MESSAGES[p.path] && p.path.split('/').length === 2 ? { ...p, message: MESSAGES[p.path]! } : p,
-    );
-  }
+  const problems = validateShape(formatting)
+    ? []
+    : toFieldProblems(validateShape.errors ?? [], {
+        base: '',
+        unknownField: 'is not a formatting setting',
+      }).map((p) => (Object.hasOwn(MESSAGES, p.path) ? { ...p, message: MESSAGES[p.path]! } : p));
+  if (formatting === null || typeof formatting !== 'object' || Array.isArray(formatting)) return problems;
+  // Each field whose shape is right gets its semantic check too, so one answer names every bad field.
+  const shaped = (field: string) => !problems.some((p) => p.path === field || p.path.startsWith(`${field}/`));
   const f = formatting as Record<string, string | undefined> & { sheetNames?: Record<string, string> };
-  const problems: FieldProblem[] = [];
-  if (f.currency !== undefined && !isCurrency(f.currency))
+  if (f.currency !== undefined && shaped('/currency') && !isCurrency(f.currency))
     problems.push({ path: '/currency', message: MESSAGES['/currency']!, rule: 'currency' });
-  if (f.locale !== undefined && !isLocale(f.locale))
+  if (f.locale !== undefined && shaped('/locale') && !isLocale(f.locale))
     problems.push({
       path: '/locale',
       message: 'must be a BCP 47 language tag such as de-DE',
       rule: 'locale',
     });
-  if (f.logoPng !== undefined) {
+  if (f.logoPng !== undefined && shaped('/logoPng')) {
     const problem = pngProblem(Buffer.from(f.logoPng, 'base64'));
     if (problem) problems.push({ path: '/logoPng', message: problem, rule: 'png' });
   }
-  if (f.sheetNames) problems.push(...sheetNameProblems(f.sheetNames, workbooks));
+  if (f.sheetNames !== undefined && shaped('/sheetNames'))
+    problems.push(...sheetNameProblems(f.sheetNames, workbooks));
   return problems;
 }
 
