@@ -60,7 +60,9 @@ export const TENANT_CONFIG_SCHEMA = {
   },
 } as const;
 
-const validateShape = new Ajv({ allErrors: true, strict: false, verbose: true }).compile(TENANT_CONFIG_SCHEMA);
+const validateShape = new Ajv({ allErrors: true, strict: false, verbose: true }).compile(
+  TENANT_CONFIG_SCHEMA,
+);
 
 /**
  * Every problem with a tenant's settings, any JSON value accepted; paths are JSON Pointers under `base`
