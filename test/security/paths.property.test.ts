@@ -1,7 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { tenantConfigProblems } from '../../src/control/tenant-config.ts';
-import { emptyConfig } from '../../src/core/tenant.ts';
+import {
+  emptyConfig,
+  FUNCTION_SETTING_RANGES,
+  functionSettingsFor,
+  inRange,
+  LIMIT_RANGES,
+  limitsFor,
+  PLAN_LIMITS,
+} from '../../src/core/tenant.ts';
 import { getModel } from '../../src/models/registry.ts';
 import { checkRules, resolveInput, schemaForTenant } from '../../src/models/rules.ts';
 import {
@@ -137,5 +145,27 @@ describe('dotted paths never reach a prototype', () => {
     expect(() => {
       props['discountRate']!['maximum'] = 0;
     }).toThrow(TypeError);
+  });
+});
+
+describe('stored limits and function settings out of range never reach the shared scheduler', () => {
+  it('any stored value: the plan default unless it is an own, in-range number', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.jsonValue(), (limits, fn) => {
+        const tenant = { plan: 'free' as const, config: { ...emptyConfig(), limits, function: fn } as never };
+        const got = limitsFor(tenant);
+        for (const [key, range] of Object.entries(LIMIT_RANGES))
+          expect(inRange(got[key as keyof typeof got], range)).toBe(true);
+        const settings = functionSettingsFor(tenant);
+        for (const [key, range] of Object.entries(FUNCTION_SETTING_RANGES))
+          expect(inRange(settings[key as keyof typeof settings], range)).toBe(true);
+      }),
+      { numRuns: 300, seed: 1109 },
+    );
+    const stored = {
+      plan: 'free' as const,
+      config: { ...emptyConfig(), limits: { weight: 'heavy', maxRunningJobs: -3 } },
+    };
+    expect(limitsFor(stored as never)).toEqual(PLAN_LIMITS.free);
   });
 });
