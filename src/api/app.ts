@@ -8,6 +8,7 @@ import { NotFoundError } from '../core/errors.ts';
 import { enforceAudiences, registerPublic } from './audience.ts';
 import { authenticate } from './context.ts';
 import type { AppDeps } from './deps.ts';
+import { guardJsonBodies } from './json-body.ts';
 import { sendProblem } from './problem.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { adminUsageRoutes } from './routes/admin-usage.ts';
@@ -31,6 +32,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setErrorHandler((error, request, reply) => sendProblem(reply, request, error));
   // The API speaks JSON only; anything else is a 415, not a string that fails later.
   app.removeContentTypeParser('text/plain');
+  // A nesting cap before anything parses, clones or walks a body (a 100,000-deep array is a 400, not a stall).
+  guardJsonBodies(app);
 
   enforceAudiences(app, deps);
 

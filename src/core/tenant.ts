@@ -110,12 +110,62 @@ export const DEFAULT_FUNCTION_SETTINGS: FunctionSettings = {
   idleTimeoutSec: 60,
 };
 
+/** A numeric setting's allowed values: the one source for the settings schema and for the readers below. */
+export interface SettingRange {
+  minimum: number;
+  maximum?: number;
+  integer: boolean;
+  /** The minimum itself is not allowed (a weight of 0 would starve the tenant). */
+  exclusiveMinimum?: boolean;
+}
+
+/** What Lambda (and the tenant stack's parameters) accept for a dedicated function. */
+export const FUNCTION_SETTING_RANGES: Record<keyof FunctionSettings, SettingRange> = {
+  reservedConcurrency: { minimum: 0, maximum: 1000, integer: true },
+  memoryMb: { minimum: 128, maximum: 10240, integer: true },
+  timeoutSec: { minimum: 1, maximum: 900, integer: true },
+  idleTimeoutSec: { minimum: 1, maximum: 86_400, integer: true },
+};
+
+export const LIMIT_RANGES: Record<keyof TenantLimits, SettingRange> = {
+  maxRunningJobs: { minimum: 0, integer: true },
+  maxQueuedJobs: { minimum: 0, integer: true },
+  submitRatePerSec: { minimum: 0, integer: false },
+  submitBurst: { minimum: 0, integer: true },
+  weight: { minimum: 0, integer: false, exclusiveMinimum: true },
+};
+
+export function inRange(value: unknown, range: SettingRange): value is number {
+  return (
+    typeof value === 'number' &&
+    Number.isFinite(value) &&
+    (!range.integer || Number.isInteger(value)) &&
+    (range.exclusiveMinimum ? value > range.minimum : value >= range.minimum) &&
+    (range.maximum === undefined || value <= range.maximum)
+  );
+}
+
+/**
+ * `defaults` with each setting the tenant set, when it is own and in range. Settings are checked where they
+ * enter; this keeps a record changed behind the API from reaching the scheduler every tenant shares.
+ */
+function overlay<T extends object>(defaults: T, set: unknown, ranges: Record<keyof T, SettingRange>): T {
+  const out = { ...defaults };
+  if (set === null || typeof set !== 'object') return out;
+  for (const key of Object.keys(ranges) as (keyof T & string)[]) {
+    const value = Object.hasOwn(set, key) ? (set as Record<string, unknown>)[key] : undefined;
+    if (inRange(value, ranges[key])) (out as Record<string, unknown>)[key] = value;
+  }
+  return out;
+}
+
 export function limitsFor(tenant: Pick<Tenant, 'plan' | 'config'>): TenantLimits {
-  return { ...PLAN_LIMITS[tenant.plan], ...tenant.config.limits };
+  const plan = Object.hasOwn(PLAN_LIMITS, tenant.plan) ? PLAN_LIMITS[tenant.plan] : PLAN_LIMITS.free;
+  return overlay(plan, tenant.config?.limits, LIMIT_RANGES);
 }
 
 export function functionSettingsFor(tenant: Pick<Tenant, 'config'>): FunctionSettings {
-  return { ...DEFAULT_FUNCTION_SETTINGS, ...tenant.config.function };
+  return overlay(DEFAULT_FUNCTION_SETTINGS, tenant.config?.function, FUNCTION_SETTING_RANGES);
 }
 
 export function emptyConfig(): TenantConfig {

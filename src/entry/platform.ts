@@ -18,6 +18,7 @@ import { ensureQueue, WEBHOOK_QUEUE } from '../control/lanes.ts';
 import { createTenantMetrics } from '../control/metrics.ts';
 import { offboardTenant } from '../control/offboard.ts';
 import { createMoveRunner } from '../control/placement-move.ts';
+import { reportInvalidSettings } from '../control/tenant-config.ts';
 import { sharedQueueName } from '../core/placement.ts';
 import type { Placement } from '../core/tenant.ts';
 import { listModels } from '../models/registry.ts';
@@ -95,6 +96,12 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
     logger: { level: config.logLevel },
     webhookPolicy: config.webhookPolicy,
   });
+
+  // Stored settings are checked as they are read back: an invalid tenant is named (and refused on use),
+  // never a reason for the platform, or any other tenant, not to start.
+  await reportInvalidSettings(platform.directory, (tenantId, errors, message) =>
+    app.log.warn({ tenantId, errors }, message),
+  ).catch((error) => app.log.error({ err: error }, 'checking stored tenant settings'));
 
   const host = startFunctionHost({
     queue: platform.queue,

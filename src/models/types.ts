@@ -32,6 +32,8 @@ export interface ModelDefinition<Input = unknown, Result = unknown> {
     runPart(input: Input, part: unknown): unknown;
     combine(input: Input, rules: ModelRules, parts: unknown[]): Result;
   };
+  /** The workbook's sheets by default name; a tenant's `formatting.sheetNames` may rename each. */
+  sheetNames: readonly string[];
   /** Renders the xlsx bytes. */
   workbook(result: Result, input: Input, formatting: Formatting): Uint8Array | Promise<Uint8Array>;
 }

@@ -72,7 +72,7 @@ describe.skipIf(!hasChromium)(`operator console in Chromium${skipReason}`, { tim
     // Dedicated function settings: a value the platform refuses is shown at its field, nothing is saved.
     await page.getByLabel('Memory (MB)').fill('64');
     await page.getByRole('button', { name: 'Save changes' }).click();
-    await page.getByText('must be at least 128').first().waitFor();
+    await page.getByText('must be between 128 and 10240').first().waitFor();
     expect(await page.getByLabel('Memory (MB)').getAttribute('aria-invalid')).toBe('true');
     await page.getByLabel('Memory (MB)').fill('2048');
     await page.getByRole('button', { name: 'Save changes' }).click();

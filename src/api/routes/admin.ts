@@ -17,7 +17,10 @@ const tenantBody = {
     name: { type: 'string' },
     placement: { type: 'string', enum: ['shared', 'dedicated'] },
     plan: { type: 'string', enum: ['free', 'standard', 'enterprise'] },
-    config: { type: 'object' },
+    config: {
+      type: 'object',
+      description: 'Tenant settings; checked by the settings schema (400 naming each field)',
+    },
   },
 } as const;
 
@@ -219,6 +222,7 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
         body: {
           type: 'object',
           required: ['queue'],
+          additionalProperties: false,
           properties: { queue: { type: 'string', maxLength: 128 } },
         },
       },

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { requireValidSettings } from '../../control/tenant-config.ts';
 import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { jobView } from '../../core/job-view.ts';
 import { getModel, listModels } from '../../models/registry.ts';
@@ -18,6 +19,7 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
     async (request) => {
       const { tenant } = await tenantContext(deps, request);
+      requireValidSettings(tenant);
       return {
         items: listModels().map((model) => ({
           name: model.name,
@@ -38,6 +40,7 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
     async (request) => {
       const { tenant } = await tenantContext(deps, request);
+      requireValidSettings(tenant);
       const model = getModel(request.params.model);
       if (!model) throw new NotFoundError(`Model "${request.params.model}"`);
       return {
@@ -61,10 +64,20 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
           type: 'object',
           properties: { 'idempotency-key': { type: 'string', description: 'Makes retries safe' } },
         },
+        // Fields outside `input` are refused, not ignored: `{"revenue": 5e6}` would run on defaults.
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            input: { description: "The model's input, as GET /v1/models/{model} describes it" },
+            priority: { description: 'Integer 0-9; higher runs first among this tenant’s jobs' },
+          },
+        },
       },
     },
     async (request, reply) => {
       const context = await tenantContext(deps, request);
+      requireValidSettings(context.tenant);
       if (!getModel(request.params.model)) throw new NotFoundError(`Model "${request.params.model}"`);
       const body = request.body;
       if (typeof body !== 'object' || body === null || Array.isArray(body)) {

@@ -2,7 +2,7 @@ import { roundFigures } from '../round.ts';
 import type { ModelDefinition } from '../types.ts';
 import { checkFinance, type FinanceResult, runFinance } from './run.ts';
 import { type FinanceInput, financeSchema } from './schema.ts';
-import { financeWorkbook } from './workbook.ts';
+import { FINANCE_SHEETS, financeWorkbook } from './workbook.ts';
 
 export const financeModel: ModelDefinition<FinanceInput, FinanceResult> = {
   name: 'finance',
@@ -37,4 +37,5 @@ export const financeModel: ModelDefinition<FinanceInput, FinanceResult> = {
       rules.rounding,
     ),
   workbook: financeWorkbook,
+  sheetNames: FINANCE_SHEETS,
 };

@@ -6,6 +6,9 @@ import { writeXlsx } from '../xlsx/writer.ts';
 import type { FinanceResult } from './run.ts';
 import type { FinanceInput } from './schema.ts';
 
+/** The workbook's sheets by their default names, which a tenant's `formatting.sheetNames` may rename. */
+export const FINANCE_SHEETS = ['Inputs', 'DCF', 'Loan', 'Summary'] as const;
+
 /** The finance workbook as a spec: Inputs, DCF, optional Loan, Summary with the FCF chart. */
 export function financeWorkbookSpec(result: FinanceResult, input: FinanceInput, formatting: Formatting) {
   const name = sheetNamer(formatting);

@@ -3,7 +3,7 @@ import type { ModelDefinition } from '../types.ts';
 import { checkFunds, type FundsResult, periodLabels, runFunds } from './run.ts';
 import { type FundsInput, fundsSchema } from './schema.ts';
 import { mergeSimulationChunks, runFundsSimulationChunk, type SimulationChunk } from './simulation.ts';
-import { fundsWorkbook } from './workbook.ts';
+import { FUNDS_SHEETS, fundsWorkbook } from './workbook.ts';
 
 /** Below this many paths a simulation runs whole: splitting would cost more than it saves. */
 const PARALLEL_FROM_PATHS = 2000;
@@ -71,4 +71,5 @@ export const fundsModel: ModelDefinition<FundsInput, FundsResult> = {
     );
   },
   workbook: fundsWorkbook,
+  sheetNames: FUNDS_SHEETS,
 };

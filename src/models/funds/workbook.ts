@@ -8,6 +8,9 @@ import type { FundsInput } from './schema.ts';
 import { cashFlowColumns } from './workbook-columns.ts';
 import { simulationSheet } from './workbook-simulation.ts';
 
+/** The workbook's sheets by their default names, which a tenant's `formatting.sheetNames` may rename. */
+export const FUNDS_SHEETS = ['Inputs', 'Cash flows', 'Summary', 'Simulation'] as const;
+
 export function fundsWorkbookSpec(result: FundsResult, input: FundsInput, formatting: Formatting) {
   const name = sheetNamer(formatting);
   const names = {
