@@ -13,6 +13,8 @@ import { jobRoutes } from './routes/jobs.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { modelRoutes } from './routes/models.ts';
 import { tenantSettingsRoutes } from './routes/settings.ts';
+import { registerSecurityHeaders } from './security-headers.ts';
+import { clientErrorHandler, frameworkErrors } from './server-errors.ts';
 
 const DEFAULT_BODY_LIMIT = 256 * 1024;
 
@@ -21,14 +23,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: deps.logger ?? false,
     bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT,
-    trustProxy: true,
+    // Off unless configured: with it on, any sender chooses the address logs record (`X-Forwarded-For`).
+    trustProxy: trustProxyOption(deps.trustProxy),
     return503OnClosing: true,
+    frameworkErrors,
+    clientErrorHandler,
     ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false } },
   });
 
   app.setErrorHandler((error, request, reply) => sendProblem(reply, request, error));
   // The API speaks JSON only; anything else is a 415, not a string that fails later.
   app.removeContentTypeParser('text/plain');
+  await registerSecurityHeaders(app, deps.authConfig);
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -87,4 +93,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return sendProblem(reply, request, new NotFoundError(`Route ${request.method} ${path}`));
   });
   return app;
+}
+
+/** Fastify takes a hop count at run time but its types do not; the function is exactly proxy-addr's for a count. */
+function trustProxyOption(trust: AppDeps['trustProxy']): boolean | string[] | ((a: string, hop: number) => boolean) {
+  if (typeof trust === 'number') return (_address, hop) => hop < trust;
+  return trust ?? false;
 }

@@ -9,6 +9,7 @@ import type { TenantInfrastructure } from '../ports/tenant-infrastructure.ts';
 import type { JobEvents } from '../runtime/job-events.ts';
 import type { FunctionInfo } from '../runtime/process-runtime.ts';
 import type { Authenticator } from './auth/authenticator.ts';
+import type { EventStreamSettings } from './event-streams.ts';
 import type { EmbeddedIssuer } from './auth/issuer.ts';
 
 /** Public auth settings the web app reads before login. */
@@ -63,6 +64,8 @@ export interface AppDeps {
   /** Largest accepted body, bytes. */
   bodyLimit?: number;
   logger?: boolean | Record<string, unknown>;
-  /** How often SSE streams re-read a job in case a change came from another process. */
-  ssePollMs?: number;
+  /** Proxies whose `X-Forwarded-For` names the client: a hop count or addresses; none by default. */
+  trustProxy?: false | number | string[];
+  /** Limits of `GET /v1/jobs/{id}/events` streams, and whether a shared poll backs the in-process events. */
+  eventStreams?: EventStreamSettings;
 }
