@@ -9,8 +9,8 @@ import type { TenantInfrastructure } from '../ports/tenant-infrastructure.ts';
 import type { JobEvents } from '../runtime/job-events.ts';
 import type { FunctionInfo } from '../runtime/process-runtime.ts';
 import type { Authenticator } from './auth/authenticator.ts';
-import type { EventStreamSettings } from './event-streams.ts';
 import type { EmbeddedIssuer } from './auth/issuer.ts';
+import type { EventStreamSettings } from './event-streams.ts';
 
 /** Public auth settings the web app reads before login. */
 export interface AuthConfig {

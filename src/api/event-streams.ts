@@ -1,5 +1,5 @@
-import type { JobRecord } from '../core/job.ts';
 import { RateLimitedError } from '../core/errors.ts';
+import type { JobRecord } from '../core/job.ts';
 import type { JobEvents } from '../runtime/job-events.ts';
 
 export interface EventStreamSettings {

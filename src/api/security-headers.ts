@@ -21,10 +21,12 @@ export function contentSecurityPolicy(authConfig: AuthConfig): Record<string, st
     // Swagger UI draws its icons as data: SVGs; the app's logo previews are data: PNGs.
     'img-src': ["'self'", 'data:'],
     'object-src': ["'none'"],
-    'script-src': ["'self'"],
+    // The portal's form validator (RJSF with Ajv) compiles the tenant's input schema to a function at run
+    // time. 'unsafe-eval' permits only that string-to-code step: no inline script, no script from elsewhere
+    // runs. A validator that interprets the schema instead would let it go.
+    'script-src': ["'self'", "'unsafe-eval'"],
     'script-src-attr': ["'none'"],
-    // Swagger UI and Recharts set `style` attributes while rendering; scripts stay strict, styles cannot run code.
-    'style-src': ["'self'", "'unsafe-inline'"],
+    'style-src': ["'self'"],
   };
 }
 

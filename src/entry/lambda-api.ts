@@ -1,8 +1,8 @@
 import awsLambdaFastify from '@fastify/aws-lambda';
 import type { Context } from 'aws-lambda';
 import type { AuthConfig } from '../api/deps.ts';
-import { trustProxyOf } from './config.ts';
 import { createAwsPorts } from './aws-wiring.ts';
+import { trustProxyOf } from './config.ts';
 import { moveDriverOf } from './move-driver.ts';
 
 type ProxyHandler = ReturnType<typeof awsLambdaFastify>;
