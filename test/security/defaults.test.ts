@@ -306,6 +306,24 @@ describe('event streams', () => {
   });
 });
 
+describe('a server that stops', () => {
+  it('ends its open streams with a reconnect event instead of waiting for them', async () => {
+    const tenant = newTenantId('bye');
+    await proxied.createTenant(tenant, { config: { limits: { maxRunningJobs: 0 } } });
+    const token = await proxied.mintToken({ tenants: [tenant], user: 'u' });
+    const job = await submit(proxied, tenant, token);
+    const res = await proxied.api(`/v1/jobs/${job}/events`, { token, tenant });
+    const reader = res.body!.getReader();
+    let text = new TextDecoder().decode((await reader.read()).value);
+    expect(text).toContain('event: status');
+    await proxied.stop();
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      text += new TextDecoder().decode(chunk.value);
+    }
+    expect(text).toMatch(/event: reconnect\ndata: \{"reason":"server_closing"\}/);
+  });
+});
+
 describe('every error the server sends is problem+json with a stable code', () => {
   it('a URL whose percent-encoding is not UTF-8 → 400 bad_url', async () => {
     expectProblem(await rawGet(plain.url, '/v1/jobs/%E0%A4%A'), 400, 'bad_url');
