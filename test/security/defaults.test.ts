@@ -1,5 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +22,10 @@ function modesBelow(dir: string): { path: string; dir: boolean; mode: number }[]
   const out: { path: string; dir: boolean; mode: number }[] = [];
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
-    const mode = lstatSync(path).mode & 0o777;
+    // A file may go between listing and stat (a temp object renamed); it is judged by what replaced it.
+    const stat = lstatSync(path, { throwIfNoEntry: false });
+    if (!stat) continue;
+    const mode = stat.mode & 0o777;
     out.push({ path, dir: entry.isDirectory(), mode });
     if (entry.isDirectory()) out.push(...modesBelow(path));
   }
@@ -107,6 +120,13 @@ describe('DATA_DIR is private', () => {
     expect(lstatSync(plain.dataDir).mode & 0o777).toBe(0o700);
     expect(openModes(plain.dataDir)).toEqual([]);
   });
+
+  it.skipIf(!existsSync('/proc/self/status'))(
+    'the server process runs with umask 077, which its threads and function processes inherit',
+    () => {
+      expect(readFileSync(`/proc/${plain.process.pid}/status`, 'utf8')).toMatch(/^Umask:\s+0077$/m);
+    },
+  );
 
   it('operator-token and server-url are readable by the owner only', () => {
     for (const name of ['operator-token', 'server-url']) {
