@@ -16,6 +16,8 @@ import { jobRoutes } from './routes/jobs.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { modelRoutes } from './routes/models.ts';
 import { tenantSettingsRoutes } from './routes/settings.ts';
+import { registerSecurityHeaders } from './security-headers.ts';
+import { clientErrorHandler, frameworkErrors } from './server-errors.ts';
 
 const DEFAULT_BODY_LIMIT = 256 * 1024;
 
@@ -24,8 +26,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: deps.logger ?? false,
     bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT,
-    trustProxy: true,
+    // Off unless configured: with it on, any sender chooses the address logs record (`X-Forwarded-For`).
+    trustProxy: trustProxyOption(deps.trustProxy),
     return503OnClosing: true,
+    frameworkErrors,
+    clientErrorHandler,
     ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false } },
   });
 
@@ -36,6 +41,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   guardJsonBodies(app);
 
   enforceAudiences(app, deps);
+  await registerSecurityHeaders(app, deps.authConfig);
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -53,7 +59,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       security: [{ bearer: [] }],
     },
   });
-  await registerPublic(app, (scope) => scope.register(fastifySwaggerUi, { routePrefix: '/docs' }));
+  await registerPublic(app, (scope) =>
+    scope.register(fastifySwaggerUi, {
+      routePrefix: '/docs',
+      // Swagger UI inserts <style> elements as it renders (only its pages allow inline styles) and, unlike
+      // the portal's form validator, never evaluates strings.
+      transformStaticCSP: (header) =>
+        header.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'").replace(" 'unsafe-eval'", ''),
+    }),
+  );
 
   app.get(
     '/healthz',
@@ -110,4 +124,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return sendProblem(reply, request, new NotFoundError(`Route ${request.method} ${path}`));
   });
   return app;
+}
+
+/** Fastify takes a hop count at run time but its types do not; the function is exactly proxy-addr's for a count. */
+function trustProxyOption(
+  trust: AppDeps['trustProxy'],
+): boolean | string[] | ((a: string, hop: number) => boolean) {
+  if (typeof trust === 'number') return (_address, hop) => hop < trust;
+  return trust ?? false;
 }

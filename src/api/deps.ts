@@ -11,6 +11,7 @@ import type { JobEvents } from '../runtime/job-events.ts';
 import type { FunctionInfo } from '../runtime/process-runtime.ts';
 import type { Authenticator } from './auth/authenticator.ts';
 import type { EmbeddedIssuer } from './auth/issuer.ts';
+import type { EventStreamSettings } from './event-streams.ts';
 
 /** Public auth settings the web app reads before login. */
 export interface AuthConfig {
@@ -64,8 +65,10 @@ export interface AppDeps {
   /** Largest accepted body, bytes. */
   bodyLimit?: number;
   logger?: boolean | Record<string, unknown>;
-  /** How often SSE streams re-read a job in case a change came from another process. */
-  ssePollMs?: number;
   /** Where tenants may point webhooks; default https to public addresses only (`STRICT_WEBHOOK_POLICY`). */
   webhookPolicy?: WebhookTargetPolicy;
+  /** Proxies whose `X-Forwarded-For` names the client: a hop count or addresses; none by default. */
+  trustProxy?: false | number | string[];
+  /** Limits of `GET /v1/jobs/{id}/events` streams, and whether a shared poll backs the in-process events. */
+  eventStreams?: EventStreamSettings;
 }

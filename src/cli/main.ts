@@ -134,7 +134,8 @@ tenants
       async (op) => {
         const zip = await op.offboardTenant(id);
         const { writeFileSync } = await import('node:fs');
-        writeFileSync(o.export, zip);
+        // The export is the tenant's financial data: readable by this user only.
+        writeFileSync(o.export, zip, { mode: 0o600 });
         return { tenantId: id, export: o.export, bytes: zip.byteLength };
       },
       (r) =>

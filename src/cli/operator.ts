@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { secureDataDir } from '../adapters/embedded/data-dir.ts';
 import {
   createEmbeddedTenantEraser,
   createSqliteOperationStore,
@@ -153,6 +154,8 @@ function httpOperator(server: string, token: string): Operator {
 }
 
 async function directOperator(dataDir: string): Promise<Operator> {
+  // The CLI may be the first to make DATA_DIR; it must be as private as the server makes it.
+  await secureDataDir(dataDir);
   const platform = openEmbeddedPlatform(dataDir);
   const deps = { directory: platform.directory, queue: platform.queue, stores: platform.stores };
   const issuer = await loadEmbeddedIssuer(join(dataDir, 'keys', 'jwt-signing.jwk.json'));

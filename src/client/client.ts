@@ -107,7 +107,9 @@ export class SilopoolClient {
 
   /**
    * Yields the job on every status change until it is terminal. Reconnects when the stream
-   * drops early (proxies cut idle connections) and re-reads the job so no change is missed.
+   * drops early (proxies cut idle connections) and re-reads the job so no change is missed. A stream
+   * the server ends on purpose (`reconnect`: its maximum life, or a restart) is reopened at once; when
+   * the tenant has all its streams open (`429`) the job is re-read after `Retry-After` instead.
    */
   async *watchJob(id: string, signal?: AbortSignal): AsyncGenerator<Job> {
     for (let attempt = 0; !signal?.aborted; attempt++) {
@@ -115,18 +117,28 @@ export class SilopoolClient {
         headers: { accept: 'text/event-stream' },
         signal,
       });
-      if (!res.ok) throw await problemFrom(res);
-      if (!res.body) throw networkProblem(new Error('the event stream has no body'));
-      for await (const message of parseEventStream(res.body)) {
-        if (message.event !== 'status') continue;
-        const job = JSON.parse(message.data) as Job;
-        yield job;
-        if (isTerminal(job.status)) return;
+      let waitMs = Math.min(5000, 250 * 2 ** attempt);
+      if (res.status === 429) {
+        await res.body?.cancel();
+        waitMs = Math.min(60, Number(res.headers.get('retry-after')) || 5) * 1000;
+      } else {
+        if (!res.ok) throw await problemFrom(res);
+        if (!res.body) throw networkProblem(new Error('the event stream has no body'));
+        for await (const message of parseEventStream(res.body)) {
+          if (message.event === 'reconnect') {
+            attempt = -1;
+            waitMs = 0;
+          }
+          if (message.event !== 'status') continue;
+          const job = JSON.parse(message.data) as Job;
+          yield job;
+          if (isTerminal(job.status)) return;
+        }
       }
       const job = await this.getJob(id);
       yield job;
       if (isTerminal(job.status)) return;
-      await sleep(Math.min(5000, 250 * 2 ** attempt), signal);
+      await sleep(waitMs, signal);
     }
   }
 

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
+import { secureDataDir } from '../adapters/embedded/data-dir.ts';
 import { createSqliteMessageQueue } from '../adapters/embedded/message-queue.ts';
 import {
   createEmbeddedTenantEraser,
@@ -47,6 +48,8 @@ export interface RunningPlatform {
  * overridable), and dedicated lanes run on AWS (TenantStack) rather than as local processes.
  */
 export async function startPlatform(config: ServerConfig): Promise<RunningPlatform> {
+  // DATA_DIR holds the signing key and, embedded, every tenant's data and webhook secrets.
+  await secureDataDir(config.dataDir);
   const embedded = config.backend === 'aws' ? undefined : openEmbeddedPlatform(config.dataDir);
   // Loaded only when chosen: the embedded default never needs the AWS SDK to start.
   const platform = embedded ?? (await import('./aws-wiring.ts')).createAwsPorts(process.env);
@@ -91,6 +94,10 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
     authConfig: config.authConfig,
     webRoot: fileURLToPath(new URL('../../web/dist', import.meta.url)),
     bodyLimit: config.bodyLimit,
+    trustProxy: config.trustProxy,
+    // Embedded, every status change happens in this process's function host or its child processes and
+    // is published to `events`; on the AWS backend other processes may run the same queues' jobs.
+    eventStreams: { ...config.eventStreams, pollMs: embedded ? 0 : 5000 },
     queueSettings: queueOptions,
     functions: () => placement?.dedicated.functions() ?? [],
     logger: { level: config.logLevel },

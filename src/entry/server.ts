@@ -1,13 +1,17 @@
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writePrivateFile } from '../adapters/embedded/data-dir.ts';
 import { readConfig } from './config.ts';
 import { startPlatform } from './platform.ts';
+
+// Before any file is made: whatever this process (and its worker threads and function processes, which
+// inherit it) creates in DATA_DIR is private even where a writer forgets to pass a mode.
+process.umask(0o077);
 
 const config = readConfig();
 const running = await startPlatform(config);
 // The CLI reads this file to act as the operator against this DATA_DIR.
-await writeFile(join(config.dataDir, 'operator-token'), running.operatorToken, { mode: 0o600 });
-await writeFile(join(config.dataDir, 'server-url'), running.url, { mode: 0o600 });
+await writePrivateFile(join(config.dataDir, 'operator-token'), running.operatorToken);
+await writePrivateFile(join(config.dataDir, 'server-url'), running.url);
 
 process.stdout.write(
   `\nSilopool is running at ${running.url} (data in ${config.dataDir})\n` +

@@ -3,6 +3,7 @@ import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/pr
 import { join } from 'node:path';
 import { ValidationError } from '../../core/errors.ts';
 import type { ObjectInfo, ObjectPage, ObjectStore, StoredObject } from '../../ports/object-store.ts';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './data-dir.ts';
 
 /**
  * Each object is one file: a fixed 256-byte header holding the content type, then the body. One file
@@ -108,12 +109,12 @@ export function createFileObjectStore(rootDir: string, options: FileObjectStoreO
         throw invalid('/contentType', 'must be 1-254 printable ASCII characters');
       const target = pathOf(segments);
       const dir = join(rootDir, ...segments.slice(0, -1));
-      await mkdir(dir, { recursive: true });
+      await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
       const header = Buffer.alloc(HEADER_BYTES);
       header.writeUInt16BE(contentType.length, 0);
       header.write(contentType, 2, 'ascii');
       const temp = join(dir, randomBytes(8).toString('hex') + TEMP_SUFFIX);
-      const handle = await open(temp, 'wx');
+      const handle = await open(temp, 'wx', PRIVATE_FILE_MODE);
       try {
         await handle.writev([header, body]);
         // Data reaches the disk before the rename publishes it, so a crash never leaves a torn object.

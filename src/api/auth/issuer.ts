@@ -29,7 +29,7 @@ export async function loadEmbeddedIssuer(keyPath: string): Promise<EmbeddedIssue
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     const { privateKey } = await generateKeyPair(ALG, { extractable: true });
     privateJwk = { ...(await exportJWK(privateKey)), alg: ALG, kid: `k${Date.now().toString(36)}` };
-    await mkdir(dirname(keyPath), { recursive: true });
+    await mkdir(dirname(keyPath), { recursive: true, mode: 0o700 });
     // `wx` fails if another process created the key meanwhile; then we read theirs.
     try {
       await writeFile(keyPath, JSON.stringify(privateJwk), { mode: 0o600, flag: 'wx' });
