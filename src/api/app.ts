@@ -40,8 +40,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // A nesting cap before anything parses, clones or walks a body (a 100,000-deep array is a 400, not a stall).
   guardJsonBodies(app);
 
-  enforceAudiences(app, deps);
+  // Headers first: their hook must run before the audience hook can refuse a request.
   await registerSecurityHeaders(app, deps.authConfig);
+  enforceAudiences(app, deps);
 
   await app.register(fastifySwagger, {
     openapi: {
