@@ -6,10 +6,12 @@ import {
 } from '../adapters/embedded/operation-store.ts';
 import { loadEmbeddedIssuer } from '../api/auth/issuer.ts';
 import type { Role } from '../api/auth/principal.ts';
+import { readTokenLifetimes } from '../api/auth/token-lifetime.ts';
 import { tenantView } from '../api/routes/admin.ts';
 import { offboardTenant } from '../control/offboard.ts';
 import { operationView } from '../control/operations.ts';
 import { type CreateTenantInput, createTenant, type TenantPatch, updateTenant } from '../control/tenants.ts';
+import { mintUserToken } from '../control/tokens.ts';
 import { parseTenantId } from '../core/ids.ts';
 import { openEmbeddedPlatform } from '../entry/embedded-wiring.ts';
 
@@ -179,13 +181,14 @@ async function directOperator(dataDir: string): Promise<Operator> {
       return tenantView(tenant);
     },
     updateTenant: async (id, patch) => tenantView(await updateTenant(deps, parseTenantId(id), patch)),
-    mintToken: (claims) =>
-      issuer.mint({
-        subject: claims.user,
-        tenants: claims.tenants.map((t) => parseTenantId(t)),
-        roles: claims.roles,
-        ...(claims.expiresIn ? { expiresIn: claims.expiresIn } : {}),
-      }),
+    mintToken: async (claims) =>
+      (
+        await mintUserToken(
+          { directory: platform.directory, issuer, lifetimes: readTokenLifetimes(process.env) },
+          claims,
+          '',
+        )
+      ).token,
     moveTenant: async () => {
       throw new CliError(
         'Moving a tenant needs the running server (its functions drain the old lane); start it first.',

@@ -15,6 +15,19 @@ process.stdout.write(
     `API docs: ${running.url}/docs · CLI: npx silopool --help\n\n`,
 );
 
+// The CLI's operator token expires with SILOPOOL_OPERATOR_TOKEN_LIFETIME: renew the file at half its life.
+const renewal = setInterval(
+  () => {
+    running
+      .mintOperatorToken()
+      .then((token) => writeFile(join(config.dataDir, 'operator-token'), token, { mode: 0o600 }))
+      .catch((error: unknown) => running.app.log.error({ err: error }, 'operator token renewal'));
+  },
+  // setInterval takes at most 2^31-1 ms (about 24.8 days); beyond that Node would fire every millisecond.
+  Math.min((config.tokenLifetimes.operatorSec * 1000) / 2, 2 ** 31 - 1),
+);
+renewal.unref();
+
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
