@@ -27,7 +27,7 @@ export interface OidcSettings {
   maxTokenAgeSec?: number;
 }
 
-/** Tolerated clock difference with an issuer, seconds, for `exp`, `nbf` and `iat`. */
+/** Tolerated clock difference with an external issuer, seconds, for `exp`, `nbf` and `iat`. */
 const CLOCK_TOLERANCE_SEC = 30;
 /** A key's last use is written at most this often (ms): a write per request would cost more than it tells. */
 const KEY_USE_RESOLUTION_MS = 60_000;
@@ -92,7 +92,8 @@ export function createAuthenticator(options: {
         // `maxTokenAge` also refuses an `iat` in the future.
         requiredClaims: ['exp', 'iat'],
         maxTokenAge: verifier.maxTokenAgeSec,
-        clockTolerance: CLOCK_TOLERANCE_SEC,
+        // Our own tokens are checked against the clock that minted them: no tolerance needed.
+        clockTolerance: verifier.embedded ? 0 : CLOCK_TOLERANCE_SEC,
       }));
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired)
