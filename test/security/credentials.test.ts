@@ -193,7 +193,9 @@ describe('API keys: list, revoke, rotate', () => {
     const [old] = await listKeys(tenant);
     const res = await rotate(tenant, old!.id);
     expect(res.status).toBe(201);
-    const body = (await res.json()) as {
+    const text = await res.text();
+    expect(text).not.toMatch(/[0-9a-f]{64}|"hash"/);
+    const body = JSON.parse(text) as {
       apiKey: string;
       key: KeyView;
       replaced: KeyView & { revoked: boolean };
