@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import type { Role } from '../api/auth/principal.ts';
 import { SilopoolError } from '../core/errors.ts';
+import { addKeyCommands } from './keys.ts';
 import { CliError, type ConnectOptions, connect, type Operator } from './operator.ts';
 import { printTable } from './output.ts';
 import { runApply, showMove } from './placement.ts';
@@ -61,6 +62,8 @@ tenants
         },
       ),
   );
+
+addKeyCommands(tenants, withOperator);
 
 tenants
   .command('list')

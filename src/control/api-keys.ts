@@ -1,5 +1,5 @@
 import { type ApiKeyView, apiKeyView, isKeyLive, newApiKey } from '../api/auth/api-keys.ts';
-import { ConditionFailedError, NotFoundError } from '../core/errors.ts';
+import { ConditionFailedError, NotFoundError, ValidationError } from '../core/errors.ts';
 import type { TenantId } from '../core/ids.ts';
 import type { ApiKeyRecord, Tenant } from '../core/tenant.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
@@ -28,7 +28,8 @@ export async function revokeApiKey(
 
 /**
  * Issues a new key in place of `keyId`. The old key stops at once, or after `graceSec` seconds
- * (0..MAX_ROTATION_GRACE_SEC) so clients can switch over. The new key is shown once. Throws NotFoundError.
+ * (0..MAX_ROTATION_GRACE_SEC) so clients can switch over. The new key is shown once. Throws NotFoundError,
+ * or ValidationError naming `/graceSeconds`.
  */
 export async function rotateApiKey(
   deps: { directory: TenantDirectory },
@@ -36,6 +37,15 @@ export async function rotateApiKey(
   keyId: string,
   graceSec = 0,
 ): Promise<{ apiKey: string; key: ApiKeyView; replaced: ApiKeyView & { revoked: boolean } }> {
+  if (!Number.isInteger(graceSec) || graceSec < 0 || graceSec > MAX_ROTATION_GRACE_SEC) {
+    throw new ValidationError([
+      {
+        path: '/graceSeconds',
+        message: `must be a whole number of seconds from 0 to ${MAX_ROTATION_GRACE_SEC}`,
+        rule: 'maximum',
+      },
+    ]);
+  }
   const now = new Date();
   const fresh = newApiKey(id, now);
   let replaced: { record: ApiKeyRecord; revoked: boolean } | undefined;
@@ -46,7 +56,7 @@ export async function rotateApiKey(
       replaced = { record: old, revoked: true };
       return [...kept, fresh.record];
     }
-    const end = now.getTime() + Math.min(graceSec, MAX_ROTATION_GRACE_SEC) * 1000;
+    const end = now.getTime() + graceSec * 1000;
     // A key already in a grace period never gets a longer one.
     const endsAt = old.expiresAt ? Math.min(end, Date.parse(old.expiresAt)) : end;
     replaced = { record: { ...old, expiresAt: new Date(endsAt).toISOString() }, revoked: false };
