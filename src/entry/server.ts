@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readConfig } from './config.ts';
 import { startPlatform } from './platform.ts';
@@ -20,7 +20,12 @@ const renewal = setInterval(
   () => {
     running
       .mintOperatorToken()
-      .then((token) => writeFile(join(config.dataDir, 'operator-token'), token, { mode: 0o600 }))
+      .then(async (token) => {
+        // Written aside and renamed: a CLI reading the file meanwhile never sees it half written.
+        const path = join(config.dataDir, 'operator-token');
+        await writeFile(`${path}.next`, token, { mode: 0o600 });
+        await rename(`${path}.next`, path);
+      })
       .catch((error: unknown) => running.app.log.error({ err: error }, 'operator token renewal'));
   },
   // setInterval takes at most 2^31-1 ms (about 24.8 days); beyond that Node would fire every millisecond.

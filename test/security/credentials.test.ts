@@ -436,3 +436,22 @@ describe('a tenant id reused after offboarding', () => {
     expect(await status('/v1/jobs', both, bystander.id)).toBe(200);
   });
 });
+
+describe('the operator login token', () => {
+  it('expires with SILOPOOL_OPERATOR_TOKEN_LIFETIME, and DATA_DIR/operator-token is renewed before it does', async () => {
+    const short = await startTestServer({ env: { SILOPOOL_OPERATOR_TOKEN_LIFETIME: '3s' } });
+    try {
+      const first = short.operatorToken;
+      const claims = decodeJwt(first);
+      expect(claims.exp! - claims.iat!).toBe(3);
+      expect((await short.api('/v1/admin/tenants', { token: first })).status).toBe(200);
+      await sleep(3100);
+      expect((await short.api('/v1/admin/tenants', { token: first })).status).toBe(401);
+      const renewed = readFileSync(join(short.dataDir, 'operator-token'), 'utf8');
+      expect(renewed).not.toBe(first);
+      expect((await short.api('/v1/admin/tenants', { token: renewed })).status).toBe(200);
+    } finally {
+      await short.stop();
+    }
+  });
+});
