@@ -233,7 +233,7 @@ describe('API keys: list, revoke, rotate', () => {
     for (const graceSeconds of [-1, 1.5, 7 * 86_400 + 1, 'soon', [1, 2]]) {
       await expectFieldProblem(await rotate(tenant, key!.id, { graceSeconds }), '/body/graceSeconds');
     }
-    await expectFieldProblem(await rotate(tenant, key!.id, { grace: 1 }), '/body');
+    await expectFieldProblem(await rotate(tenant, key!.id, { grace: 1 }), '/body/grace');
     expect(await status('/v1/jobs', apiKey)).toBe(200);
     expect(await listKeys(tenant)).toHaveLength(1);
   });
