@@ -6,11 +6,13 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { NotFoundError } from '../core/errors.ts';
 import { enforceAudiences, registerPublic } from './audience.ts';
+import { grantsIncarnation } from './auth/authenticator.ts';
 import { authenticate } from './context.ts';
 import type { AppDeps } from './deps.ts';
 import { guardJsonBodies } from './json-body.ts';
 import { sendProblem } from './problem.ts';
 import { adminRoutes } from './routes/admin.ts';
+import { adminKeyRoutes } from './routes/admin-keys.ts';
 import { adminUsageRoutes } from './routes/admin-usage.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { metricsRoutes } from './routes/metrics.ts';
@@ -91,7 +93,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       const tenants = await Promise.all(
         [...principal.tenants].map(async (id) => {
           const tenant = await deps.directory.get(id);
-          return tenant && tenant.status === 'active' ? { id: tenant.id, name: tenant.name } : undefined;
+          return tenant && tenant.status === 'active' && grantsIncarnation(principal.binding, tenant)
+            ? { id: tenant.id, name: tenant.name }
+            : undefined;
         }),
       );
       return {
@@ -106,6 +110,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   jobRoutes(app, deps);
   tenantSettingsRoutes(app, deps);
   adminRoutes(app, deps);
+  adminKeyRoutes(app, deps);
   adminUsageRoutes(app, deps);
   metricsRoutes(app, deps);
 

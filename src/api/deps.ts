@@ -11,6 +11,7 @@ import type { JobEvents } from '../runtime/job-events.ts';
 import type { FunctionInfo } from '../runtime/process-runtime.ts';
 import type { Authenticator } from './auth/authenticator.ts';
 import type { EmbeddedIssuer } from './auth/issuer.ts';
+import type { TokenLifetimes } from './auth/token-lifetime.ts';
 import type { EventStreamSettings } from './event-streams.ts';
 
 /** Public auth settings the web app reads before login. */
@@ -51,6 +52,8 @@ export interface AppDeps {
   authConfig: AuthConfig;
   /** The embedded token issuer, when this server has one (mints tokens for operators). */
   issuer?: EmbeddedIssuer;
+  /** Bounds of the tokens the embedded issuer mints (default `DEFAULT_TOKEN_LIFETIMES`). */
+  tokenLifetimes?: TokenLifetimes;
   control?: ControlHooks;
   /** Per-tenant operational metrics for `/metrics` and the usage report. */
   metrics?: TenantMetrics;

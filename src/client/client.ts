@@ -1,6 +1,7 @@
 import { networkProblem, ProblemError, problemFrom } from './problem.ts';
 import { parseEventStream } from './sse.ts';
 import type {
+  ApiKey,
   AuthConfig,
   CreatedTenant,
   CreateTenant,
@@ -15,6 +16,7 @@ import type {
   Placement,
   PlacementAdvice,
   QueueDepth,
+  RotatedApiKey,
   Tenant,
   TenantUsage,
   UpdateTenant,
@@ -54,6 +56,10 @@ export const CLIENT_ROUTES = [
   'POST /v1/admin/dead-letters/redrive',
   'GET /v1/admin/usage',
   'POST /v1/admin/tokens',
+  'GET /v1/admin/tenants/{id}/api-keys',
+  'POST /v1/admin/tenants/{id}/api-keys',
+  'DELETE /v1/admin/tenants/{id}/api-keys/{keyId}',
+  'POST /v1/admin/tenants/{id}/api-keys/{keyId}/rotate',
   'GET /v1/admin/advisor',
   'POST /v1/admin/advisor/apply',
 ] as const;
@@ -207,8 +213,36 @@ export class SilopoolClient {
       )
     ).items;
   }
-  mintToken(body: { tenants: string[]; user: string; roles?: string[] }): Promise<{ token: string }> {
+  /** A token from the embedded issuer; `expiresIn` like `'15m'` (the server's default and maximum apply). */
+  mintToken(body: {
+    tenants: string[];
+    user: string;
+    roles?: string[];
+    expiresIn?: string;
+  }): Promise<{ token: string; expiresAt: string }> {
     return this.json('POST', '/v1/admin/tokens', { body });
+  }
+  /** The tenant's working API keys: ids, prefixes and dates, never the secrets. */
+  async listApiKeys(tenantId: string): Promise<ApiKey[]> {
+    return (await this.json<Page<ApiKey>>('GET', `/v1/admin/tenants/${enc(tenantId)}/api-keys`)).items;
+  }
+  /** Another API key for the tenant; the secret is in the answer only. */
+  issueApiKey(tenantId: string): Promise<{ apiKey: string }> {
+    return this.json('POST', `/v1/admin/tenants/${enc(tenantId)}/api-keys`);
+  }
+  /** Revokes a key: the next request with it answers 401. */
+  revokeApiKey(tenantId: string, keyId: string): Promise<void> {
+    return this.json('DELETE', `/v1/admin/tenants/${enc(tenantId)}/api-keys/${enc(keyId)}`);
+  }
+  /** A new key in place of `keyId`; the old one stops now, or after `graceSeconds` (at most 7 days). */
+  rotateApiKey(
+    tenantId: string,
+    keyId: string,
+    options: { graceSeconds?: number } = {},
+  ): Promise<RotatedApiKey> {
+    return this.json('POST', `/v1/admin/tenants/${enc(tenantId)}/api-keys/${enc(keyId)}/rotate`, {
+      body: options,
+    });
   }
 
   // --- transport ---

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { newApiKey } from '../api/auth/api-keys.ts';
 import { ConditionFailedError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { parseTenantId, type TenantId } from '../core/ids.ts';
@@ -61,6 +62,7 @@ export async function createTenant(
     config,
     apiKeys: [key.record],
     createdAt: now,
+    incarnation: randomBytes(12).toString('base64url'),
     updatedAt: now,
     version: 1,
   };

@@ -72,7 +72,13 @@ export interface ApiKeyRecord {
   id: string;
   /** sha256 of the whole key, hex. The key itself is shown once and never stored. */
   hash: string;
+  /** The key's first characters (`sp_{tenant}_abcd`), so operators can tell keys apart; absent on old keys. */
+  prefix?: string;
   createdAt: string;
+  /** Set when the key was rotated with a grace period: it stops working at this instant (ISO 8601). */
+  expiresAt?: string;
+  /** When the key last authenticated a request, to the minute (best effort, see `touchApiKey`). */
+  lastUsedAt?: string;
 }
 
 export interface Tenant {
@@ -86,6 +92,11 @@ export interface Tenant {
   /** Present while a placement move runs; routing reads it. */
   move?: { operationId: string; from: Placement; to: Placement; phase: string };
   createdAt: string;
+  /**
+   * Random per onboarding: a tenant offboarded and onboarded again under the same id is a new
+   * incarnation, and credentials bound to the old one grant nothing. Absent on records made before it existed.
+   */
+  incarnation?: string;
   updatedAt: string;
   /** Incremented on every write; updates are compare-and-set on it. */
   version: number;

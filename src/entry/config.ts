@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import ipaddr from 'ipaddr.js';
 import type { OidcSettings } from '../api/auth/authenticator.ts';
+import { lifetimeSeconds, readTokenLifetimes, type TokenLifetimes } from '../api/auth/token-lifetime.ts';
 import type { AuthConfig } from '../api/deps.ts';
 import { type WebhookTargetPolicy, webhookTargetPolicyFromEnv } from '../core/webhook-target.ts';
 
@@ -25,6 +26,8 @@ export interface ServerConfig {
   authConfig: AuthConfig;
   /** Where tenants' webhooks may point: https and public addresses unless the operator widens it. */
   webhookPolicy: WebhookTargetPolicy;
+  /** Bounds of the tokens the embedded issuer mints, the operator login token included. */
+  tokenLifetimes: TokenLifetimes;
 }
 
 /** Reads the server's settings from the environment; every variable is documented in the README. */
@@ -36,6 +39,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
         audience: env.OIDC_AUDIENCE ?? 'silopool',
         tenantsClaim: env.OIDC_TENANTS_CLAIM ?? 'tenants',
         rolesClaim: env.OIDC_ROLES_CLAIM ?? 'roles',
+        ...(env.OIDC_MAX_TOKEN_AGE
+          ? { maxTokenAgeSec: lifetimeOf('OIDC_MAX_TOKEN_AGE', env.OIDC_MAX_TOKEN_AGE) }
+          : {}),
       }
     : undefined;
   const authConfig: AuthConfig =
@@ -75,6 +81,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     ...(oidc ? { oidc } : {}),
     authConfig,
     webhookPolicy: webhookTargetPolicyFromEnv(env),
+    tokenLifetimes: readTokenLifetimes(env),
   };
 }
 
@@ -109,4 +116,12 @@ function intOf(value: string | undefined, fallback: number): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new Error(`Expected a whole number, got "${value}"`);
   return n;
+}
+
+/** Seconds of a lifetime setting like `12h`; throws naming the variable when malformed. */
+export function lifetimeOf(name: string, value: string): number {
+  const seconds = lifetimeSeconds(value);
+  if (seconds === undefined)
+    throw new Error(`${name} must be a lifetime like 15m, 12h or 7d, not "${value}"`);
+  return seconds;
 }

@@ -3,7 +3,7 @@ import type { Context } from 'aws-lambda';
 import type { AuthConfig } from '../api/deps.ts';
 import { webhookTargetPolicyFromEnv } from '../core/webhook-target.ts';
 import { createAwsPorts } from './aws-wiring.ts';
-import { trustProxyOf } from './config.ts';
+import { lifetimeOf, trustProxyOf } from './config.ts';
 import { moveDriverOf } from './move-driver.ts';
 
 type ProxyHandler = ReturnType<typeof awsLambdaFastify>;
@@ -74,6 +74,14 @@ async function createProxy(): Promise<ProxyHandler> {
         // Cognito puts custom attributes and groups in these claims; other issuers configure theirs.
         tenantsClaim: process.env.SILOPOOL_OIDC_TENANTS_CLAIM ?? 'custom:tenants',
         rolesClaim: process.env.SILOPOOL_OIDC_ROLES_CLAIM ?? 'cognito:groups',
+        ...(process.env.SILOPOOL_OIDC_MAX_TOKEN_AGE
+          ? {
+              maxTokenAgeSec: lifetimeOf(
+                'SILOPOOL_OIDC_MAX_TOKEN_AGE',
+                process.env.SILOPOOL_OIDC_MAX_TOKEN_AGE,
+              ),
+            }
+          : {}),
       },
     }),
     webhookPolicy: webhookTargetPolicyFromEnv(process.env),

@@ -37,6 +37,8 @@ export interface RunningPlatform {
   app: FastifyInstance;
   url: string;
   operatorToken: string;
+  /** A fresh operator token (`SILOPOOL_OPERATOR_TOKEN_LIFETIME`): the login token is renewed before it expires. */
+  mintOperatorToken(): Promise<string>;
   host: FunctionHost;
   events: JobEvents;
   stop(): Promise<void>;
@@ -83,12 +85,14 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
     stores: platform.stores,
     events,
     issuer,
+    tokenLifetimes: config.tokenLifetimes,
     control: hooks,
     ...(awsControl?.infrastructure ? { infrastructure: awsControl.infrastructure } : {}),
     metrics,
     authenticator: createAuthenticator({
       directory: platform.directory,
       embeddedPublicJwk: issuer.publicJwk,
+      lifetimes: config.tokenLifetimes,
       ...(config.oidc ? { oidc: config.oidc } : {}),
     }),
     authConfig: config.authConfig,
@@ -159,12 +163,14 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
 
   const address = await app.listen({ host: config.host, port: config.port });
   const url = config.publicUrl ?? address.replace('[::1]', 'localhost').replace('127.0.0.1', 'localhost');
-  const operatorToken = await issuer.mint({
-    subject: 'operator',
-    tenants: [],
-    roles: ['operator'],
-    expiresIn: '30d',
-  });
+  const mintOperatorToken = () =>
+    issuer.mint({
+      subject: 'operator',
+      tenants: [],
+      roles: ['operator'],
+      lifetimeSec: config.tokenLifetimes.operatorSec,
+    });
+  const operatorToken = await mintOperatorToken();
 
   await placement?.moves.resume();
 
@@ -172,6 +178,7 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
     app,
     url,
     operatorToken,
+    mintOperatorToken,
     host,
     events,
     async stop() {

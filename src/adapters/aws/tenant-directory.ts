@@ -2,7 +2,7 @@ import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, QueryCommand } 
 import { ConditionFailedError, ConflictError } from '../../core/errors.ts';
 import type { TenantId } from '../../core/ids.ts';
 import type { Tenant } from '../../core/tenant.ts';
-import type { TenantDirectory, TenantPage } from '../../ports/tenant-directory.ts';
+import { type TenantDirectory, type TenantPage, withKeyUse } from '../../ports/tenant-directory.ts';
 import { putIfAbsent, putIfVersion } from './conditional-put.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { createTenantViews } from './tenant-views.ts';
@@ -64,6 +64,12 @@ export function createDynamoTenantDirectory({
       }
       await views.write(stored);
       return stored;
+    },
+
+    async touchApiKey(tenant: Tenant, keyId: string, at: string): Promise<void> {
+      const touched = withKeyUse(tenant, keyId, at);
+      // A lost condition means the record changed since it was read: the touch is dropped on purpose.
+      if (touched) await putIfVersion(client, tableName, itemOf(touched), tenant.version);
     },
 
     async list(options?: { cursor?: string; limit?: number }): Promise<TenantPage> {

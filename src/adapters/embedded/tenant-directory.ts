@@ -1,7 +1,7 @@
 import { ConditionFailedError, ConflictError, ValidationError } from '../../core/errors.ts';
 import type { TenantId } from '../../core/ids.ts';
 import type { Tenant } from '../../core/tenant.ts';
-import type { TenantDirectory, TenantPage } from '../../ports/tenant-directory.ts';
+import { type TenantDirectory, type TenantPage, withKeyUse } from '../../ports/tenant-directory.ts';
 import type { SqliteDatabase } from './database.ts';
 
 function encodeCursor(id: string): string {
@@ -42,6 +42,10 @@ export function createSqliteTenantDirectory(db: SqliteDatabase): TenantDirectory
       if (changes === 0)
         throw new ConditionFailedError(`Tenant ${next.id} changed since version ${expectedVersion}.`);
       return stored;
+    },
+    async touchApiKey(tenant, keyId, at) {
+      const touched = withKeyUse(tenant, keyId, at);
+      if (touched) stmt.update.run(JSON.stringify(touched), tenant.version, tenant.id, tenant.version);
     },
     async list(options = {}): Promise<TenantPage> {
       const limit = Math.max(1, Math.min(1000, Math.trunc(options.limit ?? 100)));
