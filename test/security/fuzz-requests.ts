@@ -1,15 +1,7 @@
 import fc from 'fast-check';
-import {
-  deepValue,
-  HOSTILE_STRINGS,
-  hostileValue,
-  jsonText,
-  propertyPaths,
-  type Schema,
-  setAt,
-  validFor,
-  wrongTypeFor,
-} from './fuzz-values.ts';
+import { bodyFor, type Part } from './fuzz-bodies.ts';
+import type { CredentialClass } from './fuzz-credentials.ts';
+import { HOSTILE_STRINGS, jsonText, type Schema, validFor, wrongTypeFor } from './fuzz-values.ts';
 
 export type Audience = 'public' | 'tenant' | 'operator';
 
@@ -55,17 +47,6 @@ export function routesFromSpec(spec: { paths: Record<string, Record<string, Reco
     }),
   );
 }
-
-export const CREDENTIALS = [
-  'none',
-  'garbage bearer',
-  'forged JWT',
-  'tenant A API key',
-  'tenant A user JWT',
-  'tenant B user JWT',
-  'operator',
-] as const;
-export type CredentialClass = (typeof CREDENTIALS)[number];
 
 /** What the fuzz knows of the server: the ids it uses as valid values, and each credential class. */
 export interface FuzzWorld {
@@ -188,12 +169,6 @@ function isUtf8(wire: string): boolean {
 
 const jobIdLike = fc.stringMatching(/^j_[0-9a-hjkmnp-tv-z]{26}$/);
 
-/** One part of a request, as a valid value or a hostile one. */
-interface Part<T> {
-  valid: fc.Arbitrary<T>;
-  hostile: fc.Arbitrary<T>;
-}
-
 function segmentPart(
   route: SpecRoute,
   name: string,
@@ -215,14 +190,26 @@ function segmentPart(
         : route.template.endsWith('/offboard')
           ? world.spare.offboard
           : world.spare.change;
-    // An operator's writes go to spare tenants only, so A and B are still there to check at the end.
-    const writes = route.method !== 'GET' && credential === 'operator';
-    valid = [...one(...targets), tenantIdLike, ...(writes ? [] : one(world.a, world.b))];
+    // An operator's requests (whose method may be swapped for DELETE) name spare tenants only, so A and B
+    // are still there to check at the end.
+    valid = [...one(...targets), tenantIdLike, ...(credential === 'operator' ? [] : one(world.a, world.b))];
   } else valid = [fc.string({ minLength: 1, maxLength: 10 }).map(encodeURIComponent)];
-  const upper = route.template.startsWith('/v1/jobs/')
-    ? one(...world.jobs.a.map((j) => j.toUpperCase()))
-    : [];
-  return { valid: fc.oneof(...valid), hostile: fc.oneof(hostileSegment, ...upper) };
+  const near = route.template.startsWith('/v1/jobs/')
+    ? [...world.jobs.a, ...world.jobs.b].flatMap((j) => oddIds(j, true))
+    : route.template.startsWith('/v1/admin/tenants/')
+      ? [world.a, world.b].flatMap((t) => oddIds(t, credential !== 'operator'))
+      : [];
+  return { valid: fc.oneof(...valid), hostile: fc.oneof(hostileSegment, ...one(...near)) };
+}
+
+/**
+ * Ids next to a real one: a prefix (`a1` of `a1-x`), an extension, another case; with `spelled`, also
+ * spellings a lax parser might turn back into the id. An operator's requests get only ids that cannot be the
+ * real one, so a swapped DELETE never removes tenant A.
+ */
+function oddIds(id: string, spelled: boolean): string[] {
+  const near = [id.slice(0, -1), `${id}-x`, `${id}x`, id.toUpperCase()];
+  return spelled ? [...near, `%20${id}`, `${id}%00`, `${id}%2F..`, `..%2F${id}`, `${id};x`] : near;
 }
 
 const QUERY_EXTRAS: [string, string][] = [
@@ -312,6 +299,7 @@ function headerPart(
         tenant: optional(
           fc.oneof(
             fc.constantFrom(world.a, world.b, ...world.spare.change),
+            fc.constantFrom(...[world.a, world.b].flatMap((t) => oddIds(t, false))),
             fc.constantFrom(...HOSTILE_STRINGS),
           ),
         ),
@@ -322,93 +310,6 @@ function headerPart(
       })
       .map(headers),
   };
-}
-
-const INVALID_JSON = [
-  '{',
-  '{"a":1,}',
-  "{'a':1}",
-  '{"a":NaN}',
-  'NaN',
-  '{"a":1}{"b":2}',
-  '[1,2',
-  '"unterminated',
-  '\u0000',
-  'undefined',
-  '\uFEFF{}',
-  '{"input":{"revenue":1e999}}',
-  '{"__proto__":{"polluted":true}}',
-  '{"constructor":{"prototype":{"polluted":true}}}',
-  '{"a":"\\ud800"}',
-  '{"a":1,"a":2}',
-  '   ',
-  'null',
-  '123',
-  '[]',
-  '"x"',
-];
-
-const WRONG_CONTENT_TYPES = [
-  'text/plain',
-  'application/x-www-form-urlencoded',
-  'multipart/form-data; boundary=x',
-  'application/xml',
-  'application/json; charset=utf-16',
-  'application/json; charset=latin1',
-  'APPLICATION/JSON',
-  'application/jsonx',
-  'application/problem+json',
-  'application/json, text/plain',
-  'application/octet-stream',
-];
-
-interface Body {
-  text?: string;
-  contentType?: string;
-}
-
-const json = (value: unknown): Body => ({ text: jsonText(value), contentType: 'application/json' });
-
-/** Bodies that are wrong whatever the route: none, empty, not JSON, the wrong media type, not an object, deep. */
-const brokenBody: fc.Arbitrary<Body> = fc.oneof(
-  fc.constant({}),
-  fc.constant({ text: '', contentType: 'application/json' }),
-  fc.constantFrom(...INVALID_JSON).map((text) => ({ text, contentType: 'application/json' })),
-  fc.record({
-    contentType: fc.constantFrom(...WRONG_CONTENT_TYPES),
-    text: fc.constantFrom('{}', 'a=1', '<x/>', ''),
-  }),
-  fc.oneof(hostileValue, deepValue).map(json),
-);
-
-/** Bodies for a schema: valid; one property of the wrong type or hostile; extra keys; deep nesting; broken. */
-function bodyPart(schema: Schema | undefined, world: FuzzWorld): Part<Body> {
-  if (!schema) return { valid: fc.constant({}), hostile: brokenBody };
-  const valid = validFor(schema, overrides(world));
-  const paths = propertyPaths(schema);
-  const objectPaths = [[], ...paths.filter((p) => p.schema['type'] === 'object').map((p) => p.path)];
-  const mutated: fc.Arbitrary<Body>[] = [brokenBody];
-  if (paths.length) {
-    const at = fc.constantFrom(...paths);
-    mutated.push(
-      fc.tuple(valid, at).chain(([v, p]) => wrongTypeFor(p.schema).map((w) => json(setAt(v, p.path, w)))),
-      fc.tuple(valid, at, fc.oneof(hostileValue, deepValue)).map(([v, p, h]) => json(setAt(v, p.path, h))),
-    );
-  }
-  const extraKey = fc.constantFrom(
-    '__proto__',
-    'constructor',
-    'prototype',
-    'extra',
-    'revenue',
-    'x'.repeat(300),
-  );
-  mutated.push(
-    fc
-      .tuple(valid, fc.constantFrom(...objectPaths), extraKey, hostileValue)
-      .map(([v, at, key, h]) => json(setAt(v, [...at, key], h))),
-  );
-  return { valid: valid.map(json), hostile: fc.oneof(...mutated) };
 }
 
 /** The body schema of a route; job submits are `{ input, priority }` with the model's input schema. */
@@ -426,16 +327,26 @@ function schemaOf(route: SpecRoute, world: FuzzWorld, model: string): Schema | u
   return route.body;
 }
 
-type Aspect = 'segments' | 'query' | 'headers' | 'body';
+type Aspect = 'method' | 'segments' | 'query' | 'headers' | 'body';
+const ASPECTS: Aspect[] = ['method', 'segments', 'query', 'headers', 'body'];
 
-/** Which parts of a request are hostile: often one, sometimes none (a valid request), two or all. */
+/** Which parts of a request are hostile: often one, sometimes none (a valid request), two or more. */
 const mutations: fc.Arbitrary<ReadonlySet<Aspect>> = fc
   .oneof(
     { weight: 2, arbitrary: fc.constant([] as Aspect[]) },
-    { weight: 6, arbitrary: fc.constantFrom<Aspect>('segments', 'query', 'headers', 'body').map((a) => [a]) },
-    { weight: 1, arbitrary: fc.subarray<Aspect>(['segments', 'query', 'headers', 'body'], { minLength: 2 }) },
+    { weight: 6, arbitrary: fc.constantFrom(...ASPECTS.filter((a) => a !== 'method')).map((a) => [a]) },
+    { weight: 1, arbitrary: fc.constant(['method'] as Aspect[]) },
+    { weight: 1, arbitrary: fc.subarray(ASPECTS, { minLength: 2 }) },
   )
   .map((aspects) => new Set(aspects));
+
+/** A method the route was not registered with; HEAD of a GET route runs the route itself. */
+function otherMethod(route: SpecRoute): fc.Arbitrary<string> {
+  const others = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'].filter((m) => m !== route.method);
+  return route.method === 'GET'
+    ? fc.oneof(fc.constant('HEAD'), fc.constantFrom(...others))
+    : fc.constantFrom(...others);
+}
 
 /**
  * Requests for one route with one credential class: a valid request (path, query, headers, body from the
@@ -454,15 +365,16 @@ export function requestFor(route: SpecRoute, world: FuzzWorld, credential: Crede
         const named = segments[names.indexOf('model')];
         const model =
           named !== undefined && Object.hasOwn(world.models, named) ? named : Object.keys(world.models)[0]!;
-        const body = bodyPart(sendsBody ? schemaOf(route, world, model) : undefined, world);
+        const body = bodyFor(sendsBody ? schemaOf(route, world, model) : undefined, overrides(world));
         return fc
           .record({
             query: pick(queryPart(route, world), hostile.has('query')),
             headers: pick(headerPart(route, world, credential), hostile.has('headers')),
             body: pick(body, hostile.has('body')),
             authorization: auth.length ? fc.constantFrom(...auth) : fc.constant(undefined),
+            method: hostile.has('method') ? otherMethod(route) : fc.constant(route.method),
           })
-          .map(({ query, headers, body, authorization }): FuzzRequest => {
+          .map(({ query, headers, body, authorization, method }): FuzzRequest => {
             let i = 0;
             const path = route.template.replace(/\{\w+\}/g, () => segments[i++]!) + query;
             const all = { ...headers };
@@ -470,7 +382,7 @@ export function requestFor(route: SpecRoute, world: FuzzWorld, credential: Crede
             if (body.contentType !== undefined) all['content-type'] = body.contentType;
             return {
               credential,
-              method: route.method,
+              method,
               path,
               headers: all,
               ...(body.text !== undefined ? { body: body.text } : {}),
