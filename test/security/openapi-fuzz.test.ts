@@ -24,14 +24,18 @@ import type { Schema } from './fuzz-values.ts';
 // server is healthy and tenant A still gets a finance job done.
 //
 // Seeded: FUZZ_SEED (default below) picks every request; a failure prints fast-check's seed and path.
-// Search wider with `FUZZ_SEED=123 FUZZ_SCALE=10 npx vitest run test/security/openapi-fuzz.test.ts`.
+// Search wider with `FUZZ_SEED=123 FUZZ_SCALE=10 npx vitest run test/security/openapi-fuzz.test.ts`;
+// FUZZ_LOG=1 prints every request and its answer.
 
-const BASE_SEED = Number(process.env['FUZZ_SEED'] ?? 1_104_2025);
+const BASE_SEED = Number(process.env['FUZZ_SEED'] ?? 20251104);
 /** FUZZ_SCALE multiplies every run count, for a longer search than `npm test` affords. */
 const SCALE = Number(process.env['FUZZ_SCALE'] ?? 1);
 /** Runs per route and credential class: more where the credential reaches the handler. */
 const RUNS = { reached: 24, refused: 4 };
-/** Routes whose every valid request moves, offboards or creates tenants: fewer runs keep the file bounded. */
+/**
+ * More runs for the submit (its input schema is the largest); fewer where valid requests create, move or
+ * offboard tenants, the slowest requests there are. Together they keep the file bounded (~10 s of requests).
+ */
 const ROUTE_RUNS: Record<string, number> = {
   'POST /v1/models/{model}/jobs': 40,
   'POST /v1/admin/tenants': 16,
@@ -264,6 +268,7 @@ function check(route: SpecRoute, req: FuzzRequest, res: Answer): void {
   if (process.env['FUZZ_LOG'])
     console.log(
       req.credential,
+      req.method,
       req.path.slice(0, 200),
       JSON.stringify(req.headers).slice(0, 150),
       (req.body ?? '').slice(0, 300),
