@@ -99,4 +99,38 @@ describe('stored settings are checked when read back', () => {
     expect(after.status).toBe(202);
     expect(server.output()).not.toMatch(/"level":50/);
   }, 60_000);
+
+  it('a stored record that is not JSON refuses that tenant with a 503 naming it, never a 500', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'silopool-stored-'));
+    cleanup.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const bad = newTenantId('torn');
+    const good = newTenantId('good');
+    const first = await startTestServer({ dataDir });
+    const { apiKey: badKey } = await first.createTenant(bad);
+    const { apiKey: goodKey } = await first.createTenant(good);
+    await first.stop();
+    const db = new Database(join(dataDir, 'silopool.sqlite'));
+    db.prepare('UPDATE tenants SET doc = ? WHERE id = ?').run('{"id": "torn', bad);
+    db.close();
+
+    const server = await startTestServer({ dataDir });
+    cleanup.push(() => server.stop());
+    const refused = await expectProblem(
+      await server.api('/v1/models', { token: badKey }),
+      503,
+      'tenant_settings_invalid',
+    );
+    expect(refused.detail).toContain(bad);
+    await expectProblem(
+      await server.api(`/v1/admin/tenants/${bad}`, { token: server.operatorToken }),
+      503,
+      'tenant_settings_invalid',
+    );
+    const ok = await server.api('/v1/models/finance/jobs', {
+      method: 'POST',
+      token: goodKey,
+      body: '{"input":{}}',
+    });
+    expect(ok.status).toBe(202);
+  }, 60_000);
 });

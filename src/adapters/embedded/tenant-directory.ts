@@ -1,4 +1,9 @@
-import { ConditionFailedError, ConflictError, ValidationError } from '../../core/errors.ts';
+import {
+  ConditionFailedError,
+  ConflictError,
+  TenantSettingsError,
+  ValidationError,
+} from '../../core/errors.ts';
 import type { TenantId } from '../../core/ids.ts';
 import type { Tenant } from '../../core/tenant.ts';
 import { type TenantDirectory, type TenantPage, withKeyUse } from '../../ports/tenant-directory.ts';
@@ -13,6 +18,15 @@ function decodeCursor(cursor: string): string {
   if (id.length === 0)
     throw new ValidationError([{ path: '/cursor', message: 'is not a cursor returned by this list' }]);
   return id;
+}
+
+/** A stored record, or a 503 naming the tenant when the row was damaged outside Silopool (never a 500). */
+function parseTenant(id: string, doc: string): Tenant {
+  try {
+    return JSON.parse(doc) as Tenant;
+  } catch {
+    throw new TenantSettingsError(id, [{ path: '/', message: 'stored record is not valid JSON' }]);
+  }
 }
 
 /** Tenants as JSON documents keyed by id; updates are compare-and-set on `version`, as on DynamoDB. */
@@ -34,7 +48,7 @@ export function createSqliteTenantDirectory(db: SqliteDatabase): TenantDirectory
     },
     async get(id: TenantId) {
       const row = stmt.get.get(id);
-      return row ? (JSON.parse(row.doc) as Tenant) : undefined;
+      return row ? parseTenant(id, row.doc) : undefined;
     },
     async update(next, expectedVersion) {
       const stored: Tenant = { ...next, version: expectedVersion + 1 };
@@ -53,7 +67,7 @@ export function createSqliteTenantDirectory(db: SqliteDatabase): TenantDirectory
       const page = rows.slice(0, limit);
       const last = page.at(-1);
       return {
-        items: page.map((r) => JSON.parse(r.doc) as Tenant),
+        items: page.map((r) => parseTenant(r.id, r.doc)),
         ...(rows.length > limit && last ? { nextCursor: encodeCursor(last.id) } : {}),
       };
     },
