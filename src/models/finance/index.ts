@@ -1,8 +1,21 @@
-import { roundFigures } from '../round.ts';
+import { roundMoney, type SummaryUnits } from '../round.ts';
 import type { ModelDefinition } from '../types.ts';
 import { checkFinance, type FinanceResult, runFinance } from './run.ts';
 import { type FinanceInput, financeSchema } from './schema.ts';
 import { financeWorkbook } from './workbook.ts';
+
+/** Which summary figures are money (rounded per the tenant's rule); the rest are ratios, years or counts. */
+export const financeSummaryUnits: SummaryUnits = {
+  enterpriseValue: 'money',
+  equityValue: 'money',
+  valuePerShare: 'money',
+  pvOfCashFlows: 'money',
+  terminalValue: 'money',
+  pvOfTerminalValue: 'money',
+  netDebt: 'money',
+  freeCashFlow: [{ value: 'money' }],
+  loan: { monthlyPayment: 'money', totalInterest: 'money' },
+};
 
 export const financeModel: ModelDefinition<FinanceInput, FinanceResult> = {
   name: 'finance',
@@ -16,7 +29,7 @@ export const financeModel: ModelDefinition<FinanceInput, FinanceResult> = {
   cost: (input) => 1 + (input.loan ? input.loan.termMonths / 120 : 0),
   run: (input) => runFinance(input),
   summary: (result, rules) =>
-    roundFigures(
+    roundMoney(
       {
         enterpriseValue: result.enterpriseValue,
         equityValue: result.equityValue,
@@ -34,6 +47,7 @@ export const financeModel: ModelDefinition<FinanceInput, FinanceResult> = {
             }
           : null,
       },
+      financeSummaryUnits,
       rules.rounding,
     ),
   workbook: financeWorkbook,

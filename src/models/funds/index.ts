@@ -1,4 +1,4 @@
-import { roundFigures } from '../round.ts';
+import { roundMoney, type SummaryUnits } from '../round.ts';
 import type { ModelDefinition } from '../types.ts';
 import { checkFunds, type FundsResult, periodLabels, runFunds } from './run.ts';
 import { type FundsInput, fundsSchema } from './schema.ts';
@@ -7,6 +7,31 @@ import { fundsWorkbook } from './workbook.ts';
 
 /** Below this many paths a simulation runs whole: splitting would cost more than it saves. */
 const PARALLEL_FROM_PATHS = 2000;
+
+const band: SummaryUnits = [{ p10: 'money', p50: 'money', p90: 'money' }];
+
+/**
+ * Which summary figures are money (rounded per the tenant's rule). Multiples (DPI, RVPI, TVPI), IRRs,
+ * periods and path counts are not listed, so they keep their precision.
+ */
+export const fundsSummaryUnits: SummaryUnits = {
+  paidIn: 'money',
+  distributions: 'money',
+  nav: 'money',
+  totalFees: 'money',
+  totalCarry: 'money',
+  peakCapitalAtRisk: 'money',
+  periods: [
+    {
+      contribution: 'money',
+      distribution: 'money',
+      nav: 'money',
+      netCashFlow: 'money',
+      cumulativeNetCashFlow: 'money',
+    },
+  ],
+  simulation: { nav: band, netCashFlow: band },
+};
 
 export const fundsModel: ModelDefinition<FundsInput, FundsResult> = {
   name: 'funds',
@@ -44,7 +69,7 @@ export const fundsModel: ModelDefinition<FundsInput, FundsResult> = {
     const labels = periodLabels(result);
     const finite = (x: number) => (Number.isFinite(x) ? x : null);
     const m = result.metrics;
-    return roundFigures(
+    return roundMoney(
       {
         ...m,
         netIrr: finite(m.netIrr),
@@ -67,6 +92,7 @@ export const fundsModel: ModelDefinition<FundsInput, FundsResult> = {
             }
           : null,
       },
+      fundsSummaryUnits,
       rules.rounding,
     );
   },
