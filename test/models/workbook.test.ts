@@ -101,6 +101,24 @@ describe('workbooks recompute to the model numbers in an independent engine (Hyp
     }
   }
 
+  // Issue 13, items 4 and 6: losing funds, whose flows have two IRRs or whose gross IRR Newton from 0
+  // missed (#NUM!). The IRR formula's guess leads the engine to the model's root.
+  for (const growthRate of [-0.1, -0.3, -0.6]) {
+    for (const periodsPerYear of [1, 4] as const) {
+      it(`a losing fund (growth ${growthRate}, ${periodsPerYear} period(s) a year): IRR cells agree with the API`, async () => {
+        const { bytes, result } = await render(funds, { growthRate, periodsPerYear });
+        expect(recomputeAndCompare(bytes)).toBeGreaterThan(12 * periodsPerYear * 30);
+        const summary = readXlsx(bytes).sheets.find((s) => s.name === 'Summary')!;
+        const metrics = (result as { metrics: { netIrr: number; grossIrr: number } }).metrics;
+        const irrCells = summary.cells.filter((c) => c.formula?.includes('IRR('));
+        expect(irrCells.map((c) => c.value)).toEqual(
+          [metrics.netIrr, metrics.grossIrr].filter((x) => Number.isFinite(x)),
+        );
+        expect(metrics.grossIrr).toBeCloseTo(growthRate, 9);
+      });
+    }
+  }
+
   it('the IRR cells hold the model IRR', async () => {
     const { bytes, result } = await render(funds, { periodsPerYear: 4 });
     const summary = readXlsx(bytes).sheets.find((s) => s.name === 'Summary')!;

@@ -82,6 +82,7 @@ export const fundsModel: ModelDefinition<FundsInput, FundsResult> = {
           netCashFlow: p.netCashFlow[i],
           cumulativeNetCashFlow: p.cumNetCashFlow[i],
         })),
+        warnings: result.warnings,
         simulation: result.simulation
           ? {
               ...result.simulation,

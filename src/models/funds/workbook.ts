@@ -2,7 +2,6 @@ import type { Formatting } from '../../core/tenant.ts';
 import { type Cell, colName, type Row, type SheetSpec, type StyleName, sheetRef } from '../xlsx/cells.ts';
 import { headerRows, type InputRow, inputsSheetRows, logoImages, sheetNamer } from '../xlsx/layout.ts';
 import { writeXlsx } from '../xlsx/writer.ts';
-import { IRR_GUESS } from './rates.ts';
 import { type FundsResult, periodLabels } from './run.ts';
 import type { FundsInput } from './schema.ts';
 import { cashFlowColumns } from './workbook-columns.ts';
@@ -162,6 +161,17 @@ function cashFlowSheet(
   };
 }
 
+/**
+ * IRR's guess: the model's per-period root to 4 significant digits. Newton from there reaches the same
+ * root in Excel, LibreOffice and HyperFormula, where a fixed guess can land on another root of flows
+ * with several (or on none: `#NUM!`).
+ */
+function irrGuess(annual: number, P: number): string {
+  const perPeriod = (1 + annual) ** (1 / P) - 1;
+  const short = Number(perPeriod.toPrecision(4));
+  return String(short > -1 ? short : perPeriod);
+}
+
 function summarySheet(
   res: FundsResult,
   I: Record<string, string>,
@@ -187,7 +197,7 @@ function summarySheet(
   );
   const irrCell = (range: string, v: number): Cell =>
     Number.isFinite(v)
-      ? { f: `(1+IRR(${range},${IRR_GUESS}))^${I['P']}-1`, v, s: 'percent' }
+      ? { f: `(1+IRR(${range},${irrGuess(v, res.rates.perYear)}))^${I['P']}-1`, v, s: 'percent' }
       : { v: 'n/a', s: 'note' };
   line('Net IRR (annual)', irrCell(ref.range('net'), m.netIrr));
   line('Gross IRR (annual)', irrCell(ref.range('grossFlow'), m.grossIrr));
