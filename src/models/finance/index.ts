@@ -46,6 +46,7 @@ export const financeModel: ModelDefinition<FinanceInput, FinanceResult> = {
               months: result.loan.rows.length,
             }
           : null,
+        warnings: result.warnings,
       },
       financeSummaryUnits,
       rules.rounding,

@@ -1,5 +1,6 @@
 import type { FieldProblem } from '../../core/errors.ts';
 import { edate, excelSerial, npv, pmt } from '../finmath.ts';
+import type { ModelWarning } from '../types.ts';
 import type { FinanceInput, LoanInput } from './schema.ts';
 
 export interface FinanceYear {
@@ -53,7 +54,17 @@ export interface FinanceResult {
   sharesOutstanding: number | null;
   valuePerShare: number | null;
   loan: LoanSchedule | null;
+  /** Figures that are right but may mislead: see `valuationWarnings`. */
+  warnings: ModelWarning[];
 }
+
+/**
+ * The smallest discountRate − terminalGrowth accepted. The Gordon value divides by this spread: at
+ * 0.1 − 0.0999999999 it is 10^9 times the last cash flow, a number that means nothing.
+ */
+export const MIN_TERMINAL_SPREAD = 0.005;
+/** Above this share of enterprise value the terminal value decides the valuation: worth a warning. */
+export const TERMINAL_SHARE_WARNING = 0.85;
 
 export function growthByYear(input: Pick<FinanceInput, 'revenueGrowth' | 'years'>): number[] {
   const g = input.revenueGrowth;
@@ -63,11 +74,12 @@ export function growthByYear(input: Pick<FinanceInput, 'revenueGrowth' | 'years'
 /** What JSON Schema cannot say about a finance input. */
 export function checkFinance(input: FinanceInput): FieldProblem[] {
   const problems: FieldProblem[] = [];
-  if (input.terminalGrowth >= input.discountRate) {
+  // The tolerance keeps 0.07 − 0.065 (0.0049999… in binary) on the accepted side of 0.5 points.
+  if (input.discountRate - input.terminalGrowth < MIN_TERMINAL_SPREAD - 1e-12) {
     problems.push({
       path: '/terminalGrowth',
-      message: `must be below discountRate (${input.discountRate}) for the Gordon growth terminal value`,
-      rule: 'terminalGrowth < discountRate',
+      message: `must be below discountRate (${input.discountRate}) by at least ${MIN_TERMINAL_SPREAD * 100} percentage points: the Gordon terminal value divides by discountRate − terminalGrowth, and a smaller spread makes it meaninglessly large`,
+      rule: `discountRate - terminalGrowth >= ${MIN_TERMINAL_SPREAD}`,
     });
   }
   if (Array.isArray(input.revenueGrowth) && input.revenueGrowth.length !== input.years) {
@@ -153,7 +165,38 @@ export function runFinance(input: FinanceInput): FinanceResult {
     sharesOutstanding: input.sharesOutstanding ?? null,
     valuePerShare,
     loan: input.loan ? loanSchedule(input.loan) : null,
+    warnings: valuationWarnings(terminalValue, pvOfTerminalValue, enterpriseValue),
   };
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+
+/** Terminal value checks, each also a formula on the workbook's Summary (`financeChecks`). */
+export function valuationWarnings(tv: number, pvTv: number, ev: number): ModelWarning[] {
+  const warnings: ModelWarning[] = [];
+  // pvTv > share × ev rather than a division: the same comparison the workbook's check formula makes.
+  if (ev > 0 && pvTv > TERMINAL_SHARE_WARNING * ev) {
+    warnings.push({
+      code: 'terminal_value_share_high',
+      figure: 'pvOfTerminalValue',
+      message: `The terminal value is ${pct(pvTv / ev)} of enterprise value (above ${pct(TERMINAL_SHARE_WARNING)}): the valuation rests on terminalGrowth and discountRate more than on the projected years.`,
+    });
+  }
+  if (tv < 0) {
+    warnings.push({
+      code: 'terminal_cash_flow_negative',
+      figure: 'terminalValue',
+      message: `The last projected free cash flow is negative, so the terminal value (${tv.toPrecision(6)}) carries a loss forever; project until the cash flow turns positive or check the margins.`,
+    });
+  }
+  if (ev <= 0) {
+    warnings.push({
+      code: 'enterprise_value_not_positive',
+      figure: 'enterpriseValue',
+      message: `The enterprise value is ${ev.toPrecision(6)}: not positive.`,
+    });
+  }
+  return warnings;
 }
 
 /** Monthly annuity schedule; the payment is `-PMT(annualRate/12, termMonths, principal)`. */

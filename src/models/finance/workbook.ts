@@ -3,7 +3,7 @@ import { excelSerial } from '../finmath.ts';
 import { a1, type Cell, colName, type Row, type SheetSpec, type StyleName, sheetRef } from '../xlsx/cells.ts';
 import { headerRows, type InputRow, inputsSheetRows, logoImages, sheetNamer } from '../xlsx/layout.ts';
 import { writeXlsx } from '../xlsx/writer.ts';
-import type { FinanceResult } from './run.ts';
+import { type FinanceResult, TERMINAL_SHARE_WARNING } from './run.ts';
 import type { FinanceInput } from './schema.ts';
 
 /** The finance workbook as a spec: Inputs, DCF, optional Loan, Summary with the FCF chart. */
@@ -350,6 +350,8 @@ function summarySheet(
     line('Loan monthly payment', loan.payment, res.loan.payment);
     line('Loan total interest', loan.totalInterest, res.loan.totalInterest);
   }
+  rows.push([], [{ v: 'Checks (blank when fine; they follow edits to the inputs)', s: 'bold' }]);
+  for (const check of financeChecks(res, dcf)) rows.push([check]);
   rows.push(
     [],
     [{ v: `Figures link to the ${names.dcf} sheet; the chart shows free cash flow by year.`, s: 'note' }],
@@ -372,6 +374,33 @@ function summarySheet(
       },
     ],
   };
+}
+
+/**
+ * The terminal value warnings of `valuationWarnings` as formulas: each shows its text while its
+ * condition holds, so the Summary stays true when an input is edited. Cached values are the model's.
+ */
+function financeChecks(res: FinanceResult, dcf: DcfRefs): Cell[] {
+  const has = (code: string) => res.warnings.some((w) => w.code === code);
+  const check = (code: string, condition: string, text: string): Cell => ({
+    f: `IF(${condition},"${text}","")`,
+    v: has(code) ? text : '',
+    s: 'note',
+  });
+  return [
+    check(
+      'terminal_value_share_high',
+      // IF, not AND: AND would evaluate the share even when EV is 0.
+      `IF(${dcf.ev}>0,${dcf.pvTv}>${TERMINAL_SHARE_WARNING}*${dcf.ev},FALSE)`,
+      `Warning: the terminal value is over ${TERMINAL_SHARE_WARNING * 100} % of enterprise value; the valuation rests on terminal growth and the discount rate.`,
+    ),
+    check(
+      'terminal_cash_flow_negative',
+      `${dcf.tv}<0`,
+      'Warning: the last free cash flow is negative, so the terminal value carries a loss forever.',
+    ),
+    check('enterprise_value_not_positive', `${dcf.ev}<=0`, 'Warning: the enterprise value is not positive.'),
+  ];
 }
 
 /**

@@ -1,6 +1,13 @@
 import type { Formatting } from '../../core/tenant.ts';
 import { type Cell, colName, type Row, type SheetSpec, type StyleName, sheetRef } from '../xlsx/cells.ts';
-import { headerRows, type InputRow, inputsSheetRows, logoImages, sheetNamer } from '../xlsx/layout.ts';
+import {
+  headerRows,
+  type InputRow,
+  inputsSheetRows,
+  logoImages,
+  sheetNamer,
+  warningRows,
+} from '../xlsx/layout.ts';
 import { writeXlsx } from '../xlsx/writer.ts';
 import { type FundsResult, periodLabels } from './run.ts';
 import type { FundsInput } from './schema.ts';
@@ -208,6 +215,7 @@ function summarySheet(
     'Break-even year',
     m.breakEvenYear === null ? { v: 'not reached', s: 'note' } : { v: m.breakEvenYear, s: 'integer' },
   );
+  rows.push(...warningRows(res.warnings));
   rows.push([], [{ v: 'The J-curve: cumulative net cash flow to LPs, with LP NAV.', s: 'note' }]);
   const top = rows.length + 1;
   return {
