@@ -83,6 +83,17 @@ describe('workbooks recompute to the model numbers in an independent engine (Hyp
     expect(recomputeAndCompare(bytes)).toBeGreaterThan(360 * 6);
   });
 
+  for (const annualRate of [0, 1]) {
+    it(`a 600-month loan at ${annualRate * 100} % recomputes to the model and closes at exactly 0`, async () => {
+      const loan = { principal: 1_000_000, annualRate, termMonths: 600, startDate: '2025-01-31' };
+      const { bytes } = await render(finance, { loan });
+      expect(recomputeAndCompare(bytes)).toBeGreaterThan(600 * 6);
+      const sheet = readXlsx(bytes).sheets.find((s) => s.name === 'Loan')!;
+      const lastRow = Math.max(...sheet.cells.map((c) => c.row));
+      expect(sheet.cells.find((c) => c.row === lastRow && c.col === 6)!.value).toBe(0);
+    });
+  }
+
   it('finance on defaults', async () => {
     expect(recomputeAndCompare((await render(finance, {})).bytes)).toBeGreaterThan(50);
   });

@@ -305,10 +305,10 @@ function loanSheet(res: FinanceResult, I: Record<string, string>, sheetName: str
       i === 0
         ? { f: I['principal']!, v: p.opening, s: 'money' }
         : { f: `G${r - 1}`, v: p.opening, s: 'money' },
-      { f: '$B$5', v: p.payment, s: 'money' },
+      { f: `E${r}+F${r}`, v: p.payment, s: 'money' },
       { f: `C${r}*$B$4`, v: p.interest, s: 'money' },
-      { f: `D${r}-E${r}`, v: p.principal, s: 'money' },
-      { f: `C${r}-F${r}`, v: p.closing, s: 'money' },
+      { f: `C${r}-G${r}`, v: p.principal, s: 'money' },
+      { f: closingBalance(I['principal']!, I['term']!, `A${r}`), v: p.closing, s: 'money' },
     ]);
   });
   return {
@@ -401,6 +401,12 @@ function financeChecks(res: FinanceResult, dcf: DcfRefs): Cell[] {
     ),
     check('enterprise_value_not_positive', `${dcf.ev}<=0`, 'Warning: the enterprise value is not positive.'),
   ];
+}
+
+/** `loanSchedule`'s closed-form balance after `month` payments, operation for operation. */
+function closingBalance(principal: string, term: string, month: string): string {
+  const q = '(1+$B$4)';
+  return `IF($B$4=0,${principal}*(${term}-${month})/${term},${principal}*${q}^${month}*(${q}^(${term}-${month})-1)/(${q}^${term}-1))`;
 }
 
 /**
