@@ -7,6 +7,7 @@ import { laneFor } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
 import { getModel } from '../models/registry.ts';
 import { resolveInput } from '../models/rules.ts';
+import { tenantRules } from '../models/tenant-rules.ts';
 import { nextVersion } from '../ports/job-store.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { TenantData } from '../ports/stores.ts';
@@ -34,7 +35,7 @@ export async function submitJob(queue: MessageQueue, request: SubmitRequest): Pr
   const { tenant, data } = request;
   const model = getModel(request.model);
   if (!model) throw new NotFoundError(`Model "${request.model}"`);
-  const rules = tenant.config.rules[model.name] ?? {};
+  const rules = tenantRules(model, tenant.config);
   const { effectiveInput } = resolveInput(model, rules, request.input);
 
   let jobId = newJobId();

@@ -3,6 +3,7 @@ import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { jobView } from '../../core/job-view.ts';
 import { getModel, listModels } from '../../models/registry.ts';
 import { schemaForTenant } from '../../models/rules.ts';
+import { tenantRules } from '../../models/tenant-rules.ts';
 import { tenantContext } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
 import { submitJob } from '../submit-job.ts';
@@ -24,7 +25,7 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
           version: model.version,
           title: model.title,
           description: model.description,
-          inputSchema: schemaForTenant(model, tenant.config.rules[model.name] ?? {}),
+          inputSchema: schemaForTenant(model, tenantRules(model, tenant.config)),
         })),
       };
     },
@@ -45,7 +46,7 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
         version: model.version,
         title: model.title,
         description: model.description,
-        inputSchema: schemaForTenant(model, tenant.config.rules[model.name] ?? {}),
+        inputSchema: schemaForTenant(model, tenantRules(model, tenant.config)),
       };
     },
   );

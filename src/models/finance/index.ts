@@ -31,6 +31,7 @@ export const financeModel: ModelDefinition<FinanceInput, FinanceResult> = {
   summary: (result, rules) =>
     roundMoney(
       {
+        currency: result.currency,
         enterpriseValue: result.enterpriseValue,
         equityValue: result.equityValue,
         valuePerShare: result.valuePerShare,

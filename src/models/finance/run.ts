@@ -41,6 +41,8 @@ export interface LoanSchedule {
 }
 
 export interface FinanceResult {
+  /** ISO 4217 code of every money figure: the job's currency. */
+  currency: string;
   baseYear: { year: number; revenue: number; nwc: number };
   years: FinanceYear[];
   /** 0.5 under mid-year discounting, else 0: year t is discounted by t − offset years. */
@@ -153,6 +155,7 @@ export function runFinance(input: FinanceInput): FinanceResult {
   const equityValue = enterpriseValue - netDebt;
   const valuePerShare = input.sharesOutstanding ? equityValue / input.sharesOutstanding : null;
   return {
+    currency: input.currency,
     baseYear: { year: input.startYear - 1, revenue: input.revenue, nwc: baseNwc },
     years,
     timingOffset: offset,

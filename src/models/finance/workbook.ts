@@ -2,6 +2,7 @@ import type { Formatting } from '../../core/tenant.ts';
 import { excelSerial } from '../finmath.ts';
 import { a1, type Cell, colName, type Row, type SheetSpec, type StyleName, sheetRef } from '../xlsx/cells.ts';
 import { headerRows, type InputRow, inputsSheetRows, logoImages, sheetNamer } from '../xlsx/layout.ts';
+import { formattingForCurrency } from '../xlsx/styles.ts';
 import { writeXlsx } from '../xlsx/writer.ts';
 import { type FinanceResult, TERMINAL_SHARE_WARNING } from './run.ts';
 import type { FinanceInput } from './schema.ts';
@@ -63,7 +64,13 @@ export function financeWorkbookSpec(result: FinanceResult, input: FinanceInput, 
   }
   if (input.loan) {
     inputs.push(
-      { key: 'principal', label: 'Loan principal', value: input.loan.principal, style: 'moneyInput' },
+      {
+        key: 'principal',
+        label: 'Loan principal',
+        value: input.loan.principal,
+        style: 'moneyInput',
+        unit: input.currency,
+      },
       { key: 'loanRate', label: 'Loan annual rate', value: input.loan.annualRate, style: 'percentInput' },
       {
         key: 'term',
@@ -98,7 +105,8 @@ export function financeWorkbook(
   input: FinanceInput,
   formatting: Formatting,
 ): Uint8Array {
-  return writeXlsx(financeWorkbookSpec(result, input, formatting), formatting);
+  const jobFormatting = formattingForCurrency(formatting, input.currency);
+  return writeXlsx(financeWorkbookSpec(result, input, jobFormatting), jobFormatting);
 }
 
 type DcfRefs = Record<'fcf' | 'years' | 'pvFcf' | 'tv' | 'pvTv' | 'ev' | 'equity' | 'perShare', string>;

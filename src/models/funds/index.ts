@@ -71,6 +71,7 @@ export const fundsModel: ModelDefinition<FundsInput, FundsResult> = {
     const m = result.metrics;
     return roundMoney(
       {
+        currency: result.currency,
         ...m,
         netIrr: finite(m.netIrr),
         grossIrr: finite(m.grossIrr),

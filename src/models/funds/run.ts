@@ -28,6 +28,8 @@ export interface FundMetrics {
 }
 
 export interface FundsResult {
+  /** ISO 4217 code of every money figure: the job's currency. */
+  currency: string;
   rates: PeriodRates;
   /** Calendar year of each period. */
   year: number[];
@@ -72,6 +74,7 @@ export function runFunds(input: FundsInput, simulation?: SimulationSummary | nul
   const year = rates.fundYear.map((y) => input.vintageYear + y - 1);
   const metrics = fundMetrics(path, rates.perYear, input.vintageYear);
   return {
+    currency: input.currency,
     rates,
     year,
     path,

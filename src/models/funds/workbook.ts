@@ -8,6 +8,7 @@ import {
   sheetNamer,
   warningRows,
 } from '../xlsx/layout.ts';
+import { formattingForCurrency } from '../xlsx/styles.ts';
 import { writeXlsx } from '../xlsx/writer.ts';
 import { type FundsResult, periodLabels } from './run.ts';
 import type { FundsInput } from './schema.ts';
@@ -110,7 +111,8 @@ export function fundsWorkbookSpec(result: FundsResult, input: FundsInput, format
 }
 
 export function fundsWorkbook(result: FundsResult, input: FundsInput, formatting: Formatting): Uint8Array {
-  return writeXlsx(fundsWorkbookSpec(result, input, formatting), formatting);
+  const jobFormatting = formattingForCurrency(formatting, input.currency);
+  return writeXlsx(fundsWorkbookSpec(result, input, jobFormatting), jobFormatting);
 }
 
 const FIRST_ROW = 5; // 0-based row of the t = 0 line; period t sits at FIRST_ROW + t
