@@ -64,6 +64,9 @@ export interface FinanceResult {
  * The smallest discountRate − terminalGrowth accepted. The Gordon value divides by this spread: at
  * 0.1 − 0.0999999999 it is 10^9 times the last cash flow, a number that means nothing.
  */
+/** Excel's serial 1: the first date a workbook can hold as a date. */
+const FIRST_EXCEL_DATE = '1900-01-01';
+
 export const MIN_TERMINAL_SPREAD = 0.005;
 /** Above this share of enterprise value the terminal value decides the valuation: worth a warning. */
 export const TERMINAL_SHARE_WARNING = 0.85;
@@ -93,6 +96,12 @@ export function checkFinance(input: FinanceInput): FieldProblem[] {
   }
   if (input.loan && Number.isNaN(Date.parse(input.loan.startDate))) {
     problems.push({ path: '/loan/startDate', message: 'must be a valid date (YYYY-MM-DD)' });
+  } else if (input.loan && input.loan.startDate < FIRST_EXCEL_DATE) {
+    problems.push({
+      path: '/loan/startDate',
+      message: `must be on or after ${FIRST_EXCEL_DATE}: spreadsheets have no dates before 1900`,
+      rule: `loan.startDate >= ${FIRST_EXCEL_DATE}`,
+    });
   }
   return problems;
 }

@@ -183,7 +183,7 @@ export const financeSchema: JsonSchema = {
           type: 'string',
           format: 'date',
           title: 'Drawdown date',
-          description: 'The first payment falls one month later.',
+          description: 'The first payment falls one month later. From 1900-01-01, the first date Excel has.',
           default: '2025-01-01',
         },
       },
