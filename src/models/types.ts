@@ -28,6 +28,11 @@ export interface ModelDefinition<Input = unknown, Result = unknown> {
   inputSchema: JsonSchema;
   /** Checks that JSON Schema cannot express (terminalGrowth < discountRate, array lengths); [] when fine. */
   check(input: Input): FieldProblem[];
+  /**
+   * Plausibility warnings for a valid input (a rate of 5 meaning 5 %, not 500 %): returned when the job is
+   * accepted and kept on its result. Inputs stay fractions; these only ask the user to look again.
+   */
+  advise?(input: Input): ModelWarning[];
   /** Cost units for fair scheduling (1 = a small DCF). */
   cost(input: Input): number;
   run(input: Input, rules: ModelRules): Result;

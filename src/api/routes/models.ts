@@ -94,7 +94,7 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
         ]);
       }
       const admitted = (await deps.control?.admitSubmit?.(context.tenant)) ?? {};
-      const { job, created } = await submitJob(deps.queue, {
+      const { job, created, warnings } = await submitJob(deps.queue, {
         ...context,
         model: request.params.model,
         input,
@@ -107,7 +107,7 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
         .code(202)
         .header('location', `/v1/jobs/${job.id}`)
         .header('idempotent-replayed', String(!created))
-        .send(jobView(job));
+        .send({ ...jobView(job), warnings });
     },
   );
 }

@@ -1,6 +1,6 @@
 import { roundMoney, type SummaryUnits } from '../round.ts';
 import type { ModelDefinition } from '../types.ts';
-import { checkFinance, type FinanceResult, runFinance } from './run.ts';
+import { adviseFinance, checkFinance, type FinanceResult, runFinance } from './run.ts';
 import { type FinanceInput, financeSchema } from './schema.ts';
 import { financeWorkbook } from './workbook.ts';
 
@@ -25,6 +25,7 @@ export const financeModel: ModelDefinition<FinanceInput, FinanceResult> = {
     'Projects revenue to free cash flow, values the company by DCF with a Gordon growth terminal value, and schedules an optional amortising loan.',
   inputSchema: financeSchema,
   check: checkFinance,
+  advise: adviseFinance,
   // A 5-year DCF is 1; a 30-year monthly loan schedule adds about one unit per 120 rows.
   cost: (input) => 1 + (input.loan ? input.loan.termMonths / 120 : 0),
   run: (input) => runFinance(input),

@@ -1,5 +1,6 @@
 import type { FieldProblem } from '../../core/errors.ts';
 import { edate, excelSerial, npv, pmt } from '../finmath.ts';
+import { implausibleRate } from '../plausibility.ts';
 import type { ModelWarning } from '../types.ts';
 import type { FinanceInput, LoanInput } from './schema.ts';
 
@@ -106,6 +107,18 @@ export function checkFinance(input: FinanceInput): FieldProblem[] {
   return problems;
 }
 
+/** Rates a user likely typed as percent: revenue growth above 100 %, a discount or loan rate above 50 %. */
+export function adviseFinance(input: FinanceInput): ModelWarning[] {
+  const g = input.revenueGrowth;
+  return [
+    ...(typeof g === 'number'
+      ? implausibleRate('/revenueGrowth', 'Revenue growth', g, 1)
+      : g.flatMap((x, i) => implausibleRate(`/revenueGrowth/${i}`, `Revenue growth in year ${i + 1}`, x, 1))),
+    ...implausibleRate('/discountRate', 'The discount rate', input.discountRate, 0.5),
+    ...(input.loan ? implausibleRate('/loan/annualRate', 'The loan rate', input.loan.annualRate, 0.5) : []),
+  ];
+}
+
 /**
  * The projection. Each line is computed with the same operations, in the same order, as the
  * formula the workbook writes for it, so Excel recalculates to these exact numbers.
@@ -177,7 +190,10 @@ export function runFinance(input: FinanceInput): FinanceResult {
     sharesOutstanding: input.sharesOutstanding ?? null,
     valuePerShare,
     loan: input.loan ? loanSchedule(input.loan) : null,
-    warnings: valuationWarnings(terminalValue, pvOfTerminalValue, enterpriseValue),
+    warnings: [
+      ...adviseFinance(input),
+      ...valuationWarnings(terminalValue, pvOfTerminalValue, enterpriseValue),
+    ],
   };
 }
 

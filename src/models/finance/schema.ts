@@ -95,7 +95,7 @@ export const financeSchema: JsonSchema = {
     revenueGrowth: {
       title: 'Revenue growth',
       description: 'Annual revenue growth: one rate for every year, or one rate per projected year.',
-      'x-unit': 'fraction per year',
+      'x-unit': 'fraction',
       anyOf: [
         { type: 'number', minimum: -0.99, maximum: 10 },
         { type: 'array', items: { type: 'number', minimum: -0.99, maximum: 10 }, minItems: 1, maxItems: 30 },

@@ -1,7 +1,14 @@
 import type { Formatting } from '../../core/tenant.ts';
 import { excelSerial } from '../finmath.ts';
 import { a1, type Cell, colName, type Row, type SheetSpec, type StyleName, sheetRef } from '../xlsx/cells.ts';
-import { headerRows, type InputRow, inputsSheetRows, logoImages, sheetNamer } from '../xlsx/layout.ts';
+import {
+  headerRows,
+  type InputRow,
+  inputsSheetRows,
+  logoImages,
+  sheetNamer,
+  warningRows,
+} from '../xlsx/layout.ts';
 import { formattingForCurrency } from '../xlsx/styles.ts';
 import { writeXlsx } from '../xlsx/writer.ts';
 import { type FinanceResult, TERMINAL_SHARE_WARNING } from './run.ts';
@@ -360,6 +367,8 @@ function summarySheet(
   }
   rows.push([], [{ v: 'Checks (blank when fine; they follow edits to the inputs)', s: 'bold' }]);
   for (const check of financeChecks(res, dcf)) rows.push([check]);
+  // Input warnings (a rate typed as percent) are about the job's inputs, so they are values.
+  rows.push(...warningRows(res.warnings.filter((w) => w.path !== undefined)));
   rows.push(
     [],
     [{ v: `Figures link to the ${names.dcf} sheet; the chart shows free cash flow by year.`, s: 'note' }],

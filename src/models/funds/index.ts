@@ -1,6 +1,6 @@
 import { roundMoney, type SummaryUnits } from '../round.ts';
 import type { ModelDefinition } from '../types.ts';
-import { checkFunds, type FundsResult, periodLabels, runFunds } from './run.ts';
+import { adviseFunds, checkFunds, type FundsResult, periodLabels, runFunds } from './run.ts';
 import { type FundsInput, fundsSchema } from './schema.ts';
 import { mergeSimulationChunks, runFundsSimulationChunk, type SimulationChunk } from './simulation.ts';
 import { fundsWorkbook } from './workbook.ts';
@@ -41,6 +41,7 @@ export const fundsModel: ModelDefinition<FundsInput, FundsResult> = {
     'Private-markets fund contributions, distributions and NAV (Takahashi & Alexander 2002), net of fees and carry, with optional Monte Carlo.',
   inputSchema: fundsSchema,
   check: checkFunds,
+  advise: adviseFunds,
   // Work is one projection per path; a 12-period deterministic run is about one small DCF.
   cost: (input) =>
     Math.max(1, Math.ceil((input.fundLifeYears * input.periodsPerYear * (1 + input.simulations)) / 12)),

@@ -1,5 +1,6 @@
 import type { FieldProblem } from '../../core/errors.ts';
 import { investorIrr, irrRoots } from '../irr-roots.ts';
+import { implausibleRate } from '../plausibility.ts';
 import type { ModelWarning } from '../types.ts';
 import { type FundPath, projectFund } from './project.ts';
 import { annualise, type PeriodRates, periodRates, perPeriodGrowth } from './rates.ts';
@@ -67,6 +68,11 @@ export function checkFunds(input: FundsInput): FieldProblem[] {
   return problems;
 }
 
+/** Rates a user likely typed as percent: portfolio growth above 100 % a year. */
+export function adviseFunds(input: FundsInput): ModelWarning[] {
+  return implausibleRate('/growthRate', 'The growth rate', input.growthRate, 1);
+}
+
 export function runFunds(input: FundsInput, simulation?: SimulationSummary | null): FundsResult {
   const rates = periodRates(input);
   const gP = perPeriodGrowth(input.growthRate, rates.perYear);
@@ -82,6 +88,7 @@ export function runFunds(input: FundsInput, simulation?: SimulationSummary | nul
     simulation:
       simulation !== undefined ? simulation : input.simulations > 0 ? runFundsSimulation(input) : null,
     warnings: [
+      ...adviseFunds(input),
       ...irrWarnings('netIrr', 'net IRR to LPs', Array.from(path.netCashFlow), metrics.netIrr, rates.perYear),
       ...irrWarnings('grossIrr', 'gross IRR', grossFlows(path), metrics.grossIrr, rates.perYear),
     ],
