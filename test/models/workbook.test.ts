@@ -211,7 +211,9 @@ describe('tenant formatting', () => {
     expect(branded.sheets[0]!.cells[0]!.value).toBe('Acme & Söhne');
     expect(Object.keys(branded.files)).toContain('xl/media/image1.png');
     // Formulas follow the renamed sheets.
-    expect(recomputeAndCompare((await render(finance, { ...input, currency: 'EUR' }, acme)).bytes)).toBeGreaterThan(50);
+    expect(
+      recomputeAndCompare((await render(finance, { ...input, currency: 'EUR' }, acme)).bytes),
+    ).toBeGreaterThan(50);
   });
 
   it('has a chart part wired to the free cash flow row', async () => {
