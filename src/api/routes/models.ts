@@ -4,6 +4,7 @@ import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { jobView } from '../../core/job-view.ts';
 import { getModel, listModels } from '../../models/registry.ts';
 import { schemaForTenant } from '../../models/rules.ts';
+import { tenantRules } from '../../models/tenant-rules.ts';
 import { tenantContext } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
 import { submitJob } from '../submit-job.ts';
@@ -26,7 +27,7 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
           version: model.version,
           title: model.title,
           description: model.description,
-          inputSchema: schemaForTenant(model, tenant.config.rules[model.name] ?? {}),
+          inputSchema: schemaForTenant(model, tenantRules(model, tenant.config)),
         })),
       };
     },
@@ -48,7 +49,7 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
         version: model.version,
         title: model.title,
         description: model.description,
-        inputSchema: schemaForTenant(model, tenant.config.rules[model.name] ?? {}),
+        inputSchema: schemaForTenant(model, tenantRules(model, tenant.config)),
       };
     },
   );
@@ -106,7 +107,7 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
         ]);
       }
       const admitted = (await deps.control?.admitSubmit?.(context.tenant)) ?? {};
-      const { job, created } = await submitJob(deps.queue, {
+      const { job, created, warnings } = await submitJob(deps.queue, {
         ...context,
         model: request.params.model,
         input,
@@ -119,7 +120,7 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
         .code(202)
         .header('location', `/v1/jobs/${job.id}`)
         .header('idempotent-replayed', String(!created))
-        .send(jobView(job));
+        .send({ ...jobView(job), warnings });
     },
   );
 }
