@@ -73,6 +73,7 @@ export function tenantConfigProblems(config: unknown, base = '/config'): FieldPr
     ? []
     : toFieldProblems(validateShape.errors ?? [], { base, unknownField: 'is not a setting' });
   if (config === null || typeof config !== 'object' || Array.isArray(config)) return problems;
+  problems.push(...nonFiniteNumbers(config, base));
   const c = config as Partial<Record<keyof TenantConfig, unknown>>;
   const rules = Object.hasOwn(c, 'rules') ? c.rules : undefined;
   if (rules !== null && typeof rules === 'object' && !Array.isArray(rules)) {
@@ -96,6 +97,19 @@ export function tenantConfigProblems(config: unknown, base = '/config'): FieldPr
       problems.push({ ...p, path: `${base}/formatting${p.path}` });
   }
   return problems;
+}
+
+/**
+ * JSON's `1e400` and YAML's `.inf` parse to `Infinity`, which JSON Schema's `number` accepts but
+ * `JSON.stringify` stores as `null`: the stored settings would then fail their own check. Every number of
+ * a setting must be finite.
+ */
+function nonFiniteNumbers(value: unknown, at: string): FieldProblem[] {
+  if (typeof value === 'number') {
+    return Number.isFinite(value) ? [] : [{ path: at, message: 'must be a finite number', rule: 'finite' }];
+  }
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([k, v]) => nonFiniteNumbers(v, `${at}/${pointerSegment(k)}`));
 }
 
 /** Throws a `ValidationError` (400) naming each bad field when `config` may not be stored. */

@@ -138,12 +138,18 @@ export const FUNCTION_SETTING_RANGES: Record<keyof FunctionSettings, SettingRang
   idleTimeoutSec: { minimum: 1, maximum: 86_400, integer: true },
 };
 
+/** A tenant's weight in fair scheduling lies in [WEIGHT_MIN, WEIGHT_MAX]: at most 10,000 times another's. */
+export const WEIGHT_MIN = 0.01;
+export const WEIGHT_MAX = 100;
+
 export const LIMIT_RANGES: Record<keyof TenantLimits, SettingRange> = {
   maxRunningJobs: { minimum: 0, integer: true },
   maxQueuedJobs: { minimum: 0, integer: true },
   submitRatePerSec: { minimum: 0, integer: false },
   submitBurst: { minimum: 0, integer: true },
-  weight: { minimum: 0, integer: false, exclusiveMinimum: true },
+  // Bounded both ways: fair scheduling charges cost / weight, so 5e-324 made every virtual time infinite
+  // (the queue became alphabetical priority) and 1e308 gave one tenant strict priority over all others.
+  weight: { minimum: WEIGHT_MIN, maximum: WEIGHT_MAX, integer: false },
 };
 
 export function inRange(value: unknown, range: SettingRange): value is number {

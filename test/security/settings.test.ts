@@ -213,6 +213,11 @@ const HOSTILE: [string, unknown, string][] = [
   ['unknown setting', { turbo: true }, '/config/turbo'],
   ['limits: null', { limits: null }, '/config/limits'],
   ['weight: a string', { limits: { weight: 'heavy' } }, '/config/limits/weight'],
+  // cost / weight: a subnormal weight made every virtual time infinite; a huge one, strict priority
+  ['weight: 5e-324', { limits: { weight: 5e-324 } }, '/config/limits/weight'],
+  ['weight: 1e308', { limits: { weight: 1e308 } }, '/config/limits/weight'],
+  ['weight: 0', { limits: { weight: 0 } }, '/config/limits/weight'],
+  ['weight: 0.001', { limits: { weight: 0.001 } }, '/config/limits/weight'],
   ['memory of a gigabyte of megabytes', { function: { memoryMb: 1e9 } }, '/config/function/memoryMb'],
   ['placement policy mode yolo', { placementPolicy: { mode: 'yolo' } }, '/config/placementPolicy/mode'],
   ['webhook without its secret', { webhook: { url: 'https://example.com/h' } }, '/config/webhook/secret'],
@@ -240,6 +245,33 @@ describe('tenant settings: every hostile value is a 400 naming its field, and no
     const problem = await expectProblem(res, 400, 'validation_failed');
     expect(problem.errors?.map((e) => e.path)).toContain(field);
     for (const e of problem.errors ?? []) expect(e.message).not.toMatch(/^$|\bbe\s*$/);
+    expect(await configOf(id)).toEqual(before);
+    await expectServesWitness(server, witness);
+  });
+
+  // JSON.stringify cannot write these: the raw text is sent, as an attacker or a YAML `.inf` would.
+  it.each([
+    ['{"config":{"limits":{"submitRatePerSec":1e400}}}', '/config/limits/submitRatePerSec'],
+    ['{"config":{"limits":{"weight":-1e999}}}', '/config/limits/weight'],
+    [
+      '{"config":{"rules":{"finance":{"ranges":{"revenue":{"maximum":1e400}}}}}}',
+      '/config/rules/finance/ranges/revenue/maximum',
+    ],
+    [
+      '{"config":{"rules":{"finance":{"defaults":{"revenue":1e400}}}}}',
+      '/config/rules/finance/defaults/revenue',
+    ],
+  ])('PATCH with a number that parses to Infinity: %s', async (body, field) => {
+    const id = newTenantId('victim');
+    await server.createTenant(id);
+    const before = await configOf(id);
+    const res = await server.api(`/v1/admin/tenants/${id}`, {
+      method: 'PATCH',
+      token: server.operatorToken,
+      body,
+    });
+    const problem = await expectProblem(res, 400, 'validation_failed');
+    expect(problem.errors?.map((e) => e.path)).toContain(field);
     expect(await configOf(id)).toEqual(before);
     await expectServesWitness(server, witness);
   });

@@ -126,6 +126,12 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX messages_ready ON messages (queue, grp, priority, seq) WHERE ready = 1;
   CREATE INDEX messages_waiting ON messages (queue, visible_at) WHERE ready = 0;
   `,
+  // Virtual times made infinite by an unbounded tenant weight (5e-324) turned fair scheduling into
+  // alphabetical priority for good; weights are bounded now, and clocks already broken restart at 0.
+  `
+  UPDATE queues SET vtime = 0 WHERE NOT (vtime BETWEEN -1e300 AND 1e300) OR vtime IS NULL;
+  UPDATE queue_groups SET vtime = 0 WHERE NOT (vtime BETWEEN -1e300 AND 1e300) OR vtime IS NULL;
+  `,
 ];
 
 function migrate(db: SqliteDatabase): void {
