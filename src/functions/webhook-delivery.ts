@@ -78,6 +78,8 @@ export async function deliverWebhook(deps: WebhookDeliveryDeps, body: string): P
     agent: guardedAgent(target.url, {
       allowPrivateIPAddress: target.allowlisted === 'name',
       allowIPAddressList: agentAllowList(deps.policy, target.url),
+      // What ipaddr.js (the agent's classifier) calls unicast but checkAddress refuses: one rule both times.
+      denyIPAddressList: DENIED_AT_CONNECT,
     }),
     signal: AbortSignal.timeout(deps.timeoutMs ?? 10_000),
     ...(deps.lookup ? { lookup: deps.lookup } : {}),
@@ -124,6 +126,9 @@ function post(url: URL, body: string, options: RequestOptions): Promise<number> 
     request.end(body);
   });
 }
+
+/** IPv4-compatible IPv6 (`::a.b.c.d`, RFC 4291 §2.5.5.1): some stacks route it to the IPv4 address. */
+const DENIED_AT_CONNECT = ['::/96'];
 
 function guardedAgent(url: URL, options: RequestFilteringAgentOptions) {
   return url.protocol === 'https:'

@@ -82,6 +82,11 @@ describe('a webhook whose name rebinds to an internal address at delivery', () =
     'fe80::1',
     '0.0.0.0',
     '::',
+    // IPv4-compatible IPv6 (::/96, deprecated): ipaddr.js calls it unicast; found by attacking the fix
+    '::7f00:1',
+    '::a9fe:a9fe',
+    '64:ff9b::7f00:1',
+    '2002:7f00:1::',
   ])('is refused when the name resolves to %s, and nothing is sent', async (address) => {
     const before = hook.requests.length;
     const refusal = await deliverWebhook(deps(resolvingTo(address)), message).then(
