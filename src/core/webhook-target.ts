@@ -41,6 +41,14 @@ const INTERNAL_SUFFIXES = [
   'corp',
   'intranet',
   'private',
+  // RFC 6761 `.test` and `.invalid`, RFC 7686 `.onion`, RFC 9476 `.alt`: never public; service discovery
+  // inside clusters (Kubernetes `*.svc`, Consul `*.consul`) resolves only inside.
+  'test',
+  'invalid',
+  'onion',
+  'alt',
+  'svc',
+  'consul',
 ];
 
 // Ranges ipaddr.js calls unicast that must not be reached either: IPv4-compatible IPv6 (`::a.b.c.d`,
@@ -157,7 +165,11 @@ function literalAddress(hostname: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined
 }
 
 function checkName(name: string): string | undefined {
-  if (name.split('.').some((label) => label === '')) return 'is not a valid host name';
+  const labels = name.split('.');
+  // RFC 1035 §2.3.4: labels of at most 63 octets, names of at most 253 characters.
+  if (labels.some((label) => label === '' || label.length > 63) || name.length > 253) {
+    return 'is not a valid host name';
+  }
   const internal = INTERNAL_SUFFIXES.find((suffix) => name === suffix || name.endsWith(`.${suffix}`));
   if (internal) return `is an internal name (.${internal})`;
   // One label (`metadata`, `instance-data`, `kubernetes`) is completed by the resolver's search domains.

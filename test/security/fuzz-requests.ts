@@ -80,7 +80,7 @@ export interface FuzzRequest {
  */
 /** Webhook targets: public https, internal addresses (refused, 400), other schemes and junk. */
 const webhookUrl = fc.oneof(
-  fc.webPath().map((p) => `https://hooks.example.invalid${p}`),
+  fc.webPath().map((p) => `https://hooks.example.com${p}`),
   fc.constantFrom(
     'http://169.254.169.254/latest/meta-data/',
     'http://2130706433/',

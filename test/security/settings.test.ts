@@ -249,6 +249,35 @@ describe('tenant settings: every hostile value is a 400 naming its field, and no
     await expectServesWitness(server, witness);
   });
 
+  it.each([
+    'https://127.0.0.1/',
+    'http://169.254.169.254/latest/meta-data/',
+    'https://kubernetes.default.svc/',
+    'https://user:pass@hooks.example.com/',
+  ])('an operator cannot set a webhook to %s either (same rule as PUT /v1/settings/webhook)', async (url) => {
+    const id = newTenantId('victim');
+    const body = JSON.stringify({ config: { webhook: { url, secret: 'whsec_x' } } });
+    await server.createTenant(id);
+    const res = await server.api(`/v1/admin/tenants/${id}`, {
+      method: 'PATCH',
+      token: server.operatorToken,
+      body,
+    });
+    const problem = await expectProblem(res, 400, 'validation_failed');
+    expect(problem.errors?.map((e) => e.path)).toContain('/body/config/webhook/url');
+    const onboard = await server.api('/v1/admin/tenants', {
+      method: 'POST',
+      token: server.operatorToken,
+      body: JSON.stringify({
+        id: newTenantId('victim'),
+        name: 'V',
+        config: { webhook: { url, secret: 'whsec_x' } },
+      }),
+    });
+    await expectProblem(onboard, 400, 'validation_failed');
+    await expectServesWitness(server, witness);
+  });
+
   // JSON.stringify cannot write these: the raw text is sent, as an attacker or a YAML `.inf` would.
   it.each([
     ['{"config":{"limits":{"submitRatePerSec":1e400}}}', '/config/limits/submitRatePerSec'],

@@ -63,6 +63,15 @@ export const INTERNAL_TARGETS: [url: string, kind: 'address' | 'name'][] = [
   ['https://instance-data/', 'name'],
   ['https://kubernetes/', 'name'],
   ['https://a..b.example/', 'name'],
+  // found attacking the fix: special-use and cluster-internal names, over-long labels and names
+  ['https://kubernetes.default.svc/', 'name'],
+  ['https://vault.service.consul/', 'name'],
+  ['https://hooks.test/', 'name'],
+  ['https://hooks.example.invalid/', 'name'],
+  ['https://abcdefghijklmnop.onion/', 'name'],
+  ['https://hooks.alt/', 'name'],
+  [`https://${'a'.repeat(64)}.example.com/`, 'name'],
+  [`https://${'abcdefghi.'.repeat(26)}com/`, 'name'],
 ];
 
 /** Refused whatever the host, with the rule the problem names. */

@@ -4,6 +4,11 @@ import { issueApiKey, onboardTenant, type TenantPatch, updateTenant } from '../.
 import { mintUserToken } from '../../control/tokens.ts';
 import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { parseTenantId } from '../../core/ids.ts';
+import {
+  checkWebhookUrl,
+  STRICT_WEBHOOK_POLICY,
+  type WebhookTargetPolicy,
+} from '../../core/webhook-target.ts';
 import { listModels } from '../../models/registry.ts';
 import { deadLetterQueueName } from '../../ports/message-queue.ts';
 import type { Role } from '../auth/principal.ts';
@@ -26,7 +31,26 @@ const tenantBody = {
   },
 } as const;
 
+/**
+ * A webhook an operator sets in a tenant's config meets the same target rule as one a tenant registers
+ * (`PUT /v1/settings/webhook`): the rule depends on this server's policy, so it is checked here, where
+ * the policy is known, not in the pure settings schema (which would refuse stored allowlisted targets).
+ * Throws `ValidationError` naming `/body/config/webhook/url`.
+ */
+function checkConfigWebhook(config: unknown, policy: WebhookTargetPolicy): void {
+  const webhook = (config as { webhook?: unknown } | undefined)?.webhook;
+  const url = (webhook as { url?: unknown } | undefined)?.url;
+  if (typeof url !== 'string') return;
+  const target = checkWebhookUrl(url, policy);
+  if (!target.ok) {
+    throw new ValidationError([
+      { path: '/body/config/webhook/url', message: target.reason, rule: `webhook_${target.kind}` },
+    ]);
+  }
+}
+
 export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const webhookPolicy = deps.webhookPolicy ?? STRICT_WEBHOOK_POLICY;
   const control = {
     directory: deps.directory,
     queue: deps.queue,
@@ -73,6 +97,7 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
       schema: { tags: ['admin'], summary: 'Onboard a tenant; the API key is shown once', body: tenantBody },
     },
     async (request, reply) => {
+      checkConfigWebhook(request.body.config, webhookPolicy);
       const startMove = deps.control?.startMove;
       const { tenant, apiKey, operation } = await onboardTenant(control, request.body as never, {
         ...(startMove ? { startMove } : {}),
@@ -121,6 +146,7 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
     async (request, reply) => {
       const id = parseTenantId(request.params.id, '/params/id');
+      checkConfigWebhook(request.body.config, webhookPolicy);
       const tenant = await updateTenant(control, id, request.body);
       await deps.control?.tenantChanged?.(id);
       // New function settings of a dedicated tenant on AWS update its stack: an operation to follow.
