@@ -1,5 +1,6 @@
 import {
   admit,
+  backoffMs,
   type CircuitPolicy,
   CLOSED_CIRCUIT,
   DEFAULT_CIRCUIT_POLICY,
@@ -18,6 +19,22 @@ export interface EndpointLimits {
   maxWaiting: number;
   /** How long a message that found its endpoint busy (and its waiting list full) stays on the queue, ms. */
   busyDelayMs: number;
+}
+
+/** A failed message's retry delay: 2^receives seconds (with jitter), at most an hour. */
+const RETRY_POLICY = { failureThreshold: 1, baseBackoffMs: 1_000, maxBackoffMs: 3_600_000 };
+
+/**
+ * Seconds a message that was not delivered stays on its queue before it is tried again: a deferred one
+ * as long as its endpoint said, a failed one 2^receives seconds with jitter (at most an hour).
+ */
+export function retryDelaySec(
+  outcome: Exclude<DeliveryOutcome, { kind: 'delivered' }>,
+  receiveCount: number,
+  random: number = Math.random(),
+): number {
+  const ms = outcome.kind === 'deferred' ? outcome.delayMs : backoffMs(receiveCount, RETRY_POLICY, random);
+  return Math.max(1, Math.ceil(ms / 1000));
 }
 
 export const DEFAULT_ENDPOINT_LIMITS: EndpointLimits = { maxInFlight: 4, maxWaiting: 16, busyDelayMs: 5_000 };

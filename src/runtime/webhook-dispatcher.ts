@@ -1,7 +1,6 @@
-import { backoffMs } from '../core/webhook-circuit.ts';
 import type { WebhookTargetPolicy } from '../core/webhook-target.ts';
 import { deliverWebhook } from '../functions/webhook-delivery.ts';
-import { createWebhookEndpoints, type WebhookEndpoints } from '../functions/webhook-endpoints.ts';
+import { createWebhookEndpoints, retryDelaySec, type WebhookEndpoints } from '../functions/webhook-endpoints.ts';
 import { decodeWebhookMessage, WEBHOOK_QUEUE } from '../functions/webhook-message.ts';
 import type { MessageQueue, ReceivedMessage } from '../ports/message-queue.ts';
 import type { StoreProvider } from '../ports/stores.ts';
@@ -9,8 +8,6 @@ import type { TenantDirectory } from '../ports/tenant-directory.ts';
 
 /** Seconds a received message stays invisible: longer than one delivery's timeout, renewed after a wait. */
 const VISIBILITY_SEC = 30;
-/** A failed message's retry delay: 2^receives seconds (with jitter), at most an hour. */
-const RETRY_POLICY = { failureThreshold: 1, baseBackoffMs: 1_000, maxBackoffMs: 3_600_000 };
 /** After a receive error (the queue is closing or locked), wait this long before the next receive. */
 const RECEIVE_ERROR_PAUSE_MS = 500;
 
@@ -67,9 +64,7 @@ export function startWebhookDispatcher(options: WebhookDispatcherOptions): { sto
       return;
     }
     if (outcome.kind === 'failed') report(outcome.error);
-    const delayMs =
-      outcome.kind === 'deferred' ? outcome.delayMs : backoffMs(m.receiveCount, RETRY_POLICY, Math.random());
-    await queue.changeVisibility(WEBHOOK_QUEUE, m.receiptHandle, Math.max(1, Math.ceil(delayMs / 1000)));
+    await queue.changeVisibility(WEBHOOK_QUEUE, m.receiptHandle, retryDelaySec(outcome, m.receiveCount));
   }
 
   async function loop(): Promise<void> {
