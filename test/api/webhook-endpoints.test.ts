@@ -192,9 +192,10 @@ describe('webhook endpoints on the real server', () => {
       });
       expect(open.body.health?.consecutiveFailures).toBeGreaterThanOrEqual(5);
       expect(Date.parse(String(open.body.health?.retryAt))).toBeGreaterThan(Date.now());
-      // While open, nothing is attempted: its messages wait on the queue.
+      // While open (the first period is 2.5-5 s), nothing is attempted: its messages, whose retries come
+      // after 1-2 s, wait on the queue.
       const attempts = failing.requests();
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
       expect(failing.requests()).toBe(attempts);
 
       // Another tenant sees its own endpoint, healthy, and cannot name the failing one's.
