@@ -11,6 +11,7 @@ import { sharedQueueName } from '../../src/core/placement.ts';
 import { type EmbeddedPlatform, openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
 import { createModelHandler } from '../../src/functions/model-handler.ts';
 import type { MessageQueue } from '../../src/ports/message-queue.ts';
+import type { StoreProvider } from '../../src/ports/stores.ts';
 import { tenantDataAt } from '../../src/ports/stores.ts';
 import { toSqsEvent } from '../../src/runtime/sqs-event.ts';
 import { newTenantId } from '../support/server.ts';
@@ -140,10 +141,43 @@ describe('the notification outbox', () => {
     expect(await webhookMessagesFor(jobId)).toHaveLength(1);
     expect((await data.jobs.get(jobId))?.announcedAt).toBeDefined();
   });
+
+  it('announces a job that failed on its last delivery (retries exhausted)', async () => {
+    const { data, jobId } = await hookedJob();
+    const faulty = faultyQueue(platform.queue);
+    // The artifact write fails on every attempt: a platform error, retried, and this is the last receive.
+    const stores: StoreProvider = {
+      ...platform.stores,
+      objects: (ref) => ({
+        ...platform.stores.objects(ref),
+        put: async () => {
+          throw new Error('disk gone');
+        },
+      }),
+    };
+    const handler = createModelHandler({
+      directory: platform.directory,
+      stores,
+      queue: faulty.queue,
+      maxReceiveCount: 1,
+    });
+    expect(await deliver(handler)).toBe(true);
+    const failed = await data.jobs.get(jobId);
+    expect(failed?.error?.code).toBe('retries_exhausted');
+    expect(failed?.announcedAt).toBeDefined();
+    expect((await webhookMessagesFor(jobId)).map((b) => JSON.parse(b).status)).toEqual(['failed']);
+    await drain(jobId);
+  });
 });
 
 /** The job's model message once more (a late duplicate, after the first was deleted), then delivered. */
 async function redeliver(handler: ReturnType<typeof createModelHandler>, tenantId: TenantId, jobId: JobId) {
   await platform.queue.send(MODEL_QUEUE, { body: encodeJobMessage({ tenantId, jobId, model: 'finance' }) });
   expect(await deliver(handler)).toBe(false);
+}
+
+/** Deletes the job's model message that a failing test left behind, so the next test receives only its own. */
+async function drain(jobId: JobId) {
+  const left = await platform.queue.receive(MODEL_QUEUE, { maxMessages: 10, visibilityTimeoutSec: 30 });
+  for (const m of left) if (m.body.includes(jobId)) await platform.queue.delete(MODEL_QUEUE, m.receiptHandle);
 }
