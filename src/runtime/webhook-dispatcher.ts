@@ -1,6 +1,10 @@
 import type { WebhookTargetPolicy } from '../core/webhook-target.ts';
 import { deliverWebhook } from '../functions/webhook-delivery.ts';
-import { createWebhookEndpoints, retryDelaySec, type WebhookEndpoints } from '../functions/webhook-endpoints.ts';
+import {
+  createWebhookEndpoints,
+  retryDelaySec,
+  type WebhookEndpoints,
+} from '../functions/webhook-endpoints.ts';
 import { decodeWebhookMessage, WEBHOOK_QUEUE } from '../functions/webhook-message.ts';
 import type { MessageQueue, ReceivedMessage } from '../ports/message-queue.ts';
 import type { StoreProvider } from '../ports/stores.ts';
