@@ -1,4 +1,5 @@
 import type { TenantMetrics } from '../control/metrics.ts';
+import type { WebhookEndpointReport } from '../control/webhook-health.ts';
 import type { TenantId } from '../core/ids.ts';
 import type { Placement, Tenant } from '../core/tenant.ts';
 import type { WebhookTargetPolicy } from '../core/webhook-target.ts';
@@ -70,6 +71,10 @@ export interface AppDeps {
   logger?: boolean | Record<string, unknown>;
   /** Where tenants may point webhooks; default https to public addresses only (`STRICT_WEBHOOK_POLICY`). */
   webhookPolicy?: WebhookTargetPolicy;
+  /** The state of a tenant's webhook endpoint, where this process runs the deliveries (the local server). */
+  webhookHealth?(tenantId: TenantId): Promise<WebhookEndpointReport>;
+  /** Forgets a tenant's endpoint failures when it sets a new URL. */
+  resetWebhookEndpoint?(tenantId: TenantId): void;
   /** Proxies whose `X-Forwarded-For` names the client: a hop count or addresses; none by default. */
   trustProxy?: false | number | string[];
   /** Limits of `GET /v1/jobs/{id}/events` streams, and whether a shared poll backs the in-process events. */

@@ -46,6 +46,11 @@ export interface JobRecord {
   updatedAt: string;
   startedAt?: string;
   finishedAt?: string;
+  /**
+   * When the terminal status was put on the webhook queue: the outbox mark. Set after the send (so a crash
+   * between the two re-announces, never loses); cleared when the job runs again (a redrive).
+   */
+  announcedAt?: string;
   /** Incremented on every write; status changes are compare-and-set on it. */
   version: number;
 }

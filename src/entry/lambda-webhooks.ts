@@ -9,6 +9,8 @@ const ports = createAwsPorts();
 const deliver = createWebhookHandler({
   directory: ports.directory,
   stores: ports.stores,
+  // Backoff and open circuits set the message's visibility; circuits are this instance's own.
+  queue: ports.queue,
   // The same policy as the API's; unset variables mean https only, public addresses only.
   policy: webhookTargetPolicyFromEnv(process.env),
   onError: (error) => logger.warn('webhook delivery failed; SQS will retry it', { error: String(error) }),

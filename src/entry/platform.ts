@@ -20,8 +20,10 @@ import { createTenantMetrics } from '../control/metrics.ts';
 import { offboardTenant } from '../control/offboard.ts';
 import { createMoveRunner } from '../control/placement-move.ts';
 import { reportInvalidSettings } from '../control/tenant-config.ts';
+import { createWebhookHealth } from '../control/webhook-health.ts';
 import { sharedQueueName } from '../core/placement.ts';
 import type { Placement } from '../core/tenant.ts';
+import { createWebhookEndpoints } from '../functions/webhook-endpoints.ts';
 import { listModels } from '../models/registry.ts';
 import { startDedicatedHost } from '../runtime/dedicated-host.ts';
 import { type FunctionHost, startFunctionHost } from '../runtime/function-host.ts';
@@ -66,6 +68,8 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
     await ensureQueue(platform.queue, sharedQueueName(model.name), queueOptions);
   await ensureQueue(platform.queue, WEBHOOK_QUEUE, { visibilityTimeoutSec: 30, maxReceiveCount: 12 });
 
+  // One set of per-endpoint circuits: the dispatcher keeps them, the API shows each tenant its own.
+  const webhookEndpoints = createWebhookEndpoints();
   const issuer = await loadEmbeddedIssuer(join(config.dataDir, 'keys', 'jwt-signing.jwk.json'));
   const events = createJobEvents();
   // Limits and fairness: per-tenant metrics from every job status change, throttles from admission.
@@ -106,6 +110,12 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
     functions: () => placement?.dedicated.functions() ?? [],
     logger: { level: config.logLevel },
     webhookPolicy: config.webhookPolicy,
+    webhookHealth: createWebhookHealth({
+      endpoints: webhookEndpoints,
+      queue: platform.queue,
+      countsByGroup: embedded !== undefined,
+    }),
+    resetWebhookEndpoint: (tenantId) => webhookEndpoints.reset(tenantId),
   });
 
   // Stored settings are checked as they are read back: an invalid tenant is named (and refused on use),
@@ -125,6 +135,7 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
     },
     visibilityTimeoutSec: config.visibilityTimeoutSec,
     webhookPolicy: config.webhookPolicy,
+    webhookEndpoints,
     ...(config.workers ? { poolSize: config.workers } : {}),
     ...(config.eventsPerThread ? { perThread: config.eventsPerThread } : {}),
     // On the AWS adapters dedicated lanes are TenantStack Lambdas in production; here the pool stands in.

@@ -68,7 +68,7 @@ export function createModelHandler(deps: HandlerDeps) {
       await runJob(tenant, data, message.jobId);
     } catch (error) {
       if (deps.maxReceiveCount !== undefined && receiveCount >= deps.maxReceiveCount) {
-        await markExhausted(data.jobs, message.jobId, error).catch(() => undefined);
+        await markExhausted(tenant, data.jobs, message.jobId, error).catch(() => undefined);
       }
       throw error;
     }
@@ -80,11 +80,17 @@ export function createModelHandler(deps: HandlerDeps) {
       log('warn', 'message for a job that no longer exists; dropped', { tenantId: tenant.id, jobId });
       return;
     }
-    if (isTerminal(found.status)) return;
+    if (isTerminal(found.status)) {
+      // A redelivery after a crash between the final commit and the announcement: announce now.
+      if (found.announcedAt === undefined) await announce(tenant, data.jobs, found);
+      return;
+    }
     const started = await commit(data.jobs, found, {
       status: 'running',
       attempts: found.attempts + 1,
       startedAt: new Date().toISOString(),
+      // A redriven job runs again: its next terminal status is announced anew.
+      announcedAt: undefined,
     });
     if (!started) return;
 
@@ -117,7 +123,7 @@ export function createModelHandler(deps: HandlerDeps) {
       outcome = { status: 'failed', error: { code: errorCode(error), message: (error as Error).message } };
     }
     const finished = await commit(data.jobs, started, { ...outcome, finishedAt: new Date().toISOString() });
-    if (finished) await announce(tenant, finished);
+    if (finished) await announce(tenant, data.jobs, finished);
   }
 
   async function runModel(model: ModelDefinition, job: JobRecord): Promise<unknown> {
@@ -147,7 +153,12 @@ export function createModelHandler(deps: HandlerDeps) {
     }
   }
 
-  async function markExhausted(jobs: TenantJobStore, jobId: JobRecord['id'], cause: unknown): Promise<void> {
+  async function markExhausted(
+    tenant: Tenant,
+    jobs: TenantJobStore,
+    jobId: JobRecord['id'],
+    cause: unknown,
+  ): Promise<void> {
     const job = await jobs.get(jobId);
     if (!job || isTerminal(job.status)) return;
     const failed = await jobs.update(
@@ -162,15 +173,30 @@ export function createModelHandler(deps: HandlerDeps) {
       job.version,
     );
     deps.notify?.(failed);
+    await announce(tenant, jobs, failed);
   }
 
-  async function announce(tenant: Tenant, job: JobRecord): Promise<void> {
+  /**
+   * The notification outbox on single-item writes (DynamoDB and SQS have no transaction spanning both):
+   * the message is sent, then the job is marked announced. A crash between the final commit and the mark
+   * leaves the job terminal and unmarked, and the model message is redelivered (it is deleted only after
+   * the handler returns), which announces again. A send twice carries the same dedup id and the same
+   * webhook-id, so a receiver sees one notification, or at worst a duplicate with the same webhook-id.
+   */
+  async function announce(tenant: Tenant, jobs: TenantJobStore, job: JobRecord): Promise<void> {
+    if (job.status !== 'succeeded' && job.status !== 'failed') return;
     if (!tenant.config.webhook || !deps.queue) return;
     await deps.queue.send(WEBHOOK_QUEUE, {
       body: JSON.stringify({ tenantId: tenant.id, jobId: job.id, status: job.status, version: job.version }),
       groupId: tenant.id,
       dedupId: `${job.id}:${job.status}`,
     });
+    try {
+      await jobs.update(nextVersion(job, { announcedAt: new Date().toISOString() }), job.version);
+    } catch (error) {
+      // Another delivery marked it (or a redrive moved it on) first: the announcement is out either way.
+      if (!(error instanceof ConditionFailedError)) throw error;
+    }
   }
 
   return async function handler(event: SQSEvent, _context?: Context): Promise<SQSBatchResponse> {

@@ -5,6 +5,7 @@ import { decodeJobMessage } from '../core/messages.ts';
 import { dedicatedQueueName, sharedQueueName } from '../core/placement.ts';
 import { limitsFor, PLAN_LIMITS } from '../core/tenant.ts';
 import type { WebhookTargetPolicy } from '../core/webhook-target.ts';
+import type { WebhookEndpoints } from '../functions/webhook-endpoints.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
@@ -28,6 +29,8 @@ export interface FunctionHostOptions {
   visibilityTimeoutSec: number;
   /** Where webhooks may point (the server's `SILOPOOL_WEBHOOK_*` settings). */
   webhookPolicy: WebhookTargetPolicy;
+  /** Per-endpoint webhook limits and circuits, shared with the API that reports them to tenants. */
+  webhookEndpoints?: WebhookEndpoints;
   /**
    * Also consume dedicated tenants' queues with the pooled threads. Used where dedicated functions are not
    * local processes (the server on the AWS adapters, where TenantStack Lambdas would run them in production).
@@ -169,6 +172,7 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
     directory: options.directory,
     stores: options.stores,
     policy: options.webhookPolicy,
+    ...(options.webhookEndpoints ? { endpoints: options.webhookEndpoints } : {}),
     ...(options.onError ? { onError: options.onError } : {}),
   });
 

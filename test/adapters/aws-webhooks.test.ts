@@ -10,6 +10,7 @@ import type { JobRecord } from '../../src/core/job.ts';
 import { emptyConfig, type Tenant } from '../../src/core/tenant.ts';
 import { webhookTargetPolicyFromEnv } from '../../src/core/webhook-target.ts';
 import { WebhookDeliveryError } from '../../src/functions/webhook-delivery.ts';
+import { createWebhookEndpoints } from '../../src/functions/webhook-endpoints.ts';
 import { createWebhookHandler } from '../../src/functions/webhook-handler.ts';
 import type { StoreProvider } from '../../src/ports/stores.ts';
 import { toSqsEvent } from '../../src/runtime/sqs-event.ts';
@@ -141,5 +142,27 @@ describe('the webhook function on AWS', () => {
     expect(refusal).toBeInstanceOf(WebhookDeliveryError);
     expect(refusal.refused).toBe(true);
     expect(refusal.message).toContain('refused: private address');
+
+    // An endpoint whose circuit this instance opened: its record is reported for retry, not attempted.
+    const breaking = createWebhookHandler({
+      directory,
+      stores,
+      policy: webhookTargetPolicyFromEnv({
+        SILOPOOL_WEBHOOK_ALLOW_HTTP: '1',
+        SILOPOOL_WEBHOOK_ALLOW_HOSTS: '127.0.0.1',
+      }),
+      endpoints: createWebhookEndpoints({ policy: { failureThreshold: 1 } }),
+      onError: (error) => errors.push(error),
+    });
+    status = 500;
+    expect(await breaking(toSqsEvent('system_webhooks', [message]))).toEqual({
+      batchItemFailures: [{ itemIdentifier: 'm1' }],
+    });
+    status = 204;
+    const whileOpen = requests;
+    expect(await breaking(toSqsEvent('system_webhooks', [message]))).toEqual({
+      batchItemFailures: [{ itemIdentifier: 'm1' }],
+    });
+    expect(requests).toBe(whileOpen);
   }, 60_000);
 });

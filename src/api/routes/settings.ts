@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { updateTenant } from '../../control/tenants.ts';
-import { ValidationError } from '../../core/errors.ts';
+import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { checkWebhookUrl, STRICT_WEBHOOK_POLICY } from '../../core/webhook-target.ts';
 import { tenantContext } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
@@ -43,7 +43,32 @@ export function tenantSettingsRoutes(app: FastifyInstance, deps: AppDeps): void 
       const url = target.url;
       const secret = `whsec_${randomBytes(24).toString('base64')}`;
       await updateTenant(control, tenant.id, { config: { webhook: { url: url.toString(), secret } } });
+      deps.resetWebhookEndpoint?.(tenant.id);
       return { url: url.toString(), secret };
+    },
+  );
+
+  app.get(
+    '/v1/settings/webhook',
+    {
+      config: { audience: 'tenant' },
+      schema: {
+        tags: ['settings'],
+        summary: "The webhook URL and its endpoint's delivery state (never the secret)",
+        description:
+          '`health.state` is `healthy`, `failing` (deliveries fail; `consecutiveFailures`, `failingSince`, ' +
+          '`lastError`) or `circuit_open` (after repeated failures nothing is sent until `retryAt`; the ' +
+          'deliveries wait on the queue). `deadLetteredDeliveries` counts deliveries that exhausted their ' +
+          'retries. `health` is absent where this API does not run the deliveries (the AWS API).',
+        response: { 200: webhookSettingsSchema },
+      },
+    },
+    async (request) => {
+      const { tenant } = await tenantContext(deps, request);
+      const webhook = tenant.config.webhook;
+      if (!webhook) throw new NotFoundError('A webhook for this tenant');
+      const health = await deps.webhookHealth?.(tenant.id);
+      return { url: webhook.url, ...(health ? { health } : {}) };
     },
   );
 
@@ -58,3 +83,23 @@ export function tenantSettingsRoutes(app: FastifyInstance, deps: AppDeps): void 
     },
   );
 }
+
+const webhookSettingsSchema = {
+  type: 'object',
+  required: ['url'],
+  properties: {
+    url: { type: 'string' },
+    health: {
+      type: 'object',
+      required: ['state', 'consecutiveFailures'],
+      properties: {
+        state: { type: 'string', enum: ['healthy', 'failing', 'circuit_open'] },
+        consecutiveFailures: { type: 'integer', minimum: 0 },
+        failingSince: { type: 'string', format: 'date-time' },
+        lastError: { type: 'string' },
+        retryAt: { type: 'string', format: 'date-time' },
+        deadLetteredDeliveries: { type: 'integer', minimum: 0 },
+      },
+    },
+  },
+} as const;
