@@ -120,6 +120,17 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX messages_ready ON messages (queue, grp, priority, seq) WHERE ready = 1;
   CREATE INDEX messages_waiting ON messages (queue, visible_at) WHERE ready = 0;
   `,
+  // Dead-letter moves, written in the claim that moves the message: the outbox the job settler reads.
+  `
+  CREATE TABLE dead_letter_outbox (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    receive_count INTEGER NOT NULL,
+    moved_at INTEGER NOT NULL
+  );
+  `,
 ];
 
 function migrate(db: SqliteDatabase): void {

@@ -3,12 +3,15 @@ import { EventEmitter } from 'node:events';
 import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { normaliseCost, normaliseWeight } from '../../core/fair-scheduling.ts';
 import type {
+  DeadLetterOutbox,
+  DeadLetterRecord,
   MessageQueue,
   QueueDepth,
   QueueSettings,
   ReceivedMessage,
   ReceiveOptions,
   SendMessage,
+  UncountedRelease,
 } from '../../ports/message-queue.ts';
 import type { SqliteDatabase } from './database.ts';
 import { createFairClaim, type QueueRow } from './message-queue-claim.ts';
@@ -27,7 +30,7 @@ export interface SqliteMessageQueueOptions {
 }
 
 /** The embedded queue adds group weights: on AWS, SQS fair queues decide shares themselves. */
-export interface SqliteMessageQueue extends MessageQueue {
+export interface SqliteMessageQueue extends MessageQueue, UncountedRelease, DeadLetterOutbox {
   /** The relative share of `group` (a tenant's plan weight) in fair scheduling on `queue`. */
   setGroupWeight(queue: string, group: string, weight: number): Promise<void>;
 }
@@ -151,6 +154,21 @@ export function createSqliteMessageQueue(
     nextVisibleAt: db.prepare<[string], { t: number | null }>(
       'SELECT min(visible_at) AS t FROM messages INDEXED BY messages_waiting WHERE queue = ? AND ready = 0',
     ),
+    // Undoes a receive whose function never started: the count goes back, so it never nears the DLQ for it.
+    releaseUnstarted: db.prepare(
+      `UPDATE messages SET visible_at = ?, receipt = NULL, receive_count = max(0, receive_count - 1),
+         first_received_at = CASE WHEN receive_count <= 1 THEN NULL ELSE first_received_at END
+       WHERE seq = ? AND queue = ? AND receipt = ? AND ready = 0`,
+    ),
+    deadLettered: db.prepare<[number], {
+      id: number;
+      source: string;
+      message_id: string;
+      body: string;
+      receive_count: number;
+      moved_at: number;
+    }>('SELECT * FROM dead_letter_outbox ORDER BY id LIMIT ?'),
+    settleDeadLetter: db.prepare('DELETE FROM dead_letter_outbox WHERE id = ?'),
     setWeight: db.prepare('INSERT OR REPLACE INTO group_weights (queue, grp, weight) VALUES (?, ?, ?)'),
   };
 
@@ -233,15 +251,17 @@ export function createSqliteMessageQueue(
   };
 
   /** Resolves when a same-process send may have made a message visible, or after `ms`. */
-  const waitForWake = (queue: string, ms: number): Promise<void> =>
+  const waitForWake = (queue: string, ms: number, signal?: AbortSignal): Promise<void> =>
     new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
         waker.off(queue, done);
+        signal?.removeEventListener('abort', done);
         resolve();
       };
       const timer = setTimeout(done, Math.max(1, ms));
       waker.on(queue, done);
+      signal?.addEventListener('abort', done, { once: true });
     });
 
   return {
@@ -314,10 +334,15 @@ export function createSqliteMessageQueue(
             ? row.visibility_timeout_ms
             : Math.round(receiveOptions.visibilityTimeoutSec * 1000);
         const got = claim(queue, max, visibilityMs, receiveOptions.excludeGroups, newNonce);
-        if (got.length > 0 || now >= deadline) return got;
+        // Aborting only cuts the wait: a claim is synchronous, so nothing claimed is ever dropped.
+        if (got.length > 0 || now >= deadline || receiveOptions.signal?.aborted) return got;
         const next = stmt.nextVisibleAt.get(queue)?.t;
         const untilVisible = next == null ? Number.POSITIVE_INFINITY : Math.max(1, next - now);
-        await waitForWake(queue, Math.min(deadline - now, pollIntervalMs, untilVisible));
+        await waitForWake(
+          queue,
+          Math.min(deadline - now, pollIntervalMs, untilVisible),
+          receiveOptions.signal,
+        );
       }
     },
 
@@ -335,6 +360,29 @@ export function createSqliteMessageQueue(
       const now = Date.now();
       stmt.setVisibility.run(now + Math.round(timeoutSec * 1000), seq, queue, nonce, now);
       if (timeoutSec === 0) waker.emit(queue);
+    },
+
+    async releaseUnstarted(queue, receiptHandle) {
+      const { seq, nonce } = parseHandle(receiptHandle);
+      stmt.releaseUnstarted.run(Date.now(), seq, queue, nonce);
+      waker.emit(queue);
+    },
+
+    async deadLettered(max): Promise<DeadLetterRecord[]> {
+      return stmt.deadLettered.all(Math.max(1, Math.trunc(max))).map((r) => ({
+        id: r.id,
+        source: r.source,
+        messageId: r.message_id,
+        body: r.body,
+        receiveCount: r.receive_count,
+        movedAt: r.moved_at,
+      }));
+    },
+
+    async settled(ids) {
+      db.transaction(() => {
+        for (const id of ids) stmt.settleDeadLetter.run(id);
+      }).immediate();
     },
 
     async depth(queue): Promise<QueueDepth> {
