@@ -46,7 +46,7 @@ export function createSlotReservations(options: {
 }) {
   let reserved = 0;
   let closed = false;
-  const waiters: { max: number; grant(count: number): void }[] = [];
+  const waiters: { max: number; hungry: boolean; grant(count: number): void }[] = [];
   const longPolls = new Set<() => void>();
   const free = () => (closed ? 0 : Math.max(0, options.unused() - reserved));
 
@@ -97,6 +97,7 @@ export function createSlotReservations(options: {
         };
         const waiter = {
           max,
+          hungry: acquire.hungry === true,
           grant: (count: number) => {
             acquire.signal?.removeEventListener('abort', onAbort);
             resolve(lease(count));
@@ -112,6 +113,11 @@ export function createSlotReservations(options: {
      * backlog waits for a slot. Returns the function that ends the mark.
      */
     whileWaiting(giveBack: () => void): () => void {
+      // Someone with a backlog is already waiting: claim once, without waiting, and give the slots back.
+      if (waiters.some((w) => w.hungry)) {
+        giveBack();
+        return () => undefined;
+      }
       longPolls.add(giveBack);
       return () => longPolls.delete(giveBack);
     },

@@ -160,14 +160,17 @@ export function createSqliteMessageQueue(
          first_received_at = CASE WHEN receive_count <= 1 THEN NULL ELSE first_received_at END
        WHERE seq = ? AND queue = ? AND receipt = ? AND ready = 0`,
     ),
-    deadLettered: db.prepare<[number], {
-      id: number;
-      source: string;
-      message_id: string;
-      body: string;
-      receive_count: number;
-      moved_at: number;
-    }>('SELECT * FROM dead_letter_outbox ORDER BY id LIMIT ?'),
+    deadLettered: db.prepare<
+      [number],
+      {
+        id: number;
+        source: string;
+        message_id: string;
+        body: string;
+        receive_count: number;
+        moved_at: number;
+      }
+    >('SELECT * FROM dead_letter_outbox ORDER BY id LIMIT ?'),
     settleDeadLetter: db.prepare('DELETE FROM dead_letter_outbox WHERE id = ?'),
     setWeight: db.prepare('INSERT OR REPLACE INTO group_weights (queue, grp, weight) VALUES (?, ?, ?)'),
   };
