@@ -12,7 +12,7 @@ import type { MessageQueue } from '../ports/message-queue.ts';
 import { jobDataFor } from '../ports/placement-data.ts';
 import { type StoreProvider, type TenantData, tenantDataAt } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
-import { WEBHOOK_QUEUE } from './webhook-message.ts';
+import { WEBHOOK_QUEUE, webhookMessageFor } from './webhook-message.ts';
 
 export const WORKBOOK = 'workbook.xlsx';
 const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
@@ -163,11 +163,7 @@ export function createModelHandler(deps: HandlerDeps) {
 
   async function announce(tenant: Tenant, job: JobRecord): Promise<void> {
     if (!tenant.config.webhook || !deps.queue) return;
-    await deps.queue.send(WEBHOOK_QUEUE, {
-      body: JSON.stringify({ tenantId: tenant.id, jobId: job.id, status: job.status, version: job.version }),
-      groupId: tenant.id,
-      dedupId: `${job.id}:${job.status}`,
-    });
+    await deps.queue.send(WEBHOOK_QUEUE, webhookMessageFor(job));
   }
 
   return async function handler(event: SQSEvent, _context?: Context): Promise<SQSBatchResponse> {

@@ -124,3 +124,15 @@ export interface DeadLetterOutbox {
 export function hasDeadLetterOutbox(queue: MessageQueue): queue is MessageQueue & DeadLetterOutbox {
   return typeof (queue as Partial<DeadLetterOutbox>).deadLettered === 'function';
 }
+
+/**
+ * Every message on a queue, in flight and delayed ones included: how the job reconciler tells a job that
+ * has a live message from one that lost it. The embedded queue can; SQS cannot list a queue.
+ */
+export interface QueueScan {
+  scan(queue: string): Promise<{ body: string; receiveCount: number }[]>;
+}
+
+export function canScan(queue: MessageQueue): queue is MessageQueue & QueueScan {
+  return typeof (queue as Partial<QueueScan>).scan === 'function';
+}

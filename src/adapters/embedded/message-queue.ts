@@ -4,9 +4,9 @@ import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { normaliseCost, normaliseWeight } from '../../core/fair-scheduling.ts';
 import type {
   DeadLetterOutbox,
-  DeadLetterRecord,
   MessageQueue,
   QueueDepth,
+  QueueScan,
   QueueSettings,
   ReceivedMessage,
   ReceiveOptions,
@@ -15,6 +15,7 @@ import type {
 } from '../../ports/message-queue.ts';
 import type { SqliteDatabase } from './database.ts';
 import { createFairClaim, type QueueRow } from './message-queue-claim.ts';
+import { createRecoveryMethods, parseHandle } from './message-queue-recovery.ts';
 
 /** SQS FIFO's deduplication window. */
 const DEDUP_WINDOW_MS = 5 * 60_000;
@@ -30,7 +31,7 @@ export interface SqliteMessageQueueOptions {
 }
 
 /** The embedded queue adds group weights: on AWS, SQS fair queues decide shares themselves. */
-export interface SqliteMessageQueue extends MessageQueue, UncountedRelease, DeadLetterOutbox {
+export interface SqliteMessageQueue extends MessageQueue, UncountedRelease, DeadLetterOutbox, QueueScan {
   /** The relative share of `group` (a tenant's plan weight) in fair scheduling on `queue`. */
   setGroupWeight(queue: string, group: string, weight: number): Promise<void>;
 }
@@ -53,15 +54,6 @@ let nonceCounter = 0;
 function newNonce(): string {
   nonceCounter = (nonceCounter + 1) % Number.MAX_SAFE_INTEGER;
   return noncePrefix + nonceCounter.toString(36);
-}
-
-function parseHandle(handle: string): { seq: number; nonce: string } {
-  const dot = handle.indexOf('.');
-  const seq = dot > 0 ? Number(handle.slice(0, dot)) : Number.NaN;
-  if (!Number.isSafeInteger(seq)) {
-    throw new ValidationError([{ path: '/receiptHandle', message: 'is not a receipt handle of this queue' }]);
-  }
-  return { seq, nonce: handle.slice(dot + 1) };
 }
 
 interface PendingDelete {
@@ -154,24 +146,6 @@ export function createSqliteMessageQueue(
     nextVisibleAt: db.prepare<[string], { t: number | null }>(
       'SELECT min(visible_at) AS t FROM messages INDEXED BY messages_waiting WHERE queue = ? AND ready = 0',
     ),
-    // Undoes a receive whose function never started: the count goes back, so it never nears the DLQ for it.
-    releaseUnstarted: db.prepare(
-      `UPDATE messages SET visible_at = ?, receipt = NULL, receive_count = max(0, receive_count - 1),
-         first_received_at = CASE WHEN receive_count <= 1 THEN NULL ELSE first_received_at END
-       WHERE seq = ? AND queue = ? AND receipt = ? AND ready = 0`,
-    ),
-    deadLettered: db.prepare<
-      [number],
-      {
-        id: number;
-        source: string;
-        message_id: string;
-        body: string;
-        receive_count: number;
-        moved_at: number;
-      }
-    >('SELECT * FROM dead_letter_outbox ORDER BY id LIMIT ?'),
-    settleDeadLetter: db.prepare('DELETE FROM dead_letter_outbox WHERE id = ?'),
     setWeight: db.prepare('INSERT OR REPLACE INTO group_weights (queue, grp, weight) VALUES (?, ?, ?)'),
   };
 
@@ -365,28 +339,7 @@ export function createSqliteMessageQueue(
       if (timeoutSec === 0) waker.emit(queue);
     },
 
-    async releaseUnstarted(queue, receiptHandle) {
-      const { seq, nonce } = parseHandle(receiptHandle);
-      stmt.releaseUnstarted.run(Date.now(), seq, queue, nonce);
-      waker.emit(queue);
-    },
-
-    async deadLettered(max): Promise<DeadLetterRecord[]> {
-      return stmt.deadLettered.all(Math.max(1, Math.trunc(max))).map((r) => ({
-        id: r.id,
-        source: r.source,
-        messageId: r.message_id,
-        body: r.body,
-        receiveCount: r.receive_count,
-        movedAt: r.moved_at,
-      }));
-    },
-
-    async settled(ids) {
-      db.transaction(() => {
-        for (const id of ids) stmt.settleDeadLetter.run(id);
-      }).immediate();
-    },
+    ...createRecoveryMethods(db, () => waker),
 
     async depth(queue): Promise<QueueDepth> {
       requireQueue(queue);
