@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { ConditionFailedError, SilopoolError } from '../core/errors.ts';
+import { ConditionFailedError, CorruptWriteError, SilopoolError } from '../core/errors.ts';
 import { artifactKey, isTerminal, type JobRecord } from '../core/job.ts';
 import { decodeJobMessage } from '../core/messages.ts';
 import { isHomeLane, laneStoreOf, type StoreRef } from '../core/placement.ts';
@@ -93,7 +93,15 @@ export function createModelHandler(deps: HandlerDeps) {
       const result = await runModel(model, started);
       const bytes = await model.workbook(result, started.effectiveInput as never, tenant.config.formatting);
       const key = artifactKey(started.id, WORKBOOK);
+      const sha256 = sha256Of(bytes);
       await data.objects.put(key, bytes, XLSX);
+      // Read back before the record says `succeeded`: a record never points at a short or torn file.
+      const stored = await data.objects.get(key);
+      if (!stored || sha256Of(stored.body) !== sha256) {
+        throw new CorruptWriteError(
+          `The stored ${WORKBOOK} of job ${started.id} does not match what was written.`,
+        );
+      }
       outcome = {
         status: 'succeeded',
         summary: model.summary(result, started.rules),
@@ -103,7 +111,7 @@ export function createModelHandler(deps: HandlerDeps) {
             name: WORKBOOK,
             contentType: XLSX,
             size: bytes.byteLength,
-            sha256: createHash('sha256').update(bytes).digest('hex'),
+            sha256,
             key,
           },
         ],
@@ -193,6 +201,10 @@ export class PoisonMessageError extends SilopoolError {
 function isModelError(error: unknown): boolean {
   if (error instanceof SilopoolError) return error.status >= 400 && error.status < 500;
   return error instanceof RangeError || error instanceof TypeError;
+}
+
+function sha256Of(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
 }
 
 function errorCode(error: unknown): string {
