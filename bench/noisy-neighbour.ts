@@ -24,6 +24,7 @@ import { createTenant } from '../src/control/tenants.ts';
 import type { JobRecord } from '../src/core/job.ts';
 import { sharedQueueName } from '../src/core/placement.ts';
 import { limitsFor, type Tenant } from '../src/core/tenant.ts';
+import { STRICT_WEBHOOK_POLICY } from '../src/core/webhook-target.ts';
 import { openEmbeddedPlatform } from '../src/entry/embedded-wiring.ts';
 import type { MessageQueue } from '../src/ports/message-queue.ts';
 import { tenantDataAt } from '../src/ports/stores.ts';
@@ -89,6 +90,7 @@ async function runScenario(mode: Mode, flood: number): Promise<Run> {
       models: ['finance'],
       factory: { module: moduleUrl('../src/entry/embedded-wiring', import.meta.url), options: { dataDir } },
       visibilityTimeoutSec: 60,
+      webhookPolicy: STRICT_WEBHOOK_POLICY,
       poolSize: availableParallelism(),
       onJob: (job: JobRecord) => {
         if (job.status === 'running' && job.attempts === 1)

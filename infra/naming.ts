@@ -7,13 +7,23 @@ import { QUEUED_INDEX } from '../src/adapters/aws/job-store.ts';
 /** Fixed names the platform and the tenant stacks (and the runtime) agree on without cross-stack exports. */
 export function platformNames(account: string, region: string) {
   return {
+    /** The tenant directory: records with API key hashes and webhook secrets; operations. Control plane only. */
     tenantsTable: 'silopool-tenants',
+    /** Tenant views without secrets (not `silopool-tenant-…`: dedicated tables' pattern), pk `TENANT#{id}` (src/adapters/aws/tenant-views.ts): what functions read. */
+    tenantViewsTable: 'silopool-views',
+    /** Queue dedup items `DEDUP#{queue}` (src/adapters/aws/message-queue.ts), expiring by TTL. */
+    dedupTable: 'silopool-dedup',
     usageTable: 'silopool-usage',
     sharedTable: 'silopool-shared',
     apiRole: `silopool-api-${region}`,
     sharedModelRole: `silopool-shared-model-${region}`,
     tenantScopeRole: `silopool-tenant-scope-${region}`,
     tenantDeployerRole: `silopool-tenant-deployer-${region}`,
+    /**
+     * Server access logs of every bucket. Not `silopool-…`: the dedicated-bucket grants match
+     * `silopool-*-{account}-{region}` (src/adapters/aws/naming.ts), which this name must never match.
+     */
+    accessLogsBucket: `logs-silopool-${account}-${region}`,
     alarmTopic: 'silopool-alarms',
     alarmTopicArn: `arn:aws:sns:${region}:${account}:silopool-alarms`,
   };

@@ -24,6 +24,7 @@ import { TenantProvisioning } from './constructs/tenant-provisioning.ts';
 import { tenantJobWidgets } from './constructs/tenant-widgets.ts';
 import { ITEM_ACTIONS, keyedTable, platformNames } from './naming.ts';
 import { acknowledgePlatform } from './suppressions.ts';
+import { dedicatedBucketsArn, webhookDedupStatement } from './tenant-grants.ts';
 
 export interface PlatformStackProps extends StackProps {
   config: SilopoolInfraConfig;
@@ -45,13 +46,18 @@ export class PlatformStack extends Stack {
       masterKey: undefined,
     });
 
-    // Control plane: the tenant directory (and queue dedup items, which expire via TTL) and usage.
+    // Control plane: the tenant directory (API key hashes, webhook secrets; operations) and usage. Functions
+    // other than the control plane's read tenants from their views, in a table of their own, and write
+    // queue dedup items into another: neither holds a secret, and the model roles have no grant here.
     const tenantsTable = keyedTable(this, 'TenantsTable', names.tenantsTable);
+    const viewsTable = keyedTable(this, 'TenantViewsTable', names.tenantViewsTable);
+    const dedupTable = keyedTable(this, 'DedupTable', names.dedupTable);
     const usageTable = keyedTable(this, 'UsageTable', names.usageTable);
     // Shared placement: every shared tenant's jobs, partitioned by `T#{tenantId}`.
     const sharedTable = keyedTable(this, 'SharedTable', names.sharedTable, { jobs: true });
 
     const accessLogs = new s3.Bucket(this, 'AccessLogs', {
+      bucketName: names.accessLogsBucket,
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
@@ -78,6 +84,8 @@ export class PlatformStack extends Stack {
       SILOPOOL_TABLE: sharedTable.tableName,
       SILOPOOL_BUCKET: sharedBucket.bucketName,
       SILOPOOL_TENANTS_TABLE: tenantsTable.tableName,
+      SILOPOOL_TENANT_VIEWS_TABLE: viewsTable.tableName,
+      SILOPOOL_DEDUP_TABLE: dedupTable.tableName,
       SILOPOOL_USAGE_TABLE: usageTable.tableName,
       SILOPOOL_ACCOUNT: this.account,
       SILOPOOL_QUEUE_URL_PREFIX: `https://sqs.${this.region}.${this.urlSuffix}/${this.account}/`,
@@ -119,9 +127,12 @@ export class PlatformStack extends Stack {
         resources: [tenantScopeRole.roleArn],
       }),
     );
-    tenantsTable.grantReadData(modelRole);
-    // Webhook notifications go through the platform's webhook queue, deduplicated by items in the tenants table.
-    tenantsTable.grant(modelRole, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem');
+    // Tenants' views (no key hashes, no webhook secret): every shared tenant's, as the function serves them all.
+    modelRole.addToPolicy(
+      new iam.PolicyStatement({ actions: ['dynamodb:GetItem'], resources: [viewsTable.tableArn] }),
+    );
+    // Webhook notifications go through the platform's webhook queue, deduplicated by items of their own.
+    modelRole.addToPolicy(webhookDedupStatement(this, dedupTable));
     const webhookDlq = new sqs.Queue(this, 'WebhooksDeadLetterQueue', {
       queueName: deadLetterQueueName(WEBHOOK_QUEUE),
       retentionPeriod: Duration.days(14),
@@ -141,8 +152,13 @@ export class PlatformStack extends Stack {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: 'Silopool webhook delivery: reads tenants and job records',
     });
-    tenantsTable.grantReadData(webhookRole);
-    sharedTable.grantReadData(webhookRole);
+    // GetItem only: the tenant's record (its webhook secret) and the job's; no listing of either table.
+    webhookRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:GetItem'],
+        resources: [tenantsTable.tableArn, sharedTable.tableArn],
+      }),
+    );
     webhookRole.addToPolicy(
       new iam.PolicyStatement({
         actions: ['dynamodb:GetItem'],
@@ -183,6 +199,8 @@ export class PlatformStack extends Stack {
         'Silopool control plane (API and control functions): tenants, jobs, artifacts, model queues, tenant stacks',
     });
     tenantsTable.grantReadWriteData(apiRole);
+    viewsTable.grantReadWriteData(apiRole);
+    dedupTable.grantReadWriteData(apiRole);
     usageTable.grantReadWriteData(apiRole);
     sharedTable.grantReadWriteData(apiRole);
     apiRole.addToPolicy(
@@ -193,7 +211,11 @@ export class PlatformStack extends Stack {
       }),
     );
     apiRole.addToPolicy(
-      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [sharedBucket.bucketArn] }),
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: [sharedBucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': ['tenants/*', 'exports/*'] } },
+      }),
     );
     const queueArn = (pattern: string) =>
       `arn:${this.partition}:sqs:${this.region}:${this.account}:${pattern}`;
@@ -210,10 +232,28 @@ export class PlatformStack extends Stack {
         resources: [`arn:${this.partition}:dynamodb:${this.region}:${this.account}:table/silopool-tenant-*`],
       }),
     );
+    // Dedicated buckets only, by the name their stacks get (`dedicatedBucketName`): `silopool-` … `-{account}-
+    // {region}`. The shared bucket and the log bucket, whose names do not end so, are not matched.
+    const dedicatedBuckets = dedicatedBucketsArn(this);
+    apiRole.addToPolicy(
+      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [dedicatedBuckets] }),
+    );
     apiRole.addToPolicy(
       new iam.PolicyStatement({
-        actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:ListBucket'],
-        resources: [`arn:${this.partition}:s3:::silopool-*`, `arn:${this.partition}:s3:::silopool-*/*`],
+        actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
+        resources: [`${dedicatedBuckets}/tenants/*`],
+      }),
+    );
+    // Dedicated buckets log their access here (tenant-stack.ts), each under its own prefix.
+    accessLogs.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('logging.s3.amazonaws.com')],
+        actions: ['s3:PutObject'],
+        resources: [accessLogs.arnForObjects('tenants/*')],
+        conditions: {
+          ArnLike: { 'aws:SourceArn': dedicatedBuckets },
+          StringEquals: { 'aws:SourceAccount': this.account },
+        },
       }),
     );
 
@@ -342,9 +382,17 @@ export class PlatformStack extends Stack {
       userPoolId: userPool.userPoolId,
       groupName: 'operator',
     });
+    // Explicit attributes: without writeAttributes a client lets users write every mutable attribute,
+    // `custom:tenants` (which tenants a token grants) included. Only operators set it (AdminUpdateUserAttributes,
+    // which ignores client settings); roles come from groups, which users cannot join themselves.
+    const standard = { email: true, fullname: true };
     const client = userPool.addClient('WebClient', {
       authFlows: { userSrp: true },
       generateSecret: false,
+      readAttributes: new cognito.ClientAttributes()
+        .withStandardAttributes({ ...standard, emailVerified: true })
+        .withCustomAttributes('tenants'),
+      writeAttributes: new cognito.ClientAttributes().withStandardAttributes(standard),
       oAuth: {
         flows: { authorizationCodeGrant: true },
         scopes: [cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL],

@@ -60,13 +60,11 @@ export function acknowledgePlatform(
 
   // CDK's table grants add the table's indexes; the shared table has one, the sparse `queued` index.
   const indexes = `Resource::${arnRef(stack, stack.node.findChild('SharedTable'))}/index/*`;
-  for (const role of [apiRole, webhookRole]) {
-    acknowledge(
-      role,
-      `AwsSolutions-IAM5[${indexes}]`,
-      "The shared table's indexes: only `queued` (keys of waiting jobs, partition key = the tenant's pk), which admission counts a tenant's queued jobs with.",
-    );
-  }
+  acknowledge(
+    apiRole,
+    `AwsSolutions-IAM5[${indexes}]`,
+    "The shared table's indexes: only `queued` (keys of waiting jobs, partition key = the tenant's pk), which admission counts a tenant's queued jobs with.",
+  );
 
   const bucket = stack.node.findChild('SharedBucket');
   const objects = `Resource::${arnRef(stack, bucket)}/tenants/*`;
@@ -93,10 +91,9 @@ export function acknowledgePlatform(
       'Dedicated tenant tables are created later by their TenantStacks; the name prefix is the only way to name them here.',
     ],
     [
-      `arn:${partition}:s3:::silopool-*`,
-      'Dedicated tenant buckets, created later by TenantStacks, share the prefix.',
+      `arn:${partition}:s3:::silopool-*-${account}-${region}/tenants/*`,
+      "Tenant objects of dedicated buckets (silopool-{tenant}-{account}-{region}, created later by TenantStacks); the platform's own buckets do not match.",
     ],
-    [`arn:${partition}:s3:::silopool-*/*`, 'Objects of dedicated tenant buckets (see the bucket pattern).'],
     [`arn:${partition}:sqs:${region}:${account}:shared_*`, 'The API sends jobs to every shared model queue.'],
     [
       `arn:${partition}:sqs:${region}:${account}:tenant_*`,
@@ -170,11 +167,11 @@ function acknowledgeTenantProvisioning(stack: Stack, apiRole: iam.Role, deployer
   const forDeployer: [string, string][] = [
     [
       'Resource::*',
-      'kms:CreateKey names no resource (the key id is made by the request) and kms:ListAliases has no resource-level permissions.',
+      'kms:CreateKey names no resource (the key id is made by the request): it requires the silopool:tenant tag on the request. kms:ListAliases has no resource-level permissions and reads alias names only.',
     ],
     [
       arn('kms', 'key/*'),
-      "KMS keys have random ids and no name-based ARN; a tenant stack's key exists only once created. ScheduleKeyDeletion and DisableKey are limited to keys with the silopool:tenant tag.",
+      "KMS keys have random ids and no name-based ARN; a tenant stack's key exists only once created. Every action on key/* requires the key's silopool:tenant tag (aws:ResourceTag), which CreateKey sets.",
     ],
     [arn('kms', 'alias/silopool/tenant/*'), "The tenant keys' aliases, alias/silopool/tenant/{id}."],
     [arn('sqs', 'tenant_*'), 'Dedicated queues tenant_{id}_{model} and their dead-letter queues.'],
@@ -213,10 +210,5 @@ export function acknowledgeTenant(
     parts.role,
     `AwsSolutions-IAM5[Resource::${arnRef(stack, parts.bucket)}/tenants/*]`,
     "The tenant's own bucket: its functions write artifacts under keys named per job.",
-  );
-  acknowledge(
-    parts.bucket,
-    'AwsSolutions-S1',
-    "Only this tenant's functions and the API reach the bucket; object access is audited with CloudTrail data events. A log bucket per tenant would spend the stack's resource budget (500).",
   );
 }

@@ -27,6 +27,7 @@ import { ModelLane } from './constructs/model-lane.ts';
 import { tenantJobWidgets } from './constructs/tenant-widgets.ts';
 import { ITEM_ACTIONS, keyedTable, platformNames } from './naming.ts';
 import { acknowledgeTenant } from './suppressions.ts';
+import { ownViewStatement, webhookDedupStatement } from './tenant-grants.ts';
 
 /** One tenant's stack for `cdk deploy`: the parameters default to that tenant's values. */
 export interface TenantStackProps extends StackProps {
@@ -106,6 +107,9 @@ export class TenantStack extends Stack {
       versioned: true,
       lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(30) }],
       removalPolicy: RemovalPolicy.DESTROY,
+      // The platform's log bucket, by name, under the tenant's prefix (its policy admits dedicated buckets).
+      serverAccessLogsBucket: s3.Bucket.fromBucketName(this, 'AccessLogs', names.accessLogsBucket),
+      serverAccessLogsPrefix: `tenants/${tenantId}/`,
     });
 
     const role = new iam.Role(this, 'ModelRole', {
@@ -128,22 +132,17 @@ export class TenantStack extends Stack {
         resources: [key.keyArn],
       }),
     );
-    // The control plane's tenant directory (and webhook dedup items) and webhook queue, by name: no
-    // cross-stack export pins the platform stack.
+    // The platform's webhook queue, this tenant's view and the webhook dedup items, by name: no cross-stack
+    // export pins the platform stack. No grant on the tenant directory's table (every tenant's key hashes
+    // and webhook secrets), nor on another tenant's view.
     role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['sqs:SendMessage'],
         resources: [`arn:${this.partition}:sqs:${this.region}:${this.account}:${WEBHOOK_QUEUE}`],
       }),
     );
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-        resources: [
-          `arn:${this.partition}:dynamodb:${this.region}:${this.account}:table/${names.tenantsTable}`,
-        ],
-      }),
-    );
+    role.addToPolicy(ownViewStatement(this, names.tenantViewsTable, tenantId));
+    role.addToPolicy(webhookDedupStatement(this, names.dedupTable));
 
     const alarmTopic = sns.Topic.fromTopicArn(this, 'Alarms', names.alarmTopicArn);
     const environment = {
@@ -151,6 +150,8 @@ export class TenantStack extends Stack {
       SILOPOOL_TABLE: names.sharedTable,
       SILOPOOL_BUCKET: 'unused-by-dedicated-functions',
       SILOPOOL_TENANTS_TABLE: names.tenantsTable,
+      SILOPOOL_TENANT_VIEWS_TABLE: names.tenantViewsTable,
+      SILOPOOL_DEDUP_TABLE: names.dedupTable,
       SILOPOOL_ACCOUNT: this.account,
       SILOPOOL_TENANT_ID: tenantId,
       SILOPOOL_QUEUE_URL_PREFIX: `https://sqs.${this.region}.${this.urlSuffix}/${this.account}/`,

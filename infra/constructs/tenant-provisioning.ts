@@ -5,6 +5,7 @@ import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
 import { TENANT_STACK_ENV, TENANT_TAG } from '../../src/adapters/aws/tenant-stack.ts';
 import { platformNames } from '../naming.ts';
+import { dedicatedBucketsArn } from '../tenant-grants.ts';
 import { TENANT_ROLE_PATH } from '../tenant-stack.ts';
 import { synthesizeTenantTemplateFile } from '../tenant-template.ts';
 
@@ -115,14 +116,6 @@ function tenantStacksArn(stack: Stack): string {
   return `arn:${stack.partition}:cloudformation:${stack.region}:${stack.account}:stack/silopool-tenant-*/*`;
 }
 
-/**
- * Dedicated buckets (src/adapters/aws/naming.ts `dedicatedBucketName`) end in account and Region; the
- * platform's own buckets, named by CloudFormation, do not.
- */
-function dedicatedBucketsArn(stack: Stack): string {
-  return `arn:${stack.partition}:s3:::silopool-*-${stack.account}-${stack.region}`;
-}
-
 /** The bucket and key of a function's published code (its asset in the bootstrap bucket). */
 function modelCode(fn: lambda.Function): { bucket: string; key: string } {
   const code = (fn.node.defaultChild as lambda.CfnFunction).code as lambda.CfnFunction.CodeProperty;
@@ -136,8 +129,8 @@ function modelCode(fn: lambda.Function): { bucket: string; key: string } {
  * What creating, updating and deleting a tenant stack takes, resource by resource, scoped by the names
  * the stack's resources get: `tenant_*` queues, `silopool-tenant-*` tables, dashboards and (named by
  * CloudFormation after the stack) functions, log groups and alarms, `silopool-*-{account}-{region}`
- * buckets, roles under TENANT_ROLE_PATH. KMS keys have random ids: those actions are on `key/*`, the
- * destructive ones only on keys carrying the tenant tag.
+ * buckets, roles under TENANT_ROLE_PATH. KMS keys have random ids: those actions are on `key/*`, only on
+ * keys carrying the tenant tag.
  */
 function deployerStatements(stack: Stack, code: { bucket: string; key: string }): iam.PolicyStatement[] {
   const { partition, region, account } = stack;
@@ -147,6 +140,8 @@ function deployerStatements(stack: Stack, code: { bucket: string; key: string })
   const byTenantStack = 'silopool-tenant-*';
   const statement = (actions: string[], resources: string[], conditions?: Record<string, unknown>) =>
     new iam.PolicyStatement({ actions, resources, ...(conditions ? { conditions } : {}) });
+  // Keys created by tenant stacks: those carrying the tenant tag (see the KMS statements below).
+  const tenantKey = { Null: { [`aws:ResourceTag/${TENANT_TAG}`]: 'false' } };
   return [
     statement(
       [
@@ -200,13 +195,23 @@ function deployerStatements(stack: Stack, code: { bucket: string; key: string })
         's3:PutBucketOwnershipControls',
         's3:GetBucketTagging',
         's3:PutBucketTagging',
+        's3:GetBucketLogging',
+        's3:PutBucketLogging',
       ],
       [dedicatedBucketsArn(stack)],
     ),
     // Lambda reads the model bundle with the deployer's permissions when it creates or updates a function.
     statement(['s3:GetObject'], [`arn:${partition}:s3:::${code.bucket}/${code.key}`]),
-    // CreateKey names no resource; the key then carries the tenant tag (the template and the stack tag it).
-    statement(['kms:CreateKey', 'kms:ListAliases'], ['*']),
+    // Keys have random ids, so no ARN can name a tenant's key before it exists. What marks one is its tag:
+    // CloudFormation creates a tenant's key with `silopool:tenant` in the same CreateKey call (the template
+    // tags every resource), so a key is tagged from its first moment. Every key action is therefore
+    // conditioned on that tag, on the request (CreateKey) or on the key (the rest). Not on the alias
+    // (`kms:ResourceAliases`): the alias is a separate resource CloudFormation makes after the key, so the
+    // key's own calls during creation (rotation, policy) would find none. Keys of other stacks carry no such
+    // tag and are out of reach; moving a key into reach takes TagResource, itself limited to tagged keys.
+    statement(['kms:CreateKey'], ['*'], { Null: { [`aws:RequestTag/${TENANT_TAG}`]: 'false' } }),
+    // ListAliases has no resource-level permission or condition key: it reads alias names only.
+    statement(['kms:ListAliases'], ['*']),
     statement(
       [
         'kms:DescribeKey',
@@ -220,6 +225,7 @@ function deployerStatements(stack: Stack, code: { bucket: string; key: string })
         'kms:UntagResource',
       ],
       [arn('kms', 'key/*')],
+      tenantKey,
     ),
     // The services given the key (DynamoDB makes a grant) use it with the creator's permissions: only there.
     statement(
@@ -231,15 +237,17 @@ function deployerStatements(stack: Stack, code: { bucket: string; key: string })
             (service) => `${service}.${region}.${stack.urlSuffix}`,
           ),
         },
+        ...tenantKey,
       },
     ),
-    statement(['kms:ScheduleKeyDeletion', 'kms:DisableKey'], [arn('kms', 'key/*')], {
-      Null: { [`aws:ResourceTag/${TENANT_TAG}`]: 'false' },
-    }),
+    statement(['kms:ScheduleKeyDeletion', 'kms:DisableKey'], [arn('kms', 'key/*')], tenantKey),
+    // An alias action is authorized on the alias and on its key: the alias by name, the key by its tag
+    // (an alias has no tags, so the two cannot share a statement).
     statement(
       ['kms:CreateAlias', 'kms:DeleteAlias', 'kms:UpdateAlias'],
-      [arn('kms', 'alias/silopool/tenant/*'), arn('kms', 'key/*')],
+      [arn('kms', 'alias/silopool/tenant/*')],
     ),
+    statement(['kms:CreateAlias', 'kms:DeleteAlias', 'kms:UpdateAlias'], [arn('kms', 'key/*')], tenantKey),
     statement(
       [
         'iam:CreateRole',

@@ -6,15 +6,20 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { NotFoundError } from '../core/errors.ts';
 import { enforceAudiences, registerPublic } from './audience.ts';
+import { grantsIncarnation } from './auth/authenticator.ts';
 import { authenticate } from './context.ts';
 import type { AppDeps } from './deps.ts';
+import { guardJsonBodies } from './json-body.ts';
 import { sendProblem } from './problem.ts';
 import { adminRoutes } from './routes/admin.ts';
+import { adminKeyRoutes } from './routes/admin-keys.ts';
 import { adminUsageRoutes } from './routes/admin-usage.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { modelRoutes } from './routes/models.ts';
 import { tenantSettingsRoutes } from './routes/settings.ts';
+import { registerSecurityHeaders } from './security-headers.ts';
+import { clientErrorHandler, frameworkErrors } from './server-errors.ts';
 
 const DEFAULT_BODY_LIMIT = 256 * 1024;
 
@@ -23,15 +28,22 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: deps.logger ?? false,
     bodyLimit: deps.bodyLimit ?? DEFAULT_BODY_LIMIT,
-    trustProxy: true,
+    // Off unless configured: with it on, any sender chooses the address logs record (`X-Forwarded-For`).
+    trustProxy: trustProxyOption(deps.trustProxy),
     return503OnClosing: true,
+    frameworkErrors,
+    clientErrorHandler,
     ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false } },
   });
 
   app.setErrorHandler((error, request, reply) => sendProblem(reply, request, error));
   // The API speaks JSON only; anything else is a 415, not a string that fails later.
   app.removeContentTypeParser('text/plain');
+  // A nesting cap before anything parses, clones or walks a body (a 100,000-deep array is a 400, not a stall).
+  guardJsonBodies(app);
 
+  // Headers first: their hook must run before the audience hook can refuse a request.
+  await registerSecurityHeaders(app, deps.authConfig);
   enforceAudiences(app, deps);
 
   await app.register(fastifySwagger, {
@@ -50,7 +62,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       security: [{ bearer: [] }],
     },
   });
-  await registerPublic(app, (scope) => scope.register(fastifySwaggerUi, { routePrefix: '/docs' }));
+  await registerPublic(app, (scope) =>
+    scope.register(fastifySwaggerUi, {
+      routePrefix: '/docs',
+      // Swagger UI inserts <style> elements as it renders (only its pages allow inline styles) and, unlike
+      // the portal's form validator, never evaluates strings.
+      transformStaticCSP: (header) =>
+        header.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'").replace(" 'unsafe-eval'", ''),
+    }),
+  );
 
   app.get(
     '/healthz',
@@ -73,7 +93,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       const tenants = await Promise.all(
         [...principal.tenants].map(async (id) => {
           const tenant = await deps.directory.get(id);
-          return tenant && tenant.status === 'active' ? { id: tenant.id, name: tenant.name } : undefined;
+          return tenant && tenant.status === 'active' && grantsIncarnation(principal.binding, tenant)
+            ? { id: tenant.id, name: tenant.name }
+            : undefined;
         }),
       );
       return {
@@ -88,6 +110,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   jobRoutes(app, deps);
   tenantSettingsRoutes(app, deps);
   adminRoutes(app, deps);
+  adminKeyRoutes(app, deps);
   adminUsageRoutes(app, deps);
   metricsRoutes(app, deps);
 
@@ -107,4 +130,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return sendProblem(reply, request, new NotFoundError(`Route ${request.method} ${path}`));
   });
   return app;
+}
+
+/** Fastify takes a hop count at run time but its types do not; the function is exactly proxy-addr's for a count. */
+function trustProxyOption(
+  trust: AppDeps['trustProxy'],
+): boolean | string[] | ((a: string, hop: number) => boolean) {
+  if (typeof trust === 'number') return (_address, hop) => hop < trust;
+  return trust ?? false;
 }

@@ -1,6 +1,7 @@
 import type { TenantMetrics } from '../control/metrics.ts';
 import type { TenantId } from '../core/ids.ts';
 import type { Placement, Tenant } from '../core/tenant.ts';
+import type { WebhookTargetPolicy } from '../core/webhook-target.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { Operation } from '../ports/operation-store.ts';
 import type { StoreProvider } from '../ports/stores.ts';
@@ -10,6 +11,8 @@ import type { JobEvents } from '../runtime/job-events.ts';
 import type { FunctionInfo } from '../runtime/process-runtime.ts';
 import type { Authenticator } from './auth/authenticator.ts';
 import type { EmbeddedIssuer } from './auth/issuer.ts';
+import type { TokenLifetimes } from './auth/token-lifetime.ts';
+import type { EventStreamSettings } from './event-streams.ts';
 
 /** Public auth settings the web app reads before login. */
 export interface AuthConfig {
@@ -49,6 +52,8 @@ export interface AppDeps {
   authConfig: AuthConfig;
   /** The embedded token issuer, when this server has one (mints tokens for operators). */
   issuer?: EmbeddedIssuer;
+  /** Bounds of the tokens the embedded issuer mints (default `DEFAULT_TOKEN_LIFETIMES`). */
+  tokenLifetimes?: TokenLifetimes;
   control?: ControlHooks;
   /** Per-tenant operational metrics for `/metrics` and the usage report. */
   metrics?: TenantMetrics;
@@ -63,6 +68,10 @@ export interface AppDeps {
   /** Largest accepted body, bytes. */
   bodyLimit?: number;
   logger?: boolean | Record<string, unknown>;
-  /** How often SSE streams re-read a job in case a change came from another process. */
-  ssePollMs?: number;
+  /** Where tenants may point webhooks; default https to public addresses only (`STRICT_WEBHOOK_POLICY`). */
+  webhookPolicy?: WebhookTargetPolicy;
+  /** Proxies whose `X-Forwarded-For` names the client: a hop count or addresses; none by default. */
+  trustProxy?: false | number | string[];
+  /** Limits of `GET /v1/jobs/{id}/events` streams, and whether a shared poll backs the in-process events. */
+  eventStreams?: EventStreamSettings;
 }

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { RateLimitedError, SilopoolError } from '../core/errors.ts';
+import { RateLimitedError, SilopoolError, TenantSettingsError } from '../core/errors.ts';
 
 const TYPE_BASE = 'https://silopool.dev/problems/';
 
@@ -20,10 +20,13 @@ const TITLES: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  408: 'Request Timeout',
   409: 'Conflict',
   413: 'Content Too Large',
+  414: 'URI Too Long',
   415: 'Unsupported Media Type',
   429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -49,11 +52,18 @@ function fromFastifyError(error: FastifyError): Problem | undefined {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return problem(400, 'invalid_json', `The body is not valid JSON: ${error.message}`);
     case 'FST_ERR_VALIDATION': {
-      const errors = (error.validation ?? []).map((v) => ({
-        path: `/${error.validationContext ?? 'body'}${v.instancePath}`,
-        message: v.message ?? 'is not valid',
-        rule: v.keyword,
-      }));
+      const errors = (error.validation ?? []).map((v) => {
+        const path = `/${error.validationContext ?? 'body'}${v.instancePath}`;
+        const extra = (v.params as { additionalProperty?: unknown }).additionalProperty;
+        // Name the unknown field itself, as the settings and input checks do.
+        return v.keyword === 'additionalProperties' && typeof extra === 'string'
+          ? {
+              path: `${path}/${extra.replace(/~/g, '~0').replace(/\//g, '~1')}`,
+              message: 'is not a field of this request',
+              rule: v.keyword,
+            }
+          : { path, message: v.message ?? 'is not valid', rule: v.keyword };
+      });
       return problem(400, 'validation_failed', error.message, { errors });
     }
   }
@@ -79,7 +89,10 @@ export function toProblem(error: unknown): Problem {
 export function sendProblem(reply: FastifyReply, request: FastifyRequest, error: unknown): FastifyReply {
   const body = toProblem(error);
   body.instance = request.url;
-  if (body.status >= 500) request.log.error({ err: error }, 'request failed');
+  // Settings that fail their schema are reported at startup; each refused request is a warning, not a fault.
+  if (error instanceof TenantSettingsError)
+    request.log.warn({ code: body.code, errors: error.problems }, body.detail);
+  else if (body.status >= 500) request.log.error({ err: error }, 'request failed');
   else request.log.info({ code: body.code, status: body.status }, body.detail);
   if (error instanceof RateLimitedError) {
     reply.headers(error.headers).header('retry-after', String(error.retryAfterSec));

@@ -7,6 +7,8 @@ import { laneFor } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
 import { getModel } from '../models/registry.ts';
 import { resolveInput } from '../models/rules.ts';
+import { tenantRules } from '../models/tenant-rules.ts';
+import type { ModelWarning } from '../models/types.ts';
 import { nextVersion } from '../ports/job-store.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { TenantData } from '../ports/stores.ts';
@@ -24,6 +26,8 @@ export interface SubmitResult {
   job: JobRecord;
   /** False when an Idempotency-Key replay returned an earlier job. */
   created: boolean;
+  /** The model's plausibility warnings on the input (a rate typed as percent); the job runs regardless. */
+  warnings: ModelWarning[];
 }
 
 /**
@@ -34,8 +38,9 @@ export async function submitJob(queue: MessageQueue, request: SubmitRequest): Pr
   const { tenant, data } = request;
   const model = getModel(request.model);
   if (!model) throw new NotFoundError(`Model "${request.model}"`);
-  const rules = tenant.config.rules[model.name] ?? {};
+  const rules = tenantRules(model, tenant.config);
   const { effectiveInput } = resolveInput(model, rules, request.input);
+  const warnings = model.advise?.(effectiveInput as never) ?? [];
 
   let jobId = newJobId();
   if (request.idempotencyKey !== undefined) {
@@ -58,7 +63,7 @@ export async function submitJob(queue: MessageQueue, request: SubmitRequest): Pr
         // The earlier attempt may have died between its record and its message (the client never got
         // 202 and retries): send it again. Same dedup id, so a message that did go out is not doubled.
         if (earlier.status === 'queued') await enqueue(queue, tenant, earlier);
-        return { job: earlier, created: false };
+        return { job: earlier, created: false, warnings };
       }
       // The earlier attempt claimed the key but crashed before creating the job: finish it now.
       jobId = existing.jobId;
@@ -89,7 +94,7 @@ export async function submitJob(queue: MessageQueue, request: SubmitRequest): Pr
   } catch (error) {
     if (!(error instanceof ConditionFailedError)) throw error;
     const raced = await data.jobs.get(jobId);
-    if (raced) return { job: raced, created: false };
+    if (raced) return { job: raced, created: false, warnings };
     throw error;
   }
 
@@ -116,7 +121,7 @@ export async function submitJob(queue: MessageQueue, request: SubmitRequest): Pr
     }
     throw new UnavailableError('The job could not be queued; try again.', { cause: error });
   }
-  return { job, created: true };
+  return { job, created: true, warnings };
 }
 
 /** Sends a job's message to its tenant's lane; the job id is the dedup id. */

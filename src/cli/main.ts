@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import type { Role } from '../api/auth/principal.ts';
 import { SilopoolError } from '../core/errors.ts';
+import { addKeyCommands } from './keys.ts';
 import { CliError, type ConnectOptions, connect, type Operator } from './operator.ts';
 import { printTable } from './output.ts';
 import { runApply, showMove } from './placement.ts';
@@ -61,6 +62,8 @@ tenants
         },
       ),
   );
+
+addKeyCommands(tenants, withOperator);
 
 tenants
   .command('list')
@@ -134,7 +137,8 @@ tenants
       async (op) => {
         const zip = await op.offboardTenant(id);
         const { writeFileSync } = await import('node:fs');
-        writeFileSync(o.export, zip);
+        // The export is the tenant's financial data: readable by this user only.
+        writeFileSync(o.export, zip, { mode: 0o600 });
         return { tenantId: id, export: o.export, bytes: zip.byteLength };
       },
       (r) =>
@@ -165,13 +169,18 @@ program
   .requiredOption('--tenant <id...>', 'tenant(s) the token grants')
   .option('--user <name>', 'the user (token subject)', 'user')
   .addOption(new Option('--role <role...>', 'roles').choices(['user', 'operator']).default(['user']))
-  .option('--expires <duration>', 'lifetime like 12h or 7d', '12h')
+  .option('--expires <duration>', "lifetime like 15m or 12h (default: the server's, 1h unless configured)")
   .option('--json', 'machine-readable output')
-  .action((o: { tenant: string[]; user: string; role: Role[]; expires: string; json?: boolean }) =>
+  .action((o: { tenant: string[]; user: string; role: Role[]; expires?: string; json?: boolean }) =>
     withOperator(
       Boolean(o.json),
       async (op) => ({
-        token: await op.mintToken({ tenants: o.tenant, user: o.user, roles: o.role, expiresIn: o.expires }),
+        token: await op.mintToken({
+          tenants: o.tenant,
+          user: o.user,
+          roles: o.role,
+          ...(o.expires ? { expiresIn: o.expires } : {}),
+        }),
       }),
       ({ token }) => process.stdout.write(`${token}\n`),
     ),

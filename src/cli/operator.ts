@@ -1,15 +1,26 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { secureDataDir } from '../adapters/embedded/data-dir.ts';
 import {
   createEmbeddedTenantEraser,
   createSqliteOperationStore,
 } from '../adapters/embedded/operation-store.ts';
+import type { ApiKeyView } from '../api/auth/api-keys.ts';
 import { loadEmbeddedIssuer } from '../api/auth/issuer.ts';
 import type { Role } from '../api/auth/principal.ts';
+import { readTokenLifetimes } from '../api/auth/token-lifetime.ts';
 import { tenantView } from '../api/routes/admin.ts';
+import { listApiKeys, revokeApiKey, rotateApiKey } from '../control/api-keys.ts';
 import { offboardTenant } from '../control/offboard.ts';
 import { operationView } from '../control/operations.ts';
-import { type CreateTenantInput, createTenant, type TenantPatch, updateTenant } from '../control/tenants.ts';
+import {
+  type CreateTenantInput,
+  createTenant,
+  issueApiKey,
+  type TenantPatch,
+  updateTenant,
+} from '../control/tenants.ts';
+import { mintUserToken } from '../control/tokens.ts';
 import { parseTenantId } from '../core/ids.ts';
 import { openEmbeddedPlatform } from '../entry/embedded-wiring.ts';
 
@@ -24,6 +35,11 @@ export interface Operator {
   getTenant(id: string): Promise<TenantJson>;
   updateTenant(id: string, patch: TenantPatch): Promise<TenantJson>;
   mintToken(claims: { tenants: string[]; user: string; roles: Role[]; expiresIn?: string }): Promise<string>;
+  listApiKeys(id: string): Promise<ApiKeyView[]>;
+  /** A new key for the tenant, shown once. */
+  issueApiKey(id: string): Promise<{ apiKey: string }>;
+  revokeApiKey(id: string, keyId: string): Promise<void>;
+  rotateApiKey(id: string, keyId: string, graceSeconds: number): Promise<RotatedKey>;
   /** Starts a placement move (needs the running server: its functions drain the old lane). */
   moveTenant(id: string, to: 'shared' | 'dedicated'): Promise<OperationJson>;
   getOperation(id: string): Promise<OperationJson>;
@@ -42,6 +58,8 @@ export interface OperationJson {
   steps: { name: string; status: string; detail?: string }[];
   error?: { message: string };
 }
+
+export type RotatedKey = Awaited<ReturnType<typeof rotateApiKey>>;
 
 export class CliError extends Error {}
 
@@ -118,6 +136,18 @@ function httpOperator(server: string, token: string): Operator {
     updateTenant: (id, patch) => call('PATCH', `/v1/admin/tenants/${encodeURIComponent(id)}`, patch),
     mintToken: async (claims) =>
       (await call<{ token: string }>('POST', '/v1/admin/tokens', { ...claims })).token,
+    listApiKeys: async (id) =>
+      (await call<{ items: ApiKeyView[] }>('GET', `/v1/admin/tenants/${encodeURIComponent(id)}/api-keys`))
+        .items,
+    issueApiKey: (id) => call('POST', `/v1/admin/tenants/${encodeURIComponent(id)}/api-keys`),
+    revokeApiKey: (id, keyId) =>
+      call('DELETE', `/v1/admin/tenants/${encodeURIComponent(id)}/api-keys/${encodeURIComponent(keyId)}`),
+    rotateApiKey: (id, keyId, graceSeconds) =>
+      call(
+        'POST',
+        `/v1/admin/tenants/${encodeURIComponent(id)}/api-keys/${encodeURIComponent(keyId)}/rotate`,
+        { graceSeconds },
+      ),
     moveTenant: (id, to) =>
       call('POST', `/v1/admin/tenants/${encodeURIComponent(id)}/placement`, { placement: to }),
     getOperation: (id) => call('GET', `/v1/admin/operations/${encodeURIComponent(id)}`),
@@ -153,6 +183,8 @@ function httpOperator(server: string, token: string): Operator {
 }
 
 async function directOperator(dataDir: string): Promise<Operator> {
+  // The CLI may be the first to make DATA_DIR; it must be as private as the server makes it.
+  await secureDataDir(dataDir);
   const platform = openEmbeddedPlatform(dataDir);
   const deps = { directory: platform.directory, queue: platform.queue, stores: platform.stores };
   const issuer = await loadEmbeddedIssuer(join(dataDir, 'keys', 'jwt-signing.jwk.json'));
@@ -179,13 +211,18 @@ async function directOperator(dataDir: string): Promise<Operator> {
       return tenantView(tenant);
     },
     updateTenant: async (id, patch) => tenantView(await updateTenant(deps, parseTenantId(id), patch)),
-    mintToken: (claims) =>
-      issuer.mint({
-        subject: claims.user,
-        tenants: claims.tenants.map((t) => parseTenantId(t)),
-        roles: claims.roles,
-        ...(claims.expiresIn ? { expiresIn: claims.expiresIn } : {}),
-      }),
+    listApiKeys: (id) => listApiKeys(deps, parseTenantId(id)),
+    issueApiKey: async (id) => ({ apiKey: (await issueApiKey(deps, parseTenantId(id))).apiKey }),
+    revokeApiKey: (id, keyId) => revokeApiKey(deps, parseTenantId(id), keyId),
+    rotateApiKey: (id, keyId, graceSeconds) => rotateApiKey(deps, parseTenantId(id), keyId, graceSeconds),
+    mintToken: async (claims) =>
+      (
+        await mintUserToken(
+          { directory: platform.directory, issuer, lifetimes: readTokenLifetimes(process.env) },
+          claims,
+          '',
+        )
+      ).token,
     moveTenant: async () => {
       throw new CliError(
         'Moving a tenant needs the running server (its functions drain the old lane); start it first.',

@@ -71,7 +71,7 @@ export async function runApply(
         break;
       case 'offboard': {
         const path = join(options.exportDir, `${item.id}-export.zip`);
-        writeFileSync(path, await op.offboardTenant(item.id));
+        writeFileSync(path, await op.offboardTenant(item.id), { mode: 0o600 });
         say(`    export written to ${path}`);
         break;
       }

@@ -1,6 +1,7 @@
 import { networkProblem, ProblemError, problemFrom } from './problem.ts';
 import { parseEventStream } from './sse.ts';
 import type {
+  ApiKey,
   AuthConfig,
   CreatedTenant,
   CreateTenant,
@@ -15,6 +16,7 @@ import type {
   Placement,
   PlacementAdvice,
   QueueDepth,
+  RotatedApiKey,
   Tenant,
   TenantUsage,
   UpdateTenant,
@@ -54,6 +56,10 @@ export const CLIENT_ROUTES = [
   'POST /v1/admin/dead-letters/redrive',
   'GET /v1/admin/usage',
   'POST /v1/admin/tokens',
+  'GET /v1/admin/tenants/{id}/api-keys',
+  'POST /v1/admin/tenants/{id}/api-keys',
+  'DELETE /v1/admin/tenants/{id}/api-keys/{keyId}',
+  'POST /v1/admin/tenants/{id}/api-keys/{keyId}/rotate',
   'GET /v1/admin/advisor',
   'POST /v1/admin/advisor/apply',
 ] as const;
@@ -107,7 +113,9 @@ export class SilopoolClient {
 
   /**
    * Yields the job on every status change until it is terminal. Reconnects when the stream
-   * drops early (proxies cut idle connections) and re-reads the job so no change is missed.
+   * drops early (proxies cut idle connections) and re-reads the job so no change is missed. A stream
+   * the server ends on purpose (`reconnect`: its maximum life, or a restart) is reopened at once; when
+   * the tenant has all its streams open (`429`) the job is re-read after `Retry-After` instead.
    */
   async *watchJob(id: string, signal?: AbortSignal): AsyncGenerator<Job> {
     for (let attempt = 0; !signal?.aborted; attempt++) {
@@ -115,18 +123,28 @@ export class SilopoolClient {
         headers: { accept: 'text/event-stream' },
         signal,
       });
-      if (!res.ok) throw await problemFrom(res);
-      if (!res.body) throw networkProblem(new Error('the event stream has no body'));
-      for await (const message of parseEventStream(res.body)) {
-        if (message.event !== 'status') continue;
-        const job = JSON.parse(message.data) as Job;
-        yield job;
-        if (isTerminal(job.status)) return;
+      let waitMs = Math.min(5000, 250 * 2 ** attempt);
+      if (res.status === 429) {
+        await res.body?.cancel();
+        waitMs = Math.min(60, Number(res.headers.get('retry-after')) || 5) * 1000;
+      } else {
+        if (!res.ok) throw await problemFrom(res);
+        if (!res.body) throw networkProblem(new Error('the event stream has no body'));
+        for await (const message of parseEventStream(res.body)) {
+          if (message.event === 'reconnect') {
+            attempt = -1;
+            waitMs = 0;
+          }
+          if (message.event !== 'status') continue;
+          const job = JSON.parse(message.data) as Job;
+          yield job;
+          if (isTerminal(job.status)) return;
+        }
       }
       const job = await this.getJob(id);
       yield job;
       if (isTerminal(job.status)) return;
-      await sleep(Math.min(5000, 250 * 2 ** attempt), signal);
+      await sleep(waitMs, signal);
     }
   }
 
@@ -195,8 +213,36 @@ export class SilopoolClient {
       )
     ).items;
   }
-  mintToken(body: { tenants: string[]; user: string; roles?: string[] }): Promise<{ token: string }> {
+  /** A token from the embedded issuer; `expiresIn` like `'15m'` (the server's default and maximum apply). */
+  mintToken(body: {
+    tenants: string[];
+    user: string;
+    roles?: string[];
+    expiresIn?: string;
+  }): Promise<{ token: string; expiresAt: string }> {
     return this.json('POST', '/v1/admin/tokens', { body });
+  }
+  /** The tenant's working API keys: ids, prefixes and dates, never the secrets. */
+  async listApiKeys(tenantId: string): Promise<ApiKey[]> {
+    return (await this.json<Page<ApiKey>>('GET', `/v1/admin/tenants/${enc(tenantId)}/api-keys`)).items;
+  }
+  /** Another API key for the tenant; the secret is in the answer only. */
+  issueApiKey(tenantId: string): Promise<{ apiKey: string }> {
+    return this.json('POST', `/v1/admin/tenants/${enc(tenantId)}/api-keys`);
+  }
+  /** Revokes a key: the next request with it answers 401. */
+  revokeApiKey(tenantId: string, keyId: string): Promise<void> {
+    return this.json('DELETE', `/v1/admin/tenants/${enc(tenantId)}/api-keys/${enc(keyId)}`);
+  }
+  /** A new key in place of `keyId`; the old one stops now, or after `graceSeconds` (at most 7 days). */
+  rotateApiKey(
+    tenantId: string,
+    keyId: string,
+    options: { graceSeconds?: number } = {},
+  ): Promise<RotatedApiKey> {
+    return this.json('POST', `/v1/admin/tenants/${enc(tenantId)}/api-keys/${enc(keyId)}/rotate`, {
+      body: options,
+    });
   }
 
   // --- transport ---

@@ -148,6 +148,26 @@ export interface CreatedTenant {
   operation?: { id: string; url: string };
 }
 
+/** An API key as operators see it: never the secret or its hash. */
+export interface ApiKey {
+  id: string;
+  /** The key's first characters (`sp_{tenant}_abcd`), to tell keys apart. */
+  prefix: string;
+  createdAt: string;
+  /** End of its grace period, when it was rotated with one. */
+  expiresAt?: string;
+  /** To the minute. */
+  lastUsedAt?: string;
+}
+
+export interface RotatedApiKey {
+  /** The new key, shown once. */
+  apiKey: string;
+  key: ApiKey;
+  /** The key it replaces: revoked at once, or working until `expiresAt`. */
+  replaced: ApiKey & { revoked: boolean };
+}
+
 export interface UpdateTenant {
   name?: string;
   status?: TenantStatus;

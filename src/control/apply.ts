@@ -1,7 +1,14 @@
 import { parse } from 'yaml';
 import { ValidationError } from '../core/errors.ts';
 import { isTenantId } from '../core/ids.ts';
-import type { Placement, Plan, TenantConfig, TenantStatus } from '../core/tenant.ts';
+import {
+  emptyConfig,
+  type Placement,
+  type Plan,
+  type TenantConfig,
+  type TenantStatus,
+} from '../core/tenant.ts';
+import { tenantConfigProblems } from './tenant-config.ts';
 
 /** One tenant as declared in `tenants.yaml`. `offboard: true` removes it (after an export). */
 export interface DeclaredTenant {
@@ -72,6 +79,9 @@ export function parseTenantsFile(text: string): DeclaredTenant[] {
       (typeof t.config !== 'object' || t.config === null || Array.isArray(t.config))
     )
       problems.push({ path: `${at}/config`, message: 'must be an object' });
+    // The settings schema the platform applies, here too: a bad file fails its plan, before any change.
+    else if (t.config !== undefined)
+      problems.push(...tenantConfigProblems({ ...emptyConfig(), ...t.config }, `${at}/config`));
     if (t.offboard !== undefined && typeof t.offboard !== 'boolean')
       problems.push({ path: `${at}/offboard`, message: 'must be true or false' });
   }

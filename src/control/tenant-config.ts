@@ -1,66 +1,151 @@
-import { ValidationError } from '../core/errors.ts';
-import type { TenantConfig } from '../core/tenant.ts';
+import { Ajv } from 'ajv';
+import { type FieldProblem, TenantSettingsError, ValidationError } from '../core/errors.ts';
+import {
+  FUNCTION_SETTING_RANGES,
+  LIMIT_RANGES,
+  type SettingRange,
+  type Tenant,
+  type TenantConfig,
+} from '../core/tenant.ts';
+import { toFieldProblems } from '../models/ajv-messages.ts';
+import { listModels, models } from '../models/registry.ts';
+import { checkRules } from '../models/rules.ts';
+import { pointerSegment } from '../models/schema-paths.ts';
+import { formattingProblems } from '../models/xlsx/formatting-checks.ts';
+import type { TenantDirectory } from '../ports/tenant-directory.ts';
 
-type Range = { min: number; max?: number; integer: boolean; exclusiveMin?: boolean };
+function numbers(ranges: Record<string, SettingRange>) {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    properties: Object.fromEntries(
+      Object.entries(ranges).map(([key, r]) => [
+        key,
+        {
+          type: r.integer ? 'integer' : 'number',
+          ...(r.exclusiveMinimum ? { exclusiveMinimum: r.minimum } : { minimum: r.minimum }),
+          ...(r.maximum !== undefined ? { maximum: r.maximum } : {}),
+        },
+      ]),
+    ),
+  };
+}
 
 /**
- * What an operator may set, checked before it is stored: a dedicated function's settings within what
- * Lambda (and the CloudFormation template's parameters) accept, limits as non-negative numbers. A bad value
- * is a 400 naming each field, never a stored setting that fails later in a function or a stack update.
+ * The one schema of a tenant's settings (`Tenant.config`), complete as stored. Each model's rules and the
+ * workbook formatting are checked by the models that use them (`checkRules`, `formattingProblems`), so
+ * this schema only requires them to be objects.
  */
-const FUNCTION: Record<string, Range> = {
-  reservedConcurrency: { min: 0, max: 1000, integer: true },
-  memoryMb: { min: 128, max: 10240, integer: true },
-  timeoutSec: { min: 1, max: 900, integer: true },
-  idleTimeoutSec: { min: 1, max: 86_400, integer: true },
-};
-const LIMITS: Record<string, Range> = {
-  maxRunningJobs: { min: 0, integer: true },
-  maxQueuedJobs: { min: 0, integer: true },
-  submitRatePerSec: { min: 0, integer: false },
-  submitBurst: { min: 0, integer: true },
-  weight: { min: 0, integer: false, exclusiveMin: true },
-};
+export const TENANT_CONFIG_SCHEMA = {
+  type: 'object',
+  required: ['rules', 'formatting', 'limits', 'function'],
+  additionalProperties: false,
+  properties: {
+    rules: { type: 'object', maxProperties: 50 },
+    placementPolicy: {
+      type: 'object',
+      required: ['mode'],
+      additionalProperties: false,
+      properties: { mode: { enum: ['advise', 'auto'] }, requiresIsolation: { type: 'boolean' } },
+    },
+    formatting: {},
+    limits: numbers(LIMIT_RANGES),
+    function: numbers(FUNCTION_SETTING_RANGES),
+    webhook: {
+      type: 'object',
+      required: ['url', 'secret'],
+      additionalProperties: false,
+      properties: { url: { type: 'string', maxLength: 2048 }, secret: { type: 'string', maxLength: 200 } },
+    },
+  },
+} as const;
 
-export function checkConfig(config: Partial<TenantConfig> | undefined): void {
-  if (config === undefined) return;
-  const problems = [
-    ...checkNumbers('/config/function', config.function, FUNCTION),
-    ...checkNumbers('/config/limits', config.limits, LIMITS),
-  ];
+const validateShape = new Ajv({ allErrors: true, strict: false, verbose: true }).compile(
+  TENANT_CONFIG_SCHEMA,
+);
+
+/**
+ * Every problem with a tenant's settings, any JSON value accepted; paths are JSON Pointers under `base`
+ * (`/config/formatting/locale`). [] when the settings may be stored and used. Pure.
+ */
+export function tenantConfigProblems(config: unknown, base = '/config'): FieldProblem[] {
+  const problems: FieldProblem[] = validateShape(config)
+    ? []
+    : toFieldProblems(validateShape.errors ?? [], { base, unknownField: 'is not a setting' });
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) return problems;
+  problems.push(...nonFiniteNumbers(config, base));
+  const c = config as Partial<Record<keyof TenantConfig, unknown>>;
+  const rules = Object.hasOwn(c, 'rules') ? c.rules : undefined;
+  if (rules !== null && typeof rules === 'object' && !Array.isArray(rules)) {
+    for (const [name, modelRules] of Object.entries(rules)) {
+      const at = `${base}/rules/${pointerSegment(name)}`;
+      const model = Object.hasOwn(models, name) ? models[name] : undefined;
+      if (!model) {
+        problems.push({
+          path: at,
+          message: `is not a model (${Object.keys(models).join(', ')})`,
+          rule: 'model',
+        });
+        continue;
+      }
+      for (const p of checkRules(model, modelRules)) problems.push({ ...p, path: at + p.path });
+    }
+  }
+  if (Object.hasOwn(c, 'formatting') && c.formatting !== undefined) {
+    const workbooks = listModels().map((m) => m.sheetNames);
+    for (const p of formattingProblems(c.formatting, workbooks))
+      problems.push({ ...p, path: `${base}/formatting${p.path}` });
+  }
+  return problems;
+}
+
+/**
+ * JSON's `1e400` and YAML's `.inf` parse to `Infinity`, which JSON Schema's `number` accepts but
+ * `JSON.stringify` stores as `null`: the stored settings would then fail their own check. Every number of
+ * a setting must be finite.
+ */
+function nonFiniteNumbers(value: unknown, at: string): FieldProblem[] {
+  if (typeof value === 'number') {
+    return Number.isFinite(value) ? [] : [{ path: at, message: 'must be a finite number', rule: 'finite' }];
+  }
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([k, v]) => nonFiniteNumbers(v, `${at}/${pointerSegment(k)}`));
+}
+
+/** Throws a `ValidationError` (400) naming each bad field when `config` may not be stored. */
+export function checkConfig(config: unknown): void {
+  const problems = tenantConfigProblems(config);
   if (problems.length > 0) throw new ValidationError(problems);
 }
 
-function checkNumbers(base: string, values: unknown, ranges: Record<string, Range>) {
-  if (values === undefined) return [];
-  if (typeof values !== 'object' || values === null || Array.isArray(values))
-    return [{ path: base, message: 'must be an object', rule: 'type' }];
-  const problems: { path: string; message: string; rule: string }[] = [];
-  for (const [key, value] of Object.entries(values)) {
-    const range = ranges[key];
-    const path = `${base}/${key}`;
-    if (!range) {
-      problems.push({
-        path,
-        message: `is not a setting (${Object.keys(ranges).join(', ')})`,
-        rule: 'additionalProperties',
-      });
-      continue;
+/**
+ * Refuses to use a stored tenant's settings that fail the schema (`TenantSettingsError`, naming the tenant
+ * and each field), so a record changed behind the API affects that tenant's requests only.
+ */
+export function requireValidSettings(tenant: Pick<Tenant, 'id' | 'config'>): void {
+  const problems = tenantConfigProblems(tenant.config);
+  if (problems.length > 0) throw new TenantSettingsError(tenant.id, problems);
+}
+
+/**
+ * Reads every stored tenant and reports (never throws for) those whose settings fail the schema: run at
+ * startup, so an operator sees at once which tenant, which field and why. Returns the tenants reported.
+ */
+export async function reportInvalidSettings(
+  directory: TenantDirectory,
+  report: (tenantId: string, problems: FieldProblem[], message: string) => void,
+): Promise<string[]> {
+  const invalid: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await directory.list({ limit: 500, ...(cursor ? { cursor } : {}) });
+    for (const tenant of page.items) {
+      const problems = tenantConfigProblems(tenant.config);
+      if (problems.length === 0) continue;
+      invalid.push(tenant.id);
+      report(tenant.id, problems, new TenantSettingsError(tenant.id, problems).message);
     }
-    if (typeof value !== 'number' || !Number.isFinite(value)) {
-      problems.push({ path, message: 'must be a number', rule: 'type' });
-      continue;
-    }
-    if (range.integer && !Number.isInteger(value))
-      problems.push({ path, message: 'must be a whole number', rule: 'integer' });
-    else if (range.exclusiveMin ? value <= range.min : value < range.min)
-      problems.push({
-        path,
-        message: `must be ${range.exclusiveMin ? 'more than' : 'at least'} ${range.min}`,
-        rule: 'minimum',
-      });
-    else if (range.max !== undefined && value > range.max)
-      problems.push({ path, message: `must be at most ${range.max}`, rule: 'maximum' });
-  }
-  return problems;
+    cursor = page.nextCursor;
+  } while (cursor);
+  return invalid;
 }

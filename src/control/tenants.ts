@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { newApiKey } from '../api/auth/api-keys.ts';
 import { ConditionFailedError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { parseTenantId, type TenantId } from '../core/ids.ts';
@@ -44,7 +45,10 @@ export async function createTenant(
   const placement = input.placement ?? 'shared';
   const plan = input.plan ?? 'standard';
   checkChoices(placement, plan, input.name);
-  checkConfig(input.config);
+  if (input.config !== undefined && !isPlainObject(input.config))
+    throw new ValidationError([{ path: '/config', message: 'must be an object', rule: 'type' }]);
+  const config = { ...emptyConfig(), ...input.config };
+  checkConfig(config);
   const tooLong = placement === 'dedicated' ? dedicatedPlacementProblem(id) : undefined;
   if (tooLong) throw new ValidationError([{ path: '/placement', message: tooLong, rule: 'length' }]);
   const now = new Date().toISOString();
@@ -55,9 +59,10 @@ export async function createTenant(
     status: 'active',
     placement,
     plan,
-    config: { ...emptyConfig(), ...input.config },
+    config,
     apiKeys: [key.record],
     createdAt: now,
+    incarnation: randomBytes(12).toString('base64url'),
     updatedAt: now,
     version: 1,
   };
@@ -119,7 +124,12 @@ export async function updateTenant(deps: ControlDeps, id: TenantId, patch: Tenan
     const current = await deps.directory.get(id);
     if (!current) throw new NotFoundError(`Tenant "${id}"`);
     checkChoices(current.placement, patch.plan ?? current.plan, patch.name ?? current.name);
-    checkConfig(patch.config);
+    if (patch.config !== undefined && !isPlainObject(patch.config))
+      throw new ValidationError([{ path: '/config', message: 'must be an object', rule: 'type' }]);
+    const config = { ...current.config, ...(patch.config ?? {}) };
+    // The whole result is checked, so sections that must agree (sheet names) are checked together; a patch
+    // that leaves the settings alone is not refused for what was stored before.
+    if (patch.config !== undefined) checkConfig(config);
     if (patch.status && !['active', 'suspended'].includes(patch.status)) {
       throw new ValidationError([{ path: '/status', message: 'must be active or suspended', rule: 'enum' }]);
     }
@@ -128,7 +138,7 @@ export async function updateTenant(deps: ControlDeps, id: TenantId, patch: Tenan
       ...(patch.name !== undefined ? { name: patch.name.trim() } : {}),
       ...(patch.status !== undefined ? { status: patch.status } : {}),
       ...(patch.plan !== undefined ? { plan: patch.plan } : {}),
-      config: { ...current.config, ...(patch.config ?? {}) },
+      config,
       version: current.version + 1,
       updatedAt: new Date().toISOString(),
     };
@@ -149,6 +159,10 @@ export async function issueApiKey(
   const key = newApiKey(id);
   const next = { ...current, apiKeys: [...current.apiKeys, key.record], version: current.version + 1 };
   return { tenant: await deps.directory.update(next, current.version), apiKey: key.key };
+}
+
+function isPlainObject(value: unknown): value is object {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function checkChoices(placement: Placement, plan: Plan, name: string): void {

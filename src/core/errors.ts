@@ -40,6 +40,27 @@ function describeProblems(problems: FieldProblem[]): string {
   return `${first.path || '/'} ${first.message}${more}`;
 }
 
+/**
+ * A tenant's stored settings fail the settings schema (changed behind the API, or written by an older
+ * version): they are not used, so this tenant's requests that need them are refused and no other tenant
+ * is affected. Each problem names a field (`/config/formatting/locale`).
+ */
+export class TenantSettingsError extends SilopoolError {
+  readonly problems: FieldProblem[];
+  constructor(tenantId: string, problems: FieldProblem[]) {
+    super(
+      'tenant_settings_invalid',
+      503,
+      `The settings of tenant ${tenantId} are not valid and are not used until an operator corrects them: ${problems
+        .slice(0, 5)
+        .map((p) => `${p.path} ${p.message}`)
+        .join('; ')}${problems.length > 5 ? ` (and ${problems.length - 5} more)` : ''}`,
+      { details: { tenantId, errors: problems } },
+    );
+    this.problems = problems;
+  }
+}
+
 export class NotFoundError extends SilopoolError {
   constructor(what: string, options?: { cause?: unknown }) {
     super('not_found', 404, `${what} was not found.`, options);

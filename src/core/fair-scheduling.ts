@@ -1,3 +1,4 @@
+import { WEIGHT_MAX, WEIGHT_MIN } from './tenant.ts';
 /**
  * Start-time fair queueing by group (tenant), weighted by the group's weight and each job's cost.
  *
@@ -21,17 +22,27 @@ export interface StartTags {
 
 /** The tags of the next job of a group with virtual time `groupTime` on a queue at virtual time `queueTime`. */
 export function startTags(groupTime: number, queueTime: number, cost: number, weight: number): StartTags {
-  const start = Math.max(groupTime, queueTime);
+  // A clock that is not finite would compare equal to every other and decide by group name for ever.
+  const start = Math.max(finiteOrZero(groupTime), finiteOrZero(queueTime));
   return { start, finish: start + normaliseCost(cost) / normaliseWeight(weight) };
 }
 
+/** Largest cost one job is charged: a model's estimate cannot push a tenant out of the schedule. */
+export const MAX_JOB_COST = 1e6;
+
 /** Costs and weights come from tenant config and model code; a bad one must not stall or starve a queue. */
 export function normaliseCost(cost: number | undefined): number {
-  return cost !== undefined && Number.isFinite(cost) && cost > 0 ? cost : 1;
+  return cost !== undefined && Number.isFinite(cost) && cost > 0 ? Math.min(cost, MAX_JOB_COST) : 1;
 }
 
+/** A weight within [WEIGHT_MIN, WEIGHT_MAX] (src/core/tenant.ts); 1 when it is not a positive number. */
 export function normaliseWeight(weight: number | undefined): number {
-  return weight !== undefined && Number.isFinite(weight) && weight > 0 ? weight : 1;
+  if (weight === undefined || !Number.isFinite(weight) || weight <= 0) return 1;
+  return Math.min(WEIGHT_MAX, Math.max(WEIGHT_MIN, weight));
+}
+
+function finiteOrZero(time: number): number {
+  return Number.isFinite(time) ? time : 0;
 }
 
 export interface QueuedItem {

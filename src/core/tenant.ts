@@ -72,7 +72,13 @@ export interface ApiKeyRecord {
   id: string;
   /** sha256 of the whole key, hex. The key itself is shown once and never stored. */
   hash: string;
+  /** The key's first characters (`sp_{tenant}_abcd`), so operators can tell keys apart; absent on old keys. */
+  prefix?: string;
   createdAt: string;
+  /** Set when the key was rotated with a grace period: it stops working at this instant (ISO 8601). */
+  expiresAt?: string;
+  /** When the key last authenticated a request, to the minute (best effort, see `touchApiKey`). */
+  lastUsedAt?: string;
 }
 
 export interface Tenant {
@@ -86,6 +92,11 @@ export interface Tenant {
   /** Present while a placement move runs; routing reads it. */
   move?: { operationId: string; from: Placement; to: Placement; phase: string };
   createdAt: string;
+  /**
+   * Random per onboarding: a tenant offboarded and onboarded again under the same id is a new
+   * incarnation, and credentials bound to the old one grant nothing. Absent on records made before it existed.
+   */
+  incarnation?: string;
   updatedAt: string;
   /** Incremented on every write; updates are compare-and-set on it. */
   version: number;
@@ -110,12 +121,68 @@ export const DEFAULT_FUNCTION_SETTINGS: FunctionSettings = {
   idleTimeoutSec: 60,
 };
 
+/** A numeric setting's allowed values: the one source for the settings schema and for the readers below. */
+export interface SettingRange {
+  minimum: number;
+  maximum?: number;
+  integer: boolean;
+  /** The minimum itself is not allowed (a weight of 0 would starve the tenant). */
+  exclusiveMinimum?: boolean;
+}
+
+/** What Lambda (and the tenant stack's parameters) accept for a dedicated function. */
+export const FUNCTION_SETTING_RANGES: Record<keyof FunctionSettings, SettingRange> = {
+  reservedConcurrency: { minimum: 0, maximum: 1000, integer: true },
+  memoryMb: { minimum: 128, maximum: 10240, integer: true },
+  timeoutSec: { minimum: 1, maximum: 900, integer: true },
+  idleTimeoutSec: { minimum: 1, maximum: 86_400, integer: true },
+};
+
+/** A tenant's weight in fair scheduling lies in [WEIGHT_MIN, WEIGHT_MAX]: at most 10,000 times another's. */
+export const WEIGHT_MIN = 0.01;
+export const WEIGHT_MAX = 100;
+
+export const LIMIT_RANGES: Record<keyof TenantLimits, SettingRange> = {
+  maxRunningJobs: { minimum: 0, integer: true },
+  maxQueuedJobs: { minimum: 0, integer: true },
+  submitRatePerSec: { minimum: 0, integer: false },
+  submitBurst: { minimum: 0, integer: true },
+  // Bounded both ways: fair scheduling charges cost / weight, so 5e-324 made every virtual time infinite
+  // (the queue became alphabetical priority) and 1e308 gave one tenant strict priority over all others.
+  weight: { minimum: WEIGHT_MIN, maximum: WEIGHT_MAX, integer: false },
+};
+
+export function inRange(value: unknown, range: SettingRange): value is number {
+  return (
+    typeof value === 'number' &&
+    Number.isFinite(value) &&
+    (!range.integer || Number.isInteger(value)) &&
+    (range.exclusiveMinimum ? value > range.minimum : value >= range.minimum) &&
+    (range.maximum === undefined || value <= range.maximum)
+  );
+}
+
+/**
+ * `defaults` with each setting the tenant set, when it is own and in range. Settings are checked where they
+ * enter; this keeps a record changed behind the API from reaching the scheduler every tenant shares.
+ */
+function overlay<T extends object>(defaults: T, set: unknown, ranges: Record<keyof T, SettingRange>): T {
+  const out = { ...defaults };
+  if (set === null || typeof set !== 'object') return out;
+  for (const key of Object.keys(ranges) as (keyof T & string)[]) {
+    const value = Object.hasOwn(set, key) ? (set as Record<string, unknown>)[key] : undefined;
+    if (inRange(value, ranges[key])) (out as Record<string, unknown>)[key] = value;
+  }
+  return out;
+}
+
 export function limitsFor(tenant: Pick<Tenant, 'plan' | 'config'>): TenantLimits {
-  return { ...PLAN_LIMITS[tenant.plan], ...tenant.config.limits };
+  const plan = Object.hasOwn(PLAN_LIMITS, tenant.plan) ? PLAN_LIMITS[tenant.plan] : PLAN_LIMITS.free;
+  return overlay(plan, tenant.config?.limits, LIMIT_RANGES);
 }
 
 export function functionSettingsFor(tenant: Pick<Tenant, 'config'>): FunctionSettings {
-  return { ...DEFAULT_FUNCTION_SETTINGS, ...tenant.config.function };
+  return overlay(DEFAULT_FUNCTION_SETTINGS, tenant.config?.function, FUNCTION_SETTING_RANGES);
 }
 
 export function emptyConfig(): TenantConfig {

@@ -9,6 +9,7 @@ import { createAwsStoreProvider, type StoreProvisioning } from '../adapters/aws/
 import { createDynamoTenantDirectory } from '../adapters/aws/tenant-directory.ts';
 import { assumeTenantScope, type TenantScopeCredentials } from '../adapters/aws/tenant-scope.ts';
 import { TENANT_STACK_ENV } from '../adapters/aws/tenant-stack.ts';
+import { createTenantViewReader, createTenantViews, type TenantViews } from '../adapters/aws/tenant-views.ts';
 import type { JobId } from '../core/ids.ts';
 import { isHomeLane, type StoreRef, storeFor } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
@@ -21,7 +22,12 @@ import type { TenantDirectory } from '../ports/tenant-directory.ts';
 
 /** The ports on AWS, for the Lambda handlers and for the local server with `SILOPOOL_BACKEND=aws`. */
 export interface AwsPorts {
+  /** The whole directory (API key hashes, webhook secrets): the control plane and webhook delivery. */
   directory: TenantDirectory;
+  /** Tenants as model functions read them: their views, without secrets (tenant-views.ts). */
+  tenantViews: Pick<TenantDirectory, 'get'>;
+  /** The views' writer, for the control function's repair sweep. */
+  views: TenantViews;
   queue: MessageQueue;
   stores: StoreProvider;
   /**
@@ -82,6 +88,8 @@ export function createAwsPorts(env: Env = process.env): AwsPorts {
   const table = required(env, 'SILOPOOL_TABLE');
   const bucket = required(env, 'SILOPOOL_BUCKET');
   const tenantsTable = required(env, 'SILOPOOL_TENANTS_TABLE');
+  // On AWS both are tables of their own, so model roles need no grant on the directory's table.
+  const viewsTable = env.SILOPOOL_TENANT_VIEWS_TABLE ?? tenantsTable;
   const emulated = Boolean(env.AWS_ENDPOINT_URL_DYNAMODB ?? env.AWS_ENDPOINT_URL);
   const s3Endpoint = endpointFor(env, 'S3');
 
@@ -97,7 +105,11 @@ export function createAwsPorts(env: Env = process.env): AwsPorts {
     // Dedup items live in the control-plane table under their own partitions (`DEDUP#{queue}`), with a TTL.
     dedup: { client: dynamo, tableName: env.SILOPOOL_DEDUP_TABLE ?? tenantsTable },
   });
-  const directory = createDynamoTenantDirectory({ client: dynamo, tableName: tenantsTable });
+  const directory = createDynamoTenantDirectory({
+    client: dynamo,
+    tableName: tenantsTable,
+    viewsTableName: viewsTable,
+  });
   const storeOptions = {
     sharedTable: table,
     sharedBucket: bucket,
@@ -155,6 +167,8 @@ export function createAwsPorts(env: Env = process.env): AwsPorts {
 
   return {
     directory,
+    tenantViews: createTenantViewReader({ client: dynamo, tableName: viewsTable }),
+    views: createTenantViews({ client: dynamo, tableName: viewsTable }),
     queue,
     stores,
     provisioning: storeOptions.provisioning,
@@ -199,7 +213,7 @@ export function createAwsPorts(env: Env = process.env): AwsPorts {
 export async function createHandlerDeps(options: Record<string, unknown>): Promise<HandlerDeps> {
   const ports = createAwsPorts((options.env as Env | undefined) ?? process.env);
   return {
-    directory: ports.directory,
+    directory: ports.tenantViews,
     stores: ports.stores,
     queue: ports.queue,
     dataFor: ports.dataFor,

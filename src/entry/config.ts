@@ -1,6 +1,9 @@
 import { resolve } from 'node:path';
+import ipaddr from 'ipaddr.js';
 import type { OidcSettings } from '../api/auth/authenticator.ts';
+import { lifetimeSeconds, readTokenLifetimes, type TokenLifetimes } from '../api/auth/token-lifetime.ts';
 import type { AuthConfig } from '../api/deps.ts';
+import { type WebhookTargetPolicy, webhookTargetPolicyFromEnv } from '../core/webhook-target.ts';
 
 export interface ServerConfig {
   /** Where the ports live: SQLite and files (`embedded`), or SQS, DynamoDB and S3 (`aws`). */
@@ -16,9 +19,17 @@ export interface ServerConfig {
   workers?: number;
   eventsPerThread?: number;
   bodyLimit: number;
+  /** Which proxies may tell the client's address in `X-Forwarded-For`: none (default), a hop count, or addresses. */
+  trustProxy: TrustProxy;
+  /** Server-Sent Events: concurrent streams per tenant on this process, and the longest life of one stream. */
+  eventStreams: { maxPerTenant: number; maxLifeMs: number };
   logLevel: string;
   oidc?: OidcSettings;
   authConfig: AuthConfig;
+  /** Where tenants' webhooks may point: https and public addresses unless the operator widens it. */
+  webhookPolicy: WebhookTargetPolicy;
+  /** Bounds of the tokens the embedded issuer mints, the operator login token included. */
+  tokenLifetimes: TokenLifetimes;
 }
 
 /** Reads the server's settings from the environment; every variable is documented in the README. */
@@ -30,6 +41,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
         audience: env.OIDC_AUDIENCE ?? 'silopool',
         tenantsClaim: env.OIDC_TENANTS_CLAIM ?? 'tenants',
         rolesClaim: env.OIDC_ROLES_CLAIM ?? 'roles',
+        ...(env.OIDC_MAX_TOKEN_AGE
+          ? { maxTokenAgeSec: lifetimeOf('OIDC_MAX_TOKEN_AGE', env.OIDC_MAX_TOKEN_AGE) }
+          : {}),
       }
     : undefined;
   const authConfig: AuthConfig =
@@ -61,10 +75,43 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     ...(env.SILOPOOL_WORKERS ? { workers: intOf(env.SILOPOOL_WORKERS, 2) } : {}),
     ...(env.SILOPOOL_EVENTS_PER_THREAD ? { eventsPerThread: intOf(env.SILOPOOL_EVENTS_PER_THREAD, 1) } : {}),
     bodyLimit: intOf(env.SILOPOOL_BODY_LIMIT, 256 * 1024),
+    trustProxy: trustProxyOf(env),
+    eventStreams: {
+      maxPerTenant: intOf(env.SILOPOOL_SSE_MAX_STREAMS, 20),
+      maxLifeMs: intOf(env.SILOPOOL_SSE_MAX_LIFE_SEC, 300) * 1000,
+    },
     logLevel: env.LOG_LEVEL ?? 'info',
     ...(oidc ? { oidc } : {}),
     authConfig,
+    webhookPolicy: webhookTargetPolicyFromEnv(env),
+    tokenLifetimes: readTokenLifetimes(env),
   };
+}
+
+/** Fastify's `trustProxy`: `false`, a hop count, or addresses and CIDR ranges (and proxy-addr's names). */
+export type TrustProxy = false | number | string[];
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * `SILOPOOL_TRUST_PROXY`: unset means the connection's address is the client (a forged `X-Forwarded-For`
+ * changes nothing); a whole number trusts that many proxy hops; otherwise a comma-separated list of
+ * proxy addresses or CIDR ranges. `true` (trust any sender) is refused: whoever can reach the port could
+ * then choose the address the logs record.
+ */
+export function trustProxyOf(env: NodeJS.ProcessEnv): TrustProxy {
+  const value = env.SILOPOOL_TRUST_PROXY?.trim();
+  if (!value || value === 'false' || value === '0') return false;
+  if (/^\d+$/.test(value)) return Number(value);
+  const entries = value.split(',').map((e) => e.trim());
+  for (const entry of entries) {
+    if (!(PROXY_NAMES.has(entry) || ipaddr.isValid(entry) || ipaddr.isValidCIDR(entry))) {
+      throw new Error(
+        `SILOPOOL_TRUST_PROXY must be a hop count or a comma-separated list of addresses or CIDR ranges; "${entry}" is neither`,
+      );
+    }
+  }
+  return entries;
 }
 
 function intOf(value: string | undefined, fallback: number): number {
@@ -72,4 +119,12 @@ function intOf(value: string | undefined, fallback: number): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new Error(`Expected a whole number, got "${value}"`);
   return n;
+}
+
+/** Seconds of a lifetime setting like `12h`; throws naming the variable when malformed. */
+export function lifetimeOf(name: string, value: string): number {
+  const seconds = lifetimeSeconds(value);
+  if (seconds === undefined)
+    throw new Error(`${name} must be a lifetime like 15m, 12h or 7d, not "${value}"`);
+  return seconds;
 }

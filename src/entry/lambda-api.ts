@@ -1,7 +1,9 @@
 import awsLambdaFastify from '@fastify/aws-lambda';
 import type { Context } from 'aws-lambda';
 import type { AuthConfig } from '../api/deps.ts';
+import { webhookTargetPolicyFromEnv } from '../core/webhook-target.ts';
 import { createAwsPorts } from './aws-wiring.ts';
+import { lifetimeOf, trustProxyOf } from './config.ts';
 import { moveDriverOf } from './move-driver.ts';
 
 type ProxyHandler = ReturnType<typeof awsLambdaFastify>;
@@ -72,10 +74,26 @@ async function createProxy(): Promise<ProxyHandler> {
         // Cognito puts custom attributes and groups in these claims; other issuers configure theirs.
         tenantsClaim: process.env.SILOPOOL_OIDC_TENANTS_CLAIM ?? 'custom:tenants',
         rolesClaim: process.env.SILOPOOL_OIDC_ROLES_CLAIM ?? 'cognito:groups',
+        ...(process.env.SILOPOOL_OIDC_MAX_TOKEN_AGE
+          ? {
+              maxTokenAgeSec: lifetimeOf(
+                'SILOPOOL_OIDC_MAX_TOKEN_AGE',
+                process.env.SILOPOOL_OIDC_MAX_TOKEN_AGE,
+              ),
+            }
+          : {}),
       },
     }),
-    // API Gateway answers at most after 30 s: SSE streams re-read the job often and end early.
-    ssePollMs: 1000,
+    webhookPolicy: webhookTargetPolicyFromEnv(process.env),
+    // Jobs change in other Lambdas, never in this one: one shared re-read per second feeds the streams.
+    // API Gateway buffers a Lambda's answer and gives up after 30 s, so a stream ends (and the client
+    // reconnects) well before that.
+    eventStreams: { pollMs: 1000, maxLifeMs: 25_000 },
+    // API Gateway's `sourceIp` is the address of the connection it accepted, and @fastify/aws-lambda hands it
+    // to Fastify as the socket's address: the client is known without reading `X-Forwarded-For`. Trusting
+    // one hop would read the entry API Gateway appends, the same address, and break silently if another
+    // proxy (CloudFront) were put in front; so nothing is trusted unless SILOPOOL_TRUST_PROXY says so.
+    trustProxy: trustProxyOf(process.env),
     ...(control.infrastructure ? { infrastructure: control.infrastructure } : {}),
     control: {
       ...createControlHooks({

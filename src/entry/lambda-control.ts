@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
+import { repairTenantViews } from '../adapters/aws/tenant-views.ts';
 import { advisorFor, applyAutoPlacement } from '../control/advisor.ts';
 import { type SweepReport, sweepDeadLetterQueues } from '../control/dead-letter-sweep.ts';
 import { createMoveRunner } from '../control/placement-move.ts';
@@ -54,6 +55,13 @@ export async function handler(_event: unknown, context: Pick<Context, 'getRemain
       });
       advised = applied.length;
       for (const r of applied) logger.info('auto placement', { ...r });
+      // Views a stopped write left behind their records (tenant-views.ts), on the advisor's cadence: it
+      // reads every tenant too.
+      const repaired = await repairTenantViews(ports.directory, ports.views).catch((error: unknown) => {
+        logger.error('tenant view repair failed', { error: String(error) });
+        return 0;
+      });
+      if (repaired > 0) logger.warn('tenant views repaired', { repaired });
     }
     for (;;) {
       const running = await runner.resume();

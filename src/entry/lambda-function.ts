@@ -13,7 +13,8 @@ const processor = new BatchProcessor(EventType.SQS);
 // Built once per execution environment, on the first event: cold start pays for it once.
 const ports = createAwsPorts();
 const runShared = createModelHandler({
-  directory: ports.directory,
+  // Views without secrets: the model roles have no grant on the directory's own table.
+  directory: ports.tenantViews,
   stores: ports.stores,
   queue: ports.queue,
   dataFor: ports.dataFor,

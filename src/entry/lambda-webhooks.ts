@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { webhookTargetPolicyFromEnv } from '../core/webhook-target.ts';
 import { createWebhookHandler } from '../functions/webhook-handler.ts';
 import { createAwsPorts } from './aws-wiring.ts';
 
@@ -8,6 +9,8 @@ const ports = createAwsPorts();
 const deliver = createWebhookHandler({
   directory: ports.directory,
   stores: ports.stores,
+  // The same policy as the API's; unset variables mean https only, public addresses only.
+  policy: webhookTargetPolicyFromEnv(process.env),
   onError: (error) => logger.warn('webhook delivery failed; SQS will retry it', { error: String(error) }),
 });
 

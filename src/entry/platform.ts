@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
+import { secureDataDir } from '../adapters/embedded/data-dir.ts';
 import { createSqliteMessageQueue } from '../adapters/embedded/message-queue.ts';
 import {
   createEmbeddedTenantEraser,
@@ -20,6 +21,7 @@ import { ensureQueue, WEBHOOK_QUEUE } from '../control/lanes.ts';
 import { createTenantMetrics } from '../control/metrics.ts';
 import { offboardTenant } from '../control/offboard.ts';
 import { createMoveRunner } from '../control/placement-move.ts';
+import { reportInvalidSettings } from '../control/tenant-config.ts';
 import { sharedQueueName } from '../core/placement.ts';
 import type { Placement } from '../core/tenant.ts';
 import { listModels } from '../models/registry.ts';
@@ -38,6 +40,8 @@ export interface RunningPlatform {
   app: FastifyInstance;
   url: string;
   operatorToken: string;
+  /** A fresh operator token (`SILOPOOL_OPERATOR_TOKEN_LIFETIME`): the login token is renewed before it expires. */
+  mintOperatorToken(): Promise<string>;
   host: FunctionHost;
   events: JobEvents;
   stop(): Promise<void>;
@@ -49,6 +53,8 @@ export interface RunningPlatform {
  * overridable), and dedicated lanes run on AWS (TenantStack) rather than as local processes.
  */
 export async function startPlatform(config: ServerConfig): Promise<RunningPlatform> {
+  // DATA_DIR holds the signing key and, embedded, every tenant's data and webhook secrets.
+  await secureDataDir(config.dataDir);
   const embedded = config.backend === 'aws' ? undefined : openEmbeddedPlatform(config.dataDir);
   // Loaded only when chosen: the embedded default never needs the AWS SDK to start.
   const platform = embedded ?? (await import('./aws-wiring.ts')).createAwsPorts(process.env);
@@ -82,21 +88,34 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
     stores: platform.stores,
     events,
     issuer,
+    tokenLifetimes: config.tokenLifetimes,
     control: hooks,
     ...(awsControl?.infrastructure ? { infrastructure: awsControl.infrastructure } : {}),
     metrics,
     authenticator: createAuthenticator({
       directory: platform.directory,
       embeddedPublicJwk: issuer.publicJwk,
+      lifetimes: config.tokenLifetimes,
       ...(config.oidc ? { oidc: config.oidc } : {}),
     }),
     authConfig: config.authConfig,
     webRoot: fileURLToPath(new URL('../../web/dist', import.meta.url)),
     bodyLimit: config.bodyLimit,
+    trustProxy: config.trustProxy,
+    // Embedded, every status change happens in this process's function host or its child processes and
+    // is published to `events`; on the AWS backend other processes may run the same queues' jobs.
+    eventStreams: { ...config.eventStreams, pollMs: embedded ? 0 : 5000 },
     queueSettings: queueOptions,
     functions: () => placement?.dedicated.functions() ?? [],
     logger: { level: config.logLevel },
+    webhookPolicy: config.webhookPolicy,
   });
+
+  // Stored settings are checked as they are read back: an invalid tenant is named (and refused on use),
+  // never a reason for the platform, or any other tenant, not to start.
+  await reportInvalidSettings(platform.directory, (tenantId, errors, message) =>
+    app.log.warn({ tenantId, errors }, message),
+  ).catch((error) => app.log.error({ err: error }, 'checking stored tenant settings'));
 
   const host = startFunctionHost({
     queue: platform.queue,
@@ -108,6 +127,7 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
       options: { dataDir: config.dataDir, maxReceiveCount: config.maxReceiveCount },
     },
     visibilityTimeoutSec: config.visibilityTimeoutSec,
+    webhookPolicy: config.webhookPolicy,
     ...(config.workers ? { poolSize: config.workers } : {}),
     ...(config.eventsPerThread ? { perThread: config.eventsPerThread } : {}),
     // On the AWS adapters dedicated lanes are TenantStack Lambdas in production; here the pool stands in.
@@ -148,12 +168,14 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
 
   const address = await app.listen({ host: config.host, port: config.port });
   const url = config.publicUrl ?? address.replace('[::1]', 'localhost').replace('127.0.0.1', 'localhost');
-  const operatorToken = await issuer.mint({
-    subject: 'operator',
-    tenants: [],
-    roles: ['operator'],
-    expiresIn: '30d',
-  });
+  const mintOperatorToken = () =>
+    issuer.mint({
+      subject: 'operator',
+      tenants: [],
+      roles: ['operator'],
+      lifetimeSec: config.tokenLifetimes.operatorSec,
+    });
+  const operatorToken = await mintOperatorToken();
 
   await placement?.moves.resume();
 
@@ -161,6 +183,7 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
     app,
     url,
     operatorToken,
+    mintOperatorToken,
     host,
     events,
     async stop() {

@@ -1,12 +1,18 @@
 import { createHash } from 'node:crypto';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { ConditionFailedError, CorruptWriteError, SilopoolError } from '../core/errors.ts';
+import {
+  ConditionFailedError,
+  CorruptWriteError,
+  SilopoolError,
+  TenantSettingsError,
+} from '../core/errors.ts';
 import { artifactKey, isTerminal, type JobRecord } from '../core/job.ts';
 import { decodeJobMessage } from '../core/messages.ts';
 import { isHomeLane, laneStoreOf, type StoreRef } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
-import { getModel } from '../models/registry.ts';
+import { getModel, listModels } from '../models/registry.ts';
 import type { ModelDefinition } from '../models/types.ts';
+import { formattingProblems } from '../models/xlsx/formatting-checks.ts';
 import { nextVersion, type TenantJobStore } from '../ports/job-store.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import { jobDataFor } from '../ports/placement-data.ts';
@@ -20,7 +26,8 @@ const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'
 export interface HandlerDeps {
   /** Spreads big model runs over cores: the parts a model plans run here, in parallel. */
   parallel?: { cores: number; runParts(model: string, input: unknown, parts: unknown[]): Promise<unknown[]> };
-  directory: TenantDirectory;
+  /** Only `get`: on AWS the model functions read tenant views without secrets (adapters/aws/tenant-views.ts). */
+  directory: Pick<TenantDirectory, 'get'>;
   stores: StoreProvider;
   /** For webhook notifications; absent where webhooks are sent another way. */
   queue?: MessageQueue;
@@ -90,6 +97,7 @@ export function createModelHandler(deps: HandlerDeps) {
     let outcome: Partial<JobRecord>;
     try {
       if (!model) throw new SilopoolError('unknown_model', 400, `Model "${started.model}" is not installed.`);
+      checkFormatting(tenant);
       const result = await runModel(model, started);
       const bytes = await model.workbook(result, started.effectiveInput as never, tenant.config.formatting);
       const key = artifactKey(started.id, WORKBOOK);
@@ -198,7 +206,22 @@ export class PoisonMessageError extends SilopoolError {
 }
 
 /** Errors that come from the model and its input, not from the platform. */
+/** Stored formatting that fails the settings schema is not used: the job fails saying which field and why. */
+function checkFormatting(tenant: Tenant): void {
+  const problems = formattingProblems(
+    tenant.config?.formatting ?? {},
+    listModels().map((m) => m.sheetNames),
+  );
+  if (problems.length > 0) {
+    throw new TenantSettingsError(
+      tenant.id,
+      problems.map((p) => ({ ...p, path: `/config/formatting${p.path}` })),
+    );
+  }
+}
+
 function isModelError(error: unknown): boolean {
+  if (error instanceof TenantSettingsError) return true;
   if (error instanceof SilopoolError) return error.status >= 400 && error.status < 500;
   return error instanceof RangeError || error instanceof TypeError;
 }

@@ -1,5 +1,6 @@
 import type { ErrorObject } from 'ajv';
 import type { FieldProblem } from '../core/errors.ts';
+import { pointerSegment } from './schema-paths.ts';
 import type { JsonSchema } from './types.ts';
 
 /**
@@ -7,7 +8,13 @@ import type { JsonSchema } from './types.ts';
  * and, when a tenant rule narrowed it, name the rule; `anyOf` errors report only the branch whose
  * type the value has, so a list with one bad rate says which rate, not "must be number".
  */
-export function toFieldProblems(errors: readonly ErrorObject[]): FieldProblem[] {
+export function toFieldProblems(
+  errors: readonly ErrorObject[],
+  options: { base?: string; unknownField?: string } = {},
+): FieldProblem[] {
+  const base = options.base ?? '/input';
+  const toProblem = (e: ErrorObject) =>
+    problemOf(e, base, options.unknownField ?? 'is not a field of this model');
   const dropped = new Set<ErrorObject>();
   const extra: FieldProblem[] = [];
   for (const e of errors) {
@@ -30,7 +37,7 @@ export function toFieldProblems(errors: readonly ErrorObject[]): FieldProblem[] 
       const types = ((e.parentSchema?.[e.keyword] as JsonSchema[] | undefined) ?? []).map((s) =>
         s['type'] === 'array' ? 'a list of numbers' : `a ${String(s['type'])}`,
       );
-      extra.push({ path: `/input${e.instancePath}`, message: `must be ${types.join(' or ')}` });
+      extra.push({ path: `${base}${e.instancePath}`, message: `must be ${types.join(' or ')}` });
     }
   }
   const problems = errors.filter((e) => !dropped.has(e)).map(toProblem);
@@ -43,8 +50,8 @@ export function toFieldProblems(errors: readonly ErrorObject[]): FieldProblem[] 
   });
 }
 
-function toProblem(e: ErrorObject): FieldProblem {
-  const path = `/input${e.instancePath}`;
+function problemOf(e: ErrorObject, base: string, unknownField: string): FieldProblem {
+  const path = `${base}${e.instancePath}`;
   const params = e.params as Record<string, unknown>;
   switch (e.keyword) {
     case 'minimum':
@@ -57,18 +64,18 @@ function toProblem(e: ErrorObject): FieldProblem {
       return rule ? { path, message, rule } : { path, message };
     }
     case 'required':
-      return { path: `${path}/${String(params['missingProperty'])}`, message: 'is required' };
+      return { path: `${path}/${pointerSegment(String(params['missingProperty']))}`, message: 'is required' };
     case 'additionalProperties':
       return {
-        path: `${path}/${String(params['additionalProperty'])}`,
-        message: 'is not a field of this model',
+        path: `${path}/${pointerSegment(String(params['additionalProperty']))}`,
+        message: unknownField,
       };
     case 'enum':
       return { path, message: `must be one of: ${(params['allowedValues'] as unknown[]).join(', ')}` };
     case 'type':
       return {
         path,
-        message: `must be ${params['type'] === 'integer' ? 'an' : 'a'} ${String(params['type'])}`,
+        message: `must be ${/^[aeiou]/.test(String(params['type'])) ? 'an' : 'a'} ${String(params['type'])}`,
       };
     case 'format':
       return {
@@ -78,6 +85,14 @@ function toProblem(e: ErrorObject): FieldProblem {
             ? 'must be a date (YYYY-MM-DD)'
             : `must be a ${String(params['format'])}`,
       };
+    case 'maxLength':
+    case 'minLength':
+      return {
+        path,
+        message: `must be at ${e.keyword === 'maxLength' ? 'most' : 'least'} ${String(params['limit'])} characters`,
+      };
+    case 'maxProperties':
+      return { path, message: `may have at most ${String(params['limit'])} entries` };
     default:
       return { path, message: e.message ?? 'is not valid' };
   }

@@ -1,16 +1,21 @@
-import { SilopoolError } from '../core/errors.ts';
+import { type FieldProblem, SilopoolError } from '../core/errors.ts';
 
-/** A tenant's model rules name unknown fields or contradict the model's schema (an operator mistake, not bad input). */
+/**
+ * A tenant's stored model rules name unknown fields or contradict the model's schema: an operator mistake
+ * (settings are checked where they enter, so only a record changed behind the API gets here), not bad input.
+ * Paths are the settings' own (`/config/rules/finance/ranges/discountRate`).
+ */
 export class TenantRulesError extends SilopoolError {
-  constructor(model: string, problems: string[]) {
+  readonly problems: FieldProblem[];
+  constructor(model: string, problems: FieldProblem[]) {
+    const errors = problems.map((p) => ({ ...p, path: `/config/rules/${model}${p.path}` }));
     super(
-      'invalid_tenant_rules',
-      500,
-      `The tenant rules for model ${model} are not valid: ${problems.join('; ')}`,
-      {
-        details: { model, problems },
-      },
+      'tenant_settings_invalid',
+      503,
+      `The tenant's rules for model ${model} are not valid and are not used until an operator corrects them: ${errors.map((p) => `${p.path} ${p.message}`).join('; ')}`,
+      { details: { model, errors } },
     );
+    this.problems = errors;
   }
 }
 

@@ -48,10 +48,26 @@ export function irr(values: readonly number[], guess = 0.1): number {
 const DAY_MS = 86_400_000;
 const EXCEL_EPOCH_MS = Date.UTC(1899, 11, 30);
 
-/** Excel serial day number of an ISO date (`2008-01-01` → 39448). */
+/**
+ * Serials from 1900-03-01 on count days since 1899-12-30. Excel (after Lotus 1-2-3) also counts a
+ * 29 February 1900 that never was, serial 60, so every earlier date is one lower: 1900-01-01 is 1.
+ */
+const FIRST_TRUE_SERIAL = 61;
+
+/**
+ * Excel serial day number of an ISO date (`2008-01-01` → 39448, `1900-01-01` → 1, `1900-03-01` → 61).
+ * Dates before 1900-01-01 have no serial in Excel: callers refuse them (see `checkFinance`).
+ */
 export function excelSerial(date: string | Date): number {
   const ms = typeof date === 'string' ? Date.parse(`${date.slice(0, 10)}T00:00:00Z`) : date.getTime();
-  return Math.floor((ms - EXCEL_EPOCH_MS) / DAY_MS);
+  const days = Math.floor((ms - EXCEL_EPOCH_MS) / DAY_MS);
+  return days < FIRST_TRUE_SERIAL ? days - 1 : days;
+}
+
+/** The UTC date of an Excel serial; the fictional 1900-02-29 (60) reads as 1900-03-01. */
+function serialToDate(serial: number): Date {
+  const s = Math.floor(serial);
+  return new Date(EXCEL_EPOCH_MS + (s < FIRST_TRUE_SERIAL - 1 ? s + 1 : s) * DAY_MS);
 }
 
 /** Excel `XNPV(rate, values, dates)`: actual/365 discounting from the first date; dates are Excel serials. */
@@ -140,12 +156,11 @@ function dist([lo, hi]: readonly [number, number], x: number): number {
 
 /** Adds months like Excel's `EDATE` (day clamped to the end of the target month); serials in and out. */
 export function edate(serial: number, months: number): number {
-  const d = new Date(EXCEL_EPOCH_MS + Math.floor(serial) * DAY_MS);
+  const d = serialToDate(serial);
   const y = d.getUTCFullYear();
   const m = d.getUTCMonth() + months;
   const lastDay = new Date(Date.UTC(y, m + 1, 0)).getUTCDate();
-  const target = Date.UTC(y, m, Math.min(d.getUTCDate(), lastDay));
-  return Math.round((target - EXCEL_EPOCH_MS) / DAY_MS);
+  return excelSerial(new Date(Date.UTC(y, m, Math.min(d.getUTCDate(), lastDay))));
 }
 
 /** Percentile with linear interpolation between closest ranks, as Excel's `PERCENTILE.INC`; `sorted` ascending. */

@@ -7,9 +7,13 @@ import { TenantRulesError } from './errors.ts';
 import {
   deletePath,
   forEachNumericSchema,
+  getPath,
   hasPath,
   inputPointer,
   locateProperty,
+  ownChild,
+  pointerSegment,
+  rulePathProblem,
   setPathIfParentExists,
 } from './schema-paths.ts';
 import type { JsonSchema, ModelDefinition } from './types.ts';
@@ -35,30 +39,98 @@ interface Compiled {
 const MAX_CACHED = 512;
 const cache = new Map<string, Compiled>();
 
-/** Rule-level mistakes an operator can make; [] when the rules fit the model. */
-export function checkRules(model: ModelDefinition, rules: ModelRules): string[] {
-  const problems: string[] = [];
+/** Decimal places a tenant may ask for in reported figures. */
+export const MAX_ROUNDING = 10;
+
+/** The shape of one model's rules; whether each path names a field is checked against the model below. */
+const RULES_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    defaults: { type: 'object', maxProperties: 500 },
+    fixed: { type: 'object', maxProperties: 500 },
+    ranges: {
+      type: 'object',
+      maxProperties: 500,
+      additionalProperties: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { minimum: { type: 'number' }, maximum: { type: 'number' } },
+      },
+    },
+    rounding: { type: 'integer', minimum: 0, maximum: MAX_ROUNDING },
+  },
+} as const;
+
+/** Checks values without filling defaults: an operator's setting is read, never changed, by checking it. */
+const checker = new Ajv({ allErrors: true, strict: false, verbose: true });
+addFormats(checker);
+const validateRulesShape = checker.compile(RULES_SCHEMA);
+
+/**
+ * Every mistake in one model's rules, any JSON value accepted: each path must name a field of the model's
+ * input schema (own properties only; no `__proto__`, `constructor` or `prototype` segment), defaults and
+ * fixed values must fit the field, a range must leave some value allowed. Paths are JSON Pointers relative
+ * to the rules object (`/ranges/loan.annualRate`); [] when the rules fit the model.
+ */
+export function checkRules(model: ModelDefinition, rules: unknown): FieldProblem[] {
+  if (!validateRulesShape(rules)) {
+    return toFieldProblems(validateRulesShape.errors ?? [], {
+      base: '',
+      unknownField: 'is not a kind of rule (defaults, fixed, ranges, rounding)',
+    });
+  }
+  const problems: FieldProblem[] = [];
+  const typed = rules as ModelRules;
   for (const kind of ['defaults', 'fixed', 'ranges'] as const) {
-    for (const [path, value] of Object.entries(rules[kind] ?? {})) {
-      const loc = locateProperty(model.inputSchema, path);
+    for (const [path, value] of Object.entries(typed[kind] ?? {})) {
+      const at = `/${kind}/${pointerSegment(path)}`;
+      const spelling = rulePathProblem(path);
+      const loc = spelling ? undefined : locateProperty(model.inputSchema, path);
       if (!loc) {
-        problems.push(`${kind}.${path} names no field of ${model.name}`);
-        continue;
-      }
-      if (kind === 'ranges') {
-        const r = value as { minimum?: number; maximum?: number };
-        if (r.minimum !== undefined && r.maximum !== undefined && r.minimum > r.maximum) {
-          problems.push(`ranges.${path} has minimum ${r.minimum} above maximum ${r.maximum}`);
-        }
-      } else if (!ajv.validate(loc.node, value)) {
-        problems.push(`${kind}.${path} = ${JSON.stringify(value)} is not a valid value: ${ajv.errorsText()}`);
+        problems.push({ path: at, message: spelling ?? `names no field of ${model.name}`, rule: 'path' });
+      } else if (kind === 'ranges') {
+        problems.push(...rangeProblems(at, loc.node, value as { minimum?: number; maximum?: number }));
+      } else if (!checker.validate(loc.node, value)) {
+        problems.push(...toFieldProblems(checker.errors ?? [], { base: at }));
       }
     }
   }
-  if (rules.rounding !== undefined && !(Number.isInteger(rules.rounding) && rules.rounding >= 0)) {
-    problems.push('rounding must be a whole number of decimal places');
-  }
   return problems;
+}
+
+function rangeProblems(
+  at: string,
+  field: JsonSchema,
+  range: { minimum?: number; maximum?: number },
+): FieldProblem[] {
+  const numeric: JsonSchema[] = [];
+  forEachNumericSchema(field, (n) => numeric.push(n));
+  if (numeric.length === 0)
+    return [{ path: at, message: 'names a field that is not a number', rule: 'type' }];
+  if (range.minimum !== undefined && range.maximum !== undefined && range.minimum > range.maximum) {
+    return [
+      {
+        path: at,
+        message: `has minimum ${range.minimum} above maximum ${range.maximum}`,
+        rule: 'range',
+      },
+    ];
+  }
+  for (const n of numeric) {
+    const low = Math.max(num(n['minimum'], -Infinity), range.minimum ?? -Infinity);
+    const high = Math.min(num(n['maximum'], Infinity), range.maximum ?? Infinity);
+    if (low > high) {
+      return [
+        { path: at, message: `leaves no allowed value (the model allows ${describe(n)})`, rule: 'range' },
+      ];
+    }
+  }
+  return [];
+}
+
+function describe(n: JsonSchema): string {
+  return `${num(n['minimum'], -Infinity)} to ${num(n['maximum'], Infinity)}`;
 }
 
 /** The model's input schema as this tenant's form shows it: defaults replaced, fixed fields removed, ranges narrowed. */
@@ -69,7 +141,8 @@ export function schemaForTenant(model: ModelDefinition, rules: ModelRules): Json
 function buildTenantSchema(model: ModelDefinition, rules: ModelRules): JsonSchema {
   const problems = checkRules(model, rules);
   if (problems.length) throw new TenantRulesError(model.name, problems);
-  const schema = structuredClone(model.inputSchema);
+  // A copy per rule set: the model's schema is shared by every tenant (and frozen), so nothing here may edit it.
+  const schema = structuredClone(model.inputSchema) as JsonSchema;
   for (const [path, value] of Object.entries(rules.defaults ?? {})) {
     locateProperty(schema, path)!.node['default'] = structuredClone(value);
     editAncestorDefaults(schema, path, (obj, key) => {
@@ -98,7 +171,8 @@ function buildTenantSchema(model: ModelDefinition, rules: ModelRules): JsonSchem
     const required = parent['required'] as string[] | undefined;
     if (required) parent['required'] = required.filter((k) => k !== key);
   }
-  return schema;
+  // Cached and handed to every tenant with the same rules: frozen so no caller can edit it for the others.
+  return deepFreeze(schema);
 }
 
 function compiled(model: ModelDefinition, rules: ModelRules): Compiled {
@@ -171,17 +245,21 @@ function editAncestorDefaults(
   const keys = path.split('.');
   for (let i = 1; i < keys.length; i++) {
     const node = locateProperty(schema, keys.slice(0, i).join('.'))?.node;
-    const dflt = node?.['default'];
-    if (dflt === null || typeof dflt !== 'object' || Array.isArray(dflt)) continue;
-    let obj = dflt as Record<string, unknown>;
     const rest = keys.slice(i);
-    for (const k of rest.slice(0, -1)) {
-      const next = obj[k];
-      if (next === null || typeof next !== 'object') return;
-      obj = next as Record<string, unknown>;
-    }
-    edit(obj, rest[rest.length - 1]!);
+    const dflt = ownChild(node, 'default');
+    const obj = rest.length > 1 ? getPath(dflt, rest.slice(0, -1).join('.')) : dflt;
+    if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) continue;
+    edit(obj as Record<string, unknown>, rest[rest.length - 1]!);
   }
+}
+
+/** Freezes a JSON value and everything in it. */
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
 }
 
 function num(v: unknown, fallback: number): number {

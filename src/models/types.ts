@@ -4,6 +4,19 @@ import type { Formatting, ModelRules } from '../core/tenant.ts';
 /** A JSON Schema object (draft 2020-12 subset that Ajv and @rjsf understand). */
 export type JsonSchema = { [key: string]: unknown };
 
+/**
+ * Something the user must know about a result that is not an error: the figure is computed correctly
+ * but can mislead (several IRRs, a terminal value that is nearly all of the value, a rate typed as percent).
+ * Stable `code` for programs; `path` is the input field it is about (a JSON pointer like `/input/years`),
+ * `figure` the result field (`enterpriseValue`), when there is one.
+ */
+export interface ModelWarning {
+  code: string;
+  message: string;
+  path?: string;
+  figure?: string;
+}
+
 /** What the model author gives the platform. `run` and `workbook` must be pure and deterministic. */
 export interface ModelDefinition<Input = unknown, Result = unknown> {
   name: string;
@@ -15,6 +28,11 @@ export interface ModelDefinition<Input = unknown, Result = unknown> {
   inputSchema: JsonSchema;
   /** Checks that JSON Schema cannot express (terminalGrowth < discountRate, array lengths); [] when fine. */
   check(input: Input): FieldProblem[];
+  /**
+   * Plausibility warnings for a valid input (a rate of 5 meaning 5 %, not 500 %): returned when the job is
+   * accepted and kept on its result. Inputs stay fractions; these only ask the user to look again.
+   */
+  advise?(input: Input): ModelWarning[];
   /** Cost units for fair scheduling (1 = a small DCF). */
   cost(input: Input): number;
   run(input: Input, rules: ModelRules): Result;
@@ -32,6 +50,8 @@ export interface ModelDefinition<Input = unknown, Result = unknown> {
     runPart(input: Input, part: unknown): unknown;
     combine(input: Input, rules: ModelRules, parts: unknown[]): Result;
   };
+  /** The workbook's sheets by default name; a tenant's `formatting.sheetNames` may rename each. */
+  sheetNames: readonly string[];
   /** Renders the xlsx bytes. */
   workbook(result: Result, input: Input, formatting: Formatting): Uint8Array | Promise<Uint8Array>;
 }

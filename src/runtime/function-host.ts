@@ -4,6 +4,7 @@ import type { JobRecord } from '../core/job.ts';
 import { decodeJobMessage } from '../core/messages.ts';
 import { dedicatedQueueName, sharedQueueName } from '../core/placement.ts';
 import { limitsFor, PLAN_LIMITS } from '../core/tenant.ts';
+import type { WebhookTargetPolicy } from '../core/webhook-target.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
@@ -25,6 +26,8 @@ export interface FunctionHostOptions {
   poolSize?: number;
   batchSize?: number;
   visibilityTimeoutSec: number;
+  /** Where webhooks may point (the server's `SILOPOOL_WEBHOOK_*` settings). */
+  webhookPolicy: WebhookTargetPolicy;
   /**
    * Also consume dedicated tenants' queues with the pooled threads. Used where dedicated functions are not
    * local processes (the server on the AWS adapters, where TenantStack Lambdas would run them in production).
@@ -165,6 +168,7 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
     queue: options.queue,
     directory: options.directory,
     stores: options.stores,
+    policy: options.webhookPolicy,
     ...(options.onError ? { onError: options.onError } : {}),
   });
 

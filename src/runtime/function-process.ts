@@ -69,6 +69,7 @@ const directory: TenantDirectory = {
   get: async (id) => (id === options.tenantId ? current : undefined),
   create: async () => refuse(),
   update: async () => refuse(),
+  touchApiKey: async () => refuse(),
   list: async () => ({ items: current ? [current] : [] }),
   delete: async () => refuse(),
 };

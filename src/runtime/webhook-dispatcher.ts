@@ -1,3 +1,4 @@
+import type { WebhookTargetPolicy } from '../core/webhook-target.ts';
 import { deliverWebhook } from '../functions/webhook-delivery.ts';
 import { WEBHOOK_QUEUE } from '../functions/webhook-message.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
@@ -8,9 +9,12 @@ export interface WebhookDispatcherOptions {
   queue: MessageQueue;
   directory: TenantDirectory;
   stores: StoreProvider;
+  /** Where webhooks may point, checked against the address each delivery connects to. */
+  policy: WebhookTargetPolicy;
   timeoutMs?: number;
   /** Deliveries in flight at once. */
   concurrency?: number;
+  /** Failed and refused deliveries (`WebhookDeliveryError`, its message says which) and queue errors. */
   onError?(error: unknown): void;
 }
 
@@ -38,10 +42,13 @@ export function startWebhookDispatcher(options: WebhookDispatcherOptions): { sto
         });
       await Promise.all(
         batch.map(async (m) => {
-          const ok = await deliver(m.body).catch((error: unknown) => {
-            options.onError?.(error);
-            return false;
-          });
+          const ok = await deliver(m.body).then(
+            () => true,
+            (error: unknown) => {
+              options.onError?.(error);
+              return false;
+            },
+          );
           if (ok) await queue.delete(WEBHOOK_QUEUE, m.receiptHandle);
           else
             await queue.changeVisibility(WEBHOOK_QUEUE, m.receiptHandle, Math.min(3600, 2 ** m.receiveCount));

@@ -7,8 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/api/app.ts';
 import { createAuthenticator } from '../../src/api/auth/authenticator.ts';
 import { type EmbeddedIssuer, loadEmbeddedIssuer } from '../../src/api/auth/issuer.ts';
+import { DEFAULT_TOKEN_LIFETIMES } from '../../src/api/auth/token-lifetime.ts';
 import { ensureQueue, WEBHOOK_QUEUE } from '../../src/control/lanes.ts';
 import { createTenant } from '../../src/control/tenants.ts';
+import { mintUserToken } from '../../src/control/tokens.ts';
 import { laneFor } from '../../src/core/placement.ts';
 import { type AwsPorts, createAwsPorts } from '../../src/entry/aws-wiring.ts';
 import { listModels } from '../../src/models/registry.ts';
@@ -62,6 +64,10 @@ afterAll(async () => {
   await aws?.stop();
 });
 
+function minting() {
+  return { issuer, lifetimes: DEFAULT_TOKEN_LIFETIMES };
+}
+
 /** What Lambda's event source does: receive a batch, invoke, delete what did not fail. */
 async function runLambdaOnce(queue: string): Promise<number> {
   const messages = await ports.queue.receive(queue, { maxMessages: 5, waitTimeSec: 1 });
@@ -76,7 +82,10 @@ async function runLambdaOnce(queue: string): Promise<number> {
 async function journey(placement: 'shared' | 'dedicated') {
   const id = `${placement.slice(0, 3)}-${Math.random().toString(36).slice(2, 8)}`;
   const { tenant } = await createTenant(ports, { id, name: `Tenant ${id}`, placement });
-  const token = await issuer.mint({ subject: 'alice', tenants: [id], roles: [] });
+  const { token } = await mintUserToken(
+    { ...minting(), directory: ports.directory },
+    { tenants: [id], user: 'alice' },
+  );
   const headers = { authorization: `Bearer ${token}`, 'x-tenant-id': id };
 
   const submit = await app.inject({
@@ -111,7 +120,10 @@ describe('the foundation journey on the AWS adapters', () => {
       id: `oth-${Math.random().toString(36).slice(2, 8)}`,
       name: 'Other',
     });
-    const token = await issuer.mint({ subject: 'bob', tenants: [other.tenant.id], roles: [] });
+    const { token } = await mintUserToken(
+      { ...minting(), directory: ports.directory },
+      { tenants: [other.tenant.id], user: 'bob' },
+    );
     const res = await app.inject({
       method: 'GET',
       url: `/v1/jobs/${jobId}`,

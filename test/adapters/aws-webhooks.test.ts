@@ -8,20 +8,25 @@ import { createDynamoTenantDirectory } from '../../src/adapters/aws/tenant-direc
 import { newJobId, parseTenantId } from '../../src/core/ids.ts';
 import type { JobRecord } from '../../src/core/job.ts';
 import { emptyConfig, type Tenant } from '../../src/core/tenant.ts';
+import { webhookTargetPolicyFromEnv } from '../../src/core/webhook-target.ts';
+import { WebhookDeliveryError } from '../../src/functions/webhook-delivery.ts';
 import { createWebhookHandler } from '../../src/functions/webhook-handler.ts';
 import type { StoreProvider } from '../../src/ports/stores.ts';
 import { toSqsEvent } from '../../src/runtime/sqs-event.ts';
 import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.ts';
 
 // The webhook function as deployed on AWS (SQS event source), on DynamoDB and S3 emulators and a real
-// HTTP receiver: a delivery is signed; a refused one is reported as a batch item failure for SQS to retry.
-let aws: AwsEmulators;
+// HTTP receiver: a delivery is signed; a refused one is reported as a batch item failure for SQS to retry;
+// the receiver on loopback is reached only because the policy allowlists it, as the Lambda reads it from env.
 const received: { headers: Record<string, string>; body: string }[] = [];
+let requests = 0;
+let aws: AwsEmulators;
 let status = 204;
 const receiver = createServer((req, res) => {
   let body = '';
   req.on('data', (d) => (body += d));
   req.on('end', () => {
+    requests += 1;
     if (status < 300) received.push({ headers: req.headers as Record<string, string>, body });
     res.writeHead(status).end();
   });
@@ -86,7 +91,16 @@ describe('the webhook function on AWS', () => {
       version: 3,
     };
     await jobStore.forTenant(id).create(job);
-    const handler = createWebhookHandler({ directory, stores });
+    const errors: unknown[] = [];
+    const handler = createWebhookHandler({
+      directory,
+      stores,
+      policy: webhookTargetPolicyFromEnv({
+        SILOPOOL_WEBHOOK_ALLOW_HTTP: '1',
+        SILOPOOL_WEBHOOK_ALLOW_HOSTS: '127.0.0.1',
+      }),
+      onError: (error) => errors.push(error),
+    });
     const body = JSON.stringify({ tenantId: id, jobId: job.id, status: 'succeeded', version: 3 });
     const message = {
       messageId: 'm1',
@@ -110,5 +124,22 @@ describe('the webhook function on AWS', () => {
       data: { id: string };
     };
     expect(payload).toMatchObject({ type: 'job.succeeded', data: { id: job.id } });
+
+    // Without the allowlist the same function refuses the loopback receiver: a batch item failure, no request.
+    const strict = createWebhookHandler({
+      directory,
+      stores,
+      policy: webhookTargetPolicyFromEnv({ SILOPOOL_WEBHOOK_ALLOW_HTTP: '1' }),
+      onError: (error) => errors.push(error),
+    });
+    const before = requests;
+    expect(await strict(toSqsEvent('system_webhooks', [message]))).toEqual({
+      batchItemFailures: [{ itemIdentifier: 'm1' }],
+    });
+    expect(requests).toBe(before);
+    const refusal = errors.at(-1) as WebhookDeliveryError;
+    expect(refusal).toBeInstanceOf(WebhookDeliveryError);
+    expect(refusal.refused).toBe(true);
+    expect(refusal.message).toContain('refused: private address');
   }, 60_000);
 });

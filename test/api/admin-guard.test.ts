@@ -25,6 +25,9 @@ describe('every operator route', () => {
       ['POST', '/v1/admin/tenants/{id}/placement'],
       ['POST', '/v1/admin/tenants/{id}/offboard'],
       ['POST', '/v1/admin/tenants/{id}/api-keys'],
+      ['GET', '/v1/admin/tenants/{id}/api-keys'],
+      ['DELETE', '/v1/admin/tenants/{id}/api-keys/{keyId}'],
+      ['POST', '/v1/admin/tenants/{id}/api-keys/{keyId}/rotate'],
       ['GET', '/v1/admin/models'],
       ['GET', '/v1/admin/operations/{id}'],
       ['GET', '/v1/admin/operations/{id}/export'],
@@ -53,6 +56,7 @@ describe('every operator route', () => {
       template
         .replace('/tenants/{id}', `/tenants/${tenant}`)
         .replace('/operations/{id}', '/operations/op-1')
+        .replace('{keyId}', 'k1')
         .replace('/dead-letters', '/dead-letters?queue=shared_finance')
         .replace('?queue=shared_finance/redrive', '/redrive'),
     ]);

@@ -64,4 +64,37 @@ describe('the silopool CLI', () => {
     expect(suspended).toContain('suspended');
     expect((await server.api('/v1/jobs', { token, tenant: id })).status).toBe(403);
   });
+
+  it("lists, rotates and revokes a tenant's API keys, on a DATA_DIR and against a server", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'silopool-cli-'));
+    cleanup.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const offline = newTenantId('keys');
+    await cli(dataDir, 'tenants', 'create', offline, '--name', 'Offline');
+    const [first] = JSON.parse((await cli(dataDir, 'tenants', 'keys', 'list', offline, '--json')).stdout);
+    const rotated = JSON.parse(
+      (await cli(dataDir, 'tenants', 'keys', 'rotate', offline, first.id, '--json')).stdout,
+    );
+    expect(rotated).toMatchObject({ replaced: { id: first.id, revoked: true } });
+    await cli(dataDir, 'tenants', 'keys', 'revoke', offline, rotated.key.id);
+    expect(JSON.parse((await cli(dataDir, 'tenants', 'keys', 'list', offline, '--json')).stdout)).toEqual([]);
+
+    const server = await startTestServer();
+    cleanup.push(() => server.stop());
+    const id = newTenantId('keys');
+    const { apiKey } = await server.createTenant(id);
+    const table = (await cli(server.dataDir, 'tenants', 'keys', 'list', id)).stdout;
+    expect(table).toMatch(/^ID\s+PREFIX\s+CREATED\s+LAST USED/);
+    expect(table).not.toContain(apiKey);
+    const keyId = table.split('\n')[1]!.split(/\s+/)[0]!;
+    const out = (await cli(server.dataDir, 'tenants', 'keys', 'rotate', id, keyId, '--grace', '600')).stdout;
+    const fresh = /: (sp_\S+)/.exec(out)![1]!;
+    expect(out).toContain(`Key ${keyId} works until`);
+    expect((await server.api('/v1/jobs', { token: apiKey })).status).toBe(200);
+    await cli(server.dataDir, 'tenants', 'keys', 'revoke', id, keyId);
+    expect((await server.api('/v1/jobs', { token: apiKey })).status).toBe(401);
+    expect((await server.api('/v1/jobs', { token: fresh })).status).toBe(200);
+    await expect(cli(server.dataDir, 'token', '--tenant', id, '--expires', '9999d')).rejects.toMatchObject({
+      stderr: expect.stringContaining('/expiresIn'),
+    });
+  });
 });

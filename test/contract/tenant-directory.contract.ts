@@ -63,6 +63,25 @@ export function describeTenantDirectoryContract(adapterName: string, setup: Tena
       expect([...seen].sort()).toEqual([...ids].sort());
     });
 
+    it('records a key use without a new version, and never over a newer record', async () => {
+      const key = { id: 'k1', hash: 'ab'.repeat(32), createdAt: new Date().toISOString() };
+      const other = { ...key, id: 'k2' };
+      const tenant = makeTenant(id, { apiKeys: [key, other], incarnation: 'inc-1' });
+      await port.create(tenant);
+      await port.touchApiKey(tenant, 'k1', '2030-01-02T03:04:00.000Z');
+      const touched = await port.get(id);
+      expect(touched?.version).toBe(tenant.version);
+      expect(touched?.incarnation).toBe('inc-1');
+      expect(touched?.apiKeys).toEqual([{ ...key, lastUsedAt: '2030-01-02T03:04:00.000Z' }, other]);
+      // A compare-and-set writer that read before the touch still wins: the touch took no version.
+      const revoked = await port.update({ ...tenant, apiKeys: [other] }, tenant.version);
+      // A touch from a copy read before the revocation is dropped: the revoked key does not come back.
+      await port.touchApiKey(tenant, 'k1', '2030-01-02T03:05:00.000Z');
+      expect(await port.get(id)).toEqual(revoked);
+      await port.touchApiKey(revoked, 'gone', '2030-01-02T03:06:00.000Z');
+      expect(await port.get(id)).toEqual(revoked);
+    });
+
     it('deletes a tenant', async () => {
       await port.create(makeTenant(id));
       await port.delete(id);

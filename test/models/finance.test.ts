@@ -93,7 +93,11 @@ describe('finance DCF, hand-checkable cases', () => {
       expect(e).toBeInstanceOf(ValidationError);
       expect((e as ValidationError).status).toBe(400);
       expect((e as ValidationError).problems).toEqual([
-        expect.objectContaining({ path: '/input/terminalGrowth', rule: 'terminalGrowth < discountRate' }),
+        expect.objectContaining({
+          path: '/input/terminalGrowth',
+          rule: 'discountRate - terminalGrowth >= 0.005',
+          message: expect.stringContaining('discountRate (0.1)'),
+        }),
       ]);
     }
     expect(() => resolve({ years: 3, revenueGrowth: [0.1, 0.1] })).toThrow(/one rate per projected year/);
@@ -104,5 +108,49 @@ describe('finance DCF, hand-checkable cases', () => {
       const paths = (e as ValidationError).problems.map((p) => p.path).sort();
       expect(paths).toEqual(['/input/colour', '/input/revenue', '/input/years']);
     }
+  });
+});
+
+describe('terminal value guards (issue 13, kind 8)', () => {
+  it('refuses a spread between discount rate and terminal growth under 0.5 points, naming both', () => {
+    // 0.1 and 0.0999999999: the Gordon value would be 1.1e9 × the last cash flow (EV 1.3e15 on 1 million revenue).
+    for (const terminalGrowth of [0.0999999999, 0.096, 0.1, 0.2]) {
+      try {
+        resolve({ discountRate: 0.1, terminalGrowth });
+        expect.unreachable();
+      } catch (e) {
+        const [problem] = (e as ValidationError).problems;
+        expect(problem).toMatchObject({ path: '/input/terminalGrowth' });
+        expect(problem!.message).toMatch(/discountRate \(0\.1\).*terminalGrowth/);
+      }
+    }
+    // Exactly 0.5 points is accepted, though 0.07 − 0.065 is 0.0049999… in binary.
+    expect(() => resolve({ discountRate: 0.1, terminalGrowth: 0.095 })).not.toThrow();
+    expect(() => resolve({ discountRate: 0.07, terminalGrowth: 0.065 })).not.toThrow();
+  });
+
+  it('warns when the terminal value is over 85 % of EV: one explicit year of a flat perpetuity is 1/1.1 = 90.9 %', () => {
+    // By hand: EV = 187.5 / 0.1 = 1875; the terminal value 1875 is discounted one year, 1704.55 = 90.9 % of EV.
+    const res = run({ ...flat, years: 1 });
+    expect(res.enterpriseValue).toBeCloseTo(1875, 9);
+    expect(res.warnings).toEqual([
+      expect.objectContaining({
+        code: 'terminal_value_share_high',
+        message: expect.stringContaining('90.9 %'),
+      }),
+    ]);
+    // Five explicit years: 1875 / 1.1^5 = 1164.2, 62.1 % of EV: no warning.
+    expect(run(flat).warnings).toEqual([]);
+  });
+
+  it('warns when the terminal cash flow is negative and the EV with it', () => {
+    const res = run({ ...flat, ebitdaMargin: -0.1 });
+    expect(res.terminalValue).toBeLessThan(0);
+    expect(res.warnings.map((w) => w.code)).toEqual([
+      'terminal_cash_flow_negative',
+      'enterprise_value_not_positive',
+    ]);
+    const summary = finance.summary(res, { rounding: 0 }) as { warnings: unknown[] };
+    expect(summary.warnings).toEqual(res.warnings);
   });
 });

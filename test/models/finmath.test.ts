@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { ValidationError } from '../../src/core/errors.ts';
 import { edate, excelSerial, irr, npv, pmt, xirr, xnpv } from '../../src/models/finmath.ts';
+import { getModel } from '../../src/models/registry.ts';
+import { resolveInput } from '../../src/models/rules.ts';
 
 // Reference values are the worked examples in Microsoft's function documentation:
 // PMT  https://support.microsoft.com/en-us/office/pmt-function-0214da64-9a63-4996-bc20-214433fa6441
@@ -53,5 +56,41 @@ describe('Excel financial functions against Microsoft examples', () => {
     expect(excelSerial('2008-01-01')).toBe(39448);
     expect(edate(excelSerial('2024-01-31'), 1)).toBe(excelSerial('2024-02-29'));
     expect(edate(excelSerial('2024-01-31'), 13)).toBe(excelSerial('2025-02-28'));
+  });
+});
+
+describe('Excel date serials and the 1900 leap-year rule (issue 13, kind 11)', () => {
+  // Excel counts 1900-02-29, which never was, as serial 60 (Microsoft: "Excel incorrectly assumes that the
+  // year 1900 is a leap year", https://learn.microsoft.com/en-us/troubleshoot/microsoft-365-apps/excel/wrongly-assumes-1900-is-leap-year).
+  it('1900-01-01 = 1, 1900-02-28 = 59, 1900-03-01 = 61, 1900-12-31 = 366', () => {
+    expect(excelSerial('1900-01-01')).toBe(1);
+    expect(excelSerial('1900-01-31')).toBe(31);
+    expect(excelSerial('1900-02-28')).toBe(59);
+    expect(excelSerial('1900-03-01')).toBe(61);
+    expect(excelSerial('1900-12-31')).toBe(366);
+    expect(excelSerial('1901-01-01')).toBe(367);
+  });
+
+  it('EDATE across the fictional 29 February 1900', () => {
+    expect(edate(excelSerial('1900-01-31'), 1)).toBe(59);
+    expect(edate(59, 1)).toBe(excelSerial('1900-03-28'));
+    expect(edate(excelSerial('1900-01-15'), 2)).toBe(excelSerial('1900-03-15'));
+    expect(edate(excelSerial('1900-03-15'), -2)).toBe(excelSerial('1900-01-15'));
+  });
+
+  it('a loan starting before 1900 is refused (no spreadsheet date), 1900-01-01 is accepted', () => {
+    const finance = getModel('finance');
+    const loan = (startDate: string) => ({
+      loan: { principal: 1000, annualRate: 0.05, termMonths: 12, startDate },
+    });
+    expect(() => resolveInput(finance, {}, loan('1899-12-31'))).toThrow(ValidationError);
+    try {
+      resolveInput(finance, {}, loan('1899-12-31'));
+    } catch (e) {
+      expect((e as ValidationError).problems[0]).toMatchObject({ path: '/input/loan/startDate' });
+    }
+    const { effectiveInput } = resolveInput(finance, {}, loan('1900-01-01'));
+    const result = finance.run(effectiveInput, {}) as { loan: { rows: { date: number }[] } };
+    expect(result.loan.rows.slice(0, 3).map((r) => r.date)).toEqual([32, 61, 92]); // 1900-02-01, 03-01, 04-01
   });
 });

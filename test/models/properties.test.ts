@@ -107,26 +107,44 @@ describe('properties', () => {
     );
   });
 
-  it("a loan's balance ends at 0", () => {
+  it('a loan amortises exactly at every rate and term the schema allows (issue 13, kind 9)', () => {
     fc.assert(
       fc.property(
-        fc.double({ min: 1, max: 1e9, noNaN: true }),
-        fc.oneof(fc.constant(0), fc.double({ min: 1e-6, max: 0.3, noNaN: true })),
-        fc.integer({ min: 1, max: 600 }),
+        fc.double({ min: 1e-2, max: 1e15, noNaN: true }),
+        fc.oneof(fc.constant(0), fc.constant(1), fc.double({ min: 1e-12, max: 1, noNaN: true })),
+        fc.oneof(fc.constant(600), fc.integer({ min: 1, max: 600 })),
         (principal, annualRate, termMonths) => {
           const s = loanSchedule({ principal, annualRate, termMonths, startDate: '2025-01-15' });
-          // The last balance is a difference of numbers of size principal × (1 + r)^n (30 % over 50 years:
-          // 2.6e6 × principal), so rounding leaves ~1e-16 of that: allow 1e-12 of it, at least 1e-9 of principal.
-          const growth = (1 + annualRate / 12) ** termMonths;
-          const tolerance = Math.max(1e-9, 1e-12 * growth) * principal;
-          expect(Math.abs(s.rows[termMonths - 1]!.closing)).toBeLessThanOrEqual(tolerance);
-          const repaid = s.rows.reduce((a, r) => a + r.principal, 0);
-          // Repayments add up to the principal less that final balance, within the same bound.
-          expect(Math.abs(repaid - principal)).toBeLessThanOrEqual(tolerance + 1e-9 * principal);
+          const r = annualRate / 12;
+          const L = Math.log1p(r);
+          // Reference, written differently from the model: B_m = P·(1 − (1+r)^−(n−m)) / (1 − (1+r)^−n).
+          const balance = (m: number) =>
+            r === 0
+              ? (principal * (termMonths - m)) / termMonths
+              : (principal * Math.expm1(-(termMonths - m) * L)) / Math.expm1(-termMonths * L);
+          const payment = r === 0 ? principal / termMonths : (principal * r) / -Math.expm1(-termMonths * L);
+          expect(s.rows[termMonths - 1]!.closing).toBe(0);
+          for (const row of s.rows) {
+            expect(Math.abs(row.closing - balance(row.month))).toBeLessThanOrEqual(1e-12 * principal);
+            expect(Math.abs(row.payment - payment)).toBeLessThanOrEqual(1e-9 * payment);
+            expect(row.opening - row.principal).toBe(row.closing);
+          }
+          const repaid = s.rows.reduce((a, x) => a + x.principal, 0);
+          expect(Math.abs(repaid - principal)).toBeLessThanOrEqual(1e-12 * principal * termMonths);
         },
       ),
-      { numRuns: 100 },
+      { numRuns: 300 },
     );
+  });
+
+  it('100 % a year over 50 years: the balance stays near the principal and falls to 0 in the last years', () => {
+    // By hand: q = 1 + 1/12; the payment is P·r/(1 − q^−600) = 83,333.33 on 1,000,000 (q^−600 = 1.4e-21),
+    // and the balance 100 months before the end is P·(1 − q^−100) = 1,000,000 × (1 − 3.34e-4) = 999,665.6.
+    const s = loanSchedule({ principal: 1_000_000, annualRate: 1, termMonths: 600, startDate: '2025-01-15' });
+    expect(s.payment).toBeCloseTo(83_333.33, 2);
+    expect(s.rows[499]!.closing).toBeCloseTo(1_000_000 * (1 - (1 + 1 / 12) ** -100), 4);
+    expect(s.rows[599]!.closing).toBe(0);
+    expect(s.rows[599]!.payment).toBeCloseTo(83_333.33, 2);
   });
 
   it('the same seed gives the same simulation, however the paths are split', () => {

@@ -5,7 +5,7 @@ import type { Formatting } from '../../src/core/tenant.ts';
 import { getModel } from '../../src/models/registry.ts';
 import { resolveInput } from '../../src/models/rules.ts';
 import type { ModelDefinition } from '../../src/models/types.ts';
-import { readXlsx } from './xlsx-read.ts';
+import { type ReadSheet, readXlsx } from './xlsx-read.ts';
 
 // 1×1 transparent PNG.
 const LOGO = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=';
@@ -16,12 +16,8 @@ async function render(model: ModelDefinition, raw: object, formatting: Formattin
   return { bytes: await model.workbook(result, effectiveInput, formatting), result };
 }
 
-/**
- * Loads every cell into HyperFormula (formulas as formulas, values as values), lets it recompute,
- * and compares each formula cell with the value the model cached. Returns the formula count.
- */
-function recomputeAndCompare(bytes: Uint8Array): number {
-  const { sheets } = readXlsx(bytes);
+/** Every cell in HyperFormula: formulas as formulas, values as values. */
+function loadIntoEngine(sheets: ReadSheet[]): HyperFormula {
   const data: Record<string, (string | number | boolean | null)[][]> = {};
   for (const s of sheets) {
     const grid: (string | number | boolean | null)[][] = [];
@@ -31,7 +27,16 @@ function recomputeAndCompare(bytes: Uint8Array): number {
     }
     data[s.name] = Array.from(grid, (r) => Array.from(r ?? [], (v) => v ?? null));
   }
-  const hf = HyperFormula.buildFromSheets(data, { licenseKey: 'gpl-v3' });
+  return HyperFormula.buildFromSheets(data, { licenseKey: 'gpl-v3' });
+}
+
+/**
+ * Loads every cell into HyperFormula (formulas as formulas, values as values), lets it recompute,
+ * and compares each formula cell with the value the model cached. Returns the formula count.
+ */
+function recomputeAndCompare(bytes: Uint8Array): number {
+  const { sheets } = readXlsx(bytes);
+  const hf = loadIntoEngine(sheets);
   // Figures that cancel to zero (a repaid balance, a liquidated NAV) end as rounding dust whose size
   // is set by the amounts that cancelled, so they compare against the workbook's largest figure.
   let scale = 0;
@@ -78,6 +83,17 @@ describe('workbooks recompute to the model numbers in an independent engine (Hyp
     expect(recomputeAndCompare(bytes)).toBeGreaterThan(360 * 6);
   });
 
+  for (const annualRate of [0, 1]) {
+    it(`a 600-month loan at ${annualRate * 100} % recomputes to the model and closes at exactly 0`, async () => {
+      const loan = { principal: 1_000_000, annualRate, termMonths: 600, startDate: '2025-01-31' };
+      const { bytes } = await render(finance, { loan });
+      expect(recomputeAndCompare(bytes)).toBeGreaterThan(600 * 6);
+      const sheet = readXlsx(bytes).sheets.find((s) => s.name === 'Loan')!;
+      const lastRow = Math.max(...sheet.cells.map((c) => c.row));
+      expect(sheet.cells.find((c) => c.row === lastRow && c.col === 6)!.value).toBe(0);
+    });
+  }
+
   it('finance on defaults', async () => {
     expect(recomputeAndCompare((await render(finance, {})).bytes)).toBeGreaterThan(50);
   });
@@ -101,11 +117,71 @@ describe('workbooks recompute to the model numbers in an independent engine (Hyp
     }
   }
 
+  // Issue 13, items 4 and 6: losing funds, whose flows have two IRRs or whose gross IRR Newton from 0
+  // missed (#NUM!). The IRR formula's guess leads the engine to the model's root.
+  for (const growthRate of [-0.1, -0.3, -0.6]) {
+    for (const periodsPerYear of [1, 4] as const) {
+      it(`a losing fund (growth ${growthRate}, ${periodsPerYear} period(s) a year): IRR cells agree with the API`, async () => {
+        const { bytes, result } = await render(funds, { growthRate, periodsPerYear });
+        expect(recomputeAndCompare(bytes)).toBeGreaterThan(12 * periodsPerYear * 30);
+        const summary = readXlsx(bytes).sheets.find((s) => s.name === 'Summary')!;
+        const metrics = (result as { metrics: { netIrr: number; grossIrr: number } }).metrics;
+        const irrCells = summary.cells.filter((c) => c.formula?.includes('IRR('));
+        expect(irrCells.map((c) => c.value)).toEqual(
+          [metrics.netIrr, metrics.grossIrr].filter((x) => Number.isFinite(x)),
+        );
+        expect(metrics.grossIrr).toBeCloseTo(growthRate, 9);
+      });
+    }
+  }
+
   it('the IRR cells hold the model IRR', async () => {
     const { bytes, result } = await render(funds, { periodsPerYear: 4 });
     const summary = readXlsx(bytes).sheets.find((s) => s.name === 'Summary')!;
     const irrCell = summary.cells.find((c) => c.formula?.includes('IRR('))!;
     expect(irrCell.value).toBe((result as { metrics: { netIrr: number } }).metrics.netIrr);
+  });
+});
+
+describe('finance Summary checks (issue 13, kind 8)', () => {
+  const flat = {
+    revenue: 1000,
+    revenueGrowth: 0,
+    ebitdaMargin: 0.3,
+    depreciationPctRevenue: 0.05,
+    capexPctRevenue: 0.05,
+    nwcPctRevenue: 0,
+    taxRate: 0.25,
+    discountRate: 0.1,
+    terminalGrowth: 0,
+  };
+  const checks = (sheets: ReadSheet[]) =>
+    sheets.find((s) => s.name === 'Summary')!.cells.filter((c) => c.formula?.startsWith('IF('));
+
+  it('show the API warnings, recompute to them, and follow an edited input', async () => {
+    const { bytes, result } = await render(finance, { ...flat, years: 1 });
+    const { sheets } = readXlsx(bytes);
+    const texts = checks(sheets).map((c) => c.value);
+    expect(texts[0]).toMatch(/over 85 % of enterprise value/);
+    expect(texts.slice(1)).toEqual(['', '']);
+    expect((result as { warnings: unknown[] }).warnings).toHaveLength(1);
+    expect(recomputeAndCompare(bytes)).toBeGreaterThan(20);
+    // An analyst raises the EBITDA margin to -10 % in the workbook: both loss checks light up.
+    const hf = loadIntoEngine(sheets);
+    const inputs = sheets.find((s) => s.name === 'Inputs')!;
+    const margin = inputs.cells.find((c) => c.value === 'EBITDA margin')!;
+    hf.setCellContents({ sheet: hf.getSheetId('Inputs')!, row: margin.row, col: 1 }, -0.1);
+    const summary = hf.getSheetId('Summary')!;
+    const after = checks(sheets).map((c) => hf.getCellValue({ sheet: summary, row: c.row, col: c.col }));
+    hf.destroy();
+    expect(after[1]).toMatch(/last free cash flow is negative/);
+    expect(after[2]).toMatch(/not positive/);
+  });
+
+  it('funds: several IRRs are listed on the Summary', async () => {
+    const { bytes } = await render(funds, { growthRate: -0.1 });
+    const summary = readXlsx(bytes).sheets.find((s) => s.name === 'Summary')!;
+    expect(summary.cells.some((c) => typeof c.value === 'string' && /have 2 IRRs/.test(c.value))).toBe(true);
   });
 });
 
@@ -123,7 +199,7 @@ describe('tenant formatting', () => {
 
   it('two tenants get the same numbers in differently formatted workbooks', async () => {
     const plain = readXlsx((await render(finance, input)).bytes);
-    const branded = readXlsx((await render(finance, input, acme)).bytes);
+    const branded = readXlsx((await render(finance, { ...input, currency: 'EUR' }, acme)).bytes);
     const values = (w: typeof plain) =>
       w.sheets.flatMap((s) => s.cells.filter((c) => typeof c.value === 'number').map((c) => c.value));
     expect(values(branded)).toEqual(values(plain));
@@ -135,7 +211,9 @@ describe('tenant formatting', () => {
     expect(branded.sheets[0]!.cells[0]!.value).toBe('Acme & Söhne');
     expect(Object.keys(branded.files)).toContain('xl/media/image1.png');
     // Formulas follow the renamed sheets.
-    expect(recomputeAndCompare((await render(finance, input, acme)).bytes)).toBeGreaterThan(50);
+    expect(
+      recomputeAndCompare((await render(finance, { ...input, currency: 'EUR' }, acme)).bytes),
+    ).toBeGreaterThan(50);
   });
 
   it('has a chart part wired to the free cash flow row', async () => {

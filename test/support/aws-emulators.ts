@@ -71,14 +71,19 @@ export async function startAwsEmulators(): Promise<AwsEmulators> {
       return name;
     },
     async platformEnv() {
-      const [table, tenantsTable, bucket] = await Promise.all([
+      const [table, tenantsTable, viewsTable, dedupTable, bucket] = await Promise.all([
         emulators.createTable('jobs'),
         emulators.createTable('tenants'),
+        emulators.createTable('views'),
+        emulators.createTable('dedup'),
         emulators.createBucket('silopool'),
       ]);
       return {
         SILOPOOL_TABLE: table,
         SILOPOOL_TENANTS_TABLE: tenantsTable,
+        // Tables of their own, as on AWS: model functions read views, never the directory's items.
+        SILOPOOL_TENANT_VIEWS_TABLE: viewsTable,
+        SILOPOOL_DEDUP_TABLE: dedupTable,
         SILOPOOL_BUCKET: bucket,
         AWS_REGION: region,
         AWS_ACCESS_KEY_ID: credentials.accessKeyId,

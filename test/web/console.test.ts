@@ -72,7 +72,7 @@ describe.skipIf(!hasChromium)(`operator console in Chromium${skipReason}`, { tim
     // Dedicated function settings: a value the platform refuses is shown at its field, nothing is saved.
     await page.getByLabel('Memory (MB)').fill('64');
     await page.getByRole('button', { name: 'Save changes' }).click();
-    await page.getByText('must be at least 128').first().waitFor();
+    await page.getByText('must be between 128 and 10240').first().waitFor();
     expect(await page.getByLabel('Memory (MB)').getAttribute('aria-invalid')).toBe('true');
     await page.getByLabel('Memory (MB)').fill('2048');
     await page.getByRole('button', { name: 'Save changes' }).click();
@@ -91,6 +91,38 @@ describe.skipIf(!hasChromium)(`operator console in Chromium${skipReason}`, { tim
     await portal.getByLabel(/Discount rate/).waitFor();
     expect(await portal.getByLabel(/Tax rate/).count()).toBe(0);
     await portal.context().close();
+    await page.context().close();
+  });
+
+  it("lists a tenant's API keys without secrets, rotates and revokes them", async () => {
+    const id = newTenantId('keys');
+    const { apiKey } = await server.createTenant(id, { name: 'Keyed Co' });
+    expect((await server.api('/v1/jobs', { token: apiKey })).status).toBe(200);
+    const page = await operatorPage(VIEWPORTS.desktop, `/console/tenants/${id}`);
+    page.on('dialog', (dialog) => dialog.accept());
+    const table = page.getByRole('table', { name: 'API keys' });
+    const prefix = apiKey.slice(0, `sp_${id}_`.length + 4);
+    await table.getByRole('row').filter({ hasText: prefix }).waitFor();
+    expect(await table.getByRole('row').count()).toBe(2);
+    expect(await page.content()).not.toContain(apiKey);
+    expect(await table.textContent()).not.toContain('never');
+    expect(await unlabelledControls(page)).toEqual([]);
+
+    await page.getByRole('button', { name: `Rotate ${prefix}` }).click();
+    const shown = page.getByTestId('new-api-key');
+    await shown.waitFor();
+    const fresh = (await shown.textContent())!.trim();
+    expect(fresh).toMatch(new RegExp(`^sp_${id}_`));
+    await page.getByRole('status').filter({ hasText: 'is revoked' }).waitFor();
+    expect((await server.api('/v1/jobs', { token: apiKey })).status).toBe(401);
+    expect((await server.api('/v1/jobs', { token: fresh })).status).toBe(200);
+    await screenshot(page, 'console-tenant-keys');
+
+    const freshPrefix = fresh.slice(0, prefix.length);
+    await table.getByRole('row').filter({ hasText: freshPrefix }).waitFor();
+    await page.getByRole('button', { name: `Revoke ${freshPrefix}` }).click();
+    await page.getByText('No working key.').waitFor();
+    expect((await server.api('/v1/jobs', { token: fresh })).status).toBe(401);
     await page.context().close();
   });
 

@@ -2,13 +2,19 @@ import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, QueryCommand } 
 import { ConditionFailedError, ConflictError } from '../../core/errors.ts';
 import type { TenantId } from '../../core/ids.ts';
 import type { Tenant } from '../../core/tenant.ts';
-import type { TenantDirectory, TenantPage } from '../../ports/tenant-directory.ts';
+import { type TenantDirectory, type TenantPage, withKeyUse } from '../../ports/tenant-directory.ts';
 import { putIfAbsent, putIfVersion } from './conditional-put.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
+import { createTenantViews } from './tenant-views.ts';
 
 export interface DynamoTenantDirectoryOptions {
   client: DynamoDBDocumentClient;
   tableName: string;
+  /**
+   * Where each tenant's view for the model functions goes (tenant-views.ts): a table of its own on AWS,
+   * which the model roles may read while they have no grant on `tableName`. Defaults to `tableName`.
+   */
+  viewsTableName?: string;
 }
 
 // All tenants share one partition so they list in id order with a cursor. Directory writes are rare and
@@ -16,11 +22,16 @@ export interface DynamoTenantDirectoryOptions {
 const PK = 'TENANTS';
 const SK = 'TENANT#';
 
-/** TenantDirectory on a DynamoDB control-plane table (pk `TENANTS`, sk `TENANT#{id}`), record as JSON in `doc`. */
+/**
+ * TenantDirectory on a DynamoDB control-plane table (pk `TENANTS`, sk `TENANT#{id}`), record as JSON in
+ * `doc`; each change also rewrites the tenant's view without secrets (tenant-views.ts).
+ */
 export function createDynamoTenantDirectory({
   client,
   tableName,
+  viewsTableName,
 }: DynamoTenantDirectoryOptions): TenantDirectory {
+  const views = createTenantViews({ client, tableName: viewsTableName ?? tableName });
   const key = (id: TenantId) => ({ pk: PK, sk: SK + id });
   const itemOf = (tenant: Tenant) => ({
     ...key(tenant.id),
@@ -34,6 +45,7 @@ export function createDynamoTenantDirectory({
       if (!(await putIfAbsent(client, tableName, itemOf(tenant)))) {
         throw new ConflictError(`Tenant ${tenant.id} already exists.`, 'tenant_exists');
       }
+      await views.write(tenant);
     },
 
     async get(id: TenantId): Promise<Tenant | undefined> {
@@ -50,7 +62,14 @@ export function createDynamoTenantDirectory({
           `Tenant ${next.id} changed since version ${expectedVersion} was read.`,
         );
       }
+      await views.write(stored);
       return stored;
+    },
+
+    async touchApiKey(tenant: Tenant, keyId: string, at: string): Promise<void> {
+      const touched = withKeyUse(tenant, keyId, at);
+      // A lost condition means the record changed since it was read: the touch is dropped on purpose.
+      if (touched) await putIfVersion(client, tableName, itemOf(touched), tenant.version);
     },
 
     async list(options?: { cursor?: string; limit?: number }): Promise<TenantPage> {
@@ -75,6 +94,9 @@ export function createDynamoTenantDirectory({
     },
 
     async delete(id: TenantId): Promise<void> {
+      // The view first: a stop in between leaves a record without a view (functions refuse its jobs),
+      // never a view of a deleted tenant.
+      await views.remove(id);
       await client.send(new DeleteCommand({ TableName: tableName, Key: key(id) }));
     },
   };

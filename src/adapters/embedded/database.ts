@@ -1,6 +1,7 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './data-dir.ts';
 
 export type SqliteDatabase = Database.Database;
 
@@ -23,7 +24,12 @@ export interface OpenDatabaseOptions {
  * readers run beside one writer, the busy timeout makes writers queue for the lock instead of failing.
  */
 export function openDatabase(path: string, options: OpenDatabaseOptions = {}): SqliteDatabase {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  if (path !== ':memory:') {
+    mkdirSync(dirname(path), { recursive: true, mode: PRIVATE_DIR_MODE });
+    // SQLite would create the file 0644 (less the umask), and gives its -wal and -shm the database's
+    // mode: creating it 0600 first keeps all three private whatever the process's umask.
+    closeSync(openSync(path, 'a', PRIVATE_FILE_MODE));
+  }
   const db = new Database(path, { timeout: options.busyTimeoutMs ?? 10_000 });
   db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 10_000)}`);
   db.pragma('journal_mode = WAL');
@@ -119,6 +125,12 @@ const MIGRATIONS: readonly string[] = [
   DROP INDEX messages_visible;
   CREATE INDEX messages_ready ON messages (queue, grp, priority, seq) WHERE ready = 1;
   CREATE INDEX messages_waiting ON messages (queue, visible_at) WHERE ready = 0;
+  `,
+  // Virtual times made infinite by an unbounded tenant weight (5e-324) turned fair scheduling into
+  // alphabetical priority for good; weights are bounded now, and clocks already broken restart at 0.
+  `
+  UPDATE queues SET vtime = 0 WHERE NOT (vtime BETWEEN -1e300 AND 1e300) OR vtime IS NULL;
+  UPDATE queue_groups SET vtime = 0 WHERE NOT (vtime BETWEEN -1e300 AND 1e300) OR vtime IS NULL;
   `,
   // Dead-letter moves, written in the claim that moves the message: the outbox the job settler reads.
   `

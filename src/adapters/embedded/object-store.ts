@@ -3,6 +3,7 @@ import { type FileHandle, mkdir, open, readdir, readFile, rename, stat, unlink }
 import { join } from 'node:path';
 import { CorruptWriteError, StorageFullError, ValidationError } from '../../core/errors.ts';
 import type { ObjectInfo, ObjectPage, ObjectStore, StoredObject } from '../../ports/object-store.ts';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './data-dir.ts';
 
 /**
  * Each object is one file: a fixed 256-byte header holding the content type, then the body. One file
@@ -123,8 +124,8 @@ export function createFileObjectStore(rootDir: string, options: FileObjectStoreO
       const temp = join(dir, randomBytes(8).toString('hex') + TEMP_SUFFIX);
       let handle: FileHandle | undefined;
       try {
-        await mkdir(dir, { recursive: true });
-        handle = await open(temp, 'wx');
+        await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+        handle = await open(temp, 'wx', PRIVATE_FILE_MODE);
         // writeFile loops until every byte is written (a bare write may stop short on a full disk).
         await handle.writeFile(header);
         await handle.writeFile(body);

@@ -4,6 +4,7 @@ import type { StoreRef } from '../../core/placement.ts';
 import type { JobStore } from '../../ports/job-store.ts';
 import type { ObjectStore } from '../../ports/object-store.ts';
 import type { StoreProvider } from '../../ports/stores.ts';
+import { PRIVATE_DIR_MODE } from './data-dir.ts';
 import { openDatabase, type SqliteDatabase } from './database.ts';
 
 /**
@@ -60,7 +61,7 @@ export function createEmbeddedStoreProvider(
     objects: (ref: StoreRef) => (ref.kind === 'shared' ? shared.objects : open(ref.tenantId).objects),
     async provision(ref) {
       if (ref.kind === 'shared') return;
-      mkdirSync(join(tenantDir(ref.tenantId), 'objects'), { recursive: true });
+      mkdirSync(join(tenantDir(ref.tenantId), 'objects'), { recursive: true, mode: PRIVATE_DIR_MODE });
       open(ref.tenantId);
     },
     async destroy(ref) {

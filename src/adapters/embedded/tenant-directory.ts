@@ -1,7 +1,12 @@
-import { ConditionFailedError, ConflictError, ValidationError } from '../../core/errors.ts';
+import {
+  ConditionFailedError,
+  ConflictError,
+  TenantSettingsError,
+  ValidationError,
+} from '../../core/errors.ts';
 import type { TenantId } from '../../core/ids.ts';
 import type { Tenant } from '../../core/tenant.ts';
-import type { TenantDirectory, TenantPage } from '../../ports/tenant-directory.ts';
+import { type TenantDirectory, type TenantPage, withKeyUse } from '../../ports/tenant-directory.ts';
 import type { SqliteDatabase } from './database.ts';
 
 function encodeCursor(id: string): string {
@@ -13,6 +18,15 @@ function decodeCursor(cursor: string): string {
   if (id.length === 0)
     throw new ValidationError([{ path: '/cursor', message: 'is not a cursor returned by this list' }]);
   return id;
+}
+
+/** A stored record, or a 503 naming the tenant when the row was damaged outside Silopool (never a 500). */
+function parseTenant(id: string, doc: string): Tenant {
+  try {
+    return JSON.parse(doc) as Tenant;
+  } catch {
+    throw new TenantSettingsError(id, [{ path: '/', message: 'stored record is not valid JSON' }]);
+  }
 }
 
 /** Tenants as JSON documents keyed by id; updates are compare-and-set on `version`, as on DynamoDB. */
@@ -34,7 +48,7 @@ export function createSqliteTenantDirectory(db: SqliteDatabase): TenantDirectory
     },
     async get(id: TenantId) {
       const row = stmt.get.get(id);
-      return row ? (JSON.parse(row.doc) as Tenant) : undefined;
+      return row ? parseTenant(id, row.doc) : undefined;
     },
     async update(next, expectedVersion) {
       const stored: Tenant = { ...next, version: expectedVersion + 1 };
@@ -43,13 +57,17 @@ export function createSqliteTenantDirectory(db: SqliteDatabase): TenantDirectory
         throw new ConditionFailedError(`Tenant ${next.id} changed since version ${expectedVersion}.`);
       return stored;
     },
+    async touchApiKey(tenant, keyId, at) {
+      const touched = withKeyUse(tenant, keyId, at);
+      if (touched) stmt.update.run(JSON.stringify(touched), tenant.version, tenant.id, tenant.version);
+    },
     async list(options = {}): Promise<TenantPage> {
       const limit = Math.max(1, Math.min(1000, Math.trunc(options.limit ?? 100)));
       const rows = stmt.list.all(options.cursor ? decodeCursor(options.cursor) : '', limit + 1);
       const page = rows.slice(0, limit);
       const last = page.at(-1);
       return {
-        items: page.map((r) => JSON.parse(r.doc) as Tenant),
+        items: page.map((r) => parseTenant(r.id, r.doc)),
         ...(rows.length > limit && last ? { nextCursor: encodeCursor(last.id) } : {}),
       };
     },

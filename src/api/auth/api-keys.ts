@@ -8,12 +8,20 @@ import type { ApiKeyRecord } from '../../core/tenant.ts';
  */
 const API_KEY = /^sp_([a-z0-9][a-z0-9-]{1,62})_([A-Za-z0-9_-]{43})$/;
 
+/** Characters of the secret kept in `prefix`: 24 of its 256 bits, enough to tell keys apart. */
+const PREFIX_SECRET_CHARS = 4;
+
 export function newApiKey(tenantId: TenantId, now = new Date()): { key: string; record: ApiKeyRecord } {
   const secret = randomBytes(32).toString('base64url');
   const key = `sp_${tenantId}_${secret}`;
   return {
     key,
-    record: { id: randomBytes(6).toString('hex'), hash: hashApiKey(key), createdAt: now.toISOString() },
+    record: {
+      id: randomBytes(6).toString('hex'),
+      hash: hashApiKey(key),
+      prefix: `sp_${tenantId}_${secret.slice(0, PREFIX_SECRET_CHARS)}`,
+      createdAt: now.toISOString(),
+    },
   };
 }
 
@@ -33,4 +41,28 @@ export function findMatchingKey(records: readonly ApiKeyRecord[], key: string): 
     const stored = Buffer.from(r.hash, 'hex');
     return stored.length === hash.length && timingSafeEqual(stored, hash);
   });
+}
+
+/** A key works until its grace period (after a rotation) ends; a revoked key is no longer in the record. */
+export function isKeyLive(record: ApiKeyRecord, now = Date.now()): boolean {
+  return record.expiresAt === undefined || Date.parse(record.expiresAt) > now;
+}
+
+/** What operators see of a key: never its hash. */
+export interface ApiKeyView {
+  id: string;
+  prefix: string;
+  createdAt: string;
+  expiresAt?: string;
+  lastUsedAt?: string;
+}
+
+export function apiKeyView(record: ApiKeyRecord, tenantId: TenantId): ApiKeyView {
+  return {
+    id: record.id,
+    prefix: record.prefix ?? `sp_${tenantId}_`,
+    createdAt: record.createdAt,
+    ...(record.expiresAt ? { expiresAt: record.expiresAt } : {}),
+    ...(record.lastUsedAt ? { lastUsedAt: record.lastUsedAt } : {}),
+  };
 }

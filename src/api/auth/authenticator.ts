@@ -10,9 +10,10 @@ import { ForbiddenError, UnauthorizedError } from '../../core/errors.ts';
 import { isTenantId, type TenantId } from '../../core/ids.ts';
 import type { Tenant } from '../../core/tenant.ts';
 import type { TenantDirectory } from '../../ports/tenant-directory.ts';
-import { findMatchingKey, parseApiKey } from './api-keys.ts';
-import { EMBEDDED_AUDIENCE, EMBEDDED_ISSUER } from './issuer.ts';
-import type { Principal, Role } from './principal.ts';
+import { findMatchingKey, isKeyLive, parseApiKey } from './api-keys.ts';
+import { EMBEDDED_AUDIENCE, EMBEDDED_ISSUER, INCARNATIONS_CLAIM } from './issuer.ts';
+import type { Principal, Role, TenantBinding } from './principal.ts';
+import { DEFAULT_TOKEN_LIFETIMES, maxEmbeddedTokenAge, type TokenLifetimes } from './token-lifetime.ts';
 
 export interface OidcSettings {
   jwksUrl: string;
@@ -22,7 +23,14 @@ export interface OidcSettings {
   tenantsClaim: string;
   /** Claim holding roles; Cognito puts groups in `cognito:groups`. */
   rolesClaim: string;
+  /** Oldest `iat` accepted, seconds (default a day): a token older than this is refused whatever its `exp`. */
+  maxTokenAgeSec?: number;
 }
+
+/** Tolerated clock difference with an external issuer, seconds, for `exp`, `nbf` and `iat`. */
+const CLOCK_TOLERANCE_SEC = 30;
+/** A key's last use is written at most this often (ms): a write per request would cost more than it tells. */
+const KEY_USE_RESOLUTION_MS = 60_000;
 
 export interface Authenticator {
   authenticate(authorization: string | undefined): Promise<Principal>;
@@ -34,12 +42,16 @@ interface Verifier {
   keys: Parameters<typeof jwtVerify>[1];
   tenantsClaim: string;
   rolesClaim: string;
+  maxTokenAgeSec: number;
+  embedded: boolean;
 }
 
 export function createAuthenticator(options: {
   directory: TenantDirectory;
   embeddedPublicJwk?: JWK;
   oidc?: OidcSettings;
+  /** Bounds of embedded tokens: one older than the longest lifetime minted is refused. */
+  lifetimes?: TokenLifetimes;
 }): Authenticator {
   const verifiers: Verifier[] = [];
   if (options.embeddedPublicJwk) {
@@ -49,6 +61,8 @@ export function createAuthenticator(options: {
       keys: createLocalJWKSet({ keys: [options.embeddedPublicJwk] }),
       tenantsClaim: 'tenants',
       rolesClaim: 'roles',
+      maxTokenAgeSec: maxEmbeddedTokenAge(options.lifetimes ?? DEFAULT_TOKEN_LIFETIMES),
+      embedded: true,
     });
   }
   if (options.oidc) {
@@ -58,6 +72,8 @@ export function createAuthenticator(options: {
       keys: createRemoteJWKSet(new URL(options.oidc.jwksUrl)),
       tenantsClaim: options.oidc.tenantsClaim,
       rolesClaim: options.oidc.rolesClaim,
+      maxTokenAgeSec: options.oidc.maxTokenAgeSec ?? 24 * 3600,
+      embedded: false,
     });
   }
 
@@ -72,6 +88,12 @@ export function createAuthenticator(options: {
         issuer: verifier.issuer,
         audience: verifier.audience,
         algorithms: ['ES256', 'RS256', 'PS256', 'EdDSA'],
+        // A token without `exp` would never end; without `iat` its age and incarnation cannot be told.
+        // `maxTokenAge` also refuses an `iat` in the future.
+        requiredClaims: ['exp', 'iat'],
+        maxTokenAge: verifier.maxTokenAgeSec,
+        // Our own tokens are checked against the clock that minted them: no tolerance needed.
+        clockTolerance: verifier.embedded ? 0 : CLOCK_TOLERANCE_SEC,
       }));
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired)
@@ -83,6 +105,9 @@ export function createAuthenticator(options: {
       roles: new Set(readList(payload[verifier.rolesClaim]).filter(isRole)),
       tenants: new Set(readList(payload[verifier.tenantsClaim]).filter(isTenantId)),
       via: 'jwt',
+      binding: verifier.embedded
+        ? { kind: 'incarnation', incarnations: readIncarnations(payload[INCARNATIONS_CLAIM]) }
+        : { kind: 'issued-at', issuedAtSec: payload.iat as number },
     };
   }
 
@@ -90,12 +115,18 @@ export function createAuthenticator(options: {
     const parsed = parseApiKey(token);
     const tenant = parsed ? await options.directory.get(parsed.tenantId) : undefined;
     const record = tenant ? findMatchingKey(tenant.apiKeys, token) : undefined;
-    if (!tenant || !record) throw new UnauthorizedError('The API key is not valid.');
+    // The record is read on every request (no cache): a revoked key fails on the very next one.
+    if (!tenant || !record || !isKeyLive(record)) throw new UnauthorizedError('The API key is not valid.');
+    const now = Date.now();
+    if (!record.lastUsedAt || now - Date.parse(record.lastUsedAt) >= KEY_USE_RESOLUTION_MS) {
+      await options.directory.touchApiKey(tenant, record.id, new Date(now).toISOString());
+    }
     return {
       subject: `api-key:${record.id}`,
       roles: new Set(['user']),
       tenants: new Set([tenant.id]),
       via: 'api-key',
+      binding: { kind: 'record' },
       keyTenant: tenant,
     };
   }
@@ -125,6 +156,31 @@ function readList(value: unknown): string[] {
   if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
   if (typeof value === 'string') return value.split(/[\s,]+/).filter(Boolean);
   return [];
+}
+
+function readIncarnations(value: unknown): ReadonlyMap<string, string> {
+  const map = new Map<string, string>();
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    for (const [id, incarnation] of Object.entries(value)) {
+      if (typeof incarnation === 'string') map.set(id, incarnation);
+    }
+  }
+  return map;
+}
+
+/**
+ * Whether the credential was issued for this incarnation of the tenant: an embedded token names it; an
+ * external token must be issued no earlier than the second the tenant was created; an API key lives in it.
+ */
+export function grantsIncarnation(binding: TenantBinding, tenant: Tenant): boolean {
+  switch (binding.kind) {
+    case 'incarnation':
+      return binding.incarnations.get(tenant.id) === tenant.incarnation;
+    case 'issued-at':
+      return binding.issuedAtSec >= Math.floor(Date.parse(tenant.createdAt) / 1000);
+    case 'record':
+      return true;
+  }
 }
 
 function isRole(value: string): value is Role {
@@ -160,5 +216,10 @@ export async function resolveTenant(
         : undefined;
   if (!tenant) throw new ForbiddenError('That tenant does not exist or is not active.');
   if (tenant.status !== 'active') throw new ForbiddenError('That tenant does not exist or is not active.');
+  if (!grantsIncarnation(principal.binding, tenant)) {
+    throw new ForbiddenError(
+      'Your credential was issued for an earlier tenant with this id, not for this one: get a new one.',
+    );
+  }
   return tenant;
 }

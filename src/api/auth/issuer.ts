@@ -5,14 +5,18 @@ import type { Role } from './principal.ts';
 
 export const EMBEDDED_ISSUER = 'urn:silopool:embedded';
 export const EMBEDDED_AUDIENCE = 'silopool';
+/** Claim of embedded tokens mapping each granted tenant id to the incarnation it was minted for. */
+export const INCARNATIONS_CLAIM = 'incarnations';
 const ALG = 'ES256';
 
 export interface TokenClaims {
   subject: string;
   tenants: string[];
   roles: Role[];
-  /** Lifetime, e.g. '12h', '7d'. */
-  expiresIn?: string;
+  /** Seconds from now until the token expires; callers bound it (`chooseLifetime`). */
+  lifetimeSec: number;
+  /** Tenant id → incarnation of the tenant record the token is for; tenants absent here had none. */
+  incarnations?: Record<string, string>;
 }
 
 export interface EmbeddedIssuer {
@@ -29,7 +33,7 @@ export async function loadEmbeddedIssuer(keyPath: string): Promise<EmbeddedIssue
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     const { privateKey } = await generateKeyPair(ALG, { extractable: true });
     privateJwk = { ...(await exportJWK(privateKey)), alg: ALG, kid: `k${Date.now().toString(36)}` };
-    await mkdir(dirname(keyPath), { recursive: true });
+    await mkdir(dirname(keyPath), { recursive: true, mode: 0o700 });
     // `wx` fails if another process created the key meanwhile; then we read theirs.
     try {
       await writeFile(keyPath, JSON.stringify(privateJwk), { mode: 0o600, flag: 'wx' });
@@ -44,13 +48,17 @@ export async function loadEmbeddedIssuer(keyPath: string): Promise<EmbeddedIssue
   return {
     publicJwk,
     mint: (claims) =>
-      new SignJWT({ tenants: claims.tenants, roles: claims.roles })
+      new SignJWT({
+        tenants: claims.tenants,
+        roles: claims.roles,
+        ...(claims.incarnations ? { [INCARNATIONS_CLAIM]: claims.incarnations } : {}),
+      })
         .setProtectedHeader({ alg: ALG, kid: privateJwk.kid ?? 'embedded' })
         .setSubject(claims.subject)
         .setIssuer(EMBEDDED_ISSUER)
         .setAudience(EMBEDDED_AUDIENCE)
         .setIssuedAt()
-        .setExpirationTime(claims.expiresIn ?? '12h')
+        .setExpirationTime(Math.floor(Date.now() / 1000) + claims.lifetimeSec)
         .sign(privateKey),
   };
 }

@@ -1,11 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { peekDeadLetters, redriveDeadLetters } from '../../control/dead-letters.ts';
 import { issueApiKey, onboardTenant, type TenantPatch, updateTenant } from '../../control/tenants.ts';
+import { mintUserToken } from '../../control/tokens.ts';
 import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { parseTenantId } from '../../core/ids.ts';
 import { listModels } from '../../models/registry.ts';
 import { deadLetterQueueName } from '../../ports/message-queue.ts';
 import type { Role } from '../auth/principal.ts';
+import { DEFAULT_TOKEN_LIFETIMES } from '../auth/token-lifetime.ts';
 import type { AppDeps } from '../deps.ts';
 
 const tenantBody = {
@@ -17,7 +19,10 @@ const tenantBody = {
     name: { type: 'string' },
     placement: { type: 'string', enum: ['shared', 'dedicated'] },
     plan: { type: 'string', enum: ['free', 'standard', 'enterprise'] },
-    config: { type: 'object' },
+    config: {
+      type: 'object',
+      description: 'Tenant settings; checked by the settings schema (400 naming each field)',
+    },
   },
 } as const;
 
@@ -152,7 +157,8 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
             tenants: { type: 'array', items: { type: 'string' }, maxItems: 100 },
             user: { type: 'string', minLength: 1, maxLength: 200 },
             roles: { type: 'array', items: { type: 'string', enum: ['operator', 'user'] } },
-            expiresIn: { type: 'string', pattern: '^[0-9]{1,4}[smhd]$' },
+            // Its range (at most SILOPOOL_TOKEN_MAX_LIFETIME) is checked by `chooseLifetime`.
+            expiresIn: { type: 'string', pattern: '^[1-9][0-9]{0,6}[smhd]$' },
           },
         },
       },
@@ -160,14 +166,8 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
     async (request) => {
       if (!deps.issuer)
         throw new NotFoundError('The embedded token issuer (this server uses an external one)');
-      const tenants = request.body.tenants.map((t, i) => parseTenantId(t, `/body/tenants/${i}`));
-      const token = await deps.issuer.mint({
-        subject: request.body.user,
-        tenants,
-        roles: request.body.roles ?? ['user'],
-        ...(request.body.expiresIn ? { expiresIn: request.body.expiresIn } : {}),
-      });
-      return { token };
+      const lifetimes = deps.tokenLifetimes ?? DEFAULT_TOKEN_LIFETIMES;
+      return mintUserToken({ directory: deps.directory, issuer: deps.issuer, lifetimes }, request.body);
     },
   );
 
@@ -219,6 +219,7 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
         body: {
           type: 'object',
           required: ['queue'],
+          additionalProperties: false,
           properties: { queue: { type: 'string', maxLength: 128 } },
         },
       },

@@ -2,21 +2,39 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isTerminal, type JobRecord } from '../../core/job.ts';
 import { jobView } from '../../core/job-view.ts';
 import type { TenantJobStore } from '../../ports/job-store.ts';
-import type { AppDeps } from '../deps.ts';
+import type { EventStreams } from '../event-streams.ts';
+
+const HEARTBEAT_MS = 15_000;
 
 /**
- * Streams a job's status changes as SSE. Changes arrive from the in-process event bus; a slow re-read
- * catches changes made by other processes (dedicated functions, another API instance).
+ * Streams a job's status changes as SSE until its terminal status. Changes are pushed from this
+ * process's job events (and the shared poll where one runs); a stream lives at most
+ * `streams.maxLifeMs` and then ends with a `reconnect` event, so no connection is held forever.
+ * Throws RateLimitedError (before anything is written) when the tenant has no stream slot left.
  */
 export async function streamJobEvents(
-  deps: AppDeps,
+  streams: EventStreams,
   request: FastifyRequest,
   reply: FastifyReply,
   jobs: TenantJobStore,
   initial: JobRecord,
 ): Promise<void> {
-  reply.hijack();
   const res = reply.raw;
+  let closed = false;
+  const cleanups: (() => void)[] = [];
+  const finish = (farewell?: string) => {
+    if (closed) return;
+    closed = true;
+    for (const cleanup of cleanups) cleanup();
+    if (farewell) res.write(farewell);
+    res.end();
+  };
+  const release = streams.open(initial.tenantId, () =>
+    finish('event: reconnect\ndata: {"reason":"server_closing"}\n\n'),
+  );
+  cleanups.push(release);
+
+  reply.hijack();
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-cache, no-transform',
@@ -25,14 +43,6 @@ export async function streamJobEvents(
   });
   let lastVersion = 0;
   let lastStatus: string | undefined;
-  let closed = false;
-  const cleanups: (() => void)[] = [];
-  const finish = () => {
-    if (closed) return;
-    closed = true;
-    for (const cleanup of cleanups) cleanup();
-    res.end();
-  };
   const send = (job: JobRecord) => {
     if (closed || job.version <= lastVersion) return;
     lastVersion = job.version;
@@ -43,20 +53,23 @@ export async function streamJobEvents(
     if (isTerminal(job.status)) finish();
   };
 
-  cleanups.push(deps.events.subscribe(initial.tenantId, initial.id, send));
-  request.raw.on('close', finish);
+  cleanups.push(streams.watch(initial.tenantId, initial.id, () => jobs.get(initial.id), send));
+  request.raw.on('close', () => finish());
   send(initial);
   if (closed) return;
 
-  const poll = setInterval(() => {
-    jobs.get(initial.id).then(
-      (job) => job && send(job),
-      (error: unknown) => request.log.warn({ err: error }, 'SSE re-read failed'),
-    );
-  }, deps.ssePollMs ?? 1000);
-  const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+  const life = setTimeout(
+    () => finish('event: reconnect\ndata: {"reason":"max_stream_life"}\n\n'),
+    streams.maxLifeMs,
+  );
+  const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
   cleanups.push(
-    () => clearInterval(poll),
+    () => clearTimeout(life),
     () => clearInterval(heartbeat),
+  );
+  // A change between the route's read and the subscription above would otherwise be heard by no one.
+  jobs.get(initial.id).then(
+    (job) => job && send(job),
+    (error: unknown) => request.log.warn({ err: error }, 'SSE re-read failed'),
   );
 }

@@ -6,6 +6,7 @@ import { jobView } from '../../core/job-view.ts';
 import { nextVersion, type TenantJobStore } from '../../ports/job-store.ts';
 import { tenantContext } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
+import { createEventStreams } from '../event-streams.ts';
 import { streamJobEvents } from './job-events-stream.ts';
 
 const STATUSES: JobStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
@@ -18,6 +19,12 @@ interface ListQuery {
 }
 
 export function jobRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const streams = createEventStreams(deps.events, deps.eventStreams);
+  // Open streams end (with `reconnect`) before the server waits for its connections to close.
+  app.addHook('preClose', (done) => {
+    streams.close();
+    done();
+  });
   app.get<{ Querystring: ListQuery }>(
     '/v1/jobs',
     {
@@ -124,7 +131,7 @@ export function jobRoutes(app: FastifyInstance, deps: AppDeps): void {
       const { data } = await tenantContext(deps, request);
       const job = await findJob(data.jobs, request.params.id);
       if (isTerminal(job.status) && request.headers.accept === 'application/json') return jobView(job);
-      await streamJobEvents(deps, request, reply, data.jobs, job);
+      await streamJobEvents(streams, request, reply, data.jobs, job);
       return reply;
     },
   );

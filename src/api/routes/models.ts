@@ -1,8 +1,10 @@
 import type { FastifyInstance } from 'fastify';
+import { requireValidSettings } from '../../control/tenant-config.ts';
 import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { jobView } from '../../core/job-view.ts';
 import { getModel, listModels } from '../../models/registry.ts';
 import { schemaForTenant } from '../../models/rules.ts';
+import { tenantRules } from '../../models/tenant-rules.ts';
 import { tenantContext } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
 import { submitJob } from '../submit-job.ts';
@@ -18,13 +20,14 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
     async (request) => {
       const { tenant } = await tenantContext(deps, request);
+      requireValidSettings(tenant);
       return {
         items: listModels().map((model) => ({
           name: model.name,
           version: model.version,
           title: model.title,
           description: model.description,
-          inputSchema: schemaForTenant(model, tenant.config.rules[model.name] ?? {}),
+          inputSchema: schemaForTenant(model, tenantRules(model, tenant.config)),
         })),
       };
     },
@@ -38,6 +41,7 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
     async (request) => {
       const { tenant } = await tenantContext(deps, request);
+      requireValidSettings(tenant);
       const model = getModel(request.params.model);
       if (!model) throw new NotFoundError(`Model "${request.params.model}"`);
       return {
@@ -45,7 +49,7 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
         version: model.version,
         title: model.title,
         description: model.description,
-        inputSchema: schemaForTenant(model, tenant.config.rules[model.name] ?? {}),
+        inputSchema: schemaForTenant(model, tenantRules(model, tenant.config)),
       };
     },
   );
@@ -61,10 +65,20 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
           type: 'object',
           properties: { 'idempotency-key': { type: 'string', description: 'Makes retries safe' } },
         },
+        // Fields outside `input` are refused, not ignored: `{"revenue": 5e6}` would run on defaults.
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            input: { description: "The model's input, as GET /v1/models/{model} describes it" },
+            priority: { description: 'Integer 0-9; higher runs first among this tenant’s jobs' },
+          },
+        },
       },
     },
     async (request, reply) => {
       const context = await tenantContext(deps, request);
+      requireValidSettings(context.tenant);
       if (!getModel(request.params.model)) throw new NotFoundError(`Model "${request.params.model}"`);
       const body = request.body;
       if (typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -93,7 +107,7 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
         ]);
       }
       const admitted = (await deps.control?.admitSubmit?.(context.tenant)) ?? {};
-      const { job, created } = await submitJob(deps.queue, {
+      const { job, created, warnings } = await submitJob(deps.queue, {
         ...context,
         model: request.params.model,
         input,
@@ -106,7 +120,7 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
         .code(202)
         .header('location', `/v1/jobs/${job.id}`)
         .header('idempotent-replayed', String(!created))
-        .send(jobView(job));
+        .send({ ...jobView(job), warnings });
     },
   );
 }

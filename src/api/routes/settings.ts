@@ -2,12 +2,14 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { updateTenant } from '../../control/tenants.ts';
 import { ValidationError } from '../../core/errors.ts';
+import { checkWebhookUrl, STRICT_WEBHOOK_POLICY } from '../../core/webhook-target.ts';
 import { tenantContext } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
 
 /** Settings a tenant manages itself. */
 export function tenantSettingsRoutes(app: FastifyInstance, deps: AppDeps): void {
   const control = { directory: deps.directory, queue: deps.queue, stores: deps.stores };
+  const policy = deps.webhookPolicy ?? STRICT_WEBHOOK_POLICY;
 
   app.put<{ Body: { url: string } }>(
     '/v1/settings/webhook',
@@ -16,6 +18,12 @@ export function tenantSettingsRoutes(app: FastifyInstance, deps: AppDeps): void 
       schema: {
         tags: ['settings'],
         summary: 'Set the webhook URL; the signing secret is returned once',
+        description:
+          'The URL must be https (plain http only where the operator allows it) without credentials, and its ' +
+          'host a public address or name: loopback, private, link-local, unique-local, IPv4-mapped and other ' +
+          'special-purpose addresses in any spelling, and internal names (`localhost`, `*.internal`, `*.local`, ' +
+          'one-label names) are refused with 400 unless the operator allowlists them. Deliveries check the ' +
+          'address they connect to again and never follow redirects.',
         body: {
           type: 'object',
           required: ['url'],
@@ -26,17 +34,13 @@ export function tenantSettingsRoutes(app: FastifyInstance, deps: AppDeps): void 
     },
     async (request) => {
       const { tenant } = await tenantContext(deps, request);
-      let url: URL;
-      try {
-        url = new URL(request.body.url);
-      } catch {
+      const target = checkWebhookUrl(request.body.url, policy);
+      if (!target.ok) {
         throw new ValidationError([
-          { path: '/body/url', message: 'must be an absolute http(s) URL', rule: 'format' },
+          { path: '/body/url', message: target.reason, rule: `webhook_${target.kind}` },
         ]);
       }
-      if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-        throw new ValidationError([{ path: '/body/url', message: 'must be an http(s) URL', rule: 'format' }]);
-      }
+      const url = target.url;
       const secret = `whsec_${randomBytes(24).toString('base64')}`;
       await updateTenant(control, tenant.id, { config: { webhook: { url: url.toString(), secret } } });
       return { url: url.toString(), secret };

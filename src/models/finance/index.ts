@@ -1,8 +1,21 @@
-import { roundFigures } from '../round.ts';
+import { roundMoney, type SummaryUnits } from '../round.ts';
 import type { ModelDefinition } from '../types.ts';
-import { checkFinance, type FinanceResult, runFinance } from './run.ts';
+import { adviseFinance, checkFinance, type FinanceResult, runFinance } from './run.ts';
 import { type FinanceInput, financeSchema } from './schema.ts';
-import { financeWorkbook } from './workbook.ts';
+import { FINANCE_SHEETS, financeWorkbook } from './workbook.ts';
+
+/** Which summary figures are money (rounded per the tenant's rule); the rest are ratios, years or counts. */
+export const financeSummaryUnits: SummaryUnits = {
+  enterpriseValue: 'money',
+  equityValue: 'money',
+  valuePerShare: 'money',
+  pvOfCashFlows: 'money',
+  terminalValue: 'money',
+  pvOfTerminalValue: 'money',
+  netDebt: 'money',
+  freeCashFlow: [{ value: 'money' }],
+  loan: { monthlyPayment: 'money', totalInterest: 'money' },
+};
 
 export const financeModel: ModelDefinition<FinanceInput, FinanceResult> = {
   name: 'finance',
@@ -12,12 +25,14 @@ export const financeModel: ModelDefinition<FinanceInput, FinanceResult> = {
     'Projects revenue to free cash flow, values the company by DCF with a Gordon growth terminal value, and schedules an optional amortising loan.',
   inputSchema: financeSchema,
   check: checkFinance,
+  advise: adviseFinance,
   // A 5-year DCF is 1; a 30-year monthly loan schedule adds about one unit per 120 rows.
   cost: (input) => 1 + (input.loan ? input.loan.termMonths / 120 : 0),
   run: (input) => runFinance(input),
   summary: (result, rules) =>
-    roundFigures(
+    roundMoney(
       {
+        currency: result.currency,
         enterpriseValue: result.enterpriseValue,
         equityValue: result.equityValue,
         valuePerShare: result.valuePerShare,
@@ -33,8 +48,11 @@ export const financeModel: ModelDefinition<FinanceInput, FinanceResult> = {
               months: result.loan.rows.length,
             }
           : null,
+        warnings: result.warnings,
       },
+      financeSummaryUnits,
       rules.rounding,
     ),
   workbook: financeWorkbook,
+  sheetNames: FINANCE_SHEETS,
 };

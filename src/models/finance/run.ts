@@ -1,5 +1,7 @@
 import type { FieldProblem } from '../../core/errors.ts';
 import { edate, excelSerial, npv, pmt } from '../finmath.ts';
+import { implausibleRate } from '../plausibility.ts';
+import type { ModelWarning } from '../types.ts';
 import type { FinanceInput, LoanInput } from './schema.ts';
 
 export interface FinanceYear {
@@ -40,6 +42,8 @@ export interface LoanSchedule {
 }
 
 export interface FinanceResult {
+  /** ISO 4217 code of every money figure: the job's currency. */
+  currency: string;
   baseYear: { year: number; revenue: number; nwc: number };
   years: FinanceYear[];
   /** 0.5 under mid-year discounting, else 0: year t is discounted by t − offset years. */
@@ -53,7 +57,20 @@ export interface FinanceResult {
   sharesOutstanding: number | null;
   valuePerShare: number | null;
   loan: LoanSchedule | null;
+  /** Figures that are right but may mislead: see `valuationWarnings`. */
+  warnings: ModelWarning[];
 }
+
+/**
+ * The smallest discountRate − terminalGrowth accepted. The Gordon value divides by this spread: at
+ * 0.1 − 0.0999999999 it is 10^9 times the last cash flow, a number that means nothing.
+ */
+/** Excel's serial 1: the first date a workbook can hold as a date. */
+const FIRST_EXCEL_DATE = '1900-01-01';
+
+export const MIN_TERMINAL_SPREAD = 0.005;
+/** Above this share of enterprise value the terminal value decides the valuation: worth a warning. */
+export const TERMINAL_SHARE_WARNING = 0.85;
 
 export function growthByYear(input: Pick<FinanceInput, 'revenueGrowth' | 'years'>): number[] {
   const g = input.revenueGrowth;
@@ -63,11 +80,12 @@ export function growthByYear(input: Pick<FinanceInput, 'revenueGrowth' | 'years'
 /** What JSON Schema cannot say about a finance input. */
 export function checkFinance(input: FinanceInput): FieldProblem[] {
   const problems: FieldProblem[] = [];
-  if (input.terminalGrowth >= input.discountRate) {
+  // The tolerance keeps 0.07 − 0.065 (0.0049999… in binary) on the accepted side of 0.5 points.
+  if (input.discountRate - input.terminalGrowth < MIN_TERMINAL_SPREAD - 1e-12) {
     problems.push({
       path: '/terminalGrowth',
-      message: `must be below discountRate (${input.discountRate}) for the Gordon growth terminal value`,
-      rule: 'terminalGrowth < discountRate',
+      message: `must be below discountRate (${input.discountRate}) by at least ${MIN_TERMINAL_SPREAD * 100} percentage points: the Gordon terminal value divides by discountRate − terminalGrowth, and a smaller spread makes it meaninglessly large`,
+      rule: `discountRate - terminalGrowth >= ${MIN_TERMINAL_SPREAD}`,
     });
   }
   if (Array.isArray(input.revenueGrowth) && input.revenueGrowth.length !== input.years) {
@@ -79,8 +97,26 @@ export function checkFinance(input: FinanceInput): FieldProblem[] {
   }
   if (input.loan && Number.isNaN(Date.parse(input.loan.startDate))) {
     problems.push({ path: '/loan/startDate', message: 'must be a valid date (YYYY-MM-DD)' });
+  } else if (input.loan && input.loan.startDate < FIRST_EXCEL_DATE) {
+    problems.push({
+      path: '/loan/startDate',
+      message: `must be on or after ${FIRST_EXCEL_DATE}: spreadsheets have no dates before 1900`,
+      rule: `loan.startDate >= ${FIRST_EXCEL_DATE}`,
+    });
   }
   return problems;
+}
+
+/** Rates a user likely typed as percent: revenue growth above 100 %, a discount or loan rate above 50 %. */
+export function adviseFinance(input: FinanceInput): ModelWarning[] {
+  const g = input.revenueGrowth;
+  return [
+    ...(typeof g === 'number'
+      ? implausibleRate('/revenueGrowth', 'Revenue growth', g, 1)
+      : g.flatMap((x, i) => implausibleRate(`/revenueGrowth/${i}`, `Revenue growth in year ${i + 1}`, x, 1))),
+    ...implausibleRate('/discountRate', 'The discount rate', input.discountRate, 0.5),
+    ...(input.loan ? implausibleRate('/loan/annualRate', 'The loan rate', input.loan.annualRate, 0.5) : []),
+  ];
 }
 
 /**
@@ -141,6 +177,7 @@ export function runFinance(input: FinanceInput): FinanceResult {
   const equityValue = enterpriseValue - netDebt;
   const valuePerShare = input.sharesOutstanding ? equityValue / input.sharesOutstanding : null;
   return {
+    currency: input.currency,
     baseYear: { year: input.startYear - 1, revenue: input.revenue, nwc: baseNwc },
     years,
     timingOffset: offset,
@@ -153,22 +190,81 @@ export function runFinance(input: FinanceInput): FinanceResult {
     sharesOutstanding: input.sharesOutstanding ?? null,
     valuePerShare,
     loan: input.loan ? loanSchedule(input.loan) : null,
+    warnings: [
+      ...adviseFinance(input),
+      ...valuationWarnings(terminalValue, pvOfTerminalValue, enterpriseValue),
+    ],
   };
 }
 
-/** Monthly annuity schedule; the payment is `-PMT(annualRate/12, termMonths, principal)`. */
+const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
+
+/** Terminal value checks, each also a formula on the workbook's Summary (`financeChecks`). */
+export function valuationWarnings(tv: number, pvTv: number, ev: number): ModelWarning[] {
+  const warnings: ModelWarning[] = [];
+  // pvTv > share × ev rather than a division: the same comparison the workbook's check formula makes.
+  if (ev > 0 && pvTv > TERMINAL_SHARE_WARNING * ev) {
+    warnings.push({
+      code: 'terminal_value_share_high',
+      figure: 'pvOfTerminalValue',
+      message: `The terminal value is ${pct(pvTv / ev)} of enterprise value (above ${pct(TERMINAL_SHARE_WARNING)}): the valuation rests on terminalGrowth and discountRate more than on the projected years.`,
+    });
+  }
+  if (tv < 0) {
+    warnings.push({
+      code: 'terminal_cash_flow_negative',
+      figure: 'terminalValue',
+      message: `The last projected free cash flow is negative, so the terminal value (${tv.toPrecision(6)}) carries a loss forever; project until the cash flow turns positive or check the margins.`,
+    });
+  }
+  if (ev <= 0) {
+    warnings.push({
+      code: 'enterprise_value_not_positive',
+      figure: 'enterpriseValue',
+      message: `The enterprise value is ${ev.toPrecision(6)}: not positive.`,
+    });
+  }
+  return warnings;
+}
+
+/**
+ * Monthly annuity schedule; the payment is `-PMT(annualRate/12, termMonths, principal)`.
+ * Each closing balance is computed in closed form, P·q^m·(q^(n−m) − 1)/(q^n − 1) with q = 1 + rate,
+ * not by subtracting payments: the subtraction multiplies the payment's rounding by q^n (7·10^20 at
+ * 100 % over 50 years), where the closed form is exact to a few ulps at every month and exactly 0 at
+ * the last. Interest is the opening balance × rate, principal what the balance fell, and the payment
+ * their sum, so the last payment absorbs all accumulated rounding. The Loan sheet's formulas are these,
+ * with (1 + r)^k − 1 spelled literally (Excel has no EXPM1).
+ */
 export function loanSchedule(loan: LoanInput): LoanSchedule {
   const monthlyRate = loan.annualRate / 12;
   const payment = -pmt(monthlyRate, loan.termMonths, loan.principal);
   const start = excelSerial(loan.startDate);
+  const n = loan.termMonths;
+  // q^k − 1 as expm1(k·log1p(r)): at tiny rates the literal form keeps only the digits pow rounded
+  // (1e-7 of the balance at 2e-10 a month); for real-world rates the two agree to ~1e-14.
+  const L = Math.log1p(monthlyRate);
+  const growthToEnd = Math.expm1(n * L);
+  const balanceAfter = (m: number) =>
+    monthlyRate === 0
+      ? (loan.principal * (n - m)) / n
+      : (loan.principal * Math.exp(m * L) * Math.expm1((n - m) * L)) / growthToEnd;
   const rows: LoanPayment[] = [];
   let opening = loan.principal;
   let totalInterest = 0;
-  for (let m = 1; m <= loan.termMonths; m++) {
+  for (let m = 1; m <= n; m++) {
     const interest = opening * monthlyRate;
-    const principal = payment - interest;
-    const closing = opening - principal;
-    rows.push({ month: m, date: edate(start, m), opening, payment, interest, principal, closing });
+    const closing = balanceAfter(m);
+    const principal = opening - closing;
+    rows.push({
+      month: m,
+      date: edate(start, m),
+      opening,
+      payment: interest + principal,
+      interest,
+      principal,
+      closing,
+    });
     totalInterest += interest;
     opening = closing;
   }

@@ -95,7 +95,7 @@ export const financeSchema: JsonSchema = {
     revenueGrowth: {
       title: 'Revenue growth',
       description: 'Annual revenue growth: one rate for every year, or one rate per projected year.',
-      'x-unit': 'fraction per year',
+      'x-unit': 'fraction',
       anyOf: [
         { type: 'number', minimum: -0.99, maximum: 10 },
         { type: 'array', items: { type: 'number', minimum: -0.99, maximum: 10 }, minItems: 1, maxItems: 30 },
@@ -183,7 +183,7 @@ export const financeSchema: JsonSchema = {
           type: 'string',
           format: 'date',
           title: 'Drawdown date',
-          description: 'The first payment falls one month later.',
+          description: 'The first payment falls one month later. From 1900-01-01, the first date Excel has.',
           default: '2025-01-01',
         },
       },

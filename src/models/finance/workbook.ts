@@ -1,10 +1,22 @@
 import type { Formatting } from '../../core/tenant.ts';
 import { excelSerial } from '../finmath.ts';
 import { a1, type Cell, colName, type Row, type SheetSpec, type StyleName, sheetRef } from '../xlsx/cells.ts';
-import { headerRows, type InputRow, inputsSheetRows, logoImages, sheetNamer } from '../xlsx/layout.ts';
+import {
+  headerRows,
+  type InputRow,
+  inputsSheetRows,
+  logoImages,
+  sheetNamer,
+  warningRows,
+} from '../xlsx/layout.ts';
+import { formattingForCurrency } from '../xlsx/styles.ts';
 import { writeXlsx } from '../xlsx/writer.ts';
-import type { FinanceResult } from './run.ts';
+import { type FinanceResult, TERMINAL_SHARE_WARNING } from './run.ts';
 import type { FinanceInput } from './schema.ts';
+import { loanSheet } from './workbook-loan.ts';
+
+/** The workbook's sheets by their default names, which a tenant's `formatting.sheetNames` may rename. */
+export const FINANCE_SHEETS = ['Inputs', 'DCF', 'Loan', 'Summary'] as const;
 
 /** The finance workbook as a spec: Inputs, DCF, optional Loan, Summary with the FCF chart. */
 export function financeWorkbookSpec(result: FinanceResult, input: FinanceInput, formatting: Formatting) {
@@ -63,7 +75,13 @@ export function financeWorkbookSpec(result: FinanceResult, input: FinanceInput, 
   }
   if (input.loan) {
     inputs.push(
-      { key: 'principal', label: 'Loan principal', value: input.loan.principal, style: 'moneyInput' },
+      {
+        key: 'principal',
+        label: 'Loan principal',
+        value: input.loan.principal,
+        style: 'moneyInput',
+        unit: input.currency,
+      },
       { key: 'loanRate', label: 'Loan annual rate', value: input.loan.annualRate, style: 'percentInput' },
       {
         key: 'term',
@@ -98,7 +116,8 @@ export function financeWorkbook(
   input: FinanceInput,
   formatting: Formatting,
 ): Uint8Array {
-  return writeXlsx(financeWorkbookSpec(result, input, formatting), formatting);
+  const jobFormatting = formattingForCurrency(formatting, input.currency);
+  return writeXlsx(financeWorkbookSpec(result, input, jobFormatting), jobFormatting);
 }
 
 type DcfRefs = Record<'fcf' | 'years' | 'pvFcf' | 'tv' | 'pvTv' | 'ev' | 'equity' | 'perShare', string>;
@@ -271,57 +290,6 @@ function dcfSheet(
   };
 }
 
-function loanSheet(res: FinanceResult, I: Record<string, string>, sheetName: string, formatting: Formatting) {
-  const loan = res.loan!;
-  const rows: Row[] = [...headerRows(formatting, 'Loan schedule', 7), []];
-  rows.push(
-    [
-      { v: 'Monthly rate', s: 'label' },
-      { f: `${I['loanRate']}/12`, v: loan.monthlyRate, s: 'factor' },
-    ],
-    [
-      { v: 'Monthly payment (PMT)', s: 'label' },
-      { f: `-PMT(B4,${I['term']},${I['principal']})`, v: loan.payment, s: 'moneyBold' },
-    ],
-  );
-  const firstRow = 9; // 1-based row of month 1
-  const lastRow = firstRow + loan.rows.length - 1;
-  rows.push([
-    { v: 'Total interest', s: 'label' },
-    { f: `SUM(E${firstRow}:E${lastRow})`, v: loan.totalInterest, s: 'money' },
-  ]);
-  rows.push([]);
-  rows.push(
-    ['Month', 'Date', 'Opening balance', 'Payment', 'Interest', 'Principal', 'Closing balance'].map((v) => ({
-      v,
-      s: 'colHeader' as const,
-    })),
-  );
-  loan.rows.forEach((p, i) => {
-    const r = firstRow + i;
-    rows.push([
-      { v: p.month, s: 'integer' },
-      { f: monthsAfter(I['loanStart']!, `A${r}`), v: p.date, s: 'date' },
-      i === 0
-        ? { f: I['principal']!, v: p.opening, s: 'money' }
-        : { f: `G${r - 1}`, v: p.opening, s: 'money' },
-      { f: '$B$5', v: p.payment, s: 'money' },
-      { f: `C${r}*$B$4`, v: p.interest, s: 'money' },
-      { f: `D${r}-E${r}`, v: p.principal, s: 'money' },
-      { f: `C${r}-F${r}`, v: p.closing, s: 'money' },
-    ]);
-  });
-  return {
-    sheet: {
-      name: sheetName,
-      rows,
-      cols: [24, 12, 18, 16, 16, 16, 18],
-      freeze: { rows: 8, cols: 0 },
-    } as SheetSpec,
-    refs: { payment: `${sheetRef(sheetName)}!$B$5`, totalInterest: `${sheetRef(sheetName)}!$B$6` },
-  };
-}
-
 function summarySheet(
   res: FinanceResult,
   names: Record<'inputs' | 'dcf' | 'loan' | 'summary', string>,
@@ -350,6 +318,10 @@ function summarySheet(
     line('Loan monthly payment', loan.payment, res.loan.payment);
     line('Loan total interest', loan.totalInterest, res.loan.totalInterest);
   }
+  rows.push([], [{ v: 'Checks (blank when fine; they follow edits to the inputs)', s: 'bold' }]);
+  for (const check of financeChecks(res, dcf)) rows.push([check]);
+  // Input warnings (a rate typed as percent) are about the job's inputs, so they are values.
+  rows.push(...warningRows(res.warnings.filter((w) => w.path !== undefined)));
   rows.push(
     [],
     [{ v: `Figures link to the ${names.dcf} sheet; the chart shows free cash flow by year.`, s: 'note' }],
@@ -375,11 +347,30 @@ function summarySheet(
 }
 
 /**
- * EDATE spelled as MIN(DATE(…), EOMONTH(…)): same result in Excel, and HyperFormula 3.5 (our test
- * engine) gets EDATE wrong into a leap February (2025-01-31 + 37 months gives Feb 28, not 29).
+ * The terminal value warnings of `valuationWarnings` as formulas: each shows its text while its
+ * condition holds, so the Summary stays true when an input is edited. Cached values are the model's.
  */
-function monthsAfter(start: string, months: string): string {
-  return `MIN(DATE(YEAR(${start}),MONTH(${start})+${months},DAY(${start})),EOMONTH(${start},${months}))`;
+function financeChecks(res: FinanceResult, dcf: DcfRefs): Cell[] {
+  const has = (code: string) => res.warnings.some((w) => w.code === code);
+  const check = (code: string, condition: string, text: string): Cell => ({
+    f: `IF(${condition},"${text}","")`,
+    v: has(code) ? text : '',
+    s: 'note',
+  });
+  return [
+    check(
+      'terminal_value_share_high',
+      // IF, not AND: AND would evaluate the share even when EV is 0.
+      `IF(${dcf.ev}>0,${dcf.pvTv}>${TERMINAL_SHARE_WARNING}*${dcf.ev},FALSE)`,
+      `Warning: the terminal value is over ${TERMINAL_SHARE_WARNING * 100} % of enterprise value; the valuation rests on terminal growth and the discount rate.`,
+    ),
+    check(
+      'terminal_cash_flow_negative',
+      `${dcf.tv}<0`,
+      'Warning: the last free cash flow is negative, so the terminal value carries a loss forever.',
+    ),
+    check('enterprise_value_not_positive', `${dcf.ev}<=0`, 'Warning: the enterprise value is not positive.'),
+  ];
 }
 
 function sum(xs: number[]): number {

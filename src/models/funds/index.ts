@@ -1,12 +1,37 @@
-import { roundFigures } from '../round.ts';
+import { roundMoney, type SummaryUnits } from '../round.ts';
 import type { ModelDefinition } from '../types.ts';
-import { checkFunds, type FundsResult, periodLabels, runFunds } from './run.ts';
+import { adviseFunds, checkFunds, type FundsResult, periodLabels, runFunds } from './run.ts';
 import { type FundsInput, fundsSchema } from './schema.ts';
 import { mergeSimulationChunks, runFundsSimulationChunk, type SimulationChunk } from './simulation.ts';
-import { fundsWorkbook } from './workbook.ts';
+import { FUNDS_SHEETS, fundsWorkbook } from './workbook.ts';
 
 /** Below this many paths a simulation runs whole: splitting would cost more than it saves. */
 const PARALLEL_FROM_PATHS = 2000;
+
+const band: SummaryUnits = [{ p10: 'money', p50: 'money', p90: 'money' }];
+
+/**
+ * Which summary figures are money (rounded per the tenant's rule). Multiples (DPI, RVPI, TVPI), IRRs,
+ * periods and path counts are not listed, so they keep their precision.
+ */
+export const fundsSummaryUnits: SummaryUnits = {
+  paidIn: 'money',
+  distributions: 'money',
+  nav: 'money',
+  totalFees: 'money',
+  totalCarry: 'money',
+  peakCapitalAtRisk: 'money',
+  periods: [
+    {
+      contribution: 'money',
+      distribution: 'money',
+      nav: 'money',
+      netCashFlow: 'money',
+      cumulativeNetCashFlow: 'money',
+    },
+  ],
+  simulation: { nav: band, netCashFlow: band },
+};
 
 export const fundsModel: ModelDefinition<FundsInput, FundsResult> = {
   name: 'funds',
@@ -16,6 +41,7 @@ export const fundsModel: ModelDefinition<FundsInput, FundsResult> = {
     'Private-markets fund contributions, distributions and NAV (Takahashi & Alexander 2002), net of fees and carry, with optional Monte Carlo.',
   inputSchema: fundsSchema,
   check: checkFunds,
+  advise: adviseFunds,
   // Work is one projection per path; a 12-period deterministic run is about one small DCF.
   cost: (input) =>
     Math.max(1, Math.ceil((input.fundLifeYears * input.periodsPerYear * (1 + input.simulations)) / 12)),
@@ -44,8 +70,9 @@ export const fundsModel: ModelDefinition<FundsInput, FundsResult> = {
     const labels = periodLabels(result);
     const finite = (x: number) => (Number.isFinite(x) ? x : null);
     const m = result.metrics;
-    return roundFigures(
+    return roundMoney(
       {
+        currency: result.currency,
         ...m,
         netIrr: finite(m.netIrr),
         grossIrr: finite(m.grossIrr),
@@ -57,6 +84,7 @@ export const fundsModel: ModelDefinition<FundsInput, FundsResult> = {
           netCashFlow: p.netCashFlow[i],
           cumulativeNetCashFlow: p.cumNetCashFlow[i],
         })),
+        warnings: result.warnings,
         simulation: result.simulation
           ? {
               ...result.simulation,
@@ -67,8 +95,10 @@ export const fundsModel: ModelDefinition<FundsInput, FundsResult> = {
             }
           : null,
       },
+      fundsSummaryUnits,
       rules.rounding,
     );
   },
   workbook: fundsWorkbook,
+  sheetNames: FUNDS_SHEETS,
 };

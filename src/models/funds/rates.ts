@@ -56,12 +56,6 @@ export function perPeriodGrowth(annual: number, P: number): number {
   return (1 + annual) ** (1 / P) - 1;
 }
 
-/**
- * Newton from Excel's default guess of 10% per period overshoots on quarterly J-curves (the NPV is
- * not monotone there); from 0 it walks down to the economic root. The workbook passes the same guess.
- */
-export const IRR_GUESS = 0;
-
 export function annualise(perPeriod: number, P: number): number {
   return (1 + perPeriod) ** P - 1;
 }

@@ -1,7 +1,9 @@
 import type { FieldProblem } from '../../core/errors.ts';
-import { irr } from '../finmath.ts';
+import { investorIrr, irrRoots } from '../irr-roots.ts';
+import { implausibleRate } from '../plausibility.ts';
+import type { ModelWarning } from '../types.ts';
 import { type FundPath, projectFund } from './project.ts';
-import { annualise, IRR_GUESS, type PeriodRates, periodRates, perPeriodGrowth } from './rates.ts';
+import { annualise, type PeriodRates, periodRates, perPeriodGrowth } from './rates.ts';
 import type { FundsInput } from './schema.ts';
 import { runFundsSimulation, type SimulationSummary } from './simulation.ts';
 
@@ -12,7 +14,10 @@ export interface FundMetrics {
   dpi: number;
   rvpi: number;
   tvpi: number;
-  /** Annualised: (1 + per-period IRR)^P − 1; NaN when the flows have no IRR. */
+  /**
+   * Annualised: (1 + per-period IRR)^P − 1, the root consistent with TVPI when the flows have several
+   * (see irr-roots.ts); NaN when they have none on that side.
+   */
   netIrr: number;
   grossIrr: number;
   totalFees: number;
@@ -24,12 +29,16 @@ export interface FundMetrics {
 }
 
 export interface FundsResult {
+  /** ISO 4217 code of every money figure: the job's currency. */
+  currency: string;
   rates: PeriodRates;
   /** Calendar year of each period. */
   year: number[];
   path: FundPath;
   metrics: FundMetrics;
   simulation: SimulationSummary | null;
+  /** Several IRRs, or none, for the LP's or the fund's flows. */
+  warnings: ModelWarning[];
 }
 
 export function checkFunds(input: FundsInput): FieldProblem[] {
@@ -59,18 +68,30 @@ export function checkFunds(input: FundsInput): FieldProblem[] {
   return problems;
 }
 
+/** Rates a user likely typed as percent: portfolio growth above 100 % a year. */
+export function adviseFunds(input: FundsInput): ModelWarning[] {
+  return implausibleRate('/growthRate', 'The growth rate', input.growthRate, 1);
+}
+
 export function runFunds(input: FundsInput, simulation?: SimulationSummary | null): FundsResult {
   const rates = periodRates(input);
   const gP = perPeriodGrowth(input.growthRate, rates.perYear);
   const path = projectFund(input, rates, new Float64Array(rates.periods).fill(gP));
   const year = rates.fundYear.map((y) => input.vintageYear + y - 1);
+  const metrics = fundMetrics(path, rates.perYear, input.vintageYear);
   return {
+    currency: input.currency,
     rates,
     year,
     path,
-    metrics: fundMetrics(path, rates.perYear, input.vintageYear),
+    metrics,
     simulation:
       simulation !== undefined ? simulation : input.simulations > 0 ? runFundsSimulation(input) : null,
+    warnings: [
+      ...adviseFunds(input),
+      ...irrWarnings('netIrr', 'net IRR to LPs', Array.from(path.netCashFlow), metrics.netIrr, rates.perYear),
+      ...irrWarnings('grossIrr', 'gross IRR', grossFlows(path), metrics.grossIrr, rates.perYear),
+    ],
   };
 }
 
@@ -101,7 +122,6 @@ export function fundMetrics(path: FundPath, P: number, vintageYear: number): Fun
       break;
     }
   }
-  const gross = Array.from(path.distribution, (d, i) => d - path.contribution[i]!);
   return {
     paidIn,
     distributions,
@@ -109,14 +129,57 @@ export function fundMetrics(path: FundPath, P: number, vintageYear: number): Fun
     dpi: paidIn > 0 ? distributions / paidIn : 0,
     rvpi: paidIn > 0 ? nav / paidIn : 0,
     tvpi: paidIn > 0 ? (distributions + nav) / paidIn : 0,
-    netIrr: annualise(irr(Array.from(path.netCashFlow), IRR_GUESS), P),
-    grossIrr: annualise(irr(gross, IRR_GUESS), P),
+    netIrr: annualise(investorIrr(Array.from(path.netCashFlow)), P),
+    grossIrr: annualise(investorIrr(grossFlows(path)), P),
     totalFees: sum(path.fee),
     totalCarry: path.cumCarry[last] ?? 0,
     peakCapitalAtRisk: -trough,
     breakEvenPeriod: breakEven,
     breakEvenYear: breakEven === null ? null : vintageYear + Math.ceil(breakEven / P) - 1,
   };
+}
+
+/** The fund's own flows before fees and carry: distributions less contributions. */
+export function grossFlows(path: FundPath): number[] {
+  return Array.from(path.distribution, (d, i) => d - path.contribution[i]!);
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(2)} %`;
+
+/** A warning when the flows have several IRRs (naming the one reported) or none. */
+function irrWarnings(
+  field: 'netIrr' | 'grossIrr',
+  label: string,
+  flows: number[],
+  reported: number,
+  P: number,
+): ModelWarning[] {
+  const roots = irrRoots(flows).map((r) => annualise(r, P));
+  if (roots.length > 1) {
+    return [
+      {
+        code: 'irr_multiple_roots',
+        message: `The ${label} flows have ${roots.length} IRRs (${roots.map(pct).join(', ')}); ${
+          Number.isFinite(reported)
+            ? `${pct(reported)} is reported, the one consistent with the total gain (TVPI)`
+            : 'none is consistent with the total gain (TVPI), so none is reported'
+        }.`,
+        figure: field,
+      },
+    ];
+  }
+  if (!Number.isFinite(reported)) {
+    return [
+      {
+        code: 'irr_none',
+        message: roots.length
+          ? `The ${label} flows have one IRR, ${pct(roots[0]!)}, on the wrong side of 0 for their total gain (TVPI), so none is reported.`
+          : `The ${label} flows have no IRR: their NPV has the same sign at every discount rate.`,
+        figure: field,
+      },
+    ];
+  }
+  return [];
 }
 
 function sum(xs: ArrayLike<number>): number {

@@ -84,7 +84,7 @@ export const fundsSchema: JsonSchema = {
       title: 'Rate of contribution (RC)',
       description:
         'Share of the still-uncalled commitment called each year: one rate for every year, or one per year (later years reuse the last).',
-      'x-unit': 'fraction per year',
+      'x-unit': 'fraction',
       anyOf: [
         { type: 'number', minimum: 0, maximum: 1 },
         { type: 'array', items: { type: 'number', minimum: 0, maximum: 1 }, minItems: 1, maxItems: 30 },

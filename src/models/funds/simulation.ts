@@ -1,6 +1,7 @@
-import { irr, percentileSorted } from '../finmath.ts';
+import { percentileSorted } from '../finmath.ts';
+import { investorIrr } from '../irr-roots.ts';
 import { newPath, projectFund } from './project.ts';
-import { annualise, IRR_GUESS, type PeriodRates, periodRates, perPeriodGrowth } from './rates.ts';
+import { annualise, type PeriodRates, periodRates, perPeriodGrowth } from './rates.ts';
 import type { FundsInput } from './schema.ts';
 
 /**
@@ -45,6 +46,11 @@ export interface SimulationSummary {
   nav: Band[];
   netCashFlow: Band[];
   tvpi: Distribution;
+  /**
+   * Over every path. A path without an IRR is a loss (a gain always has a root above 0) with no negative
+   * rate at which its NPV is 0, so it counts as −100 %, the floor of IRR, rather than leaving the
+   * statistics; how many did so is reported beside.
+   */
   irr: Distribution & { pathsWithoutIrr: number };
 }
 
@@ -110,7 +116,7 @@ export function runFundsSimulationChunk(
     chunk.lpNav.set(p.lpNav, k * N);
     chunk.netCashFlow.set(p.netCashFlow, k * N);
     chunk.tvpi[k] = p.tvpi[N - 1]!;
-    chunk.irr[k] = annualise(irr(Array.from(p.netCashFlow), IRR_GUESS), rates.perYear);
+    chunk.irr[k] = annualise(investorIrr(Array.from(p.netCashFlow)), rates.perYear);
   }
   return chunk;
 }
@@ -155,14 +161,20 @@ export function mergeSimulationChunks(
     return all;
   };
   const irrs = concat('irr');
-  const finiteIrr = irrs.filter((x) => Number.isFinite(x));
+  let withoutIrr = 0;
+  for (let i = 0; i < irrs.length; i++) {
+    if (!Number.isFinite(irrs[i]!)) {
+      irrs[i] = -1;
+      withoutIrr++;
+    }
+  }
   return {
     paths: M,
     seed: input.seed,
     nav: bands('lpNav'),
     netCashFlow: bands('netCashFlow'),
     tvpi: distribution(concat('tvpi')),
-    irr: { ...distribution(finiteIrr), pathsWithoutIrr: M - finiteIrr.length },
+    irr: { ...distribution(irrs), pathsWithoutIrr: withoutIrr },
   };
 }
 

@@ -42,7 +42,7 @@ export function simulationSheet(res: FundsResult, sheetName: string, formatting:
     ]);
   }
   rows.push([
-    { v: 'Paths without an IRR', s: 'label' },
+    { v: 'Paths without an IRR (counted as −100 % above)', s: 'label' },
     { v: sim.irr.pathsWithoutIrr, s: 'integer' },
   ]);
   const ref = (col: string) => `${sheetRef(sheetName)}!$${col}$${first + 1}:$${col}$${last}`;

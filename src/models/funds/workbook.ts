@@ -1,12 +1,22 @@
 import type { Formatting } from '../../core/tenant.ts';
 import { type Cell, colName, type Row, type SheetSpec, type StyleName, sheetRef } from '../xlsx/cells.ts';
-import { headerRows, type InputRow, inputsSheetRows, logoImages, sheetNamer } from '../xlsx/layout.ts';
+import {
+  headerRows,
+  type InputRow,
+  inputsSheetRows,
+  logoImages,
+  sheetNamer,
+  warningRows,
+} from '../xlsx/layout.ts';
+import { formattingForCurrency } from '../xlsx/styles.ts';
 import { writeXlsx } from '../xlsx/writer.ts';
-import { IRR_GUESS } from './rates.ts';
 import { type FundsResult, periodLabels } from './run.ts';
 import type { FundsInput } from './schema.ts';
 import { cashFlowColumns } from './workbook-columns.ts';
 import { simulationSheet } from './workbook-simulation.ts';
+
+/** The workbook's sheets by their default names, which a tenant's `formatting.sheetNames` may rename. */
+export const FUNDS_SHEETS = ['Inputs', 'Cash flows', 'Summary', 'Simulation'] as const;
 
 export function fundsWorkbookSpec(result: FundsResult, input: FundsInput, formatting: Formatting) {
   const name = sheetNamer(formatting);
@@ -104,7 +114,8 @@ export function fundsWorkbookSpec(result: FundsResult, input: FundsInput, format
 }
 
 export function fundsWorkbook(result: FundsResult, input: FundsInput, formatting: Formatting): Uint8Array {
-  return writeXlsx(fundsWorkbookSpec(result, input, formatting), formatting);
+  const jobFormatting = formattingForCurrency(formatting, input.currency);
+  return writeXlsx(fundsWorkbookSpec(result, input, jobFormatting), jobFormatting);
 }
 
 const FIRST_ROW = 5; // 0-based row of the t = 0 line; period t sits at FIRST_ROW + t
@@ -162,6 +173,17 @@ function cashFlowSheet(
   };
 }
 
+/**
+ * IRR's guess: the model's per-period root to 4 significant digits. Newton from there reaches the same
+ * root in Excel, LibreOffice and HyperFormula, where a fixed guess can land on another root of flows
+ * with several (or on none: `#NUM!`).
+ */
+function irrGuess(annual: number, P: number): string {
+  const perPeriod = (1 + annual) ** (1 / P) - 1;
+  const short = Number(perPeriod.toPrecision(4));
+  return String(short > -1 ? short : perPeriod);
+}
+
 function summarySheet(
   res: FundsResult,
   I: Record<string, string>,
@@ -187,7 +209,7 @@ function summarySheet(
   );
   const irrCell = (range: string, v: number): Cell =>
     Number.isFinite(v)
-      ? { f: `(1+IRR(${range},${IRR_GUESS}))^${I['P']}-1`, v, s: 'percent' }
+      ? { f: `(1+IRR(${range},${irrGuess(v, res.rates.perYear)}))^${I['P']}-1`, v, s: 'percent' }
       : { v: 'n/a', s: 'note' };
   line('Net IRR (annual)', irrCell(ref.range('net'), m.netIrr));
   line('Gross IRR (annual)', irrCell(ref.range('grossFlow'), m.grossIrr));
@@ -198,6 +220,7 @@ function summarySheet(
     'Break-even year',
     m.breakEvenYear === null ? { v: 'not reached', s: 'note' } : { v: m.breakEvenYear, s: 'integer' },
   );
+  rows.push(...warningRows(res.warnings));
   rows.push([], [{ v: 'The J-curve: cumulative net cash flow to LPs, with LP NAV.', s: 'note' }]);
   const top = rows.length + 1;
   return {

@@ -98,11 +98,20 @@ export function sheetRef(name: string): string {
   return `'${name.replace(/'/g, "''")}'`;
 }
 
-/** Excel forbids `[]:*?/\` in sheet names and caps them at 31 characters. */
+/**
+ * Excel forbids `[]:*?/\` in sheet names, an apostrophe at either end, and caps them at 31 characters
+ * (cut here never inside a surrogate pair); characters XML cannot carry are dropped as well.
+ */
 export function safeSheetName(name: string): string {
-  const cleaned = name
-    .replace(/[[\]:*?/\\]/g, ' ')
+  let cleaned = name
+    .replace(/[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu, '')
+    .replace(/[[\]:*?/\\\t\n\r]/g, ' ')
     .trim()
-    .slice(0, 31);
+    .replace(/^'+|'+$/g, '')
+    .trim();
+  if (cleaned.length > 31) {
+    const last = cleaned.charCodeAt(30);
+    cleaned = cleaned.slice(0, last >= 0xd800 && last <= 0xdbff ? 30 : 31).trimEnd();
+  }
   return cleaned.length ? cleaned : 'Sheet';
 }

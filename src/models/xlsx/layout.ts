@@ -1,4 +1,5 @@
 import type { Formatting } from '../../core/tenant.ts';
+import type { ModelWarning } from '../types.ts';
 import { a1, type Cell, type ImageSpec, type Row, type StyleName, safeSheetName, sheetRef } from './cells.ts';
 import { isPng } from './drawing.ts';
 
@@ -65,4 +66,14 @@ export function inputsSheetRows(
     [{ v: 'Blue cells are inputs; every other figure is a formula that refers to them.', s: 'note' }],
   );
   return { rows, refs };
+}
+
+/** The result's warnings as notes under a heading, as values: they hold for the inputs the job ran with. */
+export function warningRows(warnings: readonly ModelWarning[]): Row[] {
+  if (!warnings.length) return [];
+  return [
+    [],
+    [{ v: 'Warnings (for the inputs this job ran with)', s: 'bold' }],
+    ...warnings.map((w): Row => [{ v: w.message, s: 'note' }]),
+  ];
 }

@@ -35,6 +35,17 @@ function buildMoneyFormat(currency: string, locale: string): string {
   return prefix ? `${sym}${digits};-${sym}${digits}` : `${digits} ${sym};-${digits} ${sym}`;
 }
 
+/**
+ * The formatting a job's workbook is written with: money in the job's currency. The tenant's own number
+ * format is kept only when it is for that currency (it may spell a symbol, `[$€-407]`).
+ */
+export function formattingForCurrency(formatting: Formatting, currency: string): Formatting {
+  const { numberFormat, ...rest } = formatting;
+  return formatting.currency === currency && numberFormat !== undefined
+    ? { ...rest, currency, numberFormat }
+    : { ...rest, currency };
+}
+
 /** Style order is the `s` index written into cells. */
 export const STYLE_ORDER: readonly StyleName[] = [
   'default',

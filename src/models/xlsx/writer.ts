@@ -2,7 +2,7 @@ import type { Formatting } from '../../core/tenant.ts';
 import { a1, type Row, type SheetSpec, type WorkbookSpec } from './cells.ts';
 import { chartXml, drawingXml } from './drawing.ts';
 import { STYLE_INDEX, stylesXml } from './styles.ts';
-import { escapeXml, xmlNumber } from './xml.ts';
+import { cellText, escapeXml, xmlNumber } from './xml.ts';
 import { zipEntries } from './zip.ts';
 
 const strToU8 = (s: string): Uint8Array => Buffer.from(s, 'utf8');
@@ -144,7 +144,7 @@ function rowXml(row: Row, r: number): string {
       const f = `<f>${escapeXml(cell.f)}</f>`;
       if (typeof v === 'number' && Number.isFinite(v))
         s += `<c r="${ref}"${style}>${f}<v>${xmlNumber(v)}</v></c>`;
-      else if (typeof v === 'string') s += `<c r="${ref}"${style} t="str">${f}<v>${escapeXml(v)}</v></c>`;
+      else if (typeof v === 'string') s += `<c r="${ref}"${style} t="str">${f}<v>${cellText(v)}</v></c>`;
       else if (typeof v === 'boolean') s += `<c r="${ref}"${style} t="b">${f}<v>${v ? 1 : 0}</v></c>`;
       else s += `<c r="${ref}"${style}>${f}</c>`;
     } else if (typeof v === 'number') {
@@ -152,7 +152,7 @@ function rowXml(row: Row, r: number): string {
         ? `<c r="${ref}"${style}><v>${xmlNumber(v)}</v></c>`
         : `<c r="${ref}"${style}/>`;
     } else if (typeof v === 'string') {
-      s += `<c r="${ref}"${style} t="inlineStr"><is><t xml:space="preserve">${escapeXml(v)}</t></is></c>`;
+      s += `<c r="${ref}"${style} t="inlineStr"><is><t xml:space="preserve">${cellText(v)}</t></is></c>`;
     } else if (typeof v === 'boolean') {
       s += `<c r="${ref}"${style} t="b"><v>${v ? 1 : 0}</v></c>`;
     } else if (style) {

@@ -89,8 +89,16 @@ export function TenantForm({ initial, submitLabel, onSubmit }: Props) {
     }
     const config: TenantConfig = {
       rules: parsedRules,
-      // Empty fields mean "use the plan's default", so they are left out rather than sent as "".
-      formatting: Object.fromEntries(Object.entries(formatting).filter(([, v]) => v.trim() !== '')),
+      // Empty fields mean "use the plan's default", so they are left out rather than sent as "". Settings
+      // this form does not show (logo, sheet names, number format) are sent back as they were, not dropped.
+      formatting: {
+        ...Object.fromEntries(
+          Object.entries(initial?.config.formatting ?? {}).filter(
+            ([k]) => !FORMATTING.some((f) => f.key === k),
+          ),
+        ),
+        ...Object.fromEntries(Object.entries(formatting).filter(([, v]) => v.trim() !== '')),
+      },
       limits: numbers(limits),
       // Only when changed: on AWS new function settings update the tenant's stack.
       ...(JSON.stringify(fn) !== JSON.stringify(initialFunction) ? { function: numbers(fn) } : {}),

@@ -4,6 +4,7 @@ import { formatTime } from '../portal/format.ts';
 import { Link, navigate, useTitle } from '../router.tsx';
 import { ProblemBanner } from '../ui/Problem.tsx';
 import { Loading, StatusBadge } from '../ui/States.tsx';
+import { KeysPanel } from './KeysPanel.tsx';
 import { OperationsPanel } from './OperationsPanel.tsx';
 import { PlacementPanel } from './PlacementPanel.tsx';
 import { TenantForm } from './TenantForm.tsx';
@@ -82,6 +83,7 @@ export function TenantPage({ tenantId }: { tenantId: string }) {
       </dl>
       <PlacementPanel key={t.id} tenant={t} onMoved={onMoved} />
       <OperationsPanel tenantId={t.id} version={t.version} />
+      <KeysPanel tenantId={t.id} />
       <section aria-labelledby="settings-heading">
         <h2 id="settings-heading">Settings</h2>
         {saved ? (

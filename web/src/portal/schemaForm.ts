@@ -97,7 +97,8 @@ function rewrite(error: RJSFValidationError): RJSFValidationError {
  * they show next to their fields; problems outside `prefix` stay in the banner only.
  */
 export function errorSchemaFrom(errors: FieldError[] | undefined, prefix = '/input'): ErrorSchema {
-  const root: Schema = {};
+  // Null-prototype nodes and own-property reads: a path segment from the server is only ever a key.
+  const root: Schema = Object.create(null);
   for (const error of errors ?? []) {
     if (!error.path.startsWith(prefix)) continue;
     const segments = error.path
@@ -107,7 +108,7 @@ export function errorSchemaFrom(errors: FieldError[] | undefined, prefix = '/inp
       .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
     let node = root;
     for (const segment of segments) {
-      if (!isObject(node[segment])) node[segment] = {};
+      if (!Object.hasOwn(node, segment) || !isObject(node[segment])) node[segment] = Object.create(null);
       node = node[segment] as Schema;
     }
     const list = Array.isArray(node.__errors) ? (node.__errors as string[]) : [];

@@ -1,0 +1,53 @@
+import { Stack } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { tenantViewKey } from '../src/adapters/aws/tenant-views.ts';
+import type { TenantId } from '../src/core/ids.ts';
+import { WEBHOOK_QUEUE } from '../src/functions/webhook-message.ts';
+
+// Grants the platform stack and the tenant stacks share, so both scope a function role the same way.
+
+/**
+ * Dedicated buckets (src/adapters/aws/naming.ts `dedicatedBucketName`): `silopool-` … `-{account}-{region}`.
+ * The platform's own buckets never match: the shared bucket is named by CloudFormation (no account and Region
+ * at the end) and the log bucket does not start with `silopool-`.
+ */
+export function dedicatedBucketsArn(scope: Stack): string {
+  const stack = Stack.of(scope);
+  return `arn:${stack.partition}:s3:::silopool-*-${stack.account}-${stack.region}`;
+}
+
+function tableArn(scope: Stack, table: dynamodb.ITable | string): string {
+  if (typeof table !== 'string') return table.tableArn;
+  const stack = Stack.of(scope);
+  return `arn:${stack.partition}:dynamodb:${stack.region}:${stack.account}:table/${table}`;
+}
+
+/**
+ * Model functions send only webhook notifications (src/functions/model-handler.ts), deduplicated by items
+ * `DEDUP#system_webhooks` (src/adapters/aws/message-queue.ts): that partition of the dedup table only.
+ */
+export function webhookDedupStatement(scope: Stack, table: dynamodb.ITable | string): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+    resources: [tableArn(scope, table)],
+    conditions: leadingKey(`DEDUP#${WEBHOOK_QUEUE}`),
+  });
+}
+
+/** A dedicated tenant's functions read their own tenant's view and no other (src/adapters/aws/tenant-views.ts). */
+export function ownViewStatement(scope: Stack, viewsTable: string, tenantId: TenantId): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    actions: ['dynamodb:GetItem'],
+    resources: [tableArn(scope, viewsTable)],
+    conditions: leadingKey(tenantViewKey(tenantId)),
+  });
+}
+
+/** Every partition key the request names is exactly `pk`, and it names one (a request without one is denied). */
+function leadingKey(pk: string): Record<string, Record<string, unknown>> {
+  return {
+    'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [pk] },
+    Null: { 'dynamodb:LeadingKeys': 'false' },
+  };
+}

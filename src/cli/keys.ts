@@ -1,0 +1,82 @@
+import { type Command, InvalidArgumentError } from 'commander';
+import type { Operator } from './operator.ts';
+import { printTable } from './output.ts';
+
+type WithOperator = <T>(
+  json: boolean,
+  run: (op: Operator) => Promise<T>,
+  show: (result: T) => void,
+) => Promise<void>;
+
+/** `silopool tenants keys list|issue|revoke|rotate`: a tenant's API keys, secrets shown only when made. */
+export function addKeyCommands(tenants: Command, withOperator: WithOperator): void {
+  const keys = tenants.command('keys').description("list, issue, revoke and rotate a tenant's API keys");
+
+  keys
+    .command('list <tenant>')
+    .description('the working keys: id, prefix, created, last used (never the secrets)')
+    .option('--json', 'machine-readable output')
+    .action((tenant: string, o: { json?: boolean }) =>
+      withOperator(
+        Boolean(o.json),
+        (op) => op.listApiKeys(tenant),
+        (items) =>
+          printTable(
+            ['ID', 'PREFIX', 'CREATED', 'LAST USED', 'EXPIRES'],
+            items.map((k) => [k.id, `${k.prefix}…`, k.createdAt, k.lastUsedAt ?? '-', k.expiresAt ?? '-']),
+          ),
+      ),
+    );
+
+  keys
+    .command('issue <tenant>')
+    .description('another key for the tenant; prints it once')
+    .option('--json', 'machine-readable output')
+    .action((tenant: string, o: { json?: boolean }) =>
+      withOperator(
+        Boolean(o.json),
+        (op) => op.issueApiKey(tenant),
+        ({ apiKey }) => process.stdout.write(`API key (shown once, store it now): ${apiKey}\n`),
+      ),
+    );
+
+  keys
+    .command('revoke <tenant> <keyId>')
+    .description('the next request with the key answers 401')
+    .option('--json', 'machine-readable output')
+    .action((tenant: string, keyId: string, o: { json?: boolean }) =>
+      withOperator(
+        Boolean(o.json),
+        async (op) => {
+          await op.revokeApiKey(tenant, keyId);
+          return { tenantId: tenant, keyId, revoked: true };
+        },
+        () => process.stdout.write(`Revoked key ${keyId} of ${tenant}.\n`),
+      ),
+    );
+
+  keys
+    .command('rotate <tenant> <keyId>')
+    .description('a new key in place of one; prints it once. The old key stops now or after --grace')
+    .option('--grace <seconds>', 'how long the old key keeps working (at most 604800, 7 days)', seconds, 0)
+    .option('--json', 'machine-readable output')
+    .action((tenant: string, keyId: string, o: { grace: number; json?: boolean }) =>
+      withOperator(
+        Boolean(o.json),
+        (op) => op.rotateApiKey(tenant, keyId, o.grace),
+        (r) => {
+          process.stdout.write(`New key ${r.key.id} (shown once, store it now): ${r.apiKey}\n`);
+          process.stdout.write(
+            r.replaced.revoked
+              ? `Key ${r.replaced.id} is revoked.\n`
+              : `Key ${r.replaced.id} works until ${r.replaced.expiresAt}.\n`,
+          );
+        },
+      ),
+    );
+}
+
+function seconds(value: string): number {
+  if (!/^[0-9]{1,7}$/.test(value)) throw new InvalidArgumentError('a whole number of seconds');
+  return Number(value);
+}

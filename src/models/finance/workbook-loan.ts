@@ -1,0 +1,75 @@
+import type { Formatting } from '../../core/tenant.ts';
+import { type Row, type SheetSpec, sheetRef } from '../xlsx/cells.ts';
+import { headerRows } from '../xlsx/layout.ts';
+import type { FinanceResult } from './run.ts';
+
+/** The Loan sheet: PMT, then one row per month with the closed-form balance of `loanSchedule`. */
+export function loanSheet(
+  res: FinanceResult,
+  I: Record<string, string>,
+  sheetName: string,
+  formatting: Formatting,
+) {
+  const loan = res.loan!;
+  const rows: Row[] = [...headerRows(formatting, 'Loan schedule', 7), []];
+  rows.push(
+    [
+      { v: 'Monthly rate', s: 'label' },
+      { f: `${I['loanRate']}/12`, v: loan.monthlyRate, s: 'factor' },
+    ],
+    [
+      { v: 'Monthly payment (PMT)', s: 'label' },
+      { f: `-PMT(B4,${I['term']},${I['principal']})`, v: loan.payment, s: 'moneyBold' },
+    ],
+  );
+  const firstRow = 9; // 1-based row of month 1
+  const lastRow = firstRow + loan.rows.length - 1;
+  rows.push([
+    { v: 'Total interest', s: 'label' },
+    { f: `SUM(E${firstRow}:E${lastRow})`, v: loan.totalInterest, s: 'money' },
+  ]);
+  rows.push([]);
+  rows.push(
+    ['Month', 'Date', 'Opening balance', 'Payment', 'Interest', 'Principal', 'Closing balance'].map((v) => ({
+      v,
+      s: 'colHeader' as const,
+    })),
+  );
+  loan.rows.forEach((p, i) => {
+    const r = firstRow + i;
+    rows.push([
+      { v: p.month, s: 'integer' },
+      { f: monthsAfter(I['loanStart']!, `A${r}`), v: p.date, s: 'date' },
+      i === 0
+        ? { f: I['principal']!, v: p.opening, s: 'money' }
+        : { f: `G${r - 1}`, v: p.opening, s: 'money' },
+      { f: `E${r}+F${r}`, v: p.payment, s: 'money' },
+      { f: `C${r}*$B$4`, v: p.interest, s: 'money' },
+      { f: `C${r}-G${r}`, v: p.principal, s: 'money' },
+      { f: closingBalance(I['principal']!, I['term']!, `A${r}`), v: p.closing, s: 'money' },
+    ]);
+  });
+  return {
+    sheet: {
+      name: sheetName,
+      rows,
+      cols: [24, 12, 18, 16, 16, 16, 18],
+      freeze: { rows: 8, cols: 0 },
+    } as SheetSpec,
+    refs: { payment: `${sheetRef(sheetName)}!$B$5`, totalInterest: `${sheetRef(sheetName)}!$B$6` },
+  };
+}
+
+/** `loanSchedule`'s closed-form balance after `month` payments, operation for operation. */
+function closingBalance(principal: string, term: string, month: string): string {
+  const q = '(1+$B$4)';
+  return `IF($B$4=0,${principal}*(${term}-${month})/${term},${principal}*${q}^${month}*(${q}^(${term}-${month})-1)/(${q}^${term}-1))`;
+}
+
+/**
+ * EDATE spelled as MIN(DATE(…), EOMONTH(…)): same result in Excel, and HyperFormula 3.5 (our test
+ * engine) gets EDATE wrong into a leap February (2025-01-31 + 37 months gives Feb 28, not 29).
+ */
+function monthsAfter(start: string, months: string): string {
+  return `MIN(DATE(YEAR(${start}),MONTH(${start})+${months},DAY(${start})),EOMONTH(${start},${months}))`;
+}

@@ -1,0 +1,62 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
+
+// Issue 13 through the real API: plausibility warnings when a job is accepted (kind 1), the job's
+// currency defaulting to the tenant's and carried in the summary (kind 2), result warnings (kinds 4, 8).
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+async function submit(apiKey: string, model: string, input: object) {
+  const res = await server.api(`/v1/models/${model}/jobs`, {
+    method: 'POST',
+    token: apiKey,
+    body: JSON.stringify({ input }),
+  });
+  expect(res.status).toBe(202);
+  return (await res.json()) as { id: string; warnings: { code: string; path?: string; message: string }[] };
+}
+
+describe('numbers a finance team signs off, through the API', () => {
+  it('growth typed as percent (5 for 5 %) is accepted with a warning naming the field; 0.05 has none', async () => {
+    const tenant = newTenantId();
+    const { apiKey } = await server.createTenant(tenant, { config: { formatting: { currency: 'EUR' } } });
+    const typed = await submit(apiKey, 'finance', { revenueGrowth: 5, discountRate: 10.5 / 100 });
+    expect(typed.warnings).toEqual([
+      expect.objectContaining({ code: 'rate_implausible', path: '/input/revenueGrowth' }),
+    ]);
+    expect(typed.warnings[0]!.message).toContain('500 %');
+    const high = await submit(apiKey, 'finance', { discountRate: 0.6, terminalGrowth: 0.02 });
+    expect(high.warnings.map((w) => w.path)).toEqual(['/input/discountRate']);
+    const fine = await submit(apiKey, 'finance', { revenueGrowth: 0.05 });
+    expect(fine.warnings).toEqual([]);
+
+    const done = await waitForJob(server, apiKey, typed.id);
+    expect(done.status).toBe('succeeded');
+    const summary = done.summary as { currency: string; warnings: { code: string }[] };
+    // The tenant's currency is the default of the job's.
+    expect(summary.currency).toBe('EUR');
+    expect(summary.warnings.map((w) => w.code)).toContain('rate_implausible');
+  }, 60_000);
+
+  it('a losing fund reports the IRR its TVPI implies, with the other root named in warnings', async () => {
+    const tenant = newTenantId();
+    const { apiKey } = await server.createTenant(tenant);
+    const job = await submit(apiKey, 'funds', { growthRate: -0.1, currency: 'JPY' });
+    const done = await waitForJob(server, apiKey, job.id);
+    const summary = done.summary as {
+      netIrr: number;
+      tvpi: number;
+      currency: string;
+      warnings: { code: string }[];
+    };
+    expect(summary.tvpi).toBeLessThan(1);
+    expect(summary.netIrr).toBeCloseTo(-0.1908, 4);
+    expect(summary.currency).toBe('JPY');
+    expect(summary.warnings.map((w) => w.code)).toContain('irr_multiple_roots');
+  }, 60_000);
+});
