@@ -134,7 +134,7 @@ const MIGRATIONS: readonly string[] = [
   `,
   // Dead-letter moves, written in the claim that moves the message: the outbox the job settler reads.
   `
-  CREATE TABLE dead_letter_outbox (
+  CREATE TABLE IF NOT EXISTS dead_letter_outbox (
     id INTEGER PRIMARY KEY,
     source TEXT NOT NULL,
     message_id TEXT NOT NULL,
