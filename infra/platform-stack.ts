@@ -17,6 +17,7 @@ import { WEBHOOK_QUEUE } from '../src/functions/webhook-message.ts';
 import { deadLetterQueueName } from '../src/ports/message-queue.ts';
 import type { SilopoolInfraConfig } from './config.ts';
 import { ControlFunction } from './constructs/control-function.ts';
+import { DeadLetterSettler } from './constructs/dead-letter-settler.ts';
 import { ModelLane } from './constructs/model-lane.ts';
 import { SilopoolFunction } from './constructs/silopool-function.ts';
 import { TenantProvisioning } from './constructs/tenant-provisioning.ts';
@@ -284,6 +285,11 @@ export class PlatformStack extends Stack {
       environment: controlPlaneEnv,
       alarmTopic,
     });
+    const deadLetters = new DeadLetterSettler(this, 'DeadLetters', {
+      code: config.code,
+      role: apiRole,
+      environment: controlPlaneEnv,
+    });
     const accessLog = new logs.LogGroup(this, 'ApiAccessLogs', {
       retention: logs.RetentionDays.THREE_MONTHS,
     });
@@ -331,6 +337,7 @@ export class PlatformStack extends Stack {
       webhookRole,
       webhookFunction,
       controlFunction: control.fn,
+      deadLetterFunction: deadLetters.fn,
       deployerRole: provisioning.deployerRole,
       lanes: this.lanes,
     });

@@ -39,6 +39,7 @@ export function acknowledgePlatform(
     webhookRole: iam.Role;
     webhookFunction: SilopoolFunction;
     controlFunction: SilopoolFunction;
+    deadLetterFunction: SilopoolFunction;
     deployerRole: iam.Role;
     lanes: ModelLane[];
   },
@@ -47,9 +48,15 @@ export function acknowledgePlatform(
   acknowledgeFunction(parts.apiFunction);
   acknowledgeFunction(parts.webhookFunction);
   acknowledgeFunction(parts.controlFunction);
+  acknowledgeFunction(parts.deadLetterFunction);
   acknowledge(webhookRole, 'AwsSolutions-IAM5[Resource::*]', XRAY);
   for (const lane of parts.lanes) acknowledgeFunction(lane.fn);
-  for (const role of [apiRole, modelRole]) acknowledge(role, 'AwsSolutions-IAM5[Resource::*]', XRAY);
+  acknowledge(modelRole, 'AwsSolutions-IAM5[Resource::*]', XRAY);
+  acknowledge(
+    apiRole,
+    'AwsSolutions-IAM5[Resource::*]',
+    `${XRAY} sqs:ListQueues has none either (the dead-letter settler lists the lanes' dead-letter queues).`,
+  );
 
   // CDK's table grants add the table's indexes; the shared table has one, the sparse `queued` index.
   const indexes = `Resource::${arnRef(stack, stack.node.findChild('SharedTable'))}/index/*`;
@@ -93,6 +100,14 @@ export function acknowledgePlatform(
       'The API sends jobs to dedicated tenant queues, created later by their TenantStacks.',
     ],
     [`arn:${partition}:sqs:${region}:${account}:system_*`, 'Platform queues (webhook delivery).'],
+    [
+      `arn:${partition}:sqs:${region}:${account}:shared_*-dlq`,
+      "The dead-letter settler reads the shared lanes' dead-letter queues (and leaves the messages there).",
+    ],
+    [
+      `arn:${partition}:sqs:${region}:${account}:tenant_*-dlq`,
+      "The dead-letter settler reads dedicated lanes' dead-letter queues, created later by their TenantStacks.",
+    ],
   ];
   for (const [resource, reason] of patterns)
     acknowledge(apiRole, `AwsSolutions-IAM5[Resource::${resource}]`, reason);

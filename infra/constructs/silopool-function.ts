@@ -27,6 +27,8 @@ const BANNER = [
 
 export interface SilopoolFunctionProps {
   entry: keyof typeof ENTRIES;
+  /** The bundle's export that Lambda calls; `handler` unless the bundle has another function too. */
+  handler?: string;
   code: CodeSource;
   environment: Record<string, string>;
   memoryMb: number;
@@ -73,7 +75,7 @@ export class SilopoolFunction extends Construct {
     if (props.code.kind === 'asset') {
       this.fn = new lambda.Function(this, 'Function', {
         ...common,
-        handler: 'index.handler',
+        handler: `index.${props.handler ?? 'handler'}`,
         code: lambda.Code.fromAsset(assetDir(props.code, props.entry)),
       });
       return;
@@ -82,7 +84,7 @@ export class SilopoolFunction extends Construct {
     this.fn = new NodejsFunction(this, 'Function', {
       ...common,
       entry: join(root, ENTRIES[props.entry]),
-      handler: 'handler',
+      handler: props.handler ?? 'handler',
       projectRoot: root,
       depsLockFilePath: join(root, 'package-lock.json'),
       bundling: {

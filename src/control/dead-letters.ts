@@ -1,8 +1,8 @@
+import { isTerminal } from '../core/job.ts';
 import { decodeJobMessage } from '../core/messages.ts';
-import { storeFor } from '../core/placement.ts';
 import { nextVersion } from '../ports/job-store.ts';
 import { deadLetterQueueName, type MessageQueue, type ReceivedMessage } from '../ports/message-queue.ts';
-import { tenantDataAt } from '../ports/stores.ts';
+import { DEAD_LETTERED, jobStoreOf, RETRIES_EXHAUSTED } from './dead-letter-settler.ts';
 import type { ControlDeps } from './tenants.ts';
 
 export interface DeadLetter {
@@ -11,6 +11,9 @@ export interface DeadLetter {
   groupId?: string;
   receiveCount: number;
   sentAt: string;
+  /** As sent; a redrive sends it again with the same. */
+  priority?: number;
+  cost?: number;
 }
 
 /** Looks at a queue's dead letters without consuming them (they become visible again at once). */
@@ -32,12 +35,16 @@ export async function peekDeadLetters(queue: MessageQueue, source: string, max =
     ...(m.groupId ? { groupId: m.groupId } : {}),
     receiveCount: m.receiveCount,
     sentAt: new Date(m.sentAt).toISOString(),
+    ...(m.priority !== undefined ? { priority: m.priority } : {}),
+    ...(m.cost !== undefined ? { cost: m.cost } : {}),
   }));
 }
 
 /**
- * Moves dead letters back to their queue. A job that was marked failed when its retries ran out goes
- * back to `queued`, so it runs once more and ends in exactly one terminal state.
+ * Moves dead letters back to their queue, each as it was sent (group, priority, fair-scheduling cost,
+ * attributes), so a big job is still charged as big. A job settled as failed because its message was
+ * dead-lettered, or because its retries ran out, goes back to `queued`: it runs once more and ends in
+ * exactly one terminal state.
  */
 export async function redriveDeadLetters(deps: ControlDeps, source: string): Promise<{ moved: number }> {
   const dlq = deadLetterQueueName(source);
@@ -46,10 +53,13 @@ export async function redriveDeadLetters(deps: ControlDeps, source: string): Pro
     const batch = await deps.queue.receive(dlq, { maxMessages: 10, visibilityTimeoutSec: 30 });
     if (batch.length === 0) break;
     for (const message of batch) {
-      await requeueJob(deps, message.body);
+      await requeueJob(deps, source, message.body);
       await deps.queue.send(source, {
         body: message.body,
         ...(message.groupId ? { groupId: message.groupId } : {}),
+        ...(message.priority !== undefined ? { priority: message.priority } : {}),
+        ...(message.cost !== undefined ? { cost: message.cost } : {}),
+        ...(Object.keys(message.attributes).length > 0 ? { attributes: message.attributes } : {}),
       });
       await deps.queue.delete(dlq, message.receiptHandle);
       moved++;
@@ -58,14 +68,25 @@ export async function redriveDeadLetters(deps: ControlDeps, source: string): Pro
   return { moved };
 }
 
-async function requeueJob(deps: ControlDeps, body: string): Promise<void> {
+/**
+ * A job settled as dead-lettered (or failed on its last delivery) goes back to `queued`. A job not settled
+ * yet is written too (a new version): the dead-letter settler then sees it changed after the move and
+ * leaves it to the redriven message.
+ */
+async function requeueJob(deps: ControlDeps, source: string, body: string): Promise<void> {
   const message = decodeJobMessage(body);
   if (!message) return;
   const tenant = await deps.directory.get(message.tenantId);
   if (!tenant) return;
-  const jobs = tenantDataAt(deps.stores, storeFor(tenant), tenant.id).jobs;
+  const jobs = await jobStoreOf(deps, tenant, message.jobId, source);
   const job = await jobs.get(message.jobId);
-  if (job?.status !== 'failed' || job.error?.code !== 'retries_exhausted') return;
+  if (!job) return;
+  if (!isTerminal(job.status)) {
+    await jobs.update(nextVersion(job, {}), job.version);
+    return;
+  }
+  const code = job.error?.code;
+  if (job.status !== 'failed' || (code !== DEAD_LETTERED && code !== RETRIES_EXHAUSTED)) return;
   const { error: _error, finishedAt: _finished, ...rest } = job;
   await jobs.update(nextVersion(rest, { status: 'queued' }), job.version);
 }

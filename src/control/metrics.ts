@@ -10,6 +10,7 @@ interface TenantState {
   running: Set<string>;
   throttled: Map<ThrottleReason, number>;
   finished: Map<string, number>;
+  recovered: Map<RecoveryAction, number>;
   /** Cumulative counts per bucket of WAIT_BUCKETS_SEC, then +Inf. */
   waitBuckets: number[];
   waitSum: number;
@@ -17,6 +18,12 @@ interface TenantState {
   recentWaits: number[];
   recentNext: number;
 }
+
+/**
+ * What the platform did for a job that lost its way: a dead letter settled as failed, or a job found
+ * without a live message that the reconciler settled or sent again.
+ */
+export type RecoveryAction = 'dead_letter_settled' | 'reconciled_settled' | 'reconciled_resent';
 
 export interface LiveTenantFigures {
   running: number;
@@ -32,6 +39,7 @@ export interface LiveTenantFigures {
 export interface TenantMetrics {
   observe(job: JobRecord): void;
   recordThrottle(tenantId: string, reason: ThrottleReason): void;
+  recordRecovery(tenantId: string, action: RecoveryAction): void;
   live(tenantId: string): LiveTenantFigures;
   tenants(): string[];
   /** The Prometheus text exposition, given the waiting jobs per tenant and model. */
@@ -47,6 +55,7 @@ export function createTenantMetrics(): TenantMetrics {
         running: new Set(),
         throttled: new Map(),
         finished: new Map(),
+        recovered: new Map(),
         waitBuckets: new Array(WAIT_BUCKETS_SEC.length + 1).fill(0),
         waitSum: 0,
         waitCount: 0,
@@ -87,6 +96,10 @@ export function createTenantMetrics(): TenantMetrics {
     recordThrottle(tenantId, reason) {
       const throttled = stateOf(tenantId).throttled;
       throttled.set(reason, (throttled.get(reason) ?? 0) + 1);
+    },
+    recordRecovery(tenantId, action) {
+      const recovered = stateOf(tenantId).recovered;
+      recovered.set(action, (recovered.get(action) ?? 0) + 1);
     },
     live(tenantId) {
       const state = tenants.get(tenantId);
@@ -154,6 +167,16 @@ export function createTenantMetrics(): TenantMetrics {
       for (const [id, state] of sortedEntries(tenants)) {
         for (const [status, n] of state.finished)
           out.push(sample('silopool_jobs_finished_total', { tenant: id, status }, n));
+      }
+      family(
+        out,
+        'silopool_jobs_recovered_total',
+        'counter',
+        'Jobs settled after their message was dead-lettered, or found without a live message and settled or sent again.',
+      );
+      for (const [id, state] of sortedEntries(tenants)) {
+        for (const [action, n] of state.recovered)
+          out.push(sample('silopool_jobs_recovered_total', { tenant: id, action }, n));
       }
       return `${out.join('\n')}\n`;
     },

@@ -117,3 +117,20 @@ export class UnavailableError extends SilopoolError {
     super('unavailable', 503, message, options);
   }
 }
+
+/**
+ * The disk (or quota) is full: nothing was stored. Retryable: the write can succeed once space is freed,
+ * so a job attempt that meets it fails and its message is retried, never published half-written.
+ */
+export class StorageFullError extends SilopoolError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('storage_full', 507, message, options);
+  }
+}
+
+/** A stored object does not read back as written (length or hash); the write is retried. */
+export class CorruptWriteError extends SilopoolError {
+  constructor(message: string) {
+    super('corrupt_write', 500, message);
+  }
+}

@@ -14,6 +14,8 @@ export interface ServerConfig {
   publicUrl?: string;
   visibilityTimeoutSec: number;
   maxReceiveCount: number;
+  /** How long a non-terminal job may go unchanged before the reconciler checks it has a live message. */
+  reconcileGraceSec: number;
   workers?: number;
   eventsPerThread?: number;
   bodyLimit: number;
@@ -69,6 +71,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
     visibilityTimeoutSec: intOf(env.SILOPOOL_VISIBILITY_TIMEOUT_SEC, 30),
     maxReceiveCount: intOf(env.SILOPOOL_MAX_RECEIVES, 4),
+    reconcileGraceSec: intOf(env.SILOPOOL_RECONCILE_GRACE_SEC, 600),
     ...(env.SILOPOOL_WORKERS ? { workers: intOf(env.SILOPOOL_WORKERS, 2) } : {}),
     ...(env.SILOPOOL_EVENTS_PER_THREAD ? { eventsPerThread: intOf(env.SILOPOOL_EVENTS_PER_THREAD, 1) } : {}),
     bodyLimit: intOf(env.SILOPOOL_BODY_LIMIT, 256 * 1024),

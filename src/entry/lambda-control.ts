@@ -1,7 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { repairTenantViews } from '../adapters/aws/tenant-views.ts';
 import { advisorFor, applyAutoPlacement } from '../control/advisor.ts';
+import { type SweepReport, sweepDeadLetterQueues } from '../control/dead-letter-sweep.ts';
 import { createMoveRunner } from '../control/placement-move.ts';
 import type { TenantId } from '../core/ids.ts';
 import { createAwsControl } from './aws-control.ts';
@@ -75,6 +77,32 @@ export async function handler(_event: unknown, context: Pick<Context, 'getRemain
     await runner.stop();
   }
   return { operations: driven, autoMoves: advised };
+}
+
+const metrics = new Metrics({ namespace: 'Silopool', serviceName: 'silopool-dead-letters' });
+
+/**
+ * Every dead letter settles its job, on AWS: a function of its own (this bundle, handler
+ * `index.sweepDeadLetters`) that EventBridge runs every minute. It reads the model lanes' dead-letter
+ * queues, marks each message's job `failed` (`dead_lettered`) and leaves the messages there for
+ * inspection and redrive (see sweepDeadLetterQueues).
+ */
+export async function sweepDeadLetters(): Promise<SweepReport> {
+  const report = await sweepDeadLetterQueues(
+    { directory: ports.directory, stores: ports.stores, queue: ports.queue, dataFor: ports.dataFor },
+    {
+      onSettled: (tenantId, outcome) => {
+        if (outcome !== 'settled') return;
+        const metric = metrics.singleMetric();
+        metric.addDimension('TenantId', tenantId);
+        metric.addMetric('DeadLettersSettled', MetricUnit.Count, 1);
+      },
+      onError: (error) =>
+        logger.error('settling a dead letter failed; the next run retries', { error: String(error) }),
+    },
+  );
+  logger.info('dead-letter sweep', { ...report });
+  return report;
 }
 
 /** The advisor runs every `SILOPOOL_ADVISOR_EVERY_MIN` minutes (default 15): it reads every tenant's usage. */

@@ -14,7 +14,9 @@ import type { ControlHooks } from '../api/deps.ts';
 import { advisorRoutes } from '../api/routes/advisor.ts';
 import { placementRoutes } from '../api/routes/placement.ts';
 import { advisorFor, startAutoPlacement } from '../control/advisor.ts';
+import { startDeadLetterSettler } from '../control/dead-letter-settler.ts';
 import { createControlHooks } from '../control/hooks.ts';
+import { startJobReconciler } from '../control/job-reconciler.ts';
 import { ensureQueue, WEBHOOK_QUEUE } from '../control/lanes.ts';
 import { createTenantMetrics } from '../control/metrics.ts';
 import { offboardTenant } from '../control/offboard.ts';
@@ -25,6 +27,7 @@ import { sharedQueueName } from '../core/placement.ts';
 import type { Placement } from '../core/tenant.ts';
 import { createWebhookEndpoints } from '../functions/webhook-endpoints.ts';
 import { listModels } from '../models/registry.ts';
+import { canScan, hasDeadLetterOutbox } from '../ports/message-queue.ts';
 import { startDedicatedHost } from '../runtime/dedicated-host.ts';
 import { type FunctionHost, startFunctionHost } from '../runtime/function-host.ts';
 import { createJobEvents, type JobEvents } from '../runtime/job-events.ts';
@@ -144,6 +147,8 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
     onError: (error) => app.log.error({ err: error }, 'function host error'),
   });
 
+  const recovery = startJobRecovery(config, platform, events, metrics, app);
+
   const placement = embedded
     ? startEmbeddedPlacement(config, embedded, app, events)
     : startAwsPlacement(awsControl as AwsControl, app);
@@ -196,9 +201,58 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
       autoPlacement?.stop();
       await app.close();
       await placement?.moves.stop();
-      await Promise.all([host.stop(), placement?.dedicated.stop()]);
+      await Promise.all([host.stop(), placement?.dedicated.stop(), recovery.stop()]);
       awsControl?.close();
       await platform.close();
+    },
+  };
+}
+
+/**
+ * Jobs whose message is gone end anyway: the dead-letter settler fails the job of every message the queue
+ * dead-letters (from the queue's outbox, so at start it settles what a crash left), and the reconciler
+ * finds jobs that lost their message any other way. Both where the queue can (the embedded one); on AWS
+ * the dead-letter settler is a Lambda of its own (lambda-dead-letters.ts).
+ */
+function startJobRecovery(
+  config: ServerConfig,
+  platform: Pick<AwsPorts, 'queue' | 'directory' | 'stores'>,
+  events: JobEvents,
+  metrics: ReturnType<typeof createTenantMetrics>,
+  app: FastifyInstance,
+) {
+  const deps = {
+    directory: platform.directory,
+    stores: platform.stores,
+    queue: platform.queue,
+    notify: (job: Parameters<JobEvents['publish']>[0]) => events.publish(job),
+  };
+  const onError = (error: unknown) => app.log.error({ err: error }, 'job recovery');
+  const queue = platform.queue;
+  const settler = hasDeadLetterOutbox(queue)
+    ? startDeadLetterSettler({
+        ...deps,
+        outbox: queue,
+        onSettled: (tenantId, outcome) => {
+          if (outcome === 'settled') metrics.recordRecovery(tenantId, 'dead_letter_settled');
+        },
+        onError,
+      })
+    : undefined;
+  const reconciler = canScan(queue)
+    ? startJobReconciler({
+        ...deps,
+        queue,
+        graceMs: config.reconcileGraceSec * 1000,
+        intervalMs: Math.min(60_000, Math.max(1000, (config.reconcileGraceSec * 1000) / 4)),
+        maxAttempts: config.maxReceiveCount,
+        onRecovered: (tenantId, action) => metrics.recordRecovery(tenantId, action),
+        onError,
+      })
+    : undefined;
+  return {
+    async stop() {
+      await Promise.all([settler?.stop(), reconciler?.stop()]);
     },
   };
 }

@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { ConditionFailedError, SilopoolError, TenantSettingsError } from '../core/errors.ts';
+import {
+  ConditionFailedError,
+  CorruptWriteError,
+  SilopoolError,
+  TenantSettingsError,
+} from '../core/errors.ts';
 import { artifactKey, isTerminal, type JobRecord } from '../core/job.ts';
 import { decodeJobMessage } from '../core/messages.ts';
 import { isHomeLane, laneStoreOf, type StoreRef } from '../core/placement.ts';
@@ -13,7 +18,7 @@ import type { MessageQueue } from '../ports/message-queue.ts';
 import { jobDataFor } from '../ports/placement-data.ts';
 import { type StoreProvider, type TenantData, tenantDataAt } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
-import { WEBHOOK_QUEUE } from './webhook-message.ts';
+import { WEBHOOK_QUEUE, webhookMessageFor } from './webhook-message.ts';
 
 export const WORKBOOK = 'workbook.xlsx';
 const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
@@ -102,7 +107,15 @@ export function createModelHandler(deps: HandlerDeps) {
       const result = await runModel(model, started);
       const bytes = await model.workbook(result, started.effectiveInput as never, tenant.config.formatting);
       const key = artifactKey(started.id, WORKBOOK);
+      const sha256 = sha256Of(bytes);
       await data.objects.put(key, bytes, XLSX);
+      // Read back before the record says `succeeded`: a record never points at a short or torn file.
+      const stored = await data.objects.get(key);
+      if (!stored || sha256Of(stored.body) !== sha256) {
+        throw new CorruptWriteError(
+          `The stored ${WORKBOOK} of job ${started.id} does not match what was written.`,
+        );
+      }
       outcome = {
         status: 'succeeded',
         summary: model.summary(result, started.rules),
@@ -112,7 +125,7 @@ export function createModelHandler(deps: HandlerDeps) {
             name: WORKBOOK,
             contentType: XLSX,
             size: bytes.byteLength,
-            sha256: createHash('sha256').update(bytes).digest('hex'),
+            sha256,
             key,
           },
         ],
@@ -186,11 +199,7 @@ export function createModelHandler(deps: HandlerDeps) {
   async function announce(tenant: Tenant, jobs: TenantJobStore, job: JobRecord): Promise<void> {
     if (job.status !== 'succeeded' && job.status !== 'failed') return;
     if (!tenant.config.webhook || !deps.queue) return;
-    await deps.queue.send(WEBHOOK_QUEUE, {
-      body: JSON.stringify({ tenantId: tenant.id, jobId: job.id, status: job.status, version: job.version }),
-      groupId: tenant.id,
-      dedupId: `${job.id}:${job.status}`,
-    });
+    await deps.queue.send(WEBHOOK_QUEUE, webhookMessageFor(job));
     try {
       await jobs.update(nextVersion(job, { announcedAt: new Date().toISOString() }), job.version);
     } catch (error) {
@@ -241,6 +250,10 @@ function isModelError(error: unknown): boolean {
   if (error instanceof TenantSettingsError) return true;
   if (error instanceof SilopoolError) return error.status >= 400 && error.status < 500;
   return error instanceof RangeError || error instanceof TypeError;
+}
+
+function sha256Of(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
 }
 
 function errorCode(error: unknown): string {

@@ -1,4 +1,6 @@
 import { isJobId, isTenantId, type JobId, type TenantId } from '../core/ids.ts';
+import type { JobRecord } from '../core/job.ts';
+import type { SendMessage } from '../ports/message-queue.ts';
 
 /** The system queue that carries webhook deliveries, so they survive crashes and retry with backoff. */
 export const WEBHOOK_QUEUE = 'system_webhooks';
@@ -18,4 +20,13 @@ export function decodeWebhookMessage(body: string): WebhookMessage | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The notification of a job's status; its dedup id makes a second announcement of one status a no-op. */
+export function webhookMessageFor(job: JobRecord): SendMessage {
+  return {
+    body: JSON.stringify({ tenantId: job.tenantId, jobId: job.id, status: job.status, version: job.version }),
+    groupId: job.tenantId,
+    dedupId: `${job.id}:${job.status}`,
+  };
 }

@@ -30,6 +30,9 @@ export interface ReceivedMessage {
   body: string;
   groupId?: string;
   attributes: Record<string, string>;
+  /** What the sender set, so a redrive can send the message again unchanged; absent when it set none. */
+  priority?: number;
+  cost?: number;
   /** How many times this message has been received, this time included. */
   receiveCount: number;
   sentAt: number;
@@ -43,6 +46,11 @@ export interface ReceiveOptions {
   waitTimeSec?: number;
   /** Groups not to hand out now (for example tenants at their running-jobs limit). */
   excludeGroups?: ReadonlySet<string>;
+  /**
+   * Stops the long-poll wait early (an empty result). Only the wait is cut short: an adapter that cannot
+   * abort a wait without losing the messages the backend may already have picked (SQS) ends it normally.
+   */
+  signal?: AbortSignal;
 }
 
 export interface QueueDepth {
@@ -72,4 +80,59 @@ export interface MessageQueue {
 /** Dead-letter queue name convention shared by every adapter and the CDK app. */
 export function deadLetterQueueName(queue: string): string {
   return `${queue}-dlq`;
+}
+
+/**
+ * Gives a received message back as if it had never been received: visible at once, its receive count
+ * (and so its way to the dead-letter queue) unchanged. For a delivery whose function never started.
+ * The embedded queue has it; SQS does not (ChangeMessageVisibility 0 still counts a receive), and on AWS it
+ * is not needed: Lambda's event source mapping only receives what it invokes.
+ */
+export interface UncountedRelease {
+  releaseUnstarted(queue: string, receiptHandle: string): Promise<void>;
+}
+
+export function canReleaseUncounted(queue: MessageQueue): queue is MessageQueue & UncountedRelease {
+  return typeof (queue as Partial<UncountedRelease>).releaseUnstarted === 'function';
+}
+
+/** A message the queue moved to a dead-letter queue, recorded in the same commit as the move. */
+export interface DeadLetterRecord {
+  /** Identifies the record for `settled`. */
+  id: number;
+  /** The queue the message was dead-lettered from. */
+  source: string;
+  messageId: string;
+  body: string;
+  /** Receives the message had when it was moved. */
+  receiveCount: number;
+  /** Epoch milliseconds of the move. */
+  movedAt: number;
+}
+
+/**
+ * An outbox of dead-letter moves, for queues that move messages themselves (the embedded queue): whatever
+ * a dead letter means for its job is done from here, crash-safe, because the move and its record are one
+ * commit and a record goes only when `settled` says so. On SQS the dead-letter queue's consumer does it.
+ */
+export interface DeadLetterOutbox {
+  /** The oldest records not settled yet, at most `max`. */
+  deadLettered(max: number): Promise<DeadLetterRecord[]>;
+  settled(ids: readonly number[]): Promise<void>;
+}
+
+export function hasDeadLetterOutbox(queue: MessageQueue): queue is MessageQueue & DeadLetterOutbox {
+  return typeof (queue as Partial<DeadLetterOutbox>).deadLettered === 'function';
+}
+
+/**
+ * Every message on a queue, in flight and delayed ones included: how the job reconciler tells a job that
+ * has a live message from one that lost it. The embedded queue can; SQS cannot list a queue.
+ */
+export interface QueueScan {
+  scan(queue: string): Promise<{ body: string; receiveCount: number }[]>;
+}
+
+export function canScan(queue: MessageQueue): queue is MessageQueue & QueueScan {
+  return typeof (queue as Partial<QueueScan>).scan === 'function';
 }

@@ -1,14 +1,19 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { JobRecord } from '../core/job.ts';
+import type { AcquireOptions, SlotLease } from './slot-reservations.ts';
 
 /** Something that runs a function on SQS events: a pool of worker threads or one child process. */
 export interface FunctionRuntime {
   readonly name: string;
-  /** How many more events it can take now. */
-  freeSlots(): number;
+  /**
+   * Reserves slots for a receive, shared fairly with every other consumer of this runtime: a consumer
+   * receives at most what its lease holds, so every message it receives can start.
+   */
+  acquire(options: AcquireOptions): Promise<SlotLease>;
+  /** While a consumer long-polls on slots it holds: `giveBack` is called when another one needs them. */
+  whileWaiting(giveBack: () => void): () => void;
+  /** Runs an event on a slot nobody reserved; throws FunctionBusyError (nothing started) when none is free. */
   invoke(event: SQSEvent): Promise<SQSBatchResponse>;
-  /** Resolves when a slot may have freed up. */
-  whenFree(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -8,6 +8,7 @@ import type { SendMessage } from '../ports/message-queue.ts';
 import type { ChildReport, ChildRequest, FunctionProcessOptions } from './function-process.ts';
 import type { FunctionRuntime } from './function-runtime.ts';
 import { moduleUrl, tsExecArgv } from './module-url.ts';
+import { createSlotReservations, FunctionBusyError } from './slot-reservations.ts';
 
 export interface FunctionInfo {
   name: string;
@@ -65,12 +66,20 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
   let closed = false;
   let nextId = 1;
   const calls = new Map<number, Call>();
-  let waiters: (() => void)[] = [];
-  const wake = () => {
-    const w = waiters;
-    waiters = [];
-    for (const resolve of w) resolve();
-  };
+  /** Events started and not finished, counted from the first synchronous step of `run` (calls come later). */
+  let active = 0;
+  const reservations = createSlotReservations({
+    name: options.name,
+    unused: () => Math.max(0, settings.reservedConcurrency - active),
+    run: (event) => {
+      active++;
+      return run(event).finally(() => {
+        active--;
+        wake();
+      });
+    },
+  });
+  const wake = () => reservations.changed();
 
   const info = (): FunctionInfo => ({
     name: options.name,
@@ -172,6 +181,42 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     proc.kill(signal);
   }
 
+  /** One event: starts the process if it is cold (a cold start), then sends the event to it. */
+  async function run(event: SQSEvent): Promise<SQSBatchResponse> {
+    if (closed) throw new FunctionBusyError(options.name);
+    clearTimeout(idleTimer);
+    const tenant = await options.tenant();
+    if (!child) ready = start();
+    const proc = child!;
+    const id = nextId++;
+    const response = new Promise<SQSBatchResponse>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        // The handler cannot be interrupted inside the model: end the process, as Lambda ends a sandbox.
+        options.onError?.(
+          new Error(`${options.name}: event timed out after ${settings.timeoutSec}s; process stopped.`),
+        );
+        stop(proc, 'SIGKILL');
+      }, settings.timeoutSec * 1000);
+      calls.set(id, { proc, resolve, reject, timer });
+    });
+    // A process that dies before it is ready rejects the call through failAll; never unhandled.
+    response.catch(() => undefined);
+    try {
+      await ready;
+    } catch (error) {
+      const call = calls.get(id);
+      if (call) {
+        clearTimeout(call.timer);
+        calls.delete(id);
+      }
+      settle();
+      throw error;
+    }
+    if (!calls.has(id)) return response;
+    proc.send({ type: 'invoke', id, event, tenant } satisfies ChildRequest);
+    return response;
+  }
+
   return {
     name: options.name,
     info,
@@ -179,43 +224,15 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
       settings = next;
       wake();
     },
-    freeSlots: () => (closed ? 0 : Math.max(0, settings.reservedConcurrency - calls.size)),
-    whenFree: () => new Promise((resolve) => waiters.push(resolve)),
-    async invoke(event: SQSEvent) {
-      clearTimeout(idleTimer);
-      const tenant = await options.tenant();
-      if (!child) ready = start();
-      const proc = child!;
-      const id = nextId++;
-      const response = new Promise<SQSBatchResponse>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          // The handler cannot be interrupted inside the model: end the process, as Lambda ends a sandbox.
-          options.onError?.(
-            new Error(`${options.name}: event timed out after ${settings.timeoutSec}s; process stopped.`),
-          );
-          stop(proc, 'SIGKILL');
-        }, settings.timeoutSec * 1000);
-        calls.set(id, { proc, resolve, reject, timer });
-      });
-      // A process that dies before it is ready rejects the call through failAll; never unhandled.
-      response.catch(() => undefined);
-      try {
-        await ready;
-      } catch (error) {
-        const call = calls.get(id);
-        if (call) {
-          clearTimeout(call.timer);
-          calls.delete(id);
-        }
-        settle();
-        throw error;
-      }
-      if (!calls.has(id)) return response;
-      proc.send({ type: 'invoke', id, event, tenant } satisfies ChildRequest);
-      return response;
+    acquire: (acquire) => reservations.acquire(acquire),
+    whileWaiting: (giveBack) => reservations.whileWaiting(giveBack),
+    invoke(event: SQSEvent) {
+      if (reservations.free() === 0) return Promise.reject(new FunctionBusyError(options.name));
+      return reservations.acquire({ max: 1 }).then((lease) => lease.invoke(event));
     },
     async close() {
       closed = true;
+      reservations.close();
       clearTimeout(idleTimer);
       const proc = child;
       if (proc) {

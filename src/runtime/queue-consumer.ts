@@ -1,5 +1,7 @@
-import type { MessageQueue, ReceivedMessage } from '../ports/message-queue.ts';
+import type { SQSBatchResponse } from 'aws-lambda';
+import { canReleaseUncounted, type MessageQueue, type ReceivedMessage } from '../ports/message-queue.ts';
 import type { FunctionRuntime } from './function-runtime.ts';
+import { FunctionBusyError } from './slot-reservations.ts';
 import { toSqsEvent } from './sqs-event.ts';
 
 export interface ConsumerOptions {
@@ -23,14 +25,23 @@ export interface QueueConsumer {
 
 /**
  * What Lambda's SQS event source mapping does, locally: long-poll, hand batches to the function, keep
- * long runs invisible with heartbeats, delete what succeeded and leave failures to reappear.
+ * long runs invisible with heartbeats, delete what succeeded and leave failures to reappear. Like the
+ * mapping, it only receives what the function can start now: slots are reserved before the receive.
  */
 export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
   const { queue, runtime, messages } = options;
   let stopped = false;
+  const stopping = new AbortController();
   const running = new Set<Promise<void>>();
 
-  async function dispatch(batch: ReceivedMessage[]): Promise<void> {
+  /** A message whose function never started goes back as if never received (where the queue can). */
+  const giveBack = (m: ReceivedMessage): Promise<void> =>
+    (canReleaseUncounted(messages)
+      ? messages.releaseUnstarted(queue, m.receiptHandle)
+      : messages.changeVisibility(queue, m.receiptHandle, 0)
+    ).catch((error: unknown) => options.onError?.(error));
+
+  async function dispatch(batch: ReceivedMessage[], invoked: Promise<SQSBatchResponse>): Promise<void> {
     for (const m of batch) options.onStart?.(m);
     const heartbeatMs = Math.max(500, (options.visibilityTimeoutSec * 1000) / 3);
     const heartbeat = setInterval(() => {
@@ -42,9 +53,15 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
     }, heartbeatMs);
     let failed = new Set(batch.map((m) => m.messageId));
     try {
-      const response = await runtime.invoke(toSqsEvent(queue, batch));
+      const response = await invoked;
       failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
     } catch (error) {
+      if (error instanceof FunctionBusyError) {
+        clearInterval(heartbeat);
+        await Promise.all(batch.map(giveBack));
+        for (const m of batch) options.onFinish?.(m, false);
+        return;
+      }
       options.onError?.(error);
     } finally {
       clearInterval(heartbeat);
@@ -64,40 +81,56 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
   }
 
   async function loop(): Promise<void> {
+    // A consumer whose last receive came back full has a backlog: it takes every free slot, and may ask
+    // consumers long-polling an empty queue to give theirs back. Otherwise it long-polls on one slot.
+    let backlog = false;
     while (!stopped) {
-      const free = runtime.freeSlots();
-      if (free === 0) {
-        await runtime.whenFree();
-        continue;
-      }
-      let received: ReceivedMessage[];
       // With running limits, one batch per claim: each claim then sees the tenants the previous batch
       // brought to their limit, which a claim of several batches could hand out twice.
-      const batches = options.blockedGroups ? 1 : free;
+      const batches = options.blockedGroups || !backlog ? 1 : Math.ceil(10 / options.batchSize);
+      const lease = await runtime.acquire({ max: batches, hungry: backlog, signal: stopping.signal });
+      if (lease.held === 0) {
+        if (!stopped) await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
+      const maxMessages = Math.min(10, lease.held * options.batchSize);
+      const waiting = new AbortController();
+      const abortWait = () => waiting.abort();
+      stopping.signal.addEventListener('abort', abortWait, { once: true });
+      const endWait = runtime.whileWaiting(abortWait);
+      let received: ReceivedMessage[];
       try {
         received = await messages.receive(queue, {
-          maxMessages: Math.min(10, batches * options.batchSize),
+          maxMessages,
           visibilityTimeoutSec: options.visibilityTimeoutSec,
           waitTimeSec: 1,
+          signal: waiting.signal,
           ...(options.blockedGroups ? { excludeGroups: options.blockedGroups() } : {}),
         });
       } catch (error) {
+        lease.release();
         if (stopped) break;
         options.onError?.(error);
         await new Promise((r) => setTimeout(r, 500));
         continue;
+      } finally {
+        endWait();
+        stopping.signal.removeEventListener('abort', abortWait);
       }
       if (stopped) {
-        await Promise.all(
-          received.map((m) => messages.changeVisibility(queue, m.receiptHandle, 0).catch(() => undefined)),
-        );
+        lease.release();
+        await Promise.all(received.map(giveBack));
         break;
       }
+      backlog = received.length === maxMessages;
       for (let i = 0; i < received.length; i += options.batchSize) {
-        const task = dispatch(received.slice(i, i + options.batchSize));
+        const batch = received.slice(i, i + options.batchSize);
+        // Invoked here, synchronously, on a slot of the lease: nobody else can take it in between.
+        const task = dispatch(batch, lease.invoke(toSqsEvent(queue, batch)));
         running.add(task);
         task.finally(() => running.delete(task));
       }
+      lease.release();
     }
   }
 
@@ -106,6 +139,7 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
     inFlight: () => running.size,
     async stop() {
       stopped = true;
+      stopping.abort();
       await main;
       await Promise.all(running);
     },

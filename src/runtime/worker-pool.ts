@@ -10,6 +10,7 @@ import type {
   HandlerFactorySpec,
 } from './function-runtime.ts';
 import { moduleUrl, startModuleWorker } from './module-url.ts';
+import { createSlotReservations, FunctionBusyError } from './slot-reservations.ts';
 
 interface Slot {
   worker: Worker;
@@ -43,22 +44,29 @@ export function createWorkerPool(options: {
     number,
     { resolve(r: SQSBatchResponse): void; reject(e: Error): void; slot: Slot }
   >();
-  let waiters: (() => void)[] = [];
   let nextId = 1;
   let closed = false;
-
-  const wake = () => {
-    const w = waiters;
-    waiters = [];
-    for (const resolve of w) resolve();
-  };
+  const unused = () => slots.reduce((free, s) => free + Math.max(0, perThread - s.inFlight), 0);
+  const reservations = createSlotReservations({ name: options.name, unused, run: (event) => run(event) });
+  const wake = () => reservations.changed();
 
   function spawn(): Slot {
     const worker = startModuleWorker(moduleUrl('./function-worker', import.meta.url), {
       workerData: { factory: options.factory, cores: options.compute ? availableParallelism() : 1 },
     });
     let markReady: () => void = () => undefined;
-    const slot: Slot = { worker, inFlight: 0, ready: new Promise((r) => (markReady = r)) };
+    let failStart: (error: Error) => void = () => undefined;
+    const slot: Slot = {
+      worker,
+      inFlight: 0,
+      ready: new Promise((resolve, reject) => {
+        markReady = resolve;
+        failStart = reject;
+      }),
+    };
+    // An event waiting for a thread that died while starting fails (it counts as a delivery, as a Lambda
+    // init error does) instead of waiting for ever.
+    slot.ready.catch(() => undefined);
     worker.on('message', (report: FunctionReport) => {
       if (report.type === 'ready') markReady();
       else if (report.type === 'job') options.onJob?.(report.job);
@@ -82,6 +90,7 @@ export function createWorkerPool(options: {
     });
     worker.on('error', (error) => options.onError?.(error));
     worker.on('exit', () => {
+      failStart(new Error('The function thread exited while starting.'));
       for (const [id, call] of pending) {
         if (call.slot !== slot) continue;
         pending.delete(id);
@@ -97,29 +106,42 @@ export function createWorkerPool(options: {
 
   for (let i = 0; i < options.size; i++) slots.push(spawn());
 
+  /** Takes a thread synchronously (before any await), so reservations and in-flight counts stay exact. */
+  function run(event: SQSEvent): Promise<SQSBatchResponse> {
+    // The least busy thread: model runs are CPU work, so spread them before stacking them.
+    const slot = slots.reduce<Slot | undefined>(
+      (best, s) => (s.inFlight < perThread && (!best || s.inFlight < best.inFlight) ? s : best),
+      undefined,
+    );
+    if (!slot || closed) return Promise.reject(new FunctionBusyError(options.name));
+    slot.inFlight++;
+    return slot.ready.then(
+      () =>
+        new Promise<SQSBatchResponse>((resolve, reject) => {
+          const id = nextId++;
+          pending.set(id, { resolve, reject, slot });
+          slot.worker.postMessage({ type: 'invoke', id, event } satisfies FunctionRequest);
+        }),
+      (error: unknown) => {
+        slot.inFlight--;
+        wake();
+        throw error;
+      },
+    );
+  }
+
   return {
     name: options.name,
-    freeSlots: () => slots.reduce((free, s) => free + Math.max(0, perThread - s.inFlight), 0),
-    whenFree: () => new Promise((resolve) => waiters.push(resolve)),
-    async invoke(event: SQSEvent) {
-      // The least busy thread: model runs are CPU work, so spread them before stacking them.
-      const slot = slots.reduce<Slot | undefined>(
-        (best, s) => (s.inFlight < perThread && (!best || s.inFlight < best.inFlight) ? s : best),
-        undefined,
-      );
-      if (!slot) throw new Error('No free function thread.');
-      slot.inFlight++;
-      await slot.ready;
-      const id = nextId++;
-      return new Promise<SQSBatchResponse>((resolve, reject) => {
-        pending.set(id, { resolve, reject, slot });
-        slot.worker.postMessage({ type: 'invoke', id, event } satisfies FunctionRequest);
-      });
+    acquire: (acquire) => reservations.acquire(acquire),
+    whileWaiting: (giveBack) => reservations.whileWaiting(giveBack),
+    invoke(event: SQSEvent) {
+      if (reservations.free() === 0) return Promise.reject(new FunctionBusyError(options.name));
+      return run(event);
     },
     async close() {
       closed = true;
+      reservations.close();
       await Promise.all(slots.map((s) => s.worker.terminate()));
-      wake();
     },
   };
 }

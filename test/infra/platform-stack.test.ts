@@ -115,7 +115,7 @@ describe('PlatformStack', () => {
       2,
     );
     const functions = template.findResources('AWS::Lambda::Function');
-    expect(Object.values(functions).map((f) => f.Properties.Runtime)).toEqual(Array(5).fill('nodejs22.x'));
+    expect(Object.values(functions).map((f) => f.Properties.Runtime)).toEqual(Array(6).fill('nodejs22.x'));
   });
 
   it('delivers webhooks with a function fed by the system_webhooks queue, failures retried then dead-lettered', () => {
@@ -339,6 +339,25 @@ describe('PlatformStack: dedicated tenants as stacks the control plane deploys',
       Dimensions: [{ Name: 'FunctionName', Value: { Ref: controlId } }],
       AlarmActions: [expect.anything()],
     });
+  });
+
+  it("settles dead letters every minute with the control bundle's sweepDeadLetters, reading only the lanes' DLQs", () => {
+    const fn = resource('AWS::Lambda::Function', 'DeadLettersFunction');
+    expect(String(fn.Properties.Handler)).toMatch(/sweepDeadLetters$/);
+    expect(fn.Properties).toMatchObject({ ReservedConcurrentExecutions: 1 });
+    expect(fn.Properties.Role).toEqual(resource('AWS::Lambda::Function', 'ApiFunction').Properties.Role);
+    expect(resource('AWS::Events::Rule', 'DeadLettersSchedule').Properties).toMatchObject({
+      ScheduleExpression: 'rate(1 minute)',
+    });
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+    );
+    const receive = statements.find(
+      (s) => [s.Action].flat().includes('sqs:ReceiveMessage') && JSON.stringify(s.Resource).includes('-dlq'),
+    );
+    expect(JSON.stringify(receive?.Resource)).toContain('shared_*-dlq');
+    expect(JSON.stringify(receive?.Resource)).toContain('tenant_*-dlq');
+    expect(JSON.stringify(receive?.Resource)).not.toMatch(/shared_\*"/);
   });
 });
 

@@ -198,12 +198,16 @@ export function createSqsMessageQueue(options: SqsMessageQueueOptions): MessageQ
     }
     const groupId = system.MessageGroupId ?? message.MessageAttributes?.[GROUP_ATTR]?.StringValue;
     const sentAt = Number(system.SentTimestamp ?? Date.now());
+    const cost = message.MessageAttributes?.[COST_ATTR]?.StringValue;
+    const priority = message.MessageAttributes?.[PRIORITY_ATTR]?.StringValue;
     return {
       messageId: message.MessageId ?? '',
       receiptHandle: message.ReceiptHandle ?? '',
       body: message.Body ?? '',
       ...(groupId !== undefined ? { groupId } : {}),
       attributes,
+      ...(cost !== undefined ? { cost: Number(cost) } : {}),
+      ...(priority !== undefined ? { priority: Number(priority) } : {}),
       receiveCount: Number(system.ApproximateReceiveCount ?? 1),
       sentAt,
       firstReceivedAt: Number(system.ApproximateFirstReceiveTimestamp ?? sentAt),

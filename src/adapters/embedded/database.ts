@@ -132,6 +132,17 @@ const MIGRATIONS: readonly string[] = [
   UPDATE queues SET vtime = 0 WHERE NOT (vtime BETWEEN -1e300 AND 1e300) OR vtime IS NULL;
   UPDATE queue_groups SET vtime = 0 WHERE NOT (vtime BETWEEN -1e300 AND 1e300) OR vtime IS NULL;
   `,
+  // Dead-letter moves, written in the claim that moves the message: the outbox the job settler reads.
+  `
+  CREATE TABLE IF NOT EXISTS dead_letter_outbox (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    receive_count INTEGER NOT NULL,
+    moved_at INTEGER NOT NULL
+  );
+  `,
 ];
 
 function migrate(db: SqliteDatabase): void {

@@ -25,6 +25,7 @@ function compareGroups(a: GroupRow, b: GroupRow): number {
 interface HeadRow {
   seq: number;
   id: string;
+  priority: number;
   cost: number;
   body: string;
   attributes: string | null;
@@ -43,7 +44,7 @@ const GROUP_PAGE = 8;
 export const CLAIM_SQL = {
   groups: `SELECT grp, vtime FROM queue_groups WHERE queue = ? AND (vtime, grp) > (?, ?)
            ORDER BY vtime, grp LIMIT ${GROUP_PAGE}`,
-  head: `SELECT seq, id, cost, body, attributes, sent_at, receive_count, first_received_at
+  head: `SELECT seq, id, priority, cost, body, attributes, sent_at, receive_count, first_received_at
          FROM messages INDEXED BY messages_ready
          WHERE queue = ? AND grp = ? AND ready = 1 ORDER BY priority, seq LIMIT 1`,
   dueGroups: `SELECT grp FROM messages INDEXED BY messages_waiting
@@ -99,6 +100,9 @@ export function createFairClaim(db: SqliteDatabase) {
     ensureGroup: db.prepare(
       `INSERT INTO queue_groups (queue, grp, vtime) SELECT name, ?, vtime FROM queues WHERE name = ? AND true
        ON CONFLICT (queue, grp) DO UPDATE SET vtime = max(vtime, excluded.vtime)`,
+    ),
+    recordDeadLetter: db.prepare(
+      'INSERT INTO dead_letter_outbox (source, message_id, body, receive_count, moved_at) VALUES (?, ?, ?, ?, ?)',
     ),
     createDlq: db.prepare(
       'INSERT OR IGNORE INTO queues (name, visibility_timeout_ms, retention_ms) VALUES (?, 30000, ?)',
@@ -160,6 +164,8 @@ export function createFairClaim(db: SqliteDatabase) {
       ) {
         stmt.createDlq.run(queue.dead_letter_queue, queue.retention_ms);
         stmt.moveMessage.run(queue.dead_letter_queue, now, head.seq);
+        // Same transaction as the move: a dead letter is never without its record, nor the reverse.
+        stmt.recordDeadLetter.run(queue.name, head.id, head.body, head.receive_count, now);
         continue;
       }
       return head;
@@ -216,6 +222,8 @@ export function createFairClaim(db: SqliteDatabase) {
           body: head.body,
           ...(group.grp === '' ? {} : { groupId: group.grp }),
           attributes: head.attributes === null ? {} : (JSON.parse(head.attributes) as Record<string, string>),
+          priority: head.priority,
+          cost: head.cost,
           receiveCount: head.receive_count + 1,
           sentAt: head.sent_at,
           firstReceivedAt: head.first_received_at ?? now,

@@ -3,15 +3,19 @@ import { EventEmitter } from 'node:events';
 import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { normaliseCost, normaliseWeight } from '../../core/fair-scheduling.ts';
 import type {
+  DeadLetterOutbox,
   MessageQueue,
   QueueDepth,
+  QueueScan,
   QueueSettings,
   ReceivedMessage,
   ReceiveOptions,
   SendMessage,
+  UncountedRelease,
 } from '../../ports/message-queue.ts';
 import type { SqliteDatabase } from './database.ts';
 import { createFairClaim, type QueueRow } from './message-queue-claim.ts';
+import { createRecoveryMethods, parseHandle } from './message-queue-recovery.ts';
 
 /** SQS FIFO's deduplication window. */
 const DEDUP_WINDOW_MS = 5 * 60_000;
@@ -27,7 +31,7 @@ export interface SqliteMessageQueueOptions {
 }
 
 /** The embedded queue adds group weights: on AWS, SQS fair queues decide shares themselves. */
-export interface SqliteMessageQueue extends MessageQueue {
+export interface SqliteMessageQueue extends MessageQueue, UncountedRelease, DeadLetterOutbox, QueueScan {
   /** The relative share of `group` (a tenant's plan weight) in fair scheduling on `queue`. */
   setGroupWeight(queue: string, group: string, weight: number): Promise<void>;
 }
@@ -50,15 +54,6 @@ let nonceCounter = 0;
 function newNonce(): string {
   nonceCounter = (nonceCounter + 1) % Number.MAX_SAFE_INTEGER;
   return noncePrefix + nonceCounter.toString(36);
-}
-
-function parseHandle(handle: string): { seq: number; nonce: string } {
-  const dot = handle.indexOf('.');
-  const seq = dot > 0 ? Number(handle.slice(0, dot)) : Number.NaN;
-  if (!Number.isSafeInteger(seq)) {
-    throw new ValidationError([{ path: '/receiptHandle', message: 'is not a receipt handle of this queue' }]);
-  }
-  return { seq, nonce: handle.slice(dot + 1) };
 }
 
 interface PendingDelete {
@@ -233,15 +228,17 @@ export function createSqliteMessageQueue(
   };
 
   /** Resolves when a same-process send may have made a message visible, or after `ms`. */
-  const waitForWake = (queue: string, ms: number): Promise<void> =>
+  const waitForWake = (queue: string, ms: number, signal?: AbortSignal): Promise<void> =>
     new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
         waker.off(queue, done);
+        signal?.removeEventListener('abort', done);
         resolve();
       };
       const timer = setTimeout(done, Math.max(1, ms));
       waker.on(queue, done);
+      signal?.addEventListener('abort', done, { once: true });
     });
 
   return {
@@ -314,10 +311,15 @@ export function createSqliteMessageQueue(
             ? row.visibility_timeout_ms
             : Math.round(receiveOptions.visibilityTimeoutSec * 1000);
         const got = claim(queue, max, visibilityMs, receiveOptions.excludeGroups, newNonce);
-        if (got.length > 0 || now >= deadline) return got;
+        // Aborting only cuts the wait: a claim is synchronous, so nothing claimed is ever dropped.
+        if (got.length > 0 || now >= deadline || receiveOptions.signal?.aborted) return got;
         const next = stmt.nextVisibleAt.get(queue)?.t;
         const untilVisible = next == null ? Number.POSITIVE_INFINITY : Math.max(1, next - now);
-        await waitForWake(queue, Math.min(deadline - now, pollIntervalMs, untilVisible));
+        await waitForWake(
+          queue,
+          Math.min(deadline - now, pollIntervalMs, untilVisible),
+          receiveOptions.signal,
+        );
       }
     },
 
@@ -336,6 +338,8 @@ export function createSqliteMessageQueue(
       stmt.setVisibility.run(now + Math.round(timeoutSec * 1000), seq, queue, nonce, now);
       if (timeoutSec === 0) waker.emit(queue);
     },
+
+    ...createRecoveryMethods(db, () => waker),
 
     async depth(queue): Promise<QueueDepth> {
       requireQueue(queue);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ValidationError } from '../../core/errors.ts';
+import { CorruptWriteError, StorageFullError, ValidationError } from '../../core/errors.ts';
 import type { ObjectInfo, ObjectPage, ObjectStore, StoredObject } from '../../ports/object-store.ts';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './data-dir.ts';
 
@@ -52,6 +52,15 @@ function checkPrefix(prefix: string): { dirSegments: string[] } {
 function isMissing(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException).code;
   return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/** A full disk or quota is its own, retryable error; anything else stays as it was. */
+function storageError(error: unknown, key: string): unknown {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new StorageFullError(`No space left to store ${key}; nothing was stored.`, { cause: error });
+  }
+  return error;
 }
 
 function encodeCursor(key: string): string {
@@ -109,24 +118,35 @@ export function createFileObjectStore(rootDir: string, options: FileObjectStoreO
         throw invalid('/contentType', 'must be 1-254 printable ASCII characters');
       const target = pathOf(segments);
       const dir = join(rootDir, ...segments.slice(0, -1));
-      await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
       const header = Buffer.alloc(HEADER_BYTES);
       header.writeUInt16BE(contentType.length, 0);
       header.write(contentType, 2, 'ascii');
       const temp = join(dir, randomBytes(8).toString('hex') + TEMP_SUFFIX);
-      const handle = await open(temp, 'wx', PRIVATE_FILE_MODE);
+      let handle: FileHandle | undefined;
       try {
-        await handle.writev([header, body]);
+        await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+        handle = await open(temp, 'wx', PRIVATE_FILE_MODE);
+        // writeFile loops until every byte is written (a bare write may stop short on a full disk).
+        await handle.writeFile(header);
+        await handle.writeFile(body);
+        // Checked before the rename publishes it: a short file is never an object.
+        const written = (await handle.stat()).size;
+        if (written !== HEADER_BYTES + body.byteLength) {
+          throw new CorruptWriteError(
+            `Stored ${written - HEADER_BYTES} of ${body.byteLength} bytes of ${key}; nothing was published.`,
+          );
+        }
         // Data reaches the disk before the rename publishes it, so a crash never leaves a torn object.
         if (fsync) await handle.sync();
-      } catch (error) {
         await handle.close();
+        handle = undefined;
+        await rename(temp, target);
+        if (fsync) await fsyncDir(dir);
+      } catch (error) {
+        await handle?.close().catch(() => undefined);
         await unlink(temp).catch(() => undefined);
-        throw error;
+        throw storageError(error, key);
       }
-      await handle.close();
-      await rename(temp, target);
-      if (fsync) await fsyncDir(dir);
     },
 
     async get(key): Promise<StoredObject | undefined> {

@@ -1,0 +1,185 @@
+import { ConditionFailedError } from '../core/errors.ts';
+import type { JobId } from '../core/ids.ts';
+import { isTerminal, type JobRecord } from '../core/job.ts';
+import { decodeJobMessage } from '../core/messages.ts';
+import { laneStoreOf, type StoreRef } from '../core/placement.ts';
+import type { Tenant } from '../core/tenant.ts';
+import { WEBHOOK_QUEUE, webhookMessageFor } from '../functions/webhook-message.ts';
+import { nextVersion, type TenantJobStore } from '../ports/job-store.ts';
+import type { DeadLetterOutbox, MessageQueue } from '../ports/message-queue.ts';
+import { jobDataFor } from '../ports/placement-data.ts';
+import { type StoreProvider, type TenantData, tenantDataAt } from '../ports/stores.ts';
+import type { TenantDirectory } from '../ports/tenant-directory.ts';
+
+/** The error code of a job whose message was dead-lettered; a redrive puts exactly these back to `queued`. */
+export const DEAD_LETTERED = 'dead_lettered';
+/** The handler's code for a job that failed inside the handler on its last delivery; also redriven. */
+export const RETRIES_EXHAUSTED = 'retries_exhausted';
+
+export interface SettleDeps {
+  directory: TenantDirectory;
+  stores: StoreProvider;
+  /** Announces the settled job to the tenant's webhook, as a handler's final commit does. */
+  queue?: MessageQueue;
+  /** On AWS a tenant-scoped session per job (see HandlerDeps.dataFor). */
+  dataFor?(tenant: Tenant, jobId: JobId, lane?: StoreRef): Promise<TenantData>;
+  /** Called with every job this settles (the local host relays it to SSE streams, which then end). */
+  notify?(job: JobRecord): void;
+}
+
+export interface DeadLetter {
+  /** The queue the message was dead-lettered from. */
+  source: string;
+  body: string;
+  receiveCount: number;
+  /**
+   * Epoch ms of the move, where known (the embedded outbox). A job written after it was redriven in the
+   * meantime: the record is stale and the job is left alone.
+   */
+  movedAt?: number;
+}
+
+/**
+ * `settled`: the job was non-terminal and is now `failed`; `terminal`: it had already ended (a failure in
+ * the handler marks it itself); `redriven`: it changed after the move; `gone`: no such tenant or job, or
+ * not a job message.
+ */
+export type SettleOutcome = 'settled' | 'terminal' | 'redriven' | 'gone';
+
+/** Where the job of a message on `source` is: the lane's store, or wherever a move has it now. */
+export async function jobStoreOf(
+  deps: SettleDeps,
+  tenant: Tenant,
+  jobId: JobId,
+  source: string,
+): Promise<TenantJobStore> {
+  const lane = laneStoreOf(source, tenant.id);
+  if (deps.dataFor) return (await deps.dataFor(tenant, jobId, lane)).jobs;
+  if (lane) {
+    const jobs = tenantDataAt(deps.stores, lane, tenant.id).jobs;
+    if (await jobs.get(jobId)) return jobs;
+  }
+  return (await jobDataFor(deps.stores, tenant, jobId)).jobs;
+}
+
+/**
+ * Marks the job of a dead-lettered message `failed` (code `dead_lettered`) unless it already ended.
+ * Compare-and-set, so running it twice, or beside a late handler commit, settles the job once.
+ */
+export async function settleDeadLetter(deps: SettleDeps, letter: DeadLetter): Promise<SettleOutcome> {
+  const message = decodeJobMessage(letter.body);
+  if (!message) return 'gone';
+  const tenant = await deps.directory.get(message.tenantId);
+  if (!tenant) return 'gone';
+  const jobs = await jobStoreOf(deps, tenant, message.jobId, letter.source);
+  const movedAt = letter.movedAt;
+  const failed = await failJob(
+    jobs,
+    message.jobId,
+    {
+      code: DEAD_LETTERED,
+      message: `Dead-lettered after ${letter.receiveCount} receives from ${letter.source}: every attempt crashed, timed out or failed. An operator can redrive it.`,
+    },
+    movedAt === undefined ? undefined : (job) => Date.parse(job.updatedAt) <= movedAt,
+  );
+  if (failed === 'terminal' || failed === 'gone' || failed === 'skipped')
+    return failed === 'skipped' ? 'redriven' : failed;
+  await settled(deps, tenant, failed);
+  return 'settled';
+}
+
+/**
+ * Compare-and-set to `failed`, re-read and retried when another writer moved the job on first; `skipped`
+ * when `still` says the job (as read now) no longer needs it.
+ */
+export async function failJob(
+  jobs: TenantJobStore,
+  jobId: JobId,
+  error: { code: string; message: string },
+  still?: (job: JobRecord) => boolean,
+): Promise<JobRecord | 'terminal' | 'gone' | 'skipped'> {
+  for (;;) {
+    const job = await jobs.get(jobId);
+    if (!job) return 'gone';
+    if (isTerminal(job.status)) return 'terminal';
+    if (still && !still(job)) return 'skipped';
+    try {
+      return await jobs.update(
+        nextVersion(job, { status: 'failed', finishedAt: new Date().toISOString(), error }),
+        job.version,
+      );
+    } catch (caught) {
+      if (!(caught instanceof ConditionFailedError)) throw caught;
+    }
+  }
+}
+
+/** Tells the tenant: the event stream (which then ends) and the webhook, as any final commit does. */
+export async function settled(deps: SettleDeps, tenant: Tenant, job: JobRecord): Promise<void> {
+  deps.notify?.(job);
+  if (tenant.config.webhook && deps.queue) await deps.queue.send(WEBHOOK_QUEUE, webhookMessageFor(job));
+}
+
+export interface DeadLetterSettler {
+  /** Settles every record in the outbox now (also what runs at start: records left by a crash). */
+  drain(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Settles the jobs of messages the embedded queue dead-lettered, from its outbox: at start (what a crash
+ * left) and then every `intervalMs`. A record goes only after its job is settled, so a crash in between
+ * settles it again, which compare-and-set makes harmless.
+ */
+export function startDeadLetterSettler(
+  options: SettleDeps & {
+    outbox: DeadLetterOutbox;
+    intervalMs?: number;
+    onSettled?(tenantId: string, outcome: SettleOutcome): void;
+    onError?(error: unknown): void;
+  },
+): DeadLetterSettler {
+  let stopped = false;
+  let running: Promise<number> | undefined;
+
+  async function drainOnce(): Promise<number> {
+    let total = 0;
+    while (!stopped) {
+      const records = await options.outbox.deadLettered(50);
+      if (records.length === 0) break;
+      const done: number[] = [];
+      for (const record of records) {
+        try {
+          const outcome = await settleDeadLetter(options, record);
+          const tenantId = decodeJobMessage(record.body)?.tenantId;
+          if (tenantId) options.onSettled?.(tenantId, outcome);
+          done.push(record.id);
+        } catch (error) {
+          options.onError?.(error);
+        }
+      }
+      await options.outbox.settled(done);
+      total += done.length;
+      // A record that keeps failing stays for the next tick rather than spinning here.
+      if (done.length < records.length) break;
+    }
+    return total;
+  }
+
+  const drain = () => {
+    running ??= drainOnce().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+  const timer = setInterval(() => drain().catch(options.onError), options.intervalMs ?? 1000);
+  drain().catch(options.onError);
+  return {
+    drain,
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running?.catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { reconcileJobs } from '../../src/control/job-reconciler.ts';
+import { ensureQueue } from '../../src/control/lanes.ts';
+import type { RecoveryAction } from '../../src/control/metrics.ts';
+import { newJobId, parseTenantId } from '../../src/core/ids.ts';
+import type { JobRecord } from '../../src/core/job.ts';
+import { decodeJobMessage, encodeJobMessage } from '../../src/core/messages.ts';
+import { emptyConfig, type Tenant } from '../../src/core/tenant.ts';
+import { type EmbeddedPlatform, openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
+import { deadLetterQueueName } from '../../src/ports/message-queue.ts';
+
+const open: { platform: EmbeddedPlatform; dir: string }[] = [];
+afterEach(async () => {
+  for (const { platform, dir } of open.splice(0)) {
+    await platform.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+async function setUp() {
+  const dir = mkdtempSync(join(tmpdir(), 'silopool-reconcile-'));
+  const platform = openEmbeddedPlatform(dir, 'process');
+  open.push({ platform, dir });
+  for (const model of ['finance', 'funds']) await ensureQueue(platform.queue, `shared_${model}`);
+  const id = parseTenantId(`t-${randomUUID().slice(0, 8)}`);
+  const now = new Date().toISOString();
+  const tenant: Tenant = {
+    id,
+    name: 'Reconciled',
+    status: 'active',
+    placement: 'shared',
+    plan: 'standard',
+    config: emptyConfig(),
+    apiKeys: [],
+    createdAt: now,
+    updatedAt: now,
+    version: 1,
+  };
+  await platform.directory.create(tenant);
+  const jobs = platform.stores.jobs({ kind: 'shared' }).forTenant(id);
+  const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
+  const add = async (patch: Partial<JobRecord>): Promise<JobRecord> => {
+    const job: JobRecord = {
+      id: newJobId(),
+      tenantId: id,
+      model: 'finance',
+      modelVersion: '1.0.0',
+      status: 'queued',
+      input: {},
+      effectiveInput: {},
+      rules: {},
+      artifacts: [],
+      attempts: 0,
+      cost: 7,
+      priority: 1,
+      createdAt: hourAgo,
+      updatedAt: hourAgo,
+      version: 1,
+      ...patch,
+    };
+    await jobs.create(job);
+    return job;
+  };
+  const messageOf = (job: JobRecord) => ({
+    body: encodeJobMessage({ tenantId: id, jobId: job.id, model: job.model }),
+    groupId: id,
+  });
+  return { platform, id, jobs, add, messageOf };
+}
+
+describe('the job reconciler', () => {
+  it('settles or re-sends each job left without a live message, and leaves the others alone', async () => {
+    const { platform, jobs, add, messageOf } = await setUp();
+    const lost = await add({ status: 'queued' });
+    const exhausted = await add({ status: 'running', attempts: 4 });
+    const deadLettered = await add({ status: 'running', attempts: 2 });
+    const live = await add({ status: 'queued' });
+    const young = await add({ status: 'queued', updatedAt: new Date().toISOString() });
+    // A dead letter whose outbox record is gone: only the DLQ itself says what happened.
+    await platform.queue.send(deadLetterQueueName('shared_finance'), messageOf(deadLettered));
+    await platform.queue.send('shared_finance', messageOf(live));
+
+    const recovered: RecoveryAction[] = [];
+    const report = await reconcileJobs({
+      directory: platform.directory,
+      stores: platform.stores,
+      queue: platform.queue,
+      graceMs: 60_000,
+      maxAttempts: 4,
+      onRecovered: (_tenant, action) => recovered.push(action),
+    });
+    expect(report).toEqual({ checked: 4, settled: 2, resent: 1 });
+    expect(recovered.sort()).toEqual(['reconciled_resent', 'reconciled_settled', 'reconciled_settled']);
+
+    expect(await jobs.get(exhausted.id)).toMatchObject({ status: 'failed', error: { code: 'message_lost' } });
+    expect(await jobs.get(deadLettered.id)).toMatchObject({
+      status: 'failed',
+      error: { code: 'dead_lettered' },
+    });
+    // Re-sent to its lane with what it was sent with; the record gets a new version, so a second pass waits.
+    const sent = await platform.queue.receive('shared_finance', { maxMessages: 10 });
+    const resent = sent.find((m) => decodeJobMessage(m.body)?.jobId === lost.id);
+    expect(resent).toMatchObject({ cost: 7, priority: 1 });
+    expect(await jobs.get(lost.id)).toMatchObject({ status: 'queued', version: 2 });
+    for (const untouched of [live, young]) expect((await jobs.get(untouched.id))?.version).toBe(1);
+  });
+});

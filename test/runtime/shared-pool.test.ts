@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/adapters/embedded/database.ts';
+import { createSqliteMessageQueue } from '../../src/adapters/embedded/message-queue.ts';
+import { deadLetterQueueName } from '../../src/ports/message-queue.ts';
+import type { FunctionRuntime } from '../../src/runtime/function-runtime.ts';
+import { startQueueConsumer } from '../../src/runtime/queue-consumer.ts';
+import { createSlotReservations, FunctionBusyError } from '../../src/runtime/slot-reservations.ts';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function openQueue() {
+  const dir = mkdtempSync(join(tmpdir(), 'silopool-pool-'));
+  dirs.push(dir);
+  const db = openDatabase(join(dir, 'q.sqlite'));
+  return { db, queue: createSqliteMessageQueue(db, { pollIntervalMs: 20 }) };
+}
+
+/**
+ * A function runtime of `size` slots whose events sleep `ms` and record what ran. It refuses (throws
+ * FunctionBusyError) an event beyond its size, as the worker pool does when it has no free thread.
+ */
+function sleepyRuntime(size: number, ms: number, options: { refuseFirst?: number } = {}) {
+  let active = 0;
+  let refusals = options.refuseFirst ?? 0;
+  const ran: { id: string; receiveCount: number }[] = [];
+  let refused = 0;
+  const reservations = createSlotReservations({
+    name: 'sleepy',
+    unused: () => size - active,
+    run: async (event: SQSEvent): Promise<SQSBatchResponse> => {
+      if (active >= size || refusals > 0) {
+        refusals--;
+        refused++;
+        throw new FunctionBusyError('sleepy');
+      }
+      active++;
+      try {
+        await new Promise((r) => setTimeout(r, ms));
+        for (const r of event.Records)
+          ran.push({ id: r.body, receiveCount: Number(r.attributes.ApproximateReceiveCount) });
+        return { batchItemFailures: [] };
+      } finally {
+        active--;
+        reservations.changed();
+      }
+    },
+  });
+  const runtime: FunctionRuntime = {
+    name: 'sleepy',
+    acquire: (o) => reservations.acquire(o),
+    whileWaiting: (g) => reservations.whileWaiting(g),
+    invoke: (event) => reservations.acquire({ max: 1 }).then((lease) => lease.invoke(event)),
+    close: async () => reservations.close(),
+  };
+  return { runtime, ran, refused: () => refused };
+}
+
+async function until(what: string, probe: () => boolean | Promise<boolean>, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('consumers sharing one function pool', () => {
+  it('only receive what can start: with one receive allowed, nothing is dead-lettered', async () => {
+    const { queue } = openQueue();
+    const queues = [`a_${randomUUID().slice(0, 8)}`, `b_${randomUUID().slice(0, 8)}`];
+    for (const name of queues) {
+      await queue.createQueue(deadLetterQueueName(name), { visibilityTimeoutSec: 30 });
+      // One receive per message: a receive that does not run would dead-letter it at once.
+      await queue.createQueue(name, {
+        visibilityTimeoutSec: 30,
+        maxReceiveCount: 1,
+        deadLetterQueue: deadLetterQueueName(name),
+      });
+    }
+    const { runtime, ran, refused } = sleepyRuntime(3, 5);
+    const consumers = queues.map((name) =>
+      startQueueConsumer({ queue: name, runtime, messages: queue, visibilityTimeoutSec: 30, batchSize: 1 }),
+    );
+    const sent: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      const name = queues[i % 2]!;
+      sent.push(`${name}#${i}`);
+      await queue.send(name, { body: `${name}#${i}`, groupId: `g${i % 3}` });
+    }
+    await until('every message ran', () => ran.length >= sent.length);
+    await Promise.all(consumers.map((c) => c.stop()));
+    expect(ran.map((r) => r.id).sort()).toEqual([...sent].sort());
+    expect(ran.every((r) => r.receiveCount === 1)).toBe(true);
+    // Every message received could start: none was handed to a runtime without a free slot.
+    expect(refused()).toBe(0);
+    for (const name of queues) {
+      expect((await queue.depth(deadLetterQueueName(name))).visible).toBe(0);
+      expect(await queue.deadLettered(10)).toEqual([]);
+    }
+  });
+
+  it('gives a delivery that never started back without counting it', async () => {
+    const { queue } = openQueue();
+    const name = `c_${randomUUID().slice(0, 8)}`;
+    await queue.createQueue(deadLetterQueueName(name), { visibilityTimeoutSec: 30 });
+    await queue.createQueue(name, {
+      visibilityTimeoutSec: 30,
+      maxReceiveCount: 2,
+      deadLetterQueue: deadLetterQueueName(name),
+    });
+    // The runtime refuses five starts in a row: counted, the message would be dead-lettered after two.
+    const { runtime, ran } = sleepyRuntime(1, 1, { refuseFirst: 5 });
+    const consumer = startQueueConsumer({
+      queue: name,
+      runtime,
+      messages: queue,
+      visibilityTimeoutSec: 30,
+      batchSize: 1,
+    });
+    await queue.send(name, { body: 'only' });
+    await until('the message ran', () => ran.length === 1);
+    await consumer.stop();
+    expect(ran).toEqual([{ id: 'only', receiveCount: 1 }]);
+    expect((await queue.depth(deadLetterQueueName(name))).visible).toBe(0);
+  });
+
+  it('hands slots held by an idle long poll to a consumer with a backlog', async () => {
+    const { queue } = openQueue();
+    const idle = `idle_${randomUUID().slice(0, 8)}`;
+    const busy = `busy_${randomUUID().slice(0, 8)}`;
+    for (const name of [idle, busy]) await queue.createQueue(name, { visibilityTimeoutSec: 30 });
+    const { runtime, ran } = sleepyRuntime(1, 1);
+    const consumers = [idle, busy].map((name) =>
+      startQueueConsumer({ queue: name, runtime, messages: queue, visibilityTimeoutSec: 30, batchSize: 1 }),
+    );
+    for (let i = 0; i < 40; i++) await queue.send(busy, { body: String(i) });
+    // Without the hand-over each of the 40 waits out the idle consumer's 1 s long poll: 40 s.
+    await until('the backlog ran', () => ran.length === 40, 15_000);
+    await Promise.all(consumers.map((c) => c.stop()));
+  });
+});
