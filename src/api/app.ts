@@ -19,7 +19,7 @@ import { metricsRoutes } from './routes/metrics.ts';
 import { modelRoutes } from './routes/models.ts';
 import { tenantSettingsRoutes } from './routes/settings.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
-import { clientErrorHandler, frameworkErrors } from './server-errors.ts';
+import { answerUnroutedRequests, clientErrorHandler, frameworkErrors } from './server-errors.ts';
 
 const DEFAULT_BODY_LIMIT = 256 * 1024;
 
@@ -37,6 +37,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   app.setErrorHandler((error, request, reply) => sendProblem(reply, request, error));
+  answerUnroutedRequests(app.server);
   // The API speaks JSON only; anything else is a 415, not a string that fails later.
   app.removeContentTypeParser('text/plain');
   // A nesting cap before anything parses, clones or walks a body (a 100,000-deep array is a 400, not a stall).

@@ -1,7 +1,18 @@
-import { STATUS_CODES } from 'node:http';
+import { type IncomingMessage, type Server, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { problem } from './problem.ts';
+
+/**
+ * Headers of the answers written before Fastify's hooks (and so helmet) run: nothing in them may load
+ * anything, be framed or be sniffed as another type.
+ */
+export const PRE_ROUTE_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
 
 /**
  * Errors Fastify's router raises before any route or hook runs (a URL whose percent-encoding is not
@@ -17,7 +28,7 @@ export function frameworkErrors(error: FastifyError, request: FastifyRequest, re
         : problem(400, 'bad_request', 'The request could not be routed.');
   request.log.info({ code: body.code, status: body.status }, body.detail);
   // `instance` is left out: the URL is exactly what could not be read.
-  reply.code(body.status).type('application/problem+json').send(body);
+  reply.code(body.status).headers(PRE_ROUTE_HEADERS).type('application/problem+json').send(body);
 }
 
 /**
@@ -37,12 +48,43 @@ export function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket)
     socket.destroy(error);
     return;
   }
+  socket.end(rawProblem(body));
+}
+
+/** A whole HTTP/1.1 response carrying `body`, for the places that write to the socket themselves. */
+function rawProblem(body: ReturnType<typeof problem>): string {
   const json = JSON.stringify(body);
-  socket.end(
+  const headers = Object.entries(PRE_ROUTE_HEADERS)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
+  return (
     `HTTP/1.1 ${body.status} ${STATUS_CODES[body.status]}\r\n` +
-      'Content-Type: application/problem+json\r\n' +
-      `Content-Length: ${Buffer.byteLength(json)}\r\n` +
-      'Connection: close\r\n\r\n' +
-      json,
+    'Content-Type: application/problem+json\r\n' +
+    headers +
+    `Content-Length: ${Buffer.byteLength(json)}\r\n` +
+    'Connection: close\r\n\r\n' +
+    json
   );
+}
+
+/**
+ * Requests Node's HTTP server would answer itself with an empty body, or not at all: an `Expect` other
+ * than `100-continue` (417) and `CONNECT` (the API is not a proxy: 405). Both become problem+json.
+ */
+export function answerUnroutedRequests(server: Server): void {
+  server.on('checkExpectation', (_request: IncomingMessage, response: ServerResponse) => {
+    const json = JSON.stringify(
+      problem(417, 'expectation_failed', 'The server meets no `Expect` but `100-continue`.'),
+    );
+    response.writeHead(417, {
+      ...PRE_ROUTE_HEADERS,
+      'content-type': 'application/problem+json',
+      'content-length': Buffer.byteLength(json),
+      connection: 'close',
+    });
+    response.end(json);
+  });
+  server.on('connect', (_request: IncomingMessage, socket: Duplex) => {
+    socket.end(rawProblem(problem(405, 'method_not_allowed', 'CONNECT is not served: this is not a proxy.')));
+  });
 }

@@ -8,6 +8,9 @@ function expectProblem(res: RawResponse, status: number, code: string): void {
   const body = JSON.parse(res.body) as { status: number; code: string; type: string; title: string };
   expect(body).toMatchObject({ status, code, type: `https://silopool.dev/problems/${code}` });
   expect(body.title).toBeTruthy();
+  // Answers written before Fastify's hooks carry the protective headers too (found attacking the fix).
+  expect(res.headers['x-content-type-options']).toBe('nosniff');
+  expect(res.headers['content-security-policy']).toMatch(/default-src '(none|self)'/);
 }
 
 let plain: TestServer;
@@ -37,6 +40,16 @@ describe('every error the server sends is problem+json with a stable code', () =
 
   it('a request line longer than the header limit → 431 headers_too_large', async () => {
     expectProblem(await rawGet(plain.url, `/healthz?q=${'q'.repeat(20_000)}`), 431, 'headers_too_large');
+  });
+
+  it('an Expect other than 100-continue → 417 expectation_failed, not an empty body', async () => {
+    const res = await rawRequest(plain.url, 'GET /healthz HTTP/1.1\r\nHost: x\r\nExpect: foo\r\n\r\n');
+    expectProblem(res, 417, 'expectation_failed');
+  });
+
+  it('CONNECT → 405 method_not_allowed, not a closed connection', async () => {
+    const res = await rawRequest(plain.url, 'CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n');
+    expectProblem(res, 405, 'method_not_allowed');
   });
 
   it('a malformed header line → 400 malformed_request', async () => {
