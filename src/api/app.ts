@@ -20,6 +20,7 @@ import { modelRoutes } from './routes/models.ts';
 import { tenantSettingsRoutes } from './routes/settings.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
 import { answerUnroutedRequests, clientErrorHandler, frameworkErrors } from './server-errors.ts';
+import { compileRouteSchemas } from './validators.ts';
 
 const DEFAULT_BODY_LIMIT = 256 * 1024;
 
@@ -33,9 +34,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return503OnClosing: true,
     frameworkErrors,
     clientErrorHandler,
-    ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false } },
   });
 
+  compileRouteSchemas(app);
   app.setErrorHandler((error, request, reply) => sendProblem(reply, request, error));
   answerUnroutedRequests(app.server);
   // The API speaks JSON only; anything else is a 415, not a string that fails later.

@@ -19,7 +19,7 @@ import {
 import type { JsonSchema, ModelDefinition } from './types.ts';
 
 // ajv-formats is CommonJS; under NodeNext its default import is the module object on some toolchains.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??
+export const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??
   addFormatsModule) as unknown as (ajv: Ajv) => Ajv;
 
 /**

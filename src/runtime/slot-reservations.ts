@@ -11,6 +11,9 @@ export class FunctionBusyError extends SilopoolError {
   }
 }
 
+/** How long a waiter without a backlog lets another consumer's long poll keep a slot. */
+const IDLE_HANDOVER_MS = 100;
+
 /** Slots reserved for one receive: run an event on each, give back the rest. */
 export interface SlotLease {
   /** Slots still reserved; 0 when the runtime is closed or the wait was aborted. */
@@ -106,6 +109,14 @@ export function createSlotReservations(options: {
         waiters.push(waiter);
         acquire.signal?.addEventListener('abort', onAbort, { once: true });
         if (acquire.hungry) for (const giveBack of [...longPolls]) giveBack();
+        else {
+          // A consumer whose queue looked empty may have a message by now: a slot held only to long-poll
+          // another empty queue is handed over after a short while, so a new job of one model does not wait
+          // for another model's long poll to end. The delay bounds the hand-over between idle consumers.
+          setTimeout(() => {
+            if (waiters.includes(waiter)) for (const giveBack of [...longPolls]) giveBack();
+          }, IDLE_HANDOVER_MS).unref();
+        }
       });
     },
     /**
