@@ -203,7 +203,7 @@ describe('tenant formatting', () => {
     const values = (w: typeof plain) =>
       w.sheets.flatMap((s) => s.cells.filter((c) => typeof c.value === 'number').map((c) => c.value));
     expect(values(branded)).toEqual(values(plain));
-    expect(branded.sheets.map((s) => s.name)).toEqual(['Eingaben', 'DCF', "Übersicht's"]);
+    expect(branded.sheets.map((s) => s.name)).toEqual(['Eingaben', 'DCF', "Übersicht's", 'Checks']);
     const styles = strFromU8(branded.files['xl/styles.xml']!);
     expect(styles).toContain('FFAA3300');
     expect(styles).toContain('dd.mm.yyyy');
@@ -220,7 +220,8 @@ describe('tenant formatting', () => {
     const { files } = readXlsx((await render(finance, input)).bytes);
     const chart = strFromU8(files['xl/charts/chart1.xml']!);
     expect(chart).toContain('<c:barChart>');
-    expect(chart).toContain('&apos;DCF&apos;!$C$16:$G$16');
+    // Every column the DCF holds (30 years); the chart leaves out the hidden ones past the run.
+    expect(chart).toContain('&apos;DCF&apos;!$C$17:$AF$17');
     expect(strFromU8(files['[Content_Types].xml']!)).toContain('/xl/charts/chart1.xml');
   });
 });
