@@ -12,10 +12,12 @@ export interface Check {
 
 /** Relative tolerance of the identities: far above float rounding, far below any real error. */
 const TOL = 1e-9;
+/** TOL as formulas spell it: a plain decimal, which every engine parses (HyperFormula refuses `1E-9`). */
+export const TOL_TEXT = '0.000000001';
 
 /** `a` equals `b` to TOL of the larger magnitude (or of 1): the formula and the value the run gives. */
 export function near(a: string, b: string): string {
-  return `ABS((${a})-(${b}))<=${TOL}*MAX(1,ABS(${a}),ABS(${b}))`;
+  return `ABS((${a})-(${b}))<=${TOL_TEXT}*MAX(1,ABS(${a}),ABS(${b}))`;
 }
 
 export function isNear(a: number, b: number): boolean {
@@ -24,7 +26,7 @@ export function isNear(a: number, b: number): boolean {
 
 /** `x` is 0 to TOL of `scale`. */
 export function nearZero(x: string, scale: string): string {
-  return `ABS(${x})<=${TOL}*MAX(1,ABS(${scale}))`;
+  return `ABS(${x})<=${TOL_TEXT}*MAX(1,ABS(${scale}))`;
 }
 
 export function isNearZero(x: number, scale: number): boolean {
