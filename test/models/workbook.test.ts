@@ -1,10 +1,10 @@
 import { strFromU8 } from 'fflate';
-import { HyperFormula } from 'hyperformula';
 import { describe, expect, it } from 'vitest';
 import type { Formatting } from '../../src/core/tenant.ts';
 import { getModel } from '../../src/models/registry.ts';
 import { resolveInput } from '../../src/models/rules.ts';
 import type { ModelDefinition } from '../../src/models/types.ts';
+import { loadIntoEngine } from './engine.ts';
 import { type ReadSheet, readXlsx } from './xlsx-read.ts';
 
 // 1×1 transparent PNG.
@@ -14,20 +14,6 @@ async function render(model: ModelDefinition, raw: object, formatting: Formattin
   const { effectiveInput } = resolveInput(model, {}, raw);
   const result = model.run(effectiveInput, {});
   return { bytes: await model.workbook(result, effectiveInput, formatting), result };
-}
-
-/** Every cell in HyperFormula: formulas as formulas, values as values. */
-function loadIntoEngine(sheets: ReadSheet[]): HyperFormula {
-  const data: Record<string, (string | number | boolean | null)[][]> = {};
-  for (const s of sheets) {
-    const grid: (string | number | boolean | null)[][] = [];
-    for (const c of s.cells) {
-      grid[c.row] ??= [];
-      grid[c.row]![c.col] = c.formula !== undefined ? `=${c.formula}` : (c.value ?? null);
-    }
-    data[s.name] = Array.from(grid, (r) => Array.from(r ?? [], (v) => v ?? null));
-  }
-  return HyperFormula.buildFromSheets(data, { licenseKey: 'gpl-v3' });
 }
 
 /**

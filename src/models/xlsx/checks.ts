@@ -58,10 +58,11 @@ export function checksSheet(
       { v: 'OK', s: 'colHeader' },
     ],
   );
+  // An identity that cannot be computed any more (#REF! past the sheet's rows) fails rather than errs.
   for (const c of checks)
     rows.push([
       { v: c.label, s: 'label' },
-      { f: c.formula, v: c.ok, s: 'bold' },
+      { f: `IFERROR(${c.formula},FALSE())`, v: c.ok, s: 'bold' },
     ]);
   return {
     sheet: { name: sheetName, rows, cols: [78, 10] },
