@@ -1,3 +1,4 @@
+import { strFromU8 } from 'fflate';
 import type { HyperFormula } from 'hyperformula';
 import { describe, expect, it } from 'vitest';
 import { excelSerial } from '../../src/models/finmath.ts';
@@ -123,6 +124,14 @@ describe('finance: every editable input recomputes to the API run (HyperFormula)
     const cell = inputs.cells.find((c) => c.row === currency.row && c.col === 1)!;
     expect(styleName(cell)).toBe('fixed');
     expect(inputs.xml).toContain('<sheetProtection sheet="1"');
+    // On the protected sheet only input styles are unlocked: the fixed cell and formulas stay locked.
+    const { effectiveInput } = resolveInput(finance, {}, base);
+    const { files } = readXlsx(await finance.workbook(finance.run(effectiveInput, {}), effectiveInput, {}));
+    const xfs = [
+      ...strFromU8(files['xl/styles.xml']!).matchAll(/<xf [^>]*xfId="0"[^>]*?(?:\/>|>.*?<\/xf>)/g),
+    ];
+    const unlocked = xfs.flatMap((m, i) => (m[0].includes('locked="0"') ? [STYLE_ORDER[i]] : []));
+    expect(unlocked.sort()).toEqual(STYLE_ORDER.filter((n) => n.endsWith('Input')).sort());
   });
 
   for (const e of edits) {
