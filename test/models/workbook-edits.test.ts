@@ -74,7 +74,10 @@ const set = (path: string, value: unknown) => (raw: Raw) => {
   const copy = structuredClone(raw);
   const keys = path.split('.');
   let at = copy as Record<string, unknown>;
-  for (const k of keys.slice(0, -1)) at = (at[k] ??= {}) as Record<string, unknown>;
+  for (const k of keys.slice(0, -1)) {
+    at[k] ??= {};
+    at = at[k] as Record<string, unknown>;
+  }
   if (value === undefined) delete at[keys[keys.length - 1]!];
   else at[keys[keys.length - 1]!] = value;
   return copy;

@@ -3,7 +3,9 @@ import { catchUpAmount } from './project.ts';
 import type { FundsResult } from './run.ts';
 import type { FundsInput } from './schema.ts';
 
-type Ref = (key: string) => string;
+import { type CatchUp, waterfallColumns } from './workbook-waterfall.ts';
+
+export type Ref = (key: string) => string;
 
 /** One column of the Cash flows sheet: its formula per period row and the model's value for it. */
 export interface FlowColumn {
@@ -38,7 +40,7 @@ export function cashFlowColumns(
   const { rate: carry, catchUp: c } = input.carry;
   const at = (a: Float64Array) => (i: number) => a[i]!;
   const fundYear = (i: number) => Math.ceil((i + 1) / P);
-  const catchUp = (rem: string, pb: string, prior?: string) =>
+  const catchUp: CatchUp = (rem, pb, prior) =>
     `IF(${I['catchUp']}>${I['carry']},MIN(${rem},MAX(0,(${I['carry']}*${pb}${prior ? `-${prior}` : ''})/(${I['catchUp']}-${I['carry']}))),0)`;
   const common: FlowColumn[] = [
     { key: 't', header: 'Period t', style: 'integer', idle: 'none', value: (i) => i + 1 },
@@ -183,111 +185,7 @@ export function cashFlowColumns(
       value: at(p.lpPaidIn),
     },
   ];
-  const hp = `(1+${I['hP']})`;
-  const waterfall: FlowColumn[] =
-    input.carry.waterfall === 'european'
-      ? [
-          {
-            key: 'tier1',
-            header: 'To LPs up to hurdle',
-            style: 'money',
-            formula: (cur, prev) => `MIN(${cur('D')},${prev('H')}*${hp}+${cur('lpC')})`,
-            value: at(p.tier1),
-          },
-          {
-            key: 'H',
-            header: 'Hurdle account',
-            style: 'money',
-            initial: true,
-            formula: (cur, prev) => `${prev('H')}*${hp}+${cur('lpC')}-${cur('tier1')}`,
-            value: at(p.hurdle),
-          },
-          {
-            key: 'rem',
-            header: 'Above hurdle',
-            style: 'money',
-            formula: (cur) => `${cur('D')}-${cur('tier1')}`,
-            value: at(p.remainder),
-          },
-          {
-            key: 'pb',
-            header: 'Profit before catch-up',
-            style: 'money',
-            formula: (cur, prev) => `${prev('cd')}+${cur('tier1')}-${cur('lpPaidIn')}`,
-            value: at(p.profitBefore),
-          },
-          {
-            key: 'x',
-            header: 'Catch-up tier',
-            style: 'money',
-            formula: (cur, prev) => catchUp(cur('rem'), cur('pb'), prev('cumCarry')),
-            value: (i) =>
-              catchUpAmount(p.remainder[i]!, p.profitBefore[i]!, p.cumCarry[i - 1] ?? 0, c, carry),
-          },
-        ]
-      : [
-          {
-            key: 'cost',
-            header: 'Realised cost',
-            style: 'money',
-            formula: (cur, prev) =>
-              `IF(${cur('t')}=${I['N']},${prev('basis')}+${cur('C')},${cur('rd')}*${prev('basis')})`,
-            value: at(p.realisedCost),
-          },
-          {
-            key: 'hAmt',
-            header: 'Realised cost + hurdle',
-            style: 'money',
-            formula: (cur, prev) =>
-              `IF(${cur('t')}=${I['N']},${prev('H')}*${hp}+${cur('C')},${cur('rd')}*${prev('H')}*${hp})`,
-            value: at(p.realisedHurdle),
-          },
-          {
-            key: 'basis',
-            header: 'Cost basis',
-            style: 'money',
-            initial: true,
-            formula: (cur, prev) => `IF(${cur('t')}=${I['N']},0,${prev('basis')}-${cur('cost')}+${cur('C')})`,
-            value: at(p.costBasis),
-          },
-          {
-            key: 'H',
-            header: 'Cost + accrued hurdle',
-            style: 'money',
-            initial: true,
-            formula: (cur, prev) =>
-              `IF(${cur('t')}=${I['N']},0,${prev('H')}*${hp}-${cur('hAmt')}+${cur('C')})`,
-            value: at(p.hurdle),
-          },
-          {
-            key: 'tier1',
-            header: 'To LPs up to hurdle',
-            style: 'money',
-            formula: (cur) => `MIN(${cur('D')},${cur('hAmt')})`,
-            value: at(p.tier1),
-          },
-          {
-            key: 'rem',
-            header: 'Above hurdle',
-            style: 'money',
-            formula: (cur) => `${cur('D')}-${cur('tier1')}`,
-            value: at(p.remainder),
-          },
-          {
-            key: 'pb',
-            header: 'Realised profit',
-            style: 'money',
-            formula: (cur) => `${cur('tier1')}-${cur('cost')}`,
-            value: at(p.profitBefore),
-          },
-          {
-            key: 'x',
-            header: 'Catch-up tier',
-            style: 'money',
-            formula: (cur) => catchUp(cur('rem'), cur('pb')),
-            value: (i) => catchUpAmount(p.remainder[i]!, p.profitBefore[i]!, 0, c, carry),
-          },
-        ];
+  const waterfall = waterfallColumns(res, input, I, catchUp);
   const european = input.carry.waterfall === 'european';
   const trough = troughPeriod(p.cumNetCashFlow);
   const tail: FlowColumn[] = [
