@@ -61,6 +61,12 @@ export interface Job {
   summary?: Record<string, unknown>;
   series?: Record<string, SeriesPoint[]>;
   artifacts: ArtifactInfo[];
+  /** What the workbook was rendered with: formatting (logo by SHA-256), its SHA-256, the model version. */
+  rendering?: {
+    formatting: Omit<Formatting, 'logoPng'> & { logoPngSha256?: string };
+    formattingSha256: string;
+    modelVersion: string;
+  };
   error?: { code: string; message: string };
   createdAt: string;
   startedAt?: string;

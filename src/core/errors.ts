@@ -77,6 +77,21 @@ export class ConflictError extends SilopoolError {
   }
 }
 
+/**
+ * A job recorded a model major version this worker does not run: another major version may give other
+ * numbers for the same input, so the job fails rather than run on it.
+ */
+export class ModelVersionUnavailableError extends SilopoolError {
+  constructor(model: string, recorded: string, available: string) {
+    super(
+      'model_version_unavailable',
+      409,
+      `The job was accepted for ${model} ${recorded}, but this worker runs ${model} ${available}: a different major version, which may give different numbers. Submit the job again to run it on ${available}.`,
+      { details: { model, recorded, available } },
+    );
+  }
+}
+
 /** A compare-and-set write lost: the item changed (or did not exist) since it was read. */
 export class ConditionFailedError extends SilopoolError {
   constructor(message = 'The item changed since it was read.', options?: { cause?: unknown }) {

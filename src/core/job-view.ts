@@ -22,6 +22,7 @@ export function jobView(job: JobRecord) {
       sha256: a.sha256,
       url: `${self}/artifacts/${encodeURIComponent(a.name)}`,
     })),
+    rendering: job.rendering,
     error: job.error,
     attempts: job.attempts,
     createdAt: job.createdAt,

@@ -1,6 +1,6 @@
 import { ConflictError } from './errors.ts';
 import type { JobId, TenantId } from './ids.ts';
-import type { ModelRules } from './tenant.ts';
+import type { Formatting, ModelRules } from './tenant.ts';
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
@@ -20,10 +20,22 @@ export interface JobError {
   message: string;
 }
 
+/**
+ * What a job's workbook was rendered with, so it can be explained or rendered again later: the tenant's
+ * formatting at the time (the logo by its SHA-256: its bytes can be large), the SHA-256 of that whole
+ * formatting as canonical JSON, and the model version that ran.
+ */
+export interface Rendering {
+  formatting: Omit<Formatting, 'logoPng'> & { logoPngSha256?: string };
+  formattingSha256: string;
+  modelVersion: string;
+}
+
 export interface JobRecord {
   id: JobId;
   tenantId: TenantId;
   model: string;
+  /** The model's version when the job was accepted; a worker without its major version refuses the job. */
   modelVersion: string;
   status: JobStatus;
   /** What the user sent. */
@@ -35,6 +47,8 @@ export interface JobRecord {
   /** Chart data (free cash flow by year, a fund's J-curve). */
   series?: Record<string, { label: string | number; value: number }[]>;
   artifacts: Artifact[];
+  /** Set with the workbook: the formatting and model version it was rendered with. */
+  rendering?: Rendering;
   error?: JobError;
   /** Deliveries that started running this job; more than one means a retry after a crash or timeout. */
   attempts: number;
@@ -81,4 +95,9 @@ export function assertTransition(from: JobStatus, to: JobStatus): void {
 /** The object key of a job's artifact: the same for every delivery of the job, so a retry overwrites, never adds. */
 export function artifactKey(jobId: JobId, name: string): string {
   return `jobs/${jobId}/${name}`;
+}
+
+/** The major part of a semver string (`2` of `2.1.0`). */
+export function majorVersion(version: string): string {
+  return version.split('.')[0] ?? version;
 }

@@ -3,10 +3,11 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import {
   ConditionFailedError,
   CorruptWriteError,
+  ModelVersionUnavailableError,
   SilopoolError,
   TenantSettingsError,
 } from '../core/errors.ts';
-import { artifactKey, isTerminal, type JobRecord } from '../core/job.ts';
+import { artifactKey, isTerminal, type JobRecord, majorVersion } from '../core/job.ts';
 import { decodeJobMessage } from '../core/messages.ts';
 import { isHomeLane, laneStoreOf, type StoreRef } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
@@ -18,6 +19,7 @@ import type { MessageQueue } from '../ports/message-queue.ts';
 import { jobDataFor } from '../ports/placement-data.ts';
 import { type StoreProvider, type TenantData, tenantDataAt } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
+import { renderingOf } from './rendering.ts';
 import { WEBHOOK_QUEUE, webhookMessageFor } from './webhook-message.ts';
 
 export const WORKBOOK = 'workbook.xlsx';
@@ -103,9 +105,18 @@ export function createModelHandler(deps: HandlerDeps) {
     let outcome: Partial<JobRecord>;
     try {
       if (!model) throw new SilopoolError('unknown_model', 400, `Model "${started.model}" is not installed.`);
+      checkModelVersion(model, started);
       checkFormatting(tenant);
       const result = await runModel(model, started);
-      const bytes = await model.workbook(result, started.effectiveInput as never, tenant.config.formatting);
+      const formatting = tenant.config.formatting ?? {};
+      const bytes = await model.workbook(result, started.effectiveInput as never, formatting, {
+        jobId: started.id,
+        tenantId: tenant.id,
+        tenantName: tenant.name,
+        model: model.name,
+        modelVersion: model.version,
+        created: started.createdAt,
+      });
       const key = artifactKey(started.id, WORKBOOK);
       const sha256 = sha256Of(bytes);
       await data.objects.put(key, bytes, XLSX);
@@ -119,6 +130,7 @@ export function createModelHandler(deps: HandlerDeps) {
       outcome = {
         status: 'succeeded',
         summary: model.summary(result, started.rules),
+        rendering: renderingOf(formatting, model.version),
         ...(model.series ? { series: model.series(result) } : {}),
         artifacts: [
           {
@@ -231,7 +243,13 @@ export class PoisonMessageError extends SilopoolError {
   }
 }
 
-/** Errors that come from the model and its input, not from the platform. */
+/** The job's recorded major version must be the one installed: another major may give other numbers. */
+function checkModelVersion(model: ModelDefinition, job: JobRecord): void {
+  if (majorVersion(job.modelVersion) !== majorVersion(model.version)) {
+    throw new ModelVersionUnavailableError(model.name, job.modelVersion, model.version);
+  }
+}
+
 /** Stored formatting that fails the settings schema is not used: the job fails saying which field and why. */
 function checkFormatting(tenant: Tenant): void {
   const problems = formattingProblems(
@@ -246,6 +264,7 @@ function checkFormatting(tenant: Tenant): void {
   }
 }
 
+/** Errors that come from the model, its input or the job's record, not from the platform: retrying cannot help. */
 function isModelError(error: unknown): boolean {
   if (error instanceof TenantSettingsError) return true;
   if (error instanceof SilopoolError) return error.status >= 400 && error.status < 500;

@@ -17,6 +17,18 @@ export interface ModelWarning {
   figure?: string;
 }
 
+/** Where a workbook comes from: written into its document properties (docProps). */
+export interface Provenance {
+  jobId: string;
+  tenantId: string;
+  /** The tenant's name: the workbook's Company property. */
+  tenantName: string;
+  model: string;
+  modelVersion: string;
+  /** ISO 8601: when the job was created. Passed in, so a render stays deterministic. */
+  created: string;
+}
+
 /** What the model author gives the platform. `run` and `workbook` must be pure and deterministic. */
 export interface ModelDefinition<Input = unknown, Result = unknown> {
   name: string;
@@ -52,6 +64,11 @@ export interface ModelDefinition<Input = unknown, Result = unknown> {
   };
   /** The workbook's sheets by default name; a tenant's `formatting.sheetNames` may rename each. */
   sheetNames: readonly string[];
-  /** Renders the xlsx bytes. */
-  workbook(result: Result, input: Input, formatting: Formatting): Uint8Array | Promise<Uint8Array>;
+  /** Renders the xlsx bytes; `provenance` (job, tenant, model version) goes into the document properties. */
+  workbook(
+    result: Result,
+    input: Input,
+    formatting: Formatting,
+    provenance?: Provenance,
+  ): Uint8Array | Promise<Uint8Array>;
 }

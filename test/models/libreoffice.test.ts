@@ -106,6 +106,46 @@ async function compare(modelName: string, raw: object, formatting: Formatting = 
   return checked;
 }
 
+/** The workbook with one Inputs cell (found by its label in column A) set to `value`, as if typed in. */
+function withInputEdited(bytes: Uint8Array, label: string, value: number): Uint8Array {
+  const inputs = readXlsx(bytes).sheets.find((s) => s.name === 'Inputs')!;
+  const row = inputs.cells.find((c) => c.col === 0 && c.value === label)!.row + 1;
+  const files = unzipSync(bytes);
+  const xml = strFromU8(files['xl/worksheets/sheet1.xml']!);
+  const edited = xml.replace(new RegExp(`(<c r="B${row}"[^>]*>)<v>[^<]*</v>`), `$1<v>${value}</v>`);
+  expect(edited).not.toBe(xml);
+  files['xl/worksheets/sheet1.xml'] = strToU8(edited);
+  return zipSync(files);
+}
+
+/** Issue 13, kind 3: an input edited in the file, recalculated by LibreOffice, against the API run of that input. */
+async function compareEdited(
+  modelName: string,
+  raw: Record<string, unknown>,
+  edit: { label: string; value: number },
+  editedRaw: Record<string, unknown>,
+  figures: [string, (result: never) => number][],
+) {
+  const model = getModel(modelName);
+  const { effectiveInput } = resolveInput(model, {}, raw);
+  const bytes = withInputEdited(
+    await model.workbook(model.run(effectiveInput, {}), effectiveInput, {}),
+    edit.label,
+    edit.value,
+  );
+  const theirs = recalculateWithLibreOffice(`${modelName}-edited`, bytes).get('Summary')!;
+  const summary = readXlsx(bytes).sheets.find((s) => s.name === 'Summary')!;
+  const api = model.run(resolveInput(model, {}, editedRaw).effectiveInput, {}) as never;
+  for (const [label, figure] of figures) {
+    const row = summary.cells.find((c) => c.col === 0 && c.value === label)!.row;
+    const got = theirs.get(`${row}:1`) as number;
+    const want = figure(api);
+    expect(Math.abs(got - want), `${label}: LibreOffice ${got}, API ${want}`).toBeLessThanOrEqual(
+      1e-6 * Math.max(1, Math.abs(want)),
+    );
+  }
+}
+
 describe.skipIf(!hasSoffice)(
   'workbooks recalculated by LibreOffice (needs /usr/bin/soffice; .ci/run installs it)',
   () => {
@@ -124,6 +164,43 @@ describe.skipIf(!hasSoffice)(
     it('funds, quarterly, european waterfall: every formula gives the model value', async () => {
       const checked = await compare('funds', { periodsPerYear: 4 }, { currency: 'EUR', locale: 'de-DE' });
       expect(checked).toBeGreaterThan(100);
+    }, 180_000);
+
+    it('finance edited in the file (projection years 5 → 3, then loan term 360 → 240) gives the API numbers', async () => {
+      const loan = { principal: 500_000, annualRate: 0.055, termMonths: 360, startDate: '2025-01-31' };
+      type R = { enterpriseValue: number; loan: { payment: number; totalInterest: number } };
+      await compareEdited(
+        'finance',
+        { years: 5, loan },
+        { label: 'Projection years', value: 3 },
+        { years: 3, loan },
+        [['Enterprise value', (r: R) => r.enterpriseValue]],
+      );
+      await compareEdited(
+        'finance',
+        { loan },
+        { label: 'Loan term', value: 240 },
+        { loan: { ...loan, termMonths: 240 } },
+        [
+          ['Loan monthly payment', (r: R) => r.loan.payment],
+          ['Loan total interest', (r: R) => r.loan.totalInterest],
+        ],
+      );
+    }, 240_000);
+
+    it('funds edited in the file (periods per year 1 → 4) distributes all NAV, as the API', async () => {
+      type R = { metrics: { distributions: number; tvpi: number; netIrr: number } };
+      await compareEdited(
+        'funds',
+        { periodsPerYear: 1 },
+        { label: 'Periods per year', value: 4 },
+        { periodsPerYear: 4 },
+        [
+          ['Distributions', (r: R) => r.metrics.distributions],
+          ['TVPI', (r: R) => r.metrics.tvpi],
+          ['Net IRR (annual)', (r: R) => r.metrics.netIrr],
+        ],
+      );
     }, 180_000);
   },
 );

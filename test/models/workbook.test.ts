@@ -1,10 +1,10 @@
 import { strFromU8 } from 'fflate';
-import { HyperFormula } from 'hyperformula';
 import { describe, expect, it } from 'vitest';
 import type { Formatting } from '../../src/core/tenant.ts';
 import { getModel } from '../../src/models/registry.ts';
 import { resolveInput } from '../../src/models/rules.ts';
 import type { ModelDefinition } from '../../src/models/types.ts';
+import { loadIntoEngine } from './engine.ts';
 import { type ReadSheet, readXlsx } from './xlsx-read.ts';
 
 // 1×1 transparent PNG.
@@ -14,20 +14,6 @@ async function render(model: ModelDefinition, raw: object, formatting: Formattin
   const { effectiveInput } = resolveInput(model, {}, raw);
   const result = model.run(effectiveInput, {});
   return { bytes: await model.workbook(result, effectiveInput, formatting), result };
-}
-
-/** Every cell in HyperFormula: formulas as formulas, values as values. */
-function loadIntoEngine(sheets: ReadSheet[]): HyperFormula {
-  const data: Record<string, (string | number | boolean | null)[][]> = {};
-  for (const s of sheets) {
-    const grid: (string | number | boolean | null)[][] = [];
-    for (const c of s.cells) {
-      grid[c.row] ??= [];
-      grid[c.row]![c.col] = c.formula !== undefined ? `=${c.formula}` : (c.value ?? null);
-    }
-    data[s.name] = Array.from(grid, (r) => Array.from(r ?? [], (v) => v ?? null));
-  }
-  return HyperFormula.buildFromSheets(data, { licenseKey: 'gpl-v3' });
 }
 
 /**
@@ -203,7 +189,7 @@ describe('tenant formatting', () => {
     const values = (w: typeof plain) =>
       w.sheets.flatMap((s) => s.cells.filter((c) => typeof c.value === 'number').map((c) => c.value));
     expect(values(branded)).toEqual(values(plain));
-    expect(branded.sheets.map((s) => s.name)).toEqual(['Eingaben', 'DCF', "Übersicht's"]);
+    expect(branded.sheets.map((s) => s.name)).toEqual(['Eingaben', 'DCF', "Übersicht's", 'Checks']);
     const styles = strFromU8(branded.files['xl/styles.xml']!);
     expect(styles).toContain('FFAA3300');
     expect(styles).toContain('dd.mm.yyyy');
@@ -220,7 +206,8 @@ describe('tenant formatting', () => {
     const { files } = readXlsx((await render(finance, input)).bytes);
     const chart = strFromU8(files['xl/charts/chart1.xml']!);
     expect(chart).toContain('<c:barChart>');
-    expect(chart).toContain('&apos;DCF&apos;!$C$16:$G$16');
+    // Every column the DCF holds (30 years); the chart leaves out the hidden ones past the run.
+    expect(chart).toContain('&apos;DCF&apos;!$C$17:$AF$17');
     expect(strFromU8(files['[Content_Types].xml']!)).toContain('/xl/charts/chart1.xml');
   });
 });

@@ -6,6 +6,8 @@ export interface ReadCell {
   col: number;
   formula?: string;
   value: number | string | boolean | undefined;
+  /** The cell's style index (`s`), 0 when absent. */
+  style: number;
 }
 
 export interface ReadSheet {
@@ -52,7 +54,8 @@ export function readXlsx(bytes: Uint8Array): { sheets: ReadSheet[]; files: Recor
       else if (type === 'str') value = v === undefined ? undefined : unescapeXml(v);
       else if (type === 'b') value = v === '1';
       else value = v === undefined ? undefined : Number(v);
-      cells.push({ row, col, ...(f === undefined ? {} : { formula: unescapeXml(f) }), value });
+      const style = Number(/\bs="(\d+)"/.exec(attrs)?.[1] ?? 0);
+      cells.push({ row, col, ...(f === undefined ? {} : { formula: unescapeXml(f) }), value, style });
     }
     sheets.push({ name: unescapeXml(m[1]!), cells, xml });
   }

@@ -28,6 +28,10 @@ export interface LoanInput {
   startDate: string;
 }
 
+/** The schema's longest projection and loan: the workbook's schedules are sized to these. */
+export const MAX_YEARS = 30;
+export const MAX_TERM_MONTHS = 600;
+
 const rate = (title: string, description: string, min: number, max: number, dflt: number): JsonSchema => ({
   type: 'number',
   title,
@@ -80,7 +84,7 @@ export const financeSchema: JsonSchema = {
       description: 'Number of explicitly projected years before the terminal value.',
       'x-unit': 'years',
       minimum: 1,
-      maximum: 30,
+      maximum: MAX_YEARS,
       default: 5,
     },
     revenue: {
@@ -176,7 +180,7 @@ export const financeSchema: JsonSchema = {
           title: 'Term',
           'x-unit': 'months',
           minimum: 1,
-          maximum: 600,
+          maximum: MAX_TERM_MONTHS,
           default: 360,
         },
         startDate: {

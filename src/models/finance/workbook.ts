@@ -1,6 +1,8 @@
 import type { Formatting } from '../../core/tenant.ts';
 import { excelSerial } from '../finmath.ts';
-import { a1, type Cell, colName, type Row, type SheetSpec, type StyleName, sheetRef } from '../xlsx/cells.ts';
+import type { Provenance } from '../types.ts';
+import type { Cell, Row, SheetSpec, StyleName, WorkbookSpec } from '../xlsx/cells.ts';
+import { checksSheet } from '../xlsx/checks.ts';
 import {
   headerRows,
   type InputRow,
@@ -12,27 +14,70 @@ import {
 import { formattingForCurrency } from '../xlsx/styles.ts';
 import { writeXlsx } from '../xlsx/writer.ts';
 import { type FinanceResult, TERMINAL_SHARE_WARNING } from './run.ts';
-import type { FinanceInput } from './schema.ts';
+import { type FinanceInput, financeSchema, MAX_TERM_MONTHS, MAX_YEARS } from './schema.ts';
+import { financeChecks } from './workbook-checks.ts';
+import { type DcfRefs, dcfSheet } from './workbook-dcf.ts';
 import { loanSheet } from './workbook-loan.ts';
 
 /** The workbook's sheets by their default names, which a tenant's `formatting.sheetNames` may rename. */
-export const FINANCE_SHEETS = ['Inputs', 'DCF', 'Loan', 'Summary'] as const;
+export const FINANCE_SHEETS = ['Inputs', 'DCF', 'Loan', 'Summary', 'Checks'] as const;
 
-/** The finance workbook as a spec: Inputs, DCF, optional Loan, Summary with the FCF chart. */
-export function financeWorkbookSpec(result: FinanceResult, input: FinanceInput, formatting: Formatting) {
+const TITLE = 'Company projection and valuation';
+
+/** Excel data validation for a numeric input: the schema's range for it. */
+function accepts(field: string, kind: 'whole' | 'decimal' = 'decimal'): InputRow['accepts'] {
+  const props = financeSchema['properties'] as Record<string, Record<string, unknown>>;
+  const loanProps = (props['loan']!['properties'] ?? {}) as Record<string, Record<string, unknown>>;
+  const p = props[field] ?? loanProps[field.replace(/^loan\./, '')] ?? {};
+  const min = (p['minimum'] ?? p['exclusiveMinimum'] ?? -1e15) as number;
+  const max = (p['maximum'] ?? 1e15) as number;
+  return { kind, min, max, message: `The model accepts ${min} to ${max} here.` };
+}
+
+/**
+ * The finance workbook as a spec: Inputs, DCF, optional Loan, Summary with the FCF chart, Checks. Every
+ * blue input recomputes the whole workbook when edited within its schema range: the DCF holds 30 years
+ * and the Loan 600 months, driven by flags. The currency is fixed (the number formats are written for it).
+ */
+export function financeWorkbookSpec(
+  result: FinanceResult,
+  input: FinanceInput,
+  formatting: Formatting,
+  provenance?: Provenance,
+): WorkbookSpec {
   const name = sheetNamer(formatting);
-  const names = { inputs: name('Inputs'), dcf: name('DCF'), loan: name('Loan'), summary: name('Summary') };
+  const names = {
+    inputs: name('Inputs'),
+    dcf: name('DCF'),
+    loan: name('Loan'),
+    summary: name('Summary'),
+    checks: name('Checks'),
+  };
   const growthArray = Array.isArray(input.revenueGrowth);
   const inputs: InputRow[] = [
-    { key: 'currency', label: 'Currency', value: input.currency, style: 'textInput' },
-    { key: 'startYear', label: 'First projected year', value: input.startYear, style: 'integerInput' },
-    { key: 'years', label: 'Projection years', value: input.years, style: 'integerInput', unit: 'years' },
+    { key: 'currency', label: 'Currency', value: input.currency, style: 'fixed' },
+    {
+      key: 'startYear',
+      label: 'First projected year',
+      value: input.startYear,
+      style: 'integerInput',
+      accepts: accepts('startYear', 'whole'),
+    },
+    {
+      key: 'years',
+      label: 'Projection years',
+      value: input.years,
+      style: 'integerInput',
+      unit: `years (1 to ${MAX_YEARS})`,
+      accepts: accepts('years', 'whole'),
+    },
     {
       key: 'revenue',
       label: 'Base-year revenue',
       value: input.revenue,
       style: 'moneyInput',
       unit: input.currency,
+      accepts: accepts('revenue'),
     },
     growthArray
       ? { key: 'revenueGrowth', label: 'Revenue growth', value: 'per year, on the DCF sheet', style: 'note' }
@@ -41,20 +86,64 @@ export function financeWorkbookSpec(result: FinanceResult, input: FinanceInput, 
           label: 'Revenue growth',
           value: input.revenueGrowth as number,
           style: 'percentInput',
+          accepts: { kind: 'decimal', min: -0.99, max: 10, message: 'The model accepts -0.99 to 10 here.' },
         },
-    { key: 'ebitdaMargin', label: 'EBITDA margin', value: input.ebitdaMargin, style: 'percentInput' },
-    { key: 'dep', label: 'D&A, % of revenue', value: input.depreciationPctRevenue, style: 'percentInput' },
-    { key: 'capex', label: 'Capex, % of revenue', value: input.capexPctRevenue, style: 'percentInput' },
+    {
+      key: 'ebitdaMargin',
+      label: 'EBITDA margin',
+      value: input.ebitdaMargin,
+      style: 'percentInput',
+      accepts: accepts('ebitdaMargin'),
+    },
+    {
+      key: 'dep',
+      label: 'D&A, % of revenue',
+      value: input.depreciationPctRevenue,
+      style: 'percentInput',
+      accepts: accepts('depreciationPctRevenue'),
+    },
+    {
+      key: 'capex',
+      label: 'Capex, % of revenue',
+      value: input.capexPctRevenue,
+      style: 'percentInput',
+      accepts: accepts('capexPctRevenue'),
+    },
     {
       key: 'nwc',
       label: 'Net working capital, % of revenue',
       value: input.nwcPctRevenue,
       style: 'percentInput',
+      accepts: accepts('nwcPctRevenue'),
     },
-    { key: 'tax', label: 'Tax rate', value: input.taxRate, style: 'percentInput' },
-    { key: 'r', label: 'Discount rate (WACC)', value: input.discountRate, style: 'percentInput' },
-    { key: 'g', label: 'Terminal growth', value: input.terminalGrowth, style: 'percentInput' },
-    { key: 'discounting', label: 'Discounting', value: input.discounting, style: 'textInput' },
+    {
+      key: 'tax',
+      label: 'Tax rate',
+      value: input.taxRate,
+      style: 'percentInput',
+      accepts: accepts('taxRate'),
+    },
+    {
+      key: 'r',
+      label: 'Discount rate (WACC)',
+      value: input.discountRate,
+      style: 'percentInput',
+      accepts: accepts('discountRate'),
+    },
+    {
+      key: 'g',
+      label: 'Terminal growth',
+      value: input.terminalGrowth,
+      style: 'percentInput',
+      accepts: accepts('terminalGrowth'),
+    },
+    {
+      key: 'discounting',
+      label: 'Discounting',
+      value: input.discounting,
+      style: 'textInput',
+      accepts: { kind: 'list', values: ['end-year', 'mid-year'], message: 'end-year or mid-year' },
+    },
     {
       key: 'offset',
       label: 'Timing offset (computed)',
@@ -63,7 +152,14 @@ export function financeWorkbookSpec(result: FinanceResult, input: FinanceInput, 
       unit: 'years earlier than end-year',
       formula: (r) => `IF(${r['discounting']}="mid-year",0.5,0)`,
     },
-    { key: 'netDebt', label: 'Net debt', value: result.netDebt, style: 'moneyInput', unit: input.currency },
+    {
+      key: 'netDebt',
+      label: 'Net debt',
+      value: result.netDebt,
+      style: 'moneyInput',
+      unit: input.currency,
+      accepts: accepts('netDebt'),
+    },
   ];
   if (input.sharesOutstanding) {
     inputs.push({
@@ -71,6 +167,7 @@ export function financeWorkbookSpec(result: FinanceResult, input: FinanceInput, 
       label: 'Shares outstanding',
       value: input.sharesOutstanding,
       style: 'numberInput',
+      accepts: accepts('sharesOutstanding'),
     });
   }
   if (input.loan) {
@@ -81,14 +178,22 @@ export function financeWorkbookSpec(result: FinanceResult, input: FinanceInput, 
         value: input.loan.principal,
         style: 'moneyInput',
         unit: input.currency,
+        accepts: accepts('loan.principal'),
       },
-      { key: 'loanRate', label: 'Loan annual rate', value: input.loan.annualRate, style: 'percentInput' },
+      {
+        key: 'loanRate',
+        label: 'Loan annual rate',
+        value: input.loan.annualRate,
+        style: 'percentInput',
+        accepts: accepts('loan.annualRate'),
+      },
       {
         key: 'term',
         label: 'Loan term',
         value: input.loan.termMonths,
         style: 'integerInput',
-        unit: 'months',
+        unit: `months (1 to ${MAX_TERM_MONTHS})`,
+        accepts: accepts('loan.termMonths', 'whole'),
       },
       {
         key: 'loanStart',
@@ -100,201 +205,56 @@ export function financeWorkbookSpec(result: FinanceResult, input: FinanceInput, 
   }
   const inputsSheet = inputsSheetRows(names.inputs, formatting, 'Inputs', inputs);
   const I = inputsSheet.refs;
-  const dcf = dcfSheet(result, I, names.dcf, formatting, growthArray);
+  const dcf = dcfSheet(result, I, names.dcf, formatting, input);
   const sheets: SheetSpec[] = [
-    { name: names.inputs, rows: inputsSheet.rows, cols: [36, 16, 26], images: logoImages(formatting, 2) },
+    {
+      name: names.inputs,
+      rows: inputsSheet.rows,
+      cols: [36, 16, 40],
+      images: logoImages(formatting, 2),
+      protect: true,
+      validations: inputsSheet.validations,
+    },
     dcf.sheet,
   ];
-  const loanRefs = result.loan ? loanSheet(result, I, names.loan, formatting) : undefined;
-  if (loanRefs) sheets.push(loanRefs.sheet);
-  sheets.push(summarySheet(result, names, dcf.refs, loanRefs?.refs, formatting));
-  return { sheets };
+  const loan = result.loan ? loanSheet(result, I, names.loan, formatting) : undefined;
+  if (loan) sheets.push(loan.sheet);
+  const checks = checksSheet(names.checks, formatting, financeChecks(result, I, dcf.refs, loan?.refs));
+  sheets.push(summarySheet(result, names, dcf.refs, loan?.refs, checks, formatting), checks.sheet);
+  return {
+    sheets,
+    properties: {
+      title: TITLE,
+      ...(provenance
+        ? {
+            company: provenance.tenantName,
+            jobId: provenance.jobId,
+            tenantId: provenance.tenantId,
+            model: provenance.model,
+            modelVersion: provenance.modelVersion,
+            created: provenance.created,
+          }
+        : {}),
+    },
+  };
 }
 
 export function financeWorkbook(
   result: FinanceResult,
   input: FinanceInput,
   formatting: Formatting,
+  provenance?: Provenance,
 ): Uint8Array {
   const jobFormatting = formattingForCurrency(formatting, input.currency);
-  return writeXlsx(financeWorkbookSpec(result, input, jobFormatting), jobFormatting);
-}
-
-type DcfRefs = Record<'fcf' | 'years' | 'pvFcf' | 'tv' | 'pvTv' | 'ev' | 'equity' | 'perShare', string>;
-
-function dcfSheet(
-  res: FinanceResult,
-  I: Record<string, string>,
-  sheetName: string,
-  formatting: Formatting,
-  growthArray: boolean,
-): { sheet: SheetSpec; refs: DcfRefs } {
-  const n = res.years.length;
-  const rows: Row[] = [...headerRows(formatting, 'Discounted cash flow', n + 2), []];
-  const R = (row: number, col: number) => a1(col, row);
-  // Row numbers (0-based) of each line, so formulas can name them.
-  const L = {
-    year: 3,
-    t: 4,
-    growth: 5,
-    revenue: 6,
-    ebitda: 7,
-    da: 8,
-    ebit: 9,
-    tax: 10,
-    nopat: 11,
-    capex: 12,
-    nwc: 13,
-    dnwc: 14,
-    fcf: 15,
-    df: 16,
-    pv: 17,
-  };
-  const line = (
-    label: string,
-    style: StyleName,
-    cells: (col: number) => Cell | undefined,
-    base?: Cell,
-  ): Row => {
-    const row: Row = [{ v: label, s: style === 'moneyBold' ? 'bold' : 'label' }, base];
-    for (let i = 0; i < n; i++) row.push(cells(i + 2));
-    return row;
-  };
-  const y = (c: number) => res.years[c - 2]!;
-  const prev = (c: number) => colName(c - 1);
-  const col = (c: number) => colName(c);
-  rows.push(
-    line('Year', 'colHeader', (c) => ({ f: `${prev(c)}${L.year + 1}+1`, v: y(c).year, s: 'colHeader' }), {
-      f: `${I['startYear']}-1`,
-      v: res.baseYear.year,
-      s: 'colHeader',
-    }),
-    line('Period t', 'integer', (c) => ({ f: `${prev(c)}${L.t + 1}+1`, v: y(c).t, s: 'integer' }), {
-      v: 0,
-      s: 'integer',
-    }),
-    line('Revenue growth', 'percent', (c) =>
-      growthArray
-        ? { v: y(c).growth, s: 'percentInput' }
-        : { f: I['revenueGrowth']!, v: y(c).growth, s: 'percent' },
-    ),
-    line(
-      'Revenue',
-      'money',
-      (c) => ({ f: `${prev(c)}${L.revenue + 1}*(1+${col(c)}${L.growth + 1})`, v: y(c).revenue, s: 'money' }),
-      { f: I['revenue']!, v: res.baseYear.revenue, s: 'money' },
-    ),
-    line('EBITDA', 'money', (c) => ({
-      f: `${R(L.revenue, c)}*${I['ebitdaMargin']}`,
-      v: y(c).ebitda,
-      s: 'money',
-    })),
-    line('Depreciation & amortisation', 'money', (c) => ({
-      f: `${R(L.revenue, c)}*${I['dep']}`,
-      v: y(c).depreciation,
-      s: 'money',
-    })),
-    line('EBIT', 'money', (c) => ({ f: `${R(L.ebitda, c)}-${R(L.da, c)}`, v: y(c).ebit, s: 'money' })),
-    line('Tax', 'money', (c) => ({ f: `MAX(0,${R(L.ebit, c)})*${I['tax']}`, v: y(c).tax, s: 'money' })),
-    line('NOPAT', 'money', (c) => ({ f: `${R(L.ebit, c)}-${R(L.tax, c)}`, v: y(c).nopat, s: 'money' })),
-    line('Capex', 'money', (c) => ({ f: `${R(L.revenue, c)}*${I['capex']}`, v: y(c).capex, s: 'money' })),
-    line(
-      'Net working capital',
-      'money',
-      (c) => ({ f: `${R(L.revenue, c)}*${I['nwc']}`, v: y(c).nwc, s: 'money' }),
-      {
-        f: `${R(L.revenue, 1)}*${I['nwc']}`,
-        v: res.baseYear.nwc,
-        s: 'money',
-      },
-    ),
-    line('Change in NWC', 'money', (c) => ({
-      f: `${R(L.nwc, c)}-${R(L.nwc, c - 1)}`,
-      v: y(c).changeInNwc,
-      s: 'money',
-    })),
-    line('Free cash flow', 'moneyBold', (c) => ({
-      f: `${R(L.nopat, c)}+${R(L.da, c)}-${R(L.capex, c)}-${R(L.dnwc, c)}`,
-      v: y(c).freeCashFlow,
-      s: 'moneyBold',
-    })),
-    line('Discount factor', 'factor', (c) => ({
-      f: `1/(1+${I['r']})^(${R(L.t, c)}-${I['offset']})`,
-      v: y(c).discountFactor,
-      s: 'factor',
-    })),
-    line('Present value', 'money', (c) => ({
-      f: `${R(L.fcf, c)}*${R(L.df, c)}`,
-      v: y(c).presentValue,
-      s: 'money',
-    })),
-    [],
-    [{ v: 'Valuation', s: 'bold' }],
-  );
-  const first = colName(2);
-  const last = colName(n + 1);
-  const fcfRange = `${first}${L.fcf + 1}:${last}${L.fcf + 1}`;
-  const valuation: [string, Cell][] = [
-    [
-      'Sum of present values (check)',
-      {
-        f: `SUM(${first}${L.pv + 1}:${last}${L.pv + 1})`,
-        v: sum(res.years.map((x) => x.presentValue)),
-        s: 'money',
-      },
-    ],
-    [
-      'PV of free cash flows',
-      { f: `NPV(${I['r']},${fcfRange})*(1+${I['r']})^${I['offset']}`, v: res.pvOfCashFlows, s: 'money' },
-    ],
-    [
-      'Terminal value (Gordon)',
-      { f: `${last}${L.fcf + 1}*(1+${I['g']})/(${I['r']}-${I['g']})`, v: res.terminalValue, s: 'money' },
-    ],
-  ];
-  const vr = rows.length; // row of the first valuation line
-  valuation.push(
-    [
-      'PV of terminal value',
-      { f: `C${vr + 3}/(1+${I['r']})^${I['years']}`, v: res.pvOfTerminalValue, s: 'money' },
-    ],
-    ['Enterprise value', { f: `C${vr + 2}+C${vr + 4}`, v: res.enterpriseValue, s: 'moneyBold' }],
-    ['Net debt', { f: I['netDebt']!, v: res.netDebt, s: 'money' }],
-    ['Equity value', { f: `C${vr + 5}-C${vr + 6}`, v: res.equityValue, s: 'moneyBold' }],
-  );
-  if (res.valuePerShare !== null) {
-    valuation.push(
-      ['Shares outstanding', { f: I['shares']!, v: res.sharesOutstanding!, s: 'number' }],
-      ['Value per share', { f: `C${vr + 7}/C${vr + 8}`, v: res.valuePerShare, s: 'moneyBold' }],
-    );
-  }
-  for (const [label, cell] of valuation) rows.push([{ v: label, s: 'label' }, undefined, cell]);
-  const ref = (row: number) => `${sheetRef(sheetName)}!$C$${row}`;
-  return {
-    sheet: {
-      name: sheetName,
-      rows,
-      cols: [30, ...Array.from({ length: n + 1 }, () => 15)],
-      freeze: { rows: 4, cols: 1 },
-    },
-    refs: {
-      fcf: `${sheetRef(sheetName)}!$${first}$${L.fcf + 1}:$${last}$${L.fcf + 1}`,
-      years: `${sheetRef(sheetName)}!$${first}$${L.year + 1}:$${last}$${L.year + 1}`,
-      pvFcf: ref(vr + 2),
-      tv: ref(vr + 3),
-      pvTv: ref(vr + 4),
-      ev: ref(vr + 5),
-      equity: ref(vr + 7),
-      perShare: ref(vr + 9),
-    },
-  };
+  return writeXlsx(financeWorkbookSpec(result, input, jobFormatting, provenance), jobFormatting);
 }
 
 function summarySheet(
   res: FinanceResult,
-  names: Record<'inputs' | 'dcf' | 'loan' | 'summary', string>,
+  names: Record<'inputs' | 'dcf' | 'loan' | 'summary' | 'checks', string>,
   dcf: DcfRefs,
   loan: { payment: string; totalInterest: string } | undefined,
+  checks: { overall: string; ok: boolean },
   formatting: Formatting,
 ): SheetSpec {
   const rows: Row[] = [...headerRows(formatting, 'Summary', 8), []];
@@ -318,8 +278,12 @@ function summarySheet(
     line('Loan monthly payment', loan.payment, res.loan.payment);
     line('Loan total interest', loan.totalInterest, res.loan.totalInterest);
   }
-  rows.push([], [{ v: 'Checks (blank when fine; they follow edits to the inputs)', s: 'bold' }]);
-  for (const check of financeChecks(res, dcf)) rows.push([check]);
+  rows.push([
+    { v: `Model checks pass (see ${names.checks})`, s: 'label' },
+    { f: checks.overall, v: checks.ok, s: 'bold' },
+  ]);
+  rows.push([], [{ v: 'Warnings (blank when fine; they follow edits to the inputs)', s: 'bold' }]);
+  for (const check of valuationChecks(res, dcf)) rows.push([check]);
   // Input warnings (a rate typed as percent) are about the job's inputs, so they are values.
   rows.push(...warningRows(res.warnings.filter((w) => w.path !== undefined)));
   rows.push(
@@ -337,8 +301,15 @@ function summarySheet(
         kind: 'column',
         title: 'Free cash flow by year',
         categoriesRef: dcf.years,
-        categories: res.years.map((y) => y.year),
-        series: [{ name: 'Free cash flow', ref: dcf.fcf, values: res.years.map((y) => y.freeCashFlow) }],
+        // The refs span every column the DCF holds; hidden years are left out of the chart (plotVisOnly).
+        categories: Array.from({ length: MAX_YEARS }, (_, i) => res.baseYear.year + i + 1),
+        series: [
+          {
+            name: 'Free cash flow',
+            ref: dcf.fcf,
+            values: Array.from({ length: MAX_YEARS }, (_, i) => res.years[i]?.freeCashFlow ?? 0),
+          },
+        ],
         from: { col: 0, row: top },
         to: { col: 8, row: top + 18 },
       },
@@ -350,7 +321,7 @@ function summarySheet(
  * The terminal value warnings of `valuationWarnings` as formulas: each shows its text while its
  * condition holds, so the Summary stays true when an input is edited. Cached values are the model's.
  */
-function financeChecks(res: FinanceResult, dcf: DcfRefs): Cell[] {
+function valuationChecks(res: FinanceResult, dcf: DcfRefs): Cell[] {
   const has = (code: string) => res.warnings.some((w) => w.code === code);
   const check = (code: string, condition: string, text: string): Cell => ({
     f: `IF(${condition},"${text}","")`,
@@ -371,10 +342,4 @@ function financeChecks(res: FinanceResult, dcf: DcfRefs): Cell[] {
     ),
     check('enterprise_value_not_positive', `${dcf.ev}<=0`, 'Warning: the enterprise value is not positive.'),
   ];
-}
-
-function sum(xs: number[]): number {
-  let s = 0;
-  for (const x of xs) s += x;
-  return s;
 }

@@ -3,7 +3,9 @@ import { catchUpAmount } from './project.ts';
 import type { FundsResult } from './run.ts';
 import type { FundsInput } from './schema.ts';
 
-type Ref = (key: string) => string;
+import { type CatchUp, waterfallColumns } from './workbook-waterfall.ts';
+
+export type Ref = (key: string) => string;
 
 /** One column of the Cash flows sheet: its formula per period row and the model's value for it. */
 export interface FlowColumn {
@@ -14,11 +16,18 @@ export interface FlowColumn {
   initial?: boolean;
   formula?: (cur: Ref, prev: Ref) => string;
   value: (i: number) => number | string;
+  /**
+   * Past the fund's life (flag 0): `zero` (the default for formulas) shows 0, `carry` keeps the last value
+   * (totals to date), `none` computes as is (period number, label, the flags themselves).
+   */
+  idle?: 'zero' | 'carry' | 'none';
 }
 
 /**
  * The columns mirror `projectFund` expression by expression (same operands, same order), so that a
- * spreadsheet engine recomputes the model's values to the last bit or very nearly.
+ * spreadsheet engine recomputes the model's values to the last bit or very nearly. The sheet holds
+ * periods for 4 a year over the fund's life, so Periods per year can change: the fund year, label and
+ * call rate of each row are formulas of Periods per year, and a flag marks the rows within the life.
  */
 export function cashFlowColumns(
   res: FundsResult,
@@ -27,16 +36,55 @@ export function cashFlowColumns(
 ): FlowColumn[] {
   const p = res.path;
   const P = res.rates.perYear;
+  const N = res.rates.periods;
   const { rate: carry, catchUp: c } = input.carry;
   const at = (a: Float64Array) => (i: number) => a[i]!;
-  const labels = res.year.map((y, i) => (P === 1 ? y : `${y} Q${(i % P) + 1}`));
-  const catchUp = (rem: string, pb: string, prior?: string) =>
+  const fundYear = (i: number) => Math.ceil((i + 1) / P);
+  const catchUp: CatchUp = (rem, pb, prior) =>
     `IF(${I['catchUp']}>${I['carry']},MIN(${rem},MAX(0,(${I['carry']}*${pb}${prior ? `-${prior}` : ''})/(${I['catchUp']}-${I['carry']}))),0)`;
   const common: FlowColumn[] = [
-    { key: 't', header: 'Period t', style: 'integer', value: (i) => i + 1 },
-    { key: 'label', header: P === 1 ? 'Year' : 'Quarter', style: 'colHeader', value: (i) => labels[i]! },
-    { key: 'fy', header: 'Fund year', style: 'integer', value: (i) => res.rates.fundYear[i]! },
-    { key: 'rcA', header: 'RC (annual)', style: 'percentInput', value: (i) => res.rates.rcAnnual[i]! },
+    { key: 't', header: 'Period t', style: 'integer', idle: 'none', value: (i) => i + 1 },
+    {
+      key: 'label',
+      header: 'Period',
+      style: 'colHeader',
+      idle: 'none',
+      formula: (cur) => {
+        const year = `(${I['vintage']}+${cur('fy')}-1)`;
+        return `IF(${I['P']}=1,${year},${year}&" Q"&(MOD(${cur('t')}-1,${I['P']})+1))`;
+      },
+      value: (i) => {
+        const year = input.vintageYear + fundYear(i) - 1;
+        return P === 1 ? year : `${year} Q${(i % P) + 1}`;
+      },
+    },
+    {
+      key: 'fy',
+      header: 'Fund year',
+      style: 'integer',
+      idle: 'none',
+      formula: (cur) => `ROUNDUP(${cur('t')}/${I['P']},0)`,
+      value: fundYear,
+    },
+    {
+      key: 'on',
+      header: 'In fund life (flag)',
+      style: 'integer',
+      idle: 'none',
+      formula: (cur) => `IF(${cur('t')}<=${I['N']},1,0)`,
+      value: (i) => (i < N ? 1 : 0),
+    },
+    {
+      key: 'rcA',
+      header: 'RC (annual)',
+      style: 'percent',
+      // `periodRates`: the year's rate before the last call year, all that is left in its last period, then 0.
+      formula: (cur) => {
+        const rate = `INDEX(${I['rcTable']},${cur('fy')})`;
+        return `IF(${cur('fy')}<${I['lc']},${rate},IF(${cur('fy')}=${I['lc']},IF(${cur('t')}=${cur('fy')}*${I['P']},1,${rate}),0))`;
+      },
+      value: (i) => res.rates.rcAnnual[i]!,
+    },
     {
       key: 'rc',
       header: 'RC (period)',
@@ -53,6 +101,7 @@ export function cashFlowColumns(
     },
     {
       key: 'paidIn',
+      idle: 'carry',
       header: 'Called to date',
       style: 'money',
       initial: true,
@@ -128,6 +177,7 @@ export function cashFlowColumns(
     },
     {
       key: 'lpPaidIn',
+      idle: 'carry',
       header: 'LP paid-in',
       style: 'money',
       initial: true,
@@ -135,112 +185,9 @@ export function cashFlowColumns(
       value: at(p.lpPaidIn),
     },
   ];
-  const hp = `(1+${I['hP']})`;
-  const waterfall: FlowColumn[] =
-    input.carry.waterfall === 'european'
-      ? [
-          {
-            key: 'tier1',
-            header: 'To LPs up to hurdle',
-            style: 'money',
-            formula: (cur, prev) => `MIN(${cur('D')},${prev('H')}*${hp}+${cur('lpC')})`,
-            value: at(p.tier1),
-          },
-          {
-            key: 'H',
-            header: 'Hurdle account',
-            style: 'money',
-            initial: true,
-            formula: (cur, prev) => `${prev('H')}*${hp}+${cur('lpC')}-${cur('tier1')}`,
-            value: at(p.hurdle),
-          },
-          {
-            key: 'rem',
-            header: 'Above hurdle',
-            style: 'money',
-            formula: (cur) => `${cur('D')}-${cur('tier1')}`,
-            value: at(p.remainder),
-          },
-          {
-            key: 'pb',
-            header: 'Profit before catch-up',
-            style: 'money',
-            formula: (cur, prev) => `${prev('cd')}+${cur('tier1')}-${cur('lpPaidIn')}`,
-            value: at(p.profitBefore),
-          },
-          {
-            key: 'x',
-            header: 'Catch-up tier',
-            style: 'money',
-            formula: (cur, prev) => catchUp(cur('rem'), cur('pb'), prev('cumCarry')),
-            value: (i) =>
-              catchUpAmount(p.remainder[i]!, p.profitBefore[i]!, p.cumCarry[i - 1] ?? 0, c, carry),
-          },
-        ]
-      : [
-          {
-            key: 'cost',
-            header: 'Realised cost',
-            style: 'money',
-            formula: (cur, prev) =>
-              `IF(${cur('t')}=${I['N']},${prev('basis')}+${cur('C')},${cur('rd')}*${prev('basis')})`,
-            value: at(p.realisedCost),
-          },
-          {
-            key: 'hAmt',
-            header: 'Realised cost + hurdle',
-            style: 'money',
-            formula: (cur, prev) =>
-              `IF(${cur('t')}=${I['N']},${prev('H')}*${hp}+${cur('C')},${cur('rd')}*${prev('H')}*${hp})`,
-            value: at(p.realisedHurdle),
-          },
-          {
-            key: 'basis',
-            header: 'Cost basis',
-            style: 'money',
-            initial: true,
-            formula: (cur, prev) => `IF(${cur('t')}=${I['N']},0,${prev('basis')}-${cur('cost')}+${cur('C')})`,
-            value: at(p.costBasis),
-          },
-          {
-            key: 'H',
-            header: 'Cost + accrued hurdle',
-            style: 'money',
-            initial: true,
-            formula: (cur, prev) =>
-              `IF(${cur('t')}=${I['N']},0,${prev('H')}*${hp}-${cur('hAmt')}+${cur('C')})`,
-            value: at(p.hurdle),
-          },
-          {
-            key: 'tier1',
-            header: 'To LPs up to hurdle',
-            style: 'money',
-            formula: (cur) => `MIN(${cur('D')},${cur('hAmt')})`,
-            value: at(p.tier1),
-          },
-          {
-            key: 'rem',
-            header: 'Above hurdle',
-            style: 'money',
-            formula: (cur) => `${cur('D')}-${cur('tier1')}`,
-            value: at(p.remainder),
-          },
-          {
-            key: 'pb',
-            header: 'Realised profit',
-            style: 'money',
-            formula: (cur) => `${cur('tier1')}-${cur('cost')}`,
-            value: at(p.profitBefore),
-          },
-          {
-            key: 'x',
-            header: 'Catch-up tier',
-            style: 'money',
-            formula: (cur) => catchUp(cur('rem'), cur('pb')),
-            value: (i) => catchUpAmount(p.remainder[i]!, p.profitBefore[i]!, 0, c, carry),
-          },
-        ];
+  const waterfall = waterfallColumns(res, input, I, catchUp);
   const european = input.carry.waterfall === 'european';
+  const trough = troughPeriod(p.cumNetCashFlow);
   const tail: FlowColumn[] = [
     {
       key: 'gp',
@@ -251,6 +198,7 @@ export function cashFlowColumns(
     },
     {
       key: 'cd',
+      idle: 'carry',
       header: 'Distributed to date',
       style: 'money',
       initial: true,
@@ -259,6 +207,7 @@ export function cashFlowColumns(
     },
     {
       key: 'cumCarry',
+      idle: 'carry',
       header: 'Carry to date',
       style: 'money',
       initial: true,
@@ -328,6 +277,7 @@ export function cashFlowColumns(
     },
     {
       key: 'cumNet',
+      idle: 'carry',
       header: 'Cumulative net cash flow',
       style: 'moneyBold',
       initial: true,
@@ -336,6 +286,7 @@ export function cashFlowColumns(
     },
     {
       key: 'cumLpD',
+      idle: 'carry',
       header: 'LP distributions to date',
       style: 'money',
       initial: true,
@@ -344,11 +295,36 @@ export function cashFlowColumns(
     },
     {
       key: 'tvpi',
+      idle: 'carry',
       header: 'TVPI',
       style: 'number',
       formula: (cur) => `IF(${cur('lpPaidIn')}>0,(${cur('cumLpD')}+${cur('lpNav')})/${cur('lpPaidIn')},0)`,
       value: at(p.tvpi),
     },
+    {
+      key: 'be',
+      header: 'Break-even (helper)',
+      style: 'integer',
+      idle: 'none',
+      formula: (cur) =>
+        `IF(AND(${cur('on')}=1,${I['trough']}>0,${cur('t')}>${I['trough']},${cur('cumNet')}>=0),${cur('t')},"")`,
+      value: (i) => {
+        return i < N && trough > 0 && i + 1 > trough && p.cumNetCashFlow[i]! >= 0 ? i + 1 : '';
+      },
+    },
   ];
   return [...common, ...waterfall, ...tail];
+}
+
+/** 1-based period of the lowest cumulative net cash flow (its first occurrence), 0 when it never goes below 0. */
+export function troughPeriod(cumNet: ArrayLike<number>): number {
+  let min = 0;
+  let at = 0;
+  for (let i = 0; i < cumNet.length; i++) {
+    if (cumNet[i]! < min) {
+      min = cumNet[i]!;
+      at = i + 1;
+    }
+  }
+  return at;
 }

@@ -1,125 +1,113 @@
 import type { Formatting } from '../../core/tenant.ts';
-import { type Cell, colName, type Row, type SheetSpec, type StyleName, sheetRef } from '../xlsx/cells.ts';
+import type { Provenance } from '../types.ts';
 import {
-  headerRows,
-  type InputRow,
-  inputsSheetRows,
-  logoImages,
-  sheetNamer,
-  warningRows,
-} from '../xlsx/layout.ts';
+  type Cell,
+  colName,
+  type Row,
+  type SheetSpec,
+  type StyleName,
+  sheetRef,
+  type WorkbookSpec,
+} from '../xlsx/cells.ts';
+import { checksSheet } from '../xlsx/checks.ts';
+import { headerRows, inputsSheetRows, logoImages, sheetNamer, warningRows } from '../xlsx/layout.ts';
 import { formattingForCurrency } from '../xlsx/styles.ts';
 import { writeXlsx } from '../xlsx/writer.ts';
-import { type FundsResult, periodLabels } from './run.ts';
+import type { FundsResult } from './run.ts';
 import type { FundsInput } from './schema.ts';
-import { cashFlowColumns } from './workbook-columns.ts';
+import { type FlowRefs, fundsChecks } from './workbook-checks.ts';
+import { cashFlowColumns, troughPeriod } from './workbook-columns.ts';
+import { fundsInputRows } from './workbook-inputs.ts';
 import { simulationSheet } from './workbook-simulation.ts';
 
 /** The workbook's sheets by their default names, which a tenant's `formatting.sheetNames` may rename. */
-export const FUNDS_SHEETS = ['Inputs', 'Cash flows', 'Summary', 'Simulation'] as const;
+export const FUNDS_SHEETS = ['Inputs', 'Cash flows', 'Summary', 'Simulation', 'Checks'] as const;
 
-export function fundsWorkbookSpec(result: FundsResult, input: FundsInput, formatting: Formatting) {
+const TITLE = 'Fund cash-flow projection';
+/** The most periods a year the schema allows: the Cash flows sheet holds this many per year of fund life. */
+const MAX_PERIODS_PER_YEAR = 4;
+
+type SheetNames = Record<'inputs' | 'flows' | 'summary' | 'sim' | 'checks', string>;
+
+/**
+ * The funds workbook as a spec: Inputs, Cash flows, Summary with the J-curve, Checks, and the Monte Carlo
+ * results as values. Every blue input recomputes the whole workbook when edited within its schema range:
+ * the Cash flows sheet holds 4 periods a year over the fund's life, driven by a flag column, so Periods per
+ * year can change; the fund life, waterfall and currency shape the sheets and are fixed (grey, locked).
+ */
+export function fundsWorkbookSpec(
+  result: FundsResult,
+  input: FundsInput,
+  formatting: Formatting,
+  provenance?: Provenance,
+): WorkbookSpec {
   const name = sheetNamer(formatting);
-  const names = {
+  const names: SheetNames = {
     inputs: name('Inputs'),
     flows: name('Cash flows'),
     summary: name('Summary'),
     sim: name('Simulation'),
+    checks: name('Checks'),
   };
-  const fee = input.managementFee;
-  const inputs: InputRow[] = [
-    { key: 'currency', label: 'Currency', value: input.currency, style: 'textInput' },
-    {
-      key: 'commit',
-      label: 'Commitment',
-      value: input.commitment,
-      style: 'moneyInput',
-      unit: input.currency,
-    },
-    { key: 'vintage', label: 'Vintage year', value: input.vintageYear, style: 'integerInput' },
-    { key: 'L', label: 'Fund life (L)', value: input.fundLifeYears, style: 'integerInput', unit: 'years' },
-    { key: 'P', label: 'Periods per year', value: input.periodsPerYear, style: 'integerInput' },
-    { key: 'B', label: 'Bow (B)', value: input.bow, style: 'numberInput' },
-    { key: 'G', label: 'Growth rate (G)', value: input.growthRate, style: 'percentInput', unit: 'per year' },
-    { key: 'Y', label: 'Yield (Y)', value: input.yield, style: 'percentInput', unit: 'per year' },
-    { key: 'feeRate', label: 'Management fee', value: fee.rate, style: 'percentInput', unit: 'per year' },
-    {
-      key: 'feeBasis',
-      label: 'Fee basis',
-      value: fee.basis,
-      style: 'textInput',
-      unit: 'committed | invested | nav',
-    },
-    {
-      key: 'stepAfter',
-      label: 'Fee step-down after fund year',
-      value: fee.stepDownAfterYear,
-      style: 'integerInput',
-    },
-    { key: 'stepRate', label: 'Fee after step-down', value: fee.stepDownRate, style: 'percentInput' },
-    { key: 'carry', label: 'Carried interest', value: input.carry.rate, style: 'percentInput' },
-    {
-      key: 'hurdle',
-      label: 'Hurdle rate',
-      value: input.carry.hurdleRate,
-      style: 'percentInput',
-      unit: 'per year',
-    },
-    { key: 'catchUp', label: 'GP catch-up', value: input.carry.catchUp, style: 'percentInput' },
-    {
-      key: 'waterfall',
-      label: 'Waterfall',
-      value: input.carry.waterfall,
-      style: 'textInput',
-      unit: 'the Cash flows sheet implements this one',
-    },
-    {
-      key: 'callYear',
-      label: 'Last contribution year',
-      value: input.contributionYears,
-      style: 'integerInput',
-      unit: 'per-period call rates are on the Cash flows sheet',
-    },
-    {
-      key: 'N',
-      label: 'Periods (computed)',
-      value: result.rates.periods,
-      style: 'integer',
-      formula: (r) => `${r['L']}*${r['P']}`,
-    },
-    {
-      key: 'gP',
-      label: 'Growth per period (computed)',
-      value: (1 + input.growthRate) ** (1 / input.periodsPerYear) - 1,
-      style: 'factor',
-      formula: (r) => `(1+${r['G']})^(1/${r['P']})-1`,
-    },
-    {
-      key: 'hP',
-      label: 'Hurdle per period (computed)',
-      value: (1 + input.carry.hurdleRate) ** (1 / input.periodsPerYear) - 1,
-      style: 'factor',
-      formula: (r) => `(1+${r['hurdle']})^(1/${r['P']})-1`,
-    },
-  ];
-  const inputsSheet = inputsSheetRows(names.inputs, formatting, 'Inputs', inputs);
-  const flows = cashFlowSheet(result, input, inputsSheet.refs, names.flows, formatting);
+  const inputsSheet = inputsSheetRows(names.inputs, formatting, 'Inputs', fundsInputRows(result, input));
+  const refs = inputsSheet.refs;
+  const lastRc = refs[`rc${input.fundLifeYears}`]!;
+  const I: Record<string, string> = {
+    ...refs,
+    rcTable: `${refs['rc1']}:${lastRc.slice(lastRc.lastIndexOf('!') + 1)}`,
+  };
+  const flows = cashFlowSheet(result, input, I, names.flows, formatting);
+  const checks = checksSheet(names.checks, formatting, fundsChecks(result, input, I, flows.ref));
   const sheets: SheetSpec[] = [
-    { name: names.inputs, rows: inputsSheet.rows, cols: [34, 18, 40], images: logoImages(formatting, 2) },
+    {
+      name: names.inputs,
+      rows: inputsSheet.rows,
+      cols: [38, 18, 60],
+      images: logoImages(formatting, 2),
+      protect: true,
+      validations: inputsSheet.validations,
+    },
     flows.sheet,
-    summarySheet(result, inputsSheet.refs, flows.ref, names.summary, formatting),
+    summarySheet(result, I, flows.ref, names, checks, formatting),
+    checks.sheet,
   ];
   if (result.simulation) sheets.push(simulationSheet(result, names.sim, formatting));
-  return { sheets };
+  return {
+    sheets,
+    properties: {
+      title: TITLE,
+      ...(provenance
+        ? {
+            company: provenance.tenantName,
+            jobId: provenance.jobId,
+            tenantId: provenance.tenantId,
+            model: provenance.model,
+            modelVersion: provenance.modelVersion,
+            created: provenance.created,
+          }
+        : {}),
+    },
+  };
 }
 
-export function fundsWorkbook(result: FundsResult, input: FundsInput, formatting: Formatting): Uint8Array {
+export function fundsWorkbook(
+  result: FundsResult,
+  input: FundsInput,
+  formatting: Formatting,
+  provenance?: Provenance,
+): Uint8Array {
   const jobFormatting = formattingForCurrency(formatting, input.currency);
-  return writeXlsx(fundsWorkbookSpec(result, input, jobFormatting), jobFormatting);
+  return writeXlsx(fundsWorkbookSpec(result, input, jobFormatting, provenance), jobFormatting);
 }
 
 const FIRST_ROW = 5; // 0-based row of the t = 0 line; period t sits at FIRST_ROW + t
+const TROUGH_CELL = '$E$3';
 
+/**
+ * The Cash flows sheet, one row per period for 4 periods a year over the fund's life. Rows past the fund's
+ * life (flag 0) show 0 for flows and keep totals to date, so sums, IRR and the last row's totals are those
+ * of the fund's periods whatever Periods per year says. Rows past this run's periods are hidden.
+ */
 function cashFlowSheet(
   res: FundsResult,
   input: FundsInput,
@@ -127,78 +115,102 @@ function cashFlowSheet(
   sheetName: string,
   formatting: Formatting,
 ) {
-  const cols = cashFlowColumns(res, input, I);
+  const q = sheetRef(sheetName);
+  const cols = cashFlowColumns(res, input, { ...I, trough: `${q}!${TROUGH_CELL}` });
   const colIndex = new Map(cols.map((c, i) => [c.key, i]));
   const letter = (key: string) => {
     const i = colIndex.get(key);
     if (i === undefined) throw new Error(`no column ${key}`);
     return colName(i);
   };
+  const N = res.rates.periods;
+  const R = input.fundLifeYears * MAX_PERIODS_PER_YEAR;
+  const cumNet = `${letter('cumNet')}${FIRST_ROW + 2}:${letter('cumNet')}${FIRST_ROW + R + 1}`;
   const rows: Row[] = [
     ...headerRows(formatting, `Fund cash flows (${input.carry.waterfall} waterfall)`, cols.length),
-    [],
+    [
+      { v: 'Trough period (lowest cumulative net cash flow; 0 if never below 0)', s: 'label' },
+      undefined,
+      undefined,
+      undefined,
+      {
+        f: `IF(MIN(${cumNet})<0,MATCH(MIN(${cumNet}),${cumNet},0),0)`,
+        v: troughPeriod(res.path.cumNetCashFlow),
+        s: 'integer',
+      },
+    ],
+    [
+      {
+        v: `Rows for ${MAX_PERIODS_PER_YEAR} periods a year are kept (those past this run's ${N} hidden) so that Periods per year can change on the Inputs sheet; the flag column marks the periods within the fund's life.`,
+        s: 'note',
+      },
+    ],
   ];
-  rows.push([
-    { v: 'Blue: per-period inputs. Periods are years or quarters per the Inputs sheet.', s: 'note' },
-  ]);
   rows.push(cols.map((c): Cell => ({ v: c.header, s: 'colHeader' })));
   rows.push(
     cols.map((c): Cell | undefined =>
       c.key === 't' ? { v: 0, s: 'integer' } : c.initial ? { v: 0, s: c.style } : undefined,
     ),
   );
-  const N = res.rates.periods;
-  for (let i = 0; i < N; i++) {
+  for (let i = 0; i < R; i++) {
     const r = FIRST_ROW + i + 1;
     const cur = (key: string) => `${letter(key)}${r + 1}`;
     const prev = (key: string) => `${letter(key)}${r}`;
     rows.push(
       cols.map((c): Cell => {
-        const v = c.value(i);
-        return c.formula ? { f: c.formula(cur, prev), v, s: c.style } : { v, s: c.style };
+        const idle = c.idle ?? (c.formula ? 'zero' : 'none');
+        const v = i < N || idle === 'none' ? c.value(i) : idle === 'carry' ? c.value(N - 1) : 0;
+        if (!c.formula) return { v, s: c.style };
+        const f = c.formula(cur, prev);
+        const on = `${cur('on')}=1`;
+        const gated =
+          idle === 'zero' ? `IF(${on},${f},0)` : idle === 'carry' ? `IF(${on},${f},${prev(c.key)})` : f;
+        return { f: gated, v, s: c.style };
       }),
     );
   }
-  const range = (key: string) =>
-    `${sheetRef(sheetName)}!$${letter(key)}$${FIRST_ROW + 2}:$${letter(key)}$${FIRST_ROW + N + 1}`;
-  const lastCell = (key: string) => `${sheetRef(sheetName)}!$${letter(key)}$${FIRST_ROW + N + 1}`;
+  const range = (key: string) => `${q}!$${letter(key)}$${FIRST_ROW + 2}:$${letter(key)}$${FIRST_ROW + R + 1}`;
+  const lastCell = (key: string) => `${q}!$${letter(key)}$${FIRST_ROW + R + 1}`;
+  const ref: FlowRefs & { trough: string } = { range, lastCell, rows: R, trough: `${q}!${TROUGH_CELL}` };
   return {
     sheet: {
       name: sheetName,
       rows,
       cols: cols.map((c) => (c.key === 't' ? 6 : 14)),
       freeze: { rows: FIRST_ROW, cols: 2 },
+      ...(N < R ? { hiddenRows: { from: FIRST_ROW + N + 1, to: FIRST_ROW + R } } : {}),
     } as SheetSpec,
-    ref: { range, lastCell },
+    ref,
   };
 }
 
 /**
- * IRR's guess: the model's per-period root to 4 significant digits. Newton from there reaches the same
- * root in Excel, LibreOffice and HyperFormula, where a fixed guess can land on another root of flows
- * with several (or on none: `#NUM!`).
+ * IRR's guess: the model's annual root to 4 significant digits, made per period by Periods per year.
+ * Newton from there reaches the same root in Excel, LibreOffice and HyperFormula, where a fixed guess can
+ * land on another root of flows with several (or on none: `#NUM!`).
  */
-function irrGuess(annual: number, P: number): string {
-  const perPeriod = (1 + annual) ** (1 / P) - 1;
-  const short = Number(perPeriod.toPrecision(4));
-  return String(short > -1 ? short : perPeriod);
+function irrGuess(annual: number, P: string): string {
+  const short = Number(annual.toPrecision(4));
+  return `(1+${short > -1 ? short : annual})^(1/${P})-1`;
 }
 
 function summarySheet(
   res: FundsResult,
   I: Record<string, string>,
-  ref: { range: (k: string) => string; lastCell: (k: string) => string },
-  sheetName: string,
+  ref: FlowRefs,
+  names: SheetNames,
+  checks: { overall: string; ok: boolean },
   formatting: Formatting,
 ): SheetSpec {
   const m = res.metrics;
+  const N = res.rates.periods;
   const rows: Row[] = [...headerRows(formatting, 'Summary (net to limited partners)', 10), []];
   const line = (label: string, cell: Cell) => rows.push([{ v: label, s: 'label' }, cell]);
   const at = (row: number) => `B${row + 1}`;
   const paidInRow = rows.length;
   line('Paid-in (contributions + fees)', { f: ref.lastCell('lpPaidIn'), v: m.paidIn, s: 'money' });
   line('Distributions', { f: ref.lastCell('cumLpD'), v: m.distributions, s: 'money' });
-  line('Remaining NAV', { f: ref.lastCell('lpNav'), v: m.nav, s: 'money' });
+  line('Remaining NAV', { f: `INDEX(${ref.range('lpNav')},${I['N']})`, v: m.nav, s: 'money' });
   const ratio = (label: string, f: string, v: number, s: StyleName = 'number') => line(label, { f, v, s });
   ratio('DPI', `IF(${at(paidInRow)}>0,${at(paidInRow + 1)}/${at(paidInRow)},0)`, m.dpi);
   ratio('RVPI', `IF(${at(paidInRow)}>0,${at(paidInRow + 2)}/${at(paidInRow)},0)`, m.rvpi);
@@ -209,22 +221,34 @@ function summarySheet(
   );
   const irrCell = (range: string, v: number): Cell =>
     Number.isFinite(v)
-      ? { f: `(1+IRR(${range},${irrGuess(v, res.rates.perYear)}))^${I['P']}-1`, v, s: 'percent' }
+      ? { f: `(1+IRR(${range},${irrGuess(v, I['P']!)}))^${I['P']}-1`, v, s: 'percent' }
       : { v: 'n/a', s: 'note' };
   line('Net IRR (annual)', irrCell(ref.range('net'), m.netIrr));
   line('Gross IRR (annual)', irrCell(ref.range('grossFlow'), m.grossIrr));
   line('Management fees', { f: `SUM(${ref.range('fee')})`, v: m.totalFees, s: 'money' });
   line('Carried interest', { f: ref.lastCell('cumCarry'), v: m.totalCarry, s: 'money' });
   line('Peak capital at risk', { f: `-MIN(0,${ref.range('cumNet')})`, v: m.peakCapitalAtRisk, s: 'money' });
-  line(
-    'Break-even year',
-    m.breakEvenYear === null ? { v: 'not reached', s: 'note' } : { v: m.breakEvenYear, s: 'integer' },
-  );
+  const be = ref.range('be');
+  line('Break-even year', {
+    f: `IF(COUNT(${be})=0,"not reached",${I['vintage']}+ROUNDUP(MIN(${be})/${I['P']},0)-1)`,
+    v: m.breakEvenYear ?? 'not reached',
+    s: 'integer',
+  });
+  line(`Model checks pass (see ${names.checks})`, { f: checks.overall, v: checks.ok, s: 'bold' });
   rows.push(...warningRows(res.warnings));
   rows.push([], [{ v: 'The J-curve: cumulative net cash flow to LPs, with LP NAV.', s: 'note' }]);
   const top = rows.length + 1;
+  // The chart spans every row the sheet holds; rows hidden past the run are left out (plotVisOnly).
+  const R = ref.rows;
+  const P = res.rates.perYear;
+  const label = (i: number) => {
+    const year = res.year[0]! + Math.ceil((i + 1) / P) - 1;
+    return P === 1 ? year : `${year} Q${(i % P) + 1}`;
+  };
+  const pad = (xs: Float64Array, carry: boolean) =>
+    Array.from({ length: R }, (_, i) => (i < N ? xs[i]! : carry ? xs[N - 1]! : 0));
   return {
-    name: sheetName,
+    name: names.summary,
     rows,
     cols: [32, 18],
     images: logoImages(formatting, 9),
@@ -233,14 +257,14 @@ function summarySheet(
         kind: 'line',
         title: 'J-curve: cumulative net cash flow to LPs',
         categoriesRef: ref.range('label'),
-        categories: periodLabels(res),
+        categories: Array.from({ length: R }, (_, i) => label(i)),
         series: [
           {
             name: 'Cumulative net cash flow',
             ref: ref.range('cumNet'),
-            values: Array.from(res.path.cumNetCashFlow),
+            values: pad(res.path.cumNetCashFlow, true),
           },
-          { name: 'LP NAV', ref: ref.range('lpNav'), values: Array.from(res.path.lpNav) },
+          { name: 'LP NAV', ref: ref.range('lpNav'), values: pad(res.path.lpNav, false) },
         ],
         from: { col: 0, row: top },
         to: { col: 10, row: top + 20 },

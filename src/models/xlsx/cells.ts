@@ -20,6 +20,8 @@ export type StyleName =
   | 'date'
   | 'dateInput'
   | 'textInput'
+  /** A structural input fixed at render (grey, locked): changing it means running the model again. */
+  | 'fixed'
   | 'note';
 
 export interface Cell {
@@ -70,10 +72,39 @@ export interface SheetSpec {
   freeze?: { rows: number; cols: number };
   charts?: ChartSpec[];
   images?: ImageSpec[];
+  /**
+   * Columns or rows (zero-based, inclusive) written but hidden: a schedule sized to the schema's maximum
+   * shows only the periods of the run, and edits to its length still compute in the hidden part.
+   */
+  hiddenCols?: { from: number; to: number };
+  hiddenRows?: { from: number; to: number };
+  /** Sheet protection without a password: only cells whose style is an input (`…Input`) can be edited. */
+  protect?: boolean;
+  /** Excel data validation: what an input cell accepts (its schema range), by A1 range. */
+  validations?: Validation[];
+}
+
+export type Validation = { ref: string; message: string; allowBlank?: boolean } & (
+  | { kind: 'whole' | 'decimal'; min: number; max: number }
+  | { kind: 'list'; values: (string | number)[] }
+);
+
+/** What docProps/core.xml, app.xml and custom.xml say about the workbook. */
+export interface DocumentProperties {
+  title: string;
+  /** The tenant's name (app.xml Company). */
+  company?: string;
+  jobId?: string;
+  tenantId?: string;
+  model?: string;
+  modelVersion?: string;
+  /** ISO 8601 timestamp; the caller passes it so a render stays deterministic. */
+  created?: string;
 }
 
 export interface WorkbookSpec {
   sheets: SheetSpec[];
+  properties?: DocumentProperties;
 }
 
 /** Zero-based column index → letters (0 → A, 26 → AA). */

@@ -1,6 +1,15 @@
 import type { Formatting } from '../../core/tenant.ts';
 import type { ModelWarning } from '../types.ts';
-import { a1, type Cell, type ImageSpec, type Row, type StyleName, safeSheetName, sheetRef } from './cells.ts';
+import {
+  a1,
+  type Cell,
+  type ImageSpec,
+  type Row,
+  type StyleName,
+  safeSheetName,
+  sheetRef,
+  type Validation,
+} from './cells.ts';
 import { isPng } from './drawing.ts';
 
 /** Sheet names: the tenant's override for a default name, made valid for Excel. */
@@ -30,7 +39,14 @@ export interface InputRow {
   unit?: string;
   /** A computed helper shown among the inputs; gets the references laid out so far. */
   formula?: (refs: Record<string, string>) => string;
+  /** The schema's range for an editable input, enforced by Excel's data validation. */
+  accepts?: DistributiveOmit<Validation, 'ref'>;
 }
+
+type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
+
+/** What the unit column says of a structural input (style `fixed`). */
+export const FIXED_NOTE = 'fixed by this run: re-run the model to change this';
 
 /**
  * Lays out an Inputs sheet (label | value | unit) below the header and returns, for each input key,
@@ -41,7 +57,7 @@ export function inputsSheetRows(
   formatting: Formatting,
   title: string,
   inputs: InputRow[],
-): { rows: Row[]; refs: Record<string, string> } {
+): { rows: Row[]; refs: Record<string, string>; validations: Validation[] } {
   const rows: Row[] = [...headerRows(formatting, title, 3), []];
   rows.push([
     { v: 'Input', s: 'colHeader' },
@@ -49,8 +65,10 @@ export function inputsSheetRows(
     { v: 'Unit', s: 'colHeader' },
   ]);
   const refs: Record<string, string> = {};
+  const validations: Validation[] = [];
   for (const input of inputs) {
     refs[input.key] = `${sheetRef(sheetName)}!${a1(1, rows.length, true)}`;
+    if (input.accepts) validations.push({ ...input.accepts, ref: a1(1, rows.length) } as Validation);
     rows.push([
       { v: input.label, s: 'label' },
       input.formula
@@ -58,14 +76,24 @@ export function inputsSheetRows(
         : input.value === undefined
           ? { s: input.style }
           : { v: input.value, s: input.style },
-      input.unit ? { v: input.unit, s: 'note' } : undefined,
+      input.style === 'fixed'
+        ? { v: input.unit ? `${input.unit}; ${FIXED_NOTE}` : FIXED_NOTE, s: 'note' }
+        : input.unit
+          ? { v: input.unit, s: 'note' }
+          : undefined,
     ]);
   }
   rows.push(
     [],
     [{ v: 'Blue cells are inputs; every other figure is a formula that refers to them.', s: 'note' }],
+    [
+      {
+        v: 'Grey cells are fixed by the structure of this run; re-run the model to change them. The sheet is protected (no password) so that only inputs can be edited.',
+        s: 'note',
+      },
+    ],
   );
-  return { rows, refs };
+  return { rows, refs, validations };
 }
 
 /** The result's warnings as notes under a heading, as values: they hold for the inputs the job ran with. */

@@ -68,6 +68,7 @@ export const STYLE_ORDER: readonly StyleName[] = [
   'dateInput',
   'textInput',
   'note',
+  'fixed',
 ];
 
 export const STYLE_INDEX: Record<StyleName, number> = Object.fromEntries(
@@ -96,7 +97,11 @@ const XF: Record<StyleName, [number, number, number, number, boolean?]> = {
   dateInput: [165, 3, 4, 0],
   textInput: [0, 3, 4, 0],
   note: [0, 5, 0, 0],
+  fixed: [0, 0, 3, 0],
 };
+
+/** Input styles stay editable on a protected sheet; every other cell is locked (Excel's default). */
+const isInput = (name: StyleName) => name.endsWith('Input');
 
 /** styles.xml: brand colour fills the header band; inputs are blue on yellow, the modelling convention. */
 export function stylesXml(formatting: Formatting): string {
@@ -108,9 +113,11 @@ export function stylesXml(formatting: Formatting): string {
     const attrs = `numFmtId="${fmt}" fontId="${font}" fillId="${fill}" borderId="${border}" xfId="0"${
       fmt ? ' applyNumberFormat="1"' : ''
     }${font ? ' applyFont="1"' : ''}${fill ? ' applyFill="1"' : ''}${border ? ' applyBorder="1"' : ''}`;
-    return center
-      ? `<xf ${attrs} applyAlignment="1"><alignment horizontal="center"/></xf>`
-      : `<xf ${attrs}/>`;
+    const inner = `${center ? '<alignment horizontal="center"/>' : ''}${
+      isInput(name) ? '<protection locked="0"/>' : ''
+    }`;
+    const apply = `${center ? ' applyAlignment="1"' : ''}${isInput(name) ? ' applyProtection="1"' : ''}`;
+    return inner ? `<xf ${attrs}${apply}>${inner}</xf>` : `<xf ${attrs}/>`;
   }).join('');
   return (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' +

@@ -1,5 +1,6 @@
 import type { Formatting } from '../../core/tenant.ts';
-import { a1, type Row, type SheetSpec, type WorkbookSpec } from './cells.ts';
+import { a1, type Row, type SheetSpec, type Validation, type WorkbookSpec } from './cells.ts';
+import { docPropsParts } from './doc-props.ts';
 import { chartXml, drawingXml } from './drawing.ts';
 import { STYLE_INDEX, stylesXml } from './styles.ts';
 import { cellText, escapeXml, xmlNumber } from './xml.ts';
@@ -67,6 +68,9 @@ export function writeXlsx(spec: WorkbookSpec, formatting: Formatting): Uint8Arra
       `<Override PartName="/xl/worksheets/sheet${n}.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>`,
     );
   });
+  const props = spec.properties ? docPropsParts(spec.properties) : undefined;
+  for (const [name, xml] of Object.entries(props?.files ?? {})) files[name] = strToU8(xml);
+  overrides.push(...(props?.overrides ?? []));
   files['[Content_Types].xml'] = strToU8(
     `${HEAD}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">` +
       '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>' +
@@ -76,7 +80,7 @@ export function writeXlsx(spec: WorkbookSpec, formatting: Formatting): Uint8Arra
       `${overrides.join('')}</Types>`,
   );
   files['_rels/.rels'] = strToU8(
-    `${HEAD}<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="${REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>`,
+    `${HEAD}<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="${REL}/officeDocument" Target="xl/workbook.xml"/>${(props?.rels ?? []).join('')}</Relationships>`,
   );
   files['xl/workbook.xml'] = strToU8(workbookXml(spec.sheets.map((s) => s.name)));
   files['xl/_rels/workbook.xml.rels'] = strToU8(
@@ -111,29 +115,55 @@ export function sheetXml(sheet: SheetSpec, drawingRel?: string): string {
     const pane = `<pane${fr.cols ? ` xSplit="${fr.cols}"` : ''}${fr.rows ? ` ySplit="${fr.rows}"` : ''} topLeftCell="${a1(fr.cols, fr.rows)}" activePane="${fr.rows && fr.cols ? 'bottomRight' : fr.rows ? 'bottomLeft' : 'topRight'}" state="frozen"/>`;
     out.push(`<sheetViews><sheetView workbookViewId="0">${pane}</sheetView></sheetViews>`);
   }
-  if (sheet.cols?.length) {
-    out.push(
-      `<cols>${sheet.cols.map((w, i) => `<col min="${i + 1}" max="${i + 1}" width="${w}" customWidth="1"/>`).join('')}</cols>`,
-    );
+  const hc = sheet.hiddenCols;
+  if (sheet.cols?.length || hc) {
+    const widths = (sheet.cols ?? []).map((w, i) => {
+      const hidden = hc && i >= hc.from && i <= hc.to ? ' hidden="1"' : '';
+      return `<col min="${i + 1}" max="${i + 1}" width="${w}" customWidth="1"${hidden}/>`;
+    });
+    const widthless = hc && hc.to >= (sheet.cols?.length ?? 0);
+    if (widthless) {
+      const from = Math.max(hc.from, sheet.cols?.length ?? 0);
+      widths.push(`<col min="${from + 1}" max="${hc.to + 1}" width="9" hidden="1"/>`);
+    }
+    out.push(`<cols>${widths.join('')}</cols>`);
   }
   out.push('<sheetData>');
+  const hr = sheet.hiddenRows;
   sheet.rows.forEach((row, r) => {
-    if (row.length) out.push(rowXml(row, r));
+    if (row.length) out.push(rowXml(row, r, hr !== undefined && r >= hr.from && r <= hr.to));
   });
   out.push('</sheetData>');
+  // Schema order (CT_Worksheet): sheetProtection right after sheetData, dataValidations after mergeCells.
+  if (sheet.protect) out.push('<sheetProtection sheet="1" objects="1" scenarios="1"/>');
   if (sheet.merges?.length) {
     out.push(
       `<mergeCells count="${sheet.merges.length}">${sheet.merges.map((m) => `<mergeCell ref="${m}"/>`).join('')}</mergeCells>`,
     );
   }
+  if (sheet.validations?.length) out.push(validationsXml(sheet.validations));
   out.push('<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/>');
   if (drawingRel) out.push(`<drawing r:id="${drawingRel}"/>`);
   out.push('</worksheet>');
   return out.join('');
 }
 
-function rowXml(row: Row, r: number): string {
-  let s = `<row r="${r + 1}">`;
+/** Each input's accepted range, with the message Excel shows when a typed value falls outside it. */
+function validationsXml(validations: Validation[]): string {
+  const items = validations.map((v) => {
+    const blank = ` allowBlank="${v.allowBlank ? 1 : 0}"`;
+    const error = `${blank} showErrorMessage="1" errorTitle="Outside the model's range" error="${escapeXml(v.message)}"`;
+    if (v.kind === 'list') {
+      const list = v.values.map((x) => String(x).replace(/"/g, '')).join(',');
+      return `<dataValidation type="list"${error} sqref="${v.ref}"><formula1>"${escapeXml(list)}"</formula1></dataValidation>`;
+    }
+    return `<dataValidation type="${v.kind}" operator="between"${error} sqref="${v.ref}"><formula1>${xmlNumber(v.min)}</formula1><formula2>${xmlNumber(v.max)}</formula2></dataValidation>`;
+  });
+  return `<dataValidations count="${items.length}">${items.join('')}</dataValidations>`;
+}
+
+function rowXml(row: Row, r: number, hidden: boolean): string {
+  let s = hidden ? `<row r="${r + 1}" hidden="1">` : `<row r="${r + 1}">`;
   for (let c = 0; c < row.length; c++) {
     const cell = row[c];
     if (!cell) continue;

@@ -1,0 +1,89 @@
+import { type Check, isNear, isNearZero, near, nearZero } from '../xlsx/checks.ts';
+import type { FinanceResult } from './run.ts';
+import { MAX_TERM_MONTHS, MAX_YEARS } from './schema.ts';
+import { type DcfRefs, sum } from './workbook-dcf.ts';
+
+export interface LoanRefs {
+  payments: string;
+  interest: string;
+  principal: string;
+  closing: string;
+}
+
+/** The finance model's identities as live checks (see `checksSheet`), each with its value for this run. */
+export function financeChecks(
+  res: FinanceResult,
+  I: Record<string, string>,
+  dcf: DcfRefs,
+  loanRefs: LoanRefs | undefined,
+): Check[] {
+  const y = res.years;
+  const pvSum = sum(y.map((x) => x.presentValue));
+  const whole = (ref: string, max: number) => `AND(${ref}>=1,${ref}<=${max},${ref}=INT(${ref}))`;
+  const checks: Check[] = [
+    {
+      label: 'Sum of discounted free cash flows + PV of terminal value = enterprise value',
+      formula: near(`SUM(${dcf.pvRow})+${dcf.pvTv}`, dcf.ev),
+      ok: isNear(pvSum + res.pvOfTerminalValue, res.enterpriseValue),
+    },
+    {
+      label: 'PV of free cash flows (NPV) = sum of the discounted free cash flows',
+      formula: near(dcf.pvFcf, `SUM(${dcf.pvRow})`),
+      ok: isNear(res.pvOfCashFlows, pvSum),
+    },
+    {
+      label: 'Free cash flow = NOPAT + D&A − capex − change in NWC (all years)',
+      formula: near(
+        `SUM(${dcf.fcfRow})`,
+        `SUM(${dcf.nopatRow})+SUM(${dcf.daRow})-SUM(${dcf.capexRow})-SUM(${dcf.dnwcRow})`,
+      ),
+      ok: isNear(
+        sum(y.map((x) => x.freeCashFlow)),
+        sum(y.map((x) => x.nopat)) +
+          sum(y.map((x) => x.depreciation)) -
+          sum(y.map((x) => x.capex)) -
+          sum(y.map((x) => x.changeInNwc)),
+      ),
+    },
+    {
+      label: 'Equity value = enterprise value − net debt',
+      formula: near(dcf.equity, `${dcf.ev}-${dcf.netDebt}`),
+      ok: isNear(res.equityValue, res.enterpriseValue - res.netDebt),
+    },
+    {
+      label: `Projection years is a whole number from 1 to ${MAX_YEARS} (the DCF sheet's columns)`,
+      formula: whole(I['years']!, MAX_YEARS),
+      ok: true,
+    },
+  ];
+  const loan = res.loan;
+  if (loan && loanRefs) {
+    const rows = loan.rows;
+    checks.push(
+      {
+        label: 'Loan closes at zero: the closing balance at the end of the term is 0',
+        formula: nearZero(`INDEX(${loanRefs.closing},${I['term']})`, I['principal']!),
+        ok: isNearZero(rows[rows.length - 1]?.closing ?? 0, rows[0]?.opening ?? 0),
+      },
+      {
+        label: 'Loan principal repayments add up to the principal',
+        formula: near(`SUM(${loanRefs.principal})`, I['principal']!),
+        ok: isNear(sum(rows.map((r) => r.principal)), rows[0]?.opening ?? 0),
+      },
+      {
+        label: 'Loan payments = interest + principal repayments',
+        formula: near(`SUM(${loanRefs.payments})`, `SUM(${loanRefs.interest})+SUM(${loanRefs.principal})`),
+        ok: isNear(
+          sum(rows.map((r) => r.payment)),
+          sum(rows.map((r) => r.interest)) + sum(rows.map((r) => r.principal)),
+        ),
+      },
+      {
+        label: `Loan term is a whole number of months from 1 to ${MAX_TERM_MONTHS} (the Loan sheet's rows)`,
+        formula: whole(I['term']!, MAX_TERM_MONTHS),
+        ok: true,
+      },
+    );
+  }
+  return checks;
+}

@@ -1,0 +1,238 @@
+import type { Formatting } from '../../core/tenant.ts';
+import { a1, type Cell, colName, type Row, type SheetSpec, type StyleName, sheetRef } from '../xlsx/cells.ts';
+import { headerRows } from '../xlsx/layout.ts';
+import type { FinanceResult, FinanceYear } from './run.ts';
+import { type FinanceInput, MAX_YEARS } from './schema.ts';
+
+export type DcfRefs = Record<
+  'fcf' | 'years' | 'pvFcf' | 'tv' | 'pvTv' | 'ev' | 'equity' | 'perShare' | 'netDebt',
+  string
+> &
+  Record<'pvRow' | 'fcfRow' | 'nopatRow' | 'daRow' | 'capexRow' | 'dnwcRow', string>;
+
+/** Row numbers (0-based) of each line, so formulas can name them. */
+const L = {
+  year: 3,
+  t: 4,
+  on: 5,
+  growth: 6,
+  revenue: 7,
+  ebitda: 8,
+  da: 9,
+  ebit: 10,
+  tax: 11,
+  nopat: 12,
+  capex: 13,
+  nwc: 14,
+  dnwc: 15,
+  fcf: 16,
+  df: 17,
+  pv: 18,
+};
+
+/**
+ * The DCF sheet, one column per year up to the schema's maximum (30): a flag row marks the years within
+ * Projection years, and revenue and the change in NWC are 0 outside them, so every line after is 0 and
+ * sums, NPV and the terminal value (INDEX at Projection years) follow an edited year count. Columns past
+ * this run's years are hidden. Cached values are the model's; past the run, the zeros the formulas give.
+ */
+export function dcfSheet(
+  res: FinanceResult,
+  I: Record<string, string>,
+  sheetName: string,
+  formatting: Formatting,
+  input: FinanceInput,
+): { sheet: SheetSpec; refs: DcfRefs } {
+  const growthArray = Array.isArray(input.revenueGrowth);
+  const n = res.years.length;
+  const M = MAX_YEARS;
+  const rows: Row[] = [...headerRows(formatting, 'Discounted cash flow', n + 2), []];
+  const R = (row: number, col: number) => a1(col, row);
+  const line = (
+    label: string,
+    style: StyleName,
+    cells: (col: number) => Cell | undefined,
+    base?: Cell,
+  ): Row => {
+    const row: Row = [{ v: label, s: style === 'moneyBold' ? 'bold' : 'label' }, base];
+    for (let i = 0; i < M; i++) row.push(cells(i + 2));
+    return row;
+  };
+  const y = (c: number): FinanceYear => res.years[c - 2] ?? idleYear(res, input, c - 2);
+  const prev = (c: number) => colName(c - 1);
+  const col = (c: number) => colName(c);
+  const on = (c: number) => `${R(L.on, c)}=1`;
+  rows.push(
+    line('Year', 'colHeader', (c) => ({ f: `${prev(c)}${L.year + 1}+1`, v: y(c).year, s: 'colHeader' }), {
+      f: `${I['startYear']}-1`,
+      v: res.baseYear.year,
+      s: 'colHeader',
+    }),
+    line('Period t', 'integer', (c) => ({ f: `${prev(c)}${L.t + 1}+1`, v: y(c).t, s: 'integer' }), {
+      v: 0,
+      s: 'integer',
+    }),
+    line('Projected (flag)', 'integer', (c) => ({
+      f: `IF(${R(L.t, c)}<=${I['years']},1,0)`,
+      v: c - 2 < n ? 1 : 0,
+      s: 'integer',
+    })),
+    line('Revenue growth', 'percent', (c) =>
+      growthArray
+        ? c - 2 < n
+          ? { v: y(c).growth, s: 'percentInput' }
+          : { s: 'percentInput' }
+        : { f: I['revenueGrowth']!, v: y(c).growth, s: 'percent' },
+    ),
+    line(
+      'Revenue',
+      'money',
+      (c) => ({
+        f: `IF(${on(c)},${prev(c)}${L.revenue + 1}*(1+${col(c)}${L.growth + 1}),0)`,
+        v: y(c).revenue,
+        s: 'money',
+      }),
+      { f: I['revenue']!, v: res.baseYear.revenue, s: 'money' },
+    ),
+    line('EBITDA', 'money', (c) => ({
+      f: `${R(L.revenue, c)}*${I['ebitdaMargin']}`,
+      v: y(c).ebitda,
+      s: 'money',
+    })),
+    line('Depreciation & amortisation', 'money', (c) => ({
+      f: `${R(L.revenue, c)}*${I['dep']}`,
+      v: y(c).depreciation,
+      s: 'money',
+    })),
+    line('EBIT', 'money', (c) => ({ f: `${R(L.ebitda, c)}-${R(L.da, c)}`, v: y(c).ebit, s: 'money' })),
+    line('Tax', 'money', (c) => ({ f: `MAX(0,${R(L.ebit, c)})*${I['tax']}`, v: y(c).tax, s: 'money' })),
+    line('NOPAT', 'money', (c) => ({ f: `${R(L.ebit, c)}-${R(L.tax, c)}`, v: y(c).nopat, s: 'money' })),
+    line('Capex', 'money', (c) => ({ f: `${R(L.revenue, c)}*${I['capex']}`, v: y(c).capex, s: 'money' })),
+    line(
+      'Net working capital',
+      'money',
+      (c) => ({ f: `${R(L.revenue, c)}*${I['nwc']}`, v: y(c).nwc, s: 'money' }),
+      { f: `${R(L.revenue, 1)}*${I['nwc']}`, v: res.baseYear.nwc, s: 'money' },
+    ),
+    line('Change in NWC', 'money', (c) => ({
+      f: `IF(${on(c)},${R(L.nwc, c)}-${R(L.nwc, c - 1)},0)`,
+      v: y(c).changeInNwc,
+      s: 'money',
+    })),
+    line('Free cash flow', 'moneyBold', (c) => ({
+      f: `${R(L.nopat, c)}+${R(L.da, c)}-${R(L.capex, c)}-${R(L.dnwc, c)}`,
+      v: y(c).freeCashFlow,
+      s: 'moneyBold',
+    })),
+    line('Discount factor', 'factor', (c) => ({
+      f: `1/(1+${I['r']})^(${R(L.t, c)}-${I['offset']})`,
+      v: y(c).discountFactor,
+      s: 'factor',
+    })),
+    line('Present value', 'money', (c) => ({
+      f: `${R(L.fcf, c)}*${R(L.df, c)}`,
+      v: y(c).presentValue,
+      s: 'money',
+    })),
+    [],
+    [
+      {
+        v: `Columns for up to ${M} years are kept (those past this run's ${n} hidden) so that Projection years can change on the Inputs sheet; the flag row marks the years counted.`,
+        s: 'note',
+      },
+    ],
+    [{ v: 'Valuation', s: 'bold' }],
+  );
+  const first = colName(2);
+  const last = colName(M + 1);
+  const range = (row: number) => `${first}${row + 1}:${last}${row + 1}`;
+  const fcfRange = range(L.fcf);
+  const valuation: [string, Cell][] = [
+    [
+      'Sum of present values (check)',
+      { f: `SUM(${range(L.pv)})`, v: sum(res.years.map((x) => x.presentValue)), s: 'money' },
+    ],
+    [
+      'PV of free cash flows',
+      { f: `NPV(${I['r']},${fcfRange})*(1+${I['r']})^${I['offset']}`, v: res.pvOfCashFlows, s: 'money' },
+    ],
+    [
+      'Terminal value (Gordon)',
+      {
+        f: `INDEX(${fcfRange},1,${I['years']})*(1+${I['g']})/(${I['r']}-${I['g']})`,
+        v: res.terminalValue,
+        s: 'money',
+      },
+    ],
+  ];
+  const vr = rows.length; // row of the first valuation line
+  valuation.push(
+    [
+      'PV of terminal value',
+      { f: `C${vr + 3}/(1+${I['r']})^${I['years']}`, v: res.pvOfTerminalValue, s: 'money' },
+    ],
+    ['Enterprise value', { f: `C${vr + 2}+C${vr + 4}`, v: res.enterpriseValue, s: 'moneyBold' }],
+    ['Net debt', { f: I['netDebt']!, v: res.netDebt, s: 'money' }],
+    ['Equity value', { f: `C${vr + 5}-C${vr + 6}`, v: res.equityValue, s: 'moneyBold' }],
+  );
+  if (res.valuePerShare !== null) {
+    valuation.push(
+      ['Shares outstanding', { f: I['shares']!, v: res.sharesOutstanding!, s: 'number' }],
+      ['Value per share', { f: `C${vr + 7}/C${vr + 8}`, v: res.valuePerShare, s: 'moneyBold' }],
+    );
+  }
+  for (const [label, cell] of valuation) rows.push([{ v: label, s: 'label' }, undefined, cell]);
+  const q = sheetRef(sheetName);
+  const ref = (row: number) => `${q}!$C$${row}`;
+  const absRange = (row: number) => `${q}!$${first}$${row + 1}:$${last}$${row + 1}`;
+  return {
+    sheet: {
+      name: sheetName,
+      rows,
+      cols: [30, ...Array.from({ length: M + 1 }, () => 15)],
+      freeze: { rows: 4, cols: 1 },
+      ...(n < M ? { hiddenCols: { from: n + 2, to: M + 1 } } : {}),
+    },
+    refs: {
+      fcf: absRange(L.fcf),
+      years: absRange(L.year),
+      pvFcf: ref(vr + 2),
+      tv: ref(vr + 3),
+      pvTv: ref(vr + 4),
+      ev: ref(vr + 5),
+      netDebt: ref(vr + 6),
+      equity: ref(vr + 7),
+      perShare: ref(vr + 9),
+      pvRow: absRange(L.pv),
+      fcfRow: absRange(L.fcf),
+      nopatRow: absRange(L.nopat),
+      daRow: absRange(L.da),
+      capexRow: absRange(L.capex),
+      dnwcRow: absRange(L.dnwc),
+    },
+  };
+}
+
+/** A year past the projection as its formulas compute it: every flow 0, the discount factor still defined. */
+function idleYear(res: FinanceResult, input: FinanceInput, i: number): FinanceYear {
+  const t = i + 1;
+  const discountFactor = 1 / (1 + input.discountRate) ** (t - res.timingOffset);
+  const growth = typeof input.revenueGrowth === 'number' ? input.revenueGrowth : 0;
+  const z = { revenue: 0, ebitda: 0, depreciation: 0, ebit: 0, tax: 0, nopat: 0, capex: 0, nwc: 0 };
+  return {
+    year: res.baseYear.year + t,
+    t,
+    growth,
+    ...z,
+    changeInNwc: 0,
+    freeCashFlow: 0,
+    discountFactor,
+    presentValue: 0,
+  };
+}
+
+export function sum(xs: number[]): number {
+  let s = 0;
+  for (const x of xs) s += x;
+  return s;
+}
