@@ -83,7 +83,8 @@ export function createComputePool(options: { size: number; nice?: number; idleMs
       if (member.task || member.idleTimer) continue;
       // Scale to zero when no big run needs the pool.
       member.idleTimer = setTimeout(() => {
-        if (!member.task) member.child.kill();
+        // Closing the channel ends it (it ignores SIGTERM while it has a host, see compute-process).
+        if (!member.task && member.child.connected) member.child.disconnect();
       }, options.idleMs ?? 30_000);
       member.idleTimer.unref();
     }
@@ -103,7 +104,8 @@ export function createComputePool(options: { size: number; nice?: number; idleMs
     },
     async close() {
       closed = true;
-      for (const m of members) m.child.kill();
+      // The host has drained by now: a part still running belongs to a job being cut short.
+      for (const m of members) m.child.kill('SIGKILL');
     },
   };
 }

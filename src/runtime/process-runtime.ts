@@ -164,12 +164,17 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     idleTimer.unref();
   }
 
-  function stop(proc: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): void {
+  /**
+   * Ends a function process: by closing its IPC channel when idle (it ignores SIGTERM while it has a host,
+   * see function-process), or by SIGKILL when an event must be cut short.
+   */
+  function stop(proc: ChildProcess, how: 'idle' | 'kill' = 'idle'): void {
     if (child === proc) {
       child = undefined;
       ready = undefined;
     }
-    proc.kill(signal);
+    if (how === 'kill') proc.kill('SIGKILL');
+    else if (proc.connected) proc.disconnect();
   }
 
   return {
@@ -193,7 +198,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
           options.onError?.(
             new Error(`${options.name}: event timed out after ${settings.timeoutSec}s; process stopped.`),
           );
-          stop(proc, 'SIGKILL');
+          stop(proc, 'kill');
         }, settings.timeoutSec * 1000);
         calls.set(id, { proc, resolve, reject, timer });
       });
@@ -220,8 +225,14 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
       const proc = child;
       if (proc) {
         const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-        stop(proc);
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
+        // The host waited for running events as long as it could: what still runs is cut short.
+        stop(proc, calls.size > 0 ? 'kill' : 'idle');
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<'late'>((r) => {
+          timer = setTimeout(() => r('late'), 2000);
+        });
+        if ((await Promise.race([exited, late])) === 'late') proc.kill('SIGKILL');
+        clearTimeout(timer);
       }
       failAll(`The function ${options.name} was closed.`);
     },
