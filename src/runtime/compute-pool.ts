@@ -40,6 +40,10 @@ export function createComputePool(options: { size: number; nice?: number; idleMs
       execArgv: tsExecArgv(),
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // A group of its own: a stop signal sent to the server's process group (Ctrl+C, `kill -TERM -PGID`)
+      // must not end a part mid-run, even one still loading its modules; the host ends it after draining,
+      // and it ends by itself when the host's channel closes (the host's crash included).
+      detached: true,
     });
     if (child.pid) {
       try {
@@ -83,8 +87,7 @@ export function createComputePool(options: { size: number; nice?: number; idleMs
       if (member.task || member.idleTimer) continue;
       // Scale to zero when no big run needs the pool.
       member.idleTimer = setTimeout(() => {
-        // Closing the channel ends it (it ignores SIGTERM while it has a host, see compute-process).
-        if (!member.task && member.child.connected) member.child.disconnect();
+        if (!member.task) member.child.kill();
       }, options.idleMs ?? 30_000);
       member.idleTimer.unref();
     }

@@ -18,10 +18,3 @@ process.on('message', (task: Task) => {
   }
 });
 process.send!({ ready: true });
-// Like a function process (see function-process): a group-wide stop signal must not fail the part it is
-// running; the pool ends it when the host has drained, and it ends by itself when its channel closes.
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.on(signal, () => {
-    if (!process.connected) process.exit(0);
-  });
-}

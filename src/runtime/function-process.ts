@@ -111,19 +111,10 @@ process.on('message', (request: ChildRequest) => {
     (error: unknown) => post({ type: 'error', id: request.id, message: String(error) }),
   );
 });
-const exit = () => {
+// An orphaned function (its host died) stops instead of holding the tenant's store.
+process.on('disconnect', () => process.exit(0));
+process.on('SIGTERM', () => {
   db.close();
   process.exit(0);
-};
-// The host stops an idle function by closing the channel; an orphaned one (its host died) stops too
-// instead of holding the tenant's store.
-process.on('disconnect', exit);
-// A stop signal sent to the whole process group (Ctrl+C, `kill -TERM -PGID`, a container runtime) reaches
-// this process too: while it has a host, the host drains its events and then ends it, so the signal must
-// not cut a job short here. Without a host it is a plain request to stop.
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.on(signal, () => {
-    if (!process.connected) exit();
-  });
-}
+});
 post({ type: 'ready' });

@@ -103,6 +103,10 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
         execArgv: [...tsExecArgv(), `--max-old-space-size=${Math.max(64, Math.trunc(settings.memoryMb))}`],
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
         serialization: 'advanced',
+        // A group of its own: a stop signal sent to the server's process group (Ctrl+C, `kill -TERM -PGID`)
+        // must not end the tenant's job mid-run; the host drains it, then ends the process. The process
+        // also ends by itself when the host's channel closes (the host's crash included).
+        detached: true,
       },
     );
     child = proc;
@@ -164,17 +168,13 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     idleTimer.unref();
   }
 
-  /**
-   * Ends a function process: by closing its IPC channel when idle (it ignores SIGTERM while it has a host,
-   * see function-process), or by SIGKILL when an event must be cut short.
-   */
+  /** Ends a function process: SIGTERM when idle (it closes its store), SIGKILL when an event is cut short. */
   function stop(proc: ChildProcess, how: 'idle' | 'kill' = 'idle'): void {
     if (child === proc) {
       child = undefined;
       ready = undefined;
     }
-    if (how === 'kill') proc.kill('SIGKILL');
-    else if (proc.connected) proc.disconnect();
+    proc.kill(how === 'kill' ? 'SIGKILL' : 'SIGTERM');
   }
 
   return {
