@@ -14,6 +14,7 @@ import type { ControlHooks } from '../api/deps.ts';
 import { advisorRoutes } from '../api/routes/advisor.ts';
 import { placementRoutes } from '../api/routes/placement.ts';
 import { advisorFor, startAutoPlacement } from '../control/advisor.ts';
+import { diskSpaceOf } from '../control/disk-space.ts';
 import { createControlHooks } from '../control/hooks.ts';
 import { ensureQueue, WEBHOOK_QUEUE } from '../control/lanes.ts';
 import { createTenantMetrics } from '../control/metrics.ts';
@@ -117,6 +118,7 @@ export async function startPlatform(
     eventStreams: { ...config.eventStreams, pollMs: embedded ? 0 : 5000 },
     queueSettings: queueOptions,
     functions: () => placement?.dedicated.functions() ?? [],
+    diskSpace: diskSpaceOf(config.dataDir, config.minFreeBytes),
     logger: { level: config.logLevel },
     webhookPolicy: config.webhookPolicy,
   });
