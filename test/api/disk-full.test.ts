@@ -68,6 +68,13 @@ describe.skipIf(!CAN_MOUNT_TMPFS)('a full disk (a 2 MB tmpfs as DATA_DIR)', () =
     expect(healthy.status).toBe(200);
     expect(await healthy.json()).toMatchObject({ status: 'ok', disk: { minFreeBytes: 256 * 1024 } });
 
+    // A key not used yet: its first request on the full disk would record its last use.
+    const issued = await server.api(`/v1/admin/tenants/${tenant}/api-keys`, {
+      method: 'POST',
+      token: server.operatorToken,
+    });
+    const { apiKey: unusedKey } = (await issued.json()) as { apiKey: string };
+
     const ballast = join(dataDir, 'ballast');
     fillDisk(ballast);
     const degraded = await server.api('/healthz');
@@ -92,6 +99,7 @@ describe.skipIf(!CAN_MOUNT_TMPFS)('a full disk (a 2 MB tmpfs as DATA_DIR)', () =
 
     expect((await server.api(`/v1/jobs/${first.id}`, { token: apiKey })).status).toBe(200);
     expect((await server.api('/v1/jobs', { token: apiKey })).status).toBe(200);
+    expect((await server.api('/v1/jobs', { token: unusedKey })).status).toBe(200);
     expect((await server.api(`/v1/admin/tenants/${tenant}`, { token: server.operatorToken })).status).toBe(
       200,
     );
