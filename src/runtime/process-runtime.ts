@@ -168,13 +168,12 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     idleTimer.unref();
   }
 
-  /** Ends a function process: SIGTERM when idle (it closes its store), SIGKILL when an event is cut short. */
-  function stop(proc: ChildProcess, how: 'idle' | 'kill' = 'idle'): void {
+  function stop(proc: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): void {
     if (child === proc) {
       child = undefined;
       ready = undefined;
     }
-    proc.kill(how === 'kill' ? 'SIGKILL' : 'SIGTERM');
+    proc.kill(signal);
   }
 
   return {
@@ -198,7 +197,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
           options.onError?.(
             new Error(`${options.name}: event timed out after ${settings.timeoutSec}s; process stopped.`),
           );
-          stop(proc, 'kill');
+          stop(proc, 'SIGKILL');
         }, settings.timeoutSec * 1000);
         calls.set(id, { proc, resolve, reject, timer });
       });
@@ -226,7 +225,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
       if (proc) {
         const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
         // The host waited for running events as long as it could: what still runs is cut short.
-        stop(proc, calls.size > 0 ? 'kill' : 'idle');
+        stop(proc, calls.size > 0 ? 'SIGKILL' : 'SIGTERM');
         let timer: NodeJS.Timeout | undefined;
         const late = new Promise<'late'>((r) => {
           timer = setTimeout(() => r('late'), 2000);
