@@ -55,7 +55,9 @@ describe('graceful shutdown', () => {
 
     const exited = exitOf(server.process);
     const signalled = Date.now();
-    // The whole group: the server, its compute processes and the dedicated function process.
+    // The whole group, twice (as a group signal plus npm's forwarding deliver it): one stop, not a forced one.
+    process.kill(-server.process.pid!, 'SIGTERM');
+    await new Promise((r) => setTimeout(r, 200));
     process.kill(-server.process.pid!, 'SIGTERM');
     const { code, at } = await exited;
     expect(code).toBe(0);
