@@ -77,7 +77,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.get(
     '/healthz',
     { config: { audience: 'public' }, schema: { tags: ['ops'], security: [] } },
-    async () => ({ status: 'ok' }),
+    async (_request, reply) => {
+      const disk = await deps.diskSpace?.();
+      if (!disk) return { status: 'ok' };
+      // Low on disk: still serving (reads work, writes may be refused with 507), but a load balancer or
+      // an operator should know before it is full.
+      const low = disk.freeBytes < disk.minFreeBytes;
+      return reply.code(low ? 503 : 200).send({ status: low ? 'degraded' : 'ok', disk });
+    },
   );
   app.get(
     '/v1/auth/config',

@@ -1,3 +1,4 @@
+import type { DiskSpace } from '../control/disk-space.ts';
 import type { TenantMetrics } from '../control/metrics.ts';
 import type { WebhookEndpointReport } from '../control/webhook-health.ts';
 import type { TenantId } from '../core/ids.ts';
@@ -60,6 +61,8 @@ export interface AppDeps {
   metrics?: TenantMetrics;
   /** Dedicated function processes (cold starts, warm or scaled to zero), for `/metrics`. */
   functions?(): FunctionInfo[];
+  /** Free space where this server keeps its data, for `/healthz` (degraded when low) and `/metrics`. */
+  diskSpace?(): Promise<DiskSpace>;
   /** Folder of the built web app, served at `/`. */
   webRoot?: string;
   /** A dedicated tenant's own resources (default: queues and a store made by the control plane). */

@@ -1,5 +1,11 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { RateLimitedError, SilopoolError, TenantSettingsError } from '../core/errors.ts';
+import {
+  isStorageFull,
+  RateLimitedError,
+  SilopoolError,
+  StorageFullError,
+  TenantSettingsError,
+} from '../core/errors.ts';
 
 const TYPE_BASE = 'https://silopool.dev/problems/';
 
@@ -32,6 +38,9 @@ const TITLES: Record<number, string> = {
   503: 'Service Unavailable',
   507: 'Insufficient Storage',
 };
+
+/** Seconds a client waits before sending again while the disk is full: an operator has to free space. */
+const STORAGE_FULL_RETRY_AFTER_SEC = 60;
 
 export function problem(
   status: number,
@@ -88,7 +97,19 @@ export function toProblem(error: unknown): Problem {
   return problem(500, 'internal', 'Something went wrong on our side; the error is logged.');
 }
 
-export function sendProblem(reply: FastifyReply, request: FastifyRequest, error: unknown): FastifyReply {
+/**
+ * A full disk (or quota) anywhere under a request, however the error was wrapped, is a 507 with
+ * `Retry-After`: the client did nothing wrong and the same request works once space is freed. A refusal
+ * for the client's own fault (a 4xx) stays what it is.
+ */
+function storageFullOr(error: unknown): unknown {
+  if (error instanceof StorageFullError || !isStorageFull(error)) return error;
+  if (error instanceof SilopoolError && error.status < 500) return error;
+  return new StorageFullError(STORAGE_FULL_RETRY_AFTER_SEC, { cause: error });
+}
+
+export function sendProblem(reply: FastifyReply, request: FastifyRequest, raised: unknown): FastifyReply {
+  const error = storageFullOr(raised);
   const body = toProblem(error);
   body.instance = request.url;
   // Settings that fail their schema are reported at startup; each refused request is a warning, not a fault.
@@ -99,5 +120,6 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, error:
   if (error instanceof RateLimitedError) {
     reply.headers(error.headers).header('retry-after', String(error.retryAfterSec));
   }
+  if (error instanceof StorageFullError) reply.header('retry-after', String(error.retryAfterSec));
   return reply.code(body.status).type('application/problem+json').send(body);
 }

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { secureDataDir } from '../adapters/embedded/data-dir.ts';
+import { type DataDirLock, lockDataDir } from '../adapters/embedded/data-dir-lock.ts';
 import {
   createEmbeddedTenantEraser,
   createSqliteOperationStore,
@@ -21,6 +22,7 @@ import {
   updateTenant,
 } from '../control/tenants.ts';
 import { mintUserToken } from '../control/tokens.ts';
+import { DataDirInUseError } from '../core/errors.ts';
 import { parseTenantId } from '../core/ids.ts';
 import { openEmbeddedPlatform } from '../entry/embedded-wiring.ts';
 
@@ -90,7 +92,8 @@ export async function connect(options: ConnectOptions): Promise<Operator> {
 async function reachable(url: string): Promise<boolean> {
   try {
     const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1500) });
-    return res.ok;
+    // A server low on disk answers `degraded` (503) and still serves the operator.
+    return res.ok || res.status === 503;
   } catch {
     return false;
   }
@@ -185,6 +188,19 @@ function httpOperator(server: string, token: string): Operator {
 async function directOperator(dataDir: string): Promise<Operator> {
   // The CLI may be the first to make DATA_DIR; it must be as private as the server makes it.
   await secureDataDir(dataDir);
+  // Two writers of one DATA_DIR would each enforce limits and write files the other does not know of: the
+  // CLI works on the data only while no server runs (and a server does not start while it does).
+  let lock: DataDirLock;
+  try {
+    lock = lockDataDir(dataDir, 'cli', { create: true })!;
+  } catch (error) {
+    if (!(error instanceof DataDirInUseError)) throw error;
+    const advice =
+      (error.details?.holder as { role?: string } | undefined)?.role === 'cli'
+        ? 'Try again when it has finished.'
+        : 'The CLI opens the data directly only while no server runs: reach the server with --server <url> (and --token), or try again when it has stopped.';
+    throw new CliError(`${error.message} ${advice}`);
+  }
   const platform = openEmbeddedPlatform(dataDir);
   const deps = { directory: platform.directory, queue: platform.queue, stores: platform.stores };
   const issuer = await loadEmbeddedIssuer(join(dataDir, 'keys', 'jwt-signing.jwk.json'));
@@ -244,6 +260,9 @@ async function directOperator(dataDir: string): Promise<Operator> {
           id,
         )
       ).zip,
-    close: () => platform.close(),
+    close: async () => {
+      await platform.close();
+      lock.release();
+    },
   };
 }

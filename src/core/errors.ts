@@ -133,19 +133,49 @@ export class UnavailableError extends SilopoolError {
   }
 }
 
-/**
- * The disk (or quota) is full: nothing was stored. Retryable: the write can succeed once space is freed,
- * so a job attempt that meets it fails and its message is retried, never published half-written.
- */
-export class StorageFullError extends SilopoolError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('storage_full', 507, message, options);
-  }
-}
-
 /** A stored object does not read back as written (length or hash); the write is retried. */
 export class CorruptWriteError extends SilopoolError {
   constructor(message: string) {
     super('corrupt_write', 500, message);
   }
+}
+
+/** Another process (a server, or the CLI working on the data directly) holds the DATA_DIR lock. */
+export class DataDirInUseError extends SilopoolError {
+  constructor(
+    message: string,
+    options: { dataDir: string; holder?: { role: string; pid: number }; url?: string; cause?: unknown },
+  ) {
+    const { cause, ...details } = options;
+    super('data_dir_in_use', 409, message, { cause, details });
+  }
+}
+
+/**
+ * The disk (or a quota) is full: `ENOSPC`/`EDQUOT` from a file write, `SQLITE_FULL` from a database. The
+ * request changed nothing and can be sent again once an operator frees space.
+ */
+export class StorageFullError extends SilopoolError {
+  readonly retryAfterSec: number;
+  constructor(retryAfterSec: number, options?: { cause?: unknown; message?: string }) {
+    super(
+      'storage_full',
+      507,
+      options?.message ??
+        'The server has no free disk space to store this request; nothing was changed. Try again later.',
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
+    this.retryAfterSec = retryAfterSec;
+  }
+}
+
+const STORAGE_FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
+
+/** Whether `error`, or an error it was caused by, says the disk or a quota is full. */
+export function isStorageFull(error: unknown): boolean {
+  for (let e = error, depth = 0; e && typeof e === 'object' && depth < 8; depth++) {
+    if (STORAGE_FULL_CODES.has(String((e as { code?: unknown }).code))) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
 }

@@ -30,6 +30,10 @@ export interface ServerConfig {
   webhookPolicy: WebhookTargetPolicy;
   /** Bounds of the tokens the embedded issuer mints, the operator login token included. */
   tokenLifetimes: TokenLifetimes;
+  /** How long a stop (SIGTERM, SIGINT) waits for running jobs before it returns their messages to the queues. */
+  shutdownGraceSec: number;
+  /** Below this much free space in DATA_DIR `/healthz` answers `degraded` (503). */
+  minFreeBytes: number;
 }
 
 /** Reads the server's settings from the environment; every variable is documented in the README. */
@@ -85,6 +89,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     authConfig,
     webhookPolicy: webhookTargetPolicyFromEnv(env),
     tokenLifetimes: readTokenLifetimes(env),
+    shutdownGraceSec: intOf(env.SILOPOOL_SHUTDOWN_GRACE_SEC, 25),
+    minFreeBytes: intOf(env.SILOPOOL_MIN_FREE_BYTES, 100 * 1024 * 1024),
   };
 }
 

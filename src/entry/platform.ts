@@ -15,6 +15,7 @@ import { advisorRoutes } from '../api/routes/advisor.ts';
 import { placementRoutes } from '../api/routes/placement.ts';
 import { advisorFor, startAutoPlacement } from '../control/advisor.ts';
 import { startDeadLetterSettler } from '../control/dead-letter-settler.ts';
+import { diskSpaceOf } from '../control/disk-space.ts';
 import { createControlHooks } from '../control/hooks.ts';
 import { startJobReconciler } from '../control/job-reconciler.ts';
 import { ensureQueue, WEBHOOK_QUEUE } from '../control/lanes.ts';
@@ -36,6 +37,7 @@ import type { AwsControl } from './aws-control.ts';
 import type { AwsPorts } from './aws-wiring.ts';
 import type { ServerConfig } from './config.ts';
 import { type EmbeddedPlatform, openEmbeddedPlatform } from './embedded-wiring.ts';
+import { isAddressInUse, PortInUseError } from './listen-port.ts';
 import { moveDriverOf } from './move-driver.ts';
 
 export interface RunningPlatform {
@@ -46,7 +48,16 @@ export interface RunningPlatform {
   mintOperatorToken(): Promise<string>;
   host: FunctionHost;
   events: JobEvents;
-  stop(): Promise<void>;
+  /**
+   * Stops taking requests and messages, lets running jobs finish for up to `drainMs` (default: none), hands
+   * the messages of those still running back to their queues, and closes the stores.
+   */
+  stop(drainMs?: number): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Called right before the API listens: frees the port held since startup (see listen-port). */
+  beforeListen?(): Promise<void>;
 }
 
 /**
@@ -54,7 +65,10 @@ export interface RunningPlatform {
  * ports are SQLite and files; with `SILOPOOL_BACKEND=aws` they are SQS, DynamoDB and S3 (endpoints
  * overridable), and dedicated lanes run on AWS (TenantStack) rather than as local processes.
  */
-export async function startPlatform(config: ServerConfig): Promise<RunningPlatform> {
+export async function startPlatform(
+  config: ServerConfig,
+  options: StartOptions = {},
+): Promise<RunningPlatform> {
   // DATA_DIR holds the signing key and, embedded, every tenant's data and webhook secrets.
   await secureDataDir(config.dataDir);
   const embedded = config.backend === 'aws' ? undefined : openEmbeddedPlatform(config.dataDir);
@@ -111,6 +125,7 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
     eventStreams: { ...config.eventStreams, pollMs: embedded ? 0 : 5000 },
     queueSettings: queueOptions,
     functions: () => placement?.dedicated.functions() ?? [],
+    diskSpace: diskSpaceOf(config.dataDir, config.minFreeBytes),
     logger: { level: config.logLevel },
     webhookPolicy: config.webhookPolicy,
     webhookHealth: createWebhookHealth({
@@ -177,7 +192,10 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
       })
     : undefined;
 
-  const address = await app.listen({ host: config.host, port: config.port });
+  await options.beforeListen?.();
+  const address = await app.listen({ host: config.host, port: config.port }).catch((error: unknown) => {
+    throw isAddressInUse(error) ? new PortInUseError(config.port, { cause: error }) : error;
+  });
   const url = config.publicUrl ?? address.replace('[::1]', 'localhost').replace('127.0.0.1', 'localhost');
   const mintOperatorToken = () =>
     issuer.mint({
@@ -197,11 +215,13 @@ export async function startPlatform(config: ServerConfig): Promise<RunningPlatfo
     mintOperatorToken,
     host,
     events,
-    async stop() {
+    async stop(drainMs = 0) {
+      const deadline = Date.now() + drainMs;
       autoPlacement?.stop();
-      await app.close();
+      // Requests in flight finish while the functions drain; new ones are answered 503.
+      const closing = app.close();
       await placement?.moves.stop();
-      await Promise.all([host.stop(), placement?.dedicated.stop(), recovery.stop()]);
+      await Promise.all([closing, host.stop(deadline), placement?.dedicated.stop(deadline), recovery.stop()]);
       awsControl?.close();
       await platform.close();
     },
@@ -319,5 +339,5 @@ function startAwsPlacement(control: AwsControl, app: FastifyInstance) {
     exports: control.deps.stores.objects({ kind: 'shared' }),
     functions: () => [],
   });
-  return { moves, dedicated: { functions: () => [], stop: async () => undefined } };
+  return { moves, dedicated: { functions: () => [], stop: async (_deadline?: number) => undefined } };
 }

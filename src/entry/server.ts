@@ -1,15 +1,50 @@
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writePrivateFile } from '../adapters/embedded/data-dir.ts';
+import { secureDataDir, writePrivateFile } from '../adapters/embedded/data-dir.ts';
+import { lockDataDir } from '../adapters/embedded/data-dir-lock.ts';
+import { DataDirInUseError } from '../core/errors.ts';
 import { readConfig } from './config.ts';
+import { PortInUseError, reservePort } from './listen-port.ts';
 import { startPlatform } from './platform.ts';
+import { stopOnSignals } from './shutdown.ts';
 
 // Before any file is made: whatever this process (and its worker threads and function processes, which
 // inherit it) creates in DATA_DIR is private even where a writer forgets to pass a mode.
 process.umask(0o077);
 
 const config = readConfig();
-const running = await startPlatform(config);
+/**
+ * In an order that creates nothing before a refusal: the DATA_DIR lock where one exists (a second server
+ * is told the first one's address, even on the same port), then the port, and only then DATA_DIR itself.
+ */
+async function start() {
+  let lock = lockDataDir(config.dataDir, 'server', { create: false });
+  try {
+    const port = await reservePort(config.host, config.port);
+    try {
+      await secureDataDir(config.dataDir);
+      lock ??= lockDataDir(config.dataDir, 'server', { create: true })!;
+      return { lock, running: await startPlatform(config, { beforeListen: () => port.release() }) };
+    } finally {
+      await port.release();
+    }
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
+}
+
+const { lock, running } = await start().catch((error: unknown) => {
+  // Refusals a user can act on are one line, and leave DATA_DIR as it was (server-url, operator-token).
+  if (error instanceof PortInUseError || error instanceof DataDirInUseError) {
+    const advice =
+      error instanceof DataDirInUseError ? ' Stop it first, or set DATA_DIR to another folder.' : '';
+    process.stderr.write(`silopool: ${error.message}${advice}\n`);
+    process.exit(1);
+  }
+  throw error;
+});
+
 // The CLI reads this file to act as the operator against this DATA_DIR.
 await writePrivateFile(join(config.dataDir, 'operator-token'), running.operatorToken);
 await writePrivateFile(join(config.dataDir, 'server-url'), running.url);
@@ -38,14 +73,11 @@ const renewal = setInterval(
 );
 renewal.unref();
 
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) process.exit(1);
-    stopping = true;
-    running.stop().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  });
-}
+stopOnSignals({
+  graceMs: config.shutdownGraceSec * 1000,
+  stop: async (drainMs) => {
+    await running.stop(drainMs);
+    lock.release();
+  },
+  log: (message) => running.app.log.warn(message),
+});

@@ -40,6 +40,10 @@ export function createComputePool(options: { size: number; nice?: number; idleMs
       execArgv: tsExecArgv(),
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // A group of its own: a stop signal sent to the server's process group (Ctrl+C, `kill -TERM -PGID`)
+      // must not end a part mid-run, even one still loading its modules; the host ends it after draining,
+      // and it ends by itself when the host's channel closes (the host's crash included).
+      detached: true,
     });
     if (child.pid) {
       try {
@@ -103,7 +107,8 @@ export function createComputePool(options: { size: number; nice?: number; idleMs
     },
     async close() {
       closed = true;
-      for (const m of members) m.child.kill();
+      // The host has drained by now: a part still running belongs to a job being cut short.
+      for (const m of members) m.child.kill('SIGKILL');
     },
   };
 }

@@ -4,6 +4,7 @@ import { laneForPlacement } from '../core/placement.ts';
 import { functionSettingsFor, type Tenant } from '../core/tenant.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
+import { untilDeadline } from './deadline.ts';
 import { createProcessRuntime, type FunctionInfo, type ProcessRuntime } from './process-runtime.ts';
 import { type QueueConsumer, startQueueConsumer } from './queue-consumer.ts';
 
@@ -25,7 +26,8 @@ export interface DedicatedHost {
   functions(): FunctionInfo[];
   /** Re-reads the directory now (after a create or a move step) instead of at the next tick. */
   refresh(): Promise<void>;
-  stop(): Promise<void>;
+  /** Lets running events finish until `deadline` (epoch ms; default: now), then ends the function processes. */
+  stop(deadline?: number): Promise<void>;
 }
 
 interface Lane {
@@ -81,10 +83,12 @@ export function startDedicatedHost(options: DedicatedHostOptions): DedicatedHost
     return { runtime, consumer };
   }
 
-  async function close(key: string, lane: Lane): Promise<void> {
+  async function close(key: string, lane: Lane, deadline = Date.now()): Promise<void> {
     lanes.delete(key);
-    // Stop receiving first, then end the process: that also wakes a consumer waiting for a free slot.
+    // Stop receiving first, let running events finish until the deadline, then end the process: that
+    // fails what still runs (its messages go back to the queue) and wakes a consumer waiting for a slot.
     const stopping = lane.consumer.stop();
+    await untilDeadline(stopping, deadline);
     await lane.runtime.close();
     await stopping;
   }
@@ -121,11 +125,11 @@ export function startDedicatedHost(options: DedicatedHostOptions): DedicatedHost
   return {
     functions: () => [...lanes.values()].map((l) => l.runtime.info()),
     refresh,
-    async stop() {
+    async stop(deadline) {
       stopped = true;
       clearInterval(timer);
       await refreshing?.catch(() => undefined);
-      await Promise.all([...lanes].map(([key, lane]) => close(key, lane)));
+      await Promise.all([...lanes].map(([key, lane]) => close(key, lane, deadline)));
     },
   };
 }

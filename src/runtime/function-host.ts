@@ -10,6 +10,7 @@ import type { MessageQueue } from '../ports/message-queue.ts';
 import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import { createComputePool } from './compute-pool.ts';
+import { untilDeadline } from './deadline.ts';
 import type { HandlerFactorySpec } from './function-runtime.ts';
 import { type QueueConsumer, startQueueConsumer } from './queue-consumer.ts';
 import { startWebhookDispatcher } from './webhook-dispatcher.ts';
@@ -45,7 +46,11 @@ export interface FunctionHost {
   running(): Map<string, number>;
   /** Re-reads every tenant's limits now (after a tenant was created or changed), not at the next tick. */
   refresh(): Promise<void>;
-  stop(): Promise<void>;
+  /**
+   * Receives no more messages and lets running jobs finish until `deadline` (epoch ms; default: no limit);
+   * then ends the threads, and the messages of jobs cut short go back to their queues.
+   */
+  stop(deadline?: number): Promise<void>;
 }
 
 /**
@@ -179,14 +184,17 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
   return {
     running: () => new Map(running),
     refresh: () => refreshLimits(),
-    async stop() {
+    async stop(deadline) {
       clearInterval(limitTimer);
-      await Promise.all([
+      const drained = Promise.all([
         ...consumers.map((c) => c.stop()),
         ...[...dedicated.values()].map((c) => c.stop()),
         webhooks.stop(),
       ]);
+      await untilDeadline(drained, deadline);
+      // Ending the threads fails their events: each consumer then hands the messages back to the queue.
       await pool.close();
+      await drained;
       await compute?.close();
     },
   };

@@ -112,6 +112,10 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
         execArgv: [...tsExecArgv(), `--max-old-space-size=${Math.max(64, Math.trunc(settings.memoryMb))}`],
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
         serialization: 'advanced',
+        // A group of its own: a stop signal sent to the server's process group (Ctrl+C, `kill -TERM -PGID`)
+        // must not end the tenant's job mid-run; the host drains it, then ends the process. The process
+        // also ends by itself when the host's channel closes (the host's crash included).
+        detached: true,
       },
     );
     child = proc;
@@ -237,8 +241,14 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
       const proc = child;
       if (proc) {
         const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-        stop(proc);
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
+        // The host waited for running events as long as it could: what still runs is cut short.
+        stop(proc, calls.size > 0 ? 'SIGKILL' : 'SIGTERM');
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<'late'>((r) => {
+          timer = setTimeout(() => r('late'), 2000);
+        });
+        if ((await Promise.race([exited, late])) === 'late') proc.kill('SIGKILL');
+        clearTimeout(timer);
       }
       failAll(`The function ${options.name} was closed.`);
     },

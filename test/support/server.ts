@@ -36,11 +36,18 @@ export function newTenantId(prefix = 't'): string {
 
 /** Starts the real server (`src/entry/server.ts`) as a child process on port 0 with its own DATA_DIR. */
 export async function startTestServer(
-  options: { dataDir?: string; env?: Record<string, string>; keepData?: boolean } = {},
+  options: {
+    dataDir?: string;
+    env?: Record<string, string>;
+    keepData?: boolean;
+    /** A process group of its own (with its function processes), for signals sent to the whole group. */
+    detached?: boolean;
+  } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'silopool-test-'));
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/entry/server.ts')], {
     cwd: ROOT,
+    detached: Boolean(options.detached),
     env: {
       ...process.env,
       PORT: '0',

@@ -58,7 +58,10 @@ function isMissing(error: unknown): boolean {
 function storageError(error: unknown, key: string): unknown {
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'ENOSPC' || code === 'EDQUOT') {
-    return new StorageFullError(`No space left to store ${key}; nothing was stored.`, { cause: error });
+    return new StorageFullError(60, {
+      message: `No space left to store ${key}; nothing was stored.`,
+      cause: error,
+    });
   }
   return error;
 }

@@ -6,7 +6,7 @@ import {
   errors as joseErrors,
   jwtVerify,
 } from 'jose';
-import { ForbiddenError, UnauthorizedError } from '../../core/errors.ts';
+import { ForbiddenError, isStorageFull, UnauthorizedError } from '../../core/errors.ts';
 import { isTenantId, type TenantId } from '../../core/ids.ts';
 import type { Tenant } from '../../core/tenant.ts';
 import type { TenantDirectory } from '../../ports/tenant-directory.ts';
@@ -119,7 +119,10 @@ export function createAuthenticator(options: {
     if (!tenant || !record || !isKeyLive(record)) throw new UnauthorizedError('The API key is not valid.');
     const now = Date.now();
     if (!record.lastUsedAt || now - Date.parse(record.lastUsedAt) >= KEY_USE_RESOLUTION_MS) {
-      await options.directory.touchApiKey(tenant, record.id, new Date(now).toISOString());
+      await options.directory.touchApiKey(tenant, record.id, new Date(now).toISOString()).catch((error) => {
+        // The last-used time is best effort: a full disk must not turn every read into a refusal.
+        if (!isStorageFull(error)) throw error;
+      });
     }
     return {
       subject: `api-key:${record.id}`,

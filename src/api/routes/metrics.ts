@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { diskSpaceMetrics } from '../../control/disk-space.ts';
 import { queuedJobsByTenant } from '../../control/queued-jobs.ts';
 import type { FunctionInfo } from '../../runtime/process-runtime.ts';
 import type { AppDeps } from '../deps.ts';
@@ -16,9 +17,10 @@ export function metricsRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
     async (_request, reply) => {
       const body = deps.metrics ? deps.metrics.render(await queuedJobsByTenant(deps.queue)) : '';
+      const disk = deps.diskSpace ? diskSpaceMetrics(await deps.diskSpace()) : '';
       return reply
         .type('text/plain; version=0.0.4; charset=utf-8')
-        .send(body + functionMetrics(deps.functions?.() ?? []));
+        .send(body + functionMetrics(deps.functions?.() ?? []) + disk);
     },
   );
 }
