@@ -12,7 +12,7 @@ import type { Role } from '../api/auth/principal.ts';
 import { readTokenLifetimes } from '../api/auth/token-lifetime.ts';
 import { tenantView } from '../api/routes/admin.ts';
 import { listApiKeys, revokeApiKey, rotateApiKey } from '../control/api-keys.ts';
-import { offboardTenant } from '../control/offboard.ts';
+import { offboardNow } from '../control/offboard-operation.ts';
 import { operationView } from '../control/operations.ts';
 import {
   type CreateTenantInput,
@@ -160,9 +160,10 @@ function httpOperator(server: string, token: string): Operator {
         headers: { authorization: `Bearer ${token}` },
       });
       if (!res.ok) throw new CliError(`${res.status}: ${(await res.text()).slice(0, 500)}`);
+      // Servers before offboarding was an operation answered the zip itself.
       if (res.status !== 202) return new Uint8Array(await res.arrayBuffer());
-      // Where removing a tenant takes minutes (its stack on AWS) offboarding is an operation: follow it,
-      // then download its export.
+      // Offboarding is an operation (a tenant's stack takes minutes to delete on AWS): follow it, then
+      // download its export.
       const started = (await res.json()) as { id: string };
       for (;;) {
         const current = await call<{ status: string; error?: { message: string } }>(
@@ -249,9 +250,11 @@ async function directOperator(dataDir: string): Promise<Operator> {
       if (!op) throw new CliError(`No operation "${id}".`);
       return operationView(op);
     },
+    // No server runs on this DATA_DIR (the lock says so): the operation runs here to its end; were this
+    // process killed, the server resumes it when it starts.
     offboardTenant: async (id) =>
       (
-        await offboardTenant(
+        await offboardNow(
           {
             ...deps,
             operations: createSqliteOperationStore(platform.db),

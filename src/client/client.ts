@@ -173,7 +173,8 @@ export class SilopoolClient {
   updateTenant(id: string, patch: UpdateTenant): Promise<Tenant> {
     return this.json('PATCH', `/v1/admin/tenants/${enc(id)}`, { body: patch });
   }
-  offboardTenant(id: string): Promise<unknown> {
+  /** Starts offboarding (or answers the offboarding in flight): the operation to follow. */
+  offboardTenant(id: string): Promise<Operation> {
     return this.json('DELETE', `/v1/admin/tenants/${enc(id)}`);
   }
   movePlacement(id: string, placement: 'shared' | 'dedicated'): Promise<Operation> {

@@ -193,6 +193,10 @@ export interface Operation {
   /** Moves: from and to placements. */
   from?: string;
   to?: string;
+  /** Offboardings: the export, once stored (downloadable while the removal steps still run). */
+  export?: { url: string; bytes: number; jobs?: number; objects?: number };
+  /** Offboardings: the final check that nothing of the tenant remains, once it ran. */
+  check?: { checkedAt: string; remains: string[]; removedOnCheck: string[] };
   createdAt: string;
   updatedAt: string;
 }

@@ -85,8 +85,29 @@ export function operationView(op: Operation) {
     steps: op.steps,
     from: op.params.from,
     to: op.params.to,
+    ...(op.kind === 'offboard' ? offboardView(op) : {}),
     ...(op.error ? { error: op.error } : {}),
     createdAt: op.createdAt,
     updatedAt: op.updatedAt,
+  };
+}
+
+/** An offboarding's export (once it is stored) and the result of its final check that nothing remains. */
+function offboardView(op: Operation) {
+  const { export: key, exportBytes, exportJobs, exportObjects, scan } = op.params;
+  return {
+    ...(key
+      ? {
+          export: {
+            url: `/v1/admin/operations/${op.id}/export`,
+            bytes: Number(exportBytes),
+            // Absent on exports recorded before they were counted.
+            ...(exportJobs ? { jobs: Number(exportJobs), objects: Number(exportObjects) } : {}),
+          },
+        }
+      : {}),
+    ...(scan
+      ? { check: JSON.parse(scan) as { checkedAt: string; remains: string[]; removedOnCheck: string[] } }
+      : {}),
   };
 }

@@ -26,7 +26,6 @@ async function createProxy(): Promise<ProxyHandler> {
     { createJobEvents },
     { placementRoutes },
     { createMoveRunner },
-    { offboardTenant },
     { createAwsControl },
     { createControlHooks },
     { advisorRoutes },
@@ -37,7 +36,6 @@ async function createProxy(): Promise<ProxyHandler> {
     import('../runtime/job-events.ts'),
     import('../api/routes/placement.ts'),
     import('../control/placement-move.ts'),
-    import('../control/offboard.ts'),
     import('./aws-control.ts'),
     import('../control/hooks.ts'),
     import('../api/routes/advisor.ts'),
@@ -114,9 +112,7 @@ async function createProxy(): Promise<ProxyHandler> {
   placementRoutes(app, {
     moves,
     operations: ports.operations,
-    offboard: (id) => offboardTenant(control.deps, id),
-    // Behind API Gateway (30 s) an offboarding is always an operation the control function drives.
-    offboardAsync: true,
+    // Offboarding is an operation: the control function drives it, as it does moves.
     exports: ports.stores.objects({ kind: 'shared' }),
     functions: () => [],
   });

@@ -20,7 +20,6 @@ import { createControlHooks } from '../control/hooks.ts';
 import { startJobReconciler } from '../control/job-reconciler.ts';
 import { ensureQueue, WEBHOOK_QUEUE } from '../control/lanes.ts';
 import { createTenantMetrics } from '../control/metrics.ts';
-import { offboardTenant } from '../control/offboard.ts';
 import { createMoveRunner } from '../control/placement-move.ts';
 import { reportInvalidSettings } from '../control/tenant-config.ts';
 import { createWebhookHealth } from '../control/webhook-health.ts';
@@ -313,7 +312,7 @@ function startEmbeddedPlacement(
   placementRoutes(app, {
     moves,
     operations,
-    offboard: (id) => offboardTenant(placementDeps, id),
+    exports: platform.stores.objects({ kind: 'shared' }),
     functions: () => dedicated.functions(),
   });
   return { moves, dedicated };
@@ -333,9 +332,6 @@ function startAwsPlacement(control: AwsControl, app: FastifyInstance) {
   placementRoutes(app, {
     moves,
     operations: control.deps.operations,
-    offboard: (id) => offboardTenant(control.deps, id),
-    // Deleting a tenant's stack takes minutes: offboarding is an operation there.
-    offboardAsync: control.infrastructure?.speed === 'slow',
     exports: control.deps.stores.objects({ kind: 'shared' }),
     functions: () => [],
   });

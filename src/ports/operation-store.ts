@@ -60,4 +60,10 @@ export interface TenantEraser {
   eraseQueueTraces(tenantId: TenantId, jobIds: readonly string[]): Promise<number>;
   /** What deleting each object leaves in the shared object store (folders named after the tenant). */
   eraseObjectRoot(tenantId: TenantId): Promise<void>;
+  /**
+   * Where anything of the tenant (or one of `jobIds`) is still found among what only this adapter can
+   * search: queue rows, dedup ids, dead-letter outbox rows, folders. One short description per place;
+   * empty when nothing remains. Absent where nothing can be searched (SQS cannot list a tenant's messages).
+   */
+  findRemains?(tenantId: TenantId, jobIds: readonly string[]): Promise<string[]>;
 }

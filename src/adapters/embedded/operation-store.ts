@@ -1,5 +1,5 @@
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { ConditionFailedError } from '../../core/errors.ts';
 import { parseTenantId } from '../../core/ids.ts';
 import type { Operation, OperationStore, TenantEraser } from '../../ports/operation-store.ts';
@@ -80,6 +80,7 @@ export function createEmbeddedTenantEraser(
       return jobsDb.prepare('DELETE FROM job_items WHERE pk = ?').run(`T#${tenantId}`).changes;
     },
     async eraseQueueTraces(tenantId, jobIds) {
+      const ids = JSON.stringify(jobIds);
       return db
         .transaction(() => {
           let n = 0;
@@ -87,14 +88,44 @@ export function createEmbeddedTenantEraser(
             'DELETE FROM messages WHERE grp = ?',
             'DELETE FROM queue_groups WHERE grp = ?',
             'DELETE FROM group_weights WHERE grp = ?',
+            `DELETE FROM dead_letter_outbox WHERE ${OUTBOX_OF_TENANT}`,
           ]) {
             n += db.prepare(sql).run(tenantId).changes;
           }
-          const dedup = db.prepare('DELETE FROM dedup WHERE dedup_id = ?');
-          for (const id of jobIds) n += dedup.run(id).changes;
+          n += db.prepare(`DELETE FROM dedup WHERE ${DEDUP_OF_JOBS}`).run(ids, ids).changes;
           return n;
         })
         .immediate();
     },
+    async findRemains(tenantId, jobIds) {
+      const ids = JSON.stringify(jobIds);
+      const count = (on: SqliteDatabase, sql: string, ...args: string[]) =>
+        (on.prepare(`SELECT count(*) AS n FROM ${sql}`).get(...args) as { n: number }).n;
+      const queuePrefix = `tenant_${tenantId}_`;
+      const counts: [string, number][] = [
+        ['job items', count(jobsDb, 'job_items WHERE pk = ?', `T#${tenantId}`)],
+        ['messages', count(db, 'messages WHERE grp = ?', tenantId)],
+        ['scheduling rows', count(db, 'queue_groups WHERE grp = ?', tenantId)],
+        ['scheduling weights', count(db, 'group_weights WHERE grp = ?', tenantId)],
+        ['dead-letter outbox rows', count(db, `dead_letter_outbox WHERE ${OUTBOX_OF_TENANT}`, tenantId)],
+        ['dedup ids', count(db, `dedup WHERE ${DEDUP_OF_JOBS}`, ids, ids)],
+        [
+          'dedicated queues',
+          count(db, 'queues WHERE substr(name, 1, length(?)) = ?', queuePrefix, queuePrefix),
+        ],
+      ];
+      const found = counts.filter(([, n]) => n > 0).map(([what, n]) => `${n} ${what}`);
+      const id = parseTenantId(tenantId);
+      for (const dir of [join(dataDir, 'objects', 'tenants', id), join(dataDir, 'tenants', id)])
+        if (existsSync(dir)) found.push(`folder ${relative(dataDir, dir)}`);
+      return found;
+    },
   };
 }
+
+/** Dead letters not yet settled whose message names the tenant (job and webhook messages both carry it). */
+const OUTBOX_OF_TENANT = "json_valid(body) AND json_extract(body, '$.tenantId') = ?";
+
+/** Dedup ids of the tenant's jobs (a JSON array, twice): the job id (job messages) or `{jobId}:{status}` (webhooks). */
+const DEDUP_OF_JOBS = `dedup_id IN (SELECT value FROM json_each(?))
+  OR (instr(dedup_id, ':') > 1 AND substr(dedup_id, 1, instr(dedup_id, ':') - 1) IN (SELECT value FROM json_each(?)))`;

@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { OffboardResult } from '../../control/offboard.ts';
 import { operationView } from '../../control/operations.ts';
 import type { MoveRunner } from '../../control/placement-move.ts';
 import { ConflictError, NotFoundError } from '../../core/errors.ts';
@@ -12,14 +11,8 @@ import type { FunctionInfo } from '../../runtime/process-runtime.ts';
 export interface PlacementRouteDeps {
   moves: MoveRunner;
   operations: OperationStore;
-  offboard(tenantId: string): Promise<OffboardResult>;
-  /**
-   * Where removing a tenant outlasts a request (its stack on AWS; the API function behind API Gateway):
-   * offboarding answers 202 with an operation, and its export is downloaded when it succeeded.
-   */
-  offboardAsync?: boolean;
   /** The shared store, where an offboarding operation keeps its export. */
-  exports?: ObjectStore;
+  exports: ObjectStore;
   functions(): FunctionInfo[];
 }
 
@@ -87,14 +80,18 @@ export function placementRoutes(app: FastifyInstance, placement: PlacementRouteD
     '/v1/admin/operations/:id/export',
     {
       config: { audience: 'operator' },
-      schema: { tags: ['admin'], summary: "An offboarding's export (a zip), once the operation succeeded" },
+      schema: {
+        tags: ['admin'],
+        summary: "An offboarding's export (a zip), from when its export step is done (409 before)",
+      },
     },
     async (request, reply) => {
       const op = await placement.operations.get(request.params.id);
       if (op?.kind !== 'offboard') throw new NotFoundError(`Offboarding "${request.params.id}"`);
-      if (op.status !== 'succeeded' || !op.params.export)
+      // The operation points at its export only once the whole zip is stored.
+      if (!op.params.export)
         throw new ConflictError('The offboarding has not finished its export yet.', 'not_ready');
-      const stored = await placement.exports?.get(op.params.export);
+      const stored = await placement.exports.get(op.params.export);
       if (!stored) throw new NotFoundError(`The export of ${op.tenantId}`);
       return sendExport(reply, op.tenantId, stored.body);
     },
@@ -112,37 +109,34 @@ export function placementRoutes(app: FastifyInstance, placement: PlacementRouteD
     async () => ({ items: placement.functions() }),
   );
 
+  // Both answer 202 with the offboarding operation (a retry while it runs answers the same one); its
+  // export is downloaded from `GET /v1/admin/operations/{id}/export`.
   app.post<{ Params: { id: string } }>(
     '/v1/admin/tenants/:id/offboard',
     {
       config: { audience: 'operator' },
       schema: {
         tags: ['admin'],
-        summary: "Export the tenant's jobs and artifacts as a zip, then delete everything of it",
+        summary:
+          'Offboard a tenant: 202 with the operation (export first, then everything of it is deleted); its export is at …/operations/{id}/export',
       },
     },
-    async (request, reply) => {
-      if (placement.offboardAsync) return offboardLater(request.params.id, reply);
-      const result = await placement.offboard(request.params.id);
-      const { zip, ...summary } = result;
-      return sendExport(reply.header('x-offboard-summary', JSON.stringify(summary)), result.tenantId, zip);
-    },
+    (request, reply) => offboard(request.params.id, reply),
   );
 
   app.delete<{ Params: { id: string } }>(
     '/v1/admin/tenants/:id',
     {
       config: { audience: 'operator' },
-      schema: { tags: ['admin'], summary: 'Offboard a tenant (use POST …/offboard to download its export)' },
+      schema: {
+        tags: ['admin'],
+        summary: 'Offboard a tenant (the same as POST …/offboard): 202 with the operation',
+      },
     },
-    async (request, reply) => {
-      if (placement.offboardAsync) return offboardLater(request.params.id, reply);
-      const { zip, ...summary } = await placement.offboard(request.params.id);
-      return { ...summary, exportBytes: zip.byteLength };
-    },
+    (request, reply) => offboard(request.params.id, reply),
   );
 
-  async function offboardLater(tenantId: string, reply: FastifyReply) {
+  async function offboard(tenantId: string, reply: FastifyReply) {
     const op = await placement.moves.offboard(tenantId);
     return reply.code(202).header('location', `/v1/admin/operations/${op.id}`).send(operationView(op));
   }
