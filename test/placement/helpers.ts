@@ -1,3 +1,4 @@
+import { unzipSync } from 'fflate';
 import { expect } from 'vitest';
 import type { TestServer } from '../support/server.ts';
 
@@ -105,4 +106,26 @@ export async function waitForOperation(
   ).catch((error: unknown) => {
     throw new Error(`${String(error)}: ${JSON.stringify(last?.steps)}`);
   });
+}
+
+/** Starts offboarding (POST …/offboard, or DELETE): 202 with the operation, its Location header checked. */
+export async function startOffboard(
+  server: TestServer,
+  tenant: string,
+  method: 'POST' | 'DELETE' = 'POST',
+): Promise<Operation & { kind: string }> {
+  const path = method === 'POST' ? `/v1/admin/tenants/${tenant}/offboard` : `/v1/admin/tenants/${tenant}`;
+  const res = await server.api(path, { method, token: server.operatorToken });
+  if (res.status !== 202) throw new Error(`offboard: ${res.status} ${await res.text()}`);
+  const op = (await res.json()) as Operation & { kind: string };
+  expect(res.headers.get('location')).toBe(`/v1/admin/operations/${op.id}`);
+  return op;
+}
+
+/** An offboarding's export, unzipped. */
+export async function exportOf(server: TestServer, operationId: string): Promise<Record<string, Uint8Array>> {
+  const res = await server.api(`/v1/admin/operations/${operationId}/export`, { token: server.operatorToken });
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toBe('application/zip');
+  return unzipSync(new Uint8Array(await res.arrayBuffer()));
 }

@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
-import { submit } from './helpers.ts';
+import { exportOf, type Operation, startOffboard, submit, waitForOperation } from './helpers.ts';
+import { leftovers } from './leftovers.ts';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -14,35 +13,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.stop();
 });
-
-/** Every row of every table of a SQLite file that mentions one of `needles`. */
-function rowsMentioning(file: string, needles: string[]): string[] {
-  if (!existsSync(file)) return [];
-  const db = new Database(file, { readonly: true });
-  try {
-    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as {
-      name: string;
-    }[];
-    const hits: string[] = [];
-    for (const { name } of tables) {
-      for (const row of db.prepare(`SELECT * FROM "${name}"`).all()) {
-        const text = JSON.stringify(row);
-        for (const needle of needles) if (text.includes(needle)) hits.push(`${name}: ${text.slice(0, 200)}`);
-      }
-    }
-    return hits;
-  } finally {
-    db.close();
-  }
-}
-
-function pathsMentioning(dir: string, needles: string[]): string[] {
-  const hits: string[] = [];
-  for (const entry of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
-    if (needles.some((n) => entry.includes(n))) hits.push(entry);
-  }
-  return hits;
-}
 
 describe('offboarding', () => {
   for (const placement of ['shared', 'dedicated'] as const) {
@@ -56,13 +26,18 @@ describe('offboarding', () => {
       const finals = await Promise.all(jobs.map((j) => waitForJob(server, apiKey, j.id)));
       const ids = jobs.map((j) => j.id);
 
-      const res = await server.api(`/v1/admin/tenants/${tenant}/offboard`, {
-        method: 'POST',
-        token: server.operatorToken,
-      });
-      expect(res.status).toBe(200);
-      expect(res.headers.get('content-type')).toBe('application/zip');
-      const files = unzipSync(new Uint8Array(await res.arrayBuffer()));
+      // 202 with the operation; its export is downloaded once it is stored.
+      const started = await startOffboard(server, tenant, placement === 'shared' ? 'POST' : 'DELETE');
+      expect(started.kind).toBe('offboard');
+      const done = (await waitForOperation(server, started.id)) as Operation & {
+        export?: { jobs: number };
+        check?: { remains: string[] };
+      };
+      expect(done.status, JSON.stringify(done.steps)).toBe('succeeded');
+      expect(done.steps.every((s) => s.status === 'done')).toBe(true);
+      expect(done.export?.jobs).toBe(3);
+      expect(done.check?.remains).toEqual([]);
+      const files = await exportOf(server, started.id);
       expect(JSON.parse(new TextDecoder().decode(files['tenant.json']!)).id).toBe(tenant);
       for (const job of finals) {
         const record = JSON.parse(new TextDecoder().decode(files[`jobs/${job.id}.json`]!));
@@ -79,12 +54,18 @@ describe('offboarding', () => {
       );
       expect((await server.api('/v1/jobs', { token: apiKey })).status).toBeGreaterThanOrEqual(401);
       // …and from every store: shared tables (tenants, jobs, keys, queues, messages, scheduling, dedup,
-      // operations), its dedicated folder, and every object path.
-      const needles = [tenant, ...ids];
-      expect(rowsMentioning(join(server.dataDir, 'silopool.sqlite'), needles)).toEqual([]);
-      expect(rowsMentioning(join(server.dataDir, 'jobs.sqlite'), needles)).toEqual([]);
+      // other operations; the offboarding itself stays, it holds the export), its dedicated folder, every path.
+      expect(leftovers(server.dataDir, [tenant, ...ids], started.id)).toEqual([]);
       expect(existsSync(join(server.dataDir, 'tenants', tenant))).toBe(false);
-      expect(pathsMentioning(server.dataDir, needles)).toEqual([]);
+      // Offboarding it again: the tenant is gone.
+      expect(
+        (
+          await server.api(`/v1/admin/tenants/${tenant}/offboard`, {
+            method: 'POST',
+            token: server.operatorToken,
+          })
+        ).status,
+      ).toBe(404);
     }, 40_000);
   }
 });
