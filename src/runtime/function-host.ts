@@ -94,6 +94,12 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
         // A lowered limit (0 pauses a tenant) applies before its next start, not only after a finish.
         if ((running.get(tenant.id) ?? 0) >= tenantLimits.maxRunningJobs) blocked.add(tenant.id);
         else blocked.delete(tenant.id);
+        // An offboarding removes the tenant's scheduling rows and checks none is left: writing them again
+        // would undo that. Forgotten, so a new tenant under the same id gets its weight written.
+        if (tenant.status === 'offboarding') {
+          weights.delete(tenant.id);
+          continue;
+        }
         // The embedded queue shares capacity by weight; SQS fair queues have no weights to set.
         if (weighted && weights.get(tenant.id) !== tenantLimits.weight) {
           for (const model of options.models) {

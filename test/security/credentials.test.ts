@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { decodeJwt, exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startOffboard, waitForOperation } from '../placement/helpers.ts';
 import { newTenantId, startTestServer, type TestServer } from '../support/server.ts';
 
 // Issue 11, kind 4: credentials that cannot be taken back. API keys are listed without secrets, revoked and
@@ -98,13 +99,10 @@ async function expectFieldProblem(res: Response, path: string): Promise<void> {
   expect(body.errors?.map((e) => e.path)).toContain(path);
 }
 
+/** Offboards the tenant to the end (an operation: 202, then followed until it succeeded). */
 async function offboard(tenant: string): Promise<void> {
-  const res = await server.api(`/v1/admin/tenants/${tenant}/offboard`, {
-    method: 'POST',
-    token: server.operatorToken,
-  });
-  expect(res.status).toBe(200);
-  await res.arrayBuffer();
+  const op = await startOffboard(server, tenant);
+  expect((await waitForOperation(server, op.id)).status).toBe('succeeded');
 }
 
 /** A token signed with the server's own embedded key, as a token minted before the rules were would be. */
