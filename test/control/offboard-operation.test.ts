@@ -1,0 +1,191 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { unzipSync } from 'fflate';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  createEmbeddedTenantEraser,
+  createSqliteOperationStore,
+} from '../../src/adapters/embedded/operation-store.ts';
+import { ensureQueue, WEBHOOK_QUEUE } from '../../src/control/lanes.ts';
+import type { EraseDeps, Offboarded } from '../../src/control/offboard-erase.ts';
+import { eraseRemains, findRemains } from '../../src/control/offboard-erase.ts';
+import { newOffboardOperation, offboardNow } from '../../src/control/offboard-operation.ts';
+import { changeOperation } from '../../src/control/operations.ts';
+import { NotFoundError } from '../../src/core/errors.ts';
+import { newJobId, parseTenantId, type TenantId } from '../../src/core/ids.ts';
+import { artifactKey, type JobRecord } from '../../src/core/job.ts';
+import { encodeJobMessage } from '../../src/core/messages.ts';
+import { emptyConfig, type Tenant } from '../../src/core/tenant.ts';
+import { type EmbeddedPlatform, openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
+import { webhookMessageFor } from '../../src/functions/webhook-message.ts';
+import { scopeObjects } from '../../src/ports/object-store.ts';
+
+const open: { platform: EmbeddedPlatform; dir: string }[] = [];
+afterEach(async () => {
+  for (const { platform, dir } of open.splice(0)) {
+    await platform.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+async function setUp() {
+  const dir = mkdtempSync(join(tmpdir(), 'silopool-offboard-'));
+  const platform = openEmbeddedPlatform(dir, 'process');
+  open.push({ platform, dir });
+  for (const queue of ['shared_finance', 'shared_funds', WEBHOOK_QUEUE])
+    await ensureQueue(platform.queue, queue);
+  const deps: EraseDeps = {
+    directory: platform.directory,
+    queue: platform.queue,
+    stores: platform.stores,
+    operations: createSqliteOperationStore(platform.db),
+    eraser: createEmbeddedTenantEraser(platform.db, dir, platform.jobsDb),
+  };
+  const newTenant = async (): Promise<Tenant> => {
+    const now = new Date().toISOString();
+    const tenant: Tenant = {
+      id: parseTenantId(`off-${randomUUID().slice(0, 8)}`),
+      name: 'Leaving',
+      status: 'active',
+      placement: 'shared',
+      plan: 'standard',
+      config: emptyConfig(),
+      apiKeys: [],
+      createdAt: now,
+      incarnation: randomUUID(),
+      updatedAt: now,
+      version: 1,
+    };
+    await platform.directory.create(tenant);
+    return tenant;
+  };
+  const addJob = async (tenantId: TenantId): Promise<JobRecord> => {
+    const now = new Date().toISOString();
+    const body = new TextEncoder().encode('a workbook');
+    const job: JobRecord = {
+      id: newJobId(),
+      tenantId,
+      model: 'finance',
+      modelVersion: '1.0.0',
+      status: 'succeeded',
+      input: {},
+      effectiveInput: {},
+      rules: {},
+      artifacts: [],
+      attempts: 1,
+      cost: 1,
+      priority: 1,
+      createdAt: now,
+      updatedAt: now,
+      version: 3,
+    };
+    await platform.stores.jobs({ kind: 'shared' }).forTenant(tenantId).create(job);
+    await scopeObjects(platform.stores.objects({ kind: 'shared' }), tenantId).put(
+      artifactKey(job.id, 'workbook.xlsx'),
+      body,
+      'application/octet-stream',
+    );
+    return job;
+  };
+  return { platform, dir, deps, newTenant, addJob };
+}
+
+describe('starting an offboarding', () => {
+  it('a retry answers the offboarding in flight, also once the tenant record is gone; after it, 404', async () => {
+    const { platform, deps, newTenant } = await setUp();
+    const tenant = await newTenant();
+    const first = await newOffboardOperation(deps, tenant.id);
+    expect((await platform.directory.get(tenant.id))?.status).toBe('offboarding');
+    expect((await newOffboardOperation(deps, tenant.id)).id).toBe(first.id);
+    // The last step removes the record; the operation is still running until it records that.
+    await platform.directory.delete(tenant.id);
+    expect((await newOffboardOperation(deps, tenant.id)).id).toBe(first.id);
+    await changeOperation(deps.operations, first.id, (op) => ({ ...op, status: 'succeeded' }));
+    await expect(newOffboardOperation(deps, tenant.id)).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('two requests at once start one operation', async () => {
+    const { deps, newTenant } = await setUp();
+    const tenant = await newTenant();
+    const [a, b] = await Promise.all([
+      newOffboardOperation(deps, tenant.id),
+      newOffboardOperation(deps, tenant.id),
+    ]);
+    expect(a.id).toBe(b.id);
+    expect(await deps.operations.listByTenant(tenant.id)).toHaveLength(1);
+  });
+});
+
+describe('an offboarding run to its end in one process (the CLI without a server)', () => {
+  it('answers the export, records the final check, and leaves no folder of the tenant', async () => {
+    const { dir, deps, newTenant, addJob } = await setUp();
+    const tenant = await newTenant();
+    const jobs = [await addJob(tenant.id), await addJob(tenant.id)];
+    const { operation, zip } = await offboardNow(deps, tenant.id);
+    expect(operation.status).toBe('succeeded');
+    expect(JSON.parse(operation.params.scan!)).toMatchObject({ remains: [] });
+    const files = unzipSync(zip);
+    for (const job of jobs) {
+      expect(files[`jobs/${job.id}.json`]).toBeDefined();
+      expect(new TextDecoder().decode(files[`objects/jobs/${job.id}/workbook.xlsx`]!)).toBe('a workbook');
+    }
+    expect(await deps.directory.get(tenant.id)).toBeUndefined();
+    expect(existsSync(join(dir, 'objects', 'tenants', tenant.id))).toBe(false);
+  });
+});
+
+describe('the final check of an offboarding', () => {
+  it('finds what stragglers left after the removal steps (a webhook, a dead letter, a late artifact) and removes it', async () => {
+    const { platform, deps, newTenant, addJob } = await setUp();
+    const tenant = await newTenant();
+    const bystander = await newTenant();
+    const job = await addJob(tenant.id);
+    const kept = await addJob(bystander.id);
+    const target: Offboarded = {
+      tenantId: tenant.id,
+      placement: 'shared',
+      jobIds: [job.id],
+      operationId: 'op_x',
+    };
+    for (const t of [tenant, bystander]) {
+      const j = t === tenant ? job : kept;
+      await platform.queue.send(WEBHOOK_QUEUE, webhookMessageFor(j));
+      await platform.queue.send('shared_finance', {
+        body: encodeJobMessage({ tenantId: t.id, jobId: j.id, model: 'finance' }),
+        groupId: t.id,
+        dedupId: j.id,
+      });
+      platform.db
+        .prepare(
+          'INSERT INTO dead_letter_outbox (source, message_id, body, receive_count, moved_at) VALUES (?, ?, ?, ?, ?)',
+        )
+        .run(
+          'shared_finance',
+          randomUUID(),
+          encodeJobMessage({ tenantId: t.id, jobId: j.id, model: 'finance' }),
+          4,
+          0,
+        );
+    }
+
+    const found = await findRemains(deps, target);
+    for (const what of [
+      'items in the shared job store',
+      'objects',
+      'messages',
+      'dead-letter outbox rows',
+      'dedup ids',
+    ])
+      expect(found.join('; ')).toContain(what);
+    expect(found.join('; ')).toContain('2 dedup ids'); // the job's own and its webhook's `{jobId}:succeeded`
+    await eraseRemains(deps, target);
+    expect(await findRemains(deps, target)).toEqual([]);
+
+    // The bystander's records, objects, messages and dead letters are all still there.
+    const other: Offboarded = { ...target, tenantId: bystander.id, jobIds: [kept.id] };
+    expect((await findRemains(deps, other)).length).toBeGreaterThanOrEqual(5);
+    expect(await platform.stores.jobs({ kind: 'shared' }).forTenant(bystander.id).get(kept.id)).toEqual(kept);
+  });
+});
