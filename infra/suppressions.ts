@@ -81,7 +81,7 @@ export function acknowledgePlatform(
   acknowledge(
     apiRole,
     `AwsSolutions-IAM5[Resource::${arnRef(stack, bucket)}/exports/*]`,
-    'Offboarding exports (exports/{tenantId}/{operationId}.zip): written by the control function, downloaded by operators through the API; they expire after 30 days.',
+    'Offboarding exports (exports/{operationId}.zip): written by the control function, downloaded by operators through the API; they expire after 30 days.',
   );
   const partition = '<AWS::Partition>';
   const { account, region } = stack;
