@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { newApiKey } from '../api/auth/api-keys.ts';
-import { ConditionFailedError, NotFoundError, ValidationError } from '../core/errors.ts';
+import { ConditionFailedError, ConflictError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { parseTenantId, type TenantId } from '../core/ids.ts';
 import { emptyConfig, type Placement, type Plan, type Tenant, type TenantConfig } from '../core/tenant.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
@@ -123,6 +123,9 @@ export async function updateTenant(deps: ControlDeps, id: TenantId, patch: Tenan
   for (let attempt = 0; ; attempt++) {
     const current = await deps.directory.get(id);
     if (!current) throw new NotFoundError(`Tenant "${id}"`);
+    // Setting it `active` again would let it submit while its offboarding removes its data.
+    if (current.status === 'offboarding')
+      throw new ConflictError(`Tenant ${id} is being offboarded.`, 'offboarding');
     checkChoices(current.placement, patch.plan ?? current.plan, patch.name ?? current.name);
     if (patch.config !== undefined && !isPlainObject(patch.config))
       throw new ValidationError([{ path: '/config', message: 'must be an object', rule: 'type' }]);

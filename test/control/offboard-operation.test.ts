@@ -13,6 +13,7 @@ import type { EraseDeps, Offboarded } from '../../src/control/offboard-erase.ts'
 import { eraseRemains, findRemains } from '../../src/control/offboard-erase.ts';
 import { newOffboardOperation, offboardNow } from '../../src/control/offboard-operation.ts';
 import { changeOperation } from '../../src/control/operations.ts';
+import { updateTenant } from '../../src/control/tenants.ts';
 import { NotFoundError } from '../../src/core/errors.ts';
 import { newJobId, parseTenantId, type TenantId } from '../../src/core/ids.ts';
 import { artifactKey, type JobRecord } from '../../src/core/job.ts';
@@ -99,6 +100,10 @@ describe('starting an offboarding', () => {
     const first = await newOffboardOperation(deps, tenant.id);
     expect((await platform.directory.get(tenant.id))?.status).toBe('offboarding');
     expect((await newOffboardOperation(deps, tenant.id)).id).toBe(first.id);
+    // Nor can it be made active again meanwhile (it would submit while its data is removed).
+    await expect(updateTenant(deps, tenant.id, { status: 'active' })).rejects.toMatchObject({
+      code: 'offboarding',
+    });
     // The last step removes the record; the operation is still running until it records that.
     await platform.directory.delete(tenant.id);
     expect((await newOffboardOperation(deps, tenant.id)).id).toBe(first.id);
