@@ -67,6 +67,13 @@ export class NotFoundError extends SilopoolError {
   }
 }
 
+/** A body in a media type, charset or content coding the API does not read (it reads UTF-8 JSON only). */
+export class UnsupportedMediaTypeError extends SilopoolError {
+  constructor(message: string) {
+    super('unsupported_media_type', 415, message);
+  }
+}
+
 export class ConflictError extends SilopoolError {
   constructor(
     message: string,
