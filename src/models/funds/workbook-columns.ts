@@ -2,7 +2,7 @@ import { catchUpAmount } from './project.ts';
 import type { FundsResult } from './run.ts';
 import type { FundsInput } from './schema.ts';
 
-import type { FlowColumn, Ref } from './workbook-flow.ts';
+import type { FlowColumn } from './workbook-flow.ts';
 import { type CatchUp, waterfallColumns } from './workbook-waterfall.ts';
 
 export type { FlowColumn, Ref } from './workbook-flow.ts';
