@@ -99,6 +99,25 @@ export class ModelVersionUnavailableError extends SilopoolError {
   }
 }
 
+/**
+ * A job's cost, estimated from its input, is above the tenant's per-job ceiling (`maxJobCost`): refused at
+ * submit rather than let it hold a shared function. `problems` name the input fields the cost comes from.
+ */
+export class CostLimitExceededError extends SilopoolError {
+  readonly problems: FieldProblem[];
+  constructor(options: { model: string; cost: number; maxJobCost: number; problems: FieldProblem[] }) {
+    const { model, cost, maxJobCost, problems } = options;
+    const fields = problems.map((p) => p.path).join(', ');
+    super(
+      'cost_limit_exceeded',
+      422,
+      `This ${model} job would cost ${Math.ceil(cost).toLocaleString('en-US')} units, and this tenant's limit is ${maxJobCost.toLocaleString('en-US')} units per job (maxJobCost). The cost comes from ${fields}: lower them, or ask an operator for a higher limit.`,
+      { details: { model, cost, maxJobCost, errors: problems } },
+    );
+    this.problems = problems;
+  }
+}
+
 /** A compare-and-set write lost: the item changed (or did not exist) since it was read. */
 export class ConditionFailedError extends SilopoolError {
   constructor(message = 'The item changed since it was read.', options?: { cause?: unknown }) {
