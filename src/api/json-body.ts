@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { ValidationError } from '../core/errors.ts';
+import { UnsupportedMediaTypeError, ValidationError } from '../core/errors.ts';
 import { FORBIDDEN_SEGMENTS, pointerSegment } from '../models/schema-paths.ts';
 
 /** Deepest nesting of arrays and objects a request body may have; real inputs stay below 10. */
@@ -35,6 +35,11 @@ export function guardJsonBodies(app: FastifyInstance, maxDepth = MAX_JSON_DEPTH)
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     const text = body as string;
+    const unreadable = unreadableEncoding(request.headers);
+    if (unreadable) {
+      done(new UnsupportedMediaTypeError(unreadable), undefined);
+      return;
+    }
     if (nestsDeeperThan(text, maxDepth)) {
       done(
         new ValidationError([
@@ -53,6 +58,20 @@ export function guardJsonBodies(app: FastifyInstance, maxDepth = MAX_JSON_DEPTH)
       } else done(error, value);
     });
   });
+}
+
+/**
+ * Why a JSON body cannot be read as sent, or undefined: JSON is UTF-8 (RFC 8259 §8.1), so another
+ * `charset` would be decoded wrongly, and a `Content-Encoding` (gzip, br) is not decoded here at all.
+ */
+function unreadableEncoding(headers: Record<string, string | string[] | undefined>): string | undefined {
+  const coding = String(headers['content-encoding'] ?? 'identity')
+    .trim()
+    .toLowerCase();
+  if (coding !== 'identity') return `Content-Encoding ${coding} is not accepted; send the JSON body as is.`;
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(String(headers['content-type'] ?? ''))?.[1];
+  if (charset && !/^utf-?8$/i.test(charset)) return `charset ${charset} is not accepted; JSON is UTF-8.`;
+  return undefined;
 }
 
 /** The path of the first `__proto__`, `constructor` or `prototype` key in valid JSON text, if any. */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { admitJobCost } from '../control/admission.ts';
 import { ConditionFailedError, ConflictError, NotFoundError, UnavailableError } from '../core/errors.ts';
 import { newJobId } from '../core/ids.ts';
 import type { JobRecord } from '../core/job.ts';
@@ -40,6 +41,7 @@ export async function submitJob(queue: MessageQueue, request: SubmitRequest): Pr
   if (!model) throw new NotFoundError(`Model "${request.model}"`);
   const rules = tenantRules(model, tenant.config);
   const { effectiveInput } = resolveInput(model, rules, request.input);
+  const cost = admitJobCost(tenant, model, effectiveInput);
   const warnings = model.advise?.(effectiveInput as never) ?? [];
 
   let jobId = newJobId();
@@ -82,7 +84,7 @@ export async function submitJob(queue: MessageQueue, request: SubmitRequest): Pr
     rules,
     artifacts: [],
     attempts: 0,
-    cost: Math.max(1, model.cost(effectiveInput as never)),
+    cost,
     priority: request.priority ?? 0,
     ...(request.idempotencyKey !== undefined ? { idempotencyKey: request.idempotencyKey } : {}),
     createdAt: now,

@@ -36,6 +36,15 @@ export interface ModelInfo {
   description: string;
   /** JSON Schema as the tenant's rules shape it: fixed fields removed, defaults and ranges applied. */
   inputSchema: JsonSchema;
+  /** What one job may take for this tenant (see docs/operations.md, Limits). */
+  limits?: {
+    /** Cost units; a job above it is refused with 422 `cost_limit_exceeded`. */
+    maxJobCost: number;
+    /** The input fields (JSON Pointers, `/input/simulations`) the cost grows with. */
+    costFields: string[];
+    /** Seconds a job may run on a shared function before it fails with `timeout`. */
+    jobTimeoutSec: number;
+  };
 }
 
 export interface SeriesPoint {
@@ -108,6 +117,12 @@ export interface TenantLimits {
   submitRatePerSec?: number;
   submitBurst?: number;
   weight?: number;
+  /** Seconds one job may run on a shared function; past it the job fails with `timeout`. */
+  jobTimeoutSec?: number;
+  /** Largest cost (units) one job may have; a larger one is refused at submit. */
+  maxJobCost?: number;
+  /** The two per-job limits for one model, over the ones above. */
+  models?: Record<string, { jobTimeoutSec?: number; maxJobCost?: number }>;
 }
 
 /** A dedicated tenant's functions (locally its processes, on AWS its stack's Lambdas). */

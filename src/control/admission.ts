@@ -1,6 +1,8 @@
-import { RateLimitedError } from '../core/errors.ts';
-import { limitsFor, type Tenant } from '../core/tenant.ts';
+import { CostLimitExceededError, RateLimitedError } from '../core/errors.ts';
+import { jobLimitsFor, limitsFor, type Tenant } from '../core/tenant.ts';
 import { fullBucket, type TakeResult, type TokenBucket, take, windowSec } from '../core/token-bucket.ts';
+import { getPath, inputPointer } from '../models/schema-paths.ts';
+import type { ModelDefinition } from '../models/types.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { RateBuckets } from '../ports/rate-buckets.ts';
 import { queuedJobsOf } from './queued-jobs.ts';
@@ -131,4 +133,31 @@ export function createAdmission(options: AdmissionOptions) {
       else setTimeout(() => addPending(tenant.id, -1), settleGraceMs).unref();
     },
   };
+}
+
+/**
+ * The cost units of a job of `model` on `effectiveInput` (its input after the tenant's rules and defaults),
+ * at least 1; throws `CostLimitExceededError` (422, naming the input fields the cost comes from and their
+ * values) when it is above the tenant's `maxJobCost` for that model. Pure.
+ */
+export function admitJobCost(
+  tenant: Pick<Tenant, 'plan' | 'config'>,
+  model: Pick<ModelDefinition, 'name' | 'cost' | 'costFields'>,
+  effectiveInput: unknown,
+): number {
+  const estimate = model.cost(effectiveInput as never);
+  // A model's estimate that is not a number cannot be compared: it counts as the largest there is.
+  const cost = Number.isNaN(estimate) ? Number.POSITIVE_INFINITY : Math.max(1, estimate);
+  const { maxJobCost } = jobLimitsFor(tenant, model.name);
+  if (cost <= maxJobCost) return cost;
+  throw new CostLimitExceededError({
+    model: model.name,
+    cost,
+    maxJobCost,
+    problems: model.costFields.map((field) => ({
+      path: inputPointer(field),
+      message: `is ${JSON.stringify(getPath(effectiveInput, field) ?? null)}; the job's cost grows with it`,
+      rule: 'cost',
+    })),
+  });
 }

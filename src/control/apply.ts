@@ -45,7 +45,20 @@ export type PlanItem =
 
 /** Reads and checks a tenants file: `tenants:` a list of tenants (YAML or JSON). */
 export function parseTenantsFile(text: string): DeclaredTenant[] {
-  const doc = parse(text) as { tenants?: unknown } | null;
+  let doc: { tenants?: unknown } | null;
+  try {
+    // Unique keys and a small alias budget: a duplicate key is a mistake to name, an alias bomb an attack.
+    doc = parse(text, { uniqueKeys: true, maxAliasCount: 100 }) as { tenants?: unknown } | null;
+  } catch (error) {
+    const line = (error as { linePos?: { line: number }[] }).linePos?.[0]?.line;
+    throw new ValidationError([
+      {
+        path: '/',
+        message: `is not valid YAML${line ? ` (line ${line})` : ''}: ${(error as Error).message.split('\n')[0]}`,
+        rule: 'yaml',
+      },
+    ]);
+  }
   const list = doc?.tenants;
   if (!Array.isArray(list))
     throw new ValidationError([{ path: '/tenants', message: 'must be a list of tenants' }]);

@@ -2,6 +2,7 @@ import { Ajv } from 'ajv';
 import { type FieldProblem, TenantSettingsError, ValidationError } from '../core/errors.ts';
 import {
   FUNCTION_SETTING_RANGES,
+  JOB_LIMIT_RANGES,
   LIMIT_RANGES,
   type SettingRange,
   type Tenant,
@@ -14,20 +15,23 @@ import { pointerSegment } from '../models/schema-paths.ts';
 import { formattingProblems } from '../models/xlsx/formatting-checks.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 
-function numbers(ranges: Record<string, SettingRange>) {
+function numbers(ranges: Record<string, SettingRange>, more: Record<string, unknown> = {}) {
   return {
     type: 'object',
     additionalProperties: false,
-    properties: Object.fromEntries(
-      Object.entries(ranges).map(([key, r]) => [
-        key,
-        {
-          type: r.integer ? 'integer' : 'number',
-          ...(r.exclusiveMinimum ? { exclusiveMinimum: r.minimum } : { minimum: r.minimum }),
-          ...(r.maximum !== undefined ? { maximum: r.maximum } : {}),
-        },
-      ]),
-    ),
+    properties: {
+      ...more,
+      ...Object.fromEntries(
+        Object.entries(ranges).map(([key, r]) => [
+          key,
+          {
+            type: r.integer ? 'integer' : 'number',
+            ...(r.exclusiveMinimum ? { exclusiveMinimum: r.minimum } : { minimum: r.minimum }),
+            ...(r.maximum !== undefined ? { maximum: r.maximum } : {}),
+          },
+        ]),
+      ),
+    },
   };
 }
 
@@ -49,7 +53,10 @@ export const TENANT_CONFIG_SCHEMA = {
       properties: { mode: { enum: ['advise', 'auto'] }, requiresIsolation: { type: 'boolean' } },
     },
     formatting: {},
-    limits: numbers(LIMIT_RANGES),
+    // `models`: per-job limits for one model (`{ "funds": { "jobTimeoutSec": 60 } }`); names checked below.
+    limits: numbers(LIMIT_RANGES, {
+      models: { type: 'object', maxProperties: 50, additionalProperties: numbers(JOB_LIMIT_RANGES) },
+    }),
     function: numbers(FUNCTION_SETTING_RANGES),
     webhook: {
       type: 'object',
@@ -91,12 +98,27 @@ export function tenantConfigProblems(config: unknown, base = '/config'): FieldPr
       for (const p of checkRules(model, modelRules)) problems.push({ ...p, path: at + p.path });
     }
   }
+  problems.push(...unknownModels(Object.hasOwn(c, 'limits') ? c.limits : undefined, `${base}/limits/models`));
   if (Object.hasOwn(c, 'formatting') && c.formatting !== undefined) {
     const workbooks = listModels().map((m) => m.sheetNames);
     for (const p of formattingProblems(c.formatting, workbooks))
       problems.push({ ...p, path: `${base}/formatting${p.path}` });
   }
   return problems;
+}
+
+/** A per-model limit for a model that is not installed would never apply: refused, like its rules. */
+function unknownModels(limits: unknown, at: string): FieldProblem[] {
+  if (limits === null || typeof limits !== 'object' || !Object.hasOwn(limits, 'models')) return [];
+  const byModel = (limits as { models: unknown }).models;
+  if (byModel === null || typeof byModel !== 'object' || Array.isArray(byModel)) return [];
+  return Object.keys(byModel)
+    .filter((name) => !Object.hasOwn(models, name))
+    .map((name) => ({
+      path: `${at}/${pointerSegment(name)}`,
+      message: `is not a model (${Object.keys(models).join(', ')})`,
+      rule: 'model',
+    }));
 }
 
 /**

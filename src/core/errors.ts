@@ -67,6 +67,13 @@ export class NotFoundError extends SilopoolError {
   }
 }
 
+/** A body in a media type, charset or content coding the API does not read (it reads UTF-8 JSON only). */
+export class UnsupportedMediaTypeError extends SilopoolError {
+  constructor(message: string) {
+    super('unsupported_media_type', 415, message);
+  }
+}
+
 export class ConflictError extends SilopoolError {
   constructor(
     message: string,
@@ -89,6 +96,25 @@ export class ModelVersionUnavailableError extends SilopoolError {
       `The job was accepted for ${model} ${recorded}, but this worker runs ${model} ${available}: a different major version, which may give different numbers. Submit the job again to run it on ${available}.`,
       { details: { model, recorded, available } },
     );
+  }
+}
+
+/**
+ * A job's cost, estimated from its input, is above the tenant's per-job ceiling (`maxJobCost`): refused at
+ * submit rather than let it hold a shared function. `problems` name the input fields the cost comes from.
+ */
+export class CostLimitExceededError extends SilopoolError {
+  readonly problems: FieldProblem[];
+  constructor(options: { model: string; cost: number; maxJobCost: number; problems: FieldProblem[] }) {
+    const { model, cost, maxJobCost, problems } = options;
+    const fields = problems.map((p) => p.path).join(', ');
+    super(
+      'cost_limit_exceeded',
+      422,
+      `This ${model} job would cost ${Math.ceil(cost).toLocaleString('en-US')} units, and this tenant's limit is ${maxJobCost.toLocaleString('en-US')} units per job (maxJobCost). The cost comes from ${fields}: lower them, or ask an operator for a higher limit.`,
+      { details: { model, cost, maxJobCost, errors: problems } },
+    );
+    this.problems = problems;
   }
 }
 

@@ -37,7 +37,20 @@ export interface TenantLimits {
   submitBurst: number;
   /** Relative share of shared capacity in fair scheduling. */
   weight: number;
+  /**
+   * Seconds one job may run on a shared function before its thread is stopped and the job fails with
+   * `timeout` (dedicated functions have `function.timeoutSec` instead).
+   */
+  jobTimeoutSec: number;
+  /** Largest cost (the model's estimate from the input, `ModelDefinition.cost`) one submitted job may have. */
+  maxJobCost: number;
 }
+
+/** The two limits of one job, which a tenant's `limits.models` may set per model. */
+export type JobLimits = Pick<TenantLimits, 'jobTimeoutSec' | 'maxJobCost'>;
+
+/** A tenant's limit overrides: every limit for all models, and the per-job ones for one model. */
+export type LimitOverrides = Partial<TenantLimits> & { models?: Record<string, Partial<JobLimits>> };
 
 export interface FunctionSettings {
   reservedConcurrency: number;
@@ -63,7 +76,7 @@ export interface TenantConfig {
   rules: Record<string, ModelRules>;
   placementPolicy?: PlacementPolicy;
   formatting: Formatting;
-  limits: Partial<TenantLimits>;
+  limits: LimitOverrides;
   function: Partial<FunctionSettings>;
   webhook?: WebhookConfig;
 }
@@ -102,15 +115,39 @@ export interface Tenant {
   version: number;
 }
 
+/**
+ * Cost ceilings are in the models' cost units (1 = a small DCF; a funds path-period is 1/12): free admits
+ * 10,000 quarterly paths over 30 years, about half a second of one core; standard every input the schemas
+ * allow (100,000 paths × 30 years × 4 = 1,000,010). Time limits leave a job at its ceiling ten times its
+ * unloaded run time or more.
+ */
 export const PLAN_LIMITS: Record<Plan, TenantLimits> = {
-  free: { maxRunningJobs: 2, maxQueuedJobs: 100, submitRatePerSec: 2, submitBurst: 10, weight: 1 },
-  standard: { maxRunningJobs: 8, maxQueuedJobs: 10_000, submitRatePerSec: 50, submitBurst: 200, weight: 2 },
+  free: {
+    maxRunningJobs: 2,
+    maxQueuedJobs: 100,
+    submitRatePerSec: 2,
+    submitBurst: 10,
+    weight: 1,
+    jobTimeoutSec: 30,
+    maxJobCost: 150_000,
+  },
+  standard: {
+    maxRunningJobs: 8,
+    maxQueuedJobs: 10_000,
+    submitRatePerSec: 50,
+    submitBurst: 200,
+    weight: 2,
+    jobTimeoutSec: 120,
+    maxJobCost: 1_500_000,
+  },
   enterprise: {
     maxRunningJobs: 32,
     maxQueuedJobs: 100_000,
     submitRatePerSec: 500,
     submitBurst: 2000,
     weight: 4,
+    jobTimeoutSec: 300,
+    maxJobCost: 10_000_000,
   },
 };
 
@@ -150,6 +187,15 @@ export const LIMIT_RANGES: Record<keyof TenantLimits, SettingRange> = {
   // Bounded both ways: fair scheduling charges cost / weight, so 5e-324 made every virtual time infinite
   // (the queue became alphabetical priority) and 1e308 gave one tenant strict priority over all others.
   weight: { minimum: WEIGHT_MIN, maximum: WEIGHT_MAX, integer: false },
+  // A shared thread held longer than 15 minutes is what dedicated placement is for (Lambda's own maximum).
+  jobTimeoutSec: { minimum: 1, maximum: 900, integer: true },
+  maxJobCost: { minimum: 1, maximum: 1e9, integer: false },
+};
+
+/** The per-model overrides (`limits.models.{model}`) take the same ranges as the tenant-wide ones. */
+export const JOB_LIMIT_RANGES: Record<keyof JobLimits, SettingRange> = {
+  jobTimeoutSec: LIMIT_RANGES.jobTimeoutSec,
+  maxJobCost: LIMIT_RANGES.maxJobCost,
 };
 
 export function inRange(value: unknown, range: SettingRange): value is number {
@@ -181,8 +227,26 @@ export function limitsFor(tenant: Pick<Tenant, 'plan' | 'config'>): TenantLimits
   return overlay(plan, tenant.config?.limits, LIMIT_RANGES);
 }
 
+/**
+ * One job's limits for `model`: the plan's, then the tenant's `limits`, then its `limits.models[model]`,
+ * each setting only when own and in range. Pure.
+ */
+export function jobLimitsFor(tenant: Pick<Tenant, 'plan' | 'config'>, model: string): JobLimits {
+  const limits = limitsFor(tenant);
+  const tenantWide: JobLimits = { jobTimeoutSec: limits.jobTimeoutSec, maxJobCost: limits.maxJobCost };
+  const models = ownObject(tenant.config?.limits, 'models');
+  return overlay(tenantWide, models && ownObject(models, model), JOB_LIMIT_RANGES);
+}
+
 export function functionSettingsFor(tenant: Pick<Tenant, 'config'>): FunctionSettings {
   return overlay(DEFAULT_FUNCTION_SETTINGS, tenant.config?.function, FUNCTION_SETTING_RANGES);
+}
+
+/** `value[key]` when `value` is an object with that own key holding an object; never the prototype's. */
+function ownObject(value: unknown, key: string): object | undefined {
+  if (value === null || typeof value !== 'object' || !Object.hasOwn(value, key)) return undefined;
+  const found = (value as Record<string, unknown>)[key];
+  return found !== null && typeof found === 'object' ? found : undefined;
 }
 
 export function emptyConfig(): TenantConfig {

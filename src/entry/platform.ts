@@ -22,6 +22,7 @@ import { ensureQueue, WEBHOOK_QUEUE } from '../control/lanes.ts';
 import { createTenantMetrics } from '../control/metrics.ts';
 import { createMoveRunner } from '../control/placement-move.ts';
 import { reportInvalidSettings } from '../control/tenant-config.ts';
+import { settleTimedOut } from '../control/timed-out-jobs.ts';
 import { createWebhookHealth } from '../control/webhook-health.ts';
 import { sharedQueueName } from '../core/placement.ts';
 import type { Placement } from '../core/tenant.ts';
@@ -157,6 +158,17 @@ export async function startPlatform(
     ...(config.eventsPerThread ? { perThread: config.eventsPerThread } : {}),
     // On the AWS adapters dedicated lanes are TenantStack Lambdas in production; here the pool stands in.
     poolDedicatedLanes: !embedded,
+    settleTimedOut: (queue, body) =>
+      settleTimedOut(
+        {
+          directory: platform.directory,
+          stores: platform.stores,
+          queue: platform.queue,
+          notify: (job) => events.publish(job),
+        },
+        queue,
+        body,
+      ),
     onJob: (job) => events.publish(job),
     onError: (error) => app.log.error({ err: error }, 'function host error'),
   });

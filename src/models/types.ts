@@ -45,8 +45,13 @@ export interface ModelDefinition<Input = unknown, Result = unknown> {
    * accepted and kept on its result. Inputs stay fractions; these only ask the user to look again.
    */
   advise?(input: Input): ModelWarning[];
-  /** Cost units for fair scheduling (1 = a small DCF). */
+  /**
+   * Cost units of a run of `input` (1 = a small DCF), from the input alone: fair scheduling charges a job
+   * this much, and a job above its plan's `maxJobCost` is refused at submit. Pure and cheap.
+   */
   cost(input: Input): number;
+  /** The input fields `cost` depends on, as dotted paths (`loan.termMonths`): named when a job is refused. */
+  costFields: readonly string[];
   run(input: Input, rules: ModelRules): Result;
   /** The key figures stored on the job and shown to the user, rounded per `rules.rounding`. */
   summary(result: Result, rules: ModelRules): Record<string, unknown>;

@@ -4,13 +4,19 @@ import { fileURLToPath } from 'node:url';
 import { moduleUrl, tsExecArgv } from './module-url.ts';
 
 export interface ComputePool {
-  /** Runs every part of a model run, spread over the pool; results in the order of `parts`. */
-  runParts(model: string, input: unknown, parts: unknown[]): Promise<unknown[]>;
+  /**
+   * Runs every part of a model run, spread over the pool; results in the order of `parts`. When `signal`
+   * aborts (the job was stopped), its parts not started are dropped and the processes running one are killed
+   * (the pool starts new ones as work arrives), and the call rejects.
+   */
+  runParts(model: string, input: unknown, parts: unknown[], signal?: AbortSignal): Promise<unknown[]>;
   close(): Promise<void>;
 }
 
 interface Task {
   id: number;
+  /** The run it is a part of. */
+  run: number;
   model: string;
   input: unknown;
   part: unknown;
@@ -33,7 +39,22 @@ export function createComputePool(options: { size: number; nice?: number; idleMs
   const members: Member[] = [];
   const waiting: Task[] = [];
   let nextId = 1;
+  let nextRun = 1;
   let closed = false;
+
+  /** Ends a stopped run's parts: a part is CPU work a process cannot be asked to give up, so it is killed. */
+  function cancel(run: number, reason: Error): void {
+    for (let i = waiting.length - 1; i >= 0; i--) {
+      if (waiting[i]!.run !== run) continue;
+      waiting.splice(i, 1)[0]!.reject(reason);
+    }
+    for (const member of members) {
+      if (member.task?.run !== run) continue;
+      member.task.reject(reason);
+      member.task = undefined;
+      member.child.kill('SIGKILL');
+    }
+  }
 
   function spawn(): Member {
     const child = fork(fileURLToPath(moduleUrl('./compute-process', import.meta.url)), [], {
@@ -94,16 +115,27 @@ export function createComputePool(options: { size: number; nice?: number; idleMs
   }
 
   return {
-    runParts(model, input, parts) {
-      return Promise.all(
+    runParts(model, input, parts, signal) {
+      const run = nextRun++;
+      const done = Promise.all(
         parts.map(
           (part) =>
             new Promise<unknown>((resolve, reject) => {
-              waiting.push({ id: nextId++, model, input, part, resolve, reject });
-              dispatch();
+              waiting.push({ id: nextId++, run, model, input, part, resolve, reject });
             }),
         ),
       );
+      if (signal?.aborted) cancel(run, new Error('The run was stopped.'));
+      else {
+        const onAbort = () => cancel(run, new Error('The run was stopped.'));
+        signal?.addEventListener('abort', onAbort, { once: true });
+        done.then(
+          () => signal?.removeEventListener('abort', onAbort),
+          () => signal?.removeEventListener('abort', onAbort),
+        );
+        dispatch();
+      }
+      return done;
     },
     async close() {
       closed = true;

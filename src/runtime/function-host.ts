@@ -3,7 +3,7 @@ import { isTenantId } from '../core/ids.ts';
 import type { JobRecord } from '../core/job.ts';
 import { decodeJobMessage } from '../core/messages.ts';
 import { dedicatedQueueName, sharedQueueName } from '../core/placement.ts';
-import { limitsFor, PLAN_LIMITS } from '../core/tenant.ts';
+import { jobLimitsFor, limitsFor, PLAN_LIMITS, type Tenant } from '../core/tenant.ts';
 import type { WebhookTargetPolicy } from '../core/webhook-target.ts';
 import type { WebhookEndpoints } from '../functions/webhook-endpoints.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
@@ -37,6 +37,12 @@ export interface FunctionHostOptions {
    * local processes (the server on the AWS adapters, where TenantStack Lambdas would run them in production).
    */
   poolDedicatedLanes?: boolean;
+  /**
+   * Fails the job of a message on `queue` whose run passed its time limit (`timeout`, not retried): true
+   * when the message is done with, false when its job never started (the message goes back). Absent: a
+   * run past its limit is stopped and retried like a crash.
+   */
+  settleTimedOut?(queue: string, body: string): Promise<boolean>;
   onJob?(job: JobRecord): void;
   onError?(error: unknown): void;
 }
@@ -75,6 +81,8 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
   });
   const running = new Map<string, number>();
   const limits = new Map<string, number>();
+  /** Each tenant's plan and settings as last read, for its jobs' time limits. */
+  const tenants = new Map<string, Pick<Tenant, 'plan' | 'config'>>();
   const blocked = new Set<string>();
 
   const weighted = hasGroupWeights(options.queue) ? options.queue : undefined;
@@ -91,6 +99,7 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
         }
         const tenantLimits = limitsFor(tenant);
         limits.set(tenant.id, tenantLimits.maxRunningJobs);
+        tenants.set(tenant.id, { plan: tenant.plan, config: tenant.config });
         // A lowered limit (0 pauses a tenant) applies before its next start, not only after a finish.
         if ((running.get(tenant.id) ?? 0) >= tenantLimits.maxRunningJobs) blocked.add(tenant.id);
         else blocked.delete(tenant.id);
@@ -127,6 +136,18 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
     }
     return PLAN_LIMITS.free.maxRunningJobs;
   };
+  /** A job's time limit on the shared pool, by its tenant's plan and settings and its model. */
+  const timeLimitMs = (body: string): number | undefined | Promise<number | undefined> => {
+    const message = decodeJobMessage(body);
+    if (!message) return undefined;
+    const known = tenants.get(message.tenantId);
+    if (known) return jobLimitsFor(known, message.model).jobTimeoutSec * 1000;
+    // A tenant created since the last refresh: its limit is read now and counts from the job's start.
+    return options.directory
+      .get(message.tenantId)
+      .then((tenant) => (tenant ? jobLimitsFor(tenant, message.model).jobTimeoutSec * 1000 : undefined));
+  };
+  const settleTimedOut = options.settleTimedOut;
   const consumers: QueueConsumer[] = options.models.map((model) =>
     startQueueConsumer({
       queue: sharedQueueName(model),
@@ -135,6 +156,8 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
       visibilityTimeoutSec: options.visibilityTimeoutSec,
       batchSize: options.batchSize ?? 1,
       blockedGroups: () => blocked,
+      timeLimitMs: (m) => timeLimitMs(m.body),
+      ...(settleTimedOut ? { settleTimedOut: (m) => settleTimedOut(sharedQueueName(model), m.body) } : {}),
       onStart: (m) => {
         const group = groupOf(m.body, m.groupId);
         if (!group) return;

@@ -1,6 +1,6 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { JobRecord } from '../core/job.ts';
-import type { AcquireOptions, SlotLease } from './slot-reservations.ts';
+import type { AcquireOptions, InvokeOptions, SlotLease } from './slot-reservations.ts';
 
 /** Something that runs a function on SQS events: a pool of worker threads or one child process. */
 export interface FunctionRuntime {
@@ -13,7 +13,7 @@ export interface FunctionRuntime {
   /** While a consumer long-polls on slots it holds: `giveBack` is called when another one needs them. */
   whileWaiting(giveBack: () => void): () => void;
   /** Runs an event on a slot nobody reserved; throws FunctionBusyError (nothing started) when none is free. */
-  invoke(event: SQSEvent): Promise<SQSBatchResponse>;
+  invoke(event: SQSEvent, options?: InvokeOptions): Promise<SQSBatchResponse>;
   close(): Promise<void>;
 }
 

@@ -1,7 +1,7 @@
 import type { SQSBatchResponse } from 'aws-lambda';
 import { canReleaseUncounted, type MessageQueue, type ReceivedMessage } from '../ports/message-queue.ts';
 import type { FunctionRuntime } from './function-runtime.ts';
-import { FunctionBusyError } from './slot-reservations.ts';
+import { FunctionBusyError, FunctionTimeoutError, type InvokeOptions } from './slot-reservations.ts';
 import { toSqsEvent } from './sqs-event.ts';
 
 export interface ConsumerOptions {
@@ -13,6 +13,17 @@ export interface ConsumerOptions {
   batchSize: number;
   /** Tenants (groups) not to start more jobs for now: at their running-jobs limit. */
   blockedGroups?(): ReadonlySet<string>;
+  /**
+   * Milliseconds a message's job may run (a promise while it is looked up; undefined: no limit). An event of
+   * several messages gets the largest of theirs, so no job is stopped before its own limit.
+   */
+  timeLimitMs?(message: ReceivedMessage): number | undefined | Promise<number | undefined>;
+  /**
+   * Settles the job of a message whose event ran past its time limit: true when the message is done with
+   * (the job failed with `timeout`, or had ended), false when its job never started and it goes back.
+   * Absent: a timeout is an ordinary failure, retried.
+   */
+  settleTimedOut?(message: ReceivedMessage): Promise<boolean>;
   onStart?(message: ReceivedMessage): void;
   onFinish?(message: ReceivedMessage, ok: boolean): void;
   onError?(error: unknown): void;
@@ -62,6 +73,11 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
         for (const m of batch) options.onFinish?.(m, false);
         return;
       }
+      if (error instanceof FunctionTimeoutError && options.settleTimedOut) {
+        clearInterval(heartbeat);
+        await Promise.all(batch.map((m) => settleTimedOut(m, options.settleTimedOut!)));
+        return;
+      }
       options.onError?.(error);
     } finally {
       clearInterval(heartbeat);
@@ -78,6 +94,42 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
         options.onFinish?.(m, ok);
       }),
     );
+  }
+
+  /**
+   * Not retried: a model run is deterministic, so the same job would run as long again. The job is settled
+   * before its message goes, so a crash in between redelivers a message whose job has ended, which the
+   * handler only announces.
+   */
+  async function settleTimedOut(
+    m: ReceivedMessage,
+    settle: (m: ReceivedMessage) => Promise<boolean>,
+  ): Promise<void> {
+    let done: boolean | undefined;
+    try {
+      done = await settle(m);
+    } catch (error) {
+      options.onError?.(error);
+    }
+    if (done === true) await messages.delete(queue, m.receiptHandle).catch(options.onError);
+    else if (done === false) await giveBack(m);
+    else
+      await messages
+        .changeVisibility(queue, m.receiptHandle, backoffSec(m.receiveCount))
+        .catch(options.onError);
+    options.onFinish?.(m, done === true);
+  }
+
+  /** The event's limit: the largest of its messages' (see `timeLimitMs`). */
+  function timeLimitOf(batch: ReceivedMessage[]): InvokeOptions {
+    if (!options.timeLimitMs) return {};
+    const limits = batch.map((m) => options.timeLimitMs!(m));
+    const largest = (values: (number | undefined)[]) =>
+      values.some((v) => v === undefined) ? undefined : Math.max(...(values as number[]));
+    if (limits.every((l) => typeof l === 'number' || l === undefined)) {
+      return { timeLimitMs: largest(limits as (number | undefined)[]) };
+    }
+    return { timeLimitMs: Promise.all(limits).then(largest) };
   }
 
   async function loop(): Promise<void> {
@@ -126,7 +178,7 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
       for (let i = 0; i < received.length; i += options.batchSize) {
         const batch = received.slice(i, i + options.batchSize);
         // Invoked here, synchronously, on a slot of the lease: nobody else can take it in between.
-        const task = dispatch(batch, lease.invoke(toSqsEvent(queue, batch)));
+        const task = dispatch(batch, lease.invoke(toSqsEvent(queue, batch), timeLimitOf(batch)));
         running.add(task);
         task.finally(() => running.delete(task));
       }

@@ -11,6 +11,31 @@ export class FunctionBusyError extends SilopoolError {
   }
 }
 
+export interface InvokeOptions {
+  /**
+   * Milliseconds the event may run, from when its thread starts it; a promise when the limit is still being
+   * looked up (it then counts from the start too). Past it the thread is ended and replaced, and the call
+   * fails with `FunctionTimeoutError` once the thread is gone. Runtimes with their own timeout ignore it.
+   */
+  timeLimitMs?: number | Promise<number | undefined>;
+}
+
+/**
+ * The event ran past its time limit: its thread was ended (and replaced) before this was thrown, so nothing
+ * of the run writes any more. Model runs are deterministic, so running it again would time out again.
+ */
+export class FunctionTimeoutError extends SilopoolError {
+  readonly limitMs: number;
+  constructor(name: string, limitMs: number) {
+    super(
+      'timeout',
+      504,
+      `The function ${name} ran past its time limit of ${limitMs / 1000} s; its thread was stopped.`,
+    );
+    this.limitMs = limitMs;
+  }
+}
+
 /** How long a waiter without a backlog lets another consumer's long poll keep a slot. */
 const IDLE_HANDOVER_MS = 100;
 
@@ -19,7 +44,7 @@ export interface SlotLease {
   /** Slots still reserved; 0 when the runtime is closed or the wait was aborted. */
   readonly held: number;
   /** Runs an event on one of the reserved slots. */
-  invoke(event: SQSEvent): Promise<SQSBatchResponse>;
+  invoke(event: SQSEvent, options?: InvokeOptions): Promise<SQSBatchResponse>;
   /** Gives back every slot not used yet. */
   release(): void;
 }
@@ -45,7 +70,7 @@ export function createSlotReservations(options: {
   name: string;
   /** Slots not running an event now; a runtime takes its slot synchronously inside `run`. */
   unused(): number;
-  run(event: SQSEvent): Promise<SQSBatchResponse>;
+  run(event: SQSEvent, options?: InvokeOptions): Promise<SQSBatchResponse>;
 }) {
   let reserved = 0;
   let closed = false;
@@ -60,12 +85,12 @@ export function createSlotReservations(options: {
       get held() {
         return held;
       },
-      invoke(event) {
+      invoke(event, invokeOptions) {
         if (held === 0) return Promise.reject(new FunctionBusyError(options.name));
         held--;
         reserved--;
         // `run` takes the slot before its first await, so free() never counts this one twice.
-        return options.run(event);
+        return options.run(event, invokeOptions);
       },
       release() {
         reserved -= held;

@@ -132,3 +132,82 @@ describe('every body schema refuses fields it does not know', () => {
     expect(problem.errors?.map((e) => e.path)).toContain('/body/secret');
   });
 });
+
+// Found attacking the fixes: bodies are typed JSON, so nothing in them is coerced to the schema's types,
+// and JSON is read only as sent in UTF-8.
+describe('bodies are read as sent', () => {
+  it.each([
+    [
+      'a webhook URL inside an array',
+      '/v1/settings/webhook',
+      'PUT',
+      '{"url":["https://hooks.example.com/h"]}',
+      '/body/url',
+    ],
+    [
+      'a priority as a string',
+      '/v1/models/finance/jobs',
+      'POST',
+      '{"input":{},"priority":"3"}',
+      '/body/priority',
+    ],
+    [
+      'a priority of null',
+      '/v1/models/finance/jobs',
+      'POST',
+      '{"input":{},"priority":null}',
+      '/body/priority',
+    ],
+  ])('%s is a 400, not coerced', async (_what, path, method, body, field) => {
+    const res = await server.api(path, { method, token: tenant.apiKey, body });
+    const problem = await expectProblem(res, 400);
+    expect(problem.errors?.map((e) => e.path.replace(/^\/body/, ''))).toContain(field.replace(/^\/body/, ''));
+    await expectServesWitness(server, witness);
+  });
+
+  it('a grace period of null when rotating a key is a 400, not an immediate revoke', async () => {
+    const keys = (await (
+      await server.api(`/v1/admin/tenants/${tenant.id}/api-keys`, { token: server.operatorToken })
+    ).json()) as { items: { id: string }[] };
+    const res = await server.api(`/v1/admin/tenants/${tenant.id}/api-keys/${keys.items[0]!.id}/rotate`, {
+      method: 'POST',
+      token: server.operatorToken,
+      body: '{"graceSeconds":null}',
+    });
+    await expectProblem(res, 400);
+    expect((await server.api('/v1/jobs', { token: tenant.apiKey })).status).toBe(200);
+  });
+
+  it('query strings are still read as their types (?limit=5)', async () => {
+    expect((await server.api('/v1/jobs?limit=5', { token: tenant.apiKey })).status).toBe(200);
+  });
+
+  it.each([
+    ['application/json; charset=utf-16', {}],
+    ['application/json; charset=latin1', {}],
+    ['application/json; charset="ISO-8859-1"', {}],
+    ['application/json', { 'content-encoding': 'gzip' }],
+    ['application/json', { 'content-encoding': 'br' }],
+  ])('a body sent as %s %o is a 415, not read as UTF-8 JSON', async (type, extra) => {
+    const res = await server.api('/v1/models/finance/jobs', {
+      method: 'POST',
+      token: tenant.apiKey,
+      body: '{"input":{}}',
+      headers: { 'content-type': type, ...extra },
+    });
+    await expectProblem(res, 415, 'unsupported_media_type');
+    await expectServesWitness(server, witness);
+  });
+
+  it('charset=utf-8 (any spelling) is read', async () => {
+    for (const type of ['application/json; charset=utf-8', 'application/json; charset=UTF8']) {
+      const res = await server.api('/v1/models/finance/jobs', {
+        method: 'POST',
+        token: tenant.apiKey,
+        body: '{"input":{}}',
+        headers: { 'content-type': type },
+      });
+      expect(res.status, type).toBe(202);
+    }
+  });
+});

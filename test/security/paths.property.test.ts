@@ -6,6 +6,8 @@ import {
   FUNCTION_SETTING_RANGES,
   functionSettingsFor,
   inRange,
+  JOB_LIMIT_RANGES,
+  jobLimitsFor,
   LIMIT_RANGES,
   limitsFor,
   PLAN_LIMITS,
@@ -167,5 +169,35 @@ describe('stored limits and function settings out of range never reach the share
       config: { ...emptyConfig(), limits: { weight: 'heavy', maxRunningJobs: -3 } },
     };
     expect(limitsFor(stored as never)).toEqual(PLAN_LIMITS.free);
+  });
+});
+
+describe('per-job limits (time limit, cost ceiling) from any stored settings', () => {
+  const model = fc.constantFrom('funds', 'finance', '__proto__', 'constructor', 'toString');
+  it('are in range whatever is stored, and a valid per-model override wins over the tenant-wide one', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), model, (limits, name) => {
+        const tenant = { plan: 'free' as const, config: { ...emptyConfig(), limits } as never };
+        const got = jobLimitsFor(tenant, name);
+        for (const [key, range] of Object.entries(JOB_LIMIT_RANGES))
+          expect(inRange(got[key as keyof typeof got], range)).toBe(true);
+        // Settings that pass the schema are used as set.
+        if (tenantConfigProblems({ ...emptyConfig(), limits }).length === 0) {
+          const own = (limits as { models?: Record<string, { maxJobCost?: number }> }).models;
+          const override = own && Object.hasOwn(own, name) ? own[name]?.maxJobCost : undefined;
+          const wide = (limits as { maxJobCost?: number }).maxJobCost;
+          expect(got.maxJobCost).toBe(override ?? wide ?? PLAN_LIMITS.free.maxJobCost);
+        }
+      }),
+      { numRuns: 300, seed: 1207 },
+    );
+    const tenant = {
+      plan: 'standard' as const,
+      config: { ...emptyConfig(), limits: { jobTimeoutSec: 5, models: { funds: { jobTimeoutSec: 60 } } } },
+    };
+    expect(jobLimitsFor(tenant, 'funds')).toEqual({ jobTimeoutSec: 60, maxJobCost: 1_500_000 });
+    expect(jobLimitsFor(tenant, 'finance')).toEqual({ jobTimeoutSec: 5, maxJobCost: 1_500_000 });
+    // Inherited names are never read as a model's override.
+    expect(jobLimitsFor(tenant, 'constructor')).toEqual({ jobTimeoutSec: 5, maxJobCost: 1_500_000 });
   });
 });

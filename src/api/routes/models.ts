@@ -2,9 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import { requireValidSettings } from '../../control/tenant-config.ts';
 import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { jobView } from '../../core/job-view.ts';
+import { jobLimitsFor, type Tenant } from '../../core/tenant.ts';
 import { getModel, listModels } from '../../models/registry.ts';
 import { schemaForTenant } from '../../models/rules.ts';
+import { inputPointer } from '../../models/schema-paths.ts';
 import { tenantRules } from '../../models/tenant-rules.ts';
+import type { ModelDefinition } from '../../models/types.ts';
 import { tenantContext } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
 import { submitJob } from '../submit-job.ts';
@@ -28,6 +31,7 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
           title: model.title,
           description: model.description,
           inputSchema: schemaForTenant(model, tenantRules(model, tenant.config)),
+          limits: limitsView(tenant, model),
         })),
       };
     },
@@ -50,6 +54,7 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
         title: model.title,
         description: model.description,
         inputSchema: schemaForTenant(model, tenantRules(model, tenant.config)),
+        limits: limitsView(tenant, model),
       };
     },
   );
@@ -123,4 +128,13 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
         .send({ ...jobView(job), warnings });
     },
   );
+}
+
+/**
+ * What one job of `model` may take for this tenant: `maxJobCost` (cost units; a larger job is refused with
+ * 422 `cost_limit_exceeded`), the input fields the cost comes from, and `jobTimeoutSec` on shared functions.
+ */
+function limitsView(tenant: Pick<Tenant, 'plan' | 'config'>, model: ModelDefinition) {
+  const { maxJobCost, jobTimeoutSec } = jobLimitsFor(tenant, model.name);
+  return { maxJobCost, costFields: model.costFields.map(inputPointer), jobTimeoutSec };
 }

@@ -26,8 +26,9 @@ export const financeModel: ModelDefinition<FinanceInput, FinanceResult> = {
   inputSchema: financeSchema,
   check: checkFinance,
   advise: adviseFinance,
-  // A 5-year DCF is 1; a 30-year monthly loan schedule adds about one unit per 120 rows.
-  cost: (input) => 1 + (input.loan ? input.loan.termMonths / 120 : 0),
+  // A 5-year DCF is 1 (a longer projection counts per year); a monthly loan schedule adds one unit per 120 rows.
+  cost: (input) => Math.max(1, input.years / 5) + (input.loan ? input.loan.termMonths / 120 : 0),
+  costFields: ['years', 'loan.termMonths'],
   run: (input) => runFinance(input),
   summary: (result, rules) =>
     roundMoney(

@@ -45,6 +45,7 @@ export const fundsModel: ModelDefinition<FundsInput, FundsResult> = {
   // Work is one projection per path; a 12-period deterministic run is about one small DCF.
   cost: (input) =>
     Math.max(1, Math.ceil((input.fundLifeYears * input.periodsPerYear * (1 + input.simulations)) / 12)),
+  costFields: ['simulations', 'fundLifeYears', 'periodsPerYear'],
   run: (input) => runFunds(input),
   // Paths are independent and seeded per path, so any split merges to the single-run result exactly.
   parallel: {

@@ -1,27 +1,11 @@
-import type { StyleName } from '../xlsx/cells.ts';
 import { catchUpAmount } from './project.ts';
 import type { FundsResult } from './run.ts';
 import type { FundsInput } from './schema.ts';
 
+import type { FlowColumn } from './workbook-flow.ts';
 import { type CatchUp, waterfallColumns } from './workbook-waterfall.ts';
 
-export type Ref = (key: string) => string;
-
-/** One column of the Cash flows sheet: its formula per period row and the model's value for it. */
-export interface FlowColumn {
-  key: string;
-  header: string;
-  style: StyleName;
-  /** Whether the t = 0 row holds a 0 (columns whose previous value the next row reads). */
-  initial?: boolean;
-  formula?: (cur: Ref, prev: Ref) => string;
-  value: (i: number) => number | string;
-  /**
-   * Past the fund's life (flag 0): `zero` (the default for formulas) shows 0, `carry` keeps the last value
-   * (totals to date), `none` computes as is (period number, label, the flags themselves).
-   */
-  idle?: 'zero' | 'carry' | 'none';
-}
+export type { FlowColumn, Ref } from './workbook-flow.ts';
 
 /**
  * The columns mirror `projectFund` expression by expression (same operands, same order), so that a

@@ -1,7 +1,7 @@
 import { catchUpAmount } from './project.ts';
 import type { FundsResult } from './run.ts';
 import type { FundsInput } from './schema.ts';
-import type { FlowColumn } from './workbook-columns.ts';
+import type { FlowColumn } from './workbook-flow.ts';
 
 /** The catch-up tier as a formula: what of `rem` the GP takes until it holds its carry share of `pb`. */
 export type CatchUp = (rem: string, pb: string, prior?: string) => string;

@@ -13,12 +13,14 @@ import { ProblemBanner } from '../ui/Problem.tsx';
 
 const PLANS: Plan[] = ['free', 'standard', 'enterprise'];
 const STATUSES: TenantStatus[] = ['active', 'suspended', 'offboarding'];
-const LIMITS: { key: keyof TenantLimits; label: string; step: string }[] = [
+const LIMITS: { key: Exclude<keyof TenantLimits, 'models'>; label: string; step: string }[] = [
   { key: 'maxRunningJobs', label: 'Max running jobs', step: '1' },
   { key: 'maxQueuedJobs', label: 'Max queued jobs', step: '1' },
   { key: 'submitRatePerSec', label: 'Submit rate (per second)', step: 'any' },
   { key: 'submitBurst', label: 'Submit burst', step: '1' },
   { key: 'weight', label: 'Scheduling weight', step: 'any' },
+  { key: 'jobTimeoutSec', label: 'Job time limit (s)', step: '1' },
+  { key: 'maxJobCost', label: 'Max job cost (units)', step: 'any' },
 ];
 const FUNCTION: { key: keyof FunctionSettings; label: string; help: string }[] = [
   { key: 'reservedConcurrency', label: 'Reserved concurrency', help: 'Jobs its functions run at once.' },
@@ -99,7 +101,11 @@ export function TenantForm({ initial, submitLabel, onSubmit }: Props) {
         ),
         ...Object.fromEntries(Object.entries(formatting).filter(([, v]) => v.trim() !== '')),
       },
-      limits: numbers(limits),
+      // Per-model limits (`limits.models`) are set through the API; this form keeps them as they were.
+      limits: {
+        ...numbers(limits),
+        ...(initial?.config.limits.models ? { models: initial.config.limits.models } : {}),
+      },
       // Only when changed: on AWS new function settings update the tenant's stack.
       ...(JSON.stringify(fn) !== JSON.stringify(initialFunction) ? { function: numbers(fn) } : {}),
     };
