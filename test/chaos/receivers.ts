@@ -20,12 +20,7 @@ export interface Delivery {
  *   retry at once: the sender counts the first as failed, so the receiver sees that id twice.
  * - `redirect`: answers 307 to `location` (which must never be followed).
  */
-export type Behaviour =
-  | 'ok'
-  | 'dead'
-  | 'hang'
-  | { slowMs: number }
-  | { redirect: string };
+export type Behaviour = 'ok' | 'dead' | 'hang' | { slowMs: number } | { redirect: string };
 
 export interface Receiver {
   url: string;

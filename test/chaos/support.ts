@@ -164,7 +164,11 @@ export async function submitLoad(
       }
       if (res.status === 202) {
         const { id } = (await res.json()) as { id: string };
-        ledger.accepted.push({ tenantId: tenant.id, jobId: id, ...(idempotencyKey ? { idempotencyKey } : {}) });
+        ledger.accepted.push({
+          tenantId: tenant.id,
+          jobId: id,
+          ...(idempotencyKey ? { idempotencyKey } : {}),
+        });
         return;
       }
       const text = await res.text();
