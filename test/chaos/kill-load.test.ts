@@ -29,8 +29,9 @@ describe('SIGKILL under load', () => {
   let target: CrashableServer;
   const receivers: Receiver[] = [];
   afterAll(async () => {
-    await target?.stop();
+    // Receivers first: a stop waits out deliveries in flight, which a closed receiver ends at once.
     for (const r of receivers) await r.close();
+    await target?.stop();
   });
 
   it('loses, doubles, strands and corrupts nothing across kills at random points', async () => {

@@ -26,8 +26,9 @@ describe('SIGKILL mid-move', () => {
   let target: CrashableServer;
   const receivers: Receiver[] = [];
   afterAll(async () => {
-    await target?.stop();
+    // Receivers first: a stop waits out deliveries in flight, which a closed receiver ends at once.
     for (const r of receivers) await r.close();
+    await target?.stop();
   });
 
   it('promotes and demotes through kills, leaving every job whole in exactly one place', async () => {
