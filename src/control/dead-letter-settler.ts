@@ -82,9 +82,15 @@ export async function settleDeadLetter(deps: SettleDeps, letter: DeadLetter): Pr
     },
     movedAt === undefined ? undefined : (job) => Date.parse(job.updatedAt) <= movedAt,
   );
-  if (failed === 'terminal' || failed === 'gone' || failed === 'skipped')
-    return failed === 'skipped' ? 'redriven' : failed;
-  await settled(deps, tenant, failed);
+  if (failed === 'terminal') {
+    // Whoever ended it may have died before announcing it (a handler's last delivery, or this settler on
+    // an earlier pass of the same record): nothing else will.
+    const job = await jobs.get(message.jobId);
+    if (job && job.announcedAt === undefined) await announce(deps, tenant, jobs, job);
+    return 'terminal';
+  }
+  if (failed === 'gone' || failed === 'skipped') return failed === 'skipped' ? 'redriven' : failed;
+  await settled(deps, tenant, failed, jobs);
   return 'settled';
 }
 
@@ -115,9 +121,35 @@ export async function failJob(
 }
 
 /** Tells the tenant: the event stream (which then ends) and the webhook, as any final commit does. */
-export async function settled(deps: SettleDeps, tenant: Tenant, job: JobRecord): Promise<void> {
+export async function settled(
+  deps: SettleDeps,
+  tenant: Tenant,
+  job: JobRecord,
+  jobs: TenantJobStore,
+): Promise<void> {
   deps.notify?.(job);
-  if (tenant.config.webhook && deps.queue) await deps.queue.send(WEBHOOK_QUEUE, webhookMessageFor(job));
+  await announce(deps, tenant, jobs, job);
+}
+
+/**
+ * Sends a succeeded or failed job's webhook and marks it announced (the handler's outbox, on single-item
+ * writes): a crash between the two sends it again under the same dedup id and webhook-id.
+ */
+async function announce(
+  deps: SettleDeps,
+  tenant: Tenant,
+  jobs: TenantJobStore,
+  job: JobRecord,
+): Promise<void> {
+  if (job.status !== 'succeeded' && job.status !== 'failed') return;
+  if (!tenant.config.webhook || !deps.queue) return;
+  await deps.queue.send(WEBHOOK_QUEUE, webhookMessageFor(job));
+  try {
+    await jobs.update(nextVersion(job, { announcedAt: new Date().toISOString() }), job.version);
+  } catch (error) {
+    // Moved on meanwhile (a redrive, another settler): the announcement is out either way.
+    if (!(error instanceof ConditionFailedError)) throw error;
+  }
 }
 
 export interface DeadLetterSettler {

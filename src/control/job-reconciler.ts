@@ -64,7 +64,7 @@ export async function reconcileJobs(options: ReconcileOptions): Promise<Reconcil
         (current) => current.version === job.version,
       );
       if (typeof failed === 'object') {
-        await settled(options, tenant, failed);
+        await settled(options, tenant, failed, jobs);
         report.settled++;
         options.onRecovered?.(tenant.id, 'reconciled_settled');
       }

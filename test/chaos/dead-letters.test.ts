@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
+import { checkChaos } from './checker.ts';
+import { newLedger } from './support.ts';
 
 /**
  * A function that dies on every attempt: a dedicated tenant whose function may run 1 s, given a funds job
@@ -101,5 +103,11 @@ describe('a job whose every delivery dies', () => {
     expect(metrics).toContain(
       `silopool_jobs_recovered_total{tenant="${tenant}",action="dead_letter_settled"} 2`,
     );
+
+    // Every store agrees: the job failed as dead-lettered, once, its letter visible and its stream ended.
+    const ledger = newLedger();
+    ledger.tenants.push({ id: tenant, apiKey, placement: 'dedicated' });
+    ledger.accepted.push({ tenantId: tenant, jobId: id });
+    await checkChaos(server, ledger, { terminalWithinMs: 10_000, allowedFailures: ['dead_lettered'] });
   }, 150_000);
 });

@@ -1,0 +1,98 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import Database from 'better-sqlite3';
+
+/** A job record as the store holds it (the fields the checker reads). */
+export interface StoredJob {
+  id: string;
+  tenantId: string;
+  status: string;
+  idempotencyKey?: string;
+  artifacts: { name: string; sha256: string; size: number }[];
+  error?: { code: string; message: string };
+  attempts: number;
+}
+
+export interface StoredTenantData {
+  /** Where each record was found: `shared` (jobs.sqlite) or `dedicated` (tenants/{id}/jobs.sqlite). */
+  jobs: { store: 'shared' | 'dedicated'; job: StoredJob }[];
+  /** Idempotency-Key → the job it is bound to, from the IDEM# items. */
+  keys: Map<string, string>;
+}
+
+function readItems(path: string): { pk: string; sk: string; doc: string }[] {
+  if (!existsSync(path)) return [];
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    return db.prepare('SELECT pk, sk, doc FROM job_items').all() as { pk: string; sk: string; doc: string }[];
+  } finally {
+    db.close();
+  }
+}
+
+/** Every job item of DATA_DIR read from the SQLite files directly, by tenant. */
+export function readStoredJobs(dataDir: string): Map<string, StoredTenantData> {
+  const out = new Map<string, StoredTenantData>();
+  const add = (store: 'shared' | 'dedicated', path: string) => {
+    for (const item of readItems(path)) {
+      const tenantId = item.pk.slice('T#'.length);
+      let data = out.get(tenantId);
+      if (!data) {
+        data = { jobs: [], keys: new Map() };
+        out.set(tenantId, data);
+      }
+      const doc = JSON.parse(item.doc) as Record<string, unknown>;
+      if (item.sk.startsWith('JOB#')) data.jobs.push({ store, job: doc as unknown as StoredJob });
+      else if (item.sk.startsWith('IDEM#')) data.keys.set(String(doc.key), String(doc.jobId));
+    }
+  };
+  add('shared', join(dataDir, 'jobs.sqlite'));
+  const tenantsDir = join(dataDir, 'tenants');
+  if (existsSync(tenantsDir)) {
+    for (const id of readdirSync(tenantsDir)) add('dedicated', join(tenantsDir, id, 'jobs.sqlite'));
+  }
+  return out;
+}
+
+/** Messages of the given queues whose body names `jobId` (webhook notifications carry it). */
+export function messagesNaming(dataDir: string, queues: string[], jobIds: string[]): Map<string, string[]> {
+  const db = new Database(join(dataDir, 'silopool.sqlite'), { readonly: true, fileMustExist: true });
+  try {
+    const rows = db
+      .prepare(`SELECT queue, body FROM messages WHERE queue IN (${queues.map(() => '?').join(',')})`)
+      .all(...queues) as { queue: string; body: string }[];
+    const found = new Map<string, string[]>();
+    for (const row of rows) {
+      const jobId = (JSON.parse(row.body) as { jobId?: string }).jobId;
+      if (jobId && jobIds.includes(jobId)) found.set(jobId, [...(found.get(jobId) ?? []), row.queue]);
+    }
+    return found;
+  } finally {
+    db.close();
+  }
+}
+
+export interface ObjectFile {
+  /** Path below DATA_DIR. */
+  path: string;
+  jobId: string;
+  /** A temp file (`~t`) left by a write that never finished. */
+  temp: boolean;
+}
+
+/** Every object file of every job below DATA_DIR (the shared `objects/` and each dedicated tenant's). */
+export function objectFiles(dataDir: string): ObjectFile[] {
+  const out: ObjectFile[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else {
+        const match = /(?:^|\/)jobs\/(j_[0-9a-z]{26})\/[^/]+~([ot])$/.exec(relative(dataDir, path));
+        if (match) out.push({ path: relative(dataDir, path), jobId: match[1]!, temp: match[2] === 't' });
+      }
+    }
+  };
+  for (const root of [join(dataDir, 'objects'), join(dataDir, 'tenants')]) if (existsSync(root)) walk(root);
+  return out;
+}
