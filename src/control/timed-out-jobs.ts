@@ -38,6 +38,6 @@ export async function settleTimedOut(deps: SettleDeps, source: string, body: str
     (job) => job.status === 'running',
   );
   if (failed === 'skipped') return false;
-  if (failed !== 'terminal' && failed !== 'gone') await settled(deps, tenant, failed);
+  if (failed !== 'terminal' && failed !== 'gone') await settled(deps, tenant, failed, jobs);
   return true;
 }
