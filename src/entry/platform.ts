@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { secureDataDir } from '../adapters/embedded/data-dir.ts';
 import { createSqliteMessageQueue } from '../adapters/embedded/message-queue.ts';
+import { removeStaleTempFiles } from '../adapters/embedded/object-store.ts';
 import {
   createEmbeddedTenantEraser,
   createSqliteOperationStore,
@@ -71,6 +72,8 @@ export async function startPlatform(
 ): Promise<RunningPlatform> {
   // DATA_DIR holds the signing key and, embedded, every tenant's data and webhook secrets.
   await secureDataDir(config.dataDir);
+  // Temp files of writes a SIGKILL cut short hold disk space and nothing else: cleared at each start.
+  if (config.backend !== 'aws') await removeStaleTempFiles(config.dataDir);
   const embedded = config.backend === 'aws' ? undefined : openEmbeddedPlatform(config.dataDir);
   // Loaded only when chosen: the embedded default never needs the AWS SDK to start.
   const platform = embedded ?? (await import('./aws-wiring.ts')).createAwsPorts(process.env);
