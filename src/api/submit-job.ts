@@ -80,6 +80,7 @@ export async function submitJob(queue: MessageQueue, request: SubmitRequest): Pr
     input: request.input,
     effectiveInput,
     rules,
+    ...(warnings.length > 0 ? { warnings } : {}),
     artifacts: [],
     attempts: 0,
     cost: Math.max(1, model.cost(effectiveInput as never)),

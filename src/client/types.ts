@@ -50,6 +50,15 @@ export interface ArtifactInfo {
   url: string;
 }
 
+export interface JobWarning {
+  code: string;
+  message: string;
+  /** The input field, as a JSON pointer (`/input/discountRate`). */
+  path?: string;
+  /** The result figure (`enterpriseValue`). */
+  figure?: string;
+}
+
 export interface Job {
   id: string;
   tenantId: string;
@@ -59,6 +68,8 @@ export interface Job {
   input: unknown;
   effectiveInput: unknown;
   summary?: Record<string, unknown>;
+  /** Inputs that look mistyped (a rate of 5 meaning 5 %) and figures that may mislead; the job runs regardless. */
+  warnings?: JobWarning[];
   series?: Record<string, SeriesPoint[]>;
   artifacts: ArtifactInfo[];
   /** What the workbook was rendered with: formatting (logo by SHA-256), its SHA-256, the model version. */

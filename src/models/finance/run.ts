@@ -1,6 +1,6 @@
 import type { FieldProblem } from '../../core/errors.ts';
 import { edate, excelSerial, npv, pmt } from '../finmath.ts';
-import { implausibleRate } from '../plausibility.ts';
+import { implausibleRate, WARN_ABOVE } from '../plausibility.ts';
 import type { ModelWarning } from '../types.ts';
 import type { FinanceInput, LoanInput } from './schema.ts';
 
@@ -112,10 +112,14 @@ export function adviseFinance(input: FinanceInput): ModelWarning[] {
   const g = input.revenueGrowth;
   return [
     ...(typeof g === 'number'
-      ? implausibleRate('/revenueGrowth', 'Revenue growth', g, 1)
-      : g.flatMap((x, i) => implausibleRate(`/revenueGrowth/${i}`, `Revenue growth in year ${i + 1}`, x, 1))),
-    ...implausibleRate('/discountRate', 'The discount rate', input.discountRate, 0.5),
-    ...(input.loan ? implausibleRate('/loan/annualRate', 'The loan rate', input.loan.annualRate, 0.5) : []),
+      ? implausibleRate('/revenueGrowth', 'Revenue growth', g, WARN_ABOVE.growth)
+      : g.flatMap((x, i) =>
+          implausibleRate(`/revenueGrowth/${i}`, `Revenue growth in year ${i + 1}`, x, WARN_ABOVE.growth),
+        )),
+    ...implausibleRate('/discountRate', 'The discount rate', input.discountRate, WARN_ABOVE.rate),
+    ...(input.loan
+      ? implausibleRate('/loan/annualRate', 'The loan rate', input.loan.annualRate, WARN_ABOVE.rate)
+      : []),
   ];
 }
 

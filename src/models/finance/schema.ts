@@ -1,3 +1,4 @@
+import { WARN_ABOVE } from '../plausibility.ts';
 import type { JsonSchema } from '../types.ts';
 
 /** The `finance` input after defaults are applied (what `run` receives). */
@@ -32,6 +33,10 @@ export interface LoanInput {
 export const MAX_YEARS = 30;
 export const MAX_TERM_MONTHS = 600;
 
+/**
+ * A rate field. `x-unit: 'fraction'` says 0.05 means 5 % (the portal shows it as a percent input);
+ * `x-warn-above`, where set, is where the API starts warning that the value looks like a percentage.
+ */
 const rate = (title: string, description: string, min: number, max: number, dflt: number): JsonSchema => ({
   type: 'number',
   title,
@@ -100,6 +105,7 @@ export const financeSchema: JsonSchema = {
       title: 'Revenue growth',
       description: 'Annual revenue growth: one rate for every year, or one rate per projected year.',
       'x-unit': 'fraction',
+      'x-warn-above': WARN_ABOVE.growth,
       anyOf: [
         { type: 'number', minimum: -0.99, maximum: 10 },
         { type: 'array', items: { type: 'number', minimum: -0.99, maximum: 10 }, minItems: 1, maxItems: 30 },
@@ -123,7 +129,10 @@ export const financeSchema: JsonSchema = {
       0.1,
     ),
     taxRate: rate('Tax rate', 'Tax on positive EBIT (no loss carry-forward).', 0, 1, 0.25),
-    discountRate: rate('Discount rate (WACC)', 'Annual weighted average cost of capital.', 0, 1, 0.1),
+    discountRate: {
+      ...rate('Discount rate (WACC)', 'Annual weighted average cost of capital.', 0, 1, 0.1),
+      'x-warn-above': WARN_ABOVE.rate,
+    },
     terminalGrowth: rate(
       'Terminal growth',
       'Perpetual growth of free cash flow after the last projected year (Gordon growth); must be below the discount rate.',
@@ -168,13 +177,10 @@ export const financeSchema: JsonSchema = {
           maximum: 1e15,
           default: 1_000_000,
         },
-        annualRate: rate(
-          'Annual interest rate',
-          'Nominal annual rate, paid monthly (rate / 12).',
-          0,
-          1,
-          0.06,
-        ),
+        annualRate: {
+          ...rate('Annual interest rate', 'Nominal annual rate, paid monthly (rate / 12).', 0, 1, 0.06),
+          'x-warn-above': WARN_ABOVE.rate,
+        },
         termMonths: {
           type: 'integer',
           title: 'Term',
