@@ -36,7 +36,17 @@ export interface ModelInfo {
   description: string;
   /** JSON Schema as the tenant's rules shape it: fixed fields removed, defaults and ranges applied. */
   inputSchema: JsonSchema;
+  /** What each figure of a job's summary measures, by the summary's shape: `{ netIrr: 'fraction' }`. */
+  summaryUnits?: SummaryUnits;
 }
+
+/** `money` is in the summary's `currency`; `fraction` is a rate (0.05 is 5 %); `multiple` a ratio (1.5×). */
+export type SummaryUnits =
+  | 'money'
+  | 'fraction'
+  | 'multiple'
+  | readonly [SummaryUnits]
+  | { readonly [key: string]: SummaryUnits };
 
 export interface SeriesPoint {
   label: string | number;

@@ -29,6 +29,7 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
           title: model.title,
           description: model.description,
           inputSchema: schemaForTenant(model, tenantRules(model, tenant.config)),
+          summaryUnits: model.summaryUnits ?? {},
         })),
       };
     },
@@ -51,6 +52,7 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
         title: model.title,
         description: model.description,
         inputSchema: schemaForTenant(model, tenantRules(model, tenant.config)),
+        summaryUnits: model.summaryUnits ?? {},
       };
     },
   );

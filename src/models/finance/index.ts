@@ -53,6 +53,7 @@ export const financeModel: ModelDefinition<FinanceInput, FinanceResult> = {
       financeSummaryUnits,
       rules.rounding,
     ),
+  summaryUnits: financeSummaryUnits,
   workbook: financeWorkbook,
   sheetNames: FINANCE_SHEETS,
 };
