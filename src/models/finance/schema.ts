@@ -15,6 +15,10 @@ export interface FinanceInput {
   taxRate: number;
   discountRate: number;
   terminalGrowth: number;
+  /** How the value after the last projected year is found: Gordon growth on FCF, or a multiple of EBITDA. */
+  terminalMethod: 'gordon' | 'exitMultiple';
+  /** EV / EBITDA at the end of the last projected year, used when terminalMethod is exitMultiple. */
+  exitMultiple: number;
   discounting: 'end-year' | 'mid-year';
   netDebt?: number;
   sharesOutstanding?: number;
@@ -65,6 +69,8 @@ export const financeSchema: JsonSchema = {
     'taxRate',
     'discountRate',
     'terminalGrowth',
+    'terminalMethod',
+    'exitMultiple',
     'discounting',
   ],
   properties: {
@@ -140,6 +146,24 @@ export const financeSchema: JsonSchema = {
       0.5,
       0.02,
     ),
+    terminalMethod: {
+      type: 'string',
+      title: 'Terminal value method',
+      description:
+        'gordon: last free cash flow × (1 + terminal growth) / (discount rate − terminal growth); exitMultiple: last projected EBITDA × exit multiple (EV/EBITDA). Either is discounted from the end of the last projected year.',
+      enum: ['gordon', 'exitMultiple'],
+      default: 'gordon',
+    },
+    exitMultiple: {
+      type: 'number',
+      title: 'Exit multiple (EV/EBITDA)',
+      description:
+        'Enterprise value as a multiple of the last projected year’s EBITDA, for the exitMultiple method.',
+      'x-unit': 'multiple',
+      minimum: 0,
+      maximum: 100,
+      default: 8,
+    },
     discounting: {
       type: 'string',
       title: 'Discounting convention',

@@ -40,7 +40,12 @@ export const fundsSummaryUnits: SummaryUnits = {
       cumulativeNetCashFlow: 'money',
     },
   ],
-  simulation: { nav: band, netCashFlow: band, tvpi: distributionOf('multiple'), irr: distributionOf('fraction') },
+  simulation: {
+    nav: band,
+    netCashFlow: band,
+    tvpi: distributionOf('multiple'),
+    irr: distributionOf('fraction'),
+  },
 };
 
 export const fundsModel: ModelDefinition<FundsInput, FundsResult> = {
