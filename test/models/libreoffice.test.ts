@@ -177,6 +177,11 @@ describe.skipIf(!hasSoffice)(
       expect(checked).toBeGreaterThan(100);
     }, 180_000);
 
+    it('funds with a Monte Carlo fan chart: the band widths and every other formula give the model value', async () => {
+      const checked = await compare('funds', { simulations: 200, periodsPerYear: 4, fundLifeYears: 8 });
+      expect(checked).toBeGreaterThan(100);
+    }, 180_000);
+
     it('finance edited in the file (projection years 5 → 3, then loan term 360 → 240) gives the API numbers', async () => {
       const loan = { principal: 500_000, annualRate: 0.055, termMonths: 360, startDate: '2025-01-31' };
       type R = { enterpriseValue: number; loan: { payment: number; totalInterest: number } };

@@ -130,12 +130,22 @@ describe.skipIf(!hasChromium)(`tenant portal in Chromium${skipReason}`, { timeou
     await page.getByRole('button', { name: 'Run model' }).waitFor();
     expect(await unlabelledControls(page)).toEqual([]);
     await screenshot(page, 'portal-funds-form');
+    await page.getByLabel(/Monte Carlo paths/).fill('300');
     await page.getByRole('button', { name: 'Run model' }).click();
     await page.locator('.job-status .badge-succeeded').waitFor({ timeout: 20_000 });
     const curve = page.locator('figure.chart').filter({ hasText: 'J curve' });
     await curve.locator('svg').waitFor();
     // The J-curve is a line (cumulative), not bars.
     expect(await curve.locator('.recharts-line').count()).toBe(1);
+    // The Monte Carlo fan: two shaded bands and the median line, with its numbers in a table.
+    const fan = page.locator('figure.chart-fan');
+    await fan.locator('.recharts-area').first().waitFor();
+    expect(await fan.locator('.recharts-area').count()).toBe(2);
+    expect(await fan.locator('.recharts-line').count()).toBe(1);
+    expect(await fan.locator('table tbody tr').count()).toBe(12);
+    // Rates as percentages and multiples with ×, from the model's summary units.
+    await expect(figure(page, 'Net IRR')).resolves.toMatch(/^-?[\d.]+ %$/);
+    await expect(figure(page, 'TVPI')).resolves.toMatch(/^[\d.]+×$/);
     await screenshot(page, 'portal-funds-job');
     await page.context().close();
   });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fileNameFrom, parseEventStream } from '../../src/client/index.ts';
 import { financeSchema } from '../../src/models/finance/schema.ts';
 import { authorizationUrl, base64Url, challengeFor, createVerifier } from '../../web/src/auth/oidc.ts';
-import { chartSeries, formatFigure, keyFigures } from '../../web/src/portal/format.ts';
+import { chartSeries, formatFigure, keyFigures, simulationFan } from '../../web/src/portal/format.ts';
 import { describeFraction, formatPercent, readPercent, understood } from '../../web/src/portal/percent.ts';
 import {
   errorSchemaFrom,
@@ -266,6 +266,17 @@ describe('key figures with their units', () => {
       { key: 'valuePerShare', label: 'Value per share', value: null, unit: undefined },
     ]);
     expect(formatFigure(null, 'fraction', 'USD')).toBe('—');
+  });
+});
+
+describe('Monte Carlo fan', () => {
+  it("reads the fan from a job's summary, and nothing when there is no simulation", () => {
+    const point = { year: 2025, p5: -3, p25: -2, p50: -1, p75: 0, p95: 1 };
+    expect(simulationFan({ simulation: { cumulativeNetCashFlowFan: [point, { year: 2026 }] } })).toEqual([
+      point,
+    ]);
+    expect(simulationFan({ simulation: null })).toEqual([]);
+    expect(simulationFan(undefined)).toEqual([]);
   });
 });
 

@@ -43,6 +43,7 @@ export const fundsSummaryUnits: SummaryUnits = {
   simulation: {
     nav: band,
     netCashFlow: band,
+    cumulativeNetCashFlowFan: [{ p5: 'money', p25: 'money', p50: 'money', p75: 'money', p95: 'money' }],
     tvpi: distributionOf('multiple'),
     irr: distributionOf('fraction'),
   },
@@ -50,7 +51,8 @@ export const fundsSummaryUnits: SummaryUnits = {
 
 export const fundsModel: ModelDefinition<FundsInput, FundsResult> = {
   name: 'funds',
-  version: '1.0.0',
+  // 1.1: the Monte Carlo fan of cumulative net cash flow; the same input gives the same numbers.
+  version: '1.1.0',
   title: 'Fund cash-flow projection',
   description:
     'Private-markets fund contributions, distributions and NAV (Takahashi & Alexander 2002), net of fees and carry, with optional Monte Carlo.',

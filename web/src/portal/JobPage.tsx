@@ -5,11 +5,20 @@ import { Link, useTitle } from '../router.tsx';
 import { ProblemBanner } from '../ui/Problem.tsx';
 import { Loading, StatusBadge } from '../ui/States.tsx';
 import { Downloads } from './Downloads.tsx';
-import { chartSeries, duration, formatFigure, formatTime, humanize, keyFigures } from './format.ts';
+import {
+  chartSeries,
+  duration,
+  formatFigure,
+  formatTime,
+  humanize,
+  keyFigures,
+  simulationFan,
+} from './format.ts';
 import { JobWarnings } from './JobWarnings.tsx';
 
 // Recharts is the biggest piece of the portal; only a finished job's page needs it.
 const ResultsChart = lazy(() => import('./ResultsChart.tsx'));
+const FanChart = lazy(() => import('./FanChart.tsx'));
 
 /** One job, kept live over Server-Sent Events until it is terminal. */
 export function JobPage({ tenantId, jobId }: { tenantId: string; jobId: string }) {
@@ -52,6 +61,7 @@ export function JobPage({ tenantId, jobId }: { tenantId: string; jobId: string }
   const units = models.data?.find((m) => m.name === job.model)?.summaryUnits;
   const figures = keyFigures(job.summary, units);
   const currency = jobCurrency(job);
+  const fan = simulationFan(job.summary);
   return (
     <section>
       <p>
@@ -113,6 +123,15 @@ export function JobPage({ tenantId, jobId }: { tenantId: string; jobId: string }
           {series.map(([name, points]) => (
             <ResultsChart key={name} title={humanize(name)} points={points} />
           ))}
+        </Suspense>
+      ) : null}
+      {fan.length > 0 ? (
+        <Suspense fallback={<Loading label="Loading chart…" />}>
+          <FanChart
+            title="Cumulative net cash flow, Monte Carlo: P5–P95 and P25–P75 bands, median line"
+            points={fan}
+            format={(v) => formatFigure(v, 'money', currency)}
+          />
         </Suspense>
       ) : null}
       <details>

@@ -145,3 +145,22 @@ export function formatUsd(value: number): string {
   if (value !== 0 && Math.abs(value) < 0.01) return `$${value.toPrecision(2)}`;
   return `$${value.toFixed(2)}`;
 }
+
+/** One year of a Monte Carlo fan: percentiles over every path. */
+export interface FanPoint {
+  year: number;
+  p5: number;
+  p25: number;
+  p50: number;
+  p75: number;
+  p95: number;
+}
+
+/** The Monte Carlo fan of a job's summary (`simulation.cumulativeNetCashFlowFan`), when it has one. */
+export function simulationFan(summary: Record<string, unknown> | undefined): FanPoint[] {
+  const simulation = summary?.['simulation'];
+  const fan = isRecord(simulation) ? simulation['cumulativeNetCashFlowFan'] : undefined;
+  if (!Array.isArray(fan)) return [];
+  const keys = ['year', 'p5', 'p25', 'p50', 'p75', 'p95'] as const;
+  return fan.filter((p): p is FanPoint => isRecord(p) && keys.every((k) => typeof p[k] === 'number'));
+}
