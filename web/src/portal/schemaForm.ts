@@ -63,7 +63,7 @@ function nameChoices(schema: Schema): Schema {
 }
 
 /** How a unit reads in a label: rates are typed as percentages. */
-const UNIT_LABELS: Record<string, string> = { fraction: '%' };
+const UNIT_LABELS: Record<string, string> = { fraction: '%', multiple: '×' };
 
 /** Puts each field's `x-unit` into its label ("Discount rate (%)"), so the unit is read out with the field. */
 export function uiSchemaFor(schema: Schema): UiSchema {
