@@ -82,6 +82,7 @@ export async function submitJob(queue: MessageQueue, request: SubmitRequest): Pr
     input: request.input,
     effectiveInput,
     rules,
+    ...(warnings.length > 0 ? { warnings } : {}),
     artifacts: [],
     attempts: 0,
     cost,

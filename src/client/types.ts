@@ -45,7 +45,17 @@ export interface ModelInfo {
     /** Seconds a job may run on a shared function before it fails with `timeout`. */
     jobTimeoutSec: number;
   };
+  /** What each figure of a job's summary measures, by the summary's shape: `{ netIrr: 'fraction' }`. */
+  summaryUnits?: SummaryUnits;
 }
+
+/** `money` is in the summary's `currency`; `fraction` is a rate (0.05 is 5 %); `multiple` a ratio (1.5×). */
+export type SummaryUnits =
+  | 'money'
+  | 'fraction'
+  | 'multiple'
+  | readonly [SummaryUnits]
+  | { readonly [key: string]: SummaryUnits };
 
 export interface SeriesPoint {
   label: string | number;
@@ -59,6 +69,15 @@ export interface ArtifactInfo {
   url: string;
 }
 
+export interface JobWarning {
+  code: string;
+  message: string;
+  /** The input field, as a JSON pointer (`/input/discountRate`). */
+  path?: string;
+  /** The result figure (`enterpriseValue`). */
+  figure?: string;
+}
+
 export interface Job {
   id: string;
   tenantId: string;
@@ -68,6 +87,8 @@ export interface Job {
   input: unknown;
   effectiveInput: unknown;
   summary?: Record<string, unknown>;
+  /** Inputs that look mistyped (a rate of 5 meaning 5 %) and figures that may mislead; the job runs regardless. */
+  warnings?: JobWarning[];
   series?: Record<string, SeriesPoint[]>;
   artifacts: ArtifactInfo[];
   /** What the workbook was rendered with: formatting (logo by SHA-256), its SHA-256, the model version. */

@@ -1,4 +1,13 @@
-import type { JobRecord } from './job.ts';
+import type { JobRecord, JobWarning } from './job.ts';
+
+/**
+ * The job's warnings: once it has run, those of its result (they include the input's); before, the
+ * input's plausibility warnings recorded when it was accepted.
+ */
+export function jobWarnings(job: JobRecord): JobWarning[] {
+  const fromResult = job.summary?.['warnings'];
+  return Array.isArray(fromResult) ? (fromResult as JobWarning[]) : (job.warnings ?? []);
+}
 
 /** The public JSON of a job: what the API returns and webhooks carry. */
 export function jobView(job: JobRecord) {
@@ -14,6 +23,7 @@ export function jobView(job: JobRecord) {
     effectiveInput: job.effectiveInput,
     rules: job.rules,
     summary: job.summary,
+    warnings: jobWarnings(job),
     series: job.series,
     artifacts: job.artifacts.map((a) => ({
       name: a.name,

@@ -15,6 +15,16 @@ export interface Artifact {
   key: string;
 }
 
+/** A model's warning about a valid input or result (see ModelWarning): the job runs regardless. */
+export interface JobWarning {
+  code: string;
+  message: string;
+  /** The input field it is about, as a JSON pointer (`/input/discountRate`). */
+  path?: string;
+  /** The result figure it is about (`enterpriseValue`). */
+  figure?: string;
+}
+
 export interface JobError {
   code: string;
   message: string;
@@ -44,6 +54,8 @@ export interface JobRecord {
   effectiveInput: unknown;
   rules: ModelRules;
   summary?: Record<string, unknown>;
+  /** The input's plausibility warnings, recorded when the job was accepted (a rate typed as percent). */
+  warnings?: JobWarning[];
   /** Chart data (free cash flow by year, a fund's J-curve). */
   series?: Record<string, { label: string | number; value: number }[]>;
   artifacts: Artifact[];

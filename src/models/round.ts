@@ -1,9 +1,11 @@
 /**
  * Where a figure sits in a model's summary and what it measures. `'money'` marks an amount in the job's
- * currency; an array's unit is its element's; a field not named keeps full precision (ratios, rates,
- * multiples, counts), so the tenant's rounding rule can never turn an 8.16 % IRR into 0.08.
+ * currency, `'fraction'` a rate (0.05 is 5 %), `'multiple'` a ratio shown as 1.5×; an array's unit is its
+ * element's. Only money is rounded by the tenant's rule: everything else keeps full precision, so the rule
+ * can never turn an 8.16 % IRR into 0.08. `GET /v1/models` returns these, so clients format by data.
  */
-export type SummaryUnits = 'money' | readonly [SummaryUnits] | { readonly [key: string]: SummaryUnits };
+export type SummaryUnit = 'money' | 'fraction' | 'multiple';
+export type SummaryUnits = SummaryUnit | readonly [SummaryUnits] | { readonly [key: string]: SummaryUnits };
 
 /**
  * Excel `ROUND(x, decimals)`: half away from zero on the decimal value the user sees (`1.015` → 1.02,
@@ -36,6 +38,7 @@ export function roundMoney<T>(value: T, units: SummaryUnits, decimals: number | 
   const walk = (v: unknown, u: SummaryUnits | undefined): unknown => {
     if (u === undefined) return v;
     if (u === 'money') return typeof v === 'number' ? roundHalfAwayFromZero(v, decimals) : v;
+    if (typeof u === 'string') return v;
     if (Array.isArray(v)) return Array.isArray(u) ? v.map((x) => walk(x, u[0])) : v;
     if (v !== null && typeof v === 'object' && !Array.isArray(u)) {
       const fields = u as { readonly [key: string]: SummaryUnits };

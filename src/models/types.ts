@@ -1,5 +1,6 @@
 import type { FieldProblem } from '../core/errors.ts';
 import type { Formatting, ModelRules } from '../core/tenant.ts';
+import type { SummaryUnits } from './round.ts';
 
 /** A JSON Schema object (draft 2020-12 subset that Ajv and @rjsf understand). */
 export type JsonSchema = { [key: string]: unknown };
@@ -55,6 +56,8 @@ export interface ModelDefinition<Input = unknown, Result = unknown> {
   run(input: Input, rules: ModelRules): Result;
   /** The key figures stored on the job and shown to the user, rounded per `rules.rounding`. */
   summary(result: Result, rules: ModelRules): Record<string, unknown>;
+  /** What each summary figure measures (money in the job's currency, a rate, a multiple), for clients to format. */
+  summaryUnits?: SummaryUnits;
   /** Chart data shown by the web app (free cash flow by year, a fund's J-curve), by series name. */
   series?(result: Result): Record<string, { label: string | number; value: number }[]>;
   /**

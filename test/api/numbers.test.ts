@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jobWarnings } from '../../src/core/job-view.ts';
 import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
 
 // Issue 13 through the real API: plausibility warnings when a job is accepted (kind 1), the job's
@@ -58,5 +59,46 @@ describe('numbers a finance team signs off, through the API', () => {
     expect(summary.netIrr).toBeCloseTo(-0.1908, 4);
     expect(summary.currency).toBe('JPY');
     expect(summary.warnings.map((w) => w.code)).toContain('irr_multiple_roots');
+  }, 60_000);
+
+  it("warnings are on the job itself (recorded at submit, the result's once it ran) and in the OpenAPI document", async () => {
+    const tenant = newTenantId();
+    const { apiKey } = await server.createTenant(tenant);
+    const typed = await submit(apiKey, 'finance', { revenueGrowth: 5 });
+    const done = await waitForJob(server, apiKey, typed.id);
+    const warnings = done.warnings as { code: string; path?: string }[];
+    expect(warnings.map((w) => w.code)).toContain('rate_implausible');
+    // The response schema keeps every other field of the job view.
+    expect(done).toHaveProperty('effectiveInput.revenueGrowth', 5);
+    expect(done).toHaveProperty('links.events');
+    expect(done).toHaveProperty('summary.enterpriseValue');
+
+    const record = { warnings: [{ code: 'rate_implausible', message: 'm' }] } as never;
+    expect(jobWarnings(record)).toEqual([{ code: 'rate_implausible', message: 'm' }]);
+    expect(
+      jobWarnings({ summary: { warnings: [] }, warnings: [{ code: 'x', message: 'y' }] } as never),
+    ).toEqual([]);
+
+    const doc = (await (await server.api('/docs/json')).json()) as {
+      paths: Record<
+        string,
+        Record<
+          string,
+          {
+            responses: Record<
+              string,
+              { content: Record<string, { schema: { properties: Record<string, unknown> } }> }
+            >;
+          }
+        >
+      >;
+    };
+    const schemaOf = (path: string, method: string, status: string) =>
+      doc.paths[path]![method]!.responses[status]!.content['application/json']!.schema;
+    expect(schemaOf('/v1/jobs/{id}', 'get', '200').properties).toHaveProperty('warnings.items.required', [
+      'code',
+      'message',
+    ]);
+    expect(schemaOf('/v1/models/{model}/jobs', 'post', '202').properties).toHaveProperty('warnings');
   }, 60_000);
 });

@@ -7,6 +7,7 @@ import { ensureQueue } from '../../src/control/lanes.ts';
 import { createTenant } from '../../src/control/tenants.ts';
 import { UnavailableError } from '../../src/core/errors.ts';
 import { type JobId, parseTenantId } from '../../src/core/ids.ts';
+import { jobView } from '../../src/core/job-view.ts';
 import { sharedQueueName } from '../../src/core/placement.ts';
 import type { Tenant } from '../../src/core/tenant.ts';
 import { type EmbeddedPlatform, openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
@@ -104,3 +105,18 @@ function noSend(queue: MessageQueue): MessageQueue {
     },
   } as MessageQueue;
 }
+
+describe('warnings recorded with the job', () => {
+  it("a queued job already carries its input's plausibility warnings (issue 13: rates typed as percent)", async () => {
+    const { job, warnings } = await submitJob(platform.queue, {
+      tenant,
+      data,
+      model: 'finance',
+      input: { revenueGrowth: 5 },
+    });
+    expect(warnings.map((w) => w.path)).toEqual(['/input/revenueGrowth']);
+    const stored = (await data.jobs.get(job.id))!;
+    expect(stored.status).toBe('queued');
+    expect(jobView(stored).warnings).toEqual(warnings);
+  });
+});

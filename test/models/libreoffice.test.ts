@@ -161,8 +161,24 @@ describe.skipIf(!hasSoffice)(
       expect(checked).toBeGreaterThan(1000);
     }, 180_000);
 
+    it('finance with an exit-multiple terminal value and sensitivity tables with "n/a" pairs: every formula gives the model value', async () => {
+      const checked = await compare('finance', {
+        terminalMethod: 'exitMultiple',
+        exitMultiple: 1.5,
+        discountRate: 0.03,
+        terminalGrowth: 0.02,
+        discounting: 'mid-year',
+      });
+      expect(checked).toBeGreaterThan(500);
+    }, 180_000);
+
     it('funds, quarterly, european waterfall: every formula gives the model value', async () => {
       const checked = await compare('funds', { periodsPerYear: 4 }, { currency: 'EUR', locale: 'de-DE' });
+      expect(checked).toBeGreaterThan(100);
+    }, 180_000);
+
+    it('funds with a Monte Carlo fan chart: the band widths and every other formula give the model value', async () => {
+      const checked = await compare('funds', { simulations: 200, periodsPerYear: 4, fundLifeYears: 8 });
       expect(checked).toBeGreaterThan(100);
     }, 180_000);
 

@@ -104,6 +104,8 @@ describe('finance: every editable input recomputes to the API run (HyperFormula)
     { label: 'Tax rate', value: 0.3, apply: set('taxRate', 0.3) },
     { label: 'Discount rate (WACC)', value: 0.08, apply: set('discountRate', 0.08) },
     { label: 'Terminal growth', value: 0.03, apply: set('terminalGrowth', 0.03) },
+    { label: 'Terminal value method', value: 'exitMultiple', apply: set('terminalMethod', 'exitMultiple') },
+    { label: 'Exit multiple (EV/EBITDA)', value: 11, apply: set('exitMultiple', 11) },
     { label: 'Discounting', value: 'mid-year', apply: set('discounting', 'mid-year') },
     { label: 'Net debt', value: -100_000, apply: set('netDebt', -100_000) },
     { label: 'Shares outstanding', value: 5000, apply: set('sharesOutstanding', 5000) },
@@ -168,6 +170,38 @@ describe('finance: every editable input recomputes to the API run (HyperFormula)
       hf.destroy();
     });
   }
+
+  it('exit multiple, multiple and WACC edited together: EV, the implied growth and the checks follow the API', async () => {
+    const sheets = await workbookOf(finance, base);
+    const at = (label: string) => cellBeside(sheets, 'Inputs', label);
+    const hf = edited(sheets, [
+      { sheet: 'Inputs', ...at('Terminal value method'), value: 'exitMultiple' },
+      { sheet: 'Inputs', ...at('Exit multiple (EV/EBITDA)'), value: 6.5 },
+      { sheet: 'Inputs', ...at('Discount rate (WACC)'), value: 0.12 },
+      { sheet: 'Inputs', ...at('Projection years'), value: 7 },
+    ]);
+    const api = apiRun(finance, {
+      ...base,
+      terminalMethod: 'exitMultiple',
+      exitMultiple: 6.5,
+      discountRate: 0.12,
+      years: 7,
+    }) as {
+      enterpriseValue: number;
+      impliedTerminalGrowth: number;
+      impliedExitMultiple: number;
+    };
+    expectClose(read(hf, sheets, 'Summary', 'Enterprise value'), api.enterpriseValue, 'EV');
+    expectClose(
+      read(hf, sheets, 'Summary', 'Implied perpetual growth'),
+      api.impliedTerminalGrowth,
+      'implied g',
+    );
+    expectClose(read(hf, sheets, 'Summary', 'Implied exit multiple (EV/EBITDA)'), 6.5, 'implied multiple');
+    expect(read(hf, sheets, 'Summary', 'Terminal value method')).toBe('exitMultiple');
+    expect(read(hf, sheets, 'Checks', 'All checks pass')).toBe(true);
+    hf.destroy();
+  });
 
   it('per-year growth: the DCF growth cells and Projection years follow the API', async () => {
     const raw: Raw = { years: 4, revenueGrowth: [0.2, 0.1, -0.05, 0.03] };

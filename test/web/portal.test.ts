@@ -15,6 +15,15 @@ import {
 
 const FINANCE_TITLE = 'Company projection and valuation';
 
+/** The shown value of a key figure by its label. */
+function figure(page: Page, label: string): Promise<string | null> {
+  return page
+    .locator('dl.summary > div')
+    .filter({ has: page.getByText(label, { exact: true }) })
+    .locator('dd')
+    .textContent();
+}
+
 describe.skipIf(!hasChromium)(`tenant portal in Chromium${skipReason}`, { timeout: 60_000 }, () => {
   let server: TestServer;
   let browser: Browser;
@@ -52,8 +61,15 @@ describe.skipIf(!hasChromium)(`tenant portal in Chromium${skipReason}`, { timeou
     await page.getByRole('link', { name: FINANCE_TITLE }).click();
     await page.getByRole('heading', { name: FINANCE_TITLE, level: 1 }).waitFor();
     // Titles, units, help text and defaults come from the tenant's schema.
-    const discount = page.getByLabel(/Discount rate \(WACC\) \(fraction\)/);
-    await expect(discount.inputValue()).resolves.toBe('0.1');
+    // Rates are fractions in the schema (x-unit) and percentages in the form; the API still gets fractions.
+    const discount = page.getByLabel(/Discount rate \(WACC\) \(%\)/);
+    await expect(discount.inputValue()).resolves.toBe('10 %');
+    await discount.fill('7');
+    await page
+      .locator('#root_discountRate__understood')
+      .filter({ hasText: 'Understood as 7 % (0.07).' })
+      .waitFor();
+    expect(await discount.getAttribute('aria-describedby')).toContain('root_discountRate__understood');
     await expect(page.getByText('Annual weighted average cost of capital.').isVisible()).resolves.toBe(true);
     expect(await unlabelledControls(page)).toEqual([]);
     await screenshot(page, 'portal-form');
@@ -65,6 +81,13 @@ describe.skipIf(!hasChromium)(`tenant portal in Chromium${skipReason}`, { timeou
     await page.locator('.job-status .badge-succeeded').waitFor({ timeout: 20_000 });
     await page.getByRole('heading', { name: 'Key results' }).waitFor();
     await expect(page.getByText('Enterprise value').isVisible()).resolves.toBe(true);
+    const jobId = page.url().split('/').pop()!;
+    const sent = (await (await server.api(`/v1/jobs/${jobId}`, { token, tenant: tenantId })).json()) as {
+      input: { discountRate: number };
+    };
+    expect(sent.input.discountRate).toBe(0.07);
+    // Money in the job's currency (the form's default, USD).
+    await expect(figure(page, 'Enterprise value')).resolves.toMatch(/^\$[\d,]+\.\d\d$/);
     await page.locator('figure.chart svg').first().waitFor();
     await expect(page.locator('figure.chart figcaption').first().textContent()).resolves.toBe(
       'Free cash flow',
@@ -107,13 +130,75 @@ describe.skipIf(!hasChromium)(`tenant portal in Chromium${skipReason}`, { timeou
     await page.getByRole('button', { name: 'Run model' }).waitFor();
     expect(await unlabelledControls(page)).toEqual([]);
     await screenshot(page, 'portal-funds-form');
+    await page.getByLabel(/Monte Carlo paths/).fill('300');
     await page.getByRole('button', { name: 'Run model' }).click();
     await page.locator('.job-status .badge-succeeded').waitFor({ timeout: 20_000 });
     const curve = page.locator('figure.chart').filter({ hasText: 'J curve' });
     await curve.locator('svg').waitFor();
     // The J-curve is a line (cumulative), not bars.
     expect(await curve.locator('.recharts-line').count()).toBe(1);
+    // The Monte Carlo fan: two shaded bands and the median line, with its numbers in a table.
+    const fan = page.locator('figure.chart-fan');
+    await fan.locator('.recharts-area').first().waitFor();
+    expect(await fan.locator('.recharts-area').count()).toBe(2);
+    expect(await fan.locator('.recharts-line').count()).toBe(1);
+    expect(await fan.locator('table tbody tr').count()).toBe(12);
+    // Rates as percentages and multiples with ×, from the model's summary units.
+    await expect(figure(page, 'Net IRR')).resolves.toMatch(/^-?[\d.]+ %$/);
+    await expect(figure(page, 'TVPI')).resolves.toMatch(/^[\d.]+×$/);
     await screenshot(page, 'portal-funds-job');
+    await page.context().close();
+  });
+
+  it('asks before running an unusual rate, then shows the API warning on the job page', async () => {
+    const page = await signedInPage(VIEWPORTS.desktop);
+    await page.getByRole('link', { name: FINANCE_TITLE }).click();
+    const discount = page.getByLabel(/Discount rate \(WACC\)/);
+    await discount.fill('60');
+    await page.getByRole('button', { name: 'Run model' }).click();
+    const dialog = page.getByRole('alertdialog', { name: /unusual/ });
+    await dialog.waitFor();
+    expect(await dialog.textContent()).toContain('Discount rate (WACC) is 60 % (0.6), above 50 % (0.5).');
+    await screenshot(page, 'portal-form-confirm');
+    // "Change them" goes back to the field, nothing is submitted.
+    await dialog.getByRole('button', { name: 'Change them' }).click();
+    await expect(discount.evaluate((el) => el === document.activeElement)).resolves.toBe(true);
+    expect(page.url()).toMatch(/\/models\/finance$/);
+    await page.getByRole('button', { name: 'Run model' }).click();
+    await dialog.getByRole('button', { name: 'Run with these values' }).click();
+    await page.waitForURL(/\/jobs\/j_/);
+    const warnings = page.getByRole('region', { name: /warning/i });
+    await warnings.waitFor();
+    expect(await warnings.locator('[data-code="rate_implausible"]').textContent()).toContain('60 %');
+    await page.locator('.job-status .badge-succeeded').waitFor({ timeout: 20_000 });
+    await screenshot(page, 'portal-job-warnings');
+    await page.context().close();
+  });
+
+  it('shows loan results, warnings and money in the job currency', async () => {
+    const page = await signedInPage(VIEWPORTS.desktop);
+    const res = await server.api('/v1/models/finance/jobs', {
+      method: 'POST',
+      token,
+      tenant: tenantId,
+      body: JSON.stringify({
+        input: {
+          currency: 'EUR',
+          revenueGrowth: 5,
+          loan: { principal: 1_000_000, annualRate: 0.06, termMonths: 360, startDate: '2025-01-01' },
+        },
+      }),
+    });
+    expect(res.status).toBe(202);
+    const job = (await res.json()) as { id: string; warnings: { code: string }[] };
+    expect(job.warnings.map((w) => w.code)).toEqual(['rate_implausible']);
+    await page.goto(`${server.url}/t/${tenantId}/jobs/${job.id}`);
+    await page.locator('.job-status .badge-succeeded').waitFor({ timeout: 20_000 });
+    // Excel's PMT example scaled: 1,000,000 at 6 % over 30 years is 5,995.51 a month.
+    await expect(figure(page, 'Loan monthly payment')).resolves.toBe('€5,995.51');
+    await expect(figure(page, 'Loan total interest')).resolves.toMatch(/^€1,158,38\d\.\d\d$/);
+    const warnings = page.getByRole('region', { name: /warning/i });
+    expect(await warnings.textContent()).toContain('500 %');
     await page.context().close();
   });
 
@@ -121,18 +206,18 @@ describe.skipIf(!hasChromium)(`tenant portal in Chromium${skipReason}`, { timeou
     const page = await signedInPage(VIEWPORTS.desktop);
     await page.getByRole('link', { name: FINANCE_TITLE }).click();
     const discount = page.getByLabel(/Discount rate \(WACC\)/);
-    await discount.fill('50');
+    await discount.fill('150');
     await discount.blur();
-    // The schema's maximum, next to its field (tied to it by aria-describedby).
+    // The schema's maximum, in the unit typed, next to its field (tied to it by aria-describedby).
     const inline = page.locator('#root_discountRate__error');
     await inline.waitFor();
-    expect(await inline.textContent()).toContain('must be at most 1');
+    expect(await inline.textContent()).toContain('must be at most 100 %');
     expect(await discount.getAttribute('aria-describedby')).toContain('root_discountRate__error');
     await screenshot(page, 'portal-form-invalid');
 
     // A rule JSON Schema cannot express is checked by the server; its problem+json lands inline too.
-    await discount.fill('0.05');
-    await page.getByLabel(/Terminal growth/).fill('0.06');
+    await discount.fill('5%');
+    await page.getByLabel(/Terminal growth/).fill('6');
     await page.getByRole('button', { name: 'Run model' }).click();
     await page.getByRole('alert').filter({ hasText: 'must be below discountRate' }).first().waitFor();
     const serverInline = page.locator('#root_terminalGrowth__error');

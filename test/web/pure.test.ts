@@ -1,8 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { fileNameFrom, parseEventStream } from '../../src/client/index.ts';
+import { financeSchema } from '../../src/models/finance/schema.ts';
 import { authorizationUrl, base64Url, challengeFor, createVerifier } from '../../web/src/auth/oidc.ts';
-import { chartSeries } from '../../web/src/portal/format.ts';
-import { errorSchemaFrom, uiSchemaFor } from '../../web/src/portal/schemaForm.ts';
+import { chartSeries, formatFigure, keyFigures, simulationFan } from '../../web/src/portal/format.ts';
+import { describeFraction, formatPercent, readPercent, understood } from '../../web/src/portal/percent.ts';
+import {
+  errorSchemaFrom,
+  formSchema,
+  friendlyErrorsFor,
+  implausibleValues,
+  uiSchemaFor,
+} from '../../web/src/portal/schemaForm.ts';
 
 describe('PKCE helpers', () => {
   it('computes the S256 challenge of RFC 7636 appendix B', async () => {
@@ -103,6 +111,172 @@ describe('form helpers', () => {
         },
       }),
     ).toEqual({ years: { 'ui:title': 'Years (years)' }, loan: { rate: { 'ui:title': 'Rate (%)' } } });
+    // A rate is a fraction in the schema and a percentage in the form.
+    expect(
+      uiSchemaFor({ properties: { r: { type: 'number', title: 'WACC', 'x-unit': 'fraction' } } }),
+    ).toEqual({
+      r: { 'ui:title': 'WACC (%)' },
+    });
+  });
+});
+
+describe('percent inputs (rates typed as people type them, sent as fractions)', () => {
+  it('reads 5, 5 %, 5% and 0.05 as 5 %, and says what it understood', () => {
+    for (const text of ['5', '5 %', '5%', ' 5 % ', '0.05', '+5', '5,0']) {
+      const r = readPercent(text);
+      expect(r.kind === 'percent' || r.kind === 'fraction' ? r.fraction : r, text).toBe(0.05);
+    }
+    expect(understood(readPercent('5'))).toBe('Understood as 5 % (0.05).');
+    expect(understood(readPercent('0.05'))).toContain(
+      'Understood as 5 % (0.05): a number below 1 is read as a fraction',
+    );
+    expect(readPercent('0.5%')).toEqual({ kind: 'percent', fraction: 0.005 });
+    expect(readPercent('-12.5')).toEqual({ kind: 'percent', fraction: -0.125 });
+    expect(readPercent('500')).toEqual({ kind: 'percent', fraction: 5 });
+    expect(readPercent('1')).toEqual({ kind: 'percent', fraction: 0.01 });
+    expect(readPercent('0')).toEqual({ kind: 'fraction', fraction: 0 });
+    expect(readPercent('')).toEqual({ kind: 'empty' });
+    for (const bad of ['abc', '5%%', '1,000,5', '--5', '%', 'Infinity', '1e999']) {
+      expect(readPercent(bad).kind, bad).toBe('invalid');
+    }
+    expect(understood(readPercent('abc'))).toContain('is not a rate');
+  });
+
+  it('turns whole and decimal percentages into the fractions the API expects, exactly', () => {
+    // n / 100 is the double nearest n %, the same number a user typing 0.07 into the API sends.
+    for (const [text, fraction] of [
+      ['7', 0.07],
+      ['7.25', 0.0725],
+      ['10.5', 0.105],
+      ['33.3', 0.333],
+      ['0.1%', 0.001],
+    ] as const) {
+      expect(readPercent(text)).toMatchObject({ fraction });
+    }
+    // The text shown for a value reads back to the same value (a re-run keeps its input).
+    for (const x of [
+      0.07,
+      0.005,
+      0.1,
+      0.0725,
+      -0.99,
+      0.333,
+      1e-7,
+      10,
+      0.123456789012345,
+      0.1 + 0.2,
+      -1e-9,
+      0,
+    ]) {
+      const r = readPercent(formatPercent(x));
+      expect(r.kind === 'percent' ? r.fraction : r, String(x)).toBe(x);
+      expect(formatPercent(x)).not.toMatch(/e/);
+    }
+    expect(formatPercent(0.07)).toBe('7 %');
+    expect(formatPercent(1e-7)).toBe('0.00001 %');
+    expect(formatPercent(-0.125)).toBe('-12.5 %');
+    expect(describeFraction(0.105)).toBe('10.5 % (0.105)');
+  });
+
+  it('finds the values a user should confirm: past x-warn-above, also per year and inside objects', () => {
+    const schema = formSchema(financeSchema);
+    expect(implausibleValues(schema, { revenueGrowth: 0.05, discountRate: 0.1 })).toEqual([]);
+    const found = implausibleValues(schema, {
+      revenueGrowth: [0.05, 5],
+      discountRate: 0.6,
+      loan: { annualRate: 0.7, principal: 1e9 },
+      terminalGrowth: 0.4,
+    });
+    expect(found.map((v) => [v.path, v.limit])).toEqual([
+      ['/revenueGrowth/1', 1],
+      ['/discountRate', 0.5],
+      ['/loan/annualRate', 0.5],
+    ]);
+    expect(found[0]!.message).toBe('Revenue growth, year 2 is 500 % (5), above 100 % (1).');
+    expect(found[2]!.label).toBe('Loan: Annual interest rate');
+    // The unit reaches the number choice and the items of a per-year rate.
+    const growth = (schema.properties as Record<string, { anyOf: Record<string, unknown>[] }>).revenueGrowth!;
+    expect(growth.anyOf[0]!['x-unit']).toBe('fraction');
+    expect((growth.anyOf[1]!.items as Record<string, unknown>)['x-unit']).toBe('fraction');
+  });
+});
+
+describe('form messages in the unit the user types', () => {
+  it("gives a rate's limits as percentages, other limits as numbers", () => {
+    const transform = friendlyErrorsFor(formSchema(financeSchema));
+    const error = (property: string, name: string, limit: number) => ({
+      property,
+      name,
+      params: { limit },
+      message: `must be <= ${limit}`,
+      stack: `'x' must be <= ${limit}`,
+      schemaPath: '',
+    });
+    const [wacc, loanRate, year, years] = transform([
+      error('.discountRate', 'maximum', 1),
+      error('.loan.annualRate', 'maximum', 1),
+      error('.revenueGrowth.2', 'minimum', -0.99),
+      error('.years', 'maximum', 30),
+    ]);
+    expect(wacc!.message).toBe('must be at most 100 %');
+    expect(wacc!.stack).toBe("'x' must be at most 100 %");
+    expect(loanRate!.message).toBe('must be at most 100 %');
+    expect(year!.message).toBe('must be at least -99 %');
+    expect(years!.message).toBe('must be at most 30');
+  });
+});
+
+describe('key figures with their units', () => {
+  it('shows money in the job currency, rates as percent, multiples with ×, and groups such as the loan', () => {
+    const figures = keyFigures(
+      {
+        currency: 'EUR',
+        enterpriseValue: 1234567.891,
+        netIrr: 0.0816,
+        tvpi: 1.5234,
+        loan: { monthlyPayment: 5995.51, totalInterest: 1158381.6, months: 360 },
+        freeCashFlow: [{ year: 2025, value: 1 }],
+      },
+      {
+        enterpriseValue: 'money',
+        netIrr: 'fraction',
+        tvpi: 'multiple',
+        loan: { monthlyPayment: 'money', totalInterest: 'money' },
+      },
+    );
+    expect(figures.map((f) => f.label)).toEqual([
+      'Enterprise value',
+      'Net IRR',
+      'TVPI',
+      'Loan monthly payment',
+      'Loan total interest',
+      'Loan months',
+    ]);
+    const shown = figures.map((f) => formatFigure(f.value, f.unit, 'EUR', f.key));
+    expect(shown).toEqual([
+      (1234567.89).toLocaleString(undefined, { style: 'currency', currency: 'EUR' }),
+      '8.16 %',
+      `${(1.52).toLocaleString()}×`,
+      (5995.51).toLocaleString(undefined, { style: 'currency', currency: 'EUR' }),
+      (1158381.6).toLocaleString(undefined, { style: 'currency', currency: 'EUR' }),
+      '360',
+    ]);
+    expect(formatFigure(1000, 'money', 'JPY')).toContain('¥');
+    expect(keyFigures({ loan: null, valuePerShare: null }, { loan: { totalInterest: 'money' } })).toEqual([
+      { key: 'valuePerShare', label: 'Value per share', value: null, unit: undefined },
+    ]);
+    expect(formatFigure(null, 'fraction', 'USD')).toBe('—');
+  });
+});
+
+describe('Monte Carlo fan', () => {
+  it("reads the fan from a job's summary, and nothing when there is no simulation", () => {
+    const point = { year: 2025, p5: -3, p25: -2, p50: -1, p75: 0, p95: 1 };
+    expect(simulationFan({ simulation: { cumulativeNetCashFlowFan: [point, { year: 2026 }] } })).toEqual([
+      point,
+    ]);
+    expect(simulationFan({ simulation: null })).toEqual([]);
+    expect(simulationFan(undefined)).toEqual([]);
   });
 });
 

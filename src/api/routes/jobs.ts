@@ -7,6 +7,7 @@ import { nextVersion, type TenantJobStore } from '../../ports/job-store.ts';
 import { tenantContext } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
 import { createEventStreams } from '../event-streams.ts';
+import { jobViewSchema } from '../job-schema.ts';
 import { streamJobEvents } from './job-events-stream.ts';
 
 const STATUSES: JobStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
@@ -58,7 +59,10 @@ export function jobRoutes(app: FastifyInstance, deps: AppDeps): void {
 
   app.get<{ Params: { id: string } }>(
     '/v1/jobs/:id',
-    { config: { audience: 'tenant' }, schema: { tags: ['jobs'], summary: 'One job' } },
+    {
+      config: { audience: 'tenant' },
+      schema: { tags: ['jobs'], summary: 'One job', response: { 200: jobViewSchema } },
+    },
     async (request) => {
       const { data } = await tenantContext(deps, request);
       return jobView(await findJob(data.jobs, request.params.id));

@@ -10,6 +10,7 @@ import { tenantRules } from '../../models/tenant-rules.ts';
 import type { ModelDefinition } from '../../models/types.ts';
 import { tenantContext } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
+import { jobViewSchema } from '../job-schema.ts';
 import { submitJob } from '../submit-job.ts';
 
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -32,6 +33,7 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
           description: model.description,
           inputSchema: schemaForTenant(model, tenantRules(model, tenant.config)),
           limits: limitsView(tenant, model),
+          summaryUnits: model.summaryUnits ?? {},
         })),
       };
     },
@@ -55,6 +57,7 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
         description: model.description,
         inputSchema: schemaForTenant(model, tenantRules(model, tenant.config)),
         limits: limitsView(tenant, model),
+        summaryUnits: model.summaryUnits ?? {},
       };
     },
   );
@@ -79,6 +82,7 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
             priority: { description: 'Integer 0-9; higher runs first among this tenant’s jobs' },
           },
         },
+        response: { 202: jobViewSchema },
       },
     },
     async (request, reply) => {
@@ -121,11 +125,15 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
       }).finally(() => deps.control?.submitSettled?.(context.tenant));
       request.log.info({ jobId: job.id, model: job.model, created }, 'job submitted');
       reply.headers(admitted);
-      return reply
-        .code(202)
-        .header('location', `/v1/jobs/${job.id}`)
-        .header('idempotent-replayed', String(!created))
-        .send({ ...jobView(job), warnings });
+      const view = jobView(job);
+      return (
+        reply
+          .code(202)
+          .header('location', `/v1/jobs/${job.id}`)
+          .header('idempotent-replayed', String(!created))
+          // A replayed job recorded before warnings were kept has none of its own: this request's are the same input's.
+          .send(view.warnings.length > 0 ? view : { ...view, warnings })
+      );
     },
   );
 }

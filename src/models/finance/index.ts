@@ -11,18 +11,25 @@ export const financeSummaryUnits: SummaryUnits = {
   valuePerShare: 'money',
   pvOfCashFlows: 'money',
   terminalValue: 'money',
+  impliedExitMultiple: 'multiple',
+  impliedTerminalGrowth: 'fraction',
   pvOfTerminalValue: 'money',
   netDebt: 'money',
   freeCashFlow: [{ value: 'money' }],
   loan: { monthlyPayment: 'money', totalInterest: 'money' },
+  sensitivity: {
+    gordon: { rows: ['fraction'], cols: ['fraction'], ev: [['money']] },
+    exitMultiple: { rows: ['fraction'], cols: ['multiple'], ev: [['money']] },
+  },
 };
 
 export const financeModel: ModelDefinition<FinanceInput, FinanceResult> = {
   name: 'finance',
-  version: '1.0.0',
+  // 1.1: exit-multiple terminal value and sensitivity tables; the same input gives the same numbers.
+  version: '1.1.0',
   title: 'Company projection and valuation',
   description:
-    'Projects revenue to free cash flow, values the company by DCF with a Gordon growth terminal value, and schedules an optional amortising loan.',
+    'Projects revenue to free cash flow, values the company by DCF with a Gordon growth or exit-multiple terminal value (with WACC sensitivity tables), and schedules an optional amortising loan.',
   inputSchema: financeSchema,
   check: checkFinance,
   advise: adviseFinance,
@@ -38,7 +45,10 @@ export const financeModel: ModelDefinition<FinanceInput, FinanceResult> = {
         equityValue: result.equityValue,
         valuePerShare: result.valuePerShare,
         pvOfCashFlows: result.pvOfCashFlows,
+        terminalMethod: result.terminalMethod,
         terminalValue: result.terminalValue,
+        impliedExitMultiple: result.impliedExitMultiple,
+        impliedTerminalGrowth: result.impliedTerminalGrowth,
         pvOfTerminalValue: result.pvOfTerminalValue,
         netDebt: result.netDebt,
         freeCashFlow: result.years.map((y) => ({ year: y.year, value: y.freeCashFlow })),
@@ -49,11 +59,13 @@ export const financeModel: ModelDefinition<FinanceInput, FinanceResult> = {
               months: result.loan.rows.length,
             }
           : null,
+        sensitivity: result.sensitivity,
         warnings: result.warnings,
       },
       financeSummaryUnits,
       rules.rounding,
     ),
+  summaryUnits: financeSummaryUnits,
   workbook: financeWorkbook,
   sheetNames: FINANCE_SHEETS,
 };

@@ -1,8 +1,11 @@
 import type { FieldProblem } from '../../core/errors.ts';
 import { edate, excelSerial, npv, pmt } from '../finmath.ts';
-import { implausibleRate } from '../plausibility.ts';
+import { implausibleRate, WARN_ABOVE } from '../plausibility.ts';
 import type { ModelWarning } from '../types.ts';
 import type { FinanceInput, LoanInput } from './schema.ts';
+import { gordonDefined, MIN_TERMINAL_SPREAD, type Sensitivity, sensitivity } from './sensitivity.ts';
+
+export { MIN_TERMINAL_SPREAD };
 
 export interface FinanceYear {
   year: number;
@@ -49,26 +52,28 @@ export interface FinanceResult {
   /** 0.5 under mid-year discounting, else 0: year t is discounted by t − offset years. */
   timingOffset: number;
   pvOfCashFlows: number;
+  terminalMethod: FinanceInput['terminalMethod'];
+  /** Gordon: FCF_n (1 + g) / (r − g); exit multiple: EBITDA_n × multiple. As at the end of year n. */
   terminalValue: number;
+  /** Cross-checks of the terminal value: the EV/EBITDA it implies, and the perpetual FCF growth it implies. */
+  impliedExitMultiple: number | null;
+  impliedTerminalGrowth: number | null;
   pvOfTerminalValue: number;
   enterpriseValue: number;
   netDebt: number;
   equityValue: number;
   sharesOutstanding: number | null;
   valuePerShare: number | null;
+  /** Enterprise value around the inputs: WACC × terminal growth, and WACC × exit multiple. */
+  sensitivity: Sensitivity;
   loan: LoanSchedule | null;
   /** Figures that are right but may mislead: see `valuationWarnings`. */
   warnings: ModelWarning[];
 }
 
-/**
- * The smallest discountRate − terminalGrowth accepted. The Gordon value divides by this spread: at
- * 0.1 − 0.0999999999 it is 10^9 times the last cash flow, a number that means nothing.
- */
 /** Excel's serial 1: the first date a workbook can hold as a date. */
 const FIRST_EXCEL_DATE = '1900-01-01';
 
-export const MIN_TERMINAL_SPREAD = 0.005;
 /** Above this share of enterprise value the terminal value decides the valuation: worth a warning. */
 export const TERMINAL_SHARE_WARNING = 0.85;
 
@@ -80,8 +85,8 @@ export function growthByYear(input: Pick<FinanceInput, 'revenueGrowth' | 'years'
 /** What JSON Schema cannot say about a finance input. */
 export function checkFinance(input: FinanceInput): FieldProblem[] {
   const problems: FieldProblem[] = [];
-  // The tolerance keeps 0.07 − 0.065 (0.0049999… in binary) on the accepted side of 0.5 points.
-  if (input.discountRate - input.terminalGrowth < MIN_TERMINAL_SPREAD - 1e-12) {
+  // Only the Gordon value divides by the spread; an exit-multiple valuation does not use terminal growth.
+  if (input.terminalMethod !== 'exitMultiple' && !gordonDefined(input.discountRate, input.terminalGrowth)) {
     problems.push({
       path: '/terminalGrowth',
       message: `must be below discountRate (${input.discountRate}) by at least ${MIN_TERMINAL_SPREAD * 100} percentage points: the Gordon terminal value divides by discountRate − terminalGrowth, and a smaller spread makes it meaninglessly large`,
@@ -112,10 +117,14 @@ export function adviseFinance(input: FinanceInput): ModelWarning[] {
   const g = input.revenueGrowth;
   return [
     ...(typeof g === 'number'
-      ? implausibleRate('/revenueGrowth', 'Revenue growth', g, 1)
-      : g.flatMap((x, i) => implausibleRate(`/revenueGrowth/${i}`, `Revenue growth in year ${i + 1}`, x, 1))),
-    ...implausibleRate('/discountRate', 'The discount rate', input.discountRate, 0.5),
-    ...(input.loan ? implausibleRate('/loan/annualRate', 'The loan rate', input.loan.annualRate, 0.5) : []),
+      ? implausibleRate('/revenueGrowth', 'Revenue growth', g, WARN_ABOVE.growth)
+      : g.flatMap((x, i) =>
+          implausibleRate(`/revenueGrowth/${i}`, `Revenue growth in year ${i + 1}`, x, WARN_ABOVE.growth),
+        )),
+    ...implausibleRate('/discountRate', 'The discount rate', input.discountRate, WARN_ABOVE.rate),
+    ...(input.loan
+      ? implausibleRate('/loan/annualRate', 'The loan rate', input.loan.annualRate, WARN_ABOVE.rate)
+      : []),
   ];
 }
 
@@ -169,8 +178,14 @@ export function runFinance(input: FinanceInput): FinanceResult {
   // NPV discounts year t by t years; mid-year pulls every flow half a year closer.
   const pvOfCashFlows = npv(r, fcf) * (1 + r) ** offset;
   const lastFcf = fcf[fcf.length - 1] ?? 0;
-  const terminalValue = (lastFcf * (1 + input.terminalGrowth)) / (r - input.terminalGrowth);
-  // The Gordon value is as at the end of the last year under both conventions.
+  const lastEbitda = years[years.length - 1]?.ebitda ?? 0;
+  const exit = input.terminalMethod === 'exitMultiple';
+  // Exit multiple: the multiple of EBITDA at the end of the last projected year (Rosenbaum & Pearl,
+  // Investment Banking, ch. 3: terminal value = terminal-year EBITDA × exit multiple).
+  const terminalValue = exit
+    ? lastEbitda * input.exitMultiple
+    : (lastFcf * (1 + input.terminalGrowth)) / (r - input.terminalGrowth);
+  // The terminal value is as at the end of the last year under both conventions and both methods.
   const pvOfTerminalValue = terminalValue / (1 + r) ** input.years;
   const enterpriseValue = pvOfCashFlows + pvOfTerminalValue;
   const netDebt = input.netDebt ?? 0;
@@ -182,17 +197,23 @@ export function runFinance(input: FinanceInput): FinanceResult {
     years,
     timingOffset: offset,
     pvOfCashFlows,
+    terminalMethod: input.terminalMethod,
     terminalValue,
+    impliedExitMultiple: lastEbitda !== 0 ? terminalValue / lastEbitda : null,
+    // Solves TV = FCF_n (1 + g) / (r − g) for g.
+    impliedTerminalGrowth:
+      terminalValue + lastFcf !== 0 ? (terminalValue * r - lastFcf) / (terminalValue + lastFcf) : null,
     pvOfTerminalValue,
     enterpriseValue,
     netDebt,
     equityValue,
     sharesOutstanding: input.sharesOutstanding ?? null,
     valuePerShare,
+    sensitivity: sensitivity(input, fcf, lastEbitda, offset),
     loan: input.loan ? loanSchedule(input.loan) : null,
     warnings: [
       ...adviseFinance(input),
-      ...valuationWarnings(terminalValue, pvOfTerminalValue, enterpriseValue),
+      ...valuationWarnings(terminalValue, pvOfTerminalValue, enterpriseValue, input.terminalMethod),
     ],
   };
 }
@@ -200,21 +221,31 @@ export function runFinance(input: FinanceInput): FinanceResult {
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
 
 /** Terminal value checks, each also a formula on the workbook's Summary (`financeChecks`). */
-export function valuationWarnings(tv: number, pvTv: number, ev: number): ModelWarning[] {
+export function valuationWarnings(
+  tv: number,
+  pvTv: number,
+  ev: number,
+  method: FinanceInput['terminalMethod'] = 'gordon',
+): ModelWarning[] {
+  const drivers =
+    method === 'exitMultiple' ? 'exitMultiple and discountRate' : 'terminalGrowth and discountRate';
   const warnings: ModelWarning[] = [];
   // pvTv > share × ev rather than a division: the same comparison the workbook's check formula makes.
   if (ev > 0 && pvTv > TERMINAL_SHARE_WARNING * ev) {
     warnings.push({
       code: 'terminal_value_share_high',
       figure: 'pvOfTerminalValue',
-      message: `The terminal value is ${pct(pvTv / ev)} of enterprise value (above ${pct(TERMINAL_SHARE_WARNING)}): the valuation rests on terminalGrowth and discountRate more than on the projected years.`,
+      message: `The terminal value is ${pct(pvTv / ev)} of enterprise value (above ${pct(TERMINAL_SHARE_WARNING)}): the valuation rests on ${drivers} more than on the projected years.`,
     });
   }
   if (tv < 0) {
     warnings.push({
       code: 'terminal_cash_flow_negative',
       figure: 'terminalValue',
-      message: `The last projected free cash flow is negative, so the terminal value (${tv.toPrecision(6)}) carries a loss forever; project until the cash flow turns positive or check the margins.`,
+      message:
+        method === 'exitMultiple'
+          ? `The last projected EBITDA is negative, so the exit-multiple terminal value (${tv.toPrecision(6)}) is a loss; project until EBITDA turns positive or check the margins.`
+          : `The last projected free cash flow is negative, so the terminal value (${tv.toPrecision(6)}) carries a loss forever; project until the cash flow turns positive or check the margins.`,
     });
   }
   if (ev <= 0) {

@@ -1,3 +1,4 @@
+import { WARN_ABOVE } from '../plausibility.ts';
 import type { JsonSchema } from '../types.ts';
 
 /** The `finance` input after defaults are applied (what `run` receives). */
@@ -14,6 +15,10 @@ export interface FinanceInput {
   taxRate: number;
   discountRate: number;
   terminalGrowth: number;
+  /** How the value after the last projected year is found: Gordon growth on FCF, or a multiple of EBITDA. */
+  terminalMethod: 'gordon' | 'exitMultiple';
+  /** EV / EBITDA at the end of the last projected year, used when terminalMethod is exitMultiple. */
+  exitMultiple: number;
   discounting: 'end-year' | 'mid-year';
   netDebt?: number;
   sharesOutstanding?: number;
@@ -32,6 +37,10 @@ export interface LoanInput {
 export const MAX_YEARS = 30;
 export const MAX_TERM_MONTHS = 600;
 
+/**
+ * A rate field. `x-unit: 'fraction'` says 0.05 means 5 % (the portal shows it as a percent input);
+ * `x-warn-above`, where set, is where the API starts warning that the value looks like a percentage.
+ */
 const rate = (title: string, description: string, min: number, max: number, dflt: number): JsonSchema => ({
   type: 'number',
   title,
@@ -60,6 +69,8 @@ export const financeSchema: JsonSchema = {
     'taxRate',
     'discountRate',
     'terminalGrowth',
+    'terminalMethod',
+    'exitMultiple',
     'discounting',
   ],
   properties: {
@@ -100,6 +111,7 @@ export const financeSchema: JsonSchema = {
       title: 'Revenue growth',
       description: 'Annual revenue growth: one rate for every year, or one rate per projected year.',
       'x-unit': 'fraction',
+      'x-warn-above': WARN_ABOVE.growth,
       anyOf: [
         { type: 'number', minimum: -0.99, maximum: 10 },
         { type: 'array', items: { type: 'number', minimum: -0.99, maximum: 10 }, minItems: 1, maxItems: 30 },
@@ -123,7 +135,10 @@ export const financeSchema: JsonSchema = {
       0.1,
     ),
     taxRate: rate('Tax rate', 'Tax on positive EBIT (no loss carry-forward).', 0, 1, 0.25),
-    discountRate: rate('Discount rate (WACC)', 'Annual weighted average cost of capital.', 0, 1, 0.1),
+    discountRate: {
+      ...rate('Discount rate (WACC)', 'Annual weighted average cost of capital.', 0, 1, 0.1),
+      'x-warn-above': WARN_ABOVE.rate,
+    },
     terminalGrowth: rate(
       'Terminal growth',
       'Perpetual growth of free cash flow after the last projected year (Gordon growth); must be below the discount rate.',
@@ -131,6 +146,24 @@ export const financeSchema: JsonSchema = {
       0.5,
       0.02,
     ),
+    terminalMethod: {
+      type: 'string',
+      title: 'Terminal value method',
+      description:
+        'gordon: last free cash flow × (1 + terminal growth) / (discount rate − terminal growth); exitMultiple: last projected EBITDA × exit multiple (EV/EBITDA). Either is discounted from the end of the last projected year.',
+      enum: ['gordon', 'exitMultiple'],
+      default: 'gordon',
+    },
+    exitMultiple: {
+      type: 'number',
+      title: 'Exit multiple (EV/EBITDA)',
+      description:
+        'Enterprise value as a multiple of the last projected year’s EBITDA, for the exitMultiple method.',
+      'x-unit': 'multiple',
+      minimum: 0,
+      maximum: 100,
+      default: 8,
+    },
     discounting: {
       type: 'string',
       title: 'Discounting convention',
@@ -168,13 +201,10 @@ export const financeSchema: JsonSchema = {
           maximum: 1e15,
           default: 1_000_000,
         },
-        annualRate: rate(
-          'Annual interest rate',
-          'Nominal annual rate, paid monthly (rate / 12).',
-          0,
-          1,
-          0.06,
-        ),
+        annualRate: {
+          ...rate('Annual interest rate', 'Nominal annual rate, paid monthly (rate / 12).', 0, 1, 0.06),
+          'x-warn-above': WARN_ABOVE.rate,
+        },
         termMonths: {
           type: 'integer',
           title: 'Term',

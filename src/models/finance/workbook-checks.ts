@@ -46,6 +46,18 @@ export function financeChecks(
       ),
     },
     {
+      label: 'Sensitivity table of the chosen terminal method at the inputs = enterprise value',
+      formula: near(
+        `IF(${I['terminalMethod']}="exitMultiple",${dcf.sensitivity.exitMultiple},${dcf.sensitivity.gordon})`,
+        dcf.ev,
+      ),
+      ok: isNear(
+        (res.terminalMethod === 'exitMultiple' ? res.sensitivity.exitMultiple : res.sensitivity.gordon)
+          .ev[2]![2] ?? Number.NaN,
+        res.enterpriseValue,
+      ),
+    },
+    {
       label: 'Equity value = enterprise value − net debt',
       formula: near(dcf.equity, `${dcf.ev}-${dcf.netDebt}`),
       ok: isNear(res.equityValue, res.enterpriseValue - res.netDebt),

@@ -3,12 +3,26 @@ import { a1, type Cell, colName, type Row, type SheetSpec, type StyleName, sheet
 import { headerRows } from '../xlsx/layout.ts';
 import type { FinanceResult, FinanceYear } from './run.ts';
 import { type FinanceInput, MAX_YEARS } from './schema.ts';
+import { type SensitivityCentres, sensitivityRows } from './workbook-sensitivity.ts';
 
 export type DcfRefs = Record<
-  'fcf' | 'years' | 'pvFcf' | 'tv' | 'pvTv' | 'ev' | 'equity' | 'perShare' | 'netDebt',
+  | 'fcf'
+  | 'years'
+  | 'pvFcf'
+  | 'tv'
+  | 'pvTv'
+  | 'ev'
+  | 'equity'
+  | 'perShare'
+  | 'netDebt'
+  | 'impliedMultiple'
+  | 'impliedGrowth',
   string
 > &
-  Record<'pvRow' | 'fcfRow' | 'nopatRow' | 'daRow' | 'capexRow' | 'dnwcRow', string>;
+  Record<'pvRow' | 'fcfRow' | 'ebitdaRow' | 'nopatRow' | 'daRow' | 'capexRow' | 'dnwcRow', string> & {
+    /** The cells of the sensitivity tables at the inputs: each equals EV under its terminal method. */
+    sensitivity: SensitivityCentres;
+  };
 
 /** Row numbers (0-based) of each line, so formulas can name them. */
 const L = {
@@ -147,44 +161,85 @@ export function dcfSheet(
   const last = colName(M + 1);
   const range = (row: number) => `${first}${row + 1}:${last}${row + 1}`;
   const fcfRange = range(L.fcf);
-  const valuation: [string, Cell][] = [
-    [
-      'Sum of present values (check)',
-      { f: `SUM(${range(L.pv)})`, v: sum(res.years.map((x) => x.presentValue)), s: 'money' },
-    ],
-    [
-      'PV of free cash flows',
-      { f: `NPV(${I['r']},${fcfRange})*(1+${I['r']})^${I['offset']}`, v: res.pvOfCashFlows, s: 'money' },
-    ],
-    [
-      'Terminal value (Gordon)',
-      {
-        f: `INDEX(${fcfRange},1,${I['years']})*(1+${I['g']})/(${I['r']}-${I['g']})`,
-        v: res.terminalValue,
-        s: 'money',
-      },
-    ],
-  ];
+  const lastOf = (row: number) => `INDEX(${range(row)},1,${I['years']})`;
   const vr = rows.length; // row of the first valuation line
-  valuation.push(
-    [
-      'PV of terminal value',
-      { f: `C${vr + 3}/(1+${I['r']})^${I['years']}`, v: res.pvOfTerminalValue, s: 'money' },
-    ],
-    ['Enterprise value', { f: `C${vr + 2}+C${vr + 4}`, v: res.enterpriseValue, s: 'moneyBold' }],
-    ['Net debt', { f: I['netDebt']!, v: res.netDebt, s: 'money' }],
-    ['Equity value', { f: `C${vr + 5}-C${vr + 6}`, v: res.equityValue, s: 'moneyBold' }],
-  );
+  const at: Record<string, string> = {};
+  const valuation: [key: string, label: string, cell: Cell][] = [];
+  const add = (key: string, label: string, cell: Cell) => {
+    at[key] = `C${vr + valuation.length + 1}`;
+    valuation.push([key, label, cell]);
+  };
+  const r = I['r']!;
+  add('pvSum', 'Sum of present values (check)', {
+    f: `SUM(${range(L.pv)})`,
+    v: sum(res.years.map((x) => x.presentValue)),
+    s: 'money',
+  });
+  add('pvFcf', 'PV of free cash flows', {
+    f: `NPV(${r},${fcfRange})*(1+${r})^${I['offset']}`,
+    v: res.pvOfCashFlows,
+    s: 'money',
+  });
+  add('tv', 'Terminal value (Gordon or exit multiple, per Inputs)', {
+    f: `IF(${I['terminalMethod']}="exitMultiple",${lastOf(L.ebitda)}*${I['exitMultiple']},${lastOf(L.fcf)}*(1+${I['g']})/(${r}-${I['g']}))`,
+    v: res.terminalValue,
+    s: 'money',
+  });
+  add('pvTv', 'PV of terminal value', {
+    f: `${at['tv']}/(1+${r})^${I['years']}`,
+    v: res.pvOfTerminalValue,
+    s: 'money',
+  });
+  add('ev', 'Enterprise value', {
+    f: `${at['pvFcf']}+${at['pvTv']}`,
+    v: res.enterpriseValue,
+    s: 'moneyBold',
+  });
+  add('netDebt', 'Net debt', { f: I['netDebt']!, v: res.netDebt, s: 'money' });
+  add('equity', 'Equity value', { f: `${at['ev']}-${at['netDebt']}`, v: res.equityValue, s: 'moneyBold' });
   if (res.valuePerShare !== null) {
-    valuation.push(
-      ['Shares outstanding', { f: I['shares']!, v: res.sharesOutstanding!, s: 'number' }],
-      ['Value per share', { f: `C${vr + 7}/C${vr + 8}`, v: res.valuePerShare, s: 'moneyBold' }],
-    );
+    add('shares', 'Shares outstanding', { f: I['shares']!, v: res.sharesOutstanding!, s: 'number' });
+    add('perShare', 'Value per share', {
+      f: `${at['equity']}/${at['shares']}`,
+      v: res.valuePerShare,
+      s: 'moneyBold',
+    });
   }
-  for (const [label, cell] of valuation) rows.push([{ v: label, s: 'label' }, undefined, cell]);
+  add('impliedMultiple', 'Implied exit multiple (terminal value / last EBITDA)', {
+    f: `IF(${lastOf(L.ebitda)}<>0,${at['tv']}/${lastOf(L.ebitda)},"n/a")`,
+    v: res.impliedExitMultiple ?? 'n/a',
+    s: 'number',
+  });
+  add('impliedGrowth', 'Implied perpetual growth of free cash flow', {
+    f: `IF(${at['tv']}+${lastOf(L.fcf)}<>0,(${at['tv']}*${r}-${lastOf(L.fcf)})/(${at['tv']}+${lastOf(L.fcf)}),"n/a")`,
+    v: res.impliedTerminalGrowth ?? 'n/a',
+    s: 'percent',
+  });
+  for (const [, label, cell] of valuation) rows.push([{ v: label, s: 'label' }, undefined, cell]);
   const q = sheetRef(sheetName);
-  const ref = (row: number) => `${q}!$C$${row}`;
+  const ref = (key: string) => `${q}!${at[key]!.replace(/^C(\d+)$/, '$$C$$$1')}`;
   const absRange = (row: number) => `${q}!$${first}$${row + 1}:$${last}$${row + 1}`;
+  const refs: DcfRefs = {
+    fcf: absRange(L.fcf),
+    years: absRange(L.year),
+    pvFcf: ref('pvFcf'),
+    tv: ref('tv'),
+    pvTv: ref('pvTv'),
+    ev: ref('ev'),
+    netDebt: ref('netDebt'),
+    equity: ref('equity'),
+    perShare: at['perShare'] ? ref('perShare') : '',
+    impliedMultiple: ref('impliedMultiple'),
+    impliedGrowth: ref('impliedGrowth'),
+    pvRow: absRange(L.pv),
+    fcfRow: absRange(L.fcf),
+    ebitdaRow: absRange(L.ebitda),
+    nopatRow: absRange(L.nopat),
+    daRow: absRange(L.da),
+    capexRow: absRange(L.capex),
+    dnwcRow: absRange(L.dnwc),
+    sensitivity: sensitivityRows(rows, res, I, q, { fcf: absRange(L.fcf), ebitda: absRange(L.ebitda) }),
+  };
   return {
     sheet: {
       name: sheetName,
@@ -193,23 +248,7 @@ export function dcfSheet(
       freeze: { rows: 4, cols: 1 },
       ...(n < M ? { hiddenCols: { from: n + 2, to: M + 1 } } : {}),
     },
-    refs: {
-      fcf: absRange(L.fcf),
-      years: absRange(L.year),
-      pvFcf: ref(vr + 2),
-      tv: ref(vr + 3),
-      pvTv: ref(vr + 4),
-      ev: ref(vr + 5),
-      netDebt: ref(vr + 6),
-      equity: ref(vr + 7),
-      perShare: ref(vr + 9),
-      pvRow: absRange(L.pv),
-      fcfRow: absRange(L.fcf),
-      nopatRow: absRange(L.nopat),
-      daRow: absRange(L.da),
-      capexRow: absRange(L.capex),
-      dnwcRow: absRange(L.dnwc),
-    },
+    refs,
   };
 }
 

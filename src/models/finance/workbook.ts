@@ -138,6 +138,22 @@ export function financeWorkbookSpec(
       accepts: accepts('terminalGrowth'),
     },
     {
+      key: 'terminalMethod',
+      label: 'Terminal value method',
+      value: input.terminalMethod,
+      style: 'textInput',
+      unit: 'gordon or exitMultiple',
+      accepts: { kind: 'list', values: ['gordon', 'exitMultiple'], message: 'gordon or exitMultiple' },
+    },
+    {
+      key: 'exitMultiple',
+      label: 'Exit multiple (EV/EBITDA)',
+      value: input.exitMultiple,
+      style: 'numberInput',
+      unit: 'times last projected EBITDA',
+      accepts: accepts('exitMultiple'),
+    },
+    {
       key: 'discounting',
       label: 'Discounting',
       value: input.discounting,
@@ -220,7 +236,7 @@ export function financeWorkbookSpec(
   const loan = result.loan ? loanSheet(result, I, names.loan, formatting) : undefined;
   if (loan) sheets.push(loan.sheet);
   const checks = checksSheet(names.checks, formatting, financeChecks(result, I, dcf.refs, loan?.refs));
-  sheets.push(summarySheet(result, names, dcf.refs, loan?.refs, checks, formatting), checks.sheet);
+  sheets.push(summarySheet(result, names, I, dcf.refs, loan?.refs, checks, formatting), checks.sheet);
   return {
     sheets,
     properties: {
@@ -252,6 +268,7 @@ export function financeWorkbook(
 function summarySheet(
   res: FinanceResult,
   names: Record<'inputs' | 'dcf' | 'loan' | 'summary' | 'checks', string>,
+  I: Record<string, string>,
   dcf: DcfRefs,
   loan: { payment: string; totalInterest: string } | undefined,
   checks: { overall: string; ok: boolean },
@@ -268,6 +285,10 @@ function summarySheet(
   if (res.valuePerShare !== null) line('Value per share', dcf.perShare, res.valuePerShare);
   line('PV of free cash flows', dcf.pvFcf, res.pvOfCashFlows);
   line('PV of terminal value', dcf.pvTv, res.pvOfTerminalValue);
+  rows.push([
+    { v: 'Terminal value method', s: 'label' },
+    { f: I['terminalMethod']!, v: res.terminalMethod, s: 'default' },
+  ]);
   line(
     'Terminal value share of EV',
     `${dcf.pvTv}/${dcf.ev}`,
@@ -277,6 +298,12 @@ function summarySheet(
   if (loan && res.loan) {
     line('Loan monthly payment', loan.payment, res.loan.payment);
     line('Loan total interest', loan.totalInterest, res.loan.totalInterest);
+  }
+  if (res.impliedExitMultiple !== null) {
+    line('Implied exit multiple (EV/EBITDA)', dcf.impliedMultiple, res.impliedExitMultiple, 'number');
+  }
+  if (res.impliedTerminalGrowth !== null) {
+    line('Implied perpetual growth', dcf.impliedGrowth, res.impliedTerminalGrowth, 'percent');
   }
   rows.push([
     { v: `Model checks pass (see ${names.checks})`, s: 'label' },
@@ -333,12 +360,12 @@ function valuationChecks(res: FinanceResult, dcf: DcfRefs): Cell[] {
       'terminal_value_share_high',
       // IF, not AND: AND would evaluate the share even when EV is 0.
       `IF(${dcf.ev}>0,${dcf.pvTv}>${TERMINAL_SHARE_WARNING}*${dcf.ev},FALSE)`,
-      `Warning: the terminal value is over ${TERMINAL_SHARE_WARNING * 100} % of enterprise value; the valuation rests on terminal growth and the discount rate.`,
+      `Warning: the terminal value is over ${TERMINAL_SHARE_WARNING * 100} % of enterprise value; the valuation rests on the terminal assumptions and the discount rate.`,
     ),
     check(
       'terminal_cash_flow_negative',
       `${dcf.tv}<0`,
-      'Warning: the last free cash flow is negative, so the terminal value carries a loss forever.',
+      'Warning: the terminal value is negative: the last free cash flow (Gordon) or EBITDA (exit multiple) is negative.',
     ),
     check('enterprise_value_not_positive', `${dcf.ev}<=0`, 'Warning: the enterprise value is not positive.'),
   ];

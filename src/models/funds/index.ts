@@ -8,13 +8,23 @@ import { FUNDS_SHEETS, fundsWorkbook } from './workbook.ts';
 /** Below this many paths a simulation runs whole: splitting would cost more than it saves. */
 const PARALLEL_FROM_PATHS = 2000;
 
+const distributionOf = (unit: 'fraction' | 'multiple'): SummaryUnits => ({
+  mean: unit,
+  ...Object.fromEntries(['p5', 'p10', 'p25', 'p50', 'p75', 'p90', 'p95'].map((p) => [p, unit])),
+  histogram: [{ from: unit, to: unit }],
+});
 const band: SummaryUnits = [{ p10: 'money', p50: 'money', p90: 'money' }];
 
 /**
- * Which summary figures are money (rounded per the tenant's rule). Multiples (DPI, RVPI, TVPI), IRRs,
- * periods and path counts are not listed, so they keep their precision.
+ * What each summary figure measures. Only money is rounded per the tenant's rule: multiples (DPI, RVPI,
+ * TVPI), IRRs, periods and path counts keep their precision.
  */
 export const fundsSummaryUnits: SummaryUnits = {
+  dpi: 'multiple',
+  rvpi: 'multiple',
+  tvpi: 'multiple',
+  netIrr: 'fraction',
+  grossIrr: 'fraction',
   paidIn: 'money',
   distributions: 'money',
   nav: 'money',
@@ -30,12 +40,19 @@ export const fundsSummaryUnits: SummaryUnits = {
       cumulativeNetCashFlow: 'money',
     },
   ],
-  simulation: { nav: band, netCashFlow: band },
+  simulation: {
+    nav: band,
+    netCashFlow: band,
+    cumulativeNetCashFlowFan: [{ p5: 'money', p25: 'money', p50: 'money', p75: 'money', p95: 'money' }],
+    tvpi: distributionOf('multiple'),
+    irr: distributionOf('fraction'),
+  },
 };
 
 export const fundsModel: ModelDefinition<FundsInput, FundsResult> = {
   name: 'funds',
-  version: '1.0.0',
+  // 1.1: the Monte Carlo fan of cumulative net cash flow; the same input gives the same numbers.
+  version: '1.1.0',
   title: 'Fund cash-flow projection',
   description:
     'Private-markets fund contributions, distributions and NAV (Takahashi & Alexander 2002), net of fees and carry, with optional Monte Carlo.',
@@ -100,6 +117,7 @@ export const fundsModel: ModelDefinition<FundsInput, FundsResult> = {
       rules.rounding,
     );
   },
+  summaryUnits: fundsSummaryUnits,
   workbook: fundsWorkbook,
   sheetNames: FUNDS_SHEETS,
 };

@@ -1,6 +1,6 @@
 import type { FieldProblem } from '../../core/errors.ts';
 import { investorIrr, irrRoots } from '../irr-roots.ts';
-import { implausibleRate } from '../plausibility.ts';
+import { implausibleRate, WARN_ABOVE } from '../plausibility.ts';
 import type { ModelWarning } from '../types.ts';
 import { type FundPath, projectFund } from './project.ts';
 import { annualise, type PeriodRates, periodRates, perPeriodGrowth } from './rates.ts';
@@ -70,7 +70,7 @@ export function checkFunds(input: FundsInput): FieldProblem[] {
 
 /** Rates a user likely typed as percent: portfolio growth above 100 % a year. */
 export function adviseFunds(input: FundsInput): ModelWarning[] {
-  return implausibleRate('/growthRate', 'The growth rate', input.growthRate, 1);
+  return implausibleRate('/growthRate', 'The growth rate', input.growthRate, WARN_ABOVE.growth);
 }
 
 export function runFunds(input: FundsInput, simulation?: SimulationSummary | null): FundsResult {

@@ -1,3 +1,4 @@
+import { WARN_ABOVE } from '../plausibility.ts';
 import type { JsonSchema } from '../types.ts';
 
 export type FeeBasis = 'committed' | 'invested' | 'nav';
@@ -107,7 +108,10 @@ export const fundsSchema: JsonSchema = {
       maximum: 20,
       default: 2.5,
     },
-    growthRate: fraction('Growth rate (G)', 'Annual growth of the portfolio (NAV).', -0.99, 2, 0.13),
+    growthRate: {
+      ...fraction('Growth rate (G)', 'Annual growth of the portfolio (NAV).', -0.99, 2, 0.13),
+      'x-warn-above': WARN_ABOVE.growth,
+    },
     yield: fraction('Yield (Y)', 'Minimum annual distribution rate of NAV.', 0, 1, 0),
     periodsPerYear: {
       type: 'integer',

@@ -40,11 +40,27 @@ export interface Distribution {
   histogram: { from: number; to: number; count: number }[];
 }
 
+/** Percentiles over every path of one figure at the end of one fund year: a slice of the fan chart. */
+export interface FanPoint {
+  /** Calendar year whose end the percentiles are taken at. */
+  year: number;
+  p5: number;
+  p25: number;
+  p50: number;
+  p75: number;
+  p95: number;
+}
+
 export interface SimulationSummary {
   paths: number;
   seed: number;
   nav: Band[];
   netCashFlow: Band[];
+  /**
+   * Cumulative LP net cash flow (the J-curve) at the end of each fund year, P5 … P95 over every path: the
+   * fan chart. Each path's running sum adds its periods in order, as the deterministic J-curve does.
+   */
+  cumulativeNetCashFlowFan: FanPoint[];
   tvpi: Distribution;
   /**
    * Over every path. A path without an IRR is a loss (a gain always has a root above 0) with no negative
@@ -173,9 +189,35 @@ export function mergeSimulationChunks(
     seed: input.seed,
     nav: bands('lpNav'),
     netCashFlow: bands('netCashFlow'),
+    cumulativeNetCashFlowFan: fan(input, sorted, N),
     tvpi: distribution(concat('tvpi')),
     irr: { ...distribution(irrs), pathsWithoutIrr: withoutIrr },
   };
+}
+
+/** Year-end percentiles of each path's cumulative net cash flow, from chunks in path order. */
+function fan(input: FundsInput, chunks: readonly SimulationChunk[], N: number): FanPoint[] {
+  const P = N / input.fundLifeYears;
+  const cumulative = new Float64Array(input.simulations);
+  const sorted = new Float64Array(input.simulations);
+  const points: FanPoint[] = [];
+  for (let t = 0; t < N; t++) {
+    let j = 0;
+    for (const c of chunks) for (let k = 0; k < c.count; k++) cumulative[j++]! += c.netCashFlow[k * N + t]!;
+    if ((t + 1) % P !== 0) continue;
+    sorted.set(cumulative);
+    sorted.sort();
+    const q = (p: number) => percentileSorted(sorted, p);
+    points.push({
+      year: input.vintageYear + (t + 1) / P - 1,
+      p5: q(0.05),
+      p25: q(0.25),
+      p50: q(0.5),
+      p75: q(0.75),
+      p95: q(0.95),
+    });
+  }
+  return points;
 }
 
 export function runFundsSimulation(input: FundsInput): SimulationSummary {

@@ -1,5 +1,5 @@
 import type { Formatting } from '../../core/tenant.ts';
-import { type Cell, type Row, type SheetSpec, sheetRef } from '../xlsx/cells.ts';
+import { type Cell, type ChartSpec, colName, type Row, type SheetSpec, sheetRef } from '../xlsx/cells.ts';
 import { headerRows } from '../xlsx/layout.ts';
 import { type FundsResult, periodLabels } from './run.ts';
 
@@ -46,12 +46,14 @@ export function simulationSheet(res: FundsResult, sheetName: string, formatting:
     { v: sim.irr.pathsWithoutIrr, s: 'integer' },
   ]);
   const ref = (col: string) => `${sheetRef(sheetName)}!$${col}$${first + 1}:$${col}$${last}`;
+  const fan = fanChart(res, sheetName, rows);
   return {
     name: sheetName,
     rows,
-    cols: [12, 16, 16, 16, 16, 16, 16, 16, 16],
+    cols: [12, 16, 16, 16, 16, 16, 16, 16, 16, 16, 16],
     freeze: { rows: first, cols: 1 },
     charts: [
+      fan,
       {
         kind: 'line',
         title: 'LP NAV: P10 / P50 / P90',
@@ -66,5 +68,70 @@ export function simulationSheet(res: FundsResult, sheetName: string, formatting:
         to: { col: 18, row: first + 20 },
       },
     ],
+  };
+}
+
+const PERCENTILES = ['p5', 'p25', 'p50', 'p75', 'p95'] as const;
+
+/**
+ * The fan chart of the simulation: cumulative LP net cash flow at each year end, P5 … P95 over every
+ * path. The percentiles are values (a simulation is not a formula); beside them the band widths the
+ * stacked areas draw are formulas on them (base = P5, then P25 − P5, …, P95 − P75), and the median is a
+ * line over the bands. Appends its table to `rows`.
+ */
+function fanChart(res: FundsResult, sheetName: string, rows: Row[]): ChartSpec {
+  const fan = res.simulation!.cumulativeNetCashFlowFan;
+  rows.push(
+    [],
+    [{ v: 'Cumulative LP net cash flow at each year end, over every path (the fan chart)', s: 'bold' }],
+    ['Year', 'P5', 'P25', 'P50', 'P75', 'P95', 'Base (P5)', 'P5–P25', 'P25–P50', 'P50–P75', 'P75–P95'].map(
+      (v): Cell => ({ v, s: 'colHeader' }),
+    ),
+  );
+  const first = rows.length;
+  for (const p of fan) {
+    const r = rows.length + 1;
+    const values = PERCENTILES.map((k) => p[k]);
+    rows.push([
+      { v: p.year, s: 'colHeader' },
+      ...values.map((v): Cell => ({ v, s: 'money' })),
+      { f: `B${r}`, v: p.p5, s: 'money' },
+      ...[1, 2, 3, 4].map(
+        (i): Cell => ({
+          f: `${colName(i + 1)}${r}-${colName(i)}${r}`,
+          v: values[i]! - values[i - 1]!,
+          s: 'money',
+        }),
+      ),
+    ]);
+  }
+  const last = rows.length;
+  const column = (col: number) =>
+    `${sheetRef(sheetName)}!$${colName(col)}$${first + 1}:$${colName(col)}$${last}`;
+  const width = (i: number) => fan.map((p) => p[PERCENTILES[i]!] - p[PERCENTILES[i - 1]!]);
+  const bands: [string, number, number[]][] = [
+    ['P5–P25', 0.35, width(1)],
+    ['P25–P50', 0.7, width(2)],
+    ['P50–P75', 0.7, width(3)],
+    ['P75–P95', 0.35, width(4)],
+  ];
+  return {
+    kind: 'fan',
+    title: 'Cumulative LP net cash flow: P5–P95 fan, median line',
+    categoriesRef: column(0),
+    categories: fan.map((p) => p.year),
+    series: [
+      { name: 'Base (P5)', ref: column(6), values: fan.map((p) => p.p5), invisible: true },
+      ...bands.map(([name, opacity, values], i) => ({
+        name,
+        ref: column(7 + i),
+        values,
+        color: '1F4E79',
+        opacity,
+      })),
+    ],
+    lines: [{ name: 'Median (P50)', ref: column(3), values: fan.map((p) => p.p50), color: 'C55A11' }],
+    from: { col: 0, row: last + 1 },
+    to: { col: 9, row: last + 22 },
   };
 }

@@ -40,10 +40,20 @@ export interface ChartSeries {
   ref: string;
   values: number[];
   color?: string;
+  /** Area fill opacity, 0 to 1 (a fan chart's outer bands are lighter). */
+  opacity?: number;
+  /** Drawn without fill or line and left out of the legend: the invisible base a stacked fan stands on. */
+  invisible?: boolean;
 }
 
 export interface ChartSpec {
-  kind: 'column' | 'line';
+  /**
+   * `fan`: stacked areas (`series[0]` the invisible base, then one band per series, each the width between
+   * two percentiles) with `lines` (the median) drawn over them on the same axes.
+   */
+  kind: 'column' | 'line' | 'fan';
+  /** Line series over a fan's bands. */
+  lines?: ChartSeries[];
   title: string;
   categoriesRef: string;
   categories: (number | string)[];

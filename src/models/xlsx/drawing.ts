@@ -15,10 +15,27 @@ export function chartXml(chart: ChartSpec, brand: string): string {
       seriesXml(chart.kind, s, i, cat, s.color ?? (i === 0 ? brand : PALETTE[i % PALETTE.length]!)),
     )
     .join('');
-  const plot =
-    chart.kind === 'column'
-      ? `<c:barChart><c:barDir val="col"/><c:grouping val="clustered"/><c:varyColors val="0"/>${series}<c:gapWidth val="80"/><c:axId val="1001"/><c:axId val="1002"/></c:barChart>`
-      : `<c:lineChart><c:grouping val="standard"/><c:varyColors val="0"/>${series}<c:marker val="1"/><c:axId val="1001"/><c:axId val="1002"/></c:lineChart>`;
+  const axes = '<c:axId val="1001"/><c:axId val="1002"/>';
+  const lineChart = (sers: string) =>
+    `<c:lineChart><c:grouping val="standard"/><c:varyColors val="0"/>${sers}<c:marker val="1"/>${axes}</c:lineChart>`;
+  let plot: string;
+  if (chart.kind === 'column') {
+    plot = `<c:barChart><c:barDir val="col"/><c:grouping val="clustered"/><c:varyColors val="0"/>${series}<c:gapWidth val="80"/>${axes}</c:barChart>`;
+  } else if (chart.kind === 'fan') {
+    // Area and line share the axes; series indices run on across both groups, as ECMA-376 requires.
+    const n = chart.series.length;
+    const lines = (chart.lines ?? [])
+      .map((s, i) => seriesXml('line', s, n + i, cat, s.color ?? brand))
+      .join('');
+    plot = `<c:areaChart><c:grouping val="stacked"/><c:varyColors val="0"/>${series}${axes}</c:areaChart>${lines ? lineChart(lines) : ''}`;
+  } else {
+    plot = lineChart(series);
+  }
+  const hiddenFromLegend = chart.series
+    .flatMap((s, i) =>
+      s.invisible ? [`<c:legendEntry><c:idx val="${i}"/><c:delete val="1"/></c:legendEntry>`] : [],
+    )
+    .join('');
   return (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' +
     `<c:chartSpace xmlns:c="${NS_C}" xmlns:a="${NS_A}" xmlns:r="${NS_R}"><c:roundedCorners val="0"/><c:chart>` +
@@ -30,7 +47,7 @@ export function chartXml(chart: ChartSpec, brand: string): string {
     '<c:valAx><c:axId val="1002"/><c:scaling><c:orientation val="minMax"/></c:scaling><c:delete val="0"/><c:axPos val="l"/>' +
     `<c:majorGridlines/><c:numFmt formatCode="${escapeXml(chart.valueFormat ?? '#,##0')}" sourceLinked="0"/><c:tickLblPos val="nextTo"/>` +
     '<c:crossAx val="1001"/><c:crosses val="autoZero"/><c:crossBetween val="between"/></c:valAx></c:plotArea>' +
-    '<c:legend><c:legendPos val="b"/><c:overlay val="0"/></c:legend><c:plotVisOnly val="1"/><c:dispBlanksAs val="gap"/>' +
+    `<c:legend><c:legendPos val="b"/>${hiddenFromLegend}<c:overlay val="0"/></c:legend><c:plotVisOnly val="1"/><c:dispBlanksAs val="gap"/>` +
     '</c:chart></c:chartSpace>'
   );
 }
@@ -52,6 +69,13 @@ function seriesXml(kind: ChartSpec['kind'], s: ChartSeries, i: number, cat: stri
   const val = `<c:val>${cache(s.ref, s.values)}</c:val>`;
   if (kind === 'column') {
     return `<c:ser>${head}<c:spPr><a:solidFill><a:srgbClr val="${color}"/></a:solidFill></c:spPr><c:invertIfNegative val="0"/><c:cat>${cat}</c:cat>${val}</c:ser>`;
+  }
+  if (kind === 'fan') {
+    const alpha = s.opacity === undefined ? '' : `<a:alpha val="${Math.round(s.opacity * 100000)}"/>`;
+    const fill = s.invisible
+      ? '<a:noFill/><a:ln><a:noFill/></a:ln>'
+      : `<a:solidFill><a:srgbClr val="${color}">${alpha}</a:srgbClr></a:solidFill><a:ln><a:noFill/></a:ln>`;
+    return `<c:ser>${head}<c:spPr>${fill}</c:spPr><c:cat>${cat}</c:cat>${val}</c:ser>`;
   }
   return `<c:ser>${head}<c:spPr><a:ln w="28575"><a:solidFill><a:srgbClr val="${color}"/></a:solidFill></a:ln></c:spPr><c:marker><c:symbol val="none"/></c:marker><c:cat>${cat}</c:cat>${val}<c:smooth val="0"/></c:ser>`;
 }

@@ -1,14 +1,24 @@
 import { lazy, Suspense, useEffect, useState } from 'react';
 import { isTerminal, type Job } from '../../../src/client/index.ts';
-import { useTenantClient } from '../api.tsx';
+import { useAsync, useTenantClient } from '../api.tsx';
 import { Link, useTitle } from '../router.tsx';
 import { ProblemBanner } from '../ui/Problem.tsx';
 import { Loading, StatusBadge } from '../ui/States.tsx';
 import { Downloads } from './Downloads.tsx';
-import { chartSeries, duration, formatTime, formatValue, humanize, keyFigures } from './format.ts';
+import {
+  chartSeries,
+  duration,
+  formatFigure,
+  formatTime,
+  humanize,
+  keyFigures,
+  simulationFan,
+} from './format.ts';
+import { JobWarnings } from './JobWarnings.tsx';
 
 // Recharts is the biggest piece of the portal; only a finished job's page needs it.
 const ResultsChart = lazy(() => import('./ResultsChart.tsx'));
+const FanChart = lazy(() => import('./FanChart.tsx'));
 
 /** One job, kept live over Server-Sent Events until it is terminal. */
 export function JobPage({ tenantId, jobId }: { tenantId: string; jobId: string }) {
@@ -17,6 +27,8 @@ export function JobPage({ tenantId, jobId }: { tenantId: string; jobId: string }
   const [job, setJob] = useState<Job>();
   const [error, setError] = useState<unknown>();
   const [attempt, setAttempt] = useState(0);
+  // What each summary figure measures (money, rate, multiple) is the model's data, not guessed from names.
+  const models = useAsync(() => client.listModels(), [tenantId]);
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: the client is rebuilt per render; tenant and job identify it.
   useEffect(() => {
@@ -46,7 +58,10 @@ export function JobPage({ tenantId, jobId }: { tenantId: string; jobId: string }
     return error ? <ProblemBanner error={error} onRetry={() => setAttempt((a) => a + 1)} /> : <Loading />;
   }
   const series = chartSeries(job);
-  const figures = keyFigures(job.summary);
+  const units = models.data?.find((m) => m.name === job.model)?.summaryUnits;
+  const figures = keyFigures(job.summary, units);
+  const currency = jobCurrency(job);
+  const fan = simulationFan(job.summary);
   return (
     <section>
       <p>
@@ -87,15 +102,17 @@ export function JobPage({ tenantId, jobId }: { tenantId: string; jobId: string }
           <p>{job.error.message}</p>
         </div>
       ) : null}
+      <JobWarnings warnings={job.warnings ?? []} />
       {job.status === 'succeeded' ? <Downloads client={client} job={job} /> : null}
       {figures.length > 0 ? (
         <section aria-labelledby="results-heading">
           <h2 id="results-heading">Key results</h2>
+          {currency ? <p className="muted">Amounts in {currency}; rates as percentages.</p> : null}
           <dl className="summary">
-            {figures.map(([key, value]) => (
-              <div key={key}>
-                <dt>{humanize(key)}</dt>
-                <dd>{formatValue(value, key)}</dd>
+            {figures.map((f) => (
+              <div key={f.label}>
+                <dt>{f.label}</dt>
+                <dd>{formatFigure(f.value, f.unit, currency, f.key)}</dd>
               </div>
             ))}
           </dl>
@@ -108,10 +125,27 @@ export function JobPage({ tenantId, jobId }: { tenantId: string; jobId: string }
           ))}
         </Suspense>
       ) : null}
+      {fan.length > 0 ? (
+        <Suspense fallback={<Loading label="Loading chart…" />}>
+          <FanChart
+            title="Cumulative net cash flow, Monte Carlo: P5–P95 and P25–P75 bands, median line"
+            points={fan}
+            format={(v) => formatFigure(v, 'money', currency)}
+          />
+        </Suspense>
+      ) : null}
       <details>
         <summary>Input the model ran on</summary>
         <pre>{JSON.stringify(job.effectiveInput, null, 2)}</pre>
       </details>
     </section>
   );
+}
+
+/** The job's currency: the summary's (what the model ran with), else the input's. */
+function jobCurrency(job: Job): string | undefined {
+  const fromSummary = job.summary?.['currency'];
+  if (typeof fromSummary === 'string') return fromSummary;
+  const input = job.effectiveInput as { currency?: unknown } | undefined;
+  return typeof input?.currency === 'string' ? input.currency : undefined;
 }

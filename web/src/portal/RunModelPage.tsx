@@ -1,13 +1,20 @@
 import Form, { type IChangeEvent } from '@rjsf/core';
 import type { ErrorSchema, RJSFSchema } from '@rjsf/utils';
 import validator from '@rjsf/validator-ajv8';
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { ProblemError } from '../../../src/client/index.ts';
 import { useAsync, useTenantClient } from '../api.tsx';
 import { Link, navigate, useLocation, useTitle } from '../router.tsx';
 import { ProblemBanner } from '../ui/Problem.tsx';
 import { Empty, Loading } from '../ui/States.tsx';
-import { errorSchemaFrom, formSchema, friendlyErrors, uiSchemaFor } from './schemaForm.ts';
+import {
+  errorSchemaFrom,
+  formSchema,
+  friendlyErrorsFor,
+  type ImplausibleValue,
+  implausibleValues,
+  uiSchemaFor,
+} from './schemaForm.ts';
 import { widgets } from './widgets.tsx';
 
 /** The model's form, generated from the tenant's schema; `?rerun=<job>` starts from that job's input. */
@@ -24,12 +31,19 @@ export function RunModelPage({ tenantId, model }: { tenantId: string; model: str
 
   const schema = useMemo(() => (info ? (formSchema(info.inputSchema) as RJSFSchema) : undefined), [info]);
   const uiSchema = useMemo(() => (schema ? uiSchemaFor(schema) : {}), [schema]);
+  const transformErrors = useMemo(() => friendlyErrorsFor(schema ?? {}), [schema]);
   const [formData, setFormData] = useState<unknown>();
   const [problem, setProblem] = useState<unknown>();
   const [serverErrors, setServerErrors] = useState<ErrorSchema>();
   const [submitting, setSubmitting] = useState(false);
   // One key per intended submission: a retried click after a timeout does not start a second job.
   const [idempotencyKey, setIdempotencyKey] = useState(() => crypto.randomUUID());
+  // Values past their field's x-warn-above, waiting for the user to confirm them or change them.
+  const [unusual, setUnusual] = useState<{ data: unknown; values: ImplausibleValue[] }>();
+  const confirmRef = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (unusual) confirmRef.current?.focus();
+  }, [unusual]);
 
   if (loaded.loading && !loaded.data) return <Loading label="Loading the form…" />;
   if (loaded.error) return <ProblemBanner error={loaded.error} onRetry={loaded.reload} />;
@@ -46,14 +60,22 @@ export function RunModelPage({ tenantId, model }: { tenantId: string; model: str
   const onChange = (event: IChangeEvent) => {
     setFormData(event.formData);
     setServerErrors(undefined);
+    setUnusual(undefined);
     setIdempotencyKey(crypto.randomUUID());
   };
 
-  const onSubmit = async (event: IChangeEvent) => {
+  const onSubmit = (event: IChangeEvent) => {
+    const values = implausibleValues(schema, event.formData);
+    if (values.length > 0) setUnusual({ data: event.formData, values });
+    else void submit(event.formData);
+  };
+
+  const submit = async (input: unknown) => {
+    setUnusual(undefined);
     setSubmitting(true);
     setProblem(undefined);
     try {
-      const job = await client.submitJob(model, event.formData, { idempotencyKey });
+      const job = await client.submitJob(model, input, { idempotencyKey });
       navigate(`/t/${encodeURIComponent(tenantId)}/jobs/${encodeURIComponent(job.id)}`);
     } catch (error) {
       setProblem(error);
@@ -82,7 +104,7 @@ export function RunModelPage({ tenantId, model }: { tenantId: string; model: str
         onChange={onChange}
         onSubmit={onSubmit}
         extraErrors={serverErrors}
-        transformErrors={friendlyErrors}
+        transformErrors={transformErrors}
         liveValidate="onBlur"
         noHtml5Validate
         showErrorList="top"
@@ -92,11 +114,50 @@ export function RunModelPage({ tenantId, model }: { tenantId: string; model: str
         experimental_defaultFormStateBehavior={{ emptyObjectFields: 'populateRequiredDefaults' }}
         disabled={submitting}
       >
-        <div className="form-actions">
-          <button type="submit" disabled={submitting}>
-            {submitting ? 'Submitting…' : 'Run model'}
-          </button>
-        </div>
+        {unusual ? (
+          <div
+            className="banner banner-warning"
+            role="alertdialog"
+            aria-labelledby="unusual-title"
+            aria-describedby="unusual-list"
+            tabIndex={-1}
+            ref={confirmRef}
+          >
+            <p className="banner-title" id="unusual-title">
+              {unusual.values.length === 1 ? 'This value is unusual' : 'These values are unusual'}: run
+              anyway?
+            </p>
+            <ul id="unusual-list">
+              {unusual.values.map((v) => (
+                <li key={v.path}>{v.message}</li>
+              ))}
+            </ul>
+            <p>Rates are percentages here: 5 means 5 %. Change the value if you meant something smaller.</p>
+            <div className="form-actions">
+              <button type="button" onClick={() => void submit(unusual.data)} disabled={submitting}>
+                Run with these values
+              </button>
+              <button
+                type="button"
+                className="button-secondary"
+                onClick={() => {
+                  // Back to the first unusual field (@rjsf ids follow the path: root_loan_annualRate).
+                  const first = unusual.values[0]?.path ?? '';
+                  setUnusual(undefined);
+                  document.getElementById(`root${first.replace(/\//g, '_')}`)?.focus();
+                }}
+              >
+                Change them
+              </button>
+            </div>
+          </div>
+        ) : (
+          <div className="form-actions">
+            <button type="submit" disabled={submitting}>
+              {submitting ? 'Submitting…' : 'Run model'}
+            </button>
+          </div>
+        )}
       </Form>
     </section>
   );

@@ -1,3 +1,5 @@
+import type { SummaryUnits } from '../../../src/client/index.ts';
+
 /** Numbers as the user's locale writes them; key figures keep at most two decimals on screen. */
 export function formatValue(value: unknown, key = ''): string {
   // Years and period numbers are labels, not amounts: no thousands separator.
@@ -81,15 +83,84 @@ export function chartSeries(job: {
   return found;
 }
 
-/** Summary entries shown as key figures: scalars only, arrays go to charts. */
-export function keyFigures(summary: Record<string, unknown> | undefined): [string, unknown][] {
-  return Object.entries(summary ?? {}).filter(
-    ([, v]) => !Array.isArray(v) && (v === null || typeof v !== 'object'),
-  );
+type Units = SummaryUnits | undefined;
+
+const isScalar = (v: unknown) => v === null || (typeof v !== 'object' && typeof v !== 'function');
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function unitOf(units: Units, key: string): Units {
+  if (!units || typeof units === 'string' || Array.isArray(units)) return undefined;
+  const fields = units as Record<string, SummaryUnits>;
+  return Object.hasOwn(fields, key) ? fields[key] : undefined;
+}
+
+export interface KeyFigure {
+  key: string;
+  label: string;
+  value: unknown;
+  unit: Units;
+}
+
+/**
+ * Summary entries shown as key figures: scalars, and the scalars of a group of them (`loan` →
+ * "Loan monthly payment"); arrays go to charts, deeper structures to their own views. `currency` is
+ * left out: every money figure shows it.
+ */
+export function keyFigures(summary: Record<string, unknown> | undefined, units?: SummaryUnits): KeyFigure[] {
+  const figures: KeyFigure[] = [];
+  for (const [key, value] of Object.entries(summary ?? {})) {
+    if (key === 'currency' && typeof value === 'string') continue;
+    // An absent group (no loan) is no figure.
+    if (value === null && isRecord(unitOf(units, key))) continue;
+    if (isScalar(value)) figures.push({ key, label: humanize(key), value, unit: unitOf(units, key) });
+    else if (isRecord(value) && Object.values(value).every(isScalar)) {
+      for (const [inner, x] of Object.entries(value)) {
+        const label = `${humanize(key)} ${humanize(inner).toLowerCase()}`;
+        figures.push({ key: inner, label, value: x, unit: unitOf(unitOf(units, key), inner) });
+      }
+    }
+  }
+  return figures;
+}
+
+/**
+ * A figure with its unit: money in the job's currency (`€1,234,567.89`), a rate as a percentage
+ * (`8.16 %`), a multiple as `1.52×`; anything else as `formatValue` shows it.
+ */
+export function formatFigure(value: unknown, unit: Units, currency: string | undefined, key = ''): string {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return formatValue(value, key);
+  if (unit === 'money' && currency && /^[A-Z]{3}$/.test(currency)) {
+    return value.toLocaleString(undefined, { style: 'currency', currency, maximumFractionDigits: 2 });
+  }
+  if (unit === 'fraction') {
+    return `${(value * 100).toLocaleString(undefined, { maximumFractionDigits: 2 })} %`;
+  }
+  if (unit === 'multiple') return `${value.toLocaleString(undefined, { maximumFractionDigits: 2 })}×`;
+  return formatValue(value, key);
 }
 
 /** Per-tenant costs are often fractions of a cent; show two significant digits rather than 0.00. */
 export function formatUsd(value: number): string {
   if (value !== 0 && Math.abs(value) < 0.01) return `$${value.toPrecision(2)}`;
   return `$${value.toFixed(2)}`;
+}
+
+/** One year of a Monte Carlo fan: percentiles over every path. */
+export interface FanPoint {
+  year: number;
+  p5: number;
+  p25: number;
+  p50: number;
+  p75: number;
+  p95: number;
+}
+
+/** The Monte Carlo fan of a job's summary (`simulation.cumulativeNetCashFlowFan`), when it has one. */
+export function simulationFan(summary: Record<string, unknown> | undefined): FanPoint[] {
+  const simulation = summary?.['simulation'];
+  const fan = isRecord(simulation) ? simulation['cumulativeNetCashFlowFan'] : undefined;
+  if (!Array.isArray(fan)) return [];
+  const keys = ['year', 'p5', 'p25', 'p50', 'p75', 'p95'] as const;
+  return fan.filter((p): p is FanPoint => isRecord(p) && keys.every((k) => typeof p[k] === 'number'));
 }
