@@ -22,7 +22,12 @@ export interface ReconcileReport {
   checked: number;
   settled: number;
   resent: number;
+  /** Jobs settled by a recovery path whose notification a crash had cut off, announced now. */
+  announced: number;
 }
+
+/** Failure codes recovery gives the jobs it settles (this reconciler, the dead-letter settler). */
+const RECOVERY_CODES: ReadonlySet<string> = new Set(['message_lost', 'dead_lettered']);
 
 const JOB_LANE = /^(shared|tenant)_/;
 const DLQ_SUFFIX = '-dlq';
@@ -35,7 +40,14 @@ const DLQ_SUFFIX = '-dlq';
  * Tenants in a move or offboarding are skipped: the move owns their messages.
  */
 export async function reconcileJobs(options: ReconcileOptions): Promise<ReconcileReport> {
-  const report: ReconcileReport = { checked: 0, settled: 0, resent: 0 };
+  const report: ReconcileReport = { checked: 0, settled: 0, resent: 0, announced: 0 };
+  // A crash between settling a job here (or in the dead-letter settler) and queueing its webhook left it
+  // failed and unannounced, with no message left to bring it back: announce it (same dedup id and
+  // webhook-id, so a receiver that had it sees the same notification again at most).
+  for (const { tenant, job } of await unannouncedRecoveries(options)) {
+    await settled(options, tenant, job, tenantDataAt(options.stores, storeFor(tenant), tenant.id).jobs);
+    report.announced++;
+  }
   const stale = await staleJobs(options);
   if (stale.length === 0) return report;
   const { live, dead } = await scanMessages(options.queue);
@@ -83,6 +95,36 @@ export async function reconcileJobs(options: ReconcileOptions): Promise<Reconcil
     options.onRecovered?.(tenant.id, 'reconciled_resent');
   }
   return report;
+}
+
+async function unannouncedRecoveries(
+  options: ReconcileOptions,
+): Promise<{ tenant: Tenant; job: JobRecord }[]> {
+  const before = Date.now() - options.graceMs;
+  const out: { tenant: Tenant; job: JobRecord }[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await options.directory.list({ limit: 500, ...(cursor ? { cursor } : {}) });
+    for (const tenant of page.items) {
+      if (!tenant.config.webhook || tenant.move || tenant.status === 'offboarding') continue;
+      const jobs = tenantDataAt(options.stores, storeFor(tenant), tenant.id).jobs;
+      let jobCursor: string | undefined;
+      do {
+        const jobPage = await jobs.list({
+          status: 'failed',
+          limit: 100,
+          ...(jobCursor ? { cursor: jobCursor } : {}),
+        });
+        for (const job of jobPage.items) {
+          const recovered = job.error !== undefined && RECOVERY_CODES.has(job.error.code);
+          if (recovered && !job.announcedAt && Date.parse(job.updatedAt) < before) out.push({ tenant, job });
+        }
+        jobCursor = jobPage.nextCursor;
+      } while (jobCursor);
+    }
+    cursor = page.nextCursor;
+  } while (cursor);
+  return out;
 }
 
 async function staleJobs(options: ReconcileOptions): Promise<{ tenant: Tenant; job: JobRecord }[]> {

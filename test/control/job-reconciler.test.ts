@@ -11,6 +11,7 @@ import type { JobRecord } from '../../src/core/job.ts';
 import { decodeJobMessage, encodeJobMessage } from '../../src/core/messages.ts';
 import { emptyConfig, type Tenant } from '../../src/core/tenant.ts';
 import { type EmbeddedPlatform, openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
+import { WEBHOOK_QUEUE } from '../../src/functions/webhook-message.ts';
 import { deadLetterQueueName } from '../../src/ports/message-queue.ts';
 
 const open: { platform: EmbeddedPlatform; dir: string }[] = [];
@@ -93,7 +94,7 @@ describe('the job reconciler', () => {
       maxAttempts: 4,
       onRecovered: (_tenant, action) => recovered.push(action),
     });
-    expect(report).toEqual({ checked: 4, settled: 2, resent: 1 });
+    expect(report).toEqual({ checked: 4, settled: 2, resent: 1, announced: 0 });
     expect(recovered.sort()).toEqual(['reconciled_resent', 'reconciled_settled', 'reconciled_settled']);
 
     expect(await jobs.get(exhausted.id)).toMatchObject({ status: 'failed', error: { code: 'message_lost' } });
@@ -107,5 +108,42 @@ describe('the job reconciler', () => {
     expect(resent).toMatchObject({ cost: 7, priority: 1 });
     expect(await jobs.get(lost.id)).toMatchObject({ status: 'queued', version: 2 });
     for (const untouched of [live, young]) expect((await jobs.get(untouched.id))?.version).toBe(1);
+  });
+
+  it('announces a job recovery settled whose notification a crash cut off, once', async () => {
+    const { platform, id, jobs, add } = await setUp();
+    await ensureQueue(platform.queue, WEBHOOK_QUEUE);
+    const tenant = (await platform.directory.get(id))!;
+    await platform.directory.update(
+      {
+        ...tenant,
+        config: { ...tenant.config, webhook: { url: 'https://hooks.example.com/h', secret: 'whsec_x' } },
+      },
+      tenant.version,
+    );
+    const cutOff = await add({ status: 'failed', error: { code: 'message_lost', message: 'lost' } });
+    const announced = await add({
+      status: 'failed',
+      error: { code: 'dead_lettered', message: 'dead' },
+      announcedAt: new Date().toISOString(),
+    });
+    const modelFailure = await add({
+      status: 'failed',
+      error: { code: 'model_error', message: 'bad input' },
+    });
+    const options = {
+      directory: platform.directory,
+      stores: platform.stores,
+      queue: platform.queue,
+      graceMs: 60_000,
+      maxAttempts: 4,
+    };
+    expect((await reconcileJobs(options)).announced).toBe(1);
+    const sent = await platform.queue.receive(WEBHOOK_QUEUE, { maxMessages: 10 });
+    expect(sent.map((m) => (JSON.parse(m.body) as { jobId: string }).jobId)).toEqual([cutOff.id]);
+    expect((await jobs.get(cutOff.id))?.announcedAt).toBeDefined();
+    for (const other of [announced, modelFailure]) expect((await jobs.get(other.id))?.version).toBe(1);
+    // A second pass finds it announced.
+    expect((await reconcileJobs(options)).announced).toBe(0);
   });
 });
