@@ -3,6 +3,7 @@ import { excelSerial } from '../finmath.ts';
 import type { Provenance } from '../types.ts';
 import type { Cell, Row, SheetSpec, StyleName, WorkbookSpec } from '../xlsx/cells.ts';
 import { checksSheet } from '../xlsx/checks.ts';
+import { workbookProperties } from '../xlsx/doc-props.ts';
 import {
   headerRows,
   type InputRow,
@@ -239,19 +240,7 @@ export function financeWorkbookSpec(
   sheets.push(summarySheet(result, names, I, dcf.refs, loan?.refs, checks, formatting), checks.sheet);
   return {
     sheets,
-    properties: {
-      title: TITLE,
-      ...(provenance
-        ? {
-            company: provenance.tenantName,
-            jobId: provenance.jobId,
-            tenantId: provenance.tenantId,
-            model: provenance.model,
-            modelVersion: provenance.modelVersion,
-            created: provenance.created,
-          }
-        : {}),
-    },
+    properties: workbookProperties(TITLE, provenance),
   };
 }
 

@@ -10,6 +10,7 @@ import {
   type WorkbookSpec,
 } from '../xlsx/cells.ts';
 import { checksSheet } from '../xlsx/checks.ts';
+import { workbookProperties } from '../xlsx/doc-props.ts';
 import { headerRows, inputsSheetRows, logoImages, sheetNamer, warningRows } from '../xlsx/layout.ts';
 import { formattingForCurrency } from '../xlsx/styles.ts';
 import { writeXlsx } from '../xlsx/writer.ts';
@@ -74,19 +75,7 @@ export function fundsWorkbookSpec(
   if (result.simulation) sheets.push(simulationSheet(result, names.sim, formatting));
   return {
     sheets,
-    properties: {
-      title: TITLE,
-      ...(provenance
-        ? {
-            company: provenance.tenantName,
-            jobId: provenance.jobId,
-            tenantId: provenance.tenantId,
-            model: provenance.model,
-            modelVersion: provenance.modelVersion,
-            created: provenance.created,
-          }
-        : {}),
-    },
+    properties: workbookProperties(TITLE, provenance),
   };
 }
 

@@ -4,6 +4,23 @@ import { escapeXml } from './xml.ts';
 const HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n';
 const PROPS = 'http://schemas.openxmlformats.org/officeDocument/2006';
 
+/** The job a workbook was rendered for (`Provenance` in models/types.ts), as far as properties need it. */
+interface RenderedFor {
+  tenantName: string;
+  jobId: string;
+  tenantId: string;
+  model: string;
+  modelVersion: string;
+  created: string;
+}
+
+/** A model workbook's document properties: its title, and the job it was rendered for when known. */
+export function workbookProperties(title: string, provenance?: RenderedFor): DocumentProperties {
+  if (!provenance) return { title };
+  const { tenantName, jobId, tenantId, model, modelVersion, created } = provenance;
+  return { title, company: tenantName, jobId, tenantId, model, modelVersion, created };
+}
+
 /** The package parts that carry document properties, with their content types and package relationships. */
 export function docPropsParts(p: DocumentProperties): {
   files: Record<string, string>;
