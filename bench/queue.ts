@@ -82,7 +82,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-function ensureRedis(): string | undefined {
+export function ensureRedis(): string | undefined {
   try {
     return execFileSync('which', ['redis-server']).toString().trim();
   } catch {
@@ -95,7 +95,7 @@ function ensureRedis(): string | undefined {
   }
 }
 
-async function startRedis(binary: string, dir: string): Promise<{ port: number; stop(): void }> {
+export async function startRedis(binary: string, dir: string): Promise<{ port: number; stop(): void }> {
   const port = await freePort();
   const child = spawn(
     binary,

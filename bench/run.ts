@@ -17,6 +17,7 @@ const suites: Record<string, () => Promise<Bench>> = {
   models: async () => (await import('./models.ts')).benchModels,
   'noisy-neighbour': async () => (await import('./noisy-neighbour.ts')).benchNoisyNeighbour,
   placement: async () => (await import('./placement.ts')).benchPlacement,
+  peer: async () => (await import('./peer.ts')).benchPeer,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

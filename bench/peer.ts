@@ -1,0 +1,256 @@
+/**
+ * Silopool against the peer a user would build instead: Fastify + BullMQ + Redis, with BullMQ's
+ * sandboxed processors on worker threads running the same finance model and xlsx renderer. Same input,
+ * same HTTP client (a thread of 8 concurrent fetch loops), same parallelism (one job at a time per core
+ * on both sides), same durability class (Redis `appendonly yes, appendfsync everysec`; SQLite WAL with
+ * `synchronous=NORMAL`: both survive a process kill, not a power cut). Measures end-to-end jobs/s and
+ * submit-to-done latency (p50/p99, from the client's submit to the server seeing the job finished).
+ * Needs `redis-server` (Debian package `redis-server`); without it the peer is skipped, with a note.
+ * Run standalone: `npx tsx bench/peer.ts`.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Worker as Thread } from 'node:worker_threads';
+import { Ajv } from 'ajv';
+import { Queue, QueueEvents, Worker } from 'bullmq';
+import { build } from 'esbuild';
+import Fastify from 'fastify';
+import { readConfig } from '../src/entry/config.ts';
+import { startPlatform } from '../src/entry/platform.ts';
+import { getModel } from '../src/models/registry.ts';
+import { addFormats } from '../src/models/rules.ts';
+import { startModuleWorker } from '../src/runtime/module-url.ts';
+import { ensureRedis, startRedis } from './queue.ts';
+import { percentile } from './support.ts';
+import type { BenchResult } from './types.ts';
+
+const CASES = {
+  small: { revenue: 1_000_000, years: 10 },
+  large: {
+    revenue: 1_000_000,
+    years: 30,
+    loan: { principal: 5_000_000, annualRate: 0.06, termMonths: 360, startDate: '2026-01-01' },
+  },
+} as const;
+const WARMUP_JOBS = 100;
+const CLIENT_CONCURRENCY = 8;
+
+type Run = { jobsPerSec: number; p50: number; p99: number };
+type Side = {
+  url: string;
+  apiKey: string;
+  /** Calls `done(jobId)` for every job that finished (succeeded or failed); returns an unsubscribe. */
+  onFinished(done: (jobId: string) => void): () => void;
+  stop(): Promise<void>;
+};
+
+const now = (): number => performance.timeOrigin + performance.now();
+
+/** Sends `jobs` jobs through `side` from the client thread; throughput and latency once all finished. */
+async function measure(side: Side, client: Thread, jobs: number): Promise<Run> {
+  const finishedAt = new Map<string, number>();
+  const allDone = new Promise<void>((resolve) => {
+    const stop = side.onFinished((id) => {
+      finishedAt.set(id, now());
+      if (finishedAt.size === jobs) {
+        stop();
+        resolve();
+      }
+    });
+  });
+  const started = now();
+  const sent = new Promise<[string, number][]>((resolve, reject) => {
+    client.once('message', (m: { started?: [string, number][]; error?: string }) =>
+      m.error ? reject(new Error(m.error)) : resolve(m.started ?? []),
+    );
+  });
+  client.postMessage({ jobs });
+  const submits = await sent;
+  await allDone;
+  const elapsed = now() - started;
+  const latencies = submits.map(([id, at]) => (finishedAt.get(id) ?? Number.NaN) - at).sort((a, b) => a - b);
+  return {
+    jobsPerSec: jobs / (elapsed / 1000),
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+  };
+}
+
+async function withClient<T>(side: Side, input: unknown, use: (client: Thread) => Promise<T>): Promise<T> {
+  const client = startModuleWorker(new URL('./peer/client.ts', import.meta.url).href, {
+    workerData: {
+      url: side.url,
+      apiKey: side.apiKey,
+      body: JSON.stringify({ input }),
+      concurrency: CLIENT_CONCURRENCY,
+    },
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      client.once('message', () => resolve());
+      client.once('error', reject);
+    });
+    return await use(client);
+  } finally {
+    await client.terminate();
+  }
+}
+
+async function silopool(threads: number): Promise<Side> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'silopool-bench-peer-'));
+  const platform = await startPlatform(
+    readConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', SILOPOOL_WORKERS: String(threads) }),
+  );
+  const create = await fetch(`${platform.url}/v1/admin/tenants`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${platform.operatorToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      id: 'bench-peer',
+      name: 'Bench',
+      plan: 'enterprise',
+      config: {
+        limits: { submitRatePerSec: 1e6, submitBurst: 1e6, maxQueuedJobs: 1e7, maxRunningJobs: 1000 },
+      },
+    }),
+  });
+  const { apiKey } = (await create.json()) as { apiKey: string };
+  return {
+    url: platform.url,
+    apiKey,
+    onFinished: (done) =>
+      platform.events.onAny((job) => {
+        if (job.status === 'succeeded' || job.status === 'failed') done(job.id);
+      }),
+    async stop() {
+      await platform.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * The peer as its documentation would have a user write it: an API key checked by hash, the model's
+ * JSON Schema and checks at submit (the same Ajv options as Silopool), `queue.add`, 202 with the id;
+ * a sandboxed BullMQ worker (worker threads, concurrency = cores) runs the model and writes the workbook.
+ */
+async function peer(threads: number, redisPort: number): Promise<Side> {
+  const dir = mkdtempSync(join(tmpdir(), 'silopool-bench-bullmq-'));
+  const cache = new URL('../node_modules/.cache/silopool-bench/', import.meta.url).pathname;
+  mkdirSync(cache, { recursive: true });
+  const processor = join(cache, 'peer-processor.mjs');
+  await build({
+    entryPoints: [new URL('./peer/processor.ts', import.meta.url).pathname],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    packages: 'external',
+    outfile: processor,
+    logLevel: 'silent',
+  });
+  const connection = { host: '127.0.0.1', port: redisPort, maxRetriesPerRequest: null };
+  const name = `peer-${randomUUID()}`;
+  const queue = new Queue(name, { connection });
+  const events = new QueueEvents(name, { connection });
+  const worker = new Worker(name, processor, { connection, concurrency: threads, useWorkerThreads: true });
+  await Promise.all([queue.waitUntilReady(), events.waitUntilReady(), worker.waitUntilReady()]);
+
+  const apiKey = `sk_${randomUUID()}`;
+  const keys = new Map([[createHash('sha256').update(apiKey).digest('hex'), 'bench-peer']]);
+  const model = getModel('finance');
+  const validate = addFormats(
+    new Ajv({ allErrors: true, useDefaults: true, strict: false, coerceTypes: false }),
+  ).compile(model.inputSchema);
+  const app = Fastify({ logger: false });
+  app.post('/v1/models/finance/jobs', async (request, reply) => {
+    const key = request.headers.authorization?.replace(/^Bearer /, '') ?? '';
+    const tenantId = keys.get(createHash('sha256').update(key).digest('hex'));
+    if (!tenantId) return reply.code(401).send({ title: 'Unauthorized' });
+    const { input } = request.body as { input: unknown };
+    if (!validate(input)) return reply.code(400).send({ errors: validate.errors });
+    const problems = model.check(input as never);
+    if (problems.length > 0) return reply.code(400).send({ errors: problems });
+    const job = await queue.add(
+      'finance',
+      { tenantId, input, dir },
+      { removeOnComplete: 1000, removeOnFail: 1000 },
+    );
+    return reply.code(202).send({ id: job.id, status: 'queued' });
+  });
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  return {
+    url,
+    apiKey,
+    onFinished(done) {
+      const finished = ({ jobId }: { jobId: string }) => done(jobId);
+      events.on('completed', finished);
+      events.on('failed', finished);
+      return () => {
+        events.off('completed', finished);
+        events.off('failed', finished);
+      };
+    },
+    async stop() {
+      await app.close();
+      await worker.close();
+      await events.close();
+      await queue.obliterate({ force: true });
+      await queue.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function run(side: Side, input: unknown, jobs: number): Promise<Run> {
+  try {
+    return await withClient(side, input, async (client) => {
+      await measure(side, client, WARMUP_JOBS);
+      return measure(side, client, jobs);
+    });
+  } finally {
+    await side.stop();
+  }
+}
+
+const ms = (n: number): string => `${n.toFixed(0)} ms`;
+
+export async function benchPeer(options: { jobs?: number } = {}): Promise<BenchResult[]> {
+  const threads = availableParallelism();
+  const binary = ensureRedis();
+  const results: BenchResult[] = [];
+  const redisDir = mkdtempSync(join(tmpdir(), 'silopool-bench-redis-'));
+  const redis = binary ? await startRedis(binary, redisDir) : undefined;
+  try {
+    for (const [name, input] of Object.entries(CASES)) {
+      const jobs = name === 'small' ? (options.jobs ?? 1000) : Math.ceil((options.jobs ?? 1000) / 5);
+      const ours = await run(await silopool(threads), input, jobs);
+      if (!redis) {
+        results.push({
+          name: `peer: ${name} finance jobs e2e (Silopool)`,
+          value: ours.jobsPerSec,
+          unit: 'jobs/s',
+          note: `redis-server unavailable, no peer; p50 ${ms(ours.p50)}, p99 ${ms(ours.p99)}`,
+        });
+        continue;
+      }
+      const theirs = await run(await peer(threads, redis.port), input, jobs);
+      results.push({
+        name: `peer: ${name} finance jobs e2e, Silopool vs Fastify + BullMQ + Redis`,
+        value: ours.jobsPerSec,
+        unit: 'jobs/s',
+        baseline: theirs.jobsPerSec,
+        ratio: ours.jobsPerSec / theirs.jobsPerSec,
+        note: `${jobs} jobs, ${threads} threads, client concurrency ${CLIENT_CONCURRENCY}; submit→done p50/p99 Silopool ${ms(ours.p50)}/${ms(ours.p99)}, peer ${ms(theirs.p50)}/${ms(theirs.p99)}; target ≥ 1.5× at equal or better p99`,
+      });
+    }
+  } finally {
+    redis?.stop();
+    rmSync(redisDir, { recursive: true, force: true });
+  }
+  return results;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  console.table(await benchPeer());
+}
