@@ -16,6 +16,7 @@ import { adminKeyRoutes } from './routes/admin-keys.ts';
 import { adminUsageRoutes } from './routes/admin-usage.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { metricsRoutes } from './routes/metrics.ts';
+import { metricsHistoryRoutes } from './routes/metrics-history.ts';
 import { modelRoutes } from './routes/models.ts';
 import { tenantSettingsRoutes } from './routes/settings.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
@@ -122,6 +123,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   adminKeyRoutes(app, deps);
   adminUsageRoutes(app, deps);
   metricsRoutes(app, deps);
+  metricsHistoryRoutes(app, deps);
 
   const webRoot = deps.webRoot && existsSync(deps.webRoot) ? deps.webRoot : undefined;
   if (webRoot) {

@@ -5,6 +5,7 @@ import type { TenantId } from '../core/ids.ts';
 import type { Placement, Tenant } from '../core/tenant.ts';
 import type { WebhookTargetPolicy } from '../core/webhook-target.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
+import type { MetricsHistoryStore } from '../ports/metrics-history.ts';
 import type { Operation } from '../ports/operation-store.ts';
 import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
@@ -59,6 +60,8 @@ export interface AppDeps {
   control?: ControlHooks;
   /** Per-tenant operational metrics for `/metrics` and the usage report. */
   metrics?: TenantMetrics;
+  /** Metrics history kept by the platform (embedded); absent on AWS, where CloudWatch keeps it. */
+  metricsHistory?: MetricsHistoryStore;
   /** Dedicated function processes (cold starts, warm or scaled to zero), for `/metrics`. */
   functions?(): FunctionInfo[];
   /** Free space where this server keeps its data, for `/healthz` (degraded when low) and `/metrics`. */

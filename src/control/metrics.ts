@@ -25,6 +25,14 @@ interface TenantState {
  */
 export type RecoveryAction = 'dead_letter_settled' | 'reconciled_settled' | 'reconciled_resent';
 
+/** Cumulative counts of this process since it started, per tenant: what metrics history turns into deltas. */
+export interface TenantCounters {
+  succeeded: number;
+  failed: number;
+  throttled: number;
+  deadLettered: number;
+}
+
 export interface LiveTenantFigures {
   running: number;
   throttled: number;
@@ -41,6 +49,7 @@ export interface TenantMetrics {
   recordThrottle(tenantId: string, reason: ThrottleReason): void;
   recordRecovery(tenantId: string, action: RecoveryAction): void;
   live(tenantId: string): LiveTenantFigures;
+  counters(tenantId: string): TenantCounters;
   tenants(): string[];
   /** The Prometheus text exposition, given the waiting jobs per tenant and model. */
   render(queued: Map<string, Map<string, number>>): string;
@@ -112,6 +121,17 @@ export function createTenantMetrics(): TenantMetrics {
         throttled,
         waitP50Sec: percentile(sorted, 0.5),
         waitP95Sec: percentile(sorted, 0.95),
+      };
+    },
+    counters(tenantId) {
+      const state = tenants.get(tenantId);
+      let throttled = 0;
+      for (const n of state?.throttled.values() ?? []) throttled += n;
+      return {
+        succeeded: state?.finished.get('succeeded') ?? 0,
+        failed: state?.finished.get('failed') ?? 0,
+        throttled,
+        deadLettered: state?.recovered.get('dead_letter_settled') ?? 0,
       };
     },
     tenants: () => [...tenants.keys()],

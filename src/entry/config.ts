@@ -34,6 +34,10 @@ export interface ServerConfig {
   shutdownGraceSec: number;
   /** Below this much free space in DATA_DIR `/healthz` answers `degraded` (503). */
   minFreeBytes: number;
+  /** Seconds between samples of the metrics history (embedded). */
+  metricsIntervalSec: number;
+  /** Days the metrics history keeps (embedded). */
+  metricsRetentionDays: number;
 }
 
 /** Reads the server's settings from the environment; every variable is documented in the README. */
@@ -91,6 +95,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     tokenLifetimes: readTokenLifetimes(env),
     shutdownGraceSec: intOf(env.SILOPOOL_SHUTDOWN_GRACE_SEC, 25),
     minFreeBytes: intOf(env.SILOPOOL_MIN_FREE_BYTES, 100 * 1024 * 1024),
+    metricsIntervalSec: Math.max(1, intOf(env.SILOPOOL_METRICS_INTERVAL_SEC, 60)),
+    metricsRetentionDays: Math.max(1, intOf(env.SILOPOOL_METRICS_RETENTION_DAYS, 14)),
   };
 }
 

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { secureDataDir } from '../adapters/embedded/data-dir.ts';
 import { createSqliteMessageQueue } from '../adapters/embedded/message-queue.ts';
+import { createSqliteMetricsHistory } from '../adapters/embedded/metrics-history.ts';
 import { removeStaleTempFiles } from '../adapters/embedded/object-store.ts';
 import {
   createEmbeddedTenantEraser,
@@ -39,6 +40,7 @@ import type { AwsPorts } from './aws-wiring.ts';
 import type { ServerConfig } from './config.ts';
 import { type EmbeddedPlatform, openEmbeddedPlatform } from './embedded-wiring.ts';
 import { isAddressInUse, PortInUseError } from './listen-port.ts';
+import { startEmbeddedMetricsHistory } from './metrics-history.ts';
 import { moveDriverOf } from './move-driver.ts';
 
 export interface RunningPlatform {
@@ -95,6 +97,8 @@ export async function startPlatform(
   // Limits and fairness: per-tenant metrics from every job status change, throttles from admission.
   const metrics = createTenantMetrics();
   events.onAny((job) => metrics.observe(job));
+  const metricsHistory = embedded ? createSqliteMetricsHistory(embedded.db) : undefined;
+  const diskSpace = diskSpaceOf(config.dataDir, config.minFreeBytes);
   const hooks: ControlHooks = createControlHooks({
     directory: platform.directory,
     queue: platform.queue,
@@ -128,7 +132,8 @@ export async function startPlatform(
     eventStreams: { ...config.eventStreams, pollMs: embedded ? 0 : 5000 },
     queueSettings: queueOptions,
     functions: () => placement?.dedicated.functions() ?? [],
-    diskSpace: diskSpaceOf(config.dataDir, config.minFreeBytes),
+    diskSpace,
+    ...(metricsHistory ? { metricsHistory } : {}),
     logger: { level: config.logLevel },
     webhookPolicy: config.webhookPolicy,
     webhookHealth: createWebhookHealth({
@@ -206,6 +211,18 @@ export async function startPlatform(
       })
     : undefined;
 
+  const history = metricsHistory
+    ? startEmbeddedMetricsHistory(config, {
+        store: metricsHistory,
+        metrics,
+        queue: platform.queue,
+        directory: platform.directory,
+        diskSpace,
+        functions: () => placement?.dedicated.functions() ?? [],
+        app,
+      })
+    : undefined;
+
   await options.beforeListen?.();
   const address = await app.listen({ host: config.host, port: config.port }).catch((error: unknown) => {
     throw isAddressInUse(error) ? new PortInUseError(config.port, { cause: error }) : error;
@@ -237,6 +254,7 @@ export async function startPlatform(
       await placement?.moves.stop();
       await Promise.all([closing, host.stop(deadline), placement?.dedicated.stop(deadline), recovery.stop()]);
       awsControl?.close();
+      await history?.stop();
       await platform.close();
     },
   };
