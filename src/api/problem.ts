@@ -74,7 +74,14 @@ function fromFastifyError(error: FastifyError): Problem | undefined {
               message: 'is not a field of this request',
               rule: v.keyword,
             }
-          : { path, message: v.message ?? 'is not valid', rule: v.keyword };
+          : v.keyword === 'enum'
+            ? // Ajv's own words ("must be equal to one of the allowed values") do not say which.
+              {
+                path,
+                message: `must be one of: ${((v.params as { allowedValues?: unknown[] }).allowedValues ?? []).join(', ')}`,
+                rule: v.keyword,
+              }
+            : { path, message: v.message ?? 'is not valid', rule: v.keyword };
       });
       return problem(400, 'validation_failed', error.message, { errors });
     }

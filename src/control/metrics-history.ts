@@ -157,3 +157,46 @@ export function startMetricsHistory(options: MetricsHistoryOptions) {
     },
   };
 }
+
+/** Points held in memory at most while the store cannot write them (a full disk): about a day of 10 tenants. */
+const MAX_PENDING_POINTS = 50_000;
+
+/**
+ * The history store, with what it failed to write kept in memory (bounded, oldest dropped first) and
+ * written with the next sample: on a full disk the samples that show it are still read by the alerts.
+ */
+export function bufferedHistory(store: MetricsHistoryStore): MetricsHistoryStore {
+  let pending: MetricPoint[] = [];
+  return {
+    ...store,
+    async record(points) {
+      const all = [...pending, ...points];
+      try {
+        await store.record(all);
+        pending = [];
+      } catch (error) {
+        pending = all.slice(-MAX_PENDING_POINTS);
+        throw error;
+      }
+    },
+    async query(q, limit) {
+      const stored = await store.query(q, limit);
+      const held = pending.filter(
+        (p) =>
+          p.metric === q.metric &&
+          (q.scope === undefined || p.scope === q.scope) &&
+          p.at >= q.from &&
+          p.at <= q.to,
+      );
+      return held.length === 0 ? stored : [...stored, ...held].sort((a, b) => a.at - b.at).slice(-limit);
+    },
+    async prune(before) {
+      pending = pending.filter((p) => p.at >= before);
+      return store.prune(before);
+    },
+    async forgetTenant(tenantId) {
+      pending = pending.filter((p) => p.scope !== tenantId);
+      await store.forgetTenant(tenantId);
+    },
+  };
+}

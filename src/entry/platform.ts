@@ -22,6 +22,7 @@ import { createControlHooks } from '../control/hooks.ts';
 import { startJobReconciler } from '../control/job-reconciler.ts';
 import { ensureQueue, WEBHOOK_QUEUE } from '../control/lanes.ts';
 import { createTenantMetrics } from '../control/metrics.ts';
+import { bufferedHistory } from '../control/metrics-history.ts';
 import { createMoveRunner } from '../control/placement-move.ts';
 import { reportInvalidSettings } from '../control/tenant-config.ts';
 import { settleTimedOut } from '../control/timed-out-jobs.ts';
@@ -97,7 +98,7 @@ export async function startPlatform(
   // Limits and fairness: per-tenant metrics from every job status change, throttles from admission.
   const metrics = createTenantMetrics();
   events.onAny((job) => metrics.observe(job));
-  const metricsHistory = embedded ? createSqliteMetricsHistory(embedded.db) : undefined;
+  const metricsHistory = embedded ? bufferedHistory(createSqliteMetricsHistory(embedded.db)) : undefined;
   const diskSpace = diskSpaceOf(config.dataDir, config.minFreeBytes);
   const hooks: ControlHooks = createControlHooks({
     directory: platform.directory,

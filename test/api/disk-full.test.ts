@@ -57,7 +57,10 @@ describe.skipIf(!CAN_MOUNT_TMPFS)('a full disk (a 2 MB tmpfs as DATA_DIR)', () =
       execFileSync('umount', [dataDir]);
       rmdirSync(dataDir);
     });
-    const server = await startTestServer({ dataDir, env: { SILOPOOL_MIN_FREE_BYTES: String(256 * 1024) } });
+    const server = await startTestServer({
+      dataDir,
+      env: { SILOPOOL_MIN_FREE_BYTES: String(256 * 1024), SILOPOOL_METRICS_INTERVAL_SEC: '1' },
+    });
     cleanup.push(() => server.stop());
     const tenant = newTenantId('full');
     const { apiKey } = await server.createTenant(tenant);
@@ -84,6 +87,14 @@ describe.skipIf(!CAN_MOUNT_TMPFS)('a full disk (a 2 MB tmpfs as DATA_DIR)', () =
     expect(health.disk.freeBytes).toBeLessThan(256 * 1024);
     const metrics = await (await server.api('/metrics', { token: server.operatorToken })).text();
     expect(metrics).toMatch(/^silopool_data_dir_free_bytes \d+$/m);
+    // The console's alerts (evaluated on the metrics history, sampled every second here) name it.
+    let alerts: { name: string }[] = [];
+    for (let i = 0; i < 50 && !alerts.some((a) => a.name === 'SilopoolDiskSpaceLow'); i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      const res = await server.api('/v1/admin/alerts', { token: server.operatorToken });
+      if (res.status === 200) alerts = ((await res.json()) as { items: { name: string }[] }).items;
+    }
+    expect(alerts.map((a) => a.name)).toContain('SilopoolDiskSpaceLow');
 
     // SQLite reuses the room its files already have, so a few submits may still fit: send until one does not.
     let refused: Response | undefined;

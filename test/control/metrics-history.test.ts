@@ -6,7 +6,11 @@ import { openDatabase } from '../../src/adapters/embedded/database.ts';
 import { createSqliteMessageQueue } from '../../src/adapters/embedded/message-queue.ts';
 import { createSqliteMetricsHistory } from '../../src/adapters/embedded/metrics-history.ts';
 import { createTenantMetrics } from '../../src/control/metrics.ts';
-import { createMetricsSampler, startMetricsHistory } from '../../src/control/metrics-history.ts';
+import {
+  bufferedHistory,
+  createMetricsSampler,
+  startMetricsHistory,
+} from '../../src/control/metrics-history.ts';
 import type { JobRecord, JobStatus } from '../../src/core/job.ts';
 
 const dirs: string[] = [];
@@ -117,5 +121,27 @@ describe('metrics history sampler', () => {
     const kept = await store.query({ ...all, scope: 'keep' }, 100);
     expect(kept.map((p) => p.at)).toEqual([now]);
     await history.stop();
+  });
+
+  it('holds the points it could not write (a full disk) for the alerts to read, and writes them with the next sample', async () => {
+    const { store } = setup(new Set());
+    let full = true;
+    const buffered = bufferedHistory({
+      ...store,
+      record: async (points) => {
+        if (full) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+        return store.record(points);
+      },
+    });
+    const q = { metric: 'data_dir_free_ratio', scope: '', from: 0, to: 10_000 };
+    await expect(
+      buffered.record([{ at: 1000, scope: '', metric: 'data_dir_free_ratio', value: 0.01 }]),
+    ).rejects.toThrow();
+    expect((await buffered.query(q, 10)).map((p) => p.value)).toEqual([0.01]);
+    expect(await store.query(q, 10)).toEqual([]);
+    full = false;
+    await buffered.record([{ at: 2000, scope: '', metric: 'data_dir_free_ratio', value: 0.5 }]);
+    expect((await store.query(q, 10)).map((p) => p.value)).toEqual([0.01, 0.5]);
+    expect((await buffered.query(q, 10)).map((p) => p.value)).toEqual([0.01, 0.5]);
   });
 });
