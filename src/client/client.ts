@@ -1,6 +1,8 @@
 import { networkProblem, ProblemError, problemFrom } from './problem.ts';
 import { parseEventStream } from './sse.ts';
 import type {
+  ActiveAlert,
+  AlertRule,
   ApiKey,
   AuthConfig,
   CreatedTenant,
@@ -10,6 +12,7 @@ import type {
   JobFilter,
   JobStatus,
   Me,
+  MetricsHistory,
   ModelInfo,
   Operation,
   Page,
@@ -62,6 +65,8 @@ export const CLIENT_ROUTES = [
   'POST /v1/admin/tenants/{id}/api-keys/{keyId}/rotate',
   'GET /v1/admin/advisor',
   'POST /v1/admin/advisor/apply',
+  'GET /v1/admin/metrics/history',
+  'GET /v1/admin/alerts',
 ] as const;
 
 const TERMINAL: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
@@ -198,6 +203,19 @@ export class SilopoolClient {
   }
   async usage(): Promise<TenantUsage[]> {
     return (await this.json<Page<TenantUsage>>('GET', '/v1/admin/usage')).items;
+  }
+  /** One metric over time for one tenant, or the platform when `tenantId` is absent (default: last 24 h). */
+  metricsHistory(
+    metric: string,
+    range: { tenantId?: string | undefined; from?: string; to?: string } = {},
+  ): Promise<MetricsHistory> {
+    return this.json<MetricsHistory>('GET', '/v1/admin/metrics/history', {
+      query: { metric, tenant: range.tenantId, from: range.from, to: range.to },
+    });
+  }
+  /** Alerts firing now (evaluated on metrics history) and every rule. */
+  alerts(): Promise<{ items: ActiveAlert[]; rules: AlertRule[] }> {
+    return this.json('GET', '/v1/admin/alerts');
   }
   async advisor(): Promise<PlacementAdvice[]> {
     return (await this.json<Page<PlacementAdvice>>('GET', '/v1/admin/advisor')).items;

@@ -272,3 +272,34 @@ export interface PlacementAdvice {
   monthlyCostUsd: { shared: number; dedicated: number };
   deltaUsd: number;
 }
+
+/** `GET /v1/admin/metrics/history`: points of one metric, oldest first. */
+export interface MetricsHistory {
+  metric: string;
+  title: string;
+  unit: string;
+  kind: 'gauge' | 'delta';
+  tenantId?: string;
+  from: string;
+  to: string;
+  points: { at: string; value: number }[];
+}
+
+export interface ActiveAlert {
+  name: string;
+  severity: 'warning' | 'critical';
+  summary: string;
+  runbook: string;
+  tenantId?: string;
+  value: number;
+}
+
+export interface AlertRule {
+  name: string;
+  severity: 'warning' | 'critical';
+  summary: string;
+  runbook: string;
+  /** The PromQL of the same rule in ops/prometheus/alerts.yml. */
+  expr: string;
+  for: string;
+}

@@ -20,6 +20,7 @@ export function Layout({ tenantId, children }: { tenantId?: string | undefined; 
       { href: '/console', label: 'Tenants' },
       { href: '/console/queues', label: 'Queues' },
       { href: '/console/usage', label: 'Usage' },
+      { href: '/console/metrics', label: 'Metrics' },
       { href: '/console/advisor', label: 'Advisor' },
     );
   }
