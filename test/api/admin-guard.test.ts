@@ -40,6 +40,8 @@ describe('every operator route', () => {
       ['GET', '/v1/admin/advisor'],
       ['POST', '/v1/admin/advisor/apply'],
       ['POST', '/v1/admin/tokens'],
+      ['GET', '/v1/admin/metrics/history'],
+      ['GET', '/v1/admin/alerts'],
       ['GET', '/metrics'],
     ];
     // The list above is every operator route the API documents: a new one cannot be left out.
