@@ -17,6 +17,12 @@ export interface MoveDataDeps extends ControlDeps {
   eraser?: TenantEraser;
 }
 
+/**
+ * Copies a drained tenant's job records, Idempotency-Keys and objects from `source` to `target`, a page
+ * (1,000 records or objects) at a time, so memory stays bounded whatever the tenant holds. Idempotent: a
+ * record or object already equal in the target is skipped. `report(detail, fraction)` gets progress.
+ * Returns a summary line. Throws what the stores throw.
+ */
 export async function copyAll(
   deps: MoveDataDeps,
   tenantId: TenantId,
@@ -26,9 +32,10 @@ export async function copyAll(
 ) {
   const from = tenantDataAt(deps.stores, source, tenantId);
   const to = tenantDataAt(deps.stores, target, tenantId);
-  const jobs = await allJobs(from);
+  const totalJobs = await from.jobs.countItems();
+  let seen = 0;
   let copied = 0;
-  for (const [i, job] of jobs.entries()) {
+  for await (const job of eachJob(from)) {
     const existing = await to.jobs.get(job.id);
     if (!existing) {
       await to.jobs.create(job);
@@ -39,23 +46,26 @@ export async function copyAll(
       copied++;
     }
     await copyKey(from, to, job);
-    if (i % 200 === 199) await report(`${i + 1}/${jobs.length} job records`, ((i + 1) / jobs.length) * 0.5);
+    if (++seen % 200 === 0)
+      await report(`${seen} job records`, Math.min(0.5, (seen / Math.max(1, totalJobs)) * 0.5));
   }
-  const objects = await allObjects(from);
-  const present = new Map((await allObjects(to)).map((o) => [o.key, o.size]));
+  let objects = 0;
   let bytes = 0;
-  for (const [i, object] of objects.entries()) {
-    if (present.get(object.key) !== object.size) {
-      const stored = await from.objects.get(object.key);
-      if (stored) {
-        await to.objects.put(object.key, stored.body, stored.contentType);
-        bytes += stored.size;
+  // Keys and sizes only (no bodies): what the target already holds, read once.
+  const present = new Map((await allObjects(to)).map((o) => [o.key, o.size]));
+  for await (const page of objectPages(from)) {
+    for (const object of page) {
+      if (present.get(object.key) !== object.size) {
+        const stored = await from.objects.get(object.key);
+        if (stored) {
+          await to.objects.put(object.key, stored.body, stored.contentType);
+          bytes += stored.size;
+        }
       }
+      if (++objects % 100 === 0) await report(`${objects} objects`, 0.5);
     }
-    if (i % 100 === 99)
-      await report(`${i + 1}/${objects.length} objects`, 0.5 + ((i + 1) / objects.length) * 0.5);
   }
-  return `${jobs.length} job records (${copied} written), ${objects.length} objects (${bytes} bytes written)`;
+  return `${seen} job records (${copied} written), ${objects} objects (${bytes} bytes written)`;
 }
 
 /** Idempotency-Keys of jobs from before the move exist only in the source: copy each as it is stored. */
@@ -161,13 +171,28 @@ async function moveDeadLetters(deps: MoveDataDeps, fromQueue: string, toQueue: s
 /** Every job of a tenant in one store, newest first. */
 export async function allJobs(data: TenantData): Promise<JobRecord[]> {
   const out: JobRecord[] = [];
+  for await (const job of eachJob(data)) out.push(job);
+  return out;
+}
+
+/** Every job of a tenant in one store, newest first, read a page of 1,000 at a time. */
+export async function* eachJob(data: TenantData): AsyncGenerator<JobRecord> {
   let cursor: string | undefined;
   do {
     const page = await data.jobs.list({ limit: 1000, ...(cursor ? { cursor } : {}) });
-    out.push(...page.items);
+    yield* page.items;
     cursor = page.nextCursor;
   } while (cursor);
-  return out;
+}
+
+/** The objects of a tenant in one store, a page of 1,000 at a time (keys relative to its root). */
+export async function* objectPages(data: TenantData): AsyncGenerator<{ key: string; size: number }[]> {
+  let cursor: string | undefined;
+  do {
+    const page = await data.objects.list('', { limit: 1000, ...(cursor ? { cursor } : {}) });
+    yield page.items;
+    cursor = page.nextCursor;
+  } while (cursor);
 }
 
 /** Every object of a tenant in one store (keys relative to its root). */

@@ -39,7 +39,24 @@ export interface MoveDeps extends ControlDeps {
   drive?: 'here' | 'elsewhere';
   /** Called after each routing change (the local host re-reads its dedicated lanes at once). */
   onRoutingChange?(): Promise<void>;
+  /** Where a move's copy and verify run (default: here, on this thread; embedded: a worker thread). */
+  dataSteps?: MoveDataSteps;
   log?(level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown>): void;
+}
+
+/** The data steps of a move that read and write every record and artifact of a tenant. */
+export interface MoveDataSteps {
+  copy(
+    tenantId: TenantId,
+    source: StoreRef,
+    target: StoreRef,
+    report: (detail: string, fraction?: number) => Promise<void>,
+  ): Promise<string>;
+  verify(
+    tenantId: TenantId,
+    source: StoreRef,
+    target: StoreRef,
+  ): Promise<{ problems: string[]; detail: string }>;
 }
 
 export interface MoveRunner {
@@ -77,6 +94,10 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
   const graceMs = deps.graceMs ?? 1000;
   const pollMs = deps.pollMs ?? 200;
   const log = deps.log ?? (() => undefined);
+  const data: MoveDataSteps = deps.dataSteps ?? {
+    copy: (tenantId, source, target, report) => copyAll(deps, tenantId, source, target, report),
+    verify: (tenantId, source, target) => verify(deps, tenantId, source, target),
+  };
   const active = new Map<string, Promise<void>>();
   let stopped = false;
   // Aborts the waits inside steps (a grace period, a stack being created) when the runner stops.
@@ -288,13 +309,13 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
         if (!done(COPY) || round > 1) {
           await step(id, COPY, async (report) => {
             await setPhase(tenantId, id, 'copying');
-            return copyAll(deps, tenantId, source, target, report);
+            return data.copy(tenantId, source, target, report);
           });
         }
         let problems: string[] = [];
         await step(id, VERIFY, async () => {
           await setPhase(tenantId, id, 'verifying');
-          const result = await verify(deps, tenantId, source, target);
+          const result = await data.verify(tenantId, source, target);
           problems = result.problems;
           return result.detail;
         });

@@ -42,6 +42,7 @@ import type { ServerConfig } from './config.ts';
 import { type EmbeddedPlatform, openEmbeddedPlatform } from './embedded-wiring.ts';
 import { isAddressInUse, PortInUseError } from './listen-port.ts';
 import { startEmbeddedMetricsHistory } from './metrics-history.ts';
+import { moveDataInWorker } from './move-data-worker.ts';
 import { moveDriverOf } from './move-driver.ts';
 
 export interface RunningPlatform {
@@ -341,6 +342,7 @@ function startEmbeddedPlacement(
   };
   const moves = createMoveRunner({
     ...placementDeps,
+    dataSteps: moveDataInWorker(config.dataDir),
     log: (level, message, fields) => app.log[level](fields, message),
   });
   placementRoutes(app, {

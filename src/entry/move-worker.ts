@@ -1,0 +1,47 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { copyAll, verify } from '../control/move-data.ts';
+import type { TenantId } from '../core/ids.ts';
+import type { StoreRef } from '../core/placement.ts';
+import { openEmbeddedPlatform } from './embedded-wiring.ts';
+
+/** What the server asks of a move-data worker: one step of one move. */
+export interface MoveWorkerRequest {
+  dataDir: string;
+  step: 'copy' | 'verify';
+  tenantId: TenantId;
+  source: StoreRef;
+  target: StoreRef;
+}
+
+export type MoveWorkerReport =
+  | { type: 'progress'; detail: string; fraction?: number }
+  | { type: 'copied'; summary: string }
+  | { type: 'verified'; problems: string[]; detail: string }
+  | { type: 'error'; message: string };
+
+// A move's copy and verification, on a thread of its own with its own SQLite connections: reading,
+// writing and hashing every record and artifact of a tenant blocks whatever thread does it (better-sqlite3
+// is synchronous), and on the server's event loop that was every API request's wait.
+const request = workerData as MoveWorkerRequest;
+const post = (report: MoveWorkerReport) => parentPort!.postMessage(report);
+const platform = openEmbeddedPlatform(request.dataDir);
+const deps = { directory: platform.directory, queue: platform.queue, stores: platform.stores };
+try {
+  if (request.step === 'copy') {
+    const summary = await copyAll(
+      deps,
+      request.tenantId,
+      request.source,
+      request.target,
+      async (detail, fraction) =>
+        post({ type: 'progress', detail, ...(fraction !== undefined ? { fraction } : {}) }),
+    );
+    post({ type: 'copied', summary });
+  } else {
+    post({ type: 'verified', ...(await verify(deps, request.tenantId, request.source, request.target)) });
+  }
+} catch (error) {
+  post({ type: 'error', message: error instanceof Error ? error.message : String(error) });
+} finally {
+  await platform.close();
+}
