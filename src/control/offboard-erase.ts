@@ -29,10 +29,10 @@ export interface Offboarded {
   operationId: string;
 }
 
-/** The tenant's messages and dead letters in every queue, its fair-scheduling rows and its jobs' dedup ids. */
+/** The tenant's messages and dead letters in every queue, its fair-scheduling rows, its metrics history and its jobs' dedup ids. */
 export async function eraseQueueTraces(deps: EraseDeps, t: Offboarded): Promise<string> {
   const n = (await deps.eraser?.eraseQueueTraces(t.tenantId, t.jobIds)) ?? 0;
-  return `${n} messages, dead letters and scheduling rows removed`;
+  return `${n} messages, dead letters, scheduling rows and metrics history points removed`;
 }
 
 /** Job records and Idempotency-Keys where the tenant's placement keeps them, then its whole shared partition. */

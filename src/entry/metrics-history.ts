@@ -26,7 +26,11 @@ export function startEmbeddedMetricsHistory(
     sampler: createMetricsSampler({
       metrics: deps.metrics,
       queue: deps.queue,
-      tenantExists: async (id) => (await deps.directory.get(id as TenantId)) !== undefined,
+      // An offboarding tenant is gone for history: its erasure removes what was sampled, and nothing new comes.
+      tenantExists: async (id) => {
+        const tenant = await deps.directory.get(id as TenantId);
+        return tenant !== undefined && tenant.status !== 'offboarding';
+      },
       diskSpace: deps.diskSpace,
       functions: deps.functions,
     }),

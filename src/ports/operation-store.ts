@@ -56,7 +56,7 @@ export interface OperationStore {
 export interface TenantEraser {
   /** Every item of the tenant's partition in the shared job store. */
   eraseJobItems(tenantId: TenantId): Promise<number>;
-  /** The tenant's messages in every shared queue (dead letters too), its scheduling rows, its jobs' dedup ids. */
+  /** The tenant's messages in every shared queue (dead letters too), its scheduling rows, its metrics history, its jobs' dedup ids. */
   eraseQueueTraces(tenantId: TenantId, jobIds: readonly string[]): Promise<number>;
   /** What deleting each object leaves in the shared object store (folders named after the tenant). */
   eraseObjectRoot(tenantId: TenantId): Promise<void>;

@@ -1,11 +1,8 @@
 import type { MetricPoint, MetricsHistoryStore } from '../../ports/metrics-history.ts';
 import type { SqliteDatabase } from './database.ts';
 
-/**
- * Metrics history in the main database. The key (metric, scope, at) serves the only query there is — one
- * metric over a time range, for one scope or all — and makes a repeated sample a no-op.
- */
-export function createSqliteMetricsHistory(db: SqliteDatabase): MetricsHistoryStore {
+/** The table (in the main database), made where history is written and where offboarding erases it. */
+export function ensureMetricsHistoryTable(db: SqliteDatabase): void {
   db.exec(`CREATE TABLE IF NOT EXISTS metrics_history (
     metric TEXT NOT NULL,
     scope TEXT NOT NULL,
@@ -15,6 +12,14 @@ export function createSqliteMetricsHistory(db: SqliteDatabase): MetricsHistorySt
   ) WITHOUT ROWID;
   CREATE INDEX IF NOT EXISTS metrics_history_at ON metrics_history (at);
   CREATE INDEX IF NOT EXISTS metrics_history_scope ON metrics_history (scope);`);
+}
+
+/**
+ * Metrics history in the main database. The key (metric, scope, at) serves the only query there is — one
+ * metric over a time range, for one scope or all — and makes a repeated sample a no-op.
+ */
+export function createSqliteMetricsHistory(db: SqliteDatabase): MetricsHistoryStore {
+  ensureMetricsHistoryTable(db);
   const stmt = {
     insert: db.prepare(
       'INSERT OR IGNORE INTO metrics_history (metric, scope, at, value) VALUES (?, ?, ?, ?)',

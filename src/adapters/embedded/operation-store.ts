@@ -4,6 +4,7 @@ import { ConditionFailedError } from '../../core/errors.ts';
 import { parseTenantId } from '../../core/ids.ts';
 import type { Operation, OperationStore, TenantEraser } from '../../ports/operation-store.ts';
 import type { SqliteDatabase } from './database.ts';
+import { ensureMetricsHistoryTable } from './metrics-history.ts';
 
 /** Operations in the main database; the table is created here so the shared migrations stay untouched. */
 export function createSqliteOperationStore(db: SqliteDatabase): OperationStore {
@@ -72,6 +73,7 @@ export function createEmbeddedTenantEraser(
   /** Where shared job records live when not in `db` (the embedded platform keeps them in jobs.sqlite). */
   jobsDb: SqliteDatabase = db,
 ): TenantEraser {
+  ensureMetricsHistoryTable(db);
   return {
     async eraseObjectRoot(tenantId) {
       rmSync(join(dataDir, 'objects', 'tenants', parseTenantId(tenantId)), { recursive: true, force: true });
@@ -88,6 +90,7 @@ export function createEmbeddedTenantEraser(
             'DELETE FROM messages WHERE grp = ?',
             'DELETE FROM queue_groups WHERE grp = ?',
             'DELETE FROM group_weights WHERE grp = ?',
+            'DELETE FROM metrics_history WHERE scope = ?',
             `DELETE FROM dead_letter_outbox WHERE ${OUTBOX_OF_TENANT}`,
           ]) {
             n += db.prepare(sql).run(tenantId).changes;
@@ -107,6 +110,7 @@ export function createEmbeddedTenantEraser(
         ['messages', count(db, 'messages WHERE grp = ?', tenantId)],
         ['scheduling rows', count(db, 'queue_groups WHERE grp = ?', tenantId)],
         ['scheduling weights', count(db, 'group_weights WHERE grp = ?', tenantId)],
+        ['metrics history points', count(db, 'metrics_history WHERE scope = ?', tenantId)],
         ['dead-letter outbox rows', count(db, `dead_letter_outbox WHERE ${OUTBOX_OF_TENANT}`, tenantId)],
         ['dedup ids', count(db, `dedup WHERE ${DEDUP_OF_JOBS}`, ids, ids)],
         [
