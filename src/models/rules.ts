@@ -26,8 +26,10 @@ export const addFormats = ((addFormatsModule as unknown as { default?: unknown }
  * One Ajv for all models. `useDefaults` fills defaults into the (cloned) input; `verbose` keeps the
  * failing schema on each error so messages can name the tenant rule that narrowed a range.
  */
-const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: false });
-addFormats(ajv);
+let sharedAjv: Ajv | undefined;
+// Made on first use: a function process that only runs stored jobs never validates an input.
+const ajvOf = (): Ajv =>
+  (sharedAjv ??= addFormats(new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: false })));
 
 interface Compiled {
   schema: JsonSchema;
@@ -63,9 +65,16 @@ const RULES_SCHEMA = {
 } as const;
 
 /** Checks values without filling defaults: an operator's setting is read, never changed, by checking it. */
-const checker = new Ajv({ allErrors: true, strict: false, verbose: true });
-addFormats(checker);
-const validateRulesShape = checker.compile(RULES_SCHEMA);
+// Compiled on first use: a function process that only runs jobs never checks rules, and compiling takes
+// tens of milliseconds of its cold start.
+let lazyChecker: { checker: Ajv; rulesShape: ValidateFunction } | undefined;
+function rulesChecker(): { checker: Ajv; rulesShape: ValidateFunction } {
+  if (!lazyChecker) {
+    const checker = addFormats(new Ajv({ allErrors: true, strict: false, verbose: true }));
+    lazyChecker = { checker, rulesShape: checker.compile(RULES_SCHEMA) };
+  }
+  return lazyChecker;
+}
 
 /**
  * Every mistake in one model's rules, any JSON value accepted: each path must name a field of the model's
@@ -74,8 +83,9 @@ const validateRulesShape = checker.compile(RULES_SCHEMA);
  * to the rules object (`/ranges/loan.annualRate`); [] when the rules fit the model.
  */
 export function checkRules(model: ModelDefinition, rules: unknown): FieldProblem[] {
-  if (!validateRulesShape(rules)) {
-    return toFieldProblems(validateRulesShape.errors ?? [], {
+  const { checker, rulesShape: validate } = rulesChecker();
+  if (!validate(rules)) {
+    return toFieldProblems(validate.errors ?? [], {
       base: '',
       unknownField: 'is not a kind of rule (defaults, fixed, ranges, rounding)',
     });
@@ -182,7 +192,7 @@ function compiled(model: ModelDefinition, rules: ModelRules): Compiled {
   const schema = buildTenantSchema(model, rules);
   const entry: Compiled = {
     schema,
-    validate: ajv.compile(schema),
+    validate: ajvOf().compile(schema),
     validateBase: compiled0(model),
   };
   if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value!);
@@ -194,7 +204,7 @@ const baseValidators = new WeakMap<JsonSchema, ValidateFunction>();
 function compiled0(model: ModelDefinition): ValidateFunction {
   let v = baseValidators.get(model.inputSchema);
   if (!v) {
-    v = ajv.compile(model.inputSchema);
+    v = ajvOf().compile(model.inputSchema);
     baseValidators.set(model.inputSchema, v);
   }
   return v;

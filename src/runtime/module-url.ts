@@ -20,6 +20,23 @@ export function tsExecArgv(): string[] {
     : [...inherited, '--import', 'tsx'];
 }
 
+/** Flags for a child process running prebuilt JavaScript: the parent's, without tsx's loader (and inspectors). */
+export function plainExecArgv(): string[] {
+  const out: string[] = [];
+  const args = process.execArgv;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg.startsWith('--inspect')) continue;
+    if ((arg === '--import' || arg === '--require' || arg === '--loader') && /tsx/.test(args[i + 1] ?? '')) {
+      i++;
+      continue;
+    }
+    if (/^--(import|require|loader)=.*tsx/.test(arg)) continue;
+    out.push(arg);
+  }
+  return out;
+}
+
 /**
  * Starts a worker thread on a module. Node 20 does not pass loader hooks on to worker threads, so a
  * TypeScript worker first registers tsx in its own thread, then imports the module.

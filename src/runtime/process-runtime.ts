@@ -7,7 +7,8 @@ import type { FunctionSettings, Tenant } from '../core/tenant.ts';
 import type { SendMessage } from '../ports/message-queue.ts';
 import type { ChildReport, ChildRequest, FunctionProcessOptions } from './function-process.ts';
 import type { FunctionRuntime } from './function-runtime.ts';
-import { moduleUrl, tsExecArgv } from './module-url.ts';
+import { moduleUrl, plainExecArgv, tsExecArgv } from './module-url.ts';
+import { prebuiltEntry } from './prebuilt.ts';
 import { createSlotReservations, FunctionBusyError } from './slot-reservations.ts';
 
 export interface FunctionInfo {
@@ -105,11 +106,16 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
 
   function start(): Promise<void> {
     const started = performance.now();
+    // Prebuilt JavaScript when there is (or can be) a fresh bundle; the TypeScript source through tsx otherwise.
+    const prebuilt = prebuiltEntry('function-process');
     const proc = fork(
-      fileURLToPath(moduleUrl('./function-process', import.meta.url)),
+      prebuilt ?? fileURLToPath(moduleUrl('./function-process', import.meta.url)),
       [JSON.stringify(options.child)],
       {
-        execArgv: [...tsExecArgv(), `--max-old-space-size=${Math.max(64, Math.trunc(settings.memoryMb))}`],
+        execArgv: [
+          ...(prebuilt ? plainExecArgv() : tsExecArgv()),
+          `--max-old-space-size=${Math.max(64, Math.trunc(settings.memoryMb))}`,
+        ],
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
         serialization: 'advanced',
         // A group of its own: a stop signal sent to the server's process group (Ctrl+C, `kill -TERM -PGID`)

@@ -1,5 +1,5 @@
 import { crc32 } from 'node:zlib';
-import { Ajv } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import type { FieldProblem } from '../../core/errors.ts';
 import { toFieldProblems } from '../ajv-messages.ts';
 import { pointerSegment } from '../schema-paths.ts';
@@ -39,7 +39,11 @@ export const FORMATTING_SCHEMA = {
   },
 } as const;
 
-const validateShape = new Ajv({ allErrors: true, strict: false, verbose: true }).compile(FORMATTING_SCHEMA);
+// Compiled on first use, not when a function process loads this module: a cold start pays only for what
+// its first job needs.
+let validateShape: ValidateFunction | undefined;
+const formattingShape = (): ValidateFunction =>
+  (validateShape ??= new Ajv({ allErrors: true, strict: false, verbose: true }).compile(FORMATTING_SCHEMA));
 const MESSAGES: Record<string, string> = {
   '/currency': 'must be an ISO 4217 currency code such as EUR',
   '/brandColor': 'must be a hex colour of six digits without #, such as 1F4E79',
@@ -62,9 +66,10 @@ export function formattingProblems(
   formatting: unknown,
   workbooks: readonly (readonly string[])[],
 ): FieldProblem[] {
-  const problems = validateShape(formatting)
+  const validate = formattingShape();
+  const problems = validate(formatting)
     ? []
-    : toFieldProblems(validateShape.errors ?? [], {
+    : toFieldProblems(validate.errors ?? [], {
         base: '',
         unknownField: 'is not a formatting setting',
       }).map((p) => (Object.hasOwn(MESSAGES, p.path) ? { ...p, message: MESSAGES[p.path]! } : p));
