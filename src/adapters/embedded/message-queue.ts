@@ -10,6 +10,8 @@ import type {
   QueueSettings,
   ReceivedMessage,
   ReceiveOptions,
+  RetryRelease,
+  RunningLimits,
   SendMessage,
   UncountedRelease,
 } from '../../ports/message-queue.ts';
@@ -31,7 +33,13 @@ export interface SqliteMessageQueueOptions {
 }
 
 /** The embedded queue adds group weights: on AWS, SQS fair queues decide shares themselves. */
-export interface SqliteMessageQueue extends MessageQueue, UncountedRelease, DeadLetterOutbox, QueueScan {
+export interface SqliteMessageQueue
+  extends MessageQueue,
+    UncountedRelease,
+    RetryRelease,
+    RunningLimits,
+    DeadLetterOutbox,
+    QueueScan {
   /** The relative share of `group` (a tenant's plan weight) in fair scheduling on `queue`. */
   setGroupWeight(queue: string, group: string, weight: number): Promise<void>;
 }
@@ -310,7 +318,14 @@ export function createSqliteMessageQueue(
           receiveOptions.visibilityTimeoutSec === undefined
             ? row.visibility_timeout_ms
             : Math.round(receiveOptions.visibilityTimeoutSec * 1000);
-        const got = claim(queue, max, visibilityMs, receiveOptions.excludeGroups, newNonce);
+        const got = claim(
+          queue,
+          max,
+          visibilityMs,
+          receiveOptions.excludeGroups,
+          newNonce,
+          receiveOptions.runningLimit,
+        );
         // Aborting only cuts the wait: a claim is synchronous, so nothing claimed is ever dropped.
         if (got.length > 0 || now >= deadline || receiveOptions.signal?.aborted) return got;
         const next = stmt.nextVisibleAt.get(queue)?.t;
