@@ -10,9 +10,9 @@ import type {
 import { createInProcessRuntime } from './in-process-runtime.ts';
 import { type QueueConsumer, startQueueConsumer } from './queue-consumer.ts';
 
-// One function thread of the shared pool. It owns its loop: it claims, heartbeats and deletes its messages
-// on its own connection and runs the same per-record handler Lambda runs. The host only hears what started
-// and finished (for time limits and crashes) and relays job status changes.
+// One function thread of the shared pool. It owns its loop: it claims and deletes its messages on its own
+// connection and runs the same per-record handler Lambda runs. The host only hears what started and
+// finished: it keeps those messages invisible while they run, enforces time limits, recovers a crash.
 const settings = workerData as FunctionThreadSettings;
 const port = parentPort!;
 const post = (report: FunctionReport) => port.postMessage(report);
@@ -54,6 +54,8 @@ function consume(queue: string, limited: boolean): void {
       messages: deps.queue,
       visibilityTimeoutSec: settings.visibilityTimeoutSec,
       batchSize: settings.batchSize,
+      // The host extends what this thread holds: a synchronous model run would stall a timer here.
+      heartbeat: false,
       ...(limited && settings.runningLimit ? { runningLimit: settings.runningLimit } : {}),
       // Queues that cannot count running jobs in the claim get the host's view of who is at the limit.
       ...(limited && !settings.runningLimit ? { blockedGroups: () => blocked } : {}),

@@ -20,6 +20,12 @@ export interface ConsumerOptions {
   batchSize: number;
   /** Tenants (groups) not to start more jobs for now: at their running-jobs limit. */
   blockedGroups?(): ReadonlySet<string>;
+  /**
+   * Whether this consumer extends its messages' visibility while they run (default true). A function
+   * thread's consumer does not: a model run is synchronous CPU work that would hold up its own timer, so
+   * the host keeps the thread's messages invisible (see worker-pool.ts).
+   */
+  heartbeat?: boolean;
   /** Running limits the queue counts in its claim (see `ReceiveOptions.runningLimit`). */
   runningLimit?: RunningLimit;
   /**
@@ -64,13 +70,16 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
   async function dispatch(batch: ReceivedMessage[], invoked: Promise<SQSBatchResponse>): Promise<void> {
     for (const m of batch) options.onStart?.(m);
     const heartbeatMs = Math.max(500, (options.visibilityTimeoutSec * 1000) / 3);
-    const heartbeat = setInterval(() => {
-      for (const m of batch) {
-        messages
-          .changeVisibility(queue, m.receiptHandle, options.visibilityTimeoutSec)
-          .catch(options.onError);
-      }
-    }, heartbeatMs);
+    const heartbeat =
+      options.heartbeat === false
+        ? undefined
+        : setInterval(() => {
+            for (const m of batch) {
+              messages
+                .changeVisibility(queue, m.receiptHandle, options.visibilityTimeoutSec)
+                .catch(options.onError);
+            }
+          }, heartbeatMs);
     let failed = new Set(batch.map((m) => m.messageId));
     try {
       const response = await invoked;

@@ -192,6 +192,23 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
 
   for (let i = 0; i < options.size; i++) threads.add(spawn());
 
+  // The visibility of what the threads hold is extended here, not in the threads: a model run is
+  // synchronous CPU work, and a thread busy with a long one could not run its own timer in time (its
+  // message would reappear and run twice). One timer for every held message, as Lambda's poller does.
+  const visibilitySec = options.settings.visibilityTimeoutSec;
+  const heartbeat = setInterval(
+    () => {
+      for (const thread of threads) {
+        for (const { message } of thread.held.values()) {
+          options.messages
+            .changeVisibility(message.queue, message.receiptHandle, visibilitySec)
+            .catch((error: unknown) => options.onError?.(error));
+        }
+      }
+    },
+    Math.max(500, (visibilitySec * 1000) / 3),
+  );
+
   const broadcast = (request: FunctionRequest) => {
     for (const thread of threads) thread.worker.postMessage(request);
   };
@@ -208,6 +225,7 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
     held: () => [...threads].flatMap((t) => [...t.held.values()].map((h) => h.message)),
     async close(deadline) {
       closed = true;
+      // Still extended while jobs drain; stopped before the threads end (what they held then goes back).
       const all = [...threads];
       broadcast({ type: 'stop' });
       const drained = Promise.all(all.map((t) => t.stopped));
@@ -222,6 +240,7 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
         ]);
         clearTimeout(timer);
       }
+      clearInterval(heartbeat);
       // Ending a thread that still runs a job sends that job's message back (see `recover`).
       await Promise.all(all.map((t) => t.worker.terminate().catch(() => undefined)));
       await Promise.all(all.map((t) => t.exited));
