@@ -35,6 +35,7 @@ export type FunctionReport =
   | { type: 'finished'; queue: string; receiptHandle: string }
   | { type: 'job'; job: JobRecord }
   | { type: 'compute'; id: number; model: string; input: unknown; parts: unknown[] }
+  | { type: 'error'; message: string }
   | { type: 'stopped' };
 
 export type FunctionRequest =

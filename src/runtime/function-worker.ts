@@ -43,7 +43,12 @@ const runtime = createInProcessRuntime({
   run: (event) => partialBatchResponse(event, handle),
 });
 
-let blocked = new Set<string>();
+/** The host logs what goes wrong here (a failed delete, a claim that threw) with the server's logger. */
+const reportError = (error: unknown) =>
+  post({ type: 'error', message: String((error as Error)?.stack ?? error) });
+
+// Changed in place: a long poll already under way reads the set it was given when messages arrive.
+const blocked = new Set<string>();
 const consumers = new Map<string, QueueConsumer>();
 function consume(queue: string, limited: boolean): void {
   consumers.set(
@@ -71,7 +76,7 @@ function consume(queue: string, limited: boolean): void {
           },
         }),
       onFinish: (m) => post({ type: 'finished', queue, receiptHandle: m.receiptHandle }),
-      onError: (error) => console.error('function thread:', error),
+      onError: reportError,
     }),
   );
 }
@@ -86,7 +91,8 @@ port.on('message', (request: FunctionRequest) => {
     if (request.results) call?.resolve(request.results);
     else call?.reject(new Error(request.error ?? 'compute failed'));
   } else if (request.type === 'blocked') {
-    blocked = new Set(request.groups);
+    blocked.clear();
+    for (const group of request.groups) blocked.add(group);
   } else if (request.type === 'queues') {
     if (stopping) return;
     const wanted = new Set(request.names);
@@ -94,7 +100,7 @@ port.on('message', (request: FunctionRequest) => {
     for (const [name, consumer] of consumers) {
       if (wanted.has(name) || settings.queues.includes(name)) continue;
       consumers.delete(name);
-      consumer.stop().catch((error: unknown) => console.error('function thread:', error));
+      consumer.stop().catch(reportError);
     }
   } else if (request.type === 'stop') {
     // Receives no more; what runs finishes (deleted or retried by its consumer), then the host is told.

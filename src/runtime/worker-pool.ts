@@ -95,6 +95,7 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
       else if (report.type === 'finished') finished(thread, report.receiptHandle);
       else if (report.type === 'job') options.onJob?.(report.job);
       else if (report.type === 'stopped') markStopped();
+      else if (report.type === 'error') options.onError?.(new Error(report.message));
       else if (report.type === 'compute') {
         if (!options.compute) send({ type: 'computed', id: report.id, error: 'no compute pool' });
         else
