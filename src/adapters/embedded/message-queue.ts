@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { BroadcastChannel } from 'node:worker_threads';
 import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { normaliseCost, normaliseWeight } from '../../core/fair-scheduling.ts';
 import type {
@@ -44,13 +45,34 @@ export interface SqliteMessageQueue
   setGroupWeight(queue: string, group: string, weight: number): Promise<void>;
 }
 
-/** Same-process long polls wait on this instead of sleeping; keyed by file so two connections share it. */
+/**
+ * Same-process long polls wait on this instead of sleeping; keyed by file so two connections share it. A
+ * BroadcastChannel carries each wake to the process's other threads (function threads claim on their own
+ * connections), so a send on the API's thread wakes a thread's long poll at once rather than at its next
+ * poll. Other processes still find new messages by polling (`pollIntervalMs`).
+ */
+class Waker extends EventEmitter {
+  private readonly channel: BroadcastChannel;
+  constructor(file: string) {
+    super();
+    this.setMaxListeners(0);
+    this.channel = new BroadcastChannel(`silopool-queue:${file}`);
+    this.channel.unref();
+    this.channel.onmessage = (event) => {
+      super.emit((event as { data: string }).data);
+    };
+  }
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    if (typeof event === 'string') this.channel.postMessage(event);
+    return super.emit(event, ...args);
+  }
+}
+
 const wakers = new Map<string, EventEmitter>();
 function wakerFor(db: SqliteDatabase): EventEmitter {
   let emitter = wakers.get(db.name);
   if (!emitter) {
-    emitter = new EventEmitter();
-    emitter.setMaxListeners(0);
+    emitter = new Waker(db.name);
     wakers.set(db.name, emitter);
   }
   return emitter;
