@@ -88,6 +88,7 @@ export function createEmbeddedTenantEraser(
             'DELETE FROM messages WHERE grp = ?',
             'DELETE FROM queue_groups WHERE grp = ?',
             'DELETE FROM group_weights WHERE grp = ?',
+            'DELETE FROM group_limits WHERE grp = ?',
             `DELETE FROM dead_letter_outbox WHERE ${OUTBOX_OF_TENANT}`,
           ]) {
             n += db.prepare(sql).run(tenantId).changes;
@@ -107,6 +108,7 @@ export function createEmbeddedTenantEraser(
         ['messages', count(db, 'messages WHERE grp = ?', tenantId)],
         ['scheduling rows', count(db, 'queue_groups WHERE grp = ?', tenantId)],
         ['scheduling weights', count(db, 'group_weights WHERE grp = ?', tenantId)],
+        ['running limits', count(db, 'group_limits WHERE grp = ?', tenantId)],
         ['dead-letter outbox rows', count(db, `dead_letter_outbox WHERE ${OUTBOX_OF_TENANT}`, tenantId)],
         ['dedup ids', count(db, `dedup WHERE ${DEDUP_OF_JOBS}`, ids, ids)],
         [
