@@ -1,3 +1,4 @@
+import { type BackoffPolicy, backoffMs } from '../core/backoff.ts';
 import { networkProblem, ProblemError, problemFrom } from './problem.ts';
 import { parseEventStream } from './sse.ts';
 import type {
@@ -24,6 +25,9 @@ import type {
   TenantUsage,
   UpdateTenant,
 } from './types.ts';
+
+/** How long a dropped event stream waits before it reconnects: 250 ms doubling to 5 s. */
+const RECONNECT: BackoffPolicy = { baseMs: 250, maxMs: 5000 };
 
 export interface ClientOptions {
   /** Origin of the API, e.g. `http://localhost:3000`; empty means the page's own origin. */
@@ -128,7 +132,7 @@ export class SilopoolClient {
         headers: { accept: 'text/event-stream' },
         signal,
       });
-      let waitMs = Math.min(5000, 250 * 2 ** attempt);
+      let waitMs = backoffMs(attempt, RECONNECT);
       if (res.status === 429) {
         await res.body?.cancel();
         waitMs = Math.min(60, Number(res.headers.get('retry-after')) || 5) * 1000;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { unzipSync } from 'fflate';
+import { backoffMs } from '../core/backoff.ts';
 import { ConditionFailedError, ConflictError, NotFoundError } from '../core/errors.ts';
 import { parseTenantId, type TenantId } from '../core/ids.ts';
 import type { Placement, Tenant } from '../core/tenant.ts';
@@ -17,7 +18,7 @@ import {
   findRemains,
   type Offboarded,
 } from './offboard-erase.ts';
-import { changeOperation, newOperation, progressOf, setStep } from './operations.ts';
+import { changeOperation, newOperation, progressOf, STEP_RETRY, setStep } from './operations.ts';
 
 export const OFFBOARD_STEPS = [
   'stop new work and cancel queued jobs',
@@ -160,7 +161,7 @@ export async function driveOffboard(
           'running',
           `attempt ${attempt} failed: ${message}; retrying`,
         );
-        await pause(Math.min(10_000, 250 * 2 ** attempt), signal);
+        await pause(backoffMs(attempt, STEP_RETRY), signal);
       }
     }
   }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { BackoffPolicy } from '../core/backoff.ts';
 import { ConditionFailedError } from '../core/errors.ts';
 import type { TenantId } from '../core/ids.ts';
 import type { Operation, OperationStep, OperationStore, StepStatus } from '../ports/operation-store.ts';
@@ -111,3 +112,6 @@ function offboardView(op: Operation) {
       : {}),
   };
 }
+
+/** How a failing step of a long operation (a move, an offboarding) waits before it runs again. */
+export const STEP_RETRY: BackoffPolicy = { baseMs: 250, maxMs: 10_000 };

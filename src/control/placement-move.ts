@@ -1,3 +1,4 @@
+import { backoffMs } from '../core/backoff.ts';
 import { ConditionFailedError, ConflictError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { parseTenantId, type TenantId } from '../core/ids.ts';
 import { laneForPlacement, type MovePhase, type StoreRef } from '../core/placement.ts';
@@ -9,7 +10,7 @@ import { dedicatedPlacementProblem } from './lanes.ts';
 import { copyAll, removeOld, verify } from './move-data.ts';
 import { drain } from './move-drain.ts';
 import { driveOffboard, newOffboardOperation } from './offboard-operation.ts';
-import { changeOperation, newOperation, progressOf, setStep } from './operations.ts';
+import { changeOperation, newOperation, progressOf, STEP_RETRY, setStep } from './operations.ts';
 import { type ControlDeps, infrastructureOf, provisionPlacement } from './tenants.ts';
 
 export const MOVE_STEPS = [
@@ -237,7 +238,7 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
           error: String(error),
         });
         await report(`attempt ${attempt} failed: ${String((error as Error)?.message ?? error)}; retrying`);
-        await sleep(Math.min(10_000, 250 * 2 ** attempt));
+        await sleep(backoffMs(attempt, STEP_RETRY));
       }
     }
   }

@@ -84,6 +84,17 @@ export class ConflictError extends SilopoolError {
   }
 }
 
+/** A job status change the job state machine (core/job.ts) does not allow, e.g. a finished job run again. */
+export class InvalidTransitionError extends ConflictError {
+  readonly from: string;
+  readonly to: string;
+  constructor(from: string, to: string) {
+    super(`A ${from} job cannot become ${to}.`, 'invalid_transition', { details: { from, to } });
+    this.from = from;
+    this.to = to;
+  }
+}
+
 /**
  * A job recorded a model major version this worker does not run: another major version may give other
  * numbers for the same input, so the job fails rather than run on it.

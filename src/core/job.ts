@@ -1,4 +1,4 @@
-import { ConflictError } from './errors.ts';
+import { InvalidTransitionError } from './errors.ts';
 import type { JobId, TenantId } from './ids.ts';
 import type { Formatting, ModelRules } from './tenant.ts';
 
@@ -82,11 +82,13 @@ export interface JobRecord {
 }
 
 const ALLOWED: Record<JobStatus, readonly JobStatus[]> = {
+  // queued → failed: refused after it was accepted (the message could not be sent), or dead-lettered.
   queued: ['running', 'cancelled', 'failed'],
   // running → running is a redelivery taking over after a crash or visibility timeout.
   running: ['running', 'succeeded', 'failed'],
   succeeded: [],
-  failed: [],
+  // failed → queued: an operator redrives a dead-lettered job (control/dead-letters.ts); it runs again.
+  failed: ['queued'],
   cancelled: [],
 };
 
@@ -99,9 +101,17 @@ export function canTransition(from: JobStatus, to: JobStatus): boolean {
 }
 
 export function assertTransition(from: JobStatus, to: JobStatus): void {
-  if (!canTransition(from, to)) {
-    throw new ConflictError(`A ${from} job cannot become ${to}.`, 'invalid_transition');
-  }
+  if (!canTransition(from, to)) throw new InvalidTransitionError(from, to);
+}
+
+/**
+ * The next version of a job record, for a compare-and-set write: every job write goes through here, so a
+ * status change (`patch.status`) happens only along the state machine above.
+ * @throws InvalidTransitionError when `patch.status` is not reachable from `job.status`
+ */
+export function nextJobVersion(job: JobRecord, patch: Partial<JobRecord>, now = new Date()): JobRecord {
+  if (patch.status !== undefined) assertTransition(job.status, patch.status);
+  return { ...job, ...patch, version: job.version + 1, updatedAt: now.toISOString() };
 }
 
 /** The object key of a job's artifact: the same for every delivery of the job, so a retry overwrites, never adds. */

@@ -5,6 +5,7 @@
  * not a call to wrap: while the circuit is open the message goes back on its queue for a computed delay,
  * and the state must be a plain value the API can report.
  */
+import { backoffMs as backoff } from './backoff.ts';
 
 export interface CircuitPolicy {
   /** Consecutive failed deliveries that open the circuit. */
@@ -49,8 +50,11 @@ const PROBE_WAIT_MS = 2_000;
  * @param random a number in [0, 1)
  */
 export function backoffMs(openings: number, policy: CircuitPolicy, random: number): number {
-  const cap = Math.min(policy.maxBackoffMs, policy.baseBackoffMs * 2 ** Math.max(0, openings));
-  return Math.round(cap / 2 + (cap / 2) * clampUnit(random));
+  return backoff(
+    openings,
+    { baseMs: policy.baseBackoffMs, maxMs: policy.maxBackoffMs, jitter: 'equal' },
+    random,
+  );
 }
 
 /**

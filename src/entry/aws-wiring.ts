@@ -13,12 +13,12 @@ import { createTenantViewReader, createTenantViews, type TenantViews } from '../
 import type { JobId } from '../core/ids.ts';
 import { isHomeLane, type StoreRef, storeFor } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
-import type { HandlerDeps } from '../functions/model-handler.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { OperationStore } from '../ports/operation-store.ts';
 import { jobDataFor } from '../ports/placement-data.ts';
 import { type StoreProvider, type TenantData, tenantDataAt } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
+import type { FunctionThreadDeps } from '../runtime/function-runtime.ts';
 
 /** The ports on AWS, for the Lambda handlers and for the local server with `SILOPOOL_BACKEND=aws`. */
 export interface AwsPorts {
@@ -210,11 +210,10 @@ export function createAwsPorts(env: Env = process.env): AwsPorts {
  * The local function host's factory (`HandlerFactorySpec.module`): a function thread or process builds
  * its handler's ports from `options.env` (or its own environment) on AWS, as on Lambda.
  */
-export async function createHandlerDeps(options: Record<string, unknown>): Promise<HandlerDeps> {
+export async function createHandlerDeps(options: Record<string, unknown>): Promise<FunctionThreadDeps> {
   const ports = createAwsPorts((options.env as Env | undefined) ?? process.env);
   return {
     directory: ports.tenantViews,
-    stores: ports.stores,
     queue: ports.queue,
     dataFor: ports.dataFor,
     ...(typeof options.maxReceiveCount === 'number' ? { maxReceiveCount: options.maxReceiveCount } : {}),

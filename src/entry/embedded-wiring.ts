@@ -7,9 +7,10 @@ import {
   type SqliteMessageQueue,
 } from '../adapters/embedded/index.ts';
 import { createEmbeddedStoreProvider, type Durability } from '../adapters/embedded/store-provider.ts';
-import type { HandlerDeps } from '../functions/model-handler.ts';
+import { laneDataFor } from '../ports/placement-data.ts';
 import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
+import type { FunctionThreadDeps } from '../runtime/function-runtime.ts';
 
 export interface EmbeddedPlatform {
   /** Tenants, queues and operations. */
@@ -49,13 +50,16 @@ export function openEmbeddedPlatform(
   };
 }
 
-/** Used by function threads and processes: each opens its own connection to the same files. */
-export async function createHandlerDeps(options: Record<string, unknown>): Promise<HandlerDeps> {
+/**
+ * Used by function threads: each opens its own connections to the same files, and claims, heartbeats and
+ * deletes its messages on its own connection to the queue.
+ */
+export async function createHandlerDeps(options: Record<string, unknown>): Promise<FunctionThreadDeps> {
   const platform = openEmbeddedPlatform(String(options.dataDir));
   return {
     directory: platform.directory,
-    stores: platform.stores,
     queue: platform.queue,
+    dataFor: laneDataFor(platform.stores),
     ...(typeof options.maxReceiveCount === 'number' ? { maxReceiveCount: options.maxReceiveCount } : {}),
   };
 }

@@ -1,21 +1,19 @@
-import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { decodeJobMessage } from '../core/messages.ts';
-import { createModelHandler } from '../functions/model-handler.ts';
+import { partialBatchResponse } from '../functions/batch-response.ts';
+import { createJobHandler } from '../functions/model-handler.ts';
 import { createAwsPorts } from './aws-wiring.ts';
 
 const logger = new Logger({ serviceName: 'silopool-model' });
 const metrics = new Metrics({ namespace: 'Silopool', serviceName: 'silopool-model' });
-const processor = new BatchProcessor(EventType.SQS);
 
 // Built once per execution environment, on the first event: cold start pays for it once.
 const ports = createAwsPorts();
-const runShared = createModelHandler({
+const runJob = createJobHandler({
   // Views without secrets: the model roles have no grant on the directory's own table.
   directory: ports.tenantViews,
-  stores: ports.stores,
   queue: ports.queue,
   dataFor: ports.dataFor,
   ...(process.env.SILOPOOL_MAX_RECEIVES
@@ -24,24 +22,25 @@ const runShared = createModelHandler({
   log: (level, message, fields) => logger[level](message, fields),
 });
 
-/** One record through the shared handler, with per-tenant EMF metrics (dimension TenantId). */
-async function processRecord(record: SQSRecord, context: Context): Promise<void> {
+/** One record through the model function, with per-tenant EMF metrics (dimension TenantId). */
+async function processRecord(record: SQSRecord): Promise<void> {
   const tenantId = decodeJobMessage(record.body)?.tenantId ?? 'unknown';
   const started = Date.now();
-  const { batchItemFailures } = await runShared({ Records: [record] }, context);
-  const failed = batchItemFailures.length > 0;
-  const metric = metrics.singleMetric();
-  metric.addDimension('TenantId', tenantId);
-  metric.addMetric(failed ? 'JobFailures' : 'JobsProcessed', MetricUnit.Count, 1);
-  metric.addMetric('JobDuration', MetricUnit.Milliseconds, Date.now() - started);
-  if (failed)
-    throw new Error(`Message ${record.messageId} of tenant ${tenantId} failed; SQS will redeliver it.`);
+  let failed = true;
+  try {
+    await runJob(record);
+    failed = false;
+  } finally {
+    const metric = metrics.singleMetric();
+    metric.addDimension('TenantId', tenantId);
+    metric.addMetric(failed ? 'JobFailures' : 'JobsProcessed', MetricUnit.Count, 1);
+    metric.addMetric('JobDuration', MetricUnit.Milliseconds, Date.now() - started);
+  }
 }
 
 /** The model function behind an SQS event source with ReportBatchItemFailures. */
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   logger.addContext(context);
-  return processPartialResponse(event, (record: SQSRecord) => processRecord(record, context), processor, {
-    context,
-  });
+  // A batch whose every record failed throws, as Powertools does by default: Lambda retries all of it.
+  return partialBatchResponse(event, processRecord, { context, throwOnFullBatchFailure: true });
 }

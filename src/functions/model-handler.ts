@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import {
   ConditionFailedError,
   CorruptWriteError,
@@ -9,16 +9,16 @@ import {
 } from '../core/errors.ts';
 import { artifactKey, isTerminal, type JobRecord, majorVersion } from '../core/job.ts';
 import { decodeJobMessage } from '../core/messages.ts';
-import { isHomeLane, laneStoreOf, type StoreRef } from '../core/placement.ts';
+import { laneStoreOf, type StoreRef } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
 import { getModel, listModels } from '../models/registry.ts';
 import type { ModelDefinition } from '../models/types.ts';
 import { formattingProblems } from '../models/xlsx/formatting-checks.ts';
 import { nextVersion, type TenantJobStore } from '../ports/job-store.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
-import { jobDataFor } from '../ports/placement-data.ts';
-import { type StoreProvider, type TenantData, tenantDataAt } from '../ports/stores.ts';
+import type { TenantData } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
+import { partialBatchResponse } from './batch-response.ts';
 import { renderingOf } from './rendering.ts';
 import { WEBHOOK_QUEUE, webhookMessageFor } from './webhook-message.ts';
 
@@ -30,35 +30,31 @@ export interface HandlerDeps {
   parallel?: { cores: number; runParts(model: string, input: unknown, parts: unknown[]): Promise<unknown[]> };
   /** Only `get`: on AWS the model functions read tenant views without secrets (adapters/aws/tenant-views.ts). */
   directory: Pick<TenantDirectory, 'get'>;
-  stores: StoreProvider;
   /** For webhook notifications; absent where webhooks are sent another way. */
-  queue?: MessageQueue;
+  queue?: Pick<MessageQueue, 'send'>;
   /** Called after every status change this handler commits (the local host relays it to SSE streams). */
   notify?(job: JobRecord): void;
   /** The queue's maximum receives: the last failing delivery marks the job failed before it is dead-lettered. */
   maxReceiveCount?: number;
   /**
-   * Where the tenant's data is reached; on AWS a tenant-scoped session per message. `lane` is the store
-   * of the lane the message came from (it holds the record; see `laneStoreOf`): a dedicated function
-   * never needs the shared store, which its role cannot read.
+   * The one way to a job's store: the tenant's data holding job `jobId`. `lane` is the store of the lane
+   * the message came from (it holds the record; see `laneStoreOf`): a dedicated function never needs the
+   * shared store, which its role cannot read. Embedded: `laneDataFor(stores)`; on AWS a tenant-scoped
+   * session per message; in a dedicated process its own store.
    */
-  dataFor?(tenant: Tenant, jobId: JobRecord['id'], lane?: StoreRef): Promise<TenantData>;
+  dataFor(tenant: Tenant, jobId: JobRecord['id'], lane?: StoreRef): Promise<TenantData>;
   log?(level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown>): void;
 }
 
-/** The model function, with the AWS Lambda SQS signature; the local host builds the same events. */
-export function createModelHandler(deps: HandlerDeps) {
+/** One SQS record of a model queue: resolves when it is done with, throws when it must be delivered again. */
+export type JobRecordHandler = (record: SQSRecord) => Promise<void>;
+
+/**
+ * The model function, per record: the local hosts and the Lambda entry build the batch response around it
+ * (`partialBatchResponse`, Powertools' `processPartialResponse`).
+ */
+export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
   const log = deps.log ?? (() => undefined);
-  // During a placement move a job's record is in the source or the target store: use the one holding it.
-  const dataFor = async (tenant: Tenant, jobId: JobRecord['id'], lane: StoreRef | undefined) => {
-    if (deps.dataFor) return deps.dataFor(tenant, jobId, lane);
-    if (lane) {
-      const data = tenantDataAt(deps.stores, lane, tenant.id);
-      // Outside a move the lane is the tenant's home: no lookup needed.
-      if (isHomeLane(tenant, lane) || (await data.jobs.get(jobId))) return data;
-    }
-    return jobDataFor(deps.stores, tenant, jobId);
-  };
 
   async function processRecord(record: SQSRecord): Promise<void> {
     const message = decodeJobMessage(record.body);
@@ -69,7 +65,7 @@ export function createModelHandler(deps: HandlerDeps) {
       return;
     }
     const queue = record.eventSourceARN?.slice(record.eventSourceARN.lastIndexOf(':') + 1) ?? '';
-    const data = await dataFor(tenant, message.jobId, laneStoreOf(queue, tenant.id));
+    const data = await deps.dataFor(tenant, message.jobId, laneStoreOf(queue, tenant.id));
     const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
     try {
       await runJob(tenant, data, message.jobId);
@@ -147,8 +143,21 @@ export function createModelHandler(deps: HandlerDeps) {
       // The model rejected its input: running it again gives the same answer, so fail now, never retry.
       outcome = { status: 'failed', error: { code: errorCode(error), message: (error as Error).message } };
     }
-    const finished = await commit(data.jobs, started, { ...outcome, finishedAt: new Date().toISOString() });
-    if (finished) await announce(tenant, data.jobs, finished);
+    await completeJob(tenant, data.jobs, started, outcome);
+  }
+
+  /**
+   * The job's final step: its terminal status committed (compare-and-set), then announced. Every run that
+   * reaches an outcome ends here, so a hook on a finished job (usage, traces) belongs in this function.
+   */
+  async function completeJob(
+    tenant: Tenant,
+    jobs: TenantJobStore,
+    started: JobRecord,
+    outcome: Partial<JobRecord>,
+  ): Promise<void> {
+    const finished = await commit(jobs, started, { ...outcome, finishedAt: new Date().toISOString() });
+    if (finished) await announce(tenant, jobs, finished);
   }
 
   async function runModel(model: ModelDefinition, job: JobRecord): Promise<unknown> {
@@ -220,21 +229,23 @@ export function createModelHandler(deps: HandlerDeps) {
     }
   }
 
-  return async function handler(event: SQSEvent, _context?: Context): Promise<SQSBatchResponse> {
-    const failures: SQSBatchResponse['batchItemFailures'] = [];
-    for (const record of event.Records) {
-      try {
-        await processRecord(record);
-      } catch (error) {
-        log('error', 'record failed; it will be retried', {
-          messageId: record.messageId,
-          error: String(error),
-        });
-        failures.push({ itemIdentifier: record.messageId });
-      }
+  return async (record) => {
+    try {
+      await processRecord(record);
+    } catch (error) {
+      log('error', 'record failed; it will be retried', {
+        messageId: record.messageId,
+        error: String(error),
+      });
+      throw error;
     }
-    return { batchItemFailures: failures };
   };
+}
+
+/** The model function with the AWS Lambda SQS batch signature, built around the per-record handler. */
+export function createModelHandler(deps: HandlerDeps) {
+  const handle = createJobHandler(deps);
+  return (event: SQSEvent): Promise<SQSBatchResponse> => partialBatchResponse(event, handle);
 }
 
 export class PoisonMessageError extends SilopoolError {

@@ -1,5 +1,5 @@
 import type { JobId, TenantId } from '../core/ids.ts';
-import type { JobRecord, JobStatus } from '../core/job.ts';
+import { type JobRecord, type JobStatus, nextJobVersion } from '../core/job.ts';
 
 export interface ListJobsQuery {
   status?: JobStatus;
@@ -54,7 +54,8 @@ export interface JobStore {
   forTenant(tenantId: TenantId): TenantJobStore;
 }
 
-/** A compare-and-set update computed from the current record; retried on a lost race by callers that want to. */
-export function nextVersion(job: JobRecord, patch: Partial<JobRecord>, now = new Date()): JobRecord {
-  return { ...job, ...patch, version: job.version + 1, updatedAt: now.toISOString() };
-}
+/**
+ * A compare-and-set update computed from the current record; retried on a lost race by callers that want
+ * to. Status changes follow the job state machine (`nextJobVersion`; throws InvalidTransitionError).
+ */
+export const nextVersion = nextJobVersion;

@@ -47,10 +47,48 @@ export interface ReceiveOptions {
   /** Groups not to hand out now (for example tenants at their running-jobs limit). */
   excludeGroups?: ReadonlySet<string>;
   /**
+   * Hands a group no more messages than its running limit, counting its messages in flight on every queue
+   * of `scope` inside the claim (so claims on several connections at once never exceed it). Adapters that
+   * cannot count in the claim (SQS) ignore it; their callers pass `excludeGroups` instead.
+   */
+  runningLimit?: RunningLimit;
+  /**
    * Stops the long-poll wait early (an empty result). Only the wait is cut short: an adapter that cannot
    * abort a wait without losing the messages the backend may already have picked (SQS) ends it normally.
    */
   signal?: AbortSignal;
+}
+
+export interface RunningLimit {
+  /** The queues whose in-flight messages count toward a group's limit (a tenant's shared model queues). */
+  scope: readonly string[];
+  /** The limit of a group that has none recorded (see `RunningLimits.setGroupLimit`). */
+  defaultLimit: number;
+}
+
+/** Queues that enforce running limits in the claim (the embedded one): the limit of each group. */
+export interface RunningLimits {
+  /** At most `maxRunning` messages of `group` in flight at once over a `RunningLimit` scope; 0 pauses it. */
+  setGroupLimit(group: string, maxRunning: number): Promise<void>;
+  /** Messages in flight per group over `scope` now: the jobs each tenant is running. */
+  runningByGroup(scope: readonly string[]): Promise<Map<string, number>>;
+}
+
+export function hasRunningLimits(queue: MessageQueue): queue is MessageQueue & RunningLimits {
+  return typeof (queue as Partial<RunningLimits>).setGroupLimit === 'function';
+}
+
+/**
+ * Ends a delivery that failed: the message comes back after `delaySec` with its receive counted, and it
+ * stops counting as in flight (running) at once, not when the delay ends. On queues without it
+ * `changeVisibility` does the same, except for the running count, which they do not keep.
+ */
+export interface RetryRelease {
+  releaseForRetry(queue: string, receiptHandle: string, delaySec: number): Promise<void>;
+}
+
+export function canReleaseForRetry(queue: MessageQueue): queue is MessageQueue & RetryRelease {
+  return typeof (queue as Partial<RetryRelease>).releaseForRetry === 'function';
 }
 
 export interface QueueDepth {

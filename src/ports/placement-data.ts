@@ -1,5 +1,5 @@
 import type { JobId } from '../core/ids.ts';
-import { recordRoutingFor, type StoreRef } from '../core/placement.ts';
+import { isHomeLane, recordRoutingFor, type StoreRef } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
 import type { JobPage, ListJobsQuery, TenantJobStore } from './job-store.ts';
 import type { TenantObjectStore } from './object-store.ts';
@@ -40,6 +40,22 @@ export async function jobDataFor(stores: StoreProvider, tenant: Routable, jobId:
     if (routing.lookup.length === 1 || (await data.jobs.get(jobId))) return data;
   }
   return tenantDataAt(stores, routing.create, tenant.id);
+}
+
+/**
+ * Where a function finds a job's data (`HandlerDeps.dataFor`) when every store is reachable (embedded):
+ * the store of the lane its message came from when that is the tenant's home or holds the record, else
+ * the store holding the job during a placement move (`jobDataFor`).
+ */
+export function laneDataFor(stores: StoreProvider) {
+  return async (tenant: Tenant, jobId: JobId, lane?: StoreRef): Promise<TenantData> => {
+    if (lane) {
+      const data = tenantDataAt(stores, lane, tenant.id);
+      // Outside a move the lane is the tenant's home: no lookup needed.
+      if (isHomeLane(tenant, lane) || (await data.jobs.get(jobId))) return data;
+    }
+    return jobDataFor(stores, tenant, jobId);
+  };
 }
 
 function mergedJobs(

@@ -6,15 +6,13 @@ import { dedicatedQueueName, sharedQueueName } from '../core/placement.ts';
 import { jobLimitsFor, limitsFor, PLAN_LIMITS, type Tenant } from '../core/tenant.ts';
 import type { WebhookTargetPolicy } from '../core/webhook-target.ts';
 import type { WebhookEndpoints } from '../functions/webhook-endpoints.ts';
-import type { MessageQueue } from '../ports/message-queue.ts';
+import { hasRunningLimits, type MessageQueue } from '../ports/message-queue.ts';
 import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import { createComputePool } from './compute-pool.ts';
-import { untilDeadline } from './deadline.ts';
-import type { HandlerFactorySpec } from './function-runtime.ts';
-import { type QueueConsumer, startQueueConsumer } from './queue-consumer.ts';
+import type { HandlerFactorySpec, HeldMessage } from './function-runtime.ts';
 import { startWebhookDispatcher } from './webhook-dispatcher.ts';
-import { createWorkerPool } from './worker-pool.ts';
+import { createFunctionThreads } from './worker-pool.ts';
 
 export interface FunctionHostOptions {
   queue: MessageQueue;
@@ -60,71 +58,25 @@ export interface FunctionHost {
 }
 
 /**
- * Hosts the functions locally: the shared model functions in a worker-thread pool fed by their queues,
- * and the webhook dispatcher. Per-tenant running limits are enforced at the claim, so a tenant at its
- * limit does not hold a worker while others wait.
+ * Hosts the functions locally: the shared model functions in worker threads that consume their queues
+ * themselves, and the webhook dispatcher. Per-tenant running limits are enforced in the claim, so a tenant
+ * at its limit does not hold a thread while others wait.
  */
 export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
   // Big runs (many-path simulations) spread over every core in low-priority processes.
   const compute =
     availableParallelism() > 1 ? createComputePool({ size: availableParallelism() }) : undefined;
-  const pool = createWorkerPool({
-    name: 'shared',
-    size: options.poolSize ?? availableParallelism(),
-    factory: options.factory,
-    // One by default: more overlaps disk waits (a little more throughput) but makes a newly arrived
-    // tenant's job wait behind more in-flight jobs of a flooding one (bench/noisy-neighbour measures it).
-    perThread: options.perThread ?? 1,
-    ...(compute ? { compute } : {}),
-    ...(options.onJob ? { onJob: options.onJob } : {}),
-    ...(options.onError ? { onError: options.onError } : {}),
-  });
+  const modelQueues = options.models.map(sharedQueueName);
+  // Where the queue counts running jobs in its claim (embedded), limits hold across threads exactly; on
+  // SQS each thread skips the tenants this host saw at their limit (a hint, refreshed on every change).
+  const counted = hasRunningLimits(options.queue) ? options.queue : undefined;
   const running = new Map<string, number>();
   const limits = new Map<string, number>();
   /** Each tenant's plan and settings as last read, for its jobs' time limits. */
   const tenants = new Map<string, Pick<Tenant, 'plan' | 'config'>>();
-  const blocked = new Set<string>();
+  let blocked = new Set<string>();
 
-  const weighted = hasGroupWeights(options.queue) ? options.queue : undefined;
-  const weights = new Map<string, number>();
-  const dedicated = new Map<string, QueueConsumer>();
-  const refreshLimits = async () => {
-    const wantedDedicated = new Set<string>();
-    let cursor: string | undefined;
-    do {
-      const page = await options.directory.list({ limit: 500, ...(cursor ? { cursor } : {}) });
-      for (const tenant of page.items) {
-        if ([tenant.placement, tenant.move?.from, tenant.move?.to].includes('dedicated')) {
-          for (const model of options.models) wantedDedicated.add(dedicatedQueueName(tenant.id, model));
-        }
-        const tenantLimits = limitsFor(tenant);
-        limits.set(tenant.id, tenantLimits.maxRunningJobs);
-        tenants.set(tenant.id, { plan: tenant.plan, config: tenant.config });
-        // A lowered limit (0 pauses a tenant) applies before its next start, not only after a finish.
-        if ((running.get(tenant.id) ?? 0) >= tenantLimits.maxRunningJobs) blocked.add(tenant.id);
-        else blocked.delete(tenant.id);
-        // An offboarding removes the tenant's scheduling rows and checks none is left: writing them again
-        // would undo that. Forgotten, so a new tenant under the same id gets its weight written.
-        if (tenant.status === 'offboarding') {
-          weights.delete(tenant.id);
-          continue;
-        }
-        // The embedded queue shares capacity by weight; SQS fair queues have no weights to set.
-        if (weighted && weights.get(tenant.id) !== tenantLimits.weight) {
-          for (const model of options.models) {
-            await weighted.setGroupWeight(sharedQueueName(model), tenant.id, tenantLimits.weight);
-          }
-          weights.set(tenant.id, tenantLimits.weight);
-        }
-      }
-      cursor = page.nextCursor;
-    } while (cursor);
-    if (options.poolDedicatedLanes) await reconcileDedicated(wantedDedicated);
-  };
-  const limitTimer = setInterval(() => refreshLimits().catch(options.onError), 2000);
-  refreshLimits().catch(options.onError);
-
-  const groupOf = (body: string, groupId?: string) => groupId ?? decodeJobMessage(body)?.tenantId;
+  const groupOf = (m: HeldMessage) => m.groupId ?? decodeJobMessage(m.body)?.tenantId;
   /** A tenant created since the last refresh is read now; until then it gets the smallest plan's limit. */
   const limitOf = (group: string): number => {
     const known = limits.get(group);
@@ -136,6 +88,16 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
     }
     return PLAN_LIMITS.free.maxRunningJobs;
   };
+  /** Tells the threads who is at the limit, where the queue cannot count it (see `counted`). */
+  const publishBlocked = () => {
+    if (counted) return;
+    const now = new Set([...limits].filter(([g, max]) => (running.get(g) ?? 0) >= max).map(([g]) => g));
+    for (const [g, n] of running) if (n >= limitOf(g)) now.add(g);
+    if (now.size === blocked.size && [...now].every((g) => blocked.has(g))) return;
+    blocked = now;
+    threads.setBlocked(blocked);
+  };
+
   /** A job's time limit on the shared pool, by its tenant's plan and settings and its model. */
   const timeLimitMs = (body: string): number | undefined | Promise<number | undefined> => {
     const message = decodeJobMessage(body);
@@ -148,57 +110,96 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
       .then((tenant) => (tenant ? jobLimitsFor(tenant, message.model).jobTimeoutSec * 1000 : undefined));
   };
   const settleTimedOut = options.settleTimedOut;
-  const consumers: QueueConsumer[] = options.models.map((model) =>
-    startQueueConsumer({
-      queue: sharedQueueName(model),
-      runtime: pool,
-      messages: options.queue,
-      visibilityTimeoutSec: options.visibilityTimeoutSec,
+  const threads = createFunctionThreads({
+    size: options.poolSize ?? availableParallelism(),
+    settings: {
+      factory: options.factory,
+      cores: compute ? availableParallelism() : 1,
+      // One by default: more overlaps disk waits (a little more throughput) but makes a newly arrived
+      // tenant's job wait behind more in-flight jobs of a flooding one (bench/noisy-neighbour measures it).
+      perThread: options.perThread ?? 1,
       batchSize: options.batchSize ?? 1,
-      blockedGroups: () => blocked,
-      timeLimitMs: (m) => timeLimitMs(m.body),
-      ...(settleTimedOut ? { settleTimedOut: (m) => settleTimedOut(sharedQueueName(model), m.body) } : {}),
-      onStart: (m) => {
-        const group = groupOf(m.body, m.groupId);
-        if (!group) return;
-        const count = (running.get(group) ?? 0) + 1;
-        running.set(group, count);
-        if (count >= limitOf(group)) blocked.add(group);
-      },
-      onFinish: (m) => {
-        const group = groupOf(m.body, m.groupId);
-        if (!group) return;
-        const count = (running.get(group) ?? 1) - 1;
-        if (count <= 0) running.delete(group);
-        else running.set(group, count);
-        if (count < limitOf(group)) blocked.delete(group);
-      },
-      ...(options.onError ? { onError: options.onError } : {}),
-    }),
-  );
-  // Dedicated lanes on the pool: one consumer per existing queue of a tenant that is, or is moving to or
-  // from, dedicated; reconciled with every limits refresh, which reads every tenant anyway.
+      visibilityTimeoutSec: options.visibilityTimeoutSec,
+      queues: modelQueues,
+      ...(counted
+        ? { runningLimit: { scope: modelQueues, defaultLimit: PLAN_LIMITS.free.maxRunningJobs } }
+        : {}),
+    },
+    messages: options.queue,
+    timeLimitMs: (m) => (modelQueues.includes(m.queue) ? timeLimitMs(m.body) : undefined),
+    ...(settleTimedOut ? { settleTimedOut: (m: HeldMessage) => settleTimedOut(m.queue, m.body) } : {}),
+    ...(compute ? { compute } : {}),
+    onStart: (m) => {
+      const group = groupOf(m);
+      if (!group || !modelQueues.includes(m.queue)) return;
+      running.set(group, (running.get(group) ?? 0) + 1);
+      publishBlocked();
+    },
+    onFinish: (m) => {
+      const group = groupOf(m);
+      if (!group || !modelQueues.includes(m.queue)) return;
+      const count = (running.get(group) ?? 1) - 1;
+      if (count <= 0) running.delete(group);
+      else running.set(group, count);
+      publishBlocked();
+    },
+    ...(options.onJob ? { onJob: options.onJob } : {}),
+    ...(options.onError ? { onError: options.onError } : {}),
+  });
+
+  const weighted = hasGroupWeights(options.queue) ? options.queue : undefined;
+  const weights = new Map<string, number>();
+  /** Limits as written to the queue, so a refresh writes only changes. */
+  const written = new Map<string, number>();
+  const refreshLimits = async () => {
+    const wantedDedicated = new Set<string>();
+    let cursor: string | undefined;
+    do {
+      const page = await options.directory.list({ limit: 500, ...(cursor ? { cursor } : {}) });
+      for (const tenant of page.items) {
+        if ([tenant.placement, tenant.move?.from, tenant.move?.to].includes('dedicated')) {
+          for (const model of options.models) wantedDedicated.add(dedicatedQueueName(tenant.id, model));
+        }
+        const tenantLimits = limitsFor(tenant);
+        limits.set(tenant.id, tenantLimits.maxRunningJobs);
+        tenants.set(tenant.id, { plan: tenant.plan, config: tenant.config });
+        // An offboarding removes the tenant's scheduling rows and checks none is left: writing them again
+        // would undo that. Forgotten, so a new tenant under the same id gets its rows written.
+        if (tenant.status === 'offboarding') {
+          weights.delete(tenant.id);
+          written.delete(tenant.id);
+          continue;
+        }
+        // A lowered limit (0 pauses a tenant) applies before its next start, not only after a finish.
+        if (counted && written.get(tenant.id) !== tenantLimits.maxRunningJobs) {
+          await counted.setGroupLimit(tenant.id, tenantLimits.maxRunningJobs);
+          written.set(tenant.id, tenantLimits.maxRunningJobs);
+        }
+        // The embedded queue shares capacity by weight; SQS fair queues have no weights to set.
+        if (weighted && weights.get(tenant.id) !== tenantLimits.weight) {
+          for (const model of options.models) {
+            await weighted.setGroupWeight(sharedQueueName(model), tenant.id, tenantLimits.weight);
+          }
+          weights.set(tenant.id, tenantLimits.weight);
+        }
+      }
+      cursor = page.nextCursor;
+    } while (cursor);
+    publishBlocked();
+    if (options.poolDedicatedLanes) await reconcileDedicated(wantedDedicated);
+  };
+  const limitTimer = setInterval(() => refreshLimits().catch(options.onError), 2000);
+  refreshLimits().catch(options.onError);
+
+  // Dedicated lanes on the pool: every thread consumes each existing queue of a tenant that is, or is moving
+  // to or from, dedicated; reconciled with every limits refresh, which reads every tenant anyway.
+  let dedicated: string[] = [];
   async function reconcileDedicated(wanted: ReadonlySet<string>): Promise<void> {
     const existing = new Set(await options.queue.listQueues('tenant_'));
-    for (const name of wanted) {
-      if (dedicated.has(name) || !existing.has(name)) continue;
-      dedicated.set(
-        name,
-        startQueueConsumer({
-          queue: name,
-          runtime: pool,
-          messages: options.queue,
-          visibilityTimeoutSec: options.visibilityTimeoutSec,
-          batchSize: options.batchSize ?? 1,
-          ...(options.onError ? { onError: options.onError } : {}),
-        }),
-      );
-    }
-    for (const [name, consumer] of dedicated) {
-      if (wanted.has(name) && existing.has(name)) continue;
-      dedicated.delete(name);
-      await consumer.stop();
-    }
+    const next = [...wanted].filter((name) => existing.has(name)).sort();
+    if (next.length === dedicated.length && next.every((name, i) => name === dedicated[i])) return;
+    dedicated = next;
+    threads.setExtraQueues(dedicated);
   }
 
   const webhooks = startWebhookDispatcher({
@@ -215,15 +216,7 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
     refresh: () => refreshLimits(),
     async stop(deadline) {
       clearInterval(limitTimer);
-      const drained = Promise.all([
-        ...consumers.map((c) => c.stop()),
-        ...[...dedicated.values()].map((c) => c.stop()),
-        webhooks.stop(),
-      ]);
-      await untilDeadline(drained, deadline);
-      // Ending the threads fails their events: each consumer then hands the messages back to the queue.
-      await pool.close();
-      await drained;
+      await Promise.all([threads.close(deadline), webhooks.stop()]);
       await compute?.close();
     },
   };

@@ -90,7 +90,6 @@ const queue = {
 
 const handler = createModelHandler({
   directory,
-  stores,
   queue,
   dataFor: async () => tenantDataAt(stores, own, options.tenantId),
   notify: (job) => post({ type: 'job', job }),

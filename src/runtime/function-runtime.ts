@@ -1,5 +1,7 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { JobRecord } from '../core/job.ts';
+import type { HandlerDeps } from '../functions/model-handler.ts';
+import type { MessageQueue, RunningLimit } from '../ports/message-queue.ts';
 import type { AcquireOptions, InvokeOptions, SlotLease } from './slot-reservations.ts';
 
 /** Something that runs a function on SQS events: a pool of worker threads or one child process. */
@@ -17,21 +19,57 @@ export interface FunctionRuntime {
   close(): Promise<void>;
 }
 
-/** What a function process or thread reports back besides its result. */
+/** A message a function thread claimed and is running, as it tells the host (for time limits and crashes). */
+export interface HeldMessage {
+  queue: string;
+  receiptHandle: string;
+  body: string;
+  groupId?: string;
+  receiveCount: number;
+}
+
+/** What a function thread reports to its host. It claims, runs and deletes its messages itself. */
 export type FunctionReport =
-  | { type: 'result'; id: number; response: SQSBatchResponse }
-  | { type: 'error'; id: number; message: string }
+  | { type: 'ready' }
+  | { type: 'started'; message: HeldMessage }
+  | { type: 'finished'; queue: string; receiptHandle: string }
   | { type: 'job'; job: JobRecord }
   | { type: 'compute'; id: number; model: string; input: unknown; parts: unknown[] }
-  | { type: 'ready' };
+  | { type: 'error'; message: string }
+  | { type: 'stopped' };
 
 export type FunctionRequest =
-  | { type: 'invoke'; id: number; event: SQSEvent }
+  /** Groups (tenants) at their running limit, for queues that cannot count it in the claim (SQS). */
+  | { type: 'blocked'; groups: string[] }
+  /** The queues this thread consumes besides its model queues (dedicated lanes on the pool). */
+  | { type: 'queues'; names: string[] }
+  /** Receive no more; let running events finish, then report `stopped`. */
+  | { type: 'stop' }
   | { type: 'computed'; id: number; results?: unknown[]; error?: string };
+
+/** How a function thread consumes its queues (given when it starts). */
+export interface FunctionThreadSettings {
+  factory: HandlerFactorySpec;
+  /** Cores the compute pool has for big runs (1: runs stay whole). */
+  cores: number;
+  /** Events this thread runs at once. */
+  perThread: number;
+  batchSize: number;
+  visibilityTimeoutSec: number;
+  /** The shared model queues. */
+  queues: string[];
+  /** Further queues to consume (dedicated lanes on the pool). */
+  extraQueues: string[];
+  /** Running limits counted in the claim, on queues that can (see `RunningLimit`). */
+  runningLimit?: RunningLimit;
+}
+
+/** What a function thread's factory builds: the handler's dependencies on the thread's own connections. */
+export type FunctionThreadDeps = Omit<HandlerDeps, 'queue'> & { queue: MessageQueue };
 
 /** How a function thread or process builds its handler's dependencies: a module and its options. */
 export interface HandlerFactorySpec {
-  /** URL of a module exporting `createHandlerDeps(options)`. */
+  /** URL of a module exporting `createHandlerDeps(options)`, resolving to `FunctionThreadDeps`. */
   module: string;
   options: Record<string, unknown>;
 }

@@ -1,16 +1,26 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { createModelHandler, type HandlerDeps } from '../functions/model-handler.ts';
-import type { FunctionReport, FunctionRequest, HandlerFactorySpec } from './function-runtime.ts';
+import { partialBatchResponse } from '../functions/batch-response.ts';
+import { createJobHandler } from '../functions/model-handler.ts';
+import type {
+  FunctionReport,
+  FunctionRequest,
+  FunctionThreadDeps,
+  FunctionThreadSettings,
+} from './function-runtime.ts';
+import { createInProcessRuntime } from './in-process-runtime.ts';
+import { type QueueConsumer, startQueueConsumer } from './queue-consumer.ts';
 
-// One worker thread of the shared function pool: the same handler Lambda runs, fed by the host.
-const { factory: spec, cores } = workerData as { factory: HandlerFactorySpec; cores: number };
+// One function thread of the shared pool. It owns its loop: it claims and deletes its messages on its own
+// connection and runs the same per-record handler Lambda runs. The host only hears what started and
+// finished: it keeps those messages invisible while they run, enforces time limits, recovers a crash.
+const settings = workerData as FunctionThreadSettings;
 const port = parentPort!;
 const post = (report: FunctionReport) => port.postMessage(report);
 
-const factory = (await import(spec.module)) as {
-  createHandlerDeps(options: Record<string, unknown>): Promise<HandlerDeps>;
+const factory = (await import(settings.factory.module)) as {
+  createHandlerDeps(options: Record<string, unknown>): Promise<FunctionThreadDeps>;
 };
-const deps = await factory.createHandlerDeps(spec.options);
+const deps = await factory.createHandlerDeps(settings.factory.options);
 
 // Big runs are split by the model and their parts run in the host's compute pool.
 let nextCompute = 1;
@@ -22,23 +32,82 @@ const runParts = (model: string, input: unknown, parts: unknown[]) =>
     post({ type: 'compute', id, model, input, parts });
   });
 
-const handler = createModelHandler({
+const handle = createJobHandler({
   ...deps,
   notify: (job) => post({ type: 'job', job }),
-  ...(cores > 1 ? { parallel: { cores, runParts } } : {}),
+  ...(settings.cores > 1 ? { parallel: { cores: settings.cores, runParts } } : {}),
+});
+const runtime = createInProcessRuntime({
+  name: 'shared',
+  slots: settings.perThread,
+  run: (event) => partialBatchResponse(event, handle),
 });
 
+/** The host logs what goes wrong here (a failed delete, a claim that threw) with the server's logger. */
+const reportError = (error: unknown) =>
+  post({ type: 'error', message: String((error as Error)?.stack ?? error) });
+
+// Changed in place: a long poll already under way reads the set it was given when messages arrive.
+const blocked = new Set<string>();
+const consumers = new Map<string, QueueConsumer>();
+function consume(queue: string, limited: boolean): void {
+  consumers.set(
+    queue,
+    startQueueConsumer({
+      queue,
+      runtime,
+      messages: deps.queue,
+      visibilityTimeoutSec: settings.visibilityTimeoutSec,
+      batchSize: settings.batchSize,
+      // The host extends what this thread holds: a synchronous model run would stall a timer here.
+      heartbeat: false,
+      ...(limited && settings.runningLimit ? { runningLimit: settings.runningLimit } : {}),
+      // Queues that cannot count running jobs in the claim get the host's view of who is at the limit.
+      ...(limited && !settings.runningLimit ? { blockedGroups: () => blocked } : {}),
+      onStart: (m) =>
+        post({
+          type: 'started',
+          message: {
+            queue,
+            receiptHandle: m.receiptHandle,
+            body: m.body,
+            receiveCount: m.receiveCount,
+            ...(m.groupId !== undefined ? { groupId: m.groupId } : {}),
+          },
+        }),
+      onFinish: (m) => post({ type: 'finished', queue, receiptHandle: m.receiptHandle }),
+      onError: reportError,
+    }),
+  );
+}
+for (const queue of settings.queues) consume(queue, true);
+for (const queue of settings.extraQueues) consume(queue, false);
+
+let stopping: Promise<void> | undefined;
 port.on('message', (request: FunctionRequest) => {
   if (request.type === 'computed') {
     const call = computing.get(request.id);
     computing.delete(request.id);
     if (request.results) call?.resolve(request.results);
     else call?.reject(new Error(request.error ?? 'compute failed'));
-    return;
+  } else if (request.type === 'blocked') {
+    blocked.clear();
+    for (const group of request.groups) blocked.add(group);
+  } else if (request.type === 'queues') {
+    if (stopping) return;
+    const wanted = new Set(request.names);
+    for (const name of wanted) if (!consumers.has(name)) consume(name, false);
+    for (const [name, consumer] of consumers) {
+      if (wanted.has(name) || settings.queues.includes(name)) continue;
+      consumers.delete(name);
+      consumer.stop().catch(reportError);
+    }
+  } else if (request.type === 'stop') {
+    // Receives no more; what runs finishes (deleted or retried by its consumer), then the host is told.
+    stopping ??= Promise.all([...consumers.values()].map((c) => c.stop())).then(async () => {
+      await runtime.close();
+      post({ type: 'stopped' });
+    });
   }
-  handler(request.event).then(
-    (response) => post({ type: 'result', id: request.id, response }),
-    (error: unknown) => post({ type: 'error', id: request.id, message: String(error) }),
-  );
 });
 post({ type: 'ready' });

@@ -1,5 +1,12 @@
 import type { SQSBatchResponse } from 'aws-lambda';
-import { canReleaseUncounted, type MessageQueue, type ReceivedMessage } from '../ports/message-queue.ts';
+import { backoffMs } from '../core/backoff.ts';
+import {
+  canReleaseForRetry,
+  canReleaseUncounted,
+  type MessageQueue,
+  type ReceivedMessage,
+  type RunningLimit,
+} from '../ports/message-queue.ts';
 import type { FunctionRuntime } from './function-runtime.ts';
 import { FunctionBusyError, FunctionTimeoutError, type InvokeOptions } from './slot-reservations.ts';
 import { toSqsEvent } from './sqs-event.ts';
@@ -13,6 +20,14 @@ export interface ConsumerOptions {
   batchSize: number;
   /** Tenants (groups) not to start more jobs for now: at their running-jobs limit. */
   blockedGroups?(): ReadonlySet<string>;
+  /**
+   * Whether this consumer extends its messages' visibility while they run (default true). A function
+   * thread's consumer does not: a model run is synchronous CPU work that would hold up its own timer, so
+   * the host keeps the thread's messages invisible (see worker-pool.ts).
+   */
+  heartbeat?: boolean;
+  /** Running limits the queue counts in its claim (see `ReceiveOptions.runningLimit`). */
+  runningLimit?: RunningLimit;
   /**
    * Milliseconds a message's job may run (a promise while it is looked up; undefined: no limit). An event of
    * several messages gets the largest of theirs, so no job is stopped before its own limit.
@@ -55,13 +70,16 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
   async function dispatch(batch: ReceivedMessage[], invoked: Promise<SQSBatchResponse>): Promise<void> {
     for (const m of batch) options.onStart?.(m);
     const heartbeatMs = Math.max(500, (options.visibilityTimeoutSec * 1000) / 3);
-    const heartbeat = setInterval(() => {
-      for (const m of batch) {
-        messages
-          .changeVisibility(queue, m.receiptHandle, options.visibilityTimeoutSec)
-          .catch(options.onError);
-      }
-    }, heartbeatMs);
+    const heartbeat =
+      options.heartbeat === false
+        ? undefined
+        : setInterval(() => {
+            for (const m of batch) {
+              messages
+                .changeVisibility(queue, m.receiptHandle, options.visibilityTimeoutSec)
+                .catch(options.onError);
+            }
+          }, heartbeatMs);
     let failed = new Set(batch.map((m) => m.messageId));
     try {
       const response = await invoked;
@@ -86,14 +104,20 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
       batch.map(async (m) => {
         const ok = !failed.has(m.messageId);
         if (ok) await messages.delete(queue, m.receiptHandle).catch(options.onError);
-        // A failure is retried after a short backoff rather than the full visibility timeout.
-        else
-          await messages
-            .changeVisibility(queue, m.receiptHandle, backoffSec(m.receiveCount))
-            .catch(options.onError);
+        else await retryLater(m);
         options.onFinish?.(m, ok);
       }),
     );
+  }
+
+  /** A failure is retried after a short backoff rather than the full visibility timeout. */
+  function retryLater(m: ReceivedMessage): Promise<void> {
+    const delaySec = retryDelaySec(m.receiveCount);
+    return (
+      canReleaseForRetry(messages)
+        ? messages.releaseForRetry(queue, m.receiptHandle, delaySec)
+        : messages.changeVisibility(queue, m.receiptHandle, delaySec)
+    ).catch((error: unknown) => options.onError?.(error));
   }
 
   /**
@@ -113,10 +137,7 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
     }
     if (done === true) await messages.delete(queue, m.receiptHandle).catch(options.onError);
     else if (done === false) await giveBack(m);
-    else
-      await messages
-        .changeVisibility(queue, m.receiptHandle, backoffSec(m.receiveCount))
-        .catch(options.onError);
+    else await retryLater(m);
     options.onFinish?.(m, done === true);
   }
 
@@ -137,8 +158,9 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
     // consumers long-polling an empty queue to give theirs back. Otherwise it long-polls on one slot.
     let backlog = false;
     while (!stopped) {
-      // With running limits, one batch per claim: each claim then sees the tenants the previous batch
-      // brought to their limit, which a claim of several batches could hand out twice.
+      // With running limits kept here, one batch per claim: each claim then sees the tenants the previous
+      // batch brought to their limit, which a claim of several batches could hand out twice. A queue that
+      // counts them in its claim (runningLimit) needs no such care.
       const batches = options.blockedGroups || !backlog ? 1 : Math.ceil(10 / options.batchSize);
       const lease = await runtime.acquire({ max: batches, hungry: backlog, signal: stopping.signal });
       if (lease.held === 0) {
@@ -158,6 +180,7 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
           waitTimeSec: 1,
           signal: waiting.signal,
           ...(options.blockedGroups ? { excludeGroups: options.blockedGroups() } : {}),
+          ...(options.runningLimit ? { runningLimit: options.runningLimit } : {}),
         });
       } catch (error) {
         lease.release();
@@ -198,6 +221,7 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
   };
 }
 
-function backoffSec(receiveCount: number): number {
-  return Math.min(60, 2 ** Math.max(0, receiveCount - 1));
+/** Seconds a failed delivery waits: 1, 2, 4, … up to a minute. */
+export function retryDelaySec(receiveCount: number): number {
+  return backoffMs(receiveCount - 1, { baseMs: 1000, maxMs: 60_000 }) / 1000;
 }

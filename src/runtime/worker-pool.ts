@@ -1,193 +1,250 @@
-import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { JobRecord } from '../core/job.ts';
+import { canReleaseForRetry, canReleaseUncounted, type MessageQueue } from '../ports/message-queue.ts';
 import type { ComputePool } from './compute-pool.ts';
 import type {
   FunctionReport,
   FunctionRequest,
-  FunctionRuntime,
-  HandlerFactorySpec,
+  FunctionThreadSettings,
+  HeldMessage,
 } from './function-runtime.ts';
 import { moduleUrl, startModuleWorker } from './module-url.ts';
-import {
-  createSlotReservations,
-  FunctionBusyError,
-  FunctionTimeoutError,
-  type InvokeOptions,
-} from './slot-reservations.ts';
+import { retryDelaySec } from './queue-consumer.ts';
 
-interface Slot {
+interface Thread {
   worker: Worker;
-  /** Events this thread is running now; up to `perThread` at once. */
-  inFlight: number;
-  ready: Promise<void>;
+  /** Messages it claimed and has not finished, by receipt handle, with their time-limit timers. */
+  held: Map<string, { message: HeldMessage; timer?: NodeJS.Timeout }>;
   /** Aborted when the thread ends: the compute pool then drops and kills the parts it asked for. */
   computing: AbortController;
+  stopped: Promise<void>;
+  /** Resolves once the thread has exited and what it held went back (or was settled). */
+  exited: Promise<void>;
+  /** Set when the host ended the thread for a message past its time limit. */
+  timedOut?: HeldMessage;
+}
+
+export interface FunctionThreadsOptions {
+  size: number;
+  settings: Omit<FunctionThreadSettings, 'extraQueues'>;
+  /** The host's own connection: what a thread that died still held goes back through it. */
+  messages: MessageQueue;
+  /** Milliseconds a message's job may run (a promise while it is looked up; undefined: no limit). */
+  timeLimitMs?(message: HeldMessage): number | undefined | Promise<number | undefined>;
+  /**
+   * Settles the job of a message whose run passed its time limit (its thread is gone): true when the
+   * message is done with, false when its job never started and it goes back (see queue-consumer.ts).
+   */
+  settleTimedOut?(message: HeldMessage): Promise<boolean>;
+  compute?: ComputePool;
+  onStart?(message: HeldMessage): void;
+  onFinish?(message: HeldMessage): void;
+  onJob?(job: JobRecord): void;
+  onError?(error: unknown): void;
+}
+
+export interface FunctionThreads {
+  /** Tells every thread which groups are at their running limit (queues that cannot count it in the claim). */
+  setBlocked(groups: ReadonlySet<string>): void;
+  /** The queues every thread consumes besides its model queues (dedicated lanes on the pool). */
+  setExtraQueues(names: readonly string[]): void;
+  /** Messages the threads hold now. */
+  held(): HeldMessage[];
+  /**
+   * Receives no more and lets running jobs finish until `deadline` (epoch ms; default: no limit); then ends
+   * the threads, and the messages of jobs cut short go back to their queues.
+   */
+  close(deadline?: number): Promise<void>;
 }
 
 /**
- * The shared functions: a fixed pool of worker threads, one event at a time each, so model runs and
- * workbook rendering never block the API's event loop. A crashed thread is replaced and its event fails
- * (the messages become visible again and are retried). An event past its time limit has its thread ended
- * (a model run is CPU work that cannot be interrupted any other way) and replaced, and its parts in the
- * compute pool killed; it fails with `FunctionTimeoutError` once the thread is gone.
+ * The shared functions: a fixed pool of worker threads that each own their loop (claim, run, heartbeat,
+ * delete on their own connection; see function-worker.ts), so model runs never block the API's event loop
+ * and a finished job's thread takes the next without a hop through it. The host keeps what only it can do:
+ * a thread that crashed is replaced and what it held is retried; a job past its time limit has its thread
+ * ended (a model run is CPU work that cannot be interrupted any other way), its job settled, and a new
+ * thread started.
  */
-export function createWorkerPool(options: {
-  name: string;
-  size: number;
-  factory: HandlerFactorySpec;
-  onJob?(job: JobRecord): void;
-  onError?(error: unknown): void;
-  /**
-   * Events one thread runs at once. More than one keeps a thread busy while another event waits on
-   * disk (the artifact write), instead of idling between a job's I/O steps.
-   */
-  perThread?: number;
-  /** Runs parts of big model runs for the threads (the compute pool); absent: runs stay whole. */
-  compute?: ComputePool;
-}): FunctionRuntime {
-  const slots: Slot[] = [];
-  const perThread = options.perThread ?? 1;
-  const pending = new Map<
-    number,
-    { resolve(r: SQSBatchResponse): void; reject(e: Error): void; slot: Slot; timer?: NodeJS.Timeout }
-  >();
-  let nextId = 1;
+export function createFunctionThreads(options: FunctionThreadsOptions): FunctionThreads {
+  const threads = new Set<Thread>();
+  let extraQueues: string[] = [];
+  let blocked: string[] = [];
   let closed = false;
-  const unused = () => slots.reduce((free, s) => free + Math.max(0, perThread - s.inFlight), 0);
-  const reservations = createSlotReservations({
-    name: options.name,
-    unused,
-    run: (event, invokeOptions) => run(event, invokeOptions),
-  });
-  const wake = () => reservations.changed();
 
-  function spawn(): Slot {
+  function spawn(): Thread {
     const worker = startModuleWorker(moduleUrl('./function-worker', import.meta.url), {
-      workerData: { factory: options.factory, cores: options.compute ? availableParallelism() : 1 },
+      workerData: { ...options.settings, extraQueues } satisfies FunctionThreadSettings,
     });
-    let markReady: () => void = () => undefined;
-    let failStart: (error: Error) => void = () => undefined;
-    const slot: Slot = {
+    let markStopped: () => void = () => undefined;
+    let markExited: () => void = () => undefined;
+    const thread: Thread = {
       worker,
-      inFlight: 0,
+      held: new Map(),
       computing: new AbortController(),
-      ready: new Promise((resolve, reject) => {
-        markReady = resolve;
-        failStart = reject;
+      stopped: new Promise((resolve) => {
+        markStopped = resolve;
+      }),
+      exited: new Promise((resolve) => {
+        markExited = resolve;
       }),
     };
-    // An event waiting for a thread that died while starting fails (it counts as a delivery, as a Lambda
-    // init error does) instead of waiting for ever.
-    slot.ready.catch(() => undefined);
+    const send = (request: FunctionRequest) => worker.postMessage(request);
+    if (blocked.length > 0) send({ type: 'blocked', groups: blocked });
     worker.on('message', (report: FunctionReport) => {
-      if (report.type === 'ready') markReady();
+      if (report.type === 'started') started(thread, report.message);
+      else if (report.type === 'finished') finished(thread, report.receiptHandle);
       else if (report.type === 'job') options.onJob?.(report.job);
+      else if (report.type === 'stopped') markStopped();
+      else if (report.type === 'error') options.onError?.(new Error(report.message));
       else if (report.type === 'compute') {
-        const reply = (message: FunctionRequest) => worker.postMessage(message);
-        if (!options.compute) reply({ type: 'computed', id: report.id, error: 'no compute pool' });
+        if (!options.compute) send({ type: 'computed', id: report.id, error: 'no compute pool' });
         else
-          options.compute.runParts(report.model, report.input, report.parts, slot.computing.signal).then(
-            (results) => reply({ type: 'computed', id: report.id, results }),
-            (error: unknown) => reply({ type: 'computed', id: report.id, error: String(error) }),
+          options.compute.runParts(report.model, report.input, report.parts, thread.computing.signal).then(
+            (results) => send({ type: 'computed', id: report.id, results }),
+            (error: unknown) => send({ type: 'computed', id: report.id, error: String(error) }),
           );
-      } else {
-        const call = pending.get(report.id);
-        if (!call) return;
-        pending.delete(report.id);
-        clearTimeout(call.timer);
-        slot.inFlight--;
-        if (report.type === 'result') call.resolve(report.response);
-        else call.reject(new Error(report.message));
-        wake();
       }
     });
     worker.on('error', (error) => options.onError?.(error));
     worker.on('exit', () => {
-      failStart(new Error('The function thread exited while starting.'));
-      slot.computing.abort();
-      for (const [id, call] of pending) {
-        if (call.slot !== slot) continue;
-        pending.delete(id);
-        clearTimeout(call.timer);
-        call.reject(new Error('The function thread exited while running the event.'));
-      }
-      const index = slots.indexOf(slot);
-      if (index >= 0) slots.splice(index, 1);
-      if (!closed) slots.push(spawn());
-      wake();
+      markStopped();
+      threads.delete(thread);
+      thread.computing.abort();
+      recover(thread)
+        .catch((error: unknown) => options.onError?.(error))
+        .finally(markExited);
+      if (!closed) threads.add(spawn());
     });
-    return slot;
+    return thread;
   }
 
-  for (let i = 0; i < options.size; i++) slots.push(spawn());
+  function started(thread: Thread, message: HeldMessage): void {
+    const entry: { message: HeldMessage; timer?: NodeJS.Timeout } = { message };
+    thread.held.set(message.receiptHandle, entry);
+    options.onStart?.(message);
+    const limit = options.timeLimitMs?.(message);
+    const startedAt = Date.now();
+    const arm = (ms: number | undefined) => {
+      if (ms === undefined || !Number.isFinite(ms) || thread.held.get(message.receiptHandle) !== entry)
+        return;
+      entry.timer = setTimeout(() => timeOut(thread, message), Math.max(0, startedAt + ms - Date.now()));
+    };
+    if (typeof limit === 'number' || limit === undefined) arm(limit);
+    else limit.then(arm, (error: unknown) => options.onError?.(error));
+  }
+
+  function finished(thread: Thread, receiptHandle: string): void {
+    const entry = thread.held.get(receiptHandle);
+    if (!entry) return;
+    clearTimeout(entry.timer);
+    thread.held.delete(receiptHandle);
+    options.onFinish?.(entry.message);
+  }
+
+  /** Ends the thread of a message past its limit; its job is settled once the thread is gone (on exit). */
+  function timeOut(thread: Thread, message: HeldMessage): void {
+    if (!thread.held.has(message.receiptHandle) || thread.timedOut) return;
+    thread.timedOut = message;
+    thread.computing.abort();
+    thread.worker.terminate().catch(() => undefined);
+  }
 
   /**
-   * Ends the thread of an event past its limit; the event fails once the thread is gone, so nothing of its
-   * run can still write. The slot keeps counting as busy until then: its replacement is a new slot.
+   * What an ended thread still held: the message past its time limit has its job settled (not retried);
+   * the others failed with the thread and are retried after a backoff, as a crashed Lambda's batch is.
    */
-  function timeOut(id: number, limitMs: number): void {
-    const call = pending.get(id);
-    if (!call) return;
-    pending.delete(id);
-    call.slot.computing.abort();
-    call.slot.worker
-      .terminate()
-      .finally(() => call.reject(new FunctionTimeoutError(options.name, limitMs)))
-      .catch(() => undefined);
-  }
-
-  /** Starts the event's time limit when it is known; one still being looked up counts from `startedAt`. */
-  function limit(id: number, timeLimitMs: InvokeOptions['timeLimitMs'], startedAt: number): void {
-    if (timeLimitMs === undefined) return;
-    const arm = (ms: number | undefined) => {
-      const call = pending.get(id);
-      if (!call || ms === undefined || !Number.isFinite(ms)) return;
-      call.timer = setTimeout(() => timeOut(id, ms), Math.max(0, startedAt + ms - Date.now()));
-    };
-    if (typeof timeLimitMs === 'number') arm(timeLimitMs);
-    else timeLimitMs.then(arm, (error: unknown) => options.onError?.(error));
-  }
-
-  /** Takes a thread synchronously (before any await), so reservations and in-flight counts stay exact. */
-  function run(event: SQSEvent, invokeOptions: InvokeOptions = {}): Promise<SQSBatchResponse> {
-    // The least busy thread: model runs are CPU work, so spread them before stacking them.
-    const slot = slots.reduce<Slot | undefined>(
-      (best, s) => (s.inFlight < perThread && (!best || s.inFlight < best.inFlight) ? s : best),
-      undefined,
-    );
-    if (!slot || closed) return Promise.reject(new FunctionBusyError(options.name));
-    slot.inFlight++;
-    return slot.ready.then(
-      () =>
-        new Promise<SQSBatchResponse>((resolve, reject) => {
-          const id = nextId++;
-          pending.set(id, { resolve, reject, slot });
-          slot.worker.postMessage({ type: 'invoke', id, event } satisfies FunctionRequest);
-          limit(id, invokeOptions.timeLimitMs, Date.now());
-        }),
-      (error: unknown) => {
-        slot.inFlight--;
-        wake();
-        throw error;
-      },
+  async function recover(thread: Thread): Promise<void> {
+    const held = [...thread.held.values()];
+    thread.held.clear();
+    await Promise.all(
+      held.map(async ({ message, timer }) => {
+        clearTimeout(timer);
+        try {
+          if (thread.timedOut === message && options.settleTimedOut) await settle(message);
+          else await retry(message);
+        } catch (error) {
+          options.onError?.(error);
+        } finally {
+          options.onFinish?.(message);
+        }
+      }),
     );
   }
+
+  async function settle(message: HeldMessage): Promise<void> {
+    const { messages } = options;
+    const done = await options.settleTimedOut!(message).catch((error: unknown) => {
+      options.onError?.(error);
+      return undefined;
+    });
+    if (done === true) await messages.delete(message.queue, message.receiptHandle);
+    else if (done === false && canReleaseUncounted(messages))
+      await messages.releaseUnstarted(message.queue, message.receiptHandle);
+    else await retry(message);
+  }
+
+  async function retry(message: HeldMessage): Promise<void> {
+    const { messages } = options;
+    const delaySec = retryDelaySec(message.receiveCount);
+    if (canReleaseForRetry(messages))
+      await messages.releaseForRetry(message.queue, message.receiptHandle, delaySec);
+    else await messages.changeVisibility(message.queue, message.receiptHandle, delaySec);
+  }
+
+  for (let i = 0; i < options.size; i++) threads.add(spawn());
+
+  // The visibility of what the threads hold is extended here, not in the threads: a model run is
+  // synchronous CPU work, and a thread busy with a long one could not run its own timer in time (its
+  // message would reappear and run twice). One timer for every held message, as Lambda's poller does.
+  const visibilitySec = options.settings.visibilityTimeoutSec;
+  const heartbeat = setInterval(
+    () => {
+      for (const thread of threads) {
+        for (const { message } of thread.held.values()) {
+          options.messages
+            .changeVisibility(message.queue, message.receiptHandle, visibilitySec)
+            .catch((error: unknown) => options.onError?.(error));
+        }
+      }
+    },
+    Math.max(500, (visibilitySec * 1000) / 3),
+  );
+
+  const broadcast = (request: FunctionRequest) => {
+    for (const thread of threads) thread.worker.postMessage(request);
+  };
 
   return {
-    name: options.name,
-    acquire: (acquire) => reservations.acquire(acquire),
-    whileWaiting: (giveBack) => reservations.whileWaiting(giveBack),
-    invoke(event: SQSEvent, invokeOptions?: InvokeOptions) {
-      if (reservations.free() === 0) return Promise.reject(new FunctionBusyError(options.name));
-      return run(event, invokeOptions);
+    setBlocked(groups) {
+      blocked = [...groups];
+      broadcast({ type: 'blocked', groups: blocked });
     },
-    async close() {
+    setExtraQueues(names) {
+      extraQueues = [...names];
+      broadcast({ type: 'queues', names: extraQueues });
+    },
+    held: () => [...threads].flatMap((t) => [...t.held.values()].map((h) => h.message)),
+    async close(deadline) {
       closed = true;
-      reservations.close();
-      for (const call of pending.values()) clearTimeout(call.timer);
-      await Promise.all(slots.map((s) => s.worker.terminate()));
+      // Still extended while jobs drain; stopped before the threads end (what they held then goes back).
+      const all = [...threads];
+      broadcast({ type: 'stop' });
+      const drained = Promise.all(all.map((t) => t.stopped));
+      if (deadline === undefined) await drained;
+      else {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          drained,
+          new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, Math.max(0, deadline - Date.now()));
+          }),
+        ]);
+        clearTimeout(timer);
+      }
+      clearInterval(heartbeat);
+      // Ending a thread that still runs a job sends that job's message back (see `recover`).
+      await Promise.all(all.map((t) => t.worker.terminate().catch(() => undefined)));
+      await Promise.all(all.map((t) => t.exited));
     },
   };
 }

@@ -141,12 +141,11 @@ describe('the API and control functions on Lambda', () => {
     const { toSqsEvent } = await import('../../src/runtime/sqs-event.ts');
     const model = createModelHandler({
       directory: ports.directory,
-      stores: ports.stores,
       dataFor: ports.dataFor,
     });
     const lane = sharedQueueName('finance');
     const messages = await ports.queue.receive(lane, { maxMessages: 10, visibilityTimeoutSec: 30 });
-    const result = await model(toSqsEvent(lane, messages, 'us-east-1'), {} as never);
+    const result = await model(toSqsEvent(lane, messages, 'us-east-1'));
     expect(result.batchItemFailures).toEqual([]);
     for (const m of messages) await ports.queue.delete(lane, m.receiptHandle);
     expect((await drive).operations).toBe(1);

@@ -9,6 +9,7 @@ import { laneFor, type StoreRef } from '../../src/core/placement.ts';
 import { type EmbeddedPlatform, openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
 import { createModelHandler } from '../../src/functions/model-handler.ts';
 import { scopeObjects } from '../../src/ports/object-store.ts';
+import { laneDataFor } from '../../src/ports/placement-data.ts';
 import type { StoreProvider } from '../../src/ports/stores.ts';
 import { toSqsEvent } from '../../src/runtime/sqs-event.ts';
 import { newTenantId } from '../support/server.ts';
@@ -69,9 +70,9 @@ describe('the model handler during a move', () => {
     expect(messages).toHaveLength(1);
     const handler = createModelHandler({
       directory: platform.directory,
-      stores: withoutShared(platform.stores),
+      dataFor: laneDataFor(withoutShared(platform.stores)),
     });
-    const result = await handler(toSqsEvent(queue, messages), {} as never);
+    const result = await handler(toSqsEvent(queue, messages));
     expect(result.batchItemFailures).toEqual([]);
     const done = await platform.stores.jobs(own).forTenant(id).get(job.id);
     expect(done?.status).toBe('succeeded');

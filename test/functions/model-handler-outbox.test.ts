@@ -11,6 +11,7 @@ import { sharedQueueName } from '../../src/core/placement.ts';
 import { type EmbeddedPlatform, openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
 import { createModelHandler } from '../../src/functions/model-handler.ts';
 import type { MessageQueue } from '../../src/ports/message-queue.ts';
+import { laneDataFor } from '../../src/ports/placement-data.ts';
 import type { StoreProvider } from '../../src/ports/stores.ts';
 import { tenantDataAt } from '../../src/ports/stores.ts';
 import { toSqsEvent } from '../../src/runtime/sqs-event.ts';
@@ -75,7 +76,7 @@ async function hookedJob() {
 async function deliver(handler: ReturnType<typeof createModelHandler>) {
   const messages = await platform.queue.receive(MODEL_QUEUE, { maxMessages: 10, visibilityTimeoutSec: 30 });
   expect(messages).toHaveLength(1);
-  const result = await handler(toSqsEvent(MODEL_QUEUE, messages), {} as never);
+  const result = await handler(toSqsEvent(MODEL_QUEUE, messages));
   const failed = result.batchItemFailures.length > 0;
   if (failed) await platform.queue.changeVisibility(MODEL_QUEUE, messages[0]!.receiptHandle, 0);
   else await platform.queue.delete(MODEL_QUEUE, messages[0]!.receiptHandle);
@@ -94,7 +95,7 @@ describe('the notification outbox', () => {
     const faulty = faultyQueue(platform.queue);
     const handler = createModelHandler({
       directory: platform.directory,
-      stores: platform.stores,
+      dataFor: laneDataFor(platform.stores),
       queue: faulty.queue,
     });
 
@@ -127,7 +128,7 @@ describe('the notification outbox', () => {
     const faulty = faultyQueue(platform.queue);
     const handler = createModelHandler({
       directory: platform.directory,
-      stores: platform.stores,
+      dataFor: laneDataFor(platform.stores),
       queue: faulty.queue,
     });
 
@@ -157,7 +158,7 @@ describe('the notification outbox', () => {
     };
     const handler = createModelHandler({
       directory: platform.directory,
-      stores,
+      dataFor: laneDataFor(stores),
       queue: faulty.queue,
       maxReceiveCount: 1,
     });

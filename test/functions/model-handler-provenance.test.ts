@@ -14,6 +14,7 @@ import { createModelHandler } from '../../src/functions/model-handler.ts';
 import { getModel } from '../../src/models/registry.ts';
 import { nextVersion } from '../../src/ports/job-store.ts';
 import { scopeObjects } from '../../src/ports/object-store.ts';
+import { laneDataFor } from '../../src/ports/placement-data.ts';
 import { toSqsEvent } from '../../src/runtime/sqs-event.ts';
 import { newTenantId } from '../support/server.ts';
 
@@ -52,11 +53,14 @@ async function queuedJob(formatting: Formatting, recordedVersion?: string) {
   });
   if (recordedVersion) await jobs.update(nextVersion(job, { modelVersion: recordedVersion }), job.version);
   const queue = laneFor(tenant, 'finance').queue;
-  const handler = createModelHandler({ directory: platform.directory, stores: platform.stores });
+  const handler = createModelHandler({
+    directory: platform.directory,
+    dataFor: laneDataFor(platform.stores),
+  });
   const messages = await platform.queue.receive(queue, { maxMessages: 1, visibilityTimeoutSec: 30 });
   expect(messages).toHaveLength(1);
   // No batch item failure: a refused job is finished, not retried.
-  expect((await handler(toSqsEvent(queue, messages), {} as never)).batchItemFailures).toEqual([]);
+  expect((await handler(toSqsEvent(queue, messages))).batchItemFailures).toEqual([]);
   return { tenant, job: (await jobs.get(job.id))!, objects };
 }
 

@@ -12,7 +12,7 @@ import { sharedQueueName } from '../../src/core/placement.ts';
 import type { Tenant } from '../../src/core/tenant.ts';
 import { type EmbeddedPlatform, openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
 import { createModelHandler } from '../../src/functions/model-handler.ts';
-import { tenantDataFor } from '../../src/ports/placement-data.ts';
+import { laneDataFor, tenantDataFor } from '../../src/ports/placement-data.ts';
 import { toSqsEvent } from '../../src/runtime/sqs-event.ts';
 import { newTenantId } from '../support/server.ts';
 
@@ -113,11 +113,14 @@ describe('the settings schema on the other ways in', () => {
       bad.version,
     );
     const queue = sharedQueueName('finance');
-    const handler = createModelHandler({ directory: platform.directory, stores: platform.stores });
+    const handler = createModelHandler({
+      directory: platform.directory,
+      dataFor: laneDataFor(platform.stores),
+    });
     for (;;) {
       const messages = await platform.queue.receive(queue, { maxMessages: 10, visibilityTimeoutSec: 30 });
       if (messages.length === 0) break;
-      expect((await handler(toSqsEvent(queue, messages), {} as never)).batchItemFailures).toEqual([]);
+      expect((await handler(toSqsEvent(queue, messages))).batchItemFailures).toEqual([]);
     }
     const failed = await tenantDataFor(platform.stores, bad).jobs.get(badJob.id);
     expect(failed?.status).toBe('failed');

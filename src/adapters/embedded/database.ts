@@ -143,6 +143,15 @@ const MIGRATIONS: readonly string[] = [
     moved_at INTEGER NOT NULL
   );
   `,
+  // Running limits counted in the claim itself: each function thread claims on its own connection, so the
+  // limit of a group (tenant) lives here, where every claiming connection reads it in its transaction.
+  `
+  CREATE TABLE IF NOT EXISTS group_limits (
+    grp TEXT PRIMARY KEY,
+    max_running INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS group_limits_paused ON group_limits (max_running) WHERE max_running <= 0;
+  `,
 ];
 
 function migrate(db: SqliteDatabase): void {

@@ -1,5 +1,5 @@
 import { startTags } from '../../core/fair-scheduling.ts';
-import type { ReceivedMessage } from '../../ports/message-queue.ts';
+import type { ReceivedMessage, RunningLimit } from '../../ports/message-queue.ts';
 import type { SqliteDatabase } from './database.ts';
 
 export interface QueueRow {
@@ -51,6 +51,10 @@ export const CLAIM_SQL = {
               WHERE queue = ? AND ready = 0 AND visible_at <= ?`,
   promoteDue: `UPDATE messages INDEXED BY messages_waiting SET ready = 1
                WHERE queue = ? AND ready = 0 AND visible_at <= ?`,
+  // In flight = received, its visibility not run out, not released (a release clears the receipt). Only
+  // in-flight and delayed rows are stepped over (few: the messages being run), counted per group by the caller.
+  running: `SELECT grp FROM messages INDEXED BY messages_waiting
+            WHERE queue = ? AND ready = 0 AND visible_at > ? AND receipt IS NOT NULL`,
 } as const;
 
 /**
@@ -103,6 +107,13 @@ export function createFairClaim(db: SqliteDatabase) {
     ),
     recordDeadLetter: db.prepare(
       'INSERT INTO dead_letter_outbox (source, message_id, body, receive_count, moved_at) VALUES (?, ?, ?, ?, ?)',
+    ),
+    running: db.prepare<[string, number], { grp: string }>(CLAIM_SQL.running),
+    groupLimit: db.prepare<[string], { max_running: number }>(
+      'SELECT max_running FROM group_limits WHERE grp = ?',
+    ),
+    pausedGroups: db.prepare<[], { grp: string }>(
+      'SELECT grp FROM group_limits INDEXED BY group_limits_paused WHERE max_running <= 0',
     ),
     createDlq: db.prepare(
       'INSERT OR IGNORE INTO queues (name, visibility_timeout_ms, retention_ms) VALUES (?, 30000, ?)',
@@ -172,6 +183,40 @@ export function createFairClaim(db: SqliteDatabase) {
     }
   }
 
+  /** Messages in flight per group over the limit's scope, at `now`. */
+  function runningOver(scope: readonly string[], now: number): Map<string, number> {
+    return countByGroup(scope.flatMap((queue) => stmt.running.all(queue, now)));
+  }
+
+  /**
+   * The running limits of one claim: groups at their limit join `blocked`, and each message handed out
+   * counts at once, so one claim of several messages cannot pass a limit either. Counted inside the
+   * claim's BEGIN IMMEDIATE, so claims on other connections (other function threads) see the same counts.
+   */
+  function runningLimits(limit: RunningLimit, blocked: Set<string>, now: number) {
+    const counts = runningOver(limit.scope, now);
+    const limits = new Map<string, number>();
+    const limitOf = (group: string): number => {
+      let known = limits.get(group);
+      if (known === undefined) {
+        known = stmt.groupLimit.get(group)?.max_running ?? limit.defaultLimit;
+        limits.set(group, known);
+      }
+      return known;
+    };
+    for (const { grp } of stmt.pausedGroups.all()) blocked.add(grp);
+    for (const [group, n] of counts) if (group !== '' && n >= limitOf(group)) blocked.add(group);
+    return {
+      /** A message of `group` was handed out. */
+      started(group: string): void {
+        if (group === '') return;
+        const n = (counts.get(group) ?? 0) + 1;
+        counts.set(group, n);
+        if (n >= limitOf(group)) blocked.add(group);
+      },
+    };
+  }
+
   const claimTx = db.transaction(
     (
       queueName: string,
@@ -179,6 +224,7 @@ export function createFairClaim(db: SqliteDatabase) {
       visibilityMs: number,
       excluded: ReadonlySet<string> | undefined,
       nonce: () => string,
+      limit: RunningLimit | undefined,
     ): ReceivedMessage[] => {
       const queue = stmt.queue.get(queueName);
       if (!queue) return [];
@@ -192,7 +238,9 @@ export function createFairClaim(db: SqliteDatabase) {
       }
       const weights = new Map<string, number>();
       const charged = new Set<GroupRow>();
-      const groups = groupWindow(queueName, excluded);
+      const blocked = new Set(excluded);
+      const limits = limit ? runningLimits(limit, blocked, now) : undefined;
+      const groups = groupWindow(queueName, blocked);
       const out: ReceivedMessage[] = [];
       while (out.length < max) {
         const group = groups.next();
@@ -216,6 +264,7 @@ export function createFairClaim(db: SqliteDatabase) {
         charged.add(group);
         const receipt = nonce();
         stmt.markReceived.run(now + visibilityMs, receipt, now, head.seq);
+        limits?.started(group.grp);
         out.push({
           messageId: head.id,
           receiptHandle: `${head.seq}.${receipt}`,
@@ -247,11 +296,19 @@ export function createFairClaim(db: SqliteDatabase) {
     visibilityMs: number,
     excluded: ReadonlySet<string> | undefined,
     nonce: () => string,
+    limit?: RunningLimit,
   ): ReceivedMessage[] => {
     // Idle pollers (one per dedicated queue, every 100 ms) must not take the write lock for nothing.
     // Group rows left over mean the end of a busy period is still to be recorded, so that goes through.
     const now = Date.now();
     if (!stmt.anyReady.get(queue) && !stmt.anyDue.get(queue, now) && !stmt.anyGroup.get(queue)) return [];
-    return claimTx.immediate(queue, max, visibilityMs, excluded, nonce);
+    return claimTx.immediate(queue, max, visibilityMs, excluded, nonce, limit);
   };
+}
+
+/** Rows per group. */
+export function countByGroup(rows: readonly { grp: string }[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const { grp } of rows) counts.set(grp, (counts.get(grp) ?? 0) + 1);
+  return counts;
 }

@@ -4,9 +4,12 @@ import type {
   DeadLetterOutbox,
   DeadLetterRecord,
   QueueScan,
+  RetryRelease,
+  RunningLimits,
   UncountedRelease,
 } from '../../ports/message-queue.ts';
 import type { SqliteDatabase } from './database.ts';
+import { CLAIM_SQL, countByGroup } from './message-queue-claim.ts';
 
 /** A receipt handle is `{seq}.{nonce}` (see the claim). */
 export function parseHandle(handle: string): { seq: number; nonce: string } {
@@ -35,7 +38,7 @@ interface OutboxRow {
 export function createRecoveryMethods(
   db: SqliteDatabase,
   waker: () => EventEmitter,
-): UncountedRelease & DeadLetterOutbox & QueueScan {
+): UncountedRelease & RetryRelease & RunningLimits & DeadLetterOutbox & QueueScan {
   const stmt = {
     // The receive count goes back, so a delivery that never ran brings nothing nearer the DLQ.
     releaseUnstarted: db.prepare(
@@ -43,6 +46,12 @@ export function createRecoveryMethods(
          first_received_at = CASE WHEN receive_count <= 1 THEN NULL ELSE first_received_at END
        WHERE seq = ? AND queue = ? AND receipt = ? AND ready = 0`,
     ),
+    // The receipt goes, so the message stops counting as in flight (see the claim's running limits).
+    releaseForRetry: db.prepare(
+      'UPDATE messages SET visible_at = ?, receipt = NULL WHERE seq = ? AND queue = ? AND receipt = ? AND ready = 0',
+    ),
+    setLimit: db.prepare('INSERT OR REPLACE INTO group_limits (grp, max_running) VALUES (?, ?)'),
+    running: db.prepare<[string, number], { grp: string }>(CLAIM_SQL.running),
     deadLettered: db.prepare<[number], OutboxRow>('SELECT * FROM dead_letter_outbox ORDER BY id LIMIT ?'),
     settle: db.prepare('DELETE FROM dead_letter_outbox WHERE id = ?'),
     scan: db.prepare<[string], { body: string; receive_count: number }>(
@@ -54,6 +63,17 @@ export function createRecoveryMethods(
       const { seq, nonce } = parseHandle(receiptHandle);
       stmt.releaseUnstarted.run(Date.now(), seq, queue, nonce);
       waker().emit(queue);
+    },
+    async releaseForRetry(queue, receiptHandle, delaySec) {
+      const { seq, nonce } = parseHandle(receiptHandle);
+      stmt.releaseForRetry.run(Date.now() + Math.round(delaySec * 1000), seq, queue, nonce);
+    },
+    async setGroupLimit(group, maxRunning) {
+      stmt.setLimit.run(group, Math.max(0, Math.trunc(maxRunning)));
+    },
+    async runningByGroup(scope) {
+      const now = Date.now();
+      return countByGroup(scope.flatMap((queue) => stmt.running.all(queue, now)));
     },
     async deadLettered(max): Promise<DeadLetterRecord[]> {
       return stmt.deadLettered.all(Math.max(1, Math.trunc(max))).map((r) => ({

@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { BroadcastChannel } from 'node:worker_threads';
 import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { normaliseCost, normaliseWeight } from '../../core/fair-scheduling.ts';
 import type {
@@ -10,6 +11,8 @@ import type {
   QueueSettings,
   ReceivedMessage,
   ReceiveOptions,
+  RetryRelease,
+  RunningLimits,
   SendMessage,
   UncountedRelease,
 } from '../../ports/message-queue.ts';
@@ -31,18 +34,45 @@ export interface SqliteMessageQueueOptions {
 }
 
 /** The embedded queue adds group weights: on AWS, SQS fair queues decide shares themselves. */
-export interface SqliteMessageQueue extends MessageQueue, UncountedRelease, DeadLetterOutbox, QueueScan {
+export interface SqliteMessageQueue
+  extends MessageQueue,
+    UncountedRelease,
+    RetryRelease,
+    RunningLimits,
+    DeadLetterOutbox,
+    QueueScan {
   /** The relative share of `group` (a tenant's plan weight) in fair scheduling on `queue`. */
   setGroupWeight(queue: string, group: string, weight: number): Promise<void>;
 }
 
-/** Same-process long polls wait on this instead of sleeping; keyed by file so two connections share it. */
+/**
+ * Same-process long polls wait on this instead of sleeping; keyed by file so two connections share it. A
+ * BroadcastChannel carries each wake to the process's other threads (function threads claim on their own
+ * connections), so a send on the API's thread wakes a thread's long poll at once rather than at its next
+ * poll. Other processes still find new messages by polling (`pollIntervalMs`).
+ */
+class Waker extends EventEmitter {
+  private readonly channel: BroadcastChannel;
+  constructor(file: string) {
+    super();
+    this.setMaxListeners(0);
+    this.channel = new BroadcastChannel(`silopool-queue:${file}`);
+    this.channel.unref();
+    this.channel.onmessage = (event) => {
+      super.emit((event as { data: string }).data);
+    };
+  }
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    if (typeof event === 'string') this.channel.postMessage(event);
+    return super.emit(event, ...args);
+  }
+}
+
 const wakers = new Map<string, EventEmitter>();
 function wakerFor(db: SqliteDatabase): EventEmitter {
   let emitter = wakers.get(db.name);
   if (!emitter) {
-    emitter = new EventEmitter();
-    emitter.setMaxListeners(0);
+    emitter = new Waker(db.name);
     wakers.set(db.name, emitter);
   }
   return emitter;
@@ -310,7 +340,14 @@ export function createSqliteMessageQueue(
           receiveOptions.visibilityTimeoutSec === undefined
             ? row.visibility_timeout_ms
             : Math.round(receiveOptions.visibilityTimeoutSec * 1000);
-        const got = claim(queue, max, visibilityMs, receiveOptions.excludeGroups, newNonce);
+        const got = claim(
+          queue,
+          max,
+          visibilityMs,
+          receiveOptions.excludeGroups,
+          newNonce,
+          receiveOptions.runningLimit,
+        );
         // Aborting only cuts the wait: a claim is synchronous, so nothing claimed is ever dropped.
         if (got.length > 0 || now >= deadline || receiveOptions.signal?.aborted) return got;
         const next = stmt.nextVisibleAt.get(queue)?.t;

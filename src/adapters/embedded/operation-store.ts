@@ -91,6 +91,7 @@ export function createEmbeddedTenantEraser(
             'DELETE FROM queue_groups WHERE grp = ?',
             'DELETE FROM group_weights WHERE grp = ?',
             'DELETE FROM metrics_history WHERE scope = ?',
+            'DELETE FROM group_limits WHERE grp = ?',
             `DELETE FROM dead_letter_outbox WHERE ${OUTBOX_OF_TENANT}`,
           ]) {
             n += db.prepare(sql).run(tenantId).changes;
@@ -111,6 +112,7 @@ export function createEmbeddedTenantEraser(
         ['scheduling rows', count(db, 'queue_groups WHERE grp = ?', tenantId)],
         ['scheduling weights', count(db, 'group_weights WHERE grp = ?', tenantId)],
         ['metrics history points', count(db, 'metrics_history WHERE scope = ?', tenantId)],
+        ['running limits', count(db, 'group_limits WHERE grp = ?', tenantId)],
         ['dead-letter outbox rows', count(db, `dead_letter_outbox WHERE ${OUTBOX_OF_TENANT}`, tenantId)],
         ['dedup ids', count(db, `dedup WHERE ${DEDUP_OF_JOBS}`, ids, ids)],
         [
