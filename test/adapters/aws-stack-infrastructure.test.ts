@@ -106,6 +106,25 @@ describe('createStackInfrastructure', () => {
     expect(calls('UpdateStack', id)).toBe(1);
   }, 30_000);
 
+  it('a stack whose update rolled back (UPDATE_ROLLBACK_COMPLETE) still serves and takes the next update', async () => {
+    const id = newTenantId('rbk');
+    await infra.deploy(tenant(id));
+    const name = tenantStackName(parseTenantId(id));
+    const bucketId = Object.keys(cfn.stack(name)?.resources ?? {}).find((logicalId) =>
+      logicalId.startsWith('Bucket8'),
+    );
+    cfn.failNext(name, bucketId ?? 'Bucket', 'Rate exceeded');
+    await expect(infra.deploy(tenant(id, { memoryMb: 1536 }))).rejects.toMatchObject({
+      name: 'StackFailedError',
+      status: 'UPDATE_ROLLBACK_COMPLETE',
+    });
+    expect(cfn.stack(name)?.parameters.MemoryMb).toBe('512');
+    // At its previous settings the rolled-back stack serves as asked; with new ones it is updated.
+    expect(await infra.deploy(tenant(id))).toMatch(/UPDATE_ROLLBACK_COMPLETE/);
+    expect(await infra.deploy(tenant(id, { memoryMb: 1536 }))).toMatch(/UPDATE_COMPLETE/);
+    expect(cfn.stack(name)?.parameters.MemoryMb).toBe('1536');
+  }, 30_000);
+
   it('empties the tenant’s bucket before deleting its stack; removing again is a no-op', async () => {
     const id = newTenantId('del');
     await infra.deploy(tenant(id));

@@ -50,12 +50,16 @@ export class StackFailedError extends Error {
 }
 
 const READY = new Set(['CREATE_COMPLETE', 'UPDATE_COMPLETE', 'IMPORT_COMPLETE']);
-/** States a create or update can end in without the tenant's resources serving as asked. */
+/**
+ * A failed update rolled back: the stack serves with its previous parameters and CloudFormation accepts
+ * updates from this state ("Stack status codes", AWS CloudFormation User Guide), so it is no dead end.
+ */
+const ROLLED_BACK_UPDATE = 'UPDATE_ROLLBACK_COMPLETE';
+/** States no update can leave: only deleting the stack (or continuing a rollback by hand) helps. */
 const FAILED = new Set([
   'CREATE_FAILED',
   'ROLLBACK_COMPLETE',
   'ROLLBACK_FAILED',
-  'UPDATE_ROLLBACK_COMPLETE',
   'UPDATE_ROLLBACK_FAILED',
   'UPDATE_FAILED',
   'DELETE_FAILED',
@@ -150,6 +154,7 @@ export function createStackInfrastructure(options: StackInfrastructureOptions): 
       };
       let stack = await settle(name, opts);
       const started = new Date(Date.now() - 1000);
+      let updating = false;
       if (!stack) {
         await opts.report?.(`creating stack ${name}`);
         try {
@@ -161,6 +166,7 @@ export function createStackInfrastructure(options: StackInfrastructureOptions): 
         // A create that rolled back (now or before a restart): report why; the caller removes it.
         throw new StackFailedError(name, stack.StackStatus ?? '', await failureReason(stack, undefined));
       } else if (!sameParameters(stack, parameters)) {
+        updating = true;
         await opts.report?.(`updating stack ${name} to the tenant's settings`);
         try {
           await client.send(new UpdateStackCommand(request));
@@ -171,7 +177,9 @@ export function createStackInfrastructure(options: StackInfrastructureOptions): 
       stack = await settle(name, opts);
       if (!stack) throw new Error(`Stack ${name} disappeared while it was being deployed.`);
       const status = stack.StackStatus ?? '';
-      if (!READY.has(status)) throw new StackFailedError(name, status, await failureReason(stack, started));
+      // Rolled back before this deploy and already at the wanted parameters: it serves as asked.
+      const serving = READY.has(status) || (status === ROLLED_BACK_UPDATE && !updating);
+      if (!serving) throw new StackFailedError(name, status, await failureReason(stack, started));
       // The runtime finds the table and bucket by the names it passed: check they are there.
       await options.stores.provision(ref(tenant.id));
       return `stack ${name} ${status}`;
