@@ -20,6 +20,7 @@ import {
   tenantStackParameters,
 } from '../src/adapters/aws/tenant-stack.ts';
 import { TENANT_ID_PATTERN, type TenantId } from '../src/core/ids.ts';
+import { FUNCTION_SETTING_RANGES } from '../src/core/tenant.ts';
 import { dedicatedQueueName } from '../src/core/placement.ts';
 import { WEBHOOK_QUEUE } from '../src/functions/webhook-message.ts';
 import type { CodeSource, DedicatedTenantConfig } from './config.ts';
@@ -232,7 +233,11 @@ function declareParameters(stack: Stack, perTenant: TenantStackProps | undefined
     }),
     reservedConcurrency: declare(
       P.reservedConcurrency,
-      number('Reserved concurrent executions of each model function', 0, 1000),
+      number(
+        "Reserved concurrent executions of each model function, also its event source's maximum concurrency",
+        FUNCTION_SETTING_RANGES.reservedConcurrency.minimum,
+        FUNCTION_SETTING_RANGES.reservedConcurrency.maximum ?? 1000,
+      ),
     ),
     memoryMb: declare(P.memoryMb, number('Memory of each model function (MB)', 128, 10240)),
     timeoutSec: declare(P.timeoutSec, number('Timeout of each model function (seconds)', 1, 900)),

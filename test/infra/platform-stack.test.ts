@@ -101,7 +101,7 @@ describe('PlatformStack', () => {
       });
       template.hasResourceProperties('AWS::SQS::Queue', {
         QueueName: `shared_${model}`,
-        RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: 4 },
+        RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: 5 },
         VisibilityTimeout: 1800,
       });
     }

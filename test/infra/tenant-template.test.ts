@@ -54,7 +54,7 @@ describe('the tenant template the control plane instantiates', () => {
     for (const input of [
       sample('acme'),
       sample(longId),
-      sample('a1', { settings: { reservedConcurrency: 0, memoryMb: 10240, timeoutSec: 900 } }),
+      sample('a1', { settings: { reservedConcurrency: 2, memoryMb: 10240, timeoutSec: 900 } }),
     ]) {
       for (const [name, value] of Object.entries(tenantStackParameters(input))) {
         const constraints = parameters[name] as {
@@ -80,7 +80,7 @@ describe('the tenant template the control plane instantiates', () => {
       MinValue: 0,
       MaxValue: 43200,
     });
-    expect(parameters.ReservedConcurrency).toMatchObject({ Type: 'Number', MinValue: 0, MaxValue: 1000 });
+    expect(parameters.ReservedConcurrency).toMatchObject({ Type: 'Number', MinValue: 2, MaxValue: 1000 });
     expect(parameters.MemoryMb).toMatchObject({ Type: 'Number', MinValue: 128, MaxValue: 10240 });
     expect(parameters.TimeoutSec).toMatchObject({ Type: 'Number', MinValue: 1, MaxValue: 900 });
   });
