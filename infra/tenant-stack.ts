@@ -20,8 +20,8 @@ import {
   tenantStackParameters,
 } from '../src/adapters/aws/tenant-stack.ts';
 import { TENANT_ID_PATTERN, type TenantId } from '../src/core/ids.ts';
-import { FUNCTION_SETTING_RANGES } from '../src/core/tenant.ts';
 import { dedicatedQueueName } from '../src/core/placement.ts';
+import { FUNCTION_SETTING_RANGES } from '../src/core/tenant.ts';
 import { WEBHOOK_QUEUE } from '../src/functions/webhook-message.ts';
 import type { CodeSource, DedicatedTenantConfig } from './config.ts';
 import { ModelLane } from './constructs/model-lane.ts';

@@ -1,10 +1,11 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { decodeJobMessage } from '../core/messages.ts';
 import { createModelHandler } from '../functions/model-handler.ts';
 import { createAwsPorts } from './aws-wiring.ts';
+import { publishJobMetrics } from './job-metrics.ts';
 
 const logger = new Logger({ serviceName: 'silopool-model' });
 const metrics = new Metrics({ namespace: 'Silopool', serviceName: 'silopool-model' });
@@ -30,10 +31,7 @@ async function processRecord(record: SQSRecord, context: Context): Promise<void>
   const started = Date.now();
   const { batchItemFailures } = await runShared({ Records: [record] }, context);
   const failed = batchItemFailures.length > 0;
-  const metric = metrics.singleMetric();
-  metric.addDimension('TenantId', tenantId);
-  metric.addMetric(failed ? 'JobFailures' : 'JobsProcessed', MetricUnit.Count, 1);
-  metric.addMetric('JobDuration', MetricUnit.Milliseconds, Date.now() - started);
+  publishJobMetrics(metrics, tenantId, failed, Date.now() - started);
   if (failed)
     throw new Error(`Message ${record.messageId} of tenant ${tenantId} failed; SQS will redeliver it.`);
 }
