@@ -55,7 +55,7 @@ export function acknowledgePlatform(
   acknowledge(
     apiRole,
     'AwsSolutions-IAM5[Resource::*]',
-    `${XRAY} sqs:ListQueues has none either (the dead-letter settler lists the lanes' dead-letter queues).`,
+    `${XRAY} sqs:ListQueues has none either (the dead-letter settler lists the lanes' dead-letter queues), nor do the account quota reads before a tenant stack is created (lambda:GetAccountSettings, cloudformation:DescribeAccountLimits, cloudformation:ListStacks).`,
   );
 
   // CDK's table grants add the table's indexes; the shared table has one, the sparse `queued` index.

@@ -21,12 +21,12 @@ let cfn: CloudFormationEmulator;
 let client: CloudFormationClient;
 let infra: TenantInfrastructure;
 let stores: ReturnType<typeof createAwsStoreProvider>;
+let templateUrl: string;
+let releases: string;
 
 beforeAll(async () => {
   aws = await startAwsEmulators();
   // Each stack operation starts 300 ms after its call: long enough to stop a waiter in the middle.
-  let templateUrl: string;
-  let releases: string;
   ({ cfn, templateUrl, releases } = await startTenantStacks(aws, {
     account: ACCOUNT,
     region: REGION,
@@ -123,6 +123,39 @@ describe('createStackInfrastructure', () => {
     expect(await infra.deploy(tenant(id))).toMatch(/UPDATE_ROLLBACK_COMPLETE/);
     expect(await infra.deploy(tenant(id, { memoryMb: 1536 }))).toMatch(/UPDATE_COMPLETE/);
     expect(cfn.stack(name)?.parameters.MemoryMb).toBe('1536');
+  }, 30_000);
+
+  it('checks the account’s quotas before creating a stack or raising its reservation, and names the one short', async () => {
+    let reading = { unreservedConcurrency: 103, stacks: 10, stackLimit: 2000 };
+    const checked = createStackInfrastructure({
+      client,
+      templateUrl,
+      code: { bucket: releases, key: 'model.zip' },
+      account: ACCOUNT,
+      region: REGION,
+      stores,
+      pollMs: 25,
+      quotas: { read: async () => reading },
+      functionsPerStack: 2,
+    });
+    const id = newTenantId('quota');
+    // 2 functions × 2 reserved would leave 99 unreserved: Lambda keeps 100.
+    await expect(checked.deploy(tenant(id))).rejects.toThrow(/leave 99 unreserved/);
+    expect(calls('CreateStack', id)).toBe(0);
+    reading = { unreservedConcurrency: 104, stacks: 2000, stackLimit: 2000 };
+    await expect(checked.deploy(tenant(id))).rejects.toThrow(/2000 of its 2000 CloudFormation stacks/);
+    reading = { unreservedConcurrency: 104, stacks: 10, stackLimit: 2000 };
+    expect(await checked.deploy(tenant(id))).toMatch(/CREATE_COMPLETE/);
+    // Raising the reservation from 2 to 3 per function needs 2 more executions than the account has left.
+    reading = { unreservedConcurrency: 101, stacks: 11, stackLimit: 2000 };
+    await expect(checked.deploy(tenant(id, { reservedConcurrency: 3 }))).rejects.toThrow(
+      /leave 99 unreserved/,
+    );
+    expect(calls('UpdateStack', id)).toBe(0);
+    // Lowering it needs nothing.
+    expect(await checked.deploy(tenant(id, { reservedConcurrency: 2, memoryMb: 1024 }))).toMatch(
+      /UPDATE_COMPLETE/,
+    );
   }, 30_000);
 
   it('empties the tenant’s bucket before deleting its stack; removing again is a no-op', async () => {

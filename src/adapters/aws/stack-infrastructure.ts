@@ -16,6 +16,7 @@ import {
   StoppedError,
   type TenantInfrastructure,
 } from '../../ports/tenant-infrastructure.ts';
+import { type AccountQuotas, checkTenantFits } from './account-quotas.ts';
 import { tenantStackName } from './naming.ts';
 import { TENANT_TAG, type TenantStackCode, tenantStackParameters } from './tenant-stack.ts';
 
@@ -31,6 +32,13 @@ export interface StackInfrastructureOptions {
   deployerRoleArn?: string;
   /** Verifies a deployed tenant's table and bucket; empties its bucket before the stack is deleted. */
   stores: StoreProvider;
+  /**
+   * Checked before a stack is created or its reservation raised (Lambda unreserved concurrency, stack count):
+   * absent, nothing is checked (emulators without Lambda's account settings; see docs/aws.md).
+   */
+  quotas?: AccountQuotas;
+  /** Model functions in one tenant stack, each reserving the tenant's reserved concurrency. */
+  functionsPerStack?: number;
   /** Between DescribeStacks calls while a stack changes (default 5 s; CloudFormation takes minutes). */
   pollMs?: number;
   /** Give up waiting after this long (default 1 h): the operation reports it and can be retried. */
@@ -137,6 +145,22 @@ export function createStackInfrastructure(options: StackInfrastructureOptions): 
 
   const ref = (tenantId: TenantId) => laneForPlacement(tenantId, 'dedicated', '').store;
 
+  /** Refuses, with the quota's name, a stack or a reservation the account cannot hold. */
+  async function checkQuotas(tenant: Tenant, stack: Stack | undefined): Promise<void> {
+    if (!options.quotas) return;
+    const functions = options.functionsPerStack ?? 1;
+    const wanted = functionSettingsFor(tenant).reservedConcurrency * functions;
+    const current = Number(
+      stack?.Parameters?.find((p) => p.ParameterKey === 'ReservedConcurrency')?.ParameterValue ?? 0,
+    );
+    const more = wanted - current * functions;
+    if (stack && more <= 0) return;
+    checkTenantFits(await options.quotas.read(), {
+      reservedConcurrency: Math.max(0, more),
+      stacks: stack ? 0 : 1,
+    });
+  }
+
   return {
     speed: 'slow',
 
@@ -156,6 +180,7 @@ export function createStackInfrastructure(options: StackInfrastructureOptions): 
       const started = new Date(Date.now() - 1000);
       let updating = false;
       if (!stack) {
+        await checkQuotas(tenant, undefined);
         await opts.report?.(`creating stack ${name}`);
         try {
           await client.send(new CreateStackCommand(request));
@@ -167,6 +192,7 @@ export function createStackInfrastructure(options: StackInfrastructureOptions): 
         throw new StackFailedError(name, stack.StackStatus ?? '', await failureReason(stack, undefined));
       } else if (!sameParameters(stack, parameters)) {
         updating = true;
+        await checkQuotas(tenant, stack);
         await opts.report?.(`updating stack ${name} to the tenant's settings`);
         try {
           await client.send(new UpdateStackCommand(request));
