@@ -50,7 +50,7 @@ export class PlatformStack extends Stack {
     // Control plane: the tenant directory (API key hashes, webhook secrets; operations) and usage. Functions
     // other than the control plane's read tenants from their views, in a table of their own, and write
     // queue dedup items into another: neither holds a secret, and the model roles have no grant here.
-    const tenantsTable = keyedTable(this, 'TenantsTable', names.tenantsTable);
+    const tenantsTable = keyedTable(this, 'TenantsTable', names.tenantsTable, { operations: true });
     const viewsTable = keyedTable(this, 'TenantViewsTable', names.tenantViewsTable);
     const dedupTable = keyedTable(this, 'DedupTable', names.dedupTable);
     const usageTable = keyedTable(this, 'UsageTable', names.usageTable);

@@ -66,6 +66,13 @@ export function acknowledgePlatform(
     "The shared table's indexes: only `queued` (keys of waiting jobs, partition key = the tenant's pk), which admission counts a tenant's queued jobs with.",
   );
 
+  const operationIndexes = `Resource::${arnRef(stack, stack.node.findChild('TenantsTable'))}/index/*`;
+  acknowledge(
+    apiRole,
+    `AwsSolutions-IAM5[${operationIndexes}]`,
+    "The tenant directory's indexes: only the sparse operation indexes (running operations; operations by tenant), which the control plane reads instead of one partition of every operation.",
+  );
+
   const bucket = stack.node.findChild('SharedBucket');
   const objects = `Resource::${arnRef(stack, bucket)}/tenants/*`;
   acknowledge(
