@@ -68,7 +68,10 @@ export class TenantStack extends Stack {
     const names = platformNames(this.account, this.region);
     // Every resource carries the parameter. A stack's own tags cannot be deploy-time values (they would be
     // a token's placeholder text): the control plane tags the stacks it creates, and per tenant it is the id.
-    Tags.of(this).add(TENANT_TAG, tenantId, { excludeResourceTypes: ['aws:cdk:stack'] });
+    // CloudFormation's AWS::CloudWatch::Dashboard has no Tags property (cfn-lint E3002): it is left out.
+    Tags.of(this).add(TENANT_TAG, tenantId, {
+      excludeResourceTypes: ['aws:cdk:stack', 'AWS::CloudWatch::Dashboard'],
+    });
     if (perTenant) this.tags.setTag(TENANT_TAG, perTenant.tenant.id);
 
     // DESTROY, not RETAIN: the control plane deletes a tenant's stack only after a demotion has copied and
