@@ -1,7 +1,10 @@
 import {
+  CfnCondition,
   CfnParameter,
   type CfnParameterProps,
+  type CfnResource,
   Duration,
+  Fn,
   RemovalPolicy,
   Stack,
   type StackProps,
@@ -181,6 +184,11 @@ export class TenantStack extends Stack {
     const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: `silopool-tenant-${tenantId}`,
     });
+    // Optional: $3 a month each; the control plane leaves it out above TENANT_DASHBOARDS_UP_TO tenants.
+    const withDashboard = new CfnCondition(this, 'WithDashboard', {
+      expression: Fn.conditionEquals(params.dashboard.valueAsString, 'true'),
+    });
+    (dashboard.node.defaultChild as CfnResource).cfnOptions.condition = withDashboard;
     dashboard.addWidgets(...tenantJobWidgets(tenantId));
     for (const lane of this.lanes) dashboard.addWidgets(...lane.widgets());
     acknowledgeTenant(this, { role, bucket, lanes: this.lanes });
@@ -244,6 +252,11 @@ function declareParameters(stack: Stack, perTenant: TenantStackProps | undefined
     ),
     memoryMb: declare(P.memoryMb, number('Memory of each model function (MB)', 128, 10240)),
     timeoutSec: declare(P.timeoutSec, number('Timeout of each model function (seconds)', 1, 900)),
+    dashboard: declare(P.dashboard, {
+      type: 'String',
+      description: "The tenant's own CloudWatch dashboard",
+      allowedValues: ['true', 'false'],
+    }),
     queueVisibilityTimeoutSec: declare(
       P.queueVisibilityTimeoutSec,
       number('Visibility timeout of the model queues (seconds): six times TimeoutSec', 0, 43200),

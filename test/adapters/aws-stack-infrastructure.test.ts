@@ -158,6 +158,39 @@ describe('createStackInfrastructure', () => {
     );
   }, 30_000);
 
+  it('leaves the tenant dashboard out above the configured number of tenant stacks, and keeps a stack’s choice', async () => {
+    const withDashboards = (dashboards: 'on' | 'off' | { upTo: number }) =>
+      createStackInfrastructure({
+        client,
+        templateUrl,
+        code: { bucket: releases, key: 'model.zip' },
+        account: ACCOUNT,
+        region: REGION,
+        stores,
+        pollMs: 25,
+        dashboards,
+      });
+    const dashboardOf = (id: string) => {
+      const stack = cfn.stack(tenantStackName(parseTenantId(id)));
+      const resources = Object.values(stack?.resources ?? {});
+      return {
+        parameter: stack?.parameters.TenantDashboard,
+        created: resources.some((r) => r.type === 'AWS::CloudWatch::Dashboard'),
+      };
+    };
+    // Every stack this file made so far counts: one more than that is still under the limit.
+    const existing = cfn.calls.filter((c) => c.action === 'CreateStack').length;
+    const small = newTenantId('dash');
+    await withDashboards({ upTo: existing + 100 }).deploy(tenant(small));
+    expect(dashboardOf(small)).toEqual({ parameter: 'true', created: true });
+    const large = newTenantId('dash');
+    await withDashboards({ upTo: 1 }).deploy(tenant(large));
+    expect(dashboardOf(large)).toEqual({ parameter: 'false', created: false });
+    // A settings update keeps the choice made at creation, whatever the setting now says.
+    await withDashboards('on').deploy(tenant(large, { memoryMb: 1024 }));
+    expect(dashboardOf(large)).toEqual({ parameter: 'false', created: false });
+  }, 30_000);
+
   it('empties the tenant’s bucket before deleting its stack; removing again is a no-op', async () => {
     const id = newTenantId('del');
     await infra.deploy(tenant(id));

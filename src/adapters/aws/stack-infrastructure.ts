@@ -17,8 +17,14 @@ import {
   type TenantInfrastructure,
 } from '../../ports/tenant-infrastructure.ts';
 import { type AccountQuotas, checkTenantFits } from './account-quotas.ts';
-import { tenantStackName } from './naming.ts';
-import { TENANT_TAG, type TenantStackCode, tenantStackParameters } from './tenant-stack.ts';
+import { TENANT_STACK_PREFIX, tenantStackName } from './naming.ts';
+import {
+  TENANT_DASHBOARDS_UP_TO,
+  TENANT_STACK_PARAMETERS,
+  TENANT_TAG,
+  type TenantStackCode,
+  tenantStackParameters,
+} from './tenant-stack.ts';
 
 export interface StackInfrastructureOptions {
   client: CloudFormationClient;
@@ -39,6 +45,11 @@ export interface StackInfrastructureOptions {
   quotas?: AccountQuotas;
   /** Model functions in one tenant stack, each reserving the tenant's reserved concurrency. */
   functionsPerStack?: number;
+  /**
+   * Per-tenant dashboards: always, never, or (default) for tenants created while fewer than `upTo` (default
+   * TENANT_DASHBOARDS_UP_TO) tenant stacks exist. A stack keeps the choice made when it was created.
+   */
+  dashboards?: 'on' | 'off' | { upTo: number };
   /** Between DescribeStacks calls while a stack changes (default 5 s; CloudFormation takes minutes). */
   pollMs?: number;
   /** Give up waiting after this long (default 1 h): the operation reports it and can be retried. */
@@ -132,13 +143,34 @@ export function createStackInfrastructure(options: StackInfrastructureOptions): 
     }
   }
 
-  function parametersOf(tenant: Tenant) {
+  /** Tenant stacks that exist now (DescribeStacks lists every stack not deleted). */
+  async function tenantStackCount(): Promise<number> {
+    let count = 0;
+    let NextToken: string | undefined;
+    do {
+      const page = await client.send(new DescribeStacksCommand(NextToken ? { NextToken } : {}));
+      count += (page.Stacks ?? []).filter((s) => s.StackName?.startsWith(TENANT_STACK_PREFIX)).length;
+      NextToken = page.NextToken;
+    } while (NextToken);
+    return count;
+  }
+
+  async function dashboardFor(stack: Stack | undefined): Promise<boolean> {
+    const kept = stack?.Parameters?.find((p) => p.ParameterKey === TENANT_STACK_PARAMETERS.dashboard)?.ParameterValue;
+    if (kept !== undefined) return kept === 'true';
+    const choice = options.dashboards ?? { upTo: TENANT_DASHBOARDS_UP_TO };
+    if (choice === 'on' || choice === 'off') return choice === 'on';
+    return (await tenantStackCount()) - (stack ? 1 : 0) < choice.upTo;
+  }
+
+  async function parametersOf(tenant: Tenant, stack: Stack | undefined) {
     const values = tenantStackParameters({
       tenantId: tenant.id,
       settings: functionSettingsFor(tenant),
       account: options.account,
       region: options.region,
       code: options.code,
+      dashboard: await dashboardFor(stack),
     });
     return Object.entries(values).map(([ParameterKey, ParameterValue]) => ({ ParameterKey, ParameterValue }));
   }
@@ -166,7 +198,8 @@ export function createStackInfrastructure(options: StackInfrastructureOptions): 
 
     async deploy(tenant, opts = {}) {
       const name = tenantStackName(tenant.id);
-      const parameters = parametersOf(tenant);
+      let stack = await settle(name, opts);
+      const parameters = await parametersOf(tenant, stack);
       const request = {
         StackName: name,
         TemplateURL: options.templateUrl,
@@ -176,7 +209,6 @@ export function createStackInfrastructure(options: StackInfrastructureOptions): 
         Tags: [{ Key: TENANT_TAG, Value: tenant.id }],
         ...role,
       };
-      let stack = await settle(name, opts);
       const started = new Date(Date.now() - 1000);
       let updating = false;
       if (!stack) {
