@@ -148,7 +148,12 @@ describe('the tenant template the control plane instantiates', () => {
     expect(text).not.toContain('BootstrapVersion');
     expect(text).not.toContain('aws:asset');
     expect(template).not.toHaveProperty('Rules');
-    expect(template).not.toHaveProperty('Conditions');
+    // One condition: the optional per-tenant dashboard, on the TenantDashboard parameter.
+    expect(template.Conditions).toEqual({
+      WithDashboard: { 'Fn::Equals': [ref('TenantDashboard'), 'true'] },
+    });
+    const [dashboard] = resourcesOfType(template.Resources, 'AWS::CloudWatch::Dashboard');
+    expect(dashboard?.Condition).toBe('WithDashboard');
     const intrinsics = new Set<string>();
     const walk = (node: unknown): void => {
       if (Array.isArray(node)) node.forEach(walk);
