@@ -156,7 +156,9 @@ export function createStackInfrastructure(options: StackInfrastructureOptions): 
   }
 
   async function dashboardFor(stack: Stack | undefined): Promise<boolean> {
-    const kept = stack?.Parameters?.find((p) => p.ParameterKey === TENANT_STACK_PARAMETERS.dashboard)?.ParameterValue;
+    const kept = stack?.Parameters?.find(
+      (p) => p.ParameterKey === TENANT_STACK_PARAMETERS.dashboard,
+    )?.ParameterValue;
     if (kept !== undefined) return kept === 'true';
     const choice = options.dashboards ?? { upTo: TENANT_DASHBOARDS_UP_TO };
     if (choice === 'on' || choice === 'off') return choice === 'on';
