@@ -3,7 +3,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { tenantStackName } from '../src/adapters/aws/naming.ts';
 import type { TenantId } from '../src/core/ids.ts';
 import { listModels } from '../src/models/registry.ts';
-import { readConfig, type SilopoolInfraConfig } from './config.ts';
+import { APP_CONTEXT, readConfig, type SilopoolInfraConfig } from './config.ts';
 import { PlatformStack } from './platform-stack.ts';
 import { TenantStack } from './tenant-stack.ts';
 
@@ -26,7 +26,7 @@ export function buildInfra(app: App, config: SilopoolInfraConfig, env: { account
 const isMain =
   process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/^.*\//, '/'));
 if (isMain) {
-  const app = new App();
+  const app = new App({ context: APP_CONTEXT });
   const config = readConfig(
     app.node.tryGetContext('silopool'),
     listModels().map((m) => m.name),

@@ -1,3 +1,5 @@
+import { CONTROL_RESERVED_CONCURRENCY } from './constructs/control-function.ts';
+
 /** Default per-account, per-Region quotas the dedicated placement runs into (us-east-1, 2026). */
 export const AWS_LIMITS = {
   resourcesPerStack: 500,
@@ -16,16 +18,24 @@ export interface CapacityPlan {
   binding: 'concurrency' | 'stacks';
 }
 
-/** How many dedicated tenants one account and Region holds, each with `models` functions of `reservedPerFunction`. */
+/**
+ * How many dedicated tenants one account and Region holds, each with `models` functions of `reservedPerFunction`.
+ * The platform's own reservations (`platformReserved`, default: the control function's) come off first.
+ */
 export function dedicatedCapacity(options: {
   models: number;
   reservedPerFunction: number;
   platformStacks?: number;
+  platformReserved?: number;
   limits?: typeof AWS_LIMITS;
 }): CapacityPlan {
   const limits = options.limits ?? AWS_LIMITS;
   const perTenant = options.models * options.reservedPerFunction;
-  const byConcurrency = Math.floor((limits.concurrentExecutions - limits.unreservedMinimum) / perTenant);
+  const reservable =
+    limits.concurrentExecutions -
+    limits.unreservedMinimum -
+    (options.platformReserved ?? CONTROL_RESERVED_CONCURRENCY);
+  const byConcurrency = Math.floor(reservable / perTenant);
   const byStacks = limits.stacksPerRegion - (options.platformStacks ?? 1);
   return {
     byConcurrency,

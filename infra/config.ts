@@ -1,3 +1,10 @@
+/**
+ * Context every Silopool CDK app is built with. `validateAgainstDefaultRules` turns the built-in CloudFormation
+ * validation's findings (a misspelled or misplaced property, a wrong type) into synthesis errors instead of
+ * warnings (aws-cdk-lib FEATURE_FLAGS.md, since 2.262.0).
+ */
+export const APP_CONTEXT = { '@aws-cdk/core:validateAgainstDefaultRules': true } as const;
+
 /** What the CDK app deploys, from the `silopool` context value (cdk.json or `-c silopool='{...}'`). */
 export interface SilopoolInfraConfig {
   /** Model names: one shared lane per model, one dedicated lane per model per dedicated tenant. */

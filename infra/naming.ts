@@ -3,6 +3,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import { QUEUED_INDEX } from '../src/adapters/aws/job-store.ts';
+import { OPERATION_INDEXES } from '../src/adapters/aws/operation-store.ts';
 
 /** Fixed names the platform and the tenant stacks (and the runtime) agree on without cross-stack exports. */
 export function platformNames(account: string, region: string) {
@@ -36,6 +37,8 @@ export interface KeyedTableOptions {
   removalPolicy?: RemovalPolicy;
   /** Tables holding jobs: the sparse `queued` index admission counts waiting jobs with. */
   jobs?: boolean;
+  /** The control-plane table: the sparse operation indexes (running ones; by tenant). */
+  operations?: boolean;
 }
 
 /** A table keyed `pk`/`sk` like every Silopool table: on demand, point-in-time recovery, TTL on `expiresAt`. */
@@ -66,6 +69,16 @@ export function keyedTable(
       sortKey: { name: QUEUED_INDEX.sortKey, type: dynamodb.AttributeType.STRING },
       projectionType: dynamodb.ProjectionType.KEYS_ONLY,
     });
+  }
+  if (options.operations) {
+    for (const index of Object.values(OPERATION_INDEXES)) {
+      table.addGlobalSecondaryIndex({
+        indexName: index.name,
+        partitionKey: { name: index.partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: index.sortKey, type: dynamodb.AttributeType.STRING },
+        projectionType: dynamodb.ProjectionType.ALL,
+      });
+    }
   }
   return table;
 }

@@ -3,6 +3,7 @@ import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer, HttpUserPoolAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -49,7 +50,7 @@ export class PlatformStack extends Stack {
     // Control plane: the tenant directory (API key hashes, webhook secrets; operations) and usage. Functions
     // other than the control plane's read tenants from their views, in a table of their own, and write
     // queue dedup items into another: neither holds a secret, and the model roles have no grant here.
-    const tenantsTable = keyedTable(this, 'TenantsTable', names.tenantsTable);
+    const tenantsTable = keyedTable(this, 'TenantsTable', names.tenantsTable, { operations: true });
     const viewsTable = keyedTable(this, 'TenantViewsTable', names.tenantViewsTable);
     const dedupTable = keyedTable(this, 'DedupTable', names.dedupTable);
     const usageTable = keyedTable(this, 'UsageTable', names.usageTable);
@@ -139,8 +140,12 @@ export class PlatformStack extends Stack {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
     });
+    const webhookTimeoutSec = 30;
     const webhooks = new sqs.Queue(this, 'Webhooks', {
       queueName: WEBHOOK_QUEUE,
+      // AWS's guidance for SQS event sources: at least six times the function's timeout, so a batch retried
+      // after a throttle is not visible again while an earlier invocation still works on it.
+      visibilityTimeout: Duration.seconds(webhookTimeoutSec * 6),
       deadLetterQueue: { queue: webhookDlq, maxReceiveCount: 12 },
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -170,12 +175,21 @@ export class PlatformStack extends Stack {
       code: config.code,
       environment: baseEnv,
       memoryMb: 256,
-      timeoutSec: 30,
+      timeoutSec: webhookTimeoutSec,
       role: webhookRole,
     });
     webhookFunction.fn.addEventSource(
       new SqsEventSource(webhooks, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 5 }),
     );
+    new cloudwatch.Alarm(this, 'WebhookDeadLettersAlarm', {
+      alarmDescription:
+        'Webhook notifications were dead-lettered after 12 failed deliveries: check the tenants’ endpoints.',
+      metric: webhookDlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    }).addAlarmAction(new actions.SnsAction(alarmTopic));
 
     for (const model of config.models) {
       const lane = new ModelLane(this, `Shared-${model}`, {
@@ -422,7 +436,8 @@ export class PlatformStack extends Stack {
       defaultValue: cloudwatch.DefaultValue.FIRST,
     });
     const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
-      dashboardName: 'silopool-platform',
+      // Dashboard names are unique per account, across Regions: a second Region's platform needs its own.
+      dashboardName: `${this.stackName}-${this.region}`,
       variables: [tenant],
     });
     dashboard.addWidgets(...tenantJobWidgets('all'));

@@ -55,7 +55,7 @@ export function acknowledgePlatform(
   acknowledge(
     apiRole,
     'AwsSolutions-IAM5[Resource::*]',
-    `${XRAY} sqs:ListQueues has none either (the dead-letter settler lists the lanes' dead-letter queues).`,
+    `${XRAY} sqs:ListQueues has none either (the dead-letter settler lists the lanes' dead-letter queues), nor do the account quota reads before a tenant stack is created (lambda:GetAccountSettings, cloudformation:DescribeAccountLimits, cloudformation:ListStacks).`,
   );
 
   // CDK's table grants add the table's indexes; the shared table has one, the sparse `queued` index.
@@ -64,6 +64,13 @@ export function acknowledgePlatform(
     apiRole,
     `AwsSolutions-IAM5[${indexes}]`,
     "The shared table's indexes: only `queued` (keys of waiting jobs, partition key = the tenant's pk), which admission counts a tenant's queued jobs with.",
+  );
+
+  const operationIndexes = `Resource::${arnRef(stack, stack.node.findChild('TenantsTable'))}/index/*`;
+  acknowledge(
+    apiRole,
+    `AwsSolutions-IAM5[${operationIndexes}]`,
+    "The tenant directory's indexes: only the sparse operation indexes (running operations; operations by tenant), which the control plane reads instead of one partition of every operation.",
   );
 
   const bucket = stack.node.findChild('SharedBucket');

@@ -1,7 +1,10 @@
 import {
+  CfnCondition,
   CfnParameter,
   type CfnParameterProps,
+  type CfnResource,
   Duration,
+  Fn,
   RemovalPolicy,
   Stack,
   type StackProps,
@@ -21,6 +24,7 @@ import {
 } from '../src/adapters/aws/tenant-stack.ts';
 import { TENANT_ID_PATTERN, type TenantId } from '../src/core/ids.ts';
 import { dedicatedQueueName } from '../src/core/placement.ts';
+import { FUNCTION_SETTING_RANGES } from '../src/core/tenant.ts';
 import { WEBHOOK_QUEUE } from '../src/functions/webhook-message.ts';
 import type { CodeSource, DedicatedTenantConfig } from './config.ts';
 import { ModelLane } from './constructs/model-lane.ts';
@@ -67,7 +71,10 @@ export class TenantStack extends Stack {
     const names = platformNames(this.account, this.region);
     // Every resource carries the parameter. A stack's own tags cannot be deploy-time values (they would be
     // a token's placeholder text): the control plane tags the stacks it creates, and per tenant it is the id.
-    Tags.of(this).add(TENANT_TAG, tenantId, { excludeResourceTypes: ['aws:cdk:stack'] });
+    // CloudFormation's AWS::CloudWatch::Dashboard has no Tags property (cfn-lint E3002): it is left out.
+    Tags.of(this).add(TENANT_TAG, tenantId, {
+      excludeResourceTypes: ['aws:cdk:stack', 'AWS::CloudWatch::Dashboard'],
+    });
     if (perTenant) this.tags.setTag(TENANT_TAG, perTenant.tenant.id);
 
     // DESTROY, not RETAIN: the control plane deletes a tenant's stack only after a demotion has copied and
@@ -177,6 +184,11 @@ export class TenantStack extends Stack {
     const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: `silopool-tenant-${tenantId}`,
     });
+    // Optional: $3 a month each; the control plane leaves it out above TENANT_DASHBOARDS_UP_TO tenants.
+    const withDashboard = new CfnCondition(this, 'WithDashboard', {
+      expression: Fn.conditionEquals(params.dashboard.valueAsString, 'true'),
+    });
+    (dashboard.node.defaultChild as CfnResource).cfnOptions.condition = withDashboard;
     dashboard.addWidgets(...tenantJobWidgets(tenantId));
     for (const lane of this.lanes) dashboard.addWidgets(...lane.widgets());
     acknowledgeTenant(this, { role, bucket, lanes: this.lanes });
@@ -232,10 +244,19 @@ function declareParameters(stack: Stack, perTenant: TenantStackProps | undefined
     }),
     reservedConcurrency: declare(
       P.reservedConcurrency,
-      number('Reserved concurrent executions of each model function', 0, 1000),
+      number(
+        "Reserved concurrent executions of each model function, also its event source's maximum concurrency",
+        FUNCTION_SETTING_RANGES.reservedConcurrency.minimum,
+        FUNCTION_SETTING_RANGES.reservedConcurrency.maximum ?? 1000,
+      ),
     ),
     memoryMb: declare(P.memoryMb, number('Memory of each model function (MB)', 128, 10240)),
     timeoutSec: declare(P.timeoutSec, number('Timeout of each model function (seconds)', 1, 900)),
+    dashboard: declare(P.dashboard, {
+      type: 'String',
+      description: "The tenant's own CloudWatch dashboard",
+      allowedValues: ['true', 'false'],
+    }),
     queueVisibilityTimeoutSec: declare(
       P.queueVisibilityTimeoutSec,
       number('Visibility timeout of the model queues (seconds): six times TimeoutSec', 0, 43200),

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, DefaultStackSynthesizer, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { APP_CONTEXT } from './config.ts';
 import { TenantStack } from './tenant-stack.ts';
 
 const STACK_ID = 'silopool-tenant-template';
@@ -25,6 +26,7 @@ export function synthesizeTenantTemplateFile(models: string[], options: TenantTe
     // Under `cdk synth` the CLI's environment would make this app synthesize itself again at exit.
     autoSynth: false,
     builtinCloudFormationValidation: options.cloudFormationValidation ?? false,
+    context: APP_CONTEXT,
   });
   new TenantStack(app, STACK_ID, {
     template: true,

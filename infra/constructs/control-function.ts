@@ -9,6 +9,9 @@ import { Construct } from 'constructs';
 import type { CodeSource } from '../config.ts';
 import { SilopoolFunction } from './silopool-function.ts';
 
+/** One run at a time: the only mover. Reserved out of the account's concurrency (infra/capacity.ts counts it). */
+export const CONTROL_RESERVED_CONCURRENCY = 1;
+
 export interface ControlFunctionProps {
   code: CodeSource;
   /** The control plane's role, the API's. */
@@ -32,7 +35,7 @@ export class ControlFunction extends Construct {
       environment: { ...props.environment, SILOPOOL_MOVE_RUNNER: 'here' },
       memoryMb: 512,
       timeoutSec: 900,
-      reservedConcurrency: 1,
+      reservedConcurrency: CONTROL_RESERVED_CONCURRENCY,
       role: props.role,
     });
     // A tick that finds the previous run still going is throttled: drop it, the next one comes in a

@@ -11,8 +11,15 @@ import { deadLetterQueueName } from '../../src/ports/message-queue.ts';
 import type { CodeSource } from '../config.ts';
 import { SilopoolFunction } from './silopool-function.ts';
 
-/** Receives before a message is dead-lettered; the same as the embedded lanes (src/control/lanes.ts). */
-export const MAX_RECEIVES = 4;
+/**
+ * Receives before a message is dead-lettered: one more than the embedded lanes (src/control/lanes.ts), because
+ * on Lambda a batch the poller receives but cannot invoke (throttled by reserved concurrency or the account's
+ * unreserved pool) still counts a receive. AWS's guidance for SQS event sources: a maxReceiveCount of at least 5
+ * ("Using Lambda with Amazon SQS", Lambda Developer Guide).
+ */
+export const MAX_RECEIVES = 5;
+/** The smallest maximum concurrency an SQS event source mapping takes (Lambda API, ScalingConfig: 2–1000). */
+export const MIN_MAPPING_CONCURRENCY = 2;
 /** Records per invocation: small, because one model run can take seconds. */
 export const BATCH_SIZE = 5;
 
@@ -32,7 +39,11 @@ export interface ModelLaneProps {
   role: iam.IRole;
   /** Shared lanes: the event source's maximum concurrency. */
   maxConcurrency?: number;
-  /** Dedicated lanes: reserved concurrency of the function. */
+  /**
+   * Dedicated lanes: reserved concurrency of the function, also the event source's maximum concurrency, so the
+   * poller never invokes more than the function may run (AWS: keep the mapping's maximum at or below the
+   * reserved concurrency, or throttled batches return to the queue and count receives). At least 2.
+   */
   reservedConcurrency?: number;
   /** Dedicated lanes encrypt their queues with the tenant's key; shared lanes use SQS-managed keys. */
   encryptionKey?: kms.IKey;
@@ -63,6 +74,16 @@ export class ModelLane extends Construct {
     ) {
       throw new Error(
         `The ${id} queue's visibility timeout (${visibilityTimeoutSec} s) must be at least its function's timeout (${props.timeoutSec} s).`,
+      );
+    }
+    const maxConcurrency = props.maxConcurrency ?? props.reservedConcurrency;
+    if (
+      maxConcurrency !== undefined &&
+      !Token.isUnresolved(maxConcurrency) &&
+      maxConcurrency < MIN_MAPPING_CONCURRENCY
+    ) {
+      throw new Error(
+        `The ${id} event source needs a maximum concurrency of at least ${MIN_MAPPING_CONCURRENCY} (given ${maxConcurrency}).`,
       );
     }
     const encryption = props.encryptionKey
@@ -96,7 +117,7 @@ export class ModelLane extends Construct {
       new SqsEventSource(this.queue, {
         batchSize: BATCH_SIZE,
         reportBatchItemFailures: true,
-        ...(props.maxConcurrency !== undefined ? { maxConcurrency: props.maxConcurrency } : {}),
+        ...(maxConcurrency !== undefined ? { maxConcurrency } : {}),
       }),
     );
 

@@ -80,6 +80,18 @@ export class TenantProvisioning extends Construct {
         conditions: { StringEquals: { 'iam:PassedToService': 'cloudformation.amazonaws.com' } },
       }),
     );
+    // Quotas read before a tenant's stack is created (src/adapters/aws/account-quotas.ts): account-level reads
+    // that have no resource-level permission.
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: [
+          'lambda:GetAccountSettings',
+          'cloudformation:DescribeAccountLimits',
+          'cloudformation:ListStacks',
+        ],
+        resources: ['*'],
+      }),
+    );
     // CloudFormation reads TemplateURL with the caller's permissions: this object only, not the asset bucket.
     role.addToPolicy(
       new iam.PolicyStatement({

@@ -1,3 +1,4 @@
+import { dedicatedFixedUsd, perJobUsd, sharedFixedUsd } from './aws-cost.ts';
 import type { Placement, Plan } from './tenant.ts';
 
 /** What the advisor knows of one tenant, per month. */
@@ -22,11 +23,11 @@ export interface PlacementPrices {
   dedicatedFixedUsd: number;
 }
 
+/** The itemized model's defaults (src/core/aws-cost.ts): X-Ray on, a dashboard per dedicated tenant, rotated keys. */
 export const LIST_PRICES: PlacementPrices = {
-  // $6.73 per 100,000 jobs of usage; fixed: EMF metrics + a share of the platform, or a tenant stack.
-  perJobUsd: 6.73 / 100_000,
-  sharedFixedUsd: 0.94,
-  dedicatedFixedUsd: 5.92,
+  perJobUsd: perJobUsd(),
+  sharedFixedUsd: sharedFixedUsd(),
+  dedicatedFixedUsd: dedicatedFixedUsd(),
 };
 
 export interface AdvisorPolicy {

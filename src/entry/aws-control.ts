@@ -1,9 +1,11 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { createAwsAccountQuotas } from '../adapters/aws/account-quotas.ts';
 import { createDynamoRateBuckets } from '../adapters/aws/rate-buckets.ts';
 import { createStackInfrastructure } from '../adapters/aws/stack-infrastructure.ts';
 import { createDynamoTenantEraser } from '../adapters/aws/tenant-eraser.ts';
 import { TENANT_STACK_ENV } from '../adapters/aws/tenant-stack.ts';
 import type { MoveDeps } from '../control/placement-move.ts';
+import { listModels } from '../models/registry.ts';
 import type { RateBuckets } from '../ports/rate-buckets.ts';
 import type { TenantInfrastructure } from '../ports/tenant-infrastructure.ts';
 import type { AwsPorts } from './aws-wiring.ts';
@@ -55,6 +57,17 @@ export function createAwsControl(
       region: ports.region,
       stores: ports.stores,
       pollMs,
+      functionsPerStack: listModels().length,
+      // Emulators without Lambda's account settings set SILOPOOL_ACCOUNT_QUOTAS=unchecked (docs/aws.md).
+      ...(env.SILOPOOL_ACCOUNT_QUOTAS === 'unchecked'
+        ? {}
+        : {
+            quotas: createAwsAccountQuotas({
+              cloudFormation,
+              region: ports.region,
+              ...(env.AWS_ENDPOINT_URL_LAMBDA ? { lambdaEndpoint: env.AWS_ENDPOINT_URL_LAMBDA } : {}),
+            }),
+          }),
       ...(deployerRoleArn ? { deployerRoleArn } : {}),
     });
   }

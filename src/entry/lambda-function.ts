@@ -1,10 +1,11 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { decodeJobMessage } from '../core/messages.ts';
 import { partialBatchResponse } from '../functions/batch-response.ts';
 import { createJobHandler } from '../functions/model-handler.ts';
 import { createAwsPorts } from './aws-wiring.ts';
+import { publishJobMetrics } from './job-metrics.ts';
 
 const logger = new Logger({ serviceName: 'silopool-model' });
 const metrics = new Metrics({ namespace: 'Silopool', serviceName: 'silopool-model' });
@@ -31,10 +32,7 @@ async function processRecord(record: SQSRecord): Promise<void> {
     await runJob(record);
     failed = false;
   } finally {
-    const metric = metrics.singleMetric();
-    metric.addDimension('TenantId', tenantId);
-    metric.addMetric(failed ? 'JobFailures' : 'JobsProcessed', MetricUnit.Count, 1);
-    metric.addMetric('JobDuration', MetricUnit.Milliseconds, Date.now() - started);
+    publishJobMetrics(metrics, tenantId, failed, Date.now() - started);
   }
 }
 

@@ -21,12 +21,12 @@ let cfn: CloudFormationEmulator;
 let client: CloudFormationClient;
 let infra: TenantInfrastructure;
 let stores: ReturnType<typeof createAwsStoreProvider>;
+let templateUrl: string;
+let releases: string;
 
 beforeAll(async () => {
   aws = await startAwsEmulators();
   // Each stack operation starts 300 ms after its call: long enough to stop a waiter in the middle.
-  let templateUrl: string;
-  let releases: string;
   ({ cfn, templateUrl, releases } = await startTenantStacks(aws, {
     account: ACCOUNT,
     region: REGION,
@@ -104,6 +104,91 @@ describe('createStackInfrastructure', () => {
     expect(stack?.parameters.ReservedConcurrency).toBe('7');
     expect(stack?.parameters.QueueVisibilityTimeoutSec).toBe('720');
     expect(calls('UpdateStack', id)).toBe(1);
+  }, 30_000);
+
+  it('a stack whose update rolled back (UPDATE_ROLLBACK_COMPLETE) still serves and takes the next update', async () => {
+    const id = newTenantId('rbk');
+    await infra.deploy(tenant(id));
+    const name = tenantStackName(parseTenantId(id));
+    const bucketId = Object.keys(cfn.stack(name)?.resources ?? {}).find((logicalId) =>
+      logicalId.startsWith('Bucket8'),
+    );
+    cfn.failNext(name, bucketId ?? 'Bucket', 'Rate exceeded');
+    await expect(infra.deploy(tenant(id, { memoryMb: 1536 }))).rejects.toMatchObject({
+      name: 'StackFailedError',
+      status: 'UPDATE_ROLLBACK_COMPLETE',
+    });
+    expect(cfn.stack(name)?.parameters.MemoryMb).toBe('512');
+    // At its previous settings the rolled-back stack serves as asked; with new ones it is updated.
+    expect(await infra.deploy(tenant(id))).toMatch(/UPDATE_ROLLBACK_COMPLETE/);
+    expect(await infra.deploy(tenant(id, { memoryMb: 1536 }))).toMatch(/UPDATE_COMPLETE/);
+    expect(cfn.stack(name)?.parameters.MemoryMb).toBe('1536');
+  }, 30_000);
+
+  it('checks the account’s quotas before creating a stack or raising its reservation, and names the one short', async () => {
+    let reading = { unreservedConcurrency: 103, stacks: 10, stackLimit: 2000 };
+    const checked = createStackInfrastructure({
+      client,
+      templateUrl,
+      code: { bucket: releases, key: 'model.zip' },
+      account: ACCOUNT,
+      region: REGION,
+      stores,
+      pollMs: 25,
+      quotas: { read: async () => reading },
+      functionsPerStack: 2,
+    });
+    const id = newTenantId('quota');
+    // 2 functions × 2 reserved would leave 99 unreserved: Lambda keeps 100.
+    await expect(checked.deploy(tenant(id))).rejects.toThrow(/leave 99 unreserved/);
+    expect(calls('CreateStack', id)).toBe(0);
+    reading = { unreservedConcurrency: 104, stacks: 2000, stackLimit: 2000 };
+    await expect(checked.deploy(tenant(id))).rejects.toThrow(/2000 of its 2000 CloudFormation stacks/);
+    reading = { unreservedConcurrency: 104, stacks: 10, stackLimit: 2000 };
+    expect(await checked.deploy(tenant(id))).toMatch(/CREATE_COMPLETE/);
+    // Raising the reservation from 2 to 3 per function needs 2 more executions than the account has left.
+    reading = { unreservedConcurrency: 101, stacks: 11, stackLimit: 2000 };
+    await expect(checked.deploy(tenant(id, { reservedConcurrency: 3 }))).rejects.toThrow(
+      /leave 99 unreserved/,
+    );
+    expect(calls('UpdateStack', id)).toBe(0);
+    // Lowering it needs nothing.
+    expect(await checked.deploy(tenant(id, { reservedConcurrency: 2, memoryMb: 1024 }))).toMatch(
+      /UPDATE_COMPLETE/,
+    );
+  }, 30_000);
+
+  it('leaves the tenant dashboard out above the configured number of tenant stacks, and keeps a stack’s choice', async () => {
+    const withDashboards = (dashboards: 'on' | 'off' | { upTo: number }) =>
+      createStackInfrastructure({
+        client,
+        templateUrl,
+        code: { bucket: releases, key: 'model.zip' },
+        account: ACCOUNT,
+        region: REGION,
+        stores,
+        pollMs: 25,
+        dashboards,
+      });
+    const dashboardOf = (id: string) => {
+      const stack = cfn.stack(tenantStackName(parseTenantId(id)));
+      const resources = Object.values(stack?.resources ?? {});
+      return {
+        parameter: stack?.parameters.TenantDashboard,
+        created: resources.some((r) => r.type === 'AWS::CloudWatch::Dashboard'),
+      };
+    };
+    // Every stack this file made so far counts: one more than that is still under the limit.
+    const existing = cfn.calls.filter((c) => c.action === 'CreateStack').length;
+    const small = newTenantId('dash');
+    await withDashboards({ upTo: existing + 100 }).deploy(tenant(small));
+    expect(dashboardOf(small)).toEqual({ parameter: 'true', created: true });
+    const large = newTenantId('dash');
+    await withDashboards({ upTo: 1 }).deploy(tenant(large));
+    expect(dashboardOf(large)).toEqual({ parameter: 'false', created: false });
+    // A settings update keeps the choice made at creation, whatever the setting now says.
+    await withDashboards('on').deploy(tenant(large, { memoryMb: 1024 }));
+    expect(dashboardOf(large)).toEqual({ parameter: 'false', created: false });
   }, 30_000);
 
   it('empties the tenant’s bucket before deleting its stack; removing again is a no-op', async () => {

@@ -44,6 +44,8 @@ beforeAll(async () => {
       SILOPOOL_BACKEND: 'aws',
       SILOPOOL_ACCOUNT: ACCOUNT,
       SILOPOOL_PROVISIONING: 'stack',
+      // The CloudFormation emulator has no DescribeAccountLimits, nor Lambda GetAccountSettings (docs/aws.md).
+      SILOPOOL_ACCOUNT_QUOTAS: 'unchecked',
       SILOPOOL_TENANT_TEMPLATE_URL: templateUrl,
       SILOPOOL_TENANT_CODE_BUCKET: CODE.bucket,
       SILOPOOL_TENANT_CODE_KEY: CODE.key,

@@ -7,6 +7,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildInfra } from '../../infra/app.ts';
+import { AWS_LIMITS, dedicatedCapacity } from '../../infra/capacity.ts';
 import { PlatformStack } from '../../infra/platform-stack.ts';
 import { synthesizeTenantTemplate } from '../../infra/tenant-template.ts';
 import { TENANT_STACK_ENV } from '../../src/adapters/aws/tenant-stack.ts';
@@ -101,7 +102,7 @@ describe('PlatformStack', () => {
       });
       template.hasResourceProperties('AWS::SQS::Queue', {
         QueueName: `shared_${model}`,
-        RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: 4 },
+        RedrivePolicy: { deadLetterTargetArn: Match.anyValue(), maxReceiveCount: 5 },
         VisibilityTimeout: 1800,
       });
     }
@@ -179,6 +180,52 @@ describe('PlatformStack', () => {
     expect(JSON.stringify(scopePolicy)).not.toContain('dynamodb:Scan');
   });
 
+  it('keeps a webhook message invisible six times its function timeout, and alarms on its dead letters', () => {
+    const fn = resource('AWS::Lambda::Function', 'WebhookFunction');
+    const [queue] = Object.values(
+      template.findResources('AWS::SQS::Queue', { Properties: { QueueName: 'system_webhooks' } }),
+    );
+    expect(queue?.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * Number(fn.Properties.Timeout));
+    const alarm = resource('AWS::CloudWatch::Alarm', 'WebhookDeadLettersAlarm');
+    expect(alarm.Properties).toMatchObject({
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Threshold: 1,
+      Dimensions: [
+        {
+          Name: 'QueueName',
+          Value: { 'Fn::GetAtt': [expect.stringMatching(/^WebhooksDeadLetterQueue/), 'QueueName'] },
+        },
+      ],
+      AlarmActions: [expect.anything()],
+    });
+  });
+
+  it('names its dashboard after the stack and Region, so a second Region does not collide', () => {
+    const nameIn = (region: string) => {
+      const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'cdk-')) });
+      const stack = new PlatformStack(app, 'silopool-platform', {
+        env: { ...ENV, region },
+        config: testConfig(),
+      });
+      const [dashboard] = Object.values(
+        Template.fromStack(stack).findResources('AWS::CloudWatch::Dashboard'),
+      );
+      return dashboard?.Properties.DashboardName;
+    };
+    expect(nameIn('us-east-1')).toBe('silopool-platform-us-east-1');
+    expect(nameIn('eu-west-1')).toBe('silopool-platform-eu-west-1');
+  });
+
+  it('reserves concurrency only for the control function, which capacity planning takes off first', () => {
+    const reserved = Object.values(template.findResources('AWS::Lambda::Function')).reduce(
+      (sum, fn) => sum + Number(fn.Properties.ReservedConcurrentExecutions ?? 0),
+      0,
+    );
+    const reservable = AWS_LIMITS.concurrentExecutions - AWS_LIMITS.unreservedMinimum - reserved;
+    const plan = dedicatedCapacity({ models: 2, reservedPerFunction: 2 });
+    expect(plan.byConcurrency).toBe(Math.floor(reservable / 4));
+  });
+
   it('has a dashboard filtered by a TenantId variable and alarms on dead letters and errors', () => {
     const dashboards = template.findResources('AWS::CloudWatch::Dashboard');
     const body = JSON.stringify(Object.values(dashboards)[0]?.Properties.DashboardBody);
@@ -187,7 +234,7 @@ describe('PlatformStack', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
     expect(
       alarms.filter((a) => a.Properties.MetricName === 'ApproximateNumberOfMessagesVisible'),
-    ).toHaveLength(2);
+    ).toHaveLength(3);
     // Both shared model functions and the control function.
     expect(alarms.filter((a) => a.Properties.MetricName === 'Errors')).toHaveLength(3);
   });
@@ -241,7 +288,13 @@ describe('PlatformStack: dedicated tenants as stacks the control plane deploys',
         'cloudformation:DescribeStackEvents',
       ]),
     );
+    // Account-level reads (the quota check before a stack is created) have no resource-level permission.
+    const accountReads = ['cloudformation:DescribeAccountLimits', 'cloudformation:ListStacks'];
     for (const statement of stacks) {
+      if (actionsOf(statement).some((a) => accountReads.includes(a))) {
+        expect(actionsOf(statement).sort()).toEqual([...accountReads, 'lambda:GetAccountSettings'].sort());
+        continue;
+      }
       expect(resourcesOf(statement)).toEqual([
         'arn:<AWS::Partition>:cloudformation:us-east-1:111122223333:stack/silopool-tenant-*/*',
       ]);

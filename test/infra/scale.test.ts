@@ -5,6 +5,7 @@ import { App } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { AWS_LIMITS, dedicatedCapacity } from '../../infra/capacity.ts';
 import { DEFAULT_DEDICATED } from '../../infra/config.ts';
+import { CONTROL_RESERVED_CONCURRENCY } from '../../infra/constructs/control-function.ts';
 import { TenantStack } from '../../infra/tenant-stack.ts';
 import { type CfnResource, type CfnTemplate, ENV, instantiate, stubCode } from './support.ts';
 
@@ -55,25 +56,28 @@ describe('one account and Region with 500 dedicated tenants', () => {
     // 500 tenant stacks and the platform stack fit the 2,000-stack quota.
     expect(TENANTS + 1).toBeLessThanOrEqual(AWS_LIMITS.stacksPerRegion);
 
-    // Each tenant reserves 2 models × 2 executions: 900 reservable executions hold 225 tenants.
+    // Each tenant reserves 2 models × 2 executions; the control function reserves 1 of the 900 reservable
+    // executions, so 899 hold 224 tenants: the 225th does not fit.
     const perTenant = MODELS.length * DEFAULT_DEDICATED.reservedConcurrency;
     expect(reserved).toBe(TENANTS * perTenant);
     const plan = dedicatedCapacity({
       models: MODELS.length,
       reservedPerFunction: DEFAULT_DEDICATED.reservedConcurrency,
     });
-    expect(plan).toEqual({ byConcurrency: 225, byStacks: 1999, fit: 225, binding: 'concurrency' });
-    expect(plan.fit * perTenant).toBeLessThanOrEqual(
-      AWS_LIMITS.concurrentExecutions - AWS_LIMITS.unreservedMinimum,
-    );
-    expect((plan.fit + 1) * perTenant).toBeGreaterThan(
-      AWS_LIMITS.concurrentExecutions - AWS_LIMITS.unreservedMinimum,
-    );
-    // 500 tenants at this size need a concurrency quota of at least 500 × 4 + 100 = 2,100.
+    expect(plan).toEqual({ byConcurrency: 224, byStacks: 1999, fit: 224, binding: 'concurrency' });
+    const reservable =
+      AWS_LIMITS.concurrentExecutions - AWS_LIMITS.unreservedMinimum - CONTROL_RESERVED_CONCURRENCY;
+    expect(plan.fit * perTenant).toBeLessThanOrEqual(reservable);
+    expect((plan.fit + 1) * perTenant).toBeGreaterThan(reservable);
+    // 500 tenants at this size need a concurrency quota of at least 500 × 4 + 100 + 1 = 2,101.
     const raised = dedicatedCapacity({
       models: MODELS.length,
       reservedPerFunction: DEFAULT_DEDICATED.reservedConcurrency,
-      limits: { ...AWS_LIMITS, concurrentExecutions: TENANTS * perTenant + AWS_LIMITS.unreservedMinimum },
+      limits: {
+        ...AWS_LIMITS,
+        concurrentExecutions:
+          TENANTS * perTenant + AWS_LIMITS.unreservedMinimum + CONTROL_RESERVED_CONCURRENCY,
+      },
     });
     expect(raised.fit).toBe(TENANTS);
   }, 120_000);

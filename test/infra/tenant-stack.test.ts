@@ -51,7 +51,7 @@ describe('TenantStack for one tenant (cdk deploy)', () => {
           QueueName: `tenant_acme_${model}`,
           KmsMasterKeyId: expect.anything(),
           VisibilityTimeout: 720,
-          RedrivePolicy: expect.objectContaining({ maxReceiveCount: 4 }),
+          RedrivePolicy: expect.objectContaining({ maxReceiveCount: 5 }),
         }),
       );
       expect(queues).toContainEqual(expect.objectContaining({ QueueName: `tenant_acme_${model}-dlq` }));
@@ -75,6 +75,21 @@ describe('TenantStack for one tenant (cdk deploy)', () => {
       { FunctionResponseTypes: ['ReportBatchItemFailures'] },
       2,
     );
+  });
+
+  it('caps each event source at the reserved concurrency, so throttled batches cannot use up receives', () => {
+    // A poller invoking beyond the reservation is throttled, and the batch goes back counting a receive:
+    // AWS's guidance is a mapping maximum no larger than the reserved concurrency, and maxReceiveCount ≥ 5.
+    const mappings = resourcesOfType(deployed, 'AWS::Lambda::EventSourceMapping');
+    expect(mappings).toHaveLength(2);
+    for (const mapping of mappings)
+      expect(mapping.Properties?.ScalingConfig).toEqual({ MaximumConcurrency: 3 });
+    for (const queue of resourcesOfType(deployed, 'AWS::SQS::Queue')) {
+      const redrive = queue.Properties?.RedrivePolicy as { maxReceiveCount?: number } | undefined;
+      if (redrive) expect(redrive.maxReceiveCount).toBeGreaterThanOrEqual(5);
+    }
+    // The template's parameter cannot go below the mapping's minimum of 2.
+    expect(template.toJSON().Parameters.ReservedConcurrency.MinValue).toBe(2);
   });
 
   it('has its own table and bucket, both encrypted with its own rotating KMS key', () => {

@@ -54,7 +54,7 @@ describe('the tenant template the control plane instantiates', () => {
     for (const input of [
       sample('acme'),
       sample(longId),
-      sample('a1', { settings: { reservedConcurrency: 0, memoryMb: 10240, timeoutSec: 900 } }),
+      sample('a1', { settings: { reservedConcurrency: 2, memoryMb: 10240, timeoutSec: 900 } }),
     ]) {
       for (const [name, value] of Object.entries(tenantStackParameters(input))) {
         const constraints = parameters[name] as {
@@ -80,7 +80,7 @@ describe('the tenant template the control plane instantiates', () => {
       MinValue: 0,
       MaxValue: 43200,
     });
-    expect(parameters.ReservedConcurrency).toMatchObject({ Type: 'Number', MinValue: 0, MaxValue: 1000 });
+    expect(parameters.ReservedConcurrency).toMatchObject({ Type: 'Number', MinValue: 2, MaxValue: 1000 });
     expect(parameters.MemoryMb).toMatchObject({ Type: 'Number', MinValue: 128, MaxValue: 10240 });
     expect(parameters.TimeoutSec).toMatchObject({ Type: 'Number', MinValue: 1, MaxValue: 900 });
   });
@@ -148,7 +148,12 @@ describe('the tenant template the control plane instantiates', () => {
     expect(text).not.toContain('BootstrapVersion');
     expect(text).not.toContain('aws:asset');
     expect(template).not.toHaveProperty('Rules');
-    expect(template).not.toHaveProperty('Conditions');
+    // One condition: the optional per-tenant dashboard, on the TenantDashboard parameter.
+    expect(template.Conditions).toEqual({
+      WithDashboard: { 'Fn::Equals': [ref('TenantDashboard'), 'true'] },
+    });
+    const [dashboard] = resourcesOfType(template.Resources, 'AWS::CloudWatch::Dashboard');
+    expect(dashboard?.Condition).toBe('WithDashboard');
     const intrinsics = new Set<string>();
     const walk = (node: unknown): void => {
       if (Array.isArray(node)) node.forEach(walk);

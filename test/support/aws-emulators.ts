@@ -7,7 +7,8 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { startFauxqs } from 'fauxqs';
-import { jobTableInput } from '../../src/adapters/aws/stores.ts';
+import { emulatorTableInput } from '../../src/adapters/aws/stores.ts';
+import { startMoto } from './moto.ts';
 
 // dynalite ships no types: it is a function returning a Node http.Server.
 const dynalite = createRequire(import.meta.url)('dynalite') as (options: {
@@ -37,26 +38,64 @@ export interface AwsEmulators {
   stop(): Promise<void>;
 }
 
-export async function startAwsEmulators(): Promise<AwsEmulators> {
+/** The in-process emulators: no Python needed, and fast to start in every file that uses them. */
+async function startInProcess(): Promise<{
+  sqs: string;
+  s3: string;
+  dynamodb: string;
+  stop(): Promise<void>;
+}> {
   const fauxqs = await startFauxqs({ port: 0, logger: false });
   const dynamoServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   await new Promise<void>((resolve) => dynamoServer.listen(0, '127.0.0.1', resolve));
-  const dynamoEndpoint = `http://127.0.0.1:${(dynamoServer.address() as AddressInfo).port}`;
+  const dynamodb = `http://127.0.0.1:${(dynamoServer.address() as AddressInfo).port}`;
+  return {
+    sqs: fauxqs.address,
+    s3: fauxqs.address,
+    dynamodb,
+    async stop() {
+      await fauxqs.stop();
+      await new Promise<void>((resolve, reject) =>
+        dynamoServer.close((err) => (err ? reject(err) : resolve())),
+      );
+    },
+  };
+}
 
-  const sqs = new SQSClient({ endpoint: fauxqs.address, region, credentials });
-  const s3 = new S3Client({ endpoint: fauxqs.address, region, credentials, forcePathStyle: true });
+/**
+ * SQS, S3 and DynamoDB emulators with clients pointed at them: `inProcess` (default) is fauxqs (SQS, S3) and
+ * dynalite (DynamoDB) in this process, which start in milliseconds and need no Python; `moto` is one
+ * moto_server for all three (test/support/moto.ts), closer to AWS (DynamoDB transactions, IAM), started
+ * per file. The contract suites run on both (test/contract/aws.test.ts, test/contract/aws-moto.test.ts).
+ */
+export async function startAwsEmulators(
+  options: { backend?: 'inProcess' | 'moto' } = {},
+): Promise<AwsEmulators> {
+  const servers =
+    options.backend === 'moto'
+      ? await startMoto().then((moto) => ({
+          sqs: moto.endpoint,
+          s3: moto.endpoint,
+          dynamodb: moto.endpoint,
+          stop: moto.stop,
+        }))
+      : await startInProcess();
+  const dynamoEndpoint = servers.dynamodb;
+
+  const sqs = new SQSClient({ endpoint: servers.sqs, region, credentials });
+  const s3 = new S3Client({ endpoint: servers.s3, region, credentials, forcePathStyle: true });
   const rawDynamo = new DynamoDBClient({ endpoint: dynamoEndpoint, region, credentials });
   const dynamo = DynamoDBDocumentClient.from(rawDynamo);
 
   const emulators: AwsEmulators = {
-    endpoints: { sqs: fauxqs.address, s3: fauxqs.address, dynamodb: dynamoEndpoint },
+    endpoints: { sqs: servers.sqs, s3: servers.s3, dynamodb: dynamoEndpoint },
     sqs,
     s3,
     dynamo,
     async createTable(prefix = 'silopool') {
       const name = `${prefix}-${randomUUID().slice(0, 8)}`;
       // The shape of every Silopool table holding jobs (control-plane tables do not need its index).
-      await rawDynamo.send(new CreateTableCommand(jobTableInput(name)));
+      await rawDynamo.send(new CreateTableCommand(emulatorTableInput(name)));
       // dynalite creates tables asynchronously even with createTableMs 0.
       for (let i = 0; i < 50; i++) {
         const out = await rawDynamo.send(new DescribeTableCommand({ TableName: name }));
@@ -88,8 +127,8 @@ export async function startAwsEmulators(): Promise<AwsEmulators> {
         AWS_REGION: region,
         AWS_ACCESS_KEY_ID: credentials.accessKeyId,
         AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-        AWS_ENDPOINT_URL_SQS: fauxqs.address,
-        AWS_ENDPOINT_URL_S3: fauxqs.address,
+        AWS_ENDPOINT_URL_SQS: servers.sqs,
+        AWS_ENDPOINT_URL_S3: servers.s3,
         AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
       };
     },
@@ -97,10 +136,7 @@ export async function startAwsEmulators(): Promise<AwsEmulators> {
       sqs.destroy();
       s3.destroy();
       rawDynamo.destroy();
-      await fauxqs.stop();
-      await new Promise<void>((resolve, reject) =>
-        dynamoServer.close((err) => (err ? reject(err) : resolve())),
-      );
+      await servers.stop();
     },
   };
   return emulators;

@@ -17,6 +17,9 @@ export function dedicatedBucketName(tenantId: TenantId, account: string, region:
   return `silopool-t${digest}-${account}-${region}`.slice(0, 63);
 }
 
+/** Every dedicated tenant's stack name starts so (and no other stack's of the platform). */
+export const TENANT_STACK_PREFIX = 'silopool-tenant-';
+
 export function tenantStackName(tenantId: TenantId): string {
-  return `silopool-tenant-${tenantId}`;
+  return `${TENANT_STACK_PREFIX}${tenantId}`;
 }

@@ -16,8 +16,15 @@ import {
   StoppedError,
   type TenantInfrastructure,
 } from '../../ports/tenant-infrastructure.ts';
-import { tenantStackName } from './naming.ts';
-import { TENANT_TAG, type TenantStackCode, tenantStackParameters } from './tenant-stack.ts';
+import { type AccountQuotas, checkTenantFits } from './account-quotas.ts';
+import { TENANT_STACK_PREFIX, tenantStackName } from './naming.ts';
+import {
+  TENANT_DASHBOARDS_UP_TO,
+  TENANT_STACK_PARAMETERS,
+  TENANT_TAG,
+  type TenantStackCode,
+  tenantStackParameters,
+} from './tenant-stack.ts';
 
 export interface StackInfrastructureOptions {
   client: CloudFormationClient;
@@ -31,6 +38,18 @@ export interface StackInfrastructureOptions {
   deployerRoleArn?: string;
   /** Verifies a deployed tenant's table and bucket; empties its bucket before the stack is deleted. */
   stores: StoreProvider;
+  /**
+   * Checked before a stack is created or its reservation raised (Lambda unreserved concurrency, stack count):
+   * absent, nothing is checked (emulators without Lambda's account settings; see docs/aws.md).
+   */
+  quotas?: AccountQuotas;
+  /** Model functions in one tenant stack, each reserving the tenant's reserved concurrency. */
+  functionsPerStack?: number;
+  /**
+   * Per-tenant dashboards: always, never, or (default) for tenants created while fewer than `upTo` (default
+   * TENANT_DASHBOARDS_UP_TO) tenant stacks exist. A stack keeps the choice made when it was created.
+   */
+  dashboards?: 'on' | 'off' | { upTo: number };
   /** Between DescribeStacks calls while a stack changes (default 5 s; CloudFormation takes minutes). */
   pollMs?: number;
   /** Give up waiting after this long (default 1 h): the operation reports it and can be retried. */
@@ -50,12 +69,16 @@ export class StackFailedError extends Error {
 }
 
 const READY = new Set(['CREATE_COMPLETE', 'UPDATE_COMPLETE', 'IMPORT_COMPLETE']);
-/** States a create or update can end in without the tenant's resources serving as asked. */
+/**
+ * A failed update rolled back: the stack serves with its previous parameters and CloudFormation accepts
+ * updates from this state ("Stack status codes", AWS CloudFormation User Guide), so it is no dead end.
+ */
+const ROLLED_BACK_UPDATE = 'UPDATE_ROLLBACK_COMPLETE';
+/** States no update can leave: only deleting the stack (or continuing a rollback by hand) helps. */
 const FAILED = new Set([
   'CREATE_FAILED',
   'ROLLBACK_COMPLETE',
   'ROLLBACK_FAILED',
-  'UPDATE_ROLLBACK_COMPLETE',
   'UPDATE_ROLLBACK_FAILED',
   'UPDATE_FAILED',
   'DELETE_FAILED',
@@ -120,25 +143,65 @@ export function createStackInfrastructure(options: StackInfrastructureOptions): 
     }
   }
 
-  function parametersOf(tenant: Tenant) {
+  /** Tenant stacks that exist now (DescribeStacks lists every stack not deleted). */
+  async function tenantStackCount(): Promise<number> {
+    let count = 0;
+    let NextToken: string | undefined;
+    do {
+      const page = await client.send(new DescribeStacksCommand(NextToken ? { NextToken } : {}));
+      count += (page.Stacks ?? []).filter((s) => s.StackName?.startsWith(TENANT_STACK_PREFIX)).length;
+      NextToken = page.NextToken;
+    } while (NextToken);
+    return count;
+  }
+
+  async function dashboardFor(stack: Stack | undefined): Promise<boolean> {
+    const kept = stack?.Parameters?.find(
+      (p) => p.ParameterKey === TENANT_STACK_PARAMETERS.dashboard,
+    )?.ParameterValue;
+    if (kept !== undefined) return kept === 'true';
+    const choice = options.dashboards ?? { upTo: TENANT_DASHBOARDS_UP_TO };
+    if (choice === 'on' || choice === 'off') return choice === 'on';
+    return (await tenantStackCount()) - (stack ? 1 : 0) < choice.upTo;
+  }
+
+  async function parametersOf(tenant: Tenant, stack: Stack | undefined) {
     const values = tenantStackParameters({
       tenantId: tenant.id,
       settings: functionSettingsFor(tenant),
       account: options.account,
       region: options.region,
       code: options.code,
+      dashboard: await dashboardFor(stack),
     });
     return Object.entries(values).map(([ParameterKey, ParameterValue]) => ({ ParameterKey, ParameterValue }));
   }
 
   const ref = (tenantId: TenantId) => laneForPlacement(tenantId, 'dedicated', '').store;
 
+  /** Refuses, with the quota's name, a stack or a reservation the account cannot hold. */
+  async function checkQuotas(tenant: Tenant, stack: Stack | undefined): Promise<void> {
+    if (!options.quotas) return;
+    const functions = options.functionsPerStack ?? 1;
+    const wanted = functionSettingsFor(tenant).reservedConcurrency * functions;
+    const current = Number(
+      stack?.Parameters?.find((p) => p.ParameterKey === 'ReservedConcurrency')?.ParameterValue ?? 0,
+    );
+    const more = wanted - current * functions;
+    if (stack && more <= 0) return;
+    checkTenantFits(await options.quotas.read(), {
+      reservedConcurrency: Math.max(0, more),
+      stacks: stack ? 0 : 1,
+    });
+  }
+
   return {
     speed: 'slow',
 
     async deploy(tenant, opts = {}) {
       const name = tenantStackName(tenant.id);
-      const parameters = parametersOf(tenant);
+      let stack = await settle(name, opts);
+      const parameters = await parametersOf(tenant, stack);
       const request = {
         StackName: name,
         TemplateURL: options.templateUrl,
@@ -148,9 +211,10 @@ export function createStackInfrastructure(options: StackInfrastructureOptions): 
         Tags: [{ Key: TENANT_TAG, Value: tenant.id }],
         ...role,
       };
-      let stack = await settle(name, opts);
       const started = new Date(Date.now() - 1000);
+      let updating = false;
       if (!stack) {
+        await checkQuotas(tenant, undefined);
         await opts.report?.(`creating stack ${name}`);
         try {
           await client.send(new CreateStackCommand(request));
@@ -161,6 +225,8 @@ export function createStackInfrastructure(options: StackInfrastructureOptions): 
         // A create that rolled back (now or before a restart): report why; the caller removes it.
         throw new StackFailedError(name, stack.StackStatus ?? '', await failureReason(stack, undefined));
       } else if (!sameParameters(stack, parameters)) {
+        updating = true;
+        await checkQuotas(tenant, stack);
         await opts.report?.(`updating stack ${name} to the tenant's settings`);
         try {
           await client.send(new UpdateStackCommand(request));
@@ -171,7 +237,9 @@ export function createStackInfrastructure(options: StackInfrastructureOptions): 
       stack = await settle(name, opts);
       if (!stack) throw new Error(`Stack ${name} disappeared while it was being deployed.`);
       const status = stack.StackStatus ?? '';
-      if (!READY.has(status)) throw new StackFailedError(name, status, await failureReason(stack, started));
+      // Rolled back before this deploy and already at the wanted parameters: it serves as asked.
+      const serving = READY.has(status) || (status === ROLLED_BACK_UPDATE && !updating);
+      if (!serving) throw new StackFailedError(name, status, await failureReason(stack, started));
       // The runtime finds the table and bucket by the names it passed: check they are there.
       await options.stores.provision(ref(tenant.id));
       return `stack ${name} ${status}`;

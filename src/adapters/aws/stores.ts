@@ -23,6 +23,7 @@ import type { StoreProvider } from '../../ports/stores.ts';
 import { createDynamoJobStore, QUEUED_INDEX } from './job-store.ts';
 import { dedicatedBucketName, dedicatedTableName } from './naming.ts';
 import { createS3ObjectStore } from './object-store.ts';
+import { OPERATION_INDEXES } from './operation-store.ts';
 
 export interface AwsStoreProviderOptions {
   dynamo: DynamoDBDocumentClient;
@@ -69,6 +70,36 @@ export function jobTableInput(tableName: string): CreateTableCommandInput {
         ],
         Projection: { ProjectionType: 'KEYS_ONLY' },
       },
+    ],
+  };
+}
+
+/**
+ * Emulators create every platform table alike: a job table that also has the control-plane table's
+ * operation indexes (src/adapters/aws/operation-store.ts; infra/naming.ts gives them to the tenants table).
+ */
+export function emulatorTableInput(tableName: string): CreateTableCommandInput {
+  const input = jobTableInput(tableName);
+  const indexes = Object.values(OPERATION_INDEXES);
+  return {
+    ...input,
+    AttributeDefinitions: [
+      ...(input.AttributeDefinitions ?? []),
+      ...[...new Set(indexes.flatMap((i) => [i.partitionKey, i.sortKey]))].map((AttributeName) => ({
+        AttributeName,
+        AttributeType: 'S' as const,
+      })),
+    ],
+    GlobalSecondaryIndexes: [
+      ...(input.GlobalSecondaryIndexes ?? []),
+      ...indexes.map((i) => ({
+        IndexName: i.name,
+        KeySchema: [
+          { AttributeName: i.partitionKey, KeyType: 'HASH' as const },
+          { AttributeName: i.sortKey, KeyType: 'RANGE' as const },
+        ],
+        Projection: { ProjectionType: 'ALL' as const },
+      })),
     ],
   };
 }

@@ -20,7 +20,16 @@ export const TENANT_STACK_PARAMETERS = {
   /** Where the model function's code is: the platform's own model bundle, published with the platform stack. */
   codeBucket: 'CodeBucket',
   codeKey: 'CodeKey',
+  /** `true` or `false`: the tenant's own CloudWatch dashboard ($3 a month; see TENANT_DASHBOARDS_UP_TO). */
+  dashboard: 'TenantDashboard',
 } as const;
+
+/**
+ * Per-tenant dashboards are created while the account has fewer dedicated tenants than this, by default:
+ * at $3 a month each they are half a dedicated tenant's fixed cost, and at hundreds of tenants the platform
+ * dashboard's Tenant variable serves better (docs/aws.md, "Monthly cost per tenant").
+ */
+export const TENANT_DASHBOARDS_UP_TO = 100;
 
 export type TenantStackParameterName = (typeof TENANT_STACK_PARAMETERS)[keyof typeof TENANT_STACK_PARAMETERS];
 
@@ -38,6 +47,8 @@ export interface TenantStackInput {
   account: string;
   region: string;
   code: TenantStackCode;
+  /** The tenant's own dashboard (default true). */
+  dashboard?: boolean;
 }
 
 /** The parameter values of one tenant's stack. */
@@ -53,6 +64,7 @@ export function tenantStackParameters(input: TenantStackInput): Record<TenantSta
     QueueVisibilityTimeoutSec: String(settings.timeoutSec * 6),
     CodeBucket: input.code.bucket,
     CodeKey: input.code.key,
+    TenantDashboard: String(input.dashboard ?? true),
   };
 }
 

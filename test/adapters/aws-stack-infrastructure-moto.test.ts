@@ -1,0 +1,128 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { HeadBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { synthesizeTenantTemplate } from '../../infra/tenant-template.ts';
+import { dedicatedBucketName, dedicatedTableName, tenantStackName } from '../../src/adapters/aws/naming.ts';
+import { createStackInfrastructure } from '../../src/adapters/aws/stack-infrastructure.ts';
+import { createAwsStoreProvider } from '../../src/adapters/aws/stores.ts';
+import { parseTenantId, type TenantId } from '../../src/core/ids.ts';
+import { emptyConfig, type Tenant } from '../../src/core/tenant.ts';
+import { listModels } from '../../src/models/registry.ts';
+import { tenantDataAt } from '../../src/ports/stores.ts';
+import type { TenantInfrastructure } from '../../src/ports/tenant-infrastructure.ts';
+import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.ts';
+import { MOTO_MISSING, motoAvailable } from '../support/moto.ts';
+import { newTenantId } from '../support/server.ts';
+
+// A dedicated tenant's stack on moto's CloudFormation, from the tenant template synthesized from infra/:
+// moto really creates its key, table, bucket, role, queues, functions, event source mappings, alarms and
+// dashboard. One change to the template, for moto: its KMS key handler crashes on the key's Tags
+// (moto 5.2, kms/models.py tag_resource: KeyError 'TagKey'), so the test template's key has none.
+// Rollbacks and stops mid-operation are the in-process emulator's (aws-stack-infrastructure.test.ts).
+const ACCOUNT = '123456789012'; // moto's account
+const REGION = 'us-east-1';
+let aws: AwsEmulators;
+let cfn: CloudFormationClient;
+let infra: TenantInfrastructure;
+let stores: ReturnType<typeof createAwsStoreProvider>;
+
+function tenant(id: TenantId, fn: Tenant['config']['function'] = {}): Tenant {
+  return { id, config: { ...emptyConfig(), function: fn } } as Tenant;
+}
+
+describe.skipIf(!motoAvailable())(
+  `tenant stacks on moto's CloudFormation ${motoAvailable() ? '' : MOTO_MISSING}`,
+  () => {
+    beforeAll(async () => {
+      aws = await startAwsEmulators({ backend: 'moto' });
+      const releases = await aws.createBucket('releases');
+      const template = synthesizeTenantTemplate(listModels().map((m) => m.name)) as {
+        Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+      };
+      for (const resource of Object.values(template.Resources))
+        if (resource.Type === 'AWS::KMS::Key') delete resource.Properties?.Tags;
+      await aws.s3.send(
+        new PutObjectCommand({
+          Bucket: releases,
+          Key: 'tenant.template.json',
+          Body: JSON.stringify(template),
+        }),
+      );
+      // moto's Lambda keeps a function's code: an empty zip.
+      await aws.s3.send(
+        new PutObjectCommand({
+          Bucket: releases,
+          Key: 'model.zip',
+          Body: Buffer.from(`PK\x05\x06${'\0'.repeat(18)}`, 'binary'),
+        }),
+      );
+      cfn = new CloudFormationClient({
+        endpoint: aws.endpoints.s3,
+        region: REGION,
+        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      });
+      stores = createAwsStoreProvider({
+        dynamo: aws.dynamo,
+        s3: aws.s3,
+        sharedTable: await aws.createTable('jobs'),
+        sharedBucket: await aws.createBucket('silopool'),
+        account: ACCOUNT,
+        region: REGION,
+        provisioning: 'stack',
+      });
+      infra = createStackInfrastructure({
+        client: cfn,
+        // moto reads a template URL in S3's virtual-hosted form.
+        templateUrl: `https://${releases}.s3.amazonaws.com/tenant.template.json`,
+        code: { bucket: releases, key: 'model.zip' },
+        account: ACCOUNT,
+        region: REGION,
+        stores,
+        pollMs: 50,
+      });
+    }, 120_000);
+    afterAll(async () => {
+      cfn?.destroy();
+      await aws?.stop();
+    });
+
+    it('creates the stack, whose table, bucket and queues are where the runtime looks; updates it; deletes it', async () => {
+      const id = parseTenantId(newTenantId('moto'));
+      expect(await infra.deploy(tenant(id))).toMatch(/CREATE_COMPLETE/);
+      await aws.dynamo.send(new DescribeTableCommand({ TableName: dedicatedTableName(id) }));
+      const bucket = dedicatedBucketName(id, ACCOUNT, REGION);
+      await aws.s3.send(new HeadBucketCommand({ Bucket: bucket }));
+      const { QueueUrl } = await aws.sqs.send(new GetQueueUrlCommand({ QueueName: `tenant_${id}_finance` }));
+      const attributes = await aws.sqs.send(
+        new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['RedrivePolicy', 'VisibilityTimeout'] }),
+      );
+      expect(JSON.parse(attributes.Attributes?.RedrivePolicy ?? '{}').maxReceiveCount).toBe(5);
+      expect(attributes.Attributes?.VisibilityTimeout).toBe(String(6 * 300));
+
+      expect(await infra.deploy(tenant(id, { reservedConcurrency: 3, timeoutSec: 60 }))).toMatch(
+        /UPDATE_COMPLETE/,
+      );
+      const [stack] =
+        (await cfn.send(new DescribeStacksCommand({ StackName: tenantStackName(id) }))).Stacks ?? [];
+      const parameter = (key: string) =>
+        stack?.Parameters?.find((p) => p.ParameterKey === key)?.ParameterValue;
+      expect([parameter('ReservedConcurrency'), parameter('QueueVisibilityTimeoutSec')]).toEqual([
+        '3',
+        '360',
+      ]);
+
+      const own = tenantDataAt(stores, { kind: 'dedicated', tenantId: id }, id);
+      await own.objects.put('jobs/j1/out.xlsx', new Uint8Array([1]), 'application/zip');
+      expect(await infra.remove(id)).toMatch(/deleted stack/);
+      await expect(aws.s3.send(new HeadBucketCommand({ Bucket: bucket }))).rejects.toBeDefined();
+      await expect(
+        aws.dynamo.send(new DescribeTableCommand({ TableName: dedicatedTableName(id) })),
+      ).rejects.toMatchObject({
+        name: 'ResourceNotFoundException',
+      });
+      expect(await infra.remove(id)).toMatch(/no stack/);
+    }, 120_000);
+  },
+);
