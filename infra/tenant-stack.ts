@@ -24,7 +24,7 @@ import {
 } from '../src/adapters/aws/tenant-stack.ts';
 import { TENANT_ID_PATTERN, type TenantId } from '../src/core/ids.ts';
 import { dedicatedQueueName } from '../src/core/placement.ts';
-import { FUNCTION_SETTING_RANGES } from '../src/core/tenant.ts';
+import { AWS_MIN_RESERVED_CONCURRENCY, FUNCTION_SETTING_RANGES } from '../src/core/tenant.ts';
 import { WEBHOOK_QUEUE } from '../src/functions/webhook-message.ts';
 import type { CodeSource, DedicatedTenantConfig } from './config.ts';
 import { ModelLane } from './constructs/model-lane.ts';
@@ -246,7 +246,7 @@ function declareParameters(stack: Stack, perTenant: TenantStackProps | undefined
       P.reservedConcurrency,
       number(
         "Reserved concurrent executions of each model function, also its event source's maximum concurrency",
-        FUNCTION_SETTING_RANGES.reservedConcurrency.minimum,
+        AWS_MIN_RESERVED_CONCURRENCY,
         FUNCTION_SETTING_RANGES.reservedConcurrency.maximum ?? 1000,
       ),
     ),

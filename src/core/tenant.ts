@@ -167,10 +167,16 @@ export interface SettingRange {
   exclusiveMinimum?: boolean;
 }
 
+/**
+ * Smallest reserved concurrency of a dedicated tenant's functions on AWS: their SQS event source's
+ * `MaximumConcurrency` is at least 2 (AWS) and should not exceed the reserved concurrency.
+ */
+export const AWS_MIN_RESERVED_CONCURRENCY = 2;
+
 /** What Lambda (and the tenant stack's parameters) accept for a dedicated function. */
 export const FUNCTION_SETTING_RANGES: Record<keyof FunctionSettings, SettingRange> = {
   // At least 2: it is also the SQS event source's maximum concurrency, whose minimum is 2 (Lambda ScalingConfig).
-  reservedConcurrency: { minimum: 2, maximum: 1000, integer: true },
+  reservedConcurrency: { minimum: 0, maximum: 1000, integer: true },
   memoryMb: { minimum: 128, maximum: 10240, integer: true },
   timeoutSec: { minimum: 1, maximum: 900, integer: true },
   idleTimeoutSec: { minimum: 1, maximum: 86_400, integer: true },

@@ -7,9 +7,10 @@ import {
   type Stack,
   UpdateStackCommand,
 } from '@aws-sdk/client-cloudformation';
+import { ValidationError } from '../../core/errors.ts';
 import type { TenantId } from '../../core/ids.ts';
 import { laneForPlacement } from '../../core/placement.ts';
-import { functionSettingsFor, type Tenant } from '../../core/tenant.ts';
+import { AWS_MIN_RESERVED_CONCURRENCY, functionSettingsFor, type Tenant } from '../../core/tenant.ts';
 import type { StoreProvider } from '../../ports/stores.ts';
 import {
   type InfrastructureOptions,
@@ -166,6 +167,16 @@ export function createStackInfrastructure(options: StackInfrastructureOptions): 
   }
 
   async function parametersOf(tenant: Tenant, stack: Stack | undefined) {
+    const reserved = functionSettingsFor(tenant).reservedConcurrency;
+    // The setting allows 0 and 1 (the embedded backend runs them); a stack's SQS event source cannot: its
+    // maximum concurrency is at least 2 and must not exceed the function's reserved concurrency.
+    if (reserved < AWS_MIN_RESERVED_CONCURRENCY)
+      throw new ValidationError([
+        {
+          path: '/config/function/reservedConcurrency',
+          message: `must be at least ${AWS_MIN_RESERVED_CONCURRENCY} for a dedicated tenant on AWS (an SQS event source's maximum concurrency is at least 2 and may not exceed it)`,
+        },
+      ]);
     const values = tenantStackParameters({
       tenantId: tenant.id,
       settings: functionSettingsFor(tenant),
