@@ -1,11 +1,10 @@
-import { createHash, createHmac } from 'node:crypto';
 import {
   type CloudFormationClient,
   DescribeAccountLimitsCommand,
   ListStacksCommand,
   type StackStatus,
 } from '@aws-sdk/client-cloudformation';
-import { SignatureV4 } from '@smithy/signature-v4';
+import { GetAccountSettingsCommand, LambdaClient } from '@aws-sdk/client-lambda';
 
 /** Lambda keeps this many concurrent executions unreserved; reservations can use only the rest. */
 export const UNRESERVED_MINIMUM = 100;
@@ -81,32 +80,7 @@ const LIVE_STACKS: StackStatus[] = [
   'IMPORT_ROLLBACK_COMPLETE',
 ];
 
-type SourceData = string | ArrayBuffer | ArrayBufferView;
-const bytesOf = (data: SourceData): string | Uint8Array =>
-  typeof data === 'string'
-    ? data
-    : ArrayBuffer.isView(data)
-      ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
-      : new Uint8Array(data);
-
-/** node:crypto behind the hash interface SignatureV4 takes. */
-class Sha256 {
-  private readonly hash;
-  constructor(secret?: SourceData) {
-    this.hash = secret ? createHmac('sha256', bytesOf(secret)) : createHash('sha256');
-  }
-  update(data: SourceData): void {
-    this.hash.update(bytesOf(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-}
-
-/**
- * The quotas of the account the CloudFormation client's credentials belong to. Lambda's GetAccountSettings is
- * one signed GET (`/2016-08-19/account-settings/`); the project carries no Lambda client for it.
- */
+/** The quotas of the account the CloudFormation client's credentials belong to (same credentials and Region). */
 export function createAwsAccountQuotas(options: {
   cloudFormation: CloudFormationClient;
   region: string;
@@ -114,30 +88,18 @@ export function createAwsAccountQuotas(options: {
   lambdaEndpoint?: string;
 }): AccountQuotas {
   const { cloudFormation, region } = options;
-  const endpoint = new URL(options.lambdaEndpoint ?? `https://lambda.${region}.amazonaws.com`);
+
+  const lambda = new LambdaClient({
+    region,
+    credentials: cloudFormation.config.credentials,
+    ...(options.lambdaEndpoint ? { endpoint: options.lambdaEndpoint } : {}),
+  });
 
   async function unreservedConcurrency(): Promise<number> {
-    const signer = new SignatureV4({
-      credentials: cloudFormation.config.credentials,
-      region,
-      service: 'lambda',
-      sha256: Sha256,
-    });
-    const request = await signer.sign({
-      method: 'GET',
-      protocol: endpoint.protocol,
-      hostname: endpoint.hostname,
-      ...(endpoint.port ? { port: Number(endpoint.port) } : {}),
-      path: '/2016-08-19/account-settings/',
-      headers: { host: endpoint.host },
-    });
-    const res = await fetch(new URL('/2016-08-19/account-settings/', endpoint), {
-      headers: request.headers,
-    });
-    const body = (await res.json()) as { AccountLimit?: { UnreservedConcurrentExecutions?: number } };
-    const value = body.AccountLimit?.UnreservedConcurrentExecutions;
-    if (!res.ok || typeof value !== 'number')
-      throw new Error(`Lambda GetAccountSettings answered ${res.status}: ${JSON.stringify(body)}`);
+    const out = await lambda.send(new GetAccountSettingsCommand({}));
+    const value = out.AccountLimit?.UnreservedConcurrentExecutions;
+    if (typeof value !== 'number')
+      throw new Error('Lambda GetAccountSettings has no AccountLimit.UnreservedConcurrentExecutions.');
     return value;
   }
 
