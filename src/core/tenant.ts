@@ -57,6 +57,11 @@ export interface FunctionSettings {
   memoryMb: number;
   timeoutSec: number;
   idleTimeoutSec: number;
+  /**
+   * Processes kept warm whether events arrive or not (Lambda's provisioned concurrency; embedded, any value
+   * above 0 keeps the tenant's one process per model started and never idle-stopped): no cold start.
+   */
+  provisionedConcurrency: number;
 }
 
 export interface WebhookConfig {
@@ -156,6 +161,7 @@ export const DEFAULT_FUNCTION_SETTINGS: FunctionSettings = {
   memoryMb: 512,
   timeoutSec: 300,
   idleTimeoutSec: 60,
+  provisionedConcurrency: 0,
 };
 
 /** A numeric setting's allowed values: the one source for the settings schema and for the readers below. */
@@ -175,11 +181,11 @@ export const AWS_MIN_RESERVED_CONCURRENCY = 2;
 
 /** What Lambda (and the tenant stack's parameters) accept for a dedicated function. */
 export const FUNCTION_SETTING_RANGES: Record<keyof FunctionSettings, SettingRange> = {
-  // At least 2: it is also the SQS event source's maximum concurrency, whose minimum is 2 (Lambda ScalingConfig).
   reservedConcurrency: { minimum: 0, maximum: 1000, integer: true },
   memoryMb: { minimum: 128, maximum: 10240, integer: true },
   timeoutSec: { minimum: 1, maximum: 900, integer: true },
   idleTimeoutSec: { minimum: 1, maximum: 86_400, integer: true },
+  provisionedConcurrency: { minimum: 0, maximum: 1000, integer: true },
 };
 
 /** A tenant's weight in fair scheduling lies in [WEIGHT_MIN, WEIGHT_MAX]: at most 10,000 times another's. */

@@ -165,16 +165,32 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
           `The function process ${options.name} exited (${signal ?? code}) while running the event.`,
           proc,
         );
+        if (settings.provisionedConcurrency > 0 && !closed) setTimeout(keepWarm, 100).unref();
       });
     });
     whenReady.catch(() => undefined);
     return whenReady;
   }
 
-  /** After the last event in flight finishes, the process waits `idleTimeoutSec`, then stops. */
+  /** Keeps a provisioned function's process started (a failed start is reported and tried again later). */
+  function keepWarm(): void {
+    if (closed || settings.provisionedConcurrency <= 0) return;
+    clearTimeout(idleTimer);
+    if (child) return;
+    ready = start();
+    ready.catch((error: unknown) => {
+      options.onError?.(error);
+      if (!closed) setTimeout(keepWarm, 1000).unref();
+    });
+  }
+
+  /**
+   * After the last event in flight finishes, the process waits `idleTimeoutSec`, then stops; a provisioned
+   * one stays.
+   */
   function settle(): void {
     wake();
-    if (calls.size > 0 || !child) return;
+    if (calls.size > 0 || !child || settings.provisionedConcurrency > 0) return;
     clearTimeout(idleTimer);
     const proc = child;
     idleTimer = setTimeout(() => {
@@ -227,12 +243,17 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     return response;
   }
 
+  queueMicrotask(keepWarm);
   return {
     name: options.name,
     info,
     updateSettings(next) {
+      const wasProvisioned = settings.provisionedConcurrency > 0;
       settings = next;
       wake();
+      // The host re-reads settings every refresh: only a change of provisioning starts or releases the process.
+      if (next.provisionedConcurrency > 0) keepWarm();
+      else if (wasProvisioned) settle();
     },
     acquire: (acquire) => reservations.acquire(acquire),
     whileWaiting: (giveBack) => reservations.whileWaiting(giveBack),
