@@ -9,6 +9,8 @@ export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancell
 export type Placement = 'shared' | 'dedicated';
 export type TenantStatus = 'active' | 'suspended' | 'offboarding';
 export type Plan = 'free' | 'standard' | 'enterprise';
+/** The plan the API gives a tenant created without one (the server's `DEFAULT_PLAN`; a test keeps them equal). */
+export const DEFAULT_PLAN: Plan = 'standard';
 
 export type JsonSchema = { [key: string]: unknown };
 

@@ -7,7 +7,7 @@ import type {
   TenantLimits,
   TenantStatus,
 } from '../../../src/client/index.ts';
-import { ProblemError } from '../../../src/client/index.ts';
+import { DEFAULT_PLAN, ProblemError } from '../../../src/client/index.ts';
 import { Field, SelectField } from '../ui/Field.tsx';
 import { ProblemBanner } from '../ui/Problem.tsx';
 
@@ -60,7 +60,7 @@ export function TenantForm({ initial, submitLabel, onSubmit }: Props) {
   const creating = !initial;
   const [id, setId] = useState(initial?.id ?? '');
   const [name, setName] = useState(initial?.name ?? '');
-  const [plan, setPlan] = useState<Plan>(initial?.plan ?? 'free');
+  const [plan, setPlan] = useState<Plan>(initial?.plan ?? DEFAULT_PLAN);
   const [status, setStatus] = useState<TenantStatus>(initial?.status ?? 'active');
   const [placement, setPlacement] = useState<'shared' | 'dedicated'>(initial?.placement ?? 'shared');
   const [formatting, setFormatting] = useState<Record<string, string>>(
