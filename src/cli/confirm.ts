@@ -20,7 +20,9 @@ export async function confirmDestructive(
   }
   const rl = createInterface({ input: io.input, output: io.output });
   try {
-    const answer = await rl.question(`${action.charAt(0).toUpperCase()}${action.slice(1)}? This cannot be undone. [y/N] `);
+    const answer = await rl.question(
+      `${action.charAt(0).toUpperCase()}${action.slice(1)}? This cannot be undone. [y/N] `,
+    );
     if (!/^y(es)?$/i.test(answer.trim())) throw new CliError('Cancelled: nothing was changed.');
   } finally {
     rl.close();

@@ -62,7 +62,10 @@ export function addKeyCommands(tenants: Command, withOperator: WithOperator): vo
     .command('rotate <tenant> <keyId>')
     .description('a new key in place of one; prints it once. The old key stops now or after --grace')
     .option('--grace <seconds>', 'how long the old key keeps working (at most 604800, 7 days)', seconds, 0)
-    .option('-y, --yes', 'do not ask before revoking the old key at once (--grace 0; needed without a terminal)')
+    .option(
+      '-y, --yes',
+      'do not ask before revoking the old key at once (--grace 0; needed without a terminal)',
+    )
     .option('--json', 'machine-readable output')
     .action((tenant: string, keyId: string, o: { grace: number; yes?: boolean; json?: boolean }) =>
       withOperator(

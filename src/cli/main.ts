@@ -39,11 +39,7 @@ tenants
   .addOption(
     new Option('--placement <placement>', 'where it runs').choices(['shared', 'dedicated']).default('shared'),
   )
-  .addOption(
-    new Option('--plan <plan>', 'limits and weight')
-      .choices(PLANS)
-      .default(DEFAULT_PLAN),
-  )
+  .addOption(new Option('--plan <plan>', 'limits and weight').choices(PLANS).default(DEFAULT_PLAN))
   .option('--json', 'machine-readable output')
   .action(
     (
@@ -209,7 +205,8 @@ program.parseAsync().catch((error: unknown) => {
   if (error instanceof CliError || error instanceof SilopoolError) {
     // Scripts asked for JSON get the problem as JSON (on stderr, beside exit code 1); people get words.
     if (process.argv.includes('--json')) process.stderr.write(`${JSON.stringify(problemOf(error))}\n`);
-    else if (error instanceof SilopoolError) process.stderr.write(`silopool: ${describeProblem(problemOf(error))}\n`);
+    else if (error instanceof SilopoolError)
+      process.stderr.write(`silopool: ${describeProblem(problemOf(error))}\n`);
     else process.stderr.write(`silopool: ${error.message}\n`);
     process.exit(1);
   }

@@ -58,13 +58,25 @@ describe('CLI errors people can act on', () => {
 
   describe('against a running server', () => {
     let server: TestServer;
-    const env = () => ({ SILOPOOL_URL: server.url, SILOPOOL_TOKEN: server.operatorToken, DATA_DIR: server.dataDir });
+    const env = () => ({
+      SILOPOOL_URL: server.url,
+      SILOPOOL_TOKEN: server.operatorToken,
+      DATA_DIR: server.dataDir,
+    });
 
     it('prints the problem in words, and as JSON with --json', async () => {
       server = await startTestServer();
       cleanup.push(() => server.stop());
       const ghost = newTenantId('gone');
-      const out = await cli(env(), 'tenants', 'offboard', ghost, '--export', join(tempDataDir(), 'x.zip'), '--yes');
+      const out = await cli(
+        env(),
+        'tenants',
+        'offboard',
+        ghost,
+        '--export',
+        join(tempDataDir(), 'x.zip'),
+        '--yes',
+      );
       expect(out.code).toBe(1);
       expect(out.stderr).toMatch(/^silopool: .*not found/i);
       expect(out.stderr).not.toContain('{');

@@ -27,7 +27,12 @@ describe('the silopool CLI', () => {
       (await cli(dataDir, 'tenants', 'create', id, '--name', 'Acme Capital', '--json')).stdout,
     );
     // One default plan on every way in: the CLI's is the API's and the console's (test/web/pure.test.ts).
-    expect(created.tenant).toMatchObject({ id, name: 'Acme Capital', placement: 'shared', plan: DEFAULT_PLAN });
+    expect(created.tenant).toMatchObject({
+      id,
+      name: 'Acme Capital',
+      placement: 'shared',
+      plan: DEFAULT_PLAN,
+    });
     expect(created.apiKey).toMatch(new RegExp(`^sp_${id}_`));
     expect(JSON.stringify(created.tenant)).not.toContain(created.apiKey);
     const list = JSON.parse((await cli(dataDir, 'tenants', 'list', '--json')).stdout);
