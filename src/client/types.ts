@@ -100,10 +100,18 @@ export interface Job {
     modelVersion: string;
   };
   error?: { code: string; message: string };
+  /** While it runs, how far the model got (`{ done: 1200, total: 5000, unit: 'paths' }`), if it reports it. */
+  progress?: JobProgress;
   createdAt: string;
   startedAt?: string;
   finishedAt?: string;
   links: { self: string; events: string; artifacts?: string };
+}
+
+export interface JobProgress {
+  done: number;
+  total: number;
+  unit: string;
 }
 
 export interface Page<T> {

@@ -81,3 +81,59 @@ export async function unlabelledControls(page: Page): Promise<string[]> {
 export function horizontalOverflow(page: Page): Promise<number> {
   return page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 }
+
+/** Buttons (and links styled as buttons) a screen reader would announce without a name, by their HTML. */
+export function unnamedButtons(page: Page): Promise<string[]> {
+  return page.evaluate(() =>
+    Array.from(document.querySelectorAll('button, [role="button"]'))
+      .filter((b) => {
+        const labelledBy = b.getAttribute('aria-labelledby');
+        const name =
+          b.getAttribute('aria-label') ??
+          (labelledBy ? document.getElementById(labelledBy)?.textContent : undefined) ??
+          b.textContent ??
+          b.getAttribute('title');
+        return !name?.trim();
+      })
+      .map((b) => b.outerHTML.slice(0, 120)),
+  );
+}
+
+/**
+ * Table cells of several words that wrap one word per line (as many lines as words): unreadable on a phone.
+ * Lines are the cell's text height over its line height.
+ */
+export function wordPerLineCells(page: Page): Promise<string[]> {
+  return page.evaluate(() =>
+    Array.from(document.querySelectorAll('td, th'))
+      .filter((cell) => {
+        const words = (cell.textContent ?? '').trim().split(/\s+/).filter(Boolean).length;
+        if (words < 3) return false;
+        const style = getComputedStyle(cell);
+        const lineHeight = Number.parseFloat(style.lineHeight) || Number.parseFloat(style.fontSize) * 1.5;
+        const range = document.createRange();
+        range.selectNodeContents(cell);
+        const lines = Math.round(range.getBoundingClientRect().height / lineHeight);
+        return lines >= words;
+      })
+      .map((cell) => (cell.textContent ?? '').slice(0, 80)),
+  );
+}
+
+/** Blank page below the last visible content, in CSS pixels (hidden elements that still take room). */
+export function blankBelowContent(page: Page): Promise<number> {
+  return page.evaluate(() => {
+    const main = document.querySelector('main');
+    if (!main) return 0;
+    let bottom = 0;
+    for (const el of Array.from(main.querySelectorAll('*'))) {
+      const rect = el.getBoundingClientRect();
+      const style = getComputedStyle(el);
+      // Visually hidden content (charts' tables) is not what a reader sees; what it adds is the blank.
+      if (el.closest('.sr-only')) continue;
+      if (rect.width <= 1 || rect.height <= 1 || style.visibility === 'hidden') continue;
+      bottom = Math.max(bottom, rect.bottom + window.scrollY);
+    }
+    return document.documentElement.scrollHeight - bottom;
+  });
+}

@@ -1,4 +1,4 @@
-import { type FormEvent, useId, useState } from 'react';
+import { type FormEvent, useEffect, useId, useState } from 'react';
 import type {
   FunctionSettings,
   Plan,
@@ -78,6 +78,14 @@ export function TenantForm({ initial, submitLabel, onSubmit }: Props) {
   const [problem, setProblem] = useState<unknown>();
   const [saving, setSaving] = useState(false);
   const rulesId = useId();
+  const problemId = useId();
+  // A refused save leaves the user at the button at the bottom: move them to what to change.
+  useEffect(() => {
+    if (!problem) return;
+    const banner = document.getElementById(problemId);
+    banner?.focus();
+    banner?.scrollIntoView({ block: 'start' });
+  }, [problem, problemId]);
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -87,6 +95,7 @@ export function TenantForm({ initial, submitLabel, onSubmit }: Props) {
       parsedRules = JSON.parse(rules || '{}') as TenantConfig['rules'];
     } catch (e) {
       setErrors({ '/config/rules': `Rules must be JSON: ${(e as Error).message}` });
+      document.getElementById(rulesId)?.focus();
       return;
     }
     const config: TenantConfig = {
@@ -126,7 +135,7 @@ export function TenantForm({ initial, submitLabel, onSubmit }: Props) {
   const rulesError = Object.entries(errors).find(([path]) => path.startsWith('/config/rules'))?.[1];
   return (
     <form className="tenant-form" onSubmit={submit} noValidate>
-      <ProblemBanner error={problem} />
+      <ProblemBanner error={problem} id={problemId} labelOf={labelOf} />
       <fieldset>
         <legend>Tenant</legend>
         {creating ? (
@@ -253,6 +262,26 @@ export function TenantForm({ initial, submitLabel, onSubmit }: Props) {
       </div>
     </form>
   );
+}
+
+const LABELS: Record<string, string> = {
+  '/id': 'Tenant id',
+  '/name': 'Name',
+  '/plan': 'Plan',
+  '/placement': 'Placement',
+  '/status': 'Status',
+  ...Object.fromEntries(FORMATTING.map((f) => [`/config/formatting/${f.key}`, f.label])),
+  ...Object.fromEntries(LIMITS.map((l) => [`/config/limits/${l.key}`, l.label])),
+  ...Object.fromEntries(FUNCTION.map((f) => [`/config/function/${f.key}`, f.label])),
+};
+
+/** The label of the field a server problem names (`/config/limits/maxRunningJobs` → "Max running jobs"). */
+function labelOf(path: string): string | undefined {
+  const field = path.replace(/^\/body/, '');
+  if (Object.hasOwn(LABELS, field)) return LABELS[field];
+  return field.startsWith('/config/rules')
+    ? `Rules (${field.slice('/config/rules'.length) || '/'})`
+    : undefined;
 }
 
 /** Filled fields as numbers; empty ones are left out (the default applies). */
