@@ -120,20 +120,20 @@ export function wordPerLineCells(page: Page): Promise<string[]> {
   );
 }
 
-/** Blank page below the last visible content, in CSS pixels (hidden elements that still take room). */
-export function blankBelowContent(page: Page): Promise<number> {
+/**
+ * How much taller the page is because of visually hidden content (`.sr-only`, such as charts' tables):
+ * the page's height, less its height with that content removed. Hidden content should add nothing.
+ */
+export function heightOfHiddenContent(page: Page): Promise<number> {
   return page.evaluate(() => {
-    const main = document.querySelector('main');
-    if (!main) return 0;
-    let bottom = 0;
-    for (const el of Array.from(main.querySelectorAll('*'))) {
-      const rect = el.getBoundingClientRect();
-      const style = getComputedStyle(el);
-      // Visually hidden content (charts' tables) is not what a reader sees; what it adds is the blank.
-      if (el.closest('.sr-only')) continue;
-      if (rect.width <= 1 || rect.height <= 1 || style.visibility === 'hidden') continue;
-      bottom = Math.max(bottom, rect.bottom + window.scrollY);
-    }
-    return document.documentElement.scrollHeight - bottom;
+    const full = document.documentElement.scrollHeight;
+    const hidden = Array.from(document.querySelectorAll<HTMLElement>('.sr-only'));
+    const before = hidden.map((el) => el.style.display);
+    for (const el of hidden) el.style.display = 'none';
+    const without = document.documentElement.scrollHeight;
+    hidden.forEach((el, i) => {
+      el.style.display = before[i] ?? '';
+    });
+    return full - without;
   });
 }

@@ -2,9 +2,9 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newTenantId, startTestServer, type TestServer } from '../support/server.ts';
 import {
-  blankBelowContent,
   ensureWebBuilt,
   hasChromium,
+  heightOfHiddenContent,
   horizontalOverflow,
   launchChromium,
   screenshot,
@@ -131,7 +131,7 @@ describe.skipIf(!hasChromium)(`portal rough edges in Chromium${skipReason}`, { t
         expect(await chart.locator('table tbody tr').count()).toBe(7);
       }
       await page.locator('figure.chart-fan .recharts-area').first().waitFor();
-      expect(await blankBelowContent(page)).toBeLessThan(80);
+      expect(await heightOfHiddenContent(page)).toBe(0);
       expect(await horizontalOverflow(page)).toBeLessThanOrEqual(0);
       expect(await unnamedButtons(page)).toEqual([]);
       await screenshot(page, 'edges-funds-job');
