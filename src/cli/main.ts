@@ -205,8 +205,9 @@ program.parseAsync().catch((error: unknown) => {
   if (error instanceof CliError || error instanceof SilopoolError) {
     // Scripts asked for JSON get the problem as JSON (on stderr, beside exit code 1); people get words.
     if (process.argv.includes('--json')) process.stderr.write(`${JSON.stringify(problemOf(error))}\n`);
-    else if (error instanceof SilopoolError)
+    else if (error instanceof SilopoolError && (problemOf(error).errors?.length ?? 0) > 1)
       process.stderr.write(`silopool: ${describeProblem(problemOf(error))}\n`);
+    // One problem is one line: its message names the field ("/expiresIn must be at most 24h").
     else process.stderr.write(`silopool: ${error.message}\n`);
     process.exit(1);
   }

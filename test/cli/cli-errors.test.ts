@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -51,7 +51,7 @@ describe('CLI errors people can act on', () => {
     }
     const long = await cli({ DATA_DIR }, 'token', '--tenant', id, '--expires', '25h');
     expect(long.code).toBe(1);
-    expect(long.stderr).toMatch(/\/expiresIn: must be at most 24h/);
+    expect(long.stderr).toMatch(/\/expiresIn:? must be at most 24h/);
     const ok = await cli({ DATA_DIR }, 'token', '--tenant', id, '--expires', '15m');
     expect(ok.stdout).toMatch(/^ey/);
   });
@@ -114,6 +114,21 @@ describe('CLI errors people can act on', () => {
       expect(done.code).toBe(0);
       expect((await server.api(`/v1/admin/tenants/${id}`, { token: server.operatorToken })).status).toBe(404);
     }, 60_000);
+  });
+
+  it('apply asks before a plan that offboards; without a terminal only --yes carries it out', async () => {
+    const DATA_DIR = tempDataDir();
+    const id = newTenantId('apply');
+    await cli({ DATA_DIR }, 'tenants', 'create', id, '--name', 'Apply');
+    const file = join(DATA_DIR, 'tenants.yaml');
+    writeFileSync(file, `tenants:\n  - id: ${id}\n    offboard: true\n`);
+    const refused = await cli({ DATA_DIR }, 'apply', file, '--export-dir', DATA_DIR);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('pass --yes');
+    expect(JSON.parse((await cli({ DATA_DIR }, 'tenants', 'list', '--json')).stdout)).toHaveLength(1);
+    const done = await cli({ DATA_DIR }, 'apply', file, '--export-dir', DATA_DIR, '--yes');
+    expect(done.code).toBe(0);
+    expect(JSON.parse((await cli({ DATA_DIR }, 'tenants', 'list', '--json')).stdout)).toEqual([]);
   });
 
   it('on a terminal, goes ahead on "y" and stops on anything else', async () => {
