@@ -118,6 +118,14 @@ describe.skipIf(!hasChromium)(`console rough edges in Chromium${skipReason}`, { 
     const page = await operatorPage(VIEWPORTS.phone, '/console/tenants/new');
     await page.getByRole('heading', { name: 'New tenant', level: 1 }).waitFor();
     await expect(page.getByLabel('Plan').inputValue()).resolves.toBe(DEFAULT_PLAN);
+    // Browser-side: the missing field is named, once, and takes focus.
+    await page.getByLabel('Tenant id').fill(newTenantId('named'));
+    await page.getByRole('button', { name: 'Create tenant' }).click();
+    await page.getByText('Name is required').waitFor();
+    expect(await page.getByText('Name is required').count()).toBe(1);
+    await expect(
+      page.getByLabel('Name', { exact: true }).evaluate((el) => el === document.activeElement),
+    ).resolves.toBe(true);
     await page.getByLabel('Tenant id').fill('Bad_Id');
     await page.getByLabel('Name', { exact: true }).fill('Bad');
     await page.getByRole('button', { name: 'Create tenant' }).click();

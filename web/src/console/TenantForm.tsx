@@ -90,6 +90,17 @@ export function TenantForm({ initial, submitLabel, onSubmit }: Props) {
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setProblem(undefined);
+    // What the browser can tell at once, named by the field ("Name is required"); focus goes to the first.
+    const missing: Record<string, string> = {};
+    if (creating && !id.trim()) missing['/id'] = 'Tenant id is required';
+    if (!name.trim()) missing['/name'] = 'Name is required';
+    if (Object.keys(missing).length > 0) {
+      setErrors(missing);
+      requestAnimationFrame(() =>
+        (event.target as HTMLFormElement).querySelector<HTMLElement>('[aria-invalid="true"]')?.focus(),
+      );
+      return;
+    }
     let parsedRules: TenantConfig['rules'];
     try {
       parsedRules = JSON.parse(rules || '{}') as TenantConfig['rules'];
