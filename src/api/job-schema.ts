@@ -35,5 +35,13 @@ export const jobViewSchema = {
         'Rates in `input` and `summary` are fractions (0.05 is 5 %).',
       items: warning,
     },
+    progress: {
+      type: 'object',
+      description:
+        'While the job runs, how far the model got, for models that report it (the funds Monte Carlo: ' +
+        'paths done of all paths); updated at most every 250 ms, also sent as SSE `progress` events.',
+      required: ['done', 'total', 'unit'],
+      properties: { done: { type: 'integer' }, total: { type: 'integer' }, unit: { type: 'string' } },
+    },
   },
 } as const;

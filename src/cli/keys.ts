@@ -1,4 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
+import { confirmDestructive } from './confirm.ts';
 import type { Operator } from './operator.ts';
 import { printTable } from './output.ts';
 
@@ -43,11 +44,13 @@ export function addKeyCommands(tenants: Command, withOperator: WithOperator): vo
   keys
     .command('revoke <tenant> <keyId>')
     .description('the next request with the key answers 401')
+    .option('-y, --yes', 'do not ask for confirmation (needed without a terminal)')
     .option('--json', 'machine-readable output')
-    .action((tenant: string, keyId: string, o: { json?: boolean }) =>
+    .action((tenant: string, keyId: string, o: { yes?: boolean; json?: boolean }) =>
       withOperator(
         Boolean(o.json),
         async (op) => {
+          await confirmDestructive(`revoke key ${keyId} of ${tenant} (requests with it fail at once)`, o);
           await op.revokeApiKey(tenant, keyId);
           return { tenantId: tenant, keyId, revoked: true };
         },
@@ -59,11 +62,20 @@ export function addKeyCommands(tenants: Command, withOperator: WithOperator): vo
     .command('rotate <tenant> <keyId>')
     .description('a new key in place of one; prints it once. The old key stops now or after --grace')
     .option('--grace <seconds>', 'how long the old key keeps working (at most 604800, 7 days)', seconds, 0)
+    .option(
+      '-y, --yes',
+      'do not ask before revoking the old key at once (--grace 0; needed without a terminal)',
+    )
     .option('--json', 'machine-readable output')
-    .action((tenant: string, keyId: string, o: { grace: number; json?: boolean }) =>
+    .action((tenant: string, keyId: string, o: { grace: number; yes?: boolean; json?: boolean }) =>
       withOperator(
         Boolean(o.json),
-        (op) => op.rotateApiKey(tenant, keyId, o.grace),
+        async (op) => {
+          // Without a grace period the old key stops at once: as final as revoking it.
+          if (o.grace === 0)
+            await confirmDestructive(`revoke key ${keyId} of ${tenant} now and issue a new one`, o);
+          return op.rotateApiKey(tenant, keyId, o.grace);
+        },
         (r) => {
           process.stdout.write(`New key ${r.key.id} (shown once, store it now): ${r.apiKey}\n`);
           process.stdout.write(

@@ -1,10 +1,14 @@
 import { Command, Option } from 'commander';
 import type { Role } from '../api/auth/principal.ts';
 import { SilopoolError } from '../core/errors.ts';
+import { DEFAULT_PLAN, PLANS } from '../core/tenant.ts';
+import { confirmDestructive } from './confirm.ts';
+import { describeProblem, problemOf } from './errors.ts';
 import { addKeyCommands } from './keys.ts';
 import { CliError, type ConnectOptions, connect, type Operator } from './operator.ts';
 import { printTable } from './output.ts';
 import { runApply, showMove } from './placement.ts';
+import { existingTenants, lifetime } from './token.ts';
 
 const program = new Command();
 program
@@ -35,11 +39,7 @@ tenants
   .addOption(
     new Option('--placement <placement>', 'where it runs').choices(['shared', 'dedicated']).default('shared'),
   )
-  .addOption(
-    new Option('--plan <plan>', 'limits and weight')
-      .choices(['free', 'standard', 'enterprise'])
-      .default('standard'),
-  )
+  .addOption(new Option('--plan <plan>', 'limits and weight').choices(PLANS).default(DEFAULT_PLAN))
   .option('--json', 'machine-readable output')
   .action(
     (
@@ -130,11 +130,15 @@ tenants
   .command('offboard <id>')
   .description('export the tenant (zip of job records and artifacts), then delete everything of it')
   .requiredOption('--export <file>', 'where to write the export zip')
+  .option('-y, --yes', 'do not ask for confirmation (needed without a terminal)')
   .option('--json', 'machine-readable output')
-  .action((id: string, o: { export: string; json?: boolean }) =>
+  .action((id: string, o: { export: string; yes?: boolean; json?: boolean }) =>
     withOperator(
       Boolean(o.json),
       async (op) => {
+        // Read first: a missing tenant is an error, not a question.
+        await op.getTenant(id);
+        await confirmDestructive(`offboard ${id} (its users lose access and its data is deleted)`, o);
         const zip = await op.offboardTenant(id);
         const { writeFileSync } = await import('node:fs');
         // The export is the tenant's financial data: readable by this user only.
@@ -153,12 +157,18 @@ program
   )
   .option('--dry-run', 'only show the plan')
   .option('--export-dir <dir>', "where offboarded tenants' exports go", '.')
+  .option('-y, --yes', 'do not ask before offboarding (needed without a terminal)')
   .option('--json', 'machine-readable output')
-  .action((file: string, o: { dryRun?: boolean; exportDir: string; json?: boolean }) =>
+  .action((file: string, o: { dryRun?: boolean; exportDir: string; yes?: boolean; json?: boolean }) =>
     withOperator(
       Boolean(o.json),
       (op) =>
-        runApply(op, file, { dryRun: Boolean(o.dryRun), exportDir: o.exportDir, json: Boolean(o.json) }),
+        runApply(op, file, {
+          dryRun: Boolean(o.dryRun),
+          exportDir: o.exportDir,
+          json: Boolean(o.json),
+          confirm: (ids) => confirmDestructive(`offboard ${ids.join(', ')} as the plan says`, o),
+        }),
       (r) => process.stdout.write(r.steps === 0 ? 'Nothing to change.\n' : `Applied ${r.steps} change(s).\n`),
     ),
   );
@@ -169,14 +179,19 @@ program
   .requiredOption('--tenant <id...>', 'tenant(s) the token grants')
   .option('--user <name>', 'the user (token subject)', 'user')
   .addOption(new Option('--role <role...>', 'roles').choices(['user', 'operator']).default(['user']))
-  .option('--expires <duration>', "lifetime like 15m or 12h (default: the server's, 1h unless configured)")
+  .option(
+    '--expires <duration>',
+    "lifetime from 1s to 24h (SILOPOOL_TOKEN_MAX_LIFETIME), like 15m or 12h (default: the server's, 1h)",
+    lifetime,
+  )
   .option('--json', 'machine-readable output')
   .action((o: { tenant: string[]; user: string; role: Role[]; expires?: string; json?: boolean }) =>
     withOperator(
       Boolean(o.json),
       async (op) => ({
         token: await op.mintToken({
-          tenants: o.tenant,
+          // A token for a tenant that does not exist grants nothing: say so instead of minting it.
+          tenants: await existingTenants(op, o.tenant),
           user: o.user,
           roles: o.role,
           ...(o.expires ? { expiresIn: o.expires } : {}),
@@ -188,11 +203,12 @@ program
 
 program.parseAsync().catch((error: unknown) => {
   if (error instanceof CliError || error instanceof SilopoolError) {
-    const problems = error instanceof SilopoolError && error.details?.errors;
-    if (Array.isArray(problems) && problems.length > 1) {
-      process.stderr.write('silopool: the input is not valid:\n');
-      for (const p of problems) process.stderr.write(`  ${p.path}: ${p.message}\n`);
-    } else process.stderr.write(`silopool: ${error.message}\n`);
+    // Scripts asked for JSON get the problem as JSON (on stderr, beside exit code 1); people get words.
+    if (process.argv.includes('--json')) process.stderr.write(`${JSON.stringify(problemOf(error))}\n`);
+    else if (error instanceof SilopoolError && (problemOf(error).errors?.length ?? 0) > 1)
+      process.stderr.write(`silopool: ${describeProblem(problemOf(error))}\n`);
+    // One problem is one line: its message names the field ("/expiresIn must be at most 24h").
+    else process.stderr.write(`silopool: ${error.message}\n`);
     process.exit(1);
   }
   throw error;

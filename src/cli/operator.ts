@@ -25,6 +25,7 @@ import { mintUserToken } from '../control/tokens.ts';
 import { DataDirInUseError } from '../core/errors.ts';
 import { parseTenantId } from '../core/ids.ts';
 import { openEmbeddedPlatform } from '../entry/embedded-wiring.ts';
+import { CliError, problemError } from './errors.ts';
 
 type TenantJson = ReturnType<typeof tenantView>;
 
@@ -63,7 +64,7 @@ export interface OperationJson {
 
 export type RotatedKey = Awaited<ReturnType<typeof rotateApiKey>>;
 
-export class CliError extends Error {}
+export { CliError };
 
 export interface ConnectOptions {
   server?: string;
@@ -110,13 +111,8 @@ function httpOperator(server: string, token: string): Operator {
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await res.text();
-    const json = text ? (JSON.parse(text) as unknown) : undefined;
-    if (!res.ok) {
-      const problem = json as { detail?: string; errors?: { path: string; message: string }[] } | undefined;
-      const details = problem?.errors?.map((e) => `\n  ${e.path}: ${e.message}`).join('') ?? '';
-      throw new CliError(`${res.status}: ${problem?.detail ?? text}${details}`);
-    }
-    return json as T;
+    if (!res.ok) throw problemError(res.status, text);
+    return (text ? JSON.parse(text) : undefined) as T;
   }
   return {
     mode: 'server',
@@ -159,7 +155,7 @@ function httpOperator(server: string, token: string): Operator {
         method: 'POST',
         headers: { authorization: `Bearer ${token}` },
       });
-      if (!res.ok) throw new CliError(`${res.status}: ${(await res.text()).slice(0, 500)}`);
+      if (!res.ok) throw problemError(res.status, await res.text());
       // Servers before offboarding was an operation answered the zip itself.
       if (res.status !== 202) return new Uint8Array(await res.arrayBuffer());
       // Offboarding is an operation (a tenant's stack takes minutes to delete on AWS): follow it, then
@@ -178,7 +174,7 @@ function httpOperator(server: string, token: string): Operator {
       const zip = await fetch(`${server}/v1/admin/operations/${encodeURIComponent(started.id)}/export`, {
         headers: { authorization: `Bearer ${token}` },
       });
-      if (!zip.ok) throw new CliError(`${zip.status}: ${(await zip.text()).slice(0, 500)}`);
+      if (!zip.ok) throw problemError(zip.status, await zip.text());
       return new Uint8Array(await zip.arrayBuffer());
     },
     request: (method, path, body) => call(method, path, body),

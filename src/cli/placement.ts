@@ -35,7 +35,13 @@ export async function showMove(op: Operator, started: OperationJson, quiet = fal
 export async function runApply(
   op: Operator,
   file: string,
-  options: { dryRun: boolean; exportDir: string; json: boolean },
+  options: {
+    dryRun: boolean;
+    exportDir: string;
+    json: boolean;
+    /** Asked before a plan that offboards anyone; throws to stop before the first change. */
+    confirm?(offboarded: string[]): Promise<void>;
+  },
 ): Promise<{ plan: string[]; steps: number }> {
   const desired = parseTenantsFile(readFileSync(file, 'utf8'));
   const current = (await op.listTenants()) as unknown as CurrentTenant[];
@@ -48,6 +54,8 @@ export async function runApply(
   );
   for (const item of plan) say(`  ${describePlanItem(item)}`);
   if (options.dryRun || plan.length === 0) return { plan: plan.map(describePlanItem), steps: 0 };
+  const offboarded = plan.filter((item) => item.action === 'offboard').map((item) => item.id);
+  if (offboarded.length > 0) await options.confirm?.(offboarded);
   for (const item of plan) {
     say(`${describePlanItem(item)} …`);
     switch (item.action) {

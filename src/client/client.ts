@@ -139,13 +139,21 @@ export class SilopoolClient {
       } else {
         if (!res.ok) throw await problemFrom(res);
         if (!res.body) throw networkProblem(new Error('the event stream has no body'));
+        let last: Job | undefined;
         for await (const message of parseEventStream(res.body)) {
           if (message.event === 'reconnect') {
             attempt = -1;
             waitMs = 0;
           }
+          // A running job's progress (`{ done, total, unit }`), between its status events.
+          if (message.event === 'progress' && last?.status === 'running') {
+            last = { ...last, progress: JSON.parse(message.data) as Job['progress'] };
+            yield last;
+            continue;
+          }
           if (message.event !== 'status') continue;
           const job = JSON.parse(message.data) as Job;
+          last = job;
           yield job;
           if (isTerminal(job.status)) return;
         }

@@ -9,3 +9,4 @@ export {
 export { type FieldError, type Problem, ProblemError } from './problem.ts';
 export { parseEventStream, type ServerSentEvent } from './sse.ts';
 export type * from './types.ts';
+export { DEFAULT_PLAN } from './types.ts';

@@ -9,6 +9,8 @@ export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancell
 export type Placement = 'shared' | 'dedicated';
 export type TenantStatus = 'active' | 'suspended' | 'offboarding';
 export type Plan = 'free' | 'standard' | 'enterprise';
+/** The plan the API gives a tenant created without one (the server's `DEFAULT_PLAN`; a test keeps them equal). */
+export const DEFAULT_PLAN: Plan = 'standard';
 
 export type JsonSchema = { [key: string]: unknown };
 
@@ -98,10 +100,18 @@ export interface Job {
     modelVersion: string;
   };
   error?: { code: string; message: string };
+  /** While it runs, how far the model got (`{ done: 1200, total: 5000, unit: 'paths' }`), if it reports it. */
+  progress?: JobProgress;
   createdAt: string;
   startedAt?: string;
   finishedAt?: string;
   links: { self: string; events: string; artifacts?: string };
+}
+
+export interface JobProgress {
+  done: number;
+  total: number;
+  unit: string;
 }
 
 export interface Page<T> {

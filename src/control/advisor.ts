@@ -8,7 +8,12 @@ import {
   recommendPlacement,
 } from '../core/advisor.ts';
 import type { Placement, Tenant } from '../core/tenant.ts';
+import type { OperationStore } from '../ports/operation-store.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
+import { placementDecisions } from './advisor-decisions.ts';
+
+export { respectOperatorMsFrom } from './advisor-decisions.ts';
+
 import { ADVISOR_WINDOW_MS, type TenantUsage, type UsageDeps, usageReport } from './usage.ts';
 
 const DAY_MS = 86_400_000;
@@ -23,6 +28,7 @@ export function signalsFrom(
   usage: TenantUsage[],
   now = Date.now(),
   windowMs = Number.POSITIVE_INFINITY,
+  decisions: ReadonlyMap<string, number> = new Map(),
 ): PlacementSignals[] {
   const byId = new Map(usage.map((u) => [u.tenantId, u]));
   const sharedCompute = tenants
@@ -36,6 +42,7 @@ export function signalsFrom(
       const compute = u?.computeSeconds ?? 0;
       // A dedicated tenant's share is what it would take if it joined the shared lanes.
       const pool = tenant.placement === 'shared' ? sharedCompute : sharedCompute + compute;
+      const decidedAt = decisions.get(tenant.id);
       return {
         tenantId: tenant.id,
         placement: tenant.placement,
@@ -45,6 +52,7 @@ export function signalsFrom(
         shareOfSharedCompute: pool > 0 ? compute / pool : 0,
         waitP95Sec: u?.waitP95Sec ?? 0,
         requiresIsolation: tenant.config.placementPolicy?.requiresIsolation === true,
+        ...(decidedAt !== undefined ? { placedByOperatorAgoMs: Math.max(0, now - decidedAt) } : {}),
       };
     });
 }
@@ -56,14 +64,30 @@ export interface AdvisorDeps {
   windowMs?: number;
   policy?: AdvisorPolicy;
   prices?: PlacementPrices;
+  /** When an operator last set each tenant's placement (ms since the epoch); see `placementDecisions`. */
+  decisions?(tenants: Tenant[]): Promise<ReadonlyMap<string, number>>;
 }
 
-/** The advisor over a platform's stores: usage of the last 30 days, read back only that far. */
-export function advisorFor(deps: UsageDeps): AdvisorDeps {
+/**
+ * The advisor over a platform's stores: usage of the last 30 days, read back only that far; with the
+ * operation store, placements operators set within `respectOperatorMs` (default 7 days) are left alone.
+ */
+export function advisorFor(
+  deps: UsageDeps,
+  decisions?: { operations: Pick<OperationStore, 'listByTenant'>; respectOperatorMs?: number | undefined },
+): AdvisorDeps {
   return {
     directory: deps.directory,
     usage: () => usageReport(deps, { sinceMs: Date.now() - ADVISOR_WINDOW_MS }),
     windowMs: ADVISOR_WINDOW_MS,
+    ...(decisions
+      ? {
+          decisions: (tenants: Tenant[]) => placementDecisions(decisions.operations, tenants),
+          ...(decisions.respectOperatorMs !== undefined
+            ? { policy: { ...DEFAULT_POLICY, respectOperatorMs: decisions.respectOperatorMs } }
+            : {}),
+        }
+      : {}),
   };
 }
 
@@ -75,7 +99,8 @@ export async function advise(deps: AdvisorDeps): Promise<Recommendation[]> {
     tenants.push(...page.items);
     cursor = page.nextCursor;
   } while (cursor);
-  return signalsFrom(tenants, await deps.usage(), Date.now(), deps.windowMs).map((s) =>
+  const decisions = (await deps.decisions?.(tenants)) ?? new Map<string, number>();
+  return signalsFrom(tenants, await deps.usage(), Date.now(), deps.windowMs, decisions).map((s) =>
     recommendPlacement(s, deps.policy ?? DEFAULT_POLICY, deps.prices ?? LIST_PRICES),
   );
 }

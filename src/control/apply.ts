@@ -2,6 +2,7 @@ import { parse } from 'yaml';
 import { ValidationError } from '../core/errors.ts';
 import { isTenantId } from '../core/ids.ts';
 import {
+  DEFAULT_PLAN,
   emptyConfig,
   type Placement,
   type Plan,
@@ -155,7 +156,7 @@ export function planApply(desired: DeclaredTenant[], current: CurrentTenant[]): 
 export function describePlanItem(item: PlanItem): string {
   switch (item.action) {
     case 'create':
-      return `+ create   ${item.id} (${item.tenant.placement ?? 'shared'}, ${item.tenant.plan ?? 'standard'})`;
+      return `+ create   ${item.id} (${item.tenant.placement ?? 'shared'}, ${item.tenant.plan ?? DEFAULT_PLAN})`;
     case 'update':
       return `~ update   ${item.id}: ${item.changes.join(', ')}`;
     case 'move':

@@ -51,8 +51,12 @@ export interface TenantMetrics {
   live(tenantId: string): LiveTenantFigures;
   counters(tenantId: string): TenantCounters;
   tenants(): string[];
-  /** The Prometheus text exposition, given the waiting jobs per tenant and model. */
-  render(queued: Map<string, Map<string, number>>): string;
+  /**
+   * The Prometheus text exposition, given the waiting jobs per tenant and model. With `current` (the
+   * tenants the directory holds now), tenants not in it are left out and their figures dropped: an
+   * offboarded tenant leaves every series, and a job event heard after it went adds nothing back.
+   */
+  render(queued: Map<string, Map<string, number>>, current?: ReadonlySet<string>): string;
 }
 
 export function createTenantMetrics(): TenantMetrics {
@@ -135,9 +139,12 @@ export function createTenantMetrics(): TenantMetrics {
       };
     },
     tenants: () => [...tenants.keys()],
-    render(queued) {
+    render(queued, current) {
+      if (current) for (const id of [...tenants.keys()]) if (!current.has(id)) tenants.delete(id);
       const out: string[] = [];
-      const ids = [...new Set([...tenants.keys(), ...queued.keys()])].sort();
+      const ids = [...new Set([...tenants.keys(), ...queued.keys()])]
+        .filter((id) => !current || current.has(id))
+        .sort();
       family(out, 'silopool_queue_depth', 'gauge', 'Jobs waiting to start, per tenant and model.');
       for (const id of ids) {
         for (const [model, n] of queued.get(id) ?? [])

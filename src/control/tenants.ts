@@ -2,7 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { newApiKey } from '../api/auth/api-keys.ts';
 import { ConditionFailedError, ConflictError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { parseTenantId, type TenantId } from '../core/ids.ts';
-import { emptyConfig, type Placement, type Plan, type Tenant, type TenantConfig } from '../core/tenant.ts';
+import {
+  DEFAULT_PLAN,
+  emptyConfig,
+  PLANS,
+  type Placement,
+  type Plan,
+  type Tenant,
+  type TenantConfig,
+} from '../core/tenant.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { Operation } from '../ports/operation-store.ts';
 import type { StoreProvider } from '../ports/stores.ts';
@@ -33,7 +41,6 @@ export interface CreateTenantInput {
   config?: Partial<TenantConfig>;
 }
 
-const PLANS: Plan[] = ['free', 'standard', 'enterprise'];
 const PLACEMENTS: Placement[] = ['shared', 'dedicated'];
 
 /** Onboards a tenant: its record, its first API key (returned once, stored hashed) and, if dedicated, its lanes. */
@@ -43,7 +50,7 @@ export async function createTenant(
 ): Promise<{ tenant: Tenant; apiKey: string }> {
   const id = parseTenantId(input.id);
   const placement = input.placement ?? 'shared';
-  const plan = input.plan ?? 'standard';
+  const plan = input.plan ?? DEFAULT_PLAN;
   checkChoices(placement, plan, input.name);
   if (input.config !== undefined && !isPlainObject(input.config))
     throw new ValidationError([{ path: '/config', message: 'must be an object', rule: 'type' }]);

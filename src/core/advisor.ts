@@ -14,6 +14,8 @@ export interface PlacementSignals {
   waitP95Sec: number;
   /** The tenant's contract requires its own resources (compliance). */
   requiresIsolation: boolean;
+  /** How long ago (ms) an operator set the current placement (a move, or onboarding as dedicated), if known. */
+  placedByOperatorAgoMs?: number;
 }
 
 /** Monthly prices per placement (AWS list prices, us-east-1; see docs/aws.md "Monthly cost per tenant"). */
@@ -39,6 +41,8 @@ export interface AdvisorPolicy {
   maxWaitSec: number;
   /** Below this many jobs a month a tenant is too small to judge as noisy. */
   minJobsPerMonth: number;
+  /** A placement an operator set this recently (ms) is not proposed for reversal; 0 turns this off. */
+  respectOperatorMs: number;
 }
 
 export const DEFAULT_POLICY: AdvisorPolicy = {
@@ -46,6 +50,7 @@ export const DEFAULT_POLICY: AdvisorPolicy = {
   demoteShare: 0.1,
   maxWaitSec: 30,
   minJobsPerMonth: 1000,
+  respectOperatorMs: 7 * 86_400_000,
 };
 
 export interface Recommendation {
@@ -104,8 +109,25 @@ export function recommendPlacement(
         : 'shared is the cheaper placement and its load does not disturb other tenants',
     );
   }
-  const action =
+  let action: Recommendation['action'] =
     recommended === signals.placement ? 'keep' : recommended === 'dedicated' ? 'promote' : 'demote';
+  // An operator's recent choice stands over usage-based advice (they may know of a contract or a launch the
+  // numbers do not show); only an isolation requirement, which is a contract, overrides it.
+  const ago = signals.placedByOperatorAgoMs;
+  if (
+    action !== 'keep' &&
+    !signals.requiresIsolation &&
+    ago !== undefined &&
+    ago < policy.respectOperatorMs
+  ) {
+    reasons.splice(
+      0,
+      reasons.length,
+      `an operator placed it ${signals.placement} ${describeAgo(ago)} ago; operator decisions stand for ${describeAgo(policy.respectOperatorMs)} (otherwise: ${action}, as ${reasons.join('; ')})`,
+    );
+    recommended = signals.placement;
+    action = 'keep';
+  }
   return {
     tenantId: signals.tenantId,
     current: signals.placement,
@@ -115,4 +137,19 @@ export function recommendPlacement(
     monthlyCostUsd: cost,
     deltaUsd: cost[recommended] - cost[signals.placement],
   };
+}
+
+/** `90_000` → `2 minutes`: rounded to the largest whole unit, for reasons people read. */
+export function describeAgo(ms: number): string {
+  for (const [unit, size] of [
+    ['day', 86_400_000],
+    ['hour', 3_600_000],
+    ['minute', 60_000],
+  ] as const) {
+    if (ms >= size) {
+      const n = Math.floor(ms / size);
+      return `${n} ${unit}${n === 1 ? '' : 's'}`;
+    }
+  }
+  return 'less than a minute';
 }

@@ -34,6 +34,8 @@ export function jobView(job: JobRecord) {
     })),
     rendering: job.rendering,
     error: job.error,
+    // Only while it runs: a finished job's last report would read as work still going on.
+    ...(job.status === 'running' && job.progress ? { progress: job.progress } : {}),
     attempts: job.attempts,
     createdAt: job.createdAt,
     updatedAt: job.updatedAt,

@@ -41,6 +41,13 @@ export interface Rendering {
   modelVersion: string;
 }
 
+/** How far a running model got: `done` of `total` units (Monte Carlo paths, periods). */
+export interface JobProgress {
+  done: number;
+  total: number;
+  unit: string;
+}
+
 export interface JobRecord {
   id: JobId;
   tenantId: TenantId;
@@ -62,6 +69,11 @@ export interface JobRecord {
   /** Set with the workbook: the formatting and model version it was rendered with. */
   rendering?: Rendering;
   error?: JobError;
+  /**
+   * While it runs, how far the model got (`{ done: 1200, total: 5000, unit: 'paths' }`). Written by
+   * `TenantJobStore.recordProgress` without a new version; the next status change drops it.
+   */
+  progress?: JobProgress;
   /** Deliveries that started running this job; more than one means a retry after a crash or timeout. */
   attempts: number;
   /** Fair-scheduling cost units (a big simulation counts for more than a small DCF). */

@@ -3,6 +3,9 @@ import type { TenantId } from './ids.ts';
 export type Placement = 'shared' | 'dedicated';
 export type TenantStatus = 'active' | 'suspended' | 'offboarding';
 export type Plan = 'free' | 'standard' | 'enterprise';
+export const PLANS: readonly Plan[] = ['free', 'standard', 'enterprise'];
+/** The plan of a tenant created without one, on every way in (API, CLI, console, tenants.yaml). */
+export const DEFAULT_PLAN: Plan = 'standard';
 
 /** How a tenant shapes one model's input: defaults, fixed values, narrowed ranges, conventions. */
 export interface ModelRules {

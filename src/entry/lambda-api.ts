@@ -29,7 +29,7 @@ async function createProxy(): Promise<ProxyHandler> {
     { createAwsControl },
     { createControlHooks },
     { advisorRoutes },
-    { advisorFor },
+    { advisorFor, respectOperatorMsFrom },
   ] = await Promise.all([
     import('../api/app.ts'),
     import('../api/auth/authenticator.ts'),
@@ -106,7 +106,10 @@ async function createProxy(): Promise<ProxyHandler> {
     },
   });
   advisorRoutes(app, {
-    ...advisorFor({ directory: ports.directory, stores: ports.stores, queue: ports.queue }),
+    ...advisorFor(
+      { directory: ports.directory, stores: ports.stores, queue: ports.queue },
+      { operations: ports.operations, respectOperatorMs: respectOperatorMsFrom(process.env) },
+    ),
     move: (tenantId, to) => moves.start(tenantId, to),
   });
   placementRoutes(app, {

@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { repairTenantViews } from '../adapters/aws/tenant-views.ts';
-import { advisorFor, applyAutoPlacement } from '../control/advisor.ts';
+import { advisorFor, applyAutoPlacement, respectOperatorMsFrom } from '../control/advisor.ts';
 import { type SweepReport, sweepDeadLetterQueues } from '../control/dead-letter-sweep.ts';
 import { createMoveRunner } from '../control/placement-move.ts';
 import type { TenantId } from '../core/ids.ts';
@@ -41,7 +41,10 @@ export async function handler(_event: unknown, context: Pick<Context, 'getRemain
     if (advisorDue(new Date())) {
       // Tenants whose placement policy is `auto` are moved as the advisor says; the moves run below.
       const applied = await applyAutoPlacement({
-        advisor: advisorFor({ directory: ports.directory, stores: ports.stores, queue: ports.queue }),
+        advisor: advisorFor(
+          { directory: ports.directory, stores: ports.stores, queue: ports.queue },
+          { operations: ports.operations, respectOperatorMs: respectOperatorMsFrom(process.env) },
+        ),
         move: (tenantId, to) => runner.start(tenantId, to),
         lastMoveAt: async (tenantId) => {
           const moves = (await ports.operations.listByTenant(tenantId as TenantId)).filter(

@@ -15,7 +15,7 @@ import { loadEmbeddedIssuer } from '../api/auth/issuer.ts';
 import type { ControlHooks } from '../api/deps.ts';
 import { advisorRoutes } from '../api/routes/advisor.ts';
 import { placementRoutes } from '../api/routes/placement.ts';
-import { advisorFor, startAutoPlacement } from '../control/advisor.ts';
+import { advisorFor, respectOperatorMsFrom, startAutoPlacement } from '../control/advisor.ts';
 import { startDeadLetterSettler } from '../control/dead-letter-settler.ts';
 import { diskSpaceOf } from '../control/disk-space.ts';
 import { createControlHooks } from '../control/hooks.ts';
@@ -195,12 +195,10 @@ export async function startPlatform(
     host.refresh().catch((error) => app.log.error({ err: error }, 'limits refresh'));
 
   // The placement advisor: recommendations for operators, and moves for tenants whose policy is `auto`.
-  const advisor = advisorFor({
-    directory: platform.directory,
-    stores: platform.stores,
-    queue: platform.queue,
-    metrics,
-  });
+  const advisor = advisorFor(
+    { directory: platform.directory, stores: platform.stores, queue: platform.queue, metrics },
+    { operations: placement.operations, respectOperatorMs: respectOperatorMsFrom(process.env) },
+  );
   const move = placement
     ? (tenantId: string, to: Placement) => placement.moves.start(tenantId, to)
     : undefined;
@@ -351,7 +349,7 @@ function startEmbeddedPlacement(
     exports: platform.stores.objects({ kind: 'shared' }),
     functions: () => dedicated.functions(),
   });
-  return { moves, dedicated };
+  return { moves, dedicated, operations };
 }
 
 /**
@@ -371,5 +369,9 @@ function startAwsPlacement(control: AwsControl, app: FastifyInstance) {
     exports: control.deps.stores.objects({ kind: 'shared' }),
     functions: () => [],
   });
-  return { moves, dedicated: { functions: () => [], stop: async (_deadline?: number) => undefined } };
+  return {
+    moves,
+    dedicated: { functions: () => [], stop: async (_deadline?: number) => undefined },
+    operations: control.deps.operations,
+  };
 }

@@ -19,6 +19,7 @@ import type { MessageQueue } from '../ports/message-queue.ts';
 import type { TenantData } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import { partialBatchResponse } from './batch-response.ts';
+import { type ProgressCallback, progressReporter, runPartsReporting } from './job-progress.ts';
 import { renderingOf } from './rendering.ts';
 import { WEBHOOK_QUEUE, webhookMessageFor } from './webhook-message.ts';
 
@@ -98,12 +99,14 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
     if (!started) return;
 
     const model = getModel(started.model);
+    const progress = progressFor(model, started, data.jobs);
     let outcome: Partial<JobRecord>;
     try {
       if (!model) throw new SilopoolError('unknown_model', 400, `Model "${started.model}" is not installed.`);
       checkModelVersion(model, started);
       checkFormatting(tenant);
-      const result = await runModel(model, started);
+      const result = await runModel(model, started, progress?.report);
+      progress?.stop();
       const formatting = tenant.config.formatting ?? {};
       const bytes = await model.workbook(result, started.effectiveInput as never, formatting, {
         jobId: started.id,
@@ -160,12 +163,31 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
     if (finished) await announce(tenant, jobs, finished);
   }
 
-  async function runModel(model: ModelDefinition, job: JobRecord): Promise<unknown> {
+  async function runModel(
+    model: ModelDefinition,
+    job: JobRecord,
+    onProgress?: ProgressCallback,
+  ): Promise<unknown> {
     const plan =
       deps.parallel && model.parallel ? model.parallel.plan(job.effectiveInput, deps.parallel.cores) : [];
-    if (!deps.parallel || !model.parallel || plan.length < 2) return model.run(job.effectiveInput, job.rules);
-    const parts = await deps.parallel.runParts(model.name, job.effectiveInput, plan);
+    if (!deps.parallel || !model.parallel || plan.length < 2)
+      return model.run(job.effectiveInput, job.rules, onProgress);
+    const parts = onProgress
+      ? await runPartsReporting(model, job.effectiveInput, plan, deps.parallel.runParts, onProgress)
+      : await deps.parallel.runParts(model.name, job.effectiveInput, plan);
     return model.parallel.combine(job.effectiveInput, job.rules, parts);
+  }
+
+  /** The progress reporter of a run worth reporting on (a model that counts units, an input with some). */
+  function progressFor(model: ModelDefinition | undefined, job: JobRecord, jobs: TenantJobStore) {
+    if (!model?.progress || !(model.progress.total(job.effectiveInput) > 0)) return undefined;
+    return progressReporter({
+      jobs,
+      job,
+      unit: model.progress.unit,
+      notify: deps.notify,
+      onError: (error) => log('warn', 'progress not recorded', { jobId: job.id, error: String(error) }),
+    });
   }
 
   /** Compare-and-set; undefined when another delivery of the same job moved it on first. */

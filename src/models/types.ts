@@ -2,6 +2,9 @@ import type { FieldProblem } from '../core/errors.ts';
 import type { Formatting, ModelRules } from '../core/tenant.ts';
 import type { SummaryUnits } from './round.ts';
 
+/** Called by a model as it works: `done` of `total` units so far (Monte Carlo paths simulated). */
+export type ProgressCallback = (done: number, total: number) => void;
+
 /** A JSON Schema object (draft 2020-12 subset that Ajv and @rjsf understand). */
 export type JsonSchema = { [key: string]: unknown };
 
@@ -53,7 +56,20 @@ export interface ModelDefinition<Input = unknown, Result = unknown> {
   cost(input: Input): number;
   /** The input fields `cost` depends on, as dotted paths (`loan.termMonths`): named when a job is refused. */
   costFields: readonly string[];
-  run(input: Input, rules: ModelRules): Result;
+  /**
+   * `onProgress`, when given, is called as the run advances (`done` of `total` units, see `progress`); the
+   * result must not depend on whether it is given.
+   */
+  run(input: Input, rules: ModelRules, onProgress?: ProgressCallback): Result;
+  /**
+   * What a long run reports progress in: the unit (`paths`), how many of them an input makes (0: nothing
+   * worth reporting), and how many a part of a parallel run covers.
+   */
+  progress?: {
+    unit: string;
+    total(input: Input): number;
+    ofPart(part: unknown): number;
+  };
   /** The key figures stored on the job and shown to the user, rounded per `rules.rounding`. */
   summary(result: Result, rules: ModelRules): Record<string, unknown>;
   /** What each summary figure measures (money in the job's currency, a rate, a multiple), for clients to format. */

@@ -1,5 +1,5 @@
 import type { JobId, TenantId } from '../core/ids.ts';
-import { type JobRecord, type JobStatus, nextJobVersion } from '../core/job.ts';
+import { type JobProgress, type JobRecord, type JobStatus, nextJobVersion } from '../core/job.ts';
 
 export interface ListJobsQuery {
   status?: JobStatus;
@@ -35,6 +35,12 @@ export interface TenantJobStore {
    * `expectedVersion`; throws ConditionFailedError otherwise. Returns the stored record.
    */
   update(next: JobRecord, expectedVersion: number): Promise<JobRecord>;
+  /**
+   * Sets the progress of a running job, only while it is `running` at `version` (the delivery that runs
+   * it): a progress report never changes the version, so it never fails the runner's compare-and-set, and
+   * a late report never lands on a finished job. Returns whether it was written.
+   */
+  recordProgress(id: JobId, version: number, progress: JobProgress): Promise<boolean>;
   /** Newest first. */
   list(query: ListJobsQuery): Promise<JobPage>;
   delete(id: JobId): Promise<void>;

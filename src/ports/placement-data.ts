@@ -80,6 +80,9 @@ function mergedJobs(
     async update(next, expectedVersion) {
       return ((await holder(next.id)) ?? create).update(next, expectedVersion);
     },
+    async recordProgress(id, version, progress) {
+      return ((await holder(id)) ?? create).recordProgress(id, version, progress);
+    },
     async list(query): Promise<JobPage> {
       // One cursor per store, so paging through the union never skips or repeats a job.
       const cursors = decodeMergedCursor(query.cursor, lookup.length);

@@ -272,7 +272,7 @@ describe('dedicated tenants as CloudFormation stacks (SILOPOOL_PROVISIONING=stac
       const bin = new URL('../../bin/silopool.mjs', import.meta.url).pathname;
       const { stdout } = await promisify(execFile)(
         process.execPath,
-        [bin, 'tenants', 'offboard', id, '--export', file, '--json'],
+        [bin, 'tenants', 'offboard', id, '--export', file, '--yes', '--json'],
         { env: { ...process.env, SILOPOOL_URL: server.url, SILOPOOL_TOKEN: server.operatorToken } },
       );
       expect(JSON.parse(stdout)).toMatchObject({ tenantId: id, export: file });

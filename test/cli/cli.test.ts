@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DEFAULT_PLAN } from '../../src/core/tenant.ts';
 import { newTenantId, startTestServer, waitForJob } from '../support/server.ts';
 
 const run = promisify(execFile);
@@ -25,7 +26,13 @@ describe('the silopool CLI', () => {
     const created = JSON.parse(
       (await cli(dataDir, 'tenants', 'create', id, '--name', 'Acme Capital', '--json')).stdout,
     );
-    expect(created.tenant).toMatchObject({ id, name: 'Acme Capital', placement: 'shared' });
+    // One default plan on every way in: the CLI's is the API's and the console's (test/web/pure.test.ts).
+    expect(created.tenant).toMatchObject({
+      id,
+      name: 'Acme Capital',
+      placement: 'shared',
+      plan: DEFAULT_PLAN,
+    });
     expect(created.apiKey).toMatch(new RegExp(`^sp_${id}_`));
     expect(JSON.stringify(created.tenant)).not.toContain(created.apiKey);
     const list = JSON.parse((await cli(dataDir, 'tenants', 'list', '--json')).stdout);
@@ -72,10 +79,10 @@ describe('the silopool CLI', () => {
     await cli(dataDir, 'tenants', 'create', offline, '--name', 'Offline');
     const [first] = JSON.parse((await cli(dataDir, 'tenants', 'keys', 'list', offline, '--json')).stdout);
     const rotated = JSON.parse(
-      (await cli(dataDir, 'tenants', 'keys', 'rotate', offline, first.id, '--json')).stdout,
+      (await cli(dataDir, 'tenants', 'keys', 'rotate', offline, first.id, '--yes', '--json')).stdout,
     );
     expect(rotated).toMatchObject({ replaced: { id: first.id, revoked: true } });
-    await cli(dataDir, 'tenants', 'keys', 'revoke', offline, rotated.key.id);
+    await cli(dataDir, 'tenants', 'keys', 'revoke', offline, rotated.key.id, '--yes');
     expect(JSON.parse((await cli(dataDir, 'tenants', 'keys', 'list', offline, '--json')).stdout)).toEqual([]);
 
     const server = await startTestServer();
@@ -90,11 +97,12 @@ describe('the silopool CLI', () => {
     const fresh = /: (sp_\S+)/.exec(out)![1]!;
     expect(out).toContain(`Key ${keyId} works until`);
     expect((await server.api('/v1/jobs', { token: apiKey })).status).toBe(200);
-    await cli(server.dataDir, 'tenants', 'keys', 'revoke', id, keyId);
+    await cli(server.dataDir, 'tenants', 'keys', 'revoke', id, keyId, '--yes');
     expect((await server.api('/v1/jobs', { token: apiKey })).status).toBe(401);
     expect((await server.api('/v1/jobs', { token: fresh })).status).toBe(200);
     await expect(cli(server.dataDir, 'token', '--tenant', id, '--expires', '9999d')).rejects.toMatchObject({
       stderr: expect.stringContaining('/expiresIn'),
     });
-  });
+    // A dozen CLI processes, each starting tsx: slow on a loaded machine.
+  }, 90_000);
 });

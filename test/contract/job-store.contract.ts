@@ -70,6 +70,28 @@ export function describeJobStoreContract(adapterName: string, setup: JobStoreSet
       expect((await store.get(job.id))?.status).toBe('running');
     });
 
+    it("records a running job's progress without a new version, only for the delivery running it", async () => {
+      const store = ctx.port.forTenant(tenantId);
+      const job = makeJob(tenantId);
+      await store.create(job);
+      const progress = { done: 200, total: 1000, unit: 'paths' };
+      // Not running yet: nothing to report on.
+      expect(await store.recordProgress(job.id, job.version, progress)).toBe(false);
+      const running = await store.update(nextVersion(job, { status: 'running' }), job.version);
+      expect(await store.recordProgress(job.id, job.version, progress)).toBe(false);
+      expect(await store.recordProgress(job.id, running.version, progress)).toBe(true);
+      expect(await store.get(job.id)).toEqual({ ...running, progress });
+      // The runner's compare-and-set still holds, and the finished record carries no progress.
+      const done = await store.update(nextVersion(running, { status: 'succeeded' }), running.version);
+      expect(await store.get(job.id)).toEqual(done);
+      expect((await store.get(job.id))?.progress).toBeUndefined();
+      expect(await store.recordProgress(job.id, done.version, { ...progress, done: 1000 })).toBe(false);
+      expect(await store.get(job.id)).toEqual(done);
+      expect(await ctx.port.forTenant(randomTenantId()).recordProgress(job.id, done.version, progress)).toBe(
+        false,
+      );
+    });
+
     it('lets exactly one of two racing writers win', async () => {
       const store = ctx.port.forTenant(tenantId);
       const job = makeJob(tenantId);

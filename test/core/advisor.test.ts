@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { monthlyCost, type PlacementSignals, recommendPlacement } from '../../src/core/advisor.ts';
+import {
+  DEFAULT_POLICY,
+  monthlyCost,
+  type PlacementSignals,
+  recommendPlacement,
+} from '../../src/core/advisor.ts';
 
 const signals = fc.record<PlacementSignals>({
   tenantId: fc.constant('t-1'),
@@ -66,5 +71,48 @@ describe('the placement advisor', () => {
     });
     expect(idle.action).toBe('demote');
     expect(idle.deltaUsd).toBeLessThan(0);
+  });
+
+  it('leaves a placement an operator set within the window alone, and says so; an isolation contract still wins', () => {
+    const idle: PlacementSignals = {
+      tenantId: 'x',
+      placement: 'dedicated',
+      plan: 'standard',
+      jobsPerMonth: 10,
+      computeSecondsPerMonth: 1,
+      shareOfSharedCompute: 0.01,
+      waitP95Sec: 0,
+      requiresIsolation: false,
+    };
+    expect(recommendPlacement(idle).action).toBe('demote');
+    const recent = recommendPlacement({ ...idle, placedByOperatorAgoMs: 60_000 });
+    expect(recent).toMatchObject({ action: 'keep', recommended: 'dedicated' });
+    expect(recent.reasons[0]).toMatch(
+      /^an operator placed it dedicated 1 minute ago; operator decisions stand for 7 days/,
+    );
+    expect(recent.reasons[0]).toContain('otherwise: demote');
+    expect(recommendPlacement({ ...idle, placedByOperatorAgoMs: 8 * 86_400_000 }).action).toBe('demote');
+    expect(
+      recommendPlacement(
+        { ...idle, placedByOperatorAgoMs: 60_000 },
+        { ...DEFAULT_POLICY, respectOperatorMs: 0 },
+      ).action,
+    ).toBe('demote');
+    const contract = recommendPlacement({
+      ...idle,
+      placement: 'shared',
+      requiresIsolation: true,
+      placedByOperatorAgoMs: 60_000,
+    });
+    expect(contract.action).toBe('promote');
+  });
+
+  it('never proposes reversing a placement an operator set within the window', () => {
+    fc.assert(
+      fc.property(signals, fc.integer({ min: 0, max: DEFAULT_POLICY.respectOperatorMs - 1 }), (s, ago) => {
+        const r = recommendPlacement({ ...s, requiresIsolation: false, placedByOperatorAgoMs: ago });
+        expect(r.action).toBe('keep');
+      }),
+    );
   });
 });

@@ -74,4 +74,20 @@ describe('the placement advisor on a running platform', () => {
     const again = (await (await server.api('/v1/admin/advisor', op)).json()) as { items: Recommendation[] };
     expect(again.items.find((r) => r.tenantId === noisy)?.action).toBe('keep');
   }, 120_000);
+
+  it('does not propose demoting a tenant an operator placed dedicated a minute ago, and says why', async () => {
+    const op = { token: server.operatorToken };
+    const placed = newTenantId('placed');
+    await server.createTenant(placed, { placement: 'dedicated' });
+    const advice = (await (await server.api('/v1/admin/advisor', op)).json()) as { items: Recommendation[] };
+    const r = advice.items.find((x) => x.tenantId === placed);
+    expect(r).toMatchObject({ action: 'keep', recommended: 'dedicated' });
+    expect(r?.reasons[0]).toMatch(/^an operator placed it dedicated (less than a minute|1 minute) ago/);
+    const applied = await server.api('/v1/admin/advisor/apply', {
+      method: 'POST',
+      ...op,
+      body: JSON.stringify({ tenantIds: [placed] }),
+    });
+    expect(((await applied.json()) as { items: unknown[] }).items).toEqual([]);
+  }, 60_000);
 });

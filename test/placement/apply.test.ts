@@ -21,7 +21,7 @@ async function apply(yaml: string, ...args: string[]): Promise<string> {
   writeFileSync(file, yaml);
   const { stdout } = await run(
     process.execPath,
-    [BIN, 'apply', file, '--export-dir', server.dataDir, ...args],
+    [BIN, 'apply', file, '--export-dir', server.dataDir, '--yes', ...args],
     {
       env: { ...process.env, DATA_DIR: server.dataDir },
     },

@@ -81,3 +81,59 @@ export async function unlabelledControls(page: Page): Promise<string[]> {
 export function horizontalOverflow(page: Page): Promise<number> {
   return page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 }
+
+/** Buttons (and links styled as buttons) a screen reader would announce without a name, by their HTML. */
+export function unnamedButtons(page: Page): Promise<string[]> {
+  return page.evaluate(() =>
+    Array.from(document.querySelectorAll('button, [role="button"]'))
+      .filter((b) => {
+        const labelledBy = b.getAttribute('aria-labelledby');
+        const name =
+          b.getAttribute('aria-label') ??
+          (labelledBy ? document.getElementById(labelledBy)?.textContent : undefined) ??
+          b.textContent ??
+          b.getAttribute('title');
+        return !name?.trim();
+      })
+      .map((b) => b.outerHTML.slice(0, 120)),
+  );
+}
+
+/**
+ * Table cells of several words that wrap one word per line (as many lines as words): unreadable on a phone.
+ * Lines are the cell's text height over its line height.
+ */
+export function wordPerLineCells(page: Page): Promise<string[]> {
+  return page.evaluate(() =>
+    Array.from(document.querySelectorAll('td, th'))
+      .filter((cell) => {
+        const words = (cell.textContent ?? '').trim().split(/\s+/).filter(Boolean).length;
+        if (words < 3) return false;
+        const style = getComputedStyle(cell);
+        const lineHeight = Number.parseFloat(style.lineHeight) || Number.parseFloat(style.fontSize) * 1.5;
+        const range = document.createRange();
+        range.selectNodeContents(cell);
+        const lines = Math.round(range.getBoundingClientRect().height / lineHeight);
+        return lines >= words;
+      })
+      .map((cell) => (cell.textContent ?? '').slice(0, 80)),
+  );
+}
+
+/**
+ * How much taller the page is because of visually hidden content (`.sr-only`, such as charts' tables):
+ * the page's height, less its height with that content removed. Hidden content should add nothing.
+ */
+export function heightOfHiddenContent(page: Page): Promise<number> {
+  return page.evaluate(() => {
+    const full = document.documentElement.scrollHeight;
+    const hidden = Array.from(document.querySelectorAll<HTMLElement>('.sr-only'));
+    const before = hidden.map((el) => el.style.display);
+    for (const el of hidden) el.style.display = 'none';
+    const without = document.documentElement.scrollHeight;
+    hidden.forEach((el, i) => {
+      el.style.display = before[i] ?? '';
+    });
+    return full - without;
+  });
+}

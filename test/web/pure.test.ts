@@ -1,8 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { fileNameFrom, parseEventStream } from '../../src/client/index.ts';
+import {
+  DEFAULT_PLAN as CLIENT_DEFAULT_PLAN,
+  fileNameFrom,
+  parseEventStream,
+} from '../../src/client/index.ts';
+import { DEFAULT_PLAN } from '../../src/core/tenant.ts';
 import { financeSchema } from '../../src/models/finance/schema.ts';
 import { authorizationUrl, base64Url, challengeFor, createVerifier } from '../../web/src/auth/oidc.ts';
-import { chartSeries, formatFigure, keyFigures, simulationFan } from '../../web/src/portal/format.ts';
+import {
+  chartSeries,
+  formatFigure,
+  keyFigures,
+  simulationDistributions,
+  simulationFan,
+} from '../../web/src/portal/format.ts';
 import { describeFraction, formatPercent, readPercent, understood } from '../../web/src/portal/percent.ts';
 import {
   errorSchemaFrom,
@@ -118,6 +129,31 @@ describe('form helpers', () => {
       r: { 'ui:title': 'WACC (%)' },
     });
   });
+
+  it('names array items by position, plain arrays and array choices alike', () => {
+    const ui = uiSchemaFor(formSchema(financeSchema));
+    const items = ui.revenueGrowth?.items as (item: unknown, index: number) => { 'ui:title': string };
+    expect(items(0.05, 0)['ui:title']).toBe('Value per period 1 (%)');
+    expect(items(0.05, 29)['ui:title']).toBe('Value per period 30 (%)');
+    const plain = uiSchemaFor({
+      properties: { xs: { type: 'array', title: 'Draws', items: { type: 'number', title: 'Draw' } } },
+    });
+    const plainItems = plain.xs?.items as (item: unknown, index: number) => { 'ui:title': string };
+    expect(plainItems(1, 1)['ui:title']).toBe('Draw 2');
+  });
+
+  it('names the field of a required value', () => {
+    const transform = friendlyErrorsFor(formSchema(financeSchema));
+    const required = {
+      property: '.discountRate',
+      name: 'required',
+      params: { missingProperty: 'discountRate' },
+      message: "must have required property 'discountRate'",
+      stack: "must have required property 'discountRate'",
+      schemaPath: '',
+    };
+    expect(transform([required])[0]!.stack).toBe('Discount rate (WACC) is required');
+  });
 });
 
 describe('percent inputs (rates typed as people type them, sent as fractions)', () => {
@@ -219,7 +255,9 @@ describe('form messages in the unit the user types', () => {
       error('.years', 'maximum', 30),
     ]);
     expect(wacc!.message).toBe('must be at most 100 %');
-    expect(wacc!.stack).toBe("'x' must be at most 100 %");
+    // The summary line names the field the way its label does.
+    expect(wacc!.stack).toBe('Discount rate (WACC) must be at most 100 %');
+    expect(year!.stack).toBe('Value per period 3 must be at least -99 %');
     expect(loanRate!.message).toBe('must be at most 100 %');
     expect(year!.message).toBe('must be at least -99 %');
     expect(years!.message).toBe('must be at most 30');
@@ -253,15 +291,17 @@ describe('key figures with their units', () => {
       'Loan months',
     ]);
     const shown = figures.map((f) => formatFigure(f.value, f.unit, 'EUR', f.key));
-    expect(shown).toEqual([
-      (1234567.89).toLocaleString(undefined, { style: 'currency', currency: 'EUR' }),
-      '8.16 %',
-      `${(1.52).toLocaleString()}×`,
-      (5995.51).toLocaleString(undefined, { style: 'currency', currency: 'EUR' }),
-      (1158381.6).toLocaleString(undefined, { style: 'currency', currency: 'EUR' }),
-      '360',
-    ]);
-    expect(formatFigure(1000, 'money', 'JPY')).toContain('¥');
+    const eur = (x: number) =>
+      x.toLocaleString(undefined, { style: 'currency', currency: 'EUR', currencyDisplay: 'code' });
+    expect(shown).toEqual([eur(1234567.89), '8.16 %', '1.52×', eur(5995.51), eur(1158381.6), '360']);
+    // One format per quantity: the code, and the same decimals for every amount (1,158,381.60, not .6).
+    expect(shown[0]).toMatch(/^EUR\s1,234,567\.89$/);
+    expect(shown[4]).toMatch(/^EUR\s1,158,381\.60$/);
+    expect(formatFigure(0.0836, 'fraction', 'USD')).toBe('8.36 %');
+    expect(formatFigure(0.08, 'fraction', 'USD')).toBe('8.00 %');
+    expect(formatFigure(1.4, 'multiple', 'USD')).toBe('1.40×');
+    expect(formatFigure(2172761.2, 'money', undefined)).toBe('2,172,761.20');
+    expect(formatFigure(1000, 'money', 'JPY')).toMatch(/^JPY\s1,000$/);
     expect(keyFigures({ loan: null, valuePerShare: null }, { loan: { totalInterest: 'money' } })).toEqual([
       { key: 'valuePerShare', label: 'Value per share', value: null, unit: undefined },
     ]);
@@ -314,5 +354,29 @@ describe('chart series', () => {
         ],
       ],
     ]);
+  });
+});
+
+describe('one default plan', () => {
+  it("the console's (the client's) is the server's, which the API and the CLI use", () => {
+    expect(CLIENT_DEFAULT_PLAN).toBe(DEFAULT_PLAN);
+  });
+});
+
+describe('Monte Carlo distributions', () => {
+  it('reads the percentiles of TVPI and IRR, in order, skipping what is missing', () => {
+    const d = simulationDistributions({
+      simulation: {
+        tvpi: { mean: 1.5, p5: 1.1, p10: 1.2, p25: 1.3, p50: 1.5, p75: 1.7, p90: 1.9, p95: 2 },
+        irr: { p5: 0.01, p50: 0.08, p95: Number.NaN },
+      },
+    });
+    expect(d.map((x) => x.key)).toEqual(['tvpi', 'irr']);
+    expect(d[0]!.points.map((p) => p.label)).toEqual(['P5', 'P10', 'P25', 'Median', 'P75', 'P90', 'P95']);
+    expect(d[1]!.points).toEqual([
+      { label: 'P5', value: 0.01 },
+      { label: 'Median', value: 0.08 },
+    ]);
+    expect(simulationDistributions({})).toEqual([]);
   });
 });

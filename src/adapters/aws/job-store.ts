@@ -4,10 +4,11 @@ import {
   GetCommand,
   QueryCommand,
   type QueryCommandInput,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { ConditionFailedError } from '../../core/errors.ts';
 import type { JobId, TenantId } from '../../core/ids.ts';
-import type { JobRecord } from '../../core/job.ts';
+import type { JobProgress, JobRecord } from '../../core/job.ts';
 import type {
   IdempotencyRecord,
   JobPage,
@@ -16,7 +17,7 @@ import type {
   TenantJobStore,
 } from '../../ports/job-store.ts';
 import { putIfAbsent, putIfVersion } from './conditional-put.ts';
-import { decodeCursor, encodeCursor } from './cursor.ts';
+import { decodeCursor, encodeCursor, isConditionFailed } from './cursor.ts';
 
 export interface DynamoJobStoreOptions {
   client: DynamoDBDocumentClient;
@@ -60,7 +61,14 @@ function tenantJobs({ client, tableName }: DynamoJobStoreOptions, tenantId: Tena
     ...(job.status === 'queued' ? { [QUEUED_INDEX.partitionKey]: pk } : {}),
     doc: JSON.stringify(job),
   });
-  const recordOf = (item: Record<string, unknown>): JobRecord => JSON.parse(item.doc as string) as JobRecord;
+  // Progress is an attribute of its own beside the document (an UpdateItem of one attribute, no new
+  // version); the next put of the whole item drops it.
+  const recordOf = (item: Record<string, unknown>): JobRecord => {
+    const job = JSON.parse(item.doc as string) as JobRecord;
+    return item.progress && job.status === 'running'
+      ? { ...job, progress: item.progress as JobProgress }
+      : job;
+  };
   const ownJob = (job: JobRecord): void => {
     if (job.tenantId !== tenantId)
       throw new Error(`Job ${job.id} belongs to another tenant than ${tenantId}.`);
@@ -90,6 +98,25 @@ function tenantJobs({ client, tableName }: DynamoJobStoreOptions, tenantId: Tena
         throw new ConditionFailedError(`Job ${next.id} changed since version ${expectedVersion} was read.`);
       }
       return stored;
+    },
+
+    async recordProgress(id: JobId, version: number, progress: JobProgress): Promise<boolean> {
+      try {
+        await client.send(
+          new UpdateCommand({
+            TableName: tableName,
+            Key: { pk, sk: JOB + id },
+            UpdateExpression: 'SET #progress = :progress',
+            ConditionExpression: '#version = :version AND #status = :running',
+            ExpressionAttributeNames: { '#progress': 'progress', '#version': 'version', '#status': 'status' },
+            ExpressionAttributeValues: { ':progress': progress, ':version': version, ':running': 'running' },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (isConditionFailed(error)) return false;
+        throw error;
+      }
     },
 
     async list(query: ListJobsQuery): Promise<JobPage> {

@@ -43,6 +43,9 @@ export function createSqliteJobStore(db: SqliteDatabase): JobStore {
       'UPDATE job_items SET doc = ?, version = ?, status = ?, model = ? WHERE pk = ? AND sk = ? AND version = ?',
     ),
     delete: db.prepare('DELETE FROM job_items WHERE pk = ? AND sk = ?'),
+    progress: db.prepare(
+      "UPDATE job_items SET doc = json_set(doc, '$.progress', json(?)) WHERE pk = ? AND sk = ? AND version = ? AND status = 'running'",
+    ),
     count: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM job_items WHERE pk = ?'),
     // Uses the (pk, status, sk) index and stops at the limit.
     countQueued: db.prepare<[string, number], { n: number }>(
@@ -107,6 +110,9 @@ export function createSqliteJobStore(db: SqliteDatabase): JobStore {
         if (changes === 0)
           throw new ConditionFailedError(`Job ${next.id} changed since version ${expectedVersion}.`);
         return stored;
+      },
+      async recordProgress(id, version, progress) {
+        return stmt.progress.run(JSON.stringify(progress), pk, JOB + id, version).changes > 0;
       },
       async list(query: ListJobsQuery): Promise<JobPage> {
         const limit = Math.max(1, Math.min(1000, Math.trunc(query.limit)));

@@ -39,14 +39,18 @@ export function chooseLifetime(
   const seconds = lifetimeSeconds(requested);
   if (seconds === undefined) {
     throw new ValidationError([
-      { path, message: 'must be a whole number and a unit s, m, h or d, like 15m or 12h', rule: 'pattern' },
+      {
+        path,
+        message: `must be from 1s to ${describe(lifetimes.maxSec)}: a whole number and a unit s, m, h or d, like 15m or 12h`,
+        rule: 'pattern',
+      },
     ]);
   }
   if (seconds > lifetimes.maxSec) {
     throw new ValidationError([
       {
         path,
-        message: `must be at most ${describe(lifetimes.maxSec)} (the maximum token lifetime)`,
+        message: `must be at most ${describe(lifetimes.maxSec)} (the maximum token lifetime), from 1s`,
         rule: 'maximum',
       },
     ]);
@@ -89,7 +93,8 @@ function describe(seconds: number): string {
     ['h', 3600],
     ['m', 60],
   ] as const) {
-    if (seconds % size === 0) return `${seconds / size}${unit}`;
+    // A day reads as 24h, the way the maximum is configured and documented.
+    if (seconds % size === 0 && (unit !== 'd' || seconds > 86_400)) return `${seconds / size}${unit}`;
   }
   return `${seconds}s`;
 }

@@ -4,6 +4,7 @@ import { issueApiKey, onboardTenant, type TenantPatch, updateTenant } from '../.
 import { mintUserToken } from '../../control/tokens.ts';
 import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { parseTenantId } from '../../core/ids.ts';
+import { DEFAULT_PLAN, PLANS } from '../../core/tenant.ts';
 import {
   checkWebhookUrl,
   STRICT_WEBHOOK_POLICY,
@@ -23,7 +24,7 @@ const tenantBody = {
     id: { type: 'string' },
     name: { type: 'string' },
     placement: { type: 'string', enum: ['shared', 'dedicated'] },
-    plan: { type: 'string', enum: ['free', 'standard', 'enterprise'] },
+    plan: { type: 'string', enum: [...PLANS], default: DEFAULT_PLAN },
     config: {
       type: 'object',
       description: 'Tenant settings; checked by the settings schema (400 naming each field)',
@@ -183,8 +184,9 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
             tenants: { type: 'array', items: { type: 'string' }, maxItems: 100 },
             user: { type: 'string', minLength: 1, maxLength: 200 },
             roles: { type: 'array', items: { type: 'string', enum: ['operator', 'user'] } },
-            // Its range (at most SILOPOOL_TOKEN_MAX_LIFETIME) is checked by `chooseLifetime`.
-            expiresIn: { type: 'string', pattern: '^[1-9][0-9]{0,6}[smhd]$' },
+            // Form and range (1s to SILOPOOL_TOKEN_MAX_LIFETIME) are checked by `chooseLifetime`, whose
+            // message names the allowed range.
+            expiresIn: { type: 'string', maxLength: 20, description: 'like 15m or 12h; 1s to the maximum' },
           },
         },
       },

@@ -43,14 +43,22 @@ export async function streamJobEvents(
   });
   let lastVersion = 0;
   let lastStatus: string | undefined;
+  let lastDone = -1;
   const send = (job: JobRecord) => {
-    if (closed || job.version <= lastVersion) return;
-    lastVersion = job.version;
-    if (job.status !== lastStatus) {
-      lastStatus = job.status;
-      res.write(`id: ${job.version}\nevent: status\ndata: ${JSON.stringify(jobView(job))}\n\n`);
+    if (closed || job.version < lastVersion) return;
+    // Progress reports keep the version: the same version again may carry further progress.
+    if (job.version > lastVersion) {
+      lastVersion = job.version;
+      if (job.status !== lastStatus) {
+        lastStatus = job.status;
+        res.write(`id: ${job.version}\nevent: status\ndata: ${JSON.stringify(jobView(job))}\n\n`);
+      }
+      if (isTerminal(job.status)) return finish();
     }
-    if (isTerminal(job.status)) finish();
+    if (job.status === 'running' && job.progress && job.progress.done > lastDone) {
+      lastDone = job.progress.done;
+      res.write(`event: progress\ndata: ${JSON.stringify(job.progress)}\n\n`);
+    }
   };
 
   cleanups.push(streams.watch(initial.tenantId, initial.id, () => jobs.get(initial.id), send));

@@ -16,13 +16,27 @@ export function metricsRoutes(app: FastifyInstance, deps: AppDeps): void {
       schema: { tags: ['ops'], summary: 'Per-tenant metrics (Prometheus text)' },
     },
     async (_request, reply) => {
-      const body = deps.metrics ? deps.metrics.render(await queuedJobsByTenant(deps.queue)) : '';
+      // Only tenants that exist now: an offboarded tenant leaves every per-tenant series.
+      const current = await currentTenants(deps.directory);
+      const body = deps.metrics ? deps.metrics.render(await queuedJobsByTenant(deps.queue), current) : '';
       const disk = deps.diskSpace ? diskSpaceMetrics(await deps.diskSpace()) : '';
+      const functions = (deps.functions?.() ?? []).filter((f) => current.has(f.tenantId));
       return reply
         .type('text/plain; version=0.0.4; charset=utf-8')
-        .send(body + functionMetrics(deps.functions?.() ?? []) + disk);
+        .send(body + functionMetrics(functions) + disk);
     },
   );
+}
+
+async function currentTenants(directory: AppDeps['directory']): Promise<Set<string>> {
+  const ids = new Set<string>();
+  let cursor: string | undefined;
+  do {
+    const page = await directory.list({ limit: 500, ...(cursor ? { cursor } : {}) });
+    for (const t of page.items) ids.add(t.id);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return ids;
 }
 
 /** Dedicated functions: the last cold start, how many there were, and whether each is warm now. */

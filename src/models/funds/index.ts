@@ -1,5 +1,5 @@
 import { roundMoney, type SummaryUnits } from '../round.ts';
-import type { ModelDefinition } from '../types.ts';
+import type { ModelDefinition, ProgressCallback } from '../types.ts';
 import { adviseFunds, checkFunds, type FundsResult, periodLabels, runFunds } from './run.ts';
 import { type FundsInput, fundsSchema } from './schema.ts';
 import { mergeSimulationChunks, runFundsSimulationChunk, type SimulationChunk } from './simulation.ts';
@@ -63,7 +63,15 @@ export const fundsModel: ModelDefinition<FundsInput, FundsResult> = {
   cost: (input) =>
     Math.max(1, Math.ceil((input.fundLifeYears * input.periodsPerYear * (1 + input.simulations)) / 12)),
   costFields: ['simulations', 'fundLifeYears', 'periodsPerYear'],
-  run: (input) => runFunds(input),
+  run: (input, _rules, onProgress) =>
+    onProgress && input.simulations > 0
+      ? runFunds(input, simulateReporting(input, onProgress))
+      : runFunds(input),
+  progress: {
+    unit: 'paths',
+    total: (input) => input.simulations,
+    ofPart: (part) => (part as { count: number }).count,
+  },
   // Paths are independent and seeded per path, so any split merges to the single-run result exactly.
   parallel: {
     plan: (input, cores) => {
@@ -121,3 +129,20 @@ export const fundsModel: ModelDefinition<FundsInput, FundsResult> = {
   workbook: fundsWorkbook,
   sheetNames: FUNDS_SHEETS,
 };
+
+/** Paths per progress step of a run in one thread: small enough to report every few hundred milliseconds. */
+const PROGRESS_CHUNK_PATHS = 200;
+
+/**
+ * The simulation in chunks, reporting the paths done after each. Paths are seeded per path, so the chunks
+ * merge to exactly the single-run result (the same property the parallel plan relies on).
+ */
+function simulateReporting(input: FundsInput, onProgress: ProgressCallback) {
+  const chunks: SimulationChunk[] = [];
+  for (let start = 0; start < input.simulations; start += PROGRESS_CHUNK_PATHS) {
+    const count = Math.min(PROGRESS_CHUNK_PATHS, input.simulations - start);
+    chunks.push(runFundsSimulationChunk(input, start, count));
+    onProgress(start + count, input.simulations);
+  }
+  return mergeSimulationChunks(input, chunks);
+}

@@ -5,6 +5,7 @@ import { formatUsd } from '../portal/format.ts';
 import { navigate, useTitle } from '../router.tsx';
 import { ProblemBanner } from '../ui/Problem.tsx';
 import { Empty, Loading } from '../ui/States.tsx';
+import { TableFrame } from '../ui/TableFrame.tsx';
 
 const ACTION_LABEL: Record<PlacementAdvice['action'], string> = {
   keep: 'Keep',
@@ -51,7 +52,7 @@ export function AdvisorPage() {
               ? 'Every tenant is where it should be.'
               : `${changes.length} tenant${changes.length === 1 ? '' : 's'} would be better placed elsewhere.`}
           </p>
-          <div className="table-wrap">
+          <TableFrame label="Placement recommendations">
             <table>
               <caption className="sr-only">Placement recommendations per tenant</caption>
               <thead>
@@ -79,7 +80,7 @@ export function AdvisorPage() {
                     </th>
                     <td>{a.current}</td>
                     <td>{a.action === 'keep' ? 'keep' : a.recommended}</td>
-                    <td>{a.reasons.join('; ')}</td>
+                    <td className="cell-text">{a.reasons.join('; ')}</td>
                     <td className="num">{formatUsd(a.monthlyCostUsd.shared)}</td>
                     <td className="num">{formatUsd(a.monthlyCostUsd.dedicated)}</td>
                     <td>
@@ -93,7 +94,7 @@ export function AdvisorPage() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableFrame>
         </>
       ) : null}
     </section>

@@ -3,6 +3,7 @@ import type { ApiKey } from '../../../src/client/index.ts';
 import { useAsync, useSession } from '../api.tsx';
 import { formatTime } from '../portal/format.ts';
 import { ProblemBanner } from '../ui/Problem.tsx';
+import { TableFrame } from '../ui/TableFrame.tsx';
 
 /** Grace periods offered when rotating, seconds: the old key keeps working this long. */
 const GRACE_CHOICES: [number, string][] = [
@@ -65,7 +66,7 @@ export function KeysPanel({ tenantId }: { tenantId: string }) {
       {items.length === 0 ? (
         <p className="muted">No working key.</p>
       ) : (
-        <div className="table-wrap">
+        <TableFrame label="API keys">
           <table aria-labelledby="keys-heading">
             <thead>
               <tr>
@@ -107,7 +108,7 @@ export function KeysPanel({ tenantId }: { tenantId: string }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableFrame>
       )}
       <div className="actions">
         <label>

@@ -1,8 +1,9 @@
 import type { Operation } from '../../../src/client/index.ts';
-import { useAsync, useSession } from '../api.tsx';
+import { useAsync, useInterval, useSession } from '../api.tsx';
 import { formatTime } from '../portal/format.ts';
 import { ProblemBanner } from '../ui/Problem.tsx';
 import { StatusBadge } from '../ui/States.tsx';
+import { TableFrame } from '../ui/TableFrame.tsx';
 
 const KINDS: Record<Operation['kind'], string> = {
   move: 'Placement move',
@@ -10,11 +11,24 @@ const KINDS: Record<Operation['kind'], string> = {
   offboard: 'Offboarding',
 };
 
-/** What changed a tenant's placement or resources, newest first: moves, settings applied, offboarding. */
-export function OperationsPanel({ tenantId, version }: { tenantId: string; version: number }) {
+/**
+ * What changed a tenant's placement or resources, newest first: moves, settings applied, offboarding.
+ * While one runs (or the tenant is moving) the list refreshes every second, so a move shows as it happens.
+ */
+export function OperationsPanel({
+  tenantId,
+  version,
+  moving = false,
+}: {
+  tenantId: string;
+  version: number;
+  moving?: boolean;
+}) {
   const { client } = useSession();
   const operations = useAsync(() => client.listOperations(tenantId), [tenantId, version]);
   const items = operations.data ?? [];
+  const running = moving || items.some((op) => op.status === 'running');
+  useInterval(operations.reload, running ? 1000 : undefined);
   return (
     <section aria-labelledby="operations-heading">
       <h2 id="operations-heading">Operations</h2>
@@ -22,7 +36,7 @@ export function OperationsPanel({ tenantId, version }: { tenantId: string; versi
       {items.length === 0 ? (
         <p className="muted">No operation yet.</p>
       ) : (
-        <div className="table-wrap">
+        <TableFrame label="Operations">
           <table aria-labelledby="operations-heading">
             <thead>
               <tr>
@@ -45,12 +59,12 @@ export function OperationsPanel({ tenantId, version }: { tenantId: string; versi
                   </td>
                   <td>{Math.round(op.progress * 100)} %</td>
                   <td>{formatTime(op.createdAt)}</td>
-                  <td>{op.error?.message ?? lastStep(op)}</td>
+                  <td className="cell-text">{op.error?.message ?? lastStep(op)}</td>
                 </tr>
               ))}
             </tbody>
           </table>
-        </div>
+        </TableFrame>
       )}
     </section>
   );

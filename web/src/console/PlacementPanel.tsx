@@ -40,6 +40,8 @@ export function PlacementPanel({ tenant, onMoved }: { tenant: Tenant; onMoved():
       const op = await client.movePlacement(tenant.id, target);
       setOperation(op);
       setOperationId(op.id);
+      // The tenant now carries the move: the page's other panels (operations) follow it.
+      onMoved();
     } catch (e) {
       setError(e);
     }

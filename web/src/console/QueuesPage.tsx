@@ -5,6 +5,7 @@ import { formatTime } from '../portal/format.ts';
 import { useTitle } from '../router.tsx';
 import { ProblemBanner } from '../ui/Problem.tsx';
 import { Empty, Loading } from '../ui/States.tsx';
+import { TableFrame } from '../ui/TableFrame.tsx';
 
 /** Queue depths, refreshed every few seconds, with dead-letter inspection and redrive. */
 export function QueuesPage() {
@@ -38,6 +39,7 @@ export function QueuesPage() {
     }
   };
 
+  const anyDead = queues.data?.some((q) => q.deadLetters > 0) ?? false;
   return (
     <section>
       <h1>Queues</h1>
@@ -52,7 +54,7 @@ export function QueuesPage() {
         <Empty title="No queues yet. They appear when tenants are placed." />
       ) : null}
       {queues.data && queues.data.length > 0 ? (
-        <div className="table-wrap">
+        <TableFrame label="Queue depths">
           <table>
             <caption className="sr-only">Queue depths</caption>
             <thead>
@@ -70,9 +72,8 @@ export function QueuesPage() {
                 <th scope="col" className="num">
                   Dead letters
                 </th>
-                <th scope="col">
-                  <span className="sr-only">Actions</span>
-                </th>
+                {/* Only queues with dead letters have actions: no column of empty cells otherwise. */}
+                {anyDead ? <th scope="col">Dead-letter actions</th> : null}
               </tr>
             </thead>
             <tbody>
@@ -85,23 +86,34 @@ export function QueuesPage() {
                   <td className="num">{q.inFlight}</td>
                   <td className="num">{q.delayed}</td>
                   <td className={`num${q.deadLetters > 0 ? ' warn' : ''}`}>{q.deadLetters}</td>
-                  <td className="actions">
-                    {q.deadLetters > 0 ? (
-                      <>
-                        <button type="button" className="button-secondary" onClick={() => inspect(q.queue)}>
-                          Inspect
-                        </button>
-                        <button type="button" onClick={() => redrive(q.queue)}>
-                          Redrive
-                        </button>
-                      </>
-                    ) : null}
-                  </td>
+                  {anyDead ? (
+                    <td className="actions">
+                      {q.deadLetters > 0 ? (
+                        <>
+                          <button
+                            type="button"
+                            className="button-secondary"
+                            aria-label={`Inspect dead letters of ${q.queue}`}
+                            onClick={() => inspect(q.queue)}
+                          >
+                            Inspect
+                          </button>
+                          <button
+                            type="button"
+                            aria-label={`Redrive dead letters of ${q.queue}`}
+                            onClick={() => redrive(q.queue)}
+                          >
+                            Redrive
+                          </button>
+                        </>
+                      ) : null}
+                    </td>
+                  ) : null}
                 </tr>
               ))}
             </tbody>
           </table>
-        </div>
+        </TableFrame>
       ) : null}
       {open ? (
         <section aria-labelledby="dlq-heading">

@@ -1,4 +1,4 @@
-import { type FormEvent, useId, useState } from 'react';
+import { type FormEvent, useEffect, useId, useState } from 'react';
 import type {
   FunctionSettings,
   Plan,
@@ -7,7 +7,7 @@ import type {
   TenantLimits,
   TenantStatus,
 } from '../../../src/client/index.ts';
-import { ProblemError } from '../../../src/client/index.ts';
+import { DEFAULT_PLAN, ProblemError } from '../../../src/client/index.ts';
 import { Field, SelectField } from '../ui/Field.tsx';
 import { ProblemBanner } from '../ui/Problem.tsx';
 
@@ -60,7 +60,7 @@ export function TenantForm({ initial, submitLabel, onSubmit }: Props) {
   const creating = !initial;
   const [id, setId] = useState(initial?.id ?? '');
   const [name, setName] = useState(initial?.name ?? '');
-  const [plan, setPlan] = useState<Plan>(initial?.plan ?? 'free');
+  const [plan, setPlan] = useState<Plan>(initial?.plan ?? DEFAULT_PLAN);
   const [status, setStatus] = useState<TenantStatus>(initial?.status ?? 'active');
   const [placement, setPlacement] = useState<'shared' | 'dedicated'>(initial?.placement ?? 'shared');
   const [formatting, setFormatting] = useState<Record<string, string>>(
@@ -78,15 +78,35 @@ export function TenantForm({ initial, submitLabel, onSubmit }: Props) {
   const [problem, setProblem] = useState<unknown>();
   const [saving, setSaving] = useState(false);
   const rulesId = useId();
+  const problemId = useId();
+  // A refused save leaves the user at the button at the bottom: move them to what to change.
+  useEffect(() => {
+    if (!problem) return;
+    const banner = document.getElementById(problemId);
+    banner?.focus();
+    banner?.scrollIntoView({ block: 'start' });
+  }, [problem, problemId]);
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setProblem(undefined);
+    // What the browser can tell at once, named by the field ("Name is required"); focus goes to the first.
+    const missing: Record<string, string> = {};
+    if (creating && !id.trim()) missing['/id'] = 'Tenant id is required';
+    if (!name.trim()) missing['/name'] = 'Name is required';
+    if (Object.keys(missing).length > 0) {
+      setErrors(missing);
+      requestAnimationFrame(() =>
+        (event.target as HTMLFormElement).querySelector<HTMLElement>('[aria-invalid="true"]')?.focus(),
+      );
+      return;
+    }
     let parsedRules: TenantConfig['rules'];
     try {
       parsedRules = JSON.parse(rules || '{}') as TenantConfig['rules'];
     } catch (e) {
       setErrors({ '/config/rules': `Rules must be JSON: ${(e as Error).message}` });
+      document.getElementById(rulesId)?.focus();
       return;
     }
     const config: TenantConfig = {
@@ -126,7 +146,7 @@ export function TenantForm({ initial, submitLabel, onSubmit }: Props) {
   const rulesError = Object.entries(errors).find(([path]) => path.startsWith('/config/rules'))?.[1];
   return (
     <form className="tenant-form" onSubmit={submit} noValidate>
-      <ProblemBanner error={problem} />
+      <ProblemBanner error={problem} id={problemId} labelOf={labelOf} />
       <fieldset>
         <legend>Tenant</legend>
         {creating ? (
@@ -253,6 +273,26 @@ export function TenantForm({ initial, submitLabel, onSubmit }: Props) {
       </div>
     </form>
   );
+}
+
+const LABELS: Record<string, string> = {
+  '/id': 'Tenant id',
+  '/name': 'Name',
+  '/plan': 'Plan',
+  '/placement': 'Placement',
+  '/status': 'Status',
+  ...Object.fromEntries(FORMATTING.map((f) => [`/config/formatting/${f.key}`, f.label])),
+  ...Object.fromEntries(LIMITS.map((l) => [`/config/limits/${l.key}`, l.label])),
+  ...Object.fromEntries(FUNCTION.map((f) => [`/config/function/${f.key}`, f.label])),
+};
+
+/** The label of the field a server problem names (`/config/limits/maxRunningJobs` → "Max running jobs"). */
+function labelOf(path: string): string | undefined {
+  const field = path.replace(/^\/body/, '');
+  if (Object.hasOwn(LABELS, field)) return LABELS[field];
+  return field.startsWith('/config/rules')
+    ? `Rules (${field.slice('/config/rules'.length) || '/'})`
+    : undefined;
 }
 
 /** Filled fields as numbers; empty ones are left out (the default applies). */

@@ -82,7 +82,7 @@ export function TenantPage({ tenantId }: { tenantId: string }) {
         <dd>{formatTime(t.updatedAt)}</dd>
       </dl>
       <PlacementPanel key={t.id} tenant={t} onMoved={onMoved} />
-      <OperationsPanel tenantId={t.id} version={t.version} />
+      <OperationsPanel tenantId={t.id} version={t.version} moving={Boolean(t.move)} />
       <KeysPanel tenantId={t.id} />
       <section aria-labelledby="settings-heading">
         <h2 id="settings-heading">Settings</h2>

@@ -3,6 +3,7 @@ import { formatUsd, formatValue } from '../portal/format.ts';
 import { Link, useTitle } from '../router.tsx';
 import { ProblemBanner } from '../ui/Problem.tsx';
 import { Empty, Loading, StatusBadge } from '../ui/States.tsx';
+import { TableFrame } from '../ui/TableFrame.tsx';
 
 /** Every tenant with its placement, status and usage at a glance. */
 export function TenantsPage() {
@@ -28,7 +29,7 @@ export function TenantsPage() {
         </Empty>
       ) : null}
       {data.data && data.data.tenants.length > 0 ? (
-        <div className="table-wrap">
+        <TableFrame label="Tenants">
           <table>
             <caption className="sr-only">Tenants</caption>
             <thead>
@@ -73,7 +74,7 @@ export function TenantsPage() {
               })}
             </tbody>
           </table>
-        </div>
+        </TableFrame>
       ) : null}
     </section>
   );

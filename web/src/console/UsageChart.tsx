@@ -1,4 +1,5 @@
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
+import { ChartTable } from '../ui/ChartTable.tsx';
 import type { UsageSample } from './UsagePage.tsx';
 
 /** Jobs and failures of one tenant across the samples taken in this session. */
@@ -51,6 +52,14 @@ export default function UsageChart({ samples, tenantId }: { samples: UsageSample
           </LineChart>
         </ResponsiveContainer>
       </div>
+      <ChartTable
+        caption={`${tenantId}: jobs, failures and compute seconds over time`}
+        columns={['Time', 'Jobs', 'Failed', 'Compute (s)']}
+        rows={data.map((d, i) => ({
+          key: `${i}`,
+          cells: [d.time, String(d.jobs), String(d.failed), d.computeSeconds.toLocaleString()],
+        }))}
+      />
     </figure>
   );
 }

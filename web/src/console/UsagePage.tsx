@@ -6,6 +6,7 @@ import { useTitle } from '../router.tsx';
 import { SelectField } from '../ui/Field.tsx';
 import { ProblemBanner } from '../ui/Problem.tsx';
 import { Empty, Loading } from '../ui/States.tsx';
+import { TableFrame } from '../ui/TableFrame.tsx';
 
 const UsageChart = lazy(() => import('./UsageChart.tsx'));
 
@@ -55,7 +56,7 @@ export function UsagePage() {
       {usage.data?.length === 0 ? <Empty title="No usage recorded yet." /> : null}
       {usage.data && usage.data.length > 0 ? (
         <>
-          <div className="table-wrap">
+          <TableFrame label="Usage per tenant">
             <table>
               <caption className="sr-only">Usage per tenant</caption>
               <thead>
@@ -95,7 +96,7 @@ export function UsagePage() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableFrame>
           <h2>Metrics over time</h2>
           <p className="help">Sampled every 10 seconds while this page is open.</p>
           <SelectField label="Tenant" value={selected} options={tenants} onChange={setTenant} />

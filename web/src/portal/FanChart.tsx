@@ -10,6 +10,7 @@ import {
   XAxis,
   YAxis,
 } from 'recharts';
+import { ChartTable } from '../ui/ChartTable.tsx';
 import type { FanPoint } from './format.ts';
 
 const compact = new Intl.NumberFormat(undefined, { notation: 'compact', maximumFractionDigits: 1 });
@@ -82,31 +83,14 @@ export default function FanChart({
           </ComposedChart>
         </ResponsiveContainer>
       </div>
-      <table className="sr-only">
-        <caption>{title}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Year</th>
-            <th scope="col">P5</th>
-            <th scope="col">P25</th>
-            <th scope="col">Median</th>
-            <th scope="col">P75</th>
-            <th scope="col">P95</th>
-          </tr>
-        </thead>
-        <tbody>
-          {points.map((p) => (
-            <tr key={p.year}>
-              <td>{p.year}</td>
-              <td>{format(p.p5)}</td>
-              <td>{format(p.p25)}</td>
-              <td>{format(p.p50)}</td>
-              <td>{format(p.p75)}</td>
-              <td>{format(p.p95)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <ChartTable
+        caption={title}
+        columns={['Year', 'P5', 'P25', 'Median', 'P75', 'P95']}
+        rows={points.map((p) => ({
+          key: String(p.year),
+          cells: [String(p.year), ...[p.p5, p.p25, p.p50, p.p75, p.p95].map(format)],
+        }))}
+      />
     </figure>
   );
 }

@@ -7,11 +7,14 @@ import { Loading, StatusBadge } from '../ui/States.tsx';
 import { Downloads } from './Downloads.tsx';
 import {
   chartSeries,
+  describeProgress,
   duration,
   formatFigure,
+  formatMoney,
   formatTime,
   humanize,
   keyFigures,
+  simulationDistributions,
   simulationFan,
 } from './format.ts';
 import { JobWarnings } from './JobWarnings.tsx';
@@ -19,6 +22,7 @@ import { JobWarnings } from './JobWarnings.tsx';
 // Recharts is the biggest piece of the portal; only a finished job's page needs it.
 const ResultsChart = lazy(() => import('./ResultsChart.tsx'));
 const FanChart = lazy(() => import('./FanChart.tsx'));
+const DistributionChart = lazy(() => import('./DistributionChart.tsx'));
 
 /** One job, kept live over Server-Sent Events until it is terminal. */
 export function JobPage({ tenantId, jobId }: { tenantId: string; jobId: string }) {
@@ -62,6 +66,9 @@ export function JobPage({ tenantId, jobId }: { tenantId: string; jobId: string }
   const figures = keyFigures(job.summary, units);
   const currency = jobCurrency(job);
   const fan = simulationFan(job.summary);
+  const distributions = simulationDistributions(job.summary);
+  const money = (v: number) => formatMoney(v, currency);
+  const progress = job.status === 'running' ? job.progress : undefined;
   return (
     <section>
       <p>
@@ -73,8 +80,19 @@ export function JobPage({ tenantId, jobId }: { tenantId: string; jobId: string }
       <ProblemBanner error={error} onRetry={() => setAttempt((a) => a + 1)} />
       <div className="job-status" aria-live="polite">
         Status: <StatusBadge status={job.status} />
-        {!isTerminal(job.status) ? <span className="spinner" aria-hidden="true" /> : null}
+        {!isTerminal(job.status) && !progress ? <span className="spinner" aria-hidden="true" /> : null}
       </div>
+      {progress ? (
+        <div className="job-progress">
+          <progress
+            max={progress.total}
+            value={progress.done}
+            aria-label="Model progress"
+            aria-valuetext={describeProgress(progress)}
+          />
+          <span className="muted">{describeProgress(progress)}</span>
+        </div>
+      ) : null}
       <dl className="facts">
         <dt>Model version</dt>
         <dd>{job.modelVersion}</dd>
@@ -121,7 +139,7 @@ export function JobPage({ tenantId, jobId }: { tenantId: string; jobId: string }
       {series.length > 0 ? (
         <Suspense fallback={<Loading label="Loading chart…" />}>
           {series.map(([name, points]) => (
-            <ResultsChart key={name} title={humanize(name)} points={points} />
+            <ResultsChart key={name} title={humanize(name)} points={points} format={money} />
           ))}
         </Suspense>
       ) : null}
@@ -130,8 +148,19 @@ export function JobPage({ tenantId, jobId }: { tenantId: string; jobId: string }
           <FanChart
             title="Cumulative net cash flow, Monte Carlo: P5–P95 and P25–P75 bands, median line"
             points={fan}
-            format={(v) => formatFigure(v, 'money', currency)}
+            format={money}
           />
+        </Suspense>
+      ) : null}
+      {distributions.length > 0 ? (
+        <Suspense fallback={<Loading label="Loading chart…" />}>
+          {distributions.map((d) => (
+            <DistributionChart
+              key={d.key}
+              distribution={d}
+              format={(v) => formatFigure(v, d.unit, currency)}
+            />
+          ))}
         </Suspense>
       ) : null}
       <details>

@@ -4,6 +4,7 @@ import { useAsync, useTenantClient } from '../api.tsx';
 import { Link, navigate, useLocation, useTitle } from '../router.tsx';
 import { ProblemBanner } from '../ui/Problem.tsx';
 import { Empty, Loading, StatusBadge } from '../ui/States.tsx';
+import { TableFrame } from '../ui/TableFrame.tsx';
 import { formatTime } from './format.ts';
 
 const STATUSES: JobStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
@@ -89,7 +90,7 @@ export function JobsPage({ tenantId }: { tenantId: string }) {
         </Empty>
       ) : null}
       {items.length > 0 ? (
-        <div className="table-wrap">
+        <TableFrame label="Jobs">
           <table>
             <caption className="sr-only">Jobs</caption>
             <thead>
@@ -128,7 +129,7 @@ export function JobsPage({ tenantId }: { tenantId: string }) {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableFrame>
       ) : null}
       <ProblemBanner error={moreError} />
       {cursor ? (

@@ -10,6 +10,7 @@ import {
   YAxis,
 } from 'recharts';
 import type { SeriesPoint } from '../../../src/client/index.ts';
+import { ChartTable } from '../ui/ChartTable.tsx';
 
 const compact = new Intl.NumberFormat(undefined, { notation: 'compact', maximumFractionDigits: 1 });
 
@@ -18,7 +19,16 @@ const compact = new Intl.NumberFormat(undefined, { notation: 'compact', maximumF
  * cumulative curve (the fund's J-curve). A hidden table carries the same numbers for screen readers.
  * Animation is off: a half-drawn curve misreads as data, and it ignores prefers-reduced-motion.
  */
-export default function ResultsChart({ title, points }: { title: string; points: SeriesPoint[] }) {
+export default function ResultsChart({
+  title,
+  points,
+  format,
+}: {
+  title: string;
+  points: SeriesPoint[];
+  /** How a value reads (money in the job's currency): the tooltip and the table say it the same way. */
+  format: (value: number) => string;
+}) {
   const cumulative = /curve|cumulative/i.test(title);
   const data = points.map((p) => ({ label: String(p.label), value: p.value }));
   return (
@@ -34,7 +44,7 @@ export default function ResultsChart({ title, points }: { title: string; points:
               tick={{ fill: '#1f2328', fontSize: 12 }}
               width={56}
             />
-            <Tooltip formatter={(v) => (typeof v === 'number' ? v.toLocaleString() : String(v))} />
+            <Tooltip formatter={(v) => (typeof v === 'number' ? format(v) : String(v))} />
             <ReferenceLine y={0} stroke="#57606a" />
             {cumulative ? (
               <Line
@@ -52,23 +62,11 @@ export default function ResultsChart({ title, points }: { title: string; points:
           </ComposedChart>
         </ResponsiveContainer>
       </div>
-      <table className="sr-only">
-        <caption>{title}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Period</th>
-            <th scope="col">Value</th>
-          </tr>
-        </thead>
-        <tbody>
-          {data.map((d) => (
-            <tr key={d.label}>
-              <td>{d.label}</td>
-              <td>{d.value.toLocaleString()}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <ChartTable
+        caption={title}
+        columns={['Period', 'Value']}
+        rows={data.map((d) => ({ key: d.label, cells: [d.label, format(d.value)] }))}
+      />
     </figure>
   );
 }

@@ -5,6 +5,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { ProblemError } from '../../../src/client/index.ts';
 import { useAsync, useTenantClient } from '../api.tsx';
 import { Link, navigate, useLocation, useTitle } from '../router.tsx';
+import { formTemplates } from '../ui/formTemplates.tsx';
 import { ProblemBanner } from '../ui/Problem.tsx';
 import { Empty, Loading } from '../ui/States.tsx';
 import {
@@ -44,6 +45,14 @@ export function RunModelPage({ tenantId, model }: { tenantId: string; model: str
   useEffect(() => {
     if (unusual) confirmRef.current?.focus();
   }, [unusual]);
+  // A refused submission leaves the user at the button, below the form: take them to the summary of what
+  // to change (the field list when the server named fields, else the problem banner).
+  useEffect(() => {
+    if (!problem) return;
+    const summary = document.getElementById('error-summary') ?? document.getElementById('form-problem');
+    summary?.focus();
+    summary?.scrollIntoView({ block: 'start' });
+  }, [problem]);
 
   if (loaded.loading && !loaded.data) return <Loading label="Loading the form…" />;
   if (loaded.error) return <ProblemBanner error={loaded.error} onRetry={loaded.reload} />;
@@ -94,12 +103,18 @@ export function RunModelPage({ tenantId, model }: { tenantId: string; model: str
           Starting from the input of job <code>{rerun}</code>. Change what you need and run it again.
         </p>
       ) : null}
-      <ProblemBanner error={problem} />
+      <ProblemBanner
+        error={problem}
+        id="form-problem"
+        // Field problems are listed once, in the summary above the fields, each linked to its field.
+        hideFieldErrors={Boolean(serverErrors && Object.keys(serverErrors).length > 0)}
+      />
       <Form
         schema={schema}
         uiSchema={uiSchema}
         validator={validator}
         widgets={widgets}
+        templates={formTemplates}
         formData={initial}
         onChange={onChange}
         onSubmit={onSubmit}

@@ -124,19 +124,31 @@ export function keyFigures(summary: Record<string, unknown> | undefined, units?:
   return figures;
 }
 
+const TWO_DECIMALS = { minimumFractionDigits: 2, maximumFractionDigits: 2 } as const;
+
 /**
- * A figure with its unit: money in the job's currency (`€1,234,567.89`), a rate as a percentage
- * (`8.16 %`), a multiple as `1.52×`; anything else as `formatValue` shows it.
+ * Money as one format everywhere on a page: the ISO currency code and a fixed number of decimals, the
+ * currency's minor unit (`USD 2,172,761.20`, never `2,172,761.2` beside `654,755.77`; `JPY 1,000`);
+ * without a currency, two decimals alone.
+ */
+export function formatMoney(value: number, currency: string | undefined): string {
+  if (currency && /^[A-Z]{3}$/.test(currency)) {
+    // Intl's currency style fixes the decimals to the currency's minor unit (ISO 4217).
+    return value.toLocaleString(undefined, { style: 'currency', currency, currencyDisplay: 'code' });
+  }
+  return value.toLocaleString(undefined, TWO_DECIMALS);
+}
+
+/**
+ * A figure with its unit, one format per quantity: money as `formatMoney` (`EUR 1,234,567.89`), a rate as
+ * a percentage with two decimals (`8.36 %`, not 0.0836), a multiple as `1.45×`; anything else as
+ * `formatValue` shows it.
  */
 export function formatFigure(value: unknown, unit: Units, currency: string | undefined, key = ''): string {
   if (typeof value !== 'number' || !Number.isFinite(value)) return formatValue(value, key);
-  if (unit === 'money' && currency && /^[A-Z]{3}$/.test(currency)) {
-    return value.toLocaleString(undefined, { style: 'currency', currency, maximumFractionDigits: 2 });
-  }
-  if (unit === 'fraction') {
-    return `${(value * 100).toLocaleString(undefined, { maximumFractionDigits: 2 })} %`;
-  }
-  if (unit === 'multiple') return `${value.toLocaleString(undefined, { maximumFractionDigits: 2 })}×`;
+  if (unit === 'money') return formatMoney(value, currency);
+  if (unit === 'fraction') return `${(value * 100).toLocaleString(undefined, TWO_DECIMALS)} %`;
+  if (unit === 'multiple') return `${value.toLocaleString(undefined, TWO_DECIMALS)}×`;
   return formatValue(value, key);
 }
 
@@ -163,4 +175,39 @@ export function simulationFan(summary: Record<string, unknown> | undefined): Fan
   if (!Array.isArray(fan)) return [];
   const keys = ['year', 'p5', 'p25', 'p50', 'p75', 'p95'] as const;
   return fan.filter((p): p is FanPoint => isRecord(p) && keys.every((k) => typeof p[k] === 'number'));
+}
+
+/** One Monte Carlo outcome's spread over the paths: its percentiles, P5 to P95. */
+export interface Distribution {
+  key: string;
+  title: string;
+  unit: 'fraction' | 'multiple';
+  points: { label: string; value: number }[];
+}
+
+const PERCENTILES = ['p5', 'p10', 'p25', 'p50', 'p75', 'p90', 'p95'] as const;
+const DISTRIBUTIONS = [
+  { key: 'tvpi', title: 'TVPI across Monte Carlo paths', unit: 'multiple' },
+  { key: 'irr', title: 'Net IRR across Monte Carlo paths', unit: 'fraction' },
+] as const;
+
+/** The percentiles of each Monte Carlo outcome in a job's summary (`simulation.tvpi`, `simulation.irr`). */
+export function simulationDistributions(summary: Record<string, unknown> | undefined): Distribution[] {
+  const simulation = summary?.['simulation'];
+  if (!isRecord(simulation)) return [];
+  return DISTRIBUTIONS.flatMap(({ key, title, unit }) => {
+    const d = simulation[key];
+    if (!isRecord(d)) return [];
+    const points = PERCENTILES.filter((p) => typeof d[p] === 'number' && Number.isFinite(d[p])).map((p) => ({
+      label: p === 'p50' ? 'Median' : p.toUpperCase(),
+      value: d[p] as number,
+    }));
+    return points.length > 0 ? [{ key, title, unit, points }] : [];
+  });
+}
+
+/** `1200 of 5000 paths (24 %)`: a running job's progress in words. */
+export function describeProgress(progress: { done: number; total: number; unit: string }): string {
+  const pct = progress.total > 0 ? Math.floor((progress.done / progress.total) * 100) : 0;
+  return `${progress.done.toLocaleString()} of ${progress.total.toLocaleString()} ${progress.unit} (${pct} %)`;
 }

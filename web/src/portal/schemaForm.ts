@@ -65,19 +65,57 @@ function nameChoices(schema: Schema): Schema {
 /** How a unit reads in a label: rates are typed as percentages. */
 const UNIT_LABELS: Record<string, string> = { fraction: '%', multiple: '×' };
 
-/** Puts each field's `x-unit` into its label ("Discount rate (%)"), so the unit is read out with the field. */
+const unitSuffix = (schema: Schema): string => {
+  const unit = schema['x-unit'];
+  return typeof unit === 'string' && unit ? ` (${UNIT_LABELS[unit] ?? unit})` : '';
+};
+
+/**
+ * What one item of an array is called: the items' own title, else the array's title without its article
+ * ("A value per period" → "Value per period"), else the field's. Item 2 is then "Value per period 2".
+ */
+export function itemNameOf(array: Schema, fieldTitle: string): string {
+  const items = isObject(array.items) ? array.items : {};
+  if (typeof items.title === 'string' && items.title) return items.title;
+  const own = typeof array.title === 'string' ? array.title.replace(/^(a|an|the)\s+/i, '') : '';
+  const name = own || fieldTitle;
+  return name.charAt(0).toUpperCase() + name.slice(1);
+}
+
+/** The array schemas of a field: itself, or the array choices of its `anyOf`/`oneOf`. */
+function arraysOf(schema: Schema): Schema[] {
+  if (schema.type === 'array') return [schema];
+  return (['anyOf', 'oneOf'] as const).flatMap((key) =>
+    Array.isArray(schema[key])
+      ? (schema[key] as unknown[]).filter(isObject).filter((c) => c.type === 'array')
+      : [],
+  );
+}
+
+/**
+ * Puts each field's `x-unit` into its label ("Discount rate (%)"), so the unit is read out with the field,
+ * and names every array item by its position ("Value per period 2 (%)" instead of @rjsf's "A value per
+ * period-2"); the item's buttons take their names from it ("Remove value per period 2").
+ */
 export function uiSchemaFor(schema: Schema): UiSchema {
   const ui: UiSchema = {};
   const properties = isObject(schema.properties) ? schema.properties : {};
   for (const [name, child] of Object.entries(properties)) {
     if (!isObject(child)) continue;
     const entry: UiSchema = child.type === 'object' ? uiSchemaFor(child) : {};
-    const unit = child['x-unit'];
-    if (typeof unit === 'string' && unit)
-      entry['ui:title'] = `${child.title ?? name} (${UNIT_LABELS[unit] ?? unit})`;
-    if (isObject(child.items)) {
-      const itemUi = uiSchemaFor(child.items);
-      if (Object.keys(itemUi).length > 0) entry.items = itemUi;
+    const title = typeof child.title === 'string' ? child.title : name;
+    if (unitSuffix(child)) entry['ui:title'] = `${title}${unitSuffix(child)}`;
+    // A choice's array shares the field's uiSchema (@rjsf passes it to the chosen branch), so one
+    // `items` serves both a plain array and an array choice.
+    const array = arraysOf(child)[0];
+    if (array) {
+      const items = inherit(child, isObject(array.items) ? array.items : {});
+      const itemUi = items.type === 'object' ? uiSchemaFor(items) : {};
+      const itemName = itemNameOf(array, title);
+      entry.items = (_item: unknown, index: number): UiSchema => ({
+        ...itemUi,
+        'ui:title': `${itemName} ${index + 1}${unitSuffix(items)}`,
+      });
     }
     if (Object.keys(entry).length > 0) ui[name] = entry;
   }
@@ -100,6 +138,28 @@ function fieldAt(schema: Schema, property: string | undefined): Schema | undefin
   return node;
 }
 
+/** The name a person knows a field by at an Ajv path (`.revenueGrowth.1` → "Value per period 2"). */
+export function labelAt(schema: Schema, property: string | undefined): string | undefined {
+  let node: Schema | undefined = schema;
+  let label: string | undefined;
+  for (const segment of (property ?? '').split('.').filter(Boolean)) {
+    if (!node) return label;
+    const properties: unknown = node.properties;
+    if (isObject(properties) && Object.hasOwn(properties, segment) && isObject(properties[segment])) {
+      node = properties[segment] as Schema;
+      const title = typeof node.title === 'string' ? node.title : segment;
+      label = label ? `${label}: ${title}` : title;
+    } else if (/^\d+$/.test(segment)) {
+      const array: Schema | undefined = arraysOf(node)[0];
+      if (!array) return label;
+      const name = itemNameOf(array, label ?? '');
+      label = `${name} ${Number(segment) + 1}`;
+      node = isObject(array.items) ? array.items : undefined;
+    } else return label;
+  }
+  return label;
+}
+
 /**
  * Ajv's terse messages (`must be <= 1`) in words a user acts on, and a rate's limits as percentages
  * (`must be at most 100 %`), the unit the user types them in.
@@ -109,11 +169,10 @@ export function friendlyErrorsFor(schema: Schema): (errors: RJSFValidationError[
     errors.map((original) => {
       const rate = fieldAt(schema, original.property)?.['x-unit'] === 'fraction';
       const error = rewrite(original, rate);
-      // The list above the form shows `stack` ("'Title' must be <= 1"): keep it in step with the inline message.
-      const stack =
-        original.message && error.message && original.stack.endsWith(original.message)
-          ? original.stack.slice(0, -original.message.length) + error.message
-          : original.stack;
+      // The summary above the form shows `stack`: the field's name and the inline message ("Discount
+      // rate (WACC) is required"), never a bare "is required" the user cannot place.
+      const label = labelAt(schema, original.property);
+      const stack = label && error.message ? `${label} ${error.message}` : original.stack;
       return { ...error, stack };
     });
 }

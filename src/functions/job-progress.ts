@@ -1,0 +1,77 @@
+import type { JobProgress, JobRecord } from '../core/job.ts';
+import type { ModelDefinition, ProgressCallback } from '../models/types.ts';
+import type { TenantJobStore } from '../ports/job-store.ts';
+
+export type { ProgressCallback };
+
+/** At most one progress write per job this often: a 10-second run writes about 40 times, not per path. */
+export const PROGRESS_INTERVAL_MS = 250;
+
+export interface ProgressReporter {
+  /** The callback handed to the model. Cheap: most calls only compare a clock. */
+  report: ProgressCallback;
+  /** No write after this: the job's next status change is about to be committed. */
+  stop(): void;
+}
+
+/**
+ * Carries a running model's progress to its job record and to whoever listens (SSE), throttled to one
+ * report per `intervalMs` (plus the last step, `done === total`). Writes go through
+ * `TenantJobStore.recordProgress`, which never changes the record's version, so they cannot make the
+ * runner's own compare-and-set fail. Listeners hear of it at once, not when the write settles: a model
+ * that runs synchronously (one simulation in this thread) keeps the event loop until it ends, while the
+ * embedded store writes synchronously and the notification is posted to the host's thread right away.
+ * A failed write is only passed to `onError`: progress is a hint, the job's outcome does not depend on it.
+ */
+export function progressReporter(options: {
+  jobs: Pick<TenantJobStore, 'recordProgress'>;
+  job: JobRecord;
+  unit: string;
+  notify?: ((job: JobRecord) => void) | undefined;
+  onError?: (error: unknown) => void;
+  intervalMs?: number;
+  now?: () => number;
+}): ProgressReporter {
+  const { jobs, job, unit } = options;
+  const interval = options.intervalMs ?? PROGRESS_INTERVAL_MS;
+  const now = options.now ?? Date.now;
+  let last = Number.NEGATIVE_INFINITY;
+  let stopped = false;
+  return {
+    report(done, total) {
+      if (stopped) return;
+      const t = now();
+      if (t - last < interval && done < total) return;
+      last = t;
+      const progress: JobProgress = { done, total, unit };
+      jobs.recordProgress(job.id, job.version, progress).catch((error: unknown) => options.onError?.(error));
+      options.notify?.({ ...job, progress });
+    },
+    stop() {
+      stopped = true;
+    },
+  };
+}
+
+/**
+ * The parts of a parallel run, each sent on its own so the run reports as each part ends (`ofPart` units
+ * done) instead of once at the end; the pool runs them as it would the whole plan. Results stay in plan order.
+ */
+export function runPartsReporting(
+  model: ModelDefinition,
+  input: unknown,
+  plan: unknown[],
+  runParts: (model: string, input: unknown, parts: unknown[]) => Promise<unknown[]>,
+  onProgress: ProgressCallback,
+): Promise<unknown[]> {
+  const total = model.progress?.total(input) ?? 0;
+  let done = 0;
+  return Promise.all(
+    plan.map(async (part) => {
+      const [result] = await runParts(model.name, input, [part]);
+      done += model.progress?.ofPart(part) ?? 0;
+      onProgress(Math.min(done, total), total);
+      return result;
+    }),
+  );
+}

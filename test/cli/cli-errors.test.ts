@@ -1,0 +1,147 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { confirmDestructive } from '../../src/cli/confirm.ts';
+import { newTenantId, startTestServer, type TestServer } from '../support/server.ts';
+
+const run = promisify(execFile);
+const BIN = new URL('../../bin/silopool.mjs', import.meta.url).pathname;
+const cleanup: (() => Promise<void> | void)[] = [];
+afterAll(async () => {
+  for (const c of cleanup) await c();
+});
+
+function tempDataDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'silopool-cli-errors-'));
+  cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Runs the CLI (stdin not a terminal, as in a script) and returns its exit code and output either way. */
+async function cli(env: Record<string, string>, ...args: string[]) {
+  return run(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } }).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (error: { code: number; stdout: string; stderr: string }) => ({
+      code: error.code,
+      stdout: error.stdout,
+      stderr: error.stderr,
+    }),
+  );
+}
+
+describe('CLI errors people can act on', () => {
+  it('refuses a token for a tenant that does not exist, and lifetimes outside 1s to the maximum', async () => {
+    const DATA_DIR = tempDataDir();
+    const id = newTenantId('tok');
+    await cli({ DATA_DIR }, 'tenants', 'create', id, '--name', 'Tok');
+    const ghost = newTenantId('nosuch');
+    const missing = await cli({ DATA_DIR }, 'token', '--tenant', ghost);
+    expect(missing.code).toBe(1);
+    expect(missing.stdout).toBe('');
+    expect(missing.stderr).toContain(`No tenant "${ghost}"`);
+    for (const expires of ['0s', '-5m', '1.5h', 'soon']) {
+      const bad = await cli({ DATA_DIR }, 'token', '--tenant', id, `--expires=${expires}`);
+      expect(bad.code, expires).not.toBe(0);
+      expect(bad.stdout, expires).toBe('');
+      expect(bad.stderr, expires).toMatch(/1s to 24h/);
+    }
+    const long = await cli({ DATA_DIR }, 'token', '--tenant', id, '--expires', '25h');
+    expect(long.code).toBe(1);
+    expect(long.stderr).toMatch(/\/expiresIn:? must be at most 24h/);
+    const ok = await cli({ DATA_DIR }, 'token', '--tenant', id, '--expires', '15m');
+    expect(ok.stdout).toMatch(/^ey/);
+  });
+
+  describe('against a running server', () => {
+    let server: TestServer;
+    const env = () => ({
+      SILOPOOL_URL: server.url,
+      SILOPOOL_TOKEN: server.operatorToken,
+      DATA_DIR: server.dataDir,
+    });
+
+    it('prints the problem in words, and as JSON with --json', async () => {
+      server = await startTestServer();
+      cleanup.push(() => server.stop());
+      const ghost = newTenantId('gone');
+      const out = await cli(
+        env(),
+        'tenants',
+        'offboard',
+        ghost,
+        '--export',
+        join(tempDataDir(), 'x.zip'),
+        '--yes',
+      );
+      expect(out.code).toBe(1);
+      expect(out.stderr).toMatch(/^silopool: .*not found/i);
+      expect(out.stderr).not.toContain('{');
+      const json = await cli(env(), 'tenants', 'get', ghost, '--json');
+      expect(json.code).toBe(1);
+      expect(JSON.parse(json.stderr)).toMatchObject({ status: 404 });
+      const token = await cli(env(), 'token', '--tenant', ghost);
+      expect(token.stderr).toContain(`No tenant "${ghost}"`);
+      const id = newTenantId('tok');
+      await server.createTenant(id);
+      const long = await cli(env(), 'token', '--tenant', id, '--expires', '9999d');
+      expect(long.stderr).toMatch(/expiresIn: must be at most 24h/);
+    });
+
+    it('asks before offboarding or revoking: without a terminal only --yes goes ahead', async () => {
+      const id = newTenantId('keep');
+      const { apiKey } = await server.createTenant(id);
+      const dir = tempDataDir();
+      const refused = await cli(env(), 'tenants', 'offboard', id, '--export', join(dir, 'x.zip'));
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('pass --yes');
+      expect((await server.api(`/v1/admin/tenants/${id}`, { token: server.operatorToken })).status).toBe(200);
+
+      const keys = JSON.parse((await cli(env(), 'tenants', 'keys', 'list', id, '--json')).stdout) as {
+        id: string;
+      }[];
+      const revoke = await cli(env(), 'tenants', 'keys', 'revoke', id, keys[0]!.id);
+      expect(revoke.stderr).toContain('pass --yes');
+      expect((await server.api('/v1/jobs', { token: apiKey })).status).toBe(200);
+      const rotate = await cli(env(), 'tenants', 'keys', 'rotate', id, keys[0]!.id);
+      expect(rotate.stderr).toContain('pass --yes');
+      expect((await server.api('/v1/jobs', { token: apiKey })).status).toBe(200);
+
+      const done = await cli(env(), 'tenants', 'offboard', id, '--export', join(dir, 'x.zip'), '--yes');
+      expect(done.code).toBe(0);
+      expect((await server.api(`/v1/admin/tenants/${id}`, { token: server.operatorToken })).status).toBe(404);
+    }, 60_000);
+  });
+
+  it('apply asks before a plan that offboards; without a terminal only --yes carries it out', async () => {
+    const DATA_DIR = tempDataDir();
+    const id = newTenantId('apply');
+    await cli({ DATA_DIR }, 'tenants', 'create', id, '--name', 'Apply');
+    const file = join(DATA_DIR, 'tenants.yaml');
+    writeFileSync(file, `tenants:\n  - id: ${id}\n    offboard: true\n`);
+    const refused = await cli({ DATA_DIR }, 'apply', file, '--export-dir', DATA_DIR);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('pass --yes');
+    expect(JSON.parse((await cli({ DATA_DIR }, 'tenants', 'list', '--json')).stdout)).toHaveLength(1);
+    const done = await cli({ DATA_DIR }, 'apply', file, '--export-dir', DATA_DIR, '--yes');
+    expect(done.code).toBe(0);
+    expect(JSON.parse((await cli({ DATA_DIR }, 'tenants', 'list', '--json')).stdout)).toEqual([]);
+  });
+
+  it('on a terminal, goes ahead on "y" and stops on anything else', async () => {
+    const ask = async (answer: string) => {
+      const input = Object.assign(new PassThrough(), { isTTY: true });
+      const output = new PassThrough();
+      const asked = confirmDestructive('offboard t-1', {}, { input, output });
+      input.write(`${answer}\n`);
+      return asked;
+    };
+    await expect(ask('y')).resolves.toBeUndefined();
+    await expect(ask('yes')).resolves.toBeUndefined();
+    await expect(ask('')).rejects.toThrow('Cancelled');
+    await expect(ask('n')).rejects.toThrow('Cancelled');
+  });
+});
