@@ -17,6 +17,7 @@ import { adminUsageRoutes } from './routes/admin-usage.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { modelRoutes } from './routes/models.ts';
+import { notificationRoutes } from './routes/notifications.ts';
 import { tenantSettingsRoutes } from './routes/settings.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
 import { answerUnroutedRequests, clientErrorHandler, frameworkErrors } from './server-errors.ts';
@@ -118,6 +119,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   modelRoutes(app, deps);
   jobRoutes(app, deps);
   tenantSettingsRoutes(app, deps);
+  notificationRoutes(app, deps);
   adminRoutes(app, deps);
   adminKeyRoutes(app, deps);
   adminUsageRoutes(app, deps);

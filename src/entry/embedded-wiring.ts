@@ -56,6 +56,8 @@ export async function createHandlerDeps(options: Record<string, unknown>): Promi
     directory: platform.directory,
     stores: platform.stores,
     queue: platform.queue,
+    // The embedded server always delivers user notifications (see platform.ts): finished jobs announce to them.
+    notifications: true,
     ...(typeof options.maxReceiveCount === 'number' ? { maxReceiveCount: options.maxReceiveCount } : {}),
   };
 }

@@ -1,12 +1,12 @@
+import { dropSubscription, readByKey, tenantRecipients } from '../control/notification-preferences.ts';
 import type { TenantId } from '../core/ids.ts';
 import { jobNotice, receives } from '../core/notifications.ts';
 import type { Tenant } from '../core/tenant.ts';
-import { dropSubscription, readByKey, tenantRecipients } from '../control/notification-preferences.ts';
 import {
   jobEmail,
   type Mailer,
-  type PushDeps,
   PushDeliveryError,
+  type PushDeps,
   sendPush,
 } from '../functions/notification-channels.ts';
 import {
@@ -81,7 +81,10 @@ export function startNotificationDispatcher(options: NotificationDispatcherOptio
       }
       if (options.push && receives(settings, 'push')) {
         for (const subscription of settings.push) {
-          await queue.send(NOTIFICATION_QUEUE, deliveryMessageFor(announcement, 'push', user, subscription.id));
+          await queue.send(
+            NOTIFICATION_QUEUE,
+            deliveryMessageFor(announcement, 'push', user, subscription.id),
+          );
         }
       }
     }
@@ -129,7 +132,8 @@ export function startNotificationDispatcher(options: NotificationDispatcherOptio
         `${message.tenantId}/${message.channel}`,
         () => deliver(message),
         async (waitedMs) => {
-          if (waitedMs >= 1_000) await queue.changeVisibility(NOTIFICATION_QUEUE, m.receiptHandle, VISIBILITY_SEC);
+          if (waitedMs >= 1_000)
+            await queue.changeVisibility(NOTIFICATION_QUEUE, m.receiptHandle, VISIBILITY_SEC);
         },
       );
     }
