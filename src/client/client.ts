@@ -11,6 +11,7 @@ import type {
   JobStatus,
   Me,
   ModelInfo,
+  NotificationSettings,
   Operation,
   Page,
   Placement,
@@ -62,6 +63,13 @@ export const CLIENT_ROUTES = [
   'POST /v1/admin/tenants/{id}/api-keys/{keyId}/rotate',
   'GET /v1/admin/advisor',
   'POST /v1/admin/advisor/apply',
+  'GET /v1/me/notifications',
+  'PATCH /v1/me/notifications',
+  'PUT /v1/me/notifications/email',
+  'POST /v1/me/notifications/email/verify',
+  'DELETE /v1/me/notifications/email',
+  'POST /v1/me/notifications/push',
+  'DELETE /v1/me/notifications/push/{id}',
 ] as const;
 
 const TERMINAL: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
@@ -244,6 +252,34 @@ export class SilopoolClient {
     return this.json('POST', `/v1/admin/tenants/${enc(tenantId)}/api-keys/${enc(keyId)}/rotate`, {
       body: options,
     });
+  }
+
+  // --- the signed-in user's notifications, in the client's tenant ---
+  notificationSettings(): Promise<NotificationSettings> {
+    return this.json('GET', '/v1/me/notifications');
+  }
+  setNotificationOptIn(optIn: { email?: boolean; push?: boolean }): Promise<NotificationSettings> {
+    return this.json('PATCH', '/v1/me/notifications', { body: { optIn } });
+  }
+  /** Mails a verification code to `address`; it receives job emails once the code is entered. */
+  setNotificationEmail(address: string): Promise<NotificationSettings> {
+    return this.json('PUT', '/v1/me/notifications/email', { body: { address } });
+  }
+  verifyNotificationEmail(code: string): Promise<NotificationSettings> {
+    return this.json('POST', '/v1/me/notifications/email/verify', { body: { code } });
+  }
+  removeNotificationEmail(): Promise<void> {
+    return this.json('DELETE', '/v1/me/notifications/email');
+  }
+  /** Stores a browser's push subscription (`PushSubscription.toJSON()`). */
+  addPushSubscription(subscription: {
+    endpoint?: string;
+    keys?: Record<string, string>;
+  }): Promise<NotificationSettings> {
+    return this.json('POST', '/v1/me/notifications/push', { body: subscription });
+  }
+  removePushSubscription(id: string): Promise<void> {
+    return this.json('DELETE', `/v1/me/notifications/push/${enc(id)}`);
   }
 
   // --- transport ---
