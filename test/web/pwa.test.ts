@@ -1,6 +1,7 @@
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newTenantId, startTestServer, type TestServer } from '../support/server.ts';
+import { type SmtpInbox, startSmtpInbox } from '../support/smtp-inbox.ts';
 import {
   ensureWebBuilt,
   hasChromium,
@@ -31,13 +32,18 @@ describe.skipIf(!hasChromium)(
   { timeout: 120_000 },
   () => {
     let server: TestServer;
+    let inbox: SmtpInbox;
     let browser: Browser;
     let tenantId: string;
     let token: string;
 
     beforeAll(async () => {
       ensureWebBuilt();
-      [server, browser] = await Promise.all([startTestServer(), launchChromium()]);
+      inbox = await startSmtpInbox();
+      [server, browser] = await Promise.all([
+        startTestServer({ env: { SILOPOOL_SMTP_URL: inbox.url } }),
+        launchChromium(),
+      ]);
       tenantId = newTenantId('pwa');
       await server.createTenant(tenantId, { name: 'PWA Co' });
       token = await server.mintToken({ tenants: [tenantId], user: `pat-${tenantId}` });
@@ -46,6 +52,7 @@ describe.skipIf(!hasChromium)(
     afterAll(async () => {
       await browser?.close();
       await server?.stop();
+      await inbox?.close();
     });
 
     async function phone(): Promise<{ context: BrowserContext; page: Page; cdp: CDPSession }> {
@@ -191,6 +198,7 @@ describe.skipIf(!hasChromium)(
       await controlledPortal(page, `/t/${tenantId}/notifications`);
       await page.getByRole('heading', { name: 'Notifications', level: 1 }).waitFor();
       await page.getByRole('heading', { name: /Push notifications|This device/ }).waitFor();
+      await page.getByRole('heading', { name: 'Email' }).waitFor();
       expect(await horizontalOverflow(page)).toBeLessThanOrEqual(0);
       expect(await unlabelledControls(page)).toEqual([]);
       const emptyButtons = await page
@@ -200,6 +208,33 @@ describe.skipIf(!hasChromium)(
         );
       expect(emptyButtons).toBe(0);
       await screenshot(page, 'notifications');
+      await context.close();
+    });
+
+    it('verifies an email address with the mailed code and turns job emails on', async () => {
+      const { context, page } = await phone();
+      await controlledPortal(page, `/t/${tenantId}/notifications`);
+      const address = `pat@${tenantId}.test`;
+      const optIn = page.getByRole('checkbox', { name: 'Email me when a job finishes' });
+      await expect.poll(() => optIn.isDisabled()).toBe(true);
+      await page.getByLabel('Email address').fill(address);
+      await page.getByRole('button', { name: 'Send code' }).click();
+      const mail = await inbox.waitFor((m) => m.to.includes(address));
+      const code = /Enter (\d{6}) /.exec(mail.text)?.[1] ?? '';
+      await page.getByLabel('Verification code').fill(code);
+      await page.getByRole('button', { name: 'Verify' }).click();
+      await page.getByText(`${address} — verified`).waitFor();
+      // A controlled checkbox: it shows the new state once the server has stored it.
+      await optIn.click();
+      await expect.poll(() => optIn.isChecked()).toBe(true);
+      expect(await horizontalOverflow(page)).toBeLessThanOrEqual(0);
+      expect(await unlabelledControls(page)).toEqual([]);
+      await screenshot(page, 'notifications-email');
+      const stored = await server.api('/v1/me/notifications', { token, tenant: tenantId });
+      expect(await stored.json()).toMatchObject({
+        optIn: { email: true },
+        email: { address, verified: true },
+      });
       await context.close();
     });
   },
