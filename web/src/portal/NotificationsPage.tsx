@@ -71,7 +71,7 @@ function EmailSettings({ settings, busy, act, client }: SectionProps) {
   const email = settings.email;
   const sendCode = (e: FormEvent) => {
     e.preventDefault();
-    void act(() => client.setNotificationEmail(address.trim()));
+    void act(() => client.setNotificationEmail(address.trim())).then(() => setAddress(''));
   };
   const verify = (e: FormEvent) => {
     e.preventDefault();
