@@ -66,8 +66,9 @@ describe.skipIf(!hasChromium)(
     async function controlledPortal(page: Page, path: string): Promise<void> {
       await page.goto(`${server.url}/login#token=${token}`);
       await page.waitForURL(/\/t\//);
-      await page.evaluate(() => navigator.serviceWorker.ready);
-      await expect.poll(() => page.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true);
+      await expect
+        .poll(() => page.evaluate(() => navigator.serviceWorker.controller !== null), { timeout: 15_000 })
+        .toBe(true);
       await page.goto(`${server.url}${path}`);
     }
 
