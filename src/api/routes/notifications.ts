@@ -129,8 +129,8 @@ export function notificationRoutes(app: FastifyInstance, deps: AppDeps): void {
         summary: 'Set the address for job emails; a verification code is mailed to it',
         description:
           'The address receives nothing but the code until the code is entered ' +
-          '(`POST /v1/me/notifications/email/verify`). At most one code a minute; 503 when the platform has ' +
-          'no SMTP server.',
+          '(`POST /v1/me/notifications/email/verify`). At most one code a minute (429); 409 ' +
+          '`channel_not_offered` when the platform has no SMTP server; 503 when the SMTP server fails.',
         body: {
           type: 'object',
           required: ['address'],
@@ -141,13 +141,18 @@ export function notificationRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
     async (request, reply) => {
       const { tenant, objects, settings } = await mine(request);
-      if (!offer.mailer)
-        throw new UnavailableError('This platform sends no email: it has no SMTP server set.');
       const address = request.body.address.trim();
       if (!isEmailAddress(address)) {
         throw new ValidationError([
           { path: '/body/address', message: 'must be an email address', rule: 'format' },
         ]);
+      }
+      // Neither the caller's mistake nor an outage: this platform is set up without email.
+      if (!offer.mailer) {
+        throw new ConflictError(
+          'This platform sends no email: it has no SMTP server set.',
+          'channel_not_offered',
+        );
       }
       const now = Date.now();
       const sentAt = settings.email?.codeSentAt ? Date.parse(settings.email.codeSentAt) : 0;
@@ -261,7 +266,9 @@ export function notificationRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
     async (request, reply) => {
       const { objects, settings } = await mine(request);
-      if (!offer.vapidPublicKey) throw new UnavailableError('This platform sends no Web Push.');
+      if (!offer.vapidPublicKey) {
+        throw new ConflictError('This platform sends no Web Push.', 'channel_not_offered');
+      }
       const target = checkWebhookUrl(request.body.endpoint, policy);
       if (!target.ok) {
         throw new ValidationError([
