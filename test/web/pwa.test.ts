@@ -142,7 +142,7 @@ describe.skipIf(!hasChromium)(
       await context.close();
     });
 
-    it('shows a pushed job notice as a notification that leads to the job page', async () => {
+    it('shows a pushed job notice as a notification whose click opens the job page', async () => {
       const { context, page, cdp } = await phone();
       await context.grantPermissions(['notifications'], { origin: server.url });
       await cdp.send('ServiceWorker.enable');
@@ -191,6 +191,26 @@ describe.skipIf(!hasChromium)(
       await expect
         .poll(async () => (await shown()).find((n) => n.tag === 'job-other')?.data)
         .toEqual({ path: '/' });
+
+      // Clicking the job's notification brings the app's window to the job page. No browser API clicks a
+      // system notification, so the worker receives the event a click dispatches, for the shown one.
+      const worker = context.serviceWorkers().find((w) => w.url() === `${server.url}/sw.js`);
+      expect(worker).toBeDefined();
+      await worker!.evaluate(async (tag) => {
+        const scope = self as unknown as {
+          registration: ServiceWorkerRegistration;
+          dispatchEvent(event: Event): boolean;
+        };
+        const [notification] = await scope.registration.getNotifications({ tag });
+        const NotificationEventType = (
+          globalThis as unknown as {
+            NotificationEvent: new (type: string, init: { notification: Notification }) => Event;
+          }
+        ).NotificationEvent;
+        scope.dispatchEvent(new NotificationEventType('notificationclick', { notification: notification! }));
+      }, 'job-01jobid');
+      await page.waitForURL(`${server.url}${notice.path}`);
+      await expect.poll(async () => (await shown()).map((n) => n.tag)).toEqual(['job-other']);
       await context.close();
     });
 
