@@ -1,20 +1,9 @@
-import { dropSubscription, readByKey, tenantRecipients } from '../control/notification-preferences.ts';
-import type { TenantId } from '../core/ids.ts';
-import { jobNotice, receives } from '../core/notifications.ts';
-import type { Tenant } from '../core/tenant.ts';
 import {
-  jobEmail,
-  type Mailer,
-  PushDeliveryError,
-  type PushDeps,
-  sendPush,
-} from '../functions/notification-channels.ts';
-import {
-  decodeNotificationMessage,
-  deliveryMessageFor,
-  NOTIFICATION_QUEUE,
-  type NotificationMessage,
-} from '../functions/notification-message.ts';
+  deliverNotification,
+  fanOutNotification,
+  type NotificationDeliveryDeps,
+} from '../functions/notification-delivery.ts';
+import { decodeNotificationMessage, NOTIFICATION_QUEUE } from '../functions/notification-message.ts';
 import {
   createWebhookEndpoints,
   type DeliveryOutcome,
@@ -22,23 +11,12 @@ import {
   type WebhookEndpoints,
 } from '../functions/webhook-endpoints.ts';
 import type { MessageQueue, ReceivedMessage } from '../ports/message-queue.ts';
-import { tenantDataFor } from '../ports/placement-data.ts';
-import type { StoreProvider } from '../ports/stores.ts';
-import type { TenantDirectory } from '../ports/tenant-directory.ts';
 
 const VISIBILITY_SEC = 30;
 const RECEIVE_ERROR_PAUSE_MS = 500;
 
-export interface NotificationDispatcherOptions {
+export interface NotificationDispatcherOptions extends NotificationDeliveryDeps {
   queue: MessageQueue;
-  directory: TenantDirectory;
-  stores: StoreProvider;
-  /** The platform's SMTP mailer; without one, email is not offered and nothing is mailed. */
-  mailer?: Mailer;
-  /** VAPID keys and the endpoint policy; without them, Web Push is not offered. */
-  push?: PushDeps;
-  /** The portal's origin, for links in emails. */
-  publicUrl?: string;
   /** Per (tenant, channel) limits and circuits: the webhook endpoints' policy, keyed `tenant/channel`. */
   endpoints?: WebhookEndpoints;
   /** Messages held at once across every tenant and channel. */
@@ -65,72 +43,19 @@ export function startNotificationDispatcher(options: NotificationDispatcherOptio
   let wake: (() => void) | undefined;
   const report = (error: unknown) => options.onError?.(error);
 
-  async function tenantOf(id: TenantId): Promise<Tenant | undefined> {
-    const tenant = await options.directory.get(id);
-    return tenant && tenant.status === 'active' ? tenant : undefined;
-  }
-
-  /** Sends the deliveries of one announcement; resolves when they are all on the queue. */
-  async function fanOut(announcement: Extract<NotificationMessage, { kind: 'job' }>): Promise<void> {
-    const tenant = await tenantOf(announcement.tenantId);
-    if (!tenant) return;
-    const objects = tenantDataFor(options.stores, tenant).objects;
-    for await (const { user, settings } of tenantRecipients(objects)) {
-      if (options.mailer && receives(settings, 'email')) {
-        await queue.send(NOTIFICATION_QUEUE, deliveryMessageFor(announcement, 'email', user));
-      }
-      if (options.push && receives(settings, 'push')) {
-        for (const subscription of settings.push) {
-          await queue.send(
-            NOTIFICATION_QUEUE,
-            deliveryMessageFor(announcement, 'push', user, subscription.id),
-          );
-        }
-      }
-    }
-  }
-
-  /** One delivery; resolves when delivered or when there is nothing to deliver any more (opted out, gone). */
-  async function deliver(delivery: Extract<NotificationMessage, { kind: 'delivery' }>): Promise<void> {
-    const tenant = await tenantOf(delivery.tenantId);
-    if (!tenant) return;
-    const data = tenantDataFor(options.stores, tenant);
-    const [job, settings] = await Promise.all([
-      data.jobs.get(delivery.jobId),
-      readByKey(data.objects, delivery.user),
-    ]);
-    // Read now, not at fan-out: a user who opted out or changed address since gets nothing at the old one.
-    if (!job || !settings || !receives(settings, delivery.channel)) return;
-    const notice = jobNotice(job);
-    if (delivery.channel === 'email') {
-      if (!options.mailer || !settings.email) return;
-      await options.mailer.send(jobEmail(settings.email.address, notice, options.publicUrl));
-      return;
-    }
-    const subscription = settings.push.find((s) => s.id === delivery.subscription);
-    if (!options.push || !subscription) return;
-    try {
-      await sendPush(options.push, subscription, notice);
-    } catch (error) {
-      if (!(error instanceof PushDeliveryError && error.gone)) throw error;
-      // The browser unsubscribed (or the endpoint is no longer allowed): forget it, nothing to retry.
-      await dropSubscription(data.objects, delivery.user, subscription.id);
-    }
-  }
-
   async function handle(m: ReceivedMessage): Promise<void> {
     const message = decodeNotificationMessage(m.body);
     let outcome: DeliveryOutcome;
     if (!message) outcome = { kind: 'delivered' };
     else if (message.kind === 'job') {
-      outcome = await fanOut(message).then(
+      outcome = await fanOutNotification(options, message).then(
         () => ({ kind: 'delivered' }) as const,
         (error: unknown) => ({ kind: 'failed', error }) as const,
       );
     } else {
       outcome = await endpoints.run(
         `${message.tenantId}/${message.channel}`,
-        () => deliver(message),
+        () => deliverNotification(options, message),
         async (waitedMs) => {
           if (waitedMs >= 1_000)
             await queue.changeVisibility(NOTIFICATION_QUEUE, m.receiptHandle, VISIBILITY_SEC);

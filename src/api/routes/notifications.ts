@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { readUserNotifications, writeUserNotifications } from '../../control/notification-preferences.ts';
 import {
   ConflictError,
   ForbiddenError,
@@ -21,6 +20,7 @@ import {
 } from '../../core/notifications.ts';
 import { checkWebhookUrl, STRICT_WEBHOOK_POLICY } from '../../core/webhook-target.ts';
 import { verificationEmail } from '../../functions/notification-channels.ts';
+import { readUserNotifications, writeUserNotifications } from '../../functions/notification-preferences.ts';
 import type { TenantObjectStore } from '../../ports/object-store.ts';
 import { authenticate, tenantContext } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
