@@ -7,7 +7,7 @@ import { type SmtpInbox, startSmtpInbox } from '../support/smtp-inbox.ts';
  * here. Addresses are set by the user themself, verified by a mailed code, and only opted-in, verified
  * users of the job's tenant get its email.
  */
-describe('email notifications', { timeout: 90_000 }, () => {
+describe('user notifications through the real server', { timeout: 90_000 }, () => {
   let server: TestServer;
   let inbox: SmtpInbox;
 
@@ -149,5 +149,60 @@ describe('email notifications', { timeout: 90_000 }, () => {
       email: { verified: boolean; pending: boolean };
     };
     expect(state.email).toMatchObject({ verified: false, pending: true });
+  });
+  it('push subscriptions: only endpoints a webhook could use, replaced by endpoint, removable', async () => {
+    const tenant = newTenantId('push');
+    await server.createTenant(tenant);
+    const dana = await server.mintToken({ tenants: [tenant], user: `dana-${tenant}` });
+    const keys = {
+      p256dh: Buffer.concat([Buffer.from([4]), Buffer.alloc(64, 7)]).toString('base64url'),
+      auth: Buffer.alloc(16, 9).toString('base64url'),
+    };
+    const subscribe = (endpoint: string) =>
+      server.api('/v1/me/notifications/push', {
+        method: 'POST',
+        token: dana,
+        tenant,
+        body: JSON.stringify({ endpoint, expirationTime: null, keys }),
+      });
+    // The metadata service, loopback and plain http are refused as webhook targets are.
+    for (const endpoint of [
+      'https://169.254.169.254/latest/meta-data',
+      'https://localhost/push',
+      'http://push.example.com/x',
+    ]) {
+      const refused = await subscribe(endpoint);
+      expect(refused.status, endpoint).toBe(400);
+    }
+    const endpoint = 'https://fcm.googleapis.com/fcm/send/abc123';
+    expect((await subscribe(endpoint)).status).toBe(201);
+    const again = await subscribe(endpoint);
+    const settings = (await again.json()) as { push: { id: string; origin: string }[] };
+    expect(settings.push).toEqual([expect.objectContaining({ origin: 'https://fcm.googleapis.com' })]);
+    const id = settings.push[0]!.id;
+    // Another user of the tenant neither sees nor removes it.
+    const erin = await server.mintToken({ tenants: [tenant], user: `erin-${tenant}` });
+    const theirs = (await (await server.api('/v1/me/notifications', { token: erin, tenant })).json()) as {
+      push: unknown[];
+    };
+    expect(theirs.push).toEqual([]);
+    const notMine = await server.api(`/v1/me/notifications/push/${id}`, {
+      method: 'DELETE',
+      token: erin,
+      tenant,
+    });
+    expect(notMine.status).toBe(404);
+    const removed = await server.api(`/v1/me/notifications/push/${id}`, {
+      method: 'DELETE',
+      token: dana,
+      tenant,
+    });
+    expect(removed.status).toBe(204);
+    const gone = await server.api(`/v1/me/notifications/push/${id}`, {
+      method: 'DELETE',
+      token: dana,
+      tenant,
+    });
+    expect(gone.status).toBe(404);
   });
 });
