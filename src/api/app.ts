@@ -18,6 +18,7 @@ import { jobRoutes } from './routes/jobs.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { metricsHistoryRoutes } from './routes/metrics-history.ts';
 import { modelRoutes } from './routes/models.ts';
+import { notificationRoutes } from './routes/notifications.ts';
 import { tenantSettingsRoutes } from './routes/settings.ts';
 import { registerSecurityHeaders } from './security-headers.ts';
 import { answerUnroutedRequests, clientErrorHandler, frameworkErrors } from './server-errors.ts';
@@ -119,6 +120,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   modelRoutes(app, deps);
   jobRoutes(app, deps);
   tenantSettingsRoutes(app, deps);
+  notificationRoutes(app, deps);
   adminRoutes(app, deps);
   adminKeyRoutes(app, deps);
   adminUsageRoutes(app, deps);

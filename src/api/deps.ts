@@ -4,6 +4,7 @@ import type { WebhookEndpointReport } from '../control/webhook-health.ts';
 import type { TenantId } from '../core/ids.ts';
 import type { Placement, Tenant } from '../core/tenant.ts';
 import type { WebhookTargetPolicy } from '../core/webhook-target.ts';
+import type { Mailer } from '../functions/notification-channels.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { MetricsHistoryStore } from '../ports/metrics-history.ts';
 import type { Operation } from '../ports/operation-store.ts';
@@ -85,4 +86,13 @@ export interface AppDeps {
   trustProxy?: false | number | string[];
   /** Limits of `GET /v1/jobs/{id}/events` streams, and whether a shared poll backs the in-process events. */
   eventStreams?: EventStreamSettings;
+  /** User notification channels the platform offers (`/v1/me/notifications`); none when absent. */
+  notifications?: NotificationOffer;
+}
+
+export interface NotificationOffer {
+  /** The SMTP mailer: email is offered, and verification codes are sent with it. */
+  mailer?: Mailer;
+  /** The VAPID public key (base64url): Web Push is offered, and browsers subscribe with it. */
+  vapidPublicKey?: string;
 }

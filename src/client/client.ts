@@ -15,6 +15,7 @@ import type {
   Me,
   MetricsHistory,
   ModelInfo,
+  NotificationSettings,
   Operation,
   Page,
   Placement,
@@ -71,6 +72,13 @@ export const CLIENT_ROUTES = [
   'POST /v1/admin/advisor/apply',
   'GET /v1/admin/metrics/history',
   'GET /v1/admin/alerts',
+  'GET /v1/me/notifications',
+  'PATCH /v1/me/notifications',
+  'PUT /v1/me/notifications/email',
+  'POST /v1/me/notifications/email/verify',
+  'DELETE /v1/me/notifications/email',
+  'POST /v1/me/notifications/push',
+  'DELETE /v1/me/notifications/push/{id}',
 ] as const;
 
 const TERMINAL: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
@@ -274,6 +282,34 @@ export class SilopoolClient {
     return this.json('POST', `/v1/admin/tenants/${enc(tenantId)}/api-keys/${enc(keyId)}/rotate`, {
       body: options,
     });
+  }
+
+  // --- the signed-in user's notifications, in the client's tenant ---
+  notificationSettings(): Promise<NotificationSettings> {
+    return this.json('GET', '/v1/me/notifications');
+  }
+  setNotificationOptIn(optIn: { email?: boolean; push?: boolean }): Promise<NotificationSettings> {
+    return this.json('PATCH', '/v1/me/notifications', { body: { optIn } });
+  }
+  /** Mails a verification code to `address`; it receives job emails once the code is entered. */
+  setNotificationEmail(address: string): Promise<NotificationSettings> {
+    return this.json('PUT', '/v1/me/notifications/email', { body: { address } });
+  }
+  verifyNotificationEmail(code: string): Promise<NotificationSettings> {
+    return this.json('POST', '/v1/me/notifications/email/verify', { body: { code } });
+  }
+  removeNotificationEmail(): Promise<void> {
+    return this.json('DELETE', '/v1/me/notifications/email');
+  }
+  /** Stores a browser's push subscription (`PushSubscription.toJSON()`). */
+  addPushSubscription(subscription: {
+    endpoint?: string;
+    keys?: Record<string, string>;
+  }): Promise<NotificationSettings> {
+    return this.json('POST', '/v1/me/notifications/push', { body: subscription });
+  }
+  removePushSubscription(id: string): Promise<void> {
+    return this.json('DELETE', `/v1/me/notifications/push/${enc(id)}`);
   }
 
   // --- transport ---

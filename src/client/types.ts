@@ -313,3 +313,14 @@ export interface AlertRule {
   expr: string;
   for: string;
 }
+
+/** The signed-in user's notification settings in one tenant (`GET /v1/me/notifications`). */
+export interface NotificationSettings {
+  /** What the platform offers: email when it has an SMTP server, Web Push with its VAPID public key. */
+  channels: { email: boolean; push: { vapidPublicKey: string } | null };
+  optIn: { email: boolean; push: boolean };
+  /** `pending`: a code was mailed and not yet entered. */
+  email: { address: string; verified: boolean; pending: boolean } | null;
+  /** Subscribed browsers, by their push service's origin. */
+  push: { id: string; origin: string; createdAt: string }[];
+}

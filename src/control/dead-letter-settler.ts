@@ -4,7 +4,7 @@ import { isTerminal, type JobRecord } from '../core/job.ts';
 import { decodeJobMessage } from '../core/messages.ts';
 import { laneStoreOf, type StoreRef } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
-import { WEBHOOK_QUEUE, webhookMessageFor } from '../functions/webhook-message.ts';
+import { announcementsFor } from '../functions/announcements.ts';
 import { nextVersion, type TenantJobStore } from '../ports/job-store.ts';
 import type { DeadLetterOutbox, MessageQueue } from '../ports/message-queue.ts';
 import { jobDataFor } from '../ports/placement-data.ts';
@@ -21,6 +21,8 @@ export interface SettleDeps {
   stores: StoreProvider;
   /** Announces the settled job to the tenant's webhook, as a handler's final commit does. */
   queue?: MessageQueue;
+  /** Settled jobs are also announced for user notifications (see `announcementsFor`). */
+  notifications?: boolean;
   /** On AWS a tenant-scoped session per job (see HandlerDeps.dataFor). */
   dataFor?(tenant: Tenant, jobId: JobId, lane?: StoreRef): Promise<TenantData>;
   /** Called with every job this settles (the local host relays it to SSE streams, which then end). */
@@ -141,9 +143,9 @@ async function announce(
   jobs: TenantJobStore,
   job: JobRecord,
 ): Promise<void> {
-  if (job.status !== 'succeeded' && job.status !== 'failed') return;
-  if (!tenant.config.webhook || !deps.queue) return;
-  await deps.queue.send(WEBHOOK_QUEUE, webhookMessageFor(job));
+  const messages = announcementsFor(tenant, job, deps);
+  if (messages.length === 0 || !deps.queue) return;
+  for (const { queue, message } of messages) await deps.queue.send(queue, message);
   try {
     await jobs.update(nextVersion(job, { announcedAt: new Date().toISOString() }), job.version);
   } catch (error) {

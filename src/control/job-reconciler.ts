@@ -3,6 +3,7 @@ import { isTerminal, type JobRecord } from '../core/job.ts';
 import { decodeJobMessage, encodeJobMessage } from '../core/messages.ts';
 import { laneFor, storeFor } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
+import { announces } from '../functions/announcements.ts';
 import { nextVersion } from '../ports/job-store.ts';
 import type { MessageQueue, QueueScan } from '../ports/message-queue.ts';
 import { tenantDataAt } from '../ports/stores.ts';
@@ -106,7 +107,7 @@ async function unannouncedRecoveries(
   do {
     const page = await options.directory.list({ limit: 500, ...(cursor ? { cursor } : {}) });
     for (const tenant of page.items) {
-      if (!tenant.config.webhook || tenant.move || tenant.status === 'offboarding') continue;
+      if (!announces(tenant, options) || tenant.move || tenant.status === 'offboarding') continue;
       const jobs = tenantDataAt(options.stores, storeFor(tenant), tenant.id).jobs;
       let jobCursor: string | undefined;
       do {

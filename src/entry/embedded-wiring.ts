@@ -60,6 +60,8 @@ export async function createHandlerDeps(options: Record<string, unknown>): Promi
     directory: platform.directory,
     queue: platform.queue,
     dataFor: laneDataFor(platform.stores),
+    // The embedded server always delivers user notifications (see platform.ts): finished jobs announce to them.
+    notifications: true,
     ...(typeof options.maxReceiveCount === 'number' ? { maxReceiveCount: options.maxReceiveCount } : {}),
   };
 }

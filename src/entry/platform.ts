@@ -29,6 +29,7 @@ import { settleTimedOut } from '../control/timed-out-jobs.ts';
 import { createWebhookHealth } from '../control/webhook-health.ts';
 import { sharedQueueName } from '../core/placement.ts';
 import type { Placement } from '../core/tenant.ts';
+import { NOTIFICATION_QUEUE } from '../functions/notification-message.ts';
 import { createWebhookEndpoints } from '../functions/webhook-endpoints.ts';
 import { listModels } from '../models/registry.ts';
 import { canScan, hasDeadLetterOutbox } from '../ports/message-queue.ts';
@@ -36,6 +37,7 @@ import { startDedicatedHost } from '../runtime/dedicated-host.ts';
 import { type FunctionHost, startFunctionHost } from '../runtime/function-host.ts';
 import { createJobEvents, type JobEvents } from '../runtime/job-events.ts';
 import { moduleUrl } from '../runtime/module-url.ts';
+import { startNotificationDispatcher } from '../runtime/notification-dispatcher.ts';
 import type { AwsControl } from './aws-control.ts';
 import type { AwsPorts } from './aws-wiring.ts';
 import type { ServerConfig } from './config.ts';
@@ -44,6 +46,7 @@ import { isAddressInUse, PortInUseError } from './listen-port.ts';
 import { startEmbeddedMetricsHistory } from './metrics-history.ts';
 import { moveDataInWorker } from './move-data-worker.ts';
 import { moveDriverOf } from './move-driver.ts';
+import { openNotifications } from './notifications.ts';
 
 export interface RunningPlatform {
   app: FastifyInstance;
@@ -91,6 +94,13 @@ export async function startPlatform(
   for (const model of listModels())
     await ensureQueue(platform.queue, sharedQueueName(model.name), queueOptions);
   await ensureQueue(platform.queue, WEBHOOK_QUEUE, { visibilityTimeoutSec: 30, maxReceiveCount: 12 });
+  // Email and Web Push to users: embedded only for now (on AWS the handlers do not announce to this queue).
+  const notifications = embedded
+    ? await openNotifications(config.dataDir, process.env, config.webhookPolicy)
+    : undefined;
+  if (notifications) {
+    await ensureQueue(platform.queue, NOTIFICATION_QUEUE, { visibilityTimeoutSec: 30, maxReceiveCount: 12 });
+  }
 
   // One set of per-endpoint circuits: the dispatcher keeps them, the API shows each tenant its own.
   const webhookEndpoints = createWebhookEndpoints();
@@ -144,6 +154,7 @@ export async function startPlatform(
       countsByGroup: embedded !== undefined,
     }),
     resetWebhookEndpoint: (tenantId) => webhookEndpoints.reset(tenantId),
+    ...(notifications ? { notifications: notifications.offer } : {}),
   });
 
   // Stored settings are checked as they are read back: an invalid tenant is named (and refused on use),
@@ -174,6 +185,7 @@ export async function startPlatform(
           directory: platform.directory,
           stores: platform.stores,
           queue: platform.queue,
+          notifications: notifications !== undefined,
           notify: (job) => events.publish(job),
         },
         queue,
@@ -183,7 +195,7 @@ export async function startPlatform(
     onError: (error) => app.log.error({ err: error }, 'function host error'),
   });
 
-  const recovery = startJobRecovery(config, platform, events, metrics, app);
+  const recovery = startJobRecovery(config, platform, events, metrics, app, notifications !== undefined);
 
   const placement = embedded
     ? startEmbeddedPlacement(config, embedded, app, events)
@@ -236,6 +248,16 @@ export async function startPlatform(
       lifetimeSec: config.tokenLifetimes.operatorSec,
     });
   const operatorToken = await mintOperatorToken();
+  const notifier = notifications
+    ? startNotificationDispatcher({
+        queue: platform.queue,
+        directory: platform.directory,
+        stores: platform.stores,
+        ...notifications.channels,
+        publicUrl: url,
+        onError: (error) => app.log.warn({ err: error }, 'notification delivery failed; it will be retried'),
+      })
+    : undefined;
 
   await placement?.moves.resume();
 
@@ -252,7 +274,14 @@ export async function startPlatform(
       // Requests in flight finish while the functions drain; new ones are answered 503.
       const closing = app.close();
       await placement?.moves.stop();
-      await Promise.all([closing, host.stop(deadline), placement?.dedicated.stop(deadline), recovery.stop()]);
+      await Promise.all([
+        closing,
+        host.stop(deadline),
+        placement?.dedicated.stop(deadline),
+        recovery.stop(),
+        notifier?.stop(),
+      ]);
+      notifications?.close();
       awsControl?.close();
       await history?.stop();
       await platform.close();
@@ -272,11 +301,13 @@ function startJobRecovery(
   events: JobEvents,
   metrics: ReturnType<typeof createTenantMetrics>,
   app: FastifyInstance,
+  notifications: boolean,
 ) {
   const deps = {
     directory: platform.directory,
     stores: platform.stores,
     queue: platform.queue,
+    notifications,
     notify: (job: Parameters<JobEvents['publish']>[0]) => events.publish(job),
   };
   const onError = (error: unknown) => app.log.error({ err: error }, 'job recovery');

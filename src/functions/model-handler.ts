@@ -20,8 +20,8 @@ import type { TenantData } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import { partialBatchResponse } from './batch-response.ts';
 import { type ProgressCallback, progressReporter, runPartsReporting } from './job-progress.ts';
+import { announcementsFor } from './announcements.ts';
 import { renderingOf } from './rendering.ts';
-import { WEBHOOK_QUEUE, webhookMessageFor } from './webhook-message.ts';
 
 export const WORKBOOK = 'workbook.xlsx';
 const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
@@ -33,6 +33,8 @@ export interface HandlerDeps {
   directory: Pick<TenantDirectory, 'get'>;
   /** For webhook notifications; absent where webhooks are sent another way. */
   queue?: Pick<MessageQueue, 'send'>;
+  /** Finished jobs are also announced for user notifications (email, Web Push) on `system_notifications`. */
+  notifications?: boolean;
   /** Called after every status change this handler commits (the local host relays it to SSE streams). */
   notify?(job: JobRecord): void;
   /** The queue's maximum receives: the last failing delivery marks the job failed before it is dead-lettered. */
@@ -240,9 +242,9 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
    * webhook-id, so a receiver sees one notification, or at worst a duplicate with the same webhook-id.
    */
   async function announce(tenant: Tenant, jobs: TenantJobStore, job: JobRecord): Promise<void> {
-    if (job.status !== 'succeeded' && job.status !== 'failed') return;
-    if (!tenant.config.webhook || !deps.queue) return;
-    await deps.queue.send(WEBHOOK_QUEUE, webhookMessageFor(job));
+    const messages = announcementsFor(tenant, job, deps);
+    if (messages.length === 0 || !deps.queue) return;
+    for (const { queue, message } of messages) await deps.queue.send(queue, message);
     try {
       await jobs.update(nextVersion(job, { announcedAt: new Date().toISOString() }), job.version);
     } catch (error) {

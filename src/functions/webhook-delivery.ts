@@ -105,8 +105,8 @@ export async function deliverWebhook(deps: WebhookDeliveryDeps, body: string): P
   }
 }
 
-/** One POST; resolves with the status once the response has been read, never following a redirect. */
-function post(url: URL, body: string, options: RequestOptions): Promise<number> {
+/** One POST; resolves with the status once the response has been read, never following a redirect (Web Push too). */
+export function post(url: URL, body: string | Uint8Array, options: RequestOptions): Promise<number> {
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const request = send(
@@ -128,9 +128,9 @@ function post(url: URL, body: string, options: RequestOptions): Promise<number> 
 }
 
 /** IPv4-compatible IPv6 (`::a.b.c.d`, RFC 4291 §2.5.5.1): some stacks route it to the IPv4 address. */
-const DENIED_AT_CONNECT = ['::/96'];
+export const DENIED_AT_CONNECT = ['::/96'];
 
-function guardedAgent(url: URL, options: RequestFilteringAgentOptions) {
+export function guardedAgent(url: URL, options: RequestFilteringAgentOptions) {
   return url.protocol === 'https:'
     ? new RequestFilteringHttpsAgent(options)
     : new RequestFilteringHttpAgent(options);
@@ -140,7 +140,7 @@ function guardedAgent(url: URL, options: RequestFilteringAgentOptions) {
  * The policy's ranges as request-filtering-agent reads them: single addresses as exact text, ranges as
  * CIDR. For an address URL only its own family, as the agent warns when matching across families.
  */
-function agentAllowList(policy: WebhookTargetPolicy, url: URL): string[] {
+export function agentAllowList(policy: WebhookTargetPolicy, url: URL): string[] {
   const family = url.hostname.startsWith('[') ? 'ipv6' : ipaddr.isValid(url.hostname) ? 'ipv4' : undefined;
   return policy.allowRanges.flatMap((text) => {
     const [address, prefix] = ipaddr.parseCIDR(text);

@@ -5,6 +5,7 @@ import { ProblemBanner } from '../ui/Problem.tsx';
 import { JobPage } from './JobPage.tsx';
 import { JobsPage } from './JobsPage.tsx';
 import { ModelsPage } from './ModelsPage.tsx';
+import { NotificationsPage } from './NotificationsPage.tsx';
 
 // The generated form brings @rjsf and Ajv, the portal's largest dependencies; only the form page loads them.
 const RunModelPage = lazy(() => import('./RunModelPage.tsx').then((m) => ({ default: m.RunModelPage })));
@@ -26,6 +27,7 @@ export default function PortalRoutes({ tenantId, path }: { tenantId: string; pat
   const model = match('/models/:model', rest);
   if (model?.model) return <RunModelPage tenantId={tenantId} model={model.model} />;
   if (rest === '/jobs') return <JobsPage tenantId={tenantId} />;
+  if (rest === '/notifications') return <NotificationsPage tenantId={tenantId} />;
   const job = match('/jobs/:id', rest);
   if (job?.id) return <JobPage tenantId={tenantId} jobId={job.id} />;
   return <Redirect to={`${base}/models`} />;

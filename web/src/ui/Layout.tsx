@@ -10,7 +10,11 @@ export function Layout({ tenantId, children }: { tenantId?: string | undefined; 
   const links: { href: string; label: string }[] = [];
   if (tenantId) {
     const base = `/t/${encodeURIComponent(tenantId)}`;
-    links.push({ href: `${base}/models`, label: 'Models' }, { href: `${base}/jobs`, label: 'Jobs' });
+    links.push(
+      { href: `${base}/models`, label: 'Models' },
+      { href: `${base}/jobs`, label: 'Jobs' },
+      { href: `${base}/notifications`, label: 'Notifications' },
+    );
   }
   if (me.tenants.length > 1 || (operator && me.tenants.length > 0)) {
     links.push({ href: '/tenants', label: 'Switch tenant' });

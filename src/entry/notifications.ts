@@ -1,0 +1,87 @@
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import webpush from 'web-push';
+import type { NotificationOffer } from '../api/deps.ts';
+import type { WebhookTargetPolicy } from '../core/webhook-target.ts';
+import { createSmtpMailer, type SmtpSettings, type VapidKeys } from '../functions/notification-channels.ts';
+
+/**
+ * The platform's notification settings, from the environment:
+ * - `SILOPOOL_SMTP_URL` (`smtp://user:pass@host:587`, `smtps://host:465`) and `SILOPOOL_SMTP_FROM`: email
+ *   is offered only when the URL is set;
+ * - `SILOPOOL_VAPID_SUBJECT` (`mailto:ops@example.com`, default `mailto:admin@localhost`);
+ * - `SILOPOOL_VAPID_PUBLIC_KEY` and `SILOPOOL_VAPID_PRIVATE_KEY` (base64url, `npx web-push
+ *   generate-vapid-keys`): required where there is no data directory to keep generated ones (AWS, from a
+ *   secret); embedded, a pair is generated once into `DATA_DIR/keys/vapid.json` (mode 0600).
+ * @throws Error naming the variable when one is set without its partner.
+ */
+export function readNotificationEnv(env: NodeJS.ProcessEnv): {
+  smtp?: SmtpSettings;
+  vapidSubject: string;
+  vapidKeys?: { publicKey: string; privateKey: string };
+} {
+  const smtpUrl = env.SILOPOOL_SMTP_URL?.trim();
+  const publicKey = env.SILOPOOL_VAPID_PUBLIC_KEY?.trim();
+  const privateKey = env.SILOPOOL_VAPID_PRIVATE_KEY?.trim();
+  if (Boolean(publicKey) !== Boolean(privateKey)) {
+    throw new Error(
+      'SILOPOOL_VAPID_PUBLIC_KEY and SILOPOOL_VAPID_PRIVATE_KEY are set together or not at all',
+    );
+  }
+  return {
+    ...(smtpUrl
+      ? { smtp: { url: smtpUrl, from: env.SILOPOOL_SMTP_FROM?.trim() || 'Silopool <silopool@localhost>' } }
+      : {}),
+    vapidSubject: env.SILOPOOL_VAPID_SUBJECT?.trim() || 'mailto:admin@localhost',
+    ...(publicKey && privateKey ? { vapidKeys: { publicKey, privateKey } } : {}),
+  };
+}
+
+/** The VAPID key pair kept in `path`, generated (mode 0600) on first use; another process's wins a race. */
+export async function loadVapidKeys(path: string): Promise<{ publicKey: string; privateKey: string }> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as { publicKey: string; privateKey: string };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const keys = webpush.generateVAPIDKeys();
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  try {
+    await writeFile(path, JSON.stringify(keys), { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    return JSON.parse(await readFile(path, 'utf8')) as { publicKey: string; privateKey: string };
+  }
+  await chmod(path, 0o600);
+  return keys;
+}
+
+export interface PlatformNotifications {
+  /** What the API offers users. */
+  offer: NotificationOffer;
+  /** What the dispatcher delivers with. */
+  channels: {
+    mailer?: ReturnType<typeof createSmtpMailer>;
+    push: { vapid: VapidKeys; policy: WebhookTargetPolicy };
+  };
+  close(): void;
+}
+
+/** The platform's mailer (when SMTP is set) and VAPID identity (from the environment, or the data directory). */
+export async function openNotifications(
+  dataDir: string,
+  env: NodeJS.ProcessEnv,
+  policy: WebhookTargetPolicy,
+): Promise<PlatformNotifications> {
+  const settings = readNotificationEnv(env);
+  const keys = settings.vapidKeys ?? (await loadVapidKeys(join(dataDir, 'keys', 'vapid.json')));
+  const mailer = settings.smtp ? createSmtpMailer(settings.smtp) : undefined;
+  return {
+    offer: { vapidPublicKey: keys.publicKey, ...(mailer ? { mailer } : {}) },
+    channels: {
+      ...(mailer ? { mailer } : {}),
+      push: { vapid: { ...keys, subject: settings.vapidSubject }, policy },
+    },
+    close: () => mailer?.close(),
+  };
+}

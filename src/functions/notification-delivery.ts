@@ -1,0 +1,95 @@
+import type { TenantId } from '../core/ids.ts';
+import { jobNotice, receives } from '../core/notifications.ts';
+import type { Tenant } from '../core/tenant.ts';
+import type { MessageQueue } from '../ports/message-queue.ts';
+import { tenantDataFor } from '../ports/placement-data.ts';
+import type { StoreProvider } from '../ports/stores.ts';
+import type { TenantDirectory } from '../ports/tenant-directory.ts';
+import {
+  jobEmail,
+  type Mailer,
+  PushDeliveryError,
+  type PushDeps,
+  sendPush,
+} from './notification-channels.ts';
+import { deliveryMessageFor, NOTIFICATION_QUEUE, type NotificationMessage } from './notification-message.ts';
+import { dropSubscription, readByKey, tenantRecipients } from './notification-preferences.ts';
+
+export interface NotificationDeliveryDeps {
+  queue: Pick<MessageQueue, 'send'>;
+  directory: Pick<TenantDirectory, 'get'>;
+  stores: StoreProvider;
+  /** The platform's SMTP mailer; without one, nothing is mailed. */
+  mailer?: Mailer;
+  /** VAPID keys and the endpoint policy; without them, nothing is pushed. */
+  push?: PushDeps;
+  /** The portal's origin, for links in emails. */
+  publicUrl?: string;
+}
+
+/** Active tenants only: an offboarding tenant's users hear nothing more. */
+async function activeTenant(deps: NotificationDeliveryDeps, id: TenantId): Promise<Tenant | undefined> {
+  const tenant = await deps.directory.get(id);
+  return tenant && tenant.status === 'active' ? tenant : undefined;
+}
+
+/**
+ * Turns a job's announcement into one delivery message per opted-in user of its tenant and channel (per
+ * device for Web Push); resolves when they are all on the queue. Each carries its own dedup id, so running
+ * this again after a crash mid-way sends none twice.
+ */
+export async function fanOutNotification(
+  deps: NotificationDeliveryDeps,
+  announcement: Extract<NotificationMessage, { kind: 'job' }>,
+): Promise<void> {
+  const tenant = await activeTenant(deps, announcement.tenantId);
+  if (!tenant) return;
+  const objects = tenantDataFor(deps.stores, tenant).objects;
+  for await (const { user, settings } of tenantRecipients(objects)) {
+    if (deps.mailer && receives(settings, 'email')) {
+      await deps.queue.send(NOTIFICATION_QUEUE, deliveryMessageFor(announcement, 'email', user));
+    }
+    if (deps.push && receives(settings, 'push')) {
+      for (const subscription of settings.push) {
+        await deps.queue.send(
+          NOTIFICATION_QUEUE,
+          deliveryMessageFor(announcement, 'push', user, subscription.id),
+        );
+      }
+    }
+  }
+}
+
+/**
+ * Sends one delivery. Resolves when delivered, or when there is nothing to deliver any more: the user
+ * opted out or changed address since the fan-out (settings are read now), the job or tenant is gone, or the
+ * push service said the subscription is gone (it is removed).
+ * @throws when the SMTP server or push service failed; the caller retries later.
+ */
+export async function deliverNotification(
+  deps: NotificationDeliveryDeps,
+  delivery: Extract<NotificationMessage, { kind: 'delivery' }>,
+): Promise<void> {
+  const tenant = await activeTenant(deps, delivery.tenantId);
+  if (!tenant) return;
+  const data = tenantDataFor(deps.stores, tenant);
+  const [job, settings] = await Promise.all([
+    data.jobs.get(delivery.jobId),
+    readByKey(data.objects, delivery.user),
+  ]);
+  if (!job || !settings || !receives(settings, delivery.channel)) return;
+  const notice = jobNotice(job);
+  if (delivery.channel === 'email') {
+    if (!deps.mailer || !settings.email) return;
+    await deps.mailer.send(jobEmail(settings.email.address, notice, deps.publicUrl));
+    return;
+  }
+  const subscription = settings.push.find((s) => s.id === delivery.subscription);
+  if (!deps.push || !subscription) return;
+  try {
+    await sendPush(deps.push, subscription, notice);
+  } catch (error) {
+    if (!(error instanceof PushDeliveryError && error.gone)) throw error;
+    await dropSubscription(data.objects, delivery.user, subscription.id);
+  }
+}

@@ -1,0 +1,102 @@
+import {
+  emptyNotifications,
+  type PushSubscriptionRecord,
+  type UserNotifications,
+  userKey,
+} from '../core/notifications.ts';
+import type { TenantObjectStore } from '../ports/object-store.ts';
+
+/**
+ * Users' notification settings live in their tenant's own objects (`notifications/users/{userKey}.json`):
+ * in the tenant's store whatever its placement, moved with its data and erased when it is offboarded, and
+ * reachable only through the tenant-scoped view, so one tenant's users are never another's recipients.
+ */
+const PREFIX = 'notifications/users/';
+const JSON_TYPE = 'application/json';
+
+function keyOf(user: string): string {
+  return `${PREFIX}${user}.json`;
+}
+
+/** The settings of the user with this token subject; defaults (nothing on) for one never seen. */
+export async function readUserNotifications(
+  objects: TenantObjectStore,
+  subject: string,
+): Promise<UserNotifications> {
+  return (await readByKey(objects, userKey(subject))) ?? emptyNotifications(subject);
+}
+
+/** The settings stored under a user key, or undefined. */
+export async function readByKey(
+  objects: TenantObjectStore,
+  user: string,
+): Promise<UserNotifications | undefined> {
+  const stored = await objects.get(keyOf(user));
+  if (!stored) return undefined;
+  return parseStored(new TextDecoder().decode(stored.body));
+}
+
+export async function writeUserNotifications(
+  objects: TenantObjectStore,
+  settings: UserNotifications,
+): Promise<void> {
+  const body = new TextEncoder().encode(JSON.stringify(settings));
+  await objects.put(keyOf(userKey(settings.subject)), body, JSON_TYPE);
+}
+
+/** Every user of the tenant with stored settings, as (user key, settings). */
+export async function* tenantRecipients(
+  objects: TenantObjectStore,
+): AsyncGenerator<{ user: string; settings: UserNotifications }> {
+  let cursor: string | undefined;
+  do {
+    const page = await objects.list(PREFIX, { limit: 200, ...(cursor ? { cursor } : {}) });
+    for (const item of page.items) {
+      const user = item.key.slice(PREFIX.length).replace(/\.json$/, '');
+      const settings = await readByKey(objects, user);
+      if (settings) yield { user, settings };
+    }
+    cursor = page.nextCursor;
+  } while (cursor);
+}
+
+/** Removes a push subscription the push service said is gone (404/410), keeping the rest. */
+export async function dropSubscription(
+  objects: TenantObjectStore,
+  user: string,
+  subscription: string,
+): Promise<void> {
+  const settings = await readByKey(objects, user);
+  if (!settings?.push.some((s) => s.id === subscription)) return;
+  await writeUserNotifications(objects, {
+    ...settings,
+    push: settings.push.filter((s) => s.id !== subscription),
+  });
+}
+
+/** Stored settings read back defensively: a malformed document is treated as absent, never thrown. */
+function parseStored(text: string): UserNotifications | undefined {
+  try {
+    const value = JSON.parse(text) as Partial<UserNotifications>;
+    if (typeof value.subject !== 'string') return undefined;
+    const push = Array.isArray(value.push) ? value.push.filter(isSubscription) : [];
+    return {
+      subject: value.subject,
+      ...(value.email && typeof value.email.address === 'string' ? { email: value.email } : {}),
+      optIn: { email: value.optIn?.email === true, push: value.optIn?.push === true },
+      push,
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+function isSubscription(s: unknown): s is PushSubscriptionRecord {
+  const v = s as PushSubscriptionRecord;
+  return (
+    typeof v?.id === 'string' &&
+    typeof v.endpoint === 'string' &&
+    typeof v.keys?.p256dh === 'string' &&
+    typeof v.keys.auth === 'string'
+  );
+}
