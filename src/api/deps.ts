@@ -4,6 +4,7 @@ import type { WebhookEndpointReport } from '../control/webhook-health.ts';
 import type { TenantId } from '../core/ids.ts';
 import type { Placement, Tenant } from '../core/tenant.ts';
 import type { WebhookTargetPolicy } from '../core/webhook-target.ts';
+import type { StoredSpan } from '../observability/span-store.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { Operation } from '../ports/operation-store.ts';
 import type { StoreProvider } from '../ports/stores.ts';
@@ -80,6 +81,8 @@ export interface AppDeps {
   resetWebhookEndpoint?(tenantId: TenantId): void;
   /** Proxies whose `X-Forwarded-For` names the client: a hop count or addresses; none by default. */
   trustProxy?: false | number | string[];
+  /** The spans kept locally of one tenant's job (the embedded span store); absent where none are kept. */
+  jobSpans?(tenantId: TenantId, jobId: string): Promise<StoredSpan[]>;
   /** Limits of `GET /v1/jobs/{id}/events` streams, and whether a shared poll backs the in-process events. */
   eventStreams?: EventStreamSettings;
 }

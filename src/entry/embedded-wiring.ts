@@ -8,6 +8,7 @@ import {
 } from '../adapters/embedded/index.ts';
 import { createEmbeddedStoreProvider, type Durability } from '../adapters/embedded/store-provider.ts';
 import type { HandlerDeps } from '../functions/model-handler.ts';
+import { startLocalTracing } from '../observability/local-tracing.ts';
 import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 
@@ -52,6 +53,7 @@ export function openEmbeddedPlatform(
 /** Used by function threads and processes: each opens its own connection to the same files. */
 export async function createHandlerDeps(options: Record<string, unknown>): Promise<HandlerDeps> {
   const platform = openEmbeddedPlatform(String(options.dataDir));
+  startLocalTracing('silopool-function', String(options.dataDir));
   return {
     directory: platform.directory,
     stores: platform.stores,

@@ -1,0 +1,28 @@
+import { SpanKind } from '@opentelemetry/api';
+import type { SQSRecord } from 'aws-lambda';
+import { JOB_ID_ATTR, TENANT_ID_ATTR } from './attributes.ts';
+import { contextOfRecord, inSpan, jobContext } from './spans.ts';
+
+/**
+ * Runs one delivery of a job message in a `job.deliver` span that continues the trace the message carried
+ * (its `traceparent` attribute), so the submit in the API and the run in a function thread or process are
+ * one trace. The queue's name and the delivery count go on the span.
+ */
+export function traceDelivery<T>(
+  record: SQSRecord,
+  job: { tenantId: string; jobId: string; lane: string },
+  run: () => Promise<T>,
+): Promise<T> {
+  return inSpan('job.deliver', run, {
+    kind: SpanKind.CONSUMER,
+    parent: jobContext(job.tenantId, job.jobId, contextOfRecord(record)),
+    attributes: {
+      [TENANT_ID_ATTR]: job.tenantId,
+      [JOB_ID_ATTR]: job.jobId,
+      'messaging.system': 'aws_sqs',
+      'messaging.destination.name': job.lane,
+      'messaging.message.id': record.messageId,
+      'silopool.receive_count': Number(record.attributes.ApproximateReceiveCount ?? '1'),
+    },
+  });
+}
