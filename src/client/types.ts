@@ -98,7 +98,10 @@ export interface Job {
     modelVersion: string;
   };
   error?: { code: string; message: string };
+  /** Deliveries that started running it; more than one means a retry. */
+  attempts: number;
   createdAt: string;
+  updatedAt: string;
   startedAt?: string;
   finishedAt?: string;
   links: { self: string; events: string; artifacts?: string };
@@ -271,4 +274,76 @@ export interface PlacementAdvice {
   reasons: string[];
   monthlyCostUsd: { shared: number; dedicated: number };
   deltaUsd: number;
+}
+
+/** One step of a job's timeline (see `GET /v1/jobs/{id}/timeline`). */
+export interface JobTimelineStep {
+  step: string;
+  at: string;
+  /** Milliseconds until the next step; absent on the last. */
+  durationMs?: number;
+  attempt?: number;
+  lane?: string;
+  fn?: string;
+  detail?: string;
+}
+
+export interface JobTimeline {
+  jobId: string;
+  tenantId: string;
+  status: JobStatus;
+  attempts: number;
+  traceId?: string;
+  steps: JobTimelineStep[];
+}
+
+export interface JobLogEntry {
+  at: string;
+  level: 'info' | 'warn' | 'error';
+  message: string;
+  fields?: Record<string, string | number | boolean>;
+}
+
+export interface OperatorJobFilter {
+  tenant?: string;
+  model?: string;
+  status?: JobStatus;
+  from?: string;
+  to?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+export interface OperatorJob {
+  id: string;
+  tenantId: string;
+  tenantName: string;
+  placement: Placement;
+  model: string;
+  status: JobStatus;
+  attempts: number;
+  createdAt: string;
+  finishedAt?: string;
+  error?: { code: string; message: string };
+}
+
+export interface TraceSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  service: string;
+  pid: number;
+  threadId: number;
+  startMs: number;
+  durationMs: number;
+  status: number;
+}
+
+export interface JobStoryView {
+  job: Job;
+  tenant: { id: string; name: string; placement: Placement };
+  timeline: JobTimeline;
+  logs: JobLogEntry[];
+  spans: TraceSpan[];
 }
