@@ -79,7 +79,9 @@ describe("a job's trace and story", () => {
   const spansOf = async (tenant: string, jobId: string, names: string[]): Promise<Span[]> => {
     const deadline = Date.now() + 10_000;
     for (;;) {
-      const res = await server.api(`/v1/admin/tenants/${tenant}/jobs/${jobId}`, { token: server.operatorToken });
+      const res = await server.api(`/v1/admin/tenants/${tenant}/jobs/${jobId}`, {
+        token: server.operatorToken,
+      });
       expect(res.status).toBe(200);
       const spans = ((await res.json()) as { spans: Span[] }).spans;
       if (names.every((n) => spans.some((s) => s.name === n)) || Date.now() > deadline) return spans;
@@ -89,7 +91,12 @@ describe("a job's trace and story", () => {
 
   it('is one trace from the API process into a function thread, tenant and job on every span', async () => {
     const jobId = await submit(shared);
-    const spans = await spansOf(shared, jobId, ['job.submit', 'queue.send', 'job.deliver', 'workbook.render']);
+    const spans = await spansOf(shared, jobId, [
+      'job.submit',
+      'queue.send',
+      'job.deliver',
+      'workbook.render',
+    ]);
     const submitSpan = spans.find((s) => s.name === 'job.submit')!;
     const deliver = spans.find((s) => s.name === 'job.deliver')!;
     expect(submitSpan).toBeDefined();
@@ -130,14 +137,17 @@ describe("a job's trace and story", () => {
           resourceSpans: { scopeSpans: { spans: { traceId: string; name: string }[] }[] }[];
         };
         for (const rs of parsed.resourceSpans)
-          for (const ss of rs.scopeSpans) for (const s of ss.spans) if (s.traceId === traceId) found.add(s.name);
+          for (const ss of rs.scopeSpans)
+            for (const s of ss.spans) if (s.traceId === traceId) found.add(s.name);
       }
       return found;
     };
     while (!(names().has('job.submit') && names().has('job.deliver')) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 100));
     }
-    expect([...names()]).toEqual(expect.arrayContaining(['job.submit', 'queue.send', 'job.deliver', 'model.run']));
+    expect([...names()]).toEqual(
+      expect.arrayContaining(['job.submit', 'queue.send', 'job.deliver', 'model.run']),
+    );
   });
 
   it("tells the job's story to its tenant, in order with durations, and to no other tenant", async () => {

@@ -81,3 +81,21 @@ export async function unlabelledControls(page: Page): Promise<string[]> {
 export function horizontalOverflow(page: Page): Promise<number> {
   return page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 }
+
+/** Buttons (and links styled as buttons) a screen reader would announce without a name. */
+export async function emptyNamedButtons(page: Page): Promise<string[]> {
+  return page.evaluate(() =>
+    Array.from(document.querySelectorAll('button, [role="button"]'))
+      .filter((el) => {
+        const labelledBy = el.getAttribute('aria-labelledby');
+        const byId = labelledBy ? document.getElementById(labelledBy)?.textContent?.trim() : '';
+        return !(
+          el.getAttribute('aria-label')?.trim() ||
+          el.textContent?.trim() ||
+          byId ||
+          el.getAttribute('title')
+        );
+      })
+      .map((el) => el.outerHTML.slice(0, 80)),
+  );
+}
