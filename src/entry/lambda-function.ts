@@ -4,11 +4,14 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { decodeJobMessage } from '../core/messages.ts';
 import { createModelHandler } from '../functions/model-handler.ts';
+import { startTracing } from '../observability/tracing.ts';
 import { createAwsPorts } from './aws-wiring.ts';
 
 const logger = new Logger({ serviceName: 'silopool-model' });
 const metrics = new Metrics({ namespace: 'Silopool', serviceName: 'silopool-model' });
 const processor = new BatchProcessor(EventType.SQS);
+// Spans go over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set (the collector layer; docs/aws.md).
+const tracing = startTracing({ service: 'silopool-model' });
 
 // Built once per execution environment, on the first event: cold start pays for it once.
 const ports = createAwsPorts();
@@ -41,7 +44,17 @@ async function processRecord(record: SQSRecord, context: Context): Promise<void>
 /** The model function behind an SQS event source with ReportBatchItemFailures. */
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   logger.addContext(context);
-  return processPartialResponse(event, (record: SQSRecord) => processRecord(record, context), processor, {
-    context,
-  });
+  try {
+    return await processPartialResponse(
+      event,
+      (record: SQSRecord) => processRecord(record, context),
+      processor,
+      {
+        context,
+      },
+    );
+  } finally {
+    // Before the sandbox freezes: spans still buffered would otherwise leave only on a later event.
+    await tracing.flush();
+  }
 }
