@@ -1,9 +1,12 @@
 import { join } from 'node:path';
-import { openSpanStore, readSpansOfJob, type StoredSpan, spanStoreExporter } from './span-store.ts';
+import {
+  openSpanStore,
+  readSpansOfJob,
+  type StoredSpan,
+  spanStoreExporter,
+  TRACES_FILE,
+} from './span-store.ts';
 import { startTracing, type Tracing } from './tracing.ts';
-
-/** The span file of a folder: `DATA_DIR/traces.sqlite`, and a dedicated tenant's own in its store folder. */
-export const TRACES_FILE = 'traces.sqlite';
 
 /**
  * Tracing of one embedded process or thread, with spans kept in `dir/traces.sqlite` (and sent over OTLP

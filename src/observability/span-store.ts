@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ExportResult } from '@opentelemetry/core';
 import { ExportResultCode, hrTimeToMilliseconds } from '@opentelemetry/core';
@@ -6,6 +6,9 @@ import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import Database from 'better-sqlite3';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../adapters/embedded/data-dir.ts';
 import { JOB_ID_ATTR, TENANT_ID_ATTR } from './attributes.ts';
+
+/** The span file of a folder: `DATA_DIR/traces.sqlite`, and a dedicated tenant's own in its store folder. */
+export const TRACES_FILE = 'traces.sqlite';
 
 /** A finished span as the local store keeps it (times in epoch milliseconds). */
 export interface StoredSpan {
@@ -227,4 +230,32 @@ function storedSpanOf(span: ReadableSpan): StoredSpan {
       ...(e.attributes ? { attributes: { ...e.attributes } } : {}),
     })),
   };
+}
+
+/** Deletes every span of a tenant from a span file (offboarding); the number deleted, 0 without the file. */
+export function eraseTenantSpans(path: string, tenantId: string): number {
+  return withSpanFile(
+    path,
+    (db) => db.prepare('DELETE FROM spans WHERE tenant_id = ?').run(tenantId).changes,
+  );
+}
+
+/** Spans of a tenant still in a span file: what offboarding's verification looks for. */
+export function countTenantSpans(path: string, tenantId: string): number {
+  return withSpanFile(
+    path,
+    (db) =>
+      (db.prepare('SELECT count(*) AS n FROM spans WHERE tenant_id = ?').get(tenantId) as { n: number }).n,
+  );
+}
+
+function withSpanFile(path: string, use: (db: Database.Database) => number): number {
+  if (!existsSync(path)) return 0;
+  const db = new Database(path, { timeout: 10_000 });
+  try {
+    const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'spans'").get();
+    return table ? use(db) : 0;
+  } finally {
+    db.close();
+  }
 }
