@@ -6,6 +6,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   BatchSpanProcessor,
   type ReadableSpan,
+  SimpleSpanProcessor,
   type Span,
   type SpanExporter,
   type SpanProcessor,
@@ -58,7 +59,9 @@ export function startTracing(options: TracingOptions): Tracing {
   const env = options.env ?? process.env;
   const processors: SpanProcessor[] = [jobAttributes];
   const scheduledDelayMillis = Number(env.OTEL_BSP_SCHEDULE_DELAY ?? 1000);
-  if (options.local) processors.push(new BatchSpanProcessor(options.local, { scheduledDelayMillis }));
+  // The local store is written as each span ends (one small SQLite write): a span is on disk before the
+  // step after it, so offboarding's erase cannot run ahead of spans still held in a batch.
+  if (options.local) processors.push(new SimpleSpanProcessor(options.local));
   const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT;
   if (endpoint) {
     const url = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? `${endpoint.replace(/\/$/, '')}/v1/traces`;
