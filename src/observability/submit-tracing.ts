@@ -27,7 +27,8 @@ export function traceSubmit<T>(
       const jobs = override(context.data.jobs, {
         create: (job: JobRecord) => {
           span.setAttribute(JOB_ID_ATTR, job.id);
-          const admittedAt = new Date().toISOString();
+          // Admission (limits, cost) passed before the record was made: `createdAt` is its time too.
+          const admittedAt = job.createdAt;
           const traceId = activeTraceId();
           const story = storyWith(
             job,
