@@ -109,17 +109,20 @@ export function functionNameOf(lane: string, job: { model: string }): string {
 /**
  * The steps of a delivery starting to run `job` (as it was before): claimed by a function of `lane`, then
  * running. A job found running was left by a delivery that ended without finishing (a crash or a timeout):
- * that attempt is recorded as failed first.
+ * that attempt is recorded as failed first, unless that delivery recorded its own failure.
  */
 export function startEvents(
-  job: { status: string; attempts: number; model: string },
+  job: { status: string; attempts: number; model: string; story?: JobStory | undefined },
   lane: string,
   at = new Date().toISOString(),
 ): StoryEvent[] {
   const attempt = job.attempts + 1;
   const fn = functionNameOf(lane, job);
+  const last = job.story?.events.at(-1);
+  // A delivery that threw said so itself (`attempt_failed` of that attempt): not twice.
+  const told = last?.step === 'attempt_failed' && last.attempt === job.attempts;
   return [
-    ...(job.status === 'running'
+    ...(job.status === 'running' && !told
       ? [
           {
             step: 'attempt_failed' as const,

@@ -60,6 +60,13 @@ describe("a job's story", () => {
       ['claimed', 2, 'dedicated:acme:finance'],
       ['running', 2, 'dedicated:acme:finance'],
     ]);
+    // The delivery that threw recorded its failure: the takeover does not record it again.
+    const told = storyWith({}, [{ step: 'attempt_failed', at: new Date().toISOString(), attempt: 1 }]);
+    const takeover = startEvents(
+      { status: 'running', attempts: 1, model: 'finance', ...told },
+      'shared_finance',
+    );
+    expect(takeover.map((s) => s.step)).toEqual(['claimed', 'running']);
     expect(startEvents({ status: 'queued', attempts: 0, model: 'funds' }, 'shared_funds')[0]).toMatchObject({
       step: 'claimed',
       attempt: 1,
