@@ -5,7 +5,7 @@ import { type StoryEvent, storyWith } from '../core/job-story.ts';
 import { decodeJobMessage, encodeJobMessage } from '../core/messages.ts';
 import { laneFor, sharedQueueName } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
-import { inSpan, jobContext, withTraceContext } from '../observability/spans.ts';
+import { inSpan, jobTraceContext, withTraceContext } from '../observability/spans.ts';
 import { nextVersion } from '../ports/job-store.ts';
 import { deadLetterQueueName, type MessageQueue, type SendMessage } from '../ports/message-queue.ts';
 import { tenantDataFor } from '../ports/placement-data.ts';
@@ -110,7 +110,7 @@ async function act(
   const job = await jobs.get(action.jobId);
   if (!job) throw new NotFoundError('Job');
   return inSpan(name, () => run(tenant, job, jobs), {
-    parent: jobContext(tenant.id, job.id),
+    parent: jobTraceContext(job),
     attributes: { 'silopool.operator': action.by },
   });
 }

@@ -49,6 +49,11 @@ export interface JobLogEntry {
 export interface JobStory {
   /** W3C trace id (32 hex digits) of the submit, which every later span of the job joins. */
   traceId?: string;
+  /**
+   * The submit span as a W3C `traceparent`: what joins later work that no message carries (a status
+   * relayed to event streams, an operator's action) to the job's trace.
+   */
+  traceparent?: string;
   events: StoryEvent[];
   logs: JobLogEntry[];
 }

@@ -3,6 +3,7 @@ import {
   type Context,
   context,
   propagation,
+  ROOT_CONTEXT,
   type Span,
   SpanKind,
   SpanStatusCode,
@@ -77,6 +78,26 @@ export function contextOfRecord(record: Pick<SQSRecord, 'messageAttributes'>): C
     if (typeof value?.stringValue === 'string') carrier[key] = value.stringValue;
   }
   return propagation.extract(context.active(), carrier);
+}
+
+/**
+ * The context of a job's trace, from the `traceparent` its record keeps (`story.traceparent`), with its
+ * tenant and job as baggage: for work no message carries (a status relayed to event streams, an operator's
+ * action). A job recorded before traces has none, and its spans start a trace of their own.
+ */
+export function jobTraceContext(job: {
+  tenantId: string;
+  id: string;
+  story?: { traceparent?: string | undefined } | undefined;
+}): Context {
+  const traceparent = job.story?.traceparent;
+  const parent = traceparent ? propagation.extract(ROOT_CONTEXT, { traceparent }) : context.active();
+  return jobContext(job.tenantId, job.id, parent);
+}
+
+/** A span of something that happened just now and took no time to speak of (a relayed event). */
+export function recordSpan(name: string, parent: Context, attributes: Attributes = {}): void {
+  tracer().startSpan(name, { attributes }, parent).end();
 }
 
 /** The trace id of the active span, if one is recording. */

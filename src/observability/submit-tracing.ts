@@ -6,7 +6,7 @@ import type { Tenant } from '../core/tenant.ts';
 import type { MessageQueue, SendMessage } from '../ports/message-queue.ts';
 import type { TenantData } from '../ports/stores.ts';
 import { JOB_ID_ATTR, TENANT_ID_ATTR } from './attributes.ts';
-import { activeTraceId, inSpan, jobContext, withTraceContext } from './spans.ts';
+import { activeTraceId, inSpan, jobContext, traceAttributes, withTraceContext } from './spans.ts';
 
 /**
  * Runs a submit (admission, record, enqueue) in a `job.submit` span, around the submit use case rather than
@@ -30,6 +30,7 @@ export function traceSubmit<T>(
           // Admission (limits, cost) passed before the record was made: `createdAt` is its time too.
           const admittedAt = job.createdAt;
           const traceId = activeTraceId();
+          const { traceparent } = traceAttributes();
           const story = storyWith(
             job,
             [
@@ -40,7 +41,10 @@ export function traceSubmit<T>(
             [{ at: admittedAt, level: 'info', message: 'job accepted', fields: { model: job.model } }],
           ).story;
           return inSpan('jobstore.create', () =>
-            context.data.jobs.create({ ...job, story: { ...story, ...(traceId ? { traceId } : {}) } }),
+            context.data.jobs.create({
+              ...job,
+              story: { ...story, ...(traceId ? { traceId } : {}), ...(traceparent ? { traceparent } : {}) },
+            }),
           );
         },
       });

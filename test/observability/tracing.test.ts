@@ -150,6 +150,37 @@ describe("a job's trace and story", () => {
     );
   });
 
+  it("joins an operator's cancel and the status relayed to an open event stream to the job's trace", async () => {
+    const waiting = newTenantId('trw');
+    const { apiKey } = await server.createTenant(waiting, { config: { limits: { maxRunningJobs: 0 } } });
+    const res = await server.api('/v1/models/finance/jobs', {
+      method: 'POST',
+      token: apiKey,
+      body: JSON.stringify({ input: { years: 3 } }),
+    });
+    const { id } = (await res.json()) as { id: string };
+    const stream = await server.api(`/v1/jobs/${id}/events`, { token: apiKey });
+    const reader = stream.body!.getReader();
+    // The stream sends the job as it is first: from then on it is subscribed.
+    await reader.read();
+    const cancel = await server.api(`/v1/admin/tenants/${waiting}/jobs/${id}/cancel`, {
+      method: 'POST',
+      token: server.operatorToken,
+    });
+    expect(cancel.status).toBe(200);
+    let text = '';
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    expect(text).toContain('"cancelled"');
+    const spans = await spansOf(waiting, id, ['job.submit', 'job.cancel', 'notify.sse']);
+    const names = spans.map((s) => s.name);
+    expect(names).toEqual(expect.arrayContaining(['job.submit', 'job.cancel', 'notify.sse']));
+    expect(new Set(spans.map((s) => s.traceId)).size).toBe(1);
+  });
+
   it("tells the job's story to its tenant, in order with durations, and to no other tenant", async () => {
     const jobId = await submit(shared);
     const res = await server.api(`/v1/jobs/${jobId}/timeline`, { token: keys[shared]! });
