@@ -1,7 +1,20 @@
-import { SpanKind } from '@opentelemetry/api';
+import { context, propagation, SpanKind } from '@opentelemetry/api';
 import type { SQSRecord } from 'aws-lambda';
 import { JOB_ID_ATTR, TENANT_ID_ATTR } from './attributes.ts';
 import { contextOfRecord, inSpan, jobContext } from './spans.ts';
+
+export { recordAttributes } from './spans.ts';
+
+/**
+ * One webhook POST in a `webhook.deliver` span (CLIENT) that continues the trace its message carried: the
+ * job's trace ends at the tenant's endpoint. `attributes` are the message's (queue port or SQS record).
+ */
+export function traceWebhook<T>(attributes: Record<string, string>, post: () => Promise<T>): Promise<T> {
+  return inSpan('webhook.deliver', post, {
+    kind: SpanKind.CLIENT,
+    parent: propagation.extract(context.active(), attributes),
+  });
+}
 
 /**
  * Runs one delivery of a job message in a `job.deliver` span that continues the trace the message carried

@@ -71,13 +71,18 @@ export function withTraceContext<M extends { attributes?: Record<string, string>
   return { ...message, attributes: { ...message.attributes, ...attributes } };
 }
 
-/** The trace context a message carried, from an SQS record's message attributes (Lambda's and ours). */
-export function contextOfRecord(record: Pick<SQSRecord, 'messageAttributes'>): Context {
+/** An SQS record's message attributes as plain strings: the carrier of the trace context. */
+export function recordAttributes(record: Pick<SQSRecord, 'messageAttributes'>): Record<string, string> {
   const carrier: Record<string, string> = {};
   for (const [key, value] of Object.entries(record.messageAttributes ?? {})) {
     if (typeof value?.stringValue === 'string') carrier[key] = value.stringValue;
   }
-  return propagation.extract(context.active(), carrier);
+  return carrier;
+}
+
+/** The trace context a message carried, from an SQS record's message attributes (Lambda's and ours). */
+export function contextOfRecord(record: Pick<SQSRecord, 'messageAttributes'>): Context {
+  return propagation.extract(context.active(), recordAttributes(record));
 }
 
 /**

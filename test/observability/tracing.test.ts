@@ -52,7 +52,13 @@ describe("a job's trace and story", () => {
   beforeAll(async () => {
     receiver = await startReceiver();
     server = await startTestServer({
-      env: { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '100' },
+      env: {
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_BSP_SCHEDULE_DELAY: '100',
+        // The receiver doubles as the webhook endpoint of one tenant.
+        SILOPOOL_WEBHOOK_ALLOW_HTTP: '1',
+        SILOPOOL_WEBHOOK_ALLOW_HOSTS: '127.0.0.1',
+      },
     });
     keys[shared] = (await server.createTenant(shared)).apiKey;
     keys[dedicated] = (await server.createTenant(dedicated, { placement: 'dedicated' })).apiKey;
@@ -148,6 +154,29 @@ describe("a job's trace and story", () => {
     expect([...names()]).toEqual(
       expect.arrayContaining(['job.submit', 'queue.send', 'job.deliver', 'model.run']),
     );
+  });
+
+  it('follows the notification to the webhook delivery, and the story records it', async () => {
+    const hooked = newTenantId('trh');
+    keys[hooked] = (await server.createTenant(hooked)).apiKey;
+    const set = await server.api('/v1/settings/webhook', {
+      method: 'PUT',
+      token: keys[hooked]!,
+      body: JSON.stringify({ url: `${receiver.url}/hook` }),
+    });
+    expect(set.status).toBe(200);
+    const jobId = await submit(hooked);
+    const spans = await spansOf(hooked, jobId, ['job.submit', 'notify.webhook', 'webhook.deliver']);
+    const deliver = spans.find((s) => s.name === 'webhook.deliver');
+    expect(deliver?.parentSpanId).toBe(spans.find((s) => s.name === 'notify.webhook')?.spanId);
+    expect(new Set(spans.map((s) => s.traceId)).size).toBe(1);
+    const deadline = Date.now() + 10_000;
+    let steps: Step[] = [];
+    while (!steps.some((s) => s.step === 'notified') && Date.now() < deadline) {
+      const res = await server.api(`/v1/jobs/${jobId}/timeline`, { token: keys[hooked]! });
+      steps = ((await res.json()) as { steps: Step[] }).steps;
+    }
+    expect(steps.at(-1)).toMatchObject({ step: 'notified', detail: 'webhook queued' });
   });
 
   it("joins an operator's cancel and the status relayed to an open event stream to the job's trace", async () => {
