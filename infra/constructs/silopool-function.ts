@@ -49,7 +49,12 @@ export class SilopoolFunction extends Construct {
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memoryMb,
       timeout: Duration.seconds(props.timeoutSec),
-      environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+      // OTEL_SERVICE_NAME names the spans; OTLP export starts when the collector layer's endpoint is set.
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        OTEL_SERVICE_NAME: `silopool-${props.entry}`,
+        ...props.environment,
+      },
       logGroup,
       tracing: lambda.Tracing.ACTIVE,
       ...(props.reservedConcurrency !== undefined

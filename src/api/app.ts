@@ -12,8 +12,10 @@ import type { AppDeps } from './deps.ts';
 import { guardJsonBodies } from './json-body.ts';
 import { sendProblem } from './problem.ts';
 import { adminRoutes } from './routes/admin.ts';
+import { adminJobRoutes } from './routes/admin-jobs.ts';
 import { adminKeyRoutes } from './routes/admin-keys.ts';
 import { adminUsageRoutes } from './routes/admin-usage.ts';
+import { jobStoryRoutes } from './routes/job-story.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { metricsHistoryRoutes } from './routes/metrics-history.ts';
@@ -119,9 +121,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   modelRoutes(app, deps);
   jobRoutes(app, deps);
+  jobStoryRoutes(app, deps);
   tenantSettingsRoutes(app, deps);
   notificationRoutes(app, deps);
   adminRoutes(app, deps);
+  adminJobRoutes(app, deps);
   adminKeyRoutes(app, deps);
   adminUsageRoutes(app, deps);
   metricsRoutes(app, deps);

@@ -5,6 +5,7 @@ import type { TenantId } from '../core/ids.ts';
 import type { Placement, Tenant } from '../core/tenant.ts';
 import type { WebhookTargetPolicy } from '../core/webhook-target.ts';
 import type { Mailer } from '../functions/notification-channels.ts';
+import type { StoredSpan } from '../observability/span-store.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { MetricsHistoryStore } from '../ports/metrics-history.ts';
 import type { Operation } from '../ports/operation-store.ts';
@@ -84,6 +85,8 @@ export interface AppDeps {
   resetWebhookEndpoint?(tenantId: TenantId): void;
   /** Proxies whose `X-Forwarded-For` names the client: a hop count or addresses; none by default. */
   trustProxy?: false | number | string[];
+  /** The spans kept locally of one tenant's job (the embedded span store); absent where none are kept. */
+  jobSpans?(tenantId: TenantId, jobId: string): Promise<StoredSpan[]>;
   /** Limits of `GET /v1/jobs/{id}/events` streams, and whether a shared poll backs the in-process events. */
   eventStreams?: EventStreamSettings;
   /** User notification channels the platform offers (`/v1/me/notifications`); none when absent. */

@@ -11,12 +11,17 @@ import type {
   DeadLetter,
   Job,
   JobFilter,
+  JobLogEntry,
   JobStatus,
+  JobStoryView,
+  JobTimeline,
   Me,
   MetricsHistory,
   ModelInfo,
   NotificationSettings,
   Operation,
+  OperatorJob,
+  OperatorJobFilter,
   Page,
   Placement,
   PlacementAdvice,
@@ -79,6 +84,13 @@ export const CLIENT_ROUTES = [
   'DELETE /v1/me/notifications/email',
   'POST /v1/me/notifications/push',
   'DELETE /v1/me/notifications/push/{id}',
+  'GET /v1/jobs/{id}/timeline',
+  'GET /v1/jobs/{id}/logs',
+  'GET /v1/admin/jobs',
+  'GET /v1/admin/tenants/{tenantId}/jobs/{id}',
+  'POST /v1/admin/tenants/{tenantId}/jobs/{id}/retry',
+  'POST /v1/admin/tenants/{tenantId}/jobs/{id}/cancel',
+  'POST /v1/admin/tenants/{tenantId}/jobs/{id}/redrive',
 ] as const;
 
 const TERMINAL: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
@@ -310,6 +322,27 @@ export class SilopoolClient {
   }
   removePushSubscription(id: string): Promise<void> {
     return this.json('DELETE', `/v1/me/notifications/push/${enc(id)}`);
+  }
+
+  // --- a job's story (timeline, log) and the operator job list ---
+  /** This tenant's job's timeline: steps with times and durations. */
+  jobTimeline(id: string): Promise<JobTimeline> {
+    return this.json('GET', `/v1/jobs/${enc(id)}/timeline`);
+  }
+  async jobLogs(id: string): Promise<JobLogEntry[]> {
+    return (await this.json<{ items: JobLogEntry[] }>('GET', `/v1/jobs/${enc(id)}/logs`)).items;
+  }
+  /** Jobs of every tenant (operators), newest first. */
+  listAllJobs(filter: OperatorJobFilter = {}): Promise<Page<OperatorJob>> {
+    return this.json('GET', '/v1/admin/jobs', { query: { ...filter } });
+  }
+  /** Any tenant's job with its timeline, log and the spans kept locally (operators). */
+  jobStory(tenantId: string, id: string): Promise<JobStoryView> {
+    return this.json('GET', `/v1/admin/tenants/${enc(tenantId)}/jobs/${enc(id)}`);
+  }
+  /** Retry a failed job, cancel a queued one or redrive a dead-lettered one (operators); 409 otherwise. */
+  jobAction(tenantId: string, id: string, action: 'retry' | 'cancel' | 'redrive'): Promise<Job> {
+    return this.json('POST', `/v1/admin/tenants/${enc(tenantId)}/jobs/${enc(id)}/${action}`);
   }
 
   // --- transport ---

@@ -102,7 +102,10 @@ export interface Job {
   error?: { code: string; message: string };
   /** While it runs, how far the model got (`{ done: 1200, total: 5000, unit: 'paths' }`), if it reports it. */
   progress?: JobProgress;
+  /** Deliveries that started running it; more than one means a retry. */
+  attempts: number;
   createdAt: string;
+  updatedAt: string;
   startedAt?: string;
   finishedAt?: string;
   links: { self: string; events: string; artifacts?: string };
@@ -323,4 +326,76 @@ export interface NotificationSettings {
   email: { address: string; verified: boolean; pending: boolean } | null;
   /** Subscribed browsers, by their push service's origin. */
   push: { id: string; origin: string; createdAt: string }[];
+}
+
+/** One step of a job's timeline (see `GET /v1/jobs/{id}/timeline`). */
+export interface JobTimelineStep {
+  step: string;
+  at: string;
+  /** Milliseconds until the next step; absent on the last. */
+  durationMs?: number;
+  attempt?: number;
+  lane?: string;
+  fn?: string;
+  detail?: string;
+}
+
+export interface JobTimeline {
+  jobId: string;
+  tenantId: string;
+  status: JobStatus;
+  attempts: number;
+  traceId?: string;
+  steps: JobTimelineStep[];
+}
+
+export interface JobLogEntry {
+  at: string;
+  level: 'info' | 'warn' | 'error';
+  message: string;
+  fields?: Record<string, string | number | boolean>;
+}
+
+export interface OperatorJobFilter {
+  tenant?: string;
+  model?: string;
+  status?: JobStatus;
+  from?: string;
+  to?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+export interface OperatorJob {
+  id: string;
+  tenantId: string;
+  tenantName: string;
+  placement: Placement;
+  model: string;
+  status: JobStatus;
+  attempts: number;
+  createdAt: string;
+  finishedAt?: string;
+  error?: { code: string; message: string };
+}
+
+export interface TraceSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  service: string;
+  pid: number;
+  threadId: number;
+  startMs: number;
+  durationMs: number;
+  status: number;
+}
+
+export interface JobStoryView {
+  job: Job;
+  tenant: { id: string; name: string; placement: Placement };
+  timeline: JobTimeline;
+  logs: JobLogEntry[];
+  spans: TraceSpan[];
 }

@@ -1,6 +1,7 @@
 import { ConditionFailedError } from '../core/errors.ts';
 import type { JobId } from '../core/ids.ts';
 import { isTerminal, type JobRecord } from '../core/job.ts';
+import { storyWith } from '../core/job-story.ts';
 import { decodeJobMessage } from '../core/messages.ts';
 import { laneStoreOf, type StoreRef } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
@@ -112,8 +113,15 @@ export async function failJob(
     if (isTerminal(job.status)) return 'terminal';
     if (still && !still(job)) return 'skipped';
     try {
+      const at = new Date().toISOString();
+      const step = error.code === DEAD_LETTERED ? 'dead_lettered' : 'failed';
+      const story = storyWith(
+        job,
+        [{ step, at, attempt: job.attempts, detail: `${error.code}: ${error.message}` }],
+        [{ at, level: 'error', message: error.message, fields: { code: error.code } }],
+      );
       return await jobs.update(
-        nextVersion(job, { status: 'failed', finishedAt: new Date().toISOString(), error }),
+        nextVersion(job, { status: 'failed', finishedAt: at, error, ...story }),
         job.version,
       );
     } catch (caught) {

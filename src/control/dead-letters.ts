@@ -1,4 +1,5 @@
 import { isTerminal } from '../core/job.ts';
+import { storyWith } from '../core/job-story.ts';
 import { decodeJobMessage } from '../core/messages.ts';
 import { nextVersion } from '../ports/job-store.ts';
 import { deadLetterQueueName, type MessageQueue, type ReceivedMessage } from '../ports/message-queue.ts';
@@ -88,5 +89,6 @@ async function requeueJob(deps: ControlDeps, source: string, body: string): Prom
   const code = job.error?.code;
   if (job.status !== 'failed' || (code !== DEAD_LETTERED && code !== RETRIES_EXHAUSTED)) return;
   const { error: _error, finishedAt: _finished, ...rest } = job;
-  await jobs.update(nextVersion(rest, { status: 'queued' }), job.version);
+  const redriven = storyWith(job, [{ step: 'redriven', at: new Date().toISOString(), detail: source }]);
+  await jobs.update(nextVersion(rest, { status: 'queued', ...redriven }), job.version);
 }

@@ -1,5 +1,6 @@
 import { InvalidTransitionError } from './errors.ts';
 import type { JobId, TenantId } from './ids.ts';
+import type { JobStory } from './job-story.ts';
 import type { Formatting, ModelRules } from './tenant.ts';
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -89,6 +90,8 @@ export interface JobRecord {
    * between the two re-announces, never loses); cleared when the job runs again (a redrive).
    */
   announcedAt?: string;
+  /** Its timeline and log (core/job-story.ts), written with the state changes they describe. */
+  story?: JobStory;
   /** Incremented on every write; status changes are compare-and-set on it. */
   version: number;
 }

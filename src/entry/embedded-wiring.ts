@@ -8,6 +8,8 @@ import {
 } from '../adapters/embedded/index.ts';
 import { createEmbeddedStoreProvider, type Durability } from '../adapters/embedded/store-provider.ts';
 import { laneDataFor } from '../ports/placement-data.ts';
+import type { HandlerDeps } from '../functions/model-handler.ts';
+import { startLocalTracing } from '../observability/local-tracing.ts';
 import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import type { FunctionThreadDeps } from '../runtime/function-runtime.ts';
@@ -56,6 +58,7 @@ export function openEmbeddedPlatform(
  */
 export async function createHandlerDeps(options: Record<string, unknown>): Promise<FunctionThreadDeps> {
   const platform = openEmbeddedPlatform(String(options.dataDir));
+  startLocalTracing('silopool-function', String(options.dataDir));
   return {
     directory: platform.directory,
     queue: platform.queue,

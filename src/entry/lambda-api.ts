@@ -2,6 +2,7 @@ import awsLambdaFastify from '@fastify/aws-lambda';
 import type { Context } from 'aws-lambda';
 import type { AuthConfig } from '../api/deps.ts';
 import { webhookTargetPolicyFromEnv } from '../core/webhook-target.ts';
+import { startTracing } from '../observability/tracing.ts';
 import { createAwsPorts } from './aws-wiring.ts';
 import { lifetimeOf, trustProxyOf } from './config.ts';
 import { moveDriverOf } from './move-driver.ts';
@@ -128,10 +129,13 @@ async function createProxy(): Promise<ProxyHandler> {
 }
 
 let proxy: Promise<ProxyHandler> | undefined;
+// Spans go over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set (the collector layer; docs/aws.md).
+const tracing = startTracing({ service: 'silopool-api' });
 
 export async function handler(event: unknown, context: Context): Promise<unknown> {
   proxy ??= createProxy();
-  return (proxy as Promise<ProxyHandler>).then((run) =>
-    (run as (e: unknown, c: Context) => Promise<unknown>)(event, context),
-  );
+  // Flushed before answering: a frozen sandbox sends nothing.
+  return (proxy as Promise<ProxyHandler>)
+    .then((run) => (run as (e: unknown, c: Context) => Promise<unknown>)(event, context))
+    .finally(() => tracing.flush());
 }

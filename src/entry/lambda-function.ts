@@ -4,11 +4,14 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { decodeJobMessage } from '../core/messages.ts';
 import { partialBatchResponse } from '../functions/batch-response.ts';
 import { createJobHandler } from '../functions/model-handler.ts';
+import { startTracing } from '../observability/tracing.ts';
 import { createAwsPorts } from './aws-wiring.ts';
 import { publishJobMetrics } from './job-metrics.ts';
 
 const logger = new Logger({ serviceName: 'silopool-model' });
 const metrics = new Metrics({ namespace: 'Silopool', serviceName: 'silopool-model' });
+// Spans go over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set (the collector layer; docs/aws.md).
+const tracing = startTracing({ service: 'silopool-model' });
 
 // Built once per execution environment, on the first event: cold start pays for it once.
 const ports = createAwsPorts();
@@ -39,6 +42,11 @@ async function processRecord(record: SQSRecord): Promise<void> {
 /** The model function behind an SQS event source with ReportBatchItemFailures. */
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   logger.addContext(context);
-  // A batch whose every record failed throws, as Powertools does by default: Lambda retries all of it.
-  return partialBatchResponse(event, processRecord, { context, throwOnFullBatchFailure: true });
+  try {
+    // A batch whose every record failed throws, as Powertools does by default: Lambda retries all of it.
+    return await partialBatchResponse(event, processRecord, { context, throwOnFullBatchFailure: true });
+  } finally {
+    // Before the sandbox freezes: spans still buffered would otherwise leave only on a later event.
+    await tracing.flush();
+  }
 }

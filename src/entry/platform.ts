@@ -32,6 +32,8 @@ import type { Placement } from '../core/tenant.ts';
 import { NOTIFICATION_QUEUE } from '../functions/notification-message.ts';
 import { createWebhookEndpoints } from '../functions/webhook-endpoints.ts';
 import { listModels } from '../models/registry.ts';
+import { localJobSpans, startLocalTracing } from '../observability/local-tracing.ts';
+import { startTracing } from '../observability/tracing.ts';
 import { canScan, hasDeadLetterOutbox } from '../ports/message-queue.ts';
 import { startDedicatedHost } from '../runtime/dedicated-host.ts';
 import { type FunctionHost, startFunctionHost } from '../runtime/function-host.ts';
@@ -82,6 +84,10 @@ export async function startPlatform(
   // Temp files of writes a SIGKILL cut short hold disk space and nothing else: cleared at each start.
   if (config.backend !== 'aws') await removeStaleTempFiles(config.dataDir);
   const embedded = config.backend === 'aws' ? undefined : openEmbeddedPlatform(config.dataDir);
+  // Embedded, spans are also kept in DATA_DIR/traces.sqlite; either way OTLP when configured.
+  const tracing = embedded
+    ? startLocalTracing('silopool-api', config.dataDir)
+    : startTracing({ service: 'silopool-api' });
   // Loaded only when chosen: the embedded default never needs the AWS SDK to start.
   const platform = embedded ?? (await import('./aws-wiring.ts')).createAwsPorts(process.env);
   const queueOptions = {
@@ -148,6 +154,7 @@ export async function startPlatform(
     ...(metricsHistory ? { metricsHistory } : {}),
     logger: { level: config.logLevel },
     webhookPolicy: config.webhookPolicy,
+    ...(embedded ? { jobSpans: localJobSpans(config.dataDir) } : {}),
     webhookHealth: createWebhookHealth({
       endpoints: webhookEndpoints,
       queue: platform.queue,
@@ -285,6 +292,7 @@ export async function startPlatform(
       awsControl?.close();
       await history?.stop();
       await platform.close();
+      await tracing.shutdown();
     },
   };
 }

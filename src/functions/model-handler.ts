@@ -8,20 +8,24 @@ import {
   TenantSettingsError,
 } from '../core/errors.ts';
 import { artifactKey, isTerminal, type JobRecord, majorVersion } from '../core/job.ts';
+import { type JobLogEntry, type StoryEvent, startEvents, storyWith } from '../core/job-story.ts';
 import { decodeJobMessage } from '../core/messages.ts';
 import { laneStoreOf, type StoreRef } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
 import { getModel, listModels } from '../models/registry.ts';
 import type { ModelDefinition } from '../models/types.ts';
 import { formattingProblems } from '../models/xlsx/formatting-checks.ts';
+import { traceDelivery } from '../observability/job-delivery.ts';
+import { inSpan, withTraceContext } from '../observability/spans.ts';
 import { nextVersion, type TenantJobStore } from '../ports/job-store.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { TenantData } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
+import { announcementsFor } from './announcements.ts';
 import { partialBatchResponse } from './batch-response.ts';
 import { type ProgressCallback, progressReporter, runPartsReporting } from './job-progress.ts';
-import { announcementsFor } from './announcements.ts';
 import { renderingOf } from './rendering.ts';
+import { WEBHOOK_QUEUE } from './webhook-message.ts';
 
 export const WORKBOOK = 'workbook.xlsx';
 const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
@@ -70,17 +74,25 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
     const queue = record.eventSourceARN?.slice(record.eventSourceARN.lastIndexOf(':') + 1) ?? '';
     const data = await deps.dataFor(tenant, message.jobId, laneStoreOf(queue, tenant.id));
     const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
-    try {
-      await runJob(tenant, data, message.jobId);
-    } catch (error) {
-      if (deps.maxReceiveCount !== undefined && receiveCount >= deps.maxReceiveCount) {
-        await markExhausted(tenant, data.jobs, message.jobId, error).catch(() => undefined);
+    const delivery = { tenantId: tenant.id, jobId: message.jobId, lane: queue };
+    await traceDelivery(record, delivery, async () => {
+      try {
+        await runJob(tenant, data, message.jobId, queue);
+      } catch (error) {
+        if (deps.maxReceiveCount !== undefined && receiveCount >= deps.maxReceiveCount) {
+          await markExhausted(tenant, data.jobs, message.jobId, error).catch(() => undefined);
+        } else await recordFailedAttempt(data.jobs, message.jobId, error).catch(() => undefined);
+        throw error;
       }
-      throw error;
-    }
+    });
   }
 
-  async function runJob(tenant: Tenant, data: TenantData, jobId: JobRecord['id']): Promise<void> {
+  async function runJob(
+    tenant: Tenant,
+    data: TenantData,
+    jobId: JobRecord['id'],
+    lane: string,
+  ): Promise<void> {
     const found = await data.jobs.get(jobId);
     if (!found) {
       log('warn', 'message for a job that no longer exists; dropped', { tenantId: tenant.id, jobId });
@@ -91,14 +103,22 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
       if (found.announcedAt === undefined) await announce(tenant, data.jobs, found);
       return;
     }
-    const started = await commit(data.jobs, found, {
-      status: 'running',
-      attempts: found.attempts + 1,
-      startedAt: new Date().toISOString(),
-      // A redriven job runs again: its next terminal status is announced anew.
-      announcedAt: undefined,
-    });
+    const started = await commit(
+      data.jobs,
+      found,
+      {
+        status: 'running',
+        attempts: found.attempts + 1,
+        startedAt: new Date().toISOString(),
+        // A redriven job runs again: its next terminal status is announced anew.
+        announcedAt: undefined,
+      },
+      (job) => startEvents(job, lane),
+    );
     if (!started) return;
+    const steps: StoryEvent[] = [];
+    const step = (name: StoryEvent['step']) =>
+      steps.push({ step: name, at: new Date().toISOString(), attempt: started.attempts });
 
     const model = getModel(started.model);
     const progress = progressFor(model, started, data.jobs);
@@ -107,20 +127,23 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
       if (!model) throw new SilopoolError('unknown_model', 400, `Model "${started.model}" is not installed.`);
       checkModelVersion(model, started);
       checkFormatting(tenant);
-      const result = await runModel(model, started, progress?.report);
+      const result = await inSpan('model.run', () => runModel(model, started, progress?.report));
       progress?.stop();
       const formatting = tenant.config.formatting ?? {};
-      const bytes = await model.workbook(result, started.effectiveInput as never, formatting, {
-        jobId: started.id,
-        tenantId: tenant.id,
-        tenantName: tenant.name,
-        model: model.name,
-        modelVersion: model.version,
-        created: started.createdAt,
-      });
+      step('rendering');
+      const bytes = await inSpan('workbook.render', () =>
+        model.workbook(result, started.effectiveInput as never, formatting, {
+          jobId: started.id,
+          tenantId: tenant.id,
+          tenantName: tenant.name,
+          model: model.name,
+          modelVersion: model.version,
+          created: started.createdAt,
+        }),
+      );
       const key = artifactKey(started.id, WORKBOOK);
       const sha256 = sha256Of(bytes);
-      await data.objects.put(key, bytes, XLSX);
+      await inSpan('objects.put', () => data.objects.put(key, bytes, XLSX));
       // Read back before the record says `succeeded`: a record never points at a short or torn file.
       const stored = await data.objects.get(key);
       if (!stored || sha256Of(stored.body) !== sha256) {
@@ -128,6 +151,7 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
           `The stored ${WORKBOOK} of job ${started.id} does not match what was written.`,
         );
       }
+      step('stored');
       outcome = {
         status: 'succeeded',
         summary: model.summary(result, started.rules),
@@ -148,7 +172,7 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
       // The model rejected its input: running it again gives the same answer, so fail now, never retry.
       outcome = { status: 'failed', error: { code: errorCode(error), message: (error as Error).message } };
     }
-    await completeJob(tenant, data.jobs, started, outcome);
+    await completeJob(tenant, data.jobs, started, outcome, steps);
   }
 
   /**
@@ -160,8 +184,20 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
     jobs: TenantJobStore,
     started: JobRecord,
     outcome: Partial<JobRecord>,
+    steps: StoryEvent[] = [],
   ): Promise<void> {
-    const finished = await commit(jobs, started, { ...outcome, finishedAt: new Date().toISOString() });
+    const finishedAt = new Date().toISOString();
+    const end: StoryEvent = {
+      step: outcome.status === 'succeeded' ? 'succeeded' : 'failed',
+      at: finishedAt,
+      attempt: started.attempts,
+      ...(outcome.error ? { detail: `${outcome.error.code}: ${outcome.error.message}` } : {}),
+    };
+    const finished = await commit(jobs, started, { ...outcome, finishedAt }, () => [...steps, end], [
+      outcome.error
+        ? { at: finishedAt, level: 'warn', message: 'job failed', fields: { code: outcome.error.code } }
+        : { at: finishedAt, level: 'info', message: 'job succeeded', fields: { attempt: started.attempts } },
+    ]);
     if (finished) await announce(tenant, jobs, finished);
   }
 
@@ -192,14 +228,20 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
     });
   }
 
-  /** Compare-and-set; undefined when another delivery of the same job moved it on first. */
+  /**
+   * Compare-and-set, with the story steps the change makes (computed from the record it applies to, so a
+   * retried write records them once); undefined when another delivery of the same job moved it on first.
+   */
   async function commit(
     jobs: TenantJobStore,
     job: JobRecord,
     patch: Partial<JobRecord>,
+    events: (job: JobRecord) => StoryEvent[] = () => [],
+    logs: JobLogEntry[] = [],
   ): Promise<JobRecord | undefined> {
     try {
-      const stored = await jobs.update(nextVersion(job, patch), job.version);
+      const next = nextVersion(job, { ...patch, ...storyWith(job, events(job), logs) });
+      const stored = await inSpan('jobstore.update', () => jobs.update(next, job.version));
       deps.notify?.(stored);
       return stored;
     } catch (error) {
@@ -207,8 +249,22 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
       const current = await jobs.get(job.id);
       // A cancel or a newer delivery won the race; the newer delivery may take a running job over.
       if (!current || isTerminal(current.status) || patch.status !== 'running') return undefined;
-      return commit(jobs, current, { ...patch, attempts: current.attempts + 1 });
+      return commit(jobs, current, { ...patch, attempts: current.attempts + 1 }, events, logs);
     }
+  }
+
+  /** A delivery that threw (not the last one): the story says so; the message is retried. */
+  async function recordFailedAttempt(jobs: TenantJobStore, jobId: JobRecord['id'], cause: unknown) {
+    const job = await jobs.get(jobId);
+    if (job?.status !== 'running') return;
+    const at = new Date().toISOString();
+    const message = String((cause as Error)?.message ?? cause);
+    const patch = storyWith(
+      job,
+      [{ step: 'attempt_failed', at, attempt: job.attempts, detail: message }],
+      [{ at, level: 'error', message: 'attempt failed; it will be retried', fields: { error: message } }],
+    );
+    await jobs.update(nextVersion(job, patch), job.version);
   }
 
   async function markExhausted(
@@ -219,14 +275,18 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
   ): Promise<void> {
     const job = await jobs.get(jobId);
     if (!job || isTerminal(job.status)) return;
+    const at = new Date().toISOString();
+    const message = `The job failed on every attempt: ${String((cause as Error)?.message ?? cause)}`;
     const failed = await jobs.update(
       nextVersion(job, {
         status: 'failed',
-        finishedAt: new Date().toISOString(),
-        error: {
-          code: 'retries_exhausted',
-          message: `The job failed on every attempt: ${String((cause as Error)?.message ?? cause)}`,
-        },
+        finishedAt: at,
+        error: { code: 'retries_exhausted', message },
+        ...storyWith(
+          job,
+          [{ step: 'failed', at, attempt: job.attempts, detail: `retries_exhausted: ${message}` }],
+          [{ at, level: 'error', message: 'retries exhausted', fields: { attempts: job.attempts } }],
+        ),
       }),
       job.version,
     );
@@ -244,9 +304,15 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
   async function announce(tenant: Tenant, jobs: TenantJobStore, job: JobRecord): Promise<void> {
     const messages = announcementsFor(tenant, job, deps);
     if (messages.length === 0 || !deps.queue) return;
-    for (const { queue, message } of messages) await deps.queue.send(queue, message);
+    for (const { queue, message } of messages)
+      await inSpan(queue === WEBHOOK_QUEUE ? 'notify.webhook' : 'notify.users', () =>
+        deps.queue!.send(queue, withTraceContext(message)),
+      );
     try {
-      await jobs.update(nextVersion(job, { announcedAt: new Date().toISOString() }), job.version);
+      const at = new Date().toISOString();
+      const what = messages.map((m) => (m.queue === WEBHOOK_QUEUE ? 'webhook' : 'user notifications'));
+      const notified = storyWith(job, [{ step: 'notified', at, detail: `${what.join(' and ')} queued` }]);
+      await jobs.update(nextVersion(job, { announcedAt: at, ...notified }), job.version);
     } catch (error) {
       // Another delivery marked it (or a redrive moved it on) first: the announcement is out either way.
       if (!(error instanceof ConditionFailedError)) throw error;

@@ -1,4 +1,5 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { recordAttributes, traceWebhook } from '../observability/job-delivery.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import { deliverWebhook, type WebhookDeliveryDeps } from './webhook-delivery.ts';
 import { createWebhookEndpoints, retryDelaySec, type WebhookEndpoints } from './webhook-endpoints.ts';
@@ -28,7 +29,9 @@ export function createWebhookHandler(deps: WebhookHandlerDeps) {
     const tenantId = decodeWebhookMessage(record.body)?.tenantId;
     // Not a webhook message: nothing will ever deliver it.
     if (!tenantId) return true;
-    const outcome = await endpoints.run(tenantId, () => deliverWebhook(deps, record.body));
+    const outcome = await endpoints.run(tenantId, () =>
+      traceWebhook(recordAttributes(record), () => deliverWebhook(deps, record.body)),
+    );
     if (outcome.kind === 'delivered') return true;
     if (outcome.kind === 'failed') deps.onError?.(outcome.error);
     const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');

@@ -9,6 +9,7 @@ import type { JobRecord } from '../core/job.ts';
 import type { StoreRef } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
 import { createModelHandler } from '../functions/model-handler.ts';
+import { startLocalTracing } from '../observability/local-tracing.ts';
 import type { MessageQueue, SendMessage } from '../ports/message-queue.ts';
 import { type StoreProvider, tenantDataAt } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
@@ -42,6 +43,7 @@ const power = process.env.SILOPOOL_DURABILITY === 'power';
 const db = openDatabase(join(options.storeDir, 'jobs.sqlite'), { synchronous: power ? 'FULL' : 'NORMAL' });
 const jobs = createSqliteJobStore(db);
 const objects = createFileObjectStore(join(options.storeDir, 'objects'), { fsync: power });
+startLocalTracing(`silopool-function-${options.tenantId}`, options.storeDir);
 
 const only = (ref: StoreRef) => {
   if (ref.kind !== 'dedicated' || ref.tenantId !== options.tenantId) {

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { JobRecord } from '../core/job.ts';
+import { jobTraceContext, recordSpan } from '../observability/spans.ts';
 
 /** In-process fan-out of job status changes to SSE streams and webhook dispatch. */
 export interface JobEvents {
@@ -16,7 +17,16 @@ export function createJobEvents(): JobEvents {
   const channel = (tenantId: string, jobId: string) => `${tenantId}#${jobId}`;
   return {
     publish(job) {
-      emitter.emit(channel(job.tenantId, job.id), job);
+      const name = channel(job.tenantId, job.id);
+      const streams = emitter.listenerCount(name);
+      // Only where someone listens: a status relayed to open event streams (SSE) is a notification.
+      if (streams > 0) {
+        recordSpan('notify.sse', jobTraceContext(job), {
+          'silopool.status': job.status,
+          'silopool.streams': streams,
+        });
+      }
+      emitter.emit(name, job);
       emitter.emit('*', job);
     },
     subscribe(tenantId, jobId, listener) {

@@ -16,7 +16,10 @@ export function toSqsEvent(queue: string, messages: ReceivedMessage[], region = 
           ApproximateFirstReceiveTimestamp: String(m.firstReceivedAt),
           ...(m.groupId ? { MessageGroupId: m.groupId } : {}),
         },
-        messageAttributes: {},
+        // As Lambda delivers them: the trace context travels here (observability/spans.ts).
+        messageAttributes: Object.fromEntries(
+          Object.entries(m.attributes).map(([k, v]) => [k, { stringValue: v, dataType: 'String' }]),
+        ),
         md5OfBody: '',
         eventSource: 'aws:sqs',
         eventSourceARN: `arn:aws:sqs:${region}:000000000000:${queue}`,

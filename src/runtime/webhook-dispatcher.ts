@@ -6,6 +6,7 @@ import {
   type WebhookEndpoints,
 } from '../functions/webhook-endpoints.ts';
 import { decodeWebhookMessage, WEBHOOK_QUEUE } from '../functions/webhook-message.ts';
+import { traceWebhook } from '../observability/job-delivery.ts';
 import type { MessageQueue, ReceivedMessage } from '../ports/message-queue.ts';
 import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
@@ -58,7 +59,7 @@ export function startWebhookDispatcher(options: WebhookDispatcherOptions): { sto
     }
     const outcome = await endpoints.run(
       tenantId,
-      () => deliverWebhook(options, m.body),
+      () => traceWebhook(m.attributes, () => deliverWebhook(options, m.body)),
       async (waitedMs) => {
         if (waitedMs >= 1_000) await queue.changeVisibility(WEBHOOK_QUEUE, m.receiptHandle, VISIBILITY_SEC);
       },

@@ -40,13 +40,14 @@ export function pathsMentioning(dir: string, needles: string[]): string[] {
   return hits;
 }
 
-/** Everything of a tenant left in DATA_DIR: rows of both databases, its dedicated folder, any path. */
+/** Everything of a tenant left in DATA_DIR: rows of the databases and the span file, its dedicated folder, any path. */
 export function leftovers(dataDir: string, needles: string[], operationId: string): string[] {
   const keep = (table: string, row: Record<string, unknown>) =>
     table === 'operations' && row.id === operationId;
   return [
     ...rowsMentioning(join(dataDir, 'silopool.sqlite'), needles, keep),
     ...rowsMentioning(join(dataDir, 'jobs.sqlite'), needles),
+    ...rowsMentioning(join(dataDir, 'traces.sqlite'), needles),
     ...pathsMentioning(dataDir, needles),
   ];
 }

@@ -2,6 +2,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ConditionFailedError } from '../../core/errors.ts';
 import { parseTenantId } from '../../core/ids.ts';
+import { countTenantSpans, eraseTenantSpans, TRACES_FILE } from '../../observability/span-store.ts';
 import type { Operation, OperationStore, TenantEraser } from '../../ports/operation-store.ts';
 import type { SqliteDatabase } from './database.ts';
 import { ensureMetricsHistoryTable } from './metrics-history.ts';
@@ -83,23 +84,26 @@ export function createEmbeddedTenantEraser(
     },
     async eraseQueueTraces(tenantId, jobIds) {
       const ids = JSON.stringify(jobIds);
-      return db
-        .transaction(() => {
-          let n = 0;
-          for (const sql of [
-            'DELETE FROM messages WHERE grp = ?',
-            'DELETE FROM queue_groups WHERE grp = ?',
-            'DELETE FROM group_weights WHERE grp = ?',
-            'DELETE FROM metrics_history WHERE scope = ?',
-            'DELETE FROM group_limits WHERE grp = ?',
-            `DELETE FROM dead_letter_outbox WHERE ${OUTBOX_OF_TENANT}`,
-          ]) {
-            n += db.prepare(sql).run(tenantId).changes;
-          }
-          n += db.prepare(`DELETE FROM dedup WHERE ${DEDUP_OF_JOBS}`).run(ids, ids).changes;
-          return n;
-        })
-        .immediate();
+      return (
+        db
+          .transaction(() => {
+            let n = 0;
+            for (const sql of [
+              'DELETE FROM messages WHERE grp = ?',
+              'DELETE FROM queue_groups WHERE grp = ?',
+              'DELETE FROM group_weights WHERE grp = ?',
+              'DELETE FROM metrics_history WHERE scope = ?',
+              'DELETE FROM group_limits WHERE grp = ?',
+              `DELETE FROM dead_letter_outbox WHERE ${OUTBOX_OF_TENANT}`,
+            ]) {
+              n += db.prepare(sql).run(tenantId).changes;
+            }
+            n += db.prepare(`DELETE FROM dedup WHERE ${DEDUP_OF_JOBS}`).run(ids, ids).changes;
+            return n;
+          })
+          // The tenant's spans in the shared span file go too (a dedicated tenant's own go with its folder).
+          .immediate() + eraseTenantSpans(join(dataDir, TRACES_FILE), tenantId)
+      );
     },
     async findRemains(tenantId, jobIds) {
       const ids = JSON.stringify(jobIds);
@@ -115,6 +119,7 @@ export function createEmbeddedTenantEraser(
         ['running limits', count(db, 'group_limits WHERE grp = ?', tenantId)],
         ['dead-letter outbox rows', count(db, `dead_letter_outbox WHERE ${OUTBOX_OF_TENANT}`, tenantId)],
         ['dedup ids', count(db, `dedup WHERE ${DEDUP_OF_JOBS}`, ids, ids)],
+        ['trace spans', countTenantSpans(join(dataDir, TRACES_FILE), tenantId)],
         [
           'dedicated queues',
           count(db, 'queues WHERE substr(name, 1, length(?)) = ?', queuePrefix, queuePrefix),

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { ConflictError, NotFoundError } from '../../core/errors.ts';
 import { isJobId } from '../../core/ids.ts';
 import { artifactKey, isTerminal, type JobRecord, type JobStatus } from '../../core/job.ts';
+import { storyWith } from '../../core/job-story.ts';
 import { jobView } from '../../core/job-view.ts';
 import { nextVersion, type TenantJobStore } from '../../ports/job-store.ts';
 import { tenantContext } from '../context.ts';
@@ -84,7 +85,14 @@ export function jobRoutes(app: FastifyInstance, deps: AppDeps): void {
       const now = new Date().toISOString();
       // Compare-and-set: if a function started the job meanwhile, the cancel loses and says so.
       const cancelled = await data.jobs
-        .update(nextVersion(job, { status: 'cancelled', finishedAt: now }), job.version)
+        .update(
+          nextVersion(job, {
+            status: 'cancelled',
+            finishedAt: now,
+            ...storyWith(job, [{ step: 'cancelled', at: now, detail: 'by the tenant' }]),
+          }),
+          job.version,
+        )
         .catch((error: unknown) => {
           throw new ConflictError(
             'The job started running before it could be cancelled.',
@@ -142,7 +150,7 @@ export function jobRoutes(app: FastifyInstance, deps: AppDeps): void {
 }
 
 /** A job of this tenant; anything else (malformed id, another tenant's job) is the same 404. */
-async function findJob(jobs: TenantJobStore, id: string): Promise<JobRecord> {
+export async function findJob(jobs: TenantJobStore, id: string): Promise<JobRecord> {
   if (!isJobId(id)) throw new NotFoundError('Job');
   const job = await jobs.get(id);
   if (!job) throw new NotFoundError('Job');

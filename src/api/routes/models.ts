@@ -8,6 +8,7 @@ import { schemaForTenant } from '../../models/rules.ts';
 import { inputPointer } from '../../models/schema-paths.ts';
 import { tenantRules } from '../../models/tenant-rules.ts';
 import type { ModelDefinition } from '../../models/types.ts';
+import { traceSubmit } from '../../observability/submit-tracing.ts';
 import { tenantContext } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
 import { jobViewSchema } from '../job-schema.ts';
@@ -115,14 +116,23 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
           },
         ]);
       }
-      const admitted = (await deps.control?.admitSubmit?.(context.tenant)) ?? {};
-      const { job, created, warnings } = await submitJob(deps.queue, {
-        ...context,
-        model: request.params.model,
-        input,
-        ...(typeof priority === 'number' ? { priority } : {}),
-        ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
-      }).finally(() => deps.control?.submitSettled?.(context.tenant));
+      // Traced around the use case: the span, the story's first steps and the message's trace context.
+      const { admitted, job, created, warnings } = await traceSubmit(
+        deps.queue,
+        context,
+        async (queue, data) => {
+          const admitted = (await deps.control?.admitSubmit?.(context.tenant)) ?? {};
+          const submitted = await submitJob(queue, {
+            ...context,
+            data,
+            model: request.params.model,
+            input,
+            ...(typeof priority === 'number' ? { priority } : {}),
+            ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+          }).finally(() => deps.control?.submitSettled?.(context.tenant));
+          return { ...submitted, admitted };
+        },
+      );
       request.log.info({ jobId: job.id, model: job.model, created }, 'job submitted');
       reply.headers(admitted);
       const view = jobView(job);

@@ -17,6 +17,7 @@ import {
   simulationDistributions,
   simulationFan,
 } from './format.ts';
+import { JobStory } from './JobStory.tsx';
 import { JobWarnings } from './JobWarnings.tsx';
 
 // Recharts is the biggest piece of the portal; only a finished job's page needs it.
@@ -163,6 +164,11 @@ export function JobPage({ tenantId, jobId }: { tenantId: string; jobId: string }
           ))}
         </Suspense>
       ) : null}
+      <JobStory
+        tenantId={tenantId}
+        jobId={job.id}
+        version={`${job.status}/${job.attempts}/${job.updatedAt}`}
+      />
       <details>
         <summary>Input the model ran on</summary>
         <pre>{JSON.stringify(job.effectiveInput, null, 2)}</pre>

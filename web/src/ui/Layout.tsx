@@ -22,6 +22,7 @@ export function Layout({ tenantId, children }: { tenantId?: string | undefined; 
   if (operator) {
     links.push(
       { href: '/console', label: 'Tenants' },
+      { href: '/console/jobs', label: 'All jobs' },
       { href: '/console/queues', label: 'Queues' },
       { href: '/console/usage', label: 'Usage' },
       { href: '/console/metrics', label: 'Metrics' },

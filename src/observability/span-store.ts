@@ -1,0 +1,261 @@
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { ExportResult } from '@opentelemetry/core';
+import { ExportResultCode, hrTimeToMilliseconds } from '@opentelemetry/core';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import Database from 'better-sqlite3';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../adapters/embedded/data-dir.ts';
+import { JOB_ID_ATTR, TENANT_ID_ATTR } from './attributes.ts';
+
+/** The span file of a folder: `DATA_DIR/traces.sqlite`, and a dedicated tenant's own in its store folder. */
+export const TRACES_FILE = 'traces.sqlite';
+
+/** A finished span as the local store keeps it (times in epoch milliseconds). */
+export interface StoredSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  service: string;
+  /** The OS process that recorded it. */
+  pid: number;
+  /** The Node thread (`worker_threads.threadId`, 0 for the main thread) that recorded it. */
+  threadId: number;
+  tenantId?: string;
+  jobId?: string;
+  startMs: number;
+  durationMs: number;
+  /** OpenTelemetry status: 0 unset, 1 ok, 2 error. */
+  status: number;
+  attributes: Record<string, unknown>;
+  events: { name: string; atMs: number; attributes?: Record<string, unknown> }[];
+}
+
+export interface SpanStoreLimits {
+  /** Spans kept at most (a ring: the oldest go first). */
+  maxSpans: number;
+  /** Spans older than this go, milliseconds. */
+  retentionMs: number;
+}
+
+export const DEFAULT_SPAN_LIMITS: SpanStoreLimits = { maxSpans: 100_000, retentionMs: 7 * 24 * 3_600_000 };
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS spans (
+    seq INTEGER PRIMARY KEY,
+    trace_id TEXT NOT NULL,
+    span_id TEXT NOT NULL,
+    parent_span_id TEXT,
+    name TEXT NOT NULL,
+    service TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    thread_id INTEGER NOT NULL,
+    tenant_id TEXT,
+    job_id TEXT,
+    start_ms REAL NOT NULL,
+    duration_ms REAL NOT NULL,
+    status INTEGER NOT NULL,
+    attributes TEXT NOT NULL,
+    events TEXT NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS spans_trace ON spans (trace_id);
+  CREATE INDEX IF NOT EXISTS spans_job ON spans (tenant_id, job_id);
+  CREATE INDEX IF NOT EXISTS spans_start ON spans (start_ms);
+`;
+
+interface SpanRow {
+  trace_id: string;
+  span_id: string;
+  parent_span_id: string | null;
+  name: string;
+  service: string;
+  pid: number;
+  thread_id: number;
+  tenant_id: string | null;
+  job_id: string | null;
+  start_ms: number;
+  duration_ms: number;
+  status: number;
+  attributes: string;
+  events: string;
+}
+
+/**
+ * Spans on disk in a SQLite file of their own (`DATA_DIR/traces.sqlite`), so the embedded default shows a
+ * job's trace without a collector. Every thread and process that traces opens the same file (WAL: one
+ * writer at a time, readers beside it); the store stays bounded by count (a ring) and by age.
+ */
+export function openSpanStore(path: string, limits: SpanStoreLimits = DEFAULT_SPAN_LIMITS) {
+  mkdirSync(dirname(path), { recursive: true, mode: PRIVATE_DIR_MODE });
+  closeSync(openSync(path, 'a', PRIVATE_FILE_MODE));
+  const db = new Database(path, { timeout: 10_000 });
+  // Spans are diagnostics: NORMAL sync is enough, and the busy timeout lets threads queue for the lock.
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.exec(SCHEMA);
+  const insert = db.prepare(
+    `INSERT INTO spans (trace_id, span_id, parent_span_id, name, service, pid, thread_id, tenant_id, job_id,
+       start_ms, duration_ms, status, attributes, events)
+     VALUES (@traceId, @spanId, @parentSpanId, @name, @service, @pid, @threadId, @tenantId, @jobId,
+       @startMs, @durationMs, @status, @attributes, @events)`,
+  );
+  const prune = db.prepare(
+    'DELETE FROM spans WHERE seq <= (SELECT max(seq) FROM spans) - @maxSpans OR start_ms < @before',
+  );
+  const byJob = db.prepare<[string, string], SpanRow>(
+    'SELECT * FROM spans WHERE tenant_id = ? AND job_id = ? ORDER BY start_ms, seq',
+  );
+  const byTrace = db.prepare<[string], SpanRow>(
+    'SELECT * FROM spans WHERE trace_id = ? ORDER BY start_ms, seq',
+  );
+  let sincePrune = 0;
+
+  const write = db.transaction((spans: StoredSpan[]) => {
+    for (const s of spans) {
+      insert.run({
+        ...s,
+        parentSpanId: s.parentSpanId ?? null,
+        tenantId: s.tenantId ?? null,
+        jobId: s.jobId ?? null,
+        attributes: JSON.stringify(s.attributes),
+        events: JSON.stringify(s.events),
+      });
+    }
+    // Pruning on every write would double its cost; every 100 spans keeps the overshoot small.
+    sincePrune += spans.length;
+    if (sincePrune >= 100) {
+      sincePrune = 0;
+      prune.run({ maxSpans: limits.maxSpans, before: Date.now() - limits.retentionMs });
+    }
+  });
+
+  return {
+    write: (spans: StoredSpan[]) => write(spans),
+    /** The spans recorded for one tenant's job, oldest first. */
+    spansOfJob: (tenantId: string, jobId: string): StoredSpan[] => byJob.all(tenantId, jobId).map(fromRow),
+    spansOfTrace: (traceId: string): StoredSpan[] => byTrace.all(traceId).map(fromRow),
+    /** Applies the bounds now. */
+    prune: () => prune.run({ maxSpans: limits.maxSpans, before: Date.now() - limits.retentionMs }),
+    count: () => (db.prepare('SELECT count(*) AS n FROM spans').get() as { n: number }).n,
+    close: () => db.close(),
+  };
+}
+
+export type SpanStore = ReturnType<typeof openSpanStore>;
+
+/**
+ * Spans of a job from a trace file another process writes (a dedicated tenant's own), read-only; none when
+ * the file does not exist yet.
+ */
+export function readSpansOfJob(path: string, tenantId: string, jobId: string): StoredSpan[] {
+  let db: Database.Database;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+  } catch {
+    return [];
+  }
+  try {
+    return db
+      .prepare<[string, string], SpanRow>(
+        'SELECT * FROM spans WHERE tenant_id = ? AND job_id = ? ORDER BY start_ms, seq',
+      )
+      .all(tenantId, jobId)
+      .map(fromRow);
+  } catch {
+    // A file made by a process that has not written a span yet has no table.
+    return [];
+  } finally {
+    db.close();
+  }
+}
+
+function fromRow(r: SpanRow): StoredSpan {
+  return {
+    traceId: r.trace_id,
+    spanId: r.span_id,
+    ...(r.parent_span_id ? { parentSpanId: r.parent_span_id } : {}),
+    name: r.name,
+    service: r.service,
+    pid: r.pid,
+    threadId: r.thread_id,
+    ...(r.tenant_id ? { tenantId: r.tenant_id } : {}),
+    ...(r.job_id ? { jobId: r.job_id } : {}),
+    startMs: r.start_ms,
+    durationMs: r.duration_ms,
+    status: r.status,
+    attributes: JSON.parse(r.attributes) as Record<string, unknown>,
+    events: JSON.parse(r.events) as StoredSpan['events'],
+  };
+}
+
+/** The OpenTelemetry exporter that writes finished spans into the local store. */
+export function spanStoreExporter(store: SpanStore): SpanExporter {
+  return {
+    export(spans: ReadableSpan[], done: (result: ExportResult) => void) {
+      try {
+        store.write(spans.map(storedSpanOf));
+        done({ code: ExportResultCode.SUCCESS });
+      } catch (error) {
+        done({ code: ExportResultCode.FAILED, error: error as Error });
+      }
+    },
+    async shutdown() {
+      store.close();
+    },
+  };
+}
+
+function storedSpanOf(span: ReadableSpan): StoredSpan {
+  const attrs = span.attributes;
+  const resource = span.resource.attributes;
+  const startMs = hrTimeToMilliseconds(span.startTime);
+  const parent = span.parentSpanContext?.spanId;
+  return {
+    traceId: span.spanContext().traceId,
+    spanId: span.spanContext().spanId,
+    ...(parent ? { parentSpanId: parent } : {}),
+    name: span.name,
+    service: String(resource['service.name'] ?? 'silopool'),
+    pid: Number(resource['process.pid'] ?? process.pid),
+    threadId: Number(attrs['thread.id'] ?? 0),
+    ...(typeof attrs[TENANT_ID_ATTR] === 'string' ? { tenantId: attrs[TENANT_ID_ATTR] } : {}),
+    ...(typeof attrs[JOB_ID_ATTR] === 'string' ? { jobId: attrs[JOB_ID_ATTR] } : {}),
+    startMs,
+    durationMs: hrTimeToMilliseconds(span.duration),
+    status: span.status.code,
+    attributes: { ...attrs },
+    events: span.events.map((e) => ({
+      name: e.name,
+      atMs: hrTimeToMilliseconds(e.time),
+      ...(e.attributes ? { attributes: { ...e.attributes } } : {}),
+    })),
+  };
+}
+
+/** Deletes every span of a tenant from a span file (offboarding); the number deleted, 0 without the file. */
+export function eraseTenantSpans(path: string, tenantId: string): number {
+  return withSpanFile(
+    path,
+    (db) => db.prepare('DELETE FROM spans WHERE tenant_id = ?').run(tenantId).changes,
+  );
+}
+
+/** Spans of a tenant still in a span file: what offboarding's verification looks for. */
+export function countTenantSpans(path: string, tenantId: string): number {
+  return withSpanFile(
+    path,
+    (db) =>
+      (db.prepare('SELECT count(*) AS n FROM spans WHERE tenant_id = ?').get(tenantId) as { n: number }).n,
+  );
+}
+
+function withSpanFile(path: string, use: (db: Database.Database) => number): number {
+  if (!existsSync(path)) return 0;
+  const db = new Database(path, { timeout: 10_000 });
+  try {
+    const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'spans'").get();
+    return table ? use(db) : 0;
+  } finally {
+    db.close();
+  }
+}

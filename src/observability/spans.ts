@@ -1,0 +1,112 @@
+import {
+  type Attributes,
+  type Context,
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
+import type { SQSRecord } from 'aws-lambda';
+import { JOB_ID_ATTR, TENANT_ID_ATTR } from './attributes.ts';
+
+/**
+ * Spans of the job path. Without `startTracing` the OpenTelemetry API is a no-op, so code calling these
+ * runs the same (and as fast) where tracing is off: tests of other parts, the CLI.
+ */
+const tracer = () => trace.getTracer('silopool');
+
+/** Runs `fn` in an active span named `name`; a throw marks the span as an error and is re-thrown. */
+export async function inSpan<T>(
+  name: string,
+  fn: (span: Span) => Promise<T> | T,
+  options: { attributes?: Attributes; kind?: SpanKind; parent?: Context } = {},
+): Promise<T> {
+  const parent = options.parent ?? context.active();
+  return tracer().startActiveSpan(
+    name,
+    {
+      kind: options.kind ?? SpanKind.INTERNAL,
+      ...(options.attributes ? { attributes: options.attributes } : {}),
+    },
+    parent,
+    async (span) => {
+      try {
+        return await fn(span);
+      } catch (error) {
+        span.recordException(error as Error);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: String((error as Error)?.message ?? error) });
+        throw error;
+      } finally {
+        span.end();
+      }
+    },
+  );
+}
+
+/**
+ * A context whose baggage names the tenant (and the job, once known): every span started in it carries
+ * them (see the processor in tracing.ts), and so does every message sent from it.
+ */
+export function jobContext(tenantId: string, jobId?: string, parent: Context = context.active()): Context {
+  let baggage = propagation.getBaggage(parent) ?? propagation.createBaggage();
+  baggage = baggage.setEntry(TENANT_ID_ATTR, { value: tenantId });
+  if (jobId !== undefined) baggage = baggage.setEntry(JOB_ID_ATTR, { value: jobId });
+  return propagation.setBaggage(parent, baggage);
+}
+
+/** The current trace context as queue message attributes (`traceparent`, `tracestate`, `baggage`). */
+export function traceAttributes(ctx: Context = context.active()): Record<string, string> {
+  const carrier: Record<string, string> = {};
+  propagation.inject(ctx, carrier);
+  return carrier;
+}
+
+/** `message` with the current trace context added to its attributes; they pass through every queue untouched. */
+export function withTraceContext<M extends { attributes?: Record<string, string> }>(message: M): M {
+  const attributes = traceAttributes();
+  if (Object.keys(attributes).length === 0) return message;
+  return { ...message, attributes: { ...message.attributes, ...attributes } };
+}
+
+/** An SQS record's message attributes as plain strings: the carrier of the trace context. */
+export function recordAttributes(record: Pick<SQSRecord, 'messageAttributes'>): Record<string, string> {
+  const carrier: Record<string, string> = {};
+  for (const [key, value] of Object.entries(record.messageAttributes ?? {})) {
+    if (typeof value?.stringValue === 'string') carrier[key] = value.stringValue;
+  }
+  return carrier;
+}
+
+/** The trace context a message carried, from an SQS record's message attributes (Lambda's and ours). */
+export function contextOfRecord(record: Pick<SQSRecord, 'messageAttributes'>): Context {
+  return propagation.extract(context.active(), recordAttributes(record));
+}
+
+/**
+ * The context of a job's trace, from the `traceparent` its record keeps (`story.traceparent`), with its
+ * tenant and job as baggage: for work no message carries (a status relayed to event streams, an operator's
+ * action). A job recorded before traces has none, and its spans start a trace of their own.
+ */
+export function jobTraceContext(job: {
+  tenantId: string;
+  id: string;
+  story?: { traceparent?: string | undefined } | undefined;
+}): Context {
+  const traceparent = job.story?.traceparent;
+  const parent = traceparent ? propagation.extract(ROOT_CONTEXT, { traceparent }) : context.active();
+  return jobContext(job.tenantId, job.id, parent);
+}
+
+/** A span of something that happened just now and took no time to speak of (a relayed event). */
+export function recordSpan(name: string, parent: Context, attributes: Attributes = {}): void {
+  tracer().startSpan(name, { attributes }, parent).end();
+}
+
+/** The trace id of the active span, if one is recording. */
+export function activeTraceId(): string | undefined {
+  const span = trace.getActiveSpan();
+  return span?.isRecording() ? span.spanContext().traceId : undefined;
+}

@@ -1,0 +1,86 @@
+import { threadId } from 'node:worker_threads';
+import { type Context, propagation } from '@opentelemetry/api';
+import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import {
+  BatchSpanProcessor,
+  type ReadableSpan,
+  SimpleSpanProcessor,
+  type Span,
+  type SpanExporter,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import { JOB_ID_ATTR, TENANT_ID_ATTR } from './attributes.ts';
+
+export interface TracingOptions {
+  /** `service.name` of this process or thread: `silopool-api`, `silopool-function`. */
+  service: string;
+  /** Where spans are kept locally (the embedded span store); absent on AWS. */
+  local?: SpanExporter;
+  /** Environment with the standard `OTEL_EXPORTER_OTLP_*` variables; `process.env` by default. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Tracing {
+  /** Exports every span finished so far (the local store and OTLP). */
+  flush(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Puts the tenant and job of the surrounding work on every span, from the context's baggage (which the
+ * queue message carries too), and the thread that recorded it: a trace then shows which thread or process
+ * of the function host ran each step.
+ */
+const jobAttributes: SpanProcessor = {
+  onStart(span: Span, parent: Context) {
+    const baggage = propagation.getBaggage(parent);
+    for (const key of [TENANT_ID_ATTR, JOB_ID_ATTR]) {
+      const entry = baggage?.getEntry(key);
+      if (entry && span.attributes[key] === undefined) span.setAttribute(key, entry.value);
+    }
+    span.setAttribute('thread.id', threadId);
+  },
+  onEnd: (_span: ReadableSpan) => undefined,
+  forceFlush: async () => undefined,
+  shutdown: async () => undefined,
+};
+
+/**
+ * Starts OpenTelemetry tracing for this process or thread (each worker thread has its own API globals, so
+ * each calls this once). Spans go to the local store when one is given, and over OTLP/HTTP when the
+ * standard `OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` is set (the exporter reads
+ * them, and `OTEL_EXPORTER_OTLP_HEADERS`, itself). W3C trace context and baggage are the propagators.
+ */
+export function startTracing(options: TracingOptions): Tracing {
+  const env = options.env ?? process.env;
+  const processors: SpanProcessor[] = [jobAttributes];
+  const scheduledDelayMillis = Number(env.OTEL_BSP_SCHEDULE_DELAY ?? 1000);
+  // The local store is written as each span ends (one small SQLite write): a span is on disk before the
+  // step after it, so offboarding's erase cannot run ahead of spans still held in a batch.
+  if (options.local) processors.push(new SimpleSpanProcessor(options.local));
+  const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  if (endpoint) {
+    const url = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? `${endpoint.replace(/\/$/, '')}/v1/traces`;
+    processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url }), { scheduledDelayMillis }));
+  }
+  const provider = new NodeTracerProvider({
+    resource: resourceFromAttributes({
+      [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME ?? options.service,
+      'process.pid': process.pid,
+    }),
+    spanProcessors: processors,
+  });
+  provider.register({
+    propagator: new CompositePropagator({
+      propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
+    }),
+  });
+  return {
+    flush: () => provider.forceFlush(),
+    shutdown: () => provider.shutdown(),
+  };
+}

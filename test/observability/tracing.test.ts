@@ -1,0 +1,245 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
+
+interface Span {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  service: string;
+  pid: number;
+  threadId: number;
+  tenantId?: string;
+  jobId?: string;
+}
+
+interface Step {
+  step: string;
+  at: string;
+  durationMs?: number;
+  attempt?: number;
+  lane?: string;
+  fn?: string;
+}
+
+/** A real OTLP/HTTP receiver: every POST body to /v1/traces, as JSON (the exporter's default encoding). */
+function startReceiver(): Promise<{ server: Server; url: string; bodies: string[] }> {
+  const bodies: string[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      if (req.method === 'POST' && req.url === '/v1/traces') bodies.push(body);
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, bodies }),
+    ),
+  );
+}
+
+describe("a job's trace and story", () => {
+  let server: TestServer;
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  const shared = newTenantId('trs');
+  const dedicated = newTenantId('trd');
+  const keys: Record<string, string> = {};
+
+  beforeAll(async () => {
+    receiver = await startReceiver();
+    server = await startTestServer({
+      env: {
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_BSP_SCHEDULE_DELAY: '100',
+        // The receiver doubles as the webhook endpoint of one tenant.
+        SILOPOOL_WEBHOOK_ALLOW_HTTP: '1',
+        SILOPOOL_WEBHOOK_ALLOW_HOSTS: '127.0.0.1',
+      },
+    });
+    keys[shared] = (await server.createTenant(shared)).apiKey;
+    keys[dedicated] = (await server.createTenant(dedicated, { placement: 'dedicated' })).apiKey;
+  }, 60_000);
+
+  afterAll(async () => {
+    await server?.stop();
+    receiver?.server.close();
+  });
+
+  const submit = async (tenant: string): Promise<string> => {
+    const res = await server.api('/v1/models/finance/jobs', {
+      method: 'POST',
+      token: keys[tenant]!,
+      body: JSON.stringify({ input: { revenue: 1_000_000, years: 5 } }),
+    });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    expect((await waitForJob(server, keys[tenant]!, id)).status).toBe('succeeded');
+    return id;
+  };
+
+  /** The operator's view of the job, polled until the function's spans have been written. */
+  const spansOf = async (tenant: string, jobId: string, names: string[]): Promise<Span[]> => {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const res = await server.api(`/v1/admin/tenants/${tenant}/jobs/${jobId}`, {
+        token: server.operatorToken,
+      });
+      expect(res.status).toBe(200);
+      const spans = ((await res.json()) as { spans: Span[] }).spans;
+      if (names.every((n) => spans.some((s) => s.name === n)) || Date.now() > deadline) return spans;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+
+  it('is one trace from the API process into a function thread, tenant and job on every span', async () => {
+    const jobId = await submit(shared);
+    const spans = await spansOf(shared, jobId, [
+      'job.submit',
+      'queue.send',
+      'job.deliver',
+      'workbook.render',
+    ]);
+    const submitSpan = spans.find((s) => s.name === 'job.submit')!;
+    const deliver = spans.find((s) => s.name === 'job.deliver')!;
+    expect(submitSpan).toBeDefined();
+    expect(deliver).toBeDefined();
+    // One trace: the function continued the context the message carried.
+    expect(new Set(spans.map((s) => s.traceId))).toEqual(new Set([submitSpan.traceId]));
+    expect(deliver.parentSpanId).toBe(spans.find((s) => s.name === 'queue.send')!.spanId);
+    // Across the thread boundary: the API's main thread, the function's worker thread, same process.
+    expect(submitSpan.threadId).toBe(0);
+    expect(deliver.threadId).toBeGreaterThan(0);
+    expect(deliver.pid).toBe(submitSpan.pid);
+    for (const span of spans) expect(span).toMatchObject({ tenantId: shared, jobId });
+    for (const name of ['model.run', 'workbook.render', 'objects.put', 'jobstore.update']) {
+      expect(spans.find((s) => s.name === name)?.parentSpanId).toBeDefined();
+    }
+  });
+
+  it('crosses into a dedicated function process and back under one trace id', async () => {
+    const jobId = await submit(dedicated);
+    const spans = await spansOf(dedicated, jobId, ['job.submit', 'job.deliver', 'objects.put']);
+    const submitSpan = spans.find((s) => s.name === 'job.submit')!;
+    const deliver = spans.find((s) => s.name === 'job.deliver')!;
+    expect(deliver.traceId).toBe(submitSpan.traceId);
+    expect(deliver.pid).not.toBe(submitSpan.pid);
+    expect(deliver.service).toBe(`silopool-function-${dedicated}`);
+  });
+
+  it('exports the same spans over OTLP/HTTP to the configured endpoint', async () => {
+    const jobId = await submit(shared);
+    const res = await server.api(`/v1/jobs/${jobId}/timeline`, { token: keys[shared]! });
+    const { traceId } = (await res.json()) as { traceId: string };
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    const deadline = Date.now() + 10_000;
+    const names = () => {
+      const found = new Set<string>();
+      for (const body of receiver.bodies) {
+        const parsed = JSON.parse(body) as {
+          resourceSpans: { scopeSpans: { spans: { traceId: string; name: string }[] }[] }[];
+        };
+        for (const rs of parsed.resourceSpans)
+          for (const ss of rs.scopeSpans)
+            for (const s of ss.spans) if (s.traceId === traceId) found.add(s.name);
+      }
+      return found;
+    };
+    while (!(names().has('job.submit') && names().has('job.deliver')) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect([...names()]).toEqual(
+      expect.arrayContaining(['job.submit', 'queue.send', 'job.deliver', 'model.run']),
+    );
+  });
+
+  it('follows the notification to the webhook delivery, and the story records it', async () => {
+    const hooked = newTenantId('trh');
+    keys[hooked] = (await server.createTenant(hooked)).apiKey;
+    const set = await server.api('/v1/settings/webhook', {
+      method: 'PUT',
+      token: keys[hooked]!,
+      body: JSON.stringify({ url: `${receiver.url}/hook` }),
+    });
+    expect(set.status).toBe(200);
+    const jobId = await submit(hooked);
+    const spans = await spansOf(hooked, jobId, ['job.submit', 'notify.webhook', 'webhook.deliver']);
+    const deliver = spans.find((s) => s.name === 'webhook.deliver');
+    expect(deliver?.parentSpanId).toBe(spans.find((s) => s.name === 'notify.webhook')?.spanId);
+    expect(new Set(spans.map((s) => s.traceId)).size).toBe(1);
+    const deadline = Date.now() + 10_000;
+    let steps: Step[] = [];
+    while (!steps.some((s) => s.step === 'notified') && Date.now() < deadline) {
+      const res = await server.api(`/v1/jobs/${jobId}/timeline`, { token: keys[hooked]! });
+      steps = ((await res.json()) as { steps: Step[] }).steps;
+    }
+    expect(steps.at(-1)).toMatchObject({ step: 'notified', detail: 'webhook queued' });
+  });
+
+  it("joins an operator's cancel and the status relayed to an open event stream to the job's trace", async () => {
+    const waiting = newTenantId('trw');
+    const { apiKey } = await server.createTenant(waiting, { config: { limits: { maxRunningJobs: 0 } } });
+    const res = await server.api('/v1/models/finance/jobs', {
+      method: 'POST',
+      token: apiKey,
+      body: JSON.stringify({ input: { years: 3 } }),
+    });
+    const { id } = (await res.json()) as { id: string };
+    const stream = await server.api(`/v1/jobs/${id}/events`, { token: apiKey });
+    const reader = stream.body!.getReader();
+    // The stream sends the job as it is first: from then on it is subscribed.
+    await reader.read();
+    const cancel = await server.api(`/v1/admin/tenants/${waiting}/jobs/${id}/cancel`, {
+      method: 'POST',
+      token: server.operatorToken,
+    });
+    expect(cancel.status).toBe(200);
+    let text = '';
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    expect(text).toContain('"cancelled"');
+    const spans = await spansOf(waiting, id, ['job.submit', 'job.cancel', 'notify.sse']);
+    const names = spans.map((s) => s.name);
+    expect(names).toEqual(expect.arrayContaining(['job.submit', 'job.cancel', 'notify.sse']));
+    expect(new Set(spans.map((s) => s.traceId)).size).toBe(1);
+  });
+
+  it("tells the job's story to its tenant, in order with durations, and to no other tenant", async () => {
+    const jobId = await submit(shared);
+    const res = await server.api(`/v1/jobs/${jobId}/timeline`, { token: keys[shared]! });
+    expect(res.status).toBe(200);
+    const { steps } = (await res.json()) as { steps: Step[] };
+    expect(steps.map((s) => s.step)).toEqual([
+      'submitted',
+      'admitted',
+      'queued',
+      'claimed',
+      'running',
+      'rendering',
+      'stored',
+      'succeeded',
+    ]);
+    expect(steps.find((s) => s.step === 'claimed')).toMatchObject({
+      attempt: 1,
+      lane: 'shared_finance',
+      fn: 'shared:finance',
+    });
+    for (const step of steps.slice(0, -1)) expect(step.durationMs).toBeGreaterThanOrEqual(0);
+    const logs = await server.api(`/v1/jobs/${jobId}/logs`, { token: keys[shared]! });
+    expect(((await logs.json()) as { items: { message: string }[] }).items.map((l) => l.message)).toEqual([
+      'job accepted',
+      'job succeeded',
+    ]);
+    // Another tenant: the same 404 as a job that does not exist.
+    for (const path of ['timeline', 'logs']) {
+      const other = await server.api(`/v1/jobs/${jobId}/${path}`, { token: keys[dedicated]! });
+      expect(other.status).toBe(404);
+    }
+  });
+});

@@ -1,0 +1,133 @@
+import { useState } from 'react';
+import { useAsync, useSession } from '../api.tsx';
+import { formatTime } from '../portal/format.ts';
+import { Link, useTitle } from '../router.tsx';
+import { formatDuration, JobTimeline } from '../ui/JobTimeline.tsx';
+import { ProblemBanner } from '../ui/Problem.tsx';
+import { Loading, StatusBadge } from '../ui/States.tsx';
+import { actionsFor, type JobActionName } from './job-actions.ts';
+
+/**
+ * Any tenant's job for operators: what it is, its timeline and log, the spans kept of its trace (which
+ * process and thread ran each step), and the actions it allows now.
+ */
+export function JobStoryPage({ tenantId, jobId }: { tenantId: string; jobId: string }) {
+  useTitle(`Job ${jobId}`);
+  const { client } = useSession();
+  const story = useAsync(() => client.jobStory(tenantId, jobId), [tenantId, jobId]);
+  const [error, setError] = useState<unknown>();
+  const [message, setMessage] = useState<string>();
+
+  const act = async (action: JobActionName) => {
+    setError(undefined);
+    setMessage(undefined);
+    try {
+      const after = await client.jobAction(tenantId, jobId, action);
+      setMessage(`${action} done; the job is ${after.status} now.`);
+      story.reload();
+    } catch (e) {
+      setError(e);
+    }
+  };
+
+  if (!story.data) {
+    return story.error ? <ProblemBanner error={story.error} onRetry={story.reload} /> : <Loading />;
+  }
+  const { job, tenant, timeline, logs, spans } = story.data;
+  const origin = spans[0]?.startMs ?? 0;
+  return (
+    <section>
+      <p>
+        <Link href="/console/jobs">← All jobs</Link>
+      </p>
+      <h1>
+        {job.model} job <code className="job-id">{job.id}</code>
+      </h1>
+      <dl className="facts">
+        <dt>Tenant</dt>
+        <dd>
+          <Link href={`/console/tenants/${encodeURIComponent(tenant.id)}`}>{tenant.name}</Link> (
+          {tenant.placement})
+        </dd>
+        <dt>Status</dt>
+        <dd>
+          <StatusBadge status={job.status} />
+        </dd>
+        <dt>Attempts</dt>
+        <dd>{job.attempts}</dd>
+        <dt>Submitted</dt>
+        <dd>{formatTime(job.createdAt)}</dd>
+        {timeline.traceId ? (
+          <>
+            <dt>Trace id</dt>
+            <dd>
+              <code>{timeline.traceId}</code>
+            </dd>
+          </>
+        ) : null}
+      </dl>
+      {job.error ? (
+        <div className="banner banner-error" role="alert">
+          <p className="banner-title">The job failed ({job.error.code})</p>
+          <p>{job.error.message}</p>
+        </div>
+      ) : null}
+      {message ? (
+        <p className="banner banner-success" role="status">
+          {message}
+        </p>
+      ) : null}
+      <ProblemBanner error={error} />
+      <div className="actions">
+        {actionsFor(job).map((a) => (
+          <button key={a.action} type="button" onClick={() => act(a.action)}>
+            {a.label} job
+          </button>
+        ))}
+        <button type="button" className="button-secondary" onClick={story.reload}>
+          Refresh
+        </button>
+      </div>
+      <JobTimeline steps={timeline.steps} logs={logs} />
+      <section aria-labelledby="spans-heading">
+        <h2 id="spans-heading">Trace spans</h2>
+        {spans.length === 0 ? (
+          <p className="muted">No spans kept on this server for this job (exported over OTLP, or expired).</p>
+        ) : (
+          <div className="table-wrap">
+            <table>
+              <caption className="sr-only">Spans of the job's trace</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Span</th>
+                  <th scope="col">Where</th>
+                  <th scope="col" className="num">
+                    Start
+                  </th>
+                  <th scope="col" className="num">
+                    Duration
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {spans.map((s) => (
+                  <tr key={s.spanId} className={s.status === 2 ? 'warn' : undefined}>
+                    <td>
+                      <code>{s.name}</code>
+                    </td>
+                    <td>
+                      {s.service} · pid {s.pid}
+                      {s.threadId > 0 ? ` · thread ${s.threadId}` : ''}
+                    </td>
+                    <td className="num">+{formatDuration(s.startMs - origin) || '0 ms'}</td>
+                    <td className="num">{formatDuration(s.durationMs)}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </section>
+    </section>
+  );
+}
