@@ -7,9 +7,9 @@ import {
   type SqliteMessageQueue,
 } from '../adapters/embedded/index.ts';
 import { createEmbeddedStoreProvider, type Durability } from '../adapters/embedded/store-provider.ts';
-import { laneDataFor } from '../ports/placement-data.ts';
 import type { HandlerDeps } from '../functions/model-handler.ts';
 import { startLocalTracing } from '../observability/local-tracing.ts';
+import { laneDataFor } from '../ports/placement-data.ts';
 import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import type { FunctionThreadDeps } from '../runtime/function-runtime.ts';

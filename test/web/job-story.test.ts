@@ -2,7 +2,6 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
 import {
-  unnamedButtons,
   ensureWebBuilt,
   hasChromium,
   horizontalOverflow,
@@ -10,6 +9,7 @@ import {
   screenshot,
   skipReason,
   unlabelledControls,
+  unnamedButtons,
   VIEWPORTS,
 } from './browser.ts';
 
