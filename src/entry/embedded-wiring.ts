@@ -8,6 +8,7 @@ import {
 } from '../adapters/embedded/index.ts';
 import { createEmbeddedStoreProvider, type Durability } from '../adapters/embedded/store-provider.ts';
 import type { HandlerDeps } from '../functions/model-handler.ts';
+import { openReleaseCatalog } from '../models/releases.ts';
 import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 
@@ -56,6 +57,7 @@ export async function createHandlerDeps(options: Record<string, unknown>): Promi
     directory: platform.directory,
     stores: platform.stores,
     queue: platform.queue,
+    releases: openReleaseCatalog(releasesDirOf(String(options.dataDir))),
     ...(typeof options.maxReceiveCount === 'number' ? { maxReceiveCount: options.maxReceiveCount } : {}),
   };
 }
@@ -70,4 +72,9 @@ export function durabilityFromEnv(env: NodeJS.ProcessEnv = process.env): Durabil
     throw new Error(`SILOPOOL_DURABILITY must be process or power, not "${value}"`);
   }
   return value;
+}
+
+/** Where the embedded backend keeps releases (`{id}/release.json` and modules, `current.json`). */
+export function releasesDirOf(dataDir: string): string {
+  return join(dataDir, 'releases');
 }

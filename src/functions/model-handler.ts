@@ -11,7 +11,8 @@ import { artifactKey, isTerminal, type JobRecord, majorVersion } from '../core/j
 import { decodeJobMessage } from '../core/messages.ts';
 import { isHomeLane, laneStoreOf, type StoreRef } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
-import { getModel, listModels } from '../models/registry.ts';
+import { listModels } from '../models/registry.ts';
+import { modelForJob, type ReleaseCatalog } from '../models/releases.ts';
 import type { ModelDefinition } from '../models/types.ts';
 import { formattingProblems } from '../models/xlsx/formatting-checks.ts';
 import { nextVersion, type TenantJobStore } from '../ports/job-store.ts';
@@ -44,6 +45,8 @@ export interface HandlerDeps {
    */
   dataFor?(tenant: Tenant, jobId: JobRecord['id'], lane?: StoreRef): Promise<TenantData>;
   log?(level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown>): void;
+  /** Releases (several model versions loaded at once); absent: the built-in models only. */
+  releases?: ReleaseCatalog;
 }
 
 /** The model function, with the AWS Lambda SQS signature; the local host builds the same events. */
@@ -69,10 +72,11 @@ export function createModelHandler(deps: HandlerDeps) {
       return;
     }
     const queue = record.eventSourceARN?.slice(record.eventSourceARN.lastIndexOf(':') + 1) ?? '';
-    const data = await dataFor(tenant, message.jobId, laneStoreOf(queue, tenant.id));
+    const lane = laneStoreOf(queue, tenant.id);
+    const data = await dataFor(tenant, message.jobId, lane);
     const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
     try {
-      await runJob(tenant, data, message.jobId);
+      await runJob(tenant, data, message.jobId, lane?.kind === 'dedicated' ? 'dedicated' : 'shared');
     } catch (error) {
       if (deps.maxReceiveCount !== undefined && receiveCount >= deps.maxReceiveCount) {
         await markExhausted(tenant, data.jobs, message.jobId, error).catch(() => undefined);
@@ -81,7 +85,12 @@ export function createModelHandler(deps: HandlerDeps) {
     }
   }
 
-  async function runJob(tenant: Tenant, data: TenantData, jobId: JobRecord['id']): Promise<void> {
+  async function runJob(
+    tenant: Tenant,
+    data: TenantData,
+    jobId: JobRecord['id'],
+    lane: 'shared' | 'dedicated',
+  ): Promise<void> {
     const found = await data.jobs.get(jobId);
     if (!found) {
       log('warn', 'message for a job that no longer exists; dropped', { tenantId: tenant.id, jobId });
@@ -101,10 +110,13 @@ export function createModelHandler(deps: HandlerDeps) {
     });
     if (!started) return;
 
-    const model = getModel(started.model);
     let outcome: Partial<JobRecord>;
+    // The version (and variant, and release) the job ran on, recorded with its outcome.
+    let ran: Partial<JobRecord> = {};
     try {
-      if (!model) throw new SilopoolError('unknown_model', 400, `Model "${started.model}" is not installed.`);
+      const selected = await modelForJob(deps.releases, tenant, started, lane);
+      ran = selected.record;
+      const model = selected.definition;
       checkModelVersion(model, started);
       checkFormatting(tenant);
       const result = await runModel(model, started);
@@ -128,6 +140,7 @@ export function createModelHandler(deps: HandlerDeps) {
         );
       }
       outcome = {
+        ...ran,
         status: 'succeeded',
         summary: model.summary(result, started.rules),
         rendering: renderingOf(formatting, model.version),
@@ -145,7 +158,11 @@ export function createModelHandler(deps: HandlerDeps) {
     } catch (error) {
       if (!isModelError(error)) throw error;
       // The model rejected its input: running it again gives the same answer, so fail now, never retry.
-      outcome = { status: 'failed', error: { code: errorCode(error), message: (error as Error).message } };
+      outcome = {
+        ...ran,
+        status: 'failed',
+        error: { code: errorCode(error), message: (error as Error).message },
+      };
     }
     const finished = await commit(data.jobs, started, { ...outcome, finishedAt: new Date().toISOString() });
     if (finished) await announce(tenant, data.jobs, finished);
