@@ -403,7 +403,8 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
       return op;
     },
     async resume() {
-      for (const op of await deps.operations.listRunning()) launch(op.id, op.kind);
+      // Upgrades have a runner of their own (release-rollout.ts).
+      for (const op of await deps.operations.listRunning()) if (op.kind !== 'rollout') launch(op.id, op.kind);
       return active.size;
     },
     async idle() {
