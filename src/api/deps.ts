@@ -4,6 +4,7 @@ import type { WebhookEndpointReport } from '../control/webhook-health.ts';
 import type { TenantId } from '../core/ids.ts';
 import type { Placement, Tenant } from '../core/tenant.ts';
 import type { WebhookTargetPolicy } from '../core/webhook-target.ts';
+import type { ReleaseCatalog } from '../models/releases.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { Operation } from '../ports/operation-store.ts';
 import type { StoreProvider } from '../ports/stores.ts';
@@ -46,6 +47,8 @@ export interface ControlHooks {
 }
 
 export interface AppDeps {
+  /** Releases: model versions loaded side by side, tenants' variants (absent: the built-in models). */
+  releases?: ReleaseCatalog;
   directory: TenantDirectory;
   queue: MessageQueue;
   stores: StoreProvider;

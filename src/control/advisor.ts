@@ -23,6 +23,7 @@ export function signalsFrom(
   usage: TenantUsage[],
   now = Date.now(),
   windowMs = Number.POSITIVE_INFINITY,
+  platformRegion?: string,
 ): PlacementSignals[] {
   const byId = new Map(usage.map((u) => [u.tenantId, u]));
   const sharedCompute = tenants
@@ -45,6 +46,9 @@ export function signalsFrom(
         shareOfSharedCompute: pool > 0 ? compute / pool : 0,
         waitP95Sec: u?.waitP95Sec ?? 0,
         requiresIsolation: tenant.config.placementPolicy?.requiresIsolation === true,
+        ...(tenant.region && platformRegion && tenant.region !== platformRegion
+          ? { foreignRegion: tenant.region }
+          : {}),
       };
     });
 }
@@ -56,6 +60,8 @@ export interface AdvisorDeps {
   windowMs?: number;
   policy?: AdvisorPolicy;
   prices?: PlacementPrices;
+  /** The platform's region: tenants whose contract names another are never advised shared. */
+  platformRegion?: string;
 }
 
 /** The advisor over a platform's stores: usage of the last 30 days, read back only that far. */
@@ -75,7 +81,7 @@ export async function advise(deps: AdvisorDeps): Promise<Recommendation[]> {
     tenants.push(...page.items);
     cursor = page.nextCursor;
   } while (cursor);
-  return signalsFrom(tenants, await deps.usage(), Date.now(), deps.windowMs).map((s) =>
+  return signalsFrom(tenants, await deps.usage(), Date.now(), deps.windowMs, deps.platformRegion).map((s) =>
     recommendPlacement(s, deps.policy ?? DEFAULT_POLICY, deps.prices ?? LIST_PRICES),
   );
 }

@@ -1,6 +1,7 @@
 import { ConditionFailedError, ConflictError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { parseTenantId, type TenantId } from '../core/ids.ts';
 import { laneForPlacement, type MovePhase, type StoreRef } from '../core/placement.ts';
+import { checkRegion, type RegionPolicy } from '../core/region.ts';
 import type { Placement, Tenant } from '../core/tenant.ts';
 import type { Operation, OperationStore, TenantEraser } from '../ports/operation-store.ts';
 import { StoppedError } from '../ports/tenant-infrastructure.ts';
@@ -37,6 +38,8 @@ export interface MoveDeps extends ControlDeps {
    * API on Lambda, whose process freezes between requests); a control function resumes and drives them.
    */
   drive?: 'here' | 'elsewhere';
+  /** Where tenants may be placed: a move to shared of a tenant whose contract names another region is refused. */
+  regions?: RegionPolicy;
   /** Called after each routing change (the local host re-reads its dedicated lanes at once). */
   onRoutingChange?(): Promise<void>;
   log?(level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown>): void;
@@ -120,6 +123,7 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
     if (tooLong) throw new ValidationError([{ path: '/placement', message: tooLong, rule: 'length' }]);
     const tenant = await deps.directory.get(tenantId);
     if (!tenant) throw new NotFoundError(`Tenant "${tenantId}"`);
+    if (deps.regions) checkRegion(tenant.region, to, deps.regions);
     if (tenant.move) {
       const running = await deps.operations.get(tenant.move.operationId);
       if (running && tenant.move.to === to) return running;

@@ -313,7 +313,7 @@ function empty(): HealthSample {
   return { finished: 0, failures: 0, deadLetters: 0 };
 }
 
-async function allTenants(deps: ControlDeps): Promise<Tenant[]> {
+export async function allTenants(deps: Pick<ControlDeps, 'directory'>): Promise<Tenant[]> {
   const tenants: Tenant[] = [];
   let cursor: string | undefined;
   do {

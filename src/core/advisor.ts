@@ -13,6 +13,8 @@ export interface PlacementSignals {
   waitP95Sec: number;
   /** The tenant's contract requires its own resources (compliance). */
   requiresIsolation: boolean;
+  /** Its contract region is not the platform's: shared placement would put its data elsewhere. */
+  foreignRegion?: string;
 }
 
 /** Monthly prices per placement (AWS list prices, us-east-1; see docs/aws.md "Monthly cost per tenant"). */
@@ -83,7 +85,11 @@ export function recommendPlacement(
   const shareBar = dedicatedNow ? policy.demoteShare : policy.promoteShare;
   const waitBar = dedicatedNow ? policy.maxWaitSec / 4 : policy.maxWaitSec;
   let recommended: Placement = 'dedicated';
-  if (signals.requiresIsolation) {
+  if (signals.foreignRegion) {
+    reasons.push(
+      `its contract region ${signals.foreignRegion} is not the platform's: shared stores are elsewhere`,
+    );
+  } else if (signals.requiresIsolation) {
     reasons.push('its contract requires isolated resources');
   } else if (big && signals.shareOfSharedCompute > shareBar) {
     reasons.push(

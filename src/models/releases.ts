@@ -287,6 +287,7 @@ export async function selectModel(
       release: releaseId,
     };
   }
+  if (!Object.hasOwn(builtinModels, job.model)) throw new UnknownModelError(job.model, builtinNames());
   const pinned = tenant.pins && Object.hasOwn(tenant.pins, job.model) ? tenant.pins[job.model] : undefined;
   if (pinned) return findVersion(catalog, job.model, pinned, [releaseId, current]);
   const release = (await catalog.get(releaseId)) ?? (await catalog.get(current));
@@ -323,32 +324,22 @@ export async function findVersion(
  * variant while it is dedicated. Another tenant's variant is a model that does not exist (the same 404).
  */
 export async function modelForSubmit(
-  catalog: ReleaseCatalog,
+  catalog: ReleaseCatalog | undefined,
   tenant: Tenant,
   name: string,
 ): Promise<{ definition: ModelDefinition; model: string; version: string; variant?: string }> {
-  const variant = await variantOf(catalog, tenant, name);
+  const variant = catalog ? await variantOf(catalog, tenant, name) : undefined;
   if (variant) {
     if (tenant.placement !== 'dedicated') throw new VariantUnavailableError(name);
-    return {
-      definition: variant.definition,
-      model: variant.definition.name,
-      version: variant.definition.version,
-      variant: name,
-    };
+    const { definition } = variant;
+    return { definition, model: definition.name, version: definition.version, variant: name };
   }
   const base = Object.hasOwn(builtinModels, name) ? builtinModels[name] : undefined;
-  if (!base) throw new UnknownModelError(name, [...builtinNames()]);
-  const selected = await selectModel(catalog, tenant, { model: name }, tenant.placement).catch(
-    () => undefined,
-  );
-  const pinned = tenant.pins && Object.hasOwn(tenant.pins, name) ? tenant.pins[name] : undefined;
-  if (pinned && !selected) await findVersion(catalog, name, pinned);
-  return {
-    definition: selected?.definition ?? base,
-    model: name,
-    version: selected?.version ?? base.version,
-  };
+  if (!base) throw new UnknownModelError(name, builtinNames());
+  if (!catalog) return { definition: base, model: name, version: base.version };
+  // A pinned version no release carries is refused now (409), not when the job runs.
+  const selected = await selectModel(catalog, tenant, { model: name }, tenant.placement);
+  return { definition: selected.definition, model: name, version: selected.version };
 }
 
 /** The tenant's variants in the release its functions run (what `GET /v1/models` adds for it). */
