@@ -74,7 +74,10 @@ export function durabilityFromEnv(env: NodeJS.ProcessEnv = process.env): Durabil
   return value;
 }
 
-/** Where the embedded backend keeps releases (`{id}/release.json` and modules, `current.json`). */
-export function releasesDirOf(dataDir: string): string {
-  return join(dataDir, 'releases');
+/**
+ * Where releases are kept (`{id}/release.json` and modules, `current.json`): `SILOPOOL_RELEASES_DIR`, by
+ * default `DATA_DIR/releases`. Read in every process (server, function threads, function processes).
+ */
+export function releasesDirOf(dataDir: string, env: NodeJS.ProcessEnv = process.env): string {
+  return env.SILOPOOL_RELEASES_DIR ?? join(dataDir, 'releases');
 }
