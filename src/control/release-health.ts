@@ -8,6 +8,11 @@ import { type StoreProvider, tenantDataAt } from '../ports/stores.ts';
 
 /** How far back a tenant's jobs are read for one sample; a wave looks at minutes, its baseline at a day. */
 const MAX_JOBS_READ = 2000;
+/**
+ * A job counts as failing once it needed this many deliveries: two failed. One retry is what a crash of
+ * the host (or a process cut off at its drain deadline) causes, and says nothing about the code.
+ */
+const FAILING_ATTEMPTS = 3;
 
 export interface HealthDeps {
   queue: MessageQueue;
@@ -16,8 +21,8 @@ export interface HealthDeps {
 
 /**
  * A dedicated tenant's health in `[from, to)` (ISO 8601): jobs of its own store that ended in the window,
- * the failed ones and those that needed another delivery (a delivery that failed), and the messages in
- * its dead-letter queues now. Reads at most the newest 2,000 jobs.
+ * the failed ones and those still retrying after two failed deliveries, and the messages in its
+ * dead-letter queues now. Reads at most the newest 2,000 jobs.
  */
 export async function sampleHealth(
   deps: HealthDeps,
@@ -35,8 +40,8 @@ export async function sampleHealth(
     for (const job of page.items) {
       if (isTerminal(job.status) && job.finishedAt && job.finishedAt >= from && job.finishedAt < to) {
         finished++;
-        if (job.status === 'failed' || job.attempts > 1) failures++;
-      } else if (!isTerminal(job.status) && job.attempts > 1 && (job.startedAt ?? '') >= from) {
+        if (job.status === 'failed' || job.attempts >= FAILING_ATTEMPTS) failures++;
+      } else if (!isTerminal(job.status) && job.attempts >= FAILING_ATTEMPTS && (job.startedAt ?? '') >= from) {
         // Still retrying: a delivery failed, and the job has not ended yet.
         finished++;
         failures++;

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { submit, until, waitForOperation } from '../placement/helpers.ts';
+import { alive, functions, submit, until, waitForOperation } from '../placement/helpers.ts';
 import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
 import { publishRelease, type RolloutView, startRollout, tenantRecord } from './fixtures.ts';
 
@@ -63,6 +63,10 @@ describe('upgrades in waves', () => {
   it('rolls a release to 50 dedicated tenants in growing waves, then makes it current', async () => {
     const before = await runFinance(dedicated[0]!);
     expect(before).toMatchObject({ status: 'succeeded', modelVersion: '1.1.0', release: 'builtin' });
+    const lane = async () =>
+      (await functions(server)).find((f) => f.tenantId === dedicated[0]!.id && f.model === 'finance');
+    const old = await lane();
+    expect(old).toMatchObject({ state: 'warm', release: 'builtin' });
 
     const op = await startRollout(server, 'r2', { observeSec: 0.5 });
     expect(op.waves.map((w) => w.length)).toEqual([1, 2, 4, 8, 16, 19]);
@@ -77,6 +81,11 @@ describe('upgrades in waves', () => {
     expect(done.steps.every((s) => s.status === 'done')).toBe(true);
 
     for (const t of dedicated) expect((await tenantRecord(server, t.id)).release).toBe('r2');
+    // The canary's function process was replaced by one on the new code; the old one ended.
+    const replaced = await lane();
+    expect(replaced?.release).toBe('r2');
+    expect(replaced?.pid).not.toBe(old?.pid);
+    await until('the old process to end', async () => !alive(old!.pid!));
     const list = (await (await server.api('/v1/admin/releases', { token: server.operatorToken })).json()) as {
       current: string;
       items: { id: string; current: boolean; tenants: string[]; models: Record<string, string> }[];
