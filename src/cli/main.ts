@@ -5,6 +5,7 @@ import { addKeyCommands } from './keys.ts';
 import { CliError, type ConnectOptions, connect, type Operator } from './operator.ts';
 import { printTable } from './output.ts';
 import { runApply, showMove } from './placement.ts';
+import { addReleaseCommands } from './releases.ts';
 
 const program = new Command();
 program
@@ -64,6 +65,7 @@ tenants
   );
 
 addKeyCommands(tenants, withOperator);
+addReleaseCommands(program, withOperator);
 
 tenants
   .command('list')

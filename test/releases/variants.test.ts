@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { submit, waitForOperation } from '../placement/helpers.ts';
 import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
@@ -125,4 +127,34 @@ describe('contract regions', () => {
     expect((await setRegion(tenants.other.id, null)).status).toBe(200);
     expect((await tenantRecord(server, tenants.other.id)).region).toBeUndefined();
   });
+});
+
+describe('silopool release (CLI)', () => {
+  const run = promisify(execFile);
+  const BIN = new URL('../../bin/silopool.mjs', import.meta.url).pathname;
+  const cli = (...args: string[]) =>
+    run(process.execPath, [BIN, ...args], { env: { ...process.env, DATA_DIR: server.dataDir } });
+
+  it('lists releases, pins a tenant, and rolls a release out with progress', async () => {
+    const listed = JSON.parse((await cli('release', 'list', '--json')).stdout) as {
+      items: { id: string; current: boolean }[];
+    };
+    expect(listed.items.find((r) => r.current)?.id).toBe('rv');
+    const pinned = JSON.parse(
+      (await cli('release', 'pin', tenants.shared.id, 'finance@1.1.0', '--json')).stdout,
+    );
+    expect(pinned.pins).toEqual({ finance: '1.1.0' });
+    expect((await cli('release', 'pin', tenants.shared.id)).stdout).toContain('follows its release');
+    publishRelease(server.dataDir, 'rcli', {
+      models: { funds: { version: '1.2.0', body: "version: '1.2.0'" } },
+    });
+    const { stdout, stderr } = await cli('release', 'rollout', 'rcli', '--observe', '0');
+    expect(stdout).toMatch(/Upgrade op_\w+: succeeded/);
+    expect(stderr).toContain('wave 1 (canary)');
+    expect((await tenantRecord(server, tenants.owner.id)).release).toBe('rcli');
+    await expect(cli('release', 'rollout', 'missing')).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('404'),
+    });
+  }, 60_000);
 });
