@@ -1,4 +1,4 @@
-import { SilopoolError } from './errors.ts';
+import { RegionError } from './errors.ts';
 import type { Placement } from './tenant.ts';
 
 /** `eu-central-1`, `us-east-1`, or `local`: AWS Region names (and the embedded default's `local`). */
@@ -19,13 +19,6 @@ export interface RegionPolicy {
 export function regionPolicyFromEnv(env: NodeJS.ProcessEnv, backend: 'embedded' | 'aws'): RegionPolicy {
   const region = env.SILOPOOL_REGION ?? (backend === 'aws' ? env.AWS_REGION : undefined) ?? 'local';
   return { region, dedicatedRegions: backend === 'aws' ? 'any' : [region] };
-}
-
-/** A tenant's contract region cannot be honoured where it is (or would be) placed: 409 or 422. */
-export class RegionError extends SilopoolError {
-  constructor(code: 'region_requires_dedicated' | 'region_unavailable', message: string, region: string) {
-    super(code, code === 'region_requires_dedicated' ? 409 : 422, message, { details: { region } });
-  }
 }
 
 /**

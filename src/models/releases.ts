@@ -1,11 +1,16 @@
 import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type FieldProblem, SilopoolError } from '../core/errors.ts';
+import type { FieldProblem } from '../core/errors.ts';
 import type { JobRecord } from '../core/job.ts';
 import { BUILTIN_RELEASE, MODEL_VERSION_PATTERN, RELEASE_ID_PATTERN, releaseOf } from '../core/release.ts';
 import type { Tenant } from '../core/tenant.ts';
-import { UnknownModelError } from './errors.ts';
+import {
+  PinnedVersionUnavailableError,
+  ReleaseContractError,
+  UnknownModelError,
+  VariantUnavailableError,
+} from './errors.ts';
 import { models as builtinModels } from './registry.ts';
 import type { ModelDefinition } from './types.ts';
 
@@ -43,30 +48,6 @@ export interface SelectedModel {
   version: string;
   variant?: string;
   release: string;
-}
-
-/** A release's code breaks the model contract (schema, sheets, summary units): it is refused at load. */
-export class ReleaseContractError extends SilopoolError {
-  constructor(release: string, problems: FieldProblem[]) {
-    super(
-      'release_invalid',
-      422,
-      `Release ${release} cannot be loaded: ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`,
-      { details: { release, errors: problems } },
-    );
-  }
-}
-
-/** A tenant's job of a variant reached a lane that may not run it (a shared one, or another tenant's). */
-export class VariantUnavailableError extends SilopoolError {
-  constructor(variant: string) {
-    super(
-      'variant_unavailable',
-      409,
-      `Model variant ${variant} runs only in its tenant's dedicated lanes, with a release that carries it.`,
-      { details: { variant } },
-    );
-  }
 }
 
 export interface ReleaseCatalog {
@@ -311,12 +292,7 @@ export async function findVersion(
     const definition = release.models.get(model);
     if (definition?.version === version) return { definition, version, release: release.id };
   }
-  throw new SilopoolError(
-    'pinned_version_unavailable',
-    409,
-    `The tenant is pinned to ${model} ${version}, which no release carries: unpin it or publish a release with that version.`,
-    { details: { model, version } },
-  );
+  throw new PinnedVersionUnavailableError(model, version);
 }
 
 /**
