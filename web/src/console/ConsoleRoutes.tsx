@@ -4,6 +4,7 @@ import { ProblemBanner } from '../ui/Problem.tsx';
 import { AdvisorPage } from './AdvisorPage.tsx';
 import { NewTenantPage } from './NewTenantPage.tsx';
 import { QueuesPage } from './QueuesPage.tsx';
+import { ReleasesPage } from './ReleasesPage.tsx';
 import { TenantPage } from './TenantPage.tsx';
 import { TenantsPage } from './TenantsPage.tsx';
 import { UsagePage } from './UsagePage.tsx';
@@ -19,6 +20,7 @@ export default function ConsoleRoutes({ path }: { path: string }) {
   if (path === '/console/queues') return <QueuesPage />;
   if (path === '/console/usage') return <UsagePage />;
   if (path === '/console/advisor') return <AdvisorPage />;
+  if (path === '/console/releases') return <ReleasesPage />;
   const tenant = match('/console/tenants/:id', path);
   if (tenant?.id) return <TenantPage tenantId={tenant.id} />;
   return <TenantsPage />;

@@ -8,6 +8,7 @@ const KINDS: Record<Operation['kind'], string> = {
   move: 'Placement move',
   apply: 'Settings applied',
   offboard: 'Offboarding',
+  rollout: 'Upgrade',
 };
 
 /** What changed a tenant's placement or resources, newest first: moves, settings applied, offboarding. */

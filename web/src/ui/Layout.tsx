@@ -21,6 +21,7 @@ export function Layout({ tenantId, children }: { tenantId?: string | undefined; 
       { href: '/console/queues', label: 'Queues' },
       { href: '/console/usage', label: 'Usage' },
       { href: '/console/advisor', label: 'Advisor' },
+      { href: '/console/releases', label: 'Releases' },
     );
   }
   const tenantName = me.tenants.find((t) => t.id === tenantId)?.name;
