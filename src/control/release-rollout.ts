@@ -188,12 +188,12 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
           id,
           i,
           'running',
-          `watching ${applied.length} tenants on ${release}: ${Math.ceil(left / 1000)} s left`,
+          `watching ${count(applied.length)} on ${release}: ${Math.ceil(left / 1000)} s left`,
           1 - left / Math.max(1, observeMs),
         );
         await sleep(Math.min(pollMs, left));
       }
-      await setStep(deps.operations, id, i, 'done', `${applied.length} tenants on ${release}, healthy`);
+      await setStep(deps.operations, id, i, 'done', `${count(applied.length)} on ${release}, healthy`);
     }
     const last = waves.length;
     if ((await requireOp(id)).steps[last]?.status !== 'done') {
@@ -307,6 +307,10 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
       await Promise.all(active.values());
     },
   };
+}
+
+function count(tenants: number): string {
+  return `${tenants} tenant${tenants === 1 ? '' : 's'}`;
 }
 
 function empty(): HealthSample {
