@@ -12,7 +12,7 @@ import { decodeJobMessage } from '../core/messages.ts';
 import { isHomeLane, laneStoreOf, type StoreRef } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
 import { listModels } from '../models/registry.ts';
-import { modelForJob, type ReleaseCatalog } from '../models/releases.ts';
+import { isBuiltin, modelForJob, type ReleaseCatalog } from '../models/releases.ts';
 import type { ModelDefinition } from '../models/types.ts';
 import { formattingProblems } from '../models/xlsx/formatting-checks.ts';
 import { nextVersion, type TenantJobStore } from '../ports/job-store.ts';
@@ -169,8 +169,9 @@ export function createModelHandler(deps: HandlerDeps) {
   }
 
   async function runModel(model: ModelDefinition, job: JobRecord): Promise<unknown> {
-    const plan =
-      deps.parallel && model.parallel ? model.parallel.plan(job.effectiveInput, deps.parallel.cores) : [];
+    // The compute pool runs parts with the built-in models: a release's own code runs whole, here.
+    const spread = deps.parallel && model.parallel && isBuiltin(model);
+    const plan = spread ? (model.parallel?.plan(job.effectiveInput, deps.parallel?.cores ?? 1) ?? []) : [];
     if (!deps.parallel || !model.parallel || plan.length < 2) return model.run(job.effectiveInput, job.rules);
     const parts = await deps.parallel.runParts(model.name, job.effectiveInput, plan);
     return model.parallel.combine(job.effectiveInput, job.rules, parts);

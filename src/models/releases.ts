@@ -365,3 +365,8 @@ export async function modelForJob(
     },
   };
 }
+
+/** The model is the platform's own code (not a release's or a variant's): other processes can run its parts. */
+export function isBuiltin(definition: ModelDefinition): boolean {
+  return Object.hasOwn(builtinModels, definition.name) && builtinModels[definition.name] === definition;
+}
