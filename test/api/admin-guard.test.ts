@@ -40,6 +40,12 @@ describe('every operator route', () => {
       ['GET', '/v1/admin/advisor'],
       ['POST', '/v1/admin/advisor/apply'],
       ['POST', '/v1/admin/tokens'],
+      ['GET', '/v1/admin/releases'],
+      ['GET', '/v1/admin/releases/{id}'],
+      ['POST', '/v1/admin/releases/{id}/rollout'],
+      ['GET', '/v1/admin/rollouts'],
+      ['PUT', '/v1/admin/tenants/{id}/pins'],
+      ['PUT', '/v1/admin/tenants/{id}/region'],
       ['GET', '/metrics'],
     ];
     // The list above is every operator route the API documents: a new one cannot be left out.
@@ -57,6 +63,7 @@ describe('every operator route', () => {
         .replace('/tenants/{id}', `/tenants/${tenant}`)
         .replace('/operations/{id}', '/operations/op-1')
         .replace('{keyId}', 'k1')
+        .replace('/releases/{id}', '/releases/builtin')
         .replace('/dead-letters', '/dead-letters?queue=shared_finance')
         .replace('?queue=shared_finance/redrive', '/redrive'),
     ]);
