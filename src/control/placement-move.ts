@@ -320,10 +320,18 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
         for (;;) {
           const current = await requireTenant(tenantId);
           if (current.placement === to && !current.move) break;
-          const { move: _move, ...rest } = current;
+          // A shared tenant runs the current release: a release of its own would come back stale on promotion.
+          const { move: _move, release, ...rest } = current;
+          const kept = to === 'dedicated' && release ? { release } : {};
           try {
             await deps.directory.update(
-              { ...rest, placement: to, version: current.version + 1, updatedAt: new Date().toISOString() },
+              {
+                ...rest,
+                ...kept,
+                placement: to,
+                version: current.version + 1,
+                updatedAt: new Date().toISOString(),
+              },
               current.version,
             );
             break;

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { submit, waitForOperation } from '../placement/helpers.ts';
+import { startMove, submit, waitForOperation } from '../placement/helpers.ts';
 import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
 import { publishRelease, startRollout, tenantRecord } from './fixtures.ts';
 
@@ -157,4 +157,17 @@ describe('silopool release (CLI)', () => {
       stderr: expect.stringContaining('404'),
     });
   }, 60_000);
+});
+
+describe('a demoted tenant', () => {
+  it('follows the current release again (its own is dropped with its dedicated lanes)', async () => {
+    expect((await tenantRecord(server, tenants.owner.id)).release).toBeDefined();
+    const op = await startMove(server, tenants.owner.id, 'shared');
+    expect((await waitForOperation(server, op.id, 60_000)).status).toBe('succeeded');
+    const record = await tenantRecord(server, tenants.owner.id);
+    expect(record.placement).toBe('shared');
+    expect(record.release).toBeUndefined();
+    // Its variant is neither listed nor runnable while it is shared.
+    expect(await modelNames(tenants.owner.apiKey)).not.toContain(variant);
+  }, 90_000);
 });
