@@ -2,7 +2,7 @@ import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { FieldProblem } from '../core/errors.ts';
-import type { JobRecord } from '../core/job.ts';
+import { type JobRecord, majorVersion } from '../core/job.ts';
 import { BUILTIN_RELEASE, MODEL_VERSION_PATTERN, RELEASE_ID_PATTERN, releaseOf } from '../core/release.ts';
 import type { Tenant } from '../core/tenant.ts';
 import {
@@ -343,7 +343,7 @@ function builtinNames(): string[] {
 export async function modelForJob(
   catalog: ReleaseCatalog | undefined,
   tenant: Tenant,
-  job: Pick<JobRecord, 'model' | 'modelVariant'>,
+  job: Pick<JobRecord, 'model' | 'modelVariant'> & { modelVersion?: string },
   lane: 'shared' | 'dedicated',
 ): Promise<{
   definition: ModelDefinition;
@@ -355,7 +355,13 @@ export async function modelForJob(
     if (!definition) throw new UnknownModelError(job.model, builtinNames());
     return { definition, record: { modelVersion: definition.version } };
   }
-  const selected = await selectModel(catalog, tenant, job, lane);
+  let selected = await selectModel(catalog, tenant, job, lane);
+  // A job accepted before an upgrade to a new major version runs on the version it was accepted for,
+  // where a loaded release still has it (the handler refuses another major: it may give other numbers).
+  const accepted = job.modelVersion;
+  if (accepted && !job.modelVariant && majorVersion(accepted) !== majorVersion(selected.version)) {
+    selected = await findVersion(catalog, job.model, accepted).catch(() => selected);
+  }
   return {
     definition: selected.definition,
     record: {

@@ -69,3 +69,22 @@ describe('the model a job runs on (the handler’s one call)', () => {
     });
   });
 });
+
+describe('an upgrade to a new major version', () => {
+  const id = newTenantId('maj');
+  publishRelease(dataDir, 'r-major', { models: { finance: { version: '2.0.0', body: "version: '2.0.0'" } } });
+  const catalog = openReleaseCatalog(join(dataDir, 'releases'));
+
+  it('runs a job accepted before it on the version it was accepted for, new jobs on the new one', async () => {
+    const upgraded = tenant(id, 'dedicated', { release: 'r-major' });
+    const queuedBefore = { model: 'finance', modelVersion: '1.1.0' };
+    expect((await modelForJob(catalog, upgraded, queuedBefore, 'dedicated')).record).toEqual({
+      modelVersion: '1.1.0',
+      release: 'builtin',
+    });
+    const acceptedAfter = { model: 'finance', modelVersion: '2.0.0' };
+    expect((await modelForJob(catalog, upgraded, acceptedAfter, 'dedicated')).record.modelVersion).toBe(
+      '2.0.0',
+    );
+  });
+});
