@@ -41,7 +41,11 @@ export async function sampleHealth(
       if (isTerminal(job.status) && job.finishedAt && job.finishedAt >= from && job.finishedAt < to) {
         finished++;
         if (job.status === 'failed' || job.attempts >= FAILING_ATTEMPTS) failures++;
-      } else if (!isTerminal(job.status) && job.attempts >= FAILING_ATTEMPTS && (job.startedAt ?? '') >= from) {
+      } else if (
+        !isTerminal(job.status) &&
+        job.attempts >= FAILING_ATTEMPTS &&
+        (job.startedAt ?? '') >= from
+      ) {
         // Still retrying: a delivery failed, and the job has not ended yet.
         finished++;
         failures++;
