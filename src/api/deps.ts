@@ -5,6 +5,7 @@ import type { TenantId } from '../core/ids.ts';
 import type { Placement, Tenant } from '../core/tenant.ts';
 import type { WebhookTargetPolicy } from '../core/webhook-target.ts';
 import type { Mailer } from '../functions/notification-channels.ts';
+import type { ReleaseCatalog } from '../models/releases.ts';
 import type { StoredSpan } from '../observability/span-store.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { MetricsHistoryStore } from '../ports/metrics-history.ts';
@@ -49,6 +50,8 @@ export interface ControlHooks {
 }
 
 export interface AppDeps {
+  /** Releases: model versions loaded side by side, tenants' variants (absent: the built-in models). */
+  releases?: ReleaseCatalog;
   directory: TenantDirectory;
   queue: MessageQueue;
   stores: StoreProvider;

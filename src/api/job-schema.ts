@@ -26,6 +26,8 @@ export const jobViewSchema = {
     tenantId: { type: 'string' },
     model: { type: 'string' },
     modelVersion: { type: 'string' },
+    modelVariant: { type: 'string', description: "The tenant's own variant of the model it ran on" },
+    release: { type: 'string', description: 'The release whose code ran the job' },
     status: { type: 'string', enum: ['queued', 'running', 'succeeded', 'failed', 'cancelled'] },
     warnings: {
       type: 'array',

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { admitJobCost } from '../control/admission.ts';
-import { ConditionFailedError, ConflictError, NotFoundError, UnavailableError } from '../core/errors.ts';
+import { ConditionFailedError, ConflictError, UnavailableError } from '../core/errors.ts';
 import { newJobId } from '../core/ids.ts';
 import type { JobRecord } from '../core/job.ts';
 import { encodeJobMessage } from '../core/messages.ts';
 import { laneFor } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
-import { getModel } from '../models/registry.ts';
+import { modelForSubmit, type ReleaseCatalog } from '../models/releases.ts';
 import { resolveInput } from '../models/rules.ts';
 import { tenantRules } from '../models/tenant-rules.ts';
 import type { ModelWarning } from '../models/types.ts';
@@ -21,6 +21,8 @@ export interface SubmitRequest {
   input: unknown;
   priority?: number;
   idempotencyKey?: string;
+  /** Releases: the tenant's pinned version, or its variant, is chosen here (`modelForSubmit`). */
+  releases?: ReleaseCatalog;
 }
 
 export interface SubmitResult {
@@ -37,8 +39,8 @@ export interface SubmitResult {
  */
 export async function submitJob(queue: MessageQueue, request: SubmitRequest): Promise<SubmitResult> {
   const { tenant, data } = request;
-  const model = getModel(request.model);
-  if (!model) throw new NotFoundError(`Model "${request.model}"`);
+  const chosen = await modelForSubmit(request.releases, tenant, request.model);
+  const model = chosen.definition;
   const rules = tenantRules(model, tenant.config);
   const { effectiveInput } = resolveInput(model, rules, request.input);
   const cost = admitJobCost(tenant, model, effectiveInput);
@@ -46,7 +48,7 @@ export async function submitJob(queue: MessageQueue, request: SubmitRequest): Pr
 
   let jobId = newJobId();
   if (request.idempotencyKey !== undefined) {
-    const requestHash = hashRequest(model.name, request.input);
+    const requestHash = hashRequest(chosen.variant ?? model.name, request.input);
     const existing = await data.jobs.claimIdempotencyKey({
       key: request.idempotencyKey,
       requestHash,
@@ -77,7 +79,8 @@ export async function submitJob(queue: MessageQueue, request: SubmitRequest): Pr
     id: jobId,
     tenantId: tenant.id,
     model: model.name,
-    modelVersion: model.version,
+    modelVersion: chosen.version,
+    ...(chosen.variant ? { modelVariant: chosen.variant } : {}),
     status: 'queued',
     input: request.input,
     effectiveInput,

@@ -8,6 +8,7 @@ import { addKeyCommands } from './keys.ts';
 import { CliError, type ConnectOptions, connect, type Operator } from './operator.ts';
 import { printTable } from './output.ts';
 import { runApply, showMove } from './placement.ts';
+import { addReleaseCommands } from './releases.ts';
 import { existingTenants, lifetime } from './token.ts';
 
 const program = new Command();
@@ -64,6 +65,7 @@ tenants
   );
 
 addKeyCommands(tenants, withOperator);
+addReleaseCommands(program, withOperator);
 
 tenants
   .command('list')

@@ -6,7 +6,12 @@ import { CliError, type OperationJson, type Operator } from './operator.ts';
 const BAR = 30;
 
 /** Follows a move operation to its end, drawing a progress bar (a line per step when not on a terminal). */
-export async function showMove(op: Operator, started: OperationJson, quiet = false): Promise<OperationJson> {
+export async function showMove(
+  op: Operator,
+  started: OperationJson,
+  quiet = false,
+  what = 'move',
+): Promise<OperationJson> {
   const tty = process.stderr.isTTY && !quiet;
   let current = started;
   let lastLine = '';
@@ -27,7 +32,7 @@ export async function showMove(op: Operator, started: OperationJson, quiet = fal
   }
   if (tty) process.stderr.write('\n');
   if (current.status === 'failed')
-    throw new CliError(`The move failed: ${current.error?.message ?? 'see the operation'}`);
+    throw new CliError(`The ${what} failed: ${current.error?.message ?? 'see the operation'}`);
   return current;
 }
 

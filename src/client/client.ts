@@ -26,6 +26,8 @@ import type {
   Placement,
   PlacementAdvice,
   QueueDepth,
+  Release,
+  Rollout,
   RotatedApiKey,
   Tenant,
   TenantUsage,
@@ -223,6 +225,16 @@ export class SilopoolClient {
   /** The tenant's operations, newest first. */
   async listOperations(tenantId: string): Promise<Operation[]> {
     return (await this.json<Page<Operation>>('GET', `/v1/admin/tenants/${enc(tenantId)}/operations`)).items;
+  }
+  listReleases(): Promise<{ current: string; items: Release[]; invalid: { id: string; message: string }[] }> {
+    return this.json('GET', '/v1/admin/releases');
+  }
+  /** Starts an upgrade (or answers the one in flight for the same release): the operation to follow. */
+  startRollout(release: string, options: { canary?: string; growth?: number; observeSec?: number } = {}) {
+    return this.json<Rollout>('POST', `/v1/admin/releases/${enc(release)}/rollout`, { body: options });
+  }
+  async listRollouts(): Promise<Rollout[]> {
+    return (await this.json<Page<Rollout>>('GET', '/v1/admin/rollouts')).items;
   }
   async listQueues(): Promise<QueueDepth[]> {
     return (await this.json<Page<QueueDepth>>('GET', '/v1/admin/queues')).items;

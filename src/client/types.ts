@@ -232,7 +232,7 @@ export interface UpdateTenant {
 
 export interface Operation {
   id: string;
-  kind: 'move' | 'apply' | 'offboard';
+  kind: 'move' | 'apply' | 'offboard' | 'rollout';
   tenantId: string;
   status: 'running' | 'succeeded' | 'failed';
   /** 0..1 */
@@ -248,6 +248,23 @@ export interface Operation {
   check?: { checkedAt: string; remains: string[]; removedOnCheck: string[] };
   createdAt: string;
   updatedAt: string;
+}
+
+/** A release of model code (GET /v1/admin/releases): its model versions, tenants' variants, who runs it. */
+export interface Release {
+  id: string;
+  current: boolean;
+  description?: string;
+  template?: string;
+  models: Record<string, string>;
+  variants: { name: string; model: string; tenantId: string; version: string }[];
+  tenants: string[];
+}
+
+/** An upgrade (a `rollout` operation): the release and its waves of tenant ids, canary first. */
+export interface Rollout extends Operation {
+  release: string;
+  waves: string[][];
 }
 
 export interface QueueDepth {

@@ -29,6 +29,7 @@ export function signalsFrom(
   now = Date.now(),
   windowMs = Number.POSITIVE_INFINITY,
   decisions: ReadonlyMap<string, number> = new Map(),
+  platformRegion?: string,
 ): PlacementSignals[] {
   const byId = new Map(usage.map((u) => [u.tenantId, u]));
   const sharedCompute = tenants
@@ -53,6 +54,9 @@ export function signalsFrom(
         waitP95Sec: u?.waitP95Sec ?? 0,
         requiresIsolation: tenant.config.placementPolicy?.requiresIsolation === true,
         ...(decidedAt !== undefined ? { placedByOperatorAgoMs: Math.max(0, now - decidedAt) } : {}),
+        ...(tenant.region && platformRegion && tenant.region !== platformRegion
+          ? { foreignRegion: tenant.region }
+          : {}),
       };
     });
 }
@@ -66,6 +70,8 @@ export interface AdvisorDeps {
   prices?: PlacementPrices;
   /** When an operator last set each tenant's placement (ms since the epoch); see `placementDecisions`. */
   decisions?(tenants: Tenant[]): Promise<ReadonlyMap<string, number>>;
+  /** The platform's region: tenants whose contract names another are never advised shared. */
+  platformRegion?: string;
 }
 
 /**
@@ -100,9 +106,14 @@ export async function advise(deps: AdvisorDeps): Promise<Recommendation[]> {
     cursor = page.nextCursor;
   } while (cursor);
   const decisions = (await deps.decisions?.(tenants)) ?? new Map<string, number>();
-  return signalsFrom(tenants, await deps.usage(), Date.now(), deps.windowMs, decisions).map((s) =>
-    recommendPlacement(s, deps.policy ?? DEFAULT_POLICY, deps.prices ?? LIST_PRICES),
-  );
+  return signalsFrom(
+    tenants,
+    await deps.usage(),
+    Date.now(),
+    deps.windowMs,
+    decisions,
+    deps.platformRegion,
+  ).map((s) => recommendPlacement(s, deps.policy ?? DEFAULT_POLICY, deps.prices ?? LIST_PRICES));
 }
 
 export interface AutoPlacementOptions {

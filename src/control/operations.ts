@@ -87,9 +87,18 @@ export function operationView(op: Operation) {
     from: op.params.from,
     to: op.params.to,
     ...(op.kind === 'offboard' ? offboardView(op) : {}),
+    ...(op.kind === 'rollout' ? rolloutView(op) : {}),
     ...(op.error ? { error: op.error } : {}),
     createdAt: op.createdAt,
     updatedAt: op.updatedAt,
+  };
+}
+
+/** An upgrade's release and waves (tenant ids, canary first), and why it halted when it did. */
+function rolloutView(op: Operation) {
+  return {
+    release: op.params.release,
+    waves: JSON.parse(op.params.waves ?? '[]') as string[][],
   };
 }
 

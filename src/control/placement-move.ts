@@ -2,6 +2,7 @@ import { backoffMs } from '../core/backoff.ts';
 import { ConditionFailedError, ConflictError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { parseTenantId, type TenantId } from '../core/ids.ts';
 import { laneForPlacement, type MovePhase, type StoreRef } from '../core/placement.ts';
+import { checkRegion, type RegionPolicy } from '../core/region.ts';
 import type { Placement, Tenant } from '../core/tenant.ts';
 import type { Operation, OperationStore, TenantEraser } from '../ports/operation-store.ts';
 import { StoppedError } from '../ports/tenant-infrastructure.ts';
@@ -38,6 +39,8 @@ export interface MoveDeps extends ControlDeps {
    * API on Lambda, whose process freezes between requests); a control function resumes and drives them.
    */
   drive?: 'here' | 'elsewhere';
+  /** Where tenants may be placed: a move to shared of a tenant whose contract names another region is refused. */
+  regions?: RegionPolicy;
   /** Called after each routing change (the local host re-reads its dedicated lanes at once). */
   onRoutingChange?(): Promise<void>;
   /** Where a move's copy and verify run (default: here, on this thread; embedded: a worker thread). */
@@ -142,6 +145,7 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
     if (tooLong) throw new ValidationError([{ path: '/placement', message: tooLong, rule: 'length' }]);
     const tenant = await deps.directory.get(tenantId);
     if (!tenant) throw new NotFoundError(`Tenant "${tenantId}"`);
+    if (deps.regions) checkRegion(tenant.region, to, deps.regions);
     if (tenant.move) {
       const running = await deps.operations.get(tenant.move.operationId);
       if (running && tenant.move.to === to) return running;
@@ -338,10 +342,18 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
         for (;;) {
           const current = await requireTenant(tenantId);
           if (current.placement === to && !current.move) break;
-          const { move: _move, ...rest } = current;
+          // A shared tenant runs the current release: a release of its own would come back stale on promotion.
+          const { move: _move, release, ...rest } = current;
+          const kept = to === 'dedicated' && release ? { release } : {};
           try {
             await deps.directory.update(
-              { ...rest, placement: to, version: current.version + 1, updatedAt: new Date().toISOString() },
+              {
+                ...rest,
+                ...kept,
+                placement: to,
+                version: current.version + 1,
+                updatedAt: new Date().toISOString(),
+              },
               current.version,
             );
             break;
@@ -425,7 +437,8 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
       return op;
     },
     async resume() {
-      for (const op of await deps.operations.listRunning()) launch(op.id, op.kind);
+      // Upgrades have a runner of their own (release-rollout.ts).
+      for (const op of await deps.operations.listRunning()) if (op.kind !== 'rollout') launch(op.id, op.kind);
       return active.size;
     },
     async idle() {

@@ -16,6 +16,8 @@ export interface PlacementSignals {
   requiresIsolation: boolean;
   /** How long ago (ms) an operator set the current placement (a move, or onboarding as dedicated), if known. */
   placedByOperatorAgoMs?: number;
+  /** Its contract region is not the platform's: shared placement would put its data elsewhere. */
+  foreignRegion?: string;
 }
 
 /** Monthly prices per placement (AWS list prices, us-east-1; see docs/aws.md "Monthly cost per tenant"). */
@@ -89,7 +91,11 @@ export function recommendPlacement(
   const shareBar = dedicatedNow ? policy.demoteShare : policy.promoteShare;
   const waitBar = dedicatedNow ? policy.maxWaitSec / 4 : policy.maxWaitSec;
   let recommended: Placement = 'dedicated';
-  if (signals.requiresIsolation) {
+  if (signals.foreignRegion) {
+    reasons.push(
+      `its contract region ${signals.foreignRegion} is not the platform's: shared stores are elsewhere`,
+    );
+  } else if (signals.requiresIsolation) {
     reasons.push('its contract requires isolated resources');
   } else if (big && signals.shareOfSharedCompute > shareBar) {
     reasons.push(

@@ -216,3 +216,10 @@ export function isStorageFull(error: unknown): boolean {
   }
   return false;
 }
+
+/** A tenant's contract region cannot be honoured where it is (or would be) placed: 409 or 422. */
+export class RegionError extends SilopoolError {
+  constructor(code: 'region_requires_dedicated' | 'region_unavailable', message: string, region: string) {
+    super(code, code === 'region_requires_dedicated' ? 409 : 422, message, { details: { region } });
+  }
+}

@@ -17,6 +17,8 @@ export function jobView(job: JobRecord) {
     tenantId: job.tenantId,
     model: job.model,
     modelVersion: job.modelVersion,
+    ...(job.modelVariant ? { modelVariant: job.modelVariant } : {}),
+    ...(job.release ? { release: job.release } : {}),
     status: job.status,
     priority: job.priority,
     input: job.input,

@@ -53,8 +53,15 @@ export interface JobRecord {
   id: JobId;
   tenantId: TenantId;
   model: string;
-  /** The model's version when the job was accepted; a worker without its major version refuses the job. */
+  /**
+   * The model's version: the one selected when the job was accepted (a worker without its major version
+   * refuses the job), then the one it ran on.
+   */
   modelVersion: string;
+  /** The tenant's own variant of the model the job ran (or will run) on, when it asked for one. */
+  modelVariant?: string;
+  /** The release whose code ran the job (set when it runs). */
+  release?: string;
   status: JobStatus;
   /** What the user sent. */
   input: unknown;

@@ -110,6 +110,15 @@ export interface Tenant {
   plan: Plan;
   config: TenantConfig;
   apiKeys: ApiKeyRecord[];
+  /**
+   * The release (a versioned bundle of model code, see src/models/releases.ts) a dedicated tenant's
+   * functions run, set by the upgrade operation; absent: the platform's current release.
+   */
+  release?: string;
+  /** Model versions the tenant is pinned to (`{ "finance": "1.1.0" }`): its jobs run on these, whatever the release. */
+  pins?: Record<string, string>;
+  /** The region its contract names (data residency); absent: the platform's region. */
+  region?: string;
   /** Present while a placement move runs; routing reads it. */
   move?: { operationId: string; from: Placement; to: Placement; phase: string };
   createdAt: string;

@@ -1,11 +1,15 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { createAwsAccountQuotas } from '../adapters/aws/account-quotas.ts';
 import { createDynamoRateBuckets } from '../adapters/aws/rate-buckets.ts';
+import { artifactsOf, createReleaseInfrastructure } from '../adapters/aws/release-infrastructure.ts';
 import { createStackInfrastructure } from '../adapters/aws/stack-infrastructure.ts';
 import { createDynamoTenantEraser } from '../adapters/aws/tenant-eraser.ts';
 import { TENANT_STACK_ENV } from '../adapters/aws/tenant-stack.ts';
 import type { MoveDeps } from '../control/placement-move.ts';
+import { regionPolicyFromEnv } from '../core/region.ts';
+import { releaseOf } from '../core/release.ts';
 import { listModels } from '../models/registry.ts';
+import { openReleaseCatalog } from '../models/releases.ts';
 import type { RateBuckets } from '../ports/rate-buckets.ts';
 import type { TenantInfrastructure } from '../ports/tenant-infrastructure.ts';
 import type { AwsPorts } from './aws-wiring.ts';
@@ -41,35 +45,61 @@ export function createAwsControl(
 ): AwsControl {
   let cloudFormation: CloudFormationClient | undefined;
   let infrastructure: TenantInfrastructure | undefined;
+  let closeRegional: (() => void) | undefined;
   if (ports.provisioning === 'stack') {
     const endpoint = env.AWS_ENDPOINT_URL_CLOUDFORMATION ?? env.AWS_ENDPOINT_URL;
     cloudFormation = new CloudFormationClient({ region: ports.region, ...(endpoint ? { endpoint } : {}) });
     const pollMs = Number(env.SILOPOOL_STACK_POLL_MS ?? 5000);
     const deployerRoleArn = env[TENANT_STACK_ENV.deployerRoleArn];
-    infrastructure = createStackInfrastructure({
-      client: cloudFormation,
+    const base = {
       templateUrl: required(env, TENANT_STACK_ENV.templateUrl),
       code: {
         bucket: required(env, TENANT_STACK_ENV.codeBucket),
         key: required(env, TENANT_STACK_ENV.codeKey),
       },
-      account: ports.account,
-      region: ports.region,
-      stores: ports.stores,
-      pollMs,
-      functionsPerStack: listModels().length,
-      // Emulators without Lambda's account settings set SILOPOOL_ACCOUNT_QUOTAS=unchecked (docs/aws.md).
-      ...(env.SILOPOOL_ACCOUNT_QUOTAS === 'unchecked'
-        ? {}
-        : {
-            quotas: createAwsAccountQuotas({
-              cloudFormation,
-              region: ports.region,
-              ...(env.AWS_ENDPOINT_URL_LAMBDA ? { lambdaEndpoint: env.AWS_ENDPOINT_URL_LAMBDA } : {}),
-            }),
-          }),
-      ...(deployerRoleArn ? { deployerRoleArn } : {}),
+    };
+    // A CloudFormation client per Region: a tenant's stack is deployed where its contract says.
+    const clients = new Map<string, CloudFormationClient>([[ports.region, cloudFormation]]);
+    const clientOf = (region: string) => {
+      let regional = clients.get(region);
+      if (!regional) {
+        regional = new CloudFormationClient({ region, ...(endpoint ? { endpoint } : {}) });
+        clients.set(region, regional);
+      }
+      return regional;
+    };
+    const regions = regionPolicyFromEnv(env, 'aws');
+    const releases = openReleaseCatalog(env.SILOPOOL_RELEASES_DIR ?? 'releases');
+    infrastructure = createReleaseInfrastructure({
+      regions,
+      artifacts: artifactsOf(base, ports.region),
+      create: (region, artifacts) =>
+        createStackInfrastructure({
+          client: clientOf(region),
+          ...artifacts,
+          account: ports.account,
+          region,
+          stores: ports.stores,
+          pollMs,
+          functionsPerStack: listModels().length,
+          // Emulators without Lambda's account settings set SILOPOOL_ACCOUNT_QUOTAS=unchecked (docs/aws.md).
+          ...(env.SILOPOOL_ACCOUNT_QUOTAS === 'unchecked'
+            ? {}
+            : {
+                quotas: createAwsAccountQuotas({
+                  cloudFormation: clientOf(region),
+                  region,
+                  ...(env.AWS_ENDPOINT_URL_LAMBDA ? { lambdaEndpoint: env.AWS_ENDPOINT_URL_LAMBDA } : {}),
+                }),
+              }),
+          ...(deployerRoleArn ? { deployerRoleArn } : {}),
+        }),
+      releaseOf: async (tenant) => releaseOf(tenant, await releases.current()),
+      regionOf: async (tenantId) => (await ports.directory.get(tenantId))?.region,
     });
+    closeRegional = () => {
+      for (const c of clients.values()) c.destroy();
+    };
   }
   return {
     deps: {
@@ -87,7 +117,7 @@ export function createAwsControl(
       tableName: ports.tenantsTable,
     }),
     close() {
-      cloudFormation?.destroy();
+      closeRegional?.();
     },
   };
 }

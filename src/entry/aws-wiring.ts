@@ -13,6 +13,8 @@ import { createTenantViewReader, createTenantViews, type TenantViews } from '../
 import type { JobId } from '../core/ids.ts';
 import { isHomeLane, type StoreRef, storeFor } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
+import type { HandlerDeps } from '../functions/model-handler.ts';
+import { openReleaseCatalog } from '../models/releases.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { OperationStore } from '../ports/operation-store.ts';
 import { jobDataFor } from '../ports/placement-data.ts';
@@ -211,11 +213,14 @@ export function createAwsPorts(env: Env = process.env): AwsPorts {
  * its handler's ports from `options.env` (or its own environment) on AWS, as on Lambda.
  */
 export async function createHandlerDeps(options: Record<string, unknown>): Promise<FunctionThreadDeps> {
-  const ports = createAwsPorts((options.env as Env | undefined) ?? process.env);
+  const env = (options.env as Env | undefined) ?? process.env;
+  const ports = createAwsPorts(env);
   return {
     directory: ports.tenantViews,
     queue: ports.queue,
     dataFor: ports.dataFor,
+    // Releases ship inside the function bundle; without the folder only the built-in models run.
+    ...(env.SILOPOOL_RELEASES_DIR ? { releases: openReleaseCatalog(env.SILOPOOL_RELEASES_DIR) } : {}),
     ...(typeof options.maxReceiveCount === 'number' ? { maxReceiveCount: options.maxReceiveCount } : {}),
   };
 }

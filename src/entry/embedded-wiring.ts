@@ -8,6 +8,7 @@ import {
 } from '../adapters/embedded/index.ts';
 import { createEmbeddedStoreProvider, type Durability } from '../adapters/embedded/store-provider.ts';
 import type { HandlerDeps } from '../functions/model-handler.ts';
+import { openReleaseCatalog } from '../models/releases.ts';
 import { startLocalTracing } from '../observability/local-tracing.ts';
 import { laneDataFor } from '../ports/placement-data.ts';
 import type { StoreProvider } from '../ports/stores.ts';
@@ -65,6 +66,7 @@ export async function createHandlerDeps(options: Record<string, unknown>): Promi
     dataFor: laneDataFor(platform.stores),
     // The embedded server always delivers user notifications (see platform.ts): finished jobs announce to them.
     notifications: true,
+    releases: openReleaseCatalog(releasesDirOf(String(options.dataDir))),
     ...(typeof options.maxReceiveCount === 'number' ? { maxReceiveCount: options.maxReceiveCount } : {}),
   };
 }
@@ -79,4 +81,12 @@ export function durabilityFromEnv(env: NodeJS.ProcessEnv = process.env): Durabil
     throw new Error(`SILOPOOL_DURABILITY must be process or power, not "${value}"`);
   }
   return value;
+}
+
+/**
+ * Where releases are kept (`{id}/release.json` and modules, `current.json`): `SILOPOOL_RELEASES_DIR`, by
+ * default `DATA_DIR/releases`. Read in every process (server, function threads, function processes).
+ */
+export function releasesDirOf(dataDir: string, env: NodeJS.ProcessEnv = process.env): string {
+  return env.SILOPOOL_RELEASES_DIR ?? join(dataDir, 'releases');
 }

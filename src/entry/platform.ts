@@ -15,6 +15,7 @@ import { loadEmbeddedIssuer } from '../api/auth/issuer.ts';
 import type { ControlHooks } from '../api/deps.ts';
 import { advisorRoutes } from '../api/routes/advisor.ts';
 import { placementRoutes } from '../api/routes/placement.ts';
+import { releaseRoutes } from '../api/routes/releases.ts';
 import { advisorFor, respectOperatorMsFrom, startAutoPlacement } from '../control/advisor.ts';
 import { startDeadLetterSettler } from '../control/dead-letter-settler.ts';
 import { diskSpaceOf } from '../control/disk-space.ts';
@@ -24,14 +25,17 @@ import { ensureQueue, WEBHOOK_QUEUE } from '../control/lanes.ts';
 import { createTenantMetrics } from '../control/metrics.ts';
 import { bufferedHistory } from '../control/metrics-history.ts';
 import { createMoveRunner } from '../control/placement-move.ts';
+import { createRolloutRunner } from '../control/release-rollout.ts';
 import { reportInvalidSettings } from '../control/tenant-config.ts';
 import { settleTimedOut } from '../control/timed-out-jobs.ts';
 import { createWebhookHealth } from '../control/webhook-health.ts';
 import { sharedQueueName } from '../core/placement.ts';
+import { type RegionPolicy, regionPolicyFromEnv } from '../core/region.ts';
 import type { Placement } from '../core/tenant.ts';
 import { NOTIFICATION_QUEUE } from '../functions/notification-message.ts';
 import { createWebhookEndpoints } from '../functions/webhook-endpoints.ts';
 import { listModels } from '../models/registry.ts';
+import { openReleaseCatalog, type ReleaseCatalog } from '../models/releases.ts';
 import { localJobSpans, startLocalTracing } from '../observability/local-tracing.ts';
 import { startTracing } from '../observability/tracing.ts';
 import { canScan, hasDeadLetterOutbox } from '../ports/message-queue.ts';
@@ -43,7 +47,7 @@ import { startNotificationDispatcher } from '../runtime/notification-dispatcher.
 import type { AwsControl } from './aws-control.ts';
 import type { AwsPorts } from './aws-wiring.ts';
 import type { ServerConfig } from './config.ts';
-import { type EmbeddedPlatform, openEmbeddedPlatform } from './embedded-wiring.ts';
+import { type EmbeddedPlatform, openEmbeddedPlatform, releasesDirOf } from './embedded-wiring.ts';
 import { isAddressInUse, PortInUseError } from './listen-port.ts';
 import { startEmbeddedMetricsHistory } from './metrics-history.ts';
 import { moveDataInWorker } from './move-data-worker.ts';
@@ -125,7 +129,11 @@ export async function startPlatform(
     queuedCount: embedded ? 'queue' : 'records',
     ...(awsControl ? { rateBuckets: awsControl.rateBuckets } : {}),
   });
+  // Releases: model versions side by side; where each tenant may be placed (its contract region).
+  const releases = openReleaseCatalog(releasesDirOf(config.dataDir));
+  const regions = regionPolicyFromEnv(process.env, embedded ? 'embedded' : 'aws');
   const app = await buildApp({
+    releases,
     directory: platform.directory,
     queue: platform.queue,
     stores: platform.stores,
@@ -205,8 +213,17 @@ export async function startPlatform(
   const recovery = startJobRecovery(config, platform, events, metrics, app, notifications !== undefined);
 
   const placement = embedded
-    ? startEmbeddedPlacement(config, embedded, app, events)
-    : startAwsPlacement(awsControl as AwsControl, app);
+    ? startEmbeddedPlacement(config, embedded, app, events, { catalog: releases, regions })
+    : startAwsPlacement(awsControl as AwsControl, app, { catalog: releases, regions });
+  releaseRoutes(app, {
+    directory: platform.directory,
+    catalog: releases,
+    regions,
+    rollouts: placement.rollouts,
+    tenantChanged: async () => {
+      await Promise.all([host.refresh(), placement.dedicated.refresh()]);
+    },
+  });
   hooks.startMove = (tenantId, to) => placement.moves.start(tenantId, to);
   hooks.applySettings = (tenantId) => placement.moves.applySettings(tenantId);
   // Limits of a new or changed tenant apply at once, not at the host's next refresh.
@@ -214,10 +231,13 @@ export async function startPlatform(
     host.refresh().catch((error) => app.log.error({ err: error }, 'limits refresh'));
 
   // The placement advisor: recommendations for operators, and moves for tenants whose policy is `auto`.
-  const advisor = advisorFor(
-    { directory: platform.directory, stores: platform.stores, queue: platform.queue, metrics },
-    { operations: placement.operations, respectOperatorMs: respectOperatorMsFrom(process.env) },
-  );
+  const advisor = {
+    ...advisorFor(
+      { directory: platform.directory, stores: platform.stores, queue: platform.queue, metrics },
+      { operations: placement.operations, respectOperatorMs: respectOperatorMsFrom(process.env) },
+    ),
+    platformRegion: regions.region,
+  };
   const move = placement
     ? (tenantId: string, to: Placement) => placement.moves.start(tenantId, to)
     : undefined;
@@ -267,6 +287,7 @@ export async function startPlatform(
     : undefined;
 
   await placement?.moves.resume();
+  await placement.rollouts.resume();
 
   return {
     app,
@@ -280,7 +301,7 @@ export async function startPlatform(
       autoPlacement?.stop();
       // Requests in flight finish while the functions drain; new ones are answered 503.
       const closing = app.close();
-      await placement?.moves.stop();
+      await Promise.all([placement?.moves.stop(), placement.rollouts.stop()]);
       await Promise.all([
         closing,
         host.stop(deadline),
@@ -354,6 +375,7 @@ function startEmbeddedPlacement(
   platform: EmbeddedPlatform,
   app: FastifyInstance,
   events: JobEvents,
+  release: { catalog: ReleaseCatalog; regions: RegionPolicy },
 ) {
   // Dedicated lanes: a consumer per (tenant, model) here, the function in a child process of its own.
   const dedicated = startDedicatedHost({
@@ -363,6 +385,7 @@ function startEmbeddedPlacement(
     models: listModels().map((m) => m.name),
     visibilityTimeoutSec: config.visibilityTimeoutSec,
     maxReceiveCount: config.maxReceiveCount,
+    releases: { catalog: release.catalog, dir: releasesDirOf(config.dataDir) },
     onJob: (job) => events.publish(job),
     onColdStart: (fn, ms) =>
       app.log.info({ function: fn.name, pid: fn.pid, coldStartMs: ms }, 'function cold start'),
@@ -380,6 +403,13 @@ function startEmbeddedPlacement(
   const moves = createMoveRunner({
     ...placementDeps,
     dataSteps: moveDataInWorker(config.dataDir),
+    regions: release.regions,
+    log: (level, message, fields) => app.log[level](fields, message),
+  });
+  const rollouts = createRolloutRunner({
+    ...placementDeps,
+    catalog: release.catalog,
+    onReleaseChange: () => dedicated.refresh(),
     log: (level, message, fields) => app.log[level](fields, message),
   });
   placementRoutes(app, {
@@ -388,7 +418,7 @@ function startEmbeddedPlacement(
     exports: platform.stores.objects({ kind: 'shared' }),
     functions: () => dedicated.functions(),
   });
-  return { moves, dedicated, operations };
+  return { moves, rollouts, dedicated, operations };
 }
 
 /**
@@ -396,9 +426,14 @@ function startEmbeddedPlacement(
  * control-plane table, dedicated resources as stacks (`SILOPOOL_PROVISIONING=stack`) or made here
  * (emulators). Dedicated lanes are consumed by the pooled functions here (their stack's Lambdas on AWS).
  */
-function startAwsPlacement(control: AwsControl, app: FastifyInstance) {
+function startAwsPlacement(
+  control: AwsControl,
+  app: FastifyInstance,
+  release: { catalog: ReleaseCatalog; regions: RegionPolicy },
+) {
   const moves = createMoveRunner({
     ...control.deps,
+    regions: release.regions,
     drive: moveDriverOf(process.env, 'here'),
     log: (level, message, fields) => app.log[level](fields, message),
   });
@@ -408,9 +443,19 @@ function startAwsPlacement(control: AwsControl, app: FastifyInstance) {
     exports: control.deps.stores.objects({ kind: 'shared' }),
     functions: () => [],
   });
+  const rollouts = createRolloutRunner({
+    ...control.deps,
+    catalog: release.catalog,
+    log: (level, message, fields) => app.log[level](fields, message),
+  });
   return {
     moves,
-    dedicated: { functions: () => [], stop: async (_deadline?: number) => undefined },
+    rollouts,
+    dedicated: {
+      functions: () => [],
+      refresh: async () => undefined,
+      stop: async (_deadline?: number) => undefined,
+    },
     operations: control.deps.operations,
   };
 }

@@ -12,7 +12,8 @@ import { type JobLogEntry, type StoryEvent, startEvents, storyWith } from '../co
 import { decodeJobMessage } from '../core/messages.ts';
 import { laneStoreOf, type StoreRef } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
-import { getModel, listModels } from '../models/registry.ts';
+import { listModels } from '../models/registry.ts';
+import { isBuiltin, modelForJob, type ReleaseCatalog } from '../models/releases.ts';
 import type { ModelDefinition } from '../models/types.ts';
 import { formattingProblems } from '../models/xlsx/formatting-checks.ts';
 import { traceDelivery } from '../observability/job-delivery.ts';
@@ -51,6 +52,8 @@ export interface HandlerDeps {
    */
   dataFor(tenant: Tenant, jobId: JobRecord['id'], lane?: StoreRef): Promise<TenantData>;
   log?(level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown>): void;
+  /** Releases (several model versions loaded at once); absent: the built-in models only. */
+  releases?: ReleaseCatalog;
 }
 
 /** One SQS record of a model queue: resolves when it is done with, throws when it must be delivered again. */
@@ -120,11 +123,15 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
     const step = (name: StoryEvent['step']) =>
       steps.push({ step: name, at: new Date().toISOString(), attempt: started.attempts });
 
-    const model = getModel(started.model);
-    const progress = progressFor(model, started, data.jobs);
     let outcome: Partial<JobRecord>;
+    // The version (and variant, and release) the job ran on, recorded with its outcome.
+    let ran: Partial<JobRecord> = {};
     try {
-      if (!model) throw new SilopoolError('unknown_model', 400, `Model "${started.model}" is not installed.`);
+      const laneKind = laneStoreOf(lane, tenant.id)?.kind === 'dedicated' ? 'dedicated' : 'shared';
+      const selected = await modelForJob(deps.releases, tenant, started, laneKind);
+      ran = selected.record;
+      const model = selected.definition;
+      const progress = progressFor(model, started, data.jobs);
       checkModelVersion(model, started);
       checkFormatting(tenant);
       const result = await inSpan('model.run', () => runModel(model, started, progress?.report));
@@ -153,6 +160,7 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
       }
       step('stored');
       outcome = {
+        ...ran,
         status: 'succeeded',
         summary: model.summary(result, started.rules),
         rendering: renderingOf(formatting, model.version),
@@ -170,7 +178,11 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
     } catch (error) {
       if (!isModelError(error)) throw error;
       // The model rejected its input: running it again gives the same answer, so fail now, never retry.
-      outcome = { status: 'failed', error: { code: errorCode(error), message: (error as Error).message } };
+      outcome = {
+        ...ran,
+        status: 'failed',
+        error: { code: errorCode(error), message: (error as Error).message },
+      };
     }
     await completeJob(tenant, data.jobs, started, outcome, steps);
   }
@@ -206,8 +218,9 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
     job: JobRecord,
     onProgress?: ProgressCallback,
   ): Promise<unknown> {
-    const plan =
-      deps.parallel && model.parallel ? model.parallel.plan(job.effectiveInput, deps.parallel.cores) : [];
+    // The compute pool runs parts with the built-in models: a release's own code runs whole, here.
+    const spread = deps.parallel && model.parallel && isBuiltin(model);
+    const plan = spread ? (model.parallel?.plan(job.effectiveInput, deps.parallel?.cores ?? 1) ?? []) : [];
     if (!deps.parallel || !model.parallel || plan.length < 2)
       return model.run(job.effectiveInput, job.rules, onProgress);
     const parts = onProgress

@@ -3,8 +3,9 @@ import type { TenantId } from '../core/ids.ts';
 /**
  * `move`: a placement move. `apply`: a dedicated tenant's new function settings applied to its resources.
  * `offboard`: export, then removal of everything of a tenant, where that takes longer than a request.
+ * `rollout`: a release rolled to every dedicated tenant in waves (filed under `_platform`, not a tenant).
  */
-export type OperationKind = 'move' | 'apply' | 'offboard';
+export type OperationKind = 'move' | 'apply' | 'offboard' | 'rollout';
 export type OperationStatus = 'running' | 'succeeded' | 'failed';
 export type StepStatus = 'pending' | 'running' | 'done' | 'failed';
 

@@ -1,7 +1,9 @@
 import { join } from 'node:path';
 import type { JobRecord } from '../core/job.ts';
 import { laneForPlacement } from '../core/placement.ts';
+import { BUILTIN_RELEASE, releaseOf } from '../core/release.ts';
 import { functionSettingsFor, type Tenant } from '../core/tenant.ts';
+import type { ReleaseCatalog } from '../models/releases.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import { untilDeadline } from './deadline.ts';
@@ -17,6 +19,8 @@ export interface DedicatedHostOptions {
   maxReceiveCount?: number;
   /** How often the tenant directory is re-read for dedicated lanes that appeared or went away. */
   refreshMs?: number;
+  /** Releases: each lane's process runs its tenant's release; a new release replaces the process. */
+  releases?: { catalog: Pick<ReleaseCatalog, 'current'>; dir: string };
   onJob?(job: JobRecord): void;
   onColdStart?(info: FunctionInfo, ms: number): void;
   onError?(error: unknown): void;
@@ -33,6 +37,7 @@ export interface DedicatedHost {
 interface Lane {
   runtime: ProcessRuntime;
   consumer: QueueConsumer;
+  release: string;
 }
 
 /** Tenants whose dedicated lanes need a consumer: dedicated ones, and those being moved to dedicated. */
@@ -50,8 +55,10 @@ export function startDedicatedHost(options: DedicatedHostOptions): DedicatedHost
   const lanes = new Map<string, Lane>();
   let stopped = false;
   let refreshing: Promise<void> | undefined;
+  /** Lanes replaced by a new release, finishing their events in flight. */
+  const retiring = new Map<Lane, Promise<void>>();
 
-  function open(tenant: Tenant, model: string): Lane {
+  function open(tenant: Tenant, model: string, release: string): Lane {
     const lane = laneForPlacement(tenant.id, 'dedicated', model);
     const runtime = createProcessRuntime({
       name: lane.functionName,
@@ -61,6 +68,7 @@ export function startDedicatedHost(options: DedicatedHostOptions): DedicatedHost
       child: {
         tenantId: tenant.id,
         storeDir: join(options.dataDir, 'tenants', tenant.id),
+        ...(options.releases ? { release, releasesDir: options.releases.dir } : {}),
         ...(options.maxReceiveCount !== undefined ? { maxReceiveCount: options.maxReceiveCount } : {}),
       },
       // Fresh per event, so the function sees config changes and a move's routing at once.
@@ -80,11 +88,11 @@ export function startDedicatedHost(options: DedicatedHostOptions): DedicatedHost
       batchSize: 1,
       ...(options.onError ? { onError: options.onError } : {}),
     });
-    return { runtime, consumer };
+    return { runtime, consumer, release };
   }
 
   async function close(key: string, lane: Lane, deadline = Date.now()): Promise<void> {
-    lanes.delete(key);
+    if (lanes.get(key) === lane) lanes.delete(key);
     // Stop receiving first, let running events finish until the deadline, then end the process: that
     // fails what still runs (its messages go back to the queue) and wakes a consumer waiting for a slot.
     const stopping = lane.consumer.stop();
@@ -105,10 +113,22 @@ export function startDedicatedHost(options: DedicatedHostOptions): DedicatedHost
       cursor = page.nextCursor;
     } while (cursor);
     if (stopped) return;
+    const current = (await options.releases?.catalog.current()) ?? BUILTIN_RELEASE;
     for (const [key, { tenant, model }] of wanted) {
       const lane = lanes.get(key);
-      if (lane) lane.runtime.updateSettings(functionSettingsFor(tenant));
-      else lanes.set(key, open(tenant, model));
+      const release = releaseOf(tenant, current);
+      if (lane && lane.release !== release) {
+        // A new release: a new process takes the lane's messages now; the old one stops receiving and
+        // finishes its events in flight (until the function timeout) before it ends. Each message is
+        // claimed by one of them, and a job's status changes are compare-and-set: none runs twice.
+        lanes.set(key, open(tenant, model, release));
+        const drainMs = functionSettingsFor(tenant).timeoutSec * 1000;
+        const closing = close(key, lane, Date.now() + drainMs)
+          .catch(options.onError)
+          .finally(() => retiring.delete(lane));
+        retiring.set(lane, closing);
+      } else if (lane) lane.runtime.updateSettings(functionSettingsFor(tenant));
+      else lanes.set(key, open(tenant, model, release));
     }
     await Promise.all([...lanes].filter(([key]) => !wanted.has(key)).map(([key, lane]) => close(key, lane)));
   }
@@ -130,6 +150,9 @@ export function startDedicatedHost(options: DedicatedHostOptions): DedicatedHost
       clearInterval(timer);
       await refreshing?.catch(() => undefined);
       await Promise.all([...lanes].map(([key, lane]) => close(key, lane, deadline)));
+      // Replaced lanes drain no longer than the rest: at the deadline what still runs is cut short.
+      await untilDeadline(Promise.all(retiring.values()), deadline ?? Date.now());
+      await Promise.all([...retiring.keys()].map((lane) => lane.runtime.close()));
     },
   };
 }

@@ -9,6 +9,7 @@ import type { JobRecord } from '../core/job.ts';
 import type { StoreRef } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
 import { createModelHandler } from '../functions/model-handler.ts';
+import { openReleaseCatalog } from '../models/releases.ts';
 import { startLocalTracing } from '../observability/local-tracing.ts';
 import type { MessageQueue, SendMessage } from '../ports/message-queue.ts';
 import { type StoreProvider, tenantDataAt } from '../ports/stores.ts';
@@ -20,6 +21,9 @@ export interface FunctionProcessOptions {
   /** `DATA_DIR/tenants/{id}`: its `jobs.sqlite` and `objects/`. */
   storeDir: string;
   maxReceiveCount?: number;
+  /** The release this process runs (its code is loaded once; a new release gets a new process). */
+  release?: string;
+  releasesDir?: string;
 }
 
 export type ChildRequest =
@@ -94,6 +98,7 @@ const handler = createModelHandler({
   directory,
   queue,
   dataFor: async () => tenantDataAt(stores, own, options.tenantId),
+  ...(options.releasesDir ? { releases: openReleaseCatalog(options.releasesDir) } : {}),
   notify: (job) => post({ type: 'job', job }),
   ...(options.maxReceiveCount !== undefined ? { maxReceiveCount: options.maxReceiveCount } : {}),
 });
@@ -106,7 +111,10 @@ process.on('message', (request: ChildRequest) => {
     else call?.resolve();
     return;
   }
-  current = request.tenant;
+  // The process runs the release it was started for, whatever the record says meanwhile (the host
+  // replaces the process when the tenant's release changes, after its events in flight finish).
+  current =
+    request.tenant && options.release ? { ...request.tenant, release: options.release } : request.tenant;
   handler(request.event).then(
     (response) => post({ type: 'result', id: request.id, response }),
     (error: unknown) => post({ type: 'error', id: request.id, message: String(error) }),

@@ -22,6 +22,8 @@ export interface FunctionInfo {
   coldStarts: number;
   inFlight: number;
   settings: FunctionSettings;
+  /** The release whose code the process runs. */
+  release?: string;
 }
 
 export interface ProcessRuntimeOptions {
@@ -92,6 +94,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     coldStarts,
     inFlight: calls.size,
     settings,
+    ...(options.child.release ? { release: options.child.release } : {}),
   });
 
   function failAll(reason: string, proc?: ChildProcess): void {

@@ -42,6 +42,12 @@ describe('every operator route', () => {
       ['POST', '/v1/admin/tokens'],
       ['GET', '/v1/admin/metrics/history'],
       ['GET', '/v1/admin/alerts'],
+      ['GET', '/v1/admin/releases'],
+      ['GET', '/v1/admin/releases/{id}'],
+      ['POST', '/v1/admin/releases/{id}/rollout'],
+      ['GET', '/v1/admin/rollouts'],
+      ['PUT', '/v1/admin/tenants/{id}/pins'],
+      ['PUT', '/v1/admin/tenants/{id}/region'],
       ['GET', '/metrics'],
     ];
     // The list above is every operator route the API documents: a new one cannot be left out.
@@ -59,6 +65,7 @@ describe('every operator route', () => {
         .replace('/tenants/{id}', `/tenants/${tenant}`)
         .replace('/operations/{id}', '/operations/op-1')
         .replace('{keyId}', 'k1')
+        .replace('/releases/{id}', '/releases/builtin')
         .replace('/dead-letters', '/dead-letters?queue=shared_finance')
         .replace('?queue=shared_finance/redrive', '/redrive'),
     ]);

@@ -8,6 +8,7 @@ export interface FunctionInfo {
   model: string;
   pid?: number;
   state: 'cold' | 'warm';
+  release?: string;
   coldStartMs?: number;
   coldStarts: number;
   inFlight: number;

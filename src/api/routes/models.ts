@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { requireValidSettings } from '../../control/tenant-config.ts';
-import { NotFoundError, ValidationError } from '../../core/errors.ts';
+import { ValidationError } from '../../core/errors.ts';
 import { jobView } from '../../core/job-view.ts';
 import { jobLimitsFor, type Tenant } from '../../core/tenant.ts';
-import { getModel, listModels } from '../../models/registry.ts';
+import { listModels } from '../../models/registry.ts';
+import { modelForSubmit, variantsFor } from '../../models/releases.ts';
 import { schemaForTenant } from '../../models/rules.ts';
 import { inputPointer } from '../../models/schema-paths.ts';
 import { tenantRules } from '../../models/tenant-rules.ts';
@@ -26,16 +27,18 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
     async (request) => {
       const { tenant } = await tenantContext(deps, request);
       requireValidSettings(tenant);
+      // The tenant's own variants are listed while it is dedicated: only its own lanes run them.
+      const variants =
+        tenant.placement === 'dedicated' && deps.releases ? await variantsFor(deps.releases, tenant) : [];
       return {
-        items: listModels().map((model) => ({
-          name: model.name,
-          version: model.version,
-          title: model.title,
-          description: model.description,
-          inputSchema: schemaForTenant(model, tenantRules(model, tenant.config)),
-          limits: limitsView(tenant, model),
-          summaryUnits: model.summaryUnits ?? {},
-        })),
+        items: [
+          ...listModels().map((model) => modelView(tenant, model)),
+          ...variants.map((v) => ({
+            ...modelView(tenant, v.definition),
+            name: v.name,
+            variantOf: v.definition.name,
+          })),
+        ],
       };
     },
   );
@@ -49,16 +52,11 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
     async (request) => {
       const { tenant } = await tenantContext(deps, request);
       requireValidSettings(tenant);
-      const model = getModel(request.params.model);
-      if (!model) throw new NotFoundError(`Model "${request.params.model}"`);
+      const found = await modelForSubmit(deps.releases, tenant, request.params.model);
       return {
-        name: model.name,
-        version: model.version,
-        title: model.title,
-        description: model.description,
-        inputSchema: schemaForTenant(model, tenantRules(model, tenant.config)),
-        limits: limitsView(tenant, model),
-        summaryUnits: model.summaryUnits ?? {},
+        ...modelView(tenant, found.definition),
+        version: found.version,
+        ...(found.variant ? { name: found.variant, variantOf: found.model } : {}),
       };
     },
   );
@@ -89,7 +87,8 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
     async (request, reply) => {
       const context = await tenantContext(deps, request);
       requireValidSettings(context.tenant);
-      if (!getModel(request.params.model)) throw new NotFoundError(`Model "${request.params.model}"`);
+      // A model, or the tenant's own variant; another tenant's variant is the same 404 as no model.
+      await modelForSubmit(deps.releases, context.tenant, request.params.model);
       const body = request.body;
       if (typeof body !== 'object' || body === null || Array.isArray(body)) {
         throw new ValidationError([
@@ -126,6 +125,7 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
             ...context,
             data,
             model: request.params.model,
+            ...(deps.releases ? { releases: deps.releases } : {}),
             input,
             ...(typeof priority === 'number' ? { priority } : {}),
             ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
@@ -155,4 +155,16 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
 function limitsView(tenant: Pick<Tenant, 'plan' | 'config'>, model: ModelDefinition) {
   const { maxJobCost, jobTimeoutSec } = jobLimitsFor(tenant, model.name);
   return { maxJobCost, costFields: model.costFields.map(inputPointer), jobTimeoutSec };
+}
+
+function modelView(tenant: Tenant, model: ModelDefinition) {
+  return {
+    name: model.name,
+    version: model.version,
+    title: model.title,
+    description: model.description,
+    inputSchema: schemaForTenant(model, tenantRules(model, tenant.config)),
+    limits: limitsView(tenant, model),
+    summaryUnits: model.summaryUnits ?? {},
+  };
 }

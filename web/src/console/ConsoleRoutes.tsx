@@ -7,6 +7,7 @@ import { MetricsPage } from './MetricsPage.tsx';
 import { NewTenantPage } from './NewTenantPage.tsx';
 import { OperatorJobsPage } from './OperatorJobsPage.tsx';
 import { QueuesPage } from './QueuesPage.tsx';
+import { ReleasesPage } from './ReleasesPage.tsx';
 import { TenantPage } from './TenantPage.tsx';
 import { TenantsPage } from './TenantsPage.tsx';
 import { UsagePage } from './UsagePage.tsx';
@@ -26,6 +27,7 @@ export default function ConsoleRoutes({ path }: { path: string }) {
   if (path === '/console/jobs') return <OperatorJobsPage />;
   const job = match('/console/tenants/:tenantId/jobs/:id', path);
   if (job?.tenantId && job.id) return <JobStoryPage tenantId={job.tenantId} jobId={job.id} />;
+  if (path === '/console/releases') return <ReleasesPage />;
   const tenant = match('/console/tenants/:id', path);
   if (tenant?.id) return <TenantPage tenantId={tenant.id} />;
   return <TenantsPage />;

@@ -9,6 +9,7 @@ const KINDS: Record<Operation['kind'], string> = {
   move: 'Placement move',
   apply: 'Settings applied',
   offboard: 'Offboarding',
+  rollout: 'Upgrade',
 };
 
 /**

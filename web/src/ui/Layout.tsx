@@ -27,6 +27,7 @@ export function Layout({ tenantId, children }: { tenantId?: string | undefined; 
       { href: '/console/usage', label: 'Usage' },
       { href: '/console/metrics', label: 'Metrics' },
       { href: '/console/advisor', label: 'Advisor' },
+      { href: '/console/releases', label: 'Releases' },
     );
   }
   const tenantName = me.tenants.find((t) => t.id === tenantId)?.name;

@@ -1,0 +1,138 @@
+import { type Command, InvalidArgumentError } from 'commander';
+import { CliError, type OperationJson, type Operator } from './operator.ts';
+import { printTable } from './output.ts';
+import { showMove } from './placement.ts';
+
+type WithOperator = <T>(
+  json: boolean,
+  run: (op: Operator) => Promise<T>,
+  show: (result: T) => void,
+) => Promise<void>;
+
+interface ReleaseJson {
+  id: string;
+  current: boolean;
+  models: Record<string, string>;
+  variants: { name: string; tenantId: string }[];
+  tenants: string[];
+}
+
+/** Releases need the running server: its function processes are replaced as an upgrade goes. */
+function server(op: Operator): NonNullable<Operator['request']> {
+  if (!op.request) throw new CliError('Releases need the running server (start it, or pass --server).');
+  return op.request;
+}
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number ≥ 0');
+  return n;
+}
+
+/** `silopool release list|rollout|pin|region`: releases, upgrades in waves, a tenant's pins and region. */
+export function addReleaseCommands(program: Command, withOperator: WithOperator): void {
+  const release = program.command('release').description('releases of model code, upgrades in waves, pins');
+
+  release
+    .command('list')
+    .description('releases with their model versions and how many tenants run each')
+    .option('--json', 'machine-readable output')
+    .action((o: { json?: boolean }) =>
+      withOperator(
+        Boolean(o.json),
+        async (op) =>
+          (await server(op)('GET', '/v1/admin/releases')) as { items: ReleaseJson[]; invalid: unknown[] },
+        ({ items }) =>
+          printTable(
+            ['ID', 'CURRENT', 'MODELS', 'VARIANTS', 'TENANTS'],
+            items.map((r) => [
+              r.id,
+              r.current ? 'yes' : '',
+              Object.entries(r.models)
+                .map(([m, v]) => `${m}@${v}`)
+                .join(' '),
+              String(r.variants.length),
+              String(r.tenants.length),
+            ]),
+          ),
+      ),
+    );
+
+  release
+    .command('rollout <id>')
+    .description(
+      'roll a release to every dedicated tenant in waves (canary first); halts and rolls back by itself',
+    )
+    .option('--canary <tenant>', 'the canary tenant (default: the first by id)')
+    .option('--growth <n>', 'each wave is this many times the last', positive)
+    .option('--observe <seconds>', 'how long each wave is watched', positive)
+    .option('--no-wait', 'start the upgrade and return its operation id')
+    .option('--json', 'machine-readable output')
+    .action(
+      (
+        id: string,
+        o: { canary?: string; growth?: number; observe?: number; wait: boolean; json?: boolean },
+      ) =>
+        withOperator(
+          Boolean(o.json),
+          async (op) => {
+            const started = (await server(op)(
+              'POST',
+              `/v1/admin/releases/${encodeURIComponent(id)}/rollout`,
+              {
+                ...(o.canary ? { canary: o.canary } : {}),
+                ...(o.growth !== undefined ? { growth: o.growth } : {}),
+                ...(o.observe !== undefined ? { observeSec: o.observe } : {}),
+              },
+            )) as OperationJson;
+            return o.wait ? showMove(op, started, Boolean(o.json), 'upgrade') : started;
+          },
+          (result) => process.stdout.write(`Upgrade ${result.id}: ${result.status}.\n`),
+        ),
+    );
+
+  release
+    .command('pin <tenant> [pins...]')
+    .description('pin a tenant to model versions (finance@1.1.0 …); none given: unpin all')
+    .option('--json', 'machine-readable output')
+    .action((tenant: string, pins: string[], o: { json?: boolean }) =>
+      withOperator(
+        Boolean(o.json),
+        async (op) => {
+          const parsed = Object.fromEntries(
+            pins.map((p) => {
+              const [model, version] = p.split('@');
+              if (!model || !version) throw new CliError(`"${p}" is not model@version (finance@1.1.0).`);
+              return [model, version];
+            }),
+          );
+          return (await server(op)('PUT', `/v1/admin/tenants/${encodeURIComponent(tenant)}/pins`, {
+            pins: parsed,
+          })) as { id: string; pins?: Record<string, string> };
+        },
+        (t) =>
+          process.stdout.write(
+            t.pins
+              ? `Tenant ${t.id} is pinned to ${Object.entries(t.pins)
+                  .map(([m, v]) => `${m}@${v}`)
+                  .join(', ')}.\n`
+              : `Tenant ${t.id} follows its release.\n`,
+          ),
+      ),
+    );
+
+  release
+    .command('region <tenant> <region>')
+    .description("set a tenant's contract region (an AWS Region name; none clears it)")
+    .option('--json', 'machine-readable output')
+    .action((tenant: string, region: string, o: { json?: boolean }) =>
+      withOperator(
+        Boolean(o.json),
+        async (op) =>
+          (await server(op)('PUT', `/v1/admin/tenants/${encodeURIComponent(tenant)}/region`, {
+            region: region === 'none' ? null : region,
+          })) as { id: string; region?: string },
+        (t) => process.stdout.write(`Tenant ${t.id}: region ${t.region ?? "the platform's"}.\n`),
+      ),
+    );
+}

@@ -1,0 +1,329 @@
+import { ConditionFailedError, ConflictError, NotFoundError, ValidationError } from '../core/errors.ts';
+import type { TenantId } from '../core/ids.ts';
+import { laneForPlacement } from '../core/placement.ts';
+import {
+  type HealthSample,
+  healthProblem,
+  planWaves,
+  RELEASE_ID_PATTERN,
+  releaseOf,
+} from '../core/release.ts';
+import type { Tenant } from '../core/tenant.ts';
+import { listModels } from '../models/registry.ts';
+import type { ReleaseCatalog } from '../models/releases.ts';
+import type { Operation, OperationStore } from '../ports/operation-store.ts';
+import { redriveDeadLetters } from './dead-letters.ts';
+import { changeOperation, newOperation, progressOf, setStep } from './operations.ts';
+import { sampleHealth } from './release-health.ts';
+import { type ControlDeps, infrastructureOf } from './tenants.ts';
+
+/** Operations of the whole platform (an upgrade) are filed under this id, which no tenant id can be. */
+export const PLATFORM_OPERATIONS = '_platform' as TenantId;
+
+export interface RolloutDeps extends ControlDeps {
+  operations: OperationStore;
+  catalog: ReleaseCatalog;
+  /** Called after tenants' releases change (the local host replaces their function processes at once). */
+  onReleaseChange?(): Promise<void>;
+  /** How long each wave is watched before the next begins (ms; default 5 minutes). */
+  observeMs?: number;
+  /** Each tenant's baseline: its jobs over this long before its wave began (ms; default 24 hours). */
+  baselineMs?: number;
+  pollMs?: number;
+  log?(level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown>): void;
+}
+
+export interface RolloutRequest {
+  /** The canary's tenant id; default: the first dedicated tenant by id. */
+  canary?: string;
+  /** Each wave after the canary is this many times the last (default 2: 1, 2, 4, …). */
+  growth?: number;
+  maxWave?: number;
+  /** Overrides the runner's `observeMs` for this rollout. */
+  observeMs?: number;
+}
+
+export interface RolloutRunner {
+  start(releaseId: string, request?: RolloutRequest): Promise<Operation>;
+  list(): Promise<Operation[]>;
+  resume(): Promise<number>;
+  settled(id: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const CURRENT_STEP = 'make the release current for shared tenants';
+
+/**
+ * The upgrade operation: a release rolled to every dedicated tenant in waves (canary first, then growing
+ * batches), each watched for `observeMs` against every tenant's own baseline (`healthProblem`), the next
+ * wave begun only when the last is healthy, and the release made current (shared tenants) at the end.
+ * An unhealthy wave is rolled back by itself (its tenants' previous release restored, the messages it
+ * dead-lettered redriven onto the previous code) and the operation halts. Every step is idempotent and
+ * its state is persisted before it acts (`wave{i}.start`, `.baseline`, `.rollback` in params), so a
+ * restart resumes it where it stopped, like a placement move.
+ */
+export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
+  const log = deps.log ?? (() => undefined);
+  const pollMs = deps.pollMs ?? 500;
+  const active = new Map<string, Promise<void>>();
+  let stopped = false;
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  function launch(id: string): void {
+    if (active.has(id) || stopped) return;
+    const run = drive(id)
+      .catch((error: unknown) =>
+        stopped
+          ? log('info', 'upgrade paused; it resumes where it stopped', { operationId: id })
+          : log('error', 'upgrade stopped', { operationId: id, error: String(error) }),
+      )
+      .finally(() => active.delete(id));
+    active.set(id, run);
+  }
+
+  async function start(releaseId: string, request: RolloutRequest = {}): Promise<Operation> {
+    if (!RELEASE_ID_PATTERN.test(releaseId) || !(await deps.catalog.get(releaseId))) {
+      throw new NotFoundError(`Release "${releaseId}"`);
+    }
+    const running = (await deps.operations.listByTenant(PLATFORM_OPERATIONS)).find(
+      (op) => op.kind === 'rollout' && op.status === 'running',
+    );
+    if (running?.params.release === releaseId) return running;
+    if (running) {
+      throw new ConflictError(
+        `The upgrade to ${running.params.release} is running (${running.id}); wait for it to end.`,
+        'rollout_in_progress',
+      );
+    }
+    const current = await deps.catalog.current();
+    const tenants = (await allTenants(deps)).filter(
+      (t) => t.placement === 'dedicated' && t.status !== 'offboarding' && releaseOf(t, current) !== releaseId,
+    );
+    tenants.sort((a, b) => (a.id < b.id ? -1 : 1));
+    if (request.canary !== undefined) {
+      const canary = tenants.findIndex((t) => t.id === request.canary);
+      if (canary < 0) {
+        throw new ValidationError([
+          { path: '/canary', message: 'must be a dedicated tenant not yet on the release', rule: 'canary' },
+        ]);
+      }
+      tenants.unshift(...tenants.splice(canary, 1));
+    }
+    const waves = planWaves(
+      tenants.map((t) => t.id),
+      {
+        ...(request.growth ? { growth: request.growth } : {}),
+        ...(request.maxWave ? { maxWave: request.maxWave } : {}),
+      },
+    );
+    const previous = Object.fromEntries(tenants.map((t) => [t.id, t.release ?? '']));
+    const steps = [
+      ...waves.map(
+        (w, i) =>
+          `wave ${i + 1}${i === 0 ? ' (canary)' : ''}: ${w.length} tenant${w.length === 1 ? '' : 's'}`,
+      ),
+      CURRENT_STEP,
+    ];
+    const op = newOperation('rollout', PLATFORM_OPERATIONS, steps, {
+      release: releaseId,
+      from: current,
+      to: releaseId,
+      waves: JSON.stringify(waves),
+      previous: JSON.stringify(previous),
+      observeMs: String(request.observeMs ?? deps.observeMs ?? 300_000),
+    });
+    await deps.operations.create(op);
+    launch(op.id);
+    return op;
+  }
+
+  async function drive(id: string): Promise<void> {
+    let op = await deps.operations.get(id);
+    if (op?.status !== 'running') return;
+    const release = op.params.release as string;
+    const waves = JSON.parse(op.params.waves ?? '[]') as TenantId[][];
+    const observeMs = Number(op.params.observeMs);
+    for (const [i, wave] of waves.entries()) {
+      if (stopped) throw new Error('The upgrade runner stopped.');
+      op = await requireOp(id);
+      if (op.steps[i]?.status === 'done') continue;
+      if (op.params[`wave${i}.rollback`] !== undefined)
+        return rollBack(id, i, wave, op.params[`wave${i}.rollback`] as string);
+      // The baseline is taken (and persisted) before the wave changes anything.
+      if (!op.params[`wave${i}.start`]) {
+        const start = new Date().toISOString();
+        const from = new Date(Date.parse(start) - (deps.baselineMs ?? 86_400_000)).toISOString();
+        const baseline: Record<string, HealthSample> = {};
+        for (const tenantId of wave) baseline[tenantId] = await sampleHealth(deps, tenantId, from, start);
+        op = await setParams(id, {
+          [`wave${i}.start`]: start,
+          [`wave${i}.baseline`]: JSON.stringify(baseline),
+        });
+      }
+      const start = op.params[`wave${i}.start`] as string;
+      const baseline = JSON.parse(op.params[`wave${i}.baseline`] ?? '{}') as Record<string, HealthSample>;
+      await setStep(deps.operations, id, i, 'running', `deploying ${release} to ${wave.join(', ')}`);
+      const applied = await applyRelease(wave, () => release);
+      await deps.onReleaseChange?.();
+      const until = Date.parse(start) + observeMs;
+      for (;;) {
+        const problems: string[] = [];
+        for (const tenantId of applied) {
+          const problem = healthProblem(
+            baseline[tenantId] ?? empty(),
+            await sampleHealth(deps, tenantId, start),
+          );
+          if (problem) problems.push(`${tenantId}: ${problem}`);
+        }
+        if (problems.length > 0) {
+          const reason = problems.slice(0, 5).join('; ');
+          await setParams(id, { [`wave${i}.rollback`]: reason });
+          return rollBack(id, i, wave, reason);
+        }
+        const left = until - Date.now();
+        if (left <= 0) break;
+        if (stopped) throw new Error('The upgrade runner stopped.');
+        await setStep(
+          deps.operations,
+          id,
+          i,
+          'running',
+          `watching ${count(applied.length)} on ${release}: ${Math.ceil(left / 1000)} s left`,
+          1 - left / Math.max(1, observeMs),
+        );
+        await sleep(Math.min(pollMs, left));
+      }
+      await setStep(deps.operations, id, i, 'done', `${count(applied.length)} on ${release}, healthy`);
+    }
+    const last = waves.length;
+    if ((await requireOp(id)).steps[last]?.status !== 'done') {
+      await deps.catalog.setCurrent(release);
+      await deps.onReleaseChange?.();
+      await setStep(deps.operations, id, last, 'done', `${release} is current`);
+    }
+    await finish(id, 'succeeded');
+    log('info', 'upgrade finished', { operationId: id, release });
+  }
+
+  /** Sets each tenant's release (CAS, retried); skips tenants gone, moving, offboarding or no longer dedicated. */
+  async function applyRelease(wave: TenantId[], releaseFor: (id: TenantId) => string): Promise<TenantId[]> {
+    const applied: TenantId[] = [];
+    for (const tenantId of wave) {
+      for (;;) {
+        const tenant = await deps.directory.get(tenantId);
+        if (tenant?.placement !== 'dedicated' || tenant.move || tenant.status === 'offboarding') break;
+        const target = releaseFor(tenantId);
+        if ((tenant.release ?? '') !== target) {
+          const { release: _old, ...rest } = tenant;
+          const next: Tenant = {
+            ...rest,
+            ...(target ? { release: target } : {}),
+            version: tenant.version + 1,
+            updatedAt: new Date().toISOString(),
+          };
+          try {
+            await deps.directory.update(next, tenant.version);
+          } catch (error) {
+            if (error instanceof ConditionFailedError) continue;
+            throw error;
+          }
+        }
+        // On AWS the tenant's stack is updated to the release's code and template; locally this only
+        // makes sure its queues exist, and the host replaces its processes (`onReleaseChange`).
+        const infrastructure = infrastructureOf(deps);
+        if (infrastructure.speed === 'slow') {
+          const current = await deps.directory.get(tenantId);
+          if (current) await infrastructure.deploy(current);
+        }
+        applied.push(tenantId);
+        break;
+      }
+    }
+    return applied;
+  }
+
+  /** Restores the wave's previous releases, redrives what it dead-lettered, and halts the operation. */
+  async function rollBack(id: string, index: number, wave: TenantId[], reason: string): Promise<void> {
+    const op = await requireOp(id);
+    const previous = JSON.parse(op.params.previous ?? '{}') as Record<string, string>;
+    await setStep(deps.operations, id, index, 'running', `unhealthy, rolling back: ${reason}`);
+    await applyRelease(wave, (tenantId) => previous[tenantId] ?? '');
+    await deps.onReleaseChange?.();
+    let redriven = 0;
+    for (const tenantId of wave) {
+      for (const model of listModels()) {
+        const queue = laneForPlacement(tenantId, 'dedicated', model.name).queue;
+        redriven += (await redriveDeadLetters(deps, queue).catch(() => ({ moved: 0 }))).moved;
+      }
+    }
+    await setStep(
+      deps.operations,
+      id,
+      index,
+      'failed',
+      `rolled back to the previous release (${redriven} dead letters redriven): ${reason}`,
+    );
+    await finish(id, 'failed', {
+      code: 'rolled_back',
+      message: `Wave ${index + 1} was unhealthy and was rolled back; the upgrade halted: ${reason}`,
+    });
+    log('warn', 'upgrade halted and rolled back', { operationId: id, wave: index + 1, reason });
+  }
+
+  async function requireOp(id: string): Promise<Operation> {
+    const op = await deps.operations.get(id);
+    if (!op) throw new Error(`Operation ${id} is gone.`);
+    return op;
+  }
+
+  function setParams(id: string, params: Record<string, string>): Promise<Operation> {
+    return changeOperation(deps.operations, id, (op) => ({ ...op, params: { ...op.params, ...params } }));
+  }
+
+  async function finish(id: string, status: 'succeeded' | 'failed', error?: Operation['error']) {
+    await changeOperation(deps.operations, id, (op) => ({
+      ...op,
+      status,
+      progress: status === 'succeeded' ? 1 : progressOf(op.steps),
+      ...(error ? { error } : {}),
+    }));
+  }
+
+  return {
+    start,
+    async list() {
+      const ops = await deps.operations.listByTenant(PLATFORM_OPERATIONS);
+      return ops.filter((op) => op.kind === 'rollout').sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
+    },
+    async resume() {
+      for (const op of await deps.operations.listRunning()) if (op.kind === 'rollout') launch(op.id);
+      return active.size;
+    },
+    async settled(id) {
+      await active.get(id);
+    },
+    async stop() {
+      stopped = true;
+      await Promise.all(active.values());
+    },
+  };
+}
+
+function count(tenants: number): string {
+  return `${tenants} tenant${tenants === 1 ? '' : 's'}`;
+}
+
+function empty(): HealthSample {
+  return { finished: 0, failures: 0, deadLetters: 0 };
+}
+
+export async function allTenants(deps: Pick<ControlDeps, 'directory'>): Promise<Tenant[]> {
+  const tenants: Tenant[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await deps.directory.list({ limit: 500, ...(cursor ? { cursor } : {}) });
+    tenants.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return tenants;
+}

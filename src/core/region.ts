@@ -1,0 +1,49 @@
+import { RegionError } from './errors.ts';
+import type { Placement } from './tenant.ts';
+
+/** `eu-central-1`, `us-east-1`, or `local`: AWS Region names (and the embedded default's `local`). */
+export const REGION_PATTERN = /^(local|[a-z]{2}(-[a-z]+)+-\d)$/;
+
+/**
+ * Where a platform can place tenants. `region`: the platform's own (its shared lanes and stores live
+ * there). `dedicatedRegions`: the Regions a dedicated tenant's stack may be deployed to (`'any'` on AWS,
+ * where a CloudFormation client per Region deploys the tenant template; only `region` on the embedded
+ * backend, whose dedicated lanes run on this machine).
+ */
+export interface RegionPolicy {
+  region: string;
+  dedicatedRegions: readonly string[] | 'any';
+}
+
+/** The embedded default: one machine, one region (`SILOPOOL_REGION`, default `local`). */
+export function regionPolicyFromEnv(env: NodeJS.ProcessEnv, backend: 'embedded' | 'aws'): RegionPolicy {
+  const region = env.SILOPOOL_REGION ?? (backend === 'aws' ? env.AWS_REGION : undefined) ?? 'local';
+  return { region, dedicatedRegions: backend === 'aws' ? 'any' : [region] };
+}
+
+/**
+ * Throws when a tenant whose contract names `tenantRegion` may not have `placement` (data residency,
+ * docs/placement.md "Regions"): shared placement needs the platform's own region (the shared stores are
+ * there); dedicated placement a region the backend can deploy to. Pure.
+ */
+export function checkRegion(
+  tenantRegion: string | undefined,
+  placement: Placement,
+  policy: RegionPolicy,
+): void {
+  if (tenantRegion === undefined || tenantRegion === policy.region) return;
+  if (placement === 'shared') {
+    throw new RegionError(
+      'region_requires_dedicated',
+      `The tenant's contract region ${tenantRegion} is not the platform's (${policy.region}): its data cannot live in the shared stores. Place it dedicated.`,
+      tenantRegion,
+    );
+  }
+  if (policy.dedicatedRegions !== 'any' && !policy.dedicatedRegions.includes(tenantRegion)) {
+    throw new RegionError(
+      'region_unavailable',
+      `This platform cannot deploy to ${tenantRegion}: its dedicated lanes run in ${policy.dedicatedRegions.join(', ')} only.`,
+      tenantRegion,
+    );
+  }
+}

@@ -1,0 +1,90 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseTenantId } from '../../src/core/ids.ts';
+import { emptyConfig, type Placement, type Tenant } from '../../src/core/tenant.ts';
+import { modelForJob, openReleaseCatalog } from '../../src/models/releases.ts';
+import { newTenantId } from '../support/server.ts';
+import { publishRelease } from './fixtures.ts';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'silopool-releases-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+function tenant(id: string, placement: Placement, extra: Partial<Tenant> = {}): Tenant {
+  const now = new Date().toISOString();
+  return {
+    id: parseTenantId(id),
+    name: id,
+    status: 'active',
+    placement,
+    plan: 'enterprise',
+    config: emptyConfig(),
+    apiKeys: [],
+    createdAt: now,
+    updatedAt: now,
+    version: 1,
+    ...extra,
+  };
+}
+
+describe('the model a job runs on (the handler’s one call)', () => {
+  const owner = newTenantId('own');
+  const other = newTenantId('oth');
+  const variant = `finance-${owner}`;
+  publishRelease(dataDir, 'rv', {
+    models: { funds: { version: '1.2.0', body: "version: '1.2.0'" } },
+    variants: [
+      { name: variant, model: 'finance', tenantId: owner, version: '1.0.0', body: "version: '1.0.0'" },
+    ],
+  });
+  const catalog = openReleaseCatalog(join(dataDir, 'releases'));
+
+  it('runs a variant only for its tenant, in its dedicated lane, on a release that carries it', async () => {
+    const job = { model: 'finance', modelVariant: variant };
+    const mine = await modelForJob(catalog, tenant(owner, 'dedicated', { release: 'rv' }), job, 'dedicated');
+    expect(mine.record).toEqual({ modelVersion: '1.0.0', modelVariant: variant, release: 'rv' });
+    // A job of another tenant naming it (a record changed behind the API), a shared lane, another release.
+    const refused = [
+      modelForJob(catalog, tenant(other, 'dedicated', { release: 'rv' }), job, 'dedicated'),
+      modelForJob(catalog, tenant(owner, 'dedicated', { release: 'rv' }), job, 'shared'),
+      modelForJob(catalog, tenant(owner, 'dedicated'), job, 'dedicated'),
+    ];
+    for (const result of refused) await expect(result).rejects.toMatchObject({ code: 'variant_unavailable' });
+  });
+
+  it('a pin wins over the release; an unknown model is the usual 404', async () => {
+    const pinned = tenant(owner, 'dedicated', { release: 'rv', pins: { funds: '1.1.0' } });
+    expect((await modelForJob(catalog, pinned, { model: 'funds' }, 'dedicated')).record).toEqual({
+      modelVersion: '1.1.0',
+      release: 'builtin',
+    });
+    const follows = tenant(owner, 'dedicated', { release: 'rv' });
+    expect((await modelForJob(catalog, follows, { model: 'funds' }, 'dedicated')).record.modelVersion).toBe(
+      '1.2.0',
+    );
+    await expect(modelForJob(catalog, follows, { model: variant }, 'dedicated')).rejects.toMatchObject({
+      code: 'unknown_model',
+      status: 404,
+    });
+  });
+});
+
+describe('an upgrade to a new major version', () => {
+  const id = newTenantId('maj');
+  publishRelease(dataDir, 'r-major', { models: { finance: { version: '2.0.0', body: "version: '2.0.0'" } } });
+  const catalog = openReleaseCatalog(join(dataDir, 'releases'));
+
+  it('runs a job accepted before it on the version it was accepted for, new jobs on the new one', async () => {
+    const upgraded = tenant(id, 'dedicated', { release: 'r-major' });
+    const queuedBefore = { model: 'finance', modelVersion: '1.1.0' };
+    expect((await modelForJob(catalog, upgraded, queuedBefore, 'dedicated')).record).toEqual({
+      modelVersion: '1.1.0',
+      release: 'builtin',
+    });
+    const acceptedAfter = { model: 'finance', modelVersion: '2.0.0' };
+    expect((await modelForJob(catalog, upgraded, acceptedAfter, 'dedicated')).record.modelVersion).toBe(
+      '2.0.0',
+    );
+  });
+});
