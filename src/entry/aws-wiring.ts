@@ -13,7 +13,6 @@ import { createTenantViewReader, createTenantViews, type TenantViews } from '../
 import type { JobId } from '../core/ids.ts';
 import { isHomeLane, type StoreRef, storeFor } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
-import type { HandlerDeps } from '../functions/model-handler.ts';
 import { openReleaseCatalog } from '../models/releases.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { OperationStore } from '../ports/operation-store.ts';

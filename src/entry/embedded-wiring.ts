@@ -7,7 +7,6 @@ import {
   type SqliteMessageQueue,
 } from '../adapters/embedded/index.ts';
 import { createEmbeddedStoreProvider, type Durability } from '../adapters/embedded/store-provider.ts';
-import type { HandlerDeps } from '../functions/model-handler.ts';
 import { openReleaseCatalog } from '../models/releases.ts';
 import { startLocalTracing } from '../observability/local-tracing.ts';
 import { laneDataFor } from '../ports/placement-data.ts';
