@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
-import type { Role } from '../api/auth/principal.ts';
 import { SilopoolError } from '../core/errors.ts';
+import type { Role } from '../core/principal.ts';
 import { addKeyCommands } from './keys.ts';
 import { CliError, type ConnectOptions, connect, type Operator } from './operator.ts';
 import { printTable } from './output.ts';

@@ -11,7 +11,6 @@ import {
 import { buildApp } from '../api/app.ts';
 import { createAuthenticator } from '../api/auth/authenticator.ts';
 import { loadEmbeddedIssuer } from '../api/auth/issuer.ts';
-import type { ControlHooks } from '../api/deps.ts';
 import { advisorRoutes } from '../api/routes/advisor.ts';
 import { placementRoutes } from '../api/routes/placement.ts';
 import { advisorFor, startAutoPlacement } from '../control/advisor.ts';
@@ -29,6 +28,7 @@ import { sharedQueueName } from '../core/placement.ts';
 import type { Placement } from '../core/tenant.ts';
 import { createWebhookEndpoints } from '../functions/webhook-endpoints.ts';
 import { listModels } from '../models/registry.ts';
+import type { ControlHooks } from '../ports/control-hooks.ts';
 import { canScan, hasDeadLetterOutbox } from '../ports/message-queue.ts';
 import { startDedicatedHost } from '../runtime/dedicated-host.ts';
 import { type FunctionHost, startFunctionHost } from '../runtime/function-host.ts';

@@ -6,14 +6,18 @@ import {
   errors as joseErrors,
   jwtVerify,
 } from 'jose';
+import { findMatchingKey, isKeyLive, parseApiKey } from '../../core/api-keys.ts';
 import { ForbiddenError, isStorageFull, UnauthorizedError } from '../../core/errors.ts';
 import { isTenantId, type TenantId } from '../../core/ids.ts';
+import type { Principal, Role, TenantBinding } from '../../core/principal.ts';
 import type { Tenant } from '../../core/tenant.ts';
+import {
+  DEFAULT_TOKEN_LIFETIMES,
+  maxEmbeddedTokenAge,
+  type TokenLifetimes,
+} from '../../core/token-lifetime.ts';
 import type { TenantDirectory } from '../../ports/tenant-directory.ts';
-import { findMatchingKey, isKeyLive, parseApiKey } from './api-keys.ts';
-import { EMBEDDED_AUDIENCE, EMBEDDED_ISSUER, INCARNATIONS_CLAIM } from './issuer.ts';
-import type { Principal, Role, TenantBinding } from './principal.ts';
-import { DEFAULT_TOKEN_LIFETIMES, maxEmbeddedTokenAge, type TokenLifetimes } from './token-lifetime.ts';
+import { EMBEDDED_AUDIENCE, EMBEDDED_ISSUER, INCARNATIONS_CLAIM } from '../../ports/token-issuer.ts';
 
 export interface OidcSettings {
   jwksUrl: string;

@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { submitJob } from '../../control/submit-job.ts';
 import { requireValidSettings } from '../../control/tenant-config.ts';
 import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { jobView } from '../../core/job-view.ts';
@@ -11,7 +12,6 @@ import type { ModelDefinition } from '../../models/types.ts';
 import { tenantContext } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
 import { jobViewSchema } from '../job-schema.ts';
-import { submitJob } from '../submit-job.ts';
 
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
 

@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
-import { admitJobCost } from '../control/admission.ts';
 import { ConditionFailedError, ConflictError, NotFoundError, UnavailableError } from '../core/errors.ts';
 import { newJobId } from '../core/ids.ts';
 import type { JobRecord } from '../core/job.ts';
 import { encodeJobMessage } from '../core/messages.ts';
 import { laneFor } from '../core/placement.ts';
+import { hashRequest } from '../core/request-hash.ts';
 import type { Tenant } from '../core/tenant.ts';
 import { getModel } from '../models/registry.ts';
 import { resolveInput } from '../models/rules.ts';
@@ -13,6 +12,7 @@ import type { ModelWarning } from '../models/types.ts';
 import { nextVersion } from '../ports/job-store.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { TenantData } from '../ports/stores.ts';
+import { admitJobCost } from './admission.ts';
 
 export interface SubmitRequest {
   tenant: Tenant;
@@ -136,21 +136,4 @@ async function enqueue(queue: MessageQueue, tenant: Tenant, job: JobRecord): Pro
     cost: job.cost,
     priority: job.priority,
   });
-}
-
-/** What an Idempotency-Key is bound to: the model and the canonical input. */
-export function hashRequest(model: string, input: unknown): string {
-  return createHash('sha256').update(model).update('\0').update(canonicalJson(input)).digest('hex');
-}
-
-/** JSON with sorted keys, so `{a,b}` and `{b,a}` are the same request. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }
