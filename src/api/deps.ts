@@ -5,6 +5,7 @@ import type { TenantId } from '../core/ids.ts';
 import type { TokenLifetimes } from '../core/token-lifetime.ts';
 import type { WebhookTargetPolicy } from '../core/webhook-target.ts';
 import type { ControlHooks } from '../ports/control-hooks.ts';
+import type { JobIntake } from '../ports/job-intake.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
@@ -31,6 +32,8 @@ export interface AppDeps {
   directory: TenantDirectory;
   queue: MessageQueue;
   stores: StoreProvider;
+  /** How submits become durable; default the sequence over `stores` and `queue` (`createSequencedJobIntake`). */
+  intake?: JobIntake;
   authenticator: Authenticator;
   events: JobEvents;
   authConfig: AuthConfig;

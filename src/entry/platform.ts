@@ -103,10 +103,13 @@ export async function startPlatform(
     queuedCount: embedded ? 'queue' : 'records',
     ...(awsControl ? { rateBuckets: awsControl.rateBuckets } : {}),
   });
+  // What a crash left in the job databases' outboxes goes onto the queues before the first request.
+  embedded?.intake.drainAll();
   const app = await buildApp({
     directory: platform.directory,
     queue: platform.queue,
     stores: platform.stores,
+    ...(embedded ? { intake: embedded.intake } : {}),
     events,
     issuer,
     tokenLifetimes: config.tokenLifetimes,

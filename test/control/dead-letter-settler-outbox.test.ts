@@ -62,7 +62,7 @@ async function hookedJob() {
     },
   });
   const data = tenantDataAt(platform.stores, { kind: 'shared' }, id);
-  const { job } = await submitJob(platform.queue, { tenant, data, model: 'finance', input: {} });
+  const { job } = await submitJob(platform.intake, { tenant, data, model: 'finance', input: {} });
   const letter = {
     source: MODEL_QUEUE,
     body: encodeJobMessage({ tenantId: id, jobId: job.id, model: 'finance' }),

@@ -46,7 +46,7 @@ describe('the model handler during a move', () => {
     const id = parseTenantId(newTenantId('lane'));
     const { tenant } = await createTenant(platform, { id, name: 'Lanes', placement: 'dedicated' });
     const own = { kind: 'dedicated', tenantId: id } as const;
-    const { job } = await submitJob(platform.queue, {
+    const { job } = await submitJob(platform.intake, {
       tenant,
       data: {
         jobs: platform.stores.jobs(own).forTenant(id),
@@ -65,7 +65,11 @@ describe('the model handler during a move', () => {
       tenant.version,
     );
     const queue = laneFor(tenant, 'finance').queue;
-    const messages = await platform.queue.receive(queue, { maxMessages: 1, visibilityTimeoutSec: 30 });
+    const messages = await platform.queue.receive(queue, {
+      maxMessages: 1,
+      visibilityTimeoutSec: 30,
+      waitTimeSec: 1,
+    });
     expect(messages).toHaveLength(1);
     const handler = createModelHandler({
       directory: platform.directory,

@@ -67,13 +67,17 @@ async function hookedJob() {
     },
   });
   const data = tenantDataAt(platform.stores, { kind: 'shared' }, id);
-  const { job } = await submitJob(platform.queue, { tenant, data, model: 'finance', input: {} });
+  const { job } = await submitJob(platform.intake, { tenant, data, model: 'finance', input: {} });
   return { id, data, jobId: job.id };
 }
 
 /** Receives the job's model message (again): a redelivery, as after a crash and a visibility timeout. */
 async function deliver(handler: ReturnType<typeof createModelHandler>) {
-  const messages = await platform.queue.receive(MODEL_QUEUE, { maxMessages: 10, visibilityTimeoutSec: 30 });
+  const messages = await platform.queue.receive(MODEL_QUEUE, {
+    maxMessages: 10,
+    visibilityTimeoutSec: 30,
+    waitTimeSec: 1,
+  });
   expect(messages).toHaveLength(1);
   const result = await handler(toSqsEvent(MODEL_QUEUE, messages), {} as never);
   const failed = result.batchItemFailures.length > 0;

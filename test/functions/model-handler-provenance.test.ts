@@ -44,7 +44,7 @@ async function queuedJob(formatting: Formatting, recordedVersion?: string) {
   const own = { kind: 'dedicated', tenantId: id } as const;
   const jobs = platform.stores.jobs(own).forTenant(id);
   const objects = scopeObjects(platform.stores.objects(own), id);
-  const { job } = await submitJob(platform.queue, {
+  const { job } = await submitJob(platform.intake, {
     tenant,
     data: { jobs, objects },
     model: 'finance',
@@ -53,7 +53,11 @@ async function queuedJob(formatting: Formatting, recordedVersion?: string) {
   if (recordedVersion) await jobs.update(nextVersion(job, { modelVersion: recordedVersion }), job.version);
   const queue = laneFor(tenant, 'finance').queue;
   const handler = createModelHandler({ directory: platform.directory, stores: platform.stores });
-  const messages = await platform.queue.receive(queue, { maxMessages: 1, visibilityTimeoutSec: 30 });
+  const messages = await platform.queue.receive(queue, {
+    maxMessages: 1,
+    visibilityTimeoutSec: 30,
+    waitTimeSec: 1,
+  });
   expect(messages).toHaveLength(1);
   // No batch item failure: a refused job is finished, not retried.
   expect((await handler(toSqsEvent(queue, messages), {} as never)).batchItemFailures).toEqual([]);

@@ -95,7 +95,7 @@ describe('the settings schema on the other ways in', () => {
     const bad = (await createTenant(platform, { id: newTenantId('bad'), name: 'Bad' })).tenant;
     const good = (await createTenant(platform, { id: newTenantId('good'), name: 'Good' })).tenant;
     const submit = (tenant: Tenant) =>
-      submitJob(platform.queue, {
+      submitJob(platform.intake, {
         tenant,
         data: tenantDataFor(platform.stores, tenant),
         model: 'finance',
@@ -115,7 +115,11 @@ describe('the settings schema on the other ways in', () => {
     const queue = sharedQueueName('finance');
     const handler = createModelHandler({ directory: platform.directory, stores: platform.stores });
     for (;;) {
-      const messages = await platform.queue.receive(queue, { maxMessages: 10, visibilityTimeoutSec: 30 });
+      const messages = await platform.queue.receive(queue, {
+        maxMessages: 10,
+        visibilityTimeoutSec: 30,
+        waitTimeSec: 1,
+      });
       if (messages.length === 0) break;
       expect((await handler(toSqsEvent(queue, messages), {} as never)).batchItemFailures).toEqual([]);
     }

@@ -15,6 +15,7 @@ import type {
 } from '../../ports/message-queue.ts';
 import type { SqliteDatabase } from './database.ts';
 import { createFairClaim, type QueueRow } from './message-queue-claim.ts';
+import { createOutboxMethods, type OutboxIntake } from './message-queue-outbox.ts';
 import { createRecoveryMethods, parseHandle } from './message-queue-recovery.ts';
 
 /** SQS FIFO's deduplication window. */
@@ -31,7 +32,12 @@ export interface SqliteMessageQueueOptions {
 }
 
 /** The embedded queue adds group weights: on AWS, SQS fair queues decide shares themselves. */
-export interface SqliteMessageQueue extends MessageQueue, UncountedRelease, DeadLetterOutbox, QueueScan {
+export interface SqliteMessageQueue
+  extends MessageQueue,
+    UncountedRelease,
+    DeadLetterOutbox,
+    QueueScan,
+    OutboxIntake {
   /** The relative share of `group` (a tenant's plan weight) in fair scheduling on `queue`. */
   setGroupWeight(queue: string, group: string, weight: number): Promise<void>;
 }
@@ -340,6 +346,8 @@ export function createSqliteMessageQueue(
     },
 
     ...createRecoveryMethods(db, () => waker),
+
+    ...createOutboxMethods(db, sendAll, (queue) => waker.emit(queue)),
 
     async depth(queue): Promise<QueueDepth> {
       requireQueue(queue);

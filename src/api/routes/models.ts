@@ -9,6 +9,7 @@ import { schemaForTenant } from '../../models/rules.ts';
 import { inputPointer } from '../../models/schema-paths.ts';
 import { tenantRules } from '../../models/tenant-rules.ts';
 import type { ModelDefinition } from '../../models/types.ts';
+import { createSequencedJobIntake } from '../../ports/job-intake-sequence.ts';
 import { tenantContext } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
 import { jobViewSchema } from '../job-schema.ts';
@@ -16,6 +17,7 @@ import { jobViewSchema } from '../job-schema.ts';
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const intake = deps.intake ?? createSequencedJobIntake(deps);
   app.get(
     '/v1/models',
     {
@@ -116,7 +118,7 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
         ]);
       }
       const admitted = (await deps.control?.admitSubmit?.(context.tenant)) ?? {};
-      const { job, created, warnings } = await submitJob(deps.queue, {
+      const { job, created, warnings } = await submitJob(intake, {
         ...context,
         model: request.params.model,
         input,
