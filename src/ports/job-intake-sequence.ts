@@ -1,4 +1,4 @@
-import { ConditionFailedError, UnavailableError } from '../core/errors.ts';
+import { ConditionFailedError, ForbiddenError, UnavailableError } from '../core/errors.ts';
 import type { JobIntake, SubmitOutcome } from './job-intake.ts';
 import { nextVersion } from './job-store.ts';
 import type { MessageQueue } from './message-queue.ts';
@@ -20,6 +20,8 @@ import type { StoreProvider } from './stores.ts';
 export function createSequencedJobIntake(deps: { stores: StoreProvider; queue: MessageQueue }): JobIntake {
   return {
     async submit(tenant, { job, idempotency, queue, message }): Promise<SubmitOutcome> {
+      if (job.tenantId !== tenant.id)
+        throw new ForbiddenError(`Job ${job.id} does not belong to tenant ${tenant.id}.`);
       const jobs = tenantDataFor(deps.stores, tenant).jobs;
       if (idempotency) {
         const existing = await jobs.claimIdempotencyKey(idempotency);
