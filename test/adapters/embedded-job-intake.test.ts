@@ -107,7 +107,7 @@ describe('the embedded submit: one commit for the job, its key and its message',
     expect(await jobs.countItems()).toBe(0);
   });
 
-  it('submits made in one event-loop turn share one commit; each still gets its own outcome', async () => {
+  it('a lone submit commits at once; the others of its event-loop turn share one commit, each with its own outcome', async () => {
     const base = parts();
     const { counts, stores } = countingCommits(base.stores);
     const intake = createSqliteJobIntake({ stores, queue: base.queue });
@@ -115,16 +115,23 @@ describe('the embedded submit: one commit for the job, its key and its message',
     const tenant = makeTenant(randomTenantId());
     const lane = randomName('lane');
     await base.queue.createQueue(lane, { visibilityTimeoutSec: 30 });
-    const taken = makeJob(tenant.id);
-    await intake.submit(tenant, submission(taken, lane, 'k-taken'));
-    const before = counts.commits;
+    await new Promise((r) => setImmediate(r));
 
+    const taken = makeJob(tenant.id);
+    const lone = intake.submit(tenant, submission(taken, lane, 'k-taken'));
+    // Committed before submit() returned: no wait for the end of the turn.
+    expect(await stores.jobs({ kind: 'shared' }).forTenant(tenant.id).get(taken.id)).toEqual(taken);
+    expect(await lone).toEqual({ kind: 'created' });
+    await new Promise((r) => setImmediate(r));
+
+    const before = counts.commits;
     const jobs = Array.from({ length: 20 }, () => makeJob(tenant.id));
     const outcomes = await Promise.all([
       ...jobs.map((job) => intake.submit(tenant, submission(job, lane))),
       intake.submit(tenant, submission(makeJob(tenant.id), lane, 'k-taken')),
     ]);
-    expect(counts.commits - before).toBe(1);
+    // The first of the turn alone, the 20 others together.
+    expect(counts.commits - before).toBe(2);
     expect(outcomes.slice(0, 20).every((o) => o.kind === 'created')).toBe(true);
     expect(outcomes[20]).toMatchObject({ kind: 'key-taken', existing: { jobId: taken.id } });
     expect(await bodiesOn(base.queue, lane)).toEqual([taken.id, ...jobs.map((j) => j.id)].sort());

@@ -31,6 +31,8 @@ interface Source {
   /** Highest outbox id known to be on the queues; rows up to it are pruned by the next commit. */
   drainedUpTo: number;
   drainScheduled: boolean;
+  /** A commit ran in this event-loop turn already: more submits in it wait for its end, together. */
+  committedThisTurn: boolean;
 }
 
 export interface SqliteJobIntake extends JobIntake {
@@ -47,8 +49,8 @@ class JobExists extends Error {}
  * The embedded submit: the job record, its Idempotency-Key and its message (an outbox row) in ONE SQLite
  * transaction of the job's own database (shared `jobs.sqlite` or a dedicated tenant's), then the outbox
  * moved onto the queues (`silopool.sqlite`) in a second transaction that also records how far it got.
- * Submits that arrive in the same event-loop turn share one transaction (group commit): each waits only
- * for the end of the turn it arrived in, never for a timer. During a placement move a tenant's keys live in
+ * Group commit without delaying a lone submit: the first submit of an event-loop turn commits at once;
+ * the others of that turn share one transaction at its end (`setImmediate`, never a timer). During a placement move a tenant's keys live in
  * two files, so its submits take the sequence (`createSequencedJobIntake`) until the move ends.
  */
 export function createSqliteJobIntake(deps: {
@@ -126,7 +128,18 @@ export function createSqliteJobIntake(deps: {
       const source = sourceOf(routing.create);
       return new Promise<SubmitOutcome>((resolve, reject) => {
         source.pending.push({ submission, resolve, reject });
-        if (source.pending.length === 1) setImmediate(() => flush(source));
+        if (source.pending.length > 1) return;
+        if (!source.committedThisTurn) {
+          // The first submit of a turn commits at once: a lone submit never waits for company.
+          source.committedThisTurn = true;
+          setImmediate(() => {
+            source.committedThisTurn = false;
+          });
+          flush(source);
+        } else {
+          // Another in the same turn: it and those after it share one commit at the end of the turn.
+          setImmediate(() => flush(source));
+        }
       });
     },
     requeue: (tenant, queue, message) => sequenced.requeue(tenant, queue, message),
@@ -190,6 +203,7 @@ function openSource(db: SqliteDatabase): Source {
     pending: [],
     drainedUpTo: 0,
     drainScheduled: false,
+    committedThisTurn: false,
     commit: (items) => commitAll.immediate(items),
     readOutbox: (after) =>
       stmt.readOutbox.all(after, DRAIN_BATCH).map((r) => ({
