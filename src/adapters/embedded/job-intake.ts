@@ -28,8 +28,8 @@ interface Source {
   pending: Pending[];
   commit(items: Pending[]): (SubmitOutcome | Error)[];
   readOutbox(after: number): OutboxEntry[];
-  /** Highest outbox id known to be on the queues; rows up to it are pruned by the next commit. */
-  drainedUpTo: number;
+  /** Deletes the outbox rows up to `upTo` (they are on the queues). */
+  prune(upTo: number): void;
   drainScheduled: boolean;
   /** A commit ran in this event-loop turn already: more submits in it wait for its end, together. */
   committedThisTurn: boolean;
@@ -48,7 +48,8 @@ class JobExists extends Error {}
 /**
  * The embedded submit: the job record, its Idempotency-Key and its message (an outbox row) in ONE SQLite
  * transaction of the job's own database (shared `jobs.sqlite` or a dedicated tenant's), then the outbox
- * moved onto the queues (`silopool.sqlite`) in a second transaction that also records how far it got.
+ * moved onto the queues (`silopool.sqlite`) in a second transaction that also records how far it got, and
+ * the moved rows deleted; the submits resolve after that.
  * Group commit without delaying a lone submit: the first submit of an event-loop turn commits at once;
  * the others of that turn share one transaction at its end (`setImmediate`, never a timer). During a placement move a tenant's keys live in
  * two files, so its submits take the sequence (`createSequencedJobIntake`) until the move ends.
@@ -85,12 +86,15 @@ export function createSqliteJobIntake(deps: {
       for (const item of items) item.reject(error);
       return;
     }
+    // The jobs are durable now; their messages go onto the queue before the submits resolve, so a submit
+    // that resolved is on its queue (what admission counts). A move that fails is retried: the submits
+    // are accepted all the same, their messages are safe in the outbox.
+    drain(source);
     items.forEach((item, i) => {
       const outcome = outcomes[i]!;
       if (outcome instanceof Error) item.reject(outcome);
       else item.resolve(outcome);
     });
-    scheduleDrain(source);
   };
 
   const drain = (source: Source): void => {
@@ -99,7 +103,9 @@ export function createSqliteJobIntake(deps: {
       for (;;) {
         const entries = source.readOutbox(deps.queue.outboxMark(source.identity));
         if (entries.length > 0) deps.queue.acceptOutbox(source.identity, entries);
-        source.drainedUpTo = entries.at(-1)?.id ?? deps.queue.outboxMark(source.identity);
+        // Rows on the queues go at once: an outbox row names its tenant, and an offboarded tenant leaves
+        // nothing behind. A prune lost to a crash is redone by the next one (everything up to the mark).
+        source.prune(deps.queue.outboxMark(source.identity));
         if (entries.length < DRAIN_BATCH) return;
       }
     } catch (error) {
@@ -145,9 +151,7 @@ export function createSqliteJobIntake(deps: {
     requeue: (tenant, queue, message) => sequenced.requeue(tenant, queue, message),
     drainAll() {
       for (const ref of deps.stores.refsOnDisk()) {
-        const source = sourceOf(ref);
-        drain(source);
-        source.commit([]);
+        drain(sourceOf(ref));
       }
     },
     close() {
@@ -201,7 +205,9 @@ function openSource(db: SqliteDatabase): Source {
     db,
     identity,
     pending: [],
-    drainedUpTo: 0,
+    prune: (upTo) => {
+      stmt.prune.run(upTo);
+    },
     drainScheduled: false,
     committedThisTurn: false,
     commit: (items) => commitAll.immediate(items),
@@ -212,13 +218,7 @@ function openSource(db: SqliteDatabase): Source {
         message: JSON.parse(r.message) as OutboxEntry['message'],
       })),
   };
-  let prunedUpTo = 0;
   const commitAll = db.transaction((items: Pending[]): (SubmitOutcome | Error)[] => {
-    // Rows already on the queues go with the next commit: no transaction of their own.
-    if (source.drainedUpTo > prunedUpTo) {
-      stmt.prune.run(source.drainedUpTo);
-      prunedUpTo = source.drainedUpTo;
-    }
     return items.map((item) => {
       try {
         return writeOne(item.submission);
