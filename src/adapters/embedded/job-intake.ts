@@ -51,8 +51,9 @@ class JobExists extends Error {}
  * moved onto the queues (`silopool.sqlite`) in a second transaction that also records how far it got, and
  * the moved rows deleted; the submits resolve after that.
  * Group commit without delaying a lone submit: the first submit of an event-loop turn commits at once;
- * the others of that turn share one transaction at its end (`setImmediate`, never a timer). During a placement move a tenant's keys live in
- * two files, so its submits take the sequence (`createSequencedJobIntake`) until the move ends.
+ * the others of that turn share one transaction at its end (`setImmediate`, never a timer). During a
+ * placement move a tenant's keys live in two files, so its submits take the sequence
+ * (`createSequencedJobIntake`) until the move ends.
  */
 export function createSqliteJobIntake(deps: {
   stores: EmbeddedStoreProvider;
@@ -117,7 +118,7 @@ export function createSqliteJobIntake(deps: {
   const scheduleDrain = (source: Source): void => {
     if (source.drainScheduled) return;
     source.drainScheduled = true;
-    // After this turn's responses are written: the 202 waits for the job's commit, not for this one.
+    // A retry of a failed move, off the submit path: the submits it carries were answered already.
     setImmediate(() => {
       source.drainScheduled = false;
       drain(source);
