@@ -17,16 +17,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { submitJob } from '../src/api/submit-job.ts';
 import { ensureQueue, WEBHOOK_QUEUE } from '../src/control/lanes.ts';
 import { percentile } from '../src/control/metrics.ts';
+import { submitJob } from '../src/control/submit-job.ts';
 import { createTenant } from '../src/control/tenants.ts';
 import type { JobRecord } from '../src/core/job.ts';
 import { sharedQueueName } from '../src/core/placement.ts';
 import { limitsFor, type Tenant } from '../src/core/tenant.ts';
 import { STRICT_WEBHOOK_POLICY } from '../src/core/webhook-target.ts';
 import { openEmbeddedPlatform } from '../src/entry/embedded-wiring.ts';
-import type { MessageQueue } from '../src/ports/message-queue.ts';
+import type { JobIntake } from '../src/ports/job-intake.ts';
 import { tenantDataAt } from '../src/ports/stores.ts';
 import { startFunctionHost } from '../src/runtime/function-host.ts';
 import { moduleUrl } from '../src/runtime/module-url.ts';
@@ -75,10 +75,13 @@ async function runScenario(mode: Mode, flood: number): Promise<Run> {
       );
     }
     // FIFO: one fairness group for everyone. The only difference from production is the group id sent.
-    const queue: MessageQueue =
+    const intake: JobIntake =
       mode === 'fair'
-        ? platform.queue
-        : { ...platform.queue, send: (q, m) => platform.queue.send(q, { ...m, groupId: 'all' }) };
+        ? platform.intake
+        : {
+            ...platform.intake,
+            submit: (t, s) => platform.intake.submit(t, { ...s, message: { ...s.message, groupId: 'all' } }),
+          };
 
     const finished = new Map<string, number>();
     const waiters = new Map<string, () => void>();
@@ -116,7 +119,7 @@ async function runScenario(mode: Mode, flood: number): Promise<Run> {
       const tenant = tenants.get(name)!;
       const data = tenantDataAt(platform.stores, { kind: 'shared' }, tenant.id);
       const at = performance.now();
-      const { job } = await submitJob(queue, { tenant, data, model: 'finance', input: INPUT });
+      const { job } = await submitJob(intake, { tenant, data, model: 'finance', input: INPUT });
       return { id: job.id, at };
     };
     const done = (id: string): Promise<number> =>

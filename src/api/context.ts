@@ -1,10 +1,10 @@
 import type { FastifyRequest } from 'fastify';
 import { ForbiddenError } from '../core/errors.ts';
+import type { Principal } from '../core/principal.ts';
 import type { Tenant } from '../core/tenant.ts';
 import { tenantDataFor } from '../ports/placement-data.ts';
 import type { TenantData } from '../ports/stores.ts';
 import { resolveTenant } from './auth/authenticator.ts';
-import type { Principal } from './auth/principal.ts';
 import type { AppDeps } from './deps.ts';
 
 declare module 'fastify' {

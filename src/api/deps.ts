@@ -2,22 +2,22 @@ import type { DiskSpace } from '../control/disk-space.ts';
 import type { TenantMetrics } from '../control/metrics.ts';
 import type { WebhookEndpointReport } from '../control/webhook-health.ts';
 import type { TenantId } from '../core/ids.ts';
-import type { Placement, Tenant } from '../core/tenant.ts';
+import type { TokenLifetimes } from '../core/token-lifetime.ts';
 import type { WebhookTargetPolicy } from '../core/webhook-target.ts';
 import type { Mailer } from '../functions/notification-channels.ts';
 import type { ReleaseCatalog } from '../models/releases.ts';
 import type { StoredSpan } from '../observability/span-store.ts';
+import type { ControlHooks } from '../ports/control-hooks.ts';
+import type { JobIntake } from '../ports/job-intake.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { MetricsHistoryStore } from '../ports/metrics-history.ts';
-import type { Operation } from '../ports/operation-store.ts';
 import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import type { TenantInfrastructure } from '../ports/tenant-infrastructure.ts';
+import type { EmbeddedIssuer } from '../ports/token-issuer.ts';
 import type { JobEvents } from '../runtime/job-events.ts';
 import type { FunctionInfo } from '../runtime/process-runtime.ts';
 import type { Authenticator } from './auth/authenticator.ts';
-import type { EmbeddedIssuer } from './auth/issuer.ts';
-import type { TokenLifetimes } from './auth/token-lifetime.ts';
 import type { EventStreamSettings } from './event-streams.ts';
 
 /** Public auth settings the web app reads before login. */
@@ -32,29 +32,14 @@ export interface AuthConfig {
   };
 }
 
-/** Hooks the control plane adds (placement moves, usage); optional so the API runs without them. */
-export interface ControlHooks {
-  /**
-   * Starts a placement move. Onboarding a dedicated tenant whose resources take minutes (a stack on AWS)
-   * creates it shared and promotes it with this, so it can submit at once.
-   */
-  startMove?(tenantId: string, to: Placement): Promise<Operation>;
-  /** After a tenant was created or changed: the local function host applies its limits at once. */
-  tenantChanged?(tenantId: TenantId): Promise<void>;
-  /** After a dedicated tenant's function settings change: the operation applying them, if one is needed. */
-  applySettings?(tenantId: TenantId): Promise<Operation | undefined>;
-  /** Gate per submit: quotas and rate limits. Throws RateLimitedError. Returns headers to add. */
-  admitSubmit?(tenant: Tenant): Promise<Record<string, string>>;
-  /** After an admitted submit finished, whether it succeeded or failed. */
-  submitSettled?(tenant: Tenant): void;
-}
-
 export interface AppDeps {
   /** Releases: model versions loaded side by side, tenants' variants (absent: the built-in models). */
   releases?: ReleaseCatalog;
   directory: TenantDirectory;
   queue: MessageQueue;
   stores: StoreProvider;
+  /** How submits become durable; default the sequence over `stores` and `queue` (`createSequencedJobIntake`). */
+  intake?: JobIntake;
   authenticator: Authenticator;
   events: JobEvents;
   authConfig: AuthConfig;

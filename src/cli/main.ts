@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
-import type { Role } from '../api/auth/principal.ts';
 import { SilopoolError } from '../core/errors.ts';
+import type { Role } from '../core/principal.ts';
 import { DEFAULT_PLAN, PLANS } from '../core/tenant.ts';
 import { confirmDestructive } from './confirm.ts';
 import { describeProblem, problemOf } from './errors.ts';

@@ -6,10 +6,7 @@ import {
   createEmbeddedTenantEraser,
   createSqliteOperationStore,
 } from '../adapters/embedded/operation-store.ts';
-import type { ApiKeyView } from '../api/auth/api-keys.ts';
 import { loadEmbeddedIssuer } from '../api/auth/issuer.ts';
-import type { Role } from '../api/auth/principal.ts';
-import { readTokenLifetimes } from '../api/auth/token-lifetime.ts';
 import { tenantView } from '../api/routes/admin.ts';
 import { listApiKeys, revokeApiKey, rotateApiKey } from '../control/api-keys.ts';
 import { offboardNow } from '../control/offboard-operation.ts';
@@ -22,8 +19,11 @@ import {
   updateTenant,
 } from '../control/tenants.ts';
 import { mintUserToken } from '../control/tokens.ts';
+import type { ApiKeyView } from '../core/api-keys.ts';
 import { DataDirInUseError } from '../core/errors.ts';
 import { parseTenantId } from '../core/ids.ts';
+import type { Role } from '../core/principal.ts';
+import { readTokenLifetimes } from '../core/token-lifetime.ts';
 import { openEmbeddedPlatform } from '../entry/embedded-wiring.ts';
 import { CliError, problemError } from './errors.ts';
 

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander';
-import { DEFAULT_TOKEN_LIFETIMES, lifetimeSeconds } from '../api/auth/token-lifetime.ts';
+import { DEFAULT_TOKEN_LIFETIMES, lifetimeSeconds } from '../core/token-lifetime.ts';
 import { CliError } from './errors.ts';
 import type { Operator } from './operator.ts';
 

@@ -1,4 +1,4 @@
-import { type ApiKeyView, apiKeyView, isKeyLive, newApiKey } from '../api/auth/api-keys.ts';
+import { type ApiKeyView, apiKeyView, isKeyLive, newApiKey } from '../core/api-keys.ts';
 import { ConditionFailedError, NotFoundError, ValidationError } from '../core/errors.ts';
 import type { TenantId } from '../core/ids.ts';
 import type { ApiKeyRecord, Tenant } from '../core/tenant.ts';

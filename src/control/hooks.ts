@@ -1,5 +1,5 @@
-import type { ControlHooks } from '../api/deps.ts';
 import type { Tenant } from '../core/tenant.ts';
+import type { ControlHooks } from '../ports/control-hooks.ts';
 import { tenantDataFor } from '../ports/placement-data.ts';
 import type { RateBuckets } from '../ports/rate-buckets.ts';
 import { createAdmission } from './admission.ts';

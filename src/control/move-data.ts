@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { hashRequest } from '../api/submit-job.ts';
 import { NotFoundError } from '../core/errors.ts';
 import type { TenantId } from '../core/ids.ts';
 import { artifactKey, isTerminal, type JobRecord } from '../core/job.ts';
 import { laneForPlacement, type StoreRef } from '../core/placement.ts';
+import { hashRequest } from '../core/request-hash.ts';
 import type { Placement } from '../core/tenant.ts';
 import { deadLetterQueueName } from '../ports/message-queue.ts';
 import type { TenantEraser } from '../ports/operation-store.ts';

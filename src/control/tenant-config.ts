@@ -145,9 +145,17 @@ export function checkConfig(config: unknown): void {
  * and each field), so a record changed behind the API affects that tenant's requests only.
  */
 export function requireValidSettings(tenant: Pick<Tenant, 'id' | 'config'>): void {
+  if (validConfigs.has(tenant.config)) return;
   const problems = tenantConfigProblems(tenant.config);
   if (problems.length > 0) throw new TenantSettingsError(tenant.id, problems);
+  validConfigs.add(tenant.config);
 }
+
+/**
+ * Configs already checked, by identity: a cached tenant record (the embedded directory keeps them until
+ * the tenants table changes) is checked once, not on every request. A changed config is a new object.
+ */
+const validConfigs = new WeakSet<object>();
 
 /**
  * Reads every stored tenant and reports (never throws for) those whose settings fail the schema: run at

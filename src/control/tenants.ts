@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { newApiKey } from '../api/auth/api-keys.ts';
+import { newApiKey } from '../core/api-keys.ts';
 import { ConditionFailedError, ConflictError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { parseTenantId, type TenantId } from '../core/ids.ts';
 import {

@@ -1,8 +1,8 @@
-import type { EmbeddedIssuer } from '../api/auth/issuer.ts';
-import type { Role } from '../api/auth/principal.ts';
-import { chooseLifetime, type TokenLifetimes } from '../api/auth/token-lifetime.ts';
 import { parseTenantId } from '../core/ids.ts';
+import type { Role } from '../core/principal.ts';
+import { chooseLifetime, type TokenLifetimes } from '../core/token-lifetime.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
+import type { EmbeddedIssuer } from '../ports/token-issuer.ts';
 
 export interface MintRequest {
   tenants: string[];

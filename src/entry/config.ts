@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import ipaddr from 'ipaddr.js';
 import type { OidcSettings } from '../api/auth/authenticator.ts';
-import { lifetimeSeconds, readTokenLifetimes, type TokenLifetimes } from '../api/auth/token-lifetime.ts';
 import type { AuthConfig } from '../api/deps.ts';
+import { lifetimeSeconds, readTokenLifetimes, type TokenLifetimes } from '../core/token-lifetime.ts';
 import { type WebhookTargetPolicy, webhookTargetPolicyFromEnv } from '../core/webhook-target.ts';
 
 export interface ServerConfig {

@@ -6,6 +6,7 @@ import {
   type SqliteDatabase,
   type SqliteMessageQueue,
 } from '../adapters/embedded/index.ts';
+import { createSqliteJobIntake, type SqliteJobIntake } from '../adapters/embedded/job-intake.ts';
 import { createEmbeddedStoreProvider, type Durability } from '../adapters/embedded/store-provider.ts';
 import { openReleaseCatalog } from '../models/releases.ts';
 import { startLocalTracing } from '../observability/local-tracing.ts';
@@ -22,6 +23,8 @@ export interface EmbeddedPlatform {
   directory: TenantDirectory;
   queue: SqliteMessageQueue;
   stores: StoreProvider;
+  /** Submits: each job and its message in one commit of the job's database (see job-intake.ts). */
+  intake: SqliteJobIntake;
   close(): Promise<void>;
 }
 
@@ -38,13 +41,17 @@ export function openEmbeddedPlatform(
   const db = openDatabase(join(dataDir, 'silopool.sqlite'), { synchronous });
   const jobsDb = openDatabase(join(dataDir, 'jobs.sqlite'), { synchronous });
   const stores = createEmbeddedStoreProvider(dataDir, jobsDb, { durability });
+  const queue = createSqliteMessageQueue(db);
+  const intake = createSqliteJobIntake({ stores, queue });
   return {
     db,
     jobsDb,
     directory: createSqliteTenantDirectory(db),
-    queue: createSqliteMessageQueue(db),
+    queue,
     stores,
+    intake,
     async close() {
+      intake.close();
       await stores.close();
       jobsDb.close();
       db.close();

@@ -12,7 +12,6 @@ import {
 import { buildApp } from '../api/app.ts';
 import { createAuthenticator } from '../api/auth/authenticator.ts';
 import { loadEmbeddedIssuer } from '../api/auth/issuer.ts';
-import type { ControlHooks } from '../api/deps.ts';
 import { advisorRoutes } from '../api/routes/advisor.ts';
 import { placementRoutes } from '../api/routes/placement.ts';
 import { releaseRoutes } from '../api/routes/releases.ts';
@@ -38,6 +37,7 @@ import { listModels } from '../models/registry.ts';
 import { openReleaseCatalog, type ReleaseCatalog } from '../models/releases.ts';
 import { localJobSpans, startLocalTracing } from '../observability/local-tracing.ts';
 import { startTracing } from '../observability/tracing.ts';
+import type { ControlHooks } from '../ports/control-hooks.ts';
 import { canScan, hasDeadLetterOutbox } from '../ports/message-queue.ts';
 import { startDedicatedHost } from '../runtime/dedicated-host.ts';
 import { type FunctionHost, startFunctionHost } from '../runtime/function-host.ts';
@@ -132,11 +132,14 @@ export async function startPlatform(
   // Releases: model versions side by side; where each tenant may be placed (its contract region).
   const releases = openReleaseCatalog(releasesDirOf(config.dataDir));
   const regions = regionPolicyFromEnv(process.env, embedded ? 'embedded' : 'aws');
+  // What a crash left in the job databases' outboxes goes onto the queues before the first request.
+  embedded?.intake.drainAll();
   const app = await buildApp({
     releases,
     directory: platform.directory,
     queue: platform.queue,
     stores: platform.stores,
+    ...(embedded ? { intake: embedded.intake } : {}),
     events,
     issuer,
     tokenLifetimes: config.tokenLifetimes,

@@ -1,12 +1,15 @@
 import { afterAll, beforeAll } from 'vitest';
 import {
+  createAwsStoreProvider,
   createDynamoJobStore,
   createDynamoTenantDirectory,
   createS3ObjectStore,
   createSqsMessageQueue,
   sqsCapabilities,
 } from '../../src/adapters/aws/index.ts';
+import { createSequencedJobIntake } from '../../src/ports/job-intake-sequence.ts';
 import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.ts';
+import { describeJobIntakeContract } from './job-intake.contract.ts';
 import { describeJobStoreContract } from './job-store.contract.ts';
 import { describeMessageQueueContract } from './message-queue.contract.ts';
 import { describeObjectStoreContract } from './object-store.contract.ts';
@@ -62,3 +65,23 @@ describeObjectStoreContract('AWS (S3 on fauxqs)', async () => ({
   port: createS3ObjectStore({ client: aws.s3, bucket }),
   teardown: noTeardown,
 }));
+
+describeJobIntakeContract('AWS (the sequence: DynamoDB on dynalite, then SQS on fauxqs)', async () => {
+  const dedup = { client: aws.dynamo, tableName: tables.dedup };
+  const queue = createSqsMessageQueue({ client: aws.sqs, dedup });
+  const stores = createAwsStoreProvider({
+    dynamo: aws.dynamo,
+    s3: aws.s3,
+    sharedTable: tables.jobs,
+    sharedBucket: bucket,
+    account: '000000000000',
+    region: 'us-east-1',
+    provisioning: 'create',
+  });
+  return {
+    intake: createSequencedJobIntake({ stores, queue }),
+    queue,
+    jobsOf: (tenantId) => stores.jobs({ kind: 'shared' }).forTenant(tenantId),
+    teardown: noTeardown,
+  };
+});

@@ -8,6 +8,10 @@ import {
   createSqliteTenantDirectory,
   openDatabase,
 } from '../../src/adapters/embedded/index.ts';
+import { createSqliteJobIntake } from '../../src/adapters/embedded/job-intake.ts';
+import { createEmbeddedStoreProvider } from '../../src/adapters/embedded/store-provider.ts';
+import { createSequencedJobIntake } from '../../src/ports/job-intake-sequence.ts';
+import { describeJobIntakeContract } from './job-intake.contract.ts';
 import { describeJobStoreContract } from './job-store.contract.ts';
 import { describeMessageQueueContract } from './message-queue.contract.ts';
 import { describeObjectStoreContract } from './object-store.contract.ts';
@@ -61,4 +65,41 @@ describeObjectStoreContract('embedded (files)', async () => {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+});
+
+/** The embedded default: jobs in their own file, queues in another, as `openEmbeddedPlatform` lays them out. */
+function embeddedIntakeParts() {
+  const { dir, db, teardown } = tempDatabase();
+  const jobsDb = openDatabase(join(dir, 'jobs.sqlite'));
+  const stores = createEmbeddedStoreProvider(dir, jobsDb);
+  const queue = createSqliteMessageQueue(db);
+  return {
+    stores,
+    queue,
+    jobsOf: (tenantId: Parameters<ReturnType<typeof stores.jobs>['forTenant']>[0]) =>
+      stores.jobs({ kind: 'shared' }).forTenant(tenantId),
+    async teardown() {
+      await stores.close();
+      jobsDb.close();
+      await teardown();
+    },
+  };
+}
+
+describeJobIntakeContract('embedded (one SQLite commit, outbox, group commit)', async () => {
+  const parts = embeddedIntakeParts();
+  const intake = createSqliteJobIntake(parts);
+  return {
+    ...parts,
+    intake,
+    async teardown() {
+      intake.close();
+      await parts.teardown();
+    },
+  };
+});
+
+describeJobIntakeContract('the sequence over embedded stores (used during moves)', async () => {
+  const parts = embeddedIntakeParts();
+  return { ...parts, intake: createSequencedJobIntake(parts) };
 });

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { submitJob } from '../../src/api/submit-job.ts';
 import { settleDeadLetter } from '../../src/control/dead-letter-settler.ts';
 import { ensureQueue, WEBHOOK_QUEUE } from '../../src/control/lanes.ts';
+import { submitJob } from '../../src/control/submit-job.ts';
 import { createTenant } from '../../src/control/tenants.ts';
 import { type JobId, parseTenantId } from '../../src/core/ids.ts';
 import { encodeJobMessage } from '../../src/core/messages.ts';
@@ -62,7 +62,7 @@ async function hookedJob() {
     },
   });
   const data = tenantDataAt(platform.stores, { kind: 'shared' }, id);
-  const { job } = await submitJob(platform.queue, { tenant, data, model: 'finance', input: {} });
+  const { job } = await submitJob(platform.intake, { tenant, data, model: 'finance', input: {} });
   const letter = {
     source: MODEL_QUEUE,
     body: encodeJobMessage({ tenantId: id, jobId: job.id, model: 'finance' }),

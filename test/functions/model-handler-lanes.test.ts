@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { submitJob } from '../../src/api/submit-job.ts';
+import { submitJob } from '../../src/control/submit-job.ts';
 import { createTenant } from '../../src/control/tenants.ts';
 import { parseTenantId } from '../../src/core/ids.ts';
 import { laneFor, type StoreRef } from '../../src/core/placement.ts';
@@ -47,7 +47,7 @@ describe('the model handler during a move', () => {
     const id = parseTenantId(newTenantId('lane'));
     const { tenant } = await createTenant(platform, { id, name: 'Lanes', placement: 'dedicated' });
     const own = { kind: 'dedicated', tenantId: id } as const;
-    const { job } = await submitJob(platform.queue, {
+    const { job } = await submitJob(platform.intake, {
       tenant,
       data: {
         jobs: platform.stores.jobs(own).forTenant(id),
@@ -66,7 +66,11 @@ describe('the model handler during a move', () => {
       tenant.version,
     );
     const queue = laneFor(tenant, 'finance').queue;
-    const messages = await platform.queue.receive(queue, { maxMessages: 1, visibilityTimeoutSec: 30 });
+    const messages = await platform.queue.receive(queue, {
+      maxMessages: 1,
+      visibilityTimeoutSec: 30,
+      waitTimeSec: 1,
+    });
     expect(messages).toHaveLength(1);
     const handler = createModelHandler({
       directory: platform.directory,

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { submitJob } from '../../src/api/submit-job.ts';
 import { ensureQueue, WEBHOOK_QUEUE } from '../../src/control/lanes.ts';
+import { submitJob } from '../../src/control/submit-job.ts';
 import { createTenant } from '../../src/control/tenants.ts';
 import { type JobId, parseTenantId, type TenantId } from '../../src/core/ids.ts';
 import { encodeJobMessage } from '../../src/core/messages.ts';
@@ -68,13 +68,17 @@ async function hookedJob() {
     },
   });
   const data = tenantDataAt(platform.stores, { kind: 'shared' }, id);
-  const { job } = await submitJob(platform.queue, { tenant, data, model: 'finance', input: {} });
+  const { job } = await submitJob(platform.intake, { tenant, data, model: 'finance', input: {} });
   return { id, data, jobId: job.id };
 }
 
 /** Receives the job's model message (again): a redelivery, as after a crash and a visibility timeout. */
 async function deliver(handler: ReturnType<typeof createModelHandler>) {
-  const messages = await platform.queue.receive(MODEL_QUEUE, { maxMessages: 10, visibilityTimeoutSec: 30 });
+  const messages = await platform.queue.receive(MODEL_QUEUE, {
+    maxMessages: 10,
+    visibilityTimeoutSec: 30,
+    waitTimeSec: 1,
+  });
   expect(messages).toHaveLength(1);
   const result = await handler(toSqsEvent(MODEL_QUEUE, messages));
   const failed = result.batchItemFailures.length > 0;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { strFromU8, unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { submitJob } from '../../src/api/submit-job.ts';
+import { submitJob } from '../../src/control/submit-job.ts';
 import { createTenant } from '../../src/control/tenants.ts';
 import { parseTenantId } from '../../src/core/ids.ts';
 import { laneFor } from '../../src/core/placement.ts';
@@ -45,7 +45,7 @@ async function queuedJob(formatting: Formatting, recordedVersion?: string) {
   const own = { kind: 'dedicated', tenantId: id } as const;
   const jobs = platform.stores.jobs(own).forTenant(id);
   const objects = scopeObjects(platform.stores.objects(own), id);
-  const { job } = await submitJob(platform.queue, {
+  const { job } = await submitJob(platform.intake, {
     tenant,
     data: { jobs, objects },
     model: 'finance',
@@ -57,7 +57,11 @@ async function queuedJob(formatting: Formatting, recordedVersion?: string) {
     directory: platform.directory,
     dataFor: laneDataFor(platform.stores),
   });
-  const messages = await platform.queue.receive(queue, { maxMessages: 1, visibilityTimeoutSec: 30 });
+  const messages = await platform.queue.receive(queue, {
+    maxMessages: 1,
+    visibilityTimeoutSec: 30,
+    waitTimeSec: 1,
+  });
   expect(messages).toHaveLength(1);
   // No batch item failure: a refused job is finished, not retried.
   expect((await handler(toSqsEvent(queue, messages))).batchItemFailures).toEqual([]);

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import webpush from 'web-push';
-import { submitJob } from '../../src/api/submit-job.ts';
 import { ensureQueue } from '../../src/control/lanes.ts';
+import { submitJob } from '../../src/control/submit-job.ts';
 import { createTenant } from '../../src/control/tenants.ts';
 import { type JobId, parseTenantId, type TenantId } from '../../src/core/ids.ts';
 import { subscriptionId, userKey } from '../../src/core/notifications.ts';
@@ -106,7 +106,7 @@ function noticeOf(body: Buffer, browser: BrowserKeys) {
 describe('Web Push notifications', { timeout: 60_000 }, () => {
   it("a finished job's push is encrypted for the subscription (RFC 8291) and signed with the platform's VAPID key (RFC 8292)", async () => {
     const { id, tenant, data, browser, path } = await subscribedTenant('push');
-    const { job } = await submitJob(platform.queue, { tenant, data, model: 'finance', input: {} });
+    const { job } = await submitJob(platform.intake, { tenant, data, model: 'finance', input: {} });
     expect(await runNext(platform.queue)).toBe(false);
 
     const received = await push.waitFor((r) => r.path === path);
@@ -149,7 +149,7 @@ describe('Web Push notifications', { timeout: 60_000 }, () => {
 
   it('a crash between the final commit and the announcement still pushes once', async () => {
     const { tenant, data, browser, path } = await subscribedTenant('crash');
-    const { job } = await submitJob(platform.queue, { tenant, data, model: 'finance', input: {} });
+    const { job } = await submitJob(platform.intake, { tenant, data, model: 'finance', input: {} });
     // The announcement is enqueued, then the process "dies" before the job is marked announced.
     const faulty: MessageQueue = {
       ...platform.queue,
@@ -174,7 +174,7 @@ describe('Web Push notifications', { timeout: 60_000 }, () => {
   it('a subscription the push service says is gone (410) is removed, and not retried', async () => {
     const { id, tenant, data, path, subject } = await subscribedTenant('gone');
     push.answer(path, 410);
-    const { job } = await submitJob(platform.queue, { tenant, data, model: 'finance', input: {} });
+    const { job } = await submitJob(platform.intake, { tenant, data, model: 'finance', input: {} });
     await platform.queue.send(NOTIFICATION_QUEUE, notificationMessageFor({ ...job, status: 'succeeded' }));
     await expect
       .poll(async () => (await readByKey(data.objects, userKey(subject)))?.push.length, { timeout: 15_000 })
@@ -190,7 +190,7 @@ describe('Web Push notifications', { timeout: 60_000 }, () => {
     const ids: JobId[] = [];
     // More than the dispatcher holds at once (64): without per-tenant limits they would take every slot.
     for (let i = 0; i < 80; i++) {
-      const { job } = await submitJob(platform.queue, {
+      const { job } = await submitJob(platform.intake, {
         tenant: slow.tenant,
         data: slow.data,
         model: 'finance',
@@ -202,7 +202,7 @@ describe('Web Push notifications', { timeout: 60_000 }, () => {
     await expect.poll(() => push.hanging(), { timeout: 15_000 }).toBeGreaterThan(0);
 
     const fast = await subscribedTenant('fast');
-    const { job } = await submitJob(platform.queue, {
+    const { job } = await submitJob(platform.intake, {
       tenant: fast.tenant,
       data: fast.data,
       model: 'finance',

@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { submitJob } from '../../src/api/submit-job.ts';
 import { parseTenantsFile } from '../../src/control/apply.ts';
 import { ensureQueue } from '../../src/control/lanes.ts';
+import { submitJob } from '../../src/control/submit-job.ts';
 import { createTenant, updateTenant } from '../../src/control/tenants.ts';
 import { ValidationError } from '../../src/core/errors.ts';
 import { parseTenantId } from '../../src/core/ids.ts';
@@ -95,7 +95,7 @@ describe('the settings schema on the other ways in', () => {
     const bad = (await createTenant(platform, { id: newTenantId('bad'), name: 'Bad' })).tenant;
     const good = (await createTenant(platform, { id: newTenantId('good'), name: 'Good' })).tenant;
     const submit = (tenant: Tenant) =>
-      submitJob(platform.queue, {
+      submitJob(platform.intake, {
         tenant,
         data: tenantDataFor(platform.stores, tenant),
         model: 'finance',
@@ -118,7 +118,11 @@ describe('the settings schema on the other ways in', () => {
       dataFor: laneDataFor(platform.stores),
     });
     for (;;) {
-      const messages = await platform.queue.receive(queue, { maxMessages: 10, visibilityTimeoutSec: 30 });
+      const messages = await platform.queue.receive(queue, {
+        maxMessages: 10,
+        visibilityTimeoutSec: 30,
+        waitTimeSec: 1,
+      });
       if (messages.length === 0) break;
       expect((await handler(toSqsEvent(queue, messages))).batchItemFailures).toEqual([]);
     }

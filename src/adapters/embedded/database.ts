@@ -152,6 +152,34 @@ const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX IF NOT EXISTS group_limits_paused ON group_limits (max_running) WHERE max_running <= 0;
   `,
+  // Submits (issue 14): a job's message is written in the job's own commit, in the outbox of the job's
+  // database, and moved into its queue after. AUTOINCREMENT: an id is never reused once the rows below a
+  // queue database's mark are pruned. The identity names this file in those marks, so a tenant's database
+  // made anew (demoted, promoted again) starts from no mark rather than from its predecessor's.
+  `
+  CREATE TABLE IF NOT EXISTS job_outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue TEXT NOT NULL,
+    message TEXT NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS outbox_identity (k INTEGER PRIMARY KEY CHECK (k = 0), id TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS outbox_drained (
+    source TEXT PRIMARY KEY,
+    last_id INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
+  // Every committed change of the tenants table, by any connection or process (the CLI included), bumps
+  // one counter: what in-process tenant and API-key caches compare to drop what they hold.
+  `
+  CREATE TABLE IF NOT EXISTS tenant_generation (k INTEGER PRIMARY KEY CHECK (k = 0), n INTEGER NOT NULL);
+  INSERT OR IGNORE INTO tenant_generation (k, n) VALUES (0, 0);
+  CREATE TRIGGER IF NOT EXISTS tenants_inserted AFTER INSERT ON tenants
+    BEGIN UPDATE tenant_generation SET n = n + 1 WHERE k = 0; END;
+  CREATE TRIGGER IF NOT EXISTS tenants_updated AFTER UPDATE ON tenants
+    BEGIN UPDATE tenant_generation SET n = n + 1 WHERE k = 0; END;
+  CREATE TRIGGER IF NOT EXISTS tenants_deleted AFTER DELETE ON tenants
+    BEGIN UPDATE tenant_generation SET n = n + 1 WHERE k = 0; END;
+  `,
 ];
 
 function migrate(db: SqliteDatabase): void {

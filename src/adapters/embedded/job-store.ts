@@ -15,6 +15,13 @@ const JOB = 'JOB#';
 const JOB_END = 'JOB$';
 const IDEM = 'IDEM#';
 
+/** The keys of a tenant's items in `job_items`, for writers outside this store (the submit's one commit). */
+export const jobItemKeys = {
+  partition: (tenantId: TenantId) => `T#${tenantId}`,
+  job: (id: JobId) => JOB + id,
+  idempotencyKey: (key: string) => IDEM + key,
+};
+
 interface DocRow {
   doc: string;
 }
@@ -72,7 +79,7 @@ export function createSqliteJobStore(db: SqliteDatabase): JobStore {
   const forTenant = (tenantId: TenantId): TenantJobStore => {
     // The brand is only a compile-time promise; the partition key must never be built from anything else.
     parseTenantId(tenantId, '/tenantId');
-    const pk = `T#${tenantId}`;
+    const pk = jobItemKeys.partition(tenantId);
     const own = (job: JobRecord): void => {
       if (job.tenantId !== tenantId)
         throw new ForbiddenError(`Job ${job.id} does not belong to tenant ${tenantId}.`);

@@ -18,6 +18,7 @@ import type {
 } from '../../ports/message-queue.ts';
 import type { SqliteDatabase } from './database.ts';
 import { createFairClaim, type QueueRow } from './message-queue-claim.ts';
+import { createOutboxMethods, type OutboxIntake } from './message-queue-outbox.ts';
 import { createRecoveryMethods, parseHandle } from './message-queue-recovery.ts';
 
 /** SQS FIFO's deduplication window. */
@@ -40,7 +41,8 @@ export interface SqliteMessageQueue
     RetryRelease,
     RunningLimits,
     DeadLetterOutbox,
-    QueueScan {
+    QueueScan,
+    OutboxIntake {
   /** The relative share of `group` (a tenant's plan weight) in fair scheduling on `queue`. */
   setGroupWeight(queue: string, group: string, weight: number): Promise<void>;
 }
@@ -377,6 +379,8 @@ export function createSqliteMessageQueue(
     },
 
     ...createRecoveryMethods(db, () => waker),
+
+    ...createOutboxMethods(db, sendAll, (queue) => waker.emit(queue)),
 
     async depth(queue): Promise<QueueDepth> {
       requireQueue(queue);

@@ -1,5 +1,6 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { isTenantId } from '../../core/ids.ts';
 import type { StoreRef } from '../../core/placement.ts';
 import type { JobStore } from '../../ports/job-store.ts';
 import type { ObjectStore } from '../../ports/object-store.ts';
@@ -16,6 +17,14 @@ export type Durability = 'process' | 'power';
 import { createSqliteJobStore } from './job-store.ts';
 import { createFileObjectStore } from './object-store.ts';
 
+/** The embedded stores also name the SQLite file behind a ref: the submit's one commit writes it directly. */
+export interface EmbeddedStoreProvider extends StoreProvider {
+  /** The open database of `ref`'s job records (opened on first use). */
+  database(ref: StoreRef): SqliteDatabase;
+  /** Every job database on disk now: the shared one and each dedicated tenant's. */
+  refsOnDisk(): StoreRef[];
+}
+
 interface DedicatedStores {
   db: SqliteDatabase;
   jobs: JobStore;
@@ -30,7 +39,7 @@ export function createEmbeddedStoreProvider(
   dataDir: string,
   sharedDb: SqliteDatabase,
   options: { durability?: Durability } = {},
-): StoreProvider {
+): EmbeddedStoreProvider {
   const power = options.durability === 'power';
   const objectOptions = { fsync: power };
   const shared = {
@@ -57,6 +66,16 @@ export function createEmbeddedStoreProvider(
   }
 
   return {
+    database: (ref: StoreRef) => (ref.kind === 'shared' ? sharedDb : open(ref.tenantId).db),
+    refsOnDisk() {
+      const root = join(dataDir, 'tenants');
+      const dedicated = existsSync(root)
+        ? readdirSync(root)
+            .filter(isTenantId)
+            .filter((id) => existsSync(join(tenantDir(id), 'jobs.sqlite')))
+        : [];
+      return [{ kind: 'shared' }, ...dedicated.map((tenantId) => ({ kind: 'dedicated' as const, tenantId }))];
+    },
     jobs: (ref: StoreRef) => (ref.kind === 'shared' ? shared.jobs : open(ref.tenantId).jobs),
     objects: (ref: StoreRef) => (ref.kind === 'shared' ? shared.objects : open(ref.tenantId).objects),
     async provision(ref) {

@@ -29,9 +29,19 @@ function parseTenant(id: string, doc: string): Tenant {
   }
 }
 
-/** Tenants as JSON documents keyed by id; updates are compare-and-set on `version`, as on DynamoDB. */
+/** Most tenant records kept parsed; past it the cache starts again (it is only a saving). */
+const CACHE_LIMIT = 10_000;
+
+/**
+ * Tenants as JSON documents keyed by id; updates are compare-and-set on `version`, as on DynamoDB.
+ * `get` keeps parsed records while the tenants table's change counter (`tenant_generation`, bumped by
+ * triggers in the commit of every insert, update and delete, from any connection or process) stays the
+ * same: a revoked key, a suspension or new settings are seen by the very next read, at the price of one
+ * single-row read per `get`. Returned records are shared: callers change tenants by copies, never in place.
+ */
 export function createSqliteTenantDirectory(db: SqliteDatabase): TenantDirectory {
   const stmt = {
+    generation: db.prepare<[], number>('SELECT n FROM tenant_generation WHERE k = 0').pluck(),
     insert: db.prepare('INSERT OR IGNORE INTO tenants (id, doc, version) VALUES (?, ?, ?)'),
     get: db.prepare<[string], { doc: string }>('SELECT doc FROM tenants WHERE id = ?'),
     update: db.prepare('UPDATE tenants SET doc = ?, version = ? WHERE id = ? AND version = ?'),
@@ -41,14 +51,29 @@ export function createSqliteTenantDirectory(db: SqliteDatabase): TenantDirectory
     delete: db.prepare('DELETE FROM tenants WHERE id = ?'),
   };
 
+  const cache = new Map<string, Tenant>();
+  let cachedGeneration: number | undefined;
+
   return {
     async create(tenant) {
       const { changes } = stmt.insert.run(tenant.id, JSON.stringify(tenant), tenant.version);
       if (changes === 0) throw new ConflictError(`Tenant ${tenant.id} already exists.`, 'tenant_exists');
     },
     async get(id: TenantId) {
+      // Read before the record: a change committed in between is cached under the old count and dropped
+      // by the next read, never kept.
+      const generation = stmt.generation.get();
+      if (generation !== cachedGeneration || cache.size >= CACHE_LIMIT) {
+        cache.clear();
+        cachedGeneration = generation;
+      }
+      const cached = cache.get(id);
+      if (cached) return cached;
       const row = stmt.get.get(id);
-      return row ? parseTenant(id, row.doc) : undefined;
+      if (!row) return undefined;
+      const tenant = parseTenant(id, row.doc);
+      cache.set(id, tenant);
+      return tenant;
     },
     async update(next, expectedVersion) {
       const stored: Tenant = { ...next, version: expectedVersion + 1 };

@@ -6,14 +6,18 @@ import {
   errors as joseErrors,
   jwtVerify,
 } from 'jose';
+import { findMatchingKey, hashApiKey, isKeyLive, parseApiKey } from '../../core/api-keys.ts';
 import { ForbiddenError, isStorageFull, UnauthorizedError } from '../../core/errors.ts';
 import { isTenantId, type TenantId } from '../../core/ids.ts';
-import type { Tenant } from '../../core/tenant.ts';
+import type { Principal, Role, TenantBinding } from '../../core/principal.ts';
+import type { ApiKeyRecord, Tenant } from '../../core/tenant.ts';
+import {
+  DEFAULT_TOKEN_LIFETIMES,
+  maxEmbeddedTokenAge,
+  type TokenLifetimes,
+} from '../../core/token-lifetime.ts';
 import type { TenantDirectory } from '../../ports/tenant-directory.ts';
-import { findMatchingKey, isKeyLive, parseApiKey } from './api-keys.ts';
-import { EMBEDDED_AUDIENCE, EMBEDDED_ISSUER, INCARNATIONS_CLAIM } from './issuer.ts';
-import type { Principal, Role, TenantBinding } from './principal.ts';
-import { DEFAULT_TOKEN_LIFETIMES, maxEmbeddedTokenAge, type TokenLifetimes } from './token-lifetime.ts';
+import { EMBEDDED_AUDIENCE, EMBEDDED_ISSUER, INCARNATIONS_CLAIM } from '../../ports/token-issuer.ts';
 
 export interface OidcSettings {
   jwksUrl: string;
@@ -31,6 +35,8 @@ export interface OidcSettings {
 const CLOCK_TOLERANCE_SEC = 30;
 /** A key's last use is written at most this often (ms): a write per request would cost more than it tells. */
 const KEY_USE_RESOLUTION_MS = 60_000;
+/** Most credentials remembered; past it the cache starts again (it is only a saving). */
+const CREDENTIAL_CACHE_LIMIT = 10_000;
 
 export interface Authenticator {
   authenticate(authorization: string | undefined): Promise<Principal>;
@@ -77,7 +83,31 @@ export function createAuthenticator(options: {
     });
   }
 
+  // Verified tokens by their hash, until they expire or grow too old: an ES256 verification costs more than
+  // the rest of a request. Nothing a token grants is revocable inside it; what is (the tenant's status and
+  // incarnation) is checked against the tenant record on every request (`resolveTenant`).
+  const verified = new Map<string, { principal: Principal; validUntilMs: number }>();
+  // API keys by their hash, with the tenant record they were checked against: reused only while the
+  // directory returns that very record (the embedded one keeps it until the tenants table changes, so a
+  // revocation, rotation or suspension ends it at once; the DynamoDB one reads anew, so never).
+  const keyPrincipals = new Map<string, { tenant: Tenant; record: ApiKeyRecord; principal: Principal }>();
+  const remember = <T>(cache: Map<string, T>, key: string, value: T) => {
+    if (cache.size >= CREDENTIAL_CACHE_LIMIT) cache.clear();
+    cache.set(key, value);
+  };
+
   async function fromJwt(token: string): Promise<Principal> {
+    const hash = hashApiKey(token);
+    const known = verified.get(hash);
+    if (known && Date.now() < known.validUntilMs) return known.principal;
+    if (known) verified.delete(hash);
+    const fresh = await verifyJwt(token);
+    remember(verified, hash, fresh);
+    return fresh.principal;
+  }
+
+  /** The token's principal, and until when (ms) `jwtVerify` would accept it again: its `exp` and its age. */
+  async function verifyJwt(token: string): Promise<{ principal: Principal; validUntilMs: number }> {
     const issuer = peekIssuer(token);
     const verifier = verifiers.find((v) => v.issuer === issuer);
     if (!verifier) throw new UnauthorizedError('The token was not issued by an issuer this server trusts.');
@@ -100,31 +130,37 @@ export function createAuthenticator(options: {
         throw new UnauthorizedError('The token has expired.', { cause: error });
       throw new UnauthorizedError('The token is not valid.', { cause: error });
     }
+    const toleranceMs = verifier.embedded ? 0 : CLOCK_TOLERANCE_SEC * 1000;
     return {
-      subject: typeof payload.sub === 'string' ? payload.sub : 'unknown',
-      roles: new Set(readList(payload[verifier.rolesClaim]).filter(isRole)),
-      tenants: new Set(readList(payload[verifier.tenantsClaim]).filter(isTenantId)),
-      via: 'jwt',
-      binding: verifier.embedded
-        ? { kind: 'incarnation', incarnations: readIncarnations(payload[INCARNATIONS_CLAIM]) }
-        : { kind: 'issued-at', issuedAtSec: payload.iat as number },
+      principal: {
+        subject: typeof payload.sub === 'string' ? payload.sub : 'unknown',
+        roles: new Set(readList(payload[verifier.rolesClaim]).filter(isRole)),
+        tenants: new Set(readList(payload[verifier.tenantsClaim]).filter(isTenantId)),
+        via: 'jwt',
+        binding: verifier.embedded
+          ? { kind: 'incarnation', incarnations: readIncarnations(payload[INCARNATIONS_CLAIM]) }
+          : { kind: 'issued-at', issuedAtSec: payload.iat as number },
+      },
+      validUntilMs:
+        Math.min(payload.exp as number, (payload.iat as number) + verifier.maxTokenAgeSec) * 1000 +
+        toleranceMs,
     };
   }
 
   async function fromApiKey(token: string): Promise<Principal> {
     const parsed = parseApiKey(token);
     const tenant = parsed ? await options.directory.get(parsed.tenantId) : undefined;
-    const record = tenant ? findMatchingKey(tenant.apiKeys, token) : undefined;
-    // The record is read on every request (no cache): a revoked key fails on the very next one.
-    if (!tenant || !record || !isKeyLive(record)) throw new UnauthorizedError('The API key is not valid.');
-    const now = Date.now();
-    if (!record.lastUsedAt || now - Date.parse(record.lastUsedAt) >= KEY_USE_RESOLUTION_MS) {
-      await options.directory.touchApiKey(tenant, record.id, new Date(now).toISOString()).catch((error) => {
-        // The last-used time is best effort: a full disk must not turn every read into a refusal.
-        if (!isStorageFull(error)) throw error;
-      });
+    const hash = hashApiKey(token);
+    const known = keyPrincipals.get(hash);
+    // The tenant record is read on every request (a cached one only while unchanged): a revoked key fails
+    // on the very next one, and a key in its grace period once the period ends.
+    if (known && known.tenant === tenant && isKeyLive(known.record)) {
+      await touchKey(known.tenant, known.record);
+      return known.principal;
     }
-    return {
+    const record = tenant ? findMatchingKey(tenant.apiKeys, token) : undefined;
+    if (!tenant || !record || !isKeyLive(record)) throw new UnauthorizedError('The API key is not valid.');
+    const principal: Principal = {
       subject: `api-key:${record.id}`,
       roles: new Set(['user']),
       tenants: new Set([tenant.id]),
@@ -132,6 +168,19 @@ export function createAuthenticator(options: {
       binding: { kind: 'record' },
       keyTenant: tenant,
     };
+    remember(keyPrincipals, hash, { tenant, record, principal });
+    await touchKey(tenant, record);
+    return principal;
+  }
+
+  async function touchKey(tenant: Tenant, record: ApiKeyRecord): Promise<void> {
+    const now = Date.now();
+    if (!record.lastUsedAt || now - Date.parse(record.lastUsedAt) >= KEY_USE_RESOLUTION_MS) {
+      await options.directory.touchApiKey(tenant, record.id, new Date(now).toISOString()).catch((error) => {
+        // The last-used time is best effort: a full disk must not turn every read into a refusal.
+        if (!isStorageFull(error)) throw error;
+      });
+    }
   }
 
   return {

@@ -1,28 +1,14 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
-import type { Role } from './principal.ts';
+import {
+  EMBEDDED_AUDIENCE,
+  EMBEDDED_ISSUER,
+  type EmbeddedIssuer,
+  INCARNATIONS_CLAIM,
+} from '../../ports/token-issuer.ts';
 
-export const EMBEDDED_ISSUER = 'urn:silopool:embedded';
-export const EMBEDDED_AUDIENCE = 'silopool';
-/** Claim of embedded tokens mapping each granted tenant id to the incarnation it was minted for. */
-export const INCARNATIONS_CLAIM = 'incarnations';
 const ALG = 'ES256';
-
-export interface TokenClaims {
-  subject: string;
-  tenants: string[];
-  roles: Role[];
-  /** Seconds from now until the token expires; callers bound it (`chooseLifetime`). */
-  lifetimeSec: number;
-  /** Tenant id → incarnation of the tenant record the token is for; tenants absent here had none. */
-  incarnations?: Record<string, string>;
-}
-
-export interface EmbeddedIssuer {
-  mint(claims: TokenClaims): Promise<string>;
-  publicJwk: JWK;
-}
 
 /** Loads the signing key from `keyPath`, generating it (mode 0600) on first use. */
 export async function loadEmbeddedIssuer(keyPath: string): Promise<EmbeddedIssuer> {

@@ -4,7 +4,9 @@ import { issueApiKey, onboardTenant, type TenantPatch, updateTenant } from '../.
 import { mintUserToken } from '../../control/tokens.ts';
 import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { parseTenantId } from '../../core/ids.ts';
+import type { Role } from '../../core/principal.ts';
 import { DEFAULT_PLAN, PLANS } from '../../core/tenant.ts';
+import { DEFAULT_TOKEN_LIFETIMES } from '../../core/token-lifetime.ts';
 import {
   checkWebhookUrl,
   STRICT_WEBHOOK_POLICY,
@@ -12,8 +14,6 @@ import {
 } from '../../core/webhook-target.ts';
 import { listModels } from '../../models/registry.ts';
 import { deadLetterQueueName } from '../../ports/message-queue.ts';
-import type { Role } from '../auth/principal.ts';
-import { DEFAULT_TOKEN_LIFETIMES } from '../auth/token-lifetime.ts';
 import type { AppDeps } from '../deps.ts';
 
 const tenantBody = {

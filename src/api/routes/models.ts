@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { submitJob } from '../../control/submit-job.ts';
 import { requireValidSettings } from '../../control/tenant-config.ts';
 import { ValidationError } from '../../core/errors.ts';
 import { jobView } from '../../core/job-view.ts';
@@ -10,14 +11,15 @@ import { inputPointer } from '../../models/schema-paths.ts';
 import { tenantRules } from '../../models/tenant-rules.ts';
 import type { ModelDefinition } from '../../models/types.ts';
 import { traceSubmit } from '../../observability/submit-tracing.ts';
+import { createSequencedJobIntake } from '../../ports/job-intake-sequence.ts';
 import { tenantContext } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
 import { jobViewSchema } from '../job-schema.ts';
-import { submitJob } from '../submit-job.ts';
 
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const intake = deps.intake ?? createSequencedJobIntake(deps);
   app.get(
     '/v1/models',
     {
@@ -116,23 +118,18 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
         ]);
       }
       // Traced around the use case: the span, the story's first steps and the message's trace context.
-      const { admitted, job, created, warnings } = await traceSubmit(
-        deps.queue,
-        context,
-        async (queue, data) => {
-          const admitted = (await deps.control?.admitSubmit?.(context.tenant)) ?? {};
-          const submitted = await submitJob(queue, {
-            ...context,
-            data,
-            model: request.params.model,
-            ...(deps.releases ? { releases: deps.releases } : {}),
-            input,
-            ...(typeof priority === 'number' ? { priority } : {}),
-            ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
-          }).finally(() => deps.control?.submitSettled?.(context.tenant));
-          return { ...submitted, admitted };
-        },
-      );
+      const { admitted, job, created, warnings } = await traceSubmit(intake, context, async (traced) => {
+        const admitted = (await deps.control?.admitSubmit?.(context.tenant)) ?? {};
+        const submitted = await submitJob(traced, {
+          ...context,
+          model: request.params.model,
+          ...(deps.releases ? { releases: deps.releases } : {}),
+          input,
+          ...(typeof priority === 'number' ? { priority } : {}),
+          ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
+        }).finally(() => deps.control?.submitSettled?.(context.tenant));
+        return { ...submitted, admitted };
+      });
       request.log.info({ jobId: job.id, model: job.model, created }, 'job submitted');
       reply.headers(admitted);
       const view = jobView(job);

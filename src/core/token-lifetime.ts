@@ -1,4 +1,4 @@
-import { ValidationError } from '../../core/errors.ts';
+import { ValidationError } from './errors.ts';
 
 /** How long tokens the embedded issuer mints may live, in seconds. */
 export interface TokenLifetimes {

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { isTenantId, type TenantId } from '../../core/ids.ts';
-import type { ApiKeyRecord } from '../../core/tenant.ts';
+import { isTenantId, type TenantId } from './ids.ts';
+import type { ApiKeyRecord } from './tenant.ts';
 
 /**
  * Tenant API keys look like `sp_{tenantId}_{secret}`. The tenant id in the key lets us find the one

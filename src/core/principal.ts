@@ -1,5 +1,5 @@
-import type { TenantId } from '../../core/ids.ts';
-import type { Tenant } from '../../core/tenant.ts';
+import type { TenantId } from './ids.ts';
+import type { Tenant } from './tenant.ts';
 
 export type Role = 'operator' | 'user';
 

@@ -1,0 +1,20 @@
+import type { TenantId } from '../core/ids.ts';
+import type { Placement, Tenant } from '../core/tenant.ts';
+import type { Operation } from './operation-store.ts';
+
+/** Hooks the control plane adds (placement moves, usage); optional so the API runs without them. */
+export interface ControlHooks {
+  /**
+   * Starts a placement move. Onboarding a dedicated tenant whose resources take minutes (a stack on AWS)
+   * creates it shared and promotes it with this, so it can submit at once.
+   */
+  startMove?(tenantId: string, to: Placement): Promise<Operation>;
+  /** After a tenant was created or changed: the local function host applies its limits at once. */
+  tenantChanged?(tenantId: TenantId): Promise<void>;
+  /** After a dedicated tenant's function settings change: the operation applying them, if one is needed. */
+  applySettings?(tenantId: TenantId): Promise<Operation | undefined>;
+  /** Gate per submit: quotas and rate limits. Throws RateLimitedError. Returns headers to add. */
+  admitSubmit?(tenant: Tenant): Promise<Record<string, string>>;
+  /** After an admitted submit finished, whether it succeeded or failed. */
+  submitSettled?(tenant: Tenant): void;
+}

@@ -1,0 +1,191 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openDatabase, type SqliteDatabase } from '../../src/adapters/embedded/database.ts';
+import { createSqliteJobIntake } from '../../src/adapters/embedded/job-intake.ts';
+import {
+  createSqliteMessageQueue,
+  type SqliteMessageQueue,
+} from '../../src/adapters/embedded/message-queue.ts';
+import {
+  createEmbeddedStoreProvider,
+  type EmbeddedStoreProvider,
+} from '../../src/adapters/embedded/store-provider.ts';
+import type { StoreRef } from '../../src/core/placement.ts';
+import type { Tenant } from '../../src/core/tenant.ts';
+import type { JobSubmission } from '../../src/ports/job-intake.ts';
+import { makeJob, makeTenant, randomName, randomTenantId } from '../contract/fixtures.ts';
+
+const cleanups: (() => void | Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function parts() {
+  const dir = mkdtempSync(join(tmpdir(), 'silopool-intake-'));
+  const db = openDatabase(join(dir, 'silopool.sqlite'));
+  const jobsDb = openDatabase(join(dir, 'jobs.sqlite'));
+  const stores = createEmbeddedStoreProvider(dir, jobsDb);
+  const queue = createSqliteMessageQueue(db);
+  cleanups.push(async () => {
+    await stores.close();
+    jobsDb.close();
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { dir, db, jobsDb, stores, queue };
+}
+
+function submission(job: ReturnType<typeof makeJob>, queue: string, key?: string): JobSubmission {
+  return {
+    job,
+    ...(key ? { idempotency: { key, requestHash: 'h', jobId: job.id, createdAt: job.createdAt } } : {}),
+    queue,
+    message: { body: job.id, groupId: job.tenantId, dedupId: job.id },
+  };
+}
+
+/** The stores with each database's outer (IMMEDIATE) transactions counted: one per commit. */
+function countingCommits(stores: EmbeddedStoreProvider) {
+  const counts = { commits: 0 };
+  const proxies = new Map<SqliteDatabase, SqliteDatabase>();
+  const wrap = (db: SqliteDatabase): SqliteDatabase => {
+    let proxy = proxies.get(db);
+    if (!proxy) {
+      proxy = new Proxy(db, {
+        get(target, prop) {
+          if (prop === 'transaction') {
+            return (fn: (...args: never[]) => unknown) => {
+              const tx = target.transaction(fn);
+              return Object.assign((...args: never[]) => tx(...args), {
+                immediate: (...args: never[]) => {
+                  counts.commits++;
+                  return tx.immediate(...args);
+                },
+              });
+            };
+          }
+          const value = Reflect.get(target, prop, target) as unknown;
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+      proxies.set(db, proxy);
+    }
+    return proxy;
+  };
+  return { counts, stores: { ...stores, database: (ref: StoreRef) => wrap(stores.database(ref)) } };
+}
+
+async function bodiesOn(queue: SqliteMessageQueue, lane: string): Promise<string[]> {
+  const bodies: string[] = [];
+  for (;;) {
+    const got = await queue.receive(lane, { maxMessages: 10, waitTimeSec: 0.3 });
+    if (got.length === 0) return bodies.sort();
+    for (const m of got) {
+      bodies.push(m.body);
+      await queue.delete(lane, m.receiptHandle);
+    }
+  }
+}
+
+describe('the embedded submit: one commit for the job, its key and its message', () => {
+  it('a job whose message cannot be written is not written either, nor its key', async () => {
+    const { jobsDb, stores, queue } = parts();
+    const intake = createSqliteJobIntake({ stores, queue });
+    cleanups.push(() => intake.close());
+    const tenant = makeTenant(randomTenantId());
+    const lane = randomName('lane');
+    await queue.createQueue(lane, { visibilityTimeoutSec: 30 });
+    jobsDb.exec(
+      "CREATE TEMP TRIGGER refuse_outbox BEFORE INSERT ON main.job_outbox BEGIN SELECT RAISE(ABORT, 'outbox refused'); END",
+    );
+    const job = makeJob(tenant.id);
+    await expect(intake.submit(tenant, submission(job, lane, 'k-atomic'))).rejects.toThrow('outbox refused');
+    const jobs = stores.jobs({ kind: 'shared' }).forTenant(tenant.id);
+    expect(await jobs.get(job.id)).toBeUndefined();
+    expect(await jobs.countItems()).toBe(0);
+  });
+
+  it('a lone submit commits at once; the others of its event-loop turn share one commit, each with its own outcome', async () => {
+    const base = parts();
+    const { counts, stores } = countingCommits(base.stores);
+    const intake = createSqliteJobIntake({ stores, queue: base.queue });
+    cleanups.push(() => intake.close());
+    const tenant = makeTenant(randomTenantId());
+    const lane = randomName('lane');
+    await base.queue.createQueue(lane, { visibilityTimeoutSec: 30 });
+    await new Promise((r) => setImmediate(r));
+
+    const taken = makeJob(tenant.id);
+    const lone = intake.submit(tenant, submission(taken, lane, 'k-taken'));
+    // Committed before submit() returned: no wait for the end of the turn.
+    expect(await stores.jobs({ kind: 'shared' }).forTenant(tenant.id).get(taken.id)).toEqual(taken);
+    expect(await lone).toEqual({ kind: 'created' });
+    await new Promise((r) => setImmediate(r));
+
+    const before = counts.commits;
+    const jobs = Array.from({ length: 20 }, () => makeJob(tenant.id));
+    const outcomes = await Promise.all([
+      ...jobs.map((job) => intake.submit(tenant, submission(job, lane))),
+      intake.submit(tenant, submission(makeJob(tenant.id), lane, 'k-taken')),
+    ]);
+    // The first of the turn alone, the 20 others together.
+    expect(counts.commits - before).toBe(2);
+    expect(outcomes.slice(0, 20).every((o) => o.kind === 'created')).toBe(true);
+    expect(outcomes[20]).toMatchObject({ kind: 'key-taken', existing: { jobId: taken.id } });
+    expect(await bodiesOn(base.queue, lane)).toEqual([taken.id, ...jobs.map((j) => j.id)].sort());
+  });
+
+  it('what a crash left in the outbox reaches the queue at the next start, once, however often it drains', async () => {
+    const { stores, queue } = parts();
+    const lane = randomName('lane');
+    await queue.createQueue(lane, { visibilityTimeoutSec: 30 });
+    // The queue refuses every move, as if the process died between the job's commit and the move.
+    const dead = createSqliteJobIntake({
+      stores,
+      queue: {
+        ...queue,
+        acceptOutbox: () => {
+          throw new Error('killed');
+        },
+      },
+    });
+    const tenant = makeTenant(randomTenantId());
+    const jobs = [makeJob(tenant.id), makeJob(tenant.id)];
+    for (const job of jobs)
+      expect(await dead.submit(tenant, submission(job, lane))).toEqual({ kind: 'created' });
+    dead.close();
+    expect(await bodiesOn(queue, lane)).toEqual([]);
+
+    const restarted = createSqliteJobIntake({ stores, queue });
+    cleanups.push(() => restarted.close());
+    restarted.drainAll();
+    restarted.drainAll();
+    expect(await bodiesOn(queue, lane)).toEqual(jobs.map((j) => j.id).sort());
+    const outboxRows = stores.database({ kind: 'shared' }).prepare('SELECT count(*) AS n FROM job_outbox');
+    expect((outboxRows.get() as { n: number }).n).toBe(0);
+  });
+
+  it("a dedicated tenant's database made anew does not inherit the old one's mark", async () => {
+    const { stores, queue } = parts();
+    const intake = createSqliteJobIntake({ stores, queue });
+    cleanups.push(() => intake.close());
+    const id = randomTenantId();
+    const tenant: Tenant = makeTenant(id, { placement: 'dedicated' });
+    const ref: StoreRef = { kind: 'dedicated', tenantId: id };
+    const lane = randomName('lane');
+    await queue.createQueue(lane, { visibilityTimeoutSec: 30 });
+    await stores.provision(ref);
+    const first = Array.from({ length: 3 }, () => makeJob(id));
+    for (const job of first) await intake.submit(tenant, submission(job, lane));
+    expect(await bodiesOn(queue, lane)).toEqual(first.map((j) => j.id).sort());
+
+    // Demoted and promoted again: a new file, whose outbox ids start at 1 again.
+    await stores.destroy(ref);
+    await stores.provision(ref);
+    const again = makeJob(id);
+    await intake.submit(tenant, submission(again, lane));
+    expect(await bodiesOn(queue, lane)).toEqual([again.id]);
+  });
+});
