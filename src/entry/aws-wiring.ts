@@ -10,6 +10,7 @@ import { createDynamoTenantDirectory } from '../adapters/aws/tenant-directory.ts
 import { assumeTenantScope, type TenantScopeCredentials } from '../adapters/aws/tenant-scope.ts';
 import { TENANT_STACK_ENV } from '../adapters/aws/tenant-stack.ts';
 import { createTenantViewReader, createTenantViews, type TenantViews } from '../adapters/aws/tenant-views.ts';
+import { createDynamoUsageLedger } from '../adapters/aws/usage-ledger.ts';
 import type { JobId } from '../core/ids.ts';
 import { isHomeLane, type StoreRef, storeFor } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
@@ -19,6 +20,7 @@ import type { OperationStore } from '../ports/operation-store.ts';
 import { jobDataFor } from '../ports/placement-data.ts';
 import { type StoreProvider, type TenantData, tenantDataAt } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
+import type { UsageLedger } from '../ports/usage-ledger.ts';
 
 /** The ports on AWS, for the Lambda handlers and for the local server with `SILOPOOL_BACKEND=aws`. */
 export interface AwsPorts {
@@ -30,6 +32,8 @@ export interface AwsPorts {
   views: TenantViews;
   queue: MessageQueue;
   stores: StoreProvider;
+  /** Usage records (`SILOPOOL_USAGE_TABLE`; docs/billing.md): absent, nothing is metered. */
+  usage?: UsageLedger;
   /**
    * A tenant's data for one message. With `SILOPOOL_TENANT_ROLE_ARN`, shared data is reached through
    * a session of that role narrowed to the tenant's partition key and prefix; otherwise through `stores`.
@@ -117,7 +121,10 @@ export function createAwsPorts(env: Env = process.env): AwsPorts {
     region,
     provisioning: provisioningOf(env, emulated),
   };
-  const stores = createAwsStoreProvider({ dynamo, s3, ...storeOptions });
+  const usage = env.SILOPOOL_USAGE_TABLE
+    ? createDynamoUsageLedger({ client: dynamo, tableName: env.SILOPOOL_USAGE_TABLE })
+    : undefined;
+  const stores = createAwsStoreProvider({ dynamo, s3, ...storeOptions, ...(usage ? { usage } : {}) });
 
   const roleArn = env.SILOPOOL_TENANT_ROLE_ARN;
   const scoped = new Map<string, { expires: number; data: Promise<TenantData>; close: () => void }>();
@@ -171,6 +178,7 @@ export function createAwsPorts(env: Env = process.env): AwsPorts {
     views: createTenantViews({ client: dynamo, tableName: viewsTable }),
     queue,
     stores,
+    ...(usage ? { usage } : {}),
     provisioning: storeOptions.provisioning,
     account: storeOptions.account,
     region,

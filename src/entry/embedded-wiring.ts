@@ -7,9 +7,11 @@ import {
   type SqliteMessageQueue,
 } from '../adapters/embedded/index.ts';
 import { createEmbeddedStoreProvider, type Durability } from '../adapters/embedded/store-provider.ts';
+import { createSqliteUsageLedger } from '../adapters/embedded/usage-ledger.ts';
 import type { HandlerDeps } from '../functions/model-handler.ts';
 import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
+import type { UsageLedger } from '../ports/usage-ledger.ts';
 
 export interface EmbeddedPlatform {
   /** Tenants, queues and operations. */
@@ -19,6 +21,8 @@ export interface EmbeddedPlatform {
   directory: TenantDirectory;
   queue: SqliteMessageQueue;
   stores: StoreProvider;
+  /** Usage records, in `jobs.sqlite` beside the shared jobs they count (docs/billing.md). */
+  usage: UsageLedger;
   close(): Promise<void>;
 }
 
@@ -34,13 +38,15 @@ export function openEmbeddedPlatform(
   const synchronous = durability === 'power' ? 'FULL' : 'NORMAL';
   const db = openDatabase(join(dataDir, 'silopool.sqlite'), { synchronous });
   const jobsDb = openDatabase(join(dataDir, 'jobs.sqlite'), { synchronous });
-  const stores = createEmbeddedStoreProvider(dataDir, jobsDb, { durability });
+  const usage = createSqliteUsageLedger(jobsDb);
+  const stores = createEmbeddedStoreProvider(dataDir, jobsDb, { durability, usage });
   return {
     db,
     jobsDb,
     directory: createSqliteTenantDirectory(db),
     queue: createSqliteMessageQueue(db),
     stores,
+    usage,
     async close() {
       await stores.close();
       jobsDb.close();

@@ -14,3 +14,4 @@ export { scopeObjects, tenantPrefix } from './object-store.ts';
 export type { StoreProvider, TenantData } from './stores.ts';
 export { tenantDataAt } from './stores.ts';
 export type { TenantDirectory, TenantPage } from './tenant-directory.ts';
+export type { TenantUsageLedger, UsageLedger } from './usage-ledger.ts';

@@ -2,8 +2,10 @@ import { afterAll, beforeAll } from 'vitest';
 import {
   createDynamoJobStore,
   createDynamoTenantDirectory,
+  createDynamoUsageLedger,
   createS3ObjectStore,
   createSqsMessageQueue,
+  ensureUsageTable,
   sqsCapabilities,
 } from '../../src/adapters/aws/index.ts';
 import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.ts';
@@ -11,11 +13,12 @@ import { describeJobStoreContract } from './job-store.contract.ts';
 import { describeMessageQueueContract } from './message-queue.contract.ts';
 import { describeObjectStoreContract } from './object-store.contract.ts';
 import { describeTenantDirectoryContract } from './tenant-directory.contract.ts';
+import { describeUsageLedgerContract } from './usage-ledger.contract.ts';
 
 // One set of emulators (fauxqs: SQS and S3; dynalite: DynamoDB) for the file; every test uses its own
 // random queue names and tenant ids, as the suites do, so tests share no state.
 let aws: AwsEmulators;
-let tables: { jobs: string; tenants: string; dedup: string };
+let tables: { jobs: string; tenants: string; dedup: string; usage: string };
 let bucket: string;
 
 beforeAll(async () => {
@@ -24,7 +27,9 @@ beforeAll(async () => {
     jobs: await aws.createTable('jobs'),
     tenants: await aws.createTable('tenants'),
     dedup: await aws.createTable('dedup'),
+    usage: `usage-${Math.random().toString(36).slice(2, 10)}`,
   };
+  await ensureUsageTable(aws.dynamo, tables.usage);
   bucket = await aws.createBucket('objects');
 });
 afterAll(() => aws.stop());
@@ -62,3 +67,12 @@ describeObjectStoreContract('AWS (S3 on fauxqs)', async () => ({
   port: createS3ObjectStore({ client: aws.s3, bucket }),
   teardown: noTeardown,
 }));
+
+describeUsageLedgerContract('AWS (DynamoDB on dynalite)', async () => {
+  const port = createDynamoUsageLedger({ client: aws.dynamo, tableName: tables.usage });
+  return {
+    port,
+    jobs: createDynamoJobStore({ client: aws.dynamo, tableName: tables.jobs, usage: port }),
+    teardown: noTeardown,
+  };
+});

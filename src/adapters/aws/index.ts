@@ -5,3 +5,10 @@ export { createS3ObjectStore, type S3ObjectStoreOptions } from './object-store.t
 export { type AwsStoreProviderOptions, createAwsStoreProvider } from './stores.ts';
 export { createDynamoTenantDirectory, type DynamoTenantDirectoryOptions } from './tenant-directory.ts';
 export { assumeTenantScope, type TenantScopeCredentials, tenantSessionPolicy } from './tenant-scope.ts';
+export {
+  createDynamoUsageLedger,
+  type DynamoUsageLedgerOptions,
+  ensureUsageTable,
+  USAGE_DAY_INDEX,
+  usageTableInput,
+} from './usage-ledger.ts';

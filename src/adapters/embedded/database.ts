@@ -143,6 +143,21 @@ const MIGRATIONS: readonly string[] = [
     moved_at INTEGER NOT NULL
   );
   `,
+  // The usage ledger (src/adapters/embedded/usage-ledger.ts): one row per record, its id deterministic
+  // from what it counts. In every job database, so a shared job's completion and its usage share a commit.
+  `
+  CREATE TABLE IF NOT EXISTS usage_records (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    meter TEXT NOT NULL,
+    model TEXT NOT NULL,
+    quantity INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    day TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS usage_records_tenant_day ON usage_records (tenant_id, day);
+  CREATE INDEX IF NOT EXISTS usage_records_day ON usage_records (day);
+  `,
 ];
 
 function migrate(db: SqliteDatabase): void {

@@ -7,3 +7,4 @@ export {
 } from './message-queue.ts';
 export { createFileObjectStore } from './object-store.ts';
 export { createSqliteTenantDirectory } from './tenant-directory.ts';
+export { createSqliteUsageLedger, type SqliteUsageLedger } from './usage-ledger.ts';
