@@ -36,6 +36,7 @@ import { createJobEvents, type JobEvents } from '../runtime/job-events.ts';
 import { moduleUrl } from '../runtime/module-url.ts';
 import type { AwsControl } from './aws-control.ts';
 import type { AwsPorts } from './aws-wiring.ts';
+import { startBilling } from './billing-wiring.ts';
 import type { ServerConfig } from './config.ts';
 import { type EmbeddedPlatform, openEmbeddedPlatform } from './embedded-wiring.ts';
 import { isAddressInUse, PortInUseError } from './listen-port.ts';
@@ -206,6 +207,8 @@ export async function startPlatform(
       })
     : undefined;
 
+  const billing = startBilling(app, platform);
+
   await options.beforeListen?.();
   const address = await app.listen({ host: config.host, port: config.port }).catch((error: unknown) => {
     throw isAddressInUse(error) ? new PortInUseError(config.port, { cause: error }) : error;
@@ -232,6 +235,7 @@ export async function startPlatform(
     async stop(drainMs = 0) {
       const deadline = Date.now() + drainMs;
       autoPlacement?.stop();
+      await billing.stop();
       // Requests in flight finish while the functions drain; new ones are answered 503.
       const closing = app.close();
       await placement?.moves.stop();
@@ -317,6 +321,7 @@ function startEmbeddedPlacement(
     queue: platform.queue,
     stores: platform.stores,
     operations,
+    usage: platform.usage,
     eraser: createEmbeddedTenantEraser(platform.db, config.dataDir, platform.jobsDb),
     onRoutingChange: () => dedicated.refresh(),
   };
