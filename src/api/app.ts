@@ -14,6 +14,7 @@ import { sendProblem } from './problem.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { adminKeyRoutes } from './routes/admin-keys.ts';
 import { adminUsageRoutes } from './routes/admin-usage.ts';
+import { billingRoutes } from './routes/billing.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { modelRoutes } from './routes/models.ts';
@@ -121,6 +122,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   adminRoutes(app, deps);
   adminKeyRoutes(app, deps);
   adminUsageRoutes(app, deps);
+  billingRoutes(app, deps);
   metricsRoutes(app, deps);
 
   const webRoot = deps.webRoot && existsSync(deps.webRoot) ? deps.webRoot : undefined;

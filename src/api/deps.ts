@@ -15,6 +15,7 @@ import type { Authenticator } from './auth/authenticator.ts';
 import type { EmbeddedIssuer } from './auth/issuer.ts';
 import type { TokenLifetimes } from './auth/token-lifetime.ts';
 import type { EventStreamSettings } from './event-streams.ts';
+import type { BillingRouteDeps } from './routes/billing.ts';
 
 /** Public auth settings the web app reads before login. */
 export interface AuthConfig {
@@ -46,6 +47,8 @@ export interface ControlHooks {
 }
 
 export interface AppDeps {
+  /** Metering, plans and statements (src/control/statements.ts): absent, the billing routes answer 404. */
+  billing?: BillingRouteDeps;
   directory: TenantDirectory;
   queue: MessageQueue;
   stores: StoreProvider;

@@ -3,6 +3,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDynamoBillingItems } from '../adapters/aws/billing-items.ts';
 import { createSqsMessageQueue } from '../adapters/aws/message-queue.ts';
 import { createDynamoOperationStore } from '../adapters/aws/operation-store.ts';
 import { createAwsStoreProvider, type StoreProvisioning } from '../adapters/aws/stores.ts';
@@ -15,6 +16,7 @@ import type { JobId } from '../core/ids.ts';
 import { isHomeLane, type StoreRef, storeFor } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
 import type { HandlerDeps } from '../functions/model-handler.ts';
+import type { BillingItems } from '../ports/billing-items.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { OperationStore } from '../ports/operation-store.ts';
 import { jobDataFor } from '../ports/placement-data.ts';
@@ -34,6 +36,8 @@ export interface AwsPorts {
   stores: StoreProvider;
   /** Usage records (`SILOPOOL_USAGE_TABLE`; docs/billing.md): absent, nothing is metered. */
   usage?: UsageLedger;
+  /** Billing's items, in the usage table. */
+  billing?: BillingItems;
   /**
    * A tenant's data for one message. With `SILOPOOL_TENANT_ROLE_ARN`, shared data is reached through
    * a session of that role narrowed to the tenant's partition key and prefix; otherwise through `stores`.
@@ -178,7 +182,9 @@ export function createAwsPorts(env: Env = process.env): AwsPorts {
     views: createTenantViews({ client: dynamo, tableName: viewsTable }),
     queue,
     stores,
-    ...(usage ? { usage } : {}),
+    ...(usage && env.SILOPOOL_USAGE_TABLE
+      ? { usage, billing: createDynamoBillingItems({ client: dynamo, tableName: env.SILOPOOL_USAGE_TABLE }) }
+      : {}),
     provisioning: storeOptions.provisioning,
     account: storeOptions.account,
     region,

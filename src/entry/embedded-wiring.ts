@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { createSqliteBillingItems } from '../adapters/embedded/billing-items.ts';
 import {
   createSqliteMessageQueue,
   createSqliteTenantDirectory,
@@ -9,6 +10,7 @@ import {
 import { createEmbeddedStoreProvider, type Durability } from '../adapters/embedded/store-provider.ts';
 import { createSqliteUsageLedger } from '../adapters/embedded/usage-ledger.ts';
 import type { HandlerDeps } from '../functions/model-handler.ts';
+import type { BillingItems } from '../ports/billing-items.ts';
 import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import type { UsageLedger } from '../ports/usage-ledger.ts';
@@ -23,6 +25,8 @@ export interface EmbeddedPlatform {
   stores: StoreProvider;
   /** Usage records, in `jobs.sqlite` beside the shared jobs they count (docs/billing.md). */
   usage: UsageLedger;
+  /** Plans, plan changes, adjustments and closed statements, beside the ledger. */
+  billing: BillingItems;
   close(): Promise<void>;
 }
 
@@ -47,6 +51,7 @@ export function openEmbeddedPlatform(
     queue: createSqliteMessageQueue(db),
     stores,
     usage,
+    billing: createSqliteBillingItems(jobsDb),
     async close() {
       await stores.close();
       jobsDb.close();

@@ -36,7 +36,7 @@ import { createJobEvents, type JobEvents } from '../runtime/job-events.ts';
 import { moduleUrl } from '../runtime/module-url.ts';
 import type { AwsControl } from './aws-control.ts';
 import type { AwsPorts } from './aws-wiring.ts';
-import { startBilling } from './billing-wiring.ts';
+import { billingDepsFor, startBilling } from './billing-wiring.ts';
 import type { ServerConfig } from './config.ts';
 import { type EmbeddedPlatform, openEmbeddedPlatform } from './embedded-wiring.ts';
 import { isAddressInUse, PortInUseError } from './listen-port.ts';
@@ -104,7 +104,9 @@ export async function startPlatform(
     queuedCount: embedded ? 'queue' : 'records',
     ...(awsControl ? { rateBuckets: awsControl.rateBuckets } : {}),
   });
+  const billingDeps = billingDepsFor(platform, embedded ? 'embedded' : 'aws');
   const app = await buildApp({
+    ...(billingDeps ? { billing: billingDeps } : {}),
     directory: platform.directory,
     queue: platform.queue,
     stores: platform.stores,
@@ -207,7 +209,7 @@ export async function startPlatform(
       })
     : undefined;
 
-  const billing = startBilling(app, platform);
+  const billing = startBilling(app, platform, hooks.tenantChanged);
 
   await options.beforeListen?.();
   const address = await app.listen({ host: config.host, port: config.port }).catch((error: unknown) => {

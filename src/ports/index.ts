@@ -1,3 +1,4 @@
+export type { BillingItems } from './billing-items.ts';
 export type { IdempotencyRecord, JobPage, JobStore, ListJobsQuery, TenantJobStore } from './job-store.ts';
 export { nextVersion } from './job-store.ts';
 export type {

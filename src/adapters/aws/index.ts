@@ -1,3 +1,4 @@
+export { createDynamoBillingItems } from './billing-items.ts';
 export { createDynamoJobStore, type DynamoJobStoreOptions, tenantPartitionKey } from './job-store.ts';
 export { createSqsMessageQueue, type SqsMessageQueueOptions, sqsCapabilities } from './message-queue.ts';
 export { dedicatedBucketName, dedicatedTableName, tenantStackName } from './naming.ts';

@@ -157,6 +157,12 @@ const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX IF NOT EXISTS usage_records_tenant_day ON usage_records (tenant_id, day);
   CREATE INDEX IF NOT EXISTS usage_records_day ON usage_records (day);
+  CREATE TABLE IF NOT EXISTS billing_items (
+    pk TEXT NOT NULL,
+    sk TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (pk, sk)
+  ) WITHOUT ROWID;
   `,
 ];
 

@@ -1,3 +1,4 @@
+export { createSqliteBillingItems } from './billing-items.ts';
 export { type OpenDatabaseOptions, openDatabase, type SqliteDatabase } from './database.ts';
 export { createSqliteJobStore } from './job-store.ts';
 export {
