@@ -6,9 +6,12 @@ import {
   type PlacementSignals,
   type Recommendation,
   recommendPlacement,
+  type TenantMoney,
 } from '../core/advisor.ts';
 import type { Placement, Tenant } from '../core/tenant.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
+import { tenantMoney } from './advisor-money.ts';
+import type { BillingDeps } from './statements.ts';
 import { ADVISOR_WINDOW_MS, type TenantUsage, type UsageDeps, usageReport } from './usage.ts';
 
 const DAY_MS = 86_400_000;
@@ -23,6 +26,7 @@ export function signalsFrom(
   usage: TenantUsage[],
   now = Date.now(),
   windowMs = Number.POSITIVE_INFINITY,
+  money?: ReadonlyMap<string, TenantMoney>,
 ): PlacementSignals[] {
   const byId = new Map(usage.map((u) => [u.tenantId, u]));
   const sharedCompute = tenants
@@ -45,6 +49,7 @@ export function signalsFrom(
         shareOfSharedCompute: pool > 0 ? compute / pool : 0,
         waitP95Sec: u?.waitP95Sec ?? 0,
         requiresIsolation: tenant.config.placementPolicy?.requiresIsolation === true,
+        ...(money?.has(tenant.id) ? { money: money.get(tenant.id)!, tenantCount: tenants.length } : {}),
       };
     });
 }
@@ -54,16 +59,20 @@ export interface AdvisorDeps {
   /** Usage counted over the last `windowMs` (ADVISOR_WINDOW_MS in practice), or over all history without it. */
   usage(): Promise<TenantUsage[]>;
   windowMs?: number;
+  /** Revenue and cost per tenant (control/advisor-money.ts), where the platform bills. */
+  money?(): Promise<ReadonlyMap<string, TenantMoney>>;
   policy?: AdvisorPolicy;
   prices?: PlacementPrices;
 }
 
 /** The advisor over a platform's stores: usage of the last 30 days, read back only that far. */
-export function advisorFor(deps: UsageDeps): AdvisorDeps {
+export function advisorFor(deps: UsageDeps & { billing?: BillingDeps }): AdvisorDeps {
+  const billing = deps.billing;
   return {
     directory: deps.directory,
     usage: () => usageReport(deps, { sinceMs: Date.now() - ADVISOR_WINDOW_MS }),
     windowMs: ADVISOR_WINDOW_MS,
+    ...(billing ? { money: () => tenantMoney(billing) } : {}),
   };
 }
 
@@ -75,7 +84,8 @@ export async function advise(deps: AdvisorDeps): Promise<Recommendation[]> {
     tenants.push(...page.items);
     cursor = page.nextCursor;
   } while (cursor);
-  return signalsFrom(tenants, await deps.usage(), Date.now(), deps.windowMs).map((s) =>
+  const money = await deps.money?.();
+  return signalsFrom(tenants, await deps.usage(), Date.now(), deps.windowMs, money).map((s) =>
     recommendPlacement(s, deps.policy ?? DEFAULT_POLICY, deps.prices ?? LIST_PRICES),
   );
 }

@@ -196,6 +196,7 @@ export async function startPlatform(
     stores: platform.stores,
     queue: platform.queue,
     metrics,
+    ...(billingDeps ? { billing: billingDeps } : {}),
   });
   const move = placement
     ? (tenantId: string, to: Placement) => placement.moves.start(tenantId, to)
