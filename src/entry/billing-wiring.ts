@@ -9,11 +9,13 @@ import { applyDuePlanChanges } from '../control/plans.ts';
 import { isClosed } from '../control/statements.ts';
 import { AWS_LIST_COSTS, type CostTable, EMBEDDED_MACHINE_COSTS } from '../core/costing.ts';
 import type { Tenant } from '../core/tenant.ts';
+import { usageOfFinishedJob } from '../core/usage.ts';
 import type { BillingItems } from '../ports/billing-items.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import type { UsageLedger } from '../ports/usage-ledger.ts';
+import type { JobEvents } from '../runtime/job-events.ts';
 
 interface BillingPlatform {
   directory: TenantDirectory;
@@ -73,12 +75,19 @@ export function billingDepsFor(
 export function startBilling(
   app: FastifyInstance,
   platform: BillingPlatform,
-  tenantChanged?: (tenantId: Tenant['id']) => Promise<void> | void,
+  options: { events?: JobEvents; tenantChanged?: (tenantId: Tenant['id']) => Promise<void> | void } = {},
 ): { stop(): Promise<void> } {
   const { usage, billing } = platform;
+  const { tenantChanged } = options;
   if (!usage || !billing) return { stop: async () => undefined };
   registerApiMeter(app, usage);
   const onError = (error: unknown) => app.log.error({ err: error }, 'metering pass');
+  // Dedicated function processes open only their tenant's store, not the ledger: their finished jobs,
+  // reported here, are metered at once (idempotently; the pass below makes up for a crash in between).
+  options.events?.onAny((job) => {
+    const records = usageOfFinishedJob(job);
+    if (records.length > 0) usage.record(records).catch(onError);
+  });
   const metering = startMetering(
     { directory: platform.directory, stores: platform.stores, usage },
     { onError },

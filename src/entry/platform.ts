@@ -210,7 +210,10 @@ export async function startPlatform(
       })
     : undefined;
 
-  const billing = startBilling(app, platform, hooks.tenantChanged);
+  const billing = startBilling(app, platform, {
+    events,
+    ...(hooks.tenantChanged ? { tenantChanged: hooks.tenantChanged } : {}),
+  });
 
   await options.beforeListen?.();
   const address = await app.listen({ host: config.host, port: config.port }).catch((error: unknown) => {
