@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import type { Role } from '../api/auth/principal.ts';
 import { SilopoolError } from '../core/errors.ts';
+import { addBillingCommands } from './billing.ts';
 import { addKeyCommands } from './keys.ts';
 import { CliError, type ConnectOptions, connect, type Operator } from './operator.ts';
 import { printTable } from './output.ts';
@@ -185,6 +186,8 @@ program
       ({ token }) => process.stdout.write(`${token}\n`),
     ),
   );
+
+addBillingCommands(program, withOperator);
 
 program.parseAsync().catch((error: unknown) => {
   if (error instanceof CliError || error instanceof SilopoolError) {
