@@ -2,6 +2,7 @@ import { useSession } from '../api.tsx';
 import { match } from '../router.tsx';
 import { ProblemBanner } from '../ui/Problem.tsx';
 import { AdvisorPage } from './AdvisorPage.tsx';
+import { BillingPage } from './BillingPage.tsx';
 import { NewTenantPage } from './NewTenantPage.tsx';
 import { QueuesPage } from './QueuesPage.tsx';
 import { TenantPage } from './TenantPage.tsx';
@@ -19,6 +20,7 @@ export default function ConsoleRoutes({ path }: { path: string }) {
   if (path === '/console/queues') return <QueuesPage />;
   if (path === '/console/usage') return <UsagePage />;
   if (path === '/console/advisor') return <AdvisorPage />;
+  if (path === '/console/billing') return <BillingPage />;
   const tenant = match('/console/tenants/:id', path);
   if (tenant?.id) return <TenantPage tenantId={tenant.id} />;
   return <TenantsPage />;

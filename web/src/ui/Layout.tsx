@@ -10,7 +10,11 @@ export function Layout({ tenantId, children }: { tenantId?: string | undefined; 
   const links: { href: string; label: string }[] = [];
   if (tenantId) {
     const base = `/t/${encodeURIComponent(tenantId)}`;
-    links.push({ href: `${base}/models`, label: 'Models' }, { href: `${base}/jobs`, label: 'Jobs' });
+    links.push(
+      { href: `${base}/models`, label: 'Models' },
+      { href: `${base}/jobs`, label: 'Jobs' },
+      { href: `${base}/billing`, label: 'Billing' },
+    );
   }
   if (me.tenants.length > 1 || (operator && me.tenants.length > 0)) {
     links.push({ href: '/tenants', label: 'Switch tenant' });
@@ -21,6 +25,7 @@ export function Layout({ tenantId, children }: { tenantId?: string | undefined; 
       { href: '/console/queues', label: 'Queues' },
       { href: '/console/usage', label: 'Usage' },
       { href: '/console/advisor', label: 'Advisor' },
+      { href: '/console/billing', label: 'Billing' },
     );
   }
   const tenantName = me.tenants.find((t) => t.id === tenantId)?.name;
