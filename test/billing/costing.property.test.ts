@@ -47,7 +47,8 @@ describe('cost attribution', () => {
           // No part is more than one unit away from its exact share (Hamilton's quota property).
           const sum = weights.reduce((a, b) => a + b, 0);
           if (sum > 0)
-            weights.forEach((w, i) => expect(Math.abs(parts[i]! - (total * w) / sum)).toBeLessThan(1.001));
+            for (const [i, w] of weights.entries())
+              expect(Math.abs(parts[i]! - (total * w) / sum)).toBeLessThan(1.001);
         },
       ),
     );
