@@ -5,7 +5,7 @@ import { registerApiMeter } from '../api/api-meter.ts';
 import type { BillingRouteDeps } from '../api/routes/billing.ts';
 import { parseSink } from '../control/billing-export.ts';
 import { startMetering } from '../control/meter.ts';
-import { applyDuePlanChanges } from '../control/plans.ts';
+import { applyDuePlanChanges, parsePlansFile, savePlans } from '../control/plans.ts';
 import { isClosed } from '../control/statements.ts';
 import { AWS_LIST_COSTS, type CostTable, EMBEDDED_MACHINE_COSTS } from '../core/costing.ts';
 import type { Tenant } from '../core/tenant.ts';
@@ -76,11 +76,16 @@ export function startBilling(
   app: FastifyInstance,
   platform: BillingPlatform,
   options: { events?: JobEvents; tenantChanged?: (tenantId: Tenant['id']) => Promise<void> | void } = {},
-): { stop(): Promise<void> } {
+): { ready: Promise<void>; stop(): Promise<void> } {
   const { usage, billing } = platform;
   const { tenantChanged } = options;
-  if (!usage || !billing) return { stop: async () => undefined };
+  if (!usage || !billing) return { ready: Promise.resolve(), stop: async () => undefined };
   registerApiMeter(app, usage);
+  // The plans file, when the operator keeps plans in one (like tenants.yaml): checked, then stored.
+  const plansFile = process.env.SILOPOOL_PLANS_FILE;
+  const plansLoaded = plansFile
+    ? savePlans(billing, parsePlansFile(readFileSync(plansFile, 'utf8')))
+    : Promise.resolve(undefined);
   const onError = (error: unknown) => app.log.error({ err: error }, 'metering pass');
   // Dedicated function processes open only their tenant's store, not the ledger: their finished jobs,
   // reported here, are metered at once (idempotently; the pass below makes up for a crash in between).
@@ -118,6 +123,7 @@ export function startBilling(
   }, 600_000);
   planTimer.unref();
   return {
+    ready: plansLoaded.then(() => undefined),
     async stop() {
       clearInterval(planTimer);
       await metering.stop();

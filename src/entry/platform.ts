@@ -214,6 +214,7 @@ export async function startPlatform(
     events,
     ...(hooks.tenantChanged ? { tenantChanged: hooks.tenantChanged } : {}),
   });
+  await billing.ready;
 
   await options.beforeListen?.();
   const address = await app.listen({ host: config.host, port: config.port }).catch((error: unknown) => {

@@ -1,10 +1,13 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/adapters/embedded/database.ts';
 import { createSqliteUsageLedger } from '../../src/adapters/embedded/usage-ledger.ts';
 import type { TenantId } from '../../src/core/ids.ts';
+import { DEFAULT_PLANS } from '../../src/core/plans.ts';
 import { storageDayRecord, type UsageRecord } from '../../src/core/usage.ts';
 import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
 
@@ -47,10 +50,17 @@ const provider = startStubProvider();
 let server: TestServer;
 let ledger: ReturnType<typeof createSqliteUsageLedger>;
 let db: ReturnType<typeof openDatabase>;
+let plansDir: string;
 
 beforeAll(async () => {
   const url = await provider.listen();
-  server = await startTestServer({ env: { SILOPOOL_BILLING_EXPORT: url } });
+  plansDir = mkdtempSync(join(tmpdir(), 'silopool-plans-'));
+  const plansFile = join(plansDir, 'plans.yaml');
+  writeFileSync(
+    plansFile,
+    `plans:\n${DEFAULT_PLANS.plans.map((p) => `  - ${JSON.stringify(p)}`).join('\n')}\n  - { id: growth, name: Growth, tier: standard, currency: USD, baseFee: 90000 }\n`,
+  );
+  server = await startTestServer({ env: { SILOPOOL_BILLING_EXPORT: url, SILOPOOL_PLANS_FILE: plansFile } });
   // The ledger as the server's own processes open it (jobs.sqlite), for records of past days.
   db = openDatabase(join(server.dataDir, 'jobs.sqlite'));
   ledger = createSqliteUsageLedger(db);
@@ -59,6 +69,7 @@ afterAll(async () => {
   db?.close();
   await server?.stop();
   await provider.close();
+  rmSync(plansDir, { recursive: true, force: true });
 });
 
 const op = (path: string, init: RequestInit = {}) =>
@@ -115,6 +126,8 @@ describe('billing on the embedded default', () => {
     expect(((await res.json()) as { applied: boolean }).applied).toBe(true);
     const tenant = (await (await op(`/v1/admin/tenants/${t}`)).json()) as { plan: string };
     expect(tenant.plan).toBe('enterprise');
+    const plans = (await (await op('/v1/admin/billing/plans')).json()) as { plans: { id: string }[] };
+    expect(plans.plans.map((p) => p.id)).toContain('growth');
     const bad = await op(`/v1/admin/tenants/${t}/plan`, {
       method: 'POST',
       body: JSON.stringify({ planId: 'nope' }),
