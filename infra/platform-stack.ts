@@ -5,7 +5,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
-import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -54,6 +54,12 @@ export class PlatformStack extends Stack {
     const viewsTable = keyedTable(this, 'TenantViewsTable', names.tenantViewsTable);
     const dedupTable = keyedTable(this, 'DedupTable', names.dedupTable);
     const usageTable = keyedTable(this, 'UsageTable', names.usageTable);
+    // Every tenant's usage records of a day (src/adapters/aws/usage-ledger.ts, USAGE_DAY_INDEX).
+    usageTable.addGlobalSecondaryIndex({
+      indexName: 'byDay',
+      partitionKey: { name: 'day', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+    });
     // Shared placement: every shared tenant's jobs, partitioned by `T#{tenantId}`.
     const sharedTable = keyedTable(this, 'SharedTable', names.sharedTable, { jobs: true });
 

@@ -15,6 +15,7 @@ import { adminRoutes } from './routes/admin.ts';
 import { adminJobRoutes } from './routes/admin-jobs.ts';
 import { adminKeyRoutes } from './routes/admin-keys.ts';
 import { adminUsageRoutes } from './routes/admin-usage.ts';
+import { billingRoutes } from './routes/billing.ts';
 import { jobStoryRoutes } from './routes/job-story.ts';
 import { jobRoutes } from './routes/jobs.ts';
 import { metricsRoutes } from './routes/metrics.ts';
@@ -128,6 +129,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   adminJobRoutes(app, deps);
   adminKeyRoutes(app, deps);
   adminUsageRoutes(app, deps);
+  billingRoutes(app, deps);
   metricsRoutes(app, deps);
   metricsHistoryRoutes(app, deps);
 

@@ -19,6 +19,7 @@ import type { JobEvents } from '../runtime/job-events.ts';
 import type { FunctionInfo } from '../runtime/process-runtime.ts';
 import type { Authenticator } from './auth/authenticator.ts';
 import type { EventStreamSettings } from './event-streams.ts';
+import type { BillingRouteDeps } from './routes/billing.ts';
 
 /** Public auth settings the web app reads before login. */
 export interface AuthConfig {
@@ -35,6 +36,8 @@ export interface AuthConfig {
 export interface AppDeps {
   /** Releases: model versions loaded side by side, tenants' variants (absent: the built-in models). */
   releases?: ReleaseCatalog;
+  /** Metering, plans and statements (src/control/statements.ts): absent, the billing routes answer 404. */
+  billing?: BillingRouteDeps;
   directory: TenantDirectory;
   queue: MessageQueue;
   stores: StoreProvider;

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { SilopoolError } from '../core/errors.ts';
 import type { Role } from '../core/principal.ts';
 import { DEFAULT_PLAN, PLANS } from '../core/tenant.ts';
+import { addBillingCommands } from './billing.ts';
 import { confirmDestructive } from './confirm.ts';
 import { describeProblem, problemOf } from './errors.ts';
 import { addKeyCommands } from './keys.ts';
@@ -202,6 +203,8 @@ program
       ({ token }) => process.stdout.write(`${token}\n`),
     ),
   );
+
+addBillingCommands(program, withOperator);
 
 program.parseAsync().catch((error: unknown) => {
   if (error instanceof CliError || error instanceof SilopoolError) {

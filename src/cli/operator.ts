@@ -11,6 +11,7 @@ import { tenantView } from '../api/routes/admin.ts';
 import { listApiKeys, revokeApiKey, rotateApiKey } from '../control/api-keys.ts';
 import { offboardNow } from '../control/offboard-operation.ts';
 import { operationView } from '../control/operations.ts';
+import type { BillingDeps } from '../control/statements.ts';
 import {
   type CreateTenantInput,
   createTenant,
@@ -24,6 +25,7 @@ import { DataDirInUseError } from '../core/errors.ts';
 import { parseTenantId } from '../core/ids.ts';
 import type { Role } from '../core/principal.ts';
 import { readTokenLifetimes } from '../core/token-lifetime.ts';
+import { costTableFromEnv } from '../entry/billing-wiring.ts';
 import { openEmbeddedPlatform } from '../entry/embedded-wiring.ts';
 import { CliError, problemError } from './errors.ts';
 
@@ -50,6 +52,8 @@ export interface Operator {
   offboardTenant(id: string): Promise<Uint8Array>;
   /** Raw HTTP for commands that only make sense against a running server. */
   request?(method: string, path: string, body?: unknown): Promise<unknown>;
+  /** The ledger and billing items, when the CLI opened the data folder itself (cli/billing.ts). */
+  billing?: BillingDeps;
   close(): Promise<void>;
 }
 
@@ -204,6 +208,12 @@ async function directOperator(dataDir: string): Promise<Operator> {
   return {
     mode: 'data-dir',
     where: dataDir,
+    billing: {
+      directory: platform.directory,
+      usage: platform.usage,
+      billing: platform.billing,
+      costs: costTableFromEnv('embedded'),
+    },
     async createTenant(input) {
       const { tenant, apiKey } = await createTenant(deps, input);
       return { tenant: tenantView(tenant), apiKey };

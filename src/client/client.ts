@@ -1,4 +1,11 @@
 import { type BackoffPolicy, backoffMs } from '../core/backoff.ts';
+import type {
+  BillingMonth,
+  BillingPlan,
+  BillingSummary,
+  Statement,
+  TenantBillingUsage,
+} from './billing-types.ts';
 import { networkProblem, ProblemError, problemFrom } from './problem.ts';
 import { parseEventStream } from './sse.ts';
 import type {
@@ -93,6 +100,13 @@ export const CLIENT_ROUTES = [
   'POST /v1/admin/tenants/{tenantId}/jobs/{id}/retry',
   'POST /v1/admin/tenants/{tenantId}/jobs/{id}/cancel',
   'POST /v1/admin/tenants/{tenantId}/jobs/{id}/redrive',
+  'GET /v1/admin/billing/summary',
+  'GET /v1/admin/billing/months',
+  'GET /v1/admin/billing/plans',
+  'POST /v1/admin/tenants/{id}/plan',
+  'GET /v1/admin/tenants/{id}/statements',
+  'GET /v1/billing/usage',
+  'GET /v1/billing/statements',
 ] as const;
 
 const TERMINAL: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
@@ -275,6 +289,34 @@ export class SilopoolClient {
         { body },
       )
     ).items;
+  }
+  /** Revenue, cost and margin per tenant for a UTC month (`YYYY-MM`; default this month). */
+  billingSummary(month?: string): Promise<BillingSummary> {
+    return this.json('GET', '/v1/admin/billing/summary', { query: month ? { month } : {} });
+  }
+  async billingMonths(months = 6): Promise<BillingMonth[]> {
+    return (await this.json<Page<BillingMonth>>('GET', '/v1/admin/billing/months', { query: { months } }))
+      .items;
+  }
+  async plans(): Promise<BillingPlan[]> {
+    return (await this.json<{ plans: BillingPlan[] }>('GET', '/v1/admin/billing/plans')).plans;
+  }
+  changePlan(tenantId: string, planId: string, effective?: string): Promise<{ applied: boolean }> {
+    return this.json('POST', `/v1/admin/tenants/${enc(tenantId)}/plan`, {
+      body: { planId, ...(effective ? { effective } : {}) },
+    });
+  }
+  /** A tenant's statements (operator view, with cost and margin). */
+  async tenantStatements(tenantId: string): Promise<Statement[]> {
+    return (await this.json<Page<Statement>>('GET', `/v1/admin/tenants/${enc(tenantId)}/statements`)).items;
+  }
+  /** This tenant's usage this month against its plan (tenant audience). */
+  billingUsage(): Promise<TenantBillingUsage> {
+    return this.json('GET', '/v1/billing/usage');
+  }
+  /** This tenant's statements (tenant audience: no cost or margin). */
+  async statements(): Promise<Statement[]> {
+    return (await this.json<Page<Statement>>('GET', '/v1/billing/statements')).items;
   }
   /** A token from the embedded issuer; `expiresIn` like `'15m'` (the server's default and maximum apply). */
   mintToken(body: {

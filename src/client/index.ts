@@ -1,3 +1,4 @@
+export type * from './billing-types.ts';
 export {
   CLIENT_ROUTES,
   type ClientOptions,

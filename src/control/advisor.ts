@@ -6,11 +6,14 @@ import {
   type PlacementSignals,
   type Recommendation,
   recommendPlacement,
+  type TenantMoney,
 } from '../core/advisor.ts';
 import type { Placement, Tenant } from '../core/tenant.ts';
 import type { OperationStore } from '../ports/operation-store.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import { placementDecisions } from './advisor-decisions.ts';
+import { tenantMoney } from './advisor-money.ts';
+import type { BillingDeps } from './statements.ts';
 
 export { respectOperatorMsFrom } from './advisor-decisions.ts';
 
@@ -30,6 +33,7 @@ export function signalsFrom(
   windowMs = Number.POSITIVE_INFINITY,
   decisions: ReadonlyMap<string, number> = new Map(),
   platformRegion?: string,
+  money?: ReadonlyMap<string, TenantMoney>,
 ): PlacementSignals[] {
   const byId = new Map(usage.map((u) => [u.tenantId, u]));
   const sharedCompute = tenants
@@ -57,6 +61,7 @@ export function signalsFrom(
         ...(tenant.region && platformRegion && tenant.region !== platformRegion
           ? { foreignRegion: tenant.region }
           : {}),
+        ...(money?.has(tenant.id) ? { money: money.get(tenant.id)!, tenantCount: tenants.length } : {}),
       };
     });
 }
@@ -66,6 +71,8 @@ export interface AdvisorDeps {
   /** Usage counted over the last `windowMs` (ADVISOR_WINDOW_MS in practice), or over all history without it. */
   usage(): Promise<TenantUsage[]>;
   windowMs?: number;
+  /** Revenue and cost per tenant (control/advisor-money.ts), where the platform bills. */
+  money?(): Promise<ReadonlyMap<string, TenantMoney>>;
   policy?: AdvisorPolicy;
   prices?: PlacementPrices;
   /** When an operator last set each tenant's placement (ms since the epoch); see `placementDecisions`. */
@@ -76,12 +83,14 @@ export interface AdvisorDeps {
 
 /**
  * The advisor over a platform's stores: usage of the last 30 days, read back only that far; with the
- * operation store, placements operators set within `respectOperatorMs` (default 7 days) are left alone.
+ * operation store, placements operators set within `respectOperatorMs` (default 7 days) are left alone;
+ * with billing, revenue, cost and margin per tenant (the seed's decision matrix).
  */
 export function advisorFor(
-  deps: UsageDeps,
+  deps: UsageDeps & { billing?: BillingDeps },
   decisions?: { operations: Pick<OperationStore, 'listByTenant'>; respectOperatorMs?: number | undefined },
 ): AdvisorDeps {
+  const billing = deps.billing;
   return {
     directory: deps.directory,
     usage: () => usageReport(deps, { sinceMs: Date.now() - ADVISOR_WINDOW_MS }),
@@ -94,6 +103,7 @@ export function advisorFor(
             : {}),
         }
       : {}),
+    ...(billing ? { money: () => tenantMoney(billing) } : {}),
   };
 }
 
@@ -106,6 +116,7 @@ export async function advise(deps: AdvisorDeps): Promise<Recommendation[]> {
     cursor = page.nextCursor;
   } while (cursor);
   const decisions = (await deps.decisions?.(tenants)) ?? new Map<string, number>();
+  const money = await deps.money?.();
   return signalsFrom(
     tenants,
     await deps.usage(),
@@ -113,6 +124,7 @@ export async function advise(deps: AdvisorDeps): Promise<Recommendation[]> {
     deps.windowMs,
     decisions,
     deps.platformRegion,
+    money,
   ).map((s) => recommendPlacement(s, deps.policy ?? DEFAULT_POLICY, deps.prices ?? LIST_PRICES));
 }
 

@@ -10,6 +10,7 @@ import type { TenantEraser } from '../ports/operation-store.ts';
 import { type TenantData, tenantDataAt } from '../ports/stores.ts';
 import type { InfrastructureOptions } from '../ports/tenant-infrastructure.ts';
 import { laneQueues } from './lanes.ts';
+import { meterStoreBeforeRemoval } from './meter.ts';
 import { type ControlDeps, infrastructureOf } from './tenants.ts';
 
 /** The data steps of a placement move: copy, verify, remove from the old place. Each is idempotent. */
@@ -123,6 +124,7 @@ export async function removeOld(
   source: StoreRef,
   options?: InfrastructureOptions,
 ): Promise<string> {
+  await meterStoreBeforeRemoval(deps.usage, tenantDataAt(deps.stores, source, tenantId).jobs);
   if (from === 'dedicated') {
     // Dead letters keep their place in line: they move to the new lane's dead-letter queue.
     let moved = 0;

@@ -6,6 +6,7 @@ import { parseTenantId, type TenantId } from '../core/ids.ts';
 import type { Placement, Tenant } from '../core/tenant.ts';
 import type { Operation } from '../ports/operation-store.ts';
 import { StoppedError } from '../ports/tenant-infrastructure.ts';
+import { meterStoreBeforeRemoval } from './meter.ts';
 import { allJobs } from './move-data.ts';
 import { beginOffboarding, cancelQueued, dataOf, exportTenant, type OffboardDeps } from './offboard.ts';
 import {
@@ -194,6 +195,8 @@ export async function driveOffboard(
     await step(EXPORT, async () => {
       const tenant = await ownTenant(deps, op);
       if (!tenant) throw new OffboardFailed('tenant_gone', 'The tenant disappeared before its export.');
+      // Its last usage is in the ledger before its job records go (the ledger outlives the tenant).
+      await meterStoreBeforeRemoval(deps.usage, dataOf(deps, tenant).jobs);
       const exported = await exportTenant(tenant, dataOf(deps, tenant));
       // Written whole before the operation points at it (a put is atomic), so a recorded export is complete.
       await deps.stores.objects({ kind: 'shared' }).put(exportKey(op), exported.zip, 'application/zip');

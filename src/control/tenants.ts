@@ -16,6 +16,7 @@ import type { Operation } from '../ports/operation-store.ts';
 import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import type { InfrastructureOptions, TenantInfrastructure } from '../ports/tenant-infrastructure.ts';
+import type { UsageLedger } from '../ports/usage-ledger.ts';
 import { dedicatedPlacementProblem, laneInfrastructure, laneQueues } from './lanes.ts';
 import { checkConfig } from './tenant-config.ts';
 
@@ -27,6 +28,8 @@ export interface ControlDeps {
   queueSettings?: { visibilityTimeoutSec?: number; maxReceiveCount?: number };
   /** A dedicated tenant's own resources; by default queues and a store made here (`laneInfrastructure`). */
   infrastructure?: TenantInfrastructure;
+  /** The usage ledger: a store about to be removed has its finished jobs metered first (control/meter.ts). */
+  usage?: UsageLedger;
 }
 
 export function infrastructureOf(deps: ControlDeps): TenantInfrastructure {

@@ -18,6 +18,20 @@ export interface PlacementSignals {
   placedByOperatorAgoMs?: number;
   /** Its contract region is not the platform's: shared placement would put its data elsewhere. */
   foreignRegion?: string;
+  /** What the tenant pays and costs a month, where billing knows (USD plans only). */
+  money?: TenantMoney;
+  /** Tenants on the platform (the decision matrix: dedicated suits fewer than 50, shared more than 100). */
+  tenantCount?: number;
+}
+
+/** A tenant's month in USD, independent of where it runs, so the same figures judge both placements. */
+export interface TenantMoney {
+  /** Base fee and usage charges, without the dedicated surcharge. */
+  revenueUsd: number;
+  /** What its usage costs on shared lanes (src/core/costing.ts), without a dedicated stack's fixed cost. */
+  costUsd: number;
+  /** What its plan charges a month for a dedicated placement. */
+  dedicatedSurchargeUsd: number;
 }
 
 /** Monthly prices per placement (AWS list prices, us-east-1; see docs/aws.md "Monthly cost per tenant"). */
@@ -45,6 +59,10 @@ export interface AdvisorPolicy {
   minJobsPerMonth: number;
   /** A placement an operator set this recently (ms) is not proposed for reversal; 0 turns this off. */
   respectOperatorMs: number;
+  /** The seed's decision matrix: dedicated for tenants paying more than this a month (USD)… */
+  dedicatedRevenueUsd: number;
+  /** …shared for those paying less: between the two a tenant stays where it is. */
+  sharedRevenueUsd: number;
 }
 
 export const DEFAULT_POLICY: AdvisorPolicy = {
@@ -53,6 +71,8 @@ export const DEFAULT_POLICY: AdvisorPolicy = {
   maxWaitSec: 30,
   minJobsPerMonth: 1000,
   respectOperatorMs: 7 * 86_400_000,
+  dedicatedRevenueUsd: 10_000,
+  sharedRevenueUsd: 1_000,
 };
 
 export interface Recommendation {
@@ -64,6 +84,18 @@ export interface Recommendation {
   monthlyCostUsd: { shared: number; dedicated: number };
   /** Recommended minus current monthly cost: what following the advice costs (negative: saves). */
   deltaUsd: number;
+  /** Monthly margin (revenue − cost, USD) in each placement, where billing knows the revenue. */
+  marginUsd?: { shared: number; dedicated: number };
+}
+
+const usd = (x: number) =>
+  `$${x.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+
+/** Monthly margin in each placement: a dedicated one adds the plan's surcharge and the stack's fixed cost. */
+export function marginByPlacement(money: TenantMoney, prices: PlacementPrices = LIST_PRICES) {
+  const premium = prices.dedicatedFixedUsd - prices.sharedFixedUsd;
+  const shared = money.revenueUsd - money.costUsd;
+  return { shared, dedicated: shared + money.dedicatedSurchargeUsd - premium };
 }
 
 export function monthlyCost(signals: PlacementSignals, prices: PlacementPrices = LIST_PRICES) {
@@ -82,6 +114,8 @@ export function recommendPlacement(
   prices: PlacementPrices = LIST_PRICES,
 ): Recommendation {
   const cost = monthlyCost(signals, prices);
+  const money = signals.money;
+  const margin = money ? marginByPlacement(money, prices) : undefined;
   const reasons: string[] = [];
   const big = signals.jobsPerMonth >= policy.minJobsPerMonth;
   const pct = (x: number) => `${Math.round(x * 100)}%`;
@@ -106,6 +140,23 @@ export function recommendPlacement(
   } else if (signals.plan === 'enterprise' && signals.waitP95Sec > waitBar) {
     reasons.push(
       `its jobs wait ${signals.waitP95Sec.toFixed(0)} s (p95); its plan expects predictable starts under ${policy.maxWaitSec} s`,
+    );
+  } else if (margin && money && paysForDedicated(money, margin, dedicatedNow, policy)) {
+    // The decision matrix: high-value tenants get their own lanes when their margin pays for the stack;
+    // once there they stay while they pay more than the shared line and the margin stays positive.
+    reasons.push(
+      dedicatedNow
+        ? `it pays ${usd(money.revenueUsd)} a month (the matrix moves tenants under ${usd(policy.sharedRevenueUsd)} to shared) and its margin stays ${usd(margin.dedicated)} dedicated`
+        : `it pays ${usd(money.revenueUsd)} a month, above the matrix's ${usd(policy.dedicatedRevenueUsd)} line; dedicated adds ${usd(money.dedicatedSurchargeUsd)} of surcharge and ${usd(cost.dedicated - cost.shared)} of cost: margin ${usd(margin.shared)} → ${usd(margin.dedicated)}`,
+    );
+    if (signals.tenantCount !== undefined && signals.tenantCount > 100)
+      reasons.push(`the platform has ${signals.tenantCount} tenants: the matrix keeps most of them shared`);
+  } else if (margin && money && dedicatedNow) {
+    recommended = 'shared';
+    reasons.push(
+      money.revenueUsd < policy.sharedRevenueUsd
+        ? `it pays ${usd(money.revenueUsd)} a month, under the matrix's ${usd(policy.sharedRevenueUsd)} line; shared saves ${usd(cost.dedicated - cost.shared)} a month (margin ${usd(margin.dedicated)} → ${usd(margin.shared)})`
+        : `its dedicated margin is ${usd(margin.dedicated)}: the stack costs more than it brings; shared makes it ${usd(margin.shared)}`,
     );
   } else {
     recommended = 'shared';
@@ -142,6 +193,7 @@ export function recommendPlacement(
     reasons,
     monthlyCostUsd: cost,
     deltaUsd: cost[recommended] - cost[signals.placement],
+    ...(margin ? { marginUsd: margin } : {}),
   };
 }
 
@@ -158,4 +210,15 @@ export function describeAgo(ms: number): string {
     }
   }
   return 'less than a minute';
+}
+
+/** Promote above the dedicated revenue line, keep above the shared one: both only with a positive dedicated margin. */
+function paysForDedicated(
+  money: TenantMoney,
+  margin: { dedicated: number },
+  dedicatedNow: boolean,
+  policy: AdvisorPolicy,
+): boolean {
+  const line = dedicatedNow ? policy.sharedRevenueUsd : policy.dedicatedRevenueUsd;
+  return money.revenueUsd >= line && margin.dedicated > 0;
 }

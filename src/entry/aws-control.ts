@@ -107,6 +107,7 @@ export function createAwsControl(
       queue: ports.queue,
       stores: ports.stores,
       operations: ports.operations,
+      ...(ports.usage ? { usage: ports.usage } : {}),
       eraser: createDynamoTenantEraser({ client: ports.dynamo, sharedTable: ports.sharedTable }),
       ...(queueSettings ? { queueSettings } : {}),
       ...(infrastructure ? { infrastructure } : {}),

@@ -3,6 +3,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDynamoBillingItems } from '../adapters/aws/billing-items.ts';
 import { createSqsMessageQueue } from '../adapters/aws/message-queue.ts';
 import { createDynamoOperationStore } from '../adapters/aws/operation-store.ts';
 import { createAwsStoreProvider, type StoreProvisioning } from '../adapters/aws/stores.ts';
@@ -10,15 +11,18 @@ import { createDynamoTenantDirectory } from '../adapters/aws/tenant-directory.ts
 import { assumeTenantScope, type TenantScopeCredentials } from '../adapters/aws/tenant-scope.ts';
 import { TENANT_STACK_ENV } from '../adapters/aws/tenant-stack.ts';
 import { createTenantViewReader, createTenantViews, type TenantViews } from '../adapters/aws/tenant-views.ts';
+import { createDynamoUsageLedger } from '../adapters/aws/usage-ledger.ts';
 import type { JobId } from '../core/ids.ts';
 import { isHomeLane, type StoreRef, storeFor } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
 import { openReleaseCatalog } from '../models/releases.ts';
+import type { BillingItems } from '../ports/billing-items.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { OperationStore } from '../ports/operation-store.ts';
 import { jobDataFor } from '../ports/placement-data.ts';
 import { type StoreProvider, type TenantData, tenantDataAt } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
+import type { UsageLedger } from '../ports/usage-ledger.ts';
 import type { FunctionThreadDeps } from '../runtime/function-runtime.ts';
 
 /** The ports on AWS, for the Lambda handlers and for the local server with `SILOPOOL_BACKEND=aws`. */
@@ -31,6 +35,10 @@ export interface AwsPorts {
   views: TenantViews;
   queue: MessageQueue;
   stores: StoreProvider;
+  /** Usage records (`SILOPOOL_USAGE_TABLE`; docs/billing.md): absent, nothing is metered. */
+  usage?: UsageLedger;
+  /** Billing's items, in the usage table. */
+  billing?: BillingItems;
   /**
    * A tenant's data for one message. With `SILOPOOL_TENANT_ROLE_ARN`, shared data is reached through
    * a session of that role narrowed to the tenant's partition key and prefix; otherwise through `stores`.
@@ -118,7 +126,10 @@ export function createAwsPorts(env: Env = process.env): AwsPorts {
     region,
     provisioning: provisioningOf(env, emulated),
   };
-  const stores = createAwsStoreProvider({ dynamo, s3, ...storeOptions });
+  const usage = env.SILOPOOL_USAGE_TABLE
+    ? createDynamoUsageLedger({ client: dynamo, tableName: env.SILOPOOL_USAGE_TABLE })
+    : undefined;
+  const stores = createAwsStoreProvider({ dynamo, s3, ...storeOptions, ...(usage ? { usage } : {}) });
 
   const roleArn = env.SILOPOOL_TENANT_ROLE_ARN;
   const scoped = new Map<string, { expires: number; data: Promise<TenantData>; close: () => void }>();
@@ -172,6 +183,9 @@ export function createAwsPorts(env: Env = process.env): AwsPorts {
     views: createTenantViews({ client: dynamo, tableName: viewsTable }),
     queue,
     stores,
+    ...(usage && env.SILOPOOL_USAGE_TABLE
+      ? { usage, billing: createDynamoBillingItems({ client: dynamo, tableName: env.SILOPOOL_USAGE_TABLE }) }
+      : {}),
     provisioning: storeOptions.provisioning,
     account: storeOptions.account,
     region,

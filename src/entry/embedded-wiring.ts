@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { createSqliteBillingItems } from '../adapters/embedded/billing-items.ts';
 import {
   createSqliteMessageQueue,
   createSqliteTenantDirectory,
@@ -8,11 +9,14 @@ import {
 } from '../adapters/embedded/index.ts';
 import { createSqliteJobIntake, type SqliteJobIntake } from '../adapters/embedded/job-intake.ts';
 import { createEmbeddedStoreProvider, type Durability } from '../adapters/embedded/store-provider.ts';
+import { createSqliteUsageLedger } from '../adapters/embedded/usage-ledger.ts';
 import { openReleaseCatalog } from '../models/releases.ts';
 import { startLocalTracing } from '../observability/local-tracing.ts';
+import type { BillingItems } from '../ports/billing-items.ts';
 import { laneDataFor } from '../ports/placement-data.ts';
 import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
+import type { UsageLedger } from '../ports/usage-ledger.ts';
 import type { FunctionThreadDeps } from '../runtime/function-runtime.ts';
 
 export interface EmbeddedPlatform {
@@ -25,6 +29,10 @@ export interface EmbeddedPlatform {
   stores: StoreProvider;
   /** Submits: each job and its message in one commit of the job's database (see job-intake.ts). */
   intake: SqliteJobIntake;
+  /** Usage records, in `jobs.sqlite` beside the shared jobs they count (docs/billing.md). */
+  usage: UsageLedger;
+  /** Plans, plan changes, adjustments and closed statements, beside the ledger. */
+  billing: BillingItems;
   close(): Promise<void>;
 }
 
@@ -40,7 +48,8 @@ export function openEmbeddedPlatform(
   const synchronous = durability === 'power' ? 'FULL' : 'NORMAL';
   const db = openDatabase(join(dataDir, 'silopool.sqlite'), { synchronous });
   const jobsDb = openDatabase(join(dataDir, 'jobs.sqlite'), { synchronous });
-  const stores = createEmbeddedStoreProvider(dataDir, jobsDb, { durability });
+  const usage = createSqliteUsageLedger(jobsDb);
+  const stores = createEmbeddedStoreProvider(dataDir, jobsDb, { durability, usage });
   const queue = createSqliteMessageQueue(db);
   const intake = createSqliteJobIntake({ stores, queue });
   return {
@@ -50,6 +59,8 @@ export function openEmbeddedPlatform(
     queue,
     stores,
     intake,
+    usage,
+    billing: createSqliteBillingItems(jobsDb),
     async close() {
       intake.close();
       await stores.close();

@@ -4,6 +4,7 @@ import type { Context } from 'aws-lambda';
 import { repairTenantViews } from '../adapters/aws/tenant-views.ts';
 import { advisorFor, applyAutoPlacement, respectOperatorMsFrom } from '../control/advisor.ts';
 import { type SweepReport, sweepDeadLetterQueues } from '../control/dead-letter-sweep.ts';
+import { meterPass } from '../control/meter.ts';
 import { createMoveRunner } from '../control/placement-move.ts';
 import type { TenantId } from '../core/ids.ts';
 import { createAwsControl } from './aws-control.ts';
@@ -65,6 +66,20 @@ export async function handler(_event: unknown, context: Pick<Context, 'getRemain
         return 0;
       });
       if (repaired > 0) logger.warn('tenant views repaired', { repaired });
+      // The metering pass (docs/billing.md) on the same cadence: finished jobs a crash left unmetered,
+      // today's storage, and the lane hours since the previous pass (at most a day back).
+      if (ports.usage) {
+        const now = Date.now();
+        const every = Math.max(1, Number(process.env.SILOPOOL_ADVISOR_EVERY_MIN ?? 15)) * 60_000;
+        const added = await meterPass(
+          { directory: ports.directory, stores: ports.stores, usage: ports.usage },
+          { now, lastPassMs: now - every },
+        ).catch((error: unknown) => {
+          logger.error('metering pass failed', { error: String(error) });
+          return 0;
+        });
+        if (added > 0) logger.info('metering pass', { added });
+      }
     }
     for (;;) {
       const running = await runner.resume();

@@ -46,6 +46,7 @@ import { moduleUrl } from '../runtime/module-url.ts';
 import { startNotificationDispatcher } from '../runtime/notification-dispatcher.ts';
 import type { AwsControl } from './aws-control.ts';
 import type { AwsPorts } from './aws-wiring.ts';
+import { billingDepsFor, startBilling } from './billing-wiring.ts';
 import type { ServerConfig } from './config.ts';
 import { type EmbeddedPlatform, openEmbeddedPlatform, releasesDirOf } from './embedded-wiring.ts';
 import { isAddressInUse, PortInUseError } from './listen-port.ts';
@@ -134,8 +135,10 @@ export async function startPlatform(
   const regions = regionPolicyFromEnv(process.env, embedded ? 'embedded' : 'aws');
   // What a crash left in the job databases' outboxes goes onto the queues before the first request.
   embedded?.intake.drainAll();
+  const billingDeps = billingDepsFor(platform, embedded ? 'embedded' : 'aws');
   const app = await buildApp({
     releases,
+    ...(billingDeps ? { billing: billingDeps } : {}),
     directory: platform.directory,
     queue: platform.queue,
     stores: platform.stores,
@@ -236,7 +239,13 @@ export async function startPlatform(
   // The placement advisor: recommendations for operators, and moves for tenants whose policy is `auto`.
   const advisor = {
     ...advisorFor(
-      { directory: platform.directory, stores: platform.stores, queue: platform.queue, metrics },
+      {
+        directory: platform.directory,
+        stores: platform.stores,
+        queue: platform.queue,
+        metrics,
+        ...(billingDeps ? { billing: billingDeps } : {}),
+      },
       { operations: placement.operations, respectOperatorMs: respectOperatorMsFrom(process.env) },
     ),
     platformRegion: regions.region,
@@ -264,6 +273,11 @@ export async function startPlatform(
         app,
       })
     : undefined;
+  const billing = startBilling(app, platform, {
+    events,
+    ...(hooks.tenantChanged ? { tenantChanged: hooks.tenantChanged } : {}),
+  });
+  await billing.ready;
 
   await options.beforeListen?.();
   const address = await app.listen({ host: config.host, port: config.port }).catch((error: unknown) => {
@@ -302,6 +316,7 @@ export async function startPlatform(
     async stop(drainMs = 0) {
       const deadline = Date.now() + drainMs;
       autoPlacement?.stop();
+      await billing.stop();
       // Requests in flight finish while the functions drain; new ones are answered 503.
       const closing = app.close();
       await Promise.all([placement?.moves.stop(), placement.rollouts.stop()]);
@@ -400,6 +415,7 @@ function startEmbeddedPlacement(
     queue: platform.queue,
     stores: platform.stores,
     operations,
+    usage: platform.usage,
     eraser: createEmbeddedTenantEraser(platform.db, config.dataDir, platform.jobsDb),
     onRoutingChange: () => dedicated.refresh(),
   };

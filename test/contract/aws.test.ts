@@ -3,8 +3,10 @@ import {
   createAwsStoreProvider,
   createDynamoJobStore,
   createDynamoTenantDirectory,
+  createDynamoUsageLedger,
   createS3ObjectStore,
   createSqsMessageQueue,
+  ensureUsageTable,
   sqsCapabilities,
 } from '../../src/adapters/aws/index.ts';
 import { createSequencedJobIntake } from '../../src/ports/job-intake-sequence.ts';
@@ -14,11 +16,12 @@ import { describeJobStoreContract } from './job-store.contract.ts';
 import { describeMessageQueueContract } from './message-queue.contract.ts';
 import { describeObjectStoreContract } from './object-store.contract.ts';
 import { describeTenantDirectoryContract } from './tenant-directory.contract.ts';
+import { describeUsageLedgerContract } from './usage-ledger.contract.ts';
 
 // One set of emulators (fauxqs: SQS and S3; dynalite: DynamoDB) for the file; every test uses its own
 // random queue names and tenant ids, as the suites do, so tests share no state.
 let aws: AwsEmulators;
-let tables: { jobs: string; tenants: string; dedup: string };
+let tables: { jobs: string; tenants: string; dedup: string; usage: string };
 let bucket: string;
 
 beforeAll(async () => {
@@ -27,7 +30,9 @@ beforeAll(async () => {
     jobs: await aws.createTable('jobs'),
     tenants: await aws.createTable('tenants'),
     dedup: await aws.createTable('dedup'),
+    usage: `usage-${Math.random().toString(36).slice(2, 10)}`,
   };
+  await ensureUsageTable(aws.dynamo, tables.usage);
   bucket = await aws.createBucket('objects');
 });
 afterAll(() => aws.stop());
@@ -82,6 +87,15 @@ describeJobIntakeContract('AWS (the sequence: DynamoDB on dynalite, then SQS on 
     intake: createSequencedJobIntake({ stores, queue }),
     queue,
     jobsOf: (tenantId) => stores.jobs({ kind: 'shared' }).forTenant(tenantId),
+    teardown: noTeardown,
+  };
+});
+
+describeUsageLedgerContract('AWS (DynamoDB on dynalite)', async () => {
+  const port = createDynamoUsageLedger({ client: aws.dynamo, tableName: tables.usage });
+  return {
+    port,
+    jobs: createDynamoJobStore({ client: aws.dynamo, tableName: tables.jobs, usage: port }),
     teardown: noTeardown,
   };
 });

@@ -6,6 +6,7 @@ import {
   createSqliteJobStore,
   createSqliteMessageQueue,
   createSqliteTenantDirectory,
+  createSqliteUsageLedger,
   openDatabase,
 } from '../../src/adapters/embedded/index.ts';
 import { createSqliteJobIntake } from '../../src/adapters/embedded/job-intake.ts';
@@ -16,6 +17,7 @@ import { describeJobStoreContract } from './job-store.contract.ts';
 import { describeMessageQueueContract } from './message-queue.contract.ts';
 import { describeObjectStoreContract } from './object-store.contract.ts';
 import { describeTenantDirectoryContract } from './tenant-directory.contract.ts';
+import { describeUsageLedgerContract } from './usage-ledger.contract.ts';
 
 /** A fresh temp dir and SQLite file per test: no state shared between tests. */
 function tempDatabase() {
@@ -102,4 +104,24 @@ describeJobIntakeContract('embedded (one SQLite commit, outbox, group commit)', 
 describeJobIntakeContract('the sequence over embedded stores (used during moves)', async () => {
   const parts = embeddedIntakeParts();
   return { ...parts, intake: createSequencedJobIntake(parts) };
+});
+
+describeUsageLedgerContract('embedded (SQLite, same database as the jobs)', async () => {
+  const { db, teardown } = tempDatabase();
+  const port = createSqliteUsageLedger(db);
+  return { port, jobs: createSqliteJobStore(db, { usage: port }), teardown };
+});
+
+describeUsageLedgerContract('embedded (SQLite, a dedicated database beside the ledger)', async () => {
+  const ledger = tempDatabase();
+  const dedicated = tempDatabase();
+  const port = createSqliteUsageLedger(ledger.db);
+  return {
+    port,
+    jobs: createSqliteJobStore(dedicated.db, { usage: port }),
+    async teardown() {
+      await dedicated.teardown();
+      await ledger.teardown();
+    },
+  };
 });

@@ -46,7 +46,11 @@ export function leftovers(dataDir: string, needles: string[], operationId: strin
     table === 'operations' && row.id === operationId;
   return [
     ...rowsMentioning(join(dataDir, 'silopool.sqlite'), needles, keep),
-    ...rowsMentioning(join(dataDir, 'jobs.sqlite'), needles),
+    // Usage records and billing items outlive the tenant on purpose: its last month is still billed
+    // (docs/billing.md). They hold ids and counts, none of its inputs, results or settings.
+    ...rowsMentioning(join(dataDir, 'jobs.sqlite'), needles, (table) =>
+      ['usage_records', 'billing_items'].includes(table),
+    ),
     ...rowsMentioning(join(dataDir, 'traces.sqlite'), needles),
     ...pathsMentioning(dataDir, needles),
   ];

@@ -1,3 +1,4 @@
+export { createDynamoBillingItems } from './billing-items.ts';
 export { createDynamoJobStore, type DynamoJobStoreOptions, tenantPartitionKey } from './job-store.ts';
 export { createSqsMessageQueue, type SqsMessageQueueOptions, sqsCapabilities } from './message-queue.ts';
 export { dedicatedBucketName, dedicatedTableName, tenantStackName } from './naming.ts';
@@ -5,3 +6,10 @@ export { createS3ObjectStore, type S3ObjectStoreOptions } from './object-store.t
 export { type AwsStoreProviderOptions, createAwsStoreProvider } from './stores.ts';
 export { createDynamoTenantDirectory, type DynamoTenantDirectoryOptions } from './tenant-directory.ts';
 export { assumeTenantScope, type TenantScopeCredentials, tenantSessionPolicy } from './tenant-scope.ts';
+export {
+  createDynamoUsageLedger,
+  type DynamoUsageLedgerOptions,
+  ensureUsageTable,
+  USAGE_DAY_INDEX,
+  usageTableInput,
+} from './usage-ledger.ts';

@@ -9,6 +9,7 @@ import {
 import { ConditionFailedError } from '../../core/errors.ts';
 import type { JobId, TenantId } from '../../core/ids.ts';
 import type { JobProgress, JobRecord } from '../../core/job.ts';
+import { usageOfFinishedJob } from '../../core/usage.ts';
 import type {
   IdempotencyRecord,
   JobPage,
@@ -16,12 +17,18 @@ import type {
   ListJobsQuery,
   TenantJobStore,
 } from '../../ports/job-store.ts';
+import type { UsageLedger } from '../../ports/usage-ledger.ts';
 import { putIfAbsent, putIfVersion } from './conditional-put.ts';
 import { decodeCursor, encodeCursor, isConditionFailed } from './cursor.ts';
 
 export interface DynamoJobStoreOptions {
   client: DynamoDBDocumentClient;
   tableName: string;
+  /**
+   * Where a write that finishes a job records its usage, right after the job's conditional write and
+   * keyed to it (deterministic ids, conditional puts); control/meter.ts closes the crash window between.
+   */
+  usage?: UsageLedger;
 }
 
 /** The partition key of a tenant's items: `#` cannot occur in a tenant id, so `T#a1` never prefixes `T#a1-x`. */
@@ -49,7 +56,7 @@ export function createDynamoJobStore(options: DynamoJobStoreOptions): JobStore {
   return { forTenant: (tenantId) => tenantJobs(options, tenantId) };
 }
 
-function tenantJobs({ client, tableName }: DynamoJobStoreOptions, tenantId: TenantId): TenantJobStore {
+function tenantJobs({ client, tableName, usage }: DynamoJobStoreOptions, tenantId: TenantId): TenantJobStore {
   const pk = tenantPartitionKey(tenantId);
   const itemOf = (job: JobRecord) => ({
     pk,
@@ -97,6 +104,7 @@ function tenantJobs({ client, tableName }: DynamoJobStoreOptions, tenantId: Tena
       if (!(await putIfVersion(client, tableName, itemOf(stored), expectedVersion))) {
         throw new ConditionFailedError(`Job ${next.id} changed since version ${expectedVersion} was read.`);
       }
+      if (usage) await usage.record(usageOfFinishedJob(stored));
       return stored;
     },
 

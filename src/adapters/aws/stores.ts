@@ -20,6 +20,7 @@ import type { StoreRef } from '../../core/placement.ts';
 import type { JobStore } from '../../ports/job-store.ts';
 import type { ObjectStore } from '../../ports/object-store.ts';
 import type { StoreProvider } from '../../ports/stores.ts';
+import type { UsageLedger } from '../../ports/usage-ledger.ts';
 import { createDynamoJobStore, QUEUED_INDEX } from './job-store.ts';
 import { dedicatedBucketName, dedicatedTableName } from './naming.ts';
 import { createS3ObjectStore } from './object-store.ts';
@@ -42,6 +43,8 @@ export interface AwsStoreProviderOptions {
    * - `create` (emulators, development): provision creates them, destroy deletes them.
    */
   provisioning: StoreProvisioning;
+  /** The usage ledger every job store records finished jobs in (docs/billing.md). */
+  usage?: UsageLedger;
 }
 
 /**
@@ -141,7 +144,13 @@ export function createAwsStoreProvider(options: AwsStoreProviderOptions): StoreP
   return {
     jobs(ref) {
       const table = tableOf(ref);
-      const store = jobStores.get(table) ?? createDynamoJobStore({ client: dynamo, tableName: table });
+      const store =
+        jobStores.get(table) ??
+        createDynamoJobStore({
+          client: dynamo,
+          tableName: table,
+          ...(options.usage ? { usage: options.usage } : {}),
+        });
       jobStores.set(table, store);
       return store;
     },

@@ -180,6 +180,27 @@ const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER IF NOT EXISTS tenants_deleted AFTER DELETE ON tenants
     BEGIN UPDATE tenant_generation SET n = n + 1 WHERE k = 0; END;
   `,
+  // The usage ledger (src/adapters/embedded/usage-ledger.ts): one row per record, its id deterministic
+  // from what it counts. In every job database, so a shared job's completion and its usage share a commit.
+  `
+  CREATE TABLE IF NOT EXISTS usage_records (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    meter TEXT NOT NULL,
+    model TEXT NOT NULL,
+    quantity INTEGER NOT NULL,
+    at TEXT NOT NULL,
+    day TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS usage_records_tenant_day ON usage_records (tenant_id, day);
+  CREATE INDEX IF NOT EXISTS usage_records_day ON usage_records (day);
+  CREATE TABLE IF NOT EXISTS billing_items (
+    pk TEXT NOT NULL,
+    sk TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (pk, sk)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 function migrate(db: SqliteDatabase): void {

@@ -8,7 +8,10 @@ import type {
   ListJobsQuery,
   TenantJobStore,
 } from '../../ports/job-store.ts';
+import type { UsageLedger } from '../../ports/usage-ledger.ts';
 import type { SqliteDatabase } from './database.ts';
+import { meterCompletion } from './meter-completion.ts';
+import type { SqliteUsageLedger } from './usage-ledger.ts';
 
 const JOB = 'JOB#';
 /** Upper bound of the JOB# range: `$` is the character after `#`. */
@@ -39,8 +42,14 @@ function decodeCursor(cursor: string): string {
   return sk;
 }
 
-/** Jobs in one table shaped like the DynamoDB one: partition `T#{tenantId}`, sort key `JOB#{id}` / `IDEM#{key}`. */
-export function createSqliteJobStore(db: SqliteDatabase): JobStore {
+/**
+ * Jobs in one table shaped like the DynamoDB one: partition `T#{tenantId}`, sort key `JOB#{id}` / `IDEM#{key}`.
+ * With `usage`, a write that finishes a job also records its usage (see meter-completion.ts).
+ */
+export function createSqliteJobStore(
+  db: SqliteDatabase,
+  options: { usage?: UsageLedger | SqliteUsageLedger } = {},
+): JobStore {
   const stmt = {
     insert: db.prepare(
       'INSERT OR IGNORE INTO job_items (pk, sk, doc, version, status, model) VALUES (?, ?, ?, ?, ?, ?)',
@@ -105,17 +114,20 @@ export function createSqliteJobStore(db: SqliteDatabase): JobStore {
       async update(next, expectedVersion) {
         own(next);
         const stored: JobRecord = { ...next, version: expectedVersion + 1 };
-        const { changes } = stmt.update.run(
-          JSON.stringify(stored),
-          stored.version,
-          stored.status,
-          stored.model,
-          pk,
-          JOB + next.id,
-          expectedVersion,
-        );
-        if (changes === 0)
-          throw new ConditionFailedError(`Job ${next.id} changed since version ${expectedVersion}.`);
+        const write = () => {
+          const { changes } = stmt.update.run(
+            JSON.stringify(stored),
+            stored.version,
+            stored.status,
+            stored.model,
+            pk,
+            JOB + next.id,
+            expectedVersion,
+          );
+          if (changes === 0)
+            throw new ConditionFailedError(`Job ${next.id} changed since version ${expectedVersion}.`);
+        };
+        await meterCompletion(db, stored, write, options.usage);
         return stored;
       },
       async recordProgress(id, version, progress) {

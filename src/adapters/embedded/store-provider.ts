@@ -5,6 +5,7 @@ import type { StoreRef } from '../../core/placement.ts';
 import type { JobStore } from '../../ports/job-store.ts';
 import type { ObjectStore } from '../../ports/object-store.ts';
 import type { StoreProvider } from '../../ports/stores.ts';
+import type { UsageLedger } from '../../ports/usage-ledger.ts';
 import { PRIVATE_DIR_MODE } from './data-dir.ts';
 import { openDatabase, type SqliteDatabase } from './database.ts';
 
@@ -38,12 +39,13 @@ interface DedicatedStores {
 export function createEmbeddedStoreProvider(
   dataDir: string,
   sharedDb: SqliteDatabase,
-  options: { durability?: Durability } = {},
+  options: { durability?: Durability; usage?: UsageLedger } = {},
 ): EmbeddedStoreProvider {
+  const metered = options.usage ? { usage: options.usage } : {};
   const power = options.durability === 'power';
   const objectOptions = { fsync: power };
   const shared = {
-    jobs: createSqliteJobStore(sharedDb),
+    jobs: createSqliteJobStore(sharedDb, metered),
     objects: createFileObjectStore(join(dataDir, 'objects'), objectOptions),
   };
   const dedicated = new Map<string, DedicatedStores>();
@@ -57,7 +59,7 @@ export function createEmbeddedStoreProvider(
       });
       stores = {
         db,
-        jobs: createSqliteJobStore(db),
+        jobs: createSqliteJobStore(db, metered),
         objects: createFileObjectStore(join(tenantDir(tenantId), 'objects'), objectOptions),
       };
       dedicated.set(tenantId, stores);

@@ -2,6 +2,7 @@ import { useSession } from '../api.tsx';
 import { match } from '../router.tsx';
 import { ProblemBanner } from '../ui/Problem.tsx';
 import { AdvisorPage } from './AdvisorPage.tsx';
+import { BillingPage } from './BillingPage.tsx';
 import { JobStoryPage } from './JobStoryPage.tsx';
 import { MetricsPage } from './MetricsPage.tsx';
 import { NewTenantPage } from './NewTenantPage.tsx';
@@ -28,6 +29,7 @@ export default function ConsoleRoutes({ path }: { path: string }) {
   const job = match('/console/tenants/:tenantId/jobs/:id', path);
   if (job?.tenantId && job.id) return <JobStoryPage tenantId={job.tenantId} jobId={job.id} />;
   if (path === '/console/releases') return <ReleasesPage />;
+  if (path === '/console/billing') return <BillingPage />;
   const tenant = match('/console/tenants/:id', path);
   if (tenant?.id) return <TenantPage tenantId={tenant.id} />;
   return <TenantsPage />;

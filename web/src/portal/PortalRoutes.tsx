@@ -2,6 +2,7 @@ import { lazy } from 'react';
 import { useSession } from '../api.tsx';
 import { match, Redirect } from '../router.tsx';
 import { ProblemBanner } from '../ui/Problem.tsx';
+import { BillingPage } from './BillingPage.tsx';
 import { JobPage } from './JobPage.tsx';
 import { JobsPage } from './JobsPage.tsx';
 import { ModelsPage } from './ModelsPage.tsx';
@@ -28,6 +29,7 @@ export default function PortalRoutes({ tenantId, path }: { tenantId: string; pat
   if (model?.model) return <RunModelPage tenantId={tenantId} model={model.model} />;
   if (rest === '/jobs') return <JobsPage tenantId={tenantId} />;
   if (rest === '/notifications') return <NotificationsPage tenantId={tenantId} />;
+  if (rest === '/billing') return <BillingPage tenantId={tenantId} />;
   const job = match('/jobs/:id', rest);
   if (job?.id) return <JobPage tenantId={tenantId} jobId={job.id} />;
   return <Redirect to={`${base}/models`} />;

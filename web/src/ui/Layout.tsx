@@ -14,6 +14,7 @@ export function Layout({ tenantId, children }: { tenantId?: string | undefined; 
       { href: `${base}/models`, label: 'Models' },
       { href: `${base}/jobs`, label: 'Jobs' },
       { href: `${base}/notifications`, label: 'Notifications' },
+      { href: `${base}/billing`, label: 'Billing' },
     );
   }
   if (me.tenants.length > 1 || (operator && me.tenants.length > 0)) {
@@ -28,6 +29,7 @@ export function Layout({ tenantId, children }: { tenantId?: string | undefined; 
       { href: '/console/metrics', label: 'Metrics' },
       { href: '/console/advisor', label: 'Advisor' },
       { href: '/console/releases', label: 'Releases' },
+      { href: '/console/billing', label: 'Billing' },
     );
   }
   const tenantName = me.tenants.find((t) => t.id === tenantId)?.name;

@@ -1,0 +1,304 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { type BillingSink, exportUsage, setBillingCustomer } from '../../control/billing-export.ts';
+import { changePlan, loadPlans, savePlans } from '../../control/plans.ts';
+import { statementCsv, statementHtml } from '../../control/statement-render.ts';
+import {
+  addAdjustment,
+  type BillingDeps,
+  closeMonth,
+  isClosed,
+  listStatements,
+  monthStatements,
+  parseMonth,
+  statementFor,
+} from '../../control/statements.ts';
+import { NotFoundError, ValidationError } from '../../core/errors.ts';
+import { parseTenantId } from '../../core/ids.ts';
+import type { PlanCatalogue } from '../../core/plans.ts';
+import type { Statement } from '../../core/statement.ts';
+import { utcMonth } from '../../core/usage.ts';
+import type { AppDeps } from '../deps.ts';
+import { tenantBillingRoutes } from './billing-tenant.ts';
+
+export interface BillingRouteDeps extends BillingDeps {
+  /** Where `POST /v1/admin/billing/export` sends usage events (`SILOPOOL_BILLING_EXPORT`). */
+  sink?: BillingSink;
+}
+
+const operator = { audience: 'operator' } as const;
+const tags = ['billing'];
+
+/** Sends a statement as JSON, CSV (`?format=csv`) or a printable HTML page (`?format=html`). */
+export function sendStatement(
+  reply: FastifyReply,
+  st: Statement,
+  format: string | undefined,
+  options: { name?: string; withCost: boolean },
+) {
+  if (format === 'csv')
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="statement-${st.tenantId}-${st.month}.csv"`)
+      .send(statementCsv(st, options));
+  if (format === 'html')
+    return (
+      reply
+        .type('text/html; charset=utf-8')
+        // The page's one inline style sheet, and nothing else: no scripts, no requests.
+        .header(
+          'content-security-policy',
+          "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+        )
+        .send(statementHtml(st, options.name))
+    );
+  return reply.send(st);
+}
+
+export const formatQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { format: { type: 'string', enum: ['json', 'csv', 'html'] } },
+} as const;
+
+/**
+ * Billing for operators: usage and cost per tenant, plans, plan changes, statements, adjustments,
+ * closing months and the export to a billing provider. Registered only where the platform has a ledger.
+ */
+export function billingRoutes(app: FastifyInstance, deps: AppDeps): void {
+  const billing = deps.billing;
+  if (!billing) return;
+  tenantBillingRoutes(app, deps, billing);
+
+  app.get<{ Querystring: { month?: string } }>(
+    '/v1/admin/billing/summary',
+    {
+      config: operator,
+      schema: {
+        tags,
+        summary: 'Revenue, cost and margin per tenant for a month (default: this month so far)',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { month: { type: 'string' } },
+        },
+      },
+    },
+    async (request) => {
+      const month = request.query.month
+        ? parseMonth(request.query.month, '/querystring/month')
+        : utcMonth(Date.now());
+      const items = await monthStatements(billing, month);
+      const sum = (f: (s: Statement) => number) => items.reduce((a, s) => a + f(s), 0);
+      return {
+        month,
+        closed: await isClosed(billing.billing, month),
+        costTable: billing.costs.name,
+        items: items.map(({ lines: _lines, ...rest }) => rest),
+        totals: { revenue: sum((s) => s.total), cost: sum((s) => s.cost), margin: sum((s) => s.margin ?? 0) },
+      };
+    },
+  );
+
+  app.get<{ Querystring: { months?: number } }>(
+    '/v1/admin/billing/months',
+    {
+      config: operator,
+      schema: {
+        tags,
+        summary: 'Revenue, cost and margin per tenant for each of the last months (for charts)',
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { months: { type: 'integer', minimum: 1, maximum: 24 } },
+        },
+      },
+    },
+    async (request) => {
+      const n = request.query.months ?? 6;
+      const now = new Date();
+      const months: string[] = [];
+      for (let i = n - 1; i >= 0; i--)
+        months.push(
+          new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - i, 1)).toISOString().slice(0, 7),
+        );
+      const items = [];
+      for (const month of months) {
+        const st = await monthStatements(billing, month);
+        items.push({
+          month,
+          tenants: st.map((s) => ({
+            tenantId: s.tenantId,
+            revenue: s.total,
+            cost: s.cost,
+            margin: s.margin,
+          })),
+        });
+      }
+      return { items };
+    },
+  );
+
+  app.get(
+    '/v1/admin/billing/plans',
+    { config: operator, schema: { tags, summary: 'The plan catalogue' } },
+    async () => loadPlans(billing.billing),
+  );
+
+  app.put<{ Body: PlanCatalogue }>(
+    '/v1/admin/billing/plans',
+    {
+      config: operator,
+      schema: {
+        tags,
+        summary: 'Replace the plan catalogue (as a plans file does)',
+        body: { type: 'object' },
+      },
+    },
+    async (request) => savePlans(billing.billing, request.body),
+  );
+
+  app.post<{ Params: { id: string }; Body: { planId: string; effective?: string } }>(
+    '/v1/admin/tenants/:id/plan',
+    {
+      config: operator,
+      schema: {
+        tags,
+        summary: 'Change a tenant’s plan from a UTC day (default today); limits follow at once',
+        body: {
+          type: 'object',
+          required: ['planId'],
+          additionalProperties: false,
+          properties: {
+            planId: { type: 'string', maxLength: 63 },
+            effective: { type: 'string', maxLength: 10 },
+          },
+        },
+      },
+    },
+    async (request) => {
+      const tenantId = parseTenantId(request.params.id, '/params/id');
+      return changePlan(
+        {
+          directory: deps.directory,
+          queue: deps.queue,
+          stores: deps.stores,
+          billing: billing.billing,
+          isClosed: (month) => isClosed(billing.billing, month),
+          ...(deps.control?.tenantChanged ? { tenantChanged: deps.control.tenantChanged } : {}),
+        },
+        tenantId,
+        request.body.planId,
+        request.body.effective,
+      );
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/v1/admin/tenants/:id/statements',
+    { config: operator, schema: { tags, summary: 'A tenant’s statements: closed months and this month' } },
+    async (request) => {
+      const tenant = await deps.directory.get(parseTenantId(request.params.id, '/params/id'));
+      if (!tenant) throw new NotFoundError(`Tenant "${request.params.id}"`);
+      return { items: await listStatements(billing, tenant) };
+    },
+  );
+
+  app.get<{ Params: { id: string; month: string }; Querystring: { format?: string } }>(
+    '/v1/admin/tenants/:id/statements/:month',
+    {
+      config: operator,
+      schema: { tags, summary: 'One statement as JSON, CSV or a printable page', querystring: formatQuery },
+    },
+    async (request, reply) => {
+      const tenantId = parseTenantId(request.params.id, '/params/id');
+      const tenant = (await deps.directory.get(tenantId)) ?? {
+        id: tenantId,
+        plan: 'free' as const,
+        name: tenantId,
+      };
+      const st = await statementFor(billing, tenant, parseMonth(request.params.month, '/params/month'));
+      return sendStatement(reply, st, request.query.format, { name: tenant.name, withCost: true });
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: { amount: number; reason: string; month?: string } }>(
+    '/v1/admin/tenants/:id/adjustments',
+    {
+      config: operator,
+      schema: {
+        tags,
+        summary: 'A correction (minor units; negative is a credit) on an open month’s statement',
+        body: {
+          type: 'object',
+          required: ['amount', 'reason'],
+          additionalProperties: false,
+          properties: { amount: { type: 'integer' }, reason: { type: 'string' }, month: { type: 'string' } },
+        },
+      },
+    },
+    async (request, reply) =>
+      reply
+        .code(201)
+        .send(await addAdjustment(billing, parseTenantId(request.params.id, '/params/id'), request.body)),
+  );
+
+  app.post<{ Params: { month: string } }>(
+    '/v1/admin/billing/months/:month/close',
+    {
+      config: operator,
+      schema: { tags, summary: 'Close an ended month: its statements are stored and never change' },
+    },
+    async (request) => ({
+      items: await closeMonth(billing, parseMonth(request.params.month, '/params/month')),
+    }),
+  );
+
+  app.put<{ Params: { id: string }; Body: { stripeCustomerId: string } }>(
+    '/v1/admin/tenants/:id/billing-customer',
+    {
+      config: operator,
+      schema: {
+        tags,
+        summary: 'The tenant’s customer id at the billing provider',
+        body: {
+          type: 'object',
+          required: ['stripeCustomerId'],
+          additionalProperties: false,
+          properties: { stripeCustomerId: { type: 'string', maxLength: 110 } },
+        },
+      },
+    },
+    async (request, reply) => {
+      await setBillingCustomer(
+        billing.billing,
+        parseTenantId(request.params.id, '/params/id'),
+        request.body.stripeCustomerId,
+      );
+      return reply.code(204).send();
+    },
+  );
+
+  app.post<{ Body: { from: string; to: string } }>(
+    '/v1/admin/billing/export',
+    {
+      config: operator,
+      schema: {
+        tags,
+        summary: 'Send the usage of past days to the billing provider as meter events (idempotent)',
+        body: {
+          type: 'object',
+          required: ['from', 'to'],
+          additionalProperties: false,
+          properties: { from: { type: 'string', format: 'date' }, to: { type: 'string', format: 'date' } },
+        },
+      },
+    },
+    async (request) => {
+      if (!billing.sink)
+        throw new ValidationError([
+          { path: '', message: 'no billing sink is configured (SILOPOOL_BILLING_EXPORT)' },
+        ]);
+      return exportUsage(billing, billing.sink, request.body);
+    },
+  );
+}

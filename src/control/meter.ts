@@ -1,0 +1,194 @@
+import { randomUUID } from 'node:crypto';
+import type { Tenant } from '../core/tenant.ts';
+import {
+  apiRequestsRecord,
+  laneHourRecord,
+  storageDayRecord,
+  type UsageRecord,
+  usageOfFinishedJob,
+  utcDay,
+} from '../core/usage.ts';
+import type { TenantJobStore } from '../ports/job-store.ts';
+import { tenantDataFor } from '../ports/placement-data.ts';
+import type { StoreProvider } from '../ports/stores.ts';
+import type { TenantDirectory } from '../ports/tenant-directory.ts';
+import type { UsageLedger } from '../ports/usage-ledger.ts';
+
+export interface MeterDeps {
+  directory: TenantDirectory;
+  stores: StoreProvider;
+  usage: UsageLedger;
+}
+
+const HOUR_MS = 3_600_000;
+/** How far back a pass re-meters finished jobs: the crash window it closes is seconds, this is generous. */
+export const RECONCILE_WINDOW_MS = 7 * 86_400_000;
+
+async function allTenants(directory: TenantDirectory): Promise<Tenant[]> {
+  const tenants: Tenant[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await directory.list({ limit: 500, ...(cursor ? { cursor } : {}) });
+    tenants.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return tenants;
+}
+
+/**
+ * Re-meters one tenant's finished jobs created since `sinceMs` (all of them without it): the records a
+ * crash between a job's commit and its usage write left out (dedicated databases, DynamoDB). Ids are
+ * deterministic, so jobs already metered add nothing. Returns how many records were new.
+ */
+export async function meterFinishedJobs(deps: MeterDeps, tenant: Tenant, sinceMs?: number): Promise<number> {
+  const jobs = tenantDataFor(deps.stores, tenant).jobs;
+  let added = 0;
+  let cursor: string | undefined;
+  let older = false;
+  do {
+    const page = await jobs.list({ limit: 500, ...(cursor ? { cursor } : {}) });
+    const records: UsageRecord[] = [];
+    for (const job of page.items) {
+      if (sinceMs !== undefined && Date.parse(job.createdAt) < sinceMs) {
+        older = true;
+        break;
+      }
+      records.push(...usageOfFinishedJob(job));
+    }
+    added += await deps.usage.record(records);
+    cursor = page.nextCursor;
+  } while (cursor && !older);
+  return added;
+}
+
+/**
+ * Meters every finished job in one of a tenant's stores (all its history) before the store is removed or
+ * erased: a demotion's old dedicated store, an offboarded tenant's data. Nothing without a ledger.
+ */
+export async function meterStoreBeforeRemoval(
+  usage: UsageLedger | undefined,
+  jobs: TenantJobStore,
+): Promise<number> {
+  if (!usage) return 0;
+  let added = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await jobs.list({ limit: 500, ...(cursor ? { cursor } : {}) });
+    added += await usage.record(page.items.flatMap((job) => usageOfFinishedJob(job)));
+    cursor = page.nextCursor;
+  } while (cursor);
+  return added;
+}
+
+/** The tenant's artifact bytes today, recorded once per UTC day (the first pass of the day counts). */
+export async function meterStorageDay(deps: MeterDeps, tenant: Tenant, now = Date.now()): Promise<number> {
+  const objects = tenantDataFor(deps.stores, tenant).objects;
+  let bytes = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await objects.list('jobs/', { ...(cursor ? { cursor } : {}) });
+    for (const item of page.items) bytes += item.size;
+    cursor = page.nextCursor;
+  } while (cursor);
+  return deps.usage.record([storageDayRecord(tenant.id, utcDay(now), bytes)]);
+}
+
+/**
+ * A dedicated tenant's lane hours: each started UTC hour it is dedicated, one record. A pass records the
+ * current hour and the hours since `lastPassMs` (a stopped control plane's gap, at most a day back).
+ */
+export async function meterLaneHours(
+  deps: MeterDeps,
+  tenant: Tenant,
+  now = Date.now(),
+  lastPassMs = now,
+): Promise<number> {
+  if (tenant.placement !== 'dedicated') return 0;
+  const records: UsageRecord[] = [];
+  const from = Math.max(lastPassMs, now - 24 * HOUR_MS, Date.parse(tenant.createdAt));
+  for (let t = Math.floor(from / HOUR_MS) * HOUR_MS; t <= now; t += HOUR_MS)
+    records.push(laneHourRecord(tenant.id, t));
+  return deps.usage.record(records);
+}
+
+/** One metering pass over every tenant: reconcile finished jobs, today's storage, lane hours. */
+export async function meterPass(
+  deps: MeterDeps,
+  options: { now?: number; lastPassMs?: number; sinceMs?: number } = {},
+): Promise<number> {
+  const now = options.now ?? Date.now();
+  let added = 0;
+  for (const tenant of await allTenants(deps.directory)) {
+    if (tenant.status === 'offboarding') continue;
+    added += await meterFinishedJobs(deps, tenant, options.sinceMs ?? now - RECONCILE_WINDOW_MS);
+    added += await meterStorageDay(deps, tenant, now);
+    added += await meterLaneHours(deps, tenant, now, options.lastPassMs ?? now);
+  }
+  return added;
+}
+
+/** The metering pass on a timer (default every 5 minutes), first run at once. */
+export function startMetering(
+  deps: MeterDeps,
+  options: { intervalMs?: number; onError?(error: unknown): void } = {},
+): { stop(): Promise<void>; runOnce(): Promise<number> } {
+  let lastPassMs: number | undefined;
+  let running: Promise<number> | undefined;
+  const runOnce = () => {
+    running ??= (async () => {
+      const now = Date.now();
+      try {
+        return await meterPass(deps, { now, ...(lastPassMs !== undefined ? { lastPassMs } : {}) });
+      } finally {
+        lastPassMs = now;
+        running = undefined;
+      }
+    })();
+    return running;
+  };
+  const tick = () => runOnce().catch(options.onError);
+  const first = setTimeout(tick, 0);
+  const timer = setInterval(tick, options.intervalMs ?? 300_000);
+  first.unref();
+  timer.unref();
+  return {
+    runOnce,
+    async stop() {
+      clearTimeout(first);
+      clearInterval(timer);
+      await running?.catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * API requests counted in memory and written as one record per tenant per flush (`api/{tenant}/{uuid}`):
+ * a write per request would put a SQLite commit on every request. A batch keeps its id until written,
+ * so a failed flush retried never counts twice. A SIGKILL loses at most the last interval's counts
+ * (docs/billing.md: the one meter that is at-most-once).
+ */
+export function createApiRequestCounter(usage: UsageLedger, intervalMs = 1000) {
+  let counts = new Map<Tenant['id'], number>();
+  let pending: UsageRecord[] = [];
+  const flush = async () => {
+    const now = Date.now();
+    for (const [tenantId, n] of counts) pending.push(apiRequestsRecord(tenantId, randomUUID(), now, n));
+    counts = new Map();
+    if (pending.length === 0) return;
+    const batch = pending;
+    await usage.record(batch);
+    pending = pending.filter((r) => !batch.includes(r));
+  };
+  const timer = setInterval(() => flush().catch(() => undefined), intervalMs);
+  timer.unref();
+  return {
+    count(tenantId: Tenant['id']) {
+      counts.set(tenantId, (counts.get(tenantId) ?? 0) + 1);
+    },
+    flush,
+    async stop() {
+      clearInterval(timer);
+      await flush();
+    },
+  };
+}

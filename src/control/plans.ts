@@ -1,0 +1,206 @@
+import { Ajv } from 'ajv';
+import { parse } from 'yaml';
+import { ConflictError, NotFoundError, ValidationError } from '../core/errors.ts';
+import type { TenantId } from '../core/ids.ts';
+import {
+  type BillingPlan,
+  DEFAULT_PLANS,
+  PLANS_SCHEMA,
+  type PlanCatalogue,
+  planById,
+} from '../core/plans.ts';
+import type { PlanAssignment } from '../core/statement.ts';
+import type { Tenant, TenantLimits } from '../core/tenant.ts';
+import { utcDay } from '../core/usage.ts';
+import { toFieldProblems } from '../models/ajv-messages.ts';
+import type { BillingItems } from '../ports/billing-items.ts';
+import { type ControlDeps, updateTenant } from './tenants.ts';
+
+const validate = new Ajv({ allErrors: true, strict: false, verbose: true }).compile(PLANS_SCHEMA);
+
+/** Checks a plan catalogue (already parsed): the schema, unique ids, one currency per tier's plans. */
+export function checkPlans(doc: unknown): PlanCatalogue {
+  if (!validate(doc))
+    throw new ValidationError(
+      toFieldProblems(validate.errors ?? [], { base: '', unknownField: 'is not a plan setting' }),
+    );
+  const catalogue = doc as PlanCatalogue;
+  const seen = new Set<string>();
+  const problems = [];
+  for (const [i, p] of catalogue.plans.entries()) {
+    if (seen.has(p.id)) problems.push({ path: `/plans/${i}/id`, message: `${p.id} is declared twice` });
+    seen.add(p.id);
+  }
+  if (problems.length > 0) throw new ValidationError(problems);
+  return {
+    plans: catalogue.plans.map((p) => ({
+      ...p,
+      included: p.included ?? {},
+      overage: p.overage ?? {},
+      dedicatedSurcharge: p.dedicatedSurcharge ?? 0,
+      limits: p.limits ?? {},
+    })),
+  };
+}
+
+/** Reads a plans file (`plans:` a list; YAML or JSON), as tenants.yaml is read. */
+export function parsePlansFile(text: string): PlanCatalogue {
+  let doc: unknown;
+  try {
+    doc = parse(text, { uniqueKeys: true, maxAliasCount: 100 });
+  } catch (error) {
+    throw new ValidationError([
+      { path: '/', message: `is not valid YAML: ${(error as Error).message.split('\n')[0]}`, rule: 'yaml' },
+    ]);
+  }
+  return checkPlans(doc);
+}
+
+const PLANS_KEY = ['B#plans', 'catalogue'] as const;
+const tenantKey = (tenantId: TenantId) => `B#T#${tenantId}`;
+
+export async function loadPlans(items: BillingItems): Promise<PlanCatalogue> {
+  return (await items.get<PlanCatalogue>(...PLANS_KEY)) ?? DEFAULT_PLANS;
+}
+
+export async function savePlans(items: BillingItems, catalogue: PlanCatalogue): Promise<PlanCatalogue> {
+  const checked = checkPlans(catalogue);
+  await items.put(...PLANS_KEY, checked);
+  return checked;
+}
+
+/** The plan a tenant is on when no plan change names one: the plan with its tier's id, else the first of its tier. */
+export function tierPlan(catalogue: PlanCatalogue, tier: Tenant['plan']): BillingPlan {
+  return (
+    planById(catalogue, tier) ??
+    catalogue.plans.find((p) => p.tier === tier) ??
+    planById(DEFAULT_PLANS, tier) ??
+    DEFAULT_PLANS.plans[0]!
+  );
+}
+
+export async function listAssignments(items: BillingItems, tenantId: TenantId): Promise<PlanAssignment[]> {
+  return items.query<PlanAssignment>(tenantKey(tenantId), 'PLAN#');
+}
+
+/** The plan in effect for the tenant on `day` (UTC). */
+export async function planOn(
+  items: BillingItems,
+  tenant: Pick<Tenant, 'id' | 'plan'>,
+  day: string,
+): Promise<BillingPlan> {
+  const catalogue = await loadPlans(items);
+  const due = (await listAssignments(items, tenant.id)).filter((a) => a.effective <= day);
+  const last = due
+    .sort((a, b) => a.effective.localeCompare(b.effective) || a.createdAt.localeCompare(b.createdAt))
+    .at(-1);
+  return (last && planById(catalogue, last.planId)) ?? tierPlan(catalogue, tenant.plan);
+}
+
+const PLAN_OWNED: (keyof TenantLimits)[] = [
+  'submitRatePerSec',
+  'submitBurst',
+  'maxRunningJobs',
+  'maxQueuedJobs',
+  'weight',
+];
+
+/**
+ * Puts a plan's limits on the tenant: its tier, and the limits the plan owns (rate, burst, concurrency,
+ * queued jobs, weight) — set where the plan sets them, the tier's where it does not. Other limit
+ * overrides (timeouts, costs, per model) stay.
+ */
+export async function applyPlanLimits(
+  deps: ControlDeps,
+  tenantId: TenantId,
+  plan: BillingPlan,
+): Promise<Tenant> {
+  const current = await deps.directory.get(tenantId);
+  if (!current) throw new NotFoundError(`Tenant "${tenantId}"`);
+  const limits: Record<string, unknown> = { ...current.config.limits };
+  for (const key of PLAN_OWNED) {
+    if (plan.limits[key as keyof typeof plan.limits] !== undefined)
+      limits[key] = plan.limits[key as keyof typeof plan.limits];
+    else delete limits[key];
+  }
+  return updateTenant(deps, tenantId, { plan: plan.tier, config: { limits } });
+}
+
+export interface PlanChangeDeps extends ControlDeps {
+  billing: BillingItems;
+  /** Months whose statements are closed cannot take a change (control/statements.ts `isClosed`). */
+  isClosed(month: string): Promise<boolean>;
+  /** Limits apply at once: the function host re-reads the tenant (hooks.tenantChanged). */
+  tenantChanged?(tenantId: TenantId): Promise<void> | void;
+}
+
+/**
+ * A plan change, effective from the start of a UTC day (default today). Recorded first (idempotent by
+ * tenant/day/plan), then, when the day has come, the plan's limits are put on the tenant at once; a future
+ * change is applied by `applyDuePlanChanges` when its day comes. Billing prorates by day either way.
+ */
+export async function changePlan(
+  deps: PlanChangeDeps,
+  tenantId: TenantId,
+  planId: string,
+  effective?: string,
+  now = Date.now(),
+): Promise<{ assignment: PlanAssignment; applied: boolean; plan: BillingPlan }> {
+  const day = effective ?? utcDay(now);
+  if (
+    !/^\d{4}-\d{2}-\d{2}$/.test(day) ||
+    Number.isNaN(Date.parse(`${day}T00:00:00Z`)) ||
+    utcDay(`${day}T00:00:00Z`) !== day
+  )
+    throw new ValidationError([
+      { path: '/effective', message: 'must be a date, YYYY-MM-DD (UTC)', rule: 'format' },
+    ]);
+  const plan = planById(await loadPlans(deps.billing), planId);
+  if (!plan)
+    throw new ValidationError([{ path: '/planId', message: `is not a plan (${planId})`, rule: 'enum' }]);
+  const tenant = await deps.directory.get(tenantId);
+  if (!tenant) throw new NotFoundError(`Tenant "${tenantId}"`);
+  if (await deps.isClosed(day.slice(0, 7)))
+    throw new ConflictError(
+      `The statements of ${day.slice(0, 7)} are closed; a plan change can take effect from an open month.`,
+      'month_closed',
+    );
+  const assignment: PlanAssignment = {
+    id: `${tenantId}/${day}/${planId}`,
+    tenantId,
+    planId,
+    effective: day,
+    createdAt: new Date(now).toISOString(),
+  };
+  await deps.billing.put(tenantKey(tenantId), `PLAN#${day}#${planId}`, assignment, { ifAbsent: true });
+  const applied = day <= utcDay(now);
+  if (applied) {
+    await applyPlanLimits(deps, tenantId, await planOn(deps.billing, tenant, utcDay(now)));
+    await deps.tenantChanged?.(tenantId);
+  }
+  return { assignment, applied, plan };
+}
+
+/** Applies plan changes whose day has come to tenants still on their old tier or limits (idempotent). */
+export async function applyDuePlanChanges(
+  deps: PlanChangeDeps,
+  tenants: readonly Tenant[],
+  now = Date.now(),
+): Promise<number> {
+  let applied = 0;
+  for (const tenant of tenants) {
+    if (tenant.status === 'offboarding') continue;
+    const due = (await listAssignments(deps.billing, tenant.id)).filter((a) => a.effective <= utcDay(now));
+    if (due.length === 0) continue;
+    const plan = await planOn(deps.billing, tenant, utcDay(now));
+    const limits = tenant.config.limits as Record<string, unknown>;
+    const same =
+      tenant.plan === plan.tier &&
+      PLAN_OWNED.every((k) => limits[k] === plan.limits[k as keyof typeof plan.limits]);
+    if (same) continue;
+    await applyPlanLimits(deps, tenant.id, plan);
+    await deps.tenantChanged?.(tenant.id);
+    applied++;
+  }
+  return applied;
+}

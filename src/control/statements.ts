@@ -1,0 +1,204 @@
+import { randomUUID } from 'node:crypto';
+import { attributeCosts, type CostTable } from '../core/costing.ts';
+import { ConflictError, ValidationError } from '../core/errors.ts';
+import type { TenantId } from '../core/ids.ts';
+import { type Adjustment, buildStatement, planSegments, type Statement } from '../core/statement.ts';
+import type { Tenant } from '../core/tenant.ts';
+import { monthRange, type UsageRecord, utcMonth } from '../core/usage.ts';
+import type { BillingItems } from '../ports/billing-items.ts';
+import type { TenantDirectory } from '../ports/tenant-directory.ts';
+import type { UsageLedger } from '../ports/usage-ledger.ts';
+import { listAssignments, loadPlans, tierPlan } from './plans.ts';
+
+export interface BillingDeps {
+  directory: TenantDirectory;
+  usage: UsageLedger;
+  billing: BillingItems;
+  costs: CostTable;
+}
+
+const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
+const tenantKey = (tenantId: TenantId) => `B#T#${tenantId}`;
+const CLOSED = 'B#closed';
+
+export function parseMonth(value: unknown, path = '/month'): string {
+  if (typeof value !== 'string' || !MONTH.test(value))
+    throw new ValidationError([{ path, message: 'must be a month, YYYY-MM (UTC)', rule: 'format' }]);
+  return value;
+}
+
+export async function isClosed(billing: BillingItems, month: string): Promise<boolean> {
+  return (await billing.get(CLOSED, month)) !== undefined;
+}
+
+/** The part of a month the costs cover: all of a past month, the days so far of the current one. */
+function monthsCovered(month: string, now: number): number {
+  const { from, to } = monthRange(month);
+  const start = Date.parse(`${from}T00:00:00Z`);
+  const end = Date.parse(`${to}T00:00:00Z`) + 86_400_000;
+  return Math.min(1, Math.max(0, (Math.min(now, end) - start) / (end - start)));
+}
+
+async function allTenants(directory: TenantDirectory): Promise<Tenant[]> {
+  const out: Tenant[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await directory.list({ limit: 500, ...(cursor ? { cursor } : {}) });
+    out.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return out;
+}
+
+/**
+ * Every tenant's statement of a month, computed from the ledger (open months) or as stored (closed ones).
+ * Tenants offboarded since still have their usage billed (on their last plan, or the free tier's plan).
+ */
+export async function monthStatements(
+  deps: BillingDeps,
+  month: string,
+  now = Date.now(),
+): Promise<Statement[]> {
+  parseMonth(month);
+  const range = monthRange(month);
+  const records = await deps.usage.list(range);
+  const tenants = await allTenants(deps.directory);
+  const active = tenants.filter((t) => Date.parse(t.createdAt) <= Date.parse(`${range.to}T23:59:59.999Z`));
+  const costs = attributeCosts(records, deps.costs, {
+    months: monthsCovered(month, now),
+    tenants: active.map((t) => t.id),
+  });
+  const known = new Map(tenants.map((t) => [t.id as string, t]));
+  const closed = await isClosed(deps.billing, month);
+  const out: Statement[] = [];
+  for (const cost of costs.tenants) {
+    const stored = closed
+      ? await deps.billing.get<Statement>(tenantKey(cost.tenantId), `ST#${month}`)
+      : undefined;
+    if (stored) {
+      out.push(stored);
+      continue;
+    }
+    out.push(
+      await computeStatement(deps, cost.tenantId, known.get(cost.tenantId)?.plan ?? 'free', month, {
+        records: records.filter((r) => r.tenantId === cost.tenantId),
+        costMicros: cost.totalMicros,
+      }),
+    );
+  }
+  return out;
+}
+
+async function computeStatement(
+  deps: BillingDeps,
+  tenantId: TenantId,
+  tier: Tenant['plan'],
+  month: string,
+  usage: {
+    records: readonly UsageRecord[];
+    costMicros: number;
+  },
+): Promise<Statement> {
+  const catalogue = await loadPlans(deps.billing);
+  const segments = planSegments(
+    month,
+    await listAssignments(deps.billing, tenantId),
+    (id) => catalogue.plans.find((p) => p.id === id),
+    tierPlan(catalogue, tier),
+  );
+  return buildStatement({
+    tenantId,
+    month,
+    segments,
+    records: usage.records,
+    costMicros: usage.costMicros,
+    adjustments: await listAdjustments(deps.billing, tenantId, month),
+  });
+}
+
+/** One tenant's statement of a month (its cost needs the month's whole attribution: shared costs split by share). */
+export async function statementFor(
+  deps: BillingDeps,
+  tenant: Pick<Tenant, 'id' | 'plan'>,
+  month: string,
+  now = Date.now(),
+): Promise<Statement> {
+  parseMonth(month);
+  const stored = await deps.billing.get<Statement>(tenantKey(tenant.id), `ST#${month}`);
+  if (stored) return stored;
+  const all = await monthStatements(deps, month, now);
+  return (
+    all.find((s) => s.tenantId === tenant.id) ??
+    (await computeStatement(deps, tenant.id, tenant.plan, month, { records: [], costMicros: 0 }))
+  );
+}
+
+/**
+ * Closes a month that has ended: each tenant's statement is stored once (a conditional put; a statement
+ * already stored is kept, never rewritten), then the month is marked closed. Retrying after a crash
+ * completes it with the same result.
+ */
+export async function closeMonth(deps: BillingDeps, month: string, now = Date.now()): Promise<Statement[]> {
+  parseMonth(month);
+  if (month >= utcMonth(now))
+    throw new ConflictError(`${month} has not ended (UTC); only past months can be closed.`, 'month_open');
+  const closedAt = new Date(now).toISOString();
+  const out: Statement[] = [];
+  for (const st of await monthStatements(deps, month, now)) {
+    const closed: Statement = st.status === 'closed' ? st : { ...st, status: 'closed', closedAt };
+    await deps.billing.put(tenantKey(st.tenantId), `ST#${month}`, closed, { ifAbsent: true });
+    out.push((await deps.billing.get<Statement>(tenantKey(st.tenantId), `ST#${month}`)) ?? closed);
+  }
+  await deps.billing.put(CLOSED, month, { month, closedAt }, { ifAbsent: true });
+  return out;
+}
+
+export async function listAdjustments(
+  billing: BillingItems,
+  tenantId: TenantId,
+  month: string,
+): Promise<Adjustment[]> {
+  return billing.query<Adjustment>(tenantKey(tenantId), `ADJ#${month}#`);
+}
+
+/** A correction on an open month's statement (default: the current month); closed months are refused. */
+export async function addAdjustment(
+  deps: Pick<BillingDeps, 'billing'>,
+  tenantId: TenantId,
+  input: { amount: unknown; reason: unknown; month?: unknown },
+  now = Date.now(),
+): Promise<Adjustment> {
+  const month = input.month === undefined ? utcMonth(now) : parseMonth(input.month);
+  if (typeof input.amount !== 'number' || !Number.isSafeInteger(input.amount) || input.amount === 0)
+    throw new ValidationError([
+      { path: '/amount', message: 'must be a non-zero whole number of minor units (cents)', rule: 'type' },
+    ]);
+  if (typeof input.reason !== 'string' || input.reason.trim().length === 0 || input.reason.length > 500)
+    throw new ValidationError([{ path: '/reason', message: 'must be 1-500 characters', rule: 'length' }]);
+  if (await isClosed(deps.billing, month))
+    throw new ConflictError(`${month} is closed; put the correction on an open month.`, 'month_closed');
+  const adjustment: Adjustment = {
+    id: randomUUID(),
+    tenantId,
+    month,
+    amount: input.amount,
+    reason: input.reason.trim(),
+    createdAt: new Date(now).toISOString(),
+  };
+  await deps.billing.put(
+    tenantKey(tenantId),
+    `ADJ#${month}#${adjustment.createdAt}#${adjustment.id}`,
+    adjustment,
+  );
+  return adjustment;
+}
+
+/** The tenant's statements: every closed one, then the current month's (open). */
+export async function listStatements(
+  deps: BillingDeps,
+  tenant: Pick<Tenant, 'id' | 'plan'>,
+  now = Date.now(),
+) {
+  const closed = await deps.billing.query<Statement>(tenantKey(tenant.id), 'ST#');
+  return [...closed, await statementFor(deps, tenant, utcMonth(now), now)];
+}

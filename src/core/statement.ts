@@ -1,0 +1,189 @@
+import type { TenantId } from './ids.ts';
+import { currencyOf, microsToCents, priceUnits, roundRatio } from './money.ts';
+import type { BillingPlan } from './plans.ts';
+import { METERS, type Meter, monthRange, type UsageRecord } from './usage.ts';
+
+/** A plan change: from `effective` (a UTC day, from its 00:00) the tenant is on `planId`. */
+export interface PlanAssignment {
+  /** `{tenantId}/{effective}/{planId}`: the same change asked twice is one change. */
+  id: string;
+  tenantId: TenantId;
+  planId: string;
+  effective: string;
+  createdAt: string;
+}
+
+/** A correction: an amount (minor units, negative for a credit) on the statement of an open month. */
+export interface Adjustment {
+  id: string;
+  tenantId: TenantId;
+  month: string;
+  amount: number;
+  reason: string;
+  createdAt: string;
+}
+
+export interface StatementLine {
+  kind: 'base_fee' | 'usage' | 'dedicated_surcharge' | 'adjustment';
+  planId?: string;
+  meter?: Meter;
+  description: string;
+  /** The UTC days the line covers (inclusive). */
+  from: string;
+  to: string;
+  /** Units used (usage lines) or lane hours (surcharge). */
+  quantity?: number;
+  /** Units the plan includes for these days (prorated). */
+  included?: number;
+  /** Units billed beyond the included ones. */
+  overage?: number;
+  amount: number;
+}
+
+export interface Statement {
+  tenantId: TenantId;
+  month: string;
+  currency: string;
+  status: 'open' | 'closed';
+  lines: StatementLine[];
+  /** Sum of the lines, minor units. */
+  total: number;
+  /** What the platform paid for this tenant's usage (src/core/costing.ts), in cents of USD. */
+  cost: number;
+  /** `total − cost` when the plan's currency is USD (otherwise null: no exchange rate is assumed). */
+  margin: number | null;
+  usage: Record<Meter, number>;
+  closedAt?: string;
+}
+
+export interface PlanSegment {
+  plan: BillingPlan;
+  from: string;
+  to: string;
+}
+
+const dayNumber = (day: string) => Date.parse(`${day}T00:00:00Z`) / 86_400_000;
+const dayOf = (n: number) => new Date(n * 86_400_000).toISOString().slice(0, 10);
+
+/**
+ * Which plan covers which days of a UTC month: the last assignment effective on or before each day (the
+ * later-made one when two take effect the same day), else `fallback` (the tenant's tier's plan).
+ */
+export function planSegments(
+  month: string,
+  assignments: readonly PlanAssignment[],
+  plans: (id: string) => BillingPlan | undefined,
+  fallback: BillingPlan,
+): PlanSegment[] {
+  const { from, to } = monthRange(month);
+  const sorted = [...assignments].sort(
+    (a, b) => a.effective.localeCompare(b.effective) || a.createdAt.localeCompare(b.createdAt),
+  );
+  const planOn = (day: string) => {
+    let plan = fallback;
+    for (const a of sorted) if (a.effective <= day) plan = plans(a.planId) ?? plan;
+    return plan;
+  };
+  const segments: PlanSegment[] = [];
+  for (let d = dayNumber(from); d <= dayNumber(to); d++) {
+    const day = dayOf(d);
+    const plan = planOn(day);
+    const last = segments.at(-1);
+    if (last && last.plan === plan) last.to = day;
+    else segments.push({ plan, from: day, to: day });
+  }
+  return segments;
+}
+
+/**
+ * A tenant's statement for a UTC month. Each plan segment bills its base fee, included usage and
+ * dedicated surcharge prorated by days (fee × days ÷ days in the month, rounded the currency's way;
+ * included units rounded down), and overage per meter beyond the prorated included units at the plan's
+ * price. A month with segments in two currencies is refused (a plan change keeps the currency).
+ * Pure; `costMicros` is the tenant's cost from attributeCosts.
+ */
+export function buildStatement(input: {
+  tenantId: TenantId;
+  month: string;
+  segments: readonly PlanSegment[];
+  records: readonly UsageRecord[];
+  costMicros: number;
+  adjustments: readonly Adjustment[];
+}): Statement {
+  const { month, segments } = input;
+  const currencies = new Set(segments.map((s) => s.plan.currency));
+  if (currencies.size !== 1)
+    throw new Error(`Plans of ${month} mix currencies: ${[...currencies].join(', ')}`);
+  const currency = currencyOf(segments[0]!.plan.currency);
+  const range = monthRange(month);
+  const monthDays = BigInt(dayNumber(range.to) - dayNumber(range.from) + 1);
+  const monthHours = monthDays * 24n;
+  const lines: StatementLine[] = [];
+  const usage = Object.fromEntries(METERS.map((m) => [m, 0])) as Record<Meter, number>;
+  for (const r of input.records) usage[r.meter] += r.quantity;
+
+  for (const seg of segments) {
+    const days = BigInt(dayNumber(seg.to) - dayNumber(seg.from) + 1);
+    const plan = seg.plan;
+    const span = { from: seg.from, to: seg.to, planId: plan.id };
+    lines.push({
+      kind: 'base_fee',
+      ...span,
+      description: `${plan.name} base fee, ${days} of ${monthDays} days`,
+      amount: roundRatio(BigInt(plan.baseFee) * days, monthDays, currency.rounding),
+    });
+    const used = Object.fromEntries(METERS.map((m) => [m, 0])) as Record<Meter, number>;
+    for (const r of input.records) if (r.day >= seg.from && r.day <= seg.to) used[r.meter] += r.quantity;
+    for (const meter of METERS) {
+      const price = Object.hasOwn(plan.overage, meter) ? plan.overage[meter] : undefined;
+      if (!price) continue;
+      const included = Number((BigInt(plan.included[meter] ?? 0) * days) / monthDays);
+      const overage = Math.max(0, used[meter] - included);
+      lines.push({
+        kind: 'usage',
+        ...span,
+        meter,
+        description: `${meter}: ${used[meter]} used, ${included} included`,
+        quantity: used[meter],
+        included,
+        overage,
+        amount: priceUnits(overage, price, currency),
+      });
+    }
+    if (plan.dedicatedSurcharge > 0 && used.dedicated_lane_hours > 0) {
+      lines.push({
+        kind: 'dedicated_surcharge',
+        ...span,
+        description: `Dedicated placement, ${used.dedicated_lane_hours} of ${monthHours} hours`,
+        quantity: used.dedicated_lane_hours,
+        amount: roundRatio(
+          BigInt(plan.dedicatedSurcharge) * BigInt(used.dedicated_lane_hours),
+          monthHours,
+          currency.rounding,
+        ),
+      });
+    }
+  }
+  for (const a of input.adjustments) {
+    lines.push({
+      kind: 'adjustment',
+      description: a.reason,
+      from: range.from,
+      to: range.to,
+      amount: a.amount,
+    });
+  }
+  const total = lines.reduce((sum, l) => sum + l.amount, 0);
+  const cost = microsToCents(input.costMicros);
+  return {
+    tenantId: input.tenantId,
+    month,
+    currency: currency.code,
+    status: 'open',
+    lines,
+    total,
+    cost,
+    margin: currency.code === 'USD' ? total - cost : null,
+    usage,
+  };
+}

@@ -1,0 +1,145 @@
+import type { TenantId } from './ids.ts';
+import type { JobRecord } from './job.ts';
+
+/**
+ * What is billed, each in an integer unit so sums are exact:
+ * - `jobs`: finished jobs (succeeded or failed after running; a cancelled or never-started job is free);
+ * - `compute_mb_ms`: memory (MB) × run time (ms) of those jobs — GB-seconds are this / 1024 / 1000;
+ * - `mc_paths`: Monte Carlo paths simulated;
+ * - `storage_byte_days`: artifact bytes stored, once per UTC day;
+ * - `api_requests`: API requests answered for the tenant;
+ * - `dedicated_lane_hours`: hours (UTC, started) the tenant had its own lanes.
+ */
+export const METERS = [
+  'jobs',
+  'compute_mb_ms',
+  'mc_paths',
+  'storage_byte_days',
+  'api_requests',
+  'dedicated_lane_hours',
+] as const;
+export type Meter = (typeof METERS)[number];
+
+export function isMeter(value: unknown): value is Meter {
+  return typeof value === 'string' && (METERS as readonly string[]).includes(value);
+}
+
+/** One billable fact. `id` is deterministic from what it counts, so writing it twice stores it once. */
+export interface UsageRecord {
+  id: string;
+  tenantId: TenantId;
+  meter: Meter;
+  /** The model it is about, for per-model totals (`''` for meters that are not per model). */
+  model: string;
+  /** Whole units of the meter. */
+  quantity: number;
+  /** When it happened (ISO 8601, UTC): a job's finish, a storage day's start, a lane hour's start. */
+  at: string;
+  /** `at`'s UTC day, `YYYY-MM-DD`: the key of every range query. */
+  day: string;
+}
+
+/** Memory class (MB) of a job whose record does not say: the default function size (core/tenant.ts). */
+export const DEFAULT_MEMORY_MB = 512;
+
+/** `YYYY-MM-DD` of an instant, in UTC (billing days and months are UTC; docs/billing.md). */
+export function utcDay(at: string | number | Date): string {
+  return new Date(at).toISOString().slice(0, 10);
+}
+
+/** `YYYY-MM` of an instant, in UTC. */
+export function utcMonth(at: string | number | Date): string {
+  return new Date(at).toISOString().slice(0, 7);
+}
+
+/** Whether the job is billed: it finished after actually running. */
+export function isMeteredFinish(job: Pick<JobRecord, 'status' | 'startedAt' | 'finishedAt'>): boolean {
+  return (job.status === 'succeeded' || job.status === 'failed') && !!job.startedAt && !!job.finishedAt;
+}
+
+function pathsOf(job: JobRecord): number {
+  const input = job.effectiveInput;
+  if (input === null || typeof input !== 'object' || !Object.hasOwn(input, 'simulations')) return 0;
+  const n = (input as { simulations?: unknown }).simulations;
+  return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : 0;
+}
+
+/**
+ * The usage records of a finished job (none for any other job): one job, its compute at its memory class,
+ * its Monte Carlo paths. Ids are `job/{tenant}/{jobId}/{meter}`: the same job metered again — a redelivery,
+ * a reconciliation pass, a copy after a move — yields the same ids, so the ledger keeps one of each.
+ */
+export function usageOfFinishedJob(job: JobRecord & { memoryMb?: number }): UsageRecord[] {
+  if (!isMeteredFinish(job)) return [];
+  const at = new Date(job.finishedAt!).toISOString();
+  const ms = Math.max(0, Math.round(Date.parse(job.finishedAt!) - Date.parse(job.startedAt!)));
+  const memoryMb = Number.isInteger(job.memoryMb) && job.memoryMb! > 0 ? job.memoryMb! : DEFAULT_MEMORY_MB;
+  const base = { tenantId: job.tenantId, model: job.model, at, day: utcDay(at) };
+  const id = (meter: Meter) => `job/${job.tenantId}/${job.id}/${meter}`;
+  const records: UsageRecord[] = [
+    { ...base, id: id('jobs'), meter: 'jobs', quantity: 1 },
+    { ...base, id: id('compute_mb_ms'), meter: 'compute_mb_ms', quantity: ms * memoryMb },
+  ];
+  const paths = pathsOf(job);
+  if (paths > 0) records.push({ ...base, id: id('mc_paths'), meter: 'mc_paths', quantity: paths });
+  return records;
+}
+
+/** The day's storage record of a tenant: one per tenant per UTC day, whatever pass writes it. */
+export function storageDayRecord(tenantId: TenantId, day: string, bytes: number): UsageRecord {
+  return {
+    id: `storage/${tenantId}/${day}`,
+    tenantId,
+    meter: 'storage_byte_days',
+    model: '',
+    quantity: Math.max(0, Math.round(bytes)),
+    at: `${day}T00:00:00.000Z`,
+    day,
+  };
+}
+
+/** One started UTC hour of a dedicated tenant's lanes. */
+export function laneHourRecord(tenantId: TenantId, hourStartMs: number): UsageRecord {
+  const at = new Date(Math.floor(hourStartMs / 3_600_000) * 3_600_000).toISOString();
+  return {
+    id: `lane/${tenantId}/${at.slice(0, 13)}`,
+    tenantId,
+    meter: 'dedicated_lane_hours',
+    model: '',
+    quantity: 1,
+    at,
+    day: utcDay(at),
+  };
+}
+
+/** A batch of API requests of a tenant, named by the batch's own random id (one batch, one record). */
+export function apiRequestsRecord(
+  tenantId: TenantId,
+  batchId: string,
+  at: number,
+  count: number,
+): UsageRecord {
+  const iso = new Date(at).toISOString();
+  return {
+    id: `api/${tenantId}/${batchId}`,
+    tenantId,
+    meter: 'api_requests',
+    model: '',
+    quantity: count,
+    at: iso,
+    day: utcDay(iso),
+  };
+}
+
+/** An inclusive range of UTC days. */
+export interface DayRange {
+  from: string;
+  to: string;
+}
+
+/** The days of a `YYYY-MM` month. */
+export function monthRange(month: string): DayRange {
+  const [y, m] = month.split('-').map(Number) as [number, number];
+  const last = new Date(Date.UTC(y, m, 0)).getUTCDate();
+  return { from: `${month}-01`, to: `${month}-${String(last).padStart(2, '0')}` };
+}

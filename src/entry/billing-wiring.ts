@@ -1,0 +1,132 @@
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import { parse } from 'yaml';
+import { registerApiMeter } from '../api/api-meter.ts';
+import type { BillingRouteDeps } from '../api/routes/billing.ts';
+import { parseSink } from '../control/billing-export.ts';
+import { startMetering } from '../control/meter.ts';
+import { applyDuePlanChanges, parsePlansFile, savePlans } from '../control/plans.ts';
+import { isClosed } from '../control/statements.ts';
+import { AWS_LIST_COSTS, type CostTable, EMBEDDED_MACHINE_COSTS } from '../core/costing.ts';
+import type { Tenant } from '../core/tenant.ts';
+import { usageOfFinishedJob } from '../core/usage.ts';
+import type { BillingItems } from '../ports/billing-items.ts';
+import type { MessageQueue } from '../ports/message-queue.ts';
+import type { StoreProvider } from '../ports/stores.ts';
+import type { TenantDirectory } from '../ports/tenant-directory.ts';
+import type { UsageLedger } from '../ports/usage-ledger.ts';
+import type { JobEvents } from '../runtime/job-events.ts';
+
+interface BillingPlatform {
+  directory: TenantDirectory;
+  stores: StoreProvider;
+  queue: MessageQueue;
+  usage?: UsageLedger;
+  billing?: BillingItems;
+}
+
+/**
+ * The cost table: `SILOPOOL_COST_TABLE` (a JSON or YAML file shaped like `CostTable`, prices in USD) or
+ * the backend's default — AWS list prices, or the embedded machine's monthly price.
+ */
+export function costTableFromEnv(
+  backend: 'embedded' | 'aws',
+  env: NodeJS.ProcessEnv = process.env,
+): CostTable {
+  const base = backend === 'aws' ? AWS_LIST_COSTS : EMBEDDED_MACHINE_COSTS;
+  const path = env.SILOPOOL_COST_TABLE;
+  if (!path) return base;
+  const doc = parse(readFileSync(path, 'utf8'), {
+    uniqueKeys: true,
+    maxAliasCount: 10,
+  }) as Partial<CostTable>;
+  const table: CostTable = {
+    name: String(doc.name ?? path),
+    perUnitUsd: { ...base.perUnitUsd, ...(doc.perUnitUsd ?? {}) },
+    sharedFixedMonthUsd: doc.sharedFixedMonthUsd ?? base.sharedFixedMonthUsd,
+    perTenantMonthUsd: doc.perTenantMonthUsd ?? base.perTenantMonthUsd,
+  };
+  const numbers = [...Object.values(table.perUnitUsd), table.sharedFixedMonthUsd, table.perTenantMonthUsd];
+  if (!numbers.every((n) => typeof n === 'number' && Number.isFinite(n) && n >= 0))
+    throw new Error(`SILOPOOL_COST_TABLE ${path}: every price must be a number ≥ 0 (USD)`);
+  return table;
+}
+
+/** What the billing routes need, or undefined where the platform has no ledger. */
+export function billingDepsFor(
+  platform: BillingPlatform,
+  backend: 'embedded' | 'aws',
+  env: NodeJS.ProcessEnv = process.env,
+): BillingRouteDeps | undefined {
+  if (!platform.usage || !platform.billing) return undefined;
+  return {
+    directory: platform.directory,
+    usage: platform.usage,
+    billing: platform.billing,
+    costs: costTableFromEnv(backend, env),
+    ...(env.SILOPOOL_BILLING_EXPORT ? { sink: parseSink(env.SILOPOOL_BILLING_EXPORT) } : {}),
+  };
+}
+
+/**
+ * Metering in a long-running server: the API request meter, the periodic metering pass, and plan
+ * changes whose day has come. Nothing without a usage ledger.
+ */
+export function startBilling(
+  app: FastifyInstance,
+  platform: BillingPlatform,
+  options: { events?: JobEvents; tenantChanged?: (tenantId: Tenant['id']) => Promise<void> | void } = {},
+): { ready: Promise<void>; stop(): Promise<void> } {
+  const { usage, billing } = platform;
+  const { tenantChanged } = options;
+  if (!usage || !billing) return { ready: Promise.resolve(), stop: async () => undefined };
+  registerApiMeter(app, usage);
+  // The plans file, when the operator keeps plans in one (like tenants.yaml): checked, then stored.
+  const plansFile = process.env.SILOPOOL_PLANS_FILE;
+  const plansLoaded = plansFile
+    ? savePlans(billing, parsePlansFile(readFileSync(plansFile, 'utf8')))
+    : Promise.resolve(undefined);
+  const onError = (error: unknown) => app.log.error({ err: error }, 'metering pass');
+  // Dedicated function processes open only their tenant's store, not the ledger: their finished jobs,
+  // reported here, are metered at once (idempotently; the pass below makes up for a crash in between).
+  options.events?.onAny((job) => {
+    const records = usageOfFinishedJob(job);
+    if (records.length > 0) usage.record(records).catch(onError);
+  });
+  const metering = startMetering(
+    { directory: platform.directory, stores: platform.stores, usage },
+    { onError },
+  );
+  const planTimer = setInterval(async () => {
+    try {
+      const tenants: Tenant[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await platform.directory.list({ limit: 500, ...(cursor ? { cursor } : {}) });
+        tenants.push(...page.items);
+        cursor = page.nextCursor;
+      } while (cursor);
+      await applyDuePlanChanges(
+        {
+          directory: platform.directory,
+          stores: platform.stores,
+          queue: platform.queue,
+          billing,
+          isClosed: (month) => isClosed(billing, month),
+          ...(tenantChanged ? { tenantChanged } : {}),
+        },
+        tenants,
+      );
+    } catch (error) {
+      onError(error);
+    }
+  }, 600_000);
+  planTimer.unref();
+  return {
+    ready: plansLoaded.then(() => undefined),
+    async stop() {
+      clearInterval(planTimer);
+      await metering.stop();
+    },
+  };
+}

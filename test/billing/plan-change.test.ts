@@ -1,0 +1,89 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { applyDuePlanChanges, changePlan, type PlanChangeDeps, savePlans } from '../../src/control/plans.ts';
+import { closeMonth, isClosed } from '../../src/control/statements.ts';
+import { createTenant } from '../../src/control/tenants.ts';
+import { EMBEDDED_MACHINE_COSTS } from '../../src/core/costing.ts';
+import type { TenantId } from '../../src/core/ids.ts';
+import { DEFAULT_PLANS } from '../../src/core/plans.ts';
+import { limitsFor } from '../../src/core/tenant.ts';
+import { type EmbeddedPlatform, openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
+import { randomTenantId } from '../contract/fixtures.ts';
+
+let dir: string;
+let platform: EmbeddedPlatform;
+let deps: PlanChangeDeps;
+let changed: string[];
+
+beforeEach(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'silopool-plans-'));
+  platform = openEmbeddedPlatform(dir);
+  changed = [];
+  deps = {
+    directory: platform.directory,
+    queue: platform.queue,
+    stores: platform.stores,
+    billing: platform.billing,
+    isClosed: (month) => isClosed(platform.billing, month),
+    tenantChanged: (id) => {
+      changed.push(id);
+    },
+  };
+  await savePlans(platform.billing, {
+    plans: [
+      ...DEFAULT_PLANS.plans,
+      { ...DEFAULT_PLANS.plans[1]!, id: 'burst', name: 'Burst', limits: { maxRunningJobs: 5, weight: 7 } },
+    ],
+  });
+});
+afterEach(async () => {
+  await platform.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('plan changes', () => {
+  it('a change dated today puts its limits on the tenant at once; leaving the plan takes them off', async () => {
+    const id = randomTenantId('plan') as TenantId;
+    await createTenant(deps, { id, name: 'P', plan: 'free', config: { limits: { jobTimeoutSec: 20 } } });
+    const now = Date.parse('2026-11-15T10:00:00Z');
+    expect((await changePlan(deps, id, 'burst', undefined, now)).applied).toBe(true);
+    let tenant = (await platform.directory.get(id))!;
+    expect(tenant.plan).toBe('standard');
+    expect(limitsFor(tenant)).toMatchObject({ maxRunningJobs: 5, weight: 7, jobTimeoutSec: 20 });
+    expect(changed).toEqual([id]);
+    await changePlan(deps, id, 'enterprise', undefined, now + 1000);
+    tenant = (await platform.directory.get(id))!;
+    // Enterprise sets no limits of its own: the tier's apply again; the tenant's other override stays.
+    expect(limitsFor(tenant)).toMatchObject({ maxRunningJobs: 32, weight: 4, jobTimeoutSec: 20 });
+  });
+
+  it('a future change waits for its UTC day, then applies once', async () => {
+    const id = randomTenantId('plan') as TenantId;
+    await createTenant(deps, { id, name: 'F', plan: 'standard' });
+    const now = Date.parse('2026-11-15T10:00:00Z');
+    expect((await changePlan(deps, id, 'enterprise', '2026-12-01', now)).applied).toBe(false);
+    const tenants = async () => [(await platform.directory.get(id))!];
+    expect(await applyDuePlanChanges(deps, await tenants(), Date.parse('2026-11-30T23:59:59Z'))).toBe(0);
+    expect((await platform.directory.get(id))!.plan).toBe('standard');
+    expect(await applyDuePlanChanges(deps, await tenants(), Date.parse('2026-12-01T00:00:00Z'))).toBe(1);
+    expect((await platform.directory.get(id))!.plan).toBe('enterprise');
+    expect(await applyDuePlanChanges(deps, await tenants(), Date.parse('2026-12-01T00:10:00Z'))).toBe(0);
+  });
+
+  it('refuses an unknown plan, a date that is not one, and a change into a closed month', async () => {
+    const id = randomTenantId('plan') as TenantId;
+    await createTenant(deps, { id, name: 'C' });
+    await expect(changePlan(deps, id, 'gold')).rejects.toMatchObject({ status: 400 });
+    await expect(changePlan(deps, id, 'free', '2026-02-30')).rejects.toMatchObject({ status: 400 });
+    const billing = {
+      directory: platform.directory,
+      usage: platform.usage,
+      billing: platform.billing,
+      costs: EMBEDDED_MACHINE_COSTS,
+    };
+    await closeMonth(billing, '2026-01', Date.parse('2026-11-15T00:00:00Z'));
+    await expect(changePlan(deps, id, 'free', '2026-01-20')).rejects.toMatchObject({ code: 'month_closed' });
+  });
+});

@@ -1,0 +1,131 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { TenantId } from '../../src/core/ids.ts';
+import type { JobRecord } from '../../src/core/job.ts';
+import { sharedQueueName } from '../../src/core/placement.ts';
+import { isMeteredFinish } from '../../src/core/usage.ts';
+import { openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
+import { tenantDataFor } from '../../src/ports/placement-data.ts';
+import { startMove, waitForOperation } from '../placement/helpers.ts';
+import { newTenantId } from '../support/server.ts';
+import { checkChaos } from './checker.ts';
+import {
+  type CrashableServer,
+  chaosTenant,
+  newLedger,
+  replayKeyedSubmits,
+  report,
+  SEED,
+  seededRandom,
+  sleep,
+  startCrashableServer,
+  submitLoad,
+} from './support.ts';
+
+/**
+ * Counted once, under faults: SIGKILL while jobs run (redeliveries follow), SIGKILL during a promotion
+ * and a demotion (jobs copied between stores), a redrive of every dead letter. Afterwards the ledger
+ * holds exactly one `jobs` record and one `compute_mb_ms` record for each job that really finished
+ * (succeeded or failed after running), and nothing else — read from the stores and ledger on disk.
+ */
+describe('metering exactly once under faults', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'silopool-meter-chaos-'));
+  let target: CrashableServer;
+  afterAll(async () => {
+    await target?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('one record per finished job across kills, moves and a redrive', async () => {
+    const random = seededRandom(SEED);
+    target = await startCrashableServer({ dataDir, env: { SILOPOOL_WORKERS: '2' } });
+    const ledger = newLedger();
+    for (const [prefix, placement] of [
+      ['meter-mov', 'shared'],
+      ['meter-ded', 'dedicated'],
+    ] as const)
+      ledger.tenants.push(await chaosTenant(target.current(), newTenantId(prefix), { placement }));
+    const [mover] = ledger.tenants;
+
+    let loading = true;
+    const load = submitLoad(target, ledger, ledger.tenants, {
+      concurrency: 3,
+      max: 60,
+      until: () => !loading,
+      pauseMs: 200,
+    });
+    await sleep(500 + Math.floor(random() * 1500));
+    await target.crashAndRestart();
+    for (const to of ['dedicated', 'shared'] as const) {
+      const op = await startMove(target.current(), mover!.id, to);
+      await sleep(Math.floor(random() * 2000));
+      await target.crashAndRestart();
+      const done = await waitForOperation(target.current(), op.id, 60_000);
+      expect(done.status).toBe('succeeded');
+    }
+    loading = false;
+    await load;
+    const faultsEndedAt = Date.now();
+    await replayKeyedSubmits(target.current(), ledger);
+    const server = target.current();
+    for (const model of ['finance', 'funds']) {
+      await server.api('/v1/admin/dead-letters/redrive', {
+        method: 'POST',
+        token: server.operatorToken,
+        body: JSON.stringify({ queue: sharedQueueName(model) }),
+      });
+    }
+    const result = await checkChaos(server, ledger, {
+      faultsEndedAt,
+      terminalWithinMs: 60_000,
+      allowedFailures: ['dead_lettered', 'retries_exhausted'],
+    });
+
+    // The ledger as the server wrote it (its startup pass closes any crash window; give it a moment).
+    const platform = openEmbeddedPlatform(dataDir);
+    try {
+      const range = { from: '2000-01-01', to: '2100-01-01' };
+      let mismatch = '';
+      for (let attempt = 0; attempt < 40; attempt++) {
+        mismatch = '';
+        for (const t of ledger.tenants) {
+          const tenant = (await platform.directory.get(t.id as TenantId))!;
+          const jobs: JobRecord[] = [];
+          let cursor: string | undefined;
+          do {
+            const page = await tenantDataFor(platform.stores, tenant).jobs.list({
+              limit: 500,
+              ...(cursor ? { cursor } : {}),
+            });
+            jobs.push(...page.items);
+            cursor = page.nextCursor;
+          } while (cursor);
+          const finished = jobs
+            .filter(isMeteredFinish)
+            .map((j) => `job/${t.id}/${j.id}`)
+            .sort();
+          const records = await platform.usage.forTenant(t.id as TenantId).list(range);
+          for (const meter of ['jobs', 'compute_mb_ms'] as const) {
+            const ids = records
+              .filter((r) => r.meter === meter)
+              .map((r) => r.id.replace(`/${meter}`, ''))
+              .sort();
+            if (JSON.stringify(ids) !== JSON.stringify(finished))
+              mismatch += `${t.id} ${meter}: ${ids.length} records for ${finished.length} finished jobs; `;
+          }
+          if (records.filter((r) => r.meter === 'jobs').some((r) => r.quantity !== 1))
+            mismatch += `${t.id}: a jobs record ≠ 1; `;
+          expect(finished.length).toBeGreaterThan(0);
+        }
+        if (!mismatch) break;
+        await sleep(500);
+      }
+      expect(mismatch).toBe('');
+    } finally {
+      await platform.close();
+    }
+    report('metering under faults', { ...result });
+  }, 240_000);
+});

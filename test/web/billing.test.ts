@@ -1,0 +1,82 @@
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
+import {
+  ensureWebBuilt,
+  hasChromium,
+  horizontalOverflow,
+  launchChromium,
+  screenshot,
+  skipReason,
+  unlabelledControls,
+  VIEWPORTS,
+} from './browser.ts';
+
+describe.skipIf(!hasChromium)(`billing pages in Chromium${skipReason}`, { timeout: 90_000 }, () => {
+  let server: TestServer;
+  let browser: Browser;
+  let tenantId: string;
+  let otherId: string;
+  let token: string;
+
+  beforeAll(async () => {
+    ensureWebBuilt();
+    [server, browser] = await Promise.all([startTestServer(), launchChromium()]);
+    tenantId = newTenantId('billui');
+    otherId = newTenantId('billother');
+    await server.createTenant(tenantId, { name: 'Billed Co' });
+    await server.createTenant(otherId, { name: 'Other Co', plan: 'enterprise' });
+    token = await server.mintToken({ tenants: [tenantId], user: 'alice@example.com' });
+    const res = await server.api('/v1/models/finance/jobs', {
+      method: 'POST',
+      token,
+      tenant: tenantId,
+      body: JSON.stringify({ input: { revenue: 2_000_000 } }),
+    });
+    await waitForJob(server, token, ((await res.json()) as { id: string }).id, { tenant: tenantId });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  for (const [name, viewport] of Object.entries(VIEWPORTS)) {
+    it(`console: revenue, cost and margin per tenant, a chart, statements and plans (${name})`, async () => {
+      const page = await (await browser.newContext({ viewport })).newPage();
+      await page.goto(
+        `${server.url}/login?next=${encodeURIComponent('/console/billing')}#token=${server.operatorToken}`,
+      );
+      await page.getByRole('heading', { name: 'Billing', level: 1 }).waitFor();
+      const row = page.getByRole('row').filter({ hasText: tenantId });
+      await row.waitFor();
+      // Standard's $500.00 base fee for the month; enterprise's $12,000.00 for the other tenant.
+      expect(await row.textContent()).toContain('$500.00');
+      expect(await page.getByRole('row').filter({ hasText: otherId }).textContent()).toContain('$12,000.00');
+      await page.getByText('Revenue, cost and margin per month (USD)').waitFor();
+      await page.getByRole('cell', { name: 'Enterprise', exact: true }).first().waitFor();
+      await row.getByRole('button', { name: tenantId }).click();
+      await page.getByRole('heading', { name: `Statements of ${tenantId}` }).waitFor();
+      await page.getByText('Standard base fee').first().waitFor();
+      expect(await unlabelledControls(page)).toEqual([]);
+      expect(await horizontalOverflow(page)).toBeLessThanOrEqual(0);
+      await screenshot(page, `console-billing-${name}`);
+    });
+
+    it(`portal: the tenant's usage against its plan and its statements, only its own (${name})`, async () => {
+      const page = await (await browser.newContext({ viewport })).newPage();
+      await page.goto(
+        `${server.url}/login?next=${encodeURIComponent(`/t/${tenantId}/billing`)}#token=${token}`,
+      );
+      await page.getByRole('heading', { name: 'Usage and billing', level: 1 }).waitFor();
+      const jobs = page.getByRole('row').filter({ hasText: 'Jobs' }).first();
+      await jobs.waitFor();
+      // One finished job of 50,000 included.
+      expect((await jobs.textContent())?.replace(/\s+/g, ' ')).toMatch(/Jobs\s*1\s*50,000/);
+      await page.getByText('Standard base fee').first().waitFor();
+      expect(await page.content()).not.toContain(otherId);
+      expect(await horizontalOverflow(page)).toBeLessThanOrEqual(0);
+      await screenshot(page, `portal-billing-${name}`);
+    });
+  }
+});
