@@ -19,7 +19,7 @@ import type { JobEvents } from '../runtime/job-events.ts';
 import type { FunctionInfo } from '../runtime/process-runtime.ts';
 import type { Authenticator } from './auth/authenticator.ts';
 import type { EventStreamSettings } from './event-streams.ts';
-import type { BillingRouteDeps } from './routes/billing.ts';
+import type { BillingRouteDeps } from './routes/billing-common.ts';
 
 /** Public auth settings the web app reads before login. */
 export interface AuthConfig {

@@ -4,7 +4,7 @@ import { listStatements, parseMonth, statementFor } from '../../control/statemen
 import { monthRange, utcDay, utcMonth } from '../../core/usage.ts';
 import { tenantContext } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
-import { type BillingRouteDeps, formatQuery, sendStatement } from './billing.ts';
+import { type BillingRouteDeps, formatQuery, sendStatement } from './billing-common.ts';
 
 const tenantAudience = { audience: 'tenant' } as const;
 const tags = ['billing'];

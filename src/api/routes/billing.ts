@@ -1,10 +1,8 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
-import { type BillingSink, exportUsage, setBillingCustomer } from '../../control/billing-export.ts';
+import type { FastifyInstance } from 'fastify';
+import { exportUsage, setBillingCustomer } from '../../control/billing-export.ts';
 import { changePlan, loadPlans, savePlans } from '../../control/plans.ts';
-import { statementCsv, statementHtml } from '../../control/statement-render.ts';
 import {
   addAdjustment,
-  type BillingDeps,
   closeMonth,
   isClosed,
   listStatements,
@@ -18,47 +16,13 @@ import type { PlanCatalogue } from '../../core/plans.ts';
 import type { Statement } from '../../core/statement.ts';
 import { utcMonth } from '../../core/usage.ts';
 import type { AppDeps } from '../deps.ts';
+import { formatQuery, sendStatement } from './billing-common.ts';
 import { tenantBillingRoutes } from './billing-tenant.ts';
 
-export interface BillingRouteDeps extends BillingDeps {
-  /** Where `POST /v1/admin/billing/export` sends usage events (`SILOPOOL_BILLING_EXPORT`). */
-  sink?: BillingSink;
-}
+export type { BillingRouteDeps } from './billing-common.ts';
 
 const operator = { audience: 'operator' } as const;
 const tags = ['billing'];
-
-/** Sends a statement as JSON, CSV (`?format=csv`) or a printable HTML page (`?format=html`). */
-export function sendStatement(
-  reply: FastifyReply,
-  st: Statement,
-  format: string | undefined,
-  options: { name?: string; withCost: boolean },
-) {
-  if (format === 'csv')
-    return reply
-      .type('text/csv; charset=utf-8')
-      .header('content-disposition', `attachment; filename="statement-${st.tenantId}-${st.month}.csv"`)
-      .send(statementCsv(st, options));
-  if (format === 'html')
-    return (
-      reply
-        .type('text/html; charset=utf-8')
-        // The page's one inline style sheet, and nothing else: no scripts, no requests.
-        .header(
-          'content-security-policy',
-          "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-        )
-        .send(statementHtml(st, options.name))
-    );
-  return reply.send(st);
-}
-
-export const formatQuery = {
-  type: 'object',
-  additionalProperties: false,
-  properties: { format: { type: 'string', enum: ['json', 'csv', 'html'] } },
-} as const;
 
 /**
  * Billing for operators: usage and cost per tenant, plans, plan changes, statements, adjustments,
