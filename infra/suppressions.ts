@@ -174,6 +174,10 @@ function acknowledgeTenantProvisioning(
       `DeleteObjectVersion, to empty a versioned bucket before its stack is deleted. ${bucketReason}`,
     ],
     [
+      arn('cloudwatch', 'alarm:*'),
+      "DescribeAlarms only, of the tenant stacks' alarms an upgrade watches between waves: reading alarms has no narrower resource.",
+    ],
+    [
       `Resource::arn:<AWS::Partition>:s3:::${artifactsBucket}/releases/*/tenant-template.json`,
       "CloudFormation reads a release's tenant template (releases/{id}/tenant-template.json) with the caller's permissions; release ids are made after synthesis.",
     ],

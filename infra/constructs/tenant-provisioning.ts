@@ -96,6 +96,13 @@ export class TenantProvisioning extends Construct {
         resources: ['*'],
       }),
     );
+    // The upgrade reads the tenant stacks' alarms between waves (src/adapters/aws/release-alarms.ts).
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['cloudwatch:DescribeAlarms'],
+        resources: [`arn:${stack.partition}:cloudwatch:${region}:${account}:alarm:*`],
+      }),
+    );
     // CloudFormation reads TemplateURL with the caller's permissions: these objects only, not the asset bucket.
     role.addToPolicy(
       new iam.PolicyStatement({

@@ -430,7 +430,12 @@ describe('PlatformStack: dedicated tenants as stacks the control plane deploys',
     expect(resource('AWS::Events::Rule', 'DeadLettersSchedule').Properties).toMatchObject({
       ScheduleExpression: 'rate(1 minute)',
     });
-    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+    // A role's statements past the inline size limit go to an overflow managed policy (CDK does this).
+    const policies = [
+      ...Object.values(template.findResources('AWS::IAM::Policy')),
+      ...Object.values(template.findResources('AWS::IAM::ManagedPolicy')),
+    ];
+    const statements = policies.flatMap(
       (p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
     );
     const receive = statements.find(

@@ -39,10 +39,17 @@ function resolve(node: unknown): unknown {
   return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, resolve(v)]));
 }
 
-function policyOf(prefix: string): unknown {
-  const [, policy] =
-    Object.entries(resources).find(([id, r]) => r.Type === 'AWS::IAM::Policy' && id.startsWith(prefix)) ?? [];
-  return resolve(policy?.Properties?.PolicyDocument);
+/** A role's identity policy: its inline statements and those CDK moved to an overflow managed policy. */
+function policyOf(role: string): unknown {
+  const statements = Object.entries(resources)
+    .filter(
+      ([id, r]) =>
+        (r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy') && id.startsWith(role),
+    )
+    .flatMap(
+      ([, r]) => (r.Properties?.PolicyDocument as { Statement?: unknown[] } | undefined)?.Statement ?? [],
+    );
+  return resolve({ Version: '2012-10-17', Statement: statements });
 }
 
 function environmentOf(prefix: string): Record<string, string> {
@@ -99,8 +106,8 @@ describe('the tenant templates and bundles the control plane may deploy', () => 
     const app = new App();
     const stack = new PlatformStack(app, 'platform', { env: ENV, config: testConfig() });
     resources = (app.synth().getStackByName(stack.stackName).template as { Resources: Resources }).Resources;
-    apiPolicy = policyOf('ApiRoleDefaultPolicy');
-    deployerPolicy = policyOf('TenantProvisioningDeployerRoleDefaultPolicy');
+    apiPolicy = policyOf('ApiRole');
+    deployerPolicy = policyOf('TenantProvisioningDeployerRole');
     const env = environmentOf('ApiFunction');
     platformUrl = env[TENANT_STACK_ENV.templateUrl] ?? '';
     codeBucket = env[TENANT_STACK_ENV.codeBucket] ?? '';
