@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alive, functions, submit, until, waitForOperation } from '../placement/helpers.ts';
 import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
@@ -159,6 +161,37 @@ describe('upgrades in waves', () => {
       const done = await waitForJob(server, canary.apiKey, job.id, { timeoutMs: 60_000 });
       expect(done).toMatchObject({ status: 'succeeded', modelVersion: '1.2.0', release: 'r2' });
     }
+  }, 120_000);
+
+  it("halts and rolls back a healthy-looking wave whose tenant's alert starts firing", async () => {
+    publishRelease(server.dataDir, 'r4-alarmed', {
+      models: { finance: { version: '1.4.0', body: "version: '1.4.0'" } },
+    });
+    const canary = dedicated[30]!;
+    const op = await startRollout(server, 'r4-alarmed', { canary: canary.id, observeSec: 60 });
+    await until(
+      'the canary on r4-alarmed',
+      async () => (await tenantRecord(server, canary.id)).release === 'r4-alarmed',
+    );
+    // Its jobs run well; what the server's alert rules see is a dead letter sampled into metrics history.
+    expect(await runFinance(canary)).toMatchObject({ status: 'succeeded', release: 'r4-alarmed' });
+    const db = new Database(join(server.dataDir, 'silopool.sqlite'));
+    try {
+      db.pragma('busy_timeout = 5000');
+      db.prepare('INSERT INTO metrics_history (metric, scope, at, value) VALUES (?, ?, ?, ?)').run(
+        'dead_letters',
+        canary.id,
+        Date.now(),
+        1,
+      );
+    } finally {
+      db.close();
+    }
+    const halted = (await waitForOperation(server, op.id, 60_000)) as unknown as RolloutView;
+    expect(halted.status).toBe('failed');
+    expect(halted.error?.code).toBe('rolled_back');
+    expect(halted.steps[0]?.detail).toMatch(/alarm SilopoolDeadLetters firing/);
+    expect((await tenantRecord(server, canary.id)).release).toBe('r2');
   }, 120_000);
 
   it('refuses an unknown release, and a release that breaks the model contract (at load)', async () => {
