@@ -163,34 +163,48 @@ describe('upgrades in waves', () => {
     }
   }, 120_000);
 
-  it("halts and rolls back a healthy-looking wave whose tenant's alert starts firing", async () => {
+  it("halts and rolls back a healthy-looking wave whose tenant's alert starts firing, not one already firing", async () => {
     publishRelease(server.dataDir, 'r4-alarmed', {
       models: { finance: { version: '1.4.0', body: "version: '1.4.0'" } },
     });
     const canary = dedicated[30]!;
+    // What the server's alert rules read: points sampled into metrics history (as the sampler writes them).
+    const sample = (metric: string, value: number) => {
+      const db = new Database(join(server.dataDir, 'silopool.sqlite'));
+      try {
+        db.pragma('busy_timeout = 5000');
+        db.prepare('INSERT INTO metrics_history (metric, scope, at, value) VALUES (?, ?, ?, ?)').run(
+          metric,
+          canary.id,
+          Date.now(),
+          value,
+        );
+      } finally {
+        db.close();
+      }
+    };
+    // Firing before the wave: part of its baseline, as old dead letters are.
+    sample('dead_letters', 1);
     const op = await startRollout(server, 'r4-alarmed', { canary: canary.id, observeSec: 60 });
     await until(
       'the canary on r4-alarmed',
       async () => (await tenantRecord(server, canary.id)).release === 'r4-alarmed',
     );
-    // Its jobs run well; what the server's alert rules see is a dead letter sampled into metrics history.
+    // Its jobs run well, and the old alert does not halt it; then its failure-rate alert starts firing.
     expect(await runFinance(canary)).toMatchObject({ status: 'succeeded', release: 'r4-alarmed' });
-    const db = new Database(join(server.dataDir, 'silopool.sqlite'));
-    try {
-      db.pragma('busy_timeout = 5000');
-      db.prepare('INSERT INTO metrics_history (metric, scope, at, value) VALUES (?, ?, ?, ?)').run(
-        'dead_letters',
-        canary.id,
-        Date.now(),
-        1,
-      );
-    } finally {
-      db.close();
-    }
+    expect(
+      (
+        (await server
+          .api(`/v1/admin/operations/${op.id}`, { token: server.operatorToken })
+          .then((r) => r.json())) as RolloutView
+      ).status,
+    ).toBe('running');
+    sample('jobs_failed', 5);
     const halted = (await waitForOperation(server, op.id, 60_000)) as unknown as RolloutView;
     expect(halted.status).toBe('failed');
     expect(halted.error?.code).toBe('rolled_back');
-    expect(halted.steps[0]?.detail).toMatch(/alarm SilopoolDeadLetters firing/);
+    expect(halted.steps[0]?.detail).toMatch(/alarm SilopoolJobFailureRate firing/);
+    expect(halted.steps[0]?.detail).not.toMatch(/SilopoolDeadLetters/);
     expect((await tenantRecord(server, canary.id)).release).toBe('r2');
   }, 120_000);
 
