@@ -2,8 +2,10 @@ import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { App } from 'aws-cdk-lib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PlatformStack } from '../../infra/platform-stack.ts';
+import { tenantAlarmNames } from '../../src/adapters/aws/naming.ts';
 import { artifactsOf } from '../../src/adapters/aws/release-infrastructure.ts';
 import { TENANT_STACK_ENV } from '../../src/adapters/aws/tenant-stack.ts';
+import type { TenantId } from '../../src/core/ids.ts';
 import { ENV, testConfig } from '../infra/support.ts';
 
 // Which tenant templates the control plane may have CloudFormation deploy: the platform's own and a release's
@@ -161,5 +163,16 @@ describe('the tenant templates and bundles the control plane may deploy', () => 
     expect(await createStack(release('r1').templateUrl, `arn:aws:iam::${account}:role/admin`)).not.toBe(
       'Allowed',
     );
+  });
+
+  it("lets the deployer make a tenant's alarms under the names the upgrade reads, and the control plane read them", async () => {
+    const names = tenantAlarmNames('t1' as TenantId, ['finance', 'funds']);
+    for (const name of [names.jobFailures, ...Object.values(names.deadLetters)]) {
+      const alarm = `arn:aws:cloudwatch:${region}:${account}:alarm:${name}`;
+      expect(await decide(deployerPolicy, 'cloudwatch:PutMetricAlarm', alarm)).toBe('Allowed');
+      expect(await decide(apiPolicy, 'cloudwatch:DescribeAlarms', alarm)).toBe('Allowed');
+      // Reading is all the control plane does with them.
+      expect(await decide(apiPolicy, 'cloudwatch:PutMetricAlarm', alarm)).not.toBe('Allowed');
+    }
   });
 });
