@@ -359,6 +359,7 @@ export class PlatformStack extends Stack {
       controlFunction: control.fn,
       deadLetterFunction: deadLetters.fn,
       deployerRole: provisioning.deployerRole,
+      artifactsBucket: provisioning.template.s3BucketName,
       lanes: this.lanes,
     });
     new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint });

@@ -41,6 +41,8 @@ export function acknowledgePlatform(
     controlFunction: SilopoolFunction;
     deadLetterFunction: SilopoolFunction;
     deployerRole: iam.Role;
+    /** The bucket of the published tenant template and model code, where releases are published too. */
+    artifactsBucket: string;
     lanes: ModelLane[];
   },
 ): void {
@@ -124,7 +126,7 @@ export function acknowledgePlatform(
     "Webhook delivery reads a dedicated tenant's job record (GetItem only) from its table, created later by its TenantStack.",
   );
 
-  acknowledgeTenantProvisioning(stack, apiRole, parts.deployerRole);
+  acknowledgeTenantProvisioning(stack, apiRole, parts.deployerRole, parts.artifactsBucket);
 
   const api = stack.node.findChild('Api');
   for (const route of ['GET--healthz', 'GET--v1--auth--config', 'GET--docs', 'GET--docs--{proxy+}']) {
@@ -146,7 +148,12 @@ export function acknowledgePlatform(
 }
 
 /** The control plane deploys tenant stacks whose resources do not exist yet: only name patterns can scope it. */
-function acknowledgeTenantProvisioning(stack: Stack, apiRole: iam.Role, deployerRole: iam.Role): void {
+function acknowledgeTenantProvisioning(
+  stack: Stack,
+  apiRole: iam.Role,
+  deployerRole: iam.Role,
+  artifactsBucket: string,
+): void {
   const { account, region } = stack;
   const arn = (service: string, resource: string) =>
     `Resource::arn:<AWS::Partition>:${service}:${region}:${account}:${resource}`;
@@ -165,6 +172,14 @@ function acknowledgeTenantProvisioning(stack: Stack, apiRole: iam.Role, deployer
     [
       `${dedicatedBuckets}/*`,
       `DeleteObjectVersion, to empty a versioned bucket before its stack is deleted. ${bucketReason}`,
+    ],
+    [
+      arn('cloudwatch', 'alarm:*'),
+      "DescribeAlarms only, of the tenant stacks' alarms an upgrade watches between waves: reading alarms has no narrower resource.",
+    ],
+    [
+      `Resource::arn:<AWS::Partition>:s3:::${artifactsBucket}/releases/*/tenant-template.json`,
+      "CloudFormation reads a release's tenant template (releases/{id}/tenant-template.json) with the caller's permissions; release ids are made after synthesis.",
     ],
   ];
   for (const [finding, reason] of forApi) acknowledge(apiRole, `AwsSolutions-IAM5[${finding}]`, reason);
@@ -202,6 +217,10 @@ function acknowledgeTenantProvisioning(stack: Stack, apiRole: iam.Role, deployer
     ],
     [arn('cloudwatch', 'alarm:silopool-tenant-*'), byStack],
     [arn('cloudwatch', 'alarm:*'), 'DescribeAlarms only: reading alarms back has no narrower resource.'],
+    [
+      `Resource::arn:<AWS::Partition>:s3:::${artifactsBucket}/releases/*/*.zip`,
+      "Lambda reads a release's model bundle (releases/{id}/{bundle}.zip) with the deployer's permissions; release ids are made after synthesis.",
+    ],
   ];
   for (const [finding, reason] of forDeployer)
     acknowledge(deployerRole, `AwsSolutions-IAM5[${finding}]`, reason);

@@ -11,11 +11,13 @@ import {
   Tags,
 } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import { tenantAlarmNames } from '../src/adapters/aws/naming.ts';
 import {
   TENANT_STACK_PARAMETERS as P,
   TENANT_TAG,
@@ -28,7 +30,7 @@ import { AWS_MIN_RESERVED_CONCURRENCY, FUNCTION_SETTING_RANGES } from '../src/co
 import { WEBHOOK_QUEUE } from '../src/functions/webhook-message.ts';
 import type { CodeSource, DedicatedTenantConfig } from './config.ts';
 import { ModelLane } from './constructs/model-lane.ts';
-import { tenantJobWidgets } from './constructs/tenant-widgets.ts';
+import { tenantJobFailureAlarm, tenantJobWidgets } from './constructs/tenant-widgets.ts';
 import { ITEM_ACTIONS, keyedTable, platformNames } from './naming.ts';
 import { acknowledgeTenant } from './suppressions.ts';
 import { ownViewStatement, webhookDedupStatement } from './tenant-grants.ts';
@@ -164,6 +166,10 @@ export class TenantStack extends Stack {
       SILOPOOL_QUEUE_URL_PREFIX: `https://sqs.${this.region}.${this.urlSuffix}/${this.account}/`,
       POWERTOOLS_METRICS_NAMESPACE: 'Silopool',
     };
+    const alarmNames = tenantAlarmNames(tenantId, props.models);
+    tenantJobFailureAlarm(this, alarmNames.jobFailures, tenantId).addAlarmAction(
+      new actions.SnsAction(alarmTopic),
+    );
     for (const model of props.models) {
       this.lanes.push(
         new ModelLane(this, `Lane-${model}`, {
@@ -177,6 +183,7 @@ export class TenantStack extends Stack {
           role,
           encryptionKey: key,
           alarmTopic,
+          deadLettersAlarmName: alarmNames.deadLetters[model] as string,
         }),
       );
     }

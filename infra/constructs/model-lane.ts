@@ -48,6 +48,8 @@ export interface ModelLaneProps {
   /** Dedicated lanes encrypt their queues with the tenant's key; shared lanes use SQS-managed keys. */
   encryptionKey?: kms.IKey;
   alarmTopic: sns.ITopic;
+  /** The dead-letter alarm's name, when something reads it by name (dedicated lanes: the upgrade's health). */
+  deadLettersAlarmName?: string;
 }
 
 // AWS's guidance for Lambda event sources: six times the function timeout.
@@ -123,6 +125,7 @@ export class ModelLane extends Construct {
 
     const alarmAction = new actions.SnsAction(props.alarmTopic);
     new cloudwatch.Alarm(this, 'DeadLettersAlarm', {
+      ...(props.deadLettersAlarmName ? { alarmName: props.deadLettersAlarmName } : {}),
       alarmDescription: `Messages of ${props.queueName} reached its dead-letter queue: inspect and redrive.`,
       metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
       threshold: 1,

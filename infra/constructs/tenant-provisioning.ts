@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import { Construct } from 'constructs';
+import { RELEASE_LAYOUT } from '../../src/adapters/aws/release-infrastructure.ts';
 import { TENANT_STACK_ENV, TENANT_TAG } from '../../src/adapters/aws/tenant-stack.ts';
 import { platformNames } from '../naming.ts';
 import { dedicatedBucketsArn } from '../tenant-grants.ts';
@@ -47,17 +48,20 @@ export class TenantProvisioning extends Construct {
     for (const statement of deployerStatements(stack, code)) this.deployerRole.addToPolicy(statement);
 
     const role = props.controlPlaneRole;
-    // Only from the published template and with the deployer role: the control plane cannot have
-    // CloudFormation create anything else with the deployer's permissions.
+    // A release's template sits beside the platform's, in the same bucket (src/adapters/aws/release-infrastructure.ts
+    // `artifactsOf`), at a URL of the same form as the asset's `httpUrl`.
+    const releaseTemplates = `${RELEASE_LAYOUT.prefix}*/${RELEASE_LAYOUT.template}`;
+    const releaseTemplateUrls = `https://s3.${region}.${stack.urlSuffix}/${this.template.s3BucketName}/${releaseTemplates}`;
+    // Only from the published template or a release's, and with the deployer role: the control plane cannot
+    // have CloudFormation create anything else with the deployer's permissions. StringLike, because release ids
+    // are not known at synthesis; the platform's URL has no wildcard, so it still matches only itself.
     role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['cloudformation:CreateStack', 'cloudformation:UpdateStack'],
         resources: [tenantStacksArn(stack)],
         conditions: {
-          StringEquals: {
-            'cloudformation:TemplateUrl': this.template.httpUrl,
-            'cloudformation:RoleArn': this.deployerRole.roleArn,
-          },
+          StringLike: { 'cloudformation:TemplateUrl': [this.template.httpUrl, releaseTemplateUrls] },
+          StringEquals: { 'cloudformation:RoleArn': this.deployerRole.roleArn },
         },
       }),
     );
@@ -92,11 +96,21 @@ export class TenantProvisioning extends Construct {
         resources: ['*'],
       }),
     );
-    // CloudFormation reads TemplateURL with the caller's permissions: this object only, not the asset bucket.
+    // The upgrade reads the tenant stacks' alarms between waves (src/adapters/aws/release-alarms.ts).
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['cloudwatch:DescribeAlarms'],
+        resources: [`arn:${stack.partition}:cloudwatch:${region}:${account}:alarm:*`],
+      }),
+    );
+    // CloudFormation reads TemplateURL with the caller's permissions: these objects only, not the asset bucket.
     role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['s3:GetObject'],
-        resources: [this.template.bucket.arnForObjects(this.template.s3ObjectKey)],
+        resources: [
+          this.template.bucket.arnForObjects(this.template.s3ObjectKey),
+          this.template.bucket.arnForObjects(releaseTemplates),
+        ],
       }),
     );
     // Before deleting a tenant's stack the control plane empties its versioned bucket: every version.
@@ -212,8 +226,15 @@ function deployerStatements(stack: Stack, code: { bucket: string; key: string })
       ],
       [dedicatedBucketsArn(stack)],
     ),
-    // Lambda reads the model bundle with the deployer's permissions when it creates or updates a function.
-    statement(['s3:GetObject'], [`arn:${partition}:s3:::${code.bucket}/${code.key}`]),
+    // Lambda reads the model bundle with the deployer's permissions when it creates or updates a function: the
+    // platform's, or a release's (`releases/{id}/{bundle}.zip` in the same bucket).
+    statement(
+      ['s3:GetObject'],
+      [
+        `arn:${partition}:s3:::${code.bucket}/${code.key}`,
+        `arn:${partition}:s3:::${code.bucket}/${RELEASE_LAYOUT.prefix}*/*.zip`,
+      ],
+    ),
     // Keys have random ids, so no ARN can name a tenant's key before it exists. What marks one is its tag:
     // CloudFormation creates a tenant's key with `silopool:tenant` in the same CreateKey call (the template
     // tags every resource), so a key is tagged from its first moment. Every key action is therefore

@@ -12,6 +12,7 @@ import type { Tenant } from '../core/tenant.ts';
 import { listModels } from '../models/registry.ts';
 import type { ReleaseCatalog } from '../models/releases.ts';
 import type { Operation, OperationStore } from '../ports/operation-store.ts';
+import type { FiringAlarm, ReleaseAlarms } from '../ports/release-alarms.ts';
 import { redriveDeadLetters } from './dead-letters.ts';
 import { changeOperation, newOperation, progressOf, setStep } from './operations.ts';
 import { sampleHealth } from './release-health.ts';
@@ -27,6 +28,11 @@ export interface RolloutDeps extends ControlDeps {
   onReleaseChange?(): Promise<void>;
   /** How long each wave is watched before the next begins (ms; default 5 minutes). */
   observeMs?: number;
+  /**
+   * The tenants' alarms (CloudWatch on AWS, alert rules on metrics history embedded): one that starts firing
+   * while a wave is watched makes the wave unhealthy. Without it, only jobs and dead letters are read.
+   */
+  alarms?: ReleaseAlarms;
   /** Each tenant's baseline: its jobs over this long before its wave began (ms; default 24 hours). */
   baselineMs?: number;
   pollMs?: number;
@@ -155,13 +161,17 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
         const from = new Date(Date.parse(start) - (deps.baselineMs ?? 86_400_000)).toISOString();
         const baseline: Record<string, HealthSample> = {};
         for (const tenantId of wave) baseline[tenantId] = await sampleHealth(deps, tenantId, from, start);
+        // Alarms already firing are part of the baseline, as old dead letters are: not the release's doing.
+        const firing = (await deps.alarms?.firing(wave)) ?? [];
         op = await setParams(id, {
           [`wave${i}.start`]: start,
           [`wave${i}.baseline`]: JSON.stringify(baseline),
+          [`wave${i}.alarms`]: JSON.stringify(firing.map(alarmKey)),
         });
       }
       const start = op.params[`wave${i}.start`] as string;
       const baseline = JSON.parse(op.params[`wave${i}.baseline`] ?? '{}') as Record<string, HealthSample>;
+      const firingBefore = new Set(JSON.parse(op.params[`wave${i}.alarms`] ?? '[]') as string[]);
       await setStep(deps.operations, id, i, 'running', `deploying ${release} to ${wave.join(', ')}`);
       const applied = await applyRelease(wave, () => release);
       await deps.onReleaseChange?.();
@@ -174,6 +184,10 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
             await sampleHealth(deps, tenantId, start),
           );
           if (problem) problems.push(`${tenantId}: ${problem}`);
+        }
+        for (const alarm of (await deps.alarms?.firing(applied)) ?? []) {
+          if (!firingBefore.has(alarmKey(alarm)))
+            problems.push(`${alarm.tenantId}: alarm ${alarm.name} firing: ${alarm.reason}`);
         }
         if (problems.length > 0) {
           const reason = problems.slice(0, 5).join('; ');
@@ -311,6 +325,10 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
 
 function count(tenants: number): string {
   return `${tenants} tenant${tenants === 1 ? '' : 's'}`;
+}
+
+function alarmKey(alarm: FiringAlarm): string {
+  return `${alarm.tenantId} ${alarm.name}`;
 }
 
 function empty(): HealthSample {

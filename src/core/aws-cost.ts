@@ -77,6 +77,9 @@ export function dedicatedFixedUsd(options: CostOptions = {}): number {
     p.kmsRequestsMonthUsd +
     ((options.tenantDashboard ?? true) ? p.dashboardMonthUsd : 0) +
     2 * models * p.alarmMonthUsd +
+    // The job failure rate alarm (infra/constructs/tenant-widgets.ts): metric math over 2 metrics, and a
+    // math alarm is charged per metric it reads (CloudWatch pricing).
+    2 * p.alarmMonthUsd +
     models * p.idleQueueMonthUsd +
     PER_TENANT_METRICS * p.customMetricMonthUsd
   );

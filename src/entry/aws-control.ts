@@ -1,6 +1,8 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { createAwsAccountQuotas } from '../adapters/aws/account-quotas.ts';
 import { createDynamoRateBuckets } from '../adapters/aws/rate-buckets.ts';
+import { createCloudWatchReleaseAlarms } from '../adapters/aws/release-alarms.ts';
 import { artifactsOf, createReleaseInfrastructure } from '../adapters/aws/release-infrastructure.ts';
 import { createStackInfrastructure } from '../adapters/aws/stack-infrastructure.ts';
 import { createDynamoTenantEraser } from '../adapters/aws/tenant-eraser.ts';
@@ -11,6 +13,7 @@ import { releaseOf } from '../core/release.ts';
 import { listModels } from '../models/registry.ts';
 import { openReleaseCatalog } from '../models/releases.ts';
 import type { RateBuckets } from '../ports/rate-buckets.ts';
+import type { ReleaseAlarms } from '../ports/release-alarms.ts';
 import type { TenantInfrastructure } from '../ports/tenant-infrastructure.ts';
 import type { AwsPorts } from './aws-wiring.ts';
 
@@ -22,6 +25,8 @@ export interface AwsControl {
   infrastructure?: TenantInfrastructure;
   /** Submit-rate buckets every API process shares, in the control-plane table. */
   rateBuckets: RateBuckets;
+  /** The tenant stacks' CloudWatch alarms an upgrade watches between waves (with `stack` provisioning). */
+  alarms?: ReleaseAlarms;
   close(): void;
 }
 
@@ -46,6 +51,8 @@ export function createAwsControl(
   let cloudFormation: CloudFormationClient | undefined;
   let infrastructure: TenantInfrastructure | undefined;
   let closeRegional: (() => void) | undefined;
+  let cloudWatch: CloudWatchClient | undefined;
+  let alarms: ReleaseAlarms | undefined;
   if (ports.provisioning === 'stack') {
     const endpoint = env.AWS_ENDPOINT_URL_CLOUDFORMATION ?? env.AWS_ENDPOINT_URL;
     cloudFormation = new CloudFormationClient({ region: ports.region, ...(endpoint ? { endpoint } : {}) });
@@ -97,8 +104,19 @@ export function createAwsControl(
       releaseOf: async (tenant) => releaseOf(tenant, await releases.current()),
       regionOf: async (tenantId) => (await ports.directory.get(tenantId))?.region,
     });
+    // Alarms are read in the platform's Region: a contract-region tenant's alarms are not seen yet (docs/aws.md).
+    const cloudWatchEndpoint = env.AWS_ENDPOINT_URL_CLOUDWATCH ?? env.AWS_ENDPOINT_URL;
+    cloudWatch = new CloudWatchClient({
+      region: ports.region,
+      ...(cloudWatchEndpoint ? { endpoint: cloudWatchEndpoint } : {}),
+    });
+    alarms = createCloudWatchReleaseAlarms({
+      client: cloudWatch,
+      models: listModels().map((m) => m.name),
+    });
     closeRegional = () => {
       for (const c of clients.values()) c.destroy();
+      cloudWatch?.destroy();
     };
   }
   return {
@@ -113,6 +131,7 @@ export function createAwsControl(
       ...(infrastructure ? { infrastructure } : {}),
     },
     ...(infrastructure ? { infrastructure } : {}),
+    ...(alarms ? { alarms } : {}),
     rateBuckets: createDynamoRateBuckets({
       client: ports.dynamo,
       tableName: ports.tenantsTable,

@@ -24,6 +24,7 @@ import { ensureQueue, WEBHOOK_QUEUE } from '../control/lanes.ts';
 import { createTenantMetrics } from '../control/metrics.ts';
 import { bufferedHistory } from '../control/metrics-history.ts';
 import { createMoveRunner } from '../control/placement-move.ts';
+import { createHistoryReleaseAlarms } from '../control/release-alarms.ts';
 import { createRolloutRunner } from '../control/release-rollout.ts';
 import { reportInvalidSettings } from '../control/tenant-config.ts';
 import { settleTimedOut } from '../control/timed-out-jobs.ts';
@@ -39,6 +40,7 @@ import { localJobSpans, startLocalTracing } from '../observability/local-tracing
 import { startTracing } from '../observability/tracing.ts';
 import type { ControlHooks } from '../ports/control-hooks.ts';
 import { canScan, hasDeadLetterOutbox } from '../ports/message-queue.ts';
+import type { ReleaseAlarms } from '../ports/release-alarms.ts';
 import { startDedicatedHost } from '../runtime/dedicated-host.ts';
 import { type FunctionHost, startFunctionHost } from '../runtime/function-host.ts';
 import { createJobEvents, type JobEvents } from '../runtime/job-events.ts';
@@ -219,7 +221,11 @@ export async function startPlatform(
   const recovery = startJobRecovery(config, platform, events, metrics, app, notifications !== undefined);
 
   const placement = embedded
-    ? startEmbeddedPlacement(config, embedded, app, events, { catalog: releases, regions })
+    ? startEmbeddedPlacement(config, embedded, app, events, {
+        catalog: releases,
+        regions,
+        ...(metricsHistory ? { alarms: createHistoryReleaseAlarms(metricsHistory) } : {}),
+      })
     : startAwsPlacement(awsControl as AwsControl, app, { catalog: releases, regions });
   releaseRoutes(app, {
     directory: platform.directory,
@@ -393,7 +399,7 @@ function startEmbeddedPlacement(
   platform: EmbeddedPlatform,
   app: FastifyInstance,
   events: JobEvents,
-  release: { catalog: ReleaseCatalog; regions: RegionPolicy },
+  release: { catalog: ReleaseCatalog; regions: RegionPolicy; alarms?: ReleaseAlarms },
 ) {
   // Dedicated lanes: a consumer per (tenant, model) here, the function in a child process of its own.
   const dedicated = startDedicatedHost({
@@ -428,6 +434,7 @@ function startEmbeddedPlacement(
   const rollouts = createRolloutRunner({
     ...placementDeps,
     catalog: release.catalog,
+    ...(release.alarms ? { alarms: release.alarms } : {}),
     onReleaseChange: () => dedicated.refresh(),
     log: (level, message, fields) => app.log[level](fields, message),
   });
@@ -465,6 +472,7 @@ function startAwsPlacement(
   const rollouts = createRolloutRunner({
     ...control.deps,
     catalog: release.catalog,
+    ...(control.alarms ? { alarms: control.alarms } : {}),
     log: (level, message, fields) => app.log[level](fields, message),
   });
   return {

@@ -17,9 +17,9 @@ describe('monthly cost per tenant on AWS', () => {
     expect(perJobUsd({ cloudTrailDataEvents: true }) * 100_000).toBeCloseTo(11.03, 2);
   });
 
-  it('makes the per-tenant dashboard the difference between $7.92 and $4.92 of fixed cost', () => {
-    expect(dedicatedFixedUsd()).toBeCloseTo(7.92, 2);
-    expect(dedicatedFixedUsd({ tenantDashboard: false })).toBeCloseTo(4.92, 2);
+  it('makes the per-tenant dashboard the difference between $8.12 and $5.12 of fixed cost', () => {
+    expect(dedicatedFixedUsd()).toBeCloseTo(8.12, 2);
+    expect(dedicatedFixedUsd({ tenantDashboard: false })).toBeCloseTo(5.12, 2);
     expect(sharedFixedUsd()).toBeCloseTo(0.94, 2);
   });
 
@@ -29,8 +29,8 @@ describe('monthly cost per tenant on AWS', () => {
       const off = monthlyTenantCost(jobs, { tenantDashboard: false });
       return [on.usage, on.shared, on.dedicated, off.dedicated].map((usd) => usd.toFixed(2));
     };
-    expect(row(1_000)).toEqual(['0.09', '1.04', '8.01', '5.01']);
-    expect(row(10_000)).toEqual(['0.92', '1.87', '8.84', '5.84']);
-    expect(row(100_000)).toEqual(['9.23', '10.17', '17.15', '14.15']);
+    expect(row(1_000)).toEqual(['0.09', '1.04', '8.21', '5.21']);
+    expect(row(10_000)).toEqual(['0.92', '1.87', '9.04', '6.04']);
+    expect(row(100_000)).toEqual(['9.23', '10.17', '17.35', '14.35']);
   });
 });

@@ -10,6 +10,7 @@ import { buildInfra } from '../../infra/app.ts';
 import { AWS_LIMITS, dedicatedCapacity } from '../../infra/capacity.ts';
 import { PlatformStack } from '../../infra/platform-stack.ts';
 import { synthesizeTenantTemplate } from '../../infra/tenant-template.ts';
+import { artifactsOf } from '../../src/adapters/aws/release-infrastructure.ts';
 import { TENANT_STACK_ENV } from '../../src/adapters/aws/tenant-stack.ts';
 import { type CfnResource, ENV, testConfig } from './support.ts';
 
@@ -299,16 +300,35 @@ describe('PlatformStack: dedicated tenants as stacks the control plane deploys',
         'arn:<AWS::Partition>:cloudformation:us-east-1:111122223333:stack/silopool-tenant-*/*',
       ]);
     }
-    // Creating and updating only from the published template, with the deployer role.
+    // Creating and updating only from the published template or a release's, with the deployer role.
     const creates = stacks.find((s) => actionsOf(s).includes('cloudformation:CreateStack'));
     expect(actionsOf(creates!).sort()).toEqual(['cloudformation:CreateStack', 'cloudformation:UpdateStack']);
     const apiEnv = environmentOf('ApiFunction');
+    const platformUrl = arnText(apiEnv[TENANT_STACK_ENV.templateUrl]);
     expect(creates!.Condition).toEqual({
-      StringEquals: {
-        'cloudformation:TemplateUrl': apiEnv[TENANT_STACK_ENV.templateUrl],
-        'cloudformation:RoleArn': apiEnv[TENANT_STACK_ENV.deployerRoleArn],
-      },
+      StringLike: { 'cloudformation:TemplateUrl': [apiEnv[TENANT_STACK_ENV.templateUrl], expect.anything()] },
+      StringEquals: { 'cloudformation:RoleArn': apiEnv[TENANT_STACK_ENV.deployerRoleArn] },
     });
+    const [, releasesUrl] = [creates!.Condition!.StringLike!['cloudformation:TemplateUrl']]
+      .flat()
+      .map(arnText);
+    // The URL artifactsOf gives a release's template, as a pattern: the platform template's folder, releases/.
+    const releaseUrl = artifactsOf(
+      { templateUrl: platformUrl, code: { bucket: 'b', key: 'k.zip' } },
+      ENV.region,
+    )('r1', ENV.region).templateUrl;
+    expect(releaseUrl.replace('/r1/', '/*/').replace(/\$\{AWS::URLSuffix\}/, '<AWS::URLSuffix>')).toBe(
+      releasesUrl,
+    );
+    expect(releasesUrl).toBe(
+      'https://s3.us-east-1.<AWS::URLSuffix>/cdk-hnb659fds-assets-111122223333-us-east-1/releases/*/tenant-template.json',
+    );
+    // CloudFormation reads the template with the caller's permissions: the platform's object and releases' only.
+    const reads = statements.filter((s) => actionsOf(s).join() === 's3:GetObject');
+    expect(reads.flatMap(resourcesOf).filter((arn) => arn.includes('cdk-hnb659fds-assets'))).toEqual([
+      expect.stringMatching(/cdk-hnb659fds-assets-111122223333-us-east-1\/[0-9a-f]{64}\.json$/),
+      'arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-111122223333-us-east-1/releases/*/tenant-template.json',
+    ]);
 
     const passRole = statements.filter((s) => actionsOf(s).includes('iam:PassRole'));
     expect(passRole).toHaveLength(1);
@@ -360,6 +380,14 @@ describe('PlatformStack: dedicated tenants as stacks the control plane deploys',
     expect(iamStatements.flatMap(resourcesOf)).toEqual(
       Array(iamStatements.length).fill('arn:<AWS::Partition>:iam::111122223333:role/silopool-tenant/*'),
     );
+    // Lambda reads the bundle with the deployer's permissions: the platform's and releases' bundles only.
+    const bundles = statements.filter((s) => actionsOf(s).join() === 's3:GetObject').flatMap(resourcesOf);
+    expect(bundles).toEqual([
+      expect.stringMatching(
+        /^arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-111122223333-us-east-1\/[0-9a-f]{64}\.zip$/,
+      ),
+      'arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-111122223333-us-east-1/releases/*/*.zip',
+    ]);
     const deletion = statements.find((s) => actionsOf(s).includes('kms:ScheduleKeyDeletion'));
     expect(deletion?.Condition).toEqual({ Null: { 'aws:ResourceTag/silopool:tenant': 'false' } });
   });
@@ -402,7 +430,12 @@ describe('PlatformStack: dedicated tenants as stacks the control plane deploys',
     expect(resource('AWS::Events::Rule', 'DeadLettersSchedule').Properties).toMatchObject({
       ScheduleExpression: 'rate(1 minute)',
     });
-    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+    // A role's statements past the inline size limit go to an overflow managed policy (CDK does this).
+    const policies = [
+      ...Object.values(template.findResources('AWS::IAM::Policy')),
+      ...Object.values(template.findResources('AWS::IAM::ManagedPolicy')),
+    ];
+    const statements = policies.flatMap(
       (p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
     );
     const receive = statements.find(

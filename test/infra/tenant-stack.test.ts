@@ -2,7 +2,9 @@ import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TenantStack } from '../../infra/tenant-stack.ts';
+import { tenantAlarmNames } from '../../src/adapters/aws/naming.ts';
 import { TENANT_STACK_PARAMETERS, TENANT_TAG } from '../../src/adapters/aws/tenant-stack.ts';
+import type { TenantId } from '../../src/core/ids.ts';
 import {
   type CfnResource,
   type CfnTemplate,
@@ -133,5 +135,42 @@ describe('TenantStack for one tenant (cdk deploy)', () => {
     const [dashboard] = resourcesOfType(deployed, 'AWS::CloudWatch::Dashboard');
     expect(dashboard?.Properties?.DashboardName).toBe('silopool-tenant-acme');
     expect(JSON.stringify(dashboard?.Properties?.DashboardBody)).toContain('\\"TenantId\\",\\"acme\\"');
+  });
+
+  it("alarms on its job failure rate and each lane's dead letters, named by tenantAlarmNames for the upgrade", () => {
+    const alarms = resourcesOfType(deployed, 'AWS::CloudWatch::Alarm').map((a) => a.Properties ?? {});
+    const names = tenantAlarmNames('acme' as TenantId, ['finance', 'funds']);
+    expect(names.jobFailures).toBe('silopool-tenant-acme/job-failures');
+    const failures = alarms.find((a) => a.AlarmName === names.jobFailures);
+    // The embedded SilopoolJobFailureRate rule: above 10 % of at least 5 jobs in 15 minutes, per tenant.
+    expect(failures).toMatchObject({ Threshold: 0.1, ComparisonOperator: 'GreaterThanThreshold' });
+    const metrics = failures?.Metrics as { Expression?: string; MetricStat?: Record<string, unknown> }[];
+    expect(metrics.find((m) => m.Expression)?.Expression).toBe(
+      'IF(failed + succeeded >= 5, failed / (failed + succeeded), 0)',
+    );
+    for (const metric of metrics.filter((m) => m.MetricStat)) {
+      expect(metric.MetricStat).toMatchObject({
+        Period: 900,
+        Stat: 'Sum',
+        Metric: {
+          Namespace: 'Silopool',
+          Dimensions: expect.arrayContaining([{ Name: 'TenantId', Value: 'acme' }]),
+        },
+      });
+    }
+    for (const model of ['finance', 'funds']) {
+      const deadLetters = alarms.find((a) => a.AlarmName === names.deadLetters[model]);
+      expect(deadLetters).toMatchObject({
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Namespace: 'AWS/SQS',
+        Threshold: 1,
+      });
+      expect(deadLetters?.Dimensions).toEqual([
+        {
+          Name: 'QueueName',
+          Value: { 'Fn::GetAtt': [expect.stringMatching(/DeadLetterQueue/), 'QueueName'] },
+        },
+      ]);
+    }
   });
 });

@@ -1,3 +1,5 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alive, functions, submit, until, waitForOperation } from '../placement/helpers.ts';
 import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
@@ -159,6 +161,51 @@ describe('upgrades in waves', () => {
       const done = await waitForJob(server, canary.apiKey, job.id, { timeoutMs: 60_000 });
       expect(done).toMatchObject({ status: 'succeeded', modelVersion: '1.2.0', release: 'r2' });
     }
+  }, 120_000);
+
+  it("halts and rolls back a healthy-looking wave whose tenant's alert starts firing, not one already firing", async () => {
+    publishRelease(server.dataDir, 'r4-alarmed', {
+      models: { finance: { version: '1.4.0', body: "version: '1.4.0'" } },
+    });
+    const canary = dedicated[30]!;
+    // What the server's alert rules read: points sampled into metrics history (as the sampler writes them).
+    const sample = (metric: string, value: number) => {
+      const db = new Database(join(server.dataDir, 'silopool.sqlite'));
+      try {
+        db.pragma('busy_timeout = 5000');
+        db.prepare('INSERT INTO metrics_history (metric, scope, at, value) VALUES (?, ?, ?, ?)').run(
+          metric,
+          canary.id,
+          Date.now(),
+          value,
+        );
+      } finally {
+        db.close();
+      }
+    };
+    // Firing before the wave: part of its baseline, as old dead letters are.
+    sample('dead_letters', 1);
+    const op = await startRollout(server, 'r4-alarmed', { canary: canary.id, observeSec: 60 });
+    await until(
+      'the canary on r4-alarmed',
+      async () => (await tenantRecord(server, canary.id)).release === 'r4-alarmed',
+    );
+    // Its jobs run well, and the old alert does not halt it; then its failure-rate alert starts firing.
+    expect(await runFinance(canary)).toMatchObject({ status: 'succeeded', release: 'r4-alarmed' });
+    expect(
+      (
+        (await server
+          .api(`/v1/admin/operations/${op.id}`, { token: server.operatorToken })
+          .then((r) => r.json())) as RolloutView
+      ).status,
+    ).toBe('running');
+    sample('jobs_failed', 5);
+    const halted = (await waitForOperation(server, op.id, 60_000)) as unknown as RolloutView;
+    expect(halted.status).toBe('failed');
+    expect(halted.error?.code).toBe('rolled_back');
+    expect(halted.steps[0]?.detail).toMatch(/alarm SilopoolJobFailureRate firing/);
+    expect(halted.steps[0]?.detail).not.toMatch(/SilopoolDeadLetters/);
+    expect((await tenantRecord(server, canary.id)).release).toBe('r2');
   }, 120_000);
 
   it('refuses an unknown release, and a release that breaks the model contract (at load)', async () => {

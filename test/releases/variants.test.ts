@@ -154,7 +154,8 @@ describe('silopool release (CLI)', () => {
     expect((await tenantRecord(server, tenants.owner.id)).release).toBe('rcli');
     await expect(cli('release', 'rollout', 'missing')).rejects.toMatchObject({
       code: 1,
-      stderr: expect.stringContaining('404'),
+      // The CLI prints a problem as one line, `silopool: {title}: {detail}` (src/cli/main.ts).
+      stderr: expect.stringContaining('Not Found: Release "missing" was not found.'),
     });
   }, 60_000);
 });

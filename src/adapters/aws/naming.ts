@@ -23,3 +23,20 @@ export const TENANT_STACK_PREFIX = 'silopool-tenant-';
 export function tenantStackName(tenantId: TenantId): string {
   return `${TENANT_STACK_PREFIX}${tenantId}`;
 }
+
+/**
+ * The alarms a dedicated tenant's stack makes (infra/tenant-stack.ts) that say its jobs are unhealthy, read by
+ * the upgrade between waves (src/adapters/aws/release-alarms.ts): its job failure rate, and each model lane's
+ * dead letters. After the stack's prefix, a `/`, which tenant ids cannot contain: no tenant's names begin
+ * another's.
+ */
+export function tenantAlarmNames(
+  tenantId: TenantId,
+  models: readonly string[],
+): { jobFailures: string; deadLetters: Record<string, string> } {
+  const prefix = `${tenantStackName(tenantId)}/`;
+  return {
+    jobFailures: `${prefix}job-failures`,
+    deadLetters: Object.fromEntries(models.map((model) => [model, `${prefix}dead-letters/${model}`])),
+  };
+}

@@ -53,6 +53,13 @@ export function createReleaseInfrastructure(options: ReleaseInfrastructureOption
   };
 }
 
+/** Where releases are published, beside the platform's template and code (infra/ grants exactly these keys). */
+export const RELEASE_LAYOUT = {
+  /** Release `r`'s files are under `releases/r/`, in the template's bucket and in the code bucket. */
+  prefix: 'releases/',
+  template: 'tenant-template.json',
+} as const;
+
 /**
  * The published layout of releases beside the platform's own template and code: release `r` of Region
  * `g` is `releases/r/tenant-template.json` next to the platform template, and `releases/r/{code file}`
@@ -70,8 +77,8 @@ export function artifactsOf(
     const file = base.code.key.slice(base.code.key.lastIndexOf('/') + 1);
     const folder = base.templateUrl.slice(0, base.templateUrl.lastIndexOf('/') + 1);
     return {
-      templateUrl: `${folder}releases/${release}/tenant-template.json`,
-      code: { bucket, key: `releases/${release}/${file}` },
+      templateUrl: `${folder}${RELEASE_LAYOUT.prefix}${release}/${RELEASE_LAYOUT.template}`,
+      code: { bucket, key: `${RELEASE_LAYOUT.prefix}${release}/${file}` },
     };
   };
 }
