@@ -20,6 +20,7 @@ import { jobDataFor } from '../ports/placement-data.ts';
 import { type StoreProvider, type TenantData, tenantDataAt } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import type { FunctionThreadDeps } from '../runtime/function-runtime.ts';
+import { announcesToUsers } from './notification-flag.ts';
 
 /** The ports on AWS, for the Lambda handlers and for the local server with `SILOPOOL_BACKEND=aws`. */
 export interface AwsPorts {
@@ -217,6 +218,7 @@ export async function createHandlerDeps(options: Record<string, unknown>): Promi
   return {
     directory: ports.tenantViews,
     queue: ports.queue,
+    notifications: announcesToUsers(env),
     dataFor: ports.dataFor,
     // Releases ship inside the function bundle; without the folder only the built-in models run.
     ...(env.SILOPOOL_RELEASES_DIR ? { releases: openReleaseCatalog(env.SILOPOOL_RELEASES_DIR) } : {}),
