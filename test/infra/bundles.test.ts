@@ -13,7 +13,13 @@ beforeAll(async () => {
 
 describe('Lambda bundles', () => {
   it('keeps the model, webhook, control and notification functions under 2 MB zipped, without SQLite', () => {
-    expect(reports.map((r) => r.name).sort()).toEqual(['api', 'control', 'model', 'notifications', 'webhooks']);
+    expect(reports.map((r) => r.name).sort()).toEqual([
+      'api',
+      'control',
+      'model',
+      'notifications',
+      'webhooks',
+    ]);
     for (const name of ['model', 'webhooks', 'control', 'notifications'] as const) {
       expect(ZIPPED_LIMIT[name]).toBe(2 * 1024 * 1024);
       expect(reports.find((r) => r.name === name)?.zippedBytes).toBeLessThan(2 * 1024 * 1024);
