@@ -20,7 +20,7 @@ describe('monthly cost per tenant on AWS', () => {
   it('makes the per-tenant dashboard the difference between $7.92 and $4.92 of fixed cost', () => {
     expect(dedicatedFixedUsd()).toBeCloseTo(7.92, 2);
     expect(dedicatedFixedUsd({ tenantDashboard: false })).toBeCloseTo(4.92, 2);
-    expect(sharedFixedUsd()).toBeCloseTo(0.94, 2);
+    expect(sharedFixedUsd()).toBeCloseTo(0.95, 2);
   });
 
   it('gives the rows of the table', () => {
@@ -31,6 +31,6 @@ describe('monthly cost per tenant on AWS', () => {
     };
     expect(row(1_000)).toEqual(['0.09', '1.04', '8.01', '5.01']);
     expect(row(10_000)).toEqual(['0.92', '1.87', '8.84', '5.84']);
-    expect(row(100_000)).toEqual(['9.23', '10.17', '17.15', '14.15']);
+    expect(row(100_000)).toEqual(['9.23', '10.18', '17.15', '14.15']);
   });
 });
