@@ -5,12 +5,19 @@ import { submitJob } from '../../src/api/submit-job.ts';
 import { ensureQueue, WEBHOOK_QUEUE } from '../../src/control/lanes.ts';
 import { createTenant } from '../../src/control/tenants.ts';
 import { parseTenantId } from '../../src/core/ids.ts';
-import { subscriptionId } from '../../src/core/notifications.ts';
+import { subscriptionId, userKey } from '../../src/core/notifications.ts';
 import { sharedQueueName } from '../../src/core/placement.ts';
+import { webhookTargetPolicyFromEnv } from '../../src/core/webhook-target.ts';
 import { type AwsPorts, createAwsPorts, createHandlerDeps } from '../../src/entry/aws-wiring.ts';
 import { createModelHandler } from '../../src/functions/model-handler.ts';
-import { NOTIFICATION_QUEUE, notificationMessageFor } from '../../src/functions/notification-message.ts';
+import { createNotificationHandler } from '../../src/functions/notification-handler.ts';
+import {
+  deliveryMessageFor,
+  NOTIFICATION_QUEUE,
+  notificationMessageFor,
+} from '../../src/functions/notification-message.ts';
 import { writeUserNotifications } from '../../src/functions/notification-preferences.ts';
+import { createWebhookEndpoints } from '../../src/functions/webhook-endpoints.ts';
 import { tenantDataAt } from '../../src/ports/stores.ts';
 import { toSqsEvent } from '../../src/runtime/sqs-event.ts';
 import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.ts';
@@ -147,5 +154,69 @@ describe('user notifications on AWS', { timeout: 60_000 }, () => {
     await push.waitFor((r) => r.path === path);
     expect(inbox.mails.filter((m) => m.subject.includes(quiet))).toEqual([]);
     expect(id).not.toBe(quiet);
+  });
+
+  it("a tenant whose push service fails is retried and then held by its circuit, while another tenant's pushes go through", async () => {
+    const failing = await tenantWithUser('awsf');
+    const healthy = await tenantWithUser('awsh');
+    push.answer(failing.path, 500);
+    const errors: unknown[] = [];
+    // The notification Lambda's handler with a circuit that opens at the first failure.
+    const handler = createNotificationHandler({
+      directory: ports.tenantViews,
+      stores: ports.stores,
+      queue: ports.queue,
+      push: {
+        vapid: {
+          publicKey: env.SILOPOOL_VAPID_PUBLIC_KEY!,
+          privateKey: env.SILOPOOL_VAPID_PRIVATE_KEY!,
+          subject: 'mailto:ops@silopool.test',
+        },
+        policy: webhookTargetPolicyFromEnv(env),
+      },
+      endpoints: createWebhookEndpoints({ policy: { failureThreshold: 1 } }),
+      onError: (error) => errors.push(error),
+    });
+    const deliveryOf = async (t: Awaited<ReturnType<typeof tenantWithUser>>) => {
+      const { job } = await submitJob(ports.queue, {
+        tenant: t.tenant,
+        data: t.data,
+        model: 'finance',
+        input: {},
+      });
+      const subject = `user-${t.id}`;
+      const message = deliveryMessageFor(
+        { kind: 'job', tenantId: t.id, jobId: job.id, status: 'queued' },
+        'push',
+        userKey(subject),
+        subscriptionId(`${push.url}${t.path}`),
+      );
+      await ports.queue.send(NOTIFICATION_QUEUE, message);
+    };
+    await deliveryOf(failing);
+    await deliveryOf(healthy);
+    // As the event source hands them over: received, so failures can set their visibility (the backoff).
+    const received = await ports.queue.receive(NOTIFICATION_QUEUE, { maxMessages: 10, waitTimeSec: 1 });
+    const records = [failing, healthy].map((t) => received.find((m) => m.body.includes(t.id))!);
+    expect(records.every(Boolean)).toBe(true);
+    const event = () => toSqsEvent(NOTIFICATION_QUEUE, records, 'us-east-1');
+    const pushesTo = (path: string) => push.received.filter((r) => r.path === path).length;
+    const before = pushesTo(healthy.path);
+
+    // The failing push is a batch item failure; the other tenant's is delivered in the same batch.
+    expect(await handler(event())).toEqual({
+      batchItemFailures: [{ itemIdentifier: records[0]!.messageId }],
+    });
+    expect(errors).toHaveLength(1);
+    expect(pushesTo(healthy.path)).toBe(before + 1);
+
+    // The failing tenant's circuit is open: its delivery is deferred without an attempt, the other's is not.
+    push.answer(failing.path, 201);
+    expect(await handler(event())).toEqual({
+      batchItemFailures: [{ itemIdentifier: records[0]!.messageId }],
+    });
+    // One request in all: the first round's, answered 500.
+    expect(pushesTo(failing.path)).toBe(1);
+    expect(pushesTo(healthy.path)).toBe(before + 2);
   });
 });
