@@ -253,7 +253,7 @@ function acknowledgeNotifications(notifications: UserNotifications): void {
     ],
     [
       `arn:${partition}:kms:${region}:${account}:key/*`,
-      "Dedicated tenants' keys, created later by their TenantStacks: only those aliased alias/silopool/tenant/*, only through S3 and DynamoDB.",
+      "Dedicated tenants' keys, created later by their TenantStacks: only those carrying the silopool:tenant tag, only through S3 and DynamoDB.",
     ],
   ];
   for (const [resource, reason] of findings)

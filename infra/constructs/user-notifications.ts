@@ -8,6 +8,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { TENANT_TAG } from '../../src/adapters/aws/tenant-stack.ts';
 import { NOTIFICATION_QUEUE } from '../../src/functions/notification-message.ts';
 import { deadLetterQueueName } from '../../src/ports/message-queue.ts';
 import type { CodeSource, NotificationSettings } from '../config.ts';
@@ -104,13 +105,15 @@ export class UserNotifications extends Construct {
         conditions: { StringLike: { 's3:prefix': [SETTINGS] } },
       }),
     );
-    // Dedicated tenants' tables and buckets are encrypted with their own keys (tenant-stack.ts), named by alias.
+    // Dedicated tenants' tables and buckets are encrypted with their own keys (tenant-stack.ts): those carrying
+    // the tenant tag from creation on, as the deployer role names them (tenant-provisioning.ts), used through
+    // S3 and DynamoDB only.
     role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
         resources: [`arn:${stack.partition}:kms:${stack.region}:${stack.account}:key/*`],
         conditions: {
-          'ForAnyValue:StringLike': { 'kms:ResourceAliases': ['alias/silopool/tenant/*'] },
+          Null: { [`aws:ResourceTag/${TENANT_TAG}`]: 'false' },
           StringEquals: {
             'kms:ViaService': [`s3.${stack.region}.amazonaws.com`, `dynamodb.${stack.region}.amazonaws.com`],
           },
