@@ -325,7 +325,8 @@ export class PlatformStack extends Stack {
     const deadLetters = new DeadLetterSettler(this, 'DeadLetters', {
       code: config.code,
       role: apiRole,
-      environment: controlPlaneEnv,
+      // Settled jobs are announced to users too (the API role may send to `system_*` queues).
+      environment: { ...controlPlaneEnv, SILOPOOL_NOTIFICATIONS: 'on' },
     });
     const accessLog = new logs.LogGroup(this, 'ApiAccessLogs', {
       retention: logs.RetentionDays.THREE_MONTHS,

@@ -135,7 +135,7 @@ describe('user notifications on AWS (CDK)', () => {
         'dynamodb:LeadingKeys': ['DEDUP#system_webhooks', 'DEDUP#system_notifications'],
       },
     });
-    for (const prefix of ['SharedfinanceModelFunction', 'SharedfundsModelFunction']) {
+    for (const prefix of ['SharedfinanceModelFunction', 'SharedfundsModelFunction', 'DeadLettersFunction']) {
       expect(variablesOf(functionOf(template, prefix)).SILOPOOL_NOTIFICATIONS).toBe('on');
     }
     // CloudFormation resolves the secret's fields at deploy time (dynamic references), for the function and the API.
