@@ -1,4 +1,8 @@
 import { CONTROL_RESERVED_CONCURRENCY } from './constructs/control-function.ts';
+import { NOTIFICATION_CONCURRENCY } from './constructs/user-notifications.ts';
+
+/** What the platform stack reserves itself: the control function and the notification function. */
+export const PLATFORM_RESERVED_CONCURRENCY = CONTROL_RESERVED_CONCURRENCY + NOTIFICATION_CONCURRENCY;
 
 /** Default per-account, per-Region quotas the dedicated placement runs into (us-east-1, 2026). */
 export const AWS_LIMITS = {
@@ -20,7 +24,7 @@ export interface CapacityPlan {
 
 /**
  * How many dedicated tenants one account and Region holds, each with `models` functions of `reservedPerFunction`.
- * The platform's own reservations (`platformReserved`, default: the control function's) come off first.
+ * The platform's own reservations (`platformReserved`, default: the control and notification functions') come off first.
  */
 export function dedicatedCapacity(options: {
   models: number;
@@ -34,7 +38,7 @@ export function dedicatedCapacity(options: {
   const reservable =
     limits.concurrentExecutions -
     limits.unreservedMinimum -
-    (options.platformReserved ?? CONTROL_RESERVED_CONCURRENCY);
+    (options.platformReserved ?? PLATFORM_RESERVED_CONCURRENCY);
   const byConcurrency = Math.floor(reservable / perTenant);
   const byStacks = limits.stacksPerRegion - (options.platformStacks ?? 1);
   return {

@@ -16,6 +16,27 @@ export interface SilopoolInfraConfig {
   /** Most concurrent executions one shared model function may use (SQS event source maximum concurrency). */
   sharedMaxConcurrency: number;
   code: CodeSource;
+  /** Where the notification channels' settings are kept; without it no channel is offered. */
+  notifications?: NotificationSettings;
+}
+
+/**
+ * User notifications (docs/notifications.md): the channels' secrets in one Secrets Manager secret, a JSON
+ * object `{ "smtpUrl", "vapidPublicKey", "vapidPrivateKey" }`, resolved into the functions' environment
+ * by CloudFormation at deploy time (no SDK call at run time).
+ */
+export interface NotificationSettings {
+  secretArn: string;
+  /** Email is offered (the secret holds `smtpUrl`); default true. */
+  email?: boolean;
+  /** Web Push is offered (the secret holds the VAPID pair); default true. */
+  push?: boolean;
+  /** The `From:` of every message (`SILOPOOL_SMTP_FROM`). */
+  from?: string;
+  /** The VAPID contact (`SILOPOOL_VAPID_SUBJECT`), a `mailto:` or `https:` URL. */
+  vapidSubject?: string;
+  /** The portal's origin, for links in emails (`PUBLIC_URL`). */
+  publicUrl?: string;
 }
 
 export interface DedicatedTenantConfig {
@@ -28,13 +49,20 @@ export interface DedicatedTenantConfig {
 
 /**
  * How function code gets into the template: `esbuild` bundles the entry points with the local esbuild
- * (offline, no Docker); `asset` takes prebuilt folders (`dist/lambda/{api,model,webhooks,control}` from
+ * (offline, no Docker); `asset` takes prebuilt folders (`dist/lambda/{api,model,webhooks,control,notifications}` from
  * `scripts/bundle-lambdas.ts`, or a stub in tests that synthesize hundreds of stacks); `bucket` is a
  * model bundle already published (the tenant template: its bucket and key are stack parameters).
  */
 export type CodeSource =
   | { kind: 'esbuild' }
-  | { kind: 'asset'; apiDir: string; modelDir: string; webhooksDir?: string; controlDir?: string }
+  | {
+      kind: 'asset';
+      apiDir: string;
+      modelDir: string;
+      webhooksDir?: string;
+      controlDir?: string;
+      notificationsDir?: string;
+    }
   | { kind: 'bucket'; bucket: string; key: string };
 
 export const DEFAULT_DEDICATED: Omit<DedicatedTenantConfig, 'id'> = {
@@ -55,5 +83,6 @@ export function readConfig(context: unknown, models: string[]): SilopoolInfraCon
     dedicatedTenants: (raw.dedicatedTenants ?? []).map((t) => ({ ...DEFAULT_DEDICATED, ...t })),
     sharedMaxConcurrency: raw.sharedMaxConcurrency ?? 50,
     code: raw.code ?? { kind: 'esbuild' },
+    ...(raw.notifications ? { notifications: raw.notifications } : {}),
   };
 }

@@ -23,9 +23,10 @@ import { ModelLane } from './constructs/model-lane.ts';
 import { SilopoolFunction } from './constructs/silopool-function.ts';
 import { TenantProvisioning } from './constructs/tenant-provisioning.ts';
 import { tenantJobWidgets } from './constructs/tenant-widgets.ts';
+import { UserNotifications } from './constructs/user-notifications.ts';
 import { ITEM_ACTIONS, keyedTable, platformNames } from './naming.ts';
 import { acknowledgePlatform } from './suppressions.ts';
-import { dedicatedBucketsArn, webhookDedupStatement } from './tenant-grants.ts';
+import { announcementDedupStatement, dedicatedBucketsArn } from './tenant-grants.ts';
 
 export interface PlatformStackProps extends StackProps {
   config: SilopoolInfraConfig;
@@ -138,8 +139,8 @@ export class PlatformStack extends Stack {
     modelRole.addToPolicy(
       new iam.PolicyStatement({ actions: ['dynamodb:GetItem'], resources: [viewsTable.tableArn] }),
     );
-    // Webhook notifications go through the platform's webhook queue, deduplicated by items of their own.
-    modelRole.addToPolicy(webhookDedupStatement(this, dedupTable));
+    // Announcements (webhooks, user notifications) go through the platform's queues, deduplicated by items of their own.
+    modelRole.addToPolicy(announcementDedupStatement(this, dedupTable));
     const webhookDlq = new sqs.Queue(this, 'WebhooksDeadLetterQueue', {
       queueName: deadLetterQueueName(WEBHOOK_QUEUE),
       retentionPeriod: Duration.days(14),
@@ -197,11 +198,28 @@ export class PlatformStack extends Stack {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     }).addAlarmAction(new actions.SnsAction(alarmTopic));
 
+    // Email and Web Push to users: the model functions announce finished jobs to its queue.
+    const notifications = new UserNotifications(this, 'UserNotifications', {
+      code: config.code,
+      environment: baseEnv,
+      ...(config.notifications ? { settings: config.notifications } : {}),
+      viewsTable,
+      dedupTable,
+      sharedTable,
+      sharedBucket,
+      alarmTopic,
+    });
+    notifications.grantAnnounce(modelRole);
+
     for (const model of config.models) {
       const lane = new ModelLane(this, `Shared-${model}`, {
         queueName: sharedQueueName(model),
         code: config.code,
-        environment: { ...baseEnv, SILOPOOL_TENANT_ROLE_ARN: tenantScopeRole.roleArn },
+        environment: {
+          ...baseEnv,
+          SILOPOOL_TENANT_ROLE_ARN: tenantScopeRole.roleArn,
+          SILOPOOL_NOTIFICATIONS: 'on',
+        },
         memoryMb: 1024,
         timeoutSec: 300,
         role: modelRole,
@@ -293,8 +311,13 @@ export class PlatformStack extends Stack {
     const apiFunction = new SilopoolFunction(this, 'ApiFunction', {
       entry: 'api',
       code: config.code,
-      // The API records placement moves; the control function drives them.
-      environment: { ...controlPlaneEnv, ...auth.environment, SILOPOOL_MOVE_RUNNER: 'scheduled' },
+      // The API records placement moves (the control function drives them) and offers users the channels.
+      environment: {
+        ...controlPlaneEnv,
+        ...auth.environment,
+        ...notifications.channelEnvironment,
+        SILOPOOL_MOVE_RUNNER: 'scheduled',
+      },
       memoryMb: 1024,
       timeoutSec: 29,
       role: apiRole,
@@ -308,7 +331,8 @@ export class PlatformStack extends Stack {
     const deadLetters = new DeadLetterSettler(this, 'DeadLetters', {
       code: config.code,
       role: apiRole,
-      environment: controlPlaneEnv,
+      // Settled jobs are announced to users too (the API role may send to `system_*` queues).
+      environment: { ...controlPlaneEnv, SILOPOOL_NOTIFICATIONS: 'on' },
     });
     const accessLog = new logs.LogGroup(this, 'ApiAccessLogs', {
       retention: logs.RetentionDays.THREE_MONTHS,
@@ -356,6 +380,7 @@ export class PlatformStack extends Stack {
       apiFunction,
       webhookRole,
       webhookFunction,
+      notifications,
       controlFunction: control.fn,
       deadLetterFunction: deadLetters.fn,
       deployerRole: provisioning.deployerRole,

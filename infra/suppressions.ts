@@ -4,6 +4,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { IConstruct } from 'constructs';
 import type { ModelLane } from './constructs/model-lane.ts';
 import type { SilopoolFunction } from './constructs/silopool-function.ts';
+import type { UserNotifications } from './constructs/user-notifications.ts';
 
 // Every cdk-nag finding the stacks accept, each with the reason it is right here.
 
@@ -38,6 +39,7 @@ export function acknowledgePlatform(
     apiFunction: SilopoolFunction;
     webhookRole: iam.Role;
     webhookFunction: SilopoolFunction;
+    notifications: UserNotifications;
     controlFunction: SilopoolFunction;
     deadLetterFunction: SilopoolFunction;
     deployerRole: iam.Role;
@@ -52,6 +54,7 @@ export function acknowledgePlatform(
   acknowledgeFunction(parts.controlFunction);
   acknowledgeFunction(parts.deadLetterFunction);
   acknowledge(webhookRole, 'AwsSolutions-IAM5[Resource::*]', XRAY);
+  acknowledgeNotifications(parts.notifications);
   for (const lane of parts.lanes) acknowledgeFunction(lane.fn);
   acknowledge(modelRole, 'AwsSolutions-IAM5[Resource::*]', XRAY);
   acknowledge(
@@ -237,4 +240,41 @@ export function acknowledgeTenant(
     `AwsSolutions-IAM5[Resource::${arnRef(stack, parts.bucket)}/tenants/*]`,
     "The tenant's own bucket: its functions write artifacts under keys named per job.",
   );
+}
+
+/** The notification function's role: it serves every tenant, shared and dedicated (user-notifications.ts). */
+function acknowledgeNotifications(notifications: UserNotifications): void {
+  const stack = Stack.of(notifications);
+  const { role } = notifications;
+  acknowledgeFunction(notifications.fn);
+  const partition = '<AWS::Partition>';
+  const { account, region } = stack;
+  const dedicatedBuckets = `arn:${partition}:s3:::silopool-*-${account}-${region}`;
+  const settings = 'tenants/*/notifications/users/*';
+  const shared = arnRef(stack, stack.node.findChild('SharedBucket'));
+  const findings: [string, string][] = [
+    ['*', XRAY],
+    [
+      `arn:${partition}:dynamodb:${region}:${account}:table/silopool-tenant-*`,
+      "A dedicated tenant's job record (GetItem only), from its table created later by its TenantStack.",
+    ],
+    [
+      `${shared}/${settings}`,
+      "Users' notification settings of every shared tenant, and nothing else of theirs; fan-out reads one tenant's users.",
+    ],
+    [
+      `${dedicatedBuckets}/${settings}`,
+      "Users' notification settings in dedicated tenants' buckets, created later by their TenantStacks.",
+    ],
+    [
+      dedicatedBuckets,
+      "Listing dedicated tenants' buckets (created later by their TenantStacks), under the users' settings prefix only.",
+    ],
+    [
+      `arn:${partition}:kms:${region}:${account}:key/*`,
+      "Dedicated tenants' keys, created later by their TenantStacks: only those carrying the silopool:tenant tag, only through S3 and DynamoDB.",
+    ],
+  ];
+  for (const [resource, reason] of findings)
+    acknowledge(role, `AwsSolutions-IAM5[Resource::${resource}]`, reason);
 }

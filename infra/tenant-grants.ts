@@ -3,6 +3,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { tenantViewKey } from '../src/adapters/aws/tenant-views.ts';
 import type { TenantId } from '../src/core/ids.ts';
+import { NOTIFICATION_QUEUE } from '../src/functions/notification-message.ts';
 import { WEBHOOK_QUEUE } from '../src/functions/webhook-message.ts';
 
 // Grants the platform stack and the tenant stacks share, so both scope a function role the same way.
@@ -24,14 +25,19 @@ function tableArn(scope: Stack, table: dynamodb.ITable | string): string {
 }
 
 /**
- * Model functions send only webhook notifications (src/functions/model-handler.ts), deduplicated by items
- * `DEDUP#system_webhooks` (src/adapters/aws/message-queue.ts): that partition of the dedup table only.
+ * Model functions send only announcements of finished jobs (src/functions/announcements.ts: webhooks and user
+ * notifications), deduplicated by items `DEDUP#{queue}` (src/adapters/aws/message-queue.ts): those
+ * partitions of the dedup table only.
  */
-export function webhookDedupStatement(scope: Stack, table: dynamodb.ITable | string): iam.PolicyStatement {
+export function announcementDedupStatement(
+  scope: Stack,
+  table: dynamodb.ITable | string,
+  queues: string[] = [WEBHOOK_QUEUE, NOTIFICATION_QUEUE],
+): iam.PolicyStatement {
   return new iam.PolicyStatement({
     actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
     resources: [tableArn(scope, table)],
-    conditions: leadingKey(`DEDUP#${WEBHOOK_QUEUE}`),
+    conditions: leadingKeys(queues.map((queue) => `DEDUP#${queue}`)),
   });
 }
 
@@ -40,14 +46,14 @@ export function ownViewStatement(scope: Stack, viewsTable: string, tenantId: Ten
   return new iam.PolicyStatement({
     actions: ['dynamodb:GetItem'],
     resources: [tableArn(scope, viewsTable)],
-    conditions: leadingKey(tenantViewKey(tenantId)),
+    conditions: leadingKeys([tenantViewKey(tenantId)]),
   });
 }
 
-/** Every partition key the request names is exactly `pk`, and it names one (a request without one is denied). */
-function leadingKey(pk: string): Record<string, Record<string, unknown>> {
+/** Every partition key the request names is one of `pks`, and it names one (a request without one is denied). */
+function leadingKeys(pks: string[]): Record<string, Record<string, unknown>> {
   return {
-    'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [pk] },
+    'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': pks },
     Null: { 'dynamodb:LeadingKeys': 'false' },
   };
 }

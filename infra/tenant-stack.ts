@@ -27,13 +27,14 @@ import {
 import { TENANT_ID_PATTERN, type TenantId } from '../src/core/ids.ts';
 import { dedicatedQueueName } from '../src/core/placement.ts';
 import { AWS_MIN_RESERVED_CONCURRENCY, FUNCTION_SETTING_RANGES } from '../src/core/tenant.ts';
+import { NOTIFICATION_QUEUE } from '../src/functions/notification-message.ts';
 import { WEBHOOK_QUEUE } from '../src/functions/webhook-message.ts';
 import type { CodeSource, DedicatedTenantConfig } from './config.ts';
 import { ModelLane } from './constructs/model-lane.ts';
 import { tenantJobFailureAlarm, tenantJobWidgets } from './constructs/tenant-widgets.ts';
 import { ITEM_ACTIONS, keyedTable, platformNames } from './naming.ts';
 import { acknowledgeTenant } from './suppressions.ts';
-import { ownViewStatement, webhookDedupStatement } from './tenant-grants.ts';
+import { announcementDedupStatement, ownViewStatement } from './tenant-grants.ts';
 
 /** One tenant's stack for `cdk deploy`: the parameters default to that tenant's values. */
 export interface TenantStackProps extends StackProps {
@@ -141,17 +142,19 @@ export class TenantStack extends Stack {
         resources: [key.keyArn],
       }),
     );
-    // The platform's webhook queue, this tenant's view and the webhook dedup items, by name: no cross-stack
-    // export pins the platform stack. No grant on the tenant directory's table (every tenant's key hashes
+    // The platform's announcement queues (webhooks, user notifications), this tenant's view and their dedup
+    // items, by name: no cross-stack export pins the platform stack. No grant on the tenant directory's table (every tenant's key hashes
     // and webhook secrets), nor on another tenant's view.
     role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['sqs:SendMessage'],
-        resources: [`arn:${this.partition}:sqs:${this.region}:${this.account}:${WEBHOOK_QUEUE}`],
+        resources: [WEBHOOK_QUEUE, NOTIFICATION_QUEUE].map(
+          (queue) => `arn:${this.partition}:sqs:${this.region}:${this.account}:${queue}`,
+        ),
       }),
     );
     role.addToPolicy(ownViewStatement(this, names.tenantViewsTable, tenantId));
-    role.addToPolicy(webhookDedupStatement(this, names.dedupTable));
+    role.addToPolicy(announcementDedupStatement(this, names.dedupTable));
 
     const alarmTopic = sns.Topic.fromTopicArn(this, 'Alarms', names.alarmTopicArn);
     const environment = {
@@ -163,6 +166,8 @@ export class TenantStack extends Stack {
       SILOPOOL_DEDUP_TABLE: names.dedupTable,
       SILOPOOL_ACCOUNT: this.account,
       SILOPOOL_TENANT_ID: tenantId,
+      // The platform stack always deploys `system_notifications` and its function (user-notifications.ts).
+      SILOPOOL_NOTIFICATIONS: 'on',
       SILOPOOL_QUEUE_URL_PREFIX: `https://sqs.${this.region}.${this.urlSuffix}/${this.account}/`,
       POWERTOOLS_METRICS_NAMESPACE: 'Silopool',
     };

@@ -6,13 +6,14 @@ import { zipSync } from 'fflate';
 
 /**
  * The Lambda handlers and where their bundles go: `dist/lambda/{name}/index.mjs`, the CDK app's code
- * assets (`code: { kind: 'asset', apiDir, modelDir, webhooksDir, controlDir }`).
+ * assets (`code: { kind: 'asset', apiDir, modelDir, webhooksDir, controlDir, notificationsDir }`).
  */
 export const LAMBDAS = {
   api: 'src/entry/lambda-api.ts',
   model: 'src/entry/lambda-function.ts',
   webhooks: 'src/entry/lambda-webhooks.ts',
   control: 'src/entry/lambda-control.ts',
+  notifications: 'src/entry/lambda-notifications.ts',
 } as const;
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -36,6 +37,7 @@ export const ZIPPED_LIMIT = {
   model: 2 * 1024 * 1024,
   webhooks: 2 * 1024 * 1024,
   control: 2 * 1024 * 1024,
+  notifications: 2 * 1024 * 1024,
 };
 
 export interface BundleReport {

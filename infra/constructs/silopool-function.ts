@@ -15,6 +15,7 @@ const ENTRIES = {
   model: 'src/entry/lambda-function.ts',
   webhooks: 'src/entry/lambda-webhooks.ts',
   control: 'src/entry/lambda-control.ts',
+  notifications: 'src/entry/lambda-notifications.ts',
 } as const;
 // Same banner as scripts/bundle-lambdas.ts: CommonJS dependencies in an ESM bundle.
 const BANNER = [
@@ -126,6 +127,8 @@ function assetDir(code: Extract<CodeSource, { kind: 'asset' }>, entry: keyof typ
       return code.webhooksDir ?? code.modelDir;
     case 'control':
       return code.controlDir ?? code.modelDir;
+    case 'notifications':
+      return code.notificationsDir ?? code.modelDir;
     case 'model':
       return code.modelDir;
   }

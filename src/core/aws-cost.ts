@@ -60,9 +60,10 @@ const PER_TENANT_METRICS = 3;
 export function sharedFixedUsd(options: CostOptions = {}): number {
   const p = AWS_LIST_PRICES;
   const models = options.models ?? 2;
-  // Alarms: 2 per shared lane, the control function's errors, the webhook dead letters.
+  // Alarms: 2 per shared lane, the control function's errors, the webhook and user-notification dead
+  // letters. Idle polling: the shared lanes, `system_webhooks` and `system_notifications`.
   const platform =
-    p.dashboardMonthUsd + (2 * models + 2) * p.alarmMonthUsd + (models + 1) * p.idleQueueMonthUsd;
+    p.dashboardMonthUsd + (2 * models + 3) * p.alarmMonthUsd + (models + 2) * p.idleQueueMonthUsd;
   return PER_TENANT_METRICS * p.customMetricMonthUsd + platform / (options.sharedTenants ?? 100);
 }
 

@@ -24,6 +24,7 @@ import { type StoreProvider, type TenantData, tenantDataAt } from '../ports/stor
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import type { UsageLedger } from '../ports/usage-ledger.ts';
 import type { FunctionThreadDeps } from '../runtime/function-runtime.ts';
+import { announcesToUsers } from './notification-flag.ts';
 
 /** The ports on AWS, for the Lambda handlers and for the local server with `SILOPOOL_BACKEND=aws`. */
 export interface AwsPorts {
@@ -231,6 +232,7 @@ export async function createHandlerDeps(options: Record<string, unknown>): Promi
   return {
     directory: ports.tenantViews,
     queue: ports.queue,
+    notifications: announcesToUsers(env),
     dataFor: ports.dataFor,
     // Releases ship inside the function bundle; without the folder only the built-in models run.
     ...(env.SILOPOOL_RELEASES_DIR ? { releases: openReleaseCatalog(env.SILOPOOL_RELEASES_DIR) } : {}),

@@ -6,6 +6,7 @@ import { startTracing } from '../observability/tracing.ts';
 import { createAwsPorts } from './aws-wiring.ts';
 import { lifetimeOf, trustProxyOf } from './config.ts';
 import { moveDriverOf } from './move-driver.ts';
+import { notificationsFromEnv } from './notifications.ts';
 
 type ProxyHandler = ReturnType<typeof awsLambdaFastify>;
 
@@ -58,7 +59,11 @@ async function createProxy(): Promise<ProxyHandler> {
       scope: process.env.SILOPOOL_OIDC_SCOPE ?? 'openid email',
     },
   };
+  const webhookPolicy = webhookTargetPolicyFromEnv(process.env);
+  // The channels the CDK app configured (its notification secret): users opt in here, codes are mailed here.
+  const notifications = notificationsFromEnv(process.env, webhookPolicy);
   const app = await buildApp({
+    ...(notifications ? { notifications: notifications.offer } : {}),
     directory: ports.directory,
     queue: ports.queue,
     stores: ports.stores,
@@ -83,7 +88,7 @@ async function createProxy(): Promise<ProxyHandler> {
           : {}),
       },
     }),
-    webhookPolicy: webhookTargetPolicyFromEnv(process.env),
+    webhookPolicy,
     // Jobs change in other Lambdas, never in this one: one shared re-read per second feeds the streams.
     // API Gateway buffers a Lambda's answer and gives up after 30 s, so a stream ends (and the client
     // reconnects) well before that.

@@ -9,6 +9,7 @@ import { createMoveRunner } from '../control/placement-move.ts';
 import type { TenantId } from '../core/ids.ts';
 import { createAwsControl } from './aws-control.ts';
 import { createAwsPorts } from './aws-wiring.ts';
+import { announcesToUsers } from './notification-flag.ts';
 
 const logger = new Logger({ serviceName: 'silopool-control' });
 
@@ -107,7 +108,14 @@ const metrics = new Metrics({ namespace: 'Silopool', serviceName: 'silopool-dead
  */
 export async function sweepDeadLetters(): Promise<SweepReport> {
   const report = await sweepDeadLetterQueues(
-    { directory: ports.directory, stores: ports.stores, queue: ports.queue, dataFor: ports.dataFor },
+    {
+      directory: ports.directory,
+      stores: ports.stores,
+      queue: ports.queue,
+      dataFor: ports.dataFor,
+      // A dead-lettered job is announced to its users as the model function would have (the CDK app sets it).
+      notifications: announcesToUsers(process.env),
+    },
     {
       onSettled: (tenantId, outcome) => {
         if (outcome !== 'settled') return;

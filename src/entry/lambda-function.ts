@@ -7,6 +7,7 @@ import { createJobHandler } from '../functions/model-handler.ts';
 import { startTracing } from '../observability/tracing.ts';
 import { createAwsPorts } from './aws-wiring.ts';
 import { publishJobMetrics } from './job-metrics.ts';
+import { announcesToUsers } from './notification-flag.ts';
 
 const logger = new Logger({ serviceName: 'silopool-model' });
 const metrics = new Metrics({ namespace: 'Silopool', serviceName: 'silopool-model' });
@@ -19,6 +20,8 @@ const runJob = createJobHandler({
   // Views without secrets: the model roles have no grant on the directory's own table.
   directory: ports.tenantViews,
   queue: ports.queue,
+  // Finished jobs are announced on `system_notifications` where the platform delivers them (the CDK app).
+  notifications: announcesToUsers(process.env),
   dataFor: ports.dataFor,
   ...(process.env.SILOPOOL_MAX_RECEIVES
     ? { maxReceiveCount: Number(process.env.SILOPOOL_MAX_RECEIVES) }

@@ -85,3 +85,35 @@ export async function openNotifications(
     close: () => mailer?.close(),
   };
 }
+
+/** The channels from the environment alone: either may be missing. */
+export interface EnvNotifications {
+  offer: NotificationOffer;
+  channels: {
+    mailer?: PlatformNotifications['channels']['mailer'];
+    push?: { vapid: VapidKeys; policy: WebhookTargetPolicy };
+  };
+  close(): void;
+}
+
+/**
+ * The channels where no data directory keeps a generated VAPID pair (AWS): email when `SILOPOOL_SMTP_URL`
+ * is set, Web Push when both VAPID keys are; undefined when neither is (nothing is offered).
+ * @throws Error naming the variable when a VAPID key is set without its partner.
+ */
+export function notificationsFromEnv(
+  env: NodeJS.ProcessEnv,
+  policy: WebhookTargetPolicy,
+): EnvNotifications | undefined {
+  const settings = readNotificationEnv(env);
+  if (!settings.smtp && !settings.vapidKeys) return undefined;
+  const mailer = settings.smtp ? createSmtpMailer(settings.smtp) : undefined;
+  const push = settings.vapidKeys
+    ? { vapid: { ...settings.vapidKeys, subject: settings.vapidSubject }, policy }
+    : undefined;
+  return {
+    offer: { ...(push ? { vapidPublicKey: push.vapid.publicKey } : {}), ...(mailer ? { mailer } : {}) },
+    channels: { ...(mailer ? { mailer } : {}), ...(push ? { push } : {}) },
+    close: () => mailer?.close(),
+  };
+}

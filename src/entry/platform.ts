@@ -55,7 +55,8 @@ import { isAddressInUse, PortInUseError } from './listen-port.ts';
 import { startEmbeddedMetricsHistory } from './metrics-history.ts';
 import { moveDataInWorker } from './move-data-worker.ts';
 import { moveDriverOf } from './move-driver.ts';
-import { openNotifications } from './notifications.ts';
+import { announcesToUsers } from './notification-flag.ts';
+import { notificationsFromEnv, openNotifications } from './notifications.ts';
 
 export interface RunningPlatform {
   app: FastifyInstance;
@@ -107,11 +108,16 @@ export async function startPlatform(
   for (const model of listModels())
     await ensureQueue(platform.queue, sharedQueueName(model.name), queueOptions);
   await ensureQueue(platform.queue, WEBHOOK_QUEUE, { visibilityTimeoutSec: 30, maxReceiveCount: 12 });
-  // Email and Web Push to users: embedded only for now (on AWS the handlers do not announce to this queue).
+  // Email and Web Push to users. On the AWS backend with SILOPOOL_NOTIFICATIONS=on the function threads
+  // announce (aws-wiring.ts) and this server delivers with the channels its environment sets, as the
+  // notification Lambda does.
+  const announcing = !embedded && announcesToUsers(process.env);
   const notifications = embedded
     ? await openNotifications(config.dataDir, process.env, config.webhookPolicy)
-    : undefined;
-  if (notifications) {
+    : announcing
+      ? notificationsFromEnv(process.env, config.webhookPolicy)
+      : undefined;
+  if (notifications || announcing) {
     await ensureQueue(platform.queue, NOTIFICATION_QUEUE, { visibilityTimeoutSec: 30, maxReceiveCount: 12 });
   }
 
@@ -208,7 +214,7 @@ export async function startPlatform(
           directory: platform.directory,
           stores: platform.stores,
           queue: platform.queue,
-          notifications: notifications !== undefined,
+          notifications: notifications !== undefined || announcing,
           notify: (job) => events.publish(job),
         },
         queue,
@@ -218,7 +224,14 @@ export async function startPlatform(
     onError: (error) => app.log.error({ err: error }, 'function host error'),
   });
 
-  const recovery = startJobRecovery(config, platform, events, metrics, app, notifications !== undefined);
+  const recovery = startJobRecovery(
+    config,
+    platform,
+    events,
+    metrics,
+    app,
+    notifications !== undefined || announcing,
+  );
 
   const placement = embedded
     ? startEmbeddedPlacement(config, embedded, app, events, {

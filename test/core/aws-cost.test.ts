@@ -20,7 +20,7 @@ describe('monthly cost per tenant on AWS', () => {
   it('makes the per-tenant dashboard the difference between $8.12 and $5.12 of fixed cost', () => {
     expect(dedicatedFixedUsd()).toBeCloseTo(8.12, 2);
     expect(dedicatedFixedUsd({ tenantDashboard: false })).toBeCloseTo(5.12, 2);
-    expect(sharedFixedUsd()).toBeCloseTo(0.94, 2);
+    expect(sharedFixedUsd()).toBeCloseTo(0.95, 2);
   });
 
   it('gives the rows of the table', () => {
@@ -31,6 +31,6 @@ describe('monthly cost per tenant on AWS', () => {
     };
     expect(row(1_000)).toEqual(['0.09', '1.04', '8.21', '5.21']);
     expect(row(10_000)).toEqual(['0.92', '1.87', '9.04', '6.04']);
-    expect(row(100_000)).toEqual(['9.23', '10.17', '17.35', '14.35']);
+    expect(row(100_000)).toEqual(['9.23', '10.18', '17.35', '14.35']);
   });
 });

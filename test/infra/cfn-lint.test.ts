@@ -50,7 +50,11 @@ describe.skipIf(!version)(`cfn-lint over the synthesized templates ${version ?? 
 
   beforeAll(() => {
     const app = new App({ outdir: mkdtempSync(join(tmpdir(), 'cdk-lint-')), context: APP_CONTEXT });
-    new PlatformStack(app, 'silopool-platform', { env: ENV, config: testConfig() });
+    // With the notification secret: its dynamic references in the functions' environment are linted too.
+    const notifications = {
+      secretArn: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:silopool-notifications-AbCdEf',
+    };
+    new PlatformStack(app, 'silopool-platform', { env: ENV, config: testConfig({ notifications }) });
     platform = app.synth().getStackByName('silopool-platform').templateFullPath;
     tenant = synthesizeTenantTemplateFile(['finance', 'funds']);
   }, 120_000);

@@ -117,7 +117,7 @@ describe('PlatformStack', () => {
       2,
     );
     const functions = template.findResources('AWS::Lambda::Function');
-    expect(Object.values(functions).map((f) => f.Properties.Runtime)).toEqual(Array(6).fill('nodejs22.x'));
+    expect(Object.values(functions).map((f) => f.Properties.Runtime)).toEqual(Array(7).fill('nodejs22.x'));
   });
 
   it('delivers webhooks with a function fed by the system_webhooks queue, failures retried then dead-lettered', () => {
@@ -217,7 +217,7 @@ describe('PlatformStack', () => {
     expect(nameIn('eu-west-1')).toBe('silopool-platform-eu-west-1');
   });
 
-  it('reserves concurrency only for the control function, which capacity planning takes off first', () => {
+  it('reserves concurrency only for the control and notification functions, which capacity planning takes off first', () => {
     const reserved = Object.values(template.findResources('AWS::Lambda::Function')).reduce(
       (sum, fn) => sum + Number(fn.Properties.ReservedConcurrentExecutions ?? 0),
       0,
@@ -235,7 +235,7 @@ describe('PlatformStack', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
     expect(
       alarms.filter((a) => a.Properties.MetricName === 'ApproximateNumberOfMessagesVisible'),
-    ).toHaveLength(3);
+    ).toHaveLength(4);
     // Both shared model functions and the control function.
     expect(alarms.filter((a) => a.Properties.MetricName === 'Errors')).toHaveLength(3);
   });

@@ -3,9 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
-import { AWS_LIMITS, dedicatedCapacity } from '../../infra/capacity.ts';
+import { AWS_LIMITS, dedicatedCapacity, PLATFORM_RESERVED_CONCURRENCY } from '../../infra/capacity.ts';
 import { DEFAULT_DEDICATED } from '../../infra/config.ts';
-import { CONTROL_RESERVED_CONCURRENCY } from '../../infra/constructs/control-function.ts';
 import { TenantStack } from '../../infra/tenant-stack.ts';
 import { type CfnResource, type CfnTemplate, ENV, instantiate, stubCode } from './support.ts';
 
@@ -57,26 +56,26 @@ describe('one account and Region with 500 dedicated tenants', () => {
     expect(TENANTS + 1).toBeLessThanOrEqual(AWS_LIMITS.stacksPerRegion);
 
     // Each tenant reserves 2 models × 2 executions; the control function reserves 1 of the 900 reservable
-    // executions, so 899 hold 224 tenants: the 225th does not fit.
+    // executions and the notification function 5, so 894 hold 223 tenants: the 224th does not fit.
     const perTenant = MODELS.length * DEFAULT_DEDICATED.reservedConcurrency;
     expect(reserved).toBe(TENANTS * perTenant);
     const plan = dedicatedCapacity({
       models: MODELS.length,
       reservedPerFunction: DEFAULT_DEDICATED.reservedConcurrency,
     });
-    expect(plan).toEqual({ byConcurrency: 224, byStacks: 1999, fit: 224, binding: 'concurrency' });
+    expect(plan).toEqual({ byConcurrency: 223, byStacks: 1999, fit: 223, binding: 'concurrency' });
     const reservable =
-      AWS_LIMITS.concurrentExecutions - AWS_LIMITS.unreservedMinimum - CONTROL_RESERVED_CONCURRENCY;
+      AWS_LIMITS.concurrentExecutions - AWS_LIMITS.unreservedMinimum - PLATFORM_RESERVED_CONCURRENCY;
     expect(plan.fit * perTenant).toBeLessThanOrEqual(reservable);
     expect((plan.fit + 1) * perTenant).toBeGreaterThan(reservable);
-    // 500 tenants at this size need a concurrency quota of at least 500 × 4 + 100 + 1 = 2,101.
+    // 500 tenants at this size need a concurrency quota of at least 500 × 4 + 100 + 6 = 2,106.
     const raised = dedicatedCapacity({
       models: MODELS.length,
       reservedPerFunction: DEFAULT_DEDICATED.reservedConcurrency,
       limits: {
         ...AWS_LIMITS,
         concurrentExecutions:
-          TENANTS * perTenant + AWS_LIMITS.unreservedMinimum + CONTROL_RESERVED_CONCURRENCY,
+          TENANTS * perTenant + AWS_LIMITS.unreservedMinimum + PLATFORM_RESERVED_CONCURRENCY,
       },
     });
     expect(raised.fit).toBe(TENANTS);
