@@ -98,7 +98,7 @@ export function createEmbeddedTenantEraser(
             ]) {
               n += db.prepare(sql).run(tenantId).changes;
             }
-            n += db.prepare(`DELETE FROM dedup WHERE ${DEDUP_OF_JOBS}`).run(ids, ids).changes;
+            n += db.prepare(`DELETE FROM dedup WHERE ${DEDUP_OF_JOBS}`).run(ids, ids, ids).changes;
             return n;
           })
           // The tenant's spans in the shared span file go too (a dedicated tenant's own go with its folder).
@@ -118,7 +118,7 @@ export function createEmbeddedTenantEraser(
         ['metrics history points', count(db, 'metrics_history WHERE scope = ?', tenantId)],
         ['running limits', count(db, 'group_limits WHERE grp = ?', tenantId)],
         ['dead-letter outbox rows', count(db, `dead_letter_outbox WHERE ${OUTBOX_OF_TENANT}`, tenantId)],
-        ['dedup ids', count(db, `dedup WHERE ${DEDUP_OF_JOBS}`, ids, ids)],
+        ['dedup ids', count(db, `dedup WHERE ${DEDUP_OF_JOBS}`, ids, ids, ids)],
         ['trace spans', countTenantSpans(join(dataDir, TRACES_FILE), tenantId)],
         [
           'dedicated queues',
@@ -137,6 +137,11 @@ export function createEmbeddedTenantEraser(
 /** Dead letters not yet settled whose message names the tenant (job and webhook messages both carry it). */
 const OUTBOX_OF_TENANT = "json_valid(body) AND json_extract(body, '$.tenantId') = ?";
 
-/** Dedup ids of the tenant's jobs (a JSON array, twice): the job id (job messages) or `{jobId}:{status}` (webhooks). */
+/**
+ * Dedup ids of the tenant's jobs (a JSON array, three times): the job id (job messages), `{jobId}:{status}`
+ * (webhooks) or `n:{jobId}:…` (user notifications: the announcement and each delivery).
+ */
 const DEDUP_OF_JOBS = `dedup_id IN (SELECT value FROM json_each(?))
-  OR (instr(dedup_id, ':') > 1 AND substr(dedup_id, 1, instr(dedup_id, ':') - 1) IN (SELECT value FROM json_each(?)))`;
+  OR (instr(dedup_id, ':') > 1 AND substr(dedup_id, 1, instr(dedup_id, ':') - 1) IN (SELECT value FROM json_each(?)))
+  OR (substr(dedup_id, 1, 2) = 'n:' AND instr(substr(dedup_id, 3), ':') > 1
+      AND substr(dedup_id, 3, instr(substr(dedup_id, 3), ':') - 1) IN (SELECT value FROM json_each(?)))`;
