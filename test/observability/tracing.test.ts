@@ -99,7 +99,7 @@ describe("a job's trace and story", () => {
     const jobId = await submit(shared);
     const spans = await spansOf(shared, jobId, [
       'job.submit',
-      'queue.send',
+      'job.intake',
       'job.deliver',
       'workbook.render',
     ]);
@@ -109,7 +109,7 @@ describe("a job's trace and story", () => {
     expect(deliver).toBeDefined();
     // One trace: the function continued the context the message carried.
     expect(new Set(spans.map((s) => s.traceId))).toEqual(new Set([submitSpan.traceId]));
-    expect(deliver.parentSpanId).toBe(spans.find((s) => s.name === 'queue.send')!.spanId);
+    expect(deliver.parentSpanId).toBe(spans.find((s) => s.name === 'job.intake')!.spanId);
     // Across the thread boundary: the API's main thread, the function's worker thread, same process.
     expect(submitSpan.threadId).toBe(0);
     expect(deliver.threadId).toBeGreaterThan(0);
@@ -152,7 +152,7 @@ describe("a job's trace and story", () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect([...names()]).toEqual(
-      expect.arrayContaining(['job.submit', 'queue.send', 'job.deliver', 'model.run']),
+      expect.arrayContaining(['job.submit', 'job.intake', 'job.deliver', 'model.run']),
     );
   });
 
@@ -176,7 +176,7 @@ describe("a job's trace and story", () => {
       const res = await server.api(`/v1/jobs/${jobId}/timeline`, { token: keys[hooked]! });
       steps = ((await res.json()) as { steps: Step[] }).steps;
     }
-    expect(steps.at(-1)).toMatchObject({ step: 'notified', detail: 'webhook queued' });
+    expect(steps.at(-1)).toMatchObject({ step: 'notified', detail: 'webhook and user notifications queued' });
   });
 
   it("joins an operator's cancel and the status relayed to an open event stream to the job's trace", async () => {
@@ -212,9 +212,15 @@ describe("a job's trace and story", () => {
 
   it("tells the job's story to its tenant, in order with durations, and to no other tenant", async () => {
     const jobId = await submit(shared);
-    const res = await server.api(`/v1/jobs/${jobId}/timeline`, { token: keys[shared]! });
-    expect(res.status).toBe(200);
-    const { steps } = (await res.json()) as { steps: Step[] };
+    // The announcement follows the final commit: wait for it (the story's last step).
+    let steps: Step[] = [];
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
+      const res = await server.api(`/v1/jobs/${jobId}/timeline`, { token: keys[shared]! });
+      expect(res.status).toBe(200);
+      steps = ((await res.json()) as { steps: Step[] }).steps;
+      if (steps.at(-1)?.step === 'notified') break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
     expect(steps.map((s) => s.step)).toEqual([
       'submitted',
       'admitted',
@@ -224,6 +230,8 @@ describe("a job's trace and story", () => {
       'rendering',
       'stored',
       'succeeded',
+      // The embedded server announces every finished job for user notifications (docs/notifications.md).
+      'notified',
     ]);
     expect(steps.find((s) => s.step === 'claimed')).toMatchObject({
       attempt: 1,
