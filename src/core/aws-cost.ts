@@ -56,15 +56,23 @@ export function perJobUsd(options: CostOptions = {}): number {
 /** Three EMF metrics carry the tenant's TenantId dimension: JobsProcessed, JobFailures, JobDuration. */
 const PER_TENANT_METRICS = 3;
 
-/** Fixed monthly cost of a shared tenant: its metrics and its share of the platform's dashboard, alarms, polling. */
-export function sharedFixedUsd(options: CostOptions = {}): number {
+/** What every tenant costs a month whatever its placement: its EMF metrics with its `TenantId`. */
+export const PER_TENANT_MONTH_USD = PER_TENANT_METRICS * AWS_LIST_PRICES.customMetricMonthUsd;
+
+/**
+ * The platform's own fixed monthly cost, shared by its tenants: the dashboard, alarms (2 per shared lane,
+ * the control function's errors, the webhook and user-notification dead letters) and idle polling (the
+ * shared lanes, `system_webhooks` and `system_notifications`).
+ */
+export function platformFixedUsd(options: CostOptions = {}): number {
   const p = AWS_LIST_PRICES;
   const models = options.models ?? 2;
-  // Alarms: 2 per shared lane, the control function's errors, the webhook and user-notification dead
-  // letters. Idle polling: the shared lanes, `system_webhooks` and `system_notifications`.
-  const platform =
-    p.dashboardMonthUsd + (2 * models + 3) * p.alarmMonthUsd + (models + 2) * p.idleQueueMonthUsd;
-  return PER_TENANT_METRICS * p.customMetricMonthUsd + platform / (options.sharedTenants ?? 100);
+  return p.dashboardMonthUsd + (2 * models + 3) * p.alarmMonthUsd + (models + 2) * p.idleQueueMonthUsd;
+}
+
+/** Fixed monthly cost of a shared tenant: its metrics and its share of the platform's dashboard, alarms, polling. */
+export function sharedFixedUsd(options: CostOptions = {}): number {
+  return PER_TENANT_MONTH_USD + platformFixedUsd(options) / (options.sharedTenants ?? 100);
 }
 
 /** Fixed monthly cost of a dedicated tenant's stack. */

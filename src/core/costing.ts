@@ -1,3 +1,10 @@
+import {
+  AWS_LIST_PRICES,
+  dedicatedFixedUsd,
+  PER_TENANT_MONTH_USD,
+  platformFixedUsd,
+  TRACES_PER_JOB,
+} from './aws-cost.ts';
 import type { TenantId } from './ids.ts';
 import { METERS, type Meter, type UsageRecord } from './usage.ts';
 
@@ -41,25 +48,26 @@ export interface CostTable {
 }
 
 /**
- * AWS list prices, us-east-1 (docs/aws.md "Monthly cost per tenant", which states the per-job
- * assumptions): compute is Lambda arm64 GB-seconds; a job carries the rest of its $6.73 per 100,000
- * except compute and the API (DynamoDB requests and storage, SQS, S3 requests, logs, the Lambda request:
- * $2.44 per 100,000); an API request is API Gateway $1.00 per million + the API Lambda ($0.88 per 100,000
- * jobs of 4 requests); storage is S3 $0.023 per GB-month over 30 days; a dedicated lane hour is the
- * tenant stack's $5.92 a month over 730 hours.
+ * AWS list prices, us-east-1, from the one cost model (src/core/aws-cost.ts; docs/aws.md "Monthly cost per
+ * tenant" states the per-job assumptions): compute is Lambda arm64 GB-seconds; a job carries the rest of
+ * its $6.73 per 100,000 except compute and the API (DynamoDB requests and storage, SQS, S3 requests, logs,
+ * the Lambda request: $2.44 per 100,000) plus its X-Ray traces; an API request is API Gateway $1.00 per
+ * million + the API Lambda ($0.88 per 100,000 jobs of 4 requests); storage is S3 $0.023 per GB-month over
+ * 30 days; a dedicated lane hour is the tenant stack's fixed cost (without the per-tenant metrics, which
+ * every tenant pays) over 730 hours; the shared fixed cost is the platform's own.
  */
 export const AWS_LIST_COSTS: CostTable = {
   name: 'aws-us-east-1-list',
   perUnitUsd: {
-    jobs: 2.44 / 100_000,
+    jobs: 2.44 / 100_000 + TRACES_PER_JOB * AWS_LIST_PRICES.xrayTraceUsd,
     compute_mb_ms: 0.0000133334 / 1024 / 1000,
     mc_paths: 0,
     storage_byte_days: 0.023 / 30 / 1024 ** 3,
     api_requests: 1 / 1_000_000 + 0.88 / 100_000 / 4,
-    dedicated_lane_hours: 5.92 / 730,
+    dedicated_lane_hours: (dedicatedFixedUsd() - PER_TENANT_MONTH_USD) / 730,
   },
-  sharedFixedMonthUsd: 3.92,
-  perTenantMonthUsd: 0.9,
+  sharedFixedMonthUsd: platformFixedUsd(),
+  perTenantMonthUsd: PER_TENANT_MONTH_USD,
 };
 
 /** The embedded default: one machine's monthly price as the shared fixed cost, no per-unit costs. */

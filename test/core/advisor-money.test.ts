@@ -26,17 +26,18 @@ const quiet = (
 });
 
 // Hand-worked from the seed's decision matrix (dedicated above $10K/month, shared below $1K/month) and the
-// list prices of docs/aws.md: a dedicated stack costs $5.92 − $0.94 = $4.98 a month more than shared.
+// list prices of docs/aws.md: a dedicated stack (with its dashboard) costs $8.12 − $0.9474 = $7.1726 a month
+// more than shared.
 describe('the advisor places tenants by margin', () => {
   it('promotes a $12,000/month tenant whose surcharge pays for its stack, and says so in money', () => {
     const r = recommendPlacement(quiet({ revenueUsd: 12_000, costUsd: 40, dedicatedSurchargeUsd: 2_000 }));
     expect(r.action).toBe('promote');
-    // Shared margin 12,000 − 40 = 11,960; dedicated 11,960 + 2,000 − 4.98 = 13,955.02.
+    // Shared margin 12,000 − 40 = 11,960; dedicated 11,960 + 2,000 − 7.1726 = 13,952.8274.
     expect(r.marginUsd!.shared).toBeCloseTo(11_960, 6);
-    expect(r.marginUsd!.dedicated).toBeCloseTo(13_955.02, 6);
+    expect(r.marginUsd!.dedicated).toBeCloseTo(13_952.8274, 6);
     expect(r.reasons[0]).toContain('$12,000.00');
     expect(r.reasons[0]).toContain('$10,000.00');
-    expect(r.reasons[0]).toContain('$11,960.00 → $13,955.02');
+    expect(r.reasons[0]).toContain('$11,960.00 → $13,952.83');
   });
 
   it('keeps a $9,999/month tenant shared: under the dedicated line', () => {
@@ -48,8 +49,8 @@ describe('the advisor places tenants by margin', () => {
   it('does not promote above the line when the margin would be negative ($10,000 revenue, $10,100 cost, no surcharge)', () => {
     const r = recommendPlacement(quiet({ revenueUsd: 10_000, costUsd: 10_100, dedicatedSurchargeUsd: 0 }));
     expect(r.recommended).toBe('shared');
-    // −100 shared; −104.98 dedicated.
-    expect(r.marginUsd!.dedicated).toBeCloseTo(-104.98, 6);
+    // −100 shared; −100 − 7.1726 = −107.1726 dedicated.
+    expect(r.marginUsd!.dedicated).toBeCloseTo(-107.1726, 6);
   });
 
   it('demotes a dedicated $500/month tenant and names the saving', () => {
