@@ -14,7 +14,7 @@ import {
 } from './browser.ts';
 
 /** The edges a newcomer hit in the portal (issue 16), at desktop and phone width. */
-describe.skipIf(!hasChromium)(`portal rough edges in Chromium${skipReason}`, { timeout: 90_000 }, () => {
+describe.skipIf(!hasChromium)(`portal rough edges in Chromium${skipReason}`, { timeout: 150_000 }, () => {
   let server: TestServer;
   let browser: Browser;
   let tenantId: string;
@@ -141,13 +141,13 @@ describe.skipIf(!hasChromium)(`portal rough edges in Chromium${skipReason}`, { t
     it(`${size}: a long Monte Carlo run shows a progress bar of paths, not only a spinner`, async () => {
       // Submitted from the form, so the job page is open from the start of the run (a few seconds).
       const page = await signedIn(viewport, `/t/${tenantId}/models/funds`);
-      await page.getByLabel(/Monte Carlo paths/).fill('40000');
+      await page.getByLabel(/Monte Carlo paths/).fill('100000');
       await page.getByRole('button', { name: 'Run model' }).click();
       await page.waitForURL(/\/jobs\/j_/);
       const bar = page.getByRole('progressbar', { name: 'Model progress' });
-      await bar.waitFor({ timeout: 30_000 });
-      expect(await bar.getAttribute('max')).toBe('40000');
-      await page.getByText(/of 40,000 paths \(\d+ %\)/).waitFor();
+      await bar.waitFor({ timeout: 60_000 });
+      expect(await bar.getAttribute('max')).toBe('100000');
+      await page.getByText(/of 100,000 paths \(\d+ %\)/).waitFor();
       await screenshot(page, 'edges-job-progress');
       await page.locator('.job-status .badge-succeeded').waitFor({ timeout: 60_000 });
       expect(await bar.count()).toBe(0);
