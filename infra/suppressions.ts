@@ -78,6 +78,13 @@ export function acknowledgePlatform(
     "The tenant directory's indexes: only the sparse operation indexes (running operations; operations by tenant), which the control plane reads instead of one partition of every operation.",
   );
 
+  const usageIndexes = `Resource::${arnRef(stack, stack.node.findChild('UsageTable'))}/index/*`;
+  acknowledge(
+    apiRole,
+    `AwsSolutions-IAM5[${usageIndexes}]`,
+    "The usage table's indexes: only `byDay` (usage records and billing items by UTC day), which aggregation, statements and the billing export read instead of scanning the table (docs/billing.md).",
+  );
+
   const bucket = stack.node.findChild('SharedBucket');
   const objects = `Resource::${arnRef(stack, bucket)}/tenants/*`;
   acknowledge(
