@@ -55,6 +55,7 @@ export interface ReceiveOptions {
   /**
    * Stops the long-poll wait early (an empty result). Only the wait is cut short: an adapter that cannot
    * abort a wait without losing the messages the backend may already have picked (SQS) ends it normally.
+   * Aborted before the call, on every adapter: one claim without waiting (what is there now, or nothing).
    */
   signal?: AbortSignal;
 }

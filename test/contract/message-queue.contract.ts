@@ -218,6 +218,19 @@ export function describeMessageQueueContract(adapterName: string, setup: Message
       expect(Date.now() - started).toBeLessThan(8000);
     });
 
+    it('claims once without waiting when the signal is aborted before the receive', async () => {
+      // What a consumer handing its slot to one with a backlog does (src/runtime/slot-reservations.ts).
+      const aborted = AbortSignal.abort();
+      const started = Date.now();
+      expect(await port.receive(queue, { maxMessages: 1, waitTimeSec: 20, signal: aborted })).toEqual([]);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      await port.send(queue, { body: 'there' });
+      await eventually(async () => {
+        const got = await port.receive(queue, { maxMessages: 1, waitTimeSec: 20, signal: aborted });
+        expect(got.map((m) => m.body)).toEqual(['there']);
+      });
+    });
+
     it('receives a group in (priority, send order) [capability: orderedGroups]', async ({ skip }) => {
       skip(!ctx.orderedGroups, 'adapter lacks it: no group order');
       await port.sendBatch(queue, [

@@ -3,18 +3,24 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createSqsMessageQueue } from '../../src/adapters/aws/message-queue.ts';
 import { openDatabase } from '../../src/adapters/embedded/database.ts';
 import { createSqliteMessageQueue } from '../../src/adapters/embedded/message-queue.ts';
 import { deadLetterQueueName } from '../../src/ports/message-queue.ts';
 import type { FunctionRuntime } from '../../src/runtime/function-runtime.ts';
 import { startQueueConsumer } from '../../src/runtime/queue-consumer.ts';
 import { createSlotReservations, FunctionBusyError } from '../../src/runtime/slot-reservations.ts';
+import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
+let aws: Promise<AwsEmulators> | undefined;
+/** The SQS emulator, started by the first test that needs it. */
+const emulators = () => (aws ??= startAwsEmulators());
+afterAll(async () => (await aws)?.stop());
 
 function openQueue() {
   const dir = mkdtempSync(join(tmpdir(), 'silopool-pool-'));
@@ -130,19 +136,31 @@ describe('consumers sharing one function pool', () => {
     expect(ran).toEqual([{ id: 'only', receiveCount: 1 }]);
     expect((await queue.depth(deadLetterQueueName(name))).visible).toBe(0);
   });
+});
 
-  it('hands slots held by an idle long poll to a consumer with a backlog', async () => {
-    const { queue } = openQueue();
-    const idle = `idle_${randomUUID().slice(0, 8)}`;
+// The hand-over on each queue adapter: SQS cannot cut a long poll short, so there it rests on the idle
+// consumers claiming without waiting while one with a backlog waits (the signal aborted before the receive).
+describe.each([
+  ['the embedded queue', async () => openQueue().queue],
+  ['SQS (fauxqs)', async () => createSqsMessageQueue({ client: (await emulators()).sqs })],
+])('slots held by idle long polls, on %s', (_name, open) => {
+  it('go to a consumer with a backlog, also one started after the idle ones (a new dedicated queue)', async () => {
+    const queue = await open();
+    const idle = ['a', 'b', 'c'].map((p) => `idle_${p}_${randomUUID().slice(0, 8)}`);
     const busy = `busy_${randomUUID().slice(0, 8)}`;
-    for (const name of [idle, busy]) await queue.createQueue(name, { visibilityTimeoutSec: 30 });
+    for (const name of [...idle, busy]) await queue.createQueue(name, { visibilityTimeoutSec: 30 });
     const { runtime, ran } = sleepyRuntime(1, 1);
-    const consumers = [idle, busy].map((name) =>
-      startQueueConsumer({ queue: name, runtime, messages: queue, visibilityTimeoutSec: 30, batchSize: 1 }),
+    const consume = (name: string) =>
+      startQueueConsumer({ queue: name, runtime, messages: queue, visibilityTimeoutSec: 30, batchSize: 1 });
+    const consumers = idle.map(consume);
+    await new Promise((r) => setTimeout(r, 300));
+    await queue.sendBatch(
+      busy,
+      Array.from({ length: 40 }, (_, i) => ({ body: String(i) })),
     );
-    for (let i = 0; i < 40; i++) await queue.send(busy, { body: String(i) });
-    // Without the hand-over each of the 40 waits out the idle consumer's 1 s long poll: 40 s.
-    await until('the backlog ran', () => ran.length === 40, 15_000);
+    consumers.push(consume(busy));
+    // Without the hand-over each of the 40 waits out the idle consumers' 1 s long polls in turn: 120 s.
+    await until('the backlog ran', () => ran.length === 40, 20_000);
     await Promise.all(consumers.map((c) => c.stop()));
-  });
+  }, 30_000);
 });

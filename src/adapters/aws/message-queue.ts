@@ -341,7 +341,12 @@ export function createSqsMessageQueue(options: SqsMessageQueueOptions): MessageQ
       const queueUrl = await urlOf(queue);
       const wanted = Math.max(1, opts.maxMessages);
       const kept: ReceivedMessage[] = [];
-      let waitTimeSec = opts.waitTimeSec ?? 0;
+      // A signal aborted before the call asks for one claim without waiting: a consumer handing its slot to
+      // one with a backlog (slot-reservations.ts). Ignoring it made every idle consumer of a function thread
+      // long-poll a full second per turn, so a backlog behind them (a tenant just promoted under load, its
+      // jobs on new queues) drained at about one job a second. A wait already under way is not cut: an
+      // aborted long poll can lose the messages SQS picked for it until their visibility timeout.
+      let waitTimeSec = opts.signal?.aborted ? 0 : (opts.waitTimeSec ?? 0);
       // SQS hands out at most 10 per call; keep asking while full pages come back.
       while (kept.length < wanted) {
         const out = await client.send(
