@@ -119,6 +119,11 @@ export interface Tenant {
   pins?: Record<string, string>;
   /** The region its contract names (data residency); absent: the platform's region. */
   region?: string;
+  /**
+   * Set when a user of the tenant first opts in to notifications (email or Web Push): from then on its
+   * finished jobs are announced for user notifications; before, they skip that announcement and its queue.
+   */
+  notifiesUsers?: boolean;
   /** Present while a placement move runs; routing reads it. */
   move?: { operationId: string; from: Placement; to: Placement; phase: string };
   createdAt: string;

@@ -6,12 +6,20 @@ import { WEBHOOK_QUEUE, webhookMessageFor } from './webhook-message.ts';
 
 /** Whether a finished job of this tenant is announced at all: it has a webhook, or users may be notified. */
 export function announces(tenant: Tenant, options: { notifications?: boolean }): boolean {
-  return Boolean(tenant.config.webhook) || options.notifications === true;
+  return Boolean(tenant.config.webhook) || notifiesUsers(tenant, options);
+}
+
+/**
+ * Whether its finished jobs go to user notifications: where the platform delivers them, and once one of
+ * its users has opted in (`Tenant.notifiesUsers`); the dispatcher then finds who wants which job.
+ */
+function notifiesUsers(tenant: Tenant, options: { notifications?: boolean }): boolean {
+  return options.notifications === true && tenant.notifiesUsers === true;
 }
 
 /**
  * The messages that announce a succeeded or failed job: its webhook (when the tenant has one) and its
- * user notifications (where the platform delivers them; the dispatcher finds the opted-in users). The one
+ * user notifications (where the platform delivers them and a user of the tenant has opted in). The one
  * place the job path's outbox (the handler's final commit, recovery's settling) learns what to send.
  */
 export function announcementsFor(
@@ -22,6 +30,8 @@ export function announcementsFor(
   if (job.status !== 'succeeded' && job.status !== 'failed') return [];
   return [
     ...(tenant.config.webhook ? [{ queue: WEBHOOK_QUEUE, message: webhookMessageFor(job) }] : []),
-    ...(options.notifications ? [{ queue: NOTIFICATION_QUEUE, message: notificationMessageFor(job) }] : []),
+    ...(notifiesUsers(tenant, options)
+      ? [{ queue: NOTIFICATION_QUEUE, message: notificationMessageFor(job) }]
+      : []),
   ];
 }

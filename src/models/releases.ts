@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -67,6 +68,8 @@ export interface ReleaseCatalog {
  */
 export function openReleaseCatalog(dir: string): ReleaseCatalog {
   const loaded = new Map<string, Promise<LoadedRelease>>();
+  /** The last pointer read, with the identity of the file it was read from. */
+  let pointer: { ino: number; mtimeMs: number; id: string } | undefined;
   const builtin: LoadedRelease = {
     id: BUILTIN_RELEASE,
     manifest: { id: BUILTIN_RELEASE },
@@ -106,9 +109,18 @@ export function openReleaseCatalog(dir: string): ReleaseCatalog {
       return { releases, invalid };
     },
     async current() {
-      const text = await readFile(join(dir, 'current.json'), 'utf8').catch(() => undefined);
+      // Every submit and every job asks (twice on a submit): a stat, not a read, when the pointer has not
+      // changed. `setCurrent` renames a new file into place, so a change always brings a new inode; another
+      // process's change is seen at the next call.
+      const path = join(dir, 'current.json');
+      const stat = statSync(path, { throwIfNoEntry: false });
+      if (!stat) return BUILTIN_RELEASE;
+      if (pointer?.ino === stat.ino && pointer.mtimeMs === stat.mtimeMs) return pointer.id;
+      const text = await readFile(path, 'utf8').catch(() => undefined);
       const id = text ? (JSON.parse(text) as { id?: unknown }).id : undefined;
-      return typeof id === 'string' ? id : BUILTIN_RELEASE;
+      const current = typeof id === 'string' ? id : BUILTIN_RELEASE;
+      pointer = { ino: stat.ino, mtimeMs: stat.mtimeMs, id: current };
+      return current;
     },
     async setCurrent(id) {
       // Write then rename: a reader sees the old pointer or the new one, never half of one.

@@ -38,6 +38,12 @@ export interface SpanStoreLimits {
   retentionMs: number;
 }
 
+/**
+ * How long an erase mark (a tenant id and when it was erased) is kept, ms: far longer than a writer holds
+ * a batch (LOCAL_SPAN_DELAY_MS in tracing.ts); pruned with the spans after that.
+ */
+const ERASE_MARK_MS = 10 * 60_000;
+
 export const DEFAULT_SPAN_LIMITS: SpanStoreLimits = { maxSpans: 100_000, retentionMs: 7 * 24 * 3_600_000 };
 
 const SCHEMA = `
@@ -61,6 +67,10 @@ const SCHEMA = `
   CREATE INDEX IF NOT EXISTS spans_trace ON spans (trace_id);
   CREATE INDEX IF NOT EXISTS spans_job ON spans (tenant_id, job_id);
   CREATE INDEX IF NOT EXISTS spans_start ON spans (start_ms);
+  CREATE TABLE IF NOT EXISTS erased_tenants (
+    tenant_id TEXT PRIMARY KEY,
+    erased_at_ms REAL NOT NULL
+  );
 `;
 
 interface SpanRow {
@@ -93,15 +103,26 @@ export function openSpanStore(path: string, limits: SpanStoreLimits = DEFAULT_SP
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.exec(SCHEMA);
+  // A span of a tenant erased after the span started is dropped: spans are written in batches (below), and
+  // a batch still held when offboarding erased the tenant must not bring its spans back. A tenant onboarded
+  // again under the same id starts its spans after the erase, so they are kept.
   const insert = db.prepare(
     `INSERT INTO spans (trace_id, span_id, parent_span_id, name, service, pid, thread_id, tenant_id, job_id,
        start_ms, duration_ms, status, attributes, events)
-     VALUES (@traceId, @spanId, @parentSpanId, @name, @service, @pid, @threadId, @tenantId, @jobId,
-       @startMs, @durationMs, @status, @attributes, @events)`,
+     SELECT @traceId, @spanId, @parentSpanId, @name, @service, @pid, @threadId, @tenantId, @jobId,
+       @startMs, @durationMs, @status, @attributes, @events
+     WHERE NOT EXISTS (SELECT 1 FROM erased_tenants WHERE tenant_id = @tenantId AND erased_at_ms >= @startMs)`,
   );
-  const prune = db.prepare(
+  const pruneSpans = db.prepare(
     'DELETE FROM spans WHERE seq <= (SELECT max(seq) FROM spans) - @maxSpans OR start_ms < @before',
   );
+  const pruneErased = db.prepare('DELETE FROM erased_tenants WHERE erased_at_ms < @before');
+  const prune = {
+    run(bounds: { maxSpans: number; before: number }) {
+      pruneSpans.run(bounds);
+      pruneErased.run({ before: Date.now() - ERASE_MARK_MS });
+    },
+  };
   const byJob = db.prepare<[string, string], SpanRow>(
     'SELECT * FROM spans WHERE tenant_id = ? AND job_id = ? ORDER BY start_ms, seq',
   );
@@ -232,12 +253,24 @@ function storedSpanOf(span: ReadableSpan): StoredSpan {
   };
 }
 
-/** Deletes every span of a tenant from a span file (offboarding); the number deleted, 0 without the file. */
+/**
+ * Deletes every span of a tenant from a span file (offboarding) and records the erase, so spans of the
+ * tenant that started before it and are still held in a writer's batch are dropped when the batch is
+ * written; the number deleted, 0 without the file.
+ */
 export function eraseTenantSpans(path: string, tenantId: string): number {
-  return withSpanFile(
-    path,
-    (db) => db.prepare('DELETE FROM spans WHERE tenant_id = ?').run(tenantId).changes,
-  );
+  return withSpanFile(path, (db) => {
+    db.exec(SCHEMA);
+    return db
+      .transaction(() => {
+        db.prepare(
+          'INSERT INTO erased_tenants (tenant_id, erased_at_ms) VALUES (?, ?) ' +
+            'ON CONFLICT (tenant_id) DO UPDATE SET erased_at_ms = excluded.erased_at_ms',
+        ).run(tenantId, Date.now());
+        return db.prepare('DELETE FROM spans WHERE tenant_id = ?').run(tenantId).changes;
+      })
+      .immediate();
+  });
 }
 
 /** Spans of a tenant still in a span file: what offboarding's verification looks for. */

@@ -6,7 +6,6 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   BatchSpanProcessor,
   type ReadableSpan,
-  SimpleSpanProcessor,
   type Span,
   type SpanExporter,
   type SpanProcessor,
@@ -59,9 +58,18 @@ export function startTracing(options: TracingOptions): Tracing {
   const env = options.env ?? process.env;
   const processors: SpanProcessor[] = [jobAttributes];
   const scheduledDelayMillis = Number(env.OTEL_BSP_SCHEDULE_DELAY ?? 1000);
-  // The local store is written as each span ends (one small SQLite write): a span is on disk before the
-  // step after it, so offboarding's erase cannot run ahead of spans still held in a batch.
-  if (options.local) processors.push(new SimpleSpanProcessor(options.local));
+  // The local store gets spans in batches: a job makes about ten spans, and a SQLite transaction per span
+  // (every thread and process writing the one file) cost more than the job's own writes (profile in
+  // docs/benchmarks.md). Batches are written within LOCAL_SPAN_DELAY_MS, and when a thread or process
+  // stops (`flushTracing`); offboarding's erase leaves a mark that drops spans still held in a batch.
+  if (options.local)
+    processors.push(
+      new BatchSpanProcessor(options.local, {
+        scheduledDelayMillis: LOCAL_SPAN_DELAY_MS,
+        maxExportBatchSize: 512,
+        maxQueueSize: 8192,
+      }),
+    );
   const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT;
   if (endpoint) {
     const url = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? `${endpoint.replace(/\/$/, '')}/v1/traces`;
@@ -79,8 +87,23 @@ export function startTracing(options: TracingOptions): Tracing {
       propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
     }),
   });
-  return {
+  const tracing = {
     flush: () => provider.forceFlush(),
     shutdown: () => provider.shutdown(),
   };
+  active = tracing;
+  return tracing;
+}
+
+/** How long a finished span may wait in memory before the local store has it, ms. */
+export const LOCAL_SPAN_DELAY_MS = 200;
+
+let active: Tracing | undefined;
+
+/**
+ * Writes the spans this thread or process still holds (a stopping function thread or dedicated process
+ * calls it before it ends). Never throws: spans are diagnostics, and a stop must not fail on them.
+ */
+export async function flushTracing(): Promise<void> {
+  await active?.flush().catch(() => undefined);
 }

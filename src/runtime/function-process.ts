@@ -11,6 +11,7 @@ import type { Tenant } from '../core/tenant.ts';
 import { createModelHandler } from '../functions/model-handler.ts';
 import { openReleaseCatalog } from '../models/releases.ts';
 import { startLocalTracing } from '../observability/local-tracing.ts';
+import { flushTracing } from '../observability/tracing.ts';
 import type { MessageQueue, SendMessage } from '../ports/message-queue.ts';
 import { type StoreProvider, tenantDataAt } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
@@ -121,9 +122,11 @@ process.on('message', (request: ChildRequest) => {
   );
 });
 // An orphaned function (its host died) stops instead of holding the tenant's store.
-process.on('disconnect', () => process.exit(0));
+process.on('disconnect', () => void flushTracing().then(() => process.exit(0)));
 process.on('SIGTERM', () => {
-  db.close();
-  process.exit(0);
+  void flushTracing().then(() => {
+    db.close();
+    process.exit(0);
+  });
 });
 post({ type: 'ready' });

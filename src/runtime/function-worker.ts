@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { partialBatchResponse } from '../functions/batch-response.ts';
 import { createJobHandler } from '../functions/model-handler.ts';
+import { flushTracing } from '../observability/tracing.ts';
 import type {
   FunctionReport,
   FunctionRequest,
@@ -106,6 +107,7 @@ port.on('message', (request: FunctionRequest) => {
     // Receives no more; what runs finishes (deleted or retried by its consumer), then the host is told.
     stopping ??= Promise.all([...consumers.values()].map((c) => c.stop())).then(async () => {
       await runtime.close();
+      await flushTracing();
       post({ type: 'stopped' });
     });
   }

@@ -1,4 +1,5 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { changeTenant } from '../../src/control/tenant-change.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import webpush from 'web-push';
 import { ensureQueue, WEBHOOK_QUEUE } from '../../src/control/lanes.ts';
@@ -92,7 +93,9 @@ async function drain(queue: string, lambda: Lambda | ((event: SQSEvent) => Promi
 /** A shared tenant with one user opted in to email (verified) and to push on one device. */
 async function tenantWithUser(prefix: string) {
   const id = parseTenantId(newTenantId(prefix));
-  const { tenant } = await createTenant(ports, { id, name: prefix });
+  await createTenant(ports, { id, name: prefix });
+  // What the settings route does when a user first opts in: the tenant's jobs are announced from then on.
+  const tenant = await changeTenant(ports.directory, id, (t) => ({ ...t, notifiesUsers: true }));
   const data = tenantDataAt(ports.stores, { kind: 'shared' }, id);
   const browser = browserKeys();
   const path = `/push/${id}`;
@@ -164,8 +167,9 @@ describe('user notifications on AWS', { timeout: 60_000 }, () => {
     expect(await drain(MODEL_QUEUE, handler)).toBe(2);
     expect((await data.jobs.get(job.id))?.announcedAt).toBeDefined();
 
-    // Two announcements; only the tenant with a user fans out (one email, one push).
-    expect(await drain(NOTIFICATION_QUEUE, notificationLambda)).toBe(4);
+    // One announcement: a tenant none of whose users opted in skips it (and its queue); the other fans
+    // out to one email and one push.
+    expect(await drain(NOTIFICATION_QUEUE, notificationLambda)).toBe(3);
     await inbox.waitFor((m) => m.to.includes(address) && m.subject.includes(job.id));
     await push.waitFor((r) => r.path === path);
     expect(inbox.mails.filter((m) => m.subject.includes(quiet))).toEqual([]);

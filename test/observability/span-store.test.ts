@@ -77,4 +77,20 @@ describe('the local span store', () => {
     expect(countTenantSpans(path, 'a1-x')).toBe(1);
     store.close();
   });
+
+  it("drops the spans of an erased tenant that a writer still held in a batch, and keeps a new onboarding's", () => {
+    const path = spanFile();
+    const store = openSpanStore(path);
+    const before = Date.now() - 100;
+    store.write([span('e1', 'j-old', before)]);
+    expect(eraseTenantSpans(path, 'e1')).toBe(1);
+    // A batch written after the erase: spans that started before it are the erased tenant's, dropped.
+    store.write([span('e1', 'j-held', before), span('e2', 'j-other', before)]);
+    expect(countTenantSpans(path, 'e1')).toBe(0);
+    expect(countTenantSpans(path, 'e2')).toBe(1);
+    // The tenant onboarded again under the same id: its spans start after the erase and are kept.
+    store.write([span('e1', 'j-new', Date.now() + 1)]);
+    expect(store.spansOfJob('e1', 'j-new')).toHaveLength(1);
+    store.close();
+  });
 });

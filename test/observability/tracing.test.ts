@@ -176,7 +176,8 @@ describe("a job's trace and story", () => {
       const res = await server.api(`/v1/jobs/${jobId}/timeline`, { token: keys[hooked]! });
       steps = ((await res.json()) as { steps: Step[] }).steps;
     }
-    expect(steps.at(-1)).toMatchObject({ step: 'notified', detail: 'webhook and user notifications queued' });
+    // None of its users opted in to notifications: the webhook alone is announced.
+    expect(steps.at(-1)).toMatchObject({ step: 'notified', detail: 'webhook queued' });
   });
 
   it("joins an operator's cancel and the status relayed to an open event stream to the job's trace", async () => {
@@ -212,13 +213,13 @@ describe("a job's trace and story", () => {
 
   it("tells the job's story to its tenant, in order with durations, and to no other tenant", async () => {
     const jobId = await submit(shared);
-    // The announcement follows the final commit: wait for it (the story's last step).
+    // No webhook and no user opted in to notifications: nothing is announced, the story ends at its status.
     let steps: Step[] = [];
     for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
       const res = await server.api(`/v1/jobs/${jobId}/timeline`, { token: keys[shared]! });
       expect(res.status).toBe(200);
       steps = ((await res.json()) as { steps: Step[] }).steps;
-      if (steps.at(-1)?.step === 'notified') break;
+      if (steps.at(-1)?.step === 'succeeded') break;
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(steps.map((s) => s.step)).toEqual([
@@ -230,8 +231,6 @@ describe("a job's trace and story", () => {
       'rendering',
       'stored',
       'succeeded',
-      // The embedded server announces every finished job for user notifications (docs/notifications.md).
-      'notified',
     ]);
     expect(steps.find((s) => s.step === 'claimed')).toMatchObject({
       attempt: 1,

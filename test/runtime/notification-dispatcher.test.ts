@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import webpush from 'web-push';
 import { ensureQueue } from '../../src/control/lanes.ts';
 import { submitJob } from '../../src/control/submit-job.ts';
+import { changeTenant } from '../../src/control/tenant-change.ts';
 import { createTenant } from '../../src/control/tenants.ts';
 import { type JobId, parseTenantId, type TenantId } from '../../src/core/ids.ts';
 import { subscriptionId, userKey } from '../../src/core/notifications.ts';
@@ -66,7 +67,9 @@ afterAll(async () => {
 /** A tenant with one user subscribed (and opted in) at `path` of the push service. */
 async function subscribedTenant(prefix: string) {
   const id = parseTenantId(newTenantId(prefix));
-  const { tenant } = await createTenant(platform, { id, name: prefix });
+  await createTenant(platform, { id, name: prefix });
+  // What the settings route does at a user's first opt-in: the tenant's jobs are announced from then on.
+  const tenant = await changeTenant(platform.directory, id, (t) => ({ ...t, notifiesUsers: true }));
   const data = tenantDataAt(platform.stores, { kind: 'shared' }, id);
   const browser = browserKeys();
   const path = `/push/${id}`;

@@ -160,14 +160,19 @@ export function createFileObjectStore(rootDir: string, options: FileObjectStoreO
       try {
         await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
         handle = await open(temp, 'wx', PRIVATE_FILE_MODE);
-        // writeFile loops until every byte is written (a bare write may stop short on a full disk).
-        await handle.writeFile(header);
-        await handle.writeFile(body);
-        // Checked before the rename publishes it: a short file is never an object.
-        const written = (await handle.stat()).size;
-        if (written !== HEADER_BYTES + body.byteLength) {
+        // Header and body in one buffer, written until every byte is (a write may stop short on a full
+        // disk), counted as they go: the count, not a stat, says the file is whole before the rename
+        // publishes it. One write and no stat: each file call is a thread-pool round trip per job.
+        const bytes = Buffer.concat([header, body]);
+        let written = 0;
+        while (written < bytes.byteLength) {
+          const { bytesWritten } = await handle.write(bytes, written, bytes.byteLength - written);
+          if (bytesWritten === 0) break;
+          written += bytesWritten;
+        }
+        if (written !== bytes.byteLength) {
           throw new CorruptWriteError(
-            `Stored ${written - HEADER_BYTES} of ${body.byteLength} bytes of ${key}; nothing was published.`,
+            `Stored ${Math.max(0, written - HEADER_BYTES)} of ${body.byteLength} bytes of ${key}; nothing was published.`,
           );
         }
         // Data reaches the disk before the rename publishes it, so a crash never leaves a torn object.

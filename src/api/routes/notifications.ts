@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { changeTenant } from '../../control/tenant-change.ts';
 import {
   ConflictError,
   ForbiddenError,
@@ -21,7 +22,6 @@ import {
 import { checkWebhookUrl, STRICT_WEBHOOK_POLICY } from '../../core/webhook-target.ts';
 import { verificationEmail } from '../../functions/notification-channels.ts';
 import { readUserNotifications, writeUserNotifications } from '../../functions/notification-preferences.ts';
-import type { TenantObjectStore } from '../../ports/object-store.ts';
 import { authenticate, tenantContext } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
 
@@ -47,11 +47,20 @@ export function notificationRoutes(app: FastifyInstance, deps: AppDeps): void {
     }
     const { tenant, data } = await tenantContext(deps, request);
     const settings = await readUserNotifications(data.objects, principal.subject);
-    return { tenant, objects: data.objects, settings };
+    /**
+     * Writes the user's settings. The tenant is marked as one whose finished jobs are announced for user
+     * notifications first (once, when a user first opts in): until then its jobs skip that announcement.
+     */
+    const store = async (next: UserNotifications): Promise<void> => {
+      if (!tenant.notifiesUsers && (next.optIn.email || next.optIn.push))
+        await changeTenant(deps.directory, tenant.id, (t) => ({ ...t, notifiesUsers: true }));
+      await writeUserNotifications(data.objects, next);
+    };
+    return { tenant, settings, store };
   }
 
-  async function save(objects: TenantObjectStore, settings: UserNotifications) {
-    await writeUserNotifications(objects, settings);
+  async function save(store: (next: UserNotifications) => Promise<void>, settings: UserNotifications) {
+    await store(settings);
     return view(settings);
   }
 
@@ -115,8 +124,8 @@ export function notificationRoutes(app: FastifyInstance, deps: AppDeps): void {
       },
     },
     async (request) => {
-      const { objects, settings } = await mine(request);
-      return save(objects, { ...settings, optIn: { ...settings.optIn, ...request.body.optIn } });
+      const { settings, store } = await mine(request);
+      return save(store, { ...settings, optIn: { ...settings.optIn, ...request.body.optIn } });
     },
   );
 
@@ -140,7 +149,7 @@ export function notificationRoutes(app: FastifyInstance, deps: AppDeps): void {
       },
     },
     async (request, reply) => {
-      const { tenant, objects, settings } = await mine(request);
+      const { tenant, settings, store } = await mine(request);
       const address = request.body.address.trim();
       if (!isEmailAddress(address)) {
         throw new ValidationError([
@@ -173,7 +182,7 @@ export function notificationRoutes(app: FastifyInstance, deps: AppDeps): void {
         },
       };
       // Stored first: a code that went out always matches what is stored.
-      await writeUserNotifications(objects, next);
+      await store(next);
       await offer.mailer.send(verificationEmail(address, tenant.id, code)).catch((error: unknown) => {
         throw new UnavailableError('The verification email could not be sent; try again later.', {
           cause: error,
@@ -199,7 +208,7 @@ export function notificationRoutes(app: FastifyInstance, deps: AppDeps): void {
       },
     },
     async (request) => {
-      const { objects, settings } = await mine(request);
+      const { settings, store } = await mine(request);
       const email = settings.email;
       const check = checkVerificationCode(email, request.body.code, Date.now());
       if (!email || check === 'none') {
@@ -212,7 +221,7 @@ export function notificationRoutes(app: FastifyInstance, deps: AppDeps): void {
         );
       }
       if (check === 'wrong') {
-        await writeUserNotifications(objects, {
+        await store({
           ...settings,
           email: { ...email, codeAttempts: (email.codeAttempts ?? 0) + 1 },
         });
@@ -221,7 +230,7 @@ export function notificationRoutes(app: FastifyInstance, deps: AppDeps): void {
         ]);
       }
       const { codeSha256: _c, codeExpiresAt: _e, codeAttempts: _a, ...rest } = email;
-      return save(objects, { ...settings, email: { ...rest, verified: true } });
+      return save(store, { ...settings, email: { ...rest, verified: true } });
     },
   );
 
@@ -229,9 +238,9 @@ export function notificationRoutes(app: FastifyInstance, deps: AppDeps): void {
     `${BASE}/email`,
     { config: { audience: 'tenant' }, schema: { tags: TAGS, summary: 'Forget the email address' } },
     async (request, reply) => {
-      const { objects, settings } = await mine(request);
+      const { settings, store } = await mine(request);
       const { email: _old, ...rest } = settings;
-      await writeUserNotifications(objects, { ...rest, optIn: { ...settings.optIn, email: false } });
+      await store({ ...rest, optIn: { ...settings.optIn, email: false } });
       return reply.code(204).send();
     },
   );
@@ -265,7 +274,7 @@ export function notificationRoutes(app: FastifyInstance, deps: AppDeps): void {
       },
     },
     async (request, reply) => {
-      const { objects, settings } = await mine(request);
+      const { settings, store } = await mine(request);
       if (!offer.vapidPublicKey) {
         throw new ConflictError('This platform sends no Web Push.', 'channel_not_offered');
       }
@@ -290,7 +299,7 @@ export function notificationRoutes(app: FastifyInstance, deps: AppDeps): void {
         keys: { p256dh, auth },
         createdAt: new Date().toISOString(),
       };
-      return reply.code(201).send(await save(objects, { ...settings, push: [...others, record] }));
+      return reply.code(201).send(await save(store, { ...settings, push: [...others, record] }));
     },
   );
 
@@ -308,10 +317,10 @@ export function notificationRoutes(app: FastifyInstance, deps: AppDeps): void {
       },
     },
     async (request, reply) => {
-      const { objects, settings } = await mine(request);
+      const { settings, store } = await mine(request);
       if (!settings.push.some((s) => s.id === request.params.id))
         throw new NotFoundError('This subscription');
-      await writeUserNotifications(objects, {
+      await store({
         ...settings,
         push: settings.push.filter((s) => s.id !== request.params.id),
       });
