@@ -1,9 +1,9 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { changeTenant } from '../../src/control/tenant-change.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import webpush from 'web-push';
 import { ensureQueue, WEBHOOK_QUEUE } from '../../src/control/lanes.ts';
 import { submitJob } from '../../src/control/submit-job.ts';
+import { changeTenant } from '../../src/control/tenant-change.ts';
 import { createTenant } from '../../src/control/tenants.ts';
 import { parseTenantId } from '../../src/core/ids.ts';
 import { subscriptionId, userKey } from '../../src/core/notifications.ts';
