@@ -1,6 +1,6 @@
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
-import { ConflictError, NotFoundError, ValidationError } from '../core/errors.ts';
+import { ConflictError, type FieldProblem, NotFoundError, ValidationError } from '../core/errors.ts';
 import type { TenantId } from '../core/ids.ts';
 import {
   type BillingPlan,
@@ -9,7 +9,7 @@ import {
   type PlanCatalogue,
   planById,
 } from '../core/plans.ts';
-import type { PlanAssignment } from '../core/statement.ts';
+import { monthMixingCurrencies, type PlanAssignment } from '../core/statement.ts';
 import type { Tenant, TenantLimits } from '../core/tenant.ts';
 import { utcDay } from '../core/usage.ts';
 import { toFieldProblems } from '../models/ajv-messages.ts';
@@ -63,8 +63,34 @@ export async function loadPlans(items: BillingItems): Promise<PlanCatalogue> {
   return (await items.get<PlanCatalogue>(...PLANS_KEY)) ?? DEFAULT_PLANS;
 }
 
+/**
+ * Stores a plan catalogue. A plan keeps its currency, and so does the plan each tier falls back to
+ * (`tierPlan`): months already billed on it would otherwise mix currencies (400 naming the plan).
+ */
 export async function savePlans(items: BillingItems, catalogue: PlanCatalogue): Promise<PlanCatalogue> {
   const checked = checkPlans(catalogue);
+  const before = await loadPlans(items);
+  const problems: FieldProblem[] = [];
+  for (const [i, p] of checked.plans.entries()) {
+    const was = planById(before, p.id)?.currency;
+    if (was && was !== p.currency)
+      problems.push({
+        path: `/plans/${i}/currency`,
+        message: `must stay ${was}: a plan keeps its currency (add a plan with a new id)`,
+        rule: 'currency',
+      });
+  }
+  for (const tier of ['free', 'standard', 'enterprise'] as const) {
+    const was = tierPlan(before, tier).currency;
+    const now = tierPlan(checked, tier);
+    if (was !== now.currency && !problems.length)
+      problems.push({
+        path: `/plans/${checked.plans.indexOf(now)}/currency`,
+        message: `must stay ${was}: tenants of the ${tier} tier without a plan change are billed on ${now.id}`,
+        rule: 'currency',
+      });
+  }
+  if (problems.length > 0) throw new ValidationError(problems);
   await items.put(...PLANS_KEY, checked);
   return checked;
 }
@@ -155,7 +181,8 @@ export async function changePlan(
     throw new ValidationError([
       { path: '/effective', message: 'must be a date, YYYY-MM-DD (UTC)', rule: 'format' },
     ]);
-  const plan = planById(await loadPlans(deps.billing), planId);
+  const catalogue = await loadPlans(deps.billing);
+  const plan = planById(catalogue, planId);
   if (!plan)
     throw new ValidationError([{ path: '/planId', message: `is not a plan (${planId})`, rule: 'enum' }]);
   const tenant = await deps.directory.get(tenantId);
@@ -172,6 +199,19 @@ export async function changePlan(
     effective: day,
     createdAt: new Date(now).toISOString(),
   };
+  // A statement bills in one currency: checked here, where the mix would enter, not when billing reads it.
+  const mixed = monthMixingCurrencies(
+    day.slice(0, 7),
+    [...(await listAssignments(deps.billing, tenantId)), assignment],
+    (id) => planById(catalogue, id),
+    tierPlan(catalogue, tenant.plan),
+  );
+  if (mixed)
+    throw new ConflictError(
+      `${plan.name} bills in ${plan.currency}: from ${day}, ${mixed} would be billed in two currencies. ` +
+        'Change to a plan of another currency from the 1st of a month.',
+      'plan_currency_mixed',
+    );
   await deps.billing.put(tenantKey(tenantId), `PLAN#${day}#${planId}`, assignment, { ifAbsent: true });
   const applied = day <= utcDay(now);
   if (applied) {

@@ -96,6 +96,31 @@ export function planSegments(
 }
 
 /**
+ * The first month, from `fromMonth` on, whose plan segments would bill in more than one currency with
+ * `assignments` (a statement has one currency: `buildStatement` refuses a mix), or undefined when none
+ * would. Months after the last assignment's are billed on that plan alone, so they need no look.
+ */
+export function monthMixingCurrencies(
+  fromMonth: string,
+  assignments: readonly PlanAssignment[],
+  plans: (id: string) => BillingPlan | undefined,
+  fallback: BillingPlan,
+): string | undefined {
+  const months = assignments.map((a) => a.effective.slice(0, 7)).filter((m) => m > fromMonth);
+  const last = months.sort().at(-1) ?? fromMonth;
+  for (let month = fromMonth; month <= last; month = nextMonth(month)) {
+    const segments = planSegments(month, assignments, plans, fallback);
+    if (new Set(segments.map((s) => s.plan.currency)).size > 1) return month;
+  }
+  return undefined;
+}
+
+function nextMonth(month: string): string {
+  const [y, m] = month.split('-').map(Number) as [number, number];
+  return new Date(Date.UTC(y, m, 1)).toISOString().slice(0, 7);
+}
+
+/**
  * A tenant's statement for a UTC month. Each plan segment bills its base fee, included usage and
  * dedicated surcharge prorated by days (fee × days ÷ days in the month, rounded the currency's way;
  * included units rounded down), and overage per meter beyond the prorated included units at the plan's
