@@ -1,5 +1,6 @@
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
+import { type BillingIncarnation, itemsOfIncarnation } from '../core/billing-incarnation.ts';
 import { ConflictError, type FieldProblem, NotFoundError, ValidationError } from '../core/errors.ts';
 import type { TenantId } from '../core/ids.ts';
 import {
@@ -112,11 +113,12 @@ export async function listAssignments(items: BillingItems, tenantId: TenantId): 
 /** The plan in effect for the tenant on `day` (UTC). */
 export async function planOn(
   items: BillingItems,
-  tenant: Pick<Tenant, 'id' | 'plan'>,
+  tenant: Pick<Tenant, 'id' | 'plan'> & BillingIncarnation,
   day: string,
 ): Promise<BillingPlan> {
   const catalogue = await loadPlans(items);
-  const due = (await listAssignments(items, tenant.id)).filter((a) => a.effective <= day);
+  const own = itemsOfIncarnation(tenant, undefined, await listAssignments(items, tenant.id));
+  const due = own.filter((a) => a.effective <= day);
   const last = due
     .sort((a, b) => a.effective.localeCompare(b.effective) || a.createdAt.localeCompare(b.createdAt))
     .at(-1);
@@ -198,11 +200,12 @@ export async function changePlan(
     planId,
     effective: day,
     createdAt: new Date(now).toISOString(),
+    incarnation: tenant.incarnation ?? tenant.createdAt,
   };
   // A statement bills in one currency: checked here, where the mix would enter, not when billing reads it.
   const mixed = monthMixingCurrencies(
     day.slice(0, 7),
-    [...(await listAssignments(deps.billing, tenantId)), assignment],
+    [...itemsOfIncarnation(tenant, undefined, await listAssignments(deps.billing, tenantId)), assignment],
     (id) => planById(catalogue, id),
     tierPlan(catalogue, tenant.plan),
   );
@@ -212,7 +215,10 @@ export async function changePlan(
         'Change to a plan of another currency from the 1st of a month.',
       'plan_currency_mixed',
     );
-  await deps.billing.put(tenantKey(tenantId), `PLAN#${day}#${planId}`, assignment, { ifAbsent: true });
+  // Keyed by incarnation too: an earlier tenant of this id that made the same change does not swallow it.
+  await deps.billing.put(tenantKey(tenantId), `PLAN#${day}#${planId}#${assignment.incarnation}`, assignment, {
+    ifAbsent: true,
+  });
   const applied = day <= utcDay(now);
   if (applied) {
     await applyPlanLimits(deps, tenantId, await planOn(deps.billing, tenant, utcDay(now)));
@@ -230,7 +236,8 @@ export async function applyDuePlanChanges(
   let applied = 0;
   for (const tenant of tenants) {
     if (tenant.status === 'offboarding') continue;
-    const due = (await listAssignments(deps.billing, tenant.id)).filter((a) => a.effective <= utcDay(now));
+    const own = itemsOfIncarnation(tenant, undefined, await listAssignments(deps.billing, tenant.id));
+    const due = own.filter((a) => a.effective <= utcDay(now));
     if (due.length === 0) continue;
     const plan = await planOn(deps.billing, tenant, utcDay(now));
     const limits = tenant.config.limits as Record<string, unknown>;

@@ -1,4 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import {
+  type BillingIncarnation,
+  isBeforeIncarnation,
+  itemsOfIncarnation,
+  recordsOfIncarnation,
+} from '../core/billing-incarnation.ts';
 import { attributeCosts, type CostTable } from '../core/costing.ts';
 import { ConflictError, ValidationError } from '../core/errors.ts';
 import type { TenantId } from '../core/ids.ts';
@@ -79,8 +85,9 @@ export async function monthStatements(
       out.push(stored);
       continue;
     }
+    const tenant = known.get(cost.tenantId) ?? { id: cost.tenantId, plan: 'free' as const };
     out.push(
-      await computeStatement(deps, cost.tenantId, known.get(cost.tenantId)?.plan ?? 'free', month, {
+      await computeStatement(deps, tenant, month, {
         records: records.filter((r) => r.tenantId === cost.tenantId),
         costMicros: cost.totalMicros,
       }),
@@ -89,10 +96,13 @@ export async function monthStatements(
   return out;
 }
 
+/**
+ * One tenant id's statement of a month, from what belongs to it: for a tenant created again under an
+ * earlier tenant's id, only its own usage, plan changes and corrections (core/billing-incarnation.ts).
+ */
 async function computeStatement(
   deps: BillingDeps,
-  tenantId: TenantId,
-  tier: Tenant['plan'],
+  tenant: Pick<Tenant, 'id' | 'plan'> & BillingIncarnation,
   month: string,
   usage: {
     records: readonly UsageRecord[];
@@ -102,24 +112,24 @@ async function computeStatement(
   const catalogue = await loadPlans(deps.billing);
   const segments = planSegments(
     month,
-    await listAssignments(deps.billing, tenantId),
+    itemsOfIncarnation(tenant, month, await listAssignments(deps.billing, tenant.id)),
     (id) => catalogue.plans.find((p) => p.id === id),
-    tierPlan(catalogue, tier),
+    tierPlan(catalogue, tenant.plan),
   );
   return buildStatement({
-    tenantId,
+    tenantId: tenant.id,
     month,
     segments,
-    records: usage.records,
+    records: isBeforeIncarnation(tenant, month) ? usage.records : recordsOfIncarnation(tenant, usage.records),
     costMicros: usage.costMicros,
-    adjustments: await listAdjustments(deps.billing, tenantId, month),
+    adjustments: itemsOfIncarnation(tenant, month, await listAdjustments(deps.billing, tenant.id, month)),
   });
 }
 
 /** One tenant's statement of a month (its cost needs the month's whole attribution: shared costs split by share). */
 export async function statementFor(
   deps: BillingDeps,
-  tenant: Pick<Tenant, 'id' | 'plan'>,
+  tenant: Pick<Tenant, 'id' | 'plan'> & BillingIncarnation,
   month: string,
   now = Date.now(),
 ): Promise<Statement> {
@@ -129,7 +139,7 @@ export async function statementFor(
   const all = await monthStatements(deps, month, now);
   return (
     all.find((s) => s.tenantId === tenant.id) ??
-    (await computeStatement(deps, tenant.id, tenant.plan, month, { records: [], costMicros: 0 }))
+    (await computeStatement(deps, tenant, month, { records: [], costMicros: 0 }))
   );
 }
 
@@ -163,7 +173,7 @@ export async function listAdjustments(
 
 /** A correction on an open month's statement (default: the current month); closed months are refused. */
 export async function addAdjustment(
-  deps: Pick<BillingDeps, 'billing'>,
+  deps: Pick<BillingDeps, 'billing'> & Partial<Pick<BillingDeps, 'directory'>>,
   tenantId: TenantId,
   input: { amount: unknown; reason: unknown; month?: unknown },
   now = Date.now(),
@@ -177,6 +187,8 @@ export async function addAdjustment(
     throw new ValidationError([{ path: '/reason', message: 'must be 1-500 characters', rule: 'length' }]);
   if (await isClosed(deps.billing, month))
     throw new ConflictError(`${month} is closed; put the correction on an open month.`, 'month_closed');
+  // Made for the tenant now under this id (none when it is offboarded: then it is its predecessor's).
+  const tenant = await deps.directory?.get(tenantId);
   const adjustment: Adjustment = {
     id: randomUUID(),
     tenantId,
@@ -184,6 +196,7 @@ export async function addAdjustment(
     amount: input.amount,
     reason: input.reason.trim(),
     createdAt: new Date(now).toISOString(),
+    ...(tenant ? { incarnation: tenant.incarnation ?? tenant.createdAt } : {}),
   };
   await deps.billing.put(
     tenantKey(tenantId),

@@ -11,6 +11,8 @@ export interface PlanAssignment {
   planId: string;
   effective: string;
   createdAt: string;
+  /** The tenant incarnation it was made for (core/billing-incarnation.ts); absent on older records. */
+  incarnation?: string;
 }
 
 /** A correction: an amount (minor units, negative for a credit) on the statement of an open month. */
@@ -21,6 +23,8 @@ export interface Adjustment {
   amount: number;
   reason: string;
   createdAt: string;
+  /** The tenant incarnation it was made for (core/billing-incarnation.ts); absent on older records. */
+  incarnation?: string;
 }
 
 export interface StatementLine {

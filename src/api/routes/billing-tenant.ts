@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { planOn } from '../../control/plans.ts';
 import { listStatements, parseMonth, statementFor } from '../../control/statements.ts';
+import { isBeforeIncarnation, recordsOfIncarnation } from '../../core/billing-incarnation.ts';
+import { NotFoundError } from '../../core/errors.ts';
 import { monthRange, utcDay, utcMonth } from '../../core/usage.ts';
 import { tenantContext } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
@@ -27,7 +29,8 @@ export function tenantBillingRoutes(app: FastifyInstance, deps: AppDeps, billing
       const plan = await planOn(billing.billing, tenant, utcDay(now));
       const statement = await statementFor(billing, tenant, month, now);
       const daily = new Map<string, number>();
-      for (const r of await billing.usage.forTenant(tenant.id).list(monthRange(month)))
+      const records = await billing.usage.forTenant(tenant.id).list(monthRange(month));
+      for (const r of recordsOfIncarnation(tenant, records))
         if (r.meter === 'jobs') daily.set(r.day, (daily.get(r.day) ?? 0) + r.quantity);
       return {
         month,
@@ -52,8 +55,9 @@ export function tenantBillingRoutes(app: FastifyInstance, deps: AppDeps, billing
     async (request) => {
       const { tenant } = await tenantContext(deps, request);
       const items = await listStatements(billing, tenant);
-      // Tenants see what they owe, not what they cost the platform.
-      return { items: items.map(({ cost: _c, margin: _m, ...rest }) => rest) };
+      // Tenants see what they owe, not what they cost the platform; an earlier tenant's of this id never.
+      const own = items.filter((st) => !isBeforeIncarnation(tenant, st.month));
+      return { items: own.map(({ cost: _c, margin: _m, ...rest }) => rest) };
     },
   );
 
@@ -65,7 +69,10 @@ export function tenantBillingRoutes(app: FastifyInstance, deps: AppDeps, billing
     },
     async (request, reply) => {
       const { tenant } = await tenantContext(deps, request);
-      const st = await statementFor(billing, tenant, parseMonth(request.params.month, '/params/month'));
+      const month = parseMonth(request.params.month, '/params/month');
+      // Months before this tenant existed are an earlier tenant's of this id, or nobody's.
+      if (isBeforeIncarnation(tenant, month)) throw new NotFoundError(`A statement of ${month}`);
+      const st = await statementFor(billing, tenant, month);
       const own = request.query.format === undefined || request.query.format === 'json';
       const { cost: _c, margin: _m, ...rest } = st;
       if (own) return rest;
