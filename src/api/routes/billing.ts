@@ -234,7 +234,7 @@ export function billingRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
     async (request, reply) => {
       await setBillingCustomer(
-        billing.billing,
+        billing,
         parseTenantId(request.params.id, '/params/id'),
         request.body.stripeCustomerId,
       );
