@@ -24,6 +24,8 @@ export interface BillingDeps {
 }
 
 const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
+/** The largest amount of one adjustment, in minor units (as a plan's base fee): ten billion dollars. */
+export const MAX_AMOUNT_MINOR = 1e12;
 const tenantKey = (tenantId: TenantId) => `B#T#${tenantId}`;
 const CLOSED = 'B#closed';
 
@@ -179,9 +181,19 @@ export async function addAdjustment(
   now = Date.now(),
 ): Promise<Adjustment> {
   const month = input.month === undefined ? utcMonth(now) : parseMonth(input.month);
-  if (typeof input.amount !== 'number' || !Number.isSafeInteger(input.amount) || input.amount === 0)
+  // Bounded as plan fees are (PLANS_SCHEMA): sums of amounts near 2^53 would be rounded silently.
+  if (
+    typeof input.amount !== 'number' ||
+    !Number.isInteger(input.amount) ||
+    input.amount === 0 ||
+    Math.abs(input.amount) > MAX_AMOUNT_MINOR
+  )
     throw new ValidationError([
-      { path: '/amount', message: 'must be a non-zero whole number of minor units (cents)', rule: 'type' },
+      {
+        path: '/amount',
+        message: `must be a non-zero whole number of minor units (cents), at most ${MAX_AMOUNT_MINOR} either way`,
+        rule: 'range',
+      },
     ]);
   if (typeof input.reason !== 'string' || input.reason.trim().length === 0 || input.reason.length > 500)
     throw new ValidationError([{ path: '/reason', message: 'must be 1-500 characters', rule: 'length' }]);
