@@ -33,9 +33,10 @@ export function recordsOfIncarnation<T extends Pick<UsageRecord, 'at' | 'meter'>
 }
 
 /**
- * The billing items (plan changes, adjustments) a statement of `month` takes: the live incarnation's for
- * its months, the predecessors' for months before it existed. An item names the incarnation it was made
- * for; one made before items named it is told by its time.
+ * The billing items (plan changes, adjustments) a statement of `month` takes: for the live incarnation's
+ * months, only its own; a month before it existed is its predecessors', whatever was made for it (a
+ * correction of it made later included). An item names the incarnation it was made for; one made before
+ * items named it is told by its time.
  */
 export function itemsOfIncarnation<T extends { createdAt: string; incarnation?: string }>(
   tenant: BillingIncarnation | undefined,
@@ -43,11 +44,10 @@ export function itemsOfIncarnation<T extends { createdAt: string; incarnation?: 
   items: readonly T[],
 ): T[] {
   const since = tenant?.createdAt;
-  if (!since) return [...items];
-  const live = (i: T) =>
+  if (!since || (month !== undefined && isBeforeIncarnation(tenant, month))) return [...items];
+  return items.filter((i) =>
     i.incarnation !== undefined && tenant?.incarnation !== undefined
       ? i.incarnation === tenant.incarnation
-      : i.createdAt >= since;
-  const before = month !== undefined && month < since.slice(0, 7);
-  return items.filter((i) => live(i) !== before);
+      : i.createdAt >= since,
+  );
 }
