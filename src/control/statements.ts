@@ -28,6 +28,7 @@ const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 export const MAX_AMOUNT_MINOR = 1e12;
 const tenantKey = (tenantId: TenantId) => `B#T#${tenantId}`;
 const CLOSED = 'B#closed';
+const CLOSING = 'B#closing';
 
 export function parseMonth(value: unknown, path = '/month'): string {
   if (typeof value !== 'string' || !MONTH.test(value))
@@ -35,8 +36,15 @@ export function parseMonth(value: unknown, path = '/month'): string {
   return value;
 }
 
+/**
+ * Whether the month's statements are closed, or being closed: a close records its intent before it stores
+ * any statement, so a close cut short leaves a month that takes no correction or plan change the
+ * statements already stored would miss (they are never rewritten); closing again completes it.
+ */
 export async function isClosed(billing: BillingItems, month: string): Promise<boolean> {
-  return (await billing.get(CLOSED, month)) !== undefined;
+  return (
+    (await billing.get(CLOSED, month)) !== undefined || (await billing.get(CLOSING, month)) !== undefined
+  );
 }
 
 /** The part of a month the costs cover: all of a past month, the days so far of the current one. */
@@ -155,6 +163,7 @@ export async function closeMonth(deps: BillingDeps, month: string, now = Date.no
   if (month >= utcMonth(now))
     throw new ConflictError(`${month} has not ended (UTC); only past months can be closed.`, 'month_open');
   const closedAt = new Date(now).toISOString();
+  await deps.billing.put(CLOSING, month, { month, startedAt: closedAt }, { ifAbsent: true });
   const out: Statement[] = [];
   for (const st of await monthStatements(deps, month, now)) {
     const closed: Statement = st.status === 'closed' ? st : { ...st, status: 'closed', closedAt };
