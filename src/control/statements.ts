@@ -6,9 +6,15 @@ import {
   recordsOfIncarnation,
 } from '../core/billing-incarnation.ts';
 import { attributeCosts, type CostTable } from '../core/costing.ts';
-import { ConflictError, ValidationError } from '../core/errors.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../core/errors.ts';
 import type { TenantId } from '../core/ids.ts';
-import { type Adjustment, buildStatement, planSegments, type Statement } from '../core/statement.ts';
+import {
+  type Adjustment,
+  buildStatement,
+  planSegments,
+  type Statement,
+  type TenantStatement,
+} from '../core/statement.ts';
 import type { Tenant } from '../core/tenant.ts';
 import { monthRange, type UsageRecord, utcMonth } from '../core/usage.ts';
 import type { BillingItems } from '../ports/billing-items.ts';
@@ -111,7 +117,7 @@ export async function monthStatements(
  * earlier tenant's id, only its own usage, plan changes and corrections (core/billing-incarnation.ts).
  */
 async function computeStatement(
-  deps: BillingDeps,
+  deps: Pick<BillingDeps, 'billing'>,
   tenant: Pick<Tenant, 'id' | 'plan'> & BillingIncarnation,
   month: string,
   usage: {
@@ -225,6 +231,42 @@ export async function addAdjustment(
     adjustment,
   );
   return adjustment;
+}
+
+function withoutCost({ cost: _c, margin: _m, ...rest }: Statement): TenantStatement {
+  return rest;
+}
+
+/**
+ * A tenant's own statement of a month, for tenant routes: the stored one, or computed from the tenant's
+ * own ledger view (`forTenant`) alone. No cost: attributing the platform's cost reads every tenant's usage
+ * (and tenants never see it). A month before this tenant existed has none (NotFoundError).
+ */
+export async function ownStatement(
+  deps: Pick<BillingDeps, 'usage' | 'billing'>,
+  tenant: Pick<Tenant, 'id' | 'plan'> & BillingIncarnation,
+  month: string,
+): Promise<TenantStatement> {
+  parseMonth(month);
+  if (isBeforeIncarnation(tenant, month)) throw new NotFoundError(`A statement of ${month}`);
+  const stored = await deps.billing.get<Statement>(tenantKey(tenant.id), `ST#${month}`);
+  if (stored) return withoutCost(stored);
+  const records = await deps.usage.forTenant(tenant.id).list(monthRange(month));
+  return withoutCost(await computeStatement(deps, tenant, month, { records, costMicros: 0 }));
+}
+
+/** A tenant's own statements, for tenant routes: its closed ones, then the current month's (open). */
+export async function ownStatements(
+  deps: Pick<BillingDeps, 'usage' | 'billing'>,
+  tenant: Pick<Tenant, 'id' | 'plan'> & BillingIncarnation,
+  now = Date.now(),
+): Promise<TenantStatement[]> {
+  const closed = await deps.billing.query<Statement>(tenantKey(tenant.id), 'ST#');
+  const current = utcMonth(now);
+  return [
+    ...closed.filter((st) => st.month !== current && !isBeforeIncarnation(tenant, st.month)).map(withoutCost),
+    await ownStatement(deps, tenant, current),
+  ];
 }
 
 /** The tenant's statements: every closed one, then the current month's (open). */

@@ -60,6 +60,9 @@ export interface Statement {
   closedAt?: string;
 }
 
+/** A statement as its tenant sees it: what it owes, never what it cost the platform. */
+export type TenantStatement = Omit<Statement, 'cost' | 'margin'>;
+
 export interface PlanSegment {
   plan: BillingPlan;
   from: string;

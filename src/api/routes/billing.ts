@@ -181,7 +181,7 @@ export function billingRoutes(app: FastifyInstance, deps: AppDeps): void {
         name: tenantId,
       };
       const st = await statementFor(billing, tenant, parseMonth(request.params.month, '/params/month'));
-      return sendStatement(reply, st, request.query.format, { name: tenant.name, withCost: true });
+      return sendStatement(reply, st, request.query.format, { name: tenant.name });
     },
   );
 
