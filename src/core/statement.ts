@@ -105,7 +105,7 @@ export function planSegments(
 /**
  * The first month, from `fromMonth` on, whose plan segments would bill in more than one currency with
  * `assignments` (a statement has one currency: `buildStatement` refuses a mix), or undefined when none
- * would. Months after the last assignment's are billed on that plan alone, so they need no look.
+ * would. Only a month in which some plan change takes effect can hold two plans: only those are looked at.
  */
 export function monthMixingCurrencies(
   fromMonth: string,
@@ -113,18 +113,12 @@ export function monthMixingCurrencies(
   plans: (id: string) => BillingPlan | undefined,
   fallback: BillingPlan,
 ): string | undefined {
-  const months = assignments.map((a) => a.effective.slice(0, 7)).filter((m) => m > fromMonth);
-  const last = months.sort().at(-1) ?? fromMonth;
-  for (let month = fromMonth; month <= last; month = nextMonth(month)) {
+  const months = new Set(assignments.map((a) => a.effective.slice(0, 7)).filter((m) => m >= fromMonth));
+  for (const month of [...months].sort()) {
     const segments = planSegments(month, assignments, plans, fallback);
     if (new Set(segments.map((s) => s.plan.currency)).size > 1) return month;
   }
   return undefined;
-}
-
-function nextMonth(month: string): string {
-  const [y, m] = month.split('-').map(Number) as [number, number];
-  return new Date(Date.UTC(y, m, 1)).toISOString().slice(0, 7);
 }
 
 /**
