@@ -122,7 +122,7 @@ export async function planOn(
   const last = due
     .sort((a, b) => a.effective.localeCompare(b.effective) || a.createdAt.localeCompare(b.createdAt))
     .at(-1);
-  return (last && planById(catalogue, last.planId)) ?? tierPlan(catalogue, tenant.plan);
+  return (last && (planById(catalogue, last.planId) ?? last.plan)) ?? tierPlan(catalogue, tenant.plan);
 }
 
 const PLAN_OWNED: (keyof TenantLimits)[] = [
@@ -201,6 +201,7 @@ export async function changePlan(
     effective: day,
     createdAt: new Date(now).toISOString(),
     incarnation: tenant.incarnation ?? tenant.createdAt,
+    plan,
   };
   // A statement bills in one currency: checked here, where the mix would enter, not when billing reads it.
   const mixed = monthMixingCurrencies(

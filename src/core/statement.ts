@@ -13,6 +13,8 @@ export interface PlanAssignment {
   createdAt: string;
   /** The tenant incarnation it was made for (core/billing-incarnation.ts); absent on older records. */
   incarnation?: string;
+  /** The plan as it was when the change was made: what bills it if the plan leaves the catalogue. */
+  plan?: BillingPlan;
 }
 
 /** A correction: an amount (minor units, negative for a credit) on the statement of an open month. */
@@ -74,7 +76,8 @@ const dayOf = (n: number) => new Date(n * 86_400_000).toISOString().slice(0, 10)
 
 /**
  * Which plan covers which days of a UTC month: the last assignment effective on or before each day (the
- * later-made one when two take effect the same day), else `fallback` (the tenant's tier's plan).
+ * later-made one when two take effect the same day) — its plan in the catalogue, or as it was when the
+ * change was made if it has left the catalogue — else `fallback` (the tenant's tier's plan).
  */
 export function planSegments(
   month: string,
@@ -88,7 +91,7 @@ export function planSegments(
   );
   const planOn = (day: string) => {
     let plan = fallback;
-    for (const a of sorted) if (a.effective <= day) plan = plans(a.planId) ?? plan;
+    for (const a of sorted) if (a.effective <= day) plan = plans(a.planId) ?? a.plan ?? plan;
     return plan;
   };
   const segments: PlanSegment[] = [];

@@ -87,6 +87,28 @@ describe('plan changes', () => {
     await expect(changePlan(deps, id, 'free', '2026-01-20')).rejects.toMatchObject({ code: 'month_closed' });
   });
 
+  // A plan taken out of the catalogue while a tenant was on it: its days were billed on the plan before
+  // the change (or the tier's), silently — a tenant on a $900 plan billed $500.
+  it('a plan taken out of the catalogue still bills the tenants changed to it', async () => {
+    const id = randomTenantId('gone') as TenantId;
+    await createTenant(deps, { id, name: 'G', plan: 'standard' });
+    const now = Date.parse('2026-11-15T10:00:00Z');
+    const burst = { ...DEFAULT_PLANS.plans[1]!, id: 'burst', name: 'Burst', baseFee: 90_000 };
+    await savePlans(platform.billing, { plans: [...DEFAULT_PLANS.plans, burst] });
+    await changePlan(deps, id, 'burst', '2026-11-01', now);
+    await savePlans(platform.billing, DEFAULT_PLANS);
+    const billing = {
+      directory: platform.directory,
+      usage: platform.usage,
+      billing: platform.billing,
+      costs: EMBEDDED_MACHINE_COSTS,
+    };
+    const st = await statementFor(billing, (await platform.directory.get(id))!, '2026-11', now);
+    expect(st.lines.filter((l) => l.kind === 'base_fee')).toMatchObject([
+      { planId: 'burst', amount: 90_000 },
+    ]);
+  });
+
   // One plan change into another currency once made every statement of the month throw (a 500 on each
   // tenant's billing and on the operators' summary, and a month that could not be closed).
   it('keeps one currency per month: a change or a catalogue that would mix currencies is refused', async () => {
