@@ -20,6 +20,7 @@ import { monthRange, type UsageRecord, utcMonth } from '../core/usage.ts';
 import type { BillingItems } from '../ports/billing-items.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import type { UsageLedger } from '../ports/usage-ledger.ts';
+import { formerTenantsDuring } from './former-tenants.ts';
 import { listAssignments, loadPlans, tierPlan } from './plans.ts';
 
 export interface BillingDeps {
@@ -85,12 +86,23 @@ export async function monthStatements(
   const range = monthRange(month);
   const records = await deps.usage.list(range);
   const tenants = await allTenants(deps.directory);
+  const known = new Map<string, Pick<Tenant, 'id' | 'plan'> & BillingIncarnation>(
+    tenants.map((t) => [t.id as string, t]),
+  );
   const active = tenants.filter((t) => Date.parse(t.createdAt) <= Date.parse(`${range.to}T23:59:59.999Z`));
+  // Offboarded during the month: billed on the plan they were on (an id live again is the live tenant's).
+  const former = (await formerTenantsDuring(deps.billing, range)).filter((f) => !known.has(f.tenantId));
+  for (const f of former)
+    known.set(f.tenantId, {
+      id: f.tenantId,
+      plan: f.plan,
+      createdAt: f.createdAt,
+      ...(f.incarnation ? { incarnation: f.incarnation } : {}),
+    });
   const costs = attributeCosts(records, deps.costs, {
     months: monthsCovered(month, now),
-    tenants: active.map((t) => t.id),
+    tenants: [...active.map((t) => t.id), ...new Set(former.map((f) => f.tenantId))],
   });
-  const known = new Map(tenants.map((t) => [t.id as string, t]));
   const closed = await isClosed(deps.billing, month);
   const out: Statement[] = [];
   for (const cost of costs.tenants) {

@@ -89,3 +89,22 @@ describe('a tenant id created again', () => {
     expect((await server.api('/v1/billing/statements/2020-01', { token: key })).status).toBe(404);
   }, 90_000);
 });
+
+describe('an offboarded tenant', () => {
+  // An offboarded tenant's statements fell back to the free plan (its tier died with its record): an
+  // enterprise tenant offboarded before its month closed owed nothing for the month, not even its usage.
+  it("bills an offboarded tenant's month on the plan it was on", async () => {
+    const id = newTenantId('gone');
+    await server.createTenant(id, { plan: 'enterprise' });
+    const month = new Date().toISOString().slice(0, 7);
+    const before = (await (await server.api(`/v1/admin/tenants/${id}/statements/${month}`, op())).json()) as {
+      total: number;
+    };
+    expect(before.total).toBe(1_200_000);
+    await offboard(id);
+    const summary = (await (await server.api(`/v1/admin/billing/summary?month=${month}`, op())).json()) as {
+      items: { tenantId: string; total: number }[];
+    };
+    expect(summary.items.find((s) => s.tenantId === id)?.total).toBe(1_200_000);
+  }, 90_000);
+});
