@@ -78,8 +78,7 @@ export function addBillingCommands(program: Command, withOperator: WithOperator)
         (op) => statements(op, tenant, o.month ? parseMonth(o.month, '--month') : undefined),
         (items) => {
           const [one] = items;
-          if (o.month && one && o.format === 'csv')
-            return void process.stdout.write(statementCsv(one, { withCost: true }));
+          if (o.month && one && o.format === 'csv') return void process.stdout.write(statementCsv(one));
           if (o.month && one && o.format === 'html') return void process.stdout.write(statementHtml(one));
           if (o.month && one) {
             printTable(

@@ -263,6 +263,8 @@ async function directOperator(dataDir: string): Promise<Operator> {
         await offboardNow(
           {
             ...deps,
+            usage: platform.usage,
+            billing: platform.billing,
             operations: createSqliteOperationStore(platform.db),
             eraser: createEmbeddedTenantEraser(platform.db, dataDir, platform.jobsDb),
           },

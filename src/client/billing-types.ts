@@ -40,12 +40,14 @@ export interface BillingSummary {
   closed: boolean;
   costTable: string;
   items: Omit<Statement, 'lines'>[];
-  totals: { revenue: number; cost: number; margin: number };
+  /** USD: revenue and margin of the USD statements, cost of all; `revenueByCurrency` per currency. */
+  totals: { revenue: number; cost: number; margin: number; revenueByCurrency: Record<string, number> };
 }
 
 export interface BillingMonth {
   month: string;
-  tenants: { tenantId: string; revenue: number; cost: number; margin: number | null }[];
+  /** `revenue` in minor units of `currency`; `cost` in USD cents; `margin` null unless USD. */
+  tenants: { tenantId: string; currency: string; revenue: number; cost: number; margin: number | null }[];
 }
 
 export interface BillingPlan {

@@ -1,9 +1,12 @@
 import { createHash } from 'node:crypto';
 import { appendFile } from 'node:fs/promises';
-import { ValidationError } from '../core/errors.ts';
+import { recordsOfIncarnation } from '../core/billing-incarnation.ts';
+import { NotFoundError, ValidationError } from '../core/errors.ts';
 import type { TenantId } from '../core/ids.ts';
+import type { Tenant } from '../core/tenant.ts';
 import type { DayRange, UsageRecord } from '../core/usage.ts';
 import type { BillingItems } from '../ports/billing-items.ts';
+import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import type { UsageLedger } from '../ports/usage-ledger.ts';
 
 /**
@@ -37,14 +40,14 @@ export function identifierOf(recordId: string): string {
   return recordId.length <= 100 ? recordId : `sha256:${createHash('sha256').update(recordId).digest('hex')}`;
 }
 
+/** Finds the customer id a usage record is billed to (undefined: none set for its tenant incarnation). */
+export type CustomerOf = (record: UsageRecord) => string | undefined;
+
 /** One event per usage record (the record id is the identifier, so a re-sent export is counted once). */
-export function meterEventsOf(
-  records: readonly UsageRecord[],
-  customers: ReadonlyMap<string, string>,
-): MeterEvent[] {
+export function meterEventsOf(records: readonly UsageRecord[], customerOf: CustomerOf): MeterEvent[] {
   const events: MeterEvent[] = [];
   for (const r of records) {
-    const customer = customers.get(r.tenantId);
+    const customer = customerOf(r);
     if (!customer || r.quantity === 0) continue;
     events.push({
       event_name: `silopool_${r.meter}`,
@@ -58,17 +61,64 @@ export function meterEventsOf(
 
 const CUSTOMERS = 'B#customers';
 
-export async function setBillingCustomer(items: BillingItems, tenantId: TenantId, customerId: unknown) {
+/** A customer id set for one incarnation of a tenant id, from its creation (`since`). */
+interface CustomerRow {
+  tenantId: string;
+  stripeCustomerId: string;
+  /** The tenant's `createdAt`; absent on rows written before incarnations were told apart. */
+  since?: string;
+}
+
+/**
+ * Sets the tenant's customer id at the billing provider, for this incarnation of the tenant: a tenant id
+ * offboarded and created again is another customer, and its predecessor's usage keeps its own customer.
+ */
+export async function setBillingCustomer(
+  deps: { billing: BillingItems; directory: TenantDirectory },
+  tenantId: TenantId,
+  customerId: unknown,
+) {
   if (typeof customerId !== 'string' || !/^cus_[A-Za-z0-9]{1,100}$/.test(customerId))
     throw new ValidationError([
       { path: '/stripeCustomerId', message: 'must be a Stripe customer id (cus_…)', rule: 'pattern' },
     ]);
-  await items.put(CUSTOMERS, tenantId, { tenantId, stripeCustomerId: customerId });
+  const tenant = await deps.directory.get(tenantId);
+  if (!tenant) throw new NotFoundError(`Tenant "${tenantId}"`);
+  const row: CustomerRow = { tenantId, stripeCustomerId: customerId, since: tenant.createdAt };
+  await deps.billing.put(CUSTOMERS, `${tenantId}#${tenant.createdAt}`, row);
 }
 
-async function customerMap(items: BillingItems): Promise<Map<string, string>> {
-  const rows = await items.query<{ tenantId: string; stripeCustomerId: string }>(CUSTOMERS, '');
-  return new Map(rows.map((r) => [r.tenantId, r.stripeCustomerId]));
+/**
+ * Who each record is billed to: the customer set for the incarnation of its tenant id it belongs to (the
+ * live tenant's records are those since its creation, core/billing-incarnation.ts; earlier ones go to the
+ * customer set last before it). A predecessor that never had a customer id cannot be told apart: its
+ * records then go to the live tenant's customer.
+ */
+async function customerLookup(deps: {
+  billing: BillingItems;
+  directory: TenantDirectory;
+}): Promise<CustomerOf> {
+  const rows = await deps.billing.query<CustomerRow>(CUSTOMERS, '');
+  const byTenant = new Map<string, CustomerRow[]>();
+  const live = new Map<string, Tenant | undefined>();
+  for (const row of rows) {
+    if (!live.has(row.tenantId)) live.set(row.tenantId, await deps.directory.get(row.tenantId as TenantId));
+    // A row from before incarnations were told apart is the live tenant's if there is one.
+    const since = row.since ?? live.get(row.tenantId)?.createdAt ?? '';
+    byTenant.set(row.tenantId, [...(byTenant.get(row.tenantId) ?? []), { ...row, since }]);
+  }
+  for (const list of byTenant.values()) list.sort((a, b) => a.since!.localeCompare(b.since!));
+  return (record) => {
+    const list = byTenant.get(record.tenantId) ?? [];
+    const tenant = live.get(record.tenantId);
+    if (tenant && recordsOfIncarnation(tenant, [record]).length === 1)
+      return list.findLast((r) => r.since === tenant.createdAt)?.stripeCustomerId;
+    // Earlier records are a predecessor's, billed to the customer set before this tenant was created. With
+    // no such customer there is no sign of a predecessor (records written for days before a tenant's
+    // creation, as imports and tests do): they are the tenant's own.
+    const before = tenant ? list.filter((r) => r.since! < tenant.createdAt) : list;
+    return (before.length > 0 ? before : list).at(-1)?.stripeCustomerId;
+  };
 }
 
 async function send(sink: BillingSink, events: MeterEvent[]): Promise<void> {
@@ -94,7 +144,7 @@ async function send(sink: BillingSink, events: MeterEvent[]): Promise<void> {
  * provider counts each once. Tenants without a customer id are named, not sent.
  */
 export async function exportUsage(
-  deps: { usage: UsageLedger; billing: BillingItems },
+  deps: { usage: UsageLedger; billing: BillingItems; directory: TenantDirectory },
   sink: BillingSink,
   range: DayRange,
   now = Date.now(),
@@ -104,15 +154,15 @@ export async function exportUsage(
     range.to < today
       ? range.to
       : new Date(Date.parse(`${today}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
-  const customers = await customerMap(deps.billing);
+  const customerOf = await customerLookup(deps);
   const records = range.from <= to ? await deps.usage.list({ from: range.from, to }) : [];
-  const missing = new Set(records.filter((r) => !customers.has(r.tenantId)).map((r) => r.tenantId));
+  const missing = new Set(records.filter((r) => !customerOf(r)).map((r) => r.tenantId));
   const days = [...new Set(records.map((r) => r.day))].sort();
   let events = 0;
   for (const day of days) {
     const batch = meterEventsOf(
       records.filter((r) => r.day === day),
-      customers,
+      customerOf,
     );
     await send(sink, batch);
     events += batch.length;

@@ -6,6 +6,7 @@ import { parseTenantId, type TenantId } from '../core/ids.ts';
 import type { Placement, Tenant } from '../core/tenant.ts';
 import type { Operation } from '../ports/operation-store.ts';
 import { StoppedError } from '../ports/tenant-infrastructure.ts';
+import { rememberFormerTenant } from './former-tenants.ts';
 import { meterStoreBeforeRemoval } from './meter.ts';
 import { allJobs } from './move-data.ts';
 import { beginOffboarding, cancelQueued, dataOf, exportTenant, type OffboardDeps } from './offboard.ts';
@@ -197,6 +198,8 @@ export async function driveOffboard(
       if (!tenant) throw new OffboardFailed('tenant_gone', 'The tenant disappeared before its export.');
       // Its last usage is in the ledger before its job records go (the ledger outlives the tenant).
       await meterStoreBeforeRemoval(deps.usage, dataOf(deps, tenant).jobs);
+      // Its month is billed on its plan after its record goes.
+      await rememberFormerTenant(deps.billing, tenant);
       const exported = await exportTenant(tenant, dataOf(deps, tenant));
       // Written whole before the operation points at it (a put is atomic), so a recorded export is complete.
       await deps.stores.objects({ kind: 'shared' }).put(exportKey(op), exported.zip, 'application/zip');

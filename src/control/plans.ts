@@ -1,6 +1,7 @@
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
-import { ConflictError, NotFoundError, ValidationError } from '../core/errors.ts';
+import { type BillingIncarnation, itemsOfIncarnation } from '../core/billing-incarnation.ts';
+import { ConflictError, type FieldProblem, NotFoundError, ValidationError } from '../core/errors.ts';
 import type { TenantId } from '../core/ids.ts';
 import {
   type BillingPlan,
@@ -9,7 +10,7 @@ import {
   type PlanCatalogue,
   planById,
 } from '../core/plans.ts';
-import type { PlanAssignment } from '../core/statement.ts';
+import { monthMixingCurrencies, type PlanAssignment } from '../core/statement.ts';
 import type { Tenant, TenantLimits } from '../core/tenant.ts';
 import { utcDay } from '../core/usage.ts';
 import { toFieldProblems } from '../models/ajv-messages.ts';
@@ -63,8 +64,34 @@ export async function loadPlans(items: BillingItems): Promise<PlanCatalogue> {
   return (await items.get<PlanCatalogue>(...PLANS_KEY)) ?? DEFAULT_PLANS;
 }
 
+/**
+ * Stores a plan catalogue. A plan keeps its currency, and so does the plan each tier falls back to
+ * (`tierPlan`): months already billed on it would otherwise mix currencies (400 naming the plan).
+ */
 export async function savePlans(items: BillingItems, catalogue: PlanCatalogue): Promise<PlanCatalogue> {
   const checked = checkPlans(catalogue);
+  const before = await loadPlans(items);
+  const problems: FieldProblem[] = [];
+  for (const [i, p] of checked.plans.entries()) {
+    const was = planById(before, p.id)?.currency;
+    if (was && was !== p.currency)
+      problems.push({
+        path: `/plans/${i}/currency`,
+        message: `must stay ${was}: a plan keeps its currency (add a plan with a new id)`,
+        rule: 'currency',
+      });
+  }
+  for (const tier of ['free', 'standard', 'enterprise'] as const) {
+    const was = tierPlan(before, tier).currency;
+    const now = tierPlan(checked, tier);
+    if (was !== now.currency && !problems.length)
+      problems.push({
+        path: `/plans/${checked.plans.indexOf(now)}/currency`,
+        message: `must stay ${was}: tenants of the ${tier} tier without a plan change are billed on ${now.id}`,
+        rule: 'currency',
+      });
+  }
+  if (problems.length > 0) throw new ValidationError(problems);
   await items.put(...PLANS_KEY, checked);
   return checked;
 }
@@ -86,15 +113,16 @@ export async function listAssignments(items: BillingItems, tenantId: TenantId): 
 /** The plan in effect for the tenant on `day` (UTC). */
 export async function planOn(
   items: BillingItems,
-  tenant: Pick<Tenant, 'id' | 'plan'>,
+  tenant: Pick<Tenant, 'id' | 'plan'> & BillingIncarnation,
   day: string,
 ): Promise<BillingPlan> {
   const catalogue = await loadPlans(items);
-  const due = (await listAssignments(items, tenant.id)).filter((a) => a.effective <= day);
+  const own = itemsOfIncarnation(tenant, undefined, await listAssignments(items, tenant.id));
+  const due = own.filter((a) => a.effective <= day);
   const last = due
     .sort((a, b) => a.effective.localeCompare(b.effective) || a.createdAt.localeCompare(b.createdAt))
     .at(-1);
-  return (last && planById(catalogue, last.planId)) ?? tierPlan(catalogue, tenant.plan);
+  return (last && (planById(catalogue, last.planId) ?? last.plan)) ?? tierPlan(catalogue, tenant.plan);
 }
 
 const PLAN_OWNED: (keyof TenantLimits)[] = [
@@ -155,7 +183,8 @@ export async function changePlan(
     throw new ValidationError([
       { path: '/effective', message: 'must be a date, YYYY-MM-DD (UTC)', rule: 'format' },
     ]);
-  const plan = planById(await loadPlans(deps.billing), planId);
+  const catalogue = await loadPlans(deps.billing);
+  const plan = planById(catalogue, planId);
   if (!plan)
     throw new ValidationError([{ path: '/planId', message: `is not a plan (${planId})`, rule: 'enum' }]);
   const tenant = await deps.directory.get(tenantId);
@@ -171,8 +200,26 @@ export async function changePlan(
     planId,
     effective: day,
     createdAt: new Date(now).toISOString(),
+    incarnation: tenant.incarnation ?? tenant.createdAt,
+    plan,
   };
-  await deps.billing.put(tenantKey(tenantId), `PLAN#${day}#${planId}`, assignment, { ifAbsent: true });
+  // A statement bills in one currency: checked here, where the mix would enter, not when billing reads it.
+  const mixed = monthMixingCurrencies(
+    day.slice(0, 7),
+    [...itemsOfIncarnation(tenant, undefined, await listAssignments(deps.billing, tenantId)), assignment],
+    (id) => planById(catalogue, id),
+    tierPlan(catalogue, tenant.plan),
+  );
+  if (mixed)
+    throw new ConflictError(
+      `${plan.name} bills in ${plan.currency}: from ${day}, ${mixed} would be billed in two currencies. ` +
+        'Change to a plan of another currency from the 1st of a month.',
+      'plan_currency_mixed',
+    );
+  // Keyed by incarnation too: an earlier tenant of this id that made the same change does not swallow it.
+  await deps.billing.put(tenantKey(tenantId), `PLAN#${day}#${planId}#${assignment.incarnation}`, assignment, {
+    ifAbsent: true,
+  });
   const applied = day <= utcDay(now);
   if (applied) {
     await applyPlanLimits(deps, tenantId, await planOn(deps.billing, tenant, utcDay(now)));
@@ -190,7 +237,8 @@ export async function applyDuePlanChanges(
   let applied = 0;
   for (const tenant of tenants) {
     if (tenant.status === 'offboarding') continue;
-    const due = (await listAssignments(deps.billing, tenant.id)).filter((a) => a.effective <= utcDay(now));
+    const own = itemsOfIncarnation(tenant, undefined, await listAssignments(deps.billing, tenant.id));
+    const due = own.filter((a) => a.effective <= utcDay(now));
     if (due.length === 0) continue;
     const plan = await planOn(deps.billing, tenant, utcDay(now));
     const limits = tenant.config.limits as Record<string, unknown>;

@@ -36,6 +36,8 @@ export interface RolloutDeps extends ControlDeps {
   /** Each tenant's baseline: its jobs over this long before its wave began (ms; default 24 hours). */
   baselineMs?: number;
   pollMs?: number;
+  /** First wait before an upgrade whose driver failed is driven again (ms; default 5 s, doubling to a minute). */
+  retryMs?: number;
   log?(level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown>): void;
 }
 
@@ -75,15 +77,43 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
   let stopped = false;
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+  const firstRetryMs = deps.retryMs ?? 5000;
+  const wakers = new Set<() => void>();
+  /** A wait that `stop()` cuts short, so stopping never waits out a retry's backoff. */
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        wakers.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      wakers.add(wake);
+    });
+
+  /**
+   * Drives the operation until it ends. Every step is idempotent and persisted before it acts, so a driver
+   * that failed (a store or CloudWatch error) is simply run again after a backoff: an upgrade left
+   * `running` with nothing driving it would refuse every later upgrade until a restart.
+   */
   function launch(id: string): void {
     if (active.has(id) || stopped) return;
-    const run = drive(id)
-      .catch((error: unknown) =>
-        stopped
-          ? log('info', 'upgrade paused; it resumes where it stopped', { operationId: id })
-          : log('error', 'upgrade stopped', { operationId: id, error: String(error) }),
-      )
-      .finally(() => active.delete(id));
+    const run = (async () => {
+      for (let wait = firstRetryMs; ; wait = Math.min(wait * 2, 60_000)) {
+        try {
+          return await drive(id);
+        } catch (error) {
+          if (stopped) return log('info', 'upgrade paused; it resumes where it stopped', { operationId: id });
+          log('error', 'upgrade step failed; driving it again', {
+            operationId: id,
+            error: String(error),
+            retryInMs: wait,
+          });
+          await pause(wait);
+          if (stopped) return;
+        }
+      }
+    })().finally(() => active.delete(id));
     active.set(id, run);
   }
 
@@ -94,7 +124,10 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
     const running = (await deps.operations.listByTenant(PLATFORM_OPERATIONS)).find(
       (op) => op.kind === 'rollout' && op.status === 'running',
     );
-    if (running?.params.release === releaseId) return running;
+    if (running?.params.release === releaseId) {
+      launch(running.id);
+      return running;
+    }
     if (running) {
       throw new ConflictError(
         `The upgrade to ${running.params.release} is running (${running.id}); wait for it to end.`,
@@ -318,6 +351,7 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
     },
     async stop() {
       stopped = true;
+      for (const wake of [...wakers]) wake();
       await Promise.all(active.values());
     },
   };

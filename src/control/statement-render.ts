@@ -1,5 +1,5 @@
 import { currencyOf, formatMinor } from '../core/money.ts';
-import type { Statement } from '../core/statement.ts';
+import type { Statement, TenantStatement } from '../core/statement.ts';
 
 /** RFC 4180 field: quoted when it holds a comma, quote or line break; a leading = + - @ is defused for spreadsheets. */
 function csvField(value: string | number | null | undefined): string {
@@ -8,8 +8,11 @@ function csvField(value: string | number | null | undefined): string {
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
-/** A statement as CSV: one row per line, then the total, cost and margin rows; amounts in major units. */
-export function statementCsv(st: Statement, options: { withCost: boolean }): string {
+/**
+ * A statement as CSV: one row per line, then the total, and the cost and margin rows when the statement
+ * carries them (an operator's; a tenant's has none to print); amounts in major units.
+ */
+export function statementCsv(st: TenantStatement | Statement): string {
   const c = currencyOf(st.currency);
   const rows: (string | number | null | undefined)[][] = [
     [
@@ -56,21 +59,22 @@ export function statementCsv(st: Statement, options: { withCost: boolean }): str
     st.status,
     formatMinor(st.total, c),
   ]);
-  rows.push([
-    st.tenantId,
-    st.month,
-    'cost',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-    'USD',
-    formatMinor(st.cost, currencyOf('USD')),
-  ]);
-  if (options.withCost && st.margin !== null)
+  if ('cost' in st)
+    rows.push([
+      st.tenantId,
+      st.month,
+      'cost',
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      '',
+      'USD',
+      formatMinor(st.cost, currencyOf('USD')),
+    ]);
+  if ('margin' in st && st.margin !== null)
     rows.push([
       st.tenantId,
       st.month,
@@ -95,7 +99,7 @@ const escapeHtml = (text: string) =>
   );
 
 /** A printable statement page: self-contained HTML, no scripts, print styles inline (the CSP allows no more). */
-export function statementHtml(st: Statement, tenantName: string = st.tenantId): string {
+export function statementHtml(st: TenantStatement, tenantName: string = st.tenantId): string {
   const c = currencyOf(st.currency);
   const money = (minor: number) => `${escapeHtml(formatMinor(minor, c))} ${st.currency}`;
   const rows = st.lines

@@ -1,13 +1,26 @@
 import { randomUUID } from 'node:crypto';
+import {
+  type BillingIncarnation,
+  isBeforeIncarnation,
+  itemsOfIncarnation,
+  recordsOfIncarnation,
+} from '../core/billing-incarnation.ts';
 import { attributeCosts, type CostTable } from '../core/costing.ts';
-import { ConflictError, ValidationError } from '../core/errors.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../core/errors.ts';
 import type { TenantId } from '../core/ids.ts';
-import { type Adjustment, buildStatement, planSegments, type Statement } from '../core/statement.ts';
+import {
+  type Adjustment,
+  buildStatement,
+  planSegments,
+  type Statement,
+  type TenantStatement,
+} from '../core/statement.ts';
 import type { Tenant } from '../core/tenant.ts';
 import { monthRange, type UsageRecord, utcMonth } from '../core/usage.ts';
 import type { BillingItems } from '../ports/billing-items.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import type { UsageLedger } from '../ports/usage-ledger.ts';
+import { formerTenantsDuring } from './former-tenants.ts';
 import { listAssignments, loadPlans, tierPlan } from './plans.ts';
 
 export interface BillingDeps {
@@ -18,8 +31,11 @@ export interface BillingDeps {
 }
 
 const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
+/** The largest amount of one adjustment, in minor units (as a plan's base fee): ten billion dollars. */
+export const MAX_AMOUNT_MINOR = 1e12;
 const tenantKey = (tenantId: TenantId) => `B#T#${tenantId}`;
 const CLOSED = 'B#closed';
+const CLOSING = 'B#closing';
 
 export function parseMonth(value: unknown, path = '/month'): string {
   if (typeof value !== 'string' || !MONTH.test(value))
@@ -27,8 +43,15 @@ export function parseMonth(value: unknown, path = '/month'): string {
   return value;
 }
 
+/**
+ * Whether the month's statements are closed, or being closed: a close records its intent before it stores
+ * any statement, so a close cut short leaves a month that takes no correction or plan change the
+ * statements already stored would miss (they are never rewritten); closing again completes it.
+ */
 export async function isClosed(billing: BillingItems, month: string): Promise<boolean> {
-  return (await billing.get(CLOSED, month)) !== undefined;
+  return (
+    (await billing.get(CLOSED, month)) !== undefined || (await billing.get(CLOSING, month)) !== undefined
+  );
 }
 
 /** The part of a month the costs cover: all of a past month, the days so far of the current one. */
@@ -63,12 +86,23 @@ export async function monthStatements(
   const range = monthRange(month);
   const records = await deps.usage.list(range);
   const tenants = await allTenants(deps.directory);
+  const known = new Map<string, Pick<Tenant, 'id' | 'plan'> & BillingIncarnation>(
+    tenants.map((t) => [t.id as string, t]),
+  );
   const active = tenants.filter((t) => Date.parse(t.createdAt) <= Date.parse(`${range.to}T23:59:59.999Z`));
+  // Offboarded during the month: billed on the plan they were on (an id live again is the live tenant's).
+  const former = (await formerTenantsDuring(deps.billing, range)).filter((f) => !known.has(f.tenantId));
+  for (const f of former)
+    known.set(f.tenantId, {
+      id: f.tenantId,
+      plan: f.plan,
+      createdAt: f.createdAt,
+      ...(f.incarnation ? { incarnation: f.incarnation } : {}),
+    });
   const costs = attributeCosts(records, deps.costs, {
     months: monthsCovered(month, now),
-    tenants: active.map((t) => t.id),
+    tenants: [...active.map((t) => t.id), ...new Set(former.map((f) => f.tenantId))],
   });
-  const known = new Map(tenants.map((t) => [t.id as string, t]));
   const closed = await isClosed(deps.billing, month);
   const out: Statement[] = [];
   for (const cost of costs.tenants) {
@@ -79,8 +113,9 @@ export async function monthStatements(
       out.push(stored);
       continue;
     }
+    const tenant = known.get(cost.tenantId) ?? { id: cost.tenantId, plan: 'free' as const };
     out.push(
-      await computeStatement(deps, cost.tenantId, known.get(cost.tenantId)?.plan ?? 'free', month, {
+      await computeStatement(deps, tenant, month, {
         records: records.filter((r) => r.tenantId === cost.tenantId),
         costMicros: cost.totalMicros,
       }),
@@ -89,10 +124,13 @@ export async function monthStatements(
   return out;
 }
 
+/**
+ * One tenant id's statement of a month, from what belongs to it: for a tenant created again under an
+ * earlier tenant's id, only its own usage, plan changes and corrections (core/billing-incarnation.ts).
+ */
 async function computeStatement(
-  deps: BillingDeps,
-  tenantId: TenantId,
-  tier: Tenant['plan'],
+  deps: Pick<BillingDeps, 'billing'>,
+  tenant: Pick<Tenant, 'id' | 'plan'> & BillingIncarnation,
   month: string,
   usage: {
     records: readonly UsageRecord[];
@@ -102,24 +140,24 @@ async function computeStatement(
   const catalogue = await loadPlans(deps.billing);
   const segments = planSegments(
     month,
-    await listAssignments(deps.billing, tenantId),
+    itemsOfIncarnation(tenant, month, await listAssignments(deps.billing, tenant.id)),
     (id) => catalogue.plans.find((p) => p.id === id),
-    tierPlan(catalogue, tier),
+    tierPlan(catalogue, tenant.plan),
   );
   return buildStatement({
-    tenantId,
+    tenantId: tenant.id,
     month,
     segments,
-    records: usage.records,
+    records: isBeforeIncarnation(tenant, month) ? usage.records : recordsOfIncarnation(tenant, usage.records),
     costMicros: usage.costMicros,
-    adjustments: await listAdjustments(deps.billing, tenantId, month),
+    adjustments: itemsOfIncarnation(tenant, month, await listAdjustments(deps.billing, tenant.id, month)),
   });
 }
 
 /** One tenant's statement of a month (its cost needs the month's whole attribution: shared costs split by share). */
 export async function statementFor(
   deps: BillingDeps,
-  tenant: Pick<Tenant, 'id' | 'plan'>,
+  tenant: Pick<Tenant, 'id' | 'plan'> & BillingIncarnation,
   month: string,
   now = Date.now(),
 ): Promise<Statement> {
@@ -129,7 +167,7 @@ export async function statementFor(
   const all = await monthStatements(deps, month, now);
   return (
     all.find((s) => s.tenantId === tenant.id) ??
-    (await computeStatement(deps, tenant.id, tenant.plan, month, { records: [], costMicros: 0 }))
+    (await computeStatement(deps, tenant, month, { records: [], costMicros: 0 }))
   );
 }
 
@@ -143,6 +181,7 @@ export async function closeMonth(deps: BillingDeps, month: string, now = Date.no
   if (month >= utcMonth(now))
     throw new ConflictError(`${month} has not ended (UTC); only past months can be closed.`, 'month_open');
   const closedAt = new Date(now).toISOString();
+  await deps.billing.put(CLOSING, month, { month, startedAt: closedAt }, { ifAbsent: true });
   const out: Statement[] = [];
   for (const st of await monthStatements(deps, month, now)) {
     const closed: Statement = st.status === 'closed' ? st : { ...st, status: 'closed', closedAt };
@@ -163,20 +202,32 @@ export async function listAdjustments(
 
 /** A correction on an open month's statement (default: the current month); closed months are refused. */
 export async function addAdjustment(
-  deps: Pick<BillingDeps, 'billing'>,
+  deps: Pick<BillingDeps, 'billing'> & Partial<Pick<BillingDeps, 'directory'>>,
   tenantId: TenantId,
   input: { amount: unknown; reason: unknown; month?: unknown },
   now = Date.now(),
 ): Promise<Adjustment> {
   const month = input.month === undefined ? utcMonth(now) : parseMonth(input.month);
-  if (typeof input.amount !== 'number' || !Number.isSafeInteger(input.amount) || input.amount === 0)
+  // Bounded as plan fees are (PLANS_SCHEMA): sums of amounts near 2^53 would be rounded silently.
+  if (
+    typeof input.amount !== 'number' ||
+    !Number.isInteger(input.amount) ||
+    input.amount === 0 ||
+    Math.abs(input.amount) > MAX_AMOUNT_MINOR
+  )
     throw new ValidationError([
-      { path: '/amount', message: 'must be a non-zero whole number of minor units (cents)', rule: 'type' },
+      {
+        path: '/amount',
+        message: `must be a non-zero whole number of minor units (cents), at most ${MAX_AMOUNT_MINOR} either way`,
+        rule: 'range',
+      },
     ]);
   if (typeof input.reason !== 'string' || input.reason.trim().length === 0 || input.reason.length > 500)
     throw new ValidationError([{ path: '/reason', message: 'must be 1-500 characters', rule: 'length' }]);
   if (await isClosed(deps.billing, month))
     throw new ConflictError(`${month} is closed; put the correction on an open month.`, 'month_closed');
+  // Made for the tenant now under this id (none when it is offboarded: then it is its predecessor's).
+  const tenant = await deps.directory?.get(tenantId);
   const adjustment: Adjustment = {
     id: randomUUID(),
     tenantId,
@@ -184,6 +235,7 @@ export async function addAdjustment(
     amount: input.amount,
     reason: input.reason.trim(),
     createdAt: new Date(now).toISOString(),
+    ...(tenant ? { incarnation: tenant.incarnation ?? tenant.createdAt } : {}),
   };
   await deps.billing.put(
     tenantKey(tenantId),
@@ -191,6 +243,42 @@ export async function addAdjustment(
     adjustment,
   );
   return adjustment;
+}
+
+function withoutCost({ cost: _c, margin: _m, ...rest }: Statement): TenantStatement {
+  return rest;
+}
+
+/**
+ * A tenant's own statement of a month, for tenant routes: the stored one, or computed from the tenant's
+ * own ledger view (`forTenant`) alone. No cost: attributing the platform's cost reads every tenant's usage
+ * (and tenants never see it). A month before this tenant existed has none (NotFoundError).
+ */
+export async function ownStatement(
+  deps: Pick<BillingDeps, 'usage' | 'billing'>,
+  tenant: Pick<Tenant, 'id' | 'plan'> & BillingIncarnation,
+  month: string,
+): Promise<TenantStatement> {
+  parseMonth(month);
+  if (isBeforeIncarnation(tenant, month)) throw new NotFoundError(`A statement of ${month}`);
+  const stored = await deps.billing.get<Statement>(tenantKey(tenant.id), `ST#${month}`);
+  if (stored) return withoutCost(stored);
+  const records = await deps.usage.forTenant(tenant.id).list(monthRange(month));
+  return withoutCost(await computeStatement(deps, tenant, month, { records, costMicros: 0 }));
+}
+
+/** A tenant's own statements, for tenant routes: its closed ones, then the current month's (open). */
+export async function ownStatements(
+  deps: Pick<BillingDeps, 'usage' | 'billing'>,
+  tenant: Pick<Tenant, 'id' | 'plan'> & BillingIncarnation,
+  now = Date.now(),
+): Promise<TenantStatement[]> {
+  const closed = await deps.billing.query<Statement>(tenantKey(tenant.id), 'ST#');
+  const current = utcMonth(now);
+  return [
+    ...closed.filter((st) => st.month !== current && !isBeforeIncarnation(tenant, st.month)).map(withoutCost),
+    await ownStatement(deps, tenant, current),
+  ];
 }
 
 /** The tenant's statements: every closed one, then the current month's (open). */

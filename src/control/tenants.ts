@@ -11,6 +11,7 @@ import {
   type Tenant,
   type TenantConfig,
 } from '../core/tenant.ts';
+import type { BillingItems } from '../ports/billing-items.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { Operation } from '../ports/operation-store.ts';
 import type { StoreProvider } from '../ports/stores.ts';
@@ -30,6 +31,8 @@ export interface ControlDeps {
   infrastructure?: TenantInfrastructure;
   /** The usage ledger: a store about to be removed has its finished jobs metered first (control/meter.ts). */
   usage?: UsageLedger;
+  /** Billing's items: an offboarded tenant's plan is remembered there (control/former-tenants.ts). */
+  billing?: BillingItems;
 }
 
 export function infrastructureOf(deps: ControlDeps): TenantInfrastructure {

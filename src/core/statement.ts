@@ -11,6 +11,10 @@ export interface PlanAssignment {
   planId: string;
   effective: string;
   createdAt: string;
+  /** The tenant incarnation it was made for (core/billing-incarnation.ts); absent on older records. */
+  incarnation?: string;
+  /** The plan as it was when the change was made: what bills it if the plan leaves the catalogue. */
+  plan?: BillingPlan;
 }
 
 /** A correction: an amount (minor units, negative for a credit) on the statement of an open month. */
@@ -21,6 +25,8 @@ export interface Adjustment {
   amount: number;
   reason: string;
   createdAt: string;
+  /** The tenant incarnation it was made for (core/billing-incarnation.ts); absent on older records. */
+  incarnation?: string;
 }
 
 export interface StatementLine {
@@ -56,6 +62,9 @@ export interface Statement {
   closedAt?: string;
 }
 
+/** A statement as its tenant sees it: what it owes, never what it cost the platform. */
+export type TenantStatement = Omit<Statement, 'cost' | 'margin'>;
+
 export interface PlanSegment {
   plan: BillingPlan;
   from: string;
@@ -67,7 +76,8 @@ const dayOf = (n: number) => new Date(n * 86_400_000).toISOString().slice(0, 10)
 
 /**
  * Which plan covers which days of a UTC month: the last assignment effective on or before each day (the
- * later-made one when two take effect the same day), else `fallback` (the tenant's tier's plan).
+ * later-made one when two take effect the same day) — its plan in the catalogue, or as it was when the
+ * change was made if it has left the catalogue — else `fallback` (the tenant's tier's plan).
  */
 export function planSegments(
   month: string,
@@ -81,7 +91,7 @@ export function planSegments(
   );
   const planOn = (day: string) => {
     let plan = fallback;
-    for (const a of sorted) if (a.effective <= day) plan = plans(a.planId) ?? plan;
+    for (const a of sorted) if (a.effective <= day) plan = plans(a.planId) ?? a.plan ?? plan;
     return plan;
   };
   const segments: PlanSegment[] = [];
@@ -93,6 +103,25 @@ export function planSegments(
     else segments.push({ plan, from: day, to: day });
   }
   return segments;
+}
+
+/**
+ * The first month, from `fromMonth` on, whose plan segments would bill in more than one currency with
+ * `assignments` (a statement has one currency: `buildStatement` refuses a mix), or undefined when none
+ * would. Only a month in which some plan change takes effect can hold two plans: only those are looked at.
+ */
+export function monthMixingCurrencies(
+  fromMonth: string,
+  assignments: readonly PlanAssignment[],
+  plans: (id: string) => BillingPlan | undefined,
+  fallback: BillingPlan,
+): string | undefined {
+  const months = new Set(assignments.map((a) => a.effective.slice(0, 7)).filter((m) => m >= fromMonth));
+  for (const month of [...months].sort()) {
+    const segments = planSegments(month, assignments, plans, fallback);
+    if (new Set(segments.map((s) => s.plan.currency)).size > 1) return month;
+  }
+  return undefined;
 }
 
 /**

@@ -126,6 +126,7 @@ export function createAwsControl(
       stores: ports.stores,
       operations: ports.operations,
       ...(ports.usage ? { usage: ports.usage } : {}),
+      ...(ports.billing ? { billing: ports.billing } : {}),
       eraser: createDynamoTenantEraser({ client: ports.dynamo, sharedTable: ports.sharedTable }),
       ...(queueSettings ? { queueSettings } : {}),
       ...(infrastructure ? { infrastructure } : {}),

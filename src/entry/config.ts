@@ -74,29 +74,31 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   return {
     backend,
     host: env.HOST ?? '127.0.0.1',
-    port: intOf(env.PORT, 3000),
+    port: intOf(env, 'PORT', 3000),
     dataDir: resolve(env.DATA_DIR ?? './data'),
     ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
-    visibilityTimeoutSec: intOf(env.SILOPOOL_VISIBILITY_TIMEOUT_SEC, 30),
-    maxReceiveCount: intOf(env.SILOPOOL_MAX_RECEIVES, 4),
-    reconcileGraceSec: intOf(env.SILOPOOL_RECONCILE_GRACE_SEC, 600),
-    ...(env.SILOPOOL_WORKERS ? { workers: intOf(env.SILOPOOL_WORKERS, 2) } : {}),
-    ...(env.SILOPOOL_EVENTS_PER_THREAD ? { eventsPerThread: intOf(env.SILOPOOL_EVENTS_PER_THREAD, 1) } : {}),
-    bodyLimit: intOf(env.SILOPOOL_BODY_LIMIT, 256 * 1024),
+    visibilityTimeoutSec: secondsOf(env, 'SILOPOOL_VISIBILITY_TIMEOUT_SEC', 30),
+    maxReceiveCount: intOf(env, 'SILOPOOL_MAX_RECEIVES', 4),
+    reconcileGraceSec: secondsOf(env, 'SILOPOOL_RECONCILE_GRACE_SEC', 600),
+    ...(env.SILOPOOL_WORKERS ? { workers: intOf(env, 'SILOPOOL_WORKERS', 2) } : {}),
+    ...(env.SILOPOOL_EVENTS_PER_THREAD
+      ? { eventsPerThread: intOf(env, 'SILOPOOL_EVENTS_PER_THREAD', 1) }
+      : {}),
+    bodyLimit: intOf(env, 'SILOPOOL_BODY_LIMIT', 256 * 1024),
     trustProxy: trustProxyOf(env),
     eventStreams: {
-      maxPerTenant: intOf(env.SILOPOOL_SSE_MAX_STREAMS, 20),
-      maxLifeMs: intOf(env.SILOPOOL_SSE_MAX_LIFE_SEC, 300) * 1000,
+      maxPerTenant: intOf(env, 'SILOPOOL_SSE_MAX_STREAMS', 20),
+      maxLifeMs: secondsOf(env, 'SILOPOOL_SSE_MAX_LIFE_SEC', 300) * 1000,
     },
     logLevel: env.LOG_LEVEL ?? 'info',
     ...(oidc ? { oidc } : {}),
     authConfig,
     webhookPolicy: webhookTargetPolicyFromEnv(env),
     tokenLifetimes: readTokenLifetimes(env),
-    shutdownGraceSec: intOf(env.SILOPOOL_SHUTDOWN_GRACE_SEC, 25),
-    minFreeBytes: intOf(env.SILOPOOL_MIN_FREE_BYTES, 100 * 1024 * 1024),
-    metricsIntervalSec: Math.max(1, intOf(env.SILOPOOL_METRICS_INTERVAL_SEC, 60)),
-    metricsRetentionDays: Math.max(1, intOf(env.SILOPOOL_METRICS_RETENTION_DAYS, 14)),
+    shutdownGraceSec: secondsOf(env, 'SILOPOOL_SHUTDOWN_GRACE_SEC', 25),
+    minFreeBytes: intOf(env, 'SILOPOOL_MIN_FREE_BYTES', 100 * 1024 * 1024),
+    metricsIntervalSec: Math.max(1, secondsOf(env, 'SILOPOOL_METRICS_INTERVAL_SEC', 60)),
+    metricsRetentionDays: Math.max(1, intOf(env, 'SILOPOOL_METRICS_RETENTION_DAYS', 14)),
   };
 }
 
@@ -126,11 +128,29 @@ export function trustProxyOf(env: NodeJS.ProcessEnv): TrustProxy {
   return entries;
 }
 
-function intOf(value: string | undefined, fallback: number): number {
+/** A whole number from the environment; throws naming the variable when malformed. */
+function intOf(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  const value = env[name];
   if (value === undefined || value === '') return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`Expected a whole number, got "${value}"`);
+  if (!Number.isInteger(n) || n < 0 || n > max)
+    throw new Error(`${name} must be a whole number from 0 to ${max}, not "${value}"`);
   return n;
+}
+
+/**
+ * Seconds that end up in a timer: Node's timers wait at most 2^31 − 1 ms (about 24.8 days) and run a
+ * longer one after 1 ms, which turned a long interval into a busy loop.
+ */
+export const MAX_TIMER_SEC = Math.floor((2 ** 31 - 1) / 1000);
+
+function secondsOf(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  return intOf(env, name, fallback, MAX_TIMER_SEC);
 }
 
 /** Seconds of a lifetime setting like `12h`; throws naming the variable when malformed. */

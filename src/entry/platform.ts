@@ -435,6 +435,7 @@ function startEmbeddedPlacement(
     stores: platform.stores,
     operations,
     usage: platform.usage,
+    billing: platform.billing,
     eraser: createEmbeddedTenantEraser(platform.db, config.dataDir, platform.jobsDb),
     onRoutingChange: () => dedicated.refresh(),
   };

@@ -170,6 +170,14 @@ async function loadRelease(dir: string, manifest: ReleaseManifest): Promise<Load
       problems.push({ path: `${path}/name`, message: 'must be a new model-like name (a-z, 0-9, -)' });
       continue;
     }
+    // One name, one variant: a second would silently replace the first (and its tenant's jobs of it).
+    if (variants.has(entry.name)) {
+      problems.push({
+        path: `${path}/name`,
+        message: `names a variant already in this release (${entry.name})`,
+      });
+      continue;
+    }
     const definition = await importModel(dir, manifest.id, entry.module, base, path, problems);
     if (!definition) continue;
     problems.push(...contractProblems(base, definition, entry.version, path));

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyDuePlanChanges, changePlan, type PlanChangeDeps, savePlans } from '../../src/control/plans.ts';
-import { closeMonth, isClosed } from '../../src/control/statements.ts';
+import { closeMonth, isClosed, statementFor } from '../../src/control/statements.ts';
 import { createTenant } from '../../src/control/tenants.ts';
 import { EMBEDDED_MACHINE_COSTS } from '../../src/core/costing.ts';
 import type { TenantId } from '../../src/core/ids.ts';
@@ -85,5 +85,68 @@ describe('plan changes', () => {
     };
     await closeMonth(billing, '2026-01', Date.parse('2026-11-15T00:00:00Z'));
     await expect(changePlan(deps, id, 'free', '2026-01-20')).rejects.toMatchObject({ code: 'month_closed' });
+  });
+
+  // A plan taken out of the catalogue while a tenant was on it: its days were billed on the plan before
+  // the change (or the tier's), silently — a tenant on a $900 plan billed $500.
+  it('a plan taken out of the catalogue still bills the tenants changed to it', async () => {
+    const id = randomTenantId('gone') as TenantId;
+    await createTenant(deps, { id, name: 'G', plan: 'standard' });
+    const now = Date.parse('2026-11-15T10:00:00Z');
+    const burst = { ...DEFAULT_PLANS.plans[1]!, id: 'burst', name: 'Burst', baseFee: 90_000 };
+    await savePlans(platform.billing, { plans: [...DEFAULT_PLANS.plans, burst] });
+    await changePlan(deps, id, 'burst', '2026-11-01', now);
+    await savePlans(platform.billing, DEFAULT_PLANS);
+    const billing = {
+      directory: platform.directory,
+      usage: platform.usage,
+      billing: platform.billing,
+      costs: EMBEDDED_MACHINE_COSTS,
+    };
+    const st = await statementFor(billing, (await platform.directory.get(id))!, '2026-11', now);
+    expect(st.lines.filter((l) => l.kind === 'base_fee')).toMatchObject([
+      { planId: 'burst', amount: 90_000 },
+    ]);
+  });
+
+  // One plan change into another currency once made every statement of the month throw (a 500 on each
+  // tenant's billing and on the operators' summary, and a month that could not be closed).
+  it('keeps one currency per month: a change or a catalogue that would mix currencies is refused', async () => {
+    const euro = { ...DEFAULT_PLANS.plans[1]!, id: 'euro', name: 'Euro', currency: 'EUR' };
+    await savePlans(platform.billing, { plans: [...DEFAULT_PLANS.plans, euro] });
+    const id = randomTenantId('cur') as TenantId;
+    await createTenant(deps, { id, name: 'Cur', plan: 'standard' });
+    const now = Date.parse('2026-11-15T10:00:00Z');
+    await expect(changePlan(deps, id, 'euro', undefined, now)).rejects.toMatchObject({
+      status: 409,
+      code: 'plan_currency_mixed',
+    });
+    await expect(changePlan(deps, id, 'euro', '2026-11-20', now)).rejects.toMatchObject({ status: 409 });
+    // From the 1st of a month the whole month is in euros: allowed; a dollar plan later that month is not.
+    expect((await changePlan(deps, id, 'euro', '2026-12-01', now)).applied).toBe(false);
+    await expect(changePlan(deps, id, 'enterprise', '2026-12-10', now)).rejects.toMatchObject({
+      code: 'plan_currency_mixed',
+    });
+    const billing = {
+      directory: platform.directory,
+      usage: platform.usage,
+      billing: platform.billing,
+      costs: EMBEDDED_MACHINE_COSTS,
+    };
+    expect((await statementFor(billing, { id, plan: 'standard' }, '2026-11', now)).currency).toBe('USD');
+    expect((await statementFor(billing, { id, plan: 'standard' }, '2026-12', now)).currency).toBe('EUR');
+
+    // The catalogue: a plan keeps its currency, and so does the plan a tier falls back to.
+    await expect(
+      savePlans(platform.billing, { plans: [...DEFAULT_PLANS.plans, { ...euro, currency: 'USD' }] }),
+    ).rejects.toMatchObject({ status: 400, problems: [{ path: '/plans/3/currency' }] });
+    const plans = DEFAULT_PLANS.plans.map((p) => (p.id === 'standard' ? { ...p, currency: 'GBP' } : p));
+    await expect(savePlans(platform.billing, { plans: [...plans, euro] })).rejects.toMatchObject({
+      problems: [{ path: '/plans/1/currency' }],
+    });
+    const withoutStandard = [...DEFAULT_PLANS.plans.filter((p) => p.id !== 'standard'), euro];
+    await expect(savePlans(platform.billing, { plans: withoutStandard })).rejects.toMatchObject({
+      status: 400,
+    });
   });
 });

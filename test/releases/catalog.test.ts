@@ -88,3 +88,20 @@ describe('an upgrade to a new major version', () => {
     );
   });
 });
+
+// Two variants of one name in a release (for two tenants): the later silently replaced the earlier, so the
+// first tenant's jobs of its variant were refused as unavailable while the release loaded as valid.
+describe('a release naming one variant twice', () => {
+  it('fails to load, naming the second', async () => {
+    const a = newTenantId('dup');
+    const b = newTenantId('dup');
+    publishRelease(dataDir, 'rdup', {
+      variants: [
+        { name: 'finance-custom', model: 'finance', tenantId: a, version: '1.0.0', body: "version: '1.0.0'" },
+        { name: 'finance-custom', model: 'finance', tenantId: b, version: '1.0.0', body: "version: '1.0.0'" },
+      ],
+    });
+    const catalog = openReleaseCatalog(join(dataDir, 'releases'));
+    await expect(catalog.get('rdup')).rejects.toThrow('/variants/1/name names a variant already');
+  });
+});

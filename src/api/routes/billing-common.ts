@@ -2,7 +2,7 @@ import type { FastifyReply } from 'fastify';
 import type { BillingSink } from '../../control/billing-export.ts';
 import { statementCsv, statementHtml } from '../../control/statement-render.ts';
 import type { BillingDeps } from '../../control/statements.ts';
-import type { Statement } from '../../core/statement.ts';
+import type { Statement, TenantStatement } from '../../core/statement.ts';
 
 // What the operator and tenant billing routes share; its own module so neither imports the other.
 export interface BillingRouteDeps extends BillingDeps {
@@ -10,18 +10,21 @@ export interface BillingRouteDeps extends BillingDeps {
   sink?: BillingSink;
 }
 
-/** Sends a statement as JSON, CSV (`?format=csv`) or a printable HTML page (`?format=html`). */
+/**
+ * Sends a statement as JSON, CSV (`?format=csv`) or a printable HTML page (`?format=html`): an operator's
+ * with its cost and margin, a tenant's (TenantStatement) without, since it has none.
+ */
 export function sendStatement(
   reply: FastifyReply,
-  st: Statement,
+  st: TenantStatement | Statement,
   format: string | undefined,
-  options: { name?: string; withCost: boolean },
+  options: { name?: string },
 ) {
   if (format === 'csv')
     return reply
       .type('text/csv; charset=utf-8')
       .header('content-disposition', `attachment; filename="statement-${st.tenantId}-${st.month}.csv"`)
-      .send(statementCsv(st, options));
+      .send(statementCsv(st));
   if (format === 'html')
     return (
       reply

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { planOn } from '../../control/plans.ts';
-import { listStatements, parseMonth, statementFor } from '../../control/statements.ts';
+import { ownStatement, ownStatements, parseMonth } from '../../control/statements.ts';
+import { recordsOfIncarnation } from '../../core/billing-incarnation.ts';
 import { monthRange, utcDay, utcMonth } from '../../core/usage.ts';
 import { tenantContext } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
@@ -25,9 +26,10 @@ export function tenantBillingRoutes(app: FastifyInstance, deps: AppDeps, billing
       const now = Date.now();
       const month = utcMonth(now);
       const plan = await planOn(billing.billing, tenant, utcDay(now));
-      const statement = await statementFor(billing, tenant, month, now);
+      const statement = await ownStatement(billing, tenant, month);
       const daily = new Map<string, number>();
-      for (const r of await billing.usage.forTenant(tenant.id).list(monthRange(month)))
+      const records = await billing.usage.forTenant(tenant.id).list(monthRange(month));
+      for (const r of recordsOfIncarnation(tenant, records))
         if (r.meter === 'jobs') daily.set(r.day, (daily.get(r.day) ?? 0) + r.quantity);
       return {
         month,
@@ -51,9 +53,8 @@ export function tenantBillingRoutes(app: FastifyInstance, deps: AppDeps, billing
     { config: tenantAudience, schema: { tags, summary: 'This tenant’s statements' } },
     async (request) => {
       const { tenant } = await tenantContext(deps, request);
-      const items = await listStatements(billing, tenant);
-      // Tenants see what they owe, not what they cost the platform.
-      return { items: items.map(({ cost: _c, margin: _m, ...rest }) => rest) };
+      // What it owes, not what it cost the platform; an earlier tenant's of this id never.
+      return { items: await ownStatements(billing, tenant) };
     },
   );
 
@@ -65,11 +66,9 @@ export function tenantBillingRoutes(app: FastifyInstance, deps: AppDeps, billing
     },
     async (request, reply) => {
       const { tenant } = await tenantContext(deps, request);
-      const st = await statementFor(billing, tenant, parseMonth(request.params.month, '/params/month'));
-      const own = request.query.format === undefined || request.query.format === 'json';
-      const { cost: _c, margin: _m, ...rest } = st;
-      if (own) return rest;
-      return sendStatement(reply, st, request.query.format, { name: tenant.name, withCost: false });
+      const st = await ownStatement(billing, tenant, parseMonth(request.params.month, '/params/month'));
+      if (request.query.format === undefined || request.query.format === 'json') return st;
+      return sendStatement(reply, st, request.query.format, { name: tenant.name });
     },
   );
 }

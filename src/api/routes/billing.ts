@@ -53,12 +53,21 @@ export function billingRoutes(app: FastifyInstance, deps: AppDeps): void {
         : utcMonth(Date.now());
       const items = await monthStatements(billing, month);
       const sum = (f: (s: Statement) => number) => items.reduce((a, s) => a + f(s), 0);
+      // Minor units of different currencies never add up: revenue and margin are the USD statements'
+      // (cost is USD for all), each currency's revenue apart.
+      const revenueByCurrency: Record<string, number> = {};
+      for (const s of items) revenueByCurrency[s.currency] = (revenueByCurrency[s.currency] ?? 0) + s.total;
       return {
         month,
         closed: await isClosed(billing.billing, month),
         costTable: billing.costs.name,
         items: items.map(({ lines: _lines, ...rest }) => rest),
-        totals: { revenue: sum((s) => s.total), cost: sum((s) => s.cost), margin: sum((s) => s.margin ?? 0) },
+        totals: {
+          revenue: sum((s) => (s.currency === 'USD' ? s.total : 0)),
+          cost: sum((s) => s.cost),
+          margin: sum((s) => s.margin ?? 0),
+          revenueByCurrency,
+        },
       };
     },
   );
@@ -92,6 +101,7 @@ export function billingRoutes(app: FastifyInstance, deps: AppDeps): void {
           month,
           tenants: st.map((s) => ({
             tenantId: s.tenantId,
+            currency: s.currency,
             revenue: s.total,
             cost: s.cost,
             margin: s.margin,
@@ -181,7 +191,7 @@ export function billingRoutes(app: FastifyInstance, deps: AppDeps): void {
         name: tenantId,
       };
       const st = await statementFor(billing, tenant, parseMonth(request.params.month, '/params/month'));
-      return sendStatement(reply, st, request.query.format, { name: tenant.name, withCost: true });
+      return sendStatement(reply, st, request.query.format, { name: tenant.name });
     },
   );
 
@@ -234,7 +244,7 @@ export function billingRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
     async (request, reply) => {
       await setBillingCustomer(
-        billing.billing,
+        billing,
         parseTenantId(request.params.id, '/params/id'),
         request.body.stripeCustomerId,
       );

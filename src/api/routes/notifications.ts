@@ -19,9 +19,11 @@ import {
   VERIFICATION_CODE_TTL_MS,
   VERIFICATION_RESEND_MS,
 } from '../../core/notifications.ts';
+import type { Tenant } from '../../core/tenant.ts';
 import { checkWebhookUrl, STRICT_WEBHOOK_POLICY } from '../../core/webhook-target.ts';
 import { verificationEmail } from '../../functions/notification-channels.ts';
 import { readUserNotifications, writeUserNotifications } from '../../functions/notification-preferences.ts';
+import type { TenantObjectStore } from '../../ports/object-store.ts';
 import { authenticate, tenantContext } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
 
@@ -34,11 +36,25 @@ const BASE = '/v1/me/notifications';
  * objects, so no route can read or change another user's or another tenant's. An email address receives
  * job notifications only after its owner enters the code mailed to it.
  */
+/** Stores a user's settings (and marks the tenant at a first opt-in). */
+type StoreSettings = (next: UserNotifications) => Promise<void>;
+
 export function notificationRoutes(app: FastifyInstance, deps: AppDeps): void {
   const offer = deps.notifications ?? {};
   const policy = deps.webhookPolicy ?? STRICT_WEBHOOK_POLICY;
 
-  async function mine(request: FastifyRequest) {
+  const running = new Map<string, Promise<unknown>>();
+
+  /**
+   * Runs `act` on the caller's settings, one request per user at a time. Each request reads, checks and
+   * writes the settings back: run side by side, a burst would all read the same settings and pass the same
+   * checks (one code a minute, 5 tries a code) once each. In this process; on AWS each API function
+   * instance serves one request at a time, and the checks hold per instance.
+   */
+  async function mine<T>(
+    request: FastifyRequest,
+    act: (user: { tenant: Tenant; store: StoreSettings; settings: UserNotifications }) => Promise<T>,
+  ): Promise<T> {
     const principal = await authenticate(deps, request);
     if (principal.via !== 'jwt') {
       throw new ForbiddenError(
@@ -46,20 +62,28 @@ export function notificationRoutes(app: FastifyInstance, deps: AppDeps): void {
       );
     }
     const { tenant, data } = await tenantContext(deps, request);
-    const settings = await readUserNotifications(data.objects, principal.subject);
+    const key = `${tenant.id}\0${principal.subject}`;
     /**
      * Writes the user's settings. The tenant is marked as one whose finished jobs are announced for user
      * notifications first (once, when a user first opts in): until then its jobs skip that announcement.
      */
-    const store = async (next: UserNotifications): Promise<void> => {
+    const store: StoreSettings = async (next) => {
       if (!tenant.notifiesUsers && (next.optIn.email || next.optIn.push))
         await changeTenant(deps.directory, tenant.id, (t) => ({ ...t, notifiesUsers: true }));
       await writeUserNotifications(data.objects, next);
     };
-    return { tenant, settings, store };
+    const run = async () =>
+      act({ tenant, store, settings: await readUserNotifications(data.objects, principal.subject) });
+    const result = (running.get(key) ?? Promise.resolve()).then(run, run);
+    const settled = result.catch(() => undefined);
+    running.set(key, settled);
+    void settled.then(() => {
+      if (running.get(key) === settled) running.delete(key);
+    });
+    return result;
   }
 
-  async function save(store: (next: UserNotifications) => Promise<void>, settings: UserNotifications) {
+  async function save(store: StoreSettings, settings: UserNotifications) {
     await store(settings);
     return view(settings);
   }
@@ -96,7 +120,7 @@ export function notificationRoutes(app: FastifyInstance, deps: AppDeps): void {
         summary: "The caller's notification settings in this tenant, and the channels the platform offers",
       },
     },
-    async (request) => view((await mine(request)).settings),
+    async (request) => mine(request, async ({ settings }) => view(settings)),
   );
 
   app.patch<{ Body: { optIn: { email?: boolean; push?: boolean } } }>(
@@ -123,10 +147,10 @@ export function notificationRoutes(app: FastifyInstance, deps: AppDeps): void {
         },
       },
     },
-    async (request) => {
-      const { settings, store } = await mine(request);
-      return save(store, { ...settings, optIn: { ...settings.optIn, ...request.body.optIn } });
-    },
+    async (request) =>
+      mine(request, ({ store, settings }) =>
+        save(store, { ...settings, optIn: { ...settings.optIn, ...request.body.optIn } }),
+      ),
   );
 
   app.put<{ Body: { address: string } }>(
@@ -149,46 +173,47 @@ export function notificationRoutes(app: FastifyInstance, deps: AppDeps): void {
       },
     },
     async (request, reply) => {
-      const { tenant, settings, store } = await mine(request);
-      const address = request.body.address.trim();
-      if (!isEmailAddress(address)) {
-        throw new ValidationError([
-          { path: '/body/address', message: 'must be an email address', rule: 'format' },
-        ]);
-      }
-      // Neither the caller's mistake nor an outage: this platform is set up without email.
-      if (!offer.mailer) {
-        throw new ConflictError(
-          'This platform sends no email: it has no SMTP server set.',
-          'channel_not_offered',
-        );
-      }
-      const now = Date.now();
-      const sentAt = settings.email?.codeSentAt ? Date.parse(settings.email.codeSentAt) : 0;
-      if (now - sentAt < VERIFICATION_RESEND_MS) {
-        const wait = Math.ceil((VERIFICATION_RESEND_MS - (now - sentAt)) / 1000);
-        throw new RateLimitedError(`A code was sent less than a minute ago; ask again in ${wait} s.`, wait);
-      }
-      const { code, sha256 } = newVerificationCode();
-      const next: UserNotifications = {
-        ...settings,
-        email: {
-          address,
-          verified: false,
-          codeSha256: sha256,
-          codeExpiresAt: new Date(now + VERIFICATION_CODE_TTL_MS).toISOString(),
-          codeSentAt: new Date(now).toISOString(),
-          codeAttempts: 0,
-        },
-      };
-      // Stored first: a code that went out always matches what is stored.
-      await store(next);
-      await offer.mailer.send(verificationEmail(address, tenant.id, code)).catch((error: unknown) => {
-        throw new UnavailableError('The verification email could not be sent; try again later.', {
-          cause: error,
+      return mine(request, async ({ tenant, store, settings }) => {
+        const address = request.body.address.trim();
+        if (!isEmailAddress(address)) {
+          throw new ValidationError([
+            { path: '/body/address', message: 'must be an email address', rule: 'format' },
+          ]);
+        }
+        // Neither the caller's mistake nor an outage: this platform is set up without email.
+        if (!offer.mailer) {
+          throw new ConflictError(
+            'This platform sends no email: it has no SMTP server set.',
+            'channel_not_offered',
+          );
+        }
+        const now = Date.now();
+        const sentAt = settings.email?.codeSentAt ? Date.parse(settings.email.codeSentAt) : 0;
+        if (now - sentAt < VERIFICATION_RESEND_MS) {
+          const wait = Math.ceil((VERIFICATION_RESEND_MS - (now - sentAt)) / 1000);
+          throw new RateLimitedError(`A code was sent less than a minute ago; ask again in ${wait} s.`, wait);
+        }
+        const { code, sha256 } = newVerificationCode();
+        const next: UserNotifications = {
+          ...settings,
+          email: {
+            address,
+            verified: false,
+            codeSha256: sha256,
+            codeExpiresAt: new Date(now + VERIFICATION_CODE_TTL_MS).toISOString(),
+            codeSentAt: new Date(now).toISOString(),
+            codeAttempts: 0,
+          },
+        };
+        // Stored first: a code that went out always matches what is stored.
+        await store(next);
+        await offer.mailer.send(verificationEmail(address, tenant.id, code)).catch((error: unknown) => {
+          throw new UnavailableError('The verification email could not be sent; try again later.', {
+            cause: error,
+          });
         });
+        return reply.code(202).send(view(next));
       });
-      return reply.code(202).send(view(next));
     },
   );
 
@@ -208,29 +233,30 @@ export function notificationRoutes(app: FastifyInstance, deps: AppDeps): void {
       },
     },
     async (request) => {
-      const { settings, store } = await mine(request);
-      const email = settings.email;
-      const check = checkVerificationCode(email, request.body.code, Date.now());
-      if (!email || check === 'none') {
-        throw new ConflictError('No code is pending: set an address first.', 'no_verification_pending');
-      }
-      if (check === 'expired') {
-        throw new ConflictError(
-          `The code expired or was entered wrong ${MAX_CODE_ATTEMPTS} times: set the address again for a new one.`,
-          'verification_expired',
-        );
-      }
-      if (check === 'wrong') {
-        await store({
-          ...settings,
-          email: { ...email, codeAttempts: (email.codeAttempts ?? 0) + 1 },
-        });
-        throw new ValidationError([
-          { path: '/body/code', message: 'is not the code that was sent', rule: 'code' },
-        ]);
-      }
-      const { codeSha256: _c, codeExpiresAt: _e, codeAttempts: _a, ...rest } = email;
-      return save(store, { ...settings, email: { ...rest, verified: true } });
+      return mine(request, async ({ store, settings }) => {
+        const email = settings.email;
+        const check = checkVerificationCode(email, request.body.code, Date.now());
+        if (!email || check === 'none') {
+          throw new ConflictError('No code is pending: set an address first.', 'no_verification_pending');
+        }
+        if (check === 'expired') {
+          throw new ConflictError(
+            `The code expired or was entered wrong ${MAX_CODE_ATTEMPTS} times: set the address again for a new one.`,
+            'verification_expired',
+          );
+        }
+        if (check === 'wrong') {
+          await store({
+            ...settings,
+            email: { ...email, codeAttempts: (email.codeAttempts ?? 0) + 1 },
+          });
+          throw new ValidationError([
+            { path: '/body/code', message: 'is not the code that was sent', rule: 'code' },
+          ]);
+        }
+        const { codeSha256: _c, codeExpiresAt: _e, codeAttempts: _a, ...rest } = email;
+        return save(store, { ...settings, email: { ...rest, verified: true } });
+      });
     },
   );
 
@@ -238,10 +264,11 @@ export function notificationRoutes(app: FastifyInstance, deps: AppDeps): void {
     `${BASE}/email`,
     { config: { audience: 'tenant' }, schema: { tags: TAGS, summary: 'Forget the email address' } },
     async (request, reply) => {
-      const { settings, store } = await mine(request);
-      const { email: _old, ...rest } = settings;
-      await store({ ...rest, optIn: { ...settings.optIn, email: false } });
-      return reply.code(204).send();
+      return mine(request, async ({ store, settings }) => {
+        const { email: _old, ...rest } = settings;
+        await store({ ...rest, optIn: { ...settings.optIn, email: false } });
+        return reply.code(204).send();
+      });
     },
   );
 
@@ -274,32 +301,33 @@ export function notificationRoutes(app: FastifyInstance, deps: AppDeps): void {
       },
     },
     async (request, reply) => {
-      const { settings, store } = await mine(request);
-      if (!offer.vapidPublicKey) {
-        throw new ConflictError('This platform sends no Web Push.', 'channel_not_offered');
-      }
-      const target = checkWebhookUrl(request.body.endpoint, policy);
-      if (!target.ok) {
-        throw new ValidationError([
-          { path: '/body/endpoint', message: target.reason, rule: `push_${target.kind}` },
-        ]);
-      }
-      const id = subscriptionId(request.body.endpoint);
-      const others = settings.push.filter((s) => s.id !== id);
-      if (others.length >= MAX_PUSH_SUBSCRIPTIONS) {
-        throw new ConflictError(
-          `At most ${MAX_PUSH_SUBSCRIPTIONS} browsers per user: remove one first.`,
-          'too_many_subscriptions',
-        );
-      }
-      const { p256dh, auth } = request.body.keys;
-      const record = {
-        id,
-        endpoint: request.body.endpoint,
-        keys: { p256dh, auth },
-        createdAt: new Date().toISOString(),
-      };
-      return reply.code(201).send(await save(store, { ...settings, push: [...others, record] }));
+      return mine(request, async ({ store, settings }) => {
+        if (!offer.vapidPublicKey) {
+          throw new ConflictError('This platform sends no Web Push.', 'channel_not_offered');
+        }
+        const target = checkWebhookUrl(request.body.endpoint, policy);
+        if (!target.ok) {
+          throw new ValidationError([
+            { path: '/body/endpoint', message: target.reason, rule: `push_${target.kind}` },
+          ]);
+        }
+        const id = subscriptionId(request.body.endpoint);
+        const others = settings.push.filter((s) => s.id !== id);
+        if (others.length >= MAX_PUSH_SUBSCRIPTIONS) {
+          throw new ConflictError(
+            `At most ${MAX_PUSH_SUBSCRIPTIONS} browsers per user: remove one first.`,
+            'too_many_subscriptions',
+          );
+        }
+        const { p256dh, auth } = request.body.keys;
+        const record = {
+          id,
+          endpoint: request.body.endpoint,
+          keys: { p256dh, auth },
+          createdAt: new Date().toISOString(),
+        };
+        return reply.code(201).send(await save(store, { ...settings, push: [...others, record] }));
+      });
     },
   );
 
@@ -317,14 +345,15 @@ export function notificationRoutes(app: FastifyInstance, deps: AppDeps): void {
       },
     },
     async (request, reply) => {
-      const { settings, store } = await mine(request);
-      if (!settings.push.some((s) => s.id === request.params.id))
-        throw new NotFoundError('This subscription');
-      await store({
-        ...settings,
-        push: settings.push.filter((s) => s.id !== request.params.id),
+      return mine(request, async ({ store, settings }) => {
+        if (!settings.push.some((s) => s.id === request.params.id))
+          throw new NotFoundError('This subscription');
+        await store({
+          ...settings,
+          push: settings.push.filter((s) => s.id !== request.params.id),
+        });
+        return reply.code(204).send();
       });
-      return reply.code(204).send();
     },
   );
 }

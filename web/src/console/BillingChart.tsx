@@ -8,7 +8,7 @@ export default function BillingChart({ months }: { months: BillingMonth[] }) {
       m.tenants.reduce((a, t) => a + f(t), 0) / 100;
     return {
       month: m.month,
-      revenue: sum((t) => t.revenue),
+      revenue: sum((t) => (t.currency === 'USD' ? t.revenue : 0)),
       cost: sum((t) => t.cost),
       margin: sum((t) => t.margin ?? 0),
     };

@@ -1,0 +1,53 @@
+import type { Meter, UsageRecord } from './usage.ts';
+
+/**
+ * A tenant id can be offboarded and created again: a new incarnation, perhaps another customer. Billing
+ * data outlives offboarding and is kept by tenant id (the ledger, adjustments, plan changes, statements),
+ * so what belongs to which incarnation is told by time: the live tenant's is what was made, or happened,
+ * since its creation (`createdAt`). Months before the month of its creation are its predecessors' alone.
+ */
+export interface BillingIncarnation {
+  createdAt?: string;
+  incarnation?: string;
+}
+
+/** The period a record counts (it starts at `at`): a storage day, a lane hour; other meters are instants. */
+const PERIOD_MS: Partial<Record<Meter, number>> = {
+  storage_byte_days: 86_400_000,
+  dedicated_lane_hours: 3_600_000,
+};
+
+/** Whether `month` (`YYYY-MM`) began before this incarnation's month of creation: a predecessor's month. */
+export function isBeforeIncarnation(tenant: BillingIncarnation | undefined, month: string): boolean {
+  return tenant?.createdAt !== undefined && month < tenant.createdAt.slice(0, 7);
+}
+
+/** The records of this incarnation: those whose period ends after its creation. */
+export function recordsOfIncarnation<T extends Pick<UsageRecord, 'at' | 'meter'>>(
+  tenant: BillingIncarnation | undefined,
+  records: readonly T[],
+): T[] {
+  const since = tenant?.createdAt ? Date.parse(tenant.createdAt) : Number.NaN;
+  if (Number.isNaN(since)) return [...records];
+  return records.filter((r) => Date.parse(r.at) + (PERIOD_MS[r.meter] ?? 1) > since);
+}
+
+/**
+ * The billing items (plan changes, adjustments) a statement of `month` takes: for the live incarnation's
+ * months, only its own; a month before it existed is its predecessors', whatever was made for it (a
+ * correction of it made later included). An item names the incarnation it was made for; one made before
+ * items named it is told by its time.
+ */
+export function itemsOfIncarnation<T extends { createdAt: string; incarnation?: string }>(
+  tenant: BillingIncarnation | undefined,
+  month: string | undefined,
+  items: readonly T[],
+): T[] {
+  const since = tenant?.createdAt;
+  if (!since || (month !== undefined && isBeforeIncarnation(tenant, month))) return [...items];
+  return items.filter((i) =>
+    i.incarnation !== undefined && tenant?.incarnation !== undefined
+      ? i.incarnation === tenant.incarnation
+      : i.createdAt >= since,
+  );
+}
