@@ -23,7 +23,6 @@ import type { Tenant } from '../../core/tenant.ts';
 import { checkWebhookUrl, STRICT_WEBHOOK_POLICY } from '../../core/webhook-target.ts';
 import { verificationEmail } from '../../functions/notification-channels.ts';
 import { readUserNotifications, writeUserNotifications } from '../../functions/notification-preferences.ts';
-import type { TenantObjectStore } from '../../ports/object-store.ts';
 import { authenticate, tenantContext } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
 
