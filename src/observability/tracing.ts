@@ -57,7 +57,7 @@ const jobAttributes: SpanProcessor = {
 export function startTracing(options: TracingOptions): Tracing {
   const env = options.env ?? process.env;
   const processors: SpanProcessor[] = [jobAttributes];
-  const scheduledDelayMillis = Number(env.OTEL_BSP_SCHEDULE_DELAY ?? 1000);
+  const scheduledDelayMillis = batchDelayMs(env);
   // The local store gets spans in batches: a job makes about ten spans, and a SQLite transaction per span
   // (every thread and process writing the one file) cost more than the job's own writes (profile in
   // docs/benchmarks.md). Batches are written within LOCAL_SPAN_DELAY_MS, and when a thread or process
@@ -93,6 +93,17 @@ export function startTracing(options: TracingOptions): Tracing {
   };
   active = tracing;
   return tracing;
+}
+
+/**
+ * `OTEL_BSP_SCHEDULE_DELAY` in ms (default 1000). A malformed value is ignored and the default used, as
+ * the OpenTelemetry SDKs do: NaN would fire the batch timer at once, again and again, and Node runs a timer
+ * past 2³¹−1 ms after 1 ms.
+ */
+export function batchDelayMs(env: NodeJS.ProcessEnv): number {
+  const text = env.OTEL_BSP_SCHEDULE_DELAY?.trim();
+  const delay = text ? Number(text) : Number.NaN;
+  return Number.isInteger(delay) && delay >= 0 && delay <= 2 ** 31 - 1 ? delay : 1000;
 }
 
 /** How long a finished span may wait in memory before the local store has it, ms. */

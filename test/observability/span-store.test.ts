@@ -10,6 +10,7 @@ import {
   readSpansOfJob,
   type StoredSpan,
 } from '../../src/observability/span-store.ts';
+import { batchDelayMs } from '../../src/observability/tracing.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -92,5 +93,16 @@ describe('the local span store', () => {
     store.write([span('e1', 'j-new', Date.now() + 1)]);
     expect(store.spansOfJob('e1', 'j-new')).toHaveLength(1);
     store.close();
+  });
+});
+
+describe('OTEL_BSP_SCHEDULE_DELAY', () => {
+  it('is used when it is a whole number of ms a timer can hold, else the default 1000 ms', () => {
+    const delay = (value?: string) =>
+      batchDelayMs(value === undefined ? {} : { OTEL_BSP_SCHEDULE_DELAY: value });
+    expect(delay('250')).toBe(250);
+    expect(delay('0')).toBe(0);
+    for (const bad of [undefined, '', ' ', 'abc', '-5', '1.5', '9999999999', 'Infinity'])
+      expect(delay(bad)).toBe(1000);
   });
 });
