@@ -44,12 +44,17 @@ export interface EmbeddedPlatform {
 export function openEmbeddedPlatform(
   dataDir: string,
   durability: Durability = durabilityFromEnv(),
+  options: { blockingIo?: boolean } = {},
 ): EmbeddedPlatform {
   const synchronous = durability === 'power' ? 'FULL' : 'NORMAL';
   const db = openDatabase(join(dataDir, 'silopool.sqlite'), { synchronous });
   const jobsDb = openDatabase(join(dataDir, 'jobs.sqlite'), { synchronous });
   const usage = createSqliteUsageLedger(jobsDb);
-  const stores = createEmbeddedStoreProvider(dataDir, jobsDb, { durability, usage });
+  const stores = createEmbeddedStoreProvider(dataDir, jobsDb, {
+    durability,
+    usage,
+    blockingIo: options.blockingIo === true,
+  });
   const queue = createSqliteMessageQueue(db);
   const intake = createSqliteJobIntake({ stores, queue });
   return {
@@ -75,7 +80,8 @@ export function openEmbeddedPlatform(
  * deletes its messages on its own connection to the queue.
  */
 export async function createHandlerDeps(options: Record<string, unknown>): Promise<FunctionThreadDeps> {
-  const platform = openEmbeddedPlatform(String(options.dataDir));
+  // A function thread's loop runs its jobs' steps in order: object files are written with blocking calls.
+  const platform = openEmbeddedPlatform(String(options.dataDir), durabilityFromEnv(), { blockingIo: true });
   startLocalTracing('silopool-function', String(options.dataDir));
   return {
     directory: platform.directory,

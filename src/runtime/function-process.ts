@@ -47,7 +47,7 @@ const own: StoreRef = { kind: 'dedicated', tenantId: options.tenantId };
 const power = process.env.SILOPOOL_DURABILITY === 'power';
 const db = openDatabase(join(options.storeDir, 'jobs.sqlite'), { synchronous: power ? 'FULL' : 'NORMAL' });
 const jobs = createSqliteJobStore(db);
-const objects = createFileObjectStore(join(options.storeDir, 'objects'), { fsync: power });
+const objects = createFileObjectStore(join(options.storeDir, 'objects'), { fsync: power, blockingIo: true });
 startLocalTracing(`silopool-function-${options.tenantId}`, options.storeDir);
 
 const only = (ref: StoreRef) => {

@@ -29,31 +29,34 @@ afterAll(() => {
 });
 
 describe.skipIf(!canMountTmpfs)('the file object store on a full disk (tmpfs of 1 MB)', () => {
-  it('refuses a put that does not fit with StorageFullError, publishing nothing, and stores it whole once there is room', async () => {
-    const root = join(mounted!, 'objects');
-    const store = createFileObjectStore(root, { fsync: true });
-    // Leave about 64 KB free: the issue's case, where a put of 200,000 bytes stored 65,280.
-    const filler = join(mounted!, 'filler');
-    const free = () => {
-      const s = statfsSync(mounted!);
-      return s.bavail * s.bsize;
-    };
-    writeFileSync(filler, Buffer.alloc(Math.max(0, free() - 64 * 1024)));
-    expect(free()).toBeLessThan(100_000);
+  it.each([false, true])(
+    'refuses a put that does not fit with StorageFullError, publishing nothing, and stores it whole once there is room (blocking calls: %s)',
+    async (blockingIo) => {
+      const root = join(mounted!, `objects-${blockingIo}`);
+      const store = createFileObjectStore(root, { fsync: true, blockingIo });
+      // Leave about 64 KB free: the issue's case, where a put of 200,000 bytes stored 65,280.
+      const filler = join(mounted!, 'filler');
+      const free = () => {
+        const s = statfsSync(mounted!);
+        return s.bavail * s.bsize;
+      };
+      writeFileSync(filler, Buffer.alloc(Math.max(0, free() - 64 * 1024)));
+      expect(free()).toBeLessThan(100_000);
 
-    const body = new Uint8Array(randomBytes(200_000));
-    const put = store.put('tenants/t-a/jobs/j1/workbook.xlsx', body, 'application/octet-stream');
-    await expect(put).rejects.toBeInstanceOf(StorageFullError);
-    await expect(put).rejects.toMatchObject({ code: 'storage_full', status: 507 });
-    expect(await store.get('tenants/t-a/jobs/j1/workbook.xlsx')).toBeUndefined();
-    expect((await store.list('tenants/')).items).toEqual([]);
-    // No half-written temp file is left to fill the disk further.
-    expect(readdirSync(join(root, 'tenants', 't-a', 'jobs', 'j1'))).toEqual([]);
+      const body = new Uint8Array(randomBytes(200_000));
+      const put = store.put('tenants/t-a/jobs/j1/workbook.xlsx', body, 'application/octet-stream');
+      await expect(put).rejects.toBeInstanceOf(StorageFullError);
+      await expect(put).rejects.toMatchObject({ code: 'storage_full', status: 507 });
+      expect(await store.get('tenants/t-a/jobs/j1/workbook.xlsx')).toBeUndefined();
+      expect((await store.list('tenants/')).items).toEqual([]);
+      // No half-written temp file is left to fill the disk further.
+      expect(readdirSync(join(root, 'tenants', 't-a', 'jobs', 'j1'))).toEqual([]);
 
-    rmSync(filler);
-    await store.put('tenants/t-a/jobs/j1/workbook.xlsx', body, 'application/octet-stream');
-    const stored = await store.get('tenants/t-a/jobs/j1/workbook.xlsx');
-    expect(stored?.size).toBe(body.byteLength);
-    expect(Buffer.from(stored!.body).equals(Buffer.from(body))).toBe(true);
-  });
+      rmSync(filler);
+      await store.put('tenants/t-a/jobs/j1/workbook.xlsx', body, 'application/octet-stream');
+      const stored = await store.get('tenants/t-a/jobs/j1/workbook.xlsx');
+      expect(stored?.size).toBe(body.byteLength);
+      expect(Buffer.from(stored!.body).equals(Buffer.from(body))).toBe(true);
+    },
+  );
 });

@@ -59,15 +59,18 @@ describeTenantDirectoryContract('embedded (SQLite)', async () => {
   return { port: createSqliteTenantDirectory(db), teardown };
 });
 
-describeObjectStoreContract('embedded (files)', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'silopool-objects-'));
-  return {
-    port: createFileObjectStore(dir),
-    async teardown() {
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-});
+for (const blockingIo of [false, true]) {
+  // Blocking file calls are what function threads use: the same contract, the same errors.
+  describeObjectStoreContract(`embedded (files${blockingIo ? ', blocking calls' : ''})`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'silopool-objects-'));
+    return {
+      port: createFileObjectStore(dir, { blockingIo }),
+      async teardown() {
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  });
+}
 
 /** The embedded default: jobs in their own file, queues in another, as `openEmbeddedPlatform` lays them out. */
 function embeddedIntakeParts() {

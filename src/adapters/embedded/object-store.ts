@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { type FileHandle, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CorruptWriteError, StorageFullError, ValidationError } from '../../core/errors.ts';
 import type { ObjectInfo, ObjectPage, ObjectStore, StoredObject } from '../../ports/object-store.ts';
-import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './data-dir.ts';
+import { asyncObjectIo, blockingObjectIo } from './object-io.ts';
 
 /**
  * Each object is one file: a fixed 256-byte header holding the content type, then the body. One file
@@ -108,21 +108,18 @@ export interface FileObjectStoreOptions {
    * durability class of SQLite's `synchronous=NORMAL`, at about a millisecond less per put here.
    */
   fsync?: boolean;
+  /**
+   * Blocking file calls (`blockingObjectIo`) instead of the thread pool: for function threads and
+   * processes, never for the API's event loop. Default false.
+   */
+  blockingIo?: boolean;
 }
 
 /** Objects as files under `rootDir`, with S3 semantics: put overwrites atomically, list is by prefix in key order. */
 export function createFileObjectStore(rootDir: string, options: FileObjectStoreOptions = {}): ObjectStore {
   const fsync = options.fsync ?? true;
+  const io = options.blockingIo ? blockingObjectIo : asyncObjectIo;
   const pathOf = (segments: string[]): string => join(rootDir, ...segments) + OBJECT_SUFFIX;
-
-  async function fsyncDir(dir: string): Promise<void> {
-    const handle = await open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  }
 
   /** Keys under `dir` (whose key prefix is `base`) that could start with `prefix`. */
   async function collect(dir: string, base: string, prefix: string, out: string[]): Promise<void> {
@@ -156,34 +153,24 @@ export function createFileObjectStore(rootDir: string, options: FileObjectStoreO
       header.writeUInt16BE(contentType.length, 0);
       header.write(contentType, 2, 'ascii');
       const temp = join(dir, randomBytes(8).toString('hex') + TEMP_SUFFIX);
-      let handle: FileHandle | undefined;
       try {
-        await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
-        handle = await open(temp, 'wx', PRIVATE_FILE_MODE);
-        // Header and body in one buffer, written until every byte is (a write may stop short on a full
-        // disk), counted as they go: the count, not a stat, says the file is whole before the rename
-        // publishes it. One write and no stat: each file call is a thread-pool round trip per job.
+        await io.mkdirs(dir);
+        // Header and body in one buffer, counted as written: the count says the file is whole before the
+        // rename publishes it (a short file is never an object).
         const bytes = Buffer.concat([header, body]);
-        let written = 0;
-        while (written < bytes.byteLength) {
-          const { bytesWritten } = await handle.write(bytes, written, bytes.byteLength - written);
-          if (bytesWritten === 0) break;
-          written += bytesWritten;
-        }
+        const written = await io.writeNew(temp, bytes, fsync);
         if (written !== bytes.byteLength) {
           throw new CorruptWriteError(
             `Stored ${Math.max(0, written - HEADER_BYTES)} of ${body.byteLength} bytes of ${key}; nothing was published.`,
           );
         }
         // Data reaches the disk before the rename publishes it, so a crash never leaves a torn object.
-        if (fsync) await handle.sync();
-        await handle.close();
-        handle = undefined;
-        await rename(temp, target);
-        if (fsync) await fsyncDir(dir);
+        await io.rename(temp, target);
+        if (fsync) await io.syncDir(dir);
       } catch (error) {
-        await handle?.close().catch(() => undefined);
-        await unlink(temp).catch(() => undefined);
+        await Promise.resolve()
+          .then(() => io.unlink(temp))
+          .catch(() => undefined);
         throw storageError(error, key);
       }
     },
@@ -192,7 +179,7 @@ export function createFileObjectStore(rootDir: string, options: FileObjectStoreO
       const segments = checkKey(key);
       let data: Buffer;
       try {
-        data = await readFile(pathOf(segments));
+        data = await io.readFile(pathOf(segments));
       } catch (error) {
         if (isMissing(error)) return undefined;
         throw error;

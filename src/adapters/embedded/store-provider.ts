@@ -39,11 +39,16 @@ interface DedicatedStores {
 export function createEmbeddedStoreProvider(
   dataDir: string,
   sharedDb: SqliteDatabase,
-  options: { durability?: Durability; usage?: UsageLedger } = {},
+  options: {
+    durability?: Durability;
+    usage?: UsageLedger;
+    /** Object files written with blocking calls: function threads only (`FileObjectStoreOptions`). */
+    blockingIo?: boolean;
+  } = {},
 ): EmbeddedStoreProvider {
   const metered = options.usage ? { usage: options.usage } : {};
   const power = options.durability === 'power';
-  const objectOptions = { fsync: power };
+  const objectOptions = { fsync: power, blockingIo: options.blockingIo === true };
   const shared = {
     jobs: createSqliteJobStore(sharedDb, metered),
     objects: createFileObjectStore(join(dataDir, 'objects'), objectOptions),
