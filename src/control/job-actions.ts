@@ -34,6 +34,7 @@ export interface JobAction {
  */
 export function retryJob(deps: JobActionDeps, action: JobAction): Promise<JobRecord> {
   return act(deps, action, 'job.retry', async (tenant, job, jobs) => {
+    refuseUnlessActive(tenant, 'retried');
     if (job.status !== 'failed') {
       throw new ConflictError(
         `Only a failed job can be retried; this one is ${job.status}.`,
@@ -76,6 +77,7 @@ export function cancelJob(deps: JobActionDeps, action: JobAction): Promise<JobRe
  */
 export function redriveJob(deps: JobActionDeps, action: JobAction): Promise<JobRecord> {
   return act(deps, action, 'job.redrive', async (tenant, job, jobs) => {
+    refuseUnlessActive(tenant, 'redriven');
     const code = job.error?.code;
     if (job.status !== 'failed' || (code !== DEAD_LETTERED && code !== RETRIES_EXHAUSTED)) {
       throw new ConflictError(
@@ -96,6 +98,19 @@ export function redriveJob(deps: JobActionDeps, action: JobAction): Promise<JobR
 }
 
 type Jobs = ReturnType<typeof tenantDataFor>['jobs'];
+
+/**
+ * A job runs again only for an active tenant, as a submit does: a suspended tenant's work stays stopped,
+ * and an offboarding one's would put messages and results back while its data is exported and erased.
+ * Throws `ConflictError` 409 `tenant_not_active`.
+ */
+function refuseUnlessActive(tenant: Tenant, what: string): void {
+  if (tenant.status !== 'active')
+    throw new ConflictError(
+      `The tenant is ${tenant.status}: its jobs are not ${what} until it is active again.`,
+      'tenant_not_active',
+    );
+}
 
 async function act(
   deps: JobActionDeps,

@@ -165,6 +165,30 @@ describe("an operator's actions on one job", () => {
 });
 
 describe('the operator job list', () => {
+  it('refuses to retry or redrive a job of a suspended or offboarding tenant (409 tenant_not_active), and sends nothing', async () => {
+    const { platform, deps, addTenant, add, messagesOn } = await setUp();
+    for (const status of ['suspended', 'offboarding'] as const) {
+      const tenantId = await addTenant();
+      const tenant = (await platform.directory.get(tenantId))!;
+      await platform.directory.update({ ...tenant, status, version: tenant.version + 1 }, tenant.version);
+      const failed = await add(tenantId, {
+        status: 'failed',
+        attempts: 3,
+        error: { code: 'dead_lettered', message: 'x' },
+      });
+      expect(await codeOf(retryJob(deps, { tenantId, jobId: failed.id, by: 'op-1' }))).toBe(
+        '409 tenant_not_active',
+      );
+      expect(await codeOf(redriveJob(deps, { tenantId, jobId: failed.id, by: 'op-1' }))).toBe(
+        '409 tenant_not_active',
+      );
+      expect(
+        (await platform.stores.jobs({ kind: 'shared' }).forTenant(tenantId).get(failed.id))?.status,
+      ).toBe('failed');
+    }
+    expect(await messagesOn('shared_finance')).toEqual([]);
+  });
+
   it('lists jobs across tenants newest first, filters by tenant, model, status and time, and pages', async () => {
     const { deps, addTenant, add } = await setUp();
     const a = await addTenant();
