@@ -144,4 +144,13 @@ describe('createStackInfrastructure', () => {
       /UPDATE_COMPLETE/,
     );
   }, 30_000);
+  it('counts tenant stacks (for the dashboard choice) with ListStacks, never a DescribeStacks without a name', async () => {
+    const id = newTenantId('cnt');
+    const before = cfn.calls.length;
+    await infra.deploy(tenant(id));
+    const made = cfn.calls.slice(before);
+    expect(made.some((c) => c.action === 'ListStacks')).toBe(true);
+    // The control role may describe `silopool-tenant-*` stacks only; a nameless DescribeStacks asks for all.
+    expect(made.filter((c) => c.action === 'DescribeStacks' && !c.stackName)).toEqual([]);
+  }, 30_000);
 });
