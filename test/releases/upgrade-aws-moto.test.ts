@@ -1,4 +1,9 @@
-import { CloudFormationClient, DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
+import {
+  CloudFormationClient,
+  DescribeStackEventsCommand,
+  DescribeStacksCommand,
+  type Stack,
+} from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
@@ -228,11 +233,20 @@ describe.skipIf(!motoAvailable())(
           release: 'r2',
         });
       }
-      // Waves in order: no stack of a wave was updated before every stack of the wave before it.
-      const updatedAt = async (id: string) => (await stackOf(id)).LastUpdatedTime?.getTime() ?? 0;
+      // Waves in order: no stack of a wave finished its update before every stack of the wave before it
+      // (moto keeps no LastUpdatedTime; its stack events carry the time of each UPDATE_COMPLETE).
+      const updatedAt = async (id: string) => {
+        const name = tenantStackName(id as TenantId);
+        const events = await cfn.send(new DescribeStackEventsCommand({ StackName: name }));
+        const done = (events.StackEvents ?? []).filter(
+          (e) => e.LogicalResourceId === name && e.ResourceStatus === 'UPDATE_COMPLETE',
+        );
+        return Math.max(0, ...done.map((e) => e.Timestamp?.getTime() ?? 0));
+      };
       for (let w = 1; w < op.waves.length; w++) {
         const before = Math.max(...(await Promise.all(op.waves[w - 1]!.map(updatedAt))));
         const after = Math.min(...(await Promise.all(op.waves[w]!.map(updatedAt))));
+        expect(before).toBeGreaterThan(0);
         expect(after).toBeGreaterThanOrEqual(before);
       }
       const list = (await (
