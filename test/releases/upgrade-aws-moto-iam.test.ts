@@ -18,7 +18,6 @@ import {
 import { App } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PlatformStack } from '../../infra/platform-stack.ts';
-import { synthesizeTenantTemplate } from '../../infra/tenant-template.ts';
 import { tenantAlarmNames, tenantStackName } from '../../src/adapters/aws/naming.ts';
 import { emulatorTableInput } from '../../src/adapters/aws/stores.ts';
 import { TENANT_STACK_ENV } from '../../src/adapters/aws/tenant-stack.ts';
@@ -31,6 +30,7 @@ import { listModels } from '../../src/models/registry.ts';
 import { openReleaseCatalog } from '../../src/models/releases.ts';
 import { testConfig } from '../infra/support.ts';
 import { MOTO_MISSING, type Moto, motoAvailable, startMoto } from '../support/moto.ts';
+import { createMotoUser, EMPTY_ZIP, motoTenantTemplate } from '../support/moto-stacks.ts';
 import { newTenantId } from '../support/server.ts';
 import { publishRelease } from './fixtures.ts';
 
@@ -153,52 +153,7 @@ function forMoto(statement: Statement): Statement {
   return { ...rest, Action, ...(unscoped ? { Resource: '*' } : {}) };
 }
 
-/** One IAM call in moto's unchecked phase (the project carries no IAM client; moto needs no signature then). */
-async function iam(params: Record<string, string>): Promise<string> {
-  const res = await fetch(moto.endpoint, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      authorization: `AWS4-HMAC-SHA256 Credential=bootstrap/20260101/${ENV.region}/iam/aws4_request, SignedHeaders=host, Signature=0`,
-    },
-    body: new URLSearchParams({ Version: '2010-05-08', ...params }),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`IAM ${params.Action}: ${res.status} ${text}`);
-  return text;
-}
-
-const xmlValue = (xml: string, tag: string) => new RegExp(`<${tag}>([^<]+)</${tag}>`).exec(xml)?.[1] ?? '';
-
-/** A user with one inline policy and an access key: three unchecked requests. */
-async function user(name: string, statements: Statement[]): Promise<Keys> {
-  await iam({ Action: 'CreateUser', UserName: name });
-  await iam({
-    Action: 'PutUserPolicy',
-    UserName: name,
-    PolicyName: 'role',
-    PolicyDocument: JSON.stringify({ Version: '2012-10-17', Statement: statements }),
-  });
-  const key = await iam({ Action: 'CreateAccessKey', UserName: name });
-  return { accessKeyId: xmlValue(key, 'AccessKeyId'), secretAccessKey: xmlValue(key, 'SecretAccessKey') };
-}
-
 const clientConfig = (credentials: Keys) => ({ endpoint: moto.endpoint, region: ENV.region, credentials });
-
-/** The tenant template for moto: the KMS key without Tags, event source mappings off, marked with its release. */
-function tenantTemplate(release?: string): string {
-  const template = synthesizeTenantTemplate(MODELS) as {
-    Resources: Resources;
-    Outputs?: Record<string, unknown>;
-  };
-  for (const resource of Object.values(template.Resources)) {
-    if (resource.Type === 'AWS::KMS::Key') delete resource.Properties?.Tags;
-    if (resource.Type === 'AWS::Lambda::EventSourceMapping' && resource.Properties)
-      resource.Properties.Enabled = false;
-  }
-  if (release) template.Outputs = { ...template.Outputs, Release: { Value: release } };
-  return JSON.stringify(template);
-}
 
 async function deployed(id: TenantId) {
   const cfn = new CloudFormationClient(clientConfig(admin));
@@ -223,7 +178,7 @@ async function publish(id: string) {
     new PutObjectCommand({
       Bucket: assets.bucket,
       Key: `${folder}releases/${id}/tenant-template.json`,
-      Body: tenantTemplate(id),
+      Body: motoTenantTemplate(MODELS, id),
     }),
   );
   await s3.send(
@@ -232,8 +187,6 @@ async function publish(id: string) {
   s3.destroy();
   publishRelease(dataDir, id, { models: { finance: { version: '1.2.0', body: "version: '1.2.0'" } } });
 }
-
-const EMPTY_ZIP = Buffer.from(`PK\x05\x06${'\0'.repeat(18)}`, 'binary');
 
 async function queueDepth(queue: string): Promise<number> {
   const sqs = new SQSClient(clientConfig(admin));
@@ -261,9 +214,9 @@ describe.skipIf(!available)(`upgrades with moto's IAM enforced ${available ? '' 
     };
     // Nine unchecked requests make three users; moto checks every request after them.
     moto = await startMoto({ enforceIamAfter: 9 });
-    admin = await user('admin', [{ Effect: 'Allow', Action: '*', Resource: '*' }]);
-    const asControl = await user('control', api.statements.map(forMoto));
-    const strict = await user('strict', api.statements);
+    admin = await createMotoUser(moto.endpoint, 'admin', [{ Effect: 'Allow', Action: '*', Resource: '*' }]);
+    const asControl = await createMotoUser(moto.endpoint, 'control', api.statements.map(forMoto));
+    const strict = await createMotoUser(moto.endpoint, 'strict', api.statements);
 
     // The platform's tables, buckets and published template, made by the administrator.
     const dynamo = new DynamoDBClient(clientConfig(admin));
@@ -276,7 +229,11 @@ describe.skipIf(!available)(`upgrades with moto's IAM enforced ${available ? '' 
     for (const b of new Set([names.sharedBucket, assets.bucket, assets.codeBucket]))
       await s3.send(new CreateBucketCommand({ Bucket: b }));
     await s3.send(
-      new PutObjectCommand({ Bucket: assets.bucket, Key: assets.templateKey, Body: tenantTemplate() }),
+      new PutObjectCommand({
+        Bucket: assets.bucket,
+        Key: assets.templateKey,
+        Body: motoTenantTemplate(MODELS),
+      }),
     );
     await s3.send(new PutObjectCommand({ Bucket: assets.codeBucket, Key: assets.codeKey, Body: EMPTY_ZIP }));
     s3.destroy();

@@ -8,13 +8,13 @@ import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from '@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { synthesizeTenantTemplate } from '../../infra/tenant-template.ts';
 import { tenantAlarmNames, tenantStackName } from '../../src/adapters/aws/naming.ts';
 import type { TenantId } from '../../src/core/ids.ts';
 import { listModels } from '../../src/models/registry.ts';
 import { submit, until, waitForOperation } from '../placement/helpers.ts';
 import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.ts';
 import { MOTO_MISSING, motoAvailable } from '../support/moto.ts';
+import { EMPTY_ZIP, motoTenantTemplate } from '../support/moto-stacks.ts';
 import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
 import { publishRelease, type RolloutView, startRollout, tenantRecord } from './fixtures.ts';
 
@@ -48,35 +48,13 @@ let releases: string;
 const dedicated: { id: TenantId; apiKey: string }[] = [];
 const timings: Record<string, number> = {};
 
-/**
- * The tenant template from infra/ for moto, marked with a release: the KMS key without Tags (moto 5.2
- * crashes on them) and the event source mappings disabled (the server's host stands in for Lambda).
- */
-function tenantTemplate(release?: string) {
-  const template = synthesizeTenantTemplate(MODELS) as {
-    Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
-    Outputs?: Record<string, unknown>;
-  };
-  for (const resource of Object.values(template.Resources)) {
-    if (resource.Type === 'AWS::KMS::Key') delete resource.Properties?.Tags;
-    // moto hands each message sent to a queue to its event source mapping's Lambda, which cannot run
-    // without Docker, and puts it back: a receive counted against maxReceiveCount that ran nothing.
-    if (resource.Type === 'AWS::Lambda::EventSourceMapping' && resource.Properties)
-      resource.Properties.Enabled = false;
-  }
-  if (release) template.Outputs = { ...template.Outputs, Release: { Value: release } };
-  return JSON.stringify(template);
-}
-
-const EMPTY_ZIP = Buffer.from(`PK\x05\x06${'\0'.repeat(18)}`, 'binary');
-
 /** Publishes release `id`: its template and bundle in the releases bucket, its code in the server's catalog. */
 async function publish(id: string, finance: { version: string; body: string }) {
   await aws.s3.send(
     new PutObjectCommand({
       Bucket: releases,
       Key: `releases/${id}/tenant-template.json`,
-      Body: tenantTemplate(id),
+      Body: motoTenantTemplate(MODELS, id),
     }),
   );
   await aws.s3.send(
@@ -114,7 +92,11 @@ describe.skipIf(!motoAvailable())(
       aws = await startAwsEmulators({ backend: 'moto' });
       releases = await aws.createBucket('releases');
       await aws.s3.send(
-        new PutObjectCommand({ Bucket: releases, Key: 'tenant.template.json', Body: tenantTemplate() }),
+        new PutObjectCommand({
+          Bucket: releases,
+          Key: 'tenant.template.json',
+          Body: motoTenantTemplate(MODELS),
+        }),
       );
       await aws.s3.send(new PutObjectCommand({ Bucket: releases, Key: 'model.zip', Body: EMPTY_ZIP }));
       const clientOptions = {
