@@ -263,6 +263,14 @@ export class PlatformStack extends Stack {
         resources: [queueArn('shared_*'), queueArn('tenant_*'), queueArn('system_*')],
       }),
     );
+    // A redrive (the operator's, and an upgrade's rollback) moves a dead letter back to its lane: it reads it
+    // (DeadLetterSettler's grant), sends it (above) and deletes it from the dead-letter queue.
+    apiRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['sqs:DeleteMessage'],
+        resources: [queueArn('shared_*-dlq'), queueArn('tenant_*-dlq')],
+      }),
+    );
     // Dedicated tenants' tables and buckets (their TenantStacks grant the key to this role by name).
     apiRole.addToPolicy(
       new iam.PolicyStatement({

@@ -121,11 +121,11 @@ export function acknowledgePlatform(
     [`arn:${partition}:sqs:${region}:${account}:system_*`, 'Platform queues (webhook delivery).'],
     [
       `arn:${partition}:sqs:${region}:${account}:shared_*-dlq`,
-      "The dead-letter settler reads the shared lanes' dead-letter queues (and leaves the messages there).",
+      "The dead-letter settler reads the shared lanes' dead-letter queues (and leaves the messages there); a redrive deletes those it moved back.",
     ],
     [
       `arn:${partition}:sqs:${region}:${account}:tenant_*-dlq`,
-      "The dead-letter settler reads dedicated lanes' dead-letter queues, created later by their TenantStacks.",
+      "The dead-letter settler reads dedicated lanes' dead-letter queues, created later by their TenantStacks; a redrive deletes those it moved back.",
     ],
   ];
   for (const [resource, reason] of patterns)

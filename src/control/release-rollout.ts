@@ -297,18 +297,32 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
     await applyRelease(wave, (tenantId) => previous[tenantId] ?? '');
     await deps.onReleaseChange?.();
     let redriven = 0;
+    const unredriven: string[] = [];
     for (const tenantId of wave) {
       for (const model of listModels()) {
         const queue = laneForPlacement(tenantId, 'dedicated', model.name).queue;
-        redriven += (await redriveDeadLetters(deps, queue).catch(() => ({ moved: 0 }))).moved;
+        try {
+          redriven += (await redriveDeadLetters(deps, queue)).moved;
+        } catch (error) {
+          // A lane without queues (a model added since its stack was made) has nothing to redrive.
+          if (error instanceof NotFoundError) continue;
+          // Said in the step, not swallowed: those dead letters wait for an operator's redrive.
+          unredriven.push(`${queue}: ${(error as Error).message ?? String(error)}`);
+          log('error', 'redriving dead letters after a rollback failed', {
+            operationId: id,
+            queue,
+            error: String(error),
+          });
+        }
       }
     }
+    const failures = unredriven.length > 0 ? `; redrive failed for ${unredriven.join('; ')}` : '';
     await setStep(
       deps.operations,
       id,
       index,
       'failed',
-      `rolled back to the previous release (${redriven} dead letters redriven): ${reason}`,
+      `rolled back to the previous release (${redriven} dead letters redriven${failures}): ${reason}`,
     );
     await finish(id, 'failed', {
       code: 'rolled_back',

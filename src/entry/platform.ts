@@ -96,15 +96,20 @@ export async function startPlatform(
   const tracing = embedded
     ? startLocalTracing('silopool-api', config.dataDir)
     : startTracing({ service: 'silopool-api' });
+  // On the AWS backend the API, the upgrade's stack deployments and the function threads read one release
+  // folder, the one the embedded backend reads (`releasesDirOf`): else the threads run built-in models only.
+  const awsEnv = embedded
+    ? undefined
+    : { ...process.env, SILOPOOL_RELEASES_DIR: releasesDirOf(config.dataDir) };
   // Loaded only when chosen: the embedded default never needs the AWS SDK to start.
-  const platform = embedded ?? (await import('./aws-wiring.ts')).createAwsPorts(process.env);
+  const platform = embedded ?? (await import('./aws-wiring.ts')).createAwsPorts(awsEnv);
   const queueOptions = {
     visibilityTimeoutSec: config.visibilityTimeoutSec,
     maxReceiveCount: config.maxReceiveCount,
   };
   const awsControl = embedded
     ? undefined
-    : (await import('./aws-control.ts')).createAwsControl(platform as AwsPorts, process.env, queueOptions);
+    : (await import('./aws-control.ts')).createAwsControl(platform as AwsPorts, awsEnv, queueOptions);
   for (const model of listModels())
     await ensureQueue(platform.queue, sharedQueueName(model.name), queueOptions);
   await ensureQueue(platform.queue, WEBHOOK_QUEUE, { visibilityTimeoutSec: 30, maxReceiveCount: 12 });
@@ -199,7 +204,11 @@ export async function startPlatform(
     models: listModels().map((m) => m.name),
     factory: {
       module: moduleUrl(embedded ? './embedded-wiring' : './aws-wiring', import.meta.url),
-      options: { dataDir: config.dataDir, maxReceiveCount: config.maxReceiveCount },
+      options: {
+        dataDir: config.dataDir,
+        maxReceiveCount: config.maxReceiveCount,
+        ...(awsEnv ? { env: awsEnv } : {}),
+      },
     },
     visibilityTimeoutSec: config.visibilityTimeoutSec,
     webhookPolicy: config.webhookPolicy,

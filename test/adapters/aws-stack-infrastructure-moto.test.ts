@@ -1,9 +1,12 @@
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import {
+  CloudFormationClient,
+  DescribeStacksCommand,
+  ListStackResourcesCommand,
+} from '@aws-sdk/client-cloudformation';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { HeadBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { synthesizeTenantTemplate } from '../../infra/tenant-template.ts';
 import { dedicatedBucketName, dedicatedTableName, tenantStackName } from '../../src/adapters/aws/naming.ts';
 import { createStackInfrastructure } from '../../src/adapters/aws/stack-infrastructure.ts';
 import { createAwsStoreProvider } from '../../src/adapters/aws/stores.ts';
@@ -14,19 +17,22 @@ import { tenantDataAt } from '../../src/ports/stores.ts';
 import type { TenantInfrastructure } from '../../src/ports/tenant-infrastructure.ts';
 import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.ts';
 import { MOTO_MISSING, motoAvailable } from '../support/moto.ts';
+import { EMPTY_ZIP, motoTenantTemplate } from '../support/moto-stacks.ts';
 import { newTenantId } from '../support/server.ts';
 
 // A dedicated tenant's stack on moto's CloudFormation, from the tenant template synthesized from infra/:
-// moto really creates its key, table, bucket, role, queues, functions, event source mappings, alarms and
-// dashboard. One change to the template, for moto: its KMS key handler crashes on the key's Tags
-// (moto 5.2, kms/models.py tag_resource: KeyError 'TagKey'), so the test template's key has none.
-// Rollbacks and stops mid-operation are the in-process emulator's (aws-stack-infrastructure.test.ts).
+// moto really creates its key, table, bucket, role, queues, functions, event source mappings and dashboard
+// (not its alarms: moto's CloudFormation skips AWS::CloudWatch::Alarm). The template as moto can take it
+// (`motoTenantTemplate`): its key without Tags (moto 5.2, kms/models.py tag_resource: KeyError 'TagKey'),
+// its event source mappings disabled.
+// Rollbacks, stops mid-operation and quota checks are the in-process emulator's (aws-stack-infrastructure.test.ts).
 const ACCOUNT = '123456789012'; // moto's account
 const REGION = 'us-east-1';
 let aws: AwsEmulators;
 let cfn: CloudFormationClient;
 let infra: TenantInfrastructure;
 let stores: ReturnType<typeof createAwsStoreProvider>;
+let base: Parameters<typeof createStackInfrastructure>[0];
 
 function tenant(id: TenantId, fn: Tenant['config']['function'] = {}): Tenant {
   return { id, config: { ...emptyConfig(), function: fn } } as Tenant;
@@ -38,16 +44,11 @@ describe.skipIf(!motoAvailable())(
     beforeAll(async () => {
       aws = await startAwsEmulators({ backend: 'moto' });
       const releases = await aws.createBucket('releases');
-      const template = synthesizeTenantTemplate(listModels().map((m) => m.name)) as {
-        Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
-      };
-      for (const resource of Object.values(template.Resources))
-        if (resource.Type === 'AWS::KMS::Key') delete resource.Properties?.Tags;
       await aws.s3.send(
         new PutObjectCommand({
           Bucket: releases,
           Key: 'tenant.template.json',
-          Body: JSON.stringify(template),
+          Body: motoTenantTemplate(listModels().map((m) => m.name)),
         }),
       );
       // moto's Lambda keeps a function's code: an empty zip.
@@ -55,7 +56,7 @@ describe.skipIf(!motoAvailable())(
         new PutObjectCommand({
           Bucket: releases,
           Key: 'model.zip',
-          Body: Buffer.from(`PK\x05\x06${'\0'.repeat(18)}`, 'binary'),
+          Body: EMPTY_ZIP,
         }),
       );
       cfn = new CloudFormationClient({
@@ -72,7 +73,7 @@ describe.skipIf(!motoAvailable())(
         region: REGION,
         provisioning: 'stack',
       });
-      infra = createStackInfrastructure({
+      base = {
         client: cfn,
         // moto reads a template URL in S3's virtual-hosted form.
         templateUrl: `https://${releases}.s3.amazonaws.com/tenant.template.json`,
@@ -81,7 +82,8 @@ describe.skipIf(!motoAvailable())(
         region: REGION,
         stores,
         pollMs: 50,
-      });
+      };
+      infra = createStackInfrastructure(base);
     }, 120_000);
     afterAll(async () => {
       cfn?.destroy();
@@ -123,6 +125,52 @@ describe.skipIf(!motoAvailable())(
         name: 'ResourceNotFoundException',
       });
       expect(await infra.remove(id)).toMatch(/no stack/);
+    }, 120_000);
+    it("updates the stack only when the tenant's function settings changed", async () => {
+      const id = parseTenantId(newTenantId('mupd'));
+      await infra.deploy(tenant(id));
+      expect(await infra.deploy(tenant(id))).toMatch(/CREATE_COMPLETE/);
+      const [unchanged] =
+        (await cfn.send(new DescribeStacksCommand({ StackName: tenantStackName(id) }))).Stacks ?? [];
+      expect([unchanged?.StackStatus, unchanged?.LastUpdatedTime]).toEqual(['CREATE_COMPLETE', undefined]);
+      expect(await infra.deploy(tenant(id, { reservedConcurrency: 7, timeoutSec: 120 }))).toMatch(
+        /UPDATE_COMPLETE/,
+      );
+      const [updated] =
+        (await cfn.send(new DescribeStacksCommand({ StackName: tenantStackName(id) }))).Stacks ?? [];
+      const parameter = (key: string) =>
+        updated?.Parameters?.find((p) => p.ParameterKey === key)?.ParameterValue;
+      expect([parameter('ReservedConcurrency'), parameter('QueueVisibilityTimeoutSec')]).toEqual([
+        '7',
+        '720',
+      ]);
+    }, 120_000);
+
+    it("leaves the tenant dashboard out above the configured number of tenant stacks, and keeps a stack's choice", async () => {
+      const withDashboards = (dashboards: 'on' | 'off' | { upTo: number }) =>
+        createStackInfrastructure({ ...base, dashboards });
+      const dashboardOf = async (id: TenantId) => {
+        const name = tenantStackName(id);
+        const [stack] = (await cfn.send(new DescribeStacksCommand({ StackName: name }))).Stacks ?? [];
+        const resources = await cfn.send(new ListStackResourcesCommand({ StackName: name }));
+        return {
+          parameter: stack?.Parameters?.find((p) => p.ParameterKey === 'TenantDashboard')?.ParameterValue,
+          created: (resources.StackResourceSummaries ?? []).some(
+            (r) => r.ResourceType === 'AWS::CloudWatch::Dashboard',
+          ),
+        };
+      };
+      // Every tenant stack this file made so far counts: one more than that is still under the limit.
+      const existing = ((await cfn.send(new DescribeStacksCommand({}))).Stacks ?? []).length;
+      const small = parseTenantId(newTenantId('mdash'));
+      await withDashboards({ upTo: existing + 100 }).deploy(tenant(small));
+      expect(await dashboardOf(small)).toEqual({ parameter: 'true', created: true });
+      const large = parseTenantId(newTenantId('mdash'));
+      await withDashboards({ upTo: 1 }).deploy(tenant(large));
+      expect(await dashboardOf(large)).toEqual({ parameter: 'false', created: false });
+      // A settings update keeps the choice made at creation, whatever the setting now says.
+      await withDashboards('on').deploy(tenant(large, { memoryMb: 1024 }));
+      expect(await dashboardOf(large)).toEqual({ parameter: 'false', created: false });
     }, 120_000);
   },
 );

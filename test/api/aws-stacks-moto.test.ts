@@ -3,18 +3,18 @@ import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
 import { HeadBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ListQueuesCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { synthesizeTenantTemplate } from '../../infra/tenant-template.ts';
 import { dedicatedBucketName, dedicatedTableName, tenantStackName } from '../../src/adapters/aws/naming.ts';
 import type { TenantId } from '../../src/core/ids.ts';
 import { listModels } from '../../src/models/registry.ts';
 import { startMove, waitForOperation } from '../placement/helpers.ts';
 import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.ts';
 import { MOTO_MISSING, motoAvailable } from '../support/moto.ts';
+import { EMPTY_ZIP, motoTenantTemplate } from '../support/moto-stacks.ts';
 import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
 
 // The server in `stack` mode with everything on one moto_server: SQS, DynamoDB, S3 and CloudFormation, which
-// creates the tenant template synthesized from infra/ (its KMS key without Tags: moto 5.2's KMS handler
-// crashes on them, docs/aws.md "Emulators and linting"). Jobs run only if the stack's queues, table and
+// creates the tenant template synthesized from infra/ (as moto can: `motoTenantTemplate`, docs/aws.md
+// "Emulators and linting"). Jobs run only if the stack's queues, table and
 // bucket carry the names the runtime looks up. Rollback paths: test/api/aws-stacks.test.ts.
 const ACCOUNT = '123456789012'; // moto's account, in its queue ARNs
 const REGION = 'us-east-1';
@@ -51,23 +51,18 @@ describe.skipIf(!motoAvailable())(
     beforeAll(async () => {
       aws = await startAwsEmulators({ backend: 'moto' });
       const releases = await aws.createBucket('releases');
-      const template = synthesizeTenantTemplate(listModels().map((m) => m.name)) as {
-        Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
-      };
-      for (const resource of Object.values(template.Resources))
-        if (resource.Type === 'AWS::KMS::Key') delete resource.Properties?.Tags;
       await aws.s3.send(
         new PutObjectCommand({
           Bucket: releases,
           Key: 'tenant.template.json',
-          Body: JSON.stringify(template),
+          Body: motoTenantTemplate(listModels().map((m) => m.name)),
         }),
       );
       await aws.s3.send(
         new PutObjectCommand({
           Bucket: releases,
           Key: 'model.zip',
-          Body: Buffer.from(`PK\x05\x06${'\0'.repeat(18)}`, 'binary'),
+          Body: EMPTY_ZIP,
         }),
       );
       cfn = new CloudFormationClient({

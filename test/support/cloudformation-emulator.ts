@@ -1,5 +1,14 @@
 // An in-process CloudFormation (awsQuery over HTTP) that creates a template's SQS queues, DynamoDB tables and
 // S3 buckets on the fauxqs/dynalite emulators. This file wires the parts in ./cloudformation/ together.
+// moto's CloudFormation is the faithful one (creating, updating and deleting tenant stacks, dashboards, the
+// upgrade in waves: *-moto.test.ts); this one stays only for what moto cannot do:
+// - fail a chosen resource, so a create or an update rolls back (`failNext`: UPDATE_ROLLBACK_COMPLETE that
+//   still serves, a promotion rolled back with CloudFormation's reason),
+// - hold an operation in progress (`delayMs`), so a deploy can be stopped mid-create and resumed,
+// - count the calls made (`calls`: no second CreateStack after a resume, none before a quota refusal),
+// - the server-level stack tests of test/api/aws-stacks.test.ts, whose whole server runs on fauxqs/dynalite
+//   (settings updates and offboarding as operations, the CLI following one); moto runs its own server-level
+//   ones (test/api/aws-stacks-moto.test.ts, test/releases/upgrade-aws-moto.test.ts).
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';

@@ -55,7 +55,8 @@ export function checkTenantFits(
   }
 }
 
-const LIVE_STACKS: StackStatus[] = [
+/** Every stack status but DELETE_COMPLETE: the stacks that exist (and count toward the account's limit). */
+export const LIVE_STACKS: StackStatus[] = [
   'CREATE_IN_PROGRESS',
   'CREATE_FAILED',
   'CREATE_COMPLETE',

@@ -4,6 +4,7 @@ import {
   DeleteStackCommand,
   DescribeStackEventsCommand,
   DescribeStacksCommand,
+  ListStacksCommand,
   type Stack,
   UpdateStackCommand,
 } from '@aws-sdk/client-cloudformation';
@@ -17,7 +18,7 @@ import {
   StoppedError,
   type TenantInfrastructure,
 } from '../../ports/tenant-infrastructure.ts';
-import { type AccountQuotas, checkTenantFits } from './account-quotas.ts';
+import { type AccountQuotas, checkTenantFits, LIVE_STACKS } from './account-quotas.ts';
 import { TENANT_STACK_PREFIX, tenantStackName } from './naming.ts';
 import {
   TENANT_DASHBOARDS_UP_TO,
@@ -144,13 +145,19 @@ export function createStackInfrastructure(options: StackInfrastructureOptions): 
     }
   }
 
-  /** Tenant stacks that exist now (DescribeStacks lists every stack not deleted). */
+  /**
+   * Tenant stacks that exist now, by ListStacks: a DescribeStacks without a stack name is authorized against
+   * every stack (CloudFormation API reference, DescribeStacks `StackName`), which the control role, limited
+   * to `silopool-tenant-*` stacks, is refused; ListStacks it may call on `*`.
+   */
   async function tenantStackCount(): Promise<number> {
     let count = 0;
     let NextToken: string | undefined;
     do {
-      const page = await client.send(new DescribeStacksCommand(NextToken ? { NextToken } : {}));
-      count += (page.Stacks ?? []).filter((s) => s.StackName?.startsWith(TENANT_STACK_PREFIX)).length;
+      const page = await client.send(
+        new ListStacksCommand({ StackStatusFilter: LIVE_STACKS, ...(NextToken ? { NextToken } : {}) }),
+      );
+      count += (page.StackSummaries ?? []).filter((s) => s.StackName?.startsWith(TENANT_STACK_PREFIX)).length;
       NextToken = page.NextToken;
     } while (NextToken);
     return count;

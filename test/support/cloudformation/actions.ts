@@ -1,5 +1,5 @@
 // The CloudFormation API actions the emulator answers (CreateStack, UpdateStack, DeleteStack, DescribeStacks,
-// DescribeStackEvents): read and validate a request, start the background operation, describe stacks.
+// ListStacks, DescribeStackEvents): read and validate a request, start the background operation, describe stacks.
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CloudFormationError, errorText, validation } from './errors.ts';
 import type { StackLifecycle } from './lifecycle.ts';
@@ -182,6 +182,22 @@ export function stackActions(options: {
       const stack = registry.byNameOrId(name);
       if (!stack) throw validation(`Stack with id ${name} does not exist`);
       return { Stacks: [describe(stack)] };
+    },
+
+    async ListStacks(form) {
+      // Deleted stacks are kept by CloudFormation for 90 days; this emulator forgets them.
+      const wanted = members(form, 'StackStatusFilter').map((m) => m[''] ?? '');
+      return {
+        StackSummaries: registry.all
+          .filter((s) => !s.deletedAt && (wanted.length === 0 || wanted.includes(s.status)))
+          .map((s) => ({
+            StackId: s.id,
+            StackName: s.name,
+            CreationTime: s.createdAt,
+            LastUpdatedTime: s.updatedAt,
+            StackStatus: s.status,
+          })),
+      };
     },
 
     async DescribeStackEvents(form) {
