@@ -130,7 +130,9 @@ export async function startPlatform(
   events.onAny((job) => metrics.observe(job));
   const metricsHistory = embedded ? bufferedHistory(createSqliteMetricsHistory(embedded.db)) : undefined;
   const diskSpace = diskSpaceOf(config.dataDir, config.minFreeBytes);
+  const regions = regionPolicyFromEnv(process.env, embedded ? 'embedded' : 'aws');
   const hooks: ControlHooks = createControlHooks({
+    regions,
     directory: platform.directory,
     queue: platform.queue,
     stores: platform.stores,
@@ -140,12 +142,12 @@ export async function startPlatform(
   });
   // Releases: model versions side by side; where each tenant may be placed (its contract region).
   const releases = openReleaseCatalog(releasesDirOf(config.dataDir));
-  const regions = regionPolicyFromEnv(process.env, embedded ? 'embedded' : 'aws');
   // What a crash left in the job databases' outboxes goes onto the queues before the first request.
   embedded?.intake.drainAll();
   const billingDeps = billingDepsFor(platform, embedded ? 'embedded' : 'aws');
   const app = await buildApp({
     releases,
+    regions,
     ...(billingDeps ? { billing: billingDeps } : {}),
     directory: platform.directory,
     queue: platform.queue,
