@@ -98,7 +98,10 @@ export class UserNotifications extends Construct {
     role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['s3:GetObject', 's3:PutObject'],
-        resources: [props.sharedBucket.arnForObjects(SETTINGS), ...dedicatedBuckets.map((b) => `${b}/${SETTINGS}`)],
+        resources: [
+          props.sharedBucket.arnForObjects(SETTINGS),
+          ...dedicatedBuckets.map((b) => `${b}/${SETTINGS}`),
+        ],
       }),
     );
     role.addToPolicy(
@@ -118,7 +121,10 @@ export class UserNotifications extends Construct {
         conditions: {
           Null: { [`aws:ResourceTag/${TENANT_TAG}`]: 'false' },
           StringEquals: {
-            'kms:ViaService': regions.flatMap((r) => [`s3.${r}.amazonaws.com`, `dynamodb.${r}.amazonaws.com`]),
+            'kms:ViaService': regions.flatMap((r) => [
+              `s3.${r}.amazonaws.com`,
+              `dynamodb.${r}.amazonaws.com`,
+            ]),
           },
         },
       }),

@@ -1,8 +1,8 @@
-import type { RegionPolicy } from '../core/region.ts';
 import type { DiskSpace } from '../control/disk-space.ts';
 import type { TenantMetrics } from '../control/metrics.ts';
 import type { WebhookEndpointReport } from '../control/webhook-health.ts';
 import type { TenantId } from '../core/ids.ts';
+import type { RegionPolicy } from '../core/region.ts';
 import type { TokenLifetimes } from '../core/token-lifetime.ts';
 import type { WebhookTargetPolicy } from '../core/webhook-target.ts';
 import type { Mailer } from '../functions/notification-channels.ts';

@@ -2,8 +2,8 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { createAwsAccountQuotas } from '../adapters/aws/account-quotas.ts';
 import { createDynamoRateBuckets } from '../adapters/aws/rate-buckets.ts';
-import { createCloudWatchReleaseAlarms } from '../adapters/aws/release-alarms.ts';
 import { createRegionalCodePublisher } from '../adapters/aws/regional-code.ts';
+import { createCloudWatchReleaseAlarms } from '../adapters/aws/release-alarms.ts';
 import { artifactsOf, createReleaseInfrastructure } from '../adapters/aws/release-infrastructure.ts';
 import { createStackInfrastructure } from '../adapters/aws/stack-infrastructure.ts';
 import { createDynamoTenantEraser } from '../adapters/aws/tenant-eraser.ts';
@@ -114,7 +114,10 @@ export function createAwsControl(
     const alarmsIn = (region: string) => {
       let client = cloudWatch.get(region);
       if (!client) {
-        client = new CloudWatchClient({ region, ...(cloudWatchEndpoint ? { endpoint: cloudWatchEndpoint } : {}) });
+        client = new CloudWatchClient({
+          region,
+          ...(cloudWatchEndpoint ? { endpoint: cloudWatchEndpoint } : {}),
+        });
         cloudWatch.set(region, client);
       }
       return createCloudWatchReleaseAlarms({ client, models: listModels().map((m) => m.name) });

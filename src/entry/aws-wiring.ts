@@ -5,22 +5,18 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDynamoBillingItems } from '../adapters/aws/billing-items.ts';
 import { createSqsMessageQueue } from '../adapters/aws/message-queue.ts';
-import { createRegionalMessageQueue, queueUrlPrefixIn } from '../adapters/aws/regional-queue.ts';
 import { createDynamoOperationStore } from '../adapters/aws/operation-store.ts';
+import { createRegionalMessageQueue, queueUrlPrefixIn } from '../adapters/aws/regional-queue.ts';
 import { createAwsStoreProvider, type StoreProvisioning } from '../adapters/aws/stores.ts';
 import { createDynamoTenantDirectory } from '../adapters/aws/tenant-directory.ts';
+import { createTenantRegions, notingRegions, type TenantRegions } from '../adapters/aws/tenant-regions.ts';
 import { assumeTenantScope, type TenantScopeCredentials } from '../adapters/aws/tenant-scope.ts';
-import {
-  createTenantRegions,
-  notingRegions,
-  type TenantRegions,
-} from '../adapters/aws/tenant-regions.ts';
 import { TENANT_STACK_ENV } from '../adapters/aws/tenant-stack.ts';
 import { createTenantViewReader, createTenantViews, type TenantViews } from '../adapters/aws/tenant-views.ts';
 import { createDynamoUsageLedger } from '../adapters/aws/usage-ledger.ts';
 import type { JobId } from '../core/ids.ts';
-import { regionPolicyFromEnv } from '../core/region.ts';
 import { isHomeLane, type StoreRef, storeFor } from '../core/placement.ts';
+import { regionPolicyFromEnv } from '../core/region.ts';
 import type { Tenant } from '../core/tenant.ts';
 import { openReleaseCatalog } from '../models/releases.ts';
 import type { BillingItems } from '../ports/billing-items.ts';
@@ -124,7 +120,13 @@ export function createAwsPorts(env: Env = process.env): AwsPorts {
   const s3Endpoint = endpointFor(env, 'S3');
 
   const policy = regionPolicyFromEnv({ ...env, SILOPOOL_REGION: region }, 'aws');
-  const regions = createTenantRegions(region, policy.dedicatedRegions === 'any' ? [] : policy.dedicatedRegions);
+  // A tenant's Region is learned from its records as they are read; a queue of a tenant not read yet by this
+  // process (a function thread polling a dedicated lane) is placed by reading its view once.
+  const regions = createTenantRegions(
+    region,
+    policy.dedicatedRegions === 'any' ? [] : policy.dedicatedRegions,
+    (id) => viewReader.get(id),
+  );
   // Clients per Region, made when a tenant of that Region is first served; the platform's first of all.
   const clients = new Map<string, RegionalClients>();
   const clientsIn = (at: string): RegionalClients => {

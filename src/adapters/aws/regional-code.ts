@@ -39,7 +39,9 @@ export function createRegionalCodePublisher(options: RegionalCodeOptions) {
 
   async function ensureBucket(s3: S3Client, bucket: string, region: string): Promise<void> {
     if (made.has(bucket)) return;
-    if (!(await exists(() => s3.send(new HeadBucketCommand({ Bucket: bucket })), ['NotFound', 'NoSuchBucket']))) {
+    if (
+      !(await exists(() => s3.send(new HeadBucketCommand({ Bucket: bucket })), ['NotFound', 'NoSuchBucket']))
+    ) {
       // us-east-1 takes no location constraint; every other Region needs its own.
       const location =
         region === 'us-east-1'

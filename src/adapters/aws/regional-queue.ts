@@ -14,27 +14,27 @@ export interface RegionalMessageQueueOptions {
  */
 export function createRegionalMessageQueue(options: RegionalMessageQueueOptions): MessageQueue {
   const { regions } = options;
-  const at = (queue: string): MessageQueue => {
+  const at = async (queue: string): Promise<MessageQueue> => {
     const tenantId = tenantOfQueue(queue);
-    return options.queueIn(tenantId ? regions.of(tenantId) : regions.platform);
+    return options.queueIn(tenantId ? await regions.resolve(tenantId) : regions.platform);
   };
   return {
-    createQueue: (name, settings) => at(name).createQueue(name, settings),
-    deleteQueue: (name) => at(name).deleteQueue(name),
+    createQueue: async (name, settings) => (await at(name)).createQueue(name, settings),
+    deleteQueue: async (name) => (await at(name)).deleteQueue(name),
     async listQueues(prefix) {
       const lists = await Promise.all(regions.all().map((r) => options.queueIn(r).listQueues(prefix)));
       // One SQS endpoint may serve every Region (emulators): each name once.
       return [...new Set(lists.flat())].sort();
     },
-    send: (queue, message) => at(queue).send(queue, message),
-    sendBatch: (queue, messages) => at(queue).sendBatch(queue, messages),
-    receive: (queue, opts) => at(queue).receive(queue, opts),
-    delete: (queue, receiptHandle) => at(queue).delete(queue, receiptHandle),
-    changeVisibility: (queue, receiptHandle, timeoutSec) =>
-      at(queue).changeVisibility(queue, receiptHandle, timeoutSec),
-    depth: (queue) => at(queue).depth(queue),
-    depthByGroup: (queue) => at(queue).depthByGroup(queue),
-    purge: (queue) => at(queue).purge(queue),
+    send: async (queue, message) => (await at(queue)).send(queue, message),
+    sendBatch: async (queue, messages) => (await at(queue)).sendBatch(queue, messages),
+    receive: async (queue, opts) => (await at(queue)).receive(queue, opts),
+    delete: async (queue, receiptHandle) => (await at(queue)).delete(queue, receiptHandle),
+    changeVisibility: async (queue, receiptHandle, timeoutSec) =>
+      (await at(queue)).changeVisibility(queue, receiptHandle, timeoutSec),
+    depth: async (queue) => (await at(queue)).depth(queue),
+    depthByGroup: async (queue) => (await at(queue)).depthByGroup(queue),
+    purge: async (queue) => (await at(queue)).purge(queue),
   };
 }
 

@@ -15,22 +15,45 @@ export interface TenantRegions {
   of(tenantId: TenantId): string;
   /** Records the tenant's Region, from a record just read or written. */
   note(tenant: Pick<Tenant, 'id' | 'region'>): void;
+  /**
+   * The tenant's Region, reading its record first when this process has not seen it (a function thread
+   * polling a dedicated lane before any of its jobs ran). For async callers (the queue adapter).
+   */
+  resolve(tenantId: TenantId): Promise<string>;
   /** The platform's Region, the configured contract Regions and any a tenant record named. */
   all(): string[];
 }
 
-export function createTenantRegions(platform: string, configured: readonly string[] = []): TenantRegions {
-  // Only tenants outside the platform's Region are kept: the map stays as small as the contracts.
+/**
+ * `lookup` reads a tenant's record (its view) for `resolve`; without it an unseen tenant is taken to be in the
+ * platform's Region.
+ */
+export function createTenantRegions(
+  platform: string,
+  configured: readonly string[] = [],
+  lookup?: (tenantId: TenantId) => Promise<Pick<Tenant, 'id' | 'region'> | undefined>,
+): TenantRegions {
   const elsewhere = new Map<TenantId, string>();
-  return {
+  // Tenants whose Region is known: every one noted, in the platform's Region or not.
+  const seen = new Set<TenantId>();
+  const regions: TenantRegions = {
     platform,
     of: (tenantId) => elsewhere.get(tenantId) ?? platform,
     note(tenant) {
+      seen.add(tenant.id);
       if (tenant.region === undefined || tenant.region === platform) elsewhere.delete(tenant.id);
       else elsewhere.set(tenant.id, tenant.region);
     },
+    async resolve(tenantId) {
+      if (!seen.has(tenantId) && lookup) {
+        const tenant = await lookup(tenantId);
+        if (tenant) regions.note(tenant);
+      }
+      return regions.of(tenantId);
+    },
     all: () => [...new Set([platform, ...configured, ...elsewhere.values()])],
   };
+  return regions;
 }
 
 /** The tenant whose own queue this is (`tenant_{id}_…`, dead-letter queues included); undefined for shared ones. */
