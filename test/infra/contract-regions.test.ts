@@ -130,7 +130,7 @@ describe('the tenant template in a contract Region', () => {
 
   it("reaches the platform's views, dedup table and announcement queues in the platform's Region", () => {
     const [policy] = ofType('AWS::IAM::Policy');
-    const statements = (policy?.Properties?.PolicyDocument as { Statement: Statement[] }).Statement;
+    const statements = (policy!.Properties!.PolicyDocument as { Statement: Statement[] }).Statement;
     const send = statements.find((s) => actionsOf(s).includes('sqs:SendMessage'));
     expect(resourcesOf(send!).every((arn) => arn.includes(':sqs:us-east-1:'))).toBe(true);
     const tables = statements.filter((s) => s.Condition?.['ForAllValues:StringEquals']).flatMap(resourcesOf);
@@ -139,7 +139,7 @@ describe('the tenant template in a contract Region', () => {
       'arn:<AWS::Partition>:dynamodb:us-east-1:<AWS::AccountId>:table/silopool-dedup',
     ]);
     const [fn] = ofType('AWS::Lambda::Function');
-    const env = (fn?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables;
+    const env = (fn!.Properties!.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(env.SILOPOOL_REGION).toBe('us-east-1');
     expect(text(env.SILOPOOL_QUEUE_URL_PREFIX)).toContain('https://sqs.us-east-1.');
   });
