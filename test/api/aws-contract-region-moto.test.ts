@@ -184,6 +184,16 @@ describe.skipIf(!motoAvailable())(
       ).json()) as { items: { tenantId: string; recommended?: string }[] };
       const mine = advice.items.find((a) => a.tenantId === id);
       expect(mine?.recommended).not.toBe('shared');
+      // Its stack and data stay in eu-west-1: its region cannot be changed under them.
+      for (const region of ['us-east-1', null]) {
+        const changed = await server.api(`/v1/admin/tenants/${id}/region`, {
+          method: 'PUT',
+          token: server.operatorToken,
+          body: JSON.stringify({ region }),
+        });
+        expect(changed.status).toBe(409);
+        expect(await changed.json()).toMatchObject({ code: 'region_change_requires_move' });
+      }
     }, 240_000);
 
     it('refuses a Region the platform is not configured for', async () => {
