@@ -196,19 +196,16 @@ describe.skipIf(!motoAvailable())(
       }
     }, 240_000);
 
-    it('refuses a Region the platform is not configured for', async () => {
+    it('refuses a Region the platform is not configured for, before anything is made', async () => {
+      const id = newTenantId('rgx');
       const res = await server.api('/v1/admin/tenants', {
         method: 'POST',
         token: server.operatorToken,
-        body: JSON.stringify({
-          id: newTenantId('rgx'),
-          name: 'Elsewhere',
-          placement: 'dedicated',
-          region: 'ap-south-1',
-        }),
+        body: JSON.stringify({ id, name: 'Elsewhere', placement: 'dedicated', region: 'ap-south-1' }),
       });
       expect(res.status).toBe(422);
       expect(await res.json()).toMatchObject({ code: 'region_unavailable' });
+      expect((await server.api(`/v1/admin/tenants/${id}`, { token: server.operatorToken })).status).toBe(404);
     });
   },
 );
