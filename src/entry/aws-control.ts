@@ -55,6 +55,8 @@ export function createAwsControl(
   let closeRegional: (() => void) | undefined;
   const cloudWatch = new Map<string, CloudWatchClient>();
   let alarms: ReleaseAlarms | undefined;
+  // The platform's Region and the contract Regions it may deploy to: moves, onboarding and admission check it.
+  const regions = regionPolicyFromEnv({ ...env, SILOPOOL_REGION: ports.region }, 'aws');
   if (ports.provisioning === 'stack') {
     const endpoint = env.AWS_ENDPOINT_URL_CLOUDFORMATION ?? env.AWS_ENDPOINT_URL;
     cloudFormation = new CloudFormationClient({ region: ports.region, ...(endpoint ? { endpoint } : {}) });
@@ -77,7 +79,6 @@ export function createAwsControl(
       }
       return regional;
     };
-    const regions = regionPolicyFromEnv({ ...env, SILOPOOL_REGION: ports.region }, 'aws');
     const code = createRegionalCodePublisher({ s3In: ports.s3In, platformRegion: ports.region });
     const releases = openReleaseCatalog(env.SILOPOOL_RELEASES_DIR ?? 'releases');
     infrastructure = createReleaseInfrastructure({
@@ -148,6 +149,7 @@ export function createAwsControl(
       eraser: createDynamoTenantEraser({ client: ports.dynamo, sharedTable: ports.sharedTable }),
       ...(queueSettings ? { queueSettings } : {}),
       ...(infrastructure ? { infrastructure } : {}),
+      regions,
     },
     ...(infrastructure ? { infrastructure } : {}),
     ...(alarms ? { alarms } : {}),

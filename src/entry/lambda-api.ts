@@ -99,8 +99,10 @@ async function createProxy(): Promise<ProxyHandler> {
     // proxy (CloudFront) were put in front; so nothing is trusted unless SILOPOOL_TRUST_PROXY says so.
     trustProxy: trustProxyOf(process.env),
     ...(control.infrastructure ? { infrastructure: control.infrastructure } : {}),
+    ...(control.deps.regions ? { regions: control.deps.regions } : {}),
     control: {
       ...createControlHooks({
+        ...(control.deps.regions ? { regions: control.deps.regions } : {}),
         directory: ports.directory,
         queue: ports.queue,
         stores: ports.stores,
@@ -116,6 +118,7 @@ async function createProxy(): Promise<ProxyHandler> {
       { directory: ports.directory, stores: ports.stores, queue: ports.queue },
       { operations: ports.operations, respectOperatorMs: respectOperatorMsFrom(process.env) },
     ),
+    platformRegion: ports.region,
     move: (tenantId, to) => moves.start(tenantId, to),
   });
   placementRoutes(app, {
