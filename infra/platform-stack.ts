@@ -336,6 +336,7 @@ export class PlatformStack extends Stack {
       alarmTopic,
     });
     const deadLetters = new DeadLetterSettler(this, 'DeadLetters', {
+      tenantRegions,
       code: config.code,
       role: apiRole,
       // Settled jobs are announced to users too (the API role may send to `system_*` queues).

@@ -114,6 +114,27 @@ describe('contract regions in the IAM policies', () => {
     expect(await create(OTHER)).not.toBe('Allowed');
   });
 
+  it("lets the control plane send to, and settle dead letters of, a tenant's lanes in a configured Region only", async () => {
+    for (const [region, expected] of [
+      [CONTRACT, 'Allowed'],
+      [OTHER, 'ImplicitlyDenied'],
+    ] as const) {
+      const lane = `arn:aws:sqs:${region}:${account}:tenant_t1_finance`;
+      expect(await decide(api, 'sqs:SendMessage', lane)).toBe(expected);
+      expect(await decide(api, 'sqs:ReceiveMessage', `${lane}-dlq`)).toBe(expected);
+      expect(
+        await decide(
+          api,
+          'dynamodb:PutItem',
+          `arn:aws:dynamodb:${region}:${account}:table/silopool-tenant-t1`,
+        ),
+      ).toBe(expected);
+      expect(
+        await decide(api, 's3:PutObject', `arn:aws:s3:::silopool-t1-${account}-${region}/tenants/t1/x`),
+      ).toBe(expected);
+    }
+  });
+
   it("lets the control plane copy bundles into the configured Region's code bucket only", async () => {
     const to = artifactsOf({ templateUrl, code }, ENV.region)('r7', CONTRACT).code;
     expect(to.bucket).toBe(`${code.bucket}-${CONTRACT}`);
