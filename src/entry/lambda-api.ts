@@ -32,6 +32,8 @@ async function createProxy(): Promise<ProxyHandler> {
     { createControlHooks },
     { advisorRoutes },
     { advisorFor, respectOperatorMsFrom },
+    { setRegionForPromotion },
+    { parseTenantId },
   ] = await Promise.all([
     import('../api/app.ts'),
     import('../api/auth/authenticator.ts'),
@@ -42,6 +44,8 @@ async function createProxy(): Promise<ProxyHandler> {
     import('../control/hooks.ts'),
     import('../api/routes/advisor.ts'),
     import('../control/advisor.ts'),
+    import('../control/release-settings.ts'),
+    import('../core/ids.ts'),
   ]);
   const ports = createAwsPorts();
   const control = createAwsControl(ports);
@@ -127,6 +131,14 @@ async function createProxy(): Promise<ProxyHandler> {
     // Offboarding is an operation: the control function drives it, as it does moves.
     exports: ports.stores.objects({ kind: 'shared' }),
     functions: () => [],
+    ...(control.deps.regions
+      ? {
+          promoteInRegion: async (tenantId: string, region: string) => {
+            const deps = { directory: ports.directory, regions: control.deps.regions! };
+            await setRegionForPromotion(deps, parseTenantId(tenantId, '/params/id'), region);
+          },
+        }
+      : {}),
   });
   // The proxy decorates the request, which Fastify allows only before the app is ready.
   const proxy = awsLambdaFastify(app, {

@@ -26,9 +26,11 @@ import { bufferedHistory } from '../control/metrics-history.ts';
 import { createMoveRunner } from '../control/placement-move.ts';
 import { createHistoryReleaseAlarms } from '../control/release-alarms.ts';
 import { createRolloutRunner } from '../control/release-rollout.ts';
+import { setRegionForPromotion } from '../control/release-settings.ts';
 import { reportInvalidSettings } from '../control/tenant-config.ts';
 import { settleTimedOut } from '../control/timed-out-jobs.ts';
 import { createWebhookHealth } from '../control/webhook-health.ts';
+import { parseTenantId } from '../core/ids.ts';
 import { sharedQueueName } from '../core/placement.ts';
 import { type RegionPolicy, regionPolicyFromEnv } from '../core/region.ts';
 import type { Placement } from '../core/tenant.ts';
@@ -483,6 +485,10 @@ function startAwsPlacement(
     operations: control.deps.operations,
     exports: control.deps.stores.objects({ kind: 'shared' }),
     functions: () => [],
+    promoteInRegion: async (tenantId, region) => {
+      const deps = { directory: control.deps.directory, regions: release.regions };
+      await setRegionForPromotion(deps, parseTenantId(tenantId, '/params/id'), region);
+    },
   });
   const rollouts = createRolloutRunner({
     ...control.deps,

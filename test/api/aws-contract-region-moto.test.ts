@@ -196,6 +196,52 @@ describe.skipIf(!motoAvailable())(
       }
     }, 240_000);
 
+    it("moves a shared tenant's stack and data into its contract Region when it is promoted with one", async () => {
+      const platform = inRegion(PLATFORM);
+      const contract = inRegion(CONTRACT);
+      const id = newTenantId('rgp') as TenantId;
+      const created = await server.api('/v1/admin/tenants', {
+        method: 'POST',
+        token: server.operatorToken,
+        body: JSON.stringify({ id, name: 'Moving Co' }),
+      });
+      const { apiKey } = (await created.json()) as { apiKey: string };
+      const submit = () =>
+        server.api('/v1/models/finance/jobs', {
+          method: 'POST',
+          token: apiKey,
+          body: JSON.stringify({ input: { revenue: 2_000_000 } }),
+        });
+      const before = (await (await submit()).json()) as { id: string };
+      const done = (await waitForJob(server, apiKey, before.id, { timeoutMs: 30_000 })) as {
+        artifacts: { url: string }[];
+      };
+      const promoted = await server.api(`/v1/admin/tenants/${id}/placement`, {
+        method: 'POST',
+        token: server.operatorToken,
+        body: JSON.stringify({ placement: 'dedicated', region: CONTRACT }),
+      });
+      expect(promoted.status, await promoted.clone().text()).toBe(202);
+      expect((await submit()).status).toBe(409);
+      const op = await waitForOperation(server, ((await promoted.json()) as { id: string }).id, 90_000);
+      expect(op.status, JSON.stringify(op.steps)).toBe('succeeded');
+      // Its earlier job moved with it: readable, and its record in eu-west-1, none left in the shared table.
+      expect((await server.api(done.artifacts[0]!.url, { token: apiKey })).status).toBe(200);
+      const table = dedicatedTableName(id);
+      const moved = await contract.dynamo.send(new ScanCommand({ TableName: table }));
+      expect(JSON.stringify(moved.Items)).toContain(before.id);
+      const shared = await platform.dynamo.send(new ScanCommand({ TableName: platformEnv.SILOPOOL_TABLE }));
+      expect(JSON.stringify(shared.Items ?? [])).not.toContain(before.id);
+      expect((await submit()).status).toBe(202);
+      // A shared promotion's region is refused where it cannot be honoured.
+      const elsewhere = await server.api(`/v1/admin/tenants/${newTenantId('rgq')}/placement`, {
+        method: 'POST',
+        token: server.operatorToken,
+        body: JSON.stringify({ placement: 'shared', region: CONTRACT }),
+      });
+      expect(elsewhere.status).toBe(400);
+    }, 240_000);
+
     it('refuses a Region the platform is not configured for, before anything is made', async () => {
       const id = newTenantId('rgx');
       const res = await server.api('/v1/admin/tenants', {
