@@ -18,6 +18,12 @@ export interface SilopoolInfraConfig {
   code: CodeSource;
   /** Where the notification channels' settings are kept; without it no channel is offered. */
   notifications?: NotificationSettings;
+  /**
+   * AWS Regions besides the platform's where dedicated tenants' stacks may be deployed (contract regions,
+   * data residency): the control plane's and the deployer's grants name exactly these, and the control
+   * plane refuses others (`SILOPOOL_CONTRACT_REGIONS`). Empty by default.
+   */
+  contractRegions?: string[];
 }
 
 /**
@@ -71,6 +77,20 @@ export const DEFAULT_DEDICATED: Omit<DedicatedTenantConfig, 'id'> = {
   timeoutSec: 300,
 };
 
+/** A Region name, as `src/core/region.ts` accepts (no wildcard: grants must name each Region). */
+const AWS_REGION_NAME = /^[a-z]{2}(-[a-z]+)+-\d$/;
+
+/** The contract Regions from context, each an AWS Region name; throws naming the first that is not. */
+function contractRegionsOf(raw: unknown): string[] {
+  const list = raw === undefined ? [] : typeof raw === 'string' ? raw.split(',') : raw;
+  if (!Array.isArray(list)) throw new Error('silopool.contractRegions must be a list of AWS Region names.');
+  const regions = list.map((r) => String(r).trim()).filter((r) => r.length > 0);
+  const bad = regions.find((r) => !AWS_REGION_NAME.test(r));
+  if (bad !== undefined)
+    throw new Error(`silopool.contractRegions: "${bad}" is not an AWS Region name like eu-west-1.`);
+  return [...new Set(regions)];
+}
+
 export function readConfig(context: unknown, models: string[]): SilopoolInfraConfig {
   const raw = (typeof context === 'string' ? JSON.parse(context) : (context ?? {})) as Partial<
     Omit<SilopoolInfraConfig, 'dedicatedTenants'> & {
@@ -84,5 +104,6 @@ export function readConfig(context: unknown, models: string[]): SilopoolInfraCon
     sharedMaxConcurrency: raw.sharedMaxConcurrency ?? 50,
     code: raw.code ?? { kind: 'esbuild' },
     ...(raw.notifications ? { notifications: raw.notifications } : {}),
+    contractRegions: contractRegionsOf(raw.contractRegions),
   };
 }

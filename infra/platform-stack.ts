@@ -26,7 +26,7 @@ import { tenantJobWidgets } from './constructs/tenant-widgets.ts';
 import { UserNotifications } from './constructs/user-notifications.ts';
 import { ITEM_ACTIONS, keyedTable, platformNames } from './naming.ts';
 import { acknowledgePlatform } from './suppressions.ts';
-import { announcementDedupStatement, dedicatedBucketsArn } from './tenant-grants.ts';
+import { announcementDedupStatement, dedicatedBucketsArn, tenantRegionsOf } from './tenant-grants.ts';
 
 export interface PlatformStackProps extends StackProps {
   config: SilopoolInfraConfig;
@@ -41,6 +41,11 @@ export class PlatformStack extends Stack {
     super(scope, id, props);
     const { config } = props;
     const names = platformNames(this.account, this.region);
+    // Where dedicated tenants' tables, buckets and queues may be: here and the configured contract Regions.
+    const tenantRegions = tenantRegionsOf(this, config.contractRegions);
+    const dedicatedTablesArns = tenantRegions.map(
+      (r) => `arn:${this.partition}:dynamodb:${r}:${this.account}:table/silopool-tenant-*`,
+    );
 
     const alarmTopic = new sns.Topic(this, 'Alarms', {
       topicName: names.alarmTopic,
@@ -174,7 +179,7 @@ export class PlatformStack extends Stack {
     webhookRole.addToPolicy(
       new iam.PolicyStatement({
         actions: ['dynamodb:GetItem'],
-        resources: [`arn:${this.partition}:dynamodb:${this.region}:${this.account}:table/silopool-tenant-*`],
+        resources: dedicatedTablesArns,
       }),
     );
     const webhookFunction = new SilopoolFunction(this, 'WebhookFunction', {
@@ -200,6 +205,7 @@ export class PlatformStack extends Stack {
 
     // Email and Web Push to users: the model functions announce finished jobs to its queue.
     const notifications = new UserNotifications(this, 'UserNotifications', {
+      tenantRegions,
       code: config.code,
       environment: baseEnv,
       ...(config.notifications ? { settings: config.notifications } : {}),
@@ -255,12 +261,16 @@ export class PlatformStack extends Stack {
         conditions: { StringLike: { 's3:prefix': ['tenants/*', 'exports/*'] } },
       }),
     );
-    const queueArn = (pattern: string) =>
-      `arn:${this.partition}:sqs:${this.region}:${this.account}:${pattern}`;
+    const queueArn = (pattern: string, region = this.region) =>
+      `arn:${this.partition}:sqs:${region}:${this.account}:${pattern}`;
     apiRole.addToPolicy(
       new iam.PolicyStatement({
         actions: ['sqs:SendMessage', 'sqs:GetQueueUrl', 'sqs:GetQueueAttributes'],
-        resources: [queueArn('shared_*'), queueArn('tenant_*'), queueArn('system_*')],
+        resources: [
+          queueArn('shared_*'),
+          ...tenantRegions.map((r) => queueArn('tenant_*', r)),
+          queueArn('system_*'),
+        ],
       }),
     );
     // A redrive (the operator's, and an upgrade's rollback) moves a dead letter back to its lane: it reads it
@@ -272,22 +282,18 @@ export class PlatformStack extends Stack {
       }),
     );
     // Dedicated tenants' tables and buckets (their TenantStacks grant the key to this role by name).
-    apiRole.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ITEM_ACTIONS,
-        resources: [`arn:${this.partition}:dynamodb:${this.region}:${this.account}:table/silopool-tenant-*`],
-      }),
-    );
+    apiRole.addToPolicy(new iam.PolicyStatement({ actions: ITEM_ACTIONS, resources: dedicatedTablesArns }));
     // Dedicated buckets only, by the name their stacks get (`dedicatedBucketName`): `silopool-` … `-{account}-
     // {region}`. The shared bucket and the log bucket, whose names do not end so, are not matched.
     const dedicatedBuckets = dedicatedBucketsArn(this);
+    const allDedicatedBuckets = tenantRegions.map((r) => dedicatedBucketsArn(this, r));
     apiRole.addToPolicy(
-      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [dedicatedBuckets] }),
+      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: allDedicatedBuckets }),
     );
     apiRole.addToPolicy(
       new iam.PolicyStatement({
         actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
-        resources: [`${dedicatedBuckets}/tenants/*`],
+        resources: allDedicatedBuckets.map((b) => `${b}/tenants/*`),
       }),
     );
     // Dedicated buckets log their access here (tenant-stack.ts), each under its own prefix.
@@ -312,6 +318,7 @@ export class PlatformStack extends Stack {
       models: config.models,
       modelFunction: firstLane.fn.fn,
       controlPlaneRole: apiRole,
+      contractRegions: config.contractRegions ?? [],
     });
     const controlPlaneEnv = { ...baseEnv, ...provisioning.environment };
 
@@ -337,6 +344,7 @@ export class PlatformStack extends Stack {
       alarmTopic,
     });
     const deadLetters = new DeadLetterSettler(this, 'DeadLetters', {
+      tenantRegions,
       code: config.code,
       role: apiRole,
       // Settled jobs are announced to users too (the API role may send to `system_*` queues).

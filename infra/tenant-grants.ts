@@ -9,19 +9,33 @@ import { WEBHOOK_QUEUE } from '../src/functions/webhook-message.ts';
 // Grants the platform stack and the tenant stacks share, so both scope a function role the same way.
 
 /**
- * Dedicated buckets (src/adapters/aws/naming.ts `dedicatedBucketName`): `silopool-` … `-{account}-{region}`.
- * The platform's own buckets never match: the shared bucket is named by CloudFormation (no account and Region
- * at the end) and the log bucket does not start with `silopool-`.
+ * Dedicated buckets (src/adapters/aws/naming.ts `dedicatedBucketName`): `silopool-` … `-{account}-{region}`,
+ * in the stack's Region or `region` (a contract Region). The platform's own buckets never match: the shared
+ * bucket is named by CloudFormation (no account and Region at the end) and the log bucket does not start
+ * with `silopool-`.
  */
-export function dedicatedBucketsArn(scope: Stack): string {
+export function dedicatedBucketsArn(scope: Stack, region: string = Stack.of(scope).region): string {
   const stack = Stack.of(scope);
-  return `arn:${stack.partition}:s3:::silopool-*-${stack.account}-${stack.region}`;
+  return `arn:${stack.partition}:s3:::silopool-*-${stack.account}-${region}`;
 }
 
-function tableArn(scope: Stack, table: dynamodb.ITable | string): string {
+/**
+ * Every Region dedicated tenants' stacks may live in: the platform's and its contract Regions (the
+ * configured allow-list, never a wildcard), for the grants that follow tenants' resources there.
+ */
+export function tenantRegionsOf(scope: Stack, contractRegions: readonly string[] = []): string[] {
+  const region = Stack.of(scope).region;
+  return [region, ...contractRegions.filter((r) => r !== region)];
+}
+
+/**
+ * A platform table's ARN. `platformRegion`: where the platform's tables are, from a tenant stack in a
+ * contract Region (default: the stack's own Region).
+ */
+function tableArn(scope: Stack, table: dynamodb.ITable | string, platformRegion?: string): string {
   if (typeof table !== 'string') return table.tableArn;
   const stack = Stack.of(scope);
-  return `arn:${stack.partition}:dynamodb:${stack.region}:${stack.account}:table/${table}`;
+  return `arn:${stack.partition}:dynamodb:${platformRegion ?? stack.region}:${stack.account}:table/${table}`;
 }
 
 /**
@@ -33,19 +47,25 @@ export function announcementDedupStatement(
   scope: Stack,
   table: dynamodb.ITable | string,
   queues: string[] = [WEBHOOK_QUEUE, NOTIFICATION_QUEUE],
+  platformRegion?: string,
 ): iam.PolicyStatement {
   return new iam.PolicyStatement({
     actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
-    resources: [tableArn(scope, table)],
+    resources: [tableArn(scope, table, platformRegion)],
     conditions: leadingKeys(queues.map((queue) => `DEDUP#${queue}`)),
   });
 }
 
 /** A dedicated tenant's functions read their own tenant's view and no other (src/adapters/aws/tenant-views.ts). */
-export function ownViewStatement(scope: Stack, viewsTable: string, tenantId: TenantId): iam.PolicyStatement {
+export function ownViewStatement(
+  scope: Stack,
+  viewsTable: string,
+  tenantId: TenantId,
+  platformRegion?: string,
+): iam.PolicyStatement {
   return new iam.PolicyStatement({
     actions: ['dynamodb:GetItem'],
-    resources: [tableArn(scope, viewsTable)],
+    resources: [tableArn(scope, viewsTable, platformRegion)],
     conditions: leadingKeys([tenantViewKey(tenantId)]),
   });
 }

@@ -1,4 +1,5 @@
 import {
+  Aws,
   CfnCondition,
   CfnParameter,
   type CfnParameterProps,
@@ -71,7 +72,13 @@ export class TenantStack extends Stack {
     const params = declareParameters(this, perTenant);
     const tenantId = params.tenantId.valueAsString as TenantId;
     const code = perTenant?.code ?? codeParameters(this);
-    const names = platformNames(this.account, this.region);
+    // In a contract Region the platform's resources (views, dedup table, announcement queues, API role) are
+    // in the platform's Region: named with it. Its log bucket and alarm topic cannot serve another Region.
+    const platformRegion = params.platformRegion.valueAsString;
+    const names = platformNames(this.account, platformRegion);
+    const inPlatformRegion = new CfnCondition(this, 'InPlatformRegion', {
+      expression: Fn.conditionEquals(platformRegion, Aws.REGION),
+    });
     // Every resource carries the parameter. A stack's own tags cannot be deploy-time values (they would be
     // a token's placeholder text): the control plane tags the stacks it creates, and per tenant it is the id.
     // CloudFormation's AWS::CloudWatch::Dashboard has no Tags property (cfn-lint E3002): it is left out.
@@ -121,6 +128,15 @@ export class TenantStack extends Stack {
       serverAccessLogsBucket: s3.Bucket.fromBucketName(this, 'AccessLogs', names.accessLogsBucket),
       serverAccessLogsPrefix: `tenants/${tenantId}/`,
     });
+    // S3 logs only to a bucket of the same Region: a contract Region's bucket logs nowhere (docs/aws.md).
+    (bucket.node.defaultChild as s3.CfnBucket).addPropertyOverride(
+      'LoggingConfiguration',
+      Fn.conditionIf(
+        inPlatformRegion.logicalId,
+        { DestinationBucketName: names.accessLogsBucket, LogFilePrefix: `tenants/${tenantId}/` },
+        Aws.NO_VALUE,
+      ),
+    );
 
     const role = new iam.Role(this, 'ModelRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -149,12 +165,12 @@ export class TenantStack extends Stack {
       new iam.PolicyStatement({
         actions: ['sqs:SendMessage'],
         resources: [WEBHOOK_QUEUE, NOTIFICATION_QUEUE].map(
-          (queue) => `arn:${this.partition}:sqs:${this.region}:${this.account}:${queue}`,
+          (queue) => `arn:${this.partition}:sqs:${platformRegion}:${this.account}:${queue}`,
         ),
       }),
     );
-    role.addToPolicy(ownViewStatement(this, names.tenantViewsTable, tenantId));
-    role.addToPolicy(announcementDedupStatement(this, names.dedupTable));
+    role.addToPolicy(ownViewStatement(this, names.tenantViewsTable, tenantId, platformRegion));
+    role.addToPolicy(announcementDedupStatement(this, names.dedupTable, undefined, platformRegion));
 
     const alarmTopic = sns.Topic.fromTopicArn(this, 'Alarms', names.alarmTopicArn);
     const environment = {
@@ -165,10 +181,13 @@ export class TenantStack extends Stack {
       SILOPOOL_TENANT_VIEWS_TABLE: names.tenantViewsTable,
       SILOPOOL_DEDUP_TABLE: names.dedupTable,
       SILOPOOL_ACCOUNT: this.account,
+      // The platform's Region, for the clients of its tables and queues (src/entry/aws-wiring.ts); the
+      // tenant's own table, bucket and queues are found in the tenant's Region, this stack's.
+      SILOPOOL_REGION: platformRegion,
       SILOPOOL_TENANT_ID: tenantId,
       // The platform stack always deploys `system_notifications` and its function (user-notifications.ts).
       SILOPOOL_NOTIFICATIONS: 'on',
-      SILOPOOL_QUEUE_URL_PREFIX: `https://sqs.${this.region}.${this.urlSuffix}/${this.account}/`,
+      SILOPOOL_QUEUE_URL_PREFIX: `https://sqs.${platformRegion}.${this.urlSuffix}/${this.account}/`,
       POWERTOOLS_METRICS_NAMESPACE: 'Silopool',
     };
     const alarmNames = tenantAlarmNames(tenantId, props.models);
@@ -203,6 +222,14 @@ export class TenantStack extends Stack {
     (dashboard.node.defaultChild as CfnResource).cfnOptions.condition = withDashboard;
     dashboard.addWidgets(...tenantJobWidgets(tenantId));
     for (const lane of this.lanes) dashboard.addWidgets(...lane.widgets());
+    // An alarm's SNS action must be in its own Region: in a contract Region the alarms only change state
+    // (the upgrade reads them there, src/adapters/aws/release-alarms.ts).
+    for (const alarm of this.node.findAll())
+      if (alarm instanceof cloudwatch.CfnAlarm && alarm.alarmActions !== undefined)
+        alarm.addPropertyOverride(
+          'AlarmActions',
+          Fn.conditionIf(inPlatformRegion.logicalId, alarm.alarmActions, Aws.NO_VALUE),
+        );
     acknowledgeTenant(this, { role, bucket, lanes: this.lanes });
   }
 }
@@ -273,6 +300,11 @@ function declareParameters(stack: Stack, perTenant: TenantStackProps | undefined
       P.queueVisibilityTimeoutSec,
       number('Visibility timeout of the model queues (seconds): six times TimeoutSec', 0, 43200),
     ),
+    platformRegion: declare(P.platformRegion, {
+      type: 'String',
+      description: "The platform's Region: its tenant views, dedup table and announcement queues",
+      allowedPattern: '[a-z]{2}(-[a-z]+)+-[0-9]',
+    }),
   };
 }
 

@@ -11,6 +11,8 @@ export interface DeadLetterSettlerProps {
   /** The control plane's role: it reads and writes every tenant's job records (shared and dedicated). */
   role: iam.Role;
   environment: Record<string, string>;
+  /** Regions of dedicated tenants' lanes: the platform's and its contract Regions (default: the stack's). */
+  tenantRegions?: string[];
 }
 
 /**
@@ -24,12 +26,15 @@ export class DeadLetterSettler extends Construct {
   constructor(scope: Construct, id: string, props: DeadLetterSettlerProps) {
     super(scope, id);
     const stack = Stack.of(this);
-    const dlqArn = (pattern: string) =>
-      `arn:${stack.partition}:sqs:${stack.region}:${stack.account}:${pattern}`;
+    const dlqArn = (pattern: string, region = stack.region) =>
+      `arn:${stack.partition}:sqs:${region}:${stack.account}:${pattern}`;
     props.role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['sqs:ReceiveMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueUrl'],
-        resources: [dlqArn('shared_*-dlq'), dlqArn('tenant_*-dlq')],
+        resources: [
+          dlqArn('shared_*-dlq'),
+          ...(props.tenantRegions ?? [stack.region]).map((r) => dlqArn('tenant_*-dlq', r)),
+        ],
       }),
     );
     // ListQueues has no resource-level permission; the sweep filters to the lanes' `-dlq` queues.

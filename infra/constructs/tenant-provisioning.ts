@@ -6,7 +6,7 @@ import { Construct } from 'constructs';
 import { RELEASE_LAYOUT } from '../../src/adapters/aws/release-infrastructure.ts';
 import { TENANT_STACK_ENV, TENANT_TAG } from '../../src/adapters/aws/tenant-stack.ts';
 import { platformNames } from '../naming.ts';
-import { dedicatedBucketsArn } from '../tenant-grants.ts';
+import { dedicatedBucketsArn, tenantRegionsOf } from '../tenant-grants.ts';
 import { TENANT_ROLE_PATH } from '../tenant-stack.ts';
 import { synthesizeTenantTemplateFile } from '../tenant-template.ts';
 
@@ -16,6 +16,11 @@ export interface TenantProvisioningProps {
   modelFunction: lambda.Function;
   /** The control plane's role (API and control functions): creates, updates and deletes tenant stacks. */
   controlPlaneRole: iam.Role;
+  /**
+   * Regions besides the platform's where tenant stacks may be deployed (the configured allow-list): every
+   * grant below names each of them, and the control plane gets it as `SILOPOOL_CONTRACT_REGIONS`.
+   */
+  contractRegions?: string[];
 }
 
 /**
@@ -34,6 +39,8 @@ export class TenantProvisioning extends Construct {
     const stack = Stack.of(this);
     const { region, account } = stack;
     const code = modelCode(props.modelFunction);
+    const regions = tenantRegionsOf(stack, props.contractRegions);
+    const contractRegions = regions.filter((r) => r !== region);
 
     // A file asset: the template alone, not the synthesis directory around it.
     this.template = new s3assets.Asset(this, 'Template', {
@@ -45,7 +52,8 @@ export class TenantProvisioning extends Construct {
       assumedBy: new iam.ServicePrincipal('cloudformation.amazonaws.com'),
       description: 'CloudFormation creates, updates and deletes silopool-tenant-* stacks with this role',
     });
-    for (const statement of deployerStatements(stack, code)) this.deployerRole.addToPolicy(statement);
+    for (const statement of deployerStatements(stack, code, regions))
+      this.deployerRole.addToPolicy(statement);
 
     const role = props.controlPlaneRole;
     // A release's template sits beside the platform's, in the same bucket (src/adapters/aws/release-infrastructure.ts
@@ -58,7 +66,7 @@ export class TenantProvisioning extends Construct {
     role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['cloudformation:CreateStack', 'cloudformation:UpdateStack'],
-        resources: [tenantStacksArn(stack)],
+        resources: regions.map((r) => tenantStacksArn(stack, r)),
         conditions: {
           StringLike: { 'cloudformation:TemplateUrl': [this.template.httpUrl, releaseTemplateUrls] },
           StringEquals: { 'cloudformation:RoleArn': this.deployerRole.roleArn },
@@ -74,7 +82,7 @@ export class TenantProvisioning extends Construct {
           // CreateStack and UpdateStack pass the tenant tag (TENANT_TAG).
           'cloudformation:TagResource',
         ],
-        resources: [tenantStacksArn(stack)],
+        resources: regions.map((r) => tenantStacksArn(stack, r)),
       }),
     );
     role.addToPolicy(
@@ -100,7 +108,7 @@ export class TenantProvisioning extends Construct {
     role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['cloudwatch:DescribeAlarms'],
-        resources: [`arn:${stack.partition}:cloudwatch:${region}:${account}:alarm:*`],
+        resources: regions.map((r) => `arn:${stack.partition}:cloudwatch:${r}:${account}:alarm:*`),
       }),
     );
     // CloudFormation reads TemplateURL with the caller's permissions: these objects only, not the asset bucket.
@@ -117,15 +125,37 @@ export class TenantProvisioning extends Construct {
     role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['s3:ListBucketVersions'],
-        resources: [dedicatedBucketsArn(stack)],
+        resources: regions.map((r) => dedicatedBucketsArn(stack, r)),
       }),
     );
     role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['s3:DeleteObjectVersion'],
-        resources: [`${dedicatedBucketsArn(stack)}/*`],
+        resources: regions.map((r) => `${dedicatedBucketsArn(stack, r)}/*`),
       }),
     );
+    // Lambda reads code from its own Region only: before a stack is deployed in a contract Region the control
+    // plane copies the bundle it runs into `{bucket}-{region}` (src/adapters/aws/regional-code.ts), making
+    // that bucket the first time. Those buckets and the bundles' keys only.
+    if (contractRegions.length > 0) {
+      const bundles = [code.key, `${RELEASE_LAYOUT.prefix}*/*.zip`];
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['s3:GetObject'],
+          resources: bundles.map((key) => `arn:${stack.partition}:s3:::${code.bucket}/${key}`),
+        }),
+      );
+      const regional = contractRegions.map((r) => `arn:${stack.partition}:s3:::${code.bucket}-${r}`);
+      role.addToPolicy(
+        new iam.PolicyStatement({ actions: ['s3:CreateBucket', 's3:ListBucket'], resources: regional }),
+      );
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['s3:GetObject', 's3:PutObject'],
+          resources: regional.flatMap((bucket) => bundles.map((key) => `${bucket}/${key}`)),
+        }),
+      );
+    }
 
     this.environment = {
       SILOPOOL_PROVISIONING: 'stack',
@@ -133,13 +163,14 @@ export class TenantProvisioning extends Construct {
       [TENANT_STACK_ENV.codeBucket]: code.bucket,
       [TENANT_STACK_ENV.codeKey]: code.key,
       [TENANT_STACK_ENV.deployerRoleArn]: this.deployerRole.roleArn,
+      ...(contractRegions.length > 0 ? { SILOPOOL_CONTRACT_REGIONS: contractRegions.join(',') } : {}),
     };
   }
 }
 
-/** `silopool-tenant-*` stacks (src/adapters/aws/naming.ts `tenantStackName`), any stack id. */
-function tenantStacksArn(stack: Stack): string {
-  return `arn:${stack.partition}:cloudformation:${stack.region}:${stack.account}:stack/silopool-tenant-*/*`;
+/** `silopool-tenant-*` stacks (src/adapters/aws/naming.ts `tenantStackName`) in `region`, any stack id. */
+function tenantStacksArn(stack: Stack, region: string): string {
+  return `arn:${stack.partition}:cloudformation:${region}:${stack.account}:stack/silopool-tenant-*/*`;
 }
 
 /** The bucket and key of a function's published code (its asset in the bootstrap bucket). */
@@ -158,10 +189,17 @@ function modelCode(fn: lambda.Function): { bucket: string; key: string } {
  * buckets, roles under TENANT_ROLE_PATH. KMS keys have random ids: those actions are on `key/*`, only on
  * keys carrying the tenant tag.
  */
-function deployerStatements(stack: Stack, code: { bucket: string; key: string }): iam.PolicyStatement[] {
-  const { partition, region, account } = stack;
-  const arn = (service: string, resource: string) =>
-    `arn:${partition}:${service}:${region}:${account}:${resource}`;
+function deployerStatements(
+  stack: Stack,
+  code: { bucket: string; key: string },
+  regions: string[],
+): iam.PolicyStatement[] {
+  const { partition, account } = stack;
+  // Each resource in every Region tenant stacks may live in (the platform's and its contract Regions).
+  const arns = (service: string, resource: string) =>
+    regions.map((r) => `arn:${partition}:${service}:${r}:${account}:${resource}`);
+  // The code of a stack in a contract Region is the copy in that Region's `{bucket}-{region}`.
+  const codeBuckets = regions.map((r) => (r === stack.region ? code.bucket : `${code.bucket}-${r}`));
   const tenantRoles = `arn:${partition}:iam::${account}:role${TENANT_ROLE_PATH}*`;
   const byTenantStack = 'silopool-tenant-*';
   const statement = (actions: string[], resources: string[], conditions?: Record<string, unknown>) =>
@@ -180,7 +218,7 @@ function deployerStatements(stack: Stack, code: { bucket: string; key: string })
         'sqs:TagQueue',
         'sqs:UntagQueue',
       ],
-      [arn('sqs', 'tenant_*')],
+      arns('sqs', 'tenant_*'),
     ),
     statement(
       [
@@ -198,7 +236,7 @@ function deployerStatements(stack: Stack, code: { bucket: string; key: string })
         'dynamodb:TagResource',
         'dynamodb:UntagResource',
       ],
-      [arn('dynamodb', 'table/silopool-tenant-*')],
+      arns('dynamodb', 'table/silopool-tenant-*'),
     ),
     statement(
       [
@@ -224,16 +262,16 @@ function deployerStatements(stack: Stack, code: { bucket: string; key: string })
         's3:GetBucketLogging',
         's3:PutBucketLogging',
       ],
-      [dedicatedBucketsArn(stack)],
+      regions.map((r) => dedicatedBucketsArn(stack, r)),
     ),
     // Lambda reads the model bundle with the deployer's permissions when it creates or updates a function: the
     // platform's, or a release's (`releases/{id}/{bundle}.zip` in the same bucket).
     statement(
       ['s3:GetObject'],
-      [
-        `arn:${partition}:s3:::${code.bucket}/${code.key}`,
-        `arn:${partition}:s3:::${code.bucket}/${RELEASE_LAYOUT.prefix}*/*.zip`,
-      ],
+      codeBuckets.flatMap((bucket) => [
+        `arn:${partition}:s3:::${bucket}/${code.key}`,
+        `arn:${partition}:s3:::${bucket}/${RELEASE_LAYOUT.prefix}*/*.zip`,
+      ]),
     ),
     // Keys have random ids, so no ARN can name a tenant's key before it exists. What marks one is its tag:
     // CloudFormation creates a tenant's key with `silopool:tenant` in the same CreateKey call (the template
@@ -257,30 +295,30 @@ function deployerStatements(stack: Stack, code: { bucket: string; key: string })
         'kms:TagResource',
         'kms:UntagResource',
       ],
-      [arn('kms', 'key/*')],
+      arns('kms', 'key/*'),
       tenantKey,
     ),
     // The services given the key (DynamoDB makes a grant) use it with the creator's permissions: only there.
     statement(
       ['kms:CreateGrant', 'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey'],
-      [arn('kms', 'key/*')],
+      arns('kms', 'key/*'),
       {
         StringEquals: {
-          'kms:ViaService': ['dynamodb', 'sqs', 's3'].map(
-            (service) => `${service}.${region}.${stack.urlSuffix}`,
+          'kms:ViaService': regions.flatMap((region) =>
+            ['dynamodb', 'sqs', 's3'].map((service) => `${service}.${region}.${stack.urlSuffix}`),
           ),
         },
         ...tenantKey,
       },
     ),
-    statement(['kms:ScheduleKeyDeletion', 'kms:DisableKey'], [arn('kms', 'key/*')], tenantKey),
+    statement(['kms:ScheduleKeyDeletion', 'kms:DisableKey'], arns('kms', 'key/*'), tenantKey),
     // An alias action is authorized on the alias and on its key: the alias by name, the key by its tag
     // (an alias has no tags, so the two cannot share a statement).
     statement(
       ['kms:CreateAlias', 'kms:DeleteAlias', 'kms:UpdateAlias'],
-      [arn('kms', 'alias/silopool/tenant/*')],
+      arns('kms', 'alias/silopool/tenant/*'),
     ),
-    statement(['kms:CreateAlias', 'kms:DeleteAlias', 'kms:UpdateAlias'], [arn('kms', 'key/*')], tenantKey),
+    statement(['kms:CreateAlias', 'kms:DeleteAlias', 'kms:UpdateAlias'], arns('kms', 'key/*'), tenantKey),
     statement(
       [
         'iam:CreateRole',
@@ -323,7 +361,7 @@ function deployerStatements(stack: Stack, code: { bucket: string; key: string })
         'lambda:TagResource',
         'lambda:UntagResource',
       ],
-      [arn('lambda', `function:${byTenantStack}`)],
+      arns('lambda', `function:${byTenantStack}`),
     ),
     // Event source mappings have random ids: scoped by the function they feed.
     statement(
@@ -333,9 +371,9 @@ function deployerStatements(stack: Stack, code: { bucket: string; key: string })
         'lambda:DeleteEventSourceMapping',
       ],
       ['*'],
-      { ArnLike: { 'lambda:FunctionArn': arn('lambda', `function:${byTenantStack}`) } },
+      { ArnLike: { 'lambda:FunctionArn': arns('lambda', `function:${byTenantStack}`) } },
     ),
-    statement(['lambda:GetEventSourceMapping'], [arn('lambda', 'event-source-mapping:*')]),
+    statement(['lambda:GetEventSourceMapping'], arns('lambda', 'event-source-mapping:*')),
     statement(
       [
         'logs:CreateLogGroup',
@@ -349,9 +387,9 @@ function deployerStatements(stack: Stack, code: { bucket: string; key: string })
         'logs:UntagLogGroup',
         'logs:ListTagsLogGroup',
       ],
-      [arn('logs', `log-group:${byTenantStack}`), arn('logs', `log-group:${byTenantStack}:*`)],
+      [...arns('logs', `log-group:${byTenantStack}`), ...arns('logs', `log-group:${byTenantStack}:*`)],
     ),
-    statement(['logs:DescribeLogGroups'], [arn('logs', 'log-group:*')]),
+    statement(['logs:DescribeLogGroups'], arns('logs', 'log-group:*')),
     statement(
       ['cloudwatch:PutDashboard', 'cloudwatch:GetDashboard', 'cloudwatch:DeleteDashboards'],
       [`arn:${partition}:cloudwatch::${account}:dashboard/silopool-tenant-*`],
@@ -364,8 +402,8 @@ function deployerStatements(stack: Stack, code: { bucket: string; key: string })
         'cloudwatch:UntagResource',
         'cloudwatch:ListTagsForResource',
       ],
-      [arn('cloudwatch', `alarm:${byTenantStack}`)],
+      arns('cloudwatch', `alarm:${byTenantStack}`),
     ),
-    statement(['cloudwatch:DescribeAlarms'], [arn('cloudwatch', 'alarm:*')]),
+    statement(['cloudwatch:DescribeAlarms'], arns('cloudwatch', 'alarm:*')),
   ];
 }

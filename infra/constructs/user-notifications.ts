@@ -23,6 +23,8 @@ const MAX_RECEIVES = 12;
 export const NOTIFICATION_CONCURRENCY = 5;
 
 export interface UserNotificationsProps {
+  /** Regions of dedicated tenants' tables and buckets: the platform's and its contract Regions (default: the stack's). */
+  tenantRegions?: string[];
   code: CodeSource;
   environment: Record<string, string>;
   settings?: NotificationSettings;
@@ -82,26 +84,30 @@ export class UserNotifications extends Construct {
         resources: [props.viewsTable.tableArn, props.sharedTable.tableArn],
       }),
     );
+    const regions = props.tenantRegions ?? [stack.region];
     role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['dynamodb:GetItem'],
-        resources: [
-          `arn:${stack.partition}:dynamodb:${stack.region}:${stack.account}:table/silopool-tenant-*`,
-        ],
+        resources: regions.map(
+          (r) => `arn:${stack.partition}:dynamodb:${r}:${stack.account}:table/silopool-tenant-*`,
+        ),
       }),
     );
     // Users' settings: read at fan-out and delivery, rewritten when a push service says a device is gone.
-    const dedicatedBuckets = dedicatedBucketsArn(stack);
+    const dedicatedBuckets = regions.map((r) => dedicatedBucketsArn(stack, r));
     role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['s3:GetObject', 's3:PutObject'],
-        resources: [props.sharedBucket.arnForObjects(SETTINGS), `${dedicatedBuckets}/${SETTINGS}`],
+        resources: [
+          props.sharedBucket.arnForObjects(SETTINGS),
+          ...dedicatedBuckets.map((b) => `${b}/${SETTINGS}`),
+        ],
       }),
     );
     role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['s3:ListBucket'],
-        resources: [props.sharedBucket.bucketArn, dedicatedBuckets],
+        resources: [props.sharedBucket.bucketArn, ...dedicatedBuckets],
         conditions: { StringLike: { 's3:prefix': [SETTINGS] } },
       }),
     );
@@ -111,11 +117,14 @@ export class UserNotifications extends Construct {
     role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-        resources: [`arn:${stack.partition}:kms:${stack.region}:${stack.account}:key/*`],
+        resources: regions.map((r) => `arn:${stack.partition}:kms:${r}:${stack.account}:key/*`),
         conditions: {
           Null: { [`aws:ResourceTag/${TENANT_TAG}`]: 'false' },
           StringEquals: {
-            'kms:ViaService': [`s3.${stack.region}.amazonaws.com`, `dynamodb.${stack.region}.amazonaws.com`],
+            'kms:ViaService': regions.flatMap((r) => [
+              `s3.${r}.amazonaws.com`,
+              `dynamodb.${r}.amazonaws.com`,
+            ]),
           },
         },
       }),

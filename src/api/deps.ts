@@ -2,6 +2,7 @@ import type { DiskSpace } from '../control/disk-space.ts';
 import type { TenantMetrics } from '../control/metrics.ts';
 import type { WebhookEndpointReport } from '../control/webhook-health.ts';
 import type { TenantId } from '../core/ids.ts';
+import type { RegionPolicy } from '../core/region.ts';
 import type { TokenLifetimes } from '../core/token-lifetime.ts';
 import type { WebhookTargetPolicy } from '../core/webhook-target.ts';
 import type { Mailer } from '../functions/notification-channels.ts';
@@ -51,6 +52,8 @@ export interface AppDeps {
   /** Bounds of the tokens the embedded issuer mints (default `DEFAULT_TOKEN_LIFETIMES`). */
   tokenLifetimes?: TokenLifetimes;
   control?: ControlHooks;
+  /** Where tenants may be placed (contract regions): checked when a tenant is onboarded with a region. */
+  regions?: RegionPolicy;
   /** Per-tenant operational metrics for `/metrics` and the usage report. */
   metrics?: TenantMetrics;
   /** Metrics history kept by the platform (embedded); absent on AWS, where CloudWatch keeps it. */

@@ -1,3 +1,5 @@
+import { laneFor } from '../core/placement.ts';
+import { checkRegion, type RegionPolicy } from '../core/region.ts';
 import type { Tenant } from '../core/tenant.ts';
 import type { ControlHooks } from '../ports/control-hooks.ts';
 import { tenantDataFor } from '../ports/placement-data.ts';
@@ -18,6 +20,8 @@ export function createControlHooks(
     queuedCount?: 'queue' | 'records';
     /** Token buckets every API process shares (AWS: Lambda instances); default: per process. */
     rateBuckets?: RateBuckets;
+    /** Where tenants may be placed: a contract-region tenant's job is never sent to a shared lane. */
+    regions?: RegionPolicy;
   },
 ): ControlHooks {
   const admission = createAdmission({
@@ -34,7 +38,12 @@ export function createControlHooks(
       : {}),
   });
   return {
-    admitSubmit: (tenant) => admission.admitSubmit(tenant),
+    admitSubmit(tenant) {
+      // Residency holds for every job, also while a contract-region tenant's onboarding deploys its stack
+      // (it is shared until its promotion switches sends): 409 region_requires_dedicated until then.
+      if (deps.regions) checkRegion(tenant.region, laneFor(tenant, '').placement, deps.regions);
+      return admission.admitSubmit(tenant);
+    },
     submitSettled: (tenant) => admission.settled(tenant),
   };
 }

@@ -1,4 +1,4 @@
-import { ConditionFailedError, NotFoundError, ValidationError } from '../core/errors.ts';
+import { ConditionFailedError, ConflictError, NotFoundError, ValidationError } from '../core/errors.ts';
 import type { TenantId } from '../core/ids.ts';
 import { checkRegion, REGION_PATTERN, type RegionPolicy } from '../core/region.ts';
 import { MODEL_VERSION_PATTERN, releaseOf } from '../core/release.ts';
@@ -42,7 +42,9 @@ export async function setPins(
 /**
  * Sets a tenant's contract region (`undefined` clears it). Refused when its placement cannot honour it:
  * 409 `region_requires_dedicated` for a shared tenant outside the platform's region (promote it first,
- * or set the region with the move), 422 `region_unavailable` where the backend cannot deploy there.
+ * or set the region with the move), 422 `region_unavailable` where the backend cannot deploy there, 409
+ * `region_change_requires_move` for a dedicated (or moving) tenant whose Region it would change: its stack and
+ * data stay where they are, and routing would look for them in the new Region.
  */
 export async function setRegion(
   deps: ReleaseSettingsDeps,
@@ -57,8 +59,47 @@ export async function setRegion(
   return change(deps.directory, id, (tenant) => {
     // A tenant being moved is judged by where it goes.
     checkRegion(region, tenant.move?.to ?? tenant.placement, deps.regions);
+    const platform = deps.regions.region;
+    const moved = (region ?? platform) !== (tenant.region ?? platform);
+    if (moved && (tenant.placement === 'dedicated' || tenant.move)) {
+      throw new ConflictError(
+        `Tenant ${id}'s stack and data are in ${tenant.region ?? platform}: its region cannot change while it is dedicated or moving. Set the region when it is onboarded.`,
+        'region_change_requires_move',
+      );
+    }
     const { region: _old, ...rest } = tenant;
     return region !== undefined ? { ...rest, region } : rest;
+  });
+}
+
+/**
+ * Records the contract region of a shared tenant about to be promoted in the same request
+ * (`POST /v1/admin/tenants/{id}/placement` with `region`): its stack is deployed there and its data moved
+ * there. Until the promotion sends to its own lanes admission refuses its jobs (`409
+ * region_requires_dedicated`), so none is kept outside the region. 422 `region_unavailable` for a Region the
+ * platform cannot deploy to; 409 `region_change_requires_move` for a tenant already dedicated elsewhere or moving.
+ */
+export async function setRegionForPromotion(
+  deps: Pick<ReleaseSettingsDeps, 'directory' | 'regions'>,
+  id: TenantId,
+  region: string,
+): Promise<Tenant> {
+  if (!REGION_PATTERN.test(region)) {
+    throw new ValidationError([
+      { path: '/region', message: 'must be an AWS Region name like eu-central-1', rule: 'pattern' },
+    ]);
+  }
+  checkRegion(region, 'dedicated', deps.regions);
+  const platform = deps.regions.region;
+  return change(deps.directory, id, (tenant) => {
+    if ((tenant.region ?? platform) === region) return tenant;
+    if (tenant.placement !== 'shared' || tenant.move) {
+      throw new ConflictError(
+        `Tenant ${id}'s stack and data are in ${tenant.region ?? platform}: its region cannot change while it is dedicated or moving.`,
+        'region_change_requires_move',
+      );
+    }
+    return { ...tenant, region };
   });
 }
 

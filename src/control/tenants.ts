@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { newApiKey } from '../core/api-keys.ts';
 import { ConditionFailedError, ConflictError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { parseTenantId, type TenantId } from '../core/ids.ts';
+import { checkRegion, REGION_PATTERN, type RegionPolicy } from '../core/region.ts';
 import {
   DEFAULT_PLAN,
   emptyConfig,
@@ -33,6 +34,8 @@ export interface ControlDeps {
   usage?: UsageLedger;
   /** Billing's items: an offboarded tenant's plan is remembered there (control/former-tenants.ts). */
   billing?: BillingItems;
+  /** Where tenants may be placed: onboarding with a contract region is checked against it. */
+  regions?: RegionPolicy;
 }
 
 export function infrastructureOf(deps: ControlDeps): TenantInfrastructure {
@@ -45,6 +48,8 @@ export interface CreateTenantInput {
   placement?: Placement;
   plan?: Plan;
   config?: Partial<TenantConfig>;
+  /** The region its contract names (data residency): only a dedicated tenant may have another than the platform's. */
+  region?: string;
 }
 
 const PLACEMENTS: Placement[] = ['shared', 'dedicated'];
@@ -53,11 +58,14 @@ const PLACEMENTS: Placement[] = ['shared', 'dedicated'];
 export async function createTenant(
   deps: ControlDeps,
   input: CreateTenantInput,
+  /** The placement it is onboarded for: `dedicated` when a promotion follows at once (`onboardTenant`). */
+  intended: Placement = input.placement ?? 'shared',
 ): Promise<{ tenant: Tenant; apiKey: string }> {
   const id = parseTenantId(input.id);
   const placement = input.placement ?? 'shared';
   const plan = input.plan ?? DEFAULT_PLAN;
   checkChoices(placement, plan, input.name);
+  checkOnboardingRegion(deps, input.region, intended);
   if (input.config !== undefined && !isPlainObject(input.config))
     throw new ValidationError([{ path: '/config', message: 'must be an object', rule: 'type' }]);
   const config = { ...emptyConfig(), ...input.config };
@@ -74,6 +82,7 @@ export async function createTenant(
     plan,
     config,
     apiKeys: [key.record],
+    ...(input.region !== undefined ? { region: input.region } : {}),
     createdAt: now,
     incarnation: randomBytes(12).toString('base64url'),
     updatedAt: now,
@@ -105,11 +114,23 @@ export async function onboardTenant(
   }
   const tooLong = dedicatedPlacementProblem(parseTenantId(input.id));
   if (tooLong) throw new ValidationError([{ path: '/placement', message: tooLong, rule: 'length' }]);
-  const created = await createTenant(deps, { ...input, placement: 'shared' });
+  // A contract-region tenant is shared only until its promotion switches sends; admission refuses its jobs
+  // until then (control/hooks.ts), so none is ever kept outside its region.
+  const created = await createTenant(deps, { ...input, placement: 'shared' }, 'dedicated');
   await hooks.tenantChanged?.(created.tenant.id);
   const operation = await hooks.startMove!(created.tenant.id, 'dedicated');
   const tenant = (await deps.directory.get(created.tenant.id)) ?? created.tenant;
   return { tenant, apiKey: created.apiKey, operation };
+}
+
+/** A contract region is an AWS Region name the placement can honour (`checkRegion`: 409 or 422 otherwise). */
+function checkOnboardingRegion(deps: ControlDeps, region: string | undefined, placement: Placement): void {
+  if (region === undefined) return;
+  if (!REGION_PATTERN.test(region))
+    throw new ValidationError([
+      { path: '/region', message: 'must be an AWS Region name like eu-central-1', rule: 'pattern' },
+    ]);
+  if (deps.regions) checkRegion(region, placement, deps.regions);
 }
 
 /** Lanes (queues and stores) of a tenant's placement; idempotent so a retried onboarding resumes. */

@@ -6,19 +6,24 @@ export const REGION_PATTERN = /^(local|[a-z]{2}(-[a-z]+)+-\d)$/;
 
 /**
  * Where a platform can place tenants. `region`: the platform's own (its shared lanes and stores live
- * there). `dedicatedRegions`: the Regions a dedicated tenant's stack may be deployed to (`'any'` on AWS,
- * where a CloudFormation client per Region deploys the tenant template; only `region` on the embedded
- * backend, whose dedicated lanes run on this machine).
+ * there). `dedicatedRegions`: the Regions a dedicated tenant's stack may be deployed to (on AWS the
+ * platform's and the contract Regions it is configured and granted for, `SILOPOOL_CONTRACT_REGIONS`; only
+ * `region` on the embedded backend, whose dedicated lanes run on this machine).
  */
 export interface RegionPolicy {
   region: string;
   dedicatedRegions: readonly string[] | 'any';
 }
 
-/** The embedded default: one machine, one region (`SILOPOOL_REGION`, default `local`). */
+/**
+ * The platform's policy from its environment: embedded, one machine, one region (`SILOPOOL_REGION`, default
+ * `local`); AWS, `AWS_REGION` and the contract Regions of `SILOPOOL_CONTRACT_REGIONS` (comma-separated).
+ */
 export function regionPolicyFromEnv(env: NodeJS.ProcessEnv, backend: 'embedded' | 'aws'): RegionPolicy {
   const region = env.SILOPOOL_REGION ?? (backend === 'aws' ? env.AWS_REGION : undefined) ?? 'local';
-  return { region, dedicatedRegions: backend === 'aws' ? 'any' : [region] };
+  if (backend === 'embedded') return { region, dedicatedRegions: [region] };
+  const contract = (env.SILOPOOL_CONTRACT_REGIONS ?? '').split(',').map((r) => r.trim());
+  return { region, dedicatedRegions: [...new Set([region, ...contract.filter((r) => r.length > 0)])] };
 }
 
 /**

@@ -2,12 +2,14 @@ import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { createAwsAccountQuotas } from '../adapters/aws/account-quotas.ts';
 import { createDynamoRateBuckets } from '../adapters/aws/rate-buckets.ts';
+import { createRegionalCodePublisher } from '../adapters/aws/regional-code.ts';
 import { createCloudWatchReleaseAlarms } from '../adapters/aws/release-alarms.ts';
 import { artifactsOf, createReleaseInfrastructure } from '../adapters/aws/release-infrastructure.ts';
 import { createStackInfrastructure } from '../adapters/aws/stack-infrastructure.ts';
 import { createDynamoTenantEraser } from '../adapters/aws/tenant-eraser.ts';
 import { TENANT_STACK_ENV } from '../adapters/aws/tenant-stack.ts';
 import type { MoveDeps } from '../control/placement-move.ts';
+import type { TenantId } from '../core/ids.ts';
 import { regionPolicyFromEnv } from '../core/region.ts';
 import { releaseOf } from '../core/release.ts';
 import { listModels } from '../models/registry.ts';
@@ -51,8 +53,10 @@ export function createAwsControl(
   let cloudFormation: CloudFormationClient | undefined;
   let infrastructure: TenantInfrastructure | undefined;
   let closeRegional: (() => void) | undefined;
-  let cloudWatch: CloudWatchClient | undefined;
+  const cloudWatch = new Map<string, CloudWatchClient>();
   let alarms: ReleaseAlarms | undefined;
+  // The platform's Region and the contract Regions it may deploy to: moves, onboarding and admission check it.
+  const regions = regionPolicyFromEnv({ ...env, SILOPOOL_REGION: ports.region }, 'aws');
   if (ports.provisioning === 'stack') {
     const endpoint = env.AWS_ENDPOINT_URL_CLOUDFORMATION ?? env.AWS_ENDPOINT_URL;
     cloudFormation = new CloudFormationClient({ region: ports.region, ...(endpoint ? { endpoint } : {}) });
@@ -75,17 +79,19 @@ export function createAwsControl(
       }
       return regional;
     };
-    const regions = regionPolicyFromEnv(env, 'aws');
+    const code = createRegionalCodePublisher({ s3In: ports.s3In, platformRegion: ports.region });
     const releases = openReleaseCatalog(env.SILOPOOL_RELEASES_DIR ?? 'releases');
     infrastructure = createReleaseInfrastructure({
       regions,
       artifacts: artifactsOf(base, ports.region),
+      publish: code.publish,
       create: (region, artifacts) =>
         createStackInfrastructure({
           client: clientOf(region),
           ...artifacts,
           account: ports.account,
           region,
+          platformRegion: ports.region,
           stores: ports.stores,
           pollMs,
           functionsPerStack: listModels().length,
@@ -104,19 +110,33 @@ export function createAwsControl(
       releaseOf: async (tenant) => releaseOf(tenant, await releases.current()),
       regionOf: async (tenantId) => (await ports.directory.get(tenantId))?.region,
     });
-    // Alarms are read in the platform's Region: a contract-region tenant's alarms are not seen yet (docs/aws.md).
+    // A tenant stack's alarms are in its Region: read there, per Region, with a client of that Region.
     const cloudWatchEndpoint = env.AWS_ENDPOINT_URL_CLOUDWATCH ?? env.AWS_ENDPOINT_URL;
-    cloudWatch = new CloudWatchClient({
-      region: ports.region,
-      ...(cloudWatchEndpoint ? { endpoint: cloudWatchEndpoint } : {}),
-    });
-    alarms = createCloudWatchReleaseAlarms({
-      client: cloudWatch,
-      models: listModels().map((m) => m.name),
-    });
+    const alarmsIn = (region: string) => {
+      let client = cloudWatch.get(region);
+      if (!client) {
+        client = new CloudWatchClient({
+          region,
+          ...(cloudWatchEndpoint ? { endpoint: cloudWatchEndpoint } : {}),
+        });
+        cloudWatch.set(region, client);
+      }
+      return createCloudWatchReleaseAlarms({ client, models: listModels().map((m) => m.name) });
+    };
+    alarms = {
+      async firing(tenantIds) {
+        const byRegion = new Map<string, TenantId[]>();
+        for (const id of tenantIds) {
+          const region = ports.tenantRegions.of(id);
+          byRegion.set(region, [...(byRegion.get(region) ?? []), id]);
+        }
+        const found = await Promise.all([...byRegion].map(([region, ids]) => alarmsIn(region).firing(ids)));
+        return found.flat();
+      },
+    };
     closeRegional = () => {
       for (const c of clients.values()) c.destroy();
-      cloudWatch?.destroy();
+      for (const c of cloudWatch.values()) c.destroy();
     };
   }
   return {
@@ -130,6 +150,7 @@ export function createAwsControl(
       eraser: createDynamoTenantEraser({ client: ports.dynamo, sharedTable: ports.sharedTable }),
       ...(queueSettings ? { queueSettings } : {}),
       ...(infrastructure ? { infrastructure } : {}),
+      regions,
     },
     ...(infrastructure ? { infrastructure } : {}),
     ...(alarms ? { alarms } : {}),

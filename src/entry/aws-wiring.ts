@@ -6,14 +6,17 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDynamoBillingItems } from '../adapters/aws/billing-items.ts';
 import { createSqsMessageQueue } from '../adapters/aws/message-queue.ts';
 import { createDynamoOperationStore } from '../adapters/aws/operation-store.ts';
+import { createRegionalMessageQueue, queueUrlPrefixIn } from '../adapters/aws/regional-queue.ts';
 import { createAwsStoreProvider, type StoreProvisioning } from '../adapters/aws/stores.ts';
 import { createDynamoTenantDirectory } from '../adapters/aws/tenant-directory.ts';
+import { createTenantRegions, notingRegions, type TenantRegions } from '../adapters/aws/tenant-regions.ts';
 import { assumeTenantScope, type TenantScopeCredentials } from '../adapters/aws/tenant-scope.ts';
 import { TENANT_STACK_ENV } from '../adapters/aws/tenant-stack.ts';
 import { createTenantViewReader, createTenantViews, type TenantViews } from '../adapters/aws/tenant-views.ts';
 import { createDynamoUsageLedger } from '../adapters/aws/usage-ledger.ts';
 import type { JobId } from '../core/ids.ts';
 import { isHomeLane, type StoreRef, storeFor } from '../core/placement.ts';
+import { regionPolicyFromEnv } from '../core/region.ts';
 import type { Tenant } from '../core/tenant.ts';
 import { openReleaseCatalog } from '../models/releases.ts';
 import type { BillingItems } from '../ports/billing-items.ts';
@@ -50,7 +53,12 @@ export interface AwsPorts {
   /** Who makes dedicated tenants' tables and buckets (and, with `stack`, their whole stacks). */
   provisioning: StoreProvisioning;
   account: string;
+  /** The platform's Region. */
   region: string;
+  /** Each tenant's Region (its contract's, else the platform's), learned from the records read. */
+  tenantRegions: TenantRegions;
+  /** S3 in a Region (for the control plane's copies of model code into contract Regions). */
+  s3In(region: string): S3Client;
   /** The document client and control-plane table, for the control plane's own items. */
   dynamo: DynamoDBDocumentClient;
   tenantsTable: string;
@@ -89,12 +97,20 @@ function provisioningOf(env: Env, emulated: boolean): StoreProvisioning {
   return env[TENANT_STACK_ENV.templateUrl] ? 'stack' : 'verify';
 }
 
+interface RegionalClients {
+  sqs: SQSClient;
+  s3: S3Client;
+  rawDynamo: DynamoDBClient;
+  dynamo: DynamoDBDocumentClient;
+}
+
 // Scoped sessions are renewed this long before STS says they expire.
 const RENEW_MS = 60_000;
 const MAX_SCOPED_TENANTS = 200;
 
 export function createAwsPorts(env: Env = process.env): AwsPorts {
-  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  // A dedicated function runs in its tenant's contract Region (AWS_REGION); the platform's is named apart.
+  const region = env.SILOPOOL_REGION ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
   const table = required(env, 'SILOPOOL_TABLE');
   const bucket = required(env, 'SILOPOOL_BUCKET');
   const tenantsTable = required(env, 'SILOPOOL_TENANTS_TABLE');
@@ -103,23 +119,56 @@ export function createAwsPorts(env: Env = process.env): AwsPorts {
   const emulated = Boolean(env.AWS_ENDPOINT_URL_DYNAMODB ?? env.AWS_ENDPOINT_URL);
   const s3Endpoint = endpointFor(env, 'S3');
 
-  const sqs = new SQSClient({ region, ...endpointFor(env, 'SQS') });
-  const s3 = new S3Client({ region, ...s3Endpoint, forcePathStyle: s3Endpoint.endpoint !== undefined });
-  const rawDynamo = new DynamoDBClient({ region, ...endpointFor(env, 'DYNAMODB') });
-  const dynamo = DynamoDBDocumentClient.from(rawDynamo);
+  const policy = regionPolicyFromEnv({ ...env, SILOPOOL_REGION: region }, 'aws');
+  // A tenant's Region is learned from its records as they are read; a queue of a tenant not read yet by this
+  // process (a function thread polling a dedicated lane) is placed by reading its view once.
+  const regions = createTenantRegions(
+    region,
+    policy.dedicatedRegions === 'any' ? [] : policy.dedicatedRegions,
+    (id) => viewReader.get(id),
+  );
+  // Clients per Region, made when a tenant of that Region is first served; the platform's first of all.
+  const clients = new Map<string, RegionalClients>();
+  const clientsIn = (at: string): RegionalClients => {
+    let made = clients.get(at);
+    if (!made) {
+      const rawDynamo = new DynamoDBClient({ region: at, ...endpointFor(env, 'DYNAMODB') });
+      made = {
+        sqs: new SQSClient({ region: at, ...endpointFor(env, 'SQS') }),
+        s3: new S3Client({ region: at, ...s3Endpoint, forcePathStyle: s3Endpoint.endpoint !== undefined }),
+        rawDynamo,
+        dynamo: DynamoDBDocumentClient.from(rawDynamo),
+      };
+      clients.set(at, made);
+    }
+    return made;
+  };
+  const { s3, dynamo } = clientsIn(region);
   const sts = new STSClient({ region, ...endpointFor(env, 'STS') });
 
-  const queue = createSqsMessageQueue({
-    client: sqs,
-    ...(env.SILOPOOL_QUEUE_URL_PREFIX ? { queueUrlPrefix: env.SILOPOOL_QUEUE_URL_PREFIX } : {}),
-    // Dedup items live in the control-plane table under their own partitions (`DEDUP#{queue}`), with a TTL.
-    dedup: { client: dynamo, tableName: env.SILOPOOL_DEDUP_TABLE ?? tenantsTable },
+  const queues = new Map<string, MessageQueue>();
+  const queue = createRegionalMessageQueue({
+    regions,
+    queueIn(at) {
+      let made = queues.get(at);
+      if (!made) {
+        const prefix = queueUrlPrefixIn(env.SILOPOOL_QUEUE_URL_PREFIX, region, at);
+        made = createSqsMessageQueue({
+          client: clientsIn(at).sqs,
+          ...(prefix ? { queueUrlPrefix: prefix } : {}),
+          // Dedup items live in the platform's table under their own partitions (`DEDUP#{queue}`), with a TTL.
+          dedup: { client: dynamo, tableName: env.SILOPOOL_DEDUP_TABLE ?? tenantsTable },
+        });
+        queues.set(at, made);
+      }
+      return made;
+    },
   });
-  const directory = createDynamoTenantDirectory({
-    client: dynamo,
-    tableName: tenantsTable,
-    viewsTableName: viewsTable,
-  });
+  const directory = notingRegions(
+    createDynamoTenantDirectory({ client: dynamo, tableName: tenantsTable, viewsTableName: viewsTable }),
+    regions,
+  );
+  const viewReader = createTenantViewReader({ client: dynamo, tableName: viewsTable });
   const storeOptions = {
     sharedTable: table,
     sharedBucket: bucket,
@@ -130,7 +179,13 @@ export function createAwsPorts(env: Env = process.env): AwsPorts {
   const usage = env.SILOPOOL_USAGE_TABLE
     ? createDynamoUsageLedger({ client: dynamo, tableName: env.SILOPOOL_USAGE_TABLE })
     : undefined;
-  const stores = createAwsStoreProvider({ dynamo, s3, ...storeOptions, ...(usage ? { usage } : {}) });
+  const stores = createAwsStoreProvider({
+    dynamo,
+    s3,
+    ...storeOptions,
+    ...(usage ? { usage } : {}),
+    regional: { regions, clientsIn },
+  });
 
   const roleArn = env.SILOPOOL_TENANT_ROLE_ARN;
   const scoped = new Map<string, { expires: number; data: Promise<TenantData>; close: () => void }>();
@@ -180,7 +235,13 @@ export function createAwsPorts(env: Env = process.env): AwsPorts {
 
   return {
     directory,
-    tenantViews: createTenantViewReader({ client: dynamo, tableName: viewsTable }),
+    tenantViews: {
+      async get(id) {
+        const tenant = await viewReader.get(id);
+        if (tenant) regions.note(tenant);
+        return tenant;
+      },
+    },
     views: createTenantViews({ client: dynamo, tableName: viewsTable }),
     queue,
     stores,
@@ -190,11 +251,14 @@ export function createAwsPorts(env: Env = process.env): AwsPorts {
     provisioning: storeOptions.provisioning,
     account: storeOptions.account,
     region,
+    tenantRegions: regions,
+    s3In: (at) => clientsIn(at).s3,
     dynamo,
     tenantsTable,
     sharedTable: table,
     operations: createDynamoOperationStore({ client: dynamo, tableName: tenantsTable }),
     async dataFor(tenant, jobId, lane) {
+      regions.note(tenant);
       if (lane) {
         // The message's lane holds its record: a dedicated function (whose role reaches only the tenant's
         // own table and bucket) never looks in the shared store, not even during a demotion.
@@ -214,9 +278,12 @@ export function createAwsPorts(env: Env = process.env): AwsPorts {
       for (const entry of scoped.values()) entry.close();
       scoped.clear();
       await stores.close();
-      sqs.destroy();
-      s3.destroy();
-      rawDynamo.destroy();
+      for (const made of clients.values()) {
+        made.sqs.destroy();
+        made.s3.destroy();
+        made.rawDynamo.destroy();
+      }
+      clients.clear();
       sts.destroy();
     },
   };

@@ -32,6 +32,8 @@ async function createProxy(): Promise<ProxyHandler> {
     { createControlHooks },
     { advisorRoutes },
     { advisorFor, respectOperatorMsFrom },
+    { setRegionForPromotion },
+    { parseTenantId },
   ] = await Promise.all([
     import('../api/app.ts'),
     import('../api/auth/authenticator.ts'),
@@ -42,6 +44,8 @@ async function createProxy(): Promise<ProxyHandler> {
     import('../control/hooks.ts'),
     import('../api/routes/advisor.ts'),
     import('../control/advisor.ts'),
+    import('../control/release-settings.ts'),
+    import('../core/ids.ts'),
   ]);
   const ports = createAwsPorts();
   const control = createAwsControl(ports);
@@ -99,8 +103,10 @@ async function createProxy(): Promise<ProxyHandler> {
     // proxy (CloudFront) were put in front; so nothing is trusted unless SILOPOOL_TRUST_PROXY says so.
     trustProxy: trustProxyOf(process.env),
     ...(control.infrastructure ? { infrastructure: control.infrastructure } : {}),
+    ...(control.deps.regions ? { regions: control.deps.regions } : {}),
     control: {
       ...createControlHooks({
+        ...(control.deps.regions ? { regions: control.deps.regions } : {}),
         directory: ports.directory,
         queue: ports.queue,
         stores: ports.stores,
@@ -116,6 +122,7 @@ async function createProxy(): Promise<ProxyHandler> {
       { directory: ports.directory, stores: ports.stores, queue: ports.queue },
       { operations: ports.operations, respectOperatorMs: respectOperatorMsFrom(process.env) },
     ),
+    platformRegion: ports.region,
     move: (tenantId, to) => moves.start(tenantId, to),
   });
   placementRoutes(app, {
@@ -124,6 +131,14 @@ async function createProxy(): Promise<ProxyHandler> {
     // Offboarding is an operation: the control function drives it, as it does moves.
     exports: ports.stores.objects({ kind: 'shared' }),
     functions: () => [],
+    ...(control.deps.regions
+      ? {
+          promoteInRegion: async (tenantId: string, region: string) => {
+            const deps = { directory: ports.directory, regions: control.deps.regions! };
+            await setRegionForPromotion(deps, parseTenantId(tenantId, '/params/id'), region);
+          },
+        }
+      : {}),
   });
   // The proxy decorates the request, which Fastify allows only before the app is ready.
   const proxy = awsLambdaFastify(app, {

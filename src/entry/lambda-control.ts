@@ -43,10 +43,14 @@ export async function handler(_event: unknown, context: Pick<Context, 'getRemain
     if (advisorDue(new Date())) {
       // Tenants whose placement policy is `auto` are moved as the advisor says; the moves run below.
       const applied = await applyAutoPlacement({
-        advisor: advisorFor(
-          { directory: ports.directory, stores: ports.stores, queue: ports.queue },
-          { operations: ports.operations, respectOperatorMs: respectOperatorMsFrom(process.env) },
-        ),
+        advisor: {
+          ...advisorFor(
+            { directory: ports.directory, stores: ports.stores, queue: ports.queue },
+            { operations: ports.operations, respectOperatorMs: respectOperatorMsFrom(process.env) },
+          ),
+          // Tenants whose contract names another Region are never advised shared.
+          platformRegion: ports.region,
+        },
         move: (tenantId, to) => runner.start(tenantId, to),
         lastMoveAt: async (tenantId) => {
           const moves = (await ports.operations.listByTenant(tenantId as TenantId)).filter(

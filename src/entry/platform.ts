@@ -26,9 +26,11 @@ import { bufferedHistory } from '../control/metrics-history.ts';
 import { createMoveRunner } from '../control/placement-move.ts';
 import { createHistoryReleaseAlarms } from '../control/release-alarms.ts';
 import { createRolloutRunner } from '../control/release-rollout.ts';
+import { setRegionForPromotion } from '../control/release-settings.ts';
 import { reportInvalidSettings } from '../control/tenant-config.ts';
 import { settleTimedOut } from '../control/timed-out-jobs.ts';
 import { createWebhookHealth } from '../control/webhook-health.ts';
+import { parseTenantId } from '../core/ids.ts';
 import { sharedQueueName } from '../core/placement.ts';
 import { type RegionPolicy, regionPolicyFromEnv } from '../core/region.ts';
 import type { Placement } from '../core/tenant.ts';
@@ -135,7 +137,9 @@ export async function startPlatform(
   events.onAny((job) => metrics.observe(job));
   const metricsHistory = embedded ? bufferedHistory(createSqliteMetricsHistory(embedded.db)) : undefined;
   const diskSpace = diskSpaceOf(config.dataDir, config.minFreeBytes);
+  const regions = regionPolicyFromEnv(process.env, embedded ? 'embedded' : 'aws');
   const hooks: ControlHooks = createControlHooks({
+    regions,
     directory: platform.directory,
     queue: platform.queue,
     stores: platform.stores,
@@ -145,12 +149,12 @@ export async function startPlatform(
   });
   // Releases: model versions side by side; where each tenant may be placed (its contract region).
   const releases = openReleaseCatalog(releasesDirOf(config.dataDir));
-  const regions = regionPolicyFromEnv(process.env, embedded ? 'embedded' : 'aws');
   // What a crash left in the job databases' outboxes goes onto the queues before the first request.
   embedded?.intake.drainAll();
   const billingDeps = billingDepsFor(platform, embedded ? 'embedded' : 'aws');
   const app = await buildApp({
     releases,
+    regions,
     ...(billingDeps ? { billing: billingDeps } : {}),
     directory: platform.directory,
     queue: platform.queue,
@@ -491,6 +495,10 @@ function startAwsPlacement(
     operations: control.deps.operations,
     exports: control.deps.stores.objects({ kind: 'shared' }),
     functions: () => [],
+    promoteInRegion: async (tenantId, region) => {
+      const deps = { directory: control.deps.directory, regions: release.regions };
+      await setRegionForPromotion(deps, parseTenantId(tenantId, '/params/id'), region);
+    },
   });
   const rollouts = createRolloutRunner({
     ...control.deps,

@@ -142,15 +142,17 @@ describe('the tenant template the control plane instantiates', () => {
     ]);
   });
 
-  it('references no CDK asset or bootstrap resource, and only Ref, Fn::Join and Fn::GetAtt', () => {
+  it('references no CDK asset or bootstrap resource, and only Ref, Fn::Join, Fn::GetAtt and Fn::If', () => {
     const text = JSON.stringify(template);
     expect(text).not.toContain('cdk-hnb659fds');
     expect(text).not.toContain('BootstrapVersion');
     expect(text).not.toContain('aws:asset');
     expect(template).not.toHaveProperty('Rules');
-    // One condition: the optional per-tenant dashboard, on the TenantDashboard parameter.
+    // Two conditions: the optional per-tenant dashboard, and whether the stack is in the platform's Region
+    // (a contract Region's bucket cannot log to the platform's log bucket, nor its alarms notify its topic).
     expect(template.Conditions).toEqual({
       WithDashboard: { 'Fn::Equals': [ref('TenantDashboard'), 'true'] },
+      InPlatformRegion: { 'Fn::Equals': [ref('PlatformRegion'), ref('AWS::Region')] },
     });
     const [dashboard] = resourcesOfType(template.Resources, 'AWS::CloudWatch::Dashboard');
     expect(dashboard?.Condition).toBe('WithDashboard');
@@ -165,7 +167,7 @@ describe('the tenant template the control plane instantiates', () => {
       }
     };
     walk(template.Resources);
-    expect([...intrinsics].sort()).toEqual(['Fn::GetAtt', 'Fn::Join', 'Ref']);
+    expect([...intrinsics].sort()).toEqual(['Fn::GetAtt', 'Fn::If', 'Fn::Join', 'Ref']);
   });
 
   it('deletes table, bucket and key with the stack (the key after 7 days)', () => {

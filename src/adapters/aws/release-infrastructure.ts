@@ -21,6 +21,12 @@ export interface ReleaseInfrastructureOptions {
   releaseOf(tenant: Tenant): Promise<string>;
   /** A tenant's contract region, for a removal that names only the tenant. */
   regionOf(tenantId: TenantId): Promise<string | undefined>;
+  /**
+   * Copies a release's code from the platform's Region into a contract Region's code bucket before a stack
+   * is deployed there (`createRegionalCodePublisher`); answers whether it copied. Absent: the copies are
+   * assumed published.
+   */
+  publish?(from: TenantStackCode, to: TenantStackCode, region: string): Promise<boolean>;
 }
 
 /**
@@ -44,7 +50,14 @@ export function createReleaseInfrastructure(options: ReleaseInfrastructureOption
     async deploy(tenant, opts) {
       const region = tenant.region ?? options.regions.region;
       checkRegion(tenant.region, 'dedicated', options.regions);
-      return at(region, await options.releaseOf(tenant)).deploy(tenant, opts);
+      const release = await options.releaseOf(tenant);
+      if (options.publish && region !== options.regions.region) {
+        const from = options.artifacts(release, options.regions.region).code;
+        const to = options.artifacts(release, region).code;
+        if (await options.publish(from, to, region))
+          await opts?.report?.(`copied release ${release}'s code to s3://${to.bucket}/${to.key}`);
+      }
+      return at(region, release).deploy(tenant, opts);
     },
     async remove(tenantId, opts) {
       const region = (await options.regionOf(tenantId)) ?? options.regions.region;

@@ -35,7 +35,10 @@ export interface StackInfrastructureOptions {
   /** The model functions' code, the platform's own model bundle. */
   code: TenantStackCode;
   account: string;
+  /** The Region the stacks are deployed in (a contract Region, or the platform's). */
   region: string;
+  /** The platform's Region, passed to stacks in a contract Region (default `region`). */
+  platformRegion?: string;
   /** The role CloudFormation deploys tenant stacks with; the caller only needs to pass it. */
   deployerRoleArn?: string;
   /** Verifies a deployed tenant's table and bucket; empties its bucket before the stack is deleted. */
@@ -189,6 +192,7 @@ export function createStackInfrastructure(options: StackInfrastructureOptions): 
       settings: functionSettingsFor(tenant),
       account: options.account,
       region: options.region,
+      ...(options.platformRegion ? { platformRegion: options.platformRegion } : {}),
       code: options.code,
       dashboard: await dashboardFor(stack),
     });

@@ -5,6 +5,7 @@ import {
   DescribeTableCommand,
 } from '@aws-sdk/client-dynamodb';
 import {
+  type BucketLocationConstraint,
   CreateBucketCommand,
   DeleteBucketCommand,
   DeleteObjectsCommand,
@@ -25,6 +26,7 @@ import { createDynamoJobStore, QUEUED_INDEX } from './job-store.ts';
 import { dedicatedBucketName, dedicatedTableName } from './naming.ts';
 import { createS3ObjectStore } from './object-store.ts';
 import { OPERATION_INDEXES } from './operation-store.ts';
+import type { TenantRegions } from './tenant-regions.ts';
 
 export interface AwsStoreProviderOptions {
   dynamo: DynamoDBDocumentClient;
@@ -45,6 +47,14 @@ export interface AwsStoreProviderOptions {
   provisioning: StoreProvisioning;
   /** The usage ledger every job store records finished jobs in (docs/billing.md). */
   usage?: UsageLedger;
+  /**
+   * Dedicated tenants whose contract names another Region: their table and bucket are there, named with
+   * it, and reached with that Region's clients. Absent, every store is in `region`.
+   */
+  regional?: {
+    regions: TenantRegions;
+    clientsIn(region: string): { dynamo: DynamoDBDocumentClient; s3: S3Client };
+  };
 }
 
 /**
@@ -111,17 +121,26 @@ export type StoreProvisioning = 'stack' | 'verify' | 'create';
 
 /** The shared table and bucket, and each dedicated tenant's own, found by name (see `naming.ts`). */
 export function createAwsStoreProvider(options: AwsStoreProviderOptions): StoreProvider {
-  const { dynamo, s3 } = options;
   const jobStores = new Map<string, JobStore>();
   const objectStores = new Map<string, ObjectStore>();
+  const regionOf = (ref: StoreRef) =>
+    ref.kind === 'dedicated' && options.regional ? options.regional.regions.of(ref.tenantId) : options.region;
+  const clientsOf = (ref: StoreRef) => {
+    const region = regionOf(ref);
+    return region === options.region || !options.regional
+      ? { dynamo: options.dynamo, s3: options.s3 }
+      : options.regional.clientsIn(region);
+  };
   const tableOf = (ref: StoreRef) =>
     ref.kind === 'shared' ? options.sharedTable : dedicatedTableName(ref.tenantId);
   const bucketOf = (ref: StoreRef) =>
     ref.kind === 'shared'
       ? options.sharedBucket
-      : dedicatedBucketName(ref.tenantId, options.account, options.region);
+      : dedicatedBucketName(ref.tenantId, options.account, regionOf(ref));
+  // Table names are the same in every Region: the cache is keyed by Region too.
+  const tableKey = (ref: StoreRef) => `${regionOf(ref)}/${tableOf(ref)}`;
 
-  async function tableExists(name: string): Promise<boolean> {
+  async function tableExists(dynamo: DynamoDBDocumentClient, name: string): Promise<boolean> {
     try {
       const out = await dynamo.send(new DescribeTableCommand({ TableName: name }));
       return out.Table?.TableStatus === 'ACTIVE';
@@ -131,7 +150,7 @@ export function createAwsStoreProvider(options: AwsStoreProviderOptions): StoreP
     }
   }
 
-  async function bucketExists(name: string): Promise<boolean> {
+  async function bucketExists(s3: S3Client, name: string): Promise<boolean> {
     try {
       await s3.send(new HeadBucketCommand({ Bucket: name }));
       return true;
@@ -143,20 +162,20 @@ export function createAwsStoreProvider(options: AwsStoreProviderOptions): StoreP
 
   return {
     jobs(ref) {
-      const table = tableOf(ref);
+      const key = tableKey(ref);
       const store =
-        jobStores.get(table) ??
+        jobStores.get(key) ??
         createDynamoJobStore({
-          client: dynamo,
-          tableName: table,
+          client: clientsOf(ref).dynamo,
+          tableName: tableOf(ref),
           ...(options.usage ? { usage: options.usage } : {}),
         });
-      jobStores.set(table, store);
+      jobStores.set(key, store);
       return store;
     },
     objects(ref) {
       const bucket = bucketOf(ref);
-      const store = objectStores.get(bucket) ?? createS3ObjectStore({ client: s3, bucket });
+      const store = objectStores.get(bucket) ?? createS3ObjectStore({ client: clientsOf(ref).s3, bucket });
       objectStores.set(bucket, store);
       return store;
     },
@@ -164,40 +183,50 @@ export function createAwsStoreProvider(options: AwsStoreProviderOptions): StoreP
       if (ref.kind === 'shared') return;
       const table = tableOf(ref);
       const bucket = bucketOf(ref);
+      const region = regionOf(ref);
+      const { dynamo, s3 } = clientsOf(ref);
       if (options.provisioning !== 'create') {
-        if (!(await tableExists(table)) || !(await bucketExists(bucket))) {
+        if (!(await tableExists(dynamo, table)) || !(await bucketExists(s3, bucket))) {
           throw new UnavailableError(
-            `Tenant ${ref.tenantId}'s table ${table} or bucket ${bucket} does not exist yet: deploy its TenantStack first.`,
+            `Tenant ${ref.tenantId}'s table ${table} or bucket ${bucket} does not exist yet in ${region}: deploy its TenantStack first.`,
           );
         }
         return;
       }
-      if (!(await tableExists(table))) {
+      if (!(await tableExists(dynamo, table))) {
         await dynamo.send(new CreateTableCommand(jobTableInput(table)));
-        for (let i = 0; i < 100 && !(await tableExists(table)); i++)
+        for (let i = 0; i < 100 && !(await tableExists(dynamo, table)); i++)
           await new Promise((r) => setTimeout(r, 50));
       }
-      if (!(await bucketExists(bucket))) await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+      if (!(await bucketExists(s3, bucket))) {
+        // us-east-1 takes no location constraint; every other Region needs its own.
+        const location =
+          region === 'us-east-1'
+            ? {}
+            : { CreateBucketConfiguration: { LocationConstraint: region as BucketLocationConstraint } };
+        await s3.send(new CreateBucketCommand({ Bucket: bucket, ...location }));
+      }
     },
     async destroy(ref) {
       if (ref.kind === 'shared') return;
       const table = tableOf(ref);
       const bucket = bucketOf(ref);
+      const { dynamo, s3 } = clientsOf(ref);
       // On AWS the TenantStack owns the table and bucket; deleting the stack removes them.
       if (options.provisioning === 'verify') return;
       if (options.provisioning === 'stack') {
-        if (await bucketExists(bucket)) await emptyBucket(s3, bucket);
+        if (await bucketExists(s3, bucket)) await emptyBucket(s3, bucket);
         return;
       }
-      if (await tableExists(table)) await dynamo.send(new DeleteTableCommand({ TableName: table }));
-      if (await bucketExists(bucket)) {
+      if (await tableExists(dynamo, table)) await dynamo.send(new DeleteTableCommand({ TableName: table }));
+      if (await bucketExists(s3, bucket)) {
         const objects = this.objects(ref);
         for (let page = await objects.list(''); page.items.length > 0; page = await objects.list('')) {
           for (const item of page.items) await objects.delete(item.key);
         }
         await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
       }
-      jobStores.delete(table);
+      jobStores.delete(tableKey(ref));
       objectStores.delete(bucket);
     },
     async close() {

@@ -22,6 +22,11 @@ export const TENANT_STACK_PARAMETERS = {
   codeKey: 'CodeKey',
   /** `true` or `false`: the tenant's own CloudWatch dashboard ($3 a month; see TENANT_DASHBOARDS_UP_TO). */
   dashboard: 'TenantDashboard',
+  /**
+   * The platform's Region: its tenant views, dedup table and announcement queues, which a stack in a
+   * contract Region reaches there. The stack's own Region when it is the platform's.
+   */
+  platformRegion: 'PlatformRegion',
 } as const;
 
 /**
@@ -45,7 +50,10 @@ export interface TenantStackInput {
   tenantId: TenantId;
   settings: Pick<FunctionSettings, 'reservedConcurrency' | 'memoryMb' | 'timeoutSec'>;
   account: string;
+  /** Where the stack is deployed: the tenant's contract Region, else the platform's. */
   region: string;
+  /** The platform's Region (default `region`). */
+  platformRegion?: string;
   code: TenantStackCode;
   /** The tenant's own dashboard (default true). */
   dashboard?: boolean;
@@ -65,6 +73,7 @@ export function tenantStackParameters(input: TenantStackInput): Record<TenantSta
     CodeBucket: input.code.bucket,
     CodeKey: input.code.key,
     TenantDashboard: String(input.dashboard ?? true),
+    PlatformRegion: input.platformRegion ?? input.region,
   };
 }
 

@@ -24,6 +24,11 @@ const tenantBody = {
     id: { type: 'string' },
     name: { type: 'string' },
     placement: { type: 'string', enum: ['shared', 'dedicated'] },
+    region: {
+      type: 'string',
+      maxLength: 40,
+      description: 'The AWS Region its contract names (data residency); dedicated placement only',
+    },
     plan: { type: 'string', enum: [...PLANS], default: DEFAULT_PLAN },
     config: {
       type: 'object',
@@ -58,6 +63,7 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
     stores: deps.stores,
     ...(deps.queueSettings ? { queueSettings: deps.queueSettings } : {}),
     ...(deps.infrastructure ? { infrastructure: deps.infrastructure } : {}),
+    ...(deps.regions ? { regions: deps.regions } : {}),
   };
   app.get<{ Querystring: { cursor?: string; limit?: number } }>(
     '/v1/admin/tenants',
