@@ -23,6 +23,7 @@ interface Resource {
 
 export interface Template {
   Parameters?: Record<string, { Default?: unknown }>;
+  Conditions?: Record<string, unknown>;
   Resources: Record<string, Resource>;
 }
 
@@ -42,7 +43,7 @@ export function glob(pattern: string, value: string, ignoreCase = false): boolea
   return new RegExp(`^${re}$`, ignoreCase ? 'i' : '').test(value);
 }
 
-/** Resolves Ref, Fn::GetAtt …Arn and Fn::Join to text as CloudFormation would for this environment. */
+/** Resolves Ref, Fn::GetAtt …Arn, Fn::Join and Fn::If to text as CloudFormation would for this environment. */
 export function resolver(template: Template, env: Environment): (node: unknown) => unknown {
   const generated = (id: string) => `${env.stackName}-${id}-1a2b3c4d`;
   const nameOf = (id: string, property: string) => {
@@ -74,6 +75,19 @@ export function resolver(template: Template, env: Environment): (node: unknown) 
     'AWS::URLSuffix': 'amazonaws.com',
     'AWS::StackName': env.stackName,
   };
+  /** A template condition (Fn::Equals, Fn::Not, Fn::And, Fn::Or, Condition) in this environment. */
+  function holds(node: unknown): boolean {
+    const record = (node ?? {}) as Record<string, unknown>;
+    if (typeof record.Condition === 'string') return holds(template.Conditions?.[record.Condition]);
+    if (Array.isArray(record['Fn::Equals'])) {
+      const [a, b] = (record['Fn::Equals'] as unknown[]).map((x) => JSON.stringify(resolve(x)));
+      return a === b;
+    }
+    if (Array.isArray(record['Fn::Not'])) return !holds((record['Fn::Not'] as unknown[])[0]);
+    if (Array.isArray(record['Fn::And'])) return (record['Fn::And'] as unknown[]).every(holds);
+    if (Array.isArray(record['Fn::Or'])) return (record['Fn::Or'] as unknown[]).some(holds);
+    throw new Error(`unsupported condition ${JSON.stringify(node)}`);
+  }
   function resolve(node: unknown): unknown {
     if (Array.isArray(node)) return node.map(resolve);
     if (node === null || typeof node !== 'object') return node;
@@ -88,6 +102,10 @@ export function resolver(template: Template, env: Environment): (node: unknown) 
     if (Array.isArray(record['Fn::GetAtt'])) {
       const [id, attribute] = record['Fn::GetAtt'] as [string, string];
       return attribute === 'Arn' ? arnOf(id) : `<${id}.${attribute}>`;
+    }
+    if (Array.isArray(record['Fn::If'])) {
+      const [condition, whenTrue, whenFalse] = record['Fn::If'] as [string, unknown, unknown];
+      return resolve(holds(template.Conditions?.[condition]) ? whenTrue : whenFalse);
     }
     if (Array.isArray(record['Fn::Join'])) {
       const [separator, parts] = record['Fn::Join'] as [string, unknown[]];
