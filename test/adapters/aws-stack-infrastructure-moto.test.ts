@@ -1,25 +1,23 @@
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { type CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { HeadBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { synthesizeTenantTemplate } from '../../infra/tenant-template.ts';
 import { dedicatedBucketName, dedicatedTableName, tenantStackName } from '../../src/adapters/aws/naming.ts';
 import { createStackInfrastructure } from '../../src/adapters/aws/stack-infrastructure.ts';
 import { createAwsStoreProvider } from '../../src/adapters/aws/stores.ts';
 import { parseTenantId, type TenantId } from '../../src/core/ids.ts';
 import { emptyConfig, type Tenant } from '../../src/core/tenant.ts';
-import { listModels } from '../../src/models/registry.ts';
 import { tenantDataAt } from '../../src/ports/stores.ts';
 import type { TenantInfrastructure } from '../../src/ports/tenant-infrastructure.ts';
 import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.ts';
 import { MOTO_MISSING, motoAvailable } from '../support/moto.ts';
 import { newTenantId } from '../support/server.ts';
+import { publishMotoTenantRelease } from '../support/tenant-stacks.ts';
 
 // A dedicated tenant's stack on moto's CloudFormation, from the tenant template synthesized from infra/:
 // moto really creates its key, table, bucket, role, queues, functions, event source mappings, alarms and
-// dashboard. One change to the template, for moto: its KMS key handler crashes on the key's Tags
-// (moto 5.2, kms/models.py tag_resource: KeyError 'TagKey'), so the test template's key has none.
+// dashboard (the template's KMS key without Tags, for moto: test/support/tenant-stacks.ts).
 // Rollbacks and stops mid-operation are the in-process emulator's (aws-stack-infrastructure.test.ts).
 const ACCOUNT = '123456789012'; // moto's account
 const REGION = 'us-east-1';
@@ -37,32 +35,8 @@ describe.skipIf(!motoAvailable())(
   () => {
     beforeAll(async () => {
       aws = await startAwsEmulators({ backend: 'moto' });
-      const releases = await aws.createBucket('releases');
-      const template = synthesizeTenantTemplate(listModels().map((m) => m.name)) as {
-        Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
-      };
-      for (const resource of Object.values(template.Resources))
-        if (resource.Type === 'AWS::KMS::Key') delete resource.Properties?.Tags;
-      await aws.s3.send(
-        new PutObjectCommand({
-          Bucket: releases,
-          Key: 'tenant.template.json',
-          Body: JSON.stringify(template),
-        }),
-      );
-      // moto's Lambda keeps a function's code: an empty zip.
-      await aws.s3.send(
-        new PutObjectCommand({
-          Bucket: releases,
-          Key: 'model.zip',
-          Body: Buffer.from(`PK\x05\x06${'\0'.repeat(18)}`, 'binary'),
-        }),
-      );
-      cfn = new CloudFormationClient({
-        endpoint: aws.endpoints.s3,
-        region: REGION,
-        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      });
+      const release = await publishMotoTenantRelease(aws, REGION);
+      cfn = release.cfn;
       stores = createAwsStoreProvider({
         dynamo: aws.dynamo,
         s3: aws.s3,
@@ -74,9 +48,8 @@ describe.skipIf(!motoAvailable())(
       });
       infra = createStackInfrastructure({
         client: cfn,
-        // moto reads a template URL in S3's virtual-hosted form.
-        templateUrl: `https://${releases}.s3.amazonaws.com/tenant.template.json`,
-        code: { bucket: releases, key: 'model.zip' },
+        templateUrl: release.templateUrl,
+        code: release.code,
         account: ACCOUNT,
         region: REGION,
         stores,

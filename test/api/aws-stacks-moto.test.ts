@@ -1,16 +1,15 @@
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { type CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { HeadBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { ListQueuesCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { synthesizeTenantTemplate } from '../../infra/tenant-template.ts';
 import { dedicatedBucketName, dedicatedTableName, tenantStackName } from '../../src/adapters/aws/naming.ts';
 import type { TenantId } from '../../src/core/ids.ts';
-import { listModels } from '../../src/models/registry.ts';
 import { startMove, waitForOperation } from '../placement/helpers.ts';
 import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.ts';
 import { MOTO_MISSING, motoAvailable } from '../support/moto.ts';
 import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
+import { publishMotoTenantRelease } from '../support/tenant-stacks.ts';
 
 // The server in `stack` mode with everything on one moto_server: SQS, DynamoDB, S3 and CloudFormation, which
 // creates the tenant template synthesized from infra/ (its KMS key without Tags: moto 5.2's KMS handler
@@ -50,31 +49,8 @@ describe.skipIf(!motoAvailable())(
   () => {
     beforeAll(async () => {
       aws = await startAwsEmulators({ backend: 'moto' });
-      const releases = await aws.createBucket('releases');
-      const template = synthesizeTenantTemplate(listModels().map((m) => m.name)) as {
-        Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
-      };
-      for (const resource of Object.values(template.Resources))
-        if (resource.Type === 'AWS::KMS::Key') delete resource.Properties?.Tags;
-      await aws.s3.send(
-        new PutObjectCommand({
-          Bucket: releases,
-          Key: 'tenant.template.json',
-          Body: JSON.stringify(template),
-        }),
-      );
-      await aws.s3.send(
-        new PutObjectCommand({
-          Bucket: releases,
-          Key: 'model.zip',
-          Body: Buffer.from(`PK\x05\x06${'\0'.repeat(18)}`, 'binary'),
-        }),
-      );
-      cfn = new CloudFormationClient({
-        endpoint: aws.endpoints.s3,
-        region: REGION,
-        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      });
+      const release = await publishMotoTenantRelease(aws, REGION);
+      cfn = release.cfn;
       server = await startTestServer({
         env: {
           ...(await aws.platformEnv()),
@@ -83,9 +59,9 @@ describe.skipIf(!motoAvailable())(
           SILOPOOL_PROVISIONING: 'stack',
           // moto has neither DescribeAccountLimits nor Lambda GetAccountSettings.
           SILOPOOL_ACCOUNT_QUOTAS: 'unchecked',
-          SILOPOOL_TENANT_TEMPLATE_URL: `https://${releases}.s3.amazonaws.com/tenant.template.json`,
-          SILOPOOL_TENANT_CODE_BUCKET: releases,
-          SILOPOOL_TENANT_CODE_KEY: 'model.zip',
+          SILOPOOL_TENANT_TEMPLATE_URL: release.templateUrl,
+          SILOPOOL_TENANT_CODE_BUCKET: release.code.bucket,
+          SILOPOOL_TENANT_CODE_KEY: release.code.key,
           SILOPOOL_STACK_POLL_MS: '100',
           AWS_ENDPOINT_URL_CLOUDFORMATION: aws.endpoints.s3,
         },

@@ -1,3 +1,4 @@
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { synthesizeTenantTemplate } from '../../infra/tenant-template.ts';
 import { listModels } from '../../src/models/registry.ts';
@@ -34,4 +35,52 @@ export async function startTenantStacks(
     }),
   );
   return { cfn, template, releases, templateUrl: `${aws.endpoints.s3}/${releases}/tenant.template.json` };
+}
+
+/** What a release publishes for moto's CloudFormation, and a client of it. */
+export interface MotoTenantRelease {
+  cfn: CloudFormationClient;
+  releases: string;
+  /** The template's URL in S3's virtual-hosted form, the one moto reads. */
+  templateUrl: string;
+  /** The model functions' code: an empty zip (moto's Lambda keeps a function's code, never runs it). */
+  code: { bucket: string; key: string };
+}
+
+/**
+ * Publishes the tenant template synthesized from `infra/` and an empty model zip to a release bucket on
+ * moto, with one change for moto: its KMS key has no Tags (moto 5.2's KMS handler crashes on them,
+ * kms/models.py tag_resource: KeyError 'TagKey'; docs/aws.md "Emulators and linting").
+ */
+export async function publishMotoTenantRelease(
+  aws: AwsEmulators,
+  region: string,
+): Promise<MotoTenantRelease> {
+  const releases = await aws.createBucket('releases');
+  const template = synthesizeTenantTemplate(listModels().map((m) => m.name)) as {
+    Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+  };
+  for (const resource of Object.values(template.Resources))
+    if (resource.Type === 'AWS::KMS::Key') delete resource.Properties?.Tags;
+  await aws.s3.send(
+    new PutObjectCommand({ Bucket: releases, Key: 'tenant.template.json', Body: JSON.stringify(template) }),
+  );
+  await aws.s3.send(
+    new PutObjectCommand({
+      Bucket: releases,
+      Key: 'model.zip',
+      Body: Buffer.from(`PK\x05\x06${'\0'.repeat(18)}`, 'binary'),
+    }),
+  );
+  const cfn = new CloudFormationClient({
+    endpoint: aws.endpoints.s3,
+    region,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  return {
+    cfn,
+    releases,
+    templateUrl: `https://${releases}.s3.amazonaws.com/tenant.template.json`,
+    code: { bucket: releases, key: 'model.zip' },
+  };
 }
