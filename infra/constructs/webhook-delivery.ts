@@ -9,6 +9,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { WEBHOOK_QUEUE } from '../../src/functions/webhook-message.ts';
 import { deadLetterQueueName } from '../../src/ports/message-queue.ts';
 import type { CodeSource } from '../config.ts';
+import { tenantKeysStatement } from '../tenant-keys.ts';
 import { SilopoolFunction } from './silopool-function.ts';
 
 export interface WebhookDeliveryProps {
@@ -67,6 +68,9 @@ export function addWebhookDelivery(stack: Stack, props: WebhookDeliveryProps): W
       resources: [`arn:${stack.partition}:dynamodb:${stack.region}:${stack.account}:table/silopool-tenant-*`],
     }),
   );
+  // A dedicated tenant's table is encrypted with its own key: reading its job record needs the key, through
+  // DynamoDB only (the function reads no objects).
+  role.addToPolicy(tenantKeysStatement(stack, ['kms:Decrypt'], ['dynamodb']));
   const fn = new SilopoolFunction(stack, 'WebhookFunction', {
     entry: 'webhooks',
     code: props.code,
