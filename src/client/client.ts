@@ -6,37 +6,39 @@ import type {
   TenantBillingUsage,
 } from './billing-types.ts';
 import { watchJobEvents } from './job-watch.ts';
-import { ProblemError, problemFrom } from './problem.ts';
-import { ApiTransport, type ClientOptions, enc, fileNameFrom } from './transport.ts';
 import type {
   ActiveAlert,
   AlertRule,
-  ApiKey,
-  AuthConfig,
-  CreatedTenant,
-  CreateTenant,
   DeadLetter,
-  Job,
-  JobFilter,
-  JobLogEntry,
   JobStoryView,
-  JobTimeline,
-  Me,
   MetricsHistory,
-  ModelInfo,
-  NotificationSettings,
   Operation,
   OperatorJob,
   OperatorJobFilter,
-  Page,
-  Placement,
   PlacementAdvice,
   QueueDepth,
   Release,
   Rollout,
+  TenantUsage,
+} from './operator-types.ts';
+import { ProblemError, problemFrom } from './problem.ts';
+import { ApiTransport, type ClientOptions, enc, fileNameFrom } from './transport.ts';
+import type {
+  ApiKey,
+  AuthConfig,
+  CreatedTenant,
+  CreateTenant,
+  Job,
+  JobFilter,
+  JobLogEntry,
+  JobTimeline,
+  Me,
+  ModelInfo,
+  NotificationSettings,
+  Page,
+  Placement,
   RotatedApiKey,
   Tenant,
-  TenantUsage,
   UpdateTenant,
 } from './types.ts';
 
