@@ -1,6 +1,7 @@
-import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { canMountTmpfs, fillDisk, mountTmpfs, unmount } from '../support/tmpfs.ts';
 import {
   chaosHarness,
   FAULT_FAILURES,
@@ -8,25 +9,10 @@ import {
   mixedPlacements,
   replayAndCheck,
 } from './harness.ts';
-import { mountTmpfs, newLedger, report, SCALE, sleep, unmount } from './support.ts';
+import { newLedger, report, SCALE, sleep } from './support.ts';
 
-const probe = mountTmpfs('1m');
-if (probe) unmount(probe);
 /** The guard: filling a real small filesystem needs a tmpfs mount, which needs root (CI has it). */
-const CAN_MOUNT_TMPFS = probe !== undefined;
-
-/** Writes a file until the filesystem refuses (ENOSPC). */
-function fillDisk(path: string): void {
-  const fd = openSync(path, 'w');
-  const chunk = Buffer.alloc(16 * 1024, 1);
-  try {
-    for (;;) writeSync(fd, chunk);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
-  } finally {
-    closeSync(fd);
-  }
-}
+const CAN_MOUNT_TMPFS = canMountTmpfs();
 
 /**
  * DATA_DIR on a small tmpfs that is filled to the last byte, several times, while clients submit and jobs
