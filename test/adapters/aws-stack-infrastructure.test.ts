@@ -47,15 +47,7 @@ beforeAll(async () => {
     region: REGION,
     provisioning: 'stack',
   });
-  infra = createStackInfrastructure({
-    client,
-    templateUrl,
-    code: { bucket: releases, key: 'model.zip' },
-    account: ACCOUNT,
-    region: REGION,
-    stores,
-    pollMs: 25,
-  });
+  infra = stackInfrastructure();
 }, 60_000);
 afterAll(async () => {
   client?.destroy();
@@ -70,6 +62,22 @@ function tenant(id: string, fn: Tenant['config']['function'] = {}): Tenant {
 const calls = (action: string, id: string) =>
   cfn.calls.filter((c) => c.action === action && c.stackName?.startsWith(tenantStackName(parseTenantId(id))))
     .length;
+
+/** The stack infrastructure on the emulators, with `options` over the defaults of this file. */
+function stackInfrastructure(
+  options: Partial<Parameters<typeof createStackInfrastructure>[0]> = {},
+): TenantInfrastructure {
+  return createStackInfrastructure({
+    client,
+    templateUrl,
+    code: { bucket: releases, key: 'model.zip' },
+    account: ACCOUNT,
+    region: REGION,
+    stores,
+    pollMs: 25,
+    ...options,
+  });
+}
 
 describe('createStackInfrastructure', () => {
   it('a deploy stopped while the stack is being created resumes it, without a second CreateStack', async () => {
@@ -127,17 +135,7 @@ describe('createStackInfrastructure', () => {
 
   it('checks the account’s quotas before creating a stack or raising its reservation, and names the one short', async () => {
     let reading = { unreservedConcurrency: 103, stacks: 10, stackLimit: 2000 };
-    const checked = createStackInfrastructure({
-      client,
-      templateUrl,
-      code: { bucket: releases, key: 'model.zip' },
-      account: ACCOUNT,
-      region: REGION,
-      stores,
-      pollMs: 25,
-      quotas: { read: async () => reading },
-      functionsPerStack: 2,
-    });
+    const checked = stackInfrastructure({ quotas: { read: async () => reading }, functionsPerStack: 2 });
     const id = newTenantId('quota');
     // 2 functions × 2 reserved would leave 99 unreserved: Lambda keeps 100.
     await expect(checked.deploy(tenant(id))).rejects.toThrow(/leave 99 unreserved/);
@@ -160,16 +158,7 @@ describe('createStackInfrastructure', () => {
 
   it('leaves the tenant dashboard out above the configured number of tenant stacks, and keeps a stack’s choice', async () => {
     const withDashboards = (dashboards: 'on' | 'off' | { upTo: number }) =>
-      createStackInfrastructure({
-        client,
-        templateUrl,
-        code: { bucket: releases, key: 'model.zip' },
-        account: ACCOUNT,
-        region: REGION,
-        stores,
-        pollMs: 25,
-        dashboards,
-      });
+      stackInfrastructure({ dashboards });
     const dashboardOf = (id: string) => {
       const stack = cfn.stack(tenantStackName(parseTenantId(id)));
       const resources = Object.values(stack?.resources ?? {});

@@ -8,8 +8,8 @@ import type { TenantId } from '../../src/core/ids.ts';
 import { startMove, waitForOperation } from '../placement/helpers.ts';
 import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.ts';
 import { MOTO_MISSING, motoAvailable } from '../support/moto.ts';
-import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
-import { publishMotoTenantRelease } from '../support/tenant-stacks.ts';
+import { newTenantId, startTestServer, type TestServer } from '../support/server.ts';
+import { publishMotoTenantRelease, runFinanceJob } from '../support/tenant-stacks.ts';
 
 // The server in `stack` mode with everything on one moto_server: SQS, DynamoDB, S3 and CloudFormation, which
 // creates the tenant template synthesized from infra/ (its KMS key without Tags: moto 5.2's KMS handler
@@ -26,22 +26,6 @@ async function exists(check: () => Promise<unknown>): Promise<boolean> {
     () => true,
     () => false,
   );
-}
-
-async function runJob(apiKey: string, revenue: number) {
-  const res = await server.api('/v1/models/finance/jobs', {
-    method: 'POST',
-    token: apiKey,
-    body: JSON.stringify({ input: { revenue } }),
-  });
-  expect(res.status, await res.clone().text()).toBe(202);
-  const { id } = (await res.json()) as { id: string };
-  const job = (await waitForJob(server, apiKey, id, { timeoutMs: 30_000 })) as {
-    status: string;
-    artifacts: { url: string }[];
-  };
-  expect(job.status).toBe('succeeded');
-  return job;
 }
 
 describe.skipIf(!motoAvailable())(
@@ -82,7 +66,7 @@ describe.skipIf(!motoAvailable())(
       });
       expect(created.status).toBe(201);
       const body = (await created.json()) as { apiKey: string; operation?: { id: string } };
-      const early = await runJob(body.apiKey, 1_000_000);
+      const early = await runFinanceJob(server, body.apiKey, 1_000_000);
       const op = await waitForOperation(server, body.operation!.id, 90_000);
       expect(op.status, JSON.stringify(op.steps)).toBe('succeeded');
       const [stack] =
@@ -94,8 +78,8 @@ describe.skipIf(!motoAvailable())(
       expect(await exists(() => aws.dynamo.send(new DescribeTableCommand({ TableName: table })))).toBe(true);
 
       // Jobs run from the stack's queues against its table and bucket; the early job moved there.
-      const late = await runJob(body.apiKey, 2_000_000);
-      for (const job of [early, late])
+      const late = await runFinanceJob(server, body.apiKey, 2_000_000);
+      for (const { job } of [early, late])
         expect((await server.api(job.artifacts[0]!.url, { token: body.apiKey })).status).toBe(200);
 
       const back = await waitForOperation(server, (await startMove(server, id, 'shared')).id, 90_000);
@@ -105,7 +89,7 @@ describe.skipIf(!motoAvailable())(
       expect(await exists(() => aws.s3.send(new HeadBucketCommand({ Bucket: bucket })))).toBe(false);
       const queues = await aws.sqs.send(new ListQueuesCommand({ QueueNamePrefix: `tenant_${id}_` }));
       expect(queues.QueueUrls ?? []).toEqual([]);
-      for (const job of [early, late])
+      for (const { job } of [early, late])
         expect((await server.api(job.artifacts[0]!.url, { token: body.apiKey })).status).toBe(200);
     }, 240_000);
   },

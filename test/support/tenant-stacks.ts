@@ -1,9 +1,11 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { expect } from 'vitest';
 import { synthesizeTenantTemplate } from '../../infra/tenant-template.ts';
 import { listModels } from '../../src/models/registry.ts';
 import type { AwsEmulators } from './aws-emulators.ts';
 import { type CloudFormationEmulator, startCloudFormationEmulator } from './cloudformation-emulator.ts';
+import { type TestServer, waitForJob } from './server.ts';
 
 export interface TenantStacks {
   cfn: CloudFormationEmulator;
@@ -83,4 +85,25 @@ export async function publishMotoTenantRelease(
     templateUrl: `https://${releases}.s3.amazonaws.com/tenant.template.json`,
     code: { bucket: releases, key: 'model.zip' },
   };
+}
+
+/** Submits a finance job (`revenue`) and waits for it: it must be accepted and succeed within 30 s. */
+export async function runFinanceJob(
+  server: TestServer,
+  apiKey: string,
+  revenue: number,
+): Promise<{ id: string; job: { status: string; artifacts: { url: string }[] } }> {
+  const res = await server.api('/v1/models/finance/jobs', {
+    method: 'POST',
+    token: apiKey,
+    body: JSON.stringify({ input: { revenue } }),
+  });
+  expect(res.status, await res.clone().text()).toBe(202);
+  const { id } = (await res.json()) as { id: string };
+  const job = (await waitForJob(server, apiKey, id, { timeoutMs: 30_000 })) as {
+    status: string;
+    artifacts: { url: string }[];
+  };
+  expect(job.status).toBe('succeeded');
+  return { id, job };
 }
