@@ -4,11 +4,11 @@ import { cancelJob, redriveJob, retryJob } from '../../src/control/job-actions.t
 import { ensureQueue } from '../../src/control/lanes.ts';
 import { listJobsAcrossTenants } from '../../src/control/operator-jobs.ts';
 import { ConflictError } from '../../src/core/errors.ts';
-import { newJobId, parseTenantId, type TenantId } from '../../src/core/ids.ts';
+import { parseTenantId, type TenantId } from '../../src/core/ids.ts';
 import type { JobRecord } from '../../src/core/job.ts';
 import { decodeJobMessage, encodeJobMessage } from '../../src/core/messages.ts';
 import { deadLetterQueueName } from '../../src/ports/message-queue.ts';
-import { makeTenant } from '../contract/fixtures.ts';
+import { makeJob, makeTenant } from '../contract/fixtures.ts';
 import { tempPlatforms } from '../support/embedded-platform.ts';
 
 const openPlatform = tempPlatforms('job-actions');
@@ -28,25 +28,14 @@ async function setUp() {
     patch: Partial<JobRecord> = {},
     at = Date.now(),
   ): Promise<JobRecord> => {
-    const created = new Date(at).toISOString();
-    const job: JobRecord = {
-      id: newJobId(at),
-      tenantId,
-      model: 'finance',
-      modelVersion: '1.0.0',
-      status: 'queued',
+    const job = makeJob(tenantId, {
       input: {},
       effectiveInput: {},
-      rules: {},
-      artifacts: [],
-      attempts: 0,
       cost: 7,
       priority: 1,
-      createdAt: created,
-      updatedAt: created,
-      version: 1,
+      createdAtMs: at,
       ...patch,
-    };
+    });
     await platform.stores.jobs({ kind: 'shared' }).forTenant(tenantId).create(job);
     return job;
   };

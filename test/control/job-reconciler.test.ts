@@ -8,7 +8,7 @@ import type { JobRecord } from '../../src/core/job.ts';
 import { decodeJobMessage, encodeJobMessage } from '../../src/core/messages.ts';
 import { WEBHOOK_QUEUE } from '../../src/functions/webhook-message.ts';
 import { deadLetterQueueName } from '../../src/ports/message-queue.ts';
-import { makeTenant } from '../contract/fixtures.ts';
+import { makeJob, makeTenant } from '../contract/fixtures.ts';
 import { tempPlatforms } from '../support/embedded-platform.ts';
 
 const openPlatform = tempPlatforms('reconcile');
@@ -19,26 +19,17 @@ async function setUp() {
   const id = parseTenantId(`t-${randomUUID().slice(0, 8)}`);
   await platform.directory.create(makeTenant(id, { name: 'Reconciled' }));
   const jobs = platform.stores.jobs({ kind: 'shared' }).forTenant(id);
-  const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
+  const hourAgo = Date.now() - 3_600_000;
   const add = async (patch: Partial<JobRecord>): Promise<JobRecord> => {
-    const job: JobRecord = {
+    const job = makeJob(id, {
       id: newJobId(),
-      tenantId: id,
-      model: 'finance',
-      modelVersion: '1.0.0',
-      status: 'queued',
       input: {},
       effectiveInput: {},
-      rules: {},
-      artifacts: [],
-      attempts: 0,
       cost: 7,
       priority: 1,
-      createdAt: hourAgo,
-      updatedAt: hourAgo,
-      version: 1,
+      createdAtMs: hourAgo,
       ...patch,
-    };
+    });
     await jobs.create(job);
     return job;
   };
