@@ -26,6 +26,7 @@ export function DataTable<T>({
   rowKey,
   footer,
   className,
+  rowClassName,
 }: {
   label: string;
   caption?: ReactNode;
@@ -35,6 +36,8 @@ export function DataTable<T>({
   rowKey(row: T, index: number): string;
   footer?: ReactNode;
   className?: string;
+  /** A row's class (e.g. `warn` for a failed span). */
+  rowClassName?(row: T): string | undefined;
 }) {
   return (
     <TableFrame label={label}>
@@ -55,7 +58,7 @@ export function DataTable<T>({
         </thead>
         <tbody>
           {rows.map((row, index) => (
-            <tr key={rowKey(row, index)}>
+            <tr key={rowKey(row, index)} className={rowClassName?.(row)}>
               {columns.map((c) => (
                 <td key={c.header} className={c.num ? 'num' : c.className}>
                   {c.cell(row)}
