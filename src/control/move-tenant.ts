@@ -1,11 +1,12 @@
-import { ConditionFailedError, NotFoundError } from '../core/errors.ts';
+import { NotFoundError } from '../core/errors.ts';
 import type { TenantId } from '../core/ids.ts';
 import type { MovePhase } from '../core/placement.ts';
 import type { Placement, Tenant } from '../core/tenant.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
+import { retryOnConflict } from './conflicts.ts';
 
-// A move's changes to the tenant record: each a compare-and-set on `tenant.version`, retried only where
-// an unrelated change of the tenant may have won the race.
+// A move's changes to the tenant record: each a compare-and-set on `tenant.version`, re-read and retried
+// (retryOnConflict) where an unrelated change of the tenant may have won the race.
 
 export async function requireTenant(directory: TenantDirectory, tenantId: TenantId): Promise<Tenant> {
   const tenant = await directory.get(tenantId);
@@ -32,17 +33,13 @@ export async function setMovePhase(
   opId: string,
   phase: MovePhase,
 ): Promise<Tenant> {
-  for (;;) {
+  return retryOnConflict(async () => {
     const tenant = await requireTenant(directory, tenantId);
     if (tenant.move?.operationId !== opId)
       throw new Error(`Tenant ${tenantId} is no longer moved by ${opId}.`);
     if (tenant.move.phase === phase) return tenant;
-    try {
-      return await setMove(directory, tenant, { ...tenant.move, phase });
-    } catch (error) {
-      if (!(error instanceof ConditionFailedError)) throw error;
-    }
-  }
+    return setMove(directory, tenant, { ...tenant.move, phase });
+  });
 }
 
 /** The switch: placement = `to`, move cleared, in one CAS; a no-op once done. */
@@ -51,44 +48,34 @@ export async function switchPlacement(
   tenantId: TenantId,
   to: Placement,
 ): Promise<void> {
-  for (;;) {
+  await retryOnConflict(async () => {
     const current = await requireTenant(directory, tenantId);
     if (current.placement === to && !current.move) return;
     // A shared tenant runs the current release: a release of its own would come back stale on promotion.
     const { move: _move, release, ...rest } = current;
     const kept = to === 'dedicated' && release ? { release } : {};
-    try {
-      await directory.update(
-        {
-          ...rest,
-          ...kept,
-          placement: to,
-          version: current.version + 1,
-          updatedAt: new Date().toISOString(),
-        },
-        current.version,
-      );
-      return;
-    } catch (error) {
-      if (!(error instanceof ConditionFailedError)) throw error;
-    }
-  }
+    await directory.update(
+      {
+        ...rest,
+        ...kept,
+        placement: to,
+        version: current.version + 1,
+        updatedAt: new Date().toISOString(),
+      },
+      current.version,
+    );
+  });
 }
 
 /** Clears the move of operation `opId` from the tenant (a rolled-back move); a no-op once cleared. */
 export async function clearMove(directory: TenantDirectory, tenantId: TenantId, opId: string): Promise<void> {
-  for (;;) {
+  await retryOnConflict(async () => {
     const tenant = await requireTenant(directory, tenantId);
     if (tenant.move?.operationId !== opId) return;
     const { move: _move, ...rest } = tenant;
-    try {
-      await directory.update(
-        { ...rest, version: tenant.version + 1, updatedAt: new Date().toISOString() },
-        tenant.version,
-      );
-      return;
-    } catch (error) {
-      if (!(error instanceof ConditionFailedError)) throw error;
-    }
-  }
+    await directory.update(
+      { ...rest, version: tenant.version + 1, updatedAt: new Date().toISOString() },
+      tenant.version,
+    );
+  });
 }
