@@ -1,9 +1,5 @@
-import {
-  deliverNotification,
-  fanOutNotification,
-  type NotificationDeliveryDeps,
-} from '../functions/notification-delivery.ts';
-import { decodeNotificationMessage, NOTIFICATION_QUEUE } from '../functions/notification-message.ts';
+import { type NotificationDeliveryDeps, notificationOutcome } from '../functions/notification-delivery.ts';
+import { NOTIFICATION_QUEUE } from '../functions/notification-message.ts';
 import { createWebhookEndpoints, type WebhookEndpoints } from '../functions/webhook-endpoints.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import { startQueueDispatcher } from './queue-dispatcher.ts';
@@ -35,19 +31,6 @@ export function startNotificationDispatcher(options: NotificationDispatcherOptio
     concurrency: options.concurrency ?? 64,
     drainMs: 11_000,
     onError: options.onError,
-    async handle(m, underCircuit) {
-      const message = decodeNotificationMessage(m.body);
-      if (!message) return { kind: 'delivered' };
-      if (message.kind === 'job') {
-        // The fan-out only writes to the queue: no channel's circuit applies to it.
-        return fanOutNotification(options, message).then(
-          () => ({ kind: 'delivered' }) as const,
-          (error: unknown) => ({ kind: 'failed', error }) as const,
-        );
-      }
-      return underCircuit(`${message.tenantId}/${message.channel}`, () =>
-        deliverNotification(options, message),
-      );
-    },
+    handle: (m, underCircuit) => notificationOutcome(options, m.body, underCircuit),
   });
 }

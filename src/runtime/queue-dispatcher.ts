@@ -1,3 +1,4 @@
+import type { UnderCircuit } from '../functions/delivery-outcome.ts';
 import {
   type DeliveryOutcome,
   retryDelaySec,
@@ -9,12 +10,6 @@ import type { MessageQueue, ReceivedMessage } from '../ports/message-queue.ts';
 const VISIBILITY_SEC = 30;
 /** After a receive error (the queue is closing or locked), wait this long before the next receive. */
 const RECEIVE_ERROR_PAUSE_MS = 500;
-
-/**
- * Runs `deliver` under the circuit and in-flight limit of `key`, extending the message's visibility when
- * it waited a second or more for a slot. Never rejects: a failure is an outcome.
- */
-export type UnderCircuit = (key: string, deliver: () => Promise<void>) => Promise<DeliveryOutcome>;
 
 export interface QueueDispatcherOptions {
   queue: MessageQueue;
@@ -51,6 +46,7 @@ export function startQueueDispatcher(options: QueueDispatcherOptions): { stop():
   const report = (error: unknown) => options.onError?.(error);
 
   async function handle(m: ReceivedMessage): Promise<void> {
+    // Here a message that waited a second or more for its key's slot has its visibility extended first.
     const underCircuit: UnderCircuit = (key, deliver) =>
       endpoints.run(key, deliver, async (waitedMs) => {
         if (waitedMs >= 1_000) await queue.changeVisibility(queueName, m.receiptHandle, VISIBILITY_SEC);

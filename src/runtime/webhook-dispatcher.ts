@@ -1,8 +1,7 @@
 import type { WebhookTargetPolicy } from '../core/webhook-target.ts';
-import { deliverWebhook } from '../functions/webhook-delivery.ts';
+import { webhookOutcome } from '../functions/webhook-delivery.ts';
 import { createWebhookEndpoints, type WebhookEndpoints } from '../functions/webhook-endpoints.ts';
-import { decodeWebhookMessage, WEBHOOK_QUEUE } from '../functions/webhook-message.ts';
-import { traceWebhook } from '../observability/job-delivery.ts';
+import { WEBHOOK_QUEUE } from '../functions/webhook-message.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
@@ -39,10 +38,6 @@ export function startWebhookDispatcher(options: WebhookDispatcherOptions): { sto
     // Deliveries in flight end within their timeout; those still waiting for their endpoint come back.
     drainMs: (options.timeoutMs ?? 10_000) + 1_000,
     onError: options.onError,
-    async handle(m, underCircuit) {
-      const tenantId = decodeWebhookMessage(m.body)?.tenantId;
-      if (!tenantId) return { kind: 'delivered' };
-      return underCircuit(tenantId, () => traceWebhook(m.attributes, () => deliverWebhook(options, m.body)));
-    },
+    handle: (m, underCircuit) => webhookOutcome(options, m.body, m.attributes, underCircuit),
   });
 }
