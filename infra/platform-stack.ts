@@ -1,29 +1,23 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpJwtAuthorizer, HttpUserPoolAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
-import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { sharedQueueName } from '../src/core/placement.ts';
-import { WEBHOOK_QUEUE } from '../src/functions/webhook-message.ts';
-import { deadLetterQueueName } from '../src/ports/message-queue.ts';
 import type { SilopoolInfraConfig } from './config.ts';
 import { ControlFunction } from './constructs/control-function.ts';
 import { DeadLetterSettler } from './constructs/dead-letter-settler.ts';
 import { ModelLane } from './constructs/model-lane.ts';
+import { platformAuthorizer } from './constructs/platform-auth.ts';
+import { addPlatformDashboard } from './constructs/platform-dashboard.ts';
 import { SilopoolFunction } from './constructs/silopool-function.ts';
 import { TenantProvisioning } from './constructs/tenant-provisioning.ts';
-import { tenantJobWidgets } from './constructs/tenant-widgets.ts';
 import { UserNotifications } from './constructs/user-notifications.ts';
+import { addWebhookDelivery } from './constructs/webhook-delivery.ts';
 import { ITEM_ACTIONS, keyedTable, platformNames } from './naming.ts';
 import { acknowledgePlatform } from './suppressions.ts';
 import { announcementDedupStatement, dedicatedBucketsArn, tenantRegionsOf } from './tenant-grants.ts';
@@ -146,62 +140,16 @@ export class PlatformStack extends Stack {
     );
     // Announcements (webhooks, user notifications) go through the platform's queues, deduplicated by items of their own.
     modelRole.addToPolicy(announcementDedupStatement(this, dedupTable));
-    const webhookDlq = new sqs.Queue(this, 'WebhooksDeadLetterQueue', {
-      queueName: deadLetterQueueName(WEBHOOK_QUEUE),
-      retentionPeriod: Duration.days(14),
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-    });
-    const webhookTimeoutSec = 30;
-    const webhooks = new sqs.Queue(this, 'Webhooks', {
-      queueName: WEBHOOK_QUEUE,
-      // AWS's guidance for SQS event sources: at least six times the function's timeout, so a batch retried
-      // after a throttle is not visible again while an earlier invocation still works on it.
-      visibilityTimeout: Duration.seconds(webhookTimeoutSec * 6),
-      deadLetterQueue: { queue: webhookDlq, maxReceiveCount: 12 },
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-    });
-    webhooks.grantSendMessages(modelRole);
-
-    // Webhook delivery: reads tenants (URL, secret) and job records, posts signed notifications.
-    const webhookRole = new iam.Role(this, 'WebhookRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Silopool webhook delivery: reads tenants and job records',
-    });
-    // GetItem only: the tenant's record (its webhook secret) and the job's; no listing of either table.
-    webhookRole.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['dynamodb:GetItem'],
-        resources: [tenantsTable.tableArn, sharedTable.tableArn],
-      }),
-    );
-    webhookRole.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['dynamodb:GetItem'],
-        resources: dedicatedTablesArns,
-      }),
-    );
-    const webhookFunction = new SilopoolFunction(this, 'WebhookFunction', {
-      entry: 'webhooks',
+    const webhooks = addWebhookDelivery(this, {
       code: config.code,
       environment: baseEnv,
-      memoryMb: 256,
-      timeoutSec: webhookTimeoutSec,
-      role: webhookRole,
+      tenantsTable,
+      sharedTable,
+      dedicatedTablesArns,
+      regions: tenantRegions,
+      alarmTopic,
     });
-    webhookFunction.fn.addEventSource(
-      new SqsEventSource(webhooks, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 5 }),
-    );
-    new cloudwatch.Alarm(this, 'WebhookDeadLettersAlarm', {
-      alarmDescription:
-        'Webhook notifications were dead-lettered after 12 failed deliveries: check the tenants’ endpoints.',
-      metric: webhookDlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    }).addAlarmAction(new actions.SnsAction(alarmTopic));
+    webhooks.queue.grantSendMessages(modelRole);
 
     // Email and Web Push to users: the model functions announce finished jobs to its queue.
     const notifications = new UserNotifications(this, 'UserNotifications', {
@@ -322,7 +270,7 @@ export class PlatformStack extends Stack {
     });
     const controlPlaneEnv = { ...baseEnv, ...provisioning.environment };
 
-    const auth = this.authorizer(config);
+    const auth = platformAuthorizer(this, config);
     const apiFunction = new SilopoolFunction(this, 'ApiFunction', {
       entry: 'api',
       code: config.code,
@@ -388,14 +336,14 @@ export class PlatformStack extends Stack {
       });
     }
 
-    this.dashboard(tenantsTable, apiFunction, control.fn);
+    addPlatformDashboard(this, { lanes: this.lanes, tenantsTable, api: apiFunction, control: control.fn });
     acknowledgePlatform(this, {
       apiRole,
       modelRole,
       tenantScopeRole,
       apiFunction,
-      webhookRole,
-      webhookFunction,
+      webhookRole: webhooks.role,
+      webhookFunction: webhooks.fn,
       notifications,
       controlFunction: control.fn,
       deadLetterFunction: deadLetters.fn,
@@ -405,112 +353,5 @@ export class PlatformStack extends Stack {
     });
     new CfnOutput(this, 'ApiUrl', { value: this.api.apiEndpoint });
     new CfnOutput(this, 'TenantScopeRoleArn', { value: tenantScopeRole.roleArn });
-  }
-
-  private authorizer(config: SilopoolInfraConfig): {
-    authorizer: apigw.IHttpRouteAuthorizer;
-    environment: Record<string, string>;
-  } {
-    if (config.auth.kind === 'oidc') {
-      const { issuer, audience, jwksUrl } = config.auth;
-      return {
-        authorizer: new HttpJwtAuthorizer('JwtAuthorizer', issuer, { jwtAudience: audience }),
-        environment: {
-          SILOPOOL_OIDC_ISSUER: issuer,
-          SILOPOOL_OIDC_CLIENT_ID: audience[0] ?? '',
-          ...(jwksUrl ? { SILOPOOL_OIDC_JWKS_URL: jwksUrl } : {}),
-          SILOPOOL_OIDC_TENANTS_CLAIM: 'tenants',
-          SILOPOOL_OIDC_ROLES_CLAIM: 'roles',
-        },
-      };
-    }
-    const userPool = new cognito.UserPool(this, 'Users', {
-      selfSignUpEnabled: false,
-      signInAliases: { email: true },
-      mfa: cognito.Mfa.REQUIRED,
-      mfaSecondFactor: { otp: true, sms: false },
-      passwordPolicy: {
-        minLength: 12,
-        requireDigits: true,
-        requireLowercase: true,
-        requireUppercase: true,
-        requireSymbols: true,
-      },
-      customAttributes: { tenants: new cognito.StringAttribute({ mutable: true, maxLen: 2048 }) },
-      accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    new cognito.CfnUserPoolGroup(this, 'OperatorGroup', {
-      userPoolId: userPool.userPoolId,
-      groupName: 'operator',
-    });
-    // Explicit attributes: without writeAttributes a client lets users write every mutable attribute,
-    // `custom:tenants` (which tenants a token grants) included. Only operators set it (AdminUpdateUserAttributes,
-    // which ignores client settings); roles come from groups, which users cannot join themselves.
-    const standard = { email: true, fullname: true };
-    const client = userPool.addClient('WebClient', {
-      authFlows: { userSrp: true },
-      generateSecret: false,
-      readAttributes: new cognito.ClientAttributes()
-        .withStandardAttributes({ ...standard, emailVerified: true })
-        .withCustomAttributes('tenants'),
-      writeAttributes: new cognito.ClientAttributes().withStandardAttributes(standard),
-      oAuth: {
-        flows: { authorizationCodeGrant: true },
-        scopes: [cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL],
-      },
-    });
-    const issuer = `https://cognito-idp.${this.region}.amazonaws.com/${userPool.userPoolId}`;
-    return {
-      authorizer: new HttpUserPoolAuthorizer('UserPoolAuthorizer', userPool, { userPoolClients: [client] }),
-      environment: { SILOPOOL_OIDC_ISSUER: issuer, SILOPOOL_OIDC_CLIENT_ID: client.userPoolClientId },
-    };
-  }
-
-  private dashboard(tenantsTable: dynamodb.Table, api: SilopoolFunction, control: SilopoolFunction): void {
-    // A property variable rewrites the TenantId of every widget: pick a tenant, see its jobs.
-    const tenant = new cloudwatch.DashboardVariable({
-      id: 'tenant',
-      type: cloudwatch.VariableType.PROPERTY,
-      inputType: cloudwatch.VariableInputType.SELECT,
-      value: 'TenantId',
-      label: 'Tenant',
-      values: cloudwatch.Values.fromSearchComponents({
-        namespace: 'Silopool',
-        dimensions: ['service', 'TenantId'],
-        metricName: 'JobsProcessed',
-        populateFrom: 'TenantId',
-      }),
-      defaultValue: cloudwatch.DefaultValue.FIRST,
-    });
-    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
-      // Dashboard names are unique per account, across Regions: a second Region's platform needs its own.
-      dashboardName: `${this.stackName}-${this.region}`,
-      variables: [tenant],
-    });
-    dashboard.addWidgets(...tenantJobWidgets('all'));
-    for (const lane of this.lanes) dashboard.addWidgets(...lane.widgets());
-    dashboard.addWidgets(
-      new cloudwatch.GraphWidget({
-        title: 'API',
-        left: [api.fn.metricInvocations(), api.fn.metricErrors()],
-        right: [api.fn.metricDuration({ statistic: 'p95' })],
-        width: 12,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Control (placement moves)',
-        left: [control.fn.metricInvocations(), control.fn.metricErrors(), control.fn.metricThrottles()],
-        right: [control.fn.metricDuration({ statistic: 'Maximum' })],
-        width: 12,
-      }),
-      new cloudwatch.GraphWidget({
-        title: 'Tenant directory',
-        left: [
-          tenantsTable.metricConsumedReadCapacityUnits(),
-          tenantsTable.metricConsumedWriteCapacityUnits(),
-        ],
-        width: 12,
-      }),
-    );
   }
 }

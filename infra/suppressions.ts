@@ -135,6 +135,11 @@ export function acknowledgePlatform(
     `AwsSolutions-IAM5[Resource::${patterns[0]![0]}]`,
     "Webhook delivery reads a dedicated tenant's job record (GetItem only) from its table, created later by its TenantStack.",
   );
+  acknowledge(
+    webhookRole,
+    `AwsSolutions-IAM5[Resource::arn:${partition}:kms:${region}:${account}:key/*]`,
+    "Dedicated tenants' keys, created later by their TenantStacks: Decrypt only, only those carrying the silopool:tenant tag, only through DynamoDB (a job record's table).",
+  );
 
   acknowledgeTenantProvisioning(stack, apiRole, parts.deployerRole, parts.artifactsBucket);
 

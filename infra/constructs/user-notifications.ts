@@ -8,11 +8,11 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { TENANT_TAG } from '../../src/adapters/aws/tenant-stack.ts';
 import { NOTIFICATION_QUEUE } from '../../src/functions/notification-message.ts';
 import { deadLetterQueueName } from '../../src/ports/message-queue.ts';
 import type { CodeSource, NotificationSettings } from '../config.ts';
 import { announcementDedupStatement, dedicatedBucketsArn } from '../tenant-grants.ts';
+import { tenantKeysStatement } from '../tenant-keys.ts';
 import { SilopoolFunction } from './silopool-function.ts';
 
 // Users' settings in their tenant's objects (src/functions/notification-preferences.ts), under `tenants/{id}/`.
@@ -111,23 +111,9 @@ export class UserNotifications extends Construct {
         conditions: { StringLike: { 's3:prefix': [SETTINGS] } },
       }),
     );
-    // Dedicated tenants' tables and buckets are encrypted with their own keys (tenant-stack.ts): those carrying
-    // the tenant tag from creation on, as the deployer role names them (tenant-provisioning.ts), used through
-    // S3 and DynamoDB only.
+    // Dedicated tenants' job records and users' settings, under their own keys.
     role.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-        resources: regions.map((r) => `arn:${stack.partition}:kms:${r}:${stack.account}:key/*`),
-        conditions: {
-          Null: { [`aws:ResourceTag/${TENANT_TAG}`]: 'false' },
-          StringEquals: {
-            'kms:ViaService': regions.flatMap((r) => [
-              `s3.${r}.amazonaws.com`,
-              `dynamodb.${r}.amazonaws.com`,
-            ]),
-          },
-        },
-      }),
+      tenantKeysStatement(stack, ['kms:Decrypt', 'kms:GenerateDataKey'], ['s3', 'dynamodb'], regions),
     );
     // The fan-out's deliveries go back to this queue, deduplicated by their own items.
     this.queue.grantSendMessages(role);

@@ -1,4 +1,3 @@
-import { type BackoffPolicy, backoffMs } from '../core/backoff.ts';
 import type {
   BillingMonth,
   BillingPlan,
@@ -6,125 +5,49 @@ import type {
   Statement,
   TenantBillingUsage,
 } from './billing-types.ts';
-import { networkProblem, ProblemError, problemFrom } from './problem.ts';
-import { parseEventStream } from './sse.ts';
+import { watchJobEvents } from './job-watch.ts';
 import type {
   ActiveAlert,
   AlertRule,
-  ApiKey,
-  AuthConfig,
-  CreatedTenant,
-  CreateTenant,
   DeadLetter,
-  Job,
-  JobFilter,
-  JobLogEntry,
-  JobStatus,
   JobStoryView,
-  JobTimeline,
-  Me,
   MetricsHistory,
-  ModelInfo,
-  NotificationSettings,
   Operation,
   OperatorJob,
   OperatorJobFilter,
-  Page,
-  Placement,
   PlacementAdvice,
   QueueDepth,
   Release,
   Rollout,
+  TenantUsage,
+} from './operator-types.ts';
+import { ProblemError, problemFrom } from './problem.ts';
+import { ApiTransport, type ClientOptions, enc, fileNameFrom } from './transport.ts';
+import type {
+  ApiKey,
+  AuthConfig,
+  CreatedTenant,
+  CreateTenant,
+  Job,
+  JobFilter,
+  JobLogEntry,
+  JobTimeline,
+  Me,
+  ModelInfo,
+  NotificationSettings,
+  Page,
+  Placement,
   RotatedApiKey,
   Tenant,
-  TenantUsage,
   UpdateTenant,
 } from './types.ts';
 
-/** How long a dropped event stream waits before it reconnects: 250 ms doubling to 5 s. */
-const RECONNECT: BackoffPolicy = { baseMs: 250, maxMs: 5000 };
-
-export interface ClientOptions {
-  /** Origin of the API, e.g. `http://localhost:3000`; empty means the page's own origin. */
-  baseUrl?: string;
-  /** A JWT or a tenant API key; a function is read on every request so a refreshed token is used. */
-  token?: string | (() => string | undefined);
-  /** Sent as `x-tenant-id`; selects one of the tenants the token grants. */
-  tenantId?: string;
-  fetch?: typeof fetch;
-}
-
-/** Every route the client calls, as `METHOD /path/{param}`; the OpenAPI test checks each exists. */
-export const CLIENT_ROUTES = [
-  'GET /v1/auth/config',
-  'GET /v1/me',
-  'GET /v1/models',
-  'POST /v1/models/{model}/jobs',
-  'GET /v1/jobs',
-  'GET /v1/jobs/{id}',
-  'DELETE /v1/jobs/{id}',
-  'GET /v1/jobs/{id}/events',
-  'GET /v1/jobs/{id}/artifacts/{name}',
-  'GET /v1/admin/tenants',
-  'POST /v1/admin/tenants',
-  'GET /v1/admin/tenants/{id}',
-  'PATCH /v1/admin/tenants/{id}',
-  'DELETE /v1/admin/tenants/{id}',
-  'POST /v1/admin/tenants/{id}/placement',
-  'GET /v1/admin/operations/{id}',
-  'GET /v1/admin/tenants/{id}/operations',
-  'GET /v1/admin/queues',
-  'GET /v1/admin/dead-letters',
-  'POST /v1/admin/dead-letters/redrive',
-  'GET /v1/admin/usage',
-  'POST /v1/admin/tokens',
-  'GET /v1/admin/tenants/{id}/api-keys',
-  'POST /v1/admin/tenants/{id}/api-keys',
-  'DELETE /v1/admin/tenants/{id}/api-keys/{keyId}',
-  'POST /v1/admin/tenants/{id}/api-keys/{keyId}/rotate',
-  'GET /v1/admin/advisor',
-  'POST /v1/admin/advisor/apply',
-  'GET /v1/admin/metrics/history',
-  'GET /v1/admin/alerts',
-  'GET /v1/me/notifications',
-  'PATCH /v1/me/notifications',
-  'PUT /v1/me/notifications/email',
-  'POST /v1/me/notifications/email/verify',
-  'DELETE /v1/me/notifications/email',
-  'POST /v1/me/notifications/push',
-  'DELETE /v1/me/notifications/push/{id}',
-  'GET /v1/jobs/{id}/timeline',
-  'GET /v1/jobs/{id}/logs',
-  'GET /v1/admin/jobs',
-  'GET /v1/admin/tenants/{tenantId}/jobs/{id}',
-  'POST /v1/admin/tenants/{tenantId}/jobs/{id}/retry',
-  'POST /v1/admin/tenants/{tenantId}/jobs/{id}/cancel',
-  'POST /v1/admin/tenants/{tenantId}/jobs/{id}/redrive',
-  'GET /v1/admin/billing/summary',
-  'GET /v1/admin/billing/months',
-  'GET /v1/admin/billing/plans',
-  'POST /v1/admin/tenants/{id}/plan',
-  'GET /v1/admin/tenants/{id}/statements',
-  'GET /v1/billing/usage',
-  'GET /v1/billing/statements',
-] as const;
-
-const TERMINAL: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
-
-export function isTerminal(status: JobStatus): boolean {
-  return TERMINAL.includes(status);
-}
-
-type Query = Record<string, string | number | undefined>;
+export { isTerminal } from './job-watch.ts';
+export { CLIENT_ROUTES } from './routes.ts';
+export { type ClientOptions, fileNameFrom } from './transport.ts';
 
 /** A typed client of the Silopool v1 API; works in browsers and in Node 20+ (global fetch). */
-export class SilopoolClient {
-  readonly options: ClientOptions;
-
-  constructor(options: ClientOptions = {}) {
-    this.options = options;
-  }
-
+export class SilopoolClient extends ApiTransport {
   /** The same credentials scoped to another tenant. */
   forTenant(tenantId: string | undefined): SilopoolClient {
     return new SilopoolClient({ ...this.options, tenantId });
@@ -155,50 +78,17 @@ export class SilopoolClient {
   cancelJob(id: string): Promise<Job> {
     return this.json('DELETE', `/v1/jobs/${enc(id)}`);
   }
-
-  /**
-   * Yields the job on every status change until it is terminal. Reconnects when the stream
-   * drops early (proxies cut idle connections) and re-reads the job so no change is missed. A stream
-   * the server ends on purpose (`reconnect`: its maximum life, or a restart) is reopened at once; when
-   * the tenant has all its streams open (`429`) the job is re-read after `Retry-After` instead.
-   */
-  async *watchJob(id: string, signal?: AbortSignal): AsyncGenerator<Job> {
-    for (let attempt = 0; !signal?.aborted; attempt++) {
-      const res = await this.send('GET', `/v1/jobs/${enc(id)}/events`, {
-        headers: { accept: 'text/event-stream' },
-        signal,
-      });
-      let waitMs = backoffMs(attempt, RECONNECT);
-      if (res.status === 429) {
-        await res.body?.cancel();
-        waitMs = Math.min(60, Number(res.headers.get('retry-after')) || 5) * 1000;
-      } else {
-        if (!res.ok) throw await problemFrom(res);
-        if (!res.body) throw networkProblem(new Error('the event stream has no body'));
-        let last: Job | undefined;
-        for await (const message of parseEventStream(res.body)) {
-          if (message.event === 'reconnect') {
-            attempt = -1;
-            waitMs = 0;
-          }
-          // A running job's progress (`{ done, total, unit }`), between its status events.
-          if (message.event === 'progress' && last?.status === 'running') {
-            last = { ...last, progress: JSON.parse(message.data) as Job['progress'] };
-            yield last;
-            continue;
-          }
-          if (message.event !== 'status') continue;
-          const job = JSON.parse(message.data) as Job;
-          last = job;
-          yield job;
-          if (isTerminal(job.status)) return;
-        }
-      }
-      const job = await this.getJob(id);
-      yield job;
-      if (isTerminal(job.status)) return;
-      await sleep(waitMs, signal);
-    }
+  /** The job on every status change until it is terminal, across dropped streams (`watchJobEvents`). */
+  watchJob(id: string, signal?: AbortSignal): AsyncGenerator<Job> {
+    return watchJobEvents(
+      (s) =>
+        this.send('GET', `/v1/jobs/${enc(id)}/events`, {
+          headers: { accept: 'text/event-stream' },
+          signal: s,
+        }),
+      () => this.getJob(id),
+      signal,
+    );
   }
 
   /** Downloads an artifact; the file name comes from Content-Disposition, else the artifact name. */
@@ -398,88 +288,10 @@ export class SilopoolClient {
   jobAction(tenantId: string, id: string, action: 'retry' | 'cancel' | 'redrive'): Promise<Job> {
     return this.json('POST', `/v1/admin/tenants/${enc(tenantId)}/jobs/${enc(id)}/${action}`);
   }
-
-  // --- transport ---
-  private async json<T>(
-    method: string,
-    path: string,
-    init: { body?: unknown; query?: Query; headers?: Record<string, string> | undefined } = {},
-  ): Promise<T> {
-    const res = await this.send(method, path + queryString(init.query), {
-      headers: { accept: 'application/json', ...init.headers },
-      body: init.body,
-    });
-    if (!res.ok) throw await problemFrom(res);
-    if (res.status === 204) return undefined as T;
-    return (await res.json()) as T;
-  }
-
-  private async send(
-    method: string,
-    path: string,
-    init: { headers?: Record<string, string>; body?: unknown; signal?: AbortSignal | undefined } = {},
-  ): Promise<Response> {
-    const headers: Record<string, string> = { ...init.headers };
-    const token = typeof this.options.token === 'function' ? this.options.token() : this.options.token;
-    if (token) headers.authorization = `Bearer ${token}`;
-    if (this.options.tenantId) headers['x-tenant-id'] = this.options.tenantId;
-    if (init.body !== undefined) headers['content-type'] = 'application/json';
-    const doFetch = this.options.fetch ?? globalThis.fetch.bind(globalThis);
-    try {
-      return await doFetch(`${this.options.baseUrl ?? ''}${path}`, {
-        method,
-        headers,
-        body: init.body === undefined ? null : JSON.stringify(init.body),
-        signal: init.signal ?? null,
-      });
-    } catch (cause) {
-      if (cause instanceof Error && cause.name === 'AbortError') throw cause;
-      throw networkProblem(cause);
-    }
-  }
 }
 
 export function createClient(options: ClientOptions = {}): SilopoolClient {
   return new SilopoolClient(options);
-}
-
-function enc(segment: string): string {
-  return encodeURIComponent(segment);
-}
-
-function queryString(query: Query | undefined): string {
-  if (!query) return '';
-  const params = new URLSearchParams();
-  for (const [key, value] of Object.entries(query)) {
-    if (value !== undefined && value !== '') params.set(key, String(value));
-  }
-  const text = params.toString();
-  return text ? `?${text}` : '';
-}
-
-/** Reads `filename*=UTF-8''…` (RFC 6266, preferred) or `filename="…"`. */
-export function fileNameFrom(header: string | null): string | undefined {
-  if (!header) return undefined;
-  const star = /filename\*\s*=\s*(?:UTF-8|utf-8)''([^;]+)/.exec(header);
-  if (star?.[1]) {
-    try {
-      return decodeURIComponent(star[1].trim());
-    } catch {
-      // A malformed escape falls through to the plain parameter.
-    }
-  }
-  const plain = /filename\s*=\s*"?([^";]+)"?/.exec(header);
-  return plain?.[1]?.trim();
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }
 
 export { ProblemError };

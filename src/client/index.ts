@@ -7,6 +7,7 @@ export {
   isTerminal,
   SilopoolClient,
 } from './client.ts';
+export type * from './operator-types.ts';
 export { type FieldError, type Problem, ProblemError } from './problem.ts';
 export { parseEventStream, type ServerSentEvent } from './sse.ts';
 export type * from './types.ts';

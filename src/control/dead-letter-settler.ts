@@ -11,6 +11,7 @@ import type { DeadLetterOutbox, MessageQueue } from '../ports/message-queue.ts';
 import { jobDataFor } from '../ports/placement-data.ts';
 import { type StoreProvider, type TenantData, tenantDataAt } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
+import { retryOnConflict } from './conflicts.ts';
 
 /** The error code of a job whose message was dead-lettered; a redrive puts exactly these back to `queued`. */
 export const DEAD_LETTERED = 'dead_lettered';
@@ -107,27 +108,20 @@ export async function failJob(
   error: { code: string; message: string },
   still?: (job: JobRecord) => boolean,
 ): Promise<JobRecord | 'terminal' | 'gone' | 'skipped'> {
-  for (;;) {
+  return retryOnConflict(async () => {
     const job = await jobs.get(jobId);
     if (!job) return 'gone';
     if (isTerminal(job.status)) return 'terminal';
     if (still && !still(job)) return 'skipped';
-    try {
-      const at = new Date().toISOString();
-      const step = error.code === DEAD_LETTERED ? 'dead_lettered' : 'failed';
-      const story = storyWith(
-        job,
-        [{ step, at, attempt: job.attempts, detail: `${error.code}: ${error.message}` }],
-        [{ at, level: 'error', message: error.message, fields: { code: error.code } }],
-      );
-      return await jobs.update(
-        nextVersion(job, { status: 'failed', finishedAt: at, error, ...story }),
-        job.version,
-      );
-    } catch (caught) {
-      if (!(caught instanceof ConditionFailedError)) throw caught;
-    }
-  }
+    const at = new Date().toISOString();
+    const step = error.code === DEAD_LETTERED ? 'dead_lettered' : 'failed';
+    const story = storyWith(
+      job,
+      [{ step, at, attempt: job.attempts, detail: `${error.code}: ${error.message}` }],
+      [{ at, level: 'error', message: error.message, fields: { code: error.code } }],
+    );
+    return jobs.update(nextVersion(job, { status: 'failed', finishedAt: at, error, ...story }), job.version);
+  });
 }
 
 /** Tells the tenant: the event stream (which then ends) and the webhook, as any final commit does. */

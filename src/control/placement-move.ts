@@ -1,67 +1,31 @@
 import { backoffMs } from '../core/backoff.ts';
 import { ConditionFailedError, ConflictError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { parseTenantId, type TenantId } from '../core/ids.ts';
-import { laneForPlacement, type MovePhase, type StoreRef } from '../core/placement.ts';
-import { checkRegion, type RegionPolicy } from '../core/region.ts';
-import type { Placement, Tenant } from '../core/tenant.ts';
-import type { Operation, OperationStore, TenantEraser } from '../ports/operation-store.ts';
+import { laneForPlacement, type StoreRef } from '../core/placement.ts';
+import { checkRegion } from '../core/region.ts';
+import type { Placement } from '../core/tenant.ts';
+import type { Operation } from '../ports/operation-store.ts';
 import { StoppedError } from '../ports/tenant-infrastructure.ts';
 import { APPLY_STEPS, driveApply } from './apply-settings.ts';
 import { dedicatedPlacementProblem } from './lanes.ts';
 import { copyAll, removeOld, verify } from './move-data.ts';
 import { drain } from './move-drain.ts';
+import {
+  CLEANUP,
+  COPY,
+  DRAIN,
+  MOVE_STEPS,
+  type MoveDataSteps,
+  type MoveDeps,
+  PROVISION,
+  SEND,
+  SWITCH,
+  VERIFY,
+} from './move-steps.ts';
+import { clearMove, setMove, setMovePhase, switchPlacement } from './move-tenant.ts';
 import { driveOffboard, newOffboardOperation } from './offboard-operation.ts';
 import { changeOperation, newOperation, progressOf, STEP_RETRY, setStep } from './operations.ts';
-import { type ControlDeps, infrastructureOf, provisionPlacement } from './tenants.ts';
-
-export const MOVE_STEPS = [
-  'provision target lanes',
-  'send new jobs to the target',
-  'drain queued jobs from the old lane',
-  'copy job records and artifacts',
-  'verify counts and checksums',
-  'switch reads',
-  'remove data from the old place',
-] as const;
-const [PROVISION, SEND, DRAIN, COPY, VERIFY, SWITCH, CLEANUP] = [0, 1, 2, 3, 4, 5, 6];
-
-export interface MoveDeps extends ControlDeps {
-  operations: OperationStore;
-  eraser?: TenantEraser;
-  /**
-   * How long requests that read the tenant before a routing change may still act on it; each routing
-   * change waits this long before the move relies on it. API requests take milliseconds; 1 s is generous.
-   */
-  graceMs?: number;
-  pollMs?: number;
-  /**
-   * `here` (default): this process drives the moves it starts. `elsewhere`: it only records them (the
-   * API on Lambda, whose process freezes between requests); a control function resumes and drives them.
-   */
-  drive?: 'here' | 'elsewhere';
-  /** Where tenants may be placed: a move to shared of a tenant whose contract names another region is refused. */
-  regions?: RegionPolicy;
-  /** Called after each routing change (the local host re-reads its dedicated lanes at once). */
-  onRoutingChange?(): Promise<void>;
-  /** Where a move's copy and verify run (default: here, on this thread; embedded: a worker thread). */
-  dataSteps?: MoveDataSteps;
-  log?(level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown>): void;
-}
-
-/** The data steps of a move that read and write every record and artifact of a tenant. */
-export interface MoveDataSteps {
-  copy(
-    tenantId: TenantId,
-    source: StoreRef,
-    target: StoreRef,
-    report: (detail: string, fraction?: number) => Promise<void>,
-  ): Promise<string>;
-  verify(
-    tenantId: TenantId,
-    source: StoreRef,
-    target: StoreRef,
-  ): Promise<{ problems: string[]; detail: string }>;
-}
+import { infrastructureOf, provisionPlacement } from './tenants.ts';
 
 export interface MoveRunner {
   /** Starts moving a tenant; answers at once with the running operation. */
@@ -162,7 +126,12 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
     await deps.operations.create(op);
     // The tenant records the move before anything acts on it; losing this race means another move started.
     try {
-      await setMove(tenant, { operationId: op.id, from: tenant.placement, to, phase: 'provisioning' });
+      await setMove(deps.directory, tenant, {
+        operationId: op.id,
+        from: tenant.placement,
+        to,
+        phase: 'provisioning',
+      });
     } catch (error) {
       await finish(op.id, 'failed', {
         code: 'move_in_progress',
@@ -174,34 +143,6 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
     }
     launch(op.id);
     return op;
-  }
-
-  async function setMove(tenant: Tenant, move: NonNullable<Tenant['move']>): Promise<Tenant> {
-    return deps.directory.update(
-      { ...tenant, move, version: tenant.version + 1, updatedAt: new Date().toISOString() },
-      tenant.version,
-    );
-  }
-
-  /** Moves `tenant.move.phase` forward (CAS, retried on unrelated tenant changes); never backward. */
-  async function setPhase(tenantId: TenantId, opId: string, phase: MovePhase): Promise<Tenant> {
-    for (;;) {
-      const tenant = await requireTenant(tenantId);
-      if (tenant.move?.operationId !== opId)
-        throw new Error(`Tenant ${tenantId} is no longer moved by ${opId}.`);
-      if (tenant.move.phase === phase) return tenant;
-      try {
-        return await setMove(tenant, { ...tenant.move, phase });
-      } catch (error) {
-        if (!(error instanceof ConditionFailedError)) throw error;
-      }
-    }
-  }
-
-  async function requireTenant(tenantId: TenantId): Promise<Tenant> {
-    const tenant = await deps.directory.get(tenantId);
-    if (!tenant) throw new NotFoundError(`Tenant "${tenantId}"`);
-    return tenant;
   }
 
   async function finish(
@@ -276,7 +217,7 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
           message: 'The tenant changed before the move began.',
         });
       }
-      tenant = await setMove(tenant, { operationId: id, from, to, phase: 'provisioning' });
+      tenant = await setMove(deps.directory, tenant, { operationId: id, from, to, phase: 'provisioning' });
     }
     const source: StoreRef = laneForPlacement(tenantId, from, '').store;
     const target: StoreRef = laneForPlacement(tenantId, to, '').store;
@@ -301,7 +242,7 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
       }
       if (!done(SEND)) {
         await step(id, SEND, async () => {
-          await setPhase(tenantId, id, 'draining');
+          await setMovePhase(deps.directory, tenantId, id, 'draining');
           await deps.onRoutingChange?.();
           // Requests that read the tenant before the change finish within the grace period.
           await sleep(graceMs);
@@ -313,13 +254,13 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
       for (let round = 1; ; round++) {
         if (!done(COPY) || round > 1) {
           await step(id, COPY, async (report) => {
-            await setPhase(tenantId, id, 'copying');
+            await setMovePhase(deps.directory, tenantId, id, 'copying');
             return data.copy(tenantId, source, target, report);
           });
         }
         let problems: string[] = [];
         await step(id, VERIFY, async () => {
-          await setPhase(tenantId, id, 'verifying');
+          await setMovePhase(deps.directory, tenantId, id, 'verifying');
           const result = await data.verify(tenantId, source, target);
           problems = result.problems;
           return result.detail;
@@ -339,28 +280,7 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
         await step(id, DRAIN, (report) => drain(deps, tenantId, from, source, { report, sleep, pollMs }));
       }
       await step(id, SWITCH, async () => {
-        for (;;) {
-          const current = await requireTenant(tenantId);
-          if (current.placement === to && !current.move) break;
-          // A shared tenant runs the current release: a release of its own would come back stale on promotion.
-          const { move: _move, release, ...rest } = current;
-          const kept = to === 'dedicated' && release ? { release } : {};
-          try {
-            await deps.directory.update(
-              {
-                ...rest,
-                ...kept,
-                placement: to,
-                version: current.version + 1,
-                updatedAt: new Date().toISOString(),
-              },
-              current.version,
-            );
-            break;
-          } catch (error) {
-            if (!(error instanceof ConditionFailedError)) throw error;
-          }
-        }
+        await switchPlacement(deps.directory, tenantId, to);
         await deps.onRoutingChange?.();
         return `reads and writes use the ${to} store`;
       });
@@ -383,20 +303,7 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
     to: Placement,
     cause: unknown,
   ): Promise<void> {
-    for (;;) {
-      const tenant = await requireTenant(tenantId);
-      if (tenant.move?.operationId !== id) break;
-      const { move: _move, ...rest } = tenant;
-      try {
-        await deps.directory.update(
-          { ...rest, version: tenant.version + 1, updatedAt: new Date().toISOString() },
-          tenant.version,
-        );
-        break;
-      } catch (error) {
-        if (!(error instanceof ConditionFailedError)) throw error;
-      }
-    }
+    await clearMove(deps.directory, tenantId, id);
     if (to === 'dedicated') {
       await infrastructureOf(deps)
         .remove(tenantId)
@@ -456,3 +363,4 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
 }
 
 export { allJobs, allObjects } from './move-data.ts';
+export { MOVE_STEPS, type MoveDataSteps, type MoveDeps } from './move-steps.ts';

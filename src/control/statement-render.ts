@@ -45,50 +45,13 @@ export function statementCsv(st: TenantStatement | Statement): string {
       l.description,
       formatMinor(l.amount, c),
     ]);
-  rows.push([
-    st.tenantId,
-    st.month,
-    'total',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-    '',
-    st.status,
-    formatMinor(st.total, c),
-  ]);
-  if ('cost' in st)
-    rows.push([
-      st.tenantId,
-      st.month,
-      'cost',
-      '',
-      '',
-      '',
-      '',
-      '',
-      '',
-      '',
-      'USD',
-      formatMinor(st.cost, currencyOf('USD')),
-    ]);
-  if ('margin' in st && st.margin !== null)
-    rows.push([
-      st.tenantId,
-      st.month,
-      'margin',
-      '',
-      '',
-      '',
-      '',
-      '',
-      '',
-      '',
-      'USD',
-      formatMinor(st.margin, c),
-    ]);
+  // Summary rows leave the line columns (plan … overage) empty and put their note in `description`.
+  const summary = (kind: string, note: string, amount: string) =>
+    rows.push([st.tenantId, st.month, kind, '', '', '', '', '', '', '', note, amount]);
+  summary('total', st.status, formatMinor(st.total, c));
+  // A tenant's own statement carries neither the platform's cost nor the margin (billing-tenant.ts).
+  if ('cost' in st) summary('cost', 'USD', formatMinor(st.cost, currencyOf('USD')));
+  if ('margin' in st && st.margin !== null) summary('margin', 'USD', formatMinor(st.margin, c));
   return `${rows.map((r) => r.map(csvField).join(',')).join('\r\n')}\r\n`;
 }
 

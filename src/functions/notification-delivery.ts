@@ -5,6 +5,7 @@ import type { MessageQueue } from '../ports/message-queue.ts';
 import { tenantDataFor } from '../ports/placement-data.ts';
 import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
+import type { UnderCircuit } from './delivery-outcome.ts';
 import {
   jobEmail,
   type Mailer,
@@ -12,8 +13,14 @@ import {
   type PushDeps,
   sendPush,
 } from './notification-channels.ts';
-import { deliveryMessageFor, NOTIFICATION_QUEUE, type NotificationMessage } from './notification-message.ts';
+import {
+  decodeNotificationMessage,
+  deliveryMessageFor,
+  NOTIFICATION_QUEUE,
+  type NotificationMessage,
+} from './notification-message.ts';
 import { dropSubscription, readByKey, tenantRecipients } from './notification-preferences.ts';
+import type { DeliveryOutcome } from './webhook-endpoints.ts';
 
 export interface NotificationDeliveryDeps {
   queue: Pick<MessageQueue, 'send'>;
@@ -92,4 +99,26 @@ export async function deliverNotification(
     if (!(error instanceof PushDeliveryError && error.gone)) throw error;
     await dropSubscription(data.objects, delivery.user, subscription.id);
   }
+}
+
+/**
+ * A notification message: a job's announcement is fanned out to one delivery per opted-in user and
+ * channel (no circuit: it only writes to the queue); a delivery runs under its tenant's channel circuit,
+ * keyed `tenant/channel`.
+ */
+export async function notificationOutcome(
+  deps: NotificationDeliveryDeps,
+  body: string,
+  underCircuit: UnderCircuit,
+): Promise<DeliveryOutcome> {
+  const message = decodeNotificationMessage(body);
+  // Not a notification message: nothing will ever deliver it.
+  if (!message) return { kind: 'delivered' };
+  if (message.kind === 'job') {
+    return fanOutNotification(deps, message).then(
+      () => ({ kind: 'delivered' }) as const,
+      (error: unknown) => ({ kind: 'failed', error }) as const,
+    );
+  }
+  return underCircuit(`${message.tenantId}/${message.channel}`, () => deliverNotification(deps, message));
 }

@@ -1,17 +1,8 @@
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { MessageQueue } from '../ports/message-queue.ts';
-import {
-  deliverNotification,
-  fanOutNotification,
-  type NotificationDeliveryDeps,
-} from './notification-delivery.ts';
-import { decodeNotificationMessage, NOTIFICATION_QUEUE } from './notification-message.ts';
-import {
-  createWebhookEndpoints,
-  type DeliveryOutcome,
-  retryDelaySec,
-  type WebhookEndpoints,
-} from './webhook-endpoints.ts';
+import { createDeliveryBatchHandler } from './delivery-outcome.ts';
+import { type NotificationDeliveryDeps, notificationOutcome } from './notification-delivery.ts';
+import { NOTIFICATION_QUEUE } from './notification-message.ts';
+import { createWebhookEndpoints, type WebhookEndpoints } from './webhook-endpoints.ts';
 
 export interface NotificationHandlerDeps extends NotificationDeliveryDeps {
   /** Sends the fan-out's deliveries and sets a failed or deferred message's visibility (its backoff). */
@@ -33,36 +24,11 @@ export interface NotificationHandlerDeps extends NotificationDeliveryDeps {
  * last; the batch's other records are done.
  */
 export function createNotificationHandler(deps: NotificationHandlerDeps) {
-  const endpoints = deps.endpoints ?? createWebhookEndpoints();
-
-  async function outcomeOf(record: SQSRecord): Promise<DeliveryOutcome> {
-    const message = decodeNotificationMessage(record.body);
-    // Not a notification message: nothing will ever deliver it.
-    if (!message) return { kind: 'delivered' };
-    if (message.kind === 'job') {
-      return fanOutNotification(deps, message).then(
-        () => ({ kind: 'delivered' }) as const,
-        (error: unknown) => ({ kind: 'failed', error }) as const,
-      );
-    }
-    return endpoints.run(`${message.tenantId}/${message.channel}`, () => deliverNotification(deps, message));
-  }
-
-  async function settle(record: SQSRecord): Promise<boolean> {
-    const outcome = await outcomeOf(record);
-    if (outcome.kind === 'delivered') return true;
-    if (outcome.kind === 'failed') deps.onError?.(outcome.error);
-    const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
-    await deps.queue
-      .changeVisibility(NOTIFICATION_QUEUE, record.receiptHandle, retryDelaySec(outcome, receiveCount))
-      .catch((error: unknown) => deps.onError?.(error));
-    return false;
-  }
-
-  return async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
-    const results = await Promise.all(
-      event.Records.map(async (record) => ({ id: record.messageId, ok: await settle(record) })),
-    );
-    return { batchItemFailures: results.filter((r) => !r.ok).map((r) => ({ itemIdentifier: r.id })) };
-  };
+  return createDeliveryBatchHandler({
+    queueName: NOTIFICATION_QUEUE,
+    queue: deps.queue,
+    endpoints: deps.endpoints ?? createWebhookEndpoints(),
+    outcomeOf: (record, underCircuit) => notificationOutcome(deps, record.body, underCircuit),
+    onError: deps.onError,
+  });
 }

@@ -10,9 +10,12 @@ import {
 import { Webhook } from 'standardwebhooks';
 import { jobView } from '../core/job-view.ts';
 import { checkWebhookUrl, type WebhookTargetPolicy } from '../core/webhook-target.ts';
+import { traceWebhook } from '../observability/job-delivery.ts';
 import { tenantDataFor } from '../ports/placement-data.ts';
 import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
+import type { UnderCircuit } from './delivery-outcome.ts';
+import type { DeliveryOutcome } from './webhook-endpoints.ts';
 import { decodeWebhookMessage } from './webhook-message.ts';
 
 export interface WebhookDeliveryDeps {
@@ -148,4 +151,17 @@ export function agentAllowList(policy: WebhookTargetPolicy, url: URL): string[] 
     const single = prefix === (address.kind() === 'ipv4' ? 32 : 128);
     return [single ? text.slice(0, text.lastIndexOf('/')) : text];
   });
+}
+
+/** A webhook message: signed and posted under its tenant's endpoint circuit; one that is not, dropped. */
+export function webhookOutcome(
+  deps: WebhookDeliveryDeps,
+  body: string,
+  attributes: Record<string, string>,
+  underCircuit: UnderCircuit,
+): Promise<DeliveryOutcome> {
+  const tenantId = decodeWebhookMessage(body)?.tenantId;
+  // Not a webhook message: nothing will ever deliver it.
+  if (!tenantId) return Promise.resolve({ kind: 'delivered' });
+  return underCircuit(tenantId, () => traceWebhook(attributes, () => deliverWebhook(deps, body)));
 }

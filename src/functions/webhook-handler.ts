@@ -1,9 +1,9 @@
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { recordAttributes, traceWebhook } from '../observability/job-delivery.ts';
+import { recordAttributes } from '../observability/job-delivery.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
-import { deliverWebhook, type WebhookDeliveryDeps } from './webhook-delivery.ts';
-import { createWebhookEndpoints, retryDelaySec, type WebhookEndpoints } from './webhook-endpoints.ts';
-import { decodeWebhookMessage, WEBHOOK_QUEUE } from './webhook-message.ts';
+import { createDeliveryBatchHandler } from './delivery-outcome.ts';
+import { type WebhookDeliveryDeps, webhookOutcome } from './webhook-delivery.ts';
+import { createWebhookEndpoints, type WebhookEndpoints } from './webhook-endpoints.ts';
+import { WEBHOOK_QUEUE } from './webhook-message.ts';
 
 export interface WebhookHandlerDeps extends WebhookDeliveryDeps {
   /**
@@ -24,26 +24,12 @@ export interface WebhookHandlerDeps extends WebhookDeliveryDeps {
  * them at last.
  */
 export function createWebhookHandler(deps: WebhookHandlerDeps) {
-  const endpoints = deps.endpoints ?? createWebhookEndpoints({ limits: { maxWaiting: 6 } });
-  async function settle(record: SQSRecord): Promise<boolean> {
-    const tenantId = decodeWebhookMessage(record.body)?.tenantId;
-    // Not a webhook message: nothing will ever deliver it.
-    if (!tenantId) return true;
-    const outcome = await endpoints.run(tenantId, () =>
-      traceWebhook(recordAttributes(record), () => deliverWebhook(deps, record.body)),
-    );
-    if (outcome.kind === 'delivered') return true;
-    if (outcome.kind === 'failed') deps.onError?.(outcome.error);
-    const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
-    await deps.queue
-      ?.changeVisibility(WEBHOOK_QUEUE, record.receiptHandle, retryDelaySec(outcome, receiveCount))
-      .catch((error: unknown) => deps.onError?.(error));
-    return false;
-  }
-  return async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
-    const results = await Promise.all(
-      event.Records.map(async (record) => ({ id: record.messageId, ok: await settle(record) })),
-    );
-    return { batchItemFailures: results.filter((r) => !r.ok).map((r) => ({ itemIdentifier: r.id })) };
-  };
+  return createDeliveryBatchHandler({
+    queueName: WEBHOOK_QUEUE,
+    queue: deps.queue,
+    endpoints: deps.endpoints ?? createWebhookEndpoints({ limits: { maxWaiting: 6 } }),
+    outcomeOf: (record, underCircuit) =>
+      webhookOutcome(deps, record.body, recordAttributes(record), underCircuit),
+    onError: deps.onError,
+  });
 }

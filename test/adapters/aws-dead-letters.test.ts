@@ -1,17 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDynamoJobStore } from '../../src/adapters/aws/job-store.ts';
 import { createSqsMessageQueue } from '../../src/adapters/aws/message-queue.ts';
-import { createS3ObjectStore } from '../../src/adapters/aws/object-store.ts';
-import { createDynamoTenantDirectory } from '../../src/adapters/aws/tenant-directory.ts';
 import { sweepDeadLetterQueues } from '../../src/control/dead-letter-sweep.ts';
 import { newJobId, parseTenantId } from '../../src/core/ids.ts';
 import type { JobRecord } from '../../src/core/job.ts';
 import { encodeJobMessage } from '../../src/core/messages.ts';
-import { emptyConfig, type Tenant } from '../../src/core/tenant.ts';
 import { deadLetterQueueName } from '../../src/ports/message-queue.ts';
-import type { StoreProvider } from '../../src/ports/stores.ts';
+import { makeTenant } from '../contract/fixtures.ts';
 import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.ts';
+import { sharedJobStores } from '../support/aws-shared-stores.ts';
 
 // The dead-letter settler as deployed on AWS (a scheduled function), on SQS and DynamoDB emulators:
 // SQS moves a message that keeps failing to its DLQ by itself, with no record of it; the sweep settles the job.
@@ -23,19 +20,7 @@ afterAll(() => aws?.stop());
 
 describe('the dead-letter settler on AWS', () => {
   it('fails the job of every dead letter once, and leaves the messages for redrive', async () => {
-    const [tenantsTable, jobsTable] = await Promise.all([
-      aws.createTable('tenants'),
-      aws.createTable('jobs'),
-    ]);
-    const directory = createDynamoTenantDirectory({ client: aws.dynamo, tableName: tenantsTable });
-    const jobStore = createDynamoJobStore({ client: aws.dynamo, tableName: jobsTable });
-    const stores: StoreProvider = {
-      jobs: () => jobStore,
-      objects: () => createS3ObjectStore({ client: aws.s3, bucket: 'unused' }),
-      provision: async () => undefined,
-      destroy: async () => undefined,
-      close: async () => undefined,
-    };
+    const { directory, jobStore, stores } = await sharedJobStores(aws);
     const queue = createSqsMessageQueue({ client: aws.sqs });
     const source = `shared_dl${randomUUID().slice(0, 8)}`;
     const dlq = deadLetterQueueName(source);
@@ -44,19 +29,7 @@ describe('the dead-letter settler on AWS', () => {
 
     const id = parseTenantId(`t-${randomUUID().slice(0, 8)}`);
     const now = new Date().toISOString();
-    const tenant: Tenant = {
-      id,
-      name: 'Dies',
-      status: 'active',
-      placement: 'shared',
-      plan: 'standard',
-      config: emptyConfig(),
-      apiKeys: [],
-      createdAt: now,
-      updatedAt: now,
-      version: 1,
-    };
-    await directory.create(tenant);
+    await directory.create(makeTenant(id, { name: 'Dies' }));
     const job = (status: JobRecord['status']): JobRecord => ({
       id: newJobId(),
       tenantId: id,

@@ -1,10 +1,10 @@
 import {
-  CloudFormationClient,
+  type CloudFormationClient,
   DescribeStacksCommand,
   ListStackResourcesCommand,
 } from '@aws-sdk/client-cloudformation';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { HeadBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dedicatedBucketName, dedicatedTableName, tenantStackName } from '../../src/adapters/aws/naming.ts';
@@ -12,13 +12,12 @@ import { createStackInfrastructure } from '../../src/adapters/aws/stack-infrastr
 import { createAwsStoreProvider } from '../../src/adapters/aws/stores.ts';
 import { parseTenantId, type TenantId } from '../../src/core/ids.ts';
 import { emptyConfig, type Tenant } from '../../src/core/tenant.ts';
-import { listModels } from '../../src/models/registry.ts';
 import { tenantDataAt } from '../../src/ports/stores.ts';
 import type { TenantInfrastructure } from '../../src/ports/tenant-infrastructure.ts';
 import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.ts';
 import { MOTO_MISSING, motoAvailable } from '../support/moto.ts';
-import { EMPTY_ZIP, motoTenantTemplate } from '../support/moto-stacks.ts';
 import { newTenantId } from '../support/server.ts';
+import { publishMotoTenantRelease } from '../support/tenant-stacks.ts';
 
 // A dedicated tenant's stack on moto's CloudFormation, from the tenant template synthesized from infra/:
 // moto really creates its key, table, bucket, role, queues, functions, event source mappings and dashboard
@@ -43,27 +42,8 @@ describe.skipIf(!motoAvailable())(
   () => {
     beforeAll(async () => {
       aws = await startAwsEmulators({ backend: 'moto' });
-      const releases = await aws.createBucket('releases');
-      await aws.s3.send(
-        new PutObjectCommand({
-          Bucket: releases,
-          Key: 'tenant.template.json',
-          Body: motoTenantTemplate(listModels().map((m) => m.name)),
-        }),
-      );
-      // moto's Lambda keeps a function's code: an empty zip.
-      await aws.s3.send(
-        new PutObjectCommand({
-          Bucket: releases,
-          Key: 'model.zip',
-          Body: EMPTY_ZIP,
-        }),
-      );
-      cfn = new CloudFormationClient({
-        endpoint: aws.endpoints.s3,
-        region: REGION,
-        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      });
+      const release = await publishMotoTenantRelease(aws, REGION);
+      cfn = release.cfn;
       stores = createAwsStoreProvider({
         dynamo: aws.dynamo,
         s3: aws.s3,
@@ -75,9 +55,8 @@ describe.skipIf(!motoAvailable())(
       });
       base = {
         client: cfn,
-        // moto reads a template URL in S3's virtual-hosted form.
-        templateUrl: `https://${releases}.s3.amazonaws.com/tenant.template.json`,
-        code: { bucket: releases, key: 'model.zip' },
+        templateUrl: release.templateUrl,
+        code: release.code,
         account: ACCOUNT,
         region: REGION,
         stores,

@@ -48,15 +48,7 @@ beforeAll(async () => {
     region: REGION,
     provisioning: 'stack',
   });
-  infra = createStackInfrastructure({
-    client,
-    templateUrl,
-    code: { bucket: releases, key: 'model.zip' },
-    account: ACCOUNT,
-    region: REGION,
-    stores,
-    pollMs: 25,
-  });
+  infra = stackInfrastructure();
 }, 60_000);
 afterAll(async () => {
   client?.destroy();
@@ -71,6 +63,22 @@ function tenant(id: string, fn: Tenant['config']['function'] = {}): Tenant {
 const calls = (action: string, id: string) =>
   cfn.calls.filter((c) => c.action === action && c.stackName?.startsWith(tenantStackName(parseTenantId(id))))
     .length;
+
+/** The stack infrastructure on the emulators, with `options` over the defaults of this file. */
+function stackInfrastructure(
+  options: Partial<Parameters<typeof createStackInfrastructure>[0]> = {},
+): TenantInfrastructure {
+  return createStackInfrastructure({
+    client,
+    templateUrl,
+    code: { bucket: releases, key: 'model.zip' },
+    account: ACCOUNT,
+    region: REGION,
+    stores,
+    pollMs: 25,
+    ...options,
+  });
+}
 
 describe('createStackInfrastructure', () => {
   it('a deploy stopped while the stack is being created resumes it, without a second CreateStack', async () => {
@@ -114,17 +122,7 @@ describe('createStackInfrastructure', () => {
 
   it('checks the account’s quotas before creating a stack or raising its reservation, and names the one short', async () => {
     let reading = { unreservedConcurrency: 103, stacks: 10, stackLimit: 2000 };
-    const checked = createStackInfrastructure({
-      client,
-      templateUrl,
-      code: { bucket: releases, key: 'model.zip' },
-      account: ACCOUNT,
-      region: REGION,
-      stores,
-      pollMs: 25,
-      quotas: { read: async () => reading },
-      functionsPerStack: 2,
-    });
+    const checked = stackInfrastructure({ quotas: { read: async () => reading }, functionsPerStack: 2 });
     const id = newTenantId('quota');
     // 2 functions × 2 reserved would leave 99 unreserved: Lambda keeps 100.
     await expect(checked.deploy(tenant(id))).rejects.toThrow(/leave 99 unreserved/);

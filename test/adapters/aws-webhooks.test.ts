@@ -2,19 +2,17 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDynamoJobStore } from '../../src/adapters/aws/job-store.ts';
-import { createS3ObjectStore } from '../../src/adapters/aws/object-store.ts';
-import { createDynamoTenantDirectory } from '../../src/adapters/aws/tenant-directory.ts';
 import { newJobId, parseTenantId } from '../../src/core/ids.ts';
 import type { JobRecord } from '../../src/core/job.ts';
-import { emptyConfig, type Tenant } from '../../src/core/tenant.ts';
+import { emptyConfig } from '../../src/core/tenant.ts';
 import { webhookTargetPolicyFromEnv } from '../../src/core/webhook-target.ts';
 import { WebhookDeliveryError } from '../../src/functions/webhook-delivery.ts';
 import { createWebhookEndpoints } from '../../src/functions/webhook-endpoints.ts';
 import { createWebhookHandler } from '../../src/functions/webhook-handler.ts';
-import type { StoreProvider } from '../../src/ports/stores.ts';
 import { toSqsEvent } from '../../src/runtime/sqs-event.ts';
+import { makeTenant } from '../contract/fixtures.ts';
 import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.ts';
+import { sharedJobStores } from '../support/aws-shared-stores.ts';
 
 // The webhook function as deployed on AWS (SQS event source), on DynamoDB and S3 emulators and a real
 // HTTP receiver: a delivery is signed; a refused one is reported as a batch item failure for SQS to retry;
@@ -44,35 +42,12 @@ afterAll(async () => {
 
 describe('the webhook function on AWS', () => {
   it('posts a signed notification for a finished job and reports refused deliveries for retry', async () => {
-    const [tenantsTable, jobsTable] = await Promise.all([
-      aws.createTable('tenants'),
-      aws.createTable('jobs'),
-    ]);
-    const directory = createDynamoTenantDirectory({ client: aws.dynamo, tableName: tenantsTable });
-    const jobStore = createDynamoJobStore({ client: aws.dynamo, tableName: jobsTable });
-    const stores: StoreProvider = {
-      jobs: () => jobStore,
-      objects: () => createS3ObjectStore({ client: aws.s3, bucket: 'unused' }),
-      provision: async () => undefined,
-      destroy: async () => undefined,
-      close: async () => undefined,
-    };
+    const { directory, jobStore, stores } = await sharedJobStores(aws);
     const id = parseTenantId('hooked');
     const secret = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
     const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
     const now = new Date().toISOString();
-    const tenant: Tenant = {
-      id,
-      name: 'Hooked',
-      status: 'active',
-      placement: 'shared',
-      plan: 'standard',
-      config: { ...emptyConfig(), webhook: { url, secret } },
-      apiKeys: [],
-      createdAt: now,
-      updatedAt: now,
-      version: 1,
-    };
+    const tenant = makeTenant(id, { name: 'Hooked', config: { ...emptyConfig(), webhook: { url, secret } } });
     await directory.create(tenant);
     const job: JobRecord = {
       id: newJobId(),

@@ -1,16 +1,15 @@
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { type CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
-import { HeadBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { ListQueuesCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dedicatedBucketName, dedicatedTableName, tenantStackName } from '../../src/adapters/aws/naming.ts';
 import type { TenantId } from '../../src/core/ids.ts';
-import { listModels } from '../../src/models/registry.ts';
 import { startMove, waitForOperation } from '../placement/helpers.ts';
 import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.ts';
 import { MOTO_MISSING, motoAvailable } from '../support/moto.ts';
-import { EMPTY_ZIP, motoTenantTemplate } from '../support/moto-stacks.ts';
-import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
+import { newTenantId, startTestServer, type TestServer } from '../support/server.ts';
+import { publishMotoTenantRelease, runFinanceJob } from '../support/tenant-stacks.ts';
 
 // The server in `stack` mode with everything on one moto_server: SQS, DynamoDB, S3 and CloudFormation, which
 // creates the tenant template synthesized from infra/ (as moto can: `motoTenantTemplate`, docs/aws.md
@@ -29,47 +28,13 @@ async function exists(check: () => Promise<unknown>): Promise<boolean> {
   );
 }
 
-async function runJob(apiKey: string, revenue: number) {
-  const res = await server.api('/v1/models/finance/jobs', {
-    method: 'POST',
-    token: apiKey,
-    body: JSON.stringify({ input: { revenue } }),
-  });
-  expect(res.status, await res.clone().text()).toBe(202);
-  const { id } = (await res.json()) as { id: string };
-  const job = (await waitForJob(server, apiKey, id, { timeoutMs: 30_000 })) as {
-    status: string;
-    artifacts: { url: string }[];
-  };
-  expect(job.status).toBe('succeeded');
-  return job;
-}
-
 describe.skipIf(!motoAvailable())(
   `dedicated tenants as stacks on moto ${motoAvailable() ? '' : MOTO_MISSING}`,
   () => {
     beforeAll(async () => {
       aws = await startAwsEmulators({ backend: 'moto' });
-      const releases = await aws.createBucket('releases');
-      await aws.s3.send(
-        new PutObjectCommand({
-          Bucket: releases,
-          Key: 'tenant.template.json',
-          Body: motoTenantTemplate(listModels().map((m) => m.name)),
-        }),
-      );
-      await aws.s3.send(
-        new PutObjectCommand({
-          Bucket: releases,
-          Key: 'model.zip',
-          Body: EMPTY_ZIP,
-        }),
-      );
-      cfn = new CloudFormationClient({
-        endpoint: aws.endpoints.s3,
-        region: REGION,
-        credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      });
+      const release = await publishMotoTenantRelease(aws, REGION);
+      cfn = release.cfn;
       server = await startTestServer({
         env: {
           ...(await aws.platformEnv()),
@@ -78,9 +43,9 @@ describe.skipIf(!motoAvailable())(
           SILOPOOL_PROVISIONING: 'stack',
           // moto has neither DescribeAccountLimits nor Lambda GetAccountSettings.
           SILOPOOL_ACCOUNT_QUOTAS: 'unchecked',
-          SILOPOOL_TENANT_TEMPLATE_URL: `https://${releases}.s3.amazonaws.com/tenant.template.json`,
-          SILOPOOL_TENANT_CODE_BUCKET: releases,
-          SILOPOOL_TENANT_CODE_KEY: 'model.zip',
+          SILOPOOL_TENANT_TEMPLATE_URL: release.templateUrl,
+          SILOPOOL_TENANT_CODE_BUCKET: release.code.bucket,
+          SILOPOOL_TENANT_CODE_KEY: release.code.key,
           SILOPOOL_STACK_POLL_MS: '100',
           AWS_ENDPOINT_URL_CLOUDFORMATION: aws.endpoints.s3,
         },
@@ -101,7 +66,7 @@ describe.skipIf(!motoAvailable())(
       });
       expect(created.status).toBe(201);
       const body = (await created.json()) as { apiKey: string; operation?: { id: string } };
-      const early = await runJob(body.apiKey, 1_000_000);
+      const early = await runFinanceJob(server, body.apiKey, 1_000_000);
       const op = await waitForOperation(server, body.operation!.id, 90_000);
       expect(op.status, JSON.stringify(op.steps)).toBe('succeeded');
       const [stack] =
@@ -113,8 +78,8 @@ describe.skipIf(!motoAvailable())(
       expect(await exists(() => aws.dynamo.send(new DescribeTableCommand({ TableName: table })))).toBe(true);
 
       // Jobs run from the stack's queues against its table and bucket; the early job moved there.
-      const late = await runJob(body.apiKey, 2_000_000);
-      for (const job of [early, late])
+      const late = await runFinanceJob(server, body.apiKey, 2_000_000);
+      for (const { job } of [early, late])
         expect((await server.api(job.artifacts[0]!.url, { token: body.apiKey })).status).toBe(200);
 
       const back = await waitForOperation(server, (await startMove(server, id, 'shared')).id, 90_000);
@@ -124,7 +89,7 @@ describe.skipIf(!motoAvailable())(
       expect(await exists(() => aws.s3.send(new HeadBucketCommand({ Bucket: bucket })))).toBe(false);
       const queues = await aws.sqs.send(new ListQueuesCommand({ QueueNamePrefix: `tenant_${id}_` }));
       expect(queues.QueueUrls ?? []).toEqual([]);
-      for (const job of [early, late])
+      for (const { job } of [early, late])
         expect((await server.api(job.artifacts[0]!.url, { token: body.apiKey })).status).toBe(200);
     }, 240_000);
   },

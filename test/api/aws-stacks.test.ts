@@ -15,8 +15,8 @@ import { DEFAULT_FUNCTION_SETTINGS } from '../../src/core/tenant.ts';
 import { startMove, waitForOperation } from '../placement/helpers.ts';
 import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.ts';
 import type { CloudFormationEmulator } from '../support/cloudformation-emulator.ts';
-import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
-import { startTenantStacks, type TenantStacks } from '../support/tenant-stacks.ts';
+import { newTenantId, startTestServer, type TestServer } from '../support/server.ts';
+import { runFinanceJob, startTenantStacks, type TenantStacks } from '../support/tenant-stacks.ts';
 
 // Dedicated placement on AWS as the control plane does it: one CloudFormation stack per tenant from the
 // template the platform publishes (synthesized here from infra/, as `npm run synth` does), created and
@@ -85,22 +85,6 @@ async function bucketExists(name: string): Promise<boolean> {
   }
 }
 
-async function runJob(apiKey: string, revenue: number) {
-  const res = await server.api('/v1/models/finance/jobs', {
-    method: 'POST',
-    token: apiKey,
-    body: JSON.stringify({ input: { revenue } }),
-  });
-  expect(res.status, await res.clone().text()).toBe(202);
-  const { id } = (await res.json()) as { id: string };
-  const job = (await waitForJob(server, apiKey, id, { timeoutMs: 30_000 })) as {
-    status: string;
-    artifacts: { url: string }[];
-  };
-  expect(job.status).toBe('succeeded');
-  return { id, job };
-}
-
 describe('dedicated tenants as CloudFormation stacks (SILOPOOL_PROVISIONING=stack)', () => {
   it('onboards a dedicated tenant: it serves shared at once, its stack is created, then it runs on its own resources; demotion deletes the stack', async () => {
     const id = newTenantId('stk') as TenantId;
@@ -119,7 +103,7 @@ describe('dedicated tenants as CloudFormation stacks (SILOPOOL_PROVISIONING=stac
     expect(body.tenant.placement).toBe('shared');
     expect(body.tenant.move?.to).toBe('dedicated');
     expect(body.operation?.url).toBe(`/v1/admin/operations/${body.operation?.id}`);
-    const early = await runJob(body.apiKey, 1_000_000);
+    const early = await runFinanceJob(server, body.apiKey, 1_000_000);
 
     const op = await waitForOperation(server, body.operation!.id, 60_000);
     expect(op.status, JSON.stringify(op.steps)).toBe('succeeded');
@@ -147,7 +131,7 @@ describe('dedicated tenants as CloudFormation stacks (SILOPOOL_PROVISIONING=stac
     expect(await bucketExists(dedicatedBucketName(id, ACCOUNT, REGION))).toBe(true);
 
     // Jobs now run from the stack's queues against the stack's table and bucket; the early job moved there.
-    const late = await runJob(body.apiKey, 2_000_000);
+    const late = await runFinanceJob(server, body.apiKey, 2_000_000);
     expect((await server.api(late.job.artifacts[0]!.url, { token: body.apiKey })).status).toBe(200);
     expect((await server.api(early.job.artifacts[0]!.url, { token: body.apiKey })).status).toBe(200);
 
@@ -193,7 +177,7 @@ describe('dedicated tenants as CloudFormation stacks (SILOPOOL_PROVISIONING=stac
     expect(tenant.move).toBeUndefined();
     // The rolled-back stack is deleted, so a later promotion starts clean.
     expect(cfn.stack(tenantStackName(id))).toBeUndefined();
-    await runJob(apiKey, 3_000_000);
+    await runFinanceJob(server, apiKey, 3_000_000);
   }, 120_000);
 
   it('new function settings of a dedicated tenant update its stack through an operation', async () => {
@@ -225,7 +209,7 @@ describe('dedicated tenants as CloudFormation stacks (SILOPOOL_PROVISIONING=stac
     expect(
       cfn.calls.filter((c) => c.action === 'UpdateStack' && c.stackName === tenantStackName(id)),
     ).toHaveLength(1);
-    await runJob(apiKey, 5_000_000);
+    await runFinanceJob(server, apiKey, 5_000_000);
   }, 120_000);
 
   it('offboarding a dedicated tenant is an operation: export first, then its stack is deleted', async () => {
@@ -233,7 +217,7 @@ describe('dedicated tenants as CloudFormation stacks (SILOPOOL_PROVISIONING=stac
     const { apiKey } = await server.createTenant(id);
     const op = await waitForOperation(server, (await startMove(server, id, 'dedicated')).id, 60_000);
     expect(op.status, JSON.stringify(op.steps)).toBe('succeeded');
-    await runJob(apiKey, 4_000_000);
+    await runFinanceJob(server, apiKey, 4_000_000);
     const res = await server.api(`/v1/admin/tenants/${id}/offboard`, {
       method: 'POST',
       token: server.operatorToken,
@@ -265,7 +249,7 @@ describe('dedicated tenants as CloudFormation stacks (SILOPOOL_PROVISIONING=stac
   it('the CLI follows an offboarding operation and writes its export', async () => {
     const id = newTenantId('stkcli') as TenantId;
     const { apiKey } = await server.createTenant(id);
-    await runJob(apiKey, 6_000_000);
+    await runFinanceJob(server, apiKey, 6_000_000);
     const dir = mkdtempSync(join(tmpdir(), 'silopool-cli-export-'));
     try {
       const file = join(dir, 'export.zip');

@@ -1,47 +1,16 @@
-import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmdirSync, rmSync, writeSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
+import { canMountTmpfs, fillDisk, mountTmpfs, unmount } from '../support/tmpfs.ts';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterAll(async () => {
   for (const c of cleanup.reverse()) await c();
 });
 
-/** Mounts a tmpfs of `size` on a new folder; undefined where mounting is not permitted (not root, no CAP_SYS_ADMIN). */
-function mountTmpfs(size: string): string | undefined {
-  const dir = mkdtempSync(join(tmpdir(), 'silopool-full-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'ignore' });
-    return dir;
-  } catch {
-    rmdirSync(dir);
-    return undefined;
-  }
-}
-
-const probe = mountTmpfs('1m');
-if (probe) {
-  execFileSync('umount', [probe]);
-  rmdirSync(probe);
-}
 /** The guard: a real small filesystem is needed to fill it; tmpfs mounts need root (CI has it). */
-const CAN_MOUNT_TMPFS = probe !== undefined;
-
-/** Writes a file until the filesystem refuses (ENOSPC). */
-function fillDisk(path: string): void {
-  const fd = openSync(path, 'w');
-  const chunk = Buffer.alloc(16 * 1024, 1);
-  try {
-    for (;;) writeSync(fd, chunk);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
-  } finally {
-    closeSync(fd);
-  }
-}
+const CAN_MOUNT_TMPFS = canMountTmpfs();
 
 const submit = (server: TestServer, token: string, revenue: number) =>
   server.api('/v1/models/finance/jobs', {
@@ -53,10 +22,7 @@ const submit = (server: TestServer, token: string, revenue: number) =>
 describe.skipIf(!CAN_MOUNT_TMPFS)('a full disk (a 2 MB tmpfs as DATA_DIR)', () => {
   it('submits answer 507 with Retry-After while reads still work and /healthz says degraded; after space is freed submits work again', async () => {
     const dataDir = mountTmpfs('2m')!;
-    cleanup.push(() => {
-      execFileSync('umount', [dataDir]);
-      rmdirSync(dataDir);
-    });
+    cleanup.push(() => unmount(dataDir));
     const server = await startTestServer({
       dataDir,
       env: { SILOPOOL_MIN_FREE_BYTES: String(256 * 1024), SILOPOOL_METRICS_INTERVAL_SEC: '1' },

@@ -1,40 +1,18 @@
-import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { newTenantId } from '../support/server.ts';
-import { checkChaos } from './checker.ts';
-import { type Receiver, startReceiver } from './receivers.ts';
+import { describe, expect, it } from 'vitest';
+import { canMountTmpfs, fillDisk, mountTmpfs, unmount } from '../support/tmpfs.ts';
 import {
-  type CrashableServer,
-  chaosTenant,
-  mountTmpfs,
-  newLedger,
-  replayKeyedSubmits,
-  report,
-  SCALE,
-  sleep,
-  startCrashableServer,
-  submitLoad,
-  unmount,
-} from './support.ts';
+  chaosHarness,
+  FAULT_FAILURES,
+  loadUntilStopped,
+  mixedPlacements,
+  replayAndCheck,
+} from './harness.ts';
+import { newLedger, report, SCALE, sleep } from './support.ts';
 
-const probe = mountTmpfs('1m');
-if (probe) unmount(probe);
 /** The guard: filling a real small filesystem needs a tmpfs mount, which needs root (CI has it). */
-const CAN_MOUNT_TMPFS = probe !== undefined;
-
-/** Writes a file until the filesystem refuses (ENOSPC). */
-function fillDisk(path: string): void {
-  const fd = openSync(path, 'w');
-  const chunk = Buffer.alloc(16 * 1024, 1);
-  try {
-    for (;;) writeSync(fd, chunk);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
-  } finally {
-    closeSync(fd);
-  }
-}
+const CAN_MOUNT_TMPFS = canMountTmpfs();
 
 /**
  * DATA_DIR on a small tmpfs that is filled to the last byte, several times, while clients submit and jobs
@@ -42,41 +20,19 @@ function fillDisk(path: string): void {
  * their writes and are retried; once space is back every accepted job ends, and no workbook is short.
  */
 describe.skipIf(!CAN_MOUNT_TMPFS)('a full disk under load (a tmpfs as DATA_DIR)', () => {
-  let target: CrashableServer | undefined;
   let dataDir: string | undefined;
-  const receivers: Receiver[] = [];
-  afterAll(async () => {
-    // Receivers first: a stop waits out deliveries in flight, which a closed receiver ends at once.
-    for (const r of receivers) await r.close();
-    await target?.stop();
-    if (dataDir) unmount(dataDir);
-  });
+  const chaos = chaosHarness({ afterStop: () => dataDir && unmount(dataDir) });
 
   it('refuses what it cannot store, and ends every accepted job whole once space is back', async () => {
     dataDir = mountTmpfs('48m')!;
-    target = await startCrashableServer({
+    const target = await chaos.start({
       dataDir,
       env: { SILOPOOL_WORKERS: '2', SILOPOOL_MIN_FREE_BYTES: String(1024 * 1024) },
     });
     const ledger = newLedger();
-    for (const placement of ['shared', 'shared', 'dedicated'] as const) {
-      const receiver = await startReceiver('ok');
-      receivers.push(receiver);
-      ledger.tenants.push(
-        await chaosTenant(target.current(), newTenantId(`full-${placement.slice(0, 3)}`), {
-          placement,
-          receiver,
-        }),
-      );
-    }
+    await chaos.addTenants(ledger, mixedPlacements('full'));
 
-    let filling = true;
-    const load = submitLoad(target, ledger, ledger.tenants, {
-      concurrency: 3,
-      max: 150 * SCALE,
-      until: () => !filling,
-      pauseMs: 100,
-    });
+    const load = loadUntilStopped(target, ledger, { concurrency: 3, max: 150 * SCALE, pauseMs: 100 });
     const ballast = join(dataDir, 'ballast');
     const healthWhileFull: number[] = [];
     for (let cycle = 0; cycle < 2 * SCALE; cycle++) {
@@ -86,18 +42,12 @@ describe.skipIf(!CAN_MOUNT_TMPFS)('a full disk under load (a tmpfs as DATA_DIR)'
       await sleep(2_500);
       rmSync(ballast);
     }
-    filling = false;
     const faultsEndedAt = Date.now();
-    const { tried, retries } = await load;
+    const { tried, retries } = await load.stop();
     expect(healthWhileFull.every((s) => s === 503)).toBe(true);
-    await replayKeyedSubmits(target.current(), ledger);
 
-    const result = await checkChaos(target.current(), ledger, {
-      faultsEndedAt,
-      terminalWithinMs: 60_000,
-      // A job whose every attempt found the disk full is dead-lettered (or failed by its last attempt).
-      allowedFailures: ['dead_lettered', 'retries_exhausted'],
-    });
+    // A job whose every attempt found the disk full is dead-lettered (or failed by its last attempt).
+    const result = await replayAndCheck(target.current(), ledger, faultsEndedAt, FAULT_FAILURES);
     report('full disk', { cycles: 2 * SCALE, tried, retries, ...result });
   }, 180_000);
 });

@@ -1,20 +1,15 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, describe, expect, it } from 'vitest';
-import { newTenantId, type TestServer } from '../support/server.ts';
-import { checkChaos } from './checker.ts';
-import { type Receiver, startReceiver } from './receivers.ts';
+import { describe, expect, it } from 'vitest';
+import type { TestServer } from '../support/server.ts';
 import {
-  type CrashableServer,
-  chaosTenant,
-  newLedger,
-  replayKeyedSubmits,
-  report,
-  SCALE,
-  sleep,
-  startCrashableServer,
-  submitLoad,
-} from './support.ts';
+  chaosHarness,
+  FAULT_FAILURES,
+  loadUntilStopped,
+  mixedPlacements,
+  replayAndCheck,
+} from './harness.ts';
+import { newLedger, report, SCALE, sleep } from './support.ts';
 
 /**
  * Messages claimed and not finished (received, visibility not run out, not released) on the queues whose
@@ -58,37 +53,17 @@ async function dedicatedPid(server: TestServer, tenantId: string): Promise<numbe
  * or corrupted, and every notification out once.
  */
 describe('SIGKILL while function threads and processes hold claims', () => {
-  let target: CrashableServer;
-  const receivers: Receiver[] = [];
-  afterAll(async () => {
-    for (const r of receivers) await r.close();
-    await target?.stop();
-  });
+  const chaos = chaosHarness();
 
   it('every job ends exactly once', async () => {
-    target = await startCrashableServer({
+    const target = await chaos.start({
       env: { SILOPOOL_WORKERS: '2', SILOPOOL_EVENTS_PER_THREAD: '2' },
     });
     const ledger = newLedger();
-    for (const placement of ['shared', 'shared', 'dedicated'] as const) {
-      const receiver = await startReceiver('ok');
-      receivers.push(receiver);
-      ledger.tenants.push(
-        await chaosTenant(target.current(), newTenantId(`claims-${placement.slice(0, 3)}`), {
-          placement,
-          receiver,
-        }),
-      );
-    }
+    await chaos.addTenants(ledger, mixedPlacements('claims'));
     const dedicated = ledger.tenants.find((t) => t.placement === 'dedicated')!;
 
-    let loading = true;
-    const load = submitLoad(target, ledger, ledger.tenants, {
-      concurrency: 4,
-      max: 60 * SCALE,
-      until: () => !loading,
-      pauseMs: 100,
-    });
+    const load = loadUntilStopped(target, ledger, { concurrency: 4, max: 60 * SCALE, pauseMs: 100 });
     const kills = { server: 0, dedicatedProcess: 0 };
     for (let k = 0; k < 2 * SCALE; k++) {
       // The function threads hold claims now: the kill takes them mid-run.
@@ -105,18 +80,11 @@ describe('SIGKILL while function threads and processes hold claims', () => {
       process.kill(pid!, 'SIGKILL');
       kills.dedicatedProcess++;
     }
-    loading = false;
     const faultsEndedAt = Date.now();
-    const { tried, retries } = await load;
+    const { tried, retries } = await load.stop();
     expect(ledger.accepted.length).toBeGreaterThan(0);
-    await replayKeyedSubmits(target.current(), ledger);
 
-    const result = await checkChaos(target.current(), ledger, {
-      faultsEndedAt,
-      terminalWithinMs: 60_000,
-      // A job whose every delivery was cut by a kill is dead-lettered and settled, visibly.
-      allowedFailures: ['dead_lettered', 'retries_exhausted'],
-    });
+    const result = await replayAndCheck(target.current(), ledger, faultsEndedAt, FAULT_FAILURES);
     report('sigkill while claims are held', { ...kills, tried, retries, ...result });
   }, 240_000);
 });

@@ -1,21 +1,8 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { operation, waitForOperation } from '../placement/helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { waitForOperation } from '../placement/helpers.ts';
 import { publishRelease, startRollout, tenantRecord } from '../releases/fixtures.ts';
-import { newTenantId } from '../support/server.ts';
-import { checkChaos } from './checker.ts';
-import { type Receiver, startReceiver } from './receivers.ts';
-import {
-  type CrashableServer,
-  chaosTenant,
-  newLedger,
-  replayKeyedSubmits,
-  report,
-  SEED,
-  seededRandom,
-  sleep,
-  startCrashableServer,
-  submitLoad,
-} from './support.ts';
+import { chaosHarness, loadUntilStopped, replayAndCheck, stepAt } from './harness.ts';
+import { newLedger, report, SEED, seededRandom, sleep } from './support.ts';
 
 /**
  * SIGKILL during an upgrade: three dedicated tenants under load get a new release in waves (their
@@ -24,24 +11,16 @@ import {
  * Every accepted job ends exactly once (one terminal status, one whole workbook, one notification).
  */
 describe('SIGKILL mid-upgrade', () => {
-  let target: CrashableServer;
-  const receivers: Receiver[] = [];
-  afterAll(async () => {
-    for (const r of receivers) await r.close();
-    await target?.stop();
-  });
+  const chaos = chaosHarness();
 
   it('resumes the upgrade after a kill, every job ending exactly once', async () => {
     const random = seededRandom(SEED + 7);
-    target = await startCrashableServer({ env: { SILOPOOL_WORKERS: '1' } });
+    const target = await chaos.start({ env: { SILOPOOL_WORKERS: '1' } });
     const ledger = newLedger();
-    for (let i = 0; i < 3; i++) {
-      const receiver = await startReceiver('ok');
-      receivers.push(receiver);
-      ledger.tenants.push(
-        await chaosTenant(target.current(), newTenantId(`upk${i}`), { placement: 'dedicated', receiver }),
-      );
-    }
+    await chaos.addTenants(
+      ledger,
+      [0, 1, 2].map((i) => ({ prefix: `upk${i}`, placement: 'dedicated' as const })),
+    );
     publishRelease(target.dataDir, 'r2', {
       models: {
         finance: { version: '1.2.0', body: "version: '1.2.0'" },
@@ -49,31 +28,22 @@ describe('SIGKILL mid-upgrade', () => {
       },
     });
 
-    let upgrading = true;
-    const load = submitLoad(target, ledger, ledger.tenants, {
-      concurrency: 2,
-      max: 60,
-      until: () => !upgrading,
-      pauseMs: 100,
-    });
+    const load = loadUntilStopped(target, ledger, { concurrency: 2, max: 60, pauseMs: 100 });
     await sleep(1000);
     const op = await startRollout(target.current(), 'r2', { observeSec: 2 });
     expect(op.waves.map((w) => w.length)).toEqual([1, 2]);
     const killAfterMs = Math.floor(random() * 4000);
     await sleep(killAfterMs);
-    const { steps } = await operation(target.current(), op.id);
-    const killedIn = steps.find((s) => s.status !== 'done')?.name ?? 'done';
+    const killedIn = await stepAt(target.current(), op.id);
     const restartMs = await target.crashAndRestart();
     const finished = await waitForOperation(target.current(), op.id, 90_000);
     expect(finished.status, `after a kill at ${killAfterMs} ms (${killedIn})`).toBe('succeeded');
-    upgrading = false;
-    await load;
+    await load.stop();
     const faultsEndedAt = Date.now();
     const server = target.current();
     for (const t of ledger.tenants) expect((await tenantRecord(server, t.id)).release).toBe('r2');
-    await replayKeyedSubmits(server, ledger);
 
-    const result = await checkChaos(server, ledger, { faultsEndedAt, terminalWithinMs: 60_000 });
+    const result = await replayAndCheck(server, ledger, faultsEndedAt);
     report('sigkill mid-upgrade', { killAfterMs, killedIn, restartMs, ...result });
   }, 240_000);
 });

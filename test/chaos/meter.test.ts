@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { TenantId } from '../../src/core/ids.ts';
 import type { JobRecord } from '../../src/core/job.ts';
 import { sharedQueueName } from '../../src/core/placement.ts';
@@ -9,20 +9,8 @@ import { isMeteredFinish } from '../../src/core/usage.ts';
 import { openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
 import { tenantDataFor } from '../../src/ports/placement-data.ts';
 import { startMove, waitForOperation } from '../placement/helpers.ts';
-import { newTenantId } from '../support/server.ts';
-import { checkChaos } from './checker.ts';
-import {
-  type CrashableServer,
-  chaosTenant,
-  newLedger,
-  replayKeyedSubmits,
-  report,
-  SEED,
-  seededRandom,
-  sleep,
-  startCrashableServer,
-  submitLoad,
-} from './support.ts';
+import { chaosHarness, FAULT_FAILURES, loadUntilStopped, replayAndCheck } from './harness.ts';
+import { newLedger, report, SEED, seededRandom, sleep } from './support.ts';
 
 /**
  * Counted once, under faults: SIGKILL while jobs run (redeliveries follow), SIGKILL during a promotion
@@ -32,30 +20,23 @@ import {
  */
 describe('metering exactly once under faults', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'silopool-meter-chaos-'));
-  let target: CrashableServer;
-  afterAll(async () => {
-    await target?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+  const chaos = chaosHarness({ afterStop: () => rmSync(dataDir, { recursive: true, force: true }) });
 
   it('one record per finished job across kills, moves and a redrive', async () => {
     const random = seededRandom(SEED);
-    target = await startCrashableServer({ dataDir, env: { SILOPOOL_WORKERS: '2' } });
+    const target = await chaos.start({ dataDir, env: { SILOPOOL_WORKERS: '2' } });
     const ledger = newLedger();
-    for (const [prefix, placement] of [
-      ['meter-mov', 'shared'],
-      ['meter-ded', 'dedicated'],
-    ] as const)
-      ledger.tenants.push(await chaosTenant(target.current(), newTenantId(prefix), { placement }));
+    await chaos.addTenants(
+      ledger,
+      [
+        { prefix: 'meter-mov', placement: 'shared' },
+        { prefix: 'meter-ded', placement: 'dedicated' },
+      ],
+      { receivers: false },
+    );
     const [mover] = ledger.tenants;
 
-    let loading = true;
-    const load = submitLoad(target, ledger, ledger.tenants, {
-      concurrency: 3,
-      max: 60,
-      until: () => !loading,
-      pauseMs: 200,
-    });
+    const load = loadUntilStopped(target, ledger, { concurrency: 3, max: 60, pauseMs: 200 });
     await sleep(500 + Math.floor(random() * 1500));
     await target.crashAndRestart();
     for (const to of ['dedicated', 'shared'] as const) {
@@ -65,10 +46,8 @@ describe('metering exactly once under faults', () => {
       const done = await waitForOperation(target.current(), op.id, 60_000);
       expect(done.status).toBe('succeeded');
     }
-    loading = false;
-    await load;
+    await load.stop();
     const faultsEndedAt = Date.now();
-    await replayKeyedSubmits(target.current(), ledger);
     const server = target.current();
     for (const model of ['finance', 'funds']) {
       await server.api('/v1/admin/dead-letters/redrive', {
@@ -77,11 +56,7 @@ describe('metering exactly once under faults', () => {
         body: JSON.stringify({ queue: sharedQueueName(model) }),
       });
     }
-    const result = await checkChaos(server, ledger, {
-      faultsEndedAt,
-      terminalWithinMs: 60_000,
-      allowedFailures: ['dead_lettered', 'retries_exhausted'],
-    });
+    const result = await replayAndCheck(server, ledger, faultsEndedAt, FAULT_FAILURES);
 
     // The ledger as the server wrote it (its startup pass closes any crash window; give it a moment).
     const platform = openEmbeddedPlatform(dataDir);

@@ -1,8 +1,5 @@
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import type { Receiver } from './receivers.ts';
 
@@ -214,23 +211,6 @@ export async function replayKeyedSubmits(server: TestServer, ledger: Ledger): Pr
       ledger.unexpected.push(`replay of ${entry.idempotencyKey}: got ${id}, first answer ${entry.jobId}`);
     }
   }
-}
-
-/** Mounts a tmpfs of `size` on a new folder; undefined where mounting is not permitted (not root). */
-export function mountTmpfs(size: string): string | undefined {
-  const dir = mkdtempSync(join(tmpdir(), 'silopool-chaos-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'ignore' });
-    return dir;
-  } catch {
-    rmdirSync(dir);
-    return undefined;
-  }
-}
-
-export function unmount(dir: string): void {
-  execFileSync('umount', [dir]);
-  rmdirSync(dir);
 }
 
 /** One line per scenario with what each fault cost, for docs/operations.md. */

@@ -1,17 +1,9 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { until } from '../placement/helpers.ts';
-import { newTenantId } from '../support/server.ts';
 import { checkChaos } from './checker.ts';
-import { type Behaviour, type Receiver, startReceiver } from './receivers.ts';
-import {
-  type CrashableServer,
-  chaosTenant,
-  newLedger,
-  report,
-  SCALE,
-  startCrashableServer,
-  submitLoad,
-} from './support.ts';
+import { chaosHarness } from './harness.ts';
+import { type Behaviour, startReceiver } from './receivers.ts';
+import { newLedger, report, SCALE, submitLoad } from './support.ts';
 
 /** The server's delivery timeout (webhook-dispatcher default), ms. */
 const DELIVERY_TIMEOUT_MS = 10_000;
@@ -24,19 +16,13 @@ const DELIVERY_TIMEOUT_MS = 10_000;
  * failing; the redirect target is never called; the healthy receiver is not delayed by the others.
  */
 describe('dead, slow and redirecting webhook receivers', () => {
-  let target: CrashableServer;
-  const receivers: Receiver[] = [];
-  afterAll(async () => {
-    // Receivers first: a stop waits out deliveries in flight, which a closed receiver ends at once.
-    for (const r of receivers) await r.close();
-    await target?.stop();
-  });
+  const chaos = chaosHarness();
 
   it('delivers each notification once per webhook-id or holds it visibly, and delays no other tenant', async () => {
-    target = await startCrashableServer();
+    const target = await chaos.start();
     const ledger = newLedger();
     const trap = await startReceiver('ok');
-    receivers.push(trap);
+    chaos.receivers.push(trap);
     const behaviours: Behaviour[] = [
       'ok',
       'dead',
@@ -44,11 +30,10 @@ describe('dead, slow and redirecting webhook receivers', () => {
       { slowMs: DELIVERY_TIMEOUT_MS + 1_000 },
       { redirect: trap.url },
     ];
-    for (const behaviour of behaviours) {
-      const receiver = await startReceiver(behaviour);
-      receivers.push(receiver);
-      ledger.tenants.push(await chaosTenant(target.current(), newTenantId('hook'), { receiver }));
-    }
+    await chaos.addTenants(
+      ledger,
+      behaviours.map((behaviour) => ({ prefix: 'hook', behaviour })),
+    );
     // Three jobs per tenant: fewer than the five failures that open a circuit, so the slow one's retries go.
     await submitLoad(target, ledger, ledger.tenants, {
       concurrency: 3,

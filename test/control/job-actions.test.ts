@@ -1,50 +1,26 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { cancelJob, redriveJob, retryJob } from '../../src/control/job-actions.ts';
 import { ensureQueue } from '../../src/control/lanes.ts';
 import { listJobsAcrossTenants } from '../../src/control/operator-jobs.ts';
 import { ConflictError } from '../../src/core/errors.ts';
-import { newJobId, parseTenantId, type TenantId } from '../../src/core/ids.ts';
+import { parseTenantId, type TenantId } from '../../src/core/ids.ts';
 import type { JobRecord } from '../../src/core/job.ts';
 import { decodeJobMessage, encodeJobMessage } from '../../src/core/messages.ts';
-import { emptyConfig, type Tenant } from '../../src/core/tenant.ts';
-import { type EmbeddedPlatform, openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
 import { deadLetterQueueName } from '../../src/ports/message-queue.ts';
+import { makeJob, makeTenant } from '../contract/fixtures.ts';
+import { tempPlatforms } from '../support/embedded-platform.ts';
 
-const open: { platform: EmbeddedPlatform; dir: string }[] = [];
-afterEach(async () => {
-  for (const { platform, dir } of open.splice(0)) {
-    await platform.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+const openPlatform = tempPlatforms('job-actions');
 
 async function setUp() {
-  const dir = mkdtempSync(join(tmpdir(), 'silopool-job-actions-'));
-  const platform = openEmbeddedPlatform(dir, 'process');
-  open.push({ platform, dir });
+  const { platform } = openPlatform('process');
   for (const model of ['finance', 'funds']) {
     await ensureQueue(platform.queue, `shared_${model}`, { visibilityTimeoutSec: 30, maxReceiveCount: 3 });
   }
   const addTenant = async (): Promise<TenantId> => {
     const id = parseTenantId(`t-${randomUUID().slice(0, 8)}`);
-    const now = new Date().toISOString();
-    const tenant: Tenant = {
-      id,
-      name: `Tenant ${id}`,
-      status: 'active',
-      placement: 'shared',
-      plan: 'standard',
-      config: emptyConfig(),
-      apiKeys: [],
-      createdAt: now,
-      updatedAt: now,
-      version: 1,
-    };
-    await platform.directory.create(tenant);
+    await platform.directory.create(makeTenant(id));
     return id;
   };
   const add = async (
@@ -52,25 +28,14 @@ async function setUp() {
     patch: Partial<JobRecord> = {},
     at = Date.now(),
   ): Promise<JobRecord> => {
-    const created = new Date(at).toISOString();
-    const job: JobRecord = {
-      id: newJobId(at),
-      tenantId,
-      model: 'finance',
-      modelVersion: '1.0.0',
-      status: 'queued',
+    const job = makeJob(tenantId, {
       input: {},
       effectiveInput: {},
-      rules: {},
-      artifacts: [],
-      attempts: 0,
       cost: 7,
       priority: 1,
-      createdAt: created,
-      updatedAt: created,
-      version: 1,
+      createdAtMs: at,
       ...patch,
-    };
+    });
     await platform.stores.jobs({ kind: 'shared' }).forTenant(tenantId).create(job);
     return job;
   };

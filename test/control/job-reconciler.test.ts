@@ -1,68 +1,35 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { reconcileJobs } from '../../src/control/job-reconciler.ts';
 import { ensureQueue } from '../../src/control/lanes.ts';
 import type { RecoveryAction } from '../../src/control/metrics.ts';
 import { newJobId, parseTenantId } from '../../src/core/ids.ts';
 import type { JobRecord } from '../../src/core/job.ts';
 import { decodeJobMessage, encodeJobMessage } from '../../src/core/messages.ts';
-import { emptyConfig, type Tenant } from '../../src/core/tenant.ts';
-import { type EmbeddedPlatform, openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
 import { WEBHOOK_QUEUE } from '../../src/functions/webhook-message.ts';
 import { deadLetterQueueName } from '../../src/ports/message-queue.ts';
+import { makeJob, makeTenant } from '../contract/fixtures.ts';
+import { tempPlatforms } from '../support/embedded-platform.ts';
 
-const open: { platform: EmbeddedPlatform; dir: string }[] = [];
-afterEach(async () => {
-  for (const { platform, dir } of open.splice(0)) {
-    await platform.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+const openPlatform = tempPlatforms('reconcile');
 
 async function setUp() {
-  const dir = mkdtempSync(join(tmpdir(), 'silopool-reconcile-'));
-  const platform = openEmbeddedPlatform(dir, 'process');
-  open.push({ platform, dir });
+  const { platform } = openPlatform('process');
   for (const model of ['finance', 'funds']) await ensureQueue(platform.queue, `shared_${model}`);
   const id = parseTenantId(`t-${randomUUID().slice(0, 8)}`);
-  const now = new Date().toISOString();
-  const tenant: Tenant = {
-    id,
-    name: 'Reconciled',
-    status: 'active',
-    placement: 'shared',
-    plan: 'standard',
-    config: emptyConfig(),
-    apiKeys: [],
-    createdAt: now,
-    updatedAt: now,
-    version: 1,
-  };
-  await platform.directory.create(tenant);
+  await platform.directory.create(makeTenant(id, { name: 'Reconciled' }));
   const jobs = platform.stores.jobs({ kind: 'shared' }).forTenant(id);
-  const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
+  const hourAgo = Date.now() - 3_600_000;
   const add = async (patch: Partial<JobRecord>): Promise<JobRecord> => {
-    const job: JobRecord = {
+    const job = makeJob(id, {
       id: newJobId(),
-      tenantId: id,
-      model: 'finance',
-      modelVersion: '1.0.0',
-      status: 'queued',
       input: {},
       effectiveInput: {},
-      rules: {},
-      artifacts: [],
-      attempts: 0,
       cost: 7,
       priority: 1,
-      createdAt: hourAgo,
-      updatedAt: hourAgo,
-      version: 1,
+      createdAtMs: hourAgo,
       ...patch,
-    };
+    });
     await jobs.create(job);
     return job;
   };

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { unzipSync } from 'fflate';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   createEmbeddedTenantEraser,
   createSqliteOperationStore,
@@ -18,23 +17,16 @@ import { NotFoundError } from '../../src/core/errors.ts';
 import { newJobId, parseTenantId, type TenantId } from '../../src/core/ids.ts';
 import { artifactKey, type JobRecord } from '../../src/core/job.ts';
 import { encodeJobMessage } from '../../src/core/messages.ts';
-import { emptyConfig, type Tenant } from '../../src/core/tenant.ts';
-import { type EmbeddedPlatform, openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
+import type { Tenant } from '../../src/core/tenant.ts';
 import { webhookMessageFor } from '../../src/functions/webhook-message.ts';
 import { scopeObjects } from '../../src/ports/object-store.ts';
+import { makeTenant } from '../contract/fixtures.ts';
+import { tempPlatforms } from '../support/embedded-platform.ts';
 
-const open: { platform: EmbeddedPlatform; dir: string }[] = [];
-afterEach(async () => {
-  for (const { platform, dir } of open.splice(0)) {
-    await platform.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+const openPlatform = tempPlatforms('offboard');
 
 async function setUp() {
-  const dir = mkdtempSync(join(tmpdir(), 'silopool-offboard-'));
-  const platform = openEmbeddedPlatform(dir, 'process');
-  open.push({ platform, dir });
+  const { platform, dir } = openPlatform('process');
   for (const queue of ['shared_finance', 'shared_funds', WEBHOOK_QUEUE])
     await ensureQueue(platform.queue, queue);
   const deps: EraseDeps = {
@@ -45,20 +37,10 @@ async function setUp() {
     eraser: createEmbeddedTenantEraser(platform.db, dir, platform.jobsDb),
   };
   const newTenant = async (): Promise<Tenant> => {
-    const now = new Date().toISOString();
-    const tenant: Tenant = {
-      id: parseTenantId(`off-${randomUUID().slice(0, 8)}`),
+    const tenant = makeTenant(parseTenantId(`off-${randomUUID().slice(0, 8)}`), {
       name: 'Leaving',
-      status: 'active',
-      placement: 'shared',
-      plan: 'standard',
-      config: emptyConfig(),
-      apiKeys: [],
-      createdAt: now,
       incarnation: randomUUID(),
-      updatedAt: now,
-      version: 1,
-    };
+    });
     await platform.directory.create(tenant);
     return tenant;
   };

@@ -152,6 +152,25 @@ describe('tenant records and secrets (DynamoDB)', () => {
     ).toEqual(Array(6).fill(false));
   });
 
+  it("the webhook role reads a dedicated tenant's job record under its key: Decrypt only, through DynamoDB only, tagged keys only", () => {
+    const webhook = role(platform, 'WebhookRole');
+    const key = `arn:aws:kms:${region}:${account}:key/5f1b2c3d-0000-4000-8000-00000000abcd`;
+    const tagged = { [`aws:ResourceTag/${TENANT_TAG}`]: 'acme' };
+    const via = (service: string) => ({ 'kms:ViaService': `${service}.${region}.amazonaws.com` });
+    expect(may(webhook, ['dynamodb:GetItem'], tableArn(dedicatedTableName(parseTenantId('acme'))))).toEqual([
+      true,
+    ]);
+    expect(
+      may(webhook, ['kms:Decrypt', 'kms:GenerateDataKey', 'kms:Encrypt'], key, {
+        ...tagged,
+        ...via('dynamodb'),
+      }),
+    ).toEqual([true, false, false]);
+    expect(may(webhook, ['kms:Decrypt'], key, via('dynamodb'))).toEqual([false]);
+    expect(may(webhook, ['kms:Decrypt'], key, { ...tagged, ...via('s3') })).toEqual([false]);
+    expect(may(webhook, ['kms:Decrypt'], key, tagged)).toEqual([false]);
+  });
+
   it('no platform table falls under the dedicated tables that the API, webhook and deployer roles are granted', () => {
     const tables = Object.values(platform.template.Resources)
       .filter((r) => r.Type === 'AWS::DynamoDB::Table')

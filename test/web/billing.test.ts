@@ -1,13 +1,13 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
+import { newTenantId, type TestServer, waitForJob } from '../support/server.ts';
 import {
-  ensureWebBuilt,
   hasChromium,
   horizontalOverflow,
-  launchChromium,
   screenshot,
   skipReason,
+  startWebSession,
+  stopWebSession,
   unlabelledControls,
   VIEWPORTS,
 } from './browser.ts';
@@ -20,8 +20,7 @@ describe.skipIf(!hasChromium)(`billing pages in Chromium${skipReason}`, { timeou
   let token: string;
 
   beforeAll(async () => {
-    ensureWebBuilt();
-    [server, browser] = await Promise.all([startTestServer(), launchChromium()]);
+    ({ server, browser } = await startWebSession());
     tenantId = newTenantId('billui');
     otherId = newTenantId('billother');
     await server.createTenant(tenantId, { name: 'Billed Co' });
@@ -36,10 +35,7 @@ describe.skipIf(!hasChromium)(`billing pages in Chromium${skipReason}`, { timeou
     await waitForJob(server, token, ((await res.json()) as { id: string }).id, { tenant: tenantId });
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  afterAll(() => stopWebSession(server, browser));
 
   for (const [name, viewport] of Object.entries(VIEWPORTS)) {
     it(`console: revenue, cost and margin per tenant, a chart, statements and plans (${name})`, async () => {

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { newTenantId, startTestServer, type TestServer } from '../support/server.ts';
 
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 export const hasChromium = existsSync(CHROMIUM_PATH);
@@ -31,6 +32,35 @@ export function launchChromium(): Promise<Browser> {
       '--disable-sync',
     ],
   });
+}
+
+/**
+ * What every browser suite starts with: the web app built (ensureWebBuilt), a test server (with `env`)
+ * and Chromium, started together. `stopWebSession` closes both, whichever started.
+ */
+export async function startWebSession(
+  env?: Record<string, string>,
+): Promise<{ server: TestServer; browser: Browser }> {
+  ensureWebBuilt();
+  const [server, browser] = await Promise.all([startTestServer(env ? { env } : {}), launchChromium()]);
+  return { server, browser };
+}
+
+export async function stopWebSession(server?: TestServer, browser?: Browser): Promise<void> {
+  await browser?.close();
+  await server?.stop();
+}
+
+/** A new tenant (random id from `prefix`, display `name`) and a token for its `user`. */
+export async function tenantWithUser(
+  server: TestServer,
+  prefix: string,
+  name: string,
+  user: string,
+): Promise<{ tenantId: string; token: string }> {
+  const tenantId = newTenantId(prefix);
+  await server.createTenant(tenantId, { name });
+  return { tenantId, token: await server.mintToken({ tenants: [tenantId], user }) };
 }
 
 /** Saves a full-page screenshot as `test-results/screenshots/<name>-<viewport>.png`. */

@@ -1,14 +1,14 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishRelease, tenantRecord } from '../releases/fixtures.ts';
-import { newTenantId, startTestServer, type TestServer } from '../support/server.ts';
+import { newTenantId, type TestServer } from '../support/server.ts';
 import {
-  ensureWebBuilt,
   hasChromium,
   horizontalOverflow,
-  launchChromium,
   screenshot,
   skipReason,
+  startWebSession,
+  stopWebSession,
   unlabelledControls,
   VIEWPORTS,
 } from './browser.ts';
@@ -21,17 +21,10 @@ describe.skipIf(!hasChromium)(
     let browser: Browser;
 
     beforeAll(async () => {
-      ensureWebBuilt();
-      [server, browser] = await Promise.all([
-        startTestServer({ env: { SILOPOOL_WORKERS: '1' } }),
-        launchChromium(),
-      ]);
+      ({ server, browser } = await startWebSession({ SILOPOOL_WORKERS: '1' }));
     });
 
-    afterAll(async () => {
-      await browser?.close();
-      await server?.stop();
-    });
+    afterAll(() => stopWebSession(server, browser));
 
     it('lists releases, starts an upgrade and follows its waves to the end', async () => {
       const ids = [newTenantId('web'), newTenantId('web')];

@@ -1,13 +1,13 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newTenantId, startTestServer, type TestServer } from '../support/server.ts';
+import { newTenantId, type TestServer } from '../support/server.ts';
 import {
-  ensureWebBuilt,
   hasChromium,
   horizontalOverflow,
-  launchChromium,
   screenshot,
   skipReason,
+  startWebSession,
+  stopWebSession,
   unlabelledControls,
   VIEWPORTS,
 } from './browser.ts';
@@ -17,14 +17,10 @@ describe.skipIf(!hasChromium)(`operator console in Chromium${skipReason}`, { tim
   let browser: Browser;
 
   beforeAll(async () => {
-    ensureWebBuilt();
-    [server, browser] = await Promise.all([startTestServer(), launchChromium()]);
+    ({ server, browser } = await startWebSession());
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  afterAll(() => stopWebSession(server, browser));
 
   async function operatorPage(viewport: { width: number; height: number }, next = '/'): Promise<Page> {
     const page = await (await browser.newContext({ viewport })).newPage();

@@ -1,7 +1,14 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newTenantId, startTestServer, type TestServer } from '../support/server.ts';
-import { ensureWebBuilt, hasChromium, launchChromium, skipReason, VIEWPORTS } from './browser.ts';
+import type { TestServer } from '../support/server.ts';
+import {
+  hasChromium,
+  skipReason,
+  startWebSession,
+  stopWebSession,
+  tenantWithUser,
+  VIEWPORTS,
+} from './browser.ts';
 
 declare global {
   interface Window {
@@ -20,17 +27,11 @@ describe.skipIf(!hasChromium)(`Content-Security-Policy in Chromium${skipReason}`
   let token: string;
 
   beforeAll(async () => {
-    ensureWebBuilt();
-    [server, browser] = await Promise.all([startTestServer(), launchChromium()]);
-    tenantId = newTenantId('csp');
-    await server.createTenant(tenantId, { name: 'CSP Co' });
-    token = await server.mintToken({ tenants: [tenantId], user: 'csp@example.com' });
+    ({ server, browser } = await startWebSession());
+    ({ tenantId, token } = await tenantWithUser(server, 'csp', 'CSP Co', 'csp@example.com'));
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  afterAll(() => stopWebSession(server, browser));
 
   /** A page that records CSP violations from its first script on, and the console's reports of them. */
   async function watchedPage(): Promise<{ page: Page; violations: () => Promise<string[]> }> {

@@ -1,13 +1,13 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
+import { newTenantId, type TestServer, waitForJob } from '../support/server.ts';
 import {
-  ensureWebBuilt,
   hasChromium,
   horizontalOverflow,
-  launchChromium,
   screenshot,
   skipReason,
+  startWebSession,
+  stopWebSession,
   unlabelledControls,
   unnamedButtons,
   VIEWPORTS,
@@ -37,18 +37,14 @@ describe.skipIf(!hasChromium)(`job stories in Chromium${skipReason}`, { timeout:
   };
 
   beforeAll(async () => {
-    ensureWebBuilt();
-    [server, browser] = await Promise.all([startTestServer(), launchChromium()]);
+    ({ server, browser } = await startWebSession());
     const { apiKey } = await server.createTenant(ran);
     ranJob = await submit(apiKey);
     expect((await waitForJob(server, apiKey, ranJob)).status).toBe('succeeded');
     userToken = await server.mintToken({ tenants: [ran], user: 'ula@example.com' });
   }, 60_000);
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  afterAll(() => stopWebSession(server, browser));
 
   async function pageAt(
     viewport: { width: number; height: number },

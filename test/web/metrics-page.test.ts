@@ -1,13 +1,13 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
+import { newTenantId, type TestServer, waitForJob } from '../support/server.ts';
 import {
-  ensureWebBuilt,
   hasChromium,
   horizontalOverflow,
-  launchChromium,
   screenshot,
   skipReason,
+  startWebSession,
+  stopWebSession,
   unlabelledControls,
   VIEWPORTS,
 } from './browser.ts';
@@ -21,11 +21,7 @@ describe.skipIf(!hasChromium)(
     const tenant = newTenantId('charted');
 
     beforeAll(async () => {
-      ensureWebBuilt();
-      [server, browser] = await Promise.all([
-        startTestServer({ env: { SILOPOOL_METRICS_INTERVAL_SEC: '1' } }),
-        launchChromium(),
-      ]);
+      ({ server, browser } = await startWebSession({ SILOPOOL_METRICS_INTERVAL_SEC: '1' }));
       const { apiKey } = await server.createTenant(tenant, { name: 'Charted Ltd' });
       const res = await server.api('/v1/models/finance/jobs', {
         method: 'POST',
@@ -36,10 +32,7 @@ describe.skipIf(!hasChromium)(
       await new Promise((r) => setTimeout(r, 2500));
     });
 
-    afterAll(async () => {
-      await browser?.close();
-      await server?.stop();
-    });
+    afterAll(() => stopWebSession(server, browser));
 
     async function metricsPage(viewport: { width: number; height: number }): Promise<Page> {
       const page = await (await browser.newContext({ viewport })).newPage();

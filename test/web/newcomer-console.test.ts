@@ -1,14 +1,14 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_PLAN } from '../../src/core/tenant.ts';
-import { newTenantId, startTestServer, type TestServer } from '../support/server.ts';
+import { newTenantId, type TestServer } from '../support/server.ts';
 import {
-  ensureWebBuilt,
   hasChromium,
   horizontalOverflow,
-  launchChromium,
   screenshot,
   skipReason,
+  startWebSession,
+  stopWebSession,
   unnamedButtons,
   VIEWPORTS,
   wordPerLineCells,
@@ -21,17 +21,13 @@ describe.skipIf(!hasChromium)(`console rough edges in Chromium${skipReason}`, { 
   let busy: string;
 
   beforeAll(async () => {
-    ensureWebBuilt();
-    [server, browser] = await Promise.all([startTestServer(), launchChromium()]);
+    ({ server, browser } = await startWebSession());
     busy = newTenantId('busy');
     const { apiKey } = await server.createTenant(busy, { name: 'A Tenant With A Long Name' });
     await server.api('/v1/models/finance/jobs', { method: 'POST', token: apiKey, body: '{"input":{}}' });
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  afterAll(() => stopWebSession(server, browser));
 
   async function operatorPage(viewport: { width: number; height: number }, next: string): Promise<Page> {
     const page = await (await browser.newContext({ viewport })).newPage();

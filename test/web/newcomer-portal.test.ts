@@ -1,14 +1,15 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newTenantId, startTestServer, type TestServer } from '../support/server.ts';
+import type { TestServer } from '../support/server.ts';
 import {
-  ensureWebBuilt,
   hasChromium,
   heightOfHiddenContent,
   horizontalOverflow,
-  launchChromium,
   screenshot,
   skipReason,
+  startWebSession,
+  stopWebSession,
+  tenantWithUser,
   unnamedButtons,
   VIEWPORTS,
 } from './browser.ts';
@@ -21,17 +22,11 @@ describe.skipIf(!hasChromium)(`portal rough edges in Chromium${skipReason}`, { t
   let token: string;
 
   beforeAll(async () => {
-    ensureWebBuilt();
-    [server, browser] = await Promise.all([startTestServer(), launchChromium()]);
-    tenantId = newTenantId('edges');
-    await server.createTenant(tenantId, { name: 'Edges' });
-    token = await server.mintToken({ tenants: [tenantId], user: 'newcomer@example.com' });
+    ({ server, browser } = await startWebSession());
+    ({ tenantId, token } = await tenantWithUser(server, 'edges', 'Edges', 'newcomer@example.com'));
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  afterAll(() => stopWebSession(server, browser));
 
   async function signedIn(viewport: { width: number; height: number }, path: string): Promise<Page> {
     const page = await (await browser.newContext({ viewport })).newPage();

@@ -4,8 +4,15 @@ import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newTenantId, startTestServer, type TestServer } from '../support/server.ts';
-import { ensureWebBuilt, hasChromium, launchChromium, screenshot, skipReason, VIEWPORTS } from './browser.ts';
+import { newTenantId, type TestServer } from '../support/server.ts';
+import {
+  hasChromium,
+  screenshot,
+  skipReason,
+  startWebSession,
+  stopWebSession,
+  VIEWPORTS,
+} from './browser.ts';
 
 /**
  * A small OpenID provider over real HTTP: authorization code flow with PKCE (S256), a token endpoint the
@@ -77,28 +84,21 @@ describe.skipIf(!hasChromium)(
     let browser: Browser;
 
     beforeAll(async () => {
-      ensureWebBuilt();
       idp = await startIdentityProvider(tenant);
-      [server, browser] = await Promise.all([
-        startTestServer({
-          env: {
-            OIDC_ISSUER: idp.issuer,
-            OIDC_JWKS_URL: `${idp.issuer}/jwks.json`,
-            OIDC_AUDIENCE: 'silopool-web',
-            OIDC_CLIENT_ID: 'silopool-web',
-            OIDC_TENANTS_CLAIM: 'custom:tenants',
-            OIDC_AUTHORIZATION_ENDPOINT: `${idp.issuer}/authorize`,
-            OIDC_TOKEN_ENDPOINT: `${idp.issuer}/token`,
-          },
-        }),
-        launchChromium(),
-      ]);
+      ({ server, browser } = await startWebSession({
+        OIDC_ISSUER: idp.issuer,
+        OIDC_JWKS_URL: `${idp.issuer}/jwks.json`,
+        OIDC_AUDIENCE: 'silopool-web',
+        OIDC_CLIENT_ID: 'silopool-web',
+        OIDC_TENANTS_CLAIM: 'custom:tenants',
+        OIDC_AUTHORIZATION_ENDPOINT: `${idp.issuer}/authorize`,
+        OIDC_TOKEN_ENDPOINT: `${idp.issuer}/token`,
+      }));
       await server.createTenant(tenant, { name: 'SSO Co' });
     });
 
     afterAll(async () => {
-      await browser?.close();
-      await server?.stop();
+      await stopWebSession(server, browser);
       idp?.close();
     });
 

@@ -1,14 +1,15 @@
 import { readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newTenantId, startTestServer, type TestServer } from '../support/server.ts';
+import { newTenantId, type TestServer } from '../support/server.ts';
 import {
-  ensureWebBuilt,
   hasChromium,
   horizontalOverflow,
-  launchChromium,
   screenshot,
   skipReason,
+  startWebSession,
+  stopWebSession,
+  tenantWithUser,
   unlabelledControls,
   VIEWPORTS,
 } from './browser.ts';
@@ -31,17 +32,11 @@ describe.skipIf(!hasChromium)(`tenant portal in Chromium${skipReason}`, { timeou
   let token: string;
 
   beforeAll(async () => {
-    ensureWebBuilt();
-    [server, browser] = await Promise.all([startTestServer(), launchChromium()]);
-    tenantId = newTenantId('portal');
-    await server.createTenant(tenantId, { name: 'Acme Portal' });
-    token = await server.mintToken({ tenants: [tenantId], user: 'alice@example.com' });
+    ({ server, browser } = await startWebSession());
+    ({ tenantId, token } = await tenantWithUser(server, 'portal', 'Acme Portal', 'alice@example.com'));
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  afterAll(() => stopWebSession(server, browser));
 
   async function signedInPage(viewport: { width: number; height: number }): Promise<Page> {
     const context = await browser.newContext({ viewport, acceptDownloads: true });

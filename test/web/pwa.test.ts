@@ -1,14 +1,14 @@
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newTenantId, startTestServer, type TestServer } from '../support/server.ts';
+import { newTenantId, type TestServer } from '../support/server.ts';
 import { type SmtpInbox, startSmtpInbox } from '../support/smtp-inbox.ts';
 import {
-  ensureWebBuilt,
   hasChromium,
   horizontalOverflow,
-  launchChromium,
   screenshot,
   skipReason,
+  startWebSession,
+  stopWebSession,
   unlabelledControls,
   VIEWPORTS,
 } from './browser.ts';
@@ -38,20 +38,15 @@ describe.skipIf(!hasChromium)(
     let token: string;
 
     beforeAll(async () => {
-      ensureWebBuilt();
       inbox = await startSmtpInbox();
-      [server, browser] = await Promise.all([
-        startTestServer({ env: { SILOPOOL_SMTP_URL: inbox.url } }),
-        launchChromium(),
-      ]);
+      ({ server, browser } = await startWebSession({ SILOPOOL_SMTP_URL: inbox.url }));
       tenantId = newTenantId('pwa');
       await server.createTenant(tenantId, { name: 'PWA Co' });
       token = await server.mintToken({ tenants: [tenantId], user: `pat-${tenantId}` });
     });
 
     afterAll(async () => {
-      await browser?.close();
-      await server?.stop();
+      await stopWebSession(server, browser);
       await inbox?.close();
     });
 

@@ -1,4 +1,5 @@
-import type { Statement } from '../../../src/client/index.ts';
+import type { Statement, StatementLine } from '../../../src/client/index.ts';
+import { type Column, DataTable } from '../ui/DataTable.tsx';
 
 const DIGITS: Record<string, number> = { JPY: 0 };
 
@@ -32,45 +33,38 @@ export function meterValue(meter: string, quantity: number): string {
   return quantity.toLocaleString('en-US');
 }
 
+const LINE_COLUMNS = (currency: string): Column<StatementLine>[] => [
+  { header: 'Line', cell: (l) => l.description },
+  {
+    header: 'Days (UTC)',
+    cell: (l) => (
+      <>
+        {l.from} – {l.to}
+      </>
+    ),
+  },
+  { header: 'Amount', num: true, cell: (l) => formatMoney(l.amount, currency) },
+];
+
 /** A statement's lines as a table (both the console and the portal print it). */
 export function StatementTable({ statement }: { statement: Statement }) {
+  const caption = `Statement ${statement.month} (${statement.status})`;
   return (
-    <div className="table-wrap">
-      <table>
-        <caption>
-          Statement {statement.month} ({statement.status})
-        </caption>
-        <thead>
-          <tr>
-            <th scope="col">Line</th>
-            <th scope="col">Days (UTC)</th>
-            <th scope="col" className="num">
-              Amount
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {statement.lines.map((l, i) => (
-            // Lines have no id of their own; their order is fixed by the server.
-            // biome-ignore lint/suspicious/noArrayIndexKey: a statement's lines never reorder
-            <tr key={i}>
-              <td>{l.description}</td>
-              <td>
-                {l.from} – {l.to}
-              </td>
-              <td className="num">{formatMoney(l.amount, statement.currency)}</td>
-            </tr>
-          ))}
-        </tbody>
-        <tfoot>
-          <tr>
-            <th scope="row" colSpan={2}>
-              Total
-            </th>
-            <td className="num">{formatMoney(statement.total, statement.currency)}</td>
-          </tr>
-        </tfoot>
-      </table>
-    </div>
+    <DataTable
+      label={caption}
+      caption={caption}
+      columns={LINE_COLUMNS(statement.currency)}
+      rows={statement.lines}
+      // Lines have no id of their own; their order is fixed by the server and never changes.
+      rowKey={(_, i) => String(i)}
+      footer={
+        <tr>
+          <th scope="row" colSpan={2}>
+            Total
+          </th>
+          <td className="num">{formatMoney(statement.total, statement.currency)}</td>
+        </tr>
+      }
+    />
   );
 }

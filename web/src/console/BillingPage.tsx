@@ -1,10 +1,26 @@
 import { lazy, Suspense, useState } from 'react';
+import type { BillingPlan, BillingSummary } from '../../../src/client/index.ts';
 import { useAsync, useSession } from '../api.tsx';
 import { formatMoney, METER_LABELS, meterValue, StatementTable } from '../billing/money.tsx';
 import { useTitle } from '../router.tsx';
+import { type Column, DataTable } from '../ui/DataTable.tsx';
 import { SelectField } from '../ui/Field.tsx';
 import { ProblemBanner } from '../ui/Problem.tsx';
 import { Empty, Loading } from '../ui/States.tsx';
+
+const PLAN_COLUMNS: Column<BillingPlan>[] = [
+  { header: 'Plan', cell: (p) => p.name },
+  { header: 'Limits tier', cell: (p) => p.tier },
+  { header: 'Base fee', num: true, cell: (p) => formatMoney(p.baseFee, p.currency) },
+  {
+    header: 'Included',
+    cell: (p) =>
+      Object.entries(p.included)
+        .map(([m, q]) => `${METER_LABELS[m] ?? m} ${meterValue(m, q ?? 0)}`)
+        .join(', ') || '–',
+  },
+  { header: 'Dedicated surcharge', num: true, cell: (p) => formatMoney(p.dedicatedSurcharge, p.currency) },
+];
 
 const BillingChart = lazy(() => import('./BillingChart.tsx'));
 
@@ -22,6 +38,20 @@ export function BillingPage() {
     [tenant],
   );
   const monthOptions = (months.data ?? []).map((m) => m.month).reverse();
+  const tenantColumns: Column<BillingSummary['items'][number]>[] = [
+    {
+      header: 'Tenant',
+      cell: (s) => (
+        <button type="button" onClick={() => setTenant(s.tenantId)}>
+          {s.tenantId}
+        </button>
+      ),
+    },
+    { header: 'Jobs', num: true, cell: (s) => meterValue('jobs', s.usage.jobs) },
+    { header: 'Revenue', num: true, cell: (s) => formatMoney(s.total, s.currency) },
+    { header: 'Cost', num: true, cell: (s) => formatMoney(s.cost, 'USD') },
+    { header: 'Margin', num: true, cell: (s) => formatMoney(s.margin, 'USD') },
+  ];
   return (
     <section>
       <h1>Billing</h1>
@@ -43,55 +73,27 @@ export function BillingPage() {
       {summary.loading && !summary.data ? <Loading label="Loading billing…" /> : null}
       {summary.data?.items.length === 0 ? <Empty title="No tenant has usage this month." /> : null}
       {summary.data && summary.data.items.length > 0 ? (
-        <div className="table-wrap">
-          <table>
-            <caption>
+        <DataTable
+          label="Revenue, cost and margin per tenant"
+          caption={
+            <>
               {summary.data.month} · {summary.data.closed ? 'closed' : 'open'} · costs from{' '}
               {summary.data.costTable}
-            </caption>
-            <thead>
-              <tr>
-                <th scope="col">Tenant</th>
-                <th scope="col" className="num">
-                  Jobs
-                </th>
-                <th scope="col" className="num">
-                  Revenue
-                </th>
-                <th scope="col" className="num">
-                  Cost
-                </th>
-                <th scope="col" className="num">
-                  Margin
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {summary.data.items.map((s) => (
-                <tr key={s.tenantId}>
-                  <td>
-                    <button type="button" onClick={() => setTenant(s.tenantId)}>
-                      {s.tenantId}
-                    </button>
-                  </td>
-                  <td className="num">{meterValue('jobs', s.usage.jobs)}</td>
-                  <td className="num">{formatMoney(s.total, s.currency)}</td>
-                  <td className="num">{formatMoney(s.cost, 'USD')}</td>
-                  <td className="num">{formatMoney(s.margin, 'USD')}</td>
-                </tr>
-              ))}
-            </tbody>
-            <tfoot>
-              <tr>
-                <th scope="row">Platform</th>
-                <td />
-                <td className="num">{formatMoney(summary.data.totals.revenue)}</td>
-                <td className="num">{formatMoney(summary.data.totals.cost)}</td>
-                <td className="num">{formatMoney(summary.data.totals.margin)}</td>
-              </tr>
-            </tfoot>
-          </table>
-        </div>
+            </>
+          }
+          columns={tenantColumns}
+          rows={summary.data.items}
+          rowKey={(s) => s.tenantId}
+          footer={
+            <tr>
+              <th scope="row">Platform</th>
+              <td />
+              <td className="num">{formatMoney(summary.data.totals.revenue)}</td>
+              <td className="num">{formatMoney(summary.data.totals.cost)}</td>
+              <td className="num">{formatMoney(summary.data.totals.margin)}</td>
+            </tr>
+          }
+        />
       ) : null}
       {tenant ? (
         <>
@@ -109,39 +111,7 @@ export function BillingPage() {
       ) : null}
       <h2>Plans</h2>
       {plans.data ? (
-        <div className="table-wrap">
-          <table>
-            <caption className="sr-only">Plans</caption>
-            <thead>
-              <tr>
-                <th scope="col">Plan</th>
-                <th scope="col">Limits tier</th>
-                <th scope="col" className="num">
-                  Base fee
-                </th>
-                <th scope="col">Included</th>
-                <th scope="col" className="num">
-                  Dedicated surcharge
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {plans.data.map((p) => (
-                <tr key={p.id}>
-                  <td>{p.name}</td>
-                  <td>{p.tier}</td>
-                  <td className="num">{formatMoney(p.baseFee, p.currency)}</td>
-                  <td>
-                    {Object.entries(p.included)
-                      .map(([m, q]) => `${METER_LABELS[m] ?? m} ${meterValue(m, q ?? 0)}`)
-                      .join(', ') || '–'}
-                  </td>
-                  <td className="num">{formatMoney(p.dedicatedSurcharge, p.currency)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable label="Plans" columns={PLAN_COLUMNS} rows={plans.data} rowKey={(p) => p.id} />
       ) : null}
     </section>
   );

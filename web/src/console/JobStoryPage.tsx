@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { useAsync, useSession } from '../api.tsx';
 import { formatTime } from '../portal/format.ts';
 import { Link, useTitle } from '../router.tsx';
+import { DataTable } from '../ui/DataTable.tsx';
 import { formatDuration, JobTimeline } from '../ui/JobTimeline.tsx';
 import { ProblemBanner } from '../ui/Problem.tsx';
 import { Loading, StatusBadge } from '../ui/States.tsx';
@@ -94,38 +95,26 @@ export function JobStoryPage({ tenantId, jobId }: { tenantId: string; jobId: str
         {spans.length === 0 ? (
           <p className="muted">No spans kept on this server for this job (exported over OTLP, or expired).</p>
         ) : (
-          <div className="table-wrap">
-            <table>
-              <caption className="sr-only">Spans of the job's trace</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Span</th>
-                  <th scope="col">Where</th>
-                  <th scope="col" className="num">
-                    Start
-                  </th>
-                  <th scope="col" className="num">
-                    Duration
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {spans.map((s) => (
-                  <tr key={s.spanId} className={s.status === 2 ? 'warn' : undefined}>
-                    <td>
-                      <code>{s.name}</code>
-                    </td>
-                    <td>
-                      {s.service} · pid {s.pid}
-                      {s.threadId > 0 ? ` · thread ${s.threadId}` : ''}
-                    </td>
-                    <td className="num">+{formatDuration(s.startMs - origin) || '0 ms'}</td>
-                    <td className="num">{formatDuration(s.durationMs)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable
+            label="Spans of the job's trace"
+            columns={[
+              { header: 'Span', cell: (s) => <code>{s.name}</code> },
+              {
+                header: 'Where',
+                cell: (s) => (
+                  <>
+                    {s.service} · pid {s.pid}
+                    {s.threadId > 0 ? ` · thread ${s.threadId}` : ''}
+                  </>
+                ),
+              },
+              { header: 'Start', num: true, cell: (s) => `+${formatDuration(s.startMs - origin) || '0 ms'}` },
+              { header: 'Duration', num: true, cell: (s) => formatDuration(s.durationMs) },
+            ]}
+            rows={spans}
+            rowKey={(s) => s.spanId}
+            rowClassName={(s) => (s.status === 2 ? 'warn' : undefined)}
+          />
         )}
       </section>
     </section>

@@ -2,12 +2,13 @@ import { useState } from 'react';
 import type { JobStatus, OperatorJob } from '../../../src/client/index.ts';
 import { useAsync, useSession } from '../api.tsx';
 import { formatTime } from '../portal/format.ts';
-import { Link, navigate, useLocation, useTitle } from '../router.tsx';
+import { Link, useTitle } from '../router.tsx';
+import { type Column, DataTable } from '../ui/DataTable.tsx';
 import { ProblemBanner } from '../ui/Problem.tsx';
+import { LoadMore, ModelFilter, StatusFilter, usePagedList, useUrlFilters } from '../ui/paged-list.tsx';
 import { Empty, Loading, StatusBadge } from '../ui/States.tsx';
 import { actionsFor, type JobActionName } from './job-actions.ts';
 
-const STATUSES: JobStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
 const FILTERS = ['tenant', 'model', 'status', 'from', 'to'] as const;
 const PAGE = 50;
 
@@ -25,13 +26,8 @@ function isoOf(local: string): string | undefined {
 export function OperatorJobsPage() {
   useTitle('Jobs');
   const { client } = useSession();
-  const { path, query } = useLocation();
-  const filter = Object.fromEntries(FILTERS.map((f) => [f, query.get(f) ?? ''])) as Record<
-    (typeof FILTERS)[number],
-    string
-  >;
-  const key = FILTERS.map((f) => filter[f]).join('|');
-  const request = (cursor?: string) =>
+  const { filter, key, setFilter } = useUrlFilters(FILTERS);
+  const list = usePagedList(key, (cursor?: string) =>
     client.listAllJobs({
       limit: PAGE,
       ...(filter.tenant ? { tenant: filter.tenant } : {}),
@@ -40,44 +36,73 @@ export function OperatorJobsPage() {
       ...(isoOf(filter.from) ? { from: isoOf(filter.from) } : {}),
       ...(isoOf(filter.to) ? { to: isoOf(filter.to) } : {}),
       ...(cursor ? { cursor } : {}),
-    });
-  const first = useAsync(() => request(), [key]);
+    }),
+  );
+  const { first, items } = list;
   const models = useAsync(() => client.listModels(), []);
   const tenants = useAsync(() => client.listTenants({ limit: 500 }), []);
-  const [more, setMore] = useState<{ key: string; items: OperatorJob[]; cursor?: string | undefined }>();
   const [error, setError] = useState<unknown>();
   const [message, setMessage] = useState<string>();
 
-  const setFilter = (name: string, value: string) => {
-    const next = new URLSearchParams(query);
-    if (value) next.set(name, value);
-    else next.delete(name);
-    const search = next.toString();
-    navigate(search ? `${path}?${search}` : path, { replace: true });
-  };
-  const extra = more?.key === key ? more : undefined;
-  const items = [...(first.data?.items ?? []), ...(extra?.items ?? [])];
-  const cursor = extra ? extra.cursor : first.data?.nextCursor;
-  const loadMore = async () => {
-    try {
-      const page = await request(cursor);
-      setMore({ key, items: [...(extra?.items ?? []), ...page.items], cursor: page.nextCursor });
-    } catch (e) {
-      setError(e);
-    }
-  };
   const act = async (job: OperatorJob, action: JobActionName) => {
     setError(undefined);
     setMessage(undefined);
     try {
       const after = await client.jobAction(job.tenantId, job.id, action);
       setMessage(`Job ${job.id} of ${job.tenantId}: ${action} done; it is ${after.status} now.`);
-      setMore(undefined);
-      first.reload();
+      list.reload();
     } catch (e) {
       setError(e);
     }
   };
+  const columns: Column<OperatorJob>[] = [
+    {
+      header: 'Job',
+      cell: (job) => (
+        <Link
+          href={`/console/tenants/${encodeURIComponent(job.tenantId)}/jobs/${encodeURIComponent(job.id)}`}
+          aria-label={`Story of job ${job.id}`}
+        >
+          <code>{job.id.slice(0, 12)}</code>
+        </Link>
+      ),
+    },
+    {
+      header: 'Tenant',
+      cell: (job) => (
+        <Link href={`/console/tenants/${encodeURIComponent(job.tenantId)}`}>{job.tenantName}</Link>
+      ),
+    },
+    { header: 'Model', cell: (job) => job.model },
+    {
+      header: 'Status',
+      cell: (job) => (
+        <>
+          <StatusBadge status={job.status} />
+          {job.error ? <span className="muted"> {job.error.code}</span> : null}
+        </>
+      ),
+    },
+    { header: 'Attempts', num: true, cell: (job) => job.attempts },
+    { header: 'Submitted', cell: (job) => formatTime(job.createdAt) },
+    {
+      header: 'Actions',
+      hiddenHeader: true,
+      className: 'actions',
+      cell: (job) =>
+        actionsFor(job).map((a) => (
+          <button
+            key={a.action}
+            type="button"
+            className="button-secondary"
+            aria-label={`${a.label} job ${job.id}`}
+            onClick={() => act(job, a.action)}
+          >
+            {a.label}
+          </button>
+        )),
+    },
+  ];
 
   return (
     <section>
@@ -97,28 +122,8 @@ export function OperatorJobsPage() {
             ))}
           </select>
         </label>
-        <label>
-          Model
-          <select value={filter.model} onChange={(e) => setFilter('model', e.target.value)}>
-            <option value="">Any model</option>
-            {models.data?.map((m) => (
-              <option key={m.name} value={m.name}>
-                {m.title}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Status
-          <select value={filter.status} onChange={(e) => setFilter('status', e.target.value)}>
-            <option value="">Any status</option>
-            {STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
+        <ModelFilter value={filter.model} models={models.data} onChange={(v) => setFilter('model', v)} />
+        <StatusFilter value={filter.status} onChange={(v) => setFilter('status', v)} />
         <label>
           Submitted from
           <input
@@ -140,75 +145,19 @@ export function OperatorJobsPage() {
           {message}
         </p>
       ) : null}
-      <ProblemBanner error={first.error ?? error} onRetry={first.reload} />
+      <ProblemBanner error={first.error ?? error ?? list.moreError} onRetry={first.reload} />
       {first.loading && !first.data ? <Loading label="Loading jobs…" /> : null}
       {first.data && items.length === 0 ? <Empty title="No jobs match these filters." /> : null}
       {items.length > 0 ? (
-        <div className="table-wrap">
-          <table className="operator-jobs">
-            <caption className="sr-only">Jobs of every tenant</caption>
-            <thead>
-              <tr>
-                <th scope="col">Job</th>
-                <th scope="col">Tenant</th>
-                <th scope="col">Model</th>
-                <th scope="col">Status</th>
-                <th scope="col" className="num">
-                  Attempts
-                </th>
-                <th scope="col">Submitted</th>
-                <th scope="col">
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((job) => (
-                <tr key={`${job.tenantId}/${job.id}`}>
-                  <td>
-                    <Link
-                      href={`/console/tenants/${encodeURIComponent(job.tenantId)}/jobs/${encodeURIComponent(job.id)}`}
-                      aria-label={`Story of job ${job.id}`}
-                    >
-                      <code>{job.id.slice(0, 12)}</code>
-                    </Link>
-                  </td>
-                  <td>
-                    <Link href={`/console/tenants/${encodeURIComponent(job.tenantId)}`}>
-                      {job.tenantName}
-                    </Link>
-                  </td>
-                  <td>{job.model}</td>
-                  <td>
-                    <StatusBadge status={job.status} />
-                    {job.error ? <span className="muted"> {job.error.code}</span> : null}
-                  </td>
-                  <td className="num">{job.attempts}</td>
-                  <td>{formatTime(job.createdAt)}</td>
-                  <td className="actions">
-                    {actionsFor(job).map((a) => (
-                      <button
-                        key={a.action}
-                        type="button"
-                        className="button-secondary"
-                        aria-label={`${a.label} job ${job.id}`}
-                        onClick={() => act(job, a.action)}
-                      >
-                        {a.label}
-                      </button>
-                    ))}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          label="All jobs"
+          className="operator-jobs"
+          columns={columns}
+          rows={items}
+          rowKey={(job) => `${job.tenantId}/${job.id}`}
+        />
       ) : null}
-      {cursor ? (
-        <button type="button" className="button-secondary" onClick={loadMore}>
-          Load more
-        </button>
-      ) : null}
+      <LoadMore list={list} />
     </section>
   );
 }

@@ -3,6 +3,7 @@ import type { Rollout } from '../../../src/client/index.ts';
 import { useAsync, useInterval, useSession } from '../api.tsx';
 import { formatTime } from '../portal/format.ts';
 import { useTitle } from '../router.tsx';
+import { DataTable } from '../ui/DataTable.tsx';
 import { ProblemBanner } from '../ui/Problem.tsx';
 import { Loading, StatusBadge } from '../ui/States.tsx';
 
@@ -53,47 +54,44 @@ export function ReleasesPage() {
         s
       </label>
       {releases.data ? (
-        <div className="table-wrap">
-          <table>
-            <caption className="sr-only">Releases</caption>
-            <thead>
-              <tr>
-                <th scope="col">Release</th>
-                <th scope="col">Models</th>
-                <th scope="col">Variants</th>
-                <th scope="col" className="num">
-                  Tenants
-                </th>
-                <th scope="col">
-                  <span className="sr-only">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {releases.data.items.map((r) => (
-                <tr key={r.id}>
-                  <td>
-                    <code>{r.id}</code> {r.current ? <StatusBadge status="current" /> : null}
-                  </td>
-                  <td>
-                    {Object.entries(r.models)
-                      .map(([m, v]) => `${m} ${v}`)
-                      .join(', ')}
-                  </td>
-                  <td>{r.variants.map((v) => `${v.name} (${v.tenantId})`).join(', ') || '—'}</td>
-                  <td className="num">{r.tenants.length}</td>
-                  <td className="actions">
-                    {r.current ? null : (
-                      <button type="button" disabled={Boolean(running)} onClick={() => start(r.id)}>
-                        Roll out {r.id}
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          label="Releases"
+          columns={[
+            {
+              header: 'Release',
+              cell: (r) => (
+                <>
+                  <code>{r.id}</code> {r.current ? <StatusBadge status="current" /> : null}
+                </>
+              ),
+            },
+            {
+              header: 'Models',
+              cell: (r) =>
+                Object.entries(r.models)
+                  .map(([m, v]) => `${m} ${v}`)
+                  .join(', '),
+            },
+            {
+              header: 'Variants',
+              cell: (r) => r.variants.map((v) => `${v.name} (${v.tenantId})`).join(', ') || '—',
+            },
+            { header: 'Tenants', num: true, cell: (r) => r.tenants.length },
+            {
+              header: 'Actions',
+              hiddenHeader: true,
+              className: 'actions',
+              cell: (r) =>
+                r.current ? null : (
+                  <button type="button" disabled={Boolean(running)} onClick={() => start(r.id)}>
+                    Roll out {r.id}
+                  </button>
+                ),
+            },
+          ]}
+          rows={releases.data.items}
+          rowKey={(r) => r.id}
+        />
       ) : null}
       {releases.data && releases.data.invalid.length > 0 ? (
         <div className="banner banner-error" role="alert">

@@ -1,9 +1,43 @@
+import type { Tenant, TenantUsage } from '../../../src/client/index.ts';
 import { useAsync, useSession } from '../api.tsx';
 import { formatUsd, formatValue } from '../portal/format.ts';
 import { Link, useTitle } from '../router.tsx';
+import { type Column, DataTable } from '../ui/DataTable.tsx';
 import { ProblemBanner } from '../ui/Problem.tsx';
 import { Empty, Loading, StatusBadge } from '../ui/States.tsx';
-import { TableFrame } from '../ui/TableFrame.tsx';
+
+const tenantColumns = (usage: Map<string, TenantUsage>): Column<Tenant>[] => [
+  {
+    header: 'Tenant',
+    cell: (t) => (
+      <>
+        <Link href={`/console/tenants/${encodeURIComponent(t.id)}`}>{t.name}</Link>
+        <div className="muted">{t.id}</div>
+      </>
+    ),
+  },
+  { header: 'Status', cell: (t) => <StatusBadge status={t.status} /> },
+  {
+    header: 'Placement',
+    cell: (t) => (
+      <>
+        {t.placement}
+        {t.move ? <span className="muted"> → {t.move.to} (moving)</span> : null}
+      </>
+    ),
+  },
+  { header: 'Plan', cell: (t) => t.plan },
+  { header: 'Jobs', num: true, cell: (t) => formatValue(usage.get(t.id)?.jobs ?? 0) },
+  { header: 'Failed', num: true, cell: (t) => formatValue(usage.get(t.id)?.failed ?? 0) },
+  {
+    header: 'Cost',
+    num: true,
+    cell: (t) => {
+      const u = usage.get(t.id);
+      return u ? formatUsd(u.costUsd) : '—';
+    },
+  },
+];
 
 /** Every tenant with its placement, status and usage at a glance. */
 export function TenantsPage() {
@@ -29,52 +63,12 @@ export function TenantsPage() {
         </Empty>
       ) : null}
       {data.data && data.data.tenants.length > 0 ? (
-        <TableFrame label="Tenants">
-          <table>
-            <caption className="sr-only">Tenants</caption>
-            <thead>
-              <tr>
-                <th scope="col">Tenant</th>
-                <th scope="col">Status</th>
-                <th scope="col">Placement</th>
-                <th scope="col">Plan</th>
-                <th scope="col" className="num">
-                  Jobs
-                </th>
-                <th scope="col" className="num">
-                  Failed
-                </th>
-                <th scope="col" className="num">
-                  Cost
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {data.data.tenants.map((t) => {
-                const u = data.data?.usage.get(t.id);
-                return (
-                  <tr key={t.id}>
-                    <td>
-                      <Link href={`/console/tenants/${encodeURIComponent(t.id)}`}>{t.name}</Link>
-                      <div className="muted">{t.id}</div>
-                    </td>
-                    <td>
-                      <StatusBadge status={t.status} />
-                    </td>
-                    <td>
-                      {t.placement}
-                      {t.move ? <span className="muted"> → {t.move.to} (moving)</span> : null}
-                    </td>
-                    <td>{t.plan}</td>
-                    <td className="num">{formatValue(u?.jobs ?? 0)}</td>
-                    <td className="num">{formatValue(u?.failed ?? 0)}</td>
-                    <td className="num">{u ? formatUsd(u.costUsd) : '—'}</td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </TableFrame>
+        <DataTable
+          label="Tenants"
+          columns={tenantColumns(data.data.usage)}
+          rows={data.data.tenants}
+          rowKey={(t) => t.id}
+        />
       ) : null}
     </section>
   );

@@ -3,10 +3,10 @@ import type { TenantUsage } from '../../../src/client/index.ts';
 import { useAsync, useInterval, useSession } from '../api.tsx';
 import { formatBytes, formatUsd, formatValue } from '../portal/format.ts';
 import { useTitle } from '../router.tsx';
+import { type Column, DataTable } from '../ui/DataTable.tsx';
 import { SelectField } from '../ui/Field.tsx';
 import { ProblemBanner } from '../ui/Problem.tsx';
 import { Empty, Loading } from '../ui/States.tsx';
-import { TableFrame } from '../ui/TableFrame.tsx';
 
 const UsageChart = lazy(() => import('./UsageChart.tsx'));
 
@@ -14,6 +14,16 @@ export interface UsageSample {
   at: number;
   items: TenantUsage[];
 }
+
+const USAGE_COLUMNS: Column<TenantUsage>[] = [
+  { header: 'Tenant', cell: (u) => u.tenantId },
+  { header: 'Jobs', num: true, cell: (u) => formatValue(u.jobs) },
+  { header: 'Succeeded', num: true, cell: (u) => formatValue(u.succeeded) },
+  { header: 'Failed', num: true, cell: (u) => formatValue(u.failed) },
+  { header: 'Compute (s)', num: true, cell: (u) => formatValue(u.computeSeconds) },
+  { header: 'Storage', num: true, cell: (u) => formatBytes(u.storageBytes) },
+  { header: 'Cost', num: true, cell: (u) => formatUsd(u.costUsd) },
+];
 
 const SAMPLES_KEY = 'silopool.usage.samples';
 const MAX_SAMPLES = 360;
@@ -56,47 +66,12 @@ export function UsagePage() {
       {usage.data?.length === 0 ? <Empty title="No usage recorded yet." /> : null}
       {usage.data && usage.data.length > 0 ? (
         <>
-          <TableFrame label="Usage per tenant">
-            <table>
-              <caption className="sr-only">Usage per tenant</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Tenant</th>
-                  <th scope="col" className="num">
-                    Jobs
-                  </th>
-                  <th scope="col" className="num">
-                    Succeeded
-                  </th>
-                  <th scope="col" className="num">
-                    Failed
-                  </th>
-                  <th scope="col" className="num">
-                    Compute (s)
-                  </th>
-                  <th scope="col" className="num">
-                    Storage
-                  </th>
-                  <th scope="col" className="num">
-                    Cost
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {usage.data.map((u) => (
-                  <tr key={u.tenantId}>
-                    <td>{u.tenantId}</td>
-                    <td className="num">{formatValue(u.jobs)}</td>
-                    <td className="num">{formatValue(u.succeeded)}</td>
-                    <td className="num">{formatValue(u.failed)}</td>
-                    <td className="num">{formatValue(u.computeSeconds)}</td>
-                    <td className="num">{formatBytes(u.storageBytes)}</td>
-                    <td className="num">{formatUsd(u.costUsd)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </TableFrame>
+          <DataTable
+            label="Usage per tenant"
+            columns={USAGE_COLUMNS}
+            rows={usage.data}
+            rowKey={(u) => u.tenantId}
+          />
           <h2>Metrics over time</h2>
           <p className="help">Sampled every 10 seconds while this page is open.</p>
           <SelectField label="Tenant" value={selected} options={tenants} onChange={setTenant} />

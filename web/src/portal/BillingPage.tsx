@@ -1,6 +1,7 @@
 import { useAsync, useTenantClient } from '../api.tsx';
 import { formatMoney, METER_LABELS, meterValue, StatementTable } from '../billing/money.tsx';
 import { useTitle } from '../router.tsx';
+import { DataTable } from '../ui/DataTable.tsx';
 import { ProblemBanner } from '../ui/Problem.tsx';
 import { Loading } from '../ui/States.tsx';
 
@@ -22,34 +23,24 @@ export function BillingPage({ tenantId }: { tenantId: string }) {
             {u.month} (UTC) on the <strong>{u.plan.name}</strong> plan · so far{' '}
             <strong>{formatMoney(u.total, u.currency)}</strong>
           </p>
-          <div className="table-wrap">
-            <table>
-              <caption>Usage this month against the plan</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Meter</th>
-                  <th scope="col" className="num">
-                    Used
-                  </th>
-                  <th scope="col" className="num">
-                    Included
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {Object.entries(u.usage).map(([meter, quantity]) => {
+          <DataTable
+            label="Usage this month against the plan"
+            caption="Usage this month against the plan"
+            columns={[
+              { header: 'Meter', cell: ([meter]) => METER_LABELS[meter] ?? meter },
+              { header: 'Used', num: true, cell: ([meter, quantity]) => meterValue(meter, quantity) },
+              {
+                header: 'Included',
+                num: true,
+                cell: ([meter]) => {
                   const included = u.plan.included[meter as keyof typeof u.plan.included];
-                  return (
-                    <tr key={meter}>
-                      <td>{METER_LABELS[meter] ?? meter}</td>
-                      <td className="num">{meterValue(meter, quantity)}</td>
-                      <td className="num">{included === undefined ? '–' : meterValue(meter, included)}</td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
+                  return included === undefined ? '–' : meterValue(meter, included);
+                },
+              },
+            ]}
+            rows={Object.entries(u.usage)}
+            rowKey={([meter]) => meter}
+          />
         </>
       ) : null}
       <h2>Statements</h2>

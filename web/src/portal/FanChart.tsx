@@ -1,19 +1,6 @@
-import {
-  Area,
-  CartesianGrid,
-  ComposedChart,
-  Legend,
-  Line,
-  ReferenceLine,
-  ResponsiveContainer,
-  Tooltip,
-  XAxis,
-  YAxis,
-} from 'recharts';
-import { ChartTable } from '../ui/ChartTable.tsx';
+import { Area, Line } from 'recharts';
 import type { FanPoint } from './format.ts';
-
-const compact = new Intl.NumberFormat(undefined, { notation: 'compact', maximumFractionDigits: 1 });
+import { PeriodChart } from './PeriodChart.tsx';
 
 /**
  * A Monte Carlo fan: the P5–P95 and P25–P75 ranges as shaded bands (recharts draws an Area whose value is a
@@ -41,56 +28,44 @@ export default function FanChart({
         ? format(v)
         : String(v);
   return (
-    <figure className="chart chart-fan">
-      <figcaption>{title}</figcaption>
-      <div className="chart-box" aria-hidden="true">
-        <ResponsiveContainer width="100%" height="100%">
-          <ComposedChart data={data} margin={{ top: 8, right: 8, bottom: 8, left: 8 }}>
-            <CartesianGrid strokeDasharray="3 3" stroke="#d0d7de" />
-            <XAxis dataKey="label" tick={{ fill: '#1f2328', fontSize: 12 }} />
-            <YAxis
-              tickFormatter={(v: number) => compact.format(v)}
-              tick={{ fill: '#1f2328', fontSize: 12 }}
-              width={56}
-            />
-            <Tooltip formatter={show} />
-            <Legend />
-            <ReferenceLine y={0} stroke="#57606a" />
-            <Area
-              dataKey="outer"
-              name="P5 to P95"
-              stroke="none"
-              fill="#0b5cad"
-              fillOpacity={0.18}
-              isAnimationActive={false}
-            />
-            <Area
-              dataKey="inner"
-              name="P25 to P75"
-              stroke="none"
-              fill="#0b5cad"
-              fillOpacity={0.38}
-              isAnimationActive={false}
-            />
-            <Line
-              dataKey="median"
-              name="Median"
-              stroke="#9a3412"
-              strokeWidth={2}
-              dot={false}
-              isAnimationActive={false}
-            />
-          </ComposedChart>
-        </ResponsiveContainer>
-      </div>
-      <ChartTable
-        caption={title}
-        columns={['Year', 'P5', 'P25', 'Median', 'P75', 'P95']}
-        rows={points.map((p) => ({
+    <PeriodChart
+      title={title}
+      className="chart chart-fan"
+      data={data}
+      tooltip={show}
+      legend
+      table={{
+        columns: ['Year', 'P5', 'P25', 'Median', 'P75', 'P95'],
+        rows: points.map((p) => ({
           key: String(p.year),
           cells: [String(p.year), ...[p.p5, p.p25, p.p50, p.p75, p.p95].map(format)],
-        }))}
+        })),
+      }}
+    >
+      <Area
+        dataKey="outer"
+        name="P5 to P95"
+        stroke="none"
+        fill="#0b5cad"
+        fillOpacity={0.18}
+        isAnimationActive={false}
       />
-    </figure>
+      <Area
+        dataKey="inner"
+        name="P25 to P75"
+        stroke="none"
+        fill="#0b5cad"
+        fillOpacity={0.38}
+        isAnimationActive={false}
+      />
+      <Line
+        dataKey="median"
+        name="Median"
+        stroke="#9a3412"
+        strokeWidth={2}
+        dot={false}
+        isAnimationActive={false}
+      />
+    </PeriodChart>
   );
 }
