@@ -25,6 +25,8 @@ export interface MoveDeps extends ControlDeps {
    */
   graceMs?: number;
   pollMs?: number;
+  /** The first wait before an operation whose driver hit an error is driven again, ms (default 5000, doubling to 60 s). */
+  retryMs?: number;
   /**
    * `here` (default): this process drives the moves it starts. `elsewhere`: it only records them (the
    * API on Lambda, whose process freezes between requests); a control function resumes and drives them.

@@ -86,15 +86,39 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
       abort.signal.addEventListener('abort', onAbort, { once: true });
     });
 
+  /**
+   * Drives an operation until it ends. Its steps retry inside; an error that escapes them (the operation
+   * or tenant store failing for a moment) drives it again after a backoff, as the upgrade runner does:
+   * otherwise it stayed `running` with nothing driving it, refusing the tenant's next move until a restart.
+   */
   function launch(id: string, kind: Operation['kind'] = 'move'): void {
     if (active.has(id) || stopped || deps.drive === 'elsewhere') return;
-    const run = (kind === 'apply' ? apply(id) : kind === 'offboard' ? offboard(id) : drive(id))
-      .catch((error: unknown) =>
-        stopped
-          ? log('info', 'placement move paused; it resumes where it stopped', { operationId: id })
-          : log('error', 'placement move stopped', { operationId: id, error: String(error) }),
-      )
-      .finally(() => active.delete(id));
+    const once = () => (kind === 'apply' ? apply(id) : kind === 'offboard' ? offboard(id) : drive(id));
+    const paused = () =>
+      log('info', 'placement move paused; it resumes where it stopped', { operationId: id });
+    const run = (async () => {
+      for (let wait = deps.retryMs ?? 5000; ; wait = Math.min(wait * 2, 60_000)) {
+        try {
+          return await once();
+        } catch (error) {
+          if (stopped) return paused();
+          log('error', 'placement operation failed; driving it again', {
+            operationId: id,
+            kind,
+            error: String(error),
+            retryInMs: wait,
+          });
+          // A stop during the wait ends it at once (sleep throws StoppedError).
+          if (
+            !(await sleep(wait).then(
+              () => true,
+              () => false,
+            ))
+          )
+            return paused();
+        }
+      }
+    })().finally(() => active.delete(id));
     active.set(id, run);
   }
 
