@@ -1,3 +1,4 @@
+import { createDynamoReleasePointer } from '../../src/adapters/aws/release-pointer.ts';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import {
   createDynamoJobStore,
@@ -11,6 +12,7 @@ import { MOTO_MISSING, motoAvailable } from '../support/moto.ts';
 import { describeJobStoreContract } from './job-store.contract.ts';
 import { describeMessageQueueContract } from './message-queue.contract.ts';
 import { describeObjectStoreContract } from './object-store.contract.ts';
+import { describeReleasePointerContract } from './release-pointer.contract.ts';
 import { describeTenantDirectoryContract } from './tenant-directory.contract.ts';
 
 // The AWS adapters' contract suites on moto_server (one for the file): SQS, DynamoDB and S3 as moto
@@ -64,6 +66,15 @@ if (!available) {
     port: createDynamoTenantDirectory({ client: aws.dynamo, tableName: tables.tenants }),
     teardown: noTeardown,
   }));
+
+  // One table per test: the pointer is a single item. Each `open()` is another process with no cache.
+  describeReleasePointerContract('AWS (DynamoDB on moto)', async () => {
+    const tableName = await aws.createTable('views');
+    return {
+      open: () => createDynamoReleasePointer({ client: aws.dynamo, tableName, cacheMs: 0 }),
+      teardown: noTeardown,
+    };
+  });
 
   describeObjectStoreContract('AWS (S3 on moto)', async () => ({
     port: createS3ObjectStore({ client: aws.s3, bucket }),

@@ -1,3 +1,4 @@
+import { createDynamoReleasePointer } from '../../src/adapters/aws/release-pointer.ts';
 import { afterAll, beforeAll } from 'vitest';
 import {
   createAwsStoreProvider,
@@ -15,6 +16,7 @@ import { describeJobIntakeContract } from './job-intake.contract.ts';
 import { describeJobStoreContract } from './job-store.contract.ts';
 import { describeMessageQueueContract } from './message-queue.contract.ts';
 import { describeObjectStoreContract } from './object-store.contract.ts';
+import { describeReleasePointerContract } from './release-pointer.contract.ts';
 import { describeTenantDirectoryContract } from './tenant-directory.contract.ts';
 import { describeUsageLedgerContract } from './usage-ledger.contract.ts';
 
@@ -65,6 +67,15 @@ describeTenantDirectoryContract('AWS (DynamoDB on dynalite)', async () => ({
   port: createDynamoTenantDirectory({ client: aws.dynamo, tableName: tables.tenants }),
   teardown: noTeardown,
 }));
+
+// One table per test: the pointer is a single item. Each `open()` is another process with no cache.
+describeReleasePointerContract('AWS (DynamoDB on dynalite)', async () => {
+  const tableName = await aws.createTable('views');
+  return {
+    open: () => createDynamoReleasePointer({ client: aws.dynamo, tableName, cacheMs: 0 }),
+    teardown: noTeardown,
+  };
+});
 
 describeObjectStoreContract('AWS (S3 on fauxqs)', async () => ({
   port: createS3ObjectStore({ client: aws.s3, bucket }),
