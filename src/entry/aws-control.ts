@@ -76,7 +76,7 @@ export function createAwsControl(
       return regional;
     };
     const regions = regionPolicyFromEnv(env, 'aws');
-    const releases = openReleaseCatalog(env.SILOPOOL_RELEASES_DIR ?? 'releases');
+    const releases = openReleaseCatalog(env.SILOPOOL_RELEASES_DIR ?? 'releases', ports.releasePointer);
     infrastructure = createReleaseInfrastructure({
       regions,
       artifacts: artifactsOf(base, ports.region),

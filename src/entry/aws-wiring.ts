@@ -6,6 +6,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDynamoBillingItems } from '../adapters/aws/billing-items.ts';
 import { createSqsMessageQueue } from '../adapters/aws/message-queue.ts';
 import { createDynamoOperationStore } from '../adapters/aws/operation-store.ts';
+import { createDynamoReleasePointer } from '../adapters/aws/release-pointer.ts';
 import { createAwsStoreProvider, type StoreProvisioning } from '../adapters/aws/stores.ts';
 import { createDynamoTenantDirectory } from '../adapters/aws/tenant-directory.ts';
 import { assumeTenantScope, type TenantScopeCredentials } from '../adapters/aws/tenant-scope.ts';
@@ -20,6 +21,7 @@ import type { BillingItems } from '../ports/billing-items.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { OperationStore } from '../ports/operation-store.ts';
 import { jobDataFor } from '../ports/placement-data.ts';
+import type { ReleasePointer } from '../ports/release-pointer.ts';
 import { type StoreProvider, type TenantData, tenantDataAt } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import type { UsageLedger } from '../ports/usage-ledger.ts';
@@ -55,6 +57,8 @@ export interface AwsPorts {
   dynamo: DynamoDBDocumentClient;
   tenantsTable: string;
   sharedTable: string;
+  /** The current release: one item in the views table (the release folder is in the read-only bundle). */
+  releasePointer: ReleasePointer;
   close(): Promise<void>;
 }
 
@@ -194,6 +198,7 @@ export function createAwsPorts(env: Env = process.env): AwsPorts {
     tenantsTable,
     sharedTable: table,
     operations: createDynamoOperationStore({ client: dynamo, tableName: tenantsTable }),
+    releasePointer: createDynamoReleasePointer({ client: dynamo, tableName: viewsTable }),
     async dataFor(tenant, jobId, lane) {
       if (lane) {
         // The message's lane holds its record: a dedicated function (whose role reaches only the tenant's
@@ -235,7 +240,9 @@ export async function createHandlerDeps(options: Record<string, unknown>): Promi
     notifications: announcesToUsers(env),
     dataFor: ports.dataFor,
     // Releases ship inside the function bundle; without the folder only the built-in models run.
-    ...(env.SILOPOOL_RELEASES_DIR ? { releases: openReleaseCatalog(env.SILOPOOL_RELEASES_DIR) } : {}),
+    ...(env.SILOPOOL_RELEASES_DIR
+      ? { releases: openReleaseCatalog(env.SILOPOOL_RELEASES_DIR, ports.releasePointer) }
+      : {}),
     ...(typeof options.maxReceiveCount === 'number' ? { maxReceiveCount: options.maxReceiveCount } : {}),
   };
 }

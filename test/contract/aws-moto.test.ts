@@ -1,4 +1,3 @@
-import { createDynamoReleasePointer } from '../../src/adapters/aws/release-pointer.ts';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import {
   createDynamoJobStore,
@@ -7,6 +6,7 @@ import {
   createSqsMessageQueue,
   sqsCapabilities,
 } from '../../src/adapters/aws/index.ts';
+import { createDynamoReleasePointer } from '../../src/adapters/aws/release-pointer.ts';
 import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.ts';
 import { MOTO_MISSING, motoAvailable } from '../support/moto.ts';
 import { describeJobStoreContract } from './job-store.contract.ts';

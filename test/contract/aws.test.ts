@@ -1,4 +1,3 @@
-import { createDynamoReleasePointer } from '../../src/adapters/aws/release-pointer.ts';
 import { afterAll, beforeAll } from 'vitest';
 import {
   createAwsStoreProvider,
@@ -10,6 +9,7 @@ import {
   ensureUsageTable,
   sqsCapabilities,
 } from '../../src/adapters/aws/index.ts';
+import { createDynamoReleasePointer } from '../../src/adapters/aws/release-pointer.ts';
 import { createSequencedJobIntake } from '../../src/ports/job-intake-sequence.ts';
 import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.ts';
 import { describeJobIntakeContract } from './job-intake.contract.ts';
