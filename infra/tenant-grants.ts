@@ -1,6 +1,7 @@
 import { Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import { RELEASE_POINTER_KEY } from '../src/adapters/aws/release-pointer.ts';
 import { tenantViewKey } from '../src/adapters/aws/tenant-views.ts';
 import type { TenantId } from '../src/core/ids.ts';
 import { NOTIFICATION_QUEUE } from '../src/functions/notification-message.ts';
@@ -56,7 +57,11 @@ export function announcementDedupStatement(
   });
 }
 
-/** A dedicated tenant's functions read their own tenant's view and no other (src/adapters/aws/tenant-views.ts). */
+/**
+ * A dedicated tenant's functions read their own tenant's view and no other (src/adapters/aws/tenant-views.ts),
+ * and the current-release pointer (src/adapters/aws/release-pointer.ts): a tenant without a release of its
+ * own runs the current one.
+ */
 export function ownViewStatement(
   scope: Stack,
   viewsTable: string,
@@ -66,7 +71,7 @@ export function ownViewStatement(
   return new iam.PolicyStatement({
     actions: ['dynamodb:GetItem'],
     resources: [tableArn(scope, viewsTable, platformRegion)],
-    conditions: leadingKeys([tenantViewKey(tenantId)]),
+    conditions: leadingKeys([tenantViewKey(tenantId), RELEASE_POINTER_KEY.pk]),
   });
 }
 

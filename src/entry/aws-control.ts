@@ -80,7 +80,7 @@ export function createAwsControl(
       return regional;
     };
     const code = createRegionalCodePublisher({ s3In: ports.s3In, platformRegion: ports.region });
-    const releases = openReleaseCatalog(env.SILOPOOL_RELEASES_DIR ?? 'releases');
+    const releases = openReleaseCatalog(env.SILOPOOL_RELEASES_DIR ?? 'releases', ports.releasePointer);
     infrastructure = createReleaseInfrastructure({
       regions,
       artifacts: artifactsOf(base, ports.region),

@@ -7,6 +7,7 @@ import { createDynamoBillingItems } from '../adapters/aws/billing-items.ts';
 import { createSqsMessageQueue } from '../adapters/aws/message-queue.ts';
 import { createDynamoOperationStore } from '../adapters/aws/operation-store.ts';
 import { createRegionalMessageQueue, queueUrlPrefixIn } from '../adapters/aws/regional-queue.ts';
+import { createDynamoReleasePointer } from '../adapters/aws/release-pointer.ts';
 import { createAwsStoreProvider, type StoreProvisioning } from '../adapters/aws/stores.ts';
 import { createDynamoTenantDirectory } from '../adapters/aws/tenant-directory.ts';
 import { createTenantRegions, notingRegions, type TenantRegions } from '../adapters/aws/tenant-regions.ts';
@@ -23,6 +24,7 @@ import type { BillingItems } from '../ports/billing-items.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { OperationStore } from '../ports/operation-store.ts';
 import { jobDataFor } from '../ports/placement-data.ts';
+import type { ReleasePointer } from '../ports/release-pointer.ts';
 import { type StoreProvider, type TenantData, tenantDataAt } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import type { UsageLedger } from '../ports/usage-ledger.ts';
@@ -63,6 +65,8 @@ export interface AwsPorts {
   dynamo: DynamoDBDocumentClient;
   tenantsTable: string;
   sharedTable: string;
+  /** The current release: one item in the views table (the release folder is in the read-only bundle). */
+  releasePointer: ReleasePointer;
   close(): Promise<void>;
 }
 
@@ -257,6 +261,7 @@ export function createAwsPorts(env: Env = process.env): AwsPorts {
     tenantsTable,
     sharedTable: table,
     operations: createDynamoOperationStore({ client: dynamo, tableName: tenantsTable }),
+    releasePointer: createDynamoReleasePointer({ client: dynamo, tableName: viewsTable }),
     async dataFor(tenant, jobId, lane) {
       regions.note(tenant);
       if (lane) {
@@ -302,7 +307,9 @@ export async function createHandlerDeps(options: Record<string, unknown>): Promi
     notifications: announcesToUsers(env),
     dataFor: ports.dataFor,
     // Releases ship inside the function bundle; without the folder only the built-in models run.
-    ...(env.SILOPOOL_RELEASES_DIR ? { releases: openReleaseCatalog(env.SILOPOOL_RELEASES_DIR) } : {}),
+    ...(env.SILOPOOL_RELEASES_DIR
+      ? { releases: openReleaseCatalog(env.SILOPOOL_RELEASES_DIR, ports.releasePointer) }
+      : {}),
     ...(typeof options.maxReceiveCount === 'number' ? { maxReceiveCount: options.maxReceiveCount } : {}),
   };
 }

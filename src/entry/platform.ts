@@ -148,7 +148,11 @@ export async function startPlatform(
     ...(awsControl ? { rateBuckets: awsControl.rateBuckets } : {}),
   });
   // Releases: model versions side by side; where each tenant may be placed (its contract region).
-  const releases = openReleaseCatalog(releasesDirOf(config.dataDir));
+  // On AWS the current release is the DynamoDB item every function reads, not the folder's file.
+  const releases = openReleaseCatalog(
+    releasesDirOf(config.dataDir),
+    'releasePointer' in platform ? platform.releasePointer : undefined,
+  );
   // What a crash left in the job databases' outboxes goes onto the queues before the first request.
   embedded?.intake.drainAll();
   const billingDeps = billingDepsFor(platform, embedded ? 'embedded' : 'aws');

@@ -1,11 +1,12 @@
-import { statSync } from 'node:fs';
-import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { createFileReleasePointer } from '../adapters/embedded/release-pointer.ts';
 import type { FieldProblem } from '../core/errors.ts';
 import { type JobRecord, majorVersion } from '../core/job.ts';
 import { BUILTIN_RELEASE, MODEL_VERSION_PATTERN, RELEASE_ID_PATTERN, releaseOf } from '../core/release.ts';
 import type { Tenant } from '../core/tenant.ts';
+import type { ReleasePointer } from '../ports/release-pointer.ts';
 import {
   PinnedVersionUnavailableError,
   ReleaseContractError,
@@ -64,12 +65,14 @@ export interface ReleaseCatalog {
 /**
  * Releases as directories (`{dir}/{id}/release.json` plus modules): on the embedded backend under
  * `DATA_DIR/releases`, on AWS in the function bundle. Several versions of a model are loaded at once;
- * a loaded release is kept (its directory is never changed once published).
+ * a loaded release is kept (its directory is never changed once published). Which one is current is
+ * `pointer`'s: by default `{dir}/current.json`; on AWS a DynamoDB item (the bundle is read-only).
  */
-export function openReleaseCatalog(dir: string): ReleaseCatalog {
+export function openReleaseCatalog(
+  dir: string,
+  pointer: ReleasePointer = createFileReleasePointer(dir),
+): ReleaseCatalog {
   const loaded = new Map<string, Promise<LoadedRelease>>();
-  /** The last pointer read, with the identity of the file it was read from. */
-  let pointer: { ino: number; mtimeMs: number; id: string } | undefined;
   const builtin: LoadedRelease = {
     id: BUILTIN_RELEASE,
     manifest: { id: BUILTIN_RELEASE },
@@ -108,26 +111,8 @@ export function openReleaseCatalog(dir: string): ReleaseCatalog {
       }
       return { releases, invalid };
     },
-    async current() {
-      // Every submit and every job asks (twice on a submit): a stat, not a read, when the pointer has not
-      // changed. `setCurrent` renames a new file into place, so a change always brings a new inode; another
-      // process's change is seen at the next call.
-      const path = join(dir, 'current.json');
-      const stat = statSync(path, { throwIfNoEntry: false });
-      if (!stat) return BUILTIN_RELEASE;
-      if (pointer?.ino === stat.ino && pointer.mtimeMs === stat.mtimeMs) return pointer.id;
-      const text = await readFile(path, 'utf8').catch(() => undefined);
-      const id = text ? (JSON.parse(text) as { id?: unknown }).id : undefined;
-      const current = typeof id === 'string' ? id : BUILTIN_RELEASE;
-      pointer = { ino: stat.ino, mtimeMs: stat.mtimeMs, id: current };
-      return current;
-    },
-    async setCurrent(id) {
-      // Write then rename: a reader sees the old pointer or the new one, never half of one.
-      const temp = join(dir, `.current.${process.pid}.${Date.now()}.json`);
-      await writeFile(temp, JSON.stringify({ id, since: new Date().toISOString() }));
-      await rename(temp, join(dir, 'current.json'));
-    },
+    current: () => pointer.current(),
+    setCurrent: (id) => pointer.setCurrent(id),
   };
 }
 

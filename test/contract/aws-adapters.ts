@@ -6,10 +6,12 @@ import {
   createSqsMessageQueue,
   sqsCapabilities,
 } from '../../src/adapters/aws/index.ts';
+import { createDynamoReleasePointer } from '../../src/adapters/aws/release-pointer.ts';
 import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.ts';
 import { describeJobStoreContract } from './job-store.contract.ts';
 import { describeMessageQueueContract, type MessageQueueCapabilities } from './message-queue.contract.ts';
 import { describeObjectStoreContract } from './object-store.contract.ts';
+import { describeReleasePointerContract } from './release-pointer.contract.ts';
 import { describeTenantDirectoryContract } from './tenant-directory.contract.ts';
 
 /** The emulators of one test file, with the tables and bucket the AWS adapters' suites use. */
@@ -90,4 +92,13 @@ export function describeAwsAdapterContracts(
     port: createS3ObjectStore({ client: fixture().aws.s3, bucket: fixture().bucket }),
     teardown: noTeardown,
   }));
+
+  // One table per test: the pointer is a single item. Each `open()` is another process with no cache.
+  describeReleasePointerContract(`AWS (DynamoDB on ${emulated.dynamodb})`, async () => {
+    const tableName = await fixture().aws.createTable('views');
+    return {
+      open: () => createDynamoReleasePointer({ client: fixture().aws.dynamo, tableName, cacheMs: 0 }),
+      teardown: noTeardown,
+    };
+  });
 }

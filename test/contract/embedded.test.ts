@@ -10,12 +10,14 @@ import {
   openDatabase,
 } from '../../src/adapters/embedded/index.ts';
 import { createSqliteJobIntake } from '../../src/adapters/embedded/job-intake.ts';
+import { createFileReleasePointer } from '../../src/adapters/embedded/release-pointer.ts';
 import { createEmbeddedStoreProvider } from '../../src/adapters/embedded/store-provider.ts';
 import { createSequencedJobIntake } from '../../src/ports/job-intake-sequence.ts';
 import { describeJobIntakeContract } from './job-intake.contract.ts';
 import { describeJobStoreContract } from './job-store.contract.ts';
 import { describeMessageQueueContract } from './message-queue.contract.ts';
 import { describeObjectStoreContract } from './object-store.contract.ts';
+import { describeReleasePointerContract } from './release-pointer.contract.ts';
 import { describeTenantDirectoryContract } from './tenant-directory.contract.ts';
 import { describeUsageLedgerContract } from './usage-ledger.contract.ts';
 
@@ -125,6 +127,16 @@ describeUsageLedgerContract('embedded (SQLite, a dedicated database beside the l
     async teardown() {
       await dedicated.teardown();
       await ledger.teardown();
+    },
+  };
+});
+
+describeReleasePointerContract('embedded (current.json in the releases folder)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'silopool-pointer-'));
+  return {
+    open: () => createFileReleasePointer(dir),
+    async teardown() {
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 });

@@ -7,8 +7,10 @@ import {
 import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tenantAlarmNames, tenantStackName } from '../../src/adapters/aws/naming.ts';
+import { RELEASE_POINTER_KEY } from '../../src/adapters/aws/release-pointer.ts';
 import type { TenantId } from '../../src/core/ids.ts';
 import { listModels } from '../../src/models/registry.ts';
 import { submit, until, waitForOperation } from '../placement/helpers.ts';
@@ -85,6 +87,8 @@ async function runFinance(tenant: { apiKey: string }) {
   return waitForJob(server, tenant.apiKey, job.id, { timeoutMs: 60_000 });
 }
 
+let platformEnv: Record<string, string>;
+
 describe.skipIf(!motoAvailable())(
   `upgrades of tenant stacks on moto ${motoAvailable() ? '' : MOTO_MISSING}`,
   () => {
@@ -106,9 +110,10 @@ describe.skipIf(!motoAvailable())(
       };
       cfn = new CloudFormationClient(clientOptions);
       cloudWatch = new CloudWatchClient(clientOptions);
+      platformEnv = await aws.platformEnv();
       server = await startTestServer({
         env: {
-          ...(await aws.platformEnv()),
+          ...platformEnv,
           SILOPOOL_BACKEND: 'aws',
           SILOPOOL_ACCOUNT: ACCOUNT,
           SILOPOOL_PROVISIONING: 'stack',
@@ -238,6 +243,15 @@ describe.skipIf(!motoAvailable())(
         items: { id: string; tenants: string[] }[];
       };
       expect(list.current).toBe('r2');
+      // The pointer every function reads is the DynamoDB item, not a file in the (read-only on Lambda) folder.
+      const pointer = await aws.dynamo.send(
+        new GetCommand({
+          TableName: platformEnv.SILOPOOL_TENANT_VIEWS_TABLE,
+          Key: RELEASE_POINTER_KEY,
+          ConsistentRead: true,
+        }),
+      );
+      expect(pointer.Item?.releaseId).toBe('r2');
       expect(list.items.find((r) => r.id === 'r2')?.tenants).toEqual(
         expect.arrayContaining(dedicated.map((t) => t.id)),
       );

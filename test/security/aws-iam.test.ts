@@ -119,6 +119,9 @@ describe('tenant records and secrets (DynamoDB)', () => {
     const dedicated = role(tenant, 'ModelRole');
     expect(may(dedicated, ['dynamodb:GetItem'], VIEWS, leading('TENANT#acme'))).toEqual([true]);
     expect(may(dedicated, ['dynamodb:GetItem'], VIEWS, leading('TENANT#acme-x'))).toEqual([false]);
+    // The current-release pointer, which a tenant without a release of its own follows; read, never written.
+    expect(may(dedicated, ['dynamodb:GetItem'], VIEWS, leading('RELEASE#current'))).toEqual([true]);
+    expect(may(dedicated, ['dynamodb:PutItem'], VIEWS, leading('RELEASE#current'))).toEqual([false]);
     expect(may(dedicated, ['dynamodb:GetItem'], VIEWS)).toEqual([false]);
     expect(may(dedicated, ['dynamodb:Scan', 'dynamodb:PutItem'], VIEWS, leading('TENANT#acme'))).toEqual([
       false,

@@ -1,0 +1,80 @@
+import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { ConflictError } from '../../core/errors.ts';
+import { BUILTIN_RELEASE } from '../../core/release.ts';
+import type { ReleasePointer } from '../../ports/release-pointer.ts';
+import { putIfAbsent, putIfVersion } from './conditional-put.ts';
+
+/**
+ * The pointer's key in the tenant views table. `RELEASE#` is no tenant view's prefix (`TENANT#{id}`), so no
+ * tenant's `dynamodb:LeadingKeys` grant names it by accident; the roles that read it are granted it by name
+ * (infra/platform-stack.ts, infra/tenant-grants.ts).
+ */
+export const RELEASE_POINTER_KEY = { pk: 'RELEASE#current', sk: 'POINTER' } as const;
+
+export interface DynamoReleasePointerOptions {
+  client: DynamoDBDocumentClient;
+  /** The tenant views table: every function role may already read from it (src/adapters/aws/tenant-views.ts). */
+  tableName: string;
+  /**
+   * How long a read is reused (ms; default 5000): every submit and every job asks, and another process's
+   * change is seen within this long. `setCurrent` updates this process's copy at once.
+   */
+  cacheMs?: number;
+  now?(): number;
+}
+
+interface PointerItem {
+  releaseId?: unknown;
+  version?: unknown;
+}
+
+/**
+ * The current release as one DynamoDB item (`RELEASE_POINTER_KEY`: `releaseId`, `since`, `version`), for
+ * AWS, where the releases folder is inside the read-only Lambda bundle. Writes are compare-and-set on
+ * `version` (created with `attribute_not_exists`), retried on a lost race: two writers never interleave
+ * half an update, the last to commit wins, and `version` counts every change.
+ */
+export function createDynamoReleasePointer(options: DynamoReleasePointerOptions): ReleasePointer {
+  const { client, tableName } = options;
+  const cacheMs = options.cacheMs ?? 5000;
+  const now = options.now ?? Date.now;
+  let cached: { id: string; at: number } | undefined;
+
+  async function read(): Promise<PointerItem | undefined> {
+    const { Item } = await client.send(
+      new GetCommand({ TableName: tableName, Key: RELEASE_POINTER_KEY, ConsistentRead: true }),
+    );
+    return Item as PointerItem | undefined;
+  }
+
+  return {
+    async current() {
+      if (cached && now() - cached.at < cacheMs) return cached.id;
+      const item = await read();
+      const id = typeof item?.releaseId === 'string' ? item.releaseId : BUILTIN_RELEASE;
+      cached = { id, at: now() };
+      return id;
+    },
+    async setCurrent(id) {
+      for (let attempt = 0; attempt < 10; attempt++) {
+        const item = await read();
+        const version = typeof item?.version === 'number' ? item.version : undefined;
+        const next = {
+          ...RELEASE_POINTER_KEY,
+          releaseId: id,
+          since: new Date(now()).toISOString(),
+          version: (version ?? 0) + 1,
+        };
+        const written =
+          version === undefined
+            ? await putIfAbsent(client, tableName, next)
+            : await putIfVersion(client, tableName, next, version);
+        if (written) {
+          cached = { id, at: now() };
+          return;
+        }
+      }
+      throw new ConflictError('The release pointer changed ten times while it was being set; try again.');
+    },
+  };
+}

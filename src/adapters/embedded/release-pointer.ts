@@ -1,0 +1,38 @@
+import { randomUUID } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BUILTIN_RELEASE } from '../../core/release.ts';
+import type { ReleasePointer } from '../../ports/release-pointer.ts';
+
+/**
+ * The current release as `{dir}/current.json` (`{ "id": "...", "since": "ISO time" }`) in the releases
+ * folder: read by every process (server, function threads and processes) that opens the folder.
+ */
+export function createFileReleasePointer(dir: string): ReleasePointer {
+  /** The last pointer read, with the identity of the file it was read from. */
+  let pointer: { ino: number; mtimeMs: number; id: string } | undefined;
+  return {
+    async current() {
+      // Every submit and every job asks (twice on a submit): a stat, not a read, when the pointer has not
+      // changed. `setCurrent` renames a new file into place, so a change always brings a new inode; another
+      // process's change is seen at the next call.
+      const path = join(dir, 'current.json');
+      const stat = statSync(path, { throwIfNoEntry: false });
+      if (!stat) return BUILTIN_RELEASE;
+      if (pointer?.ino === stat.ino && pointer.mtimeMs === stat.mtimeMs) return pointer.id;
+      const text = await readFile(path, 'utf8').catch(() => undefined);
+      const id = text ? (JSON.parse(text) as { id?: unknown }).id : undefined;
+      const current = typeof id === 'string' ? id : BUILTIN_RELEASE;
+      pointer = { ino: stat.ino, mtimeMs: stat.mtimeMs, id: current };
+      return current;
+    },
+    async setCurrent(id) {
+      // Write then rename: a reader sees the old pointer or the new one, never half of one. The temp name is
+      // unique per call: two writers in one process and millisecond must not share (and lose) one file.
+      const temp = join(dir, `.current.${process.pid}.${randomUUID()}.json`);
+      await writeFile(temp, JSON.stringify({ id, since: new Date().toISOString() }));
+      await rename(temp, join(dir, 'current.json'));
+    },
+  };
+}

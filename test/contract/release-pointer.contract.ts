@@ -1,0 +1,53 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BUILTIN_RELEASE } from '../../src/core/release.ts';
+import type { ReleasePointer } from '../../src/ports/release-pointer.ts';
+
+export type ReleasePointerSetup = () => Promise<{
+  /**
+   * A pointer on this setup's storage, as one process opens it: each call is another process (its own
+   * cache), so what one writes must reach the others. Readers opened here see changes at their next read.
+   */
+  open(): ReleasePointer;
+  teardown(): Promise<void>;
+}>;
+
+/** The release pointer's promises: builtin before any release, one value whoever writes, seen by every reader. */
+export function describeReleasePointerContract(adapterName: string, setup: ReleasePointerSetup): void {
+  describe(`ReleasePointer contract: ${adapterName}`, () => {
+    let ctx: Awaited<ReturnType<ReleasePointerSetup>>;
+    const release = () => `r-${randomUUID().slice(0, 8)}`;
+    beforeEach(async () => {
+      ctx = await setup();
+    });
+    afterEach(async () => {
+      await ctx.teardown();
+    });
+
+    it('is the built-in release before any release was made current', async () => {
+      expect(await ctx.open().current()).toBe(BUILTIN_RELEASE);
+    });
+
+    it('reads back what was set, in the writer and in another process', async () => {
+      const writer = ctx.open();
+      const reader = ctx.open();
+      expect(await reader.current()).toBe(BUILTIN_RELEASE);
+      const first = release();
+      await writer.setCurrent(first);
+      expect(await writer.current()).toBe(first);
+      expect(await ctx.open().current()).toBe(first);
+      const second = release();
+      await ctx.open().setCurrent(second);
+      expect(await ctx.open().current()).toBe(second);
+      expect(await reader.current()).toBe(second);
+    });
+
+    it('ends on one of the values when writers race, and every reader agrees on it', async () => {
+      const ids = Array.from({ length: 6 }, release);
+      await Promise.all(ids.map((id) => ctx.open().setCurrent(id)));
+      const seen = await Promise.all([ctx.open().current(), ctx.open().current(), ctx.open().current()]);
+      expect(ids).toContain(seen[0]);
+      expect(new Set(seen).size).toBe(1);
+    });
+  });
+}

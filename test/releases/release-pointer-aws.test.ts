@@ -1,0 +1,45 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDynamoReleasePointer, RELEASE_POINTER_KEY } from '../../src/adapters/aws/release-pointer.ts';
+import { openReleaseCatalog } from '../../src/models/releases.ts';
+import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.ts';
+
+let aws: AwsEmulators;
+beforeAll(async () => {
+  aws = await startAwsEmulators();
+});
+afterAll(() => aws.stop());
+
+describe('the current release on DynamoDB (dynalite)', () => {
+  it('counts every racing write: each is a compare-and-set, none overwrites another unseen', async () => {
+    const tableName = await aws.createTable('views');
+    const writes = Array.from({ length: 8 }, (_, i) => `r-${i}`);
+    await Promise.all(
+      writes.map((id) => createDynamoReleasePointer({ client: aws.dynamo, tableName }).setCurrent(id)),
+    );
+    const { Item } = await aws.dynamo.send(
+      new GetCommand({ TableName: tableName, Key: RELEASE_POINTER_KEY, ConsistentRead: true }),
+    );
+    expect(Item?.version).toBe(writes.length);
+    expect(writes).toContain(Item?.releaseId);
+  });
+
+  it('reuses a read for cacheMs, then sees another process change', async () => {
+    const tableName = await aws.createTable('views');
+    let clock = 1_000_000;
+    const reader = createDynamoReleasePointer({ client: aws.dynamo, tableName, now: () => clock });
+    expect(await reader.current()).toBe('builtin');
+    await createDynamoReleasePointer({ client: aws.dynamo, tableName }).setCurrent('r-next');
+    expect(await reader.current()).toBe('builtin');
+    clock += 5000;
+    expect(await reader.current()).toBe('r-next');
+  });
+
+  it('is the catalog’s pointer when given: the release folder stays untouched', async () => {
+    const tableName = await aws.createTable('views');
+    const dir = '/nonexistent-read-only-bundle';
+    const catalog = openReleaseCatalog(dir, createDynamoReleasePointer({ client: aws.dynamo, tableName }));
+    await catalog.setCurrent('r-1');
+    expect(await catalog.current()).toBe('r-1');
+  });
+});
