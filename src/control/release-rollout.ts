@@ -38,6 +38,11 @@ export interface RolloutDeps extends ControlDeps {
   pollMs?: number;
   /** First wait before an upgrade whose driver failed is driven again (ms; default 5 s, doubling to a minute). */
   retryMs?: number;
+  /**
+   * `here` (default): this process drives the upgrades it starts. `elsewhere`: it only records them (the
+   * API on Lambda, whose process freezes between requests); the control function resumes and drives them.
+   */
+  drive?: 'here' | 'elsewhere';
   log?(level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown>): void;
 }
 
@@ -97,7 +102,7 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
    * `running` with nothing driving it would refuse every later upgrade until a restart.
    */
   function launch(id: string): void {
-    if (active.has(id) || stopped) return;
+    if (active.has(id) || stopped || deps.drive === 'elsewhere') return;
     const run = (async () => {
       for (let wait = firstRetryMs; ; wait = Math.min(wait * 2, 60_000)) {
         try {

@@ -10,10 +10,10 @@ import { createDynamoTenantEraser } from '../adapters/aws/tenant-eraser.ts';
 import { TENANT_STACK_ENV } from '../adapters/aws/tenant-stack.ts';
 import type { MoveDeps } from '../control/placement-move.ts';
 import type { TenantId } from '../core/ids.ts';
-import { regionPolicyFromEnv } from '../core/region.ts';
+import { type RegionPolicy, regionPolicyFromEnv } from '../core/region.ts';
 import { releaseOf } from '../core/release.ts';
 import { listModels } from '../models/registry.ts';
-import { openReleaseCatalog } from '../models/releases.ts';
+import { openReleaseCatalog, type ReleaseCatalog } from '../models/releases.ts';
 import type { RateBuckets } from '../ports/rate-buckets.ts';
 import type { ReleaseAlarms } from '../ports/release-alarms.ts';
 import type { TenantInfrastructure } from '../ports/tenant-infrastructure.ts';
@@ -29,6 +29,10 @@ export interface AwsControl {
   rateBuckets: RateBuckets;
   /** The tenant stacks' CloudWatch alarms an upgrade watches between waves (with `stack` provisioning). */
   alarms?: ReleaseAlarms;
+  /** The releases in the bundle (`SILOPOOL_RELEASES_DIR`), the current one from the DynamoDB pointer. */
+  releases: ReleaseCatalog;
+  /** The platform's Region and its contract Regions (`SILOPOOL_CONTRACT_REGIONS`). */
+  regions: RegionPolicy;
   close(): void;
 }
 
@@ -57,6 +61,7 @@ export function createAwsControl(
   let alarms: ReleaseAlarms | undefined;
   // The platform's Region and the contract Regions it may deploy to: moves, onboarding and admission check it.
   const regions = regionPolicyFromEnv({ ...env, SILOPOOL_REGION: ports.region }, 'aws');
+  const releases = openReleaseCatalog(env.SILOPOOL_RELEASES_DIR ?? 'releases', ports.releasePointer);
   if (ports.provisioning === 'stack') {
     const endpoint = env.AWS_ENDPOINT_URL_CLOUDFORMATION ?? env.AWS_ENDPOINT_URL;
     cloudFormation = new CloudFormationClient({ region: ports.region, ...(endpoint ? { endpoint } : {}) });
@@ -80,7 +85,6 @@ export function createAwsControl(
       return regional;
     };
     const code = createRegionalCodePublisher({ s3In: ports.s3In, platformRegion: ports.region });
-    const releases = openReleaseCatalog(env.SILOPOOL_RELEASES_DIR ?? 'releases', ports.releasePointer);
     infrastructure = createReleaseInfrastructure({
       regions,
       artifacts: artifactsOf(base, ports.region),
@@ -154,6 +158,8 @@ export function createAwsControl(
     },
     ...(infrastructure ? { infrastructure } : {}),
     ...(alarms ? { alarms } : {}),
+    releases,
+    regions,
     rateBuckets: createDynamoRateBuckets({
       client: ports.dynamo,
       tableName: ports.tenantsTable,

@@ -34,6 +34,8 @@ async function createProxy(): Promise<ProxyHandler> {
     { advisorFor, respectOperatorMsFrom },
     { setRegionForPromotion },
     { parseTenantId },
+    { createRolloutRunner },
+    { releaseRoutes },
   ] = await Promise.all([
     import('../api/app.ts'),
     import('../api/auth/authenticator.ts'),
@@ -46,11 +48,20 @@ async function createProxy(): Promise<ProxyHandler> {
     import('../control/advisor.ts'),
     import('../control/release-settings.ts'),
     import('../core/ids.ts'),
+    import('../control/release-rollout.ts'),
+    import('../api/routes/releases.ts'),
   ]);
   const ports = createAwsPorts();
   const control = createAwsControl(ports);
   // This process freezes between requests: it records moves, the control function drives them.
   const moves = createMoveRunner({ ...control.deps, drive: moveDriverOf(process.env, 'scheduled') });
+  // Upgrades the same way: an operator starts one here, the control function drives it in waves.
+  const rollouts = createRolloutRunner({
+    ...control.deps,
+    catalog: control.releases,
+    ...(control.alarms ? { alarms: control.alarms } : {}),
+    drive: moveDriverOf(process.env, 'scheduled'),
+  });
   const issuer = required('SILOPOOL_OIDC_ISSUER');
   const clientId = required('SILOPOOL_OIDC_CLIENT_ID');
   const authConfig: AuthConfig = {
@@ -124,6 +135,12 @@ async function createProxy(): Promise<ProxyHandler> {
     ),
     platformRegion: ports.region,
     move: (tenantId, to) => moves.start(tenantId, to),
+  });
+  releaseRoutes(app, {
+    directory: ports.directory,
+    catalog: control.releases,
+    regions: control.regions,
+    rollouts,
   });
   placementRoutes(app, {
     moves,

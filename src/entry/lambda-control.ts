@@ -6,6 +6,7 @@ import { advisorFor, applyAutoPlacement, respectOperatorMsFrom } from '../contro
 import { type SweepReport, sweepDeadLetterQueues } from '../control/dead-letter-sweep.ts';
 import { meterPass } from '../control/meter.ts';
 import { createMoveRunner } from '../control/placement-move.ts';
+import { createRolloutRunner } from '../control/release-rollout.ts';
 import type { TenantId } from '../core/ids.ts';
 import { createAwsControl } from './aws-control.ts';
 import { createAwsPorts } from './aws-wiring.ts';
@@ -25,7 +26,8 @@ const ports = createAwsPorts();
 const control = createAwsControl(ports);
 
 /**
- * The control plane's long-running work on AWS: placement moves (a tenant stack takes minutes to create).
+ * The control plane's long-running work on AWS: placement moves (a tenant stack takes minutes to create)
+ * and release upgrades.
  * EventBridge invokes it every minute; reserved concurrency 1 makes it the only mover. Each run resumes
  * every running operation and drives them until they finish or the run's time is nearly up. Every step
  * is idempotent and persisted before it acts, so stopping at any point and resuming next run is exact.
@@ -34,6 +36,15 @@ export async function handler(_event: unknown, context: Pick<Context, 'getRemain
   const deadline = Date.now() + Math.max(0, context.getRemainingTimeInMillis() - MARGIN_MS);
   const runner = createMoveRunner({
     ...control.deps,
+    drive: 'here',
+    log: (level, message, fields) => logger[level](message, fields),
+  });
+  // Upgrades started through the API (which only records them) are driven here too, wave by wave; a wave's
+  // watch outlasts a run, and each step is persisted, so the next run resumes it.
+  const rollouts = createRolloutRunner({
+    ...control.deps,
+    catalog: control.releases,
+    ...(control.alarms ? { alarms: control.alarms } : {}),
     drive: 'here',
     log: (level, message, fields) => logger[level](message, fields),
   });
@@ -87,7 +98,7 @@ export async function handler(_event: unknown, context: Pick<Context, 'getRemain
       }
     }
     for (;;) {
-      const running = await runner.resume();
+      const running = (await runner.resume()) + (await rollouts.resume());
       driven = Math.max(driven, running);
       const left = deadline - Date.now();
       if (running === 0 || left <= 0) break;
@@ -97,7 +108,7 @@ export async function handler(_event: unknown, context: Pick<Context, 'getRemain
       if (Date.now() - started < 1000) await sleep(1000);
     }
   } finally {
-    await runner.stop();
+    await Promise.all([runner.stop(), rollouts.stop()]);
   }
   return { operations: driven, autoMoves: advised };
 }

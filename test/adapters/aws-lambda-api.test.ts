@@ -1,11 +1,15 @@
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureQueue } from '../../src/control/lanes.ts';
 import { sharedQueueName } from '../../src/core/placement.ts';
 import { type AwsPorts, createAwsPorts } from '../../src/entry/aws-wiring.ts';
 import { listModels } from '../../src/models/registry.ts';
+import { publishRelease } from '../releases/fixtures.ts';
 import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.ts';
 import { newTenantId } from '../support/server.ts';
 
@@ -18,6 +22,10 @@ let jwks: Server;
 let issuer: string;
 let sign: (claims: Record<string, unknown>) => Promise<string>;
 let api: (event: unknown, context: unknown) => Promise<unknown>;
+
+// A release in the functions' bundle (SILOPOOL_RELEASES_DIR), as a deployment would ship it.
+const releasesRoot = mkdtempSync(join(tmpdir(), 'silopool-lambda-releases-'));
+publishRelease(releasesRoot, 'r2', { models: { finance: { version: '1.2.0', body: "version: '1.2.0'" } } });
 
 beforeAll(async () => {
   aws = await startAwsEmulators();
@@ -43,6 +51,7 @@ beforeAll(async () => {
     SILOPOOL_OIDC_CLIENT_ID: 'silopool-client',
     SILOPOOL_OIDC_JWKS_URL: `${issuer}/.well-known/jwks.json`,
     SILOPOOL_MOVE_RUNNER: 'scheduled',
+    SILOPOOL_RELEASES_DIR: join(releasesRoot, 'releases'),
   });
   ports = createAwsPorts(process.env);
   // The platform stack creates the shared lanes; here the test does.
@@ -53,6 +62,7 @@ afterAll(async () => {
   await ports?.close();
   await aws?.stop();
   await new Promise((r) => jwks?.close(r));
+  rmSync(releasesRoot, { recursive: true, force: true });
 });
 
 interface Answer {
@@ -161,4 +171,47 @@ describe('the API and control functions on Lambda', () => {
     expect(read.statusCode).toBe(200);
     expect((JSON.parse(read.body) as { status: string }).status).toBe('succeeded');
   }, 60_000);
+
+  it('records an upgrade that the control function then rolls out: the Lambda API starts it, the control Lambda drives it', async () => {
+    const operator = await sign({ sub: 'ops', 'cognito:groups': ['operator'] });
+    const id = newTenantId('lrel');
+    const created = await call('POST', '/v1/admin/tenants', operator, {
+      id,
+      name: 'Upgraded',
+      placement: 'dedicated',
+    });
+    expect(created.statusCode, created.body).toBe(201);
+    const listed = JSON.parse((await call('GET', '/v1/admin/releases', operator)).body) as {
+      current: string;
+      items: { id: string }[];
+    };
+    expect(listed.items.map((r) => r.id)).toContain('r2');
+
+    const started = await call('POST', '/v1/admin/releases/r2/rollout', operator, {
+      canary: id,
+      observeSec: 0,
+    });
+    expect(started.statusCode, started.body).toBe(202);
+    const opUrl = started.headers.location!;
+    // Recorded, not driven: this process freezes between requests.
+    await new Promise((r) => setTimeout(r, 300));
+    expect((JSON.parse((await call('GET', opUrl, operator)).body) as { status: string }).status).toBe(
+      'running',
+    );
+    expect((await ports.directory.get(id as never))?.release).toBeUndefined();
+
+    const { handler: controlHandler } = await import('../../src/entry/lambda-control.ts');
+    await controlHandler({}, { getRemainingTimeInMillis: () => 120_000 });
+    const done = JSON.parse((await call('GET', opUrl, operator)).body) as { status: string };
+    expect(done.status).toBe('succeeded');
+    expect((await ports.directory.get(id as never))?.release).toBe('r2');
+    // The API reads the current-release pointer again within 5 s (src/adapters/aws/release-pointer.ts).
+    let current = '';
+    for (const end = Date.now() + 10_000; current !== 'r2' && Date.now() < end; ) {
+      current = (JSON.parse((await call('GET', '/v1/admin/releases', operator)).body) as { current: string })
+        .current;
+      if (current !== 'r2') await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(current).toBe('r2');
+  }, 90_000);
 });
