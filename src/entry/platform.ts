@@ -433,7 +433,7 @@ function startEmbeddedPlacement(
 ) {
   // Dedicated lanes: a consumer per (tenant, model) here, the function in a child process of its own.
   const dedicated = startDedicatedHost({
-    queue: createSqliteMessageQueue(platform.db, { pollIntervalMs: 500 }),
+    queue: createSqliteMessageQueue(platform.jobsDb, { pollIntervalMs: 500 }),
     directory: platform.directory,
     dataDir: config.dataDir,
     models: listModels().map((m) => m.name),
