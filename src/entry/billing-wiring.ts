@@ -15,7 +15,6 @@ import type { MessageQueue } from '../ports/message-queue.ts';
 import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import type { UsageLedger } from '../ports/usage-ledger.ts';
-import type { JobEvents } from '../runtime/job-events.ts';
 
 interface BillingPlatform {
   directory: TenantDirectory;
@@ -52,6 +51,23 @@ export function costTableFromEnv(
   return table;
 }
 
+/**
+ * Meters a job a dedicated function process finished: such a process opens only its tenant's store, not
+ * the ledger, so the server records the usage of the finished jobs it reports, at once and idempotently
+ * (record ids are deterministic; the metering pass, control/meter.ts, makes up for a crash in between).
+ * Every other finished job was metered by its own write (in its commit on the embedded backend, right
+ * after it on DynamoDB): recording those again here cost the API thread a SQLite write per job.
+ */
+export function meterReportedJob(
+  usage: UsageLedger,
+  onError: (error: unknown) => void,
+): (job: Parameters<typeof usageOfFinishedJob>[0]) => void {
+  return (job) => {
+    const records = usageOfFinishedJob(job);
+    if (records.length > 0) usage.record(records).catch(onError);
+  };
+}
+
 /** What the billing routes need, or undefined where the platform has no ledger. */
 export function billingDepsFor(
   platform: BillingPlatform,
@@ -75,7 +91,7 @@ export function billingDepsFor(
 export function startBilling(
   app: FastifyInstance,
   platform: BillingPlatform,
-  options: { events?: JobEvents; tenantChanged?: (tenantId: Tenant['id']) => Promise<void> | void } = {},
+  options: { tenantChanged?: (tenantId: Tenant['id']) => Promise<void> | void } = {},
 ): { ready: Promise<void>; stop(): Promise<void> } {
   const { usage, billing } = platform;
   const { tenantChanged } = options;
@@ -87,12 +103,6 @@ export function startBilling(
     ? savePlans(billing, parsePlansFile(readFileSync(plansFile, 'utf8')))
     : Promise.resolve(undefined);
   const onError = (error: unknown) => app.log.error({ err: error }, 'metering pass');
-  // Dedicated function processes open only their tenant's store, not the ledger: their finished jobs,
-  // reported here, are metered at once (idempotently; the pass below makes up for a crash in between).
-  options.events?.onAny((job) => {
-    const records = usageOfFinishedJob(job);
-    if (records.length > 0) usage.record(records).catch(onError);
-  });
   const metering = startMetering(
     { directory: platform.directory, stores: platform.stores, usage },
     { onError },

@@ -50,7 +50,7 @@ import { moduleUrl } from '../runtime/module-url.ts';
 import { startNotificationDispatcher } from '../runtime/notification-dispatcher.ts';
 import type { AwsControl } from './aws-control.ts';
 import type { AwsPorts } from './aws-wiring.ts';
-import { billingDepsFor, startBilling } from './billing-wiring.ts';
+import { billingDepsFor, meterReportedJob, startBilling } from './billing-wiring.ts';
 import type { ServerConfig } from './config.ts';
 import { type EmbeddedPlatform, openEmbeddedPlatform, releasesDirOf } from './embedded-wiring.ts';
 import { isAddressInUse, PortInUseError } from './listen-port.ts';
@@ -310,7 +310,6 @@ export async function startPlatform(
       })
     : undefined;
   const billing = startBilling(app, platform, {
-    events,
     ...(hooks.tenantChanged ? { tenantChanged: hooks.tenantChanged } : {}),
   });
   await billing.ready;
@@ -432,6 +431,9 @@ function startEmbeddedPlacement(
   release: { catalog: ReleaseCatalog; regions: RegionPolicy; alarms?: ReleaseAlarms },
 ) {
   // Dedicated lanes: a consumer per (tenant, model) here, the function in a child process of its own.
+  const meterDedicated = meterReportedJob(platform.usage, (error) =>
+    app.log.error({ err: error }, 'metering a dedicated job'),
+  );
   const dedicated = startDedicatedHost({
     queue: createSqliteMessageQueue(platform.jobsDb, { pollIntervalMs: 500 }),
     directory: platform.directory,
@@ -440,7 +442,10 @@ function startEmbeddedPlacement(
     visibilityTimeoutSec: config.visibilityTimeoutSec,
     maxReceiveCount: config.maxReceiveCount,
     releases: { catalog: release.catalog, dir: releasesDirOf(config.dataDir) },
-    onJob: (job) => events.publish(job),
+    onJob: (job) => {
+      events.publish(job);
+      meterDedicated(job);
+    },
     onColdStart: (fn, ms) =>
       app.log.info({ function: fn.name, pid: fn.pid, coldStartMs: ms }, 'function cold start'),
     onError: (error) => app.log.error({ err: error }, 'dedicated host error'),

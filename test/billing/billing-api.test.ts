@@ -115,6 +115,33 @@ describe('billing on the embedded default', () => {
     expect(mine.items.every((s) => s.tenantId === a && !('cost' in s) && !('margin' in s))).toBe(true);
   });
 
+  it("meters a dedicated tenant's finished job as soon as its function process reports it", async () => {
+    // The process opens only its tenant's store, not the ledger: the server records what it reports, long
+    // before the periodic metering pass would (every five minutes).
+    const id = newTenantId('bill-ded');
+    const { apiKey } = await server.createTenant(id, { placement: 'dedicated' });
+    const res = await server.api('/v1/models/finance/jobs', {
+      method: 'POST',
+      token: apiKey,
+      body: JSON.stringify({ input: { revenue: 1_000_000, years: 5 } }),
+    });
+    const { id: jobId } = (await res.json()) as { id: string };
+    expect(
+      ((await waitForJob(server, apiKey, jobId, { timeoutMs: 30_000 })) as { status: string }).status,
+    ).toBe('succeeded');
+    await expect
+      .poll(
+        async () =>
+          (
+            (await (await server.api('/v1/billing/usage', { token: apiKey })).json()) as {
+              usage: Record<string, number>;
+            }
+          ).usage.jobs,
+        { timeout: 5_000 },
+      )
+      .toBe(1);
+  });
+
   it('changes a plan with limits at once, prorated from its UTC day', async () => {
     const t = newTenantId('plan');
     await server.createTenant(t);
