@@ -23,7 +23,7 @@ import { getModel } from '../src/models/registry.ts';
 import { addFormats } from '../src/models/rules.ts';
 import { startModuleWorker } from '../src/runtime/module-url.ts';
 import { ensureRedis, startRedis } from './queue.ts';
-import { percentile } from './support.ts';
+import { percentile, warmupJobsPerThread } from './support.ts';
 import type { BenchResult } from './types.ts';
 
 const CASES = {
@@ -34,7 +34,8 @@ const CASES = {
     loan: { principal: 5_000_000, annualRate: 0.06, termMonths: 360, startDate: '2026-01-01' },
   },
 } as const;
-const WARMUP_JOBS = 100;
+/** Both sides warm up alike: the same jobs per thread (see `warmupJobsPerThread`). */
+const WARMUP_JOBS = warmupJobsPerThread();
 const CLIENT_CONCURRENCY = 8;
 
 type Run = { jobsPerSec: number; p50: number; p99: number };
@@ -205,7 +206,7 @@ async function peer(threads: number, redisPort: number): Promise<Side> {
 async function run(side: Side, input: unknown, jobs: number): Promise<Run> {
   try {
     return await withClient(side, input, async (client) => {
-      await measure(side, client, WARMUP_JOBS);
+      await measure(side, client, WARMUP_JOBS * availableParallelism());
       return measure(side, client, jobs);
     });
   } finally {

@@ -41,3 +41,17 @@ export async function loadTest(spec: {
 export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 }
+
+/**
+ * Jobs each side of an end-to-end comparison runs before its timed part, per function thread
+ * (`BENCH_WARMUP`, default 1,000). Both sides get the same count. Session 6 measured why it is this many:
+ * Silopool's CPU per small job kept falling over its first few thousand jobs (7.5 → 3.2 core-ms, JIT
+ * tier-up of code that runs once per job), so the 100 jobs used until then measured a server that had
+ * barely started; a server runs for days. docs/benchmarks.md "Session 6" has the curve.
+ */
+export function warmupJobsPerThread(env: NodeJS.ProcessEnv = process.env): number {
+  const value = Number(env.BENCH_WARMUP ?? 1000);
+  if (!Number.isInteger(value) || value < 0)
+    throw new Error(`BENCH_WARMUP must be a whole number, not "${env.BENCH_WARMUP}"`);
+  return value;
+}
