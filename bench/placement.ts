@@ -7,8 +7,7 @@
  * (d) promotion of a tenant with 1,000 finished jobs and their artifacts while it keeps submitting: total
  *     time, and the longest any of its requests waited, against the longest before the move.
  * Run standalone: `npx tsx bench/placement.ts`. Only the idle-memory case (b):
- * `npx tsx bench/placement.ts idle-memory` (or `BENCH_PLACEMENT=idle-memory`); it also prints the API
- * process's own RSS, heap and SQLite page cache with none and with 100 tenants.
+ * `npx tsx bench/placement.ts idle-memory` (or `BENCH_PLACEMENT=idle-memory`).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { newTenantId, startTestServer, type TestServer } from '../test/support/server.ts';
