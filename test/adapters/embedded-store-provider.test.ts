@@ -12,10 +12,13 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-function provider(idleCloseMs: number) {
+function provider(idleCloseMs: number, maxOpen?: number) {
   const dir = mkdtempSync(join(tmpdir(), 'silopool-stores-'));
   const jobsDb = openDatabase(join(dir, 'jobs.sqlite'));
-  const stores = createEmbeddedStoreProvider(dir, jobsDb, { idleCloseMs });
+  const stores = createEmbeddedStoreProvider(dir, jobsDb, {
+    idleCloseMs,
+    ...(maxOpen !== undefined ? { maxOpen } : {}),
+  });
   cleanups.push(async () => {
     await stores.close();
     jobsDb.close();
@@ -77,6 +80,19 @@ describe('embedded store provider: idle dedicated tenants hold no database', () 
       await jobs.countItems();
     }
     expect(db.open).toBe(true);
+  });
+
+  it('a pass over every tenant keeps at most maxOpen databases open, never one handed out raw', async () => {
+    const { dir, stores } = provider(60_000, 2);
+    const ids = Array.from({ length: 6 }, () => randomTenantId());
+    // Handed out raw (as to the submit's commit): a caller may still commit on it at the end of the turn.
+    const raw = stores.database({ kind: 'dedicated', tenantId: ids[0]! });
+    for (const tenantId of ids.slice(1)) {
+      await stores.jobs({ kind: 'dedicated', tenantId }).forTenant(tenantId).countItems();
+      expect(raw.open).toBe(true);
+    }
+    const open = new Set(openFilesUnder(join(dir, 'tenants')).map((f) => f.split('/').at(-2)));
+    expect(open).toEqual(new Set([ids[0], ids.at(-1)]));
   });
 
   it("a tenant's store still checks its owner", () => {

@@ -35,17 +35,28 @@ interface OpenTenantDb {
   /** Job store calls still running on this connection: it is not closed under them. */
   busy: number;
   lastUsed: number;
+  /** Handed out raw (`database`): kept until then, since its user may commit on it a turn later. */
+  heldUntil: number;
 }
 
 /** How long a dedicated tenant's database stays open after its last use, by default. */
 const IDLE_CLOSE_MS = 30_000;
+/** How many dedicated tenants' databases stay open at most (unless in use), by default. */
+const MAX_OPEN = 16;
+/**
+ * How long a database handed out by `database()` is not closed: the submit's commit runs in the same
+ * event-loop turn or at its end, and a failed outbox move is retried after a second (job-intake.ts).
+ */
+const RAW_HOLD_MS = 2_000;
 
 /**
  * Shared data lives in the main database and `objects/`; a dedicated tenant gets a folder of its own,
  * `tenants/{id}/` with its own SQLite file and object root, so its data can be moved or removed whole.
  *
  * A dedicated tenant's database is open only while it is used: provisioning creates and migrates it and
- * closes it again, and a connection unused for `idleCloseMs` is closed. Each open connection costs about
+ * closes it again, a connection unused for `idleCloseMs` is closed, and at most `maxOpen` stay open (the
+ * least recently used not in use goes first), so a pass over every tenant (the job reconciler's) does not
+ * open them all at once. Each open connection costs about
  * 250 KB of native memory (page cache, schema, lookaside; measured in docs/benchmarks.md, "Session 6"),
  * which 100 idle dedicated tenants would otherwise hold for ever. The job stores handed out stay valid
  * across a close: each call reopens the database when needed.
@@ -60,12 +71,15 @@ export function createEmbeddedStoreProvider(
     blockingIo?: boolean;
     /** Milliseconds a dedicated tenant's database stays open after its last use (default 30 s). */
     idleCloseMs?: number;
+    /** Dedicated tenants' databases kept open at most, unless in use (default 16). */
+    maxOpen?: number;
   } = {},
 ): EmbeddedStoreProvider {
   const metered = options.usage ? { usage: options.usage } : {};
   const power = options.durability === 'power';
   const synchronous = power ? 'FULL' : 'NORMAL';
   const idleCloseMs = options.idleCloseMs ?? IDLE_CLOSE_MS;
+  const maxOpen = options.maxOpen ?? MAX_OPEN;
   const objectOptions = { fsync: power, blockingIo: options.blockingIo === true };
   const shared = {
     jobs: createSqliteJobStore(sharedDb, metered),
@@ -81,7 +95,7 @@ export function createEmbeddedStoreProvider(
   function sweep(): void {
     const now = Date.now();
     for (const [tenantId, open] of openDbs) {
-      if (open.busy > 0 || now - open.lastUsed < idleCloseMs) continue;
+      if (open.busy > 0 || open.heldUntil > now || now - open.lastUsed < idleCloseMs) continue;
       openDbs.delete(tenantId);
       open.db.close();
     }
@@ -91,16 +105,42 @@ export function createEmbeddedStoreProvider(
     }
   }
 
-  /** The tenant's open database, opened (and migrated) on first use; marks it used now. */
-  function use(tenantId: TenantId): OpenTenantDb {
+  /** Closes the least recently used connections over `maxOpen` that nobody uses now. */
+  function evict(now: number): void {
+    for (const [tenantId, open] of openDbs) {
+      if (openDbs.size <= maxOpen) return;
+      if (open.busy > 0 || open.heldUntil > now) continue;
+      openDbs.delete(tenantId);
+      open.db.close();
+    }
+  }
+
+  /**
+   * The tenant's open database, opened (and migrated) on first use; marks it used now. `openDbs` is kept
+   * in order of last use (a used entry moves to the end), so eviction walks it from the front.
+   */
+  function use(tenantId: TenantId, raw = false): OpenTenantDb {
+    const now = Date.now();
     let open = openDbs.get(tenantId);
-    if (!open) {
+    if (open) openDbs.delete(tenantId);
+    else {
       const db = openDatabase(dbPath(tenantId), { synchronous });
-      open = { db, jobs: createSqliteJobStore(db, metered), owners: new Map(), busy: 0, lastUsed: 0 };
-      openDbs.set(tenantId, open);
+      open = {
+        db,
+        jobs: createSqliteJobStore(db, metered),
+        owners: new Map(),
+        busy: 0,
+        lastUsed: 0,
+        heldUntil: 0,
+      };
       sweeper ??= setInterval(sweep, Math.max(10, idleCloseMs / 2)).unref();
     }
-    open.lastUsed = Date.now();
+    openDbs.set(tenantId, open);
+    open.lastUsed = now;
+    if (raw) open.heldUntil = now + RAW_HOLD_MS;
+    open.busy++;
+    evict(now);
+    open.busy--;
     return open;
   }
 
@@ -155,7 +195,7 @@ export function createEmbeddedStoreProvider(
   }
 
   return {
-    database: (ref: StoreRef) => (ref.kind === 'shared' ? sharedDb : use(ref.tenantId).db),
+    database: (ref: StoreRef) => (ref.kind === 'shared' ? sharedDb : use(ref.tenantId, true).db),
     refsOnDisk() {
       const root = join(dataDir, 'tenants');
       const dedicated = existsSync(root)
