@@ -56,10 +56,10 @@ const RAW_HOLD_MS = 2_000;
  * A dedicated tenant's database is open only while it is used: provisioning creates and migrates it and
  * closes it again, a connection unused for `idleCloseMs` is closed, and at most `maxOpen` stay open (the
  * least recently used not in use goes first), so a pass over every tenant (the job reconciler's) does not
- * open them all at once. Each open connection costs about
- * 250 KB of native memory (page cache, schema, lookaside; measured in docs/benchmarks.md, "Session 6"),
- * which 100 idle dedicated tenants would otherwise hold for ever. The job stores handed out stay valid
- * across a close: each call reopens the database when needed.
+ * open them all at once. Each open connection costs about 250 KB of native memory (page cache, schema,
+ * lookaside; measured in docs/benchmarks.md, "Session 6"), which 100 idle dedicated tenants would
+ * otherwise hold for ever. The job stores handed out stay valid across a close: each call reopens the
+ * database when needed.
  */
 export function createEmbeddedStoreProvider(
   dataDir: string,
