@@ -6,7 +6,8 @@
  * (c) onboarding 1,000 shared and 50 dedicated tenants through the operator API;
  * (d) promotion of a tenant with 1,000 finished jobs and their artifacts while it keeps submitting: total
  *     time, and the longest any of its requests waited, against the longest before the move.
- * Run standalone: `npx tsx bench/placement.ts`.
+ * Run standalone: `npx tsx bench/placement.ts`. Only the idle-memory case (b):
+ * `npx tsx bench/placement.ts idle-memory` (or `BENCH_PLACEMENT=idle-memory`).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { newTenantId, startTestServer, type TestServer } from '../test/support/server.ts';
@@ -261,5 +262,6 @@ export async function benchPlacement(): Promise<BenchResult[]> {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  for (const r of await benchPlacement()) console.log(JSON.stringify(r));
+  const idleOnly = process.argv.includes('idle-memory') || process.env.BENCH_PLACEMENT === 'idle-memory';
+  for (const r of idleOnly ? await idleMemory() : await benchPlacement()) console.log(JSON.stringify(r));
 }

@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { isTenantId } from '../../core/ids.ts';
+import { isTenantId, type TenantId } from '../../core/ids.ts';
 import type { StoreRef } from '../../core/placement.ts';
-import type { JobStore } from '../../ports/job-store.ts';
+import type { JobStore, TenantJobStore } from '../../ports/job-store.ts';
 import type { ObjectStore } from '../../ports/object-store.ts';
 import type { StoreProvider } from '../../ports/stores.ts';
 import type { UsageLedger } from '../../ports/usage-ledger.ts';
@@ -26,15 +26,40 @@ export interface EmbeddedStoreProvider extends StoreProvider {
   refsOnDisk(): StoreRef[];
 }
 
-interface DedicatedStores {
+/** A dedicated tenant's open database and the job store on it; closed again once idle (see `idleCloseMs`). */
+interface OpenTenantDb {
   db: SqliteDatabase;
   jobs: JobStore;
-  objects: ObjectStore;
+  /** Per owner: a store's statements are prepared once per connection, not on every call. */
+  owners: Map<TenantId, TenantJobStore>;
+  /** Job store calls still running on this connection: it is not closed under them. */
+  busy: number;
+  lastUsed: number;
+  /** Handed out raw (`database`): kept until then, since its user may commit on it a turn later. */
+  heldUntil: number;
 }
+
+/** How long a dedicated tenant's database stays open after its last use, by default. */
+const IDLE_CLOSE_MS = 30_000;
+/** How many dedicated tenants' databases stay open at most (unless in use), by default. */
+const MAX_OPEN = 16;
+/**
+ * How long a database handed out by `database()` is not closed: the submit's commit runs in the same
+ * event-loop turn or at its end, and a failed outbox move is retried after a second (job-intake.ts).
+ */
+const RAW_HOLD_MS = 2_000;
 
 /**
  * Shared data lives in the main database and `objects/`; a dedicated tenant gets a folder of its own,
  * `tenants/{id}/` with its own SQLite file and object root, so its data can be moved or removed whole.
+ *
+ * A dedicated tenant's database is open only while it is used: provisioning creates and migrates it and
+ * closes it again, a connection unused for `idleCloseMs` is closed, and at most `maxOpen` stay open (the
+ * least recently used not in use goes first), so a pass over every tenant (the job reconciler's) does not
+ * open them all at once. Each open connection costs about 250 KB of native memory (page cache, schema,
+ * lookaside; measured in docs/benchmarks.md, "Session 6"), which 100 idle dedicated tenants would
+ * otherwise hold for ever. The job stores handed out stay valid across a close: each call reopens the
+ * database when needed.
  */
 export function createEmbeddedStoreProvider(
   dataDir: string,
@@ -44,61 +69,163 @@ export function createEmbeddedStoreProvider(
     usage?: UsageLedger;
     /** Object files written with blocking calls: function threads only (`FileObjectStoreOptions`). */
     blockingIo?: boolean;
+    /** Milliseconds a dedicated tenant's database stays open after its last use (default 30 s). */
+    idleCloseMs?: number;
+    /** Dedicated tenants' databases kept open at most, unless in use (default 16). */
+    maxOpen?: number;
   } = {},
 ): EmbeddedStoreProvider {
   const metered = options.usage ? { usage: options.usage } : {};
   const power = options.durability === 'power';
+  const synchronous = power ? 'FULL' : 'NORMAL';
+  const idleCloseMs = options.idleCloseMs ?? IDLE_CLOSE_MS;
+  const maxOpen = options.maxOpen ?? MAX_OPEN;
   const objectOptions = { fsync: power, blockingIo: options.blockingIo === true };
   const shared = {
     jobs: createSqliteJobStore(sharedDb, metered),
     objects: createFileObjectStore(join(dataDir, 'objects'), objectOptions),
   };
-  const dedicated = new Map<string, DedicatedStores>();
+  const openDbs = new Map<TenantId, OpenTenantDb>();
+  const jobStores = new Map<TenantId, JobStore>();
+  const objectStores = new Map<TenantId, ObjectStore>();
   const tenantDir = (tenantId: string) => join(dataDir, 'tenants', tenantId);
+  const dbPath = (tenantId: string) => join(tenantDir(tenantId), 'jobs.sqlite');
+  let sweeper: NodeJS.Timeout | undefined;
 
-  function open(tenantId: string): DedicatedStores {
-    let stores = dedicated.get(tenantId);
-    if (!stores) {
-      const db = openDatabase(join(tenantDir(tenantId), 'jobs.sqlite'), {
-        synchronous: power ? 'FULL' : 'NORMAL',
-      });
-      stores = {
+  function sweep(): void {
+    const now = Date.now();
+    for (const [tenantId, open] of openDbs) {
+      if (open.busy > 0 || open.heldUntil > now || now - open.lastUsed < idleCloseMs) continue;
+      openDbs.delete(tenantId);
+      open.db.close();
+    }
+    if (openDbs.size === 0) {
+      clearInterval(sweeper);
+      sweeper = undefined;
+    }
+  }
+
+  /** Closes the least recently used connections over `maxOpen` that nobody uses now. */
+  function evict(now: number): void {
+    for (const [tenantId, open] of openDbs) {
+      if (openDbs.size <= maxOpen) return;
+      if (open.busy > 0 || open.heldUntil > now) continue;
+      openDbs.delete(tenantId);
+      open.db.close();
+    }
+  }
+
+  /**
+   * The tenant's open database, opened (and migrated) on first use; marks it used now. `openDbs` is kept
+   * in order of last use (a used entry moves to the end), so eviction walks it from the front.
+   */
+  function use(tenantId: TenantId, raw = false): OpenTenantDb {
+    const now = Date.now();
+    let open = openDbs.get(tenantId);
+    if (open) openDbs.delete(tenantId);
+    else {
+      const db = openDatabase(dbPath(tenantId), { synchronous });
+      open = {
         db,
         jobs: createSqliteJobStore(db, metered),
-        objects: createFileObjectStore(join(tenantDir(tenantId), 'objects'), objectOptions),
+        owners: new Map(),
+        busy: 0,
+        lastUsed: 0,
+        heldUntil: 0,
       };
-      dedicated.set(tenantId, stores);
+      sweeper ??= setInterval(sweep, Math.max(10, idleCloseMs / 2)).unref();
     }
-    return stores;
+    openDbs.set(tenantId, open);
+    open.lastUsed = now;
+    if (raw) open.heldUntil = now + RAW_HOLD_MS;
+    open.busy++;
+    evict(now);
+    open.busy--;
+    return open;
+  }
+
+  /** A job store whose every call runs on the tenant's current connection, kept open while it runs. */
+  function jobsOf(tenantId: TenantId): JobStore {
+    let store = jobStores.get(tenantId);
+    if (store) return store;
+    store = {
+      forTenant(owner) {
+        const onConnection = (open: OpenTenantDb): TenantJobStore => {
+          let scoped = open.owners.get(owner);
+          if (!scoped) {
+            scoped = open.jobs.forTenant(owner);
+            open.owners.set(owner, scoped);
+          }
+          return scoped;
+        };
+        // Checks `owner` now, as the store it stands for does.
+        const template = onConnection(use(tenantId));
+        const wrapped: Record<string, unknown> = {};
+        for (const [name, value] of Object.entries(template)) {
+          if (typeof value !== 'function') {
+            wrapped[name] = value;
+            continue;
+          }
+          wrapped[name] = async (...args: unknown[]) => {
+            const open = use(tenantId);
+            open.busy++;
+            try {
+              const method = onConnection(open)[name as keyof TenantJobStore] as (...a: unknown[]) => unknown;
+              return await method(...args);
+            } finally {
+              open.busy--;
+              open.lastUsed = Date.now();
+            }
+          };
+        }
+        return wrapped as unknown as TenantJobStore;
+      },
+    };
+    jobStores.set(tenantId, store);
+    return store;
+  }
+
+  function objectsOf(tenantId: TenantId): ObjectStore {
+    let store = objectStores.get(tenantId);
+    if (!store) {
+      store = createFileObjectStore(join(tenantDir(tenantId), 'objects'), objectOptions);
+      objectStores.set(tenantId, store);
+    }
+    return store;
   }
 
   return {
-    database: (ref: StoreRef) => (ref.kind === 'shared' ? sharedDb : open(ref.tenantId).db),
+    database: (ref: StoreRef) => (ref.kind === 'shared' ? sharedDb : use(ref.tenantId, true).db),
     refsOnDisk() {
       const root = join(dataDir, 'tenants');
       const dedicated = existsSync(root)
         ? readdirSync(root)
             .filter(isTenantId)
-            .filter((id) => existsSync(join(tenantDir(id), 'jobs.sqlite')))
+            .filter((id) => existsSync(dbPath(id)))
         : [];
       return [{ kind: 'shared' }, ...dedicated.map((tenantId) => ({ kind: 'dedicated' as const, tenantId }))];
     },
-    jobs: (ref: StoreRef) => (ref.kind === 'shared' ? shared.jobs : open(ref.tenantId).jobs),
-    objects: (ref: StoreRef) => (ref.kind === 'shared' ? shared.objects : open(ref.tenantId).objects),
+    jobs: (ref: StoreRef) => (ref.kind === 'shared' ? shared.jobs : jobsOf(ref.tenantId)),
+    objects: (ref: StoreRef) => (ref.kind === 'shared' ? shared.objects : objectsOf(ref.tenantId)),
     async provision(ref) {
       if (ref.kind === 'shared') return;
       mkdirSync(join(tenantDir(ref.tenantId), 'objects'), { recursive: true, mode: PRIVATE_DIR_MODE });
-      open(ref.tenantId);
+      // Created and migrated now, so a failure shows here; opened again when first used.
+      if (!openDbs.has(ref.tenantId)) openDatabase(dbPath(ref.tenantId), { synchronous }).close();
     },
     async destroy(ref) {
       if (ref.kind === 'shared') return;
-      dedicated.get(ref.tenantId)?.db.close();
-      dedicated.delete(ref.tenantId);
+      openDbs.get(ref.tenantId)?.db.close();
+      openDbs.delete(ref.tenantId);
+      jobStores.delete(ref.tenantId);
+      objectStores.delete(ref.tenantId);
       rmSync(tenantDir(ref.tenantId), { recursive: true, force: true });
     },
     async close() {
-      for (const stores of dedicated.values()) stores.db.close();
-      dedicated.clear();
+      clearInterval(sweeper);
+      sweeper = undefined;
+      for (const open of openDbs.values()) open.db.close();
+      openDbs.clear();
     },
   };
 }
