@@ -214,6 +214,46 @@ describe('the outbox of a job database the queues are not in', () => {
   });
 });
 
+describe('a dedicated tenant whose database closed while its outbox waited', () => {
+  it('the retried move opens the database again and sends what the outbox held', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'silopool-intake-'));
+    const jobsDb = openDatabase(join(dir, 'jobs.sqlite'));
+    // The tenant's database closes soon after its last use, as an idle one does (store-provider.ts).
+    const stores = createEmbeddedStoreProvider(dir, jobsDb, { idleCloseMs: 50 });
+    const queue = createSqliteMessageQueue(jobsDb);
+    cleanups.push(async () => {
+      await stores.close();
+      jobsDb.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const id = randomTenantId();
+    const tenant: Tenant = makeTenant(id, { placement: 'dedicated' });
+    const lane = randomName('lane');
+    await queue.createQueue(lane, { visibilityTimeoutSec: 30 });
+    await stores.provision({ kind: 'dedicated', tenantId: id });
+    // The queue refuses the first three moves (its file locked past the busy timeout, say): by the last
+    // retry the tenant's connection was closed.
+    let refusals = 3;
+    const errors: unknown[] = [];
+    const intake = createSqliteJobIntake({
+      stores,
+      queue: {
+        ...queue,
+        acceptOutbox: (source, entries) => {
+          if (refusals-- > 0) throw new Error('queue file locked');
+          return queue.acceptOutbox(source, entries);
+        },
+      },
+      onError: (error) => errors.push(error),
+    });
+    cleanups.push(() => intake.close());
+    const job = makeJob(id);
+    expect(await intake.submit(tenant, submission(job, lane))).toEqual({ kind: 'created' });
+    await expect.poll(async () => bodiesOn(queue, lane), { timeout: 8_000, interval: 200 }).toEqual([job.id]);
+    expect(errors.length).toBe(3);
+  }, 15_000);
+});
+
 describe("the platform's layout: the queues beside the shared jobs", () => {
   it('a shared submit is one commit: no outbox row, nothing moved after, its message claimable once it resolved', async () => {
     const base = partsOf('beside-jobs');

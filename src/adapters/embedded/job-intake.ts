@@ -24,6 +24,8 @@ interface Pending {
 /** One job database: its identity in the queue's marks, its statements, and what waits to be written. */
 interface Source {
   db: SqliteDatabase;
+  /** Whose database this is: a dedicated tenant's closes when idle and is opened again through its ref. */
+  ref: StoreRef;
   identity: string;
   pending: Pending[];
   commit(items: Pending[]): (SubmitOutcome | Error)[];
@@ -75,7 +77,7 @@ export function createSqliteJobIntake(deps: {
     if (!source) {
       // A dedicated tenant's database closed when its stores were destroyed: forget it.
       for (const old of sources.keys()) if (!old.open) sources.delete(old);
-      source = openSource(db, deps.queue);
+      source = openSource(db, ref, deps.queue);
       sources.set(db, source);
     }
     return source;
@@ -119,8 +121,30 @@ export function createSqliteJobIntake(deps: {
       }
     } catch (error) {
       deps.onError?.(error);
-      setTimeout(() => scheduleDrain(source), DRAIN_RETRY_MS).unref();
+      setTimeout(() => retryDrain(source), DRAIN_RETRY_MS).unref();
     }
+  };
+
+  /**
+   * A failed move tried again: on the same connection while it is open, else on the tenant's database
+   * opened anew (a dedicated tenant's closes when idle, store-provider.ts) — unless the tenant's stores
+   * were destroyed meanwhile, which took its outbox with them.
+   */
+  const retryDrain = (source: Source): void => {
+    if (closed) return;
+    if (source.db.open) {
+      scheduleDrain(source);
+      return;
+    }
+    const { ref } = source;
+    const onDisk = deps.stores
+      .refsOnDisk()
+      .some(
+        (r) =>
+          r.kind === ref.kind &&
+          (r.kind === 'shared' || (ref.kind === 'dedicated' && r.tenantId === ref.tenantId)),
+      );
+    if (onDisk) scheduleDrain(sourceOf(ref));
   };
 
   const scheduleDrain = (source: Source): void => {
@@ -174,7 +198,7 @@ export function createSqliteJobIntake(deps: {
   };
 }
 
-function openSource(db: SqliteDatabase, queue: SqliteMessageQueue): Source {
+function openSource(db: SqliteDatabase, ref: StoreRef, queue: SqliteMessageQueue): Source {
   const direct = queue.queueDatabase === db;
   db.prepare('INSERT OR IGNORE INTO outbox_identity (k, id) VALUES (0, ?)').run(
     randomBytes(12).toString('hex'),
@@ -218,6 +242,7 @@ function openSource(db: SqliteDatabase, queue: SqliteMessageQueue): Source {
 
   const source: Source = {
     db,
+    ref,
     identity,
     pending: [],
     prune: (upTo) => {
