@@ -14,8 +14,6 @@ export interface QueueRow {
 interface GroupRow {
   grp: string;
   vtime: number;
-  /** The group's share (`group_weights`, 1 when none is set), read with its row. */
-  weight: number;
 }
 
 /** (vtime, grp) order, as in the index `queue_groups_order`. */
@@ -44,19 +42,8 @@ const GROUP_PAGE = 8;
  * `INDEXED BY` pins the partial indexes, which the planner does not pick without statistics.
  */
 export const CLAIM_SQL = {
-  groups: `SELECT g.grp, g.vtime, coalesce(w.weight, 1) AS weight
-           FROM queue_groups g LEFT JOIN group_weights w ON w.queue = g.queue AND w.grp = g.grp
-           WHERE g.queue = ? AND (g.vtime, g.grp) > (?, ?)
-           ORDER BY g.vtime, g.grp LIMIT ${GROUP_PAGE}`,
-  // The usual case in one statement: the group's head, when it is live (within retention, under the
-  // dead-letter receive count), marked received and returned. Nothing back: no head, or one the slower
-  // path must first delete (expired) or move (dead letter).
-  claimHead: `UPDATE messages SET ready = 0, receive_count = receive_count + 1, visible_at = ?, receipt = ?,
-                first_received_at = coalesce(first_received_at, ?)
-              WHERE seq = (SELECT seq FROM messages INDEXED BY messages_ready
-                           WHERE queue = ? AND grp = ? AND ready = 1 ORDER BY priority, seq LIMIT 1)
-                AND sent_at > ? AND receive_count < ?
-              RETURNING seq, id, priority, cost, body, attributes, sent_at, receive_count, first_received_at`,
+  groups: `SELECT grp, vtime FROM queue_groups WHERE queue = ? AND (vtime, grp) > (?, ?)
+           ORDER BY vtime, grp LIMIT ${GROUP_PAGE}`,
   head: `SELECT seq, id, priority, cost, body, attributes, sent_at, receive_count, first_received_at
          FROM messages INDEXED BY messages_ready
          WHERE queue = ? AND grp = ? AND ready = 1 ORDER BY priority, seq LIMIT 1`,
@@ -100,8 +87,8 @@ export function createFairClaim(db: SqliteDatabase) {
     maxGroupTime: db.prepare<[string], { t: number | null }>(
       'SELECT max(vtime) AS t FROM queue_groups WHERE queue = ?',
     ),
-    claimHead: db.prepare<[number, string, number, string, string, number, number], HeadRow>(
-      CLAIM_SQL.claimHead,
+    weight: db.prepare<[string, string], { weight: number }>(
+      'SELECT weight FROM group_weights WHERE queue = ? AND grp = ?',
     ),
     markReceived: db.prepare(
       `UPDATE messages SET ready = 0, receive_count = receive_count + 1, visible_at = ?, receipt = ?,
@@ -141,7 +128,7 @@ export function createFairClaim(db: SqliteDatabase) {
   function groupWindow(queueName: string, excluded: ReadonlySet<string> | undefined) {
     const loaded: GroupRow[] = [];
     const idle = new Set<string>();
-    let boundary: GroupRow = { grp: '', vtime: Number.NEGATIVE_INFINITY, weight: 1 };
+    let boundary: GroupRow = { grp: '', vtime: Number.NEGATIVE_INFINITY };
     let exhausted = false;
     return {
       /** The eligible group with the smallest virtual time, or undefined when none has work. */
@@ -249,6 +236,7 @@ export function createFairClaim(db: SqliteDatabase) {
         stmt.promoteDue.run(queueName, now);
         for (const grp of new Set(due.map((d) => d.grp))) stmt.ensureGroup.run(grp, queueName);
       }
+      const weights = new Map<string, number>();
       const charged = new Set<GroupRow>();
       const blocked = new Set(excluded);
       const limits = limit ? runningLimits(limit, blocked, now) : undefined;
@@ -257,33 +245,7 @@ export function createFairClaim(db: SqliteDatabase) {
       while (out.length < max) {
         const group = groups.next();
         if (!group) break;
-        const receipt = nonce();
-        const visibleAt = now + visibilityMs;
-        // A head whose receive would pass maxReceiveCount goes to the dead-letter queue: the slow path.
-        const receivable =
-          queue.max_receive_count !== null && queue.dead_letter_queue
-            ? queue.max_receive_count
-            : Number.MAX_SAFE_INTEGER;
-        let head: HeadRow | undefined = stmt.claimHead.get(
-          visibleAt,
-          receipt,
-          now,
-          queueName,
-          group.grp,
-          now - queue.retention_ms,
-          receivable,
-        );
-        if (!head) {
-          head = nextLiveHead(queue, group.grp, now);
-          if (head) {
-            stmt.markReceived.run(visibleAt, receipt, now, head.seq);
-            head = {
-              ...head,
-              receive_count: head.receive_count + 1,
-              first_received_at: head.first_received_at ?? now,
-            };
-          }
-        }
+        const head = nextLiveHead(queue, group.grp, now);
         if (!head) {
           groups.markIdle(group.grp);
           // Nothing ready and behind the queue's clock: it would restart at the queue's time anyway, so
@@ -291,10 +253,17 @@ export function createFairClaim(db: SqliteDatabase) {
           if (group.vtime <= queue.vtime) stmt.dropGroup.run(queueName, group.grp);
           continue;
         }
-        const tags = startTags(group.vtime, queue.vtime, head.cost, group.weight);
+        let weight = weights.get(group.grp);
+        if (weight === undefined) {
+          weight = stmt.weight.get(queueName, group.grp)?.weight ?? 1;
+          weights.set(group.grp, weight);
+        }
+        const tags = startTags(group.vtime, queue.vtime, head.cost, weight);
         queue.vtime = tags.start;
         group.vtime = tags.finish;
         charged.add(group);
+        const receipt = nonce();
+        stmt.markReceived.run(now + visibilityMs, receipt, now, head.seq);
         limits?.started(group.grp);
         out.push({
           messageId: head.id,
@@ -304,7 +273,7 @@ export function createFairClaim(db: SqliteDatabase) {
           attributes: head.attributes === null ? {} : (JSON.parse(head.attributes) as Record<string, string>),
           priority: head.priority,
           cost: head.cost,
-          receiveCount: head.receive_count,
+          receiveCount: head.receive_count + 1,
           sentAt: head.sent_at,
           firstReceivedAt: head.first_received_at ?? now,
         });
