@@ -19,7 +19,13 @@ export async function benchApi(
   const connections = options.connections ?? 16;
   const dataDir = mkdtempSync(join(tmpdir(), 'silopool-bench-api-'));
   const platform = await startPlatform({
-    ...readConfig({ DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent', SILOPOOL_WORKERS: '1' }),
+    ...readConfig({
+      DATA_DIR: dataDir,
+      PORT: '0',
+      // BENCH_LOG_LEVEL=info includes the request log lines (pino to this process's stdout) in the cost.
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'silent',
+      SILOPOOL_WORKERS: '1',
+    }),
   });
   const bare = Fastify();
   bare.post('/bare', async (_request, reply) => reply.code(202).send({ id: 'x', status: 'queued' }));
