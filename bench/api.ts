@@ -2,6 +2,8 @@
  * API submit throughput and p99 latency, as a ratio to a bare Fastify route on the same machine in the
  * same run: the price of auth, tenant check, admission, validation, the durable job write and the durable
  * enqueue per request. The tenant's processing is paused; bench/e2e.ts measures jobs running too.
+ * Also the server's CPU per request (this process, all threads), which a loaded machine distorts less
+ * than throughput.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
