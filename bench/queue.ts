@@ -8,7 +8,7 @@
  * Run standalone: `npx tsx bench/queue.ts`.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,11 +28,36 @@ const TENANTS = 10;
 const body = (i: number): string =>
   JSON.stringify({ jobId: `j_${i}`, tenantId: `t-${i % TENANTS}`, model: 'finance' });
 
-type Rates = { enqueue: number; claim: number };
+/** Per second, and CPU per claimed+completed job in µs (this process's threads, plus redis-server's for BullMQ). */
+type Rates = { enqueue: number; claim: number; claimCpuUs: number };
 
 function medians(rounds: Rates[]): Rates {
-  return { enqueue: median(rounds.map((r) => r.enqueue)), claim: median(rounds.map((r) => r.claim)) };
+  return {
+    enqueue: median(rounds.map((r) => r.enqueue)),
+    claim: median(rounds.map((r) => r.claim)),
+    claimCpuUs: median(rounds.map((r) => r.claimCpuUs)),
+  };
 }
+
+/** CPU time of another process so far, µs: utime + stime from /proc/<pid>/stat (0 where /proc is absent). */
+export function processCpuMicros(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    // Fields after the command name, which may hold spaces: utime and stime are the 12th and 13th.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+  } catch {
+    return 0;
+  }
+}
+
+/** `getconf CLK_TCK`: 100 on Linux. */
+const CLOCK_TICKS = 100;
+
+const ownCpuMicros = (since: NodeJS.CpuUsage): number => {
+  const used = process.cpuUsage(since);
+  return used.user + used.system;
+};
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -55,6 +80,7 @@ async function sqliteRound(dir: string, round: number): Promise<Rates> {
 
   let done = 0;
   started = performance.now();
+  const cpu = process.cpuUsage();
   const consumer = async (): Promise<void> => {
     for (;;) {
       const got = await queue.receive('bench', { maxMessages: 10 });
@@ -65,9 +91,10 @@ async function sqliteRound(dir: string, round: number): Promise<Rates> {
   };
   await Promise.all(Array.from({ length: CONSUMERS }, consumer));
   const claim = done / ((performance.now() - started) / 1000);
+  const claimCpuUs = ownCpuMicros(cpu) / done;
   if (done !== JOBS) throw new Error(`SQLite bench completed ${done} of ${JOBS} jobs`);
   db.close();
-  return { enqueue, claim };
+  return { enqueue, claim, claimCpuUs };
 }
 
 async function freePort(): Promise<number> {
@@ -95,7 +122,10 @@ export function ensureRedis(): string | undefined {
   }
 }
 
-export async function startRedis(binary: string, dir: string): Promise<{ port: number; stop(): void }> {
+export async function startRedis(
+  binary: string,
+  dir: string,
+): Promise<{ port: number; pid: number | undefined; stop(): void }> {
   const port = await freePort();
   const child = spawn(
     binary,
@@ -129,10 +159,10 @@ export async function startRedis(binary: string, dir: string): Promise<{ port: n
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
-  return { port, stop: () => child.kill('SIGTERM') };
+  return { port, pid: child.pid, stop: () => child.kill('SIGTERM') };
 }
 
-async function bullmqRound(port: number, round: number): Promise<Rates> {
+async function bullmqRound(port: number, redisPid: number | undefined, round: number): Promise<Rates> {
   const connection = { host: '127.0.0.1', port, maxRetriesPerRequest: null };
   const name = `bench-${round}`;
   const queue = new Queue(name, { connection });
@@ -155,6 +185,8 @@ async function bullmqRound(port: number, round: number): Promise<Rates> {
     finish = resolve;
   });
   started = performance.now();
+  const cpu = process.cpuUsage();
+  const redisCpu = processCpuMicros(redisPid);
   const workers = Array.from({ length: CONSUMERS }, () => {
     const worker = new Worker(name, async () => undefined, { connection, concurrency: 10, autorun: true });
     worker.on('completed', () => {
@@ -164,10 +196,11 @@ async function bullmqRound(port: number, round: number): Promise<Rates> {
   });
   await allDone;
   const claim = JOBS / ((performance.now() - started) / 1000);
+  const claimCpuUs = (ownCpuMicros(cpu) + processCpuMicros(redisPid) - redisCpu) / JOBS;
   await Promise.all(workers.map((w) => w.close()));
   await queue.obliterate({ force: true });
   await queue.close();
-  return { enqueue, claim };
+  return { enqueue, claim, claimCpuUs };
 }
 
 export async function benchQueue(): Promise<BenchResult[]> {
@@ -200,7 +233,7 @@ export async function benchQueue(): Promise<BenchResult[]> {
       // Rounds alternate, so a load spike on a shared machine hits both sides alike.
       for (let round = 0; round < ROUNDS; round++) {
         sqlite.push(await sqliteRound(dir, round));
-        bull.push(await bullmqRound(redis.port, round));
+        bull.push(await bullmqRound(redis.port, redis.pid, round));
       }
     } finally {
       redis.stop();
@@ -215,6 +248,14 @@ export async function benchQueue(): Promise<BenchResult[]> {
         baseline: theirs.claim,
         ratio: ours.claim / theirs.claim,
         note: `${workload}; ${CONSUMERS} consumers × receive 10 + delete each, fair claims across tenants; BullMQ ${CONSUMERS} workers × concurrency 10, removeOnComplete`,
+      },
+      {
+        name: 'queue claim+complete: CPU per job, SQLite vs BullMQ+Redis',
+        value: ours.claimCpuUs,
+        unit: 'µs',
+        baseline: theirs.claimCpuUs,
+        ratio: ours.claimCpuUs / theirs.claimCpuUs,
+        note: 'process CPU (user+system, all threads) per job; BullMQ adds redis-server’s CPU (/proc/<pid>/stat); median of rounds',
       },
       {
         name: 'queue batch enqueue: SQLite vs BullMQ+Redis',

@@ -11,6 +11,7 @@ import { authenticate } from './context.ts';
 import type { AppDeps } from './deps.ts';
 import { guardJsonBodies } from './json-body.ts';
 import { sendProblem } from './problem.ts';
+import { OneLinePerRequest } from './request-log.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { adminJobRoutes } from './routes/admin-jobs.ts';
 import { adminKeyRoutes } from './routes/admin-keys.ts';
@@ -37,6 +38,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Off unless configured: with it on, any sender chooses the address logs record (`X-Forwarded-For`).
     trustProxy: trustProxyOption(deps.trustProxy),
     return503OnClosing: true,
+    logController: new OneLinePerRequest(),
     frameworkErrors,
     clientErrorHandler,
   });

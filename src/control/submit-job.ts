@@ -23,7 +23,15 @@ export interface SubmitRequest {
   idempotencyKey?: string;
   /** Releases: the tenant's pinned version, or its variant, is chosen here (`modelForSubmit`). */
   releases?: ReleaseCatalog;
+  /**
+   * What `modelForSubmit(releases, tenant, model)` returned, when the caller already asked it (the API
+   * does, to answer 404 before it looks at the body): not asked twice (each asks the release pointer).
+   */
+  chosen?: ChosenModel;
 }
+
+/** A model chosen for a submit: `modelForSubmit`'s answer. */
+export type ChosenModel = Awaited<ReturnType<typeof modelForSubmit>>;
 
 export interface SubmitResult {
   job: JobRecord;
@@ -42,7 +50,7 @@ export interface SubmitResult {
  */
 export async function submitJob(intake: JobIntake, request: SubmitRequest): Promise<SubmitResult> {
   const { tenant, data } = request;
-  const chosen = await modelForSubmit(request.releases, tenant, request.model);
+  const chosen = request.chosen ?? (await modelForSubmit(request.releases, tenant, request.model));
   const model = chosen.definition;
   const rules = tenantRules(model, tenant.config);
   const { effectiveInput } = resolveInput(model, rules, request.input);

@@ -90,7 +90,7 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
       const context = await tenantContext(deps, request);
       requireValidSettings(context.tenant);
       // A model, or the tenant's own variant; another tenant's variant is the same 404 as no model.
-      await modelForSubmit(deps.releases, context.tenant, request.params.model);
+      const chosen = await modelForSubmit(deps.releases, context.tenant, request.params.model);
       const body = request.body;
       if (typeof body !== 'object' || body === null || Array.isArray(body)) {
         throw new ValidationError([
@@ -124,6 +124,7 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
           ...context,
           model: request.params.model,
           ...(deps.releases ? { releases: deps.releases } : {}),
+          chosen,
           input,
           ...(typeof priority === 'number' ? { priority } : {}),
           ...(idempotencyKey !== undefined ? { idempotencyKey } : {}),
