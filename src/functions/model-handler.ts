@@ -7,6 +7,7 @@ import {
   SilopoolError,
   TenantSettingsError,
 } from '../core/errors.ts';
+import { failureOf } from '../core/failure.ts';
 import { artifactKey, isTerminal, type JobRecord, majorVersion } from '../core/job.ts';
 import { type JobLogEntry, type StoryEvent, startEvents, storyWith } from '../core/job-story.ts';
 import { decodeJobMessage } from '../core/messages.ts';
@@ -271,11 +272,13 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
     const job = await jobs.get(jobId);
     if (job?.status !== 'running') return;
     const at = new Date().toISOString();
-    const message = String((cause as Error)?.message ?? cause);
+    // The tenant reads its job's story: the raw cause only under `internal`, which tenant views drop.
+    const { code, message, internal } = failureOf(cause);
+    const raw = internal !== undefined ? { internal } : {};
     const patch = storyWith(
       job,
-      [{ step: 'attempt_failed', at, attempt: job.attempts, detail: message }],
-      [{ at, level: 'error', message: 'attempt failed; it will be retried', fields: { error: message } }],
+      [{ step: 'attempt_failed', at, attempt: job.attempts, detail: `${code}: ${message}`, ...raw }],
+      [{ at, level: 'error', message: 'attempt failed; it will be retried', fields: { code }, ...raw }],
     );
     await jobs.update(nextVersion(job, patch), job.version);
   }
@@ -289,7 +292,9 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
     const job = await jobs.get(jobId);
     if (!job || isTerminal(job.status)) return;
     const at = new Date().toISOString();
-    const message = `The job failed on every attempt: ${String((cause as Error)?.message ?? cause)}`;
+    const failure = failureOf(cause);
+    const raw = failure.internal !== undefined ? { internal: failure.internal } : {};
+    const message = `The job failed on every attempt (${failure.code}): ${failure.message}`;
     const failed = await jobs.update(
       nextVersion(job, {
         status: 'failed',
@@ -297,8 +302,8 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
         error: { code: 'retries_exhausted', message },
         ...storyWith(
           job,
-          [{ step: 'failed', at, attempt: job.attempts, detail: `retries_exhausted: ${message}` }],
-          [{ at, level: 'error', message: 'retries exhausted', fields: { attempts: job.attempts } }],
+          [{ step: 'failed', at, attempt: job.attempts, detail: `retries_exhausted: ${message}`, ...raw }],
+          [{ at, level: 'error', message: 'retries exhausted', fields: { attempts: job.attempts }, ...raw }],
         ),
       }),
       job.version,
