@@ -7,7 +7,7 @@ import {
   SilopoolError,
   TenantSettingsError,
 } from '../core/errors.ts';
-import { failureOf } from '../core/failure.ts';
+import { failureOf, MODEL_FAILURE } from '../core/failure.ts';
 import { artifactKey, isTerminal, type JobRecord, majorVersion } from '../core/job.ts';
 import { type JobLogEntry, type StoryEvent, startEvents, storyWith } from '../core/job-story.ts';
 import { decodeJobMessage } from '../core/messages.ts';
@@ -127,6 +127,8 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
     let outcome: Partial<JobRecord>;
     // The version (and variant, and release) the job ran on, recorded with its outcome.
     let ran: Partial<JobRecord> = {};
+    // A model's own error in its raw words: for operators (`internal`), never in the tenant's record.
+    let modelFault: string | undefined;
     try {
       const laneKind = laneStoreOf(lane, tenant.id)?.kind === 'dedicated' ? 'dedicated' : 'shared';
       const selected = await modelForJob(deps.releases, tenant, started, laneKind);
@@ -179,13 +181,11 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
     } catch (error) {
       if (!isModelError(error)) throw error;
       // The model rejected its input: running it again gives the same answer, so fail now, never retry.
-      outcome = {
-        ...ran,
-        status: 'failed',
-        error: { code: errorCode(error), message: (error as Error).message },
-      };
+      const { internal, ...failure } = failureOf(error, MODEL_FAILURE);
+      outcome = { ...ran, status: 'failed', error: failure };
+      if (internal !== undefined) modelFault = internal;
     }
-    await completeJob(tenant, data.jobs, started, outcome, steps);
+    await completeJob(tenant, data.jobs, started, outcome, steps, modelFault);
   }
 
   /**
@@ -198,6 +198,7 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
     started: JobRecord,
     outcome: Partial<JobRecord>,
     steps: StoryEvent[] = [],
+    internal?: string,
   ): Promise<void> {
     const finishedAt = new Date().toISOString();
     const end: StoryEvent = {
@@ -205,6 +206,7 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
       at: finishedAt,
       attempt: started.attempts,
       ...(outcome.error ? { detail: `${outcome.error.code}: ${outcome.error.message}` } : {}),
+      ...(internal !== undefined ? { internal } : {}),
     };
     const finished = await commit(jobs, started, { ...outcome, finishedAt }, () => [...steps, end], [
       outcome.error
@@ -392,8 +394,4 @@ function isModelError(error: unknown): boolean {
 
 function sha256Of(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
-}
-
-function errorCode(error: unknown): string {
-  return error instanceof SilopoolError ? error.code : 'model_error';
 }

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { publishRelease } from '../releases/fixtures.ts';
 import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
 
 /**
@@ -86,5 +87,45 @@ describe('a failed attempt as its tenant sees it', () => {
     const failedAttempt = body.timeline.steps.find((s) => s.step === 'attempt_failed');
     expect(failedAttempt?.internal).toMatch(/ENOTDIR|EEXIST/);
     expect(body.logs.some((l) => /ENOTDIR|EEXIST/.test(l.internal ?? ''))).toBe(true);
+  });
+});
+
+describe("a model's own TypeError as its tenant sees it", () => {
+  it('the job fails with model_error and a fixed sentence; operators see the engine message', async () => {
+    // A release whose finance model has a bug: the engine's words name the code, not the input.
+    publishRelease(server.dataDir, 'rbug', {
+      models: {
+        finance: {
+          version: '1.2.0',
+          body: "version: '1.2.0', run: () => { const internals = undefined; return internals.secretField; }",
+        },
+      },
+    });
+    const owner = newTenantId('bug');
+    const { apiKey: key } = await server.createTenant(owner);
+    const pinned = await server.api(`/v1/admin/tenants/${owner}/pins`, {
+      method: 'PUT',
+      token: server.operatorToken,
+      headers: { 'content-type': 'application/json' },
+      body: '{"pins":{"finance":"1.2.0"}}',
+    });
+    expect(pinned.status, await pinned.text()).toBe(200);
+    const res = await server.api('/v1/models/finance/jobs', {
+      method: 'POST',
+      token: key,
+      body: '{"input":{}}',
+    });
+    const id = ((await res.json()) as { id: string }).id;
+    const failed = await waitForJob(server, key, id, { timeoutMs: 30_000 });
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toMatchObject({ code: 'model_error' });
+    for (const path of [`/v1/jobs/${id}`, `/v1/jobs/${id}/timeline`, `/v1/jobs/${id}/logs`, '/v1/jobs']) {
+      const text = await (await server.api(path, { token: key })).text();
+      expect(text, path).not.toMatch(/secretField|TypeError/);
+    }
+    const admin = await (
+      await server.api(`/v1/admin/tenants/${owner}/jobs/${id}`, { token: server.operatorToken })
+    ).text();
+    expect(admin).toContain('secretField');
   });
 });
