@@ -122,4 +122,25 @@ describe('release routes with hostile input', () => {
       expect(res.status, `${body.slice(0, 80)} → ${res.text.slice(0, 300)}`).toBeLessThan(500);
     }
   });
+
+  it('onboarding with a Region not configured, a wildcard or an odd string is refused; nothing is created', async () => {
+    for (const region of ['ap-south-1', '*', 'eu-*', '../x', 'us-east-1\n', '__proto__', 'x'.repeat(41)]) {
+      for (const placement of ['shared', 'dedicated']) {
+        const id = newTenantId('rg');
+        const res = await send(
+          'POST',
+          '/v1/admin/tenants',
+          JSON.stringify({ id, name: 'R', placement, region }),
+        );
+        expect(
+          res.status,
+          `${placement} ${JSON.stringify(region)} → ${res.text.slice(0, 300)}`,
+        ).toBeGreaterThanOrEqual(400);
+        expect(res.status, `${placement} ${JSON.stringify(region)} → ${res.text.slice(0, 300)}`).toBeLessThan(
+          500,
+        );
+        expect((await send('GET', `/v1/admin/tenants/${id}`)).status).toBe(404);
+      }
+    }
+  });
 });
