@@ -1,7 +1,11 @@
 import { App } from 'aws-cdk-lib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PlatformStack } from '../../infra/platform-stack.ts';
-import { ENV, testConfig } from '../infra/support.ts';
+import { synthesizeTenantTemplate } from '../../infra/tenant-template.ts';
+import { tenantStackParameters } from '../../src/adapters/aws/tenant-stack.ts';
+import type { TenantId } from '../../src/core/ids.ts';
+import { DEFAULT_FUNCTION_SETTINGS } from '../../src/core/tenant.ts';
+import { type CfnTemplate, ENV, instantiate, testConfig } from '../infra/support.ts';
 
 // Every statement of every role the platform stack makes (API, control, model lanes, settler,
 // notifications, webhooks, deployer), not only the control plane's: a regional ARN names the platform's
@@ -70,5 +74,38 @@ describe('Regions named by the IAM policies of every platform role', () => {
       return m !== null && !ALLOWED.has(m[2]!);
     });
     expect(wrong).toEqual([]);
+  });
+});
+
+describe("a tenant stack in a contract Region: its role's ARNs", () => {
+  const template = synthesizeTenantTemplate(['finance']) as CfnTemplate;
+  const resources = instantiate(
+    template,
+    tenantStackParameters({
+      tenantId: 'globex' as TenantId,
+      settings: DEFAULT_FUNCTION_SETTINGS,
+      account: ENV.account,
+      region: CONTRACT,
+      platformRegion: ENV.region,
+      code: { bucket: `silopool-code-${CONTRACT}`, key: 'model.zip' },
+    }),
+  ) as Resources;
+  const arns = statementsOf(resources).map((a) => ({
+    ...a,
+    arn: a.arn.replaceAll('<AWS::Partition>', 'aws').replaceAll('<AWS::Region>', CONTRACT),
+  }));
+
+  it("name its own Region or the platform's, and only its own tenant's resources there", () => {
+    expect(arns.length).toBeGreaterThan(3);
+    for (const { id, arn } of arns) {
+      // `*` (X-Ray) and this stack's own resources (its table, bucket, queues and key, by `GetAtt`).
+      if (arn === '*' || /^<[A-Za-z0-9]+\.Arn>/.test(arn)) continue;
+      const m = /^arn:aws:([a-z0-9-]+):([^:]*):/.exec(arn);
+      expect(m, `${id} ${arn}`).not.toBeNull();
+      const region = m![2]!;
+      expect([CONTRACT, ENV.region, ''], `${id} ${arn}`).toContain(region);
+      // In its own Region a tenant's role reaches its own resources (named after it), nothing of others.
+      if (region === CONTRACT) expect(arn, `${id} ${arn}`).toMatch(/globex/);
+    }
   });
 });
