@@ -90,6 +90,25 @@ describe('a failed attempt as its tenant sees it', () => {
   });
 });
 
+describe("an operator's action as the tenant sees it", () => {
+  it("the timeline says an operator retried, not who (the operator's identity is for operators)", async () => {
+    const carol = await server.mintToken({ tenants: [], user: 'ops-carol@example.com', roles: ['operator'] });
+    const retried = await server.api(`/v1/admin/tenants/${tenant}/jobs/${jobId}/retry`, {
+      method: 'POST',
+      token: carol,
+    });
+    expect(retried.status, await retried.text()).toBe(200);
+    const timeline = await (await server.api(`/v1/jobs/${jobId}/timeline`, { token: apiKey })).text();
+    expect(timeline).toContain('"step":"retried"');
+    expect(timeline).toContain('by an operator');
+    expect(timeline).not.toContain('ops-carol');
+    const admin = await (
+      await server.api(`/v1/admin/tenants/${tenant}/jobs/${jobId}`, { token: server.operatorToken })
+    ).text();
+    expect(admin).toContain('by ops-carol@example.com');
+  });
+});
+
 describe("a model's own TypeError as its tenant sees it", () => {
   it('the job fails with model_error and a fixed sentence; operators see the engine message', async () => {
     // A release whose finance model has a bug: the engine's words name the code, not the input.
