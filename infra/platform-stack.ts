@@ -226,7 +226,7 @@ export class PlatformStack extends Stack {
     apiRole.addToPolicy(
       new iam.PolicyStatement({
         actions: ['sqs:DeleteMessage'],
-        resources: [queueArn('shared_*-dlq'), queueArn('tenant_*-dlq')],
+        resources: [queueArn('shared_*-dlq'), ...tenantRegions.map((r) => queueArn('tenant_*-dlq', r))],
       }),
     );
     // Dedicated tenants' tables and buckets (their TenantStacks grant the key to this role by name).

@@ -251,6 +251,8 @@ export interface JobTimelineStep {
   lane?: string;
   fn?: string;
   detail?: string;
+  /** Operators' views only: a failure's raw cause, who acted (never in a tenant's own view). */
+  internal?: string;
 }
 
 export interface JobTimeline {
@@ -267,4 +269,6 @@ export interface JobLogEntry {
   level: 'info' | 'warn' | 'error';
   message: string;
   fields?: Record<string, string | number | boolean>;
+  /** Operators' views only: a failure's raw cause. */
+  internal?: string;
 }

@@ -45,7 +45,7 @@ export function retryJob(deps: JobActionDeps, action: JobAction): Promise<JobRec
       step: 'retried',
       at: new Date().toISOString(),
       attempt: job.attempts + 1,
-      detail: `by ${action.by}`,
+      ...byOperator(action),
     }).catch(lost('not_retryable', 'The job changed while it was being retried; reload it.'));
     await send(deps.queue, tenant, queued);
     return queued;
@@ -63,7 +63,7 @@ export function cancelJob(deps: JobActionDeps, action: JobAction): Promise<JobRe
       throw new ConflictError(`Only a queued job can be cancelled; ${why}.`, 'not_cancellable');
     }
     const at = new Date().toISOString();
-    const story = storyWith(job, [{ step: 'cancelled', at, detail: `by ${action.by}` }]);
+    const story = storyWith(job, [{ step: 'cancelled', at, ...byOperator(action) }]);
     return jobs
       .update(nextVersion(job, { status: 'cancelled', finishedAt: at, ...story }), job.version)
       .catch(lost('not_cancellable', 'A function claimed the job before it could be cancelled.'));
@@ -89,7 +89,7 @@ export function redriveJob(deps: JobActionDeps, action: JobAction): Promise<JobR
       step: 'redriven',
       at: new Date().toISOString(),
       attempt: job.attempts + 1,
-      detail: `by ${action.by}`,
+      ...byOperator(action),
     }).catch(lost('not_dead_lettered', 'The job changed while it was being redriven; reload it.'));
     await send(deps.queue, tenant, queued);
     await deleteDeadLetter(deps.queue, tenant, queued);
@@ -188,3 +188,11 @@ async function deleteDeadLetter(queue: MessageQueue, tenant: Tenant, job: JobRec
 
 /** Dead letters looked at per queue for one job's message. */
 const MAX_DEAD_LETTERS_SEARCHED = 1000;
+
+/**
+ * Who acted, as a story step records it: the tenant reads that an operator did; the operator's identity
+ * (an email, a directory subject) is for operators only (`internal`, dropped from tenant views).
+ */
+function byOperator(action: JobAction): { detail: string; internal: string } {
+  return { detail: 'by an operator', internal: `by ${action.by}` };
+}

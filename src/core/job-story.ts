@@ -33,8 +33,10 @@ export interface StoryEvent {
   lane?: string;
   /** The function that ran it: `shared:<model>` (a thread of the shared pool) or `dedicated:<tenant>:<model>`. */
   fn?: string;
-  /** A short free text: the notification channel, an error message, who retried. */
+  /** A short free text for the job's tenant: the notification channel, a failure's code and safe message, who retried. */
   detail?: string;
+  /** Operators only (tenant views drop it): the raw cause of a failure (src/core/failure.ts). */
+  internal?: string;
 }
 
 /** A structured log line of one job; it lives in the job's record, so it is as tenant-scoped as the job. */
@@ -43,6 +45,8 @@ export interface JobLogEntry {
   level: 'info' | 'warn' | 'error';
   message: string;
   fields?: Record<string, string | number | boolean>;
+  /** Operators only (tenant views drop it): the raw cause of a failure (src/core/failure.ts). */
+  internal?: string;
 }
 
 /** What a job's record keeps of its life: the trace it belongs to, its steps and its log. */

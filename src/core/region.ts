@@ -18,12 +18,22 @@ export interface RegionPolicy {
 /**
  * The platform's policy from its environment: embedded, one machine, one region (`SILOPOOL_REGION`, default
  * `local`); AWS, `AWS_REGION` and the contract Regions of `SILOPOOL_CONTRACT_REGIONS` (comma-separated).
+ * @throws Error naming a contract Region that is no AWS Region name (`*`, `eu-*`, a typo).
  */
 export function regionPolicyFromEnv(env: NodeJS.ProcessEnv, backend: 'embedded' | 'aws'): RegionPolicy {
   const region = env.SILOPOOL_REGION ?? (backend === 'aws' ? env.AWS_REGION : undefined) ?? 'local';
   if (backend === 'embedded') return { region, dedicatedRegions: [region] };
-  const contract = (env.SILOPOOL_CONTRACT_REGIONS ?? '').split(',').map((r) => r.trim());
-  return { region, dedicatedRegions: [...new Set([region, ...contract.filter((r) => r.length > 0)])] };
+  const contract = (env.SILOPOOL_CONTRACT_REGIONS ?? '')
+    .split(',')
+    .map((r) => r.trim())
+    .filter((r) => r.length > 0);
+  // A wildcard or a typo would otherwise pass unnoticed: the IAM grants name Regions one by one
+  // (infra/config.ts checks the same), so a Region not named here is one the platform cannot deploy to.
+  const bad = contract.find((r) => !REGION_PATTERN.test(r) || r === 'local');
+  if (bad !== undefined) {
+    throw new Error(`SILOPOOL_CONTRACT_REGIONS: "${bad}" is not an AWS Region name like eu-west-1.`);
+  }
+  return { region, dedicatedRegions: [...new Set([region, ...contract])] };
 }
 
 /**

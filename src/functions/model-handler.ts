@@ -7,6 +7,7 @@ import {
   SilopoolError,
   TenantSettingsError,
 } from '../core/errors.ts';
+import { failureOf, MODEL_FAILURE } from '../core/failure.ts';
 import { artifactKey, isTerminal, type JobRecord, majorVersion } from '../core/job.ts';
 import { type JobLogEntry, type StoryEvent, startEvents, storyWith } from '../core/job-story.ts';
 import { decodeJobMessage } from '../core/messages.ts';
@@ -126,6 +127,8 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
     let outcome: Partial<JobRecord>;
     // The version (and variant, and release) the job ran on, recorded with its outcome.
     let ran: Partial<JobRecord> = {};
+    // A model's own error in its raw words: for operators (`internal`), never in the tenant's record.
+    let modelFault: string | undefined;
     try {
       const laneKind = laneStoreOf(lane, tenant.id)?.kind === 'dedicated' ? 'dedicated' : 'shared';
       const selected = await modelForJob(deps.releases, tenant, started, laneKind);
@@ -178,13 +181,11 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
     } catch (error) {
       if (!isModelError(error)) throw error;
       // The model rejected its input: running it again gives the same answer, so fail now, never retry.
-      outcome = {
-        ...ran,
-        status: 'failed',
-        error: { code: errorCode(error), message: (error as Error).message },
-      };
+      const { internal, ...failure } = failureOf(error, MODEL_FAILURE);
+      outcome = { ...ran, status: 'failed', error: failure };
+      if (internal !== undefined) modelFault = internal;
     }
-    await completeJob(tenant, data.jobs, started, outcome, steps);
+    await completeJob(tenant, data.jobs, started, outcome, steps, modelFault);
   }
 
   /**
@@ -197,6 +198,7 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
     started: JobRecord,
     outcome: Partial<JobRecord>,
     steps: StoryEvent[] = [],
+    internal?: string,
   ): Promise<void> {
     const finishedAt = new Date().toISOString();
     const end: StoryEvent = {
@@ -204,6 +206,7 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
       at: finishedAt,
       attempt: started.attempts,
       ...(outcome.error ? { detail: `${outcome.error.code}: ${outcome.error.message}` } : {}),
+      ...(internal !== undefined ? { internal } : {}),
     };
     const finished = await commit(jobs, started, { ...outcome, finishedAt }, () => [...steps, end], [
       outcome.error
@@ -271,11 +274,13 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
     const job = await jobs.get(jobId);
     if (job?.status !== 'running') return;
     const at = new Date().toISOString();
-    const message = String((cause as Error)?.message ?? cause);
+    // The tenant reads its job's story: the raw cause only under `internal`, which tenant views drop.
+    const { code, message, internal } = failureOf(cause);
+    const raw = internal !== undefined ? { internal } : {};
     const patch = storyWith(
       job,
-      [{ step: 'attempt_failed', at, attempt: job.attempts, detail: message }],
-      [{ at, level: 'error', message: 'attempt failed; it will be retried', fields: { error: message } }],
+      [{ step: 'attempt_failed', at, attempt: job.attempts, detail: `${code}: ${message}`, ...raw }],
+      [{ at, level: 'error', message: 'attempt failed; it will be retried', fields: { code }, ...raw }],
     );
     await jobs.update(nextVersion(job, patch), job.version);
   }
@@ -289,7 +294,9 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
     const job = await jobs.get(jobId);
     if (!job || isTerminal(job.status)) return;
     const at = new Date().toISOString();
-    const message = `The job failed on every attempt: ${String((cause as Error)?.message ?? cause)}`;
+    const failure = failureOf(cause);
+    const raw = failure.internal !== undefined ? { internal: failure.internal } : {};
+    const message = `The job failed on every attempt (${failure.code}): ${failure.message}`;
     const failed = await jobs.update(
       nextVersion(job, {
         status: 'failed',
@@ -297,8 +304,8 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
         error: { code: 'retries_exhausted', message },
         ...storyWith(
           job,
-          [{ step: 'failed', at, attempt: job.attempts, detail: `retries_exhausted: ${message}` }],
-          [{ at, level: 'error', message: 'retries exhausted', fields: { attempts: job.attempts } }],
+          [{ step: 'failed', at, attempt: job.attempts, detail: `retries_exhausted: ${message}`, ...raw }],
+          [{ at, level: 'error', message: 'retries exhausted', fields: { attempts: job.attempts }, ...raw }],
         ),
       }),
       job.version,
@@ -387,8 +394,4 @@ function isModelError(error: unknown): boolean {
 
 function sha256Of(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
-}
-
-function errorCode(error: unknown): string {
-  return error instanceof SilopoolError ? error.code : 'model_error';
 }

@@ -88,7 +88,9 @@ export async function deliverWebhook(deps: WebhookDeliveryDeps, body: string): P
     ...(deps.lookup ? { lookup: deps.lookup } : {}),
   }).catch((error: unknown) => {
     if (error instanceof Error && /^DNS lookup .* is not allowed/.test(error.message)) {
-      throw new WebhookDeliveryError(`${where} refused: private address (${error.message})`, {
+      // The address is left out: this message is the tenant's `lastError`, and the address a name of the
+      // platform's network resolves to (`db.internal`) is no tenant's business. The cause keeps it.
+      throw new WebhookDeliveryError(`${where} refused: private address (the name resolved to one)`, {
         refused: true,
         cause: error,
       });

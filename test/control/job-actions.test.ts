@@ -92,7 +92,7 @@ describe("an operator's actions on one job", () => {
     expect(job).toMatchObject({ status: 'queued', attempts: 1 });
     expect(job?.error).toBeUndefined();
     expect(job?.story?.events).toEqual([
-      expect.objectContaining({ step: 'retried', attempt: 2, detail: 'by op-1' }),
+      expect.objectContaining({ step: 'retried', attempt: 2, detail: 'by an operator', internal: 'by op-1' }),
     ]);
     expect(await messagesOn('shared_finance')).toEqual([failed.id]);
 
@@ -120,7 +120,12 @@ describe("an operator's actions on one job", () => {
 
     const redriven = await redriveJob(deps, { tenantId, jobId: dead.id, by: 'op-2' });
     expect(redriven.status).toBe('queued');
-    expect(redriven.story?.events.at(-1)).toMatchObject({ step: 'redriven', attempt: 4, detail: 'by op-2' });
+    expect(redriven.story?.events.at(-1)).toMatchObject({
+      step: 'redriven',
+      attempt: 4,
+      detail: 'by an operator',
+      internal: 'by op-2',
+    });
     expect(await messagesOn('shared_finance')).toEqual([dead.id]);
     expect(await messagesOn(dlq)).toEqual([other.id]);
     expect(await codeOf(redriveJob(deps, { tenantId, jobId: timedOut.id, by: 'op-2' }))).toBe(

@@ -122,6 +122,9 @@ describe('contract regions in the IAM policies', () => {
       const lane = `arn:aws:sqs:${region}:${account}:tenant_t1_finance`;
       expect(await decide(api, 'sqs:SendMessage', lane)).toBe(expected);
       expect(await decide(api, 'sqs:ReceiveMessage', `${lane}-dlq`)).toBe(expected);
+      // A redrive reads, sends back and then deletes: without the delete, a contract Region's dead letter
+      // stays behind and runs again on the next redrive.
+      expect(await decide(api, 'sqs:DeleteMessage', `${lane}-dlq`)).toBe(expected);
       expect(
         await decide(
           api,

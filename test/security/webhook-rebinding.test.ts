@@ -96,6 +96,8 @@ describe('a webhook whose name rebinds to an internal address at delivery', () =
     expect(refusal).toBeInstanceOf(WebhookDeliveryError);
     expect((refusal as WebhookDeliveryError).refused).toBe(true);
     expect((refusal as Error).message).toContain(`for job ${jobId} refused: private address`);
+    // The message becomes the tenant's `lastError`: it must not tell what the platform's DNS answered.
+    expect((refusal as Error).message).not.toContain(address);
     expect(hook.requests.length).toBe(before);
   });
 

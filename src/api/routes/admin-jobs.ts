@@ -87,8 +87,8 @@ export function adminJobRoutes(app: FastifyInstance, deps: AppDeps): void {
       return {
         job: jobView(job),
         tenant: { id: tenant.id, name: tenant.name, placement: tenant.placement },
-        timeline: timelineView(job),
-        logs: logsView(job).items,
+        timeline: timelineView(job, 'operator'),
+        logs: logsView(job, 'operator').items,
         spans: (await deps.jobSpans?.(tenant.id, job.id)) ?? [],
       };
     },

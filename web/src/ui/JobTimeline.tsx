@@ -35,6 +35,8 @@ function whereOf(step: JobTimelineStep): string {
     step.lane ? `lane ${step.lane}` : '',
     step.fn ? `function ${step.fn}` : '',
     step.detail ?? '',
+    // Present in operators' views only (the console's job story): the raw cause, who acted.
+    step.internal ?? '',
   ]
     .filter(Boolean)
     .join(' · ');
@@ -84,6 +86,7 @@ export function JobTimeline({ steps, logs }: { steps: JobTimelineStep[]; logs: J
                       .join(' ')}
                   </code>
                 ) : null}
+                {line.internal ? <code className="log-fields">{line.internal}</code> : null}
               </li>
             ))}
           </ul>
