@@ -68,8 +68,9 @@ export function buildPrebuilt(entry: PrebuiltEntry): string {
  * the default locale (the first Intl.NumberFormat of a process costs about 10 ms); measured in
  * docs/benchmarks.md ("Session 6"). Top-level constants of the bundle's banner, under the global names
  * formatting-checks.ts and styles.ts look for, so they are set before any module of the bundle runs.
+ * Plain script text; it needs `require` (Ajv's runtime helpers).
  */
-function precomputed(): string {
+export function precomputed(): string {
   const load = createRequire(import.meta.url);
   const { Ajv } = load('ajv') as typeof import('ajv');
   const standalone = (
