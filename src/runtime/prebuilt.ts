@@ -2,6 +2,9 @@ import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSyn
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Options as AjvOptions, AnyValidateFunction } from 'ajv/dist/core.js';
+import { FORMATTING_AJV_OPTIONS, FORMATTING_SCHEMA } from '../models/xlsx/formatting-checks.ts';
+import { precomputeMoneyFormats } from '../models/xlsx/styles.ts';
 
 /**
  * Function entry points prebuilt as plain JavaScript: a dedicated function process started from one
@@ -44,23 +47,7 @@ export function isFresh(entry: PrebuiltEntry): boolean {
 export function buildPrebuilt(entry: PrebuiltEntry): string {
   const esbuild = createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
   mkdirSync(PREBUILT_DIR, { recursive: true });
-  const result = esbuild.buildSync({
-    entryPoints: [join(ROOT, PREBUILT_ENTRIES[entry])],
-    outfile: prebuiltPath(entry),
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
-    // Everything but the native SQLite binding goes in: resolving and loading a few hundred CommonJS files
-    // of node_modules was the largest part of a cold start after tsx.
-    external: ['better-sqlite3'],
-    banner: {
-      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-    },
-    metafile: true,
-    write: false,
-    logLevel: 'warning',
-  });
+  const result = buildBundle(esbuild, entry);
   const manifest: Manifest = {};
   for (const file of Object.keys(result.metafile.inputs).filter((f) => !f.includes('node_modules/'))) {
     const { size, mtimeMs } = statSync(join(ROOT, file));
@@ -73,6 +60,55 @@ export function buildPrebuilt(entry: PrebuiltEntry): string {
   renameSync(prebuiltPath(entry) + tmp, prebuiltPath(entry));
   renameSync(manifestPath(entry) + tmp, manifestPath(entry));
   return prebuiltPath(entry);
+}
+
+/**
+ * Work a first job would otherwise do in every new process, done once here: Ajv's standalone code of the
+ * formatting shape check (about 30 ms to compile in a process) and the money formats of every currency in
+ * the default locale (the first Intl.NumberFormat of a process costs about 10 ms); measured in
+ * docs/benchmarks.md ("Session 6"). Top-level constants of the bundle's banner, under the global names
+ * formatting-checks.ts and styles.ts look for, so they are set before any module of the bundle runs.
+ * Plain script text; it needs `require` (Ajv's runtime helpers).
+ */
+export function precomputed(): string {
+  const load = createRequire(import.meta.url);
+  const { Ajv } = load('ajv') as typeof import('ajv');
+  const standalone = (
+    load('ajv/dist/standalone') as { default: (ajv: unknown, v: AnyValidateFunction) => string }
+  ).default;
+  const ajv = new Ajv({ ...FORMATTING_AJV_OPTIONS, code: { source: true } } satisfies AjvOptions);
+  // CommonJS text (`module.exports = validate…`; Ajv's small runtime helpers come from node_modules).
+  const code = standalone(ajv, ajv.compile(FORMATTING_SCHEMA));
+  return [
+    `const SILOPOOL_PRECOMPILED_FORMATTING_SHAPE = (() => { const module = { exports: {} }; ${code}; return module.exports; })();`,
+    `const SILOPOOL_PRECOMPUTED_MONEY_FORMATS = ${JSON.stringify(precomputeMoneyFormats())};`,
+  ].join('\n');
+}
+
+function buildBundle(esbuild: typeof import('esbuild'), entry: PrebuiltEntry) {
+  return esbuild.buildSync({
+    entryPoints: [join(ROOT, PREBUILT_ENTRIES[entry])],
+    outfile: prebuiltPath(entry),
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    // Everything but the native SQLite binding goes in: resolving and loading a few hundred CommonJS files
+    // of node_modules was the largest part of a cold start after tsx.
+    external: ['better-sqlite3'],
+    // The ES module build of a package where it has one: esbuild drops what is never imported from it
+    // (most of OpenTelemetry's semantic conventions, for one), and a smaller file compiles faster.
+    mainFields: ['module', 'main'],
+    banner: {
+      js: [
+        "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+        precomputed(),
+      ].join('\n'),
+    },
+    metafile: true,
+    write: false,
+    logLevel: 'warning',
+  });
 }
 
 const checked = new Map<PrebuiltEntry, string | undefined>();

@@ -1,6 +1,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { Ajv, type ValidateFunction } from 'ajv';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildPrebuilt, isFresh, PREBUILT_DIR } from '../../src/runtime/prebuilt.ts';
+import { toFieldProblems } from '../../src/models/ajv-messages.ts';
+import { FORMATTING_AJV_OPTIONS, FORMATTING_SCHEMA } from '../../src/models/xlsx/formatting-checks.ts';
+import { moneyFormat } from '../../src/models/xlsx/styles.ts';
+import { buildPrebuilt, isFresh, PREBUILT_DIR, precomputed } from '../../src/runtime/prebuilt.ts';
 import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
 
 const servers: TestServer[] = [];
@@ -21,6 +26,37 @@ describe('dedicated functions start from prebuilt JavaScript', () => {
     expect(isFresh('function-process')).toBe(false);
     buildPrebuilt('function-process');
     expect(isFresh('function-process')).toBe(true);
+  });
+
+  it('carries the formatting check and money formats worked out at build time, as a process would work them out', () => {
+    const built = new Function(
+      'require',
+      `${precomputed()}; return { shape: SILOPOOL_PRECOMPILED_FORMATTING_SHAPE, money: SILOPOOL_PRECOMPUTED_MONEY_FORMATS };`,
+    )(createRequire(import.meta.url)) as { shape: ValidateFunction; money: Record<string, string> };
+    const compiled = new Ajv(FORMATTING_AJV_OPTIONS).compile(FORMATTING_SCHEMA);
+    const samples = [
+      {},
+      { currency: 'EUR', locale: 'de-DE', brandColor: '1F4E79', sheetNames: { Summary: 'Übersicht' } },
+      { currency: 'eur', brandColor: '#fff', companyName: 'bad\u0001name', extra: 1 },
+      { locale: 'd', numberFormat: '', logoPng: '***', sheetNames: { a: 1 } },
+      'not an object',
+    ];
+    for (const sample of samples) {
+      expect(built.shape(sample)).toBe(compiled(sample));
+      expect(toFieldProblems(built.shape.errors ?? [])).toEqual(toFieldProblems(compiled.errors ?? []));
+    }
+    expect(toFieldProblems(built.shape.errors ?? []).length).toBeGreaterThan(0);
+    for (const currency of ['USD', 'EUR', 'JPY', 'BHD', 'CHF', 'INR'])
+      expect(built.money[`${currency}|en-US`]).toBe(moneyFormat(currency, 'en-US'));
+    // The bundle defines them before any of its modules, under the names the modules read.
+    const bundle = readFileSync(buildPrebuilt('function-process'), 'utf8');
+    const defined = bundle.indexOf('const SILOPOOL_PRECOMPILED_FORMATTING_SHAPE =');
+    expect(defined).toBeGreaterThan(-1);
+    expect(bundle.indexOf('const SILOPOOL_PRECOMPUTED_MONEY_FORMATS =')).toBeGreaterThan(-1);
+    expect(bundle.indexOf('typeof SILOPOOL_PRECOMPILED_FORMATTING_SHAPE === "undefined"')).toBeGreaterThan(
+      defined,
+    );
+    expect(bundle.indexOf('Object.entries(SILOPOOL_PRECOMPUTED_MONEY_FORMATS)')).toBeGreaterThan(defined);
   });
 
   it("the server forks a dedicated tenant's function from the bundle, without tsx, and it runs jobs", async () => {
