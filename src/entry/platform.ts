@@ -38,6 +38,7 @@ import { NOTIFICATION_QUEUE } from '../functions/notification-message.ts';
 import { createWebhookEndpoints } from '../functions/webhook-endpoints.ts';
 import { listModels } from '../models/registry.ts';
 import { openReleaseCatalog, type ReleaseCatalog } from '../models/releases.ts';
+import { warmInputValidation } from '../models/rules.ts';
 import { localJobSpans, startLocalTracing } from '../observability/local-tracing.ts';
 import { startTracing } from '../observability/tracing.ts';
 import type { ControlHooks } from '../ports/control-hooks.ts';
@@ -319,6 +320,8 @@ export async function startPlatform(
     throw isAddressInUse(error) ? new PortInUseError(config.port, { cause: error }) : error;
   });
   const url = config.publicUrl ?? address.replace('[::1]', 'localhost').replace('127.0.0.1', 'localhost');
+  // After listening, off the start: a request that comes first compiles what it needs itself.
+  setImmediate(() => warmInputValidation(listModels()));
   const mintOperatorToken = () =>
     issuer.mint({
       subject: 'operator',

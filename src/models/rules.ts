@@ -211,6 +211,16 @@ function compiled0(model: ModelDefinition): ValidateFunction {
 }
 
 /**
+ * Compiles the input validators a submit of `models` with no tenant rules uses (the model's own schema and
+ * the tenant schema of empty rules), so the first submit after a start does not pay for them: Ajv's compile
+ * of a model's schema took ~100 ms of a fresh server's first job (docs/benchmarks.md, "Session 6:
+ * dedicated cold start"). Tenants with rules of their own still compile theirs on their first submit.
+ */
+export function warmInputValidation(models: readonly ModelDefinition[]): void {
+  for (const model of models) compiled(model, {});
+}
+
+/**
  * Validates a raw job input against the tenant's schema, fills defaults and fixed values, then runs
  * the model's own checks. Throws one `ValidationError` carrying every problem found.
  */
