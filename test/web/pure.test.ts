@@ -6,7 +6,13 @@ import {
 } from '../../src/client/index.ts';
 import { DEFAULT_PLAN } from '../../src/core/tenant.ts';
 import { financeSchema } from '../../src/models/finance/schema.ts';
-import { authorizationUrl, base64Url, challengeFor, createVerifier } from '../../web/src/auth/oidc.ts';
+import {
+  authorizationUrl,
+  base64Url,
+  challengeFor,
+  createVerifier,
+  tokenForApi,
+} from '../../web/src/auth/oidc.ts';
 import {
   chartSeries,
   formatFigure,
@@ -63,6 +69,26 @@ describe('PKCE helpers', () => {
       code_challenge: 'abc',
       code_challenge_method: 'S256',
     });
+  });
+});
+
+describe('the token the web app sends to the API', () => {
+  // Unsigned JWT-shaped tokens: the app only reads the payload, the API verifies.
+  const jwt = (payload: Record<string, unknown>) =>
+    `e30.${base64Url(new TextEncoder().encode(JSON.stringify(payload)))}.sig`;
+  it('Cognito: the access token names no audience, so the ID token (aud = client, custom:tenants) goes', () => {
+    const access = jwt({ client_id: 'app', 'cognito:groups': ['operator'], token_use: 'access' });
+    const id = jwt({ aud: 'app', 'custom:tenants': 'acme', token_use: 'id' });
+    expect(tokenForApi({ access_token: access, id_token: id })).toBe(id);
+  });
+  it('an access token for the API (aud set) goes before the ID token; an ID token alone, or an opaque access token, as given', () => {
+    const access = jwt({ aud: 'https://api.example', tenants: ['acme'] });
+    const id = jwt({ aud: 'app' });
+    expect(tokenForApi({ access_token: access, id_token: id })).toBe(access);
+    expect(tokenForApi({ id_token: id })).toBe(id);
+    expect(tokenForApi({ access_token: 'opaque-token', id_token: id })).toBe(id);
+    expect(tokenForApi({ access_token: 'opaque-token' })).toBe('opaque-token');
+    expect(tokenForApi({})).toBeUndefined();
   });
 });
 

@@ -22,6 +22,32 @@ export async function challengeFor(verifier: string): Promise<string> {
   return base64Url(new Uint8Array(digest));
 }
 
+/** A JWT's payload, read without verifying it (the API verifies); undefined when it is no JWT. */
+function jwtPayload(token: string): Record<string, unknown> | undefined {
+  const part = token.split('.')[1];
+  if (!part) return undefined;
+  try {
+    const base64 = part.replace(/-/g, '+').replace(/_/g, '/');
+    const payload = JSON.parse(atob(base64 + '='.repeat((4 - (base64.length % 4)) % 4))) as unknown;
+    return payload !== null && typeof payload === 'object' ? (payload as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The token of a token response the API accepts. The API checks `aud` against its audience (RFC 7519
+ * §4.1.3), so: the access token when it is a JWT that names an audience (most providers: the API's);
+ * otherwise the ID token, whose `aud` is the client (OIDC Core §2) — as with Cognito, whose access tokens
+ * carry `client_id` but no `aud`, and whose ID tokens alone carry custom attributes such as the
+ * `custom:tenants` claim the API reads. Some providers give a public client an ID token only.
+ */
+export function tokenForApi(body: { access_token?: string; id_token?: string }): string | undefined {
+  const access = body.access_token;
+  if (access && (jwtPayload(access)?.aud !== undefined || !body.id_token)) return access;
+  return body.id_token ?? access;
+}
+
 export function redirectUri(origin: string): string {
   return `${origin}/login/callback`;
 }
@@ -102,8 +128,7 @@ export async function completeOidcLogin(search: string): Promise<{ token: string
   };
   if (!res.ok)
     throw new Error(`The token exchange failed: ${body.error_description ?? body.error ?? res.status}`);
-  // The API's JWT authorizer checks the access token; some providers only give an ID token to public clients.
-  const token = body.access_token ?? body.id_token;
+  const token = tokenForApi(body);
   if (!token) throw new Error('The identity provider returned no token.');
   return { token, next: pending.next };
 }
