@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { retryOnConflict } from '../../src/control/conflicts.ts';
+import { CAS_ATTEMPTS, retryOnConflict } from '../../src/control/conflicts.ts';
 import { ConditionFailedError, ConflictError } from '../../src/core/errors.ts';
 
 describe('retryOnConflict', () => {
@@ -21,5 +21,25 @@ describe('retryOnConflict', () => {
     });
     await expect(failing).rejects.toBeInstanceOf(ConflictError);
     expect(tries).toBe(1);
+  });
+});
+
+describe('retryOnConflict, bounded', () => {
+  it('gives up with the last ConditionFailedError after its attempts, not spinning for ever', async () => {
+    let tries = 0;
+    const losing = retryOnConflict(async () => {
+      tries += 1;
+      throw new ConditionFailedError();
+    }, 4);
+    await expect(losing).rejects.toBeInstanceOf(ConditionFailedError);
+    expect(tries).toBe(4);
+    tries = 0;
+    await expect(
+      retryOnConflict(async () => {
+        tries += 1;
+        throw new ConditionFailedError();
+      }),
+    ).rejects.toMatchObject({ status: 409, code: 'condition_failed' });
+    expect(tries).toBe(CAS_ATTEMPTS);
   });
 });
