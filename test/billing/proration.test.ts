@@ -134,3 +134,29 @@ describe('proratedFee (property)', () => {
     );
   });
 });
+
+describe('buildStatement base fees (property)', () => {
+  const day = (n: number) => `2026-03-${String(n).padStart(2, '0')}`;
+  it('a tenant living some days of a month pays at most the fee; one living all of it, the fee', () => {
+    fc.assert(
+      fc.property(fee, fc.integer({ min: 1, max: 31 }), fc.integer({ min: 1, max: 31 }), (f, a, b) => {
+        const plan = { ...growth, baseFee: f };
+        const sum = (lifetime: { from?: string; to?: string }) =>
+          buildStatement({
+            tenantId: t,
+            month: '2026-03',
+            segments: [{ plan, from: day(1), to: day(31) }],
+            records: [],
+            costMicros: 0,
+            adjustments: [],
+            lifetime,
+          })
+            .lines.filter((l) => l.kind === 'base_fee')
+            .reduce((s, l) => s + l.amount, 0);
+        expect(sum({ from: day(Math.min(a, b)), to: day(Math.max(a, b)) })).toBeLessThanOrEqual(f);
+        expect(sum({ from: '2026-02-11' })).toBe(f);
+        expect(sum({})).toBe(f);
+      }),
+    );
+  });
+});
