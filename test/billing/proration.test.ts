@@ -57,6 +57,14 @@ describe('a base fee for a tenant created or offboarded mid-month', () => {
     expect(baseFees({ from: '2026-01-01', to: '2026-02-27' })).toEqual([]);
   });
 
+  it('gives each cent to the days that accrued it: days 1–9, 10–20 and 21–31 add up to the fee', () => {
+    const usd = { rounding: 'half-even' as const };
+    const parts = [proratedFee(90_000, 1, 9, 31, usd), proratedFee(90_000, 10, 20, 31, usd)];
+    parts.push(proratedFee(90_000, 21, 31, 31, usd));
+    // 90000 − 58065 = 31935 for the last days.
+    expect(parts).toEqual([26_129, 31_936, 31_935]);
+  });
+
   it('prorates the included units by the same days', () => {
     const plan = { ...growth, included: { jobs: 3100 }, overage: { jobs: { minor: 1, per: 1 } } };
     const st = buildStatement({
