@@ -167,7 +167,8 @@ async function computeStatement(
  * One tenant id's statement of a month (its cost needs the month's whole attribution: shared costs split by
  * share), for operators. A month before this tenant was created is a predecessor's under the same id: its
  * stored or computed statement when one lived in it or left usage, else NotFoundError (404) — no statement
- * is made up for a month in which the id billed nothing (as `ownStatement` answers tenants).
+ * is made up for a month in which the id billed nothing (as `ownStatement` answers tenants); so too for an
+ * id with no tenant record now (`createdAt` unknown) and nothing billed in the month.
  */
 export async function statementFor(
   deps: BillingDeps,
@@ -181,7 +182,8 @@ export async function statementFor(
   const all = await monthStatements(deps, month, now);
   const found = all.find((s) => s.tenantId === tenant.id);
   if (found) return found;
-  if (isBeforeIncarnation(tenant, month))
+  // A tenant id with no record (never created, or offboarded) and nothing in the month has no statement.
+  if (isBeforeIncarnation(tenant, month) || tenant.createdAt === undefined)
     throw new NotFoundError(
       `A statement of ${month} for tenant "${tenant.id}" (created ${tenant.createdAt})`,
     );
@@ -298,12 +300,16 @@ export async function ownStatements(
   ];
 }
 
-/** The tenant's statements: every closed one, then the current month's (open). */
+/** The tenant's statements: every closed one, then the current month's (open) when it has one. */
 export async function listStatements(
   deps: BillingDeps,
-  tenant: Pick<Tenant, 'id' | 'plan'>,
+  tenant: Pick<Tenant, 'id' | 'plan'> & BillingIncarnation,
   now = Date.now(),
 ) {
   const closed = await deps.billing.query<Statement>(tenantKey(tenant.id), 'ST#');
-  return [...closed, await statementFor(deps, tenant, utcMonth(now), now)];
+  const current = await statementFor(deps, tenant, utcMonth(now), now).catch((error: unknown) => {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  });
+  return current ? [...closed, current] : closed;
 }

@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { rememberFormerTenant } from '../../src/control/former-tenants.ts';
-import { statementFor } from '../../src/control/statements.ts';
+import { listStatements, statementFor } from '../../src/control/statements.ts';
 import { createTenant } from '../../src/control/tenants.ts';
 import { EMBEDDED_MACHINE_COSTS } from '../../src/core/costing.ts';
 import type { TenantId } from '../../src/core/ids.ts';
+import { utcMonth } from '../../src/core/usage.ts';
 import { type EmbeddedPlatform, openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
 import { randomTenantId } from '../contract/fixtures.ts';
 import { newTenantId, startTestServer, type TestServer } from '../support/server.ts';
@@ -52,6 +53,11 @@ describe('statements of months before a tenant existed', () => {
       { planId: 'standard', from: '2020-01-05', to: '2020-01-20', amount: 25_806 },
     ]);
     await expect(statementFor(billing, tenant, '2020-02')).rejects.toMatchObject({ status: 404 });
+
+    // An id without a tenant record and nothing billed: no statement, and none listed for this month.
+    const unknown = { id: randomTenantId('months') as TenantId, plan: 'free' as const };
+    await expect(statementFor(billing, unknown, utcMonth(Date.now()))).rejects.toMatchObject({ status: 404 });
+    expect(await listStatements(billing, unknown)).toEqual([]);
   });
 });
 
@@ -75,6 +81,10 @@ describe('the operators’ statement route', () => {
       expect(res.headers.get('content-type')).toContain('application/problem+json');
     }
     const month = new Date().toISOString().slice(0, 7);
+    const unknown = await server.api(`/v1/admin/tenants/${newTenantId('never')}/statements/${month}`, {
+      token: server.operatorToken,
+    });
+    expect(unknown.status).toBe(404);
     const now = await server.api(`/v1/admin/tenants/${id}/statements/${month}`, {
       token: server.operatorToken,
     });
