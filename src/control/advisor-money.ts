@@ -4,8 +4,9 @@ import { planOn } from './plans.ts';
 import { type BillingDeps, monthStatements } from './statements.ts';
 
 /**
- * Each USD-billed tenant's month for the advisor: this month's statement (base fee for the month, usage
- * so far) without the dedicated surcharge and adjustments; its cost scaled from the days so far to the
+ * Each USD-billed tenant's month for the advisor: this month's statement (the base fee it is billed for
+ * the month — prorated to its days when created this month, docs/billing.md — and usage so far) without
+ * the dedicated surcharge and adjustments; its cost scaled from the days so far to the
  * month and without its dedicated lane hours — the same figures whichever placement it has now.
  */
 export async function tenantMoney(deps: BillingDeps, now = Date.now()): Promise<Map<string, TenantMoney>> {

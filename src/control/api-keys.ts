@@ -1,8 +1,9 @@
 import { type ApiKeyView, apiKeyView, isKeyLive, newApiKey } from '../core/api-keys.ts';
-import { ConditionFailedError, NotFoundError, ValidationError } from '../core/errors.ts';
+import { NotFoundError, ValidationError } from '../core/errors.ts';
 import type { TenantId } from '../core/ids.ts';
 import type { ApiKeyRecord, Tenant } from '../core/tenant.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
+import { retryOnConflict } from './conflicts.ts';
 
 /** Longest grace period of a rotation, seconds: the old key must not become a second permanent one. */
 export const MAX_ROTATION_GRACE_SEC = 7 * 86_400;
@@ -82,20 +83,13 @@ async function changeKeys(
   id: TenantId,
   change: (keys: ApiKeyRecord[]) => ApiKeyRecord[],
 ): Promise<Tenant> {
-  for (let attempt = 0; ; attempt++) {
+  return retryOnConflict(async () => {
     const current = await directory.get(id);
     if (!current) throw new NotFoundError(`Tenant "${id}"`);
     const apiKeys = change(current.apiKeys.filter((k) => isKeyLive(k)));
-    const next: Tenant = {
-      ...current,
-      apiKeys,
-      version: current.version + 1,
-      updatedAt: new Date().toISOString(),
-    };
-    try {
-      return await directory.update(next, current.version);
-    } catch (error) {
-      if (!(error instanceof ConditionFailedError) || attempt >= 5) throw error;
-    }
-  }
+    return directory.update(
+      { ...current, apiKeys, version: current.version + 1, updatedAt: new Date().toISOString() },
+      current.version,
+    );
+  });
 }

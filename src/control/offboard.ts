@@ -7,6 +7,7 @@ import type { Tenant } from '../core/tenant.ts';
 import { nextVersion } from '../ports/job-store.ts';
 import type { OperationStore, TenantEraser } from '../ports/operation-store.ts';
 import { type TenantData, tenantDataAt } from '../ports/stores.ts';
+import { retryOnConflict } from './conflicts.ts';
 import { allJobs, allObjects } from './move-data.ts';
 import type { ControlDeps } from './tenants.ts';
 
@@ -31,7 +32,7 @@ export interface OffboardDeps extends ControlDeps {
  * credentials stop resolving, its dedicated functions stop, nothing new starts.
  */
 export async function beginOffboarding(deps: OffboardDeps, tenantId: TenantId): Promise<Tenant> {
-  for (let attempt = 0; ; attempt++) {
+  return retryOnConflict(async () => {
     const tenant = await deps.directory.get(tenantId);
     if (!tenant) throw new NotFoundError(`Tenant "${tenantId}"`);
     if (tenant.move)
@@ -40,20 +41,16 @@ export async function beginOffboarding(deps: OffboardDeps, tenantId: TenantId): 
         'move_in_progress',
       );
     if (tenant.status === 'offboarding') return tenant;
-    try {
-      return await deps.directory.update(
-        {
-          ...tenant,
-          status: 'offboarding',
-          version: tenant.version + 1,
-          updatedAt: new Date().toISOString(),
-        },
-        tenant.version,
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionFailedError) || attempt >= 5) throw error;
-    }
-  }
+    return deps.directory.update(
+      {
+        ...tenant,
+        status: 'offboarding',
+        version: tenant.version + 1,
+        updatedAt: new Date().toISOString(),
+      },
+      tenant.version,
+    );
+  }, 6);
 }
 
 export function dataOf(deps: ControlDeps, tenant: Pick<Tenant, 'id' | 'placement'>): TenantData {

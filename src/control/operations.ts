@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { BackoffPolicy } from '../core/backoff.ts';
-import { ConditionFailedError } from '../core/errors.ts';
 import type { TenantId } from '../core/ids.ts';
 import type { Operation, OperationStep, OperationStore, StepStatus } from '../ports/operation-store.ts';
+import { retryOnConflict } from './conflicts.ts';
 
 /** A new running operation with its steps pending. */
 export function newOperation(
@@ -42,15 +42,11 @@ export async function changeOperation(
   id: string,
   change: (op: Operation) => Operation,
 ): Promise<Operation> {
-  for (let attempt = 0; ; attempt++) {
+  return retryOnConflict(async () => {
     const current = await store.get(id);
     if (!current) throw new Error(`Operation ${id} is gone.`);
-    try {
-      return await store.update(change(current), current.version);
-    } catch (error) {
-      if (!(error instanceof ConditionFailedError) || attempt >= 10) throw error;
-    }
-  }
+    return store.update(change(current), current.version);
+  }, 11);
 }
 
 export function setStep(

@@ -1,4 +1,4 @@
-import { ConditionFailedError, ConflictError, NotFoundError, ValidationError } from '../core/errors.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../core/errors.ts';
 import type { TenantId } from '../core/ids.ts';
 import { checkRegion, REGION_PATTERN, type RegionPolicy } from '../core/region.ts';
 import { MODEL_VERSION_PATTERN, releaseOf } from '../core/release.ts';
@@ -6,6 +6,7 @@ import type { Tenant } from '../core/tenant.ts';
 import { models } from '../models/registry.ts';
 import { findVersion, type LoadedRelease, type ReleaseCatalog } from '../models/releases.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
+import { retryOnConflict } from './conflicts.ts';
 
 export interface ReleaseSettingsDeps {
   directory: TenantDirectory;
@@ -121,21 +122,18 @@ export function releaseView(release: LoadedRelease, current: string, tenants: Te
   };
 }
 
+/** Applies `edit` to the tenant's current record as one compare-and-set on its version (retryOnConflict). */
 async function change(
   directory: TenantDirectory,
   id: TenantId,
   edit: (tenant: Tenant) => Tenant,
 ): Promise<Tenant> {
-  for (;;) {
+  return retryOnConflict(async () => {
     const tenant = await directory.get(id);
     if (!tenant) throw new NotFoundError(`Tenant "${id}"`);
-    try {
-      return await directory.update(
-        { ...edit(tenant), version: tenant.version + 1, updatedAt: new Date().toISOString() },
-        tenant.version,
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionFailedError)) throw error;
-    }
-  }
+    return directory.update(
+      { ...edit(tenant), version: tenant.version + 1, updatedAt: new Date().toISOString() },
+      tenant.version,
+    );
+  });
 }

@@ -3,6 +3,7 @@ import {
   type BillingIncarnation,
   isBeforeIncarnation,
   itemsOfIncarnation,
+  lifetimeIn,
   recordsOfIncarnation,
 } from '../core/billing-incarnation.ts';
 import { attributeCosts, type CostTable } from '../core/costing.ts';
@@ -29,6 +30,9 @@ export interface BillingDeps {
   billing: BillingItems;
   costs: CostTable;
 }
+
+/** A tenant as a statement bills it: its plan tier, incarnation and lifetime. */
+type Billed = Pick<Tenant, 'id' | 'plan'> & BillingIncarnation;
 
 const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 /** The largest amount of one adjustment, in minor units (as a plan's base fee): ten billion dollars. */
@@ -86,19 +90,22 @@ export async function monthStatements(
   const range = monthRange(month);
   const records = await deps.usage.list(range);
   const tenants = await allTenants(deps.directory);
-  const known = new Map<string, Pick<Tenant, 'id' | 'plan'> & BillingIncarnation>(
-    tenants.map((t) => [t.id as string, t]),
-  );
+  // Who a month's statement is for: the tenant now under the id from its month of creation on; before it,
+  // the latest incarnation offboarded that lived in the month (billed on the plan and days it had).
   const active = tenants.filter((t) => Date.parse(t.createdAt) <= Date.parse(`${range.to}T23:59:59.999Z`));
-  // Offboarded during the month: billed on the plan they were on (an id live again is the live tenant's).
-  const former = (await formerTenantsDuring(deps.billing, range)).filter((f) => !known.has(f.tenantId));
+  const known = new Map<string, Billed>(active.map((t) => [t.id as string, t]));
+  const former = (await formerTenantsDuring(deps.billing, range))
+    .filter((f) => !known.has(f.tenantId))
+    .sort((a, b) => a.createdAt.localeCompare(b.createdAt));
   for (const f of former)
     known.set(f.tenantId, {
       id: f.tenantId,
       plan: f.plan,
       createdAt: f.createdAt,
+      offboardedAt: f.offboardedAt,
       ...(f.incarnation ? { incarnation: f.incarnation } : {}),
     });
+  const live = new Map<string, Billed>(tenants.map((t) => [t.id as string, t]));
   const costs = attributeCosts(records, deps.costs, {
     months: monthsCovered(month, now),
     tenants: [...active.map((t) => t.id), ...new Set(former.map((f) => f.tenantId))],
@@ -113,7 +120,8 @@ export async function monthStatements(
       out.push(stored);
       continue;
     }
-    const tenant = known.get(cost.tenantId) ?? { id: cost.tenantId, plan: 'free' as const };
+    const tenant = known.get(cost.tenantId) ??
+      live.get(cost.tenantId) ?? { id: cost.tenantId, plan: 'free' as const };
     out.push(
       await computeStatement(deps, tenant, month, {
         records: records.filter((r) => r.tenantId === cost.tenantId),
@@ -151,10 +159,17 @@ async function computeStatement(
     records: isBeforeIncarnation(tenant, month) ? usage.records : recordsOfIncarnation(tenant, usage.records),
     costMicros: usage.costMicros,
     adjustments: itemsOfIncarnation(tenant, month, await listAdjustments(deps.billing, tenant.id, month)),
+    lifetime: lifetimeIn(tenant, month),
   });
 }
 
-/** One tenant's statement of a month (its cost needs the month's whole attribution: shared costs split by share). */
+/**
+ * One tenant id's statement of a month (its cost needs the month's whole attribution: shared costs split by
+ * share), for operators. A month before this tenant was created is a predecessor's under the same id: its
+ * stored or computed statement when one lived in it or left usage, else NotFoundError (404) — no statement
+ * is made up for a month in which the id billed nothing (as `ownStatement` answers tenants); so too for an
+ * id with no tenant record now (`createdAt` unknown) and nothing billed in the month.
+ */
 export async function statementFor(
   deps: BillingDeps,
   tenant: Pick<Tenant, 'id' | 'plan'> & BillingIncarnation,
@@ -165,10 +180,14 @@ export async function statementFor(
   const stored = await deps.billing.get<Statement>(tenantKey(tenant.id), `ST#${month}`);
   if (stored) return stored;
   const all = await monthStatements(deps, month, now);
-  return (
-    all.find((s) => s.tenantId === tenant.id) ??
-    (await computeStatement(deps, tenant, month, { records: [], costMicros: 0 }))
-  );
+  const found = all.find((s) => s.tenantId === tenant.id);
+  if (found) return found;
+  // A tenant id with no record (never created, or offboarded) and nothing in the month has no statement.
+  if (isBeforeIncarnation(tenant, month) || tenant.createdAt === undefined)
+    throw new NotFoundError(
+      `A statement of ${month} for tenant "${tenant.id}" (created ${tenant.createdAt})`,
+    );
+  return computeStatement(deps, tenant, month, { records: [], costMicros: 0 });
 }
 
 /**
@@ -281,12 +300,16 @@ export async function ownStatements(
   ];
 }
 
-/** The tenant's statements: every closed one, then the current month's (open). */
+/** The tenant's statements: every closed one, then the current month's (open) when it has one. */
 export async function listStatements(
   deps: BillingDeps,
-  tenant: Pick<Tenant, 'id' | 'plan'>,
+  tenant: Pick<Tenant, 'id' | 'plan'> & BillingIncarnation,
   now = Date.now(),
 ) {
   const closed = await deps.billing.query<Statement>(tenantKey(tenant.id), 'ST#');
-  return [...closed, await statementFor(deps, tenant, utcMonth(now), now)];
+  const current = await statementFor(deps, tenant, utcMonth(now), now).catch((error: unknown) => {
+    if (error instanceof NotFoundError) return undefined;
+    throw error;
+  });
+  return current ? [...closed, current] : closed;
 }

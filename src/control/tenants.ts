@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { newApiKey } from '../core/api-keys.ts';
-import { ConditionFailedError, ConflictError, NotFoundError, ValidationError } from '../core/errors.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { parseTenantId, type TenantId } from '../core/ids.ts';
 import { checkRegion, REGION_PATTERN, type RegionPolicy } from '../core/region.ts';
 import {
@@ -19,6 +19,7 @@ import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import type { InfrastructureOptions, TenantInfrastructure } from '../ports/tenant-infrastructure.ts';
 import type { UsageLedger } from '../ports/usage-ledger.ts';
+import { retryOnConflict } from './conflicts.ts';
 import { dedicatedPlacementProblem, laneInfrastructure, laneQueues } from './lanes.ts';
 import { checkConfig } from './tenant-config.ts';
 
@@ -154,7 +155,7 @@ export interface TenantPatch {
 
 /** Applies a patch with compare-and-set, re-reading and retrying when another writer got there first. */
 export async function updateTenant(deps: ControlDeps, id: TenantId, patch: TenantPatch): Promise<Tenant> {
-  for (let attempt = 0; ; attempt++) {
+  return retryOnConflict(async () => {
     const current = await deps.directory.get(id);
     if (!current) throw new NotFoundError(`Tenant "${id}"`);
     // Setting it `active` again would let it submit while its offboarding removes its data.
@@ -179,12 +180,8 @@ export async function updateTenant(deps: ControlDeps, id: TenantId, patch: Tenan
       version: current.version + 1,
       updatedAt: new Date().toISOString(),
     };
-    try {
-      return await deps.directory.update(next, current.version);
-    } catch (error) {
-      if (!(error instanceof ConditionFailedError) || attempt >= 5) throw error;
-    }
-  }
+    return deps.directory.update(next, current.version);
+  }, 6);
 }
 
 export async function issueApiKey(

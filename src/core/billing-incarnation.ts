@@ -1,3 +1,4 @@
+import type { Lifetime } from './statement.ts';
 import type { Meter, UsageRecord } from './usage.ts';
 
 /**
@@ -9,6 +10,8 @@ import type { Meter, UsageRecord } from './usage.ts';
 export interface BillingIncarnation {
   createdAt?: string;
   incarnation?: string;
+  /** When it was offboarded (a former tenant, src/control/former-tenants.ts). */
+  offboardedAt?: string;
 }
 
 /** The period a record counts (it starts at `at`): a storage day, a lane hour; other meters are instants. */
@@ -20,6 +23,18 @@ const PERIOD_MS: Partial<Record<Meter, number>> = {
 /** Whether `month` (`YYYY-MM`) began before this incarnation's month of creation: a predecessor's month. */
 export function isBeforeIncarnation(tenant: BillingIncarnation | undefined, month: string): boolean {
   return tenant?.createdAt !== undefined && month < tenant.createdAt.slice(0, 7);
+}
+
+/**
+ * The UTC days of `month` this incarnation billed for: from its creation day to its offboarding day
+ * (both counted). Nothing is known of a predecessor's month (an incarnation created later): all of it.
+ */
+export function lifetimeIn(tenant: BillingIncarnation | undefined, month: string): Lifetime {
+  if (!tenant || isBeforeIncarnation(tenant, month)) return {};
+  return {
+    ...(tenant.createdAt ? { from: tenant.createdAt.slice(0, 10) } : {}),
+    ...(tenant.offboardedAt ? { to: tenant.offboardedAt.slice(0, 10) } : {}),
+  };
 }
 
 /** The records of this incarnation: those whose period ends after its creation. */

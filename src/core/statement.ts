@@ -1,5 +1,5 @@
 import type { TenantId } from './ids.ts';
-import { currencyOf, microsToCents, priceUnits, roundRatio } from './money.ts';
+import { type Currency, currencyOf, microsToCents, priceUnits, roundRatio } from './money.ts';
 import type { BillingPlan } from './plans.ts';
 import { METERS, type Meter, monthRange, type UsageRecord } from './usage.ts';
 
@@ -124,12 +124,55 @@ export function monthMixingCurrencies(
   return undefined;
 }
 
+/** The UTC days (inclusive) a tenant existed in: from its creation day, to its offboarding day. */
+export interface Lifetime {
+  from?: string;
+  to?: string;
+}
+
 /**
- * A tenant's statement for a UTC month. Each plan segment bills its base fee, included usage and
- * dedicated surcharge prorated by days (fee × days ÷ days in the month, rounded the currency's way;
- * included units rounded down), and overage per meter beyond the prorated included units at the plan's
- * price. A month with segments in two currencies is refused (a plan change keeps the currency).
- * Pure; `costMicros` is the tenant's cost from attributeCosts.
+ * The plan segments cut to the days of `lifetime` (a day the tenant existed for some part of counts, as a
+ * started lane hour does); none when it did not exist in the month.
+ */
+export function segmentsWithin(segments: readonly PlanSegment[], lifetime: Lifetime): PlanSegment[] {
+  const out: PlanSegment[] = [];
+  for (const s of segments) {
+    const from = lifetime.from && lifetime.from > s.from ? lifetime.from : s.from;
+    const to = lifetime.to && lifetime.to < s.to ? lifetime.to : s.to;
+    if (from <= to) out.push({ plan: s.plan, from, to });
+  }
+  return out;
+}
+
+/**
+ * A base fee (minor units a month) prorated to days `first`..`last` (1-based, inclusive) of a month of
+ * `monthDays` days: the fee accrued by the end of `last` minus that accrued by the end of `first − 1`,
+ * each `fee × day ÷ monthDays` rounded once the currency's way (`roundRatio`, src/core/money.ts: USD, EUR,
+ * GBP half-even to the cent, JPY half-up to the yen). A line starting on the 1st or ending on the last day
+ * is exactly `fee × days ÷ monthDays` rounded; one cut at both ends may differ from it by one minor unit,
+ * so that the lines of a month never add up to more than the fee, and to the fee exactly when they cover
+ * every day (docs/billing.md; the proration rule of Stripe and most SaaS billing: fee × days in effect ÷
+ * days in the month).
+ */
+export function proratedFee(
+  fee: number,
+  first: number,
+  last: number,
+  monthDays: number,
+  currency: Pick<Currency, 'rounding'>,
+): number {
+  const accrued = (day: number) =>
+    roundRatio(BigInt(fee) * BigInt(day), BigInt(monthDays), currency.rounding);
+  return accrued(last) - accrued(first - 1);
+}
+
+/**
+ * A tenant's statement for a UTC month. Each plan segment — cut to the days the tenant existed (`lifetime`:
+ * a tenant created or offboarded in the month pays for its days only) — bills its base fee prorated by
+ * days (`proratedFee`), its included usage prorated by days (fee × days ÷ days in the month, rounded down),
+ * overage per meter beyond the prorated included units at the plan's price, and the dedicated surcharge
+ * by lane hours (rounded the currency's way). A month with segments in two currencies is refused (a plan
+ * change keeps the currency). Pure; `costMicros` is the tenant's cost from attributeCosts.
  */
 export function buildStatement(input: {
   tenantId: TenantId;
@@ -138,12 +181,14 @@ export function buildStatement(input: {
   records: readonly UsageRecord[];
   costMicros: number;
   adjustments: readonly Adjustment[];
+  lifetime?: Lifetime;
 }): Statement {
-  const { month, segments } = input;
-  const currencies = new Set(segments.map((s) => s.plan.currency));
+  const { month } = input;
+  const currencies = new Set(input.segments.map((s) => s.plan.currency));
   if (currencies.size !== 1)
     throw new Error(`Plans of ${month} mix currencies: ${[...currencies].join(', ')}`);
-  const currency = currencyOf(segments[0]!.plan.currency);
+  const currency = currencyOf(input.segments[0]!.plan.currency);
+  const segments = segmentsWithin(input.segments, input.lifetime ?? {});
   const range = monthRange(month);
   const monthDays = BigInt(dayNumber(range.to) - dayNumber(range.from) + 1);
   const monthHours = monthDays * 24n;
@@ -152,14 +197,16 @@ export function buildStatement(input: {
   for (const r of input.records) usage[r.meter] += r.quantity;
 
   for (const seg of segments) {
-    const days = BigInt(dayNumber(seg.to) - dayNumber(seg.from) + 1);
+    const first = dayNumber(seg.from) - dayNumber(range.from) + 1;
+    const last = dayNumber(seg.to) - dayNumber(range.from) + 1;
+    const days = BigInt(last - first + 1);
     const plan = seg.plan;
     const span = { from: seg.from, to: seg.to, planId: plan.id };
     lines.push({
       kind: 'base_fee',
       ...span,
       description: `${plan.name} base fee, ${days} of ${monthDays} days`,
-      amount: roundRatio(BigInt(plan.baseFee) * days, monthDays, currency.rounding),
+      amount: proratedFee(plan.baseFee, first, last, Number(monthDays), currency),
     });
     const used = Object.fromEntries(METERS.map((m) => [m, 0])) as Record<Meter, number>;
     for (const r of input.records) if (r.day >= seg.from && r.day <= seg.to) used[r.meter] += r.quantity;

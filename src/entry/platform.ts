@@ -2,18 +2,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { secureDataDir } from '../adapters/embedded/data-dir.ts';
-import { createSqliteMessageQueue } from '../adapters/embedded/message-queue.ts';
 import { createSqliteMetricsHistory } from '../adapters/embedded/metrics-history.ts';
 import { removeStaleTempFiles } from '../adapters/embedded/object-store.ts';
-import {
-  createEmbeddedTenantEraser,
-  createSqliteOperationStore,
-} from '../adapters/embedded/operation-store.ts';
 import { buildApp } from '../api/app.ts';
 import { createAuthenticator } from '../api/auth/authenticator.ts';
 import { loadEmbeddedIssuer } from '../api/auth/issuer.ts';
 import { advisorRoutes } from '../api/routes/advisor.ts';
-import { placementRoutes } from '../api/routes/placement.ts';
 import { releaseRoutes } from '../api/routes/releases.ts';
 import { advisorFor, respectOperatorMsFrom, startAutoPlacement } from '../control/advisor.ts';
 import { startDeadLetterSettler } from '../control/dead-letter-settler.ts';
@@ -23,43 +17,36 @@ import { startJobReconciler } from '../control/job-reconciler.ts';
 import { ensureQueue, WEBHOOK_QUEUE } from '../control/lanes.ts';
 import { createTenantMetrics } from '../control/metrics.ts';
 import { bufferedHistory } from '../control/metrics-history.ts';
-import { createMoveRunner } from '../control/placement-move.ts';
 import { createHistoryReleaseAlarms } from '../control/release-alarms.ts';
-import { createRolloutRunner } from '../control/release-rollout.ts';
-import { setRegionForPromotion } from '../control/release-settings.ts';
 import { reportInvalidSettings } from '../control/tenant-config.ts';
 import { settleTimedOut } from '../control/timed-out-jobs.ts';
 import { createWebhookHealth } from '../control/webhook-health.ts';
-import { parseTenantId } from '../core/ids.ts';
 import { sharedQueueName } from '../core/placement.ts';
-import { type RegionPolicy, regionPolicyFromEnv } from '../core/region.ts';
+import { regionPolicyFromEnv } from '../core/region.ts';
 import type { Placement } from '../core/tenant.ts';
 import { NOTIFICATION_QUEUE } from '../functions/notification-message.ts';
 import { createWebhookEndpoints } from '../functions/webhook-endpoints.ts';
 import { listModels } from '../models/registry.ts';
-import { openReleaseCatalog, type ReleaseCatalog } from '../models/releases.ts';
+import { openReleaseCatalog } from '../models/releases.ts';
 import { warmInputValidation } from '../models/rules.ts';
 import { localJobSpans, startLocalTracing } from '../observability/local-tracing.ts';
 import { startTracing } from '../observability/tracing.ts';
 import type { ControlHooks } from '../ports/control-hooks.ts';
 import { canScan, hasDeadLetterOutbox } from '../ports/message-queue.ts';
-import type { ReleaseAlarms } from '../ports/release-alarms.ts';
-import { startDedicatedHost } from '../runtime/dedicated-host.ts';
 import { type FunctionHost, startFunctionHost } from '../runtime/function-host.ts';
 import { createJobEvents, type JobEvents } from '../runtime/job-events.ts';
 import { moduleUrl } from '../runtime/module-url.ts';
 import { startNotificationDispatcher } from '../runtime/notification-dispatcher.ts';
 import type { AwsControl } from './aws-control.ts';
 import type { AwsPorts } from './aws-wiring.ts';
-import { billingDepsFor, meterReportedJob, startBilling } from './billing-wiring.ts';
+import { billingDepsFor, startBilling } from './billing-wiring.ts';
 import type { ServerConfig } from './config.ts';
-import { type EmbeddedPlatform, openEmbeddedPlatform, releasesDirOf } from './embedded-wiring.ts';
+import { openEmbeddedPlatform, releasesDirOf } from './embedded-wiring.ts';
 import { isAddressInUse, PortInUseError } from './listen-port.ts';
 import { startEmbeddedMetricsHistory } from './metrics-history.ts';
-import { moveDataInWorker } from './move-data-worker.ts';
-import { moveDriverOf } from './move-driver.ts';
 import { announcesToUsers } from './notification-flag.ts';
 import { notificationsFromEnv, openNotifications } from './notifications.ts';
+import { startAwsPlacement, startEmbeddedPlacement } from './placement-wiring.ts';
 
 export interface RunningPlatform {
   app: FastifyInstance;
@@ -422,110 +409,5 @@ function startJobRecovery(
     async stop() {
       await Promise.all([settler?.stop(), reconciler?.stop()]);
     },
-  };
-}
-
-/** Dedicated lanes as local processes, and placement moves: the embedded default's hybrid. */
-function startEmbeddedPlacement(
-  config: ServerConfig,
-  platform: EmbeddedPlatform,
-  app: FastifyInstance,
-  events: JobEvents,
-  release: { catalog: ReleaseCatalog; regions: RegionPolicy; alarms?: ReleaseAlarms },
-) {
-  // Dedicated lanes: a consumer per (tenant, model) here, the function in a child process of its own.
-  const meterDedicated = meterReportedJob(platform.usage, (error) =>
-    app.log.error({ err: error }, 'metering a dedicated job'),
-  );
-  const dedicated = startDedicatedHost({
-    queue: createSqliteMessageQueue(platform.jobsDb, { pollIntervalMs: 500 }),
-    directory: platform.directory,
-    dataDir: config.dataDir,
-    models: listModels().map((m) => m.name),
-    visibilityTimeoutSec: config.visibilityTimeoutSec,
-    maxReceiveCount: config.maxReceiveCount,
-    releases: { catalog: release.catalog, dir: releasesDirOf(config.dataDir) },
-    onJob: (job) => {
-      events.publish(job);
-      meterDedicated(job);
-    },
-    onColdStart: (fn, ms) =>
-      app.log.info({ function: fn.name, pid: fn.pid, coldStartMs: ms }, 'function cold start'),
-    onError: (error) => app.log.error({ err: error }, 'dedicated host error'),
-  });
-  const operations = createSqliteOperationStore(platform.db);
-  const placementDeps = {
-    directory: platform.directory,
-    queue: platform.queue,
-    stores: platform.stores,
-    operations,
-    usage: platform.usage,
-    billing: platform.billing,
-    eraser: createEmbeddedTenantEraser(platform.db, config.dataDir, platform.jobsDb),
-    onRoutingChange: () => dedicated.refresh(),
-  };
-  const moves = createMoveRunner({
-    ...placementDeps,
-    dataSteps: moveDataInWorker(config.dataDir),
-    regions: release.regions,
-    log: (level, message, fields) => app.log[level](fields, message),
-  });
-  const rollouts = createRolloutRunner({
-    ...placementDeps,
-    catalog: release.catalog,
-    ...(release.alarms ? { alarms: release.alarms } : {}),
-    onReleaseChange: () => dedicated.refresh(),
-    log: (level, message, fields) => app.log[level](fields, message),
-  });
-  placementRoutes(app, {
-    moves,
-    operations,
-    exports: platform.stores.objects({ kind: 'shared' }),
-    functions: () => dedicated.functions(),
-  });
-  return { moves, rollouts, dedicated, operations };
-}
-
-/**
- * Placement moves on the AWS adapters: the same move runner and steps as locally, operations in the
- * control-plane table, dedicated resources as stacks (`SILOPOOL_PROVISIONING=stack`) or made here
- * (emulators). Dedicated lanes are consumed by the pooled functions here (their stack's Lambdas on AWS).
- */
-function startAwsPlacement(
-  control: AwsControl,
-  app: FastifyInstance,
-  release: { catalog: ReleaseCatalog; regions: RegionPolicy },
-) {
-  const moves = createMoveRunner({
-    ...control.deps,
-    regions: release.regions,
-    drive: moveDriverOf(process.env, 'here'),
-    log: (level, message, fields) => app.log[level](fields, message),
-  });
-  placementRoutes(app, {
-    moves,
-    operations: control.deps.operations,
-    exports: control.deps.stores.objects({ kind: 'shared' }),
-    functions: () => [],
-    promoteInRegion: async (tenantId, region) => {
-      const deps = { directory: control.deps.directory, regions: release.regions };
-      await setRegionForPromotion(deps, parseTenantId(tenantId, '/params/id'), region);
-    },
-  });
-  const rollouts = createRolloutRunner({
-    ...control.deps,
-    catalog: release.catalog,
-    ...(control.alarms ? { alarms: control.alarms } : {}),
-    log: (level, message, fields) => app.log[level](fields, message),
-  });
-  return {
-    moves,
-    rollouts,
-    dedicated: {
-      functions: () => [],
-      refresh: async () => undefined,
-      stop: async (_deadline?: number) => undefined,
-    },
-    operations: control.deps.operations,
   };
 }

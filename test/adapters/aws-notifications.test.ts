@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import webpush from 'web-push';
 import { ensureQueue, WEBHOOK_QUEUE } from '../../src/control/lanes.ts';
 import { submitJob } from '../../src/control/submit-job.ts';
-import { changeTenant } from '../../src/control/tenant-change.ts';
 import { createTenant } from '../../src/control/tenants.ts';
 import { parseTenantId } from '../../src/core/ids.ts';
 import { subscriptionId, userKey } from '../../src/core/notifications.ts';
@@ -95,7 +94,11 @@ async function tenantWithUser(prefix: string) {
   const id = parseTenantId(newTenantId(prefix));
   await createTenant(ports, { id, name: prefix });
   // What the settings route does when a user first opts in: the tenant's jobs are announced from then on.
-  const tenant = await changeTenant(ports.directory, id, (t) => ({ ...t, notifiesUsers: true }));
+  const created = (await ports.directory.get(id))!;
+  const tenant = await ports.directory.update(
+    { ...created, notifiesUsers: true, version: created.version + 1, updatedAt: new Date().toISOString() },
+    created.version,
+  );
   const data = tenantDataAt(ports.stores, { kind: 'shared' }, id);
   const browser = browserKeys();
   const path = `/push/${id}`;

@@ -8,6 +8,7 @@ import { EMBEDDED_MACHINE_COSTS } from '../../src/core/costing.ts';
 import type { TenantId } from '../../src/core/ids.ts';
 import { type EmbeddedPlatform, openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
 import { randomTenantId } from '../contract/fixtures.ts';
+import { fromToday } from '../support/proration.ts';
 
 let dir: string;
 let platform: EmbeddedPlatform;
@@ -47,6 +48,7 @@ describe('adjustments', () => {
       new Date().toISOString().slice(0, 7),
     );
     expect(Number.isSafeInteger(st.total)).toBe(true);
-    expect(st.total).toBe(3e12 + 50_000);
+    // Standard's $500.00 a month for the days from today, its day of creation (docs/billing.md).
+    expect(st.total).toBe(3e12 + fromToday(50_000));
   });
 });

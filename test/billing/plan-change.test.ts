@@ -11,6 +11,7 @@ import { DEFAULT_PLANS } from '../../src/core/plans.ts';
 import { limitsFor } from '../../src/core/tenant.ts';
 import { type EmbeddedPlatform, openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
 import { randomTenantId } from '../contract/fixtures.ts';
+import { fromToday } from '../support/proration.ts';
 
 let dir: string;
 let platform: EmbeddedPlatform;
@@ -92,10 +93,12 @@ describe('plan changes', () => {
   it('a plan taken out of the catalogue still bills the tenants changed to it', async () => {
     const id = randomTenantId('gone') as TenantId;
     await createTenant(deps, { id, name: 'G', plan: 'standard' });
-    const now = Date.parse('2026-11-15T10:00:00Z');
+    // This month: a statement bills a tenant from its day of creation (today), never a month before it.
+    const now = Date.now();
+    const month = new Date(now).toISOString().slice(0, 7);
     const burst = { ...DEFAULT_PLANS.plans[1]!, id: 'burst', name: 'Burst', baseFee: 90_000 };
     await savePlans(platform.billing, { plans: [...DEFAULT_PLANS.plans, burst] });
-    await changePlan(deps, id, 'burst', '2026-11-01', now);
+    await changePlan(deps, id, 'burst', `${month}-01`, now);
     await savePlans(platform.billing, DEFAULT_PLANS);
     const billing = {
       directory: platform.directory,
@@ -103,9 +106,9 @@ describe('plan changes', () => {
       billing: platform.billing,
       costs: EMBEDDED_MACHINE_COSTS,
     };
-    const st = await statementFor(billing, (await platform.directory.get(id))!, '2026-11', now);
+    const st = await statementFor(billing, (await platform.directory.get(id))!, month, now);
     expect(st.lines.filter((l) => l.kind === 'base_fee')).toMatchObject([
-      { planId: 'burst', amount: 90_000 },
+      { planId: 'burst', amount: fromToday(90_000) },
     ]);
   });
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_PLANS } from '../../src/core/plans.ts';
+import { fromToday } from '../support/proration.ts';
 import { newTenantId, startTestServer, type TestServer } from '../support/server.ts';
 
 let server: TestServer;
@@ -42,7 +43,8 @@ describe('the billing summary across currencies', () => {
       summary.items.filter((s) => s.currency === c).reduce((a, s) => a + s.total, 0);
     expect(summary.items.find((s) => s.tenantId === jpy)).toMatchObject({
       currency: 'JPY',
-      total: 1_200_000,
+      // ¥1,200,000 a month for the days from today, its day of creation; yen round half-up.
+      total: fromToday(1_200_000, 'half-up'),
     });
     expect(summary.totals.revenue).toBe(byCurrency('USD'));
     expect(summary.totals.revenueByCurrency).toEqual({ USD: byCurrency('USD'), JPY: byCurrency('JPY') });

@@ -36,5 +36,10 @@ describe('silopool usage and statements', () => {
     const list = JSON.parse((await cli('statements', id, '--json')).stdout) as { status: string }[];
     expect(list.at(-1)!.status).toBe('open');
     await expect(cli('usage', '--month', '2026-13')).rejects.toMatchObject({ code: 1 });
+    // A month before the tenant existed, in which its id billed nothing: no statement made up for it.
+    await expect(cli('statements', id, '--month', '2020-01')).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('was not found'),
+    });
   });
 });

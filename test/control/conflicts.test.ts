@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { retryOnConflict } from '../../src/control/conflicts.ts';
+import { CAS_ATTEMPTS, retryOnConflict } from '../../src/control/conflicts.ts';
 import { ConditionFailedError, ConflictError } from '../../src/core/errors.ts';
 
 describe('retryOnConflict', () => {
@@ -21,5 +21,26 @@ describe('retryOnConflict', () => {
     });
     await expect(failing).rejects.toBeInstanceOf(ConflictError);
     expect(tries).toBe(1);
+  });
+});
+
+describe('retryOnConflict, bounded', () => {
+  // A writer that loses every race: gives in after 50 tries, so an unbounded loop answers instead of failing.
+  const losing = (tries: { n: number }) => async () => {
+    tries.n += 1;
+    if (tries.n >= 50) return 'spun';
+    throw new ConditionFailedError();
+  };
+
+  it('gives up with the last ConditionFailedError after its attempts, not spinning for ever', async () => {
+    const few = { n: 0 };
+    await expect(retryOnConflict(losing(few), 4)).rejects.toBeInstanceOf(ConditionFailedError);
+    expect(few.n).toBe(4);
+    const fallback = { n: 0 };
+    await expect(retryOnConflict(losing(fallback))).rejects.toMatchObject({
+      status: 409,
+      code: 'condition_failed',
+    });
+    expect(fallback.n).toBe(CAS_ATTEMPTS);
   });
 });

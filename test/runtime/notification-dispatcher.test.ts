@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import webpush from 'web-push';
 import { ensureQueue } from '../../src/control/lanes.ts';
 import { submitJob } from '../../src/control/submit-job.ts';
-import { changeTenant } from '../../src/control/tenant-change.ts';
 import { createTenant } from '../../src/control/tenants.ts';
 import { type JobId, parseTenantId, type TenantId } from '../../src/core/ids.ts';
 import { subscriptionId, userKey } from '../../src/core/notifications.ts';
@@ -69,7 +68,11 @@ async function subscribedTenant(prefix: string) {
   const id = parseTenantId(newTenantId(prefix));
   await createTenant(platform, { id, name: prefix });
   // What the settings route does at a user's first opt-in: the tenant's jobs are announced from then on.
-  const tenant = await changeTenant(platform.directory, id, (t) => ({ ...t, notifiesUsers: true }));
+  const created = (await platform.directory.get(id))!;
+  const tenant = await platform.directory.update(
+    { ...created, notifiesUsers: true, version: created.version + 1, updatedAt: new Date().toISOString() },
+    created.version,
+  );
   const data = tenantDataAt(platform.stores, { kind: 'shared' }, id);
   const browser = browserKeys();
   const path = `/push/${id}`;

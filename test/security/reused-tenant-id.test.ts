@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fromToday, prorated, today } from '../support/proration.ts';
 import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
 
 let server: TestServer;
@@ -100,11 +101,15 @@ describe('an offboarded tenant', () => {
     const before = (await (await server.api(`/v1/admin/tenants/${id}/statements/${month}`, op())).json()) as {
       total: number;
     };
-    expect(before.total).toBe(1_200_000);
+    // Enterprise's $12,000.00 a month for the days it existed: from today, then today alone.
+    expect(before.total).toBe(fromToday(1_200_000));
     await offboard(id);
+    const { day, monthDays } = today();
     const summary = (await (await server.api(`/v1/admin/billing/summary?month=${month}`, op())).json()) as {
       items: { tenantId: string; total: number }[];
     };
-    expect(summary.items.find((s) => s.tenantId === id)?.total).toBe(1_200_000);
+    expect(summary.items.find((s) => s.tenantId === id)?.total).toBe(
+      prorated(1_200_000, day, day, monthDays),
+    );
   }, 90_000);
 });

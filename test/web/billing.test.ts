@@ -1,5 +1,6 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fromToday } from '../support/proration.ts';
 import { newTenantId, type TestServer, waitForJob } from '../support/server.ts';
 import {
   hasChromium,
@@ -46,9 +47,14 @@ describe.skipIf(!hasChromium)(`billing pages in Chromium${skipReason}`, { timeou
       await page.getByRole('heading', { name: 'Billing', level: 1 }).waitFor();
       const row = page.getByRole('row').filter({ hasText: tenantId });
       await row.waitFor();
-      // Standard's $500.00 base fee for the month; enterprise's $12,000.00 for the other tenant.
-      expect(await row.textContent()).toContain('$500.00');
-      expect(await page.getByRole('row').filter({ hasText: otherId }).textContent()).toContain('$12,000.00');
+      // Standard's $500.00 a month, enterprise's $12,000.00 for the other tenant: each for the days from
+      // today, its day of creation (docs/billing.md).
+      const usd = (minor: number) =>
+        new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' }).format(minor / 100);
+      expect(await row.textContent()).toContain(usd(fromToday(50_000)));
+      expect(await page.getByRole('row').filter({ hasText: otherId }).textContent()).toContain(
+        usd(fromToday(1_200_000)),
+      );
       await page.getByText('Revenue, cost and margin per month (USD)').waitFor();
       await page.getByRole('cell', { name: 'Enterprise', exact: true }).first().waitFor();
       await row.getByRole('button', { name: tenantId }).click();

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { changeTenant } from '../../control/tenant-change.ts';
+import { retryOnConflict } from '../../control/conflicts.ts';
 import {
   ConflictError,
   ForbiddenError,
@@ -68,7 +68,14 @@ export function notificationRoutes(app: FastifyInstance, deps: AppDeps): void {
      */
     const store: StoreSettings = async (next) => {
       if (!tenant.notifiesUsers && (next.optIn.email || next.optIn.push))
-        await changeTenant(deps.directory, tenant.id, (t) => ({ ...t, notifiesUsers: true }));
+        await retryOnConflict(async () => {
+          const t = await deps.directory.get(tenant.id);
+          if (!t) throw new NotFoundError(`Tenant "${tenant.id}"`);
+          return deps.directory.update(
+            { ...t, notifiesUsers: true, version: t.version + 1, updatedAt: new Date().toISOString() },
+            t.version,
+          );
+        });
       await writeUserNotifications(data.objects, next);
     };
     const run = async () =>
