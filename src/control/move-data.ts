@@ -116,6 +116,11 @@ export async function verify(deps: MoveDataDeps, tenantId: TenantId, source: Sto
   };
 }
 
+/**
+ * Removes a switched tenant from its old place: a dedicated one's resources (its dead letters moved to the
+ * new lane first), or its records, keys and objects in the shared store (`removeShared`, by default
+ * `removeSharedData` on this thread). Usage of its finished jobs is metered first. Idempotent.
+ */
 export async function removeOld(
   deps: MoveDataDeps,
   tenantId: TenantId,
@@ -123,23 +128,33 @@ export async function removeOld(
   to: Placement,
   source: StoreRef,
   options?: InfrastructureOptions,
+  removeShared: (tenantId: TenantId, source: StoreRef) => Promise<string> = (id, ref) =>
+    removeSharedData(deps, id, ref),
 ): Promise<string> {
+  if (from === 'shared') return removeShared(tenantId, source);
   await meterStoreBeforeRemoval(deps.usage, tenantDataAt(deps.stores, source, tenantId).jobs);
-  if (from === 'dedicated') {
-    // Dead letters keep their place in line: they move to the new lane's dead-letter queue.
-    let moved = 0;
-    for (const queue of laneQueues(tenantId, from)) {
-      const model = queue.slice(queue.lastIndexOf('_') + 1);
-      moved += await moveDeadLetters(
-        deps,
-        deadLetterQueueName(queue),
-        deadLetterQueueName(laneForPlacement(tenantId, to, model).queue),
-      );
-    }
-    const removed = await infrastructureOf(deps).remove(tenantId, options);
-    return `${removed} (${moved} dead letters moved)`;
+  // Dead letters keep their place in line: they move to the new lane's dead-letter queue.
+  let moved = 0;
+  for (const queue of laneQueues(tenantId, from)) {
+    const model = queue.slice(queue.lastIndexOf('_') + 1);
+    moved += await moveDeadLetters(
+      deps,
+      deadLetterQueueName(queue),
+      deadLetterQueueName(laneForPlacement(tenantId, to, model).queue),
+    );
   }
+  const removed = await infrastructureOf(deps).remove(tenantId, options);
+  return `${removed} (${moved} dead letters moved)`;
+}
+
+/**
+ * Meters, then deletes a tenant's job records, Idempotency-Keys and objects from the shared store `source`,
+ * one record or object per write (short transactions: other tenants' submits to the same file wait at
+ * most one of them), then what else it held there. Returns a summary line.
+ */
+export async function removeSharedData(deps: MoveDataDeps, tenantId: TenantId, source: StoreRef) {
   const data = tenantDataAt(deps.stores, source, tenantId);
+  await meterStoreBeforeRemoval(deps.usage, data.jobs);
   const jobs = await allJobs(data);
   for (const job of jobs) {
     if (job.idempotencyKey !== undefined) await data.jobs.deleteIdempotencyKey(job.idempotencyKey);

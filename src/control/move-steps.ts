@@ -54,4 +54,6 @@ export interface MoveDataSteps {
     source: StoreRef,
     target: StoreRef,
   ): Promise<{ problems: string[]; detail: string }>;
+  /** Meters and deletes a switched tenant's records, keys and objects from the shared store `source`. */
+  removeShared(tenantId: TenantId, source: StoreRef): Promise<string>;
 }

@@ -8,7 +8,7 @@ import type { Operation } from '../ports/operation-store.ts';
 import { StoppedError } from '../ports/tenant-infrastructure.ts';
 import { APPLY_STEPS, driveApply } from './apply-settings.ts';
 import { dedicatedPlacementProblem } from './lanes.ts';
-import { copyAll, removeOld, verify } from './move-data.ts';
+import { copyAll, removeOld, removeSharedData, verify } from './move-data.ts';
 import { drain } from './move-drain.ts';
 import {
   CLEANUP,
@@ -65,6 +65,7 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
   const data: MoveDataSteps = deps.dataSteps ?? {
     copy: (tenantId, source, target, report) => copyAll(deps, tenantId, source, target, report),
     verify: (tenantId, source, target) => verify(deps, tenantId, source, target),
+    removeShared: (tenantId, source) => removeSharedData(deps, tenantId, source),
   };
   const active = new Map<string, Promise<void>>();
   let stopped = false;
@@ -315,7 +316,15 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
     }
     await step(id, CLEANUP, async (report) => {
       await sleep(graceMs);
-      return removeOld(deps, tenantId, from, to, source, { signal: abort.signal, report: (d) => report(d) });
+      return removeOld(
+        deps,
+        tenantId,
+        from,
+        to,
+        source,
+        { signal: abort.signal, report: (d) => report(d) },
+        data.removeShared,
+      );
     });
     await finish(id, 'succeeded');
     log('info', 'placement move finished', { operationId: id, tenantId, from, to });

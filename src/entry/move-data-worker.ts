@@ -2,19 +2,21 @@ import type { MoveDataSteps } from '../control/placement-move.ts';
 import { moduleUrl, startModuleWorker } from '../runtime/module-url.ts';
 import type { MoveWorkerReport, MoveWorkerRequest } from './move-worker.ts';
 
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
 /**
- * A move's copy and verify steps run in a worker thread (src/entry/move-worker.ts) per step, so the API's
+ * A move's copy, verify and shared-store removal steps run in a worker thread (src/entry/move-worker.ts) per step, so the API's
  * event loop never waits on them; progress comes back as messages. Embedded only: the worker opens the
  * same DATA_DIR files. Throws the worker's error (the step then fails and is retried like any other).
  */
 export function moveDataInWorker(dataDir: string): MoveDataSteps {
   const run = (
-    request: Omit<MoveWorkerRequest, 'dataDir'>,
+    request: DistributiveOmit<MoveWorkerRequest, 'dataDir'>,
     report?: (d: string, f?: number) => Promise<void>,
   ) =>
     new Promise<MoveWorkerReport>((resolve, reject) => {
       const worker = startModuleWorker(moduleUrl('./move-worker', import.meta.url), {
-        workerData: { ...request, dataDir } satisfies MoveWorkerRequest,
+        workerData: { ...request, dataDir } as MoveWorkerRequest,
       });
       let settled: MoveWorkerReport | undefined;
       let progress: Promise<void> = Promise.resolve();
@@ -43,6 +45,10 @@ export function moveDataInWorker(dataDir: string): MoveDataSteps {
       return done.type === 'verified'
         ? { problems: done.problems, detail: done.detail }
         : { problems: ['no answer'], detail: '' };
+    },
+    async removeShared(tenantId, source) {
+      const done = await run({ step: 'remove-shared', tenantId, source });
+      return done.type === 'removed' ? done.summary : '';
     },
   };
 }

@@ -1,22 +1,21 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { copyAll, verify } from '../control/move-data.ts';
+import { createEmbeddedTenantEraser } from '../adapters/embedded/operation-store.ts';
+import { copyAll, removeSharedData, verify } from '../control/move-data.ts';
 import type { TenantId } from '../core/ids.ts';
 import type { StoreRef } from '../core/placement.ts';
 import { openEmbeddedPlatform } from './embedded-wiring.ts';
 
 /** What the server asks of a move-data worker: one step of one move. */
-export interface MoveWorkerRequest {
-  dataDir: string;
-  step: 'copy' | 'verify';
-  tenantId: TenantId;
-  source: StoreRef;
-  target: StoreRef;
-}
+export type MoveWorkerRequest = { dataDir: string; tenantId: TenantId; source: StoreRef } & (
+  | { step: 'copy' | 'verify'; target: StoreRef }
+  | { step: 'remove-shared' }
+);
 
 export type MoveWorkerReport =
   | { type: 'progress'; detail: string; fraction?: number }
   | { type: 'copied'; summary: string }
   | { type: 'verified'; problems: string[]; detail: string }
+  | { type: 'removed'; summary: string }
   | { type: 'error'; message: string };
 
 // A move's copy and verification, on a thread of its own with its own SQLite connections: reading,
@@ -25,7 +24,13 @@ export type MoveWorkerReport =
 const request = workerData as MoveWorkerRequest;
 const post = (report: MoveWorkerReport) => parentPort!.postMessage(report);
 const platform = openEmbeddedPlatform(request.dataDir);
-const deps = { directory: platform.directory, queue: platform.queue, stores: platform.stores };
+const deps = {
+  directory: platform.directory,
+  queue: platform.queue,
+  stores: platform.stores,
+  usage: platform.usage,
+  eraser: createEmbeddedTenantEraser(platform.db, request.dataDir, platform.jobsDb),
+};
 try {
   if (request.step === 'copy') {
     const summary = await copyAll(
@@ -37,8 +42,10 @@ try {
         post({ type: 'progress', detail, ...(fraction !== undefined ? { fraction } : {}) }),
     );
     post({ type: 'copied', summary });
-  } else {
+  } else if (request.step === 'verify') {
     post({ type: 'verified', ...(await verify(deps, request.tenantId, request.source, request.target)) });
+  } else {
+    post({ type: 'removed', summary: await removeSharedData(deps, request.tenantId, request.source) });
   }
 } catch (error) {
   post({ type: 'error', message: error instanceof Error ? error.message : String(error) });
