@@ -44,13 +44,14 @@ export function percentile(sorted: number[], p: number): number {
 
 /**
  * Jobs each side of an end-to-end comparison runs before its timed part, per function thread
- * (`BENCH_WARMUP`, default 1,000). Both sides get the same count. Session 6 measured why it is this many:
- * Silopool's CPU per small job kept falling over its first few thousand jobs (7.5 → 3.2 core-ms, JIT
- * tier-up of code that runs once per job), so the 100 jobs used until then measured a server that had
- * barely started; a server runs for days. docs/benchmarks.md "Session 6" has the curve.
+ * (`BENCH_WARMUP`, default 3,000). Both sides get the same count. Session 6 measured why it is this many:
+ * CPU per small job kept falling over the first ~6,000 jobs on both sides (quiet machine:
+ * Silopool 6.8 → 2.6 core-ms, the plain loop 2.0 → 0.75: JIT tier-up of code that runs once per job), so
+ * the 100 jobs used until then measured processes that had barely started; a server runs for days.
+ * docs/benchmarks.md "End of session 6" has the curve (`bench/warmup-curve.ts`).
  */
 export function warmupJobsPerThread(env: NodeJS.ProcessEnv = process.env): number {
-  const value = Number(env.BENCH_WARMUP ?? 1000);
+  const value = Number(env.BENCH_WARMUP ?? 3000);
   if (!Number.isInteger(value) || value < 0)
     throw new Error(`BENCH_WARMUP must be a whole number, not "${env.BENCH_WARMUP}"`);
   return value;

@@ -24,8 +24,13 @@ const chunks = Number(process.argv[2] ?? 10);
 const perChunk = Number(process.argv[3] ?? 500);
 const next = (w: Worker) =>
   new Promise<string>((resolve, reject) => {
-    w.once('message', (m: string) => (m.startsWith('error') ? reject(new Error(m)) : resolve(m)));
-    w.once('error', reject);
+    const fail = (error: Error) => reject(error);
+    w.once('error', fail);
+    w.once('message', (m: string) => {
+      w.off('error', fail);
+      if (m.startsWith('error')) reject(new Error(m));
+      else resolve(m);
+    });
   });
 const cpuMs = () => {
   const { user, system } = process.cpuUsage();
