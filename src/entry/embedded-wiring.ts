@@ -8,7 +8,6 @@ import {
   type SqliteMessageQueue,
 } from '../adapters/embedded/index.ts';
 import { createSqliteJobIntake, type SqliteJobIntake } from '../adapters/embedded/job-intake.ts';
-import { moveQueueTables } from '../adapters/embedded/queue-home.ts';
 import { createEmbeddedStoreProvider, type Durability } from '../adapters/embedded/store-provider.ts';
 import { createSqliteUsageLedger } from '../adapters/embedded/usage-ledger.ts';
 import { openReleaseCatalog } from '../models/releases.ts';
@@ -21,9 +20,9 @@ import type { UsageLedger } from '../ports/usage-ledger.ts';
 import type { FunctionThreadDeps } from '../runtime/function-runtime.ts';
 
 export interface EmbeddedPlatform {
-  /** Tenants, operations, metrics history. */
+  /** Tenants, queues and operations. */
   db: SqliteDatabase;
-  /** Shared tenants' job records, their usage and billing items, and every queue: a shared submit is one commit. */
+  /** Shared tenants' job records: a file of its own, so job writes and queue writes do not wait on one lock. */
   jobsDb: SqliteDatabase;
   directory: TenantDirectory;
   queue: SqliteMessageQueue;
@@ -38,10 +37,9 @@ export interface EmbeddedPlatform {
 }
 
 /**
- * The embedded default: `silopool.sqlite` for tenants and operations, `jobs.sqlite` for shared tenants'
- * jobs and the queues, files on disk for objects. The queues live beside the jobs so a shared submit writes
- * its job and its message in one transaction (no outbox, nothing to move after; measured in
- * docs/benchmarks.md "Session 6"); tenant and operation writes keep a lock of their own.
+ * The embedded default: `silopool.sqlite` for tenants and queues, `jobs.sqlite` for shared tenants' jobs,
+ * files on disk for objects. Two files because SQLite has one write lock per file: the API's and the
+ * function threads' job writes would otherwise queue behind every claim and delete of the queue.
  */
 export function openEmbeddedPlatform(
   dataDir: string,
@@ -51,15 +49,13 @@ export function openEmbeddedPlatform(
   const synchronous = durability === 'power' ? 'FULL' : 'NORMAL';
   const db = openDatabase(join(dataDir, 'silopool.sqlite'), { synchronous });
   const jobsDb = openDatabase(join(dataDir, 'jobs.sqlite'), { synchronous });
-  // A data directory from before the queues moved: bring its queues over before anything uses them.
-  moveQueueTables(db, jobsDb);
   const usage = createSqliteUsageLedger(jobsDb);
   const stores = createEmbeddedStoreProvider(dataDir, jobsDb, {
     durability,
     usage,
     blockingIo: options.blockingIo === true,
   });
-  const queue = createSqliteMessageQueue(jobsDb);
+  const queue = createSqliteMessageQueue(db);
   const intake = createSqliteJobIntake({ stores, queue });
   return {
     db,

@@ -38,7 +38,7 @@ export function startEmbeddedPlacement(
     app.log.error({ err: error }, 'metering a dedicated job'),
   );
   const dedicated = startDedicatedHost({
-    queue: createSqliteMessageQueue(platform.jobsDb, { pollIntervalMs: 500 }),
+    queue: createSqliteMessageQueue(platform.db, { pollIntervalMs: 500 }),
     directory: platform.directory,
     dataDir: config.dataDir,
     models: listModels().map((m) => m.name),

@@ -22,19 +22,12 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-/**
- * `beside-jobs`: the platform's layout, the queues in `jobs.sqlite` with the shared jobs (a shared submit
- * sends in its own commit). `apart`: the queues in another file, as a dedicated tenant's jobs always are
- * (the submit writes an outbox row and moves it after).
- */
-type Layout = 'beside-jobs' | 'apart';
-
-function partsOf(layout: Layout) {
+function parts() {
   const dir = mkdtempSync(join(tmpdir(), 'silopool-intake-'));
   const db = openDatabase(join(dir, 'silopool.sqlite'));
   const jobsDb = openDatabase(join(dir, 'jobs.sqlite'));
   const stores = createEmbeddedStoreProvider(dir, jobsDb);
-  const queue = createSqliteMessageQueue(layout === 'beside-jobs' ? jobsDb : db);
+  const queue = createSqliteMessageQueue(db);
   cleanups.push(async () => {
     await stores.close();
     jobsDb.close();
@@ -53,12 +46,8 @@ function submission(job: ReturnType<typeof makeJob>, queue: string, key?: string
   };
 }
 
-/**
- * The stores with each database's outer (IMMEDIATE) transactions counted: one per commit. With the queues
- * beside the shared jobs, the queue is opened on the same counted connection (the submit sends on it).
- */
-function countingCommits(base: ReturnType<typeof partsOf>) {
-  const stores: EmbeddedStoreProvider = base.stores;
+/** The stores with each database's outer (IMMEDIATE) transactions counted: one per commit. */
+function countingCommits(stores: EmbeddedStoreProvider) {
   const counts = { commits: 0 };
   const proxies = new Map<SqliteDatabase, SqliteDatabase>();
   const wrap = (db: SqliteDatabase): SqliteDatabase => {
@@ -85,9 +74,7 @@ function countingCommits(base: ReturnType<typeof partsOf>) {
     }
     return proxy;
   };
-  const queue =
-    base.queue.queueDatabase === base.jobsDb ? createSqliteMessageQueue(wrap(base.jobsDb)) : base.queue;
-  return { counts, queue, stores: { ...stores, database: (ref: StoreRef) => wrap(stores.database(ref)) } };
+  return { counts, stores: { ...stores, database: (ref: StoreRef) => wrap(stores.database(ref)) } };
 }
 
 async function bodiesOn(queue: SqliteMessageQueue, lane: string): Promise<string[]> {
@@ -102,67 +89,56 @@ async function bodiesOn(queue: SqliteMessageQueue, lane: string): Promise<string
   }
 }
 
-describe.each([
-  { layout: 'beside-jobs' as const, messageTable: 'messages' },
-  { layout: 'apart' as const, messageTable: 'job_outbox' },
-])(
-  'the embedded submit ($layout): one commit for the job, its key and its message',
-  ({ layout, messageTable }) => {
-    const parts = () => partsOf(layout);
-    it('a job whose message cannot be written is not written either, nor its key', async () => {
-      const { jobsDb, stores, queue } = parts();
-      const intake = createSqliteJobIntake({ stores, queue });
-      cleanups.push(() => intake.close());
-      const tenant = makeTenant(randomTenantId());
-      const lane = randomName('lane');
-      await queue.createQueue(lane, { visibilityTimeoutSec: 30 });
-      jobsDb.exec(
-        `CREATE TEMP TRIGGER refuse_message BEFORE INSERT ON main.${messageTable} BEGIN SELECT RAISE(ABORT, 'message refused'); END`,
-      );
-      const job = makeJob(tenant.id);
-      await expect(intake.submit(tenant, submission(job, lane, 'k-atomic'))).rejects.toThrow(
-        'message refused',
-      );
-      const jobs = stores.jobs({ kind: 'shared' }).forTenant(tenant.id);
-      expect(await jobs.get(job.id)).toBeUndefined();
-      expect(await jobs.countItems()).toBe(0);
-    });
+describe('the embedded submit: one commit for the job, its key and its message', () => {
+  it('a job whose message cannot be written is not written either, nor its key', async () => {
+    const { jobsDb, stores, queue } = parts();
+    const intake = createSqliteJobIntake({ stores, queue });
+    cleanups.push(() => intake.close());
+    const tenant = makeTenant(randomTenantId());
+    const lane = randomName('lane');
+    await queue.createQueue(lane, { visibilityTimeoutSec: 30 });
+    jobsDb.exec(
+      "CREATE TEMP TRIGGER refuse_outbox BEFORE INSERT ON main.job_outbox BEGIN SELECT RAISE(ABORT, 'outbox refused'); END",
+    );
+    const job = makeJob(tenant.id);
+    await expect(intake.submit(tenant, submission(job, lane, 'k-atomic'))).rejects.toThrow('outbox refused');
+    const jobs = stores.jobs({ kind: 'shared' }).forTenant(tenant.id);
+    expect(await jobs.get(job.id)).toBeUndefined();
+    expect(await jobs.countItems()).toBe(0);
+  });
 
-    it('a lone submit commits at once; the others of its event-loop turn share one commit, each with its own outcome', async () => {
-      const base = parts();
-      const { counts, stores, queue } = countingCommits(base);
-      const intake = createSqliteJobIntake({ stores, queue });
-      cleanups.push(() => intake.close());
-      const tenant = makeTenant(randomTenantId());
-      const lane = randomName('lane');
-      await base.queue.createQueue(lane, { visibilityTimeoutSec: 30 });
-      await new Promise((r) => setImmediate(r));
+  it('a lone submit commits at once; the others of its event-loop turn share one commit, each with its own outcome', async () => {
+    const base = parts();
+    const { counts, stores } = countingCommits(base.stores);
+    const intake = createSqliteJobIntake({ stores, queue: base.queue });
+    cleanups.push(() => intake.close());
+    const tenant = makeTenant(randomTenantId());
+    const lane = randomName('lane');
+    await base.queue.createQueue(lane, { visibilityTimeoutSec: 30 });
+    await new Promise((r) => setImmediate(r));
 
-      const taken = makeJob(tenant.id);
-      const lone = intake.submit(tenant, submission(taken, lane, 'k-taken'));
-      // Committed before submit() returned: no wait for the end of the turn.
-      expect(await stores.jobs({ kind: 'shared' }).forTenant(tenant.id).get(taken.id)).toEqual(taken);
-      expect(await lone).toEqual({ kind: 'created' });
-      await new Promise((r) => setImmediate(r));
+    const taken = makeJob(tenant.id);
+    const lone = intake.submit(tenant, submission(taken, lane, 'k-taken'));
+    // Committed before submit() returned: no wait for the end of the turn.
+    expect(await stores.jobs({ kind: 'shared' }).forTenant(tenant.id).get(taken.id)).toEqual(taken);
+    expect(await lone).toEqual({ kind: 'created' });
+    await new Promise((r) => setImmediate(r));
 
-      const before = counts.commits;
-      const jobs = Array.from({ length: 20 }, () => makeJob(tenant.id));
-      const outcomes = await Promise.all([
-        ...jobs.map((job) => intake.submit(tenant, submission(job, lane))),
-        intake.submit(tenant, submission(makeJob(tenant.id), lane, 'k-taken')),
-      ]);
-      // The first of the turn alone, the 20 others together.
-      expect(counts.commits - before).toBe(2);
-      expect(outcomes.slice(0, 20).every((o) => o.kind === 'created')).toBe(true);
-      expect(outcomes[20]).toMatchObject({ kind: 'key-taken', existing: { jobId: taken.id } });
-      expect(await bodiesOn(base.queue, lane)).toEqual([taken.id, ...jobs.map((j) => j.id)].sort());
-    });
-  },
-);
+    const before = counts.commits;
+    const jobs = Array.from({ length: 20 }, () => makeJob(tenant.id));
+    const outcomes = await Promise.all([
+      ...jobs.map((job) => intake.submit(tenant, submission(job, lane))),
+      intake.submit(tenant, submission(makeJob(tenant.id), lane, 'k-taken')),
+    ]);
+    // The first of the turn alone, the 20 others together.
+    expect(counts.commits - before).toBe(2);
+    expect(outcomes.slice(0, 20).every((o) => o.kind === 'created')).toBe(true);
+    expect(outcomes[20]).toMatchObject({ kind: 'key-taken', existing: { jobId: taken.id } });
+    expect(await bodiesOn(base.queue, lane)).toEqual([taken.id, ...jobs.map((j) => j.id)].sort());
+  });
 
-describe('the outbox of a job database the queues are not in', () => {
   it('what a crash left in the outbox reaches the queue at the next start, once, however often it drains', async () => {
-    const { stores, queue } = partsOf('apart');
+    const { stores, queue } = parts();
     const lane = randomName('lane');
     await queue.createQueue(lane, { visibilityTimeoutSec: 30 });
     // The queue refuses every move, as if the process died between the job's commit and the move.
@@ -192,7 +168,7 @@ describe('the outbox of a job database the queues are not in', () => {
   });
 
   it("a dedicated tenant's database made anew does not inherit the old one's mark", async () => {
-    const { stores, queue } = partsOf('beside-jobs');
+    const { stores, queue } = parts();
     const intake = createSqliteJobIntake({ stores, queue });
     cleanups.push(() => intake.close());
     const id = randomTenantId();
@@ -252,42 +228,4 @@ describe('a dedicated tenant whose database closed while its outbox waited', () 
     await expect.poll(async () => bodiesOn(queue, lane), { timeout: 8_000, interval: 200 }).toEqual([job.id]);
     expect(errors.length).toBe(3);
   }, 15_000);
-});
-
-describe("the platform's layout: the queues beside the shared jobs", () => {
-  it('a shared submit is one commit: no outbox row, nothing moved after, its message claimable once it resolved', async () => {
-    const base = partsOf('beside-jobs');
-    const { counts, stores, queue } = countingCommits(base);
-    const intake = createSqliteJobIntake({ stores, queue });
-    cleanups.push(() => intake.close());
-    const tenant = makeTenant(randomTenantId());
-    const lane = randomName('lane');
-    await base.queue.createQueue(lane, { visibilityTimeoutSec: 30 });
-    // A long poll already waiting is woken by the commit, not by its next poll.
-    const polled = base.queue.receive(lane, { maxMessages: 1, waitTimeSec: 10 });
-    const started = Date.now();
-    const job = makeJob(tenant.id);
-    expect(await intake.submit(tenant, submission(job, lane, 'k-one'))).toEqual({ kind: 'created' });
-    expect(counts.commits).toBe(1);
-    const count = (sql: string) => (base.jobsDb.prepare(sql).get() as { n: number }).n;
-    expect(count('SELECT count(*) AS n FROM job_outbox')).toBe(0);
-    expect(count('SELECT count(*) AS n FROM outbox_drained')).toBe(0);
-    const [got] = await polled;
-    expect(got?.body).toBe(job.id);
-    expect(Date.now() - started).toBeLessThan(5_000);
-  });
-
-  it('outbox rows a shared database kept from before the queues moved reach the queue at start, once', async () => {
-    const { jobsDb, stores, queue } = partsOf('beside-jobs');
-    const lane = randomName('lane');
-    await queue.createQueue(lane, { visibilityTimeoutSec: 30 });
-    const insert = jobsDb.prepare('INSERT INTO job_outbox (queue, message) VALUES (?, ?)');
-    for (const body of ['left-1', 'left-2']) insert.run(lane, JSON.stringify({ body }));
-    const intake = createSqliteJobIntake({ stores, queue });
-    cleanups.push(() => intake.close());
-    intake.drainAll();
-    intake.drainAll();
-    expect(await bodiesOn(queue, lane)).toEqual(['left-1', 'left-2']);
-    expect((jobsDb.prepare('SELECT count(*) AS n FROM job_outbox').get() as { n: number }).n).toBe(0);
-  });
 });

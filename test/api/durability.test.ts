@@ -84,7 +84,7 @@ describe('dead letters', () => {
     expect((failed.error as { code: string }).code).toBe('retries_exhausted');
 
     // A message that is not a job at all is poison too.
-    const db = openDatabase(join(server.dataDir, 'jobs.sqlite'));
+    const db = openDatabase(join(server.dataDir, 'silopool.sqlite'));
     await createSqliteMessageQueue(db).send('shared_finance', { body: '{"not":"a job"}' });
     db.close();
 

@@ -17,7 +17,7 @@ import { newLedger, report, SCALE, sleep } from './support.ts';
  * of the test's own, as another process would.
  */
 function heldClaims(dataDir: string, prefix: string): number {
-  const db = new Database(join(dataDir, 'jobs.sqlite'), { readonly: true, fileMustExist: true });
+  const db = new Database(join(dataDir, 'silopool.sqlite'), { readonly: true, fileMustExist: true });
   try {
     const row = db
       .prepare(

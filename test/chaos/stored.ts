@@ -56,7 +56,7 @@ export function readStoredJobs(dataDir: string): Map<string, StoredTenantData> {
 
 /** Messages of the given queues whose body names `jobId` (webhook notifications carry it). */
 export function messagesNaming(dataDir: string, queues: string[], jobIds: string[]): Map<string, string[]> {
-  const db = new Database(join(dataDir, 'jobs.sqlite'), { readonly: true, fileMustExist: true });
+  const db = new Database(join(dataDir, 'silopool.sqlite'), { readonly: true, fileMustExist: true });
   try {
     const rows = db
       .prepare(`SELECT queue, body FROM messages WHERE queue IN (${queues.map(() => '?').join(',')})`)

@@ -144,7 +144,7 @@ describe('the final check of an offboarding', () => {
         groupId: t.id,
         dedupId: j.id,
       });
-      platform.jobsDb
+      platform.db
         .prepare(
           'INSERT INTO dead_letter_outbox (source, message_id, body, receive_count, moved_at) VALUES (?, ?, ?, ?, ?)',
         )

@@ -18,19 +18,21 @@ afterAll(async () => {
 
 /** What of the tenant the shared store and queues hold, read straight from the SQLite file. */
 function sharedTraces(dataDir: string, tenant: string) {
+  const db = new Database(join(dataDir, 'silopool.sqlite'), { readonly: true });
   const jobsDb = new Database(join(dataDir, 'jobs.sqlite'), { readonly: true });
   try {
     const items = jobsDb.prepare('SELECT count(*) AS n FROM job_items WHERE pk = ?').get(`T#${tenant}`) as {
       n: number;
     };
-    const messages = jobsDb
+    const messages = db
       .prepare("SELECT count(*) AS n FROM messages WHERE grp = ? AND queue LIKE 'shared_%'")
       .get(tenant) as { n: number };
-    const queues = jobsDb
+    const queues = db
       .prepare('SELECT count(*) AS n FROM queues WHERE name LIKE ?')
       .get(`tenant_${tenant}_%`) as { n: number };
     return { items: items.n, messages: messages.n, dedicatedQueues: queues.n };
   } finally {
+    db.close();
     jobsDb.close();
   }
 }

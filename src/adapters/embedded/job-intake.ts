@@ -33,8 +33,6 @@ interface Source {
   /** Deletes the outbox rows up to `upTo` (they are on the queues). */
   prune(upTo: number): void;
   drainScheduled: boolean;
-  /** The queues live in this database: messages are sent in the submit's own transaction, no outbox. */
-  direct: boolean;
   /** A commit ran in this event-loop turn already: more submits in it wait for its end, together. */
   committedThisTurn: boolean;
 }
@@ -50,12 +48,10 @@ export interface SqliteJobIntake extends JobIntake {
 class JobExists extends Error {}
 
 /**
- * The embedded submit: the job record, its Idempotency-Key and its message in ONE SQLite transaction of the
- * job's own database. Shared tenants' jobs and every queue live in `jobs.sqlite`, so a shared tenant's
- * message goes straight onto its queue in that transaction (`sendInTransaction`): one commit per submit
- * group, nothing to move after. A dedicated tenant's database is a file of its own: its message is an
- * outbox row of that file, moved onto the queue in a second transaction that also records how far it got,
- * and the moved rows deleted; those submits resolve after that.
+ * The embedded submit: the job record, its Idempotency-Key and its message (an outbox row) in ONE SQLite
+ * transaction of the job's own database (shared `jobs.sqlite` or a dedicated tenant's), then the outbox
+ * moved onto the queues (`silopool.sqlite`) in a second transaction that also records how far it got, and
+ * the moved rows deleted; the submits resolve after that.
  * Group commit without delaying a lone submit: the first submit of an event-loop turn commits at once;
  * the others of that turn share one transaction at its end (`setImmediate`, never a timer). During a
  * placement move a tenant's keys live in two files, so its submits take the sequence
@@ -77,7 +73,7 @@ export function createSqliteJobIntake(deps: {
     if (!source) {
       // A dedicated tenant's database closed when its stores were destroyed: forget it.
       for (const old of sources.keys()) if (!old.open) sources.delete(old);
-      source = openSource(db, ref, deps.queue);
+      source = openSource(db, ref);
       sources.set(db, source);
     }
     return source;
@@ -96,11 +92,7 @@ export function createSqliteJobIntake(deps: {
     // The jobs are durable now; their messages go onto the queue before the submits resolve, so a submit
     // that resolved is on its queue (what admission counts). A move that fails is retried: the submits
     // are accepted all the same, their messages are safe in the outbox.
-    if (source.direct) {
-      for (const queue of new Set(items.map((item) => item.submission.queue))) deps.queue.wakeQueue(queue);
-    } else {
-      drain(source);
-    }
+    drain(source);
     items.forEach((item, i) => {
       const outcome = outcomes[i]!;
       if (outcome instanceof Error) item.reject(outcome);
@@ -198,8 +190,7 @@ export function createSqliteJobIntake(deps: {
   };
 }
 
-function openSource(db: SqliteDatabase, ref: StoreRef, queue: SqliteMessageQueue): Source {
-  const direct = queue.queueDatabase === db;
+function openSource(db: SqliteDatabase, ref: StoreRef): Source {
   db.prepare('INSERT OR IGNORE INTO outbox_identity (k, id) VALUES (0, ?)').run(
     randomBytes(12).toString('hex'),
   );
@@ -219,26 +210,21 @@ function openSource(db: SqliteDatabase, ref: StoreRef, queue: SqliteMessageQueue
   };
 
   // A savepoint per submit: one that fails (another tenant's job, a taken id) leaves the others' writes.
-  const writeOne = db.transaction(
-    ({ job, idempotency, queue: target, message }: JobSubmission): SubmitOutcome => {
-      const pk = jobItemKeys.partition(job.tenantId);
-      if (idempotency) {
-        const sk = jobItemKeys.idempotencyKey(idempotency.key);
-        const claimed = stmt.insertItem.run(pk, sk, JSON.stringify(idempotency), 1, null, null).changes > 0;
-        if (!claimed) {
-          const existing = JSON.parse(stmt.getItem.get(pk, sk)!.doc) as IdempotencyRecord;
-          if (existing.jobId !== job.id) return { kind: 'key-taken', existing };
-        }
+  const writeOne = db.transaction(({ job, idempotency, queue, message }: JobSubmission): SubmitOutcome => {
+    const pk = jobItemKeys.partition(job.tenantId);
+    if (idempotency) {
+      const sk = jobItemKeys.idempotencyKey(idempotency.key);
+      const claimed = stmt.insertItem.run(pk, sk, JSON.stringify(idempotency), 1, null, null).changes > 0;
+      if (!claimed) {
+        const existing = JSON.parse(stmt.getItem.get(pk, sk)!.doc) as IdempotencyRecord;
+        if (existing.jobId !== job.id) return { kind: 'key-taken', existing };
       }
-      const row = [pk, jobItemKeys.job(job.id), JSON.stringify(job), job.version, job.status, job.model];
-      if (stmt.insertItem.run(...row).changes === 0) throw new JobExists();
-      // A queue removed since the submit was routed: the job stays queued without a message, as an outbox
-      // entry for it would be dropped; the job reconciler settles it.
-      if (direct) queue.sendInTransaction(target, message);
-      else stmt.insertOutbox.run(target, JSON.stringify(message));
-      return { kind: 'created' };
-    },
-  );
+    }
+    const row = [pk, jobItemKeys.job(job.id), JSON.stringify(job), job.version, job.status, job.model];
+    if (stmt.insertItem.run(...row).changes === 0) throw new JobExists();
+    stmt.insertOutbox.run(queue, JSON.stringify(message));
+    return { kind: 'created' };
+  });
 
   const source: Source = {
     db,
@@ -249,7 +235,6 @@ function openSource(db: SqliteDatabase, ref: StoreRef, queue: SqliteMessageQueue
       stmt.prune.run(upTo);
     },
     drainScheduled: false,
-    direct,
     committedThisTurn: false,
     commit: (items) => commitAll.immediate(items),
     readOutbox: (after) =>

@@ -18,17 +18,6 @@ export interface OutboxIntake {
    * is dropped: its job is queued without a message, which the job reconciler settles. Synchronous.
    */
   acceptOutbox(source: string, entries: readonly OutboxEntry[]): { sent: number; dropped: number };
-  /** The database the queues live in: a job database that is this same file needs no outbox (job-intake.ts). */
-  readonly queueDatabase: SqliteDatabase;
-  /**
-   * Sends `message` inside the caller's open transaction on `queueDatabase`, so it commits (or rolls back)
-   * with the caller's writes. No wake: call `wakeQueue` once the transaction committed. `false`: no such
-   * queue (a lane removed since the submit was routed), nothing sent — as `acceptOutbox` drops such an entry.
-   * @throws TypeError outside a transaction on `queueDatabase`.
-   */
-  sendInTransaction(queue: string, message: SendMessage): boolean;
-  /** Wakes long polls on `queue` in this process's threads (after a `sendInTransaction` committed). */
-  wakeQueue(queue: string): void;
 }
 
 export function createOutboxMethods(
@@ -69,14 +58,6 @@ export function createOutboxMethods(
   });
 
   return {
-    queueDatabase: db,
-    sendInTransaction(queue, message) {
-      if (!db.inTransaction) throw new TypeError('sendInTransaction needs an open transaction');
-      if (!stmt.queueExists.get(queue)) return false;
-      sendAll(queue, [message]);
-      return true;
-    },
-    wakeQueue: wake,
     outboxMark: markOf,
     acceptOutbox(source, entries) {
       if (entries.length === 0) return { sent: 0, dropped: 0 };

@@ -67,14 +67,11 @@ export function createSqliteOperationStore(db: SqliteDatabase): OperationStore {
   };
 }
 
-/** The embedded eraser: direct deletes on the shared databases' tables and objects folder, keyed by the tenant. */
+/** The embedded eraser: direct deletes on the shared database's tables and objects folder, keyed by the tenant. */
 export function createEmbeddedTenantEraser(
   db: SqliteDatabase,
   dataDir: string,
-  /**
-   * Where shared job records and the queues live when not in `db` (the embedded platform keeps both in
-   * jobs.sqlite; see embedded-wiring.ts).
-   */
+  /** Where shared job records live when not in `db` (the embedded platform keeps them in jobs.sqlite). */
   jobsDb: SqliteDatabase = db,
 ): TenantEraser {
   ensureMetricsHistoryTable(db);
@@ -87,25 +84,26 @@ export function createEmbeddedTenantEraser(
     },
     async eraseQueueTraces(tenantId, jobIds) {
       const ids = JSON.stringify(jobIds);
-      const queueRows = jobsDb
-        .transaction(() => {
-          let n = 0;
-          for (const sql of [
-            'DELETE FROM messages WHERE grp = ?',
-            'DELETE FROM queue_groups WHERE grp = ?',
-            'DELETE FROM group_weights WHERE grp = ?',
-            'DELETE FROM group_limits WHERE grp = ?',
-            `DELETE FROM dead_letter_outbox WHERE ${OUTBOX_OF_TENANT}`,
-          ]) {
-            n += jobsDb.prepare(sql).run(tenantId).changes;
-          }
-          n += jobsDb.prepare(`DELETE FROM dedup WHERE ${DEDUP_OF_JOBS}`).run(ids, ids, ids).changes;
-          return n;
-        })
-        .immediate();
-      const history = db.prepare('DELETE FROM metrics_history WHERE scope = ?').run(tenantId).changes;
-      // The tenant's spans in the shared span file go too (a dedicated tenant's own go with its folder).
-      return queueRows + history + eraseTenantSpans(join(dataDir, TRACES_FILE), tenantId);
+      return (
+        db
+          .transaction(() => {
+            let n = 0;
+            for (const sql of [
+              'DELETE FROM messages WHERE grp = ?',
+              'DELETE FROM queue_groups WHERE grp = ?',
+              'DELETE FROM group_weights WHERE grp = ?',
+              'DELETE FROM metrics_history WHERE scope = ?',
+              'DELETE FROM group_limits WHERE grp = ?',
+              `DELETE FROM dead_letter_outbox WHERE ${OUTBOX_OF_TENANT}`,
+            ]) {
+              n += db.prepare(sql).run(tenantId).changes;
+            }
+            n += db.prepare(`DELETE FROM dedup WHERE ${DEDUP_OF_JOBS}`).run(ids, ids, ids).changes;
+            return n;
+          })
+          // The tenant's spans in the shared span file go too (a dedicated tenant's own go with its folder).
+          .immediate() + eraseTenantSpans(join(dataDir, TRACES_FILE), tenantId)
+      );
     },
     async findRemains(tenantId, jobIds) {
       const ids = JSON.stringify(jobIds);
@@ -114,17 +112,17 @@ export function createEmbeddedTenantEraser(
       const queuePrefix = `tenant_${tenantId}_`;
       const counts: [string, number][] = [
         ['job items', count(jobsDb, 'job_items WHERE pk = ?', `T#${tenantId}`)],
-        ['messages', count(jobsDb, 'messages WHERE grp = ?', tenantId)],
-        ['scheduling rows', count(jobsDb, 'queue_groups WHERE grp = ?', tenantId)],
-        ['scheduling weights', count(jobsDb, 'group_weights WHERE grp = ?', tenantId)],
+        ['messages', count(db, 'messages WHERE grp = ?', tenantId)],
+        ['scheduling rows', count(db, 'queue_groups WHERE grp = ?', tenantId)],
+        ['scheduling weights', count(db, 'group_weights WHERE grp = ?', tenantId)],
         ['metrics history points', count(db, 'metrics_history WHERE scope = ?', tenantId)],
-        ['running limits', count(jobsDb, 'group_limits WHERE grp = ?', tenantId)],
-        ['dead-letter outbox rows', count(jobsDb, `dead_letter_outbox WHERE ${OUTBOX_OF_TENANT}`, tenantId)],
-        ['dedup ids', count(jobsDb, `dedup WHERE ${DEDUP_OF_JOBS}`, ids, ids, ids)],
+        ['running limits', count(db, 'group_limits WHERE grp = ?', tenantId)],
+        ['dead-letter outbox rows', count(db, `dead_letter_outbox WHERE ${OUTBOX_OF_TENANT}`, tenantId)],
+        ['dedup ids', count(db, `dedup WHERE ${DEDUP_OF_JOBS}`, ids, ids, ids)],
         ['trace spans', countTenantSpans(join(dataDir, TRACES_FILE), tenantId)],
         [
           'dedicated queues',
-          count(jobsDb, 'queues WHERE substr(name, 1, length(?)) = ?', queuePrefix, queuePrefix),
+          count(db, 'queues WHERE substr(name, 1, length(?)) = ?', queuePrefix, queuePrefix),
         ],
       ];
       const found = counts.filter(([, n]) => n > 0).map(([what, n]) => `${n} ${what}`);
