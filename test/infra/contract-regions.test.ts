@@ -3,11 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readConfig } from '../../infra/config.ts';
 import { PlatformStack } from '../../infra/platform-stack.ts';
-import { synthesizeTenantTemplate } from '../../infra/tenant-template.ts';
-import { tenantStackParameters } from '../../src/adapters/aws/tenant-stack.ts';
-import type { TenantId } from '../../src/core/ids.ts';
-import { DEFAULT_FUNCTION_SETTINGS } from '../../src/core/tenant.ts';
-import { type CfnTemplate, ENV, instantiate, testConfig } from './support.ts';
+import { contractRegionTenantStack, ENV, testConfig } from './support.ts';
 
 // A platform in us-east-1 configured for dedicated tenants in eu-west-1 (contract regions): its roles name
 // that Region, and only it, wherever tenant stacks' resources are; a tenant stack deployed there reaches the
@@ -114,18 +110,7 @@ describe('PlatformStack with contract regions', () => {
 });
 
 describe('the tenant template in a contract Region', () => {
-  const template = synthesizeTenantTemplate(['finance']) as CfnTemplate;
-  const resources = instantiate(
-    template,
-    tenantStackParameters({
-      tenantId: 'globex' as TenantId,
-      settings: DEFAULT_FUNCTION_SETTINGS,
-      account: ENV.account,
-      region: CONTRACT,
-      platformRegion: 'us-east-1',
-      code: { bucket: `silopool-code-${CONTRACT}`, key: 'model.zip' },
-    }),
-  );
+  const resources = contractRegionTenantStack(CONTRACT);
   const ofType = (type: string) => Object.values(resources).filter((r) => r.Type === type);
 
   it("reaches the platform's views, dedup table and announcement queues in the platform's Region", () => {

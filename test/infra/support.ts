@@ -2,6 +2,10 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SilopoolInfraConfig } from '../../infra/config.ts';
+import { synthesizeTenantTemplate } from '../../infra/tenant-template.ts';
+import { tenantStackParameters } from '../../src/adapters/aws/tenant-stack.ts';
+import type { TenantId } from '../../src/core/ids.ts';
+import { DEFAULT_FUNCTION_SETTINGS } from '../../src/core/tenant.ts';
 
 export const ENV = { account: '111122223333', region: 'us-east-1' };
 
@@ -90,4 +94,22 @@ export function instantiate(
 
 export function resourcesOfType(resources: Record<string, CfnResource>, type: string): CfnResource[] {
   return Object.values(resources).filter((resource) => resource.Type === type);
+}
+
+/**
+ * The resources of tenant `globex`'s stack (finance) deployed in `region` for a platform in `ENV.region`,
+ * its code copied to `silopool-code-{region}`: a dedicated tenant in a contract Region.
+ */
+export function contractRegionTenantStack(region: string): Record<string, CfnResource> {
+  return instantiate(
+    synthesizeTenantTemplate(['finance']) as CfnTemplate,
+    tenantStackParameters({
+      tenantId: 'globex' as TenantId,
+      settings: DEFAULT_FUNCTION_SETTINGS,
+      account: ENV.account,
+      region,
+      platformRegion: ENV.region,
+      code: { bucket: `silopool-code-${region}`, key: 'model.zip' },
+    }),
+  );
 }

@@ -1,10 +1,16 @@
-import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { App } from 'aws-cdk-lib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PlatformStack } from '../../infra/platform-stack.ts';
 import { artifactsOf } from '../../src/adapters/aws/release-infrastructure.ts';
 import { TENANT_STACK_ENV } from '../../src/adapters/aws/tenant-stack.ts';
 import { ENV, testConfig } from '../infra/support.ts';
+import {
+  DEPLOYER_ARN,
+  decide,
+  resolveTemplateValue,
+  rolePolicy,
+  type TemplateResources,
+} from '../support/iam-simulate.ts';
 
 // A platform in us-east-1 configured for eu-west-1 (`contractRegions`): its synthesized control and deployer
 // policies, evaluated by an IAM policy simulator, allow a tenant stack, its resources and its code copy in
@@ -12,67 +18,9 @@ import { ENV, testConfig } from '../infra/support.ts';
 const { account } = ENV;
 const CONTRACT = 'eu-west-1';
 const OTHER = 'ap-south-1';
-const DEPLOYER_ARN = `arn:aws:iam::${account}:role/deployer`;
 
-type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
-let resources: Resources;
-
-function resolve(node: unknown): unknown {
-  const pseudo: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::URLSuffix': 'amazonaws.com' };
-  if (Array.isArray(node)) return node.map(resolve);
-  if (node === null || typeof node !== 'object') return node;
-  const record = node as Record<string, unknown>;
-  if ('Ref' in record) return pseudo[String(record.Ref)] ?? `unresolved-${String(record.Ref)}`;
-  if ('Fn::Sub' in record)
-    return String(record['Fn::Sub']).replace(/\$\{([^}]+)\}/g, (_, name: string) => pseudo[name] ?? name);
-  if ('Fn::GetAtt' in record) {
-    const [logicalId] = record['Fn::GetAtt'] as string[];
-    return logicalId?.startsWith('TenantProvisioningDeployerRole')
-      ? DEPLOYER_ARN
-      : `arn:aws:unresolved:::${logicalId}`;
-  }
-  if ('Fn::Join' in record) {
-    const [separator, parts] = record['Fn::Join'] as [string, unknown[]];
-    return parts.map(resolve).join(separator);
-  }
-  return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, resolve(v)]));
-}
-
-function policyOf(role: string): unknown {
-  const statements = Object.entries(resources)
-    .filter(
-      ([id, r]) =>
-        (r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy') && id.startsWith(role),
-    )
-    .flatMap(
-      ([, r]) => (r.Properties?.PolicyDocument as { Statement?: unknown[] } | undefined)?.Statement ?? [],
-    );
-  return resolve({ Version: '2012-10-17', Statement: statements });
-}
-
-async function decide(
-  policy: unknown,
-  action: string,
-  resource: string,
-  context: Record<string, string | string[]> = {},
-): Promise<string> {
-  const result = await runSimulation(
-    {
-      request: {
-        principal: `arn:aws:sts::${account}:assumed-role/api/t`,
-        action,
-        resource: { resource, accountId: account },
-        contextVariables: context,
-      },
-      identityPolicies: [{ name: 'role', policy }],
-      serviceControlPolicies: [],
-      resourceControlPolicies: [],
-    },
-    {},
-  );
-  if (result.resultType === 'error') throw new Error(JSON.stringify(result.errors));
-  return result.overallResult;
-}
+let resources: TemplateResources;
+const policyOf = (role: string) => rolePolicy(resources, role);
 
 describe('contract regions in the IAM policies', () => {
   let api: unknown;
@@ -84,17 +32,17 @@ describe('contract regions in the IAM policies', () => {
     const app = new App();
     const config = testConfig({ contractRegions: [CONTRACT] });
     const stack = new PlatformStack(app, 'platform', { env: ENV, config });
-    resources = (app.synth().getStackByName(stack.stackName).template as { Resources: Resources }).Resources;
+    resources = (app.synth().getStackByName(stack.stackName).template as { Resources: TemplateResources })
+      .Resources;
     api = policyOf('ApiRole');
     deployer = policyOf('TenantProvisioningDeployerRole');
     const [, fn] =
       Object.entries(resources).find(
         ([id, r]) => r.Type === 'AWS::Lambda::Function' && id.startsWith('Api'),
       ) ?? [];
-    const env = resolve((fn!.Properties!.Environment as { Variables: unknown }).Variables) as Record<
-      string,
-      string
-    >;
+    const env = resolveTemplateValue(
+      (fn!.Properties!.Environment as { Variables: unknown }).Variables,
+    ) as Record<string, string>;
     templateUrl = env[TENANT_STACK_ENV.templateUrl] ?? '';
     code = { bucket: env[TENANT_STACK_ENV.codeBucket] ?? '', key: env[TENANT_STACK_ENV.codeKey] ?? '' };
   }, 120_000);

@@ -1,11 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PlatformStack } from '../../infra/platform-stack.ts';
-import { synthesizeTenantTemplate } from '../../infra/tenant-template.ts';
-import { tenantStackParameters } from '../../src/adapters/aws/tenant-stack.ts';
-import type { TenantId } from '../../src/core/ids.ts';
-import { DEFAULT_FUNCTION_SETTINGS } from '../../src/core/tenant.ts';
-import { type CfnTemplate, ENV, instantiate, testConfig } from '../infra/support.ts';
+import { contractRegionTenantStack, ENV, testConfig } from '../infra/support.ts';
 
 // Every statement of every role the platform stack makes (API, control, model lanes, settler,
 // notifications, webhooks, deployer), not only the control plane's: a regional ARN names the platform's
@@ -78,18 +74,7 @@ describe('Regions named by the IAM policies of every platform role', () => {
 });
 
 describe("a tenant stack in a contract Region: its role's ARNs", () => {
-  const template = synthesizeTenantTemplate(['finance']) as CfnTemplate;
-  const resources = instantiate(
-    template,
-    tenantStackParameters({
-      tenantId: 'globex' as TenantId,
-      settings: DEFAULT_FUNCTION_SETTINGS,
-      account: ENV.account,
-      region: CONTRACT,
-      platformRegion: ENV.region,
-      code: { bucket: `silopool-code-${CONTRACT}`, key: 'model.zip' },
-    }),
-  ) as Resources;
+  const resources = contractRegionTenantStack(CONTRACT) as Resources;
   const arns = statementsOf(resources).map((a) => ({
     ...a,
     arn: a.arn.replaceAll('<AWS::Partition>', 'aws').replaceAll('<AWS::Region>', CONTRACT),

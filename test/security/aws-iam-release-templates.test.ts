@@ -1,4 +1,3 @@
-import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { App } from 'aws-cdk-lib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PlatformStack } from '../../infra/platform-stack.ts';
@@ -7,52 +6,23 @@ import { artifactsOf } from '../../src/adapters/aws/release-infrastructure.ts';
 import { TENANT_STACK_ENV } from '../../src/adapters/aws/tenant-stack.ts';
 import type { TenantId } from '../../src/core/ids.ts';
 import { ENV, testConfig } from '../infra/support.ts';
+import {
+  DEPLOYER_ARN,
+  decide,
+  resolveTemplateValue,
+  rolePolicy,
+  type TemplateResources,
+} from '../support/iam-simulate.ts';
 
 // Which tenant templates the control plane may have CloudFormation deploy: the platform's own and a release's
 // (src/adapters/aws/release-infrastructure.ts `artifactsOf`), nothing else. The API role's and the deployer
 // role's policies synthesized from infra/, evaluated by an IAM policy simulator (@cloud-copilot/iam-simulate)
 // with the condition keys CloudFormation and S3 set for the request.
 const { account, region } = ENV;
-const DEPLOYER_ARN = `arn:aws:iam::${account}:role/deployer`;
 const STACK_ARN = `arn:aws:cloudformation:${region}:${account}:stack/silopool-tenant-t1/5e2f`;
 
-type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
-let resources: Resources;
-
-/** A template value with pseudo parameters resolved, the deployer role's ARN as DEPLOYER_ARN. */
-function resolve(node: unknown): unknown {
-  const pseudo: Record<string, string> = { 'AWS::Partition': 'aws', 'AWS::URLSuffix': 'amazonaws.com' };
-  if (Array.isArray(node)) return node.map(resolve);
-  if (node === null || typeof node !== 'object') return node;
-  const record = node as Record<string, unknown>;
-  if ('Ref' in record) return pseudo[String(record.Ref)] ?? `unresolved-${String(record.Ref)}`;
-  if ('Fn::Sub' in record)
-    return String(record['Fn::Sub']).replace(/\$\{([^}]+)\}/g, (_, name: string) => pseudo[name] ?? name);
-  if ('Fn::GetAtt' in record) {
-    const [logicalId] = record['Fn::GetAtt'] as string[];
-    return logicalId?.startsWith('TenantProvisioningDeployerRole')
-      ? DEPLOYER_ARN
-      : `arn:aws:unresolved:::${logicalId}`;
-  }
-  if ('Fn::Join' in record) {
-    const [separator, parts] = record['Fn::Join'] as [string, unknown[]];
-    return parts.map(resolve).join(separator);
-  }
-  return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, resolve(v)]));
-}
-
-/** A role's identity policy: its inline statements and those CDK moved to an overflow managed policy. */
-function policyOf(role: string): unknown {
-  const statements = Object.entries(resources)
-    .filter(
-      ([id, r]) =>
-        (r.Type === 'AWS::IAM::Policy' || r.Type === 'AWS::IAM::ManagedPolicy') && id.startsWith(role),
-    )
-    .flatMap(
-      ([, r]) => (r.Properties?.PolicyDocument as { Statement?: unknown[] } | undefined)?.Statement ?? [],
-    );
-  return resolve({ Version: '2012-10-17', Statement: statements });
-}
+let resources: TemplateResources;
+const policyOf = (role: string) => rolePolicy(resources, role);
 
 function environmentOf(prefix: string): Record<string, string> {
   const [, fn] =
@@ -61,31 +31,7 @@ function environmentOf(prefix: string): Record<string, string> {
     ) ?? [];
   const environment = fn?.Properties?.Environment as { Variables: unknown } | undefined;
   if (!environment) throw new Error(`No function ${prefix} with an environment in the platform stack`);
-  return resolve(environment.Variables) as Record<string, string>;
-}
-
-async function decide(
-  policy: unknown,
-  action: string,
-  resource: string,
-  context: Record<string, string> = {},
-): Promise<string> {
-  const result = await runSimulation(
-    {
-      request: {
-        principal: `arn:aws:sts::${account}:assumed-role/api/t`,
-        action,
-        resource: { resource, accountId: account },
-        contextVariables: context,
-      },
-      identityPolicies: [{ name: 'role', policy }],
-      serviceControlPolicies: [],
-      resourceControlPolicies: [],
-    },
-    {},
-  );
-  if (result.resultType === 'error') throw new Error(JSON.stringify(result.errors));
-  return result.overallResult;
+  return resolveTemplateValue(environment.Variables) as Record<string, string>;
 }
 
 describe('the tenant templates and bundles the control plane may deploy', () => {
@@ -107,7 +53,8 @@ describe('the tenant templates and bundles the control plane may deploy', () => 
   beforeAll(() => {
     const app = new App();
     const stack = new PlatformStack(app, 'platform', { env: ENV, config: testConfig() });
-    resources = (app.synth().getStackByName(stack.stackName).template as { Resources: Resources }).Resources;
+    resources = (app.synth().getStackByName(stack.stackName).template as { Resources: TemplateResources })
+      .Resources;
     apiPolicy = policyOf('ApiRole');
     deployerPolicy = policyOf('TenantProvisioningDeployerRole');
     const env = environmentOf('ApiFunction');
