@@ -1,13 +1,9 @@
-import {
-  CloudWatchClient,
-  PutMetricAlarmCommand,
-  SetAlarmStateCommand,
-  type StateValue,
-} from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, type StateValue } from '@aws-sdk/client-cloudwatch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tenantAlarmNames } from '../../src/adapters/aws/naming.ts';
 import { createCloudWatchReleaseAlarms } from '../../src/adapters/aws/release-alarms.ts';
 import type { TenantId } from '../../src/core/ids.ts';
+import { putAlarm as putAlarmOn } from '../support/cloudwatch.ts';
 import { MOTO_MISSING, type Moto, motoAvailable, startMoto } from '../support/moto.ts';
 import { newTenantId } from '../support/server.ts';
 
@@ -18,23 +14,7 @@ const available = motoAvailable();
 let moto: Moto;
 let client: CloudWatchClient;
 
-async function putAlarm(name: string, state: StateValue): Promise<void> {
-  await client.send(
-    new PutMetricAlarmCommand({
-      AlarmName: name,
-      Namespace: 'Silopool',
-      MetricName: 'JobFailures',
-      Statistic: 'Sum',
-      Period: 300,
-      EvaluationPeriods: 1,
-      Threshold: 1,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-    }),
-  );
-  await client.send(
-    new SetAlarmStateCommand({ AlarmName: name, StateValue: state, StateReason: `set ${state}` }),
-  );
-}
+const putAlarm = (name: string, state: StateValue) => putAlarmOn(client, name, state);
 
 describe.skipIf(!available)(`CloudWatch release alarms on moto ${available ? '' : MOTO_MISSING}`, () => {
   beforeAll(async () => {

@@ -6,7 +6,7 @@ import {
   DescribeStacksCommand,
   UpdateStackCommand,
 } from '@aws-sdk/client-cloudformation';
-import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
@@ -18,7 +18,7 @@ import {
 import { App } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PlatformStack } from '../../infra/platform-stack.ts';
-import { tenantAlarmNames, tenantStackName } from '../../src/adapters/aws/naming.ts';
+import { tenantStackName } from '../../src/adapters/aws/naming.ts';
 import { emulatorTableInput } from '../../src/adapters/aws/stores.ts';
 import { TENANT_STACK_ENV } from '../../src/adapters/aws/tenant-stack.ts';
 import { createRolloutRunner, type RolloutRunner } from '../../src/control/release-rollout.ts';
@@ -29,6 +29,7 @@ import { type AwsPorts, createAwsPorts } from '../../src/entry/aws-wiring.ts';
 import { listModels } from '../../src/models/registry.ts';
 import { openReleaseCatalog } from '../../src/models/releases.ts';
 import { testConfig } from '../infra/support.ts';
+import { putTenantAlarmsOk } from '../support/cloudwatch.ts';
 import { MOTO_MISSING, type Moto, motoAvailable, startMoto } from '../support/moto.ts';
 import { createMotoUser, EMPTY_ZIP, motoTenantTemplate } from '../support/moto-stacks.ts';
 import { newTenantId } from '../support/server.ts';
@@ -283,24 +284,7 @@ describe.skipIf(!available)(`upgrades with moto's IAM enforced ${available ? '' 
     tenants.sort();
     const cloudWatch = new CloudWatchClient(clientConfig(admin));
     for (const id of tenants) {
-      const alarms = tenantAlarmNames(id, MODELS);
-      for (const name of [alarms.jobFailures, ...Object.values(alarms.deadLetters)]) {
-        await cloudWatch.send(
-          new PutMetricAlarmCommand({
-            AlarmName: name,
-            Namespace: 'Silopool',
-            MetricName: 'JobFailures',
-            Statistic: 'Sum',
-            Period: 300,
-            EvaluationPeriods: 1,
-            Threshold: 1,
-            ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-          }),
-        );
-        await cloudWatch.send(
-          new SetAlarmStateCommand({ AlarmName: name, StateValue: 'OK', StateReason: 'test' }),
-        );
-      }
+      await putTenantAlarmsOk(cloudWatch, id, MODELS);
     }
     cloudWatch.destroy();
     // The role exactly as synthesized is refused what the upgrade needs, for moto's reasons (see above).

@@ -4,7 +4,7 @@ import {
   DescribeStacksCommand,
   type Stack,
 } from '@aws-sdk/client-cloudformation';
-import { CloudWatchClient, PutMetricAlarmCommand, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, SetAlarmStateCommand } from '@aws-sdk/client-cloudwatch';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
@@ -15,6 +15,7 @@ import type { TenantId } from '../../src/core/ids.ts';
 import { listModels } from '../../src/models/registry.ts';
 import { submit, until, waitForOperation } from '../placement/helpers.ts';
 import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.ts';
+import { putTenantAlarmsOk } from '../support/cloudwatch.ts';
 import { MOTO_MISSING, motoAvailable } from '../support/moto.ts';
 import { EMPTY_ZIP, motoTenantTemplate } from '../support/moto-stacks.ts';
 import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
@@ -152,25 +153,7 @@ describe.skipIf(!motoAvailable())(
       dedicated.sort((a, b) => (a.id < b.id ? -1 : 1));
       // The alarms each tenant stack declares (moto's CloudFormation does not make them), all OK.
       for (const t of dedicated) {
-        const names = tenantAlarmNames(t.id, MODELS);
-        for (const name of [names.jobFailures, ...Object.values(names.deadLetters)]) {
-          await cloudWatch.send(
-            new PutMetricAlarmCommand({
-              AlarmName: name,
-              Namespace: 'Silopool',
-              MetricName: 'JobFailures',
-              Dimensions: [{ Name: 'TenantId', Value: t.id }],
-              Statistic: 'Sum',
-              Period: 300,
-              EvaluationPeriods: 1,
-              Threshold: 1,
-              ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-            }),
-          );
-          await cloudWatch.send(
-            new SetAlarmStateCommand({ AlarmName: name, StateValue: 'OK', StateReason: 'test' }),
-          );
-        }
+        await putTenantAlarmsOk(cloudWatch, t.id, MODELS);
       }
     }, 900_000);
 
