@@ -128,14 +128,12 @@ export function createSqliteJobIntake(deps: {
       scheduleDrain(source);
       return;
     }
+    // Only a dedicated tenant's database closes before the intake does (the shared one is the platform's).
     const { ref } = source;
+    if (ref.kind !== 'dedicated') return;
     const onDisk = deps.stores
       .refsOnDisk()
-      .some(
-        (r) =>
-          r.kind === ref.kind &&
-          (r.kind === 'shared' || (ref.kind === 'dedicated' && r.tenantId === ref.tenantId)),
-      );
+      .some((r) => r.kind === 'dedicated' && r.tenantId === ref.tenantId);
     if (onDisk) scheduleDrain(sourceOf(ref));
   };
 
