@@ -56,3 +56,28 @@ export function problemOf(error: CliError | SilopoolError): ProblemJson {
   }
   return error.problem ?? { title: error.message };
 }
+
+/** What a file system error code means to the person who named the file. */
+const FILE_PROBLEMS: Record<string, string> = {
+  ENOENT: 'no such file or folder',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EISDIR: 'it is a folder, not a file',
+  ENOTDIR: 'a part of the path is not a folder',
+  EEXIST: 'it exists already',
+  ENOSPC: 'the disk is full',
+  EROFS: 'the file system is read-only',
+};
+
+/**
+ * A file the command was told to read or write (`apply tenants.yaml`, `--export acme.zip`, a plans file)
+ * that could not be used, as one line naming the path and why, instead of Node's stack trace.
+ * Undefined for anything that is not such an error (Node's `SystemError`: `code` and `path`).
+ */
+export function fileError(error: unknown): CliError | undefined {
+  const { code, path } = (error ?? {}) as { code?: unknown; path?: unknown };
+  if (typeof code !== 'string' || typeof path !== 'string' || !(code in FILE_PROBLEMS)) return undefined;
+  return new CliError(`Cannot use ${path}: ${FILE_PROBLEMS[code]} (${code}).`, {
+    problem: { code: code.toLowerCase(), title: `Cannot use ${path}: ${FILE_PROBLEMS[code]}` },
+  });
+}

@@ -4,11 +4,11 @@ import type { Role } from '../core/principal.ts';
 import { DEFAULT_PLAN, PLANS } from '../core/tenant.ts';
 import { addBillingCommands } from './billing.ts';
 import { confirmDestructive } from './confirm.ts';
-import { describeProblem, problemOf } from './errors.ts';
+import { describeProblem, fileError, problemOf } from './errors.ts';
 import { addKeyCommands } from './keys.ts';
 import { CliError, type ConnectOptions, connect, type Operator } from './operator.ts';
 import { printTable } from './output.ts';
-import { runApply, showMove } from './placement.ts';
+import { offboardToFile, runApply, showMove } from './placement.ts';
 import { addReleaseCommands } from './releases.ts';
 import { existingTenants, lifetime } from './token.ts';
 
@@ -142,11 +142,8 @@ tenants
         // Read first: a missing tenant is an error, not a question.
         await op.getTenant(id);
         await confirmDestructive(`offboard ${id} (its users lose access and its data is deleted)`, o);
-        const zip = await op.offboardTenant(id);
-        const { writeFileSync } = await import('node:fs');
-        // The export is the tenant's financial data: readable by this user only.
-        writeFileSync(o.export, zip, { mode: 0o600 });
-        return { tenantId: id, export: o.export, bytes: zip.byteLength };
+        const bytes = await offboardToFile(op, id, o.export);
+        return { tenantId: id, export: o.export, bytes };
       },
       (r) =>
         process.stdout.write(`Offboarded ${r.tenantId}; export written to ${r.export} (${r.bytes} bytes).\n`),
@@ -172,7 +169,14 @@ program
           json: Boolean(o.json),
           confirm: (ids) => confirmDestructive(`offboard ${ids.join(', ')} as the plan says`, o),
         }),
-      (r) => process.stdout.write(r.steps === 0 ? 'Nothing to change.\n' : `Applied ${r.steps} change(s).\n`),
+      (r) =>
+        process.stdout.write(
+          o.dryRun && r.plan.length > 0
+            ? 'Dry run: nothing was changed.\n'
+            : r.steps === 0
+              ? 'Nothing to change.\n'
+              : `Applied ${r.steps} change(s).\n`,
+        ),
     ),
   );
 
@@ -206,7 +210,8 @@ program
 
 addBillingCommands(program, withOperator);
 
-program.parseAsync().catch((error: unknown) => {
+program.parseAsync().catch((caught: unknown) => {
+  const error = fileError(caught) ?? caught;
   if (error instanceof CliError || error instanceof SilopoolError) {
     // Scripts asked for JSON get the problem as JSON (on stderr, beside exit code 1); people get words.
     if (process.argv.includes('--json')) process.stderr.write(`${JSON.stringify(problemOf(error))}\n`);

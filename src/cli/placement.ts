@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type CurrentTenant, describePlanItem, parseTenantsFile, planApply } from '../control/apply.ts';
 import { CliError, type OperationJson, type Operator } from './operator.ts';
@@ -84,11 +84,37 @@ export async function runApply(
         break;
       case 'offboard': {
         const path = join(options.exportDir, `${item.id}-export.zip`);
-        writeFileSync(path, await op.offboardTenant(item.id), { mode: 0o600 });
+        await offboardToFile(op, item.id, path);
         say(`    export written to ${path}`);
         break;
       }
     }
   }
   return { plan: plan.map(describePlanItem), steps: plan.length };
+}
+
+/**
+ * Offboards tenant `id` and writes its export zip to `path` (mode 0600: the tenant's financial data).
+ * The file is opened before the server is asked, so a path that cannot be written (a missing folder, no
+ * permission) stops the command while the tenant still exists; the export, which cannot be asked for
+ * again once the tenant is gone, is not lost to a typo. A failed offboarding removes the empty file.
+ * @returns the bytes written.
+ * @throws Node's SystemError for the path (reported by the CLI as one line), or the server's problem.
+ */
+export async function offboardToFile(op: Operator, id: string, path: string): Promise<number> {
+  const fd = openSync(path, 'w', 0o600);
+  let zip: Uint8Array;
+  try {
+    zip = await op.offboardTenant(id);
+  } catch (error) {
+    closeSync(fd);
+    rmSync(path, { force: true });
+    throw error;
+  }
+  try {
+    writeFileSync(fd, zip);
+  } finally {
+    closeSync(fd);
+  }
+  return zip.byteLength;
 }

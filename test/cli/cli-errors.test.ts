@@ -56,6 +56,34 @@ describe('CLI errors people can act on', () => {
     expect(ok.stdout).toMatch(/^ey/);
   });
 
+  it('names a file it cannot read or write in one line, and deletes nothing when the export cannot be written', async () => {
+    const DATA_DIR = tempDataDir();
+    const missing = join(DATA_DIR, 'no-such-tenants.yaml');
+    const apply = await cli({ DATA_DIR }, 'apply', missing, '--dry-run');
+    expect(apply.code).toBe(1);
+    expect(apply.stderr).toBe(`silopool: Cannot use ${missing}: no such file or folder (ENOENT).\n`);
+    const id = newTenantId('exp');
+    await cli({ DATA_DIR }, 'tenants', 'create', id, '--name', 'Export');
+    // A folder that does not exist: the export could not be kept, so the tenant must not be deleted.
+    const nowhere = join(DATA_DIR, 'no-such-folder', 'export.zip');
+    const offboard = await cli({ DATA_DIR }, 'tenants', 'offboard', id, '--export', nowhere, '--yes');
+    expect(offboard.code).toBe(1);
+    expect(offboard.stderr).toContain(`Cannot use ${nowhere}: no such file or folder`);
+    expect(offboard.stderr).not.toMatch(/\n\s+at /);
+    const list = JSON.parse((await cli({ DATA_DIR }, 'tenants', 'list', '--json')).stdout) as {
+      id: string;
+    }[];
+    expect(list.map((t) => t.id)).toContain(id);
+    // A dry run with changes says nothing was changed (not "Nothing to change").
+    const file = join(DATA_DIR, 'tenants.yaml');
+    writeFileSync(file, `tenants:\n  - id: ${id}\n    plan: enterprise\n`);
+    const dry = await cli({ DATA_DIR }, 'apply', file, '--dry-run');
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain('Plan (1 change)');
+    expect(dry.stdout).toContain('Dry run: nothing was changed.');
+    expect(dry.stdout).not.toContain('Nothing to change');
+  });
+
   describe('against a running server', () => {
     let server: TestServer;
     const env = () => ({
