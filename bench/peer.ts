@@ -22,7 +22,7 @@ import { startPlatform } from '../src/entry/platform.ts';
 import { getModel } from '../src/models/registry.ts';
 import { addFormats } from '../src/models/rules.ts';
 import { startModuleWorker } from '../src/runtime/module-url.ts';
-import { ensureRedis, startRedis } from './queue.ts';
+import { ensureRedis, processCpuMicros, startRedis } from './queue.ts';
 import { percentile, warmupJobsPerThread } from './support.ts';
 import type { BenchResult } from './types.ts';
 
@@ -38,13 +38,17 @@ const CASES = {
 const WARMUP_JOBS = warmupJobsPerThread();
 const CLIENT_CONCURRENCY = 8;
 
-type Run = { jobsPerSec: number; p50: number; p99: number };
+/** Jobs/s, submit→done latency (ms), and CPU core-ms per job: this process's threads (server, workers and
+ * the client thread, alike on both sides) plus, for the peer, redis-server's (`/proc/<pid>/stat`). */
+type Run = { jobsPerSec: number; p50: number; p99: number; cpuMsPerJob: number };
 type Side = {
   url: string;
   apiKey: string;
   /** Calls `done(jobId)` for every job that finished (succeeded or failed); returns an unsubscribe. */
   onFinished(done: (jobId: string) => void): () => void;
   stop(): Promise<void>;
+  /** Another process doing this side's work (redis-server), whose CPU counts too. */
+  helperPid?: number;
 };
 
 const now = (): number => performance.timeOrigin + performance.now();
@@ -62,6 +66,8 @@ async function measure(side: Side, client: Thread, jobs: number): Promise<Run> {
     });
   });
   const started = now();
+  const cpu = process.cpuUsage();
+  const helperCpu = processCpuMicros(side.helperPid);
   const sent = new Promise<[string, number][]>((resolve, reject) => {
     client.once('message', (m: { started?: [string, number][]; error?: string }) =>
       m.error ? reject(new Error(m.error)) : resolve(m.started ?? []),
@@ -71,11 +77,14 @@ async function measure(side: Side, client: Thread, jobs: number): Promise<Run> {
   const submits = await sent;
   await allDone;
   const elapsed = now() - started;
+  const used = process.cpuUsage(cpu);
+  const cpuMicros = used.user + used.system + processCpuMicros(side.helperPid) - helperCpu;
   const latencies = submits.map(([id, at]) => (finishedAt.get(id) ?? Number.NaN) - at).sort((a, b) => a - b);
   return {
     jobsPerSec: jobs / (elapsed / 1000),
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
+    cpuMsPerJob: cpuMicros / 1000 / jobs,
   };
 }
 
@@ -136,7 +145,7 @@ async function silopool(threads: number): Promise<Side> {
  * JSON Schema and checks at submit (the same Ajv options as Silopool), `queue.add`, 202 with the id;
  * a sandboxed BullMQ worker (worker threads, concurrency = cores) runs the model and writes the workbook.
  */
-async function peer(threads: number, redisPort: number): Promise<Side> {
+async function peer(threads: number, redis: { port: number; pid: number | undefined }): Promise<Side> {
   const dir = mkdtempSync(join(tmpdir(), 'silopool-bench-bullmq-'));
   const cache = new URL('../node_modules/.cache/silopool-bench/', import.meta.url).pathname;
   mkdirSync(cache, { recursive: true });
@@ -150,7 +159,7 @@ async function peer(threads: number, redisPort: number): Promise<Side> {
     outfile: processor,
     logLevel: 'silent',
   });
-  const connection = { host: '127.0.0.1', port: redisPort, maxRetriesPerRequest: null };
+  const connection = { host: '127.0.0.1', port: redis.port, maxRetriesPerRequest: null };
   const name = `peer-${randomUUID()}`;
   const queue = new Queue(name, { connection });
   const events = new QueueEvents(name, { connection });
@@ -183,6 +192,7 @@ async function peer(threads: number, redisPort: number): Promise<Side> {
   return {
     url,
     apiKey,
+    ...(redis.pid !== undefined ? { helperPid: redis.pid } : {}),
     onFinished(done) {
       const finished = ({ jobId }: { jobId: string }) => done(jobId);
       events.on('completed', finished);
@@ -235,7 +245,7 @@ export async function benchPeer(options: { jobs?: number } = {}): Promise<BenchR
         });
         continue;
       }
-      const theirs = await run(await peer(threads, redis.port), input, jobs);
+      const theirs = await run(await peer(threads, redis), input, jobs);
       results.push({
         name: `peer: ${name} finance jobs e2e, Silopool vs Fastify + BullMQ + Redis`,
         value: ours.jobsPerSec,
@@ -243,6 +253,14 @@ export async function benchPeer(options: { jobs?: number } = {}): Promise<BenchR
         baseline: theirs.jobsPerSec,
         ratio: ours.jobsPerSec / theirs.jobsPerSec,
         note: `${jobs} jobs, ${threads} threads, client concurrency ${CLIENT_CONCURRENCY}; submit→done p50/p99 Silopool ${ms(ours.p50)}/${ms(ours.p99)}, peer ${ms(theirs.p50)}/${ms(theirs.p99)}; target ≥ 1.5× at equal or better p99`,
+      });
+      results.push({
+        name: `peer: ${name} finance jobs, CPU per job, Silopool vs Fastify + BullMQ + Redis`,
+        value: ours.cpuMsPerJob,
+        unit: 'core-ms',
+        baseline: theirs.cpuMsPerJob,
+        ratio: theirs.cpuMsPerJob / ours.cpuMsPerJob,
+        note: 'process CPU (every thread, the client thread included on both sides) + redis-server; ratio > 1: Silopool uses less',
       });
     }
   } finally {
