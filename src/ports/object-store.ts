@@ -19,6 +19,13 @@ export interface ObjectPage {
 
 /** S3 semantics: put overwrites, get of a missing key is undefined, list is by prefix in key order. */
 export interface ObjectStore {
+  /**
+   * Stores `body` under `key`, whole or not at all: it resolves only once every byte is stored and
+   * readable, and never publishes a short or torn object (a job record points at what a put stored
+   * without reading it back). Throws `CorruptWriteError` on a short write, `StorageFullError` when the
+   * disk is full; S3: the SDK's default CRC32 checksum (`requestChecksumCalculation: WHEN_SUPPORTED`),
+   * which S3 verifies against the body it received (`BadDigest` otherwise).
+   */
   put(key: string, body: Uint8Array, contentType: string): Promise<void>;
   get(key: string): Promise<StoredObject | undefined>;
   list(prefix: string, options?: { cursor?: string; limit?: number }): Promise<ObjectPage>;
