@@ -1,6 +1,5 @@
 import Form, { type IChangeEvent } from '@rjsf/core';
 import type { ErrorSchema, RJSFSchema } from '@rjsf/utils';
-import validator from '@rjsf/validator-ajv8';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { ProblemError } from '../../../src/client/index.ts';
 import { useAsync, useTenantClient } from '../api.tsx';
@@ -8,6 +7,7 @@ import { Link, navigate, useLocation, useTitle } from '../router.tsx';
 import { formTemplates } from '../ui/formTemplates.tsx';
 import { ProblemBanner } from '../ui/Problem.tsx';
 import { Empty, Loading } from '../ui/States.tsx';
+import { formValidator } from './formValidator.ts';
 import {
   errorSchemaFrom,
   formSchema,
@@ -112,7 +112,7 @@ export function RunModelPage({ tenantId, model }: { tenantId: string; model: str
       <Form
         schema={schema}
         uiSchema={uiSchema}
-        validator={validator}
+        validator={formValidator}
         widgets={widgets}
         templates={formTemplates}
         formData={initial}
