@@ -22,10 +22,9 @@ export function contentSecurityPolicy(authConfig: AuthConfig): Record<string, st
     // Swagger UI draws its icons as data: SVGs; the app's logo previews are data: PNGs.
     'img-src': ["'self'", 'data:'],
     'object-src': ["'none'"],
-    // The portal's form validator (RJSF with Ajv) compiles the tenant's input schema to a function at run
-    // time. 'unsafe-eval' permits only that string-to-code step: no inline script, no script from elsewhere
-    // runs. A validator that interprets the schema instead would let it go.
-    'script-src': ["'self'", "'unsafe-eval'"],
+    // No 'unsafe-eval': the portal's form validator interprets the tenant's schema
+    // (web/src/portal/formValidator.ts) instead of compiling it to a function.
+    'script-src': ["'self'"],
     'script-src-attr': ["'none'"],
     'style-src': ["'self'"],
   };

@@ -96,6 +96,11 @@ describe('SILOPOOL_TRUST_PROXY', () => {
 });
 
 describe('Content-Security-Policy', () => {
+  it("allows scripts from the app's origin only: no inline script, no eval", () => {
+    expect(contentSecurityPolicy({ mode: 'embedded' })['script-src']).toEqual(["'self'"]);
+    expect(contentSecurityPolicy({ mode: 'embedded' })['script-src-attr']).toEqual(["'none'"]);
+  });
+
   it("allows fetching the OIDC token endpoint's origin only when OIDC login is configured", () => {
     expect(contentSecurityPolicy({ mode: 'embedded' })['connect-src']).toEqual(["'self'"]);
     const oidc = contentSecurityPolicy({

@@ -150,6 +150,9 @@ describe('security headers', () => {
       expect(csp).toContain(directive);
     }
     expect(csp).not.toContain('unsafe-inline');
+    // Scripts only from the app's origin, and no string turned into code (the form validator interprets).
+    expect(csp).toContain("script-src 'self';");
+    expect(csp).not.toContain('unsafe-eval');
     expect(headers.get('x-content-type-options')).toBe('nosniff');
     expect(headers.get('referrer-policy')).toBe('no-referrer');
     expect(headers.get('x-frame-options')).toBe('DENY');
@@ -193,6 +196,7 @@ describe('security headers', () => {
     const csp = res.headers.get('content-security-policy') ?? '';
     expect(csp).toContain("style-src 'self' 'unsafe-inline'");
     expect(csp).toContain("script-src 'self';");
+    expect(csp).not.toContain('unsafe-eval');
     expect(csp).toContain("frame-ancestors 'none'");
   });
 });

@@ -8,7 +8,8 @@ import { JobsPage } from './JobsPage.tsx';
 import { ModelsPage } from './ModelsPage.tsx';
 import { NotificationsPage } from './NotificationsPage.tsx';
 
-// The generated form brings @rjsf and Ajv, the portal's largest dependencies; only the form page loads them.
+// The generated form brings @rjsf and its schema validator, the portal's largest dependencies; only the form
+// page loads them.
 const RunModelPage = lazy(() => import('./RunModelPage.tsx').then((m) => ({ default: m.RunModelPage })));
 
 /** The tenant portal under `/t/:tenant/…`. */

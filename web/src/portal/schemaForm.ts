@@ -9,8 +9,8 @@ function isObject(value: unknown): value is Schema {
 }
 
 /**
- * The schema as the form validates it. `$schema` is dropped because the browser-side Ajv is
- * draft-07 and the server, which validates again, is the authority on dialect details.
+ * The schema as the form validates it. `$schema` and `$id` are dropped: the form validates as draft-07
+ * (formValidator.ts), the server's dialect, and the server, which validates again, is the authority.
  */
 export function formSchema(schema: JsonSchema): JsonSchema {
   const { $schema: _dialect, $id: _id, ...rest } = schema;
