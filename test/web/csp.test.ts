@@ -87,6 +87,35 @@ describe.skipIf(!hasChromium)(`Content-Security-Policy in Chromium${skipReason}`
     await page.context().close();
   });
 
+  it('the run-model form checks values in the page without eval: a bad value, its inline error, the fix, the run', async () => {
+    const { page, violations } = await watchedPage();
+    const path = `/t/${tenantId}/models/finance`;
+    await page.goto(`${server.url}/login?next=${encodeURIComponent(path)}#token=${token}`);
+    await page.getByRole('button', { name: 'Run model' }).waitFor();
+    // A rate per year instead of one rate: @rjsf asks the validator which choice the value fits.
+    await page.getByLabel(/Kind of value for Revenue growth/).selectOption({ label: 'A value per period' });
+    await page.getByLabel(/^Value per period 1/).fill('4');
+    const years = page.getByLabel(/Projection years/);
+    await years.fill('0');
+    await years.blur();
+    const inline = page.locator('#root_years__error');
+    await inline.waitFor();
+    expect(await inline.textContent()).toContain('must be at least 1');
+    // Submitting with the bad value is stopped in the page, with the field named in the summary.
+    await page.getByRole('button', { name: 'Run model' }).click();
+    await page.locator('#error-summary').filter({ hasText: 'Projection years must be at least 1' }).waitFor();
+    expect(page.url()).toMatch(/\/models\/finance$/);
+    // One projected year, as many as the rates per year given.
+    await years.fill('1');
+    await years.blur();
+    await inline.waitFor({ state: 'detached' });
+    await page.getByRole('button', { name: 'Run model' }).click();
+    await page.waitForURL(/\/jobs\/j_/);
+    await page.locator('.job-status .badge-succeeded').waitFor({ timeout: 20_000 });
+    expect(await violations()).toEqual([]);
+    await page.context().close();
+  });
+
   it('the operator console (tenants, a tenant, usage chart, queues, advisor) has no violation', async () => {
     const { page, violations } = await watchedPage();
     await page.goto(
