@@ -69,6 +69,15 @@ describe('the portal form validator (interprets the schema, no eval)', () => {
     const emptied = finance.validate({ years: undefined, netDebt: undefined });
     expect(emptied.errors.map((e) => e.stack)).toEqual(['Projection years is required']);
     expect(emptied.errorSchema).toEqual({ years: { __errors: ['is required'] } });
+    // An emptied list item, or no data at all, is a value of no type (Ajv reads `undefined` so too).
+    const list: RJSFSchema = { type: 'array', items: { type: 'number' } };
+    expect(formValidator.validateFormData([1, undefined], list).errorSchema).toEqual({
+      1: { __errors: ['must be number'] },
+    });
+    expect(formValidator.validateFormData(undefined, { type: 'object' }).errorSchema).toEqual({
+      __errors: ['must be object'],
+    });
+    expect(formValidator.isValid({ type: 'number' }, undefined, list)).toBe(false);
   });
 
   it('reports the fields of a nested object at their own paths', () => {
