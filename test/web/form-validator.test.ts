@@ -113,6 +113,7 @@ describe('the portal form validator (interprets the schema, no eval)', () => {
       ['anyOf', '.revenueGrowth', 'Revenue growth must match a schema in anyOf'],
     ]);
     expect(result.errors[0]?.params).toEqual({ additionalProperty: 'extra' });
+    expect(finance.validate({ 'a/b~c': 1 }).errors[0]?.params).toEqual({ additionalProperty: 'a/b~c' });
     expect(result.errorSchema).toEqual({
       __errors: ['must NOT have additional properties'],
       revenueGrowth: {

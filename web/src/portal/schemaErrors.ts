@@ -125,7 +125,7 @@ function toSchemaErrors(units: OutputUnit[], prepared: PreparedSchema, data: unk
     const next = units[i + 1];
     if (unit.keyword === 'additionalProperties' && parent?.additionalProperties === false && next) {
       // The summary, then a `false` unit at the extra property: Ajv reports one error at the object.
-      const additionalProperty = segmentsOf(next.instanceLocation).at(-1) ?? '';
+      const additionalProperty = unescapePointer(segmentsOf(next.instanceLocation).at(-1) ?? '');
       out.push(
         error(unit, instancePath, parent, { additionalProperty }, 'must NOT have additional properties'),
       );
