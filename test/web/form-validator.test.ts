@@ -1,12 +1,14 @@
 import { format } from '@cfworker/json-schema';
 import { getClosestMatchingOption, getDefaultFormState, type RJSFSchema } from '@rjsf/utils';
-import { Ajv } from 'ajv';
+import { Ajv, type ErrorObject } from 'ajv';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { financeSchema } from '../../src/models/finance/schema.ts';
 import { fundsSchema } from '../../src/models/funds/schema.ts';
 import { listModels } from '../../src/models/registry.ts';
 import { addFormats } from '../../src/models/rules.ts';
 import { formValidator, InterpretingValidator } from '../../web/src/portal/formValidator.ts';
+import { checkData, prepareSchema, type SchemaError } from '../../web/src/portal/schemaErrors.ts';
 import { formSchema, friendlyErrorsFor, uiSchemaFor } from '../../web/src/portal/schemaForm.ts';
 
 /** The portal's form as RunModelPage sets it up: the tenant schema, its uiSchema and friendlier messages. */
@@ -220,4 +222,54 @@ describe('the portal form validator (interprets the schema, no eval)', () => {
     expect(result.errors.map((e) => e.stack)).toEqual(['.terminalGrowth must be below the discount rate']);
     expect(frozen).toEqual(finance.schema);
   });
+});
+
+describe('the form validator reports what the server validator (Ajv + ajv-formats) reports', () => {
+  const shape = ({ keyword, instancePath, schemaPath, params, message }: ErrorObject | SchemaError) => ({
+    keyword,
+    instancePath,
+    schemaPath,
+    params,
+    message,
+  });
+  const value = fc.oneof(
+    fc.integer({ min: -3, max: 3000 }),
+    fc.double({ noNaN: true, min: -20, max: 20 }),
+    fc.string({ maxLength: 3 }),
+    fc.constant(null),
+    fc.array(fc.oneof(fc.double({ noNaN: true, min: -20, max: 20 }), fc.string({ maxLength: 2 })), {
+      maxLength: 3,
+    }),
+    fc.constantFrom('2025-01-01', '2023-02-29', 'USD', 'gordon', 'nav', 1, 4),
+  );
+  const nestedKeys = [
+    'rate',
+    'basis',
+    'principal',
+    'annualRate',
+    'termMonths',
+    'startDate',
+    'hurdleRate',
+    'a/b',
+  ];
+
+  for (const model of listModels()) {
+    it(`${model.name}: the same errors (keyword, path, params, message) in the same order, for any input`, () => {
+      // The server's options without useDefaults, which would fill the input it checks.
+      const server = addFormats(new Ajv({ allErrors: true, strict: false })).compile(model.inputSchema);
+      const prepared = prepareSchema(model.inputSchema as never);
+      const fields = [...Object.keys(model.inputSchema.properties as object), 'unknownField'];
+      const input = fc.dictionary(
+        fc.constantFrom(...fields),
+        fc.oneof(value, fc.dictionary(fc.constantFrom(...nestedKeys), value)),
+      );
+      fc.assert(
+        fc.property(input, (data) => {
+          server(data);
+          expect(checkData(prepared, data).errors.map(shape)).toEqual((server.errors ?? []).map(shape));
+        }),
+        { numRuns: 300 },
+      );
+    });
+  }
 });
