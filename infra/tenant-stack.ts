@@ -184,6 +184,8 @@ export class TenantStack extends Stack {
       // The platform's Region, for the clients of its tables and queues (src/entry/aws-wiring.ts); the
       // tenant's own table, bucket and queues are found in the tenant's Region, this stack's.
       SILOPOOL_REGION: platformRegion,
+      // The one Region besides the platform's its functions build clients for (`awsRegion`): this stack's.
+      SILOPOOL_CONTRACT_REGIONS: this.region,
       SILOPOOL_TENANT_ID: tenantId,
       // The platform stack always deploys `system_notifications` and its function (user-notifications.ts).
       SILOPOOL_NOTIFICATIONS: 'on',

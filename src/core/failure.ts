@@ -71,8 +71,6 @@ const TENANT_MESSAGE_CODES = new Set([
   'variant_unavailable',
   'unknown_model',
   'not_found',
-  'region_requires_dedicated',
-  'region_unavailable',
   'timeout',
   'message_lost',
   'dead_lettered',

@@ -136,6 +136,8 @@ export function createAwsPorts(env: Env = process.env): AwsPorts {
   const clientsIn = (at: string): RegionalClients => {
     let made = clients.get(at);
     if (!made) {
+      // No client for a Region this platform does not reach, whatever record or caller named it.
+      regions.check(at);
       const rawDynamo = new DynamoDBClient({ region: at, ...endpointFor(env, 'DYNAMODB') });
       made = {
         sqs: new SQSClient({ region: at, ...endpointFor(env, 'SQS') }),
@@ -156,6 +158,7 @@ export function createAwsPorts(env: Env = process.env): AwsPorts {
     queueIn(at) {
       let made = queues.get(at);
       if (!made) {
+        regions.check(at);
         const prefix = queueUrlPrefixIn(env.SILOPOOL_QUEUE_URL_PREFIX, region, at);
         made = createSqsMessageQueue({
           client: clientsIn(at).sqs,
