@@ -1,4 +1,4 @@
-import type { TenantId } from './ids.ts';
+import { parseTenantId, type TenantId } from './ids.ts';
 import type { Placement, Tenant } from './tenant.ts';
 
 /** Where a (tenant, model) pair's jobs go and run. */
@@ -19,7 +19,8 @@ export function sharedQueueName(model: string): string {
 }
 
 export function dedicatedQueueName(tenantId: TenantId, model: string): string {
-  return `tenant_${tenantId}_${model}`;
+  // The brand is a compile-time promise; an id read back from a record is checked before it names a queue.
+  return `tenant_${parseTenantId(tenantId, '/tenantId')}_${model}`;
 }
 
 export function laneForPlacement(tenantId: TenantId, placement: Placement, model: string): Lane {
