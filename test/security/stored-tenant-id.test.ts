@@ -4,6 +4,8 @@ import { join, relative } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dedicatedBucketName, dedicatedTableName, tenantStackName } from '../../src/adapters/aws/naming.ts';
+import { openDatabase } from '../../src/adapters/embedded/database.ts';
+import { createEmbeddedStoreProvider } from '../../src/adapters/embedded/store-provider.ts';
 import type { TenantId } from '../../src/core/ids.ts';
 import { dedicatedQueueName } from '../../src/core/placement.ts';
 import { tenantPrefix } from '../../src/ports/object-store.ts';
@@ -30,6 +32,26 @@ describe('names built from a tenant id', () => {
       }
     }
     expect(tenantPrefix('acme' as TenantId)).toBe('tenants/acme/');
+  });
+
+  it("the embedded store opens a dedicated tenant's database and folder only under DATA_DIR/tenants", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'silopool-ids-'));
+    const escaped = join(dataDir, '..', `${relative(tmpdir(), dataDir)}-escaped`);
+    const shared = openDatabase(join(dataDir, 'jobs.sqlite'));
+    const stores = createEmbeddedStoreProvider(dataDir, shared);
+    try {
+      const tenantId = relative(join(dataDir, 'tenants'), escaped) as TenantId;
+      const ref = { kind: 'dedicated', tenantId } as const;
+      expect(() => stores.jobs(ref).forTenant('acme' as TenantId)).toThrow();
+      expect(() => stores.objects(ref)).toThrow();
+      await expect(stores.provision(ref)).rejects.toThrow();
+      expect(existsSync(escaped)).toBe(false);
+    } finally {
+      await stores.close();
+      shared.close();
+      rmSync(dataDir, { recursive: true, force: true });
+      rmSync(escaped, { recursive: true, force: true });
+    }
   });
 });
 
