@@ -26,7 +26,7 @@ import {
   tenantStackParameters,
 } from '../src/adapters/aws/tenant-stack.ts';
 import { TENANT_ID_PATTERN, type TenantId } from '../src/core/ids.ts';
-import { dedicatedQueueName } from '../src/core/placement.ts';
+import { dedicatedQueueNameOf } from '../src/core/placement.ts';
 import { AWS_MIN_RESERVED_CONCURRENCY, FUNCTION_SETTING_RANGES } from '../src/core/tenant.ts';
 import { NOTIFICATION_QUEUE } from '../src/functions/notification-message.ts';
 import { WEBHOOK_QUEUE } from '../src/functions/webhook-message.ts';
@@ -199,7 +199,7 @@ export class TenantStack extends Stack {
     for (const model of props.models) {
       this.lanes.push(
         new ModelLane(this, `Lane-${model}`, {
-          queueName: dedicatedQueueName(tenantId, model),
+          queueName: dedicatedQueueNameOf(tenantId, model),
           code,
           environment,
           memoryMb: params.memoryMb.valueAsNumber,

@@ -20,7 +20,15 @@ export function sharedQueueName(model: string): string {
 
 export function dedicatedQueueName(tenantId: TenantId, model: string): string {
   // The brand is a compile-time promise; an id read back from a record is checked before it names a queue.
-  return `tenant_${parseTenantId(tenantId, '/tenantId')}_${model}`;
+  return dedicatedQueueNameOf(parseTenantId(tenantId, '/tenantId'), model);
+}
+
+/**
+ * The same name for a tenant id that is not known yet: a template's deploy-time parameter
+ * (infra/tenant-stack.ts), which CloudFormation fills in. Everything else uses `dedicatedQueueName`.
+ */
+export function dedicatedQueueNameOf(tenantId: string, model: string): string {
+  return `tenant_${tenantId}_${model}`;
 }
 
 export function laneForPlacement(tenantId: TenantId, placement: Placement, model: string): Lane {

@@ -56,12 +56,15 @@ const FIXED_LOG_MESSAGES = new Set(['attempt failed; it will be retried', 'job f
 
 /**
  * A log line as its tenant sees it: no `internal`, no `fields.error` (the raw cause, before `internal`
- * existed), and a message that is a failure's (`fields.code` beside it) judged as a failure.
+ * existed), `fields.by` as a step's actor, and a message that is a failure's (`fields.code` beside it)
+ * judged as a failure.
  */
 export function logForTenant(entry: JobLogEntry): JobLogEntry {
   const { internal: _internal, fields, ...rest } = entry;
   if (!fields) return rest;
   const { error: _error, ...kept } = fields;
+  // `job retried` and the like name who acted, as the step does (older records: the operator's subject).
+  if (typeof kept['by'] === 'string' && !ACTION_DETAILS.has(kept['by'])) kept['by'] = 'by an operator';
   const code = kept['code'];
   const message =
     typeof code === 'string' && !FIXED_LOG_MESSAGES.has(rest.message)

@@ -91,6 +91,12 @@ function oldRecords() {
             fields: { attempts: 2 },
             internal: RAW_SQL,
           },
+          {
+            at: at(3),
+            level: 'info',
+            message: 'job retried',
+            fields: { by: 'by ops-dave@platform.example' },
+          },
         ],
       },
     }),

@@ -36,7 +36,8 @@ export function tenantAlarmNames(
   tenantId: TenantId,
   models: readonly string[],
 ): { jobFailures: string; deadLetters: Record<string, string> } {
-  const prefix = `${tenantStackName(tenantId)}/`;
+  // Unchecked: the tenant stack's template calls this with its deploy-time TenantId parameter.
+  const prefix = `${TENANT_STACK_PREFIX}${tenantId}/`;
   return {
     jobFailures: `${prefix}job-failures`,
     deadLetters: Object.fromEntries(models.map((model) => [model, `${prefix}dead-letters/${model}`])),
