@@ -9,7 +9,7 @@ import { createEmbeddedStoreProvider } from '../../src/adapters/embedded/store-p
 import type { TenantId } from '../../src/core/ids.ts';
 import { dedicatedQueueName } from '../../src/core/placement.ts';
 import { tenantPrefix } from '../../src/ports/object-store.ts';
-import { newTenantId, startTestServer, type TestServer } from '../support/server.ts';
+import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
 
 /**
  * A tenant id is a compile-time brand; a tenant record read back from storage is trusted as it is. An id
@@ -96,5 +96,18 @@ describe('a dedicated tenant whose stored record names a crafted id', () => {
       expect(res.headers.get('content-type')).toContain('application/problem+json');
     }
     expect(existsSync(target)).toBe(false);
-  });
+
+    // The record is no tenant: loops over every tenant (limits, dedicated lanes) go on past it.
+    const later = `zz-${id}`;
+    const other = await server.createTenant(later, { placement: 'dedicated' });
+    const submitted = await server.api('/v1/models/finance/jobs', {
+      method: 'POST',
+      token: other.apiKey,
+      body: '{"input":{}}',
+    });
+    expect(submitted.status).toBe(202);
+    const job = (await submitted.json()) as { id: string };
+    expect((await waitForJob(server, other.apiKey, job.id, { timeoutMs: 30_000 })).status).toBe('succeeded');
+    expect(existsSync(target)).toBe(false);
+  }, 60_000);
 });
