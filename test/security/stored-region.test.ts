@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createReleaseInfrastructure } from '../../src/adapters/aws/release-infrastructure.ts';
+import { artifactsOf, createReleaseInfrastructure } from '../../src/adapters/aws/release-infrastructure.ts';
 import { createTenantRegions } from '../../src/adapters/aws/tenant-regions.ts';
 import { RegionError } from '../../src/core/errors.ts';
 import { parseTenantId, type TenantId } from '../../src/core/ids.ts';
@@ -182,5 +182,38 @@ describe('tenant stacks, with a crafted Region stored in the tenant record', () 
     expect(made).toEqual([]);
     await infrastructure.deploy(tenantRecord(CONTRACT));
     expect(made).toEqual([CONTRACT]);
+  });
+});
+
+describe('tenant stacks, with a crafted release id stored in the tenant record', () => {
+  it('build no template URL or code key from it: no stack infrastructure is made for it', async () => {
+    const made: string[] = [];
+    const base = {
+      templateUrl: 'https://templates.s3.amazonaws.com/platform/tenant-template.json',
+      code: { bucket: 'code', key: 'platform/functions.zip' },
+    };
+    let release = '';
+    const infrastructure = createReleaseInfrastructure({
+      regions: { region: 'us-east-1', dedicatedRegions: ['us-east-1', CONTRACT] },
+      artifacts: artifactsOf(base, 'us-east-1'),
+      create: (region, artifacts): TenantInfrastructure => {
+        made.push(`${region} ${artifacts.templateUrl}`);
+        return { speed: 'slow', deploy: async () => 'deployed', remove: async () => 'removed' };
+      },
+      releaseOf: async () => release,
+      regionOf: async () => undefined,
+    });
+    for (const crafted of ['../../evil', 'r1/../../x', 'R1', '', '.hidden', 'r1?x=1', 'r1#']) {
+      release = crafted;
+      await expect(infrastructure.deploy(tenantRecord(CONTRACT))).rejects.toMatchObject({
+        code: 'validation_failed',
+      });
+    }
+    expect(made).toEqual([]);
+    release = 'r1.2';
+    await infrastructure.deploy(tenantRecord(CONTRACT));
+    expect(made).toEqual([
+      `${CONTRACT} https://templates.s3.amazonaws.com/platform/releases/r1.2/tenant-template.json`,
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 import type { TenantId } from '../../core/ids.ts';
 import { awsRegion, checkRegion, type RegionPolicy } from '../../core/region.ts';
-import { BUILTIN_RELEASE } from '../../core/release.ts';
+import { BUILTIN_RELEASE, parseReleaseId } from '../../core/release.ts';
 import type { Tenant } from '../../core/tenant.ts';
 import type { TenantInfrastructure } from '../../ports/tenant-infrastructure.ts';
 import type { TenantStackCode } from './tenant-stack.ts';
@@ -89,6 +89,8 @@ export function artifactsOf(
     const bucket = region === platformRegion ? base.code.bucket : `${base.code.bucket}-${region}`;
     if (release === BUILTIN_RELEASE)
       return { templateUrl: base.templateUrl, code: { bucket, key: base.code.key } };
+    // A stored release id becomes a template URL and a code key: `../` would reach another object.
+    parseReleaseId(release);
     const file = base.code.key.slice(base.code.key.lastIndexOf('/') + 1);
     const folder = base.templateUrl.slice(0, base.templateUrl.lastIndexOf('/') + 1);
     return {
