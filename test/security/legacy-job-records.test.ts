@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newJobId } from '../../src/core/ids.ts';
 import { exportOf, startOffboard, waitForOperation } from '../placement/helpers.ts';
 import { newTenantId, startTestServer, type TestServer } from '../support/server.ts';
+import { type SmtpInbox, startSmtpInbox } from '../support/smtp-inbox.ts';
 
 /**
  * Records written before failures were split into a tenant's sentence and the operators' `internal` cause
@@ -30,6 +31,7 @@ const RAW_TYPED_5XX =
   "Tenant x's table silopool-jobs-other or bucket silopool-x-123456789012-eu-west-1 does not exist yet in eu-west-1.";
 
 let server: TestServer;
+let inbox: SmtpInbox;
 let tenant: string;
 let apiKey: string;
 const ids = { exhausted: newJobId(), modelBug: newJobId(), typed: newJobId(), clean: newJobId() };
@@ -130,7 +132,8 @@ function oldRecords() {
 }
 
 beforeAll(async () => {
-  server = await startTestServer();
+  inbox = await startSmtpInbox();
+  server = await startTestServer({ env: { SILOPOOL_SMTP_URL: inbox.url } });
   tenant = newTenantId('old');
   ({ apiKey } = await server.createTenant(tenant));
   // Straight into the shared job table, as an older release left it (the server has it open: WAL).
@@ -157,6 +160,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.stop();
+  await inbox?.close();
 });
 
 function expectNothingRaw(text: string) {
@@ -233,7 +237,25 @@ describe('an old job record read by an operator', () => {
 });
 
 describe('the offboarding export, which goes to the tenant', () => {
-  it('holds each job as the tenant may see it: no internal, no raw cause', async () => {
+  it("holds each job as the tenant may see it, and users' settings as the API shows them", async () => {
+    // A user with a pending email code and a browser subscribed to Web Push.
+    const user = await server.mintToken({ tenants: [tenant], user: 'pat' });
+    const email = await server.api('/v1/me/notifications/email', {
+      method: 'PUT',
+      token: user,
+      body: JSON.stringify({ address: 'pat@example.com' }),
+    });
+    expect(email.status, await email.text()).toBeLessThan(300);
+    const pushSecret = 'QUJDREVGR0hJSktMTU5PUA';
+    const push = await server.api('/v1/me/notifications/push', {
+      method: 'POST',
+      token: user,
+      body: JSON.stringify({
+        endpoint: 'https://push.example.com/send/capability-token-123',
+        keys: { p256dh: `B${'A'.repeat(86)}`, auth: pushSecret },
+      }),
+    });
+    expect(push.status, await push.text()).toBe(201);
     const op = await startOffboard(server, tenant);
     expect((await waitForOperation(server, op.id)).status).toBe('succeeded');
     const files = await exportOf(server, op.id);
@@ -244,6 +266,15 @@ describe('the offboarding export, which goes to the tenant', () => {
         .sort(),
     );
     for (const name of names) expectNothingRaw(strFromU8(files[name]!));
+    const settings = Object.keys(files).filter((n) => n.startsWith('objects/notifications/users/'));
+    expect(settings).toHaveLength(1);
+    const exported = strFromU8(files[settings[0]!]!);
+    expect(JSON.parse(exported)).toMatchObject({
+      email: { address: 'pat@example.com', verified: false },
+      push: [{ origin: 'https://push.example.com' }],
+    });
+    for (const secret of ['codeSha256', 'codeAttempts', 'capability-token-123', pushSecret, 'p256dh'])
+      expect(exported).not.toContain(secret);
     const clean = JSON.parse(strFromU8(files[`jobs/${ids.clean}.json`]!)) as { error: { message: string } };
     expect(clean.error.message).toBe('/input/years must be at most 50');
   }, 60_000);
