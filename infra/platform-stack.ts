@@ -97,6 +97,8 @@ export class PlatformStack extends Stack {
       SILOPOOL_ACCOUNT: this.account,
       SILOPOOL_QUEUE_URL_PREFIX: `https://sqs.${this.region}.${this.urlSuffix}/${this.account}/`,
       POWERTOOLS_METRICS_NAMESPACE: 'Silopool',
+      // Every function builds clients only for these and its own Region (src/core/region.ts, `awsRegion`).
+      ...(tenantRegions.length > 1 ? { SILOPOOL_CONTRACT_REGIONS: tenantRegions.slice(1).join(',') } : {}),
     };
 
     // Shared model functions reach tenant data only through the tenant scope role, per message.

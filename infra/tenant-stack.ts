@@ -26,7 +26,7 @@ import {
   tenantStackParameters,
 } from '../src/adapters/aws/tenant-stack.ts';
 import { TENANT_ID_PATTERN, type TenantId } from '../src/core/ids.ts';
-import { dedicatedQueueName } from '../src/core/placement.ts';
+import { dedicatedQueueNameOf } from '../src/core/placement.ts';
 import { AWS_MIN_RESERVED_CONCURRENCY, FUNCTION_SETTING_RANGES } from '../src/core/tenant.ts';
 import { NOTIFICATION_QUEUE } from '../src/functions/notification-message.ts';
 import { WEBHOOK_QUEUE } from '../src/functions/webhook-message.ts';
@@ -184,6 +184,8 @@ export class TenantStack extends Stack {
       // The platform's Region, for the clients of its tables and queues (src/entry/aws-wiring.ts); the
       // tenant's own table, bucket and queues are found in the tenant's Region, this stack's.
       SILOPOOL_REGION: platformRegion,
+      // The one Region besides the platform's its functions build clients for (`awsRegion`): this stack's.
+      SILOPOOL_CONTRACT_REGIONS: this.region,
       SILOPOOL_TENANT_ID: tenantId,
       // The platform stack always deploys `system_notifications` and its function (user-notifications.ts).
       SILOPOOL_NOTIFICATIONS: 'on',
@@ -197,7 +199,7 @@ export class TenantStack extends Stack {
     for (const model of props.models) {
       this.lanes.push(
         new ModelLane(this, `Lane-${model}`, {
-          queueName: dedicatedQueueName(tenantId, model),
+          queueName: dedicatedQueueNameOf(tenantId, model),
           code,
           environment,
           memoryMb: params.memoryMb.valueAsNumber,

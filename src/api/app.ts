@@ -7,7 +7,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { NotFoundError } from '../core/errors.ts';
 import { enforceAudiences, registerPublic } from './audience.ts';
 import { grantsIncarnation } from './auth/authenticator.ts';
-import { authenticate } from './context.ts';
+import { authenticate, isOperator } from './context.ts';
 import type { AppDeps } from './deps.ts';
 import { guardJsonBodies } from './json-body.ts';
 import { sendProblem } from './problem.ts';
@@ -82,13 +82,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.get(
     '/healthz',
     { config: { audience: 'public' }, schema: { tags: ['ops'], security: [] } },
-    async (_request, reply) => {
+    async (request, reply) => {
       const disk = await deps.diskSpace?.();
       if (!disk) return { status: 'ok' };
       // Low on disk: still serving (reads work, writes may be refused with 507), but a load balancer or
       // an operator should know before it is full.
       const low = disk.freeBytes < disk.minFreeBytes;
-      return reply.code(low ? 503 : 200).send({ status: low ? 'degraded' : 'ok', disk });
+      // The figures tell whoever would fill the disk how far there is to go: operators only (as /metrics).
+      const figures = (await isOperator(deps, request)) ? { disk } : {};
+      return reply.code(low ? 503 : 200).send({ status: low ? 'degraded' : 'ok', ...figures });
     },
   );
   app.get(

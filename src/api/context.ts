@@ -44,6 +44,15 @@ export async function requireOperator(deps: AppDeps, request: FastifyRequest): P
   return principal;
 }
 
+/** Whether the request carries a valid operator credential; anything else (none, invalid, a tenant's) is false. */
+export async function isOperator(deps: AppDeps, request: FastifyRequest): Promise<boolean> {
+  if (!request.headers.authorization) return false;
+  return authenticate(deps, request).then(
+    (principal) => principal.roles.has('operator'),
+    () => false,
+  );
+}
+
 /** Adds fields to this request's log lines; cheaper than a child logger per request. */
 function bind(request: FastifyRequest, fields: Record<string, string>): void {
   const log = request.log as FastifyRequest['log'] & { setBindings?(b: Record<string, string>): void };

@@ -4,6 +4,8 @@ import type { TenantId } from '../core/ids.ts';
 import type { JobRecord } from '../core/job.ts';
 import { laneForPlacement } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
+import { jobForTenant } from '../core/tenant-view.ts';
+import { exportedUserSettings, USER_SETTINGS_PREFIX } from '../functions/notification-preferences.ts';
 import { nextVersion } from '../ports/job-store.ts';
 import type { OperationStore, TenantEraser } from '../ports/operation-store.ts';
 import { type TenantData, tenantDataAt } from '../ports/stores.ts';
@@ -87,10 +89,16 @@ export async function exportTenant(
   const { apiKeys: _keys, config, ...publicTenant } = tenant;
   const { webhook: _webhook, ...publicConfig } = config;
   files['tenant.json'] = strToU8(JSON.stringify({ ...publicTenant, config: publicConfig }, null, 2));
-  for (const job of jobs) files[`jobs/${job.id}.json`] = strToU8(JSON.stringify(job, null, 2));
+  // The export goes to the tenant: each record as the tenant may see it, never operators' internals.
+  for (const job of jobs) files[`jobs/${job.id}.json`] = strToU8(JSON.stringify(jobForTenant(job), null, 2));
   for (const object of objects) {
     const stored = await data.objects.get(object.key);
-    if (stored) files[`objects/${object.key}`] = stored.body;
+    // Users' notification settings as the API shows them: no code hashes, no push endpoints or keys.
+    const body =
+      stored && object.key.startsWith(USER_SETTINGS_PREFIX)
+        ? exportedUserSettings(stored.body)
+        : stored?.body;
+    if (body) files[`objects/${object.key}`] = body;
   }
   return { zip: zipSync(files, { level: 6 }), jobs, objects: objects.length };
 }

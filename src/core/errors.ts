@@ -217,9 +217,16 @@ export function isStorageFull(error: unknown): boolean {
   return false;
 }
 
-/** A tenant's contract region cannot be honoured where it is (or would be) placed: 409 or 422. */
+/**
+ * A tenant's contract region cannot be honoured where it is (or would be) placed: 409 or 422; or a stored
+ * record names something that is no AWS Region (`region_invalid`, 422), refused before any client is built.
+ */
 export class RegionError extends SilopoolError {
-  constructor(code: 'region_requires_dedicated' | 'region_unavailable', message: string, region: string) {
+  constructor(
+    code: 'region_requires_dedicated' | 'region_unavailable' | 'region_invalid',
+    message: string,
+    region: string,
+  ) {
     super(code, code === 'region_requires_dedicated' ? 409 : 422, message, { details: { region } });
   }
 }

@@ -1,4 +1,5 @@
 import type { JobRecord, JobWarning } from './job.ts';
+import { jobForTenant, type ViewAudience } from './tenant-view.ts';
 
 /**
  * The job's warnings: once it has run, those of its result (they include the input's); before, the
@@ -9,8 +10,13 @@ export function jobWarnings(job: JobRecord): JobWarning[] {
   return Array.isArray(fromResult) ? (fromResult as JobWarning[]) : (job.warnings ?? []);
 }
 
-/** The public JSON of a job: what the API returns and webhooks carry. */
-export function jobView(job: JobRecord) {
+/**
+ * The public JSON of a job: what the API returns and webhooks carry. For its tenant (the default) the
+ * record is first judged by `jobForTenant`, so a failure written by any release shows only what the
+ * tenant may see; operators' views pass `'operator'`.
+ */
+export function jobView(record: JobRecord, audience: ViewAudience = 'tenant') {
+  const job = audience === 'operator' ? record : jobForTenant(record);
   const self = `/v1/jobs/${job.id}`;
   return {
     id: job.id,

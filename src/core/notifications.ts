@@ -1,4 +1,5 @@
 import { createHash, randomInt, timingSafeEqual } from 'node:crypto';
+import { failureForTenant } from './failure.ts';
 import type { JobRecord } from './job.ts';
 
 /** The channels a user can opt in to beside the tenant's webhook and SSE. */
@@ -107,7 +108,8 @@ export interface JobNotice {
 
 export function jobNotice(job: Pick<JobRecord, 'id' | 'tenantId' | 'model' | 'status' | 'error'>): JobNotice {
   const outcome = job.status === 'succeeded' ? 'finished' : job.status;
-  const why = job.status === 'failed' && job.error ? `: ${job.error.message}` : '';
+  // Judged as any tenant view of the failure is: a record of any release may hold the raw cause.
+  const why = job.status === 'failed' && job.error ? `: ${failureForTenant(job.error).message}` : '';
   return {
     title: `Job ${outcome}: ${job.model}`,
     body: `Job ${job.id} of tenant ${job.tenantId} (${job.model}) ${outcome}${why}`,

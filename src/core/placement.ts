@@ -1,4 +1,4 @@
-import type { TenantId } from './ids.ts';
+import { parseTenantId, type TenantId } from './ids.ts';
 import type { Placement, Tenant } from './tenant.ts';
 
 /** Where a (tenant, model) pair's jobs go and run. */
@@ -19,6 +19,15 @@ export function sharedQueueName(model: string): string {
 }
 
 export function dedicatedQueueName(tenantId: TenantId, model: string): string {
+  // The brand is a compile-time promise; an id read back from a record is checked before it names a queue.
+  return dedicatedQueueNameOf(parseTenantId(tenantId, '/tenantId'), model);
+}
+
+/**
+ * The same name for a tenant id that is not known yet: a template's deploy-time parameter
+ * (infra/tenant-stack.ts), which CloudFormation fills in. Everything else uses `dedicatedQueueName`.
+ */
+export function dedicatedQueueNameOf(tenantId: string, model: string): string {
   return `tenant_${tenantId}_${model}`;
 }
 

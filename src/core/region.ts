@@ -62,3 +62,33 @@ export function checkRegion(
     );
   }
 }
+
+/** Longest Region name echoed back in an error: a crafted value is named, not repeated whole. */
+const MAX_ECHOED = 40;
+
+/**
+ * The one gate between a Region string and AWS: a stored record's Region (a tenant's contract Region, read
+ * back from a table anyone with write access to it could have changed) reaches an SDK client, a bucket
+ * name, a queue URL or an ARN only through here. Answers `value` when it is an AWS Region name (lowercase,
+ * `xx-name-N`; never `local`, a host name, a path or empty) and one of `allowed` (the platform's Region and
+ * its contract Regions, `SILOPOOL_CONTRACT_REGIONS`). Pure.
+ * @throws RegionError `region_invalid` (not a Region name) or `region_unavailable` (not one of `allowed`)
+ */
+export function awsRegion(value: unknown, allowed: readonly string[] | 'any'): string {
+  const shown = JSON.stringify(String(value).slice(0, MAX_ECHOED));
+  if (typeof value !== 'string' || value === 'local' || !REGION_PATTERN.test(value)) {
+    throw new RegionError(
+      'region_invalid',
+      `The stored Region ${shown} is not an AWS Region name like eu-west-1; nothing was sent to AWS.`,
+      String(value).slice(0, MAX_ECHOED),
+    );
+  }
+  if (allowed !== 'any' && !allowed.includes(value)) {
+    throw new RegionError(
+      'region_unavailable',
+      `This platform does not reach ${shown}: its Regions are ${allowed.join(', ')} (SILOPOOL_CONTRACT_REGIONS).`,
+      value,
+    );
+  }
+  return value;
+}

@@ -1,3 +1,5 @@
+import { ValidationError } from './errors.ts';
+
 /**
  * Pure rules of releases: which model version a tenant's job runs on, how an upgrade splits tenants into
  * waves, and when a wave is unhealthy. The upgrade operation (src/control/release-rollout.ts) persists
@@ -12,6 +14,18 @@ export const MODEL_VERSION_PATTERN = /^(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})\.(0|[1
 
 /** Release ids: lower-case letters, digits, dots and dashes, as directory names and DynamoDB keys allow. */
 export const RELEASE_ID_PATTERN = /^[a-z0-9][a-z0-9.-]{0,62}$/;
+
+/**
+ * `id` when it is a release id; a stored one (a tenant's `release`, the current-release pointer) is checked
+ * here before it becomes a folder, an S3 key or a template URL (`releases/{id}/…`).
+ * @throws ValidationError naming `path` otherwise
+ */
+export function parseReleaseId(id: unknown, path = '/release'): string {
+  if (typeof id === 'string' && RELEASE_ID_PATTERN.test(id)) return id;
+  throw new ValidationError([
+    { path, message: 'must be a release id: lowercase letters, digits, dots and dashes', rule: 'pattern' },
+  ]);
+}
 
 /**
  * The release a tenant's functions run: a dedicated tenant the one the upgrade operation gave it (its

@@ -79,6 +79,7 @@ export function createAwsControl(
     const clientOf = (region: string) => {
       let regional = clients.get(region);
       if (!regional) {
+        ports.tenantRegions.check(region);
         regional = new CloudFormationClient({ region, ...(endpoint ? { endpoint } : {}) });
         clients.set(region, regional);
       }
@@ -112,13 +113,18 @@ export function createAwsControl(
           ...(deployerRoleArn ? { deployerRoleArn } : {}),
         }),
       releaseOf: async (tenant) => releaseOf(tenant, await releases.current()),
-      regionOf: async (tenantId) => (await ports.directory.get(tenantId))?.region,
+      // The stored record's Region, checked before a stack is removed there (`awsRegion`).
+      regionOf: async (tenantId) => {
+        const region = (await ports.directory.get(tenantId))?.region;
+        return region === undefined ? undefined : ports.tenantRegions.check(region);
+      },
     });
     // A tenant stack's alarms are in its Region: read there, per Region, with a client of that Region.
     const cloudWatchEndpoint = env.AWS_ENDPOINT_URL_CLOUDWATCH ?? env.AWS_ENDPOINT_URL;
     const alarmsIn = (region: string) => {
       let client = cloudWatch.get(region);
       if (!client) {
+        ports.tenantRegions.check(region);
         client = new CloudWatchClient({
           region,
           ...(cloudWatchEndpoint ? { endpoint: cloudWatchEndpoint } : {}),

@@ -21,6 +21,7 @@ import { regionPolicyFromEnv } from '../core/region.ts';
 import type { Tenant } from '../core/tenant.ts';
 import { openReleaseCatalog } from '../models/releases.ts';
 import type { BillingItems } from '../ports/billing-items.ts';
+import { withCheckedIds } from '../ports/checked-directory.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { OperationStore } from '../ports/operation-store.ts';
 import { jobDataFor } from '../ports/placement-data.ts';
@@ -136,6 +137,8 @@ export function createAwsPorts(env: Env = process.env): AwsPorts {
   const clientsIn = (at: string): RegionalClients => {
     let made = clients.get(at);
     if (!made) {
+      // No client for a Region this platform does not reach, whatever record or caller named it.
+      regions.check(at);
       const rawDynamo = new DynamoDBClient({ region: at, ...endpointFor(env, 'DYNAMODB') });
       made = {
         sqs: new SQSClient({ region: at, ...endpointFor(env, 'SQS') }),
@@ -156,6 +159,7 @@ export function createAwsPorts(env: Env = process.env): AwsPorts {
     queueIn(at) {
       let made = queues.get(at);
       if (!made) {
+        regions.check(at);
         const prefix = queueUrlPrefixIn(env.SILOPOOL_QUEUE_URL_PREFIX, region, at);
         made = createSqsMessageQueue({
           client: clientsIn(at).sqs,
@@ -169,7 +173,12 @@ export function createAwsPorts(env: Env = process.env): AwsPorts {
     },
   });
   const directory = notingRegions(
-    createDynamoTenantDirectory({ client: dynamo, tableName: tenantsTable, viewsTableName: viewsTable }),
+    // A record whose id is no tenant id is no tenant: it never names a table, bucket, queue or stack.
+    withCheckedIds(
+      createDynamoTenantDirectory({ client: dynamo, tableName: tenantsTable, viewsTableName: viewsTable }),
+      ({ key, id }) =>
+        process.emitWarning(`Tenant record ${key ?? ''} names the id ${JSON.stringify(id)}: left out.`),
+    ),
     regions,
   );
   const viewReader = createTenantViewReader({ client: dynamo, tableName: viewsTable });
@@ -242,7 +251,9 @@ export function createAwsPorts(env: Env = process.env): AwsPorts {
     tenantViews: {
       async get(id) {
         const tenant = await viewReader.get(id);
-        if (tenant) regions.note(tenant);
+        // A view whose id is not the one asked for is no tenant (see withCheckedIds).
+        if (tenant?.id !== id) return undefined;
+        regions.note(tenant);
         return tenant;
       },
     },

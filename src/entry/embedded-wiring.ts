@@ -13,6 +13,7 @@ import { createSqliteUsageLedger } from '../adapters/embedded/usage-ledger.ts';
 import { openReleaseCatalog } from '../models/releases.ts';
 import { startLocalTracing } from '../observability/local-tracing.ts';
 import type { BillingItems } from '../ports/billing-items.ts';
+import { withCheckedIds } from '../ports/checked-directory.ts';
 import { laneDataFor } from '../ports/placement-data.ts';
 import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
@@ -60,7 +61,12 @@ export function openEmbeddedPlatform(
   return {
     db,
     jobsDb,
-    directory: createSqliteTenantDirectory(db),
+    // A record whose id is no tenant id is no tenant: it never names a folder, queue or prefix.
+    directory: withCheckedIds(createSqliteTenantDirectory(db), ({ key, id }) =>
+      process.emitWarning(
+        `Tenant record ${key ?? ''} names the id ${JSON.stringify(id)}, which is no tenant id: left out.`,
+      ),
+    ),
     queue,
     stores,
     intake,

@@ -60,6 +60,34 @@ export async function* tenantRecipients(
   } while (cursor);
 }
 
+/** The folder of users' settings among the tenant's objects (the offboarding export reads it). */
+export const USER_SETTINGS_PREFIX = PREFIX;
+
+/**
+ * A user's stored settings as the tenant's offboarding export carries them: what the API shows the user
+ * (`GET /v1/me/notifications`: the address and whether it is verified, opt-ins, each browser's id, origin
+ * and date), never a pending code's hash and counters (the platform's, and a 6-digit code's hash gives the
+ * code) nor a push subscription's endpoint and keys (capabilities to send to that browser). Undefined for
+ * a document that is no settings.
+ */
+export function exportedUserSettings(body: Uint8Array): Uint8Array | undefined {
+  const settings = parseStored(new TextDecoder().decode(body));
+  if (!settings) return undefined;
+  const shown = {
+    subject: settings.subject,
+    ...(settings.email
+      ? { email: { address: settings.email.address, verified: settings.email.verified === true } }
+      : {}),
+    optIn: settings.optIn,
+    push: settings.push.map((s) => ({ id: s.id, origin: originOf(s.endpoint), createdAt: s.createdAt })),
+  };
+  return new TextEncoder().encode(JSON.stringify(shown, null, 2));
+}
+
+function originOf(endpoint: string): string | undefined {
+  return URL.canParse(endpoint) ? new URL(endpoint).origin : undefined;
+}
+
 /** Removes a push subscription the push service said is gone (404/410), keeping the rest. */
 export async function dropSubscription(
   objects: TenantObjectStore,

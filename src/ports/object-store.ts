@@ -1,5 +1,5 @@
 import { ValidationError } from '../core/errors.ts';
-import type { TenantId } from '../core/ids.ts';
+import { parseTenantId, type TenantId } from '../core/ids.ts';
 
 export interface StoredObject {
   body: Uint8Array;
@@ -34,7 +34,8 @@ export interface ObjectStore {
 
 /** Every tenant's objects live under this prefix, in shared and dedicated stores alike. */
 export function tenantPrefix(tenantId: TenantId): string {
-  return `tenants/${tenantId}/`;
+  // An id read back from a record is checked before it becomes a prefix: `..` or `/` would leave `tenants/`.
+  return `tenants/${parseTenantId(tenantId, '/tenantId')}/`;
 }
 
 /** A view of one tenant's objects: keys are relative to `tenants/{tenantId}/` and cannot escape it. */

@@ -15,7 +15,7 @@ describe('tenant Regions', () => {
       [eu!, { id: eu!, region: 'eu-west-1' }],
       [plain!, { id: plain! }],
     ]);
-    const regions = createTenantRegions('us-east-1', ['us-east-1', 'eu-central-1'], async (id) => {
+    const regions = createTenantRegions('us-east-1', ['eu-west-1', 'eu-central-1'], async (id) => {
       read.push(id);
       return records.get(id);
     });
@@ -49,7 +49,7 @@ describe('tenant Regions', () => {
       (d: TenantDirectory) => d.create(tenant),
       (d: TenantDirectory) => d.update(tenant, 1),
     ]) {
-      const regions = createTenantRegions('us-east-1');
+      const regions = createTenantRegions('us-east-1', ['eu-west-1']);
       await use(notingRegions(directory, regions));
       expect(regions.of(id)).toBe('eu-west-1');
     }

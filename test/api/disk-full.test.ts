@@ -33,7 +33,7 @@ describe.skipIf(!CAN_MOUNT_TMPFS)('a full disk (a 2 MB tmpfs as DATA_DIR)', () =
     const first = (await (await submit(server, apiKey, 1)).json()) as { id: string };
     expect((await waitForJob(server, apiKey, first.id)).status).toBe('succeeded');
 
-    const healthy = await server.api('/healthz');
+    const healthy = await server.api('/healthz', { token: server.operatorToken });
     expect(healthy.status).toBe(200);
     expect(await healthy.json()).toMatchObject({ status: 'ok', disk: { minFreeBytes: 256 * 1024 } });
 
@@ -46,7 +46,11 @@ describe.skipIf(!CAN_MOUNT_TMPFS)('a full disk (a 2 MB tmpfs as DATA_DIR)', () =
 
     const ballast = join(dataDir, 'ballast');
     fillDisk(ballast);
-    const degraded = await server.api('/healthz');
+    // Anyone learns that it is degraded; how full the disk is only operators do.
+    const anonymous = await server.api('/healthz');
+    expect(anonymous.status).toBe(503);
+    expect(await anonymous.json()).toEqual({ status: 'degraded' });
+    const degraded = await server.api('/healthz', { token: server.operatorToken });
     expect(degraded.status).toBe(503);
     const health = (await degraded.json()) as { status: string; disk: { freeBytes: number } };
     expect(health.status).toBe('degraded');

@@ -85,7 +85,7 @@ describe('notification rules', () => {
       tenantId: 'acme' as never,
       model: 'finance',
       status: 'failed',
-      error: { code: 'model_error', message: 'years must be at least 1' },
+      error: { code: 'validation_failed', message: 'years must be at least 1' },
     });
     expect(notice.body).toBe('Job 01jobid of tenant acme (finance) failed: years must be at least 1');
     expect(notice.path).toBe('/t/acme/jobs/01jobid');

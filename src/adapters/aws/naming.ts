@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
-import type { TenantId } from '../../core/ids.ts';
+import { parseTenantId, type TenantId } from '../../core/ids.ts';
 
 /** Names of a dedicated tenant's AWS resources, shared by the runtime (to find them) and the CDK app (to create them). */
 export function dedicatedTableName(tenantId: TenantId): string {
-  return `silopool-tenant-${tenantId}`;
+  // An id read back from a record is checked before it names an AWS resource (the brand is compile-time only).
+  return `silopool-tenant-${parseTenantId(tenantId, '/tenantId')}`;
 }
 
 /**
@@ -11,6 +12,7 @@ export function dedicatedTableName(tenantId: TenantId): string {
  * stands in for ids too long to fit.
  */
 export function dedicatedBucketName(tenantId: TenantId, account: string, region: string): string {
+  parseTenantId(tenantId, '/tenantId');
   const plain = `silopool-${tenantId}-${account}-${region}`;
   if (plain.length <= 63) return plain;
   const digest = createHash('sha256').update(`${tenantId}/${account}/${region}`).digest('hex').slice(0, 16);
@@ -21,7 +23,7 @@ export function dedicatedBucketName(tenantId: TenantId, account: string, region:
 export const TENANT_STACK_PREFIX = 'silopool-tenant-';
 
 export function tenantStackName(tenantId: TenantId): string {
-  return `${TENANT_STACK_PREFIX}${tenantId}`;
+  return `${TENANT_STACK_PREFIX}${parseTenantId(tenantId, '/tenantId')}`;
 }
 
 /**
@@ -34,7 +36,8 @@ export function tenantAlarmNames(
   tenantId: TenantId,
   models: readonly string[],
 ): { jobFailures: string; deadLetters: Record<string, string> } {
-  const prefix = `${tenantStackName(tenantId)}/`;
+  // Unchecked: the tenant stack's template calls this with its deploy-time TenantId parameter.
+  const prefix = `${TENANT_STACK_PREFIX}${tenantId}/`;
   return {
     jobFailures: `${prefix}job-failures`,
     deadLetters: Object.fromEntries(models.map((model) => [model, `${prefix}dead-letters/${model}`])),

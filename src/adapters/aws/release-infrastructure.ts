@@ -1,6 +1,6 @@
 import type { TenantId } from '../../core/ids.ts';
-import { checkRegion, type RegionPolicy } from '../../core/region.ts';
-import { BUILTIN_RELEASE } from '../../core/release.ts';
+import { awsRegion, checkRegion, type RegionPolicy } from '../../core/region.ts';
+import { BUILTIN_RELEASE, parseReleaseId } from '../../core/release.ts';
 import type { Tenant } from '../../core/tenant.ts';
 import type { TenantInfrastructure } from '../../ports/tenant-infrastructure.ts';
 import type { TenantStackCode } from './tenant-stack.ts';
@@ -36,6 +36,8 @@ export interface ReleaseInfrastructureOptions {
  */
 export function createReleaseInfrastructure(options: ReleaseInfrastructureOptions): TenantInfrastructure {
   const made = new Map<string, TenantInfrastructure>();
+  // A stored record's Region becomes a client, a bucket name and a stack only once `awsRegion` passed it.
+  const reach = (region: string) => awsRegion(region, options.regions.dedicatedRegions);
   const at = (region: string, release: string) => {
     const key = `${region}/${release}`;
     let infrastructure = made.get(key);
@@ -48,7 +50,7 @@ export function createReleaseInfrastructure(options: ReleaseInfrastructureOption
   return {
     speed: 'slow',
     async deploy(tenant, opts) {
-      const region = tenant.region ?? options.regions.region;
+      const region = reach(tenant.region ?? options.regions.region);
       checkRegion(tenant.region, 'dedicated', options.regions);
       const release = await options.releaseOf(tenant);
       if (options.publish && region !== options.regions.region) {
@@ -60,7 +62,7 @@ export function createReleaseInfrastructure(options: ReleaseInfrastructureOption
       return at(region, release).deploy(tenant, opts);
     },
     async remove(tenantId, opts) {
-      const region = (await options.regionOf(tenantId)) ?? options.regions.region;
+      const region = reach((await options.regionOf(tenantId)) ?? options.regions.region);
       return at(region, BUILTIN_RELEASE).remove(tenantId, opts);
     },
   };
@@ -87,6 +89,8 @@ export function artifactsOf(
     const bucket = region === platformRegion ? base.code.bucket : `${base.code.bucket}-${region}`;
     if (release === BUILTIN_RELEASE)
       return { templateUrl: base.templateUrl, code: { bucket, key: base.code.key } };
+    // A stored release id becomes a template URL and a code key: `../` would reach another object.
+    parseReleaseId(release);
     const file = base.code.key.slice(base.code.key.lastIndexOf('/') + 1);
     const folder = base.templateUrl.slice(0, base.templateUrl.lastIndexOf('/') + 1);
     return {

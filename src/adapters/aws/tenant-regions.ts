@@ -1,4 +1,6 @@
+import type { RegionError } from '../../core/errors.ts';
 import type { TenantId } from '../../core/ids.ts';
+import { awsRegion } from '../../core/region.ts';
 import type { Tenant } from '../../core/tenant.ts';
 import type { TenantDirectory } from '../../ports/tenant-directory.ts';
 
@@ -11,7 +13,10 @@ import type { TenantDirectory } from '../../ports/tenant-directory.ts';
 export interface TenantRegions {
   /** The platform's Region: its shared lanes, stores, directory and announcement queues. */
   readonly platform: string;
-  /** The Region of the tenant's own queues, table and bucket. */
+  /**
+   * The Region of the tenant's own queues, table and bucket.
+   * @throws RegionError when the tenant's record names no Region of this platform (`awsRegion`)
+   */
   of(tenantId: TenantId): string;
   /** Records the tenant's Region, from a record just read or written. */
   note(tenant: Pick<Tenant, 'id' | 'region'>): void;
@@ -22,27 +27,49 @@ export interface TenantRegions {
   resolve(tenantId: TenantId): Promise<string>;
   /** The platform's Region, the configured contract Regions and any a tenant record named. */
   all(): string[];
+  /**
+   * `region` if this platform reaches it (its own or a configured contract Region): what every SDK client,
+   * ARN and URL built for a Region passes first (`awsRegion`).
+   * @throws RegionError otherwise
+   */
+  check(region: string): string;
 }
 
 /**
  * `lookup` reads a tenant's record (its view) for `resolve`; without it an unseen tenant is taken to be in the
- * platform's Region.
+ * platform's Region. `configured`: the contract Regions (`SILOPOOL_CONTRACT_REGIONS`); a record naming any
+ * other Region, or something that is no Region name, makes that tenant's `of` and `resolve` throw its
+ * `RegionError` (other tenants are unaffected), so no client, bucket name or queue URL is built from it.
+ * @throws RegionError when `platform` or a configured Region is no AWS Region name
  */
 export function createTenantRegions(
   platform: string,
   configured: readonly string[] = [],
   lookup?: (tenantId: TenantId) => Promise<Pick<Tenant, 'id' | 'region'> | undefined>,
 ): TenantRegions {
+  const allowed = [...new Set([platform, ...configured])].map((r) => awsRegion(r, 'any'));
   const elsewhere = new Map<TenantId, string>();
+  // Tenants whose record names a Region refused by `awsRegion`, with the error each use throws.
+  const refused = new Map<TenantId, RegionError>();
   // Tenants whose Region is known: every one noted, in the platform's Region or not.
   const seen = new Set<TenantId>();
   const regions: TenantRegions = {
     platform,
-    of: (tenantId) => elsewhere.get(tenantId) ?? platform,
+    of(tenantId) {
+      const error = refused.get(tenantId);
+      if (error) throw error;
+      return elsewhere.get(tenantId) ?? platform;
+    },
     note(tenant) {
       seen.add(tenant.id);
-      if (tenant.region === undefined || tenant.region === platform) elsewhere.delete(tenant.id);
-      else elsewhere.set(tenant.id, tenant.region);
+      elsewhere.delete(tenant.id);
+      refused.delete(tenant.id);
+      if (tenant.region === undefined || tenant.region === platform) return;
+      try {
+        elsewhere.set(tenant.id, awsRegion(tenant.region, allowed));
+      } catch (error) {
+        refused.set(tenant.id, error as RegionError);
+      }
     },
     async resolve(tenantId) {
       if (!seen.has(tenantId) && lookup) {
@@ -51,7 +78,8 @@ export function createTenantRegions(
       }
       return regions.of(tenantId);
     },
-    all: () => [...new Set([platform, ...configured, ...elsewhere.values()])],
+    all: () => [...new Set([...allowed, ...elsewhere.values()])],
+    check: (region) => awsRegion(region, allowed),
   };
   return regions;
 }

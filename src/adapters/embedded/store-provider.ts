@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { isTenantId, type TenantId } from '../../core/ids.ts';
+import { isTenantId, parseTenantId, type TenantId } from '../../core/ids.ts';
 import type { StoreRef } from '../../core/placement.ts';
 import type { JobStore, TenantJobStore } from '../../ports/job-store.ts';
 import type { ObjectStore } from '../../ports/object-store.ts';
@@ -88,7 +88,8 @@ export function createEmbeddedStoreProvider(
   const openDbs = new Map<TenantId, OpenTenantDb>();
   const jobStores = new Map<TenantId, JobStore>();
   const objectStores = new Map<TenantId, ObjectStore>();
-  const tenantDir = (tenantId: string) => join(dataDir, 'tenants', tenantId);
+  // An id read back from a record is checked before it becomes a path (`..` would leave DATA_DIR/tenants).
+  const tenantDir = (tenantId: string) => join(dataDir, 'tenants', parseTenantId(tenantId, '/tenantId'));
   const dbPath = (tenantId: string) => join(tenantDir(tenantId), 'jobs.sqlite');
   let sweeper: NodeJS.Timeout | undefined;
 

@@ -85,7 +85,7 @@ export function adminJobRoutes(app: FastifyInstance, deps: AppDeps): void {
       if (!tenant) throw new NotFoundError(`Tenant "${tenantId}"`);
       const job = await findJob(tenantDataFor(deps.stores, tenant).jobs, request.params.id);
       return {
-        job: jobView(job),
+        job: jobView(job, 'operator'),
         tenant: { id: tenant.id, name: tenant.name, placement: tenant.placement },
         timeline: timelineView(job, 'operator'),
         logs: logsView(job, 'operator').items,
@@ -103,7 +103,7 @@ export function adminJobRoutes(app: FastifyInstance, deps: AppDeps): void {
         const tenantId = parseTenantId(request.params.tenantId, '/params/tenantId');
         const job = await run(actionDeps, { tenantId, jobId: request.params.id, by: principal.subject });
         deps.events.publish(job);
-        return jobView(job);
+        return jobView(job, 'operator');
       },
     );
   action('retry', 'Run a failed job again, as a new attempt (409 unless failed)', retryJob);

@@ -1,31 +1,28 @@
 import type { FastifyInstance } from 'fastify';
-import { forTenant } from '../../core/failure.ts';
 import type { JobRecord } from '../../core/job.ts';
 import { timelineOf } from '../../core/job-story.ts';
+import { jobForTenant, type ViewAudience } from '../../core/tenant-view.ts';
 import { tenantContext } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
 import { findJob } from './jobs.ts';
 
-/** Who a view is for: a tenant never sees a failure's raw cause (`internal`), operators do. */
-export type ViewAudience = 'tenant' | 'operator';
-
 /** A job's timeline as the API shows it: its steps with times and durations, and the trace it belongs to. */
-export function timelineView(job: JobRecord, audience: ViewAudience) {
-  const steps = timelineOf(job);
+export function timelineView(record: JobRecord, audience: ViewAudience) {
+  const job = audience === 'operator' ? record : jobForTenant(record);
   return {
     jobId: job.id,
     tenantId: job.tenantId,
     status: job.status,
     attempts: job.attempts,
     ...(job.story?.traceId ? { traceId: job.story.traceId } : {}),
-    steps: audience === 'operator' ? steps : steps.map(forTenant),
+    steps: timelineOf(job),
   };
 }
 
 /** A job's structured log, oldest first. */
-export function logsView(job: JobRecord, audience: ViewAudience) {
-  const logs = job.story?.logs ?? [];
-  return { jobId: job.id, items: audience === 'operator' ? logs : logs.map(forTenant) };
+export function logsView(record: JobRecord, audience: ViewAudience) {
+  const job = audience === 'operator' ? record : jobForTenant(record);
+  return { jobId: job.id, items: job.story?.logs ?? [] };
 }
 
 /** The caller's own jobs' stories: another tenant's job is the same 404 as a missing one. */

@@ -54,7 +54,10 @@ export function jobRoutes(app: FastifyInstance, deps: AppDeps): void {
         ...(q.model ? { model: q.model } : {}),
         ...(q.cursor ? { cursor: q.cursor } : {}),
       });
-      return { items: page.items.map(jobView), ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}) };
+      return {
+        items: page.items.map((job) => jobView(job)),
+        ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
+      };
     },
   );
 
