@@ -2,6 +2,7 @@ import {
   type Attributes,
   type Context,
   context,
+  defaultTextMapSetter,
   propagation,
   ROOT_CONTEXT,
   type Span,
@@ -9,6 +10,7 @@ import {
   SpanStatusCode,
   trace,
 } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { SQSRecord } from 'aws-lambda';
 import { JOB_ID_ATTR, TENANT_ID_ATTR } from './attributes.ts';
 
@@ -16,7 +18,10 @@ import { JOB_ID_ATTR, TENANT_ID_ATTR } from './attributes.ts';
  * Spans of the job path. Without `startTracing` the OpenTelemetry API is a no-op, so code calling these
  * runs the same (and as fast) where tracing is off: tests of other parts, the CLI.
  */
-const tracer = () => trace.getTracer('silopool');
+export const tracer = () => trace.getTracer('silopool');
+
+/** W3C trace context alone: what a message needs to continue a span's trace (no baggage to encode). */
+const traceContextPropagator = new W3CTraceContextPropagator();
 
 /** Runs `fn` in an active span named `name`; a throw marks the span as an error and is re-thrown. */
 export async function inSpan<T>(
@@ -46,6 +51,28 @@ export async function inSpan<T>(
   );
 }
 
+/** Marks `span` as failed with `error` and ends it. */
+export function endFailed(span: Span, error: unknown): void {
+  span.recordException(error as Error);
+  span.setStatus({ code: SpanStatusCode.ERROR, message: String((error as Error)?.message ?? error) });
+  span.end();
+}
+
+/** `parent` (the root context by default) with `span` as its span: the parent of spans started under it. */
+export function contextOfSpan(span: Span, parent: Context = ROOT_CONTEXT): Context {
+  return trace.setSpan(parent, span);
+}
+
+/**
+ * `span`'s own trace context as message attributes (`traceparent`, and `tracestate` if it has one), by
+ * the W3C propagator alone; none when the span does not record (no tracer provider).
+ */
+export function spanTraceAttributes(span: Span): Record<string, string> {
+  const carrier: Record<string, string> = {};
+  if (span.isRecording()) traceContextPropagator.inject(contextOfSpan(span), carrier, defaultTextMapSetter);
+  return carrier;
+}
+
 /**
  * A context whose baggage names the tenant (and the job, once known): every span started in it carries
  * them (see the processor in tracing.ts), and so does every message sent from it.
@@ -64,9 +91,15 @@ export function traceAttributes(ctx: Context = context.active()): Record<string,
   return carrier;
 }
 
-/** `message` with the current trace context added to its attributes; they pass through every queue untouched. */
-export function withTraceContext<M extends { attributes?: Record<string, string> }>(message: M): M {
-  const attributes = traceAttributes();
+/**
+ * `message` with a trace context (the active one unless `ctx` is given) added to its attributes; they
+ * pass through every queue untouched.
+ */
+export function withTraceContext<M extends { attributes?: Record<string, string> }>(
+  message: M,
+  ctx: Context = context.active(),
+): M {
+  const attributes = traceAttributes(ctx);
   if (Object.keys(attributes).length === 0) return message;
   return { ...message, attributes: { ...message.attributes, ...attributes } };
 }
@@ -103,10 +136,4 @@ export function jobTraceContext(job: {
 /** A span of something that happened just now and took no time to speak of (a relayed event). */
 export function recordSpan(name: string, parent: Context, attributes: Attributes = {}): void {
   tracer().startSpan(name, { attributes }, parent).end();
-}
-
-/** The trace id of the active span, if one is recording. */
-export function activeTraceId(): string | undefined {
-  const span = trace.getActiveSpan();
-  return span?.isRecording() ? span.spanContext().traceId : undefined;
 }
