@@ -51,6 +51,36 @@ export async function inSpan<T>(
   );
 }
 
+/**
+ * Runs `fn` and records it as an event `name` on the active span, with `silopool.duration_ms` (and `error.type` if
+ * it threw): for a step that is worth a line in its span but not a span of its own (a span costs ~5×
+ * an event: ids, processors, a row in the store). Without an active recording span, `fn` alone runs.
+ */
+export async function inSpanEvent<T>(
+  name: string,
+  fn: () => Promise<T> | T,
+  attributes: Attributes = {},
+): Promise<T> {
+  const span = trace.getActiveSpan();
+  if (!span?.isRecording()) return fn();
+  const startedAt = performance.timeOrigin + performance.now();
+  let failure: unknown;
+  try {
+    return await fn();
+  } catch (error) {
+    failure = error;
+    throw error;
+  } finally {
+    const ms = performance.timeOrigin + performance.now() - startedAt;
+    const failed = failure === undefined ? {} : { 'error.type': errorType(failure) };
+    span.addEvent(name, { ...attributes, 'silopool.duration_ms': ms, ...failed }, startedAt);
+  }
+}
+
+function errorType(error: unknown): string {
+  return error instanceof Error ? error.constructor.name : typeof error;
+}
+
 /** Marks `span` as failed with `error` and ends it. */
 export function endFailed(span: Span, error: unknown): void {
   span.recordException(error as Error);

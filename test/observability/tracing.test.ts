@@ -13,6 +13,8 @@ interface Span {
   threadId: number;
   tenantId?: string;
   jobId?: string;
+  startMs: number;
+  events: { name: string; atMs: number; attributes?: Record<string, unknown> }[];
 }
 
 interface Step {
@@ -112,8 +114,16 @@ describe("a job's trace and story", () => {
     expect(deliver.threadId).toBeGreaterThan(0);
     expect(deliver.pid).toBe(submitSpan.pid);
     for (const span of spans) expect(span).toMatchObject({ tenantId: shared, jobId });
-    for (const name of ['model.run', 'workbook.render', 'objects.put', 'jobstore.update']) {
-      expect(spans.find((s) => s.name === name)?.parentSpanId).toBeDefined();
+    for (const name of ['model.run', 'workbook.render', 'objects.put']) {
+      expect(spans.find((s) => s.name === name)?.parentSpanId).toBe(deliver.spanId);
+    }
+    // The job store's writes are timed events of the delivery, one per status it wrote, not spans.
+    expect(spans.some((s) => s.name === 'jobstore.update')).toBe(false);
+    const writes = deliver.events.filter((e) => e.name === 'jobstore.update');
+    expect(writes.map((e) => e.attributes?.['silopool.status'])).toEqual(['running', 'succeeded']);
+    for (const write of writes) {
+      expect(write.attributes?.['silopool.duration_ms']).toBeGreaterThanOrEqual(0);
+      expect(write.atMs).toBeGreaterThanOrEqual(deliver.startMs);
     }
   });
 
