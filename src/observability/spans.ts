@@ -95,11 +95,12 @@ export function contextOfSpan(span: Span, parent: Context = ROOT_CONTEXT): Conte
 
 /**
  * `span`'s own trace context as message attributes (`traceparent`, and `tracestate` if it has one), by
- * the W3C propagator alone; none when the span does not record (no tracer provider).
+ * the W3C propagator alone; none without a tracer provider (the span's context is invalid then). A span
+ * the sampler dropped still gives its context, so the work after it is dropped alike.
  */
 export function spanTraceAttributes(span: Span): Record<string, string> {
   const carrier: Record<string, string> = {};
-  if (span.isRecording()) traceContextPropagator.inject(contextOfSpan(span), carrier, defaultTextMapSetter);
+  traceContextPropagator.inject(contextOfSpan(span), carrier, defaultTextMapSetter);
   return carrier;
 }
 

@@ -45,9 +45,10 @@ export function traceSubmit<T>(
         ],
         [{ at: admittedAt, level: 'info', message: 'job accepted', fields: { model: job.model } }],
       ).story;
-      const trace = carried.traceparent
-        ? { traceId: span.spanContext().traceId, traceparent: carried.traceparent }
-        : {};
+      const trace = {
+        ...(span.isRecording() ? { traceId: span.spanContext().traceId } : {}),
+        ...(carried.traceparent ? { traceparent: carried.traceparent } : {}),
+      };
       // One commit holds the record and its message (the intake): this span covers both.
       return intake.submit(tenant, {
         ...submission,
