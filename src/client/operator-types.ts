@@ -141,6 +141,8 @@ export interface TraceSpan {
   startMs: number;
   durationMs: number;
   status: number;
+  /** What happened within the span; a step timed as an event has `silopool.duration_ms`. */
+  events?: { name: string; atMs: number; attributes?: Record<string, unknown> }[];
 }
 
 export interface JobStoryView {

@@ -1,3 +1,4 @@
+import type { Context } from '@opentelemetry/api';
 import { ConditionFailedError, ConflictError, NotFoundError } from '../core/errors.ts';
 import { isJobId, type TenantId } from '../core/ids.ts';
 import type { JobRecord } from '../core/job.ts';
@@ -5,7 +6,7 @@ import { type StoryEvent, storyWith } from '../core/job-story.ts';
 import { decodeJobMessage, encodeJobMessage } from '../core/messages.ts';
 import { laneFor, sharedQueueName } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
-import { inSpan, jobTraceContext, withTraceContext } from '../observability/spans.ts';
+import { contextOfSpan, inSpan, jobTraceContext, withTraceContext } from '../observability/spans.ts';
 import { nextVersion } from '../ports/job-store.ts';
 import { deadLetterQueueName, type MessageQueue, type SendMessage } from '../ports/message-queue.ts';
 import { tenantDataFor } from '../ports/placement-data.ts';
@@ -33,7 +34,7 @@ export interface JobAction {
  * send leaves a queued job without a message, which the job reconciler sends again.
  */
 export function retryJob(deps: JobActionDeps, action: JobAction): Promise<JobRecord> {
-  return act(deps, action, 'job.retry', async (tenant, job, jobs) => {
+  return act(deps, action, 'job.retry', async (tenant, job, jobs, trace) => {
     refuseUnlessActive(tenant, 'retried');
     if (job.status !== 'failed') {
       throw new ConflictError(
@@ -47,7 +48,7 @@ export function retryJob(deps: JobActionDeps, action: JobAction): Promise<JobRec
       attempt: job.attempts + 1,
       ...byOperator(action),
     }).catch(lost('not_retryable', 'The job changed while it was being retried; reload it.'));
-    await send(deps.queue, tenant, queued);
+    await send(deps.queue, tenant, queued, trace);
     return queued;
   });
 }
@@ -76,7 +77,7 @@ export function cancelJob(deps: JobActionDeps, action: JobAction): Promise<JobRe
  * "redrive all" of the queue does not send it twice. Refused with 409 `not_dead_lettered` otherwise.
  */
 export function redriveJob(deps: JobActionDeps, action: JobAction): Promise<JobRecord> {
-  return act(deps, action, 'job.redrive', async (tenant, job, jobs) => {
+  return act(deps, action, 'job.redrive', async (tenant, job, jobs, trace) => {
     refuseUnlessActive(tenant, 'redriven');
     const code = job.error?.code;
     if (job.status !== 'failed' || (code !== DEAD_LETTERED && code !== RETRIES_EXHAUSTED)) {
@@ -91,7 +92,7 @@ export function redriveJob(deps: JobActionDeps, action: JobAction): Promise<JobR
       attempt: job.attempts + 1,
       ...byOperator(action),
     }).catch(lost('not_dead_lettered', 'The job changed while it was being redriven; reload it.'));
-    await send(deps.queue, tenant, queued);
+    await send(deps.queue, tenant, queued, trace);
     await deleteDeadLetter(deps.queue, tenant, queued);
     return queued;
   });
@@ -116,7 +117,7 @@ async function act(
   deps: JobActionDeps,
   action: JobAction,
   name: string,
-  run: (tenant: Tenant, job: JobRecord, jobs: Jobs) => Promise<JobRecord>,
+  run: (tenant: Tenant, job: JobRecord, jobs: Jobs, trace: Context) => Promise<JobRecord>,
 ): Promise<JobRecord> {
   const tenant = await deps.directory.get(action.tenantId);
   if (!tenant) throw new NotFoundError(`Tenant "${action.tenantId}"`);
@@ -124,8 +125,10 @@ async function act(
   const jobs = tenantDataFor(deps.stores, tenant).jobs;
   const job = await jobs.get(action.jobId);
   if (!job) throw new NotFoundError('Job');
-  return inSpan(name, () => run(tenant, job, jobs), {
-    parent: jobTraceContext(job),
+  // The action's span is given on to what it sends: the API process has no active context to find it in.
+  const parent = jobTraceContext(job);
+  return inSpan(name, (span) => run(tenant, job, jobs, contextOfSpan(span, parent)), {
+    parent,
     attributes: { 'silopool.operator': action.by },
   });
 }
@@ -150,16 +153,19 @@ function lost(code: string, message: string) {
 }
 
 /** The job's message, as a submit sends it, with a dedup id of this attempt (the job id alone is taken). */
-async function send(queue: MessageQueue, tenant: Tenant, job: JobRecord): Promise<void> {
+async function send(queue: MessageQueue, tenant: Tenant, job: JobRecord, trace: Context): Promise<void> {
   await queue.send(
     laneFor(tenant, job.model).queue,
-    withTraceContext<SendMessage>({
-      body: encodeJobMessage({ tenantId: tenant.id, jobId: job.id, model: job.model }),
-      groupId: tenant.id,
-      dedupId: `${job.id}:${job.version}`,
-      cost: job.cost,
-      priority: job.priority,
-    }),
+    withTraceContext<SendMessage>(
+      {
+        body: encodeJobMessage({ tenantId: tenant.id, jobId: job.id, model: job.model }),
+        groupId: tenant.id,
+        dedupId: `${job.id}:${job.version}`,
+        cost: job.cost,
+        priority: job.priority,
+      },
+      trace,
+    ),
   );
 }
 

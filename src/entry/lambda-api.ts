@@ -167,7 +167,7 @@ async function createProxy(): Promise<ProxyHandler> {
 
 let proxy: Promise<ProxyHandler> | undefined;
 // Spans go over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set (the collector layer; docs/aws.md).
-const tracing = startTracing({ service: 'silopool-api' });
+const tracing = startTracing({ service: 'silopool-api', context: 'explicit' });
 
 export async function handler(event: unknown, context: Context): Promise<unknown> {
   proxy ??= createProxy();

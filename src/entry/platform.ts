@@ -84,8 +84,8 @@ export async function startPlatform(
   const embedded = config.backend === 'aws' ? undefined : openEmbeddedPlatform(config.dataDir);
   // Embedded, spans are also kept in DATA_DIR/traces.sqlite; either way OTLP when configured.
   const tracing = embedded
-    ? startLocalTracing('silopool-api', config.dataDir)
-    : startTracing({ service: 'silopool-api' });
+    ? startLocalTracing('silopool-api', config.dataDir, { context: 'explicit' })
+    : startTracing({ service: 'silopool-api', context: 'explicit' });
   // On the AWS backend the API, the upgrade's stack deployments and the function threads read one release
   // folder, the one the embedded backend reads (`releasesDirOf`): else the threads run built-in models only.
   const awsEnv = embedded

@@ -17,7 +17,7 @@ import { isBuiltin, modelForJob, type ReleaseCatalog } from '../models/releases.
 import type { ModelDefinition } from '../models/types.ts';
 import { formattingProblems } from '../models/xlsx/formatting-checks.ts';
 import { traceDelivery } from '../observability/job-delivery.ts';
-import { inSpan, withTraceContext } from '../observability/spans.ts';
+import { inSpan, inSpanEvent, withTraceContext } from '../observability/spans.ts';
 import { nextVersion, type TenantJobStore } from '../ports/job-store.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { TenantData } from '../ports/stores.ts';
@@ -252,7 +252,10 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
   ): Promise<JobRecord | undefined> {
     try {
       const next = nextVersion(job, { ...patch, ...storyWith(job, events(job), logs) });
-      const stored = await inSpan('jobstore.update', () => jobs.update(next, job.version));
+      // An event on the delivery's span, not a span: the story already has the status changes.
+      const stored = await inSpanEvent('jobstore.update', () => jobs.update(next, job.version), {
+        'silopool.status': next.status,
+      });
       deps.notify?.(stored);
       return stored;
     } catch (error) {

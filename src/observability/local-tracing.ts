@@ -6,15 +6,23 @@ import {
   spanStoreExporter,
   TRACES_FILE,
 } from './span-store.ts';
-import { startTracing, type Tracing } from './tracing.ts';
+import { startTracing, type Tracing, type TracingOptions } from './tracing.ts';
 
 /**
  * Tracing of one embedded process or thread, with spans kept in `dir/traces.sqlite` (and sent over OTLP
  * when configured). The API server and the shared function threads write `DATA_DIR`'s file; a dedicated
  * function process writes the one in its tenant's folder, the only folder it opens.
  */
-export function startLocalTracing(service: string, dir: string): Tracing {
-  return startTracing({ service, local: spanStoreExporter(openSpanStore(join(dir, TRACES_FILE))) });
+export function startLocalTracing(
+  service: string,
+  dir: string,
+  options: Pick<TracingOptions, 'context'> = {},
+): Tracing {
+  return startTracing({
+    ...options,
+    service,
+    local: spanStoreExporter(openSpanStore(join(dir, TRACES_FILE))),
+  });
 }
 
 /**

@@ -5,7 +5,7 @@ import { ExportResultCode, hrTimeToMilliseconds } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import Database from 'better-sqlite3';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../adapters/embedded/data-dir.ts';
-import { JOB_ID_ATTR, TENANT_ID_ATTR } from './attributes.ts';
+import { JOB_ID_ATTR, TENANT_ID_ATTR, THREAD_ID_ATTR } from './attributes.ts';
 
 /** The span file of a folder: `DATA_DIR/traces.sqlite`, and a dedicated tenant's own in its store folder. */
 export const TRACES_FILE = 'traces.sqlite';
@@ -64,13 +64,13 @@ const SCHEMA = `
     attributes TEXT NOT NULL,
     events TEXT NOT NULL
   );
-  CREATE INDEX IF NOT EXISTS spans_trace ON spans (trace_id);
   CREATE INDEX IF NOT EXISTS spans_job ON spans (tenant_id, job_id);
   CREATE INDEX IF NOT EXISTS spans_start ON spans (start_ms);
   CREATE TABLE IF NOT EXISTS erased_tenants (
     tenant_id TEXT PRIMARY KEY,
     erased_at_ms REAL NOT NULL
   );
+  DROP INDEX IF EXISTS spans_trace;
 `;
 
 interface SpanRow {
@@ -103,15 +103,20 @@ export function openSpanStore(path: string, limits: SpanStoreLimits = DEFAULT_SP
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.exec(SCHEMA);
-  // A span of a tenant erased after the span started is dropped: spans are written in batches (below), and
-  // a batch still held when offboarding erased the tenant must not bring its spans back. A tenant onboarded
-  // again under the same id starts its spans after the erase, so they are kept.
-  const insert = db.prepare(
-    `INSERT INTO spans (trace_id, span_id, parent_span_id, name, service, pid, thread_id, tenant_id, job_id,
-       start_ms, duration_ms, status, attributes, events)
-     SELECT @traceId, @spanId, @parentSpanId, @name, @service, @pid, @threadId, @tenantId, @jobId,
-       @startMs, @durationMs, @status, @attributes, @events
-     WHERE NOT EXISTS (SELECT 1 FROM erased_tenants WHERE tenant_id = @tenantId AND erased_at_ms >= @startMs)`,
+  // Rows go in with one multi-row INSERT per chunk of a batch: a statement per span cost more than the
+  // span's own B-tree writes (docs/benchmarks.md, session 7).
+  const inserts = new Map<number, Database.Statement>();
+  const insertOf = (rows: number) => {
+    let statement = inserts.get(rows);
+    if (!statement) {
+      const values = Array.from({ length: rows }, () => `(${ROW_PLACEHOLDERS})`).join(',');
+      statement = db.prepare(`INSERT INTO spans (${ROW_COLUMNS}) VALUES ${values}`);
+      inserts.set(rows, statement);
+    }
+    return statement;
+  };
+  const erasedMarks = db.prepare<[], { tenant_id: string; erased_at_ms: number }>(
+    'SELECT tenant_id, erased_at_ms FROM erased_tenants',
   );
   const pruneSpans = db.prepare(
     'DELETE FROM spans WHERE seq <= (SELECT max(seq) FROM spans) - @maxSpans OR start_ms < @before',
@@ -126,35 +131,38 @@ export function openSpanStore(path: string, limits: SpanStoreLimits = DEFAULT_SP
   const byJob = db.prepare<[string, string], SpanRow>(
     'SELECT * FROM spans WHERE tenant_id = ? AND job_id = ? ORDER BY start_ms, seq',
   );
-  const byTrace = db.prepare<[string], SpanRow>(
-    'SELECT * FROM spans WHERE trace_id = ? ORDER BY start_ms, seq',
-  );
   let sincePrune = 0;
 
-  const write = db.transaction((spans: StoredSpan[]) => {
-    for (const s of spans) {
-      insert.run({
-        ...s,
-        parentSpanId: s.parentSpanId ?? null,
-        tenantId: s.tenantId ?? null,
-        jobId: s.jobId ?? null,
-        attributes: JSON.stringify(s.attributes),
-        events: JSON.stringify(s.events),
-      });
+  // IMMEDIATE: the erase marks read first must still hold when the rows go in (offboarding's erase takes
+  // the same write lock).
+  const writeRows = db.transaction((rows: SpanRowValues[]) => {
+    // A span of a tenant erased after the span started is dropped: spans are written in batches, and a
+    // batch still held when offboarding erased the tenant must not bring its spans back. A tenant onboarded
+    // again under the same id starts its spans after the erase, so they are kept. The marks are few (pruned
+    // after ERASE_MARK_MS): read once per batch.
+    const marks = erasedMarks.all();
+    const kept = marks.length === 0 ? rows : rows.filter((row) => !erasedBefore(marks, row));
+    for (let at = 0; at < kept.length; at += MAX_ROWS_PER_INSERT) {
+      const chunk = kept.slice(at, at + MAX_ROWS_PER_INSERT);
+      insertOf(chunk.length).run(chunk.flat());
     }
     // Pruning on every write would double its cost; every 100 spans keeps the overshoot small.
-    sincePrune += spans.length;
+    sincePrune += rows.length;
     if (sincePrune >= 100) {
       sincePrune = 0;
       prune.run({ maxSpans: limits.maxSpans, before: Date.now() - limits.retentionMs });
     }
   });
+  const write = (rows: SpanRowValues[]) => {
+    if (rows.length > 0) writeRows.immediate(rows);
+  };
 
   return {
-    write: (spans: StoredSpan[]) => write(spans),
+    write: (spans: StoredSpan[]) => write(spans.map(rowOfStored)),
+    /** Writes finished OpenTelemetry spans (what the exporter hands over). */
+    writeSpans: (spans: ReadableSpan[]) => write(spans.map(rowOfSpan)),
     /** The spans recorded for one tenant's job, oldest first. */
     spansOfJob: (tenantId: string, jobId: string): StoredSpan[] => byJob.all(tenantId, jobId).map(fromRow),
-    spansOfTrace: (traceId: string): StoredSpan[] => byTrace.all(traceId).map(fromRow),
     /** Applies the bounds now. */
     prune: () => prune.run({ maxSpans: limits.maxSpans, before: Date.now() - limits.retentionMs }),
     count: () => (db.prepare('SELECT count(*) AS n FROM spans').get() as { n: number }).n,
@@ -214,7 +222,7 @@ export function spanStoreExporter(store: SpanStore): SpanExporter {
   return {
     export(spans: ReadableSpan[], done: (result: ExportResult) => void) {
       try {
-        store.write(spans.map(storedSpanOf));
+        store.writeSpans(spans);
         done({ code: ExportResultCode.SUCCESS });
       } catch (error) {
         done({ code: ExportResultCode.FAILED, error: error as Error });
@@ -226,31 +234,90 @@ export function spanStoreExporter(store: SpanStore): SpanExporter {
   };
 }
 
-function storedSpanOf(span: ReadableSpan): StoredSpan {
+/** The columns a span is written with, in the order of `SpanRowValues`. */
+const ROW_COLUMNS =
+  'trace_id, span_id, parent_span_id, name, service, pid, thread_id, tenant_id, job_id, start_ms, duration_ms, status, attributes, events';
+const ROW_PLACEHOLDERS = ROW_COLUMNS.split(',')
+  .map(() => '?')
+  .join(',');
+/** Rows per INSERT statement: 14 parameters each, far below SQLite's 32,766 per statement. */
+const MAX_ROWS_PER_INSERT = 64;
+
+/** One span as the values of `ROW_COLUMNS`. */
+type SpanRowValues = [
+  traceId: string,
+  spanId: string,
+  parentSpanId: string | null,
+  name: string,
+  service: string,
+  pid: number,
+  threadId: number,
+  tenantId: string | null,
+  jobId: string | null,
+  startMs: number,
+  durationMs: number,
+  status: number,
+  attributes: string,
+  events: string,
+];
+
+function erasedBefore(marks: { tenant_id: string; erased_at_ms: number }[], row: SpanRowValues): boolean {
+  return marks.some((mark) => mark.tenant_id === row[7] && mark.erased_at_ms >= row[9]);
+}
+
+function rowOfStored(s: StoredSpan): SpanRowValues {
+  return [
+    s.traceId,
+    s.spanId,
+    s.parentSpanId ?? null,
+    s.name,
+    s.service,
+    s.pid,
+    s.threadId,
+    s.tenantId ?? null,
+    s.jobId ?? null,
+    s.startMs,
+    s.durationMs,
+    s.status,
+    JSON.stringify(s.attributes),
+    JSON.stringify(s.events),
+  ];
+}
+
+/**
+ * A finished span as a row. The thread that recorded it is a resource attribute of the thread's tracer
+ * provider (`startTracing`); a span recorded before that, or elsewhere, may carry it as an attribute.
+ */
+function rowOfSpan(span: ReadableSpan): SpanRowValues {
   const attrs = span.attributes;
   const resource = span.resource.attributes;
-  const startMs = hrTimeToMilliseconds(span.startTime);
-  const parent = span.parentSpanContext?.spanId;
-  return {
-    traceId: span.spanContext().traceId,
-    spanId: span.spanContext().spanId,
-    ...(parent ? { parentSpanId: parent } : {}),
-    name: span.name,
-    service: String(resource['service.name'] ?? 'silopool'),
-    pid: Number(resource['process.pid'] ?? process.pid),
-    threadId: Number(attrs['thread.id'] ?? 0),
-    ...(typeof attrs[TENANT_ID_ATTR] === 'string' ? { tenantId: attrs[TENANT_ID_ATTR] } : {}),
-    ...(typeof attrs[JOB_ID_ATTR] === 'string' ? { jobId: attrs[JOB_ID_ATTR] } : {}),
-    startMs,
-    durationMs: hrTimeToMilliseconds(span.duration),
-    status: span.status.code,
-    attributes: { ...attrs },
-    events: span.events.map((e) => ({
-      name: e.name,
-      atMs: hrTimeToMilliseconds(e.time),
-      ...(e.attributes ? { attributes: { ...e.attributes } } : {}),
-    })),
-  };
+  const context = span.spanContext();
+  const tenantId = attrs[TENANT_ID_ATTR];
+  const jobId = attrs[JOB_ID_ATTR];
+  return [
+    context.traceId,
+    context.spanId,
+    span.parentSpanContext?.spanId ?? null,
+    span.name,
+    String(resource['service.name'] ?? 'silopool'),
+    Number(resource['process.pid'] ?? process.pid),
+    Number(resource[THREAD_ID_ATTR] ?? attrs[THREAD_ID_ATTR] ?? 0),
+    typeof tenantId === 'string' ? tenantId : null,
+    typeof jobId === 'string' ? jobId : null,
+    hrTimeToMilliseconds(span.startTime),
+    hrTimeToMilliseconds(span.duration),
+    span.status.code,
+    JSON.stringify(attrs),
+    span.events.length === 0
+      ? '[]'
+      : JSON.stringify(
+          span.events.map((e) => ({
+            name: e.name,
+            atMs: hrTimeToMilliseconds(e.time),
+            ...(e.attributes ? { attributes: e.attributes } : {}),
+          })),
+        ),
+  ];
 }
 
 /**

@@ -12,7 +12,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
-import { JOB_ID_ATTR, TENANT_ID_ATTR } from './attributes.ts';
+import { JOB_ID_ATTR, TENANT_ID_ATTR, THREAD_ID_ATTR } from './attributes.ts';
 
 export interface TracingOptions {
   /** `service.name` of this process or thread: `silopool-api`, `silopool-function`. */
@@ -21,6 +21,15 @@ export interface TracingOptions {
   local?: SpanExporter;
   /** Environment with the standard `OTEL_EXPORTER_OTLP_*` variables; `process.env` by default. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * `explicit`: no context manager, so `context.active()` is always the root context and every span must be
+   * started with its parent given (`inSpan`'s `parent`, `startSpan`'s context). The API process runs so:
+   * the AsyncLocalStorage context manager's promise hooks slowed every `await` of every request, ~2/3 of
+   * what tracing cost a submit (docs/benchmarks.md, session 7), and none of the API's spans nest by the
+   * active context. `async` (the default): the active context follows `await`s, for code whose spans nest
+   * through calls it does not pass a context to (the function handler).
+   */
+  context?: 'async' | 'explicit';
 }
 
 export interface Tracing {
@@ -30,18 +39,18 @@ export interface Tracing {
 }
 
 /**
- * Puts the tenant and job of the surrounding work on every span, from the context's baggage (which the
- * queue message carries too), and the thread that recorded it: a trace then shows which thread or process
- * of the function host ran each step.
+ * Puts the tenant and job of the surrounding work on every span that does not name them itself, from the
+ * context's baggage (which `jobContext` sets and the notification messages carry).
  */
 const jobAttributes: SpanProcessor = {
   onStart(span: Span, parent: Context) {
     const baggage = propagation.getBaggage(parent);
+    if (!baggage) return;
     for (const key of [TENANT_ID_ATTR, JOB_ID_ATTR]) {
-      const entry = baggage?.getEntry(key);
-      if (entry && span.attributes[key] === undefined) span.setAttribute(key, entry.value);
+      if (span.attributes[key] !== undefined) continue;
+      const entry = baggage.getEntry(key);
+      if (entry) span.setAttribute(key, entry.value);
     }
-    span.setAttribute('thread.id', threadId);
   },
   onEnd: (_span: ReadableSpan) => undefined,
   forceFlush: async () => undefined,
@@ -79,10 +88,14 @@ export function startTracing(options: TracingOptions): Tracing {
     resource: resourceFromAttributes({
       [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME ?? options.service,
       'process.pid': process.pid,
+      // Each thread starts its own provider: the thread that recorded a span is its resource's, so a trace
+      // shows which thread or process of the function host ran each step.
+      [THREAD_ID_ATTR]: threadId,
     }),
     spanProcessors: processors,
   });
   provider.register({
+    ...(options.context === 'explicit' ? { contextManager: null } : {}),
     propagator: new CompositePropagator({
       propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()],
     }),

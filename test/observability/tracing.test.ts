@@ -13,6 +13,8 @@ interface Span {
   threadId: number;
   tenantId?: string;
   jobId?: string;
+  startMs: number;
+  events: { name: string; atMs: number; attributes?: Record<string, unknown> }[];
 }
 
 interface Step {
@@ -97,26 +99,31 @@ describe("a job's trace and story", () => {
 
   it('is one trace from the API process into a function thread, tenant and job on every span', async () => {
     const jobId = await submit(shared);
-    const spans = await spansOf(shared, jobId, [
-      'job.submit',
-      'job.intake',
-      'job.deliver',
-      'workbook.render',
-    ]);
+    const spans = await spansOf(shared, jobId, ['job.submit', 'job.deliver', 'workbook.render']);
     const submitSpan = spans.find((s) => s.name === 'job.submit')!;
     const deliver = spans.find((s) => s.name === 'job.deliver')!;
     expect(submitSpan).toBeDefined();
     expect(deliver).toBeDefined();
     // One trace: the function continued the context the message carried.
     expect(new Set(spans.map((s) => s.traceId))).toEqual(new Set([submitSpan.traceId]));
-    expect(deliver.parentSpanId).toBe(spans.find((s) => s.name === 'job.intake')!.spanId);
+    // The submit is one span (record and message in one commit); the message carried its context.
+    expect(deliver.parentSpanId).toBe(submitSpan.spanId);
+    expect(spans.filter((s) => s.name === 'job.submit')).toHaveLength(1);
     // Across the thread boundary: the API's main thread, the function's worker thread, same process.
     expect(submitSpan.threadId).toBe(0);
     expect(deliver.threadId).toBeGreaterThan(0);
     expect(deliver.pid).toBe(submitSpan.pid);
     for (const span of spans) expect(span).toMatchObject({ tenantId: shared, jobId });
-    for (const name of ['model.run', 'workbook.render', 'objects.put', 'jobstore.update']) {
-      expect(spans.find((s) => s.name === name)?.parentSpanId).toBeDefined();
+    for (const name of ['model.run', 'workbook.render', 'objects.put']) {
+      expect(spans.find((s) => s.name === name)?.parentSpanId).toBe(deliver.spanId);
+    }
+    // The job store's writes are timed events of the delivery, one per status it wrote, not spans.
+    expect(spans.some((s) => s.name === 'jobstore.update')).toBe(false);
+    const writes = deliver.events.filter((e) => e.name === 'jobstore.update');
+    expect(writes.map((e) => e.attributes?.['silopool.status'])).toEqual(['running', 'succeeded']);
+    for (const write of writes) {
+      expect(write.attributes?.['silopool.duration_ms']).toBeGreaterThanOrEqual(0);
+      expect(write.atMs).toBeGreaterThanOrEqual(deliver.startMs);
     }
   });
 
@@ -151,9 +158,7 @@ describe("a job's trace and story", () => {
     while (!(names().has('job.submit') && names().has('job.deliver')) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 100));
     }
-    expect([...names()]).toEqual(
-      expect.arrayContaining(['job.submit', 'job.intake', 'job.deliver', 'model.run']),
-    );
+    expect([...names()]).toEqual(expect.arrayContaining(['job.submit', 'job.deliver', 'model.run']));
   });
 
   it('follows the notification to the webhook delivery, and the story records it', async () => {

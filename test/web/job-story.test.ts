@@ -100,6 +100,8 @@ describe.skipIf(!hasChromium)(`job stories in Chromium${skipReason}`, { timeout:
       }
       await timeline.getByText('lane shared_finance', { exact: false }).first().waitFor();
       await page.getByRole('cell', { name: 'job.deliver' }).waitFor();
+      // The job store's writes, timed as events of the delivery, are rows under it.
+      await page.getByRole('cell', { name: '↳ jobstore.update (succeeded)' }).waitFor();
       await checkLayout(page);
       await screenshot(page, `console-job-story-${name}`);
     });

@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import type { TraceSpan } from '../../../src/client/index.ts';
 import { useAsync, useSession } from '../api.tsx';
 import { formatTime } from '../portal/format.ts';
 import { Link, useTitle } from '../router.tsx';
@@ -7,6 +8,32 @@ import { formatDuration, JobTimeline } from '../ui/JobTimeline.tsx';
 import { ProblemBanner } from '../ui/Problem.tsx';
 import { Loading, StatusBadge } from '../ui/States.tsx';
 import { actionsFor, type JobActionName } from './job-actions.ts';
+
+/**
+ * The table's rows: each span, then the steps timed as events within it (a job store write), which carry
+ * their duration as `silopool.duration_ms`.
+ */
+function spanRows(spans: TraceSpan[]) {
+  return spans.flatMap((span) => [
+    { ...span, key: span.spanId, event: false },
+    ...(span.events ?? []).flatMap((event, i) => {
+      const ms = event.attributes?.['silopool.duration_ms'];
+      if (typeof ms !== 'number') return [];
+      const status = event.attributes?.['silopool.status'];
+      return [
+        {
+          ...span,
+          key: `${span.spanId}:${i}`,
+          event: true,
+          name: typeof status === 'string' ? `${event.name} (${status})` : event.name,
+          startMs: event.atMs,
+          durationMs: ms,
+          status: event.attributes?.['error.type'] === undefined ? 0 : 2,
+        },
+      ];
+    }),
+  ]);
+}
 
 /**
  * Any tenant's job for operators: what it is, its timeline and log, the spans kept of its trace (which
@@ -98,7 +125,10 @@ export function JobStoryPage({ tenantId, jobId }: { tenantId: string; jobId: str
           <DataTable
             label="Spans of the job's trace"
             columns={[
-              { header: 'Span', cell: (s) => <code>{s.name}</code> },
+              {
+                header: 'Span',
+                cell: (s) => (s.event ? <code>↳ {s.name}</code> : <code>{s.name}</code>),
+              },
               {
                 header: 'Where',
                 cell: (s) => (
@@ -111,8 +141,8 @@ export function JobStoryPage({ tenantId, jobId }: { tenantId: string; jobId: str
               { header: 'Start', num: true, cell: (s) => `+${formatDuration(s.startMs - origin) || '0 ms'}` },
               { header: 'Duration', num: true, cell: (s) => formatDuration(s.durationMs) },
             ]}
-            rows={spans}
-            rowKey={(s) => s.spanId}
+            rows={spanRows(spans)}
+            rowKey={(s) => s.key}
             rowClassName={(s) => (s.status === 2 ? 'warn' : undefined)}
           />
         )}
