@@ -118,7 +118,10 @@ describe('plan changes', () => {
     const euro = { ...DEFAULT_PLANS.plans[1]!, id: 'euro', name: 'Euro', currency: 'EUR' };
     await savePlans(platform.billing, { plans: [...DEFAULT_PLANS.plans, euro] });
     const id = randomTenantId('cur') as TenantId;
-    await createTenant(deps, { id, name: 'Cur', plan: 'standard' });
+    const { tenant } = await createTenant(deps, { id, name: 'Cur', plan: 'standard' });
+    // The test's clock is 15 November 2026: the tenant was created before it, whatever today's date (a
+    // tenant created after the month it is billed for has no statement of that month).
+    await platform.directory.update({ ...tenant, createdAt: '2026-11-01T00:00:00.000Z' }, tenant.version);
     const now = Date.parse('2026-11-15T10:00:00Z');
     await expect(changePlan(deps, id, 'euro', undefined, now)).rejects.toMatchObject({
       status: 409,
