@@ -50,6 +50,22 @@ describe('the file object store layout', () => {
     ]);
   });
 
+  it("keeps shorter keys in a folder per segment, so a tenant's objects stay inside its folder", async () => {
+    for (const key of ['exports/op1.zip', `tenants/${tenant}/note`, `tenants/${tenant}/a/b`]) {
+      await store.put(key, Buffer.from(key), 'text/plain');
+    }
+    expect(existsSync(join(root, 'exports', 'op1.zip~o'))).toBe(true);
+    expect(readdirSync(join(root, 'tenants', tenant)).sort()).toEqual(['a~b~o', 'note~o']);
+    expect((await store.list('')).items.map((i) => i.key)).toEqual([
+      'exports/op1.zip',
+      `tenants/${tenant}/a/b`,
+      `tenants/${tenant}/note`,
+    ]);
+    expect((await store.list(`tenants/${tenant}/a/`)).items.map((i) => i.key)).toEqual([
+      `tenants/${tenant}/a/b`,
+    ]);
+  });
+
   it('reads, lists, overwrites and deletes objects a data directory of the previous release holds', async () => {
     const key = `tenants/${tenant}/jobs/j1/workbook.xlsx`;
     const old = writeOldLayout(key, 'written by the last release');

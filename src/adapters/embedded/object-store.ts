@@ -16,8 +16,10 @@ const HEADER_BYTES = 256;
  * key segments joined by `~` unambiguously, no file ever shares a name with a folder, and half-written
  * temp files are never listed.
  *
- * A key's last two segments share one file, in the folder of the segments before them:
- * `tenants/t/jobs/j1/workbook.xlsx` is `tenants/t/jobs/j1~workbook.xlsx~o` (a one-segment key `a` is `a~o`).
+ * A key of four or more segments keeps its last two in one file, in the folder of the segments before them:
+ * `tenants/t/jobs/j1/workbook.xlsx` is `tenants/t/jobs/j1~workbook.xlsx~o`; a shorter key is a file in the
+ * folder of all its other segments (`exports/x.zip` is `exports/x.zip~o`), so a tenant's objects always
+ * stay inside `tenants/{id}/`, which offboarding and a move remove whole.
  * So a job's artifacts need no folder of their own, only the tenant's `jobs/` one: on this file system each
  * new inode (folder or file) cost 0.2–0.5 ms of system time, and a folder per job doubled them
  * (docs/benchmarks.md, "Session 7: storing artifacts"). Data directories written before (every segment a
@@ -27,6 +29,8 @@ const HEADER_BYTES = 256;
 const OBJECT_SUFFIX = '~o';
 const TEMP_SUFFIX = '~t';
 const JOIN = '~';
+/** Keys of this many segments or more keep their last two in one file name. */
+const JOINED_FROM = 4;
 
 const SEGMENT = /^[A-Za-z0-9._-]+$/;
 const MAX_KEY_LENGTH = 1024;
@@ -138,7 +142,12 @@ export function createFileObjectStore(rootDir: string, options: FileObjectStoreO
   const io = options.blockingIo ? blockingObjectIo : asyncObjectIo;
   /** The folder and file of a key now; `legacy` is where the previous layout kept it (when different). */
   const locate = (segments: string[]): { dir: string; path: string; legacy?: string } => {
-    if (segments.length === 1) return { dir: rootDir, path: join(rootDir, segments[0] + OBJECT_SUFFIX) };
+    if (segments.length < JOINED_FROM) {
+      return {
+        dir: join(rootDir, ...segments.slice(0, -1)),
+        path: join(rootDir, ...segments) + OBJECT_SUFFIX,
+      };
+    }
     const dir = join(rootDir, ...segments.slice(0, -2));
     const name = segments.slice(-2).join(JOIN) + OBJECT_SUFFIX;
     return { dir, path: join(dir, name), legacy: join(rootDir, ...segments) + OBJECT_SUFFIX };
@@ -149,7 +158,7 @@ export function createFileObjectStore(rootDir: string, options: FileObjectStoreO
 
   /**
    * Objects under `dir` (whose key prefix is `base`) whose keys start with `prefix`, as key and file. A
-   * file named `y~o` in a folder other than the root is the previous layout's (`legacy`).
+   * file of a long key without `~` in its stem (`j1/workbook.xlsx~o`) is the previous layout's (`legacy`).
    */
   async function collect(dir: string, base: string, prefix: string, out: Found[]): Promise<void> {
     let entries: import('node:fs').Dirent[];
@@ -168,7 +177,11 @@ export function createFileObjectStore(rootDir: string, options: FileObjectStoreO
         const stem = entry.name.slice(0, -OBJECT_SUFFIX.length);
         const key = base + stem.replace(JOIN, '/');
         if (key.startsWith(prefix))
-          out.push({ key, path: join(dir, entry.name), legacy: base !== '' && !stem.includes(JOIN) });
+          out.push({
+            key,
+            path: join(dir, entry.name),
+            legacy: !stem.includes(JOIN) && key.split('/').length >= JOINED_FROM,
+          });
       }
     }
   }
@@ -248,8 +261,8 @@ export function createFileObjectStore(rootDir: string, options: FileObjectStoreO
       const limit = Math.max(1, Math.min(1000, Math.trunc(options.limit ?? 1000)));
       // The cursor is only a lower bound; the prefix filter still applies, so a forged one reaches nothing new.
       const after = options.cursor ? Buffer.from(options.cursor, 'base64url').toString('utf8') : '';
-      // Keys under `a/b/` may be files `b~…` in `a`: the walk starts one folder up.
-      const from = dirSegments.slice(0, -1);
+      // Keys under `a/b/c/` may be files `c~…` in `a/b`: the walk starts one folder up.
+      const from = dirSegments.length >= JOINED_FROM - 1 ? dirSegments.slice(0, -1) : dirSegments;
       const found: Found[] = [];
       await collect(join(rootDir, ...from), from.length > 0 ? `${from.join('/')}/` : '', prefix, found);
       // Keys are ASCII, so UTF-16 order is S3's byte order; of a key in both layouts, the new file counts.
