@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFileObjectStore, removeStaleTempFiles } from '../../src/adapters/embedded/object-store.ts';
+import { CorruptWriteError } from '../../src/core/errors.ts';
 import type { ObjectStore } from '../../src/ports/object-store.ts';
 import { randomTenantId } from '../contract/fixtures.ts';
 
@@ -99,6 +100,15 @@ describe('the file object store layout', () => {
     await store.delete(key);
     expect(existsSync(old)).toBe(false);
     expect(await store.get(key)).toBeUndefined();
+  });
+
+  it('refuses with CorruptWriteError an object file shorter than its header (a power loss before writeback)', async () => {
+    const jobs = join(root, 'tenants', tenant, 'jobs');
+    mkdirSync(jobs, { recursive: true });
+    writeFileSync(join(jobs, 'j1~workbook.xlsx~o'), '');
+    await expect(store.get(`tenants/${tenant}/jobs/j1/workbook.xlsx`)).rejects.toBeInstanceOf(
+      CorruptWriteError,
+    );
   });
 
   it('never lists or serves the temp file a writer killed mid-put left, and removes it once stale', async () => {

@@ -250,6 +250,13 @@ export function createFileObjectStore(rootDir: string, options: FileObjectStoreO
         }
       }
       if (!data) return undefined;
+      // Only a power loss before the page cache reached the disk leaves a renamed file shorter than its header
+      // (`fsync: false`, the class of SQLite's `synchronous=NORMAL`): a typed error, not a RangeError.
+      if (data.length < HEADER_BYTES) {
+        throw new CorruptWriteError(
+          `The stored ${key} is torn (${data.length} bytes); it must be written again.`,
+        );
+      }
       const length = data.readUInt16BE(0);
       const contentType = data.toString('ascii', 2, 2 + length);
       const body = new Uint8Array(data.buffer, data.byteOffset + HEADER_BYTES, data.length - HEADER_BYTES);
