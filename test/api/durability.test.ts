@@ -9,9 +9,12 @@ afterEach(async () => {
   for (const s of servers.splice(0)) await s.stop();
 });
 
+/** One job's object files (`{jobId}~{name}~o` in its tenant's `jobs/` folder), named `{name}~o`. */
 function objectFiles(dataDir: string, tenant: string, jobId: string): string[] {
   try {
-    return readdirSync(join(dataDir, 'objects', 'tenants', tenant, 'jobs', jobId));
+    return readdirSync(join(dataDir, 'objects', 'tenants', tenant, 'jobs'))
+      .filter((name) => name.startsWith(`${jobId}~`))
+      .map((name) => name.slice(jobId.length + 1));
   } catch {
     return [];
   }

@@ -75,6 +75,7 @@ export function messagesNaming(dataDir: string, queues: string[], jobIds: string
 export interface ObjectFile {
   /** Path below DATA_DIR. */
   path: string;
+  /** The job whose artifact this is; empty for a temp file (its name is random). */
   jobId: string;
   /** A temp file (`~t`) left by a write that never finished. */
   temp: boolean;
@@ -88,8 +89,13 @@ export function objectFiles(dataDir: string): ObjectFile[] {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) walk(path);
       else {
-        const match = /(?:^|\/)jobs\/(j_[0-9a-z]{26})\/[^/]+~([ot])$/.exec(relative(dataDir, path));
-        if (match) out.push({ path: relative(dataDir, path), jobId: match[1]!, temp: match[2] === 't' });
+        const rel = relative(dataDir, path);
+        // `jobs/{id}~{name}~o`, or `jobs/{id}/{name}~o` as data directories before session 7 hold them;
+        // a temp file's name is random, so it names no job.
+        const object = /(?:^|\/)jobs\/(j_[0-9a-z]{26})[/~][^/~]+~o$/.exec(rel);
+        if (object) out.push({ path: rel, jobId: object[1]!, temp: false });
+        else if (/(?:^|\/)jobs\/(?:[^/]+\/)?[^/]+~t$/.test(rel))
+          out.push({ path: rel, jobId: '', temp: true });
       }
     }
   };

@@ -53,7 +53,18 @@ describe('dedicated placement', () => {
     const done = await waitForJob(server, apiKey, job.id);
     expect(done.status).toBe('succeeded');
     expect(
-      existsSync(join(server.dataDir, 'tenants', tenant, 'objects', 'tenants', tenant, 'jobs', job.id)),
+      existsSync(
+        join(
+          server.dataDir,
+          'tenants',
+          tenant,
+          'objects',
+          'tenants',
+          tenant,
+          'jobs',
+          `${job.id}~workbook.xlsx~o`,
+        ),
+      ),
     ).toBe(true);
     expect(existsSync(join(server.dataDir, 'objects', 'tenants', tenant))).toBe(false);
 

@@ -19,8 +19,11 @@ import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './data-dir.ts';
  * round trip and a promise — about a dozen per finished job, measured in docs/benchmarks.md).
  */
 export interface ObjectIo {
-  /** Creates `dir` and its parents (private mode); nothing when they exist. */
-  mkdirs(dir: string): Promise<void> | void;
+  /**
+   * Creates `dir` and its parents (private mode); nothing when they exist. Returns the first folder it
+   * created (the parent of that one gained an entry), or undefined when all existed.
+   */
+  mkdirs(dir: string): Promise<string | undefined> | string | undefined;
   /**
    * Creates `path` (it must not exist), writes `bytes` until all are written or a write writes nothing,
    * fsyncs when asked, closes it; returns the bytes written (fewer than `bytes` on a short write).
@@ -34,9 +37,7 @@ export interface ObjectIo {
 }
 
 export const asyncObjectIo: ObjectIo = {
-  mkdirs: async (dir) => {
-    await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
-  },
+  mkdirs: (dir) => mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE }),
   async writeNew(path, bytes, fsync) {
     const handle = await open(path, 'wx', PRIVATE_FILE_MODE);
     try {
@@ -66,9 +67,7 @@ export const asyncObjectIo: ObjectIo = {
 };
 
 export const blockingObjectIo: ObjectIo = {
-  mkdirs: (dir) => {
-    mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
-  },
+  mkdirs: (dir) => mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE }),
   writeNew(path, bytes, fsync) {
     const fd = openSync(path, 'wx', PRIVATE_FILE_MODE);
     try {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readdir, stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { CorruptWriteError, StorageFullError, ValidationError } from '../../core/errors.ts';
 import type { ObjectInfo, ObjectPage, ObjectStore, StoredObject } from '../../ports/object-store.ts';
 import { asyncObjectIo, blockingObjectIo } from './object-io.ts';
@@ -12,11 +12,25 @@ import { asyncObjectIo, blockingObjectIo } from './object-io.ts';
  */
 const HEADER_BYTES = 256;
 /**
- * On-disk names: objects end in `~o`, temp files in `~t`. Keys cannot contain `~`, so the object `a`
- * (`a~o`) and the folder of `a/b` (`a/`) never collide, and half-written temp files are never listed.
+ * On-disk names: objects end in `~o`, temp files in `~t`. Keys cannot contain `~`, so a file name holds
+ * key segments joined by `~` unambiguously, no file ever shares a name with a folder, and half-written
+ * temp files are never listed.
+ *
+ * A key of four or more segments keeps its last two in one file, in the folder of the segments before them:
+ * `tenants/t/jobs/j1/workbook.xlsx` is `tenants/t/jobs/j1~workbook.xlsx~o`; a shorter key is a file in the
+ * folder of all its other segments (`exports/x.zip` is `exports/x.zip~o`), so a tenant's objects always
+ * stay inside `tenants/{id}/`, which offboarding and a move remove whole.
+ * So a job's artifacts need no folder of their own, only the tenant's `jobs/` one: on this file system each
+ * new inode (folder or file) cost 0.2–0.5 ms of system time, and a folder per job doubled them
+ * (docs/benchmarks.md, "Session 7: storing artifacts"). Data directories written before (every segment a
+ * folder: `tenants/t/jobs/j1/workbook.xlsx~o`) still read: `get` falls back to that path, `list` finds
+ * both forms and `delete` removes both.
  */
 const OBJECT_SUFFIX = '~o';
 const TEMP_SUFFIX = '~t';
+const JOIN = '~';
+/** Keys of this many segments or more keep their last two in one file name. */
+const JOINED_FROM = 4;
 
 const SEGMENT = /^[A-Za-z0-9._-]+$/;
 const MAX_KEY_LENGTH = 1024;
@@ -97,6 +111,13 @@ function storageError(error: unknown, key: string): unknown {
   return error;
 }
 
+/** An object file `list` found: its key, and whether it is in the previous layout (a folder per segment). */
+interface Found {
+  key: string;
+  path: string;
+  legacy: boolean;
+}
+
 function encodeCursor(key: string): string {
   return Buffer.from(key, 'utf8').toString('base64url');
 }
@@ -119,10 +140,27 @@ export interface FileObjectStoreOptions {
 export function createFileObjectStore(rootDir: string, options: FileObjectStoreOptions = {}): ObjectStore {
   const fsync = options.fsync ?? true;
   const io = options.blockingIo ? blockingObjectIo : asyncObjectIo;
-  const pathOf = (segments: string[]): string => join(rootDir, ...segments) + OBJECT_SUFFIX;
+  /** The folder and file of a key now; `legacy` is where the previous layout kept it (when different). */
+  const locate = (segments: string[]): { dir: string; path: string; legacy?: string } => {
+    if (segments.length < JOINED_FROM) {
+      return {
+        dir: join(rootDir, ...segments.slice(0, -1)),
+        path: join(rootDir, ...segments) + OBJECT_SUFFIX,
+      };
+    }
+    const dir = join(rootDir, ...segments.slice(0, -2));
+    const name = segments.slice(-2).join(JOIN) + OBJECT_SUFFIX;
+    return { dir, path: join(dir, name), legacy: join(rootDir, ...segments) + OBJECT_SUFFIX };
+  };
+  const ignoreMissing = (error: unknown): void => {
+    if (!isMissing(error)) throw error;
+  };
 
-  /** Keys under `dir` (whose key prefix is `base`) that could start with `prefix`. */
-  async function collect(dir: string, base: string, prefix: string, out: string[]): Promise<void> {
+  /**
+   * Objects under `dir` (whose key prefix is `base`) whose keys start with `prefix`, as key and file. A
+   * file of a long key without `~` in its stem (`j1/workbook.xlsx~o`) is the previous layout's (`legacy`).
+   */
+  async function collect(dir: string, base: string, prefix: string, out: Found[]): Promise<void> {
     let entries: import('node:fs').Dirent[];
     try {
       entries = await readdir(dir, { withFileTypes: true });
@@ -136,8 +174,14 @@ export function createFileObjectStore(rootDir: string, options: FileObjectStoreO
         if (sub.startsWith(prefix) || prefix.startsWith(sub))
           await collect(join(dir, entry.name), sub, prefix, out);
       } else if (entry.name.endsWith(OBJECT_SUFFIX)) {
-        const key = base + entry.name.slice(0, -OBJECT_SUFFIX.length);
-        if (key.startsWith(prefix)) out.push(key);
+        const stem = entry.name.slice(0, -OBJECT_SUFFIX.length);
+        const key = base + stem.replace(JOIN, '/');
+        if (key.startsWith(prefix))
+          out.push({
+            key,
+            path: join(dir, entry.name),
+            legacy: !stem.includes(JOIN) && key.split('/').length >= JOINED_FROM,
+          });
       }
     }
   }
@@ -147,18 +191,31 @@ export function createFileObjectStore(rootDir: string, options: FileObjectStoreO
       const segments = checkKey(key);
       if (!CONTENT_TYPE.test(contentType))
         throw invalid('/contentType', 'must be 1-254 printable ASCII characters');
-      const target = pathOf(segments);
-      const dir = join(rootDir, ...segments.slice(0, -1));
+      const { dir, path: target, legacy } = locate(segments);
       const header = Buffer.alloc(HEADER_BYTES);
       header.writeUInt16BE(contentType.length, 0);
       header.write(contentType, 2, 'ascii');
       const temp = join(dir, randomBytes(8).toString('hex') + TEMP_SUFFIX);
       try {
-        await io.mkdirs(dir);
         // Header and body in one buffer, counted as written: the count says the file is whole before the
         // rename publishes it (a short file is never an object).
         const bytes = Buffer.concat([header, body]);
-        const written = await io.writeNew(temp, bytes, fsync);
+        let written: number;
+        try {
+          written = await io.writeNew(temp, bytes, fsync);
+        } catch (error) {
+          // The folder exists for every put but a tenant's first, so it is made only when missing.
+          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+          const created = await io.mkdirs(dir);
+          // A new folder survives power loss only once its parent is synced too (fsync(2)).
+          if (fsync && created) {
+            for (let d = dirname(dir); ; d = dirname(d)) {
+              await io.syncDir(d);
+              if (d === dirname(created)) break;
+            }
+          }
+          written = await io.writeNew(temp, bytes, fsync);
+        }
         if (written !== bytes.byteLength) {
           throw new CorruptWriteError(
             `Stored ${Math.max(0, written - HEADER_BYTES)} of ${body.byteLength} bytes of ${key}; nothing was published.`,
@@ -173,16 +230,32 @@ export function createFileObjectStore(rootDir: string, options: FileObjectStoreO
           .catch(() => undefined);
         throw storageError(error, key);
       }
+      // A copy the previous layout wrote is stale now (`get` reads the new file first); it goes, so one
+      // file holds a key. Where none was, this is one failed lookup.
+      if (legacy)
+        await Promise.resolve()
+          .then(() => io.unlink(legacy))
+          .catch(ignoreMissing);
     },
 
     async get(key): Promise<StoredObject | undefined> {
-      const segments = checkKey(key);
-      let data: Buffer;
-      try {
-        data = await io.readFile(pathOf(segments));
-      } catch (error) {
-        if (isMissing(error)) return undefined;
-        throw error;
+      const { path, legacy } = locate(checkKey(key));
+      let data: Buffer | undefined;
+      for (const file of legacy ? [path, legacy] : [path]) {
+        try {
+          data = await io.readFile(file);
+          break;
+        } catch (error) {
+          if (!isMissing(error)) throw error;
+        }
+      }
+      if (!data) return undefined;
+      // Only a power loss before the page cache reached the disk leaves a renamed file shorter than its header
+      // (`fsync: false`, the class of SQLite's `synchronous=NORMAL`): a typed error, not a RangeError.
+      if (data.length < HEADER_BYTES) {
+        throw new CorruptWriteError(
+          `The stored ${key} is torn (${data.length} bytes); it must be written again.`,
+        );
       }
       const length = data.readUInt16BE(0);
       const contentType = data.toString('ascii', 2, 2 + length);
@@ -195,32 +268,36 @@ export function createFileObjectStore(rootDir: string, options: FileObjectStoreO
       const limit = Math.max(1, Math.min(1000, Math.trunc(options.limit ?? 1000)));
       // The cursor is only a lower bound; the prefix filter still applies, so a forged one reaches nothing new.
       const after = options.cursor ? Buffer.from(options.cursor, 'base64url').toString('utf8') : '';
-      const base = dirSegments.length > 0 ? `${dirSegments.join('/')}/` : '';
-      const keys: string[] = [];
-      await collect(join(rootDir, ...dirSegments), base, prefix, keys);
-      // Keys are ASCII, so UTF-16 order is S3's byte order.
-      const sorted = keys.filter((k) => k > after).sort();
+      // Keys under `a/b/c/` may be files `c~…` in `a/b`: the walk starts one folder up.
+      const from = dirSegments.length >= JOINED_FROM - 1 ? dirSegments.slice(0, -1) : dirSegments;
+      const found: Found[] = [];
+      await collect(join(rootDir, ...from), from.length > 0 ? `${from.join('/')}/` : '', prefix, found);
+      // Keys are ASCII, so UTF-16 order is S3's byte order; of a key in both layouts, the new file counts.
+      const sorted = found
+        .filter((f) => f.key > after)
+        .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : Number(a.legacy) - Number(b.legacy)))
+        .filter((f, i, all) => i === 0 || all[i - 1]!.key !== f.key);
       const items: ObjectInfo[] = [];
-      for (const key of sorted) {
+      for (const { key, path } of sorted) {
         if (items.length === limit) break;
         try {
-          const info = await stat(pathOf(key.split('/')));
+          const info = await stat(path);
           items.push({ key, size: info.size - HEADER_BYTES });
         } catch (error) {
           if (!isMissing(error)) throw error;
         }
       }
       const last = items.at(-1);
-      const more = last !== undefined && sorted.at(-1)! > last.key;
+      const more = last !== undefined && sorted.at(-1)!.key > last.key;
       return { items, ...(more ? { nextCursor: encodeCursor(last.key) } : {}) };
     },
 
     async delete(key) {
-      try {
-        await unlink(pathOf(checkKey(key)));
-      } catch (error) {
-        if (!isMissing(error)) throw error;
-      }
+      const { path, legacy } = locate(checkKey(key));
+      // The previous layout's copy first: were the process killed in between, the key still reads as the
+      // current object, never as the stale one.
+      if (legacy) await unlink(legacy).catch(ignoreMissing);
+      await unlink(path).catch(ignoreMissing);
     },
   };
 }
