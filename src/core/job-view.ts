@@ -4,13 +4,13 @@ import type { JobRecord, JobWarning } from './job.ts';
  * The job's warnings: once it has run, those of its result (they include the input's); before, the
  * input's plausibility warnings recorded when it was accepted.
  */
-export function jobWarnings(job: JobRecord): JobWarning[] {
+export function jobWarnings(job: Pick<JobRecord, 'summary' | 'warnings'>): JobWarning[] {
   const fromResult = job.summary?.['warnings'];
   return Array.isArray(fromResult) ? (fromResult as JobWarning[]) : (job.warnings ?? []);
 }
 
-/** The public JSON of a job: what the API returns and webhooks carry. */
-export function jobView(job: JobRecord) {
+/** The public JSON of a job: what the API returns and webhooks carry (its story is not part of it). */
+export function jobView(job: Omit<JobRecord, 'story'>) {
   const self = `/v1/jobs/${job.id}`;
   return {
     id: job.id,
