@@ -1,6 +1,6 @@
 import { RateLimitedError } from '../core/errors.ts';
 import type { JobRecord } from '../core/job.ts';
-import type { JobEvents } from '../runtime/job-events.ts';
+import type { JobEvents, JobNotice } from '../runtime/job-events.ts';
 
 export interface EventStreamSettings {
   /** Streams one tenant may hold open at once on this process (default 20); the next one is a `429`. */
@@ -31,7 +31,7 @@ export interface EventStreams {
     tenantId: string,
     jobId: string,
     read: () => Promise<JobRecord | undefined>,
-    listener: (job: JobRecord) => void,
+    listener: (job: JobNotice) => void,
   ): () => void;
   /** Ends every open stream (the server is closing) and stops the poll. */
   close(): void;
@@ -39,7 +39,7 @@ export interface EventStreams {
 
 interface Watched {
   read: () => Promise<JobRecord | undefined>;
-  listeners: Set<(job: JobRecord) => void>;
+  listeners: Set<(job: JobNotice) => void>;
   reading: boolean;
 }
 

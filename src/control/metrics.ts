@@ -45,7 +45,8 @@ export interface LiveTenantFigures {
  * queued→started waits, throttled submits, finished jobs by status. Queue depth is read at scrape time.
  */
 export interface TenantMetrics {
-  observe(job: JobRecord): void;
+  /** A job's status change (a relayed notice carries these fields of its record). */
+  observe(job: Pick<JobRecord, 'id' | 'tenantId' | 'status' | 'attempts' | 'createdAt' | 'startedAt'>): void;
   recordThrottle(tenantId: string, reason: ThrottleReason): void;
   recordRecovery(tenantId: string, action: RecoveryAction): void;
   live(tenantId: string): LiveTenantFigures;

@@ -5,17 +5,17 @@ import { jobForTenant, type ViewAudience } from './tenant-view.ts';
  * The job's warnings: once it has run, those of its result (they include the input's); before, the
  * input's plausibility warnings recorded when it was accepted.
  */
-export function jobWarnings(job: JobRecord): JobWarning[] {
+export function jobWarnings(job: Pick<JobRecord, 'summary' | 'warnings'>): JobWarning[] {
   const fromResult = job.summary?.['warnings'];
   return Array.isArray(fromResult) ? (fromResult as JobWarning[]) : (job.warnings ?? []);
 }
 
 /**
- * The public JSON of a job: what the API returns and webhooks carry. For its tenant (the default) the
- * record is first judged by `jobForTenant`, so a failure written by any release shows only what the
- * tenant may see; operators' views pass `'operator'`.
+ * The public JSON of a job: what the API returns and webhooks carry (its story is not part of it). For its
+ * tenant (the default) the record is first judged by `jobForTenant`, so a failure written by any release
+ * shows only what the tenant may see; operators' views pass `'operator'`.
  */
-export function jobView(record: JobRecord, audience: ViewAudience = 'tenant') {
+export function jobView(record: Omit<JobRecord, 'story'>, audience: ViewAudience = 'tenant') {
   const job = audience === 'operator' ? record : jobForTenant(record);
   const self = `/v1/jobs/${job.id}`;
   return {

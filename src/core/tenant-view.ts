@@ -86,10 +86,10 @@ function storyForTenant(story: JobStory): JobStory {
  * lines judged as above, operators' `internal` causes dropped. The same record shape, so views built
  * from it (src/core/job-view.ts) and exports of whole records stay as they are.
  */
-export function jobForTenant(job: JobRecord): JobRecord {
+export function jobForTenant<T extends Pick<JobRecord, 'error' | 'story'>>(job: T): T {
   const { error, story, ...rest } = job;
   return {
-    ...rest,
+    ...(rest as T),
     ...(error ? { error: failureForTenant(error) } : {}),
     ...(story ? { story: storyForTenant(story) } : {}),
   };

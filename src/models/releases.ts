@@ -252,8 +252,10 @@ export async function selectModel(
   tenant: Tenant,
   job: Pick<JobRecord, 'model' | 'modelVariant'>,
   lane: 'shared' | 'dedicated',
+  /** The current release when the caller has just read it (`catalog.current()`): one read per submit. */
+  current?: string,
 ): Promise<SelectedModel> {
-  const current = await catalog.current();
+  current ??= await catalog.current();
   const releaseId = releaseOf(tenant, current);
   if (job.modelVariant) {
     const release = await catalog.get(releaseId);
@@ -309,7 +311,9 @@ export async function modelForSubmit(
   tenant: Tenant,
   name: string,
 ): Promise<{ definition: ModelDefinition; model: string; version: string; variant?: string }> {
-  const variant = catalog ? await variantOf(catalog, tenant, name) : undefined;
+  // The release pointer read once (a `stat` of `current.json` on the embedded backend) for both questions.
+  const current = catalog ? await catalog.current() : undefined;
+  const variant = catalog ? await variantOf(catalog, tenant, name, current) : undefined;
   if (variant) {
     if (tenant.placement !== 'dedicated') throw new VariantUnavailableError(name);
     const { definition } = variant;
@@ -319,13 +323,18 @@ export async function modelForSubmit(
   if (!base) throw new UnknownModelError(name, builtinNames());
   if (!catalog) return { definition: base, model: name, version: base.version };
   // A pinned version no release carries is refused now (409), not when the job runs.
-  const selected = await selectModel(catalog, tenant, { model: name }, tenant.placement);
+  const selected = await selectModel(catalog, tenant, { model: name }, tenant.placement, current);
   return { definition: selected.definition, model: name, version: selected.version };
 }
 
 /** The tenant's variants in the release its functions run (what `GET /v1/models` adds for it). */
-export async function variantsFor(catalog: ReleaseCatalog, tenant: Tenant): Promise<ModelVariant[]> {
-  const release = await catalog.get(releaseOf(tenant, await catalog.current())).catch(() => undefined);
+export async function variantsFor(
+  catalog: ReleaseCatalog,
+  tenant: Tenant,
+  current?: string,
+): Promise<ModelVariant[]> {
+  const releaseId = releaseOf(tenant, current ?? (await catalog.current()));
+  const release = await catalog.get(releaseId).catch(() => undefined);
   return [...(release?.variants.values() ?? [])].filter((v) => v.tenantId === tenant.id);
 }
 
@@ -333,8 +342,9 @@ async function variantOf(
   catalog: ReleaseCatalog,
   tenant: Tenant,
   name: string,
+  current?: string,
 ): Promise<ModelVariant | undefined> {
-  return (await variantsFor(catalog, tenant)).find((v) => v.name === name);
+  return (await variantsFor(catalog, tenant, current)).find((v) => v.name === name);
 }
 
 function builtinNames(): string[] {

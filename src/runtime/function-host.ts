@@ -1,6 +1,5 @@
 import { availableParallelism } from 'node:os';
 import { isTenantId } from '../core/ids.ts';
-import type { JobRecord } from '../core/job.ts';
 import { decodeJobMessage } from '../core/messages.ts';
 import { dedicatedQueueName, sharedQueueName } from '../core/placement.ts';
 import { jobLimitsFor, limitsFor, PLAN_LIMITS, type Tenant } from '../core/tenant.ts';
@@ -11,6 +10,7 @@ import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import { createComputePool } from './compute-pool.ts';
 import type { HandlerFactorySpec, HeldMessage } from './function-runtime.ts';
+import type { JobNotice } from './job-events.ts';
 import { startWebhookDispatcher } from './webhook-dispatcher.ts';
 import { createFunctionThreads } from './worker-pool.ts';
 
@@ -41,7 +41,7 @@ export interface FunctionHostOptions {
    * run past its limit is stopped and retried like a crash.
    */
   settleTimedOut?(queue: string, body: string): Promise<boolean>;
-  onJob?(job: JobRecord): void;
+  onJob?(job: JobNotice): void;
   onError?(error: unknown): void;
 }
 

@@ -1,7 +1,7 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { JobRecord } from '../core/job.ts';
 import type { HandlerDeps } from '../functions/model-handler.ts';
 import type { MessageQueue, RunningLimit } from '../ports/message-queue.ts';
+import type { JobNotice } from './job-events.ts';
 import type { AcquireOptions, InvokeOptions, SlotLease } from './slot-reservations.ts';
 
 /** Something that runs a function on SQS events: a pool of worker threads or one child process. */
@@ -28,12 +28,15 @@ export interface HeldMessage {
   receiveCount: number;
 }
 
-/** What a function thread reports to its host. It claims, runs and deletes its messages itself. */
+/**
+ * What a function thread reports to its host. It claims, runs and deletes its messages itself. A function
+ * thread posts them in batches (`FunctionReport[]`, see thread-reports.ts); a dedicated process one by one.
+ */
 export type FunctionReport =
   | { type: 'ready' }
   | { type: 'started'; message: HeldMessage }
   | { type: 'finished'; queue: string; receiptHandle: string }
-  | { type: 'job'; job: JobRecord }
+  | { type: 'job'; job: JobNotice }
   | { type: 'compute'; id: number; model: string; input: unknown; parts: unknown[] }
   | { type: 'error'; message: string }
   | { type: 'stopped' };

@@ -10,13 +10,19 @@ import type {
 } from './function-runtime.ts';
 import { createInProcessRuntime } from './in-process-runtime.ts';
 import { type QueueConsumer, startQueueConsumer } from './queue-consumer.ts';
+import { createReportBatcher, jobNotice } from './thread-reports.ts';
 
 // One function thread of the shared pool. It owns its loop: it claims and deletes its messages on its own
 // connection and runs the same per-record handler Lambda runs. The host only hears what started and
 // finished: it keeps those messages invisible while they run, enforces time limits, recovers a crash.
 const settings = workerData as FunctionThreadSettings;
 const port = parentPort!;
-const post = (report: FunctionReport) => port.postMessage(report);
+// One job at a time: a job's claim, running status, final status and end go in one or two messages.
+const reports = createReportBatcher((batch) => port.postMessage(batch), {
+  batched: settings.perThread === 1,
+});
+/** `now`: the host needs it before this thread may block in a synchronous model run (see thread-reports.ts). */
+const post = (report: FunctionReport, now = true) => reports.add(report, now);
 
 const factory = (await import(settings.factory.module)) as {
   createHandlerDeps(options: Record<string, unknown>): Promise<FunctionThreadDeps>;
@@ -35,7 +41,8 @@ const runParts = (model: string, input: unknown, parts: unknown[]) =>
 
 const handle = createJobHandler({
   ...deps,
-  notify: (job) => post({ type: 'job', job }),
+  // The running status (and progress) comes just before a synchronous run: posted at once, with the claim.
+  notify: (job) => post({ type: 'job', job: jobNotice(job) }, job.status === 'running'),
   ...(settings.cores > 1 ? { parallel: { cores: settings.cores, runParts } } : {}),
 });
 const runtime = createInProcessRuntime({
@@ -65,18 +72,22 @@ function consume(queue: string, limited: boolean): void {
       ...(limited && settings.runningLimit ? { runningLimit: settings.runningLimit } : {}),
       // Queues that cannot count running jobs in the claim get the host's view of who is at the limit.
       ...(limited && !settings.runningLimit ? { blockedGroups: () => blocked } : {}),
+      // Both wait for the turn's end: a job's running status takes its claim along before the run starts.
       onStart: (m) =>
-        post({
-          type: 'started',
-          message: {
-            queue,
-            receiptHandle: m.receiptHandle,
-            body: m.body,
-            receiveCount: m.receiveCount,
-            ...(m.groupId !== undefined ? { groupId: m.groupId } : {}),
+        post(
+          {
+            type: 'started',
+            message: {
+              queue,
+              receiptHandle: m.receiptHandle,
+              body: m.body,
+              receiveCount: m.receiveCount,
+              ...(m.groupId !== undefined ? { groupId: m.groupId } : {}),
+            },
           },
-        }),
-      onFinish: (m) => post({ type: 'finished', queue, receiptHandle: m.receiptHandle }),
+          false,
+        ),
+      onFinish: (m) => post({ type: 'finished', queue, receiptHandle: m.receiptHandle }, false),
       onError: reportError,
     }),
   );

@@ -1,13 +1,22 @@
 import { EventEmitter } from 'node:events';
 import type { JobRecord } from '../core/job.ts';
+import type { JobStory } from '../core/job-story.ts';
 import { jobTraceContext, recordSpan } from '../observability/spans.ts';
+
+/**
+ * A job as its status change is relayed: the record, whose story may be only its trace ids (a function
+ * thread leaves the timeline and log out, see `jobNotice` in thread-reports.ts). A full record is one.
+ */
+export type JobNotice = Omit<JobRecord, 'story'> & {
+  story?: Pick<JobStory, 'traceId' | 'traceparent'> | undefined;
+};
 
 /** In-process fan-out of job status changes to SSE streams and webhook dispatch. */
 export interface JobEvents {
-  publish(job: JobRecord): void;
+  publish(job: JobNotice): void;
   /** Calls `listener` with every later change of that tenant's job; returns the unsubscribe function. */
-  subscribe(tenantId: string, jobId: string, listener: (job: JobRecord) => void): () => void;
-  onAny(listener: (job: JobRecord) => void): () => void;
+  subscribe(tenantId: string, jobId: string, listener: (job: JobNotice) => void): () => void;
+  onAny(listener: (job: JobNotice) => void): () => void;
 }
 
 export function createJobEvents(): JobEvents {

@@ -1,5 +1,4 @@
 import type { Worker } from 'node:worker_threads';
-import type { JobRecord } from '../core/job.ts';
 import { canReleaseForRetry, canReleaseUncounted, type MessageQueue } from '../ports/message-queue.ts';
 import type { ComputePool } from './compute-pool.ts';
 import type {
@@ -8,6 +7,7 @@ import type {
   FunctionThreadSettings,
   HeldMessage,
 } from './function-runtime.ts';
+import type { JobNotice } from './job-events.ts';
 import { moduleUrl, startModuleWorker } from './module-url.ts';
 import { retryDelaySec } from './queue-consumer.ts';
 
@@ -39,7 +39,7 @@ export interface FunctionThreadsOptions {
   compute?: ComputePool;
   onStart?(message: HeldMessage): void;
   onFinish?(message: HeldMessage): void;
-  onJob?(job: JobRecord): void;
+  onJob?(job: JobNotice): void;
   onError?(error: unknown): void;
 }
 
@@ -90,7 +90,7 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
     };
     const send = (request: FunctionRequest) => worker.postMessage(request);
     if (blocked.length > 0) send({ type: 'blocked', groups: blocked });
-    worker.on('message', (report: FunctionReport) => {
+    const handle = (report: FunctionReport) => {
       if (report.type === 'started') started(thread, report.message);
       else if (report.type === 'finished') finished(thread, report.receiptHandle);
       else if (report.type === 'job') options.onJob?.(report.job);
@@ -104,6 +104,10 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
             (error: unknown) => send({ type: 'computed', id: report.id, error: String(error) }),
           );
       }
+    };
+    // In the order the thread made them (a job's claim before its end), several per message.
+    worker.on('message', (reports: FunctionReport[]) => {
+      for (const report of reports) handle(report);
     });
     worker.on('error', (error) => options.onError?.(error));
     worker.on('exit', () => {

@@ -2,9 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createFileReleasePointer } from '../../src/adapters/embedded/release-pointer.ts';
 import { parseTenantId } from '../../src/core/ids.ts';
 import { emptyConfig, type Placement, type Tenant } from '../../src/core/tenant.ts';
-import { modelForJob, openReleaseCatalog } from '../../src/models/releases.ts';
+import { modelForJob, modelForSubmit, openReleaseCatalog } from '../../src/models/releases.ts';
 import { newTenantId } from '../support/server.ts';
 import { publishRelease } from './fixtures.ts';
 
@@ -103,5 +104,44 @@ describe('a release naming one variant twice', () => {
     });
     const catalog = openReleaseCatalog(join(dataDir, 'releases'));
     await expect(catalog.get('rdup')).rejects.toThrow('/variants/1/name names a variant already');
+  });
+});
+
+// Every submit asks which release is current (a `stat` of `current.json` on the embedded backend): once,
+// for both of its questions (the tenant's variant, then the model and version), not once per question.
+describe('the model a submit names', () => {
+  it('is chosen with one read of the release pointer, and follows the pointer when it moves', async () => {
+    const owner = newTenantId('ptr');
+    publishRelease(dataDir, 'rptr', {
+      variants: [
+        {
+          name: `finance-${owner}`,
+          model: 'finance',
+          tenantId: owner,
+          version: '1.0.0',
+          body: "version: '1.0.0'",
+        },
+      ],
+    });
+    const dir = join(dataDir, 'releases');
+    const file = createFileReleasePointer(dir);
+    let reads = 0;
+    const catalog = openReleaseCatalog(dir, {
+      current: () => {
+        reads++;
+        return file.current();
+      },
+      setCurrent: (id) => file.setCurrent(id),
+    });
+    const shared = tenant(owner, 'shared');
+    expect((await modelForSubmit(catalog, shared, 'finance')).version).toBe('1.1.0');
+    expect(reads).toBe(1);
+    const dedicated = tenant(owner, 'dedicated');
+    await expect(modelForSubmit(catalog, dedicated, `finance-${owner}`)).rejects.toMatchObject({
+      code: 'unknown_model',
+    });
+    await catalog.setCurrent('rptr');
+    expect((await modelForSubmit(catalog, dedicated, `finance-${owner}`)).variant).toBe(`finance-${owner}`);
+    expect(reads).toBe(3);
   });
 });

@@ -33,11 +33,25 @@ function parseTenant(id: string, doc: string): Tenant {
 const CACHE_LIMIT = 10_000;
 
 /**
+ * The tenants table's change counter as read in this turn of a connection's thread's event loop; shared by
+ * every directory on the connection, so a write through one is seen by the others' next `get`.
+ */
+interface TurnCounter {
+  value?: number | undefined;
+  expiring: boolean;
+}
+const turnCounters = new WeakMap<SqliteDatabase, TurnCounter>();
+
+/**
  * Tenants as JSON documents keyed by id; updates are compare-and-set on `version`, as on DynamoDB.
  * `get` keeps parsed records while the tenants table's change counter (`tenant_generation`, bumped by
  * triggers in the commit of every insert, update and delete, from any connection or process) stays the
- * same: a revoked key, a suspension or new settings are seen by the very next read, at the price of one
- * single-row read per `get`. Returned records are shared: callers change tenants by copies, never in place.
+ * same: a revoked key, a suspension or new settings are seen by the very next read. The counter itself
+ * (a single-row read, ~6–10 µs) is read at most once per turn of the event loop: it is forgotten at the
+ * turn's end (`setImmediate`) and at once after a write through this connection. Requests handled in one
+ * turn arrived before it started reading, so a change another process commits is seen by every request
+ * that arrives after the commit. Returned records are shared: callers change tenants by copies, never in
+ * place.
  */
 export function createSqliteTenantDirectory(db: SqliteDatabase): TenantDirectory {
   const stmt = {
@@ -53,19 +67,44 @@ export function createSqliteTenantDirectory(db: SqliteDatabase): TenantDirectory
 
   const cache = new Map<string, Tenant>();
   let cachedGeneration: number | undefined;
+  let counter = turnCounters.get(db);
+  if (!counter) {
+    counter = { expiring: false };
+    turnCounters.set(db, counter);
+  }
+  const turn = counter;
+  const forget = () => {
+    turn.value = undefined;
+    turn.expiring = false;
+  };
+  const generation = (): number => {
+    if (turn.value === undefined) {
+      turn.value = stmt.generation.get() as number;
+      if (!turn.expiring) {
+        turn.expiring = true;
+        setImmediate(forget);
+      }
+    }
+    return turn.value;
+  };
+  /** After a write through this connection (it bumped the counter): the next `get` reads it again. */
+  const wrote = () => {
+    turn.value = undefined;
+  };
 
   return {
     async create(tenant) {
       const { changes } = stmt.insert.run(tenant.id, JSON.stringify(tenant), tenant.version);
+      wrote();
       if (changes === 0) throw new ConflictError(`Tenant ${tenant.id} already exists.`, 'tenant_exists');
     },
     async get(id: TenantId) {
       // Read before the record: a change committed in between is cached under the old count and dropped
       // by the next read, never kept.
-      const generation = stmt.generation.get();
-      if (generation !== cachedGeneration || cache.size >= CACHE_LIMIT) {
+      const now = generation();
+      if (now !== cachedGeneration || cache.size >= CACHE_LIMIT) {
         cache.clear();
-        cachedGeneration = generation;
+        cachedGeneration = now;
       }
       const cached = cache.get(id);
       if (cached) return cached;
@@ -78,13 +117,17 @@ export function createSqliteTenantDirectory(db: SqliteDatabase): TenantDirectory
     async update(next, expectedVersion) {
       const stored: Tenant = { ...next, version: expectedVersion + 1 };
       const { changes } = stmt.update.run(JSON.stringify(stored), stored.version, next.id, expectedVersion);
+      wrote();
       if (changes === 0)
         throw new ConditionFailedError(`Tenant ${next.id} changed since version ${expectedVersion}.`);
       return stored;
     },
     async touchApiKey(tenant, keyId, at) {
       const touched = withKeyUse(tenant, keyId, at);
-      if (touched) stmt.update.run(JSON.stringify(touched), tenant.version, tenant.id, tenant.version);
+      if (touched) {
+        stmt.update.run(JSON.stringify(touched), tenant.version, tenant.id, tenant.version);
+        wrote();
+      }
     },
     async list(options = {}): Promise<TenantPage> {
       const limit = Math.max(1, Math.min(1000, Math.trunc(options.limit ?? 100)));
@@ -98,6 +141,7 @@ export function createSqliteTenantDirectory(db: SqliteDatabase): TenantDirectory
     },
     async delete(id) {
       stmt.delete.run(id);
+      wrote();
     },
   };
 }

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isTerminal, type JobRecord } from '../../core/job.ts';
 import { jobView } from '../../core/job-view.ts';
 import type { TenantJobStore } from '../../ports/job-store.ts';
+import type { JobNotice } from '../../runtime/job-events.ts';
 import type { EventStreams } from '../event-streams.ts';
 
 const HEARTBEAT_MS = 15_000;
@@ -44,7 +45,7 @@ export async function streamJobEvents(
   let lastVersion = 0;
   let lastStatus: string | undefined;
   let lastDone = -1;
-  const send = (job: JobRecord) => {
+  const send = (job: JobNotice) => {
     if (closed || job.version < lastVersion) return;
     // Progress reports keep the version: the same version again may carry further progress.
     if (job.version > lastVersion) {
