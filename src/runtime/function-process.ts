@@ -3,6 +3,7 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { openDatabase } from '../adapters/embedded/database.ts';
 import { createSqliteJobStore } from '../adapters/embedded/job-store.ts';
 import { createFileObjectStore } from '../adapters/embedded/object-store.ts';
+import { createSqliteObjectStore } from '../adapters/embedded/sqlite-object-store.ts';
 import { ForbiddenError } from '../core/errors.ts';
 import type { TenantId } from '../core/ids.ts';
 import type { JobRecord } from '../core/job.ts';
@@ -47,7 +48,10 @@ const own: StoreRef = { kind: 'dedicated', tenantId: options.tenantId };
 const power = process.env.SILOPOOL_DURABILITY === 'power';
 const db = openDatabase(join(options.storeDir, 'jobs.sqlite'), { synchronous: power ? 'FULL' : 'NORMAL' });
 const jobs = createSqliteJobStore(db);
-const objects = createFileObjectStore(join(options.storeDir, 'objects'), { fsync: power, blockingIo: true });
+const objects = createSqliteObjectStore(
+  () => db,
+  createFileObjectStore(join(options.storeDir, 'objects'), { fsync: power, blockingIo: true }),
+);
 startLocalTracing(`silopool-function-${options.tenantId}`, options.storeDir);
 
 const only = (ref: StoreRef) => {

@@ -1,7 +1,9 @@
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSqliteMessageQueue, openDatabase } from '../../src/adapters/embedded/index.ts';
+import { failObjectWrites } from '../support/object-faults.ts';
 import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
 
 const servers: TestServer[] = [];
@@ -9,14 +11,29 @@ afterEach(async () => {
   for (const s of servers.splice(0)) await s.stop();
 });
 
-/** One job's object files (`{jobId}~{name}~o` in its tenant's `jobs/` folder), named `{name}~o`. */
+/**
+ * One job's stored objects, by name: rows of the shared job database (`tenants/{t}/jobs/{id}/{name}`) and
+ * files (`{jobId}~{name}~o` in its tenant's `jobs/` folder, named `{name}~o`), so a copy in both counts twice.
+ */
 function objectFiles(dataDir: string, tenant: string, jobId: string): string[] {
+  const db = new Database(join(dataDir, 'jobs.sqlite'), { readonly: true });
+  const prefix = `tenants/${tenant}/jobs/${jobId}/`;
+  const rows = (
+    db
+      .prepare('SELECT key FROM objects WHERE key >= ? AND key < ?')
+      .pluck()
+      .all(prefix, `${prefix}~`) as string[]
+  ).map((key) => key.slice(prefix.length));
+  db.close();
   try {
-    return readdirSync(join(dataDir, 'objects', 'tenants', tenant, 'jobs'))
-      .filter((name) => name.startsWith(`${jobId}~`))
-      .map((name) => name.slice(jobId.length + 1));
+    return [
+      ...rows,
+      ...readdirSync(join(dataDir, 'objects', 'tenants', tenant, 'jobs'))
+        .filter((name) => name.startsWith(`${jobId}~`))
+        .map((name) => name.slice(jobId.length + 1)),
+    ];
   } catch {
-    return [];
+    return rows;
   }
 }
 
@@ -72,10 +89,8 @@ describe('dead letters', () => {
     servers.push(server);
     const tenant = newTenantId('poison');
     const { apiKey } = await server.createTenant(tenant);
-    // The tenant's object folder is blocked by a file, so every attempt to store the workbook fails.
-    const blocked = join(server.dataDir, 'objects', 'tenants', tenant);
-    mkdirSync(join(server.dataDir, 'objects', 'tenants'), { recursive: true });
-    writeFileSync(blocked, 'not a folder');
+    // Every attempt to store the tenant's workbook fails.
+    const repair = failObjectWrites(server.dataDir, tenant, 'disk I/O error');
     const res = await server.api('/v1/models/finance/jobs', {
       method: 'POST',
       token: apiKey,
@@ -109,7 +124,7 @@ describe('dead letters', () => {
     expect(letters.items.map((l) => l.body)).toEqual(expect.arrayContaining(['{"not":"a job"}']));
     expect(letters.items.some((l) => l.body.includes(id))).toBe(true);
 
-    rmSync(blocked);
+    repair();
     const redrive = await server.api('/v1/admin/dead-letters/redrive', {
       method: 'POST',
       ...op,

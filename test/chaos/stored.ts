@@ -73,7 +73,7 @@ export function messagesNaming(dataDir: string, queues: string[], jobIds: string
 }
 
 export interface ObjectFile {
-  /** Path below DATA_DIR. */
+  /** Path below DATA_DIR; a row is `{database}:{key}` (e.g. `jobs.sqlite:tenants/t/jobs/j_…/workbook.xlsx`). */
   path: string;
   /** The job whose artifact this is; empty for a temp file (its name is random). */
   jobId: string;
@@ -81,9 +81,34 @@ export interface ObjectFile {
   temp: boolean;
 }
 
-/** Every object file of every job below DATA_DIR (the shared `objects/` and each dedicated tenant's). */
+function objectRows(dataDir: string, database: string): ObjectFile[] {
+  const path = join(dataDir, database);
+  if (!existsSync(path)) return [];
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    const keys = db.prepare('SELECT key FROM objects').pluck().all() as string[];
+    return keys.map((key) => ({
+      path: `${database}:${key}`,
+      jobId: /(?:^|\/)jobs\/(j_[0-9a-z]{26})\//.exec(key)?.[1] ?? `(no job: ${key})`,
+      temp: false,
+    }));
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Every stored object of every job below DATA_DIR: rows of the shared `jobs.sqlite` and each dedicated
+ * tenant's (objects up to 1 MiB), and files of the shared `objects/` and each tenant's (larger objects, and
+ * those written before session 8).
+ */
 export function objectFiles(dataDir: string): ObjectFile[] {
-  const out: ObjectFile[] = [];
+  const out: ObjectFile[] = [...objectRows(dataDir, 'jobs.sqlite')];
+  const tenantsDir = join(dataDir, 'tenants');
+  if (existsSync(tenantsDir)) {
+    for (const id of readdirSync(tenantsDir))
+      out.push(...objectRows(dataDir, join('tenants', id, 'jobs.sqlite')));
+  }
   const walk = (dir: string) => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, entry.name);

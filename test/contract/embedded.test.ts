@@ -11,6 +11,7 @@ import {
 } from '../../src/adapters/embedded/index.ts';
 import { createSqliteJobIntake } from '../../src/adapters/embedded/job-intake.ts';
 import { createFileReleasePointer } from '../../src/adapters/embedded/release-pointer.ts';
+import { createSqliteObjectStore } from '../../src/adapters/embedded/sqlite-object-store.ts';
 import { createEmbeddedStoreProvider } from '../../src/adapters/embedded/store-provider.ts';
 import { createSequencedJobIntake } from '../../src/ports/job-intake-sequence.ts';
 import { describeJobIntakeContract } from './job-intake.contract.ts';
@@ -72,6 +73,22 @@ for (const blockingIo of [false, true]) {
       },
     };
   });
+}
+
+// The embedded default: rows of a job database up to 1 MiB, files beyond; with a limit of 8 bytes the same
+// contract runs across both ways at once (a list pages through rows and files merged in key order).
+for (const maxRowBytes of [undefined, 8]) {
+  describeObjectStoreContract(
+    `embedded (SQLite rows${maxRowBytes ? ' and files over 8 bytes' : ''})`,
+    async () => {
+      const { dir, db, teardown } = tempDatabase();
+      const files = createFileObjectStore(join(dir, 'objects'), { blockingIo: true });
+      return {
+        port: createSqliteObjectStore(() => db, files, maxRowBytes ? { maxRowBytes } : {}),
+        teardown,
+      };
+    },
+  );
 }
 
 /** The embedded default: jobs in their own file, queues in another, as `openEmbeddedPlatform` lays them out. */

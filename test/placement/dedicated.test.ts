@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSqliteOperationStore } from '../../src/adapters/embedded/operation-store.ts';
 import { createMoveRunner } from '../../src/control/placement-move.ts';
@@ -52,20 +53,17 @@ describe('dedicated placement', () => {
     const job = await submit(server, apiKey, { revenue: 1_000_000 });
     const done = await waitForJob(server, apiKey, job.id);
     expect(done.status).toBe('succeeded');
-    expect(
-      existsSync(
-        join(
-          server.dataDir,
-          'tenants',
-          tenant,
-          'objects',
-          'tenants',
-          tenant,
-          'jobs',
-          `${job.id}~workbook.xlsx~o`,
-        ),
-      ),
-    ).toBe(true);
+    // The workbook is a row of the tenant's own job database, and nowhere in the shared one.
+    const key = `tenants/${tenant}/jobs/${job.id}/workbook.xlsx`;
+    const own = new Database(join(server.dataDir, 'tenants', tenant, 'jobs.sqlite'), { readonly: true });
+    const sharedDb = new Database(join(server.dataDir, 'jobs.sqlite'), { readonly: true });
+    try {
+      expect(own.prepare('SELECT count(*) FROM objects WHERE key = ?').pluck().get(key)).toBe(1);
+      expect(sharedDb.prepare('SELECT count(*) FROM objects WHERE key = ?').pluck().get(key)).toBe(0);
+    } finally {
+      own.close();
+      sharedDb.close();
+    }
     expect(existsSync(join(server.dataDir, 'objects', 'tenants', tenant))).toBe(false);
 
     const warm = (await functions(server)).find((f) => f.tenantId === tenant && f.model === 'finance')!;

@@ -1,12 +1,11 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishRelease } from '../releases/fixtures.ts';
+import { failObjectWrites } from '../support/object-faults.ts';
 import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
 
 /**
- * A platform error during a run (here: the tenant's object folder is a file, so storing the workbook
- * fails with the OS's own message, which names the server's data directory) must not reach the tenant:
+ * A platform error during a run (here: storing the workbook fails with a message in the OS's words, which
+ * names the server's data directory) must not reach the tenant:
  * its job, timeline, log and event stream carry a stable code and a fixed sentence; operators still
  * see the raw cause in the admin job view.
  */
@@ -21,8 +20,12 @@ beforeAll(async () => {
   });
   tenant = newTenantId('leak');
   ({ apiKey } = await server.createTenant(tenant));
-  mkdirSync(join(server.dataDir, 'objects', 'tenants'), { recursive: true });
-  writeFileSync(join(server.dataDir, 'objects', 'tenants', tenant), 'not a folder');
+  // The raw cause names the data directory and an OS error, as a file system's would.
+  failObjectWrites(
+    server.dataDir,
+    tenant,
+    `ENOTDIR: not a directory, open '${server.dataDir}/objects/tenants/${tenant}'`,
+  );
   const res = await server.api('/v1/models/finance/jobs', {
     method: 'POST',
     token: apiKey,

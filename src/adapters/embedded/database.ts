@@ -201,6 +201,15 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (pk, sk)
   ) WITHOUT ROWID;
   `,
+  // Objects up to a size kept as BLOBs in each job database (src/adapters/embedded/sqlite-object-store.ts):
+  // a rowid table, so a BLOB sits in the row's overflow pages and not in the key's index.
+  `
+  CREATE TABLE IF NOT EXISTS objects (
+    key TEXT NOT NULL PRIMARY KEY,
+    content_type TEXT NOT NULL,
+    body BLOB NOT NULL
+  );
+  `,
 ];
 
 function migrate(db: SqliteDatabase): void {

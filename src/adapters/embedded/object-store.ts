@@ -34,7 +34,8 @@ const JOINED_FROM = 4;
 
 const SEGMENT = /^[A-Za-z0-9._-]+$/;
 const MAX_KEY_LENGTH = 1024;
-const CONTENT_TYPE = /^[\x20-\x7e]{1,254}$/;
+/** What a stored content type may be: it is written into a fixed header and served as a header. */
+export const CONTENT_TYPE = /^[\x20-\x7e]{1,254}$/;
 
 /**
  * Removes the temp files a killed writer left under `root` (a SIGKILL between open and rename): they are
@@ -67,12 +68,12 @@ export async function removeStaleTempFiles(root: string, olderThanMs = 10 * 60_0
   return removed;
 }
 
-function invalid(path: string, message: string): ValidationError {
+export function invalid(path: string, message: string): ValidationError {
   return new ValidationError([{ path, message }]);
 }
 
 /** Keys are `/`-separated segments of letters, digits, `.`, `_`, `-`; no empty, `.` or `..` segment. */
-function checkKey(key: string): string[] {
+export function checkKey(key: string): string[] {
   const segments = key.split('/');
   const ok =
     key.length > 0 &&
@@ -83,7 +84,7 @@ function checkKey(key: string): string[] {
 }
 
 /** A prefix is a key cut anywhere: complete segments (checked like a key) then a partial last segment. */
-function checkPrefix(prefix: string): { dirSegments: string[] } {
+export function checkPrefix(prefix: string): { dirSegments: string[] } {
   if (prefix === '') return { dirSegments: [] };
   const segments = prefix.split('/');
   const last = segments.pop()!;
@@ -100,9 +101,10 @@ function isMissing(error: unknown): boolean {
 }
 
 /** A full disk or quota is its own, retryable error; anything else stays as it was. */
-function storageError(error: unknown, key: string): unknown {
+export function storageError(error: unknown, key: string): unknown {
   const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') {
+  // SQLITE_FULL: the object store in SQLite (sqlite-object-store.ts) met the same full disk.
+  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL') {
     return new StorageFullError(60, {
       message: `No space left to store ${key}; nothing was stored.`,
       cause: error,
@@ -118,7 +120,8 @@ interface Found {
   legacy: boolean;
 }
 
-function encodeCursor(key: string): string {
+/** A list cursor: the last key listed, base64url; every embedded object store reads it alike. */
+export function encodeCursor(key: string): string {
   return Buffer.from(key, 'utf8').toString('base64url');
 }
 

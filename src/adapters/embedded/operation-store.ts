@@ -77,7 +77,10 @@ export function createEmbeddedTenantEraser(
   ensureMetricsHistoryTable(db);
   return {
     async eraseObjectRoot(tenantId) {
-      rmSync(join(dataDir, 'objects', 'tenants', parseTenantId(tenantId)), { recursive: true, force: true });
+      const id = parseTenantId(tenantId);
+      // Objects kept as rows of the shared job database (sqlite-object-store.ts), then the larger ones' files.
+      jobsDb.prepare('DELETE FROM objects WHERE key >= ? AND key < ?').run(...objectKeyRange(id));
+      rmSync(join(dataDir, 'objects', 'tenants', id), { recursive: true, force: true });
     },
     async eraseJobItems(tenantId) {
       return jobsDb.prepare('DELETE FROM job_items WHERE pk = ?').run(`T#${tenantId}`).changes;
@@ -112,6 +115,7 @@ export function createEmbeddedTenantEraser(
       const queuePrefix = `tenant_${tenantId}_`;
       const counts: [string, number][] = [
         ['job items', count(jobsDb, 'job_items WHERE pk = ?', `T#${tenantId}`)],
+        ['objects', count(jobsDb, 'objects WHERE key >= ? AND key < ?', ...objectKeyRange(tenantId))],
         ['messages', count(db, 'messages WHERE grp = ?', tenantId)],
         ['scheduling rows', count(db, 'queue_groups WHERE grp = ?', tenantId)],
         ['scheduling weights', count(db, 'group_weights WHERE grp = ?', tenantId)],
@@ -132,6 +136,12 @@ export function createEmbeddedTenantEraser(
       return found;
     },
   };
+}
+
+/** The keys of a tenant's objects: `tenants/{id}/` up to the next possible prefix (`/` + 1 is `0`). */
+function objectKeyRange(tenantId: string): [string, string] {
+  const id = parseTenantId(tenantId);
+  return [`tenants/${id}/`, `tenants/${id}0`];
 }
 
 /** Dead letters not yet settled whose message names the tenant (job and webhook messages both carry it). */

@@ -17,6 +17,7 @@ export type Durability = 'process' | 'power';
 
 import { createSqliteJobStore } from './job-store.ts';
 import { createFileObjectStore } from './object-store.ts';
+import { createSqliteObjectStore } from './sqlite-object-store.ts';
 
 /** The embedded stores also name the SQLite file behind a ref: the submit's one commit writes it directly. */
 export interface EmbeddedStoreProvider extends StoreProvider {
@@ -50,8 +51,9 @@ const MAX_OPEN = 16;
 const RAW_HOLD_MS = 2_000;
 
 /**
- * Shared data lives in the main database and `objects/`; a dedicated tenant gets a folder of its own,
- * `tenants/{id}/` with its own SQLite file and object root, so its data can be moved or removed whole.
+ * Shared data lives in the shared job database (`jobs.sqlite`: job records and objects up to 1 MiB) and
+ * `objects/` (larger objects); a dedicated tenant gets a folder of its own, `tenants/{id}/` with its own
+ * SQLite file and object root, so its data can be moved or removed whole.
  *
  * A dedicated tenant's database is open only while it is used: provisioning creates and migrates it and
  * closes it again, a connection unused for `idleCloseMs` is closed, and at most `maxOpen` stay open (the
@@ -83,7 +85,10 @@ export function createEmbeddedStoreProvider(
   const objectOptions = { fsync: power, blockingIo: options.blockingIo === true };
   const shared = {
     jobs: createSqliteJobStore(sharedDb, metered),
-    objects: createFileObjectStore(join(dataDir, 'objects'), objectOptions),
+    objects: createSqliteObjectStore(
+      () => sharedDb,
+      createFileObjectStore(join(dataDir, 'objects'), objectOptions),
+    ),
   };
   const openDbs = new Map<TenantId, OpenTenantDb>();
   const jobStores = new Map<TenantId, JobStore>();
@@ -189,7 +194,11 @@ export function createEmbeddedStoreProvider(
   function objectsOf(tenantId: TenantId): ObjectStore {
     let store = objectStores.get(tenantId);
     if (!store) {
-      store = createFileObjectStore(join(tenantDir(tenantId), 'objects'), objectOptions);
+      // Rows on the tenant's own connection (opened on use, closed when idle, as its job store's).
+      store = createSqliteObjectStore(
+        () => use(tenantId).db,
+        createFileObjectStore(join(tenantDir(tenantId), 'objects'), objectOptions),
+      );
       objectStores.set(tenantId, store);
     }
     return store;

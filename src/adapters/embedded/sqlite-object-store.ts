@@ -1,0 +1,127 @@
+import type { Statement } from 'better-sqlite3';
+import type { ObjectInfo, ObjectPage, ObjectStore, StoredObject } from '../../ports/object-store.ts';
+import type { SqliteDatabase } from './database.ts';
+import { CONTENT_TYPE, checkKey, checkPrefix, encodeCursor, invalid, storageError } from './object-store.ts';
+
+/**
+ * Objects up to this many bytes are rows of the job database; larger ones are files. SQLite's own
+ * measurement ("Internal Versus External BLOBs in SQLite", https://www.sqlite.org/intern-v-extern-blob.html)
+ * finds BLOBs read faster from the database than from files up to about 100 KB at the default 4 KiB page
+ * size; writes are where the file way loses most here: every file is a new inode, 0.2–0.5 ms of system time
+ * on this machine's file system, against 0.1–0.2 ms for a row (docs/benchmarks.md, "Session 8: artifacts as
+ * rows"). A finance workbook is 41–114 KB; larger objects stay files, so one put never holds the job
+ * database's write lock for long.
+ */
+export const MAX_ROW_OBJECT_BYTES = 1024 * 1024;
+
+/**
+ * Only tenants' objects (`tenants/{id}/…`: job artifacts) become rows; the platform's own (offboarding
+ * exports under `exports/`) stay files an operator can copy or remove by hand (docs/placement.md).
+ */
+const ROW_KEYS = 'tenants/';
+
+/** Upper bound of every key that starts with a prefix: keys are ASCII, U+FFFF sorts after all of them. */
+const AFTER_ALL_KEYS = '\uffff';
+
+interface Statements {
+  put: Statement<[string, string, Uint8Array]>;
+  get: Statement<[string], { content_type: string; body: Buffer }>;
+  list: Statement<[string, string, string, number], { key: string; size: number }>;
+  delete: Statement<[string]>;
+}
+
+const prepared = new WeakMap<SqliteDatabase, Statements>();
+
+function statements(db: SqliteDatabase): Statements {
+  let s = prepared.get(db);
+  if (!s) {
+    s = {
+      put: db.prepare('INSERT OR REPLACE INTO objects (key, content_type, body) VALUES (?, ?, ?)'),
+      get: db.prepare('SELECT content_type, body FROM objects WHERE key = ?'),
+      list: db.prepare(
+        'SELECT key, length(body) AS size FROM objects WHERE key >= ? AND key < ? AND key > ? ORDER BY key LIMIT ?',
+      ),
+      delete: db.prepare('DELETE FROM objects WHERE key = ?'),
+    };
+    prepared.set(db, s);
+  }
+  return s;
+}
+
+/**
+ * The embedded object store: S3 semantics (`ObjectStore`) over the `objects` table of a job database
+ * for tenants' objects up to `maxRowBytes`, and `files` (the file object store, object-store.ts) for larger ones
+ * and for every object written before this store existed. A row is the object of its key wherever a
+ * file of the same key also is: `get` reads the row first, `list` merges both in key order with the row's
+ * size, `delete` removes both; a large put stores its file, then removes the row (a crash in between leaves
+ * the previous version readable, never none).
+ *
+ * `db` is called for every operation (a dedicated tenant's connection is closed when idle and reopened;
+ * store-provider.ts); each statement is one SQLite transaction, durable as the database's `synchronous`
+ * setting says (`NORMAL`: survives a process kill; `FULL`: power loss). A full disk (`SQLITE_FULL`)
+ * throws `StorageFullError`, as the file store does; invalid keys throw `ValidationError`.
+ */
+export function createSqliteObjectStore(
+  db: () => SqliteDatabase,
+  files: ObjectStore,
+  options: { maxRowBytes?: number } = {},
+): ObjectStore {
+  const maxRowBytes = options.maxRowBytes ?? MAX_ROW_OBJECT_BYTES;
+  const run = <T>(key: string, fn: (s: Statements) => T): T => {
+    try {
+      return fn(statements(db()));
+    } catch (error) {
+      throw storageError(error, key);
+    }
+  };
+  return {
+    async put(key, body, contentType) {
+      checkKey(key);
+      if (!CONTENT_TYPE.test(contentType))
+        throw invalid('/contentType', 'must be 1-254 printable ASCII characters');
+      if (body.byteLength > maxRowBytes || !key.startsWith(ROW_KEYS)) {
+        await files.put(key, body, contentType);
+        run(key, (s) => s.delete.run(key));
+        return;
+      }
+      // A file of this key (a larger version, or one the file store wrote before this store existed) is
+      // left for `delete`: the row shadows it for `get` and `list`, and looking for it would cost every put
+      // two failed file lookups (job artifacts are written once per key).
+      run(key, (s) => s.put.run(key, contentType, body));
+    },
+
+    async get(key): Promise<StoredObject | undefined> {
+      checkKey(key);
+      const row = run(key, (s) => s.get.get(key));
+      if (!row) return files.get(key);
+      const body = new Uint8Array(row.body.buffer, row.body.byteOffset, row.body.byteLength);
+      return { body, contentType: row.content_type, size: body.byteLength };
+    },
+
+    async list(prefix, options = {}): Promise<ObjectPage> {
+      checkPrefix(prefix);
+      const limit = Math.max(1, Math.min(1000, Math.trunc(options.limit ?? 1000)));
+      // The cursor is only a lower bound; the prefix still applies, so a forged one reaches nothing new.
+      const after = options.cursor ? Buffer.from(options.cursor, 'base64url').toString('utf8') : '';
+      const rows = run(prefix, (s) => s.list.all(prefix, prefix + AFTER_ALL_KEYS, after, limit + 1));
+      const filePage = await files.list(prefix, options);
+      // Both are in key order after `after`; of a key in both, the row is the object.
+      const byKey = new Map<string, ObjectInfo>();
+      for (const item of filePage.items) byKey.set(item.key, item);
+      for (const row of rows) byKey.set(row.key, { key: row.key, size: row.size });
+      const merged = [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      const items = merged.slice(0, limit);
+      const last = items.at(-1);
+      const more =
+        last !== undefined &&
+        (merged.length > limit || rows.length > limit || filePage.nextCursor !== undefined);
+      return { items, ...(more ? { nextCursor: encodeCursor(last.key) } : {}) };
+    },
+
+    async delete(key) {
+      checkKey(key);
+      run(key, (s) => s.delete.run(key));
+      await files.delete(key);
+    },
+  };
+}
