@@ -123,12 +123,15 @@ export function jobRoutes(app: FastifyInstance, deps: AppDeps): void {
       if (!artifact) throw new NotFoundError(`Artifact "${request.params.name}"`);
       const object = await data.objects.get(artifactKey(job.id, artifact.name));
       if (!object) throw new NotFoundError(`Artifact "${request.params.name}"`);
+      // Headers come from what the store checked at put (its content type: printable ASCII) and from ids it
+      // accepted as key segments (`artifactKey` refuses any other name), never from free text of a record
+      // whatever release wrote it; an ETag only where the record holds a sha256 in hex.
       const fileName = `${job.model}-${job.id}-${artifact.name}`;
+      if (/^[0-9a-f]{64}$/.test(artifact.sha256)) reply.header('etag', `"${artifact.sha256}"`);
       return reply
-        .header('content-type', artifact.contentType)
+        .header('content-type', object.contentType)
         .header('content-length', String(object.size))
         .header('content-disposition', `attachment; filename="${fileName}"`)
-        .header('etag', `"${artifact.sha256}"`)
         .send(Buffer.from(object.body.buffer, object.body.byteOffset, object.body.byteLength));
     },
   );
