@@ -60,7 +60,7 @@ describe('graceful shutdown', () => {
     await new Promise((r) => setTimeout(r, 200));
     process.kill(-server.process.pid!, 'SIGTERM');
     const { code, at } = await exited;
-    expect(code).toBe(0);
+    expect(code, server.output()).toBe(0);
     expect(at - signalled).toBeLessThan(30_000);
 
     const after = await startTestServer({ dataDir: server.dataDir });
