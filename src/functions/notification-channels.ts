@@ -2,7 +2,7 @@ import nodemailer from 'nodemailer';
 import webpush from 'web-push';
 import type { JobNotice, PushSubscriptionRecord } from '../core/notifications.ts';
 import { checkWebhookUrl, type WebhookTargetPolicy } from '../core/webhook-target.ts';
-import { agentAllowList, DENIED_AT_CONNECT, guardedAgent, post } from './webhook-delivery.ts';
+import { agentAllowList, connectionFailure, guardedAgent, post } from './webhook-delivery.ts';
 
 /** One plain-text email. */
 export interface MailMessage {
@@ -100,11 +100,13 @@ export async function sendPush(
     agent: guardedAgent(target.url, {
       allowPrivateIPAddress: target.allowlisted === 'name',
       allowIPAddressList: agentAllowList(deps.policy, target.url),
-      denyIPAddressList: DENIED_AT_CONNECT,
     }),
     signal: AbortSignal.timeout(deps.timeoutMs ?? 10_000),
   }).catch((error: unknown) => {
-    throw new PushDeliveryError(`push not delivered: ${String(error)}`, { gone: false, cause: error });
+    throw new PushDeliveryError(`push not delivered: ${connectionFailure(error)}`, {
+      gone: false,
+      cause: error,
+    });
   });
   if (status === 404 || status === 410) {
     throw new PushDeliveryError(`push subscription gone (${status})`, { gone: true });

@@ -1,6 +1,8 @@
+import { lookup as dnsLookup } from 'node:dns';
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { LookupFunction } from 'node:net';
+import type { LookupFunction, NetConnectOpts } from 'node:net';
+import type { Duplex } from 'node:stream';
 import ipaddr from 'ipaddr.js';
 import {
   type RequestFilteringAgentOptions,
@@ -81,8 +83,6 @@ export async function deliverWebhook(deps: WebhookDeliveryDeps, body: string): P
     agent: guardedAgent(target.url, {
       allowPrivateIPAddress: target.allowlisted === 'name',
       allowIPAddressList: agentAllowList(deps.policy, target.url),
-      // What ipaddr.js (the agent's classifier) calls unicast but checkAddress refuses: one rule both times.
-      denyIPAddressList: DENIED_AT_CONNECT,
     }),
     signal: AbortSignal.timeout(deps.timeoutMs ?? 10_000),
     ...(deps.lookup ? { lookup: deps.lookup } : {}),
@@ -95,7 +95,7 @@ export async function deliverWebhook(deps: WebhookDeliveryDeps, body: string): P
         cause: error,
       });
     }
-    throw new WebhookDeliveryError(`${where} not delivered: ${String(error)}`, {
+    throw new WebhookDeliveryError(`${where} not delivered: ${connectionFailure(error)}`, {
       refused: false,
       cause: error,
     });
@@ -108,6 +108,41 @@ export async function deliverWebhook(deps: WebhookDeliveryDeps, body: string): P
   if (status < 200 || status >= 300) {
     throw new WebhookDeliveryError(`${where} not delivered: answered ${status}`, { refused: false });
   }
+}
+
+/**
+ * What a tenant's `lastError` says of a connection that failed: its kind, told by Node's error code
+ * (libuv's `ECONNREFUSED`, getaddrinfo's `ENOTFOUND`, OpenSSL's verify codes, the abort of the timeout),
+ * never the raw message, which can name the address a name resolved to, a certificate's subject or a
+ * proxy of the platform's network. The error itself stays the delivery error's `cause` for operators.
+ */
+export function connectionFailure(error: unknown): string {
+  const { code, name } = (error ?? {}) as { code?: unknown; name?: unknown };
+  const key = typeof code === 'string' ? code : typeof name === 'string' ? name : '';
+  switch (key) {
+    case 'ECONNREFUSED':
+      return 'connection refused';
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return 'connection reset';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_NODATA':
+      return 'host name not found';
+    case 'ETIMEDOUT':
+    case 'ABORT_ERR':
+    case 'AbortError':
+    case 'TimeoutError':
+      return 'timed out';
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return 'host unreachable';
+  }
+  // Codes are identifiers (`CERT_HAS_EXPIRED`, `ERR_TLS_CERT_ALTNAME_INVALID`); anything else is left out.
+  const shown = /^[A-Z][A-Z0-9_]{1,47}$/.test(key) ? ` (${key})` : '';
+  if (/^(ERR_TLS|ERR_SSL|EPROTO$)|CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/.test(key))
+    return `TLS handshake failed${shown}`;
+  return `network error${shown}`;
 }
 
 /** One POST; resolves with the status once the response has been read, never following a redirect (Web Push too). */
@@ -134,11 +169,67 @@ export function post(url: URL, body: string | Uint8Array, options: RequestOption
 
 /** IPv4-compatible IPv6 (`::a.b.c.d`, RFC 4291 §2.5.5.1): some stacks route it to the IPv4 address. */
 export const DENIED_AT_CONNECT = ['::/96'];
+const DENIED_CIDRS = DENIED_AT_CONNECT.map((cidr) => ipaddr.parseCIDR(cidr));
 
-export function guardedAgent(url: URL, options: RequestFilteringAgentOptions) {
-  return url.protocol === 'https:'
-    ? new RequestFilteringHttpsAgent(options)
-    : new RequestFilteringHttpAgent(options);
+/**
+ * Refuses, after resolution, what ipaddr.js (the agent's classifier) calls unicast but `checkAddress`
+ * refuses (`DENIED_AT_CONNECT`): one rule both times. Done here rather than in the agent's
+ * `denyIPAddressList`, which request-filtering-agent 3.x matches against every resolved address and, for an
+ * IPv4 one against an IPv6 range, answers with a console warning per connection ("Invalid CIDR").
+ * The error's wording is the agent's, so callers tell a refusal the same way.
+ */
+function refusingDenied(lookup: LookupFunction): LookupFunction {
+  const denied = (address: string): boolean => {
+    if (!ipaddr.isValid(address)) return false;
+    const parsed = ipaddr.parse(address);
+    return DENIED_CIDRS.some((cidr) => parsed.kind() === cidr[0].kind() && parsed.match(cidr));
+  };
+  const refusal = (address: string, host: string) =>
+    new Error(
+      `DNS lookup ${address}(host:${host}) is not allowed. Because It is defined in denyIPAddressList.`,
+    );
+  return ((host: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) =>
+    lookup(
+      host,
+      options as never,
+      ((error: Error | null, address: unknown, family?: number) => {
+        if (error) return callback(error);
+        const all = Array.isArray(address)
+          ? (address as { address: string }[]).map((a) => a.address)
+          : [String(address)];
+        const bad = all.find(denied);
+        if (bad !== undefined) return callback(refusal(bad, host));
+        return callback(null, address, family);
+      }) as never,
+    )) as LookupFunction;
+}
+
+/** request-filtering-agent's agents with `DENIED_AT_CONNECT` applied to what every connection resolves. */
+class GuardedHttpAgent extends RequestFilteringHttpAgent {
+  override createConnection(
+    options: NetConnectOpts,
+    listener?: (error: Error | null, socket: Duplex) => void,
+  ) {
+    const lookup = refusingDenied((options as { lookup?: LookupFunction }).lookup ?? dnsLookup);
+    return super.createConnection({ ...options, lookup } as never, listener as never);
+  }
+}
+class GuardedHttpsAgent extends RequestFilteringHttpsAgent {
+  override createConnection(
+    options: NetConnectOpts,
+    listener?: (error: Error | null, socket: Duplex) => void,
+  ) {
+    const lookup = refusingDenied((options as { lookup?: LookupFunction }).lookup ?? dnsLookup);
+    return super.createConnection({ ...options, lookup } as never, listener as never);
+  }
+}
+
+/**
+ * An agent that connects only where `options` allow (private and meta addresses refused unless listed),
+ * checked on the address each connection actually reaches, and never to `DENIED_AT_CONNECT`.
+ */
+export function guardedAgent(url: URL, options: Omit<RequestFilteringAgentOptions, 'denyIPAddressList'>) {
+  return url.protocol === 'https:' ? new GuardedHttpsAgent(options) : new GuardedHttpAgent(options);
 }
 
 /**

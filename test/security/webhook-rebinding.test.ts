@@ -3,12 +3,16 @@ import { isIP, type LookupFunction } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTenant } from '../../src/control/tenants.ts';
 import { parseTenantId } from '../../src/core/ids.ts';
 import { checkWebhookUrl, parseWebhookTargetPolicy } from '../../src/core/webhook-target.ts';
 import { type EmbeddedPlatform, openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
-import { deliverWebhook, WebhookDeliveryError } from '../../src/functions/webhook-delivery.ts';
+import {
+  connectionFailure,
+  deliverWebhook,
+  WebhookDeliveryError,
+} from '../../src/functions/webhook-delivery.ts';
 import { tenantDataFor } from '../../src/ports/placement-data.ts';
 import { makeJob } from '../contract/fixtures.ts';
 import { newTenantId } from '../support/server.ts';
@@ -119,11 +123,76 @@ describe('a webhook whose name rebinds to an internal address at delivery', () =
   it('reaches private addresses for an allowlisted name, never the unspecified one', async () => {
     const named = parseWebhookTargetPolicy({ allowHttp: '1', allowHosts: '*.rebind.example' });
     const before = hook.requests.length;
+    // An IPv4 answer is checked against the IPv6 deny range without a warning per connection (the agent's
+    // own deny list printed "Invalid CIDR" for every IPv4 address).
+    const warn = vi.spyOn(console, 'warn');
     await deliverWebhook(deps(resolvingTo('127.0.0.1'), named), message);
+    await expect(deliverWebhook(deps(resolvingTo('0.0.0.0'), named), message)).rejects.toBeDefined();
+    expect(warn).not.toHaveBeenCalled();
+    warn.mockRestore();
     expect(hook.requests.length).toBe(before + 1);
     await expect(deliverWebhook(deps(resolvingTo('0.0.0.0'), named), message)).rejects.toMatchObject({
       refused: true,
     });
     expect(hook.requests.length).toBe(before + 1);
+  });
+});
+
+describe("a delivery that fails to connect, as the tenant's lastError tells it", () => {
+  const allowed = parseWebhookTargetPolicy({ allowHttp: '1', allowHosts: '127.0.0.1' });
+  const failing: LookupFunction = ((_host: string, _options: unknown, callback: (...a: unknown[]) => void) =>
+    callback(
+      Object.assign(new Error('getaddrinfo ENOTFOUND hooks.rebind.example via resolver 10.0.0.2'), {
+        code: 'ENOTFOUND',
+      }),
+    )) as LookupFunction;
+
+  it('names the kind of failure (refused, not found), never the address or the raw message', async () => {
+    // A port nothing listens on: the receiver's, once closed.
+    const closed = await startReceiver();
+    const port = new URL(closed.url).port;
+    await closed.close();
+    const { tenant } = await createTenant(platform, {
+      id: parseTenantId(newTenantId('refused')),
+      name: 'Refused',
+      config: { webhook: { url: `http://hooks.rebind.example:${port}/hook`, secret: SECRET } },
+    });
+    const job = makeJob(tenant.id, { status: 'succeeded' });
+    await tenantDataFor(platform.stores, tenant).jobs.create(job);
+    const body = JSON.stringify({ tenantId: tenant.id, jobId: job.id, status: 'succeeded', version: 1 });
+    const deps = (lookup: LookupFunction) => ({ ...platform, policy: allowed, lookup, timeoutMs: 3000 });
+
+    const refused = (await deliverWebhook(deps(resolvingTo('127.0.0.1')), body).catch(
+      (e: unknown) => e,
+    )) as Error;
+    expect(refused).toBeInstanceOf(WebhookDeliveryError);
+    expect(refused.message).toBe(
+      `webhook of ${tenant.id} for job ${job.id} not delivered: connection refused`,
+    );
+    expect((refused.cause as Error).message).toContain('127.0.0.1');
+
+    const unknown = (await deliverWebhook(deps(failing), body).catch((e: unknown) => e)) as Error;
+    expect(unknown.message).toBe(
+      `webhook of ${tenant.id} for job ${job.id} not delivered: host name not found`,
+    );
+    expect(unknown.message).not.toContain('10.0.0.2');
+  });
+
+  it.each([
+    [
+      { code: 'CERT_HAS_EXPIRED', message: 'certificate has expired: CN=db.internal' },
+      'TLS handshake failed (CERT_HAS_EXPIRED)',
+    ],
+    [{ code: 'ERR_TLS_CERT_ALTNAME_INVALID' }, 'TLS handshake failed (ERR_TLS_CERT_ALTNAME_INVALID)'],
+    [{ code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }, 'TLS handshake failed (DEPTH_ZERO_SELF_SIGNED_CERT)'],
+    [{ name: 'TimeoutError', message: 'The operation was aborted due to timeout' }, 'timed out'],
+    [{ code: 'ECONNRESET' }, 'connection reset'],
+    [{ code: 'EHOSTUNREACH' }, 'host unreachable'],
+    [{ code: 'EWHATEVER' }, 'network error (EWHATEVER)'],
+    [{ code: 'at 10.0.0.7: no\r\nX: y' }, 'network error'],
+    [new Error('socket hang up 10.0.0.9'), 'network error'],
+    [undefined, 'network error'],
+  ])('tells %o as "%s"', (error, text) => {
+    expect(connectionFailure(error)).toBe(text);
   });
 });
