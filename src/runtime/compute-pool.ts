@@ -48,12 +48,25 @@ export function createComputePool(options: { size: number; nice?: number; idleMs
       if (waiting[i]!.run !== run) continue;
       waiting.splice(i, 1)[0]!.reject(reason);
     }
-    for (const member of members) {
+    for (const member of [...members]) {
       if (member.task?.run !== run) continue;
       member.task.reject(reason);
       member.task = undefined;
-      member.child.kill('SIGKILL');
+      retire(member, 'SIGKILL');
     }
+  }
+
+  /**
+   * Takes a process out of the pool at once, then ends it: until its `exit` event it would otherwise still
+   * look idle, and a part sent to it then fails with EPIPE (found by a stop under load, where an unheard
+   * `error` event of that kind ended the whole server).
+   */
+  function retire(member: Member, signal: NodeJS.Signals = 'SIGTERM'): void {
+    const index = members.indexOf(member);
+    if (index >= 0) members.splice(index, 1);
+    clearTimeout(member.idleTimer);
+    member.idleTimer = undefined;
+    member.child.kill(signal);
   }
 
   function spawn(): Member {
@@ -89,26 +102,43 @@ export function createComputePool(options: { size: number; nice?: number; idleMs
       member.task = undefined;
       dispatch();
     });
+    // A channel error (EPIPE from a process that died between two parts, a failed spawn) ends the process
+    // for the pool; its part, if one was sent, fails as on an exit. Never an unheard `error` event.
+    child.on('error', () => {
+      const task = member.task;
+      member.task = undefined;
+      retire(member, 'SIGKILL');
+      task?.reject(new Error('A compute process failed while running a part.'));
+      dispatch();
+    });
     members.push(member);
     return member;
   }
 
   function dispatch(): void {
     while (waiting.length > 0 && !closed) {
-      let member = members.find((m) => !m.task);
+      let member = members.find((m) => !m.task && m.child.connected);
       if (!member && members.length < options.size) member = spawn();
       if (!member) return;
       const task = waiting.shift()!;
       clearTimeout(member.idleTimer);
       member.idleTimer = undefined;
       member.task = task;
-      member.child.send({ id: task.id, model: task.model, input: task.input, part: task.part });
+      const sentTo = member;
+      sentTo.child.send({ id: task.id, model: task.model, input: task.input, part: task.part }, (error) => {
+        if (!error || sentTo.task !== task) return;
+        // The part never reached the process: it goes back to the front, the process goes.
+        sentTo.task = undefined;
+        retire(sentTo, 'SIGKILL');
+        waiting.unshift(task);
+        queueMicrotask(dispatch);
+      });
     }
     for (const member of members) {
       if (member.task || member.idleTimer) continue;
       // Scale to zero when no big run needs the pool.
       member.idleTimer = setTimeout(() => {
-        if (!member.task) member.child.kill();
+        if (!member.task) retire(member);
       }, options.idleMs ?? 30_000);
       member.idleTimer.unref();
     }
@@ -140,7 +170,7 @@ export function createComputePool(options: { size: number; nice?: number; idleMs
     async close() {
       closed = true;
       // The host has drained by now: a part still running belongs to a job being cut short.
-      for (const m of members) m.child.kill('SIGKILL');
+      for (const m of [...members]) retire(m, 'SIGKILL');
     },
   };
 }

@@ -1,0 +1,70 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { getModel } from '../../src/models/registry.ts';
+import { resolveInput } from '../../src/models/rules.ts';
+import { type ComputePool, createComputePool } from '../../src/runtime/compute-pool.ts';
+
+/**
+ * The compute pool's real processes (forked `compute-process`), running parts of the funds model. A process
+ * that is killed, or being killed, must never be handed a part: a part sent to it failed with EPIPE, an
+ * `error` event nobody listened to, and that ended the whole server (found by a SIGTERM under load).
+ */
+const INPUT = resolveInput(
+  getModel('funds'),
+  {},
+  { simulations: 2_000, fundLifeYears: 10, periodsPerYear: 4 },
+).effectiveInput;
+const part = (start: number) => ({ start, count: 100 });
+
+let pool: ComputePool | undefined;
+afterEach(async () => {
+  await pool?.close();
+  pool = undefined;
+});
+
+describe('the compute pool', () => {
+  it('runs the other runs to the end when one run is stopped mid-way (its processes killed)', async () => {
+    pool = createComputePool({ size: 2, nice: 0 });
+    const stop = new AbortController();
+    const stopped = pool.runParts('funds', INPUT, [part(0), part(100), part(200), part(300)], stop.signal);
+    const other = pool.runParts('funds', INPUT, [part(400), part(500), part(600)]);
+    stop.abort();
+    await expect(stopped).rejects.toThrow('stopped');
+    // Sent at once, while the killed processes have not exited yet: they must not be chosen.
+    const after = pool.runParts('funds', INPUT, [part(700), part(800)]);
+    await expect(other).resolves.toHaveLength(3);
+    await expect(after).resolves.toHaveLength(2);
+  }, 60_000);
+
+  it('gives parts only to live processes when one dies between two parts', async () => {
+    pool = createComputePool({ size: 1, nice: 0 });
+    await pool.runParts('funds', INPUT, [part(0)]);
+    // Kill the one process from outside (the OOM killer, an operator), then send at once.
+    const pids = await childPids();
+    expect(pids.length).toBeGreaterThan(0);
+    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    const results = await Promise.allSettled([
+      pool.runParts('funds', INPUT, [part(100)]),
+      pool.runParts('funds', INPUT, [part(200)]),
+    ]);
+    // A part already sent to the dead process fails (its run is retried by the queue); none hangs, and
+    // the process stays up to run the next ones.
+    for (const r of results) if (r.status === 'rejected') expect(String(r.reason)).toMatch(/compute process/);
+    await expect(pool.runParts('funds', INPUT, [part(300), part(400)])).resolves.toHaveLength(2);
+  }, 60_000);
+});
+
+/** This process's children (the pool's processes), from /proc. */
+async function childPids(): Promise<number[]> {
+  const { readFileSync, readdirSync } = await import('node:fs');
+  return readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid;
+      } catch {
+        return false;
+      }
+    });
+}
