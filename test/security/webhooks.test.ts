@@ -250,5 +250,6 @@ describe('delivering a webhook on the real server', () => {
     await eventually(() => server.output().includes(addressRefusal), 15_000, 'the refusal log');
     expect(hook.requests).toHaveLength(1);
     expect((await server.api('/healthz')).status).toBe(200);
-  });
+    // Three server starts and three jobs: past the default 30 s on a loaded CI machine (it timed out once).
+  }, 120_000);
 });
