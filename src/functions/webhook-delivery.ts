@@ -204,14 +204,19 @@ function refusingDenied(lookup: LookupFunction): LookupFunction {
     )) as LookupFunction;
 }
 
+/** A connection's options with its lookup (the request's, else the system resolver) refusing `DENIED_AT_CONNECT`. */
+function withDeniedRefused(options: NetConnectOpts): never {
+  const lookup = refusingDenied((options as { lookup?: LookupFunction }).lookup ?? dnsLookup);
+  return { ...options, lookup } as never;
+}
+
 /** request-filtering-agent's agents with `DENIED_AT_CONNECT` applied to what every connection resolves. */
 class GuardedHttpAgent extends RequestFilteringHttpAgent {
   override createConnection(
     options: NetConnectOpts,
     listener?: (error: Error | null, socket: Duplex) => void,
   ) {
-    const lookup = refusingDenied((options as { lookup?: LookupFunction }).lookup ?? dnsLookup);
-    return super.createConnection({ ...options, lookup } as never, listener as never);
+    return super.createConnection(withDeniedRefused(options), listener as never);
   }
 }
 class GuardedHttpsAgent extends RequestFilteringHttpsAgent {
@@ -219,8 +224,7 @@ class GuardedHttpsAgent extends RequestFilteringHttpsAgent {
     options: NetConnectOpts,
     listener?: (error: Error | null, socket: Duplex) => void,
   ) {
-    const lookup = refusingDenied((options as { lookup?: LookupFunction }).lookup ?? dnsLookup);
-    return super.createConnection({ ...options, lookup } as never, listener as never);
+    return super.createConnection(withDeniedRefused(options), listener as never);
   }
 }
 
