@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createFileReleasePointer } from '../adapters/embedded/release-pointer.ts';
+import { importModule } from '../core/dynamic-import.ts';
 import type { FieldProblem } from '../core/errors.ts';
 import { type JobRecord, majorVersion } from '../core/job.ts';
 import { BUILTIN_RELEASE, MODEL_VERSION_PATTERN, RELEASE_ID_PATTERN, releaseOf } from '../core/release.ts';
@@ -192,7 +193,9 @@ async function importModel(
     return undefined;
   }
   try {
-    const exported = (await import(pathToFileURL(join(dir, release, module)).href)).default as unknown;
+    const exported = (
+      (await importModule(pathToFileURL(join(dir, release, module)).href)) as { default: unknown }
+    ).default;
     return (typeof exported === 'function' ? exported(base) : exported) as ModelDefinition;
   } catch (error) {
     problems.push({ path: `${path}/module`, message: `could not be loaded: ${String(error)}` });

@@ -16,6 +16,7 @@ import { flushTracing } from '../observability/tracing.ts';
 import type { MessageQueue, SendMessage } from '../ports/message-queue.ts';
 import { type StoreProvider, tenantDataAt } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
+import { WARM_EVENT } from './code-cache.ts';
 
 /** What a dedicated function process is given: one tenant and the folder of its own store. */
 export interface FunctionProcessOptions {
@@ -108,6 +109,7 @@ const handler = createModelHandler({
   ...(options.maxReceiveCount !== undefined ? { maxReceiveCount: options.maxReceiveCount } : {}),
 });
 
+let warm = false;
 process.on('message', (request: ChildRequest) => {
   if (request.type === 'sent') {
     const call = sends.get(request.id);
@@ -121,7 +123,14 @@ process.on('message', (request: ChildRequest) => {
   current =
     request.tenant && options.release ? { ...request.tenant, release: options.release } : request.tenant;
   handler(request.event).then(
-    (response) => post({ type: 'result', id: request.id, response }),
+    (response) => {
+      post({ type: 'result', id: request.id, response });
+      // Started from the prebuilt bundle: its code cache is written now, with what this job compiled.
+      if (!warm) {
+        warm = true;
+        (process as NodeJS.EventEmitter).emit(WARM_EVENT);
+      }
+    },
     (error: unknown) => post({ type: 'error', id: request.id, message: String(error) }),
   );
 });

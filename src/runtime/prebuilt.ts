@@ -24,11 +24,15 @@ export const PREBUILT_DIR = join(ROOT, 'dist', 'functions');
 type Manifest = Record<string, { size: number; mtimeMs: number }>;
 
 const manifestPath = (entry: PrebuiltEntry) => join(PREBUILT_DIR, `${entry}.inputs.json`);
+/** What is forked: the starter of `entry`, which runs its bundle with V8's code cache. */
 export const prebuiltPath = (entry: PrebuiltEntry) => join(PREBUILT_DIR, `${entry}.mjs`);
+/** The entry's code, one CommonJS file. */
+export const bundlePath = (entry: PrebuiltEntry) => join(PREBUILT_DIR, `${entry}.cjs`);
 
 /** Whether the bundle of `entry` exists and every source it was built from is unchanged (size and mtime). */
 export function isFresh(entry: PrebuiltEntry): boolean {
-  if (!existsSync(prebuiltPath(entry)) || !existsSync(manifestPath(entry))) return false;
+  if (![prebuiltPath(entry), bundlePath(entry), manifestPath(entry)].every((p) => existsSync(p)))
+    return false;
   const manifest = JSON.parse(readFileSync(manifestPath(entry), 'utf8')) as Manifest;
   for (const [file, seen] of Object.entries(manifest)) {
     const path = join(ROOT, file);
@@ -49,16 +53,21 @@ export function buildPrebuilt(entry: PrebuiltEntry): string {
   mkdirSync(PREBUILT_DIR, { recursive: true });
   const result = buildBundle(esbuild, entry);
   const manifest: Manifest = {};
-  for (const file of Object.keys(result.metafile.inputs).filter((f) => !f.includes('node_modules/'))) {
+  for (const file of result.inputs.filter(
+    (f) => !f.includes('node_modules/') && !f.includes('-starter.ts'),
+  )) {
     const { size, mtimeMs } = statSync(join(ROOT, file));
     manifest[file] = { size, mtimeMs };
   }
-  // Servers started side by side (tests) may build at once: each writes whole files and renames them.
+  // Servers started side by side (tests) may build at once: each writes whole files and renames them, the
+  // manifest last (a bundle is fresh only once it names what the bundle was built from).
   const tmp = `.${process.pid}-${Date.now()}.tmp`;
-  writeFileSync(prebuiltPath(entry) + tmp, result.outputFiles[0]!.contents);
-  writeFileSync(manifestPath(entry) + tmp, JSON.stringify(manifest));
-  renameSync(prebuiltPath(entry) + tmp, prebuiltPath(entry));
-  renameSync(manifestPath(entry) + tmp, manifestPath(entry));
+  const files: [string, Uint8Array | string][] = [
+    ...result.outputs.map((o): [string, Uint8Array] => [o.path, o.contents]),
+    [manifestPath(entry), JSON.stringify(manifest)],
+  ];
+  for (const [path, contents] of files) writeFileSync(path + tmp, contents, { mode: 0o600 });
+  for (const [path] of files) renameSync(path + tmp, path);
   return prebuiltPath(entry);
 }
 
@@ -85,23 +94,32 @@ export function precomputed(): string {
   ].join('\n');
 }
 
+/**
+ * Two files per entry: the entry's code as one CommonJS bundle (`{entry}.cjs`), and a small ES module
+ * starter (`{entry}.mjs`, what is forked) that runs the bundle with V8's code cache (code-cache.ts).
+ */
 function buildBundle(esbuild: typeof import('esbuild'), entry: PrebuiltEntry) {
-  return esbuild.buildSync({
+  const bundle = esbuild.buildSync({
     entryPoints: [join(ROOT, PREBUILT_ENTRIES[entry])],
-    outfile: prebuiltPath(entry),
+    outfile: bundlePath(entry),
     bundle: true,
     platform: 'node',
     target: 'node20',
-    format: 'esm',
+    // CommonJS: a script V8 can cache (`vm.Script`); Node 20 offers no code cache for ES modules.
+    format: 'cjs',
     // Everything but the native SQLite binding goes in: resolving and loading a few hundred CommonJS files
     // of node_modules was the largest part of a cold start after tsx.
     external: ['better-sqlite3'],
     // The ES module build of a package where it has one: esbuild drops what is never imported from it
     // (most of OpenTelemetry's semantic conventions, for one), and a smaller file compiles faster.
     mainFields: ['module', 'main'],
+    define: { 'import.meta.url': 'SILOPOOL_IMPORT_META_URL' },
+    // No `import()` in a script run from V8's code cache (code-cache.ts): esbuild turns each into a
+    // `require` (Node's built-in modules, here); release modules are imported through the starter's.
+    supported: { 'dynamic-import': false },
     banner: {
       js: [
-        "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+        "const SILOPOOL_IMPORT_META_URL = require('node:url').pathToFileURL(__filename).href;",
         precomputed(),
       ].join('\n'),
     },
@@ -109,6 +127,33 @@ function buildBundle(esbuild: typeof import('esbuild'), entry: PrebuiltEntry) {
     write: false,
     logLevel: 'warning',
   });
+  const starter = esbuild.buildSync({
+    stdin: {
+      contents: [
+        "import { fileURLToPath } from 'node:url';",
+        "import { DYNAMIC_IMPORT } from './src/core/dynamic-import.ts';",
+        "import { runWithCodeCache } from './src/runtime/code-cache.ts';",
+        `runWithCodeCache(fileURLToPath(new URL(${JSON.stringify(`./${entry}.cjs`)}, import.meta.url)), {`,
+        '  dynamicImport: { name: DYNAMIC_IMPORT, load: (specifier) => import(specifier) },',
+        '});',
+      ].join('\n'),
+      resolveDir: ROOT,
+      sourcefile: `${entry}-starter.ts`,
+      loader: 'ts',
+    },
+    outfile: prebuiltPath(entry),
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    metafile: true,
+    write: false,
+    logLevel: 'warning',
+  });
+  return {
+    outputs: [bundle.outputFiles[0]!, starter.outputFiles[0]!],
+    inputs: [...Object.keys(bundle.metafile.inputs), ...Object.keys(starter.metafile.inputs)],
+  };
 }
 
 const checked = new Map<PrebuiltEntry, string | undefined>();
