@@ -161,6 +161,8 @@ async function submitAll(
   client: Worker,
   jobs: number,
 ): Promise<number> {
+  // BENCH_WARMUP=0: nothing to wait for (waiting for the 0th finished job would wait forever).
+  if (jobs === 0) return 0;
   let finished = 0;
   const allDone = new Promise<void>((resolve) => {
     const stop = platform.events.onAny((job) => {
@@ -181,6 +183,7 @@ async function submitAll(
   return jobs / ((performance.now() - started) / 1000);
 }
 
+export { platformRun, plainLoop };
 export async function benchEndToEnd(options: { jobs?: number } = {}): Promise<BenchResult[]> {
   const threads = availableParallelism();
   const results: BenchResult[] = [];
