@@ -183,7 +183,8 @@ async function submitAll(
   return jobs / ((performance.now() - started) / 1000);
 }
 
-export { platformRun, plainLoop };
+/** Each side alone, for profiling one of them (`perf record`, `--trace-gc`) from a scratch entry. */
+export { plainLoop, platformRun };
 export async function benchEndToEnd(options: { jobs?: number } = {}): Promise<BenchResult[]> {
   const threads = availableParallelism();
   const results: BenchResult[] = [];
