@@ -1,6 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import type { ObjectInfo, ObjectPage, ObjectStore, StoredObject } from '../../ports/object-store.ts';
-import type { SqliteDatabase } from './database.ts';
+import { erasing, type SqliteDatabase } from './database.ts';
 import { CONTENT_TYPE, checkKey, checkPrefix, encodeCursor, invalid, storageError } from './object-store.ts';
 
 /**
@@ -67,9 +67,10 @@ export function createSqliteObjectStore(
   options: { maxRowBytes?: number } = {},
 ): ObjectStore {
   const maxRowBytes = options.maxRowBytes ?? MAX_ROW_OBJECT_BYTES;
-  const run = <T>(key: string, fn: (s: Statements) => T): T => {
+  const run = <T>(key: string, fn: (s: Statements, on: SqliteDatabase) => T): T => {
     try {
-      return fn(statements(db()));
+      const on = db();
+      return fn(statements(on), on);
     } catch (error) {
       throw storageError(error, key);
     }
@@ -124,7 +125,8 @@ export function createSqliteObjectStore(
       // stops in between (a failed unlink, a killed process) must leave the row, the current version, and
       // never the stale file as the object (the file store removes its previous layout's copy first alike).
       await files.delete(key);
-      run(key, (s) => s.delete.run(key));
+      // Zeroed, not left in the database file's free pages (offboarding and moves delete through here).
+      run(key, (s, on) => erasing(on, () => s.delete.run(key)));
     },
   };
 }
