@@ -64,6 +64,23 @@ describe('the compute pool', () => {
     expect(await settledWithin(pool.runParts('funds', INPUT, [part(200)]), 5_000)).toBe('rejected');
   }, 30_000);
 
+  it('a part that cannot be sent (it does not serialize) fails its run alone, never a throw', async () => {
+    pool = createComputePool({ size: 1, nice: 0 });
+    const started = pool;
+    const outcome = await (async () => {
+      try {
+        return await started.runParts('funds', INPUT, [() => 0]).then(
+          () => 'resolved',
+          () => 'rejected',
+        );
+      } catch {
+        return 'threw';
+      }
+    })();
+    expect(outcome).toBe('rejected');
+    await expect(pool.runParts('funds', INPUT, [part(0)])).resolves.toHaveLength(1);
+  }, 30_000);
+
   it('a run it cannot start a process for (no file descriptors) is a rejected promise, never a throw', async () => {
     // The throw came out of `runParts` (and of `dispatch` in the pool's event handlers): in the server, out
     // of a function thread's message handler, an uncaught exception that ended the process.
