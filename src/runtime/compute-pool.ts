@@ -69,22 +69,45 @@ export function createComputePool(options: { size: number; nice?: number; idleMs
     member.child.kill(signal);
   }
 
-  function spawn(): Member {
-    const child = fork(fileURLToPath(moduleUrl('./compute-process', import.meta.url)), [], {
-      execArgv: tsExecArgv(),
-      serialization: 'advanced',
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      // A group of its own: a stop signal sent to the server's process group (Ctrl+C, `kill -TERM -PGID`)
-      // must not end a part mid-run, even one still loading its modules; the host ends it after draining,
-      // and it ends by itself when the host's channel closes (the host's crash included).
-      detached: true,
-    });
-    if (child.pid) {
+  /** Fails every part still waiting: nothing will take them (the pool is closed, or no process starts). */
+  function failWaiting(reason: Error): void {
+    for (const task of waiting.splice(0)) task.reject(reason);
+  }
+
+  /**
+   * A new process, or why none started. `fork` throws some failures (ENOMEM) and reports others (EMFILE,
+   * ENFILE, EAGAIN) by an `error` event on the next tick, handing back a child without a pid, and after
+   * EMFILE without a channel (no `send`): neither may reach `dispatch`, whose callers are event handlers,
+   * where a throw ends the server.
+   */
+  function spawn(): Member | Error {
+    let child: ChildProcess;
+    try {
+      child = fork(fileURLToPath(moduleUrl('./compute-process', import.meta.url)), [], {
+        execArgv: tsExecArgv(),
+        serialization: 'advanced',
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        // A group of its own: a stop signal sent to the server's process group (Ctrl+C, `kill -TERM -PGID`)
+        // must not end a part mid-run, even one still loading its modules; the host ends it after draining,
+        // and it ends by itself when the host's channel closes (the host's crash included).
+        detached: true,
+      });
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
+    if (child.pid === undefined) {
+      child.on('error', () => undefined);
       try {
-        setPriority(child.pid, options.nice ?? 10);
+        if (child.connected) child.disconnect();
       } catch {
-        // Not permitted in some sandboxes: the pool still works, only without the priority hint.
+        // A channel that never opened: nothing to close.
       }
+      return new Error('fork started no process (out of processes, memory or file descriptors)');
+    }
+    try {
+      setPriority(child.pid, options.nice ?? 10);
+    } catch {
+      // Not permitted in some sandboxes: the pool still works, only without the priority hint.
     }
     const member: Member = { child };
     child.on('message', (message: { id?: number; result?: unknown; error?: string; ready?: boolean }) => {
@@ -118,21 +141,39 @@ export function createComputePool(options: { size: number; nice?: number; idleMs
   function dispatch(): void {
     while (waiting.length > 0 && !closed) {
       let member = members.find((m) => !m.task && m.child.connected);
-      if (!member && members.length < options.size) member = spawn();
-      if (!member) return;
+      if (!member && members.length < options.size) {
+        const started = spawn();
+        if (started instanceof Error) {
+          // The processes there are take the waiting parts as they finish; with none, nothing ever would
+          // (their runs fail now, and their jobs are retried by the queue).
+          if (members.length === 0)
+            failWaiting(
+              new Error(`No compute process could be started: ${started.message}`, { cause: started }),
+            );
+          break;
+        }
+        member = started;
+      }
+      if (!member) break;
       const task = waiting.shift()!;
       clearTimeout(member.idleTimer);
       member.idleTimer = undefined;
       member.task = task;
       const sentTo = member;
-      sentTo.child.send({ id: task.id, model: task.model, input: task.input, part: task.part }, (error) => {
-        if (!error || sentTo.task !== task) return;
-        // The part never reached the process: it goes back to the front, the process goes.
+      try {
+        sentTo.child.send({ id: task.id, model: task.model, input: task.input, part: task.part }, (error) => {
+          if (!error || sentTo.task !== task) return;
+          // The part never reached the process: it goes back to the front, the process goes.
+          sentTo.task = undefined;
+          retire(sentTo, 'SIGKILL');
+          waiting.unshift(task);
+          queueMicrotask(dispatch);
+        });
+      } catch (error) {
+        // A part that cannot be serialized fails on its own; the process never saw it and stays.
         sentTo.task = undefined;
-        retire(sentTo, 'SIGKILL');
-        waiting.unshift(task);
-        queueMicrotask(dispatch);
-      });
+        task.reject(error instanceof Error ? error : new Error(String(error)));
+      }
     }
     for (const member of members) {
       if (member.task || member.idleTimer) continue;
@@ -146,6 +187,7 @@ export function createComputePool(options: { size: number; nice?: number; idleMs
 
   return {
     runParts(model, input, parts, signal) {
+      if (closed) return Promise.reject(new Error('The compute pool is closed.'));
       const run = nextRun++;
       const done = Promise.all(
         parts.map(
@@ -169,8 +211,15 @@ export function createComputePool(options: { size: number; nice?: number; idleMs
     },
     async close() {
       closed = true;
-      // The host has drained by now: a part still running belongs to a job being cut short.
-      for (const m of [...members]) retire(m, 'SIGKILL');
+      // The host has drained by now: a part still running belongs to a job being cut short, and a part
+      // still waiting would otherwise wait for ever (nothing dispatches once closed).
+      const reason = new Error('The compute pool was closed.');
+      for (const m of [...members]) {
+        m.task?.reject(reason);
+        m.task = undefined;
+        retire(m, 'SIGKILL');
+      }
+      failWaiting(reason);
     },
   };
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -111,6 +111,32 @@ describe('the object store in SQLite', () => {
       ValidationError,
     );
     expect(rowKeys()).toEqual([]);
+  });
+
+  it('a delete that stops half-way leaves the current version readable, never the stale file under its row', async () => {
+    const key = `tenants/${tenant}/jobs/j1/workbook.xlsx`;
+    await store.put(key, Buffer.alloc(100, 1), 'application/x'); // an earlier, larger version: a file
+    await store.put(key, Buffer.from('current'), 'text/plain'); // the current one: a row over that file
+    // The file cannot be removed: a folder where the previous layout kept this key makes its unlink fail
+    // (EISDIR), as a read-only or failing disk would.
+    mkdirSync(join(dir, 'objects', 'tenants', tenant, 'jobs', 'j1', 'workbook.xlsx~o'), { recursive: true });
+    await expect(store.delete(key)).rejects.toThrow();
+    expect(await store.get(key)).toMatchObject({ contentType: 'text/plain', size: 7 });
+    expect((await store.list(`tenants/${tenant}/`)).items).toEqual([{ key, size: 7 }]);
+  });
+
+  it('a deleted object leaves none of its bytes in the database file (offboarding erases it)', async () => {
+    const rows = createSqliteObjectStore(() => db, files);
+    const key = `tenants/${tenant}/jobs/j1/workbook.xlsx`;
+    // A workbook-sized body (overflow pages, as real artifacts): a marker no other byte run matches.
+    const marker = Buffer.from(`secret of ${tenant} `);
+    await rows.put(key, Buffer.concat(Array.from({ length: 2_000 }, () => marker)), 'application/x');
+    await rows.delete(key);
+    expect(await rows.get(key)).toBeUndefined();
+    // Closing checkpoints the WAL into the database file and removes it: the file is what a backup copies.
+    db.close();
+    expect(readFileSync(join(dir, 'jobs.sqlite')).includes(marker)).toBe(false);
+    db = openDatabase(join(dir, 'jobs.sqlite'));
   });
 
   it('a full database is StorageFullError (SQLITE_FULL), and nothing is stored', async () => {

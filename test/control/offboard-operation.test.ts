@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { unzipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
@@ -44,16 +44,19 @@ async function setUp() {
     await platform.directory.create(tenant);
     return tenant;
   };
-  const addJob = async (tenantId: TenantId): Promise<JobRecord> => {
+  const addJob = async (
+    tenantId: TenantId,
+    body = new TextEncoder().encode('a workbook'),
+    input: Record<string, unknown> = {},
+  ): Promise<JobRecord> => {
     const now = new Date().toISOString();
-    const body = new TextEncoder().encode('a workbook');
     const job: JobRecord = {
       id: newJobId(),
       tenantId,
       model: 'finance',
       modelVersion: '1.0.0',
       status: 'succeeded',
-      input: {},
+      input,
       effectiveInput: {},
       rules: {},
       artifacts: [],
@@ -120,6 +123,29 @@ describe('an offboarding run to its end in one process (the CLI without a server
     }
     expect(await deps.directory.get(tenant.id)).toBeUndefined();
     expect(existsSync(join(dir, 'objects', 'tenants', tenant.id))).toBe(false);
+  });
+});
+
+describe('the bytes an offboarding leaves', () => {
+  it('none of its artifacts or job inputs stay in the job database file, where objects up to 1 MiB are rows', async () => {
+    const { platform, dir, deps, newTenant, addJob } = await setUp();
+    const tenant = await newTenant();
+    // A workbook-sized artifact (overflow pages, as a real one) and an input, of texts found nowhere else.
+    const marker = Buffer.from(`a workbook of ${tenant.id} `);
+    const input = Buffer.from(`the input of ${tenant.id}`);
+    await addJob(tenant.id, Buffer.concat(Array.from({ length: 1_000 }, () => marker)), {
+      note: input.toString(),
+    });
+    const { operation } = await offboardNow(deps, tenant.id);
+    expect(operation.status).toBe('succeeded');
+    // What a backup of DATA_DIR copies: the database file once the WAL is checkpointed into it.
+    platform.jobsDb.pragma('wal_checkpoint(TRUNCATE)');
+    for (const file of ['jobs.sqlite', 'jobs.sqlite-wal']) {
+      if (!existsSync(join(dir, file))) continue;
+      const bytes = readFileSync(join(dir, file));
+      expect(bytes.includes(marker), `${file}: artifact`).toBe(false);
+      expect(bytes.includes(input), `${file}: input`).toBe(false);
+    }
   });
 });
 

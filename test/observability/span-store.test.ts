@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -77,6 +77,17 @@ describe('the local span store', () => {
     expect(countTenantSpans(path, 'a1')).toBe(0);
     expect(countTenantSpans(path, 'a1-x')).toBe(1);
     store.close();
+  });
+
+  it("leaves none of an erased tenant's span bytes in the span file", () => {
+    const path = spanFile();
+    const store = openSpanStore(path);
+    const marker = `detail of ${randomUUID()}`;
+    store.write([{ ...span('e3', 'j1', Date.now()), attributes: { 'error.message': marker } }]);
+    store.close();
+    expect(eraseTenantSpans(path, 'e3')).toBe(1);
+    // Every connection closed: the WAL is checkpointed into the file and removed, the file is what stays.
+    expect(readFileSync(path).includes(marker)).toBe(false);
   });
 
   it("drops the spans of an erased tenant that a writer still held in a batch, and keeps a new onboarding's", () => {

@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { getModel } from '../../src/models/registry.ts';
 import { resolveInput } from '../../src/models/rules.ts';
@@ -51,7 +53,66 @@ describe('the compute pool', () => {
     for (const r of results) if (r.status === 'rejected') expect(String(r.reason)).toMatch(/compute process/);
     await expect(pool.runParts('funds', INPUT, [part(300), part(400)])).resolves.toHaveLength(2);
   }, 60_000);
+
+  it('fails the parts still waiting when it is closed, and a run asked after, instead of leaving them pending', async () => {
+    pool = createComputePool({ size: 1, nice: 0 });
+    const running = pool.runParts('funds', INPUT, [part(0)]);
+    const waiting = pool.runParts('funds', INPUT, [part(100)]);
+    await pool.close();
+    expect(await settledWithin(running, 5_000)).toBe('rejected');
+    expect(await settledWithin(waiting, 5_000)).toBe('rejected');
+    expect(await settledWithin(pool.runParts('funds', INPUT, [part(200)]), 5_000)).toBe('rejected');
+  }, 30_000);
+
+  it('a part that cannot be sent (it does not serialize) fails its run alone, never a throw', async () => {
+    pool = createComputePool({ size: 1, nice: 0 });
+    const started = pool;
+    const outcome = await (async () => {
+      try {
+        return await started.runParts('funds', INPUT, [() => 0]).then(
+          () => 'resolved',
+          () => 'rejected',
+        );
+      } catch {
+        return 'threw';
+      }
+    })();
+    expect(outcome).toBe('rejected');
+    await expect(pool.runParts('funds', INPUT, [part(0)])).resolves.toHaveLength(1);
+  }, 30_000);
+
+  it('a run it cannot start a process for (no file descriptors) is a rejected promise, never a throw', async () => {
+    // The throw came out of `runParts` (and of `dispatch` in the pool's event handlers): in the server, out
+    // of a function thread's message handler, an uncaught exception that ended the process.
+    const script = fileURLToPath(new URL('./compute-pool-no-fds.ts', import.meta.url));
+    const { stdout } = await new Promise<{ stdout: string }>((resolve, reject) =>
+      execFile(
+        'bash',
+        ['-c', 'ulimit -n 256 && exec "$0" "$@"', process.execPath, '--import', 'tsx', script],
+        { timeout: 30_000 },
+        (error, out, err) =>
+          error ? reject(new Error(`${error.message}\n${err}`)) : resolve({ stdout: out }),
+      ),
+    );
+    const { first, second } = JSON.parse(stdout) as { first: string; second: string };
+    expect(first).toMatch(/^rejected: No compute process could be started/);
+    expect(second).toBe('resolved');
+  }, 30_000);
 });
+
+/** How a promise ended within `ms`: 'resolved', 'rejected' or still 'pending'. */
+function settledWithin(promise: Promise<unknown>, ms: number): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.then(
+      () => 'resolved',
+      () => 'rejected',
+    ),
+    new Promise<string>((resolve) => {
+      timer = setTimeout(() => resolve('pending'), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
 
 /** This process's children (the pool's processes), from /proc. */
 async function childPids(): Promise<number[]> {

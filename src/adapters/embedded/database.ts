@@ -39,6 +39,23 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): S
   return db;
 }
 
+/**
+ * Runs `remove` (a DELETE) with `secure_delete` on: the deleted rows' bytes are zeroed, not left in free pages
+ * for a copy of the file (a backup) to carry after offboarding or a move erased them; `FAST` would leave an
+ * object kept as a row (overflow pages) as it was. Per statement, not per connection: the queue's and the
+ * outbox's deletes on the hot path do not pay for it.
+ */
+export function erasing<T>(db: SqliteDatabase, remove: () => T): T {
+  const before = db.pragma('secure_delete', { simple: true }) as number;
+  if (before === 1) return remove();
+  db.pragma('secure_delete = ON');
+  try {
+    return remove();
+  } finally {
+    db.pragma(`secure_delete = ${before === 2 ? 'FAST' : 'OFF'}`);
+  }
+}
+
 /** Schema versions in order; `user_version` records how many have run. Append only. */
 const MIGRATIONS: readonly string[] = [
   `

@@ -9,7 +9,7 @@ import type {
   TenantJobStore,
 } from '../../ports/job-store.ts';
 import type { UsageLedger } from '../../ports/usage-ledger.ts';
-import type { SqliteDatabase } from './database.ts';
+import { erasing, type SqliteDatabase } from './database.ts';
 import { meterCompletion } from './meter-completion.ts';
 import type { SqliteUsageLedger } from './usage-ledger.ts';
 
@@ -151,7 +151,7 @@ export function createSqliteJobStore(
         };
       },
       async delete(id) {
-        stmt.delete.run(pk, JOB + id);
+        erasing(db, () => stmt.delete.run(pk, JOB + id));
       },
       async claimIdempotencyKey(record: IdempotencyRecord) {
         const sk = IDEM + record.key;
@@ -163,7 +163,7 @@ export function createSqliteJobStore(
         return JSON.parse(row.doc) as IdempotencyRecord;
       },
       async deleteIdempotencyKey(key) {
-        stmt.delete.run(pk, IDEM + key);
+        erasing(db, () => stmt.delete.run(pk, IDEM + key));
       },
       async countItems() {
         return stmt.count.get(pk)!.n;

@@ -4,7 +4,7 @@ import { ConditionFailedError } from '../../core/errors.ts';
 import { parseTenantId } from '../../core/ids.ts';
 import { countTenantSpans, eraseTenantSpans, TRACES_FILE } from '../../observability/span-store.ts';
 import type { Operation, OperationStore, TenantEraser } from '../../ports/operation-store.ts';
-import type { SqliteDatabase } from './database.ts';
+import { erasing, type SqliteDatabase } from './database.ts';
 import { ensureMetricsHistoryTable } from './metrics-history.ts';
 
 /** Operations in the main database; the table is created here so the shared migrations stay untouched. */
@@ -79,11 +79,14 @@ export function createEmbeddedTenantEraser(
     async eraseObjectRoot(tenantId) {
       const id = parseTenantId(tenantId);
       // Objects kept as rows of the shared job database (sqlite-object-store.ts), then the larger ones' files.
-      jobsDb.prepare('DELETE FROM objects WHERE key >= ? AND key < ?').run(...objectKeyRange(id));
+      erasing(jobsDb, () =>
+        jobsDb.prepare('DELETE FROM objects WHERE key >= ? AND key < ?').run(...objectKeyRange(id)),
+      );
       rmSync(join(dataDir, 'objects', 'tenants', id), { recursive: true, force: true });
     },
     async eraseJobItems(tenantId) {
-      return jobsDb.prepare('DELETE FROM job_items WHERE pk = ?').run(`T#${tenantId}`).changes;
+      return erasing(jobsDb, () => jobsDb.prepare('DELETE FROM job_items WHERE pk = ?').run(`T#${tenantId}`))
+        .changes;
     },
     async eraseQueueTraces(tenantId, jobIds) {
       const ids = JSON.stringify(jobIds);

@@ -1,6 +1,6 @@
 import type { Statement } from 'better-sqlite3';
 import type { ObjectInfo, ObjectPage, ObjectStore, StoredObject } from '../../ports/object-store.ts';
-import type { SqliteDatabase } from './database.ts';
+import { erasing, type SqliteDatabase } from './database.ts';
 import { CONTENT_TYPE, checkKey, checkPrefix, encodeCursor, invalid, storageError } from './object-store.ts';
 
 /**
@@ -53,8 +53,8 @@ function statements(db: SqliteDatabase): Statements {
  * for tenants' objects up to `maxRowBytes`, and `files` (the file object store, object-store.ts) for larger ones
  * and for every object written before this store existed. A row is the object of its key wherever a
  * file of the same key also is: `get` reads the row first, `list` merges both in key order with the row's
- * size, `delete` removes both; a large put stores its file, then removes the row (a crash in between leaves
- * the previous version readable, never none).
+ * size, `delete` removes the file, then the row; a large put stores its file, then removes the row (a crash
+ * in between either leaves the version that was current readable, never a stale one, never none).
  *
  * `db` is called for every operation (a dedicated tenant's connection is closed when idle and reopened;
  * store-provider.ts); each statement is one SQLite transaction, durable as the database's `synchronous`
@@ -67,9 +67,10 @@ export function createSqliteObjectStore(
   options: { maxRowBytes?: number } = {},
 ): ObjectStore {
   const maxRowBytes = options.maxRowBytes ?? MAX_ROW_OBJECT_BYTES;
-  const run = <T>(key: string, fn: (s: Statements) => T): T => {
+  const run = <T>(key: string, fn: (s: Statements, on: SqliteDatabase) => T): T => {
     try {
-      return fn(statements(db()));
+      const on = db();
+      return fn(statements(on), on);
     } catch (error) {
       throw storageError(error, key);
     }
@@ -120,8 +121,12 @@ export function createSqliteObjectStore(
 
     async delete(key) {
       checkKey(key);
-      run(key, (s) => s.delete.run(key));
+      // The file first: where a row shadows a file of the key (an earlier, larger version), a delete that
+      // stops in between (a failed unlink, a killed process) must leave the row, the current version, and
+      // never the stale file as the object (the file store removes its previous layout's copy first alike).
       await files.delete(key);
+      // Zeroed, not left in the database file's free pages (offboarding and moves delete through here).
+      run(key, (s, on) => erasing(on, () => s.delete.run(key)));
     },
   };
 }
