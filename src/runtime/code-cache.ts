@@ -11,7 +11,8 @@ export const WARM_EVENT = 'silopool:warm';
  * Runs a CommonJS bundle with V8's code cache (`vm.Script` `cachedData`): a process started from a cached
  * bundle skips parsing and compiling what the cache holds. Node 22's `module.enableCompileCache()` does
  * this for every module; Node 20 has no such switch, so the one bundle a dedicated function process loads
- * is compiled here (docs/benchmarks.md "Session 9": fork to ready 112 → 93 ms).
+ * is compiled here (docs/benchmarks.md "Session 9": fork to ready 109–115 → 88–95 ms for the bundle alone,
+ * 150 → 127 ms in the server).
  *
  * V8 accepts a cache only for the same V8 version and the same flags (a process started with another
  * `--max-old-space-size` rejects it), and checks the source by its length only, so the cache file is named
