@@ -158,6 +158,25 @@ describe('an offboarding of a tenant demoted before', () => {
   });
 });
 
+describe('an offboarding of a shared tenant with a dedicated store left behind', () => {
+  it('removes the store on its final check and finishes', async () => {
+    const { platform, dir, deps, newTenant, addJob } = await setUp();
+    const tenant = await newTenant();
+    await addJob(tenant.id);
+    // Left of its dedicated time: a demotion stopped while it removed the store, or a late read on a
+    // version that made the store again.
+    await platform.stores.provision({ kind: 'dedicated', tenantId: tenant.id });
+    const folder = join(dir, 'tenants', tenant.id);
+    expect(existsSync(folder)).toBe(true);
+    const { operation } = await offboardNow(deps, tenant.id);
+    expect(operation.status).toBe('succeeded');
+    expect(JSON.parse(operation.params.scan!).removedOnCheck.join('; ')).toContain(
+      `folder tenants/${tenant.id}`,
+    );
+    expect(existsSync(folder)).toBe(false);
+  });
+});
+
 describe('the bytes an offboarding leaves', () => {
   it('none of its artifacts or job inputs stay in the job database file, where objects up to 1 MiB are rows', async () => {
     const { platform, dir, deps, newTenant, addJob } = await setUp();
