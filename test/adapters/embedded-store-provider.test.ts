@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/adapters/embedded/database.ts';
 import { createEmbeddedStoreProvider } from '../../src/adapters/embedded/store-provider.ts';
+import { toProblem } from '../../src/api/problem.ts';
 import type { StoreRef } from '../../src/core/placement.ts';
 import { scopeObjects } from '../../src/ports/object-store.ts';
 import { makeJob, randomTenantId } from '../contract/fixtures.ts';
@@ -149,6 +150,9 @@ describe('embedded store provider: a removed or never provisioned store is not m
 
     expect(existsSync(folder)).toBe(false);
     expect(stores.refsOnDisk()).not.toContainEqual(ref);
+    // What an API user is answered where a request meets it: a 503 to send again, never a 500.
+    const error = await jobs.get(job.id).catch((e: unknown) => e);
+    expect(toProblem(error)).toMatchObject({ status: 503, code: 'store_not_found', tenantId });
   });
 
   it('a dedicated store never provisioned is not created by its first use; provisioning makes it usable', async () => {
