@@ -1,3 +1,4 @@
+import { StoreNotFoundError } from '../core/errors.ts';
 import type { JobId } from '../core/ids.ts';
 import { isTerminal, type JobRecord } from '../core/job.ts';
 import { decodeJobMessage, encodeJobMessage } from '../core/messages.ts';
@@ -98,6 +99,18 @@ export async function reconcileJobs(options: ReconcileOptions): Promise<Reconcil
   return report;
 }
 
+/**
+ * A tenant whose dedicated store is gone (removed by a demotion that ended during this pass, read from a
+ * page listed before) has no jobs there: the pass goes on with the other tenants.
+ */
+async function unlessStoreGone(read: () => Promise<void>): Promise<void> {
+  try {
+    await read();
+  } catch (error) {
+    if (!(error instanceof StoreNotFoundError)) throw error;
+  }
+}
+
 async function unannouncedRecoveries(
   options: ReconcileOptions,
 ): Promise<{ tenant: Tenant; job: JobRecord }[]> {
@@ -108,20 +121,23 @@ async function unannouncedRecoveries(
     const page = await options.directory.list({ limit: 500, ...(cursor ? { cursor } : {}) });
     for (const tenant of page.items) {
       if (!announces(tenant, options) || tenant.move || tenant.status === 'offboarding') continue;
-      const jobs = tenantDataAt(options.stores, storeFor(tenant), tenant.id).jobs;
-      let jobCursor: string | undefined;
-      do {
-        const jobPage = await jobs.list({
-          status: 'failed',
-          limit: 100,
-          ...(jobCursor ? { cursor: jobCursor } : {}),
-        });
-        for (const job of jobPage.items) {
-          const recovered = job.error !== undefined && RECOVERY_CODES.has(job.error.code);
-          if (recovered && !job.announcedAt && Date.parse(job.updatedAt) < before) out.push({ tenant, job });
-        }
-        jobCursor = jobPage.nextCursor;
-      } while (jobCursor);
+      await unlessStoreGone(async () => {
+        const jobs = tenantDataAt(options.stores, storeFor(tenant), tenant.id).jobs;
+        let jobCursor: string | undefined;
+        do {
+          const jobPage = await jobs.list({
+            status: 'failed',
+            limit: 100,
+            ...(jobCursor ? { cursor: jobCursor } : {}),
+          });
+          for (const job of jobPage.items) {
+            const recovered = job.error !== undefined && RECOVERY_CODES.has(job.error.code);
+            if (recovered && !job.announcedAt && Date.parse(job.updatedAt) < before)
+              out.push({ tenant, job });
+          }
+          jobCursor = jobPage.nextCursor;
+        } while (jobCursor);
+      });
     }
     cursor = page.nextCursor;
   } while (cursor);
@@ -136,21 +152,23 @@ async function staleJobs(options: ReconcileOptions): Promise<{ tenant: Tenant; j
     const page = await options.directory.list({ limit: 500, ...(cursor ? { cursor } : {}) });
     for (const tenant of page.items) {
       if (tenant.move || tenant.status === 'offboarding') continue;
-      const jobs = tenantDataAt(options.stores, storeFor(tenant), tenant.id).jobs;
-      for (const status of ['queued', 'running'] as const) {
-        let jobCursor: string | undefined;
-        do {
-          const jobPage = await jobs.list({
-            status,
-            limit: 100,
-            ...(jobCursor ? { cursor: jobCursor } : {}),
-          });
-          for (const job of jobPage.items) {
-            if (!isTerminal(job.status) && Date.parse(job.updatedAt) < before) out.push({ tenant, job });
-          }
-          jobCursor = jobPage.nextCursor;
-        } while (jobCursor);
-      }
+      await unlessStoreGone(async () => {
+        const jobs = tenantDataAt(options.stores, storeFor(tenant), tenant.id).jobs;
+        for (const status of ['queued', 'running'] as const) {
+          let jobCursor: string | undefined;
+          do {
+            const jobPage = await jobs.list({
+              status,
+              limit: 100,
+              ...(jobCursor ? { cursor: jobCursor } : {}),
+            });
+            for (const job of jobPage.items) {
+              if (!isTerminal(job.status) && Date.parse(job.updatedAt) < before) out.push({ tenant, job });
+            }
+            jobCursor = jobPage.nextCursor;
+          } while (jobCursor);
+        }
+      });
     }
     cursor = page.nextCursor;
   } while (cursor);

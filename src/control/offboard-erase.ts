@@ -110,11 +110,16 @@ export async function findRemains(deps: EraseDeps, t: Offboarded): Promise<strin
 /**
  * The removal steps again, for what a straggler left after they ran (a job that finished late, a webhook
  * sent meanwhile). The shared stores only: a dedicated store is removed whole, and opening it would make it.
+ * A shared tenant's dedicated store goes too, where one is left of its dedicated time (a demotion stopped
+ * while it removed it, or a version that made it again on a late read): nothing else would remove it, and
+ * the final check would find it on every round.
  */
 export async function eraseRemains(deps: EraseDeps, t: Offboarded): Promise<void> {
   await eraseQueueTraces(deps, t);
   await eraseJobRecords(deps, t, 'shared');
   await eraseArtifacts(deps, t, 'shared');
   await eraseDedicated(deps, t);
+  if (t.placement !== 'dedicated')
+    await deps.stores.destroy(laneForPlacement(t.tenantId, 'dedicated', '').store);
   await eraseOtherOperations(deps, t);
 }

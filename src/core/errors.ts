@@ -170,6 +170,23 @@ export class UnavailableError extends SilopoolError {
   }
 }
 
+/**
+ * A dedicated tenant's own store does not exist: never provisioned, or removed by a demotion or an
+ * offboarding while something still held it. Nothing was read or written, and nothing was created: a read
+ * that made the store again would leave a folder that no later step removes. The tenant's requests are
+ * routed anew when sent again.
+ */
+export class StoreNotFoundError extends SilopoolError {
+  constructor(tenantId: string, options?: { cause?: unknown }) {
+    super(
+      'store_not_found',
+      503,
+      `The dedicated store of tenant ${tenantId} does not exist (it was not provisioned, or its placement changed); nothing was read or written. Try again.`,
+      { ...options, details: { tenantId } },
+    );
+  }
+}
+
 /** A stored object does not read back as written (length or hash); the write is retried. */
 export class CorruptWriteError extends SilopoolError {
   constructor(message: string) {

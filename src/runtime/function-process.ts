@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { openDatabase } from '../adapters/embedded/database.ts';
+import { openExistingDatabase } from '../adapters/embedded/database.ts';
 import { createSqliteJobStore } from '../adapters/embedded/job-store.ts';
 import { createFileObjectStore } from '../adapters/embedded/object-store.ts';
 import { createSqliteObjectStore } from '../adapters/embedded/sqlite-object-store.ts';
-import { ForbiddenError } from '../core/errors.ts';
+import { ForbiddenError, StoreNotFoundError } from '../core/errors.ts';
 import type { TenantId } from '../core/ids.ts';
 import type { JobRecord } from '../core/job.ts';
 import type { StoreRef } from '../core/placement.ts';
@@ -47,11 +47,23 @@ const post = (report: ChildReport) => process.send?.(report);
 const own: StoreRef = { kind: 'dedicated', tenantId: options.tenantId };
 // The child inherits SILOPOOL_DURABILITY from the server, so it writes with the same guarantees.
 const power = process.env.SILOPOOL_DURABILITY === 'power';
-const db = openDatabase(join(options.storeDir, 'jobs.sqlite'), { synchronous: power ? 'FULL' : 'NORMAL' });
+// Provisioning made the store; a process started without it (the tenant demoted or offboarded meanwhile)
+// ends before it is ready rather than make the store again, a folder no later step would remove. Before
+// tracing, which writes into the same folder.
+const db =
+  openExistingDatabase(join(options.storeDir, 'jobs.sqlite'), { synchronous: power ? 'FULL' : 'NORMAL' }) ??
+  missingStore();
+function missingStore(): never {
+  throw new StoreNotFoundError(options.tenantId);
+}
 const jobs = createSqliteJobStore(db);
 const objects = createSqliteObjectStore(
   () => db,
-  createFileObjectStore(join(options.storeDir, 'objects'), { fsync: power, blockingIo: true }),
+  createFileObjectStore(join(options.storeDir, 'objects'), {
+    fsync: power,
+    blockingIo: true,
+    rootMissing: () => new StoreNotFoundError(options.tenantId),
+  }),
 );
 startLocalTracing(`silopool-function-${options.tenantId}`, options.storeDir);
 

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { reconcileJobs } from '../../src/control/job-reconciler.ts';
 import { ensureQueue } from '../../src/control/lanes.ts';
@@ -14,7 +16,7 @@ import { tempPlatforms } from '../support/embedded-platform.ts';
 const openPlatform = tempPlatforms('reconcile');
 
 async function setUp() {
-  const { platform } = openPlatform('process');
+  const { platform, dir } = openPlatform('process');
   for (const model of ['finance', 'funds']) await ensureQueue(platform.queue, `shared_${model}`);
   const id = parseTenantId(`t-${randomUUID().slice(0, 8)}`);
   await platform.directory.create(makeTenant(id, { name: 'Reconciled' }));
@@ -37,7 +39,7 @@ async function setUp() {
     body: encodeJobMessage({ tenantId: id, jobId: job.id, model: job.model }),
     groupId: id,
   });
-  return { platform, id, jobs, add, messageOf };
+  return { platform, dir, id, jobs, add, messageOf };
 }
 
 describe('the job reconciler', () => {
@@ -75,6 +77,26 @@ describe('the job reconciler', () => {
     expect(resent).toMatchObject({ cost: 7, priority: 1 });
     expect(await jobs.get(lost.id)).toMatchObject({ status: 'queued', version: 2 });
     for (const untouched of [live, young]) expect((await jobs.get(untouched.id))?.version).toBe(1);
+  });
+
+  it('goes on past a dedicated tenant whose store is gone, and does not make that store again', async () => {
+    const { platform, dir, add } = await setUp();
+    const lost = await add({ status: 'queued' });
+    // Listed as dedicated while its store is already removed (a demotion ending during the pass).
+    const gone = parseTenantId(`t-${randomUUID().slice(0, 8)}`);
+    await platform.directory.create(makeTenant(gone, { name: 'Demoted', placement: 'dedicated' }));
+    const report = await reconcileJobs({
+      directory: platform.directory,
+      stores: platform.stores,
+      queue: platform.queue,
+      graceMs: 60_000,
+      maxAttempts: 4,
+    });
+    expect(report).toMatchObject({ checked: 1, resent: 1 });
+    expect(
+      (await platform.stores.jobs({ kind: 'shared' }).forTenant(lost.tenantId).get(lost.id))?.version,
+    ).toBe(2);
+    expect(existsSync(join(dir, 'tenants', gone))).toBe(false);
   });
 
   it('announces a job recovery settled whose notification a crash cut off, once', async () => {

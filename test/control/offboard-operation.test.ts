@@ -7,7 +7,7 @@ import {
   createEmbeddedTenantEraser,
   createSqliteOperationStore,
 } from '../../src/adapters/embedded/operation-store.ts';
-import { ensureQueue, WEBHOOK_QUEUE } from '../../src/control/lanes.ts';
+import { ensureQueue, laneInfrastructure, WEBHOOK_QUEUE } from '../../src/control/lanes.ts';
 import type { EraseDeps, Offboarded } from '../../src/control/offboard-erase.ts';
 import { eraseRemains, findRemains } from '../../src/control/offboard-erase.ts';
 import { newOffboardOperation, offboardNow } from '../../src/control/offboard-operation.ts';
@@ -20,6 +20,7 @@ import { encodeJobMessage } from '../../src/core/messages.ts';
 import type { Tenant } from '../../src/core/tenant.ts';
 import { webhookMessageFor } from '../../src/functions/webhook-message.ts';
 import { scopeObjects } from '../../src/ports/object-store.ts';
+import { tenantDataAt } from '../../src/ports/stores.ts';
 import { makeTenant } from '../contract/fixtures.ts';
 import { tempPlatforms } from '../support/embedded-platform.ts';
 
@@ -123,6 +124,56 @@ describe('an offboarding run to its end in one process (the CLI without a server
     }
     expect(await deps.directory.get(tenant.id)).toBeUndefined();
     expect(existsSync(join(dir, 'objects', 'tenants', tenant.id))).toBe(false);
+  });
+});
+
+describe('an offboarding of a tenant demoted before', () => {
+  it('finishes although a store of its dedicated time was read after the demotion removed it', async () => {
+    const { platform, dir, deps, newTenant, addJob } = await setUp();
+    const tenant = await newTenant();
+    const lanes = laneInfrastructure({ queue: platform.queue, stores: platform.stores });
+    const own = { kind: 'dedicated' as const, tenantId: tenant.id };
+    // Dedicated: its lanes and store made, and its data held by a handler or a route while it runs there.
+    await lanes.deploy({ ...tenant, placement: 'dedicated' });
+    const held = tenantDataAt(platform.stores, own, tenant.id);
+    await held.jobs.countItems();
+    // Demoted: its records now in the shared store, its dedicated lanes and store removed.
+    await platform.directory.update({ ...tenant, placement: 'shared' }, tenant.version);
+    const job = await addJob(tenant.id);
+    await lanes.remove(tenant.id);
+    const folder = join(dir, 'tenants', tenant.id);
+    expect(existsSync(folder)).toBe(false);
+
+    // A late read through what was held (a job finishing, a route answering) does not make the store again.
+    const late = await Promise.allSettled([held.jobs.get(job.id), held.objects.list()]);
+    for (const read of late)
+      expect(read).toMatchObject({ status: 'rejected', reason: { code: 'store_not_found' } });
+    expect(existsSync(folder)).toBe(false);
+
+    const { operation, zip } = await offboardNow(deps, tenant.id);
+    expect(operation.status).toBe('succeeded');
+    expect(unzipSync(zip)[`jobs/${job.id}.json`]).toBeDefined();
+    expect(existsSync(folder)).toBe(false);
+    expect(await deps.directory.get(tenant.id)).toBeUndefined();
+  });
+});
+
+describe('an offboarding of a shared tenant with a dedicated store left behind', () => {
+  it('removes the store on its final check and finishes', async () => {
+    const { platform, dir, deps, newTenant, addJob } = await setUp();
+    const tenant = await newTenant();
+    await addJob(tenant.id);
+    // Left of its dedicated time: a demotion stopped while it removed the store, or a late read on a
+    // version that made the store again.
+    await platform.stores.provision({ kind: 'dedicated', tenantId: tenant.id });
+    const folder = join(dir, 'tenants', tenant.id);
+    expect(existsSync(folder)).toBe(true);
+    const { operation } = await offboardNow(deps, tenant.id);
+    expect(operation.status).toBe('succeeded');
+    expect(JSON.parse(operation.params.scan!).removedOnCheck.join('; ')).toContain(
+      `folder tenants/${tenant.id}`,
+    );
+    expect(existsSync(folder)).toBe(false);
   });
 });
 

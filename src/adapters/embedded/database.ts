@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './data-dir.ts';
@@ -30,7 +30,36 @@ export function openDatabase(path: string, options: OpenDatabaseOptions = {}): S
     // mode: creating it 0600 first keeps all three private whatever the process's umask.
     closeSync(openSync(path, 'a', PRIVATE_FILE_MODE));
   }
-  const db = new Database(path, { timeout: options.busyTimeoutMs ?? 10_000 });
+  return configure(new Database(path, { timeout: options.busyTimeoutMs ?? 10_000 }), options);
+}
+
+/**
+ * Opens (and migrates) a database that exists, or answers undefined: never creates the file or its folder.
+ * For stores only provisioning makes (a dedicated tenant's), so a late read after their removal does not
+ * bring them back. A file removed while it is opened answers undefined too.
+ */
+export function openExistingDatabase(
+  path: string,
+  options: OpenDatabaseOptions = {},
+): SqliteDatabase | undefined {
+  if (!existsSync(path)) return undefined;
+  let db: SqliteDatabase;
+  try {
+    // better-sqlite3 throws a TypeError for a missing folder, SQLITE_CANTOPEN for a missing file.
+    db = new Database(path, { timeout: options.busyTimeoutMs ?? 10_000, fileMustExist: true });
+  } catch (error) {
+    if (!existsSync(path)) return undefined;
+    throw error;
+  }
+  try {
+    return configure(db, options);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+function configure(db: SqliteDatabase, options: OpenDatabaseOptions): SqliteDatabase {
   db.pragma(`busy_timeout = ${Math.trunc(options.busyTimeoutMs ?? 10_000)}`);
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CorruptWriteError, StorageFullError, ValidationError } from '../../core/errors.ts';
@@ -137,6 +138,12 @@ export interface FileObjectStoreOptions {
    * processes, never for the API's event loop. Default false.
    */
   blockingIo?: boolean;
+  /**
+   * The root is made by someone else (a dedicated tenant's, by provisioning) and a put must not make it
+   * again once it is removed: a put that finds it missing throws this error instead. Default: a put makes
+   * every missing folder, the root included.
+   */
+  rootMissing?: () => Error;
 }
 
 /** Objects as files under `rootDir`, with S3 semantics: put overwrites atomically, list is by prefix in key order. */
@@ -209,6 +216,7 @@ export function createFileObjectStore(rootDir: string, options: FileObjectStoreO
         } catch (error) {
           // The folder exists for every put but a tenant's first, so it is made only when missing.
           if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+          if (options.rootMissing && !existsSync(rootDir)) throw options.rootMissing();
           const created = await io.mkdirs(dir);
           // A new folder survives power loss only once its parent is synced too (fsync(2)).
           if (fsync && created) {

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { StoreNotFoundError } from '../../core/errors.ts';
 import { isTenantId, parseTenantId, type TenantId } from '../../core/ids.ts';
 import type { StoreRef } from '../../core/placement.ts';
 import type { JobStore, TenantJobStore } from '../../ports/job-store.ts';
@@ -7,7 +8,7 @@ import type { ObjectStore } from '../../ports/object-store.ts';
 import type { StoreProvider } from '../../ports/stores.ts';
 import type { UsageLedger } from '../../ports/usage-ledger.ts';
 import { PRIVATE_DIR_MODE } from './data-dir.ts';
-import { openDatabase, type SqliteDatabase } from './database.ts';
+import { openDatabase, openExistingDatabase, type SqliteDatabase } from './database.ts';
 
 /**
  * `process`: every commit and artifact survives a crash or SIGKILL of any process (page cache), not an
@@ -21,7 +22,7 @@ import { createSqliteObjectStore } from './sqlite-object-store.ts';
 
 /** The embedded stores also name the SQLite file behind a ref: the submit's one commit writes it directly. */
 export interface EmbeddedStoreProvider extends StoreProvider {
-  /** The open database of `ref`'s job records (opened on first use). */
+  /** The open database of `ref`'s job records (opened on first use; `StoreNotFoundError` if it was not provisioned or was destroyed). */
   database(ref: StoreRef): SqliteDatabase;
   /** Every job database on disk now: the shared one and each dedicated tenant's. */
   refsOnDisk(): StoreRef[];
@@ -123,14 +124,18 @@ export function createEmbeddedStoreProvider(
 
   /**
    * The tenant's open database, opened (and migrated) on first use; marks it used now. `openDbs` is kept
-   * in order of last use (a used entry moves to the end), so eviction walks it from the front.
+   * in order of last use (a used entry moves to the end), so eviction walks it from the front. Only
+   * `provision` creates the file: a store used after `destroy` (held by a route or a handler across a
+   * demotion or an offboarding) or never provisioned throws `StoreNotFoundError`, and is not made again,
+   * which would leave a folder no later step removes.
    */
   function use(tenantId: TenantId, raw = false): OpenTenantDb {
     const now = Date.now();
     let open = openDbs.get(tenantId);
     if (open) openDbs.delete(tenantId);
     else {
-      const db = openDatabase(dbPath(tenantId), { synchronous });
+      const db = openExistingDatabase(dbPath(tenantId), { synchronous });
+      if (!db) throw new StoreNotFoundError(tenantId);
       open = {
         db,
         jobs: createSqliteJobStore(db, metered),
@@ -164,7 +169,8 @@ export function createEmbeddedStoreProvider(
           }
           return scoped;
         };
-        // Checks `owner` now, as the store it stands for does.
+        // Checks `owner` now, as the store it stands for does, also where the store is gone.
+        parseTenantId(owner, '/tenantId');
         const template = onConnection(use(tenantId));
         const wrapped: Record<string, unknown> = {};
         for (const [name, value] of Object.entries(template)) {
@@ -197,7 +203,10 @@ export function createEmbeddedStoreProvider(
       // Rows on the tenant's own connection (opened on use, closed when idle, as its job store's).
       store = createSqliteObjectStore(
         () => use(tenantId).db,
-        createFileObjectStore(join(tenantDir(tenantId), 'objects'), objectOptions),
+        createFileObjectStore(join(tenantDir(tenantId), 'objects'), {
+          ...objectOptions,
+          rootMissing: () => new StoreNotFoundError(tenantId),
+        }),
       );
       objectStores.set(tenantId, store);
     }
