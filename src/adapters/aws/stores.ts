@@ -16,7 +16,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { UnavailableError } from '../../core/errors.ts';
+import { StoreNotFoundError, UnavailableError } from '../../core/errors.ts';
 import type { StoreRef } from '../../core/placement.ts';
 import type { JobStore } from '../../ports/job-store.ts';
 import type { ObjectStore } from '../../ports/object-store.ts';
@@ -165,17 +165,22 @@ export function createAwsStoreProvider(options: AwsStoreProviderOptions): StoreP
       const key = tableKey(ref);
       const store =
         jobStores.get(key) ??
-        createDynamoJobStore({
-          client: clientsOf(ref).dynamo,
-          tableName: tableOf(ref),
-          ...(options.usage ? { usage: options.usage } : {}),
-        });
+        goneAsStoreNotFound(
+          createDynamoJobStore({
+            client: clientsOf(ref).dynamo,
+            tableName: tableOf(ref),
+            ...(options.usage ? { usage: options.usage } : {}),
+          }),
+          ref,
+        );
       jobStores.set(key, store);
       return store;
     },
     objects(ref) {
       const bucket = bucketOf(ref);
-      const store = objectStores.get(bucket) ?? createS3ObjectStore({ client: clientsOf(ref).s3, bucket });
+      const store =
+        objectStores.get(bucket) ??
+        goneAsStoreNotFound(createS3ObjectStore({ client: clientsOf(ref).s3, bucket }), ref);
       objectStores.set(bucket, store);
       return store;
     },
@@ -234,6 +239,37 @@ export function createAwsStoreProvider(options: AwsStoreProviderOptions): StoreP
       objectStores.clear();
     },
   };
+}
+
+/**
+ * A dedicated tenant's table or bucket that no longer exists (the tenant was demoted or offboarded while
+ * a caller held its store) answers `StoreNotFoundError` (503: a request sent again is routed to the
+ * tenant's placement now), as the embedded store does, not the SDK's `ResourceNotFoundException` or
+ * `NoSuchBucket` (which an API caller would see as a 500). Every method of `store`, and of the stores its
+ * methods return (`forTenant`), is covered; the shared store is returned as it is.
+ */
+function goneAsStoreNotFound<T extends object>(store: T, ref: StoreRef): T {
+  if (ref.kind !== 'dedicated') return store;
+  const gone = (error: unknown) =>
+    ['ResourceNotFoundException', 'NoSuchBucket'].includes((error as Error | undefined)?.name ?? '')
+      ? new StoreNotFoundError(ref.tenantId, { cause: error })
+      : error;
+  const wrap = <U extends object>(target: U): U =>
+    new Proxy(target, {
+      get(object, name, receiver) {
+        const value = Reflect.get(object, name, receiver) as unknown;
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          const result = (value as (...a: unknown[]) => unknown).apply(object, args);
+          if (result instanceof Promise)
+            return result.catch((error: unknown) => {
+              throw gone(error);
+            });
+          return result !== null && typeof result === 'object' ? wrap(result) : result;
+        };
+      },
+    });
+  return wrap(store);
 }
 
 /**
