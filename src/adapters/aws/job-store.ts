@@ -25,8 +25,9 @@ export interface DynamoJobStoreOptions {
   client: DynamoDBDocumentClient;
   tableName: string;
   /**
-   * Where a write that finishes a job records its usage, right after the job's conditional write and
-   * keyed to it (deterministic ids, conditional puts); control/meter.ts closes the crash window between.
+   * Where a write that finishes a job records its usage: just before the job's conditional write
+   * (deterministic ids, conditional puts), so whoever reads the finished job also reads its usage; a
+   * crash in between leaves records of a job that finishes on its redelivery under the same ids.
    */
   usage?: UsageLedger;
 }
@@ -101,10 +102,15 @@ function tenantJobs({ client, tableName, usage }: DynamoJobStoreOptions, tenantI
     async update(next: JobRecord, expectedVersion: number): Promise<JobRecord> {
       ownJob(next);
       const stored: JobRecord = { ...next, version: expectedVersion + 1 };
+      // Write-ahead metering: the finish and its usage are two tables without a transaction (the emulator
+      // has none), and usage recorded after the finish was missing to a reader that saw it finished (the
+      // billing route read `jobs` without `mc_paths`). Recorded first, a finish that loses its version race
+      // is one a redelivery took over (running → running: core/job.ts allows nothing else out of running),
+      // and that run's finish meters the same ids; the first records win.
+      if (usage) await usage.record(usageOfFinishedJob(stored));
       if (!(await putIfVersion(client, tableName, itemOf(stored), expectedVersion))) {
         throw new ConditionFailedError(`Job ${next.id} changed since version ${expectedVersion} was read.`);
       }
-      if (usage) await usage.record(usageOfFinishedJob(stored));
       return stored;
     },
 
