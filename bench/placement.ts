@@ -8,7 +8,8 @@
  *     time, and the longest any of its requests waited, against the longest before the move, with the move
  *     step that was running when it did.
  * Run standalone: `npx tsx bench/placement.ts`; only some cases: `npx tsx bench/placement.ts cold` (or
- * `SILOPOOL_BENCH_PLACEMENT=cold,memory`), cases `cold` (a), `memory` (b), `onboarding` (c), `promotion` (d).
+ * `SILOPOOL_BENCH_PLACEMENT=cold,memory`), cases `cold` (a), `memory` (b), `onboarding` (c), `promotion` (d),
+ * `first` (a fresh server's first shared job).
  * `cold` also starts 4 more dedicated tenants one after another and reports the median of their first jobs,
  * so one run gives more than one cold start on this noisy machine.
  */
@@ -288,7 +289,33 @@ async function promotion(server: TestServer): Promise<BenchResult[]> {
   ];
 }
 
-export const PLACEMENT_CASES = ['cold', 'promotion', 'onboarding', 'memory'] as const;
+/**
+ * A fresh server's first shared job, from its first request: the function threads start with the server
+ * and load their code meanwhile (from the prebuilt bundle, or the TypeScript sources through tsx without
+ * one). Three servers, one after another; the median.
+ */
+async function firstSharedJob(): Promise<BenchResult[]> {
+  const times: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const server = await startTestServer({ env: { SILOPOOL_WORKERS: '2', LOG_LEVEL: 'error' } });
+    try {
+      const { apiKey } = await server.createTenant(newTenantId('bfirst'));
+      times.push(await timedJob(server, apiKey));
+    } finally {
+      await server.stop();
+    }
+  }
+  return [
+    {
+      name: 'first shared job of a fresh server (tenant created, then submit to succeeded)',
+      value: median(times),
+      unit: 'ms',
+      note: `median of 3 servers; each: ${times.map((m) => m.toFixed(0)).join(', ')}`,
+    },
+  ];
+}
+
+export const PLACEMENT_CASES = ['cold', 'first', 'promotion', 'onboarding', 'memory'] as const;
 export type PlacementCase = (typeof PLACEMENT_CASES)[number];
 
 /** The cases named in `SILOPOOL_BENCH_PLACEMENT` (comma-separated), or all of them. */
@@ -303,7 +330,8 @@ function casesFromEnv(): PlacementCase[] {
 
 export async function benchPlacement(cases: PlacementCase[] = casesFromEnv()): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
-  if (cases.some((c) => c !== 'memory')) {
+  if (cases.includes('first')) results.push(...(await firstSharedJob()));
+  if (cases.some((c) => c !== 'memory' && c !== 'first')) {
     const server = await startTestServer({ env: { SILOPOOL_WORKERS: '2', LOG_LEVEL: 'error' } });
     try {
       if (cases.includes('cold')) results.push(...(await coldAndWarm(server)));

@@ -200,6 +200,8 @@ export async function startPlatform(
     models: listModels().map((m) => m.name),
     factory: {
       module: moduleUrl(embedded ? './embedded-wiring' : './aws-wiring', import.meta.url),
+      // The same factory, built into a bundle the threads start from (no tsx in a thread).
+      ...(embedded ? { prebuilt: 'function-thread-embedded' as const } : {}),
       options: {
         dataDir: config.dataDir,
         maxReceiveCount: config.maxReceiveCount,

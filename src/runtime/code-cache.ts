@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'no
 import { createRequire, Module } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { Script } from 'node:vm';
+import { threadId } from 'node:worker_threads';
 
 /** Emitted on `process` by a bundle once it has done its first piece of work (see `runWithCodeCache`). */
 export const WARM_EVENT = 'silopool:warm';
@@ -95,7 +96,8 @@ function readCache(cachePath: string): Buffer | undefined {
 
 function writeCache(script: Script, bundlePath: string, cachePath: string, bundleHash: string): void {
   try {
-    const aside = `${cachePath}.${process.pid}.tmp`;
+    // Per thread too: the function threads of one process start from one bundle and may write at once.
+    const aside = `${cachePath}.${process.pid}-${threadId}.tmp`;
     const data = script.createCachedData();
     writeFileSync(aside, Buffer.concat([createHash('sha256').update(data).digest(), data]), { mode: 0o600 });
     renameSync(aside, cachePath);

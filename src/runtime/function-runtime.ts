@@ -2,6 +2,7 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { HandlerDeps } from '../functions/model-handler.ts';
 import type { MessageQueue, RunningLimit } from '../ports/message-queue.ts';
 import type { JobNotice } from './job-events.ts';
+import type { PrebuiltEntry } from './prebuilt.ts';
 import type { AcquireOptions, InvokeOptions, SlotLease } from './slot-reservations.ts';
 
 /** Something that runs a function on SQS events: a pool of worker threads or one child process. */
@@ -74,5 +75,10 @@ export type FunctionThreadDeps = Omit<HandlerDeps, 'queue'> & { queue: MessageQu
 export interface HandlerFactorySpec {
   /** URL of a module exporting `createHandlerDeps(options)`, resolving to `FunctionThreadDeps`. */
   module: string;
+  /**
+   * The prebuilt entry (src/runtime/prebuilt.ts) that runs a function thread with this same factory built
+   * in: started instead of `module` through tsx where its bundle is fresh or can be built.
+   */
+  prebuilt?: PrebuiltEntry;
   options: Record<string, unknown>;
 }
