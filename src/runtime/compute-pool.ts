@@ -1,7 +1,8 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { moduleUrl, tsExecArgv } from './module-url.ts';
+import { moduleUrl, plainExecArgv, tsExecArgv } from './module-url.ts';
+import { prebuiltEntry } from './prebuilt.ts';
 
 export interface ComputePool {
   /**
@@ -83,8 +84,10 @@ export function createComputePool(options: { size: number; nice?: number; idleMs
   function spawn(): Member | Error {
     let child: ChildProcess;
     try {
-      child = fork(fileURLToPath(moduleUrl('./compute-process', import.meta.url)), [], {
-        execArgv: tsExecArgv(),
+      // The prebuilt bundle where there is one (no tsx compiling the models in every new process).
+      const prebuilt = prebuiltEntry('compute-process');
+      child = fork(prebuilt ?? fileURLToPath(moduleUrl('./compute-process', import.meta.url)), [], {
+        execArgv: prebuilt ? plainExecArgv() : tsExecArgv(),
         serialization: 'advanced',
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
         // A group of its own: a stop signal sent to the server's process group (Ctrl+C, `kill -TERM -PGID`)

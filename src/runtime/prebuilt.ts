@@ -7,8 +7,8 @@ import { FORMATTING_AJV_OPTIONS, FORMATTING_SCHEMA } from '../models/xlsx/format
 import { precomputeMoneyFormats } from '../models/xlsx/styles.ts';
 
 /**
- * Function entry points prebuilt as plain JavaScript: a dedicated function process or a shared function
- * thread started from one bundled file loads in a fraction of the time the TypeScript sources take
+ * Function entry points prebuilt as plain JavaScript: a dedicated function process, a shared function
+ * thread or a compute process started from one bundled file loads in a fraction of the time the TypeScript sources take
  * through tsx (measured in docs/benchmarks.md). `npm install` builds them (`prepare`); a server started
  * on edited sources rebuilds what is stale before it forks, so a process never runs old code.
  */
@@ -16,6 +16,8 @@ export const PREBUILT_ENTRIES = {
   'function-process': 'src/runtime/function-process.ts',
   // A shared function thread of the embedded platform (a worker thread: the pool starts its starter).
   'function-thread-embedded': 'src/entry/function-thread-embedded.ts',
+  // A process of the compute pool (parts of big model runs), forked again after each idle timeout.
+  'compute-process': 'src/runtime/compute-process.ts',
 } as const;
 export type PrebuiltEntry = keyof typeof PREBUILT_ENTRIES;
 

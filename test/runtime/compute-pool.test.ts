@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { getModel } from '../../src/models/registry.ts';
@@ -23,7 +24,36 @@ afterEach(async () => {
   pool = undefined;
 });
 
+/** The command lines of this process's children. */
+function childCommandLines(): string[][] {
+  const out: string[][] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      // The parent pid is the 4th field after the command name (which may hold spaces), `pid (comm) S ppid`.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== process.pid) continue;
+      out.push(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return out;
+}
+
 describe('the compute pool', () => {
+  it('forks its processes from the prebuilt bundle, not the TypeScript sources through tsx', async () => {
+    // A process is forked again after each idle timeout: through tsx that was 0.8–1.6 s before its first
+    // part (docs/benchmarks.md "Session 10").
+    pool = createComputePool({ size: 2, nice: 0 });
+    await expect(pool.runParts('funds', INPUT, [part(0), part(100)])).resolves.toHaveLength(2);
+    const computing = childCommandLines().filter((c) => c.some((a) => a.includes('compute-process')));
+    expect(computing.length).toBeGreaterThan(0);
+    for (const cmdline of computing) {
+      expect(cmdline.some((a) => a.endsWith('dist/functions/compute-process.mjs'))).toBe(true);
+      expect(cmdline.some((a) => a.includes('tsx'))).toBe(false);
+    }
+  }, 60_000);
+
   it('runs the other runs to the end when one run is stopped mid-way (its processes killed)', async () => {
     pool = createComputePool({ size: 2, nice: 0 });
     const stop = new AbortController();
