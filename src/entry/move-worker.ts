@@ -21,34 +21,39 @@ export type MoveWorkerReport =
 // A move's copy and verification, on a thread of its own with its own SQLite connections: reading,
 // writing and hashing every record and artifact of a tenant blocks whatever thread does it (better-sqlite3
 // is synchronous), and on the server's event loop that was every API request's wait.
-const request = workerData as MoveWorkerRequest;
-const post = (report: MoveWorkerReport) => parentPort!.postMessage(report);
-const platform = openEmbeddedPlatform(request.dataDir);
-const deps = {
-  directory: platform.directory,
-  queue: platform.queue,
-  stores: platform.stores,
-  usage: platform.usage,
-  eraser: createEmbeddedTenantEraser(platform.db, request.dataDir, platform.jobsDb),
-};
-try {
-  if (request.step === 'copy') {
-    const summary = await copyAll(
-      deps,
-      request.tenantId,
-      request.source,
-      request.target,
-      async (detail, fraction) =>
-        post({ type: 'progress', detail, ...(fraction !== undefined ? { fraction } : {}) }),
-    );
-    post({ type: 'copied', summary });
-  } else if (request.step === 'verify') {
-    post({ type: 'verified', ...(await verify(deps, request.tenantId, request.source, request.target)) });
-  } else {
-    post({ type: 'removed', summary: await removeSharedData(deps, request.tenantId, request.source) });
+// One function, not top-level await: the prebuilt bundle of this entry is CommonJS (src/runtime/prebuilt.ts).
+async function runStep(): Promise<void> {
+  const request = workerData as MoveWorkerRequest;
+  const post = (report: MoveWorkerReport) => parentPort!.postMessage(report);
+  const platform = openEmbeddedPlatform(request.dataDir);
+  const deps = {
+    directory: platform.directory,
+    queue: platform.queue,
+    stores: platform.stores,
+    usage: platform.usage,
+    eraser: createEmbeddedTenantEraser(platform.db, request.dataDir, platform.jobsDb),
+  };
+  try {
+    if (request.step === 'copy') {
+      const summary = await copyAll(
+        deps,
+        request.tenantId,
+        request.source,
+        request.target,
+        async (detail, fraction) =>
+          post({ type: 'progress', detail, ...(fraction !== undefined ? { fraction } : {}) }),
+      );
+      post({ type: 'copied', summary });
+    } else if (request.step === 'verify') {
+      post({ type: 'verified', ...(await verify(deps, request.tenantId, request.source, request.target)) });
+    } else {
+      post({ type: 'removed', summary: await removeSharedData(deps, request.tenantId, request.source) });
+    }
+  } catch (error) {
+    post({ type: 'error', message: error instanceof Error ? error.message : String(error) });
+  } finally {
+    await platform.close();
   }
-} catch (error) {
-  post({ type: 'error', message: error instanceof Error ? error.message : String(error) });
-} finally {
-  await platform.close();
 }
+
+void runStep();

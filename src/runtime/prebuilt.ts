@@ -18,6 +18,8 @@ export const PREBUILT_ENTRIES = {
   'function-thread-embedded': 'src/entry/function-thread-embedded.ts',
   // A process of the compute pool (parts of big model runs), forked again after each idle timeout.
   'compute-process': 'src/runtime/compute-process.ts',
+  // One step (copy, verify, remove) of a tenant's move: a worker thread per step.
+  'move-worker': 'src/entry/move-worker.ts',
 } as const;
 export type PrebuiltEntry = keyof typeof PREBUILT_ENTRIES;
 
