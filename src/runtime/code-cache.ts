@@ -1,5 +1,16 @@
-import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire, Module } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { Script } from 'node:vm';
@@ -16,13 +27,15 @@ export const WARM_EVENT = 'silopool:warm';
  *
  * V8 accepts a cache only for the same V8 version and the same flags (a process started with another
  * `--max-old-space-size` rejects it), and checks the source by its length only, so the cache file is named
- * by a hash of the bundle's bytes, Node's version and the process's flags: a cache never meets other code.
- * The first process of each kind writes it (`bundle.<key>.v8cache`, whole or not at all: written aside and
- * renamed) when the bundle emits `WARM_EVENT` on `process` (a function process does after its first job),
- * or at exit if it never does, so the cache also holds what a first job compiled (the model, the workbook
- * writer); caches of earlier bundles are removed then. A missing, unwritable or rejected cache only costs
- * the compile. V8 does not check a cache's bytes in a release build (a damaged one crashed the process in
- * our test), so the file starts with the SHA-256 of the cache and a cache that does not match it is unused.
+ * by a hash of the bundle's bytes, Node's version and the process's flags (its `execArgv` and
+ * `NODE_OPTIONS`): a cache never meets other code. The first process of each kind writes it
+ * (`bundle.<key>.v8cache`, whole or not at all: written aside and renamed) when the bundle emits
+ * `WARM_EVENT` on `process` (a function process does after its first job), or at exit if it never does, so
+ * the cache also holds what a first job compiled (the model, the workbook writer); caches of earlier bundles
+ * and files aside that a killed writer left are removed then. A process whose bundle was rebuilt while it
+ * ran writes nothing. A missing, unwritable or rejected cache only costs the compile. V8 does not check a
+ * cache's bytes in a release build (a damaged one crashed the process in our test), so the file starts
+ * with the SHA-256 of its key and bytes, and a cache that does not match it is unused.
  *
  * @param bundlePath absolute path of the CommonJS bundle
  * @param options.dynamicImport a global (`name`) under which the bundle finds `import()` of the caller
@@ -38,13 +51,15 @@ export function runWithCodeCache(
   if (options.dynamicImport)
     (globalThis as Record<symbol, unknown>)[options.dynamicImport.name] = options.dynamicImport.load;
   const source = readFileSync(bundlePath);
-  const bundleHash = createHash('sha256').update(source).digest('hex').slice(0, 16);
-  const flagsHash = createHash('sha256')
-    .update(JSON.stringify([process.version, process.arch, process.execArgv]))
-    .digest('hex')
-    .slice(0, 16);
-  const cachePath = `${bundlePath}.${bundleHash}-${flagsHash}.v8cache`;
-  const cachedData = readCache(cachePath);
+  const bundleHash = hash16(source);
+  // V8 flags may come from NODE_OPTIONS as well (`--max-semi-space-size`): keyed by execArgv alone, two
+  // kinds of process would reject and overwrite each other's cache at every start.
+  const flagsHash = hash16(
+    JSON.stringify([process.version, process.arch, process.execArgv, process.env.NODE_OPTIONS ?? '']),
+  );
+  const key = `${bundleHash}-${flagsHash}`;
+  const cachePath = `${bundlePath}.${key}.v8cache`;
+  const cachedData = readCache(cachePath, key);
   const script = new Script(Module.wrap(source.toString('utf8')), {
     filename: bundlePath,
     ...(cachedData ? { cachedData } : {}),
@@ -70,7 +85,9 @@ export function runWithCodeCache(
     const write = () => {
       process.off(WARM_EVENT, write);
       process.off('exit', write);
-      writeCache(script, bundlePath, cachePath, bundleHash);
+      // Rebuilt since this process read it (npm install while functions run): its cache would be of code
+      // no new process runs, and writing it would remove the new bundle's.
+      if (currentHash(bundlePath) === bundleHash) writeCache(script, bundlePath, cachePath, key);
     };
     process.on(WARM_EVENT, write);
     process.on('exit', write);
@@ -79,32 +96,94 @@ export function runWithCodeCache(
 }
 
 const DIGEST_BYTES = 32;
+/** A file aside older than this was left by a writer that was killed (a write takes milliseconds). */
+const ABANDONED_MS = 10 * 60_000;
 
-/** The cache's bytes when the file is whole (its SHA-256 prefix matches), else undefined. */
-function readCache(cachePath: string): Buffer | undefined {
-  let file: Buffer;
+const hash16 = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+
+/** Over the key too: a whole cache of other code under this name (a copy, a link) is not this one's. */
+const digestOf = (key: string, data: Buffer) => createHash('sha256').update(key).update(data).digest();
+
+function currentHash(bundlePath: string): string | undefined {
   try {
-    file = readFileSync(cachePath);
+    return hash16(readFileSync(bundlePath));
   } catch {
     return undefined;
   }
-  const data = file.subarray(DIGEST_BYTES);
-  const digest = createHash('sha256').update(data).digest();
-  return file.length > DIGEST_BYTES && digest.equals(file.subarray(0, DIGEST_BYTES)) ? data : undefined;
 }
 
-function writeCache(script: Script, bundlePath: string, cachePath: string, bundleHash: string): void {
+/** The cache's bytes when the file is a whole cache for `key` (its SHA-256 prefix matches), else undefined. */
+function readCache(cachePath: string, key: string): Buffer | undefined {
+  let fd: number | undefined;
+  let file: Buffer;
   try {
-    const aside = `${cachePath}.${process.pid}.tmp`;
-    const data = script.createCachedData();
-    writeFileSync(aside, Buffer.concat([createHash('sha256').update(data).digest(), data]), { mode: 0o600 });
-    renameSync(aside, cachePath);
-    const prefix = `${basename(bundlePath)}.`;
-    for (const name of readdirSync(dirname(bundlePath))) {
-      if (name.startsWith(prefix) && name.endsWith('.v8cache') && !name.startsWith(`${prefix}${bundleHash}-`))
-        rmSync(join(dirname(bundlePath), name), { force: true });
-    }
+    // Without blocking, and a regular file only: a FIFO or a device under the cache's name would hang the
+    // start or never end the read.
+    fd = openSync(cachePath, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+    if (!fstatSync(fd).isFile()) return undefined;
+    file = readFileSync(fd);
   } catch {
-    // A read-only install: every process compiles, as without a cache.
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+  const data = file.subarray(DIGEST_BYTES);
+  return file.length > DIGEST_BYTES && digestOf(key, data).equals(file.subarray(0, DIGEST_BYTES))
+    ? data
+    : undefined;
+}
+
+// The cache is an optimisation: every failure below leaves the process compiling, as without a cache, and
+// none may fail the process or its job, so they end the attempt without an error.
+function writeCache(script: Script, bundlePath: string, cachePath: string, key: string): void {
+  const aside = `${cachePath}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+  let fd: number | undefined;
+  try {
+    // Opened before the cache is serialized: a read-only install (EACCES, EROFS) costs nothing more.
+    fd = openSync(aside, 'wx', 0o600);
+  } catch {
+    return;
+  }
+  try {
+    const data = script.createCachedData();
+    writeFileSync(fd, Buffer.concat([digestOf(key, data), data]));
+    closeSync(fd);
+    fd = undefined;
+    renameSync(aside, cachePath);
+  } catch {
+    // A full disk, or a directory under the cache's name: what was written aside goes, not to pile up.
+    if (fd !== undefined) attempt(() => closeSync(fd!));
+    attempt(() => unlinkSync(aside));
+  }
+  removeLeftovers(bundlePath, key);
+}
+
+/** Caches of earlier bundles, and files aside older than `ABANDONED_MS` (a build's included). */
+function removeLeftovers(bundlePath: string, key: string): void {
+  const dir = dirname(bundlePath);
+  const prefix = `${basename(bundlePath)}.`;
+  const ours = `${prefix}${key.slice(0, key.indexOf('-'))}-`;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  const now = Date.now();
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const path = join(dir, name);
+    // One at a time: a name another process removed meanwhile, or a directory, does not stop the rest.
+    if (name.endsWith('.v8cache') && !name.startsWith(ours)) attempt(() => unlinkSync(path));
+    else if (name.endsWith('.tmp'))
+      attempt(() => now - statSync(path).mtimeMs > ABANDONED_MS && unlinkSync(path));
+  }
+}
+
+function attempt(action: () => unknown): void {
+  try {
+    action();
+  } catch {
+    // See writeCache: the cache's housekeeping never fails the process.
   }
 }
