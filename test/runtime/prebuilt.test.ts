@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Ajv, type ValidateFunction } from 'ajv';
@@ -26,6 +27,22 @@ describe('dedicated functions start from prebuilt JavaScript', () => {
     expect(isFresh('function-process')).toBe(false);
     buildPrebuilt('function-process');
     expect(isFresh('function-process')).toBe(true);
+  });
+
+  it('a build that cannot write its files (a full disk) leaves nothing aside', () => {
+    const prebuilt = new URL('../../src/runtime/prebuilt.ts', import.meta.url).href;
+    // A file size limit of 0: every write fails, as on a full disk (EFBIG here, ENOSPC there).
+    const build = spawnSync(
+      'sh',
+      [
+        '-c',
+        `ulimit -f 0; exec "${process.execPath}" --import tsx --input-type=module -e "const { buildPrebuilt } = await import('${prebuilt}'); buildPrebuilt('function-process');"`,
+      ],
+      { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } },
+    );
+    expect(build.status).not.toBe(0);
+    expect(build.stderr).toMatch(/EFBIG|file too large/i);
+    expect(readdirSync(PREBUILT_DIR).filter((f) => f.includes(`.${build.pid}-`))).toEqual([]);
   });
 
   it('carries the formatting check and money formats worked out at build time, as a process would work them out', () => {
