@@ -7,6 +7,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  truncateSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
@@ -34,6 +35,7 @@ function fixture(answer: string): string {
       '});',
       'console.log(JSON.stringify({ used }));',
       'if (process.argv.includes("--warm")) process.emit(WARM_EVENT);',
+      'if (process.argv.includes("--rss")) console.log(JSON.stringify({ maxRssMb: process.resourceUsage().maxRSS / 1024 }));',
       // A process that warms up only when told (its stdin closes): one still running while the bundle is rebuilt.
       'if (process.argv.includes("--warm-on-stdin")) process.stdin.on("end", () => process.emit(WARM_EVENT)).resume();',
     ].join('\n'),
@@ -237,5 +239,25 @@ describe('prebuilt bundles run with V8 code cache', () => {
     await once(old, 'exit');
     expect(caches(dir)).toEqual([fresh]);
     expect(start(dir)).toEqual({ answer: 'new', file: 'app.cjs', used: true });
+  });
+
+  it('does not read a cache file far larger than any cache of the bundle (memory a small function lacks)', () => {
+    const dir = fixture('huge');
+    start(dir);
+    const [cache] = caches(dir);
+    // 1 GiB, sparse: no disk used, but a reader that reads it whole holds 1 GiB outside the V8 heap.
+    truncateSync(join(dir, cache!), 1024 ** 3);
+    const out = execFileSync(process.execPath, ['--import', 'tsx', join(dir, 'start.ts'), '--rss'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
+    const [app, starter, usage] = out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect({ ...app, ...starter }).toEqual({ answer: 'huge', file: 'app.cjs', used: false });
+    expect(usage.maxRssMb).toBeLessThan(512);
+    expect(start(dir).used).toBe(true);
   });
 });
