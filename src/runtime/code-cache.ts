@@ -30,9 +30,10 @@ export const WARM_EVENT = 'silopool:warm';
  * by a hash of the bundle's bytes, Node's version and the process's flags (its `execArgv` and
  * `NODE_OPTIONS`): a cache never meets other code. The first process of each kind writes it
  * (`bundle.<key>.v8cache`, whole or not at all: written aside and renamed) when the bundle emits
- * `WARM_EVENT` on `process` (a function process does after its first job), or at exit if it never does, so
- * the cache also holds what a first job compiled (the model, the workbook writer); caches of earlier bundles
- * and files aside that a killed writer left are removed then. A process whose bundle was rebuilt while it
+ * `WARM_EVENT` on `process` (a function process does after its first job), or at exit if it never does
+ * (then the first process started from that cache that works writes it again), so the cache also holds what
+ * a first job compiled (the model, the workbook writer); caches of earlier bundles and files aside that a
+ * killed writer left are removed then. A process whose bundle was rebuilt while it
  * ran writes nothing. A missing, unwritable or rejected cache only costs the compile. V8 does not check a
  * cache's bytes in a release build (a damaged one crashed the process in our test), so the file starts
  * with the SHA-256 of its key and bytes, and a cache that does not match it is unused.
@@ -60,12 +61,12 @@ export function runWithCodeCache(
   const key = `${bundleHash}-${flagsHash}`;
   const cachePath = `${bundlePath}.${key}.v8cache`;
   const maxBytes = Math.max(MIN_CACHE_LIMIT, CACHE_LIMIT_PER_SOURCE_BYTE * source.length);
-  const cachedData = readCache(cachePath, key, maxBytes);
+  const cache = readCache(cachePath, key, maxBytes);
   const script = new Script(Module.wrap(source.toString('utf8')), {
     filename: bundlePath,
-    ...(cachedData ? { cachedData } : {}),
+    ...(cache ? { cachedData: cache.data } : {}),
   });
-  const used = cachedData !== undefined && !script.cachedDataRejected;
+  const used = cache !== undefined && !script.cachedDataRejected;
   const wrapper = script.runInThisContext() as (
     exports: unknown,
     require: NodeJS.Require,
@@ -82,21 +83,31 @@ export function runWithCodeCache(
     bundlePath,
     dirname(bundlePath),
   );
-  if (!used) {
-    const write = () => {
-      process.off(WARM_EVENT, write);
-      process.off('exit', write);
+  // A cache written at exit by a process that never worked (stopped idle, or its first job crashed) lacks
+  // what a first job compiles: the first process that starts from it and works replaces it.
+  if (!used || !cache.warm) {
+    const write = (warm: boolean) => {
+      process.off(WARM_EVENT, onWarm);
+      process.off('exit', onExit);
       // Rebuilt since this process read it (npm install while functions run): its cache would be of code
       // no new process runs, and writing it would remove the new bundle's.
-      if (currentHash(bundlePath) === bundleHash) writeCache(script, bundlePath, cachePath, key, maxBytes);
+      if (currentHash(bundlePath) === bundleHash)
+        writeCache(script, bundlePath, cachePath, key, maxBytes, warm);
     };
-    process.on(WARM_EVENT, write);
-    process.on('exit', write);
+    const onWarm = () => write(true);
+    // At exit, only a process that compiled from source has something to give: a cache without a first job.
+    const onExit = () => {
+      if (!used) write(false);
+    };
+    process.on(WARM_EVENT, onWarm);
+    process.on('exit', onExit);
   }
   return used;
 }
 
 const DIGEST_BYTES = 32;
+/** After the digest, one byte: 1 when the cache was made after the process's first work, else 0. */
+const HEADER_BYTES = DIGEST_BYTES + 1;
 /**
  * No cache is read or written beyond this: a larger file is no cache of the bundle, and reading one whole
  * would hold its size outside the V8 heap of a function with little memory. Measured: 0.8 bytes of cache
@@ -111,7 +122,12 @@ const ABANDONED_MS = 10 * 60_000;
 const hash16 = (bytes: Buffer | string) => createHash('sha256').update(bytes).digest('hex').slice(0, 16);
 
 /** Over the key too: a whole cache of other code under this name (a copy, a link) is not this one's. */
-const digestOf = (key: string, data: Buffer) => createHash('sha256').update(key).update(data).digest();
+const digestOf = (key: string, warm: boolean, data: Buffer) =>
+  createHash('sha256')
+    .update(key)
+    .update(warm ? '1' : '0')
+    .update(data)
+    .digest();
 
 function currentHash(bundlePath: string): string | undefined {
   try {
@@ -122,7 +138,11 @@ function currentHash(bundlePath: string): string | undefined {
 }
 
 /** The cache's bytes when the file is a whole cache for `key` (its SHA-256 prefix matches), else undefined. */
-function readCache(cachePath: string, key: string, maxBytes: number): Buffer | undefined {
+function readCache(
+  cachePath: string,
+  key: string,
+  maxBytes: number,
+): { data: Buffer; warm: boolean } | undefined {
   let fd: number | undefined;
   let file: Buffer;
   try {
@@ -137,10 +157,10 @@ function readCache(cachePath: string, key: string, maxBytes: number): Buffer | u
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
-  const data = file.subarray(DIGEST_BYTES);
-  return file.length > DIGEST_BYTES && digestOf(key, data).equals(file.subarray(0, DIGEST_BYTES))
-    ? data
-    : undefined;
+  if (file.length <= HEADER_BYTES) return undefined;
+  const warm = file[DIGEST_BYTES] === 1;
+  const data = file.subarray(HEADER_BYTES);
+  return digestOf(key, warm, data).equals(file.subarray(0, DIGEST_BYTES)) ? { data, warm } : undefined;
 }
 
 // The cache is an optimisation: every failure below leaves the process compiling, as without a cache, and
@@ -151,6 +171,7 @@ function writeCache(
   cachePath: string,
   key: string,
   maxBytes: number,
+  warm: boolean,
 ): void {
   const aside = `${cachePath}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
   let fd: number | undefined;
@@ -163,8 +184,8 @@ function writeCache(
   try {
     const data = script.createCachedData();
     // One no process would read: none is written, so it does not replace a usable one at every start.
-    if (data.length + DIGEST_BYTES > maxBytes) throw new RangeError('code cache over its limit');
-    writeFileSync(fd, Buffer.concat([digestOf(key, data), data]));
+    if (data.length + HEADER_BYTES > maxBytes) throw new RangeError('code cache over its limit');
+    writeFileSync(fd, Buffer.concat([digestOf(key, warm, data), Buffer.of(warm ? 1 : 0), data]));
     closeSync(fd);
     fd = undefined;
     renameSync(aside, cachePath);

@@ -260,4 +260,28 @@ describe('prebuilt bundles run with V8 code cache', () => {
     expect(usage.maxRssMb).toBeLessThan(512);
     expect(start(dir).used).toBe(true);
   });
+
+  it('a cache written at exit, before any work, is replaced by one holding what the first work compiled', () => {
+    const dir = fixture('late');
+    // What only the first piece of work runs (a job's model): compiled lazily, after the bundle has loaded.
+    writeFileSync(
+      join(dir, 'app.cjs'),
+      [
+        "const { basename } = require('node:path');",
+        `function work() { ${Array.from({ length: 200 }, (_, i) => `globalThis.n${i} = ${i} * 2;`).join(' ')} }`,
+        "process.once('silopool:warm', work);",
+        "console.log(JSON.stringify({ answer: 'late', file: basename(__filename) }));",
+      ].join('\n'),
+    );
+    expect(start(dir, [], false).used).toBe(false);
+    const [cache] = caches(dir);
+    const cold = readFileSync(join(dir, cache!)).length;
+    // The next process starts from that cache, and after its first work leaves one that also holds `work`.
+    expect(start(dir).used).toBe(true);
+    expect(caches(dir)).toEqual([cache]);
+    expect(readFileSync(join(dir, cache!)).length).toBeGreaterThan(cold);
+    const warm = readFileSync(join(dir, cache!));
+    expect(start(dir).used).toBe(true);
+    expect(readFileSync(join(dir, cache!))).toEqual(warm);
+  });
 });
