@@ -59,9 +59,14 @@ export function runWithCodeCache(
     JSON.stringify([process.version, process.arch, process.execArgv, process.env.NODE_OPTIONS ?? '']),
   );
   const key = `${bundleHash}-${flagsHash}`;
-  const cachePath = `${bundlePath}.${key}.v8cache`;
-  const maxBytes = Math.max(MIN_CACHE_LIMIT, CACHE_LIMIT_PER_SOURCE_BYTE * source.length);
-  const cache = readCache(cachePath, key, maxBytes);
+  const file: CacheFile = {
+    bundlePath,
+    bundleHash,
+    key,
+    path: `${bundlePath}.${key}.v8cache`,
+    maxBytes: Math.max(MIN_CACHE_LIMIT, CACHE_LIMIT_PER_SOURCE_BYTE * source.length),
+  };
+  const cache = readCache(file);
   const script = new Script(Module.wrap(source.toString('utf8')), {
     filename: bundlePath,
     ...(cache ? { cachedData: cache.data } : {}),
@@ -89,10 +94,7 @@ export function runWithCodeCache(
     const write = (warm: boolean) => {
       process.off(WARM_EVENT, onWarm);
       process.off('exit', onExit);
-      // Rebuilt since this process read it (npm install while functions run): its cache would be of code
-      // no new process runs, and writing it would remove the new bundle's.
-      if (currentHash(bundlePath) === bundleHash)
-        writeCache(script, bundlePath, cachePath, key, maxBytes, warm);
+      writeCache(script, file, warm);
     };
     const onWarm = () => write(true);
     // At exit, only a process that compiled from source has something to give: a cache without a first job.
@@ -103,6 +105,15 @@ export function runWithCodeCache(
     process.on('exit', onExit);
   }
   return used;
+}
+
+/** Where a bundle's cache for this process's flags goes, and what it must be. */
+interface CacheFile {
+  bundlePath: string;
+  bundleHash: string;
+  key: string;
+  path: string;
+  maxBytes: number;
 }
 
 const DIGEST_BYTES = 32;
@@ -138,70 +149,68 @@ function currentHash(bundlePath: string): string | undefined {
 }
 
 /** The cache's bytes when the file is a whole cache for `key` (its SHA-256 prefix matches), else undefined. */
-function readCache(
-  cachePath: string,
-  key: string,
-  maxBytes: number,
-): { data: Buffer; warm: boolean } | undefined {
+function readCache(file: CacheFile): { data: Buffer; warm: boolean } | undefined {
   let fd: number | undefined;
-  let file: Buffer;
+  let bytes: Buffer;
   try {
     // Without blocking, and a regular file only: a FIFO or a device under the cache's name would hang the
     // start or never end the read.
-    fd = openSync(cachePath, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+    fd = openSync(file.path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
     const stats = fstatSync(fd);
-    if (!stats.isFile() || stats.size > maxBytes) return undefined;
-    file = readFileSync(fd);
+    if (!stats.isFile() || stats.size > file.maxBytes) return undefined;
+    bytes = readFileSync(fd);
   } catch {
     return undefined;
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
-  if (file.length <= HEADER_BYTES) return undefined;
-  const warm = file[DIGEST_BYTES] === 1;
-  const data = file.subarray(HEADER_BYTES);
-  return digestOf(key, warm, data).equals(file.subarray(0, DIGEST_BYTES)) ? { data, warm } : undefined;
+  if (bytes.length <= HEADER_BYTES) return undefined;
+  const warm = bytes[DIGEST_BYTES] === 1;
+  const data = bytes.subarray(HEADER_BYTES);
+  return digestOf(file.key, warm, data).equals(bytes.subarray(0, DIGEST_BYTES)) ? { data, warm } : undefined;
 }
 
 // The cache is an optimisation: every failure below leaves the process compiling, as without a cache, and
 // none may fail the process or its job, so they end the attempt without an error.
-function writeCache(
-  script: Script,
-  bundlePath: string,
-  cachePath: string,
-  key: string,
-  maxBytes: number,
-  warm: boolean,
-): void {
-  const aside = `${cachePath}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+function writeCache(script: Script, file: CacheFile, warm: boolean): void {
+  const aside = `${file.path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
   let fd: number | undefined;
   try {
-    // Opened before the cache is serialized: a read-only install (EACCES, EROFS) costs nothing more.
+    // Opened first: a read-only install (EACCES, EROFS) costs nothing more than this.
     fd = openSync(aside, 'wx', 0o600);
   } catch {
     return;
   }
+  // Rebuilt since this process read it (npm install while functions run): its cache would be of code no
+  // new process runs, and writing it would remove the new bundle's.
+  const current = currentHash(file.bundlePath) === file.bundleHash;
+  let renamed = false;
   try {
-    const data = script.createCachedData();
-    // One no process would read: none is written, so it does not replace a usable one at every start.
-    if (data.length + HEADER_BYTES > maxBytes) throw new RangeError('code cache over its limit');
-    writeFileSync(fd, Buffer.concat([digestOf(key, warm, data), Buffer.of(warm ? 1 : 0), data]));
-    closeSync(fd);
-    fd = undefined;
-    renameSync(aside, cachePath);
+    if (current) {
+      const data = script.createCachedData();
+      // One no process would read: none is written, so it does not replace a usable one at every start.
+      if (data.length + HEADER_BYTES > file.maxBytes) throw new RangeError('code cache over its limit');
+      writeFileSync(fd, Buffer.concat([digestOf(file.key, warm, data), Buffer.of(warm ? 1 : 0), data]));
+      closeSync(fd);
+      fd = undefined;
+      renameSync(aside, file.path);
+      renamed = true;
+    }
   } catch {
-    // A full disk, or a directory under the cache's name: what was written aside goes, not to pile up.
+    // A full disk, or a directory under the cache's name: the process goes on without writing a cache.
+  } finally {
     if (fd !== undefined) attempt(() => closeSync(fd!));
-    attempt(() => unlinkSync(aside));
+    // What was written aside goes, not to pile up.
+    if (!renamed) attempt(() => unlinkSync(aside));
   }
-  removeLeftovers(bundlePath, key);
+  if (current) removeLeftovers(file);
 }
 
 /** Caches of earlier bundles, and files aside older than `ABANDONED_MS` (a build's included). */
-function removeLeftovers(bundlePath: string, key: string): void {
-  const dir = dirname(bundlePath);
-  const prefix = `${basename(bundlePath)}.`;
-  const ours = `${prefix}${key.slice(0, key.indexOf('-'))}-`;
+function removeLeftovers(file: CacheFile): void {
+  const dir = dirname(file.bundlePath);
+  const prefix = `${basename(file.bundlePath)}.`;
+  const ours = `${prefix}${file.bundleHash}-`;
   let names: string[];
   try {
     names = readdirSync(dir);
