@@ -176,8 +176,9 @@ function writeCache(script: Script, file: CacheFile, warm: boolean): void {
   const aside = `${file.path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
   let fd: number | undefined;
   try {
-    // Opened first: a read-only install (EACCES, EROFS) costs nothing more than this.
-    fd = openSync(aside, 'wx', 0o600);
+    // Opened first: a read-only install (EACCES, EROFS) costs nothing more than this. The default mode, as
+    // the bundle's: a cache made by one user (a smoke test as root) serves a server running as another.
+    fd = openSync(aside, 'wx');
   } catch {
     return;
   }

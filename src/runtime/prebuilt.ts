@@ -67,7 +67,9 @@ export function buildPrebuilt(entry: PrebuiltEntry): string {
     [manifestPath(entry), JSON.stringify(manifest)],
   ];
   try {
-    for (const [path, contents] of files) writeFileSync(path + tmp, contents, { mode: 0o600 });
+    // The default mode: a server running as another user than `npm install` (root in a Docker build) must
+    // read them, or every dedicated function starts through tsx.
+    for (const [path, contents] of files) writeFileSync(path + tmp, contents);
     for (const [path] of files) renameSync(path + tmp, path);
   } catch (error) {
     // A full disk: what was written aside goes (each server start would leave more), and the caller runs

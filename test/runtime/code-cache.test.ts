@@ -7,6 +7,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   truncateSync,
   utimesSync,
   writeFileSync,
@@ -283,5 +284,12 @@ describe('prebuilt bundles run with V8 code cache', () => {
     const warm = readFileSync(join(dir, cache!));
     expect(start(dir).used).toBe(true);
     expect(readFileSync(join(dir, cache!))).toEqual(warm);
+  });
+
+  it('writes a cache as readable as the bundle (made by one user, used by a server running as another)', () => {
+    const dir = fixture('shared');
+    start(dir);
+    const mode = (name: string) => (statSync(join(dir, name)).mode & 0o777).toString(8);
+    expect(mode(caches(dir)[0]!)).toBe(mode('app.cjs'));
   });
 });

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -43,6 +43,20 @@ describe('dedicated functions start from prebuilt JavaScript', () => {
     expect(build.status).not.toBe(0);
     expect(build.stderr).toMatch(/EFBIG|file too large/i);
     expect(readdirSync(PREBUILT_DIR).filter((f) => f.includes(`.${build.pid}-`))).toEqual([]);
+  });
+
+  it('builds files as readable as any the install writes (a server may run as another user than npm install)', () => {
+    buildPrebuilt('function-process');
+    // What this process's umask gives a plain file; `npm install` as root and the server as `node` rely on it.
+    const probe = `${PREBUILT_DIR}/.mode-probe-${process.pid}`;
+    writeFileSync(probe, '');
+    const plain = statSync(probe).mode & 0o777;
+    rmSync(probe);
+    for (const name of ['function-process.mjs', 'function-process.cjs', 'function-process.inputs.json'])
+      expect({ name, mode: (statSync(`${PREBUILT_DIR}/${name}`).mode & 0o777).toString(8) }).toEqual({
+        name,
+        mode: plain.toString(8),
+      });
   });
 
   it('carries the formatting check and money formats worked out at build time, as a process would work them out', () => {
