@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -72,8 +72,17 @@ export function buildPrebuilt(entry: PrebuiltEntry): string {
     ...result.outputs.map((o): [string, Uint8Array] => [o.path, o.contents]),
     [manifestPath(entry), JSON.stringify(manifest)],
   ];
-  for (const [path, contents] of files) writeFileSync(path + tmp, contents, { mode: 0o600 });
-  for (const [path] of files) renameSync(path + tmp, path);
+  try {
+    // The default mode: a server running as another user than `npm install` (root in a Docker build) must
+    // read them, or every dedicated function starts through tsx.
+    for (const [path, contents] of files) writeFileSync(path + tmp, contents);
+    for (const [path] of files) renameSync(path + tmp, path);
+  } catch (error) {
+    // A full disk: what was written aside goes (each server start would leave more), and the caller runs
+    // the sources through tsx.
+    for (const [path] of files) rmSync(path + tmp, { force: true });
+    throw error;
+  }
   return prebuiltPath(entry);
 }
 

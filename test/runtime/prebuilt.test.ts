@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -26,6 +27,36 @@ describe('dedicated functions start from prebuilt JavaScript', () => {
     expect(isFresh('function-process')).toBe(false);
     buildPrebuilt('function-process');
     expect(isFresh('function-process')).toBe(true);
+  });
+
+  it('a build that cannot write its files (a full disk) leaves nothing aside', () => {
+    const prebuilt = new URL('../../src/runtime/prebuilt.ts', import.meta.url).href;
+    // A file size limit of 0: every write fails, as on a full disk (EFBIG here, ENOSPC there).
+    const build = spawnSync(
+      'sh',
+      [
+        '-c',
+        `ulimit -f 0; exec "${process.execPath}" --import tsx --input-type=module -e "const { buildPrebuilt } = await import('${prebuilt}'); buildPrebuilt('function-process');"`,
+      ],
+      { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } },
+    );
+    expect(build.status).not.toBe(0);
+    expect(build.stderr).toMatch(/EFBIG|file too large/i);
+    expect(readdirSync(PREBUILT_DIR).filter((f) => f.includes(`.${build.pid}-`))).toEqual([]);
+  });
+
+  it('builds files as readable as any the install writes (a server may run as another user than npm install)', () => {
+    buildPrebuilt('function-process');
+    // What this process's umask gives a plain file; `npm install` as root and the server as `node` rely on it.
+    const probe = `${PREBUILT_DIR}/.mode-probe-${process.pid}`;
+    writeFileSync(probe, '');
+    const plain = statSync(probe).mode & 0o777;
+    rmSync(probe);
+    for (const name of ['function-process.mjs', 'function-process.cjs', 'function-process.inputs.json'])
+      expect({ name, mode: (statSync(`${PREBUILT_DIR}/${name}`).mode & 0o777).toString(8) }).toEqual({
+        name,
+        mode: plain.toString(8),
+      });
   });
 
   it('carries the formatting check and money formats worked out at build time, as a process would work them out', () => {
