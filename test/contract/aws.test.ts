@@ -48,6 +48,7 @@ describeUsageLedgerContract('AWS (DynamoDB on dynalite)', async () => {
   return {
     port,
     jobs: createDynamoJobStore({ client: aws.dynamo, tableName: tables.jobs, usage: port }),
+    meteringInto: (usage) => createDynamoJobStore({ client: aws.dynamo, tableName: tables.jobs, usage }),
     teardown: async () => undefined,
   };
 });

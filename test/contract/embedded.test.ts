@@ -141,6 +141,7 @@ describeUsageLedgerContract('embedded (SQLite, a dedicated database beside the l
   return {
     port,
     jobs: createSqliteJobStore(dedicated.db, { usage: port }),
+    meteringInto: (usage) => createSqliteJobStore(dedicated.db, { usage }),
     async teardown() {
       await dedicated.teardown();
       await ledger.teardown();

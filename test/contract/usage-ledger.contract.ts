@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { TenantId } from '../../src/core/ids.ts';
+import type { JobRecord } from '../../src/core/job.ts';
 import { laneHourRecord, storageDayRecord, type UsageRecord } from '../../src/core/usage.ts';
 import { type JobStore, nextVersion } from '../../src/ports/job-store.ts';
 import type { UsageLedger } from '../../src/ports/usage-ledger.ts';
@@ -9,6 +10,11 @@ export type UsageLedgerSetup = () => Promise<{
   port: UsageLedger;
   /** A job store that meters finished jobs into `port`. */
   jobs: JobStore;
+  /**
+   * The same job store metering into `ledger` (which writes through to `port`), where the finish and its
+   * usage are two writes; absent where they are one transaction, so no reader can see one without the other.
+   */
+  meteringInto?(ledger: UsageLedger): JobStore;
   teardown(): Promise<void>;
 }>;
 
@@ -85,6 +91,47 @@ export function describeUsageLedgerContract(adapterName: string, setup: UsageLed
         mc_paths: 250,
       });
       expect(records.every((r) => r.model === 'funds' && r.day === '2026-11-04')).toBe(true);
+    });
+
+    it('a reader that sees a job finished also sees its usage', async (test) => {
+      if (!ctx.meteringInto) return test.skip('the finish and its usage commit in one transaction');
+      // The billing route read right after a job read `succeeded` had `jobs` without `mc_paths` (CI, stop 23):
+      // a ledger that looks at the job from a reader's side before each of its records reaches the table.
+      const seenFinishedWithout: string[] = [];
+      let store: ReturnType<JobStore['forTenant']>;
+      let jobId: JobRecord['id'];
+      const watching: UsageLedger = {
+        ...ctx.port,
+        async record(records) {
+          for (const r of records) {
+            const seen = await store.get(jobId);
+            const have = await ctx.port.forTenant(r.tenantId).list({ from: r.day, to: r.day });
+            if (seen?.status === 'succeeded' && !have.some((h) => h.id === r.id))
+              seenFinishedWithout.push(r.meter);
+            await ctx.port.record([r]);
+          }
+          return records.length;
+        },
+      };
+      store = ctx.meteringInto(watching).forTenant(tenant);
+      const job = makeJob(tenant, { model: 'funds', effectiveInput: { simulations: 300 } });
+      jobId = job.id;
+      await store.create(job);
+      const running = await store.update(
+        nextVersion(job, { status: 'running', startedAt: '2026-11-05T09:00:00.000Z', attempts: 1 }),
+        job.version,
+      );
+      await store.update(
+        nextVersion(running, { status: 'succeeded', finishedAt: '2026-11-05T09:00:01.000Z' }),
+        running.version,
+      );
+      expect(seenFinishedWithout).toEqual([]);
+      const records = await ctx.port.forTenant(tenant).list({ from: '2026-11-05', to: '2026-11-05' });
+      expect(Object.fromEntries(records.map((r) => [r.meter, r.quantity]))).toEqual({
+        jobs: 1,
+        compute_mb_ms: 1000 * 512,
+        mc_paths: 300,
+      });
     });
 
     it('a job cancelled before it ran is not metered', async () => {

@@ -8,8 +8,9 @@ import type { SqliteUsageLedger } from './usage-ledger.ts';
  * The one place a job's completion is metered on the embedded backend. `write` is the job's
  * compare-and-set; when the ledger lives in the same database (shared tenants: `jobs.sqlite`), the usage
  * records go in the same transaction, so the finish and its usage commit together or not at all. A
- * dedicated tenant's own database records right after its commit, idempotently: the reconciliation pass
- * (control/meter.ts) closes the window a crash between the two leaves.
+ * dedicated tenant's own database records just before its commit (write-ahead, as the DynamoDB job store
+ * does), idempotently: whoever reads the finished job also reads its usage, and a finish that loses its
+ * compare-and-set is one whose job another writer finishes under the same record ids (the first win).
  */
 export async function meterCompletion(
   db: SqliteDatabase,
@@ -29,6 +30,8 @@ export async function meterCompletion(
     })();
     return;
   }
-  write();
+  // Recorded after the commit, the usage of a job the server finished in a dedicated tenant's database (a
+  // dead letter settled, a timeout) was missing to a billing read that had already seen the job finished.
   await ledger.record(records);
+  write();
 }
