@@ -9,6 +9,7 @@ import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import { untilDeadline } from './deadline.ts';
 import { createProcessRuntime, type FunctionInfo, type ProcessRuntime } from './process-runtime.ts';
 import { type QueueConsumer, startQueueConsumer } from './queue-consumer.ts';
+import { refreshAfterChange } from './refresh-after.ts';
 
 export interface DedicatedHostOptions {
   queue: MessageQueue;
@@ -54,7 +55,6 @@ export function hasDedicatedLanes(tenant: Tenant): boolean {
 export function startDedicatedHost(options: DedicatedHostOptions): DedicatedHost {
   const lanes = new Map<string, Lane>();
   let stopped = false;
-  let refreshing: Promise<void> | undefined;
   /** Lanes replaced by a new release, finishing their events in flight. */
   const retiring = new Map<Lane, Promise<void>>();
 
@@ -133,12 +133,10 @@ export function startDedicatedHost(options: DedicatedHostOptions): DedicatedHost
     await Promise.all([...lanes].filter(([key]) => !wanted.has(key)).map(([key, lane]) => close(key, lane)));
   }
 
-  const refresh = () => {
-    refreshing ??= sync().finally(() => {
-      refreshing = undefined;
-    });
-    return refreshing;
-  };
+  // A refresh asked for after a change (a release pin, a move step) never returns the sync under way: that
+  // one may have read the directory before the change, and the caller would go on with the old lanes.
+  const syncs = refreshAfterChange(sync);
+  const refresh = syncs.refresh;
   const timer = setInterval(() => refresh().catch(options.onError), options.refreshMs ?? 500);
   refresh().catch(options.onError);
 
@@ -148,7 +146,7 @@ export function startDedicatedHost(options: DedicatedHostOptions): DedicatedHost
     async stop(deadline) {
       stopped = true;
       clearInterval(timer);
-      await refreshing?.catch(() => undefined);
+      await syncs.idle();
       await Promise.all([...lanes].map(([key, lane]) => close(key, lane, deadline)));
       // Replaced lanes drain no longer than the rest: at the deadline what still runs is cut short.
       await untilDeadline(Promise.all(retiring.values()), deadline ?? Date.now());

@@ -11,6 +11,7 @@ import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import { createComputePool } from './compute-pool.ts';
 import type { HandlerFactorySpec, HeldMessage } from './function-runtime.ts';
 import type { JobNotice } from './job-events.ts';
+import { refreshAfterChange } from './refresh-after.ts';
 import { startWebhookDispatcher } from './webhook-dispatcher.ts';
 import { createFunctionThreads } from './worker-pool.ts';
 
@@ -151,7 +152,7 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
   const weights = new Map<string, number>();
   /** Limits as written to the queue, so a refresh writes only changes. */
   const written = new Map<string, number>();
-  const refreshLimits = async () => {
+  const readLimits = async () => {
     const wantedDedicated = new Set<string>();
     let cursor: string | undefined;
     do {
@@ -188,6 +189,9 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
     publishBlocked();
     if (options.poolDedicatedLanes) await reconcileDedicated(wantedDedicated);
   };
+  // A refresh asked for after a change never returns the one under way: that one (the timer's) may have read
+  // the tenants before the change and, finishing last, put a paused tenant's old limit back until next tick.
+  const { refresh: refreshLimits } = refreshAfterChange(readLimits);
   const limitTimer = setInterval(() => refreshLimits().catch(options.onError), 2000);
   refreshLimits().catch(options.onError);
 

@@ -1,0 +1,145 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { STRICT_WEBHOOK_POLICY } from '../../src/core/webhook-target.ts';
+import { type EmbeddedPlatform, openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
+import type { TenantDirectory } from '../../src/ports/tenant-directory.ts';
+import { startDedicatedHost } from '../../src/runtime/dedicated-host.ts';
+import { type FunctionHost, startFunctionHost } from '../../src/runtime/function-host.ts';
+import { moduleUrl } from '../../src/runtime/module-url.ts';
+import { makeTenant, randomTenantId } from '../contract/fixtures.ts';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/**
+ * A directory whose next `list` reads the tenants at once (as a refresh that started earlier did) but
+ * answers only when released: a refresh that is slow to finish, holding what it read before a change.
+ */
+function slowListing(directory: TenantDirectory) {
+  let held: { listed: () => void; release: Promise<void> } | undefined;
+  const wrapped: TenantDirectory = {
+    ...directory,
+    async list(query) {
+      const page = await directory.list(query);
+      const hold = held;
+      held = undefined;
+      if (hold) {
+        hold.listed();
+        await hold.release;
+      }
+      return page;
+    },
+  };
+  return {
+    directory: wrapped,
+    /** Holds the next listing; resolves `listed` once it has read, answers when `release` is called. */
+    holdNext() {
+      let release!: () => void;
+      let listed!: () => void;
+      const read = new Promise<void>((r) => {
+        listed = r;
+      });
+      held = { listed, release: new Promise<void>((r) => (release = r)) };
+      return { read, release };
+    },
+  };
+}
+
+describe("the function host's limits refresh", () => {
+  it('a refresh asked for after a tenant change is never undone by one that read the tenant before it', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'silopool-host-limits-'));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const platform: EmbeddedPlatform = openEmbeddedPlatform(dataDir);
+    cleanups.push(() => platform.close());
+    const tenantId = randomTenantId('lim');
+    const limits = { maxRunningJobs: 3, maxQueuedJobs: 100, submitRatePerSec: 10, submitBurst: 10 };
+    await platform.directory.create(
+      makeTenant(tenantId, { config: { ...makeTenant(tenantId).config, limits } }),
+    );
+    const written: number[] = [];
+    const queue = Object.assign(Object.create(platform.queue), {
+      async setGroupLimit(group: string, maxRunning: number) {
+        if (group === tenantId) written.push(maxRunning);
+        return platform.queue.setGroupLimit(group, maxRunning);
+      },
+    }) as typeof platform.queue;
+    const slow = slowListing(platform.directory);
+    const host: FunctionHost = startFunctionHost({
+      queue,
+      directory: slow.directory,
+      stores: platform.stores,
+      models: ['finance'],
+      factory: {
+        module: moduleUrl('../../src/entry/embedded-wiring', import.meta.url),
+        options: { dataDir, maxReceiveCount: 3 },
+      },
+      poolSize: 1,
+      visibilityTimeoutSec: 30,
+      webhookPolicy: STRICT_WEBHOOK_POLICY,
+    });
+    cleanups.push(() => host.stop(Date.now()));
+    await host.refresh();
+    expect(written.at(-1)).toBe(3);
+
+    // A refresh (the host's timer, or another change's) reads the tenant, then is slow to finish.
+    const held = slow.holdNext();
+    const earlier = host.refresh();
+    await held.read;
+    // The operator pauses the tenant; the route asks for a refresh and answers once it resolves.
+    const tenant = (await platform.directory.get(tenantId))!;
+    await platform.directory.update(
+      { ...tenant, config: { ...tenant.config, limits: { ...limits, maxRunningJobs: 0 } } },
+      tenant.version,
+    );
+    const asked = host.refresh();
+    // Give the asked-for refresh its moment to finish first, as it may while the earlier one is slow; one
+    // that waits for the earlier refresh (the fix) is only let through by the release.
+    await Promise.race([asked, new Promise((r) => setTimeout(r, 500))]);
+    held.release();
+    await Promise.all([earlier, asked]);
+    // Paused it stays: the earlier refresh's old limit did not land after the new one.
+    expect(written.at(-1)).toBe(0);
+    const row = platform.db.prepare('SELECT max_running FROM group_limits WHERE grp = ?').get(tenantId) as {
+      max_running: number;
+    };
+    expect(row.max_running).toBe(0);
+  }, 30_000);
+
+  it("the dedicated host's refresh, asked for after a change, opens the lanes the change made", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'silopool-host-lanes-'));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const platform: EmbeddedPlatform = openEmbeddedPlatform(dataDir);
+    cleanups.push(() => platform.close());
+    const slow = slowListing(platform.directory);
+    const host = startDedicatedHost({
+      queue: platform.queue,
+      directory: slow.directory,
+      dataDir,
+      models: ['finance'],
+      visibilityTimeoutSec: 30,
+      // Only the refreshes this test asks for: no tick in between.
+      refreshMs: 600_000,
+      onError: () => undefined,
+    });
+    cleanups.push(() => host.stop());
+    await host.refresh();
+
+    // A sync (a tick, or another change's) reads the directory, then is slow to finish.
+    const held = slow.holdNext();
+    const earlier = host.refresh();
+    await held.read;
+    // A dedicated tenant is onboarded (or a move sends to its lane): the caller asks for a refresh.
+    const tenantId = randomTenantId('ded');
+    await platform.directory.create(makeTenant(tenantId, { placement: 'dedicated' }));
+    const asked = host.refresh();
+    await Promise.race([asked, new Promise((r) => setTimeout(r, 500))]);
+    held.release();
+    await Promise.all([earlier, asked]);
+    // What the caller goes on with (a job sent to the lane) finds the lane's consumer there.
+    expect(host.functions().map((f) => f.tenantId)).toContain(tenantId);
+  }, 30_000);
+});
