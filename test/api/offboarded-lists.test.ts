@@ -40,6 +40,10 @@ describe('an offboarded tenant', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
 
+    // Counted from the status event a function thread relays after its commit (docs/operations.md).
+    await expect
+      .poll(async () => (await server.api('/metrics', op)).text(), { timeout: 10_000 })
+      .toContain(`silopool_jobs_finished_total{tenant="${stays}",status="succeeded"} 1`);
     const after = await (await server.api('/metrics', op)).text();
     expect(after).not.toContain(`tenant="${gone}"`);
     expect(after).toContain(`silopool_jobs_finished_total{tenant="${stays}",status="succeeded"} 1`);

@@ -99,10 +99,13 @@ describe('a job whose every delivery dies', () => {
       cost: letter!.cost,
     });
 
-    const metrics = await (await server.api('/metrics', { token: server.operatorToken })).text();
-    expect(metrics).toContain(
-      `silopool_jobs_recovered_total{tenant="${tenant}",action="dead_letter_settled"} 2`,
-    );
+    // Counted once the settler is done with the letter (announced, outbox record gone): a moment after the
+    // job reads failed (docs/operations.md, Visibility).
+    await expect
+      .poll(async () => (await server.api('/metrics', { token: server.operatorToken })).text(), {
+        timeout: 10_000,
+      })
+      .toContain(`silopool_jobs_recovered_total{tenant="${tenant}",action="dead_letter_settled"} 2`);
 
     // Every store agrees: the job failed as dead-lettered, once, its letter visible and its stream ended.
     const ledger = newLedger();

@@ -140,8 +140,14 @@ describe('visibility', () => {
     const res = await server.api('/metrics', { token: server.operatorToken });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/plain');
-    const text = await res.text();
     const serial = tenants.serial.id;
+    // The figures come from status events a function thread relays after its commit: the last job may read
+    // finished a moment before it is counted (docs/operations.md, Visibility).
+    const scrape = async () => (await server.api('/metrics', { token: server.operatorToken })).text();
+    await expect
+      .poll(scrape, { timeout: 10_000 })
+      .toContain(`silopool_jobs_finished_total{tenant="${serial}",status="succeeded"} 8`);
+    const text = await scrape();
     expect(text).toContain('# TYPE silopool_job_wait_seconds histogram');
     expect(text).toContain(`silopool_jobs_finished_total{tenant="${serial}",status="succeeded"} 8`);
     expect(text).toContain(`silopool_job_wait_seconds_count{tenant="${serial}"} 8`);
