@@ -258,9 +258,12 @@ export async function startPlatform(
   });
   hooks.startMove = (tenantId, to) => placement.moves.start(tenantId, to);
   hooks.applySettings = (tenantId) => placement.moves.applySettings(tenantId);
-  // Limits of a new or changed tenant apply at once, not at the host's next refresh.
+  // Limits of a new or changed tenant apply at once, not at the host's next refresh; so do a new dedicated
+  // tenant's lanes and a dedicated tenant's function settings (docs/placement.md).
   hooks.tenantChanged = () =>
-    host.refresh().catch((error) => app.log.error({ err: error }, 'limits refresh'));
+    Promise.all([host.refresh(), placement.dedicated.refresh()])
+      .then(() => undefined)
+      .catch((error) => app.log.error({ err: error }, 'limits refresh'));
 
   // The placement advisor: recommendations for operators, and moves for tenants whose policy is `auto`.
   const advisor = {
