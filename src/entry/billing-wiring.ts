@@ -55,8 +55,8 @@ export function costTableFromEnv(
  * Meters a job a dedicated function process finished: such a process opens only its tenant's store, not
  * the ledger, so the server records the usage of the finished jobs it reports, at once and idempotently
  * (record ids are deterministic; the metering pass, control/meter.ts, makes up for a crash in between).
- * Every other finished job was metered by its own write (in its commit on the embedded backend, right
- * after it on DynamoDB): recording those again here cost the API thread a SQLite write per job.
+ * Every other finished job was metered by its own write (in its commit, or just before it where the job
+ * and the ledger are two databases): recording those again here cost the API thread a SQLite write per job.
  */
 export function meterReportedJob(
   usage: UsageLedger,

@@ -46,8 +46,9 @@ export function startEmbeddedPlacement(
     maxReceiveCount: config.maxReceiveCount,
     releases: { catalog: release.catalog, dir: releasesDirOf(config.dataDir) },
     onJob: (job) => {
-      events.publish(job);
+      // Usage first, then the event: an SSE client or a metrics reader that heard of the finish reads it.
       meterDedicated(job);
+      events.publish(job);
     },
     onColdStart: (fn, ms) =>
       app.log.info({ function: fn.name, pid: fn.pid, coldStartMs: ms }, 'function cold start'),
