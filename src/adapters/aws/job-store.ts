@@ -105,8 +105,9 @@ function tenantJobs({ client, tableName, usage }: DynamoJobStoreOptions, tenantI
       // Write-ahead metering: the finish and its usage are two tables without a transaction (the emulator
       // has none), and usage recorded after the finish was missing to a reader that saw it finished (the
       // billing route read `jobs` without `mc_paths`). Recorded first, a finish that loses its version race
-      // is one a redelivery took over (running → running: core/job.ts allows nothing else out of running),
-      // and that run's finish meters the same ids; the first records win.
+      // is one another writer finishes (a redelivery that took the job over, the dead-letter settler, a
+      // timeout or the reconciler; a running job cannot be cancelled, core/job.ts) under the same record
+      // ids; the first records win, so compute may be this run's by a few ms.
       if (usage) await usage.record(usageOfFinishedJob(stored));
       if (!(await putIfVersion(client, tableName, itemOf(stored), expectedVersion))) {
         throw new ConditionFailedError(`Job ${next.id} changed since version ${expectedVersion} was read.`);
