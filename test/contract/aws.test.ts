@@ -42,13 +42,17 @@ describeJobIntakeContract('AWS (the sequence: DynamoDB on dynalite, then SQS on 
   };
 });
 
-describeUsageLedgerContract('AWS (DynamoDB on dynalite)', async () => {
-  const { aws, tables } = fixture();
-  const port = createDynamoUsageLedger({ client: aws.dynamo, tableName: usageTable });
-  return {
-    port,
-    jobs: createDynamoJobStore({ client: aws.dynamo, tableName: tables.jobs, usage: port }),
-    meteringInto: (usage) => createDynamoJobStore({ client: aws.dynamo, tableName: tables.jobs, usage }),
-    teardown: async () => undefined,
-  };
-});
+describeUsageLedgerContract(
+  'AWS (DynamoDB on dynalite)',
+  async () => {
+    const { aws, tables } = fixture();
+    const port = createDynamoUsageLedger({ client: aws.dynamo, tableName: usageTable });
+    return {
+      port,
+      jobs: createDynamoJobStore({ client: aws.dynamo, tableName: tables.jobs, usage: port }),
+      meteringInto: (usage) => createDynamoJobStore({ client: aws.dynamo, tableName: tables.jobs, usage }),
+      teardown: async () => undefined,
+    };
+  },
+  { separateWrites: true },
+);

@@ -128,26 +128,34 @@ describeJobIntakeContract('the sequence over embedded stores (used during moves)
   return { ...parts, intake: createSequencedJobIntake(parts) };
 });
 
-describeUsageLedgerContract('embedded (SQLite, same database as the jobs)', async () => {
-  const { db, teardown } = tempDatabase();
-  const port = createSqliteUsageLedger(db);
-  return { port, jobs: createSqliteJobStore(db, { usage: port }), teardown };
-});
+describeUsageLedgerContract(
+  'embedded (SQLite, same database as the jobs)',
+  async () => {
+    const { db, teardown } = tempDatabase();
+    const port = createSqliteUsageLedger(db);
+    return { port, jobs: createSqliteJobStore(db, { usage: port }), teardown };
+  },
+  { separateWrites: false },
+);
 
-describeUsageLedgerContract('embedded (SQLite, a dedicated database beside the ledger)', async () => {
-  const ledger = tempDatabase();
-  const dedicated = tempDatabase();
-  const port = createSqliteUsageLedger(ledger.db);
-  return {
-    port,
-    jobs: createSqliteJobStore(dedicated.db, { usage: port }),
-    meteringInto: (usage) => createSqliteJobStore(dedicated.db, { usage }),
-    async teardown() {
-      await dedicated.teardown();
-      await ledger.teardown();
-    },
-  };
-});
+describeUsageLedgerContract(
+  'embedded (SQLite, a dedicated database beside the ledger)',
+  async () => {
+    const ledger = tempDatabase();
+    const dedicated = tempDatabase();
+    const port = createSqliteUsageLedger(ledger.db);
+    return {
+      port,
+      jobs: createSqliteJobStore(dedicated.db, { usage: port }),
+      meteringInto: (usage) => createSqliteJobStore(dedicated.db, { usage }),
+      async teardown() {
+        await dedicated.teardown();
+        await ledger.teardown();
+      },
+    };
+  },
+  { separateWrites: true },
+);
 
 describeReleasePointerContract('embedded (current.json in the releases folder)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'silopool-pointer-'));
