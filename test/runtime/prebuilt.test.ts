@@ -10,6 +10,29 @@ import { buildPrebuilt, bundlePath, isFresh, PREBUILT_DIR, precomputed } from '.
 import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
 
 const servers: TestServer[] = [];
+
+/** A new server with one tenant of `placement` whose one finance job has succeeded. */
+async function serverWithOneJob(prefix: string, placement: 'shared' | 'dedicated') {
+  const server = await startTestServer();
+  servers.push(server);
+  const tenant = newTenantId(prefix);
+  const { apiKey } = await server.createTenant(tenant, { placement });
+  const res = await server.api('/v1/models/finance/jobs', {
+    method: 'POST',
+    token: apiKey,
+    body: JSON.stringify({ input: { revenue: 1000 } }),
+  });
+  const { id } = (await res.json()) as { id: string };
+  expect((await waitForJob(server, apiKey, id)).status).toBe('succeeded');
+  return { server, tenant };
+}
+
+/** Whether a file of `dist/functions/` named like `pattern` is there within 5 s (a cache is written after a job). */
+async function cacheAppears(pattern: RegExp): Promise<boolean> {
+  const cached = () => readdirSync(PREBUILT_DIR).some((f) => pattern.test(f));
+  for (let i = 0; i < 100 && !cached(); i++) await new Promise((r) => setTimeout(r, 50));
+  return cached();
+}
 afterAll(async () => {
   for (const s of servers) await s.stop();
 });
@@ -92,17 +115,7 @@ describe('dedicated functions start from prebuilt JavaScript', () => {
   });
 
   it("the server forks a dedicated tenant's function from the bundle, without tsx, and it runs jobs", async () => {
-    const server = await startTestServer();
-    servers.push(server);
-    const tenant = newTenantId('prebuilt');
-    const { apiKey } = await server.createTenant(tenant, { placement: 'dedicated' });
-    const res = await server.api('/v1/models/finance/jobs', {
-      method: 'POST',
-      token: apiKey,
-      body: JSON.stringify({ input: { revenue: 1000 } }),
-    });
-    const { id } = (await res.json()) as { id: string };
-    expect((await waitForJob(server, apiKey, id)).status).toBe('succeeded');
+    const { server, tenant } = await serverWithOneJob('prebuilt', 'dedicated');
     const functions = (await (
       await server.api('/v1/admin/functions', { token: server.operatorToken })
     ).json()) as {
@@ -114,32 +127,17 @@ describe('dedicated functions start from prebuilt JavaScript', () => {
     expect(cmdline.some((a) => a.endsWith('dist/functions/function-process.mjs'))).toBe(true);
     expect(cmdline.some((a) => a.includes('tsx'))).toBe(false);
     // After its first job it leaves V8's code cache of the bundle for the next process (code-cache.ts).
-    const cached = () =>
-      readdirSync(PREBUILT_DIR).some((f) => /^function-process\.cjs\..+\.v8cache$/.test(f));
-    for (let i = 0; i < 100 && !cached(); i++) await new Promise((r) => setTimeout(r, 50));
-    expect(cached()).toBe(true);
+    expect(await cacheAppears(/^function-process\.cjs\..+\.v8cache$/)).toBe(true);
   });
 
   it('the shared function threads start from their bundle too, and leave its code cache after a job', async () => {
     // Only the bundle's starter writes this cache (code-cache.ts), after a thread's first job: removed first,
     // it comes back only if a thread of this server ran from the bundle (tsx compiles the sources instead).
     buildPrebuilt('function-thread-embedded');
-    const isCache = (f: string) => /^function-thread-embedded\.cjs\..+\.v8cache$/.test(f);
-    for (const f of readdirSync(PREBUILT_DIR).filter(isCache))
+    const cache = /^function-thread-embedded\.cjs\..+\.v8cache$/;
+    for (const f of readdirSync(PREBUILT_DIR).filter((f) => cache.test(f)))
       rmSync(`${PREBUILT_DIR}/${f}`, { force: true });
-    const server = await startTestServer();
-    servers.push(server);
-    const tenant = newTenantId('prebuilt-shared');
-    const { apiKey } = await server.createTenant(tenant);
-    const res = await server.api('/v1/models/finance/jobs', {
-      method: 'POST',
-      token: apiKey,
-      body: JSON.stringify({ input: { revenue: 1000 } }),
-    });
-    const { id } = (await res.json()) as { id: string };
-    expect((await waitForJob(server, apiKey, id)).status).toBe('succeeded');
-    const cached = () => readdirSync(PREBUILT_DIR).some(isCache);
-    for (let i = 0; i < 100 && !cached(); i++) await new Promise((r) => setTimeout(r, 50));
-    expect(cached()).toBe(true);
+    await serverWithOneJob('prebuilt-shared', 'shared');
+    expect(await cacheAppears(cache)).toBe(true);
   });
 });
