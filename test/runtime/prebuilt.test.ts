@@ -140,4 +140,20 @@ describe('dedicated functions start from prebuilt JavaScript', () => {
     await serverWithOneJob('prebuilt-shared', 'shared');
     expect(await cacheAppears(cache)).toBe(true);
   });
+
+  it('a server started on changed sources rebuilds every stale bundle before it listens, not mid-operation', async () => {
+    // Built lazily, the move worker's bundle was built on the event loop by a promotion's first step: every
+    // request of that moment waited for esbuild (0.3 s, bench/placement.ts promotion).
+    for (const entry of ['move-worker', 'compute-process'] as const) {
+      buildPrebuilt(entry);
+      const manifestFile = `${PREBUILT_DIR}/${entry}.inputs.json`;
+      const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as Record<string, { size: number }>;
+      manifest[Object.keys(manifest).find((f) => f.startsWith('src/'))!]!.size += 1;
+      writeFileSync(manifestFile, JSON.stringify(manifest));
+      expect(isFresh(entry)).toBe(false);
+    }
+    servers.push(await startTestServer());
+    expect(isFresh('move-worker')).toBe(true);
+    expect(isFresh('compute-process')).toBe(true);
+  });
 });
