@@ -38,7 +38,7 @@ describe('embedded queue shared by several processes', () => {
         maxBuffer: 16 << 20,
       }),
     );
-    while (readdirSync(barrier).length < children.length)
+    while (readdirSync(barrier).filter((f) => f.startsWith('ready-')).length < children.length)
       await new Promise((resolve) => setTimeout(resolve, 20));
     writeFileSync(join(barrier, 'go'), '');
     const results = (await Promise.all(children)).map((r) => JSON.parse(r.stdout) as string[]);
