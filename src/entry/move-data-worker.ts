@@ -1,7 +1,5 @@
-import { Worker } from 'node:worker_threads';
 import type { MoveDataSteps } from '../control/placement-move.ts';
-import { moduleUrl, startModuleWorker } from '../runtime/module-url.ts';
-import { prebuiltEntry } from '../runtime/prebuilt.ts';
+import { startPrebuiltWorker } from '../runtime/prebuilt.ts';
 import type { MoveWorkerReport, MoveWorkerRequest } from './move-worker.ts';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -19,10 +17,11 @@ export function moveDataInWorker(dataDir: string): MoveDataSteps {
     new Promise<MoveWorkerReport>((resolve, reject) => {
       const workerData = { ...request, dataDir } as MoveWorkerRequest;
       // The prebuilt bundle where there is one: a step's thread then compiles no TypeScript first.
-      const prebuilt = prebuiltEntry('move-worker');
-      const worker = prebuilt
-        ? new Worker(prebuilt, { workerData })
-        : startModuleWorker(moduleUrl('./move-worker', import.meta.url), { workerData });
+      const worker = startPrebuiltWorker(
+        'move-worker',
+        { relative: './move-worker', base: import.meta.url },
+        { workerData },
+      );
       let settled: MoveWorkerReport | undefined;
       let progress: Promise<void> = Promise.resolve();
       worker.on('message', (message: MoveWorkerReport) => {

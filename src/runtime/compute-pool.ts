@@ -1,8 +1,6 @@
-import { type ChildProcess, fork } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { setPriority } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { moduleUrl, plainExecArgv, tsExecArgv } from './module-url.ts';
-import { prebuiltEntry } from './prebuilt.ts';
+import { forkPrebuilt } from './prebuilt.ts';
 
 export interface ComputePool {
   /**
@@ -85,9 +83,7 @@ export function createComputePool(options: { size: number; nice?: number; idleMs
     let child: ChildProcess;
     try {
       // The prebuilt bundle where there is one (no tsx compiling the models in every new process).
-      const prebuilt = prebuiltEntry('compute-process');
-      child = fork(prebuilt ?? fileURLToPath(moduleUrl('./compute-process', import.meta.url)), [], {
-        execArgv: prebuilt ? plainExecArgv() : tsExecArgv(),
+      child = forkPrebuilt('compute-process', { relative: './compute-process', base: import.meta.url }, [], {
         serialization: 'advanced',
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
         // A group of its own: a stop signal sent to the server's process group (Ctrl+C, `kill -TERM -PGID`)

@@ -1,10 +1,13 @@
+import { type ChildProcess, type ForkOptions, fork } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
 import type { Options as AjvOptions, AnyValidateFunction } from 'ajv/dist/core.js';
 import { FORMATTING_AJV_OPTIONS, FORMATTING_SCHEMA } from '../models/xlsx/formatting-checks.ts';
 import { precomputeMoneyFormats } from '../models/xlsx/styles.ts';
+import { moduleUrl, plainExecArgv, startModuleWorker, tsExecArgv } from './module-url.ts';
 
 /**
  * Function entry points prebuilt as plain JavaScript: a dedicated function process, a shared function
@@ -189,4 +192,39 @@ export function prebuiltEntry(entry: PrebuiltEntry): string | undefined {
   }
   checked.set(entry, path);
   return path;
+}
+
+/**
+ * The one place that chooses between an entry's prebuilt file and its TypeScript source. Starts a worker
+ * thread on `entry`'s prebuilt starter, or, when there is none (no esbuild, no fresh bundle) or `entry` is
+ * undefined, on the TypeScript module `source` (resolved against `base`, an `import.meta.url`) through tsx.
+ * Throws what `new Worker` throws.
+ */
+export function startPrebuiltWorker(
+  entry: PrebuiltEntry | undefined,
+  source: { relative: string; base: string },
+  options: WorkerOptions,
+): Worker {
+  const prebuilt = entry && prebuiltEntry(entry);
+  return prebuilt
+    ? new Worker(prebuilt, options)
+    : startModuleWorker(moduleUrl(source.relative, source.base), options);
+}
+
+/**
+ * Forks `entry`'s prebuilt starter with the parent's flags minus tsx's loader, or, when there is none,
+ * the TypeScript module `source` with tsx's loader. `extraExecArgv` (e.g. `--max-old-space-size=N`) comes
+ * after either set. Throws what `child_process.fork` throws synchronously (EMFILE, ENOMEM).
+ */
+export function forkPrebuilt(
+  entry: PrebuiltEntry,
+  source: { relative: string; base: string },
+  args: readonly string[],
+  options: Omit<ForkOptions, 'execArgv'> & { extraExecArgv?: readonly string[] },
+): ChildProcess {
+  const { extraExecArgv = [], ...forkOptions } = options;
+  const prebuilt = prebuiltEntry(entry);
+  const file = prebuilt ?? fileURLToPath(moduleUrl(source.relative, source.base));
+  const execArgv = [...(prebuilt ? plainExecArgv() : tsExecArgv()), ...extraExecArgv];
+  return fork(file, [...args], { ...forkOptions, execArgv });
 }

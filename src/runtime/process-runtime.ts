@@ -1,5 +1,4 @@
-import { type ChildProcess, fork } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { TenantId } from '../core/ids.ts';
 import type { JobRecord } from '../core/job.ts';
@@ -7,8 +6,7 @@ import type { FunctionSettings, Tenant } from '../core/tenant.ts';
 import type { SendMessage } from '../ports/message-queue.ts';
 import type { ChildReport, ChildRequest, FunctionProcessOptions } from './function-process.ts';
 import type { FunctionRuntime } from './function-runtime.ts';
-import { moduleUrl, plainExecArgv, tsExecArgv } from './module-url.ts';
-import { prebuiltEntry } from './prebuilt.ts';
+import { forkPrebuilt } from './prebuilt.ts';
 import { createSlotReservations, FunctionBusyError } from './slot-reservations.ts';
 
 export interface FunctionInfo {
@@ -110,15 +108,12 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
   function start(): Promise<void> {
     const started = performance.now();
     // Prebuilt JavaScript when there is (or can be) a fresh bundle; the TypeScript source through tsx otherwise.
-    const prebuilt = prebuiltEntry('function-process');
-    const proc = fork(
-      prebuilt ?? fileURLToPath(moduleUrl('./function-process', import.meta.url)),
+    const proc = forkPrebuilt(
+      'function-process',
+      { relative: './function-process', base: import.meta.url },
       [JSON.stringify(options.child)],
       {
-        execArgv: [
-          ...(prebuilt ? plainExecArgv() : tsExecArgv()),
-          `--max-old-space-size=${Math.max(64, Math.trunc(settings.memoryMb))}`,
-        ],
+        extraExecArgv: [`--max-old-space-size=${Math.max(64, Math.trunc(settings.memoryMb))}`],
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
         serialization: 'advanced',
         // A group of its own: a stop signal sent to the server's process group (Ctrl+C, `kill -TERM -PGID`)

@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { canReleaseForRetry, canReleaseUncounted, type MessageQueue } from '../ports/message-queue.ts';
 import type { ComputePool } from './compute-pool.ts';
 import type {
@@ -8,8 +8,7 @@ import type {
   HeldMessage,
 } from './function-runtime.ts';
 import type { JobNotice } from './job-events.ts';
-import { moduleUrl, startModuleWorker } from './module-url.ts';
-import { prebuiltEntry } from './prebuilt.ts';
+import { startPrebuiltWorker } from './prebuilt.ts';
 import { retryDelaySec } from './queue-consumer.ts';
 
 interface Thread {
@@ -74,10 +73,11 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
 
   function spawn(): Thread {
     const workerData = { ...options.settings, extraQueues } satisfies FunctionThreadSettings;
-    const prebuilt = options.settings.factory.prebuilt && prebuiltEntry(options.settings.factory.prebuilt);
-    const worker = prebuilt
-      ? new Worker(prebuilt, { workerData })
-      : startModuleWorker(moduleUrl('./function-worker', import.meta.url), { workerData });
+    const worker = startPrebuiltWorker(
+      options.settings.factory.prebuilt,
+      { relative: './function-worker', base: import.meta.url },
+      { workerData },
+    );
     let markStopped: () => void = () => undefined;
     let markExited: () => void = () => undefined;
     const thread: Thread = {

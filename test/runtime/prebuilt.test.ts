@@ -7,6 +7,7 @@ import { toFieldProblems } from '../../src/models/ajv-messages.ts';
 import { FORMATTING_AJV_OPTIONS, FORMATTING_SCHEMA } from '../../src/models/xlsx/formatting-checks.ts';
 import { moneyFormat } from '../../src/models/xlsx/styles.ts';
 import { buildPrebuilt, bundlePath, isFresh, PREBUILT_DIR, precomputed } from '../../src/runtime/prebuilt.ts';
+import { startMove, waitForOperation } from '../placement/helpers.ts';
 import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
 
 const servers: TestServer[] = [];
@@ -138,6 +139,20 @@ describe('dedicated functions start from prebuilt JavaScript', () => {
     for (const f of readdirSync(PREBUILT_DIR).filter((f) => cache.test(f)))
       rmSync(`${PREBUILT_DIR}/${f}`, { force: true });
     await serverWithOneJob('prebuilt-shared', 'shared');
+    expect(await cacheAppears(cache)).toBe(true);
+  });
+
+  it("a move's copy and verify steps run on threads started from the move worker's bundle", async () => {
+    // As above: only the bundle's starter writes this cache (at a step thread's exit when it compiled from
+    // source), so it comes back only if a step of this move ran from the bundle, not through tsx.
+    buildPrebuilt('move-worker');
+    const cache = /^move-worker\.cjs\..+\.v8cache$/;
+    for (const f of readdirSync(PREBUILT_DIR).filter((f) => cache.test(f)))
+      rmSync(`${PREBUILT_DIR}/${f}`, { force: true });
+    const { server, tenant } = await serverWithOneJob('prebuilt-move', 'shared');
+    const move = await startMove(server, tenant, 'dedicated');
+    const moved = await waitForOperation(server, move.id);
+    expect(moved.status).toBe('succeeded');
     expect(await cacheAppears(cache)).toBe(true);
   });
 
