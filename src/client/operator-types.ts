@@ -30,7 +30,7 @@ export interface Release {
   description?: string;
   template?: string;
   models: Record<string, string>;
-  variants: { name: string; model: string; tenantId: string; version: string }[];
+  variants: { name: string; model: string; tenantId: string; tenantIncarnation: string; version: string }[];
   tenants: string[];
 }
 

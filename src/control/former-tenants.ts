@@ -1,4 +1,4 @@
-import type { Tenant } from '../core/tenant.ts';
+import { incarnationOf, type Tenant } from '../core/tenant.ts';
 import type { DayRange } from '../core/usage.ts';
 import type { BillingItems } from '../ports/billing-items.ts';
 
@@ -24,7 +24,7 @@ export async function rememberFormerTenant(
   now = Date.now(),
 ): Promise<void> {
   if (!billing) return;
-  const incarnation = tenant.incarnation ?? tenant.createdAt;
+  const incarnation = incarnationOf(tenant);
   const former: FormerTenant = {
     tenantId: tenant.id,
     plan: tenant.plan,

@@ -3,7 +3,7 @@ import { unzipSync } from 'fflate';
 import { backoffMs } from '../core/backoff.ts';
 import { ConditionFailedError, ConflictError, NotFoundError } from '../core/errors.ts';
 import { parseTenantId, type TenantId } from '../core/ids.ts';
-import type { Placement, Tenant } from '../core/tenant.ts';
+import { incarnationOf, type Placement, type Tenant } from '../core/tenant.ts';
 import type { Operation } from '../ports/operation-store.ts';
 import { StoppedError } from '../ports/tenant-infrastructure.ts';
 import { rememberFormerTenant } from './former-tenants.ts';
@@ -51,7 +51,7 @@ export function exportKey(op: Pick<Operation, 'id'>): string {
  * operation (the store's create is conditional), and the id names no tenant.
  */
 export function offboardOperationId(tenant: Pick<Tenant, 'id' | 'incarnation' | 'createdAt'>): string {
-  const incarnation = tenant.incarnation ?? tenant.createdAt;
+  const incarnation = incarnationOf(tenant);
   return `op_${createHash('sha256').update(`offboard\0${tenant.id}\0${incarnation}`).digest('hex').slice(0, 32)}`;
 }
 
@@ -74,7 +74,7 @@ export async function newOffboardOperation(deps: OffboardDeps, rawId: string): P
   const op: Operation = {
     ...newOperation('offboard', tenant.id, [...OFFBOARD_STEPS], {
       placement: tenant.placement,
-      incarnation: tenant.incarnation ?? tenant.createdAt,
+      incarnation: incarnationOf(tenant),
     }),
     id: offboardOperationId(tenant),
   };
@@ -276,7 +276,7 @@ export async function driveOffboard(
 async function ownTenant(deps: OffboardDeps, op: Operation): Promise<Tenant | undefined> {
   const tenant = await deps.directory.get(op.tenantId);
   if (!tenant) return undefined;
-  const incarnation = tenant.incarnation ?? tenant.createdAt;
+  const incarnation = incarnationOf(tenant);
   return op.params.incarnation === undefined || op.params.incarnation === incarnation ? tenant : undefined;
 }
 

@@ -11,7 +11,7 @@ import {
   planById,
 } from '../core/plans.ts';
 import { monthMixingCurrencies, type PlanAssignment } from '../core/statement.ts';
-import type { Tenant, TenantLimits } from '../core/tenant.ts';
+import { incarnationOf, type Tenant, type TenantLimits } from '../core/tenant.ts';
 import { utcDay } from '../core/usage.ts';
 import { toFieldProblems } from '../models/ajv-messages.ts';
 import type { BillingItems } from '../ports/billing-items.ts';
@@ -200,7 +200,7 @@ export async function changePlan(
     planId,
     effective: day,
     createdAt: new Date(now).toISOString(),
-    incarnation: tenant.incarnation ?? tenant.createdAt,
+    incarnation: incarnationOf(tenant),
     plan,
   };
   // A statement bills in one currency: checked here, where the mix would enter, not when billing reads it.

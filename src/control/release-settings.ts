@@ -116,6 +116,7 @@ export function releaseView(release: LoadedRelease, current: string, tenants: Te
       name: v.name,
       model: v.definition.name,
       tenantId: v.tenantId,
+      tenantIncarnation: v.tenantIncarnation,
       version: v.definition.version,
     })),
     tenants: tenants.filter((t) => releaseOf(t, current) === release.id).map((t) => t.id),

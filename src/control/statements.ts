@@ -16,7 +16,7 @@ import {
   type Statement,
   type TenantStatement,
 } from '../core/statement.ts';
-import type { Tenant } from '../core/tenant.ts';
+import { incarnationOf, type Tenant } from '../core/tenant.ts';
 import { monthRange, type UsageRecord, utcMonth } from '../core/usage.ts';
 import type { BillingItems } from '../ports/billing-items.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
@@ -254,7 +254,7 @@ export async function addAdjustment(
     amount: input.amount,
     reason: input.reason.trim(),
     createdAt: new Date(now).toISOString(),
-    ...(tenant ? { incarnation: tenant.incarnation ?? tenant.createdAt } : {}),
+    ...(tenant ? { incarnation: incarnationOf(tenant) } : {}),
   };
   await deps.billing.put(
     tenantKey(tenantId),

@@ -138,6 +138,15 @@ export interface Tenant {
 }
 
 /**
+ * Which incarnation of its id a tenant record is: its `incarnation`, or its `createdAt` on records made
+ * before incarnations existed. A tenant id offboarded and onboarded again is another customer: what was
+ * bound to the former one (credentials, an offboarding, a model variant) must not reach the new one.
+ */
+export function incarnationOf(tenant: Pick<Tenant, 'incarnation' | 'createdAt'>): string {
+  return tenant.incarnation ?? tenant.createdAt;
+}
+
+/**
  * Cost ceilings are in the models' cost units (1 = a small DCF; a funds path-period is 1/12): free admits
  * 10,000 quarterly paths over 30 years, about half a second of one core; standard every input the schemas
  * allow (100,000 paths × 30 years × 4 = 1,000,010). Time limits leave a job at its ceiling ten times its

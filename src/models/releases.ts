@@ -6,7 +6,7 @@ import { importModule } from '../core/dynamic-import.ts';
 import type { FieldProblem } from '../core/errors.ts';
 import { type JobRecord, majorVersion } from '../core/job.ts';
 import { BUILTIN_RELEASE, MODEL_VERSION_PATTERN, RELEASE_ID_PATTERN, releaseOf } from '../core/release.ts';
-import type { Tenant } from '../core/tenant.ts';
+import { incarnationOf, type Tenant } from '../core/tenant.ts';
 import type { ReleasePointer } from '../ports/release-pointer.ts';
 import {
   PinnedVersionUnavailableError,
@@ -27,14 +27,38 @@ export interface ReleaseManifest {
   description?: string;
   template?: string;
   models?: Record<string, { version: string; module: string }>;
-  variants?: { name: string; model: string; tenantId: string; version: string; module: string }[];
+  /**
+   * `tenantIncarnation` is the `incarnation` of the tenant the variant was made for (`GET
+   * /v1/admin/tenants/{id}`): a tenant id offboarded and onboarded again is another customer, never offered
+   * its predecessor's variant.
+   */
+  variants?: {
+    name: string;
+    model: string;
+    tenantId: string;
+    tenantIncarnation: string;
+    version: string;
+    module: string;
+  }[];
 }
 
-/** A tenant's own variant of a model: listed and run only for `tenantId`, only in its dedicated lanes. */
+/**
+ * A tenant's own variant of a model: listed and run only for the tenant `tenantId` in its incarnation
+ * `tenantIncarnation` (`ownsVariant`), only in its dedicated lanes.
+ */
 export interface ModelVariant {
   name: string;
   tenantId: string;
+  tenantIncarnation: string;
   definition: ModelDefinition;
+}
+
+/** Whether `variant` was made for this tenant: its id and its incarnation (`incarnationOf`). */
+export function ownsVariant(
+  tenant: Pick<Tenant, 'id' | 'incarnation' | 'createdAt'>,
+  variant: ModelVariant,
+): boolean {
+  return variant.tenantId === tenant.id && variant.tenantIncarnation === incarnationOf(tenant);
 }
 
 export interface LoadedRelease {
@@ -156,6 +180,14 @@ async function loadRelease(dir: string, manifest: ReleaseManifest): Promise<Load
       problems.push({ path: `${path}/name`, message: 'must be a new model-like name (a-z, 0-9, -)' });
       continue;
     }
+    if (typeof entry.tenantIncarnation !== 'string' || entry.tenantIncarnation === '') {
+      // Bound to an id alone, a variant went to whoever was onboarded next under that id.
+      problems.push({
+        path: `${path}/tenantIncarnation`,
+        message: `must name the incarnation of the tenant it was made for (GET /v1/admin/tenants/${entry.tenantId} → incarnation)`,
+      });
+      continue;
+    }
     // One name, one variant: a second would silently replace the first (and its tenant's jobs of it).
     if (variants.has(entry.name)) {
       problems.push({
@@ -167,7 +199,12 @@ async function loadRelease(dir: string, manifest: ReleaseManifest): Promise<Load
     const definition = await importModel(dir, manifest.id, entry.module, base, path, problems);
     if (!definition) continue;
     problems.push(...contractProblems(base, definition, entry.version, path));
-    variants.set(entry.name, { name: entry.name, tenantId: entry.tenantId, definition });
+    variants.set(entry.name, {
+      name: entry.name,
+      tenantId: entry.tenantId,
+      tenantIncarnation: entry.tenantIncarnation,
+      definition,
+    });
   }
   if (problems.length > 0) throw new ReleaseContractError(manifest.id, problems);
   return { id: manifest.id, manifest, models, variants };
@@ -265,7 +302,7 @@ export async function selectModel(
     const variant = release?.variants.get(job.modelVariant);
     if (
       !variant ||
-      variant.tenantId !== tenant.id ||
+      !ownsVariant(tenant, variant) ||
       variant.definition.name !== job.model ||
       lane !== 'dedicated'
     ) {
@@ -338,7 +375,7 @@ export async function variantsFor(
 ): Promise<ModelVariant[]> {
   const releaseId = releaseOf(tenant, current ?? (await catalog.current()));
   const release = await catalog.get(releaseId).catch(() => undefined);
-  return [...(release?.variants.values() ?? [])].filter((v) => v.tenantId === tenant.id);
+  return [...(release?.variants.values() ?? [])].filter((v) => ownsVariant(tenant, v));
 }
 
 async function variantOf(

@@ -5,12 +5,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createFileReleasePointer } from '../../src/adapters/embedded/release-pointer.ts';
 import { parseTenantId } from '../../src/core/ids.ts';
 import { emptyConfig, type Placement, type Tenant } from '../../src/core/tenant.ts';
-import { modelForJob, modelForSubmit, openReleaseCatalog } from '../../src/models/releases.ts';
+import { modelForJob, modelForSubmit, openReleaseCatalog, variantsFor } from '../../src/models/releases.ts';
 import { newTenantId } from '../support/server.ts';
 import { publishRelease } from './fixtures.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'silopool-releases-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+/** The incarnation the tenants below are onboarded in, and their variants made for. */
+const INCARNATION = 'inc-first';
 
 function tenant(id: string, placement: Placement, extra: Partial<Tenant> = {}): Tenant {
   const now = new Date().toISOString();
@@ -23,6 +26,7 @@ function tenant(id: string, placement: Placement, extra: Partial<Tenant> = {}): 
     config: emptyConfig(),
     apiKeys: [],
     createdAt: now,
+    incarnation: INCARNATION,
     updatedAt: now,
     version: 1,
     ...extra,
@@ -36,7 +40,14 @@ describe('the model a job runs on (the handler’s one call)', () => {
   publishRelease(dataDir, 'rv', {
     models: { funds: { version: '1.2.0', body: "version: '1.2.0'" } },
     variants: [
-      { name: variant, model: 'finance', tenantId: owner, version: '1.0.0', body: "version: '1.0.0'" },
+      {
+        name: variant,
+        model: 'finance',
+        tenantId: owner,
+        tenantIncarnation: INCARNATION,
+        version: '1.0.0',
+        body: "version: '1.0.0'",
+      },
     ],
   });
   const catalog = openReleaseCatalog(join(dataDir, 'releases'));
@@ -52,6 +63,26 @@ describe('the model a job runs on (the handler’s one call)', () => {
       modelForJob(catalog, tenant(owner, 'dedicated'), job, 'dedicated'),
     ];
     for (const result of refused) await expect(result).rejects.toMatchObject({ code: 'variant_unavailable' });
+  });
+
+  // A tenant id offboarded and onboarded again is another customer (another incarnation): bound to the id
+  // alone, the variant was listed to it and ran its predecessor's calculation once it was dedicated.
+  it("offers and runs a variant for its own tenant's incarnation only, not a new tenant of the same id", async () => {
+    const successor = tenant(owner, 'dedicated', { release: 'rv', incarnation: 'inc-second' });
+    expect(await variantsFor(catalog, successor)).toEqual([]);
+    expect(
+      (await variantsFor(catalog, tenant(owner, 'dedicated', { release: 'rv' }))).map((v) => v.name),
+    ).toEqual([variant]);
+    await expect(
+      modelForJob(catalog, successor, { model: 'finance', modelVariant: variant }, 'dedicated'),
+    ).rejects.toMatchObject({ code: 'variant_unavailable' });
+    await expect(modelForSubmit(catalog, successor, variant)).rejects.toMatchObject({
+      code: 'unknown_model',
+      status: 404,
+    });
+    // A record from before incarnations existed is its `createdAt` incarnation, not a wildcard.
+    const legacy = tenant(owner, 'dedicated', { release: 'rv', incarnation: undefined });
+    expect(await variantsFor(catalog, legacy)).toEqual([]);
   });
 
   it('a pin wins over the release; an unknown model is the usual 404', async () => {
@@ -98,12 +129,47 @@ describe('a release naming one variant twice', () => {
     const b = newTenantId('dup');
     publishRelease(dataDir, 'rdup', {
       variants: [
-        { name: 'finance-custom', model: 'finance', tenantId: a, version: '1.0.0', body: "version: '1.0.0'" },
-        { name: 'finance-custom', model: 'finance', tenantId: b, version: '1.0.0', body: "version: '1.0.0'" },
+        {
+          name: 'finance-custom',
+          model: 'finance',
+          tenantId: a,
+          tenantIncarnation: INCARNATION,
+          version: '1.0.0',
+          body: "version: '1.0.0'",
+        },
+        {
+          name: 'finance-custom',
+          model: 'finance',
+          tenantId: b,
+          tenantIncarnation: INCARNATION,
+          version: '1.0.0',
+          body: "version: '1.0.0'",
+        },
       ],
     });
     const catalog = openReleaseCatalog(join(dataDir, 'releases'));
     await expect(catalog.get('rdup')).rejects.toThrow('/variants/1/name names a variant already');
+  });
+});
+
+describe('a release whose variant names no tenant incarnation', () => {
+  it('fails to load, saying where to read the incarnation', async () => {
+    const owner = newTenantId('noinc');
+    publishRelease(dataDir, 'rnoinc', {
+      variants: [
+        {
+          name: `finance-${owner}`,
+          model: 'finance',
+          tenantId: owner,
+          version: '1.0.0',
+          body: "version: '1.0.0'",
+        },
+      ],
+    });
+    const catalog = openReleaseCatalog(join(dataDir, 'releases'));
+    await expect(catalog.get('rnoinc')).rejects.toThrow(
+      `/variants/0/tenantIncarnation must name the incarnation of the tenant it was made for (GET /v1/admin/tenants/${owner} → incarnation)`,
+    );
   });
 });
 
@@ -118,6 +184,7 @@ describe('the model a submit names', () => {
           name: `finance-${owner}`,
           model: 'finance',
           tenantId: owner,
+          tenantIncarnation: INCARNATION,
           version: '1.0.0',
           body: "version: '1.0.0'",
         },

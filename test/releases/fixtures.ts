@@ -12,7 +12,15 @@ export function publishRelease(
   id: string,
   release: {
     models?: Record<string, { version: string; body: string }>;
-    variants?: { name: string; model: string; tenantId: string; version: string; body: string }[];
+    variants?: {
+      name: string;
+      model: string;
+      tenantId: string;
+      /** The owner's `incarnation` (absent: a manifest without one, which does not load). */
+      tenantIncarnation?: string;
+      version: string;
+      body: string;
+    }[];
   },
 ): void {
   const dir = join(dataDir, 'releases', id);
@@ -33,6 +41,7 @@ export function publishRelease(
         name: v.name,
         model: v.model,
         tenantId: v.tenantId,
+        ...(v.tenantIncarnation !== undefined ? { tenantIncarnation: v.tenantIncarnation } : {}),
         version: v.version,
         module: `${v.name}.mjs`,
       };

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startMove, submit, waitForOperation } from '../placement/helpers.ts';
+import { startMove, startOffboard, submit, waitForOperation } from '../placement/helpers.ts';
 import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
 import { publishRelease, startRollout, tenantRecord } from './fixtures.ts';
 
@@ -27,6 +27,7 @@ beforeAll(async () => {
         name: variant,
         model: 'finance',
         tenantId: tenants.owner.id,
+        tenantIncarnation: String((await tenantRecord(server, tenants.owner.id)).incarnation),
         version: '1.1.0',
         body: 'run: (input, rules) => base.run({ ...input, revenue: input.revenue * 2 }, rules)',
       },
@@ -171,4 +172,42 @@ describe('a demoted tenant', () => {
     // Its variant is neither listed nor runnable while it is shared.
     expect(await modelNames(tenants.owner.apiKey)).not.toContain(variant);
   }, 90_000);
+});
+
+// A tenant id offboarded and onboarded again is another customer. Bound to the id alone, the variant made
+// for the former tenant was listed to the new one and ran its predecessor's calculation once it was
+// dedicated; now a variant names the incarnation it was made for (`tenantIncarnation`).
+describe('a tenant id onboarded again', () => {
+  it("is another customer: its predecessor's variant is neither listed nor runnable", async () => {
+    const id = tenants.owner.id;
+    const former = String((await tenantRecord(server, id)).incarnation);
+    const off = await startOffboard(server, id);
+    expect((await waitForOperation(server, off.id, 60_000)).status).toBe('succeeded');
+    // The release the platform runs carries the former tenant's variant, made for its incarnation.
+    publishRelease(server.dataDir, 'rformer', {
+      variants: [
+        {
+          name: variant,
+          model: 'finance',
+          tenantId: id,
+          tenantIncarnation: former,
+          version: '1.1.0',
+          body: 'run: (input, rules) => base.run({ ...input, revenue: input.revenue * 2 }, rules)',
+        },
+      ],
+    });
+    const op = await startRollout(server, 'rformer', { observeSec: 0 });
+    expect((await waitForOperation(server, op.id, 60_000)).status).toBe('succeeded');
+    const { apiKey } = await server.createTenant(id, { placement: 'dedicated', plan: 'enterprise' });
+    expect(String((await tenantRecord(server, id)).incarnation)).not.toBe(former);
+    expect(await modelNames(apiKey)).not.toContain(variant);
+    const asked = await problemOf(
+      await server.api(`/v1/models/${variant}/jobs`, {
+        method: 'POST',
+        token: apiKey,
+        body: JSON.stringify({ input: { revenue: 1_000_000 } }),
+      }),
+    );
+    expect(asked).toMatchObject({ status: 404, code: 'unknown_model' });
+  }, 120_000);
 });
