@@ -85,6 +85,31 @@ export function erasing<T>(db: SqliteDatabase, remove: () => T): T {
   }
 }
 
+/**
+ * Copies the write-ahead log into the database and truncates it to zero bytes (`PRAGMA
+ * wal_checkpoint(TRUNCATE)`), waiting (busy timeout) for writers and for readers of older snapshots. After
+ * an erase: `secure_delete` zeroes the rows in the database's pages, but until then the log still holds
+ * the pages as they were, the erased rows in them, for any copy of the files (a backup) to carry; and the
+ * log is only overwritten, never shortened, by later commits. Throws `SqliteError` when the checkpoint
+ * could not finish (the caller's step fails and is retried) rather than report bytes gone that are not.
+ * Other processes' connections are waited for like this one's; the file system may keep freed blocks.
+ */
+export function clearWriteAheadLog(db: SqliteDatabase): void {
+  const [result] = db.pragma('wal_checkpoint(TRUNCATE)') as {
+    busy: number;
+    log: number;
+    checkpointed: number;
+  }[];
+  if (result && result.busy !== 0) {
+    throw Object.assign(
+      new Error(`The write-ahead log of ${db.name} could not be cleared: the database stayed busy.`),
+      {
+        code: 'SQLITE_BUSY',
+      },
+    );
+  }
+}
+
 /** Schema versions in order; `user_version` records how many have run. Append only. */
 const MIGRATIONS: readonly string[] = [
   `

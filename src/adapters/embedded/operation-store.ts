@@ -4,7 +4,7 @@ import { ConditionFailedError } from '../../core/errors.ts';
 import { parseTenantId } from '../../core/ids.ts';
 import { countTenantSpans, eraseTenantSpans, TRACES_FILE } from '../../observability/span-store.ts';
 import type { Operation, OperationStore, TenantEraser } from '../../ports/operation-store.ts';
-import { erasing, type SqliteDatabase } from './database.ts';
+import { clearWriteAheadLog, erasing, type SqliteDatabase } from './database.ts';
 import { ensureMetricsHistoryTable } from './metrics-history.ts';
 
 /** Operations in the main database; the table is created here so the shared migrations stay untouched. */
@@ -82,11 +82,15 @@ export function createEmbeddedTenantEraser(
       erasing(jobsDb, () =>
         jobsDb.prepare('DELETE FROM objects WHERE key >= ? AND key < ?').run(...objectKeyRange(id)),
       );
+      clearWriteAheadLog(jobsDb);
       rmSync(join(dataDir, 'objects', 'tenants', id), { recursive: true, force: true });
     },
     async eraseJobItems(tenantId) {
-      return erasing(jobsDb, () => jobsDb.prepare('DELETE FROM job_items WHERE pk = ?').run(`T#${tenantId}`))
-        .changes;
+      const { changes } = erasing(jobsDb, () =>
+        jobsDb.prepare('DELETE FROM job_items WHERE pk = ?').run(`T#${tenantId}`),
+      );
+      clearWriteAheadLog(jobsDb);
+      return changes;
     },
     async eraseQueueTraces(tenantId, jobIds) {
       const ids = JSON.stringify(jobIds);
