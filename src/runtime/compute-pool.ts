@@ -5,8 +5,8 @@ import { forkPrebuilt } from './prebuilt.ts';
 export interface ComputePool {
   /**
    * Runs every part of a model run, spread over the pool; results in the order of `parts`. When `signal`
-   * aborts (the job was stopped), its parts not started are dropped and the processes running one are killed
-   * (the pool starts new ones as work arrives), and the call rejects.
+   * aborts (the job was stopped), or when one of its parts fails, its parts not started are dropped and the
+   * processes running one are killed (the pool starts new ones as work arrives), and the call rejects.
    */
   runParts(model: string, input: unknown, parts: unknown[], signal?: AbortSignal): Promise<unknown[]>;
   close(): Promise<void>;
@@ -202,7 +202,12 @@ export function createComputePool(options: { size: number; nice?: number; idleMs
         signal?.addEventListener('abort', onAbort, { once: true });
         done.then(
           () => signal?.removeEventListener('abort', onAbort),
-          () => signal?.removeEventListener('abort', onAbort),
+          (error: unknown) => {
+            signal?.removeEventListener('abort', onAbort);
+            // One part failed, so the run has: its other parts would only take cores from every other
+            // job's (and from the run's own retry), so they are dropped, or ended where they run.
+            cancel(run, error instanceof Error ? error : new Error(String(error)));
+          },
         );
         dispatch();
       }

@@ -67,6 +67,31 @@ describe('the compute pool', () => {
     await expect(after).resolves.toHaveLength(2);
   }, 60_000);
 
+  it("stops a run's other parts once one of its parts fails: a failed job's work does not go on", async () => {
+    // Before, the run rejected at its first failed part while its other parts still ran (seconds of a core
+    // each, at the expense of every other job's parts) and the queue retried the job beside them.
+    pool = createComputePool({ size: 1, nice: 0 });
+    await pool.runParts('funds', INPUT, [part(0)]);
+    const before = await childPids();
+    expect(before.length).toBe(1);
+    const long = resolveInput(
+      getModel('funds'),
+      {},
+      { simulations: 100_000, fundLifeYears: 30, periodsPerYear: 4 },
+    ).effectiveInput;
+    const slow = { start: 0, count: 100_000 };
+    // A part the model cannot run (no range) fails at once; the two after it are seconds of work each.
+    const failed = pool.runParts('funds', long, [null, slow, slow]);
+    await expect(failed).rejects.toThrow();
+    // The process running the next part is ended (its part cannot be interrupted any other way)...
+    const deadline = Date.now() + 3_000;
+    while (Date.now() < deadline && (await childPids()).some((pid) => before.includes(pid)))
+      await new Promise((r) => setTimeout(r, 50));
+    expect((await childPids()).filter((pid) => before.includes(pid))).toEqual([]);
+    // ...and the pool runs what comes next at once, not after the failed run's parts.
+    expect(await settledWithin(pool.runParts('funds', INPUT, [part(100)]), 10_000)).toBe('resolved');
+  }, 60_000);
+
   it('gives parts only to live processes when one dies between two parts', async () => {
     pool = createComputePool({ size: 1, nice: 0 });
     await pool.runParts('funds', INPUT, [part(0)]);
