@@ -31,6 +31,8 @@ export const PREBUILT_DIR = join(ROOT, 'dist', 'functions');
 
 /** What a bundle was built from: each input file's size and mtime, to tell when it is stale. */
 type Manifest = Record<string, { size: number; mtimeMs: number }>;
+/** The coarsest mtime of a file system a checkout may sit on (ext3, HFS+: 1 s; FAT: 2 s). */
+const MTIME_RESOLUTION_MS = 2000;
 
 const manifestPath = (entry: PrebuiltEntry) => join(PREBUILT_DIR, `${entry}.inputs.json`);
 /** What is forked: the starter of `entry`, which runs its bundle with V8's code cache. */
@@ -60,13 +62,18 @@ export function isFresh(entry: PrebuiltEntry): boolean {
 export function buildPrebuilt(entry: PrebuiltEntry): string {
   const esbuild = createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
   mkdirSync(PREBUILT_DIR, { recursive: true });
+  const startedAt = Date.now();
   const result = buildBundle(esbuild, entry);
   const manifest: Manifest = {};
   for (const file of result.inputs.filter(
     (f) => !f.includes('node_modules/') && !f.includes('-starter.ts'),
   )) {
     const { size, mtimeMs } = statSync(join(ROOT, file));
-    manifest[file] = { size, mtimeMs };
+    // The sources are stated after esbuild read them: one saved in between (an editor while a server starts)
+    // would be recorded as built and its old code run at every start after. Changed since the build began
+    // (or so recently that a coarse file clock cannot tell), it is recorded as never seen: the next check
+    // builds again.
+    manifest[file] = { size, mtimeMs: mtimeMs >= startedAt - MTIME_RESOLUTION_MS ? -1 : mtimeMs };
   }
   // Servers started side by side (tests) may build at once: each writes whole files and renames them, the
   // manifest last (a bundle is fresh only once it names what the bundle was built from).

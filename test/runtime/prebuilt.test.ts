@@ -1,12 +1,18 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { afterAll, describe, expect, it } from 'vitest';
 import { toFieldProblems } from '../../src/models/ajv-messages.ts';
 import { FORMATTING_AJV_OPTIONS, FORMATTING_SCHEMA } from '../../src/models/xlsx/formatting-checks.ts';
 import { moneyFormat } from '../../src/models/xlsx/styles.ts';
-import { buildPrebuilt, bundlePath, isFresh, PREBUILT_DIR, precomputed } from '../../src/runtime/prebuilt.ts';
+import {
+  buildPrebuilt,
+  bundlePath,
+  isFresh,
+  PREBUILT_DIR,
+  precomputed,
+} from '../../src/runtime/prebuilt.ts';
 import { startMove, waitForOperation } from '../placement/helpers.ts';
 import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
 
@@ -51,6 +57,24 @@ describe('dedicated functions start from prebuilt JavaScript', () => {
     expect(isFresh('function-process')).toBe(false);
     buildPrebuilt('function-process');
     expect(isFresh('function-process')).toBe(true);
+  });
+
+  it('a source changed while its bundle was being built leaves the bundle stale, not fresh with the old code', () => {
+    // esbuild reads the sources, then the manifest takes their mtimes: an edit saved in between (an editor
+    // while a server starts) was recorded as built, and that bundle ran the old code at every start after.
+    // An mtime after the build began is what such an edit leaves; set ahead here.
+    const source = 'src/runtime/compute-process.ts';
+    const before = statSync(source);
+    const later = new Date(Date.now() + 60_000);
+    utimesSync(source, later, later);
+    try {
+      buildPrebuilt('compute-process');
+      expect(isFresh('compute-process')).toBe(false);
+    } finally {
+      utimesSync(source, before.atime, before.mtime);
+    }
+    buildPrebuilt('compute-process');
+    expect(isFresh('compute-process')).toBe(true);
   });
 
   it('a build that cannot write its files (a full disk) leaves nothing aside', () => {
