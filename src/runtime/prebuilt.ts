@@ -186,10 +186,14 @@ const checked = new Map<PrebuiltEntry, string | undefined>();
 /**
  * The prebuilt file of `entry`, rebuilt first when a source it was built from changed; undefined when
  * there is none and esbuild is not installed (the caller then runs the TypeScript source through tsx).
- * Checked once per process.
+ * Checked once per process, and again when its files are gone.
  */
 export function prebuiltEntry(entry: PrebuiltEntry): string | undefined {
-  if (checked.has(entry)) return checked.get(entry);
+  const known = checked.get(entry);
+  // A bundle removed since (`git clean`, `rm -rf dist` while the server runs) is checked and built again:
+  // forked missing, every dedicated function failed and a shared thread was replaced ten times a second.
+  if (checked.has(entry) && (known === undefined || (existsSync(known) && existsSync(bundlePath(entry)))))
+    return known;
   let path: string | undefined;
   try {
     path = isFresh(entry) ? prebuiltPath(entry) : buildPrebuilt(entry);

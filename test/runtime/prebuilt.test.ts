@@ -9,8 +9,11 @@ import { moneyFormat } from '../../src/models/xlsx/styles.ts';
 import {
   buildPrebuilt,
   bundlePath,
+  forkPrebuilt,
   isFresh,
   PREBUILT_DIR,
+  prebuiltEntry,
+  prebuiltPath,
   precomputed,
 } from '../../src/runtime/prebuilt.ts';
 import { startMove, waitForOperation } from '../placement/helpers.ts';
@@ -74,6 +77,30 @@ describe('dedicated functions start from prebuilt JavaScript', () => {
       utimesSync(source, before.atime, before.mtime);
     }
     buildPrebuilt('compute-process');
+    expect(isFresh('compute-process')).toBe(true);
+  });
+
+  it('a bundle removed while the server runs (git clean, rm -rf dist) is built again for the next process', async () => {
+    // Checked once per process, the path of a removed bundle was forked by every later start: each
+    // dedicated function failed (exited 1), and a shared thread was replaced ten times a second, until a restart.
+    expect(prebuiltEntry('compute-process')).toBe(prebuiltPath('compute-process'));
+    rmSync(bundlePath('compute-process'));
+    const child = forkPrebuilt(
+      'compute-process',
+      { relative: '../../src/runtime/compute-process', base: import.meta.url },
+      [],
+      { serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] },
+    );
+    let stderr = '';
+    child.stderr!.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const first = await new Promise<unknown>((resolve) => {
+      child.once('message', resolve);
+      child.once('exit', (code) => resolve({ exited: code, stderr }));
+    });
+    child.kill();
+    expect(first).toEqual({ ready: true });
     expect(isFresh('compute-process')).toBe(true);
   });
 
