@@ -8,6 +8,7 @@ import type { ChildReport, ChildRequest, FunctionProcessOptions } from './functi
 import type { FunctionRuntime } from './function-runtime.ts';
 import { forkPrebuilt } from './prebuilt.ts';
 import { createSlotReservations, FunctionBusyError } from './slot-reservations.ts';
+import { watchStartErrors } from './start-failure.ts';
 
 export interface FunctionInfo {
   name: string;
@@ -114,7 +115,8 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
       [JSON.stringify(options.child)],
       {
         extraExecArgv: [`--max-old-space-size=${Math.max(64, Math.trunc(settings.memoryMb))}`],
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        // stderr is passed on; piped, it also tells why a process that ends before it is ready ended.
+        stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
         serialization: 'advanced',
         // A group of its own: a stop signal sent to the server's process group (Ctrl+C, `kill -TERM -PGID`)
         // must not end the tenant's job mid-run; the host drains it, then ends the process. The process
@@ -124,9 +126,13 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     );
     child = proc;
     coldStarts++;
+    const starting = watchStartErrors(proc);
+    let isReady = false;
     const whenReady = new Promise<void>((resolve, reject) => {
       proc.on('message', (report: ChildReport) => {
         if (report.type === 'ready') {
+          isReady = true;
+          starting.ready();
           coldStartMs = performance.now() - started;
           options.onColdStart?.(info(), coldStartMs);
           resolve();
@@ -157,7 +163,10 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
           child = undefined;
           ready = undefined;
         }
-        reject(new Error(`The function process exited (${signal ?? code}) before it was ready.`));
+        if (!isReady) {
+          const exited = `The function process exited (${signal ?? code}) before it was ready`;
+          starting.reason().then((why) => reject(new Error(why ? `${exited}: ${why}` : `${exited}.`)));
+        }
         // Its events fail; the queue makes their messages visible again and another delivery retries them.
         failAll(
           `The function process ${options.name} exited (${signal ?? code}) while running the event.`,

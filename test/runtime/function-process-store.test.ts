@@ -35,4 +35,28 @@ describe('a dedicated function process', () => {
     await expect(runtime.invoke(event)).rejects.toThrow(/exited .* before it was ready/);
     expect(existsSync(storeDir)).toBe(false);
   }, 30_000);
+
+  it('that ends before it is ready says why in its error, not only its exit code', async () => {
+    // The operator's log had "exited (1) before it was ready"; why was only in the server's raw stderr,
+    // among other processes' lines, and pointed at a line of the prebuilt bundle.
+    const dataDir = mkdtempSync(join(tmpdir(), 'silopool-fn-store-'));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const tenantId = randomTenantId();
+    const tenant = makeTenant(tenantId, { placement: 'dedicated' });
+    const runtime = createProcessRuntime({
+      name: `tenant_${tenantId}_finance`,
+      tenantId,
+      model: 'finance',
+      settings: functionSettingsFor(tenant),
+      child: { tenantId, storeDir: join(dataDir, 'tenants', tenantId) },
+      tenant: async () => tenant,
+      send: async () => undefined,
+    });
+    cleanups.push(() => runtime.close());
+    await expect(runtime.invoke({ Records: [] })).rejects.toThrow(
+      new RegExp(
+        `exited \\(1\\) before it was ready: StoreNotFoundError: The dedicated store of tenant ${tenantId} does not exist`,
+      ),
+    );
+  }, 30_000);
 });
