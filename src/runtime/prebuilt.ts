@@ -44,7 +44,15 @@ export const bundlePath = (entry: PrebuiltEntry) => join(PREBUILT_DIR, `${entry}
 export function isFresh(entry: PrebuiltEntry): boolean {
   if (![prebuiltPath(entry), bundlePath(entry), manifestPath(entry)].every((p) => existsSync(p)))
     return false;
-  const manifest = JSON.parse(readFileSync(manifestPath(entry), 'utf8')) as Manifest;
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(readFileSync(manifestPath(entry), 'utf8')) as Manifest;
+  } catch {
+    // Unreadable (edited by hand, or left half written by an older build): stale and built again, not a
+    // throw that made every start run the sources through tsx.
+    return false;
+  }
+  if (typeof manifest !== 'object' || manifest === null) return false;
   for (const [file, seen] of Object.entries(manifest)) {
     const path = join(ROOT, file);
     if (!existsSync(path)) return false;
@@ -197,9 +205,14 @@ export function prebuiltEntry(entry: PrebuiltEntry): string | undefined {
   let path: string | undefined;
   try {
     path = isFresh(entry) ? prebuiltPath(entry) : buildPrebuilt(entry);
-  } catch {
-    // No esbuild (a production install without dev dependencies) and no fresh bundle: tsx it is.
+  } catch (error) {
+    // No esbuild (a production install without dev dependencies) and no fresh bundle, or a build that failed
+    // (a read-only or full dist/): tsx it is, and the operator is told, or every cold start is slower unseen.
     path = undefined;
+    process.emitWarning(
+      `No prebuilt ${entry} bundle (${String((error as Error)?.message ?? error).split('\n')[0]}): its functions start from the TypeScript sources through tsx, slower. \`npm run build:functions\` builds it.`,
+      { code: 'SILOPOOL_NO_PREBUILT' },
+    );
   }
   checked.set(entry, path);
   return path;

@@ -104,6 +104,40 @@ describe('dedicated functions start from prebuilt JavaScript', () => {
     expect(isFresh('compute-process')).toBe(true);
   });
 
+  it('a manifest that cannot be read leaves its bundle stale (built again), not a throw that means tsx', () => {
+    buildPrebuilt('compute-process');
+    const manifestFile = `${PREBUILT_DIR}/compute-process.inputs.json`;
+    for (const text of ['{"src/runtime/compute-process.ts": {"size"', 'null']) {
+      writeFileSync(manifestFile, text);
+      expect(isFresh('compute-process')).toBe(false);
+    }
+    buildPrebuilt('compute-process');
+    expect(isFresh('compute-process')).toBe(true);
+  });
+
+  it('a stale bundle that cannot be built is named in a warning, not run through tsx unseen', () => {
+    buildPrebuilt('compute-process');
+    const manifestFile = `${PREBUILT_DIR}/compute-process.inputs.json`;
+    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as Record<string, { size: number }>;
+    manifest['src/runtime/compute-process.ts']!.size += 1;
+    writeFileSync(manifestFile, JSON.stringify(manifest));
+    const prebuilt = new URL('../../src/runtime/prebuilt.ts', import.meta.url).href;
+    // No file can be written (a full disk, a read-only install): the build fails, the sources run through tsx.
+    const check = spawnSync(
+      'sh',
+      [
+        '-c',
+        `ulimit -f 0; exec "${process.execPath}" --import tsx --input-type=module -e "const { prebuiltEntry } = await import('${prebuilt}'); console.log(String(prebuiltEntry('compute-process')));"`,
+      ],
+      { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } },
+    );
+    expect(check.stdout.trim()).toBe('undefined');
+    expect(check.stderr).toMatch(
+      /SILOPOOL_NO_PREBUILT.*No prebuilt compute-process bundle \(.*(EFBIG|file too large)/i,
+    );
+    buildPrebuilt('compute-process');
+  });
+
   it('a build that cannot write its files (a full disk) leaves nothing aside', () => {
     const prebuilt = new URL('../../src/runtime/prebuilt.ts', import.meta.url).href;
     // A file size limit of 0: every write fails, as on a full disk (EFBIG here, ENOSPC there).
