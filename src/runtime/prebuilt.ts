@@ -133,6 +133,8 @@ export function precomputed(): string {
  */
 function buildBundle(esbuild: typeof import('esbuild'), entry: PrebuiltEntry) {
   const bundle = esbuild.buildSync({
+    // Inputs are named relative to this (the manifest's keys): the checkout, not the server's working directory.
+    absWorkingDir: ROOT,
     entryPoints: [join(ROOT, PREBUILT_ENTRIES[entry])],
     outfile: bundlePath(entry),
     bundle: true,
@@ -174,6 +176,7 @@ function buildBundle(esbuild: typeof import('esbuild'), entry: PrebuiltEntry) {
       sourcefile: `${entry}-starter.ts`,
       loader: 'ts',
     },
+    absWorkingDir: ROOT,
     outfile: prebuiltPath(entry),
     bundle: true,
     platform: 'node',

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { afterAll, describe, expect, it } from 'vitest';
 import { toFieldProblems } from '../../src/models/ajv-messages.ts';
@@ -136,6 +137,32 @@ describe('dedicated functions start from prebuilt JavaScript', () => {
       /SILOPOOL_NO_PREBUILT.*No prebuilt compute-process bundle \(.*(EFBIG|file too large)/i,
     );
     buildPrebuilt('compute-process');
+  });
+
+  it('builds from any working directory (a server started from elsewhere, a service unit)', () => {
+    // esbuild names its inputs relative to the working directory, which the manifest read as the checkout's:
+    // from another one every build failed (ENOENT on a path that does not exist) and the functions ran
+    // through tsx at every start.
+    buildPrebuilt('compute-process');
+    const manifestFile = `${PREBUILT_DIR}/compute-process.inputs.json`;
+    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as Record<string, { size: number }>;
+    manifest['src/runtime/compute-process.ts']!.size += 1;
+    writeFileSync(manifestFile, JSON.stringify(manifest));
+    const prebuilt = new URL('../../src/runtime/prebuilt.ts', import.meta.url).href;
+    const build = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        import.meta.resolve('tsx'),
+        '--input-type=module',
+        '-e',
+        `const { buildPrebuilt } = await import('${prebuilt}'); buildPrebuilt('compute-process');`,
+      ],
+      { encoding: 'utf8', cwd: tmpdir(), env: { ...process.env, NODE_OPTIONS: '' } },
+    );
+    expect(build.stderr).toBe('');
+    expect(build.status).toBe(0);
+    expect(isFresh('compute-process')).toBe(true);
   });
 
   it('a build that cannot write its files (a full disk) leaves nothing aside', () => {
