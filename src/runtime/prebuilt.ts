@@ -40,7 +40,10 @@ export const prebuiltPath = (entry: PrebuiltEntry) => join(PREBUILT_DIR, `${entr
 /** The entry's code, one CommonJS file. */
 export const bundlePath = (entry: PrebuiltEntry) => join(PREBUILT_DIR, `${entry}.cjs`);
 
-/** Whether the bundle of `entry` exists and every source it was built from is unchanged (size and mtime). */
+/**
+ * Whether the bundle of `entry` exists and every source and package it was built from is unchanged (size and
+ * mtime).
+ */
 export function isFresh(entry: PrebuiltEntry): boolean {
   if (![prebuiltPath(entry), bundlePath(entry), manifestPath(entry)].every((p) => existsSync(p)))
     return false;
@@ -73,9 +76,14 @@ export function buildPrebuilt(entry: PrebuiltEntry): string {
   const startedAt = Date.now();
   const result = buildBundle(esbuild, entry);
   const manifest: Manifest = {};
-  for (const file of result.inputs.filter(
-    (f) => !f.includes('node_modules/') && !f.includes('-starter.ts'),
-  )) {
+  // The packages of node_modules go in the bundle too: each by its package.json, which an update rewrites
+  // (`npm install ajv@x` runs no \`prepare\`, and the bundle ran the old version next to the server's new one).
+  const inputs = new Set(
+    result.inputs
+      .filter((f) => !f.includes('-starter.ts'))
+      .map((f) => (f.includes('node_modules/') ? packageJsonOf(f) : f)),
+  );
+  for (const file of inputs) {
     const { size, mtimeMs } = statSync(join(ROOT, file));
     // The sources are stated after esbuild read them: one saved in between (an editor while a server starts)
     // would be recorded as built and its old code run at every start after. Changed since the build began
@@ -102,6 +110,13 @@ export function buildPrebuilt(entry: PrebuiltEntry): string {
     throw error;
   }
   return prebuiltPath(entry);
+}
+
+/** The package.json of the package a file of node_modules belongs to (`node_modules/@scope/name/…` too). */
+function packageJsonOf(file: string): string {
+  const at = file.lastIndexOf('node_modules/') + 'node_modules/'.length;
+  const [first = '', second = ''] = file.slice(at).split('/');
+  return `${file.slice(0, at)}${first.startsWith('@') ? `${first}/${second}` : first}/package.json`;
 }
 
 /**

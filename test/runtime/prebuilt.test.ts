@@ -63,6 +63,23 @@ describe('dedicated functions start from prebuilt JavaScript', () => {
     expect(isFresh('function-process')).toBe(true);
   });
 
+  it('a bundle is stale when a package bundled into it is updated (`npm install ajv@x` runs no prepare)', () => {
+    buildPrebuilt('compute-process');
+    const manifestFile = `${PREBUILT_DIR}/compute-process.inputs.json`;
+    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as Record<string, { size: number }>;
+    // Ajv is bundled (the formatting check); better-sqlite3 is not (native, loaded from node_modules).
+    const ajv = Object.keys(manifest).find((f) => f.endsWith('node_modules/ajv/package.json'));
+    expect(ajv).toBeDefined();
+    expect(
+      Object.keys(manifest).some((f) => f.includes('node_modules/') && !f.endsWith('/package.json')),
+    ).toBe(false);
+    manifest[ajv!]!.size += 1;
+    writeFileSync(manifestFile, JSON.stringify(manifest));
+    expect(isFresh('compute-process')).toBe(false);
+    buildPrebuilt('compute-process');
+    expect(isFresh('compute-process')).toBe(true);
+  });
+
   it('a source changed while its bundle was being built leaves the bundle stale, not fresh with the old code', () => {
     // esbuild reads the sources, then the manifest takes their mtimes: an edit saved in between (an editor
     // while a server starts) was recorded as built, and that bundle ran the old code at every start after.
