@@ -31,6 +31,11 @@ export const PREBUILT_DIR = join(ROOT, 'dist', 'functions');
 
 /** What a bundle was built from: each input file's size and mtime, to tell when it is stale. */
 type Manifest = Record<string, { size: number; mtimeMs: number }>;
+/**
+ * The manifest's entry for the Node that built the bundle: its money formats are worked out with that Node's
+ * ICU data (`precomputed`), so a bundle built by another Node (nvm, an upgraded image) is stale.
+ */
+const BUILT_BY = `node ${process.version} icu ${process.versions.icu ?? 'none'}`;
 /** The coarsest mtime of a file system a checkout may sit on (ext3, HFS+: 1 s; FAT: 2 s). */
 const MTIME_RESOLUTION_MS = 2000;
 
@@ -55,8 +60,12 @@ export function isFresh(entry: PrebuiltEntry): boolean {
     // throw that made every start run the sources through tsx.
     return false;
   }
-  if (typeof manifest !== 'object' || manifest === null) return false;
+  if (typeof manifest !== 'object' || manifest === null || !(BUILT_BY in manifest)) return false;
   for (const [file, seen] of Object.entries(manifest)) {
+    if (file.startsWith('node ')) {
+      if (file !== BUILT_BY) return false;
+      continue;
+    }
     const path = join(ROOT, file);
     if (!existsSync(path)) return false;
     const now = statSync(path);
@@ -75,7 +84,7 @@ export function buildPrebuilt(entry: PrebuiltEntry): string {
   mkdirSync(PREBUILT_DIR, { recursive: true });
   const startedAt = Date.now();
   const result = buildBundle(esbuild, entry);
-  const manifest: Manifest = {};
+  const manifest: Manifest = { [BUILT_BY]: { size: 0, mtimeMs: 0 } };
   // The packages of node_modules go in the bundle too: each by its package.json, which an update rewrites
   // (`npm install ajv@x` runs no \`prepare\`, and the bundle ran the old version next to the server's new one).
   const inputs = new Set(

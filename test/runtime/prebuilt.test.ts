@@ -80,6 +80,17 @@ describe('dedicated functions start from prebuilt JavaScript', () => {
     expect(isFresh('compute-process')).toBe(true);
   });
 
+  it("a bundle built by another Node is stale (its money formats come from that Node's ICU data)", () => {
+    buildPrebuilt('compute-process');
+    const manifestFile = `${PREBUILT_DIR}/compute-process.inputs.json`;
+    const text = readFileSync(manifestFile, 'utf8');
+    expect(text).toContain(`"node ${process.version} icu ${process.versions.icu}"`);
+    writeFileSync(manifestFile, text.replace(`node ${process.version} `, 'node v20.0.0 '));
+    expect(isFresh('compute-process')).toBe(false);
+    buildPrebuilt('compute-process');
+    expect(isFresh('compute-process')).toBe(true);
+  });
+
   it('a source changed while its bundle was being built leaves the bundle stale, not fresh with the old code', () => {
     // esbuild reads the sources, then the manifest takes their mtimes: an edit saved in between (an editor
     // while a server starts) was recorded as built, and that bundle ran the old code at every start after.
