@@ -258,8 +258,44 @@ export function startPrebuiltWorker(
 ): Worker {
   const prebuilt = entry && prebuiltEntry(entry);
   return prebuilt
-    ? new Worker(prebuilt, options)
+    ? startBundledWorker(prebuilt, options)
     : startModuleWorker(moduleUrl(source.relative, source.base), options);
+}
+
+/** The flags of a bundled thread once worked out (see `startBundledWorker`); null: the parent's, inherited. */
+let threadExecArgv: string[] | null | undefined;
+
+/**
+ * A thread inherits its parent's flags, `--import tsx` with them: each bundled thread loaded tsx before its
+ * bundle (about 0.1 s a start, the start-up the bundle is for). It gets the parent's without tsx, less the
+ * process-wide ones a thread refuses when they are named (`--max-old-space-size`: their effect is the
+ * process's anyway), found from Node's refusal once; when they cannot be told apart, the parent's as before.
+ */
+function startBundledWorker(file: string, options: WorkerOptions): Worker {
+  if (options.execArgv || threadExecArgv === null) return new Worker(file, options);
+  let execArgv = threadExecArgv ?? plainExecArgv();
+  for (let attempt = 0; attempt < 4; attempt++) {
+    try {
+      const worker = new Worker(file, { ...options, execArgv });
+      threadExecArgv = execArgv;
+      return worker;
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw error;
+      // "Initiated Worker with invalid execArgv flags: --max-old-space-size=100, --title=x"
+      const refused = new Set(
+        String((error as Error).message)
+          .split(': ')
+          .slice(1)
+          .join(': ')
+          .split(', '),
+      );
+      const kept = execArgv.filter((arg) => !refused.has(arg));
+      if (kept.length === execArgv.length) break;
+      execArgv = kept;
+    }
+  }
+  threadExecArgv = null;
+  return new Worker(file, options);
 }
 
 /**

@@ -2,13 +2,12 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-/** Runs fork-with-flags.ts under `node {flags} --import tsx`, as a server started with those flags. */
-function forkUnder(flags: string[]) {
-  const script = fileURLToPath(new URL('./fork-with-flags.ts', import.meta.url));
-  return new Promise<{ began: string; plain: string[]; ts: string[] }>((resolve, reject) =>
+/** Runs `script` under `node {flags} --import tsx {after}`, as a server started with those flags; its last line. */
+function runUnder<T>(script: string, flags: string[], after: string[] = []) {
+  return new Promise<T>((resolve, reject) =>
     execFile(
       process.execPath,
-      [...flags, '--import', 'tsx', script],
+      [...flags, '--import', 'tsx', ...after, fileURLToPath(new URL(script, import.meta.url))],
       { timeout: 30_000, env: { ...process.env, NODE_OPTIONS: '' } },
       (error, out, err) =>
         error
@@ -23,10 +22,29 @@ describe("a function's process gets the server's flags", () => {
     // `node --inspect-port 9231 …` (a debugger's launch configuration): the child got `9231` without its
     // flag, Node took it for the script to run, and every dedicated function exited 1 before it was ready.
     for (const flag of ['--inspect-port', '--debug-port']) {
-      const { began, plain, ts } = await forkUnder([flag, '9231']);
+      const { began, plain, ts } = await runUnder<{ began: string; plain: string[]; ts: string[] }>(
+        './fork-with-flags.ts',
+        [flag, '9231'],
+      );
       expect(began).toBe(JSON.stringify({ ready: true }));
       expect(plain).not.toContain('9231');
       expect(ts).not.toContain('9231');
     }
+  }, 60_000);
+
+  it("a thread started from a bundle gets the server's flags without tsx", async () => {
+    // A thread inherits its parent's flags, `--import tsx` too: every bundled thread (shared functions, move
+    // steps) loaded tsx before its bundle, the start-up the bundles exist to save. A thread refuses
+    // process-wide flags given explicitly (--max-old-space-size), so those must not stop it either.
+    const probe = fileURLToPath(new URL('./thread-probe.mjs', import.meta.url));
+    const seen = await runUnder<{ execArgv: string[]; sourceMaps: boolean } | null>(
+      './thread-with-flags.ts',
+      ['--max-old-space-size=300', '--stack-size=900'],
+      ['--import', probe],
+    );
+    expect(seen).not.toBeNull();
+    expect(seen!.execArgv).toContain(probe);
+    expect(seen!.execArgv.some((a) => a.includes('tsx'))).toBe(false);
+    expect(seen!.sourceMaps).toBe(false);
   }, 60_000);
 });
