@@ -64,6 +64,9 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
   let ready: Promise<void> | undefined;
   let coldStartMs: number | undefined;
   let coldStarts = 0;
+  /** Processes in a row that ended before they were ready: a provisioned one is tried again after longer. */
+  let failedStarts = 0;
+  let retryTimer: NodeJS.Timeout | undefined;
   let idleTimer: NodeJS.Timeout | undefined;
   let closed = false;
   let nextId = 1;
@@ -132,6 +135,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
       proc.on('message', (report: ChildReport) => {
         if (report.type === 'ready') {
           isReady = true;
+          failedStarts = 0;
           starting.ready();
           coldStartMs = performance.now() - started;
           options.onColdStart?.(info(), coldStartMs);
@@ -172,22 +176,36 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
           `The function process ${options.name} exited (${signal ?? code}) while running the event.`,
           proc,
         );
-        if (settings.provisionedConcurrency > 0 && !closed) setTimeout(keepWarm, 100).unref();
+        // A warm process that ended is replaced at once; one that never got ready is tried again by keepWarm
+        // after a growing wait (replaced here too, it was forked about five times a second).
+        if (isReady && settings.provisionedConcurrency > 0 && !closed) setTimeout(keepWarm, 100).unref();
       });
     });
     whenReady.catch(() => undefined);
     return whenReady;
   }
 
-  /** Keeps a provisioned function's process started (a failed start is reported and tried again later). */
+  /**
+   * Keeps a provisioned function's process started: a failed start is reported and tried again after 1 s,
+   * doubled for each failure in a row up to 30 s; the host's refresh (every 0.5 s) does not start one sooner.
+   */
   function keepWarm(): void {
     if (closed || settings.provisionedConcurrency <= 0) return;
     clearTimeout(idleTimer);
-    if (child) return;
+    if (child || retryTimer) return;
     ready = start();
     ready.catch((error: unknown) => {
       options.onError?.(error);
-      if (!closed) setTimeout(keepWarm, 1000).unref();
+      failedStarts++;
+      if (closed) return;
+      retryTimer = setTimeout(
+        () => {
+          retryTimer = undefined;
+          keepWarm();
+        },
+        Math.min(30_000, 1000 * 2 ** (failedStarts - 1)),
+      );
+      retryTimer.unref();
     });
   }
 
@@ -272,6 +290,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
       closed = true;
       reservations.close();
       clearTimeout(idleTimer);
+      clearTimeout(retryTimer);
       const proc = child;
       if (proc) {
         const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));

@@ -59,4 +59,32 @@ describe('a dedicated function process', () => {
       ),
     );
   }, 30_000);
+
+  it('kept warm (provisioned) but unable to start is tried again after a growing wait, not five times a second', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'silopool-fn-store-'));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const tenantId = randomTenantId();
+    const tenant = makeTenant(tenantId, { placement: 'dedicated' });
+    const errors: unknown[] = [];
+    const runtime = createProcessRuntime({
+      name: `tenant_${tenantId}_finance`,
+      tenantId,
+      model: 'finance',
+      settings: { ...functionSettingsFor(tenant), provisionedConcurrency: 1 },
+      child: { tenantId, storeDir: join(dataDir, 'tenants', tenantId) },
+      tenant: async () => tenant,
+      send: async () => undefined,
+      onError: (error) => errors.push(error),
+    });
+    cleanups.push(() => runtime.close());
+    // The host re-reads every tenant's settings every 0.5 s; each read called keepWarm, which started one.
+    const refresh = setInterval(() => runtime.updateSettings(runtime.info().settings), 100);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    clearInterval(refresh);
+    // Restarted 0.1 s after each exit, a provisioned function whose store is missing was forked (and logged)
+    // about five times a second for as long as the server ran: 23 processes in 5 s.
+    expect(runtime.info().coldStarts).toBeGreaterThan(0);
+    expect(runtime.info().coldStarts).toBeLessThanOrEqual(4);
+    expect(String(errors[0])).toMatch(/before it was ready: StoreNotFoundError/);
+  }, 30_000);
 });
