@@ -216,7 +216,18 @@ function buildBundle(esbuild: typeof import('esbuild'), entry: PrebuiltEntry) {
   };
 }
 
-const checked = new Map<PrebuiltEntry, string | undefined>();
+/** Each entry's answer, and the identity of the bundle it was checked against (see `bundleIdentity`). */
+const checked = new Map<PrebuiltEntry, { path: string | undefined; bundle?: string | undefined }>();
+
+/** The bundle file as written: a build renames a new file over it, so its inode and mtime change. */
+function bundleIdentity(entry: PrebuiltEntry): string | undefined {
+  try {
+    const { ino, size, mtimeMs } = statSync(bundlePath(entry));
+    return `${ino}:${size}:${mtimeMs}`;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * The prebuilt file of `entry`, rebuilt first when a source it was built from changed; undefined when
@@ -225,10 +236,22 @@ const checked = new Map<PrebuiltEntry, string | undefined>();
  */
 export function prebuiltEntry(entry: PrebuiltEntry): string | undefined {
   const known = checked.get(entry);
+  if (known && known.path === undefined) return undefined;
   // A bundle removed since (`git clean`, `rm -rf dist` while the server runs) is checked and built again:
   // forked missing, every dedicated function failed and a shared thread was replaced ten times a second.
-  if (checked.has(entry) && (known === undefined || (existsSync(known) && existsSync(bundlePath(entry)))))
-    return known;
+  const now = known?.path && existsSync(known.path) ? bundleIdentity(entry) : undefined;
+  if (known?.path && now !== undefined) {
+    // Built again by someone else (`npm run build:functions`, `npm install`, another server on this
+    // checkout): what starts from now on runs that code next to this server's, which the operator must know.
+    if (now !== known.bundle) {
+      known.bundle = now;
+      process.emitWarning(
+        `The prebuilt ${entry} bundle was built again while this server runs: what starts from it now runs that code next to this server's. Restart the server to run one version.`,
+        { code: 'SILOPOOL_PREBUILT_REBUILT' },
+      );
+    }
+    return known.path;
+  }
   let path: string | undefined;
   try {
     path = isFresh(entry) ? prebuiltPath(entry) : buildPrebuilt(entry);
@@ -241,7 +264,7 @@ export function prebuiltEntry(entry: PrebuiltEntry): string | undefined {
       { code: 'SILOPOOL_NO_PREBUILT' },
     );
   }
-  checked.set(entry, path);
+  checked.set(entry, { path, ...(path ? { bundle: bundleIdentity(entry) } : {}) });
   return path;
 }
 

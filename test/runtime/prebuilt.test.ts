@@ -193,6 +193,29 @@ describe('dedicated functions start from prebuilt JavaScript', () => {
     expect(isFresh('compute-process')).toBe(true);
   });
 
+  it('a bundle built again by someone else while the server runs is named in a warning, once', async () => {
+    // `npm run build:functions` or a second server on the checkout after an edit: this server's next processes
+    // run the new code next to its own, with nothing in its log to say so.
+    expect(prebuiltEntry('compute-process')).toBe(prebuiltPath('compute-process'));
+    // Earlier cases built it again too: their warning (emitted on the next tick) is not this one.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      buildPrebuilt('compute-process');
+      expect(prebuiltEntry('compute-process')).toBe(prebuiltPath('compute-process'));
+      expect(prebuiltEntry('compute-process')).toBe(prebuiltPath('compute-process'));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    const rebuilt = warnings.filter((w) => (w as { code?: string }).code === 'SILOPOOL_PREBUILT_REBUILT');
+    expect(rebuilt.map((w) => w.message)).toEqual([
+      expect.stringMatching(/compute-process bundle was built again while this server runs.*Restart/),
+    ]);
+  });
+
   it('a build that cannot write its files (a full disk) leaves nothing aside', () => {
     const prebuilt = new URL('../../src/runtime/prebuilt.ts', import.meta.url).href;
     // A file size limit of 0: every write fails, as on a full disk (EFBIG here, ENOSPC there).
