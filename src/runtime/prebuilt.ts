@@ -95,10 +95,12 @@ export function buildPrebuilt(entry: PrebuiltEntry): string {
   for (const file of inputs) {
     const { size, mtimeMs } = statSync(join(ROOT, file));
     // The sources are stated after esbuild read them: one saved in between (an editor while a server starts)
-    // would be recorded as built and its old code run at every start after. Changed since the build began
-    // (or so recently that a coarse file clock cannot tell), it is recorded as never seen: the next check
-    // builds again.
-    manifest[file] = { size, mtimeMs: mtimeMs >= startedAt - MTIME_RESOLUTION_MS ? -1 : mtimeMs };
+    // would be recorded as built and its old code run at every start after. Changed while the build ran (or
+    // so close to it that a coarse file clock cannot tell), it is recorded as never seen: the next check
+    // builds again. A time ahead of the clock (a skewed copy) is no edit of now, and would rebuild at every start.
+    const duringBuild =
+      mtimeMs >= startedAt - MTIME_RESOLUTION_MS && mtimeMs <= Date.now() + MTIME_RESOLUTION_MS;
+    manifest[file] = { size, mtimeMs: duringBuild ? -1 : mtimeMs };
   }
   // Servers started side by side (tests) may build at once: each writes whole files and renames them, the
   // manifest last (a bundle is fresh only once it names what the bundle was built from).
