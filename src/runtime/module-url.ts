@@ -37,17 +37,20 @@ export function tsExecArgv(): string[] {
     : [...inherited, '--import', 'tsx'];
 }
 
+/** Flags that load a module before the entry (`-r` is `--require`; `--experimental-loader` is `--loader`). */
+const PRELOAD_FLAGS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
+
 /** Flags for a child process running prebuilt JavaScript: the parent's, without tsx's loader (and inspectors). */
 export function plainExecArgv(): string[] {
   const out: string[] = [];
   const args = withoutInspector(process.execArgv);
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
-    if ((arg === '--import' || arg === '--require' || arg === '--loader') && /tsx/.test(args[i + 1] ?? '')) {
+    if (PRELOAD_FLAGS.has(arg) && /tsx/.test(args[i + 1] ?? '')) {
       i++;
       continue;
     }
-    if (/^--(import|require|loader)=.*tsx/.test(arg)) continue;
+    if (/^(--import|--require|-r|--loader|--experimental-loader)=.*tsx/.test(arg)) continue;
     out.push(arg);
   }
   return out;

@@ -32,6 +32,16 @@ describe("a function's process gets the server's flags", () => {
     }
   }, 60_000);
 
+  it("started from a bundle, without tsx's loader however the server was given it", async () => {
+    // `-r tsx/cjs` (the short name of --require) was kept: each bundled process loaded tsx before its bundle.
+    const { began, plain } = await runUnder<{ began: string; plain: string[] }>('./fork-with-flags.ts', [
+      '-r',
+      'tsx/cjs',
+    ]);
+    expect(began).toBe(JSON.stringify({ ready: true }));
+    expect(plain.filter((a) => a.includes('tsx') || a === '-r')).toEqual([]);
+  }, 60_000);
+
   it("a thread started from a bundle gets the server's flags without tsx", async () => {
     // A thread inherits its parent's flags, `--import tsx` too: every bundled thread (shared functions, move
     // steps) loaded tsx before its bundle, the start-up the bundles exist to save. A thread refuses
