@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { forkPrebuilt } from './prebuilt.ts';
+import { watchStartErrors } from './start-failure.ts';
 
 export interface ComputePool {
   /**
@@ -25,6 +26,8 @@ interface Task {
 
 interface Member {
   child: ChildProcess;
+  /** Set once the process has said it is ready (its modules loaded). */
+  ready?: boolean;
   task?: Task;
   idleTimer?: NodeJS.Timeout;
 }
@@ -85,7 +88,8 @@ export function createComputePool(options: { size: number; nice?: number; idleMs
       // The prebuilt bundle where there is one (no tsx compiling the models in every new process).
       child = forkPrebuilt('compute-process', { relative: './compute-process', base: import.meta.url }, [], {
         serialization: 'advanced',
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        // stderr is passed on; piped, it also tells why a process that ends before it is ready ended.
+        stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
         // A group of its own: a stop signal sent to the server's process group (Ctrl+C, `kill -TERM -PGID`)
         // must not end a part mid-run, even one still loading its modules; the host ends it after draining,
         // and it ends by itself when the host's channel closes (the host's crash included).
@@ -109,9 +113,15 @@ export function createComputePool(options: { size: number; nice?: number; idleMs
       // Not permitted in some sandboxes: the pool still works, only without the priority hint.
     }
     const member: Member = { child };
+    const starting = watchStartErrors(child);
     child.on('message', (message: { id?: number; result?: unknown; error?: string; ready?: boolean }) => {
+      if (message.ready) {
+        member.ready = true;
+        starting.ready();
+        return;
+      }
       const task = member.task;
-      if (message.ready || !task || task.id !== message.id) return;
+      if (!task || task.id !== message.id) return;
       member.task = undefined;
       if (message.error !== undefined) task.reject(new Error(message.error));
       else task.resolve(message.result);
@@ -120,8 +130,16 @@ export function createComputePool(options: { size: number; nice?: number; idleMs
     child.on('exit', () => {
       const index = members.indexOf(member);
       if (index >= 0) members.splice(index, 1);
-      member.task?.reject(new Error('A compute process exited while running a part.'));
+      const task = member.task;
       member.task = undefined;
+      if (task && member.ready) task.reject(new Error('A compute process exited while running a part.'));
+      // One that never got ready (a bad flag in NODE_OPTIONS, a broken install): the run fails with why.
+      else if (task)
+        void starting
+          .reason()
+          .then((why) =>
+            task.reject(new Error(`A compute process ended before it was ready${why ? `: ${why}` : '.'}`)),
+          );
       dispatch();
     });
     // A channel error (EPIPE from a process that died between two parts, a failed spawn) ends the process

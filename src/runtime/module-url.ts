@@ -11,27 +11,46 @@ export function moduleUrl(relative: string, base: string): string {
 
 const runningTypeScript = import.meta.url.endsWith('.ts');
 
+/** Inspector flags whose value may come as the next argument (`--inspect-port 9231`). */
+const INSPECTOR_VALUE_FLAGS = new Set(['--inspect-port', '--debug-port', '--inspect-publish-uid']);
+
+/**
+ * The parent's flags without its inspector's (a child would take the same port), values given as their own
+ * argument included: left behind, `9231` of `--inspect-port 9231` was the script Node ran in the child.
+ */
+function withoutInspector(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (INSPECTOR_VALUE_FLAGS.has(arg)) i++;
+    else if (!arg.startsWith('--inspect') && !arg.startsWith('--debug-port')) out.push(arg);
+  }
+  return out;
+}
+
 /** Flags for a child process: `--import tsx` is process-wide, so it works for forks. */
 export function tsExecArgv(): string[] {
-  const inherited = process.execArgv.filter((a) => !a.startsWith('--inspect'));
+  const inherited = withoutInspector(process.execArgv);
   if (!runningTypeScript) return inherited;
   return inherited.some((a) => a === 'tsx' || a.includes('tsx/dist/loader'))
     ? inherited
     : [...inherited, '--import', 'tsx'];
 }
 
+/** Flags that load a module before the entry (`-r` is `--require`; `--experimental-loader` is `--loader`). */
+const PRELOAD_FLAGS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
+
 /** Flags for a child process running prebuilt JavaScript: the parent's, without tsx's loader (and inspectors). */
 export function plainExecArgv(): string[] {
   const out: string[] = [];
-  const args = process.execArgv;
+  const args = withoutInspector(process.execArgv);
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
-    if (arg.startsWith('--inspect')) continue;
-    if ((arg === '--import' || arg === '--require' || arg === '--loader') && /tsx/.test(args[i + 1] ?? '')) {
+    if (PRELOAD_FLAGS.has(arg) && /tsx/.test(args[i + 1] ?? '')) {
       i++;
       continue;
     }
-    if (/^--(import|require|loader)=.*tsx/.test(arg)) continue;
+    if (/^(--import|--require|-r|--loader|--experimental-loader)=.*tsx/.test(arg)) continue;
     out.push(arg);
   }
   return out;

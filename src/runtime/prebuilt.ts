@@ -31,6 +31,13 @@ export const PREBUILT_DIR = join(ROOT, 'dist', 'functions');
 
 /** What a bundle was built from: each input file's size and mtime, to tell when it is stale. */
 type Manifest = Record<string, { size: number; mtimeMs: number }>;
+/**
+ * The manifest's entry for the Node that built the bundle: its money formats are worked out with that Node's
+ * ICU data (`precomputed`), so a bundle built by another Node (nvm, an upgraded image) is stale.
+ */
+const BUILT_BY = `node ${process.version} icu ${process.versions.icu ?? 'none'}`;
+/** The coarsest mtime of a file system a checkout may sit on (ext3, HFS+: 1 s; FAT: 2 s). */
+const MTIME_RESOLUTION_MS = 2000;
 
 const manifestPath = (entry: PrebuiltEntry) => join(PREBUILT_DIR, `${entry}.inputs.json`);
 /** What is forked: the starter of `entry`, which runs its bundle with V8's code cache. */
@@ -38,12 +45,27 @@ export const prebuiltPath = (entry: PrebuiltEntry) => join(PREBUILT_DIR, `${entr
 /** The entry's code, one CommonJS file. */
 export const bundlePath = (entry: PrebuiltEntry) => join(PREBUILT_DIR, `${entry}.cjs`);
 
-/** Whether the bundle of `entry` exists and every source it was built from is unchanged (size and mtime). */
+/**
+ * Whether the bundle of `entry` exists and every source and package it was built from is unchanged (size and
+ * mtime).
+ */
 export function isFresh(entry: PrebuiltEntry): boolean {
   if (![prebuiltPath(entry), bundlePath(entry), manifestPath(entry)].every((p) => existsSync(p)))
     return false;
-  const manifest = JSON.parse(readFileSync(manifestPath(entry), 'utf8')) as Manifest;
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(readFileSync(manifestPath(entry), 'utf8')) as Manifest;
+  } catch {
+    // Unreadable (edited by hand, or left half written by an older build): stale and built again, not a
+    // throw that made every start run the sources through tsx.
+    return false;
+  }
+  if (typeof manifest !== 'object' || manifest === null || !(BUILT_BY in manifest)) return false;
   for (const [file, seen] of Object.entries(manifest)) {
+    if (file.startsWith('node ')) {
+      if (file !== BUILT_BY) return false;
+      continue;
+    }
     const path = join(ROOT, file);
     if (!existsSync(path)) return false;
     const now = statSync(path);
@@ -60,13 +82,25 @@ export function isFresh(entry: PrebuiltEntry): boolean {
 export function buildPrebuilt(entry: PrebuiltEntry): string {
   const esbuild = createRequire(import.meta.url)('esbuild') as typeof import('esbuild');
   mkdirSync(PREBUILT_DIR, { recursive: true });
+  const startedAt = Date.now();
   const result = buildBundle(esbuild, entry);
-  const manifest: Manifest = {};
-  for (const file of result.inputs.filter(
-    (f) => !f.includes('node_modules/') && !f.includes('-starter.ts'),
-  )) {
+  const manifest: Manifest = { [BUILT_BY]: { size: 0, mtimeMs: 0 } };
+  // The packages of node_modules go in the bundle too: each by its package.json, which an update rewrites
+  // (`npm install ajv@x` runs no \`prepare\`, and the bundle ran the old version next to the server's new one).
+  const inputs = new Set(
+    result.inputs
+      .filter((f) => !f.includes('-starter.ts'))
+      .map((f) => (f.includes('node_modules/') ? packageJsonOf(f) : f)),
+  );
+  for (const file of inputs) {
     const { size, mtimeMs } = statSync(join(ROOT, file));
-    manifest[file] = { size, mtimeMs };
+    // The sources are stated after esbuild read them: one saved in between (an editor while a server starts)
+    // would be recorded as built and its old code run at every start after. Changed while the build ran (or
+    // so close to it that a coarse file clock cannot tell), it is recorded as never seen: the next check
+    // builds again. A time ahead of the clock (a skewed copy) is no edit of now, and would rebuild at every start.
+    const duringBuild =
+      mtimeMs >= startedAt - MTIME_RESOLUTION_MS && mtimeMs <= Date.now() + MTIME_RESOLUTION_MS;
+    manifest[file] = { size, mtimeMs: duringBuild ? -1 : mtimeMs };
   }
   // Servers started side by side (tests) may build at once: each writes whole files and renames them, the
   // manifest last (a bundle is fresh only once it names what the bundle was built from).
@@ -87,6 +121,13 @@ export function buildPrebuilt(entry: PrebuiltEntry): string {
     throw error;
   }
   return prebuiltPath(entry);
+}
+
+/** The package.json of the package a file of node_modules belongs to (`node_modules/@scope/name/…` too). */
+function packageJsonOf(file: string): string {
+  const at = file.lastIndexOf('node_modules/') + 'node_modules/'.length;
+  const [first = '', second = ''] = file.slice(at).split('/');
+  return `${file.slice(0, at)}${first.startsWith('@') ? `${first}/${second}` : first}/package.json`;
 }
 
 /**
@@ -118,6 +159,8 @@ export function precomputed(): string {
  */
 function buildBundle(esbuild: typeof import('esbuild'), entry: PrebuiltEntry) {
   const bundle = esbuild.buildSync({
+    // Inputs are named relative to this (the manifest's keys): the checkout, not the server's working directory.
+    absWorkingDir: ROOT,
     entryPoints: [join(ROOT, PREBUILT_ENTRIES[entry])],
     outfile: bundlePath(entry),
     bundle: true,
@@ -159,6 +202,7 @@ function buildBundle(esbuild: typeof import('esbuild'), entry: PrebuiltEntry) {
       sourcefile: `${entry}-starter.ts`,
       loader: 'ts',
     },
+    absWorkingDir: ROOT,
     outfile: prebuiltPath(entry),
     bundle: true,
     platform: 'node',
@@ -174,23 +218,55 @@ function buildBundle(esbuild: typeof import('esbuild'), entry: PrebuiltEntry) {
   };
 }
 
-const checked = new Map<PrebuiltEntry, string | undefined>();
+/** Each entry's answer, and the identity of the bundle it was checked against (see `bundleIdentity`). */
+const checked = new Map<PrebuiltEntry, { path: string | undefined; bundle?: string | undefined }>();
+
+/** The bundle file as written: a build renames a new file over it, so its inode and mtime change. */
+function bundleIdentity(entry: PrebuiltEntry): string | undefined {
+  try {
+    const { ino, size, mtimeMs } = statSync(bundlePath(entry));
+    return `${ino}:${size}:${mtimeMs}`;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * The prebuilt file of `entry`, rebuilt first when a source it was built from changed; undefined when
  * there is none and esbuild is not installed (the caller then runs the TypeScript source through tsx).
- * Checked once per process.
+ * Checked once per process, and again when its files are gone.
  */
 export function prebuiltEntry(entry: PrebuiltEntry): string | undefined {
-  if (checked.has(entry)) return checked.get(entry);
+  const known = checked.get(entry);
+  if (known && known.path === undefined) return undefined;
+  // A bundle removed since (`git clean`, `rm -rf dist` while the server runs) is checked and built again:
+  // forked missing, every dedicated function failed and a shared thread was replaced ten times a second.
+  const now = known?.path && existsSync(known.path) ? bundleIdentity(entry) : undefined;
+  if (known?.path && now !== undefined) {
+    // Built again by someone else (`npm run build:functions`, `npm install`, another server on this
+    // checkout): what starts from now on runs that code next to this server's, which the operator must know.
+    if (now !== known.bundle) {
+      known.bundle = now;
+      process.emitWarning(
+        `The prebuilt ${entry} bundle was built again while this server runs: what starts from it now runs that code next to this server's. Restart the server to run one version.`,
+        { code: 'SILOPOOL_PREBUILT_REBUILT' },
+      );
+    }
+    return known.path;
+  }
   let path: string | undefined;
   try {
     path = isFresh(entry) ? prebuiltPath(entry) : buildPrebuilt(entry);
-  } catch {
-    // No esbuild (a production install without dev dependencies) and no fresh bundle: tsx it is.
+  } catch (error) {
+    // No esbuild (a production install without dev dependencies) and no fresh bundle, or a build that failed
+    // (a read-only or full dist/): tsx it is, and the operator is told, or every cold start is slower unseen.
     path = undefined;
+    process.emitWarning(
+      `No prebuilt ${entry} bundle (${String((error as Error)?.message ?? error).split('\n')[0]}): its functions start from the TypeScript sources through tsx, slower. \`npm run build:functions\` builds it.`,
+      { code: 'SILOPOOL_NO_PREBUILT' },
+    );
   }
-  checked.set(entry, path);
+  checked.set(entry, { path, ...(path ? { bundle: bundleIdentity(entry) } : {}) });
   return path;
 }
 
@@ -207,8 +283,44 @@ export function startPrebuiltWorker(
 ): Worker {
   const prebuilt = entry && prebuiltEntry(entry);
   return prebuilt
-    ? new Worker(prebuilt, options)
+    ? startBundledWorker(prebuilt, options)
     : startModuleWorker(moduleUrl(source.relative, source.base), options);
+}
+
+/** The flags of a bundled thread once worked out (see `startBundledWorker`); null: the parent's, inherited. */
+let threadExecArgv: string[] | null | undefined;
+
+/**
+ * A thread inherits its parent's flags, `--import tsx` with them: each bundled thread loaded tsx before its
+ * bundle (about 0.1 s a start, the start-up the bundle is for). It gets the parent's without tsx, less the
+ * process-wide ones a thread refuses when they are named (`--max-old-space-size`: their effect is the
+ * process's anyway), found from Node's refusal once; when they cannot be told apart, the parent's as before.
+ */
+function startBundledWorker(file: string, options: WorkerOptions): Worker {
+  if (options.execArgv || threadExecArgv === null) return new Worker(file, options);
+  let execArgv = threadExecArgv ?? plainExecArgv();
+  for (let attempt = 0; attempt < 4; attempt++) {
+    try {
+      const worker = new Worker(file, { ...options, execArgv });
+      threadExecArgv = execArgv;
+      return worker;
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw error;
+      // "Initiated Worker with invalid execArgv flags: --max-old-space-size=100, --title=x"
+      const refused = new Set(
+        String((error as Error).message)
+          .split(': ')
+          .slice(1)
+          .join(': ')
+          .split(', '),
+      );
+      const kept = execArgv.filter((arg) => !refused.has(arg));
+      if (kept.length === execArgv.length) break;
+      execArgv = kept;
+    }
+  }
+  threadExecArgv = null;
+  return new Worker(file, options);
 }
 
 /**

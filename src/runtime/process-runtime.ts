@@ -8,6 +8,7 @@ import type { ChildReport, ChildRequest, FunctionProcessOptions } from './functi
 import type { FunctionRuntime } from './function-runtime.ts';
 import { forkPrebuilt } from './prebuilt.ts';
 import { createSlotReservations, FunctionBusyError } from './slot-reservations.ts';
+import { watchStartErrors } from './start-failure.ts';
 
 export interface FunctionInfo {
   name: string;
@@ -63,6 +64,9 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
   let ready: Promise<void> | undefined;
   let coldStartMs: number | undefined;
   let coldStarts = 0;
+  /** Processes in a row that ended before they were ready: a provisioned one is tried again after longer. */
+  let failedStarts = 0;
+  let retryTimer: NodeJS.Timeout | undefined;
   let idleTimer: NodeJS.Timeout | undefined;
   let closed = false;
   let nextId = 1;
@@ -114,7 +118,8 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
       [JSON.stringify(options.child)],
       {
         extraExecArgv: [`--max-old-space-size=${Math.max(64, Math.trunc(settings.memoryMb))}`],
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        // stderr is passed on; piped, it also tells why a process that ends before it is ready ended.
+        stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
         serialization: 'advanced',
         // A group of its own: a stop signal sent to the server's process group (Ctrl+C, `kill -TERM -PGID`)
         // must not end the tenant's job mid-run; the host drains it, then ends the process. The process
@@ -124,9 +129,14 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     );
     child = proc;
     coldStarts++;
+    const starting = watchStartErrors(proc);
+    let isReady = false;
     const whenReady = new Promise<void>((resolve, reject) => {
       proc.on('message', (report: ChildReport) => {
         if (report.type === 'ready') {
+          isReady = true;
+          failedStarts = 0;
+          starting.ready();
           coldStartMs = performance.now() - started;
           options.onColdStart?.(info(), coldStartMs);
           resolve();
@@ -157,28 +167,45 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
           child = undefined;
           ready = undefined;
         }
-        reject(new Error(`The function process exited (${signal ?? code}) before it was ready.`));
+        if (!isReady) {
+          const exited = `The function process exited (${signal ?? code}) before it was ready`;
+          starting.reason().then((why) => reject(new Error(why ? `${exited}: ${why}` : `${exited}.`)));
+        }
         // Its events fail; the queue makes their messages visible again and another delivery retries them.
         failAll(
           `The function process ${options.name} exited (${signal ?? code}) while running the event.`,
           proc,
         );
-        if (settings.provisionedConcurrency > 0 && !closed) setTimeout(keepWarm, 100).unref();
+        // A warm process that ended is replaced at once; one that never got ready is tried again by keepWarm
+        // after a growing wait (replaced here too, it was forked about five times a second).
+        if (isReady && settings.provisionedConcurrency > 0 && !closed) setTimeout(keepWarm, 100).unref();
       });
     });
     whenReady.catch(() => undefined);
     return whenReady;
   }
 
-  /** Keeps a provisioned function's process started (a failed start is reported and tried again later). */
+  /**
+   * Keeps a provisioned function's process started: a failed start is reported and tried again after 1 s,
+   * doubled for each failure in a row up to 30 s; the host's refresh (every 0.5 s) does not start one sooner.
+   */
   function keepWarm(): void {
     if (closed || settings.provisionedConcurrency <= 0) return;
     clearTimeout(idleTimer);
-    if (child) return;
+    if (child || retryTimer) return;
     ready = start();
     ready.catch((error: unknown) => {
       options.onError?.(error);
-      if (!closed) setTimeout(keepWarm, 1000).unref();
+      failedStarts++;
+      if (closed) return;
+      retryTimer = setTimeout(
+        () => {
+          retryTimer = undefined;
+          keepWarm();
+        },
+        Math.min(30_000, 1000 * 2 ** (failedStarts - 1)),
+      );
+      retryTimer.unref();
     });
   }
 
@@ -263,6 +290,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
       closed = true;
       reservations.close();
       clearTimeout(idleTimer);
+      clearTimeout(retryTimer);
       const proc = child;
       if (proc) {
         const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));

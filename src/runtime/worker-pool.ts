@@ -22,7 +22,13 @@ interface Thread {
   exited: Promise<void>;
   /** Set when the host ended the thread for a message past its time limit. */
   timedOut?: HeldMessage;
+  /** Set once the thread has posted `ready` (its factory built its stores). */
+  ready?: boolean;
 }
+
+/** The wait before a thread that ended before it was ready is replaced, doubled for each one after. */
+const START_RETRY_MS = 500;
+const START_RETRY_MAX_MS = 30_000;
 
 export interface FunctionThreadsOptions {
   size: number;
@@ -70,6 +76,9 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
   let extraQueues: string[] = [];
   let blocked: string[] = [];
   let closed = false;
+  /** Threads that ended before they were ready since one last was: each replacement waits longer. */
+  let failedStarts = 0;
+  const replacing = new Set<NodeJS.Timeout>();
 
   function spawn(): Thread {
     const workerData = { ...options.settings, extraQueues } satisfies FunctionThreadSettings;
@@ -98,7 +107,10 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
       else if (report.type === 'finished') finished(thread, report.receiptHandle);
       else if (report.type === 'job') options.onJob?.(report.job);
       else if (report.type === 'stopped') markStopped();
-      else if (report.type === 'error') options.onError?.(new Error(report.message));
+      else if (report.type === 'ready') {
+        thread.ready = true;
+        failedStarts = 0;
+      } else if (report.type === 'error') options.onError?.(new Error(report.message));
       else if (report.type === 'compute') {
         if (!options.compute) send({ type: 'computed', id: report.id, error: 'no compute pool' });
         else
@@ -112,7 +124,19 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
     worker.on('message', (reports: FunctionReport[]) => {
       for (const report of reports) handle(report);
     });
-    worker.on('error', (error) => options.onError?.(error));
+    // A thread that cannot start (its stores do not open, its bundle is gone) is replaced after a wait that
+    // grows: replaced at once, it was started and logged about ten times a second for as long as the
+    // server ran. The error says so, not only what the thread threw.
+    worker.on('error', (error) => {
+      if (thread.ready) options.onError?.(error);
+      else
+        options.onError?.(
+          new Error(
+            `A function thread failed to start (the next one in ${startRetryMs(failedStarts + 1) / 1000} s): ${String((error as Error)?.message ?? error)}`,
+            { cause: error },
+          ),
+        );
+    });
     worker.on('exit', () => {
       markStopped();
       threads.delete(thread);
@@ -120,10 +144,23 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
       recover(thread)
         .catch((error: unknown) => options.onError?.(error))
         .finally(markExited);
-      if (!closed) threads.add(spawn());
+      if (closed) return;
+      if (thread.ready || thread.timedOut) {
+        threads.add(spawn());
+        return;
+      }
+      failedStarts++;
+      const timer = setTimeout(() => {
+        replacing.delete(timer);
+        if (!closed) threads.add(spawn());
+      }, startRetryMs(failedStarts));
+      replacing.add(timer);
     });
     return thread;
   }
+
+  const startRetryMs = (failures: number) =>
+    Math.min(START_RETRY_MAX_MS, START_RETRY_MS * 2 ** Math.max(0, failures - 1));
 
   function started(thread: Thread, message: HeldMessage): void {
     const entry: { message: HeldMessage; timer?: NodeJS.Timeout } = { message };
@@ -233,6 +270,8 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
     held: () => [...threads].flatMap((t) => [...t.held.values()].map((h) => h.message)),
     async close(deadline) {
       closed = true;
+      for (const timer of replacing) clearTimeout(timer);
+      replacing.clear();
       // Still extended while jobs drain; stopped before the threads end (what they held then goes back).
       const all = [...threads];
       broadcast({ type: 'stop' });

@@ -54,6 +54,22 @@ describe('the compute pool', () => {
     }
   }, 60_000);
 
+  it('fails a run whose process ends before it is ready with why it ended', async () => {
+    // Was "A compute process exited while running a part.": why (here a preload NODE_OPTIONS names that does
+    // not exist) was only in the server's raw stderr.
+    const before = process.env.NODE_OPTIONS;
+    process.env.NODE_OPTIONS = '--require /nonexistent/silopool-preload.cjs';
+    try {
+      pool = createComputePool({ size: 1, nice: 0 });
+      await expect(pool.runParts('funds', INPUT, [part(0)])).rejects.toThrow(
+        /ended before it was ready: Error: Cannot find module '\/nonexistent\/silopool-preload\.cjs'/,
+      );
+    } finally {
+      if (before === undefined) delete process.env.NODE_OPTIONS;
+      else process.env.NODE_OPTIONS = before;
+    }
+  }, 60_000);
+
   it('runs the other runs to the end when one run is stopped mid-way (its processes killed)', async () => {
     pool = createComputePool({ size: 2, nice: 0 });
     const stop = new AbortController();

@@ -1,12 +1,22 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { afterAll, describe, expect, it } from 'vitest';
 import { toFieldProblems } from '../../src/models/ajv-messages.ts';
 import { FORMATTING_AJV_OPTIONS, FORMATTING_SCHEMA } from '../../src/models/xlsx/formatting-checks.ts';
 import { moneyFormat } from '../../src/models/xlsx/styles.ts';
-import { buildPrebuilt, bundlePath, isFresh, PREBUILT_DIR, precomputed } from '../../src/runtime/prebuilt.ts';
+import {
+  buildPrebuilt,
+  bundlePath,
+  forkPrebuilt,
+  isFresh,
+  PREBUILT_DIR,
+  prebuiltEntry,
+  prebuiltPath,
+  precomputed,
+} from '../../src/runtime/prebuilt.ts';
 import { startMove, waitForOperation } from '../placement/helpers.ts';
 import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
 
@@ -51,6 +61,163 @@ describe('dedicated functions start from prebuilt JavaScript', () => {
     expect(isFresh('function-process')).toBe(false);
     buildPrebuilt('function-process');
     expect(isFresh('function-process')).toBe(true);
+  });
+
+  it('a bundle is stale when a package bundled into it is updated (`npm install ajv@x` runs no prepare)', () => {
+    buildPrebuilt('compute-process');
+    const manifestFile = `${PREBUILT_DIR}/compute-process.inputs.json`;
+    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as Record<string, { size: number }>;
+    // Ajv is bundled (the formatting check); better-sqlite3 is not (native, loaded from node_modules).
+    const ajv = Object.keys(manifest).find((f) => f.endsWith('node_modules/ajv/package.json'));
+    expect(ajv).toBeDefined();
+    expect(
+      Object.keys(manifest).some((f) => f.includes('node_modules/') && !f.endsWith('/package.json')),
+    ).toBe(false);
+    manifest[ajv!]!.size += 1;
+    writeFileSync(manifestFile, JSON.stringify(manifest));
+    expect(isFresh('compute-process')).toBe(false);
+    buildPrebuilt('compute-process');
+    expect(isFresh('compute-process')).toBe(true);
+  });
+
+  it("a bundle built by another Node is stale (its money formats come from that Node's ICU data)", () => {
+    buildPrebuilt('compute-process');
+    const manifestFile = `${PREBUILT_DIR}/compute-process.inputs.json`;
+    const text = readFileSync(manifestFile, 'utf8');
+    expect(text).toContain(`"node ${process.version} icu ${process.versions.icu}"`);
+    writeFileSync(manifestFile, text.replace(`node ${process.version} `, 'node v20.0.0 '));
+    expect(isFresh('compute-process')).toBe(false);
+    buildPrebuilt('compute-process');
+    expect(isFresh('compute-process')).toBe(true);
+  });
+
+  it('a source changed while its bundle was being built leaves the bundle stale, not fresh with the old code', () => {
+    // esbuild reads the sources, then the manifest takes their mtimes: an edit saved in between (an editor
+    // while a server starts) was recorded as built, and that bundle ran the old code at every start after.
+    // An mtime of the build's moment is what such an edit leaves (esbuild cannot be paused mid-build here).
+    const source = 'src/runtime/compute-process.ts';
+    const before = statSync(source);
+    try {
+      utimesSync(source, new Date(), new Date());
+      buildPrebuilt('compute-process');
+      expect(isFresh('compute-process')).toBe(false);
+      // A time ahead of the clock (a copy from a skewed machine) is no edit now: not stale at every build.
+      const ahead = new Date(Date.now() + 3_600_000);
+      utimesSync(source, ahead, ahead);
+      buildPrebuilt('compute-process');
+      expect(isFresh('compute-process')).toBe(true);
+    } finally {
+      utimesSync(source, before.atime, before.mtime);
+    }
+    buildPrebuilt('compute-process');
+    expect(isFresh('compute-process')).toBe(true);
+  });
+
+  it('a bundle removed while the server runs (git clean, rm -rf dist) is built again for the next process', async () => {
+    // Checked once per process, the path of a removed bundle was forked by every later start: each
+    // dedicated function failed (exited 1), and a shared thread was replaced ten times a second, until a restart.
+    expect(prebuiltEntry('compute-process')).toBe(prebuiltPath('compute-process'));
+    rmSync(bundlePath('compute-process'));
+    const child = forkPrebuilt(
+      'compute-process',
+      { relative: '../../src/runtime/compute-process', base: import.meta.url },
+      [],
+      { serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] },
+    );
+    let stderr = '';
+    child.stderr!.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const first = await new Promise<unknown>((resolve) => {
+      child.once('message', resolve);
+      child.once('exit', (code) => resolve({ exited: code, stderr }));
+    });
+    child.kill();
+    expect(first).toEqual({ ready: true });
+    expect(isFresh('compute-process')).toBe(true);
+  });
+
+  it('a manifest that cannot be read leaves its bundle stale (built again), not a throw that means tsx', () => {
+    buildPrebuilt('compute-process');
+    const manifestFile = `${PREBUILT_DIR}/compute-process.inputs.json`;
+    for (const text of ['{"src/runtime/compute-process.ts": {"size"', 'null']) {
+      writeFileSync(manifestFile, text);
+      expect(isFresh('compute-process')).toBe(false);
+    }
+    buildPrebuilt('compute-process');
+    expect(isFresh('compute-process')).toBe(true);
+  });
+
+  it('a stale bundle that cannot be built is named in a warning, not run through tsx unseen', () => {
+    buildPrebuilt('compute-process');
+    const manifestFile = `${PREBUILT_DIR}/compute-process.inputs.json`;
+    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as Record<string, { size: number }>;
+    manifest['src/runtime/compute-process.ts']!.size += 1;
+    writeFileSync(manifestFile, JSON.stringify(manifest));
+    const prebuilt = new URL('../../src/runtime/prebuilt.ts', import.meta.url).href;
+    // No file can be written (a full disk, a read-only install): the build fails, the sources run through tsx.
+    const check = spawnSync(
+      'sh',
+      [
+        '-c',
+        `ulimit -f 0; exec "${process.execPath}" --import tsx --input-type=module -e "const { prebuiltEntry } = await import('${prebuilt}'); console.log(String(prebuiltEntry('compute-process')));"`,
+      ],
+      { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } },
+    );
+    expect(check.stdout.trim()).toBe('undefined');
+    expect(check.stderr).toMatch(
+      /SILOPOOL_NO_PREBUILT.*No prebuilt compute-process bundle \(.*(EFBIG|file too large)/i,
+    );
+    buildPrebuilt('compute-process');
+  });
+
+  it('builds from any working directory (a server started from elsewhere, a service unit)', () => {
+    // esbuild names its inputs relative to the working directory, which the manifest read as the checkout's:
+    // from another one every build failed (ENOENT on a path that does not exist) and the functions ran
+    // through tsx at every start.
+    buildPrebuilt('compute-process');
+    const manifestFile = `${PREBUILT_DIR}/compute-process.inputs.json`;
+    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as Record<string, { size: number }>;
+    manifest['src/runtime/compute-process.ts']!.size += 1;
+    writeFileSync(manifestFile, JSON.stringify(manifest));
+    const prebuilt = new URL('../../src/runtime/prebuilt.ts', import.meta.url).href;
+    const build = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        import.meta.resolve('tsx'),
+        '--input-type=module',
+        '-e',
+        `const { buildPrebuilt } = await import('${prebuilt}'); buildPrebuilt('compute-process');`,
+      ],
+      { encoding: 'utf8', cwd: tmpdir(), env: { ...process.env, NODE_OPTIONS: '' } },
+    );
+    expect(build.stderr).toBe('');
+    expect(build.status).toBe(0);
+    expect(isFresh('compute-process')).toBe(true);
+  });
+
+  it('a bundle built again by someone else while the server runs is named in a warning, once', async () => {
+    // `npm run build:functions` or a second server on the checkout after an edit: this server's next processes
+    // run the new code next to its own, with nothing in its log to say so.
+    expect(prebuiltEntry('compute-process')).toBe(prebuiltPath('compute-process'));
+    // Earlier cases built it again too: their warning (emitted on the next tick) is not this one.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      buildPrebuilt('compute-process');
+      expect(prebuiltEntry('compute-process')).toBe(prebuiltPath('compute-process'));
+      expect(prebuiltEntry('compute-process')).toBe(prebuiltPath('compute-process'));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    const rebuilt = warnings.filter((w) => (w as { code?: string }).code === 'SILOPOOL_PREBUILT_REBUILT');
+    expect(rebuilt.map((w) => w.message)).toEqual([
+      expect.stringMatching(/compute-process bundle was built again while this server runs.*Restart/),
+    ]);
   });
 
   it('a build that cannot write its files (a full disk) leaves nothing aside', () => {
