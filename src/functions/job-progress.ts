@@ -53,25 +53,41 @@ export function progressReporter(options: {
   };
 }
 
+/** Runs parts of a model (the compute pool's `runParts`); `signal` aborted drops and ends them. */
+export type RunParts = (
+  model: string,
+  input: unknown,
+  parts: unknown[],
+  signal?: AbortSignal,
+) => Promise<unknown[]>;
+
 /**
  * The parts of a parallel run, each sent on its own so the run reports as each part ends (`ofPart` units
  * done) instead of once at the end; the pool runs them as it would the whole plan. Results stay in plan order.
+ * One part failing stops the others, as the pool does within one run: here each part is a run of its own,
+ * and they would run on beside the failed job's retry.
  */
-export function runPartsReporting(
+export async function runPartsReporting(
   model: ModelDefinition,
   input: unknown,
   plan: unknown[],
-  runParts: (model: string, input: unknown, parts: unknown[]) => Promise<unknown[]>,
+  runParts: RunParts,
   onProgress: ProgressCallback,
 ): Promise<unknown[]> {
   const total = model.progress?.total(input) ?? 0;
+  const failed = new AbortController();
   let done = 0;
   return Promise.all(
     plan.map(async (part) => {
-      const [result] = await runParts(model.name, input, [part]);
-      done += model.progress?.ofPart(part) ?? 0;
-      onProgress(Math.min(done, total), total);
-      return result;
+      try {
+        const [result] = await runParts(model.name, input, [part], failed.signal);
+        done += model.progress?.ofPart(part) ?? 0;
+        if (!failed.signal.aborted) onProgress(Math.min(done, total), total);
+        return result;
+      } catch (error) {
+        failed.abort(error);
+        throw error;
+      }
     }),
   );
 }

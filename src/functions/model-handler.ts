@@ -24,7 +24,7 @@ import type { TenantData } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import { announcementsFor } from './announcements.ts';
 import { partialBatchResponse } from './batch-response.ts';
-import { type ProgressCallback, progressReporter, runPartsReporting } from './job-progress.ts';
+import { type ProgressCallback, progressReporter, type RunParts, runPartsReporting } from './job-progress.ts';
 import { renderingOf } from './rendering.ts';
 import { WEBHOOK_QUEUE } from './webhook-message.ts';
 
@@ -33,7 +33,7 @@ const XLSX = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'
 
 export interface HandlerDeps {
   /** Spreads big model runs over cores: the parts a model plans run here, in parallel. */
-  parallel?: { cores: number; runParts(model: string, input: unknown, parts: unknown[]): Promise<unknown[]> };
+  parallel?: { cores: number; runParts: RunParts };
   /** Only `get`: on AWS the model functions read tenant views without secrets (adapters/aws/tenant-views.ts). */
   directory: Pick<TenantDirectory, 'get'>;
   /** For webhook notifications; absent where webhooks are sent another way. */

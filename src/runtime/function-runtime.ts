@@ -39,6 +39,8 @@ export type FunctionReport =
   | { type: 'finished'; queue: string; receiptHandle: string }
   | { type: 'job'; job: JobNotice }
   | { type: 'compute'; id: number; model: string; input: unknown; parts: unknown[] }
+  /** The job no longer wants compute `id` (another of its parts failed): its parts are dropped or ended. */
+  | { type: 'cancel-compute'; id: number }
   | { type: 'error'; message: string }
   | { type: 'stopped' };
 

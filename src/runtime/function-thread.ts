@@ -42,10 +42,26 @@ export async function runFunctionThread(createHandlerDeps: CreateHandlerDeps): P
   // Big runs are split by the model and their parts run in the host's compute pool.
   let nextCompute = 1;
   const computing = new Map<number, { resolve(results: unknown[]): void; reject(error: Error): void }>();
-  const runParts = (model: string, input: unknown, parts: unknown[]) =>
+  const runParts = (model: string, input: unknown, parts: unknown[], signal?: AbortSignal) =>
     new Promise<unknown[]>((resolve, reject) => {
       const id = nextCompute++;
-      computing.set(id, { resolve, reject });
+      const onAbort = () => {
+        computing.delete(id);
+        post({ type: 'cancel-compute', id });
+        reject(signal?.reason instanceof Error ? signal.reason : new Error('The run was stopped.'));
+      };
+      computing.set(id, {
+        resolve: (results) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(results);
+        },
+        reject: (error) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      });
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
       post({ type: 'compute', id, model, input, parts });
     });
 

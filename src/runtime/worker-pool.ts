@@ -17,6 +17,8 @@ interface Thread {
   held: Map<string, { message: HeldMessage; timer?: NodeJS.Timeout }>;
   /** Aborted when the thread ends: the compute pool then drops and kills the parts it asked for. */
   computing: AbortController;
+  /** Its compute runs not yet settled, by the thread's id for them: each can be cancelled alone. */
+  runs: Map<number, AbortController>;
   stopped: Promise<void>;
   /** Resolves once the thread has exited and what it held went back (or was settled). */
   exited: Promise<void>;
@@ -93,6 +95,7 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
       worker,
       held: new Map(),
       computing: new AbortController(),
+      runs: new Map(),
       stopped: new Promise((resolve) => {
         markStopped = resolve;
       }),
@@ -113,12 +116,24 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
       } else if (report.type === 'error') options.onError?.(new Error(report.message));
       else if (report.type === 'compute') {
         if (!options.compute) send({ type: 'computed', id: report.id, error: 'no compute pool' });
-        else
-          options.compute.runParts(report.model, report.input, report.parts, thread.computing.signal).then(
-            (results) => send({ type: 'computed', id: report.id, results }),
-            (error: unknown) => send({ type: 'computed', id: report.id, error: String(error) }),
-          );
-      }
+        else {
+          // Ended with the thread, or alone when the thread's job no longer wants it (`cancel-compute`).
+          const own = new AbortController();
+          thread.runs.set(report.id, own);
+          options.compute
+            .runParts(
+              report.model,
+              report.input,
+              report.parts,
+              AbortSignal.any([thread.computing.signal, own.signal]),
+            )
+            .then(
+              (results) => send({ type: 'computed', id: report.id, results }),
+              (error: unknown) => send({ type: 'computed', id: report.id, error: String(error) }),
+            )
+            .finally(() => thread.runs.delete(report.id));
+        }
+      } else if (report.type === 'cancel-compute') thread.runs.get(report.id)?.abort();
     };
     // In the order the thread made them (a job's claim before its end), several per message.
     worker.on('message', (reports: FunctionReport[]) => {

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { runPartsReporting } from '../../src/functions/job-progress.ts';
 import { getModel } from '../../src/models/registry.ts';
 import { resolveInput } from '../../src/models/rules.ts';
 import { type ComputePool, createComputePool } from '../../src/runtime/compute-pool.ts';
@@ -108,6 +109,36 @@ describe('the compute pool', () => {
     expect(await settledWithin(pool.runParts('funds', INPUT, [part(100)]), 10_000)).toBe('resolved');
   }, 60_000);
 
+  it("stops a reported run's other parts once one fails: each part is a run of its own there", async () => {
+    // A run that reports progress (runPartsReporting, every funds job with a plan) sends each part as its own
+    // run, so a failed part cancelled only itself: the job failed and was retried while its other parts ran
+    // on for seconds of a core each.
+    pool = createComputePool({ size: 1, nice: 0 });
+    const computing = pool;
+    await computing.runParts('funds', INPUT, [part(0)]);
+    const before = await computePids();
+    expect(before.length).toBe(1);
+    const long = resolveInput(
+      getModel('funds'),
+      {},
+      { simulations: 100_000, fundLifeYears: 30, periodsPerYear: 4 },
+    ).effectiveInput;
+    const slow = { start: 0, count: 100_000 };
+    const failed = runPartsReporting(
+      getModel('funds'),
+      long,
+      [null, slow, slow],
+      (model, input, parts, signal) => computing.runParts(model, input, parts, signal),
+      () => undefined,
+    );
+    await expect(failed).rejects.toThrow();
+    const deadline = Date.now() + 3_000;
+    while (Date.now() < deadline && (await computePids()).some((pid) => before.includes(pid)))
+      await new Promise((r) => setTimeout(r, 50));
+    expect((await computePids()).filter((pid) => before.includes(pid))).toEqual([]);
+    expect(await settledWithin(computing.runParts('funds', INPUT, [part(100)]), 10_000)).toBe('resolved');
+  }, 60_000);
+
   it('gives parts only to live processes when one dies between two parts', async () => {
     pool = createComputePool({ size: 1, nice: 0 });
     await pool.runParts('funds', INPUT, [part(0)]);
@@ -199,4 +230,16 @@ async function childPids(): Promise<number[]> {
         return false;
       }
     });
+}
+
+/** This process's children that are compute processes (vitest may have others, esbuild's service). */
+async function computePids(): Promise<number[]> {
+  const { readFileSync } = await import('node:fs');
+  return (await childPids()).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('compute-process');
+    } catch {
+      return false;
+    }
+  });
 }
