@@ -90,7 +90,7 @@ export async function meterStorageDay(deps: MeterDeps, tenant: Tenant, now = Dat
     for (const item of page.items) bytes += item.size;
     cursor = page.nextCursor;
   } while (cursor);
-  return deps.usage.record([storageDayRecord(tenant.id, utcDay(now), bytes)]);
+  return deps.usage.record([storageDayRecord(tenant.id, utcDay(now), bytes, tenant.createdAt)]);
 }
 
 /**
@@ -107,7 +107,7 @@ export async function meterLaneHours(
   const records: UsageRecord[] = [];
   const from = Math.max(lastPassMs, now - 24 * HOUR_MS, Date.parse(tenant.createdAt));
   for (let t = Math.floor(from / HOUR_MS) * HOUR_MS; t <= now; t += HOUR_MS)
-    records.push(laneHourRecord(tenant.id, t));
+    records.push(laneHourRecord(tenant.id, t, tenant.createdAt));
   return deps.usage.record(records);
 }
 

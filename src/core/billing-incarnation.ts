@@ -1,5 +1,5 @@
 import type { Lifetime } from './statement.ts';
-import type { Meter, UsageRecord } from './usage.ts';
+import type { UsageRecord } from './usage.ts';
 
 /**
  * A tenant id can be offboarded and created again: a new incarnation, perhaps another customer. Billing
@@ -13,12 +13,6 @@ export interface BillingIncarnation {
   /** When it was offboarded (a former tenant, src/control/former-tenants.ts). */
   offboardedAt?: string;
 }
-
-/** The period a record counts (it starts at `at`): a storage day, a lane hour; other meters are instants. */
-const PERIOD_MS: Partial<Record<Meter, number>> = {
-  storage_byte_days: 86_400_000,
-  dedicated_lane_hours: 3_600_000,
-};
 
 /** Whether `month` (`YYYY-MM`) began before this incarnation's month of creation: a predecessor's month. */
 export function isBeforeIncarnation(tenant: BillingIncarnation | undefined, month: string): boolean {
@@ -37,14 +31,18 @@ export function lifetimeIn(tenant: BillingIncarnation | undefined, month: string
   };
 }
 
-/** The records of this incarnation: those whose period ends after its creation. */
+/**
+ * The records of this incarnation: those from its creation on. A storage day or lane hour it was created in
+ * starts at its creation (core/usage.ts `periodOf`); one that started before is its predecessor's, whose
+ * period it only overlaps (it was billed that day's bytes when it was one id per day).
+ */
 export function recordsOfIncarnation<T extends Pick<UsageRecord, 'at' | 'meter'>>(
   tenant: BillingIncarnation | undefined,
   records: readonly T[],
 ): T[] {
   const since = tenant?.createdAt ? Date.parse(tenant.createdAt) : Number.NaN;
   if (Number.isNaN(since)) return [...records];
-  return records.filter((r) => Date.parse(r.at) + (PERIOD_MS[r.meter] ?? 1) > since);
+  return records.filter((r) => Date.parse(r.at) >= since);
 }
 
 /**

@@ -85,30 +85,49 @@ export function usageOfFinishedJob(job: JobRecord & { memoryMb?: number }): Usag
   return records;
 }
 
-/** The day's storage record of a tenant: one per tenant per UTC day, whatever pass writes it. */
-export function storageDayRecord(tenantId: TenantId, day: string, bytes: number): UsageRecord {
+/**
+ * A period record's id and start for the tenant incarnation created at `createdAt`: the period's own, or,
+ * for the period it was created in, its creation time with the id naming it. A tenant id offboarded and
+ * onboarded again in one day (hour) is another customer: one id per period made the newcomer's record the
+ * predecessor's (the first write counts), and the newcomer was billed for what it never stored or ran.
+ */
+function periodOf(key: string, startMs: number, createdAt: string | undefined): { id: string; at: string } {
+  const created = createdAt === undefined ? Number.NaN : Date.parse(createdAt);
+  if (!(created > startMs)) return { id: key, at: new Date(startMs).toISOString() };
+  return { id: `${key}/${new Date(created).toISOString()}`, at: new Date(created).toISOString() };
+}
+
+/**
+ * The day's storage record of a tenant: one per tenant incarnation per UTC day, whatever pass writes it.
+ * `createdAt`: the incarnation's, so that its first day is its own (`periodOf`).
+ */
+export function storageDayRecord(
+  tenantId: TenantId,
+  day: string,
+  bytes: number,
+  createdAt?: string,
+): UsageRecord {
   return {
-    id: `storage/${tenantId}/${day}`,
+    ...periodOf(`storage/${tenantId}/${day}`, Date.parse(`${day}T00:00:00.000Z`), createdAt),
     tenantId,
     meter: 'storage_byte_days',
     model: '',
     quantity: Math.max(0, Math.round(bytes)),
-    at: `${day}T00:00:00.000Z`,
     day,
   };
 }
 
-/** One started UTC hour of a dedicated tenant's lanes. */
-export function laneHourRecord(tenantId: TenantId, hourStartMs: number): UsageRecord {
-  const at = new Date(Math.floor(hourStartMs / 3_600_000) * 3_600_000).toISOString();
+/** One started UTC hour of a dedicated tenant's lanes (`createdAt`: as `storageDayRecord`'s). */
+export function laneHourRecord(tenantId: TenantId, hourStartMs: number, createdAt?: string): UsageRecord {
+  const hour = new Date(Math.floor(hourStartMs / 3_600_000) * 3_600_000).toISOString();
+  const period = periodOf(`lane/${tenantId}/${hour.slice(0, 13)}`, Date.parse(hour), createdAt);
   return {
-    id: `lane/${tenantId}/${at.slice(0, 13)}`,
+    ...period,
     tenantId,
     meter: 'dedicated_lane_hours',
     model: '',
     quantity: 1,
-    at,
-    day: utcDay(at),
+    day: utcDay(period.at),
   };
 }
 

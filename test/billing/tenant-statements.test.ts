@@ -33,10 +33,14 @@ describe("a tenant's own statements", () => {
     const deps = { directory: platform.directory, queue: platform.queue, stores: platform.stores };
     const id = randomTenantId('own') as TenantId;
     const other = randomTenantId('own') as TenantId;
-    await createTenant(deps, { id, name: 'Own' });
-    await createTenant(deps, { id: other, name: 'Other' });
+    const { tenant: own0 } = await createTenant(deps, { id, name: 'Own' });
+    const { tenant: other0 } = await createTenant(deps, { id: other, name: 'Other' });
     const day = new Date().toISOString().slice(0, 10);
-    await platform.usage.record([storageDayRecord(id, day, 7 * 1024 ** 3), storageDayRecord(other, day, 1)]);
+    // As the meter records them: their first day starts at their creation (core/usage.ts).
+    await platform.usage.record([
+      storageDayRecord(id, day, 7 * 1024 ** 3, own0.createdAt),
+      storageDayRecord(other, day, 1, other0.createdAt),
+    ]);
     const tenantOnly: UsageLedger = {
       record: (r) => platform.usage.record(r),
       forTenant: (t) => platform.usage.forTenant(t),
