@@ -8,7 +8,7 @@ import {
   RELEASE_ID_PATTERN,
   releaseOf,
 } from '../core/release.ts';
-import type { Tenant } from '../core/tenant.ts';
+import { incarnationOf, type Tenant } from '../core/tenant.ts';
 import { listModels } from '../models/registry.ts';
 import type { ReleaseCatalog } from '../models/releases.ts';
 import type { Operation, OperationStore } from '../ports/operation-store.ts';
@@ -161,6 +161,9 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
       },
     );
     const previous = Object.fromEntries(tenants.map((t) => [t.id, t.release ?? '']));
+    // A wave is of these tenants, not of whoever holds their ids when it runs (an id offboarded and
+    // onboarded again is another customer: neither this release nor its predecessor's pin is its own).
+    const incarnations = Object.fromEntries(tenants.map((t) => [t.id, incarnationOf(t)]));
     const steps = [
       ...waves.map(
         (w, i) =>
@@ -174,6 +177,7 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
       to: releaseId,
       waves: JSON.stringify(waves),
       previous: JSON.stringify(previous),
+      incarnations: JSON.stringify(incarnations),
       observeMs: String(request.observeMs ?? deps.observeMs ?? 300_000),
     });
     await deps.operations.create(op);
@@ -211,7 +215,7 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
       const baseline = JSON.parse(op.params[`wave${i}.baseline`] ?? '{}') as Record<string, HealthSample>;
       const firingBefore = new Set(JSON.parse(op.params[`wave${i}.alarms`] ?? '[]') as string[]);
       await setStep(deps.operations, id, i, 'running', `deploying ${release} to ${wave.join(', ')}`);
-      const applied = await applyRelease(wave, () => release);
+      const applied = await applyRelease(wave, () => release, incarnationsOf(op));
       await deps.onReleaseChange?.();
       const until = Date.parse(start) + observeMs;
       for (;;) {
@@ -257,13 +261,23 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
     log('info', 'upgrade finished', { operationId: id, release });
   }
 
-  /** Sets each tenant's release (CAS, retried); skips tenants gone, moving, offboarding or no longer dedicated. */
-  async function applyRelease(wave: TenantId[], releaseFor: (id: TenantId) => string): Promise<TenantId[]> {
+  /**
+   * Sets each tenant's release (CAS, retried); skips tenants gone, moving, offboarding, no longer dedicated,
+   * or another incarnation of the id than the one planned (`incarnations`; an upgrade planned before they
+   * were recorded has none).
+   */
+  async function applyRelease(
+    wave: TenantId[],
+    releaseFor: (id: TenantId) => string,
+    incarnations: Record<string, string> | undefined,
+  ): Promise<TenantId[]> {
     const applied: TenantId[] = [];
     for (const tenantId of wave) {
       for (;;) {
         const tenant = await deps.directory.get(tenantId);
         if (tenant?.placement !== 'dedicated' || tenant.move || tenant.status === 'offboarding') break;
+        const planned = incarnations?.[tenantId];
+        if (planned !== undefined && planned !== incarnationOf(tenant)) break;
         const target = releaseFor(tenantId);
         if ((tenant.release ?? '') !== target) {
           const { release: _old, ...rest } = tenant;
@@ -299,7 +313,7 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
     const op = await requireOp(id);
     const previous = JSON.parse(op.params.previous ?? '{}') as Record<string, string>;
     await setStep(deps.operations, id, index, 'running', `unhealthy, rolling back: ${reason}`);
-    await applyRelease(wave, (tenantId) => previous[tenantId] ?? '');
+    await applyRelease(wave, (tenantId) => previous[tenantId] ?? '', incarnationsOf(op));
     await deps.onReleaseChange?.();
     let redriven = 0;
     const unredriven: string[] = [];
@@ -397,4 +411,11 @@ export async function allTenants(deps: Pick<ControlDeps, 'directory'>): Promise<
     cursor = page.nextCursor;
   } while (cursor);
   return tenants;
+}
+
+/** The incarnation each planned tenant had when the upgrade was planned (undefined for older upgrades). */
+function incarnationsOf(op: Operation): Record<string, string> | undefined {
+  return op.params.incarnations === undefined
+    ? undefined
+    : (JSON.parse(op.params.incarnations) as Record<string, string>);
 }

@@ -95,3 +95,45 @@ describe('an upgrade whose driver hits an error', () => {
     expect((await operations.get(op.id))?.status).toBe('running');
   });
 });
+
+// An upgrade plans its waves, and each tenant's release to restore on a rollback, by tenant id. A tenant
+// offboarded while its wave was watched, and its id onboarded again (another customer), was given on the
+// rollback the release its predecessor had been pinned to.
+describe('an upgrade rolled back after a tenant id of its wave was offboarded and onboarded again', () => {
+  it("does not give the new tenant its predecessor's release", async () => {
+    const deps = { directory: platform.directory, queue: platform.queue, stores: platform.stores };
+    const id = randomTenantId('roll') as TenantId;
+    const { tenant } = await createTenant(deps, { id, name: 'Before', placement: 'dedicated' });
+    await platform.directory.update(
+      { ...tenant, release: 'r-old', version: tenant.version + 1 },
+      tenant.version,
+    );
+    publishRelease(dir, 'r4', { models: { finance: { version: '1.4.0', body: "version: '1.4.0'" } } });
+    let calls = 0;
+    let after: string | undefined;
+    runner = createRolloutRunner({
+      ...deps,
+      operations,
+      catalog: openReleaseCatalog(join(dir, 'releases')),
+      observeMs: 60_000,
+      pollMs: 10,
+      alarms: {
+        async firing() {
+          // The baseline, then the wave is watched: meanwhile the id changes hands, then an alarm fires.
+          if (++calls === 1) return [];
+          if (after === undefined) {
+            await platform.directory.delete(id);
+            after = (await createTenant(deps, { id, name: 'After', placement: 'dedicated' })).tenant
+              .incarnation;
+          }
+          return [{ tenantId: id, name: 'errors', reason: 'the wave failed' }];
+        },
+      },
+    });
+    const op = await runner.start('r4');
+    await until(async () => (await operations.get(op.id))?.status !== 'running');
+    const now = await platform.directory.get(id);
+    expect(now?.incarnation).toBe(after);
+    expect(now?.release).toBeUndefined();
+  });
+});
