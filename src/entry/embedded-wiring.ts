@@ -49,7 +49,8 @@ export function openEmbeddedPlatform(
 ): EmbeddedPlatform {
   const synchronous = durability === 'power' ? 'FULL' : 'NORMAL';
   const db = openDatabase(join(dataDir, 'silopool.sqlite'), { synchronous });
-  const jobsDb = openDatabase(join(dataDir, 'jobs.sqlite'), { synchronous });
+  // Tenants' inputs and results, shared: nothing of them stays in free space once rewritten or erased.
+  const jobsDb = openDatabase(join(dataDir, 'jobs.sqlite'), { synchronous, secureDelete: true });
   const usage = createSqliteUsageLedger(jobsDb);
   const stores = createEmbeddedStoreProvider(dataDir, jobsDb, {
     durability,

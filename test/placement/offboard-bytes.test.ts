@@ -59,6 +59,38 @@ describe("a shared tenant's data erased from the shared store", () => {
     for (const needle of needles) expect(filesHolding(server.dataDir, needle, exports)).toEqual([]);
   }, 60_000);
 
+  it('by offboarding, beside a tenant whose records share its pages: none of its inputs in any file', async () => {
+    // Ids that sort next to each other: their job records share the job database's pages. A record
+    // rewritten as its job ran (queued, running, succeeded) left its old copy in the page's free space,
+    // which the erase (secure_delete zeroes only what it deletes) never reached.
+    const base = newTenantId('off-nb');
+    const leaving = `${base}-a`;
+    const staying = `${base}-b`;
+    const { apiKey: leavingKey } = await server.createTenant(leaving, { placement: 'shared' });
+    const { apiKey: stayingKey } = await server.createTenant(staying, { placement: 'shared' });
+    const marker = `erase-me-${randomBytes(8).toString('hex')}`;
+    const jobs: [string, { id: string }][] = [];
+    for (let i = 0; i < 4; i++) {
+      jobs.push([
+        leavingKey,
+        await submit(
+          server,
+          leavingKey,
+          { revenue: 5_271_009.125 + i },
+          { 'idempotency-key': `${marker}-${i}` },
+        ),
+      ]);
+      jobs.push([stayingKey, await submit(server, stayingKey, { revenue: 1_000_000 + i })]);
+    }
+    for (const [key, job] of jobs) expect((await waitForJob(server, key, job.id)).status).toBe('succeeded');
+    expect(filesHolding(server.dataDir, marker, () => false).length).toBeGreaterThan(0);
+    const started = await startOffboard(server, leaving);
+    expect((await waitForOperation(server, started.id)).status).toBe('succeeded');
+    const exports = (path: string) => path.startsWith('exports') || path.includes('/exports/');
+    for (const needle of [marker, '5271009.125'])
+      expect(filesHolding(server.dataDir, needle, exports), needle).toEqual([]);
+  }, 90_000);
+
   it('by its promotion: none of its inputs left in the shared files, only in its own folder', async () => {
     const { tenant, needles } = await sharedTenantWithMarkedJobs('mv-bytes');
     const move = await startMove(server, tenant, 'dedicated');

@@ -16,6 +16,13 @@ export interface OpenDatabaseOptions {
   synchronous?: 'NORMAL' | 'FULL';
   /** How long a writer waits for another process's write lock before SQLITE_BUSY. */
   busyTimeoutMs?: number;
+  /**
+   * `secure_delete = ON` on this connection: what a write frees (a record's old copy when it is rewritten, an
+   * object replaced, a row deleted) is zeroed. For a database of tenants' inputs and results shared by
+   * tenants: a job record is rewritten as its job runs, and its old copy stayed in the free space of a page
+   * other tenants' records kept in use, which an erase (`erasing`) never reaches.
+   */
+  secureDelete?: boolean;
 }
 
 /**
@@ -64,6 +71,7 @@ function configure(db: SqliteDatabase, options: OpenDatabaseOptions): SqliteData
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
   db.pragma('foreign_keys = ON');
+  if (options.secureDelete) db.pragma('secure_delete = ON');
   migrate(db);
   return db;
 }
