@@ -256,6 +256,7 @@ export async function driveOffboard(
       if (await ownTenant(deps, op)) await deps.directory.delete(tenantId);
       await deps.onRoutingChange?.();
       if (await ownTenant(deps, op)) throw new Error('The tenant record is still there.');
+      await deps.eraser?.eraseRecordTraces?.(tenantId);
       return 'the tenant record is gone';
     });
   } catch (error) {

@@ -67,4 +67,10 @@ export interface TenantEraser {
    * empty when nothing remains. Absent where nothing can be searched (SQS cannot list a tenant's messages).
    */
   findRemains?(tenantId: TenantId, jobIds: readonly string[]): Promise<string[]>;
+  /**
+   * After the tenant record is removed (offboarding's last step, run again on every retry): what the store
+   * of tenant records keeps of it beside its rows (the embedded write-ahead log of silopool.sqlite, which
+   * holds the record's earlier versions). Absent where there is nothing such.
+   */
+  eraseRecordTraces?(tenantId: TenantId): Promise<void>;
 }

@@ -91,6 +91,24 @@ describe("a shared tenant's data erased from the shared store", () => {
       expect(filesHolding(server.dataDir, needle, exports), needle).toEqual([]);
   }, 90_000);
 
+  it("by offboarding: none of its settings (the tenant record) in any file's bytes", async () => {
+    // The tenant record (its settings: rules, formatting, webhook) is in silopool.sqlite, rewritten on every
+    // settings change and key use; its removal, last, was a plain DELETE with no checkpoint after it.
+    const tenant = newTenantId('off-rec');
+    const marker = `Erase Me ${randomBytes(8).toString('hex')} Ltd`;
+    const { apiKey } = await server.createTenant(tenant, {
+      placement: 'shared',
+      config: { formatting: { companyName: marker } },
+    });
+    const job = await submit(server, apiKey, { revenue: 1_234_567 });
+    expect((await waitForJob(server, apiKey, job.id)).status).toBe('succeeded');
+    expect(filesHolding(server.dataDir, marker, () => false).length).toBeGreaterThan(0);
+    const started = await startOffboard(server, tenant);
+    expect((await waitForOperation(server, started.id)).status).toBe('succeeded');
+    const exports = (path: string) => path.startsWith('exports') || path.includes('/exports/');
+    expect(filesHolding(server.dataDir, marker, exports)).toEqual([]);
+  }, 60_000);
+
   it('by its promotion: none of its inputs left in the shared files, only in its own folder', async () => {
     const { tenant, needles } = await sharedTenantWithMarkedJobs('mv-bytes');
     const move = await startMove(server, tenant, 'dedicated');

@@ -115,6 +115,10 @@ export function createEmbeddedTenantEraser(
           .immediate() + eraseTenantSpans(join(dataDir, TRACES_FILE), tenantId)
       );
     },
+    async eraseRecordTraces() {
+      // The tenant record's earlier versions are page images in silopool.sqlite's write-ahead log.
+      clearWriteAheadLog(db);
+    },
     async findRemains(tenantId, jobIds) {
       const ids = JSON.stringify(jobIds);
       const count = (on: SqliteDatabase, sql: string, ...args: string[]) =>

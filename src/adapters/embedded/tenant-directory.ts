@@ -7,7 +7,7 @@ import {
 import type { TenantId } from '../../core/ids.ts';
 import type { Tenant } from '../../core/tenant.ts';
 import { type TenantDirectory, type TenantPage, withKeyUse } from '../../ports/tenant-directory.ts';
-import type { SqliteDatabase } from './database.ts';
+import { erasing, type SqliteDatabase } from './database.ts';
 
 function encodeCursor(id: string): string {
   return Buffer.from(id, 'utf8').toString('base64url');
@@ -116,7 +116,10 @@ export function createSqliteTenantDirectory(db: SqliteDatabase): TenantDirectory
     },
     async update(next, expectedVersion) {
       const stored: Tenant = { ...next, version: expectedVersion + 1 };
-      const { changes } = stmt.update.run(JSON.stringify(stored), stored.version, next.id, expectedVersion);
+      // A tenant's settings are its customer's: the version replaced leaves no copy in the page's free space.
+      const { changes } = erasing(db, () =>
+        stmt.update.run(JSON.stringify(stored), stored.version, next.id, expectedVersion),
+      );
       wrote();
       if (changes === 0)
         throw new ConditionFailedError(`Tenant ${next.id} changed since version ${expectedVersion}.`);
@@ -125,7 +128,9 @@ export function createSqliteTenantDirectory(db: SqliteDatabase): TenantDirectory
     async touchApiKey(tenant, keyId, at) {
       const touched = withKeyUse(tenant, keyId, at);
       if (touched) {
-        stmt.update.run(JSON.stringify(touched), tenant.version, tenant.id, tenant.version);
+        erasing(db, () =>
+          stmt.update.run(JSON.stringify(touched), tenant.version, tenant.id, tenant.version),
+        );
         wrote();
       }
     },
@@ -140,7 +145,7 @@ export function createSqliteTenantDirectory(db: SqliteDatabase): TenantDirectory
       };
     },
     async delete(id) {
-      stmt.delete.run(id);
+      erasing(db, () => stmt.delete.run(id));
       wrote();
     },
   };
