@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOffboard, waitForOperation } from '../placement/helpers.ts';
 import { newTenantId, startTestServer, type TestServer } from '../support/server.ts';
 
 // Webhook endpoints of different tenants on the real server with real local receivers: a receiver that
@@ -216,6 +218,36 @@ describe('webhook endpoints on the real server', () => {
       // A tenant without a webhook has nothing to show.
       const { apiKey } = await server.createTenant(newTenantId('nohook'));
       expect((await webhookSettings(apiKey)).status).toBe(404);
+    } finally {
+      failing.close();
+      healthy.close();
+    }
+  }, 60_000);
+
+  it("gives a tenant id onboarded again a healthy endpoint, not its predecessor's open circuit", async () => {
+    // The circuit is kept by tenant id: the next customer under an offboarded id, onboarded with its own
+    // webhook, had its deliveries deferred by its predecessor's failures and was shown their last error.
+    const failing = await receiver({ status: 500 });
+    const healthy = await receiver({ status: 204 });
+    try {
+      const f = await hookedTenant(failing.url);
+      await submit(f.apiKey, 6);
+      await until(
+        'the circuit open',
+        () => webhookSettings(f.apiKey),
+        (s) => s.body.health?.state === 'circuit_open',
+      );
+      const off = await startOffboard(server, f.id);
+      expect((await waitForOperation(server, off.id)).status).toBe('succeeded');
+      const secret = `whsec_${randomBytes(24).toString('base64')}`;
+      const { apiKey } = await server.createTenant(f.id, {
+        config: { webhook: { url: healthy.url, secret } },
+      });
+      const now = await webhookSettings(apiKey);
+      expect(now.body).toEqual({
+        url: healthy.url,
+        health: { state: 'healthy', consecutiveFailures: 0, deadLetteredDeliveries: 0 },
+      });
     } finally {
       failing.close();
       healthy.close();

@@ -110,6 +110,8 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
         ...(startMove ? { startMove } : {}),
         ...(deps.control?.tenantChanged ? { tenantChanged: deps.control.tenantChanged } : {}),
       });
+      // An id onboarded again is another customer: its endpoint starts healthy, whatever its predecessor's did.
+      deps.resetWebhookEndpoint?.(tenant.id);
       return reply
         .code(201)
         .header('location', `/v1/admin/tenants/${tenant.id}`)
@@ -155,6 +157,8 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
       const id = parseTenantId(request.params.id, '/params/id');
       checkConfigWebhook(request.body.config, webhookPolicy);
       const tenant = await updateTenant(control, id, request.body);
+      // A webhook the operator sets is a new endpoint, as one the tenant sets (`PUT /v1/settings/webhook`).
+      if (request.body.config?.webhook !== undefined) deps.resetWebhookEndpoint?.(id);
       await deps.control?.tenantChanged?.(id);
       // New function settings of a dedicated tenant on AWS update its stack: an operation to follow.
       const op = request.body.config?.function ? await deps.control?.applySettings?.(id) : undefined;
