@@ -2,7 +2,7 @@ import type { TenantId } from '../core/ids.ts';
 import { laneForPlacement } from '../core/placement.ts';
 import type { Placement } from '../core/tenant.ts';
 import { deadLetterQueueName } from '../ports/message-queue.ts';
-import type { OperationStore, TenantEraser } from '../ports/operation-store.ts';
+import type { Operation, OperationStore, TenantEraser } from '../ports/operation-store.ts';
 import { tenantDataAt } from '../ports/stores.ts';
 import type { InfrastructureOptions } from '../ports/tenant-infrastructure.ts';
 import { laneQueues } from './lanes.ts';
@@ -27,6 +27,31 @@ export interface Offboarded {
   jobIds: readonly string[];
   /** The offboarding operation itself, which stays (it holds the export's location). */
   operationId: string;
+  /** The incarnation offboarded (absent on offboardings begun before they recorded it). */
+  incarnation?: string;
+}
+
+/**
+ * The tenant id's operations this offboarding removes: all but itself and the offboardings of the id's
+ * earlier tenants (another customer each: their exports are theirs, kept for the operator to hand over).
+ */
+async function operationsToRemove(
+  deps: EraseDeps,
+  t: Offboarded,
+): Promise<{ remove: Operation[]; keep: string[] }> {
+  const remove: Operation[] = [];
+  const keep = [t.operationId];
+  for (const op of await deps.operations.listByTenant(t.tenantId)) {
+    if (op.id === t.operationId) continue;
+    const earlier =
+      op.kind === 'offboard' &&
+      t.incarnation !== undefined &&
+      op.params.incarnation !== undefined &&
+      op.params.incarnation !== t.incarnation;
+    if (earlier) keep.push(op.id);
+    else remove.push(op);
+  }
+  return { remove, keep };
 }
 
 /** The tenant's messages and dead letters in every queue, its fair-scheduling rows, its metrics history and its jobs' dedup ids. */
@@ -76,11 +101,11 @@ export async function eraseDedicated(
 
 /** The tenant's other operations (moves, settings applied), and the exports of offboardings that did not finish. */
 export async function eraseOtherOperations(deps: EraseDeps, t: Offboarded): Promise<string> {
-  const others = (await deps.operations.listByTenant(t.tenantId)).filter((op) => op.id !== t.operationId);
+  const { remove: others, keep } = await operationsToRemove(deps, t);
   const shared = deps.stores.objects({ kind: 'shared' });
   for (const op of others)
     if (op.kind === 'offboard' && op.params.export) await shared.delete(op.params.export);
-  await deps.operations.deleteByTenant(t.tenantId, t.operationId);
+  await deps.operations.deleteByTenant(t.tenantId, keep);
   return `${others.length} other operations removed`;
 }
 
@@ -101,7 +126,7 @@ export async function findRemains(deps: EraseDeps, t: Offboarded): Promise<strin
   const dedicated = laneQueues(t.tenantId, 'dedicated').flatMap((q) => [q, deadLetterQueueName(q)]);
   const queues = new Set(await deps.queue.listQueues(laneForPlacement(t.tenantId, 'dedicated', '').queue));
   for (const name of dedicated) if (queues.has(name)) found.push(`queue ${name}`);
-  const others = (await deps.operations.listByTenant(t.tenantId)).filter((op) => op.id !== t.operationId);
+  const { remove: others } = await operationsToRemove(deps, t);
   if (others.length > 0) found.push(`${others.length} other operations`);
   found.push(...((await deps.eraser?.findRemains?.(t.tenantId, t.jobIds)) ?? []));
   return found;

@@ -136,6 +136,7 @@ export async function driveOffboard(
     placement: op.params.placement as Placement,
     jobIds,
     operationId: id,
+    ...(op.params.incarnation !== undefined ? { incarnation: op.params.incarnation } : {}),
   });
   let jobIds: string[] = [];
 

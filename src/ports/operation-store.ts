@@ -43,10 +43,11 @@ export interface OperationStore {
   listRunning(): Promise<Operation[]>;
   listByTenant(tenantId: TenantId): Promise<Operation[]>;
   /**
-   * Removes a tenant's operations (offboarding leaves nothing of the tenant behind), but `except` (an
-   * offboarding operation keeps itself: it holds the export's location).
+   * Removes a tenant's operations (offboarding leaves nothing of the tenant behind), but those named in
+   * `except` (an offboarding operation keeps itself and the finished offboardings of the id's earlier
+   * tenants: each holds its export's location).
    */
-  deleteByTenant(tenantId: TenantId, except?: string): Promise<void>;
+  deleteByTenant(tenantId: TenantId, except?: string | readonly string[]): Promise<void>;
 }
 
 /**

@@ -253,3 +253,24 @@ describe('the final check of an offboarding', () => {
     expect(await platform.stores.jobs({ kind: 'shared' }).forTenant(bystander.id).get(kept.id)).toEqual(kept);
   });
 });
+
+// A tenant id offboarded and onboarded again is another customer. The offboarding of the second removed the
+// tenant id's "other operations" and the exports they name: the first customer's finished offboarding and
+// its export (kept for the operator to hand over) went with it.
+describe('offboarding a tenant id onboarded again', () => {
+  it("keeps its predecessor's finished offboarding and export", async () => {
+    const { deps, newTenant, addJob, platform } = await setUp();
+    const first = await newTenant();
+    await addJob(first.id);
+    const before = await offboardNow(deps, first.id);
+    const exportKey = before.operation.params.export!;
+    const again = makeTenant(first.id, { name: 'Next customer', incarnation: randomUUID() });
+    await platform.directory.create(again);
+    await addJob(again.id);
+    const after = await offboardNow(deps, again.id);
+    expect(after.operation.id).not.toBe(before.operation.id);
+    expect((await deps.operations.get(before.operation.id))?.status).toBe('succeeded');
+    const kept = await platform.stores.objects({ kind: 'shared' }).get(exportKey);
+    expect(kept?.body).toEqual(before.zip);
+  });
+});

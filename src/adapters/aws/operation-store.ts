@@ -102,8 +102,9 @@ export function createDynamoOperationStore({
     },
     listByTenant: byTenant,
     async deleteByTenant(tenantId, except) {
+      const kept = new Set(typeof except === 'string' ? [except] : (except ?? []));
       for (const op of await byTenant(tenantId)) {
-        if (op.id !== except) await client.send(new DeleteCommand({ TableName: tableName, Key: key(op.id) }));
+        if (!kept.has(op.id)) await client.send(new DeleteCommand({ TableName: tableName, Key: key(op.id) }));
       }
     },
   };

@@ -30,7 +30,9 @@ export function createSqliteOperationStore(db: SqliteDatabase): OperationStore {
     byTenant: db.prepare<[string], { doc: string }>(
       'SELECT doc FROM operations WHERE tenant_id = ? ORDER BY id',
     ),
-    deleteByTenant: db.prepare('DELETE FROM operations WHERE tenant_id = ? AND id != ?'),
+    deleteByTenant: db.prepare(
+      'DELETE FROM operations WHERE tenant_id = ? AND id NOT IN (SELECT value FROM json_each(?))',
+    ),
   };
   const parse = (row: { doc: string }) => JSON.parse(row.doc) as Operation;
   return {
@@ -62,7 +64,10 @@ export function createSqliteOperationStore(db: SqliteDatabase): OperationStore {
     listRunning: async () => stmt.running.all().map(parse),
     listByTenant: async (tenantId) => stmt.byTenant.all(tenantId).map(parse),
     async deleteByTenant(tenantId, except) {
-      stmt.deleteByTenant.run(tenantId, except ?? '');
+      stmt.deleteByTenant.run(
+        tenantId,
+        JSON.stringify(typeof except === 'string' ? [except] : (except ?? [])),
+      );
     },
   };
 }
