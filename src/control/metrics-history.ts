@@ -69,8 +69,13 @@ export function createMetricsSampler(deps: MetricsSamplerDeps) {
           if (!forgotten.has(tenantId)) gone.push(tenantId);
           forgotten.add(tenantId);
           previous.delete(tenantId);
+          // Its counters too, or a tenant onboarded again under the id would count its predecessor's
+          // jobs in its first point (counted from zero, the baseline just dropped).
+          deps.metrics.forget(tenantId);
           continue;
         }
+        // Onboarded again: when it goes, it is gone again.
+        forgotten.delete(tenantId);
         const live = deps.metrics.live(tenantId);
         const now: Cumulative = {
           ...deps.metrics.counters(tenantId),

@@ -52,6 +52,8 @@ export interface TenantMetrics {
   live(tenantId: string): LiveTenantFigures;
   counters(tenantId: string): TenantCounters;
   tenants(): string[];
+  /** Drops every figure of the tenant: it is gone, and its id may be onboarded again by another customer. */
+  forget(tenantId: string): void;
   /**
    * The Prometheus text exposition, given the waiting jobs per tenant and model. With `current` (the
    * tenants the directory holds now), tenants not in it are left out and their figures dropped: an
@@ -140,6 +142,9 @@ export function createTenantMetrics(): TenantMetrics {
       };
     },
     tenants: () => [...tenants.keys()],
+    forget(tenantId) {
+      tenants.delete(tenantId);
+    },
     render(queued, current) {
       if (current) for (const id of [...tenants.keys()]) if (!current.has(id)) tenants.delete(id);
       const out: string[] = [];

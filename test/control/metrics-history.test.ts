@@ -145,3 +145,25 @@ describe('metrics history sampler', () => {
     expect((await buffered.query(q, 10)).map((p) => p.value)).toEqual([0.01, 0.5]);
   });
 });
+
+// A tenant id offboarded and onboarded again is another customer. The sampler dropped its baseline when it
+// saw the tenant gone, but this process's counters of the id stayed: the next customer's first point
+// counted from zero the jobs its predecessor finished (and failed), for alert rules and upgrades to read.
+describe('a tenant id onboarded again after the sampler saw it gone', () => {
+  it("starts its history from its own jobs, not its predecessor's", async () => {
+    const tenants = new Set(['t-before']);
+    const { metrics, sampler } = setup(tenants);
+    for (let i = 0; i < 5; i++) metrics.observe(job('t-before', 'failed'));
+    await sampler.sample(1_000);
+    tenants.delete('t-before');
+    expect((await sampler.sample(2_000)).gone).toEqual(['t-before']);
+    tenants.add('t-before');
+    metrics.observe(job('t-before', 'succeeded'));
+    const { points } = await sampler.sample(3_000);
+    expect(pointValue(points, 't-before', 'jobs_failed')).toBe(0);
+    expect(pointValue(points, 't-before', 'jobs_succeeded')).toBe(1);
+    // And when it goes again, it is reported gone again (its history is forgotten again).
+    tenants.delete('t-before');
+    expect((await sampler.sample(4_000)).gone).toEqual(['t-before']);
+  });
+});
