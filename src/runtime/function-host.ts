@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { isTenantId } from '../core/ids.ts';
 import { decodeJobMessage } from '../core/messages.ts';
 import { dedicatedQueueName, sharedQueueName } from '../core/placement.ts';
-import { jobLimitsFor, limitsFor, PLAN_LIMITS, type Tenant } from '../core/tenant.ts';
+import { incarnationOf, jobLimitsFor, limitsFor, PLAN_LIMITS, type Tenant } from '../core/tenant.ts';
 import type { WebhookTargetPolicy } from '../core/webhook-target.ts';
 import type { WebhookEndpoints } from '../functions/webhook-endpoints.ts';
 import { hasRunningLimits, type MessageQueue } from '../ports/message-queue.ts';
@@ -149,8 +149,12 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
   });
 
   const weighted = hasGroupWeights(options.queue) ? options.queue : undefined;
+  /**
+   * Weights and limits as written to the queue, so a refresh writes only changes: by tenant id and
+   * incarnation, for an id offboarded (its rows erased) and onboarded again between two refreshes is another
+   * tenant, whose rows were never written even where its figures are its predecessor's.
+   */
   const weights = new Map<string, number>();
-  /** Limits as written to the queue, so a refresh writes only changes. */
   const written = new Map<string, number>();
   const readLimits = async () => {
     const wantedDedicated = new Set<string>();
@@ -162,26 +166,27 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
           for (const model of options.models) wantedDedicated.add(dedicatedQueueName(tenant.id, model));
         }
         const tenantLimits = limitsFor(tenant);
+        const rowsKey = `${tenant.id}\0${incarnationOf(tenant)}`;
         limits.set(tenant.id, tenantLimits.maxRunningJobs);
         tenants.set(tenant.id, { plan: tenant.plan, config: tenant.config });
         // An offboarding removes the tenant's scheduling rows and checks none is left: writing them again
         // would undo that. Forgotten, so a new tenant under the same id gets its rows written.
         if (tenant.status === 'offboarding') {
-          weights.delete(tenant.id);
-          written.delete(tenant.id);
+          weights.delete(rowsKey);
+          written.delete(rowsKey);
           continue;
         }
         // A lowered limit (0 pauses a tenant) applies before its next start, not only after a finish.
-        if (counted && written.get(tenant.id) !== tenantLimits.maxRunningJobs) {
+        if (counted && written.get(rowsKey) !== tenantLimits.maxRunningJobs) {
           await counted.setGroupLimit(tenant.id, tenantLimits.maxRunningJobs);
-          written.set(tenant.id, tenantLimits.maxRunningJobs);
+          written.set(rowsKey, tenantLimits.maxRunningJobs);
         }
         // The embedded queue shares capacity by weight; SQS fair queues have no weights to set.
-        if (weighted && weights.get(tenant.id) !== tenantLimits.weight) {
+        if (weighted && weights.get(rowsKey) !== tenantLimits.weight) {
           for (const model of options.models) {
             await weighted.setGroupWeight(sharedQueueName(model), tenant.id, tenantLimits.weight);
           }
-          weights.set(tenant.id, tenantLimits.weight);
+          weights.set(rowsKey, tenantLimits.weight);
         }
       }
       cursor = page.nextCursor;

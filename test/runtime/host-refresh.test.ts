@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createEmbeddedTenantEraser } from '../../src/adapters/embedded/operation-store.ts';
 import { STRICT_WEBHOOK_POLICY } from '../../src/core/webhook-target.ts';
 import { type EmbeddedPlatform, openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
 import type { TenantDirectory } from '../../src/ports/tenant-directory.ts';
@@ -107,6 +108,55 @@ describe("the function host's limits refresh", () => {
       max_running: number;
     };
     expect(row.max_running).toBe(0);
+  }, 30_000);
+
+  it('writes the limit and weight of a tenant id onboarded again, though its predecessor had the same', async () => {
+    // The host remembers what it wrote by tenant id. An offboarding it never saw (over between two of its
+    // refreshes) erased the id's rows; the next customer under the id, with the same limits, found them
+    // "already written" and ran with no running limit and the default weight of its own.
+    const dataDir = mkdtempSync(join(tmpdir(), 'silopool-host-again-'));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const platform: EmbeddedPlatform = openEmbeddedPlatform(dataDir);
+    cleanups.push(() => platform.close());
+    const tenantId = randomTenantId('again');
+    const limits = { maxRunningJobs: 3, maxQueuedJobs: 100, submitRatePerSec: 10, submitBurst: 10 };
+    const config = { ...makeTenant(tenantId).config, limits };
+    await platform.directory.create(makeTenant(tenantId, { config, incarnation: 'first' }));
+    const host: FunctionHost = startFunctionHost({
+      queue: platform.queue,
+      directory: platform.directory,
+      stores: platform.stores,
+      models: ['finance'],
+      factory: {
+        module: moduleUrl('../../src/entry/embedded-wiring', import.meta.url),
+        options: { dataDir, maxReceiveCount: 3 },
+      },
+      poolSize: 1,
+      visibilityTimeoutSec: 30,
+      webhookPolicy: STRICT_WEBHOOK_POLICY,
+    });
+    cleanups.push(() => host.stop(Date.now()));
+    await host.refresh();
+    const limitRow = () =>
+      platform.db.prepare('SELECT max_running FROM group_limits WHERE grp = ?').get(tenantId) as
+        | { max_running: number }
+        | undefined;
+    const weightRows = () =>
+      (
+        platform.db.prepare('SELECT count(*) AS n FROM group_weights WHERE grp = ?').get(tenantId) as {
+          n: number;
+        }
+      ).n;
+    expect(limitRow()?.max_running).toBe(3);
+    const weightsBefore = weightRows();
+    expect(weightsBefore).toBeGreaterThan(0);
+    // The offboarding's erase and removal, then the id onboarded again, all between two refreshes.
+    await createEmbeddedTenantEraser(platform.db, dataDir, platform.jobsDb).eraseQueueTraces(tenantId, []);
+    await platform.directory.delete(tenantId);
+    await platform.directory.create(makeTenant(tenantId, { config, incarnation: 'second' }));
+    await host.refresh();
+    expect(limitRow()?.max_running).toBe(3);
+    expect(weightRows()).toBe(weightsBefore);
   }, 30_000);
 
   it("the dedicated host's refresh, asked for after a change, opens the lanes the change made", async () => {
