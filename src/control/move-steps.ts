@@ -41,19 +41,25 @@ export interface MoveDeps extends ControlDeps {
   log?(level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown>): void;
 }
 
-/** The data steps of a move that read and write every record and artifact of a tenant. */
+/**
+ * The data steps of a move that read and write every record and artifact of a tenant. Each takes the move
+ * runner's stop `signal`: a step that can be cut short (one run in a worker thread) rejects once it aborts,
+ * and the move resumes from that step (every step is idempotent) when the runner starts again.
+ */
 export interface MoveDataSteps {
   copy(
     tenantId: TenantId,
     source: StoreRef,
     target: StoreRef,
     report: (detail: string, fraction?: number) => Promise<void>,
+    signal?: AbortSignal,
   ): Promise<string>;
   verify(
     tenantId: TenantId,
     source: StoreRef,
     target: StoreRef,
+    signal?: AbortSignal,
   ): Promise<{ problems: string[]; detail: string }>;
   /** Meters and deletes a switched tenant's records, keys and objects from the shared store `source`. */
-  removeShared(tenantId: TenantId, source: StoreRef): Promise<string>;
+  removeShared(tenantId: TenantId, source: StoreRef, signal?: AbortSignal): Promise<string>;
 }

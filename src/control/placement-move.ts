@@ -280,13 +280,13 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
         if (!done(COPY) || round > 1) {
           await step(id, COPY, async (report) => {
             await setMovePhase(deps.directory, tenantId, id, 'copying');
-            return data.copy(tenantId, source, target, report);
+            return data.copy(tenantId, source, target, report, abort.signal);
           });
         }
         let problems: string[] = [];
         await step(id, VERIFY, async () => {
           await setMovePhase(deps.directory, tenantId, id, 'verifying');
-          const result = await data.verify(tenantId, source, target);
+          const result = await data.verify(tenantId, source, target, abort.signal);
           problems = result.problems;
           return result.detail;
         });
@@ -323,7 +323,7 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
         to,
         source,
         { signal: abort.signal, report: (d) => report(d) },
-        data.removeShared,
+        (id, ref) => data.removeShared(id, ref, abort.signal),
       );
     });
     await finish(id, 'succeeded');

@@ -13,8 +13,10 @@ export function moveDataInWorker(dataDir: string): MoveDataSteps {
   const run = (
     request: DistributiveOmit<MoveWorkerRequest, 'dataDir'>,
     report?: (d: string, f?: number) => Promise<void>,
+    signal?: AbortSignal,
   ) =>
     new Promise<MoveWorkerReport>((resolve, reject) => {
+      if (signal?.aborted) return reject(new Error('The move step was stopped before it started.'));
       const workerData = { ...request, dataDir } as MoveWorkerRequest;
       // The prebuilt bundle where there is one: a step's thread then compiles no TypeScript first.
       const worker = startPrebuiltWorker(
@@ -23,6 +25,13 @@ export function moveDataInWorker(dataDir: string): MoveDataSteps {
         { workerData },
       );
       let settled: MoveWorkerReport | undefined;
+      // A stop (the server shutting down) ends the step's thread at once: the step is idempotent and runs
+      // again when the move resumes, instead of holding the server's stop for a whole copy.
+      const onAbort = () => {
+        settled = { type: 'error', message: 'The move step was stopped.' };
+        void worker.terminate();
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
       let progress: Promise<void> = Promise.resolve();
       worker.on('message', (message: MoveWorkerReport) => {
         if (message.type === 'progress') {
@@ -32,6 +41,7 @@ export function moveDataInWorker(dataDir: string): MoveDataSteps {
       });
       worker.once('error', reject);
       worker.once('exit', (code) => {
+        signal?.removeEventListener('abort', onAbort);
         progress.then(() => {
           if (!settled) reject(new Error(`The move worker exited with code ${code} before it answered.`));
           else if (settled.type === 'error') reject(new Error(settled.message));
@@ -40,18 +50,18 @@ export function moveDataInWorker(dataDir: string): MoveDataSteps {
       });
     });
   return {
-    async copy(tenantId, source, target, report) {
-      const done = await run({ step: 'copy', tenantId, source, target }, report);
+    async copy(tenantId, source, target, report, signal) {
+      const done = await run({ step: 'copy', tenantId, source, target }, report, signal);
       return done.type === 'copied' ? done.summary : '';
     },
-    async verify(tenantId, source, target) {
-      const done = await run({ step: 'verify', tenantId, source, target });
+    async verify(tenantId, source, target, signal) {
+      const done = await run({ step: 'verify', tenantId, source, target }, undefined, signal);
       return done.type === 'verified'
         ? { problems: done.problems, detail: done.detail }
         : { problems: ['no answer'], detail: '' };
     },
-    async removeShared(tenantId, source) {
-      const done = await run({ step: 'remove-shared', tenantId, source });
+    async removeShared(tenantId, source, signal) {
+      const done = await run({ step: 'remove-shared', tenantId, source }, undefined, signal);
       return done.type === 'removed' ? done.summary : '';
     },
   };
