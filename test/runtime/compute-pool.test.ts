@@ -87,58 +87,24 @@ describe('the compute pool', () => {
   it("stops a run's other parts once one of its parts fails: a failed job's work does not go on", async () => {
     // Before, the run rejected at its first failed part while its other parts still ran (seconds of a core
     // each, at the expense of every other job's parts) and the queue retried the job beside them.
-    pool = createComputePool({ size: 1, nice: 0 });
-    await pool.runParts('funds', INPUT, [part(0)]);
-    const before = await childPids();
-    // Processes of earlier tests may still be exiting: they go too, so only "some" is asserted here.
-    expect(before.length).toBeGreaterThan(0);
-    const long = resolveInput(
-      getModel('funds'),
-      {},
-      { simulations: 100_000, fundLifeYears: 30, periodsPerYear: 4 },
-    ).effectiveInput;
-    const slow = { start: 0, count: 100_000 };
-    // A part the model cannot run (no range) fails at once; the two after it are seconds of work each.
-    const failed = pool.runParts('funds', long, [null, slow, slow]);
-    await expect(failed).rejects.toThrow();
-    // The process running the next part is ended (its part cannot be interrupted any other way)...
-    const deadline = Date.now() + 3_000;
-    while (Date.now() < deadline && (await childPids()).some((pid) => before.includes(pid)))
-      await new Promise((r) => setTimeout(r, 50));
-    expect((await childPids()).filter((pid) => before.includes(pid))).toEqual([]);
-    // ...and the pool runs what comes next at once, not after the failed run's parts.
-    expect(await settledWithin(pool.runParts('funds', INPUT, [part(100)]), 10_000)).toBe('resolved');
+    await expectFailedRunStopped(childPids, (computing, input, parts) =>
+      computing.runParts('funds', input, parts),
+    );
   }, 60_000);
 
   it("stops a reported run's other parts once one fails: each part is a run of its own there", async () => {
     // A run that reports progress (runPartsReporting, every funds job with a plan) sends each part as its own
     // run, so a failed part cancelled only itself: the job failed and was retried while its other parts ran
     // on for seconds of a core each.
-    pool = createComputePool({ size: 1, nice: 0 });
-    const computing = pool;
-    await computing.runParts('funds', INPUT, [part(0)]);
-    const before = await computePids();
-    // Processes of earlier tests may still be exiting: they go too, so only "some" is asserted here.
-    expect(before.length).toBeGreaterThan(0);
-    const long = resolveInput(
-      getModel('funds'),
-      {},
-      { simulations: 100_000, fundLifeYears: 30, periodsPerYear: 4 },
-    ).effectiveInput;
-    const slow = { start: 0, count: 100_000 };
-    const failed = runPartsReporting(
-      getModel('funds'),
-      long,
-      [null, slow, slow],
-      (model, input, parts, signal) => computing.runParts(model, input, parts, signal),
-      () => undefined,
+    await expectFailedRunStopped(computePids, (computing, input, parts) =>
+      runPartsReporting(
+        getModel('funds'),
+        input,
+        parts,
+        (model, i, p, signal) => computing.runParts(model, i, p, signal),
+        () => undefined,
+      ),
     );
-    await expect(failed).rejects.toThrow();
-    const deadline = Date.now() + 3_000;
-    while (Date.now() < deadline && (await computePids()).some((pid) => before.includes(pid)))
-      await new Promise((r) => setTimeout(r, 50));
-    expect((await computePids()).filter((pid) => before.includes(pid))).toEqual([]);
-    expect(await settledWithin(computing.runParts('funds', INPUT, [part(100)]), 10_000)).toBe('resolved');
   }, 60_000);
 
   it('gives parts only to live processes when one dies between two parts', async () => {
@@ -244,4 +210,34 @@ async function computePids(): Promise<number[]> {
       return false;
     }
   });
+}
+
+/**
+ * A pool of one process, warmed; then a run of three parts (`start` runs it) whose first part the model
+ * cannot run (no range) and whose two others are seconds of work each. The run must reject, the process
+ * running the next part must be ended (a part cannot be interrupted any other way) within 3 s, and the
+ * pool must run what comes next at once. `pids` lists the pool's processes.
+ */
+async function expectFailedRunStopped(
+  pids: () => Promise<number[]>,
+  start: (computing: ComputePool, input: unknown, parts: unknown[]) => Promise<unknown>,
+): Promise<void> {
+  pool = createComputePool({ size: 1, nice: 0 });
+  const computing = pool;
+  await computing.runParts('funds', INPUT, [part(0)]);
+  const before = await pids();
+  // Processes of earlier tests may still be exiting: they go too, so only "some" is asserted here.
+  expect(before.length).toBeGreaterThan(0);
+  const long = resolveInput(
+    getModel('funds'),
+    {},
+    { simulations: 100_000, fundLifeYears: 30, periodsPerYear: 4 },
+  ).effectiveInput;
+  const slow = { start: 0, count: 100_000 };
+  await expect(start(computing, long, [null, slow, slow])).rejects.toThrow();
+  const deadline = Date.now() + 3_000;
+  while (Date.now() < deadline && (await pids()).some((pid) => before.includes(pid)))
+    await new Promise((r) => setTimeout(r, 50));
+  expect((await pids()).filter((pid) => before.includes(pid))).toEqual([]);
+  expect(await settledWithin(computing.runParts('funds', INPUT, [part(100)]), 10_000)).toBe('resolved');
 }

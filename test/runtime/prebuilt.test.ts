@@ -13,6 +13,7 @@ import {
   forkPrebuilt,
   isFresh,
   PREBUILT_DIR,
+  type PrebuiltEntry,
   prebuiltEntry,
   prebuiltPath,
   precomputed,
@@ -44,6 +45,24 @@ async function cacheAppears(pattern: RegExp): Promise<boolean> {
   for (let i = 0; i < 100 && !cached(); i++) await new Promise((r) => setTimeout(r, 50));
   return cached();
 }
+/**
+ * Builds `entry`'s bundle, then records the input `pick` chooses among its manifest's (the first source by
+ * default) as one byte longer than it is: as if that file changed after the build. Returns the input.
+ */
+function staleBundle(
+  entry: PrebuiltEntry,
+  pick: (inputs: string[]) => string | undefined = (inputs) => inputs.find((f) => f.startsWith('src/')),
+): string {
+  buildPrebuilt(entry);
+  const manifestFile = `${PREBUILT_DIR}/${entry}.inputs.json`;
+  const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as Record<string, { size: number }>;
+  const input = pick(Object.keys(manifest));
+  expect(input).toBeDefined();
+  manifest[input!]!.size += 1;
+  writeFileSync(manifestFile, JSON.stringify(manifest));
+  return input!;
+}
+
 afterAll(async () => {
   for (const s of servers) await s.stop();
 });
@@ -52,29 +71,18 @@ describe('dedicated functions start from prebuilt JavaScript', () => {
   it('a bundle is stale as soon as a source it was built from changes', () => {
     buildPrebuilt('function-process');
     expect(isFresh('function-process')).toBe(true);
-    const manifestFile = `${PREBUILT_DIR}/function-process.inputs.json`;
-    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as Record<string, { size: number }>;
-    const [first] = Object.keys(manifest).filter((f) => f.startsWith('src/'));
-    expect(first).toBeDefined();
-    manifest[first!]!.size += 1;
-    writeFileSync(manifestFile, JSON.stringify(manifest));
+    staleBundle('function-process');
     expect(isFresh('function-process')).toBe(false);
     buildPrebuilt('function-process');
     expect(isFresh('function-process')).toBe(true);
   });
 
   it('a bundle is stale when a package bundled into it is updated (`npm install ajv@x` runs no prepare)', () => {
-    buildPrebuilt('compute-process');
-    const manifestFile = `${PREBUILT_DIR}/compute-process.inputs.json`;
-    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as Record<string, { size: number }>;
     // Ajv is bundled (the formatting check); better-sqlite3 is not (native, loaded from node_modules).
-    const ajv = Object.keys(manifest).find((f) => f.endsWith('node_modules/ajv/package.json'));
-    expect(ajv).toBeDefined();
-    expect(
-      Object.keys(manifest).some((f) => f.includes('node_modules/') && !f.endsWith('/package.json')),
-    ).toBe(false);
-    manifest[ajv!]!.size += 1;
-    writeFileSync(manifestFile, JSON.stringify(manifest));
+    staleBundle('compute-process', (inputs) => {
+      expect(inputs.some((f) => f.includes('node_modules/') && !f.endsWith('/package.json'))).toBe(false);
+      return inputs.find((f) => f.endsWith('node_modules/ajv/package.json'));
+    });
     expect(isFresh('compute-process')).toBe(false);
     buildPrebuilt('compute-process');
     expect(isFresh('compute-process')).toBe(true);
@@ -149,11 +157,7 @@ describe('dedicated functions start from prebuilt JavaScript', () => {
   });
 
   it('a stale bundle that cannot be built is named in a warning, not run through tsx unseen', () => {
-    buildPrebuilt('compute-process');
-    const manifestFile = `${PREBUILT_DIR}/compute-process.inputs.json`;
-    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as Record<string, { size: number }>;
-    manifest['src/runtime/compute-process.ts']!.size += 1;
-    writeFileSync(manifestFile, JSON.stringify(manifest));
+    staleBundle('compute-process', () => 'src/runtime/compute-process.ts');
     const prebuilt = new URL('../../src/runtime/prebuilt.ts', import.meta.url).href;
     // No file can be written (a full disk, a read-only install): the build fails, the sources run through tsx.
     const check = spawnSync(
@@ -175,11 +179,7 @@ describe('dedicated functions start from prebuilt JavaScript', () => {
     // esbuild names its inputs relative to the working directory, which the manifest read as the checkout's:
     // from another one every build failed (ENOENT on a path that does not exist) and the functions ran
     // through tsx at every start.
-    buildPrebuilt('compute-process');
-    const manifestFile = `${PREBUILT_DIR}/compute-process.inputs.json`;
-    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as Record<string, { size: number }>;
-    manifest['src/runtime/compute-process.ts']!.size += 1;
-    writeFileSync(manifestFile, JSON.stringify(manifest));
+    staleBundle('compute-process', () => 'src/runtime/compute-process.ts');
     const prebuilt = new URL('../../src/runtime/prebuilt.ts', import.meta.url).href;
     const build = spawnSync(
       process.execPath,
@@ -327,11 +327,7 @@ describe('dedicated functions start from prebuilt JavaScript', () => {
     // Built lazily, the move worker's bundle was built on the event loop by a promotion's first step: every
     // request of that moment waited for esbuild (0.3 s, bench/placement.ts promotion).
     for (const entry of ['move-worker', 'compute-process'] as const) {
-      buildPrebuilt(entry);
-      const manifestFile = `${PREBUILT_DIR}/${entry}.inputs.json`;
-      const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as Record<string, { size: number }>;
-      manifest[Object.keys(manifest).find((f) => f.startsWith('src/'))!]!.size += 1;
-      writeFileSync(manifestFile, JSON.stringify(manifest));
+      staleBundle(entry);
       expect(isFresh(entry)).toBe(false);
     }
     servers.push(await startTestServer());
