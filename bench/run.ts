@@ -18,6 +18,7 @@ const suites: Record<string, () => Promise<Bench>> = {
   'noisy-neighbour': async () => (await import('./noisy-neighbour.ts')).benchNoisyNeighbour,
   placement: async () => (await import('./placement.ts')).benchPlacement,
   peer: async () => (await import('./peer.ts')).benchPeer,
+  floor: async () => (await import('./floor.ts')).benchFloor,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

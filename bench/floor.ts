@@ -1,0 +1,207 @@
+/**
+ * The durable floor: the least a durable HTTP job service must do per job on this machine, built plainly
+ * in the same process shape as Silopool, and measured in the same run as the plain loop and Silopool.
+ * What the issue-14 ratios are held against when asking "is this target physically reachable here?".
+ *
+ * Per job: an HTTP submit (the same client thread as bench/e2e.ts) to a Fastify route that checks an API
+ * key by hash, validates the input (the model's JSON Schema with Silopool's Ajv options, and its checks),
+ * and commits the job row and its message in ONE SQLite transaction; a function thread (one per core, its
+ * own connection) commits a claim (message hidden, job running) and, after the same model and renderer as
+ * the plain loop, ONE completion (workbook as a row, outcome, message deleted). Three commits, WAL with
+ * `synchronous = NORMAL`: Silopool's durability class (a process kill loses nothing accepted).
+ * Left out, by design: tenants, placement, fairness, limits, metering, traces, progress, retries, job
+ * history — what Silopool does on top. So floor / plain bounds what any such service reaches here, and
+ * Silopool / floor is what its own work costs.
+ * Run: `npm run bench -- floor` (or `npx tsx bench/floor.ts`).
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
+import { Ajv } from 'ajv';
+import Database from 'better-sqlite3';
+import Fastify from 'fastify';
+import { getModel } from '../src/models/registry.ts';
+import { addFormats } from '../src/models/rules.ts';
+import { startModuleWorker } from '../src/runtime/module-url.ts';
+import { plainLoop, platformRun } from './e2e.ts';
+import { warmupJobsPerThread } from './support.ts';
+import type { BenchResult } from './types.ts';
+
+const CASES = {
+  small: { revenue: 1_000_000, years: 10 },
+  large: {
+    revenue: 1_000_000,
+    years: 30,
+    loan: { principal: 5_000_000, annualRate: 0.06, termMonths: 360, startDate: '2026-01-01' },
+  },
+} as const;
+const WARMUP_JOBS = warmupJobsPerThread();
+
+const SCHEMA = `
+  CREATE TABLE jobs (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, input TEXT NOT NULL, status TEXT NOT NULL,
+    created_at INTEGER NOT NULL, started_at INTEGER, finished_at INTEGER, summary TEXT);
+  CREATE TABLE messages (id INTEGER PRIMARY KEY, job_id TEXT NOT NULL, visible_at INTEGER NOT NULL);
+  CREATE INDEX messages_visible ON messages (visible_at, id);
+  CREATE TABLE artifacts (key TEXT PRIMARY KEY, body BLOB NOT NULL);`;
+
+interface Side {
+  perSec: number;
+  cpuMsPerJob: number;
+}
+
+function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
+/** The durable floor for `jobs` timed jobs after the same warm-up per thread as bench/e2e.ts. */
+export async function floorRun(input: unknown, jobs: number, threads: number): Promise<Side> {
+  const dir = mkdtempSync(join(tmpdir(), 'silopool-bench-floor-'));
+  const path = join(dir, 'floor.sqlite');
+  const db = new Database(path, { timeout: 10_000 });
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.exec(SCHEMA);
+  const insertJob = db.prepare(
+    "INSERT INTO jobs (id, tenant_id, input, status, created_at) VALUES (?, ?, ?, 'queued', ?)",
+  );
+  const insertMessage = db.prepare('INSERT INTO messages (job_id, visible_at) VALUES (?, ?)');
+  const submit = db.transaction((id: string, tenantId: string, inputJson: string, now: number) => {
+    insertJob.run(id, tenantId, inputJson, now);
+    insertMessage.run(id, now);
+  });
+
+  const workers = Array.from({ length: threads }, () =>
+    startModuleWorker(new URL('./floor/worker.ts', import.meta.url).href, { workerData: { path } }),
+  );
+  const idle = new Set<Worker>();
+  let submitted = 0;
+  let finished = 0;
+  let onFinished: (() => void) | undefined;
+  let failure: Error | undefined;
+  // A worker drains until no message is visible, then reports idle; a submit wakes one idle worker.
+  const wake = () => {
+    const worker = idle.values().next().value as Worker | undefined;
+    if (!worker || submitted - finished <= threads - idle.size) return;
+    idle.delete(worker);
+    worker.postMessage('wake');
+  };
+  const ready = workers.map(
+    (worker) =>
+      new Promise<void>((resolve, reject) => {
+        worker.once('error', reject);
+        worker.on('message', (message: string | { idle?: true; error?: string }) => {
+          if (typeof message === 'string') {
+            finished++;
+            onFinished?.();
+          } else if (message.error) {
+            failure = new Error(message.error);
+            onFinished?.();
+          } else {
+            idle.add(worker);
+            resolve();
+            wake();
+          }
+        });
+      }),
+  );
+  await Promise.all(ready);
+
+  const apiKey = `sk_${randomUUID()}`;
+  const keys = new Map([[createHash('sha256').update(apiKey).digest('hex'), 'bench-floor']]);
+  const model = getModel('finance');
+  const validate = addFormats(
+    new Ajv({ allErrors: true, useDefaults: true, strict: false, coerceTypes: false }),
+  ).compile(model.inputSchema);
+  const app = Fastify({ logger: false });
+  app.post('/v1/models/finance/jobs', async (request, reply) => {
+    const key = request.headers.authorization?.replace(/^Bearer /, '') ?? '';
+    const tenantId = keys.get(createHash('sha256').update(key).digest('hex'));
+    if (!tenantId) return reply.code(401).send({ title: 'Unauthorized' });
+    const { input: body } = request.body as { input: unknown };
+    if (!validate(body)) return reply.code(400).send({ errors: validate.errors });
+    const problems = model.check(body as never);
+    if (problems.length > 0) return reply.code(400).send({ errors: problems });
+    const id = randomUUID();
+    submit.immediate(id, tenantId, JSON.stringify(body), Date.now());
+    submitted++;
+    wake();
+    return reply.code(202).send({ id, status: 'queued' });
+  });
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  const client = startModuleWorker(new URL('./e2e-client.ts', import.meta.url).href, {
+    workerData: { url, apiKey, body: JSON.stringify({ input }), concurrency: 8 },
+  });
+  const clientReply = () =>
+    new Promise<void>((resolve, reject) => {
+      client.once('message', (m: string) => (m.startsWith('error') ? reject(new Error(m)) : resolve()));
+      client.once('error', reject);
+    });
+  const send = async (count: number): Promise<number> => {
+    const target = finished + count;
+    const allDone = new Promise<void>((resolve, reject) => {
+      onFinished = () => {
+        if (failure) reject(failure);
+        else if (finished >= target) resolve();
+      };
+    });
+    const started = performance.now();
+    const sent = clientReply();
+    client.postMessage({ jobs: count });
+    await sent;
+    await allDone;
+    return count / ((performance.now() - started) / 1000);
+  };
+  try {
+    await clientReply();
+    await send(WARMUP_JOBS * threads);
+    const before = cpuMs();
+    const perSec = await send(jobs);
+    const done = db
+      .prepare<[], { n: number }>("SELECT count(*) n FROM jobs WHERE status = 'succeeded'")
+      .get()!.n;
+    if (done !== WARMUP_JOBS * threads + jobs) throw new Error(`floor: ${done} jobs succeeded, not all`);
+    return { perSec, cpuMsPerJob: (cpuMs() - before) / jobs };
+  } finally {
+    await client.terminate();
+    await app.close();
+    await Promise.all(workers.map((w) => w.terminate()));
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function benchFloor(options: { jobs?: number } = {}): Promise<BenchResult[]> {
+  const threads = availableParallelism();
+  const results: BenchResult[] = [];
+  for (const [name, input] of Object.entries(CASES)) {
+    const jobs = options.jobs ?? 1000;
+    const plain = await plainLoop(input, jobs, threads);
+    const floor = await floorRun(input, jobs, threads);
+    const platform = await platformRun(input, jobs, threads);
+    const target = name === 'small' ? '0.5' : '0.8';
+    results.push({
+      name: `floor: ${name} finance jobs, the durable floor vs plain loop`,
+      value: floor.perSec,
+      unit: 'jobs/s',
+      baseline: plain.perSec,
+      ratio: floor.perSec / plain.perSec,
+      note: `${jobs} jobs, ${threads} threads, after ${WARMUP_JOBS} warm-up jobs per thread; CPU ${floor.cpuMsPerJob.toFixed(2)} vs ${plain.cpuMsPerJob.toFixed(2)} core-ms a job; issue 14's target for Silopool: ≥ ${target}`,
+    });
+    results.push({
+      name: `floor: ${name} finance jobs, Silopool vs the durable floor`,
+      value: platform.perSec,
+      unit: 'jobs/s',
+      baseline: floor.perSec,
+      ratio: platform.perSec / floor.perSec,
+      note: `Silopool / plain ${(platform.perSec / plain.perSec).toFixed(3)}; CPU ${platform.cpuMsPerJob.toFixed(2)} vs ${floor.cpuMsPerJob.toFixed(2)} core-ms a job`,
+    });
+  }
+  return results;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  console.table(await benchFloor());
+}
