@@ -8,7 +8,7 @@ import {
   recommendPlacement,
   type TenantMoney,
 } from '../core/advisor.ts';
-import type { Placement, Tenant } from '../core/tenant.ts';
+import { incarnationOf, type Placement, type Tenant } from '../core/tenant.ts';
 import type { OperationStore } from '../ports/operation-store.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import { placementDecisions } from './advisor-decisions.ts';
@@ -130,11 +130,15 @@ export async function advise(deps: AdvisorDeps): Promise<Recommendation[]> {
 
 export interface AutoPlacementOptions {
   advisor: AdvisorDeps;
-  move(tenantId: string, to: Placement): Promise<unknown>;
+  move(tenant: Tenant, to: Placement): Promise<unknown>;
   /** A tenant is moved at most once per this long (default 1 h). */
   cooldownMs?: number;
-  /** When the tenant last moved (ms since the epoch), if ever. */
-  lastMoveAt(tenantId: string): Promise<number | undefined>;
+  /**
+   * When this tenant last moved (ms since the epoch), if ever. Given the record, so a store can tell one
+   * incarnation of an id from another; a move before the record's `createdAt` is ignored either way (it was
+   * the id's former customer's).
+   */
+  lastMoveAt(tenant: Tenant): Promise<number | undefined>;
 }
 
 /**
@@ -148,15 +152,19 @@ export async function applyAutoPlacement(options: AutoPlacementOptions): Promise
     if (r.action === 'keep') continue;
     const tenant = await options.advisor.directory.get(r.tenantId as Tenant['id']);
     if (tenant?.config.placementPolicy?.mode !== 'auto' || tenant.move) continue;
-    const last = await options.lastMoveAt(r.tenantId);
-    if (last !== undefined && Date.now() - last < (options.cooldownMs ?? 3_600_000)) continue;
-    await options.move(r.tenantId, r.recommended);
+    const last = await options.lastMoveAt(tenant);
+    const ours = last !== undefined && last >= Date.parse(tenant.createdAt);
+    if (ours && Date.now() - last < (options.cooldownMs ?? 3_600_000)) continue;
+    await options.move(tenant, r.recommended);
     applied.push(r);
   }
   return applied;
 }
 
-/** Automation on a timer in a long-running process, remembering its own moves for the cooldown. */
+/**
+ * Automation on a timer in a long-running process, remembering its own moves for the cooldown, per
+ * incarnation of a tenant id (`incarnationOf`): an id offboarded and onboarded again is another customer.
+ */
 export function startAutoPlacement(options: {
   advisor: AdvisorDeps;
   move(tenantId: string, to: Placement): Promise<unknown>;
@@ -165,14 +173,15 @@ export function startAutoPlacement(options: {
   onError?(error: unknown): void;
 }): { stop(): void; runOnce(): Promise<Recommendation[]> } {
   const lastMove = new Map<string, number>();
+  const keyOf = (tenant: Tenant) => `${tenant.id} ${incarnationOf(tenant)}`;
   const runOnce = () =>
     applyAutoPlacement({
       advisor: options.advisor,
       ...(options.cooldownMs !== undefined ? { cooldownMs: options.cooldownMs } : {}),
-      lastMoveAt: async (tenantId) => lastMove.get(tenantId),
-      move: async (tenantId, to) => {
-        lastMove.set(tenantId, Date.now());
-        return options.move(tenantId, to);
+      lastMoveAt: async (tenant) => lastMove.get(keyOf(tenant)),
+      move: async (tenant, to) => {
+        lastMove.set(keyOf(tenant), Date.now());
+        return options.move(tenant.id, to);
       },
     });
   const timer = setInterval(() => runOnce().catch(options.onError), options.intervalMs ?? 300_000);

@@ -7,7 +7,6 @@ import { type SweepReport, sweepDeadLetterQueues } from '../control/dead-letter-
 import { meterPass } from '../control/meter.ts';
 import { createMoveRunner } from '../control/placement-move.ts';
 import { createRolloutRunner } from '../control/release-rollout.ts';
-import type { TenantId } from '../core/ids.ts';
 import { createAwsControl } from './aws-control.ts';
 import { createAwsPorts } from './aws-wiring.ts';
 import { announcesToUsers } from './notification-flag.ts';
@@ -62,11 +61,9 @@ export async function handler(_event: unknown, context: Pick<Context, 'getRemain
           // Tenants whose contract names another Region are never advised shared.
           platformRegion: ports.region,
         },
-        move: (tenantId, to) => runner.start(tenantId, to),
-        lastMoveAt: async (tenantId) => {
-          const moves = (await ports.operations.listByTenant(tenantId as TenantId)).filter(
-            (op) => op.kind === 'move',
-          );
+        move: (tenant, to) => runner.start(tenant.id, to),
+        lastMoveAt: async (tenant) => {
+          const moves = (await ports.operations.listByTenant(tenant.id)).filter((op) => op.kind === 'move');
           return moves.length > 0 ? Math.max(...moves.map((op) => Date.parse(op.createdAt))) : undefined;
         },
       }).catch((error: unknown) => {
