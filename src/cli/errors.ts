@@ -64,6 +64,7 @@ const FILE_PROBLEMS: Record<string, string> = {
   EPERM: 'permission denied',
   EISDIR: 'it is a folder, not a file',
   ENOTDIR: 'a part of the path is not a folder',
+  ENAMETOOLONG: 'a name in the path is longer than the file system takes',
   EEXIST: 'it exists already',
   ENOSPC: 'the disk is full',
   EROFS: 'the file system is read-only',

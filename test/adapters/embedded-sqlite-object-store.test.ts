@@ -139,6 +139,72 @@ describe('the object store in SQLite', () => {
     db = openDatabase(join(dir, 'jobs.sqlite'));
   });
 
+  it('of a large and a small put of one key racing, a reader never sees an older version come back', async () => {
+    // The large put's file store is the real one behind a gate, so the small put (a row) lands at each
+    // step of the large one in turn: before its file is written, after the file is renamed into place but
+    // before the large put is done with the row, and after it resolved; with and without an earlier row
+    // (an earlier row hides the large file until the large put removes it; without one the file shows at
+    // once). Real files and a real database.
+    const real = createFileObjectStore(join(dir, 'objects'), { blockingIo: true });
+    let gate: { at: 'before' | 'after'; open: Promise<void> } | undefined;
+    const gated: ObjectStore = {
+      ...real,
+      async put(key, body, contentType) {
+        if (gate?.at === 'before') await gate.open;
+        await real.put(key, body, contentType);
+        if (gate?.at === 'after') await gate.open;
+      },
+    };
+    const racing = createSqliteObjectStore(() => db, gated, { maxRowBytes: 64 });
+    const cases = [
+      { at: 'before', earlierRow: true, last: 'large' },
+      { at: 'after', earlierRow: true, last: 'large' },
+      { at: 'resolved', earlierRow: true, last: 'small' },
+      // Without a row the large file is the object from its rename; the small put replaces it after that,
+      // so the small one is the object from then on, whenever the large put returns.
+      { at: 'before', earlierRow: false, last: 'small' },
+      { at: 'after', earlierRow: false, last: 'small' },
+      { at: 'resolved', earlierRow: false, last: 'small' },
+    ] as const;
+    for (const [i, { at, earlierRow, last }] of cases.entries()) {
+      const label = `${at}, ${earlierRow ? 'with' : 'without'} an earlier row`;
+      const key = `tenants/${tenant}/jobs/j${i}/workbook.xlsx`;
+      // Earlier versions: a file, and (where asked) a row over it.
+      await real.put(key, Buffer.alloc(80, 9), 'text/old-file');
+      if (earlierRow) await racing.put(key, Buffer.from('old row'), 'text/old-row');
+      // What a reader (this store, and another process's) sees at each step, in order.
+      const other = createSqliteObjectStore(() => db, createFileObjectStore(join(dir, 'objects')));
+      const seen: string[] = [];
+      const look = async () => {
+        const [mine, theirs] = [await racing.get(key), await other.get(key)];
+        expect(theirs?.contentType, label).toBe(mine?.contentType);
+        if (mine && seen.at(-1) !== mine.contentType) seen.push(mine.contentType);
+      };
+      await look();
+      let open = () => {};
+      gate = at === 'resolved' ? undefined : { at, open: new Promise<void>((resolve) => (open = resolve)) };
+      const large = racing.put(key, Buffer.alloc(100, 1), 'text/large');
+      if (at === 'resolved') await large;
+      else await new Promise((resolve) => setImmediate(resolve));
+      await look();
+      await racing.put(key, Buffer.from('small'), 'text/small');
+      await look();
+      open();
+      await large;
+      await look();
+      // Each version shows at most once, in the order written: none comes back once replaced.
+      expect(new Set(seen).size, `${label}: ${seen.join(' → ')}`).toBe(seen.length);
+      const size = last === 'large' ? 100 : 5;
+      expect(await racing.get(key), label).toMatchObject({ contentType: `text/${last}`, size });
+      expect(seen.at(-1), label).toBe(`text/${last}`);
+      expect((await racing.list(`tenants/${tenant}/jobs/j${i}/`)).items).toEqual([{ key, size }]);
+      // A large winner leaves no row to shadow it; a small winner's row shadows the large file.
+      expect(rowKeys().includes(key), label).toBe(last === 'small');
+      await racing.delete(key);
+      expect(await other.get(key)).toBeUndefined();
+    }
+  });
+
   it('a full database is StorageFullError (SQLITE_FULL), and nothing is stored', async () => {
     const pages = db.pragma('page_count', { simple: true }) as number;
     db.pragma(`max_page_count = ${pages}`);

@@ -94,8 +94,11 @@ describe('graceful shutdown', () => {
     const signalled = Date.now();
     process.kill(-server.process.pid!, 'SIGTERM');
     const { at } = await exited;
-    // The grace bounds the stop, whatever still runs (a second of slack for the exit to be seen).
-    expect(at - signalled).toBeLessThan(3_000);
+    // The grace (2 s) bounds the stop, whatever still runs: the jobs are cut short, not waited for (each
+    // runs a second attempt after the restart, below). The bound is far above a normal stop (2.0-2.5 s, the
+    // exit seen by this process) so a loaded machine cannot fail it, and far below the default grace
+    // (25 s), so a stop that ignored the setting or hung on something else still fails it.
+    expect(at - signalled).toBeLessThan(15_000);
 
     const after = await startTestServer({ dataDir: server.dataDir });
     cleanup.push(() => after.stop());
@@ -104,7 +107,8 @@ describe('graceful shutdown', () => {
       waitForJob(after, keys.dedicated, jobs[1]!, { timeoutMs: 90_000 }),
     ]);
     for (const job of finals) {
-      expect(job.status).toBe('succeeded');
+      // The first attempt was cut short by the stop; the second, after the restart, ran to its end.
+      expect(job).toMatchObject({ status: 'succeeded', attempts: 2 });
       expect(job.artifacts).toHaveLength(1);
     }
   }, 180_000);

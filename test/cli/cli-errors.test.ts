@@ -84,6 +84,26 @@ describe('CLI errors people can act on', () => {
     expect(dry.stdout).not.toContain('Nothing to change');
   });
 
+  it('names a file whose name is longer than the file system takes in one line, and deletes nothing', async () => {
+    const DATA_DIR = tempDataDir();
+    const tooLong = join(DATA_DIR, `${'t'.repeat(300)}.yaml`);
+    const apply = await cli({ DATA_DIR }, 'apply', tooLong, '--dry-run');
+    expect(apply.code).toBe(1);
+    expect(apply.stderr).toBe(
+      `silopool: Cannot use ${tooLong}: a name in the path is longer than the file system takes (ENAMETOOLONG).\n`,
+    );
+    const id = newTenantId('exp');
+    await cli({ DATA_DIR }, 'tenants', 'create', id, '--name', 'Export');
+    const zip = join(DATA_DIR, `${'z'.repeat(300)}.zip`);
+    const offboard = await cli({ DATA_DIR }, 'tenants', 'offboard', id, '--export', zip, '--yes', '--json');
+    expect(offboard.code).toBe(1);
+    expect(JSON.parse(offboard.stderr)).toMatchObject({ code: 'enametoolong' });
+    const list = JSON.parse((await cli({ DATA_DIR }, 'tenants', 'list', '--json')).stdout) as {
+      id: string;
+    }[];
+    expect(list.map((t) => t.id)).toContain(id);
+  });
+
   describe('against a running server', () => {
     let server: TestServer;
     const env = () => ({

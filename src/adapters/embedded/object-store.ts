@@ -35,6 +35,11 @@ const JOINED_FROM = 4;
 
 const SEGMENT = /^[A-Za-z0-9._-]+$/;
 const MAX_KEY_LENGTH = 1024;
+/**
+ * The longest file or folder name a file system takes (NAME_MAX: 255 bytes on ext4, xfs, tmpfs, APFS).
+ * Keys are ASCII, so a name's length in characters is its length in bytes.
+ */
+const MAX_NAME_BYTES = 255;
 /** What a stored content type may be: it is written into a fixed header and served as a header. */
 export const CONTENT_TYPE = /^[\x20-\x7e]{1,254}$/;
 
@@ -73,26 +78,53 @@ export function invalid(path: string, message: string): ValidationError {
   return new ValidationError([{ path, message }]);
 }
 
-/** Keys are `/`-separated segments of letters, digits, `.`, `_`, `-`; no empty, `.` or `..` segment. */
+/** The folders (from the root) and the file name that hold a key's object in the layout above. */
+function layoutOf(segments: string[]): { folders: string[]; file: string } {
+  return segments.length < JOINED_FROM
+    ? { folders: segments.slice(0, -1), file: segments.at(-1) + OBJECT_SUFFIX }
+    : { folders: segments.slice(0, -2), file: segments.slice(-2).join(JOIN) + OBJECT_SUFFIX };
+}
+
+const isSegment = (s: string): boolean => SEGMENT.test(s) && s !== '.' && s !== '..';
+
+/**
+ * Keys are `/`-separated segments of letters, digits, `.`, `_`, `-`; no empty, `.` or `..` segment; and
+ * each file and folder name the key becomes fits the file system, so a key too long for it is refused here
+ * like any other bad key, by every embedded store alike (the SQLite one keeps a key as a row or a file by
+ * its body's size), instead of failing in the file system (ENAMETOOLONG) or only once its body grows.
+ */
 export function checkKey(key: string): string[] {
   const segments = key.split('/');
-  const ok =
-    key.length > 0 &&
-    key.length <= MAX_KEY_LENGTH &&
-    segments.every((s) => SEGMENT.test(s) && s !== '.' && s !== '..');
+  const ok = key.length > 0 && key.length <= MAX_KEY_LENGTH && segments.every(isSegment);
   if (!ok) throw invalid('/key', `${JSON.stringify(key)} is not a valid object key`);
+  const { folders, file } = layoutOf(segments);
+  if (file.length > MAX_NAME_BYTES || folders.some((f) => f.length > MAX_NAME_BYTES)) {
+    throw invalid(
+      '/key',
+      `${JSON.stringify(key)} is not a valid object key: its segments name a file or folder longer than ${MAX_NAME_BYTES} bytes`,
+    );
+  }
   return segments;
 }
 
-/** A prefix is a key cut anywhere: complete segments (checked like a key) then a partial last segment. */
+/**
+ * A prefix is a key cut anywhere: complete segments then a partial last segment. A complete segment may
+ * be a folder (`list` walks it), so none is longer than a name can be; whether it ends in a file name
+ * depends on the keys below it, so the prefix is not checked as a key.
+ */
 export function checkPrefix(prefix: string): { dirSegments: string[] } {
   if (prefix === '') return { dirSegments: [] };
   const segments = prefix.split('/');
   const last = segments.pop()!;
-  if (prefix.length > MAX_KEY_LENGTH || (last !== '' && !SEGMENT.test(last))) {
+  if (prefix.length > MAX_KEY_LENGTH || (last !== '' && !SEGMENT.test(last)) || !segments.every(isSegment)) {
     throw invalid('/prefix', `${JSON.stringify(prefix)} is not a valid key prefix`);
   }
-  if (segments.length > 0) checkKey(segments.join('/'));
+  if (segments.some((s) => s.length > MAX_NAME_BYTES)) {
+    throw invalid(
+      '/prefix',
+      `${JSON.stringify(prefix)} is not a valid key prefix: a segment is longer than ${MAX_NAME_BYTES} bytes`,
+    );
+  }
   return { dirSegments: segments };
 }
 
@@ -152,15 +184,10 @@ export function createFileObjectStore(rootDir: string, options: FileObjectStoreO
   const io = options.blockingIo ? blockingObjectIo : asyncObjectIo;
   /** The folder and file of a key now; `legacy` is where the previous layout kept it (when different). */
   const locate = (segments: string[]): { dir: string; path: string; legacy?: string } => {
-    if (segments.length < JOINED_FROM) {
-      return {
-        dir: join(rootDir, ...segments.slice(0, -1)),
-        path: join(rootDir, ...segments) + OBJECT_SUFFIX,
-      };
-    }
-    const dir = join(rootDir, ...segments.slice(0, -2));
-    const name = segments.slice(-2).join(JOIN) + OBJECT_SUFFIX;
-    return { dir, path: join(dir, name), legacy: join(rootDir, ...segments) + OBJECT_SUFFIX };
+    const { folders, file } = layoutOf(segments);
+    const dir = join(rootDir, ...folders);
+    if (segments.length < JOINED_FROM) return { dir, path: join(dir, file) };
+    return { dir, path: join(dir, file), legacy: join(rootDir, ...segments) + OBJECT_SUFFIX };
   };
   const ignoreMissing = (error: unknown): void => {
     if (!isMissing(error)) throw error;

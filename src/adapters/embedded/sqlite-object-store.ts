@@ -26,6 +26,7 @@ const AFTER_ALL_KEYS = '\uffff';
 interface Statements {
   put: Statement<[string, string, Uint8Array]>;
   get: Statement<[string], { content_type: string; body: Buffer }>;
+  has: Statement<[string], { found: number }>;
   list: Statement<[string, string, string, number], { key: string; size: number }>;
   delete: Statement<[string]>;
 }
@@ -38,6 +39,7 @@ function statements(db: SqliteDatabase): Statements {
     s = {
       put: db.prepare('INSERT OR REPLACE INTO objects (key, content_type, body) VALUES (?, ?, ?)'),
       get: db.prepare('SELECT content_type, body FROM objects WHERE key = ?'),
+      has: db.prepare('SELECT 1 AS found FROM objects WHERE key = ?'),
       list: db.prepare(
         'SELECT key, length(body) AS size FROM objects WHERE key >= ? AND key < ? AND key > ? ORDER BY key LIMIT ?',
       ),
@@ -53,8 +55,11 @@ function statements(db: SqliteDatabase): Statements {
  * for tenants' objects up to `maxRowBytes`, and `files` (the file object store, object-store.ts) for larger ones
  * and for every object written before this store existed. A row is the object of its key wherever a
  * file of the same key also is: `get` reads the row first, `list` merges both in key order with the row's
- * size, `delete` removes the file, then the row; a large put stores its file, then removes the row (a crash
- * in between either leaves the version that was current readable, never a stale one, never none).
+ * size, `delete` removes the file, then the row; a large put stores its file, then removes the row that was
+ * there before it (a crash in between either leaves the version that was current readable, never a stale
+ * one, never none). So each put becomes the object at one moment (a small one when its row is written, a
+ * large one at its rename or, under an earlier row, when that row goes), and of puts of one key racing,
+ * a version a reader has seen replaced never comes back.
  *
  * `db` is called for every operation (a dedicated tenant's connection is closed when idle and reopened;
  * store-provider.ts); each statement is one SQLite transaction, durable as the database's `synchronous`
@@ -81,8 +86,13 @@ export function createSqliteObjectStore(
       if (!CONTENT_TYPE.test(contentType))
         throw invalid('/contentType', 'must be 1-254 printable ASCII characters');
       if (body.byteLength > maxRowBytes || !key.startsWith(ROW_KEYS)) {
+        // Only a row that was there before the file is removed. That row hides the new file until it goes,
+        // so the file becomes the object at that one moment. Without one the file is the object from its
+        // rename on; a row written after it (a small put racing this one) is newer, and removing it would
+        // bring the file back to readers who had seen the row's version replace it.
+        const earlierRow = run(key, (s) => s.has.get(key)) !== undefined;
         await files.put(key, body, contentType);
-        run(key, (s) => s.delete.run(key));
+        if (earlierRow) run(key, (s) => s.delete.run(key));
         return;
       }
       // A file of this key (a larger version, or one the file store wrote before this store existed) is
