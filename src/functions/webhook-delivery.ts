@@ -11,13 +11,14 @@ import {
 } from 'request-filtering-agent';
 import { Webhook } from 'standardwebhooks';
 import { jobView } from '../core/job-view.ts';
+import type { Tenant } from '../core/tenant.ts';
 import { checkWebhookUrl, type WebhookTargetPolicy } from '../core/webhook-target.ts';
 import { traceWebhook } from '../observability/job-delivery.ts';
 import { tenantDataFor } from '../ports/placement-data.ts';
 import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import type { UnderCircuit } from './delivery-outcome.ts';
-import type { DeliveryOutcome } from './webhook-endpoints.ts';
+import { type DeliveryOutcome, webhookEndpointKey } from './webhook-endpoints.ts';
 import { decodeWebhookMessage } from './webhook-message.ts';
 
 export interface WebhookDeliveryDeps {
@@ -47,10 +48,15 @@ export class WebhookDeliveryError extends Error {
  * @throws WebhookDeliveryError when the target is refused by the policy (its URL, or the address the
  * connection would reach) or the receiver did not answer 2xx in `timeoutMs`; the caller retries later.
  */
-export async function deliverWebhook(deps: WebhookDeliveryDeps, body: string): Promise<void> {
+export async function deliverWebhook(
+  deps: WebhookDeliveryDeps,
+  body: string,
+  /** The message's tenant as read just before (`webhookOutcome`); read here when absent. */
+  read?: Tenant,
+): Promise<void> {
   const message = decodeWebhookMessage(body);
   if (!message) return;
-  const tenant = await deps.directory.get(message.tenantId);
+  const tenant = read?.id === message.tenantId ? read : await deps.directory.get(message.tenantId);
   const webhook = tenant?.config.webhook;
   if (!tenant || !webhook) return;
   const job = await tenantDataFor(deps.stores, tenant).jobs.get(message.jobId);
@@ -250,8 +256,12 @@ export function agentAllowList(policy: WebhookTargetPolicy, url: URL): string[] 
   });
 }
 
-/** A webhook message: signed and posted under its tenant's endpoint circuit; one that is not, dropped. */
-export function webhookOutcome(
+/**
+ * A webhook message: signed and posted under the circuit of its tenant's endpoint (`webhookEndpointKey`: the
+ * tenant incarnation's, so the next customer under an id never waits on its predecessor's open circuit); one
+ * that is not, dropped. Never rejects: a failed read of the tenant is a failure not counted against the circuit.
+ */
+export async function webhookOutcome(
   deps: WebhookDeliveryDeps,
   body: string,
   attributes: Record<string, string>,
@@ -259,6 +269,17 @@ export function webhookOutcome(
 ): Promise<DeliveryOutcome> {
   const tenantId = decodeWebhookMessage(body)?.tenantId;
   // Not a webhook message: nothing will ever deliver it.
-  if (!tenantId) return Promise.resolve({ kind: 'delivered' });
-  return underCircuit(tenantId, () => traceWebhook(attributes, () => deliverWebhook(deps, body)));
+  if (!tenantId) return { kind: 'delivered' };
+  let tenant: Tenant | undefined;
+  try {
+    tenant = await deps.directory.get(tenantId);
+  } catch (error) {
+    return { kind: 'failed', error };
+  }
+  // No tenant (offboarded) or no webhook any more: nothing will ever deliver it.
+  if (!tenant?.config.webhook) return { kind: 'delivered' };
+  const read = tenant;
+  return underCircuit(webhookEndpointKey(read), () =>
+    traceWebhook(attributes, () => deliverWebhook(deps, body, read)),
+  );
 }
