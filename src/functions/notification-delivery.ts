@@ -20,7 +20,7 @@ import {
   type NotificationMessage,
 } from './notification-message.ts';
 import { dropSubscription, readByKey, tenantRecipients } from './notification-preferences.ts';
-import type { DeliveryOutcome } from './webhook-endpoints.ts';
+import { type DeliveryOutcome, webhookEndpointKey } from './webhook-endpoints.ts';
 
 export interface NotificationDeliveryDeps {
   queue: Pick<MessageQueue, 'send'>;
@@ -76,8 +76,10 @@ export async function fanOutNotification(
 export async function deliverNotification(
   deps: NotificationDeliveryDeps,
   delivery: Extract<NotificationMessage, { kind: 'delivery' }>,
+  /** The delivery's tenant as read just before (`notificationOutcome`); read here when absent. */
+  read?: Tenant,
 ): Promise<void> {
-  const tenant = await activeTenant(deps, delivery.tenantId);
+  const tenant = read?.id === delivery.tenantId ? read : await activeTenant(deps, delivery.tenantId);
   if (!tenant) return;
   const data = tenantDataFor(deps.stores, tenant);
   const [job, settings] = await Promise.all([
@@ -104,7 +106,9 @@ export async function deliverNotification(
 /**
  * A notification message: a job's announcement is fanned out to one delivery per opted-in user and
  * channel (no circuit: it only writes to the queue); a delivery runs under its tenant's channel circuit,
- * keyed `tenant/channel`.
+ * keyed by the tenant incarnation (`webhookEndpointKey`) and the channel: the next customer under an
+ * offboarded id never waits on its predecessor's open circuit. A failed read of the tenant is a failure not
+ * counted against the circuit.
  */
 export async function notificationOutcome(
   deps: NotificationDeliveryDeps,
@@ -120,5 +124,16 @@ export async function notificationOutcome(
       (error: unknown) => ({ kind: 'failed', error }) as const,
     );
   }
-  return underCircuit(`${message.tenantId}/${message.channel}`, () => deliverNotification(deps, message));
+  let tenant: Tenant | undefined;
+  try {
+    tenant = await activeTenant(deps, message.tenantId);
+  } catch (error) {
+    return { kind: 'failed', error };
+  }
+  // The tenant is gone or leaving: its users hear nothing more.
+  if (!tenant) return { kind: 'delivered' };
+  const read = tenant;
+  return underCircuit(`${webhookEndpointKey(read)}/${message.channel}`, () =>
+    deliverNotification(deps, message, read),
+  );
 }
