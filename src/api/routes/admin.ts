@@ -110,8 +110,10 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
         ...(startMove ? { startMove } : {}),
         ...(deps.control?.tenantChanged ? { tenantChanged: deps.control.tenantChanged } : {}),
       });
-      // An id onboarded again is another customer: its endpoint starts healthy, whatever its predecessor's did.
+      // An id onboarded again is another customer: its endpoint starts healthy, whatever its predecessor's did,
+      // and it has no figures yet (they were dropped only once a scrape or a sample saw the id gone).
       deps.resetWebhookEndpoint?.(tenant);
+      deps.metrics?.forget(tenant.id);
       return reply
         .code(201)
         .header('location', `/v1/admin/tenants/${tenant.id}`)
