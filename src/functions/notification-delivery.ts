@@ -76,10 +76,8 @@ export async function fanOutNotification(
 export async function deliverNotification(
   deps: NotificationDeliveryDeps,
   delivery: Extract<NotificationMessage, { kind: 'delivery' }>,
-  /** The delivery's tenant as read just before (`notificationOutcome`); read here when absent. */
-  read?: Tenant,
 ): Promise<void> {
-  const tenant = read?.id === delivery.tenantId ? read : await activeTenant(deps, delivery.tenantId);
+  const tenant = await activeTenant(deps, delivery.tenantId);
   if (!tenant) return;
   const data = tenantDataFor(deps.stores, tenant);
   const [job, settings] = await Promise.all([
@@ -132,8 +130,8 @@ export async function notificationOutcome(
   }
   // The tenant is gone or leaving: its users hear nothing more.
   if (!tenant) return { kind: 'delivered' };
-  const read = tenant;
-  return underCircuit(`${webhookEndpointKey(read)}/${message.channel}`, () =>
-    deliverNotification(deps, message, read),
+  // Read again when the delivery's turn comes (it may wait for a slot): a tenant leaving meanwhile sends nothing.
+  return underCircuit(`${webhookEndpointKey(tenant)}/${message.channel}`, () =>
+    deliverNotification(deps, message),
   );
 }

@@ -48,15 +48,10 @@ export class WebhookDeliveryError extends Error {
  * @throws WebhookDeliveryError when the target is refused by the policy (its URL, or the address the
  * connection would reach) or the receiver did not answer 2xx in `timeoutMs`; the caller retries later.
  */
-export async function deliverWebhook(
-  deps: WebhookDeliveryDeps,
-  body: string,
-  /** The message's tenant as read just before (`webhookOutcome`); read here when absent. */
-  read?: Tenant,
-): Promise<void> {
+export async function deliverWebhook(deps: WebhookDeliveryDeps, body: string): Promise<void> {
   const message = decodeWebhookMessage(body);
   if (!message) return;
-  const tenant = read?.id === message.tenantId ? read : await deps.directory.get(message.tenantId);
+  const tenant = await deps.directory.get(message.tenantId);
   const webhook = tenant?.config.webhook;
   if (!tenant || !webhook) return;
   const job = await tenantDataFor(deps.stores, tenant).jobs.get(message.jobId);
@@ -278,8 +273,9 @@ export async function webhookOutcome(
   }
   // No tenant (offboarded) or no webhook any more: nothing will ever deliver it.
   if (!tenant?.config.webhook) return { kind: 'delivered' };
-  const read = tenant;
-  return underCircuit(webhookEndpointKey(read), () =>
-    traceWebhook(attributes, () => deliverWebhook(deps, body, read)),
+  // The delivery reads the tenant again when its turn comes (it may wait for a slot): a URL or secret changed
+  // meanwhile, or the webhook removed, is what it acts on.
+  return underCircuit(webhookEndpointKey(tenant), () =>
+    traceWebhook(attributes, () => deliverWebhook(deps, body)),
   );
 }

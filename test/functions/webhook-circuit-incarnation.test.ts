@@ -7,6 +7,7 @@ import { createTenant } from '../../src/control/tenants.ts';
 import { parseTenantId, type TenantId } from '../../src/core/ids.ts';
 import { parseWebhookTargetPolicy } from '../../src/core/webhook-target.ts';
 import { openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
+import { createWebhookEndpoints } from '../../src/functions/webhook-endpoints.ts';
 import { createWebhookHandler } from '../../src/functions/webhook-handler.ts';
 import { tenantDataFor } from '../../src/ports/placement-data.ts';
 import { makeJob } from '../contract/fixtures.ts';
@@ -75,5 +76,52 @@ describe("the webhook function's circuits and a tenant id onboarded again", () =
     const after = await tenantWithFinishedJob(id, healthy.url);
     expect((await handler(after)).batchItemFailures).toEqual([]);
     expect(healthy.requests).toHaveLength(1);
+  }, 30_000);
+
+  it('a delivery that waited for a slot goes where the webhook points when its turn comes', async () => {
+    // One delivery at a time: the second waits while the first hangs at a receiver that answers late.
+    let answerLate: (() => void) | undefined;
+    const slow = await startReceiver((res) => {
+      answerLate = () => res.writeHead(204).end();
+    });
+    try {
+      const handler = createWebhookHandler({
+        ...platform,
+        policy: parseWebhookTargetPolicy({ allowHttp: '1', allowHosts: '127.0.0.1' }),
+        timeoutMs: 5000,
+        endpoints: createWebhookEndpoints({ limits: { maxInFlight: 1 } }),
+      });
+      const id = parseTenantId(newTenantId('hook-moved'));
+      const first = await tenantWithFinishedJob(id, slow.url);
+      const tenant = (await platform.directory.get(id))!;
+      const job = makeJob(tenant.id, { status: 'succeeded' });
+      await tenantDataFor(platform.stores, tenant).jobs.create(job);
+      const second = {
+        Records: [
+          {
+            ...first.Records[0]!,
+            messageId: `m-${job.id}`,
+            body: JSON.stringify({ tenantId: id, jobId: job.id, status: 'succeeded', version: 1 }),
+          },
+        ],
+      } as SQSEvent;
+      const running = handler(first);
+      while (slow.requests.length === 0) await new Promise((r) => setTimeout(r, 10));
+      const waiting = handler(second);
+      await new Promise((r) => setTimeout(r, 20));
+      // The tenant points its webhook elsewhere while the second delivery waits.
+      await platform.directory.update(
+        { ...tenant, config: { ...tenant.config, webhook: { url: healthy.url, secret: SECRET } } },
+        tenant.version,
+      );
+      const before = healthy.requests.length;
+      answerLate?.();
+      expect((await running).batchItemFailures).toEqual([]);
+      expect((await waiting).batchItemFailures).toEqual([]);
+      expect(slow.requests).toHaveLength(1);
+      expect(healthy.requests.length).toBe(before + 1);
+    } finally {
+      await slow.close();
+    }
   }, 30_000);
 });
