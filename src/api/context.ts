@@ -11,7 +11,7 @@ declare module 'fastify' {
   interface FastifyRequest {
     principal?: Principal;
     /** The tenant this request acted for, once resolved: what the API meter counts (api-meter.ts). */
-    meteredTenant?: Tenant['id'];
+    meteredTenant?: Pick<Tenant, 'id' | 'incarnation' | 'createdAt'>;
   }
 }
 
@@ -34,7 +34,7 @@ export async function tenantContext(deps: AppDeps, request: FastifyRequest): Pro
   const header = request.headers['x-tenant-id'];
   const tenant = await resolveTenant(principal, Array.isArray(header) ? header[0] : header, deps.directory);
   bind(request, { tenantId: tenant.id });
-  request.meteredTenant = tenant.id;
+  request.meteredTenant = tenant;
   return { tenant, data: tenantDataFor(deps.stores, tenant) };
 }
 

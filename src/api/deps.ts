@@ -3,6 +3,7 @@ import type { TenantMetrics } from '../control/metrics.ts';
 import type { WebhookEndpointReport } from '../control/webhook-health.ts';
 import type { TenantId } from '../core/ids.ts';
 import type { RegionPolicy } from '../core/region.ts';
+import type { Tenant } from '../core/tenant.ts';
 import type { TokenLifetimes } from '../core/token-lifetime.ts';
 import type { WebhookTargetPolicy } from '../core/webhook-target.ts';
 import type { Mailer } from '../functions/notification-channels.ts';
@@ -74,9 +75,9 @@ export interface AppDeps {
   /** Where tenants may point webhooks; default https to public addresses only (`STRICT_WEBHOOK_POLICY`). */
   webhookPolicy?: WebhookTargetPolicy;
   /** The state of a tenant's webhook endpoint, where this process runs the deliveries (the local server). */
-  webhookHealth?(tenantId: TenantId): Promise<WebhookEndpointReport>;
+  webhookHealth?(tenant: Tenant): Promise<WebhookEndpointReport>;
   /** Forgets a tenant's endpoint failures when it sets a new URL. */
-  resetWebhookEndpoint?(tenantId: TenantId): void;
+  resetWebhookEndpoint?(tenant: Tenant): void;
   /** Proxies whose `X-Forwarded-For` names the client: a hop count or addresses; none by default. */
   trustProxy?: false | number | string[];
   /** The spans kept locally of one tenant's job (the embedded span store); absent where none are kept. */

@@ -22,10 +22,11 @@ const RETRY_AFTER_SEC = 5;
 export interface EventStreams {
   readonly maxLifeMs: number;
   /**
-   * Takes one of `tenantId`'s stream slots and registers `end`, called if the server closes first.
+   * Takes one of `owner`'s stream slots and registers `end`, called if the server closes first. The owner is
+   * a tenant incarnation (the id and `incarnationOf`, see job-events-stream.ts), not the id alone.
    * Returns the release function (idempotent). Throws RateLimitedError when the tenant has no slot left.
    */
-  open(tenantId: string, end: () => void): () => void;
+  open(owner: string, end: () => void): () => void;
   /** Calls `listener` with the job on every change this process hears of; returns the unsubscribe function. */
   watch(
     tenantId: string,

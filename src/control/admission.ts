@@ -1,5 +1,5 @@
 import { CostLimitExceededError, RateLimitedError } from '../core/errors.ts';
-import { jobLimitsFor, limitsFor, type Tenant } from '../core/tenant.ts';
+import { incarnationOf, jobLimitsFor, limitsFor, type Tenant } from '../core/tenant.ts';
 import { fullBucket, type TakeResult, type TokenBucket, take, windowSec } from '../core/token-bucket.ts';
 import { getPath, inputPointer } from '../models/schema-paths.ts';
 import type { ModelDefinition } from '../models/types.ts';
@@ -88,10 +88,13 @@ export function createAdmission(options: AdmissionOptions) {
     async admitSubmit(tenant: Tenant): Promise<Record<string, string>> {
       const limits = limitsFor(tenant);
       const bucketLimits = { ratePerSec: limits.submitRatePerSec, burst: limits.submitBurst };
+      // Per incarnation: an id offboarded and onboarded again is another customer, with a full bucket.
+      const incarnation = incarnationOf(tenant);
+      const bucketKey = `${tenant.id} ${incarnation}`;
       const taken = options.buckets
-        ? await options.buckets.take(tenant.id, bucketLimits, now())
-        : take(buckets.get(tenant.id) ?? fullBucket(bucketLimits, now()), bucketLimits, now());
-      if (!options.buckets) buckets.set(tenant.id, taken.bucket);
+        ? await options.buckets.take(tenant.id, bucketLimits, now(), incarnation)
+        : take(buckets.get(bucketKey) ?? fullBucket(bucketLimits, now()), bucketLimits, now());
+      if (!options.buckets) buckets.set(bucketKey, taken.bucket);
       const headers = headersOf(tenant, taken);
       if (!taken.allowed) {
         throw throttle(

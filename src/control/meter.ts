@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Tenant } from '../core/tenant.ts';
+import { incarnationOf, type Tenant } from '../core/tenant.ts';
 import {
   apiRequestsRecord,
   laneHourRecord,
@@ -166,13 +166,18 @@ export function startMetering(
  * a write per request would put a SQLite commit on every request. A batch keeps its id until written,
  * so a failed flush retried never counts twice. A SIGKILL loses at most the last interval's counts
  * (docs/billing.md: the one meter that is at-most-once).
+ *
+ * Counted per tenant incarnation, each batch stamped with the time of its last request, not of the flush:
+ * billing tells an id's incarnations apart by time (`recordsOfIncarnation`: what is at or after `createdAt`),
+ * and an id offboarded and onboarded again within one interval would otherwise have its predecessor's last
+ * requests billed to the new customer.
  */
 export function createApiRequestCounter(usage: UsageLedger, intervalMs = 1000) {
-  let counts = new Map<Tenant['id'], number>();
+  let counts = new Map<string, { tenantId: Tenant['id']; n: number; lastAt: number }>();
   let pending: UsageRecord[] = [];
   const flush = async () => {
-    const now = Date.now();
-    for (const [tenantId, n] of counts) pending.push(apiRequestsRecord(tenantId, randomUUID(), now, n));
+    for (const { tenantId, n, lastAt } of counts.values())
+      pending.push(apiRequestsRecord(tenantId, randomUUID(), lastAt, n));
     counts = new Map();
     if (pending.length === 0) return;
     const batch = pending;
@@ -182,8 +187,14 @@ export function createApiRequestCounter(usage: UsageLedger, intervalMs = 1000) {
   const timer = setInterval(() => flush().catch(() => undefined), intervalMs);
   timer.unref();
   return {
-    count(tenantId: Tenant['id']) {
-      counts.set(tenantId, (counts.get(tenantId) ?? 0) + 1);
+    count(tenant: Pick<Tenant, 'id' | 'incarnation' | 'createdAt'>) {
+      // Tenant ids hold no space: an id and its incarnation read back as one key.
+      const key = `${tenant.id} ${incarnationOf(tenant)}`;
+      const counted = counts.get(key);
+      if (counted) {
+        counted.n += 1;
+        counted.lastAt = Date.now();
+      } else counts.set(key, { tenantId: tenant.id, n: 1, lastAt: Date.now() });
     },
     flush,
     async stop() {

@@ -1,6 +1,6 @@
-import type { TenantId } from '../core/ids.ts';
+import type { Tenant } from '../core/tenant.ts';
 import type { EndpointHealth } from '../core/webhook-circuit.ts';
-import type { WebhookEndpoints } from '../functions/webhook-endpoints.ts';
+import { type WebhookEndpoints, webhookEndpointKey } from '../functions/webhook-endpoints.ts';
 import { WEBHOOK_QUEUE } from '../functions/webhook-message.ts';
 import { deadLetterQueueName, type MessageQueue } from '../ports/message-queue.ts';
 
@@ -19,11 +19,11 @@ export function createWebhookHealth(options: {
   endpoints: WebhookEndpoints;
   queue: MessageQueue;
   countsByGroup: boolean;
-}): (tenantId: TenantId) => Promise<WebhookEndpointReport> {
-  return async (tenantId) => {
-    const health = options.endpoints.health(tenantId);
+}): (tenant: Tenant) => Promise<WebhookEndpointReport> {
+  return async (tenant) => {
+    const health = options.endpoints.health(webhookEndpointKey(tenant));
     if (!options.countsByGroup) return health;
     const byGroup = await options.queue.depthByGroup(deadLetterQueueName(WEBHOOK_QUEUE));
-    return { ...health, deadLetteredDeliveries: byGroup.get(tenantId) ?? 0 };
+    return { ...health, deadLetteredDeliveries: byGroup.get(tenant.id) ?? 0 };
   };
 }

@@ -25,7 +25,7 @@ import { sharedQueueName } from '../core/placement.ts';
 import { regionPolicyFromEnv } from '../core/region.ts';
 import type { Placement } from '../core/tenant.ts';
 import { NOTIFICATION_QUEUE } from '../functions/notification-message.ts';
-import { createWebhookEndpoints } from '../functions/webhook-endpoints.ts';
+import { createWebhookEndpoints, webhookEndpointKey } from '../functions/webhook-endpoints.ts';
 import { listModels } from '../models/registry.ts';
 import { openReleaseCatalog } from '../models/releases.ts';
 import { warmInputValidation } from '../models/rules.ts';
@@ -184,7 +184,7 @@ export async function startPlatform(
       queue: platform.queue,
       countsByGroup: embedded !== undefined,
     }),
-    resetWebhookEndpoint: (tenantId) => webhookEndpoints.reset(tenantId),
+    resetWebhookEndpoint: (tenant) => webhookEndpoints.reset(webhookEndpointKey(tenant)),
     ...(notifications ? { notifications: notifications.offer } : {}),
   });
 

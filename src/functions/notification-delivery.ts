@@ -20,7 +20,7 @@ import {
   type NotificationMessage,
 } from './notification-message.ts';
 import { dropSubscription, readByKey, tenantRecipients } from './notification-preferences.ts';
-import type { DeliveryOutcome } from './webhook-endpoints.ts';
+import { type DeliveryOutcome, webhookEndpointKey } from './webhook-endpoints.ts';
 
 export interface NotificationDeliveryDeps {
   queue: Pick<MessageQueue, 'send'>;
@@ -104,7 +104,9 @@ export async function deliverNotification(
 /**
  * A notification message: a job's announcement is fanned out to one delivery per opted-in user and
  * channel (no circuit: it only writes to the queue); a delivery runs under its tenant's channel circuit,
- * keyed `tenant/channel`.
+ * keyed by the tenant incarnation (`webhookEndpointKey`) and the channel: the next customer under an
+ * offboarded id never waits on its predecessor's open circuit. A failed read of the tenant is a failure not
+ * counted against the circuit.
  */
 export async function notificationOutcome(
   deps: NotificationDeliveryDeps,
@@ -120,5 +122,16 @@ export async function notificationOutcome(
       (error: unknown) => ({ kind: 'failed', error }) as const,
     );
   }
-  return underCircuit(`${message.tenantId}/${message.channel}`, () => deliverNotification(deps, message));
+  let tenant: Tenant | undefined;
+  try {
+    tenant = await activeTenant(deps, message.tenantId);
+  } catch (error) {
+    return { kind: 'failed', error };
+  }
+  // The tenant is gone or leaving: its users hear nothing more.
+  if (!tenant) return { kind: 'delivered' };
+  // Read again when the delivery's turn comes (it may wait for a slot): a tenant leaving meanwhile sends nothing.
+  return underCircuit(`${webhookEndpointKey(tenant)}/${message.channel}`, () =>
+    deliverNotification(deps, message),
+  );
 }

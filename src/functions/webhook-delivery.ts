@@ -11,13 +11,14 @@ import {
 } from 'request-filtering-agent';
 import { Webhook } from 'standardwebhooks';
 import { jobView } from '../core/job-view.ts';
+import type { Tenant } from '../core/tenant.ts';
 import { checkWebhookUrl, type WebhookTargetPolicy } from '../core/webhook-target.ts';
 import { traceWebhook } from '../observability/job-delivery.ts';
 import { tenantDataFor } from '../ports/placement-data.ts';
 import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import type { UnderCircuit } from './delivery-outcome.ts';
-import type { DeliveryOutcome } from './webhook-endpoints.ts';
+import { type DeliveryOutcome, webhookEndpointKey } from './webhook-endpoints.ts';
 import { decodeWebhookMessage } from './webhook-message.ts';
 
 export interface WebhookDeliveryDeps {
@@ -250,8 +251,12 @@ export function agentAllowList(policy: WebhookTargetPolicy, url: URL): string[] 
   });
 }
 
-/** A webhook message: signed and posted under its tenant's endpoint circuit; one that is not, dropped. */
-export function webhookOutcome(
+/**
+ * A webhook message: signed and posted under the circuit of its tenant's endpoint (`webhookEndpointKey`: the
+ * tenant incarnation's, so the next customer under an id never waits on its predecessor's open circuit); one
+ * that is not, dropped. Never rejects: a failed read of the tenant is a failure not counted against the circuit.
+ */
+export async function webhookOutcome(
   deps: WebhookDeliveryDeps,
   body: string,
   attributes: Record<string, string>,
@@ -259,6 +264,18 @@ export function webhookOutcome(
 ): Promise<DeliveryOutcome> {
   const tenantId = decodeWebhookMessage(body)?.tenantId;
   // Not a webhook message: nothing will ever deliver it.
-  if (!tenantId) return Promise.resolve({ kind: 'delivered' });
-  return underCircuit(tenantId, () => traceWebhook(attributes, () => deliverWebhook(deps, body)));
+  if (!tenantId) return { kind: 'delivered' };
+  let tenant: Tenant | undefined;
+  try {
+    tenant = await deps.directory.get(tenantId);
+  } catch (error) {
+    return { kind: 'failed', error };
+  }
+  // No tenant (offboarded) or no webhook any more: nothing will ever deliver it.
+  if (!tenant?.config.webhook) return { kind: 'delivered' };
+  // The delivery reads the tenant again when its turn comes (it may wait for a slot): a URL or secret changed
+  // meanwhile, or the webhook removed, is what it acts on.
+  return underCircuit(webhookEndpointKey(tenant), () =>
+    traceWebhook(attributes, () => deliverWebhook(deps, body)),
+  );
 }

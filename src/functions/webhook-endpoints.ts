@@ -1,3 +1,4 @@
+import { incarnationOf, type Tenant } from '../core/tenant.ts';
 import {
   admit,
   backoffMs,
@@ -60,6 +61,16 @@ export interface WebhookEndpoints {
   health(tenantId: string): EndpointHealth;
   /** Forgets the endpoint's failures: its tenant set a new URL. */
   reset(tenantId: string): void;
+}
+
+/**
+ * The key of a tenant's webhook endpoint in `WebhookEndpoints`: its id and incarnation (`incarnationOf`). An id
+ * offboarded and onboarded again is another customer with another endpoint; on Lambda a warm instance keeps
+ * its circuits, and no reset made in the API's process reaches it.
+ */
+export function webhookEndpointKey(tenant: Pick<Tenant, 'id' | 'incarnation' | 'createdAt'>): string {
+  // Tenant ids hold no space: the two parts read back as one key.
+  return `${tenant.id} ${incarnationOf(tenant)}`;
 }
 
 interface Endpoint {

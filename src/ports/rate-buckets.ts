@@ -7,6 +7,15 @@ import type { TakeResult, TokenBucketLimits } from '../core/token-bucket.ts';
  * adapter only stores the bucket with compare-and-set.
  */
 export interface RateBuckets {
-  /** Takes one token from the tenant's bucket, or refuses with how long to wait. */
-  take(tenantId: TenantId, limits: TokenBucketLimits, nowMs: number): Promise<TakeResult>;
+  /**
+   * Takes one token from the tenant's bucket, or refuses with how long to wait. `incarnation`
+   * (`incarnationOf`): a bucket another incarnation of the id left (the id offboarded and onboarded again)
+   * is not this tenant's, which starts with a full one.
+   */
+  take(
+    tenantId: TenantId,
+    limits: TokenBucketLimits,
+    nowMs: number,
+    incarnation?: string,
+  ): Promise<TakeResult>;
 }

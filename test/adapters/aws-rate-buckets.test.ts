@@ -60,3 +60,35 @@ describe('submit-rate buckets shared by API processes (DynamoDB)', () => {
     }
   });
 });
+
+// The bucket item outlives an offboarding (until its idle expiry), keyed by tenant id: the next customer
+// under the id started with its predecessor's empty bucket and was refused its first submits.
+describe('submit-rate buckets and a tenant id onboarded again', () => {
+  it.each([
+    ['shared (DynamoDB)', true],
+    ['per process', false],
+  ])("%s: the new tenant starts with a full bucket, not its predecessor's empty one", async (_, shared) => {
+    const buckets = shared ? createDynamoRateBuckets({ client: aws.dynamo, tableName: table }) : undefined;
+    const admission = createAdmission({
+      queue: {} as MessageQueue,
+      countQueued: async () => 0,
+      ...(buckets ? { buckets } : {}),
+    });
+    const predecessor = {
+      ...tenant(),
+      createdAt: '2026-01-01T00:00:00.000Z',
+      incarnation: 'first',
+    } as Tenant;
+    const passed = async (t: Tenant, n: number) =>
+      (await Promise.allSettled(Array.from({ length: n }, () => admission.admitSubmit(t)))).filter(
+        (r) => r.status === 'fulfilled',
+      ).length;
+    expect(await passed(predecessor, 6)).toBe(5);
+    const successor = {
+      ...predecessor,
+      createdAt: new Date().toISOString(),
+      incarnation: 'second',
+    } as Tenant;
+    expect(await passed(successor, 5)).toBe(5);
+  });
+});

@@ -12,7 +12,8 @@ const IDLE_TTL_SEC = 86_400;
 /**
  * Token buckets in the control-plane table, one item per tenant (`RATE#{tenantId}` / `BUCKET`): read
  * consistently, take with the core arithmetic, write back only if nobody else wrote since (version).
- * A refusal writes nothing: the refill is a function of the stored time.
+ * A refusal writes nothing: the refill is a function of the stored time. The item names the tenant incarnation
+ * it counts for; another incarnation's (the id's predecessor's) counts as no item.
  */
 export function createDynamoRateBuckets(options: {
   client: DynamoDBDocumentClient;
@@ -20,16 +21,20 @@ export function createDynamoRateBuckets(options: {
 }): RateBuckets {
   const { client, tableName } = options;
   return {
-    async take(tenantId: TenantId, limits, nowMs): Promise<TakeResult> {
+    async take(tenantId: TenantId, limits, nowMs, incarnation): Promise<TakeResult> {
       const key = { pk: `RATE#${tenantId}`, sk: 'BUCKET' };
       let last: TakeResult | undefined;
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
         const out = await client.send(
           new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }),
         );
-        const stored = out.Item as { tokens: number; atMs: number; version: number } | undefined;
+        const stored = out.Item as
+          | { tokens: number; atMs: number; version: number; incarnation?: string }
+          | undefined;
+        // The item outlives an offboarding (until it expires): a predecessor's bucket is not this tenant's.
+        const own = stored && (incarnation === undefined || stored.incarnation === incarnation);
         last = take(
-          stored ? { tokens: stored.tokens, atMs: stored.atMs } : fullBucket(limits, nowMs),
+          own ? { tokens: stored.tokens, atMs: stored.atMs } : fullBucket(limits, nowMs),
           limits,
           nowMs,
         );
@@ -39,6 +44,7 @@ export function createDynamoRateBuckets(options: {
           tokens: last.bucket.tokens,
           atMs: last.bucket.atMs,
           version: (stored?.version ?? 0) + 1,
+          ...(incarnation !== undefined ? { incarnation } : {}),
           expiresAt: Math.floor(nowMs / 1000) + IDLE_TTL_SEC,
         };
         const written = stored

@@ -110,8 +110,10 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
         ...(startMove ? { startMove } : {}),
         ...(deps.control?.tenantChanged ? { tenantChanged: deps.control.tenantChanged } : {}),
       });
-      // An id onboarded again is another customer: its endpoint starts healthy, whatever its predecessor's did.
-      deps.resetWebhookEndpoint?.(tenant.id);
+      // An id onboarded again is another customer: its endpoint starts healthy, whatever its predecessor's did,
+      // and it has no figures yet (they were dropped only once a scrape or a sample saw the id gone).
+      deps.resetWebhookEndpoint?.(tenant);
+      deps.metrics?.forget(tenant.id);
       return reply
         .code(201)
         .header('location', `/v1/admin/tenants/${tenant.id}`)
@@ -158,7 +160,7 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
       checkConfigWebhook(request.body.config, webhookPolicy);
       const tenant = await updateTenant(control, id, request.body);
       // A webhook the operator sets is a new endpoint, as one the tenant sets (`PUT /v1/settings/webhook`).
-      if (request.body.config?.webhook !== undefined) deps.resetWebhookEndpoint?.(id);
+      if (request.body.config?.webhook !== undefined) deps.resetWebhookEndpoint?.(tenant);
       await deps.control?.tenantChanged?.(id);
       // New function settings of a dedicated tenant on AWS update its stack: an operation to follow.
       const op = request.body.config?.function ? await deps.control?.applySettings?.(id) : undefined;

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isTerminal, type JobRecord } from '../../core/job.ts';
 import { jobView } from '../../core/job-view.ts';
+import { incarnationOf, type Tenant } from '../../core/tenant.ts';
 import type { TenantJobStore } from '../../ports/job-store.ts';
 import type { JobNotice } from '../../runtime/job-events.ts';
 import type { EventStreams } from '../event-streams.ts';
@@ -11,7 +12,10 @@ const HEARTBEAT_MS = 15_000;
  * Streams a job's status changes as SSE until its terminal status. Changes are pushed from this
  * process's job events (and the shared poll where one runs); a stream lives at most
  * `streams.maxLifeMs` and then ends with a `reconnect` event, so no connection is held forever.
- * Throws RateLimitedError (before anything is written) when the tenant has no stream slot left.
+ * Throws RateLimitedError (before anything is written) when the tenant has no stream slot left. Slots are
+ * counted per incarnation of the tenant id (`incarnationOf`): streams an offboarded tenant still holds (its
+ * queued jobs cancelled by the offboarding, which no stream hears of, until their life ends) are not the
+ * slots of the next customer under the same id.
  */
 export async function streamJobEvents(
   streams: EventStreams,
@@ -19,6 +23,7 @@ export async function streamJobEvents(
   reply: FastifyReply,
   jobs: TenantJobStore,
   initial: JobRecord,
+  tenant: Pick<Tenant, 'id' | 'incarnation' | 'createdAt'>,
 ): Promise<void> {
   const res = reply.raw;
   let closed = false;
@@ -30,7 +35,8 @@ export async function streamJobEvents(
     if (farewell) res.write(farewell);
     res.end();
   };
-  const release = streams.open(initial.tenantId, () =>
+  // Tenant ids hold no space: an id and its incarnation read back as one key.
+  const release = streams.open(`${tenant.id} ${incarnationOf(tenant)}`, () =>
     finish('event: reconnect\ndata: {"reason":"server_closing"}\n\n'),
   );
   cleanups.push(release);

@@ -146,10 +146,10 @@ export function jobRoutes(app: FastifyInstance, deps: AppDeps): void {
       },
     },
     async (request, reply) => {
-      const { data } = await tenantContext(deps, request);
+      const { tenant, data } = await tenantContext(deps, request);
       const job = await findJob(data.jobs, request.params.id);
       if (isTerminal(job.status) && request.headers.accept === 'application/json') return jobView(job);
-      await streamJobEvents(streams, request, reply, data.jobs, job);
+      await streamJobEvents(streams, request, reply, data.jobs, job, tenant);
       return reply;
     },
   );

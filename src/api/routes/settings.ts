@@ -43,7 +43,7 @@ export function tenantSettingsRoutes(app: FastifyInstance, deps: AppDeps): void 
       const url = target.url;
       const secret = `whsec_${randomBytes(24).toString('base64')}`;
       await updateTenant(control, tenant.id, { config: { webhook: { url: url.toString(), secret } } });
-      deps.resetWebhookEndpoint?.(tenant.id);
+      deps.resetWebhookEndpoint?.(tenant);
       return { url: url.toString(), secret };
     },
   );
@@ -67,7 +67,7 @@ export function tenantSettingsRoutes(app: FastifyInstance, deps: AppDeps): void 
       const { tenant } = await tenantContext(deps, request);
       const webhook = tenant.config.webhook;
       if (!webhook) throw new NotFoundError('A webhook for this tenant');
-      const health = await deps.webhookHealth?.(tenant.id);
+      const health = await deps.webhookHealth?.(tenant);
       return { url: webhook.url, ...(health ? { health } : {}) };
     },
   );

@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newTenantId, startTestServer, type TestServer } from '../support/server.ts';
+
+let server: TestServer;
+beforeAll(async () => {
+  // One event stream per tenant, so a slot left taken shows at the first stream.
+  server = await startTestServer({ env: { SILOPOOL_SSE_MAX_STREAMS: '1' } });
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+const op = () => ({ token: server.operatorToken });
+
+/** A tenant whose jobs wait (maxRunningJobs 0 pauses it), with one job queued; its API key and the job. */
+async function pausedTenantWithQueuedJob(id: string): Promise<{ apiKey: string; jobId: string }> {
+  const { apiKey } = await server.createTenant(id);
+  const paused = await server.api(`/v1/admin/tenants/${id}`, {
+    method: 'PATCH',
+    ...op(),
+    body: JSON.stringify({ config: { limits: { maxRunningJobs: 0 } } }),
+  });
+  expect(paused.status).toBe(200);
+  const res = await server.api('/v1/models/finance/jobs', {
+    method: 'POST',
+    token: apiKey,
+    body: '{"input":{}}',
+  });
+  expect(res.status).toBe(202);
+  return { apiKey, jobId: ((await res.json()) as { id: string }).id };
+}
+
+async function offboard(id: string): Promise<void> {
+  const started = await server.api(`/v1/admin/tenants/${id}/offboard`, { method: 'POST', ...op() });
+  expect(started.status).toBe(202);
+  const { id: operationId } = (await started.json()) as { id: string };
+  for (let i = 0; i < 300; i++) {
+    const { status } = (await (await server.api(`/v1/admin/operations/${operationId}`, op())).json()) as {
+      status: string;
+    };
+    if (status !== 'running') return void expect(status).toBe('succeeded');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('offboarding did not end');
+}
+
+// Event stream slots were counted per tenant id in the API process: the streams a tenant held when it was
+// offboarded (its queued jobs cancelled by the offboarding, which no stream hears of) stayed open until their
+// life ended (5 minutes by default), and the next customer under the same id found its slots taken: 429.
+describe('a tenant id created again, and event streams', () => {
+  it("gets its own stream slots, not the ones its predecessor's open streams still hold", async () => {
+    const id = newTenantId('reuse-sse');
+    const first = await pausedTenantWithQueuedJob(id);
+    const controller = new AbortController();
+    const held = await server.api(`/v1/jobs/${first.jobId}/events`, {
+      token: first.apiKey,
+      signal: controller.signal,
+    });
+    try {
+      expect(held.status).toBe(200);
+      await offboard(id);
+
+      const second = await pausedTenantWithQueuedJob(id);
+      const next = new AbortController();
+      const res = await server.api(`/v1/jobs/${second.jobId}/events`, {
+        token: second.apiKey,
+        signal: next.signal,
+      });
+      try {
+        expect(res.status).toBe(200);
+      } finally {
+        next.abort();
+        await res.body?.cancel().catch(() => undefined);
+      }
+    } finally {
+      controller.abort();
+      await held.body?.cancel().catch(() => undefined);
+    }
+  }, 60_000);
+});
