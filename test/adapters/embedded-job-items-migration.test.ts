@@ -21,7 +21,7 @@ describe('job items in a rowid table (migration)', () => {
     );
     const big = JSON.stringify({ id: 'j', text: 'x'.repeat(5000) });
     insert.run('T#a', 'JOB#1', big, 3, 'succeeded', 'finance');
-    insert.run('T#a', 'IDEMPOTENCY#k', '{"jobId":"1"}', 1, null, null);
+    insert.run('T#a', 'IDEM#k', '{"jobId":"1"}', 1, null, null);
     insert.run('T#b', 'JOB#1', '{"id":"other"}', 1, 'queued', 'funds');
     old.close();
 
@@ -34,7 +34,7 @@ describe('job items in a rowid table (migration)', () => {
       expect(
         db.prepare('SELECT pk, sk, doc, version, status, model FROM job_items ORDER BY pk, sk').all(),
       ).toEqual([
-        { pk: 'T#a', sk: 'IDEMPOTENCY#k', doc: '{"jobId":"1"}', version: 1, status: null, model: null },
+        { pk: 'T#a', sk: 'IDEM#k', doc: '{"jobId":"1"}', version: 1, status: null, model: null },
         { pk: 'T#a', sk: 'JOB#1', doc: big, version: 3, status: 'succeeded', model: 'finance' },
         { pk: 'T#b', sk: 'JOB#1', doc: '{"id":"other"}', version: 1, status: 'queued', model: 'funds' },
       ]);
