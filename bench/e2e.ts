@@ -14,7 +14,8 @@ import { startModuleWorker } from '../src/runtime/module-url.ts';
 import { warmupJobsPerThread } from './support.ts';
 import type { BenchResult } from './types.ts';
 
-const CASES = {
+/** The two inputs of the end-to-end comparisons (e2e, peer, floor): a 10-year DCF, and 30 years with a 360-month loan. */
+export const E2E_CASES = {
   small: { revenue: 1_000_000, years: 10 },
   large: {
     revenue: 1_000_000,
@@ -188,7 +189,7 @@ export { plainLoop, platformRun };
 export async function benchEndToEnd(options: { jobs?: number } = {}): Promise<BenchResult[]> {
   const threads = availableParallelism();
   const results: BenchResult[] = [];
-  for (const [name, input] of Object.entries(CASES)) {
+  for (const [name, input] of Object.entries(E2E_CASES)) {
     // The same count for both cases: 200 large jobs (a few seconds) varied 0.58–0.99 run to run (session 8).
     const jobs = options.jobs ?? 1000;
     const plain = await plainLoop(input, jobs, threads);

@@ -14,29 +14,18 @@
  * Silopool / floor is what its own work costs.
  * Run: `npm run bench -- floor` (or `npx tsx bench/floor.ts`).
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import { Ajv } from 'ajv';
 import Database from 'better-sqlite3';
-import Fastify from 'fastify';
-import { getModel } from '../src/models/registry.ts';
-import { addFormats } from '../src/models/rules.ts';
 import { startModuleWorker } from '../src/runtime/module-url.ts';
-import { plainLoop, platformRun } from './e2e.ts';
+import { E2E_CASES, plainLoop, platformRun } from './e2e.ts';
+import { plainSubmitApp } from './plain-submit.ts';
 import { warmupJobsPerThread } from './support.ts';
 import type { BenchResult } from './types.ts';
 
-const CASES = {
-  small: { revenue: 1_000_000, years: 10 },
-  large: {
-    revenue: 1_000_000,
-    years: 30,
-    loan: { principal: 5_000_000, annualRate: 0.06, termMonths: 360, startDate: '2026-01-01' },
-  },
-} as const;
 const WARMUP_JOBS = warmupJobsPerThread();
 
 const SCHEMA = `
@@ -109,26 +98,12 @@ export async function floorRun(input: unknown, jobs: number, threads: number): P
   );
   await Promise.all(ready);
 
-  const apiKey = `sk_${randomUUID()}`;
-  const keys = new Map([[createHash('sha256').update(apiKey).digest('hex'), 'bench-floor']]);
-  const model = getModel('finance');
-  const validate = addFormats(
-    new Ajv({ allErrors: true, useDefaults: true, strict: false, coerceTypes: false }),
-  ).compile(model.inputSchema);
-  const app = Fastify({ logger: false });
-  app.post('/v1/models/finance/jobs', async (request, reply) => {
-    const key = request.headers.authorization?.replace(/^Bearer /, '') ?? '';
-    const tenantId = keys.get(createHash('sha256').update(key).digest('hex'));
-    if (!tenantId) return reply.code(401).send({ title: 'Unauthorized' });
-    const { input: body } = request.body as { input: unknown };
-    if (!validate(body)) return reply.code(400).send({ errors: validate.errors });
-    const problems = model.check(body as never);
-    if (problems.length > 0) return reply.code(400).send({ errors: problems });
+  const { app, apiKey } = plainSubmitApp('bench-floor', (tenantId, body) => {
     const id = randomUUID();
     submit.immediate(id, tenantId, JSON.stringify(body), Date.now());
     submitted++;
     wake();
-    return reply.code(202).send({ id, status: 'queued' });
+    return id;
   });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   const client = startModuleWorker(new URL('./e2e-client.ts', import.meta.url).href, {
@@ -176,7 +151,7 @@ export async function floorRun(input: unknown, jobs: number, threads: number): P
 export async function benchFloor(options: { jobs?: number } = {}): Promise<BenchResult[]> {
   const threads = availableParallelism();
   const results: BenchResult[] = [];
-  for (const [name, input] of Object.entries(CASES)) {
+  for (const [name, input] of Object.entries(E2E_CASES)) {
     const jobs = options.jobs ?? 1000;
     const plain = await plainLoop(input, jobs, threads);
     const floor = await floorRun(input, jobs, threads);

@@ -8,32 +8,22 @@
  * Needs `redis-server` (Debian package `redis-server`); without it the peer is skipped, with a note.
  * Run standalone: `npx tsx bench/peer.ts`.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Worker as Thread } from 'node:worker_threads';
-import { Ajv } from 'ajv';
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import { build } from 'esbuild';
-import Fastify from 'fastify';
 import { readConfig } from '../src/entry/config.ts';
 import { startPlatform } from '../src/entry/platform.ts';
-import { getModel } from '../src/models/registry.ts';
-import { addFormats } from '../src/models/rules.ts';
 import { startModuleWorker } from '../src/runtime/module-url.ts';
+import { E2E_CASES } from './e2e.ts';
+import { plainSubmitApp } from './plain-submit.ts';
 import { ensureRedis, processCpuMicros, startRedis } from './queue.ts';
 import { percentile, warmupJobsPerThread } from './support.ts';
 import type { BenchResult } from './types.ts';
 
-const CASES = {
-  small: { revenue: 1_000_000, years: 10 },
-  large: {
-    revenue: 1_000_000,
-    years: 30,
-    loan: { principal: 5_000_000, annualRate: 0.06, termMonths: 360, startDate: '2026-01-01' },
-  },
-} as const;
 /** Both sides warm up alike: the same jobs per thread (see `warmupJobsPerThread`). */
 const WARMUP_JOBS = warmupJobsPerThread();
 const CLIENT_CONCURRENCY = 8;
@@ -166,27 +156,13 @@ async function peer(threads: number, redis: { port: number; pid: number | undefi
   const worker = new Worker(name, processor, { connection, concurrency: threads, useWorkerThreads: true });
   await Promise.all([queue.waitUntilReady(), events.waitUntilReady(), worker.waitUntilReady()]);
 
-  const apiKey = `sk_${randomUUID()}`;
-  const keys = new Map([[createHash('sha256').update(apiKey).digest('hex'), 'bench-peer']]);
-  const model = getModel('finance');
-  const validate = addFormats(
-    new Ajv({ allErrors: true, useDefaults: true, strict: false, coerceTypes: false }),
-  ).compile(model.inputSchema);
-  const app = Fastify({ logger: false });
-  app.post('/v1/models/finance/jobs', async (request, reply) => {
-    const key = request.headers.authorization?.replace(/^Bearer /, '') ?? '';
-    const tenantId = keys.get(createHash('sha256').update(key).digest('hex'));
-    if (!tenantId) return reply.code(401).send({ title: 'Unauthorized' });
-    const { input } = request.body as { input: unknown };
-    if (!validate(input)) return reply.code(400).send({ errors: validate.errors });
-    const problems = model.check(input as never);
-    if (problems.length > 0) return reply.code(400).send({ errors: problems });
+  const { app, apiKey } = plainSubmitApp('bench-peer', async (tenantId, input) => {
     const job = await queue.add(
       'finance',
       { tenantId, input, dir },
       { removeOnComplete: 1000, removeOnFail: 1000 },
     );
-    return reply.code(202).send({ id: job.id, status: 'queued' });
+    return job.id!;
   });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   return {
@@ -233,7 +209,7 @@ export async function benchPeer(options: { jobs?: number } = {}): Promise<BenchR
   const redisDir = mkdtempSync(join(tmpdir(), 'silopool-bench-redis-'));
   const redis = binary ? await startRedis(binary, redisDir) : undefined;
   try {
-    for (const [name, input] of Object.entries(CASES)) {
+    for (const [name, input] of Object.entries(E2E_CASES)) {
       // The same count for both cases: 200 large jobs (a few seconds) varied 0.58–0.99 run to run (session 8).
       const jobs = options.jobs ?? 1000;
       const ours = await run(await silopool(threads), input, jobs);

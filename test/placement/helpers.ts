@@ -130,3 +130,9 @@ export async function exportOf(server: TestServer, operationId: string): Promise
   expect(res.headers.get('content-type')).toBe('application/zip');
   return unzipSync(new Uint8Array(await res.arrayBuffer()));
 }
+
+/** Offboards a tenant and waits for the operation to succeed. */
+export async function offboardTenant(server: TestServer, tenant: string): Promise<void> {
+  const op = await startOffboard(server, tenant);
+  expect((await waitForOperation(server, op.id)).status).toBe('succeeded');
+}

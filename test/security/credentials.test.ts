@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { decodeJwt, exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startOffboard, waitForOperation } from '../placement/helpers.ts';
+import { offboardTenant } from '../placement/helpers.ts';
 import { newTenantId, startTestServer, type TestServer } from '../support/server.ts';
 
 // Issue 11, kind 4: credentials that cannot be taken back. API keys are listed without secrets, revoked and
@@ -100,10 +100,7 @@ async function expectFieldProblem(res: Response, path: string): Promise<void> {
 }
 
 /** Offboards the tenant to the end (an operation: 202, then followed until it succeeded). */
-async function offboard(tenant: string): Promise<void> {
-  const op = await startOffboard(server, tenant);
-  expect((await waitForOperation(server, op.id)).status).toBe('succeeded');
-}
+const offboard = (tenant: string) => offboardTenant(server, tenant);
 
 /** A token signed with the server's own embedded key, as a token minted before the rules were would be. */
 async function embeddedToken(claims: Record<string, unknown>, build: (jwt: SignJWT) => SignJWT) {

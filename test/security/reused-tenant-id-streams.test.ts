@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { offboardTenant } from '../placement/helpers.ts';
 import { newTenantId, startTestServer, type TestServer } from '../support/server.ts';
 
 let server: TestServer;
@@ -30,19 +31,7 @@ async function pausedTenantWithQueuedJob(id: string): Promise<{ apiKey: string; 
   return { apiKey, jobId: ((await res.json()) as { id: string }).id };
 }
 
-async function offboard(id: string): Promise<void> {
-  const started = await server.api(`/v1/admin/tenants/${id}/offboard`, { method: 'POST', ...op() });
-  expect(started.status).toBe(202);
-  const { id: operationId } = (await started.json()) as { id: string };
-  for (let i = 0; i < 300; i++) {
-    const { status } = (await (await server.api(`/v1/admin/operations/${operationId}`, op())).json()) as {
-      status: string;
-    };
-    if (status !== 'running') return void expect(status).toBe('succeeded');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('offboarding did not end');
-}
+const offboard = (id: string) => offboardTenant(server, id);
 
 // Event stream slots were counted per tenant id in the API process: the streams a tenant held when it was
 // offboarded (its queued jobs cancelled by the offboarding, which no stream hears of) stayed open until their

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { offboardTenant } from '../placement/helpers.ts';
 import { fromToday, prorated, today } from '../support/proration.ts';
 import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
 
@@ -13,19 +14,7 @@ afterAll(async () => {
 const op = () => ({ token: server.operatorToken });
 const json = (body: unknown) => ({ method: 'POST', body: JSON.stringify(body) });
 
-async function offboard(id: string): Promise<void> {
-  const started = await server.api(`/v1/admin/tenants/${id}/offboard`, { method: 'POST', ...op() });
-  expect(started.status).toBe(202);
-  const { id: operationId } = (await started.json()) as { id: string };
-  for (let i = 0; i < 300; i++) {
-    const { status } = (await (await server.api(`/v1/admin/operations/${operationId}`, op())).json()) as {
-      status: string;
-    };
-    if (status !== 'running') return void expect(status).toBe('succeeded');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('offboarding did not end');
-}
+const offboard = (id: string) => offboardTenant(server, id);
 
 // A tenant id offboarded and created again is a new customer (its old tokens and keys are refused). Its
 // billing once was not: the ledger, adjustments, plan changes and statements are kept by tenant id after
