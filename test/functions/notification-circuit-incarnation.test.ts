@@ -9,9 +9,10 @@ import { emptyNotifications, userKey } from '../../src/core/notifications.ts';
 import { openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
 import type { Mailer, MailMessage } from '../../src/functions/notification-channels.ts';
 import { createNotificationHandler } from '../../src/functions/notification-handler.ts';
-import { deliveryMessageFor } from '../../src/functions/notification-message.ts';
+import { deliveryMessageFor, NOTIFICATION_QUEUE } from '../../src/functions/notification-message.ts';
 import { writeUserNotifications } from '../../src/functions/notification-preferences.ts';
 import { tenantDataFor } from '../../src/ports/placement-data.ts';
+import { toSqsEvent } from '../../src/runtime/sqs-event.ts';
 import { makeJob } from '../contract/fixtures.ts';
 import { newTenantId } from '../support/server.ts';
 
@@ -49,16 +50,18 @@ async function tenantWithMailedUser(id: TenantId, address: string): Promise<SQSE
     'email',
     userKey(subject),
   );
-  return {
-    Records: [
-      {
-        messageId: `m-${job.id}`,
-        receiptHandle: `r-${job.id}`,
-        body,
-        attributes: { ApproximateReceiveCount: '1' },
-      },
-    ],
-  } as unknown as SQSEvent;
+  const at = Date.now();
+  return toSqsEvent(NOTIFICATION_QUEUE, [
+    {
+      messageId: `m-${job.id}`,
+      receiptHandle: `r-${job.id}`,
+      body,
+      attributes: {},
+      receiveCount: 1,
+      sentAt: at,
+      firstReceivedAt: at,
+    },
+  ]);
 }
 
 // The notification function keeps each tenant's channel circuit as long as its instance lives: keyed by
