@@ -40,8 +40,12 @@ const BUILT_BY = `node ${process.version} icu ${process.versions.icu ?? 'none'}`
 const MTIME_RESOLUTION_MS = 2000;
 
 const manifestPath = (entry: PrebuiltEntry) => join(PREBUILT_DIR, `${entry}.inputs.json`);
-/** What is forked: the starter of `entry`, which runs its bundle with V8's code cache. */
-export const prebuiltPath = (entry: PrebuiltEntry) => join(PREBUILT_DIR, `${entry}.mjs`);
+/**
+ * What is forked (or started as a worker thread): the starter of `entry`, which runs its bundle with V8's
+ * code cache. CommonJS: an ES module entry sets up Node's ES module loader before any code runs, 10–20 ms of
+ * a dedicated function's cold start (docs/benchmarks.md "Session 13").
+ */
+export const prebuiltPath = (entry: PrebuiltEntry) => join(PREBUILT_DIR, `${entry}-start.cjs`);
 /** The entry's code, one CommonJS file. */
 export const bundlePath = (entry: PrebuiltEntry) => join(PREBUILT_DIR, `${entry}.cjs`);
 
@@ -154,8 +158,8 @@ export function precomputed(): string {
 }
 
 /**
- * Two files per entry: the entry's code as one CommonJS bundle (`{entry}.cjs`), and a small ES module
- * starter (`{entry}.mjs`, what is forked) that runs the bundle with V8's code cache (code-cache.ts).
+ * Two files per entry: the entry's code as one CommonJS bundle (`{entry}.cjs`), and a small CommonJS
+ * starter (`{entry}-start.cjs`, what is forked) that runs the bundle with V8's code cache (code-cache.ts).
  */
 function buildBundle(esbuild: typeof import('esbuild'), entry: PrebuiltEntry) {
   const bundle = esbuild.buildSync({
@@ -191,10 +195,11 @@ function buildBundle(esbuild: typeof import('esbuild'), entry: PrebuiltEntry) {
   const starter = esbuild.buildSync({
     stdin: {
       contents: [
-        "import { fileURLToPath } from 'node:url';",
+        "import { join } from 'node:path';",
         "import { DYNAMIC_IMPORT } from './src/core/dynamic-import.ts';",
         "import { runWithCodeCache } from './src/runtime/code-cache.ts';",
-        `runWithCodeCache(fileURLToPath(new URL(${JSON.stringify(`./${entry}.cjs`)}, import.meta.url)), {`,
+        `runWithCodeCache(join(__dirname, ${JSON.stringify(`${entry}.cjs`)}), {`,
+        // A CommonJS file keeps `import()` (the target supports it): release modules are ES modules.
         '  dynamicImport: { name: DYNAMIC_IMPORT, load: (specifier) => import(specifier) },',
         '});',
       ].join('\n'),
@@ -207,7 +212,7 @@ function buildBundle(esbuild: typeof import('esbuild'), entry: PrebuiltEntry) {
     bundle: true,
     platform: 'node',
     target: 'node20',
-    format: 'esm',
+    format: 'cjs',
     metafile: true,
     write: false,
     logLevel: 'warning',

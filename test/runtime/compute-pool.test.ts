@@ -50,7 +50,7 @@ describe('the compute pool', () => {
     const computing = childCommandLines().filter((c) => c.some((a) => a.includes('compute-process')));
     expect(computing.length).toBeGreaterThan(0);
     for (const cmdline of computing) {
-      expect(cmdline.some((a) => a.endsWith('dist/functions/compute-process.mjs'))).toBe(true);
+      expect(cmdline.some((a) => a.endsWith('dist/functions/compute-process-start.cjs'))).toBe(true);
       expect(cmdline.some((a) => a.includes('tsx'))).toBe(false);
     }
   }, 60_000);

@@ -243,7 +243,7 @@ describe('dedicated functions start from prebuilt JavaScript', () => {
     writeFileSync(probe, '');
     const plain = statSync(probe).mode & 0o777;
     rmSync(probe);
-    for (const name of ['function-process.mjs', 'function-process.cjs', 'function-process.inputs.json'])
+    for (const name of ['function-process-start.cjs', 'function-process.cjs', 'function-process.inputs.json'])
       expect({ name, mode: (statSync(`${PREBUILT_DIR}/${name}`).mode & 0o777).toString(8) }).toEqual({
         name,
         mode: plain.toString(8),
@@ -292,7 +292,7 @@ describe('dedicated functions start from prebuilt JavaScript', () => {
     const fn = functions.items.find((f) => f.tenantId === tenant && f.pid !== undefined);
     expect(fn).toBeDefined();
     const cmdline = readFileSync(`/proc/${fn!.pid}/cmdline`, 'utf8').split('\0');
-    expect(cmdline.some((a) => a.endsWith('dist/functions/function-process.mjs'))).toBe(true);
+    expect(cmdline.some((a) => a.endsWith('dist/functions/function-process-start.cjs'))).toBe(true);
     expect(cmdline.some((a) => a.includes('tsx'))).toBe(false);
     // After its first job it leaves V8's code cache of the bundle for the next process (code-cache.ts).
     expect(await cacheAppears(/^function-process\.cjs\..+\.v8cache$/)).toBe(true);
