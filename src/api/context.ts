@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { ForbiddenError } from '../core/errors.ts';
 import type { Principal } from '../core/principal.ts';
-import type { Tenant } from '../core/tenant.ts';
+import { incarnationOf, type Tenant } from '../core/tenant.ts';
 import { tenantDataFor } from '../ports/placement-data.ts';
 import type { TenantData } from '../ports/stores.ts';
 import { resolveTenant } from './auth/authenticator.ts';
@@ -36,6 +36,22 @@ export async function tenantContext(deps: AppDeps, request: FastifyRequest): Pro
   bind(request, { tenantId: tenant.id });
   request.meteredTenant = tenant;
   return { tenant, data: tenantDataFor(deps.stores, tenant) };
+}
+
+/**
+ * Whether the credential of a request that goes on (an event stream) still grants `tenant`, checked afresh as
+ * a new request would be: false once its key is revoked or past its grace period, its token expired, the
+ * tenant suspended or offboarded, or another tenant created under the same id. Never throws.
+ */
+export async function stillGrants(deps: AppDeps, request: FastifyRequest, tenant: Tenant): Promise<boolean> {
+  try {
+    const principal = await deps.authenticator.authenticate(request.headers.authorization);
+    const header = request.headers['x-tenant-id'];
+    const now = await resolveTenant(principal, Array.isArray(header) ? header[0] : header, deps.directory);
+    return now.id === tenant.id && incarnationOf(now) === incarnationOf(tenant);
+  } catch {
+    return false;
+  }
 }
 
 export async function requireOperator(deps: AppDeps, request: FastifyRequest): Promise<Principal> {

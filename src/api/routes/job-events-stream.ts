@@ -16,6 +16,9 @@ const HEARTBEAT_MS = 15_000;
  * counted per incarnation of the tenant id (`incarnationOf`): streams an offboarded tenant still holds (its
  * queued jobs cancelled by the offboarding, which no stream hears of, until their life ends) are not the
  * slots of the next customer under the same id.
+ * `granted` is asked before each event and each heartbeat (the credential checked as a new request's would
+ * be): once it answers false (a key revoked, the tenant suspended or offboarded) the stream ends with a
+ * `reconnect` event of reason `access_ended` and delivers nothing more.
  */
 export async function streamJobEvents(
   streams: EventStreams,
@@ -24,6 +27,7 @@ export async function streamJobEvents(
   jobs: TenantJobStore,
   initial: JobRecord,
   tenant: Pick<Tenant, 'id' | 'incarnation' | 'createdAt'>,
+  granted: () => Promise<boolean>,
 ): Promise<void> {
   const res = reply.raw;
   let closed = false;
@@ -68,7 +72,19 @@ export async function streamJobEvents(
     }
   };
 
-  cleanups.push(streams.watch(initial.tenantId, initial.id, () => jobs.get(initial.id), send));
+  // Each change is delivered only while the credential still grants the tenant (a stream outlives the
+  // check of the request that opened it by up to `maxLifeMs`). Checks finishing out of order are harmless:
+  // `send` drops an older version.
+  const ACCESS_ENDED = 'event: reconnect\ndata: {"reason":"access_ended"}\n\n';
+  const whileGranted = (then: () => void) => {
+    if (closed) return;
+    granted().then(
+      (ok) => (ok ? then() : finish(ACCESS_ENDED)),
+      () => finish(ACCESS_ENDED),
+    );
+  };
+  const deliver = (job: JobNotice) => whileGranted(() => send(job));
+  cleanups.push(streams.watch(initial.tenantId, initial.id, () => jobs.get(initial.id), deliver));
   request.raw.on('close', () => finish());
   send(initial);
   if (closed) return;
@@ -77,14 +93,14 @@ export async function streamJobEvents(
     () => finish('event: reconnect\ndata: {"reason":"max_stream_life"}\n\n'),
     streams.maxLifeMs,
   );
-  const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
+  const heartbeat = setInterval(() => whileGranted(() => res.write(': keep-alive\n\n')), HEARTBEAT_MS);
   cleanups.push(
     () => clearTimeout(life),
     () => clearInterval(heartbeat),
   );
   // A change between the route's read and the subscription above would otherwise be heard by no one.
   jobs.get(initial.id).then(
-    (job) => job && send(job),
+    (job) => job && deliver(job),
     (error: unknown) => request.log.warn({ err: error }, 'SSE re-read failed'),
   );
 }

@@ -5,7 +5,7 @@ import { artifactKey, isTerminal, type JobRecord, type JobStatus } from '../../c
 import { storyWith } from '../../core/job-story.ts';
 import { jobView } from '../../core/job-view.ts';
 import { nextVersion, type TenantJobStore } from '../../ports/job-store.ts';
-import { tenantContext } from '../context.ts';
+import { stillGrants, tenantContext } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
 import { createEventStreams } from '../event-streams.ts';
 import { jobViewSchema } from '../job-schema.ts';
@@ -149,7 +149,9 @@ export function jobRoutes(app: FastifyInstance, deps: AppDeps): void {
       const { tenant, data } = await tenantContext(deps, request);
       const job = await findJob(data.jobs, request.params.id);
       if (isTerminal(job.status) && request.headers.accept === 'application/json') return jobView(job);
-      await streamJobEvents(streams, request, reply, data.jobs, job, tenant);
+      await streamJobEvents(streams, request, reply, data.jobs, job, tenant, () =>
+        stillGrants(deps, request, tenant),
+      );
       return reply;
     },
   );

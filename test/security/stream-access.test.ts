@@ -1,0 +1,133 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { newTenantId, startTestServer, type TestServer } from '../support/server.ts';
+
+// A job's event stream lives up to 5 minutes and carried the job (its status, its results' summary) to
+// whoever opened it, checked once at the start: a key revoked, a tenant suspended meanwhile, and the stream
+// went on delivering what the credential no longer grants. Revocation takes effect at once (issue 14's
+// caches follow every change on the next request); a stream is a request that goes on, so each event it
+// delivers is checked as a request would be.
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+const op = () => ({ token: server.operatorToken });
+
+/** A tenant whose jobs wait (maxRunningJobs 0 pauses it) with one queued job, and a second key of its own. */
+async function pausedTenant(id: string): Promise<{ streamKey: string; otherKey: string; jobId: string }> {
+  const { apiKey } = await server.createTenant(id);
+  const paused = await server.api(`/v1/admin/tenants/${id}`, {
+    method: 'PATCH',
+    ...op(),
+    body: JSON.stringify({ config: { limits: { maxRunningJobs: 0 } } }),
+  });
+  expect(paused.status).toBe(200);
+  const issued = await server.api(`/v1/admin/tenants/${id}/api-keys`, { method: 'POST', ...op() });
+  expect(issued.status).toBe(201);
+  const { apiKey: otherKey } = (await issued.json()) as { apiKey: string };
+  const res = await server.api('/v1/models/finance/jobs', {
+    method: 'POST',
+    token: apiKey,
+    body: '{"input":{"revenue":1000000,"years":5}}',
+  });
+  expect(res.status).toBe(202);
+  return { streamKey: apiKey, otherKey, jobId: ((await res.json()) as { id: string }).id };
+}
+
+/** An open event stream: `until` reads it until `text` appears, `rest` reads it to its end (≤ 20 s). */
+async function openStream(jobId: string, token: string) {
+  const controller = new AbortController();
+  const res = await server.api(`/v1/jobs/${jobId}/events`, { token, signal: controller.signal });
+  expect(res.status).toBe(200);
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  const readMore = async (deadline: number): Promise<boolean> => {
+    const timer = setTimeout(() => controller.abort(), Math.max(0, deadline - Date.now()));
+    try {
+      const { done, value } = await reader.read();
+      if (value) text += decoder.decode(value, { stream: true });
+      return !done;
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  return {
+    async until(wanted: string): Promise<string> {
+      const deadline = Date.now() + 10_000;
+      while (!text.includes(wanted) && Date.now() < deadline && (await readMore(deadline))) {}
+      return text;
+    },
+    async rest(): Promise<string> {
+      const deadline = Date.now() + 20_000;
+      while (Date.now() < deadline && (await readMore(deadline))) {}
+      return text;
+    },
+    close: () => controller.abort(),
+  };
+}
+
+async function keyIds(id: string): Promise<string[]> {
+  const res = await server.api(`/v1/admin/tenants/${id}/api-keys`, op());
+  return ((await res.json()) as { items: { id: string; createdAt: string }[] }).items
+    .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
+    .map((k) => k.id);
+}
+
+describe("a job's event stream delivers only what its credential still grants", () => {
+  it('ends, without the job, once the key that opened it is revoked', async () => {
+    const id = newTenantId('sse-rev');
+    const { streamKey, otherKey, jobId } = await pausedTenant(id);
+    const stream = await openStream(jobId, streamKey);
+    try {
+      expect(await stream.until('"status":"queued"')).toContain('event: status');
+      const [first] = await keyIds(id);
+      const revoked = await server.api(`/v1/admin/tenants/${id}/api-keys/${first}`, {
+        method: 'DELETE',
+        ...op(),
+      });
+      expect(revoked.status).toBe(204);
+      // A change of the job after the revocation, made with the tenant's other key.
+      const cancelled = await server.api(`/v1/jobs/${jobId}`, { method: 'DELETE', token: otherKey });
+      expect(cancelled.status).toBeLessThan(300);
+      const text = await stream.rest();
+      expect(text).not.toContain('"status":"cancelled"');
+      expect(text).toContain('event: reconnect\ndata: {"reason":"access_ended"}');
+    } finally {
+      stream.close();
+    }
+  }, 60_000);
+
+  it('ends, without the job, once its tenant is suspended', async () => {
+    const id = newTenantId('sse-sus');
+    const { streamKey, jobId } = await pausedTenant(id);
+    const stream = await openStream(jobId, streamKey);
+    try {
+      await stream.until('"status":"queued"');
+      const suspended = await server.api(`/v1/admin/tenants/${id}`, {
+        method: 'PATCH',
+        ...op(),
+        body: JSON.stringify({ status: 'suspended' }),
+      });
+      expect(suspended.status).toBe(200);
+      // A change of the job after the suspension: an operator cancels it.
+      const cancelled = await server.api(`/v1/admin/tenants/${id}/jobs/${jobId}/cancel`, {
+        method: 'POST',
+        ...op(),
+      });
+      expect(cancelled.status).toBe(200);
+      const text = await stream.rest();
+      expect(text).not.toContain('"status":"cancelled"');
+      expect(text).toContain('event: reconnect\ndata: {"reason":"access_ended"}');
+      // As a new stream of the same key is refused.
+      expect((await server.api(`/v1/jobs/${jobId}/events`, { token: streamKey })).status).toBe(403);
+    } finally {
+      stream.close();
+    }
+  }, 60_000);
+});
