@@ -15,7 +15,8 @@ export function isTerminal(status: JobStatus): boolean {
 /**
  * Yields the job on every status change until it is terminal. Reconnects when the stream
  * drops early (proxies cut idle connections) and re-reads the job so no change is missed. A stream
- * the server ends on purpose (`reconnect`: its maximum life, or a restart) is reopened at once; when
+ * the server ends on purpose (`reconnect`: its maximum life, a restart, or `access_ended` when the
+ * credential no longer grants the tenant, whose re-read then throws the 401/403) is reopened at once; when
  * the tenant has all its streams open (`429`) the job is re-read after `Retry-After` instead.
  * `openStream` opens `GET /v1/jobs/{id}/events`; `getJob` reads the job.
  */
