@@ -79,7 +79,8 @@ export async function streamJobEvents(
   const whileGranted = (then: () => void) => {
     if (closed) return;
     granted().then(
-      (ok) => (ok ? then() : finish(ACCESS_ENDED)),
+      // The stream may have ended while the check ran: nothing is written after its end.
+      (ok) => (closed ? undefined : ok ? then() : finish(ACCESS_ENDED)),
       () => finish(ACCESS_ENDED),
     );
   };
