@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { offboardTenant } from '../placement/helpers.ts';
 import { newTenantId, startTestServer, type TestServer } from '../support/server.ts';
 
 // A job's event stream lives up to 5 minutes and carried the job (its status, its results' summary) to
@@ -130,4 +131,140 @@ describe("a job's event stream delivers only what its credential still grants", 
       stream.close();
     }
   }, 60_000);
+});
+
+describe('a stream ends when its credential stops granting the tenant, and only then', () => {
+  const cancelWith = (jobId: string, token: string) =>
+    server.api(`/v1/jobs/${jobId}`, { method: 'DELETE', token });
+  const rotate = (id: string, keyId: string, graceSeconds: number) =>
+    server.api(`/v1/admin/tenants/${id}/api-keys/${keyId}/rotate`, {
+      method: 'POST',
+      ...op(),
+      body: JSON.stringify({ graceSeconds }),
+    });
+
+  it('a key rotated with a grace period goes on streaming while the period lasts', async () => {
+    const id = newTenantId('sse-grace');
+    const { streamKey, otherKey, jobId } = await pausedTenant(id);
+    const stream = await openStream(jobId, streamKey);
+    try {
+      await stream.until('"status":"queued"');
+      const [first] = await keyIds(id);
+      expect((await rotate(id, first!, 600)).status).toBe(201);
+      expect((await cancelWith(jobId, otherKey)).status).toBeLessThan(300);
+      const text = await stream.rest();
+      expect(text).toContain('"status":"cancelled"');
+      expect(text).not.toContain('access_ended');
+    } finally {
+      stream.close();
+    }
+  }, 60_000);
+
+  it('a key rotated without a grace period, or once its grace period ends, delivers nothing more', async () => {
+    for (const grace of [0, 2]) {
+      const id = newTenantId('sse-rot');
+      const { streamKey, otherKey, jobId } = await pausedTenant(id);
+      const stream = await openStream(jobId, streamKey);
+      try {
+        await stream.until('"status":"queued"');
+        const [first] = await keyIds(id);
+        expect((await rotate(id, first!, grace)).status).toBe(201);
+        if (grace > 0) await new Promise((r) => setTimeout(r, grace * 1000 + 500));
+        expect((await cancelWith(jobId, otherKey)).status).toBeLessThan(300);
+        const text = await stream.rest();
+        expect({ grace, cancelled: text.includes('"status":"cancelled"') }).toEqual({
+          grace,
+          cancelled: false,
+        });
+        expect(text).toContain('event: reconnect\ndata: {"reason":"access_ended"}');
+      } finally {
+        stream.close();
+      }
+    }
+  }, 90_000);
+
+  it('a user token that expires while its stream is open delivers nothing after its expiry', async () => {
+    const id = newTenantId('sse-jwt');
+    const { otherKey, jobId } = await pausedTenant(id);
+    const token = await server.mintToken({ tenants: [id], user: 'ana@example.com', expiresIn: '3s' });
+    const stream = await openStream(jobId, token);
+    try {
+      await stream.until('"status":"queued"');
+      await new Promise((r) => setTimeout(r, 4_000));
+      expect((await cancelWith(jobId, otherKey)).status).toBeLessThan(300);
+      const text = await stream.rest();
+      expect(text).not.toContain('"status":"cancelled"');
+      expect(text).toContain('event: reconnect\ndata: {"reason":"access_ended"}');
+    } finally {
+      stream.close();
+    }
+  }, 60_000);
+
+  it("an operator's stream of a tenant (x-tenant-id) stays open and gets the job's end", async () => {
+    const id = newTenantId('sse-op');
+    const { otherKey, jobId } = await pausedTenant(id);
+    const token = await server.mintToken({ tenants: [id], user: 'ops@example.com', roles: ['operator'] });
+    const controller = new AbortController();
+    const res = await server.api(`/v1/jobs/${jobId}/events`, {
+      token,
+      tenant: id,
+      signal: controller.signal,
+    });
+    expect(res.status).toBe(200);
+    const reading = res.text();
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await cancelWith(jobId, otherKey)).status).toBeLessThan(300);
+    const timer = setTimeout(() => controller.abort(), 20_000);
+    const text = await reading.finally(() => clearTimeout(timer));
+    expect(text).toContain('"status":"cancelled"');
+    expect(text).not.toContain('access_ended');
+  }, 60_000);
+});
+
+describe('a stream of a long run, or of a tenant that goes away', () => {
+  it("a running job's progress stops at the revocation of the key: no further status or result", async () => {
+    const id = newTenantId('sse-prog');
+    const { apiKey } = await server.createTenant(id, { plan: 'standard' });
+    const submitted = await server.api('/v1/models/funds/jobs', {
+      method: 'POST',
+      token: apiKey,
+      body: JSON.stringify({ input: { simulations: 100_000, growthVolatility: 0.2, periodsPerYear: 4 } }),
+    });
+    expect(submitted.status).toBe(202);
+    const { id: jobId } = (await submitted.json()) as { id: string };
+    const stream = await openStream(jobId, apiKey);
+    try {
+      expect(await stream.until('event: progress')).toContain('event: progress');
+      const [first] = await keyIds(id);
+      const revoked = await server.api(`/v1/admin/tenants/${id}/api-keys/${first}`, {
+        method: 'DELETE',
+        ...op(),
+      });
+      expect(revoked.status).toBe(204);
+      const text = await stream.rest();
+      expect(text).not.toContain('"status":"succeeded"');
+      expect(text).toContain('event: reconnect\ndata: {"reason":"access_ended"}');
+      const afterEnd = text.slice(text.indexOf('access_ended'));
+      expect(afterEnd).not.toContain('event: progress');
+    } finally {
+      stream.close();
+    }
+  }, 90_000);
+
+  it('a stream of a tenant offboarded (and onboarded again under its id) ends at its next heartbeat', async () => {
+    const id = newTenantId('sse-off');
+    const { jobId } = await pausedTenant(id);
+    const token = await server.mintToken({ tenants: [id], user: 'ana@example.com' });
+    const stream = await openStream(jobId, token);
+    try {
+      await stream.until('"status":"queued"');
+      await offboardTenant(server, id);
+      await server.createTenant(id);
+      const text = await stream.rest();
+      expect(text).not.toContain('"status":"cancelled"');
+      expect(text).toContain('event: reconnect\ndata: {"reason":"access_ended"}');
+    } finally {
+      stream.close();
+    }
+  }, 90_000);
 });

@@ -55,6 +55,14 @@ export async function streamJobEvents(
   let lastVersion = 0;
   let lastStatus: string | undefined;
   let lastDone = -1;
+  /** Whether `send` would write anything of `job`: an older version, or a repeat of the last, writes nothing. */
+  const isNews = (job: JobNotice) =>
+    !closed &&
+    (job.version > lastVersion ||
+      (job.version === lastVersion &&
+        job.status === 'running' &&
+        job.progress !== undefined &&
+        job.progress.done > lastDone));
   const send = (job: JobNotice) => {
     if (closed || job.version < lastVersion) return;
     // Progress reports keep the version: the same version again may carry further progress.
@@ -74,17 +82,31 @@ export async function streamJobEvents(
 
   // Each change is delivered only while the credential still grants the tenant (a stream outlives the
   // check of the request that opened it by up to `maxLifeMs`). Checks finishing out of order are harmless:
-  // `send` drops an older version.
+  // `send` drops an older version. An answer that comes after the stream ended writes nothing.
   const ACCESS_ENDED = 'event: reconnect\ndata: {"reason":"access_ended"}\n\n';
   const whileGranted = (then: () => void) => {
     if (closed) return;
-    granted().then(
-      // The stream may have ended while the check ran: nothing is written after its end.
-      (ok) => (closed ? undefined : ok ? then() : finish(ACCESS_ENDED)),
-      () => finish(ACCESS_ENDED),
-    );
+    granted()
+      .then(
+        (ok) => {
+          if (closed) return;
+          if (ok) then();
+          else finish(ACCESS_ENDED);
+        },
+        () => finish(ACCESS_ENDED),
+      )
+      .catch((error: unknown) => {
+        // Writing failed (a socket gone under it): the stream ends; never an unhandled rejection.
+        request.log.warn({ err: error }, 'SSE write failed');
+        finish();
+      });
   };
-  const deliver = (job: JobNotice) => whileGranted(() => send(job));
+  // Only what would be written is checked: the shared poll (the AWS backend's 5 s, the Lambda API's 1 s)
+  // hands over every watched job on each tick, changed or not, and a check is an authentication (a tenant
+  // read; on DynamoDB, a request).
+  const deliver = (job: JobNotice) => {
+    if (isNews(job)) whileGranted(() => send(job));
+  };
   cleanups.push(streams.watch(initial.tenantId, initial.id, () => jobs.get(initial.id), deliver));
   request.raw.on('close', () => finish());
   send(initial);

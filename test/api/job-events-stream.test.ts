@@ -1,0 +1,120 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/adapters/embedded/database.ts';
+import { createSqliteJobStore } from '../../src/adapters/embedded/job-store.ts';
+import { createEventStreams, type EventStreams } from '../../src/api/event-streams.ts';
+import { streamJobEvents } from '../../src/api/routes/job-events-stream.ts';
+import type { JobRecord } from '../../src/core/job.ts';
+import type { TenantJobStore } from '../../src/ports/job-store.ts';
+import { createJobEvents, type JobEvents } from '../../src/runtime/job-events.ts';
+import { makeJob, randomTenantId } from '../contract/fixtures.ts';
+
+// The stream's own bookkeeping, below the route: how often it asks whether its credential still grants the
+// tenant (each answer is an authentication: a tenant read, on DynamoDB a request), and that it stops asking
+// once its client is gone.
+
+const teardowns: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const teardown of teardowns.splice(0).reverse()) await teardown();
+});
+
+interface Harness {
+  url: string;
+  events: JobEvents;
+  streams: EventStreams;
+  jobs: TenantJobStore;
+  job: JobRecord;
+  /** How many times the stream asked `granted`. */
+  checks(): number;
+}
+
+async function harness(settings: { pollMs: number; maxPerTenant?: number }): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'silopool-sse-'));
+  const db = openDatabase(join(dir, 'silopool.db'));
+  teardowns.push(() => {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const tenantId = randomTenantId('sse');
+  const jobs = createSqliteJobStore(db).forTenant(tenantId);
+  const job = makeJob(tenantId);
+  await jobs.create(job);
+  const events = createJobEvents();
+  const streams = createEventStreams(events, settings);
+  let checks = 0;
+  const app: FastifyInstance = Fastify();
+  app.get('/events', async (request, reply) => {
+    const initial = (await jobs.get(job.id))!;
+    const tenant = { id: tenantId, createdAt: job.createdAt };
+    await streamJobEvents(streams, request, reply, jobs, initial, tenant, async () => {
+      checks++;
+      return true;
+    });
+    return reply;
+  });
+  const url = `${await app.listen({ port: 0, host: '127.0.0.1' })}/events`;
+  teardowns.push(async () => {
+    streams.close();
+    await app.close();
+  });
+  return { url, events, streams, jobs, job, checks: () => checks };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function readUntil(res: Response, wanted: string): Promise<string> {
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  while (!text.includes(wanted)) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+  }
+  reader.releaseLock();
+  return text;
+}
+
+describe("a job's event stream asks whether its credential still grants the tenant", () => {
+  it('only before it delivers something: an unchanged job re-read by the shared poll costs no check', async () => {
+    // The poll of the AWS backend (5 s) and of the Lambda API (1 s) re-reads every watched job each tick.
+    const h = await harness({ pollMs: 20 });
+    const controller = new AbortController();
+    const res = await fetch(h.url, { signal: controller.signal });
+    teardowns.push(() => controller.abort());
+    await readUntil(res, '"status":"queued"');
+    await sleep(400);
+    // About twenty ticks of the unchanged job: none of them is delivered, so none needs the credential.
+    expect(h.checks()).toBeLessThanOrEqual(1);
+    await h.jobs.update({ ...h.job, status: 'cancelled', version: 2 }, 1);
+    const text = await readUntil(res, '"status":"cancelled"');
+    expect(text).toContain('"status":"cancelled"');
+    expect(h.checks()).toBeGreaterThanOrEqual(1);
+  });
+
+  it('no more once its client has gone, and its slot is free again', async () => {
+    const h = await harness({ pollMs: 0, maxPerTenant: 1 });
+    const controller = new AbortController();
+    const res = await fetch(h.url, { signal: controller.signal });
+    await readUntil(res, '"status":"queued"');
+    controller.abort();
+    await sleep(200);
+    const before = h.checks();
+    for (let version = 2; version < 6; version++)
+      h.events.publish({
+        ...h.job,
+        status: 'running',
+        version,
+        progress: { done: version, total: 10, unit: 'paths' },
+      });
+    await sleep(100);
+    expect(h.checks()).toBe(before);
+    // The one slot of the tenant was given back: a new stream opens.
+    const again = new AbortController();
+    teardowns.push(() => again.abort());
+    expect((await fetch(h.url, { signal: again.signal })).status).toBe(200);
+  });
+});
