@@ -42,8 +42,9 @@ const MTIME_RESOLUTION_MS = 2000;
 const manifestPath = (entry: PrebuiltEntry) => join(PREBUILT_DIR, `${entry}.inputs.json`);
 /**
  * What is forked (or started as a worker thread): the starter of `entry`, which runs its bundle with V8's
- * code cache. CommonJS: an ES module entry sets up Node's ES module loader before any code runs, 10–20 ms of
- * a dedicated function's cold start (docs/benchmarks.md "Session 13").
+ * code cache. CommonJS: an ES module entry sets up Node's ES module loader before any code runs (15–20 ms of
+ * the profile); forked through this starter a dedicated function was ready 8–17 ms sooner in two rounds of
+ * three, the same in the third (docs/benchmarks.md "Session 13").
  */
 export const prebuiltPath = (entry: PrebuiltEntry) => join(PREBUILT_DIR, `${entry}-start.cjs`);
 /** The entry's code, one CommonJS file. */
