@@ -31,7 +31,10 @@ interface Harness {
   checks(): number;
 }
 
-async function harness(settings: { pollMs: number; maxPerTenant?: number }): Promise<Harness> {
+async function harness(
+  settings: { pollMs: number; maxPerTenant?: number },
+  granted: () => boolean = () => true,
+): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'silopool-sse-'));
   const db = openDatabase(join(dir, 'silopool.db'));
   teardowns.push(() => {
@@ -51,7 +54,7 @@ async function harness(settings: { pollMs: number; maxPerTenant?: number }): Pro
     const tenant = { id: tenantId, createdAt: job.createdAt };
     await streamJobEvents(streams, request, reply, jobs, initial, tenant, async () => {
       checks++;
-      return true;
+      return granted();
     });
     return reply;
   });
@@ -113,6 +116,27 @@ describe("a job's event stream asks whether its credential still grants the tena
     await sleep(100);
     expect(h.checks()).toBe(before);
     // The one slot of the tenant was given back: a new stream opens.
+    const again = new AbortController();
+    teardowns.push(() => again.abort());
+    expect((await fetch(h.url, { signal: again.signal })).status).toBe(200);
+  });
+
+  it('ends with access_ended when the answer is no, delivers nothing more, and frees its slot', async () => {
+    let grants = true;
+    const h = await harness({ pollMs: 0, maxPerTenant: 1 }, () => grants);
+    const controller = new AbortController();
+    teardowns.push(() => controller.abort());
+    const res = await fetch(h.url, { signal: controller.signal });
+    const reading = res.text();
+    await sleep(100);
+    grants = false;
+    h.events.publish({ ...h.job, status: 'running', version: 2 });
+    h.events.publish({ ...h.job, status: 'cancelled', version: 3 });
+    const text = await reading;
+    expect(text).not.toContain('"status":"running"');
+    expect(text).not.toContain('"status":"cancelled"');
+    expect(text.endsWith('event: reconnect\ndata: {"reason":"access_ended"}\n\n')).toBe(true);
+    grants = true;
     const again = new AbortController();
     teardowns.push(() => again.abort());
     expect((await fetch(h.url, { signal: again.signal })).status).toBe(200);
