@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/adapters/embedded/database.ts';
 import { createSqliteJobStore } from '../../src/adapters/embedded/job-store.ts';
@@ -34,6 +34,8 @@ interface Harness {
 async function harness(
   settings: { pollMs: number; maxPerTenant?: number },
   granted: () => boolean = () => true,
+  /** Waited for by the route before the stream starts (the credential and job reads of the real route). */
+  before: (request: FastifyRequest) => Promise<void> = async () => {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'silopool-sse-'));
   const db = openDatabase(join(dir, 'silopool.db'));
@@ -50,6 +52,7 @@ async function harness(
   let checks = 0;
   const app: FastifyInstance = Fastify();
   app.get('/events', async (request, reply) => {
+    await before(request);
     const initial = (await jobs.get(job.id))!;
     const tenant = { id: tenantId, createdAt: job.createdAt };
     await streamJobEvents(streams, request, reply, jobs, initial, tenant, async () => {
@@ -137,6 +140,33 @@ describe("a job's event stream asks whether its credential still grants the tena
     expect(text).not.toContain('"status":"cancelled"');
     expect(text.endsWith('event: reconnect\ndata: {"reason":"access_ended"}\n\n')).toBe(true);
     grants = true;
+    const again = new AbortController();
+    teardowns.push(() => again.abort());
+    expect((await fetch(h.url, { signal: again.signal })).status).toBe(200);
+  });
+
+  it('whose client left before it started holds no slot and asks nothing', async () => {
+    // A client that gives up while the route still reads its credential and the job: the request's `close`
+    // has come and gone before the stream listens for it, and writes to a gone socket fail silently.
+    let gone: () => void = () => {};
+    const left = new Promise<void>((resolve) => (gone = resolve));
+    let first = true;
+    const h = await harness({ pollMs: 0, maxPerTenant: 1 }, undefined, async (request) => {
+      if (!first) return;
+      first = false;
+      request.raw.once('close', () => gone());
+      await left;
+    });
+    const controller = new AbortController();
+    const opening = fetch(h.url, { signal: controller.signal }).catch(() => undefined);
+    await sleep(100);
+    controller.abort();
+    await opening;
+    await left;
+    await sleep(100);
+    h.events.publish({ ...h.job, status: 'running', version: 2 });
+    await sleep(50);
+    expect(h.checks()).toBe(0);
     const again = new AbortController();
     teardowns.push(() => again.abort());
     expect((await fetch(h.url, { signal: again.signal })).status).toBe(200);

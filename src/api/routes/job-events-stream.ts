@@ -109,6 +109,11 @@ export async function streamJobEvents(
   };
   cleanups.push(streams.watch(initial.tenantId, initial.id, () => jobs.get(initial.id), deliver));
   request.raw.on('close', () => finish());
+  // A client gone while the route read its credential and the job: its `close` came before the listener
+  // above, and writes to its socket fail silently, so the stream would hold a slot and go on checking the
+  // credential until its maximum life. Told by the response, not by the request, which Node also marks
+  // destroyed once a body sent with it has been read.
+  if (res.destroyed) return finish();
   send(initial);
   if (closed) return;
 
