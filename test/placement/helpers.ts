@@ -136,3 +136,13 @@ export async function offboardTenant(server: TestServer, tenant: string): Promis
   const op = await startOffboard(server, tenant);
   expect((await waitForOperation(server, op.id)).status).toBe('succeeded');
 }
+
+/** Pauses a tenant's work (`maxRunningJobs` 0): its jobs stay queued, so a stream of one stays open. */
+export async function pauseTenant(server: TestServer, tenant: string): Promise<void> {
+  const paused = await server.api(`/v1/admin/tenants/${tenant}`, {
+    method: 'PATCH',
+    token: server.operatorToken,
+    body: JSON.stringify({ config: { limits: { maxRunningJobs: 0 } } }),
+  });
+  expect(paused.status).toBe(200);
+}

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { offboardTenant } from '../placement/helpers.ts';
+import { offboardTenant, pauseTenant } from '../placement/helpers.ts';
 import { newTenantId, startTestServer, type TestServer } from '../support/server.ts';
 
 let server: TestServer;
@@ -11,17 +11,10 @@ afterAll(async () => {
   await server?.stop();
 });
 
-const op = () => ({ token: server.operatorToken });
-
 /** A tenant whose jobs wait (maxRunningJobs 0 pauses it), with one job queued; its API key and the job. */
 async function pausedTenantWithQueuedJob(id: string): Promise<{ apiKey: string; jobId: string }> {
   const { apiKey } = await server.createTenant(id);
-  const paused = await server.api(`/v1/admin/tenants/${id}`, {
-    method: 'PATCH',
-    ...op(),
-    body: JSON.stringify({ config: { limits: { maxRunningJobs: 0 } } }),
-  });
-  expect(paused.status).toBe(200);
+  await pauseTenant(server, id);
   const res = await server.api('/v1/models/finance/jobs', {
     method: 'POST',
     token: apiKey,

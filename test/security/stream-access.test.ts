@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { offboardTenant } from '../placement/helpers.ts';
+import { offboardTenant, pauseTenant } from '../placement/helpers.ts';
 import { newTenantId, startTestServer, type TestServer } from '../support/server.ts';
 
 // A job's event stream lives up to 5 minutes and carried the job (its status, its results' summary) to
@@ -20,12 +20,7 @@ const op = () => ({ token: server.operatorToken });
 /** A tenant whose jobs wait (maxRunningJobs 0 pauses it) with one queued job, and a second key of its own. */
 async function pausedTenant(id: string): Promise<{ streamKey: string; otherKey: string; jobId: string }> {
   const { apiKey } = await server.createTenant(id);
-  const paused = await server.api(`/v1/admin/tenants/${id}`, {
-    method: 'PATCH',
-    ...op(),
-    body: JSON.stringify({ config: { limits: { maxRunningJobs: 0 } } }),
-  });
-  expect(paused.status).toBe(200);
+  await pauseTenant(server, id);
   const issued = await server.api(`/v1/admin/tenants/${id}/api-keys`, { method: 'POST', ...op() });
   expect(issued.status).toBe(201);
   const { apiKey: otherKey } = (await issued.json()) as { apiKey: string };
@@ -80,13 +75,31 @@ async function keyIds(id: string): Promise<string[]> {
     .map((k) => k.id);
 }
 
+const ACCESS_ENDED = 'event: reconnect\ndata: {"reason":"access_ended"}';
+
+/** Opens the job's stream, waits for its queued status, runs `change`, and returns all the stream said. */
+async function streamAround(jobId: string, token: string, change: () => Promise<unknown>): Promise<string> {
+  const stream = await openStream(jobId, token);
+  try {
+    expect(await stream.until('"status":"queued"')).toContain('event: status');
+    await change();
+    return await stream.rest();
+  } finally {
+    stream.close();
+  }
+}
+
+/** A stream cut off once access ended: it says so, and never shows the job's later cancellation. */
+function expectCutOff(text: string): void {
+  expect(text).not.toContain('"status":"cancelled"');
+  expect(text).toContain(ACCESS_ENDED);
+}
+
 describe("a job's event stream delivers only what its credential still grants", () => {
   it('ends, without the job, once the key that opened it is revoked', async () => {
     const id = newTenantId('sse-rev');
     const { streamKey, otherKey, jobId } = await pausedTenant(id);
-    const stream = await openStream(jobId, streamKey);
-    try {
-      expect(await stream.until('"status":"queued"')).toContain('event: status');
+    const text = await streamAround(jobId, streamKey, async () => {
       const [first] = await keyIds(id);
       const revoked = await server.api(`/v1/admin/tenants/${id}/api-keys/${first}`, {
         method: 'DELETE',
@@ -96,20 +109,14 @@ describe("a job's event stream delivers only what its credential still grants", 
       // A change of the job after the revocation, made with the tenant's other key.
       const cancelled = await server.api(`/v1/jobs/${jobId}`, { method: 'DELETE', token: otherKey });
       expect(cancelled.status).toBeLessThan(300);
-      const text = await stream.rest();
-      expect(text).not.toContain('"status":"cancelled"');
-      expect(text).toContain('event: reconnect\ndata: {"reason":"access_ended"}');
-    } finally {
-      stream.close();
-    }
+    });
+    expectCutOff(text);
   }, 60_000);
 
   it('ends, without the job, once its tenant is suspended', async () => {
     const id = newTenantId('sse-sus');
     const { streamKey, jobId } = await pausedTenant(id);
-    const stream = await openStream(jobId, streamKey);
-    try {
-      await stream.until('"status":"queued"');
+    const text = await streamAround(jobId, streamKey, async () => {
       const suspended = await server.api(`/v1/admin/tenants/${id}`, {
         method: 'PATCH',
         ...op(),
@@ -122,14 +129,10 @@ describe("a job's event stream delivers only what its credential still grants", 
         ...op(),
       });
       expect(cancelled.status).toBe(200);
-      const text = await stream.rest();
-      expect(text).not.toContain('"status":"cancelled"');
-      expect(text).toContain('event: reconnect\ndata: {"reason":"access_ended"}');
-      // As a new stream of the same key is refused.
-      expect((await server.api(`/v1/jobs/${jobId}/events`, { token: streamKey })).status).toBe(403);
-    } finally {
-      stream.close();
-    }
+    });
+    expectCutOff(text);
+    // As a new stream of the same key is refused.
+    expect((await server.api(`/v1/jobs/${jobId}/events`, { token: streamKey })).status).toBe(403);
   }, 60_000);
 });
 
@@ -146,40 +149,30 @@ describe('a stream ends when its credential stops granting the tenant, and only 
   it('a key rotated with a grace period goes on streaming while the period lasts', async () => {
     const id = newTenantId('sse-grace');
     const { streamKey, otherKey, jobId } = await pausedTenant(id);
-    const stream = await openStream(jobId, streamKey);
-    try {
-      await stream.until('"status":"queued"');
+    const text = await streamAround(jobId, streamKey, async () => {
       const [first] = await keyIds(id);
       expect((await rotate(id, first!, 600)).status).toBe(201);
       expect((await cancelWith(jobId, otherKey)).status).toBeLessThan(300);
-      const text = await stream.rest();
-      expect(text).toContain('"status":"cancelled"');
-      expect(text).not.toContain('access_ended');
-    } finally {
-      stream.close();
-    }
+    });
+    expect(text).toContain('"status":"cancelled"');
+    expect(text).not.toContain('access_ended');
   }, 60_000);
 
   it('a key rotated without a grace period, or once its grace period ends, delivers nothing more', async () => {
     for (const grace of [0, 2]) {
       const id = newTenantId('sse-rot');
       const { streamKey, otherKey, jobId } = await pausedTenant(id);
-      const stream = await openStream(jobId, streamKey);
-      try {
-        await stream.until('"status":"queued"');
+      const text = await streamAround(jobId, streamKey, async () => {
         const [first] = await keyIds(id);
         expect((await rotate(id, first!, grace)).status).toBe(201);
         if (grace > 0) await new Promise((r) => setTimeout(r, grace * 1000 + 500));
         expect((await cancelWith(jobId, otherKey)).status).toBeLessThan(300);
-        const text = await stream.rest();
-        expect({ grace, cancelled: text.includes('"status":"cancelled"') }).toEqual({
-          grace,
-          cancelled: false,
-        });
-        expect(text).toContain('event: reconnect\ndata: {"reason":"access_ended"}');
-      } finally {
-        stream.close();
-      }
+      });
+      expect({ grace, cancelled: text.includes('"status":"cancelled"') }).toEqual({
+        grace,
+        cancelled: false,
+      });
+      expect(text).toContain(ACCESS_ENDED);
     }
   }, 90_000);
 
@@ -187,17 +180,11 @@ describe('a stream ends when its credential stops granting the tenant, and only 
     const id = newTenantId('sse-jwt');
     const { otherKey, jobId } = await pausedTenant(id);
     const token = await server.mintToken({ tenants: [id], user: 'ana@example.com', expiresIn: '3s' });
-    const stream = await openStream(jobId, token);
-    try {
-      await stream.until('"status":"queued"');
+    const text = await streamAround(jobId, token, async () => {
       await new Promise((r) => setTimeout(r, 4_000));
       expect((await cancelWith(jobId, otherKey)).status).toBeLessThan(300);
-      const text = await stream.rest();
-      expect(text).not.toContain('"status":"cancelled"');
-      expect(text).toContain('event: reconnect\ndata: {"reason":"access_ended"}');
-    } finally {
-      stream.close();
-    }
+    });
+    expectCutOff(text);
   }, 60_000);
 
   it("an operator's stream of a tenant (x-tenant-id) stays open and gets the job's end", async () => {
@@ -243,7 +230,7 @@ describe('a stream of a long run, or of a tenant that goes away', () => {
       expect(revoked.status).toBe(204);
       const text = await stream.rest();
       expect(text).not.toContain('"status":"succeeded"');
-      expect(text).toContain('event: reconnect\ndata: {"reason":"access_ended"}');
+      expect(text).toContain(ACCESS_ENDED);
       const afterEnd = text.slice(text.indexOf('access_ended'));
       expect(afterEnd).not.toContain('event: progress');
     } finally {
@@ -255,16 +242,10 @@ describe('a stream of a long run, or of a tenant that goes away', () => {
     const id = newTenantId('sse-off');
     const { jobId } = await pausedTenant(id);
     const token = await server.mintToken({ tenants: [id], user: 'ana@example.com' });
-    const stream = await openStream(jobId, token);
-    try {
-      await stream.until('"status":"queued"');
+    const text = await streamAround(jobId, token, async () => {
       await offboardTenant(server, id);
       await server.createTenant(id);
-      const text = await stream.rest();
-      expect(text).not.toContain('"status":"cancelled"');
-      expect(text).toContain('event: reconnect\ndata: {"reason":"access_ended"}');
-    } finally {
-      stream.close();
-    }
+    });
+    expectCutOff(text);
   }, 90_000);
 });
