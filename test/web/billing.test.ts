@@ -71,7 +71,13 @@ describe.skipIf(!hasChromium)(`billing pages in Chromium${skipReason}`, { timeou
         `${server.url}/login?next=${encodeURIComponent(`/t/${tenantId}/billing`)}#token=${token}`,
       );
       await page.getByRole('heading', { name: 'Usage and billing', level: 1 }).waitFor();
-      const jobs = page.getByRole('row').filter({ hasText: 'Jobs' }).first();
+      // The usage table's row: a statement's line ("jobs: 1 used, …") also holds the word, and a statement
+      // that rendered before the usage table was read instead under load.
+      const jobs = page
+        .getByRole('table', { name: 'Usage this month against the plan' })
+        .getByRole('row')
+        .filter({ hasText: 'Jobs' })
+        .first();
       await jobs.waitFor();
       // One finished job of 50,000 included.
       expect((await jobs.textContent())?.replace(/\s+/g, ' ')).toMatch(/Jobs\s*1\s*50,000/);
