@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { ForbiddenError } from '../core/errors.ts';
+import { ForbiddenError, UnauthorizedError } from '../core/errors.ts';
 import type { Principal } from '../core/principal.ts';
 import { incarnationOf, type Tenant } from '../core/tenant.ts';
 import { tenantDataFor } from '../ports/placement-data.ts';
@@ -41,7 +41,8 @@ export async function tenantContext(deps: AppDeps, request: FastifyRequest): Pro
 /**
  * Whether the credential of a request that goes on (an event stream) still grants `tenant`, checked afresh as
  * a new request would be: false once its key is revoked or past its grace period, its token expired, the
- * tenant suspended or offboarded, or another tenant created under the same id. Never throws.
+ * tenant suspended or offboarded, or another tenant created under the same id. Throws what reading the
+ * credential or the tenant throws otherwise (a storage fault): that says nothing about access.
  */
 export async function stillGrants(deps: AppDeps, request: FastifyRequest, tenant: Tenant): Promise<boolean> {
   try {
@@ -49,8 +50,9 @@ export async function stillGrants(deps: AppDeps, request: FastifyRequest, tenant
     const header = request.headers['x-tenant-id'];
     const now = await resolveTenant(principal, Array.isArray(header) ? header[0] : header, deps.directory);
     return now.id === tenant.id && incarnationOf(now) === incarnationOf(tenant);
-  } catch {
-    return false;
+  } catch (error) {
+    if (error instanceof UnauthorizedError || error instanceof ForbiddenError) return false;
+    throw error;
   }
 }
 

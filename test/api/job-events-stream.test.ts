@@ -145,6 +145,28 @@ describe("a job's event stream asks whether its credential still grants the tena
     expect((await fetch(h.url, { signal: again.signal })).status).toBe(200);
   });
 
+  it('ends with check_failed, not access_ended, when the check itself fails, and delivers nothing unchecked', async () => {
+    let fails = false;
+    const h = await harness({ pollMs: 0, maxPerTenant: 1 }, () => {
+      if (fails) throw new Error('SQLITE_IOERR: disk I/O error');
+      return true;
+    });
+    const controller = new AbortController();
+    teardowns.push(() => controller.abort());
+    const res = await fetch(h.url, { signal: controller.signal });
+    const reading = res.text();
+    await sleep(100);
+    fails = true;
+    h.events.publish({ ...h.job, status: 'cancelled', version: 2 });
+    const text = await reading;
+    expect(text).not.toContain('"status":"cancelled"');
+    expect(text.endsWith('event: reconnect\ndata: {"reason":"check_failed"}\n\n')).toBe(true);
+    fails = false;
+    const again = new AbortController();
+    teardowns.push(() => again.abort());
+    expect((await fetch(h.url, { signal: again.signal })).status).toBe(200);
+  });
+
   it('whose client left before it started holds no slot and asks nothing', async () => {
     // A client that gives up while the route still reads its credential and the job: the request's `close`
     // has come and gone before the stream listens for it, and writes to a gone socket fail silently.

@@ -18,7 +18,8 @@ const HEARTBEAT_MS = 15_000;
  * slots of the next customer under the same id.
  * `granted` is asked before each event and each heartbeat (the credential checked as a new request's would
  * be): once it answers false (a key revoked, the tenant suspended or offboarded) the stream ends with a
- * `reconnect` event of reason `access_ended` and delivers nothing more.
+ * `reconnect` event of reason `access_ended` and delivers nothing more; when the check itself fails (a storage
+ * fault), of reason `check_failed`.
  */
 export async function streamJobEvents(
   streams: EventStreams,
@@ -84,6 +85,9 @@ export async function streamJobEvents(
   // check of the request that opened it by up to `maxLifeMs`). Checks finishing out of order are harmless:
   // `send` drops an older version. An answer that comes after the stream ended writes nothing.
   const ACCESS_ENDED = 'event: reconnect\ndata: {"reason":"access_ended"}\n\n';
+  // The check itself failed (the tenant could not be read): access is not known to have ended, but nothing
+  // is delivered unchecked either; the client reconnects and its new request is checked in full.
+  const CHECK_FAILED = 'event: reconnect\ndata: {"reason":"check_failed"}\n\n';
   const whileGranted = (then: () => void) => {
     if (closed) return;
     granted()
@@ -93,7 +97,10 @@ export async function streamJobEvents(
           if (ok) then();
           else finish(ACCESS_ENDED);
         },
-        () => finish(ACCESS_ENDED),
+        (error: unknown) => {
+          request.log.warn({ err: error }, 'SSE credential check failed');
+          finish(CHECK_FAILED);
+        },
       )
       .catch((error: unknown) => {
         // Writing failed (a socket gone under it): the stream ends; never an unhandled rejection.
