@@ -69,6 +69,13 @@ async function harness(
   return { url, events, streams, jobs, job, checks: () => checks };
 }
 
+/** The tenant's one stream slot is free: a new stream opens (200, not 429). */
+async function expectSlotFree(h: Harness): Promise<void> {
+  const again = new AbortController();
+  teardowns.push(() => again.abort());
+  expect((await fetch(h.url, { signal: again.signal })).status).toBe(200);
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function readUntil(res: Response, wanted: string): Promise<string> {
@@ -119,9 +126,7 @@ describe("a job's event stream asks whether its credential still grants the tena
     await sleep(100);
     expect(h.checks()).toBe(before);
     // The one slot of the tenant was given back: a new stream opens.
-    const again = new AbortController();
-    teardowns.push(() => again.abort());
-    expect((await fetch(h.url, { signal: again.signal })).status).toBe(200);
+    await expectSlotFree(h);
   });
 
   it('ends with access_ended when the answer is no, delivers nothing more, and frees its slot', async () => {
@@ -140,9 +145,7 @@ describe("a job's event stream asks whether its credential still grants the tena
     expect(text).not.toContain('"status":"cancelled"');
     expect(text.endsWith('event: reconnect\ndata: {"reason":"access_ended"}\n\n')).toBe(true);
     grants = true;
-    const again = new AbortController();
-    teardowns.push(() => again.abort());
-    expect((await fetch(h.url, { signal: again.signal })).status).toBe(200);
+    await expectSlotFree(h);
   });
 
   it('ends with check_failed, not access_ended, when the check itself fails, and delivers nothing unchecked', async () => {
@@ -162,9 +165,7 @@ describe("a job's event stream asks whether its credential still grants the tena
     expect(text).not.toContain('"status":"cancelled"');
     expect(text.endsWith('event: reconnect\ndata: {"reason":"check_failed"}\n\n')).toBe(true);
     fails = false;
-    const again = new AbortController();
-    teardowns.push(() => again.abort());
-    expect((await fetch(h.url, { signal: again.signal })).status).toBe(200);
+    await expectSlotFree(h);
   });
 
   it('whose client left before it started holds no slot and asks nothing', async () => {
@@ -189,8 +190,6 @@ describe("a job's event stream asks whether its credential still grants the tena
     h.events.publish({ ...h.job, status: 'running', version: 2 });
     await sleep(50);
     expect(h.checks()).toBe(0);
-    const again = new AbortController();
-    teardowns.push(() => again.abort());
-    expect((await fetch(h.url, { signal: again.signal })).status).toBe(200);
+    await expectSlotFree(h);
   });
 });

@@ -12,9 +12,9 @@ import { createNotificationHandler } from '../../src/functions/notification-hand
 import { deliveryMessageFor, NOTIFICATION_QUEUE } from '../../src/functions/notification-message.ts';
 import { writeUserNotifications } from '../../src/functions/notification-preferences.ts';
 import { tenantDataFor } from '../../src/ports/placement-data.ts';
-import { toSqsEvent } from '../../src/runtime/sqs-event.ts';
 import { makeJob } from '../contract/fixtures.ts';
 import { newTenantId } from '../support/server.ts';
+import { firstDelivery } from '../support/sqs-event.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'silopool-notification-incarnation-'));
 const platform = openEmbeddedPlatform(dir);
@@ -50,18 +50,7 @@ async function tenantWithMailedUser(id: TenantId, address: string): Promise<SQSE
     'email',
     userKey(subject),
   );
-  const at = Date.now();
-  return toSqsEvent(NOTIFICATION_QUEUE, [
-    {
-      messageId: `m-${job.id}`,
-      receiptHandle: `r-${job.id}`,
-      body,
-      attributes: {},
-      receiveCount: 1,
-      sentAt: at,
-      firstReceivedAt: at,
-    },
-  ]);
+  return firstDelivery(NOTIFICATION_QUEUE, job.id, body);
 }
 
 // The notification function keeps each tenant's channel circuit as long as its instance lives: keyed by

@@ -11,10 +11,10 @@ import { createWebhookEndpoints } from '../../src/functions/webhook-endpoints.ts
 import { createWebhookHandler } from '../../src/functions/webhook-handler.ts';
 import { WEBHOOK_QUEUE } from '../../src/functions/webhook-message.ts';
 import { tenantDataFor } from '../../src/ports/placement-data.ts';
-import { toSqsEvent } from '../../src/runtime/sqs-event.ts';
 import { makeJob } from '../contract/fixtures.ts';
 import { startReceiver } from '../security/webhook-fixtures.ts';
 import { newTenantId } from '../support/server.ts';
+import { firstDelivery } from '../support/sqs-event.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'silopool-webhook-incarnation-'));
 const platform = openEmbeddedPlatform(dir);
@@ -39,18 +39,7 @@ async function tenantWithFinishedJob(id: TenantId, url: string): Promise<SQSEven
   const job = makeJob(tenant.id, { status: 'succeeded' });
   await tenantDataFor(platform.stores, tenant).jobs.create(job);
   const body = JSON.stringify({ tenantId: tenant.id, jobId: job.id, status: 'succeeded', version: 1 });
-  const at = Date.now();
-  return toSqsEvent(WEBHOOK_QUEUE, [
-    {
-      messageId: `m-${job.id}`,
-      receiptHandle: `r-${job.id}`,
-      body,
-      attributes: {},
-      receiveCount: 1,
-      sentAt: at,
-      firstReceivedAt: at,
-    },
-  ]);
+  return firstDelivery(WEBHOOK_QUEUE, job.id, body);
 }
 
 // The webhook function on AWS keeps its endpoints' circuits as long as its instance lives, by tenant id. The
