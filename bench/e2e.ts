@@ -11,7 +11,14 @@ import Fastify from 'fastify';
 import { readConfig } from '../src/entry/config.ts';
 import { startPlatform } from '../src/entry/platform.ts';
 import { startModuleWorker } from '../src/runtime/module-url.ts';
-import { warmupJobsPerThread } from './support.ts';
+import {
+  alternateRounds,
+  benchRounds,
+  describeRatios,
+  median,
+  roundRatios,
+  warmupJobsPerThread,
+} from './support.ts';
 import type { BenchResult } from './types.ts';
 
 /** The two inputs of the end-to-end comparisons (e2e, peer, floor): a 10-year DCF, and 30 years with a 360-month loan. */
@@ -27,11 +34,21 @@ export const E2E_CASES = {
 const WARMUP_JOBS = warmupJobsPerThread();
 
 /** Jobs/s and CPU core-ms per job (the whole process: every thread) of one side's timed part. */
-interface Side {
+export interface Side {
   perSec: number;
   cpuMsPerJob: number;
   /** Of it, system time (the kernel: sockets, SQLite's and the artifacts' file calls). */
   systemMsPerJob: number;
+}
+
+/**
+ * One side of a comparison, started and warmed up once, then timed as often as asked (in rounds that
+ * alternate with the other sides: `alternateRounds`). While another side runs, this one idles.
+ */
+export interface WarmSide {
+  /** Runs `jobs` timed jobs; jobs/s and the process's CPU per job over them. */
+  run(jobs: number): Promise<Side>;
+  stop(): Promise<void>;
 }
 
 function cpuMs(): number {
@@ -43,35 +60,53 @@ function systemMs(): number {
   return process.cpuUsage().system / 1000;
 }
 
-async function plainLoop(input: unknown, jobs: number, threads: number): Promise<Side> {
-  const workers = Array.from({ length: threads }, (_, i) => {
-    const count = Math.floor(jobs / threads) + (i < jobs % threads ? 1 : 0);
-    return startModuleWorker(new URL('./plain-worker.ts', import.meta.url).href, {
-      workerData: { count, warmup: WARMUP_JOBS, input },
-    });
-  });
+/** Times `work` (which resolves with jobs/s): the process's CPU per job over it, every thread. */
+export async function timed(jobs: number, work: () => Promise<number>): Promise<Side> {
+  const cpuBefore = cpuMs();
+  const systemBefore = systemMs();
+  const perSec = await work();
+  return {
+    perSec,
+    cpuMsPerJob: (cpuMs() - cpuBefore) / jobs,
+    systemMsPerJob: (systemMs() - systemBefore) / jobs,
+  };
+}
+
+/** The plain loop: the same model and renderer on `threads` worker threads, no platform, warmed up. */
+export async function startPlainLoop(input: unknown, threads: number): Promise<WarmSide> {
+  const workers = Array.from({ length: threads }, () =>
+    startModuleWorker(new URL('./plain-worker.ts', import.meta.url).href, {
+      workerData: { warmup: WARMUP_JOBS, input },
+    }),
+  );
   const next = (worker: Worker) =>
     new Promise<unknown>((resolve, reject) => {
       worker.once('message', resolve);
       worker.once('error', reject);
     });
   await Promise.all(workers.map(next));
-  const cpuBefore = cpuMs();
-  const systemBefore = systemMs();
-  const done = workers.map(next);
-  for (const worker of workers) worker.postMessage('go');
-  const elapsed = (await Promise.all(done)) as number[];
-  const cpu = cpuMs() - cpuBefore;
-  const system = systemMs() - systemBefore;
-  await Promise.all(workers.map((w) => w.terminate()));
   return {
-    perSec: jobs / (Math.max(...elapsed) / 1000),
-    cpuMsPerJob: cpu / jobs,
-    systemMsPerJob: system / jobs,
+    run: (jobs) =>
+      timed(jobs, async () => {
+        const done = workers.map(next);
+        workers.forEach((worker, i) => {
+          worker.postMessage({ count: Math.floor(jobs / threads) + (i < jobs % threads ? 1 : 0) });
+        });
+        const elapsed = (await Promise.all(done)) as number[];
+        return jobs / (Math.max(...elapsed) / 1000);
+      }),
+    async stop() {
+      await Promise.all(workers.map((w) => w.terminate()));
+    },
   };
 }
 
-async function platformRun(input: unknown, jobs: number, threads: number): Promise<Side> {
+/**
+ * Silopool on the embedded default (a data directory of its own, `threads` function threads), one tenant,
+ * the client thread of 8 concurrent submits, warmed up: each run submits over HTTP and waits for every job
+ * to finish.
+ */
+export async function startSilopool(input: unknown, threads: number): Promise<WarmSide> {
   const dataDir = mkdtempSync(join(tmpdir(), 'silopool-bench-e2e-'));
   const platform = await startPlatform(
     readConfig({
@@ -81,6 +116,11 @@ async function platformRun(input: unknown, jobs: number, threads: number): Promi
       SILOPOOL_WORKERS: String(process.env.E2E_PLATFORM_WORKERS ?? threads),
     }),
   );
+  const stopPlatform = async () => {
+    await platform.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  let client: Worker | undefined;
   try {
     const create = await fetch(`${platform.url}/v1/admin/tenants`, {
       method: 'POST',
@@ -95,28 +135,40 @@ async function platformRun(input: unknown, jobs: number, threads: number): Promi
       }),
     });
     const { apiKey } = (await create.json()) as { apiKey: string };
-    const client = startModuleWorker(new URL('./e2e-client.ts', import.meta.url).href, {
+    client = startModuleWorker(new URL('./e2e-client.ts', import.meta.url).href, {
       workerData: { url: platform.url, apiKey, body: JSON.stringify({ input }), concurrency: 8 },
     });
-    try {
-      await reply(client);
-      await submitAll(platform, client, WARMUP_JOBS * threads);
-      const cpuBefore = cpuMs();
-      const systemBefore = systemMs();
-      const perSec = await submitAll(platform, client, jobs);
-      return {
-        perSec,
-        cpuMsPerJob: (cpuMs() - cpuBefore) / jobs,
-        systemMsPerJob: (systemMs() - systemBefore) / jobs,
-      };
-    } finally {
-      await client.terminate();
-    }
+    await reply(client);
+    await submitAll(platform, client, WARMUP_JOBS * threads);
+  } catch (error) {
+    await client?.terminate();
+    await stopPlatform();
+    throw error;
+  }
+  const warmClient = client;
+  return {
+    run: (jobs) => timed(jobs, () => submitAll(platform, warmClient, jobs)),
+    async stop() {
+      await warmClient.terminate();
+      await stopPlatform();
+    },
+  };
+}
+
+/** One side alone, started, timed once and stopped: for profiling it from a scratch entry (`perf record`). */
+async function once(side: Promise<WarmSide>, jobs: number): Promise<Side> {
+  const warm = await side;
+  try {
+    return await warm.run(jobs);
   } finally {
-    await platform.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await warm.stop();
   }
 }
+
+const plainLoop = (input: unknown, jobs: number, threads: number) =>
+  once(startPlainLoop(input, threads), jobs);
+const platformRun = (input: unknown, jobs: number, threads: number) =>
+  once(startSilopool(input, threads), jobs);
 
 /**
  * The HTTP floor both ends pay per job: the same client thread (same body, same concurrency) against a bare
@@ -188,33 +240,56 @@ async function submitAll(
 export { plainLoop, platformRun };
 export async function benchEndToEnd(options: { jobs?: number } = {}): Promise<BenchResult[]> {
   const threads = availableParallelism();
+  const rounds = benchRounds();
   const results: BenchResult[] = [];
   for (const [name, input] of Object.entries(E2E_CASES)) {
-    // The same count for both cases: 200 large jobs (a few seconds) varied 0.58–0.99 run to run (session 8).
-    const jobs = options.jobs ?? 1000;
-    const plain = await plainLoop(input, jobs, threads);
-    const platform = await platformRun(input, jobs, threads);
+    // Per round and side; the same count for both cases (200 large jobs varied 0.58–0.99 run to run, session 8).
+    const jobs = options.jobs ?? 500;
+    const plainSide = await startPlainLoop(input, threads);
+    let runs: Side[][];
+    try {
+      const silopool = await startSilopool(input, threads);
+      try {
+        runs = await alternateRounds([() => plainSide.run(jobs), () => silopool.run(jobs)], rounds);
+      } finally {
+        await silopool.stop();
+      }
+    } finally {
+      await plainSide.stop();
+    }
+    const [plain, platform] = runs as [Side[], Side[]];
+    const perSec = (side: Side[]) => median(side.map((r) => r.perSec));
+    const cpu = (side: Side[]) => median(side.map((r) => r.cpuMsPerJob));
+    const system = (side: Side[]) => median(side.map((r) => r.systemMsPerJob));
+    const throughput = roundRatios(
+      platform.map((r) => r.perSec),
+      plain.map((r) => r.perSec),
+    );
+    const cpuRatios = roundRatios(
+      plain.map((r) => r.cpuMsPerJob),
+      platform.map((r) => r.cpuMsPerJob),
+    );
     // What the platform adds per job, in core-milliseconds: HTTP (both ends: the client thread is in this
     // process), auth, validation, the durable writes, spans. From wall time, and from CPU time (the
     // process's user+system time over the timed part): the second holds up on a loaded machine.
-    const overheadMs = (threads * 1000) / platform.perSec - (threads * 1000) / plain.perSec;
-    const cpuAdded = platform.cpuMsPerJob - plain.cpuMsPerJob;
+    const overheadMs = (threads * 1000) / perSec(platform) - (threads * 1000) / perSec(plain);
+    const cpuAdded = cpu(platform) - cpu(plain);
     const http = await bareHttpCpuMs(input, jobs);
     results.push({
       name: `e2e: ${name} finance jobs, HTTP submit → workbook stored, vs plain loop`,
-      value: platform.perSec,
+      value: perSec(platform),
       unit: 'jobs/s',
-      baseline: plain.perSec,
-      ratio: platform.perSec / plain.perSec,
-      note: `${jobs} jobs, ${threads} threads both sides, after ${WARMUP_JOBS} warm-up jobs per thread; platform adds ${overheadMs.toFixed(2)} core-ms per job (wall); target ≥ ${name === 'small' ? '0.5' : '0.8'} (issue 14)`,
+      baseline: perSec(plain),
+      ratio: median(throughput),
+      note: `ratio ${describeRatios(throughput)}, ${jobs} jobs a round and side, alternated; ${threads} threads both sides, after ${WARMUP_JOBS} warm-up jobs per thread; platform adds ${overheadMs.toFixed(2)} core-ms per job (wall); target ≥ ${name === 'small' ? '0.5' : '0.8'} (issue 14)`,
     });
     results.push({
       name: `e2e: ${name} finance jobs, CPU per job (every thread of the process), plain loop vs platform`,
-      value: platform.cpuMsPerJob,
+      value: cpu(platform),
       unit: 'core-ms/job',
-      baseline: plain.cpuMsPerJob,
-      ratio: plain.cpuMsPerJob / platform.cpuMsPerJob,
-      note: `platform adds ${cpuAdded.toFixed(2)} core-ms per job (CPU time), of which ${http.toFixed(2)} is the HTTP floor (the client thread + a bare Fastify route); system time ${platform.systemMsPerJob.toFixed(2)} vs ${plain.systemMsPerJob.toFixed(2)}`,
+      baseline: cpu(plain),
+      ratio: median(cpuRatios),
+      note: `ratio ${describeRatios(cpuRatios)}; platform adds ${cpuAdded.toFixed(2)} core-ms per job (CPU time), of which ${http.toFixed(2)} is the HTTP floor (the client thread + a bare Fastify route); system time ${system(platform).toFixed(2)} vs ${system(plain).toFixed(2)}`,
     });
   }
   return results;

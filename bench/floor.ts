@@ -21,9 +21,16 @@ import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { startModuleWorker } from '../src/runtime/module-url.ts';
-import { E2E_CASES, plainLoop, platformRun } from './e2e.ts';
+import { E2E_CASES, type Side, startPlainLoop, startSilopool, timed, type WarmSide } from './e2e.ts';
 import { plainSubmitApp } from './plain-submit.ts';
-import { warmupJobsPerThread } from './support.ts';
+import {
+  alternateRounds,
+  benchRounds,
+  describeRatios,
+  median,
+  roundRatios,
+  warmupJobsPerThread,
+} from './support.ts';
 import type { BenchResult } from './types.ts';
 
 const WARMUP_JOBS = warmupJobsPerThread();
@@ -35,18 +42,8 @@ const SCHEMA = `
   CREATE INDEX messages_visible ON messages (visible_at, id);
   CREATE TABLE artifacts (key TEXT PRIMARY KEY, body BLOB NOT NULL);`;
 
-interface Side {
-  perSec: number;
-  cpuMsPerJob: number;
-}
-
-function cpuMs(): number {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1000;
-}
-
-/** The durable floor for `jobs` timed jobs after the same warm-up per thread as bench/e2e.ts. */
-export async function floorRun(input: unknown, jobs: number, threads: number): Promise<Side> {
+/** The durable floor, started and warmed up with the same jobs per thread as bench/e2e.ts. */
+export async function startFloor(input: unknown, threads: number): Promise<WarmSide> {
   const dir = mkdtempSync(join(tmpdir(), 'silopool-bench-floor-'));
   const path = join(dir, 'floor.sqlite');
   const db = new Database(path, { timeout: 10_000 });
@@ -115,6 +112,7 @@ export async function floorRun(input: unknown, jobs: number, threads: number): P
       client.once('error', reject);
     });
   const send = async (count: number): Promise<number> => {
+    if (count === 0) return 0;
     const target = finished + count;
     const allDone = new Promise<void>((resolve, reject) => {
       onFinished = () => {
@@ -129,49 +127,78 @@ export async function floorRun(input: unknown, jobs: number, threads: number): P
     await allDone;
     return count / ((performance.now() - started) / 1000);
   };
-  try {
-    await clientReply();
-    await send(WARMUP_JOBS * threads);
-    const before = cpuMs();
-    const perSec = await send(jobs);
-    const done = db
-      .prepare<[], { n: number }>("SELECT count(*) n FROM jobs WHERE status = 'succeeded'")
-      .get()!.n;
-    if (done !== WARMUP_JOBS * threads + jobs) throw new Error(`floor: ${done} jobs succeeded, not all`);
-    return { perSec, cpuMsPerJob: (cpuMs() - before) / jobs };
-  } finally {
+  const stop = async () => {
     await client.terminate();
     await app.close();
     await Promise.all(workers.map((w) => w.terminate()));
     db.close();
     rmSync(dir, { recursive: true, force: true });
+  };
+  const succeeded = db.prepare<[], { n: number }>("SELECT count(*) n FROM jobs WHERE status = 'succeeded'");
+  let sent = 0;
+  // Outside the timed part: every job sent so far has succeeded.
+  const check = (count: number) => {
+    sent += count;
+    const done = succeeded.get()!.n;
+    if (done !== sent) throw new Error(`floor: ${done} of ${sent} jobs succeeded`);
+  };
+  try {
+    await clientReply();
+    await send(WARMUP_JOBS * threads);
+    check(WARMUP_JOBS * threads);
+  } catch (error) {
+    await stop();
+    throw error;
   }
+  return {
+    async run(jobs) {
+      const side = await timed(jobs, () => send(jobs));
+      check(jobs);
+      return side;
+    },
+    stop,
+  };
 }
 
 export async function benchFloor(options: { jobs?: number } = {}): Promise<BenchResult[]> {
   const threads = availableParallelism();
+  const rounds = benchRounds();
   const results: BenchResult[] = [];
   for (const [name, input] of Object.entries(E2E_CASES)) {
-    const jobs = options.jobs ?? 1000;
-    const plain = await plainLoop(input, jobs, threads);
-    const floor = await floorRun(input, jobs, threads);
-    const platform = await platformRun(input, jobs, threads);
+    const jobs = options.jobs ?? 500;
+    const started: WarmSide[] = [];
+    let runs: Side[][];
+    try {
+      for (const start of [startPlainLoop, startFloor, startSilopool])
+        started.push(await start(input, threads));
+      runs = await alternateRounds(
+        started.map((side) => () => side.run(jobs)),
+        rounds,
+      );
+    } finally {
+      for (const side of started) await side.stop();
+    }
+    const [plain, floor, platform] = runs as [Side[], Side[], Side[]];
+    const perSec = (side: Side[]) => side.map((r) => r.perSec);
+    const cpu = (side: Side[]) => median(side.map((r) => r.cpuMsPerJob)).toFixed(2);
+    const floorToPlain = roundRatios(perSec(floor), perSec(plain));
+    const platformToFloor = roundRatios(perSec(platform), perSec(floor));
     const target = name === 'small' ? '0.5' : '0.8';
     results.push({
       name: `floor: ${name} finance jobs, the durable floor vs plain loop`,
-      value: floor.perSec,
+      value: median(perSec(floor)),
       unit: 'jobs/s',
-      baseline: plain.perSec,
-      ratio: floor.perSec / plain.perSec,
-      note: `${jobs} jobs, ${threads} threads, after ${WARMUP_JOBS} warm-up jobs per thread; CPU ${floor.cpuMsPerJob.toFixed(2)} vs ${plain.cpuMsPerJob.toFixed(2)} core-ms a job; issue 14's target for Silopool: ≥ ${target}`,
+      baseline: median(perSec(plain)),
+      ratio: median(floorToPlain),
+      note: `ratio ${describeRatios(floorToPlain)}, ${jobs} jobs a round and side, alternated; ${threads} threads, after ${WARMUP_JOBS} warm-up jobs per thread; CPU ${cpu(floor)} vs ${cpu(plain)} core-ms a job; issue 14's target for Silopool: ≥ ${target}`,
     });
     results.push({
       name: `floor: ${name} finance jobs, Silopool vs the durable floor`,
-      value: platform.perSec,
+      value: median(perSec(platform)),
       unit: 'jobs/s',
-      baseline: floor.perSec,
-      ratio: platform.perSec / floor.perSec,
-      note: `Silopool / plain ${(platform.perSec / plain.perSec).toFixed(3)}; CPU ${platform.cpuMsPerJob.toFixed(2)} vs ${floor.cpuMsPerJob.toFixed(2)} core-ms a job`,
+      baseline: median(perSec(floor)),
+      ratio: median(platformToFloor),
+      note: `ratio ${describeRatios(platformToFloor)}; Silopool / plain ${describeRatios(roundRatios(perSec(platform), perSec(plain)))}; CPU ${cpu(platform)} vs ${cpu(floor)} core-ms a job`,
     });
   }
   return results;

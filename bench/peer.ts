@@ -21,7 +21,15 @@ import { startModuleWorker } from '../src/runtime/module-url.ts';
 import { E2E_CASES } from './e2e.ts';
 import { plainSubmitApp } from './plain-submit.ts';
 import { ensureRedis, processCpuMicros, startRedis } from './queue.ts';
-import { percentile, warmupJobsPerThread } from './support.ts';
+import {
+  alternateRounds,
+  benchRounds,
+  describeRatios,
+  median,
+  percentile,
+  roundRatios,
+  warmupJobsPerThread,
+} from './support.ts';
 import type { BenchResult } from './types.ts';
 
 /** Both sides warm up alike: the same jobs per thread (see `warmupJobsPerThread`). */
@@ -78,7 +86,8 @@ async function measure(side: Side, client: Thread, jobs: number): Promise<Run> {
   };
 }
 
-async function withClient<T>(side: Side, input: unknown, use: (client: Thread) => Promise<T>): Promise<T> {
+/** The client thread for `side`, ready for `measure`. */
+async function startClient(side: Side, input: unknown): Promise<Thread> {
   const client = startModuleWorker(new URL('./peer/client.ts', import.meta.url).href, {
     workerData: {
       url: side.url,
@@ -92,10 +101,11 @@ async function withClient<T>(side: Side, input: unknown, use: (client: Thread) =
       client.once('message', () => resolve());
       client.once('error', reject);
     });
-    return await use(client);
-  } finally {
+  } catch (error) {
     await client.terminate();
+    throw error;
   }
+  return client;
 }
 
 async function silopool(threads: number): Promise<Side> {
@@ -189,14 +199,37 @@ async function peer(threads: number, redis: { port: number; pid: number | undefi
   };
 }
 
-async function run(side: Side, input: unknown, jobs: number): Promise<Run> {
+/**
+ * Starts each side and its client, warms each up, then times them in alternating rounds (`alternateRounds`):
+ * `runs[i][r]` is side i's run in round r. Stops them all, whatever happens.
+ */
+async function compare(
+  start: (() => Promise<Side>)[],
+  input: unknown,
+  jobs: number,
+  rounds: number,
+): Promise<Run[][]> {
+  const started: { side: Side; client?: Thread }[] = [];
   try {
-    return await withClient(side, input, async (client) => {
-      await measure(side, client, WARMUP_JOBS * availableParallelism());
-      return measure(side, client, jobs);
-    });
+    for (const startSide of start) {
+      const entry: { side: Side; client?: Thread } = { side: await startSide() };
+      started.push(entry);
+      entry.client = await startClient(entry.side, input);
+      if (WARMUP_JOBS > 0) await measure(entry.side, entry.client, WARMUP_JOBS * availableParallelism());
+    }
+    return await alternateRounds(
+      started.map(
+        ({ side, client }) =>
+          () =>
+            measure(side, client!, jobs),
+      ),
+      rounds,
+    );
   } finally {
-    await side.stop();
+    for (const { side, client } of started) {
+      await client?.terminate();
+      await side.stop();
+    }
   }
 }
 
@@ -205,39 +238,54 @@ const ms = (n: number): string => `${n.toFixed(0)} ms`;
 export async function benchPeer(options: { jobs?: number } = {}): Promise<BenchResult[]> {
   const threads = availableParallelism();
   const binary = ensureRedis();
+  const rounds = benchRounds();
   const results: BenchResult[] = [];
   const redisDir = mkdtempSync(join(tmpdir(), 'silopool-bench-redis-'));
   const redis = binary ? await startRedis(binary, redisDir) : undefined;
   try {
     for (const [name, input] of Object.entries(E2E_CASES)) {
-      // The same count for both cases: 200 large jobs (a few seconds) varied 0.58–0.99 run to run (session 8).
-      const jobs = options.jobs ?? 1000;
-      const ours = await run(await silopool(threads), input, jobs);
+      // Per round and side; the same count for both cases (200 large jobs varied 0.58–0.99 run to run, session 8).
+      const jobs = options.jobs ?? 500;
       if (!redis) {
+        const [ours] = (await compare([() => silopool(threads)], input, jobs, rounds)) as [Run[]];
         results.push({
           name: `peer: ${name} finance jobs e2e (Silopool)`,
-          value: ours.jobsPerSec,
+          value: median(ours.map((r) => r.jobsPerSec)),
           unit: 'jobs/s',
-          note: `redis-server unavailable, no peer; p50 ${ms(ours.p50)}, p99 ${ms(ours.p99)}`,
+          note: `redis-server unavailable, no peer; p50 ${ms(median(ours.map((r) => r.p50)))}, p99 ${ms(median(ours.map((r) => r.p99)))}`,
         });
         continue;
       }
-      const theirs = await run(await peer(threads, redis), input, jobs);
+      const [ours, theirs] = (await compare(
+        [() => silopool(threads), () => peer(threads, redis)],
+        input,
+        jobs,
+        rounds,
+      )) as [Run[], Run[]];
+      const of = (runs: Run[], key: keyof Run) => median(runs.map((r) => r[key]));
+      const throughput = roundRatios(
+        ours.map((r) => r.jobsPerSec),
+        theirs.map((r) => r.jobsPerSec),
+      );
+      const cpuRatios = roundRatios(
+        theirs.map((r) => r.cpuMsPerJob),
+        ours.map((r) => r.cpuMsPerJob),
+      );
       results.push({
         name: `peer: ${name} finance jobs e2e, Silopool vs Fastify + BullMQ + Redis`,
-        value: ours.jobsPerSec,
+        value: of(ours, 'jobsPerSec'),
         unit: 'jobs/s',
-        baseline: theirs.jobsPerSec,
-        ratio: ours.jobsPerSec / theirs.jobsPerSec,
-        note: `${jobs} jobs, ${threads} threads, client concurrency ${CLIENT_CONCURRENCY}; submit→done p50/p99 Silopool ${ms(ours.p50)}/${ms(ours.p99)}, peer ${ms(theirs.p50)}/${ms(theirs.p99)}; target ≥ 1.5× at equal or better p99`,
+        baseline: of(theirs, 'jobsPerSec'),
+        ratio: median(throughput),
+        note: `ratio ${describeRatios(throughput)}, ${jobs} jobs a round and side, alternated; ${threads} threads, client concurrency ${CLIENT_CONCURRENCY}; submit→done p50/p99 (median of rounds) Silopool ${ms(of(ours, 'p50'))}/${ms(of(ours, 'p99'))}, peer ${ms(of(theirs, 'p50'))}/${ms(of(theirs, 'p99'))}; target ≥ 1.5× at equal or better p99`,
       });
       results.push({
         name: `peer: ${name} finance jobs, CPU per job, Silopool vs Fastify + BullMQ + Redis`,
-        value: ours.cpuMsPerJob,
+        value: of(ours, 'cpuMsPerJob'),
         unit: 'core-ms',
-        baseline: theirs.cpuMsPerJob,
-        ratio: theirs.cpuMsPerJob / ours.cpuMsPerJob,
-        note: 'process CPU (every thread, the client thread included on both sides) + redis-server; ratio > 1: Silopool uses less',
+        baseline: of(theirs, 'cpuMsPerJob'),
+        ratio: median(cpuRatios),
+        note: `ratio ${describeRatios(cpuRatios)}; process CPU (every thread, the client thread included on both sides) + redis-server; ratio > 1: Silopool uses less`,
       });
     }
   } finally {

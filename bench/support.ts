@@ -56,3 +56,52 @@ export function warmupJobsPerThread(env: NodeJS.ProcessEnv = process.env): numbe
     throw new Error(`BENCH_WARMUP must be a whole number, not "${env.BENCH_WARMUP}"`);
   return value;
 }
+
+/**
+ * Timed rounds per comparison (`BENCH_ROUNDS`, default 5). Session 13 ran the end-to-end bench five times
+ * in one hour on unchanged code and measured the large-job ratio anywhere from 0.62 to 0.83: the host's
+ * speed drifts over minutes (a slow run was ~20 % slower in every function alike), and one plain-loop run
+ * followed by one platform run puts the two sides in different minutes. Rounds alternate the sides
+ * (`alternateRounds`) and the ratio is the median of the rounds' own ratios.
+ */
+export function benchRounds(env: NodeJS.ProcessEnv = process.env): number {
+  const value = Number(env.BENCH_ROUNDS ?? 5);
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`BENCH_ROUNDS must be a whole number ≥ 1, not "${env.BENCH_ROUNDS}"`);
+  return value;
+}
+
+/**
+ * Runs each side once per round, the order reversed every other round (A B, B A, A B, …), so whatever the
+ * host does over a minute falls on every side alike and no side always runs first. Each side must be
+ * started and warmed up already; `runs[i][r]` is side i's result in round r.
+ */
+export async function alternateRounds<T>(sides: (() => Promise<T>)[], rounds: number): Promise<T[][]> {
+  const runs: T[][] = sides.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    const order = sides.map((_, i) => i);
+    if (round % 2 === 1) order.reverse();
+    for (const i of order) runs[i]!.push(await sides[i]!());
+  }
+  return runs;
+}
+
+/** The median of `values` (the mean of the middle two for an even count); NaN for none. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Each round's ratio a[r] / b[r], paired (both sides measured in the same round). */
+export function roundRatios(a: readonly number[], b: readonly number[]): number[] {
+  return a.map((value, r) => value / b[r]!);
+}
+
+/** "0.71 (0.66–0.78 over 5 rounds)": a median ratio with its range, for a result's note. */
+export function describeRatios(ratios: readonly number[]): string {
+  const lo = Math.min(...ratios).toFixed(2);
+  const hi = Math.max(...ratios).toFixed(2);
+  return `${median(ratios).toFixed(3)} (${lo}–${hi} over ${ratios.length} round${ratios.length === 1 ? '' : 's'})`;
+}
