@@ -70,6 +70,22 @@ export function describeJobStoreContract(adapterName: string, setup: JobStoreSet
       expect((await store.get(job.id))?.status).toBe('running');
     });
 
+    it('lists an updated job under the model its record names, and refuses a stale version that changes it', async () => {
+      const store = ctx.port.forTenant(tenantId);
+      const job = makeJob(tenantId, { model: 'finance' });
+      await store.create(job);
+      const running = await store.update(nextVersion(job, { status: 'running' }), job.version);
+      // The embedded store's usual update leaves the model's index alone; one that changes the model must not.
+      const moved = await store.update(nextVersion(running, { model: 'funds' }), running.version);
+      expect(moved).toMatchObject({ model: 'funds', version: running.version + 1 });
+      await expect(
+        store.update(nextVersion(running, { model: 'finance' }), running.version),
+      ).rejects.toBeInstanceOf(ConditionFailedError);
+      expect(await listAll(tenantId, { model: 'funds', limit: 5 })).toEqual([job.id]);
+      expect(await listAll(tenantId, { model: 'finance', limit: 5 })).toEqual([]);
+      expect((await store.get(job.id))?.model).toBe('funds');
+    });
+
     it("records a running job's progress without a new version, only for the delivery running it", async () => {
       const store = ctx.port.forTenant(tenantId);
       const job = makeJob(tenantId);

@@ -55,7 +55,13 @@ export function createSqliteJobStore(
       'INSERT OR IGNORE INTO job_items (pk, sk, doc, version, status, model) VALUES (?, ?, ?, ?, ?, ?)',
     ),
     get: db.prepare<[string, string], DocRow>('SELECT doc FROM job_items WHERE pk = ? AND sk = ?'),
+    // A job's model never changes after its submit: the usual update leaves the `model` column alone, as
+    // SQLite rewrites the entries of every index on a column a SET names, even to the same value (a third
+    // of an update's write-ahead log: 16.5 → 12.5 KB, session 14). `updateWithModel` is the rest.
     update: db.prepare(
+      'UPDATE job_items SET doc = ?, version = ?, status = ? WHERE pk = ? AND sk = ? AND version = ? AND model IS ?',
+    ),
+    updateWithModel: db.prepare(
       'UPDATE job_items SET doc = ?, version = ?, status = ?, model = ? WHERE pk = ? AND sk = ? AND version = ?',
     ),
     delete: db.prepare('DELETE FROM job_items WHERE pk = ? AND sk = ?'),
@@ -115,15 +121,28 @@ export function createSqliteJobStore(
         own(next);
         const stored: JobRecord = { ...next, version: expectedVersion + 1 };
         const write = () => {
-          const { changes } = stmt.update.run(
-            JSON.stringify(stored),
+          const doc = JSON.stringify(stored);
+          const sk = JOB + next.id;
+          let { changes } = stmt.update.run(
+            doc,
             stored.version,
             stored.status,
-            stored.model,
             pk,
-            JOB + next.id,
+            sk,
             expectedVersion,
+            stored.model,
           );
+          // Not written: another version, or (rarely) another model; the second statement tells them apart.
+          if (changes === 0)
+            ({ changes } = stmt.updateWithModel.run(
+              doc,
+              stored.version,
+              stored.status,
+              stored.model,
+              pk,
+              sk,
+              expectedVersion,
+            ));
           if (changes === 0)
             throw new ConditionFailedError(`Job ${next.id} changed since version ${expectedVersion}.`);
         };
