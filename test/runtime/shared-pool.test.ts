@@ -112,6 +112,45 @@ describe('consumers sharing one function pool', () => {
     }
   });
 
+  it('hand a slot over without a wait to cut: an idle queue beside a busy one claims with waitTimeSec 0', async () => {
+    const { queue } = openQueue();
+    const idle = `idle_${randomUUID().slice(0, 8)}`;
+    const busy = `busy_${randomUUID().slice(0, 8)}`;
+    for (const name of [idle, busy]) await queue.createQueue(name, { visibilityTimeoutSec: 30 });
+    // The real queue, its receives recorded: once per job of the busy queue the idle one claims once, and
+    // made and aborted an AbortController (with its DOMException) each time to do it.
+    const idleReceives: { waitTimeSec?: number; signal?: AbortSignal }[] = [];
+    const recorded: typeof queue = Object.create(queue);
+    recorded.receive = (name, options) => {
+      if (name === idle) idleReceives.push({ ...options });
+      return queue.receive(name, options);
+    };
+    const { runtime, ran } = sleepyRuntime(1, 1);
+    const consume = (name: string) =>
+      startQueueConsumer({
+        queue: name,
+        runtime,
+        messages: recorded,
+        visibilityTimeoutSec: 30,
+        batchSize: 1,
+      });
+    const consumers = [consume(idle)];
+    await new Promise((r) => setTimeout(r, 100));
+    await queue.sendBatch(
+      busy,
+      Array.from({ length: 30 }, (_, i) => ({ body: String(i) })),
+    );
+    consumers.push(consume(busy));
+    await until('the backlog ran', () => ran.length === 30);
+    await Promise.all(consumers.map((c) => c.stop()));
+    const handedOver = idleReceives.filter((r) => r.waitTimeSec === 0);
+    expect(handedOver.length).toBeGreaterThan(5);
+    expect(handedOver.every((r) => r.signal === undefined)).toBe(true);
+    // A receive that waits can be cut short (stopping, a hand-over): it carries a signal not yet aborted.
+    const waiting = idleReceives.filter((r) => r.waitTimeSec !== 0);
+    expect(waiting.every((r) => r.signal !== undefined)).toBe(true);
+  });
+
   it('gives a delivery that never started back without counting it', async () => {
     const { queue } = openQueue();
     const name = `c_${randomUUID().slice(0, 8)}`;
@@ -139,7 +178,7 @@ describe('consumers sharing one function pool', () => {
 });
 
 // The hand-over on each queue adapter: SQS cannot cut a long poll short, so there it rests on the idle
-// consumers claiming without waiting while one with a backlog waits (the signal aborted before the receive).
+// consumers claiming without waiting (`waitTimeSec: 0`) while one with a backlog waits.
 describe.each([
   ['the embedded queue', async () => openQueue().queue],
   ['SQS (fauxqs)', async () => createSqsMessageQueue({ client: (await emulators()).sqs })],
