@@ -39,6 +39,9 @@ const BUILT_BY = `node ${process.version} icu ${process.versions.icu ?? 'none'}`
 /** The coarsest mtime of a file system a checkout may sit on (ext3, HFS+: 1 s; FAT: 2 s). */
 const MTIME_RESOLUTION_MS = 2000;
 
+/** This file, relative to the checkout: a bundle's input too (see `buildPrebuilt`). */
+const BUILD_OPTIONS_SOURCE = 'src/runtime/prebuilt.ts';
+
 const manifestPath = (entry: PrebuiltEntry) => join(PREBUILT_DIR, `${entry}.inputs.json`);
 /**
  * What is forked (or started as a worker thread): the starter of `entry`, which runs its bundle with V8's
@@ -97,6 +100,10 @@ export function buildPrebuilt(entry: PrebuiltEntry): string {
       .filter((f) => !f.includes('-starter.ts'))
       .map((f) => (f.includes('node_modules/') ? packageJsonOf(f) : f)),
   );
+  // This file too: it holds the build options, the banner and the starter's text (its stdin above, no
+  // file of its own). Changed, e.g. to another output format, without renaming the outputs, the old bundles
+  // would have stayed fresh and run.
+  inputs.add(BUILD_OPTIONS_SOURCE);
   for (const file of inputs) {
     const { size, mtimeMs } = statSync(join(ROOT, file));
     // The sources are stated after esbuild read them: one saved in between (an editor while a server starts)

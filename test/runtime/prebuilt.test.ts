@@ -88,6 +88,14 @@ describe('dedicated functions start from prebuilt JavaScript', () => {
     expect(isFresh('compute-process')).toBe(true);
   });
 
+  it('a bundle is stale when the build options change (src/runtime/prebuilt.ts is one of its inputs)', () => {
+    // Another output format or banner, with the same output names, must not leave the old bundles running.
+    staleBundle('compute-process', (inputs) => inputs.find((f) => f === 'src/runtime/prebuilt.ts'));
+    expect(isFresh('compute-process')).toBe(false);
+    buildPrebuilt('compute-process');
+    expect(isFresh('compute-process')).toBe(true);
+  });
+
   it("a bundle built by another Node is stale (its money formats come from that Node's ICU data)", () => {
     buildPrebuilt('compute-process');
     const manifestFile = `${PREBUILT_DIR}/compute-process.inputs.json`;
