@@ -6,7 +6,8 @@ import type { ReleasePointer } from '../../src/ports/release-pointer.ts';
 export type ReleasePointerSetup = () => Promise<{
   /**
    * A pointer on this setup's storage, as one process opens it: each call is another process (its own
-   * cache), so what one writes must reach the others. Readers opened here see changes at their next read.
+   * cache), so what one writes must reach the others. Readers opened here see changes at their next read in
+   * a later event-loop turn (the embedded pointer answers the calls of one turn with one stat).
    */
   open(): ReleasePointer;
   teardown(): Promise<void>;
@@ -40,6 +41,18 @@ export function describeReleasePointerContract(adapterName: string, setup: Relea
       await ctx.open().setCurrent(second);
       expect(await ctx.open().current()).toBe(second);
       expect(await reader.current()).toBe(second);
+    });
+
+    it("sees another process's change in the next event-loop turn, its own at once", async () => {
+      const reader = ctx.open();
+      expect(await reader.current()).toBe(BUILTIN_RELEASE);
+      const other = release();
+      await ctx.open().setCurrent(other);
+      await new Promise((r) => setImmediate(r));
+      expect(await reader.current()).toBe(other);
+      const own = release();
+      await reader.setCurrent(own);
+      expect(await reader.current()).toBe(own);
     });
 
     it('ends on one of the values when writers race, and every reader agrees on it', async () => {
