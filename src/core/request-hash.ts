@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** What an Idempotency-Key is bound to: the model and the canonical input. */
 export function hashRequest(model: string, input: unknown): string {
-  return createHash('sha256').update(model).update('\0').update(canonicalJson(input)).digest('hex');
+  return hash('sha256', `${model}\0${canonicalJson(input)}`, 'hex');
 }
 
 /** JSON with sorted keys, so `{a,b}` and `{b,a}` are the same request. */
