@@ -341,8 +341,8 @@ export function createSqsMessageQueue(options: SqsMessageQueueOptions): MessageQ
       const queueUrl = await urlOf(queue);
       const wanted = Math.max(1, opts.maxMessages);
       const kept: ReceivedMessage[] = [];
-      // A signal aborted before the call asks for one claim without waiting: a consumer handing its slot to
-      // one with a backlog (slot-reservations.ts). Ignoring it made every idle consumer of a function thread
+      // A signal aborted before the call asks for one claim without waiting, as `waitTimeSec: 0` does (what a
+      // consumer handing its slot to one with a backlog now asks: queue-consumer.ts). Ignoring it made every idle consumer of a function thread
       // long-poll a full second per turn, so a backlog behind them (a tenant just promoted under load, its
       // jobs on new queues) drained at about one job a second. A wait already under way is not cut: an
       // aborted long poll can lose the messages SQS picked for it until their visibility timeout.
