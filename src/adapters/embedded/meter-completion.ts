@@ -1,5 +1,5 @@
 import type { JobRecord } from '../../core/job.ts';
-import { usageOfFinishedJob } from '../../core/usage.ts';
+import { type UsageRecord, usageOfFinishedJob } from '../../core/usage.ts';
 import type { UsageLedger } from '../../ports/usage-ledger.ts';
 import type { SqliteDatabase } from './database.ts';
 import type { SqliteUsageLedger } from './usage-ledger.ts';
@@ -24,14 +24,37 @@ export async function meterCompletion(
     return;
   }
   if ('recordNow' in ledger && ledger.db === db) {
-    db.transaction(() => {
-      write();
-      ledger.recordNow(records);
-    })();
+    finishTransaction(db)(write, ledger, records);
     return;
   }
   // Recorded after the commit, the usage of a job the server finished in a dedicated tenant's database (a
   // dead letter settled, a timeout) was missing to a billing read that had already seen the job finished.
   await ledger.record(records);
   write();
+}
+
+type FinishTransaction = (
+  write: () => void,
+  ledger: SqliteUsageLedger,
+  records: readonly UsageRecord[],
+) => void;
+const finishTransactions = new WeakMap<SqliteDatabase, FinishTransaction>();
+
+/**
+ * The job's write and its usage in one transaction, made once per connection: better-sqlite3 builds a
+ * transaction function with four `Object.defineProperties` each time `db.transaction` is called, and this
+ * runs once per finished job.
+ */
+function finishTransaction(db: SqliteDatabase): FinishTransaction {
+  let finish = finishTransactions.get(db);
+  if (!finish) {
+    finish = db.transaction(
+      (write: () => void, ledger: SqliteUsageLedger, records: readonly UsageRecord[]) => {
+        write();
+        ledger.recordNow(records);
+      },
+    );
+    finishTransactions.set(db, finish);
+  }
+  return finish;
 }
