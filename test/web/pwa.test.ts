@@ -146,7 +146,10 @@ describe.skipIf(!hasChromium)(
         registrations.push(...event.registrations),
       );
       await controlledPortal(page, `/t/${tenantId}/models`);
-      await expect.poll(() => registrations.some((r) => r.scopeURL === `${server.url}/`)).toBe(true);
+      // A pushed message reaches the page through the service worker's own event loop: on a loaded machine
+      // (the whole suite beside it) that took more than expect.poll's default second once.
+      const slow = { timeout: 15_000 };
+      await expect.poll(() => registrations.some((r) => r.scopeURL === `${server.url}/`), slow).toBe(true);
       const registration = registrations.find((r) => r.scopeURL === `${server.url}/`)!;
 
       const notice = {
@@ -172,7 +175,7 @@ describe.skipIf(!hasChromium)(
             data: n.data as unknown,
           }));
         });
-      await expect.poll(shown).toHaveLength(1);
+      await expect.poll(shown, slow).toHaveLength(1);
       expect(await shown()).toEqual([
         { title: notice.title, body: notice.body, tag: 'job-01jobid', data: { path: notice.path } },
       ]);
@@ -184,7 +187,7 @@ describe.skipIf(!hasChromium)(
         data: JSON.stringify({ ...notice, jobId: 'other', path: '//evil.example/phish' }),
       });
       await expect
-        .poll(async () => (await shown()).find((n) => n.tag === 'job-other')?.data)
+        .poll(async () => (await shown()).find((n) => n.tag === 'job-other')?.data, slow)
         .toEqual({ path: '/' });
 
       // Clicking the job's notification brings the app's window to the job page. No browser API clicks a
@@ -205,7 +208,7 @@ describe.skipIf(!hasChromium)(
         scope.dispatchEvent(new NotificationEventType('notificationclick', { notification: notification! }));
       }, 'job-01jobid');
       await page.waitForURL(`${server.url}${notice.path}`);
-      await expect.poll(async () => (await shown()).map((n) => n.tag)).toEqual(['job-other']);
+      await expect.poll(async () => (await shown()).map((n) => n.tag), slow).toEqual(['job-other']);
       await context.close();
     });
 
