@@ -1,4 +1,3 @@
-import type { EventEmitter } from 'node:events';
 import { ValidationError } from '../../core/errors.ts';
 import type {
   DeadLetterOutbox,
@@ -10,6 +9,7 @@ import type {
 } from '../../ports/message-queue.ts';
 import type { SqliteDatabase } from './database.ts';
 import { CLAIM_SQL, countByGroup } from './message-queue-claim.ts';
+import type { QueueWake } from './queue-wake.ts';
 
 /** A receipt handle is `{seq}.{nonce}` (see the claim). */
 export function parseHandle(handle: string): { seq: number; nonce: string } {
@@ -37,7 +37,7 @@ interface OutboxRow {
  */
 export function createRecoveryMethods(
   db: SqliteDatabase,
-  waker: () => EventEmitter,
+  waker: () => QueueWake,
 ): UncountedRelease & RetryRelease & RunningLimits & DeadLetterOutbox & QueueScan {
   const stmt = {
     // The receive count goes back, so a delivery that never ran brings nothing nearer the DLQ.
@@ -62,7 +62,7 @@ export function createRecoveryMethods(
     async releaseUnstarted(queue, receiptHandle) {
       const { seq, nonce } = parseHandle(receiptHandle);
       stmt.releaseUnstarted.run(Date.now(), seq, queue, nonce);
-      waker().emit(queue);
+      waker().wake(queue);
     },
     async releaseForRetry(queue, receiptHandle, delaySec) {
       const { seq, nonce } = parseHandle(receiptHandle);

@@ -1,6 +1,4 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { EventEmitter } from 'node:events';
-import { BroadcastChannel } from 'node:worker_threads';
 import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { normaliseCost, normaliseWeight } from '../../core/fair-scheduling.ts';
 import type {
@@ -20,6 +18,7 @@ import type { SqliteDatabase } from './database.ts';
 import { createFairClaim, type QueueRow } from './message-queue-claim.ts';
 import { createOutboxMethods, type OutboxIntake } from './message-queue-outbox.ts';
 import { createRecoveryMethods, parseHandle } from './message-queue-recovery.ts';
+import { queueWakeFor } from './queue-wake.ts';
 
 /** SQS FIFO's deduplication window. */
 const DEDUP_WINDOW_MS = 5 * 60_000;
@@ -45,39 +44,6 @@ export interface SqliteMessageQueue
     OutboxIntake {
   /** The relative share of `group` (a tenant's plan weight) in fair scheduling on `queue`. */
   setGroupWeight(queue: string, group: string, weight: number): Promise<void>;
-}
-
-/**
- * Same-process long polls wait on this instead of sleeping; keyed by file so two connections share it. A
- * BroadcastChannel carries each wake to the process's other threads (function threads claim on their own
- * connections), so a send on the API's thread wakes a thread's long poll at once rather than at its next
- * poll. Other processes still find new messages by polling (`pollIntervalMs`).
- */
-class Waker extends EventEmitter {
-  private readonly channel: BroadcastChannel;
-  constructor(file: string) {
-    super();
-    this.setMaxListeners(0);
-    this.channel = new BroadcastChannel(`silopool-queue:${file}`);
-    this.channel.unref();
-    this.channel.onmessage = (event) => {
-      super.emit((event as { data: string }).data);
-    };
-  }
-  override emit(event: string | symbol, ...args: unknown[]): boolean {
-    if (typeof event === 'string') this.channel.postMessage(event);
-    return super.emit(event, ...args);
-  }
-}
-
-const wakers = new Map<string, EventEmitter>();
-function wakerFor(db: SqliteDatabase): EventEmitter {
-  let emitter = wakers.get(db.name);
-  if (!emitter) {
-    emitter = new Waker(db.name);
-    wakers.set(db.name, emitter);
-  }
-  return emitter;
 }
 
 /** A receipt handle is `{seq}.{nonce}`; the nonce is new on every receive, so an old handle matches nothing. */
@@ -109,7 +75,7 @@ export function createSqliteMessageQueue(
   options: SqliteMessageQueueOptions = {},
 ): SqliteMessageQueue {
   const pollIntervalMs = options.pollIntervalMs ?? 100;
-  const waker = wakerFor(db);
+  const waker = queueWakeFor(db.name);
   const lastSweep = new Map<string, number>();
 
   const stmt = {
@@ -259,20 +225,6 @@ export function createSqliteMessageQueue(
     for (const d of items) d.resolve();
   };
 
-  /** Resolves when a same-process send may have made a message visible, or after `ms`. */
-  const waitForWake = (queue: string, ms: number, signal?: AbortSignal): Promise<void> =>
-    new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        waker.off(queue, done);
-        signal?.removeEventListener('abort', done);
-        resolve();
-      };
-      const timer = setTimeout(done, Math.max(1, ms));
-      waker.on(queue, done);
-      signal?.addEventListener('abort', done, { once: true });
-    });
-
   return {
     async createQueue(name, settings: QueueSettings) {
       for (const [path, value] of [
@@ -315,14 +267,14 @@ export function createSqliteMessageQueue(
 
     async send(queue, message) {
       const [messageId] = sendAll.immediate(queue, [message]);
-      waker.emit(queue);
+      waker.wake(queue);
       return { messageId: messageId! };
     },
 
     async sendBatch(queue, messages) {
       if (messages.length === 0) return [];
       const ids = sendAll.immediate(queue, messages);
-      waker.emit(queue);
+      waker.wake(queue);
       return ids.map((messageId) => ({ messageId }));
     },
 
@@ -334,31 +286,37 @@ export function createSqliteMessageQueue(
       checkRange('/visibilityTimeoutSec', receiveOptions.visibilityTimeoutSec, MAX_VISIBILITY_SEC);
       checkRange('/waitTimeSec', receiveOptions.waitTimeSec, 20);
       const deadline = Date.now() + (receiveOptions.waitTimeSec ?? 0) * 1000;
-      for (;;) {
-        const now = Date.now();
-        const row = requireQueue(queue);
-        sweep(row, now);
-        const visibilityMs =
-          receiveOptions.visibilityTimeoutSec === undefined
-            ? row.visibility_timeout_ms
-            : Math.round(receiveOptions.visibilityTimeoutSec * 1000);
-        const got = claim(
-          queue,
-          max,
-          visibilityMs,
-          receiveOptions.excludeGroups,
-          newNonce,
-          receiveOptions.runningLimit,
-        );
-        // Aborting only cuts the wait: a claim is synchronous, so nothing claimed is ever dropped.
-        if (got.length > 0 || now >= deadline || receiveOptions.signal?.aborted) return got;
-        const next = stmt.nextVisibleAt.get(queue)?.t;
-        const untilVisible = next == null ? Number.POSITIVE_INFINITY : Math.max(1, next - now);
-        await waitForWake(
-          queue,
-          Math.min(deadline - now, pollIntervalMs, untilVisible),
-          receiveOptions.signal,
-        );
+      // Counted before the first claim (see queue-wake.ts): a send after it wakes this poll at once.
+      const endPoll = receiveOptions.waitTimeSec ? waker.polling(queue) : undefined;
+      try {
+        for (;;) {
+          const now = Date.now();
+          const row = requireQueue(queue);
+          sweep(row, now);
+          const visibilityMs =
+            receiveOptions.visibilityTimeoutSec === undefined
+              ? row.visibility_timeout_ms
+              : Math.round(receiveOptions.visibilityTimeoutSec * 1000);
+          const got = claim(
+            queue,
+            max,
+            visibilityMs,
+            receiveOptions.excludeGroups,
+            newNonce,
+            receiveOptions.runningLimit,
+          );
+          // Aborting only cuts the wait: a claim is synchronous, so nothing claimed is ever dropped.
+          if (got.length > 0 || now >= deadline || receiveOptions.signal?.aborted) return got;
+          const next = stmt.nextVisibleAt.get(queue)?.t;
+          const untilVisible = next == null ? Number.POSITIVE_INFINITY : Math.max(1, next - now);
+          await waker.wait(
+            queue,
+            Math.min(deadline - now, pollIntervalMs, untilVisible),
+            receiveOptions.signal,
+          );
+        }
+      } finally {
+        endPoll?.();
       }
     },
 
@@ -375,12 +333,12 @@ export function createSqliteMessageQueue(
       const { seq, nonce } = parseHandle(receiptHandle);
       const now = Date.now();
       stmt.setVisibility.run(now + Math.round(timeoutSec * 1000), seq, queue, nonce, now);
-      if (timeoutSec === 0) waker.emit(queue);
+      if (timeoutSec === 0) waker.wake(queue);
     },
 
     ...createRecoveryMethods(db, () => waker),
 
-    ...createOutboxMethods(db, sendAll, (queue) => waker.emit(queue)),
+    ...createOutboxMethods(db, sendAll, (queue) => waker.wake(queue)),
 
     async depth(queue): Promise<QueueDepth> {
       requireQueue(queue);
