@@ -167,6 +167,36 @@ describe('the embedded submit: one commit for the job, its key and its message',
     expect((outboxRows.get() as { n: number }).n).toBe(0);
   });
 
+  it('a move that failed leaves its rows for the next submit\'s move, which takes them too', async () => {
+    const { stores, queue } = parts();
+    const lane = randomName('lane');
+    await queue.createQueue(lane, { visibilityTimeoutSec: 30 });
+    // The first move is refused (the queue file locked past its busy timeout); the retry waits a second.
+    let refusals = 1;
+    const intake = createSqliteJobIntake({
+      stores,
+      queue: {
+        ...queue,
+        acceptOutbox: (source, entries) => {
+          if (refusals-- > 0) throw new Error('queue file locked');
+          return queue.acceptOutbox(source, entries);
+        },
+      },
+      onError: () => undefined,
+    });
+    cleanups.push(() => intake.close());
+    const tenant = makeTenant(randomTenantId());
+    const [first, second] = [makeJob(tenant.id), makeJob(tenant.id)];
+    expect(await intake.submit(tenant, submission(first, lane))).toEqual({ kind: 'created' });
+    // The second commit's own rows are not the whole outbox above the mark: the move reads the outbox, so the
+    // first job's message goes with it (moving only its own rows would pass the mark over the first's).
+    expect(await intake.submit(tenant, submission(second, lane))).toEqual({ kind: 'created' });
+    const receivedNow = await queue.receive(lane, { maxMessages: 10 });
+    expect(receivedNow.map((m) => m.body).sort()).toEqual([first.id, second.id].sort());
+    const outboxRows = stores.database({ kind: 'shared' }).prepare('SELECT count(*) AS n FROM job_outbox');
+    expect((outboxRows.get() as { n: number }).n).toBe(0);
+  });
+
   it("a dedicated tenant's database made anew does not inherit the old one's mark", async () => {
     const { stores, queue } = parts();
     const intake = createSqliteJobIntake({ stores, queue });

@@ -29,6 +29,8 @@ interface Source {
   identity: string;
   pending: Pending[];
   commit(items: Pending[]): (SubmitOutcome | Error)[];
+  /** The outbox rows the last `commit` wrote, in id order (read by the drain that follows it, then cleared). */
+  written: OutboxEntry[];
   readOutbox(after: number): OutboxEntry[];
   /** Deletes the outbox rows up to `upTo` (they are on the queues). */
   prune(upTo: number): void;
@@ -101,14 +103,25 @@ export function createSqliteJobIntake(deps: {
   };
 
   const drain = (source: Source): void => {
+    // What the commit just wrote is the outbox above the mark, unless rows wait below it (a failed move, or
+    // another process's commit): then the outbox is read from the mark. Moving an entry twice is harmless
+    // either way (acceptOutbox skips what its mark passed), and no entry is passed over: the mark moves
+    // only to the last entry moved.
+    let written = source.written;
+    source.written = [];
     if (closed || !source.db.open) return;
     try {
+      let mark = deps.queue.outboxMark(source.identity);
       for (;;) {
-        const entries = source.readOutbox(deps.queue.outboxMark(source.identity));
-        if (entries.length > 0) deps.queue.acceptOutbox(source.identity, entries);
+        const entries = written[0]?.id === mark + 1 ? written : source.readOutbox(mark);
+        written = [];
+        if (entries.length > 0) {
+          deps.queue.acceptOutbox(source.identity, entries);
+          mark = Math.max(mark, entries.at(-1)!.id);
+        }
         // Rows on the queues go at once: an outbox row names its tenant, and an offboarded tenant leaves
         // nothing behind. A prune lost to a crash is redone by the next one (everything up to the mark).
-        source.prune(deps.queue.outboxMark(source.identity));
+        source.prune(mark);
         if (entries.length < DRAIN_BATCH) return;
       }
     } catch (error) {
@@ -220,7 +233,8 @@ function openSource(db: SqliteDatabase, ref: StoreRef): Source {
     }
     const row = [pk, jobItemKeys.job(job.id), JSON.stringify(job), job.version, job.status, job.model];
     if (stmt.insertItem.run(...row).changes === 0) throw new JobExists();
-    stmt.insertOutbox.run(queue, JSON.stringify(message));
+    const { lastInsertRowid } = stmt.insertOutbox.run(queue, JSON.stringify(message));
+    source.written.push({ id: Number(lastInsertRowid), queue, message });
     return { kind: 'created' };
   });
 
@@ -229,12 +243,22 @@ function openSource(db: SqliteDatabase, ref: StoreRef): Source {
     ref,
     identity,
     pending: [],
+    written: [],
     prune: (upTo) => {
       stmt.prune.run(upTo);
     },
     drainScheduled: false,
     committedThisTurn: false,
-    commit: (items) => commitAll.immediate(items),
+    commit: (items) => {
+      source.written = [];
+      try {
+        return commitAll.immediate(items);
+      } catch (error) {
+        // Rolled back: the rows recorded inside it were never committed.
+        source.written = [];
+        throw error;
+      }
+    },
     readOutbox: (after) =>
       stmt.readOutbox.all(after, DRAIN_BATCH).map((r) => ({
         id: r.id,
