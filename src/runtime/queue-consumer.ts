@@ -173,6 +173,12 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
         if (!stopped) await new Promise((r) => setTimeout(r, 100));
         continue;
       }
+      // Stopped in the turn the slots were granted: `stopping` has already fired, so the listener added below
+      // would never cut the wait, and stop() would wait out a whole long poll (and give back what it got).
+      if (stopped) {
+        lease.release();
+        break;
+      }
       const maxMessages = Math.min(10, lease.held * options.batchSize);
       // Asked at once to give the slots back (another consumer of the runtime has a backlog), this consumer
       // claims once without waiting, which needs nothing to cut a wait short. That happens once per job a
@@ -215,12 +221,23 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
         break;
       }
       backlog = received.length === maxMessages;
-      for (let i = 0; i < received.length; i += options.batchSize) {
-        const batch = received.slice(i, i + options.batchSize);
-        // Invoked here, synchronously, on a slot of the lease: nobody else can take it in between.
-        const task = dispatch(batch, lease.invoke(toSqsEvent(queue, batch), timeLimitOf(batch)));
-        running.add(task);
-        task.finally(() => running.delete(task));
+      let started = 0;
+      try {
+        for (; started < received.length; started += options.batchSize) {
+          const batch = received.slice(started, started + options.batchSize);
+          // Invoked here, synchronously, on a slot of the lease: nobody else can take it in between.
+          const task = dispatch(batch, lease.invoke(toSqsEvent(queue, batch), timeLimitOf(batch)));
+          running.add(task);
+          task.finally(() => running.delete(task));
+        }
+      } catch (error) {
+        // An event that could not be built or invoked (a `timeLimitMs` that threw): its messages and the rest
+        // never started, so they go back, and the lease's other slots too. Thrown out of the loop, it kept
+        // the slots reserved for good (the runtime's other consumers starved) and rejected unobserved.
+        lease.release();
+        options.onError?.(error);
+        await Promise.all(received.slice(started).map(giveBack));
+        continue;
       }
       lease.release();
     }
