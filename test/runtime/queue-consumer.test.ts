@@ -207,4 +207,64 @@ describe('queue consumer', () => {
     expect(most).toBeLessThanOrEqual(1);
     for (const s of signals) expect(getEventListeners(s, 'abort')).toEqual([]);
   });
+  it('stopped during a long poll, cuts its wait: the receive in flight carries the aborted signal', async () => {
+    const name = `q_${randomUUID().slice(0, 8)}`;
+    const { recorded, receives } = await openQueue([name]);
+    const { runtime } = runtimeOf(1, 1);
+    const consumer = startQueueConsumer({
+      queue: name,
+      runtime,
+      messages: recorded,
+      visibilityTimeoutSec: 30,
+      batchSize: 1,
+    });
+    await until('a long poll is in flight', () => receives.length > 0);
+    const polling = receives.at(-1)!;
+    expect(polling.options.waitTimeSec).toBe(1);
+    expect(polling.options.signal?.aborted).toBe(false);
+    await consumer.stop();
+    expect(polling.options.signal?.aborted).toBe(true);
+    expect(receives).toHaveLength(1);
+  });
+
+  it('stopped and started again and again beside a busy queue, runs every message once', async () => {
+    const idle = `idle_${randomUUID().slice(0, 8)}`;
+    const busy = `busy_${randomUUID().slice(0, 8)}`;
+    const { queue, recorded, receives } = await openQueue([idle, busy]);
+    const { runtime, ran, counts } = runtimeOf(1, 1);
+    const consume = (name: string) =>
+      startQueueConsumer({
+        queue: name,
+        runtime,
+        messages: recorded,
+        visibilityTimeoutSec: 30,
+        batchSize: 1,
+      });
+    await queue.sendBatch(
+      busy,
+      Array.from({ length: 60 }, (_, i) => ({ body: `busy-${i}` })),
+    );
+    const busyConsumer = consume(busy);
+    const sent: string[] = [];
+    // The idle queue's consumer is stopped at arbitrary points: during its long polls, its hand-over claims
+    // (waitTimeSec 0, no signal) and its runs, while its messages trickle in.
+    for (let i = 0; i < 30; i++) {
+      const c = consume(idle);
+      if (i % 2 === 0) {
+        sent.push(`idle-${i}`);
+        await queue.send(idle, { body: `idle-${i}` });
+      }
+      await new Promise((r) => setTimeout(r, (i * 7) % 23));
+      await c.stop();
+    }
+    const last = consume(idle);
+    await until('every message ran', () => ran.length === 60 + sent.length);
+    await new Promise((r) => setTimeout(r, 100));
+    await Promise.all([last.stop(), busyConsumer.stop()]);
+    expect(ran.filter((b) => b.startsWith('idle-')).sort()).toEqual([...sent].sort());
+    expect(ran.filter((b) => b.startsWith('busy-'))).toHaveLength(60);
+    // Given back uncounted whenever a stop caught a claim: every run is its message's first delivery.
+    expect(counts.every((c) => c === 1)).toBe(true);
+    expect(receives.some((r) => r.queue === idle && r.options.waitTimeSec === 0)).toBe(true);
+  });
 });
