@@ -21,7 +21,8 @@ afterEach(() => {
 async function openQueue(names: string[]) {
   const dir = mkdtempSync(join(tmpdir(), 'silopool-consumer-'));
   dirs.push(dir);
-  const queue = createSqliteMessageQueue(openDatabase(join(dir, 'q.sqlite')), { pollIntervalMs: 20 });
+  const db = openDatabase(join(dir, 'q.sqlite'));
+  const queue = createSqliteMessageQueue(db, { pollIntervalMs: 20 });
   for (const name of names) await queue.createQueue(name, { visibilityTimeoutSec: 30 });
   const receives: { queue: string; options: ReceiveOptions; aborted: boolean }[] = [];
   const recorded: typeof queue = Object.create(queue);
@@ -29,11 +30,15 @@ async function openQueue(names: string[]) {
     receives.push({ queue: name, options: { ...options }, aborted: options.signal?.aborted === true });
     return queue.receive(name, options);
   };
-  return { queue, recorded, receives };
+  return { db, queue, recorded, receives };
 }
 
 /** A runtime of `size` slots whose events take `ms`; `afterGrant` runs when an acquire is granted. */
-function runtimeOf(size: number, ms: number, hooks: { afterGrant?(signal?: AbortSignal): void } = {}) {
+function runtimeOf(
+  size: number,
+  ms: number,
+  hooks: { afterGrant?(signal?: AbortSignal): void; beforeReturn?(): Promise<void> } = {},
+) {
   let active = 0;
   const ran: string[] = [];
   const counts: number[] = [];
@@ -44,6 +49,7 @@ function runtimeOf(size: number, ms: number, hooks: { afterGrant?(signal?: Abort
       active++;
       try {
         await new Promise((r) => setTimeout(r, ms));
+        await hooks.beforeReturn?.();
         for (const r of event.Records) {
           ran.push(r.body);
           counts.push(Number(r.attributes.ApproximateReceiveCount));
@@ -266,5 +272,30 @@ describe('queue consumer', () => {
     // Given back uncounted whenever a stop caught a claim: every run is its message's first delivery.
     expect(counts.every((c) => c === 1)).toBe(true);
     expect(receives.some((r) => r.queue === idle && r.options.waitTimeSec === 0)).toBe(true);
+  });
+  it('without onError, a delete that fails is not an unhandled rejection, and stop() still resolves', async () => {
+    const name = `q_${randomUUID().slice(0, 8)}`;
+    const { db, queue } = await openQueue([name]);
+    let running: () => void = () => undefined;
+    const started = new Promise<void>((r) => (running = r));
+    // The queue's database goes away while the job runs: its message's delete then fails.
+    const { runtime, ran } = runtimeOf(1, 1, {
+      beforeReturn: async () => {
+        running();
+        db.close();
+      },
+    });
+    const consumer = startQueueConsumer({
+      queue: name,
+      runtime,
+      messages: queue,
+      visibilityTimeoutSec: 30,
+      batchSize: 1,
+    });
+    await queue.send(name, { body: 'one' });
+    await started;
+    await until('the job ran', () => ran.length === 1);
+    // On the old code the delete's error rejected the dispatch, with nobody awaiting it: an unhandled rejection.
+    await expect(consumer.stop()).resolves.toBeUndefined();
   });
 });
