@@ -4,13 +4,20 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createSqsMessageQueue } from '../../src/adapters/aws/message-queue.ts';
 import { openDatabase } from '../../src/adapters/embedded/database.ts';
 import { createSqliteMessageQueue } from '../../src/adapters/embedded/message-queue.ts';
 import type { ReceiveOptions } from '../../src/ports/message-queue.ts';
 import type { FunctionRuntime } from '../../src/runtime/function-runtime.ts';
 import { type QueueConsumer, startQueueConsumer } from '../../src/runtime/queue-consumer.ts';
 import { createSlotReservations } from '../../src/runtime/slot-reservations.ts';
+import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.ts';
+
+let aws: Promise<AwsEmulators> | undefined;
+/** The SQS emulator, started by the first test that needs it. */
+const emulators = () => (aws ??= startAwsEmulators());
+afterAll(async () => (await aws)?.stop());
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -298,4 +305,53 @@ describe('queue consumer', () => {
     // On the old code the delete's error rejected the dispatch, with nobody awaiting it: an unhandled rejection.
     await expect(consumer.stop()).resolves.toBeUndefined();
   });
+});
+
+// SQS cannot cut a long poll short nor give a message back uncounted: a stop waits out the poll in flight
+// (1 s) and what it caught goes back with its receive counted. Still nothing is lost or run twice.
+describe('queue consumer on SQS (fauxqs)', () => {
+  it('stopped and started again beside a busy queue, runs every message once', async () => {
+    const queue = createSqsMessageQueue({ client: (await emulators()).sqs });
+    const handOvers: string[] = [];
+    const recorded: typeof queue = Object.create(queue);
+    recorded.receive = (name, options) => {
+      if (options.waitTimeSec === 0) handOvers.push(name);
+      return queue.receive(name, options);
+    };
+    const idle = `idle_${randomUUID().slice(0, 8)}`;
+    const busy = `busy_${randomUUID().slice(0, 8)}`;
+    for (const name of [idle, busy]) await queue.createQueue(name, { visibilityTimeoutSec: 30 });
+    const { runtime, ran } = runtimeOf(1, 1);
+    const consume = (name: string) =>
+      startQueueConsumer({
+        queue: name,
+        runtime,
+        messages: recorded,
+        visibilityTimeoutSec: 30,
+        batchSize: 1,
+      });
+    await queue.sendBatch(
+      busy,
+      Array.from({ length: 20 }, (_, i) => ({ body: `busy-${i}` })),
+    );
+    const busyConsumer = consume(busy);
+    const sent: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const c = consume(idle);
+      sent.push(`idle-${i}`);
+      await queue.send(idle, { body: `idle-${i}` });
+      await new Promise((r) => setTimeout(r, (i * 37) % 120));
+      await c.stop();
+    }
+    const last = consume(idle);
+    await until('every message ran', () => ran.length === 20 + sent.length, 20_000);
+    await new Promise((r) => setTimeout(r, 200));
+    await Promise.all([last.stop(), busyConsumer.stop()]);
+    expect(ran.filter((b) => b.startsWith('idle-')).sort()).toEqual([...sent].sort());
+    expect(ran.filter((b) => b.startsWith('busy-')).sort()).toEqual(
+      Array.from({ length: 20 }, (_, i) => `busy-${i}`).sort(),
+    );
+    // The idle consumer claimed without waiting (SQS short polls) while the busy one had a backlog.
+    expect(handOvers).toContain(idle);
+  }, 60_000);
 });
