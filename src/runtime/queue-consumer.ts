@@ -66,12 +66,19 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
   const stopping = new AbortController();
   const running = new Set<Promise<void>>();
 
+  /**
+   * Reports a failure of a call whose caller goes on (a delete, a heartbeat): `.catch(options.onError)` with
+   * no onError given let the rejection through, to an unhandled rejection (a heartbeat's) or a dispatch that
+   * rejected with nobody awaiting it.
+   */
+  const reported = (error: unknown): void => options.onError?.(error);
+
   /** A message whose function never started goes back as if never received (where the queue can). */
   const giveBack = (m: ReceivedMessage): Promise<void> =>
     (canReleaseUncounted(messages)
       ? messages.releaseUnstarted(queue, m.receiptHandle)
       : messages.changeVisibility(queue, m.receiptHandle, 0)
-    ).catch((error: unknown) => options.onError?.(error));
+    ).catch(reported);
 
   async function dispatch(batch: ReceivedMessage[], invoked: Promise<SQSBatchResponse>): Promise<void> {
     for (const m of batch) options.onStart?.(m);
@@ -81,9 +88,7 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
         ? undefined
         : setInterval(() => {
             for (const m of batch) {
-              messages
-                .changeVisibility(queue, m.receiptHandle, options.visibilityTimeoutSec)
-                .catch(options.onError);
+              messages.changeVisibility(queue, m.receiptHandle, options.visibilityTimeoutSec).catch(reported);
             }
           }, heartbeatMs);
     let failed = new Set(batch.map((m) => m.messageId));
@@ -109,7 +114,7 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
     await Promise.all(
       batch.map(async (m) => {
         const ok = !failed.has(m.messageId);
-        if (ok) await messages.delete(queue, m.receiptHandle).catch(options.onError);
+        if (ok) await messages.delete(queue, m.receiptHandle).catch(reported);
         else await retryLater(m);
         options.onFinish?.(m, ok);
       }),
@@ -123,7 +128,7 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
       canReleaseForRetry(messages)
         ? messages.releaseForRetry(queue, m.receiptHandle, delaySec)
         : messages.changeVisibility(queue, m.receiptHandle, delaySec)
-    ).catch((error: unknown) => options.onError?.(error));
+    ).catch(reported);
   }
 
   /**
@@ -141,7 +146,7 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
     } catch (error) {
       options.onError?.(error);
     }
-    if (done === true) await messages.delete(queue, m.receiptHandle).catch(options.onError);
+    if (done === true) await messages.delete(queue, m.receiptHandle).catch(reported);
     else if (done === false) await giveBack(m);
     else await retryLater(m);
     options.onFinish?.(m, done === true);
@@ -172,6 +177,12 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
       if (lease.held === 0) {
         if (!stopped) await new Promise((r) => setTimeout(r, 100));
         continue;
+      }
+      // Stopped in the turn the slots were granted: `stopping` has already fired, so the listener added below
+      // would never cut the wait, and stop() would wait out a whole long poll (and give back what it got).
+      if (stopped) {
+        lease.release();
+        break;
       }
       const maxMessages = Math.min(10, lease.held * options.batchSize);
       // Asked at once to give the slots back (another consumer of the runtime has a backlog), this consumer
@@ -215,12 +226,23 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
         break;
       }
       backlog = received.length === maxMessages;
-      for (let i = 0; i < received.length; i += options.batchSize) {
-        const batch = received.slice(i, i + options.batchSize);
-        // Invoked here, synchronously, on a slot of the lease: nobody else can take it in between.
-        const task = dispatch(batch, lease.invoke(toSqsEvent(queue, batch), timeLimitOf(batch)));
-        running.add(task);
-        task.finally(() => running.delete(task));
+      let started = 0;
+      try {
+        for (; started < received.length; started += options.batchSize) {
+          const batch = received.slice(started, started + options.batchSize);
+          // Invoked here, synchronously, on a slot of the lease: nobody else can take it in between.
+          const task = dispatch(batch, lease.invoke(toSqsEvent(queue, batch), timeLimitOf(batch)));
+          running.add(task);
+          task.finally(() => running.delete(task));
+        }
+      } catch (error) {
+        // An event that could not be built or invoked (a `timeLimitMs` that threw): its messages and the rest
+        // never started, so they go back, and the lease's other slots too. Thrown out of the loop, it kept
+        // the slots reserved for good (the runtime's other consumers starved) and rejected unobserved.
+        lease.release();
+        options.onError?.(error);
+        await Promise.all(received.slice(started).map(giveBack));
+        continue;
       }
       lease.release();
     }

@@ -5,6 +5,9 @@ import { join } from 'node:path';
 import { BUILTIN_RELEASE } from '../../core/release.ts';
 import type { ReleasePointer } from '../../ports/release-pointer.ts';
 
+/** How long one turn's answer is kept when the turn goes on (a microtask-only stretch). */
+const LONGEST_TURN_MS = 100;
+
 /**
  * The current release as `{dir}/current.json` (`{ "id": "...", "since": "ISO time" }`) in the releases
  * folder: read by every process (server, function threads and processes) that opens the folder.
@@ -17,17 +20,24 @@ export function createFileReleasePointer(dir: string): ReleasePointer {
    * 2.8 % of the API thread's time under load, session 14). Forgotten at the turn's end, and by `setCurrent`.
    */
   let thisTurn: string | undefined;
+  /**
+   * When `thisTurn` was read. A turn can be long: a queue consumer whose jobs only await settled promises
+   * (synchronous SQLite, blocking object writes) runs one job after another without reaching setImmediate
+   * (200 in one turn with such a handler), and kept the release it read first for all of them.
+   */
+  let rememberedAt = 0;
   const remember = (id: string): string => {
     if (thisTurn === undefined) setImmediate(() => (thisTurn = undefined));
     thisTurn = id;
+    rememberedAt = Date.now();
     return id;
   };
   return {
     async current() {
-      if (thisTurn !== undefined) return thisTurn;
+      if (thisTurn !== undefined && Date.now() - rememberedAt < LONGEST_TURN_MS) return thisTurn;
       // Every submit and every job asks: a stat, not a read, when the pointer has not changed. `setCurrent`
       // renames a new file into place, so a change always brings a new inode; another process's change is
-      // seen in the next event-loop turn.
+      // seen in the next event-loop turn, or after LONGEST_TURN_MS of a longer one.
       const path = join(dir, 'current.json');
       const stat = statSync(path, { throwIfNoEntry: false });
       if (!stat) return remember(BUILTIN_RELEASE);

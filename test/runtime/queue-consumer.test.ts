@@ -1,0 +1,357 @@
+import { randomUUID } from 'node:crypto';
+import { getEventListeners } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createSqsMessageQueue } from '../../src/adapters/aws/message-queue.ts';
+import { openDatabase } from '../../src/adapters/embedded/database.ts';
+import { createSqliteMessageQueue } from '../../src/adapters/embedded/message-queue.ts';
+import type { ReceiveOptions } from '../../src/ports/message-queue.ts';
+import type { FunctionRuntime } from '../../src/runtime/function-runtime.ts';
+import { type QueueConsumer, startQueueConsumer } from '../../src/runtime/queue-consumer.ts';
+import { createSlotReservations } from '../../src/runtime/slot-reservations.ts';
+import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.ts';
+
+let aws: Promise<AwsEmulators> | undefined;
+/** The SQS emulator, started by the first test that needs it. */
+const emulators = () => (aws ??= startAwsEmulators());
+afterAll(async () => (await aws)?.stop());
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** The real embedded queue, its receives recorded (with the time each began). */
+async function openQueue(names: string[]) {
+  const dir = mkdtempSync(join(tmpdir(), 'silopool-consumer-'));
+  dirs.push(dir);
+  const db = openDatabase(join(dir, 'q.sqlite'));
+  const queue = createSqliteMessageQueue(db, { pollIntervalMs: 20 });
+  for (const name of names) await queue.createQueue(name, { visibilityTimeoutSec: 30 });
+  const receives: { queue: string; options: ReceiveOptions; aborted: boolean }[] = [];
+  const recorded: typeof queue = Object.create(queue);
+  recorded.receive = (name, options) => {
+    receives.push({ queue: name, options: { ...options }, aborted: options.signal?.aborted === true });
+    return queue.receive(name, options);
+  };
+  return { db, queue, recorded, receives };
+}
+
+/** A runtime of `size` slots whose events take `ms`; `afterGrant` runs when an acquire is granted. */
+function runtimeOf(
+  size: number,
+  ms: number,
+  hooks: { afterGrant?(signal?: AbortSignal): void; beforeReturn?(): Promise<void> } = {},
+) {
+  let active = 0;
+  const ran: string[] = [];
+  const counts: number[] = [];
+  const reservations = createSlotReservations({
+    name: 'test',
+    unused: () => size - active,
+    run: async (event: SQSEvent): Promise<SQSBatchResponse> => {
+      active++;
+      try {
+        await new Promise((r) => setTimeout(r, ms));
+        await hooks.beforeReturn?.();
+        for (const r of event.Records) {
+          ran.push(r.body);
+          counts.push(Number(r.attributes.ApproximateReceiveCount));
+        }
+        return { batchItemFailures: [] };
+      } finally {
+        active--;
+        reservations.changed();
+      }
+    },
+  });
+  const runtime: FunctionRuntime = {
+    name: 'test',
+    acquire: async (o) => {
+      const lease = await reservations.acquire(o);
+      hooks.afterGrant?.(o.signal);
+      return lease;
+    },
+    whileWaiting: (g) => reservations.whileWaiting(g),
+    invoke: (event) => reservations.acquire({ max: 1 }).then((lease) => lease.invoke(event)),
+    close: async () => reservations.close(),
+  };
+  return { runtime, ran, counts, free: () => reservations.free() };
+}
+
+async function until(what: string, probe: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('queue consumer', () => {
+  it('stopped in the turn its slots are granted, receives nothing (no long poll left uncut)', async () => {
+    const name = `q_${randomUUID().slice(0, 8)}`;
+    const { queue, recorded, receives } = await openQueue([name]);
+    await queue.send(name, { body: 'waiting' });
+    let consumer: QueueConsumer | undefined;
+    let stopping: Promise<void> | undefined;
+    let stopCalledAt: number | undefined;
+    // stop() lands after the slot is granted and before the consumer's receive: the stopping signal has
+    // fired already, so a listener added to it then never cuts the receive's wait.
+    const { runtime, ran } = runtimeOf(1, 1, {
+      afterGrant: () => {
+        if (stopping || !consumer) return;
+        stopCalledAt = receives.length;
+        stopping = consumer.stop();
+      },
+    });
+    consumer = startQueueConsumer({
+      queue: name,
+      runtime,
+      messages: recorded,
+      visibilityTimeoutSec: 30,
+      batchSize: 1,
+    });
+    await until('stop() was called', () => stopping !== undefined);
+    await stopping;
+    // On the old code: a receive after stop(), with a signal nobody would abort any more (it waited out its
+    // whole second on an empty queue; here it claimed the message and gave it back).
+    expect(receives.slice(stopCalledAt)).toEqual([]);
+    expect(ran).toEqual([]);
+    expect((await queue.receive(name, { maxMessages: 10 })).map((m) => [m.body, m.receiveCount])).toEqual([
+      ['waiting', 1],
+    ]);
+  });
+
+  it('a message received as it stops goes back uncounted, and runs once on the next consumer', async () => {
+    const name = `q_${randomUUID().slice(0, 8)}`;
+    const { queue, recorded } = await openQueue([name]);
+    const { runtime, ran, counts } = runtimeOf(1, 1);
+    const first = startQueueConsumer({
+      queue: name,
+      runtime,
+      messages: recorded,
+      visibilityTimeoutSec: 30,
+      batchSize: 1,
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    // Sent and stopped in one turn: the long poll in flight is woken by the send and cut by the stop.
+    await queue.send(name, { body: 'one' });
+    await first.stop();
+    const second = startQueueConsumer({
+      queue: name,
+      runtime,
+      messages: recorded,
+      visibilityTimeoutSec: 30,
+      batchSize: 1,
+    });
+    await until('the message ran', () => ran.length > 0);
+    await new Promise((r) => setTimeout(r, 100));
+    await second.stop();
+    expect(ran).toEqual(['one']);
+    expect(counts).toEqual([1]);
+    expect(await queue.receive(name, { maxMessages: 10 })).toEqual([]);
+  });
+
+  it('a batch whose event cannot be built gives its slots and messages back, and the loop goes on', async () => {
+    const name = `q_${randomUUID().slice(0, 8)}`;
+    const { queue, recorded } = await openQueue([name]);
+    const { runtime, ran, free } = runtimeOf(2, 1);
+    const errors: unknown[] = [];
+    let refusals = 1;
+    const consumer = startQueueConsumer({
+      queue: name,
+      runtime,
+      messages: recorded,
+      visibilityTimeoutSec: 30,
+      batchSize: 1,
+      // Throws synchronously once: the event of that message cannot be built.
+      timeLimitMs: (m) => {
+        if (m.body === 'bad' && refusals-- > 0) throw new Error('no limit for this one');
+        return undefined;
+      },
+      onError: (e) => errors.push(e),
+    });
+    await queue.send(name, { body: 'bad' });
+    await until('the message ran', () => ran.includes('bad'));
+    await queue.send(name, { body: 'good' });
+    await until('the next message ran', () => ran.includes('good'));
+    await consumer.stop();
+    expect(ran.sort()).toEqual(['bad', 'good']);
+    expect(errors.map((e) => (e as Error).message)).toEqual(['no limit for this one']);
+    // Every slot is free again: none stayed reserved by the lease of the failed batch.
+    expect(free()).toBe(2);
+  });
+
+  it('leaves no stopping listener behind over many hand-overs and long polls', async () => {
+    const idle = `idle_${randomUUID().slice(0, 8)}`;
+    const busy = `busy_${randomUUID().slice(0, 8)}`;
+    const { queue, recorded, receives } = await openQueue([idle, busy]);
+    const signals = new Set<AbortSignal>();
+    let most = 0;
+    const { runtime, ran } = runtimeOf(1, 1, {
+      afterGrant: (signal) => {
+        if (signal) signals.add(signal);
+        for (const s of signals) most = Math.max(most, getEventListeners(s, 'abort').length);
+      },
+    });
+    const consume = (name: string) =>
+      startQueueConsumer({
+        queue: name,
+        runtime,
+        messages: recorded,
+        visibilityTimeoutSec: 30,
+        batchSize: 1,
+      });
+    const consumers = [consume(idle)];
+    await new Promise((r) => setTimeout(r, 100));
+    await queue.sendBatch(
+      busy,
+      Array.from({ length: 40 }, (_, i) => ({ body: String(i) })),
+    );
+    consumers.push(consume(busy));
+    await until('the backlog ran', () => ran.length === 40);
+    await Promise.all(consumers.map((c) => c.stop()));
+    const idleTurns = receives.filter((r) => r.queue === idle).length;
+    expect(idleTurns).toBeGreaterThan(10);
+    // At most one listener per consumer at any time (its wait's, or its acquire's), none left after.
+    expect(most).toBeLessThanOrEqual(1);
+    for (const s of signals) expect(getEventListeners(s, 'abort')).toEqual([]);
+  });
+  it('stopped during a long poll, cuts its wait: the receive in flight carries the aborted signal', async () => {
+    const name = `q_${randomUUID().slice(0, 8)}`;
+    const { recorded, receives } = await openQueue([name]);
+    const { runtime } = runtimeOf(1, 1);
+    const consumer = startQueueConsumer({
+      queue: name,
+      runtime,
+      messages: recorded,
+      visibilityTimeoutSec: 30,
+      batchSize: 1,
+    });
+    await until('a long poll is in flight', () => receives.length > 0);
+    const polling = receives.at(-1)!;
+    expect(polling.options.waitTimeSec).toBe(1);
+    expect(polling.options.signal?.aborted).toBe(false);
+    await consumer.stop();
+    expect(polling.options.signal?.aborted).toBe(true);
+    expect(receives).toHaveLength(1);
+  });
+
+  it('stopped and started again and again beside a busy queue, runs every message once', async () => {
+    const idle = `idle_${randomUUID().slice(0, 8)}`;
+    const busy = `busy_${randomUUID().slice(0, 8)}`;
+    const { queue, recorded, receives } = await openQueue([idle, busy]);
+    const { runtime, ran, counts } = runtimeOf(1, 1);
+    const consume = (name: string) =>
+      startQueueConsumer({
+        queue: name,
+        runtime,
+        messages: recorded,
+        visibilityTimeoutSec: 30,
+        batchSize: 1,
+      });
+    await queue.sendBatch(
+      busy,
+      Array.from({ length: 60 }, (_, i) => ({ body: `busy-${i}` })),
+    );
+    const busyConsumer = consume(busy);
+    const sent: string[] = [];
+    // The idle queue's consumer is stopped at arbitrary points: during its long polls, its hand-over claims
+    // (waitTimeSec 0, no signal) and its runs, while its messages trickle in.
+    for (let i = 0; i < 30; i++) {
+      const c = consume(idle);
+      if (i % 2 === 0) {
+        sent.push(`idle-${i}`);
+        await queue.send(idle, { body: `idle-${i}` });
+      }
+      await new Promise((r) => setTimeout(r, (i * 7) % 23));
+      await c.stop();
+    }
+    const last = consume(idle);
+    await until('every message ran', () => ran.length === 60 + sent.length);
+    await new Promise((r) => setTimeout(r, 100));
+    await Promise.all([last.stop(), busyConsumer.stop()]);
+    expect(ran.filter((b) => b.startsWith('idle-')).sort()).toEqual([...sent].sort());
+    expect(ran.filter((b) => b.startsWith('busy-'))).toHaveLength(60);
+    // Given back uncounted whenever a stop caught a claim: every run is its message's first delivery.
+    expect(counts.every((c) => c === 1)).toBe(true);
+    expect(receives.some((r) => r.queue === idle && r.options.waitTimeSec === 0)).toBe(true);
+  });
+  it('without onError, a delete that fails is not an unhandled rejection, and stop() still resolves', async () => {
+    const name = `q_${randomUUID().slice(0, 8)}`;
+    const { db, queue } = await openQueue([name]);
+    let running: () => void = () => undefined;
+    const started = new Promise<void>((r) => (running = r));
+    // The queue's database goes away while the job runs: its message's delete then fails.
+    const { runtime, ran } = runtimeOf(1, 1, {
+      beforeReturn: async () => {
+        running();
+        db.close();
+      },
+    });
+    const consumer = startQueueConsumer({
+      queue: name,
+      runtime,
+      messages: queue,
+      visibilityTimeoutSec: 30,
+      batchSize: 1,
+    });
+    await queue.send(name, { body: 'one' });
+    await started;
+    await until('the job ran', () => ran.length === 1);
+    // On the old code the delete's error rejected the dispatch, with nobody awaiting it: an unhandled rejection.
+    await expect(consumer.stop()).resolves.toBeUndefined();
+  });
+});
+
+// SQS cannot cut a long poll short nor give a message back uncounted: a stop waits out the poll in flight
+// (1 s) and what it caught goes back with its receive counted. Still nothing is lost or run twice.
+describe('queue consumer on SQS (fauxqs)', () => {
+  it('stopped and started again beside a busy queue, runs every message once', async () => {
+    const queue = createSqsMessageQueue({ client: (await emulators()).sqs });
+    const handOvers: string[] = [];
+    const recorded: typeof queue = Object.create(queue);
+    recorded.receive = (name, options) => {
+      if (options.waitTimeSec === 0) handOvers.push(name);
+      return queue.receive(name, options);
+    };
+    const idle = `idle_${randomUUID().slice(0, 8)}`;
+    const busy = `busy_${randomUUID().slice(0, 8)}`;
+    for (const name of [idle, busy]) await queue.createQueue(name, { visibilityTimeoutSec: 30 });
+    const { runtime, ran } = runtimeOf(1, 1);
+    const consume = (name: string) =>
+      startQueueConsumer({
+        queue: name,
+        runtime,
+        messages: recorded,
+        visibilityTimeoutSec: 30,
+        batchSize: 1,
+      });
+    await queue.sendBatch(
+      busy,
+      Array.from({ length: 20 }, (_, i) => ({ body: `busy-${i}` })),
+    );
+    const busyConsumer = consume(busy);
+    const sent: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const c = consume(idle);
+      sent.push(`idle-${i}`);
+      await queue.send(idle, { body: `idle-${i}` });
+      await new Promise((r) => setTimeout(r, (i * 37) % 120));
+      await c.stop();
+    }
+    const last = consume(idle);
+    await until('every message ran', () => ran.length === 20 + sent.length, 20_000);
+    await new Promise((r) => setTimeout(r, 200));
+    await Promise.all([last.stop(), busyConsumer.stop()]);
+    expect(ran.filter((b) => b.startsWith('idle-')).sort()).toEqual([...sent].sort());
+    expect(ran.filter((b) => b.startsWith('busy-')).sort()).toEqual(
+      Array.from({ length: 20 }, (_, i) => `busy-${i}`).sort(),
+    );
+    // The idle consumer claimed without waiting (SQS short polls) while the busy one had a backlog.
+    expect(handOvers).toContain(idle);
+  }, 60_000);
+});
