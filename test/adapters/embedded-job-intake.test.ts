@@ -167,7 +167,7 @@ describe('the embedded submit: one commit for the job, its key and its message',
     expect((outboxRows.get() as { n: number }).n).toBe(0);
   });
 
-  it('a move that failed leaves its rows for the next submit\'s move, which takes them too', async () => {
+  it("a move that failed leaves its rows for the next submit's move, which takes them too", async () => {
     const { stores, queue } = parts();
     const lane = randomName('lane');
     await queue.createQueue(lane, { visibilityTimeoutSec: 30 });
