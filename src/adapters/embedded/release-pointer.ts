@@ -4,9 +4,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BUILTIN_RELEASE } from '../../core/release.ts';
 import type { ReleasePointer } from '../../ports/release-pointer.ts';
-
-/** How long one turn's answer is kept when the turn goes on (a microtask-only stretch). */
-const LONGEST_TURN_MS = 100;
+import { TurnMemo } from './turn-memo.ts';
 
 /**
  * The current release as `{dir}/current.json` (`{ "id": "...", "since": "ISO time" }`) in the releases
@@ -17,24 +15,15 @@ export function createFileReleasePointer(dir: string): ReleasePointer {
   let pointer: { ino: number; mtimeMs: number; id: string } | undefined;
   /**
    * The answer of this event-loop turn: the submits a busy API takes in one turn share one stat (it was
-   * 2.8 % of the API thread's time under load, session 14). Forgotten at the turn's end, and by `setCurrent`.
+   * 2.8 % of the API thread's time under load, session 14). Forgotten at the turn's end (or after
+   * LONGEST_TURN_MS of a long one, turn-memo.ts), and by `setCurrent`.
    */
-  let thisTurn: string | undefined;
-  /**
-   * When `thisTurn` was read. A turn can be long: a queue consumer whose jobs only await settled promises
-   * (synchronous SQLite, blocking object writes) runs one job after another without reaching setImmediate
-   * (200 in one turn with such a handler), and kept the release it read first for all of them.
-   */
-  let rememberedAt = 0;
-  const remember = (id: string): string => {
-    if (thisTurn === undefined) setImmediate(() => (thisTurn = undefined));
-    thisTurn = id;
-    rememberedAt = Date.now();
-    return id;
-  };
+  const thisTurn = new TurnMemo<string>();
+  const remember = (id: string): string => thisTurn.remember(id);
   return {
     async current() {
-      if (thisTurn !== undefined && Date.now() - rememberedAt < LONGEST_TURN_MS) return thisTurn;
+      const remembered = thisTurn.get();
+      if (remembered !== undefined) return remembered;
       // Every submit and every job asks: a stat, not a read, when the pointer has not changed. `setCurrent`
       // renames a new file into place, so a change always brings a new inode; another process's change is
       // seen in the next event-loop turn, or after LONGEST_TURN_MS of a longer one.
@@ -56,7 +45,7 @@ export function createFileReleasePointer(dir: string): ReleasePointer {
       await writeFile(temp, JSON.stringify({ id, since: new Date().toISOString() }));
       await rename(temp, join(dir, 'current.json'));
       // What this process asks next, in this very turn too, reads the new pointer.
-      thisTurn = undefined;
+      thisTurn.forget();
     },
   };
 }

@@ -8,6 +8,7 @@ import type { TenantId } from '../../core/ids.ts';
 import type { Tenant } from '../../core/tenant.ts';
 import { type TenantDirectory, type TenantPage, withKeyUse } from '../../ports/tenant-directory.ts';
 import { erasing, type SqliteDatabase } from './database.ts';
+import { TurnMemo } from './turn-memo.ts';
 
 function encodeCursor(id: string): string {
   return Buffer.from(id, 'utf8').toString('base64url');
@@ -36,19 +37,16 @@ const CACHE_LIMIT = 10_000;
  * The tenants table's change counter as read in this turn of a connection's thread's event loop; shared by
  * every directory on the connection, so a write through one is seen by the others' next `get`.
  */
-interface TurnCounter {
-  value?: number | undefined;
-  expiring: boolean;
-}
-const turnCounters = new WeakMap<SqliteDatabase, TurnCounter>();
+const turnCounters = new WeakMap<SqliteDatabase, TurnMemo<number>>();
 
 /**
  * Tenants as JSON documents keyed by id; updates are compare-and-set on `version`, as on DynamoDB.
  * `get` keeps parsed records while the tenants table's change counter (`tenant_generation`, bumped by
  * triggers in the commit of every insert, update and delete, from any connection or process) stays the
  * same: a revoked key, a suspension or new settings are seen by the very next read. The counter itself
- * (a single-row read, ~6–10 µs) is read at most once per turn of the event loop: it is forgotten at the
- * turn's end (`setImmediate`) and at once after a write through this connection. Requests handled in one
+ * (a single-row read, ~6–10 µs) is read at most once per turn of the event loop (turn-memo.ts): it is
+ * forgotten at the turn's end, after LONGEST_TURN_MS of a longer turn, and at once after a write through
+ * this connection. Requests handled in one
  * turn arrived before it started reading, so a change another process commits is seen by every request
  * that arrives after the commit. Returned records are shared: callers change tenants by copies, never in
  * place.
@@ -69,28 +67,13 @@ export function createSqliteTenantDirectory(db: SqliteDatabase): TenantDirectory
   let cachedGeneration: number | undefined;
   let counter = turnCounters.get(db);
   if (!counter) {
-    counter = { expiring: false };
+    counter = new TurnMemo<number>();
     turnCounters.set(db, counter);
   }
   const turn = counter;
-  const forget = () => {
-    turn.value = undefined;
-    turn.expiring = false;
-  };
-  const generation = (): number => {
-    if (turn.value === undefined) {
-      turn.value = stmt.generation.get() as number;
-      if (!turn.expiring) {
-        turn.expiring = true;
-        setImmediate(forget);
-      }
-    }
-    return turn.value;
-  };
+  const generation = (): number => turn.get() ?? turn.remember(stmt.generation.get() as number);
   /** After a write through this connection (it bumped the counter): the next `get` reads it again. */
-  const wrote = () => {
-    turn.value = undefined;
-  };
+  const wrote = () => turn.forget();
 
   return {
     async create(tenant) {
