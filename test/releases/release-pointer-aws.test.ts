@@ -35,6 +35,45 @@ describe('the current release on DynamoDB (dynalite)', () => {
     expect(await reader.current()).toBe('r-next');
   });
 
+  it('keeps its own change, not a read that was on its way while it was set', async () => {
+    const tableName = await aws.createTable('views');
+    let clock = 1_000_000;
+    const pointer = createDynamoReleasePointer({ client: aws.dynamo, tableName, now: () => clock });
+    await pointer.setCurrent('r-old');
+    // The next read's answer (r-old, read at once) is held back until setCurrent('r-new') has committed.
+    let hold = false;
+    let held!: () => void;
+    const isHeld = new Promise<void>((resolve) => (held = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    aws.dynamo.middlewareStack.add(
+      (next) => async (args) => {
+        const result = await next(args);
+        if (hold) {
+          hold = false;
+          held();
+          await released;
+        }
+        return result;
+      },
+      { step: 'initialize', name: 'holdOneAnswer', override: true },
+    );
+    try {
+      clock += 5000; // past the cache of setCurrent's own value: current() reads
+      hold = true;
+      const slow = pointer.current();
+      await isHeld;
+      await pointer.setCurrent('r-new');
+      release();
+      // The read (r-old) ended after this process set r-new: neither it nor what comes next is the old one.
+      expect(await slow).toBe('r-new');
+      expect(await pointer.current()).toBe('r-new');
+    } finally {
+      release();
+      aws.dynamo.middlewareStack.remove('holdOneAnswer');
+    }
+  });
+
   it('is the catalog’s pointer when given: the release folder stays untouched', async () => {
     const tableName = await aws.createTable('views');
     const dir = '/nonexistent-read-only-bundle';

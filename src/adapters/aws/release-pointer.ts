@@ -39,6 +39,8 @@ export function createDynamoReleasePointer(options: DynamoReleasePointerOptions)
   const cacheMs = options.cacheMs ?? 5000;
   const now = options.now ?? Date.now;
   let cached: { id: string; at: number } | undefined;
+  /** `setCurrent`s of this process that committed: a read that overlapped one is not kept (it may be older). */
+  let changes = 0;
 
   async function read(): Promise<PointerItem | undefined> {
     const { Item } = await client.send(
@@ -50,7 +52,10 @@ export function createDynamoReleasePointer(options: DynamoReleasePointerOptions)
   return {
     async current() {
       if (cached && now() - cached.at < cacheMs) return cached.id;
+      const seen = changes;
       const item = await read();
+      // This process set the pointer while the read was on its way: what it set is at least as new.
+      if (changes !== seen && cached) return cached.id;
       const id = typeof item?.releaseId === 'string' ? item.releaseId : BUILTIN_RELEASE;
       cached = { id, at: now() };
       return id;
@@ -70,6 +75,7 @@ export function createDynamoReleasePointer(options: DynamoReleasePointerOptions)
             ? await putIfAbsent(client, tableName, next)
             : await putIfVersion(client, tableName, next, version);
         if (written) {
+          changes++;
           cached = { id, at: now() };
           return;
         }
