@@ -72,6 +72,14 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
    * rejected with nobody awaiting it.
    */
   const reported = (error: unknown): void => options.onError?.(error);
+  /** `reported`, for a rejection with no caller left to take an error of onError's own. */
+  const reportedSafely = (error: unknown): void => {
+    try {
+      reported(error);
+    } catch {
+      // onError itself failed: nothing is left to tell.
+    }
+  };
 
   /** A message whose function never started goes back as if never received (where the queue can). */
   const giveBack = (m: ReceivedMessage): Promise<void> =>
@@ -231,7 +239,11 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
         for (; started < received.length; started += options.batchSize) {
           const batch = received.slice(started, started + options.batchSize);
           // Invoked here, synchronously, on a slot of the lease: nobody else can take it in between.
-          const task = dispatch(batch, lease.invoke(toSqsEvent(queue, batch), timeLimitOf(batch)));
+          // A dispatch that throws (an onStart or onFinish hook) is reported, never left to reject unobserved:
+          // `running` holds promises that resolve, and stop() awaits them.
+          const task = dispatch(batch, lease.invoke(toSqsEvent(queue, batch), timeLimitOf(batch))).catch(
+            reportedSafely,
+          );
           running.add(task);
           task.finally(() => running.delete(task));
         }

@@ -305,6 +305,32 @@ describe('queue consumer', () => {
     // On the old code the delete's error rejected the dispatch, with nobody awaiting it: an unhandled rejection.
     await expect(consumer.stop()).resolves.toBeUndefined();
   });
+
+  it('an onFinish hook that throws is reported, not an unhandled rejection, and the next message runs', async () => {
+    const name = `q_${randomUUID().slice(0, 8)}`;
+    const { queue } = await openQueue([name]);
+    const { runtime, ran } = runtimeOf(1, 1);
+    const errors: unknown[] = [];
+    let throws = 1;
+    const consumer = startQueueConsumer({
+      queue: name,
+      runtime,
+      messages: queue,
+      visibilityTimeoutSec: 30,
+      batchSize: 1,
+      onFinish: () => {
+        if (throws-- > 0) throw new Error('hook failed');
+      },
+      onError: (error) => errors.push(error),
+    });
+    await queue.send(name, { body: 'one' });
+    await until('the first ran', () => ran.length === 1);
+    await queue.send(name, { body: 'two' });
+    await until('the second ran', () => ran.length === 2);
+    await expect(consumer.stop()).resolves.toBeUndefined();
+    expect(ran).toEqual(['one', 'two']);
+    expect(errors.map((e) => (e as Error).message)).toContain('hook failed');
+  });
 });
 
 // SQS cannot cut a long poll short nor give a message back uncounted: a stop waits out the poll in flight
