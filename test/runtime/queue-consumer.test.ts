@@ -3,16 +3,14 @@ import { getEventListeners } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createSqsMessageQueue } from '../../src/adapters/aws/message-queue.ts';
 import { openDatabase } from '../../src/adapters/embedded/database.ts';
 import { createSqliteMessageQueue } from '../../src/adapters/embedded/message-queue.ts';
 import type { ReceiveOptions } from '../../src/ports/message-queue.ts';
-import type { FunctionRuntime } from '../../src/runtime/function-runtime.ts';
 import { type QueueConsumer, startQueueConsumer } from '../../src/runtime/queue-consumer.ts';
-import { createSlotReservations } from '../../src/runtime/slot-reservations.ts';
 import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.ts';
+import { slotRuntime, until } from '../support/slot-runtime.ts';
 
 let aws: Promise<AwsEmulators> | undefined;
 /** The SQS emulator, started by the first test that needs it. */
@@ -40,56 +38,6 @@ async function openQueue(names: string[]) {
   return { db, queue, recorded, receives };
 }
 
-/** A runtime of `size` slots whose events take `ms`; `afterGrant` runs when an acquire is granted. */
-function runtimeOf(
-  size: number,
-  ms: number,
-  hooks: { afterGrant?(signal?: AbortSignal): void; beforeReturn?(): Promise<void> } = {},
-) {
-  let active = 0;
-  const ran: string[] = [];
-  const counts: number[] = [];
-  const reservations = createSlotReservations({
-    name: 'test',
-    unused: () => size - active,
-    run: async (event: SQSEvent): Promise<SQSBatchResponse> => {
-      active++;
-      try {
-        await new Promise((r) => setTimeout(r, ms));
-        await hooks.beforeReturn?.();
-        for (const r of event.Records) {
-          ran.push(r.body);
-          counts.push(Number(r.attributes.ApproximateReceiveCount));
-        }
-        return { batchItemFailures: [] };
-      } finally {
-        active--;
-        reservations.changed();
-      }
-    },
-  });
-  const runtime: FunctionRuntime = {
-    name: 'test',
-    acquire: async (o) => {
-      const lease = await reservations.acquire(o);
-      hooks.afterGrant?.(o.signal);
-      return lease;
-    },
-    whileWaiting: (g) => reservations.whileWaiting(g),
-    invoke: (event) => reservations.acquire({ max: 1 }).then((lease) => lease.invoke(event)),
-    close: async () => reservations.close(),
-  };
-  return { runtime, ran, counts, free: () => reservations.free() };
-}
-
-async function until(what: string, probe: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 describe('queue consumer', () => {
   it('stopped in the turn its slots are granted, receives nothing (no long poll left uncut)', async () => {
     const name = `q_${randomUUID().slice(0, 8)}`;
@@ -100,7 +48,7 @@ describe('queue consumer', () => {
     let stopCalledAt: number | undefined;
     // stop() lands after the slot is granted and before the consumer's receive: the stopping signal has
     // fired already, so a listener added to it then never cuts the receive's wait.
-    const { runtime, ran } = runtimeOf(1, 1, {
+    const { runtime, ran } = slotRuntime(1, 1, {
       afterGrant: () => {
         if (stopping || !consumer) return;
         stopCalledAt = receives.length;
@@ -128,7 +76,7 @@ describe('queue consumer', () => {
   it('a message received as it stops goes back uncounted, and runs once on the next consumer', async () => {
     const name = `q_${randomUUID().slice(0, 8)}`;
     const { queue, recorded } = await openQueue([name]);
-    const { runtime, ran, counts } = runtimeOf(1, 1);
+    const { runtime, ran, counts } = slotRuntime(1, 1);
     const first = startQueueConsumer({
       queue: name,
       runtime,
@@ -158,7 +106,7 @@ describe('queue consumer', () => {
   it('a batch whose event cannot be built gives its slots and messages back, and the loop goes on', async () => {
     const name = `q_${randomUUID().slice(0, 8)}`;
     const { queue, recorded } = await openQueue([name]);
-    const { runtime, ran, free } = runtimeOf(2, 1);
+    const { runtime, ran, free } = slotRuntime(2, 1);
     const errors: unknown[] = [];
     let refusals = 1;
     const consumer = startQueueConsumer({
@@ -191,7 +139,7 @@ describe('queue consumer', () => {
     const { queue, recorded, receives } = await openQueue([idle, busy]);
     const signals = new Set<AbortSignal>();
     let most = 0;
-    const { runtime, ran } = runtimeOf(1, 1, {
+    const { runtime, ran } = slotRuntime(1, 1, {
       afterGrant: (signal) => {
         if (signal) signals.add(signal);
         for (const s of signals) most = Math.max(most, getEventListeners(s, 'abort').length);
@@ -223,7 +171,7 @@ describe('queue consumer', () => {
   it('stopped during a long poll, cuts its wait: the receive in flight carries the aborted signal', async () => {
     const name = `q_${randomUUID().slice(0, 8)}`;
     const { recorded, receives } = await openQueue([name]);
-    const { runtime } = runtimeOf(1, 1);
+    const { runtime } = slotRuntime(1, 1);
     const consumer = startQueueConsumer({
       queue: name,
       runtime,
@@ -244,7 +192,7 @@ describe('queue consumer', () => {
     const idle = `idle_${randomUUID().slice(0, 8)}`;
     const busy = `busy_${randomUUID().slice(0, 8)}`;
     const { queue, recorded, receives } = await openQueue([idle, busy]);
-    const { runtime, ran, counts } = runtimeOf(1, 1);
+    const { runtime, ran, counts } = slotRuntime(1, 1);
     const consume = (name: string) =>
       startQueueConsumer({
         queue: name,
@@ -286,7 +234,7 @@ describe('queue consumer', () => {
     let running: () => void = () => undefined;
     const started = new Promise<void>((r) => (running = r));
     // The queue's database goes away while the job runs: its message's delete then fails.
-    const { runtime, ran } = runtimeOf(1, 1, {
+    const { runtime, ran } = slotRuntime(1, 1, {
       beforeReturn: async () => {
         running();
         db.close();
@@ -309,7 +257,7 @@ describe('queue consumer', () => {
   it('an onFinish hook that throws is reported, not an unhandled rejection, and the next message runs', async () => {
     const name = `q_${randomUUID().slice(0, 8)}`;
     const { queue } = await openQueue([name]);
-    const { runtime, ran } = runtimeOf(1, 1);
+    const { runtime, ran } = slotRuntime(1, 1);
     const errors: unknown[] = [];
     let throws = 1;
     const consumer = startQueueConsumer({
@@ -347,7 +295,7 @@ describe('queue consumer on SQS (fauxqs)', () => {
     const idle = `idle_${randomUUID().slice(0, 8)}`;
     const busy = `busy_${randomUUID().slice(0, 8)}`;
     for (const name of [idle, busy]) await queue.createQueue(name, { visibilityTimeoutSec: 30 });
-    const { runtime, ran } = runtimeOf(1, 1);
+    const { runtime, ran } = slotRuntime(1, 1);
     const consume = (name: string) =>
       startQueueConsumer({
         queue: name,
