@@ -7,7 +7,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createSqsMessageQueue } from '../../src/adapters/aws/message-queue.ts';
 import { openDatabase } from '../../src/adapters/embedded/database.ts';
 import { createSqliteMessageQueue } from '../../src/adapters/embedded/message-queue.ts';
-import type { ReceiveOptions } from '../../src/ports/message-queue.ts';
+import type { MessageQueue, ReceiveOptions } from '../../src/ports/message-queue.ts';
 import { type QueueConsumer, startQueueConsumer } from '../../src/runtime/queue-consumer.ts';
 import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.ts';
 import { slotRuntime, until } from '../support/slot-runtime.ts';
@@ -36,6 +36,54 @@ async function openQueue(names: string[]) {
     return queue.receive(name, options);
   };
   return { db, queue, recorded, receives };
+}
+
+/**
+ * One consumer of `busy` works through `busyMessages` while consumers of `idle` are started and stopped
+ * `restarts` times (round i sends `idle-i` when `sendsOn(i)`, then waits `pauseMs(i)` before the stop);
+ * a last idle consumer then runs until every message has run, and `settleMs` more (a second delivery would
+ * show), and all stop. What ran (bodies and receive counts) and what was sent to `idle`.
+ */
+async function stopAndStartBesideBusy(o: {
+  queue: Pick<MessageQueue, 'send' | 'sendBatch'>;
+  messages: MessageQueue;
+  idle: string;
+  busy: string;
+  busyMessages: number;
+  restarts: number;
+  sendsOn(i: number): boolean;
+  pauseMs(i: number): number;
+  settleMs: number;
+}) {
+  const { runtime, ran, counts } = slotRuntime(1, 1);
+  const consume = (name: string) =>
+    startQueueConsumer({
+      queue: name,
+      runtime,
+      messages: o.messages,
+      visibilityTimeoutSec: 30,
+      batchSize: 1,
+    });
+  await o.queue.sendBatch(
+    o.busy,
+    Array.from({ length: o.busyMessages }, (_, i) => ({ body: `busy-${i}` })),
+  );
+  const busyConsumer = consume(o.busy);
+  const sent: string[] = [];
+  for (let i = 0; i < o.restarts; i++) {
+    const c = consume(o.idle);
+    if (o.sendsOn(i)) {
+      sent.push(`idle-${i}`);
+      await o.queue.send(o.idle, { body: `idle-${i}` });
+    }
+    await new Promise((r) => setTimeout(r, o.pauseMs(i)));
+    await c.stop();
+  }
+  const last = consume(o.idle);
+  await until('every message ran', () => ran.length === o.busyMessages + sent.length, 20_000);
+  await new Promise((r) => setTimeout(r, o.settleMs));
+  await Promise.all([last.stop(), busyConsumer.stop()]);
+  return { ran, counts, sent };
 }
 
 describe('queue consumer', () => {
@@ -192,36 +240,19 @@ describe('queue consumer', () => {
     const idle = `idle_${randomUUID().slice(0, 8)}`;
     const busy = `busy_${randomUUID().slice(0, 8)}`;
     const { queue, recorded, receives } = await openQueue([idle, busy]);
-    const { runtime, ran, counts } = slotRuntime(1, 1);
-    const consume = (name: string) =>
-      startQueueConsumer({
-        queue: name,
-        runtime,
-        messages: recorded,
-        visibilityTimeoutSec: 30,
-        batchSize: 1,
-      });
-    await queue.sendBatch(
-      busy,
-      Array.from({ length: 60 }, (_, i) => ({ body: `busy-${i}` })),
-    );
-    const busyConsumer = consume(busy);
-    const sent: string[] = [];
     // The idle queue's consumer is stopped at arbitrary points: during its long polls, its hand-over claims
     // (waitTimeSec 0, no signal) and its runs, while its messages trickle in.
-    for (let i = 0; i < 30; i++) {
-      const c = consume(idle);
-      if (i % 2 === 0) {
-        sent.push(`idle-${i}`);
-        await queue.send(idle, { body: `idle-${i}` });
-      }
-      await new Promise((r) => setTimeout(r, (i * 7) % 23));
-      await c.stop();
-    }
-    const last = consume(idle);
-    await until('every message ran', () => ran.length === 60 + sent.length);
-    await new Promise((r) => setTimeout(r, 100));
-    await Promise.all([last.stop(), busyConsumer.stop()]);
+    const { ran, counts, sent } = await stopAndStartBesideBusy({
+      queue,
+      messages: recorded,
+      idle,
+      busy,
+      busyMessages: 60,
+      restarts: 30,
+      sendsOn: (i) => i % 2 === 0,
+      pauseMs: (i) => (i * 7) % 23,
+      settleMs: 100,
+    });
     expect(ran.filter((b) => b.startsWith('idle-')).sort()).toEqual([...sent].sort());
     expect(ran.filter((b) => b.startsWith('busy-'))).toHaveLength(60);
     // Given back uncounted whenever a stop caught a claim: every run is its message's first delivery.
@@ -295,32 +326,17 @@ describe('queue consumer on SQS (fauxqs)', () => {
     const idle = `idle_${randomUUID().slice(0, 8)}`;
     const busy = `busy_${randomUUID().slice(0, 8)}`;
     for (const name of [idle, busy]) await queue.createQueue(name, { visibilityTimeoutSec: 30 });
-    const { runtime, ran } = slotRuntime(1, 1);
-    const consume = (name: string) =>
-      startQueueConsumer({
-        queue: name,
-        runtime,
-        messages: recorded,
-        visibilityTimeoutSec: 30,
-        batchSize: 1,
-      });
-    await queue.sendBatch(
+    const { ran, sent } = await stopAndStartBesideBusy({
+      queue,
+      messages: recorded,
+      idle,
       busy,
-      Array.from({ length: 20 }, (_, i) => ({ body: `busy-${i}` })),
-    );
-    const busyConsumer = consume(busy);
-    const sent: string[] = [];
-    for (let i = 0; i < 8; i++) {
-      const c = consume(idle);
-      sent.push(`idle-${i}`);
-      await queue.send(idle, { body: `idle-${i}` });
-      await new Promise((r) => setTimeout(r, (i * 37) % 120));
-      await c.stop();
-    }
-    const last = consume(idle);
-    await until('every message ran', () => ran.length === 20 + sent.length, 20_000);
-    await new Promise((r) => setTimeout(r, 200));
-    await Promise.all([last.stop(), busyConsumer.stop()]);
+      busyMessages: 20,
+      restarts: 8,
+      sendsOn: () => true,
+      pauseMs: (i) => (i * 37) % 120,
+      settleMs: 200,
+    });
     expect(ran.filter((b) => b.startsWith('idle-')).sort()).toEqual([...sent].sort());
     expect(ran.filter((b) => b.startsWith('busy-')).sort()).toEqual(
       Array.from({ length: 20 }, (_, i) => `busy-${i}`).sort(),
