@@ -82,14 +82,23 @@ function createQueueWake(file: string): QueueWake {
   channel.onmessage = (event) => {
     local.emit((event as { data: string }).data);
   };
+  const slots = new Map<string, number>();
+  const slotOfQueue = (queue: string): number => {
+    let slot = slots.get(queue);
+    if (slot === undefined) {
+      slot = slotOf(file, queue);
+      slots.set(queue, slot);
+    }
+    return slot;
+  };
   return {
     wake(queue) {
-      const slot = slotOf(file, queue);
+      const slot = slotOfQueue(queue);
       if (Atomics.load(pollers, slot) > ownPollers[slot]!) channel.postMessage(queue);
       local.emit(queue);
     },
     polling(queue) {
-      const slot = slotOf(file, queue);
+      const slot = slotOfQueue(queue);
       Atomics.add(pollers, slot, 1);
       ownPollers[slot]!++;
       let counted = true;
