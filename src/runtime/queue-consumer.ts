@@ -89,7 +89,15 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
     ).catch(reported);
 
   async function dispatch(batch: ReceivedMessage[], invoked: Promise<SQSBatchResponse>): Promise<void> {
-    for (const m of batch) options.onStart?.(m);
+    // The function is running already: a hook that throws must not end this before it settles the batch
+    // (the messages would stay in flight and run again, and `invoked` would reject unobserved).
+    for (const m of batch) {
+      try {
+        options.onStart?.(m);
+      } catch (error) {
+        reportedSafely(error);
+      }
+    }
     const heartbeatMs = Math.max(500, (options.visibilityTimeoutSec * 1000) / 3);
     const heartbeat =
       options.heartbeat === false
@@ -115,7 +123,7 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
         await Promise.all(batch.map((m) => settleTimedOut(m, options.settleTimedOut!)));
         return;
       }
-      options.onError?.(error);
+      reportedSafely(error); // an onError that throws must not leave the batch unsettled
     } finally {
       clearInterval(heartbeat);
     }

@@ -310,6 +310,35 @@ describe('queue consumer', () => {
     expect(ran).toEqual(['one', 'two']);
     expect(errors.map((e) => (e as Error).message)).toContain('hook failed');
   });
+
+  it('an onStart hook that throws is reported, and the message that started is still settled (deleted once)', async () => {
+    const name = `q_${randomUUID().slice(0, 8)}`;
+    const { queue } = await openQueue([name]);
+    const { runtime, ran } = slotRuntime(1, 1);
+    const errors: unknown[] = [];
+    let throws = 1;
+    const consumer = startQueueConsumer({
+      queue: name,
+      runtime,
+      messages: queue,
+      visibilityTimeoutSec: 30,
+      batchSize: 1,
+      onStart: () => {
+        if (throws-- > 0) throw new Error('start hook failed');
+      },
+      onError: (error) => errors.push(error),
+    });
+    await queue.send(name, { body: 'one' });
+    await until('it ran', () => ran.length === 1);
+    await queue.send(name, { body: 'two' });
+    await until('the second ran', () => ran.length === 2);
+    await consumer.stop();
+    expect(errors.map((e) => (e as Error).message)).toContain('start hook failed');
+    // The function ran: its message is deleted, not left in flight to run again when its visibility ends.
+    // On the old consumer the throwing hook ended the dispatch before it awaited the function: 'one' stayed
+    // in flight (and a rejection of that invocation would have been unobserved).
+    expect(await queue.depth(name)).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
+  });
 });
 
 // SQS cannot cut a long poll short nor give a message back uncounted: a stop waits out the poll in flight
