@@ -1,4 +1,4 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoReleasePointer, RELEASE_POINTER_KEY } from '../../src/adapters/aws/release-pointer.ts';
 import { openReleaseCatalog } from '../../src/models/releases.ts';
@@ -72,6 +72,98 @@ describe('the current release on DynamoDB (dynalite)', () => {
       release();
       aws.dynamo.middlewareStack.remove('holdOneAnswer');
     }
+  });
+
+  it('keeps the newer of its own two changes, whichever answer arrives last', async () => {
+    const tableName = await aws.createTable('views');
+    const clock = 1_000_000;
+    const pointer = createDynamoReleasePointer({ client: aws.dynamo, tableName, now: () => clock });
+    await pointer.setCurrent('r-old');
+    // The answer to the first put (r-a, committed as version 2) is held back until setCurrent('r-b') has
+    // committed version 3 and returned: the answers arrive in the other order than the commits.
+    let hold = true;
+    let held!: () => void;
+    const isHeld = new Promise<void>((resolve) => (held = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    aws.dynamo.middlewareStack.add(
+      (next) => async (args) => {
+        const result = await next(args);
+        if (hold && 'Item' in (args.input as object)) {
+          hold = false;
+          held();
+          await released;
+        }
+        return result;
+      },
+      { step: 'initialize', name: 'holdOnePut', override: true },
+    );
+    try {
+      const first = pointer.setCurrent('r-a');
+      await isHeld;
+      await pointer.setCurrent('r-b');
+      release();
+      await first;
+      const { Item } = await aws.dynamo.send(
+        new GetCommand({ TableName: tableName, Key: RELEASE_POINTER_KEY, ConsistentRead: true }),
+      );
+      expect(Item?.releaseId).toBe('r-b');
+      // On the old pointer the late answer of r-a replaced r-b in the cache: this process ran r-a for cacheMs.
+      expect(await pointer.current()).toBe('r-b');
+    } finally {
+      release();
+      aws.dynamo.middlewareStack.remove('holdOnePut');
+    }
+  });
+
+  it('a read that started after another read but answered first is not replaced by the older answer', async () => {
+    const tableName = await aws.createTable('views');
+    let clock = 1_000_000;
+    const pointer = createDynamoReleasePointer({ client: aws.dynamo, tableName, now: () => clock });
+    const other = createDynamoReleasePointer({ client: aws.dynamo, tableName });
+    await other.setCurrent('r-old');
+    let hold = true;
+    let held!: () => void;
+    const isHeld = new Promise<void>((resolve) => (held = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    aws.dynamo.middlewareStack.add(
+      (next) => async (args) => {
+        const result = await next(args);
+        if (hold && !('Item' in (args.input as object))) {
+          hold = false;
+          held();
+          await released;
+        }
+        return result;
+      },
+      { step: 'initialize', name: 'holdOneRead', override: true },
+    );
+    try {
+      const slow = pointer.current(); // reads r-old, answer held
+      await isHeld;
+      await other.setCurrent('r-new'); // another process's change
+      clock += 5000;
+      expect(await pointer.current()).toBe('r-new'); // a read after the change
+      release();
+      await slow;
+      // The slow read's older answer, arriving last, must not replace r-new for another cacheMs.
+      expect(await pointer.current()).toBe('r-new');
+    } finally {
+      release();
+      aws.dynamo.middlewareStack.remove('holdOneRead');
+    }
+  });
+
+  it('follows the item deleted and made anew (its versions start again) once its cache ends', async () => {
+    const tableName = await aws.createTable('views');
+    let clock = 1_000_000;
+    const pointer = createDynamoReleasePointer({ client: aws.dynamo, tableName, now: () => clock });
+    for (const id of ['r-1', 'r-2', 'r-3']) await pointer.setCurrent(id);
+    await aws.dynamo.send(new DeleteCommand({ TableName: tableName, Key: RELEASE_POINTER_KEY }));
+    await createDynamoReleasePointer({ client: aws.dynamo, tableName }).setCurrent('r-fresh');
+    clock += 5000;
+    expect(await pointer.current()).toBe('r-fresh');
   });
 
   it('is the catalog’s pointer when given: the release folder stays untouched', async () => {

@@ -38,9 +38,20 @@ export function createDynamoReleasePointer(options: DynamoReleasePointerOptions)
   const { client, tableName } = options;
   const cacheMs = options.cacheMs ?? 5000;
   const now = options.now ?? Date.now;
-  let cached: { id: string; at: number } | undefined;
-  /** `setCurrent`s of this process that committed: a read that overlapped one is not kept (it may be older). */
-  let changes = 0;
+  /**
+   * The newest pointer this process knows, by `version` (every change counts it): an answer that was on its
+   * way when this one was kept (a read overlapping this process's own change or a newer read, the answer to
+   * the older of two of its own puts) never replaces a newer one. One asked after it was kept always does
+   * (the item deleted and made anew starts its versions again).
+   */
+  let cached: { id: string; version: number; at: number; keptAt: number } | undefined;
+  /** Orders the asking of answers and the keeping of them. */
+  let tick = 0;
+  const keep = (id: string, version: number, askedAt: number): string => {
+    if (cached && version < cached.version && askedAt < cached.keptAt) return cached.id;
+    cached = { id, version, at: now(), keptAt: ++tick };
+    return id;
+  };
 
   async function read(): Promise<PointerItem | undefined> {
     const { Item } = await client.send(
@@ -52,13 +63,10 @@ export function createDynamoReleasePointer(options: DynamoReleasePointerOptions)
   return {
     async current() {
       if (cached && now() - cached.at < cacheMs) return cached.id;
-      const seen = changes;
+      const askedAt = ++tick;
       const item = await read();
-      // This process set the pointer while the read was on its way: what it set is at least as new.
-      if (changes !== seen && cached) return cached.id;
       const id = typeof item?.releaseId === 'string' ? item.releaseId : BUILTIN_RELEASE;
-      cached = { id, at: now() };
-      return id;
+      return keep(id, typeof item?.version === 'number' ? item.version : 0, askedAt);
     },
     async setCurrent(id) {
       for (let attempt = 0; attempt < 10; attempt++) {
@@ -70,13 +78,13 @@ export function createDynamoReleasePointer(options: DynamoReleasePointerOptions)
           since: new Date(now()).toISOString(),
           version: (version ?? 0) + 1,
         };
+        const askedAt = ++tick;
         const written =
           version === undefined
             ? await putIfAbsent(client, tableName, next)
             : await putIfVersion(client, tableName, next, version);
         if (written) {
-          changes++;
-          cached = { id, at: now() };
+          keep(id, next.version, askedAt);
           return;
         }
       }
