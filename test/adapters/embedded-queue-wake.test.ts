@@ -70,6 +70,20 @@ describe('embedded queue: waking long polls across threads', () => {
     expect(posted).toContain('finance');
   });
 
+  it('a queue named like an EventEmitter event ("error") is sent to, polled and woken like any other', async () => {
+    // On the old queue a send to "error" committed its message and then threw (an 'error' event with no
+    // listener), so the caller took a sent message for a failed send; a thread polling it, woken over the
+    // channel, threw in its message handler.
+    await queue.createQueue('error', { visibilityTimeoutSec: 30 });
+    await expect(queue.send('error', { body: 'e-1' })).resolves.toHaveProperty('messageId');
+    const same = queue.receive('error', { maxMessages: 1, waitTimeSec: 5 });
+    expect((await same).map((m) => m.body)).toEqual(['e-1']);
+    const waiting = queue.receive('error', { maxMessages: 1, waitTimeSec: 5 });
+    await new Promise((resolve) => setImmediate(resolve));
+    await queue.send('error', { body: 'e-2' });
+    expect((await waiting).map((m) => m.body)).toEqual(['e-2']);
+  });
+
   it('posts no wake to other threads while none of them polls the queue', async () => {
     for (let i = 0; i < 20; i++) await queue.send('finance', { body: `job-${i}` });
     await queue.sendBatch('finance', [{ body: 'a' }, { body: 'b' }]);

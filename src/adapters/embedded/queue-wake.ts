@@ -74,13 +74,19 @@ export function queueWakeFor(file: string): QueueWake {
 
 const wakes = new Map<string, QueueWake>();
 
+/**
+ * The local event of a queue: prefixed, since a queue may be named like an event `EventEmitter` treats
+ * apart ("error", with no listener, throws from `emit`: after a send committed, or in the channel's handler).
+ */
+const eventOf = (queue: string): string => `queue:${queue}`;
+
 function createQueueWake(file: string): QueueWake {
   const local = new EventEmitter();
   local.setMaxListeners(0);
   const channel = new BroadcastChannel(`silopool-queue:${file}`);
   channel.unref();
   channel.onmessage = (event) => {
-    local.emit((event as { data: string }).data);
+    local.emit(eventOf((event as { data: string }).data));
   };
   const slots = new Map<string, number>();
   const slotOfQueue = (queue: string): number => {
@@ -95,7 +101,7 @@ function createQueueWake(file: string): QueueWake {
     wake(queue) {
       const slot = slotOfQueue(queue);
       if (Atomics.load(pollers, slot) > ownPollers[slot]!) channel.postMessage(queue);
-      local.emit(queue);
+      local.emit(eventOf(queue));
     },
     polling(queue) {
       const slot = slotOfQueue(queue);
@@ -113,12 +119,13 @@ function createQueueWake(file: string): QueueWake {
       new Promise((resolve) => {
         const done = (): void => {
           clearTimeout(timer);
-          local.off(queue, done);
+          local.off(event, done);
           signal?.removeEventListener('abort', done);
           resolve();
         };
+        const event = eventOf(queue);
         const timer = setTimeout(done, Math.max(1, ms));
-        local.on(queue, done);
+        local.on(event, done);
         signal?.addEventListener('abort', done, { once: true });
       }),
   };
