@@ -107,6 +107,47 @@ describe('the embedded submit: one commit for the job, its key and its message',
     expect(await jobs.countItems()).toBe(0);
   });
 
+  it('a submit that rolls back the whole group commit (SQLITE_FULL can) leaves no later submit of it committed yet rejected', async () => {
+    const { jobsDb, stores, queue } = parts();
+    const intake = createSqliteJobIntake({ stores, queue });
+    cleanups.push(() => intake.close());
+    const tenant = makeTenant(randomTenantId());
+    const lane = randomName('lane');
+    await queue.createQueue(lane, { visibilityTimeoutSec: 30 });
+    // A statement error after which SQLite has rolled back the whole transaction, not just the statement
+    // (SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM may): here a trigger's RAISE(ROLLBACK) on one message.
+    jobsDb.exec(
+      "CREATE TEMP TRIGGER full_disk BEFORE INSERT ON main.job_outbox WHEN NEW.message LIKE '%poison%' BEGIN SELECT RAISE(ROLLBACK, 'database or disk is full'); END",
+    );
+    await new Promise((r) => setImmediate(r));
+    const lone = makeJob(tenant.id);
+    const [a, poisoned, b] = [makeJob(tenant.id), makeJob(tenant.id), makeJob(tenant.id)];
+    // The first of the turn commits alone; a, poisoned and b share one commit at the turn's end.
+    const outcomes = await Promise.allSettled([
+      intake.submit(tenant, submission(lone, lane)),
+      intake.submit(tenant, submission(a, lane)),
+      intake.submit(tenant, { ...submission(poisoned, lane), message: { body: 'poison' } }),
+      intake.submit(tenant, submission(b, lane)),
+    ]);
+    const jobs = stores.jobs({ kind: 'shared' }).forTenant(tenant.id);
+    const created = outcomes.map((o) => o.status === 'fulfilled' && o.value.kind === 'created');
+    const stored = await Promise.all(
+      [lone, a, poisoned, b].map(async (j) => (await jobs.get(j.id)) !== undefined),
+    );
+    // A submit answered with an error has no job; one answered `created` has its job and its message.
+    // On the old intake b ran in a transaction of its own after the rollback and committed, while its submit
+    // (and the whole group's) was rejected: a job nobody was told of, run, and made again by a retry.
+    expect(stored).toEqual(created);
+    expect(created[0]).toBe(true);
+    expect(created[2]).toBe(false);
+    expect(await bodiesOn(queue, lane)).toEqual(
+      [lone, a, poisoned, b]
+        .filter((_, i) => created[i])
+        .map((j) => j.id)
+        .sort(),
+    );
+  });
+
   it('a lone submit commits at once; the others of its event-loop turn share one commit, each with its own outcome', async () => {
     const base = parts();
     const { counts, stores } = countingCommits(base.stores);

@@ -271,6 +271,10 @@ function openSource(db: SqliteDatabase, ref: StoreRef): Source {
       try {
         return writeOne(item.submission);
       } catch (error) {
+        // SQLite rolled back the whole transaction, not only this submit's savepoint (SQLITE_FULL, IOERR or
+        // NOMEM may): the submits before it are gone, and one after it would run in a transaction of its
+        // own, committed while this commit fails. The commit fails here, every submit of it with it.
+        if (!db.inTransaction) throw error;
         if (error instanceof JobExists) return { kind: 'job-exists' };
         return error instanceof Error ? error : new Error(String(error));
       }
