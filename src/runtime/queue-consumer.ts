@@ -81,6 +81,18 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
     }
   };
 
+  /**
+   * The onFinish hook, once per message whatever it throws (reported): the host counts running jobs per
+   * tenant by onStart and onFinish, so one hook failing must not skip the others of its batch.
+   */
+  const finished = (m: ReceivedMessage, ok: boolean): void => {
+    try {
+      options.onFinish?.(m, ok);
+    } catch (error) {
+      reportedSafely(error);
+    }
+  };
+
   /** A message whose function never started goes back as if never received (where the queue can). */
   const giveBack = (m: ReceivedMessage): Promise<void> =>
     (canReleaseUncounted(messages)
@@ -115,7 +127,7 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
       if (error instanceof FunctionBusyError) {
         clearInterval(heartbeat);
         await Promise.all(batch.map(giveBack));
-        for (const m of batch) options.onFinish?.(m, false);
+        for (const m of batch) finished(m, false);
         return;
       }
       if (error instanceof FunctionTimeoutError && options.settleTimedOut) {
@@ -132,7 +144,7 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
         const ok = !failed.has(m.messageId);
         if (ok) await messages.delete(queue, m.receiptHandle).catch(reported);
         else await retryLater(m);
-        options.onFinish?.(m, ok);
+        finished(m, ok);
       }),
     );
   }
@@ -160,12 +172,12 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
     try {
       done = await settle(m);
     } catch (error) {
-      options.onError?.(error);
+      reportedSafely(error);
     }
     if (done === true) await messages.delete(queue, m.receiptHandle).catch(reported);
     else if (done === false) await giveBack(m);
     else await retryLater(m);
-    options.onFinish?.(m, done === true);
+    finished(m, done === true);
   }
 
   /** The event's limit: the largest of its messages' (see `timeLimitMs`). */

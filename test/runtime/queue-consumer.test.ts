@@ -311,6 +311,40 @@ describe('queue consumer', () => {
     expect(errors.map((e) => (e as Error).message)).toContain('hook failed');
   });
 
+  it('a function busy for a batch: every message given back is finished, though an onFinish hook throws', async () => {
+    const name = `q_${randomUUID().slice(0, 8)}`;
+    const { queue } = await openQueue([name]);
+    // The first invocation finds the function busy (nothing started): both messages go back.
+    const { runtime } = slotRuntime(1, 1, { refuseFirst: 1 });
+    const started: string[] = [];
+    const finished: string[] = [];
+    const errors: unknown[] = [];
+    let throws = 1;
+    await queue.sendBatch(name, [{ body: 'a' }, { body: 'b' }]);
+    const consumer = startQueueConsumer({
+      queue: name,
+      runtime,
+      messages: queue,
+      visibilityTimeoutSec: 30,
+      batchSize: 2,
+      onStart: (m) => started.push(m.body),
+      onFinish: (m) => {
+        finished.push(m.body);
+        if (throws-- > 0) throw new Error('finish hook failed');
+      },
+      onError: (error) => errors.push(error),
+    });
+    await until(
+      'both ran',
+      async () => (await queue.depth(name)).visible + (await queue.depth(name)).inFlight === 0,
+    );
+    await consumer.stop();
+    // Each onStart has its onFinish (the host counts running jobs per tenant by them): on the old consumer the
+    // busy path's loop ended at the first hook that threw, and b stayed counted as running for good.
+    expect(finished.sort()).toEqual(started.sort());
+    expect(errors.map((e) => (e as Error).message)).toContain('finish hook failed');
+  });
+
   it('an onStart hook that throws is reported, and the message that started is still settled (deleted once)', async () => {
     const name = `q_${randomUUID().slice(0, 8)}`;
     const { queue } = await openQueue([name]);
