@@ -150,3 +150,37 @@ describe('the current release as current.json (one stat per event-loop turn)', (
     expect(seen.slice(-4)).toEqual(['r-new', 'r-new', 'r-new', 'r-new']);
   }, 30_000);
 });
+
+describe('the current release as current.json: a read that fails', () => {
+  it('is not cached as the built-in release (out of file descriptors for a moment, EMFILE)', () => {
+    const dir = releasesDir();
+    const pointerModule = new URL('../../src/adapters/embedded/release-pointer.ts', import.meta.url).href;
+    // In a process with few file descriptors: the pointer is set, the descriptors are used up (the stat
+    // still works, the read does not), one answer is taken, the descriptors are given back, and the pointer
+    // asked again in a later turn. On the old pointer the failed read was kept as `builtin` for the file
+    // (same inode and mtime), so the process ran the built-in release until the pointer next changed.
+    const script = `
+      import { openSync, closeSync } from 'node:fs';
+      const { createFileReleasePointer } = await import(${JSON.stringify(pointerModule)});
+      const pointer = createFileReleasePointer(${JSON.stringify(dir)});
+      await pointer.setCurrent('r-set');
+      const other = createFileReleasePointer(${JSON.stringify(dir)});
+      const fds = [];
+      try { for (;;) fds.push(openSync('/dev/null', 'r')); } catch (error) { if (error.code !== 'EMFILE') throw error; }
+      const during = await other.current().then((id) => id, (error) => 'error:' + error.code);
+      for (const fd of fds) closeSync(fd);
+      await new Promise((r) => setImmediate(r));
+      const after = await other.current();
+      console.log(JSON.stringify({ during, after }));
+    `;
+    const out = execFileSync(
+      'bash',
+      ['-c', 'ulimit -n 256 && exec "$0" --import tsx --input-type=module -e "$1"', process.execPath, script],
+      { encoding: 'utf8' },
+    );
+    const { during, after } = JSON.parse(out.trim().split('\n').at(-1)!) as { during: string; after: string };
+    expect(after).toBe('r-set');
+    // Nor answered as `builtin` while it failed: that is not what current.json says.
+    expect(during).not.toBe(BUILTIN_RELEASE);
+  });
+});

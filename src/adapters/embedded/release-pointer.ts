@@ -31,7 +31,18 @@ export function createFileReleasePointer(dir: string): ReleasePointer {
       const stat = statSync(path, { throwIfNoEntry: false });
       if (!stat) return remember(BUILTIN_RELEASE);
       if (pointer?.ino === stat.ino && pointer.mtimeMs === stat.mtimeMs) return remember(pointer.id);
-      const text = await readFile(path, 'utf8').catch(() => undefined);
+      let text: string | undefined;
+      try {
+        text = await readFile(path, 'utf8');
+      } catch (error) {
+        // Gone since the stat (removed by hand): the built-in release, as when there is none. Any other
+        // failure (EMFILE under load) says nothing of the pointer: it is not kept for this file, which would
+        // answer `builtin` until the pointer next changes; the last pointer read answers, or the error.
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+          if (pointer) return pointer.id;
+          throw error;
+        }
+      }
       const id = text ? (JSON.parse(text) as { id?: unknown }).id : undefined;
       const current = typeof id === 'string' ? id : BUILTIN_RELEASE;
       pointer = { ino: stat.ino, mtimeMs: stat.mtimeMs, id: current };
