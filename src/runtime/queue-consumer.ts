@@ -241,7 +241,7 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
       } catch (error) {
         lease.release();
         if (stopped) break;
-        options.onError?.(error);
+        reportedSafely(error);
         await new Promise((r) => setTimeout(r, 500));
         continue;
       } finally {
@@ -272,7 +272,7 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
         // never started, so they go back, and the lease's other slots too. Thrown out of the loop, it kept
         // the slots reserved for good (the runtime's other consumers starved) and rejected unobserved.
         lease.release();
-        options.onError?.(error);
+        reportedSafely(error); // an onError that throws must not keep these messages from going back
         await Promise.all(received.slice(started).map(giveBack));
         continue;
       }

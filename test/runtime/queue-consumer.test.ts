@@ -181,6 +181,34 @@ describe('queue consumer', () => {
     expect(free()).toBe(2);
   });
 
+  it('gives such a batch back, and goes on, also when onError itself throws', async () => {
+    const name = `q_${randomUUID().slice(0, 8)}`;
+    const { queue, recorded } = await openQueue([name]);
+    const { runtime, ran, free } = slotRuntime(2, 1);
+    let refusals = 1;
+    const consumer = startQueueConsumer({
+      queue: name,
+      runtime,
+      messages: recorded,
+      visibilityTimeoutSec: 30,
+      batchSize: 1,
+      timeLimitMs: (m) => {
+        if (m.body === 'bad' && refusals-- > 0) throw new Error('no limit for this one');
+        return undefined;
+      },
+      onError: () => {
+        throw new Error('the error reporter failed too');
+      },
+    });
+    await queue.send(name, { body: 'bad' });
+    await until('the message ran', () => ran.includes('bad'));
+    await queue.send(name, { body: 'good' });
+    await until('the next message ran', () => ran.includes('good'));
+    await consumer.stop();
+    expect(ran.sort()).toEqual(['bad', 'good']);
+    expect(free()).toBe(2);
+  });
+
   it('leaves no stopping listener behind over many hand-overs and long polls', async () => {
     const idle = `idle_${randomUUID().slice(0, 8)}`;
     const busy = `busy_${randomUUID().slice(0, 8)}`;

@@ -15,19 +15,20 @@ export const LONGEST_TURN_MS = 100;
  */
 export class TurnMemo<T> {
   private value: T | undefined;
+  /** `performance.now()`: monotonic, so a wall clock stepped back cannot stretch the 100 ms. */
   private readAtMs = 0;
   private expiring = false;
 
   /** The value remembered in this turn, or undefined: read it, then `remember` it. */
   get(): T | undefined {
-    if (this.value === undefined || Date.now() - this.readAtMs >= LONGEST_TURN_MS) return undefined;
+    if (this.value === undefined || performance.now() - this.readAtMs >= LONGEST_TURN_MS) return undefined;
     return this.value;
   }
 
   /** Keeps `value` for the rest of this turn (at most `LONGEST_TURN_MS`); returns it. */
   remember(value: T): T {
     this.value = value;
-    this.readAtMs = Date.now();
+    this.readAtMs = performance.now();
     if (!this.expiring) {
       this.expiring = true;
       setImmediate(() => {
