@@ -314,3 +314,57 @@ describe('a dedicated tenant whose database closed while its outbox waited', () 
     expect(errors.length).toBe(3);
   }, 30_000);
 });
+
+describe('a dedicated tenant whose database closed between a retry and its drain', () => {
+  it('the drain that finds it closed retries on a connection opened anew (not left in the outbox)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'silopool-intake-'));
+    const jobsDb = openDatabase(join(dir, 'jobs.sqlite'));
+    // One dedicated tenant's database open at a time: using another's closes it (store-provider.ts).
+    const stores = createEmbeddedStoreProvider(dir, jobsDb, { maxOpen: 1 });
+    const queue = createSqliteMessageQueue(jobsDb);
+    cleanups.push(async () => {
+      await stores.close();
+      jobsDb.close();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const [id, other] = [randomTenantId(), randomTenantId()];
+    const tenant: Tenant = makeTenant(id, { placement: 'dedicated' });
+    const lane = randomName('lane');
+    await queue.createQueue(lane, { visibilityTimeoutSec: 30 });
+    for (const tenantId of [id, other]) await stores.provision({ kind: 'dedicated', tenantId });
+    // Two moves refused. At the second, a timer is set to fire just after the intake's retry (same delay,
+    // set right after it in the same turn, so it runs after it in the same turn): the retry sees the connection open and schedules
+    // its drain for the turn's end; this timer then uses the other tenant's store, which closes this one.
+    let refusals = 2;
+    const intake = createSqliteJobIntake({
+      stores,
+      queue: {
+        ...queue,
+        acceptOutbox: (source, entries) => {
+          if (refusals-- > 0) {
+            if (refusals === 0)
+              queueMicrotask(() =>
+                setTimeout(() => stores.database({ kind: 'dedicated', tenantId: other }), 1000),
+              );
+            throw new Error('queue file locked');
+          }
+          return queue.acceptOutbox(source, entries);
+        },
+      },
+      onError: () => undefined,
+    });
+    cleanups.push(() => intake.close());
+    const job = makeJob(id);
+    expect(await intake.submit(tenant, submission(job, lane))).toEqual({ kind: 'created' });
+    const received: string[] = [];
+    await expect
+      .poll(
+        async () => {
+          received.push(...(await bodiesOn(queue, lane)));
+          return received;
+        },
+        { timeout: 15_000, interval: 200 },
+      )
+      .toEqual([job.id]);
+  }, 30_000);
+});

@@ -109,7 +109,15 @@ export function createSqliteJobIntake(deps: {
     // only to the last entry moved.
     let written = source.written;
     source.written = [];
-    if (closed || !source.db.open) return;
+    if (closed) return;
+    if (!source.db.open) {
+      // Closed since this drain was scheduled (a retry's, in the next turn: a dedicated tenant's idle
+      // connection, store-provider.ts): its outbox still waits, so the retry goes on, on a connection
+      // opened anew. Returning here left a refused move's messages in the outbox for good (a CI run under
+      // load: the retry found the connection open, the idle sweep closed it before the drain ran).
+      setTimeout(() => retryDrain(source), DRAIN_RETRY_MS).unref();
+      return;
+    }
     try {
       let mark = deps.queue.outboxMark(source.identity);
       for (;;) {
