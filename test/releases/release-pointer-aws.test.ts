@@ -1,4 +1,4 @@
-import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoReleasePointer, RELEASE_POINTER_KEY } from '../../src/adapters/aws/release-pointer.ts';
 import { openReleaseCatalog } from '../../src/models/releases.ts';
@@ -9,6 +9,42 @@ beforeAll(async () => {
   aws = await startAwsEmulators();
 });
 afterAll(() => aws.stop());
+
+/**
+ * Holds back the answer to the next command `matches` picks, after the command has run (a put has committed):
+ * `held` resolves once that answer is held, `release()` lets it go on, `remove()` releases it and takes the hold off.
+ */
+function holdOneAnswer(client: DynamoDBDocumentClient, matches: (input: object) => boolean) {
+  let hold = true;
+  let isHeld!: () => void;
+  const held = new Promise<void>((resolve) => (isHeld = resolve));
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const result = await next(args);
+      if (hold && matches(args.input as object)) {
+        hold = false;
+        isHeld();
+        await released;
+      }
+      return result;
+    },
+    { step: 'initialize', name: 'holdOneAnswer', override: true },
+  );
+  return {
+    held,
+    release,
+    remove() {
+      release();
+      client.middlewareStack.remove('holdOneAnswer');
+    },
+  };
+}
+
+const anyCommand = () => true;
+const isPut = (input: object) => 'Item' in input;
+const isRead = (input: object) => !isPut(input);
 
 describe('the current release on DynamoDB (dynalite)', () => {
   it('counts every racing write: each is a compare-and-set, none overwrites another unseen', async () => {
@@ -41,36 +77,18 @@ describe('the current release on DynamoDB (dynalite)', () => {
     const pointer = createDynamoReleasePointer({ client: aws.dynamo, tableName, now: () => clock });
     await pointer.setCurrent('r-old');
     // The next read's answer (r-old, read at once) is held back until setCurrent('r-new') has committed.
-    let hold = false;
-    let held!: () => void;
-    const isHeld = new Promise<void>((resolve) => (held = resolve));
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    aws.dynamo.middlewareStack.add(
-      (next) => async (args) => {
-        const result = await next(args);
-        if (hold) {
-          hold = false;
-          held();
-          await released;
-        }
-        return result;
-      },
-      { step: 'initialize', name: 'holdOneAnswer', override: true },
-    );
+    const answer = holdOneAnswer(aws.dynamo, anyCommand);
     try {
       clock += 5000; // past the cache of setCurrent's own value: current() reads
-      hold = true;
       const slow = pointer.current();
-      await isHeld;
+      await answer.held;
       await pointer.setCurrent('r-new');
-      release();
+      answer.release();
       // The read (r-old) ended after this process set r-new: neither it nor what comes next is the old one.
       expect(await slow).toBe('r-new');
       expect(await pointer.current()).toBe('r-new');
     } finally {
-      release();
-      aws.dynamo.middlewareStack.remove('holdOneAnswer');
+      answer.remove();
     }
   });
 
@@ -81,28 +99,12 @@ describe('the current release on DynamoDB (dynalite)', () => {
     await pointer.setCurrent('r-old');
     // The answer to the first put (r-a, committed as version 2) is held back until setCurrent('r-b') has
     // committed version 3 and returned: the answers arrive in the other order than the commits.
-    let hold = true;
-    let held!: () => void;
-    const isHeld = new Promise<void>((resolve) => (held = resolve));
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    aws.dynamo.middlewareStack.add(
-      (next) => async (args) => {
-        const result = await next(args);
-        if (hold && 'Item' in (args.input as object)) {
-          hold = false;
-          held();
-          await released;
-        }
-        return result;
-      },
-      { step: 'initialize', name: 'holdOnePut', override: true },
-    );
+    const answer = holdOneAnswer(aws.dynamo, isPut);
     try {
       const first = pointer.setCurrent('r-a');
-      await isHeld;
+      await answer.held;
       await pointer.setCurrent('r-b');
-      release();
+      answer.release();
       await first;
       const { Item } = await aws.dynamo.send(
         new GetCommand({ TableName: tableName, Key: RELEASE_POINTER_KEY, ConsistentRead: true }),
@@ -111,8 +113,7 @@ describe('the current release on DynamoDB (dynalite)', () => {
       // On the old pointer the late answer of r-a replaced r-b in the cache: this process ran r-a for cacheMs.
       expect(await pointer.current()).toBe('r-b');
     } finally {
-      release();
-      aws.dynamo.middlewareStack.remove('holdOnePut');
+      answer.remove();
     }
   });
 
@@ -122,36 +123,19 @@ describe('the current release on DynamoDB (dynalite)', () => {
     const pointer = createDynamoReleasePointer({ client: aws.dynamo, tableName, now: () => clock });
     const other = createDynamoReleasePointer({ client: aws.dynamo, tableName });
     await other.setCurrent('r-old');
-    let hold = true;
-    let held!: () => void;
-    const isHeld = new Promise<void>((resolve) => (held = resolve));
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    aws.dynamo.middlewareStack.add(
-      (next) => async (args) => {
-        const result = await next(args);
-        if (hold && !('Item' in (args.input as object))) {
-          hold = false;
-          held();
-          await released;
-        }
-        return result;
-      },
-      { step: 'initialize', name: 'holdOneRead', override: true },
-    );
+    const answer = holdOneAnswer(aws.dynamo, isRead);
     try {
       const slow = pointer.current(); // reads r-old, answer held
-      await isHeld;
+      await answer.held;
       await other.setCurrent('r-new'); // another process's change
       clock += 5000;
       expect(await pointer.current()).toBe('r-new'); // a read after the change
-      release();
+      answer.release();
       await slow;
       // The slow read's older answer, arriving last, must not replace r-new for another cacheMs.
       expect(await pointer.current()).toBe('r-new');
     } finally {
-      release();
-      aws.dynamo.middlewareStack.remove('holdOneRead');
+      answer.remove();
     }
   });
 
