@@ -7,8 +7,12 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createSqsMessageQueue } from '../../src/adapters/aws/message-queue.ts';
 import { openDatabase } from '../../src/adapters/embedded/database.ts';
 import { createSqliteMessageQueue } from '../../src/adapters/embedded/message-queue.ts';
-import type { MessageQueue, ReceiveOptions } from '../../src/ports/message-queue.ts';
-import { type QueueConsumer, startQueueConsumer } from '../../src/runtime/queue-consumer.ts';
+import type { MessageQueue, ReceivedMessage, ReceiveOptions } from '../../src/ports/message-queue.ts';
+import {
+  type ConsumerOptions,
+  type QueueConsumer,
+  startQueueConsumer,
+} from '../../src/runtime/queue-consumer.ts';
 import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.ts';
 import { slotRuntime, until } from '../support/slot-runtime.ts';
 
@@ -21,6 +25,14 @@ const dirs: string[] = [];
 afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
+
+/** A consumer of `queue` as most tests here run it: 30 s visibility, one message a batch (unless `options` say). */
+function consumerOf(
+  queue: string,
+  options: Pick<ConsumerOptions, 'runtime' | 'messages'> & Omit<Partial<ConsumerOptions>, 'queue'>,
+) {
+  return startQueueConsumer({ visibilityTimeoutSec: 30, batchSize: 1, ...options, queue });
+}
 
 /** The real embedded queue, its receives recorded (with the time each began). */
 async function openQueue(names: string[]) {
@@ -56,14 +68,7 @@ async function stopAndStartBesideBusy(o: {
   settleMs: number;
 }) {
   const { runtime, ran, counts } = slotRuntime(1, 1);
-  const consume = (name: string) =>
-    startQueueConsumer({
-      queue: name,
-      runtime,
-      messages: o.messages,
-      visibilityTimeoutSec: 30,
-      batchSize: 1,
-    });
+  const consume = (name: string) => consumerOf(name, { runtime, messages: o.messages });
   await o.queue.sendBatch(
     o.busy,
     Array.from({ length: o.busyMessages }, (_, i) => ({ body: `busy-${i}` })),
@@ -86,6 +91,35 @@ async function stopAndStartBesideBusy(o: {
   return { ran, counts, sent };
 }
 
+/** A hook that throws `message` the first time it is called with a message `when` picks (any, by default). */
+function throwsOnce(message: string, when: (m: ReceivedMessage) => boolean = () => true) {
+  let throws = 1;
+  return (m: ReceivedMessage) => {
+    if (when(m) && throws-- > 0) throw new Error(message);
+    return undefined;
+  };
+}
+
+/**
+ * A consumer with `options` (and `slots` function slots) on a fresh embedded queue, given `bodies` in turn: each
+ * is sent once the one before has run. Returned once all ran, still consuming.
+ */
+async function consumeInTurn(
+  bodies: string[],
+  options: Omit<Partial<ConsumerOptions>, 'queue' | 'runtime' | 'messages'>,
+  slots = 1,
+) {
+  const name = `q_${randomUUID().slice(0, 8)}`;
+  const { queue } = await openQueue([name]);
+  const { runtime, ran, free } = slotRuntime(slots, 1);
+  const consumer = consumerOf(name, { runtime, messages: queue, ...options });
+  for (const body of bodies) {
+    await queue.send(name, { body });
+    await until(`${body} ran`, () => ran.includes(body));
+  }
+  return { name, queue, ran, free, consumer };
+}
+
 describe('queue consumer', () => {
   it('stopped in the turn its slots are granted, receives nothing (no long poll left uncut)', async () => {
     const name = `q_${randomUUID().slice(0, 8)}`;
@@ -103,13 +137,7 @@ describe('queue consumer', () => {
         stopping = consumer.stop();
       },
     });
-    consumer = startQueueConsumer({
-      queue: name,
-      runtime,
-      messages: recorded,
-      visibilityTimeoutSec: 30,
-      batchSize: 1,
-    });
+    consumer = consumerOf(name, { runtime, messages: recorded });
     await until('stop() was called', () => stopping !== undefined);
     await stopping;
     // On the old code: a receive after stop(), with a signal nobody would abort any more (it waited out its
@@ -125,24 +153,12 @@ describe('queue consumer', () => {
     const name = `q_${randomUUID().slice(0, 8)}`;
     const { queue, recorded } = await openQueue([name]);
     const { runtime, ran, counts } = slotRuntime(1, 1);
-    const first = startQueueConsumer({
-      queue: name,
-      runtime,
-      messages: recorded,
-      visibilityTimeoutSec: 30,
-      batchSize: 1,
-    });
+    const first = consumerOf(name, { runtime, messages: recorded });
     await new Promise((r) => setTimeout(r, 50));
     // Sent and stopped in one turn: the long poll in flight is woken by the send and cut by the stop.
     await queue.send(name, { body: 'one' });
     await first.stop();
-    const second = startQueueConsumer({
-      queue: name,
-      runtime,
-      messages: recorded,
-      visibilityTimeoutSec: 30,
-      batchSize: 1,
-    });
+    const second = consumerOf(name, { runtime, messages: recorded });
     await until('the message ran', () => ran.length > 0);
     await new Promise((r) => setTimeout(r, 100));
     await second.stop();
@@ -152,28 +168,16 @@ describe('queue consumer', () => {
   });
 
   it('a batch whose event cannot be built gives its slots and messages back, and the loop goes on', async () => {
-    const name = `q_${randomUUID().slice(0, 8)}`;
-    const { queue, recorded } = await openQueue([name]);
-    const { runtime, ran, free } = slotRuntime(2, 1);
     const errors: unknown[] = [];
-    let refusals = 1;
-    const consumer = startQueueConsumer({
-      queue: name,
-      runtime,
-      messages: recorded,
-      visibilityTimeoutSec: 30,
-      batchSize: 1,
-      // Throws synchronously once: the event of that message cannot be built.
-      timeLimitMs: (m) => {
-        if (m.body === 'bad' && refusals-- > 0) throw new Error('no limit for this one');
-        return undefined;
+    const { ran, free, consumer } = await consumeInTurn(
+      ['bad', 'good'],
+      {
+        // Throws synchronously once: the event of that message cannot be built.
+        timeLimitMs: throwsOnce('no limit for this one', (m) => m.body === 'bad'),
+        onError: (e) => errors.push(e),
       },
-      onError: (e) => errors.push(e),
-    });
-    await queue.send(name, { body: 'bad' });
-    await until('the message ran', () => ran.includes('bad'));
-    await queue.send(name, { body: 'good' });
-    await until('the next message ran', () => ran.includes('good'));
+      2,
+    );
     await consumer.stop();
     expect(ran.sort()).toEqual(['bad', 'good']);
     expect(errors.map((e) => (e as Error).message)).toEqual(['no limit for this one']);
@@ -182,28 +186,16 @@ describe('queue consumer', () => {
   });
 
   it('gives such a batch back, and goes on, also when onError itself throws', async () => {
-    const name = `q_${randomUUID().slice(0, 8)}`;
-    const { queue, recorded } = await openQueue([name]);
-    const { runtime, ran, free } = slotRuntime(2, 1);
-    let refusals = 1;
-    const consumer = startQueueConsumer({
-      queue: name,
-      runtime,
-      messages: recorded,
-      visibilityTimeoutSec: 30,
-      batchSize: 1,
-      timeLimitMs: (m) => {
-        if (m.body === 'bad' && refusals-- > 0) throw new Error('no limit for this one');
-        return undefined;
+    const { ran, free, consumer } = await consumeInTurn(
+      ['bad', 'good'],
+      {
+        timeLimitMs: throwsOnce('no limit for this one', (m) => m.body === 'bad'),
+        onError: () => {
+          throw new Error('the error reporter failed too');
+        },
       },
-      onError: () => {
-        throw new Error('the error reporter failed too');
-      },
-    });
-    await queue.send(name, { body: 'bad' });
-    await until('the message ran', () => ran.includes('bad'));
-    await queue.send(name, { body: 'good' });
-    await until('the next message ran', () => ran.includes('good'));
+      2,
+    );
     await consumer.stop();
     expect(ran.sort()).toEqual(['bad', 'good']);
     expect(free()).toBe(2);
@@ -221,14 +213,7 @@ describe('queue consumer', () => {
         for (const s of signals) most = Math.max(most, getEventListeners(s, 'abort').length);
       },
     });
-    const consume = (name: string) =>
-      startQueueConsumer({
-        queue: name,
-        runtime,
-        messages: recorded,
-        visibilityTimeoutSec: 30,
-        batchSize: 1,
-      });
+    const consume = (name: string) => consumerOf(name, { runtime, messages: recorded });
     const consumers = [consume(idle)];
     await new Promise((r) => setTimeout(r, 100));
     await queue.sendBatch(
@@ -248,13 +233,7 @@ describe('queue consumer', () => {
     const name = `q_${randomUUID().slice(0, 8)}`;
     const { recorded, receives } = await openQueue([name]);
     const { runtime } = slotRuntime(1, 1);
-    const consumer = startQueueConsumer({
-      queue: name,
-      runtime,
-      messages: recorded,
-      visibilityTimeoutSec: 30,
-      batchSize: 1,
-    });
+    const consumer = consumerOf(name, { runtime, messages: recorded });
     await until('a long poll is in flight', () => receives.length > 0);
     const polling = receives.at(-1)!;
     expect(polling.options.waitTimeSec).toBe(1);
@@ -299,13 +278,7 @@ describe('queue consumer', () => {
         db.close();
       },
     });
-    const consumer = startQueueConsumer({
-      queue: name,
-      runtime,
-      messages: queue,
-      visibilityTimeoutSec: 30,
-      batchSize: 1,
-    });
+    const consumer = consumerOf(name, { runtime, messages: queue });
     await queue.send(name, { body: 'one' });
     await started;
     await until('the job ran', () => ran.length === 1);
@@ -314,26 +287,11 @@ describe('queue consumer', () => {
   });
 
   it('an onFinish hook that throws is reported, not an unhandled rejection, and the next message runs', async () => {
-    const name = `q_${randomUUID().slice(0, 8)}`;
-    const { queue } = await openQueue([name]);
-    const { runtime, ran } = slotRuntime(1, 1);
     const errors: unknown[] = [];
-    let throws = 1;
-    const consumer = startQueueConsumer({
-      queue: name,
-      runtime,
-      messages: queue,
-      visibilityTimeoutSec: 30,
-      batchSize: 1,
-      onFinish: () => {
-        if (throws-- > 0) throw new Error('hook failed');
-      },
+    const { consumer, ran } = await consumeInTurn(['one', 'two'], {
+      onFinish: throwsOnce('hook failed'),
       onError: (error) => errors.push(error),
     });
-    await queue.send(name, { body: 'one' });
-    await until('the first ran', () => ran.length === 1);
-    await queue.send(name, { body: 'two' });
-    await until('the second ran', () => ran.length === 2);
     await expect(consumer.stop()).resolves.toBeUndefined();
     expect(ran).toEqual(['one', 'two']);
     expect(errors.map((e) => (e as Error).message)).toContain('hook failed');
@@ -349,11 +307,9 @@ describe('queue consumer', () => {
     const errors: unknown[] = [];
     let throws = 1;
     await queue.sendBatch(name, [{ body: 'a' }, { body: 'b' }]);
-    const consumer = startQueueConsumer({
-      queue: name,
+    const consumer = consumerOf(name, {
       runtime,
       messages: queue,
-      visibilityTimeoutSec: 30,
       batchSize: 2,
       onStart: (m) => started.push(m.body),
       onFinish: (m) => {
@@ -374,26 +330,11 @@ describe('queue consumer', () => {
   });
 
   it('an onStart hook that throws is reported, and the message that started is still settled (deleted once)', async () => {
-    const name = `q_${randomUUID().slice(0, 8)}`;
-    const { queue } = await openQueue([name]);
-    const { runtime, ran } = slotRuntime(1, 1);
     const errors: unknown[] = [];
-    let throws = 1;
-    const consumer = startQueueConsumer({
-      queue: name,
-      runtime,
-      messages: queue,
-      visibilityTimeoutSec: 30,
-      batchSize: 1,
-      onStart: () => {
-        if (throws-- > 0) throw new Error('start hook failed');
-      },
+    const { consumer, queue, name } = await consumeInTurn(['one', 'two'], {
+      onStart: throwsOnce('start hook failed'),
       onError: (error) => errors.push(error),
     });
-    await queue.send(name, { body: 'one' });
-    await until('it ran', () => ran.length === 1);
-    await queue.send(name, { body: 'two' });
-    await until('the second ran', () => ran.length === 2);
     await consumer.stop();
     expect(errors.map((e) => (e as Error).message)).toContain('start hook failed');
     // The function ran: its message is deleted, not left in flight to run again when its visibility ends.
