@@ -1,6 +1,5 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spanNamesByTrace, startOtlpReceiver } from '../support/otlp-receiver.ts';
 import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
 
 interface Span {
@@ -26,33 +25,15 @@ interface Step {
   fn?: string;
 }
 
-/** A real OTLP/HTTP receiver: every POST body to /v1/traces, as JSON (the exporter's default encoding). */
-function startReceiver(): Promise<{ server: Server; url: string; bodies: string[] }> {
-  const bodies: string[] = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d: Buffer) => (body += d.toString()));
-    req.on('end', () => {
-      if (req.method === 'POST' && req.url === '/v1/traces') bodies.push(body);
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () =>
-      resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, bodies }),
-    ),
-  );
-}
-
 describe("a job's trace and story", () => {
   let server: TestServer;
-  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let receiver: Awaited<ReturnType<typeof startOtlpReceiver>>;
   const shared = newTenantId('trs');
   const dedicated = newTenantId('trd');
   const keys: Record<string, string> = {};
 
   beforeAll(async () => {
-    receiver = await startReceiver();
+    receiver = await startOtlpReceiver();
     server = await startTestServer({
       env: {
         OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
@@ -143,18 +124,7 @@ describe("a job's trace and story", () => {
     const { traceId } = (await res.json()) as { traceId: string };
     expect(traceId).toMatch(/^[0-9a-f]{32}$/);
     const deadline = Date.now() + 10_000;
-    const names = () => {
-      const found = new Set<string>();
-      for (const body of receiver.bodies) {
-        const parsed = JSON.parse(body) as {
-          resourceSpans: { scopeSpans: { spans: { traceId: string; name: string }[] }[] }[];
-        };
-        for (const rs of parsed.resourceSpans)
-          for (const ss of rs.scopeSpans)
-            for (const s of ss.spans) if (s.traceId === traceId) found.add(s.name);
-      }
-      return found;
-    };
+    const names = () => spanNamesByTrace(receiver.bodies).get(traceId) ?? new Set<string>();
     while (!(names().has('job.submit') && names().has('job.deliver')) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 100));
     }
