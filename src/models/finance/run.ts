@@ -73,6 +73,11 @@ export interface FinanceResult {
 
 /** Excel's serial 1: the first date a workbook can hold as a date. */
 const FIRST_EXCEL_DATE = '1900-01-01';
+/**
+ * The last date Excel has (serial 2958465; "Excel specifications and limits": latest date allowed for
+ * calculation). A payment after it is ##### as a cached date and #NUM! from DATE/EOMONTH on the Loan sheet.
+ */
+const LAST_EXCEL_DATE = '9999-12-31';
 
 /** Above this share of enterprise value the terminal value decides the valuation: worth a warning. */
 export const TERMINAL_SHARE_WARNING = 0.85;
@@ -108,8 +113,18 @@ export function checkFinance(input: FinanceInput): FieldProblem[] {
       message: `must be on or after ${FIRST_EXCEL_DATE}: spreadsheets have no dates before 1900`,
       rule: `loan.startDate >= ${FIRST_EXCEL_DATE}`,
     });
+  } else if (input.loan && lastPaymentSerial(input.loan) > excelSerial(LAST_EXCEL_DATE)) {
+    problems.push({
+      path: '/loan/startDate',
+      message: `must leave the last of the ${input.loan.termMonths} monthly payments on or before ${LAST_EXCEL_DATE}, the last date spreadsheets have: start earlier or shorten termMonths`,
+      rule: `EDATE(loan.startDate, loan.termMonths) <= ${LAST_EXCEL_DATE}`,
+    });
   }
   return problems;
+}
+
+function lastPaymentSerial(loan: LoanInput): number {
+  return edate(excelSerial(loan.startDate), loan.termMonths);
 }
 
 /** Rates a user likely typed as percent: revenue growth above 100 %, a discount or loan rate above 50 %. */

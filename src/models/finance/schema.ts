@@ -217,7 +217,8 @@ export const financeSchema: JsonSchema = {
           type: 'string',
           format: 'date',
           title: 'Drawdown date',
-          description: 'The first payment falls one month later. From 1900-01-01, the first date Excel has.',
+          description:
+            'The first payment falls one month later. From 1900-01-01, the first date Excel has; the last payment must fall on or before 9999-12-31, the last.',
           default: '2025-01-01',
         },
       },
