@@ -53,9 +53,15 @@ export interface FinanceResult {
   timingOffset: number;
   pvOfCashFlows: number;
   terminalMethod: FinanceInput['terminalMethod'];
-  /** Gordon: FCF_n (1 + g) / (r − g); exit multiple: EBITDA_n × multiple. As at the end of year n. */
+  /**
+   * Gordon: FCF_n (1 + g) / (r − g), as at the end of year n − timingOffset (its flows arrive as the explicit
+   * ones do); exit multiple: EBITDA_n × multiple, as at the end of year n. See `terminalYears`.
+   */
   terminalValue: number;
-  /** Cross-checks of the terminal value: the EV/EBITDA it implies, and the perpetual FCF growth it implies. */
+  /**
+   * Cross-checks of the terminal value, both methods brought to one date: the EV/EBITDA it implies at the end
+   * of year n, and the perpetual FCF growth it implies.
+   */
   impliedExitMultiple: number | null;
   impliedTerminalGrowth: number | null;
   pvOfTerminalValue: number;
@@ -200,8 +206,12 @@ export function runFinance(input: FinanceInput): FinanceResult {
   const terminalValue = exit
     ? lastEbitda * input.exitMultiple
     : (lastFcf * (1 + input.terminalGrowth)) / (r - input.terminalGrowth);
-  // The terminal value is as at the end of the last year under both conventions and both methods.
-  const pvOfTerminalValue = terminalValue / (1 + r) ** input.years;
+  const tvYears = terminalYears(input.years, offset, input.terminalMethod);
+  const pvOfTerminalValue = terminalValue / (1 + r) ** tvYears;
+  // The cross-checks compare the two methods at one date: an exit value is as at n, a Gordon value as at n − o.
+  const shift = (1 + r) ** offset;
+  const tvAtEnd = exit ? terminalValue : terminalValue * shift;
+  const gordonEquivalent = exit ? terminalValue / shift : terminalValue;
   const enterpriseValue = pvOfCashFlows + pvOfTerminalValue;
   const netDebt = input.netDebt ?? 0;
   const equityValue = enterpriseValue - netDebt;
@@ -214,10 +224,12 @@ export function runFinance(input: FinanceInput): FinanceResult {
     pvOfCashFlows,
     terminalMethod: input.terminalMethod,
     terminalValue,
-    impliedExitMultiple: lastEbitda !== 0 ? terminalValue / lastEbitda : null,
-    // Solves TV = FCF_n (1 + g) / (r − g) for g.
+    impliedExitMultiple: lastEbitda !== 0 ? tvAtEnd / lastEbitda : null,
+    // Solves TV = FCF_n (1 + g) / (r − g) for g (Rosenbaum & Pearl's mid-year form: TV / (1 + r)^0.5 for TV).
     impliedTerminalGrowth:
-      terminalValue + lastFcf !== 0 ? (terminalValue * r - lastFcf) / (terminalValue + lastFcf) : null,
+      gordonEquivalent + lastFcf !== 0
+        ? (gordonEquivalent * r - lastFcf) / (gordonEquivalent + lastFcf)
+        : null,
     pvOfTerminalValue,
     enterpriseValue,
     netDebt,
@@ -231,6 +243,17 @@ export function runFinance(input: FinanceInput): FinanceResult {
       ...valuationWarnings(terminalValue, pvOfTerminalValue, enterpriseValue, input.terminalMethod),
     ],
   };
+}
+
+/**
+ * Years the terminal value is discounted. An exit multiple sells the business at the end of year n: n
+ * under both conventions. The Gordon value FCF_n (1 + g) / (r − g) values flows one year apart from the
+ * first one after year n; under mid-year discounting they arrive mid-year (n + 0.5, n + 1.5, …), so it is
+ * a value as at n − 0.5 and is discounted n − 0.5 years, like the explicit flows (Rosenbaum & Pearl,
+ * Investment Banking, ch. 3; Duff & Phelps, "Terminal Value: A Perpetual Issue in Valuation": N − 0.5).
+ */
+export function terminalYears(years: number, offset: number, method: FinanceInput['terminalMethod']): number {
+  return years - (method === 'exitMultiple' ? 0 : offset);
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;

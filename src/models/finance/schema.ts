@@ -150,7 +150,7 @@ export const financeSchema: JsonSchema = {
       type: 'string',
       title: 'Terminal value method',
       description:
-        'gordon: last free cash flow × (1 + terminal growth) / (discount rate − terminal growth); exitMultiple: last projected EBITDA × exit multiple (EV/EBITDA). Either is discounted from the end of the last projected year.',
+        'gordon: last free cash flow × (1 + terminal growth) / (discount rate − terminal growth); exitMultiple: last projected EBITDA × exit multiple (EV/EBITDA). An exit value is discounted from the end of the last projected year; a Gordon value, whose flows arrive like the projected ones, from half a year earlier under mid-year discounting.',
       enum: ['gordon', 'exitMultiple'],
       default: 'gordon',
     },
