@@ -39,6 +39,9 @@ export interface LoanPayment {
 
 export interface LoanSchedule {
   monthlyRate: number;
+  /** ln(1 + monthlyRate) and (1 + monthlyRate)^termMonths − 1, the closed form's parts (the Loan sheet's D4, D5). */
+  logGrowth: number;
+  growthToEnd: number;
   payment: number;
   totalInterest: number;
   rows: LoanPayment[];
@@ -303,7 +306,7 @@ export function valuationWarnings(
  * 100 % over 50 years), where the closed form is exact to a few ulps at every month and exactly 0 at
  * the last. Interest is the opening balance × rate, principal what the balance fell, and the payment
  * their sum, so the last payment absorbs all accumulated rounding. The Loan sheet's formulas are these,
- * with (1 + r)^k − 1 spelled literally (Excel has no EXPM1).
+ * with log1p and expm1 spelled as Goldberg's and Kahan's corrections (Excel has neither).
  */
 export function loanSchedule(loan: LoanInput): LoanSchedule {
   const monthlyRate = loan.annualRate / 12;
@@ -337,5 +340,5 @@ export function loanSchedule(loan: LoanInput): LoanSchedule {
     totalInterest += interest;
     opening = closing;
   }
-  return { monthlyRate, payment, totalInterest, rows };
+  return { monthlyRate, logGrowth: L, growthToEnd, payment, totalInterest, rows };
 }
