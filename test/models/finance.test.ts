@@ -110,6 +110,35 @@ describe('finance DCF, hand-checkable cases', () => {
     expect(res.valuePerShare).toBeCloseTo(10, 9);
   });
 
+  it('a share count that would make the value per share overflow is refused; the fewest accepted stays finite', () => {
+    for (const sharesOutstanding of [0, 1e-310, 1e-300, 1e-7]) {
+      let paths: string[] = [];
+      try {
+        resolve({ sharesOutstanding });
+      } catch (e) {
+        paths = (e as ValidationError).problems.map((p) => p.path);
+      }
+      expect(paths, String(sharesOutstanding)).toEqual(['/input/sharesOutstanding']);
+    }
+    // The schema's largest equity: 1e15 of revenue growing 1000 % for 30 years, all of it free cash flow, a
+    // Gordon value at a 0.5-point spread. Equity / 1e-6 shares is about 1e55, a finite number.
+    const edge = run({
+      revenue: 1e15,
+      revenueGrowth: 10,
+      years: 30,
+      ebitdaMargin: 1,
+      depreciationPctRevenue: 0,
+      capexPctRevenue: 0,
+      nwcPctRevenue: -1,
+      taxRate: 0,
+      discountRate: 0.505,
+      terminalGrowth: 0.5,
+      sharesOutstanding: 1e-6,
+    });
+    expect(Number.isFinite(edge.valuePerShare)).toBe(true);
+    expect(edge.valuePerShare).toBe(edge.equityValue / 1e-6);
+  });
+
   it('per-year growth rates apply year by year', () => {
     const res = run({ ...flat, years: 3, revenueGrowth: [0.1, 0.2, -0.5] });
     expect(res.years.map((y) => y.revenue)).toEqual([1100, 1320, 660].map((v) => expect.closeTo(v, 9)));
