@@ -46,6 +46,23 @@ describe('workbooks recompute to the model numbers in an independent engine (Hyp
     });
   }
 
+  // Revenue 0 (allowed) or no cash margin makes EV 0: the share of EV was 0 / 0, an empty cell that Excel,
+  // LibreOffice and HyperFormula recalculate to #DIV/0!; a negative EV gave a meaningless share.
+  for (const raw of [
+    { revenue: 0 },
+    { ebitdaMargin: 0, depreciationPctRevenue: 0, capexPctRevenue: 0, nwcPctRevenue: 0 },
+    { ebitdaMargin: -0.5 },
+  ]) {
+    it(`finance with EV ${JSON.stringify(raw)} not positive: the terminal value share reads n/a`, async () => {
+      const { bytes, result } = await render(finance, raw);
+      expect((result as { enterpriseValue: number }).enterpriseValue).toBeLessThanOrEqual(0);
+      recomputeAndCompare(bytes);
+      const summary = readXlsx(bytes).sheets.find((s) => s.name === 'Summary')!;
+      const row = summary.cells.find((c) => c.col === 0 && c.value === 'Terminal value share of EV')!.row;
+      expect(summary.cells.find((c) => c.row === row && c.col === 1)!.value).toBe('n/a');
+    });
+  }
+
   it('finance on defaults', async () => {
     expect(recomputeAndCompare((await render(finance, {})).bytes)).toBeGreaterThan(50);
   });
@@ -108,7 +125,9 @@ describe('finance Summary checks (issue 13, kind 8)', () => {
     terminalGrowth: 0,
   };
   const checks = (sheets: ReadSheet[]) =>
-    sheets.find((s) => s.name === 'Summary')!.cells.filter((c) => c.formula?.startsWith('IF('));
+    sheets
+      .find((s) => s.name === 'Summary')!
+      .cells.filter((c) => c.col === 0 && c.formula?.startsWith('IF('));
 
   it('show the API warnings, recompute to them, and follow an edited input', async () => {
     const { bytes, result } = await render(finance, { ...flat, years: 1 });
