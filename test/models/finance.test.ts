@@ -51,11 +51,52 @@ describe('finance DCF, hand-checkable cases', () => {
     expect(res.enterpriseValue).toBeCloseTo((187.5 * 1.03) / 0.07, 7);
   });
 
-  it('mid-year discounting brings the explicit flows half a year closer, not the terminal value', () => {
+  // Mid-year, the Gordon value's own flows (years n + 1, n + 2, …) arrive mid-year like the explicit ones, so
+  // FCF_n (1 + g) / (r − g) is a value as at n − 0.5 and is discounted n − 0.5 years: Rosenbaum & Pearl,
+  // Investment Banking, ch. 3; Duff & Phelps (BVWire #204-1, "Terminal Value: A Perpetual Issue in Valuation":
+  // "discounted by a period that is six months (N − 0.5)"). An exit multiple stays at n (sensitivity.test.ts).
+  it('mid-year discounting brings the explicit flows and the Gordon terminal value half a year closer', () => {
     const end = run(flat);
     const mid = run({ ...flat, discounting: 'mid-year' });
     expect(mid.pvOfCashFlows).toBeCloseTo(end.pvOfCashFlows * 1.1 ** 0.5, 9);
-    expect(mid.pvOfTerminalValue).toBe(end.pvOfTerminalValue);
+    expect(mid.terminalValue).toBeCloseTo(1875, 9);
+    expect(mid.pvOfTerminalValue).toBeCloseTo(1875 / 1.1 ** 4.5, 9);
+    expect(mid.pvOfTerminalValue).toBeCloseTo(end.pvOfTerminalValue * 1.1 ** 0.5, 9);
+  });
+
+  it('mid-year, a flat perpetuity is worth FCF / r × (1 + r)^0.5 whatever the horizon (flows at 0.5, 1.5, …)', () => {
+    for (const years of [1, 5, 30]) {
+      for (const r of [0.1, 0.03, 0.5]) {
+        const res = run({ ...flat, years, discountRate: r, discounting: 'mid-year' });
+        // Σ_{t≥1} 187.5 / (1 + r)^(t − 0.5) = 187.5 / r × (1 + r)^0.5
+        expect(res.enterpriseValue).toBeCloseTo((187.5 / r) * (1 + r) ** 0.5, 7);
+      }
+    }
+    // Growing at the terminal rate from day one: FCF_1 / (r − g) × (1 + r)^0.5.
+    const grown = run({ ...flat, revenueGrowth: 0.03, terminalGrowth: 0.03, discounting: 'mid-year' });
+    expect(grown.enterpriseValue).toBeCloseTo(((187.5 * 1.03) / 0.07) * 1.1 ** 0.5, 7);
+    // Its sensitivity table's centre is that EV; the cell at WACC 8 %, growth 2 % is 5 years at 8 % plus
+    // 187.5 × 1.03^5 × 1.02 / 0.06 discounted 4.5 years, all × 1.08^0.5 on the explicit flows.
+    const table = grown.sensitivity.gordon;
+    expect(table.ev[2]![2]).toBeCloseTo(grown.enterpriseValue, 7);
+    const fcf = [1, 2, 3, 4, 5].map((t) => 187.5 * 1.03 ** t);
+    const pv8 = fcf.reduce((acc, f, i) => acc + f / 1.08 ** (i + 0.5), 0);
+    expect(table.rows[0]).toBeCloseTo(0.08, 12);
+    expect(table.cols[0]).toBeCloseTo(0.02, 12);
+    expect(table.ev[0]![0]).toBeCloseTo(pv8 + (fcf[4]! * 1.02) / 0.06 / 1.08 ** 4.5, 6);
+  });
+
+  it('mid-year cross-checks compare both methods at one date (Rosenbaum & Pearl, ch. 3)', () => {
+    const gordon = run({ ...flat, terminalGrowth: 0.02, discounting: 'mid-year' });
+    const tv = (187.5 * 1.02) / 0.08;
+    expect(gordon.impliedTerminalGrowth).toBeCloseTo(0.02, 12);
+    // The Gordon value as at n is TV × (1 + r)^0.5: the multiple a buyer at the end of year n would pay.
+    expect(gordon.impliedExitMultiple).toBeCloseTo((tv * 1.1 ** 0.5) / 300, 12);
+    const exit = run({ ...flat, terminalMethod: 'exitMultiple', exitMultiple: 8, discounting: 'mid-year' });
+    expect(exit.impliedExitMultiple).toBeCloseTo(8, 12);
+    // (TV × r − FCF × (1 + r)^0.5) / (TV + FCF × (1 + r)^0.5), TV = 2400.
+    const s = 1.1 ** 0.5;
+    expect(exit.impliedTerminalGrowth).toBeCloseTo((2400 * 0.1 - 187.5 * s) / (2400 + 187.5 * s), 12);
   });
 
   it('working capital: 10% of revenue growing 10% costs 10 in year 1 (110 − 100)', () => {
@@ -67,6 +108,35 @@ describe('finance DCF, hand-checkable cases', () => {
     const res = run({ ...flat, netDebt: 875, sharesOutstanding: 100 });
     expect(res.equityValue).toBeCloseTo(1000, 8);
     expect(res.valuePerShare).toBeCloseTo(10, 9);
+  });
+
+  it('a share count that would make the value per share overflow is refused; the fewest accepted stays finite', () => {
+    for (const sharesOutstanding of [0, 1e-310, 1e-300, 1e-7]) {
+      let paths: string[] = [];
+      try {
+        resolve({ sharesOutstanding });
+      } catch (e) {
+        paths = (e as ValidationError).problems.map((p) => p.path);
+      }
+      expect(paths, String(sharesOutstanding)).toEqual(['/input/sharesOutstanding']);
+    }
+    // The schema's largest equity: 1e15 of revenue growing 1000 % for 30 years, all of it free cash flow, a
+    // Gordon value at a 0.5-point spread. Equity / 1e-6 shares is about 1e55, a finite number.
+    const edge = run({
+      revenue: 1e15,
+      revenueGrowth: 10,
+      years: 30,
+      ebitdaMargin: 1,
+      depreciationPctRevenue: 0,
+      capexPctRevenue: 0,
+      nwcPctRevenue: -1,
+      taxRate: 0,
+      discountRate: 0.505,
+      terminalGrowth: 0.5,
+      sharesOutstanding: 1e-6,
+    });
+    expect(Number.isFinite(edge.valuePerShare)).toBe(true);
+    expect(edge.valuePerShare).toBe(edge.equityValue / 1e-6);
   });
 
   it('per-year growth rates apply year by year', () => {

@@ -93,4 +93,43 @@ describe('Excel date serials and the 1900 leap-year rule (issue 13, kind 11)', (
     const result = finance.run(effectiveInput, {}) as { loan: { rows: { date: number }[] } };
     expect(result.loan.rows.slice(0, 3).map((r) => r.date)).toEqual([32, 61, 92]); // 1900-02-01, 03-01, 04-01
   });
+
+  // Excel's last date is 9999-12-31, serial 2958465 (Microsoft, "Excel specifications and limits": latest date
+  // allowed for calculation); DATE and EOMONTH answer #NUM! past it, so no payment date may fall later.
+  it('a loan whose last payment falls after 9999-12-31 is refused; one ending on that day is accepted', () => {
+    const finance = getModel('finance');
+    const loan = (startDate: string, termMonths: number) => ({
+      loan: { principal: 1000, annualRate: 0.05, termMonths, startDate },
+    });
+    expect(excelSerial('9999-12-31')).toBe(2958465);
+    for (const [start, term] of [
+      ['9990-01-31', 360],
+      ['9999-12-31', 1],
+      ['9999-12-01', 1],
+      ['9950-01-01', 600],
+    ] as const) {
+      let problems: unknown[] = [];
+      try {
+        resolveInput(finance, {}, loan(start, term));
+      } catch (e) {
+        problems = (e as ValidationError).problems;
+      }
+      expect(problems, `${start} + ${term} months`).toEqual([
+        expect.objectContaining({
+          path: '/input/loan/startDate',
+          message: expect.stringMatching(/9999-12-31/),
+        }),
+      ]);
+    }
+    for (const [start, term, last] of [
+      ['9999-11-30', 1, 2958464], // 9999-12-30
+      ['9999-06-30', 6, 2958464],
+      ['9949-12-31', 600, 2958465], // 9999-12-31
+      ['9999-10-31', 2, 2958465],
+    ] as const) {
+      const { effectiveInput } = resolveInput(finance, {}, loan(start, term));
+      const result = finance.run(effectiveInput, {}) as { loan: { rows: { date: number }[] } };
+      expect(result.loan.rows.at(-1)!.date).toBe(last);
+    }
+  });
 });

@@ -69,6 +69,44 @@ describe('funds: Takahashi–Alexander gross flows on the paper parameters', () 
     expect(r.path.paidIn[3]).toBeCloseTo(100, 12);
     expect(r.path.contribution[4]).toBe(0);
   });
+
+  // A fund that calls nothing invests nothing: paid-in is 0 (or fees only), so TVPI, DPI and RVPI, which ILPA
+  // defines as value over paid-in, are 0 / 0 (the model said 0, a total loss) and there is no IRR.
+  it('refuses rates that never call capital, naming contributionRates; contributionYears alone still calls', () => {
+    const problems = (raw: object) => {
+      try {
+        resolveInput(funds, {}, raw);
+        return [];
+      } catch (e) {
+        return (e as { problems: { path: string }[] }).problems.map((p) => p.path);
+      }
+    };
+    for (const contributionRates of [0, [0], [0, 0, 0]]) {
+      for (const managementFee of [
+        { rate: 0, basis: 'committed' },
+        { rate: 0.02, basis: 'invested' },
+        { rate: 0.02, basis: 'committed' },
+      ]) {
+        expect(
+          problems({ ...paper, contributionRates, managementFee }),
+          JSON.stringify(contributionRates),
+        ).toEqual(['/input/contributionRates']);
+      }
+    }
+    // Called in full at the end of year 3, by contributionYears: a real fund. Takahashi–Alexander from there,
+    // D_t = (t/12)^2.5 × NAV_{t−1} × 1.13, all of it at t = 12; no fees or carry, so TVPI = ΣD / 100.
+    const late = run({ ...paper, contributionRates: 0, contributionYears: 3 });
+    let nav = 100;
+    let distributed = 0;
+    for (let t = 4; t <= 12; t++) {
+      const d = t === 12 ? nav * 1.13 : (t / 12) ** 2.5 * nav * 1.13;
+      nav = nav * 1.13 - d;
+      distributed += d;
+    }
+    expect(late.metrics.paidIn).toBeCloseTo(100, 10);
+    expect(late.metrics.tvpi).toBeCloseTo(distributed / 100, 10);
+    expect(problems({ ...paper, contributionRates: [0, 0.1] })).toEqual([]);
+  });
 });
 
 describe('funds: fees and carry', () => {

@@ -161,6 +161,19 @@ describe.skipIf(!hasSoffice)(
       expect(checked).toBeGreaterThan(1000);
     }, 180_000);
 
+    // The Loan sheet's balances at rates where 1 + r keeps few of r's digits (1e-9 a year), none (1e-15: the
+    // literal (1 + r)^n − 1 was 0 and every balance #DIV/0!), or where r² underflows (1e-300 over one month).
+    it('finance loans at tiny rates: every Loan formula gives the model value', async () => {
+      for (const [annualRate, termMonths] of [
+        [1e-9, 600],
+        [1e-15, 360],
+        [1e-300, 1],
+      ] as const) {
+        const loan = { principal: 1_000_000, annualRate, termMonths, startDate: '2025-01-31' };
+        expect(await compare('finance', { loan })).toBeGreaterThan(4000);
+      }
+    }, 240_000);
+
     it('finance with an exit-multiple terminal value and sensitivity tables with "n/a" pairs: every formula gives the model value', async () => {
       const checked = await compare('finance', {
         terminalMethod: 'exitMultiple',

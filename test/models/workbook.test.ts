@@ -33,7 +33,9 @@ describe('workbooks recompute to the model numbers in an independent engine (Hyp
     expect(recomputeAndCompare(bytes)).toBeGreaterThan(360 * 6);
   });
 
-  for (const annualRate of [0, 1]) {
+  // 1e-9 and 1e-15 a year: the Loan sheet's closed form once lost the digits 1 + r rounds away (1e-9: every
+  // month's principal wrong in the 8th digit; 1e-15: 1 + r = 1, every balance #DIV/0!).
+  for (const annualRate of [0, 1, 1e-9, 1e-15]) {
     it(`a 600-month loan at ${annualRate * 100} % recomputes to the model and closes at exactly 0`, async () => {
       const loan = { principal: 1_000_000, annualRate, termMonths: 600, startDate: '2025-01-31' };
       const { bytes } = await render(finance, { loan });
@@ -41,6 +43,23 @@ describe('workbooks recompute to the model numbers in an independent engine (Hyp
       const sheet = readXlsx(bytes).sheets.find((s) => s.name === 'Loan')!;
       const lastRow = Math.max(...sheet.cells.map((c) => c.row));
       expect(sheet.cells.find((c) => c.row === lastRow && c.col === 6)!.value).toBe(0);
+    });
+  }
+
+  // Revenue 0 (allowed) or no cash margin makes EV 0: the share of EV was 0 / 0, an empty cell that Excel,
+  // LibreOffice and HyperFormula recalculate to #DIV/0!; a negative EV gave a meaningless share.
+  for (const raw of [
+    { revenue: 0 },
+    { ebitdaMargin: 0, depreciationPctRevenue: 0, capexPctRevenue: 0, nwcPctRevenue: 0 },
+    { ebitdaMargin: -0.5 },
+  ]) {
+    it(`finance with EV ${JSON.stringify(raw)} not positive: the terminal value share reads n/a`, async () => {
+      const { bytes, result } = await render(finance, raw);
+      expect((result as { enterpriseValue: number }).enterpriseValue).toBeLessThanOrEqual(0);
+      recomputeAndCompare(bytes);
+      const summary = readXlsx(bytes).sheets.find((s) => s.name === 'Summary')!;
+      const row = summary.cells.find((c) => c.col === 0 && c.value === 'Terminal value share of EV')!.row;
+      expect(summary.cells.find((c) => c.row === row && c.col === 1)!.value).toBe('n/a');
     });
   }
 
@@ -106,7 +125,9 @@ describe('finance Summary checks (issue 13, kind 8)', () => {
     terminalGrowth: 0,
   };
   const checks = (sheets: ReadSheet[]) =>
-    sheets.find((s) => s.name === 'Summary')!.cells.filter((c) => c.formula?.startsWith('IF('));
+    sheets
+      .find((s) => s.name === 'Summary')!
+      .cells.filter((c) => c.col === 0 && c.formula?.startsWith('IF('));
 
   it('show the API warnings, recompute to them, and follow an edited input', async () => {
     const { bytes, result } = await render(finance, { ...flat, years: 1 });

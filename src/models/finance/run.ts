@@ -39,6 +39,9 @@ export interface LoanPayment {
 
 export interface LoanSchedule {
   monthlyRate: number;
+  /** ln(1 + monthlyRate) and (1 + monthlyRate)^termMonths − 1, the closed form's parts (the Loan sheet's D4, D5). */
+  logGrowth: number;
+  growthToEnd: number;
   payment: number;
   totalInterest: number;
   rows: LoanPayment[];
@@ -53,9 +56,15 @@ export interface FinanceResult {
   timingOffset: number;
   pvOfCashFlows: number;
   terminalMethod: FinanceInput['terminalMethod'];
-  /** Gordon: FCF_n (1 + g) / (r − g); exit multiple: EBITDA_n × multiple. As at the end of year n. */
+  /**
+   * Gordon: FCF_n (1 + g) / (r − g), as at the end of year n − timingOffset (its flows arrive as the explicit
+   * ones do); exit multiple: EBITDA_n × multiple, as at the end of year n. See `terminalYears`.
+   */
   terminalValue: number;
-  /** Cross-checks of the terminal value: the EV/EBITDA it implies, and the perpetual FCF growth it implies. */
+  /**
+   * Cross-checks of the terminal value, both methods brought to one date: the EV/EBITDA it implies at the end
+   * of year n, and the perpetual FCF growth it implies.
+   */
   impliedExitMultiple: number | null;
   impliedTerminalGrowth: number | null;
   pvOfTerminalValue: number;
@@ -73,6 +82,11 @@ export interface FinanceResult {
 
 /** Excel's serial 1: the first date a workbook can hold as a date. */
 const FIRST_EXCEL_DATE = '1900-01-01';
+/**
+ * The last date Excel has (serial 2958465; "Excel specifications and limits": latest date allowed for
+ * calculation). A payment after it is ##### as a cached date and #NUM! from DATE/EOMONTH on the Loan sheet.
+ */
+const LAST_EXCEL_DATE = '9999-12-31';
 
 /** Above this share of enterprise value the terminal value decides the valuation: worth a warning. */
 export const TERMINAL_SHARE_WARNING = 0.85;
@@ -108,8 +122,18 @@ export function checkFinance(input: FinanceInput): FieldProblem[] {
       message: `must be on or after ${FIRST_EXCEL_DATE}: spreadsheets have no dates before 1900`,
       rule: `loan.startDate >= ${FIRST_EXCEL_DATE}`,
     });
+  } else if (input.loan && lastPaymentSerial(input.loan) > excelSerial(LAST_EXCEL_DATE)) {
+    problems.push({
+      path: '/loan/startDate',
+      message: `must leave the last of the ${input.loan.termMonths} monthly payments on or before ${LAST_EXCEL_DATE}, the last date spreadsheets have: start earlier or shorten termMonths`,
+      rule: `EDATE(loan.startDate, loan.termMonths) <= ${LAST_EXCEL_DATE}`,
+    });
   }
   return problems;
+}
+
+function lastPaymentSerial(loan: LoanInput): number {
+  return edate(excelSerial(loan.startDate), loan.termMonths);
 }
 
 /** Rates a user likely typed as percent: revenue growth above 100 %, a discount or loan rate above 50 %. */
@@ -185,8 +209,12 @@ export function runFinance(input: FinanceInput): FinanceResult {
   const terminalValue = exit
     ? lastEbitda * input.exitMultiple
     : (lastFcf * (1 + input.terminalGrowth)) / (r - input.terminalGrowth);
-  // The terminal value is as at the end of the last year under both conventions and both methods.
-  const pvOfTerminalValue = terminalValue / (1 + r) ** input.years;
+  const tvYears = terminalYears(input.years, offset, input.terminalMethod);
+  const pvOfTerminalValue = terminalValue / (1 + r) ** tvYears;
+  // The cross-checks compare the two methods at one date: an exit value is as at n, a Gordon value as at n − o.
+  const shift = (1 + r) ** offset;
+  const tvAtEnd = exit ? terminalValue : terminalValue * shift;
+  const gordonEquivalent = exit ? terminalValue / shift : terminalValue;
   const enterpriseValue = pvOfCashFlows + pvOfTerminalValue;
   const netDebt = input.netDebt ?? 0;
   const equityValue = enterpriseValue - netDebt;
@@ -199,10 +227,12 @@ export function runFinance(input: FinanceInput): FinanceResult {
     pvOfCashFlows,
     terminalMethod: input.terminalMethod,
     terminalValue,
-    impliedExitMultiple: lastEbitda !== 0 ? terminalValue / lastEbitda : null,
-    // Solves TV = FCF_n (1 + g) / (r − g) for g.
+    impliedExitMultiple: lastEbitda !== 0 ? tvAtEnd / lastEbitda : null,
+    // Solves TV = FCF_n (1 + g) / (r − g) for g (Rosenbaum & Pearl's mid-year form: TV / (1 + r)^0.5 for TV).
     impliedTerminalGrowth:
-      terminalValue + lastFcf !== 0 ? (terminalValue * r - lastFcf) / (terminalValue + lastFcf) : null,
+      gordonEquivalent + lastFcf !== 0
+        ? (gordonEquivalent * r - lastFcf) / (gordonEquivalent + lastFcf)
+        : null,
     pvOfTerminalValue,
     enterpriseValue,
     netDebt,
@@ -216,6 +246,17 @@ export function runFinance(input: FinanceInput): FinanceResult {
       ...valuationWarnings(terminalValue, pvOfTerminalValue, enterpriseValue, input.terminalMethod),
     ],
   };
+}
+
+/**
+ * Years the terminal value is discounted. An exit multiple sells the business at the end of year n: n
+ * under both conventions. The Gordon value FCF_n (1 + g) / (r − g) values flows one year apart from the
+ * first one after year n; under mid-year discounting they arrive mid-year (n + 0.5, n + 1.5, …), so it is
+ * a value as at n − 0.5 and is discounted n − 0.5 years, like the explicit flows (Rosenbaum & Pearl,
+ * Investment Banking, ch. 3; Duff & Phelps, "Terminal Value: A Perpetual Issue in Valuation": N − 0.5).
+ */
+export function terminalYears(years: number, offset: number, method: FinanceInput['terminalMethod']): number {
+  return years - (method === 'exitMultiple' ? 0 : offset);
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
@@ -265,7 +306,7 @@ export function valuationWarnings(
  * 100 % over 50 years), where the closed form is exact to a few ulps at every month and exactly 0 at
  * the last. Interest is the opening balance × rate, principal what the balance fell, and the payment
  * their sum, so the last payment absorbs all accumulated rounding. The Loan sheet's formulas are these,
- * with (1 + r)^k − 1 spelled literally (Excel has no EXPM1).
+ * with log1p and expm1 spelled as Goldberg's and Kahan's corrections (Excel has neither).
  */
 export function loanSchedule(loan: LoanInput): LoanSchedule {
   const monthlyRate = loan.annualRate / 12;
@@ -299,5 +340,5 @@ export function loanSchedule(loan: LoanInput): LoanSchedule {
     totalInterest += interest;
     opening = closing;
   }
-  return { monthlyRate, payment, totalInterest, rows };
+  return { monthlyRate, logGrowth: L, growthToEnd, payment, totalInterest, rows };
 }

@@ -36,6 +36,8 @@ export interface LoanInput {
 /** The schema's longest projection and loan: the workbook's schedules are sized to these. */
 export const MAX_YEARS = 30;
 export const MAX_TERM_MONTHS = 600;
+/** The fewest shares a value per share is worked out for. */
+export const MIN_SHARES = 1e-6;
 
 /**
  * A rate field. `x-unit: 'fraction'` says 0.05 means 5 % (the portal shows it as a percent input);
@@ -150,7 +152,7 @@ export const financeSchema: JsonSchema = {
       type: 'string',
       title: 'Terminal value method',
       description:
-        'gordon: last free cash flow × (1 + terminal growth) / (discount rate − terminal growth); exitMultiple: last projected EBITDA × exit multiple (EV/EBITDA). Either is discounted from the end of the last projected year.',
+        'gordon: last free cash flow × (1 + terminal growth) / (discount rate − terminal growth); exitMultiple: last projected EBITDA × exit multiple (EV/EBITDA). An exit value is discounted from the end of the last projected year; a Gordon value, whose flows arrive like the projected ones, from half a year earlier under mid-year discounting.',
       enum: ['gordon', 'exitMultiple'],
       default: 'gordon',
     },
@@ -182,8 +184,11 @@ export const financeSchema: JsonSchema = {
     sharesOutstanding: {
       type: 'number',
       title: 'Shares outstanding',
-      description: 'Diluted shares, for value per share.',
-      exclusiveMinimum: 0,
+      description:
+        'Diluted shares, for value per share; at least 0.000001 (a count in millions is fine), so the value per share stays a finite number.',
+      // Not just above 0: equity values reach ~1e49 at the schema's edges, and equity / 1e-300 shares was
+      // Infinity (null in JSON), as was the workbook's data validation letting 0 through to #DIV/0!.
+      minimum: MIN_SHARES,
       maximum: 1e15,
     },
     loan: {
@@ -217,7 +222,8 @@ export const financeSchema: JsonSchema = {
           type: 'string',
           format: 'date',
           title: 'Drawdown date',
-          description: 'The first payment falls one month later. From 1900-01-01, the first date Excel has.',
+          description:
+            'The first payment falls one month later. From 1900-01-01, the first date Excel has; the last payment must fall on or before 9999-12-31, the last.',
           default: '2025-01-01',
         },
       },

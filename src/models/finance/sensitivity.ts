@@ -39,7 +39,7 @@ export function gordonDefined(r: number, g: number): boolean {
 
 /**
  * Each cell recomputes EV from the projected flows with its own rates: `NPV(r, FCF) × (1 + r)^offset` plus
- * the terminal value discounted `years` years, the operations (and their order) of `runFinance` and of the
+ * the terminal value discounted as `runFinance` does (`terminalYears`: n − offset for Gordon, n for a multiple), the operations (and their order) of `runFinance` and of the
  * workbook's formulas, so the centre cell of the chosen method equals the enterprise value.
  */
 export function sensitivity(
@@ -61,7 +61,7 @@ export function sensitivity(
       cols: growth,
       ev: rows.map((r, i) =>
         growth.map((g) =>
-          gordonDefined(r, g) ? pv[i]! + (lastFcf * (1 + g)) / (r - g) / (1 + r) ** n : null,
+          gordonDefined(r, g) ? pv[i]! + (lastFcf * (1 + g)) / (r - g) / (1 + r) ** (n - offset) : null,
         ),
       ),
     },

@@ -186,7 +186,7 @@ export function dcfSheet(
     s: 'money',
   });
   add('pvTv', 'PV of terminal value', {
-    f: `${at['tv']}/(1+${r})^${I['years']}`,
+    f: `${at['tv']}/(1+${r})^(${I['years']}-IF(${I['terminalMethod']}="exitMultiple",0,${I['offset']}))`,
     v: res.pvOfTerminalValue,
     s: 'money',
   });
@@ -205,13 +205,17 @@ export function dcfSheet(
       s: 'moneyBold',
     });
   }
-  add('impliedMultiple', 'Implied exit multiple (terminal value / last EBITDA)', {
-    f: `IF(${lastOf(L.ebitda)}<>0,${at['tv']}/${lastOf(L.ebitda)},"n/a")`,
+  // Both cross-checks compare the methods at one date: a Gordon value is as at n − offset, an exit value as at n.
+  const exitSel = `${I['terminalMethod']}="exitMultiple"`;
+  const tvAtEnd = `IF(${exitSel},${at['tv']},${at['tv']}*(1+${r})^${I['offset']})`;
+  const gordonTv = `IF(${exitSel},${at['tv']}/(1+${r})^${I['offset']},${at['tv']})`;
+  add('impliedMultiple', 'Implied exit multiple (terminal value at the end of the last year / last EBITDA)', {
+    f: `IF(${lastOf(L.ebitda)}<>0,${tvAtEnd}/${lastOf(L.ebitda)},"n/a")`,
     v: res.impliedExitMultiple ?? 'n/a',
     s: 'number',
   });
   add('impliedGrowth', 'Implied perpetual growth of free cash flow', {
-    f: `IF(${at['tv']}+${lastOf(L.fcf)}<>0,(${at['tv']}*${r}-${lastOf(L.fcf)})/(${at['tv']}+${lastOf(L.fcf)}),"n/a")`,
+    f: `IF(${gordonTv}+${lastOf(L.fcf)}<>0,(${gordonTv}*${r}-${lastOf(L.fcf)})/(${gordonTv}+${lastOf(L.fcf)}),"n/a")`,
     v: res.impliedTerminalGrowth ?? 'n/a',
     s: 'percent',
   });

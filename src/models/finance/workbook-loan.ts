@@ -21,10 +21,20 @@ export function loanSheet(
     [
       { v: 'Monthly rate', s: 'label' },
       { f: `${I['loanRate']}/12`, v: loan.monthlyRate, s: 'factor' },
+      { v: 'ln(1 + monthly rate)', s: 'label' },
+      { f: LOG1P_RATE, v: loan.logGrowth, s: 'factor' },
     ],
     [
       { v: 'Monthly payment (PMT)', s: 'label' },
-      { f: `-PMT(B4,${I['term']},${I['principal']})`, v: loan.payment, s: 'moneyBold' },
+      // Excel's PMT, P·r·(1 + r)^n / ((1 + r)^n − 1), from D4 and D5: PMT itself spells (1 + r)^n − 1 literally
+      // (HyperFormula, and Excel by its documented formula), wrong in the 8th digit at 1e-9 a year and #NUM! at 1e-15.
+      {
+        f: `IF(B4=0,${I['principal']}/${I['term']},${I['principal']}*B4*EXP(${I['term']}*$D$4)/$D$5)`,
+        v: loan.payment,
+        s: 'moneyBold',
+      },
+      { v: '(1 + monthly rate)^term − 1', s: 'label' },
+      { f: expm1(`${I['term']}*$D$4`), v: loan.growthToEnd, s: 'factor' },
     ],
   );
   const firstRow = 9; // 1-based row of month 1
@@ -102,10 +112,33 @@ export function loanSheet(
   };
 }
 
-/** `loanSchedule`'s closed-form balance after `month` payments, operation for operation. */
+/**
+ * Below this size log1p(x) and expm1(x) are their two-term series to a relative 1e-20. The spreadsheet forms
+ * below need it: LibreOffice and HyperFormula snap a difference of nearly equal numbers to 0. The squares are
+ * products: LibreOffice's ^ answers #NUM! where the square underflows.
+ */
+const SERIES_BELOW = '0.0000000001';
+
+/**
+ * ln(1 + r) of the monthly rate (B4) without losing the digits 1 + r rounds away: Goldberg's correction
+ * ln(1 + r) · r / ((1 + r) − 1) ("What every computer scientist should know about floating-point
+ * arithmetic", theorem 4); Excel has no LOG1P.
+ */
+const LOG1P_RATE = `IF(ABS($B$4)<${SERIES_BELOW},$B$4-$B$4*$B$4/2,LN(1+$B$4)*$B$4/((1+$B$4)-1))`;
+
+/** e^x − 1 without cancellation: Kahan's (e^x − 1) · x / ln(e^x); Excel has no EXPM1. */
+function expm1(x: string): string {
+  return `IF(ABS(${x})<${SERIES_BELOW},${x}+(${x})*(${x})/2,(EXP(${x})-1)*(${x})/LN(EXP(${x})))`;
+}
+
+/**
+ * `loanSchedule`'s closed-form balance after `month` payments, P·e^(mL)·expm1((n − m)L)/expm1(nL) with
+ * L = ln(1 + r) in D4 and expm1(nL) in D5. The literal ((1 + r)^(n − m) − 1)/((1 + r)^n − 1) kept only the
+ * digits 1 + r rounds to: at an annual rate of 1e-9 every month's principal was wrong in the 8th digit, and
+ * under about 1.3e-15 (1 + r = 1) every balance was #DIV/0!.
+ */
 function closingBalance(principal: string, term: string, month: string): string {
-  const q = '(1+$B$4)';
-  return `IF($B$4=0,${principal}*(${term}-${month})/${term},${principal}*${q}^${month}*(${q}^(${term}-${month})-1)/(${q}^${term}-1))`;
+  return `IF($B$4=0,${principal}*(${term}-${month})/${term},${principal}*EXP(${month}*$D$4)*${expm1(`(${term}-${month})*$D$4`)}/$D$5)`;
 }
 
 /**

@@ -86,7 +86,7 @@ export function sensitivityRows(
     steps.g,
     'percent',
     (ri, gj) =>
-      `IF(${ri}-${gj}<${MIN_TERMINAL_SPREAD - 1e-12},"n/a",${pvOfFlows(ri)}+INDEX(${ranges.fcf},1,${years})*(1+${gj})/(${ri}-${gj})/(1+${ri})^${years})`,
+      `IF(${ri}-${gj}<${MIN_TERMINAL_SPREAD - 1e-12},"n/a",${pvOfFlows(ri)}+INDEX(${ranges.fcf},1,${years})*(1+${gj})/(${ri}-${gj})/(1+${ri})^(${years}-${I['offset']}))`,
   );
   const exitMultiple = table(
     'Exit multiple: WACC (down) × EV/EBITDA multiple (across)',

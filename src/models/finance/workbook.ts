@@ -278,12 +278,15 @@ function summarySheet(
     { v: 'Terminal value method', s: 'label' },
     { f: I['terminalMethod']!, v: res.terminalMethod, s: 'default' },
   ]);
-  line(
-    'Terminal value share of EV',
-    `${dcf.pvTv}/${dcf.ev}`,
-    res.pvOfTerminalValue / res.enterpriseValue,
-    'percent',
-  );
+  // A share of a value that is 0 or negative means nothing (0 / 0 was an empty cell and #DIV/0! when
+  // recalculated, e.g. with revenue 0); the same condition as the terminal_value_share_high warning.
+  const ev = res.enterpriseValue;
+  rows.push([
+    { v: 'Terminal value share of EV', s: 'label' },
+    ev > 0
+      ? { f: `IF(${dcf.ev}>0,${dcf.pvTv}/${dcf.ev},"n/a")`, v: res.pvOfTerminalValue / ev, s: 'percent' }
+      : { f: `IF(${dcf.ev}>0,${dcf.pvTv}/${dcf.ev},"n/a")`, v: 'n/a', s: 'percent' },
+  ]);
   if (loan && res.loan) {
     line('Loan monthly payment', loan.payment, res.loan.payment);
     line('Loan total interest', loan.totalInterest, res.loan.totalInterest);
@@ -347,8 +350,9 @@ function valuationChecks(res: FinanceResult, dcf: DcfRefs): Cell[] {
   return [
     check(
       'terminal_value_share_high',
-      // IF, not AND: AND would evaluate the share even when EV is 0.
-      `IF(${dcf.ev}>0,${dcf.pvTv}>${TERMINAL_SHARE_WARNING}*${dcf.ev},FALSE)`,
+      // IF, not AND: AND would evaluate the share even when EV is 0. FALSE() rather than the bare FALSE,
+      // which HyperFormula reads as an unknown name (#NAME?) whenever EV is not positive.
+      `IF(${dcf.ev}>0,${dcf.pvTv}>${TERMINAL_SHARE_WARNING}*${dcf.ev},FALSE())`,
       `Warning: the terminal value is over ${TERMINAL_SHARE_WARNING * 100} % of enterprise value; the valuation rests on the terminal assumptions and the discount rate.`,
     ),
     check(

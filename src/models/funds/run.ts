@@ -58,6 +58,20 @@ export function checkFunds(input: FundsInput): FieldProblem[] {
       rule: 'contributionRates.length <= fundLifeYears',
     });
   }
+  const rates = input.contributionRates;
+  if (
+    input.contributionYears === undefined &&
+    (typeof rates === 'number' ? [rates] : rates).every((r) => r === 0)
+  ) {
+    // Nothing is ever invested: paid-in is at most fees, so TVPI, DPI and RVPI (ILPA: value over paid-in)
+    // are 0 or 0 / 0, and there is no IRR; a fund that calls nothing is a mistake in the input.
+    problems.push({
+      path: '/contributionRates',
+      message:
+        'calls no capital: every rate is 0 and contributionYears is not set, so nothing is ever invested (give a rate above 0, or contributionYears to call the commitment in that year)',
+      rule: 'some contributionRates > 0 or contributionYears set',
+    });
+  }
   if (input.contributionYears !== undefined && input.contributionYears > input.fundLifeYears) {
     problems.push({
       path: '/contributionYears',
