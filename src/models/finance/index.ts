@@ -26,7 +26,7 @@ export const financeSummaryUnits: SummaryUnits = {
 export const financeModel: ModelDefinition<FinanceInput, FinanceResult> = {
   name: 'finance',
   // 1.1: exit-multiple terminal value and sensitivity tables; the same input gives the same numbers.
-  version: '1.1.0',
+  version: '1.1.1',
   title: 'Company projection and valuation',
   description:
     'Projects revenue to free cash flow, values the company by DCF with a Gordon growth or exit-multiple terminal value (with WACC sensitivity tables), and schedules an optional amortising loan.',
