@@ -146,7 +146,7 @@ export class SilopoolClient extends ApiTransport {
   async listDeadLetters(queue: string): Promise<DeadLetter[]> {
     return (await this.json<Page<DeadLetter>>('GET', '/v1/admin/dead-letters', { query: { queue } })).items;
   }
-  redrive(queue: string): Promise<{ moved: number }> {
+  redrive(queue: string): Promise<{ moved: number; skipped?: number }> {
     return this.json('POST', '/v1/admin/dead-letters/redrive', { body: { queue } });
   }
   async usage(): Promise<TenantUsage[]> {
