@@ -88,7 +88,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     trustProxy: trustProxyOf(env),
     eventStreams: {
       maxPerTenant: intOf(env, 'SILOPOOL_SSE_MAX_STREAMS', 20),
-      maxLifeMs: secondsOf(env, 'SILOPOOL_SSE_MAX_LIFE_SEC', 300) * 1000,
+      // At least a second: 0 ended every stream at once with `reconnect`, as a life past a timer's did.
+      maxLifeMs: secondsOf(env, 'SILOPOOL_SSE_MAX_LIFE_SEC', 300, 1) * 1000,
     },
     logLevel: env.LOG_LEVEL ?? 'info',
     ...(oidc ? { oidc } : {}),

@@ -46,3 +46,12 @@ describe('counts and timeouts of the lanes', () => {
     expect(readConfig({ SILOPOOL_VISIBILITY_TIMEOUT_SEC: '1' }).visibilityTimeoutSec).toBe(1);
   });
 });
+
+// The sibling of SILOPOOL_SSE_MAX_LIFE_SEC=3000000 above: 0 also ended every event stream as it opened
+// (a `reconnect` event at once), and clients reopened them in a loop.
+describe('event stream life', () => {
+  it('SILOPOOL_SSE_MAX_LIFE_SEC=0 is refused, naming it; 1 is taken', () => {
+    expect(() => readConfig({ SILOPOOL_SSE_MAX_LIFE_SEC: '0' })).toThrow('SILOPOOL_SSE_MAX_LIFE_SEC');
+    expect(readConfig({ SILOPOOL_SSE_MAX_LIFE_SEC: '1' }).eventStreams.maxLifeMs).toBe(1000);
+  });
+});
