@@ -300,7 +300,7 @@ export async function startPlatform(
     ? startAutoPlacement({
         advisor,
         move,
-        onError: (error) => app.log.error({ err: error }, 'auto placement'),
+        onError: (error, tenantId) => app.log.error({ err: error, tenantId }, 'auto placement'),
       })
     : undefined;
 
