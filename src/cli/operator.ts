@@ -76,14 +76,10 @@ export interface ConnectOptions {
   dataDir?: string;
 }
 
-/** Prefers the running server (found through DATA_DIR/server-url) and falls back to the data folder. */
+/** Prefers the running server (the one holding DATA_DIR, at its server-url) and falls back to the data folder. */
 export async function connect(options: ConnectOptions): Promise<Operator> {
   const dataDir = resolve(options.dataDir ?? process.env.DATA_DIR ?? './data');
-  const urlFile = join(dataDir, 'server-url');
-  const server =
-    options.server ??
-    process.env.SILOPOOL_URL ??
-    (existsSync(urlFile) ? readFileSync(urlFile, 'utf8').trim() : undefined);
+  const server = options.server ?? process.env.SILOPOOL_URL ?? runningServerUrl(dataDir);
   const tokenFile = join(dataDir, 'operator-token');
   const token =
     options.token ??
@@ -92,6 +88,26 @@ export async function connect(options: ConnectOptions): Promise<Operator> {
   if (server && token && (await reachable(server))) return httpOperator(server, token);
   if (options.server) throw new CliError(`No Silopool server answers at ${options.server}.`);
   return directOperator(dataDir);
+}
+
+/**
+ * The address of the server that holds DATA_DIR now, as it wrote it after taking the lock; undefined when
+ * none does. `server-url` outlives its server: read alone, it sent the operator token to whatever listened
+ * at that address after the server stopped (any local user may bind a freed port and answer /healthz),
+ * and the token stays valid for the next server on this DATA_DIR (same signing key) until it expires.
+ */
+function runningServerUrl(dataDir: string): string | undefined {
+  let lock: DataDirLock | undefined;
+  try {
+    lock = lockDataDir(dataDir, 'cli', { create: false });
+  } catch (error) {
+    if (!(error instanceof DataDirInUseError)) throw error;
+    const details = error.details as { holder?: { role?: string }; url?: unknown } | undefined;
+    return details?.holder?.role === 'server' && typeof details.url === 'string' ? details.url : undefined;
+  }
+  // Nobody holds it: no server runs on this DATA_DIR, whatever server-url still says.
+  lock?.release();
+  return undefined;
 }
 
 async function reachable(url: string): Promise<boolean> {

@@ -146,7 +146,7 @@ export class SilopoolClient extends ApiTransport {
   async listDeadLetters(queue: string): Promise<DeadLetter[]> {
     return (await this.json<Page<DeadLetter>>('GET', '/v1/admin/dead-letters', { query: { queue } })).items;
   }
-  redrive(queue: string): Promise<{ moved: number }> {
+  redrive(queue: string): Promise<{ moved: number; skipped?: number }> {
     return this.json('POST', '/v1/admin/dead-letters/redrive', { body: { queue } });
   }
   async usage(): Promise<TenantUsage[]> {
@@ -168,17 +168,30 @@ export class SilopoolClient extends ApiTransport {
   async advisor(): Promise<PlacementAdvice[]> {
     return (await this.json<Page<PlacementAdvice>>('GET', '/v1/admin/advisor')).items;
   }
+  /**
+   * Starts the recommended moves; answers those started. Throws the first refusal when the server started
+   * none and refused some (a move of one tenant the runner refused: an id too long for dedicated lanes).
+   */
   async applyAdvice(
     tenantIds?: string[],
   ): Promise<{ tenantId: string; to: Placement; operationId: string }[]> {
     const body = tenantIds ? { tenantIds } : {};
-    return (
-      await this.json<Page<{ tenantId: string; to: Placement; operationId: string }>>(
-        'POST',
-        '/v1/admin/advisor/apply',
-        { body },
-      )
-    ).items;
+    const answer = await this.json<
+      Page<{ tenantId: string; to: Placement; operationId: string }> & {
+        refused?: { tenantId: string; status: number; code: string; detail: string }[];
+      }
+    >('POST', '/v1/admin/advisor/apply', { body });
+    const first = answer.refused?.[0];
+    if (first && answer.items.length === 0) {
+      throw new ProblemError({
+        type: 'about:blank',
+        title: 'Move refused',
+        status: first.status,
+        code: first.code,
+        detail: `${first.tenantId}: ${first.detail}`,
+      });
+    }
+    return answer.items;
   }
   /** Revenue, cost and margin per tenant for a UTC month (`YYYY-MM`; default this month). */
   billingSummary(month?: string): Promise<BillingSummary> {

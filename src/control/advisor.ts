@@ -139,6 +139,11 @@ export interface AutoPlacementOptions {
    * the id's former customer's).
    */
   lastMoveAt(tenant: Tenant): Promise<number | undefined>;
+  /**
+   * A tenant whose move could not start (an id too long for dedicated lanes, a region it cannot have, a
+   * store error): reported here, and the pass goes on with the other tenants.
+   */
+  onError?(tenantId: string, error: unknown): void;
 }
 
 /**
@@ -155,7 +160,15 @@ export async function applyAutoPlacement(options: AutoPlacementOptions): Promise
     const last = await options.lastMoveAt(tenant);
     const ours = last !== undefined && last >= Date.parse(tenant.createdAt);
     if (ours && Date.now() - last < (options.cooldownMs ?? 3_600_000)) continue;
-    await options.move(tenant, r.recommended);
+    // One tenant's refusal ends its own move only: thrown out of the loop, it ended every pass at that
+    // tenant, and (where the cooldown is read from the moves made, which a refused start never makes) no
+    // `auto` tenant after it in the list was ever moved.
+    try {
+      await options.move(tenant, r.recommended);
+    } catch (error) {
+      options.onError?.(tenant.id, error);
+      continue;
+    }
     applied.push(r);
   }
   return applied;
@@ -170,7 +183,7 @@ export function startAutoPlacement(options: {
   move(tenantId: string, to: Placement): Promise<unknown>;
   intervalMs?: number;
   cooldownMs?: number;
-  onError?(error: unknown): void;
+  onError?(error: unknown, tenantId?: string): void;
 }): { stop(): void; runOnce(): Promise<Recommendation[]> } {
   const lastMove = new Map<string, number>();
   const keyOf = (tenant: Tenant) => `${tenant.id} ${incarnationOf(tenant)}`;
@@ -179,6 +192,9 @@ export function startAutoPlacement(options: {
       advisor: options.advisor,
       ...(options.cooldownMs !== undefined ? { cooldownMs: options.cooldownMs } : {}),
       lastMoveAt: async (tenant) => lastMove.get(keyOf(tenant)),
+      ...(options.onError
+        ? { onError: (tenantId: string, error: unknown) => options.onError?.(error, tenantId) }
+        : {}),
       move: async (tenant, to) => {
         lastMove.set(keyOf(tenant), Date.now());
         return options.move(tenant.id, to);

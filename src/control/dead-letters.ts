@@ -46,27 +46,58 @@ export async function peekDeadLetters(queue: MessageQueue, source: string, max =
  * attributes), so a big job is still charged as big. A job settled as failed because its message was
  * dead-lettered, or because its retries ran out, goes back to `queued`: it runs once more and ends in
  * exactly one terminal state.
+ *
+ * Only an active tenant's jobs run again, as with the one-job redrive and retry (job-actions.ts): a
+ * suspended tenant's work stays stopped, and an offboarding one's would put messages and results back while
+ * its data is exported and erased. Their dead letters stay where they are (visible again once the pass
+ * ends, for inspection or a later redrive), counted as `skipped` (absent when none).
  */
-export async function redriveDeadLetters(deps: ControlDeps, source: string): Promise<{ moved: number }> {
+export async function redriveDeadLetters(
+  deps: ControlDeps,
+  source: string,
+): Promise<{ moved: number; skipped?: number }> {
   const dlq = deadLetterQueueName(source);
   let moved = 0;
-  for (;;) {
-    const batch = await deps.queue.receive(dlq, { maxMessages: 10, visibilityTimeoutSec: 30 });
-    if (batch.length === 0) break;
-    for (const message of batch) {
-      await requeueJob(deps, source, message.body);
-      await deps.queue.send(source, {
-        body: message.body,
-        ...(message.groupId ? { groupId: message.groupId } : {}),
-        ...(message.priority !== undefined ? { priority: message.priority } : {}),
-        ...(message.cost !== undefined ? { cost: message.cost } : {}),
-        ...(Object.keys(message.attributes).length > 0 ? { attributes: message.attributes } : {}),
-      });
-      await deps.queue.delete(dlq, message.receiptHandle);
-      moved++;
+  const kept: ReceivedMessage[] = [];
+  try {
+    for (;;) {
+      const batch = await deps.queue.receive(dlq, { maxMessages: 10, visibilityTimeoutSec: 30 });
+      if (batch.length === 0) break;
+      for (const message of batch) {
+        if (!(await mayRunAgain(deps, message.body))) {
+          // Held (invisible) until the pass ends, or this loop would receive it again and again.
+          kept.push(message);
+          continue;
+        }
+        await requeueJob(deps, source, message.body);
+        await deps.queue.send(source, {
+          body: message.body,
+          ...(message.groupId ? { groupId: message.groupId } : {}),
+          ...(message.priority !== undefined ? { priority: message.priority } : {}),
+          ...(message.cost !== undefined ? { cost: message.cost } : {}),
+          ...(Object.keys(message.attributes).length > 0 ? { attributes: message.attributes } : {}),
+        });
+        await deps.queue.delete(dlq, message.receiptHandle);
+        moved++;
+      }
     }
+  } finally {
+    await Promise.all(
+      kept.map((m) => deps.queue.changeVisibility(dlq, m.receiptHandle, 0).catch(() => undefined)),
+    );
   }
-  return { moved };
+  return { moved, ...(kept.length > 0 ? { skipped: kept.length } : {}) };
+}
+
+/**
+ * Whether a dead letter's job may run again: its tenant is active. A body that names no job, or a tenant
+ * that is gone, is moved as before (the function drops what it cannot run).
+ */
+async function mayRunAgain(deps: ControlDeps, body: string): Promise<boolean> {
+  const message = decodeJobMessage(body);
+  if (!message) return true;
+  const tenant = await deps.directory.get(message.tenantId);
+  return !tenant || tenant.status === 'active';
 }
 
 /**

@@ -2,7 +2,7 @@ import { backoffMs } from '../core/backoff.ts';
 import { ConditionFailedError, ConflictError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { parseTenantId, type TenantId } from '../core/ids.ts';
 import { laneForPlacement, type StoreRef } from '../core/placement.ts';
-import { checkRegion } from '../core/region.ts';
+import { checkRegion, REGION_PATTERN } from '../core/region.ts';
 import type { Placement } from '../core/tenant.ts';
 import type { Operation } from '../ports/operation-store.ts';
 import { StoppedError } from '../ports/tenant-infrastructure.ts';
@@ -28,8 +28,12 @@ import { changeOperation, newOperation, progressOf, STEP_RETRY, setStep } from '
 import { infrastructureOf, provisionPlacement } from './tenants.ts';
 
 export interface MoveRunner {
-  /** Starts moving a tenant; answers at once with the running operation. */
-  start(tenantId: string, to: Placement): Promise<Operation>;
+  /**
+   * Starts moving a tenant; answers at once with the running operation. `region`: with `dedicated`, the
+   * contract region the tenant's stack and data move to, recorded with the move in the one write that
+   * starts it (never without one).
+   */
+  start(tenantId: string, to: Placement, options?: { region?: string }): Promise<Operation>;
   /**
    * Applies a dedicated tenant's changed function settings to its resources when that takes an operation
    * (a stack update); answers the operation, or undefined when there is nothing to run.
@@ -123,18 +127,49 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
     active.set(id, run);
   }
 
-  async function start(rawId: string, to: Placement): Promise<Operation> {
+  /** A region asked for with a move: only with a promotion, where this platform may choose one, a Region name. */
+  function checkChosenRegion(region: string, to: Placement): void {
+    if (to !== 'dedicated' || !deps.regions) {
+      const message =
+        to !== 'dedicated'
+          ? 'is only for a promotion to dedicated placement'
+          : 'cannot be chosen here: this platform deploys dedicated tenants in its own region only';
+      throw new ValidationError([{ path: '/body/region', message, rule: 'region' }]);
+    }
+    if (!REGION_PATTERN.test(region)) {
+      throw new ValidationError([
+        { path: '/region', message: 'must be an AWS Region name like eu-central-1', rule: 'pattern' },
+      ]);
+    }
+    checkRegion(region, 'dedicated', deps.regions);
+  }
+
+  async function start(rawId: string, to: Placement, options: { region?: string } = {}): Promise<Operation> {
     const tenantId = parseTenantId(rawId, '/params/id');
     if (to !== 'shared' && to !== 'dedicated') {
       throw new ValidationError([
         { path: '/placement', message: 'must be shared or dedicated', rule: 'enum' },
       ]);
     }
+    const { region } = options;
+    if (region !== undefined) checkChosenRegion(region, to);
     const tooLong = to === 'dedicated' ? dedicatedPlacementProblem(tenantId) : undefined;
     if (tooLong) throw new ValidationError([{ path: '/placement', message: tooLong, rule: 'length' }]);
     const tenant = await deps.directory.get(tenantId);
     if (!tenant) throw new NotFoundError(`Tenant "${tenantId}"`);
-    if (deps.regions) checkRegion(tenant.region, to, deps.regions);
+    const platformRegion = deps.regions?.region;
+    // A region is recorded only with the move that honours it: recorded first (as it was, by a write of its
+    // own), a move refused after it (an id too long for dedicated lanes, an offboarding, a race) left a shared
+    // tenant with a contract region, and every submit of it refused (409 region_requires_dedicated).
+    const newRegion =
+      region !== undefined && (tenant.region ?? platformRegion) !== region ? region : undefined;
+    if (deps.regions) checkRegion(newRegion ?? tenant.region, to, deps.regions);
+    if (newRegion !== undefined && tenant.move) {
+      throw new ConflictError(
+        `Tenant ${tenantId}'s stack and data are in ${tenant.region ?? platformRegion}: its region cannot change while it is moving.`,
+        'region_change_requires_move',
+      );
+    }
     if (tenant.move) {
       const running = await deps.operations.get(tenant.move.operationId);
       if (running && tenant.move.to === to) return running;
@@ -151,7 +186,7 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
     await deps.operations.create(op);
     // The tenant records the move before anything acts on it; losing this race means another move started.
     try {
-      await setMove(deps.directory, tenant, {
+      await setMove(deps.directory, newRegion !== undefined ? { ...tenant, region: newRegion } : tenant, {
         operationId: op.id,
         from: tenant.placement,
         to,

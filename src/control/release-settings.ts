@@ -73,37 +73,6 @@ export async function setRegion(
   });
 }
 
-/**
- * Records the contract region of a shared tenant about to be promoted in the same request
- * (`POST /v1/admin/tenants/{id}/placement` with `region`): its stack is deployed there and its data moved
- * there. Until the promotion sends to its own lanes admission refuses its jobs (`409
- * region_requires_dedicated`), so none is kept outside the region. 422 `region_unavailable` for a Region the
- * platform cannot deploy to; 409 `region_change_requires_move` for a tenant already dedicated elsewhere or moving.
- */
-export async function setRegionForPromotion(
-  deps: Pick<ReleaseSettingsDeps, 'directory' | 'regions'>,
-  id: TenantId,
-  region: string,
-): Promise<Tenant> {
-  if (!REGION_PATTERN.test(region)) {
-    throw new ValidationError([
-      { path: '/region', message: 'must be an AWS Region name like eu-central-1', rule: 'pattern' },
-    ]);
-  }
-  checkRegion(region, 'dedicated', deps.regions);
-  const platform = deps.regions.region;
-  return change(deps.directory, id, (tenant) => {
-    if ((tenant.region ?? platform) === region) return tenant;
-    if (tenant.placement !== 'shared' || tenant.move) {
-      throw new ConflictError(
-        `Tenant ${id}'s stack and data are in ${tenant.region ?? platform}: its region cannot change while it is dedicated or moving.`,
-        'region_change_requires_move',
-      );
-    }
-    return { ...tenant, region };
-  });
-}
-
 /** A release as operators see it: its models' versions, its variants (by tenant), and who runs it. */
 export function releaseView(release: LoadedRelease, current: string, tenants: Tenant[]) {
   return {

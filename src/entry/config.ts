@@ -77,8 +77,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     port: intOf(env, 'PORT', 3000),
     dataDir: resolve(env.DATA_DIR ?? './data'),
     ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
-    visibilityTimeoutSec: secondsOf(env, 'SILOPOOL_VISIBILITY_TIMEOUT_SEC', 30),
-    maxReceiveCount: intOf(env, 'SILOPOOL_MAX_RECEIVES', 4),
+    visibilityTimeoutSec: secondsOf(env, 'SILOPOOL_VISIBILITY_TIMEOUT_SEC', 30, MIN_VISIBILITY_TIMEOUT_SEC),
+    maxReceiveCount: intOf(env, 'SILOPOOL_MAX_RECEIVES', 4, MAX_RECEIVES_RANGE.max, MAX_RECEIVES_RANGE.min),
     reconcileGraceSec: secondsOf(env, 'SILOPOOL_RECONCILE_GRACE_SEC', 600),
     ...(env.SILOPOOL_WORKERS ? { workers: intOf(env, 'SILOPOOL_WORKERS', 2) } : {}),
     ...(env.SILOPOOL_EVENTS_PER_THREAD
@@ -88,7 +88,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     trustProxy: trustProxyOf(env),
     eventStreams: {
       maxPerTenant: intOf(env, 'SILOPOOL_SSE_MAX_STREAMS', 20),
-      maxLifeMs: secondsOf(env, 'SILOPOOL_SSE_MAX_LIFE_SEC', 300) * 1000,
+      // At least a second: 0 ended every stream at once with `reconnect`, as a life past a timer's did.
+      maxLifeMs: secondsOf(env, 'SILOPOOL_SSE_MAX_LIFE_SEC', 300, 1) * 1000,
     },
     logLevel: env.LOG_LEVEL ?? 'info',
     ...(oidc ? { oidc } : {}),
@@ -134,14 +135,27 @@ function intOf(
   name: string,
   fallback: number,
   max = Number.MAX_SAFE_INTEGER,
+  min = 0,
 ): number {
   const value = env[name];
   if (value === undefined || value === '') return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > max)
-    throw new Error(`${name} must be a whole number from 0 to ${max}, not "${value}"`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new Error(`${name} must be a whole number from ${min} to ${max}, not "${value}"`);
   return n;
 }
+
+/**
+ * Receives of a job's message before it is dead-lettered: SQS's range (1 to 1,000). 0 passed as a whole
+ * number and dead-lettered every accepted job before its first run ("after 0 receives").
+ */
+export const MAX_RECEIVES_RANGE = { min: 1, max: 1000 } as const;
+/**
+ * Shortest visibility timeout of the lanes, seconds. 0 made every message a function had received visible
+ * again at once: other threads received it too, each job ran up to its whole receive count in parallel, and
+ * a job running longer than a few polls was dead-lettered while it ran.
+ */
+export const MIN_VISIBILITY_TIMEOUT_SEC = 1;
 
 /**
  * Seconds that end up in a timer: Node's timers wait at most 2^31 − 1 ms (about 24.8 days) and run a
@@ -149,8 +163,8 @@ function intOf(
  */
 export const MAX_TIMER_SEC = Math.floor((2 ** 31 - 1) / 1000);
 
-function secondsOf(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  return intOf(env, name, fallback, MAX_TIMER_SEC);
+function secondsOf(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
+  return intOf(env, name, fallback, MAX_TIMER_SEC, min);
 }
 
 /** Seconds of a lifetime setting like `12h`; throws naming the variable when malformed. */

@@ -32,8 +32,6 @@ async function createProxy(): Promise<ProxyHandler> {
     { createControlHooks },
     { advisorRoutes },
     { advisorFor, respectOperatorMsFrom },
-    { setRegionForPromotion },
-    { parseTenantId },
     { createRolloutRunner },
     { releaseRoutes },
   ] = await Promise.all([
@@ -46,8 +44,6 @@ async function createProxy(): Promise<ProxyHandler> {
     import('../control/hooks.ts'),
     import('../api/routes/advisor.ts'),
     import('../control/advisor.ts'),
-    import('../control/release-settings.ts'),
-    import('../core/ids.ts'),
     import('../control/release-rollout.ts'),
     import('../api/routes/releases.ts'),
   ]);
@@ -148,14 +144,6 @@ async function createProxy(): Promise<ProxyHandler> {
     // Offboarding is an operation: the control function drives it, as it does moves.
     exports: ports.stores.objects({ kind: 'shared' }),
     functions: () => [],
-    ...(control.deps.regions
-      ? {
-          promoteInRegion: async (tenantId: string, region: string) => {
-            const deps = { directory: ports.directory, regions: control.deps.regions! };
-            await setRegionForPromotion(deps, parseTenantId(tenantId, '/params/id'), region);
-          },
-        }
-      : {}),
   });
   // The proxy decorates the request, which Fastify allows only before the app is ready.
   const proxy = awsLambdaFastify(app, {

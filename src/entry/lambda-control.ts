@@ -66,6 +66,8 @@ export async function handler(_event: unknown, context: Pick<Context, 'getRemain
           const moves = (await ports.operations.listByTenant(tenant.id)).filter((op) => op.kind === 'move');
           return moves.length > 0 ? Math.max(...moves.map((op) => Date.parse(op.createdAt))) : undefined;
         },
+        onError: (tenantId, error) =>
+          logger.error('auto placement of a tenant failed', { tenantId, error: String(error) }),
       }).catch((error: unknown) => {
         logger.error('auto placement failed', { error: String(error) });
         return [];

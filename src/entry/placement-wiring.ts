@@ -7,8 +7,6 @@ import {
 import { placementRoutes } from '../api/routes/placement.ts';
 import { createMoveRunner } from '../control/placement-move.ts';
 import { createRolloutRunner } from '../control/release-rollout.ts';
-import { setRegionForPromotion } from '../control/release-settings.ts';
-import { parseTenantId } from '../core/ids.ts';
 import type { RegionPolicy } from '../core/region.ts';
 import { listModels } from '../models/registry.ts';
 import type { ReleaseCatalog } from '../models/releases.ts';
@@ -108,10 +106,6 @@ export function startAwsPlacement(
     operations: control.deps.operations,
     exports: control.deps.stores.objects({ kind: 'shared' }),
     functions: () => [],
-    promoteInRegion: async (tenantId, region) => {
-      const deps = { directory: control.deps.directory, regions: release.regions };
-      await setRegionForPromotion(deps, parseTenantId(tenantId, '/params/id'), region);
-    },
   });
   const rollouts = createRolloutRunner({
     ...control.deps,

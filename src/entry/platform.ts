@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
@@ -138,8 +139,14 @@ export async function startPlatform(
   });
   // Releases: model versions side by side; where each tenant may be placed (its contract region).
   // On AWS the current release is the DynamoDB item every function reads, not the folder's file.
+  const releasesDir = releasesDirOf(config.dataDir);
+  // Embedded, the pointer is the folder's current.json: the folder must exist before an upgrade writes it.
+  // A platform that never had a release installed had none, so an upgrade to `builtin` (a rollback, or one
+  // asked by hand) failed its first step with ENOENT on every try, was driven again forever, and every
+  // later upgrade was refused with 409 `rollout_in_progress`, across restarts.
+  if (!('releasePointer' in platform)) await mkdir(releasesDir, { recursive: true });
   const releases = openReleaseCatalog(
-    releasesDirOf(config.dataDir),
+    releasesDir,
     'releasePointer' in platform ? platform.releasePointer : undefined,
   );
   // What a crash left in the job databases' outboxes goes onto the queues before the first request.
@@ -293,7 +300,7 @@ export async function startPlatform(
     ? startAutoPlacement({
         advisor,
         move,
-        onError: (error) => app.log.error({ err: error }, 'auto placement'),
+        onError: (error, tenantId) => app.log.error({ err: error, tenantId }, 'auto placement'),
       })
     : undefined;
 

@@ -1,5 +1,6 @@
-import { Ajv, type ValidateFunction } from 'ajv';
+import { Ajv, type FormatDefinition, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
+import { fullFormats } from 'ajv-formats/dist/formats.js';
 import { type FieldProblem, ValidationError } from '../core/errors.ts';
 import type { ModelRules } from '../core/tenant.ts';
 import { toFieldProblems } from './ajv-messages.ts';
@@ -19,8 +20,26 @@ import {
 import type { JsonSchema, ModelDefinition } from './types.ts';
 
 // ajv-formats is CommonJS; under NodeNext its default import is the module object on some toolchains.
-export const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??
+const addAjvFormats = ((addFormatsModule as unknown as { default?: unknown }).default ??
   addFormatsModule) as unknown as (ajv: Ajv) => Ajv;
+
+const rfc3339DateTime = fullFormats['date-time'] as FormatDefinition<string> & {
+  validate: (value: string) => boolean;
+};
+
+/**
+ * ajv-formats' formats, with `date-time` also requiring an instant JavaScript can represent: RFC 3339
+ * allows a leap second (`2016-12-31T23:59:60Z`), which `Date.parse` answers with NaN, so a value the
+ * schema passed became an Invalid Date after it (a 500 from `toISOString`, a filter that compared false
+ * and was silently dropped). Every Ajv of the project that knows formats gets them from here.
+ */
+export function addFormats(ajv: Ajv): Ajv {
+  addAjvFormats(ajv);
+  return ajv.addFormat('date-time', {
+    ...rfc3339DateTime,
+    validate: (value: string) => rfc3339DateTime.validate(value) && Number.isFinite(Date.parse(value)),
+  });
+}
 
 /**
  * One Ajv for all models. `useDefaults` fills defaults into the (cloned) input; `verbose` keeps the

@@ -25,3 +25,33 @@ describe('durations in the environment', () => {
     );
   });
 });
+
+// SILOPOOL_MAX_RECEIVES=0 dead-lettered every accepted job before its first run ("after 0 receives"), and
+// SILOPOOL_VISIBILITY_TIMEOUT_SEC=0 made a received message visible again at once, so every job ran up to
+// its receive count in parallel: both passed as "a whole number from 0". Refused at start, naming them.
+describe('counts and timeouts of the lanes', () => {
+  it.each(['0', '-1', '1001', '2.5'])('SILOPOOL_MAX_RECEIVES=%s is refused, naming it', (value) => {
+    expect(() => readConfig({ SILOPOOL_MAX_RECEIVES: value })).toThrow('SILOPOOL_MAX_RECEIVES');
+  });
+
+  it('SILOPOOL_MAX_RECEIVES from 1 to 1000 (SQS) is taken', () => {
+    expect(readConfig({ SILOPOOL_MAX_RECEIVES: '1' }).maxReceiveCount).toBe(1);
+    expect(readConfig({ SILOPOOL_MAX_RECEIVES: '1000' }).maxReceiveCount).toBe(1000);
+  });
+
+  it('SILOPOOL_VISIBILITY_TIMEOUT_SEC=0 is refused, naming it; 1 is taken', () => {
+    expect(() => readConfig({ SILOPOOL_VISIBILITY_TIMEOUT_SEC: '0' })).toThrow(
+      'SILOPOOL_VISIBILITY_TIMEOUT_SEC',
+    );
+    expect(readConfig({ SILOPOOL_VISIBILITY_TIMEOUT_SEC: '1' }).visibilityTimeoutSec).toBe(1);
+  });
+});
+
+// The sibling of SILOPOOL_SSE_MAX_LIFE_SEC=3000000 above: 0 also ended every event stream as it opened
+// (a `reconnect` event at once), and clients reopened them in a loop.
+describe('event stream life', () => {
+  it('SILOPOOL_SSE_MAX_LIFE_SEC=0 is refused, naming it; 1 is taken', () => {
+    expect(() => readConfig({ SILOPOOL_SSE_MAX_LIFE_SEC: '0' })).toThrow('SILOPOOL_SSE_MAX_LIFE_SEC');
+    expect(readConfig({ SILOPOOL_SSE_MAX_LIFE_SEC: '1' }).eventStreams.maxLifeMs).toBe(1000);
+  });
+});

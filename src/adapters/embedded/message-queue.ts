@@ -239,6 +239,13 @@ export function createSqliteMessageQueue(
         }
       }
       checkRange('/visibilityTimeoutSec', settings.visibilityTimeoutSec, MAX_VISIBILITY_SEC);
+      // SQS's range: a redrive after 0 receives would dead-letter every message before anyone received it.
+      const receives = settings.maxReceiveCount;
+      if (receives !== undefined && !(Number.isInteger(receives) && receives >= 1 && receives <= 1000)) {
+        throw new ValidationError([
+          { path: '/maxReceiveCount', message: 'must be a whole number from 1 to 1000' },
+        ]);
+      }
       db.transaction(() => {
         if (settings.deadLetterQueue) {
           stmt.createDefaultQueue.run(settings.deadLetterQueue, DEFAULT_RETENTION_SEC * 1000);

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { type AdvisorDeps, advise } from '../../control/advisor.ts';
-import { ValidationError } from '../../core/errors.ts';
+import { SilopoolError, ValidationError } from '../../core/errors.ts';
 import type { Placement } from '../../core/tenant.ts';
 
 /**
@@ -42,12 +42,26 @@ export function advisorRoutes(
       }
       const wanted = request.body?.tenantIds ? new Set(request.body.tenantIds) : undefined;
       const started: { tenantId: string; to: Placement; operationId: string }[] = [];
+      // A move the runner refuses (an id too long for dedicated lanes, a region, a race) is that tenant's
+      // answer, not the request's: thrown, it hid the moves already started and left the rest unstarted.
+      const refused: { tenantId: string; to: Placement; status: number; code: string; detail: string }[] = [];
       for (const r of await advise(deps)) {
         if (r.action === 'keep' || (wanted && !wanted.has(r.tenantId))) continue;
-        const op = await deps.move(r.tenantId, r.recommended);
-        started.push({ tenantId: r.tenantId, to: r.recommended, operationId: op.id });
+        try {
+          const op = await deps.move(r.tenantId, r.recommended);
+          started.push({ tenantId: r.tenantId, to: r.recommended, operationId: op.id });
+        } catch (error) {
+          if (!(error instanceof SilopoolError) || error.status >= 500) throw error;
+          refused.push({
+            tenantId: r.tenantId,
+            to: r.recommended,
+            status: error.status,
+            code: error.code,
+            detail: error.message,
+          });
+        }
       }
-      return reply.code(202).send({ items: started });
+      return reply.code(202).send({ items: started, ...(refused.length > 0 ? { refused } : {}) });
     },
   );
 }

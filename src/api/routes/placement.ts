@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { operationView } from '../../control/operations.ts';
 import type { MoveRunner } from '../../control/placement-move.ts';
-import { ConflictError, NotFoundError, ValidationError } from '../../core/errors.ts';
+import { ConflictError, NotFoundError } from '../../core/errors.ts';
 import { parseTenantId } from '../../core/ids.ts';
 import type { Placement } from '../../core/tenant.ts';
 import type { ObjectStore } from '../../ports/object-store.ts';
@@ -14,11 +14,6 @@ export interface PlacementRouteDeps {
   /** The shared store, where an offboarding operation keeps its export. */
   exports: ObjectStore;
   functions(): FunctionInfo[];
-  /**
-   * Records the region a shared tenant is promoted into (`region` in the body; release-settings.ts
-   * `setRegionForPromotion`). Absent: the body's `region` is refused.
-   */
-  promoteInRegion?(tenantId: string, region: string): Promise<void>;
 }
 
 /**
@@ -50,17 +45,12 @@ export function placementRoutes(app: FastifyInstance, placement: PlacementRouteD
     },
     async (request, reply) => {
       const { region } = request.body;
-      if (region !== undefined) {
-        if (request.body.placement !== 'dedicated' || !placement.promoteInRegion) {
-          const message =
-            request.body.placement !== 'dedicated'
-              ? 'is only for a promotion to dedicated placement'
-              : 'cannot be chosen here: this platform deploys dedicated tenants in its own region only';
-          throw new ValidationError([{ path: '/body/region', message, rule: 'region' }]);
-        }
-        await placement.promoteInRegion(request.params.id, region);
-      }
-      const op = await placement.moves.start(request.params.id, request.body.placement);
+      // The region is recorded with the move, in the one write that starts it (placement-move.ts `start`).
+      const op = await placement.moves.start(
+        request.params.id,
+        request.body.placement,
+        region !== undefined ? { region } : {},
+      );
       return reply.code(202).header('location', `/v1/admin/operations/${op.id}`).send(operationView(op));
     },
   );

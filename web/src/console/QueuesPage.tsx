@@ -28,9 +28,10 @@ export function QueuesPage() {
   const redrive = async (queue: string) => {
     setError(undefined);
     try {
-      const { moved } = await client.redrive(queue);
+      const { moved, skipped = 0 } = await client.redrive(queue);
       setMessage(
-        `Moved ${moved} message${moved === 1 ? '' : 's'} from the dead-letter queue back to ${queue}.`,
+        `Moved ${moved} message${moved === 1 ? '' : 's'} from the dead-letter queue back to ${queue}.` +
+          (skipped > 0 ? ` Kept ${skipped} of tenants that are not active (suspended or offboarding).` : ''),
       );
       setOpen(undefined);
       queues.reload();
