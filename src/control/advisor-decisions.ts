@@ -1,3 +1,5 @@
+import { DEFAULT_POLICY } from '../core/advisor.ts';
+import { ConfigError } from '../core/errors.ts';
 import type { TenantId } from '../core/ids.ts';
 import type { Tenant } from '../core/tenant.ts';
 import type { OperationStore } from '../ports/operation-store.ts';
@@ -27,13 +29,16 @@ export async function placementDecisions(
 
 /**
  * `SILOPOOL_ADVISOR_RESPECT_DAYS` (default 7; 0 turns it off): how long the advisor leaves an operator's
- * placement alone, in ms. Throws Error naming the variable when it is not a number of days.
+ * placement alone, in ms. Throws ConfigError naming the variable when it is not a number of days.
  */
-export function respectOperatorMsFrom(env: NodeJS.ProcessEnv): number | undefined {
+export function respectOperatorMsFrom(env: NodeJS.ProcessEnv): number {
   const raw = env.SILOPOOL_ADVISOR_RESPECT_DAYS;
-  if (raw === undefined || raw === '') return undefined;
+  if (raw === undefined || raw === '') return DEFAULT_POLICY.respectOperatorMs;
   const days = Number(raw);
   if (!/^\d+(\.\d+)?$/.test(raw.trim()) || !Number.isFinite(days))
-    throw new Error(`SILOPOOL_ADVISOR_RESPECT_DAYS must be a number of days (0 or more), not "${raw}"`);
+    throw new ConfigError(
+      'SILOPOOL_ADVISOR_RESPECT_DAYS',
+      `SILOPOOL_ADVISOR_RESPECT_DAYS must be a number of days (0 or more), not "${raw}"`,
+    );
   return days * 86_400_000;
 }

@@ -247,3 +247,15 @@ export class RegionError extends SilopoolError {
     super(code, code === 'region_requires_dedicated' ? 409 : 422, message, { details: { region } });
   }
 }
+
+/**
+ * A setting from the environment is malformed or out of range (or names a file that cannot be read). The
+ * server refuses to start with this one line, naming the variable, instead of a stack trace.
+ */
+export class ConfigError extends SilopoolError {
+  readonly variable: string;
+  constructor(variable: string, message: string, options?: { cause?: unknown }) {
+    super('invalid_configuration', 500, message, { ...options, details: { variable } });
+    this.variable = variable;
+  }
+}

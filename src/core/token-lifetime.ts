@@ -1,4 +1,4 @@
-import { ValidationError } from './errors.ts';
+import { ConfigError, ValidationError } from './errors.ts';
 
 /** How long tokens the embedded issuer mints may live, in seconds. */
 export interface TokenLifetimes {
@@ -68,7 +68,7 @@ export function readTokenLifetimes(env: NodeJS.ProcessEnv): TokenLifetimes {
     if (value === undefined || value === '') return fallback;
     const seconds = lifetimeSeconds(value);
     if (seconds === undefined)
-      throw new Error(`${name} must be a lifetime like 15m, 12h or 7d, not "${value}"`);
+      throw new ConfigError(name, `${name} must be a lifetime like 15m, 12h or 7d, not "${value}"`);
     return seconds;
   };
   const lifetimes = {
@@ -77,7 +77,10 @@ export function readTokenLifetimes(env: NodeJS.ProcessEnv): TokenLifetimes {
     operatorSec: read('SILOPOOL_OPERATOR_TOKEN_LIFETIME', DEFAULT_TOKEN_LIFETIMES.operatorSec),
   };
   if (lifetimes.defaultSec > lifetimes.maxSec) {
-    throw new Error('SILOPOOL_TOKEN_DEFAULT_LIFETIME must not exceed SILOPOOL_TOKEN_MAX_LIFETIME');
+    throw new ConfigError(
+      'SILOPOOL_TOKEN_DEFAULT_LIFETIME',
+      'SILOPOOL_TOKEN_DEFAULT_LIFETIME must not exceed SILOPOOL_TOKEN_MAX_LIFETIME',
+    );
   }
   return lifetimes;
 }

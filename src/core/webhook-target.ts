@@ -1,4 +1,5 @@
 import ipaddr from 'ipaddr.js';
+import { ConfigError } from './errors.ts';
 
 /**
  * Where webhooks may point. The default refuses every address that is not public unicast and every
@@ -73,7 +74,8 @@ export function parseWebhookTargetPolicy(settings: {
     if (range) allowRanges.push(range);
     else if (isHostPattern(entry)) allowNames.push(entry.toLowerCase().replace(/\.$/, ''));
     else
-      throw new Error(
+      throw new ConfigError(
+        'SILOPOOL_WEBHOOK_ALLOW_HOSTS',
         `SILOPOOL_WEBHOOK_ALLOW_HOSTS: "${entry}" is not a host name, an address or a CIDR range`,
       );
   }

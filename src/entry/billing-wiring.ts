@@ -8,6 +8,7 @@ import { startMetering } from '../control/meter.ts';
 import { applyDuePlanChanges, parsePlansFile, savePlans } from '../control/plans.ts';
 import { isClosed } from '../control/statements.ts';
 import { AWS_LIST_COSTS, type CostTable, EMBEDDED_MACHINE_COSTS } from '../core/costing.ts';
+import { ConfigError, ValidationError } from '../core/errors.ts';
 import type { Tenant } from '../core/tenant.ts';
 import { usageOfFinishedJob } from '../core/usage.ts';
 import type { BillingItems } from '../ports/billing-items.ts';
@@ -35,10 +36,14 @@ export function costTableFromEnv(
   const base = backend === 'aws' ? AWS_LIST_COSTS : EMBEDDED_MACHINE_COSTS;
   const path = env.SILOPOOL_COST_TABLE;
   if (!path) return base;
-  const doc = parse(readFileSync(path, 'utf8'), {
-    uniqueKeys: true,
-    maxAliasCount: 10,
-  }) as Partial<CostTable>;
+  const doc = fromSetting('SILOPOOL_COST_TABLE', path, () =>
+    parse(readFileSync(path, 'utf8'), { uniqueKeys: true, maxAliasCount: 10 }),
+  ) as Partial<CostTable> | null;
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
+    throw new ConfigError(
+      'SILOPOOL_COST_TABLE',
+      `SILOPOOL_COST_TABLE ${path}: must be a YAML or JSON mapping`,
+    );
   const table: CostTable = {
     name: String(doc.name ?? path),
     perUnitUsd: { ...base.perUnitUsd, ...(doc.perUnitUsd ?? {}) },
@@ -47,8 +52,29 @@ export function costTableFromEnv(
   };
   const numbers = [...Object.values(table.perUnitUsd), table.sharedFixedMonthUsd, table.perTenantMonthUsd];
   if (!numbers.every((n) => typeof n === 'number' && Number.isFinite(n) && n >= 0))
-    throw new Error(`SILOPOOL_COST_TABLE ${path}: every price must be a number ≥ 0 (USD)`);
+    throw new ConfigError(
+      'SILOPOOL_COST_TABLE',
+      `SILOPOOL_COST_TABLE ${path}: every price must be a number ≥ 0 (USD)`,
+    );
   return table;
+}
+
+/**
+ * Reads what a setting names (a file, a URL), turning any failure into a ConfigError that names the
+ * variable and its value: the server refuses to start with that one line, not a stack trace.
+ */
+function fromSetting<T>(variable: string, value: string, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    const problem =
+      error instanceof ValidationError
+        ? error.problems
+            .map((p) => `${p.path === '/' || p.path === '/sink' ? '' : `${p.path} `}${p.message}`)
+            .join('; ')
+        : (error as Error).message.split('\n')[0];
+    throw new ConfigError(variable, `${variable} ${value}: ${problem}`, { cause: error });
+  }
 }
 
 /**
@@ -80,7 +106,13 @@ export function billingDepsFor(
     usage: platform.usage,
     billing: platform.billing,
     costs: costTableFromEnv(backend, env),
-    ...(env.SILOPOOL_BILLING_EXPORT ? { sink: parseSink(env.SILOPOOL_BILLING_EXPORT) } : {}),
+    ...(env.SILOPOOL_BILLING_EXPORT
+      ? {
+          sink: fromSetting('SILOPOOL_BILLING_EXPORT', env.SILOPOOL_BILLING_EXPORT, () =>
+            parseSink(env.SILOPOOL_BILLING_EXPORT!),
+          ),
+        }
+      : {}),
   };
 }
 
@@ -100,7 +132,10 @@ export function startBilling(
   // The plans file, when the operator keeps plans in one (like tenants.yaml): checked, then stored.
   const plansFile = process.env.SILOPOOL_PLANS_FILE;
   const plansLoaded = plansFile
-    ? savePlans(billing, parsePlansFile(readFileSync(plansFile, 'utf8')))
+    ? savePlans(
+        billing,
+        fromSetting('SILOPOOL_PLANS_FILE', plansFile, () => parsePlansFile(readFileSync(plansFile, 'utf8'))),
+      )
     : Promise.resolve(undefined);
   const onError = (error: unknown) => app.log.error({ err: error }, 'metering pass');
   const metering = startMetering(

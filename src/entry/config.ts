@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import ipaddr from 'ipaddr.js';
 import type { OidcSettings } from '../api/auth/authenticator.ts';
 import type { AuthConfig } from '../api/deps.ts';
+import { ConfigError } from '../core/errors.ts';
 import { lifetimeSeconds, readTokenLifetimes, type TokenLifetimes } from '../core/token-lifetime.ts';
 import { type WebhookTargetPolicy, webhookTargetPolicyFromEnv } from '../core/webhook-target.ts';
 
@@ -17,7 +18,7 @@ export interface ServerConfig {
   /** How long a non-terminal job may go unchanged before the reconciler checks it has a live message. */
   reconcileGraceSec: number;
   workers?: number;
-  eventsPerThread?: number;
+  eventsPerThread: number;
   bodyLimit: number;
   /** Which proxies may tell the client's address in `X-Forwarded-For`: none (default), a hop count, or addresses. */
   trustProxy: TrustProxy;
@@ -40,7 +41,16 @@ export interface ServerConfig {
   metricsRetentionDays: number;
 }
 
-/** Reads the server's settings from the environment; every variable is documented in the README. */
+/** `OIDC_MAX_TOKEN_AGE` when unset: an external token issued longer ago is refused whatever its `exp`. */
+const DEFAULT_OIDC_MAX_TOKEN_AGE_SEC = 24 * 3600;
+
+/** pino's levels, the values `LOG_LEVEL` may take. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/**
+ * Reads the server's settings from the environment; every variable is documented in the README.
+ * @throws ConfigError naming the variable when one is malformed or out of range.
+ */
 export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const oidc: OidcSettings | undefined = env.OIDC_ISSUER
     ? {
@@ -49,9 +59,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
         audience: env.OIDC_AUDIENCE ?? 'silopool',
         tenantsClaim: env.OIDC_TENANTS_CLAIM ?? 'tenants',
         rolesClaim: env.OIDC_ROLES_CLAIM ?? 'roles',
-        ...(env.OIDC_MAX_TOKEN_AGE
-          ? { maxTokenAgeSec: lifetimeOf('OIDC_MAX_TOKEN_AGE', env.OIDC_MAX_TOKEN_AGE) }
-          : {}),
+        maxTokenAgeSec: env.OIDC_MAX_TOKEN_AGE
+          ? lifetimeOf('OIDC_MAX_TOKEN_AGE', env.OIDC_MAX_TOKEN_AGE)
+          : DEFAULT_OIDC_MAX_TOKEN_AGE_SEC,
       }
     : undefined;
   const authConfig: AuthConfig =
@@ -69,37 +79,42 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       : { mode: 'embedded' };
   const backend = env.SILOPOOL_BACKEND ?? 'embedded';
   if (backend !== 'embedded' && backend !== 'aws') {
-    throw new Error(`SILOPOOL_BACKEND must be embedded or aws, not "${backend}"`);
+    throw new ConfigError('SILOPOOL_BACKEND', `SILOPOOL_BACKEND must be embedded or aws, not "${backend}"`);
+  }
+  const logLevel = env.LOG_LEVEL || 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError(
+      'LOG_LEVEL',
+      `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, not "${logLevel}"`,
+    );
   }
   return {
     backend,
     host: env.HOST ?? '127.0.0.1',
-    port: intOf(env, 'PORT', 3000),
+    port: intOf(env, 'PORT', 3000, { max: 65_535 }),
     dataDir: resolve(env.DATA_DIR ?? './data'),
     ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
     visibilityTimeoutSec: secondsOf(env, 'SILOPOOL_VISIBILITY_TIMEOUT_SEC', 30, MIN_VISIBILITY_TIMEOUT_SEC),
-    maxReceiveCount: intOf(env, 'SILOPOOL_MAX_RECEIVES', 4, MAX_RECEIVES_RANGE.max, MAX_RECEIVES_RANGE.min),
+    maxReceiveCount: intOf(env, 'SILOPOOL_MAX_RECEIVES', 4, MAX_RECEIVES_RANGE),
     reconcileGraceSec: secondsOf(env, 'SILOPOOL_RECONCILE_GRACE_SEC', 600),
-    ...(env.SILOPOOL_WORKERS ? { workers: intOf(env, 'SILOPOOL_WORKERS', 2) } : {}),
-    ...(env.SILOPOOL_EVENTS_PER_THREAD
-      ? { eventsPerThread: intOf(env, 'SILOPOOL_EVENTS_PER_THREAD', 1) }
-      : {}),
-    bodyLimit: intOf(env, 'SILOPOOL_BODY_LIMIT', 256 * 1024),
+    ...(env.SILOPOOL_WORKERS ? { workers: intOf(env, 'SILOPOOL_WORKERS', 2, { min: 1 }) } : {}),
+    eventsPerThread: intOf(env, 'SILOPOOL_EVENTS_PER_THREAD', 1, { min: 1 }),
+    bodyLimit: intOf(env, 'SILOPOOL_BODY_LIMIT', 256 * 1024, { min: 1 }),
     trustProxy: trustProxyOf(env),
     eventStreams: {
-      maxPerTenant: intOf(env, 'SILOPOOL_SSE_MAX_STREAMS', 20),
+      maxPerTenant: intOf(env, 'SILOPOOL_SSE_MAX_STREAMS', 20, { min: 1 }),
       // At least a second: 0 ended every stream at once with `reconnect`, as a life past a timer's did.
       maxLifeMs: secondsOf(env, 'SILOPOOL_SSE_MAX_LIFE_SEC', 300, 1) * 1000,
     },
-    logLevel: env.LOG_LEVEL ?? 'info',
+    logLevel,
     ...(oidc ? { oidc } : {}),
     authConfig,
     webhookPolicy: webhookTargetPolicyFromEnv(env),
     tokenLifetimes: readTokenLifetimes(env),
     shutdownGraceSec: secondsOf(env, 'SILOPOOL_SHUTDOWN_GRACE_SEC', 25),
     minFreeBytes: intOf(env, 'SILOPOOL_MIN_FREE_BYTES', 100 * 1024 * 1024),
-    metricsIntervalSec: Math.max(1, secondsOf(env, 'SILOPOOL_METRICS_INTERVAL_SEC', 60)),
-    metricsRetentionDays: Math.max(1, intOf(env, 'SILOPOOL_METRICS_RETENTION_DAYS', 14)),
+    metricsIntervalSec: secondsOf(env, 'SILOPOOL_METRICS_INTERVAL_SEC', 60, 1),
+    metricsRetentionDays: intOf(env, 'SILOPOOL_METRICS_RETENTION_DAYS', 14, { min: 1 }),
   };
 }
 
@@ -121,7 +136,8 @@ export function trustProxyOf(env: NodeJS.ProcessEnv): TrustProxy {
   const entries = value.split(',').map((e) => e.trim());
   for (const entry of entries) {
     if (!(PROXY_NAMES.has(entry) || ipaddr.isValid(entry) || ipaddr.isValidCIDR(entry))) {
-      throw new Error(
+      throw new ConfigError(
+        'SILOPOOL_TRUST_PROXY',
         `SILOPOOL_TRUST_PROXY must be a hop count or a comma-separated list of addresses or CIDR ranges; "${entry}" is neither`,
       );
     }
@@ -129,19 +145,20 @@ export function trustProxyOf(env: NodeJS.ProcessEnv): TrustProxy {
   return entries;
 }
 
-/** A whole number from the environment; throws naming the variable when malformed. */
+/** A whole number from the environment; throws ConfigError naming the variable when malformed or out of range. */
 function intOf(
   env: NodeJS.ProcessEnv,
   name: string,
   fallback: number,
-  max = Number.MAX_SAFE_INTEGER,
-  min = 0,
+  { min = 0, max }: { min?: number; max?: number } = {},
 ): number {
   const value = env[name];
   if (value === undefined || value === '') return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw new Error(`${name} must be a whole number from ${min} to ${max}, not "${value}"`);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < min || (max !== undefined && n > max)) {
+    const range = max === undefined ? `${min} or more` : `from ${min} to ${max}`;
+    throw new ConfigError(name, `${name} must be a whole number ${range}, not "${value}"`);
+  }
   return n;
 }
 
@@ -164,13 +181,13 @@ export const MIN_VISIBILITY_TIMEOUT_SEC = 1;
 export const MAX_TIMER_SEC = Math.floor((2 ** 31 - 1) / 1000);
 
 function secondsOf(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
-  return intOf(env, name, fallback, MAX_TIMER_SEC, min);
+  return intOf(env, name, fallback, { min, max: MAX_TIMER_SEC });
 }
 
-/** Seconds of a lifetime setting like `12h`; throws naming the variable when malformed. */
+/** Seconds of a lifetime setting like `12h`; throws ConfigError naming the variable when malformed. */
 export function lifetimeOf(name: string, value: string): number {
   const seconds = lifetimeSeconds(value);
   if (seconds === undefined)
-    throw new Error(`${name} must be a lifetime like 15m, 12h or 7d, not "${value}"`);
+    throw new ConfigError(name, `${name} must be a lifetime like 15m, 12h or 7d, not "${value}"`);
   return seconds;
 }

@@ -10,6 +10,7 @@ import {
 import { createSqliteJobIntake, type SqliteJobIntake } from '../adapters/embedded/job-intake.ts';
 import { createEmbeddedStoreProvider, type Durability } from '../adapters/embedded/store-provider.ts';
 import { createSqliteUsageLedger } from '../adapters/embedded/usage-ledger.ts';
+import { ConfigError } from '../core/errors.ts';
 import { openReleaseCatalog } from '../models/releases.ts';
 import { startLocalTracing } from '../observability/local-tracing.ts';
 import type { BillingItems } from '../ports/billing-items.ts';
@@ -108,7 +109,10 @@ export async function createHandlerDeps(options: Record<string, unknown>): Promi
 export function durabilityFromEnv(env: NodeJS.ProcessEnv = process.env): Durability {
   const value = env.SILOPOOL_DURABILITY ?? 'process';
   if (value !== 'process' && value !== 'power') {
-    throw new Error(`SILOPOOL_DURABILITY must be process or power, not "${value}"`);
+    throw new ConfigError(
+      'SILOPOOL_DURABILITY',
+      `SILOPOOL_DURABILITY must be process or power, not "${value}"`,
+    );
   }
   return value;
 }

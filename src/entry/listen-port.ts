@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import { ConfigError } from '../core/errors.ts';
 
 /** The server's port is taken by another process; told in one line, before anything is created. */
 export class PortInUseError extends Error {
@@ -24,9 +25,7 @@ export async function reservePort(host: string, port: number): Promise<PortReser
   if (port === 0) return { release: async () => undefined };
   const server = createServer((socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'EADDRINUSE' ? new PortInUseError(port, { cause: error }) : error),
-    );
+    server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(host, port, error)));
     server.listen({ host, port, exclusive: true }, () => resolve());
   });
   let released: Promise<void> | undefined;
@@ -38,6 +37,33 @@ export async function reservePort(host: string, port: number): Promise<PortReser
       return released;
     },
   };
+}
+
+/** What a failed bind means for whoever set HOST and PORT: a busy port, or a setting to change. */
+function listenError(host: string, port: number, error: NodeJS.ErrnoException): Error {
+  const options = { cause: error };
+  switch (error.code) {
+    case 'EADDRINUSE':
+      return new PortInUseError(port, options);
+    case 'EACCES':
+      return new ConfigError(
+        'PORT',
+        `Port ${port} needs privileges this process does not have (EACCES): set PORT to 1024 or above`,
+        options,
+      );
+    case 'EADDRNOTAVAIL':
+      return new ConfigError(
+        'HOST',
+        `HOST ${host} is not an address of this machine (EADDRNOTAVAIL): set HOST to 127.0.0.1, 0.0.0.0 or one of its addresses`,
+        options,
+      );
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EAI_FAIL':
+      return new ConfigError('HOST', `HOST ${host} does not resolve to an address (${error.code})`, options);
+    default:
+      return error;
+  }
 }
 
 /** Whether `error` is the listener's `EADDRINUSE` (the port was taken in the instant after `release`). */

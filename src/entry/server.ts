@@ -2,8 +2,8 @@ import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { secureDataDir, writePrivateFile } from '../adapters/embedded/data-dir.ts';
 import { lockDataDir } from '../adapters/embedded/data-dir-lock.ts';
-import { DataDirInUseError } from '../core/errors.ts';
-import { readConfig } from './config.ts';
+import { ConfigError, DataDirInUseError } from '../core/errors.ts';
+import { readConfig, type ServerConfig } from './config.ts';
 import { PortInUseError, reservePort } from './listen-port.ts';
 import { startPlatform } from './platform.ts';
 import { stopOnSignals } from './shutdown.ts';
@@ -12,7 +12,23 @@ import { stopOnSignals } from './shutdown.ts';
 // inherit it) creates in DATA_DIR is private even where a writer forgets to pass a mode.
 process.umask(0o077);
 
-const config = readConfig();
+/** A setting a user can fix, a busy port or a DATA_DIR in use: one line and exit 1, no stack trace. */
+function refuse(error: unknown): never {
+  if (error instanceof PortInUseError || error instanceof DataDirInUseError || error instanceof ConfigError) {
+    const advice =
+      error instanceof DataDirInUseError ? ' Stop it first, or set DATA_DIR to another folder.' : '';
+    process.stderr.write(`silopool: ${error.message}${advice}\n`);
+    process.exit(1);
+  }
+  throw error;
+}
+
+let config: ServerConfig;
+try {
+  config = readConfig();
+} catch (error) {
+  refuse(error);
+}
 /**
  * In an order that creates nothing before a refusal: the DATA_DIR lock where one exists (a second server
  * is told the first one's address, even on the same port), then the port, and only then DATA_DIR itself.
@@ -34,16 +50,8 @@ async function start() {
   }
 }
 
-const { lock, running } = await start().catch((error: unknown) => {
-  // Refusals a user can act on are one line, and leave DATA_DIR as it was (server-url, operator-token).
-  if (error instanceof PortInUseError || error instanceof DataDirInUseError) {
-    const advice =
-      error instanceof DataDirInUseError ? ' Stop it first, or set DATA_DIR to another folder.' : '';
-    process.stderr.write(`silopool: ${error.message}${advice}\n`);
-    process.exit(1);
-  }
-  throw error;
-});
+// Refusals a user can act on are one line, and leave DATA_DIR as it was (server-url, operator-token).
+const { lock, running } = await start().catch(refuse);
 
 // The CLI reads this file to act as the operator against this DATA_DIR.
 await writePrivateFile(join(config.dataDir, 'operator-token'), running.operatorToken);
