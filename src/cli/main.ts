@@ -16,8 +16,8 @@ const program = new Command();
 program
   .name('silopool')
   .description('Operate a Silopool platform: tenants, tokens, placement.')
-  .option('--server <url>', 'a running server (default: the one DATA_DIR/server-url names)')
-  .option('--token <token>', 'an operator token (default: DATA_DIR/operator-token)')
+  .option('--server <url>', 'a running server (default: $SILOPOOL_URL, or the one DATA_DIR/server-url names)')
+  .option('--token <token>', 'an operator token (default: $SILOPOOL_TOKEN, or DATA_DIR/operator-token)')
   .option('--data-dir <dir>', 'the data folder (default: $DATA_DIR or ./data)')
   .showHelpAfterError();
 

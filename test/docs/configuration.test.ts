@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -114,6 +114,27 @@ describe('README, "Configuration (environment)"', () => {
     expect(refusal('SILOPOOL_MAX_RECEIVES', '1001')?.variable).toBe('SILOPOOL_MAX_RECEIVES');
     expect(refusal('SILOPOOL_MAX_RECEIVES', '1000')).toBeUndefined();
     expect(refusal('LOG_LEVEL', 'loud')?.variable).toBe('LOG_LEVEL');
+  });
+});
+
+describe('every environment variable the code reads', () => {
+  it('is named in README.md or docs/*.md', () => {
+    const docs = [
+      README,
+      ...readdirSync(join(ROOT, 'docs'))
+        .filter((f) => f.endsWith('.md'))
+        .map((f) => readFileSync(join(ROOT, 'docs', f), 'utf8')),
+    ].join('\n');
+    const sources = readdirSync(join(ROOT, 'src'), { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => readFileSync(join(ROOT, 'src', f), 'utf8'));
+    const read = new Set(
+      sources.flatMap((text) => [...text.matchAll(/\benv(?:\.|\[')([A-Z][A-Z0-9_]+)/g)].map((m) => m[1]!)),
+    );
+    expect(read.size).toBeGreaterThan(50);
+    // Whole names: SILOPOOL_TOKEN is not documented by SILOPOOL_TOKEN_MAX_LIFETIME.
+    const undocumented = [...read].filter((name) => !new RegExp(`\\b${name}(?![A-Z0-9_])`).test(docs));
+    expect(undocumented).toEqual([]);
   });
 });
 
