@@ -203,6 +203,7 @@ function httpOperator(server: string, token: string): Operator {
 }
 
 async function directOperator(dataDir: string): Promise<Operator> {
+  const existed = existsSync(dataDir);
   // The CLI may be the first to make DATA_DIR; it must be as private as the server makes it.
   await secureDataDir(dataDir);
   // Two writers of one DATA_DIR would each enforce limits and write files the other does not know of: the
@@ -218,6 +219,13 @@ async function directOperator(dataDir: string): Promise<Operator> {
         : 'The CLI opens the data directly only while no server runs: reach the server with --server <url> (and --token), or try again when it has stopped.';
     throw new CliError(`${error.message} ${advice}`);
   }
+  // Run in another folder than the server's, the CLI would otherwise answer from empty data of its own
+  // ("not found", an empty list) with nothing saying why.
+  if (!existed)
+    process.stderr.write(
+      `silopool: No server answers and there was no DATA_DIR at ${dataDir}: made a new, empty one. ` +
+        'Run the CLI in the folder the server runs in, or point it there with DATA_DIR, --data-dir or --server.\n',
+    );
   const platform = openEmbeddedPlatform(dataDir);
   const deps = { directory: platform.directory, queue: platform.queue, stores: platform.stores };
   const issuer = await loadEmbeddedIssuer(join(dataDir, 'keys', 'jwt-signing.jwk.json'));

@@ -104,6 +104,18 @@ describe('CLI errors people can act on', () => {
     expect(list.map((t) => t.id)).toContain(id);
   });
 
+  it('says so when, with no server answering, it makes a DATA_DIR that was not there', async () => {
+    const DATA_DIR = join(tempDataDir(), 'data');
+    const first = await cli({ DATA_DIR }, 'tenants', 'list');
+    expect(first.code).toBe(0);
+    expect(first.stderr).toBe(
+      `silopool: No server answers and there was no DATA_DIR at ${DATA_DIR}: made a new, empty one. ` +
+        'Run the CLI in the folder the server runs in, or point it there with DATA_DIR, --data-dir or --server.\n',
+    );
+    // Once it exists, the data is the operator's choice: nothing more is said.
+    expect((await cli({ DATA_DIR }, 'tenants', 'list')).stderr).toBe('');
+  });
+
   describe('against a running server', () => {
     let server: TestServer;
     const env = () => ({
