@@ -4,7 +4,7 @@ import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { NotFoundError } from '../core/errors.ts';
+import { NotFoundError, WebAppNotBuiltError } from '../core/errors.ts';
 import { enforceAudiences, registerPublic } from './audience.ts';
 import { grantsIncarnation } from './auth/authenticator.ts';
 import { authenticate, isOperator } from './context.ts';
@@ -135,7 +135,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   metricsRoutes(app, deps);
   metricsHistoryRoutes(app, deps);
 
-  const webRoot = deps.webRoot && existsSync(deps.webRoot) ? deps.webRoot : undefined;
+  const webRoot = deps.webRoot && existsSync(join(deps.webRoot, 'index.html')) ? deps.webRoot : undefined;
   if (webRoot) {
     await registerPublic(app, (scope) =>
       scope.register(fastifyStatic, { root: webRoot, wildcard: false, index: ['index.html'] }),
@@ -145,8 +145,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '';
     // The web app routes in the browser: any other GET of a page answers its index.
-    if (indexHtml && request.method === 'GET' && !path.startsWith('/v1/') && !path.startsWith('/docs')) {
-      return reply.type('text/html; charset=utf-8').send(indexHtml);
+    if (request.method === 'GET' && !path.startsWith('/v1/') && !path.startsWith('/docs')) {
+      if (indexHtml) return reply.type('text/html; charset=utf-8').send(indexHtml);
+      // A server meant to serve the app whose build is missing says so, not "Route GET /login was not found".
+      if (deps.webRoot) return sendProblem(reply, request, new WebAppNotBuiltError());
     }
     return sendProblem(reply, request, new NotFoundError(`Route ${request.method} ${path}`));
   });

@@ -67,6 +67,17 @@ export class NotFoundError extends SilopoolError {
   }
 }
 
+/** A page of the web app was asked for, but the app was never built (`npm install` builds it). */
+export class WebAppNotBuiltError extends SilopoolError {
+  constructor() {
+    super(
+      'web_app_not_built',
+      404,
+      'The web app is not built (web/dist is missing): run `npm run build:web`, then restart the server. The API (/v1, /docs) works meanwhile.',
+    );
+  }
+}
+
 /** A body in a media type, charset or content coding the API does not read (it reads UTF-8 JSON only). */
 export class UnsupportedMediaTypeError extends SilopoolError {
   constructor(message: string) {

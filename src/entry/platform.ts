@@ -50,6 +50,9 @@ import { announcesToUsers } from './notification-flag.ts';
 import { notificationsFromEnv, openNotifications } from './notifications.ts';
 import { startAwsPlacement, startEmbeddedPlacement } from './placement-wiring.ts';
 
+/** The built web app (`npm run build:web`, run by `npm install`) the server serves. */
+export const WEB_ROOT = fileURLToPath(new URL('../../web/dist', import.meta.url));
+
 export interface RunningPlatform {
   app: FastifyInstance;
   url: string;
@@ -173,7 +176,7 @@ export async function startPlatform(
       ...(config.oidc ? { oidc: config.oidc } : {}),
     }),
     authConfig: config.authConfig,
-    webRoot: fileURLToPath(new URL('../../web/dist', import.meta.url)),
+    webRoot: WEB_ROOT,
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
     // Embedded, every status change happens in this process's function host or its child processes and

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { secureDataDir, writePrivateFile } from '../adapters/embedded/data-dir.ts';
@@ -5,7 +6,7 @@ import { lockDataDir } from '../adapters/embedded/data-dir-lock.ts';
 import { ConfigError, DataDirInUseError } from '../core/errors.ts';
 import { readConfig, type ServerConfig } from './config.ts';
 import { PortInUseError, reservePort } from './listen-port.ts';
-import { startPlatform } from './platform.ts';
+import { startPlatform, WEB_ROOT } from './platform.ts';
 import { stopOnSignals } from './shutdown.ts';
 
 // Before any file is made: whatever this process (and its worker threads and function processes, which
@@ -62,6 +63,11 @@ process.stdout.write(
     `Operator login: ${running.url}/login#token=${running.operatorToken}\n` +
     `API docs: ${running.url}/docs · CLI: npx silopool --help\n\n`,
 );
+if (!existsSync(join(WEB_ROOT, 'index.html')))
+  process.stdout.write(
+    'The web app is not built (web/dist is missing), so the login link and console answer 404 until it is: ' +
+      'run `npm run build:web` (npm install does), then restart. The API and the CLI work meanwhile.\n\n',
+  );
 
 // The CLI's operator token expires with SILOPOOL_OPERATOR_TOKEN_LIFETIME: renew the file at half its life.
 const renewal = setInterval(
