@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -104,5 +104,27 @@ describe('the silopool CLI', () => {
       stderr: expect.stringContaining('/expiresIn'),
     });
     // A dozen CLI processes, each starting tsx: slow on a loaded machine.
+  }, 90_000);
+
+  it("works on a copy of DATA_DIR, not on the running server the copy's server-url names", async () => {
+    const server = await startTestServer();
+    cleanup.push(() => server.stop());
+    const original = newTenantId('orig');
+    await cli(server.dataDir, 'tenants', 'create', original, '--name', 'Original');
+    // A backup or a restore elsewhere, taken while the server runs: its server-url is the running server's.
+    const copy = join(mkdtempSync(join(tmpdir(), 'silopool-cli-copy-')), 'data');
+    cleanup.push(() => rmSync(copy, { recursive: true, force: true }));
+    cpSync(server.dataDir, copy, { recursive: true });
+    expect(readFileSync(join(copy, 'server-url'), 'utf8').trim()).toBe(server.url);
+
+    const added = newTenantId('copy');
+    await cli(copy, 'tenants', 'create', added, '--name', 'Only in the copy');
+    const inCopy = JSON.parse((await cli(copy, 'tenants', 'list', '--json')).stdout) as { id: string }[];
+    expect(inCopy.map((t) => t.id)).toEqual(expect.arrayContaining([original, added]));
+    const onServer = JSON.parse((await cli(server.dataDir, 'tenants', 'list', '--json')).stdout) as {
+      id: string;
+    }[];
+    expect(onServer.map((t) => t.id)).toContain(original);
+    expect(onServer.map((t) => t.id)).not.toContain(added);
   }, 90_000);
 });
