@@ -70,6 +70,20 @@ describe('fields outside input are refused by name, never ignored', () => {
     await expectServesWitness(server, witness);
   });
 
+  // README: "an errors list naming every bad field" — a bad priority or Idempotency-Key hid the input's.
+  it('a bad priority, a bad Idempotency-Key and a bad input are named in one answer', async () => {
+    const res = await server.api('/v1/models/finance/jobs', {
+      method: 'POST',
+      token: tenant.apiKey,
+      body: '{"input":{"years":500,"revenue":"x"},"priority":12}',
+      headers: { 'idempotency-key': 'not a key!' },
+    });
+    const problem = await expectProblem(res, 400, 'validation_failed');
+    expect(problem.errors?.map((e) => e.path).sort()).toEqual(
+      ['/headers/idempotency-key', '/input/revenue', '/input/years', '/priority'].sort(),
+    );
+  });
+
   it('a correct body is still accepted, with its priority', async () => {
     const res = await submit('{"input":{"years":6},"priority":3}');
     expect(res.status).toBe(202);

@@ -1,12 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { submitJob } from '../../control/submit-job.ts';
 import { requireValidSettings } from '../../control/tenant-config.ts';
-import { ValidationError } from '../../core/errors.ts';
+import { type FieldProblem, ValidationError } from '../../core/errors.ts';
 import { jobView } from '../../core/job-view.ts';
 import { jobLimitsFor, type Tenant } from '../../core/tenant.ts';
 import { listModels } from '../../models/registry.ts';
 import { modelForSubmit, variantsFor } from '../../models/releases.ts';
-import { schemaForTenant } from '../../models/rules.ts';
+import { resolveInput, schemaForTenant } from '../../models/rules.ts';
 import { inputPointer } from '../../models/schema-paths.ts';
 import { tenantRules } from '../../models/tenant-rules.ts';
 import type { ModelDefinition } from '../../models/types.ts';
@@ -98,24 +98,32 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
         ]);
       }
       const { input = {}, priority } = body as { input?: unknown; priority?: unknown };
+      const problems: FieldProblem[] = [];
       if (
         priority !== undefined &&
         (!Number.isInteger(priority) || (priority as number) < 0 || (priority as number) > 9)
       ) {
-        throw new ValidationError([
-          { path: '/priority', message: 'must be an integer from 0 to 9', rule: 'range' },
-        ]);
+        problems.push({ path: '/priority', message: 'must be an integer from 0 to 9', rule: 'range' });
       }
       const keyHeader = request.headers['idempotency-key'];
       const idempotencyKey = Array.isArray(keyHeader) ? keyHeader[0] : keyHeader;
       if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-        throw new ValidationError([
-          {
-            path: '/headers/idempotency-key',
-            message: 'must be 1-128 letters, digits or ._:-',
-            rule: 'pattern',
-          },
-        ]);
+        problems.push({
+          path: '/headers/idempotency-key',
+          message: 'must be 1-128 letters, digits or ._:-',
+          rule: 'pattern',
+        });
+      }
+      if (problems.length > 0) {
+        // One answer names every bad field, the input's too: not only once the request's own are fixed.
+        const model = chosen.definition;
+        try {
+          resolveInput(model, tenantRules(model, context.tenant.config), input);
+        } catch (error) {
+          if (!(error instanceof ValidationError)) throw error;
+          problems.push(...error.problems);
+        }
+        throw new ValidationError(problems);
       }
       // Traced around the use case: the span, the story's first steps and the message's trace context.
       const { admitted, job, created, warnings } = await traceSubmit(intake, context, async (traced) => {
