@@ -2,6 +2,7 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import webpush from 'web-push';
 import type { NotificationOffer } from '../api/deps.ts';
+import { ConfigError } from '../core/errors.ts';
 import type { WebhookTargetPolicy } from '../core/webhook-target.ts';
 import { createSmtpMailer, type SmtpSettings, type VapidKeys } from '../functions/notification-channels.ts';
 
@@ -13,7 +14,7 @@ import { createSmtpMailer, type SmtpSettings, type VapidKeys } from '../function
  * - `SILOPOOL_VAPID_PUBLIC_KEY` and `SILOPOOL_VAPID_PRIVATE_KEY` (base64url, `npx web-push
  *   generate-vapid-keys`): required where there is no data directory to keep generated ones (AWS, from a
  *   secret); embedded, a pair is generated once into `DATA_DIR/keys/vapid.json` (mode 0600).
- * @throws Error naming the variable when one is set without its partner.
+ * @throws ConfigError naming the variable when one is set without its partner, or is not the URL it must be.
  */
 export function readNotificationEnv(env: NodeJS.ProcessEnv): {
   smtp?: SmtpSettings;
@@ -24,8 +25,23 @@ export function readNotificationEnv(env: NodeJS.ProcessEnv): {
   const publicKey = env.SILOPOOL_VAPID_PUBLIC_KEY?.trim();
   const privateKey = env.SILOPOOL_VAPID_PRIVATE_KEY?.trim();
   if (Boolean(publicKey) !== Boolean(privateKey)) {
-    throw new Error(
+    throw new ConfigError(
+      publicKey ? 'SILOPOOL_VAPID_PRIVATE_KEY' : 'SILOPOOL_VAPID_PUBLIC_KEY',
       'SILOPOOL_VAPID_PUBLIC_KEY and SILOPOOL_VAPID_PRIVATE_KEY are set together or not at all',
+    );
+  }
+  // Found at start rather than at the first email or push, where the failure reached no one.
+  if (smtpUrl && !/^smtps?:$/.test(urlOrUndefined(smtpUrl)?.protocol ?? '')) {
+    throw new ConfigError(
+      'SILOPOOL_SMTP_URL',
+      'SILOPOOL_SMTP_URL must be an smtp:// or smtps:// URL, like smtp://user:pass@mail.example.com:587',
+    );
+  }
+  const subject = env.SILOPOOL_VAPID_SUBJECT?.trim();
+  if (subject && !/^(mailto|https):$/.test(urlOrUndefined(subject)?.protocol ?? '')) {
+    throw new ConfigError(
+      'SILOPOOL_VAPID_SUBJECT',
+      `SILOPOOL_VAPID_SUBJECT must be a mailto: or https: URL, not "${subject}"`,
     );
   }
   return {
@@ -35,6 +51,14 @@ export function readNotificationEnv(env: NodeJS.ProcessEnv): {
     vapidSubject: env.SILOPOOL_VAPID_SUBJECT?.trim() || 'mailto:admin@localhost',
     ...(publicKey && privateKey ? { vapidKeys: { publicKey, privateKey } } : {}),
   };
+}
+
+function urlOrUndefined(text: string): URL | undefined {
+  try {
+    return new URL(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The VAPID key pair kept in `path`, generated (mode 0600) on first use; another process's wins a race. */

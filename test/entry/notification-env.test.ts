@@ -31,6 +31,21 @@ describe('notification settings from the environment (AWS)', () => {
     );
   });
 
+  it('refuses an SMTP URL or a VAPID subject of the wrong kind at start, naming the variable', () => {
+    // Before, both were taken as they were and failed only at the first email or push, reaching no one.
+    for (const [name, value] of [
+      ['SILOPOOL_SMTP_URL', 'mail.example.com:587'],
+      ['SILOPOOL_SMTP_URL', 'http://mail.example.com'],
+      ['SILOPOOL_VAPID_SUBJECT', 'admin@example.com'],
+    ] as const) {
+      expect(() => notificationsFromEnv({ [name]: value }, policy), value).toThrow(
+        expect.objectContaining({ name: 'ConfigError', variable: name }),
+      );
+    }
+    notificationsFromEnv({ SILOPOOL_SMTP_URL: 'smtps://u:p@mail.example.com:465' }, policy)?.close();
+    notificationsFromEnv({ SILOPOOL_VAPID_SUBJECT: 'https://example.com/contact' }, policy)?.close();
+  });
+
   it('announces to users only with SILOPOOL_NOTIFICATIONS=on', () => {
     expect(announcesToUsers({ SILOPOOL_NOTIFICATIONS: 'on' })).toBe(true);
     expect(announcesToUsers({})).toBe(false);
