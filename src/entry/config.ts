@@ -52,6 +52,9 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
  * @throws ConfigError naming the variable when one is malformed or out of range.
  */
 export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
+  // Read later by the authenticator, the web app's login, the printed links and the trace exporter, each of
+  // which failed with a stack trace (or printed the text as a link) when one was not a URL.
+  for (const name of URL_SETTINGS) urlOf(env, name);
   const oidc: OidcSettings | undefined = env.OIDC_ISSUER
     ? {
         issuer: env.OIDC_ISSUER,
@@ -143,6 +146,32 @@ export function trustProxyOf(env: NodeJS.ProcessEnv): TrustProxy {
     }
   }
   return entries;
+}
+
+/** Settings that must be http(s) URLs when set. */
+const URL_SETTINGS = [
+  'PUBLIC_URL',
+  'OIDC_ISSUER',
+  'OIDC_JWKS_URL',
+  'OIDC_AUTHORIZATION_ENDPOINT',
+  'OIDC_TOKEN_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+] as const;
+
+/** An http(s) URL from the environment, or undefined when unset; throws ConfigError naming the variable. */
+function urlOf(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name];
+  if (value === undefined || value === '') return undefined;
+  let protocol: string | undefined;
+  try {
+    protocol = new URL(value).protocol;
+  } catch {
+    protocol = undefined;
+  }
+  if (protocol !== 'http:' && protocol !== 'https:')
+    throw new ConfigError(name, `${name} must be an http:// or https:// URL, not "${value}"`);
+  return value;
 }
 
 /** A whole number from the environment; throws ConfigError naming the variable when malformed or out of range. */

@@ -103,6 +103,14 @@ describe('README, "Configuration (environment)"', () => {
     }
   });
 
+  it('a documented URL setting that is no http(s) URL is refused, naming it', () => {
+    for (const name of ['PUBLIC_URL', 'OIDC_ISSUER', 'OIDC_JWKS_URL', 'OTEL_EXPORTER_OTLP_ENDPOINT']) {
+      expect(SECTION, name).toContain(`\`${name}\``);
+      expect(refusal(name, 'notaurl')?.variable, name).toBe(name);
+      expect(refusal(name, 'https://example.com'), name).toBeUndefined();
+    }
+  });
+
   it('the variables it says are at least 1 refuse 0, and SILOPOOL_MAX_RECEIVES is 1 to 1000', () => {
     const sentence = /waits\); (.*?) are at least 1/.exec(SECTION.replace(/\n/g, ' '))?.[1];
     const names = [...(sentence ?? '').matchAll(/[A-Z][A-Z_]+/g)].map((m) => m[0]);
