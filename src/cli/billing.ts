@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { statementCsv, statementHtml } from '../control/statement-render.ts';
 import { listStatements, monthStatements, parseMonth, statementFor } from '../control/statements.ts';
 import { parseTenantId } from '../core/ids.ts';
@@ -70,10 +70,15 @@ export function addBillingCommands(program: Command, withOperator: WithOperator)
     .command('statements <tenant>')
     .description("a tenant's statements, or one month's as a table, CSV or printable HTML")
     .option('--month <YYYY-MM>', 'one month (UTC)')
-    .option('--format <format>', 'with --month: table, csv or html', 'table')
+    .addOption(
+      new Option('--format <format>', 'with --month: one month as').choices(['table', 'csv', 'html']),
+    )
     .option('--json', 'machine-readable output')
-    .action((tenant: string, o: { month?: string; format: string; json?: boolean }) =>
-      withOperator(
+    .action((tenant: string, o: { month?: string; format?: string; json?: boolean }) => {
+      // Taken silently before: the list of months came out as a table whatever --format asked for.
+      if (o.format !== undefined && !o.month)
+        throw new CliError("--format needs --month: it formats one month's statement (--month YYYY-MM).");
+      return withOperator(
         Boolean(o.json),
         (op) => statements(op, tenant, o.month ? parseMonth(o.month, '--month') : undefined),
         (items) => {
@@ -101,6 +106,6 @@ export function addBillingCommands(program: Command, withOperator: WithOperator)
             ]),
           );
         },
-      ),
-    );
+      );
+    });
 }

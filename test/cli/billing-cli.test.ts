@@ -33,6 +33,15 @@ describe('silopool usage and statements', () => {
     expect((await cli('usage', '--month', '2026-03')).stdout).toMatch(new RegExp(`${id}.*12000\\.00 USD`));
     const csv = (await cli('statements', id, '--month', '2026-03', '--format', 'csv')).stdout;
     expect(csv.split('\r\n')[0]).toContain('amount_USD');
+    // A format it does not have, or one without the month it formats, was a table before, exit 0.
+    await expect(cli('statements', id, '--month', '2026-03', '--format', 'pdf')).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('Allowed choices are table, csv, html'),
+    });
+    await expect(cli('statements', id, '--format', 'csv')).rejects.toMatchObject({
+      code: 1,
+      stderr: "silopool: --format needs --month: it formats one month's statement (--month YYYY-MM).\n",
+    });
     const list = JSON.parse((await cli('statements', id, '--json')).stdout) as { status: string }[];
     expect(list.at(-1)!.status).toBe('open');
     await expect(cli('usage', '--month', '2026-13')).rejects.toMatchObject({ code: 1 });
