@@ -83,6 +83,16 @@ describe('metrics history and alerts over HTTP (embedded server)', () => {
     expect(bad.status).toBe(400);
     expect(bad.headers.get('content-type')).toContain('application/problem+json');
     expect(JSON.stringify(await bad.json())).toContain('jobs_failed');
+    // Bounds the wrong way round were an empty chart, 200; GET /v1/admin/jobs already refused them.
+    const reversed = await server.api(
+      '/v1/admin/metrics/history?metric=jobs_failed&from=2026-12-02T00:00:00Z&to=2026-12-01T00:00:00Z',
+      { token: server.operatorToken },
+    );
+    expect(reversed.status).toBe(400);
+    expect(await reversed.json()).toMatchObject({
+      code: 'validation_failed',
+      errors: [{ path: '/querystring/from', message: 'must not be after `to`' }],
+    });
   });
 
   it('lists the alert rules and what fires now', async () => {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ALERT_RULES, activeAlerts } from '../../control/alerts.ts';
 import { HISTORY_METRICS, type HistoryMetric } from '../../control/metrics-history.ts';
-import { NotFoundError } from '../../core/errors.ts';
+import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import type { AppDeps } from '../deps.ts';
 
 const DAY = 86_400_000;
@@ -44,6 +44,10 @@ export function metricsHistoryRoutes(app: FastifyInstance, deps: AppDeps): void 
       const { metric, tenant } = request.query;
       const to = request.query.to ? Date.parse(request.query.to) : Date.now();
       const from = request.query.from ? Date.parse(request.query.from) : to - DAY;
+      // As GET /v1/admin/jobs: reversed bounds are a mistake to name, not an empty chart.
+      if (from > to) {
+        throw new ValidationError([{ path: '/querystring/from', message: 'must not be after `to`' }]);
+      }
       const points = await store().query({ metric, scope: tenant ?? '', from, to }, MAX_POINTS);
       return {
         metric,
