@@ -10,7 +10,7 @@ import { grantsIncarnation } from './auth/authenticator.ts';
 import { authenticate, isOperator } from './context.ts';
 import type { AppDeps } from './deps.ts';
 import { guardJsonBodies } from './json-body.ts';
-import { sendProblem } from './problem.ts';
+import { sendProblem, withProblemResponses } from './problem.ts';
 import { OneLinePerRequest } from './request-log.ts';
 import { adminRoutes } from './routes/admin.ts';
 import { adminJobRoutes } from './routes/admin-jobs.ts';
@@ -70,6 +70,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       },
       security: [{ bearer: [] }],
     },
+    // Only an OpenAPI document is made here (never Swagger 2).
+    transformObject: (document) =>
+      withProblemResponses(
+        ('openapiObject' in document ? document.openapiObject : document.swaggerObject) as Parameters<
+          typeof withProblemResponses
+        >[0],
+      ),
   });
   await registerPublic(app, (scope) =>
     scope.register(fastifySwaggerUi, {

@@ -131,3 +131,67 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, raised
   if (error instanceof StorageFullError) reply.header('retry-after', String(error.retryAfterSec));
   return reply.code(body.status).type('application/problem+json').send(body);
 }
+
+/** What every error answer is, as the OpenAPI document describes it (RFC 9457 with a stable `code`). */
+const PROBLEM_SCHEMA = {
+  type: 'object',
+  required: ['type', 'title', 'status', 'code'],
+  additionalProperties: true,
+  properties: {
+    type: { type: 'string', description: 'https://silopool.dev/problems/{code}' },
+    title: { type: 'string' },
+    status: { type: 'integer' },
+    detail: { type: 'string', description: 'What happened and what to change' },
+    code: { type: 'string', description: 'Stable: test this, not the words' },
+    instance: { type: 'string' },
+    errors: {
+      type: 'array',
+      description: 'For bad input: every bad field, by JSON pointer (`/input/discountRate`)',
+      items: {
+        type: 'object',
+        required: ['path', 'message'],
+        properties: { path: { type: 'string' }, message: { type: 'string' }, rule: { type: 'string' } },
+      },
+    },
+  },
+} as const;
+
+type OpenApiDocument = {
+  components?: { schemas?: Record<string, unknown> } & Record<string, unknown>;
+  paths?: Record<string, Record<string, { responses?: Record<string, unknown> } | unknown>>;
+} & Record<string, unknown>;
+
+/**
+ * The OpenAPI document with the error answers every operation can give: a `default` response of
+ * `application/problem+json`, so a generated client knows the shape of a 4xx or 5xx as well as of a 2xx.
+ */
+export function withProblemResponses<T extends OpenApiDocument>(document: T): T {
+  const problem = {
+    description: 'An error: `application/problem+json` (RFC 9457) with a stable `code`',
+    content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+  };
+  const paths = Object.fromEntries(
+    Object.entries(document.paths ?? {}).map(([path, operations]) => [
+      path,
+      Object.fromEntries(
+        Object.entries(operations).map(([method, operation]) => {
+          if (typeof operation !== 'object' || operation === null || !('responses' in operation))
+            return [method, operation];
+          const responses = (operation as { responses?: Record<string, unknown> }).responses ?? {};
+          return [
+            method,
+            { ...operation, responses: { ...responses, default: responses.default ?? problem } },
+          ];
+        }),
+      ),
+    ]),
+  );
+  return {
+    ...document,
+    components: {
+      ...document.components,
+      schemas: { ...document.components?.schemas, Problem: PROBLEM_SCHEMA },
+    },
+    paths,
+  };
+}

@@ -49,4 +49,28 @@ describe('routes the documents name', () => {
     expect(named.length).toBeGreaterThan(50);
     expect(missing).toEqual([]);
   }, 60_000);
+
+  it('README: errors are application/problem+json with a code — and the OpenAPI document says so for every operation', async () => {
+    expect(readFileSync(join(ROOT, 'README.md'), 'utf8')).toContain('Errors are\n`application/problem+json`');
+    const spec = (await (await server.api('/docs/json')).json()) as {
+      components: { schemas: Record<string, { required: string[] }> };
+      paths: Record<
+        string,
+        Record<string, { responses: Record<string, { content?: Record<string, unknown> }> }>
+      >;
+    };
+    expect(spec.components.schemas.Problem?.required).toEqual(expect.arrayContaining(['status', 'code']));
+    const without = Object.entries(spec.paths).flatMap(([path, operations]) =>
+      Object.entries(operations)
+        .filter(([, operation]) => !operation.responses.default?.content?.['application/problem+json'])
+        .map(([method]) => `${method.toUpperCase()} ${path}`),
+    );
+    expect(without).toEqual([]);
+    // What the document says is what a user gets.
+    const answer = await server.api('/v1/jobs/j_nope', { token: server.operatorToken });
+    expect(answer.headers.get('content-type')).toContain('application/problem+json');
+    expect(Object.keys(await answer.json())).toEqual(
+      expect.arrayContaining(spec.components.schemas.Problem!.required),
+    );
+  }, 60_000);
 });
