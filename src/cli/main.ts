@@ -182,8 +182,10 @@ program
 
 program
   .command('token')
-  .description('mint a user token from the embedded issuer')
-  .requiredOption('--tenant <id...>', 'tenant(s) the token grants')
+  .description(
+    "mint a token from the embedded issuer: a user's for tenants, or an operator's (--role operator)",
+  )
+  .option('--tenant <id...>', 'tenant(s) the token grants (needed unless --role operator)')
   .option('--user <name>', 'the user (token subject)', 'user')
   .addOption(new Option('--role <role...>', 'roles').choices(['user', 'operator']).default(['user']))
   .option(
@@ -192,21 +194,27 @@ program
     lifetime,
   )
   .option('--json', 'machine-readable output')
-  .action((o: { tenant: string[]; user: string; role: Role[]; expires?: string; json?: boolean }) =>
-    withOperator(
+  .action((o: { tenant?: string[]; user: string; role: Role[]; expires?: string; json?: boolean }) => {
+    // An operator token (a Prometheus scrape, a script) needs no tenant; one that names none granted the
+    // operator every tenant it named besides, which the CLI used to require.
+    if (!o.tenant && !o.role.includes('operator'))
+      throw new CliError(
+        "--tenant is needed: a user token grants only the tenants it names (an operator's, --role operator, may name none).",
+      );
+    return withOperator(
       Boolean(o.json),
       async (op) => ({
         token: await op.mintToken({
           // A token for a tenant that does not exist grants nothing: say so instead of minting it.
-          tenants: await existingTenants(op, o.tenant),
+          tenants: await existingTenants(op, o.tenant ?? []),
           user: o.user,
           roles: o.role,
           ...(o.expires ? { expiresIn: o.expires } : {}),
         }),
       }),
       ({ token }) => process.stdout.write(`${token}\n`),
-    ),
-  );
+    );
+  });
 
 addBillingCommands(program, withOperator);
 

@@ -54,6 +54,22 @@ describe('CLI errors people can act on', () => {
     expect(long.stderr).toMatch(/\/expiresIn:? must be at most 24h/);
     const ok = await cli({ DATA_DIR }, 'token', '--tenant', id, '--expires', '15m');
     expect(ok.stdout).toMatch(/^ey/);
+    // An operator token for a scrape or a script names no tenant (the CLI required one, which it then granted).
+    const operator = await cli({ DATA_DIR }, 'token', '--role', 'operator', '--user', 'prometheus');
+    expect(operator.code).toBe(0);
+    const claims = JSON.parse(Buffer.from(operator.stdout.split('.')[1]!, 'base64url').toString()) as {
+      tenants: string[];
+      roles: string[];
+      sub: string;
+    };
+    expect(claims).toMatchObject({ tenants: [], roles: ['operator'], sub: 'prometheus' });
+    const userWithout = await cli({ DATA_DIR }, 'token', '--user', 'alice');
+    expect(userWithout).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr:
+        "silopool: --tenant is needed: a user token grants only the tenants it names (an operator's, --role operator, may name none).\n",
+    });
   });
 
   it('names a file it cannot read or write in one line, and deletes nothing when the export cannot be written', async () => {
