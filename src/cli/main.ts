@@ -70,6 +70,7 @@ addReleaseCommands(program, withOperator);
 
 tenants
   .command('list')
+  .description('every tenant: id, name, status, placement, plan')
   .option('--json', 'machine-readable output')
   .action((o: { json?: boolean }) =>
     withOperator(
@@ -85,6 +86,7 @@ tenants
 
 tenants
   .command('get <id>')
+  .description('one tenant with its settings (JSON)')
   .option('--json', 'machine-readable output')
   .action((id: string, o: { json?: boolean }) =>
     withOperator(
@@ -94,12 +96,13 @@ tenants
     ),
   );
 
-for (const [command, status] of [
-  ['suspend', 'suspended'],
-  ['resume', 'active'],
+for (const [command, status, description] of [
+  ['suspend', 'suspended', 'refuse its submits and credentials until it is resumed (its data stays)'],
+  ['resume', 'active', 'let a suspended tenant submit again'],
 ] as const) {
   tenants
     .command(`${command} <id>`)
+    .description(description)
     .option('--json', 'machine-readable output')
     .action((id: string, o: { json?: boolean }) =>
       withOperator(
