@@ -8,7 +8,7 @@ import { describeProblem, fileError, problemOf } from './errors.ts';
 import { addKeyCommands } from './keys.ts';
 import { CliError, type ConnectOptions, connect, type Operator } from './operator.ts';
 import { printTable } from './output.ts';
-import { offboardToFile, runApply, showMove } from './placement.ts';
+import { offboardToFile, readTenantsFile, runApply, showMove } from './placement.ts';
 import { addReleaseCommands } from './releases.ts';
 import { existingTenants, lifetime } from './token.ts';
 
@@ -162,11 +162,12 @@ program
   .option('--export-dir <dir>', "where offboarded tenants' exports go", '.')
   .option('-y, --yes', 'do not ask before offboarding (needed without a terminal)')
   .option('--json', 'machine-readable output')
-  .action((file: string, o: { dryRun?: boolean; exportDir: string; yes?: boolean; json?: boolean }) =>
-    withOperator(
+  .action((file: string, o: { dryRun?: boolean; exportDir: string; yes?: boolean; json?: boolean }) => {
+    const desired = readTenantsFile(file);
+    return withOperator(
       Boolean(o.json),
       (op) =>
-        runApply(op, file, {
+        runApply(op, desired, {
           dryRun: Boolean(o.dryRun),
           exportDir: o.exportDir,
           json: Boolean(o.json),
@@ -180,8 +181,8 @@ program
               ? 'Nothing to change.\n'
               : `Applied ${r.steps} change(s).\n`,
         ),
-    ),
-  );
+    );
+  });
 
 program
   .command('token')

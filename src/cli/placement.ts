@@ -1,6 +1,12 @@
 import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type CurrentTenant, describePlanItem, parseTenantsFile, planApply } from '../control/apply.ts';
+import {
+  type CurrentTenant,
+  type DeclaredTenant,
+  describePlanItem,
+  parseTenantsFile,
+  planApply,
+} from '../control/apply.ts';
 import { CliError, type OperationJson, type Operator } from './operator.ts';
 
 const BAR = 30;
@@ -36,10 +42,18 @@ export async function showMove(
   return current;
 }
 
-/** `silopool apply tenants.yaml`: prints the plan, then carries it out step by step. */
+/**
+ * `silopool apply tenants.yaml`: reads and checks the file (throws ValidationError naming why it is not a
+ * tenants file) before it connects, so a bad file touches nothing, not even DATA_DIR; then `runApply`.
+ */
+export function readTenantsFile(file: string): DeclaredTenant[] {
+  return parseTenantsFile(readFileSync(file, 'utf8'));
+}
+
+/** Prints the plan that makes the tenants match `desired`, then carries it out step by step. */
 export async function runApply(
   op: Operator,
-  file: string,
+  desired: DeclaredTenant[],
   options: {
     dryRun: boolean;
     exportDir: string;
@@ -48,7 +62,6 @@ export async function runApply(
     confirm?(offboarded: string[]): Promise<void>;
   },
 ): Promise<{ plan: string[]; steps: number }> {
-  const desired = parseTenantsFile(readFileSync(file, 'utf8'));
   const current = (await op.listTenants()) as unknown as CurrentTenant[];
   const plan = planApply(desired, current);
   const say = (text: string) => {

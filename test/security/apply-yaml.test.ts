@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -56,5 +56,7 @@ describe('a tenants file that is not valid YAML', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^silopool: .*not valid YAML/);
     expect(result.stderr).not.toMatch(/\n\s+at /);
+    // The file is checked before DATA_DIR is opened: a bad file makes no data folder either.
+    expect(existsSync(join(dir, 'data'))).toBe(false);
   });
 });
