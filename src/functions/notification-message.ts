@@ -50,7 +50,9 @@ export function decodeNotificationMessage(body: string): NotificationMessage | u
 }
 
 /** A job's announcement; the dedup id makes a second announcement of one status (a crash, a redelivery) a no-op. */
-export function notificationMessageFor(job: Pick<JobRecord, 'id' | 'tenantId' | 'status'>): SendMessage {
+export function notificationMessageFor(
+  job: Pick<JobRecord, 'id' | 'tenantId'> & { status: string },
+): SendMessage {
   return {
     body: JSON.stringify({ kind: 'job', tenantId: job.tenantId, jobId: job.id, status: job.status }),
     groupId: job.tenantId,

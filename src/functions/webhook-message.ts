@@ -23,7 +23,9 @@ export function decodeWebhookMessage(body: string): WebhookMessage | undefined {
 }
 
 /** The notification of a job's status; its dedup id makes a second announcement of one status a no-op. */
-export function webhookMessageFor(job: JobRecord): SendMessage {
+export function webhookMessageFor(
+  job: Pick<JobRecord, 'id' | 'tenantId' | 'version'> & { status: string },
+): SendMessage {
   return {
     body: JSON.stringify({ tenantId: job.tenantId, jobId: job.id, status: job.status, version: job.version }),
     groupId: job.tenantId,

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { ForbiddenError } from '../core/errors.ts';
 import type { JobRecord } from '../core/job.ts';
 import { laneForPlacement } from '../core/placement.ts';
 import { BUILTIN_RELEASE, releaseOf } from '../core/release.ts';
@@ -6,6 +7,7 @@ import { functionSettingsFor, type Tenant } from '../core/tenant.ts';
 import type { ReleaseCatalog } from '../models/releases.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
+import { announcementFromChild } from './child-reports.ts';
 import { untilDeadline } from './deadline.ts';
 import { createProcessRuntime, type FunctionInfo, type ProcessRuntime } from './process-runtime.ts';
 import { type QueueConsumer, startQueueConsumer } from './queue-consumer.ts';
@@ -74,9 +76,24 @@ export function startDedicatedHost(options: DedicatedHostOptions): DedicatedHost
       // Fresh per event, so the function sees config changes and a move's routing at once.
       tenant: () => options.directory.get(tenant.id),
       send: async (queue, message) => {
-        await options.queue.send(queue, message);
+        try {
+          await options.queue.send(queue, announcementFromChild(tenant.id, queue, message));
+        } catch (error) {
+          if (error instanceof ForbiddenError) options.onError?.(error);
+          throw error;
+        }
       },
-      ...(options.onJob ? { onJob: options.onJob } : {}),
+      // Relayed to event streams and metrics only for the process's own tenant: its model code (a release,
+      // a tenant's variant) could post a status for any tenant's job.
+      onJob: (job) => {
+        if (job.tenantId === tenant.id) options.onJob?.(job);
+        else
+          options.onError?.(
+            new ForbiddenError(
+              `The function of tenant ${tenant.id} reported a job of tenant ${job.tenantId}; ignored.`,
+            ),
+          );
+      },
       ...(options.onColdStart ? { onColdStart: options.onColdStart } : {}),
       ...(options.onError ? { onError: options.onError } : {}),
     });
