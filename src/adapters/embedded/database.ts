@@ -320,12 +320,6 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX job_items_status ON job_items (pk, status, sk);
   CREATE INDEX job_items_model ON job_items (pk, model, sk);
   `,
-  // Each object row carries the put that wrote it (a random id), so a large put removes only the row it
-  // found before its file, never a row a later put wrote over it (sqlite-object-store.ts). A column added
-  // with no default: a change of the schema alone, however many rows the table holds.
-  `
-  ALTER TABLE objects ADD COLUMN put_id TEXT;
-  `,
 ];
 
 const PAUSE = new Int32Array(new SharedArrayBuffer(4));

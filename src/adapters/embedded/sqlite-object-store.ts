@@ -25,12 +25,12 @@ const ROW_KEYS = 'tenants/';
 const AFTER_ALL_KEYS = '\uffff';
 
 interface Statements {
-  put: Statement<[string, string, Uint8Array, string]>;
+  insert: Statement<[number, string, string, Uint8Array]>;
   get: Statement<[string], { content_type: string; body: Buffer }>;
-  putIdOf: Statement<[string], { put_id: string | null }>;
+  rowidOf: Statement<[string], { rowid: number }>;
   list: Statement<[string, string, string, number], { key: string; size: number }>;
   delete: Statement<[string]>;
-  deleteWritten: Statement<[string, string | null]>;
+  deleteWritten: Statement<[string, number]>;
 }
 
 const prepared = new WeakMap<SqliteDatabase, Statements>();
@@ -39,18 +39,38 @@ function statements(db: SqliteDatabase): Statements {
   let s = prepared.get(db);
   if (!s) {
     s = {
-      put: db.prepare('INSERT OR REPLACE INTO objects (key, content_type, body, put_id) VALUES (?, ?, ?, ?)'),
+      insert: db.prepare('INSERT INTO objects (rowid, key, content_type, body) VALUES (?, ?, ?, ?)'),
       get: db.prepare('SELECT content_type, body FROM objects WHERE key = ?'),
-      putIdOf: db.prepare('SELECT put_id FROM objects WHERE key = ?'),
+      rowidOf: db.prepare('SELECT rowid FROM objects WHERE key = ?'),
       list: db.prepare(
         'SELECT key, length(body) AS size FROM objects WHERE key >= ? AND key < ? AND key > ? ORDER BY key LIMIT ?',
       ),
       delete: db.prepare('DELETE FROM objects WHERE key = ?'),
-      deleteWritten: db.prepare('DELETE FROM objects WHERE key = ? AND put_id IS ?'),
+      deleteWritten: db.prepare('DELETE FROM objects WHERE key = ? AND rowid = ?'),
     };
     prepared.set(db, s);
   }
   return s;
+}
+
+/**
+ * Writes the row of `key` under a random rowid: a row's rowid names the put that wrote it, so a large put
+ * removes only the row it found (`deleteWritten`). SQLite gives a new row the largest rowid plus one, which
+ * a row written after the largest one was deleted gets again, so a row deleted and written anew would look
+ * like the one found. 48 random bits; one already taken (a constraint error) is drawn again.
+ */
+function replaceRow(db: SqliteDatabase, s: Statements, key: string, contentType: string, body: Uint8Array) {
+  db.transaction(() => {
+    s.delete.run(key);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        s.insert.run(randomBytes(6).readUIntBE(0, 6), key, contentType, body);
+        return;
+      } catch (error) {
+        if (attempt >= 3 || (error as { code?: string }).code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw error;
+      }
+    }
+  }).immediate();
 }
 
 /**
@@ -96,15 +116,15 @@ export function createSqliteObjectStore(
         // A row written after it (a small put racing this one) is newer, whether or not the earlier row was
         // there to hide the file: removing it would bring the file back to readers who had seen the row's
         // version replace it, or, where a delete took the file meanwhile, lose the newer put altogether.
-        const earlier = run(key, (s) => s.putIdOf.get(key));
+        const earlier = run(key, (s) => s.rowidOf.get(key));
         await files.put(key, body, contentType);
-        if (earlier) run(key, (s) => s.deleteWritten.run(key, earlier.put_id));
+        if (earlier) run(key, (s) => s.deleteWritten.run(key, earlier.rowid));
         return;
       }
       // A file of this key (a larger version, or one the file store wrote before this store existed) is
       // left for `delete`: the row shadows it for `get` and `list`, and looking for it would cost every put
       // two failed file lookups (job artifacts are written once per key).
-      run(key, (s) => s.put.run(key, contentType, body, randomBytes(9).toString('base64url')));
+      run(key, (s, on) => replaceRow(on, s, key, contentType, body));
     },
 
     async get(key): Promise<StoredObject | undefined> {
