@@ -319,8 +319,10 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
     }
     const switched = tenant.placement === to && tenant.move === undefined;
     if (!switched && tenant.move?.operationId !== id) {
-      // Created, but the tenant never recorded this move (a crash in between, or another move won).
-      if (tenant.move || tenant.placement !== from) {
+      // Created, but the tenant never recorded this move (a crash in between, or another move won). An
+      // onboarding's tenant is born with its move: one without it is another tenant of that id (the
+      // onboarding was refused, or killed before its refusal was recorded), never to be promoted by it.
+      if (tenant.move || tenant.placement !== from || op.params.onboarding === 'true') {
         return finish(id, 'failed', {
           code: 'superseded',
           message: 'The tenant changed before the move began.',

@@ -118,11 +118,29 @@ describe('a crash while onboarding a dedicated tenant with a contract region', (
         },
       );
       await until('the operation written', async () => (await operations.listByTenant(id))[0]);
-      expect(await restarted.resume()).toBe(1);
+      // The same for an id already taken, killed before its refusal was recorded: the existing shared
+      // tenant is not this onboarding's, and must not be promoted by it.
+      const existing = parseTenantId(newTenantId('onb'));
+      await platform.directory.create(makeTenant(existing));
+      void onboardTenant(
+        deps,
+        { id: existing, ...input },
+        {
+          onboardMoving: (tenantId) => dying.onboard(tenantId, () => killed()),
+        },
+      );
+      await until('the operation written', async () => (await operations.listByTenant(existing))[0]);
+
+      expect(await restarted.resume()).toBe(2);
       await restarted.idle();
       const [op] = await operations.listByTenant(id);
       expect(op).toMatchObject({ status: 'failed', error: { code: 'onboarding_stopped' } });
       expect(await platform.directory.get(id)).toBeUndefined();
+      const [other] = await operations.listByTenant(existing);
+      expect(other).toMatchObject({ status: 'failed', error: { code: 'superseded' } });
+      const kept = await platform.directory.get(existing);
+      expect(kept?.placement).toBe('shared');
+      expect(kept?.move).toBeUndefined();
     } finally {
       await Promise.all([dying.stop(), restarted.stop()]);
       await platform.close();
