@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { appendFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { recordsOfIncarnation } from '../core/billing-incarnation.ts';
 import { NotFoundError, ValidationError } from '../core/errors.ts';
 import type { TenantId } from '../core/ids.ts';
@@ -121,10 +121,27 @@ async function customerLookup(deps: {
   };
 }
 
+/**
+ * Appends lines to a JSON Lines file. An append cut short (a kill, a full disk) leaves a torn last line and
+ * the day unmarked, so the next export sends it again: its events start on a line of their own, or the
+ * first would share the fragment's line and a reader would lose it.
+ */
+async function appendLines(path: string, lines: string): Promise<void> {
+  const file = await open(path, 'a+', 0o600);
+  try {
+    const { size } = await file.stat();
+    const last = Buffer.alloc(1);
+    if (size > 0) await file.read(last, 0, 1, size - 1);
+    await file.appendFile(size > 0 && last[0] !== 0x0a ? `\n${lines}` : lines);
+  } finally {
+    await file.close();
+  }
+}
+
 async function send(sink: BillingSink, events: MeterEvent[]): Promise<void> {
   if (events.length === 0) return;
   if (sink.kind === 'file') {
-    await appendFile(sink.path, events.map((e) => `${JSON.stringify(e)}\n`).join(''), { mode: 0o600 });
+    await appendLines(sink.path, events.map((e) => `${JSON.stringify(e)}\n`).join(''));
     return;
   }
   for (let i = 0; i < events.length; i += 500) {

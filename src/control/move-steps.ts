@@ -25,6 +25,11 @@ export interface MoveDeps extends ControlDeps {
    */
   graceMs?: number;
   pollMs?: number;
+  /**
+   * How long an onboarding's operation waits for its tenant to be written (ms, default 30 s) before it ends
+   * as stopped: the two writes follow each other within a request.
+   */
+  onboardingGraceMs?: number;
   /** The first wait before an operation whose driver hit an error is driven again, ms (default 5000, doubling to 60 s). */
   retryMs?: number;
   /**

@@ -4,6 +4,7 @@ import { parseTenantId, type TenantId } from '../core/ids.ts';
 import { laneForPlacement, type StoreRef } from '../core/placement.ts';
 import { checkRegion, REGION_PATTERN } from '../core/region.ts';
 import type { Placement } from '../core/tenant.ts';
+import type { OnboardMoving } from '../ports/control-hooks.ts';
 import type { Operation } from '../ports/operation-store.ts';
 import { StoppedError } from '../ports/tenant-infrastructure.ts';
 import { APPLY_STEPS, driveApply } from './apply-settings.ts';
@@ -34,6 +35,8 @@ export interface MoveRunner {
    * starts it (never without one).
    */
   start(tenantId: string, to: Placement, options?: { region?: string }): Promise<Operation>;
+  /** Onboards a tenant promoted at once (`OnboardMoving`): its promotion recorded before it exists. */
+  onboard: OnboardMoving;
   /**
    * Applies a dedicated tenant's changed function settings to its resources when that takes an operation
    * (a stack update); answers the operation, or undefined when there is nothing to run.
@@ -205,6 +208,30 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
     return op;
   }
 
+  const onboard: OnboardMoving = async (tenantId, create) => {
+    const op = newOperation('move', tenantId, [...MOVE_STEPS], {
+      from: 'shared',
+      to: 'dedicated',
+      onboarding: 'true',
+    });
+    await deps.operations.create(op);
+    const created = await create({
+      operationId: op.id,
+      from: 'shared',
+      to: 'dedicated',
+      phase: 'provisioning',
+    }).catch(async (error: unknown) => {
+      // Refused (the id is taken, a setting is invalid): nothing was created, nothing is left running.
+      await finish(op.id, 'failed', {
+        code: 'onboarding_refused',
+        message: String((error as Error)?.message ?? error),
+      });
+      throw error;
+    });
+    launch(op.id);
+    return { created, operation: op };
+  };
+
   async function finish(
     id: string,
     status: 'succeeded' | 'failed',
@@ -266,12 +293,36 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
     const tenantId = op.tenantId;
     const done = (i: number) => op.steps[i]?.status === 'done';
     let tenant = await deps.directory.get(tenantId);
-    if (!tenant)
-      return finish(id, 'failed', { code: 'tenant_gone', message: 'The tenant no longer exists.' });
+    // An onboarding's operation is written just before its tenant: one found without it may be a moment
+    // early (driven elsewhere), or its onboarding stopped in between, and nothing of it exists.
+    const onboardingGraceMs = deps.onboardingGraceMs ?? 30_000;
+    for (
+      let left = Date.parse(op.createdAt) + onboardingGraceMs - Date.now();
+      !tenant && op.params.onboarding === 'true' && left > 0;
+      left = Date.parse(op.createdAt) + onboardingGraceMs - Date.now()
+    ) {
+      await sleep(Math.min(left, 1000));
+      tenant = await deps.directory.get(tenantId);
+    }
+    if (!tenant) {
+      return finish(
+        id,
+        'failed',
+        op.params.onboarding === 'true'
+          ? {
+              code: 'onboarding_stopped',
+              message:
+                'The onboarding stopped before the tenant was created; nothing of it exists. Onboard it again.',
+            }
+          : { code: 'tenant_gone', message: 'The tenant no longer exists.' },
+      );
+    }
     const switched = tenant.placement === to && tenant.move === undefined;
     if (!switched && tenant.move?.operationId !== id) {
-      // Created, but the tenant never recorded this move (a crash in between, or another move won).
-      if (tenant.move || tenant.placement !== from) {
+      // Created, but the tenant never recorded this move (a crash in between, or another move won). An
+      // onboarding's tenant is born with its move: one without it is another tenant of that id (the
+      // onboarding was refused, or killed before its refusal was recorded), never to be promoted by it.
+      if (tenant.move || tenant.placement !== from || op.params.onboarding === 'true') {
         return finish(id, 'failed', {
           code: 'superseded',
           message: 'The tenant changed before the move began.',
@@ -392,6 +443,7 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
 
   return {
     start,
+    onboard,
     async applySettings(tenantId) {
       const tenant = await deps.directory.get(tenantId);
       if (tenant?.placement !== 'dedicated' || tenant.move) return undefined;

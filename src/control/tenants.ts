@@ -13,6 +13,7 @@ import {
   type TenantConfig,
 } from '../core/tenant.ts';
 import type { BillingItems } from '../ports/billing-items.ts';
+import type { OnboardMoving } from '../ports/control-hooks.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { Operation } from '../ports/operation-store.ts';
 import type { StoreProvider } from '../ports/stores.ts';
@@ -61,6 +62,8 @@ export async function createTenant(
   input: CreateTenantInput,
   /** The placement it is onboarded for: `dedicated` when a promotion follows at once (`onboardTenant`). */
   intended: Placement = input.placement ?? 'shared',
+  /** That promotion, recorded on the tenant in the write that creates it (`MoveRunner.onboard`). */
+  move?: Tenant['move'],
 ): Promise<{ tenant: Tenant; apiKey: string }> {
   const id = parseTenantId(input.id);
   const placement = input.placement ?? 'shared';
@@ -84,6 +87,7 @@ export async function createTenant(
     config,
     apiKeys: [key.record],
     ...(input.region !== undefined ? { region: input.region } : {}),
+    ...(move ? { move } : {}),
     createdAt: now,
     incarnation: randomBytes(12).toString('base64url'),
     updatedAt: now,
@@ -103,11 +107,12 @@ export async function onboardTenant(
   deps: ControlDeps,
   input: CreateTenantInput,
   hooks: {
-    startMove?(tenantId: string, to: Placement): Promise<Operation>;
+    onboardMoving?: OnboardMoving;
     tenantChanged?(tenantId: TenantId): Promise<void>;
   } = {},
 ): Promise<{ tenant: Tenant; apiKey: string; operation?: Operation }> {
-  const slow = input.placement === 'dedicated' && infrastructureOf(deps).speed === 'slow' && hooks.startMove;
+  const slow =
+    input.placement === 'dedicated' && infrastructureOf(deps).speed === 'slow' && hooks.onboardMoving;
   if (!slow) {
     const created = await createTenant(deps, input);
     await hooks.tenantChanged?.(created.tenant.id);
@@ -116,10 +121,14 @@ export async function onboardTenant(
   const tooLong = dedicatedPlacementProblem(parseTenantId(input.id));
   if (tooLong) throw new ValidationError([{ path: '/placement', message: tooLong, rule: 'length' }]);
   // A contract-region tenant is shared only until its promotion switches sends; admission refuses its jobs
-  // until then (control/hooks.ts), so none is ever kept outside its region.
-  const created = await createTenant(deps, { ...input, placement: 'shared' }, 'dedicated');
+  // until then (control/hooks.ts), so none is ever kept outside its region. The promotion is recorded first
+  // and the tenant is born with it: a crash between creating the tenant and starting its move left a
+  // tenant that was meant dedicated (with a contract region: every submit refused) shared for good, as
+  // nothing resumes a move never recorded. Now a restart resumes it like any running operation.
+  const { created, operation } = await hooks.onboardMoving!(parseTenantId(input.id), (move) =>
+    createTenant(deps, { ...input, placement: 'shared' }, 'dedicated', move),
+  );
   await hooks.tenantChanged?.(created.tenant.id);
-  const operation = await hooks.startMove!(created.tenant.id, 'dedicated');
   const tenant = (await deps.directory.get(created.tenant.id)) ?? created.tenant;
   return { tenant, apiKey: created.apiKey, operation };
 }

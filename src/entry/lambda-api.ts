@@ -120,7 +120,7 @@ async function createProxy(): Promise<ProxyHandler> {
         queuedCount: 'records',
         rateBuckets: control.rateBuckets,
       }),
-      startMove: (tenantId, to) => moves.start(tenantId, to),
+      onboardMoving: (tenantId, create) => moves.onboard(tenantId, create),
       applySettings: (tenantId) => moves.applySettings(tenantId),
     },
   });

@@ -272,7 +272,7 @@ export async function startPlatform(
       await Promise.all([host.refresh(), placement.dedicated.refresh()]);
     },
   });
-  hooks.startMove = (tenantId, to) => placement.moves.start(tenantId, to);
+  hooks.onboardMoving = (tenantId, create) => placement.moves.onboard(tenantId, create);
   hooks.applySettings = (tenantId) => placement.moves.applySettings(tenantId);
   // Limits of a new or changed tenant apply at once, not at the host's next refresh; so do a new dedicated
   // tenant's lanes and a dedicated tenant's function settings (docs/placement.md).

@@ -3,6 +3,7 @@ import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { secureDataDir, writePrivateFile } from '../adapters/embedded/data-dir.ts';
 import { lockDataDir } from '../adapters/embedded/data-dir-lock.ts';
+import { MigrationLockedError } from '../adapters/embedded/database.ts';
 import { ConfigError, DataDirInUseError } from '../core/errors.ts';
 import { readConfig, type ServerConfig } from './config.ts';
 import { PortInUseError, reservePort } from './listen-port.ts';
@@ -13,9 +14,17 @@ import { stopOnSignals } from './shutdown.ts';
 // inherit it) creates in DATA_DIR is private even where a writer forgets to pass a mode.
 process.umask(0o077);
 
-/** A setting a user can fix, a busy port or a DATA_DIR in use: one line and exit 1, no stack trace. */
+/**
+ * A setting a user can fix, a busy port, a DATA_DIR in use, a database another process keeps locked past a
+ * migration's wait: one line and exit 1, no stack trace.
+ */
 function refuse(error: unknown): never {
-  if (error instanceof PortInUseError || error instanceof DataDirInUseError || error instanceof ConfigError) {
+  if (
+    error instanceof PortInUseError ||
+    error instanceof DataDirInUseError ||
+    error instanceof ConfigError ||
+    error instanceof MigrationLockedError
+  ) {
     const advice =
       error instanceof DataDirInUseError ? ' Stop it first, or set DATA_DIR to another folder.' : '';
     process.stderr.write(`silopool: ${error.message}${advice}\n`);

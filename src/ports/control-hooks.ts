@@ -1,14 +1,23 @@
 import type { TenantId } from '../core/ids.ts';
-import type { Placement, Tenant } from '../core/tenant.ts';
+import type { Tenant } from '../core/tenant.ts';
 import type { Operation } from './operation-store.ts';
+
+/**
+ * Onboards a tenant that is promoted at once: the promotion's operation is recorded, then `create` writes
+ * the tenant with that move on it (one write: never a tenant without the move), then the move is driven.
+ */
+export type OnboardMoving = <T extends { tenant: Tenant }>(
+  tenantId: TenantId,
+  create: (move: NonNullable<Tenant['move']>) => Promise<T>,
+) => Promise<{ created: T; operation: Operation }>;
 
 /** Hooks the control plane adds (placement moves, usage); optional so the API runs without them. */
 export interface ControlHooks {
   /**
-   * Starts a placement move. Onboarding a dedicated tenant whose resources take minutes (a stack on AWS)
-   * creates it shared and promotes it with this, so it can submit at once.
+   * Onboarding a dedicated tenant whose resources take minutes (a stack on AWS) creates it shared and
+   * promotes it with this, so it can submit at once.
    */
-  startMove?(tenantId: string, to: Placement): Promise<Operation>;
+  onboardMoving?: OnboardMoving;
   /** After a tenant was created or changed: the local function host applies its limits at once. */
   tenantChanged?(tenantId: TenantId): Promise<void>;
   /** After a dedicated tenant's function settings change: the operation applying them, if one is needed. */

@@ -156,17 +156,19 @@ describe('the object store in SQLite', () => {
       },
     };
     const racing = createSqliteObjectStore(() => db, gated, { maxRowBytes: 64 });
+    // With an earlier row, the small put replaced that row before the large put was done with it: the small
+    // one is newer, and the large put (superseded) leaves it in place.
     const cases = [
-      { at: 'before', earlierRow: true, last: 'large' },
-      { at: 'after', earlierRow: true, last: 'large' },
-      { at: 'resolved', earlierRow: true, last: 'small' },
+      { at: 'before', earlierRow: true },
+      { at: 'after', earlierRow: true },
+      { at: 'resolved', earlierRow: true },
       // Without a row the large file is the object from its rename; the small put replaces it after that,
       // so the small one is the object from then on, whenever the large put returns.
-      { at: 'before', earlierRow: false, last: 'small' },
-      { at: 'after', earlierRow: false, last: 'small' },
-      { at: 'resolved', earlierRow: false, last: 'small' },
+      { at: 'before', earlierRow: false },
+      { at: 'after', earlierRow: false },
+      { at: 'resolved', earlierRow: false },
     ] as const;
-    for (const [i, { at, earlierRow, last }] of cases.entries()) {
+    for (const [i, { at, earlierRow }] of cases.entries()) {
       const label = `${at}, ${earlierRow ? 'with' : 'without'} an earlier row`;
       const key = `tenants/${tenant}/jobs/j${i}/workbook.xlsx`;
       // Earlier versions: a file, and (where asked) a row over it.
@@ -194,14 +196,52 @@ describe('the object store in SQLite', () => {
       await look();
       // Each version shows at most once, in the order written: none comes back once replaced.
       expect(new Set(seen).size, `${label}: ${seen.join(' → ')}`).toBe(seen.length);
-      const size = last === 'large' ? 100 : 5;
-      expect(await racing.get(key), label).toMatchObject({ contentType: `text/${last}`, size });
-      expect(seen.at(-1), label).toBe(`text/${last}`);
-      expect((await racing.list(`tenants/${tenant}/jobs/j${i}/`)).items).toEqual([{ key, size }]);
-      // A large winner leaves no row to shadow it; a small winner's row shadows the large file.
-      expect(rowKeys().includes(key), label).toBe(last === 'small');
+      // The small put, the last to write the key, is the object: its row shadows the large file.
+      expect(await racing.get(key), label).toMatchObject({ contentType: 'text/small', size: 5 });
+      expect(seen.at(-1), label).toBe('text/small');
+      expect((await racing.list(`tenants/${tenant}/jobs/j${i}/`)).items).toEqual([{ key, size: 5 }]);
+      expect(rowKeys().includes(key), label).toBe(true);
       await racing.delete(key);
       expect(await other.get(key)).toBeUndefined();
+    }
+  });
+
+  it('a delete while a large put is in flight, then a small put: the small one stays, never lost or resurrected', async () => {
+    // The large put is held after its file is renamed into place (under the earlier row that hides it); a
+    // delete then removes that file and the row, and a small put writes the key again. The small put returned
+    // last: the key must read as it. The large put, done with its file, removed whatever row was there, the
+    // small put's: the key read as nothing, a put that returned lost. Real files and a real database.
+    const real = createFileObjectStore(join(dir, 'objects'), { blockingIo: true });
+    for (const at of ['before', 'after'] as const) {
+      let open = () => {};
+      const held = new Promise<void>((resolve) => (open = resolve));
+      const gated: ObjectStore = {
+        ...real,
+        async put(key, body, contentType) {
+          if (at === 'before') await held;
+          await real.put(key, body, contentType);
+          if (at === 'after') await held;
+        },
+      };
+      const racing = createSqliteObjectStore(() => db, gated, { maxRowBytes: 64 });
+      const key = `tenants/${tenant}/jobs/j-${at}/workbook.xlsx`;
+      await racing.put(key, Buffer.from('old row'), 'text/old-row');
+      const large = racing.put(key, Buffer.alloc(100, 1), 'text/large');
+      await new Promise((resolve) => setImmediate(resolve));
+      await racing.delete(key);
+      expect(await racing.get(key), at).toBeUndefined();
+      await racing.put(key, Buffer.from('small'), 'text/small');
+      open();
+      await large;
+      expect(await racing.get(key), at).toMatchObject({ contentType: 'text/small', size: 5 });
+      expect((await racing.list(`tenants/${tenant}/jobs/j-${at}/`)).items, at).toEqual([{ key, size: 5 }]);
+      // As another process reads it after a restart: the same.
+      const reopened = createSqliteObjectStore(() => db, createFileObjectStore(join(dir, 'objects')), {
+        maxRowBytes: 64,
+      });
+      expect(await reopened.get(key), at).toMatchObject({ contentType: 'text/small', size: 5 });
+      await racing.delete(key);
+      expect(await reopened.get(key), at).toBeUndefined();
     }
   });
 

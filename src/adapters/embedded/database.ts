@@ -23,6 +23,12 @@ export interface OpenDatabaseOptions {
    * other tenants' records kept in use, which an erase (`erasing`) never reaches.
    */
   secureDelete?: boolean;
+  /**
+   * How long an open that must migrate the schema waits for another process's write lock (a dedicated
+   * function's commit, another process migrating the same large file) before it fails naming the file;
+   * default 5 minutes. An open whose schema is current takes no write lock at all.
+   */
+  migrationWaitMs?: number;
 }
 
 /**
@@ -72,7 +78,7 @@ function configure(db: SqliteDatabase, options: OpenDatabaseOptions): SqliteData
   db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
   db.pragma('foreign_keys = ON');
   if (options.secureDelete) db.pragma('secure_delete = ON');
-  migrate(db);
+  migrate(db, options.migrationWaitMs ?? 5 * 60_000);
   return db;
 }
 
@@ -316,11 +322,52 @@ export const MIGRATIONS: readonly string[] = [
   `,
 ];
 
-function migrate(db: SqliteDatabase): void {
-  // IMMEDIATE takes the write lock first, so two processes opening a new file do not both migrate.
-  db.transaction(() => {
-    const current = db.pragma('user_version', { simple: true }) as number;
-    for (let v = current; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
-    if (current < MIGRATIONS.length) db.pragma(`user_version = ${MIGRATIONS.length}`);
-  }).immediate();
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+const schemaVersion = (db: SqliteDatabase) => db.pragma('user_version', { simple: true }) as number;
+
+/** Raised when a database cannot be migrated because another process keeps its write lock. */
+export class MigrationLockedError extends Error {
+  readonly code = 'migration_locked';
+  constructor(path: string, from: number, waitedMs: number, cause: unknown) {
+    super(
+      `${path} must be migrated from schema ${from} to ${MIGRATIONS.length}, but another process (a dedicated function, the CLI, another server) held its write lock for ${Math.round(waitedMs / 1000)} s. Stop that process or start again once it is done; nothing was changed.`,
+      { cause },
+    );
+    this.name = 'MigrationLockedError';
+  }
+}
+
+/**
+ * Runs the migrations `user_version` says are missing, in one transaction (a crash leaves the schema as it
+ * was). A schema already current takes no write lock: every open took one, so an open waited on any other
+ * process's write (a dedicated function's commit; a migration of a large file, which holds it for as long as
+ * the copy takes) and failed with a bare SQLITE_BUSY after the 10 s busy timeout, a start included. One that
+ * must migrate waits for the lock up to `waitMs`, the busy timeout at a time, then fails naming the file.
+ */
+function migrate(db: SqliteDatabase, waitMs: number): void {
+  const from = schemaVersion(db);
+  if (from >= MIGRATIONS.length) return;
+  const started = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      // IMMEDIATE takes the write lock first, so two processes opening an old file do not both migrate;
+      // the version is read again under it (the other may have migrated meanwhile).
+      db.transaction(() => {
+        const current = schemaVersion(db);
+        for (let v = current; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v]!);
+        if (current < MIGRATIONS.length) db.pragma(`user_version = ${MIGRATIONS.length}`);
+      }).immediate();
+      return;
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'SQLITE_BUSY') throw error;
+      const waited = Date.now() - started;
+      if (waited >= waitMs) throw new MigrationLockedError(db.name, from, waited, error);
+      // The busy handler waited busy_timeout already; a short pause more keeps a 0 timeout from spinning.
+      Atomics.wait(PAUSE, 0, 0, 50);
+      if (attempt === 1)
+        process.emitWarning(
+          `${db.name} waits for another process's write lock to migrate its schema (from ${from} to ${MIGRATIONS.length}).`,
+        );
+    }
+  }
 }

@@ -334,8 +334,19 @@ export function createFileObjectStore(rootDir: string, options: FileObjectStoreO
       const { path, legacy } = locate(checkKey(key));
       // The previous layout's copy first: were the process killed in between, the key still reads as the
       // current object, never as the stale one.
-      if (legacy) await unlink(legacy).catch(ignoreMissing);
-      await unlink(path).catch(ignoreMissing);
+      for (const file of legacy ? [legacy, path] : [path]) {
+        const removed = await unlink(file).then(
+          () => true,
+          (error: unknown) => {
+            ignoreMissing(error);
+            return false;
+          },
+        );
+        // A removal survives power loss only once its folder is synced, as a put's rename does: otherwise a
+        // file could come back after a later durable change counted on it gone (the SQLite store deletes a
+        // larger, older version's file before the row that shadowed it; a power loss then showed that file).
+        if (removed && fsync) await io.syncDir(dirname(file));
+      }
     },
   };
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Statement } from 'better-sqlite3';
 import type { ObjectInfo, ObjectPage, ObjectStore, StoredObject } from '../../ports/object-store.ts';
 import { erasing, type SqliteDatabase } from './database.ts';
@@ -24,11 +25,12 @@ const ROW_KEYS = 'tenants/';
 const AFTER_ALL_KEYS = '\uffff';
 
 interface Statements {
-  put: Statement<[string, string, Uint8Array]>;
+  insert: Statement<[number, string, string, Uint8Array]>;
   get: Statement<[string], { content_type: string; body: Buffer }>;
-  has: Statement<[string], { found: number }>;
+  rowidOf: Statement<[string], { rowid: number }>;
   list: Statement<[string, string, string, number], { key: string; size: number }>;
   delete: Statement<[string]>;
+  deleteWritten: Statement<[string, number]>;
 }
 
 const prepared = new WeakMap<SqliteDatabase, Statements>();
@@ -37,17 +39,38 @@ function statements(db: SqliteDatabase): Statements {
   let s = prepared.get(db);
   if (!s) {
     s = {
-      put: db.prepare('INSERT OR REPLACE INTO objects (key, content_type, body) VALUES (?, ?, ?)'),
+      insert: db.prepare('INSERT INTO objects (rowid, key, content_type, body) VALUES (?, ?, ?, ?)'),
       get: db.prepare('SELECT content_type, body FROM objects WHERE key = ?'),
-      has: db.prepare('SELECT 1 AS found FROM objects WHERE key = ?'),
+      rowidOf: db.prepare('SELECT rowid FROM objects WHERE key = ?'),
       list: db.prepare(
         'SELECT key, length(body) AS size FROM objects WHERE key >= ? AND key < ? AND key > ? ORDER BY key LIMIT ?',
       ),
       delete: db.prepare('DELETE FROM objects WHERE key = ?'),
+      deleteWritten: db.prepare('DELETE FROM objects WHERE key = ? AND rowid = ?'),
     };
     prepared.set(db, s);
   }
   return s;
+}
+
+/**
+ * Writes the row of `key` under a random rowid: a row's rowid names the put that wrote it, so a large put
+ * removes only the row it found (`deleteWritten`). SQLite gives a new row the largest rowid plus one, which
+ * a row written after the largest one was deleted gets again, so a row deleted and written anew would look
+ * like the one found. 48 random bits; one already taken (a constraint error) is drawn again.
+ */
+function replaceRow(db: SqliteDatabase, s: Statements, key: string, contentType: string, body: Uint8Array) {
+  db.transaction(() => {
+    s.delete.run(key);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        s.insert.run(randomBytes(6).readUIntBE(0, 6), key, contentType, body);
+        return;
+      } catch (error) {
+        if (attempt >= 3 || (error as { code?: string }).code !== 'SQLITE_CONSTRAINT_PRIMARYKEY') throw error;
+      }
+    }
+  }).immediate();
 }
 
 /**
@@ -56,10 +79,12 @@ function statements(db: SqliteDatabase): Statements {
  * and for every object written before this store existed. A row is the object of its key wherever a
  * file of the same key also is: `get` reads the row first, `list` merges both in key order with the row's
  * size, `delete` removes the file, then the row; a large put stores its file, then removes the row that was
- * there before it (a crash in between either leaves the version that was current readable, never a stale
- * one, never none). So each put becomes the object at one moment (a small one when its row is written, a
- * large one at its rename or, under an earlier row, when that row goes), and of puts of one key racing,
- * a version a reader has seen replaced never comes back.
+ * there before it unless a later put or a delete replaced that row meanwhile (a crash in between either
+ * leaves the version that was current readable, never a stale one, never none). So each put becomes the
+ * object at one moment (a small one when its row is written, a large one at its rename or, under an
+ * earlier row, when that row goes; a large put whose earlier row another put replaced first is superseded
+ * by it, its file hidden until the key's next put or delete), and of puts and deletes of one key racing, a
+ * version a reader has seen replaced never comes back and a put that returned is never lost to an older one.
  *
  * `db` is called for every operation (a dedicated tenant's connection is closed when idle and reopened;
  * store-provider.ts); each statement is one SQLite transaction, durable as the database's `synchronous`
@@ -86,19 +111,20 @@ export function createSqliteObjectStore(
       if (!CONTENT_TYPE.test(contentType))
         throw invalid('/contentType', 'must be 1-254 printable ASCII characters');
       if (body.byteLength > maxRowBytes || !key.startsWith(ROW_KEYS)) {
-        // Only a row that was there before the file is removed. That row hides the new file until it goes,
-        // so the file becomes the object at that one moment. Without one the file is the object from its
-        // rename on; a row written after it (a small put racing this one) is newer, and removing it would
-        // bring the file back to readers who had seen the row's version replace it.
-        const earlierRow = run(key, (s) => s.has.get(key)) !== undefined;
+        // Only the row that was there before the file is removed, and only that one (by the put that wrote
+        // it). That row hides the new file until it goes, so the file becomes the object at that one moment.
+        // A row written after it (a small put racing this one) is newer, whether or not the earlier row was
+        // there to hide the file: removing it would bring the file back to readers who had seen the row's
+        // version replace it, or, where a delete took the file meanwhile, lose the newer put altogether.
+        const earlier = run(key, (s) => s.rowidOf.get(key));
         await files.put(key, body, contentType);
-        if (earlierRow) run(key, (s) => s.delete.run(key));
+        if (earlier) run(key, (s) => s.deleteWritten.run(key, earlier.rowid));
         return;
       }
       // A file of this key (a larger version, or one the file store wrote before this store existed) is
       // left for `delete`: the row shadows it for `get` and `list`, and looking for it would cost every put
       // two failed file lookups (job artifacts are written once per key).
-      run(key, (s) => s.put.run(key, contentType, body));
+      run(key, (s, on) => replaceRow(on, s, key, contentType, body));
     },
 
     async get(key): Promise<StoredObject | undefined> {

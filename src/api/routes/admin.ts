@@ -105,9 +105,9 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
     async (request, reply) => {
       checkConfigWebhook(request.body.config, webhookPolicy);
-      const startMove = deps.control?.startMove;
+      const onboardMoving = deps.control?.onboardMoving;
       const { tenant, apiKey, operation } = await onboardTenant(control, request.body as never, {
-        ...(startMove ? { startMove } : {}),
+        ...(onboardMoving ? { onboardMoving } : {}),
         ...(deps.control?.tenantChanged ? { tenantChanged: deps.control.tenantChanged } : {}),
       });
       // An id onboarded again is another customer: its endpoint starts healthy, whatever its predecessor's did,

@@ -1,0 +1,73 @@
+import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { exportUsage, setBillingCustomer } from '../../src/control/billing-export.ts';
+import { createTenant } from '../../src/control/tenants.ts';
+import type { TenantId } from '../../src/core/ids.ts';
+import { type EmbeddedPlatform, openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
+import { randomTenantId } from '../contract/fixtures.ts';
+
+let dir: string;
+let platform: EmbeddedPlatform;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'silopool-export-torn-'));
+  platform = openEmbeddedPlatform(dir);
+});
+afterEach(async () => {
+  await platform.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/**
+ * An export to a file sink cut short (the server killed mid-append, a full disk taking part of a write)
+ * leaves a torn last line, and the day is not marked exported, so the next export sends it again. That
+ * export appended its events right after the fragment: the first of them shared its line, so a reader of
+ * the JSON Lines file lost that usage event (counted never), whatever its identifier promised.
+ */
+describe('an export after one cut short', () => {
+  it('starts its events on a line of their own, so each is read whole once', async () => {
+    const id = randomTenantId('torn') as TenantId;
+    await createTenant(
+      { directory: platform.directory, queue: platform.queue, stores: platform.stores },
+      { id, name: 'Torn' },
+    );
+    const deps = { billing: platform.billing, directory: platform.directory, usage: platform.usage };
+    await setBillingCustomer(deps, id, 'cus_Torn');
+    const at = new Date(Date.now() + 1000).toISOString();
+    await platform.usage.record(
+      ['j1', 'j2'].map((jobId) => ({
+        id: `job/${id}/${jobId}/jobs`,
+        tenantId: id,
+        meter: 'jobs' as const,
+        model: 'finance',
+        quantity: 1,
+        at,
+        day: at.slice(0, 10),
+      })),
+    );
+    const path = join(dir, 'events.jsonl');
+    const range = { from: at.slice(0, 10), to: at.slice(0, 10) };
+    const tomorrow = Date.parse(at) + 2 * 86_400_000;
+    // What the cut-short export left: its first event torn.
+    await exportUsage(deps, { kind: 'file', path }, range, tomorrow);
+    const whole = readFileSync(path, 'utf8');
+    rmSync(path);
+    appendFileSync(path, whole.slice(0, 20));
+
+    await exportUsage(deps, { kind: 'file', path }, range, tomorrow);
+    const read = new Map<string, number>();
+    expect(readFileSync(path, 'utf8').startsWith(whole.slice(0, 20))).toBe(true);
+    for (const line of readFileSync(path, 'utf8').split('\n')) {
+      try {
+        const event = JSON.parse(line) as { identifier: string };
+        read.set(event.identifier, (read.get(event.identifier) ?? 0) + 1);
+      } catch {
+        // The torn fragment: a reader skips it.
+      }
+    }
+    // Each event read whole, once.
+    expect([...read.keys()].sort()).toEqual([`job/${id}/j1/jobs`, `job/${id}/j2/jobs`]);
+    expect(readFileSync(path, 'utf8').endsWith('\n')).toBe(true);
+  });
+});
