@@ -1,5 +1,5 @@
 import type { FieldProblem } from '../../core/errors.ts';
-import { edate, excelSerial, npv, pmt } from '../finmath.ts';
+import { edate, excelSerial, FIRST_PORTABLE_DATE, npv, pmt } from '../finmath.ts';
 import { implausibleRate, WARN_ABOVE } from '../plausibility.ts';
 import type { ModelWarning } from '../types.ts';
 import type { FinanceInput, LoanInput } from './schema.ts';
@@ -80,8 +80,6 @@ export interface FinanceResult {
   warnings: ModelWarning[];
 }
 
-/** Excel's serial 1: the first date a workbook can hold as a date. */
-const FIRST_EXCEL_DATE = '1900-01-01';
 /**
  * The last date Excel has (serial 2958465; "Excel specifications and limits": latest date allowed for
  * calculation). A payment after it is ##### as a cached date and #NUM! from DATE/EOMONTH on the Loan sheet.
@@ -116,11 +114,11 @@ export function checkFinance(input: FinanceInput): FieldProblem[] {
   }
   if (input.loan && Number.isNaN(Date.parse(input.loan.startDate))) {
     problems.push({ path: '/loan/startDate', message: 'must be a valid date (YYYY-MM-DD)' });
-  } else if (input.loan && input.loan.startDate < FIRST_EXCEL_DATE) {
+  } else if (input.loan && input.loan.startDate < FIRST_PORTABLE_DATE) {
     problems.push({
       path: '/loan/startDate',
-      message: `must be on or after ${FIRST_EXCEL_DATE}: spreadsheets have no dates before 1900`,
-      rule: `loan.startDate >= ${FIRST_EXCEL_DATE}`,
+      message: `must be on or after ${FIRST_PORTABLE_DATE}: spreadsheets have no dates before 1900, and before March 1900 Excel counts a 29 February 1900 that never was, so Excel and LibreOffice or Google Sheets would show other payment dates than the model`,
+      rule: `loan.startDate >= ${FIRST_PORTABLE_DATE}`,
     });
   } else if (input.loan && lastPaymentSerial(input.loan) > excelSerial(LAST_EXCEL_DATE)) {
     problems.push({
