@@ -24,6 +24,7 @@ interface DataValidation {
   type: string;
   sqref: string;
   allowBlank: boolean;
+  error: string;
   formula1?: string;
   formula2?: string;
 }
@@ -46,6 +47,7 @@ function validationsOf(sheet: ReadSheet): DataValidation[] {
       type: attr('type')!,
       sqref: attr('sqref')!,
       allowBlank: attr('allowBlank') === '1',
+      error: unescapeXml(attr('error') ?? ''),
       formula1: f('formula1'),
       formula2: f('formula2'),
     };
@@ -153,6 +155,11 @@ async function checkInputs(model: ModelDefinition, base: Raw, fields: Record<str
   // Every input-styled cell of every sheet has a validation.
   for (const sheet of sheets) {
     const validations = validationsOf(sheet);
+    // Excel refuses (repairs) a file whose validation formula or error text passes 255 characters.
+    for (const v of validations) {
+      expect(v.formula1?.length ?? 0, v.formula1).toBeLessThanOrEqual(255);
+      expect(v.error.length, v.error).toBeLessThanOrEqual(255);
+    }
     for (const c of sheet.cells.filter((x) => styleName(x).endsWith('Input'))) {
       const label = sheet.cells.find((x) => x.row === c.row && x.col === 0)?.value;
       expect(
