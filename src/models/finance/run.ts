@@ -213,6 +213,10 @@ export function runFinance(input: FinanceInput): FinanceResult {
   const shift = (1 + r) ** offset;
   const tvAtEnd = exit ? terminalValue : terminalValue * shift;
   const gordonEquivalent = exit ? terminalValue / shift : terminalValue;
+  const impliedExitMultiple = lastEbitda !== 0 ? tvAtEnd / lastEbitda : null;
+  // Solves TV = FCF_n (1 + g) / (r − g) for g (Rosenbaum & Pearl's mid-year form: TV / (1 + r)^0.5 for TV).
+  const impliedTerminalGrowth =
+    gordonEquivalent + lastFcf !== 0 ? (gordonEquivalent * r - lastFcf) / (gordonEquivalent + lastFcf) : null;
   const enterpriseValue = pvOfCashFlows + pvOfTerminalValue;
   const netDebt = input.netDebt ?? 0;
   const equityValue = enterpriseValue - netDebt;
@@ -225,12 +229,8 @@ export function runFinance(input: FinanceInput): FinanceResult {
     pvOfCashFlows,
     terminalMethod: input.terminalMethod,
     terminalValue,
-    impliedExitMultiple: lastEbitda !== 0 ? tvAtEnd / lastEbitda : null,
-    // Solves TV = FCF_n (1 + g) / (r − g) for g (Rosenbaum & Pearl's mid-year form: TV / (1 + r)^0.5 for TV).
-    impliedTerminalGrowth:
-      gordonEquivalent + lastFcf !== 0
-        ? (gordonEquivalent * r - lastFcf) / (gordonEquivalent + lastFcf)
-        : null,
+    impliedExitMultiple,
+    impliedTerminalGrowth,
     pvOfTerminalValue,
     enterpriseValue,
     netDebt,
@@ -242,6 +242,7 @@ export function runFinance(input: FinanceInput): FinanceResult {
     warnings: [
       ...adviseFinance(input),
       ...valuationWarnings(terminalValue, pvOfTerminalValue, enterpriseValue, input.terminalMethod),
+      ...crossCheckWarnings(impliedExitMultiple, impliedTerminalGrowth),
     ],
   };
 }
@@ -255,6 +256,27 @@ export function runFinance(input: FinanceInput): FinanceResult {
  */
 export function terminalYears(years: number, offset: number, method: FinanceInput['terminalMethod']): number {
   return years - (method === 'exitMultiple' ? 0 : offset);
+}
+
+/** A cross-check that has no value is null in the JSON: say why rather than leave a bare null. */
+function crossCheckWarnings(multiple: number | null, growth: number | null): ModelWarning[] {
+  const warnings: ModelWarning[] = [];
+  if (multiple === null) {
+    warnings.push({
+      code: 'cross_check_undefined',
+      figure: 'impliedExitMultiple',
+      message: 'The last projected EBITDA is 0, so the terminal value implies no EV/EBITDA multiple (null).',
+    });
+  }
+  if (growth === null) {
+    warnings.push({
+      code: 'cross_check_undefined',
+      figure: 'impliedTerminalGrowth',
+      message:
+        'The terminal value plus the last free cash flow is 0, so no perpetual growth solves the Gordon formula (null).',
+    });
+  }
+  return warnings;
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
