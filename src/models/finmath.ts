@@ -49,25 +49,37 @@ const DAY_MS = 86_400_000;
 const EXCEL_EPOCH_MS = Date.UTC(1899, 11, 30);
 
 /**
- * Serials from 1900-03-01 on count days since 1899-12-30. Excel (after Lotus 1-2-3) also counts a
- * 29 February 1900 that never was, serial 60, so every earlier date is one lower: 1900-01-01 is 1.
+ * The first date every spreadsheet gives the same serial: 1900-03-01, serial 61. From it on, a serial counts
+ * days since 1899-12-30 in Excel, LibreOffice Calc and Google Sheets alike. Before it they disagree by a day:
+ * Excel (after Lotus 1-2-3) counts a 29 February 1900 that never was as serial 60 (Microsoft, "Excel
+ * incorrectly assumes that the year 1900 is a leap year"), LibreOffice and Google Sheets do not (their
+ * serial 1 is 1899-12-31). A loan drawn on 1900-01-31 had its first payment on 1900-02-28 in the JSON,
+ * serial 59, while Excel's DATE/EOMONTH put it on the fictional 1900-02-29 (60) and LibreOffice on the 29th
+ * day of a February that ends on the 28th. So no date before it is converted: callers refuse such dates.
  */
-const FIRST_TRUE_SERIAL = 61;
+export const FIRST_PORTABLE_DATE = '1900-03-01';
+export const FIRST_PORTABLE_SERIAL = 61;
+
+/** A date before `FIRST_PORTABLE_DATE` is a caller's bug: its input check should have refused it. */
+const unportable = (what: string) =>
+  new RangeError(`${what} is before ${FIRST_PORTABLE_DATE}: spreadsheets disagree on serials before it`);
 
 /**
- * Excel serial day number of an ISO date (`2008-01-01` → 39448, `1900-01-01` → 1, `1900-03-01` → 61).
- * Dates before 1900-01-01 have no serial in Excel: callers refuse them (see `checkFinance`).
+ * Excel serial day number of an ISO date (`2008-01-01` → 39448, `1900-03-01` → 61). Throws for a date before
+ * 1900-03-01 (see `FIRST_PORTABLE_DATE`): callers refuse those first (`checkFinance`).
  */
 export function excelSerial(date: string | Date): number {
   const ms = typeof date === 'string' ? Date.parse(`${date.slice(0, 10)}T00:00:00Z`) : date.getTime();
   const days = Math.floor((ms - EXCEL_EPOCH_MS) / DAY_MS);
-  return days < FIRST_TRUE_SERIAL ? days - 1 : days;
+  if (!(days >= FIRST_PORTABLE_SERIAL)) throw unportable(`date ${String(date)}`);
+  return days;
 }
 
-/** The UTC date of an Excel serial; the fictional 1900-02-29 (60) reads as 1900-03-01. */
+/** The UTC date of an Excel serial from 61 (1900-03-01) on; throws for earlier serials. */
 function serialToDate(serial: number): Date {
   const s = Math.floor(serial);
-  return new Date(EXCEL_EPOCH_MS + (s < FIRST_TRUE_SERIAL - 1 ? s + 1 : s) * DAY_MS);
+  if (!(s >= FIRST_PORTABLE_SERIAL)) throw unportable(`serial ${serial}`);
+  return new Date(EXCEL_EPOCH_MS + s * DAY_MS);
 }
 
 /** Excel `XNPV(rate, values, dates)`: actual/365 discounting from the first date; dates are Excel serials. */

@@ -44,6 +44,23 @@ describe('numbers a finance team signs off, through the API', () => {
     expect(summary.warnings.map((w) => w.code)).toContain('rate_implausible');
   }, 60_000);
 
+  // Session 17: a loan drawn before 1900-03-01 ran, with payment dates Excel and LibreOffice disagree on.
+  it('a loan drawn on 1900-01-31 is a 400 problem naming the field and the first date to use', async () => {
+    const { apiKey } = await server.createTenant(newTenantId());
+    const res = await server.api('/v1/models/finance/jobs', {
+      method: 'POST',
+      token: apiKey,
+      body: JSON.stringify({
+        input: { loan: { principal: 1000, annualRate: 0.05, termMonths: 12, startDate: '1900-01-31' } },
+      }),
+    });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toContain('application/problem+json');
+    const text = await res.text();
+    expect(text).toContain('/input/loan/startDate');
+    expect(text).toContain('on or after 1900-03-01');
+  }, 60_000);
+
   it('a losing fund reports the IRR its TVPI implies, with the other root named in warnings', async () => {
     const tenant = newTenantId();
     const { apiKey } = await server.createTenant(tenant);

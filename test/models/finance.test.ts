@@ -223,4 +223,14 @@ describe('terminal value guards (issue 13, kind 8)', () => {
     const summary = finance.summary(res, { rounding: 0 }) as { warnings: unknown[] };
     expect(summary.warnings).toEqual(res.warnings);
   });
+
+  // Session 17: with revenue 0 both cross-checks were a bare null in the JSON, with no word of why.
+  it('a cross-check without a value (revenue 0: no EBITDA, no cash flow) is null with a warning naming it', () => {
+    const res = run({ revenue: 0 });
+    expect(res.impliedExitMultiple).toBeNull();
+    expect(res.impliedTerminalGrowth).toBeNull();
+    const undefinedChecks = res.warnings.filter((w) => w.code === 'cross_check_undefined');
+    expect(undefinedChecks.map((w) => w.figure)).toEqual(['impliedExitMultiple', 'impliedTerminalGrowth']);
+    expect(run({}).warnings.filter((w) => w.code === 'cross_check_undefined')).toEqual([]);
+  });
 });

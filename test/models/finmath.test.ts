@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../src/core/errors.ts';
+import type { ValidationError } from '../../src/core/errors.ts';
 import { edate, excelSerial, irr, npv, pmt, xirr, xnpv } from '../../src/models/finmath.ts';
 import { getModel } from '../../src/models/registry.ts';
 import { resolveInput } from '../../src/models/rules.ts';
@@ -59,39 +59,49 @@ describe('Excel financial functions against Microsoft examples', () => {
   });
 });
 
-describe('Excel date serials and the 1900 leap-year rule (issue 13, kind 11)', () => {
+describe('Excel date serials and the 1900 leap-year rule (issue 13, kind 11; session 17)', () => {
   // Excel counts 1900-02-29, which never was, as serial 60 (Microsoft: "Excel incorrectly assumes that the
-  // year 1900 is a leap year", https://learn.microsoft.com/en-us/troubleshoot/microsoft-365-apps/excel/wrongly-assumes-1900-is-leap-year).
-  it('1900-01-01 = 1, 1900-02-28 = 59, 1900-03-01 = 61, 1900-12-31 = 366', () => {
-    expect(excelSerial('1900-01-01')).toBe(1);
-    expect(excelSerial('1900-01-31')).toBe(31);
-    expect(excelSerial('1900-02-28')).toBe(59);
+  // year 1900 is a leap year", https://learn.microsoft.com/en-us/troubleshoot/microsoft-365-apps/excel/wrongly-assumes-1900-is-leap-year);
+  // LibreOffice and Google Sheets count from 1899-12-30 without it, so from 1900-03-01 (61) on every
+  // spreadsheet agrees, and before it none agrees with another.
+  it('1900-03-01 = 61, 1900-12-31 = 366, 1901-01-01 = 367; earlier dates and serials are not converted', () => {
     expect(excelSerial('1900-03-01')).toBe(61);
     expect(excelSerial('1900-12-31')).toBe(366);
     expect(excelSerial('1901-01-01')).toBe(367);
+    for (const date of ['1900-01-01', '1900-01-31', '1900-02-28', '1899-12-31']) {
+      expect(() => excelSerial(date), date).toThrow(/1900-03-01/);
+    }
+    expect(() => edate(60, 1)).toThrow(/1900-03-01/);
+    expect(() => edate(excelSerial('1900-03-15'), -1)).toThrow(/1900-03-01/);
+    expect(edate(61, 1)).toBe(excelSerial('1900-04-01'));
+    expect(edate(excelSerial('1900-03-31'), 1)).toBe(excelSerial('1900-04-30'));
   });
 
-  it('EDATE across the fictional 29 February 1900', () => {
-    expect(edate(excelSerial('1900-01-31'), 1)).toBe(59);
-    expect(edate(59, 1)).toBe(excelSerial('1900-03-28'));
-    expect(edate(excelSerial('1900-01-15'), 2)).toBe(excelSerial('1900-03-15'));
-    expect(edate(excelSerial('1900-03-15'), -2)).toBe(excelSerial('1900-01-15'));
-  });
-
-  it('a loan starting before 1900 is refused (no spreadsheet date), 1900-01-01 is accepted', () => {
+  // A loan drawn 1900-01-29 … 1900-02-28 was accepted: its JSON put the first payment on 1900-02-28 (59) where
+  // Excel's DATE/EOMONTH gave the fictional 1900-02-29 (60) and LibreOffice 60, its 1900-02-28; later rows
+  // were a day apart between the JSON and LibreOffice. Such loans are now a 400 that names the first date.
+  it('a loan drawn before 1900-03-01 is a 400 naming that date; 1900-03-01 is accepted', () => {
     const finance = getModel('finance');
     const loan = (startDate: string) => ({
       loan: { principal: 1000, annualRate: 0.05, termMonths: 12, startDate },
     });
-    expect(() => resolveInput(finance, {}, loan('1899-12-31'))).toThrow(ValidationError);
-    try {
-      resolveInput(finance, {}, loan('1899-12-31'));
-    } catch (e) {
-      expect((e as ValidationError).problems[0]).toMatchObject({ path: '/input/loan/startDate' });
+    for (const start of ['1899-12-31', '1900-01-01', '1900-01-29', '1900-01-31', '1900-02-28']) {
+      let problems: unknown[] = [];
+      try {
+        resolveInput(finance, {}, loan(start));
+      } catch (e) {
+        problems = (e as ValidationError).problems;
+      }
+      expect(problems, start).toEqual([
+        expect.objectContaining({
+          path: '/input/loan/startDate',
+          message: expect.stringMatching(/on or after 1900-03-01/),
+        }),
+      ]);
     }
-    const { effectiveInput } = resolveInput(finance, {}, loan('1900-01-01'));
+    const { effectiveInput } = resolveInput(finance, {}, loan('1900-03-01'));
     const result = finance.run(effectiveInput, {}) as { loan: { rows: { date: number }[] } };
-    expect(result.loan.rows.slice(0, 3).map((r) => r.date)).toEqual([32, 61, 92]); // 1900-02-01, 03-01, 04-01
+    expect(result.loan.rows.slice(0, 3).map((r) => r.date)).toEqual([92, 122, 153]); // 1900-04-01, 05-01, 06-01
   });
 
   // Excel's last date is 9999-12-31, serial 2958465 (Microsoft, "Excel specifications and limits": latest date

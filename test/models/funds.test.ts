@@ -117,6 +117,40 @@ describe('funds: fees and carry', () => {
     expect(inv.path.fee[0]).toBeCloseTo(0.02 * 25, 12);
   });
 
+  // Session 17: the invested basis was capital called to date, so a fund kept charging on capital it had
+  // already returned (year 12 of the paper's fund paid 2 % of 100 on a portfolio that was all but sold).
+  // Net invested capital is called capital less the cost of investments realised (Metrick & Yasuda 2010,
+  // "The Economics of Private Equity Funds", RFS 23(6): net invested capital = invested capital minus the
+  // cost basis of exited investments). Each distribution realises the fraction rd of the portfolio, so the
+  // same fraction of its cost; the period's own calls count, its realisations from the next period.
+  it('invested-basis fees are on capital called less the cost of investments realised before the period', () => {
+    const inv = run({ ...paper, managementFee: { rate: 0.02, basis: 'invested' } });
+    const p = inv.path;
+    expect(p.fee[0]).toBeCloseTo(0.02 * 25, 12);
+    expect(p.fee[1]).toBeCloseTo(0.02 * (25 + 0.333 * 75), 12); // nothing realised in year 1 (NAV_0 = 0)
+    const rd2 = (2 / 12) ** 2.5;
+    // Year 3: year 2 sold rd2 of a portfolio whose cost was 25 (year 2's own call is not yet in it).
+    expect(p.fee[2]).toBeCloseTo(0.02 * (25 - rd2 * 25 + 0.333 * 75 + p.contribution[2]!), 12);
+    let cost = 0;
+    let realised = 0;
+    for (let i = 0; i < p.fee.length; i++) {
+      expect(p.fee[i], `fee in year ${i + 1}`).toBeCloseTo(0.02 * (p.paidIn[i]! - realised), 10);
+      const sold = i === p.fee.length - 1 ? cost + p.contribution[i]! : p.rd[i]! * cost;
+      realised += sold;
+      cost = cost - sold + p.contribution[i]!;
+    }
+    expect(realised).toBeCloseTo(p.paidIn[11]!, 10); // all of it is sold by the end of the life
+    // The fees fall as the portfolio is sold: the last year's is a small part of the peak.
+    expect(p.fee[11]!).toBeLessThan(0.25 * Math.max(...p.fee));
+    expect(inv.metrics.totalFees).toBeLessThan(0.02 * 100 * 9);
+    const american = run({
+      ...paper,
+      managementFee: { rate: 0.02, basis: 'invested' },
+      carry: { rate: 0.2, hurdleRate: 0.08, catchUp: 1, waterfall: 'american' },
+    });
+    expect(Array.from(american.path.fee)).toEqual(Array.from(p.fee));
+  });
+
   it('fee step-down applies after the given fund year', () => {
     const r = run({
       ...paper,

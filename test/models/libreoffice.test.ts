@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Formatting } from '../../src/core/tenant.ts';
@@ -28,9 +29,19 @@ function withoutCachedFormulaValues(bytes: Uint8Array): Uint8Array {
 
 /** LibreOffice opens the workbook (so it computes every formula) and saves it again as xlsx. */
 function recalculateWithLibreOffice(name: string, bytes: Uint8Array): Map<string, Map<string, unknown>> {
-  const dir = mkdtempSync(join(work, `${name}-`));
-  const input = join(dir, `${name}.xlsx`);
-  writeFileSync(input, withoutCachedFormulaValues(bytes));
+  return recalculateAllWithLibreOffice([{ name, bytes }]).get(name)!;
+}
+
+/** Several workbooks in one LibreOffice start (most of its time), each recalculated as above. */
+function recalculateAllWithLibreOffice(
+  books: { name: string; bytes: Uint8Array }[],
+): Map<string, Map<string, Map<string, unknown>>> {
+  const dir = mkdtempSync(join(work, 'batch-'));
+  const inputs = books.map(({ name, bytes }) => {
+    const input = join(dir, `${name}.xlsx`);
+    writeFileSync(input, withoutCachedFormulaValues(bytes));
+    return input;
+  });
   execFileSync(
     SOFFICE,
     [
@@ -40,11 +51,13 @@ function recalculateWithLibreOffice(name: string, bytes: Uint8Array): Map<string
       'xlsx:Calc MS Excel 2007 XML',
       '--outdir',
       join(dir, 'out'),
-      input,
+      ...inputs,
     ],
-    { stdio: 'pipe', timeout: 120_000 },
+    { stdio: 'pipe', timeout: 120_000 * books.length },
   );
-  return numericCells(readFileSync(join(dir, 'out', `${name}.xlsx`)));
+  return new Map(
+    books.map(({ name }) => [name, numericCells(readFileSync(join(dir, 'out', `${name}.xlsx`)))]),
+  );
 }
 
 /** Numeric cell values by sheet name and `row:col`, read leniently (LibreOffice orders attributes its own way). */
@@ -78,7 +91,13 @@ async function compare(modelName: string, raw: object, formatting: Formatting = 
   const model = getModel(modelName);
   const { effectiveInput } = resolveInput(model, {}, raw);
   const bytes = await model.workbook(model.run(effectiveInput, {}), effectiveInput, formatting);
-  const theirs = recalculateWithLibreOffice(modelName, bytes);
+  const { checked, mismatches } = mismatchesOf(bytes, recalculateWithLibreOffice(modelName, bytes));
+  expect(mismatches.slice(0, 10)).toEqual([]);
+  return checked;
+}
+
+/** Each formula cell of our workbook against LibreOffice's value for it (an error cell is a mismatch). */
+function mismatchesOf(bytes: Uint8Array, theirs: Map<string, Map<string, unknown>>) {
   let checked = 0;
   const mismatches: string[] = [];
   const ours = readXlsx(bytes).sheets;
@@ -102,8 +121,7 @@ async function compare(modelName: string, raw: object, formatting: Formatting = 
       checked++;
     }
   }
-  expect(mismatches.slice(0, 10)).toEqual([]);
-  return checked;
+  return { checked, mismatches };
 }
 
 /** The workbook with one Inputs cell (found by its label in column A) set to `value`, as if typed in. */
@@ -145,6 +163,62 @@ async function compareEdited(
     );
   }
 }
+
+const rate = (min: number, max: number) => fc.double({ min, max, noNaN: true });
+const money = (max: number) => fc.oneof(fc.constant(max), fc.double({ min: 0, max, noNaN: true }));
+const isoDate = fc
+  .date({ min: new Date('1900-03-01T00:00:00Z'), max: new Date('2200-12-31T00:00:00Z'), noInvalidDate: true })
+  .map((d) => d.toISOString().slice(0, 10));
+
+const randomFinance = fc.record(
+  {
+    years: fc.integer({ min: 1, max: 30 }),
+    revenue: money(1e15),
+    revenueGrowth: rate(-0.99, 1),
+    ebitdaMargin: rate(-1, 1),
+    depreciationPctRevenue: rate(0, 1),
+    capexPctRevenue: rate(0, 1),
+    nwcPctRevenue: rate(-1, 1),
+    taxRate: rate(0, 1),
+    discountRate: rate(0, 1),
+    terminalGrowth: rate(-0.5, 0.5),
+    terminalMethod: fc.constantFrom('gordon', 'exitMultiple'),
+    exitMultiple: rate(0, 100),
+    discounting: fc.constantFrom('end-year', 'mid-year'),
+    netDebt: rate(-1e15, 1e15),
+    sharesOutstanding: rate(1e-6, 1e15),
+    loan: fc.record({
+      principal: rate(1e-6, 1e15),
+      annualRate: rate(0, 1),
+      termMonths: fc.integer({ min: 1, max: 600 }),
+      startDate: isoDate,
+    }),
+  },
+  { requiredKeys: ['years', 'revenue', 'discountRate', 'terminalGrowth', 'terminalMethod'] },
+);
+
+const randomFunds = fc.record(
+  {
+    commitment: rate(1, 1e13),
+    fundLifeYears: fc.integer({ min: 1, max: 15 }),
+    contributionRates: rate(0.01, 1),
+    bow: rate(0, 20),
+    growthRate: rate(-0.99, 2),
+    yield: rate(0, 1),
+    periodsPerYear: fc.constantFrom(1, 4),
+    managementFee: fc.record({
+      rate: rate(0, 0.1),
+      basis: fc.constantFrom('committed', 'invested', 'nav'),
+    }),
+    carry: fc.record({
+      rate: rate(0, 0.5),
+      hurdleRate: rate(0, 0.5),
+      catchUp: rate(0, 1),
+      waterfall: fc.constantFrom('european', 'american'),
+    }),
+  },
+  { requiredKeys: ['fundLifeYears', 'contributionRates', 'carry', 'managementFee'] },
+);
 
 describe.skipIf(!hasSoffice)(
   'workbooks recalculated by LibreOffice (needs /usr/bin/soffice; .ci/run installs it)',
@@ -216,6 +290,41 @@ describe.skipIf(!hasSoffice)(
         ],
       );
     }, 240_000);
+
+    // Session 17: random inputs across the schemas' whole ranges (fixed seed, so a failure reproduces), every
+    // workbook recalculated in one LibreOffice start; each formula must give the JSON's number, no error cell.
+    it('random finance and funds inputs: every formula gives the model value', async () => {
+      const books: { name: string; bytes: Uint8Array; raw: object }[] = [];
+      for (const [modelName, arb] of [
+        ['finance', randomFinance],
+        ['funds', randomFunds],
+      ] as [string, fc.Arbitrary<object>][]) {
+        const model = getModel(modelName);
+        const accepted = fc
+          .sample(arb, { seed: 17, numRuns: 40 })
+          .filter((raw) => {
+            try {
+              resolveInput(model, {}, raw);
+              return true;
+            } catch {
+              return false;
+            }
+          })
+          .slice(0, 3);
+        expect(accepted.length, `${modelName}: inputs the API accepts`).toBe(3);
+        for (const [i, raw] of accepted.entries()) {
+          const { effectiveInput } = resolveInput(model, {}, raw);
+          const bytes = await model.workbook(model.run(effectiveInput, {}), effectiveInput, {});
+          books.push({ name: `${modelName}-${i}`, bytes, raw });
+        }
+      }
+      const theirs = recalculateAllWithLibreOffice(books);
+      for (const book of books) {
+        const { checked, mismatches } = mismatchesOf(book.bytes, theirs.get(book.name)!);
+        expect(mismatches.slice(0, 5), JSON.stringify(book.raw)).toEqual([]);
+        expect(checked).toBeGreaterThan(100);
+      }
+    }, 600_000);
 
     it('funds edited in the file (periods per year 1 → 4) distributes all NAV, as the API', async () => {
       type R = { metrics: { distributions: number; tvpi: number; netIrr: number } };

@@ -63,6 +63,48 @@ describe('roundHalfAwayFromZero is Excel ROUND', () => {
       }),
     );
   });
+
+  // Session 17: from |x| · 10^decimals ≥ 10^14 the 15-digit reading has no digit past the rounding position.
+  // Before, 2^51 + 0.5 went to 2^51 + 2, anything at or above 2^52 / 10^decimals came back unrounded, and below that the
+  // reading itself was rounded, moving 4000000000000001 to 4e15 and 12345678901234.564 to .6 at 2 places.
+  it('rounds at magnitudes from 10^14 to past 2^53 to the nearest step, halves away from zero, either sign', () => {
+    const big = 2 ** 51; // the last binade with halves: 2^51 + 0.5 is a double, 2^52 + 0.5 is not
+    expect(roundHalfAwayFromZero(big + 0.5, 0)).toBe(big + 1);
+    expect(roundHalfAwayFromZero(-(big + 0.5), 0)).toBe(-(big + 1));
+    expect(roundHalfAwayFromZero(big + 1.5, 0)).toBe(big + 2);
+    expect(roundHalfAwayFromZero(2 ** 52 + 1, 0)).toBe(2 ** 52 + 1);
+    expect(roundHalfAwayFromZero(2 ** 53 + 2, 0)).toBe(2 ** 53 + 2);
+    expect(roundHalfAwayFromZero(4000000000000001, 0)).toBe(4000000000000001);
+    expect(roundHalfAwayFromZero(-1000000000000000.5, 0)).toBe(-1000000000000001);
+    // 45035996273704 + 57/128 (just past 2^52 / 100, shown as …704.445): to cents it is .45, not itself.
+    const cents = 45035996273704 + 57 / 128;
+    expect(String(cents)).toBe('45035996273704.445');
+    expect(roundHalfAwayFromZero(cents, 2)).toBe(45035996273704.45);
+    expect(String(roundHalfAwayFromZero(-cents, 2))).toBe('-45035996273704.45');
+    // 12345678901234.565 is stored as …234.564453125 (289/512): to cents .56, never the 15-digit reading's .6.
+    expect(roundHalfAwayFromZero(12345678901234 + 289 / 512, 2)).toBe(12345678901234.56);
+    expect(roundHalfAwayFromZero(1e20 + 2 ** 15, 2)).toBe(1e20 + 2 ** 15);
+    expect(roundHalfAwayFromZero(1.5e300, 10)).toBe(1.5e300);
+    expect(roundHalfAwayFromZero(5e-324, 10)).toBe(0);
+  });
+
+  it('any double: the result is within half a step (and the reading) of x, and rounds to itself', () => {
+    fc.assert(
+      fc.property(
+        fc.double({ noNaN: true, noDefaultInfinity: true }),
+        fc.integer({ min: 0, max: 10 }),
+        (x, d) => {
+          const r = roundHalfAwayFromZero(x, d);
+          const step = 10 ** -d;
+          const ulp = Math.abs(x) * 2 ** -52;
+          expect(Math.abs(r - x)).toBeLessThanOrEqual(0.55 * step + 2 * ulp);
+          expect(roundHalfAwayFromZero(r, d)).toBe(r);
+          expect(Math.sign(r) === 0 || Math.sign(r) === Math.sign(x)).toBe(true);
+        },
+      ),
+      { numRuns: 5000 },
+    );
+  });
 });
 
 describe('the tenant rounding rule applies to money only', () => {

@@ -1,5 +1,5 @@
 import type { FieldProblem } from '../../core/errors.ts';
-import { edate, excelSerial, npv, pmt } from '../finmath.ts';
+import { edate, excelSerial, FIRST_PORTABLE_DATE, npv, pmt } from '../finmath.ts';
 import { implausibleRate, WARN_ABOVE } from '../plausibility.ts';
 import type { ModelWarning } from '../types.ts';
 import type { FinanceInput, LoanInput } from './schema.ts';
@@ -80,8 +80,6 @@ export interface FinanceResult {
   warnings: ModelWarning[];
 }
 
-/** Excel's serial 1: the first date a workbook can hold as a date. */
-const FIRST_EXCEL_DATE = '1900-01-01';
 /**
  * The last date Excel has (serial 2958465; "Excel specifications and limits": latest date allowed for
  * calculation). A payment after it is ##### as a cached date and #NUM! from DATE/EOMONTH on the Loan sheet.
@@ -116,11 +114,11 @@ export function checkFinance(input: FinanceInput): FieldProblem[] {
   }
   if (input.loan && Number.isNaN(Date.parse(input.loan.startDate))) {
     problems.push({ path: '/loan/startDate', message: 'must be a valid date (YYYY-MM-DD)' });
-  } else if (input.loan && input.loan.startDate < FIRST_EXCEL_DATE) {
+  } else if (input.loan && input.loan.startDate < FIRST_PORTABLE_DATE) {
     problems.push({
       path: '/loan/startDate',
-      message: `must be on or after ${FIRST_EXCEL_DATE}: spreadsheets have no dates before 1900`,
-      rule: `loan.startDate >= ${FIRST_EXCEL_DATE}`,
+      message: `must be on or after ${FIRST_PORTABLE_DATE}: spreadsheets have no dates before 1900, and before March 1900 Excel counts a 29 February 1900 that never was, so Excel and LibreOffice or Google Sheets would show other payment dates than the model`,
+      rule: `loan.startDate >= ${FIRST_PORTABLE_DATE}`,
     });
   } else if (input.loan && lastPaymentSerial(input.loan) > excelSerial(LAST_EXCEL_DATE)) {
     problems.push({
@@ -215,6 +213,10 @@ export function runFinance(input: FinanceInput): FinanceResult {
   const shift = (1 + r) ** offset;
   const tvAtEnd = exit ? terminalValue : terminalValue * shift;
   const gordonEquivalent = exit ? terminalValue / shift : terminalValue;
+  const impliedExitMultiple = lastEbitda !== 0 ? tvAtEnd / lastEbitda : null;
+  // Solves TV = FCF_n (1 + g) / (r − g) for g (Rosenbaum & Pearl's mid-year form: TV / (1 + r)^0.5 for TV).
+  const impliedTerminalGrowth =
+    gordonEquivalent + lastFcf !== 0 ? (gordonEquivalent * r - lastFcf) / (gordonEquivalent + lastFcf) : null;
   const enterpriseValue = pvOfCashFlows + pvOfTerminalValue;
   const netDebt = input.netDebt ?? 0;
   const equityValue = enterpriseValue - netDebt;
@@ -227,12 +229,8 @@ export function runFinance(input: FinanceInput): FinanceResult {
     pvOfCashFlows,
     terminalMethod: input.terminalMethod,
     terminalValue,
-    impliedExitMultiple: lastEbitda !== 0 ? tvAtEnd / lastEbitda : null,
-    // Solves TV = FCF_n (1 + g) / (r − g) for g (Rosenbaum & Pearl's mid-year form: TV / (1 + r)^0.5 for TV).
-    impliedTerminalGrowth:
-      gordonEquivalent + lastFcf !== 0
-        ? (gordonEquivalent * r - lastFcf) / (gordonEquivalent + lastFcf)
-        : null,
+    impliedExitMultiple,
+    impliedTerminalGrowth,
     pvOfTerminalValue,
     enterpriseValue,
     netDebt,
@@ -244,6 +242,7 @@ export function runFinance(input: FinanceInput): FinanceResult {
     warnings: [
       ...adviseFinance(input),
       ...valuationWarnings(terminalValue, pvOfTerminalValue, enterpriseValue, input.terminalMethod),
+      ...crossCheckWarnings(impliedExitMultiple, impliedTerminalGrowth),
     ],
   };
 }
@@ -257,6 +256,27 @@ export function runFinance(input: FinanceInput): FinanceResult {
  */
 export function terminalYears(years: number, offset: number, method: FinanceInput['terminalMethod']): number {
   return years - (method === 'exitMultiple' ? 0 : offset);
+}
+
+/** A cross-check that has no value is null in the JSON: say why rather than leave a bare null. */
+function crossCheckWarnings(multiple: number | null, growth: number | null): ModelWarning[] {
+  const warnings: ModelWarning[] = [];
+  if (multiple === null) {
+    warnings.push({
+      code: 'cross_check_undefined',
+      figure: 'impliedExitMultiple',
+      message: 'The last projected EBITDA is 0, so the terminal value implies no EV/EBITDA multiple (null).',
+    });
+  }
+  if (growth === null) {
+    warnings.push({
+      code: 'cross_check_undefined',
+      figure: 'impliedTerminalGrowth',
+      message:
+        'The terminal value plus the last free cash flow is 0, so no perpetual growth solves the Gordon formula (null).',
+    });
+  }
+  return warnings;
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;

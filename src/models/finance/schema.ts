@@ -223,7 +223,7 @@ export const financeSchema: JsonSchema = {
           format: 'date',
           title: 'Drawdown date',
           description:
-            'The first payment falls one month later. From 1900-01-01, the first date Excel has; the last payment must fall on or before 9999-12-31, the last.',
+            'The first payment falls one month later. From 1900-03-01 (before it, Excel counts a 29 February 1900 that never was and other spreadsheets do not); the last payment must fall on or before 9999-12-31, the last date Excel has.',
           default: '2025-01-01',
         },
       },

@@ -1,8 +1,18 @@
 import type { Formatting } from '../../core/tenant.ts';
-import { a1, type Cell, colName, type Row, type SheetSpec, type StyleName, sheetRef } from '../xlsx/cells.ts';
+import {
+  a1,
+  type Cell,
+  colName,
+  type Row,
+  type SheetSpec,
+  type StyleName,
+  sheetRef,
+  type Validation,
+} from '../xlsx/cells.ts';
 import { headerRows } from '../xlsx/layout.ts';
+import { acceptsField } from '../xlsx/validation.ts';
 import type { FinanceResult, FinanceYear } from './run.ts';
-import { type FinanceInput, MAX_YEARS } from './schema.ts';
+import { type FinanceInput, financeSchema, MAX_YEARS } from './schema.ts';
 import { type SensitivityCentres, sensitivityRows } from './workbook-sensitivity.ts';
 
 export type DcfRefs = Record<
@@ -251,9 +261,19 @@ export function dcfSheet(
       cols: [30, ...Array.from({ length: M + 1 }, () => 15)],
       freeze: { rows: 4, cols: 1 },
       ...(n < M ? { hiddenCols: { from: n + 2, to: M + 1 } } : {}),
+      // The per-year growth inputs accept what the schema's array items do; blank past the projection.
+      ...(growthArray
+        ? { validations: [growthValidation(`${a1(2, L.growth)}:${a1(M + 1, L.growth)}`)] }
+        : {}),
     },
     refs,
   };
+}
+
+function growthValidation(ref: string): Validation {
+  const accepts = acceptsField(financeSchema, 'revenueGrowth', { items: true, allowBlank: true });
+  if (typeof accepts === 'function') throw new Error('revenue growth bounds are inclusive');
+  return { ...accepts, ref } as Validation;
 }
 
 /** A year past the projection as its formulas compute it: every flow 0, the discount factor still defined. */

@@ -1,5 +1,5 @@
 import type { Formatting } from '../../core/tenant.ts';
-import { excelSerial } from '../finmath.ts';
+import { excelSerial, FIRST_PORTABLE_DATE, FIRST_PORTABLE_SERIAL } from '../finmath.ts';
 import type { Provenance } from '../types.ts';
 import type { Cell, Row, SheetSpec, StyleName, WorkbookSpec } from '../xlsx/cells.ts';
 import { checksSheet } from '../xlsx/checks.ts';
@@ -13,8 +13,9 @@ import {
   warningRows,
 } from '../xlsx/layout.ts';
 import { formattingForCurrency } from '../xlsx/styles.ts';
+import { acceptsEnum, acceptsField, local } from '../xlsx/validation.ts';
 import { writeXlsx } from '../xlsx/writer.ts';
-import { type FinanceResult, TERMINAL_SHARE_WARNING } from './run.ts';
+import { type FinanceResult, MIN_TERMINAL_SPREAD, TERMINAL_SHARE_WARNING } from './run.ts';
 import { type FinanceInput, financeSchema, MAX_TERM_MONTHS, MAX_YEARS } from './schema.ts';
 import { financeChecks } from './workbook-checks.ts';
 import { type DcfRefs, dcfSheet } from './workbook-dcf.ts';
@@ -25,15 +26,25 @@ export const FINANCE_SHEETS = ['Inputs', 'DCF', 'Loan', 'Summary', 'Checks'] as 
 
 const TITLE = 'Company projection and valuation';
 
-/** Excel data validation for a numeric input: the schema's range for it. */
-function accepts(field: string, kind: 'whole' | 'decimal' = 'decimal'): InputRow['accepts'] {
-  const props = financeSchema['properties'] as Record<string, Record<string, unknown>>;
-  const loanProps = (props['loan']!['properties'] ?? {}) as Record<string, Record<string, unknown>>;
-  const p = props[field] ?? loanProps[field.replace(/^loan\./, '')] ?? {};
-  const min = (p['minimum'] ?? p['exclusiveMinimum'] ?? -1e15) as number;
-  const max = (p['maximum'] ?? 1e15) as number;
-  return { kind, min, max, message: `The model accepts ${min} to ${max} here.` };
-}
+/** Excel data validation for a numeric input: its schema range (`acceptsField`). */
+const accepts = (path: string, opts?: Parameters<typeof acceptsField>[2]) =>
+  acceptsField(financeSchema, path, opts);
+
+/** The Gordon spread `checkFinance` requires, as a condition on the discount rate and terminal growth cells. */
+const gordonSpread = (r: string, g: string, method: string) => ({
+  formula: `OR(${method}="exitMultiple",${r}-${g}>=${MIN_TERMINAL_SPREAD - 1e-12})`,
+  message: `Under gordon, the discount rate must exceed terminal growth by at least ${MIN_TERMINAL_SPREAD * 100} percentage points.`,
+});
+
+/**
+ * The last payment `EDATE(start, term)` on or before 9999-12-31, the drawdown from 1900-03-01 (serial 61):
+ * `checkFinance`'s date rules, with the Loan sheet's own date formula.
+ */
+const loanDates = (start: string, term: string) => ({
+  formula: `AND(${start}>=${FIRST_PORTABLE_SERIAL},${start}=INT(${start}),MIN(DATE(YEAR(${start}),MONTH(${start})+${term},DAY(${start})),EOMONTH(${start},${term}))<=${LAST_SERIAL})`,
+  message: `The drawdown date must be on or after ${FIRST_PORTABLE_DATE}, and the last monthly payment on or before 9999-12-31.`,
+});
+const LAST_SERIAL = 2958465;
 
 /**
  * The finance workbook as a spec: Inputs, DCF, optional Loan, Summary with the FCF chart, Checks. Every
@@ -62,7 +73,7 @@ export function financeWorkbookSpec(
       label: 'First projected year',
       value: input.startYear,
       style: 'integerInput',
-      accepts: accepts('startYear', 'whole'),
+      accepts: accepts('startYear'),
     },
     {
       key: 'years',
@@ -70,7 +81,7 @@ export function financeWorkbookSpec(
       value: input.years,
       style: 'integerInput',
       unit: `years (1 to ${MAX_YEARS})`,
-      accepts: accepts('years', 'whole'),
+      accepts: accepts('years'),
     },
     {
       key: 'revenue',
@@ -87,7 +98,7 @@ export function financeWorkbookSpec(
           label: 'Revenue growth',
           value: input.revenueGrowth as number,
           style: 'percentInput',
-          accepts: { kind: 'decimal', min: -0.99, max: 10, message: 'The model accepts -0.99 to 10 here.' },
+          accepts: accepts('revenueGrowth'),
         },
     {
       key: 'ebitdaMargin',
@@ -129,14 +140,18 @@ export function financeWorkbookSpec(
       label: 'Discount rate (WACC)',
       value: input.discountRate,
       style: 'percentInput',
-      accepts: accepts('discountRate'),
+      accepts: accepts('discountRate', {
+        also: (r, I) => gordonSpread(r, local(I['g']!), local(I['terminalMethod']!)),
+      }),
     },
     {
       key: 'g',
       label: 'Terminal growth',
       value: input.terminalGrowth,
       style: 'percentInput',
-      accepts: accepts('terminalGrowth'),
+      accepts: accepts('terminalGrowth', {
+        also: (g, I) => gordonSpread(local(I['r']!), g, local(I['terminalMethod']!)),
+      }),
     },
     {
       key: 'terminalMethod',
@@ -144,7 +159,7 @@ export function financeWorkbookSpec(
       value: input.terminalMethod,
       style: 'textInput',
       unit: 'gordon or exitMultiple',
-      accepts: { kind: 'list', values: ['gordon', 'exitMultiple'], message: 'gordon or exitMultiple' },
+      accepts: acceptsEnum(financeSchema, 'terminalMethod', 'gordon or exitMultiple'),
     },
     {
       key: 'exitMultiple',
@@ -159,7 +174,7 @@ export function financeWorkbookSpec(
       label: 'Discounting',
       value: input.discounting,
       style: 'textInput',
-      accepts: { kind: 'list', values: ['end-year', 'mid-year'], message: 'end-year or mid-year' },
+      accepts: acceptsEnum(financeSchema, 'discounting', 'end-year or mid-year'),
     },
     {
       key: 'offset',
@@ -210,13 +225,17 @@ export function financeWorkbookSpec(
         value: input.loan.termMonths,
         style: 'integerInput',
         unit: `months (1 to ${MAX_TERM_MONTHS})`,
-        accepts: accepts('loan.termMonths', 'whole'),
+        accepts: accepts('loan.termMonths', { also: (term, I) => loanDates(local(I['loanStart']!), term) }),
       },
       {
         key: 'loanStart',
         label: 'Loan drawdown date',
         value: excelSerial(input.loan.startDate),
         style: 'dateInput',
+        accepts: (start, I) => {
+          const { formula, message } = loanDates(start, local(I['term']!));
+          return { kind: 'custom', formula: `AND(ISNUMBER(${start}),${formula})`, message };
+        },
       },
     );
   }

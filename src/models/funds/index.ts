@@ -52,7 +52,8 @@ export const fundsSummaryUnits: SummaryUnits = {
 export const fundsModel: ModelDefinition<FundsInput, FundsResult> = {
   name: 'funds',
   // 1.1: the Monte Carlo fan of cumulative net cash flow; the same input gives the same numbers.
-  version: '1.1.0',
+  // 1.1.1: the invested fee basis is net of the cost of realised investments (docs/models.md, Fees).
+  version: '1.1.1',
   title: 'Fund cash-flow projection',
   description:
     'Private-markets fund contributions, distributions and NAV (Takahashi & Alexander 2002), net of fees and carry, with optional Monte Carlo.',

@@ -18,9 +18,9 @@ export interface FundPath {
   lpPaidIn: Float64Array;
   /** European: hurdle account after the period; American: pref-accrued cost basis. */
   hurdle: Float64Array;
-  /** American only: cost basis of the unrealised portfolio. */
+  /** Cost of the unrealised portfolio (net invested capital) after the period. */
   costBasis: Float64Array;
-  /** American only: cost and hurdle amount of this period's realisation. */
+  /** Cost of this period's realisation; American only: its cost plus hurdle (`realisedHurdle`). */
   realisedCost: Float64Array;
   realisedHurdle: Float64Array;
   tier1: Float64Array;
@@ -141,9 +141,13 @@ export function projectFund(
     // Everything left, including a last call, is distributed at L.
     const D = final ? navPrev * (1 + g) + C : rd * navPrev * (1 + g);
     const nav = navPrev * (1 + g) + C - D;
+    // A distribution realises the fraction rd of the portfolio, so the same fraction of its cost; at L all of it.
+    const cost = final ? basisPrev + C : rd * basisPrev;
+    const basis = final ? 0 : basisPrev - cost + C;
     const stepped = fee.stepDownAfterYear !== undefined && rates.fundYear[i]! > fee.stepDownAfterYear;
     const feeRate = stepped ? (fee.stepDownRate ?? fee.rate) : fee.rate;
-    const feeBasis = fee.basis === 'committed' ? commit : fee.basis === 'invested' ? paidIn : navPrev;
+    // Invested: capital called to date less the cost of investments realised before this period (ILPA).
+    const feeBasis = fee.basis === 'committed' ? commit : fee.basis === 'invested' ? basisPrev + C : navPrev;
     const F = (feeRate / P) * feeBasis;
     const lpC = C + F;
     const lpPaidIn = lpPaidInPrev + lpC;
@@ -152,9 +156,7 @@ export function projectFund(
     let profitBefore: number;
     let gp: number;
     let accrued: number;
-    let cost = 0;
     let hAmt = 0;
-    let basis = 0;
     const cd = cdPrev + D;
     if (waterfall === 'european') {
       // Whole fund: LPs get paid-in (with fees) plus the compounded hurdle back before any carry.
@@ -166,11 +168,9 @@ export function projectFund(
       const a1 = Math.min(nav, hurdle);
       accrued = carryOnExcess(nav - a1, cd + a1 - lpPaidIn, gpPrev + gp, c, carryRate);
     } else {
-      // Deal by deal: each distribution realises a fraction rd of the portfolio, and of its cost.
-      cost = final ? basisPrev + C : rd * basisPrev;
+      // Deal by deal: each distribution realises a fraction rd of the portfolio, its cost (`cost`) and the
+      // hurdle accrued on it. At L the whole portfolio is realised; exact zeros keep dust out of the LP NAV.
       hAmt = final ? hurdlePrev * (1 + hP) + C : rd * hurdlePrev * (1 + hP);
-      // At L the whole portfolio is realised; exact zeros keep rounding dust out of the LP NAV.
-      basis = final ? 0 : basisPrev - cost + C;
       hurdle = final ? 0 : hurdlePrev * (1 + hP) - hAmt + C;
       tier1 = Math.min(D, hAmt);
       profitBefore = tier1 - cost;

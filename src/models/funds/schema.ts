@@ -131,7 +131,8 @@ export const fundsSchema: JsonSchema = {
         basis: {
           type: 'string',
           title: 'Fee basis',
-          description: 'committed: the commitment; invested: capital called to date; nav: opening NAV.',
+          description:
+            'committed: the commitment; invested: net invested capital, capital called less the cost of investments realised; nav: opening NAV.',
           enum: ['committed', 'invested', 'nav'],
           default: 'committed',
         },

@@ -130,6 +130,22 @@ export function cashFlowColumns(
       value: (i) => p.distribution[i]! - p.contribution[i]!,
     },
     {
+      key: 'cost',
+      header: 'Realised cost',
+      style: 'money',
+      formula: (cur, prev) =>
+        `IF(${cur('t')}=${I['N']},${prev('basis')}+${cur('C')},${cur('rd')}*${prev('basis')})`,
+      value: at(p.realisedCost),
+    },
+    {
+      key: 'basis',
+      header: 'Invested capital (unrealised cost)',
+      style: 'money',
+      initial: true,
+      formula: (cur, prev) => `IF(${cur('t')}=${I['N']},0,${prev('basis')}-${cur('cost')}+${cur('C')})`,
+      value: at(p.costBasis),
+    },
+    {
       key: 'feeRate',
       header: 'Fee rate',
       style: 'percent',
@@ -142,7 +158,7 @@ export function cashFlowColumns(
       header: 'Fee basis',
       style: 'money',
       formula: (cur, prev) =>
-        `IF(${I['feeBasis']}="committed",${I['commit']},IF(${I['feeBasis']}="invested",${cur('paidIn')},${prev('nav')}))`,
+        `IF(${I['feeBasis']}="committed",${I['commit']},IF(${I['feeBasis']}="invested",${prev('basis')}+${cur('C')},${prev('nav')}))`,
       value: at(p.feeBasis),
     },
     {

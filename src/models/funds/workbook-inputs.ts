@@ -1,21 +1,11 @@
 import type { InputRow } from '../xlsx/layout.ts';
+import { acceptsEnum, acceptsField } from '../xlsx/validation.ts';
 import type { FundsResult } from './run.ts';
-import type { FundsInput } from './schema.ts';
+import { type FundsInput, fundsSchema } from './schema.ts';
 
-const decimal = (min: number, max: number, allowBlank = false): InputRow['accepts'] => ({
-  kind: 'decimal',
-  min,
-  max,
-  message: `The model accepts ${min} to ${max} here.`,
-  ...(allowBlank ? { allowBlank } : {}),
-});
-const whole = (min: number, max: number, allowBlank = false): InputRow['accepts'] => ({
-  kind: 'whole',
-  min,
-  max,
-  message: `The model accepts whole numbers from ${min} to ${max} here.`,
-  ...(allowBlank ? { allowBlank } : {}),
-});
+/** Excel data validation for a numeric input: its schema range (`acceptsField`). */
+const accepts = (path: string, opts?: Parameters<typeof acceptsField>[2]) =>
+  acceptsField(fundsSchema, path, opts);
 
 /**
  * The Inputs sheet of the funds workbook. The call rate (RC) is one input per fund year, the schema's
@@ -36,14 +26,14 @@ export function fundsInputRows(result: FundsResult, input: FundsInput): InputRow
       value: input.commitment,
       style: 'moneyInput',
       unit: input.currency,
-      accepts: decimal(0, 1e13),
+      accepts: accepts('commitment'),
     },
     {
       key: 'vintage',
       label: 'Vintage year',
       value: input.vintageYear,
       style: 'integerInput',
-      accepts: whole(1950, 2200),
+      accepts: accepts('vintageYear'),
     },
     { key: 'L', label: 'Fund life (L)', value: L, style: 'fixed', unit: 'years' },
     {
@@ -52,16 +42,16 @@ export function fundsInputRows(result: FundsResult, input: FundsInput): InputRow
       value: input.periodsPerYear,
       style: 'integerInput',
       unit: '1 (years) or 4 (quarters)',
-      accepts: { kind: 'list', values: [1, 4], message: '1 for years, 4 for quarters' },
+      accepts: acceptsEnum(fundsSchema, 'periodsPerYear', '1 for years, 4 for quarters'),
     },
-    { key: 'B', label: 'Bow (B)', value: input.bow, style: 'numberInput', accepts: decimal(0, 20) },
+    { key: 'B', label: 'Bow (B)', value: input.bow, style: 'numberInput', accepts: accepts('bow') },
     {
       key: 'G',
       label: 'Growth rate (G)',
       value: input.growthRate,
       style: 'percentInput',
       unit: 'per year',
-      accepts: decimal(-0.99, 2),
+      accepts: accepts('growthRate'),
     },
     {
       key: 'Y',
@@ -69,7 +59,7 @@ export function fundsInputRows(result: FundsResult, input: FundsInput): InputRow
       value: input.yield,
       style: 'percentInput',
       unit: 'per year',
-      accepts: decimal(0, 1),
+      accepts: accepts('yield'),
     },
     {
       key: 'feeRate',
@@ -77,7 +67,7 @@ export function fundsInputRows(result: FundsResult, input: FundsInput): InputRow
       value: fee.rate,
       style: 'percentInput',
       unit: 'per year',
-      accepts: decimal(0, 0.1),
+      accepts: accepts('managementFee.rate'),
     },
     {
       key: 'feeBasis',
@@ -85,11 +75,7 @@ export function fundsInputRows(result: FundsResult, input: FundsInput): InputRow
       value: fee.basis,
       style: 'textInput',
       unit: 'committed | invested | nav',
-      accepts: {
-        kind: 'list',
-        values: ['committed', 'invested', 'nav'],
-        message: 'committed, invested or nav',
-      },
+      accepts: acceptsEnum(fundsSchema, 'managementFee.basis', 'committed, invested or nav'),
     },
     {
       key: 'stepAfter',
@@ -97,21 +83,21 @@ export function fundsInputRows(result: FundsResult, input: FundsInput): InputRow
       value: fee.stepDownAfterYear,
       style: 'integerInput',
       unit: 'blank: no step-down',
-      accepts: whole(1, 30, true),
+      accepts: accepts('managementFee.stepDownAfterYear', { allowBlank: true }),
     },
     {
       key: 'stepRate',
       label: 'Fee after step-down',
       value: fee.stepDownRate,
       style: 'percentInput',
-      accepts: decimal(0, 0.1, true),
+      accepts: accepts('managementFee.stepDownRate', { allowBlank: true }),
     },
     {
       key: 'carry',
       label: 'Carried interest',
       value: input.carry.rate,
       style: 'percentInput',
-      accepts: decimal(0, 0.5),
+      accepts: accepts('carry.rate'),
     },
     {
       key: 'hurdle',
@@ -119,14 +105,14 @@ export function fundsInputRows(result: FundsResult, input: FundsInput): InputRow
       value: input.carry.hurdleRate,
       style: 'percentInput',
       unit: 'per year',
-      accepts: decimal(0, 0.5),
+      accepts: accepts('carry.hurdleRate'),
     },
     {
       key: 'catchUp',
       label: 'GP catch-up',
       value: input.carry.catchUp,
       style: 'percentInput',
-      accepts: decimal(0, 1),
+      accepts: accepts('carry.catchUp'),
     },
     {
       key: 'waterfall',
@@ -141,7 +127,8 @@ export function fundsInputRows(result: FundsResult, input: FundsInput): InputRow
       value: input.contributionYears,
       style: 'integerInput',
       unit: 'blank: none; the rest of the commitment is called in its last period',
-      accepts: whole(1, L, true),
+      // checkFunds: contributionYears <= fundLifeYears.
+      accepts: accepts('contributionYears', { allowBlank: true, max: L }),
     },
     {
       key: 'N',
@@ -180,7 +167,7 @@ export function fundsInputRows(result: FundsResult, input: FundsInput): InputRow
       value: rcOfYear(y),
       style: 'percentInput',
       unit: 'of the uncalled commitment, per year',
-      accepts: decimal(0, 1),
+      accepts: accepts('contributionRates', { items: true }),
     });
   }
   return rows;

@@ -58,28 +58,12 @@ export function waterfallColumns(
       ]
     : [
         {
-          key: 'cost',
-          header: 'Realised cost',
-          style: 'money',
-          formula: (cur, prev) =>
-            `IF(${cur('t')}=${I['N']},${prev('basis')}+${cur('C')},${cur('rd')}*${prev('basis')})`,
-          value: at(p.realisedCost),
-        },
-        {
           key: 'hAmt',
           header: 'Realised cost + hurdle',
           style: 'money',
           formula: (cur, prev) =>
             `IF(${cur('t')}=${I['N']},${prev('H')}*${hp}+${cur('C')},${cur('rd')}*${prev('H')}*${hp})`,
           value: at(p.realisedHurdle),
-        },
-        {
-          key: 'basis',
-          header: 'Cost basis',
-          style: 'money',
-          initial: true,
-          formula: (cur, prev) => `IF(${cur('t')}=${I['N']},0,${prev('basis')}-${cur('cost')}+${cur('C')})`,
-          value: at(p.costBasis),
         },
         {
           key: 'H',

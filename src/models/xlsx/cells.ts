@@ -97,6 +97,8 @@ export interface SheetSpec {
 export type Validation = { ref: string; message: string; allowBlank?: boolean } & (
   | { kind: 'whole' | 'decimal'; min: number; max: number }
   | { kind: 'list'; values: (string | number)[] }
+  /** Excel's "custom": a formula TRUE for an accepted value, its references relative to the cell `ref`. */
+  | { kind: 'custom'; formula: string }
 );
 
 /** What docProps/core.xml, app.xml and custom.xml say about the workbook. */

@@ -11,6 +11,7 @@ import {
   type Validation,
 } from './cells.ts';
 import { isPng } from './drawing.ts';
+import type { Accepts } from './validation.ts';
 
 /** Sheet names: the tenant's override for a default name, made valid for Excel. */
 export function sheetNamer(formatting: Formatting): (defaultName: string) => string {
@@ -39,11 +40,9 @@ export interface InputRow {
   unit?: string;
   /** A computed helper shown among the inputs; gets the references laid out so far. */
   formula?: (refs: Record<string, string>) => string;
-  /** The schema's range for an editable input, enforced by Excel's data validation. */
-  accepts?: DistributiveOmit<Validation, 'ref'>;
+  /** The schema's range for an editable input, enforced by Excel's data validation (`acceptsField`). */
+  accepts?: Accepts;
 }
-
-type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 
 /** What the unit column says of a structural input (style `fixed`). */
 export const FIXED_NOTE = 'fixed by this run: re-run the model to change this';
@@ -65,10 +64,10 @@ export function inputsSheetRows(
     { v: 'Unit', s: 'colHeader' },
   ]);
   const refs: Record<string, string> = {};
-  const validations: Validation[] = [];
+  const pending: [Accepts, string][] = [];
   for (const input of inputs) {
     refs[input.key] = `${sheetRef(sheetName)}!${a1(1, rows.length, true)}`;
-    if (input.accepts) validations.push({ ...input.accepts, ref: a1(1, rows.length) } as Validation);
+    if (input.accepts) pending.push([input.accepts, a1(1, rows.length)]);
     rows.push([
       { v: input.label, s: 'label' },
       input.formula
@@ -92,6 +91,11 @@ export function inputsSheetRows(
         s: 'note',
       },
     ],
+  );
+  // After the loop: a cross-field validation may name inputs laid out below its own.
+  const validations = pending.map(
+    ([accepts, cell]) =>
+      ({ ...(typeof accepts === 'function' ? accepts(cell, refs) : accepts), ref: cell }) as Validation,
   );
   return { rows, refs, validations };
 }

@@ -157,6 +157,9 @@ function validationsXml(validations: Validation[]): string {
       const list = v.values.map((x) => String(x).replace(/"/g, '')).join(',');
       return `<dataValidation type="list"${error} sqref="${v.ref}"><formula1>"${escapeXml(list)}"</formula1></dataValidation>`;
     }
+    if (v.kind === 'custom') {
+      return `<dataValidation type="custom"${error} sqref="${v.ref}"><formula1>${escapeXml(v.formula)}</formula1></dataValidation>`;
+    }
     return `<dataValidation type="${v.kind}" operator="between"${error} sqref="${v.ref}"><formula1>${xmlNumber(v.min)}</formula1><formula2>${xmlNumber(v.max)}</formula2></dataValidation>`;
   });
   return `<dataValidations count="${items.length}">${items.join('')}</dataValidations>`;
