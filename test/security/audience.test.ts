@@ -176,6 +176,34 @@ describe('every route, every credential class, every spelling', () => {
     }
   });
 
+  it('an operator token grants no tenant: every tenant route refuses it, even with x-tenant-id naming one', async () => {
+    // The server's operator token is what `silopool token --role operator` mints: roles [operator], no tenant.
+    let refused = 0;
+    for (const route of routes.filter((r) => r.audience === 'tenant')) {
+      const body = route.method === 'GET' || route.method === 'DELETE' ? undefined : '{"input":{}}';
+      for (const tenant of [undefined, victim]) {
+        const res = await server.api(concrete(route.template), {
+          method: route.method,
+          token: server.operatorToken,
+          ...(tenant ? { tenant } : {}),
+          ...(body ? { body } : {}),
+        });
+        const text = await res.text();
+        if (route.template === '/v1/me') {
+          // Who it is, and that it grants no tenant.
+          expect(JSON.parse(text)).toMatchObject({ roles: ['operator'], tenants: [] });
+          continue;
+        }
+        // A body the route's schema refuses is a 400 before the handler looks for a tenant.
+        if (res.status === 400) expect(JSON.parse(text)).toMatchObject({ code: 'validation_failed' });
+        else expect(res.status, `${route.method} ${route.template} as ${tenant ?? 'no tenant'}`).toBe(403);
+        expect(text).not.toContain(victim);
+        if (res.status === 403) refused++;
+      }
+    }
+    expect(refused).toBeGreaterThan(20);
+  });
+
   it('an operator credential reaches the operator routes (the guard is not refusing everything)', async () => {
     const res = await raw('GET', '/v1/%61dmin/tenants', server.operatorToken);
     expect(res.status).toBe(200);
