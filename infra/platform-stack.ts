@@ -20,7 +20,12 @@ import { UserNotifications } from './constructs/user-notifications.ts';
 import { addWebhookDelivery } from './constructs/webhook-delivery.ts';
 import { ITEM_ACTIONS, keyedTable, platformNames } from './naming.ts';
 import { acknowledgePlatform } from './suppressions.ts';
-import { announcementDedupStatement, dedicatedBucketsArn, tenantRegionsOf } from './tenant-grants.ts';
+import {
+  announcementDedupStatement,
+  dedicatedBucketsArn,
+  inThisAccount,
+  tenantRegionsOf,
+} from './tenant-grants.ts';
 
 export interface PlatformStackProps extends StackProps {
   config: SilopoolInfraConfig;
@@ -238,12 +243,17 @@ export class PlatformStack extends Stack {
     const dedicatedBuckets = dedicatedBucketsArn(this);
     const allDedicatedBuckets = tenantRegions.map((r) => dedicatedBucketsArn(this, r));
     apiRole.addToPolicy(
-      new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: allDedicatedBuckets }),
+      new iam.PolicyStatement({
+        actions: ['s3:ListBucket'],
+        resources: allDedicatedBuckets,
+        conditions: inThisAccount(this),
+      }),
     );
     apiRole.addToPolicy(
       new iam.PolicyStatement({
         actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'],
         resources: allDedicatedBuckets.map((b) => `${b}/tenants/*`),
+        conditions: inThisAccount(this),
       }),
     );
     // Dedicated buckets log their access here (tenant-stack.ts), each under its own prefix.

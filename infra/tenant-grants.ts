@@ -21,6 +21,18 @@ export function dedicatedBucketsArn(scope: Stack, region: string = Stack.of(scop
 }
 
 /**
+ * The condition of every grant on S3 buckets named by pattern (dedicated buckets, the contract Regions' code
+ * copies): the bucket belongs to this account. Bucket names are global, so anyone may make a bucket of such
+ * a name in an account of their own (before a promotion, or once an offboarding freed it) with a policy that
+ * lets every principal in; a grant by name alone would then write tenant data there, read its objects as
+ * ours, or copy a model bundle there for tenants' functions to run. Bucket creation is left out: it cannot
+ * take a name another account holds.
+ */
+export function inThisAccount(scope: Stack): Record<string, Record<string, string>> {
+  return { StringEquals: { 'aws:ResourceAccount': Stack.of(scope).account } };
+}
+
+/**
  * Every Region dedicated tenants' stacks may live in: the platform's and its contract Regions (the
  * configured allow-list, never a wildcard), for the grants that follow tenants' resources there.
  */

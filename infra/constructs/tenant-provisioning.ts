@@ -6,7 +6,7 @@ import { Construct } from 'constructs';
 import { RELEASE_LAYOUT } from '../../src/adapters/aws/release-infrastructure.ts';
 import { TENANT_STACK_ENV, TENANT_TAG } from '../../src/adapters/aws/tenant-stack.ts';
 import { platformNames } from '../naming.ts';
-import { dedicatedBucketsArn, tenantRegionsOf } from '../tenant-grants.ts';
+import { dedicatedBucketsArn, inThisAccount, tenantRegionsOf } from '../tenant-grants.ts';
 import { TENANT_ROLE_PATH } from '../tenant-stack.ts';
 import { synthesizeTenantTemplateFile } from '../tenant-template.ts';
 
@@ -126,12 +126,14 @@ export class TenantProvisioning extends Construct {
       new iam.PolicyStatement({
         actions: ['s3:ListBucketVersions'],
         resources: regions.map((r) => dedicatedBucketsArn(stack, r)),
+        conditions: inThisAccount(stack),
       }),
     );
     role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['s3:DeleteObjectVersion'],
         resources: regions.map((r) => `${dedicatedBucketsArn(stack, r)}/*`),
+        conditions: inThisAccount(stack),
       }),
     );
     // Lambda reads code from its own Region only: before a stack is deployed in a contract Region the control
@@ -146,13 +148,20 @@ export class TenantProvisioning extends Construct {
         }),
       );
       const regional = contractRegions.map((r) => `arn:${stack.partition}:s3:::${code.bucket}-${r}`);
+      // Made on first use under a name anyone may take first: used only where this account owns it.
+      role.addToPolicy(new iam.PolicyStatement({ actions: ['s3:CreateBucket'], resources: regional }));
       role.addToPolicy(
-        new iam.PolicyStatement({ actions: ['s3:CreateBucket', 's3:ListBucket'], resources: regional }),
+        new iam.PolicyStatement({
+          actions: ['s3:ListBucket'],
+          resources: regional,
+          conditions: inThisAccount(stack),
+        }),
       );
       role.addToPolicy(
         new iam.PolicyStatement({
           actions: ['s3:GetObject', 's3:PutObject'],
           resources: regional.flatMap((bucket) => bundles.map((key) => `${bucket}/${key}`)),
+          conditions: inThisAccount(stack),
         }),
       );
     }

@@ -11,7 +11,7 @@ import { Construct } from 'constructs';
 import { NOTIFICATION_QUEUE } from '../../src/functions/notification-message.ts';
 import { deadLetterQueueName } from '../../src/ports/message-queue.ts';
 import type { CodeSource, NotificationSettings } from '../config.ts';
-import { announcementDedupStatement, dedicatedBucketsArn } from '../tenant-grants.ts';
+import { announcementDedupStatement, dedicatedBucketsArn, inThisAccount } from '../tenant-grants.ts';
 import { tenantKeysStatement } from '../tenant-keys.ts';
 import { SilopoolFunction } from './silopool-function.ts';
 
@@ -102,13 +102,14 @@ export class UserNotifications extends Construct {
           props.sharedBucket.arnForObjects(SETTINGS),
           ...dedicatedBuckets.map((b) => `${b}/${SETTINGS}`),
         ],
+        conditions: inThisAccount(stack),
       }),
     );
     role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['s3:ListBucket'],
         resources: [props.sharedBucket.bucketArn, ...dedicatedBuckets],
-        conditions: { StringLike: { 's3:prefix': [SETTINGS] } },
+        conditions: { StringLike: { 's3:prefix': [SETTINGS] }, ...inThisAccount(stack) },
       }),
     );
     // Dedicated tenants' job records and users' settings, under their own keys.

@@ -1,5 +1,5 @@
 import type { FastifyInstance, RouteOptions } from 'fastify';
-import { authenticate, requireOperator } from './context.ts';
+import { requireMetricsReader, requireOperator, requireTenantCaller } from './context.ts';
 import type { AppDeps } from './deps.ts';
 
 /**
@@ -7,9 +7,11 @@ import type { AppDeps } from './deps.ts';
  * - `public`: no credential (health, auth settings, the OpenAPI document, the web app's files);
  * - `tenant`: any valid credential; the tenant a request acts for is then resolved from the credential
  *   by `tenantContext`, the only way a route reaches tenant data;
- * - `operator`: a credential with the `operator` role.
+ * - `operator`: a credential with the `operator` role;
+ * - `metrics`: a credential with the `operator` or the `metrics` role (a Prometheus scrape).
+ * A credential whose only grant is `metrics` is refused by `tenant` and `operator` routes alike.
  */
-export type Audience = 'public' | 'tenant' | 'operator';
+export type Audience = 'public' | 'tenant' | 'operator' | 'metrics';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -17,7 +19,7 @@ declare module 'fastify' {
   }
 }
 
-const AUDIENCES: ReadonlySet<string> = new Set<Audience>(['public', 'tenant', 'operator']);
+const AUDIENCES: ReadonlySet<string> = new Set<Audience>(['public', 'tenant', 'operator', 'metrics']);
 
 /**
  * Enforces every route's declared audience from the route the router matched, never from the request's
@@ -35,14 +37,17 @@ export function enforceAudiences(app: FastifyInstance, deps: AppDeps): void {
     const missing = routes.filter((r) => !AUDIENCES.has(String(r.config?.audience)));
     if (missing.length > 0) {
       const names = missing.map((r) => `${[r.method].flat().join(',')} ${r.url}`).join('; ');
-      throw new Error(`Routes registered without an audience (public, tenant or operator): ${names}`);
+      throw new Error(
+        `Routes registered without an audience (public, tenant, operator or metrics): ${names}`,
+      );
     }
   });
   app.addHook('onRequest', async (request) => {
     // Unmatched requests (the not-found handler) carry no audience and reach no route.
     const audience = request.routeOptions.config?.audience;
     if (audience === 'operator') await requireOperator(deps, request);
-    else if (audience === 'tenant') await authenticate(deps, request);
+    else if (audience === 'tenant') await requireTenantCaller(deps, request);
+    else if (audience === 'metrics') await requireMetricsReader(deps, request);
   });
 }
 

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { ForbiddenError, UnauthorizedError } from '../core/errors.ts';
-import type { Principal } from '../core/principal.ts';
+import { type Principal, scrapesOnly } from '../core/principal.ts';
 import { incarnationOf, type Tenant } from '../core/tenant.ts';
 import { tenantDataFor } from '../ports/placement-data.ts';
 import type { TenantData } from '../ports/stores.ts';
@@ -61,6 +61,23 @@ export async function requireOperator(deps: AppDeps, request: FastifyRequest): P
   if (!principal.roles.has('operator')) throw new ForbiddenError('This route needs the operator role.');
   return principal;
 }
+
+/** A tenant route's caller: any valid credential but a scrape one, which reaches `GET /metrics` only. */
+export async function requireTenantCaller(deps: AppDeps, request: FastifyRequest): Promise<Principal> {
+  const principal = await authenticate(deps, request);
+  if (scrapesOnly(principal)) throw new ForbiddenError(SCRAPE_ONLY);
+  return principal;
+}
+
+/** `GET /metrics`: an operator's credential or a scrape one (the `metrics` role). */
+export async function requireMetricsReader(deps: AppDeps, request: FastifyRequest): Promise<Principal> {
+  const principal = await authenticate(deps, request);
+  if (!principal.roles.has('operator') && !principal.roles.has('metrics'))
+    throw new ForbiddenError('This route needs the metrics or the operator role.');
+  return principal;
+}
+
+const SCRAPE_ONLY = 'A metrics credential reaches GET /metrics only: use a user or operator credential here.';
 
 /** Whether the request carries a valid operator credential; anything else (none, invalid, a tenant's) is false. */
 export async function isOperator(deps: AppDeps, request: FastifyRequest): Promise<boolean> {

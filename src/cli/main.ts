@@ -187,11 +187,13 @@ program
 program
   .command('token')
   .description(
-    "mint a token from the embedded issuer: a user's for tenants, or an operator's (--role operator)",
+    "mint a token from the embedded issuer: a user's for tenants, an operator's (--role operator), or a Prometheus scrape token that reads /metrics only (--role metrics)",
   )
-  .option('--tenant <id...>', 'tenant(s) the token grants (needed unless --role operator)')
+  .option('--tenant <id...>', 'tenant(s) the token grants (needed unless --role operator or metrics)')
   .option('--user <name>', 'the user (token subject)', 'user')
-  .addOption(new Option('--role <role...>', 'roles').choices(['user', 'operator']).default(['user']))
+  .addOption(
+    new Option('--role <role...>', 'roles').choices(['user', 'operator', 'metrics']).default(['user']),
+  )
   .option(
     '--expires <duration>',
     "lifetime from 1s to 24h (SILOPOOL_TOKEN_MAX_LIFETIME), like 15m or 12h (default: the server's, 1h)",
@@ -201,9 +203,13 @@ program
   .action((o: { tenant?: string[]; user: string; role: Role[]; expires?: string; json?: boolean }) => {
     // An operator token (a Prometheus scrape, a script) needs no tenant; one that names none granted the
     // operator every tenant it named besides, which the CLI used to require.
-    if (!o.tenant && !o.role.includes('operator'))
+    if (o.role.includes('metrics') && (o.tenant || o.role.some((r) => r !== 'metrics')))
       throw new CliError(
-        "--tenant is needed: a user token grants only the tenants it names (an operator's, --role operator, may name none).",
+        '--role metrics mints a scrape token of its own: give it no --tenant and no other role (mint those separately).',
+      );
+    if (!o.tenant && !o.role.includes('operator') && !o.role.includes('metrics'))
+      throw new CliError(
+        "--tenant is needed: a user token grants only the tenants it names (an operator's, --role operator, or a scrape token, --role metrics, names none).",
       );
     return withOperator(
       Boolean(o.json),

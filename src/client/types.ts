@@ -4,7 +4,7 @@
  * the server so the client can be copied or published on its own.
  */
 
-export type Role = 'operator' | 'user';
+export type Role = 'operator' | 'user' | 'metrics';
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export type Placement = 'shared' | 'dedicated';
 export type TenantStatus = 'active' | 'suspended' | 'offboarding';

@@ -1,3 +1,4 @@
+import { ValidationError } from '../core/errors.ts';
 import { parseTenantId } from '../core/ids.ts';
 import type { Role } from '../core/principal.ts';
 import { chooseLifetime, type TokenLifetimes } from '../core/token-lifetime.ts';
@@ -24,6 +25,17 @@ export async function mintUserToken(
   pathPrefix = '/body',
 ): Promise<{ token: string; expiresAt: string }> {
   const lifetimeSec = chooseLifetime(request.expiresIn, deps.lifetimes, `${pathPrefix}/expiresIn`);
+  // A scrape token is least privilege only alone: with another role or a tenant it would grant those too.
+  const roles = request.roles ?? ['user'];
+  if (roles.includes('metrics') && (roles.some((r) => r !== 'metrics') || request.tenants.length > 0)) {
+    throw new ValidationError([
+      {
+        path: `${pathPrefix}/${roles.length > 1 ? 'roles' : 'tenants'}`,
+        message:
+          'the metrics role is for a scrape token of its own: no other role and no tenant (mint those separately)',
+      },
+    ]);
+  }
   const tenants = request.tenants.map((t, i) => parseTenantId(t, `${pathPrefix}/tenants/${i}`));
   const incarnations: Record<string, string> = {};
   for (const id of tenants) {
@@ -33,7 +45,7 @@ export async function mintUserToken(
   const token = await deps.issuer.mint({
     subject: request.user,
     tenants,
-    roles: request.roles ?? ['user'],
+    roles,
     lifetimeSec,
     incarnations,
   });

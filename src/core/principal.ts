@@ -1,7 +1,18 @@
 import type { TenantId } from './ids.ts';
 import type { Tenant } from './tenant.ts';
 
-export type Role = 'operator' | 'user';
+/**
+ * - `operator`: every operator route, no tenant unless the credential also names it;
+ * - `user`: the tenants the credential names;
+ * - `metrics`: `GET /metrics` and nothing else, for a Prometheus scrape: a credential holding it (without
+ *   `operator`) is refused by every operator and tenant route, so a scrape token that leaks reads metrics only.
+ */
+export type Role = 'operator' | 'user' | 'metrics';
+
+/** Whether the credential is for scraping metrics only: refused everywhere but `GET /metrics`. */
+export function scrapesOnly(principal: Pick<Principal, 'roles'>): boolean {
+  return principal.roles.has('metrics') && !principal.roles.has('operator');
+}
 
 /**
  * How a credential is tied to one incarnation of each tenant it grants, so that a tenant onboarded again

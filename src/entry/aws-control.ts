@@ -85,7 +85,11 @@ export function createAwsControl(
       }
       return regional;
     };
-    const code = createRegionalCodePublisher({ s3In: ports.s3In, platformRegion: ports.region });
+    const code = createRegionalCodePublisher({
+      s3In: ports.s3In,
+      platformRegion: ports.region,
+      account: ports.account,
+    });
     infrastructure = createReleaseInfrastructure({
       regions,
       artifacts: artifactsOf(base, ports.region),

@@ -55,7 +55,10 @@ export const WEB_ROOT = fileURLToPath(new URL('../../web/dist', import.meta.url)
 
 export interface RunningPlatform {
   app: FastifyInstance;
+  /** Where users reach it: PUBLIC_URL, else `localUrl`. */
   url: string;
+  /** The address it listens on, as an IP address (the CLI's way in: `DATA_DIR/server-url`). */
+  localUrl: string;
   operatorToken: string;
   /** A fresh operator token (`SILOPOOL_OPERATOR_TOKEN_LIFETIME`): the login token is renewed before it expires. */
   mintOperatorToken(): Promise<string>;
@@ -327,7 +330,11 @@ export async function startPlatform(
   const address = await app.listen({ host: config.host, port: config.port }).catch((error: unknown) => {
     throw isAddressInUse(error) ? new PortInUseError(config.port, { cause: error }) : error;
   });
-  const url = config.publicUrl ?? address.replace('[::1]', 'localhost').replace('127.0.0.1', 'localhost');
+  // The address the server holds, never a name for it: `localhost` is ::1 first on macOS and Debian, where any
+  // local user may listen at this port while the server holds 127.0.0.1 alone, and be sent the operator
+  // token by the CLI and the login link's page by a browser. `[::]` (every address) is reached at ::1.
+  const localUrl = address.replace('//[::]:', '//[::1]:');
+  const url = config.publicUrl ?? localUrl;
   // After listening, off the start: a request that comes first compiles what it needs itself.
   setImmediate(() => warmInputValidation(listModels()));
   const mintOperatorToken = () =>
@@ -355,6 +362,7 @@ export async function startPlatform(
   return {
     app,
     url,
+    localUrl,
     operatorToken,
     mintOperatorToken,
     host,

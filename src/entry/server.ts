@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { secureDataDir, writePrivateFile } from '../adapters/embedded/data-dir.ts';
 import { lockDataDir } from '../adapters/embedded/data-dir-lock.ts';
@@ -65,7 +65,10 @@ const { lock, running } = await start().catch(refuse);
 
 // The CLI reads this file to act as the operator against this DATA_DIR.
 await writePrivateFile(join(config.dataDir, 'operator-token'), running.operatorToken);
-await writePrivateFile(join(config.dataDir, 'server-url'), running.url);
+// The address the server listens on, not PUBLIC_URL: the CLI sends the operator token there, and only the
+// process holding DATA_DIR's lock holds that address (a proxy or name in front of it may lead elsewhere).
+const serverUrlFile = join(config.dataDir, 'server-url');
+await writePrivateFile(serverUrlFile, running.localUrl);
 
 process.stdout.write(
   `\nSilopool is running at ${running.url} (data in ${config.dataDir})\n` +
@@ -99,6 +102,11 @@ renewal.unref();
 stopOnSignals({
   graceMs: config.shutdownGraceSec * 1000,
   stop: async (drainMs) => {
+    // Gone before the port is freed: a stopping server holds DATA_DIR while it drains its jobs, and whoever
+    // took the freed port meanwhile would be the server the CLI finds and sends the operator token to.
+    await rm(serverUrlFile, { force: true }).catch((error: unknown) =>
+      running.app.log.error({ err: error }, 'server-url could not be removed'),
+    );
     await running.stop(drainMs);
     lock.release();
   },

@@ -68,8 +68,32 @@ describe('CLI errors people can act on', () => {
       code: 1,
       stdout: '',
       stderr:
-        "silopool: --tenant is needed: a user token grants only the tenants it names (an operator's, --role operator, may name none).\n",
+        "silopool: --tenant is needed: a user token grants only the tenants it names (an operator's, --role operator, or a scrape token, --role metrics, names none).\n",
     });
+  });
+
+  it('mints a Prometheus scrape token with --role metrics, alone', async () => {
+    const DATA_DIR = tempDataDir();
+    // A Prometheus scrape token: the metrics role alone, no tenant (it reads GET /metrics and nothing else).
+    const scrape = await cli({ DATA_DIR }, 'token', '--role', 'metrics', '--user', 'prometheus');
+    expect(scrape.code, scrape.stderr).toBe(0);
+    expect(JSON.parse(Buffer.from(scrape.stdout.split('.')[1]!, 'base64url').toString())).toMatchObject({
+      tenants: [],
+      roles: ['metrics'],
+      sub: 'prometheus',
+    });
+    for (const args of [
+      ['--role', 'metrics', '--tenant', newTenantId('scr')],
+      ['--role', 'metrics', 'operator'],
+    ]) {
+      const mixed = await cli({ DATA_DIR }, 'token', ...args);
+      expect(mixed, args.join(' ')).toMatchObject({
+        code: 1,
+        stdout: '',
+        stderr:
+          'silopool: --role metrics mints a scrape token of its own: give it no --tenant and no other role (mint those separately).\n',
+      });
+    }
   });
 
   it('names a file it cannot read or write in one line, and deletes nothing when the export cannot be written', async () => {

@@ -21,11 +21,11 @@ function blocks(markdown: string, heading: string, lang: string): string[] {
   return [...section.matchAll(/^```(\w*)\n([\s\S]*?)^```$/gm)].filter((m) => m[1] === lang).map((m) => m[2]!);
 }
 
-/** A quoted line with `http://localhost:3000` and a token placeholder, as a pattern for the real line. */
+/** A quoted line with `http://127.0.0.1:3000` and a token placeholder, as a pattern for the real line. */
 function linePattern(quoted: string): RegExp {
   const escaped = quoted.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   return new RegExp(
-    `^${escaped.replace('http://localhost:3000', 'http://localhost:\\d+').replace(/eyJ…|<operator JWT>/, 'eyJ[\\w.-]+')}$`,
+    `^${escaped.replace('http://127\\.0\\.0\\.1:3000', 'http://127\\.0\\.0\\.1:\\d+').replace(/eyJ…|<operator JWT>/, 'eyJ[\\w.-]+')}$`,
     'm',
   );
 }
@@ -75,7 +75,7 @@ describe('the README quick start', () => {
       ...sh.slice(1),
     ]
       .join('\n')
-      .replaceAll('localhost:3000', url.replace(/^https?:\/\//, ''));
+      .replaceAll('127.0.0.1:3000', url.replace(/^https?:\/\//, ''));
     // As a reader runs it: no DATA_DIR set, so the CLI finds the server through ./data/server-url.
     const { DATA_DIR: _unset, ...env } = process.env;
     const { stdout: out } = await promisify(execFile)('bash', ['-c', script], {

@@ -116,7 +116,11 @@ describe('user notifications on AWS (CDK)', () => {
     expect(JSON.stringify(objects)).toContain('/tenants/*/notifications/users/*');
     expect(JSON.stringify(objects)).not.toMatch(/tenants\/\*"/);
     const list = statements.find((s) => [s.Action].flat().includes('s3:ListBucket'));
-    expect(list?.Condition).toEqual({ StringLike: { 's3:prefix': ['tenants/*/notifications/users/*'] } });
+    expect(list?.Condition).toEqual({
+      StringLike: { 's3:prefix': ['tenants/*/notifications/users/*'] },
+      // Buckets of this account only (test/security/aws-iam.test.ts, another account's of the same name).
+      StringEquals: { 'aws:ResourceAccount': expect.anything() },
+    });
     const kms = statements.find((s) => [s.Action].flat().includes('kms:Decrypt'));
     expect(kms?.Condition).toMatchObject({ Null: { 'aws:ResourceTag/silopool:tenant': 'false' } });
     const sends = statements.filter((s) => [s.Action].flat().includes('sqs:SendMessage'));

@@ -2,7 +2,11 @@ import { request as httpRequest } from 'node:http';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enforceAudiences } from '../../src/api/audience.ts';
+import { resolveTenant } from '../../src/api/auth/authenticator.ts';
 import type { AppDeps } from '../../src/api/deps.ts';
+import type { TenantId } from '../../src/core/ids.ts';
+import type { Principal, Role } from '../../src/core/principal.ts';
+import type { TenantDirectory } from '../../src/ports/tenant-directory.ts';
 import { newTenantId, startTestServer, type TestServer } from '../support/server.ts';
 
 // Issue 11, kind 1: an authorization decision made from request text instead of the route that runs.
@@ -173,6 +177,101 @@ describe('every route, every credential class, every spelling', () => {
       const res = await raw('GET', path);
       expect(res.status, path).toBe(401);
       expect(res.text).not.toContain(victim);
+    }
+  });
+
+  it('an operator token grants no tenant: every tenant route refuses it, even with x-tenant-id naming one', async () => {
+    // The server's operator token is what `silopool token --role operator` mints: roles [operator], no tenant.
+    let refused = 0;
+    for (const route of routes.filter((r) => r.audience === 'tenant')) {
+      const body = route.method === 'GET' || route.method === 'DELETE' ? undefined : '{"input":{}}';
+      for (const tenant of [undefined, victim]) {
+        const res = await server.api(concrete(route.template), {
+          method: route.method,
+          token: server.operatorToken,
+          ...(tenant ? { tenant } : {}),
+          ...(body ? { body } : {}),
+        });
+        const text = await res.text();
+        if (route.template === '/v1/me') {
+          // Who it is, and that it grants no tenant.
+          expect(JSON.parse(text)).toMatchObject({ roles: ['operator'], tenants: [] });
+          continue;
+        }
+        // A body the route's schema refuses is a 400 before the handler looks for a tenant.
+        if (res.status === 400) expect(JSON.parse(text)).toMatchObject({ code: 'validation_failed' });
+        else expect(res.status, `${route.method} ${route.template} as ${tenant ?? 'no tenant'}`).toBe(403);
+        expect(text).not.toContain(victim);
+        if (res.status === 403) refused++;
+      }
+    }
+    expect(refused).toBeGreaterThan(20);
+  });
+
+  it('a scrape token (role metrics) reaches GET /metrics and is refused by every other route', async () => {
+    // What `silopool token --role metrics` mints for Prometheus: a leaked scrape token reads metrics only.
+    const scrape = await server.mintToken({ tenants: [], user: 'prometheus', roles: ['metrics'] });
+    const metrics = await server.api('/metrics', { token: scrape });
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toMatch(/^# (HELP|TYPE) silopool_/m);
+    let refused = 0;
+    for (const route of routes.filter((r) => r.audience !== 'public' && r.template !== '/metrics')) {
+      const body = route.method === 'GET' || route.method === 'DELETE' ? undefined : '{"input":{}}';
+      for (const tenant of [undefined, victim]) {
+        const res = await server.api(concrete(route.template), {
+          method: route.method,
+          token: scrape,
+          ...(tenant ? { tenant } : {}),
+          ...(body ? { body } : {}),
+        });
+        const text = await res.text();
+        // Refused before the route's schema or handler runs: never a 400, never an answer.
+        expect(res.status, `${route.method} ${route.template} as ${tenant ?? 'no tenant'}: ${text}`).toBe(
+          403,
+        );
+        // The problem's `instance` echoes the request path (which may name the tenant): nothing else may.
+        expect(text.replace(/"instance":"[^"]*"/, '')).not.toContain(victim);
+        refused++;
+      }
+    }
+    expect(refused).toBeGreaterThan(2 * 40);
+  });
+
+  it('a scrape credential that also names a tenant (an external IdP may issue one) is granted no tenant', async () => {
+    const principal: Principal = {
+      subject: 'prometheus',
+      roles: new Set<Role>(['metrics']),
+      tenants: new Set([victim as TenantId]),
+      via: 'jwt',
+      binding: { kind: 'issued-at', issuedAtSec: Math.floor(Date.now() / 1000) + 60 },
+    };
+    const directory = { get: async () => undefined } as unknown as TenantDirectory;
+    await expect(resolveTenant(principal, victim, directory)).rejects.toThrow(
+      /metrics credential grants no tenant/,
+    );
+    await expect(resolveTenant(principal, undefined, directory)).rejects.toThrow(/metrics credential/);
+  });
+
+  it('an operator token still reaches GET /metrics', async () => {
+    const res = await server.api('/metrics', { token: server.operatorToken });
+    expect(res.status).toBe(200);
+  });
+
+  it('a scrape token is minted alone: with another role or a tenant it is refused (400 naming the field)', async () => {
+    for (const [claims, path] of [
+      [{ tenants: [], roles: ['metrics', 'operator'] }, '/body/roles'],
+      [{ tenants: [], roles: ['user', 'metrics'] }, '/body/roles'],
+      [{ tenants: [victim], roles: ['metrics'] }, '/body/tenants'],
+    ] as const) {
+      const res = await server.api('/v1/admin/tokens', {
+        method: 'POST',
+        token: server.operatorToken,
+        body: JSON.stringify({ ...claims, user: 'prometheus' }),
+      });
+      expect(res.status, JSON.stringify(claims)).toBe(400);
+      const problem = (await res.json()) as { code: string; errors: { path: string }[] };
+      expect(problem.code).toBe('validation_failed');
+      expect(problem.errors.map((e) => e.path)).toEqual([path]);
     }
   });
 

@@ -100,6 +100,21 @@ describe('contract regions in the IAM policies', () => {
     expect(await decide(api, 's3:PutObject', `arn:aws:s3:::${to.bucket}/other.txt`)).not.toBe('Allowed');
   });
 
+  it("copies bundles into this account's code bucket only: one of its name in another account is refused", async () => {
+    // The copy's bucket is made on first use, under a name anyone can take first in an account of their own.
+    // Copied there (or its `HeadBucket` answered yes), a bundle would run as the tenant's functions' code.
+    const to = artifactsOf({ templateUrl, code }, ENV.region)('r7', CONTRACT).code;
+    const elsewhere = { 'aws:ResourceAccount': '999988887777' };
+    for (const [action, resource] of [
+      ['s3:ListBucket', `arn:aws:s3:::${to.bucket}`],
+      ['s3:PutObject', `arn:aws:s3:::${to.bucket}/${to.key}`],
+      ['s3:GetObject', `arn:aws:s3:::${to.bucket}/${to.key}`],
+    ] as const) {
+      expect(await decide(api, action, resource), action).toBe('Allowed');
+      expect(await decide(api, action, resource, elsewhere), action).not.toBe('Allowed');
+    }
+  });
+
   it("lets the deployer make a tenant's resources and read its code there, and nowhere else", async () => {
     for (const [region, expected] of [
       [CONTRACT, 'Allowed'],

@@ -249,6 +249,45 @@ describe('objects (S3)', () => {
   });
 });
 
+describe("buckets of the platform's names in another account", () => {
+  // Bucket names are global: anyone may make `silopool-acme-{account}-{region}` in an account of their own
+  // (before a promotion, or once an offboarding freed it), with a policy that lets every principal in. A
+  // grant by name alone then reaches that bucket: our tenant data written there, its objects read as ours.
+  const STRANGER = '999988887777';
+  const elsewhere = { 'aws:ResourceAccount': STRANGER };
+  const acme = dedicatedBucketName(parseTenantId('acme'), account, region);
+  const object = `arn:aws:s3:::${acme}/tenants/acme/jobs/j1/workbook.xlsx`;
+
+  it("the API role reaches a dedicated bucket's objects in this account only", () => {
+    const api = role(platform, 'ApiRole');
+    const actions = ['s3:GetObject', 's3:PutObject', 's3:DeleteObject'];
+    expect(may(api, actions, object)).toEqual([true, true, true]);
+    expect(may(api, actions, object, elsewhere)).toEqual([false, false, false]);
+    expect(may(api, ['s3:ListBucket'], `arn:aws:s3:::${acme}`)).toEqual([true]);
+    expect(may(api, ['s3:ListBucket'], `arn:aws:s3:::${acme}`, elsewhere)).toEqual([false]);
+  });
+
+  it("the notifications role reads and writes users' settings in this account's buckets only", () => {
+    const notifications = role(platform, 'UserNotificationsRole');
+    const settings = `arn:aws:s3:::${acme}/tenants/acme/notifications/users/u.json`;
+    const bucket = `arn:aws:s3:::${acme}`;
+    expect(may(notifications, ['s3:GetObject', 's3:PutObject'], settings)).toEqual([true, true]);
+    expect(may(notifications, ['s3:GetObject', 's3:PutObject'], settings, elsewhere)).toEqual([false, false]);
+    const list = { 's3:prefix': 'tenants/acme/notifications/users/' };
+    expect(may(notifications, ['s3:ListBucket'], bucket, list)).toEqual([true]);
+    expect(may(notifications, ['s3:ListBucket'], bucket, { ...list, ...elsewhere })).toEqual([false]);
+  });
+
+  it("the control plane empties this account's dedicated buckets only (before it deletes a stack)", () => {
+    const deployer = role(platform, 'ApiRole');
+    const version = `arn:aws:s3:::${acme}/tenants/acme/x`;
+    expect(may(deployer, ['s3:ListBucketVersions'], `arn:aws:s3:::${acme}`)).toEqual([true]);
+    expect(may(deployer, ['s3:DeleteObjectVersion'], version)).toEqual([true]);
+    expect(may(deployer, ['s3:ListBucketVersions'], `arn:aws:s3:::${acme}`, elsewhere)).toEqual([false]);
+    expect(may(deployer, ['s3:DeleteObjectVersion'], version, elsewhere)).toEqual([false]);
+  });
+});
+
 describe('keys (KMS): the deployer role', () => {
   const KEY = `arn:aws:kms:${region}:${account}:key/5f1b2c3d-0000-4000-8000-00000000abcd`;
   const tagged = { [`aws:ResourceTag/${TENANT_TAG}`]: 'acme' };

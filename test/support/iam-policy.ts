@@ -1,3 +1,5 @@
+import { ENV } from '../infra/support.ts';
+
 // Just enough of IAM's policy evaluation to ask a synthesized template "may this role do this?", with
 // the template's ARNs resolved to the names CloudFormation would give. An operator the evaluator does
 // not know throws: a test never passes on a condition it did not evaluate.
@@ -168,8 +170,13 @@ function matches(statement: IamStatement, request: IamRequest): boolean {
   );
 }
 
-/** Identity-policy evaluation: allowed when an Allow statement matches in full and no Deny does. */
+/**
+ * Identity-policy evaluation: allowed when an Allow statement matches in full and no Deny does. Every
+ * request names the account that owns its resource (`aws:ResourceAccount`), as AWS's do: the test
+ * account's unless the request says another (a bucket of the same name in another account).
+ */
 export function allows(statements: IamStatement[], request: IamRequest): boolean {
-  const applying = statements.filter((s) => matches(s, request));
+  const owned = { ...request, context: { 'aws:ResourceAccount': ENV.account, ...request.context } };
+  const applying = statements.filter((s) => matches(s, owned));
   return applying.some((s) => s.Effect === 'Allow') && !applying.some((s) => s.Effect === 'Deny');
 }

@@ -58,7 +58,8 @@ export async function decide(
         principal: `arn:aws:sts::${ENV.account}:assumed-role/api/t`,
         action,
         resource: { resource, accountId: ENV.account },
-        contextVariables: context,
+        // Every request names the account owning its resource, as AWS's do (this one's unless told).
+        contextVariables: { 'aws:ResourceAccount': ENV.account, ...context },
       },
       identityPolicies: [{ name: 'role', policy }],
       serviceControlPolicies: [],

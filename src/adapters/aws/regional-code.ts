@@ -13,6 +13,11 @@ export interface RegionalCodeOptions {
   /** S3 in a Region: the platform's to read the bundle, the contract Region's to write its copy. */
   s3In(region: string): S3Client;
   platformRegion: string;
+  /**
+   * The platform's account: every request names it as the bucket's owner (`ExpectedBucketOwner`), so a
+   * `{bucket}-{region}` made first in another account is refused by S3, never taken as the code copy.
+   */
+  account: string;
 }
 
 /**
@@ -24,6 +29,7 @@ export interface RegionalCodeOptions {
  */
 export function createRegionalCodePublisher(options: RegionalCodeOptions) {
   const made = new Set<string>();
+  const owner = { ExpectedBucketOwner: options.account };
 
   async function exists(check: () => Promise<unknown>, missing: string[]): Promise<boolean> {
     try {
@@ -40,7 +46,10 @@ export function createRegionalCodePublisher(options: RegionalCodeOptions) {
   async function ensureBucket(s3: S3Client, bucket: string, region: string): Promise<void> {
     if (made.has(bucket)) return;
     if (
-      !(await exists(() => s3.send(new HeadBucketCommand({ Bucket: bucket })), ['NotFound', 'NoSuchBucket']))
+      !(await exists(
+        () => s3.send(new HeadBucketCommand({ Bucket: bucket, ...owner })),
+        ['NotFound', 'NoSuchBucket'],
+      ))
     ) {
       // us-east-1 takes no location constraint; every other Region needs its own.
       const location =
@@ -50,7 +59,7 @@ export function createRegionalCodePublisher(options: RegionalCodeOptions) {
       try {
         await s3.send(new CreateBucketCommand({ Bucket: bucket, ...location }));
       } catch (error) {
-        // Another control process made it meanwhile.
+        // Another control process made it meanwhile. (`BucketAlreadyExists`, another account's, is thrown.)
         if ((error as Error).name !== 'BucketAlreadyOwnedByYou') throw error;
       }
     }
@@ -64,13 +73,13 @@ export function createRegionalCodePublisher(options: RegionalCodeOptions) {
       const target = options.s3In(region);
       await ensureBucket(target, to.bucket, region);
       const present = await exists(
-        () => target.send(new HeadObjectCommand({ Bucket: to.bucket, Key: to.key })),
+        () => target.send(new HeadObjectCommand({ Bucket: to.bucket, Key: to.key, ...owner })),
         ['NotFound', 'NoSuchKey'],
       );
       if (present) return false;
       const source = await options
         .s3In(options.platformRegion)
-        .send(new GetObjectCommand({ Bucket: from.bucket, Key: from.key }));
+        .send(new GetObjectCommand({ Bucket: from.bucket, Key: from.key, ...owner }));
       if (!source.Body) throw new Error(`The bundle s3://${from.bucket}/${from.key} is empty.`);
       // Bundles are a few MB (docs/benchmarks.md, "Lambda bundles"): one PutObject.
       const body = await source.Body.transformToByteArray();
@@ -78,6 +87,7 @@ export function createRegionalCodePublisher(options: RegionalCodeOptions) {
         new PutObjectCommand({
           Bucket: to.bucket,
           Key: to.key,
+          ...owner,
           Body: body,
           ...(source.ContentType ? { ContentType: source.ContentType } : {}),
         }),

@@ -150,9 +150,14 @@ export function createAwsStoreProvider(options: AwsStoreProviderOptions): StoreP
     }
   }
 
+  // Every request on a bucket names this account as its owner: a dedicated bucket's name is a pattern, and
+  // a bucket of that name another account made first (or after an offboarding freed it) is refused by S3
+  // instead of being taken, written to, emptied or deleted as the tenant's.
+  const owner = { ExpectedBucketOwner: options.account };
+
   async function bucketExists(s3: S3Client, name: string): Promise<boolean> {
     try {
-      await s3.send(new HeadBucketCommand({ Bucket: name }));
+      await s3.send(new HeadBucketCommand({ Bucket: name, ...owner }));
       return true;
     } catch (error) {
       if ((error as Error).name === 'NotFound' || (error as Error).name === 'NoSuchBucket') return false;
@@ -180,7 +185,10 @@ export function createAwsStoreProvider(options: AwsStoreProviderOptions): StoreP
       const bucket = bucketOf(ref);
       const store =
         objectStores.get(bucket) ??
-        goneAsStoreNotFound(createS3ObjectStore({ client: clientsOf(ref).s3, bucket }), ref);
+        goneAsStoreNotFound(
+          createS3ObjectStore({ client: clientsOf(ref).s3, bucket, expectedOwner: options.account }),
+          ref,
+        );
       objectStores.set(bucket, store);
       return store;
     },
@@ -220,7 +228,7 @@ export function createAwsStoreProvider(options: AwsStoreProviderOptions): StoreP
       // On AWS the TenantStack owns the table and bucket; deleting the stack removes them.
       if (options.provisioning === 'verify') return;
       if (options.provisioning === 'stack') {
-        if (await bucketExists(s3, bucket)) await emptyBucket(s3, bucket);
+        if (await bucketExists(s3, bucket)) await emptyBucket(s3, bucket, options.account);
         return;
       }
       if (await tableExists(dynamo, table)) await dynamo.send(new DeleteTableCommand({ TableName: table }));
@@ -229,7 +237,7 @@ export function createAwsStoreProvider(options: AwsStoreProviderOptions): StoreP
         for (let page = await objects.list(''); page.items.length > 0; page = await objects.list('')) {
           for (const item of page.items) await objects.delete(item.key);
         }
-        await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
+        await s3.send(new DeleteBucketCommand({ Bucket: bucket, ...owner }));
       }
       jobStores.delete(tableKey(ref));
       objectStores.delete(bucket);
@@ -276,13 +284,13 @@ function goneAsStoreNotFound<T extends object>(store: T, ref: StoreRef): T {
  * Deletes every object of a bucket, every version and delete marker included (a versioned bucket is not
  * empty until they are gone), then whatever a plain listing still shows (stores without versioning).
  */
-export async function emptyBucket(s3: S3Client, bucket: string): Promise<number> {
+export async function emptyBucket(s3: S3Client, bucket: string, expectedOwner: string): Promise<number> {
+  // Emptying a bucket of another account (one of our names taken there) is refused by S3, not done.
+  const at = { Bucket: bucket, ExpectedBucketOwner: expectedOwner };
   let deleted = 0;
   const remove = async (objects: ObjectIdentifier[]) => {
     if (objects.length === 0) return;
-    const out = await s3.send(
-      new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects, Quiet: true } }),
-    );
+    const out = await s3.send(new DeleteObjectsCommand({ ...at, Delete: { Objects: objects, Quiet: true } }));
     if (out.Errors?.length) {
       const first = out.Errors[0];
       throw new Error(`Could not empty ${bucket}: ${first?.Key} ${first?.Code} ${first?.Message}`);
@@ -292,7 +300,7 @@ export async function emptyBucket(s3: S3Client, bucket: string): Promise<number>
   for (;;) {
     let versions: ObjectIdentifier[] = [];
     try {
-      const out = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket, MaxKeys: 1000 }));
+      const out = await s3.send(new ListObjectVersionsCommand({ ...at, MaxKeys: 1000 }));
       versions = [...(out.Versions ?? []), ...(out.DeleteMarkers ?? [])].flatMap((v) =>
         v.Key ? [{ Key: v.Key, ...(v.VersionId ? { VersionId: v.VersionId } : {}) }] : [],
       );
@@ -300,7 +308,7 @@ export async function emptyBucket(s3: S3Client, bucket: string): Promise<number>
       // Stores without the versions API (emulators) fall through to the plain listing.
       if (!['NotImplemented', 'MethodNotAllowed'].includes((error as Error).name)) throw error;
     }
-    const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, MaxKeys: 1000 }));
+    const listed = await s3.send(new ListObjectsV2Command({ ...at, MaxKeys: 1000 }));
     const current = (listed.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []));
     if (versions.length === 0 && current.length === 0) return deleted;
     await remove(versions);

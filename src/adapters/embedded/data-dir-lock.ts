@@ -73,6 +73,7 @@ function inUse(dataDir: string, cause: unknown): DataDirInUseError {
   const holder = readJson<LockHolder>(holderPath);
   const urlPath = join(dataDir, 'server-url');
   // `server-url` older than the holder's lock was written by an earlier server: this one is not listening yet.
+  // A stopping server removes it before it frees its port: absent, the holder is starting or stopping.
   const current =
     existsSync(urlPath) &&
     existsSync(holderPath) &&
@@ -84,7 +85,7 @@ function inUse(dataDir: string, cause: unknown): DataDirInUseError {
       ? `The silopool CLI${pid} is working on DATA_DIR ${dataDir}.`
       : url
         ? `A Silopool server is already running on DATA_DIR ${dataDir} at ${url}${pid}.`
-        : `A Silopool server${pid} is starting on DATA_DIR ${dataDir}.`;
+        : `A Silopool server${pid} is starting or stopping on DATA_DIR ${dataDir}.`;
   return new DataDirInUseError(message, {
     dataDir,
     ...(holder ? { holder } : {}),

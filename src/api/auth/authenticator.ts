@@ -9,7 +9,7 @@ import {
 import { findMatchingKey, hashApiKey, isKeyLive, parseApiKey } from '../../core/api-keys.ts';
 import { ForbiddenError, isStorageFull, UnauthorizedError } from '../../core/errors.ts';
 import { isTenantId, type TenantId } from '../../core/ids.ts';
-import type { Principal, Role, TenantBinding } from '../../core/principal.ts';
+import { type Principal, type Role, scrapesOnly, type TenantBinding } from '../../core/principal.ts';
 import type { ApiKeyRecord, Tenant } from '../../core/tenant.ts';
 import {
   DEFAULT_TOKEN_LIFETIMES,
@@ -236,7 +236,7 @@ export function grantsIncarnation(binding: TenantBinding, tenant: Tenant): boole
 }
 
 function isRole(value: string): value is Role {
-  return value === 'operator' || value === 'user';
+  return value === 'operator' || value === 'user' || value === 'metrics';
 }
 
 /** The tenant a request acts for: chosen by `x-tenant-id` among those the credential grants, never beyond them. */
@@ -245,6 +245,8 @@ export async function resolveTenant(
   requested: string | undefined,
   directory: TenantDirectory,
 ): Promise<Tenant> {
+  // A scrape credential grants no tenant whatever it names (an external IdP may put both in one token).
+  if (scrapesOnly(principal)) throw new ForbiddenError('A metrics credential grants no tenant.');
   let tenantId: TenantId | undefined;
   if (requested !== undefined) {
     if (!isTenantId(requested) || !principal.tenants.has(requested)) {

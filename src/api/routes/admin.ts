@@ -195,7 +195,7 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
           properties: {
             tenants: { type: 'array', items: { type: 'string' }, maxItems: 100 },
             user: { type: 'string', minLength: 1, maxLength: 200 },
-            roles: { type: 'array', items: { type: 'string', enum: ['operator', 'user'] } },
+            roles: { type: 'array', items: { type: 'string', enum: ['operator', 'user', 'metrics'] } },
             // Form and range (1s to SILOPOOL_TOKEN_MAX_LIFETIME) are checked by `chooseLifetime`, whose
             // message names the allowed range.
             expiresIn: { type: 'string', maxLength: 20, description: 'like 15m or 12h; 1s to the maximum' },

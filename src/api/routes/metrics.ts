@@ -5,14 +5,14 @@ import type { FunctionInfo } from '../../runtime/process-runtime.ts';
 import type { AppDeps } from '../deps.ts';
 
 /**
- * `GET /metrics` in the Prometheus text format, per tenant. Operators only: tenant ids and volumes are
- * not public (scrape with the operator token as a bearer credential).
+ * `GET /metrics` in the Prometheus text format, per tenant. Not public (tenant ids and volumes): a scrape
+ * credential (`silopool token --role metrics`, which reaches this route and no other) or an operator's.
  */
 export function metricsRoutes(app: FastifyInstance, deps: AppDeps): void {
   app.get(
     '/metrics',
     {
-      config: { audience: 'operator' },
+      config: { audience: 'metrics' },
       schema: { tags: ['ops'], summary: 'Per-tenant metrics (Prometheus text)' },
     },
     async (_request, reply) => {
