@@ -170,7 +170,7 @@ export class SilopoolClient extends ApiTransport {
   }
   /**
    * Starts the recommended moves; answers those started. Throws the first refusal when the server started
-   * none and refused some (a move of one tenant the runner refused: an id too long for dedicated lanes).
+   * none and refused some (a tenant that changed after the advice was read: being offboarded, already moving).
    */
   async applyAdvice(
     tenantIds?: string[],
