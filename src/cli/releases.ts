@@ -29,7 +29,17 @@ function positive(value: string): number {
   return n;
 }
 
-/** `silopool release list|rollout|pin|region`: releases, upgrades in waves, a tenant's pins and region. */
+/** Polls an operation until it is no longer running: an aborted upgrade ends `failed`, which is the point. */
+async function untilEnded(op: Operator, asked: OperationJson): Promise<OperationJson> {
+  let current = asked;
+  while (current.status === 'running') {
+    await new Promise((r) => setTimeout(r, 300));
+    current = await op.getOperation(current.id);
+  }
+  return current;
+}
+
+/** `silopool release list|rollout|abort|pin|region`: releases, upgrades in waves, a tenant's pins and region. */
 export function addReleaseCommands(program: Command, withOperator: WithOperator): void {
   const release = program.command('release').description('releases of model code, upgrades in waves, pins');
 
@@ -89,6 +99,32 @@ export function addReleaseCommands(program: Command, withOperator: WithOperator)
           },
           (result) => process.stdout.write(`Upgrade ${result.id}: ${result.status}.\n`),
         ),
+    );
+
+  release
+    .command('abort <operation>')
+    .description(
+      'abort a running upgrade: its wave in progress is rolled back, and the release is not made current',
+    )
+    .option('--reason <text>', 'recorded with the abort')
+    .option('--no-wait', 'ask for the abort and return at once')
+    .option('--json', 'machine-readable output')
+    .action((id: string, o: { reason?: string; wait: boolean; json?: boolean }) =>
+      withOperator(
+        Boolean(o.json),
+        async (op) => {
+          const asked = (await server(op)('POST', `/v1/admin/rollouts/${encodeURIComponent(id)}/abort`, {
+            ...(o.reason !== undefined ? { reason: o.reason } : {}),
+          })) as OperationJson;
+          return o.wait ? untilEnded(op, asked) : asked;
+        },
+        (result) =>
+          process.stdout.write(
+            result.status === 'running'
+              ? `Upgrade ${result.id}: abort asked; it stops at its next check.\n`
+              : `Upgrade ${result.id}: ${result.status}${result.error ? ` (${result.error.code ?? 'error'}): ${result.error.message}` : ''}\n`,
+          ),
+      ),
     );
 
   release

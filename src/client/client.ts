@@ -137,6 +137,12 @@ export class SilopoolClient extends ApiTransport {
   startRollout(release: string, options: { canary?: string; growth?: number; observeSec?: number } = {}) {
     return this.json<Rollout>('POST', `/v1/admin/releases/${enc(release)}/rollout`, { body: options });
   }
+  /** Asks a running upgrade to stop: its wave in progress is rolled back; it ends `failed`, code `aborted`. */
+  abortRollout(id: string, reason?: string): Promise<Rollout> {
+    return this.json<Rollout>('POST', `/v1/admin/rollouts/${enc(id)}/abort`, {
+      body: reason !== undefined ? { reason } : {},
+    });
+  }
   async listRollouts(): Promise<Rollout[]> {
     return (await this.json<Page<Rollout>>('GET', '/v1/admin/rollouts')).items;
   }
