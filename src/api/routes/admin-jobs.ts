@@ -49,7 +49,7 @@ export function adminJobRoutes(app: FastifyInstance, deps: AppDeps): void {
             from: { type: 'string', format: 'date-time' },
             to: { type: 'string', format: 'date-time' },
             limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
-            cursor: { type: 'string', maxLength: 64 },
+            cursor: { type: 'string', maxLength: 2048 },
           },
         },
       },

@@ -73,7 +73,10 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
         tags: ['admin'],
         querystring: {
           type: 'object',
-          properties: { cursor: { type: 'string' }, limit: { type: 'integer', minimum: 1, maximum: 500 } },
+          properties: {
+            cursor: { type: 'string', maxLength: 2048 },
+            limit: { type: 'integer', minimum: 1, maximum: 500 },
+          },
         },
       },
     },
