@@ -1,5 +1,6 @@
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import { CliError, type OperationJson, type Operator } from './operator.ts';
+import { numberIn } from './options.ts';
 import { printTable } from './output.ts';
 import { showMove } from './placement.ts';
 
@@ -21,12 +22,6 @@ interface ReleaseJson {
 function server(op: Operator): NonNullable<Operator['request']> {
   if (!op.request) throw new CliError('Releases need the running server (start it, or pass --server).');
   return op.request;
-}
-
-function positive(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number ≥ 0');
-  return n;
 }
 
 /** Polls an operation until it is no longer running: an aborted upgrade ends `failed`, which is the point. */
@@ -74,8 +69,13 @@ export function addReleaseCommands(program: Command, withOperator: WithOperator)
       'roll a release to every dedicated tenant in waves (canary first); halts and rolls back by itself',
     )
     .option('--canary <tenant>', 'the canary tenant (default: the first by id)')
-    .option('--growth <n>', 'each wave is this many times the last', positive)
-    .option('--observe <seconds>', 'how long each wave is watched', positive)
+    // The ranges of POST /v1/admin/releases/{id}/rollout (src/api/routes/releases.ts).
+    .option('--growth <n>', 'each wave is this many times the last (1 to 10)', numberIn(1, 10))
+    .option(
+      '--observe <seconds>',
+      'how long each wave is watched (0 to 86400 s)',
+      numberIn(0, 86_400, { unit: 'seconds' }),
+    )
     .option('--no-wait', 'start the upgrade and return its operation id')
     .option('--json', 'machine-readable output')
     .action(
