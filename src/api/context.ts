@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { ForbiddenError, UnauthorizedError } from '../core/errors.ts';
 import { type Principal, scrapesOnly } from '../core/principal.ts';
 import { incarnationOf, type Tenant } from '../core/tenant.ts';
+import { renewAccess } from '../functions/notification-preferences.ts';
 import { tenantDataFor } from '../ports/placement-data.ts';
 import type { TenantData } from '../ports/stores.ts';
 import { resolveTenant } from './auth/authenticator.ts';
@@ -35,7 +36,37 @@ export async function tenantContext(deps: AppDeps, request: FastifyRequest): Pro
   const tenant = await resolveTenant(principal, Array.isArray(header) ? header[0] : header, deps.directory);
   bind(request, { tenantId: tenant.id });
   request.meteredTenant = tenant;
-  return { tenant, data: tenantDataFor(deps.stores, tenant) };
+  const data = tenantDataFor(deps.stores, tenant);
+  if (tenant.notifiesUsers && principal.via === 'jwt')
+    await renewUserAccess(request, principal, tenant, data);
+  return { tenant, data };
+}
+
+/** Per (tenant incarnation, user): the access end last renewed here, so most requests skip the read. */
+const renewed = new Map<string, number>();
+const RENEW_EVERY_MS = 10 * 60_000;
+
+/**
+ * A user's request proves they hold a token granting the tenant until it expires: their notifications
+ * (docs/notifications.md) last that long. Best effort: a failed renewal is logged, the request goes on.
+ */
+async function renewUserAccess(
+  request: FastifyRequest,
+  principal: Principal,
+  tenant: Tenant,
+  data: TenantData,
+): Promise<void> {
+  const until = principal.expiresAtMs;
+  if (until === undefined) return;
+  const key = `${tenant.id}\0${incarnationOf(tenant)}\0${principal.subject}`;
+  if (until < (renewed.get(key) ?? 0) + RENEW_EVERY_MS) return;
+  try {
+    await renewAccess(data.objects, principal.subject, until, tenant.incarnation);
+    if (renewed.size >= 10_000) renewed.clear();
+    renewed.set(key, until);
+  } catch (error) {
+    request.log.warn({ err: error }, "renewing a user's notification access failed");
+  }
 }
 
 /**

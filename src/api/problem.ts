@@ -83,7 +83,12 @@ function fromFastifyError(error: FastifyError): Problem | undefined {
               }
             : { path, message: v.message ?? 'is not valid', rule: v.keyword };
       });
-      return problem(400, 'validation_failed', error.message, { errors });
+      // The detail names the first field as `errors` does (`/body/growth must be >= 1`): Fastify's own
+      // message drops the slash (`body/growth must be >= 1`), a path no other answer spells that way.
+      const first = errors[0];
+      const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
+      const detail = first ? `${first.path} ${first.message}${more}` : error.message;
+      return problem(400, 'validation_failed', detail, { errors });
     }
   }
   if (error instanceof SyntaxError || (error as { type?: string }).type === 'entity.parse.failed') {

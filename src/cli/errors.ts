@@ -38,7 +38,10 @@ export function problemError(status: number, body: string): CliError {
  * Title and detail often say the same; it is said once.
  */
 export function describeProblem(problem: ProblemJson): string {
-  const head = [problem.title, problem.detail]
+  const first = problem.errors?.[0];
+  // A detail that only restates the first field (`/body/growth must be >= 1`) is said once, in the list.
+  const restates = first !== undefined && problem.detail === `${first.path} ${first.message}`;
+  const head = [problem.title, restates ? undefined : problem.detail]
     .filter((x): x is string => Boolean(x))
     .filter((x, i, all) => i === 0 || !all[0]!.includes(x));
   const fields = (problem.errors ?? []).map((e) => `\n  ${e.path || '/'}: ${e.message}`).join('');

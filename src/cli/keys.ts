@@ -1,6 +1,7 @@
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import { confirmDestructive } from './confirm.ts';
 import type { Operator } from './operator.ts';
+import { numberIn } from './options.ts';
 import { printTable } from './output.ts';
 
 type WithOperator = <T>(
@@ -61,7 +62,12 @@ export function addKeyCommands(tenants: Command, withOperator: WithOperator): vo
   keys
     .command('rotate <tenant> <keyId>')
     .description('a new key in place of one; prints it once. The old key stops now or after --grace')
-    .option('--grace <seconds>', 'how long the old key keeps working (at most 604800, 7 days)', seconds, 0)
+    .option(
+      '--grace <seconds>',
+      'how long the old key keeps working (at most 604800, 7 days)',
+      numberIn(0, 604_800, { whole: true, unit: 'seconds' }),
+      0,
+    )
     .option(
       '-y, --yes',
       'do not ask before revoking the old key at once (--grace 0; needed without a terminal)',
@@ -86,9 +92,4 @@ export function addKeyCommands(tenants: Command, withOperator: WithOperator): vo
         },
       ),
     );
-}
-
-function seconds(value: string): number {
-  if (!/^[0-9]{1,7}$/.test(value)) throw new InvalidArgumentError('a whole number of seconds');
-  return Number(value);
 }

@@ -63,7 +63,7 @@ export interface OperationJson {
   status: 'running' | 'succeeded' | 'failed';
   progress: number;
   steps: { name: string; status: string; detail?: string }[];
-  error?: { message: string };
+  error?: { code?: string; message: string };
 }
 
 export type RotatedKey = Awaited<ReturnType<typeof rotateApiKey>>;

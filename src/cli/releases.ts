@@ -1,5 +1,6 @@
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import { CliError, type OperationJson, type Operator } from './operator.ts';
+import { numberIn } from './options.ts';
 import { printTable } from './output.ts';
 import { showMove } from './placement.ts';
 
@@ -23,13 +24,17 @@ function server(op: Operator): NonNullable<Operator['request']> {
   return op.request;
 }
 
-function positive(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number ≥ 0');
-  return n;
+/** Polls an operation until it is no longer running: an aborted upgrade ends `failed`, which is the point. */
+async function untilEnded(op: Operator, asked: OperationJson): Promise<OperationJson> {
+  let current = asked;
+  while (current.status === 'running') {
+    await new Promise((r) => setTimeout(r, 300));
+    current = await op.getOperation(current.id);
+  }
+  return current;
 }
 
-/** `silopool release list|rollout|pin|region`: releases, upgrades in waves, a tenant's pins and region. */
+/** `silopool release list|rollout|abort|pin|region`: releases, upgrades in waves, a tenant's pins and region. */
 export function addReleaseCommands(program: Command, withOperator: WithOperator): void {
   const release = program.command('release').description('releases of model code, upgrades in waves, pins');
 
@@ -64,8 +69,13 @@ export function addReleaseCommands(program: Command, withOperator: WithOperator)
       'roll a release to every dedicated tenant in waves (canary first); halts and rolls back by itself',
     )
     .option('--canary <tenant>', 'the canary tenant (default: the first by id)')
-    .option('--growth <n>', 'each wave is this many times the last', positive)
-    .option('--observe <seconds>', 'how long each wave is watched', positive)
+    // The ranges of POST /v1/admin/releases/{id}/rollout (src/api/routes/releases.ts).
+    .option('--growth <n>', 'each wave is this many times the last (1 to 10)', numberIn(1, 10))
+    .option(
+      '--observe <seconds>',
+      'how long each wave is watched (0 to 86400 s)',
+      numberIn(0, 86_400, { unit: 'seconds' }),
+    )
     .option('--no-wait', 'start the upgrade and return its operation id')
     .option('--json', 'machine-readable output')
     .action(
@@ -89,6 +99,32 @@ export function addReleaseCommands(program: Command, withOperator: WithOperator)
           },
           (result) => process.stdout.write(`Upgrade ${result.id}: ${result.status}.\n`),
         ),
+    );
+
+  release
+    .command('abort <operation>')
+    .description(
+      'abort a running upgrade: its wave in progress is rolled back, and the release is not made current',
+    )
+    .option('--reason <text>', 'recorded with the abort')
+    .option('--no-wait', 'ask for the abort and return at once')
+    .option('--json', 'machine-readable output')
+    .action((id: string, o: { reason?: string; wait: boolean; json?: boolean }) =>
+      withOperator(
+        Boolean(o.json),
+        async (op) => {
+          const asked = (await server(op)('POST', `/v1/admin/rollouts/${encodeURIComponent(id)}/abort`, {
+            ...(o.reason !== undefined ? { reason: o.reason } : {}),
+          })) as OperationJson;
+          return o.wait ? untilEnded(op, asked) : asked;
+        },
+        (result) =>
+          process.stdout.write(
+            result.status === 'running'
+              ? `Upgrade ${result.id}: abort asked; it stops at its next check.\n`
+              : `Upgrade ${result.id}: ${result.status}${result.error ? ` (${result.error.code ?? 'error'}): ${result.error.message}` : ''}\n`,
+          ),
+      ),
     );
 
   release

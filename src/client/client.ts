@@ -137,6 +137,12 @@ export class SilopoolClient extends ApiTransport {
   startRollout(release: string, options: { canary?: string; growth?: number; observeSec?: number } = {}) {
     return this.json<Rollout>('POST', `/v1/admin/releases/${enc(release)}/rollout`, { body: options });
   }
+  /** Asks a running upgrade to stop: its wave in progress is rolled back; it ends `failed`, code `aborted`. */
+  abortRollout(id: string, reason?: string): Promise<Rollout> {
+    return this.json<Rollout>('POST', `/v1/admin/rollouts/${enc(id)}/abort`, {
+      body: reason !== undefined ? { reason } : {},
+    });
+  }
   async listRollouts(): Promise<Rollout[]> {
     return (await this.json<Page<Rollout>>('GET', '/v1/admin/rollouts')).items;
   }
@@ -170,7 +176,7 @@ export class SilopoolClient extends ApiTransport {
   }
   /**
    * Starts the recommended moves; answers those started. Throws the first refusal when the server started
-   * none and refused some (a move of one tenant the runner refused: an id too long for dedicated lanes).
+   * none and refused some (a tenant that changed after the advice was read: being offboarded, already moving).
    */
   async applyAdvice(
     tenantIds?: string[],

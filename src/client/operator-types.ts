@@ -74,6 +74,8 @@ export interface PlacementAdvice {
   reasons: string[];
   monthlyCostUsd: { shared: number; dedicated: number };
   deltaUsd: number;
+  /** Why the platform refuses to make this tenant dedicated (its id, its contract region): never promoted. */
+  cannotBeDedicated?: string;
 }
 
 /** `GET /v1/admin/metrics/history`: points of one metric, oldest first. */

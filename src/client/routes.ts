@@ -28,6 +28,7 @@ export const CLIENT_ROUTES = [
   'POST /v1/admin/tenants/{id}/api-keys/{keyId}/rotate',
   'GET /v1/admin/advisor',
   'POST /v1/admin/advisor/apply',
+  'POST /v1/admin/rollouts/{id}/abort',
   'GET /v1/admin/metrics/history',
   'GET /v1/admin/alerts',
   'GET /v1/me/notifications',

@@ -8,11 +8,13 @@ import {
   recommendPlacement,
   type TenantMoney,
 } from '../core/advisor.ts';
+import { dedicatedRegionProblem, type RegionPolicy } from '../core/region.ts';
 import { incarnationOf, type Placement, type Tenant } from '../core/tenant.ts';
 import type { OperationStore } from '../ports/operation-store.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import { placementDecisions } from './advisor-decisions.ts';
 import { tenantMoney } from './advisor-money.ts';
+import { dedicatedPlacementProblem } from './lanes.ts';
 import type { BillingDeps } from './statements.ts';
 
 export { respectOperatorMsFrom } from './advisor-decisions.ts';
@@ -32,9 +34,10 @@ export function signalsFrom(
   now = Date.now(),
   windowMs = Number.POSITIVE_INFINITY,
   decisions: ReadonlyMap<string, number> = new Map(),
-  platformRegion?: string,
+  regions?: RegionPolicy,
   money?: ReadonlyMap<string, TenantMoney>,
 ): PlacementSignals[] {
+  const platformRegion = regions?.region;
   const byId = new Map(usage.map((u) => [u.tenantId, u]));
   const sharedCompute = tenants
     .filter((t) => t.placement === 'shared')
@@ -62,8 +65,17 @@ export function signalsFrom(
           ? { foreignRegion: tenant.region }
           : {}),
         ...(money?.has(tenant.id) ? { money: money.get(tenant.id)!, tenantCount: tenants.length } : {}),
+        ...refusedDedicated(tenant, regions),
       };
     });
+}
+
+/** What the move runner (placement-move.ts `start`) would refuse a promotion of this tenant for. */
+function refusedDedicated(tenant: Tenant, regions?: RegionPolicy): { cannotBeDedicated?: string } {
+  const problem =
+    dedicatedPlacementProblem(tenant.id) ??
+    (regions ? dedicatedRegionProblem(tenant.region, regions) : undefined);
+  return problem !== undefined ? { cannotBeDedicated: problem } : {};
 }
 
 export interface AdvisorDeps {
@@ -77,8 +89,11 @@ export interface AdvisorDeps {
   prices?: PlacementPrices;
   /** When an operator last set each tenant's placement (ms since the epoch); see `placementDecisions`. */
   decisions?(tenants: Tenant[]): Promise<ReadonlyMap<string, number>>;
-  /** The platform's region: tenants whose contract names another are never advised shared. */
-  platformRegion?: string;
+  /**
+   * Where the platform places tenants: one whose contract names another region than the platform's is
+   * never advised shared, and one whose region dedicated lanes cannot reach is never advised dedicated.
+   */
+  regions?: RegionPolicy;
 }
 
 /**
@@ -123,7 +138,7 @@ export async function advise(deps: AdvisorDeps): Promise<Recommendation[]> {
     Date.now(),
     deps.windowMs,
     decisions,
-    deps.platformRegion,
+    deps.regions,
     money,
   ).map((s) => recommendPlacement(s, deps.policy ?? DEFAULT_POLICY, deps.prices ?? LIST_PRICES));
 }
@@ -140,7 +155,7 @@ export interface AutoPlacementOptions {
    */
   lastMoveAt(tenant: Tenant): Promise<number | undefined>;
   /**
-   * A tenant whose move could not start (an id too long for dedicated lanes, a region it cannot have, a
+   * A tenant whose move could not start (it changed since the advice was read: an offboarding, a race; a
    * store error): reported here, and the pass goes on with the other tenants.
    */
   onError?(tenantId: string, error: unknown): void;

@@ -1,6 +1,6 @@
-import { ValidationError } from '../core/errors.ts';
 import { isJobId, type JobId } from '../core/ids.ts';
 import type { JobRecord, JobStatus } from '../core/job.ts';
+import { decodePageCursor, encodePageCursor } from '../core/page-cursor.ts';
 import type { Tenant } from '../core/tenant.ts';
 import { tenantDataFor } from '../ports/placement-data.ts';
 import type { StoreProvider } from '../ports/stores.ts';
@@ -51,9 +51,9 @@ export async function listJobsAcrossTenants(
   deps: { directory: TenantDirectory; stores: StoreProvider },
   query: OperatorJobQuery,
 ): Promise<OperatorJobPage> {
-  if (query.cursor !== undefined && !isJobId(query.cursor)) {
-    throw new ValidationError([{ path: '/cursor', message: 'is not a cursor returned by this list' }]);
-  }
+  // The cursor is the last job id shown, in the one page cursor codec of every list.
+  const after =
+    query.cursor === undefined ? undefined : decodePageCursor(query.cursor, 'admin-jobs', isJobId);
   const from = query.from === undefined ? undefined : Date.parse(query.from);
   const to = query.to === undefined ? undefined : Date.parse(query.to);
   const tenants = await tenantsOf(deps.directory, query.tenantId);
@@ -72,7 +72,7 @@ export async function listJobsAcrossTenants(
       for (const job of page.items) {
         const created = Date.parse(job.createdAt);
         if (from !== undefined && created < from) break scan;
-        if (query.cursor !== undefined && job.id >= query.cursor) continue;
+        if (after !== undefined && job.id >= after) continue;
         if (to !== undefined && created > to) continue;
         found.push({ tenant, job });
         if (++matches > query.limit) break scan;
@@ -85,7 +85,9 @@ export async function listJobsAcrossTenants(
   const last = page.at(-1);
   return {
     items: page.map(({ tenant, job }) => rowOf(tenant, job)),
-    ...(found.length > query.limit && last ? { nextCursor: last.job.id } : {}),
+    ...(found.length > query.limit && last
+      ? { nextCursor: encodePageCursor('admin-jobs', last.job.id) }
+      : {}),
   };
 }
 

@@ -1,6 +1,5 @@
-import { ConditionFailedError, ConflictError, NotFoundError, ValidationError } from '../core/errors.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../core/errors.ts';
 import type { TenantId } from '../core/ids.ts';
-import { laneForPlacement } from '../core/placement.ts';
 import {
   type HealthSample,
   healthProblem,
@@ -9,14 +8,14 @@ import {
   releaseOf,
 } from '../core/release.ts';
 import { incarnationOf, type Tenant } from '../core/tenant.ts';
-import { listModels } from '../models/registry.ts';
 import type { ReleaseCatalog } from '../models/releases.ts';
 import type { Operation, OperationStore } from '../ports/operation-store.ts';
 import type { FiringAlarm, ReleaseAlarms } from '../ports/release-alarms.ts';
-import { redriveDeadLetters } from './dead-letters.ts';
 import { changeOperation, newOperation, progressOf, setStep } from './operations.ts';
 import { sampleHealth } from './release-health.ts';
-import { type ControlDeps, infrastructureOf } from './tenants.ts';
+import { permanentRolloutFailure } from './rollout-failures.ts';
+import { applyRelease, redriveWave } from './rollout-waves.ts';
+import type { ControlDeps } from './tenants.ts';
 
 /** Operations of the whole platform (an upgrade) are filed under this id, which no tenant id can be. */
 export const PLATFORM_OPERATIONS = '_platform' as TenantId;
@@ -39,6 +38,11 @@ export interface RolloutDeps extends ControlDeps {
   /** First wait before an upgrade whose driver failed is driven again (ms; default 5 s, doubling to a minute). */
   retryMs?: number;
   /**
+   * Failures of its driver in a row (counted in the operation, so across processes and Lambda runs) after
+   * which an upgrade stops, as when a failure is permanent (`permanentRolloutFailure`); default 20.
+   */
+  maxFailures?: number;
+  /**
    * `here` (default): this process drives the upgrades it starts. `elsewhere`: it only records them (the
    * API on Lambda, whose process freezes between requests); the control function resumes and drives them.
    */
@@ -58,6 +62,12 @@ export interface RolloutRequest {
 
 export interface RolloutRunner {
   start(releaseId: string, request?: RolloutRequest): Promise<Operation>;
+  /**
+   * Asks a running upgrade to stop: recorded in the operation (the process driving it carries it out at
+   * its next check), which then rolls the wave in progress back and ends `failed` with code `aborted`.
+   * @throws NotFoundError for no such upgrade; ConflictError `rollout_ended` for one that has ended
+   */
+  abort(id: string, reason?: string): Promise<Operation>;
   list(): Promise<Operation[]>;
   resume(): Promise<number>;
   settled(id: string): Promise<void>;
@@ -80,7 +90,6 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
   const pollMs = deps.pollMs ?? 500;
   const active = new Map<string, Promise<void>>();
   let stopped = false;
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
   const firstRetryMs = deps.retryMs ?? 5000;
   const wakers = new Set<() => void>();
@@ -109,6 +118,11 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
           return await drive(id);
         } catch (error) {
           if (stopped) return log('info', 'upgrade paused; it resumes where it stopped', { operationId: id });
+          // A failure no retry mends (or one that has lasted too many tries) stops the upgrade and says why:
+          // driven again forever, it refused every later upgrade (409 rollout_in_progress) with no way out.
+          const why = permanentRolloutFailure(error) ?? (await countFailure(id, error));
+          if (why !== undefined && (await halt(id, 'rollout_failed', `The upgrade cannot go on: ${why}`)))
+            return;
           log('error', 'upgrade step failed; driving it again', {
             operationId: id,
             error: String(error),
@@ -188,6 +202,7 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
   async function drive(id: string): Promise<void> {
     let op = await deps.operations.get(id);
     if (op?.status !== 'running') return;
+    if (op.params.abort !== undefined) return stopAborted(op);
     const release = op.params.release as string;
     const waves = JSON.parse(op.params.waves ?? '[]') as TenantId[][];
     const observeMs = Number(op.params.observeMs);
@@ -195,6 +210,7 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
       if (stopped) throw new Error('The upgrade runner stopped.');
       op = await requireOp(id);
       if (op.steps[i]?.status === 'done') continue;
+      if (op.params.abort !== undefined) return stopAborted(op);
       if (op.params[`wave${i}.rollback`] !== undefined)
         return rollBack(id, i, wave, op.params[`wave${i}.rollback`] as string);
       // The baseline is taken (and persisted) before the wave changes anything.
@@ -215,7 +231,7 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
       const baseline = JSON.parse(op.params[`wave${i}.baseline`] ?? '{}') as Record<string, HealthSample>;
       const firingBefore = new Set(JSON.parse(op.params[`wave${i}.alarms`] ?? '[]') as string[]);
       await setStep(deps.operations, id, i, 'running', `deploying ${release} to ${wave.join(', ')}`);
-      const applied = await applyRelease(wave, () => release, incarnationsOf(op));
+      const applied = await applyRelease(deps, wave, () => release, incarnationsOf(op));
       await deps.onReleaseChange?.();
       const until = Date.parse(start) + observeMs;
       for (;;) {
@@ -239,6 +255,8 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
         const left = until - Date.now();
         if (left <= 0) break;
         if (stopped) throw new Error('The upgrade runner stopped.');
+        const latest = await requireOp(id);
+        if (latest.params.abort !== undefined) return stopAborted(latest);
         await setStep(
           deps.operations,
           id,
@@ -247,9 +265,11 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
           `watching ${count(applied.length)} on ${release}: ${Math.ceil(left / 1000)} s left`,
           1 - left / Math.max(1, observeMs),
         );
-        await sleep(Math.min(pollMs, left));
+        // `abort` cuts the wait short.
+        await pause(Math.min(pollMs, left));
       }
       await setStep(deps.operations, id, i, 'done', `${count(applied.length)} on ${release}, healthy`);
+      if (op.params.failures !== undefined) await setParams(id, { failures: '0' });
     }
     const last = waves.length;
     if ((await requireOp(id)).steps[last]?.status !== 'done') {
@@ -262,92 +282,126 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
   }
 
   /**
-   * Sets each tenant's release (CAS, retried); skips tenants gone, moving, offboarding, no longer dedicated,
-   * or another incarnation of the id than the one planned (`incarnations`; an upgrade planned before they
-   * were recorded has none).
+   * Restores the wave's previous releases, redrives what it dead-lettered, and halts the operation: by
+   * default as an unhealthy wave (`rolled_back`); `ending` for an abort or a failure that stops it.
    */
-  async function applyRelease(
+  async function rollBack(
+    id: string,
+    index: number,
     wave: TenantId[],
-    releaseFor: (id: TenantId) => string,
-    incarnations: Record<string, string> | undefined,
-  ): Promise<TenantId[]> {
-    const applied: TenantId[] = [];
-    for (const tenantId of wave) {
-      for (;;) {
-        const tenant = await deps.directory.get(tenantId);
-        if (tenant?.placement !== 'dedicated' || tenant.move || tenant.status === 'offboarding') break;
-        const planned = incarnations?.[tenantId];
-        if (planned !== undefined && planned !== incarnationOf(tenant)) break;
-        const target = releaseFor(tenantId);
-        if ((tenant.release ?? '') !== target) {
-          const { release: _old, ...rest } = tenant;
-          const next: Tenant = {
-            ...rest,
-            ...(target ? { release: target } : {}),
-            version: tenant.version + 1,
-            updatedAt: new Date().toISOString(),
-          };
-          try {
-            await deps.directory.update(next, tenant.version);
-          } catch (error) {
-            if (error instanceof ConditionFailedError) continue;
-            throw error;
-          }
-        }
-        // On AWS the tenant's stack is updated to the release's code and template; locally this only
-        // makes sure its queues exist, and the host replaces its processes (`onReleaseChange`).
-        const infrastructure = infrastructureOf(deps);
-        if (infrastructure.speed === 'slow') {
-          const current = await deps.directory.get(tenantId);
-          if (current) await infrastructure.deploy(current);
-        }
-        applied.push(tenantId);
-        break;
-      }
-    }
-    return applied;
-  }
-
-  /** Restores the wave's previous releases, redrives what it dead-lettered, and halts the operation. */
-  async function rollBack(id: string, index: number, wave: TenantId[], reason: string): Promise<void> {
+    reason: string,
+    ending?: { code: string; message: string },
+  ): Promise<void> {
     const op = await requireOp(id);
     const previous = JSON.parse(op.params.previous ?? '{}') as Record<string, string>;
-    await setStep(deps.operations, id, index, 'running', `unhealthy, rolling back: ${reason}`);
-    await applyRelease(wave, (tenantId) => previous[tenantId] ?? '', incarnationsOf(op));
+    const why = ending ? reason : `unhealthy, ${reason}`;
+    await setStep(deps.operations, id, index, 'running', `rolling back: ${why}`);
+    await applyRelease(deps, wave, (tenantId) => previous[tenantId] ?? '', incarnationsOf(op));
     await deps.onReleaseChange?.();
-    let redriven = 0;
-    const unredriven: string[] = [];
-    for (const tenantId of wave) {
-      for (const model of listModels()) {
-        const queue = laneForPlacement(tenantId, 'dedicated', model.name).queue;
-        try {
-          redriven += (await redriveDeadLetters(deps, queue)).moved;
-        } catch (error) {
-          // A lane without queues (a model added since its stack was made) has nothing to redrive.
-          if (error instanceof NotFoundError) continue;
-          // Said in the step, not swallowed: those dead letters wait for an operator's redrive.
-          unredriven.push(`${queue}: ${(error as Error).message ?? String(error)}`);
-          log('error', 'redriving dead letters after a rollback failed', {
-            operationId: id,
-            queue,
-            error: String(error),
-          });
-        }
-      }
-    }
+    const { redriven, unredriven } = await redriveWave(deps, wave, (queue, error) =>
+      log('error', 'redriving dead letters after a rollback failed', { operationId: id, queue, error }),
+    );
     const failures = unredriven.length > 0 ? `; redrive failed for ${unredriven.join('; ')}` : '';
     await setStep(
       deps.operations,
       id,
       index,
       'failed',
-      `rolled back to the previous release (${redriven} dead letters redriven${failures}): ${reason}`,
+      `rolled back to the previous release (${redriven} dead letters redriven${failures}): ${why}`,
     );
-    await finish(id, 'failed', {
-      code: 'rolled_back',
-      message: `Wave ${index + 1} was unhealthy and was rolled back; the upgrade halted: ${reason}`,
-    });
+    await finish(
+      id,
+      'failed',
+      ending ?? {
+        code: 'rolled_back',
+        message: `Wave ${index + 1} was unhealthy and was rolled back; the upgrade halted: ${reason}`,
+      },
+    );
     log('warn', 'upgrade halted and rolled back', { operationId: id, wave: index + 1, reason });
+  }
+
+  /**
+   * Ends a running upgrade `failed` with `code`: the wave in progress (begun, not done) is rolled back to
+   * its tenants' previous releases; waves done stay on the release, which is not made current. Answers
+   * false when the operation could not be written (the store failing: the caller drives it again).
+   */
+  async function halt(id: string, code: 'aborted' | 'rollout_failed', message: string): Promise<boolean> {
+    try {
+      const op = await requireOp(id);
+      if (op.status !== 'running') return true;
+      let waves: TenantId[][] = [];
+      try {
+        waves = JSON.parse(op.params.waves ?? '[]') as TenantId[][];
+      } catch {
+        // A damaged record: nothing to roll back by; it ends with the message that says so.
+      }
+      const index = waves.findIndex(
+        (_, i) => op.steps[i]?.status !== 'done' && op.params[`wave${i}.start`] !== undefined,
+      );
+      const done = waves.filter((_, i) => op.steps[i]?.status === 'done').length;
+      const kept =
+        done > 0 ? ` ${done} wave${done === 1 ? '' : 's'} before it stay on ${op.params.release}.` : '';
+      const rolled = index >= 0 ? ` Wave ${index + 1} was rolled back to its previous release.` : '';
+      const ending = { code, message: `${message}${rolled}${kept}` };
+      log('error', 'upgrade stopped', { operationId: id, code, message });
+      if (index >= 0) {
+        try {
+          await rollBack(id, index, waves[index]!, message, ending);
+          return true;
+        } catch (error) {
+          ending.message = `${message} Rolling wave ${index + 1} back failed too (${String(error)}): its tenants may run either release.${kept}`;
+        }
+      }
+      await finish(id, 'failed', ending);
+      return true;
+    } catch (error) {
+      log('error', 'stopping the upgrade failed; driving it again', {
+        operationId: id,
+        error: String(error),
+      });
+      return false;
+    }
+  }
+
+  /** Carries out an abort; throws when the operation could not be written, so it is driven (and stopped) again. */
+  async function stopAborted(op: Operation): Promise<void> {
+    if (!(await halt(op.id, 'aborted', abortMessage(op))))
+      throw new Error(`Stopping the aborted upgrade ${op.id} failed.`);
+  }
+
+  /** Counts a failure in the operation; answers why to stop when `maxFailures` are reached. */
+  async function countFailure(id: string, error: unknown): Promise<string | undefined> {
+    try {
+      const failures = Number((await requireOp(id)).params.failures ?? 0) + 1;
+      await setParams(id, { failures: String(failures) });
+      const max = deps.maxFailures ?? 20;
+      if (failures < max) return undefined;
+      return `it failed ${failures} times in a row; the last: ${(error as Error)?.message ?? String(error)}`;
+    } catch {
+      return undefined; // the store itself failing: a hiccup until it has lasted `maxFailures` counted tries
+    }
+  }
+
+  async function abort(id: string, reason = 'an operator aborted it'): Promise<Operation> {
+    const op = await deps.operations.get(id);
+    if (op?.kind !== 'rollout') throw new NotFoundError(`Upgrade "${id}"`);
+    if (op.status !== 'running') {
+      throw new ConflictError(
+        `The upgrade ${id} has ended (${op.status}); there is nothing to abort.`,
+        'rollout_ended',
+      );
+    }
+    const marked = await changeOperation(deps.operations, id, (o) =>
+      o.status !== 'running' || o.params.abort !== undefined
+        ? o
+        : { ...o, params: { ...o.params, abort: reason, abortedAt: new Date().toISOString() } },
+    );
+    // A driver waiting (watching a wave, backing off after a failure) carries it out now; none driving it
+    // in this process (after a restart, a driver that ended): one is started. On Lambda the control
+    // function does it at its next run.
+    for (const wake of [...wakers]) wake();
+    launch(id);
+    return marked;
   }
 
   async function requireOp(id: string): Promise<Operation> {
@@ -371,6 +425,7 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
 
   return {
     start,
+    abort,
     async list() {
       const ops = await deps.operations.listByTenant(PLATFORM_OPERATIONS);
       return ops.filter((op) => op.kind === 'rollout').sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
@@ -388,6 +443,10 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
       await Promise.all(active.values());
     },
   };
+}
+
+function abortMessage(op: Operation): string {
+  return `Aborted${op.params.abortedAt ? ` at ${op.params.abortedAt}` : ''}: ${op.params.abort}.`;
 }
 
 function count(tenants: number): string {

@@ -22,6 +22,11 @@ export interface PlacementSignals {
   money?: TenantMoney;
   /** Tenants on the platform (the decision matrix: dedicated suits fewer than 50, shared more than 100). */
   tenantCount?: number;
+  /**
+   * Why the platform would refuse to make this tenant dedicated, if it would (an id too long for its
+   * lanes' queue names, a contract region it cannot deploy to): a promotion is then never advised.
+   */
+  cannotBeDedicated?: string;
 }
 
 /** A tenant's month in USD, independent of where it runs, so the same figures judge both placements. */
@@ -86,6 +91,8 @@ export interface Recommendation {
   deltaUsd: number;
   /** Monthly margin (revenue − cost, USD) in each placement, where billing knows the revenue. */
   marginUsd?: { shared: number; dedicated: number };
+  /** Why the platform refuses to make this tenant dedicated: no promotion is advised for it. */
+  cannotBeDedicated?: string;
 }
 
 const usd = (x: number) =>
@@ -168,6 +175,17 @@ export function recommendPlacement(
   }
   let action: Recommendation['action'] =
     recommended === signals.placement ? 'keep' : recommended === 'dedicated' ? 'promote' : 'demote';
+  // Advice the platform would refuse is no advice: applied, it was listed as refused on every pass (the
+  // move runner, placement-move.ts, checks the same problem), and the console offered a button that failed.
+  if (action === 'promote' && signals.cannotBeDedicated !== undefined) {
+    reasons.splice(
+      0,
+      reasons.length,
+      `it cannot be dedicated: ${signals.cannotBeDedicated} (otherwise: promote, as ${reasons.join('; ')})`,
+    );
+    recommended = signals.placement;
+    action = 'keep';
+  }
   // An operator's recent choice stands over usage-based advice (they may know of a contract or a launch the
   // numbers do not show); only an isolation requirement, which is a contract, overrides it.
   const ago = signals.placedByOperatorAgoMs;
@@ -194,6 +212,7 @@ export function recommendPlacement(
     monthlyCostUsd: cost,
     deltaUsd: cost[recommended] - cost[signals.placement],
     ...(margin ? { marginUsd: margin } : {}),
+    ...(signals.cannotBeDedicated !== undefined ? { cannotBeDedicated: signals.cannotBeDedicated } : {}),
   };
 }
 

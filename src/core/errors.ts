@@ -182,6 +182,22 @@ export class UnavailableError extends SilopoolError {
 }
 
 /**
+ * The stored pointer to the current release is damaged (changed outside Silopool): it names no release.
+ * Answering the built-in release instead would quietly move every unpinned tenant to other code; so every
+ * read fails, naming the file or item, until an operator fixes it or rolls a release out (which rewrites it).
+ */
+export class ReleasePointerError extends SilopoolError {
+  constructor(where: string, problem: string) {
+    super(
+      'release_pointer_damaged',
+      503,
+      `The current release pointer ${where} is damaged: ${problem}. Fix or remove it (removed: the built-in release is current), or roll a release out, which rewrites it.`,
+      { details: { where } },
+    );
+  }
+}
+
+/**
  * A dedicated tenant's own store does not exist: never provisioned, or removed by a demotion or an
  * offboarding while something still held it. Nothing was read or written, and nothing was created: a read
  * that made the store again would leave a folder that no later step removes. The tenant's requests are

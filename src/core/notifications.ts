@@ -36,6 +36,27 @@ export interface UserNotifications {
   push: PushSubscriptionRecord[];
 }
 
+/**
+ * Until when a user held a credential that granted the tenant, as last seen (`until`, ISO 8601), and the
+ * tenant incarnation it granted. Tokens cannot be listed or revoked one by one, so this is what the platform
+ * knows of a user's access: notifications go to a user only while it lasts, never to one whose last token
+ * has expired (their access was not renewed) nor after the tenant id changed hands.
+ */
+export interface UserAccess {
+  until: string;
+  incarnation?: string;
+}
+
+/** Whether `access` still grants the tenant (of this incarnation) at `nowMs`; none recorded grants nothing. */
+export function hasAccess(
+  access: UserAccess | undefined,
+  tenant: { incarnation?: string },
+  nowMs: number,
+): boolean {
+  if (!access || !(Date.parse(access.until) > nowMs)) return false;
+  return access.incarnation === undefined || access.incarnation === tenant.incarnation;
+}
+
 export const MAX_PUSH_SUBSCRIPTIONS = 10;
 export const VERIFICATION_CODE_TTL_MS = 30 * 60_000;
 export const VERIFICATION_RESEND_MS = 60_000;

@@ -35,4 +35,6 @@ export interface Principal {
   binding: TenantBinding;
   /** The tenant record an API key was checked against, read moments ago: saves reading it again. */
   keyTenant?: Tenant;
+  /** When a token stops being accepted (ms since the epoch: its `exp`, or its age limit if sooner). */
+  expiresAtMs?: number;
 }

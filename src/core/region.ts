@@ -54,13 +54,18 @@ export function checkRegion(
       tenantRegion,
     );
   }
-  if (policy.dedicatedRegions !== 'any' && !policy.dedicatedRegions.includes(tenantRegion)) {
-    throw new RegionError(
-      'region_unavailable',
-      `This platform cannot deploy to ${tenantRegion}: its dedicated lanes run in ${policy.dedicatedRegions.join(', ')} only.`,
-      tenantRegion,
-    );
-  }
+  const unavailable = dedicatedRegionProblem(tenantRegion, policy);
+  if (unavailable !== undefined) throw new RegionError('region_unavailable', unavailable, tenantRegion);
+}
+
+/** Why a tenant whose contract names `tenantRegion` cannot be dedicated here, if it cannot. Pure. */
+export function dedicatedRegionProblem(
+  tenantRegion: string | undefined,
+  policy: RegionPolicy,
+): string | undefined {
+  if (tenantRegion === undefined || tenantRegion === policy.region) return undefined;
+  if (policy.dedicatedRegions === 'any' || policy.dedicatedRegions.includes(tenantRegion)) return undefined;
+  return `This platform cannot deploy to ${tenantRegion}: its dedicated lanes run in ${policy.dedicatedRegions.join(', ')} only.`;
 }
 
 /** Longest Region name echoed back in an error: a crafted value is named, not repeated whole. */

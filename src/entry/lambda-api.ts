@@ -129,7 +129,7 @@ async function createProxy(): Promise<ProxyHandler> {
       { directory: ports.directory, stores: ports.stores, queue: ports.queue },
       { operations: ports.operations, respectOperatorMs: respectOperatorMsFrom(process.env) },
     ),
-    platformRegion: ports.region,
+    regions: control.regions,
     move: (tenantId, to) => moves.start(tenantId, to),
   });
   releaseRoutes(app, {

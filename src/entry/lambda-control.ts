@@ -58,8 +58,9 @@ export async function handler(_event: unknown, context: Pick<Context, 'getRemain
             { directory: ports.directory, stores: ports.stores, queue: ports.queue },
             { operations: ports.operations, respectOperatorMs: respectOperatorMsFrom(process.env) },
           ),
-          // Tenants whose contract names another Region are never advised shared.
-          platformRegion: ports.region,
+          // Tenants whose contract names another Region are never advised shared, nor dedicated where the
+          // platform cannot deploy.
+          regions: control.regions,
         },
         move: (tenant, to) => runner.start(tenant.id, to),
         lastMoveAt: async (tenant) => {

@@ -296,7 +296,7 @@ export async function startPlatform(
       },
       { operations: placement.operations, respectOperatorMs: respectOperatorMsFrom(process.env) },
     ),
-    platformRegion: regions.region,
+    regions,
   };
   const move = placement
     ? (tenantId: string, to: Placement) => placement.moves.start(tenantId, to)

@@ -1,5 +1,5 @@
 import type { TenantId } from '../core/ids.ts';
-import { jobNotice, receives } from '../core/notifications.ts';
+import { hasAccess, jobNotice, receives } from '../core/notifications.ts';
 import type { Tenant } from '../core/tenant.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import { tenantDataFor } from '../ports/placement-data.ts';
@@ -19,7 +19,7 @@ import {
   NOTIFICATION_QUEUE,
   type NotificationMessage,
 } from './notification-message.ts';
-import { dropSubscription, readByKey, tenantRecipients } from './notification-preferences.ts';
+import { dropSubscription, readAccess, readByKey, tenantRecipients } from './notification-preferences.ts';
 import { type DeliveryOutcome, webhookEndpointKey } from './webhook-endpoints.ts';
 
 export interface NotificationDeliveryDeps {
@@ -53,6 +53,9 @@ export async function fanOutNotification(
   if (!tenant) return;
   const objects = tenantDataFor(deps.stores, tenant).objects;
   for await (const { user, settings } of tenantRecipients(objects)) {
+    if (!receives(settings, 'email') && !receives(settings, 'push')) continue;
+    // A user whose access ended (their last token expired unrenewed, the id changed hands) hears nothing.
+    if (!hasAccess(await readAccess(objects, user), tenant, Date.now())) continue;
     if (deps.mailer && receives(settings, 'email')) {
       await deps.queue.send(NOTIFICATION_QUEUE, deliveryMessageFor(announcement, 'email', user));
     }
@@ -69,7 +72,8 @@ export async function fanOutNotification(
 
 /**
  * Sends one delivery. Resolves when delivered, or when there is nothing to deliver any more: the user
- * opted out or changed address since the fan-out (settings are read now), the job or tenant is gone, or the
+ * opted out or changed address since the fan-out (settings are read now), their access ended, the job or
+ * tenant is gone, or the
  * push service said the subscription is gone (it is removed).
  * @throws when the SMTP server or push service failed; the caller retries later.
  */
@@ -80,11 +84,14 @@ export async function deliverNotification(
   const tenant = await activeTenant(deps, delivery.tenantId);
   if (!tenant) return;
   const data = tenantDataFor(deps.stores, tenant);
-  const [job, settings] = await Promise.all([
+  const [job, settings, access] = await Promise.all([
     data.jobs.get(delivery.jobId),
     readByKey(data.objects, delivery.user),
+    readAccess(data.objects, delivery.user),
   ]);
   if (!job || !settings || !receives(settings, delivery.channel)) return;
+  // Read now, as the settings are: access that ended since the fan-out sends nothing.
+  if (!hasAccess(access, tenant, Date.now())) return;
   const notice = jobNotice(job);
   if (delivery.channel === 'email') {
     if (!deps.mailer || !settings.email) return;

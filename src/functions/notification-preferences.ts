@@ -1,6 +1,7 @@
 import {
   emptyNotifications,
   type PushSubscriptionRecord,
+  type UserAccess,
   type UserNotifications,
   userKey,
 } from '../core/notifications.ts';
@@ -58,6 +59,57 @@ export async function* tenantRecipients(
     }
     cursor = page.nextCursor;
   } while (cursor);
+}
+
+/**
+ * Users' access (`UserAccess`) apart from their settings (`notifications/access/{userKey}.json`): renewed by
+ * the user's requests, it never races a change of the settings themselves (a read-modify-write of one
+ * document by both would lose one of them).
+ */
+const ACCESS_PREFIX = 'notifications/access/';
+/** A renewal that extends access by less than this is not written: one write per user per this long at most. */
+const RENEW_STEP_MS = 10 * 60_000;
+
+/** The access recorded for a user key, or undefined (never recorded, or unreadable). */
+export async function readAccess(objects: TenantObjectStore, user: string): Promise<UserAccess | undefined> {
+  const stored = await objects.get(`${ACCESS_PREFIX}${user}.json`);
+  if (!stored) return undefined;
+  try {
+    const value = JSON.parse(new TextDecoder().decode(stored.body)) as Partial<UserAccess>;
+    if (typeof value.until !== 'string') return undefined;
+    return {
+      until: value.until,
+      ...(typeof value.incarnation === 'string' ? { incarnation: value.incarnation } : {}),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Records that the user with this token subject holds a credential granting the tenant (`incarnation`)
+ * until `untilMs`. Only extends (an older, shorter token seen later changes nothing), and only by steps of
+ * RENEW_STEP_MS, so a busy user costs a write every ten minutes, not one per request.
+ */
+export async function renewAccess(
+  objects: TenantObjectStore,
+  subject: string,
+  untilMs: number,
+  incarnation: string | undefined,
+): Promise<void> {
+  const user = userKey(subject);
+  const known = await readAccess(objects, user);
+  const sameTenant = known?.incarnation === incarnation;
+  if (known && sameTenant && untilMs < Date.parse(known.until) + RENEW_STEP_MS) return;
+  const access: UserAccess = {
+    until: new Date(untilMs).toISOString(),
+    ...(incarnation !== undefined ? { incarnation } : {}),
+  };
+  await objects.put(
+    `${ACCESS_PREFIX}${user}.json`,
+    new TextEncoder().encode(JSON.stringify(access)),
+    JSON_TYPE,
+  );
 }
 
 /** The folder of users' settings among the tenant's objects (the offboarding export reads it). */

@@ -20,6 +20,11 @@ export function getModel(name: string): ModelDefinition {
   return model;
 }
 
+/** The names of the platform's models: what a job's `model` can be (route filters list them). */
+export function modelNames(): string[] {
+  return Object.keys(models);
+}
+
 export function listModels(): ModelDefinition[] {
   return Object.values(models);
 }

@@ -1,6 +1,14 @@
 import type { JobId, TenantId } from '../core/ids.ts';
 import { type JobProgress, type JobRecord, type JobStatus, nextJobVersion } from '../core/job.ts';
 
+/**
+ * The page cursor list name of a tenant's job list (core/page-cursor.ts), alike on every adapter: a cursor
+ * of one tenant's list is refused by another's, though it could only ever bound a query of the latter's own.
+ */
+export function jobListOf(tenantId: string): string {
+  return `jobs/${tenantId}`;
+}
+
 export interface ListJobsQuery {
   status?: JobStatus;
   model?: string;

@@ -1,4 +1,5 @@
 import type { JobId } from '../core/ids.ts';
+import { cursorList, decodePageCursor, encodePageCursor, invalidCursor } from '../core/page-cursor.ts';
 import { isHomeLane, recordRoutingFor, type StoreRef } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
 import type { JobPage, ListJobsQuery, TenantJobStore } from './job-store.ts';
@@ -161,18 +162,27 @@ function withCursor(query: ListJobsQuery, cursor: string | undefined): ListJobsQ
   return cursor ? { ...rest, cursor } : rest;
 }
 
+/** The cursor of a moving tenant's job list: one cursor per store, as one page cursor (core/page-cursor.ts). */
+const MERGED_JOB_LIST = 'jobs-merged';
+
 function encodeMergedCursor(cursors: string[]): string {
-  return `m.${Buffer.from(JSON.stringify(cursors), 'utf8').toString('base64url')}`;
+  return encodePageCursor(MERGED_JOB_LIST, JSON.stringify(cursors));
 }
 
+/**
+ * One cursor per store: a merged one split, or one store's (from before the move) given to each, which
+ * checks it. A junk cursor was read as no cursor here, and the list started over: now each store refuses it.
+ */
 function decodeMergedCursor(cursor: string | undefined, n: number): string[] {
-  if (!cursor?.startsWith('m.')) return Array.from({ length: n }, () => cursor ?? '');
+  if (cursor === undefined || cursorList(cursor) !== MERGED_JOB_LIST)
+    return Array.from({ length: n }, () => cursor ?? '');
+  let parsed: unknown;
   try {
-    const parsed = JSON.parse(Buffer.from(cursor.slice(2), 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(parsed) && parsed.length === n && parsed.every((c) => typeof c === 'string'))
-      return parsed;
+    parsed = JSON.parse(decodePageCursor(cursor, MERGED_JOB_LIST));
   } catch {
-    // falls through to the same answer as a cursor of another store
+    throw invalidCursor();
   }
-  return Array.from({ length: n }, () => '');
+  if (Array.isArray(parsed) && parsed.length === n && parsed.every((c) => typeof c === 'string'))
+    return parsed;
+  throw invalidCursor();
 }

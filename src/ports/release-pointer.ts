@@ -5,6 +5,23 @@
  * (src/adapters/embedded/release-pointer.ts), one DynamoDB item on AWS, where the releases ship inside
  * the read-only function bundle (src/adapters/aws/release-pointer.ts).
  */
+import { ReleasePointerError } from '../core/errors.ts';
+import { RELEASE_ID_PATTERN } from '../core/release.ts';
+
+/**
+ * The release id a stored pointer holds, checked alike by every adapter: a value that is no release id
+ * (a number, null, an empty or malformed string) throws ReleasePointerError naming `where`, never reads as
+ * the built-in release.
+ */
+export function storedReleaseId(value: unknown, where: string, field: string): string {
+  if (typeof value === 'string' && RELEASE_ID_PATTERN.test(value)) return value;
+  const shown = JSON.stringify(value) ?? String(value);
+  throw new ReleasePointerError(
+    where,
+    `its ${field} is ${shown.length > 60 ? `${shown.slice(0, 60)}…` : shown}, not a release id`,
+  );
+}
+
 export interface ReleasePointer {
   /** The current release's id; `builtin` (BUILTIN_RELEASE) before any release was made current. */
   current(): Promise<string>;

@@ -1,6 +1,9 @@
 import type { TenantId } from '../core/ids.ts';
 import type { Tenant } from '../core/tenant.ts';
 
+/** The page cursor list name of tenant lists (core/page-cursor.ts), alike on every adapter. */
+export const TENANT_LIST = 'tenants';
+
 export interface TenantPage {
   items: Tenant[];
   nextCursor?: string;

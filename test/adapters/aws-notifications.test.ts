@@ -16,7 +16,7 @@ import {
   NOTIFICATION_QUEUE,
   notificationMessageFor,
 } from '../../src/functions/notification-message.ts';
-import { writeUserNotifications } from '../../src/functions/notification-preferences.ts';
+import { renewAccess, writeUserNotifications } from '../../src/functions/notification-preferences.ts';
 import { createWebhookEndpoints } from '../../src/functions/webhook-endpoints.ts';
 import { createSequencedJobIntake } from '../../src/ports/job-intake-sequence.ts';
 import { tenantDataAt } from '../../src/ports/stores.ts';
@@ -112,6 +112,7 @@ async function tenantWithUser(prefix: string) {
       { id: subscriptionId(endpoint), endpoint, keys: browser.keys, createdAt: new Date().toISOString() },
     ],
   });
+  await renewAccess(data.objects, `user-${id}`, Date.now() + 3_600_000, tenant.incarnation);
   return { id, tenant, data, browser, path, address };
 }
 

@@ -1,3 +1,4 @@
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll } from 'vitest';
 import {
   createDynamoJobStore,
@@ -6,12 +7,12 @@ import {
   createSqsMessageQueue,
   sqsCapabilities,
 } from '../../src/adapters/aws/index.ts';
-import { createDynamoReleasePointer } from '../../src/adapters/aws/release-pointer.ts';
+import { createDynamoReleasePointer, RELEASE_POINTER_KEY } from '../../src/adapters/aws/release-pointer.ts';
 import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.ts';
 import { describeJobStoreContract } from './job-store.contract.ts';
 import { describeMessageQueueContract, type MessageQueueCapabilities } from './message-queue.contract.ts';
 import { describeObjectStoreContract } from './object-store.contract.ts';
-import { describeReleasePointerContract } from './release-pointer.contract.ts';
+import { describeReleasePointerContract, NOT_JSON } from './release-pointer.contract.ts';
 import { describeTenantDirectoryContract } from './tenant-directory.contract.ts';
 
 /** The emulators of one test file, with the tables and bucket the AWS adapters' suites use. */
@@ -98,6 +99,19 @@ export function describeAwsAdapterContracts(
     const tableName = await fixture().aws.createTable('views');
     return {
       open: () => createDynamoReleasePointer({ client: fixture().aws.dynamo, tableName, cacheMs: 0 }),
+      damage: async (value) => {
+        await fixture().aws.dynamo.send(
+          new PutCommand({
+            TableName: tableName,
+            Item: {
+              ...RELEASE_POINTER_KEY,
+              releaseId: value === NOT_JSON ? '{"id": "r-1"' : value,
+              version: 1,
+            },
+          }),
+        );
+        return RELEASE_POINTER_KEY.pk;
+      },
       teardown: noTeardown,
     };
   });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -18,7 +18,7 @@ import { describeJobIntakeContract } from './job-intake.contract.ts';
 import { describeJobStoreContract } from './job-store.contract.ts';
 import { describeMessageQueueContract } from './message-queue.contract.ts';
 import { describeObjectStoreContract } from './object-store.contract.ts';
-import { describeReleasePointerContract } from './release-pointer.contract.ts';
+import { describeReleasePointerContract, NOT_JSON } from './release-pointer.contract.ts';
 import { describeTenantDirectoryContract } from './tenant-directory.contract.ts';
 import { describeUsageLedgerContract } from './usage-ledger.contract.ts';
 
@@ -161,6 +161,13 @@ describeReleasePointerContract('embedded (current.json in the releases folder)',
   const dir = mkdtempSync(join(tmpdir(), 'silopool-pointer-'));
   return {
     open: () => createFileReleasePointer(dir),
+    async damage(value) {
+      writeFileSync(
+        join(dir, 'current.json'),
+        value === NOT_JSON ? '{"id": "r-1"' : JSON.stringify({ id: value }),
+      );
+      return 'current.json';
+    },
     async teardown() {
       rmSync(dir, { recursive: true, force: true });
     },

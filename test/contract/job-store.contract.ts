@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConditionFailedError } from '../../src/core/errors.ts';
+import { ConditionFailedError, ValidationError } from '../../src/core/errors.ts';
 import type { TenantId } from '../../src/core/ids.ts';
 import type { JobRecord } from '../../src/core/job.ts';
+import { encodePageCursor } from '../../src/core/page-cursor.ts';
 import { type JobStore, nextVersion } from '../../src/ports/job-store.ts';
 import { makeJob, randomTenantId } from './fixtures.ts';
 
@@ -140,6 +141,28 @@ export function describeJobStoreContract(adapterName: string, setup: JobStoreSet
       expect(await listAll(tenantId, { limit: 23 })).toEqual(newestFirst);
       const firstPage = await ctx.port.forTenant(tenantId).list({ limit: 100 });
       expect(firstPage.nextCursor).toBeUndefined();
+    });
+
+    it('refuses a cursor it did not make for this list, naming /querystring/cursor', async () => {
+      await seed(tenantId, 3);
+      const junk = [
+        'zzzz',
+        Buffer.from('JOB#z').toString('base64url'),
+        Buffer.from(JSON.stringify({ pk: `T#${tenantId}`, sk: 'JOB#z' })).toString('base64url'),
+        encodePageCursor('tenants', 'acme'),
+        encodePageCursor(`jobs/${tenantId}`, 'IDEM#x'),
+        // Another tenant's cursor: well made, for another list.
+        encodePageCursor(`jobs/${randomTenantId()}`, 'JOB#z'),
+        'not a cursor!',
+      ];
+      for (const cursor of junk) {
+        const refused = await ctx.port
+          .forTenant(tenantId)
+          .list({ limit: 2, cursor })
+          .catch((error: unknown) => error);
+        expect(refused, cursor).toBeInstanceOf(ValidationError);
+        expect((refused as ValidationError).problems[0]?.path).toBe('/querystring/cursor');
+      }
     });
 
     it('filters by status and by model, also across pages', async () => {

@@ -10,8 +10,16 @@ export type ReleasePointerSetup = () => Promise<{
    * a later event-loop turn (the embedded pointer answers the calls of one turn with one stat).
    */
   open(): ReleasePointer;
+  /**
+   * Stores the pointer as someone outside Silopool might have left it: naming `value` (or, where the storage
+   * holds text, `NOT_JSON`: text that is not JSON). Answers what the error must name (the file or the item).
+   */
+  damage(value: unknown): Promise<string>;
   teardown(): Promise<void>;
 }>;
+
+/** Asks `damage` for stored text that is not JSON, where the storage holds text (the embedded file). */
+export const NOT_JSON = Symbol('not JSON');
 
 /** The release pointer's promises: builtin before any release, one value whoever writes, seen by every reader. */
 export function describeReleasePointerContract(adapterName: string, setup: ReleasePointerSetup): void {
@@ -53,6 +61,24 @@ export function describeReleasePointerContract(adapterName: string, setup: Relea
       const own = release();
       await reader.setCurrent(own);
       expect(await reader.current()).toBe(own);
+    });
+
+    // The AWS pointer answered `builtin` for an item whose releaseId was a number: every unpinned tenant
+    // silently ran other code. Each adapter now fails every read, naming the item or file, until it is fixed.
+    it('fails loudly, naming where it is stored, when the stored pointer names no release', async () => {
+      for (const value of [5, null, '', 'Not A Release', { id: 'r-1' }, NOT_JSON]) {
+        const where = await ctx.damage(value);
+        const error = await ctx
+          .open()
+          .current()
+          .catch((e: unknown) => e);
+        expect(error, String(value)).toMatchObject({ code: 'release_pointer_damaged', status: 503 });
+        expect((error as Error).message).toContain(where);
+      }
+      // Rolling a release out rewrites it.
+      const fixed = release();
+      await ctx.open().setCurrent(fixed);
+      expect(await ctx.open().current()).toBe(fixed);
     });
 
     it('ends on one of the values when writers race, and every reader agrees on it', async () => {

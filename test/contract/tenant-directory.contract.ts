@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConditionFailedError, ConflictError } from '../../src/core/errors.ts';
+import { ConditionFailedError, ConflictError, ValidationError } from '../../src/core/errors.ts';
 import type { TenantId } from '../../src/core/ids.ts';
+import { encodePageCursor } from '../../src/core/page-cursor.ts';
 import type { TenantDirectory } from '../../src/ports/tenant-directory.ts';
 import { makeTenant, randomTenantId } from './fixtures.ts';
 
@@ -61,6 +62,24 @@ export function describeTenantDirectoryContract(adapterName: string, setup: Tena
         if (!cursor) break;
       }
       expect([...seen].sort()).toEqual([...ids].sort());
+    });
+
+    // The embedded directory took a junk cursor as the id to list after, answering a partial page.
+    it('refuses a cursor it did not make for this list, naming /querystring/cursor', async () => {
+      await port.create(makeTenant(id));
+      const junk = [
+        'zzzz',
+        Buffer.from('a').toString('base64url'),
+        Buffer.from('TENANT#a').toString('base64url'),
+        Buffer.from('{"pk":"TENANTS","sk":"TENANT#a"}').toString('base64url'),
+        encodePageCursor('jobs', 'JOB#z'),
+        'not a cursor!',
+      ];
+      for (const cursor of junk) {
+        const refused = await port.list({ limit: 3, cursor }).catch((error: unknown) => error);
+        expect(refused, cursor).toBeInstanceOf(ValidationError);
+        expect((refused as ValidationError).problems[0]?.path).toBe('/querystring/cursor');
+      }
     });
 
     it('records a key use without a new version, and never over a newer record', async () => {

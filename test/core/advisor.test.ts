@@ -29,6 +29,31 @@ describe('the placement advisor', () => {
     );
   });
 
+  it('never advises promoting a tenant the platform cannot make dedicated, and says why', () => {
+    fc.assert(
+      fc.property(signals, (s) => {
+        const advice = recommendPlacement({ ...s, cannotBeDedicated: 'the id is too long' });
+        expect(advice.action).not.toBe('promote');
+        expect(advice.cannotBeDedicated).toBe('the id is too long');
+        if (s.placement === 'shared') expect(advice.recommended).toBe('shared');
+      }),
+    );
+    const isolated = recommendPlacement({
+      tenantId: 't-1',
+      placement: 'shared',
+      plan: 'standard',
+      jobsPerMonth: 0,
+      computeSecondsPerMonth: 0,
+      shareOfSharedCompute: 0,
+      waitP95Sec: 0,
+      requiresIsolation: true,
+      cannotBeDedicated: 'the id is too long',
+    });
+    expect(isolated.reasons).toEqual([
+      'it cannot be dedicated: the id is too long (otherwise: promote, as its contract requires isolated resources)',
+    ]);
+  });
+
   it('always places a tenant that requires isolation on dedicated resources', () => {
     fc.assert(
       fc.property(signals, (s) => {

@@ -4,6 +4,7 @@ import { newJobId } from '../../src/core/ids.ts';
 import {
   checkVerificationCode,
   emptyNotifications,
+  hasAccess,
   isEmailAddress,
   jobNotice,
   MAX_CODE_ATTEMPTS,
@@ -117,5 +118,17 @@ describe('notification rules', () => {
     );
     expect(decodeNotificationMessage(message.body.replace(user, '../../etc'))).toBeUndefined();
     expect(decodeNotificationMessage(message.body.replace('"push"', '"sms"'))).toBeUndefined();
+  });
+
+  it('reaches a user only while their recorded access lasts, for the tenant incarnation it granted', () => {
+    const now = Date.parse('2026-06-01T12:00:00Z');
+    const tenant = { incarnation: 'inc-1' };
+    expect(hasAccess(undefined, tenant, now)).toBe(false);
+    expect(hasAccess({ until: '2026-06-01T12:00:01Z', incarnation: 'inc-1' }, tenant, now)).toBe(true);
+    expect(hasAccess({ until: '2026-06-01T12:00:00Z', incarnation: 'inc-1' }, tenant, now)).toBe(false);
+    expect(hasAccess({ until: '2026-06-02T00:00:00Z', incarnation: 'inc-0' }, tenant, now)).toBe(false);
+    expect(hasAccess({ until: 'soon' }, tenant, now)).toBe(false);
+    // Records of tenants made before incarnations existed: the time decides.
+    expect(hasAccess({ until: '2026-06-02T00:00:00Z' }, {}, now)).toBe(true);
   });
 });

@@ -10,7 +10,7 @@ import { openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
 import type { Mailer, MailMessage } from '../../src/functions/notification-channels.ts';
 import { createNotificationHandler } from '../../src/functions/notification-handler.ts';
 import { deliveryMessageFor, NOTIFICATION_QUEUE } from '../../src/functions/notification-message.ts';
-import { writeUserNotifications } from '../../src/functions/notification-preferences.ts';
+import { renewAccess, writeUserNotifications } from '../../src/functions/notification-preferences.ts';
 import { tenantDataFor } from '../../src/ports/placement-data.ts';
 import { makeJob } from '../contract/fixtures.ts';
 import { newTenantId } from '../support/server.ts';
@@ -43,6 +43,7 @@ async function tenantWithMailedUser(id: TenantId, address: string): Promise<SQSE
     email: { address, verified: true },
     optIn: { email: true, push: false },
   });
+  await renewAccess(data.objects, subject, Date.now() + 3_600_000, tenant.incarnation);
   const job = makeJob(tenant.id, { status: 'succeeded' });
   await data.jobs.create(job);
   const { body } = deliveryMessageFor(

@@ -14,7 +14,11 @@ import { parseWebhookTargetPolicy } from '../../src/core/webhook-target.ts';
 import { type EmbeddedPlatform, openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
 import { createModelHandler } from '../../src/functions/model-handler.ts';
 import { NOTIFICATION_QUEUE, notificationMessageFor } from '../../src/functions/notification-message.ts';
-import { readByKey, writeUserNotifications } from '../../src/functions/notification-preferences.ts';
+import {
+  readByKey,
+  renewAccess,
+  writeUserNotifications,
+} from '../../src/functions/notification-preferences.ts';
 import type { MessageQueue } from '../../src/ports/message-queue.ts';
 import { laneDataFor } from '../../src/ports/placement-data.ts';
 import { tenantDataAt } from '../../src/ports/stores.ts';
@@ -85,6 +89,8 @@ async function subscribedTenant(prefix: string) {
       { id: subscriptionId(endpoint), endpoint, keys: browser.keys, createdAt: new Date().toISOString() },
     ],
   });
+  // The route records that the user's token grants the tenant (for an hour here).
+  await renewAccess(data.objects, subject, Date.now() + 3_600_000, tenant.incarnation);
   return { id, tenant, data, browser, path, subject };
 }
 

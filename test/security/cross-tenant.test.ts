@@ -78,7 +78,7 @@ describe("another tenant's things", () => {
     expect(((await again.json()) as { id: string }).id).toBe(victim.job);
   });
 
-  it('x-tenant-id naming the victim is refused; ?tenant= and ?tenantId= are ignored', async () => {
+  it('x-tenant-id naming the victim is refused; ?tenant= and ?tenantId= never widen the credential', async () => {
     for (const cred of [attacker.key, attacker.token]) {
       const res = await server.api('/v1/jobs', { token: cred, headers: { 'x-tenant-id': victim.id } });
       expect(res.status).toBe(403);

@@ -1,32 +1,25 @@
-import { ValidationError } from '../../core/errors.ts';
+import { decodePageCursor, encodePageCursor } from '../../core/page-cursor.ts';
 
-/** A DynamoDB key as an opaque, URL-safe page cursor. */
-export function encodeCursor(key: Record<string, unknown>): string {
-  return Buffer.from(JSON.stringify({ pk: key.pk, sk: key.sk })).toString('base64url');
+/** A DynamoDB key as a page cursor of `list` (core/page-cursor.ts): its sort key; the partition is the view's. */
+export function encodeCursor(list: string, key: Record<string, unknown>): string {
+  return encodePageCursor(list, String(key.sk));
 }
 
 /**
- * Decodes a cursor and checks it names an item of `pk` whose sort key starts with `skPrefix`, so a
- * cursor built by hand can never start a query in another tenant's partition.
+ * Decodes a cursor of `list` into the start key of a query of partition `pk`, and checks its sort key starts
+ * with `skPrefix`: a cursor never names a partition, so one built by hand never starts a query in another
+ * tenant's.
  */
-export function decodeCursor(cursor: string, pk: string, skPrefix: string): { pk: string; sk: string } {
-  let key: unknown;
-  try {
-    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    key = undefined;
-  }
-  const { pk: keyPk, sk } = (key ?? {}) as { pk?: unknown; sk?: unknown };
-  if (keyPk !== pk || typeof sk !== 'string' || !sk.startsWith(skPrefix)) {
-    throw new ValidationError([
-      {
-        path: '/cursor',
-        message: 'must be a cursor returned by the previous page of this list',
-        rule: 'cursor',
-      },
-    ]);
-  }
-  return { pk, sk };
+export function decodeCursor(
+  cursor: string,
+  list: string,
+  pk: string,
+  skPrefix: string,
+): { pk: string; sk: string } {
+  return {
+    pk,
+    sk: decodePageCursor(cursor, list, (sk) => sk.startsWith(skPrefix) && sk.length > skPrefix.length),
+  };
 }
 
 /** DynamoDB's conditional-write failure, as thrown by the SDK and by emulators. */

@@ -10,12 +10,13 @@ import { ConditionFailedError } from '../../core/errors.ts';
 import type { JobId, TenantId } from '../../core/ids.ts';
 import type { JobProgress, JobRecord } from '../../core/job.ts';
 import { usageOfFinishedJob } from '../../core/usage.ts';
-import type {
-  IdempotencyRecord,
-  JobPage,
-  JobStore,
-  ListJobsQuery,
-  TenantJobStore,
+import {
+  type IdempotencyRecord,
+  type JobPage,
+  type JobStore,
+  jobListOf,
+  type ListJobsQuery,
+  type TenantJobStore,
 } from '../../ports/job-store.ts';
 import type { UsageLedger } from '../../ports/usage-ledger.ts';
 import { putIfAbsent, putIfVersion } from './conditional-put.ts';
@@ -151,7 +152,7 @@ function tenantJobs({ client, tableName, usage }: DynamoJobStoreOptions, tenantI
       }
       const items: Record<string, unknown>[] = [];
       let startKey: Record<string, unknown> | undefined = query.cursor
-        ? decodeCursor(query.cursor, pk, JOB)
+        ? decodeCursor(query.cursor, jobListOf(tenantId), pk, JOB)
         : undefined;
       // Ask for one more than a page: the extra item tells whether a next page exists.
       do {
@@ -175,7 +176,7 @@ function tenantJobs({ client, tableName, usage }: DynamoJobStoreOptions, tenantI
       const last = page[page.length - 1];
       return {
         items: page.map(recordOf),
-        ...(items.length > limit && last ? { nextCursor: encodeCursor(last) } : {}),
+        ...(items.length > limit && last ? { nextCursor: encodeCursor(jobListOf(tenantId), last) } : {}),
       };
     },
 

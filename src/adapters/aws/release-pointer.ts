@@ -1,7 +1,7 @@
 import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { ConflictError } from '../../core/errors.ts';
 import { BUILTIN_RELEASE } from '../../core/release.ts';
-import type { ReleasePointer } from '../../ports/release-pointer.ts';
+import { type ReleasePointer, storedReleaseId } from '../../ports/release-pointer.ts';
 import { putIfAbsent, putIfVersion } from './conditional-put.ts';
 
 /**
@@ -65,7 +65,15 @@ export function createDynamoReleasePointer(options: DynamoReleasePointerOptions)
       if (cached && now() - cached.at < cacheMs) return cached.id;
       const askedAt = ++tick;
       const item = await read();
-      const id = typeof item?.releaseId === 'string' ? item.releaseId : BUILTIN_RELEASE;
+      // No item: nothing was ever made current. An item whose releaseId is no release id is damaged, and
+      // says so (it read as `builtin`, moving every unpinned tenant to other code, silently).
+      const id = item
+        ? storedReleaseId(
+            item.releaseId,
+            `item ${RELEASE_POINTER_KEY.pk} in table ${tableName}`,
+            '`releaseId`',
+          )
+        : BUILTIN_RELEASE;
       return keep(id, typeof item?.version === 'number' ? item.version : 0, askedAt);
     },
     async setCurrent(id) {

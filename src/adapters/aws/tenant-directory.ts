@@ -2,7 +2,12 @@ import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, QueryCommand } 
 import { ConditionFailedError, ConflictError } from '../../core/errors.ts';
 import type { TenantId } from '../../core/ids.ts';
 import type { Tenant } from '../../core/tenant.ts';
-import { type TenantDirectory, type TenantPage, withKeyUse } from '../../ports/tenant-directory.ts';
+import {
+  TENANT_LIST,
+  type TenantDirectory,
+  type TenantPage,
+  withKeyUse,
+} from '../../ports/tenant-directory.ts';
 import { putIfAbsent, putIfVersion } from './conditional-put.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { createTenantViews } from './tenant-views.ts';
@@ -81,7 +86,9 @@ export function createDynamoTenantDirectory({
           ExpressionAttributeValues: { ':pk': PK, ':sk': SK },
           ConsistentRead: true,
           Limit: limit + 1,
-          ...(options?.cursor ? { ExclusiveStartKey: decodeCursor(options.cursor, PK, SK) } : {}),
+          ...(options?.cursor
+            ? { ExclusiveStartKey: decodeCursor(options.cursor, TENANT_LIST, PK, SK) }
+            : {}),
         }),
       );
       const items = out.Items ?? [];
@@ -89,7 +96,7 @@ export function createDynamoTenantDirectory({
       const last = page[page.length - 1];
       return {
         items: page.map(tenantOf),
-        ...(items.length > limit && last ? { nextCursor: encodeCursor(last) } : {}),
+        ...(items.length > limit && last ? { nextCursor: encodeCursor(TENANT_LIST, last) } : {}),
       };
     },
 

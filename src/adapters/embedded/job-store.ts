@@ -1,12 +1,14 @@
-import { ConditionFailedError, ForbiddenError, ValidationError } from '../../core/errors.ts';
+import { ConditionFailedError, ForbiddenError } from '../../core/errors.ts';
 import { type JobId, parseTenantId, type TenantId } from '../../core/ids.ts';
 import type { JobRecord } from '../../core/job.ts';
-import type {
-  IdempotencyRecord,
-  JobPage,
-  JobStore,
-  ListJobsQuery,
-  TenantJobStore,
+import { decodePageCursor, encodePageCursor } from '../../core/page-cursor.ts';
+import {
+  type IdempotencyRecord,
+  type JobPage,
+  type JobStore,
+  jobListOf,
+  type ListJobsQuery,
+  type TenantJobStore,
 } from '../../ports/job-store.ts';
 import type { UsageLedger } from '../../ports/usage-ledger.ts';
 import { erasing, type SqliteDatabase } from './database.ts';
@@ -30,16 +32,12 @@ interface DocRow {
 }
 
 /** The cursor is the last sort key returned; it is only ever used as a bound inside one tenant's partition. */
-function encodeCursor(sk: string): string {
-  return Buffer.from(sk, 'utf8').toString('base64url');
+function encodeCursor(tenantId: TenantId, sk: string): string {
+  return encodePageCursor(jobListOf(tenantId), sk);
 }
 
-function decodeCursor(cursor: string): string {
-  const sk = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!sk.startsWith(JOB) || sk >= JOB_END) {
-    throw new ValidationError([{ path: '/cursor', message: 'is not a cursor returned by this list' }]);
-  }
-  return sk;
+function decodeCursor(tenantId: TenantId, cursor: string): string {
+  return decodePageCursor(cursor, jobListOf(tenantId), (sk) => sk.startsWith(JOB) && sk < JOB_END);
 }
 
 /**
@@ -157,7 +155,7 @@ export function createSqliteJobStore(
         const rows = listStmt(query.status !== undefined, query.model !== undefined).all({
           pk,
           lo: JOB,
-          hi: query.cursor ? decodeCursor(query.cursor) : JOB_END,
+          hi: query.cursor ? decodeCursor(tenantId, query.cursor) : JOB_END,
           ...(query.status !== undefined ? { status: query.status } : {}),
           ...(query.model !== undefined ? { model: query.model } : {}),
           limit: limit + 1,
@@ -166,7 +164,7 @@ export function createSqliteJobStore(
         const last = page.at(-1);
         return {
           items: page.map((r) => JSON.parse(r.doc) as JobRecord),
-          ...(rows.length > limit && last ? { nextCursor: encodeCursor(last.sk) } : {}),
+          ...(rows.length > limit && last ? { nextCursor: encodeCursor(tenantId, last.sk) } : {}),
         };
       },
       async delete(id) {

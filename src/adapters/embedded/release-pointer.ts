@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ReleasePointerError } from '../../core/errors.ts';
 import { BUILTIN_RELEASE } from '../../core/release.ts';
-import type { ReleasePointer } from '../../ports/release-pointer.ts';
+import { type ReleasePointer, storedReleaseId } from '../../ports/release-pointer.ts';
 import { TurnMemo } from './turn-memo.ts';
 
 /**
@@ -43,8 +44,9 @@ export function createFileReleasePointer(dir: string): ReleasePointer {
           throw error;
         }
       }
-      const id = text ? (JSON.parse(text) as { id?: unknown }).id : undefined;
-      const current = typeof id === 'string' ? id : BUILTIN_RELEASE;
+      // Gone since the stat: as when there is none. Anything else must name a release (a damaged file read as
+      // `builtin` moved every unpinned tenant to other code, silently).
+      const current = text === undefined ? BUILTIN_RELEASE : idIn(text, path);
       pointer = { ino: stat.ino, mtimeMs: stat.mtimeMs, id: current };
       // Not kept for the turn: the read above took turns of its own, and a setCurrent may have run meanwhile.
       return current;
@@ -59,4 +61,15 @@ export function createFileReleasePointer(dir: string): ReleasePointer {
       thisTurn.forget();
     },
   };
+}
+
+/** The release id a current.json holds. @throws ReleasePointerError naming the file when it holds none */
+function idIn(text: string, path: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ReleasePointerError(path, 'it is not JSON');
+  }
+  return storedReleaseId((parsed as { id?: unknown } | null)?.id, path, '`id`');
 }

@@ -1,25 +1,18 @@
-import {
-  ConditionFailedError,
-  ConflictError,
-  TenantSettingsError,
-  ValidationError,
-} from '../../core/errors.ts';
-import type { TenantId } from '../../core/ids.ts';
+import { ConditionFailedError, ConflictError, TenantSettingsError } from '../../core/errors.ts';
+import { isTenantId, type TenantId } from '../../core/ids.ts';
+import { decodePageCursor, encodePageCursor } from '../../core/page-cursor.ts';
 import type { Tenant } from '../../core/tenant.ts';
-import { type TenantDirectory, type TenantPage, withKeyUse } from '../../ports/tenant-directory.ts';
+import {
+  TENANT_LIST,
+  type TenantDirectory,
+  type TenantPage,
+  withKeyUse,
+} from '../../ports/tenant-directory.ts';
 import { erasing, type SqliteDatabase } from './database.ts';
 import { TurnMemo } from './turn-memo.ts';
 
-function encodeCursor(id: string): string {
-  return Buffer.from(id, 'utf8').toString('base64url');
-}
-
-function decodeCursor(cursor: string): string {
-  const id = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (id.length === 0)
-    throw new ValidationError([{ path: '/cursor', message: 'is not a cursor returned by this list' }]);
-  return id;
-}
+const encodeCursor = (id: string) => encodePageCursor(TENANT_LIST, id);
+const decodeCursor = (cursor: string) => decodePageCursor(cursor, TENANT_LIST, isTenantId);
 
 /** A stored record, or a 503 naming the tenant when the row was damaged outside Silopool (never a 500). */
 function parseTenant(id: string, doc: string): Tenant {

@@ -131,6 +131,8 @@ export function createAuthenticator(options: {
       throw new UnauthorizedError('The token is not valid.', { cause: error });
     }
     const toleranceMs = verifier.embedded ? 0 : CLOCK_TOLERANCE_SEC * 1000;
+    const validUntilMs =
+      Math.min(payload.exp as number, (payload.iat as number) + verifier.maxTokenAgeSec) * 1000 + toleranceMs;
     return {
       principal: {
         subject: typeof payload.sub === 'string' ? payload.sub : 'unknown',
@@ -140,10 +142,9 @@ export function createAuthenticator(options: {
         binding: verifier.embedded
           ? { kind: 'incarnation', incarnations: readIncarnations(payload[INCARNATIONS_CLAIM]) }
           : { kind: 'issued-at', issuedAtSec: payload.iat as number },
+        expiresAtMs: validUntilMs,
       },
-      validUntilMs:
-        Math.min(payload.exp as number, (payload.iat as number) + verifier.maxTokenAgeSec) * 1000 +
-        toleranceMs,
+      validUntilMs,
     };
   }
 

@@ -2,9 +2,10 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { cancelJob, redriveJob, retryJob } from '../../control/job-actions.ts';
 import { listJobsAcrossTenants } from '../../control/operator-jobs.ts';
 import { NotFoundError, ValidationError } from '../../core/errors.ts';
-import { parseTenantId } from '../../core/ids.ts';
+import { parseTenantId, type TenantId } from '../../core/ids.ts';
 import type { JobStatus } from '../../core/job.ts';
 import { jobView } from '../../core/job-view.ts';
+import { modelNames } from '../../models/registry.ts';
 import { tenantDataFor } from '../../ports/placement-data.ts';
 import { requireOperator } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
@@ -44,12 +45,12 @@ export function adminJobRoutes(app: FastifyInstance, deps: AppDeps): void {
           additionalProperties: false,
           properties: {
             tenant: { type: 'string', maxLength: 63 },
-            model: { type: 'string', maxLength: 64 },
+            model: { type: 'string', enum: modelNames() },
             status: { type: 'string', enum: STATUSES },
             from: { type: 'string', format: 'date-time' },
             to: { type: 'string', format: 'date-time' },
             limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
-            cursor: { type: 'string', maxLength: 64 },
+            cursor: { type: 'string', maxLength: 2048 },
           },
         },
       },
@@ -62,7 +63,7 @@ export function adminJobRoutes(app: FastifyInstance, deps: AppDeps): void {
       }
       return listJobsAcrossTenants(deps, {
         limit: q.limit ?? 50,
-        ...(q.tenant ? { tenantId: parseTenantId(q.tenant, '/querystring/tenant') } : {}),
+        ...(q.tenant ? { tenantId: await knownTenant(deps, q.tenant) } : {}),
         ...(q.model ? { model: q.model } : {}),
         ...(q.status ? { status: q.status } : {}),
         ...(q.from ? { from: q.from } : {}),
@@ -109,4 +110,15 @@ export function adminJobRoutes(app: FastifyInstance, deps: AppDeps): void {
   action('retry', 'Run a failed job again, as a new attempt (409 unless failed)', retryJob);
   action('cancel', 'Cancel a queued job (409 once a function has claimed it)', cancelJob);
   action('redrive', 'Send a dead-lettered job back to its lane (409 unless dead-lettered)', redriveJob);
+}
+
+/** A tenant filter names a tenant of the platform: one that is not was an empty 200, read as "no jobs". */
+async function knownTenant(deps: AppDeps, value: string): Promise<TenantId> {
+  const id = parseTenantId(value, '/querystring/tenant');
+  if (!(await deps.directory.get(id))) {
+    throw new ValidationError([
+      { path: '/querystring/tenant', message: `is no tenant of this platform: "${id}"`, rule: 'tenant' },
+    ]);
+  }
+  return id;
 }

@@ -73,7 +73,11 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
         tags: ['admin'],
         querystring: {
           type: 'object',
-          properties: { cursor: { type: 'string' }, limit: { type: 'integer', minimum: 1, maximum: 500 } },
+          additionalProperties: false,
+          properties: {
+            cursor: { type: 'string', maxLength: 2048 },
+            limit: { type: 'integer', minimum: 1, maximum: 500 },
+          },
         },
       },
     },
@@ -243,6 +247,7 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
         querystring: {
           type: 'object',
           required: ['queue'],
+          additionalProperties: false,
           properties: { queue: { type: 'string', maxLength: 128 } },
         },
       },

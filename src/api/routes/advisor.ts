@@ -42,7 +42,7 @@ export function advisorRoutes(
       }
       const wanted = request.body?.tenantIds ? new Set(request.body.tenantIds) : undefined;
       const started: { tenantId: string; to: Placement; operationId: string }[] = [];
-      // A move the runner refuses (an id too long for dedicated lanes, a region, a race) is that tenant's
+      // A move the runner refuses (the tenant changed since the advice was read: offboarding, a race) is that tenant's
       // answer, not the request's: thrown, it hid the moves already started and left the rest unstarted.
       const refused: { tenantId: string; to: Placement; status: number; code: string; detail: string }[] = [];
       for (const r of await advise(deps)) {

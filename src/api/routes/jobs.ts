@@ -4,6 +4,7 @@ import { isJobId } from '../../core/ids.ts';
 import { artifactKey, isTerminal, type JobRecord, type JobStatus } from '../../core/job.ts';
 import { storyWith } from '../../core/job-story.ts';
 import { jobView } from '../../core/job-view.ts';
+import { modelNames } from '../../models/registry.ts';
 import { nextVersion, type TenantJobStore } from '../../ports/job-store.ts';
 import { stillGrants, tenantContext } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
@@ -34,11 +35,14 @@ export function jobRoutes(app: FastifyInstance, deps: AppDeps): void {
       schema: {
         tags: ['jobs'],
         summary: "This tenant's jobs, newest first",
+        // Closed, and the model one of the platform's: `?model=fnance` or `?from=…` (a filter this list does
+        // not have) was an empty or unfiltered 200 a user took for an answer.
         querystring: {
           type: 'object',
+          additionalProperties: false,
           properties: {
             status: { type: 'string', enum: STATUSES },
-            model: { type: 'string', maxLength: 64 },
+            model: { type: 'string', enum: modelNames() },
             limit: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
             cursor: { type: 'string', maxLength: 2048 },
           },

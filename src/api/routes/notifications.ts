@@ -22,7 +22,11 @@ import {
 import type { Tenant } from '../../core/tenant.ts';
 import { checkWebhookUrl, STRICT_WEBHOOK_POLICY } from '../../core/webhook-target.ts';
 import { verificationEmail } from '../../functions/notification-channels.ts';
-import { readUserNotifications, writeUserNotifications } from '../../functions/notification-preferences.ts';
+import {
+  readUserNotifications,
+  renewAccess,
+  writeUserNotifications,
+} from '../../functions/notification-preferences.ts';
 import { authenticate, tenantContext } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
 
@@ -76,6 +80,9 @@ export function notificationRoutes(app: FastifyInstance, deps: AppDeps): void {
             t.version,
           );
         });
+      // Notifications go only while the user's access lasts: this token's life, renewed by later requests.
+      if (principal.expiresAtMs !== undefined)
+        await renewAccess(data.objects, principal.subject, principal.expiresAtMs, tenant.incarnation);
       await writeUserNotifications(data.objects, next);
     };
     const run = async () =>

@@ -97,6 +97,30 @@ export function releaseRoutes(app: FastifyInstance, deps: ReleaseRouteDeps): voi
     async () => ({ items: (await deps.rollouts.list()).map(operationView) }),
   );
 
+  app.post<{ Params: { id: string }; Body: { reason?: string } | undefined }>(
+    '/v1/admin/rollouts/:id/abort',
+    {
+      config: { audience: 'operator' },
+      schema: {
+        tags: ['admin'],
+        summary:
+          'Abort a running upgrade: the wave in progress is rolled back and the upgrade ends failed (code aborted); 202 with the operation to poll',
+        body: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            reason: { type: 'string', minLength: 1, maxLength: 500, description: 'Recorded with the abort' },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const reason = request.body?.reason;
+      const op = await deps.rollouts.abort(request.params.id, ...(reason !== undefined ? [reason] : []));
+      return reply.code(202).header('location', `/v1/admin/operations/${op.id}`).send(operationView(op));
+    },
+  );
+
   app.put<{ Params: { id: string }; Body: { pins: Record<string, string> } }>(
     '/v1/admin/tenants/:id/pins',
     {

@@ -1,0 +1,82 @@
+import { ConditionFailedError, NotFoundError } from '../core/errors.ts';
+import type { TenantId } from '../core/ids.ts';
+import { laneForPlacement } from '../core/placement.ts';
+import { incarnationOf, type Tenant } from '../core/tenant.ts';
+import { listModels } from '../models/registry.ts';
+import { redriveDeadLetters } from './dead-letters.ts';
+import { type ControlDeps, infrastructureOf } from './tenants.ts';
+
+/**
+ * Sets each tenant's release (CAS, retried); skips tenants gone, moving, offboarding, no longer dedicated,
+ * or another incarnation of the id than the one planned (`incarnations`; an upgrade planned before they
+ * were recorded has none). Answers the tenants set.
+ */
+export async function applyRelease(
+  deps: ControlDeps,
+  wave: TenantId[],
+  releaseFor: (id: TenantId) => string,
+  incarnations: Record<string, string> | undefined,
+): Promise<TenantId[]> {
+  const applied: TenantId[] = [];
+  for (const tenantId of wave) {
+    for (;;) {
+      const tenant = await deps.directory.get(tenantId);
+      if (tenant?.placement !== 'dedicated' || tenant.move || tenant.status === 'offboarding') break;
+      const planned = incarnations?.[tenantId];
+      if (planned !== undefined && planned !== incarnationOf(tenant)) break;
+      const target = releaseFor(tenantId);
+      if ((tenant.release ?? '') !== target) {
+        const { release: _old, ...rest } = tenant;
+        const next: Tenant = {
+          ...rest,
+          ...(target ? { release: target } : {}),
+          version: tenant.version + 1,
+          updatedAt: new Date().toISOString(),
+        };
+        try {
+          await deps.directory.update(next, tenant.version);
+        } catch (error) {
+          if (error instanceof ConditionFailedError) continue;
+          throw error;
+        }
+      }
+      // On AWS the tenant's stack is updated to the release's code and template; locally this only
+      // makes sure its queues exist, and the host replaces its processes (`onReleaseChange`).
+      const infrastructure = infrastructureOf(deps);
+      if (infrastructure.speed === 'slow') {
+        const current = await deps.directory.get(tenantId);
+        if (current) await infrastructure.deploy(current);
+      }
+      applied.push(tenantId);
+      break;
+    }
+  }
+  return applied;
+}
+
+/**
+ * Redrives what a rolled-back wave's lanes dead-lettered onto the previous code. A queue whose redrive
+ * failed is named in `unredriven` (and reported), not swallowed: its dead letters wait for an operator.
+ */
+export async function redriveWave(
+  deps: ControlDeps,
+  wave: TenantId[],
+  onError: (queue: string, error: string) => void,
+): Promise<{ redriven: number; unredriven: string[] }> {
+  let redriven = 0;
+  const unredriven: string[] = [];
+  for (const tenantId of wave) {
+    for (const model of listModels()) {
+      const queue = laneForPlacement(tenantId, 'dedicated', model.name).queue;
+      try {
+        redriven += (await redriveDeadLetters(deps, queue)).moved;
+      } catch (error) {
+        // A lane without queues (a model added since its stack was made) has nothing to redrive.
+        if (error instanceof NotFoundError) continue;
+        unredriven.push(`${queue}: ${(error as Error).message ?? String(error)}`);
+        onError(queue, String(error));
+      }
+    }
+  }
+  return { redriven, unredriven };
+}
