@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { optInToEmail } from '../support/email-opt-in.ts';
 import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
 import { type SmtpInbox, startSmtpInbox } from '../support/smtp-inbox.ts';
 
@@ -21,33 +22,6 @@ describe('notifications after a user lost access', { timeout: 90_000 }, () => {
     await inbox?.close();
   });
 
-  const codeIn = (text: string) => /Enter (\d{6}) /.exec(text)?.[1] ?? '';
-
-  async function optIn(token: string, tenant: string, address: string): Promise<void> {
-    const set = await server.api('/v1/me/notifications/email', {
-      method: 'PUT',
-      token,
-      tenant,
-      body: JSON.stringify({ address }),
-    });
-    expect(set.status).toBe(202);
-    const mail = await inbox.waitFor((m) => m.to.includes(address) && /verification code/.test(m.subject));
-    const verify = await server.api('/v1/me/notifications/email/verify', {
-      method: 'POST',
-      token,
-      tenant,
-      body: JSON.stringify({ code: codeIn(mail.text) }),
-    });
-    expect(verify.status).toBe(200);
-    const on = await server.api('/v1/me/notifications', {
-      method: 'PATCH',
-      token,
-      tenant,
-      body: JSON.stringify({ optIn: { email: true } }),
-    });
-    expect(on.status).toBe(200);
-  }
-
   it('a user whose token expired gets nothing; one who came back with a new token gets mail again', async () => {
     const tenant = newTenantId('access');
     const { apiKey } = await server.createTenant(tenant);
@@ -58,9 +32,9 @@ describe('notifications after a user lost access', { timeout: 90_000 }, () => {
       string,
       string,
     ];
-    await optIn(await user('gone', '6s'), tenant, gone);
-    await optIn(await user('back', '6s'), tenant, back);
-    await optIn(await user('stays'), tenant, stays);
+    await optInToEmail(server, inbox, await user('gone', '6s'), tenant, gone);
+    await optInToEmail(server, inbox, await user('back', '6s'), tenant, back);
+    await optInToEmail(server, inbox, await user('stays'), tenant, stays);
     await new Promise((r) => setTimeout(r, 7000));
     // `back` is given a new token and uses the tenant (any request): their access is renewed.
     const again = await server.api('/v1/jobs', { token: await user('back'), tenant });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { optInToEmail, verificationCodeIn } from '../support/email-opt-in.ts';
 import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
 import { type SmtpInbox, startSmtpInbox } from '../support/smtp-inbox.ts';
 
@@ -23,37 +24,6 @@ describe('user notifications through the real server', { timeout: 90_000 }, () =
     await inbox?.close();
   });
 
-  const codeIn = (text: string) => /Enter (\d{6}) /.exec(text)?.[1] ?? '';
-
-  /** Sets and verifies `address` for the token's user, and opts in to email. */
-  async function verifiedUser(token: string, tenant: string, address: string): Promise<void> {
-    const set = await server.api('/v1/me/notifications/email', {
-      method: 'PUT',
-      token,
-      tenant,
-      body: JSON.stringify({ address }),
-    });
-    expect(set.status).toBe(202);
-    const mail = await inbox.waitFor((m) => m.to.includes(address) && /verification code/.test(m.subject));
-    const verify = await server.api('/v1/me/notifications/email/verify', {
-      method: 'POST',
-      token,
-      tenant,
-      body: JSON.stringify({ code: codeIn(mail.text) }),
-    });
-    expect(verify.status).toBe(200);
-    const optIn = await server.api('/v1/me/notifications', {
-      method: 'PATCH',
-      token,
-      tenant,
-      body: JSON.stringify({ optIn: { email: true } }),
-    });
-    expect(await optIn.json()).toMatchObject({
-      optIn: { email: true },
-      email: { address, verified: true },
-    });
-  }
-
   it('a finished job is mailed to its tenant’s opted-in, verified users, naming the tenant and the job', async () => {
     const tenant = newTenantId('mail');
     const other = newTenantId('mail');
@@ -66,8 +36,8 @@ describe('user notifications through the real server', { timeout: 90_000 }, () =
     const bobMail = `bob@${tenant}.test`;
     const eveMail = `eve@${other}.test`;
 
-    await verifiedUser(alice, tenant, aliceMail);
-    await verifiedUser(eve, other, eveMail);
+    await optInToEmail(server, inbox, alice, tenant, aliceMail);
+    await optInToEmail(server, inbox, eve, other, eveMail);
     // Bob names an address and opts in but never enters the code: it gets the code and nothing else.
     await server.api('/v1/me/notifications/email', {
       method: 'PUT',
@@ -128,7 +98,7 @@ describe('user notifications through the real server', { timeout: 90_000 }, () =
     });
     expect(set.status).toBe(202);
     const mail = await inbox.waitFor((m) => m.to.includes(address));
-    const code = codeIn(mail.text);
+    const code = verificationCodeIn(mail.text);
     const wrong = String((Number(code) + 1) % 1_000_000).padStart(6, '0');
     const refused = await server.api('/v1/me/notifications/email/verify', {
       method: 'POST',
