@@ -93,10 +93,10 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   }
   return {
     backend,
-    host: env.HOST ?? '127.0.0.1',
+    host: hostOf(env),
     port: intOf(env, 'PORT', 3000, { max: 65_535 }),
     dataDir: resolve(env.DATA_DIR ?? './data'),
-    ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
+    ...(env.PUBLIC_URL ? { publicUrl: publicUrlOf(env.PUBLIC_URL) } : {}),
     visibilityTimeoutSec: secondsOf(env, 'SILOPOOL_VISIBILITY_TIMEOUT_SEC', 30, MIN_VISIBILITY_TIMEOUT_SEC),
     maxReceiveCount: intOf(env, 'SILOPOOL_MAX_RECEIVES', 4, MAX_RECEIVES_RANGE),
     reconcileGraceSec: secondsOf(env, 'SILOPOOL_RECONCILE_GRACE_SEC', 600),
@@ -146,6 +146,36 @@ export function trustProxyOf(env: NodeJS.ProcessEnv): TrustProxy {
     }
   }
   return entries;
+}
+
+/**
+ * HOST. An IPv6 address with a zone (`fe80::1%eth0`) is refused: the server prints its listen address as
+ * the login link and writes it to `DATA_DIR/server-url` for the CLI, and no URL carries a zone (WHATWG URLs
+ * and browsers refuse `http://[fe80::1%eth0]:3000`), so the link did not open and the CLI found no server.
+ */
+function hostOf(env: NodeJS.ProcessEnv): string {
+  const host = env.HOST ?? '127.0.0.1';
+  if (host.includes('%'))
+    throw new ConfigError(
+      'HOST',
+      `HOST ${host} names an IPv6 zone (${host.slice(host.indexOf('%'))}), which no URL can carry: the login link and the CLI could not reach the server. Set HOST to :: (every address), ::1, or an address without a zone`,
+    );
+  return host;
+}
+
+/**
+ * PUBLIC_URL (already checked to be http(s) by `urlOf`): the base the login link and notification links are
+ * built on (`${url}/login#token=…`), so no query or fragment (the link's path would land inside them) and no
+ * trailing slash (`https://example.com//login`, which the web app does not route).
+ */
+function publicUrlOf(value: string): string {
+  const url = new URL(value);
+  if (url.search !== '' || url.hash !== '' || value.includes('?') || value.includes('#'))
+    throw new ConfigError(
+      'PUBLIC_URL',
+      `PUBLIC_URL must be where users reach the server, without a query or fragment, not "${value}"`,
+    );
+  return value.replace(/\/+$/, '');
 }
 
 /** Settings that must be http(s) URLs when set. */

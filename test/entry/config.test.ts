@@ -55,3 +55,35 @@ describe('event stream life', () => {
     expect(readConfig({ SILOPOOL_SSE_MAX_LIFE_SEC: '1' }).eventStreams.maxLifeMs).toBe(1000);
   });
 });
+
+// The server prints `${url}/login#token=…` and writes its listen address to DATA_DIR/server-url for the CLI.
+// A link-local HOST with its zone (fe80::1%eth0) was taken: the server listened and printed
+// http://[fe80::1%eth0]:3000, which no URL parser takes (WHATWG URLs carry no zone), so the login link did
+// not open and the CLI, finding no reachable server, refused with "a server is already running" for as long
+// as it ran. PUBLIC_URL was taken as any text: `example.com` printed a login link without a scheme, and
+// `https://example.com/` one with `//login`, which the web app does not route.
+describe('addresses the server prints and writes', () => {
+  it('a HOST with an IPv6 zone is refused, naming HOST and what to set instead', () => {
+    expect(() => readConfig({ HOST: 'fe80::1%eth0' })).toThrow(/HOST fe80::1%eth0 .*zone.*::/);
+    for (const host of ['::', '::1', '0.0.0.0', '127.0.0.1', 'localhost'])
+      expect(readConfig({ HOST: host }).host).toBe(host);
+  });
+
+  it.each([
+    'example.com',
+    'ftp://example.com',
+    'https://',
+    'https://example.com/?a=1',
+    'https://example.com/#x',
+  ])('PUBLIC_URL %s is refused, naming it', (value) => {
+    expect(() => readConfig({ PUBLIC_URL: value })).toThrow(/PUBLIC_URL/);
+  });
+
+  it('PUBLIC_URL loses a trailing slash, so links built on it have one slash', () => {
+    expect(readConfig({ PUBLIC_URL: 'https://example.com/' }).publicUrl).toBe('https://example.com');
+    expect(readConfig({ PUBLIC_URL: 'https://example.com/silo/' }).publicUrl).toBe(
+      'https://example.com/silo',
+    );
+    expect(readConfig({ PUBLIC_URL: 'http://[::1]:3000' }).publicUrl).toBe('http://[::1]:3000');
+  });
+});
