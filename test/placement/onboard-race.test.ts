@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
 import { submit } from './helpers.ts';
@@ -65,4 +67,20 @@ describe('onboarding races', () => {
     const job = await submit(server, apiKey!, { revenue: 1000 });
     expect((await waitForJob(server, apiKey!, job.id, { timeoutMs: 30_000 })).status).toBe('succeeded');
   }, 90_000);
+
+  // A dedicated onboarding of an id already taken made that id's dedicated queues and store before the
+  // directory refused it (409): a shared tenant then had dedicated queues and a tenants/<id> store nobody
+  // used, and a refusal racing an offboarding made them again after the offboarding removed them.
+  it('a dedicated onboarding of an id already taken makes nothing before its 409', async () => {
+    const id = newTenantId('taken');
+    expect((await onboard(id, 'shared')).status).toBe(201);
+    const refused = await onboard(id, 'dedicated');
+    expect(refused.status).toBe(409);
+    expect(((await refused.json()) as { code: string }).code).toBe('tenant_exists');
+    expect(existsSync(join(server.dataDir, 'tenants', id))).toBe(false);
+    const queues = (await (await server.api('/v1/admin/queues', { token: server.operatorToken })).json()) as {
+      items: { queue: string }[];
+    };
+    expect(queues.items.map((q) => q.queue).filter((q) => q.includes(id))).toEqual([]);
+  });
 });
