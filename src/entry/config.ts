@@ -95,7 +95,8 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     backend,
     host: hostOf(env),
     port: intOf(env, 'PORT', 3000, { max: 65_535 }),
-    dataDir: resolve(env.DATA_DIR ?? './data'),
+    // Empty is unset: resolve('') is the working folder, which the server would make private and fill.
+    dataDir: resolve(env.DATA_DIR || './data'),
     ...(env.PUBLIC_URL ? { publicUrl: publicUrlOf(env.PUBLIC_URL) } : {}),
     visibilityTimeoutSec: secondsOf(env, 'SILOPOOL_VISIBILITY_TIMEOUT_SEC', 30, MIN_VISIBILITY_TIMEOUT_SEC),
     maxReceiveCount: intOf(env, 'SILOPOOL_MAX_RECEIVES', 4, MAX_RECEIVES_RANGE),
@@ -154,7 +155,8 @@ export function trustProxyOf(env: NodeJS.ProcessEnv): TrustProxy {
  * and browsers refuse `http://[fe80::1%eth0]:3000`), so the link did not open and the CLI found no server.
  */
 function hostOf(env: NodeJS.ProcessEnv): string {
-  const host = env.HOST ?? '127.0.0.1';
+  // Empty is unset, as for every setting: listen takes '' as every address (all interfaces, IPv4 and IPv6).
+  const host = env.HOST || '127.0.0.1';
   if (host.includes('%'))
     throw new ConfigError(
       'HOST',

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readConfig } from '../../src/entry/config.ts';
 
@@ -85,5 +86,19 @@ describe('addresses the server prints and writes', () => {
       'https://example.com/silo',
     );
     expect(readConfig({ PUBLIC_URL: 'http://[::1]:3000' }).publicUrl).toBe('http://[::1]:3000');
+  });
+
+  // `HOST=` (set but empty, as a .env file or a compose file leaves it) was passed to listen as '', which
+  // Node takes as every address: the server listened on all interfaces, IPv4 and IPv6, while it printed
+  // http://[::1]:PORT. Empty is unset here as for every other setting: 127.0.0.1.
+  it('an empty HOST is the default 127.0.0.1, not every address', () => {
+    expect(readConfig({ HOST: '' }).host).toBe('127.0.0.1');
+    expect(readConfig({}).host).toBe('127.0.0.1');
+  });
+
+  // `DATA_DIR=` resolved to the working folder: the server made it private (0700) and wrote its SQLite files,
+  // signing key and operator token there. Empty is unset: ./data.
+  it('an empty DATA_DIR is the default ./data, not the working folder', () => {
+    expect(readConfig({ DATA_DIR: '' }).dataDir).toBe(resolve('./data'));
   });
 });
