@@ -55,13 +55,14 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   // Read later by the authenticator, the web app's login, the printed links and the trace exporter, each of
   // which failed with a stack trace (or printed the text as a link) when one was not a URL.
   for (const name of URL_SETTINGS) urlOf(env, name);
+  // `||`: a setting set but empty is unset (an empty claim name read no tenant and no role, silently).
   const oidc: OidcSettings | undefined = env.OIDC_ISSUER
     ? {
         issuer: env.OIDC_ISSUER,
-        jwksUrl: env.OIDC_JWKS_URL ?? `${env.OIDC_ISSUER.replace(/\/$/, '')}/.well-known/jwks.json`,
-        audience: env.OIDC_AUDIENCE ?? 'silopool',
-        tenantsClaim: env.OIDC_TENANTS_CLAIM ?? 'tenants',
-        rolesClaim: env.OIDC_ROLES_CLAIM ?? 'roles',
+        jwksUrl: env.OIDC_JWKS_URL || `${env.OIDC_ISSUER.replace(/\/$/, '')}/.well-known/jwks.json`,
+        audience: env.OIDC_AUDIENCE || 'silopool',
+        tenantsClaim: env.OIDC_TENANTS_CLAIM || 'tenants',
+        rolesClaim: env.OIDC_ROLES_CLAIM || 'roles',
         maxTokenAgeSec: env.OIDC_MAX_TOKEN_AGE
           ? lifetimeOf('OIDC_MAX_TOKEN_AGE', env.OIDC_MAX_TOKEN_AGE)
           : DEFAULT_OIDC_MAX_TOKEN_AGE_SEC,
@@ -74,9 +75,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
           oidc: {
             issuer: oidc.issuer,
             clientId: env.OIDC_CLIENT_ID,
-            authorizationEndpoint: env.OIDC_AUTHORIZATION_ENDPOINT ?? `${oidc.issuer}/oauth2/authorize`,
-            tokenEndpoint: env.OIDC_TOKEN_ENDPOINT ?? `${oidc.issuer}/oauth2/token`,
-            scope: env.OIDC_SCOPE ?? 'openid',
+            authorizationEndpoint: env.OIDC_AUTHORIZATION_ENDPOINT || `${oidc.issuer}/oauth2/authorize`,
+            tokenEndpoint: env.OIDC_TOKEN_ENDPOINT || `${oidc.issuer}/oauth2/token`,
+            scope: env.OIDC_SCOPE || 'openid',
           },
         }
       : { mode: 'embedded' };

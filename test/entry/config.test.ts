@@ -101,4 +101,25 @@ describe('addresses the server prints and writes', () => {
   it('an empty DATA_DIR is the default ./data, not the working folder', () => {
     expect(readConfig({ DATA_DIR: '' }).dataDir).toBe(resolve('./data'));
   });
+
+  // An OIDC setting set but empty was taken as its value: OIDC_JWKS_URL= gave the verifier no key set,
+  // OIDC_AUDIENCE= required tokens for audience "", OIDC_TENANTS_CLAIM= / OIDC_ROLES_CLAIM= read no tenant
+  // and no role (every user refused, nothing saying why), the login's endpoints and scope were "".
+  it('empty OIDC settings are their defaults', () => {
+    const empty = {
+      OIDC_JWKS_URL: '',
+      OIDC_AUDIENCE: '',
+      OIDC_TENANTS_CLAIM: '',
+      OIDC_ROLES_CLAIM: '',
+      OIDC_AUTHORIZATION_ENDPOINT: '',
+      OIDC_TOKEN_ENDPOINT: '',
+      OIDC_SCOPE: '',
+    };
+    const base = { OIDC_ISSUER: 'https://idp.example', OIDC_CLIENT_ID: 'console' };
+    const withEmpty = readConfig({ ...base, ...empty });
+    const unset = readConfig(base);
+    expect(withEmpty.oidc).toEqual(unset.oidc);
+    expect(withEmpty.authConfig).toEqual(unset.authConfig);
+    expect(unset.oidc).toMatchObject({ audience: 'silopool', tenantsClaim: 'tenants', rolesClaim: 'roles' });
+  });
 });
