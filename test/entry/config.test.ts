@@ -1,6 +1,7 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readConfig } from '../../src/entry/config.ts';
+import { durabilityFromEnv, releasesDirOf } from '../../src/entry/embedded-wiring.ts';
 
 // Durations from the environment end up in setTimeout/setInterval, which take at most 2^31 − 1 ms
 // (24.8 days) and run anything longer after 1 ms: SILOPOOL_METRICS_INTERVAL_SEC=3000000 sampled metrics
@@ -121,5 +122,12 @@ describe('addresses the server prints and writes', () => {
     expect(withEmpty.oidc).toEqual(unset.oidc);
     expect(withEmpty.authConfig).toEqual(unset.authConfig);
     expect(unset.oidc).toMatchObject({ audience: 'silopool', tenantsClaim: 'tenants', rolesClaim: 'roles' });
+  });
+
+  // SILOPOOL_RELEASES_DIR= kept releases (model code the functions load) in the working folder, and
+  // SILOPOOL_DURABILITY= was refused as not process or power, where every other empty setting is its default.
+  it('empty SILOPOOL_RELEASES_DIR and SILOPOOL_DURABILITY are their defaults', () => {
+    expect(releasesDirOf('/srv/data', { SILOPOOL_RELEASES_DIR: '' })).toBe(join('/srv/data', 'releases'));
+    expect(durabilityFromEnv({ SILOPOOL_DURABILITY: '' })).toBe('process');
   });
 });
