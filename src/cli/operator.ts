@@ -78,7 +78,8 @@ export interface ConnectOptions {
 
 /** Prefers the running server (the one holding DATA_DIR, at its server-url) and falls back to the data folder. */
 export async function connect(options: ConnectOptions): Promise<Operator> {
-  const dataDir = resolve(options.dataDir ?? process.env.DATA_DIR ?? './data');
+  // An empty DATA_DIR is unset, as for the server (resolve('') is the working folder).
+  const dataDir = resolve(options.dataDir || process.env.DATA_DIR || './data');
   const server = options.server ?? process.env.SILOPOOL_URL ?? runningServerUrl(dataDir);
   const tokenFile = join(dataDir, 'operator-token');
   const token =

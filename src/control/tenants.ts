@@ -93,6 +93,16 @@ export async function createTenant(
     updatedAt: now,
     version: 1,
   };
+  // Refused before anything is made: a dedicated onboarding of a taken id made that id's dedicated queues and
+  // store before the directory refused it (a shared tenant got lanes nobody used; one being offboarded got
+  // them again after its offboarding removed them). The create below still refuses a tenant made meanwhile.
+  const taken = await deps.directory.get(id);
+  if (taken?.status === 'offboarding')
+    throw new ConflictError(
+      `Tenant ${id} is being offboarded: onboard the id again once its offboarding has finished.`,
+      'tenant_exists',
+    );
+  if (taken) throw new ConflictError(`Tenant ${id} already exists.`, 'tenant_exists');
   await provisionPlacement(deps, tenant, placement);
   await deps.directory.create(tenant);
   return { tenant, apiKey: key.key };

@@ -55,13 +55,14 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   // Read later by the authenticator, the web app's login, the printed links and the trace exporter, each of
   // which failed with a stack trace (or printed the text as a link) when one was not a URL.
   for (const name of URL_SETTINGS) urlOf(env, name);
+  // `||`: a setting set but empty is unset (an empty claim name read no tenant and no role, silently).
   const oidc: OidcSettings | undefined = env.OIDC_ISSUER
     ? {
         issuer: env.OIDC_ISSUER,
-        jwksUrl: env.OIDC_JWKS_URL ?? `${env.OIDC_ISSUER.replace(/\/$/, '')}/.well-known/jwks.json`,
-        audience: env.OIDC_AUDIENCE ?? 'silopool',
-        tenantsClaim: env.OIDC_TENANTS_CLAIM ?? 'tenants',
-        rolesClaim: env.OIDC_ROLES_CLAIM ?? 'roles',
+        jwksUrl: env.OIDC_JWKS_URL || `${env.OIDC_ISSUER.replace(/\/$/, '')}/.well-known/jwks.json`,
+        audience: env.OIDC_AUDIENCE || 'silopool',
+        tenantsClaim: env.OIDC_TENANTS_CLAIM || 'tenants',
+        rolesClaim: env.OIDC_ROLES_CLAIM || 'roles',
         maxTokenAgeSec: env.OIDC_MAX_TOKEN_AGE
           ? lifetimeOf('OIDC_MAX_TOKEN_AGE', env.OIDC_MAX_TOKEN_AGE)
           : DEFAULT_OIDC_MAX_TOKEN_AGE_SEC,
@@ -74,9 +75,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
           oidc: {
             issuer: oidc.issuer,
             clientId: env.OIDC_CLIENT_ID,
-            authorizationEndpoint: env.OIDC_AUTHORIZATION_ENDPOINT ?? `${oidc.issuer}/oauth2/authorize`,
-            tokenEndpoint: env.OIDC_TOKEN_ENDPOINT ?? `${oidc.issuer}/oauth2/token`,
-            scope: env.OIDC_SCOPE ?? 'openid',
+            authorizationEndpoint: env.OIDC_AUTHORIZATION_ENDPOINT || `${oidc.issuer}/oauth2/authorize`,
+            tokenEndpoint: env.OIDC_TOKEN_ENDPOINT || `${oidc.issuer}/oauth2/token`,
+            scope: env.OIDC_SCOPE || 'openid',
           },
         }
       : { mode: 'embedded' };
@@ -93,10 +94,11 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   }
   return {
     backend,
-    host: env.HOST ?? '127.0.0.1',
+    host: hostOf(env),
     port: intOf(env, 'PORT', 3000, { max: 65_535 }),
-    dataDir: resolve(env.DATA_DIR ?? './data'),
-    ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
+    // Empty is unset: resolve('') is the working folder, which the server would make private and fill.
+    dataDir: resolve(env.DATA_DIR || './data'),
+    ...(env.PUBLIC_URL ? { publicUrl: publicUrlOf(env.PUBLIC_URL) } : {}),
     visibilityTimeoutSec: secondsOf(env, 'SILOPOOL_VISIBILITY_TIMEOUT_SEC', 30, MIN_VISIBILITY_TIMEOUT_SEC),
     maxReceiveCount: intOf(env, 'SILOPOOL_MAX_RECEIVES', 4, MAX_RECEIVES_RANGE),
     reconcileGraceSec: secondsOf(env, 'SILOPOOL_RECONCILE_GRACE_SEC', 600),
@@ -146,6 +148,37 @@ export function trustProxyOf(env: NodeJS.ProcessEnv): TrustProxy {
     }
   }
   return entries;
+}
+
+/**
+ * HOST. An IPv6 address with a zone (`fe80::1%eth0`) is refused: the server prints its listen address as
+ * the login link and writes it to `DATA_DIR/server-url` for the CLI, and no URL carries a zone (WHATWG URLs
+ * and browsers refuse `http://[fe80::1%eth0]:3000`), so the link did not open and the CLI found no server.
+ */
+function hostOf(env: NodeJS.ProcessEnv): string {
+  // Empty is unset, as for every setting: listen takes '' as every address (all interfaces, IPv4 and IPv6).
+  const host = env.HOST || '127.0.0.1';
+  if (host.includes('%'))
+    throw new ConfigError(
+      'HOST',
+      `HOST ${host} names an IPv6 zone (${host.slice(host.indexOf('%'))}), which no URL can carry: the login link and the CLI could not reach the server. Set HOST to :: (every address), ::1, or an address without a zone`,
+    );
+  return host;
+}
+
+/**
+ * PUBLIC_URL (already checked to be http(s) by `urlOf`): the base the login link and notification links are
+ * built on (`${url}/login#token=…`), so no query or fragment (the link's path would land inside them) and no
+ * trailing slash (`https://example.com//login`, which the web app does not route).
+ */
+function publicUrlOf(value: string): string {
+  const url = new URL(value);
+  if (url.search !== '' || url.hash !== '' || value.includes('?') || value.includes('#'))
+    throw new ConfigError(
+      'PUBLIC_URL',
+      `PUBLIC_URL must be where users reach the server, without a query or fragment, not "${value}"`,
+    );
+  return value.replace(/\/+$/, '');
 }
 
 /** Settings that must be http(s) URLs when set. */

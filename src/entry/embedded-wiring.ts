@@ -107,7 +107,7 @@ export async function createHandlerDeps(options: Record<string, unknown>): Promi
  * process (server, function threads, dedicated function processes) opens its stores, so all agree.
  */
 export function durabilityFromEnv(env: NodeJS.ProcessEnv = process.env): Durability {
-  const value = env.SILOPOOL_DURABILITY ?? 'process';
+  const value = env.SILOPOOL_DURABILITY || 'process';
   if (value !== 'process' && value !== 'power') {
     throw new ConfigError(
       'SILOPOOL_DURABILITY',
@@ -122,5 +122,6 @@ export function durabilityFromEnv(env: NodeJS.ProcessEnv = process.env): Durabil
  * default `DATA_DIR/releases`. Read in every process (server, function threads, function processes).
  */
 export function releasesDirOf(dataDir: string, env: NodeJS.ProcessEnv = process.env): string {
-  return env.SILOPOOL_RELEASES_DIR ?? join(dataDir, 'releases');
+  // Empty is unset: '' kept releases in the working folder.
+  return env.SILOPOOL_RELEASES_DIR || join(dataDir, 'releases');
 }
