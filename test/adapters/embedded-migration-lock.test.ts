@@ -1,10 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { MIGRATIONS, MigrationLockedError, openDatabase } from '../../src/adapters/embedded/database.ts';
+import { createEmbeddedStoreProvider } from '../../src/adapters/embedded/store-provider.ts';
+import type { TenantId } from '../../src/core/ids.ts';
 
 /**
  * Opening a job database while another process (a dedicated function committing, another process migrating
@@ -94,4 +96,29 @@ describe('opening a database another process is writing', () => {
     expect(check.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length - 1);
     check.close();
   });
+
+  it("fails a dedicated store opened on a request's way after the busy timeout, as 503 migration_locked", async () => {
+    // The server opens a dedicated tenant's database on the API's (or a thread's) event loop: a migration
+    // waiting minutes there froze every tenant's requests. It waits the busy timeout, then the request fails.
+    const dataDir = join(dir, 'data');
+    const path = join(dataDir, 'tenants', 'acme', 'jobs.sqlite');
+    mkdirSync(dirname(path), { recursive: true });
+    previousVersion(path);
+    await holdWriteLock(path, 60_000);
+    const shared = openDatabase(join(dataDir, 'jobs.sqlite'));
+    const provider = createEmbeddedStoreProvider(dataDir, shared);
+    try {
+      let error: unknown;
+      try {
+        provider.database({ kind: 'dedicated', tenantId: 'acme' as TenantId });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(MigrationLockedError);
+      expect(error).toMatchObject({ status: 503, code: 'migration_locked' });
+    } finally {
+      await provider.close();
+      shared.close();
+    }
+  }, 30_000);
 });

@@ -1,6 +1,7 @@
 import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { SilopoolError } from '../../core/errors.ts';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './data-dir.ts';
 
 export type SqliteDatabase = Database.Database;
@@ -325,15 +326,18 @@ export const MIGRATIONS: readonly string[] = [
 const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 const schemaVersion = (db: SqliteDatabase) => db.pragma('user_version', { simple: true }) as number;
 
-/** Raised when a database cannot be migrated because another process keeps its write lock. */
-export class MigrationLockedError extends Error {
-  readonly code = 'migration_locked';
+/**
+ * A schema migration could not take the database's write lock in time: `503 migration_locked` where a
+ * request opened the file (a dedicated tenant's store), one line and exit 1 at a server's start.
+ */
+export class MigrationLockedError extends SilopoolError {
   constructor(path: string, from: number, waitedMs: number, cause: unknown) {
     super(
+      'migration_locked',
+      503,
       `${path} must be migrated from schema ${from} to ${MIGRATIONS.length}, but another process (a dedicated function, the CLI, another server) held its write lock for ${Math.round(waitedMs / 1000)} s. Stop that process or start again once it is done; nothing was changed.`,
       { cause },
     );
-    this.name = 'MigrationLockedError';
   }
 }
 

@@ -134,7 +134,10 @@ export function createEmbeddedStoreProvider(
     let open = openDbs.get(tenantId);
     if (open) openDbs.delete(tenantId);
     else {
-      const db = openExistingDatabase(dbPath(tenantId), { synchronous });
+      // Opened on a request's or a job's way (the event loop of the API or a thread): a schema that must be
+      // migrated while another process holds the lock waits the busy timeout, not the minutes a start may,
+      // then fails as 503 migration_locked and the request or delivery is tried again.
+      const db = openExistingDatabase(dbPath(tenantId), { synchronous, migrationWaitMs: 0 });
       if (!db) throw new StoreNotFoundError(tenantId);
       open = {
         db,
