@@ -132,7 +132,16 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     const starting = watchStartErrors(proc);
     let isReady = false;
     const whenReady = new Promise<void>((resolve, reject) => {
-      proc.on('message', (report: ChildReport) => {
+      proc.on('message', (received: unknown) => {
+        // The child runs a release's model code: a report that is not one of ours is dropped, never thrown
+        // in this listener (which would end the server).
+        const report = childReportOf(received);
+        if (!report) {
+          options.onError?.(
+            new Error(`The function process ${options.name} sent a malformed report; ignored.`),
+          );
+          return;
+        }
         if (report.type === 'ready') {
           isReady = true;
           failedStarts = 0;
@@ -306,4 +315,36 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
       failAll(`The function ${options.name} was closed.`);
     },
   };
+}
+
+/** `value` if it has the shape of a `ChildReport` (its fields' types, not their meaning), else undefined. */
+function childReportOf(value: unknown): ChildReport | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const r = value as Record<string, unknown>;
+  const object = (v: unknown) => typeof v === 'object' && v !== null;
+  switch (r.type) {
+    case 'ready':
+      return r as ChildReport;
+    case 'job':
+      return object(r.job) && typeof (r.job as { tenantId?: unknown }).tenantId === 'string'
+        ? (r as ChildReport)
+        : undefined;
+    case 'send':
+      return typeof r.id === 'number' &&
+        typeof r.queue === 'string' &&
+        object(r.message) &&
+        typeof (r.message as { body?: unknown }).body === 'string'
+        ? (r as ChildReport)
+        : undefined;
+    case 'result':
+      return typeof r.id === 'number' &&
+        object(r.response) &&
+        Array.isArray((r.response as { batchItemFailures?: unknown }).batchItemFailures)
+        ? (r as ChildReport)
+        : undefined;
+    case 'error':
+      return typeof r.id === 'number' ? (r as ChildReport) : undefined;
+    default:
+      return undefined;
+  }
 }

@@ -65,6 +65,9 @@ beforeAll(async () => {
           process.send({ type: 'job', job: ${JSON.stringify(forgedJob)} });
           process.send(${JSON.stringify(forgedSend)});
           process.send(${JSON.stringify(ownButDelayed)});
+          // Reports that are not ours at all: thrown in the host's listener, one ended the server.
+          for (const junk of ['x', 7, { type: 'job' }, { type: 'job', job: null }, { type: 'send', id: 1 },
+            { type: 'result', id: 1, response: null }, { type: 'nope' }]) process.send(junk);
           return base.run(input, rules);
         }`,
       },
@@ -86,7 +89,7 @@ async function webhookQueue() {
 }
 
 describe("a dedicated function process's reports", () => {
-  it("relay nothing about another tenant's job and send nothing but its own announcements", async () => {
+  it("relay nothing about another tenant's job, send nothing but its own announcements, and cannot end the server", async () => {
     const before = await webhookQueue();
     const own = await waitForJob(
       server,
@@ -111,6 +114,10 @@ describe("a dedicated function process's reports", () => {
     // The victim's job is as it finished.
     expect((await waitForJob(server, victim.apiKey, victimJob)).status).toBe('succeeded');
     expect(server.output()).toContain(`reported a job of tenant ${victim.id}; ignored`);
+    expect(server.output()).toContain('sent a malformed report; ignored');
+    // The server lives on and runs the next job.
+    const next = await submit(server, victim.apiKey, { revenue: 2_000_000 });
+    expect((await waitForJob(server, victim.apiKey, next.id)).status).toBe('succeeded');
   }, 60_000);
 });
 
