@@ -46,6 +46,7 @@ describe('every operator route', () => {
       ['GET', '/v1/admin/releases/{id}'],
       ['POST', '/v1/admin/releases/{id}/rollout'],
       ['GET', '/v1/admin/rollouts'],
+      ['POST', '/v1/admin/rollouts/{id}/abort'],
       ['PUT', '/v1/admin/tenants/{id}/pins'],
       ['PUT', '/v1/admin/tenants/{id}/region'],
       ['GET', '/v1/admin/billing/months'],
