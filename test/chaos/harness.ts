@@ -1,7 +1,7 @@
 import { afterAll } from 'vitest';
 import { operation } from '../placement/helpers.ts';
 import { newTenantId, type TestServer } from '../support/server.ts';
-import { type CheckReport, checkChaos } from './checker.ts';
+import { type CheckOptions, type CheckReport, checkChaos } from './checker.ts';
 import { type Behaviour, type Receiver, startReceiver } from './receivers.ts';
 import {
   type CrashableServer,
@@ -93,12 +93,14 @@ export async function replayAndCheck(
   ledger: Ledger,
   faultsEndedAt: number,
   allowedFailures: string[] = [],
+  more: Pick<CheckOptions, 'rerunAfterFailure'> = {},
 ): Promise<CheckReport> {
   await replayKeyedSubmits(server, ledger);
   return checkChaos(server, ledger, {
     faultsEndedAt,
     terminalWithinMs: 60_000,
     ...(allowedFailures.length > 0 ? { allowedFailures } : {}),
+    ...more,
   });
 }
 
