@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { type BackoffPolicy, backoffMs } from '../core/backoff.ts';
 import type { TenantId } from '../core/ids.ts';
 import type { JobRecord } from '../core/job.ts';
 import type { FunctionSettings, Tenant } from '../core/tenant.ts';
@@ -52,6 +53,9 @@ interface Call {
   reject(error: Error): void;
   timer: NodeJS.Timeout;
 }
+
+/** The wait before a provisioned process that failed to start is started again, doubled for each failure. */
+const WARM_RETRY: BackoffPolicy = { baseMs: 1000, maxMs: 30_000 };
 
 /**
  * One dedicated (tenant, model) function: a child process started on the first event (a real cold start),
@@ -212,7 +216,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
           retryTimer = undefined;
           keepWarm();
         },
-        Math.min(30_000, 1000 * 2 ** (failedStarts - 1)),
+        backoffMs(failedStarts - 1, WARM_RETRY),
       );
       retryTimer.unref();
     });
