@@ -71,6 +71,21 @@ export function setStep(
   });
 }
 
+/** Ends an operation `succeeded` (progress 1) or `failed` (progress of its steps done), with `error` if given. */
+export function finishOperation(
+  store: OperationStore,
+  id: string,
+  status: 'succeeded' | 'failed',
+  error?: Operation['error'],
+): Promise<Operation> {
+  return changeOperation(store, id, (op) => ({
+    ...op,
+    status,
+    progress: status === 'succeeded' ? 1 : progressOf(op.steps),
+    ...(error ? { error } : {}),
+  }));
+}
+
 /** The operation as the API shows it (the web console polls exactly this shape). */
 export function operationView(op: Operation) {
   return {

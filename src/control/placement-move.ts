@@ -25,7 +25,8 @@ import {
 } from './move-steps.ts';
 import { clearMove, setMove, setMovePhase, switchPlacement } from './move-tenant.ts';
 import { driveOffboard, newOffboardOperation } from './offboard-operation.ts';
-import { changeOperation, newOperation, progressOf, STEP_RETRY, setStep } from './operations.ts';
+import { isOnboarding, ONBOARDING_STOPPED, onboardMoving, tenantToMove } from './onboarding.ts';
+import { finishOperation, newOperation, STEP_RETRY, setStep } from './operations.ts';
 import { infrastructureOf, provisionPlacement } from './tenants.ts';
 
 export interface MoveRunner {
@@ -208,41 +209,12 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
     return op;
   }
 
-  const onboard: OnboardMoving = async (tenantId, create) => {
-    const op = newOperation('move', tenantId, [...MOVE_STEPS], {
-      from: 'shared',
-      to: 'dedicated',
-      onboarding: 'true',
-    });
-    await deps.operations.create(op);
-    const created = await create({
-      operationId: op.id,
-      from: 'shared',
-      to: 'dedicated',
-      phase: 'provisioning',
-    }).catch(async (error: unknown) => {
-      // Refused (the id is taken, a setting is invalid): nothing was created, nothing is left running.
-      await finish(op.id, 'failed', {
-        code: 'onboarding_refused',
-        message: String((error as Error)?.message ?? error),
-      });
-      throw error;
-    });
-    launch(op.id);
-    return { created, operation: op };
-  };
-
   async function finish(
     id: string,
     status: 'succeeded' | 'failed',
     error?: Operation['error'],
   ): Promise<void> {
-    await changeOperation(deps.operations, id, (op) => ({
-      ...op,
-      status,
-      ...(status === 'succeeded' ? { progress: 1 } : { progress: progressOf(op.steps) }),
-      ...(error ? { error } : {}),
-    }));
+    await finishOperation(deps.operations, id, status, error);
   }
 
   /** Runs a step until it succeeds: steps are idempotent, so a failure (or a crash) just runs it again. */
@@ -292,28 +264,13 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
     const to = op.params.to as Placement;
     const tenantId = op.tenantId;
     const done = (i: number) => op.steps[i]?.status === 'done';
-    let tenant = await deps.directory.get(tenantId);
-    // An onboarding's operation is written just before its tenant: one found without it may be a moment
-    // early (driven elsewhere), or its onboarding stopped in between, and nothing of it exists.
-    const onboardingGraceMs = deps.onboardingGraceMs ?? 30_000;
-    for (
-      let left = Date.parse(op.createdAt) + onboardingGraceMs - Date.now();
-      !tenant && op.params.onboarding === 'true' && left > 0;
-      left = Date.parse(op.createdAt) + onboardingGraceMs - Date.now()
-    ) {
-      await sleep(Math.min(left, 1000));
-      tenant = await deps.directory.get(tenantId);
-    }
+    let tenant = await tenantToMove(deps, op, sleep);
     if (!tenant) {
       return finish(
         id,
         'failed',
-        op.params.onboarding === 'true'
-          ? {
-              code: 'onboarding_stopped',
-              message:
-                'The onboarding stopped before the tenant was created; nothing of it exists. Onboard it again.',
-            }
+        isOnboarding(op)
+          ? ONBOARDING_STOPPED
           : { code: 'tenant_gone', message: 'The tenant no longer exists.' },
       );
     }
@@ -322,7 +279,7 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
       // Created, but the tenant never recorded this move (a crash in between, or another move won). An
       // onboarding's tenant is born with its move: one without it is another tenant of that id (the
       // onboarding was refused, or killed before its refusal was recorded), never to be promoted by it.
-      if (tenant.move || tenant.placement !== from || op.params.onboarding === 'true') {
+      if (tenant.move || tenant.placement !== from || isOnboarding(op)) {
         return finish(id, 'failed', {
           code: 'superseded',
           message: 'The tenant changed before the move began.',
@@ -443,7 +400,7 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
 
   return {
     start,
-    onboard,
+    onboard: onboardMoving(deps.operations, launch),
     async applySettings(tenantId) {
       const tenant = await deps.directory.get(tenantId);
       if (tenant?.placement !== 'dedicated' || tenant.move) return undefined;
