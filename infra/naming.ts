@@ -12,7 +12,7 @@ export function platformNames(account: string, region: string) {
     tenantsTable: 'silopool-tenants',
     /** Tenant views without secrets (not `silopool-tenant-…`: dedicated tables' pattern), pk `TENANT#{id}` (src/adapters/aws/tenant-views.ts): what functions read. */
     tenantViewsTable: 'silopool-views',
-    /** Queue dedup items `DEDUP#{queue}` (src/adapters/aws/message-queue.ts), expiring by TTL. */
+    /** Queue dedup items `DEDUP#{queue}` (src/adapters/aws/message-queue-dedup.ts), expiring by TTL. */
     dedupTable: 'silopool-dedup',
     usageTable: 'silopool-usage',
     sharedTable: 'silopool-shared',

@@ -53,7 +53,7 @@ function tableArn(scope: Stack, table: dynamodb.ITable | string, platformRegion?
 
 /**
  * Model functions send only announcements of finished jobs (src/functions/announcements.ts: webhooks and user
- * notifications), deduplicated by items `DEDUP#{queue}` (src/adapters/aws/message-queue.ts): those
+ * notifications), deduplicated by items `DEDUP#{queue}` (src/adapters/aws/message-queue-dedup.ts): those
  * partitions of the dedup table only.
  */
 export function announcementDedupStatement(

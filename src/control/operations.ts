@@ -71,6 +71,37 @@ export function setStep(
   });
 }
 
+/** The operation of `id`; throws when it is gone. */
+export async function requireOperation(store: OperationStore, id: string): Promise<Operation> {
+  const op = await store.get(id);
+  if (!op) throw new Error(`Operation ${id} is gone.`);
+  return op;
+}
+
+/** Adds `params` to an operation's params (compare-and-set, like every change of it). */
+export function setOperationParams(
+  store: OperationStore,
+  id: string,
+  params: Record<string, string>,
+): Promise<Operation> {
+  return changeOperation(store, id, (op) => ({ ...op, params: { ...op.params, ...params } }));
+}
+
+/** Ends an operation `succeeded` (progress 1) or `failed` (progress of its steps done), with `error` if given. */
+export function finishOperation(
+  store: OperationStore,
+  id: string,
+  status: 'succeeded' | 'failed',
+  error?: Operation['error'],
+): Promise<Operation> {
+  return changeOperation(store, id, (op) => ({
+    ...op,
+    status,
+    progress: status === 'succeeded' ? 1 : progressOf(op.steps),
+    ...(error ? { error } : {}),
+  }));
+}
+
 /** The operation as the API shows it (the web console polls exactly this shape). */
 export function operationView(op: Operation) {
   return {

@@ -11,10 +11,18 @@ import { incarnationOf, type Tenant } from '../core/tenant.ts';
 import type { ReleaseCatalog } from '../models/releases.ts';
 import type { Operation, OperationStore } from '../ports/operation-store.ts';
 import type { FiringAlarm, ReleaseAlarms } from '../ports/release-alarms.ts';
-import { changeOperation, newOperation, progressOf, setStep } from './operations.ts';
+import {
+  changeOperation,
+  finishOperation,
+  newOperation,
+  requireOperation,
+  setOperationParams,
+  setStep,
+} from './operations.ts';
 import { sampleHealth } from './release-health.ts';
-import { permanentRolloutFailure } from './rollout-failures.ts';
-import { applyRelease, redriveWave } from './rollout-waves.ts';
+import { countFailure, permanentRolloutFailure } from './rollout-failures.ts';
+import { haltRollout, markAborted, rollBackWave, stopAborted } from './rollout-halt.ts';
+import { applyRelease, incarnationsOf } from './rollout-waves.ts';
 import type { ControlDeps } from './tenants.ts';
 
 /** Operations of the whole platform (an upgrade) are filed under this id, which no tenant id can be. */
@@ -81,7 +89,7 @@ const CURRENT_STEP = 'make the release current for shared tenants';
  * batches), each watched for `observeMs` against every tenant's own baseline (`healthProblem`), the next
  * wave begun only when the last is healthy, and the release made current (shared tenants) at the end.
  * An unhealthy wave is rolled back by itself (its tenants' previous release restored, the messages it
- * dead-lettered redriven onto the previous code) and the operation halts. Every step is idempotent and
+ * dead-lettered redriven onto the previous code) and the operation halts (rollout-halt.ts, as for an abort). Every step is idempotent and
  * its state is persisted before it acts (`wave{i}.start`, `.baseline`, `.rollback` in params), so a
  * restart resumes it where it stopped, like a placement move.
  */
@@ -120,8 +128,11 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
           if (stopped) return log('info', 'upgrade paused; it resumes where it stopped', { operationId: id });
           // A failure no retry mends (or one that has lasted too many tries) stops the upgrade and says why:
           // driven again forever, it refused every later upgrade (409 rollout_in_progress) with no way out.
-          const why = permanentRolloutFailure(error) ?? (await countFailure(id, error));
-          if (why !== undefined && (await halt(id, 'rollout_failed', `The upgrade cannot go on: ${why}`)))
+          const why = permanentRolloutFailure(error) ?? (await countFailure(deps, id, error));
+          if (
+            why !== undefined &&
+            (await haltRollout(deps, id, 'rollout_failed', `The upgrade cannot go on: ${why}`))
+          )
             return;
           log('error', 'upgrade step failed; driving it again', {
             operationId: id,
@@ -202,7 +213,7 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
   async function drive(id: string): Promise<void> {
     let op = await deps.operations.get(id);
     if (op?.status !== 'running') return;
-    if (op.params.abort !== undefined) return stopAborted(op);
+    if (op.params.abort !== undefined) return stopAborted(deps, op);
     const release = op.params.release as string;
     const waves = JSON.parse(op.params.waves ?? '[]') as TenantId[][];
     const observeMs = Number(op.params.observeMs);
@@ -210,9 +221,9 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
       if (stopped) throw new Error('The upgrade runner stopped.');
       op = await requireOp(id);
       if (op.steps[i]?.status === 'done') continue;
-      if (op.params.abort !== undefined) return stopAborted(op);
+      if (op.params.abort !== undefined) return stopAborted(deps, op);
       if (op.params[`wave${i}.rollback`] !== undefined)
-        return rollBack(id, i, wave, op.params[`wave${i}.rollback`] as string);
+        return rollBackWave(deps, id, i, wave, op.params[`wave${i}.rollback`] as string);
       // The baseline is taken (and persisted) before the wave changes anything.
       if (!op.params[`wave${i}.start`]) {
         const start = new Date().toISOString();
@@ -250,13 +261,13 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
         if (problems.length > 0) {
           const reason = problems.slice(0, 5).join('; ');
           await setParams(id, { [`wave${i}.rollback`]: reason });
-          return rollBack(id, i, wave, reason);
+          return rollBackWave(deps, id, i, wave, reason);
         }
         const left = until - Date.now();
         if (left <= 0) break;
         if (stopped) throw new Error('The upgrade runner stopped.');
         const latest = await requireOp(id);
-        if (latest.params.abort !== undefined) return stopAborted(latest);
+        if (latest.params.abort !== undefined) return stopAborted(deps, latest);
         await setStep(
           deps.operations,
           id,
@@ -281,140 +292,17 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
           ? o
           : { ...o, params: { ...o.params, finishing: new Date().toISOString() } },
       );
-      if (claimed.params.abort !== undefined) return stopAborted(claimed);
+      if (claimed.params.abort !== undefined) return stopAborted(deps, claimed);
       await deps.catalog.setCurrent(release);
       await deps.onReleaseChange?.();
       await setStep(deps.operations, id, last, 'done', `${release} is current`);
     }
-    await finish(id, 'succeeded');
+    await finishOperation(deps.operations, id, 'succeeded');
     log('info', 'upgrade finished', { operationId: id, release });
   }
 
-  /**
-   * Restores the wave's previous releases, redrives what it dead-lettered, and halts the operation: by
-   * default as an unhealthy wave (`rolled_back`); `ending` for an abort or a failure that stops it.
-   */
-  async function rollBack(
-    id: string,
-    index: number,
-    wave: TenantId[],
-    reason: string,
-    ending?: { code: string; message: string },
-  ): Promise<void> {
-    const op = await requireOp(id);
-    const previous = JSON.parse(op.params.previous ?? '{}') as Record<string, string>;
-    const why = ending ? reason : `unhealthy, ${reason}`;
-    await setStep(deps.operations, id, index, 'running', `rolling back: ${why}`);
-    await applyRelease(deps, wave, (tenantId) => previous[tenantId] ?? '', incarnationsOf(op));
-    await deps.onReleaseChange?.();
-    const { redriven, unredriven } = await redriveWave(deps, wave, (queue, error) =>
-      log('error', 'redriving dead letters after a rollback failed', { operationId: id, queue, error }),
-    );
-    const failures = unredriven.length > 0 ? `; redrive failed for ${unredriven.join('; ')}` : '';
-    await setStep(
-      deps.operations,
-      id,
-      index,
-      'failed',
-      `rolled back to the previous release (${redriven} dead letters redriven${failures}): ${why}`,
-    );
-    await finish(
-      id,
-      'failed',
-      ending ?? {
-        code: 'rolled_back',
-        message: `Wave ${index + 1} was unhealthy and was rolled back; the upgrade halted: ${reason}`,
-      },
-    );
-    log('warn', 'upgrade halted and rolled back', { operationId: id, wave: index + 1, reason });
-  }
-
-  /**
-   * Ends a running upgrade `failed` with `code`: the wave in progress (begun, not done) is rolled back to
-   * its tenants' previous releases; waves done stay on the release, which is not made current. Answers
-   * false when the operation could not be written (the store failing: the caller drives it again).
-   */
-  async function halt(id: string, code: 'aborted' | 'rollout_failed', message: string): Promise<boolean> {
-    try {
-      const op = await requireOp(id);
-      if (op.status !== 'running') return true;
-      let waves: TenantId[][] = [];
-      try {
-        waves = JSON.parse(op.params.waves ?? '[]') as TenantId[][];
-      } catch {
-        // A damaged record: nothing to roll back by; it ends with the message that says so.
-      }
-      const index = waves.findIndex(
-        (_, i) => op.steps[i]?.status !== 'done' && op.params[`wave${i}.start`] !== undefined,
-      );
-      const done = waves.filter((_, i) => op.steps[i]?.status === 'done').length;
-      const kept =
-        done > 0 ? ` ${done} wave${done === 1 ? '' : 's'} before it stay on ${op.params.release}.` : '';
-      const rolled = index >= 0 ? ` Wave ${index + 1} was rolled back to its previous release.` : '';
-      const ending = { code, message: `${message}${rolled}${kept}` };
-      log('error', 'upgrade stopped', { operationId: id, code, message });
-      if (index >= 0) {
-        try {
-          await rollBack(id, index, waves[index]!, message, ending);
-          return true;
-        } catch (error) {
-          ending.message = `${message} Rolling wave ${index + 1} back failed too (${String(error)}): its tenants may run either release.${kept}`;
-        }
-      }
-      await finish(id, 'failed', ending);
-      return true;
-    } catch (error) {
-      log('error', 'stopping the upgrade failed; driving it again', {
-        operationId: id,
-        error: String(error),
-      });
-      return false;
-    }
-  }
-
-  /** Carries out an abort; throws when the operation could not be written, so it is driven (and stopped) again. */
-  async function stopAborted(op: Operation): Promise<void> {
-    if (!(await halt(op.id, 'aborted', abortMessage(op))))
-      throw new Error(`Stopping the aborted upgrade ${op.id} failed.`);
-  }
-
-  /** Counts a failure in the operation; answers why to stop when `maxFailures` are reached. */
-  async function countFailure(id: string, error: unknown): Promise<string | undefined> {
-    try {
-      const failures = Number((await requireOp(id)).params.failures ?? 0) + 1;
-      await setParams(id, { failures: String(failures) });
-      const max = deps.maxFailures ?? 20;
-      if (failures < max) return undefined;
-      return `it failed ${failures} times in a row; the last: ${(error as Error)?.message ?? String(error)}`;
-    } catch {
-      return undefined; // the store itself failing: a hiccup until it has lasted `maxFailures` counted tries
-    }
-  }
-
   async function abort(id: string, reason = 'an operator aborted it'): Promise<Operation> {
-    const op = await deps.operations.get(id);
-    if (op?.kind !== 'rollout') throw new NotFoundError(`Upgrade "${id}"`);
-    if (op.status !== 'running') {
-      throw new ConflictError(
-        `The upgrade ${id} has ended (${op.status}); there is nothing to abort.`,
-        'rollout_ended',
-      );
-    }
-    const marked = await changeOperation(deps.operations, id, (o) =>
-      o.status !== 'running' || o.params.abort !== undefined || o.params.finishing !== undefined
-        ? o
-        : { ...o, params: { ...o.params, abort: reason, abortedAt: new Date().toISOString() } },
-    );
-    // Ended meanwhile, or past every wave and making its release current: nothing an abort would stop
-    // (a 202 here was followed by the upgrade's success).
-    if (marked.status !== 'running' || marked.params.abort === undefined) {
-      throw new ConflictError(
-        marked.status !== 'running'
-          ? `The upgrade ${id} has ended (${marked.status}); there is nothing to abort.`
-          : `The upgrade ${id} has rolled out every wave and is making ${String(marked.params.release)} current; it can no longer be aborted (start another upgrade to go back).`,
-        'rollout_ended',
-      );
-    }
+    const marked = await markAborted(deps.operations, id, reason);
     // A driver waiting (watching a wave, backing off after a failure) carries it out now; none driving it
     // in this process (after a restart, a driver that ended): one is started. On Lambda the control
     // function does it at its next run.
@@ -423,24 +311,9 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
     return marked;
   }
 
-  async function requireOp(id: string): Promise<Operation> {
-    const op = await deps.operations.get(id);
-    if (!op) throw new Error(`Operation ${id} is gone.`);
-    return op;
-  }
-
-  function setParams(id: string, params: Record<string, string>): Promise<Operation> {
-    return changeOperation(deps.operations, id, (op) => ({ ...op, params: { ...op.params, ...params } }));
-  }
-
-  async function finish(id: string, status: 'succeeded' | 'failed', error?: Operation['error']) {
-    await changeOperation(deps.operations, id, (op) => ({
-      ...op,
-      status,
-      progress: status === 'succeeded' ? 1 : progressOf(op.steps),
-      ...(error ? { error } : {}),
-    }));
-  }
+  const requireOp = (id: string) => requireOperation(deps.operations, id);
+  const setParams = (id: string, params: Record<string, string>) =>
+    setOperationParams(deps.operations, id, params);
 
   return {
     start,
@@ -464,10 +337,6 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
   };
 }
 
-function abortMessage(op: Operation): string {
-  return `Aborted${op.params.abortedAt ? ` at ${op.params.abortedAt}` : ''}: ${op.params.abort}.`;
-}
-
 function count(tenants: number): string {
   return `${tenants} tenant${tenants === 1 ? '' : 's'}`;
 }
@@ -489,11 +358,4 @@ export async function allTenants(deps: Pick<ControlDeps, 'directory'>): Promise<
     cursor = page.nextCursor;
   } while (cursor);
   return tenants;
-}
-
-/** The incarnation each planned tenant had when the upgrade was planned (undefined for older upgrades). */
-function incarnationsOf(op: Operation): Record<string, string> | undefined {
-  return op.params.incarnations === undefined
-    ? undefined
-    : (JSON.parse(op.params.incarnations) as Record<string, string>);
 }

@@ -1,4 +1,6 @@
 import { SilopoolError } from '../core/errors.ts';
+import type { OperationStore } from '../ports/operation-store.ts';
+import { requireOperation, setOperationParams } from './operations.ts';
 
 /** File system errors no retry mends: the releases folder removed or made read-only, a path gone bad. */
 const PERMANENT_FS_CODES = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPERM', 'EROFS']);
@@ -27,4 +29,24 @@ export function permanentRolloutFailure(error: unknown): string | undefined {
   if (aws?.$fault === 'client' && !aws.$retryable && !RETRYABLE_AWS.test(String(aws.name)))
     return `${String(aws.name)}: ${message}`;
   return undefined;
+}
+
+/**
+ * Counts a failure of an upgrade's driver in its operation (so across processes and Lambda runs); answers
+ * why to stop when `maxFailures` (default 20) are reached, else undefined.
+ */
+export async function countFailure(
+  deps: { operations: OperationStore; maxFailures?: number },
+  id: string,
+  error: unknown,
+): Promise<string | undefined> {
+  try {
+    const failures = Number((await requireOperation(deps.operations, id)).params.failures ?? 0) + 1;
+    await setOperationParams(deps.operations, id, { failures: String(failures) });
+    const max = deps.maxFailures ?? 20;
+    if (failures < max) return undefined;
+    return `it failed ${failures} times in a row; the last: ${(error as Error)?.message ?? String(error)}`;
+  } catch {
+    return undefined; // the store itself failing: a hiccup until it has lasted `maxFailures` counted tries
+  }
 }

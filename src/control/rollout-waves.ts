@@ -3,6 +3,7 @@ import type { TenantId } from '../core/ids.ts';
 import { laneForPlacement } from '../core/placement.ts';
 import { incarnationOf, type Tenant } from '../core/tenant.ts';
 import { listModels } from '../models/registry.ts';
+import type { Operation } from '../ports/operation-store.ts';
 import { redriveDeadLetters } from './dead-letters.ts';
 import { type ControlDeps, infrastructureOf } from './tenants.ts';
 
@@ -79,4 +80,11 @@ export async function redriveWave(
     }
   }
   return { redriven, unredriven };
+}
+
+/** The incarnation each planned tenant had when the upgrade was planned (undefined for older upgrades). */
+export function incarnationsOf(op: Operation): Record<string, string> | undefined {
+  return op.params.incarnations === undefined
+    ? undefined
+    : (JSON.parse(op.params.incarnations) as Record<string, string>);
 }

@@ -7,23 +7,13 @@ import {
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
   ListQueuesCommand,
-  type Message,
-  type MessageAttributeValue,
   PurgeQueueCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
-  type SendMessageBatchRequestEntry,
   SendMessageCommand,
   SetQueueAttributesCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
 import { NotFoundError, UnavailableError } from '../../core/errors.ts';
 import type {
   MessageQueue,
@@ -33,6 +23,8 @@ import type {
   ReceiveOptions,
   SendMessage,
 } from '../../ports/message-queue.ts';
+import { createSqsDedup, type SqsDedupTable } from './message-queue-dedup.ts';
+import { entryOf, isFifo, toReceived } from './message-queue-messages.ts';
 
 export interface SqsMessageQueueOptions {
   client: SQSClient;
@@ -46,7 +38,7 @@ export interface SqsMessageQueueOptions {
    * is enforced by a conditional put of `DEDUP#{queue}` / `{dedupId}` that expires after `windowSec`
    * (SQS FIFO's window: 300 s). Without it, `dedupId` on a standard queue is ignored: see `sqsCapabilities`.
    */
-  dedup?: { client: DynamoDBDocumentClient; tableName: string; windowSec?: number };
+  dedup?: SqsDedupTable;
 }
 
 /** What the SQS adapter can and cannot promise, for the contract suite's skip guards and for callers. */
@@ -61,11 +53,6 @@ export function sqsCapabilities(options: Pick<SqsMessageQueueOptions, 'dedup'>) 
   };
 }
 
-// Reserved message attributes; user attributes may not use the prefix.
-const GROUP_ATTR = 'silopool.group';
-const COST_ATTR = 'silopool.cost';
-const PRIORITY_ATTR = 'silopool.priority';
-const RESERVED_PREFIX = 'silopool.';
 const SQS_BATCH = 10;
 
 /**
@@ -79,7 +66,7 @@ const SQS_BATCH = 10;
 export function createSqsMessageQueue(options: SqsMessageQueueOptions): MessageQueue {
   const { client, queueUrlPrefix } = options;
   const urls = new Map<string, string>();
-  const dedupWindowSec = options.dedup?.windowSec ?? 300;
+  const { claimDedup, firstMessageId, recordDedup, releaseDedup } = createSqsDedup(options.dedup);
 
   async function urlOf(name: string): Promise<string> {
     const cached = urls.get(name);
@@ -99,119 +86,6 @@ export function createSqsMessageQueue(options: SqsMessageQueueOptions): MessageQ
     const arn = out.Attributes?.QueueArn;
     if (!arn) throw new UnavailableError(`SQS returned no ARN for queue ${name}.`);
     return arn;
-  }
-
-  function isFifo(queue: string): boolean {
-    return queue.endsWith('.fifo');
-  }
-
-  function attributesOf(message: SendMessage): Record<string, MessageAttributeValue> {
-    const attrs: Record<string, MessageAttributeValue> = {};
-    for (const [key, value] of Object.entries(message.attributes ?? {})) {
-      if (key.startsWith(RESERVED_PREFIX))
-        throw new Error(`Message attribute ${key} uses a reserved prefix.`);
-      attrs[key] = { DataType: 'String', StringValue: value };
-    }
-    // SQS fair queues do not return MessageGroupId on every receive path; the attribute always does.
-    if (message.groupId !== undefined)
-      attrs[GROUP_ATTR] = { DataType: 'String', StringValue: message.groupId };
-    if (message.cost !== undefined)
-      attrs[COST_ATTR] = { DataType: 'Number', StringValue: String(message.cost) };
-    if (message.priority !== undefined) {
-      attrs[PRIORITY_ATTR] = { DataType: 'Number', StringValue: String(message.priority) };
-    }
-    return attrs;
-  }
-
-  function entryOf(queue: string, message: SendMessage, id: string): SendMessageBatchRequestEntry {
-    const attrs = attributesOf(message);
-    return {
-      Id: id,
-      MessageBody: message.body,
-      ...(message.groupId !== undefined ? { MessageGroupId: message.groupId } : {}),
-      ...(message.dedupId !== undefined && isFifo(queue) ? { MessageDeduplicationId: message.dedupId } : {}),
-      ...(message.delaySec !== undefined ? { DelaySeconds: message.delaySec } : {}),
-      ...(Object.keys(attrs).length > 0 ? { MessageAttributes: attrs } : {}),
-    };
-  }
-
-  /** Claims the dedup id for the window; `duplicate` when a message with it was sent within the window. */
-  async function claimDedup(
-    queue: string,
-    dedupId: string | undefined,
-  ): Promise<'claimed' | 'duplicate' | 'none'> {
-    if (!options.dedup || dedupId === undefined || isFifo(queue)) return 'none';
-    const now = Math.floor(Date.now() / 1000);
-    try {
-      await options.dedup.client.send(
-        new PutCommand({
-          TableName: options.dedup.tableName,
-          Item: { pk: `DEDUP#${queue}`, sk: dedupId, expiresAt: now + dedupWindowSec },
-          ConditionExpression: 'attribute_not_exists(pk) OR expiresAt < :now',
-          ExpressionAttributeValues: { ':now': now },
-        }),
-      );
-      return 'claimed';
-    } catch (error) {
-      if ((error as Error).name === 'ConditionalCheckFailedException') return 'duplicate';
-      throw error;
-    }
-  }
-
-  /** The message id the first send with this dedup id got, as SQS FIFO answers a duplicate. */
-  async function firstMessageId(queue: string, dedupId: string): Promise<string> {
-    const out = await options.dedup!.client.send(
-      new GetCommand({
-        TableName: options.dedup!.tableName,
-        Key: { pk: `DEDUP#${queue}`, sk: dedupId },
-        ConsistentRead: true,
-      }),
-    );
-    return (out.Item?.messageId as string | undefined) ?? `dedup:${dedupId}`;
-  }
-
-  async function recordDedup(queue: string, dedupId: string | undefined, messageId: string): Promise<void> {
-    if (!options.dedup || dedupId === undefined) return;
-    await options.dedup.client.send(
-      new UpdateCommand({
-        TableName: options.dedup.tableName,
-        Key: { pk: `DEDUP#${queue}`, sk: dedupId },
-        UpdateExpression: 'SET messageId = :id',
-        ExpressionAttributeValues: { ':id': messageId },
-      }),
-    );
-  }
-
-  async function releaseDedup(queue: string, dedupId: string | undefined): Promise<void> {
-    if (!options.dedup || dedupId === undefined) return;
-    await options.dedup.client.send(
-      new DeleteCommand({ TableName: options.dedup.tableName, Key: { pk: `DEDUP#${queue}`, sk: dedupId } }),
-    );
-  }
-
-  function toReceived(message: Message): ReceivedMessage {
-    const system = message.Attributes ?? {};
-    const attributes: Record<string, string> = {};
-    for (const [key, value] of Object.entries(message.MessageAttributes ?? {})) {
-      if (!key.startsWith(RESERVED_PREFIX) && value.StringValue !== undefined)
-        attributes[key] = value.StringValue;
-    }
-    const groupId = system.MessageGroupId ?? message.MessageAttributes?.[GROUP_ATTR]?.StringValue;
-    const sentAt = Number(system.SentTimestamp ?? Date.now());
-    const cost = message.MessageAttributes?.[COST_ATTR]?.StringValue;
-    const priority = message.MessageAttributes?.[PRIORITY_ATTR]?.StringValue;
-    return {
-      messageId: message.MessageId ?? '',
-      receiptHandle: message.ReceiptHandle ?? '',
-      body: message.Body ?? '',
-      ...(groupId !== undefined ? { groupId } : {}),
-      attributes,
-      ...(cost !== undefined ? { cost: Number(cost) } : {}),
-      ...(priority !== undefined ? { priority: Number(priority) } : {}),
-      receiveCount: Number(system.ApproximateReceiveCount ?? 1),
-      sentAt,
-      firstReceivedAt: Number(system.ApproximateFirstReceiveTimestamp ?? sentAt),
-    };
   }
 
   async function release(queueUrl: string, messages: ReceivedMessage[]): Promise<void> {
