@@ -1,4 +1,5 @@
 import { roundMoney, type SummaryUnits } from '../round.ts';
+import { schemaForTenant } from '../rules.ts';
 import type { ModelDefinition } from '../types.ts';
 import { adviseFinance, checkFinance, type FinanceResult, runFinance } from './run.ts';
 import { type FinanceInput, financeSchema } from './schema.ts';
@@ -67,6 +68,16 @@ export const financeModel: ModelDefinition<FinanceInput, FinanceResult> = {
       rules.rounding,
     ),
   summaryUnits: financeSummaryUnits,
-  workbook: financeWorkbook,
+  // The workbook validates by the schema the job's tenant rules shape, as the API did at submit: this
+  // model's schema (a release that spreads it may have its own).
+  workbook(result, input, formatting, provenance, rules) {
+    return financeWorkbook(
+      result,
+      input,
+      formatting,
+      provenance,
+      schemaForTenant(this ?? financeModel, rules ?? {}),
+    );
+  },
   sheetNames: FINANCE_SHEETS,
 };
