@@ -324,6 +324,21 @@ describe('every input cell validates what the API accepts (Excel data validation
     );
   }, 60_000);
 
+  // The same for 'calls some capital': a fund whose one non-zero rate is typed to 0, with no last contribution
+  // year, calls nothing, which the API refuses; each rate cell was a bare range and let it through.
+  it('funds whose only call is in year 1 and no last contribution year', async () => {
+    await checkInputs(
+      getModel('funds'),
+      {
+        fundLifeYears: L,
+        contributionRates: [0.3, ...Array.from({ length: L - 1 }, () => 0)],
+        // With a step-down: its two cells must be set together, which no per-cell rule holds (Checks does).
+        managementFee: { rate: 0.02, stepDownAfterYear: 5, stepDownRate: 0.01 },
+      },
+      fundsFields,
+    );
+  }, 60_000);
+
   // Excel checks a validation only on the cell typed into: the Gordon spread reads the discount rate, the
   // terminal growth and the method, so switching the method of an exit-multiple workbook whose rates are
   // 0.2 points apart to gordon must be refused too (the API refuses that input). The list validation let it in.

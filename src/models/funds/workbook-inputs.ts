@@ -1,6 +1,6 @@
 import type { JsonSchema } from '../types.ts';
 import { type InputRow, schemaInput } from '../xlsx/layout.ts';
-import { type Accepts, acceptsEnum, acceptsField } from '../xlsx/validation.ts';
+import { type Accepts, acceptsEnum, acceptsField, local } from '../xlsx/validation.ts';
 import type { FundsResult } from './run.ts';
 import { type FundsInput, fundsSchema } from './schema.ts';
 
@@ -219,7 +219,16 @@ export function fundsInputRows(
           style: 'percentInput',
           unit: 'of the uncalled commitment, per year',
         },
-        () => accepts('contributionRates', { items: true }),
+        // checkFunds: some rate above 0 or a last contribution year (else nothing is ever called). Excel
+        // checks only the cell typed into, so each rate cell carries it over all of them.
+        () =>
+          accepts('contributionRates', {
+            items: true,
+            also: (cell, I) => ({
+              formula: `OR(COUNTIF(${local(I['rc1']!)}:${local(I[`rc${L}`]!)},">0")>0,ISNUMBER(${local(I['callYear']!)}))`,
+              message: 'Some year must call capital (a rate above 0), or set the last contribution year.',
+            }),
+          }),
       ),
     );
   }
