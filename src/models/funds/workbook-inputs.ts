@@ -224,7 +224,7 @@ export function fundsInputRows(
         () =>
           accepts('contributionRates', {
             items: true,
-            also: (cell, I) => ({
+            also: (_cell, I) => ({
               formula: `OR(COUNTIF(${local(I['rc1']!)}:${local(I[`rc${L}`]!)},">0")>0,ISNUMBER(${local(I['callYear']!)}))`,
               message: 'Some year must call capital (a rate above 0), or set the last contribution year.',
             }),
