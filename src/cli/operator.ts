@@ -24,6 +24,7 @@ import type { ApiKeyView } from '../core/api-keys.ts';
 import { DataDirInUseError } from '../core/errors.ts';
 import { parseTenantId } from '../core/ids.ts';
 import type { Role } from '../core/principal.ts';
+import { settingOf } from '../core/settings.ts';
 import { readTokenLifetimes } from '../core/token-lifetime.ts';
 import { costTableFromEnv } from '../entry/billing-wiring.ts';
 import { openEmbeddedPlatform } from '../entry/embedded-wiring.ts';
@@ -79,12 +80,13 @@ export interface ConnectOptions {
 /** Prefers the running server (the one holding DATA_DIR, at its server-url) and falls back to the data folder. */
 export async function connect(options: ConnectOptions): Promise<Operator> {
   // An empty DATA_DIR is unset, as for the server (resolve('') is the working folder).
-  const dataDir = resolve(options.dataDir || process.env.DATA_DIR || './data');
-  const server = options.server ?? process.env.SILOPOOL_URL ?? runningServerUrl(dataDir);
+  const dataDir = resolve(options.dataDir || settingOf(process.env, 'DATA_DIR') || './data');
+  // Empty is unset: SILOPOOL_URL= or SILOPOOL_TOKEN= hid the running server and its operator token, and the
+  // CLI opened DATA_DIR itself (refused while the server holds it).
+  const server = options.server || settingOf(process.env, 'SILOPOOL_URL') || runningServerUrl(dataDir);
   const tokenFile = join(dataDir, 'operator-token');
   const token =
-    options.token ??
-    process.env.SILOPOOL_TOKEN ??
+    (options.token || settingOf(process.env, 'SILOPOOL_TOKEN')) ??
     (existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : undefined);
   if (server && token && (await reachable(server))) return httpOperator(server, token);
   if (options.server) throw new CliError(`No Silopool server answers at ${options.server}.`);

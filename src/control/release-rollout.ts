@@ -273,6 +273,15 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
     }
     const last = waves.length;
     if ((await requireOp(id)).steps[last]?.status !== 'done') {
+      // Claimed against an abort in one compare-and-set: an abort recorded before is carried out (the
+      // release is not made current), one asked after is refused (409). Unclaimed, an abort recorded while
+      // the last wave ended was answered 202 and the upgrade then succeeded with the release current.
+      const claimed = await changeOperation(deps.operations, id, (o) =>
+        o.params.abort !== undefined || o.params.finishing !== undefined
+          ? o
+          : { ...o, params: { ...o.params, finishing: new Date().toISOString() } },
+      );
+      if (claimed.params.abort !== undefined) return stopAborted(claimed);
       await deps.catalog.setCurrent(release);
       await deps.onReleaseChange?.();
       await setStep(deps.operations, id, last, 'done', `${release} is current`);
@@ -392,10 +401,20 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
       );
     }
     const marked = await changeOperation(deps.operations, id, (o) =>
-      o.status !== 'running' || o.params.abort !== undefined
+      o.status !== 'running' || o.params.abort !== undefined || o.params.finishing !== undefined
         ? o
         : { ...o, params: { ...o.params, abort: reason, abortedAt: new Date().toISOString() } },
     );
+    // Ended meanwhile, or past every wave and making its release current: nothing an abort would stop
+    // (a 202 here was followed by the upgrade's success).
+    if (marked.status !== 'running' || marked.params.abort === undefined) {
+      throw new ConflictError(
+        marked.status !== 'running'
+          ? `The upgrade ${id} has ended (${marked.status}); there is nothing to abort.`
+          : `The upgrade ${id} has rolled out every wave and is making ${String(marked.params.release)} current; it can no longer be aborted (start another upgrade to go back).`,
+        'rollout_ended',
+      );
+    }
     // A driver waiting (watching a wave, backing off after a failure) carries it out now; none driving it
     // in this process (after a restart, a driver that ended): one is started. On Lambda the control
     // function does it at its next run.

@@ -1,4 +1,5 @@
 import { RegionError } from './errors.ts';
+import { firstSettingOf, settingOf } from './settings.ts';
 import type { Placement } from './tenant.ts';
 
 /** `eu-central-1`, `us-east-1`, or `local`: AWS Region names (and the embedded default's `local`). */
@@ -21,9 +22,10 @@ export interface RegionPolicy {
  * @throws Error naming a contract Region that is no AWS Region name (`*`, `eu-*`, a typo).
  */
 export function regionPolicyFromEnv(env: NodeJS.ProcessEnv, backend: 'embedded' | 'aws'): RegionPolicy {
-  const region = env.SILOPOOL_REGION ?? (backend === 'aws' ? env.AWS_REGION : undefined) ?? 'local';
+  const region =
+    firstSettingOf(env, 'SILOPOOL_REGION', ...(backend === 'aws' ? ['AWS_REGION'] : [])) ?? 'local';
   if (backend === 'embedded') return { region, dedicatedRegions: [region] };
-  const contract = (env.SILOPOOL_CONTRACT_REGIONS ?? '')
+  const contract = (settingOf(env, 'SILOPOOL_CONTRACT_REGIONS') ?? '')
     .split(',')
     .map((r) => r.trim())
     .filter((r) => r.length > 0);

@@ -12,12 +12,14 @@ import type { MoveDeps } from '../control/placement-move.ts';
 import type { TenantId } from '../core/ids.ts';
 import { type RegionPolicy, regionPolicyFromEnv } from '../core/region.ts';
 import { releaseOf } from '../core/release.ts';
+import { firstSettingOf, intSettingOf, settingOf } from '../core/settings.ts';
 import { listModels } from '../models/registry.ts';
 import { openReleaseCatalog, type ReleaseCatalog } from '../models/releases.ts';
 import type { RateBuckets } from '../ports/rate-buckets.ts';
 import type { ReleaseAlarms } from '../ports/release-alarms.ts';
 import type { TenantInfrastructure } from '../ports/tenant-infrastructure.ts';
 import type { AwsPorts } from './aws-wiring.ts';
+import { MAX_TIMER_SEC } from './config.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -61,12 +63,17 @@ export function createAwsControl(
   let alarms: ReleaseAlarms | undefined;
   // The platform's Region and the contract Regions it may deploy to: moves, onboarding and admission check it.
   const regions = regionPolicyFromEnv({ ...env, SILOPOOL_REGION: ports.region }, 'aws');
-  const releases = openReleaseCatalog(env.SILOPOOL_RELEASES_DIR ?? 'releases', ports.releasePointer);
+  // Empty is unset, as on the embedded server: '' was the working folder, read for the model code.
+  const releases = openReleaseCatalog(
+    settingOf(env, 'SILOPOOL_RELEASES_DIR') ?? 'releases',
+    ports.releasePointer,
+  );
   if (ports.provisioning === 'stack') {
-    const endpoint = env.AWS_ENDPOINT_URL_CLOUDFORMATION ?? env.AWS_ENDPOINT_URL;
+    const endpoint = firstSettingOf(env, 'AWS_ENDPOINT_URL_CLOUDFORMATION', 'AWS_ENDPOINT_URL');
     cloudFormation = new CloudFormationClient({ region: ports.region, ...(endpoint ? { endpoint } : {}) });
-    const pollMs = Number(env.SILOPOOL_STACK_POLL_MS ?? 5000);
-    const deployerRoleArn = env[TENANT_STACK_ENV.deployerRoleArn];
+    // Empty read as 0 (a busy loop of DescribeStacks), text as NaN (Node's 1 ms).
+    const pollMs = intSettingOf(env, 'SILOPOOL_STACK_POLL_MS', 5000, { min: 1, max: MAX_TIMER_SEC * 1000 });
+    const deployerRoleArn = settingOf(env, TENANT_STACK_ENV.deployerRoleArn);
     const base = {
       templateUrl: required(env, TENANT_STACK_ENV.templateUrl),
       code: {
@@ -124,7 +131,7 @@ export function createAwsControl(
       },
     });
     // A tenant stack's alarms are in its Region: read there, per Region, with a client of that Region.
-    const cloudWatchEndpoint = env.AWS_ENDPOINT_URL_CLOUDWATCH ?? env.AWS_ENDPOINT_URL;
+    const cloudWatchEndpoint = firstSettingOf(env, 'AWS_ENDPOINT_URL_CLOUDWATCH', 'AWS_ENDPOINT_URL');
     const alarmsIn = (region: string) => {
       let client = cloudWatch.get(region);
       if (!client) {

@@ -15,9 +15,11 @@ import { assumeTenantScope, type TenantScopeCredentials } from '../adapters/aws/
 import { TENANT_STACK_ENV } from '../adapters/aws/tenant-stack.ts';
 import { createTenantViewReader, createTenantViews, type TenantViews } from '../adapters/aws/tenant-views.ts';
 import { createDynamoUsageLedger } from '../adapters/aws/usage-ledger.ts';
+import { ConfigError } from '../core/errors.ts';
 import type { JobId } from '../core/ids.ts';
 import { isHomeLane, type StoreRef, storeFor } from '../core/placement.ts';
 import { regionPolicyFromEnv } from '../core/region.ts';
+import { firstSettingOf, settingOf } from '../core/settings.ts';
 import type { Tenant } from '../core/tenant.ts';
 import { openReleaseCatalog } from '../models/releases.ts';
 import type { BillingItems } from '../ports/billing-items.ts';
@@ -81,8 +83,25 @@ function required(env: Env, name: string): string {
 
 /** Endpoint for a service: `AWS_ENDPOINT_URL_{SERVICE}`, then `AWS_ENDPOINT_URL` (emulators, LocalStack, VPC endpoints). */
 function endpointFor(env: Env, service: 'SQS' | 'S3' | 'DYNAMODB' | 'STS'): { endpoint?: string } {
-  const endpoint = env[`AWS_ENDPOINT_URL_${service}`] ?? env.AWS_ENDPOINT_URL;
+  const endpoint = firstSettingOf(env, `AWS_ENDPOINT_URL_${service}`, 'AWS_ENDPOINT_URL');
   return endpoint ? { endpoint } : {};
+}
+
+/**
+ * `SILOPOOL_ACCOUNT`: the platform's AWS account, twelve digits (every S3 request on a bucket named by
+ * pattern names it as the bucket's owner, and dedicated buckets' names carry it); unset or empty, the
+ * emulators' 000000000000. An empty one was taken as set: no owner was named on the object stores' requests
+ * (S3 would have served another account's bucket of the name) and bucket names lost their account.
+ * @throws ConfigError naming SILOPOOL_ACCOUNT when it is not twelve digits
+ */
+export function accountOf(env: Env): string {
+  const account = settingOf(env, 'SILOPOOL_ACCOUNT') ?? '000000000000';
+  if (!/^\d{12}$/.test(account))
+    throw new ConfigError(
+      'SILOPOOL_ACCOUNT',
+      `SILOPOOL_ACCOUNT must be an AWS account id (12 digits), not "${account}"`,
+    );
+  return account;
 }
 
 const PROVISIONING: StoreProvisioning[] = ['stack', 'verify', 'create'];
@@ -92,7 +111,7 @@ const PROVISIONING: StoreProvisioning[] = ['stack', 'verify', 'create'];
  * template (the platform stack sets its URL), `verify` otherwise (stacks deployed with `cdk deploy`).
  */
 function provisioningOf(env: Env, emulated: boolean): StoreProvisioning {
-  const chosen = env.SILOPOOL_PROVISIONING;
+  const chosen = settingOf(env, 'SILOPOOL_PROVISIONING');
   if (chosen !== undefined) {
     if (!PROVISIONING.includes(chosen as StoreProvisioning))
       throw new Error(`SILOPOOL_PROVISIONING must be one of ${PROVISIONING.join(', ')}; got "${chosen}".`);
@@ -115,13 +134,13 @@ const MAX_SCOPED_TENANTS = 200;
 
 export function createAwsPorts(env: Env = process.env): AwsPorts {
   // A dedicated function runs in its tenant's contract Region (AWS_REGION); the platform's is named apart.
-  const region = env.SILOPOOL_REGION ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const region = firstSettingOf(env, 'SILOPOOL_REGION', 'AWS_REGION', 'AWS_DEFAULT_REGION') ?? 'us-east-1';
   const table = required(env, 'SILOPOOL_TABLE');
   const bucket = required(env, 'SILOPOOL_BUCKET');
   const tenantsTable = required(env, 'SILOPOOL_TENANTS_TABLE');
   // On AWS both are tables of their own, so model roles need no grant on the directory's table.
-  const viewsTable = env.SILOPOOL_TENANT_VIEWS_TABLE ?? tenantsTable;
-  const emulated = Boolean(env.AWS_ENDPOINT_URL_DYNAMODB ?? env.AWS_ENDPOINT_URL);
+  const viewsTable = settingOf(env, 'SILOPOOL_TENANT_VIEWS_TABLE') ?? tenantsTable;
+  const emulated = firstSettingOf(env, 'AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL') !== undefined;
   const s3Endpoint = endpointFor(env, 'S3');
 
   const policy = regionPolicyFromEnv({ ...env, SILOPOOL_REGION: region }, 'aws');
@@ -160,12 +179,12 @@ export function createAwsPorts(env: Env = process.env): AwsPorts {
       let made = queues.get(at);
       if (!made) {
         regions.check(at);
-        const prefix = queueUrlPrefixIn(env.SILOPOOL_QUEUE_URL_PREFIX, region, at);
+        const prefix = queueUrlPrefixIn(settingOf(env, 'SILOPOOL_QUEUE_URL_PREFIX'), region, at);
         made = createSqsMessageQueue({
           client: clientsIn(at).sqs,
           ...(prefix ? { queueUrlPrefix: prefix } : {}),
           // Dedup items live in the platform's table under their own partitions (`DEDUP#{queue}`), with a TTL.
-          dedup: { client: dynamo, tableName: env.SILOPOOL_DEDUP_TABLE ?? tenantsTable },
+          dedup: { client: dynamo, tableName: settingOf(env, 'SILOPOOL_DEDUP_TABLE') ?? tenantsTable },
         });
         queues.set(at, made);
       }
@@ -185,7 +204,7 @@ export function createAwsPorts(env: Env = process.env): AwsPorts {
   const storeOptions = {
     sharedTable: table,
     sharedBucket: bucket,
-    account: env.SILOPOOL_ACCOUNT ?? '000000000000',
+    account: accountOf(env),
     region,
     provisioning: provisioningOf(env, emulated),
   };
@@ -200,7 +219,7 @@ export function createAwsPorts(env: Env = process.env): AwsPorts {
     regional: { regions, clientsIn },
   });
 
-  const roleArn = env.SILOPOOL_TENANT_ROLE_ARN;
+  const roleArn = settingOf(env, 'SILOPOOL_TENANT_ROLE_ARN');
   const scoped = new Map<string, { expires: number; data: Promise<TenantData>; close: () => void }>();
 
   async function scopedData(tenant: Tenant, arn: string): Promise<TenantData> {

@@ -3,6 +3,13 @@ import ipaddr from 'ipaddr.js';
 import type { OidcSettings } from '../api/auth/authenticator.ts';
 import type { AuthConfig } from '../api/deps.ts';
 import { ConfigError } from '../core/errors.ts';
+import {
+  choiceSettingOf,
+  intSettingOf,
+  type SettingsEnv,
+  settingOf,
+  urlSettingOf,
+} from '../core/settings.ts';
 import { lifetimeSeconds, readTokenLifetimes, type TokenLifetimes } from '../core/token-lifetime.ts';
 import { type WebhookTargetPolicy, webhookTargetPolicyFromEnv } from '../core/webhook-target.ts';
 
@@ -54,51 +61,21 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   // Read later by the authenticator, the web app's login, the printed links and the trace exporter, each of
   // which failed with a stack trace (or printed the text as a link) when one was not a URL.
-  for (const name of URL_SETTINGS) urlOf(env, name);
-  // `||`: a setting set but empty is unset (an empty claim name read no tenant and no role, silently).
-  const oidc: OidcSettings | undefined = env.OIDC_ISSUER
-    ? {
-        issuer: env.OIDC_ISSUER,
-        jwksUrl: env.OIDC_JWKS_URL || `${env.OIDC_ISSUER.replace(/\/$/, '')}/.well-known/jwks.json`,
-        audience: env.OIDC_AUDIENCE || 'silopool',
-        tenantsClaim: env.OIDC_TENANTS_CLAIM || 'tenants',
-        rolesClaim: env.OIDC_ROLES_CLAIM || 'roles',
-        maxTokenAgeSec: env.OIDC_MAX_TOKEN_AGE
-          ? lifetimeOf('OIDC_MAX_TOKEN_AGE', env.OIDC_MAX_TOKEN_AGE)
-          : DEFAULT_OIDC_MAX_TOKEN_AGE_SEC,
-      }
-    : undefined;
-  const authConfig: AuthConfig =
-    oidc && env.OIDC_CLIENT_ID
-      ? {
-          mode: 'oidc',
-          oidc: {
-            issuer: oidc.issuer,
-            clientId: env.OIDC_CLIENT_ID,
-            authorizationEndpoint: env.OIDC_AUTHORIZATION_ENDPOINT || `${oidc.issuer}/oauth2/authorize`,
-            tokenEndpoint: env.OIDC_TOKEN_ENDPOINT || `${oidc.issuer}/oauth2/token`,
-            scope: env.OIDC_SCOPE || 'openid',
-          },
-        }
-      : { mode: 'embedded' };
-  const backend = env.SILOPOOL_BACKEND ?? 'embedded';
-  if (backend !== 'embedded' && backend !== 'aws') {
-    throw new ConfigError('SILOPOOL_BACKEND', `SILOPOOL_BACKEND must be embedded or aws, not "${backend}"`);
-  }
-  const logLevel = env.LOG_LEVEL || 'info';
-  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
-    throw new ConfigError(
-      'LOG_LEVEL',
-      `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, not "${logLevel}"`,
-    );
-  }
+  for (const name of URL_SETTINGS) urlSettingOf(env, name);
+  const external = externalOidcOf(env, EMBEDDED_OIDC);
+  const oidc = external?.verifier;
+  const authConfig: AuthConfig = external?.login
+    ? { mode: 'oidc', oidc: external.login }
+    : { mode: 'embedded' };
+  const backend = choiceSettingOf(env, 'SILOPOOL_BACKEND', ['embedded', 'aws'] as const, 'embedded');
+  const logLevel = choiceSettingOf(env, 'LOG_LEVEL', LOG_LEVELS, 'info');
   return {
     backend,
     host: hostOf(env),
     port: intOf(env, 'PORT', 3000, { max: 65_535 }),
     // Empty is unset: resolve('') is the working folder, which the server would make private and fill.
-    dataDir: resolve(env.DATA_DIR || './data'),
-    ...(env.PUBLIC_URL ? { publicUrl: publicUrlOf(env.PUBLIC_URL) } : {}),
+    dataDir: resolve(settingOf(env, 'DATA_DIR') ?? './data'),
+    ...optional('publicUrl', publicUrlFromEnv(env)),
     visibilityTimeoutSec: secondsOf(env, 'SILOPOOL_VISIBILITY_TIMEOUT_SEC', 30, MIN_VISIBILITY_TIMEOUT_SEC),
     maxReceiveCount: intOf(env, 'SILOPOOL_MAX_RECEIVES', 4, MAX_RECEIVES_RANGE),
     reconcileGraceSec: secondsOf(env, 'SILOPOOL_RECONCILE_GRACE_SEC', 600),
@@ -135,7 +112,7 @@ const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
  * then choose the address the logs record.
  */
 export function trustProxyOf(env: NodeJS.ProcessEnv): TrustProxy {
-  const value = env.SILOPOOL_TRUST_PROXY?.trim();
+  const value = settingOf(env, 'SILOPOOL_TRUST_PROXY')?.trim();
   if (!value || value === 'false' || value === '0') return false;
   if (/^\d+$/.test(value)) return Number(value);
   const entries = value.split(',').map((e) => e.trim());
@@ -157,7 +134,7 @@ export function trustProxyOf(env: NodeJS.ProcessEnv): TrustProxy {
  */
 function hostOf(env: NodeJS.ProcessEnv): string {
   // Empty is unset, as for every setting: listen takes '' as every address (all interfaces, IPv4 and IPv6).
-  const host = env.HOST || '127.0.0.1';
+  const host = settingOf(env, 'HOST') ?? '127.0.0.1';
   if (host.includes('%'))
     throw new ConfigError(
       'HOST',
@@ -167,11 +144,13 @@ function hostOf(env: NodeJS.ProcessEnv): string {
 }
 
 /**
- * PUBLIC_URL (already checked to be http(s) by `urlOf`): the base the login link and notification links are
+ * PUBLIC_URL, an http(s) URL, on every backend (the AWS notification function's links too): the base the login link and notification links are
  * built on (`${url}/login#token=…`), so no query or fragment (the link's path would land inside them) and no
  * trailing slash (`https://example.com//login`, which the web app does not route).
  */
-function publicUrlOf(value: string): string {
+export function publicUrlFromEnv(env: SettingsEnv): string | undefined {
+  const value = urlSettingOf(env, 'PUBLIC_URL');
+  if (value === undefined) return undefined;
   const url = new URL(value);
   if (url.search !== '' || url.hash !== '' || value.includes('?') || value.includes('#'))
     throw new ConfigError(
@@ -192,37 +171,8 @@ const URL_SETTINGS = [
   'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
 ] as const;
 
-/** An http(s) URL from the environment, or undefined when unset; throws ConfigError naming the variable. */
-function urlOf(env: NodeJS.ProcessEnv, name: string): string | undefined {
-  const value = env[name];
-  if (value === undefined || value === '') return undefined;
-  let protocol: string | undefined;
-  try {
-    protocol = new URL(value).protocol;
-  } catch {
-    protocol = undefined;
-  }
-  if (protocol !== 'http:' && protocol !== 'https:')
-    throw new ConfigError(name, `${name} must be an http:// or https:// URL, not "${value}"`);
-  return value;
-}
-
-/** A whole number from the environment; throws ConfigError naming the variable when malformed or out of range. */
-function intOf(
-  env: NodeJS.ProcessEnv,
-  name: string,
-  fallback: number,
-  { min = 0, max }: { min?: number; max?: number } = {},
-): number {
-  const value = env[name];
-  if (value === undefined || value === '') return fallback;
-  const n = Number(value);
-  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < min || (max !== undefined && n > max)) {
-    const range = max === undefined ? `${min} or more` : `from ${min} to ${max}`;
-    throw new ConfigError(name, `${name} must be a whole number ${range}, not "${value}"`);
-  }
-  return n;
-}
+/** A whole number from the environment (`intSettingOf`). */
+const intOf = intSettingOf;
 
 /**
  * Receives of a job's message before it is dead-lettered: SQS's range (1 to 1,000). 0 passed as a whole
@@ -252,4 +202,105 @@ export function lifetimeOf(name: string, value: string): number {
   if (seconds === undefined)
     throw new ConfigError(name, `${name} must be a lifetime like 15m, 12h or 7d, not "${value}"`);
   return seconds;
+}
+
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+}
+
+/** The names and defaults of an external IdP's settings: the embedded server's, or the AWS API function's. */
+export interface OidcSettingNames {
+  prefix: 'OIDC_' | 'SILOPOOL_OIDC_';
+  /** The token audience: its own setting (embedded, default `silopool`), or the client id (AWS). */
+  audience: { setting: string; fallback: string } | 'client-id';
+  tenantsClaim: string;
+  rolesClaim: string;
+  scope: string;
+  /** OIDC_MAX_TOKEN_AGE when unset; undefined: no limit but the token's own `exp`. */
+  maxTokenAgeSec?: number;
+}
+
+const EMBEDDED_OIDC: OidcSettingNames = {
+  prefix: 'OIDC_',
+  audience: { setting: 'OIDC_AUDIENCE', fallback: 'silopool' },
+  tenantsClaim: 'tenants',
+  rolesClaim: 'roles',
+  scope: 'openid',
+  maxTokenAgeSec: DEFAULT_OIDC_MAX_TOKEN_AGE_SEC,
+};
+
+/** The AWS API function's: Cognito's claims, the client id as the audience (the CDK app sets these). */
+export const AWS_API_OIDC: OidcSettingNames = {
+  prefix: 'SILOPOOL_OIDC_',
+  audience: 'client-id',
+  tenantsClaim: 'custom:tenants',
+  rolesClaim: 'cognito:groups',
+  scope: 'openid email',
+};
+
+/**
+ * An external IdP from `{prefix}ISSUER`, `_JWKS_URL`, `_TENANTS_CLAIM`, … read alike on every backend: set
+ * but empty is unset (an empty JWKS URL, audience or claim name refused every user or read no tenant), URLs
+ * must be http(s). `login` (the web app's sign-in) needs `{prefix}CLIENT_ID` too. Undefined without an issuer.
+ * @throws ConfigError naming the variable that is malformed
+ */
+export function externalOidcOf(
+  env: SettingsEnv,
+  names: OidcSettingNames,
+): { verifier: OidcSettings; login?: NonNullable<AuthConfig['oidc']> } | undefined {
+  const name = (suffix: string) => `${names.prefix}${suffix}`;
+  const issuer = urlSettingOf(env, name('ISSUER'));
+  if (issuer === undefined) return undefined;
+  const clientId = settingOf(env, name('CLIENT_ID'));
+  const audience =
+    names.audience === 'client-id'
+      ? clientId
+      : (settingOf(env, names.audience.setting) ?? names.audience.fallback);
+  if (audience === undefined)
+    throw new ConfigError(
+      name('CLIENT_ID'),
+      `Set ${name('CLIENT_ID')}: tokens are checked for it as their audience`,
+    );
+  const maxAge = settingOf(env, name('MAX_TOKEN_AGE'));
+  const verifier: OidcSettings = {
+    issuer,
+    audience,
+    jwksUrl: urlSettingOf(env, name('JWKS_URL')) ?? `${issuer.replace(/\/$/, '')}/.well-known/jwks.json`,
+    tenantsClaim: settingOf(env, name('TENANTS_CLAIM')) ?? names.tenantsClaim,
+    rolesClaim: settingOf(env, name('ROLES_CLAIM')) ?? names.rolesClaim,
+    ...optional(
+      'maxTokenAgeSec',
+      maxAge !== undefined ? lifetimeOf(name('MAX_TOKEN_AGE'), maxAge) : names.maxTokenAgeSec,
+    ),
+  };
+  if (clientId === undefined) return { verifier };
+  return {
+    verifier,
+    login: {
+      issuer,
+      clientId,
+      authorizationEndpoint:
+        urlSettingOf(env, name('AUTHORIZATION_ENDPOINT')) ?? `${issuer}/oauth2/authorize`,
+      tokenEndpoint: urlSettingOf(env, name('TOKEN_ENDPOINT')) ?? `${issuer}/oauth2/token`,
+      scope: settingOf(env, name('SCOPE')) ?? names.scope,
+    },
+  };
+}
+
+/**
+ * The API's IdP, read as the embedded server reads its own (`externalOidcOf`): set but empty is unset, URLs
+ * must be http(s). Throws naming SILOPOOL_OIDC_ISSUER or SILOPOOL_OIDC_CLIENT_ID when one is missing.
+ */
+export function apiOidcFromEnv(env: SettingsEnv): {
+  verifier: OidcSettings;
+  login: NonNullable<AuthConfig['oidc']>;
+} {
+  const oidc = externalOidcOf(env, AWS_API_OIDC);
+  for (const [name, value] of [
+    ['SILOPOOL_OIDC_ISSUER', oidc],
+    ['SILOPOOL_OIDC_CLIENT_ID', oidc?.login],
+  ] as const) {
+    if (!value) throw new Error(`Set ${name}: the API function needs it (the CDK app sets it).`);
+  }
+  return { verifier: oidc!.verifier, login: oidc!.login! };
 }

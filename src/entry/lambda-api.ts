@@ -4,17 +4,11 @@ import type { AuthConfig } from '../api/deps.ts';
 import { webhookTargetPolicyFromEnv } from '../core/webhook-target.ts';
 import { startTracing } from '../observability/tracing.ts';
 import { createAwsPorts } from './aws-wiring.ts';
-import { lifetimeOf, trustProxyOf } from './config.ts';
+import { apiOidcFromEnv, trustProxyOf } from './config.ts';
 import { moveDriverOf } from './move-driver.ts';
 import { notificationsFromEnv } from './notifications.ts';
 
 type ProxyHandler = ReturnType<typeof awsLambdaFastify>;
-
-function required(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`Set ${name}: the API function needs it (the CDK app sets it).`);
-  return value;
-}
 
 /**
  * The API behind API Gateway's JWT authorizer. The app verifies the token again itself: the
@@ -58,18 +52,8 @@ async function createProxy(): Promise<ProxyHandler> {
     ...(control.alarms ? { alarms: control.alarms } : {}),
     drive: moveDriverOf(process.env, 'scheduled'),
   });
-  const issuer = required('SILOPOOL_OIDC_ISSUER');
-  const clientId = required('SILOPOOL_OIDC_CLIENT_ID');
-  const authConfig: AuthConfig = {
-    mode: 'oidc',
-    oidc: {
-      issuer,
-      clientId,
-      authorizationEndpoint: process.env.SILOPOOL_OIDC_AUTHORIZATION_ENDPOINT ?? `${issuer}/oauth2/authorize`,
-      tokenEndpoint: process.env.SILOPOOL_OIDC_TOKEN_ENDPOINT ?? `${issuer}/oauth2/token`,
-      scope: process.env.SILOPOOL_OIDC_SCOPE ?? 'openid email',
-    },
-  };
+  const oidc = apiOidcFromEnv(process.env);
+  const authConfig: AuthConfig = { mode: 'oidc', oidc: oidc.login };
   const webhookPolicy = webhookTargetPolicyFromEnv(process.env);
   // The channels the CDK app configured (its notification secret): users opt in here, codes are mailed here.
   const notifications = notificationsFromEnv(process.env, webhookPolicy);
@@ -82,22 +66,8 @@ async function createProxy(): Promise<ProxyHandler> {
     authConfig,
     authenticator: createAuthenticator({
       directory: ports.directory,
-      oidc: {
-        issuer,
-        audience: clientId,
-        jwksUrl: process.env.SILOPOOL_OIDC_JWKS_URL ?? `${issuer}/.well-known/jwks.json`,
-        // Cognito puts custom attributes and groups in these claims; other issuers configure theirs.
-        tenantsClaim: process.env.SILOPOOL_OIDC_TENANTS_CLAIM ?? 'custom:tenants',
-        rolesClaim: process.env.SILOPOOL_OIDC_ROLES_CLAIM ?? 'cognito:groups',
-        ...(process.env.SILOPOOL_OIDC_MAX_TOKEN_AGE
-          ? {
-              maxTokenAgeSec: lifetimeOf(
-                'SILOPOOL_OIDC_MAX_TOKEN_AGE',
-                process.env.SILOPOOL_OIDC_MAX_TOKEN_AGE,
-              ),
-            }
-          : {}),
-      },
+      // Cognito puts custom attributes and groups in its claims (the defaults); other issuers configure theirs.
+      oidc: oidc.verifier,
     }),
     webhookPolicy,
     // Jobs change in other Lambdas, never in this one: one shared re-read per second feeds the streams.

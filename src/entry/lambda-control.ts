@@ -7,6 +7,7 @@ import { type SweepReport, sweepDeadLetterQueues } from '../control/dead-letter-
 import { meterPass } from '../control/meter.ts';
 import { createMoveRunner } from '../control/placement-move.ts';
 import { createRolloutRunner } from '../control/release-rollout.ts';
+import { intSettingOf } from '../core/settings.ts';
 import { createAwsControl } from './aws-control.ts';
 import { createAwsPorts } from './aws-wiring.ts';
 import { announcesToUsers } from './notification-flag.ts';
@@ -86,7 +87,7 @@ export async function handler(_event: unknown, context: Pick<Context, 'getRemain
       // today's storage, and the lane hours since the previous pass (at most a day back).
       if (ports.usage) {
         const now = Date.now();
-        const every = Math.max(1, Number(process.env.SILOPOOL_ADVISOR_EVERY_MIN ?? 15)) * 60_000;
+        const every = advisorEveryMin() * 60_000;
         const added = await meterPass(
           { directory: ports.directory, stores: ports.stores, usage: ports.usage },
           { now, lastPassMs: now - every },
@@ -146,8 +147,16 @@ export async function sweepDeadLetters(): Promise<SweepReport> {
   return report;
 }
 
+/**
+ * `SILOPOOL_ADVISOR_EVERY_MIN`, whole minutes from 1 to a day (default 15); text read as NaN made the advisor
+ * never due and the metering pass look back NaN ms.
+ */
+function advisorEveryMin(): number {
+  return intSettingOf(process.env, 'SILOPOOL_ADVISOR_EVERY_MIN', 15, { min: 1, max: 1440 });
+}
+
 /** The advisor runs every `SILOPOOL_ADVISOR_EVERY_MIN` minutes (default 15): it reads every tenant's usage. */
 function advisorDue(now: Date): boolean {
-  const every = Math.max(1, Number(process.env.SILOPOOL_ADVISOR_EVERY_MIN ?? 15));
+  const every = advisorEveryMin();
   return Math.floor(now.getTime() / 60_000) % every === 0;
 }

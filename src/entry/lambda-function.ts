@@ -2,10 +2,12 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { decodeJobMessage } from '../core/messages.ts';
+import { intSettingOf, settingOf } from '../core/settings.ts';
 import { partialBatchResponse } from '../functions/batch-response.ts';
 import { createJobHandler } from '../functions/model-handler.ts';
 import { startTracing } from '../observability/tracing.ts';
 import { createAwsPorts } from './aws-wiring.ts';
+import { MAX_RECEIVES_RANGE } from './config.ts';
 import { publishJobMetrics } from './job-metrics.ts';
 import { announcesToUsers } from './notification-flag.ts';
 
@@ -23,8 +25,9 @@ const runJob = createJobHandler({
   // Finished jobs are announced on `system_notifications` where the platform delivers them (the CDK app).
   notifications: announcesToUsers(process.env),
   dataFor: ports.dataFor,
-  ...(process.env.SILOPOOL_MAX_RECEIVES
-    ? { maxReceiveCount: Number(process.env.SILOPOOL_MAX_RECEIVES) }
+  // As the embedded server reads it: 0 dead-lettered every job before its first run, text was NaN.
+  ...(settingOf(process.env, 'SILOPOOL_MAX_RECEIVES') !== undefined
+    ? { maxReceiveCount: intSettingOf(process.env, 'SILOPOOL_MAX_RECEIVES', 4, MAX_RECEIVES_RANGE) }
     : {}),
   log: (level, message, fields) => logger[level](message, fields),
 });

@@ -12,6 +12,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
+import { settingOf } from '../core/settings.ts';
 import { JOB_ID_ATTR, TENANT_ID_ATTR, THREAD_ID_ATTR } from './attributes.ts';
 
 export interface TracingOptions {
@@ -79,14 +80,16 @@ export function startTracing(options: TracingOptions): Tracing {
         maxQueueSize: 8192,
       }),
     );
-  const endpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  // Empty is unset: an empty traces endpoint was taken as set and turned off the general one's export.
+  const tracesEndpoint = settingOf(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
+  const endpoint = tracesEndpoint ?? settingOf(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
   if (endpoint) {
-    const url = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? `${endpoint.replace(/\/$/, '')}/v1/traces`;
+    const url = tracesEndpoint ?? `${endpoint.replace(/\/$/, '')}/v1/traces`;
     processors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url }), { scheduledDelayMillis }));
   }
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({
-      [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME ?? options.service,
+      [ATTR_SERVICE_NAME]: settingOf(env, 'OTEL_SERVICE_NAME') ?? options.service,
       'process.pid': process.pid,
       // Each thread starts its own provider: the thread that recorded a span is its resource's, so a trace
       // shows which thread or process of the function host ran each step.

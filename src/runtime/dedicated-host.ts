@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { ForbiddenError } from '../core/errors.ts';
 import type { JobRecord } from '../core/job.ts';
 import { laneForPlacement } from '../core/placement.ts';
 import { BUILTIN_RELEASE, releaseOf } from '../core/release.ts';
@@ -75,25 +74,13 @@ export function startDedicatedHost(options: DedicatedHostOptions): DedicatedHost
       },
       // Fresh per event, so the function sees config changes and a move's routing at once.
       tenant: () => options.directory.get(tenant.id),
-      send: async (queue, message) => {
-        try {
-          await options.queue.send(queue, announcementFromChild(tenant.id, queue, message));
-        } catch (error) {
-          if (error instanceof ForbiddenError) options.onError?.(error);
-          throw error;
-        }
+      // Refusals (ForbiddenError) are logged by the runtime.
+      send: async (queue, message, running) => {
+        await options.queue.send(queue, announcementFromChild(tenant.id, queue, message, running));
       },
-      // Relayed to event streams and metrics only for the process's own tenant: its model code (a release,
-      // a tenant's variant) could post a status for any tenant's job.
-      onJob: (job) => {
-        if (job.tenantId === tenant.id) options.onJob?.(job);
-        else
-          options.onError?.(
-            new ForbiddenError(
-              `The function of tenant ${tenant.id} reported a job of tenant ${job.tenantId}; ignored.`,
-            ),
-          );
-      },
+      // The runtime relays only its own tenant's job of an event in flight: its model code (a release, a
+      // tenant's variant) could post a status for any job.
+      ...(options.onJob ? { onJob: options.onJob } : {}),
       ...(options.onColdStart ? { onColdStart: options.onColdStart } : {}),
       ...(options.onError ? { onError: options.onError } : {}),
     });

@@ -1,7 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { type BackoffPolicy, backoffMs } from '../core/backoff.ts';
+import { ForbiddenError } from '../core/errors.ts';
 import type { TenantId } from '../core/ids.ts';
 import type { JobRecord } from '../core/job.ts';
+import { decodeJobMessage } from '../core/messages.ts';
 import type { FunctionSettings, Tenant } from '../core/tenant.ts';
 import type { SendMessage } from '../ports/message-queue.ts';
 import type { ChildReport, ChildRequest, FunctionProcessOptions } from './function-process.ts';
@@ -34,8 +37,13 @@ export interface ProcessRuntimeOptions {
   child: FunctionProcessOptions;
   /** The tenant record sent with every event (the child has no access to the tenant directory). */
   tenant(): Promise<Tenant | undefined>;
-  /** The child's handler sends webhook notifications through the parent. */
-  send(queue: string, message: SendMessage): Promise<void>;
+  /**
+   * The child's handler sends its job's announcements through the parent. `running` tells whether the
+   * process runs that job of its tenant now (the only jobs it may announce); a `ForbiddenError` thrown here
+   * is a refusal, logged (a few times per process) and answered to the child.
+   */
+  send(queue: string, message: SendMessage, running: (jobId: string) => boolean): Promise<void>;
+  /** A status the child reports for the job of an event it runs now, of its own tenant; never any other. */
   onJob?(job: JobRecord): void;
   onColdStart?(info: FunctionInfo, ms: number): void;
   onError?(error: unknown): void;
@@ -48,10 +56,15 @@ export interface ProcessRuntime extends FunctionRuntime {
 
 interface Call {
   proc: ChildProcess;
+  /** The jobs of the process's tenant the event carries: what the process may report on while it runs. */
+  jobs: ReadonlySet<string>;
   resolve(response: SQSBatchResponse): void;
   reject(error: Error): void;
   timer: NodeJS.Timeout;
 }
+
+/** The wait before a provisioned process that failed to start is started again, doubled for each failure. */
+const WARM_RETRY: BackoffPolicy = { baseMs: 1000, maxMs: 30_000 };
 
 /**
  * One dedicated (tenant, model) function: a child process started on the first event (a real cold start),
@@ -85,6 +98,20 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     },
   });
   const wake = () => reservations.changed();
+  /** Reports refused: logged the first few times and then every thousandth, so a flood floods no log. */
+  let refusedReports = 0;
+  const refuse = (error: Error) => {
+    refusedReports++;
+    if (refusedReports <= 10 || refusedReports % 1000 === 0)
+      options.onError?.(
+        refusedReports <= 10 ? error : new Error(`${error.message} (${refusedReports} refused)`),
+      );
+  };
+  /** Whether `proc` runs the job `jobId` of its tenant now: an event of it is in flight there. */
+  const runs = (proc: ChildProcess, jobId: unknown): boolean => {
+    for (const call of calls.values()) if (call.proc === proc && call.jobs.has(jobId as string)) return true;
+    return false;
+  };
 
   const info = (): FunctionInfo => ({
     name: options.name,
@@ -137,9 +164,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
         // in this listener (which would end the server).
         const report = childReportOf(received);
         if (!report) {
-          options.onError?.(
-            new Error(`The function process ${options.name} sent a malformed report; ignored.`),
-          );
+          refuse(new Error(`The function process ${options.name} sent a malformed report; ignored.`));
           return;
         }
         if (report.type === 'ready') {
@@ -149,14 +174,35 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
           coldStartMs = performance.now() - started;
           options.onColdStart?.(info(), coldStartMs);
           resolve();
-        } else if (report.type === 'job') options.onJob?.(report.job);
-        else if (report.type === 'send') {
-          options.send(report.queue, report.message).then(
-            () => proc.connected && proc.send({ type: 'sent', id: report.id } satisfies ChildRequest),
-            (error: unknown) =>
-              proc.connected &&
-              proc.send({ type: 'sent', id: report.id, error: String(error) } satisfies ChildRequest),
-          );
+        } else if (report.type === 'job') {
+          // The process runs model code a release brings (a tenant's variant): a status for another
+          // tenant's job, for a job it does not run, or after its event ended (a job id made up stayed
+          // `running` in the metrics for good) is not relayed to event streams and metrics.
+          const { tenantId, id } = report.job;
+          if (tenantId !== options.tenantId)
+            refuse(
+              new ForbiddenError(
+                `The function of tenant ${options.tenantId} reported a job of tenant ${tenantId}; ignored.`,
+              ),
+            );
+          else if (!runs(proc, id))
+            refuse(
+              new ForbiddenError(
+                `The function ${options.name} reported job ${String(id).slice(0, 40)} that it is not running; ignored.`,
+              ),
+            );
+          else options.onJob?.(report.job);
+        } else if (report.type === 'send') {
+          options
+            .send(report.queue, report.message, (jobId) => runs(proc, jobId))
+            .then(
+              () => proc.connected && proc.send({ type: 'sent', id: report.id } satisfies ChildRequest),
+              (error: unknown) => {
+                if (error instanceof ForbiddenError) refuse(error);
+                if (proc.connected)
+                  proc.send({ type: 'sent', id: report.id, error: String(error) } satisfies ChildRequest);
+              },
+            );
         } else {
           const call = calls.get(report.id);
           if (!call) return;
@@ -212,7 +258,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
           retryTimer = undefined;
           keepWarm();
         },
-        Math.min(30_000, 1000 * 2 ** (failedStarts - 1)),
+        backoffMs(failedStarts - 1, WARM_RETRY),
       );
       retryTimer.unref();
     });
@@ -257,7 +303,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
         );
         stop(proc, 'SIGKILL');
       }, settings.timeoutSec * 1000);
-      calls.set(id, { proc, resolve, reject, timer });
+      calls.set(id, { proc, jobs: jobsOf(event, options.tenantId), resolve, reject, timer });
     });
     // A process that dies before it is ready rejects the call through failAll; never unhandled.
     response.catch(() => undefined);
@@ -315,6 +361,16 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
       failAll(`The function ${options.name} was closed.`);
     },
   };
+}
+
+/** The ids of the jobs of `tenantId` the event's messages carry. */
+function jobsOf(event: SQSEvent, tenantId: TenantId): Set<string> {
+  const jobs = new Set<string>();
+  for (const record of event.Records) {
+    const message = decodeJobMessage(record.body);
+    if (message?.tenantId === tenantId) jobs.add(message.jobId);
+  }
+  return jobs;
 }
 
 /** `value` if it has the shape of a `ChildReport` (its fields' types, not their meaning), else undefined. */

@@ -1,4 +1,5 @@
 import type { Worker } from 'node:worker_threads';
+import { type BackoffPolicy, backoffMs } from '../core/backoff.ts';
 import { canReleaseForRetry, canReleaseUncounted, type MessageQueue } from '../ports/message-queue.ts';
 import type { ComputePool } from './compute-pool.ts';
 import type {
@@ -29,8 +30,7 @@ interface Thread {
 }
 
 /** The wait before a thread that ended before it was ready is replaced, doubled for each one after. */
-const START_RETRY_MS = 500;
-const START_RETRY_MAX_MS = 30_000;
+const START_RETRY: BackoffPolicy = { baseMs: 500, maxMs: 30_000 };
 
 export interface FunctionThreadsOptions {
   size: number;
@@ -174,8 +174,7 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
     return thread;
   }
 
-  const startRetryMs = (failures: number) =>
-    Math.min(START_RETRY_MAX_MS, START_RETRY_MS * 2 ** Math.max(0, failures - 1));
+  const startRetryMs = (failures: number) => backoffMs(failures - 1, START_RETRY);
 
   function started(thread: Thread, message: HeldMessage): void {
     const entry: { message: HeldMessage; timer?: NodeJS.Timeout } = { message };

@@ -92,6 +92,43 @@ describe('aborting an upgrade', () => {
     expect((await operations.get(next.id))?.status).toBe('succeeded');
   });
 
+  it('asked once every wave is done and the release is being made current is refused (409), not answered 202 and then ignored', async () => {
+    const [tenant] = await dedicatedTenants(1);
+    publishRelease(dir, 'r7', { models: { finance: { version: '1.7.0', body: "version: '1.7.0'" } } });
+    const catalog = openReleaseCatalog(join(dir, 'releases'));
+    let asked: Promise<unknown> | undefined;
+    runner = createRolloutRunner({
+      directory: platform.directory,
+      queue: platform.queue,
+      stores: platform.stores,
+      operations,
+      // The operator's abort arrives as the driver makes the release current.
+      catalog: {
+        ...catalog,
+        setCurrent: async (release: string) => {
+          const running = (await operations.listRunning()).find((o) => o.kind === 'rollout');
+          asked = runner!.abort(running!.id).then(
+            (op) => op,
+            (error: unknown) => error,
+          );
+          await asked;
+          return catalog.setCurrent(release);
+        },
+      } as typeof catalog,
+      observeMs: 0,
+      pollMs: 10,
+      retryMs: 10,
+    });
+    const op = await runner.start('r7');
+    await until(ended(op.id));
+    const after = await operations.get(op.id);
+    // What the operator was told matches what happened: the upgrade succeeded, so the abort was refused.
+    expect(after?.status).toBe('succeeded');
+    expect(await catalog.current()).toBe('r7');
+    expect((await platform.directory.get(tenant!))?.release).toBe('r7');
+    expect(await asked).toMatchObject({ status: 409, code: 'rollout_ended' });
+  });
+
   it('recorded where no driver runs (the API on Lambda) is carried out by the one that resumes it', async () => {
     await dedicatedTenants(1);
     publishRelease(dir, 'r6', { models: { finance: { version: '1.6.0', body: "version: '1.6.0'" } } });

@@ -130,9 +130,14 @@ describe('announcementFromChild', () => {
       [WEBHOOK_QUEUE, webhookMessageFor(job)],
       [NOTIFICATION_QUEUE, notificationMessageFor(job)],
     ] as const) {
-      expect(announcementFromChild(tenantId, queue, { ...message, delaySec: 60, dedupId: 'x' })).toEqual(
-        message,
-      );
+      expect(
+        announcementFromChild(
+          tenantId,
+          queue,
+          { ...message, delaySec: 60, dedupId: 'x' },
+          (id) => id === job.id,
+        ),
+      ).toEqual(message);
     }
   });
 
@@ -145,7 +150,16 @@ describe('announcementFromChild', () => {
       [WEBHOOK_QUEUE, webhookMessageFor({ ...job, status: 'running' })],
       [WEBHOOK_QUEUE, { body: 'not json' }],
     ] as const) {
-      expect(() => announcementFromChild(tenantId, queue, message)).toThrow(ForbiddenError);
+      expect(() => announcementFromChild(tenantId, queue, message, () => true)).toThrow(ForbiddenError);
+    }
+  });
+
+  it('refuses the announcement of a job the process is not running', () => {
+    for (const [queue, message] of [
+      [WEBHOOK_QUEUE, webhookMessageFor(job)],
+      [NOTIFICATION_QUEUE, notificationMessageFor(job)],
+    ] as const) {
+      expect(() => announcementFromChild(tenantId, queue, message, () => false)).toThrow(/not running/);
     }
   });
 });

@@ -1,0 +1,78 @@
+import { ConfigError } from './errors.ts';
+
+/** The environment a setting is read from: `process.env`, or the variables a test or a function thread is given. */
+export type SettingsEnv = Readonly<Record<string, string | undefined>>;
+
+/**
+ * A setting's text, or undefined when it is unset or set but empty. Both mean "not set" on every backend:
+ * a `.env` or compose file's `NAME=`, a CDK or Lambda value left blank. Read with `??`, an empty value was
+ * taken as set: an empty JWKS URL, claim name or releases folder (the working folder), an empty AWS account
+ * (no bucket owner named on S3 requests), an empty traces endpoint that turned tracing off.
+ */
+export function settingOf(env: SettingsEnv, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/** The first of `names` that is set (not empty), as `settingOf` reads each. */
+export function firstSettingOf(env: SettingsEnv, ...names: string[]): string | undefined {
+  for (const name of names) {
+    const value = settingOf(env, name);
+    if (value !== undefined) return value;
+  }
+  return undefined;
+}
+
+/**
+ * An http(s) URL setting, or undefined when unset or empty.
+ * @throws ConfigError naming the variable when it is set to anything else
+ */
+export function urlSettingOf(env: SettingsEnv, name: string): string | undefined {
+  const value = settingOf(env, name);
+  if (value === undefined) return undefined;
+  let protocol: string | undefined;
+  try {
+    protocol = new URL(value).protocol;
+  } catch {
+    protocol = undefined;
+  }
+  if (protocol !== 'http:' && protocol !== 'https:')
+    throw new ConfigError(name, `${name} must be an http:// or https:// URL, not "${value}"`);
+  return value;
+}
+
+/**
+ * A whole number setting, `fallback` when unset or empty.
+ * @throws ConfigError naming the variable when malformed or outside `min`..`max`
+ */
+export function intSettingOf(
+  env: SettingsEnv,
+  name: string,
+  fallback: number,
+  { min = 0, max }: { min?: number; max?: number } = {},
+): number {
+  const value = settingOf(env, name);
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < min || (max !== undefined && n > max)) {
+    const range = max === undefined ? `${min} or more` : `from ${min} to ${max}`;
+    throw new ConfigError(name, `${name} must be a whole number ${range}, not "${value}"`);
+  }
+  return n;
+}
+
+/**
+ * One of `choices`, `fallback` when unset or empty.
+ * @throws ConfigError naming the variable and the choices for anything else
+ */
+export function choiceSettingOf<T extends string>(
+  env: SettingsEnv,
+  name: string,
+  choices: readonly T[],
+  fallback: T,
+): T {
+  const value = settingOf(env, name) ?? fallback;
+  if (!(choices as readonly string[]).includes(value))
+    throw new ConfigError(name, `${name} must be one of ${choices.join(', ')}, not "${value}"`);
+  return value as T;
+}
