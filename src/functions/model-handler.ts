@@ -141,14 +141,20 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
       const formatting = tenant.config.formatting ?? {};
       step('rendering');
       const bytes = await inSpan('workbook.render', () =>
-        model.workbook(result, started.effectiveInput as never, formatting, {
-          jobId: started.id,
-          tenantId: tenant.id,
-          tenantName: tenant.name,
-          model: model.name,
-          modelVersion: model.version,
-          created: started.createdAt,
-        }),
+        model.workbook(
+          result,
+          started.effectiveInput as never,
+          formatting,
+          {
+            jobId: started.id,
+            tenantId: tenant.id,
+            tenantName: tenant.name,
+            model: model.name,
+            modelVersion: model.version,
+            created: started.createdAt,
+          },
+          started.rules,
+        ),
       );
       const key = artifactKey(started.id, WORKBOOK);
       const sha256 = sha256Of(bytes);

@@ -88,11 +88,16 @@ export interface ModelDefinition<Input = unknown, Result = unknown> {
   };
   /** The workbook's sheets by default name; a tenant's `formatting.sheetNames` may rename each. */
   sheetNames: readonly string[];
-  /** Renders the xlsx bytes; `provenance` (job, tenant, model version) goes into the document properties. */
+  /**
+   * Renders the xlsx bytes; `provenance` (job, tenant, model version) goes into the document properties.
+   * `rules` are the job's tenant rules (none: the model's own schema): the workbook's input cells accept what
+   * the tenant's schema accepts (`schemaForTenant`), and a field the rules fix is locked.
+   */
   workbook(
     result: Result,
     input: Input,
     formatting: Formatting,
     provenance?: Provenance,
+    rules?: ModelRules,
   ): Uint8Array | Promise<Uint8Array>;
 }

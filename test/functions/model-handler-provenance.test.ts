@@ -8,7 +8,7 @@ import { submitJob } from '../../src/control/submit-job.ts';
 import { createTenant } from '../../src/control/tenants.ts';
 import { parseTenantId } from '../../src/core/ids.ts';
 import { laneFor } from '../../src/core/placement.ts';
-import type { Formatting } from '../../src/core/tenant.ts';
+import type { Formatting, TenantConfig } from '../../src/core/tenant.ts';
 import { type EmbeddedPlatform, openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
 import { createModelHandler } from '../../src/functions/model-handler.ts';
 import { getModel } from '../../src/models/registry.ts';
@@ -34,13 +34,17 @@ afterAll(async () => {
 const LOGO = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=';
 
 /** A tenant with one queued finance job; `recordedVersion` rewrites the version the job recorded at submit. */
-async function queuedJob(formatting: Formatting, recordedVersion?: string) {
+async function queuedJob(
+  formatting: Formatting,
+  recordedVersion?: string,
+  rules: TenantConfig['rules'] = {},
+) {
   const id = parseTenantId(newTenantId('prov'));
   const { tenant } = await createTenant(platform, {
     id,
     name: 'Provenance & Söhne',
     placement: 'dedicated',
-    config: { formatting },
+    config: { formatting, rules },
   });
   const own = { kind: 'dedicated', tenantId: id } as const;
   const jobs = platform.stores.jobs(own).forTenant(id);
@@ -111,6 +115,27 @@ describe('provenance of a rendered workbook', () => {
     const c = (await queuedJob({ ...formatting, brandColor: '003366' })).job.rendering!;
     expect(b.formattingSha256).toBe(a.formattingSha256);
     expect(c.formattingSha256).not.toBe(a.formattingSha256);
+  });
+});
+
+// Session 18: the worker rendered every workbook's data validation from the model's schema, not the one the
+// job's tenant rules shape, so a tenant's workbook took values its own submit refuses.
+describe("a rendered workbook follows the job's tenant rules", () => {
+  it('a range narrows the cell validation and a fixed field is a locked cell', async () => {
+    const rules = {
+      finance: {
+        ranges: { discountRate: { minimum: 0.06, maximum: 0.15 } },
+        fixed: { discounting: 'mid-year' },
+      },
+    };
+    const { job, objects } = await queuedJob({}, undefined, rules);
+    expect(job.status).toBe('succeeded');
+    const inputs = strFromU8(
+      unzipSync((await objects.get(job.artifacts[0]!.key))!.body)['xl/worksheets/sheet1.xml']!,
+    );
+    expect(inputs).toContain('tenant rule: ranges.discountRate');
+    expect(inputs).toContain('B15&gt;=0.06,B15&lt;=0.15');
+    expect(inputs).toContain('<t xml:space="preserve">fixed by your organisation&apos;s rules</t>');
   });
 });
 

@@ -361,6 +361,41 @@ describe('Checks follow edits that break an identity', () => {
     hf.destroy();
   });
 
+  // Session 18: pairs of inputs the API refuses together but Excel's per-cell validation cannot hold (a
+  // step-down year without its rate; every call rate 0 with the last contribution year cleared).
+  it('funds: a fee step-down half set, or no capital called, is flagged', async () => {
+    const sheets = await workbookOf(funds, {
+      fundLifeYears: 12,
+      contributionRates: [0.3],
+      contributionYears: 5,
+    });
+    const rc = Array.from({ length: 12 }, (_, i) => ({
+      sheet: 'Inputs',
+      ...cellBeside(sheets, 'Inputs', `Rate of contribution (RC), fund year ${i + 1}`),
+      value: 0,
+    }));
+    const flag = (hf: HyperFormula, label: string) => read(hf, sheets, 'Checks', label);
+    const half = edited(sheets, [
+      { sheet: 'Inputs', ...cellBeside(sheets, 'Inputs', 'Fee step-down after fund year'), value: 5 },
+    ]);
+    expect(flag(half, 'Fee step-down: the year and the rate after it are both set, or both blank')).toBe(
+      false,
+    );
+    expect(flag(half, 'All checks pass')).toBe(false);
+    half.destroy();
+    const none = edited(sheets, [
+      ...rc,
+      { sheet: 'Inputs', ...cellBeside(sheets, 'Inputs', 'Last contribution year'), value: null },
+    ]);
+    expect(flag(none, 'Capital is called: some contribution rate above 0, or a last contribution year')).toBe(
+      false,
+    );
+    none.destroy();
+    const fine = edited(sheets, rc);
+    expect(flag(fine, 'All checks pass')).toBe(true);
+    fine.destroy();
+  });
+
   it('funds: a NAV typed over breaks the NAV identity', async () => {
     const sheets = await workbookOf(funds, {});
     const flows = sheets.find((s) => s.name === 'Cash flows')!;

@@ -1,8 +1,9 @@
 import type { HyperFormula } from 'hyperformula';
 import { describe, expect, it } from 'vitest';
+import type { ModelRules } from '../../src/core/tenant.ts';
 import { excelSerial } from '../../src/models/finmath.ts';
 import { getModel } from '../../src/models/registry.ts';
-import { resolveInput } from '../../src/models/rules.ts';
+import { resolveInput, schemaForTenant } from '../../src/models/rules.ts';
 import { locateProperty } from '../../src/models/schema-paths.ts';
 import type { JsonSchema, ModelDefinition } from '../../src/models/types.ts';
 import { STYLE_ORDER } from '../../src/models/xlsx/styles.ts';
@@ -77,10 +78,11 @@ function excelAccepts(
   value: unknown,
 ): boolean {
   if (v.type === 'list') return v.formula1!.replace(/^"|"$/g, '').split(',').includes(String(value));
-  if (typeof value !== 'number') return false;
+  // A custom rule decides text too (the terminal method cell: one of the methods, and the Gordon spread).
+  if (typeof value !== 'number' && v.type !== 'custom') return false;
   if (v.type === 'decimal' || v.type === 'whole') {
     if (v.type === 'whole' && !Number.isInteger(value)) return false;
-    return value >= Number(v.formula1) && value <= Number(v.formula2);
+    return (value as number) >= Number(v.formula1) && (value as number) <= Number(v.formula2);
   }
   expect(v.type).toBe('custom');
   hf.setCellContents({ sheet, ...at }, value as never);
@@ -91,9 +93,9 @@ function excelAccepts(
   return ok;
 }
 
-function apiAccepts(model: ModelDefinition, raw: Raw): boolean {
+function apiAccepts(model: ModelDefinition, rules: ModelRules, raw: Raw): boolean {
   try {
-    resolveInput(model, {}, raw);
+    resolveInput(model, rules, raw);
     return true;
   } catch {
     return false;
@@ -139,18 +141,41 @@ function probes(schema: JsonSchema, field: Field): unknown[] {
   }
   if (Array.isArray(node['enum'])) return [...node['enum'], 'x', 2];
   if (node['anyOf']) node = (node['anyOf'] as JsonSchema[]).find((b) => b['type'] === 'number')!;
-  const lo = (node['minimum'] ?? node['exclusiveMinimum']) as number;
-  const hi = (node['maximum'] ?? node['exclusiveMaximum']) as number;
+  // A tenant's range narrows minimum/maximum beside the model's exclusive bounds: probe around all of them.
+  const bounds = ['minimum', 'exclusiveMinimum', 'maximum', 'exclusiveMaximum']
+    .map((k) => node[k])
+    .filter((v): v is number => typeof v === 'number');
+  const lo = Math.min(...bounds);
+  const hi = Math.max(...bounds);
   const whole = node['type'] === 'integer';
   const d = (x: number) => (whole ? 1 : Math.max(1e-6, Math.abs(x) * 1e-6));
-  const values = [lo, hi, lo - d(lo), lo + d(lo), hi - d(hi), hi + d(hi), (lo + hi) / 2, 0, 'text'];
+  const values = [...bounds.flatMap((b) => [b, b - d(b), b + d(b)]), (lo + hi) / 2, 0, 'text'];
   return whole ? [...values, lo + 0.5] : values;
 }
 
-async function checkInputs(model: ModelDefinition, base: Raw, fields: Record<string, Field>) {
-  const { effectiveInput } = resolveInput(model, {}, base);
-  const effective = effectiveInput as Raw;
-  const { sheets } = readXlsx(await model.workbook(model.run(effectiveInput, {}), effectiveInput, {}));
+/**
+ * Renders the workbook a tenant with `rules` gets for `base` and checks every input cell against that
+ * tenant's submit (`resolveInput` with its rules), probing around the bounds of the tenant's schema.
+ */
+async function checkInputs(
+  model: ModelDefinition,
+  base: Raw,
+  fields: Record<string, Field>,
+  rules: ModelRules = {},
+) {
+  const { effectiveInput } = resolveInput(model, rules, base);
+  // What the tenant's form submits: its effective input without the fields its rules fix (setting one is refused).
+  const effective = structuredClone(effectiveInput) as Raw;
+  for (const path of Object.keys(rules.fixed ?? {})) {
+    const keys = path.split('.');
+    let node = effective as Record<string, unknown> | undefined;
+    for (const k of keys.slice(0, -1)) node = node?.[k] as Record<string, unknown> | undefined;
+    if (node) delete node[keys.at(-1)!];
+  }
+  const schema = schemaForTenant(model, rules);
+  const { sheets } = readXlsx(
+    await model.workbook(model.run(effectiveInput, rules), effectiveInput, {}, undefined, rules),
+  );
   const styleName = (c: { style: number }) => STYLE_ORDER[c.style] ?? 'default';
   // Every input-styled cell of every sheet has a validation.
   for (const sheet of sheets) {
@@ -170,6 +195,18 @@ async function checkInputs(model: ModelDefinition, base: Raw, fields: Record<str
   }
   // Each Inputs-sheet validation accepts what the API accepts.
   const inputs = sheets.find((s) => s.name === 'Inputs')!;
+  // A field the tenant's rules fix is no input: a locked cell saying so (the API refuses any value for it).
+  for (const path of Object.keys(rules.fixed ?? {})) {
+    for (const [label, field] of Object.entries(fields).filter(([, f]) => f.path === path)) {
+      const labelCell = inputs.cells.find((x) => x.col === 0 && x.value === label);
+      const cell = inputs.cells.find((x) => x.row === labelCell?.row && x.col === 1);
+      // Absent (no loan), or the note that growth is per year on the DCF sheet (checked there).
+      if (!labelCell || !cell || styleName(cell) === 'note') continue;
+      const unit = inputs.cells.find((x) => x.row === labelCell.row && x.col === 2)?.value;
+      expect(styleName(cell), `${label} (${field.path}, fixed by the tenant)`).not.toMatch(/Input$/);
+      expect(String(unit)).toContain("fixed by your organisation's rules");
+    }
+  }
   const validations = validationsOf(inputs);
   const mismatches: string[] = [];
   const hf = loadIntoEngine(sheets);
@@ -179,9 +216,9 @@ async function checkInputs(model: ModelDefinition, base: Raw, fields: Record<str
     const field = fields[label];
     expect(field, `the test maps "${label}" to a field`).toBeDefined();
     const v = validations.find((x) => covers(x.sqref, c.row, c.col))!;
-    for (const value of probes(model.inputSchema, field!)) {
+    for (const value of probes(schema, field!)) {
       const raw = setPath(effective, field!, field!.date ? isoOf(value as number) : value);
-      const api = apiAccepts(model, field!.fit ? field!.fit(raw, value) : raw);
+      const api = apiAccepts(model, rules, field!.fit ? field!.fit(raw, value) : raw);
       // A date with a time of day is no ISO date: the API cannot be asked, the workbook wants whole days.
       const wantApi = field!.date && !Number.isInteger(value) ? false : api;
       const excel = excelAccepts(hf, sheet, c, v, value);
@@ -284,6 +321,121 @@ describe('every input cell validates what the API accepts (Excel data validation
         managementFee: { rate: 0.02, basis: 'committed', stepDownAfterYear: 5, stepDownRate: 0.01 },
       },
       fundsFields,
+    );
+  }, 60_000);
+
+  // The same for 'calls some capital': a fund whose one non-zero rate is typed to 0, with no last contribution
+  // year, calls nothing, which the API refuses; each rate cell was a bare range and let it through.
+  it('funds whose only call is in year 1 and no last contribution year', async () => {
+    await checkInputs(
+      getModel('funds'),
+      {
+        fundLifeYears: L,
+        contributionRates: [0.3, ...Array.from({ length: L - 1 }, () => 0)],
+        // With a step-down: its two cells must be set together, which no per-cell rule holds (Checks does).
+        managementFee: { rate: 0.02, stepDownAfterYear: 5, stepDownRate: 0.01 },
+      },
+      fundsFields,
+    );
+  }, 60_000);
+
+  // Excel checks a validation only on the cell typed into: the Gordon spread reads the discount rate, the
+  // terminal growth and the method, so switching the method of an exit-multiple workbook whose rates are
+  // 0.2 points apart to gordon must be refused too (the API refuses that input). The list validation let it in.
+  it('finance under the exit multiple with rates closer than the Gordon spread', async () => {
+    await checkInputs(
+      getModel('finance'),
+      { terminalMethod: 'exitMultiple', discountRate: 0.05, terminalGrowth: 0.048 },
+      financeFields,
+    );
+  }, 60_000);
+});
+
+// Session 18: the validations were built from the model's schema, but a tenant's rules shape the schema its
+// submit validates by (ranges narrowed, fields fixed: schemaForTenant), so a tenant's workbook took values its
+// own submit refuses (a discount rate of 0.3 where the tenant allows 0.06 to 0.15; any discounting where it is
+// fixed). Each case renders the workbook with the job's rules and compares with that tenant's submit.
+describe("every input cell validates what the tenant's own submit accepts (rules: ranges and fixed)", () => {
+  const financeRules: ModelRules = {
+    ranges: {
+      years: { maximum: 10 },
+      revenue: { minimum: 1, maximum: 1e9 },
+      discountRate: { minimum: 0.06, maximum: 0.15 },
+      terminalGrowth: { maximum: 0.03 },
+      revenueGrowth: { minimum: -0.2, maximum: 0.5 },
+      'loan.principal': { minimum: 0, maximum: 5e6 },
+      'loan.termMonths': { minimum: 12, maximum: 360 },
+    },
+    fixed: { discounting: 'mid-year', 'loan.annualRate': 0.05, exitMultiple: 9 },
+  };
+
+  it('finance with a loan under ranges and fixed fields', async () => {
+    await checkInputs(
+      getModel('finance'),
+      { loan: { principal: 1000, termMonths: 120, startDate: '2025-01-31' }, netDebt: 10 },
+      financeFields,
+      financeRules,
+    );
+  }, 60_000);
+
+  it('finance with per-year growth: the DCF growth cells take the tenant range', async () => {
+    const model = getModel('finance');
+    await checkInputs(model, { years: 3, revenueGrowth: [0.1, 0.05, 0.02] }, financeFields, financeRules);
+    const { effectiveInput } = resolveInput(model, financeRules, {
+      years: 3,
+      revenueGrowth: [0.1, 0.05, 0.02],
+    });
+    const bytes = await model.workbook(
+      model.run(effectiveInput, financeRules),
+      effectiveInput,
+      {},
+      undefined,
+      financeRules,
+    );
+    const dcf = readXlsx(bytes).sheets.find((x) => x.name === 'DCF')!;
+    const [growth] = validationsOf(dcf);
+    const apiTakes = (g: number) =>
+      apiAccepts(model, financeRules, { years: 3, revenueGrowth: [0.1, g, 0.02] });
+    for (const g of [-0.2, -0.2000001, 0.5, 0.5000001, 0.7, -0.5])
+      expect(g >= Number(growth!.formula1) && g <= Number(growth!.formula2), `growth ${g}`).toBe(apiTakes(g));
+  }, 60_000);
+
+  it('finance with per-year growth fixed by the tenant: the DCF growth cells are locked', async () => {
+    const model = getModel('finance');
+    const rules: ModelRules = { fixed: { years: 3, revenueGrowth: [0.1, 0.05, 0.02] } };
+    const { effectiveInput } = resolveInput(model, rules, {});
+    const bytes = await model.workbook(
+      model.run(effectiveInput, rules),
+      effectiveInput,
+      {},
+      undefined,
+      rules,
+    );
+    const dcf = readXlsx(bytes).sheets.find((x) => x.name === 'DCF')!;
+    expect(dcf.cells.filter((c) => (STYLE_ORDER[c.style] ?? '').endsWith('Input'))).toEqual([]);
+    await checkInputs(model, {}, financeFields, rules);
+  }, 60_000);
+
+  it('funds under ranges and fixed fields', async () => {
+    await checkInputs(
+      getModel('funds'),
+      {
+        fundLifeYears: L,
+        contributionRates: Array.from({ length: L }, () => 0.3),
+        contributionYears: 5,
+        managementFee: { rate: 0.02, stepDownAfterYear: 5, stepDownRate: 0.01 },
+      },
+      fundsFields,
+      {
+        ranges: {
+          periodsPerYear: { minimum: 4 },
+          commitment: { minimum: 10, maximum: 1e9 },
+          'managementFee.rate': { maximum: 0.025 },
+          contributionRates: { maximum: 0.5 },
+          'carry.catchUp': { minimum: 0.5 },
+        },
+        fixed: { 'carry.hurdleRate': 0.08, 'managementFee.basis': 'committed' },
+      },
     );
   }, 60_000);
 });

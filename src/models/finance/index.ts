@@ -1,4 +1,5 @@
 import { roundMoney, type SummaryUnits } from '../round.ts';
+import { schemaForTenant } from '../rules.ts';
 import type { ModelDefinition } from '../types.ts';
 import { adviseFinance, checkFinance, type FinanceResult, runFinance } from './run.ts';
 import { type FinanceInput, financeSchema } from './schema.ts';
@@ -25,8 +26,9 @@ export const financeSummaryUnits: SummaryUnits = {
 
 export const financeModel: ModelDefinition<FinanceInput, FinanceResult> = {
   name: 'finance',
-  // 1.1: exit-multiple terminal value and sensitivity tables; the same input gives the same numbers.
-  version: '1.1.1',
+  // 1.1: exit-multiple terminal value and sensitivity tables; 1.1.2: summary money rounded on the exact
+  // double where 15 digits cannot resolve the step (round.ts). docs/models.md lists what each version changed.
+  version: '1.1.2',
   title: 'Company projection and valuation',
   description:
     'Projects revenue to free cash flow, values the company by DCF with a Gordon growth or exit-multiple terminal value (with WACC sensitivity tables), and schedules an optional amortising loan.',
@@ -66,6 +68,16 @@ export const financeModel: ModelDefinition<FinanceInput, FinanceResult> = {
       rules.rounding,
     ),
   summaryUnits: financeSummaryUnits,
-  workbook: financeWorkbook,
+  // The workbook validates by the schema the job's tenant rules shape, as the API did at submit: this
+  // model's schema (a release that spreads it may have its own).
+  workbook(result, input, formatting, provenance, rules) {
+    return financeWorkbook(
+      result,
+      input,
+      formatting,
+      provenance,
+      schemaForTenant(this ?? financeModel, rules ?? {}),
+    );
+  },
   sheetNames: FINANCE_SHEETS,
 };

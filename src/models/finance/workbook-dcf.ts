@@ -1,4 +1,5 @@
 import type { Formatting } from '../../core/tenant.ts';
+import type { JsonSchema } from '../types.ts';
 import {
   a1,
   type Cell,
@@ -10,7 +11,7 @@ import {
   type Validation,
 } from '../xlsx/cells.ts';
 import { headerRows } from '../xlsx/layout.ts';
-import { acceptsField } from '../xlsx/validation.ts';
+import { acceptsField, fixedByTenant } from '../xlsx/validation.ts';
 import type { FinanceResult, FinanceYear } from './run.ts';
 import { type FinanceInput, financeSchema, MAX_YEARS } from './schema.ts';
 import { type SensitivityCentres, sensitivityRows } from './workbook-sensitivity.ts';
@@ -66,8 +67,11 @@ export function dcfSheet(
   sheetName: string,
   formatting: Formatting,
   input: FinanceInput,
+  schema: JsonSchema = financeSchema,
 ): { sheet: SheetSpec; refs: DcfRefs } {
   const growthArray = Array.isArray(input.revenueGrowth);
+  // Per-year growth the tenant's rules fix is shown locked, like the other fixed inputs.
+  const growthStyle = fixedByTenant(schema, 'revenueGrowth') ? 'percent' : 'percentInput';
   const n = res.years.length;
   const M = MAX_YEARS;
   const rows: Row[] = [...headerRows(formatting, 'Discounted cash flow', n + 2), []];
@@ -104,8 +108,8 @@ export function dcfSheet(
     line('Revenue growth', 'percent', (c) =>
       growthArray
         ? c - 2 < n
-          ? { v: y(c).growth, s: 'percentInput' }
-          : { s: 'percentInput' }
+          ? { v: y(c).growth, s: growthStyle }
+          : { s: growthStyle }
         : { f: I['revenueGrowth']!, v: y(c).growth, s: 'percent' },
     ),
     line(
@@ -262,16 +266,16 @@ export function dcfSheet(
       freeze: { rows: 4, cols: 1 },
       ...(n < M ? { hiddenCols: { from: n + 2, to: M + 1 } } : {}),
       // The per-year growth inputs accept what the schema's array items do; blank past the projection.
-      ...(growthArray
-        ? { validations: [growthValidation(`${a1(2, L.growth)}:${a1(M + 1, L.growth)}`)] }
+      ...(growthArray && growthStyle === 'percentInput'
+        ? { validations: [growthValidation(schema, `${a1(2, L.growth)}:${a1(M + 1, L.growth)}`)] }
         : {}),
     },
     refs,
   };
 }
 
-function growthValidation(ref: string): Validation {
-  const accepts = acceptsField(financeSchema, 'revenueGrowth', { items: true, allowBlank: true });
+function growthValidation(schema: JsonSchema, ref: string): Validation {
+  const accepts = acceptsField(schema, 'revenueGrowth', { items: true, allowBlank: true });
   if (typeof accepts === 'function') throw new Error('revenue growth bounds are inclusive');
   return { ...accepts, ref } as Validation;
 }

@@ -1,6 +1,6 @@
 import type { Formatting } from '../../core/tenant.ts';
 import { excelSerial, FIRST_PORTABLE_DATE, FIRST_PORTABLE_SERIAL } from '../finmath.ts';
-import type { Provenance } from '../types.ts';
+import type { JsonSchema, Provenance } from '../types.ts';
 import type { Cell, Row, SheetSpec, StyleName, WorkbookSpec } from '../xlsx/cells.ts';
 import { checksSheet } from '../xlsx/checks.ts';
 import { workbookProperties } from '../xlsx/doc-props.ts';
@@ -9,11 +9,12 @@ import {
   type InputRow,
   inputsSheetRows,
   logoImages,
+  schemaInput,
   sheetNamer,
   warningRows,
 } from '../xlsx/layout.ts';
 import { formattingForCurrency } from '../xlsx/styles.ts';
-import { acceptsEnum, acceptsField, local } from '../xlsx/validation.ts';
+import { type Accepts, acceptsEnum, acceptsField, local } from '../xlsx/validation.ts';
 import { writeXlsx } from '../xlsx/writer.ts';
 import { type FinanceResult, MIN_TERMINAL_SPREAD, TERMINAL_SHARE_WARNING } from './run.ts';
 import { type FinanceInput, financeSchema, MAX_TERM_MONTHS, MAX_YEARS } from './schema.ts';
@@ -26,15 +27,32 @@ export const FINANCE_SHEETS = ['Inputs', 'DCF', 'Loan', 'Summary', 'Checks'] as 
 
 const TITLE = 'Company projection and valuation';
 
-/** Excel data validation for a numeric input: its schema range (`acceptsField`). */
-const accepts = (path: string, opts?: Parameters<typeof acceptsField>[2]) =>
-  acceptsField(financeSchema, path, opts);
-
 /** The Gordon spread `checkFinance` requires, as a condition on the discount rate and terminal growth cells. */
 const gordonSpread = (r: string, g: string, method: string) => ({
   formula: `OR(${method}="exitMultiple",${r}-${g}>=${MIN_TERMINAL_SPREAD - 1e-12})`,
   message: `Under gordon, the discount rate must exceed terminal growth by at least ${MIN_TERMINAL_SPREAD * 100} percentage points.`,
 });
+
+/**
+ * The terminal method cell: one of the schema's methods, and the Gordon spread when it is `gordon`. Excel
+ * checks a validation only on the cell typed into, so each cell the spread reads (discount rate, terminal
+ * growth, method) carries it, and the method cell so loses the list's drop-down: switching an exit-multiple
+ * workbook whose rates are 0.2 points apart to gordon is refused, as the API refuses that input.
+ */
+function acceptsMethod(schema: JsonSchema): Accepts {
+  const list = acceptsEnum(schema, 'terminalMethod', 'gordon or exitMultiple');
+  if (typeof list === 'function' || list.kind !== 'list') throw new Error('terminalMethod is an enum');
+  return (m, I) => {
+    const spread = gordonSpread(local(I['r']!), local(I['g']!), m);
+    // EXACT: a list validation matches case, Excel's = does not ("GORDON" is no method to the API).
+    const oneOf = list.values.map((v) => `EXACT(${m},"${v}")`).join(',');
+    return {
+      kind: 'custom',
+      formula: `AND(OR(${oneOf}),${spread.formula})`,
+      message: `${list.values.join(' or ')}. ${spread.message}`,
+    };
+  };
+}
 
 /**
  * The last payment `EDATE(start, term)` on or before 9999-12-31, the drawdown from 1900-03-01 (serial 61):
@@ -56,7 +74,14 @@ export function financeWorkbookSpec(
   input: FinanceInput,
   formatting: Formatting,
   provenance?: Provenance,
+  schema: JsonSchema = financeSchema,
 ): WorkbookSpec {
+  /** Excel data validation for a numeric input: its range in the tenant's schema (`acceptsField`). */
+  const accepts = (path: string, opts?: Parameters<typeof acceptsField>[2]) =>
+    acceptsField(schema, path, opts);
+  /** An input row of field `path`: validated by the tenant's schema, or locked when its rules fix the field. */
+  const field = (path: string, row: Omit<InputRow, 'accepts'>, a: () => Accepts) =>
+    schemaInput(schema, path, row, a);
   const name = sheetNamer(formatting);
   const names = {
     inputs: name('Inputs'),
@@ -68,114 +93,158 @@ export function financeWorkbookSpec(
   const growthArray = Array.isArray(input.revenueGrowth);
   const inputs: InputRow[] = [
     { key: 'currency', label: 'Currency', value: input.currency, style: 'fixed' },
-    {
-      key: 'startYear',
-      label: 'First projected year',
-      value: input.startYear,
-      style: 'integerInput',
-      accepts: accepts('startYear'),
-    },
-    {
-      key: 'years',
-      label: 'Projection years',
-      value: input.years,
-      style: 'integerInput',
-      unit: `years (1 to ${MAX_YEARS})`,
-      accepts: accepts('years'),
-    },
-    {
-      key: 'revenue',
-      label: 'Base-year revenue',
-      value: input.revenue,
-      style: 'moneyInput',
-      unit: input.currency,
-      accepts: accepts('revenue'),
-    },
+    field(
+      'startYear',
+      {
+        key: 'startYear',
+        label: 'First projected year',
+        value: input.startYear,
+        style: 'integerInput',
+      },
+      () => accepts('startYear'),
+    ),
+    field(
+      'years',
+      {
+        key: 'years',
+        label: 'Projection years',
+        value: input.years,
+        style: 'integerInput',
+        unit: `years (1 to ${MAX_YEARS})`,
+      },
+      () => accepts('years'),
+    ),
+    field(
+      'revenue',
+      {
+        key: 'revenue',
+        label: 'Base-year revenue',
+        value: input.revenue,
+        style: 'moneyInput',
+        unit: input.currency,
+      },
+      () => accepts('revenue'),
+    ),
     growthArray
       ? { key: 'revenueGrowth', label: 'Revenue growth', value: 'per year, on the DCF sheet', style: 'note' }
-      : {
-          key: 'revenueGrowth',
-          label: 'Revenue growth',
-          value: input.revenueGrowth as number,
-          style: 'percentInput',
-          accepts: accepts('revenueGrowth'),
-        },
-    {
-      key: 'ebitdaMargin',
-      label: 'EBITDA margin',
-      value: input.ebitdaMargin,
-      style: 'percentInput',
-      accepts: accepts('ebitdaMargin'),
-    },
-    {
-      key: 'dep',
-      label: 'D&A, % of revenue',
-      value: input.depreciationPctRevenue,
-      style: 'percentInput',
-      accepts: accepts('depreciationPctRevenue'),
-    },
-    {
-      key: 'capex',
-      label: 'Capex, % of revenue',
-      value: input.capexPctRevenue,
-      style: 'percentInput',
-      accepts: accepts('capexPctRevenue'),
-    },
-    {
-      key: 'nwc',
-      label: 'Net working capital, % of revenue',
-      value: input.nwcPctRevenue,
-      style: 'percentInput',
-      accepts: accepts('nwcPctRevenue'),
-    },
-    {
-      key: 'tax',
-      label: 'Tax rate',
-      value: input.taxRate,
-      style: 'percentInput',
-      accepts: accepts('taxRate'),
-    },
-    {
-      key: 'r',
-      label: 'Discount rate (WACC)',
-      value: input.discountRate,
-      style: 'percentInput',
-      accepts: accepts('discountRate', {
-        also: (r, I) => gordonSpread(r, local(I['g']!), local(I['terminalMethod']!)),
-      }),
-    },
-    {
-      key: 'g',
-      label: 'Terminal growth',
-      value: input.terminalGrowth,
-      style: 'percentInput',
-      accepts: accepts('terminalGrowth', {
-        also: (g, I) => gordonSpread(local(I['r']!), g, local(I['terminalMethod']!)),
-      }),
-    },
-    {
-      key: 'terminalMethod',
-      label: 'Terminal value method',
-      value: input.terminalMethod,
-      style: 'textInput',
-      unit: 'gordon or exitMultiple',
-      accepts: acceptsEnum(financeSchema, 'terminalMethod', 'gordon or exitMultiple'),
-    },
-    {
-      key: 'exitMultiple',
-      label: 'Exit multiple (EV/EBITDA)',
-      value: input.exitMultiple,
-      style: 'numberInput',
-      unit: 'times last projected EBITDA',
-      accepts: accepts('exitMultiple'),
-    },
-    {
-      key: 'discounting',
-      label: 'Discounting',
-      value: input.discounting,
-      style: 'textInput',
-      accepts: acceptsEnum(financeSchema, 'discounting', 'end-year or mid-year'),
-    },
+      : field(
+          'revenueGrowth',
+          {
+            key: 'revenueGrowth',
+            label: 'Revenue growth',
+            value: input.revenueGrowth as number,
+            style: 'percentInput',
+          },
+          () => accepts('revenueGrowth'),
+        ),
+    field(
+      'ebitdaMargin',
+      {
+        key: 'ebitdaMargin',
+        label: 'EBITDA margin',
+        value: input.ebitdaMargin,
+        style: 'percentInput',
+      },
+      () => accepts('ebitdaMargin'),
+    ),
+    field(
+      'depreciationPctRevenue',
+      {
+        key: 'dep',
+        label: 'D&A, % of revenue',
+        value: input.depreciationPctRevenue,
+        style: 'percentInput',
+      },
+      () => accepts('depreciationPctRevenue'),
+    ),
+    field(
+      'capexPctRevenue',
+      {
+        key: 'capex',
+        label: 'Capex, % of revenue',
+        value: input.capexPctRevenue,
+        style: 'percentInput',
+      },
+      () => accepts('capexPctRevenue'),
+    ),
+    field(
+      'nwcPctRevenue',
+      {
+        key: 'nwc',
+        label: 'Net working capital, % of revenue',
+        value: input.nwcPctRevenue,
+        style: 'percentInput',
+      },
+      () => accepts('nwcPctRevenue'),
+    ),
+    field(
+      'taxRate',
+      {
+        key: 'tax',
+        label: 'Tax rate',
+        value: input.taxRate,
+        style: 'percentInput',
+      },
+      () => accepts('taxRate'),
+    ),
+    field(
+      'discountRate',
+      {
+        key: 'r',
+        label: 'Discount rate (WACC)',
+        value: input.discountRate,
+        style: 'percentInput',
+      },
+      () =>
+        accepts('discountRate', {
+          also: (r, I) => gordonSpread(r, local(I['g']!), local(I['terminalMethod']!)),
+        }),
+    ),
+    field(
+      'terminalGrowth',
+      {
+        key: 'g',
+        label: 'Terminal growth',
+        value: input.terminalGrowth,
+        style: 'percentInput',
+      },
+      () =>
+        accepts('terminalGrowth', {
+          also: (g, I) => gordonSpread(local(I['r']!), g, local(I['terminalMethod']!)),
+        }),
+    ),
+    field(
+      'terminalMethod',
+      {
+        key: 'terminalMethod',
+        label: 'Terminal value method',
+        value: input.terminalMethod,
+        style: 'textInput',
+        unit: 'gordon or exitMultiple',
+      },
+      () => acceptsMethod(schema),
+    ),
+    field(
+      'exitMultiple',
+      {
+        key: 'exitMultiple',
+        label: 'Exit multiple (EV/EBITDA)',
+        value: input.exitMultiple,
+        style: 'numberInput',
+        unit: 'times last projected EBITDA',
+      },
+      () => accepts('exitMultiple'),
+    ),
+    field(
+      'discounting',
+      {
+        key: 'discounting',
+        label: 'Discounting',
+        value: input.discounting,
+        style: 'textInput',
+      },
+      () => acceptsEnum(schema, 'discounting', 'end-year or mid-year'),
+    ),
     {
       key: 'offset',
       label: 'Timing offset (computed)',
@@ -184,64 +253,84 @@ export function financeWorkbookSpec(
       unit: 'years earlier than end-year',
       formula: (r) => `IF(${r['discounting']}="mid-year",0.5,0)`,
     },
-    {
-      key: 'netDebt',
-      label: 'Net debt',
-      value: result.netDebt,
-      style: 'moneyInput',
-      unit: input.currency,
-      accepts: accepts('netDebt'),
-    },
+    field(
+      'netDebt',
+      {
+        key: 'netDebt',
+        label: 'Net debt',
+        value: result.netDebt,
+        style: 'moneyInput',
+        unit: input.currency,
+      },
+      () => accepts('netDebt'),
+    ),
   ];
   if (input.sharesOutstanding) {
-    inputs.push({
-      key: 'shares',
-      label: 'Shares outstanding',
-      value: input.sharesOutstanding,
-      style: 'numberInput',
-      accepts: accepts('sharesOutstanding'),
-    });
+    inputs.push(
+      field(
+        'sharesOutstanding',
+        {
+          key: 'shares',
+          label: 'Shares outstanding',
+          value: input.sharesOutstanding,
+          style: 'numberInput',
+        },
+        () => accepts('sharesOutstanding'),
+      ),
+    );
   }
   if (input.loan) {
     inputs.push(
-      {
-        key: 'principal',
-        label: 'Loan principal',
-        value: input.loan.principal,
-        style: 'moneyInput',
-        unit: input.currency,
-        accepts: accepts('loan.principal'),
-      },
-      {
-        key: 'loanRate',
-        label: 'Loan annual rate',
-        value: input.loan.annualRate,
-        style: 'percentInput',
-        accepts: accepts('loan.annualRate'),
-      },
-      {
-        key: 'term',
-        label: 'Loan term',
-        value: input.loan.termMonths,
-        style: 'integerInput',
-        unit: `months (1 to ${MAX_TERM_MONTHS})`,
-        accepts: accepts('loan.termMonths', { also: (term, I) => loanDates(local(I['loanStart']!), term) }),
-      },
-      {
-        key: 'loanStart',
-        label: 'Loan drawdown date',
-        value: excelSerial(input.loan.startDate),
-        style: 'dateInput',
-        accepts: (start, I) => {
+      field(
+        'loan.principal',
+        {
+          key: 'principal',
+          label: 'Loan principal',
+          value: input.loan.principal,
+          style: 'moneyInput',
+          unit: input.currency,
+        },
+        () => accepts('loan.principal'),
+      ),
+      field(
+        'loan.annualRate',
+        {
+          key: 'loanRate',
+          label: 'Loan annual rate',
+          value: input.loan.annualRate,
+          style: 'percentInput',
+        },
+        () => accepts('loan.annualRate'),
+      ),
+      field(
+        'loan.termMonths',
+        {
+          key: 'term',
+          label: 'Loan term',
+          value: input.loan.termMonths,
+          style: 'integerInput',
+          unit: `months (1 to ${MAX_TERM_MONTHS})`,
+        },
+        () => accepts('loan.termMonths', { also: (term, I) => loanDates(local(I['loanStart']!), term) }),
+      ),
+      field(
+        'loan.startDate',
+        {
+          key: 'loanStart',
+          label: 'Loan drawdown date',
+          value: excelSerial(input.loan.startDate),
+          style: 'dateInput',
+        },
+        () => (start, I) => {
           const { formula, message } = loanDates(start, local(I['term']!));
           return { kind: 'custom', formula: `AND(ISNUMBER(${start}),${formula})`, message };
         },
-      },
+      ),
     );
   }
   const inputsSheet = inputsSheetRows(names.inputs, formatting, 'Inputs', inputs);
   const I = inputsSheet.refs;
-  const dcf = dcfSheet(result, I, names.dcf, formatting, input);
+  const dcf = dcfSheet(result, I, names.dcf, formatting, input, schema);
   const sheets: SheetSpec[] = [
     {
       name: names.inputs,
@@ -263,14 +352,20 @@ export function financeWorkbookSpec(
   };
 }
 
+/**
+ * The finance workbook's xlsx bytes. `schema` is the input schema as the tenant's rules shape it
+ * (`schemaForTenant`; the model's own by default): every input cell validates by it, and a field the rules fix
+ * is a locked cell, so the workbook takes no value the tenant's own submit would refuse.
+ */
 export function financeWorkbook(
   result: FinanceResult,
   input: FinanceInput,
   formatting: Formatting,
   provenance?: Provenance,
+  schema: JsonSchema = financeSchema,
 ): Uint8Array {
   const jobFormatting = formattingForCurrency(formatting, input.currency);
-  return writeXlsx(financeWorkbookSpec(result, input, jobFormatting, provenance), jobFormatting);
+  return writeXlsx(financeWorkbookSpec(result, input, jobFormatting, provenance, schema), jobFormatting);
 }
 
 function summarySheet(

@@ -1,4 +1,5 @@
 import { roundMoney, type SummaryUnits } from '../round.ts';
+import { schemaForTenant } from '../rules.ts';
 import type { ModelDefinition, ProgressCallback } from '../types.ts';
 import { adviseFunds, checkFunds, type FundsResult, periodLabels, runFunds } from './run.ts';
 import { type FundsInput, fundsSchema } from './schema.ts';
@@ -127,7 +128,17 @@ export const fundsModel: ModelDefinition<FundsInput, FundsResult> = {
     );
   },
   summaryUnits: fundsSummaryUnits,
-  workbook: fundsWorkbook,
+  // The workbook validates by the schema the job's tenant rules shape, as the API did at submit: this
+  // model's schema (a release that spreads it may have its own).
+  workbook(result, input, formatting, provenance, rules) {
+    return fundsWorkbook(
+      result,
+      input,
+      formatting,
+      provenance,
+      schemaForTenant(this ?? fundsModel, rules ?? {}),
+    );
+  },
   sheetNames: FUNDS_SHEETS,
 };
 

@@ -58,6 +58,18 @@ export function fundsChecks(
       formula: `MAX(${ref.range('paidIn')})<=${I['commit']}*(1+${TOL_TEXT})`,
       ok: Math.max(0, ...p.paidIn) <= input.commitment * (1 + 1e-9),
     },
+    // Conditions on pairs of inputs that Excel's data validation cannot hold (it checks only the cell typed
+    // into, and not a cleared one): the API refuses an input that breaks either (checkFunds).
+    {
+      label: 'Fee step-down: the year and the rate after it are both set, or both blank',
+      formula: `ISNUMBER(${I['stepAfter']})=ISNUMBER(${I['stepRate']})`,
+      ok: true,
+    },
+    {
+      label: 'Capital is called: some contribution rate above 0, or a last contribution year',
+      formula: `OR(COUNTIF(${I['rcTable']},">0")>0,ISNUMBER(${I['callYear']}))`,
+      ok: true,
+    },
     {
       label: `Periods per year is 1 or 4, so the Cash flows sheet (${ref.rows} period rows) holds every period`,
       formula: `AND(OR(${I['P']}=1,${I['P']}=4),${I['N']}<=${ref.rows})`,

@@ -1,18 +1,25 @@
-import type { InputRow } from '../xlsx/layout.ts';
-import { acceptsEnum, acceptsField } from '../xlsx/validation.ts';
+import type { JsonSchema } from '../types.ts';
+import { type InputRow, schemaInput } from '../xlsx/layout.ts';
+import { type Accepts, acceptsEnum, acceptsField, local } from '../xlsx/validation.ts';
 import type { FundsResult } from './run.ts';
 import { type FundsInput, fundsSchema } from './schema.ts';
-
-/** Excel data validation for a numeric input: its schema range (`acceptsField`). */
-const accepts = (path: string, opts?: Parameters<typeof acceptsField>[2]) =>
-  acceptsField(fundsSchema, path, opts);
 
 /**
  * The Inputs sheet of the funds workbook. The call rate (RC) is one input per fund year, the schema's
  * `contributionRates` spelled out (later years reuse the last rate), so the per-period rows can derive
  * theirs for any Periods per year. Fund life, waterfall and currency shape the sheets: fixed.
  */
-export function fundsInputRows(result: FundsResult, input: FundsInput): InputRow[] {
+export function fundsInputRows(
+  result: FundsResult,
+  input: FundsInput,
+  schema: JsonSchema = fundsSchema,
+): InputRow[] {
+  /** Excel data validation for a numeric input: its range in the tenant's schema (`acceptsField`). */
+  const accepts = (path: string, opts?: Parameters<typeof acceptsField>[2]) =>
+    acceptsField(schema, path, opts);
+  /** An input row of field `path`: validated by the tenant's schema, or locked when its rules fix the field. */
+  const field = (path: string, row: Omit<InputRow, 'accepts'>, a: () => Accepts) =>
+    schemaInput(schema, path, row, a);
   const fee = input.managementFee;
   const L = input.fundLifeYears;
   const rates = input.contributionRates;
@@ -20,100 +27,138 @@ export function fundsInputRows(result: FundsResult, input: FundsInput): InputRow
     typeof rates === 'number' ? rates : (rates[y - 1] ?? rates[rates.length - 1] ?? 0);
   const rows: InputRow[] = [
     { key: 'currency', label: 'Currency', value: input.currency, style: 'fixed' },
-    {
-      key: 'commit',
-      label: 'Commitment',
-      value: input.commitment,
-      style: 'moneyInput',
-      unit: input.currency,
-      accepts: accepts('commitment'),
-    },
-    {
-      key: 'vintage',
-      label: 'Vintage year',
-      value: input.vintageYear,
-      style: 'integerInput',
-      accepts: accepts('vintageYear'),
-    },
+    field(
+      'commitment',
+      {
+        key: 'commit',
+        label: 'Commitment',
+        value: input.commitment,
+        style: 'moneyInput',
+        unit: input.currency,
+      },
+      () => accepts('commitment'),
+    ),
+    field(
+      'vintageYear',
+      {
+        key: 'vintage',
+        label: 'Vintage year',
+        value: input.vintageYear,
+        style: 'integerInput',
+      },
+      () => accepts('vintageYear'),
+    ),
     { key: 'L', label: 'Fund life (L)', value: L, style: 'fixed', unit: 'years' },
-    {
-      key: 'P',
-      label: 'Periods per year',
-      value: input.periodsPerYear,
-      style: 'integerInput',
-      unit: '1 (years) or 4 (quarters)',
-      accepts: acceptsEnum(fundsSchema, 'periodsPerYear', '1 for years, 4 for quarters'),
-    },
-    { key: 'B', label: 'Bow (B)', value: input.bow, style: 'numberInput', accepts: accepts('bow') },
-    {
-      key: 'G',
-      label: 'Growth rate (G)',
-      value: input.growthRate,
-      style: 'percentInput',
-      unit: 'per year',
-      accepts: accepts('growthRate'),
-    },
-    {
-      key: 'Y',
-      label: 'Yield (Y)',
-      value: input.yield,
-      style: 'percentInput',
-      unit: 'per year',
-      accepts: accepts('yield'),
-    },
-    {
-      key: 'feeRate',
-      label: 'Management fee',
-      value: fee.rate,
-      style: 'percentInput',
-      unit: 'per year',
-      accepts: accepts('managementFee.rate'),
-    },
-    {
-      key: 'feeBasis',
-      label: 'Fee basis',
-      value: fee.basis,
-      style: 'textInput',
-      unit: 'committed | invested | nav',
-      accepts: acceptsEnum(fundsSchema, 'managementFee.basis', 'committed, invested or nav'),
-    },
-    {
-      key: 'stepAfter',
-      label: 'Fee step-down after fund year',
-      value: fee.stepDownAfterYear,
-      style: 'integerInput',
-      unit: 'blank: no step-down',
-      accepts: accepts('managementFee.stepDownAfterYear', { allowBlank: true }),
-    },
-    {
-      key: 'stepRate',
-      label: 'Fee after step-down',
-      value: fee.stepDownRate,
-      style: 'percentInput',
-      accepts: accepts('managementFee.stepDownRate', { allowBlank: true }),
-    },
-    {
-      key: 'carry',
-      label: 'Carried interest',
-      value: input.carry.rate,
-      style: 'percentInput',
-      accepts: accepts('carry.rate'),
-    },
-    {
-      key: 'hurdle',
-      label: 'Hurdle rate',
-      value: input.carry.hurdleRate,
-      style: 'percentInput',
-      unit: 'per year',
-      accepts: accepts('carry.hurdleRate'),
-    },
-    {
-      key: 'catchUp',
-      label: 'GP catch-up',
-      value: input.carry.catchUp,
-      style: 'percentInput',
-      accepts: accepts('carry.catchUp'),
-    },
+    field(
+      'periodsPerYear',
+      {
+        key: 'P',
+        label: 'Periods per year',
+        value: input.periodsPerYear,
+        style: 'integerInput',
+        unit: '1 (years) or 4 (quarters)',
+      },
+      () => acceptsEnum(schema, 'periodsPerYear', '1 for years, 4 for quarters'),
+    ),
+    field('bow', { key: 'B', label: 'Bow (B)', value: input.bow, style: 'numberInput' }, () =>
+      accepts('bow'),
+    ),
+    field(
+      'growthRate',
+      {
+        key: 'G',
+        label: 'Growth rate (G)',
+        value: input.growthRate,
+        style: 'percentInput',
+        unit: 'per year',
+      },
+      () => accepts('growthRate'),
+    ),
+    field(
+      'yield',
+      {
+        key: 'Y',
+        label: 'Yield (Y)',
+        value: input.yield,
+        style: 'percentInput',
+        unit: 'per year',
+      },
+      () => accepts('yield'),
+    ),
+    field(
+      'managementFee.rate',
+      {
+        key: 'feeRate',
+        label: 'Management fee',
+        value: fee.rate,
+        style: 'percentInput',
+        unit: 'per year',
+      },
+      () => accepts('managementFee.rate'),
+    ),
+    field(
+      'managementFee.basis',
+      {
+        key: 'feeBasis',
+        label: 'Fee basis',
+        value: fee.basis,
+        style: 'textInput',
+        unit: 'committed | invested | nav',
+      },
+      () => acceptsEnum(schema, 'managementFee.basis', 'committed, invested or nav'),
+    ),
+    field(
+      'managementFee.stepDownAfterYear',
+      {
+        key: 'stepAfter',
+        label: 'Fee step-down after fund year',
+        value: fee.stepDownAfterYear,
+        style: 'integerInput',
+        unit: 'blank: no step-down',
+      },
+      () => accepts('managementFee.stepDownAfterYear', { allowBlank: true }),
+    ),
+    field(
+      'managementFee.stepDownRate',
+      {
+        key: 'stepRate',
+        label: 'Fee after step-down',
+        value: fee.stepDownRate,
+        style: 'percentInput',
+      },
+      () => accepts('managementFee.stepDownRate', { allowBlank: true }),
+    ),
+    field(
+      'carry.rate',
+      {
+        key: 'carry',
+        label: 'Carried interest',
+        value: input.carry.rate,
+        style: 'percentInput',
+      },
+      () => accepts('carry.rate'),
+    ),
+    field(
+      'carry.hurdleRate',
+      {
+        key: 'hurdle',
+        label: 'Hurdle rate',
+        value: input.carry.hurdleRate,
+        style: 'percentInput',
+        unit: 'per year',
+      },
+      () => accepts('carry.hurdleRate'),
+    ),
+    field(
+      'carry.catchUp',
+      {
+        key: 'catchUp',
+        label: 'GP catch-up',
+        value: input.carry.catchUp,
+        style: 'percentInput',
+      },
+      () => accepts('carry.catchUp'),
+    ),
     {
       key: 'waterfall',
       label: 'Waterfall',
@@ -121,15 +166,18 @@ export function fundsInputRows(result: FundsResult, input: FundsInput): InputRow
       style: 'fixed',
       unit: 'the Cash flows sheet implements this one',
     },
-    {
-      key: 'callYear',
-      label: 'Last contribution year',
-      value: input.contributionYears,
-      style: 'integerInput',
-      unit: 'blank: none; the rest of the commitment is called in its last period',
-      // checkFunds: contributionYears <= fundLifeYears.
-      accepts: accepts('contributionYears', { allowBlank: true, max: L }),
-    },
+    field(
+      'contributionYears',
+      {
+        key: 'callYear',
+        label: 'Last contribution year',
+        value: input.contributionYears,
+        style: 'integerInput',
+        unit: 'blank: none; the rest of the commitment is called in its last period',
+        // checkFunds: contributionYears <= fundLifeYears.
+      },
+      () => accepts('contributionYears', { allowBlank: true, max: L }),
+    ),
     {
       key: 'N',
       label: 'Periods (computed)',
@@ -161,14 +209,28 @@ export function fundsInputRows(result: FundsResult, input: FundsInput): InputRow
     },
   ];
   for (let y = 1; y <= L; y++) {
-    rows.push({
-      key: `rc${y}`,
-      label: `Rate of contribution (RC), fund year ${y}`,
-      value: rcOfYear(y),
-      style: 'percentInput',
-      unit: 'of the uncalled commitment, per year',
-      accepts: accepts('contributionRates', { items: true }),
-    });
+    rows.push(
+      field(
+        'contributionRates',
+        {
+          key: `rc${y}`,
+          label: `Rate of contribution (RC), fund year ${y}`,
+          value: rcOfYear(y),
+          style: 'percentInput',
+          unit: 'of the uncalled commitment, per year',
+        },
+        // checkFunds: some rate above 0 or a last contribution year (else nothing is ever called). Excel
+        // checks only the cell typed into, so each rate cell carries it over all of them.
+        () =>
+          accepts('contributionRates', {
+            items: true,
+            also: (_cell, I) => ({
+              formula: `OR(COUNTIF(${local(I['rc1']!)}:${local(I[`rc${L}`]!)},">0")>0,ISNUMBER(${local(I['callYear']!)}))`,
+              message: 'Some year must call capital (a rate above 0), or set the last contribution year.',
+            }),
+          }),
+      ),
+    );
   }
   return rows;
 }

@@ -1,5 +1,5 @@
 import type { Formatting } from '../../core/tenant.ts';
-import type { Provenance } from '../types.ts';
+import type { JsonSchema, Provenance } from '../types.ts';
 import {
   type Cell,
   colName,
@@ -15,7 +15,7 @@ import { headerRows, inputsSheetRows, logoImages, sheetNamer, warningRows } from
 import { formattingForCurrency } from '../xlsx/styles.ts';
 import { writeXlsx } from '../xlsx/writer.ts';
 import type { FundsResult } from './run.ts';
-import type { FundsInput } from './schema.ts';
+import { type FundsInput, fundsSchema } from './schema.ts';
 import { type FlowRefs, fundsChecks } from './workbook-checks.ts';
 import { cashFlowColumns, troughPeriod } from './workbook-columns.ts';
 import { fundsInputRows } from './workbook-inputs.ts';
@@ -41,6 +41,7 @@ export function fundsWorkbookSpec(
   input: FundsInput,
   formatting: Formatting,
   provenance?: Provenance,
+  schema: JsonSchema = fundsSchema,
 ): WorkbookSpec {
   const name = sheetNamer(formatting);
   const names: SheetNames = {
@@ -50,7 +51,12 @@ export function fundsWorkbookSpec(
     sim: name('Simulation'),
     checks: name('Checks'),
   };
-  const inputsSheet = inputsSheetRows(names.inputs, formatting, 'Inputs', fundsInputRows(result, input));
+  const inputsSheet = inputsSheetRows(
+    names.inputs,
+    formatting,
+    'Inputs',
+    fundsInputRows(result, input, schema),
+  );
   const refs = inputsSheet.refs;
   const lastRc = refs[`rc${input.fundLifeYears}`]!;
   const I: Record<string, string> = {
@@ -79,14 +85,20 @@ export function fundsWorkbookSpec(
   };
 }
 
+/**
+ * The funds workbook's xlsx bytes. `schema` is the input schema as the tenant's rules shape it
+ * (`schemaForTenant`; the model's own by default): every input cell validates by it, and a field the rules fix
+ * is a locked cell, so the workbook takes no value the tenant's own submit would refuse.
+ */
 export function fundsWorkbook(
   result: FundsResult,
   input: FundsInput,
   formatting: Formatting,
   provenance?: Provenance,
+  schema: JsonSchema = fundsSchema,
 ): Uint8Array {
   const jobFormatting = formattingForCurrency(formatting, input.currency);
-  return writeXlsx(fundsWorkbookSpec(result, input, jobFormatting, provenance), jobFormatting);
+  return writeXlsx(fundsWorkbookSpec(result, input, jobFormatting, provenance, schema), jobFormatting);
 }
 
 const FIRST_ROW = 5; // 0-based row of the t = 0 line; period t sits at FIRST_ROW + t

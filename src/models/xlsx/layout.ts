@@ -1,5 +1,5 @@
 import type { Formatting } from '../../core/tenant.ts';
-import type { ModelWarning } from '../types.ts';
+import type { JsonSchema, ModelWarning } from '../types.ts';
 import {
   a1,
   type Cell,
@@ -11,7 +11,7 @@ import {
   type Validation,
 } from './cells.ts';
 import { isPng } from './drawing.ts';
-import type { Accepts } from './validation.ts';
+import { type Accepts, fixedByTenant } from './validation.ts';
 
 /** Sheet names: the tenant's override for a default name, made valid for Excel. */
 export function sheetNamer(formatting: Formatting): (defaultName: string) => string {
@@ -47,6 +47,39 @@ export interface InputRow {
 /** What the unit column says of a structural input (style `fixed`). */
 export const FIXED_NOTE = 'fixed by this run: re-run the model to change this';
 
+/** What the unit column says of an input the tenant's rules fix (`fixed.<path>`). */
+export const TENANT_FIXED_NOTE = "fixed by your organisation's rules";
+
+/** The locked style of each input style: the same number format, no input colours. */
+const LOCKED: Partial<Record<StyleName, StyleName>> = {
+  moneyInput: 'money',
+  percentInput: 'percent',
+  numberInput: 'number',
+  integerInput: 'integer',
+  dateInput: 'date',
+  textInput: 'fixed',
+};
+
+/**
+ * The input row of schema field `path` (dotted) as the tenant's schema (`schemaForTenant`) shapes it: an
+ * editable cell with its validation (`accepts`, built from that schema), or, when the tenant's rules fix the
+ * field, a locked cell in the non-input style of its kind with the note saying so (the API refuses any value
+ * for a fixed field, so the workbook offers none).
+ */
+export function schemaInput(
+  schema: JsonSchema,
+  path: string,
+  row: Omit<InputRow, 'accepts'>,
+  accepts: () => Accepts,
+): InputRow {
+  if (!fixedByTenant(schema, path)) return { ...row, accepts: accepts() };
+  return {
+    ...row,
+    style: LOCKED[row.style] ?? row.style,
+    unit: row.unit ? `${row.unit}; ${TENANT_FIXED_NOTE}` : TENANT_FIXED_NOTE,
+  };
+}
+
 /**
  * Lays out an Inputs sheet (label | value | unit) below the header and returns, for each input key,
  * the absolute reference other sheets' formulas use (`'Inputs'!$B$4`).
@@ -75,7 +108,7 @@ export function inputsSheetRows(
         : input.value === undefined
           ? { s: input.style }
           : { v: input.value, s: input.style },
-      input.style === 'fixed'
+      input.style === 'fixed' && !input.unit?.endsWith(TENANT_FIXED_NOTE)
         ? { v: input.unit ? `${input.unit}; ${FIXED_NOTE}` : FIXED_NOTE, s: 'note' }
         : input.unit
           ? { v: input.unit, s: 'note' }

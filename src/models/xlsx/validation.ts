@@ -32,16 +32,12 @@ export function acceptsField(
   const node = numberSchema(opts.items ? itemsOf(located) : located);
   if (!node) throw new Error(`no number field ${path}${opts.items ? '[]' : ''} in the schema`);
   const whole = node['type'] === 'integer';
-  const bound = (inclusive: string, exclusive: string) => {
-    const v = (node[inclusive] ?? node[exclusive]) as number | undefined;
-    if (typeof v !== 'number') throw new Error(`${path} has no ${inclusive} in the schema`);
-    return { v, open: node[inclusive] === undefined };
-  };
-  const lo = bound('minimum', 'exclusiveMinimum');
-  const hi = bound('maximum', 'exclusiveMaximum');
+  const lo = boundOf(node, 'minimum', 'exclusiveMinimum', path);
+  const hi = boundOf(node, 'maximum', 'exclusiveMaximum', path);
   if (opts.max !== undefined && opts.max < hi.v) Object.assign(hi, { v: opts.max, open: false });
   const range = `${lo.open ? 'above' : 'from'} ${lo.v} ${hi.open ? 'and below' : 'to'} ${hi.v}`;
-  const message = `The model accepts ${whole ? 'whole numbers ' : ''}${range} here.`;
+  const rule = typeof node['x-rule'] === 'string' ? ` (tenant rule: ${node['x-rule']})` : '';
+  const message = `The model accepts ${whole ? 'whole numbers ' : ''}${range} here${rule}.`;
   const blank = opts.allowBlank ? { allowBlank: true } : {};
   const also = opts.also;
   if (!lo.open && !hi.open && !also)
@@ -64,6 +60,26 @@ export function acceptsField(
   };
 }
 
+/**
+ * The bound a number schema puts on one side. A tenant's range (`rules.ts` `schemaForTenant`) narrows
+ * `minimum`/`maximum` and leaves the model's `exclusiveMinimum`/`exclusiveMaximum`, so a node may carry
+ * both: the tighter one is the bound (an exclusive one at the same value wins, as Ajv reads them).
+ */
+function boundOf(
+  node: JsonSchema,
+  inclusive: 'minimum' | 'maximum',
+  exclusive: 'exclusiveMinimum' | 'exclusiveMaximum',
+  path: string,
+): { v: number; open: boolean } {
+  const closed = node[inclusive];
+  const open = node[exclusive];
+  const tighter = (a: number, b: number) => (inclusive === 'minimum' ? a > b : a < b);
+  if (typeof open === 'number' && (typeof closed !== 'number' || !tighter(closed, open)))
+    return { v: open, open: true };
+  if (typeof closed === 'number') return { v: closed, open: false };
+  throw new Error(`${path} has no ${inclusive} in the schema`);
+}
+
 /** The number branch of a field (`revenueGrowth` is a number or an array of them). */
 function numberSchema(node: JsonSchema | undefined): JsonSchema | undefined {
   if (!node) return undefined;
@@ -83,7 +99,21 @@ function itemsOf(node: JsonSchema | undefined): JsonSchema | undefined {
 
 /** The enum of a field as an Excel list validation. */
 export function acceptsEnum(schema: JsonSchema, path: string, message: string): Accepts {
-  const values = locateProperty(schema, path)?.node['enum'];
-  if (!Array.isArray(values)) throw new Error(`no enum field ${path} in the schema`);
-  return { kind: 'list', values: values as (string | number)[], message };
+  const node = locateProperty(schema, path)?.node;
+  const values = node?.['enum'];
+  if (!node || !Array.isArray(values)) throw new Error(`no enum field ${path} in the schema`);
+  // A tenant's range on a numeric enum (periodsPerYear 4 only) leaves the values within it.
+  const within = (v: unknown) =>
+    typeof v !== 'number' ||
+    ((typeof node['minimum'] !== 'number' || v >= node['minimum']) &&
+      (typeof node['maximum'] !== 'number' || v <= node['maximum']));
+  return { kind: 'list', values: (values as (string | number)[]).filter(within), message };
+}
+
+/**
+ * Whether the tenant's rules fix the field at `path`: `schemaForTenant` removes a fixed field (or the
+ * object holding it) from the tenant's schema, and the API refuses any value for it.
+ */
+export function fixedByTenant(schema: JsonSchema, path: string): boolean {
+  return locateProperty(schema, path) === undefined;
 }

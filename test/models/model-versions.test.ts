@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { getModel } from '../../src/models/registry.ts';
+import { resolveInput } from '../../src/models/rules.ts';
+
+// docs/models.md: "a fix that changes a figure for some accepted input changes the model's version", so a
+// job's modelVersion names the arithmetic behind its numbers. Each case is an accepted input whose figure a
+// fix changed, pinned with the version that first gave it: a later change to the figure without a new
+// version, or a new version claimed without one, fails here.
+
+/** The summary a tenant with these rules gets for this input. */
+function summaryOf(name: string, raw: Record<string, unknown>, rules: { rounding?: number }) {
+  const model = getModel(name);
+  const { effectiveInput } = resolveInput(model, rules, raw);
+  return { version: model.version, summary: model.summary(model.run(effectiveInput, rules), rules) };
+}
+
+describe('model versions name the arithmetic of their figures', () => {
+  it('finance 1.1.2: summary money at 10^14 and above is rounded on the exact double (ROUND fix, 121cc76)', () => {
+    // The double nearest 12345678901234.564 is exactly 12345678901234.564453125 (53-bit mantissa,
+    // step 2^-9 at this magnitude), so to cents it is .56; 1.1.1 rounded the 15-digit reading .6.
+    expect((12345678901234.564).toFixed(9)).toBe('12345678901234.564453125');
+    const { version, summary } = summaryOf('finance', { netDebt: 12345678901234.564 }, { rounding: 2 });
+    expect(summary['netDebt']).toBe(12345678901234.56);
+    expect(version).toBe('1.1.2');
+  });
+
+  it('funds 1.1.1 already rounds that way (made after the ROUND fix)', () => {
+    const { version } = summaryOf('funds', {}, { rounding: 2 });
+    expect(version).toBe('1.1.1');
+  });
+});
