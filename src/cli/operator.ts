@@ -90,7 +90,7 @@ export async function connect(options: ConnectOptions): Promise<Operator> {
     (existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : undefined);
   if (server && token && (await reachable(server))) return httpOperator(server, token);
   if (options.server) throw new CliError(`No Silopool server answers at ${options.server}.`);
-  return directOperator(dataDir);
+  return directOperator(dataDir, server);
 }
 
 /**
@@ -123,19 +123,65 @@ async function reachable(url: string): Promise<boolean> {
   }
 }
 
+/**
+ * `fetch`, and reading the answer, with a failed connection as one CliError naming the server: it answered
+ * /healthz a moment ago (`reachable`) and may have stopped since, which ended the command with Node's stack
+ * trace of `fetch failed`. A request that was sent may have been carried out; the message says to check.
+ */
+async function send<T>(
+  server: string,
+  path: string,
+  init: RequestInit,
+  read: (res: Response) => Promise<T>,
+): Promise<T> {
+  try {
+    return await read(await fetch(server + path, init));
+  } catch (error) {
+    if (error instanceof CliError || !(error instanceof TypeError)) throw error;
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    const why = cause?.code ?? cause?.message ?? error.message;
+    const maybeDone =
+      (init.method ?? 'GET') === 'GET'
+        ? ''
+        : ' The request may have been carried out before it stopped: check before running it again.';
+    throw new CliError(
+      `The server at ${server} stopped answering (${why}); is it stopping or restarting?${maybeDone}`,
+    );
+  }
+}
+
+/** A 2xx body as JSON. @throws CliError naming the server when it is not JSON (a proxy's page, not Silopool) */
+function jsonFrom<T>(server: string, status: number, text: string): T {
+  if (!text) return undefined as T;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    const shown = text.replace(/\s+/g, ' ').slice(0, 80);
+    throw new CliError(
+      `The server at ${server} answered ${status} with text that is not JSON ("${shown}"): is it Silopool?`,
+    );
+  }
+}
+
 function httpOperator(server: string, token: string): Operator {
   async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await fetch(server + path, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    return send(
+      server,
+      path,
+      {
+        method,
+        headers: {
+          authorization: `Bearer ${token}`,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    if (!res.ok) throw problemError(res.status, text);
-    return (text ? JSON.parse(text) : undefined) as T;
+      async (res) => {
+        const text = await res.text();
+        if (!res.ok) throw problemError(res.status, text);
+        return jsonFrom<T>(server, res.status, text);
+      },
+    );
   }
   return {
     mode: 'server',
@@ -174,16 +220,21 @@ function httpOperator(server: string, token: string): Operator {
       call('POST', `/v1/admin/tenants/${encodeURIComponent(id)}/placement`, { placement: to }),
     getOperation: (id) => call('GET', `/v1/admin/operations/${encodeURIComponent(id)}`),
     async offboardTenant(id) {
-      const res = await fetch(`${server}/v1/admin/tenants/${encodeURIComponent(id)}/offboard`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}` },
-      });
-      if (!res.ok) throw problemError(res.status, await res.text());
-      // Servers before offboarding was an operation answered the zip itself.
-      if (res.status !== 202) return new Uint8Array(await res.arrayBuffer());
+      const answer = await send(
+        server,
+        `/v1/admin/tenants/${encodeURIComponent(id)}/offboard`,
+        { method: 'POST', headers: { authorization: `Bearer ${token}` } },
+        async (res): Promise<{ zip: Uint8Array } | { started: { id: string } }> => {
+          if (!res.ok) throw problemError(res.status, await res.text());
+          // Servers before offboarding was an operation answered the zip itself.
+          if (res.status !== 202) return { zip: new Uint8Array(await res.arrayBuffer()) };
+          return { started: jsonFrom<{ id: string }>(server, res.status, await res.text()) };
+        },
+      );
+      if ('zip' in answer) return answer.zip;
       // Offboarding is an operation (a tenant's stack takes minutes to delete on AWS): follow it, then
       // download its export.
-      const started = (await res.json()) as { id: string };
+      const { started } = answer;
       for (;;) {
         const current = await call<{ status: string; error?: { message: string } }>(
           'GET',
@@ -194,18 +245,23 @@ function httpOperator(server: string, token: string): Operator {
         if (current.status === 'succeeded') break;
         await new Promise((r) => setTimeout(r, 1000));
       }
-      const zip = await fetch(`${server}/v1/admin/operations/${encodeURIComponent(started.id)}/export`, {
-        headers: { authorization: `Bearer ${token}` },
-      });
-      if (!zip.ok) throw problemError(zip.status, await zip.text());
-      return new Uint8Array(await zip.arrayBuffer());
+      return send(
+        server,
+        `/v1/admin/operations/${encodeURIComponent(started.id)}/export`,
+        { headers: { authorization: `Bearer ${token}` } },
+        async (zip) => {
+          if (!zip.ok) throw problemError(zip.status, await zip.text());
+          return new Uint8Array(await zip.arrayBuffer());
+        },
+      );
     },
     request: (method, path, body) => call(method, path, body),
     close: async () => undefined,
   };
 }
 
-async function directOperator(dataDir: string): Promise<Operator> {
+/** `silent`: the server address that did not answer just now, if any. */
+async function directOperator(dataDir: string, silent?: string): Promise<Operator> {
   const existed = existsSync(dataDir);
   // The CLI may be the first to make DATA_DIR; it must be as private as the server makes it.
   await secureDataDir(dataDir);
@@ -216,10 +272,14 @@ async function directOperator(dataDir: string): Promise<Operator> {
     lock = lockDataDir(dataDir, 'cli', { create: true })!;
   } catch (error) {
     if (!(error instanceof DataDirInUseError)) throw error;
+    // The server holding DATA_DIR was asked first and did not answer (stopping, stopped by a signal,
+    // overloaded): telling the operator to reach it with --server, the address that failed, sent them round.
     const advice =
       (error.details?.holder as { role?: string } | undefined)?.role === 'cli'
         ? 'Try again when it has finished.'
-        : 'The CLI opens the data directly only while no server runs: reach the server with --server <url> (and --token), or try again when it has stopped.';
+        : silent !== undefined && error.details?.url === silent
+          ? `It did not answer at ${silent} just now (stopping, paused or overloaded): try again in a moment; if it keeps not answering, stop it (the pid above) and run the command again.`
+          : 'The CLI opens the data directly only while no server runs: reach the server with --server <url> (and --token), or try again when it has stopped.';
     throw new CliError(`${error.message} ${advice}`);
   }
   // Run in another folder than the server's, the CLI would otherwise answer from empty data of its own

@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError, ValidationError } from '../core/errors.ts';
+import { ConflictError, NotFoundError, ReleasePointerError, ValidationError } from '../core/errors.ts';
 import type { TenantId } from '../core/ids.ts';
 import {
   type HealthSample,
@@ -164,9 +164,18 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
         'rollout_in_progress',
       );
     }
-    const current = await deps.catalog.current();
+    // A damaged pointer (ReleasePointerError) is what an upgrade repairs, as its error tells the operator: the
+    // rollout's last step rewrites it. Until then a tenant that follows it runs nothing known, so every
+    // dedicated tenant not on the release by its own record is in a wave.
+    const current = await deps.catalog.current().catch((error: unknown) => {
+      if (error instanceof ReleasePointerError) return undefined;
+      throw error;
+    });
     const tenants = (await allTenants(deps)).filter(
-      (t) => t.placement === 'dedicated' && t.status !== 'offboarding' && releaseOf(t, current) !== releaseId,
+      (t) =>
+        t.placement === 'dedicated' &&
+        t.status !== 'offboarding' &&
+        (current === undefined ? t.release : releaseOf(t, current)) !== releaseId,
     );
     tenants.sort((a, b) => (a.id < b.id ? -1 : 1));
     if (request.canary !== undefined) {
@@ -198,7 +207,7 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
     ];
     const op = newOperation('rollout', PLATFORM_OPERATIONS, steps, {
       release: releaseId,
-      from: current,
+      from: current ?? 'damaged pointer',
       to: releaseId,
       waves: JSON.stringify(waves),
       previous: JSON.stringify(previous),

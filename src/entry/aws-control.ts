@@ -123,7 +123,12 @@ export function createAwsControl(
               }),
           ...(deployerRoleArn ? { deployerRoleArn } : {}),
         }),
-      releaseOf: async (tenant) => releaseOf(tenant, await releases.current()),
+      // The pointer is read only for a tenant that follows it: an upgrade's wave deploys tenants at the release
+      // in their records, and one over a damaged pointer (the repair its 503 names) failed every deploy.
+      releaseOf: async (tenant) =>
+        tenant.placement === 'dedicated' && tenant.release
+          ? tenant.release
+          : releaseOf(tenant, await releases.current()),
       // The stored record's Region, checked before a stack is removed there (`awsRegion`).
       regionOf: async (tenantId) => {
         const region = (await ports.directory.get(tenantId))?.region;

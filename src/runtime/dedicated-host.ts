@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { ReleasePointerError } from '../core/errors.ts';
 import type { JobRecord } from '../core/job.ts';
 import { laneForPlacement } from '../core/placement.ts';
 import { BUILTIN_RELEASE, releaseOf } from '../core/release.ts';
@@ -105,6 +106,9 @@ export function startDedicatedHost(options: DedicatedHostOptions): DedicatedHost
     await stopping;
   }
 
+  /** The damaged pointer last reported: one log line per damage, not one per sync. */
+  let reportedPointerError: string | undefined;
+
   async function sync(): Promise<void> {
     const wanted = new Map<string, { tenant: Tenant; model: string }>();
     let cursor: string | undefined;
@@ -117,10 +121,24 @@ export function startDedicatedHost(options: DedicatedHostOptions): DedicatedHost
       cursor = page.nextCursor;
     } while (cursor);
     if (stopped) return;
-    const current = (await options.releases?.catalog.current()) ?? BUILTIN_RELEASE;
+    // A damaged pointer (ReleasePointerError) names no code for the tenants that follow it: their lanes stay
+    // as they are (none is opened; their messages wait) until it is repaired. It failed the whole sync, every
+    // half second: no tenant on a release of its own got its lanes either, and the upgrade that repairs the
+    // pointer (its waves wait for this sync) never ended.
+    const current = options.releases
+      ? await options.releases.catalog.current().catch((error: unknown) => {
+          if (!(error instanceof ReleasePointerError)) throw error;
+          if (error.message !== reportedPointerError) options.onError?.(error);
+          reportedPointerError = error.message;
+          return undefined;
+        })
+      : BUILTIN_RELEASE;
+    if (current !== undefined) reportedPointerError = undefined;
     for (const [key, { tenant, model }] of wanted) {
       const lane = lanes.get(key);
-      const release = releaseOf(tenant, current);
+      const ownRelease = tenant.placement === 'dedicated' ? tenant.release : undefined;
+      if (current === undefined && !ownRelease) continue;
+      const release = releaseOf(tenant, current ?? BUILTIN_RELEASE);
       if (lane && lane.release !== release) {
         // A new release: a new process takes the lane's messages now; the old one stops receiving and
         // finishes its events in flight (until the function timeout) before it ends. Each message is

@@ -99,14 +99,19 @@ export function describeAwsAdapterContracts(
     const tableName = await fixture().aws.createTable('views');
     return {
       open: () => createDynamoReleasePointer({ client: fixture().aws.dynamo, tableName, cacheMs: 0 }),
-      damage: async (value) => {
+      damage: async (value, ...counter) => {
         await fixture().aws.dynamo.send(
           new PutCommand({
             TableName: tableName,
             Item: {
               ...RELEASE_POINTER_KEY,
               releaseId: value === NOT_JSON ? '{"id": "r-1"' : value,
-              version: 1,
+              // No counter given: a sound one. Given as undefined: the attribute missing.
+              ...(counter.length === 0
+                ? { version: 1 }
+                : counter[0] === undefined
+                  ? {}
+                  : { version: counter[0] }),
             },
           }),
         );

@@ -12,9 +12,11 @@ export type ReleasePointerSetup = () => Promise<{
   open(): ReleasePointer;
   /**
    * Stores the pointer as someone outside Silopool might have left it: naming `value` (or, where the storage
-   * holds text, `NOT_JSON`: text that is not JSON). Answers what the error must name (the file or the item).
+   * holds text, `NOT_JSON`: text that is not JSON), with `counter` as what the storage keeps beside it to
+   * order changes (DynamoDB's `version`; absent: the attribute missing; the file has none). Answers what
+   * the error must name (the file or the item).
    */
-  damage(value: unknown): Promise<string>;
+  damage(value: unknown, counter?: unknown): Promise<string>;
   teardown(): Promise<void>;
 }>;
 
@@ -79,6 +81,21 @@ export function describeReleasePointerContract(adapterName: string, setup: Relea
       const fixed = release();
       await ctx.open().setCurrent(fixed);
       expect(await ctx.open().current()).toBe(fixed);
+    });
+
+    // The DynamoDB pointer's setCurrent compared-and-set on a numeric `version`: an item whose version was a
+    // string or missing was taken for no item, put-if-absent failed ten times and the rollout that was to
+    // repair it answered 409 "changed ten times".
+    it('is rewritten whatever the damage to its change counter', async () => {
+      for (const counter of ['1', undefined, null, { n: 1 }, -3, 1.5]) {
+        await ctx.damage(5, counter);
+        const fixed = release();
+        await ctx.open().setCurrent(fixed);
+        expect(await ctx.open().current(), String(counter)).toBe(fixed);
+        const next = release();
+        await ctx.open().setCurrent(next);
+        expect(await ctx.open().current()).toBe(next);
+      }
     });
 
     it('ends on one of the values when writers race, and every reader agrees on it', async () => {

@@ -15,10 +15,12 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { App } from 'aws-cdk-lib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PlatformStack } from '../../infra/platform-stack.ts';
 import { tenantStackName } from '../../src/adapters/aws/naming.ts';
+import { RELEASE_POINTER_KEY } from '../../src/adapters/aws/release-pointer.ts';
 import { emulatorTableInput } from '../../src/adapters/aws/stores.ts';
 import { TENANT_STACK_ENV } from '../../src/adapters/aws/tenant-stack.ts';
 import { createRolloutRunner, type RolloutRunner } from '../../src/control/release-rollout.ts';
@@ -353,4 +355,36 @@ describe.skipIf(!available)(`upgrades with moto's IAM enforced ${available ? '' 
     expect(await queueDepth(queue)).toBe(2);
     sqs.destroy();
   }, 120_000);
+  // A damaged pointer's 503 names a rollout as the way out. On AWS each wave deploys its tenants' stacks at
+  // the release in their records, but the deploy read the pointer for every tenant first (aws-control.ts
+  // releaseOf) and failed with release_pointer_damaged: the upgrade never got past its first wave.
+  it('repairs a damaged release pointer by an upgrade, its waves deployed under the role', async () => {
+    await ports.dynamo.send(
+      new PutCommand({
+        TableName: names.tables.views,
+        Item: { ...RELEASE_POINTER_KEY, releaseId: 5, version: 'one' },
+      }),
+    );
+    await publish('r4');
+    // The pointer of the platform (the DynamoDB item), not the releases folder's file the runner above uses;
+    // read after the 5 s its readers keep an answer, so the damage is seen.
+    await new Promise((r) => setTimeout(r, 5200));
+    const repair = createRolloutRunner({
+      ...control.deps,
+      catalog: openReleaseCatalog(join(dataDir, 'releases'), ports.releasePointer),
+      observeMs: 0,
+      pollMs: 100,
+    });
+    await expect(ports.releasePointer.current()).rejects.toMatchObject({ code: 'release_pointer_damaged' });
+    const op = await repair.start('r4');
+    await repair.settled(op.id);
+    await repair.stop();
+    const done = await ports.operations.get(op.id);
+    expect(done?.status, JSON.stringify(done?.error ?? done?.steps)).toBe('succeeded');
+    for (const id of tenants) {
+      expect((await ports.directory.get(id))?.release).toBe('r4');
+      expect(await deployed(id)).toMatchObject({ status: 'UPDATE_COMPLETE', release: 'r4' });
+    }
+    expect(await ports.releasePointer.current()).toBe('r4');
+  }, 180_000);
 });

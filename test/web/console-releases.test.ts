@@ -57,5 +57,48 @@ describe.skipIf(!hasChromium)(
       await page.setViewportSize(VIEWPORTS.phone);
       expect(await horizontalOverflow(page)).toBe(0);
     });
+
+    // `silopool release abort` and POST /v1/admin/rollouts/{id}/abort existed; the console showed a running
+    // upgrade with no way to stop it.
+    it('aborts a running upgrade from its card: the wave is rolled back and the release not made current', async () => {
+      const id = newTenantId('web');
+      await server.createTenant(id, { placement: 'dedicated' });
+      const before = (await tenantRecord(server, id)).release;
+      publishRelease(server.dataDir, 'r4-slow', {
+        models: { finance: { version: '1.4.0', body: "version: '1.4.0'" } },
+      });
+      const page = await (await browser.newContext({ viewport: VIEWPORTS.desktop })).newPage();
+      await page.goto(
+        `${server.url}/login?next=${encodeURIComponent('/console/releases')}#token=${server.operatorToken}`,
+      );
+      await page.getByRole('heading', { name: 'Releases', level: 1 }).waitFor();
+      await page.getByLabel('Seconds each wave is watched').fill('3600');
+      await page.getByRole('button', { name: 'Roll out r4-slow' }).click();
+      await page.getByText(/watching 1 tenant on r4-slow/).waitFor({ timeout: 30_000 });
+      const onRelease = async () =>
+        (
+          (await (
+            await server.api('/v1/admin/releases/r4-slow', { token: server.operatorToken })
+          ).json()) as { tenants: unknown[] }
+        ).tenants.length;
+      expect(await onRelease()).toBe(1);
+      const prompts: string[] = [];
+      page.on('dialog', (dialog) => {
+        prompts.push(dialog.message());
+        void dialog.accept();
+      });
+      await page.getByRole('button', { name: 'Abort upgrade to r4-slow' }).click();
+      const card = page.locator('.operation', { hasText: 'Upgrade to r4-slow' });
+      await card.locator('.badge-failed').first().waitFor({ timeout: 30_000 });
+      expect(await card.getByRole('alert').textContent()).toContain('aborted in the console');
+      expect(prompts).toEqual(['Abort the upgrade to r4-slow? Its wave in progress is rolled back.']);
+      expect(await page.getByRole('button', { name: 'Abort upgrade to r4-slow' }).count()).toBe(0);
+      expect((await tenantRecord(server, id)).release).toBe(before);
+      expect(await onRelease()).toBe(0);
+      const releases = (await (
+        await server.api('/v1/admin/releases', { token: server.operatorToken })
+      ).json()) as { current: string };
+      expect(releases.current).not.toBe('r4-slow');
+    });
   },
 );

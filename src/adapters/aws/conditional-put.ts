@@ -33,6 +33,25 @@ export async function putIfVersion(
   });
 }
 
+/**
+ * Writes the item where one exists whose `version` is missing or no number (changed outside Silopool), so
+ * that a damaged item can be replaced: put-if-absent fails on it and compare-and-set has no number to
+ * compare. Once one writer has put a numeric `version`, the others' condition fails and they compare-and-set.
+ */
+export async function putIfVersionDamaged(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  item: Record<string, unknown>,
+): Promise<boolean> {
+  return conditionalPut(client, {
+    TableName: tableName,
+    Item: item,
+    ConditionExpression: 'attribute_exists(pk) AND NOT attribute_type(#version, :number)',
+    ExpressionAttributeNames: { '#version': 'version' },
+    ExpressionAttributeValues: { ':number': 'N' },
+  });
+}
+
 async function conditionalPut(
   client: DynamoDBDocumentClient,
   input: ConstructorParameters<typeof PutCommand>[0],

@@ -2,7 +2,7 @@ import { type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { ConflictError } from '../../core/errors.ts';
 import { BUILTIN_RELEASE } from '../../core/release.ts';
 import { type ReleasePointer, storedReleaseId } from '../../ports/release-pointer.ts';
-import { putIfAbsent, putIfVersion } from './conditional-put.ts';
+import { putIfAbsent, putIfVersion, putIfVersionDamaged } from './conditional-put.ts';
 
 /**
  * The pointer's key in the tenant views table. `RELEASE#` is no tenant view's prefix (`TENANT#{id}`), so no
@@ -87,9 +87,12 @@ export function createDynamoReleasePointer(options: DynamoReleasePointerOptions)
           version: (version ?? 0) + 1,
         };
         const askedAt = ++tick;
-        const written =
-          version === undefined
-            ? await putIfAbsent(client, tableName, next)
+        // An item whose `version` is no number (changed by hand) is replaced, not taken for no item: put-if-absent
+        // failed on it ten times and the rollout that was to repair the pointer answered 409.
+        const written = !item
+          ? await putIfAbsent(client, tableName, next)
+          : version === undefined
+            ? await putIfVersionDamaged(client, tableName, next)
             : await putIfVersion(client, tableName, next, version);
         if (written) {
           keep(id, next.version, askedAt);

@@ -36,6 +36,18 @@ export function ReleasesPage() {
     }
   };
 
+  // As `silopool release abort`: the wave in progress is rolled back and the release is not made current.
+  const abort = async (op: Rollout) => {
+    if (!window.confirm(`Abort the upgrade to ${op.release}? Its wave in progress is rolled back.`)) return;
+    setError(undefined);
+    try {
+      await client.abortRollout(op.id, 'aborted in the console');
+      reload();
+    } catch (e) {
+      setError(e);
+    }
+  };
+
   return (
     <section>
       <h1>Releases</h1>
@@ -108,19 +120,27 @@ export function ReleasesPage() {
       <h2>Upgrades</h2>
       {rollouts.data?.length === 0 ? <p className="muted">No upgrade yet.</p> : null}
       {rollouts.data?.map((op) => (
-        <RolloutCard key={op.id} op={op} />
+        <RolloutCard key={op.id} op={op} onAbort={() => abort(op)} />
       ))}
     </section>
   );
 }
 
-function RolloutCard({ op }: { op: Rollout }) {
+function RolloutCard({ op, onAbort }: { op: Rollout; onAbort(): void }) {
   const percent = Math.round(op.progress * 100);
   return (
     <article className="card operation" aria-live={op.status === 'running' ? 'polite' : 'off'}>
       <p>
         Upgrade to <code>{op.release}</code> <StatusBadge status={op.status} /> {percent}% · started{' '}
         {formatTime(op.createdAt)}
+        {op.status === 'running' ? (
+          <>
+            {' '}
+            <button type="button" onClick={onAbort}>
+              Abort upgrade to {op.release}
+            </button>
+          </>
+        ) : null}
       </p>
       <progress max={100} value={percent} aria-label={`Upgrade to ${op.release} progress`}>
         {percent}%
