@@ -1,3 +1,4 @@
+import { backoffMs, retryPolicy } from '../core/backoff.ts';
 import { ConditionFailedError, ConflictError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { parseTenantId, type TenantId } from '../core/ids.ts';
 import { checkRegion, REGION_PATTERN } from '../core/region.ts';
@@ -86,7 +87,9 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
     const paused = () =>
       log('info', 'placement move paused; it resumes where it stopped', { operationId: id });
     const run = (async () => {
-      for (let wait = deps.retryMs ?? 5000; ; wait = Math.min(wait * 2, 60_000)) {
+      const retry = retryPolicy(deps.retryMs ?? 5000);
+      for (let attempt = 0; ; attempt++) {
+        const wait = backoffMs(attempt, retry);
         try {
           return await once();
         } catch (error) {

@@ -1,3 +1,4 @@
+import { backoffMs, retryPolicy } from '../core/backoff.ts';
 import { ConflictError, NotFoundError, ReleasePointerError, ValidationError } from '../core/errors.ts';
 import type { TenantId } from '../core/ids.ts';
 import {
@@ -121,7 +122,9 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
   function launch(id: string): void {
     if (active.has(id) || stopped || deps.drive === 'elsewhere') return;
     const run = (async () => {
-      for (let wait = firstRetryMs; ; wait = Math.min(wait * 2, 60_000)) {
+      const retry = retryPolicy(firstRetryMs);
+      for (let attempt = 0; ; attempt++) {
+        const wait = backoffMs(attempt, retry);
         try {
           return await drive(id);
         } catch (error) {

@@ -22,3 +22,11 @@ export function backoffMs(attempt: number, policy: BackoffPolicy, random = Math.
   const unit = Number.isFinite(random) ? Math.min(1, Math.max(0, random)) : 0;
   return Math.round(cap / 2 + (cap / 2) * unit);
 }
+
+/**
+ * How a control-plane driver (a placement move, an upgrade) waits before driving a failed operation again:
+ * `firstMs` doubled per failure, capped at a minute (or at `firstMs` itself when that is longer).
+ */
+export function retryPolicy(firstMs: number): BackoffPolicy {
+  return { baseMs: firstMs, maxMs: Math.max(firstMs, 60_000) };
+}
