@@ -136,15 +136,29 @@ describe('every environment variable the code reads', () => {
     const sources = readdirSync(join(ROOT, 'src'), { recursive: true, encoding: 'utf8' })
       .filter((f) => f.endsWith('.ts'))
       .map((f) => readFileSync(join(ROOT, 'src', f), 'utf8'));
-    const read = new Set(
-      sources.flatMap((text) => [...text.matchAll(/\benv(?:\.|\[')([A-Z][A-Z0-9_]+)/g)].map((m) => m[1]!)),
-    );
+    const read = new Set(sources.flatMap(settingsReadBy));
     expect(read.size).toBeGreaterThan(50);
     // Whole names: SILOPOOL_TOKEN is not documented by SILOPOOL_TOKEN_MAX_LIFETIME.
     const undocumented = [...read].filter((name) => !new RegExp(`\\b${name}(?![A-Z0-9_])`).test(docs));
     expect(undocumented).toEqual([]);
   });
 });
+
+/**
+ * The environment variables a source file reads: `env.NAME` and `env['NAME']`, the names given to the
+ * settings readers of src/core/settings.ts (`settingOf(env, 'NAME')`, `firstSettingOf(env, 'A', 'B')`, …),
+ * and the OpenID Connect names config.ts composes from a prefix (`prefix: 'OIDC_'` × `name('ISSUER')`).
+ */
+function settingsReadBy(text: string): string[] {
+  const direct = [...text.matchAll(/\benv(?:\.|\[')([A-Z][A-Z0-9_]+)/g)].map((m) => m[1]!);
+  const readers = [
+    ...text.matchAll(/\b(?:setting|firstSetting|urlSetting|intSetting|choiceSetting)Of\(([^)]*)\)/g),
+  ].flatMap((m) => [...m[1]!.matchAll(/(?<!name\()'([A-Z][A-Z0-9_]+)'/g)].map((n) => n[1]!));
+  const fields = [...text.matchAll(/\bsetting: '([A-Z][A-Z0-9_]+)'/g)].map((m) => m[1]!);
+  const prefixes = [...text.matchAll(/\bprefix: '([A-Z][A-Z0-9_]*_)'/g)].map((m) => m[1]!);
+  const suffixes = [...text.matchAll(/\bname\('([A-Z][A-Z0-9_]+)'\)/g)].map((m) => m[1]!);
+  return [...direct, ...readers, ...fields, ...prefixes.flatMap((p) => suffixes.map((x) => p + x))];
+}
 
 /** Runs the server entry as `npm start` does until it exits; resolves with its exit code and output. */
 function runServer(
