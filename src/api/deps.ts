@@ -7,7 +7,7 @@ import type { Tenant } from '../core/tenant.ts';
 import type { TokenLifetimes } from '../core/token-lifetime.ts';
 import type { WebhookTargetPolicy } from '../core/webhook-target.ts';
 import type { Mailer } from '../functions/notification-channels.ts';
-import type { ReleaseCatalog } from '../models/releases.ts';
+import type { ReleaseCatalog } from '../models/release-catalog.ts';
 import type { StoredSpan } from '../observability/span-store.ts';
 import type { ControlHooks } from '../ports/control-hooks.ts';
 import type { JobIntake } from '../ports/job-intake.ts';

@@ -9,7 +9,7 @@ import {
   releaseOf,
 } from '../core/release.ts';
 import { incarnationOf, type Tenant } from '../core/tenant.ts';
-import type { ReleaseCatalog } from '../models/releases.ts';
+import type { ReleaseCatalog } from '../models/release-catalog.ts';
 import type { Operation, OperationStore } from '../ports/operation-store.ts';
 import type { FiringAlarm, ReleaseAlarms } from '../ports/release-alarms.ts';
 import {

@@ -3,8 +3,9 @@ import type { TenantId } from '../core/ids.ts';
 import { checkRegion, REGION_PATTERN, type RegionPolicy } from '../core/region.ts';
 import { MODEL_VERSION_PATTERN, releaseOf } from '../core/release.ts';
 import type { Tenant } from '../core/tenant.ts';
+import { findVersion } from '../models/model-selection.ts';
 import { models } from '../models/registry.ts';
-import { findVersion, type LoadedRelease, type ReleaseCatalog } from '../models/releases.ts';
+import type { LoadedRelease, ReleaseCatalog } from '../models/release-catalog.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import { retryOnConflict } from './conflicts.ts';
 

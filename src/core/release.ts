@@ -3,7 +3,8 @@ import { ValidationError } from './errors.ts';
 /**
  * Pure rules of releases: which model version a tenant's job runs on, how an upgrade splits tenants into
  * waves, and when a wave is unhealthy. The upgrade operation (src/control/release-rollout.ts) persists
- * what these decide; src/models/releases.ts loads the code.
+ * what these decide; src/models/release-catalog.ts loads the code and
+ * src/models/model-selection.ts picks a tenant's.
  */
 
 /** The release of the code built into the platform: every model at the version in src/models. */

@@ -111,7 +111,7 @@ export interface Tenant {
   config: TenantConfig;
   apiKeys: ApiKeyRecord[];
   /**
-   * The release (a versioned bundle of model code, see src/models/releases.ts) a dedicated tenant's
+   * The release (a versioned bundle of model code, see src/models/release-catalog.ts) a dedicated tenant's
    * functions run, set by the upgrade operation; absent: the platform's current release.
    */
   release?: string;

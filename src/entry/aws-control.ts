@@ -14,7 +14,7 @@ import { type RegionPolicy, regionPolicyFromEnv } from '../core/region.ts';
 import { releaseOf } from '../core/release.ts';
 import { firstSettingOf, intSettingOf, settingOf } from '../core/settings.ts';
 import { listModels } from '../models/registry.ts';
-import { openReleaseCatalog, type ReleaseCatalog } from '../models/releases.ts';
+import { openReleaseCatalog, type ReleaseCatalog } from '../models/release-catalog.ts';
 import type { RateBuckets } from '../ports/rate-buckets.ts';
 import type { ReleaseAlarms } from '../ports/release-alarms.ts';
 import type { TenantInfrastructure } from '../ports/tenant-infrastructure.ts';

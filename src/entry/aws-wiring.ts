@@ -21,7 +21,7 @@ import { isHomeLane, type StoreRef, storeFor } from '../core/placement.ts';
 import { regionPolicyFromEnv } from '../core/region.ts';
 import { firstSettingOf, settingOf } from '../core/settings.ts';
 import type { Tenant } from '../core/tenant.ts';
-import { openReleaseCatalog } from '../models/releases.ts';
+import { openReleaseCatalog } from '../models/release-catalog.ts';
 import type { BillingItems } from '../ports/billing-items.ts';
 import { withCheckedIds } from '../ports/checked-directory.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';

@@ -11,7 +11,7 @@ import { createSqliteJobIntake, type SqliteJobIntake } from '../adapters/embedde
 import { createEmbeddedStoreProvider, type Durability } from '../adapters/embedded/store-provider.ts';
 import { createSqliteUsageLedger } from '../adapters/embedded/usage-ledger.ts';
 import { ConfigError } from '../core/errors.ts';
-import { openReleaseCatalog } from '../models/releases.ts';
+import { openReleaseCatalog } from '../models/release-catalog.ts';
 import { startLocalTracing } from '../observability/local-tracing.ts';
 import type { BillingItems } from '../ports/billing-items.ts';
 import { withCheckedIds } from '../ports/checked-directory.ts';

@@ -9,7 +9,7 @@ import { createMoveRunner } from '../control/placement-move.ts';
 import { createRolloutRunner } from '../control/release-rollout.ts';
 import type { RegionPolicy } from '../core/region.ts';
 import { listModels } from '../models/registry.ts';
-import type { ReleaseCatalog } from '../models/releases.ts';
+import type { ReleaseCatalog } from '../models/release-catalog.ts';
 import type { ReleaseAlarms } from '../ports/release-alarms.ts';
 import { startDedicatedHost } from '../runtime/dedicated-host.ts';
 import type { JobEvents } from '../runtime/job-events.ts';

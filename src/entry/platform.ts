@@ -28,7 +28,7 @@ import type { Placement } from '../core/tenant.ts';
 import { NOTIFICATION_QUEUE } from '../functions/notification-message.ts';
 import { createWebhookEndpoints, webhookEndpointKey } from '../functions/webhook-endpoints.ts';
 import { listModels } from '../models/registry.ts';
-import { openReleaseCatalog } from '../models/releases.ts';
+import { openReleaseCatalog } from '../models/release-catalog.ts';
 import { warmInputValidation } from '../models/rules.ts';
 import { localJobSpans, startLocalTracing } from '../observability/local-tracing.ts';
 import { startTracing } from '../observability/tracing.ts';

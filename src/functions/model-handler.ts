@@ -12,8 +12,9 @@ import { type JobLogEntry, type StoryEvent, startEvents, storyWith } from '../co
 import { decodeJobMessage } from '../core/messages.ts';
 import { laneStoreOf, type StoreRef } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
+import { isBuiltin, modelForJob } from '../models/model-selection.ts';
 import { listModels } from '../models/registry.ts';
-import { isBuiltin, modelForJob, type ReleaseCatalog } from '../models/releases.ts';
+import type { ReleaseCatalog } from '../models/release-catalog.ts';
 import type { ModelDefinition } from '../models/types.ts';
 import { formattingProblems } from '../models/xlsx/formatting-checks.ts';
 import { traceDelivery } from '../observability/job-delivery.ts';

@@ -4,7 +4,7 @@ import type { JobRecord } from '../core/job.ts';
 import { laneForPlacement } from '../core/placement.ts';
 import { BUILTIN_RELEASE, releaseOf } from '../core/release.ts';
 import { functionSettingsFor, type Tenant } from '../core/tenant.ts';
-import type { ReleaseCatalog } from '../models/releases.ts';
+import type { ReleaseCatalog } from '../models/release-catalog.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import { announcementFromChild } from './child-reports.ts';

@@ -10,7 +10,7 @@ import type { JobRecord } from '../core/job.ts';
 import type { StoreRef } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
 import { createModelHandler } from '../functions/model-handler.ts';
-import { openReleaseCatalog } from '../models/releases.ts';
+import { openReleaseCatalog } from '../models/release-catalog.ts';
 import { startLocalTracing } from '../observability/local-tracing.ts';
 import { flushTracing } from '../observability/tracing.ts';
 import type { MessageQueue, SendMessage } from '../ports/message-queue.ts';

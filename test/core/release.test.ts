@@ -4,7 +4,7 @@ import { recommendPlacement } from '../../src/core/advisor.ts';
 import { checkRegion, type RegionPolicy } from '../../src/core/region.ts';
 import { healthProblem, planWaves, releaseOf } from '../../src/core/release.ts';
 import { models } from '../../src/models/registry.ts';
-import { contractProblems } from '../../src/models/releases.ts';
+import { contractProblems } from '../../src/models/release-catalog.ts';
 
 describe('upgrade waves', () => {
   it('are the canary, then batches doubling, every tenant once in its order', () => {

@@ -5,7 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createFileReleasePointer } from '../../src/adapters/embedded/release-pointer.ts';
 import { parseTenantId } from '../../src/core/ids.ts';
 import { emptyConfig, type Placement, type Tenant } from '../../src/core/tenant.ts';
-import { modelForJob, modelForSubmit, openReleaseCatalog, variantsFor } from '../../src/models/releases.ts';
+import { modelForJob, modelForSubmit, variantsFor } from '../../src/models/model-selection.ts';
+import { openReleaseCatalog } from '../../src/models/release-catalog.ts';
 import { newTenantId } from '../support/server.ts';
 import { publishRelease } from './fixtures.ts';
 

@@ -1,7 +1,7 @@
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoReleasePointer, RELEASE_POINTER_KEY } from '../../src/adapters/aws/release-pointer.ts';
-import { openReleaseCatalog } from '../../src/models/releases.ts';
+import { openReleaseCatalog } from '../../src/models/release-catalog.ts';
 import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.ts';
 
 let aws: AwsEmulators;

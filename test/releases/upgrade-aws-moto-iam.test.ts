@@ -29,7 +29,7 @@ import type { TenantId } from '../../src/core/ids.ts';
 import { type AwsControl, createAwsControl } from '../../src/entry/aws-control.ts';
 import { type AwsPorts, createAwsPorts } from '../../src/entry/aws-wiring.ts';
 import { listModels } from '../../src/models/registry.ts';
-import { openReleaseCatalog } from '../../src/models/releases.ts';
+import { openReleaseCatalog } from '../../src/models/release-catalog.ts';
 import { testConfig } from '../infra/support.ts';
 import { putTenantAlarmsOk } from '../support/cloudwatch.ts';
 import { MOTO_MISSING, type Moto, motoAvailable, startMoto } from '../support/moto.ts';
