@@ -1,7 +1,7 @@
 import { functionSettingsFor } from '../core/tenant.ts';
 import type { Operation, OperationStore } from '../ports/operation-store.ts';
 import { StoppedError } from '../ports/tenant-infrastructure.ts';
-import { changeOperation, progressOf, setStep } from './operations.ts';
+import { finishOperation, setStep } from './operations.ts';
 import { type ControlDeps, infrastructureOf } from './tenants.ts';
 
 export const APPLY_STEPS = ["apply the tenant's function settings to its dedicated resources"] as const;
@@ -21,20 +21,13 @@ export interface ApplyDeps extends ControlDeps {
  * resuming after a stop or a crash simply deploys again.
  */
 export async function driveApply(deps: ApplyDeps, op: Operation, signal: AbortSignal): Promise<void> {
-  const finish = (status: 'succeeded' | 'failed', error?: Operation['error']) =>
-    changeOperation(deps.operations, op.id, (current) => ({
-      ...current,
-      status,
-      progress: status === 'succeeded' ? 1 : progressOf(current.steps),
-      ...(error ? { error } : {}),
-    }));
   let detail = '';
   for (let round = 1; round <= MAX_ROUNDS; round++) {
     const tenant = await deps.directory.get(op.tenantId);
     if (tenant?.placement !== 'dedicated' || tenant.move) {
       // A move deploys (or removes) the dedicated resources with the settings current at that time.
       await setStep(deps.operations, op.id, 0, 'done', 'nothing to apply: the tenant is not dedicated now');
-      await finish('succeeded');
+      await finishOperation(deps.operations, op.id, 'succeeded');
       return;
     }
     const wanted = JSON.stringify(functionSettingsFor(tenant));
@@ -50,12 +43,12 @@ export async function driveApply(deps: ApplyDeps, op: Operation, signal: AbortSi
       const message = String((error as Error)?.message ?? error);
       // A failed update rolls back: the resources keep serving with the settings they had.
       await setStep(deps.operations, op.id, 0, 'failed', message);
-      await finish('failed', { code: 'apply_failed', message });
+      await finishOperation(deps.operations, op.id, 'failed', { code: 'apply_failed', message });
       return;
     }
     const now = await deps.directory.get(op.tenantId);
     if (!now || JSON.stringify(functionSettingsFor(now)) === wanted) break;
   }
   await setStep(deps.operations, op.id, 0, 'done', detail);
-  await finish('succeeded');
+  await finishOperation(deps.operations, op.id, 'succeeded');
 }

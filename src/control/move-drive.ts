@@ -2,7 +2,6 @@ import { backoffMs } from '../core/backoff.ts';
 import type { TenantId } from '../core/ids.ts';
 import { laneForPlacement, type StoreRef } from '../core/placement.ts';
 import type { Placement } from '../core/tenant.ts';
-import type { Operation } from '../ports/operation-store.ts';
 import { StoppedError } from '../ports/tenant-infrastructure.ts';
 import { removeOld } from './move-data.ts';
 import { drain } from './move-drain.ts';
@@ -56,14 +55,6 @@ export function createMoveDriver(deps: MoveDeps, run: MoveRun): (id: string) => 
   const log = deps.log ?? (() => undefined);
   const { signal, sleep, stopped, data } = run;
 
-  async function finish(
-    id: string,
-    status: 'succeeded' | 'failed',
-    error?: Operation['error'],
-  ): Promise<void> {
-    await finishOperation(deps.operations, id, status, error);
-  }
-
   /** Runs a step until it succeeds: steps are idempotent, so a failure (or a crash) just runs it again. */
   async function step(
     id: string,
@@ -103,13 +94,15 @@ export function createMoveDriver(deps: MoveDeps, run: MoveRun): (id: string) => 
     const done = (i: number) => op.steps[i]?.status === 'done';
     let tenant = await tenantToMove(deps, op, sleep);
     if (!tenant) {
-      return finish(
+      await finishOperation(
+        deps.operations,
         id,
         'failed',
         isOnboarding(op)
           ? ONBOARDING_STOPPED
           : { code: 'tenant_gone', message: 'The tenant no longer exists.' },
       );
+      return;
     }
     const switched = tenant.placement === to && tenant.move === undefined;
     if (!switched && tenant.move?.operationId !== id) {
@@ -117,10 +110,11 @@ export function createMoveDriver(deps: MoveDeps, run: MoveRun): (id: string) => 
       // onboarding's tenant is born with its move: one without it is another tenant of that id (the
       // onboarding was refused, or killed before its refusal was recorded), never to be promoted by it.
       if (tenant.move || tenant.placement !== from || isOnboarding(op)) {
-        return finish(id, 'failed', {
+        await finishOperation(deps.operations, id, 'failed', {
           code: 'superseded',
           message: 'The tenant changed before the move began.',
         });
+        return;
       }
       tenant = await setMove(deps.directory, tenant, { operationId: id, from, to, phase: 'provisioning' });
     }
@@ -206,7 +200,7 @@ export function createMoveDriver(deps: MoveDeps, run: MoveRun): (id: string) => 
         (id, ref) => data.removeShared(id, ref, signal),
       );
     });
-    await finish(id, 'succeeded');
+    await finishOperation(deps.operations, id, 'succeeded');
     log('info', 'placement move finished', { operationId: id, tenantId, from, to });
   }
 
@@ -229,7 +223,7 @@ export function createMoveDriver(deps: MoveDeps, run: MoveRun): (id: string) => 
         );
     }
     await setStep(deps.operations, id, PROVISION, 'failed', String((cause as Error)?.message ?? cause));
-    await finish(id, 'failed', {
+    await finishOperation(deps.operations, id, 'failed', {
       code: 'provisioning_failed',
       message: `Rolled back: ${String((cause as Error)?.message ?? cause)}`,
     });

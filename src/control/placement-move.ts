@@ -180,7 +180,7 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
         phase: 'provisioning',
       });
     } catch (error) {
-      await finish(op.id, 'failed', {
+      await finishOperation(deps.operations, op.id, 'failed', {
         code: 'move_in_progress',
         message: 'Another change of the tenant won.',
       });
@@ -190,14 +190,6 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
     }
     launch(op.id);
     return op;
-  }
-
-  async function finish(
-    id: string,
-    status: 'succeeded' | 'failed',
-    error?: Operation['error'],
-  ): Promise<void> {
-    await finishOperation(deps.operations, id, status, error);
   }
 
   async function offboard(id: string): Promise<void> {
