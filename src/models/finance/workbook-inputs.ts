@@ -1,7 +1,7 @@
 import { excelSerial, FIRST_PORTABLE_DATE, FIRST_PORTABLE_SERIAL } from '../finmath.ts';
 import type { JsonSchema } from '../types.ts';
-import { type InputRow, schemaInput } from '../xlsx/layout.ts';
-import { type Accepts, acceptsEnum, acceptsField, local } from '../xlsx/validation.ts';
+import { type InputRow, schemaFields } from '../xlsx/layout.ts';
+import { type Accepts, acceptsEnum, local } from '../xlsx/validation.ts';
 import { type FinanceResult, MIN_TERMINAL_SPREAD } from './run.ts';
 import { type FinanceInput, financeSchema, MAX_TERM_MONTHS, MAX_YEARS } from './schema.ts';
 
@@ -52,12 +52,7 @@ export function financeInputRows(
   input: FinanceInput,
   schema: JsonSchema = financeSchema,
 ): InputRow[] {
-  /** Excel data validation for a numeric input: its range in the tenant's schema (`acceptsField`). */
-  const accepts = (path: string, opts?: Parameters<typeof acceptsField>[2]) =>
-    acceptsField(schema, path, opts);
-  /** An input row of field `path`: validated by the tenant's schema, or locked when its rules fix the field. */
-  const field = (path: string, row: Omit<InputRow, 'accepts'>, a: () => Accepts) =>
-    schemaInput(schema, path, row, a);
+  const { accepts, field } = schemaFields(schema);
   const growthArray = Array.isArray(input.revenueGrowth);
   const inputs: InputRow[] = [
     { key: 'currency', label: 'Currency', value: input.currency, style: 'fixed' },

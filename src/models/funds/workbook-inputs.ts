@@ -1,6 +1,6 @@
 import type { JsonSchema } from '../types.ts';
-import { type InputRow, schemaInput } from '../xlsx/layout.ts';
-import { type Accepts, acceptsEnum, acceptsField, local } from '../xlsx/validation.ts';
+import { type InputRow, schemaFields } from '../xlsx/layout.ts';
+import { acceptsEnum, local } from '../xlsx/validation.ts';
 import type { FundsResult } from './run.ts';
 import { type FundsInput, fundsSchema } from './schema.ts';
 
@@ -14,12 +14,7 @@ export function fundsInputRows(
   input: FundsInput,
   schema: JsonSchema = fundsSchema,
 ): InputRow[] {
-  /** Excel data validation for a numeric input: its range in the tenant's schema (`acceptsField`). */
-  const accepts = (path: string, opts?: Parameters<typeof acceptsField>[2]) =>
-    acceptsField(schema, path, opts);
-  /** An input row of field `path`: validated by the tenant's schema, or locked when its rules fix the field. */
-  const field = (path: string, row: Omit<InputRow, 'accepts'>, a: () => Accepts) =>
-    schemaInput(schema, path, row, a);
+  const { accepts, field } = schemaFields(schema);
   const fee = input.managementFee;
   const L = input.fundLifeYears;
   const rates = input.contributionRates;

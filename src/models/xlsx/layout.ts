@@ -11,7 +11,7 @@ import {
   type Validation,
 } from './cells.ts';
 import { isPng } from './drawing.ts';
-import { type Accepts, fixedByTenant } from './validation.ts';
+import { type Accepts, acceptsField, fixedByTenant } from './validation.ts';
 
 /** Sheet names: the tenant's override for a default name, made valid for Excel. */
 export function sheetNamer(formatting: Formatting): (defaultName: string) => string {
@@ -77,6 +77,18 @@ export function schemaInput(
     ...row,
     style: LOCKED[row.style] ?? row.style,
     unit: row.unit ? `${row.unit}; ${TENANT_FIXED_NOTE}` : TENANT_FIXED_NOTE,
+  };
+}
+
+/**
+ * A model's two helpers for its Inputs rows, bound to the tenant's schema: `accepts`, the Excel data
+ * validation of a field (`acceptsField`), and `field`, the row of a field (`schemaInput`).
+ */
+export function schemaFields(schema: JsonSchema) {
+  return {
+    accepts: (path: string, opts?: Parameters<typeof acceptsField>[2]) => acceptsField(schema, path, opts),
+    field: (path: string, row: Omit<InputRow, 'accepts'>, accepts: () => Accepts) =>
+      schemaInput(schema, path, row, accepts),
   };
 }
 
