@@ -11,10 +11,8 @@ import { loadEmbeddedIssuer } from '../api/auth/issuer.ts';
 import { advisorRoutes } from '../api/routes/advisor.ts';
 import { releaseRoutes } from '../api/routes/releases.ts';
 import { advisorFor, respectOperatorMsFrom, startAutoPlacement } from '../control/advisor.ts';
-import { startDeadLetterSettler } from '../control/dead-letter-settler.ts';
 import { diskSpaceOf } from '../control/disk-space.ts';
 import { createControlHooks } from '../control/hooks.ts';
-import { startJobReconciler } from '../control/job-reconciler.ts';
 import { ensureQueue, WEBHOOK_QUEUE } from '../control/lanes.ts';
 import { createTenantMetrics } from '../control/metrics.ts';
 import { bufferedHistory } from '../control/metrics-history.ts';
@@ -33,7 +31,6 @@ import { warmInputValidation } from '../models/rules.ts';
 import { localJobSpans, startLocalTracing } from '../observability/local-tracing.ts';
 import { startTracing } from '../observability/tracing.ts';
 import type { ControlHooks } from '../ports/control-hooks.ts';
-import { canScan, hasDeadLetterOutbox } from '../ports/message-queue.ts';
 import { type FunctionHost, startFunctionHost } from '../runtime/function-host.ts';
 import { createJobEvents, type JobEvents } from '../runtime/job-events.ts';
 import { moduleUrl } from '../runtime/module-url.ts';
@@ -44,6 +41,7 @@ import type { AwsPorts } from './aws-wiring.ts';
 import { billingDepsFor, startBilling } from './billing-wiring.ts';
 import type { ServerConfig } from './config.ts';
 import { openEmbeddedPlatform, releasesDirOf } from './embedded-wiring.ts';
+import { startJobRecovery } from './job-recovery.ts';
 import { isAddressInUse, PortInUseError } from './listen-port.ts';
 import { startEmbeddedMetricsHistory } from './metrics-history.ts';
 import { announcesToUsers } from './notification-flag.ts';
@@ -386,57 +384,6 @@ export async function startPlatform(
       await history?.stop();
       await platform.close();
       await tracing.shutdown();
-    },
-  };
-}
-
-/**
- * Jobs whose message is gone end anyway: the dead-letter settler fails the job of every message the queue
- * dead-letters (from the queue's outbox, so at start it settles what a crash left), and the reconciler
- * finds jobs that lost their message any other way. Both where the queue can (the embedded one); on AWS
- * the dead-letter settler is a Lambda of its own (lambda-dead-letters.ts).
- */
-function startJobRecovery(
-  config: ServerConfig,
-  platform: Pick<AwsPorts, 'queue' | 'directory' | 'stores'>,
-  events: JobEvents,
-  metrics: ReturnType<typeof createTenantMetrics>,
-  app: FastifyInstance,
-  notifications: boolean,
-) {
-  const deps = {
-    directory: platform.directory,
-    stores: platform.stores,
-    queue: platform.queue,
-    notifications,
-    notify: (job: Parameters<JobEvents['publish']>[0]) => events.publish(job),
-  };
-  const onError = (error: unknown) => app.log.error({ err: error }, 'job recovery');
-  const queue = platform.queue;
-  const settler = hasDeadLetterOutbox(queue)
-    ? startDeadLetterSettler({
-        ...deps,
-        outbox: queue,
-        onSettled: (tenantId, outcome) => {
-          if (outcome === 'settled') metrics.recordRecovery(tenantId, 'dead_letter_settled');
-        },
-        onError,
-      })
-    : undefined;
-  const reconciler = canScan(queue)
-    ? startJobReconciler({
-        ...deps,
-        queue,
-        graceMs: config.reconcileGraceSec * 1000,
-        intervalMs: Math.min(60_000, Math.max(1000, (config.reconcileGraceSec * 1000) / 4)),
-        maxAttempts: config.maxReceiveCount,
-        onRecovered: (tenantId, action) => metrics.recordRecovery(tenantId, action),
-        onError,
-      })
-    : undefined;
-  return {
-    async stop() {
-      await Promise.all([settler?.stop(), reconciler?.stop()]);
     },
   };
 }
