@@ -1,7 +1,7 @@
 import { functionSettingsFor } from '../core/tenant.ts';
 import type { Operation, OperationStore } from '../ports/operation-store.ts';
 import { StoppedError } from '../ports/tenant-infrastructure.ts';
-import { changeOperation, progressOf, setStep } from './operations.ts';
+import { finishOperation, setStep } from './operations.ts';
 import { type ControlDeps, infrastructureOf } from './tenants.ts';
 
 export const APPLY_STEPS = ["apply the tenant's function settings to its dedicated resources"] as const;
@@ -22,12 +22,7 @@ export interface ApplyDeps extends ControlDeps {
  */
 export async function driveApply(deps: ApplyDeps, op: Operation, signal: AbortSignal): Promise<void> {
   const finish = (status: 'succeeded' | 'failed', error?: Operation['error']) =>
-    changeOperation(deps.operations, op.id, (current) => ({
-      ...current,
-      status,
-      progress: status === 'succeeded' ? 1 : progressOf(current.steps),
-      ...(error ? { error } : {}),
-    }));
+    finishOperation(deps.operations, op.id, status, error);
   let detail = '';
   for (let round = 1; round <= MAX_ROUNDS; round++) {
     const tenant = await deps.directory.get(op.tenantId);

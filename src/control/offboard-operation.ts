@@ -20,7 +20,7 @@ import {
   findRemains,
   type Offboarded,
 } from './offboard-erase.ts';
-import { changeOperation, newOperation, progressOf, STEP_RETRY, setStep } from './operations.ts';
+import { changeOperation, finishOperation, newOperation, STEP_RETRY, setStep } from './operations.ts';
 
 export const OFFBOARD_STEPS = [
   'stop new work and cancel queued jobs',
@@ -262,15 +262,10 @@ export async function driveOffboard(
     });
   } catch (error) {
     if (!(error instanceof OffboardFailed)) throw error;
-    await changeOperation(deps.operations, id, (o) => ({
-      ...o,
-      status: 'failed',
-      progress: progressOf(o.steps),
-      error: { code: error.code, message: error.message },
-    }));
+    await finishOperation(deps.operations, id, 'failed', { code: error.code, message: error.message });
     return;
   }
-  await changeOperation(deps.operations, id, (current) => ({ ...current, status: 'succeeded', progress: 1 }));
+  await finishOperation(deps.operations, id, 'succeeded');
   deps.log?.('info', 'offboarding finished', { operationId: id, tenantId });
 }
 
