@@ -35,7 +35,8 @@ export function progressOf(steps: OperationStep[], runningFraction = 0): number 
 
 /**
  * Writes an operation change with compare-and-set, re-reading on a lost race: each writer only changes
- * what it owns (one step, or the final status), so re-applying its change to the newer version is safe.
+ * what it owns (one step, or the final status), so re-applying its change to the newer version is safe. A
+ * change that finds nothing to do answers `change`'s argument as it is (`op` itself): no write.
  */
 export async function changeOperation(
   store: OperationStore,
@@ -45,7 +46,8 @@ export async function changeOperation(
   return retryOnConflict(async () => {
     const current = await store.get(id);
     if (!current) throw new Error(`Operation ${id} is gone.`);
-    return store.update(change(current), current.version);
+    const next = change(current);
+    return next === current ? current : store.update(next, current.version);
   }, 11);
 }
 
@@ -58,6 +60,8 @@ export function setStep(
   fraction?: number,
 ): Promise<Operation> {
   return changeOperation(store, id, (op) => {
+    // A step of an ended operation stays as it ended (a second driver's late step of a halted upgrade).
+    if (op.status !== 'running') return op;
     const steps = op.steps.map((s, i) => {
       if (i !== index) return s;
       const { detail: _old, ...rest } = s;
@@ -87,19 +91,28 @@ export function setOperationParams(
   return changeOperation(store, id, (op) => ({ ...op, params: { ...op.params, ...params } }));
 }
 
-/** Ends an operation `succeeded` (progress 1) or `failed` (progress of its steps done), with `error` if given. */
+/**
+ * Ends a running operation `succeeded` (progress 1) or `failed` (progress of its steps done), with `error` if
+ * given. An operation ends once: one already ended is answered as it is, unchanged. Two processes may drive
+ * one operation (an upgrade's control function and an API or server told to drive too): the one that ended
+ * it second wrote its ending over the first's (`succeeded` over `rolled_back`).
+ */
 export function finishOperation(
   store: OperationStore,
   id: string,
   status: 'succeeded' | 'failed',
   error?: Operation['error'],
 ): Promise<Operation> {
-  return changeOperation(store, id, (op) => ({
-    ...op,
-    status,
-    progress: status === 'succeeded' ? 1 : progressOf(op.steps),
-    ...(error ? { error } : {}),
-  }));
+  return changeOperation(store, id, (op) =>
+    op.status !== 'running'
+      ? op
+      : {
+          ...op,
+          status,
+          progress: status === 'succeeded' ? 1 : progressOf(op.steps),
+          ...(error ? { error } : {}),
+        },
+  );
 }
 
 /** The operation as the API shows it (the web console polls exactly this shape). */

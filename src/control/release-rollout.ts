@@ -23,6 +23,7 @@ import {
 import { sampleHealth } from './release-health.ts';
 import { countFailure, permanentRolloutFailure } from './rollout-failures.ts';
 import { haltRollout, markAborted, rollBackWave, stopAborted } from './rollout-halt.ts';
+import { claimRolloutSlot } from './rollout-slot.ts';
 import { applyRelease, incarnationsOf } from './rollout-waves.ts';
 import type { ControlDeps } from './tenants.ts';
 
@@ -217,6 +218,8 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
       incarnations: JSON.stringify(incarnations),
       observeMs: String(request.observeMs ?? deps.observeMs ?? 300_000),
     });
+    // The listing above is only a fast answer: the claim decides (two starts at once both found none).
+    await claimRolloutSlot(deps.operations, op.id);
     await deps.operations.create(op);
     launch(op.id);
     return op;
@@ -232,6 +235,8 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
     for (const [i, wave] of waves.entries()) {
       if (stopped) throw new Error('The upgrade runner stopped.');
       op = await requireOp(id);
+      // Ended by another driver (its halt, or its abort carried out): nothing more is deployed.
+      if (op.status !== 'running') return;
       if (op.steps[i]?.status === 'done') continue;
       if (op.params.abort !== undefined) return stopAborted(deps, op);
       if (op.params[`wave${i}.rollback`] !== undefined)
@@ -253,7 +258,14 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
       const start = op.params[`wave${i}.start`] as string;
       const baseline = JSON.parse(op.params[`wave${i}.baseline`] ?? '{}') as Record<string, HealthSample>;
       const firingBefore = new Set(JSON.parse(op.params[`wave${i}.alarms`] ?? '[]') as string[]);
-      await setStep(deps.operations, id, i, 'running', `deploying ${release} to ${wave.join(', ')}`);
+      const deploying = await setStep(
+        deps.operations,
+        id,
+        i,
+        'running',
+        `deploying ${release} to ${wave.join(', ')}`,
+      );
+      if (deploying.status !== 'running') return;
       const applied = await applyRelease(deps, wave, () => release, incarnationsOf(op));
       await deps.onReleaseChange?.();
       const until = Date.parse(start) + observeMs;
@@ -279,6 +291,7 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
         if (left <= 0) break;
         if (stopped) throw new Error('The upgrade runner stopped.');
         const latest = await requireOp(id);
+        if (latest.status !== 'running') return;
         if (latest.params.abort !== undefined) return stopAborted(deps, latest);
         await setStep(
           deps.operations,
@@ -300,10 +313,11 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
       // release is not made current), one asked after is refused (409). Unclaimed, an abort recorded while
       // the last wave ended was answered 202 and the upgrade then succeeded with the release current.
       const claimed = await changeOperation(deps.operations, id, (o) =>
-        o.params.abort !== undefined || o.params.finishing !== undefined
+        o.status !== 'running' || o.params.abort !== undefined || o.params.finishing !== undefined
           ? o
           : { ...o, params: { ...o.params, finishing: new Date().toISOString() } },
       );
+      if (claimed.status !== 'running') return;
       if (claimed.params.abort !== undefined) return stopAborted(deps, claimed);
       await deps.catalog.setCurrent(release);
       await deps.onReleaseChange?.();

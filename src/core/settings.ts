@@ -76,3 +76,21 @@ export function choiceSettingOf<T extends string>(
     throw new ConfigError(name, `${name} must be one of ${choices.join(', ')}, not "${value}"`);
   return value as T;
 }
+
+const TRUE_WORDS: ReadonlySet<string> = new Set(['1', 'true', 'on', 'yes']);
+const FALSE_WORDS: ReadonlySet<string> = new Set(['0', 'false', 'off', 'no']);
+
+/**
+ * A yes/no setting, `fallback` when unset or empty: `1`, `true`, `on`, `yes` or `0`, `false`, `off`, `no`,
+ * in any case, spaces around ignored. Each flag was compared with one spelling (`=== 'on'`, `1`/`true`), so
+ * `SILOPOOL_NOTIFICATIONS=true` or `SILOPOOL_WEBHOOK_ALLOW_HTTP=TRUE` was silently off.
+ * @throws ConfigError naming the variable for anything else
+ */
+export function flagSettingOf(env: SettingsEnv, name: string, fallback = false): boolean {
+  const value = settingOf(env, name);
+  if (value === undefined) return fallback;
+  const word = value.trim().toLowerCase();
+  if (TRUE_WORDS.has(word)) return true;
+  if (FALSE_WORDS.has(word)) return false;
+  throw new ConfigError(name, `${name} must be on or off (1, true, yes / 0, false, no), not "${value}"`);
+}

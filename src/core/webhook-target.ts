@@ -1,5 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import { ConfigError } from './errors.ts';
+import { flagSettingOf } from './settings.ts';
 
 /**
  * Where webhooks may point. The default refuses every address that is not public unicast and every
@@ -59,9 +60,9 @@ const EXTRA_REFUSED: Parameters<typeof ipaddr.subnetMatch>[1] = {
 };
 
 /**
- * Parses the operator's settings: `allowHttp` is `1`/`true`; `allowHosts` lists host names (`*.corp`
+ * Parses the operator's settings: `allowHttp` is a flag (`flagSettingOf`: `1`, `true`, `on`…); `allowHosts` lists host names (`*.corp`
  * for a suffix), addresses and CIDR ranges separated by commas or spaces.
- * @throws Error naming the entry that is none of these.
+ * @throws ConfigError naming the entry that is none of these, or an `allowHttp` neither on nor off.
  */
 export function parseWebhookTargetPolicy(settings: {
   allowHttp?: string | undefined;
@@ -79,7 +80,11 @@ export function parseWebhookTargetPolicy(settings: {
         `SILOPOOL_WEBHOOK_ALLOW_HOSTS: "${entry}" is not a host name, an address or a CIDR range`,
       );
   }
-  return { allowHttp: ['1', 'true'].includes(settings.allowHttp ?? ''), allowNames, allowRanges };
+  const allowHttp = flagSettingOf(
+    { SILOPOOL_WEBHOOK_ALLOW_HTTP: settings.allowHttp },
+    'SILOPOOL_WEBHOOK_ALLOW_HTTP',
+  );
+  return { allowHttp, allowNames, allowRanges };
 }
 
 /** Reads the policy from `SILOPOOL_WEBHOOK_ALLOW_HTTP` and `SILOPOOL_WEBHOOK_ALLOW_HOSTS`. */

@@ -79,7 +79,9 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     visibilityTimeoutSec: secondsOf(env, 'SILOPOOL_VISIBILITY_TIMEOUT_SEC', 30, MIN_VISIBILITY_TIMEOUT_SEC),
     maxReceiveCount: intOf(env, 'SILOPOOL_MAX_RECEIVES', 4, MAX_RECEIVES_RANGE),
     reconcileGraceSec: secondsOf(env, 'SILOPOOL_RECONCILE_GRACE_SEC', 600),
-    ...(env.SILOPOOL_WORKERS ? { workers: intOf(env, 'SILOPOOL_WORKERS', 2, { min: 1 }) } : {}),
+    ...(settingOf(env, 'SILOPOOL_WORKERS') !== undefined
+      ? { workers: intOf(env, 'SILOPOOL_WORKERS', 2, { min: 1, max: MAX_WORKERS }) }
+      : {}),
     eventsPerThread: intOf(env, 'SILOPOOL_EVENTS_PER_THREAD', 1, { min: 1 }),
     bodyLimit: intOf(env, 'SILOPOOL_BODY_LIMIT', 256 * 1024, { min: 1 }),
     trustProxy: trustProxyOf(env),
@@ -179,6 +181,12 @@ const intOf = intSettingOf;
  * number and dead-lettered every accepted job before its first run ("after 0 receives").
  */
 export const MAX_RECEIVES_RANGE = { min: 1, max: 1000 } as const;
+/**
+ * Most worker threads of the shared functions. The pool starts them all at once, each with its own copy of
+ * the model code: `SILOPOOL_WORKERS=100000` passed as a whole number and the server spent its start
+ * spawning threads until memory ran out.
+ */
+export const MAX_WORKERS = 1024;
 /**
  * Shortest visibility timeout of the lanes, seconds. 0 made every message a function had received visible
  * again at once: other threads received it too, each job ran up to its whole receive count in parallel, and

@@ -21,6 +21,12 @@ const LOOK_AGAIN_MS = 10_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+// Read at start, as every function reads its settings: read in each run, a malformed one failed every run
+// before it drove anything, so a typo in an advisor setting stopped every placement move and upgrade.
+/** `SILOPOOL_ADVISOR_EVERY_MIN`, whole minutes from 1 to a day (default 15); text read as NaN made the advisor never due. */
+const ADVISOR_EVERY_MIN = intSettingOf(process.env, 'SILOPOOL_ADVISOR_EVERY_MIN', 15, { min: 1, max: 1440 });
+const RESPECT_OPERATOR_MS = respectOperatorMsFrom(process.env);
+
 // Built once per execution environment.
 const ports = createAwsPorts();
 const control = createAwsControl(ports);
@@ -57,7 +63,7 @@ export async function handler(_event: unknown, context: Pick<Context, 'getRemain
         advisor: {
           ...advisorFor(
             { directory: ports.directory, stores: ports.stores, queue: ports.queue },
-            { operations: ports.operations, respectOperatorMs: respectOperatorMsFrom(process.env) },
+            { operations: ports.operations, respectOperatorMs: RESPECT_OPERATOR_MS },
           ),
           // Tenants whose contract names another Region are never advised shared, nor dedicated where the
           // platform cannot deploy.
@@ -87,7 +93,7 @@ export async function handler(_event: unknown, context: Pick<Context, 'getRemain
       // today's storage, and the lane hours since the previous pass (at most a day back).
       if (ports.usage) {
         const now = Date.now();
-        const every = advisorEveryMin() * 60_000;
+        const every = ADVISOR_EVERY_MIN * 60_000;
         const added = await meterPass(
           { directory: ports.directory, stores: ports.stores, usage: ports.usage },
           { now, lastPassMs: now - every },
@@ -147,16 +153,7 @@ export async function sweepDeadLetters(): Promise<SweepReport> {
   return report;
 }
 
-/**
- * `SILOPOOL_ADVISOR_EVERY_MIN`, whole minutes from 1 to a day (default 15); text read as NaN made the advisor
- * never due and the metering pass look back NaN ms.
- */
-function advisorEveryMin(): number {
-  return intSettingOf(process.env, 'SILOPOOL_ADVISOR_EVERY_MIN', 15, { min: 1, max: 1440 });
-}
-
 /** The advisor runs every `SILOPOOL_ADVISOR_EVERY_MIN` minutes (default 15): it reads every tenant's usage. */
 function advisorDue(now: Date): boolean {
-  const every = advisorEveryMin();
-  return Math.floor(now.getTime() / 60_000) % every === 0;
+  return Math.floor(now.getTime() / 60_000) % ADVISOR_EVERY_MIN === 0;
 }

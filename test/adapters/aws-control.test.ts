@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ensureLaneQueues } from '../../src/control/lanes.ts';
 import { createMoveRunner } from '../../src/control/placement-move.ts';
 import { createTenant } from '../../src/control/tenants.ts';
@@ -73,6 +73,8 @@ describe('the control function (src/entry/lambda-control.ts)', () => {
   }, 60_000);
 
   it('runs the placement advisor: a tenant whose policy is auto and that requires isolation is promoted', async () => {
+    // Read when the function starts: a fresh start with the setting.
+    vi.resetModules();
     process.env.SILOPOOL_ADVISOR_EVERY_MIN = '1';
     const id = parseTenantId(newTenantId('auto'));
     await ensureLaneQueues(ports.queue, id, 'shared');
@@ -94,5 +96,23 @@ describe('the control function (src/entry/lambda-control.ts)', () => {
     const again = await handler({}, { getRemainingTimeInMillis: () => 180_000 });
     expect(again.autoMoves).toBe(0);
     delete process.env.SILOPOOL_ADVISOR_EVERY_MIN;
+  }, 60_000);
+
+  // Read in each run, a malformed advisor setting failed every run before it drove anything: no placement
+  // move or upgrade went on, and the function itself started fine.
+  it('refuses a malformed advisor setting at start, naming it, instead of failing every run', async () => {
+    for (const [name, value] of [
+      ['SILOPOOL_ADVISOR_EVERY_MIN', '0'],
+      ['SILOPOOL_ADVISOR_EVERY_MIN', 'often'],
+      ['SILOPOOL_ADVISOR_RESPECT_DAYS', 'a week'],
+    ] as const) {
+      vi.resetModules();
+      process.env[name] = value;
+      try {
+        await expect(import('../../src/entry/lambda-control.ts'), `${name}=${value}`).rejects.toThrow(name);
+      } finally {
+        delete process.env[name];
+      }
+    }
   }, 60_000);
 });

@@ -152,7 +152,9 @@ describe('every environment variable the code reads', () => {
 function settingsReadBy(text: string): string[] {
   const direct = [...text.matchAll(/\benv(?:\.|\[')([A-Z][A-Z0-9_]+)/g)].map((m) => m[1]!);
   const readers = [
-    ...text.matchAll(/\b(?:setting|firstSetting|urlSetting|intSetting|choiceSetting)Of\(([^)]*)\)/g),
+    ...text.matchAll(
+      /\b(?:setting|firstSetting|urlSetting|intSetting|choiceSetting|flagSetting)Of\(([^)]*)\)/g,
+    ),
   ].flatMap((m) => [...m[1]!.matchAll(/(?<!name\()'([A-Z][A-Z0-9_]+)'/g)].map((n) => n[1]!));
   const fields = [...text.matchAll(/\bsetting: '([A-Z][A-Z0-9_]+)'/g)].map((m) => m[1]!);
   const prefixes = [...text.matchAll(/\bprefix: '([A-Z][A-Z0-9_]*_)'/g)].map((m) => m[1]!);

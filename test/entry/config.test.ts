@@ -41,6 +41,18 @@ describe('counts and timeouts of the lanes', () => {
     expect(readConfig({ SILOPOOL_MAX_RECEIVES: '1000' }).maxReceiveCount).toBe(1000);
   });
 
+  // The pool starts every thread at once: 100000 passed and the start spawned threads until memory ran out.
+  it('SILOPOOL_WORKERS past 1024 is refused, naming it; 1 to 1024 and an empty value are taken', () => {
+    for (const value of ['1025', '100000', '9007199254740991'])
+      expect(() => readConfig({ SILOPOOL_WORKERS: value }), value).toThrow(
+        /SILOPOOL_WORKERS must be .* from 1 to 1024/,
+      );
+    expect(readConfig({ SILOPOOL_WORKERS: '1024' }).workers).toBe(1024);
+    expect(readConfig({ SILOPOOL_WORKERS: ' 3 ' }).workers).toBe(3);
+    expect(readConfig({ SILOPOOL_WORKERS: '' }).workers).toBeUndefined();
+    expect(() => readConfig({ SILOPOOL_WORKERS: '0' })).toThrow('SILOPOOL_WORKERS');
+  });
+
   it('SILOPOOL_VISIBILITY_TIMEOUT_SEC=0 is refused, naming it; 1 is taken', () => {
     expect(() => readConfig({ SILOPOOL_VISIBILITY_TIMEOUT_SEC: '0' })).toThrow(
       'SILOPOOL_VISIBILITY_TIMEOUT_SEC',
