@@ -276,6 +276,8 @@ export async function startPlatform(
     },
   });
   hooks.onboardMoving = (tenantId, create) => placement.moves.onboard(tenantId, create);
+  hooks.onboardDedicated = (tenant, provisionAndCreate) =>
+    placement.moves.onboardDedicated(tenant, provisionAndCreate);
   hooks.applySettings = (tenantId) => placement.moves.applySettings(tenantId);
   // Limits of a new or changed tenant apply at once, not at the host's next refresh; so do a new dedicated
   // tenant's lanes and a dedicated tenant's function settings (docs/placement.md).
@@ -326,6 +328,9 @@ export async function startPlatform(
   });
   await billing.ready;
 
+  // A dedicated onboarding a crash cut short between its lanes and its record is settled before the first
+  // request (embedded, this process holds DATA_DIR alone; on AWS the control function settles them).
+  if (embedded) await placement.moves.reconcileOnboardings();
   await options.beforeListen?.();
   const address = await app.listen({ host: config.host, port: config.port }).catch((error: unknown) => {
     throw isAddressInUse(error) ? new PortInUseError(config.port, { cause: error }) : error;
