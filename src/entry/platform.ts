@@ -90,6 +90,9 @@ export async function startPlatform(
   // Temp files of writes a SIGKILL cut short hold disk space and nothing else: cleared at each start.
   if (config.backend !== 'aws') await removeStaleTempFiles(config.dataDir);
   const embedded = config.backend === 'aws' ? undefined : openEmbeddedPlatform(config.dataDir);
+  // Dedicated tenants' databases are migrated now, before anything serves or runs: migrated on first use, one
+  // that rewrites every row held the event loop every tenant's requests share for as long as its copy took.
+  const migrated = embedded?.migrateDedicatedStores() ?? [];
   // Embedded, spans are also kept in DATA_DIR/traces.sqlite; either way OTLP when configured.
   const tracing = embedded
     ? startLocalTracing('silopool-api', config.dataDir, { context: 'explicit' })
@@ -275,6 +278,8 @@ export async function startPlatform(
       await Promise.all([host.refresh(), placement.dedicated.refresh()]);
     },
   });
+  for (const { tenantId, from, to, ms } of migrated)
+    app.log.info({ tenantId, from, to, ms }, "migrated a dedicated tenant's database at start");
   hooks.onboardMoving = (tenantId, create) => placement.moves.onboard(tenantId, create);
   hooks.onboardDedicated = (tenant, provisionAndCreate) =>
     placement.moves.onboardDedicated(tenant, provisionAndCreate);
