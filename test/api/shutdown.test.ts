@@ -65,7 +65,7 @@ describe('graceful shutdown', () => {
     // The stop says it began and, once drained and closed, that it ended (it said only the first).
     await expect
       .poll(() => server.output(), { timeout: 5_000 })
-      .toMatch(/SIGTERM: stopping[^]*Stopped after SIGTERM in \d+\.\d s/);
+      .toMatch(/SIGTERM: stopping[\s\S]*Stopped after SIGTERM in \d+\.\d s/);
 
     const after = await startTestServer({ dataDir: server.dataDir });
     cleanup.push(() => after.stop());
