@@ -10,6 +10,7 @@ import { loadEmbeddedIssuer } from '../api/auth/issuer.ts';
 import { tenantView } from '../api/routes/admin.ts';
 import { listApiKeys, revokeApiKey, rotateApiKey } from '../control/api-keys.ts';
 import { offboardNow } from '../control/offboard-operation.ts';
+import { recordOnboarding } from '../control/onboarding.ts';
 import { operationView } from '../control/operations.ts';
 import type { BillingDeps } from '../control/statements.ts';
 import {
@@ -302,7 +303,9 @@ async function directOperator(dataDir: string, silent?: string): Promise<Operato
       costs: costTableFromEnv('embedded'),
     },
     async createTenant(input) {
-      const { tenant, apiKey } = await createTenant(deps, input);
+      // Recorded first, like the server's: the server's next start settles one this process left cut short.
+      const record = recordOnboarding({ ...deps, operations: createSqliteOperationStore(platform.db) });
+      const { tenant, apiKey } = await createTenant(deps, input, undefined, undefined, record);
       return { tenant: tenantView(tenant), apiKey };
     },
     async listTenants() {

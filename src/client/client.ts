@@ -130,7 +130,13 @@ export class SilopoolClient extends ApiTransport {
   async listOperations(tenantId: string): Promise<Operation[]> {
     return (await this.json<Page<Operation>>('GET', `/v1/admin/tenants/${enc(tenantId)}/operations`)).items;
   }
-  listReleases(): Promise<{ current: string; items: Release[]; invalid: { id: string; message: string }[] }> {
+  /** `current` is null, and `pointer` says why, while the current release pointer is damaged (a rollout repairs it). */
+  listReleases(): Promise<{
+    current: string | null;
+    pointer?: { code: string; message: string };
+    items: Release[];
+    invalid: { id: string; message: string }[];
+  }> {
     return this.json('GET', '/v1/admin/releases');
   }
   /** Starts an upgrade (or answers the one in flight for the same release): the operation to follow. */

@@ -5,7 +5,7 @@ import type { Job, JobLogEntry, JobStatus, JobTimeline, Placement } from './type
 
 export interface Operation {
   id: string;
-  kind: 'move' | 'apply' | 'offboard' | 'rollout';
+  kind: 'move' | 'apply' | 'offboard' | 'rollout' | 'onboard';
   tenantId: string;
   status: 'running' | 'succeeded' | 'failed';
   /** 0..1 */

@@ -3,7 +3,7 @@ import { ConditionFailedError, ConflictError, NotFoundError, ValidationError } f
 import { parseTenantId, type TenantId } from '../core/ids.ts';
 import { checkRegion, REGION_PATTERN } from '../core/region.ts';
 import type { Placement } from '../core/tenant.ts';
-import type { OnboardMoving } from '../ports/control-hooks.ts';
+import type { OnboardDedicated, OnboardMoving } from '../ports/control-hooks.ts';
 import type { Operation } from '../ports/operation-store.ts';
 import { StoppedError } from '../ports/tenant-infrastructure.ts';
 import { APPLY_STEPS, driveApply } from './apply-settings.ts';
@@ -13,7 +13,7 @@ import { createMoveDriver } from './move-drive.ts';
 import { MOVE_STEPS, type MoveDataSteps, type MoveDeps } from './move-steps.ts';
 import { setMove } from './move-tenant.ts';
 import { driveOffboard, newOffboardOperation } from './offboard-operation.ts';
-import { onboardMoving } from './onboarding.ts';
+import { driveOnboard, ONBOARDING_CUT_SHORT, onboardMoving, recordOnboarding } from './onboarding.ts';
 import { finishOperation, newOperation } from './operations.ts';
 import { infrastructureOf } from './tenants.ts';
 
@@ -26,6 +26,14 @@ export interface MoveRunner {
   start(tenantId: string, to: Placement, options?: { region?: string }): Promise<Operation>;
   /** Onboards a tenant promoted at once (`OnboardMoving`): its promotion recorded before it exists. */
   onboard: OnboardMoving;
+  /** Onboards a dedicated tenant whose lanes are made at once, its intent recorded first (`recordOnboarding`). */
+  onboardDedicated: OnboardDedicated;
+  /**
+   * Settles every onboarding left running (`driveOnboard`) without waiting out its grace: only for a
+   * process that holds the stores alone and serves nothing yet (the embedded server before it listens).
+   * Answers how many it settled.
+   */
+  reconcileOnboardings(): Promise<number>;
   /**
    * Applies a dedicated tenant's changed function settings to its resources when that takes an operation
    * (a stack update); answers the operation, or undefined when there is nothing to run.
@@ -83,7 +91,14 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
    */
   function launch(id: string, kind: Operation['kind'] = 'move'): void {
     if (active.has(id) || stopped || deps.drive === 'elsewhere') return;
-    const once = () => (kind === 'apply' ? apply(id) : kind === 'offboard' ? offboard(id) : drive(id));
+    const once = () =>
+      kind === 'apply'
+        ? apply(id)
+        : kind === 'offboard'
+          ? offboard(id)
+          : kind === 'onboard'
+            ? onboarding(id)
+            : drive(id);
     const paused = () =>
       log('info', 'placement move paused; it resumes where it stopped', { operationId: id });
     const run = (async () => {
@@ -197,6 +212,14 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
     if (op?.status === 'running') await driveOffboard(deps, op, abort.signal);
   }
 
+  async function onboarding(id: string): Promise<void> {
+    const op = await deps.operations.get(id);
+    if (op?.status !== 'running') return;
+    const settled = await driveOnboard(deps, op, sleep);
+    if (settled.error?.code === ONBOARDING_CUT_SHORT.code)
+      log('warn', 'an onboarding cut short was rolled back', { operationId: id, tenantId: op.tenantId });
+  }
+
   async function apply(id: string): Promise<void> {
     const op = await deps.operations.get(id);
     if (op?.status === 'running') await driveApply(deps, op, abort.signal);
@@ -205,6 +228,20 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
   return {
     start,
     onboard: onboardMoving(deps.operations, launch),
+    onboardDedicated: recordOnboarding(deps),
+    async reconcileOnboardings() {
+      const left = (await deps.operations.listRunning()).filter((op) => op.kind === 'onboard');
+      for (const op of left) {
+        const settled = await driveOnboard(deps, op, sleep, true);
+        log('warn', 'an onboarding cut short was settled', {
+          operationId: op.id,
+          tenantId: op.tenantId,
+          status: settled.status,
+          ...(settled.error ? { code: settled.error.code } : {}),
+        });
+      }
+      return left.length;
+    },
     async applySettings(tenantId) {
       const tenant = await deps.directory.get(tenantId);
       if (tenant?.placement !== 'dedicated' || tenant.move) return undefined;

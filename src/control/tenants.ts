@@ -13,7 +13,7 @@ import {
   type TenantConfig,
 } from '../core/tenant.ts';
 import type { BillingItems } from '../ports/billing-items.ts';
-import type { OnboardMoving } from '../ports/control-hooks.ts';
+import type { OnboardDedicated, OnboardMoving } from '../ports/control-hooks.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { Operation } from '../ports/operation-store.ts';
 import type { StoreProvider } from '../ports/stores.ts';
@@ -64,6 +64,8 @@ export async function createTenant(
   intended: Placement = input.placement ?? 'shared',
   /** That promotion, recorded on the tenant in the write that creates it (`MoveRunner.onboard`). */
   move?: Tenant['move'],
+  /** Records a dedicated onboarding's intent before its lanes are made (control/onboarding.ts). */
+  record?: OnboardDedicated,
 ): Promise<{ tenant: Tenant; apiKey: string }> {
   const id = parseTenantId(input.id);
   const placement = input.placement ?? 'shared';
@@ -103,8 +105,14 @@ export async function createTenant(
       'tenant_exists',
     );
   if (taken) throw new ConflictError(`Tenant ${id} already exists.`, 'tenant_exists');
-  await provisionPlacement(deps, tenant, placement);
-  await deps.directory.create(tenant);
+  const provisionAndCreate = async () => {
+    await provisionPlacement(deps, tenant, placement);
+    await deps.directory.create(tenant);
+  };
+  // A dedicated tenant's lanes are made before its record: a crash between the two left them with no
+  // tenant and nothing to find them. Recorded first, a start removes them (`driveOnboard`).
+  if (placement === 'dedicated' && record) await record(tenant, provisionAndCreate);
+  else await provisionAndCreate();
   return { tenant, apiKey: key.key };
 }
 
@@ -118,13 +126,14 @@ export async function onboardTenant(
   input: CreateTenantInput,
   hooks: {
     onboardMoving?: OnboardMoving;
+    onboardDedicated?: OnboardDedicated;
     tenantChanged?(tenantId: TenantId): Promise<void>;
   } = {},
 ): Promise<{ tenant: Tenant; apiKey: string; operation?: Operation }> {
   const slow =
     input.placement === 'dedicated' && infrastructureOf(deps).speed === 'slow' && hooks.onboardMoving;
   if (!slow) {
-    const created = await createTenant(deps, input);
+    const created = await createTenant(deps, input, undefined, undefined, hooks.onboardDedicated);
     await hooks.tenantChanged?.(created.tenant.id);
     return created;
   }

@@ -8,7 +8,11 @@ import {
   type SqliteMessageQueue,
 } from '../adapters/embedded/index.ts';
 import { createSqliteJobIntake, type SqliteJobIntake } from '../adapters/embedded/job-intake.ts';
-import { createEmbeddedStoreProvider, type Durability } from '../adapters/embedded/store-provider.ts';
+import {
+  createEmbeddedStoreProvider,
+  type Durability,
+  type EmbeddedStoreProvider,
+} from '../adapters/embedded/store-provider.ts';
 import { createSqliteUsageLedger } from '../adapters/embedded/usage-ledger.ts';
 import { ConfigError } from '../core/errors.ts';
 import { openReleaseCatalog } from '../models/release-catalog.ts';
@@ -35,6 +39,8 @@ export interface EmbeddedPlatform {
   usage: UsageLedger;
   /** Plans, plan changes, adjustments and closed statements, beside the ledger. */
   billing: BillingItems;
+  /** Migrates dedicated tenants' databases of an older schema (see `EmbeddedStoreProvider.migrateOnDisk`). */
+  migrateDedicatedStores(): ReturnType<EmbeddedStoreProvider['migrateOnDisk']>;
   close(): Promise<void>;
 }
 
@@ -74,6 +80,7 @@ export function openEmbeddedPlatform(
     intake,
     usage,
     billing: createSqliteBillingItems(jobsDb),
+    migrateDedicatedStores: () => stores.migrateOnDisk(),
     async close() {
       intake.close();
       await stores.close();

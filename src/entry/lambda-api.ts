@@ -91,6 +91,7 @@ async function createProxy(): Promise<ProxyHandler> {
         rateBuckets: control.rateBuckets,
       }),
       onboardMoving: (tenantId, create) => moves.onboard(tenantId, create),
+      onboardDedicated: (tenant, provisionAndCreate) => moves.onboardDedicated(tenant, provisionAndCreate),
       applySettings: (tenantId) => moves.applySettings(tenantId),
     },
   });

@@ -88,6 +88,9 @@ export async function startPlatform(
   // Temp files of writes a SIGKILL cut short hold disk space and nothing else: cleared at each start.
   if (config.backend !== 'aws') await removeStaleTempFiles(config.dataDir);
   const embedded = config.backend === 'aws' ? undefined : openEmbeddedPlatform(config.dataDir);
+  // Dedicated tenants' databases are migrated now, before anything serves or runs: migrated on first use, one
+  // that rewrites every row held the event loop every tenant's requests share for as long as its copy took.
+  const migrated = embedded?.migrateDedicatedStores() ?? [];
   // Embedded, spans are also kept in DATA_DIR/traces.sqlite; either way OTLP when configured.
   const tracing = embedded
     ? startLocalTracing('silopool-api', config.dataDir, { context: 'explicit' })
@@ -273,7 +276,11 @@ export async function startPlatform(
       await Promise.all([host.refresh(), placement.dedicated.refresh()]);
     },
   });
+  for (const { tenantId, from, to, ms } of migrated)
+    app.log.info({ tenantId, from, to, ms }, "migrated a dedicated tenant's database at start");
   hooks.onboardMoving = (tenantId, create) => placement.moves.onboard(tenantId, create);
+  hooks.onboardDedicated = (tenant, provisionAndCreate) =>
+    placement.moves.onboardDedicated(tenant, provisionAndCreate);
   hooks.applySettings = (tenantId) => placement.moves.applySettings(tenantId);
   // Limits of a new or changed tenant apply at once, not at the host's next refresh; so do a new dedicated
   // tenant's lanes and a dedicated tenant's function settings (docs/placement.md).
@@ -324,6 +331,9 @@ export async function startPlatform(
   });
   await billing.ready;
 
+  // A dedicated onboarding a crash cut short between its lanes and its record is settled before the first
+  // request (embedded, this process holds DATA_DIR alone; on AWS the control function settles them).
+  if (embedded) await placement.moves.reconcileOnboardings();
   await options.beforeListen?.();
   const address = await app.listen({ host: config.host, port: config.port }).catch((error: unknown) => {
     throw isAddressInUse(error) ? new PortInUseError(config.port, { cause: error }) : error;

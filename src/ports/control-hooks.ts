@@ -11,6 +11,16 @@ export type OnboardMoving = <T extends { tenant: Tenant }>(
   create: (move: NonNullable<Tenant['move']>) => Promise<T>,
 ) => Promise<{ created: T; operation: Operation }>;
 
+/**
+ * Onboards a dedicated tenant whose lanes are made within the request: its intent is recorded (an `onboard`
+ * operation), then `provisionAndCreate` makes its lanes and writes its record, then the operation ends. One
+ * cut short between the two is reconciled at the next start (control/onboarding.ts `driveOnboard`).
+ */
+export type OnboardDedicated = (
+  tenant: Pick<Tenant, 'id' | 'incarnation' | 'createdAt'>,
+  provisionAndCreate: () => Promise<void>,
+) => Promise<void>;
+
 /** Hooks the control plane adds (placement moves, usage); optional so the API runs without them. */
 export interface ControlHooks {
   /**
@@ -18,6 +28,8 @@ export interface ControlHooks {
    * promotes it with this, so it can submit at once.
    */
   onboardMoving?: OnboardMoving;
+  /** Onboarding a dedicated tenant whose lanes are made at once records its intent first with this. */
+  onboardDedicated?: OnboardDedicated;
   /** After a tenant was created or changed: the local function host applies its limits at once. */
   tenantChanged?(tenantId: TenantId): Promise<void>;
   /** After a dedicated tenant's function settings change: the operation applying them, if one is needed. */

@@ -4,8 +4,10 @@ import type { TenantId } from '../core/ids.ts';
  * `move`: a placement move. `apply`: a dedicated tenant's new function settings applied to its resources.
  * `offboard`: export, then removal of everything of a tenant, where that takes longer than a request.
  * `rollout`: a release rolled to every dedicated tenant in waves (filed under `_platform`, not a tenant).
+ * `onboard`: a dedicated tenant's onboarding, recorded before its lanes are made so that one cut short
+ * between its lanes and its record is reconciled (control/onboarding.ts).
  */
-export type OperationKind = 'move' | 'apply' | 'offboard' | 'rollout';
+export type OperationKind = 'move' | 'apply' | 'offboard' | 'rollout' | 'onboard';
 export type OperationStatus = 'running' | 'succeeded' | 'failed';
 export type StepStatus = 'pending' | 'running' | 'done' | 'failed';
 

@@ -62,6 +62,10 @@ describe('graceful shutdown', () => {
     const { code, at } = await exited;
     expect(code, server.output()).toBe(0);
     expect(at - signalled).toBeLessThan(30_000);
+    // The stop says it began and, once drained and closed, that it ended (it said only the first).
+    await expect
+      .poll(() => server.output(), { timeout: 5_000 })
+      .toMatch(/SIGTERM: stopping[\s\S]*Stopped after SIGTERM in \d+\.\d s/);
 
     const after = await startTestServer({ dataDir: server.dataDir });
     cleanup.push(() => after.stop());

@@ -1,13 +1,14 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSqsMessageQueue } from '../../src/adapters/aws/message-queue.ts';
 import { createDynamoOperationStore } from '../../src/adapters/aws/operation-store.ts';
 import { createDynamoTenantDirectory } from '../../src/adapters/aws/tenant-directory.ts';
 import { createSqliteOperationStore } from '../../src/adapters/embedded/operation-store.ts';
-import { laneInfrastructure } from '../../src/control/lanes.ts';
+import { laneInfrastructure, laneQueues } from '../../src/control/lanes.ts';
 import { createMoveRunner, type MoveRunner } from '../../src/control/placement-move.ts';
-import { type ControlDeps, onboardTenant } from '../../src/control/tenants.ts';
+import { type ControlDeps, createTenant, onboardTenant } from '../../src/control/tenants.ts';
 import { parseTenantId } from '../../src/core/ids.ts';
 import type { RegionPolicy } from '../../src/core/region.ts';
 import { openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
@@ -188,6 +189,63 @@ describe('a crash while onboarding, on the AWS stores (DynamoDB emulator)', () =
       });
     } finally {
       await api.stop();
+      await platform.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('a dedicated onboarding killed between its lanes and its record: the control function removes its queues and store', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'silopool-onboard-crash-'));
+    const platform = openEmbeddedPlatform(dir);
+    const queue = createSqsMessageQueue({ client: aws.sqs });
+    // Lanes made here (the emulators' way), tenants and operations in the control table.
+    const deps = { ...platform, queue, directory, operations, onboardingGraceMs: 500 };
+    const api = createMoveRunner({ ...deps, drive: 'elsewhere' });
+    const control = createMoveRunner(deps);
+    try {
+      const id = parseTenantId(newTenantId('onbd'));
+      // The API process dies as its record is written: lanes made, record never in.
+      void createTenant(
+        { ...deps, directory: { ...directory, create: () => killed() } },
+        { id, name: 'Cut Co', placement: 'dedicated' },
+        undefined,
+        undefined,
+        api.onboardDedicated,
+      );
+      const dedicatedQueues = laneQueues(id, 'dedicated');
+      await until('its lanes made', async () => {
+        const names = await queue.listQueues(`tenant_${id}_`);
+        return dedicatedQueues.every((q) => names.includes(q)) ? names : undefined;
+      });
+      const running = await until('the onboarding in the running index', async () =>
+        (await operations.listRunning()).find((op) => op.tenantId === id),
+      );
+      expect(running).toMatchObject({ kind: 'onboard', status: 'running' });
+
+      // The control function's next run settles it once its grace (a request's longest life) is over.
+      expect(await control.resume()).toBeGreaterThanOrEqual(1);
+      await control.settled(running.id);
+      expect(await operations.get(running.id)).toMatchObject({
+        status: 'failed',
+        error: { code: 'onboarding_stopped' },
+      });
+      expect(await queue.listQueues(`tenant_${id}_`)).toEqual([]);
+      expect(existsSync(join(dir, 'tenants', id))).toBe(false);
+      expect(await directory.get(id)).toBeUndefined();
+
+      // Onboarded again, by a request that ends, it is recorded and ends succeeded with its lanes in place.
+      await createTenant(
+        deps,
+        { id, name: 'Cut Co', placement: 'dedicated' },
+        undefined,
+        undefined,
+        api.onboardDedicated,
+      );
+      const ops = await operations.listByTenant(id);
+      expect(ops.filter((op) => op.status === 'succeeded')).toMatchObject([{ kind: 'onboard' }]);
+      expect((await queue.listQueues(`tenant_${id}_`)).length).toBeGreaterThanOrEqual(dedicatedQueues.length);
+    } finally {
+      await Promise.all([api.stop(), control.stop()]);
       await platform.close();
       rmSync(dir, { recursive: true, force: true });
     }

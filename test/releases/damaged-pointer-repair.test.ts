@@ -13,7 +13,8 @@ afterAll(async () => {
 });
 
 /**
- * A damaged release pointer (current.json naming no release) answers 503 release_pointer_damaged, whose
+ * A damaged release pointer (current.json naming no release) answers 503 release_pointer_damaged (the list
+ * answers 200 with it in `pointer`, current null), whose
  * message tells the operator to roll a release out to rewrite it. The rollout itself read the pointer
  * first and failed with the same 503: the way out the message named was closed. Past that, its wave never
  * ended: the dedicated host's sync read the pointer too and failed whole, so no lane followed the wave.
@@ -27,9 +28,19 @@ describe('a damaged release pointer', () => {
     });
     for (const damaged of ['{"id": 5}', '{"id": "r-1"']) {
       writeFileSync(join(server.dataDir, 'releases', 'current.json'), damaged);
+      // The list answers with the problem, so an operator (the console) can pick the release to roll out.
       const list = await server.api('/v1/admin/releases', { token: server.operatorToken });
-      expect(list.status).toBe(503);
-      expect(((await list.json()) as { code: string }).code).toBe('release_pointer_damaged');
+      expect(list.status).toBe(200);
+      const listed = (await list.json()) as {
+        current: string | null;
+        pointer?: { code: string };
+        items: { id: string; current: boolean }[];
+      };
+      expect(listed).toMatchObject({ current: null, pointer: { code: 'release_pointer_damaged' } });
+      expect(listed.items.map((r) => r.id)).toContain('r-fix');
+      expect(listed.items.every((r) => !r.current)).toBe(true);
+      const one = await server.api('/v1/admin/releases/r-fix', { token: server.operatorToken });
+      expect(((await one.json()) as { code: string }).code).toBe('release_pointer_damaged');
 
       const started = await startRollout(server, 'r-fix', { observeSec: 0 });
       await expect

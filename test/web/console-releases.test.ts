@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publishRelease, tenantRecord } from '../releases/fixtures.ts';
@@ -99,6 +101,30 @@ describe.skipIf(!hasChromium)(
         await server.api('/v1/admin/releases', { token: server.operatorToken })
       ).json()) as { current: string };
       expect(releases.current).not.toBe('r4-slow');
+    });
+
+    // While the current release pointer was damaged the list answered 503 and the page showed only that
+    // problem, though a rollout is what repairs it (the CLI could, the console could not).
+    it('with a damaged release pointer: shows the releases and rolls one out, which repairs it', async () => {
+      publishRelease(server.dataDir, 'r5-fix', {
+        models: { finance: { version: '1.5.0', body: "version: '1.5.0'" } },
+      });
+      writeFileSync(join(server.dataDir, 'releases', 'current.json'), '{"id": 5}');
+      const page = await (await browser.newContext({ viewport: VIEWPORTS.desktop })).newPage();
+      await page.goto(
+        `${server.url}/login?next=${encodeURIComponent('/console/releases')}#token=${server.operatorToken}`,
+      );
+      await page.getByRole('heading', { name: 'Releases', level: 1 }).waitFor();
+      await page.getByText(/No release is current: The current release pointer .* is damaged/).waitFor();
+      await page.getByLabel('Seconds each wave is watched').fill('0');
+      await page.getByRole('button', { name: 'Roll out r5-fix' }).click();
+      const card = page.locator('.operation', { hasText: 'Upgrade to r5-fix' });
+      await card.locator('.badge-succeeded').first().waitFor({ timeout: 60_000 });
+      await page.getByText(/No release is current/).waitFor({ state: 'detached', timeout: 10_000 });
+      const releases = (await (
+        await server.api('/v1/admin/releases', { token: server.operatorToken })
+      ).json()) as { current: string };
+      expect(releases.current).toBe('r5-fix');
     });
   },
 );

@@ -326,6 +326,17 @@ export const MIGRATIONS: readonly string[] = [
 const PAUSE = new Int32Array(new SharedArrayBuffer(4));
 const schemaVersion = (db: SqliteDatabase) => db.pragma('user_version', { simple: true }) as number;
 
+/** Whether the database at `path` (which exists) has an older schema than this version's: read only, no lock. */
+export function needsMigration(path: string): { from: number; to: number } | undefined {
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    const from = schemaVersion(db);
+    return from < MIGRATIONS.length ? { from, to: MIGRATIONS.length } : undefined;
+  } finally {
+    db.close();
+  }
+}
+
 /**
  * A schema migration could not take the database's write lock in time: `503 migration_locked` where a
  * request opened the file (a dedicated tenant's store), one line and exit 1 at a server's start.

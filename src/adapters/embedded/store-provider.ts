@@ -8,7 +8,7 @@ import type { ObjectStore } from '../../ports/object-store.ts';
 import type { StoreProvider } from '../../ports/stores.ts';
 import type { UsageLedger } from '../../ports/usage-ledger.ts';
 import { PRIVATE_DIR_MODE } from './data-dir.ts';
-import { openDatabase, openExistingDatabase, type SqliteDatabase } from './database.ts';
+import { needsMigration, openDatabase, openExistingDatabase, type SqliteDatabase } from './database.ts';
 
 /**
  * `process`: every commit and artifact survives a crash or SIGKILL of any process (page cache), not an
@@ -26,6 +26,14 @@ export interface EmbeddedStoreProvider extends StoreProvider {
   database(ref: StoreRef): SqliteDatabase;
   /** Every job database on disk now: the shared one and each dedicated tenant's. */
   refsOnDisk(): StoreRef[];
+  /**
+   * Migrates each dedicated tenant's database on disk whose schema is older than this version's, one after
+   * the other, waiting for another process's write lock as any start does (`MigrationLockedError` after
+   * 5 minutes). For a start, before the API serves: a migration that rewrites every row would otherwise run
+   * on the tenant's first request, on the event loop every tenant's requests share. Answers what it migrated
+   * (schema versions, milliseconds taken).
+   */
+  migrateOnDisk(): { tenantId: TenantId; from: number; to: number; ms: number }[];
 }
 
 /** A dedicated tenant's open database and the job store on it; closed again once idle (see `idleCloseMs`). */
@@ -229,6 +237,19 @@ export function createEmbeddedStoreProvider(
     },
     jobs: (ref: StoreRef) => (ref.kind === 'shared' ? shared.jobs : jobsOf(ref.tenantId)),
     objects: (ref: StoreRef) => (ref.kind === 'shared' ? shared.objects : objectsOf(ref.tenantId)),
+    migrateOnDisk() {
+      const migrated = [];
+      for (const ref of this.refsOnDisk()) {
+        if (ref.kind !== 'dedicated' || openDbs.has(ref.tenantId)) continue;
+        const path = dbPath(ref.tenantId);
+        const old = existsSync(path) ? needsMigration(path) : undefined;
+        if (!old) continue;
+        const started = Date.now();
+        openExistingDatabase(path, { synchronous })?.close();
+        migrated.push({ tenantId: ref.tenantId, ...old, ms: Date.now() - started });
+      }
+      return migrated;
+    },
     async provision(ref) {
       if (ref.kind === 'shared') return;
       mkdirSync(join(tenantDir(ref.tenantId), 'objects'), { recursive: true, mode: PRIVATE_DIR_MODE });

@@ -110,8 +110,10 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
     async (request, reply) => {
       checkConfigWebhook(request.body.config, webhookPolicy);
       const onboardMoving = deps.control?.onboardMoving;
+      const onboardDedicated = deps.control?.onboardDedicated;
       const { tenant, apiKey, operation } = await onboardTenant(control, request.body as never, {
         ...(onboardMoving ? { onboardMoving } : {}),
+        ...(onboardDedicated ? { onboardDedicated } : {}),
         ...(deps.control?.tenantChanged ? { tenantChanged: deps.control.tenantChanged } : {}),
       });
       // An id onboarded again is another customer: its endpoint starts healthy, whatever its predecessor's did,

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { operationView } from '../../control/operations.ts';
 import { allTenants, type RolloutRunner } from '../../control/release-rollout.ts';
 import { type ReleaseSettingsDeps, releaseView, setPins, setRegion } from '../../control/release-settings.ts';
-import { NotFoundError } from '../../core/errors.ts';
+import { NotFoundError, ReleasePointerError } from '../../core/errors.ts';
 import { parseTenantId } from '../../core/ids.ts';
 import { tenantView } from './admin.ts';
 
@@ -26,9 +26,23 @@ export function releaseRoutes(app: FastifyInstance, deps: ReleaseRouteDeps): voi
     async () => {
       const [{ releases, invalid }, current, tenants] = await Promise.all([
         deps.catalog.list(),
-        deps.catalog.current(),
+        // A damaged pointer is what a rollout repairs: the list answers with it (no release current, the
+        // problem in `pointer`), so the console and the CLI can offer the rollout instead of only a 503.
+        deps.catalog.current().catch((error: unknown) => {
+          if (error instanceof ReleasePointerError) return error;
+          throw error;
+        }),
         allTenants(deps),
       ]);
+      if (current instanceof ReleasePointerError) {
+        return {
+          current: null,
+          pointer: { code: current.code, message: current.message },
+          // Only tenants whose release is recorded on them are known to run one.
+          items: releases.map((r) => releaseView(r, '', tenants)),
+          invalid,
+        };
+      }
       return { current, items: releases.map((r) => releaseView(r, current, tenants)), invalid };
     },
   );

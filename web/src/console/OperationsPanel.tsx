@@ -10,6 +10,7 @@ const KINDS: Record<Operation['kind'], string> = {
   apply: 'Settings applied',
   offboard: 'Offboarding',
   rollout: 'Upgrade',
+  onboard: 'Onboarding',
 };
 
 /**

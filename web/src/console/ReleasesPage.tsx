@@ -53,6 +53,14 @@ export function ReleasesPage() {
       <h1>Releases</h1>
       <ProblemBanner error={releases.error ?? rollouts.error ?? error} onRetry={reload} />
       {releases.loading && !releases.data ? <Loading label="Loading releases…" /> : null}
+      {releases.data?.pointer ? (
+        <div className="banner banner-error" role="alert">
+          <p>
+            No release is current: {releases.data.pointer.message} Rolling a release out below rewrites the
+            pointer.
+          </p>
+        </div>
+      ) : null}
       <label>
         Watch each wave for{' '}
         <input
