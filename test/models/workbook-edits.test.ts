@@ -396,6 +396,57 @@ describe('Checks follow edits that break an identity', () => {
     fine.destroy();
   });
 
+  // Session 19: the tolerance was 1e-9 · MAX(1, |a|, |b|), so in a workbook whose money is all 0.001 an error
+  // a million times its rounding (1e-6 relative) stayed within the floor of 1 and every check passed.
+  const tinyFinance = {
+    revenue: 0.001,
+    netDebt: 0.0002,
+    loan: { principal: 0.001, annualRate: 0.05, termMonths: 24, startDate: '2025-01-01' },
+  };
+  it('finance with tiny money (0.001): untouched every check holds; a free cash flow 1e-6 off is flagged', async () => {
+    const sheets = await workbookOf(finance, tinyFinance);
+    const checks = sheets.find((s) => s.name === 'Checks')!;
+    const untouched = loadIntoEngine(sheets);
+    const failing = checks.cells
+      .filter((c) => c.col === 1 && c.formula && c.row > 5)
+      .filter(
+        (c) =>
+          untouched.getCellValue({ sheet: untouched.getSheetId('Checks')!, row: c.row, col: 1 }) !== true,
+      );
+    expect(failing).toEqual([]);
+    untouched.destroy();
+    const dcf = sheets.find((s) => s.name === 'DCF')!;
+    const fcfRow = dcf.cells.find((c) => c.col === 0 && c.value === 'Free cash flow')!.row;
+    const fcf = dcf.cells.find((c) => c.row === fcfRow && c.col === 3)!.value as number;
+    expect(Math.abs(fcf)).toBeLessThan(0.001);
+    const hf = edited(sheets, [{ sheet: 'DCF', row: fcfRow, col: 3, value: fcf * (1 + 1e-6) }]);
+    expect(
+      read(hf, sheets, 'Checks', 'Free cash flow = NOPAT + D&A − capex − change in NWC (all years)'),
+    ).toBe(false);
+    expect(read(hf, sheets, 'Summary', 'Model checks pass (see Checks)')).toBe(false);
+    hf.destroy();
+  });
+
+  it('funds with tiny money (commitment 0.001): a NAV 1e-6 off is flagged, untouched all pass', async () => {
+    const sheets = await workbookOf(funds, { commitment: 0.001 });
+    const untouched = loadIntoEngine(sheets);
+    expect(read(untouched, sheets, 'Checks', 'All checks pass')).toBe(true);
+    untouched.destroy();
+    const flows = sheets.find((s) => s.name === 'Cash flows')!;
+    const navCol = flows.cells.find((c) => c.row === 4 && c.value === 'NAV')!.col;
+    const nav = flows.cells.find((c) => c.row === 8 && c.col === navCol)!.value as number;
+    const hf = edited(sheets, [{ sheet: 'Cash flows', row: 8, col: navCol, value: nav * (1 + 1e-6) }]);
+    expect(
+      read(
+        hf,
+        sheets,
+        'Checks',
+        'NAV = contributions − distributions + growth of NAV (summed over the periods)',
+      ),
+    ).toBe(false);
+    hf.destroy();
+  });
+
   it('funds: a NAV typed over breaks the NAV identity', async () => {
     const sheets = await workbookOf(funds, {});
     const flows = sheets.find((s) => s.name === 'Cash flows')!;

@@ -30,7 +30,10 @@ export type DcfRefs = Record<
   | 'impliedGrowth',
   string
 > &
-  Record<'pvRow' | 'fcfRow' | 'ebitdaRow' | 'nopatRow' | 'daRow' | 'capexRow' | 'dnwcRow', string> & {
+  Record<
+    'pvRow' | 'fcfRow' | 'revenueRow' | 'ebitdaRow' | 'nopatRow' | 'daRow' | 'capexRow' | 'dnwcRow',
+    string
+  > & {
     /** The cells of the sensitivity tables at the inputs: each equals EV under its terminal method. */
     sensitivity: SensitivityCentres;
   };
@@ -251,6 +254,7 @@ export function dcfSheet(
     impliedGrowth: ref('impliedGrowth'),
     pvRow: absRange(L.pv),
     fcfRow: absRange(L.fcf),
+    revenueRow: absRange(L.revenue),
     ebitdaRow: absRange(L.ebitda),
     nopatRow: absRange(L.nopat),
     daRow: absRange(L.da),
