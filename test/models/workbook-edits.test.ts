@@ -361,6 +361,30 @@ describe('Checks follow edits that break an identity', () => {
     hf.destroy();
   });
 
+  // Session 19: per-year growth typed for 3 years, Projection years raised to 5: years 4 and 5 grew at 0 (blank
+  // cells) with every check TRUE, though the API refuses 5 years with 3 rates.
+  it('finance: Projection years past the per-year growth rates typed is flagged', async () => {
+    const sheets = await workbookOf(finance, { years: 3, revenueGrowth: [0.1, 0.05, 0.02] });
+    const years = { sheet: 'Inputs', ...cellBeside(sheets, 'Inputs', 'Projection years') };
+    const label = 'Revenue growth is given for every projected year (the DCF sheet, one rate per year)';
+    const more = edited(sheets, [{ ...years, value: 5 }]);
+    expect(read(more, sheets, 'Checks', label)).toBe(false);
+    expect(read(more, sheets, 'Summary', 'Model checks pass (see Checks)')).toBe(false);
+    more.destroy();
+    const fewer = edited(sheets, [{ ...years, value: 2 }]);
+    expect(read(fewer, sheets, 'Checks', 'All checks pass')).toBe(true);
+    fewer.destroy();
+    const dcf = sheets.find((s) => s.name === 'DCF')!;
+    const growthRow = dcf.cells.find((c) => c.col === 0 && c.value === 'Revenue growth')!.row;
+    const typed = edited(sheets, [
+      { ...years, value: 5 },
+      { sheet: 'DCF', row: growthRow, col: 5, value: 0.01 },
+      { sheet: 'DCF', row: growthRow, col: 6, value: 0.01 },
+    ]);
+    expect(read(typed, sheets, 'Checks', 'All checks pass')).toBe(true);
+    typed.destroy();
+  });
+
   // Session 18: pairs of inputs the API refuses together but Excel's per-cell validation cannot hold (a
   // step-down year without its rate; every call rate 0 with the last contribution year cleared).
   it('funds: a fee step-down half set, or no capital called, is flagged', async () => {

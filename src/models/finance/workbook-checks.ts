@@ -16,6 +16,7 @@ export function financeChecks(
   I: Record<string, string>,
   dcf: DcfRefs,
   loanRefs: LoanRefs | undefined,
+  growthPerYear = false,
 ): Check[] {
   const y = res.years;
   const pvSum = sum(y.map((x) => x.presentValue));
@@ -80,6 +81,15 @@ export function financeChecks(
       ok: true,
     },
   ];
+  // Per-year growth: the API refuses a list that is not one rate per projected year, but a workbook whose
+  // Projection years is raised past the rates typed would grow the extra years at 0 (a blank cell). Excel's
+  // validation cannot hold it (a cleared growth cell is never validated), so it is a check.
+  if (growthPerYear)
+    checks.push({
+      label: 'Revenue growth is given for every projected year (the DCF sheet, one rate per year)',
+      formula: `COUNTIFS(${dcf.onRow},1,${dcf.growthRow},"<>")=${I['years']}`,
+      ok: true,
+    });
   const loan = res.loan;
   if (loan && loanRefs) {
     const rows = loan.rows;

@@ -31,7 +31,16 @@ export type DcfRefs = Record<
   string
 > &
   Record<
-    'pvRow' | 'fcfRow' | 'revenueRow' | 'ebitdaRow' | 'nopatRow' | 'daRow' | 'capexRow' | 'dnwcRow',
+    | 'onRow'
+    | 'growthRow'
+    | 'pvRow'
+    | 'fcfRow'
+    | 'revenueRow'
+    | 'ebitdaRow'
+    | 'nopatRow'
+    | 'daRow'
+    | 'capexRow'
+    | 'dnwcRow',
     string
   > & {
     /** The cells of the sensitivity tables at the inputs: each equals EV under its terminal method. */
@@ -252,6 +261,8 @@ export function dcfSheet(
     perShare: at['perShare'] ? ref('perShare') : '',
     impliedMultiple: ref('impliedMultiple'),
     impliedGrowth: ref('impliedGrowth'),
+    onRow: absRange(L.on),
+    growthRow: absRange(L.growth),
     pvRow: absRange(L.pv),
     fcfRow: absRange(L.fcf),
     revenueRow: absRange(L.revenue),

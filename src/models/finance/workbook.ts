@@ -11,10 +11,11 @@ import {
   logoImages,
   schemaInput,
   sheetNamer,
+  TENANT_FIXED_NOTE,
   warningRows,
 } from '../xlsx/layout.ts';
 import { formattingForCurrency } from '../xlsx/styles.ts';
-import { type Accepts, acceptsEnum, acceptsField, local } from '../xlsx/validation.ts';
+import { type Accepts, acceptsEnum, acceptsField, fixedByTenant, local } from '../xlsx/validation.ts';
 import { writeXlsx } from '../xlsx/writer.ts';
 import { type FinanceResult, MIN_TERMINAL_SPREAD, TERMINAL_SHARE_WARNING } from './run.ts';
 import { type FinanceInput, financeSchema, MAX_TERM_MONTHS, MAX_YEARS } from './schema.ts';
@@ -103,17 +104,27 @@ export function financeWorkbookSpec(
       },
       () => accepts('startYear'),
     ),
-    field(
-      'years',
-      {
-        key: 'years',
-        label: 'Projection years',
-        value: input.years,
-        style: 'integerInput',
-        unit: `years (1 to ${MAX_YEARS})`,
-      },
-      () => accepts('years'),
-    ),
+    // Per-year growth the tenant's rules fix holds one rate per year, so it fixes the number of years too: the
+    // API refuses any other (checkFinance), and the DCF's growth cells past them are locked blanks.
+    growthArray && fixedByTenant(schema, 'revenueGrowth') && !fixedByTenant(schema, 'years')
+      ? {
+          key: 'years',
+          label: 'Projection years',
+          value: input.years,
+          style: 'integer',
+          unit: `years: one per revenue growth rate; ${TENANT_FIXED_NOTE} (revenue growth)`,
+        }
+      : field(
+          'years',
+          {
+            key: 'years',
+            label: 'Projection years',
+            value: input.years,
+            style: 'integerInput',
+            unit: `years (1 to ${MAX_YEARS})`,
+          },
+          () => accepts('years'),
+        ),
     field(
       'revenue',
       {
@@ -344,7 +355,11 @@ export function financeWorkbookSpec(
   ];
   const loan = result.loan ? loanSheet(result, I, names.loan, formatting) : undefined;
   if (loan) sheets.push(loan.sheet);
-  const checks = checksSheet(names.checks, formatting, financeChecks(result, I, dcf.refs, loan?.refs));
+  const checks = checksSheet(
+    names.checks,
+    formatting,
+    financeChecks(result, I, dcf.refs, loan?.refs, growthArray),
+  );
   sheets.push(summarySheet(result, names, I, dcf.refs, loan?.refs, checks, formatting), checks.sheet);
   return {
     sheets,
