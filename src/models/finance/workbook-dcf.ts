@@ -236,12 +236,14 @@ export function dcfSheet(
   const tvAtEnd = `IF(${exitSel},${at['tv']},${at['tv']}*(1+${r})^${I['offset']})`;
   const gordonTv = `IF(${exitSel},${at['tv']}/(1+${r})^${I['offset']},${at['tv']})`;
   add('impliedMultiple', 'Implied exit multiple (terminal value at the end of the last year / last EBITDA)', {
-    f: `IF(${lastOf(L.ebitda)}<>0,${tvAtEnd}/${lastOf(L.ebitda)},"n/a")`,
+    // Only over a positive EBITDA (multipleDefined).
+    f: `IF(${lastOf(L.ebitda)}>0,${tvAtEnd}/${lastOf(L.ebitda)},"n/a")`,
     v: res.impliedExitMultiple ?? 'n/a',
     s: 'number',
   });
   add('impliedGrowth', 'Implied perpetual growth of free cash flow', {
-    f: `IF(${gordonTv}+${lastOf(L.fcf)}<>0,(${gordonTv}*${r}-${lastOf(L.fcf)})/(${gordonTv}+${lastOf(L.fcf)}),"n/a")`,
+    // Only where the solution is below the discount rate, Gordon's domain (growthDefined).
+    f: `IF(OR(AND(${lastOf(L.fcf)}>0,${gordonTv}+${lastOf(L.fcf)}>0),AND(${lastOf(L.fcf)}<0,${gordonTv}+${lastOf(L.fcf)}<0)),(${gordonTv}*${r}-${lastOf(L.fcf)})/(${gordonTv}+${lastOf(L.fcf)}),"n/a")`,
     v: res.impliedTerminalGrowth ?? 'n/a',
     s: 'percent',
   });
