@@ -422,6 +422,62 @@ describe.skipIf(!hasSoffice)(
       expect(mismatches).toEqual([expect.stringMatching(new RegExp(`^DCF!R${fcfRow + 1}C4 `))]);
     }, 240_000);
 
+    // Session 19: a finance user's edge inputs, each workbook recalculated by LibreOffice (its IRR, NPV and
+    // every other function) against the model: zero and negative cash flows, an exit multiple of 0, discount
+    // rate equal to terminal growth under the exit method, capex-heavy exits and negative EBITDA (implied
+    // growth and multiple "n/a"), a 30-year horizon; a fund losing 99 % a year (no net IRR), fees of three
+    // times the commitment on NAV and committed bases, an american waterfall quarterly over 30 years.
+    it('edge inputs: every formula gives the model value, "n/a" where the model has none', async () => {
+      const flat = { revenue: 1000, revenueGrowth: 0, nwcPctRevenue: 0 };
+      const cases: [string, object][] = [
+        ['finance', { revenue: 0 }],
+        ['finance', { terminalMethod: 'exitMultiple', exitMultiple: 0 }],
+        ['finance', { terminalMethod: 'exitMultiple', discountRate: 0.03, terminalGrowth: 0.03 }],
+        ['finance', { ...flat, capexPctRevenue: 0.5, terminalMethod: 'exitMultiple', exitMultiple: 8 }],
+        ['finance', { ebitdaMargin: -0.5, years: 30, discounting: 'mid-year' }],
+        [
+          'finance',
+          {
+            revenueGrowth: -0.5,
+            nwcPctRevenue: 1,
+            ebitdaMargin: -0.05,
+            depreciationPctRevenue: 0,
+            capexPctRevenue: 0,
+          },
+        ],
+        ['funds', { growthRate: -0.99 }],
+        ['funds', { fundLifeYears: 30, managementFee: { rate: 0.1, basis: 'committed' } }],
+        ['funds', { fundLifeYears: 30, growthRate: 0.3, managementFee: { rate: 0.1, basis: 'nav' } }],
+        [
+          'funds',
+          {
+            fundLifeYears: 30,
+            periodsPerYear: 4,
+            carry: { rate: 0.3, hurdleRate: 0.5, catchUp: 0.5, waterfall: 'american' },
+          },
+        ],
+      ];
+      const books = await Promise.all(
+        cases.map(async ([name, raw], i) => {
+          const model = getModel(name);
+          const { effectiveInput } = resolveInput(model, {}, raw);
+          const bytes = await model.workbook(model.run(effectiveInput, {}), effectiveInput, {});
+          return { name: `${name}-edge-${i}`, bytes, raw };
+        }),
+      );
+      const theirs = recalculateAllWithLibreOffice(books);
+      for (const book of books) {
+        const { checked, mismatches } = mismatchesOf(book.bytes, theirs.get(book.name)!);
+        expect(mismatches.slice(0, 5), JSON.stringify(book.raw)).toEqual([]);
+        expect(checked).toBeGreaterThan(50);
+        // A cell the model leaves "n/a" is text in LibreOffice too (its formula gives no number).
+        for (const sheet of readXlsx(book.bytes).sheets)
+          for (const c of sheet.cells)
+            if (c.formula !== undefined && c.value === 'n/a')
+              expect(theirs.get(book.name)!.get(sheet.name)!.has(`${c.row}:${c.col}`), c.formula).toBe(false);
+      }
+    }, 600_000);
+
     it('funds edited in the file (periods per year 1 → 4) distributes all NAV, as the API', async () => {
       type R = { metrics: { distributions: number; tvpi: number; netIrr: number } };
       await compareEdited(
