@@ -263,6 +263,24 @@ describe('terminal value guards (issue 13, kind 8)', () => {
     expect(res.impliedTerminalGrowth).toBeCloseTo(0.02, 12);
   });
 
+  // Session 19, sibling of the cross-checks: net debt above a positive EV gave a negative equity value and
+  // price per share with no word (EV was positive, so no warning fired).
+  it('equity not positive under net debt above a positive EV is warned, in the JSON and live in the workbook', async () => {
+    // Flat business: EV = 187.5 × (1 − 1.1^−5) / 0.1 + 1875 / 1.1^5 = 710.77 + 1164.22 = 1875.
+    const res = run({ ...flat, netDebt: 2000, sharesOutstanding: 10 });
+    expect(res.enterpriseValue).toBeCloseTo(1875, 9);
+    expect(res.equityValue).toBeCloseTo(-125, 9);
+    expect(res.warnings.map((w) => w.code)).toEqual(['equity_value_not_positive']);
+    expect(run({ ...flat, netDebt: 1000 }).warnings).toEqual([]);
+    const input = resolve({ ...flat, netDebt: 2000, sharesOutstanding: 10 });
+    const bytes = await finance.workbook(finance.run(input, {}), input, {});
+    recomputeAndCompare(bytes);
+    const summary = readXlsx(bytes).sheets.find((x) => x.name === 'Summary')!;
+    expect(summary.cells.some((c) => c.formula && String(c.value).startsWith('Warning: net debt'))).toBe(
+      true,
+    );
+  });
+
   it('the workbook says n/a for both, and recalculates to it', async () => {
     for (const raw of [
       { ...flat, capexPctRevenue: 0.5, terminalMethod: 'exitMultiple', exitMultiple: 8 },

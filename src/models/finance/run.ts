@@ -242,7 +242,13 @@ export function runFinance(input: FinanceInput): FinanceResult {
     loan: input.loan ? loanSchedule(input.loan) : null,
     warnings: [
       ...adviseFinance(input),
-      ...valuationWarnings(terminalValue, pvOfTerminalValue, enterpriseValue, input.terminalMethod),
+      ...valuationWarnings(
+        terminalValue,
+        pvOfTerminalValue,
+        enterpriseValue,
+        input.terminalMethod,
+        equityValue,
+      ),
       ...crossCheckWarnings(impliedExitMultiple, impliedTerminalGrowth, lastEbitda, lastFcf),
     ],
   };
@@ -320,6 +326,7 @@ export function valuationWarnings(
   pvTv: number,
   ev: number,
   method: FinanceInput['terminalMethod'] = 'gordon',
+  equity = ev,
 ): ModelWarning[] {
   const drivers =
     method === 'exitMultiple' ? 'exitMultiple and discountRate' : 'terminalGrowth and discountRate';
@@ -347,6 +354,15 @@ export function valuationWarnings(
       code: 'enterprise_value_not_positive',
       figure: 'enterpriseValue',
       message: `The enterprise value is ${ev.toPrecision(6)}: not positive.`,
+    });
+  }
+  // Net debt at or above a positive EV leaves equity of no value; the JSON keeps EV − net debt (a negative
+  // equity and price per share), which shareholders' limited liability floors at 0 in fact, so say so.
+  if (ev > 0 && equity <= 0) {
+    warnings.push({
+      code: 'equity_value_not_positive',
+      figure: 'equityValue',
+      message: `Net debt is at least the enterprise value, so equity value (${equity.toPrecision(6)}) and value per share are not positive: EV − net debt, where limited liability would leave shares worth 0.`,
     });
   }
   return warnings;
