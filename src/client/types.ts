@@ -93,11 +93,18 @@ export interface Job {
   warnings?: JobWarning[];
   series?: Record<string, SeriesPoint[]>;
   artifacts: ArtifactInfo[];
-  /** What the workbook was rendered with: formatting (logo by SHA-256), its SHA-256, the model version. */
+  /**
+   * What the workbook was rendered with: formatting (logo by SHA-256), its SHA-256, the model version, the
+   * tenant rules its validation and locked cells follow (and their SHA-256), the tenant name it names.
+   */
   rendering?: {
     formatting: Omit<Formatting, 'logoPng'> & { logoPngSha256?: string };
     formattingSha256: string;
     modelVersion: string;
+    /** Absent on jobs rendered before they were recorded. */
+    rules?: ModelRules;
+    rulesSha256?: string;
+    tenantName?: string;
   };
   error?: { code: string; message: string };
   /** While it runs, how far the model got (`{ done: 1200, total: 5000, unit: 'paths' }`), if it reports it. */

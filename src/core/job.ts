@@ -34,12 +34,19 @@ export interface JobError {
 /**
  * What a job's workbook was rendered with, so it can be explained or rendered again later: the tenant's
  * formatting at the time (the logo by its SHA-256: its bytes can be large), the SHA-256 of that whole
- * formatting as canonical JSON, and the model version that ran.
+ * formatting as canonical JSON, the model version that ran, the tenant's rules for the model that shaped
+ * the workbook's data validation and locked cells (`ModelDefinition.workbook`'s `rules`; a tenant's rules
+ * change, a rendered workbook does not) with their SHA-256 as canonical JSON, and the tenant name written
+ * as the workbook's Company.
  */
 export interface Rendering {
   formatting: Omit<Formatting, 'logoPng'> & { logoPngSha256?: string };
   formattingSha256: string;
   modelVersion: string;
+  /** Absent on a job rendered before these were recorded (its top-level `rules` are the same rules). */
+  rules?: ModelRules;
+  rulesSha256?: string;
+  tenantName?: string;
 }
 
 /** How far a running model got: `done` of `total` units (Monte Carlo paths, periods). */

@@ -168,7 +168,7 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
         ...ran,
         status: 'succeeded',
         summary: model.summary(result, started.rules),
-        rendering: renderingOf(formatting, model.version),
+        rendering: renderingOf(formatting, model.version, started.rules, tenant.name),
         ...(model.series ? { series: model.series(result) } : {}),
         artifacts: [
           {

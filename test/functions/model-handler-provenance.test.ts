@@ -89,6 +89,10 @@ describe('provenance of a rendered workbook', () => {
       formatting: { ...rest, logoPngSha256: createHash('sha256').update(LOGO).digest('hex') },
       formattingSha256: expect.stringMatching(/^[0-9a-f]{64}$/),
       modelVersion: model.version,
+      // The job's rules: the formatting's currency is a default of the tenant's form.
+      rules: { defaults: { currency: 'EUR' } },
+      rulesSha256: createHash('sha256').update('{"defaults":{"currency":"EUR"}}').digest('hex'),
+      tenantName: 'Provenance & Söhne',
     });
     const stored = await objects.get(job.artifacts[0]!.key);
     const files = unzipSync(stored!.body);
@@ -136,6 +140,62 @@ describe("a rendered workbook follows the job's tenant rules", () => {
     expect(inputs).toContain('tenant rule: ranges.discountRate');
     expect(inputs).toContain('B15&gt;=0.06,B15&lt;=0.15');
     expect(inputs).toContain('<t xml:space="preserve">fixed by your organisation&apos;s rules</t>');
+  });
+});
+
+// Session 19: the workbook's validation follows the job's rules (session 18) and its Company is the tenant's
+// name, but the rendering record kept only formatting and version: a tenant renamed or given other rules
+// could not be told from the record what its old workbooks were made with.
+describe('the rendering record reproduces the workbook', () => {
+  it('rendering again from the record (rules, tenant name, formatting, version) gives the same bytes', async () => {
+    const rules = {
+      finance: {
+        ranges: { discountRate: { minimum: 0.06, maximum: 0.15 } },
+        fixed: { discounting: 'mid-year', revenueGrowth: [0.05, 0.04, 0.03] },
+        defaults: { years: 3 },
+      },
+    };
+    const { tenant, job, objects } = await queuedJob(
+      { companyName: 'Acme', currency: 'EUR' },
+      undefined,
+      rules,
+    );
+    expect(job.status).toBe('succeeded');
+    const rendering = job.rendering!;
+    expect(rendering.rules).toEqual({
+      ...rules.finance,
+      defaults: { ...rules.finance.defaults, currency: 'EUR' },
+    });
+    expect(rendering.rulesSha256).toMatch(/^[0-9a-f]{64}$/);
+    // Later the tenant is renamed and its rules change: the record still says what this workbook was made with.
+    const current = (await platform.directory.get(tenant.id))!;
+    await platform.directory.update(
+      {
+        ...current,
+        name: 'Renamed Ltd',
+        config: { ...current.config, rules: {} },
+        version: current.version + 1,
+      },
+      current.version,
+    );
+    const model = getModel('finance');
+    const again = await model.workbook(
+      model.run(job.effectiveInput as never, rendering.rules!),
+      job.effectiveInput as never,
+      rendering.formatting,
+      {
+        jobId: job.id,
+        tenantId: tenant.id,
+        tenantName: rendering.tenantName!,
+        model: 'finance',
+        modelVersion: rendering.modelVersion,
+        created: job.createdAt,
+      },
+      rendering.rules,
+    );
+    const stored = (await objects.get(job.artifacts[0]!.key))!.body;
+    expect(createHash('sha256').update(again).digest('hex')).toBe(job.artifacts[0]!.sha256);
+    expect(Buffer.from(again).equals(Buffer.from(stored))).toBe(true);
   });
 });
 

@@ -4,6 +4,8 @@ import type { FinanceResult } from '../../src/models/finance/run.ts';
 import type { FinanceInput } from '../../src/models/finance/schema.ts';
 import { getModel } from '../../src/models/registry.ts';
 import { resolveInput } from '../../src/models/rules.ts';
+import { recomputeAndCompare } from './recompute.ts';
+import { readXlsx } from './xlsx-read.ts';
 
 const finance = getModel('finance');
 const resolve = (raw: object) => resolveInput(finance, {}, raw).effectiveInput as FinanceInput;
@@ -216,12 +218,93 @@ describe('terminal value guards (issue 13, kind 8)', () => {
   it('warns when the terminal cash flow is negative and the EV with it', () => {
     const res = run({ ...flat, ebitdaMargin: -0.1 });
     expect(res.terminalValue).toBeLessThan(0);
+    // EBITDA is negative too: no EV/EBITDA multiple (session 19).
     expect(res.warnings.map((w) => w.code)).toEqual([
       'terminal_cash_flow_negative',
       'enterprise_value_not_positive',
+      'cross_check_undefined',
     ]);
     const summary = finance.summary(res, { rounding: 0 }) as { warnings: unknown[] };
     expect(summary.warnings).toEqual(res.warnings);
+  });
+
+  // Session 19: the cross-checks were reported outside their domains with no word. Gordon's formula
+  // TV = FCF (1 + g) / (r − g) holds only for g < r (Gordon 1962; Brealey, Myers & Allen ch. 4), and an
+  // EV/EBITDA multiple of a negative EBITDA is "NM" (Rosenbaum & Pearl ch. 1).
+  it('implied growth where only g ≥ r solves Gordon (exit value of negative cash flows) is null with a warning', () => {
+    // Flat business, capex 50 % of revenue: FCF = 187.5 + 50 − 500 = −262.5 a year, EBITDA 300, exit at 8×: TV 2400.
+    const res = run({ ...flat, capexPctRevenue: 0.5, terminalMethod: 'exitMultiple', exitMultiple: 8 });
+    expect(res.years.at(-1)!.freeCashFlow).toBeCloseTo(-262.5, 9);
+    expect(res.terminalValue).toBeCloseTo(2400, 9);
+    // The formula's algebra gives (2400·0.1 + 262.5) / (2400 − 262.5) = 23.5 %, above r = 10 %: there the
+    // perpetuity's sum diverges, so no growth rate values these flows at 2400. 1.1.2 reported 0.2351.
+    expect(res.impliedTerminalGrowth).toBeNull();
+    const w = res.warnings.find((x) => x.figure === 'impliedTerminalGrowth')!;
+    expect(w.code).toBe('cross_check_undefined');
+    expect(w.message).toMatch(/below the discount rate/);
+    expect(res.impliedExitMultiple).toBeCloseTo(8, 12);
+  });
+
+  it('an implied multiple over a negative EBITDA (cash released from working capital) is null with a warning', () => {
+    // Revenue halves each year, NWC 100 % of revenue, margin −5 %: year 5 revenue 31,250, EBITDA −1,562.5,
+    // NWC released 31,250, FCF 29,687.5; Gordon TV = 29,687.5 × 1.02 / 0.08 = 378,515.625.
+    const res = run({
+      revenueGrowth: -0.5,
+      nwcPctRevenue: 1,
+      ebitdaMargin: -0.05,
+      depreciationPctRevenue: 0,
+      capexPctRevenue: 0,
+    });
+    expect(res.years.at(-1)!.ebitda).toBeCloseTo(-1562.5, 9);
+    expect(res.terminalValue).toBeCloseTo(378515.625, 6);
+    // 1.1.2 reported −242.25×: a positive value over a loss.
+    expect(res.impliedExitMultiple).toBeNull();
+    expect(res.warnings.find((x) => x.figure === 'impliedExitMultiple')?.message).toMatch(/negative/);
+    expect(res.impliedTerminalGrowth).toBeCloseTo(0.02, 12);
+  });
+
+  // Session 19, sibling of the cross-checks: net debt above a positive EV gave a negative equity value and
+  // price per share with no word (EV was positive, so no warning fired).
+  it('equity not positive under net debt above a positive EV is warned, in the JSON and live in the workbook', async () => {
+    // Flat business: EV = 187.5 × (1 − 1.1^−5) / 0.1 + 1875 / 1.1^5 = 710.77 + 1164.22 = 1875.
+    const res = run({ ...flat, netDebt: 2000, sharesOutstanding: 10 });
+    expect(res.enterpriseValue).toBeCloseTo(1875, 9);
+    expect(res.equityValue).toBeCloseTo(-125, 9);
+    expect(res.warnings.map((w) => w.code)).toEqual(['equity_value_not_positive']);
+    expect(run({ ...flat, netDebt: 1000 }).warnings).toEqual([]);
+    const input = resolve({ ...flat, netDebt: 2000, sharesOutstanding: 10 });
+    const bytes = await finance.workbook(finance.run(input, {}), input, {});
+    recomputeAndCompare(bytes);
+    const summary = readXlsx(bytes).sheets.find((x) => x.name === 'Summary')!;
+    expect(summary.cells.some((c) => c.formula && String(c.value).startsWith('Warning: net debt'))).toBe(
+      true,
+    );
+  });
+
+  it('the workbook says n/a for both, and recalculates to it', async () => {
+    for (const raw of [
+      { ...flat, capexPctRevenue: 0.5, terminalMethod: 'exitMultiple', exitMultiple: 8 },
+      {
+        revenueGrowth: -0.5,
+        nwcPctRevenue: 1,
+        ebitdaMargin: -0.05,
+        depreciationPctRevenue: 0,
+        capexPctRevenue: 0,
+      },
+    ]) {
+      const input = resolve(raw);
+      const bytes = await finance.workbook(finance.run(input, {}), input, {});
+      expect(recomputeAndCompare(bytes)).toBeGreaterThan(100);
+      const dcf = readXlsx(bytes).sheets.find((x) => x.name === 'DCF')!;
+      const beside = (label: string) => {
+        const row = dcf.cells.find((c) => c.col === 0 && c.value === label)?.row;
+        return dcf.cells.find((c) => c.row === row && c.col === 2)?.value;
+      };
+      expect([
+        beside('Implied exit multiple (terminal value at the end of the last year / last EBITDA)'),
+        beside('Implied perpetual growth of free cash flow'),
+      ]).toContain('n/a');
+    }
   });
 
   // Session 17: with revenue 0 both cross-checks were a bare null in the JSON, with no word of why.

@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Formatting } from '../../src/core/tenant.ts';
 import { getModel } from '../../src/models/registry.ts';
 import { resolveInput } from '../../src/models/rules.ts';
+import { STYLE_ORDER } from '../../src/models/xlsx/styles.ts';
 import { readXlsx } from './xlsx-read.ts';
 
 // The outside check the issue asks for: a real spreadsheet application recalculates our workbooks.
@@ -32,6 +33,9 @@ function recalculateWithLibreOffice(name: string, bytes: Uint8Array): Map<string
   return recalculateAllWithLibreOffice([{ name, bytes }]).get(name)!;
 }
 
+/** The folder of the workbooks LibreOffice saved in its last start (to read more than numbers from them). */
+let lastOutDir = '';
+
 /** Several workbooks in one LibreOffice start (most of its time), each recalculated as above. */
 function recalculateAllWithLibreOffice(
   books: { name: string; bytes: Uint8Array }[],
@@ -55,6 +59,7 @@ function recalculateAllWithLibreOffice(
     ],
     { stdio: 'pipe', timeout: 120_000 * books.length },
   );
+  lastOutDir = join(dir, 'out');
   return new Map(
     books.map(({ name }) => [name, numericCells(readFileSync(join(dir, 'out', `${name}.xlsx`)))]),
   );
@@ -96,25 +101,39 @@ async function compare(modelName: string, raw: object, formatting: Formatting = 
   return checked;
 }
 
-/** Each formula cell of our workbook against LibreOffice's value for it (an error cell is a mismatch). */
+const isMoney = (style: number) => (STYLE_ORDER[style] ?? 'default').startsWith('money');
+
+/**
+ * Each formula cell of our workbook against LibreOffice's value for it (an error cell is a mismatch). Money is
+ * compared relative to the money the workbook holds, never to a floor of 1: with the floor a workbook of
+ * tiny money (0.001) passed a cell off by 1e-9, a millionth of its value (session 19).
+ */
 function mismatchesOf(bytes: Uint8Array, theirs: Map<string, Map<string, unknown>>) {
   let checked = 0;
   const mismatches: string[] = [];
   const ours = readXlsx(bytes).sheets;
   // Figures that cancel to zero (a repaid balance, a fully called commitment) differ by rounding noise:
-  // LibreOffice snaps such differences to exactly 0, so they are compared against the workbook's scale.
-  const largest = Math.max(
-    ...ours.flatMap((s) => s.cells.map((c) => (typeof c.value === 'number' ? Math.abs(c.value) : 0))),
-  );
+  // LibreOffice snaps such differences to exactly 0, so they are compared against the workbook's scale,
+  // money against its largest money figure (dates and years would make a tiny-money workbook's scale 46,000).
+  const largestOf = (keep: (style: number) => boolean) =>
+    Math.max(
+      0,
+      ...ours.flatMap((s) =>
+        s.cells.map((c) => (typeof c.value === 'number' && keep(c.style) ? Math.abs(c.value) : 0)),
+      ),
+    );
+  const largest = largestOf(() => true);
+  const largestMoney = largestOf(isMoney);
   for (const sheet of ours) {
     const computed = theirs.get(sheet.name);
     expect(computed, `LibreOffice saved sheet ${sheet.name}`).toBeDefined();
     for (const cell of sheet.cells) {
       if (cell.formula === undefined || typeof cell.value !== 'number') continue;
       const value = computed!.get(`${cell.row}:${cell.col}`);
-      const scale = Math.max(1, Math.abs(cell.value));
+      const money = isMoney(cell.style);
+      const scale = money ? Math.abs(cell.value) : Math.max(1, Math.abs(cell.value));
       const diff = typeof value === 'number' ? Math.abs(value - cell.value) : Number.NaN;
-      if (!(diff <= 1e-9 * scale || diff <= 1e-13 * largest)) {
+      if (!(diff <= 1e-9 * scale || diff <= 1e-13 * (money ? largestMoney : largest))) {
         const where = `${sheet.name}!R${cell.row + 1}C${cell.col + 1}`;
         mismatches.push(`${where} ${cell.formula}: ours ${cell.value}, LibreOffice ${String(value)}`);
       }
@@ -134,6 +153,39 @@ function withInputEdited(bytes: Uint8Array, label: string, value: number): Uint8
   expect(edited).not.toBe(xml);
   files['xl/worksheets/sheet1.xml'] = strToU8(edited);
   return zipSync(files);
+}
+
+/** The workbook with a formula cell of sheet `name` (`ref`, "D12") replaced by a typed `value`. */
+function withCellTyped(bytes: Uint8Array, name: string, ref: string, value: number): Uint8Array {
+  const files = unzipSync(bytes);
+  const file = sheetFile(files, name);
+  const xml = strFromU8(files[file]!);
+  const edited = xml.replace(
+    new RegExp(`(<c r="${ref}"[^>]*>)<f>[^<]*</f>(<v>[^<]*</v>)?`),
+    `$1<v>${value}</v>`,
+  );
+  expect(edited).not.toBe(xml);
+  files[file] = strToU8(edited);
+  return zipSync(files);
+}
+
+/** The zip entry of the sheet named `name` (through workbook.xml and its relationships). */
+function sheetFile(files: Record<string, Uint8Array>, name: string): string {
+  const workbook = strFromU8(files['xl/workbook.xml']!);
+  const rels = strFromU8(files['xl/_rels/workbook.xml.rels']!);
+  const tag = [...workbook.matchAll(/<sheet\b[^>]*>/g)].find((m) => m[0].includes(`name="${name}"`))![0];
+  const id = /\br:id="([^"]*)"/.exec(tag)![1]!;
+  const rel = [...rels.matchAll(/<Relationship\b[^>]*>/g)].find((m) => m[0].includes(`Id="${id}"`))![0];
+  return `xl/${/\bTarget="([^"]*)"/.exec(rel)![1]!.replace(/^\/?xl\//, '')}`;
+}
+
+/** LibreOffice's value of the Checks sheet's "All checks pass" flag (B4) in a workbook it saved. */
+function checksFlag(path: string): boolean | undefined {
+  const files = unzipSync(readFileSync(path));
+  const xml = strFromU8(files[sheetFile(files, 'Checks')]!);
+  const cell = /<c r="B4"([^>]*)>([\s\S]*?)<\/c>/.exec(xml);
+  if (!cell || !/t="b"/.test(cell[1]!)) return undefined;
+  return /<v>1<\/v>/.test(cell[2]!);
 }
 
 /** Issue 13, kind 3: an input edited in the file, recalculated by LibreOffice, against the API run of that input. */
@@ -323,6 +375,106 @@ describe.skipIf(!hasSoffice)(
         const { checked, mismatches } = mismatchesOf(book.bytes, theirs.get(book.name)!);
         expect(mismatches.slice(0, 5), JSON.stringify(book.raw)).toEqual([]);
         expect(checked).toBeGreaterThan(100);
+      }
+    }, 600_000);
+
+    // Session 19: money compared (and checked in the Checks sheet) relative to the money present, not to 1.
+    it('tiny money (all 0.001): every formula gives the model value; a free cash flow 1e-6 off fails the Checks and the comparison', async () => {
+      const raws = {
+        finance: {
+          revenue: 0.001,
+          netDebt: 0.0002,
+          loan: { principal: 0.001, annualRate: 0.05, termMonths: 24, startDate: '2025-01-31' },
+        },
+        funds: { commitment: 0.001, periodsPerYear: 4 },
+      };
+      const books = Object.entries(raws).map(([name, raw]) => {
+        const model = getModel(name);
+        const { effectiveInput } = resolveInput(model, {}, raw);
+        return { name, model, effectiveInput };
+      });
+      const written = await Promise.all(
+        books.map(async (b) => ({
+          name: b.name,
+          bytes: await b.model.workbook(b.model.run(b.effectiveInput, {}), b.effectiveInput, {}),
+        })),
+      );
+      const dcf = readXlsx(written[0]!.bytes).sheets.find((x) => x.name === 'DCF')!;
+      const fcfRow = dcf.cells.find((c) => c.col === 0 && c.value === 'Free cash flow')!.row;
+      const fcf = dcf.cells.find((c) => c.row === fcfRow && c.col === 3)!;
+      const off = (fcf.value as number) * (1 + 1e-6);
+      const typedOver = withCellTyped(written[0]!.bytes, 'DCF', `D${fcfRow + 1}`, off);
+      const theirs = recalculateAllWithLibreOffice([...written, { name: 'typed-over', bytes: typedOver }]);
+      for (const book of written) {
+        const { checked, mismatches } = mismatchesOf(book.bytes, theirs.get(book.name)!);
+        expect(mismatches.slice(0, 5), book.name).toEqual([]);
+        expect(checked).toBeGreaterThan(100);
+      }
+      expect(checksFlag(join(lastOutDir, 'finance.xlsx'))).toBe(true);
+      expect(checksFlag(join(lastOutDir, 'funds.xlsx'))).toBe(true);
+      expect(checksFlag(join(lastOutDir, 'typed-over.xlsx'))).toBe(false);
+      // The same error as a recalculation would make it: LibreOffice's value of that cell 1e-6 off.
+      const financeValues = new Map(
+        [...theirs.get('finance')!].map(([sheet, cells]) => [sheet, new Map(cells)]),
+      );
+      financeValues.get('DCF')!.set(`${fcfRow}:3`, off);
+      const { mismatches } = mismatchesOf(written[0]!.bytes, financeValues);
+      expect(mismatches).toEqual([expect.stringMatching(new RegExp(`^DCF!R${fcfRow + 1}C4 `))]);
+    }, 240_000);
+
+    // Session 19: a finance user's edge inputs, each workbook recalculated by LibreOffice (its IRR, NPV and
+    // every other function) against the model: zero and negative cash flows, an exit multiple of 0, discount
+    // rate equal to terminal growth under the exit method, capex-heavy exits and negative EBITDA (implied
+    // growth and multiple "n/a"), a 30-year horizon; a fund losing 99 % a year (no net IRR), fees of three
+    // times the commitment on NAV and committed bases, an american waterfall quarterly over 30 years.
+    it('edge inputs: every formula gives the model value, "n/a" where the model has none', async () => {
+      const flat = { revenue: 1000, revenueGrowth: 0, nwcPctRevenue: 0 };
+      const cases: [string, object][] = [
+        ['finance', { revenue: 0 }],
+        ['finance', { terminalMethod: 'exitMultiple', exitMultiple: 0 }],
+        ['finance', { terminalMethod: 'exitMultiple', discountRate: 0.03, terminalGrowth: 0.03 }],
+        ['finance', { ...flat, capexPctRevenue: 0.5, terminalMethod: 'exitMultiple', exitMultiple: 8 }],
+        ['finance', { ebitdaMargin: -0.5, years: 30, discounting: 'mid-year' }],
+        [
+          'finance',
+          {
+            revenueGrowth: -0.5,
+            nwcPctRevenue: 1,
+            ebitdaMargin: -0.05,
+            depreciationPctRevenue: 0,
+            capexPctRevenue: 0,
+          },
+        ],
+        ['funds', { growthRate: -0.99 }],
+        ['funds', { fundLifeYears: 30, managementFee: { rate: 0.1, basis: 'committed' } }],
+        ['funds', { fundLifeYears: 30, growthRate: 0.3, managementFee: { rate: 0.1, basis: 'nav' } }],
+        [
+          'funds',
+          {
+            fundLifeYears: 30,
+            periodsPerYear: 4,
+            carry: { rate: 0.3, hurdleRate: 0.5, catchUp: 0.5, waterfall: 'american' },
+          },
+        ],
+      ];
+      const books = await Promise.all(
+        cases.map(async ([name, raw], i) => {
+          const model = getModel(name);
+          const { effectiveInput } = resolveInput(model, {}, raw);
+          const bytes = await model.workbook(model.run(effectiveInput, {}), effectiveInput, {});
+          return { name: `${name}-edge-${i}`, bytes, raw };
+        }),
+      );
+      const theirs = recalculateAllWithLibreOffice(books);
+      for (const book of books) {
+        const { checked, mismatches } = mismatchesOf(book.bytes, theirs.get(book.name)!);
+        expect(mismatches.slice(0, 5), JSON.stringify(book.raw)).toEqual([]);
+        expect(checked).toBeGreaterThan(50);
+        // A cell the model leaves "n/a" is text in LibreOffice too (its formula gives no number).
+        for (const sheet of readXlsx(book.bytes).sheets)
+          for (const c of sheet.cells)
+            if (c.formula !== undefined && c.value === 'n/a')
+              expect(theirs.get(book.name)!.get(sheet.name)!.has(`${c.row}:${c.col}`), c.formula).toBe(false);
       }
     }, 600_000);
 

@@ -21,7 +21,32 @@ describe('model versions name the arithmetic of their figures', () => {
     expect((12345678901234.564).toFixed(9)).toBe('12345678901234.564453125');
     const { version, summary } = summaryOf('finance', { netDebt: 12345678901234.564 }, { rounding: 2 });
     expect(summary['netDebt']).toBe(12345678901234.56);
-    expect(version).toBe('1.1.2');
+    expect(version).toMatch(/^1\.1\.[2-9]$/);
+  });
+
+  it('finance 1.1.3: an implied growth that only g ≥ r gives, and a multiple of a negative EBITDA, are null', () => {
+    // Flat business with capex 50 % of revenue, exit at 8×: 1.1.2 reported an implied growth of 23.5 %.
+    const flat = { revenue: 1000, revenueGrowth: 0, depreciationPctRevenue: 0.05, nwcPctRevenue: 0 };
+    const exit = summaryOf(
+      'finance',
+      { ...flat, capexPctRevenue: 0.5, terminalMethod: 'exitMultiple', exitMultiple: 8 },
+      {},
+    );
+    expect(exit.summary['impliedTerminalGrowth']).toBeNull();
+    // Revenue halving, NWC released: 1.1.2 reported an implied multiple of −242.25.
+    const released = summaryOf(
+      'finance',
+      {
+        revenueGrowth: -0.5,
+        nwcPctRevenue: 1,
+        ebitdaMargin: -0.05,
+        depreciationPctRevenue: 0,
+        capexPctRevenue: 0,
+      },
+      {},
+    );
+    expect(released.summary['impliedExitMultiple']).toBeNull();
+    expect(exit.version).toBe('1.1.3');
   });
 
   it('funds 1.1.1 already rounds that way (made after the ROUND fix)', () => {

@@ -361,6 +361,30 @@ describe('Checks follow edits that break an identity', () => {
     hf.destroy();
   });
 
+  // Session 19: per-year growth typed for 3 years, Projection years raised to 5: years 4 and 5 grew at 0 (blank
+  // cells) with every check TRUE, though the API refuses 5 years with 3 rates.
+  it('finance: Projection years past the per-year growth rates typed is flagged', async () => {
+    const sheets = await workbookOf(finance, { years: 3, revenueGrowth: [0.1, 0.05, 0.02] });
+    const years = { sheet: 'Inputs', ...cellBeside(sheets, 'Inputs', 'Projection years') };
+    const label = 'Revenue growth is given for every projected year (the DCF sheet, one rate per year)';
+    const more = edited(sheets, [{ ...years, value: 5 }]);
+    expect(read(more, sheets, 'Checks', label)).toBe(false);
+    expect(read(more, sheets, 'Summary', 'Model checks pass (see Checks)')).toBe(false);
+    more.destroy();
+    const fewer = edited(sheets, [{ ...years, value: 2 }]);
+    expect(read(fewer, sheets, 'Checks', 'All checks pass')).toBe(true);
+    fewer.destroy();
+    const dcf = sheets.find((s) => s.name === 'DCF')!;
+    const growthRow = dcf.cells.find((c) => c.col === 0 && c.value === 'Revenue growth')!.row;
+    const typed = edited(sheets, [
+      { ...years, value: 5 },
+      { sheet: 'DCF', row: growthRow, col: 5, value: 0.01 },
+      { sheet: 'DCF', row: growthRow, col: 6, value: 0.01 },
+    ]);
+    expect(read(typed, sheets, 'Checks', 'All checks pass')).toBe(true);
+    typed.destroy();
+  });
+
   // Session 18: pairs of inputs the API refuses together but Excel's per-cell validation cannot hold (a
   // step-down year without its rate; every call rate 0 with the last contribution year cleared).
   it('funds: a fee step-down half set, or no capital called, is flagged', async () => {
@@ -394,6 +418,57 @@ describe('Checks follow edits that break an identity', () => {
     const fine = edited(sheets, rc);
     expect(flag(fine, 'All checks pass')).toBe(true);
     fine.destroy();
+  });
+
+  // Session 19: the tolerance was 1e-9 · MAX(1, |a|, |b|), so in a workbook whose money is all 0.001 an error
+  // a million times its rounding (1e-6 relative) stayed within the floor of 1 and every check passed.
+  const tinyFinance = {
+    revenue: 0.001,
+    netDebt: 0.0002,
+    loan: { principal: 0.001, annualRate: 0.05, termMonths: 24, startDate: '2025-01-01' },
+  };
+  it('finance with tiny money (0.001): untouched every check holds; a free cash flow 1e-6 off is flagged', async () => {
+    const sheets = await workbookOf(finance, tinyFinance);
+    const checks = sheets.find((s) => s.name === 'Checks')!;
+    const untouched = loadIntoEngine(sheets);
+    const failing = checks.cells
+      .filter((c) => c.col === 1 && c.formula && c.row > 5)
+      .filter(
+        (c) =>
+          untouched.getCellValue({ sheet: untouched.getSheetId('Checks')!, row: c.row, col: 1 }) !== true,
+      );
+    expect(failing).toEqual([]);
+    untouched.destroy();
+    const dcf = sheets.find((s) => s.name === 'DCF')!;
+    const fcfRow = dcf.cells.find((c) => c.col === 0 && c.value === 'Free cash flow')!.row;
+    const fcf = dcf.cells.find((c) => c.row === fcfRow && c.col === 3)!.value as number;
+    expect(Math.abs(fcf)).toBeLessThan(0.001);
+    const hf = edited(sheets, [{ sheet: 'DCF', row: fcfRow, col: 3, value: fcf * (1 + 1e-6) }]);
+    expect(
+      read(hf, sheets, 'Checks', 'Free cash flow = NOPAT + D&A − capex − change in NWC (all years)'),
+    ).toBe(false);
+    expect(read(hf, sheets, 'Summary', 'Model checks pass (see Checks)')).toBe(false);
+    hf.destroy();
+  });
+
+  it('funds with tiny money (commitment 0.001): a NAV 1e-6 off is flagged, untouched all pass', async () => {
+    const sheets = await workbookOf(funds, { commitment: 0.001 });
+    const untouched = loadIntoEngine(sheets);
+    expect(read(untouched, sheets, 'Checks', 'All checks pass')).toBe(true);
+    untouched.destroy();
+    const flows = sheets.find((s) => s.name === 'Cash flows')!;
+    const navCol = flows.cells.find((c) => c.row === 4 && c.value === 'NAV')!.col;
+    const nav = flows.cells.find((c) => c.row === 8 && c.col === navCol)!.value as number;
+    const hf = edited(sheets, [{ sheet: 'Cash flows', row: 8, col: navCol, value: nav * (1 + 1e-6) }]);
+    expect(
+      read(
+        hf,
+        sheets,
+        'Checks',
+        'NAV = contributions − distributions + growth of NAV (summed over the periods)',
+      ),
+    ).toBe(false);
+    hf.destroy();
   });
 
   it('funds: a NAV typed over breaks the NAV identity', async () => {

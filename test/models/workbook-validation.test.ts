@@ -416,6 +416,30 @@ describe("every input cell validates what the tenant's own submit accepts (rules
     await checkInputs(model, {}, financeFields, rules);
   }, 60_000);
 
+  // Session 19: with only the per-year growth fixed, Projection years stayed an editable cell with no check,
+  // though the API refuses any count of years but the list's length.
+  it('finance with per-year growth fixed by the tenant (years not fixed): Projection years is locked too', async () => {
+    const model = getModel('finance');
+    const rules: ModelRules = { fixed: { revenueGrowth: [0.1, 0.05, 0.02] }, defaults: { years: 3 } };
+    const { effectiveInput } = resolveInput(model, rules, {});
+    expect(apiAccepts(model, rules, { years: 4 })).toBe(false);
+    const bytes = await model.workbook(
+      model.run(effectiveInput, rules),
+      effectiveInput,
+      {},
+      undefined,
+      rules,
+    );
+    const inputs = readXlsx(bytes).sheets.find((x) => x.name === 'Inputs')!;
+    const label = inputs.cells.find((c) => c.col === 0 && c.value === 'Projection years')!;
+    const cell = inputs.cells.find((c) => c.row === label.row && c.col === 1)!;
+    const unit = inputs.cells.find((c) => c.row === label.row && c.col === 2)!;
+    expect(cell.value).toBe(3);
+    expect(STYLE_ORDER[cell.style]).toBe('integer');
+    expect(String(unit.value)).toContain("fixed by your organisation's rules");
+    await checkInputs(model, {}, financeFields, rules);
+  }, 60_000);
+
   it('funds under ranges and fixed fields', async () => {
     await checkInputs(
       getModel('funds'),

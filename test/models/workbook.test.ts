@@ -134,7 +134,8 @@ describe('finance Summary checks (issue 13, kind 8)', () => {
     const { sheets } = readXlsx(bytes);
     const texts = checks(sheets).map((c) => c.value);
     expect(texts[0]).toMatch(/over 85 % of enterprise value/);
-    expect(texts.slice(1)).toEqual(['', '']);
+    // The loss checks and (session 19) equity not positive under net debt: blank.
+    expect(texts.slice(1)).toEqual(['', '', '']);
     expect((result as { warnings: unknown[] }).warnings).toHaveLength(1);
     expect(recomputeAndCompare(bytes)).toBeGreaterThan(20);
     // An analyst raises the EBITDA margin to -10 % in the workbook: both loss checks light up.
@@ -147,6 +148,8 @@ describe('finance Summary checks (issue 13, kind 8)', () => {
     hf.destroy();
     expect(after[1]).toMatch(/terminal value is negative: the last free cash flow/);
     expect(after[2]).toMatch(/not positive/);
+    // EV is negative, so the equity line (net debt above a positive EV) stays blank.
+    expect(after[3]).toBe('');
   });
 
   it('funds: several IRRs are listed on the Summary', async () => {

@@ -110,9 +110,9 @@ describe('an upgrade to a new major version', () => {
 
   it('runs a job accepted before it on the version it was accepted for, new jobs on the new one', async () => {
     const upgraded = tenant(id, 'dedicated', { release: 'r-major' });
-    const queuedBefore = { model: 'finance', modelVersion: '1.1.2' };
+    const queuedBefore = { model: 'finance', modelVersion: '1.1.3' };
     expect((await modelForJob(catalog, upgraded, queuedBefore, 'dedicated')).record).toEqual({
-      modelVersion: '1.1.2',
+      modelVersion: '1.1.3',
       release: 'builtin',
     });
     const acceptedAfter = { model: 'finance', modelVersion: '2.0.0' };
@@ -202,7 +202,7 @@ describe('the model a submit names', () => {
       setCurrent: (id) => file.setCurrent(id),
     });
     const shared = tenant(owner, 'shared');
-    expect((await modelForSubmit(catalog, shared, 'finance')).version).toBe('1.1.2');
+    expect((await modelForSubmit(catalog, shared, 'finance')).version).toBe('1.1.3');
     expect(reads).toBe(1);
     const dedicated = tenant(owner, 'dedicated');
     await expect(modelForSubmit(catalog, dedicated, `finance-${owner}`)).rejects.toMatchObject({

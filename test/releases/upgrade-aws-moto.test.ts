@@ -170,7 +170,7 @@ describe.skipIf(!motoAvailable())(
       const pin = await server.api(`/v1/admin/tenants/${pinned.id}/pins`, {
         method: 'PUT',
         token: server.operatorToken,
-        body: JSON.stringify({ pins: { finance: '1.1.2' } }),
+        body: JSON.stringify({ pins: { finance: '1.1.3' } }),
       });
       expect(pin.status).toBe(200);
       for (const t of dedicated.slice(0, 2))
@@ -246,7 +246,7 @@ describe.skipIf(!motoAvailable())(
         modelVersion: '1.2.0',
         release: 'r2',
       });
-      expect(await runFinance(pinned)).toMatchObject({ status: 'succeeded', modelVersion: '1.1.2' });
+      expect(await runFinance(pinned)).toMatchObject({ status: 'succeeded', modelVersion: '1.1.3' });
     }, 900_000);
 
     it('halts at a canary whose model throws, puts its stack back on the previous release, and loses no job', async () => {

@@ -38,7 +38,7 @@ beforeAll(async () => {
     const res = await server.api(`/v1/admin/tenants/${t.id}/pins`, {
       method: 'PUT',
       token: server.operatorToken,
-      body: JSON.stringify({ pins: { finance: '1.1.2' } }),
+      body: JSON.stringify({ pins: { finance: '1.1.3' } }),
     });
     expect(res.status).toBe(200);
   }
@@ -64,7 +64,7 @@ async function runFinance(tenant: { apiKey: string }) {
 describe('upgrades in waves', () => {
   it('rolls a release to 50 dedicated tenants in growing waves, then makes it current', async () => {
     const before = await runFinance(dedicated[0]!);
-    expect(before).toMatchObject({ status: 'succeeded', modelVersion: '1.1.2', release: 'builtin' });
+    expect(before).toMatchObject({ status: 'succeeded', modelVersion: '1.1.3', release: 'builtin' });
     const lane = async () =>
       (await functions(server)).find((f) => f.tenantId === dedicated[0]!.id && f.model === 'finance');
     const old = await lane();
@@ -103,16 +103,16 @@ describe('upgrades in waves', () => {
   }, 180_000);
 
   it('keeps pinned tenants on their version, shared and dedicated, while others run the new one', async () => {
-    // The shared function runs 1.1.2 for the pinned tenant and 1.2.0 for the other at the same time.
+    // The shared function runs 1.1.3 for the pinned tenant and 1.2.0 for the other at the same time.
     const [a, b, c] = await Promise.all([
       runFinance(sharedPinned),
       runFinance(sharedFollower),
       runFinance(pinned),
     ]);
-    expect(a).toMatchObject({ status: 'succeeded', modelVersion: '1.1.2' });
+    expect(a).toMatchObject({ status: 'succeeded', modelVersion: '1.1.3' });
     expect(b).toMatchObject({ status: 'succeeded', modelVersion: '1.2.0' });
-    expect(c).toMatchObject({ status: 'succeeded', modelVersion: '1.1.2' });
-    expect((await tenantRecord(server, pinned.id)).pins).toEqual({ finance: '1.1.2' });
+    expect(c).toMatchObject({ status: 'succeeded', modelVersion: '1.1.3' });
+    expect((await tenantRecord(server, pinned.id)).pins).toEqual({ finance: '1.1.3' });
     // A pin to a version no release carries is refused.
     const res = await server.api(`/v1/admin/tenants/${pinned.id}/pins`, {
       method: 'PUT',

@@ -28,7 +28,7 @@ beforeAll(async () => {
         model: 'finance',
         tenantId: tenants.owner.id,
         tenantIncarnation: String((await tenantRecord(server, tenants.owner.id)).incarnation),
-        version: '1.1.2',
+        version: '1.1.3',
         body: 'run: (input, rules) => base.run({ ...input, revenue: input.revenue * 2 }, rules)',
       },
     ],
@@ -142,9 +142,9 @@ describe('silopool release (CLI)', () => {
     };
     expect(listed.items.find((r) => r.current)?.id).toBe('rv');
     const pinned = JSON.parse(
-      (await cli('release', 'pin', tenants.shared.id, 'finance@1.1.2', '--json')).stdout,
+      (await cli('release', 'pin', tenants.shared.id, 'finance@1.1.3', '--json')).stdout,
     );
-    expect(pinned.pins).toEqual({ finance: '1.1.2' });
+    expect(pinned.pins).toEqual({ finance: '1.1.3' });
     expect((await cli('release', 'pin', tenants.shared.id)).stdout).toContain('follows its release');
     publishRelease(server.dataDir, 'rcli', {
       models: { funds: { version: '1.2.0', body: "version: '1.2.0'" } },
@@ -191,7 +191,7 @@ describe('a tenant id onboarded again', () => {
           model: 'finance',
           tenantId: id,
           tenantIncarnation: former,
-          version: '1.1.2',
+          version: '1.1.3',
           body: 'run: (input, rules) => base.run({ ...input, revenue: input.revenue * 2 }, rules)',
         },
       ],

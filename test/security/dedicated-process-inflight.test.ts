@@ -72,7 +72,7 @@ beforeAll(async () => {
         model: 'finance',
         tenantId: tenant.id,
         tenantIncarnation: String((await tenantRecord(server, tenant.id)).incarnation),
-        version: '1.1.2',
+        version: '1.1.3',
         body: `run: (input, rules) => {
           // Jobs of its own tenant this process is not running: one made up, one that finished before.
           process.send({ type: 'job', job: ${JSON.stringify(job(MADE_UP, 'running'))} });

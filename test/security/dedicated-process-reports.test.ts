@@ -60,7 +60,7 @@ beforeAll(async () => {
         model: 'finance',
         tenantId: evil.id,
         tenantIncarnation: String((await tenantRecord(server, evil.id)).incarnation),
-        version: '1.1.2',
+        version: '1.1.3',
         body: `run: (input, rules) => {
           process.send({ type: 'job', job: ${JSON.stringify(forgedJob)} });
           process.send(${JSON.stringify(forgedSend)});

@@ -27,8 +27,9 @@ export const financeSummaryUnits: SummaryUnits = {
 export const financeModel: ModelDefinition<FinanceInput, FinanceResult> = {
   name: 'finance',
   // 1.1: exit-multiple terminal value and sensitivity tables; 1.1.2: summary money rounded on the exact
-  // double where 15 digits cannot resolve the step (round.ts). docs/models.md lists what each version changed.
-  version: '1.1.2',
+  // double where 15 digits cannot resolve the step (round.ts); 1.1.3: the implied multiple and growth are null
+  // outside their domains (EBITDA ≤ 0; growth ≥ r). docs/models.md lists what each version changed.
+  version: '1.1.3',
   title: 'Company projection and valuation',
   description:
     'Projects revenue to free cash flow, values the company by DCF with a Gordon growth or exit-multiple terminal value (with WACC sensitivity tables), and schedules an optional amortising loan.',

@@ -213,10 +213,11 @@ export function runFinance(input: FinanceInput): FinanceResult {
   const shift = (1 + r) ** offset;
   const tvAtEnd = exit ? terminalValue : terminalValue * shift;
   const gordonEquivalent = exit ? terminalValue / shift : terminalValue;
-  const impliedExitMultiple = lastEbitda !== 0 ? tvAtEnd / lastEbitda : null;
+  const impliedExitMultiple = multipleDefined(lastEbitda) ? tvAtEnd / lastEbitda : null;
   // Solves TV = FCF_n (1 + g) / (r − g) for g (Rosenbaum & Pearl's mid-year form: TV / (1 + r)^0.5 for TV).
-  const impliedTerminalGrowth =
-    gordonEquivalent + lastFcf !== 0 ? (gordonEquivalent * r - lastFcf) / (gordonEquivalent + lastFcf) : null;
+  const impliedTerminalGrowth = growthDefined(lastFcf, gordonEquivalent + lastFcf)
+    ? (gordonEquivalent * r - lastFcf) / (gordonEquivalent + lastFcf)
+    : null;
   const enterpriseValue = pvOfCashFlows + pvOfTerminalValue;
   const netDebt = input.netDebt ?? 0;
   const equityValue = enterpriseValue - netDebt;
@@ -241,8 +242,14 @@ export function runFinance(input: FinanceInput): FinanceResult {
     loan: input.loan ? loanSchedule(input.loan) : null,
     warnings: [
       ...adviseFinance(input),
-      ...valuationWarnings(terminalValue, pvOfTerminalValue, enterpriseValue, input.terminalMethod),
-      ...crossCheckWarnings(impliedExitMultiple, impliedTerminalGrowth),
+      ...valuationWarnings(
+        terminalValue,
+        pvOfTerminalValue,
+        enterpriseValue,
+        input.terminalMethod,
+        equityValue,
+      ),
+      ...crossCheckWarnings(impliedExitMultiple, impliedTerminalGrowth, lastEbitda, lastFcf),
     ],
   };
 }
@@ -258,14 +265,44 @@ export function terminalYears(years: number, offset: number, method: FinanceInpu
   return years - (method === 'exitMultiple' ? 0 : offset);
 }
 
+/**
+ * Whether an EV/EBITDA multiple means anything: only over a positive EBITDA. Over a negative one the ratio
+ * has the wrong sign for what it measures (a positive value over a loss read as −242×), which practitioners
+ * show as "NM", not meaningful (Rosenbaum & Pearl, Investment Banking, ch. 1: multiples of negative
+ * earnings are not meaningful); over 0 it is undefined.
+ */
+export function multipleDefined(ebitda: number): boolean {
+  return ebitda > 0;
+}
+
+/**
+ * Whether `g = (TV·r − FCF) / (TV + FCF)` solves the Gordon formula `TV = FCF (1 + g) / (r − g)` inside its
+ * domain `g < r` (Gordon, "The Investment, Financing, and Valuation of the Corporation", 1962; Brealey, Myers &
+ * Allen, Principles of Corporate Finance, ch. 4: the perpetuity-with-growth formula holds only for g < r).
+ * For r > −1, g < r ⟺ FCF and TV + FCF have the same sign: a positive value of negative flows (or the
+ * reverse) needs g > r, where the formula is no value at all, and FCF = 0 gives g = r. Signs, not the
+ * product, so tiny figures cannot underflow to a wrong answer; the workbook's formula is the same test.
+ */
+export function growthDefined(fcf: number, tvPlusFcf: number): boolean {
+  return (fcf > 0 && tvPlusFcf > 0) || (fcf < 0 && tvPlusFcf < 0);
+}
+
 /** A cross-check that has no value is null in the JSON: say why rather than leave a bare null. */
-function crossCheckWarnings(multiple: number | null, growth: number | null): ModelWarning[] {
+function crossCheckWarnings(
+  multiple: number | null,
+  growth: number | null,
+  lastEbitda: number,
+  lastFcf: number,
+): ModelWarning[] {
   const warnings: ModelWarning[] = [];
   if (multiple === null) {
     warnings.push({
       code: 'cross_check_undefined',
       figure: 'impliedExitMultiple',
-      message: 'The last projected EBITDA is 0, so the terminal value implies no EV/EBITDA multiple (null).',
+      message:
+        lastEbitda === 0
+          ? 'The last projected EBITDA is 0, so the terminal value implies no EV/EBITDA multiple (null).'
+          : `The last projected EBITDA is negative (${lastEbitda.toPrecision(6)}), so an EV/EBITDA multiple of the terminal value is not meaningful (null).`,
     });
   }
   if (growth === null) {
@@ -273,7 +310,9 @@ function crossCheckWarnings(multiple: number | null, growth: number | null): Mod
       code: 'cross_check_undefined',
       figure: 'impliedTerminalGrowth',
       message:
-        'The terminal value plus the last free cash flow is 0, so no perpetual growth solves the Gordon formula (null).',
+        lastFcf === 0
+          ? 'The last free cash flow is 0, so no perpetual growth below the discount rate gives the terminal value by the Gordon formula (null).'
+          : `The terminal value and the last free cash flow (${lastFcf.toPrecision(6)}) are of signs no perpetual growth below the discount rate reconciles by the Gordon formula (it would need growth at or above the discount rate, where the formula has no value): null.`,
     });
   }
   return warnings;
@@ -287,6 +326,7 @@ export function valuationWarnings(
   pvTv: number,
   ev: number,
   method: FinanceInput['terminalMethod'] = 'gordon',
+  equity = ev,
 ): ModelWarning[] {
   const drivers =
     method === 'exitMultiple' ? 'exitMultiple and discountRate' : 'terminalGrowth and discountRate';
@@ -314,6 +354,15 @@ export function valuationWarnings(
       code: 'enterprise_value_not_positive',
       figure: 'enterpriseValue',
       message: `The enterprise value is ${ev.toPrecision(6)}: not positive.`,
+    });
+  }
+  // Net debt at or above a positive EV leaves equity of no value; the JSON keeps EV − net debt (a negative
+  // equity and price per share), which shareholders' limited liability floors at 0 in fact, so say so.
+  if (ev > 0 && equity <= 0) {
+    warnings.push({
+      code: 'equity_value_not_positive',
+      figure: 'equityValue',
+      message: `Net debt is at least the enterprise value, so equity value (${equity.toPrecision(6)}) and value per share are not positive: EV − net debt, where limited liability would leave shares worth 0.`,
     });
   }
   return warnings;

@@ -16,6 +16,7 @@ export function financeChecks(
   I: Record<string, string>,
   dcf: DcfRefs,
   loanRefs: LoanRefs | undefined,
+  growthPerYear = false,
 ): Check[] {
   const y = res.years;
   const pvSum = sum(y.map((x) => x.presentValue));
@@ -23,19 +24,24 @@ export function financeChecks(
   const checks: Check[] = [
     {
       label: 'Sum of discounted free cash flows + PV of terminal value = enterprise value',
-      formula: near(`SUM(${dcf.pvRow})+${dcf.pvTv}`, dcf.ev),
-      ok: isNear(pvSum + res.pvOfTerminalValue, res.enterpriseValue),
+      formula: near(`SUM(${dcf.pvRow})+${dcf.pvTv}`, dcf.ev, `SUM(${dcf.pvRow})`, dcf.pvTv),
+      ok: isNear(pvSum + res.pvOfTerminalValue, res.enterpriseValue, pvSum, res.pvOfTerminalValue),
     },
     {
       label: 'PV of free cash flows (NPV) = sum of the discounted free cash flows',
-      formula: near(dcf.pvFcf, `SUM(${dcf.pvRow})`),
-      ok: isNear(res.pvOfCashFlows, pvSum),
+      // The largest discounted flow: flows of both signs can sum to near 0, leaving their rounding dust.
+      formula: near(dcf.pvFcf, `SUM(${dcf.pvRow})`, `MAX(${dcf.pvRow})`, `MIN(${dcf.pvRow})`),
+      ok: isNear(res.pvOfCashFlows, pvSum, ...extremes(y.map((x) => x.presentValue))),
     },
     {
       label: 'Free cash flow = NOPAT + D&A − capex − change in NWC (all years)',
       formula: near(
         `SUM(${dcf.fcfRow})`,
         `SUM(${dcf.nopatRow})+SUM(${dcf.daRow})-SUM(${dcf.capexRow})-SUM(${dcf.dnwcRow})`,
+        // Every line is a share of revenue: the largest revenue bounds the terms that may cancel.
+        `MAX(${dcf.revenueRow})`,
+        `SUM(${dcf.nopatRow})`,
+        `SUM(${dcf.capexRow})`,
       ),
       ok: isNear(
         sum(y.map((x) => x.freeCashFlow)),
@@ -43,6 +49,9 @@ export function financeChecks(
           sum(y.map((x) => x.depreciation)) -
           sum(y.map((x) => x.capex)) -
           sum(y.map((x) => x.changeInNwc)),
+        Math.max(0, ...y.map((x) => x.revenue)),
+        sum(y.map((x) => x.nopat)),
+        sum(y.map((x) => x.capex)),
       ),
     },
     {
@@ -50,17 +59,21 @@ export function financeChecks(
       formula: near(
         `IF(${I['terminalMethod']}="exitMultiple",${dcf.sensitivity.exitMultiple},${dcf.sensitivity.gordon})`,
         dcf.ev,
+        dcf.pvFcf,
+        dcf.pvTv,
       ),
       ok: isNear(
         (res.terminalMethod === 'exitMultiple' ? res.sensitivity.exitMultiple : res.sensitivity.gordon)
           .ev[2]![2] ?? Number.NaN,
         res.enterpriseValue,
+        res.pvOfCashFlows,
+        res.pvOfTerminalValue,
       ),
     },
     {
       label: 'Equity value = enterprise value − net debt',
-      formula: near(dcf.equity, `${dcf.ev}-${dcf.netDebt}`),
-      ok: isNear(res.equityValue, res.enterpriseValue - res.netDebt),
+      formula: near(dcf.equity, `${dcf.ev}-${dcf.netDebt}`, dcf.ev, dcf.netDebt),
+      ok: isNear(res.equityValue, res.enterpriseValue - res.netDebt, res.enterpriseValue, res.netDebt),
     },
     {
       label: `Projection years is a whole number from 1 to ${MAX_YEARS} (the DCF sheet's columns)`,
@@ -68,6 +81,15 @@ export function financeChecks(
       ok: true,
     },
   ];
+  // Per-year growth: the API refuses a list that is not one rate per projected year, but a workbook whose
+  // Projection years is raised past the rates typed would grow the extra years at 0 (a blank cell). Excel's
+  // validation cannot hold it (a cleared growth cell is never validated), so it is a check.
+  if (growthPerYear)
+    checks.push({
+      label: 'Revenue growth is given for every projected year (the DCF sheet, one rate per year)',
+      formula: `COUNTIFS(${dcf.onRow},1,${dcf.growthRow},"<>")=${I['years']}`,
+      ok: true,
+    });
   const loan = res.loan;
   if (loan && loanRefs) {
     const rows = loan.rows;
@@ -98,4 +120,9 @@ export function financeChecks(
     );
   }
   return checks;
+}
+
+/** The smallest and largest of `xs` (0 and 0 when empty): what `MIN` and `MAX` of their cells give. */
+function extremes(xs: number[]): [number, number] {
+  return xs.length === 0 ? [0, 0] : [Math.min(...xs), Math.max(...xs)];
 }

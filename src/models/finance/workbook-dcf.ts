@@ -30,7 +30,19 @@ export type DcfRefs = Record<
   | 'impliedGrowth',
   string
 > &
-  Record<'pvRow' | 'fcfRow' | 'ebitdaRow' | 'nopatRow' | 'daRow' | 'capexRow' | 'dnwcRow', string> & {
+  Record<
+    | 'onRow'
+    | 'growthRow'
+    | 'pvRow'
+    | 'fcfRow'
+    | 'revenueRow'
+    | 'ebitdaRow'
+    | 'nopatRow'
+    | 'daRow'
+    | 'capexRow'
+    | 'dnwcRow',
+    string
+  > & {
     /** The cells of the sensitivity tables at the inputs: each equals EV under its terminal method. */
     sensitivity: SensitivityCentres;
   };
@@ -224,12 +236,14 @@ export function dcfSheet(
   const tvAtEnd = `IF(${exitSel},${at['tv']},${at['tv']}*(1+${r})^${I['offset']})`;
   const gordonTv = `IF(${exitSel},${at['tv']}/(1+${r})^${I['offset']},${at['tv']})`;
   add('impliedMultiple', 'Implied exit multiple (terminal value at the end of the last year / last EBITDA)', {
-    f: `IF(${lastOf(L.ebitda)}<>0,${tvAtEnd}/${lastOf(L.ebitda)},"n/a")`,
+    // Only over a positive EBITDA (multipleDefined).
+    f: `IF(${lastOf(L.ebitda)}>0,${tvAtEnd}/${lastOf(L.ebitda)},"n/a")`,
     v: res.impliedExitMultiple ?? 'n/a',
     s: 'number',
   });
   add('impliedGrowth', 'Implied perpetual growth of free cash flow', {
-    f: `IF(${gordonTv}+${lastOf(L.fcf)}<>0,(${gordonTv}*${r}-${lastOf(L.fcf)})/(${gordonTv}+${lastOf(L.fcf)}),"n/a")`,
+    // Only where the solution is below the discount rate, Gordon's domain (growthDefined).
+    f: `IF(OR(AND(${lastOf(L.fcf)}>0,${gordonTv}+${lastOf(L.fcf)}>0),AND(${lastOf(L.fcf)}<0,${gordonTv}+${lastOf(L.fcf)}<0)),(${gordonTv}*${r}-${lastOf(L.fcf)})/(${gordonTv}+${lastOf(L.fcf)}),"n/a")`,
     v: res.impliedTerminalGrowth ?? 'n/a',
     s: 'percent',
   });
@@ -249,8 +263,11 @@ export function dcfSheet(
     perShare: at['perShare'] ? ref('perShare') : '',
     impliedMultiple: ref('impliedMultiple'),
     impliedGrowth: ref('impliedGrowth'),
+    onRow: absRange(L.on),
+    growthRow: absRange(L.growth),
     pvRow: absRange(L.pv),
     fcfRow: absRange(L.fcf),
+    revenueRow: absRange(L.revenue),
     ebitdaRow: absRange(L.ebitda),
     nopatRow: absRange(L.nopat),
     daRow: absRange(L.da),

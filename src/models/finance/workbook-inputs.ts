@@ -1,7 +1,7 @@
 import { excelSerial, FIRST_PORTABLE_DATE, FIRST_PORTABLE_SERIAL } from '../finmath.ts';
 import type { JsonSchema } from '../types.ts';
-import { type InputRow, schemaFields } from '../xlsx/layout.ts';
-import { type Accepts, acceptsEnum, local } from '../xlsx/validation.ts';
+import { type InputRow, schemaFields, TENANT_FIXED_NOTE } from '../xlsx/layout.ts';
+import { type Accepts, acceptsEnum, fixedByTenant, local } from '../xlsx/validation.ts';
 import { type FinanceResult, MIN_TERMINAL_SPREAD } from './run.ts';
 import { type FinanceInput, financeSchema, MAX_TERM_MONTHS, MAX_YEARS } from './schema.ts';
 
@@ -66,17 +66,27 @@ export function financeInputRows(
       },
       () => accepts('startYear'),
     ),
-    field(
-      'years',
-      {
-        key: 'years',
-        label: 'Projection years',
-        value: input.years,
-        style: 'integerInput',
-        unit: `years (1 to ${MAX_YEARS})`,
-      },
-      () => accepts('years'),
-    ),
+    // Per-year growth the tenant's rules fix holds one rate per year, so it fixes the number of years too: the
+    // API refuses any other (checkFinance), and the DCF's growth cells past them are locked blanks.
+    growthArray && fixedByTenant(schema, 'revenueGrowth') && !fixedByTenant(schema, 'years')
+      ? {
+          key: 'years',
+          label: 'Projection years',
+          value: input.years,
+          style: 'integer',
+          unit: `years: one per revenue growth rate; ${TENANT_FIXED_NOTE} (revenue growth)`,
+        }
+      : field(
+          'years',
+          {
+            key: 'years',
+            label: 'Projection years',
+            value: input.years,
+            style: 'integerInput',
+            unit: `years (1 to ${MAX_YEARS})`,
+          },
+          () => accepts('years'),
+        ),
     field(
       'revenue',
       {

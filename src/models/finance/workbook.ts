@@ -59,7 +59,11 @@ export function financeWorkbookSpec(
   ];
   const loan = result.loan ? loanSheet(result, I, names.loan, formatting) : undefined;
   if (loan) sheets.push(loan.sheet);
-  const checks = checksSheet(names.checks, formatting, financeChecks(result, I, dcf.refs, loan?.refs));
+  const checks = checksSheet(
+    names.checks,
+    formatting,
+    financeChecks(result, I, dcf.refs, loan?.refs, Array.isArray(input.revenueGrowth)),
+  );
   sheets.push(summarySheet(result, names, I, dcf.refs, loan?.refs, checks, formatting), checks.sheet);
   return {
     sheets,
@@ -190,5 +194,10 @@ function valuationChecks(res: FinanceResult, dcf: DcfRefs): Cell[] {
       'Warning: the terminal value is negative: the last free cash flow (Gordon) or EBITDA (exit multiple) is negative.',
     ),
     check('enterprise_value_not_positive', `${dcf.ev}<=0`, 'Warning: the enterprise value is not positive.'),
+    check(
+      'equity_value_not_positive',
+      `IF(${dcf.ev}>0,${dcf.equity}<=0,FALSE())`,
+      'Warning: net debt is at least the enterprise value: equity value and value per share are not positive.',
+    ),
   ];
 }

@@ -50,8 +50,18 @@ export function fundsChecks(
     },
     {
       label: 'Cumulative LP net cash flow = LP distributions − LP paid-in',
-      formula: near(ref.lastCell('cumNet'), `${ref.lastCell('cumLpD')}-${ref.lastCell('lpPaidIn')}`),
-      ok: isNear(p.cumNetCashFlow[N - 1] ?? 0, (p.cumLpDistribution[N - 1] ?? 0) - lpPaidIn),
+      formula: near(
+        ref.lastCell('cumNet'),
+        `${ref.lastCell('cumLpD')}-${ref.lastCell('lpPaidIn')}`,
+        ref.lastCell('cumLpD'),
+        ref.lastCell('lpPaidIn'),
+      ),
+      ok: isNear(
+        p.cumNetCashFlow[N - 1] ?? 0,
+        (p.cumLpDistribution[N - 1] ?? 0) - lpPaidIn,
+        p.cumLpDistribution[N - 1] ?? 0,
+        lpPaidIn,
+      ),
     },
     {
       label: 'Capital called never exceeds the commitment',

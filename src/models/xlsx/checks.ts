@@ -10,27 +10,37 @@ export interface Check {
   ok: boolean;
 }
 
-/** Relative tolerance of the identities: far above float rounding, far below any real error. */
+/**
+ * Relative tolerance of the identities: far above float rounding, far below any real error. It is relative
+ * to the magnitudes the identity is made of (its two sides and the terms they sum), never to a floor of 1:
+ * with a floor, a workbook whose money is all below 1 (inputs of 0.001) let a whole-unit-scale error of
+ * 1e-9 through, a relative error of 1e-6 on its figures.
+ */
 const TOL = 1e-9;
 /** TOL as formulas spell it: a plain decimal, which every engine parses (HyperFormula refuses `1E-9`). */
 export const TOL_TEXT = '0.000000001';
 
-/** `a` equals `b` to TOL of the larger magnitude (or of 1): the formula and the value the run gives. */
-export function near(a: string, b: string): string {
-  return `ABS((${a})-(${b}))<=${TOL_TEXT}*MAX(1,ABS(${a}),ABS(${b}))`;
+/**
+ * `a` equals `b` to TOL of the largest magnitude among `a`, `b` and `terms` (the parts that `a` or `b` sum,
+ * whose rounding dust remains when the sides cancel to near 0): the formula. Both sides exactly 0 hold.
+ */
+export function near(a: string, b: string, ...terms: string[]): string {
+  const scale = [a, b, ...terms].map((x) => `ABS(${x})`).join(',');
+  return `ABS((${a})-(${b}))<=${TOL_TEXT}*MAX(${scale})`;
 }
 
-export function isNear(a: number, b: number): boolean {
-  return Math.abs(a - b) <= TOL * Math.max(1, Math.abs(a), Math.abs(b));
+/** `near`'s value for the run's numbers. */
+export function isNear(a: number, b: number, ...terms: number[]): boolean {
+  return Math.abs(a - b) <= TOL * Math.max(Math.abs(a), Math.abs(b), ...terms.map(Math.abs));
 }
 
-/** `x` is 0 to TOL of `scale`. */
+/** `x` is 0 to TOL of `scale` (a magnitude of the workbook's own, such as the principal it repays). */
 export function nearZero(x: string, scale: string): string {
-  return `ABS(${x})<=${TOL_TEXT}*MAX(1,ABS(${scale}))`;
+  return `ABS(${x})<=${TOL_TEXT}*ABS(${scale})`;
 }
 
 export function isNearZero(x: number, scale: number): boolean {
-  return Math.abs(x) <= TOL * Math.max(1, Math.abs(scale));
+  return Math.abs(x) <= TOL * Math.abs(scale);
 }
 
 /**
