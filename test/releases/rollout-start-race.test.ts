@@ -13,7 +13,7 @@ import { CLAIM_CREATE_MS, claimRolloutSlot } from '../../src/control/rollout-slo
 import { createTenant } from '../../src/control/tenants.ts';
 import type { TenantId } from '../../src/core/ids.ts';
 import { type EmbeddedPlatform, openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
-import { openReleaseCatalog } from '../../src/models/releases.ts';
+import { openReleaseCatalog } from '../../src/models/release-catalog.ts';
 import type { OperationStore } from '../../src/ports/operation-store.ts';
 import { randomTenantId } from '../contract/fixtures.ts';
 import { publishRelease } from './fixtures.ts';

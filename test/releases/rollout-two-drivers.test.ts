@@ -8,7 +8,7 @@ import { createRolloutRunner, type RolloutRunner } from '../../src/control/relea
 import { createTenant } from '../../src/control/tenants.ts';
 import type { TenantId } from '../../src/core/ids.ts';
 import { type EmbeddedPlatform, openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
-import { openReleaseCatalog } from '../../src/models/releases.ts';
+import { openReleaseCatalog } from '../../src/models/release-catalog.ts';
 import type { OperationStore } from '../../src/ports/operation-store.ts';
 import type { FiringAlarm } from '../../src/ports/release-alarms.ts';
 import { randomTenantId } from '../contract/fixtures.ts';
