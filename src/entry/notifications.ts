@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import webpush from 'web-push';
 import type { NotificationOffer } from '../api/deps.ts';
 import { ConfigError } from '../core/errors.ts';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../core/file-modes.ts';
 import type { WebhookTargetPolicy } from '../core/webhook-target.ts';
 import { createSmtpMailer, type SmtpSettings, type VapidKeys } from '../functions/notification-channels.ts';
 
@@ -69,14 +70,14 @@ export async function loadVapidKeys(path: string): Promise<{ publicKey: string; 
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
   const keys = webpush.generateVAPIDKeys();
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await mkdir(dirname(path), { recursive: true, mode: PRIVATE_DIR_MODE });
   try {
-    await writeFile(path, JSON.stringify(keys), { mode: 0o600, flag: 'wx' });
+    await writeFile(path, JSON.stringify(keys), { mode: PRIVATE_FILE_MODE, flag: 'wx' });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     return JSON.parse(await readFile(path, 'utf8')) as { publicKey: string; privateKey: string };
   }
-  await chmod(path, 0o600);
+  await chmod(path, PRIVATE_FILE_MODE);
   return keys;
 }
 

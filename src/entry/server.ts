@@ -5,6 +5,7 @@ import { secureDataDir, writePrivateFile } from '../adapters/embedded/data-dir.t
 import { lockDataDir } from '../adapters/embedded/data-dir-lock.ts';
 import { MigrationLockedError } from '../adapters/embedded/database.ts';
 import { ConfigError, DataDirInUseError } from '../core/errors.ts';
+import { PRIVATE_FILE_MODE } from '../core/file-modes.ts';
 import { readConfig, type ServerConfig } from './config.ts';
 import { PortInUseError, reservePort } from './listen-port.ts';
 import { startPlatform, WEB_ROOT } from './platform.ts';
@@ -89,7 +90,7 @@ const renewal = setInterval(
       .then(async (token) => {
         // Written aside and renamed: a CLI reading the file meanwhile never sees it half written.
         const path = join(config.dataDir, 'operator-token');
-        await writeFile(`${path}.next`, token, { mode: 0o600 });
+        await writeFile(`${path}.next`, token, { mode: PRIVATE_FILE_MODE });
         await rename(`${path}.next`, path);
       })
       .catch((error: unknown) => running.app.log.error({ err: error }, 'operator token renewal'));

@@ -4,7 +4,7 @@ import type { ExportResult } from '@opentelemetry/core';
 import { ExportResultCode, hrTimeToMilliseconds } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import Database from 'better-sqlite3';
-import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../adapters/embedded/data-dir.ts';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../core/file-modes.ts';
 import { JOB_ID_ATTR, TENANT_ID_ATTR, THREAD_ID_ATTR } from './attributes.ts';
 
 /** The span file of a folder: `DATA_DIR/traces.sqlite`, and a dedicated tenant's own in its store folder. */

@@ -2,7 +2,7 @@ import { closeSync, existsSync, openSync, readFileSync, statSync, writeFileSync 
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { DataDirInUseError } from '../../core/errors.ts';
-import { PRIVATE_FILE_MODE } from './data-dir.ts';
+import { PRIVATE_FILE_MODE } from '../../core/file-modes.ts';
 
 /** Who holds a DATA_DIR: written beside the lock by its holder, read by whoever is refused. */
 export interface LockHolder {

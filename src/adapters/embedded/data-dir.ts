@@ -1,10 +1,6 @@
 import { chmod, lstat, mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-
-/** Folders of DATA_DIR: only the server's user may list or enter them. */
-export const PRIVATE_DIR_MODE = 0o700;
-/** Files of DATA_DIR (databases, objects, keys, tokens, webhook secrets inside): owner read/write only. */
-export const PRIVATE_FILE_MODE = 0o600;
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../core/file-modes.ts';
 
 const OPEN_TO_OTHERS = 0o077;
 

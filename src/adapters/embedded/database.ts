@@ -2,7 +2,7 @@ import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { SilopoolError } from '../../core/errors.ts';
-import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './data-dir.ts';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../core/file-modes.ts';
 
 export type SqliteDatabase = Database.Database;
 

@@ -9,7 +9,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
-import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './data-dir.ts';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../core/file-modes.ts';
 
 /**
  * The file calls an object write or read makes, in one of two forms with the same results and errors

@@ -1,13 +1,13 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { StoreNotFoundError } from '../../core/errors.ts';
+import { PRIVATE_DIR_MODE } from '../../core/file-modes.ts';
 import { isTenantId, parseTenantId, type TenantId } from '../../core/ids.ts';
 import type { StoreRef } from '../../core/placement.ts';
 import type { JobStore, TenantJobStore } from '../../ports/job-store.ts';
 import type { ObjectStore } from '../../ports/object-store.ts';
 import type { StoreProvider } from '../../ports/stores.ts';
 import type { UsageLedger } from '../../ports/usage-ledger.ts';
-import { PRIVATE_DIR_MODE } from './data-dir.ts';
 import { needsMigration, openDatabase, openExistingDatabase, type SqliteDatabase } from './database.ts';
 
 /**

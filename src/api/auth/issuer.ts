@@ -1,6 +1,7 @@
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
+import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../../core/file-modes.ts';
 import {
   EMBEDDED_AUDIENCE,
   EMBEDDED_ISSUER,
@@ -19,15 +20,15 @@ export async function loadEmbeddedIssuer(keyPath: string): Promise<EmbeddedIssue
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     const { privateKey } = await generateKeyPair(ALG, { extractable: true });
     privateJwk = { ...(await exportJWK(privateKey)), alg: ALG, kid: `k${Date.now().toString(36)}` };
-    await mkdir(dirname(keyPath), { recursive: true, mode: 0o700 });
+    await mkdir(dirname(keyPath), { recursive: true, mode: PRIVATE_DIR_MODE });
     // `wx` fails if another process created the key meanwhile; then we read theirs.
     try {
-      await writeFile(keyPath, JSON.stringify(privateJwk), { mode: 0o600, flag: 'wx' });
+      await writeFile(keyPath, JSON.stringify(privateJwk), { mode: PRIVATE_FILE_MODE, flag: 'wx' });
     } catch (writeError) {
       if ((writeError as NodeJS.ErrnoException).code !== 'EEXIST') throw writeError;
       privateJwk = JSON.parse(await readFile(keyPath, 'utf8')) as JWK;
     }
-    await chmod(keyPath, 0o600);
+    await chmod(keyPath, PRIVATE_FILE_MODE);
   }
   const privateKey = await importJWK(privateJwk, ALG);
   const { d: _d, ...publicJwk } = privateJwk;
