@@ -16,7 +16,8 @@ import { moduleUrl, plainExecArgv, startModuleWorker, tsExecArgv } from './modul
  * on edited sources rebuilds what is stale before it forks, so a process never runs old code.
  */
 export const PREBUILT_ENTRIES = {
-  'function-process': 'src/runtime/function-process.ts',
+  // A dedicated function process (its main wires the embedded adapters; the process is runtime/function-process.ts).
+  'function-process': 'src/entry/function-process.ts',
   // A shared function thread of the embedded platform (a worker thread: the pool starts its starter).
   'function-thread-embedded': 'src/entry/function-thread-embedded.ts',
   // A process of the compute pool (parts of big model runs), forked again after each idle timeout.

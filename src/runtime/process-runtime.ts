@@ -139,9 +139,10 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
   function start(): Promise<void> {
     const started = performance.now();
     // Prebuilt JavaScript when there is (or can be) a fresh bundle; the TypeScript source through tsx otherwise.
+    // The main is the entry point's (it wires the adapters); named by path, as the prebuilt table names it.
     const proc = forkPrebuilt(
       'function-process',
-      { relative: './function-process', base: import.meta.url },
+      { relative: '../entry/function-process', base: import.meta.url },
       [JSON.stringify(options.child)],
       {
         extraExecArgv: [`--max-old-space-size=${Math.max(64, Math.trunc(settings.memoryMb))}`],
