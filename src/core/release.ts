@@ -17,6 +17,18 @@ export const MODEL_VERSION_PATTERN = /^(0|[1-9]\d{0,5})\.(0|[1-9]\d{0,5})\.(0|[1
 export const RELEASE_ID_PATTERN = /^[a-z0-9][a-z0-9.-]{0,62}$/;
 
 /**
+ * Which release is current, kept apart from the releases (ports/release-pointer.ts: a file embedded, a
+ * DynamoDB item on AWS). The shape lives here because the release catalog (models/release-catalog.ts) holds
+ * one and models/ sits below ports/ (scripts/check-layers.ts).
+ */
+export interface ReleasePointer {
+  /** The current release's id; `builtin` (BUILTIN_RELEASE) before any release was made current. */
+  current(): Promise<string>;
+  /** Makes `id` current. The caller checks the release exists; a reader sees the old id or the new one. */
+  setCurrent(id: string): Promise<void>;
+}
+
+/**
  * `id` when it is a release id; a stored one (a tenant's `release`, the current-release pointer) is checked
  * here before it becomes a folder, an S3 key or a template URL (`releases/{id}/…`).
  * @throws ValidationError naming `path` otherwise

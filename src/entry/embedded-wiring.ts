@@ -8,6 +8,7 @@ import {
   type SqliteMessageQueue,
 } from '../adapters/embedded/index.ts';
 import { createSqliteJobIntake, type SqliteJobIntake } from '../adapters/embedded/job-intake.ts';
+import { createFileReleasePointer } from '../adapters/embedded/release-pointer.ts';
 import {
   createEmbeddedStoreProvider,
   type Durability,
@@ -15,7 +16,7 @@ import {
 } from '../adapters/embedded/store-provider.ts';
 import { createSqliteUsageLedger } from '../adapters/embedded/usage-ledger.ts';
 import { ConfigError } from '../core/errors.ts';
-import { openReleaseCatalog } from '../models/release-catalog.ts';
+import { openReleaseCatalog, type ReleaseCatalog } from '../models/release-catalog.ts';
 import { startLocalTracing } from '../observability/local-tracing.ts';
 import type { BillingItems } from '../ports/billing-items.ts';
 import { withCheckedIds } from '../ports/checked-directory.ts';
@@ -104,7 +105,7 @@ export async function createHandlerDeps(options: Record<string, unknown>): Promi
     dataFor: laneDataFor(platform.stores),
     // The embedded server always delivers user notifications (see platform.ts): finished jobs announce to them.
     notifications: true,
-    releases: openReleaseCatalog(releasesDirOf(String(options.dataDir))),
+    releases: openEmbeddedReleaseCatalog(releasesDirOf(String(options.dataDir))),
     ...(typeof options.maxReceiveCount === 'number' ? { maxReceiveCount: options.maxReceiveCount } : {}),
   };
 }
@@ -131,4 +132,9 @@ export function durabilityFromEnv(env: NodeJS.ProcessEnv = process.env): Durabil
 export function releasesDirOf(dataDir: string, env: NodeJS.ProcessEnv = process.env): string {
   // Empty is unset: '' kept releases in the working folder.
   return env.SILOPOOL_RELEASES_DIR || join(dataDir, 'releases');
+}
+
+/** The releases of folder `dir` with the embedded pointer to the current one, `{dir}/current.json`. */
+export function openEmbeddedReleaseCatalog(dir: string): ReleaseCatalog {
+  return openReleaseCatalog(dir, createFileReleasePointer(dir));
 }

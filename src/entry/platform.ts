@@ -40,7 +40,7 @@ import type { AwsControl } from './aws-control.ts';
 import type { AwsPorts } from './aws-wiring.ts';
 import { billingDepsFor, startBilling } from './billing-wiring.ts';
 import type { ServerConfig } from './config.ts';
-import { openEmbeddedPlatform, releasesDirOf } from './embedded-wiring.ts';
+import { openEmbeddedPlatform, openEmbeddedReleaseCatalog, releasesDirOf } from './embedded-wiring.ts';
 import { startJobRecovery } from './job-recovery.ts';
 import { isAddressInUse, PortInUseError } from './listen-port.ts';
 import { startEmbeddedMetricsHistory } from './metrics-history.ts';
@@ -152,10 +152,10 @@ export async function startPlatform(
   // asked by hand) failed its first step with ENOENT on every try, was driven again forever, and every
   // later upgrade was refused with 409 `rollout_in_progress`, across restarts.
   if (!('releasePointer' in platform)) await mkdir(releasesDir, { recursive: true });
-  const releases = openReleaseCatalog(
-    releasesDir,
-    'releasePointer' in platform ? platform.releasePointer : undefined,
-  );
+  const releases =
+    'releasePointer' in platform
+      ? openReleaseCatalog(releasesDir, platform.releasePointer)
+      : openEmbeddedReleaseCatalog(releasesDir);
   // What a crash left in the job databases' outboxes goes onto the queues before the first request.
   embedded?.intake.drainAll();
   const billingDeps = billingDepsFor(platform, embedded ? 'embedded' : 'aws');

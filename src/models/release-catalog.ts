@@ -1,11 +1,14 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createFileReleasePointer } from '../adapters/embedded/release-pointer.ts';
 import { importModule } from '../core/dynamic-import.ts';
 import type { FieldProblem } from '../core/errors.ts';
-import { BUILTIN_RELEASE, MODEL_VERSION_PATTERN, RELEASE_ID_PATTERN } from '../core/release.ts';
-import type { ReleasePointer } from '../ports/release-pointer.ts';
+import {
+  BUILTIN_RELEASE,
+  MODEL_VERSION_PATTERN,
+  RELEASE_ID_PATTERN,
+  type ReleasePointer,
+} from '../core/release.ts';
 import { ReleaseContractError } from './errors.ts';
 import { models as builtinModels } from './registry.ts';
 import type { ModelDefinition } from './types.ts';
@@ -68,12 +71,10 @@ export interface ReleaseCatalog {
  * Releases as directories (`{dir}/{id}/release.json` plus modules): on the embedded backend under
  * `DATA_DIR/releases`, on AWS in the function bundle. Several versions of a model are loaded at once;
  * a loaded release is kept (its directory is never changed once published). Which one is current is
- * `pointer`'s: by default `{dir}/current.json`; on AWS a DynamoDB item (the bundle is read-only).
+ * `pointer`'s, given by the entry point's wiring: embedded `{dir}/current.json`
+ * (`adapters/embedded/release-pointer.ts`), on AWS a DynamoDB item (the bundle is read-only).
  */
-export function openReleaseCatalog(
-  dir: string,
-  pointer: ReleasePointer = createFileReleasePointer(dir),
-): ReleaseCatalog {
+export function openReleaseCatalog(dir: string, pointer: ReleasePointer): ReleaseCatalog {
   const loaded = new Map<string, Promise<LoadedRelease>>();
   const builtin: LoadedRelease = {
     id: BUILTIN_RELEASE,

@@ -8,6 +8,10 @@
 import { ReleasePointerError } from '../core/errors.ts';
 import { RELEASE_ID_PATTERN } from '../core/release.ts';
 
+// The port's shape is core's (core/release.ts): the release catalog of models/ holds one, and models/ sits
+// below ports/.
+export type { ReleasePointer } from '../core/release.ts';
+
 /**
  * The release id a stored pointer holds, checked alike by every adapter: a value that is no release id
  * (a number, null, an empty or malformed string) throws ReleasePointerError naming `where`, never reads as
@@ -20,11 +24,4 @@ export function storedReleaseId(value: unknown, where: string, field: string): s
     where,
     `its ${field} is ${shown.length > 60 ? `${shown.slice(0, 60)}…` : shown}, not a release id`,
   );
-}
-
-export interface ReleasePointer {
-  /** The current release's id; `builtin` (BUILTIN_RELEASE) before any release was made current. */
-  current(): Promise<string>;
-  /** Makes `id` current. The caller checks the release exists; a reader sees the old id or the new one. */
-  setCurrent(id: string): Promise<void>;
 }

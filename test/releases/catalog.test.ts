@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createFileReleasePointer } from '../../src/adapters/embedded/release-pointer.ts';
 import { parseTenantId } from '../../src/core/ids.ts';
 import { emptyConfig, type Placement, type Tenant } from '../../src/core/tenant.ts';
+import { openEmbeddedReleaseCatalog } from '../../src/entry/embedded-wiring.ts';
 import { modelForJob, modelForSubmit, variantsFor } from '../../src/models/model-selection.ts';
 import { openReleaseCatalog } from '../../src/models/release-catalog.ts';
 import { newTenantId } from '../support/server.ts';
@@ -51,7 +52,7 @@ describe('the model a job runs on (the handler’s one call)', () => {
       },
     ],
   });
-  const catalog = openReleaseCatalog(join(dataDir, 'releases'));
+  const catalog = openEmbeddedReleaseCatalog(join(dataDir, 'releases'));
 
   it('runs a variant only for its tenant, in its dedicated lane, on a release that carries it', async () => {
     const job = { model: 'finance', modelVariant: variant };
@@ -106,7 +107,7 @@ describe('the model a job runs on (the handler’s one call)', () => {
 describe('an upgrade to a new major version', () => {
   const id = newTenantId('maj');
   publishRelease(dataDir, 'r-major', { models: { finance: { version: '2.0.0', body: "version: '2.0.0'" } } });
-  const catalog = openReleaseCatalog(join(dataDir, 'releases'));
+  const catalog = openEmbeddedReleaseCatalog(join(dataDir, 'releases'));
 
   it('runs a job accepted before it on the version it was accepted for, new jobs on the new one', async () => {
     const upgraded = tenant(id, 'dedicated', { release: 'r-major' });
@@ -148,7 +149,7 @@ describe('a release naming one variant twice', () => {
         },
       ],
     });
-    const catalog = openReleaseCatalog(join(dataDir, 'releases'));
+    const catalog = openEmbeddedReleaseCatalog(join(dataDir, 'releases'));
     await expect(catalog.get('rdup')).rejects.toThrow('/variants/1/name names a variant already');
   });
 });
@@ -167,7 +168,7 @@ describe('a release whose variant names no tenant incarnation', () => {
         },
       ],
     });
-    const catalog = openReleaseCatalog(join(dataDir, 'releases'));
+    const catalog = openEmbeddedReleaseCatalog(join(dataDir, 'releases'));
     await expect(catalog.get('rnoinc')).rejects.toThrow(
       `/variants/0/tenantIncarnation must name the incarnation of the tenant it was made for (GET /v1/admin/tenants/${owner} → incarnation)`,
     );

@@ -6,8 +6,11 @@ import { createSqliteOperationStore } from '../../src/adapters/embedded/operatio
 import { createRolloutRunner, type RolloutRunner } from '../../src/control/release-rollout.ts';
 import { createTenant } from '../../src/control/tenants.ts';
 import type { TenantId } from '../../src/core/ids.ts';
-import { type EmbeddedPlatform, openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
-import { openReleaseCatalog } from '../../src/models/release-catalog.ts';
+import {
+  type EmbeddedPlatform,
+  openEmbeddedPlatform,
+  openEmbeddedReleaseCatalog,
+} from '../../src/entry/embedded-wiring.ts';
 import type { OperationStore } from '../../src/ports/operation-store.ts';
 import { randomTenantId } from '../contract/fixtures.ts';
 import { publishRelease } from './fixtures.ts';
@@ -54,7 +57,7 @@ function rollouts(options: { observeMs: number; maxFailures?: number; alarms?: (
     queue: platform.queue,
     stores: platform.stores,
     operations,
-    catalog: openReleaseCatalog(join(dir, 'releases')),
+    catalog: openEmbeddedReleaseCatalog(join(dir, 'releases')),
     observeMs: options.observeMs,
     pollMs: 10,
     retryMs: 10,
@@ -82,7 +85,7 @@ describe('aborting an upgrade', () => {
     expect(after?.error?.message).toContain('the canary looks wrong');
     expect(after?.error?.message).toContain('Wave 1 was rolled back');
     expect((await platform.directory.get(tenant!))?.release).toBeUndefined();
-    expect(await openReleaseCatalog(join(dir, 'releases')).current()).toBe('builtin');
+    expect(await openEmbeddedReleaseCatalog(join(dir, 'releases')).current()).toBe('builtin');
     // Ended: nothing to abort. Not an upgrade: 404.
     await expect(runner.abort(op.id)).rejects.toMatchObject({ status: 409, code: 'rollout_ended' });
     await expect(runner.abort('op_nosuch')).rejects.toMatchObject({ status: 404 });
@@ -95,7 +98,7 @@ describe('aborting an upgrade', () => {
   it('asked once every wave is done and the release is being made current is refused (409), not answered 202 and then ignored', async () => {
     const [tenant] = await dedicatedTenants(1);
     publishRelease(dir, 'r7', { models: { finance: { version: '1.7.0', body: "version: '1.7.0'" } } });
-    const catalog = openReleaseCatalog(join(dir, 'releases'));
+    const catalog = openEmbeddedReleaseCatalog(join(dir, 'releases'));
     let asked: Promise<unknown> | undefined;
     runner = createRolloutRunner({
       directory: platform.directory,
@@ -137,7 +140,7 @@ describe('aborting an upgrade', () => {
       queue: platform.queue,
       stores: platform.stores,
       operations,
-      catalog: openReleaseCatalog(join(dir, 'releases')),
+      catalog: openEmbeddedReleaseCatalog(join(dir, 'releases')),
       drive: 'elsewhere',
     });
     const op = await api.start('r6');

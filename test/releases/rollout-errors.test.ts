@@ -6,8 +6,11 @@ import { createSqliteOperationStore } from '../../src/adapters/embedded/operatio
 import { createRolloutRunner, type RolloutRunner } from '../../src/control/release-rollout.ts';
 import { createTenant } from '../../src/control/tenants.ts';
 import type { TenantId } from '../../src/core/ids.ts';
-import { type EmbeddedPlatform, openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
-import { openReleaseCatalog } from '../../src/models/release-catalog.ts';
+import {
+  type EmbeddedPlatform,
+  openEmbeddedPlatform,
+  openEmbeddedReleaseCatalog,
+} from '../../src/entry/embedded-wiring.ts';
 import type { OperationStore } from '../../src/ports/operation-store.ts';
 import { randomTenantId } from '../contract/fixtures.ts';
 import { publishRelease } from './fixtures.ts';
@@ -49,7 +52,7 @@ describe('an upgrade whose driver hits an error', () => {
     runner = createRolloutRunner({
       ...deps,
       operations,
-      catalog: openReleaseCatalog(join(dir, 'releases')),
+      catalog: openEmbeddedReleaseCatalog(join(dir, 'releases')),
       observeMs: 50,
       pollMs: 10,
       retryMs: 20,
@@ -75,7 +78,7 @@ describe('an upgrade whose driver hits an error', () => {
     runner = createRolloutRunner({
       ...deps,
       operations,
-      catalog: openReleaseCatalog(join(dir, 'releases')),
+      catalog: openEmbeddedReleaseCatalog(join(dir, 'releases')),
       observeMs: 50,
       pollMs: 10,
       retryMs: 60_000,
@@ -114,7 +117,7 @@ describe('an upgrade rolled back after a tenant id of its wave was offboarded an
     runner = createRolloutRunner({
       ...deps,
       operations,
-      catalog: openReleaseCatalog(join(dir, 'releases')),
+      catalog: openEmbeddedReleaseCatalog(join(dir, 'releases')),
       observeMs: 60_000,
       pollMs: 10,
       alarms: {

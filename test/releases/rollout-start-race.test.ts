@@ -12,8 +12,11 @@ import {
 import { CLAIM_CREATE_MS, claimRolloutSlot } from '../../src/control/rollout-slot.ts';
 import { createTenant } from '../../src/control/tenants.ts';
 import type { TenantId } from '../../src/core/ids.ts';
-import { type EmbeddedPlatform, openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
-import { openReleaseCatalog } from '../../src/models/release-catalog.ts';
+import {
+  type EmbeddedPlatform,
+  openEmbeddedPlatform,
+  openEmbeddedReleaseCatalog,
+} from '../../src/entry/embedded-wiring.ts';
 import type { OperationStore } from '../../src/ports/operation-store.ts';
 import { randomTenantId } from '../contract/fixtures.ts';
 import { publishRelease } from './fixtures.ts';
@@ -47,7 +50,7 @@ function rollouts(store: OperationStore) {
     queue: platform.queue,
     stores: platform.stores,
     operations: store,
-    catalog: openReleaseCatalog(join(dir, 'releases')),
+    catalog: openEmbeddedReleaseCatalog(join(dir, 'releases')),
     observeMs: 60_000,
     pollMs: 10,
     retryMs: 10,
@@ -64,7 +67,7 @@ async function publishAndMakeCurrent(): Promise<void> {
       models: { finance: { version: `1.${id[1]}.0`, body: `version: '1.${id[1]}.0'` } },
     });
   // A current.json to read makes each start wait for the file between its look for a running upgrade and its create.
-  await openReleaseCatalog(join(dir, 'releases')).setCurrent('r4');
+  await openEmbeddedReleaseCatalog(join(dir, 'releases')).setCurrent('r4');
 }
 
 // One upgrade runs at a time (409 rollout_in_progress): a start listed the running upgrades and created its

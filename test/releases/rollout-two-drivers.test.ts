@@ -7,8 +7,11 @@ import { finishOperation, newOperation, setStep } from '../../src/control/operat
 import { createRolloutRunner, type RolloutRunner } from '../../src/control/release-rollout.ts';
 import { createTenant } from '../../src/control/tenants.ts';
 import type { TenantId } from '../../src/core/ids.ts';
-import { type EmbeddedPlatform, openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
-import { openReleaseCatalog } from '../../src/models/release-catalog.ts';
+import {
+  type EmbeddedPlatform,
+  openEmbeddedPlatform,
+  openEmbeddedReleaseCatalog,
+} from '../../src/entry/embedded-wiring.ts';
 import type { OperationStore } from '../../src/ports/operation-store.ts';
 import type { FiringAlarm } from '../../src/ports/release-alarms.ts';
 import { randomTenantId } from '../contract/fixtures.ts';
@@ -39,7 +42,7 @@ function runner(options: {
     queue: platform.queue,
     stores: platform.stores,
     operations,
-    catalog: openReleaseCatalog(join(dir, 'releases')),
+    catalog: openEmbeddedReleaseCatalog(join(dir, 'releases')),
     pollMs: 10,
     retryMs: 10,
     ...(options.drive ? { drive: options.drive } : {}),
@@ -75,7 +78,7 @@ describe('an upgrade driven by two processes', () => {
     expect(after?.error?.code).toBe('rolled_back');
     expect(after?.steps.map((s) => s.status)).toEqual(['failed', 'pending', 'pending']);
     for (const id of ids) expect((await platform.directory.get(id))?.release).toBeUndefined();
-    expect(await openReleaseCatalog(join(dir, 'releases')).current()).toBe('builtin');
+    expect(await openEmbeddedReleaseCatalog(join(dir, 'releases')).current()).toBe('builtin');
   });
 });
 

@@ -28,6 +28,7 @@ import { createTenant } from '../../src/control/tenants.ts';
 import type { TenantId } from '../../src/core/ids.ts';
 import { type AwsControl, createAwsControl } from '../../src/entry/aws-control.ts';
 import { type AwsPorts, createAwsPorts } from '../../src/entry/aws-wiring.ts';
+import { openEmbeddedReleaseCatalog } from '../../src/entry/embedded-wiring.ts';
 import { listModels } from '../../src/models/registry.ts';
 import { openReleaseCatalog } from '../../src/models/release-catalog.ts';
 import { testConfig } from '../infra/support.ts';
@@ -268,7 +269,7 @@ describe.skipIf(!available)(`upgrades with moto's IAM enforced ${available ? '' 
     control = createAwsControl(ports, env);
     rollouts = createRolloutRunner({
       ...control.deps,
-      catalog: openReleaseCatalog(join(dataDir, 'releases')),
+      catalog: openEmbeddedReleaseCatalog(join(dataDir, 'releases')),
       ...(control.alarms ? { alarms: control.alarms } : {}),
       observeMs: 1000,
       pollMs: 100,
