@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { importGraph, layerViolations } from '../../scripts/check-layers.ts';
+import { importGraph, LAYERS, layerViolations, unplacedFiles } from '../../scripts/check-layers.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'silopool-layers-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -52,5 +52,71 @@ describe('the layer check (npm run layers)', () => {
     expect(layerViolations({ 'web/api/x.ts': ['api/app.ts'], 'runtime/x.ts': ['runtime/api/y.ts'] })).toEqual(
       [],
     );
+  });
+
+  it('names an import of a higher layer anywhere, not only of api/ (models → ports, functions → runtime)', async () => {
+    const src = tree({
+      'ports/release-pointer.ts': 'export interface ReleasePointer { current(): Promise<string> }\n',
+      'models/release-catalog.ts':
+        "import type { ReleasePointer } from '../ports/release-pointer.ts';\nexport const open = (p: ReleasePointer) => p;\n",
+      'runtime/host.ts': 'export const host = 1;\n',
+      'functions/handler.ts': "import { host } from '../runtime/host.ts';\nexport const h = host;\n",
+      'core/job.ts': "import { h } from '../functions/handler.ts';\nexport const j = h;\n",
+    });
+    expect(layerViolations(await importGraph(src))).toEqual([
+      { from: 'core/job.ts', to: 'functions/handler.ts' },
+      { from: 'functions/handler.ts', to: 'runtime/host.ts' },
+      { from: 'models/release-catalog.ts', to: 'ports/release-pointer.ts' },
+    ]);
+  });
+
+  it('lets only adapters and the entry points import adapters/, whatever the importer’s rank', () => {
+    const graph = {
+      'models/release-catalog.ts': ['adapters/embedded/release-pointer.ts'],
+      'observability/span-store.ts': ['adapters/embedded/data-dir.ts'],
+      'runtime/function-process.ts': ['adapters/embedded/database.ts'],
+      'control/tenants.ts': ['adapters/aws/queue.ts'],
+      'api/app.ts': ['adapters/embedded/job-store.ts'],
+      'client/index.ts': ['adapters/embedded/database.ts'],
+      // Allowed: wiring, the CLI, one adapter using another, an adapter using observability (same rank).
+      'entry/function-process.ts': ['adapters/embedded/database.ts'],
+      'cli/operator.ts': ['adapters/embedded/data-dir.ts'],
+      'adapters/embedded/job-store.ts': ['adapters/embedded/database.ts', 'ports/job-store.ts'],
+      'adapters/embedded/operation-store.ts': ['observability/span-store.ts'],
+    };
+    expect(layerViolations(graph).map((v) => v.from)).toEqual([
+      'models/release-catalog.ts',
+      'observability/span-store.ts',
+      'runtime/function-process.ts',
+      'control/tenants.ts',
+      'api/app.ts',
+      'client/index.ts',
+    ]);
+  });
+
+  it('lets the API call the control plane but never the reverse, as the table says', () => {
+    expect(LAYERS.api?.alsoImports).toEqual(['control']);
+    expect(
+      layerViolations({
+        'api/routes/models.ts': ['control/submit-job.ts'],
+        'control/submit-job.ts': ['api/deps.ts', 'ports/control-hooks.ts'],
+        'runtime/host.ts': ['control/meter.ts'],
+        'entry/server.ts': ['control/tenants.ts', 'api/app.ts', 'cli/args.ts'],
+      }),
+    ).toEqual([
+      { from: 'control/submit-job.ts', to: 'api/deps.ts' },
+      { from: 'runtime/host.ts', to: 'control/meter.ts' },
+    ]);
+  });
+
+  it('names the files of a folder the table does not rank, and files at the source root', () => {
+    expect(
+      unplacedFiles({
+        'core/job.ts': [],
+        'index.ts': ['core/job.ts'],
+        'plugins/extra.ts': ['adapters/embedded/database.ts'],
+        'entry/server.ts': ['plugins/extra.ts'],
+      }),
+    ).toEqual(['index.ts', 'plugins/extra.ts']);
   });
 });
