@@ -4,10 +4,10 @@ import { type BackoffPolicy, backoffMs } from '../core/backoff.ts';
 import { ForbiddenError } from '../core/errors.ts';
 import type { TenantId } from '../core/ids.ts';
 import type { JobRecord } from '../core/job.ts';
-import { decodeJobMessage } from '../core/messages.ts';
 import type { FunctionSettings, Tenant } from '../core/tenant.ts';
 import type { SendMessage } from '../ports/message-queue.ts';
-import type { ChildReport, ChildRequest, FunctionProcessOptions } from './function-process.ts';
+import { type Call, childReportOf, jobsOf } from './child-protocol.ts';
+import type { ChildRequest, FunctionProcessOptions } from './function-process.ts';
 import type { FunctionRuntime } from './function-runtime.ts';
 import { forkPrebuilt } from './prebuilt.ts';
 import { createSlotReservations, FunctionBusyError } from './slot-reservations.ts';
@@ -52,15 +52,6 @@ export interface ProcessRuntimeOptions {
 export interface ProcessRuntime extends FunctionRuntime {
   info(): FunctionInfo;
   updateSettings(settings: FunctionSettings): void;
-}
-
-interface Call {
-  proc: ChildProcess;
-  /** The jobs of the process's tenant the event carries: what the process may report on while it runs. */
-  jobs: ReadonlySet<string>;
-  resolve(response: SQSBatchResponse): void;
-  reject(error: Error): void;
-  timer: NodeJS.Timeout;
 }
 
 /** The wait before a provisioned process that failed to start is started again, doubled for each failure. */
@@ -361,46 +352,4 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
       failAll(`The function ${options.name} was closed.`);
     },
   };
-}
-
-/** The ids of the jobs of `tenantId` the event's messages carry. */
-function jobsOf(event: SQSEvent, tenantId: TenantId): Set<string> {
-  const jobs = new Set<string>();
-  for (const record of event.Records) {
-    const message = decodeJobMessage(record.body);
-    if (message?.tenantId === tenantId) jobs.add(message.jobId);
-  }
-  return jobs;
-}
-
-/** `value` if it has the shape of a `ChildReport` (its fields' types, not their meaning), else undefined. */
-function childReportOf(value: unknown): ChildReport | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const r = value as Record<string, unknown>;
-  const object = (v: unknown) => typeof v === 'object' && v !== null;
-  switch (r.type) {
-    case 'ready':
-      return r as ChildReport;
-    case 'job':
-      return object(r.job) && typeof (r.job as { tenantId?: unknown }).tenantId === 'string'
-        ? (r as ChildReport)
-        : undefined;
-    case 'send':
-      return typeof r.id === 'number' &&
-        typeof r.queue === 'string' &&
-        object(r.message) &&
-        typeof (r.message as { body?: unknown }).body === 'string'
-        ? (r as ChildReport)
-        : undefined;
-    case 'result':
-      return typeof r.id === 'number' &&
-        object(r.response) &&
-        Array.isArray((r.response as { batchItemFailures?: unknown }).batchItemFailures)
-        ? (r as ChildReport)
-        : undefined;
-    case 'error':
-      return typeof r.id === 'number' ? (r as ChildReport) : undefined;
-    default:
-      return undefined;
-  }
 }
