@@ -6,7 +6,7 @@ import type { TenantId } from '../core/ids.ts';
 import type { JobRecord } from '../core/job.ts';
 import type { FunctionSettings, Tenant } from '../core/tenant.ts';
 import type { SendMessage } from '../ports/message-queue.ts';
-import { type Call, childReportOf, jobsOf } from './child-protocol.ts';
+import { type Call, childReportOf, jobsOf, protocolViolation } from './child-protocol.ts';
 import type { ChildRequest, FunctionProcessOptions } from './function-process.ts';
 import type { FunctionRuntime } from './function-runtime.ts';
 import { forkPrebuilt } from './prebuilt.ts';
@@ -98,10 +98,25 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
         refusedReports <= 10 ? error : new Error(`${error.message} (${refusedReports} refused)`),
       );
   };
-  /** Whether `proc` runs the job `jobId` of its tenant now: an event of it is in flight there. */
+  /** Whether `proc` runs the job `jobId` of its tenant now: an event of it was sent there, not answered. */
   const runs = (proc: ChildProcess, jobId: unknown): boolean => {
-    for (const call of calls.values()) if (call.proc === proc && call.jobs.has(jobId as string)) return true;
+    for (const call of calls.values())
+      if (call.proc === proc && call.state === 'sent' && call.jobs.has(jobId as string)) return true;
     return false;
+  };
+  /** Processes the host signalled to end. */
+  const stopping = new WeakSet<ChildProcess>();
+  /** Processes stopped for a report that fits none of their states: nothing they say after counts. */
+  const broken = new WeakSet<ChildProcess>();
+  /** Stops `proc` as if it crashed: its events fail and their messages are delivered again. */
+  const breakOff = (proc: ChildProcess, why: string) => {
+    broken.add(proc);
+    options.onError?.(
+      new Error(
+        `The function process ${options.name} (pid ${proc.pid}) broke the IPC protocol: it ${why}; stopped, its events are retried.`,
+      ),
+    );
+    stop(proc, 'SIGKILL');
   };
 
   const info = (): FunctionInfo => ({
@@ -151,11 +166,22 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     let isReady = false;
     const whenReady = new Promise<void>((resolve, reject) => {
       proc.on('message', (received: unknown) => {
+        if (broken.has(proc)) return;
         // The child runs a release's model code: a report that is not one of ours is dropped, never thrown
         // in this listener (which would end the server).
         const report = childReportOf(received);
         if (!report) {
           refuse(new Error(`The function process ${options.name} sent a malformed report; ignored.`));
+          return;
+        }
+        const violation = protocolViolation(
+          proc,
+          { ready: isReady, stopping: stopping.has(proc) },
+          calls,
+          report,
+        );
+        if (violation) {
+          breakOff(proc, violation);
           return;
         }
         if (report.type === 'ready') {
@@ -195,6 +221,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
               },
             );
         } else {
+          // It fits: an event sent to this process and not answered yet.
           const call = calls.get(report.id);
           if (!call) return;
           calls.delete(report.id);
@@ -271,6 +298,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
   }
 
   function stop(proc: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): void {
+    stopping.add(proc);
     if (child === proc) {
       child = undefined;
       ready = undefined;
@@ -294,7 +322,15 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
         );
         stop(proc, 'SIGKILL');
       }, settings.timeoutSec * 1000);
-      calls.set(id, { proc, jobs: jobsOf(event, options.tenantId), resolve, reject, timer });
+      calls.set(id, {
+        kind: 'invoke',
+        state: 'waiting',
+        proc,
+        jobs: jobsOf(event, options.tenantId),
+        resolve,
+        reject,
+        timer,
+      });
     });
     // A process that dies before it is ready rejects the call through failAll; never unhandled.
     response.catch(() => undefined);
@@ -309,7 +345,9 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
       settle();
       throw error;
     }
-    if (!calls.has(id)) return response;
+    const call = calls.get(id);
+    if (!call) return response;
+    call.state = 'sent';
     proc.send({ type: 'invoke', id, event, tenant } satisfies ChildRequest);
     return response;
   }
