@@ -4,10 +4,10 @@ import { type BackoffPolicy, backoffMs } from '../core/backoff.ts';
 import { ForbiddenError } from '../core/errors.ts';
 import type { TenantId } from '../core/ids.ts';
 import type { JobRecord } from '../core/job.ts';
-import { decodeJobMessage } from '../core/messages.ts';
 import type { FunctionSettings, Tenant } from '../core/tenant.ts';
 import type { SendMessage } from '../ports/message-queue.ts';
-import type { ChildReport, ChildRequest, FunctionProcessOptions } from './function-process.ts';
+import { type Call, childReportOf, jobsOf, protocolViolation } from './child-protocol.ts';
+import type { ChildRequest, FunctionProcessOptions } from './function-process.ts';
 import type { FunctionRuntime } from './function-runtime.ts';
 import { forkPrebuilt } from './prebuilt.ts';
 import { createSlotReservations, FunctionBusyError } from './slot-reservations.ts';
@@ -54,15 +54,6 @@ export interface ProcessRuntime extends FunctionRuntime {
   updateSettings(settings: FunctionSettings): void;
 }
 
-interface Call {
-  proc: ChildProcess;
-  /** The jobs of the process's tenant the event carries: what the process may report on while it runs. */
-  jobs: ReadonlySet<string>;
-  resolve(response: SQSBatchResponse): void;
-  reject(error: Error): void;
-  timer: NodeJS.Timeout;
-}
-
 /** The wait before a provisioned process that failed to start is started again, doubled for each failure. */
 const WARM_RETRY: BackoffPolicy = { baseMs: 1000, maxMs: 30_000 };
 
@@ -107,10 +98,25 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
         refusedReports <= 10 ? error : new Error(`${error.message} (${refusedReports} refused)`),
       );
   };
-  /** Whether `proc` runs the job `jobId` of its tenant now: an event of it is in flight there. */
+  /** Whether `proc` runs the job `jobId` of its tenant now: an event of it was sent there, not answered. */
   const runs = (proc: ChildProcess, jobId: unknown): boolean => {
-    for (const call of calls.values()) if (call.proc === proc && call.jobs.has(jobId as string)) return true;
+    for (const call of calls.values())
+      if (call.proc === proc && call.state === 'sent' && call.jobs.has(jobId as string)) return true;
     return false;
+  };
+  /** Processes the host signalled to end. */
+  const stopping = new WeakSet<ChildProcess>();
+  /** Processes stopped for a report that fits none of their states: nothing they say after counts. */
+  const broken = new WeakSet<ChildProcess>();
+  /** Stops `proc` as if it crashed: its events fail and their messages are delivered again. */
+  const breakOff = (proc: ChildProcess, why: string) => {
+    broken.add(proc);
+    options.onError?.(
+      new Error(
+        `The function process ${options.name} (pid ${proc.pid}) broke the IPC protocol: it ${why}; stopped, its events are retried.`,
+      ),
+    );
+    stop(proc, 'SIGKILL');
   };
 
   const info = (): FunctionInfo => ({
@@ -161,11 +167,22 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     let isReady = false;
     const whenReady = new Promise<void>((resolve, reject) => {
       proc.on('message', (received: unknown) => {
+        if (broken.has(proc)) return;
         // The child runs a release's model code: a report that is not one of ours is dropped, never thrown
         // in this listener (which would end the server).
         const report = childReportOf(received);
         if (!report) {
           refuse(new Error(`The function process ${options.name} sent a malformed report; ignored.`));
+          return;
+        }
+        const violation = protocolViolation(
+          proc,
+          { ready: isReady, stopping: stopping.has(proc) },
+          calls,
+          report,
+        );
+        if (violation) {
+          breakOff(proc, violation);
           return;
         }
         if (report.type === 'ready') {
@@ -205,6 +222,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
               },
             );
         } else {
+          // It fits: an event sent to this process and not answered yet.
           const call = calls.get(report.id);
           if (!call) return;
           calls.delete(report.id);
@@ -281,6 +299,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
   }
 
   function stop(proc: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): void {
+    stopping.add(proc);
     if (child === proc) {
       child = undefined;
       ready = undefined;
@@ -304,7 +323,15 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
         );
         stop(proc, 'SIGKILL');
       }, settings.timeoutSec * 1000);
-      calls.set(id, { proc, jobs: jobsOf(event, options.tenantId), resolve, reject, timer });
+      calls.set(id, {
+        kind: 'invoke',
+        state: 'waiting',
+        proc,
+        jobs: jobsOf(event, options.tenantId),
+        resolve,
+        reject,
+        timer,
+      });
     });
     // A process that dies before it is ready rejects the call through failAll; never unhandled.
     response.catch(() => undefined);
@@ -319,7 +346,9 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
       settle();
       throw error;
     }
-    if (!calls.has(id)) return response;
+    const call = calls.get(id);
+    if (!call) return response;
+    call.state = 'sent';
     proc.send({ type: 'invoke', id, event, tenant } satisfies ChildRequest);
     return response;
   }
@@ -362,46 +391,4 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
       failAll(`The function ${options.name} was closed.`);
     },
   };
-}
-
-/** The ids of the jobs of `tenantId` the event's messages carry. */
-function jobsOf(event: SQSEvent, tenantId: TenantId): Set<string> {
-  const jobs = new Set<string>();
-  for (const record of event.Records) {
-    const message = decodeJobMessage(record.body);
-    if (message?.tenantId === tenantId) jobs.add(message.jobId);
-  }
-  return jobs;
-}
-
-/** `value` if it has the shape of a `ChildReport` (its fields' types, not their meaning), else undefined. */
-function childReportOf(value: unknown): ChildReport | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const r = value as Record<string, unknown>;
-  const object = (v: unknown) => typeof v === 'object' && v !== null;
-  switch (r.type) {
-    case 'ready':
-      return r as ChildReport;
-    case 'job':
-      return object(r.job) && typeof (r.job as { tenantId?: unknown }).tenantId === 'string'
-        ? (r as ChildReport)
-        : undefined;
-    case 'send':
-      return typeof r.id === 'number' &&
-        typeof r.queue === 'string' &&
-        object(r.message) &&
-        typeof (r.message as { body?: unknown }).body === 'string'
-        ? (r as ChildReport)
-        : undefined;
-    case 'result':
-      return typeof r.id === 'number' &&
-        object(r.response) &&
-        Array.isArray((r.response as { batchItemFailures?: unknown }).batchItemFailures)
-        ? (r as ChildReport)
-        : undefined;
-    case 'error':
-      return typeof r.id === 'number' ? (r as ChildReport) : undefined;
-    default:
-      return undefined;
-  }
 }
