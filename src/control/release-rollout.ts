@@ -22,7 +22,7 @@ import {
 } from './operations.ts';
 import { sampleHealth } from './release-health.ts';
 import { countFailure, permanentRolloutFailure } from './rollout-failures.ts';
-import { haltRollout, markAborted, rollBackWave, stopAborted } from './rollout-halt.ts';
+import { haltRecorded, haltRollout, markAborted, settleHalt } from './rollout-halt.ts';
 import { claimRolloutSlot } from './rollout-slot.ts';
 import { applyRelease, incarnationsOf } from './rollout-waves.ts';
 import type { ControlDeps } from './tenants.ts';
@@ -74,7 +74,8 @@ export interface RolloutRunner {
   start(releaseId: string, request?: RolloutRequest): Promise<Operation>;
   /**
    * Asks a running upgrade to stop: recorded in the operation (the process driving it carries it out at
-   * its next check), which then rolls the wave in progress back and ends `failed` with code `aborted`.
+   * its next check), which then rolls the wave in progress back and ends `failed` with code `aborted`, also
+   * when it was halting for another cause already (its message names both).
    * @throws NotFoundError for no such upgrade; ConflictError `rollout_ended` for one that has ended
    */
   abort(id: string, reason?: string): Promise<Operation>;
@@ -133,11 +134,7 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
           // A failure no retry mends (or one that has lasted too many tries) stops the upgrade and says why:
           // driven again forever, it refused every later upgrade (409 rollout_in_progress) with no way out.
           const why = permanentRolloutFailure(error) ?? (await countFailure(deps, id, error));
-          if (
-            why !== undefined &&
-            (await haltRollout(deps, id, 'rollout_failed', `The upgrade cannot go on: ${why}`))
-          )
-            return;
+          if (why !== undefined && (await haltRollout(deps, id, `The upgrade cannot go on: ${why}`))) return;
           log('error', 'upgrade step failed; driving it again', {
             operationId: id,
             error: String(error),
@@ -228,7 +225,9 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
   async function drive(id: string): Promise<void> {
     let op = await deps.operations.get(id);
     if (op?.status !== 'running') return;
-    if (op.params.abort !== undefined) return stopAborted(deps, op);
+    // A halt recorded (an abort, a failure, an unhealthy wave; by this process before it died, or by another)
+    // is finished, never resumed past.
+    if (haltRecorded(op)) return settleHalt(deps, id);
     const release = op.params.release as string;
     const waves = JSON.parse(op.params.waves ?? '[]') as TenantId[][];
     const observeMs = Number(op.params.observeMs);
@@ -237,10 +236,8 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
       op = await requireOp(id);
       // Ended by another driver (its halt, or its abort carried out): nothing more is deployed.
       if (op.status !== 'running') return;
+      if (haltRecorded(op)) return settleHalt(deps, id);
       if (op.steps[i]?.status === 'done') continue;
-      if (op.params.abort !== undefined) return stopAborted(deps, op);
-      if (op.params[`wave${i}.rollback`] !== undefined)
-        return rollBackWave(deps, id, i, wave, op.params[`wave${i}.rollback`] as string);
       // The baseline is taken (and persisted) before the wave changes anything.
       if (!op.params[`wave${i}.start`]) {
         const start = new Date().toISOString();
@@ -284,15 +281,16 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
         }
         if (problems.length > 0) {
           const reason = problems.slice(0, 5).join('; ');
+          // Recorded before the rollback, so a driver that resumes it after a crash rolls back too.
           await setParams(id, { [`wave${i}.rollback`]: reason });
-          return rollBackWave(deps, id, i, wave, reason);
+          return settleHalt(deps, id);
         }
         const left = until - Date.now();
         if (left <= 0) break;
         if (stopped) throw new Error('The upgrade runner stopped.');
         const latest = await requireOp(id);
         if (latest.status !== 'running') return;
-        if (latest.params.abort !== undefined) return stopAborted(deps, latest);
+        if (haltRecorded(latest)) return settleHalt(deps, id);
         await setStep(
           deps.operations,
           id,
@@ -318,7 +316,7 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
           : { ...o, params: { ...o.params, finishing: new Date().toISOString() } },
       );
       if (claimed.status !== 'running') return;
-      if (claimed.params.abort !== undefined) return stopAborted(deps, claimed);
+      if (haltRecorded(claimed)) return settleHalt(deps, id);
       await deps.catalog.setCurrent(release);
       await deps.onReleaseChange?.();
       await setStep(deps.operations, id, last, 'done', `${release} is current`);
