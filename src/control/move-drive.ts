@@ -19,7 +19,7 @@ import {
 } from './move-steps.ts';
 import { clearMove, setMove, setMovePhase, switchPlacement } from './move-tenant.ts';
 import { isOnboarding, ONBOARDING_STOPPED, tenantToMove } from './onboarding.ts';
-import { finishOperation, STEP_RETRY, setStep } from './operations.ts';
+import { changeOperation, finishOperation, STEP_RETRY, setStep } from './operations.ts';
 import { infrastructureOf, provisionPlacement } from './tenants.ts';
 
 /** What driving a move takes from the runner that drives it (`createMoveRunner`). */
@@ -92,6 +92,9 @@ export function createMoveDriver(deps: MoveDeps, run: MoveRun): (id: string) => 
     const to = op.params.to as Placement;
     const tenantId = op.tenantId;
     const done = (i: number) => op.steps[i]?.status === 'done';
+    // A provisioning failure recorded (by a process that died while rolling it back, or by this one before a
+    // step of the rollback failed) is rolled back and ended with its cause, never provisioned again.
+    if (op.params.failed !== undefined) return rollBackProvisioning(id, tenantId, to, op.params.failed);
     let tenant = await tenantToMove(deps, op, sleep);
     if (!tenant) {
       await finishOperation(
@@ -204,13 +207,27 @@ export function createMoveDriver(deps: MoveDeps, run: MoveRun): (id: string) => 
     log('info', 'placement move finished', { operationId: id, tenantId, from, to });
   }
 
+  /**
+   * Undoes a provisioning that failed: its cause is recorded in the operation (`params.failed`; the first
+   * one stays) before anything is undone, so a driver that resumes the move after a crash finishes this
+   * rollback and ends with that cause. Recorded only after clearing the move, a crash in between left a
+   * move that the next driver recorded on the tenant again and provisioned as if nothing had failed.
+   */
   async function rollBackProvisioning(
     id: string,
     tenantId: TenantId,
     to: Placement,
     cause: unknown,
   ): Promise<void> {
-    await clearMove(deps.directory, tenantId, id);
+    const recorded = await changeOperation(deps.operations, id, (o) =>
+      o.status !== 'running' || o.params.failed !== undefined
+        ? o
+        : { ...o, params: { ...o.params, failed: String((cause as Error)?.message ?? cause) } },
+    );
+    if (recorded.status !== 'running') return;
+    const message = recorded.params.failed as string;
+    // A tenant gone meanwhile has no move to clear (its lanes are still removed below).
+    if (await deps.directory.get(tenantId)) await clearMove(deps.directory, tenantId, id);
     if (to === 'dedicated') {
       await infrastructureOf(deps)
         .remove(tenantId)
@@ -222,10 +239,10 @@ export function createMoveDriver(deps: MoveDeps, run: MoveRun): (id: string) => 
           }),
         );
     }
-    await setStep(deps.operations, id, PROVISION, 'failed', String((cause as Error)?.message ?? cause));
+    await setStep(deps.operations, id, PROVISION, 'failed', message);
     await finishOperation(deps.operations, id, 'failed', {
       code: 'provisioning_failed',
-      message: `Rolled back: ${String((cause as Error)?.message ?? cause)}`,
+      message: `Rolled back: ${message}`,
     });
   }
 
