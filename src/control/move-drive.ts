@@ -32,6 +32,8 @@ export interface MoveRun {
   stopped(): boolean;
   /** Where the move's copy, verify and removal of shared data run. */
   data: MoveDataSteps;
+  /** Throws LeaseLostError once another process holds the operation (`drivingLease`): checked before each step. */
+  checkHold(id: string): void;
 }
 
 /**
@@ -53,7 +55,7 @@ export function createMoveDriver(deps: MoveDeps, run: MoveRun): (id: string) => 
   const graceMs = deps.graceMs ?? 1000;
   const pollMs = deps.pollMs ?? 200;
   const log = deps.log ?? (() => undefined);
-  const { signal, sleep, stopped, data } = run;
+  const { signal, sleep, stopped, data, checkHold } = run;
 
   /** Runs a step until it succeeds: steps are idempotent, so a failure (or a crash) just runs it again. */
   async function step(
@@ -66,6 +68,7 @@ export function createMoveDriver(deps: MoveDeps, run: MoveRun): (id: string) => 
     };
     for (let attempt = 1; ; attempt++) {
       if (stopped()) throw new Error('The move runner stopped.');
+      checkHold(id);
       await setStep(deps.operations, id, index, 'running');
       try {
         const detail = await act(report);
@@ -88,6 +91,7 @@ export function createMoveDriver(deps: MoveDeps, run: MoveRun): (id: string) => 
   async function drive(id: string): Promise<void> {
     const op = await deps.operations.get(id);
     if (op?.status !== 'running') return;
+    checkHold(id);
     const from = op.params.from as Placement;
     const to = op.params.to as Placement;
     const tenantId = op.tenantId;

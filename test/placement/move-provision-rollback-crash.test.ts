@@ -8,6 +8,7 @@ import { createMoveRunner, type MoveRunner } from '../../src/control/placement-m
 import { createTenant } from '../../src/control/tenants.ts';
 import { parseTenantId } from '../../src/core/ids.ts';
 import { type EmbeddedPlatform, openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
+import type { OperationStore } from '../../src/ports/operation-store.ts';
 import type { TenantInfrastructure } from '../../src/ports/tenant-infrastructure.ts';
 import { newTenantId } from '../support/server.ts';
 import { until } from './helpers.ts';
@@ -29,11 +30,12 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function runner(infrastructure: TenantInfrastructure): MoveRunner {
+function runner(infrastructure: TenantInfrastructure, operations?: OperationStore): MoveRunner {
   const r = createMoveRunner({
     ...platform,
-    operations: createSqliteOperationStore(platform.db),
+    operations: operations ?? createSqliteOperationStore(platform.db),
     infrastructure,
+    leaseMs: 300,
     graceMs: 10,
     pollMs: 10,
     retryMs: 20,
@@ -52,17 +54,32 @@ describe('a promotion whose driver dies while rolling back a failed provisioning
     await createTenant(platform, { id, name: 'Rollback' });
     const lanes = laneInfrastructure(platform);
     let removing = false;
-    const dying = runner({
-      speed: 'immediate',
-      deploy: async () => {
-        throw new Error('the stack could not be created: quota exceeded');
-      },
-      // The rollback's removal never returns: the process is gone from here on.
-      remove: () => {
-        removing = true;
-        return new Promise<string>((resolve) => revive.push(() => resolve('')));
-      },
+    // Once dead, the process writes nothing more: nor its hold on the move, which runs out.
+    const store = createSqliteOperationStore(platform.db);
+    let revived = false;
+    revive.push(() => {
+      revived = true;
     });
+    const dead = <T>(call: () => Promise<T>): Promise<T> =>
+      removing && !revived ? new Promise<T>((resolve) => revive.push(() => resolve(call()))) : call();
+    const dying = runner(
+      {
+        speed: 'immediate',
+        deploy: async () => {
+          throw new Error('the stack could not be created: quota exceeded');
+        },
+        // The rollback's removal never returns: the process is gone from here on.
+        remove: () => {
+          removing = true;
+          return new Promise<string>((resolve) => revive.push(() => resolve('')));
+        },
+      },
+      {
+        ...store,
+        get: (id) => dead(() => store.get(id)),
+        update: (op, v) => dead(() => store.update(op, v)),
+      },
+    );
     const op = await dying.start(id, 'dedicated');
     await until('the rollback to begin', async () => removing);
     const operations = createSqliteOperationStore(platform.db);

@@ -59,6 +59,8 @@ function accessDenied(): Error {
 
 function runner(options: {
   observeMs: number;
+  leaseMs?: number;
+  operations?: OperationStore;
   alarms?: (tenants: readonly TenantId[]) => Promise<FiringAlarm[]>;
   onReleaseChange?: () => Promise<void>;
 }): RolloutRunner {
@@ -66,9 +68,10 @@ function runner(options: {
     directory: platform.directory,
     queue: platform.queue,
     stores: platform.stores,
-    operations,
+    operations: options.operations ?? operations,
     catalog: openReleaseCatalog(join(dir, 'releases')),
     observeMs: options.observeMs,
+    ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
     pollMs: 10,
     retryMs: 10,
     ...(options.alarms ? { alarms: { firing: options.alarms } } : {}),
@@ -159,8 +162,22 @@ describe('an upgrade whose driver dies while rolling back after a permanent fail
     let reads = 0;
     let changes = 0;
     let rollingBack = false;
+    // Once dead, the process writes nothing more: nor its hold on the upgrade, which runs out.
+    const store = operations;
+    let revived = false;
+    revive.push(() => {
+      revived = true;
+    });
+    const dead = <T>(call: () => Promise<T>): Promise<T> =>
+      rollingBack && !revived ? new Promise<T>((resolve) => revive.push(() => resolve(call()))) : call();
     const dying = runner({
       observeMs: 300,
+      leaseMs: 300,
+      operations: {
+        ...store,
+        get: (id) => dead(() => store.get(id)),
+        update: (op, version) => dead(() => store.update(op, version)),
+      },
       alarms: async () => {
         if (++reads === 1) return [];
         throw accessDenied();
@@ -176,7 +193,7 @@ describe('an upgrade whose driver dies while rolling back after a permanent fail
     await until(async () => rollingBack);
     expect((await operations.get(op.id))?.status).toBe('running');
     // The next process: its alarms are readable and quiet, so nothing it sees now would halt the upgrade.
-    const next = runner({ observeMs: 300 });
+    const next = runner({ observeMs: 300, leaseMs: 300 });
     await next.resume();
     await until(ended(op.id));
     const after = await operations.get(op.id);
