@@ -19,7 +19,7 @@ import {
 } from './move-steps.ts';
 import { clearMove, setMove, setMovePhase, switchPlacement } from './move-tenant.ts';
 import { isOnboarding, ONBOARDING_STOPPED, tenantToMove } from './onboarding.ts';
-import { finishOperation, STEP_RETRY, setStep } from './operations.ts';
+import { changeOperation, finishOperation, STEP_RETRY, setStep } from './operations.ts';
 import { infrastructureOf, provisionPlacement } from './tenants.ts';
 
 /** What driving a move takes from the runner that drives it (`createMoveRunner`). */
@@ -32,6 +32,8 @@ export interface MoveRun {
   stopped(): boolean;
   /** Where the move's copy, verify and removal of shared data run. */
   data: MoveDataSteps;
+  /** Throws LeaseLostError once another process holds the operation (`drivingLease`): checked before each step. */
+  checkHold(id: string): void;
 }
 
 /**
@@ -53,7 +55,7 @@ export function createMoveDriver(deps: MoveDeps, run: MoveRun): (id: string) => 
   const graceMs = deps.graceMs ?? 1000;
   const pollMs = deps.pollMs ?? 200;
   const log = deps.log ?? (() => undefined);
-  const { signal, sleep, stopped, data } = run;
+  const { signal, sleep, stopped, data, checkHold } = run;
 
   /** Runs a step until it succeeds: steps are idempotent, so a failure (or a crash) just runs it again. */
   async function step(
@@ -66,6 +68,7 @@ export function createMoveDriver(deps: MoveDeps, run: MoveRun): (id: string) => 
     };
     for (let attempt = 1; ; attempt++) {
       if (stopped()) throw new Error('The move runner stopped.');
+      checkHold(id);
       await setStep(deps.operations, id, index, 'running');
       try {
         const detail = await act(report);
@@ -88,10 +91,14 @@ export function createMoveDriver(deps: MoveDeps, run: MoveRun): (id: string) => 
   async function drive(id: string): Promise<void> {
     const op = await deps.operations.get(id);
     if (op?.status !== 'running') return;
+    checkHold(id);
     const from = op.params.from as Placement;
     const to = op.params.to as Placement;
     const tenantId = op.tenantId;
     const done = (i: number) => op.steps[i]?.status === 'done';
+    // A provisioning failure recorded (by a process that died while rolling it back, or by this one before a
+    // step of the rollback failed) is rolled back and ended with its cause, never provisioned again.
+    if (op.params.failed !== undefined) return rollBackProvisioning(id, tenantId, to, op.params.failed);
     let tenant = await tenantToMove(deps, op, sleep);
     if (!tenant) {
       await finishOperation(
@@ -204,13 +211,27 @@ export function createMoveDriver(deps: MoveDeps, run: MoveRun): (id: string) => 
     log('info', 'placement move finished', { operationId: id, tenantId, from, to });
   }
 
+  /**
+   * Undoes a provisioning that failed: its cause is recorded in the operation (`params.failed`; the first
+   * one stays) before anything is undone, so a driver that resumes the move after a crash finishes this
+   * rollback and ends with that cause. Recorded only after clearing the move, a crash in between left a
+   * move that the next driver recorded on the tenant again and provisioned as if nothing had failed.
+   */
   async function rollBackProvisioning(
     id: string,
     tenantId: TenantId,
     to: Placement,
     cause: unknown,
   ): Promise<void> {
-    await clearMove(deps.directory, tenantId, id);
+    const recorded = await changeOperation(deps.operations, id, (o) =>
+      o.status !== 'running' || o.params.failed !== undefined
+        ? o
+        : { ...o, params: { ...o.params, failed: String((cause as Error)?.message ?? cause) } },
+    );
+    if (recorded.status !== 'running') return;
+    const message = recorded.params.failed as string;
+    // A tenant gone meanwhile has no move to clear (its lanes are still removed below).
+    if (await deps.directory.get(tenantId)) await clearMove(deps.directory, tenantId, id);
     if (to === 'dedicated') {
       await infrastructureOf(deps)
         .remove(tenantId)
@@ -222,10 +243,10 @@ export function createMoveDriver(deps: MoveDeps, run: MoveRun): (id: string) => 
           }),
         );
     }
-    await setStep(deps.operations, id, PROVISION, 'failed', String((cause as Error)?.message ?? cause));
+    await setStep(deps.operations, id, PROVISION, 'failed', message);
     await finishOperation(deps.operations, id, 'failed', {
       code: 'provisioning_failed',
-      message: `Rolled back: ${String((cause as Error)?.message ?? cause)}`,
+      message: `Rolled back: ${message}`,
     });
   }
 

@@ -33,6 +33,16 @@ export interface MoveDeps extends ControlDeps {
   /** The first wait before an operation whose driver hit an error is driven again, ms (default 5000, doubling to 60 s). */
   retryMs?: number;
   /**
+   * How long a driver's hold on an operation lasts unrenewed (ms; default 60 s): renewed every third of that
+   * while it drives; another process takes the operation over once it has run out (`drivingLease`).
+   */
+  leaseMs?: number;
+  /**
+   * This process is the only one that can drive operations (the embedded server, which holds its data
+   * directory's lock): a lease another left is taken over at once, as its process must have died.
+   */
+  soleDriver?: boolean;
+  /**
    * `here` (default): this process drives the moves it starts. `elsewhere`: it only records them (the
    * API on Lambda, whose process freezes between requests); a control function resumes and drives them.
    */

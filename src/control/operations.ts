@@ -93,26 +93,28 @@ export function setOperationParams(
 
 /**
  * Ends a running operation `succeeded` (progress 1) or `failed` (progress of its steps done), with `error` if
- * given. An operation ends once: one already ended is answered as it is, unchanged. Two processes may drive
- * one operation (an upgrade's control function and an API or server told to drive too): the one that ended
- * it second wrote its ending over the first's (`succeeded` over `rolled_back`).
+ * given: as it is, or made from the operation as it is when the ending is written (in the same
+ * compare-and-set, so a cause recorded in its params until then, an operator's abort, is in it). An
+ * operation ends once: one already ended is answered as it is, unchanged. Two processes may drive one
+ * operation (an upgrade's control function and an API or server told to drive too): the one that ended it
+ * second wrote its ending over the first's (`succeeded` over `rolled_back`).
  */
 export function finishOperation(
   store: OperationStore,
   id: string,
   status: 'succeeded' | 'failed',
-  error?: Operation['error'],
+  error?: Operation['error'] | ((op: Operation) => Operation['error']),
 ): Promise<Operation> {
-  return changeOperation(store, id, (op) =>
-    op.status !== 'running'
-      ? op
-      : {
-          ...op,
-          status,
-          progress: status === 'succeeded' ? 1 : progressOf(op.steps),
-          ...(error ? { error } : {}),
-        },
-  );
+  return changeOperation(store, id, (op) => {
+    if (op.status !== 'running') return op;
+    const ending = typeof error === 'function' ? error(op) : error;
+    return {
+      ...op,
+      status,
+      progress: status === 'succeeded' ? 1 : progressOf(op.steps),
+      ...(ending ? { error: ending } : {}),
+    };
+  });
 }
 
 /** The operation as the API shows it (the web console polls exactly this shape). */

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { backoffMs, retryPolicy } from '../core/backoff.ts';
 import { ConditionFailedError, ConflictError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { parseTenantId, type TenantId } from '../core/ids.ts';
@@ -14,6 +16,7 @@ import { MOVE_STEPS, type MoveDataSteps, type MoveDeps } from './move-steps.ts';
 import { setMove } from './move-tenant.ts';
 import { driveOffboard, newOffboardOperation } from './offboard-operation.ts';
 import { driveOnboard, ONBOARDING_CUT_SHORT, onboardMoving, recordOnboarding } from './onboarding.ts';
+import { type DrivingLease, drivingLease, LeaseLostError } from './operation-lease.ts';
 import { finishOperation, newOperation } from './operations.ts';
 import { infrastructureOf } from './tenants.ts';
 
@@ -82,7 +85,18 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
       abort.signal.addEventListener('abort', onAbort, { once: true });
     });
 
-  const drive = createMoveDriver(deps, { signal: abort.signal, sleep, stopped: () => stopped, data });
+  /** This process, as the holder of the operations it drives (`drivingLease`), and its hold on each. */
+  const holder = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const leaseMs = deps.leaseMs ?? 60_000;
+  const leases = new Map<string, DrivingLease>();
+
+  const drive = createMoveDriver(deps, {
+    signal: abort.signal,
+    sleep,
+    stopped: () => stopped,
+    data,
+    checkHold: (id) => leases.get(id)?.check(),
+  });
 
   /**
    * Drives an operation until it ends. Its steps retry inside; an error that escapes them (the operation
@@ -101,31 +115,63 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
             : drive(id);
     const paused = () =>
       log('info', 'placement move paused; it resumes where it stopped', { operationId: id });
+    const lease = drivingLease(
+      deps.operations,
+      id,
+      holder,
+      leaseMs,
+      (error) =>
+        log('warn', 'renewing the hold on an operation failed', { operationId: id, error: String(error) }),
+      deps.soleDriver,
+    );
+    leases.set(id, lease);
+    /** Waits `ms` unless the runner stops (answers false then). */
+    const wait = (ms: number) =>
+      sleep(ms).then(
+        () => true,
+        () => false,
+      );
     const run = (async () => {
       const retry = retryPolicy(deps.retryMs ?? 5000);
       for (let attempt = 0; ; attempt++) {
-        const wait = backoffMs(attempt, retry);
+        let renewing: (() => void) | undefined;
         try {
+          const claimed = await lease.claim();
+          if (claimed === 'ended') return;
+          if (claimed !== 'held') {
+            // Another process drives it: stand by until its hold runs out (it renews it while it lives).
+            if (!(await wait(Math.min(leaseMs, Math.max(10, claimed - Date.now() + 10))))) return paused();
+            attempt = -1;
+            continue;
+          }
+          renewing = lease.keep();
           return await once();
         } catch (error) {
           if (stopped) return paused();
+          if (error instanceof LeaseLostError) {
+            log('warn', 'another process took the operation over; standing by', { operationId: id, kind });
+            attempt = -1;
+            continue;
+          }
           log('error', 'placement operation failed; driving it again', {
             operationId: id,
             kind,
             error: String(error),
-            retryInMs: wait,
+            retryInMs: backoffMs(attempt, retry),
           });
           // A stop during the wait ends it at once (sleep throws StoppedError).
-          if (
-            !(await sleep(wait).then(
-              () => true,
-              () => false,
-            ))
-          )
-            return paused();
+          if (!(await wait(backoffMs(attempt, retry)))) return paused();
+        } finally {
+          renewing?.();
         }
       }
-    })().finally(() => active.delete(id));
+    })()
+      // Let go at once (a stop, the end of a control function's run): the next driver need not wait it out.
+      .finally(() => lease.release().catch(() => undefined))
+      .finally(() => {
+        active.delete(id);
+        leases.delete(id);
+      });
     active.set(id, run);
   }
 

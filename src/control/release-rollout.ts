@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { backoffMs, retryPolicy } from '../core/backoff.ts';
 import { ConflictError, NotFoundError, ReleasePointerError, ValidationError } from '../core/errors.ts';
 import type { TenantId } from '../core/ids.ts';
@@ -12,6 +14,7 @@ import { incarnationOf, type Tenant } from '../core/tenant.ts';
 import type { ReleaseCatalog } from '../models/release-catalog.ts';
 import type { Operation, OperationStore } from '../ports/operation-store.ts';
 import type { FiringAlarm, ReleaseAlarms } from '../ports/release-alarms.ts';
+import { type DrivingLease, drivingLease, LeaseLostError } from './operation-lease.ts';
 import {
   changeOperation,
   finishOperation,
@@ -22,7 +25,7 @@ import {
 } from './operations.ts';
 import { sampleHealth } from './release-health.ts';
 import { countFailure, permanentRolloutFailure } from './rollout-failures.ts';
-import { haltRollout, markAborted, rollBackWave, stopAborted } from './rollout-halt.ts';
+import { haltRecorded, haltRollout, markAborted, settleHalt } from './rollout-halt.ts';
 import { claimRolloutSlot } from './rollout-slot.ts';
 import { applyRelease, incarnationsOf } from './rollout-waves.ts';
 import type { ControlDeps } from './tenants.ts';
@@ -45,6 +48,16 @@ export interface RolloutDeps extends ControlDeps {
   /** Each tenant's baseline: its jobs over this long before its wave began (ms; default 24 hours). */
   baselineMs?: number;
   pollMs?: number;
+  /**
+   * How long a driver's hold on an upgrade lasts unrenewed (ms; default 60 s): it renews it every third of
+   * that while it drives, and another process takes the upgrade over once it has run out (`drivingLease`).
+   */
+  leaseMs?: number;
+  /**
+   * This process is the only one that can drive operations (the embedded server, which holds its data
+   * directory's lock): a lease another left is taken over at once, as its process must have died.
+   */
+  soleDriver?: boolean;
   /** First wait before an upgrade whose driver failed is driven again (ms; default 5 s, doubling to a minute). */
   retryMs?: number;
   /**
@@ -74,7 +87,8 @@ export interface RolloutRunner {
   start(releaseId: string, request?: RolloutRequest): Promise<Operation>;
   /**
    * Asks a running upgrade to stop: recorded in the operation (the process driving it carries it out at
-   * its next check), which then rolls the wave in progress back and ends `failed` with code `aborted`.
+   * its next check), which then rolls the wave in progress back and ends `failed` with code `aborted`, also
+   * when it was halting for another cause already (its message names both).
    * @throws NotFoundError for no such upgrade; ConflictError `rollout_ended` for one that has ended
    */
   abort(id: string, reason?: string): Promise<Operation>;
@@ -100,6 +114,9 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
   const pollMs = deps.pollMs ?? 500;
   const active = new Map<string, Promise<void>>();
   let stopped = false;
+  /** This process, as the holder of the upgrades it drives (`drivingLease`). */
+  const holder = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const leaseMs = deps.leaseMs ?? 60_000;
 
   const firstRetryMs = deps.retryMs ?? 5000;
   const wakers = new Set<() => void>();
@@ -122,22 +139,43 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
    */
   function launch(id: string): void {
     if (active.has(id) || stopped || deps.drive === 'elsewhere') return;
+    const lease = drivingLease(
+      deps.operations,
+      id,
+      holder,
+      leaseMs,
+      (error) =>
+        log('warn', 'renewing the hold on an upgrade failed', { operationId: id, error: String(error) }),
+      deps.soleDriver,
+    );
     const run = (async () => {
       const retry = retryPolicy(firstRetryMs);
       for (let attempt = 0; ; attempt++) {
         const wait = backoffMs(attempt, retry);
+        let renewing: (() => void) | undefined;
         try {
-          return await drive(id);
+          const claimed = await lease.claim();
+          if (claimed === 'ended') return;
+          if (claimed !== 'held') {
+            // Another process drives it: stand by until its hold runs out (it renews it while it lives).
+            await pause(Math.min(leaseMs, Math.max(10, claimed - Date.now() + 10)));
+            if (stopped) return;
+            attempt = -1;
+            continue;
+          }
+          renewing = lease.keep();
+          return await drive(id, lease);
         } catch (error) {
           if (stopped) return log('info', 'upgrade paused; it resumes where it stopped', { operationId: id });
+          if (error instanceof LeaseLostError) {
+            log('warn', 'another process took the upgrade over; standing by', { operationId: id });
+            attempt = -1;
+            continue;
+          }
           // A failure no retry mends (or one that has lasted too many tries) stops the upgrade and says why:
           // driven again forever, it refused every later upgrade (409 rollout_in_progress) with no way out.
           const why = permanentRolloutFailure(error) ?? (await countFailure(deps, id, error));
-          if (
-            why !== undefined &&
-            (await haltRollout(deps, id, 'rollout_failed', `The upgrade cannot go on: ${why}`))
-          )
-            return;
+          if (why !== undefined && (await haltRollout(deps, id, `The upgrade cannot go on: ${why}`))) return;
           log('error', 'upgrade step failed; driving it again', {
             operationId: id,
             error: String(error),
@@ -145,9 +183,14 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
           });
           await pause(wait);
           if (stopped) return;
+        } finally {
+          renewing?.();
         }
       }
-    })().finally(() => active.delete(id));
+    })()
+      // Let go at once (a stop, the end of a control function's run): the next driver need not wait it out.
+      .finally(() => lease.release().catch(() => undefined))
+      .finally(() => active.delete(id));
     active.set(id, run);
   }
 
@@ -225,22 +268,25 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
     return op;
   }
 
-  async function drive(id: string): Promise<void> {
+  /** Drives the upgrade while this process holds it (`lease`, checked before each step: `LeaseLostError`). */
+  async function drive(id: string, lease: DrivingLease): Promise<void> {
     let op = await deps.operations.get(id);
     if (op?.status !== 'running') return;
-    if (op.params.abort !== undefined) return stopAborted(deps, op);
+    lease.check();
+    // A halt recorded (an abort, a failure, an unhealthy wave; by this process before it died, or by another)
+    // is finished, never resumed past.
+    if (haltRecorded(op)) return settleHalt(deps, id);
     const release = op.params.release as string;
     const waves = JSON.parse(op.params.waves ?? '[]') as TenantId[][];
     const observeMs = Number(op.params.observeMs);
     for (const [i, wave] of waves.entries()) {
       if (stopped) throw new Error('The upgrade runner stopped.');
+      lease.check();
       op = await requireOp(id);
       // Ended by another driver (its halt, or its abort carried out): nothing more is deployed.
       if (op.status !== 'running') return;
+      if (haltRecorded(op)) return settleHalt(deps, id);
       if (op.steps[i]?.status === 'done') continue;
-      if (op.params.abort !== undefined) return stopAborted(deps, op);
-      if (op.params[`wave${i}.rollback`] !== undefined)
-        return rollBackWave(deps, id, i, wave, op.params[`wave${i}.rollback`] as string);
       // The baseline is taken (and persisted) before the wave changes anything.
       if (!op.params[`wave${i}.start`]) {
         const start = new Date().toISOString();
@@ -266,6 +312,7 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
         `deploying ${release} to ${wave.join(', ')}`,
       );
       if (deploying.status !== 'running') return;
+      lease.check();
       const applied = await applyRelease(deps, wave, () => release, incarnationsOf(op));
       await deps.onReleaseChange?.();
       const until = Date.parse(start) + observeMs;
@@ -284,15 +331,18 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
         }
         if (problems.length > 0) {
           const reason = problems.slice(0, 5).join('; ');
+          // Recorded before the rollback, so a driver that resumes it after a crash rolls back too.
+          lease.check();
           await setParams(id, { [`wave${i}.rollback`]: reason });
-          return rollBackWave(deps, id, i, wave, reason);
+          return settleHalt(deps, id);
         }
         const left = until - Date.now();
         if (left <= 0) break;
         if (stopped) throw new Error('The upgrade runner stopped.');
+        lease.check();
         const latest = await requireOp(id);
         if (latest.status !== 'running') return;
-        if (latest.params.abort !== undefined) return stopAborted(deps, latest);
+        if (haltRecorded(latest)) return settleHalt(deps, id);
         await setStep(
           deps.operations,
           id,
@@ -304,10 +354,12 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
         // `abort` cuts the wait short.
         await pause(Math.min(pollMs, left));
       }
+      lease.check();
       await setStep(deps.operations, id, i, 'done', `${count(applied.length)} on ${release}, healthy`);
       if (op.params.failures !== undefined) await setParams(id, { failures: '0' });
     }
     const last = waves.length;
+    lease.check();
     if ((await requireOp(id)).steps[last]?.status !== 'done') {
       // Claimed against an abort in one compare-and-set: an abort recorded before is carried out (the
       // release is not made current), one asked after is refused (409). Unclaimed, an abort recorded while
@@ -318,7 +370,7 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
           : { ...o, params: { ...o.params, finishing: new Date().toISOString() } },
       );
       if (claimed.status !== 'running') return;
-      if (claimed.params.abort !== undefined) return stopAborted(deps, claimed);
+      if (haltRecorded(claimed)) return settleHalt(deps, id);
       await deps.catalog.setCurrent(release);
       await deps.onReleaseChange?.();
       await setStep(deps.operations, id, last, 'done', `${release} is current`);

@@ -14,86 +14,157 @@ export interface RolloutHaltDeps extends ControlDeps {
 }
 
 /**
- * Restores the wave's previous releases, redrives what it dead-lettered, and halts the operation: by
- * default as an unhealthy wave (`rolled_back`); `ending` for an abort or a failure that stops it.
+ * Whether an upgrade is to halt, by what its operation records (each cause is written before anything is
+ * rolled back, so a driver that resumes it after a crash finishes the same halt and ends with the same
+ * cause): an operator's abort (`abort`, `abortedAt`), a failure no retry mends (`failed`: its message), a
+ * wave found unhealthy (`wave{i}.rollback`: what was wrong).
  */
-export async function rollBackWave(
-  deps: RolloutHaltDeps,
-  id: string,
-  index: number,
-  wave: TenantId[],
-  reason: string,
-  ending?: { code: string; message: string },
-): Promise<void> {
+export function haltRecorded(op: Operation): boolean {
+  return op.params.abort !== undefined || op.params.failed !== undefined || unhealthyWave(op) !== undefined;
+}
+
+/** The index of the wave recorded unhealthy (`wave{i}.rollback`), if one is. */
+function unhealthyWave(op: Operation): number | undefined {
+  for (const key of Object.keys(op.params)) {
+    const match = /^wave(\d+)\.rollback$/.exec(key);
+    if (match) return Number(match[1]);
+  }
+  return undefined;
+}
+
+/**
+ * Carries out the halt recorded in the operation (`haltRecorded`): the wave in progress (begun, not done) is
+ * rolled back to its tenants' previous releases and what it dead-lettered redriven; waves done stay on the
+ * release, which is not made current. The operation then ends `failed` with an ending made from every cause
+ * recorded when it is written (`haltEnding`): an abort that arrived during the rollback is in it. A rollback
+ * that fails ends the operation saying so when an abort or a failure was recorded; for an unhealthy wave
+ * alone it throws, and the upgrade is driven (and rolled back) again.
+ */
+export async function settleHalt(deps: RolloutHaltDeps, id: string): Promise<void> {
   const log = deps.log ?? (() => undefined);
   const op = await requireOperation(deps.operations, id);
+  if (op.status !== 'running') return;
+  let waves: TenantId[][] = [];
+  try {
+    waves = JSON.parse(op.params.waves ?? '[]') as TenantId[][];
+  } catch {
+    // A damaged record: nothing to roll back by; it ends with the message that says so.
+  }
+  const index = waves.findIndex(
+    (_, i) => op.steps[i]?.status !== 'done' && op.params[`wave${i}.start`] !== undefined,
+  );
+  let rollbackError: string | undefined;
+  if (index >= 0) {
+    try {
+      await rollBackWave(deps, op, index, waves[index]!);
+    } catch (error) {
+      const now = await requireOperation(deps.operations, id);
+      if (now.params.abort === undefined && now.params.failed === undefined) throw error;
+      rollbackError = String(error);
+    }
+  }
+  const ended = await finishOperation(deps.operations, id, 'failed', (o) =>
+    haltEnding(o, index, rollbackError),
+  );
+  log('warn', 'upgrade halted', { operationId: id, wave: index + 1, ...ended.error });
+}
+
+/** Restores the wave's previous releases and redrives what it dead-lettered; its step says why. */
+async function rollBackWave(
+  deps: RolloutHaltDeps,
+  op: Operation,
+  index: number,
+  wave: TenantId[],
+): Promise<void> {
+  const log = deps.log ?? (() => undefined);
   const previous = JSON.parse(op.params.previous ?? '{}') as Record<string, string>;
-  const why = ending ? reason : `unhealthy, ${reason}`;
-  await setStep(deps.operations, id, index, 'running', `rolling back: ${why}`);
+  const unhealthy = op.params[`wave${index}.rollback`];
+  const why =
+    unhealthy !== undefined
+      ? `unhealthy, ${unhealthy}`
+      : (op.params.failed ?? (op.params.abort !== undefined ? abortMessage(op) : 'halted'));
+  await setStep(deps.operations, op.id, index, 'running', `rolling back: ${why}`);
   await applyRelease(deps, wave, (tenantId) => previous[tenantId] ?? '', incarnationsOf(op));
   await deps.onReleaseChange?.();
   const { redriven, unredriven } = await redriveWave(deps, wave, (queue, error) =>
-    log('error', 'redriving dead letters after a rollback failed', { operationId: id, queue, error }),
+    log('error', 'redriving dead letters after a rollback failed', { operationId: op.id, queue, error }),
   );
   const failures = unredriven.length > 0 ? `; redrive failed for ${unredriven.join('; ')}` : '';
   await setStep(
     deps.operations,
-    id,
+    op.id,
     index,
     'failed',
     `rolled back to the previous release (${redriven} dead letters redriven${failures}): ${why}`,
   );
-  await finishOperation(
-    deps.operations,
-    id,
-    'failed',
-    ending ?? {
-      code: 'rolled_back',
-      message: `Wave ${index + 1} was unhealthy and was rolled back; the upgrade halted: ${reason}`,
-    },
-  );
-  log('warn', 'upgrade halted and rolled back', { operationId: id, wave: index + 1, reason });
 }
 
 /**
- * Ends a running upgrade `failed` with `code`: the wave in progress (begun, not done) is rolled back to
- * its tenants' previous releases; waves done stay on the release, which is not made current. Answers
- * false when the operation could not be written (the store failing: the caller drives it again).
+ * An upgrade's halt ending, from the causes recorded in `op`: code `aborted` when an operator aborted it
+ * (whatever else happened: they were told it would end so), else `rollout_failed` for a failure no retry
+ * mends, else `rolled_back` for an unhealthy wave. The message says every cause recorded, then what became
+ * of wave `index` (the one in progress, -1 for none) and of the waves done.
  */
-export async function haltRollout(
-  deps: RolloutHaltDeps,
-  id: string,
-  code: 'aborted' | 'rollout_failed',
-  message: string,
-): Promise<boolean> {
+export function haltEnding(
+  op: Operation,
+  index: number,
+  rollbackError?: string,
+): NonNullable<Operation['error']> {
+  const unhealthyIndex = unhealthyWave(op);
+  const unhealthy = unhealthyIndex !== undefined ? op.params[`wave${unhealthyIndex}.rollback`] : undefined;
+  const code =
+    op.params.abort !== undefined
+      ? 'aborted'
+      : op.params.failed !== undefined
+        ? 'rollout_failed'
+        : 'rolled_back';
+  if (code === 'rolled_back' && index >= 0 && rollbackError === undefined) {
+    return {
+      code,
+      message: `Wave ${index + 1} was unhealthy and was rolled back; the upgrade halted: ${unhealthy}`,
+    };
+  }
+  const causes: string[] = [];
+  if (op.params.abort !== undefined) causes.push(abortMessage(op));
+  if (op.params.failed !== undefined) causes.push(op.params.failed);
+  let waves: unknown[] = [];
+  try {
+    waves = JSON.parse(op.params.waves ?? '[]') as unknown[];
+  } catch {
+    // A damaged record: no wave to name.
+  }
+  const done = waves.filter((_, i) => op.steps[i]?.status === 'done').length;
+  const kept =
+    done > 0 ? ` ${done} wave${done === 1 ? '' : 's'} before it stay on ${op.params.release}.` : '';
+  const found = index >= 0 && unhealthy !== undefined ? ` was found unhealthy (${unhealthy}) and` : '';
+  const rolled =
+    index < 0
+      ? ''
+      : rollbackError === undefined
+        ? ` Wave ${index + 1}${found} was rolled back to its previous release.`
+        : `${found ? ` Wave ${index + 1} was found unhealthy (${unhealthy}); rolling it` : ` Rolling wave ${index + 1}`} back failed too (${rollbackError}): its tenants may run either release.`;
+  return { code, message: `${causes.join(' ')}${rolled}${kept}` };
+}
+
+/**
+ * Records a failure no retry mends (`params.failed`, `message`) in a running upgrade, then carries out its
+ * halt (`settleHalt`): recorded first, a process that dies during the rollback leaves it for the next driver
+ * to finish, ending with this cause. Without `failure` (an abort, already recorded) it only carries it out.
+ * Answers false when the operation could not be written (the store failing: the caller drives it again).
+ */
+export async function haltRollout(deps: RolloutHaltDeps, id: string, failure?: string): Promise<boolean> {
   const log = deps.log ?? (() => undefined);
   try {
-    const op = await requireOperation(deps.operations, id);
-    if (op.status !== 'running') return true;
-    let waves: TenantId[][] = [];
-    try {
-      waves = JSON.parse(op.params.waves ?? '[]') as TenantId[][];
-    } catch {
-      // A damaged record: nothing to roll back by; it ends with the message that says so.
+    if (failure !== undefined) {
+      log('error', 'upgrade stopped', { operationId: id, code: 'rollout_failed', message: failure });
+      // The first failure recorded stays: a later one is of the halt, not of the upgrade.
+      await changeOperation(deps.operations, id, (o) =>
+        o.status !== 'running' || o.params.failed !== undefined
+          ? o
+          : { ...o, params: { ...o.params, failed: failure } },
+      );
     }
-    const index = waves.findIndex(
-      (_, i) => op.steps[i]?.status !== 'done' && op.params[`wave${i}.start`] !== undefined,
-    );
-    const done = waves.filter((_, i) => op.steps[i]?.status === 'done').length;
-    const kept =
-      done > 0 ? ` ${done} wave${done === 1 ? '' : 's'} before it stay on ${op.params.release}.` : '';
-    const rolled = index >= 0 ? ` Wave ${index + 1} was rolled back to its previous release.` : '';
-    const ending = { code, message: `${message}${rolled}${kept}` };
-    log('error', 'upgrade stopped', { operationId: id, code, message });
-    if (index >= 0) {
-      try {
-        await rollBackWave(deps, id, index, waves[index]!, message, ending);
-        return true;
-      } catch (error) {
-        ending.message = `${message} Rolling wave ${index + 1} back failed too (${String(error)}): its tenants may run either release.${kept}`;
-      }
-    }
-    await finishOperation(deps.operations, id, 'failed', ending);
+    await settleHalt(deps, id);
     return true;
   } catch (error) {
     log('error', 'stopping the upgrade failed; driving it again', {
@@ -106,7 +177,7 @@ export async function haltRollout(
 
 /**
  * Records an operator's abort of a running upgrade in its operation (`params.abort`, `abortedAt`); the
- * process driving it carries it out at its next check (`stopAborted`). Answers the operation as marked.
+ * process driving it carries it out at its next check (`settleHalt`). Answers the operation as marked.
  * @throws NotFoundError for no such upgrade; ConflictError `rollout_ended` for one that has ended, or that
  * has rolled out every wave and claimed making its release current (`params.finishing`)
  */
@@ -139,12 +210,6 @@ export async function markAborted(
     );
   }
   return marked;
-}
-
-/** Carries out an abort; throws when the operation could not be written, so it is driven (and stopped) again. */
-export async function stopAborted(deps: RolloutHaltDeps, op: Operation): Promise<void> {
-  if (!(await haltRollout(deps, op.id, 'aborted', abortMessage(op))))
-    throw new Error(`Stopping the aborted upgrade ${op.id} failed.`);
 }
 
 function abortMessage(op: Operation): string {

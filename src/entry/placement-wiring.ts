@@ -62,6 +62,8 @@ export function startEmbeddedPlacement(
     billing: platform.billing,
     eraser: createEmbeddedTenantEraser(platform.db, config.dataDir, platform.jobsDb),
     onRoutingChange: () => dedicated.refresh(),
+    // It holds the data directory's lock: an operation's lease another process left is stale.
+    soleDriver: true,
   };
   const moves = createMoveRunner({
     ...placementDeps,
