@@ -195,6 +195,17 @@ function irrGuess(annual: number, P: string): string {
   return `(1+${short > -1 ? short : annual})^(1/${P})-1`;
 }
 
+/**
+ * The annual IRR of a flow range, or "n/a" where the model reports none, as a formula so that it follows edits
+ * to the inputs both ways (a static "n/a" stayed "n/a" after an edit gave the flows an IRR). No root is
+ * `#NUM!` from IRR; a root on the wrong side of 0 for the total gain is not the investor's IRR (irr-roots.ts):
+ * the flows start with money put in, so the reported root has the sign of their sum.
+ */
+function liveIrr(range: string, guess: string, P: string): string {
+  const irr = `IRR(${range},${guess})`;
+  return `IFERROR(IF(${irr}*SUM(${range})>=0,(1+${irr})^${P}-1,"n/a"),"n/a")`;
+}
+
 function summarySheet(
   res: FundsResult,
   I: Record<string, string>,
@@ -220,10 +231,11 @@ function summarySheet(
     `IF(${at(paidInRow)}>0,(${at(paidInRow + 1)}+${at(paidInRow + 2)})/${at(paidInRow)},0)`,
     m.tvpi,
   );
-  const irrCell = (range: string, v: number): Cell =>
-    Number.isFinite(v)
-      ? { f: `(1+IRR(${range},${irrGuess(v, I['P']!)}))^${I['P']}-1`, v, s: 'percent' }
-      : { v: 'n/a', s: 'note' };
+  const irrCell = (range: string, v: number): Cell => ({
+    f: liveIrr(range, Number.isFinite(v) ? irrGuess(v, I['P']!) : '0', I['P']!),
+    v: Number.isFinite(v) ? v : 'n/a',
+    s: 'percent',
+  });
   line('Net IRR (annual)', irrCell(ref.range('net'), m.netIrr));
   line('Gross IRR (annual)', irrCell(ref.range('grossFlow'), m.grossIrr));
   line('Management fees', { f: `SUM(${ref.range('fee')})`, v: m.totalFees, s: 'money' });
