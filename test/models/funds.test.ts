@@ -195,7 +195,7 @@ describe('funds: fees and carry', () => {
 });
 
 // Session 20: fees of three times the commitment (10 % a year on the committed basis over 30 years) ran with no
-// word. Fees are called on top of the commitment here, and ILPA's Principles 3.0 treat them as drawn from it,
+// word. Fees are called on top of the commitment here; an LPA usually calls them against it (ILPA's template),
 // so LPs paying more in fees than they committed is an input to check. Its sibling on the waterfall: deal-by-deal
 // carry paid while the LPs, after fees, get back less than they paid in (ILPA: carry only on whole-fund profit,
 // a clawback returns the rest). Both warn in the JSON and as live lines in the workbook's Summary.

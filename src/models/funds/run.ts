@@ -163,12 +163,12 @@ export function grossFlows(path: FundPath): number[] {
 export const CARRY_LOSS_SLACK = 1e-9;
 
 /**
- * Fees and carry no LP would sign for, though each input is in range. Fees: ILPA's Principles 3.0 treat them as
- * drawn from the commitment (here they are called on top of it), so fees above the commitment (10 % a year on
- * it over 30 years is 3×; on NAV, growth does it) mean the fee rate, basis or life is likely wrong. Carry: a
- * whole-fund waterfall pays it only out of profit after fees (the european one here ends with carry × that
- * profit), so carry paid while the LPs get back less than they paid in is deal-by-deal carry the fund did not
- * earn, which an ILPA clawback would return.
+ * Fees and carry no LP would sign for, though each input is in range. Fees: an LPA usually calls them against the
+ * commitment (ILPA's capital call template counts them in the call; here they are called on top of it), so fees
+ * above the commitment (10 % a year on it over 30 years is 3×; on NAV, growth does it) mean the fee rate, basis
+ * or life is likely wrong. Carry: a whole-fund waterfall pays it only out of profit after fees (the european one
+ * here ends with carry × that profit), so carry paid while the LPs get back less than they paid in is carry the
+ * fund did not earn (deal by deal, or paid before later fees), which a clawback (ILPA Principles) would return.
  */
 export function termsWarnings(input: FundsInput, m: FundMetrics): ModelWarning[] {
   const warnings: ModelWarning[] = [];
