@@ -4,6 +4,9 @@ import type { FundsInput } from '../../src/models/funds/schema.ts';
 import { mergeSimulationChunks, runFundsSimulationChunk } from '../../src/models/funds/simulation.ts';
 import { getModel } from '../../src/models/registry.ts';
 import { resolveInput } from '../../src/models/rules.ts';
+import { loadIntoEngine } from './engine.ts';
+import { recomputeAndCompare } from './recompute.ts';
+import { readXlsx } from './xlsx-read.ts';
 
 const funds = getModel('funds');
 const fundInput = (raw: object) => resolveInput(funds, {}, raw).effectiveInput as FundsInput;
@@ -188,6 +191,90 @@ describe('funds: fees and carry', () => {
     expect(r.metrics.breakEvenPeriod).not.toBeNull();
     expect(r.path.cumNetCashFlow[r.metrics.breakEvenPeriod! - 1]).toBeGreaterThanOrEqual(0);
     expect(r.path.cumNetCashFlow[r.metrics.breakEvenPeriod! - 2]).toBeLessThan(0);
+  });
+});
+
+// Session 20: fees of three times the commitment (10 % a year on the committed basis over 30 years) ran with no
+// word. Fees are called on top of the commitment here; an LPA usually calls them against it (ILPA's template),
+// so LPs paying more in fees than they committed is an input to check. Its sibling on the waterfall: deal-by-deal
+// carry paid while the LPs, after fees, get back less than they paid in (ILPA: carry only on whole-fund profit,
+// a clawback returns the rest). Both warn in the JSON and as live lines in the workbook's Summary.
+describe('funds: warnings on fees above the commitment and carry without LP profit', () => {
+  const codes = (raw: object) => run(raw).warnings.map((w) => w.code);
+  const fee = (rate: number, basis = 'committed') => ({ managementFee: { rate, basis } });
+
+  it('fees above the commitment are warned, on the committed and NAV bases; equal to it or below are not', () => {
+    const committed = run({ fundLifeYears: 30, ...fee(0.1) });
+    expect(committed.metrics.totalFees).toBeCloseTo(3 * 100_000_000, 3);
+    const w = committed.warnings.find((x) => x.code === 'fees_exceed_commitment');
+    expect(w).toMatchObject({ figure: 'totalFees' });
+    expect(w!.message).toContain('3.00 × the commitment');
+    expect(codes({ fundLifeYears: 30, growthRate: 0.3, ...fee(0.1, 'nav') })).toContain(
+      'fees_exceed_commitment',
+    );
+    // 5 % of 100 a year is exactly 5: 20 years total the commitment (not above it), 21 years exceed it.
+    expect(run({ ...paper, fundLifeYears: 20, ...fee(0.05) }).metrics.totalFees).toBe(100);
+    expect(codes({ ...paper, fundLifeYears: 20, ...fee(0.05) })).not.toContain('fees_exceed_commitment');
+    expect(codes({ ...paper, fundLifeYears: 21, ...fee(0.05) })).toContain('fees_exceed_commitment');
+    expect(codes({})).toEqual([]);
+  });
+
+  it('american carry while LPs get back less than they paid in is warned; european pays none there', () => {
+    const losing = { growthRate: 0.05, ...fee(0.1) };
+    const american = run({
+      ...losing,
+      carry: { rate: 0.2, hurdleRate: 0, catchUp: 1, waterfall: 'american' },
+    });
+    expect(american.metrics.totalCarry).toBeGreaterThan(0);
+    expect(american.metrics.distributions).toBeLessThan(american.metrics.paidIn);
+    const w = american.warnings.find((x) => x.code === 'carry_above_profit');
+    expect(w).toMatchObject({ figure: 'totalCarry' });
+    const european = run({
+      ...losing,
+      carry: { rate: 0.2, hurdleRate: 0, catchUp: 1, waterfall: 'european' },
+    });
+    expect(european.metrics.totalCarry).toBe(0);
+    expect(european.warnings.map((x) => x.code)).not.toContain('carry_above_profit');
+    // The default american fund gains after fees and carry: deal-by-deal carry, but no warning.
+    expect(codes({ carry: { rate: 0.2, hurdleRate: 0.08, catchUp: 1, waterfall: 'american' } })).toEqual([]);
+  });
+
+  it('the workbook shows both warnings as live lines: they recompute and follow edits to the inputs', async () => {
+    const warningLines = async (raw: object, edits: [string, number][] = []) => {
+      const input = fundInput(raw);
+      const bytes = await funds.workbook(funds.run(input, {}), input, {});
+      if (!edits.length) recomputeAndCompare(bytes);
+      const { sheets } = readXlsx(bytes);
+      const hf = loadIntoEngine(sheets);
+      const inputs = sheets.find((x) => x.name === 'Inputs')!;
+      for (const [label, value] of edits) {
+        const row = inputs.cells.find((c) => c.col === 0 && c.value === label)!.row;
+        hf.setCellContents({ sheet: hf.getSheetId('Inputs')!, row, col: 1 }, value);
+      }
+      const summary = sheets.find((x) => x.name === 'Summary')!;
+      const lines = summary.cells
+        .filter((c) => c.col === 0 && c.formula?.startsWith('IF('))
+        .map((c) => hf.getCellValue({ sheet: hf.getSheetId('Summary')!, row: c.row, col: 0 }));
+      hf.destroy();
+      return lines.filter((v) => v !== '');
+    };
+    const losing = { growthRate: 0.05, ...fee(0.1) };
+    const american = { ...losing, carry: { rate: 0.2, hurdleRate: 0, catchUp: 1, waterfall: 'american' } };
+    expect(await warningLines(american)).toEqual([
+      expect.stringMatching(/^Warning: management fees total more than the commitment/),
+      expect.stringMatching(/^Warning: carried interest is paid while LPs get back less/),
+    ]);
+    expect(await warningLines({})).toEqual([]);
+    // Edited down to 2 %: the fund gains, both lines blank; the defaults edited up to 10 %: fees warned.
+    expect(
+      await warningLines(american, [
+        ['Management fee', 0.02],
+        ['Growth rate (G)', 0.13],
+      ]),
+    ).toEqual([]);
+    expect(await warningLines({}, [['Management fee', 0.1]])).toEqual([
+      expect.stringMatching(/^Warning: management fees total more than the commitment/),
+    ]);
   });
 });
 

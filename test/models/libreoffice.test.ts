@@ -478,6 +478,21 @@ describe.skipIf(!hasSoffice)(
       }
     }, 600_000);
 
+    // Session 20: the net IRR of a fund losing 50 % a year was the text "n/a", which stayed after an edit.
+    it('funds edited in the file (growth −50 % → 13 %): the net IRR that read n/a is the API number', async () => {
+      type R = { metrics: { netIrr: number; grossIrr: number } };
+      await compareEdited(
+        'funds',
+        { growthRate: -0.5 },
+        { label: 'Growth rate (G)', value: 0.13 },
+        { growthRate: 0.13 },
+        [
+          ['Net IRR (annual)', (r: R) => r.metrics.netIrr],
+          ['Gross IRR (annual)', (r: R) => r.metrics.grossIrr],
+        ],
+      );
+    }, 180_000);
+
     it('funds edited in the file (periods per year 1 → 4) distributes all NAV, as the API', async () => {
       type R = { metrics: { distributions: number; tvpi: number; netIrr: number } };
       await compareEdited(

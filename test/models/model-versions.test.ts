@@ -49,8 +49,32 @@ describe('model versions name the arithmetic of their figures', () => {
     expect(exit.version).toBe('1.1.3');
   });
 
-  it('funds 1.1.1 already rounds that way (made after the ROUND fix)', () => {
+  it('funds 1.1.1 and later already round that way (1.1.1 was made after the ROUND fix)', () => {
     const { version } = summaryOf('funds', {}, { rounding: 2 });
-    expect(version).toBe('1.1.1');
+    expect(version).toMatch(/^1\.1\.[1-9]$/);
+  });
+
+  it('funds 1.1.2: fees above the commitment, and carry paid while LPs lose, are warned', () => {
+    // 10 % a year on the commitment over 30 years: fees of 3× the commitment, which 1.1.1 ran with no word.
+    const fees = summaryOf(
+      'funds',
+      { fundLifeYears: 30, managementFee: { rate: 0.1, basis: 'committed' } },
+      {},
+    );
+    const codes = (s: { summary: Record<string, unknown> }) =>
+      (s.summary['warnings'] as { code: string }[]).map((w) => w.code);
+    expect(codes(fees)).toContain('fees_exceed_commitment');
+    // Deal-by-deal carry on a fund whose LPs get back less than they paid in, after 10 % fees.
+    const carry = summaryOf(
+      'funds',
+      {
+        growthRate: 0.05,
+        managementFee: { rate: 0.1, basis: 'committed' },
+        carry: { rate: 0.2, hurdleRate: 0, catchUp: 1, waterfall: 'american' },
+      },
+      {},
+    );
+    expect(codes(carry)).toContain('carry_above_profit');
+    expect(fees.version).toBe('1.1.2');
   });
 });

@@ -88,6 +88,41 @@ describe('properties', () => {
     );
   });
 
+  // Session 20: which edge conditions warrant a warning. Distributions, NAV, their LP shares, fees and carry
+  // cannot go negative for any input the schema accepts (rd ≤ 1 and 1 + g > 0 keep D within NAV·(1 + g); each
+  // waterfall tier is a min or a share of what is left), so none needs one; over the schema's whole ranges.
+  it('no flow, NAV, fee or carry is ever negative, over the schema ranges', () => {
+    const wide = fc.record({
+      commitment: fc.double({ min: 1e-3, max: 1e13, noNaN: true }),
+      fundLifeYears: fc.integer({ min: 1, max: 30 }),
+      bow: fc.double({ min: 0, max: 20, noNaN: true }),
+      growthRate: fc.double({ min: -0.99, max: 2, noNaN: true }),
+      yield: fc.double({ min: 0, max: 1, noNaN: true }),
+      periodsPerYear: fc.constantFrom(1, 4),
+      contributionRates: fc.double({ min: 0.01, max: 1, noNaN: true }),
+      managementFee: fc.record({
+        rate: fc.double({ min: 0, max: 0.1, noNaN: true }),
+        basis: fc.constantFrom('committed', 'invested', 'nav'),
+      }),
+      carry: fc.record({
+        rate: fc.double({ min: 0, max: 0.5, noNaN: true }),
+        hurdleRate: fc.double({ min: 0, max: 0.5, noNaN: true }),
+        catchUp: fc.double({ min: 0, max: 1, noNaN: true }),
+        waterfall: fc.constantFrom('european', 'american'),
+      }),
+    });
+    fc.assert(
+      fc.property(wide, (raw) => {
+        const r = funds.run(fundInput(raw), {}) as FundsResult;
+        const scale = Math.max(...r.path.lpPaidIn, ...r.path.distribution);
+        for (const key of ['distribution', 'nav', 'fee', 'carry', 'lpDistribution', 'lpNav'] as const) {
+          for (const v of r.path[key]) expect(v, key).toBeGreaterThanOrEqual(-1e-12 * scale);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('NPV at the computed IRR is 0 within tolerance', () => {
     fc.assert(
       fc.property(

@@ -203,6 +203,42 @@ describe('finance: every editable input recomputes to the API run (HyperFormula)
     hf.destroy();
   });
 
+  // Session 20, sibling of the funds IRR "n/a": the Summary left out its implied-multiple and implied-growth
+  // lines when the model had none (EBITDA negative; only g ≥ r solving Gordon), so an edit that gave them a
+  // value showed nothing. Each line is now always there, linked to its live DCF cell ("n/a" or the number).
+  const flat: Raw = { revenue: 1000, revenueGrowth: 0, depreciationPctRevenue: 0.05, nwcPctRevenue: 0 };
+  const undefinedCrossChecks = [
+    // A negative EBITDA has no meaningful multiple; a margin of 25 % gives one.
+    {
+      line: 'Implied exit multiple (EV/EBITDA)',
+      figure: 'impliedExitMultiple',
+      raw: { ...flat, ebitdaMargin: -0.05 },
+      edit: { label: 'EBITDA margin', key: 'ebitdaMargin', value: 0.25 },
+    },
+    // Capex half of revenue under an exit at 8×: only g ≥ r solves Gordon; capex 0 gives a growth.
+    {
+      line: 'Implied perpetual growth',
+      figure: 'impliedTerminalGrowth',
+      raw: { ...flat, capexPctRevenue: 0.5, terminalMethod: 'exitMultiple', exitMultiple: 8 },
+      edit: { label: 'Capex, % of revenue', key: 'capexPctRevenue', value: 0 },
+    },
+  ];
+  for (const { line, figure, raw, edit } of undefinedCrossChecks) {
+    it(`${line}: n/a where the model has none, the API's number after an edit gives one`, async () => {
+      const sheets = await workbookOf(finance, raw);
+      expect(apiRun(finance, raw)[figure]).toBeNull();
+      const untouched = loadIntoEngine(sheets);
+      expect(read(untouched, sheets, 'Summary', line)).toBe('n/a');
+      untouched.destroy();
+      const at = cellBeside(sheets, 'Inputs', edit.label);
+      const hf = edited(sheets, [{ sheet: 'Inputs', ...at, value: edit.value }]);
+      const api = apiRun(finance, { ...raw, [edit.key]: edit.value });
+      expect(typeof api[figure]).toBe('number');
+      expectClose(read(hf, sheets, 'Summary', line), api[figure] as number, line);
+      hf.destroy();
+    });
+  }
+
   it('per-year growth: the DCF growth cells and Projection years follow the API', async () => {
     const raw: Raw = { years: 4, revenueGrowth: [0.2, 0.1, -0.05, 0.03] };
     const sheets = await workbookOf(finance, raw);
@@ -322,6 +358,26 @@ describe('funds: every editable input recomputes to the API run (HyperFormula)',
       }
     });
   }
+
+  // Session 20: a fund with no net IRR (growth −50 % a year: every net flow to LPs is negative, irr_none) had
+  // the static text "n/a" in the Summary, which stayed "n/a" after an edit gave the flows an IRR; the other
+  // way, a formula IRR edited into flows without one was #NUM!. Both directions, both IRRs, against the API.
+  it('an IRR the model has none for reads n/a and follows an edit that gives one (and back)', async () => {
+    const losing: Raw = { ...base, growthRate: -0.5 };
+    const without = await workbookOf(funds, losing);
+    const noIrr = loadIntoEngine(without);
+    expect(apiRun(funds, losing)['metrics']).toMatchObject({ netIrr: Number.NaN });
+    expect(read(noIrr, without, 'Summary', 'Net IRR (annual)')).toBe('n/a');
+    noIrr.destroy();
+    const growth = cellBeside(without, 'Inputs', 'Growth rate (G)');
+    const gains = edited(without, [{ sheet: 'Inputs', ...growth, value: 0.13 }]);
+    compare(gains, without, { ...base, growthRate: 0.13 });
+    gains.destroy();
+    const withIrr = await workbookOf(funds, base);
+    const loses = edited(withIrr, [{ sheet: 'Inputs', ...growth, value: -0.5 }]);
+    expect(read(loses, withIrr, 'Summary', 'Net IRR (annual)')).toBe('n/a');
+    loses.destroy();
+  });
 });
 
 describe('Checks follow edits that break an identity', () => {

@@ -88,9 +88,9 @@ describe('the model a job runs on (the handler’s one call)', () => {
   });
 
   it('a pin wins over the release; an unknown model is the usual 404', async () => {
-    const pinned = tenant(owner, 'dedicated', { release: 'rv', pins: { funds: '1.1.1' } });
+    const pinned = tenant(owner, 'dedicated', { release: 'rv', pins: { funds: '1.1.2' } });
     expect((await modelForJob(catalog, pinned, { model: 'funds' }, 'dedicated')).record).toEqual({
-      modelVersion: '1.1.1',
+      modelVersion: '1.1.2',
       release: 'builtin',
     });
     const follows = tenant(owner, 'dedicated', { release: 'rv' });

@@ -44,7 +44,7 @@ describe.skipIf(!hasChromium)(
       await page.waitForURL('**/console');
       await page.getByRole('link', { name: 'Releases' }).click();
       await page.getByRole('heading', { name: 'Releases', level: 1 }).waitFor();
-      await page.getByRole('cell', { name: 'finance 1.2.0, funds 1.1.1' }).waitFor();
+      await page.getByRole('cell', { name: 'finance 1.2.0, funds 1.1.2' }).waitFor();
       expect(await page.getByRole('alert').textContent()).toContain('r3-broken');
       expect(await unlabelledControls(page)).toEqual([]);
       await page.getByLabel('Seconds each wave is watched').fill('0');

@@ -124,12 +124,18 @@ function summarySheet(
     line('Loan monthly payment', loan.payment, res.loan.payment);
     line('Loan total interest', loan.totalInterest, res.loan.totalInterest);
   }
-  if (res.impliedExitMultiple !== null) {
-    line('Implied exit multiple (EV/EBITDA)', dcf.impliedMultiple, res.impliedExitMultiple, 'number');
-  }
-  if (res.impliedTerminalGrowth !== null) {
-    line('Implied perpetual growth', dcf.impliedGrowth, res.impliedTerminalGrowth, 'percent');
-  }
+  // Always shown, linked to the DCF's live cross-checks: a line left out where the model had no value stayed
+  // out after an edit gave it one.
+  rows.push(
+    [
+      { v: 'Implied exit multiple (EV/EBITDA)', s: 'label' },
+      { f: dcf.impliedMultiple, v: res.impliedExitMultiple ?? 'n/a', s: 'number' },
+    ],
+    [
+      { v: 'Implied perpetual growth', s: 'label' },
+      { f: dcf.impliedGrowth, v: res.impliedTerminalGrowth ?? 'n/a', s: 'percent' },
+    ],
+  );
   rows.push([
     { v: `Model checks pass (see ${names.checks})`, s: 'label' },
     { f: checks.overall, v: checks.ok, s: 'bold' },

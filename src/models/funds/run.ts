@@ -105,6 +105,7 @@ export function runFunds(input: FundsInput, simulation?: SimulationSummary | nul
       ...adviseFunds(input),
       ...irrWarnings('netIrr', 'net IRR to LPs', Array.from(path.netCashFlow), metrics.netIrr, rates.perYear),
       ...irrWarnings('grossIrr', 'gross IRR', grossFlows(path), metrics.grossIrr, rates.perYear),
+      ...termsWarnings(input, metrics),
     ],
   };
 }
@@ -156,6 +157,38 @@ export function fundMetrics(path: FundPath, P: number, vintageYear: number): Fun
 /** The fund's own flows before fees and carry: distributions less contributions. */
 export function grossFlows(path: FundPath): number[] {
   return Array.from(path.distribution, (d, i) => d - path.contribution[i]!);
+}
+
+/** Relative shortfall of LP value below paid-in that counts as a loss for the carry warning (and its workbook line). */
+export const CARRY_LOSS_SLACK = 1e-9;
+
+/**
+ * Fees and carry no LP would sign for, though each input is in range. Fees: an LPA usually calls them against the
+ * commitment (ILPA's capital call template counts them in the call; here they are called on top of it), so fees
+ * above the commitment (10 % a year on it over 30 years is 3×; on NAV, growth does it) mean the fee rate, basis
+ * or life is likely wrong. Carry: a whole-fund waterfall pays it only out of profit after fees (the european one
+ * here ends with carry × that profit), so carry paid while the LPs get back less than they paid in is carry the
+ * fund did not earn (deal by deal, or paid before later fees), which a clawback (ILPA Principles) would return.
+ */
+export function termsWarnings(input: FundsInput, m: FundMetrics): ModelWarning[] {
+  const warnings: ModelWarning[] = [];
+  if (m.totalFees > input.commitment) {
+    warnings.push({
+      code: 'fees_exceed_commitment',
+      figure: 'totalFees',
+      message: `Management fees total ${m.totalFees.toPrecision(6)}, ${(m.totalFees / input.commitment).toFixed(2)} × the commitment (${input.commitment.toPrecision(6)}): LPs would pay more in fees than they committed. Check the fee rate, its basis and the fund life.`,
+    });
+  }
+  const lpBack = m.distributions + m.nav;
+  // The slack: a european fund whose profit is a rounding error of its paid-in pays carry on it exactly.
+  if (m.totalCarry > 0 && lpBack < m.paidIn * (1 - CARRY_LOSS_SLACK)) {
+    warnings.push({
+      code: 'carry_above_profit',
+      figure: 'totalCarry',
+      message: `Carried interest of ${m.totalCarry.toPrecision(6)} is paid while LPs get back ${lpBack.toPrecision(6)} of the ${m.paidIn.toPrecision(6)} they paid in (fees included): carry the whole fund did not earn (deal by deal, or before later fees), which a clawback would return.`,
+    });
+  }
+  return warnings;
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(2)} %`;

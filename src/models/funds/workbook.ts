@@ -14,7 +14,7 @@ import { workbookProperties } from '../xlsx/doc-props.ts';
 import { headerRows, inputsSheetRows, logoImages, sheetNamer, warningRows } from '../xlsx/layout.ts';
 import { formattingForCurrency } from '../xlsx/styles.ts';
 import { writeXlsx } from '../xlsx/writer.ts';
-import type { FundsResult } from './run.ts';
+import { CARRY_LOSS_SLACK, type FundsResult } from './run.ts';
 import { type FundsInput, fundsSchema } from './schema.ts';
 import { type FlowRefs, fundsChecks } from './workbook-checks.ts';
 import { cashFlowColumns, troughPeriod } from './workbook-columns.ts';
@@ -195,6 +195,44 @@ function irrGuess(annual: number, P: string): string {
   return `(1+${short > -1 ? short : annual})^(1/${P})-1`;
 }
 
+/**
+ * The annual IRR of a flow range, or "n/a" where the model reports none, as a formula so that it follows edits
+ * to the inputs both ways (a static "n/a" stayed "n/a" after an edit gave the flows an IRR). No root is
+ * `#NUM!` from IRR; a root on the wrong side of 0 for the total gain is not the investor's IRR (irr-roots.ts):
+ * the flows start with money put in, so the reported root has the sign of their sum.
+ */
+function liveIrr(range: string, guess: string, P: string): string {
+  const irr = `IRR(${range},${guess})`;
+  return `IFERROR(IF(${irr}*SUM(${range})>=0,(1+${irr})^${P}-1,"n/a"),"n/a")`;
+}
+
+/**
+ * The warnings of `termsWarnings` as formulas on the Summary's own cells: each shows its text while its
+ * condition holds, so the Summary stays true when an input is edited. Cached values are the model's.
+ */
+function termsChecks(
+  res: FundsResult,
+  at: Record<'commitment' | 'paidIn' | 'distributions' | 'nav' | 'fees' | 'carry', string>,
+): { code: string; cell: Cell }[] {
+  const has = (code: string) => res.warnings.some((w) => w.code === code);
+  const check = (code: string, condition: string, text: string) => ({
+    code,
+    cell: { f: `IF(${condition},"${text}","")`, v: has(code) ? text : '', s: 'note' } as Cell,
+  });
+  return [
+    check(
+      'fees_exceed_commitment',
+      `${at.fees}>${at.commitment}`,
+      'Warning: management fees total more than the commitment: LPs would pay more in fees than they committed (check the fee rate, its basis and the fund life).',
+    ),
+    check(
+      'carry_above_profit',
+      `AND(${at.carry}>0,${at.distributions}+${at.nav}<${at.paidIn}*(1-${CARRY_LOSS_SLACK.toFixed(9)}))`,
+      'Warning: carried interest is paid while LPs get back less than they paid in (fees included): carry the whole fund did not earn, which a clawback would return.',
+    ),
+  ];
+}
+
 function summarySheet(
   res: FundsResult,
   I: Record<string, string>,
@@ -220,13 +258,16 @@ function summarySheet(
     `IF(${at(paidInRow)}>0,(${at(paidInRow + 1)}+${at(paidInRow + 2)})/${at(paidInRow)},0)`,
     m.tvpi,
   );
-  const irrCell = (range: string, v: number): Cell =>
-    Number.isFinite(v)
-      ? { f: `(1+IRR(${range},${irrGuess(v, I['P']!)}))^${I['P']}-1`, v, s: 'percent' }
-      : { v: 'n/a', s: 'note' };
+  const irrCell = (range: string, v: number): Cell => ({
+    f: liveIrr(range, Number.isFinite(v) ? irrGuess(v, I['P']!) : '0', I['P']!),
+    v: Number.isFinite(v) ? v : 'n/a',
+    s: 'percent',
+  });
   line('Net IRR (annual)', irrCell(ref.range('net'), m.netIrr));
   line('Gross IRR (annual)', irrCell(ref.range('grossFlow'), m.grossIrr));
+  const feesRow = rows.length;
   line('Management fees', { f: `SUM(${ref.range('fee')})`, v: m.totalFees, s: 'money' });
+  const carryRow = rows.length;
   line('Carried interest', { f: ref.lastCell('cumCarry'), v: m.totalCarry, s: 'money' });
   line('Peak capital at risk', { f: `-MIN(0,${ref.range('cumNet')})`, v: m.peakCapitalAtRisk, s: 'money' });
   const be = ref.range('be');
@@ -236,7 +277,19 @@ function summarySheet(
     s: 'integer',
   });
   line(`Model checks pass (see ${names.checks})`, { f: checks.overall, v: checks.ok, s: 'bold' });
-  rows.push(...warningRows(res.warnings));
+  rows.push([], [{ v: 'Warnings (blank when fine; they follow edits to the inputs)', s: 'bold' }]);
+  const live = termsChecks(res, {
+    commitment: I['commit']!,
+    paidIn: at(paidInRow),
+    distributions: at(paidInRow + 1),
+    nav: at(paidInRow + 2),
+    fees: at(feesRow),
+    carry: at(carryRow),
+  });
+  for (const check of live) rows.push([check.cell]);
+  // The rest (IRR roots, a rate typed as percent) are about the inputs this job ran with, so they are values.
+  const liveCodes = new Set(live.map((c) => c.code));
+  rows.push(...warningRows(res.warnings.filter((w) => !liveCodes.has(w.code))));
   rows.push([], [{ v: 'The J-curve: cumulative net cash flow to LPs, with LP NAV.', s: 'note' }]);
   const top = rows.length + 1;
   // The chart spans every row the sheet holds; rows hidden past the run are left out (plotVisOnly).
