@@ -57,14 +57,20 @@ interface Compiled {
   validateBase: ValidateFunction;
 }
 
+/** One rule set's tenant schema, and its validator once a submit needed it (a workbook needs only the schema). */
+interface TenantSchema {
+  schema: JsonSchema;
+  validate?: ValidateFunction;
+}
+
 const MAX_CACHED = 512;
-const cache = new Map<string, Compiled>();
+const cache = new Map<string, TenantSchema>();
 
 /** Decimal places a tenant may ask for in reported figures. */
 export const MAX_ROUNDING = 10;
 
 /** The shape of one model's rules; whether each path names a field is checked against the model below. */
-const RULES_SCHEMA = {
+export const RULES_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   properties: {
@@ -95,6 +101,44 @@ function rulesChecker(): { checker: Ajv; rulesShape: ValidateFunction } {
   return lazyChecker;
 }
 
+const RULE_KINDS = new Set(['defaults', 'fixed', 'ranges']);
+/** A plain object (JSON's): a property Ajv reads could not come from an unusual prototype. */
+const isObjectValue = (v: unknown): v is Record<string, unknown> =>
+  v !== null &&
+  typeof v === 'object' &&
+  !Array.isArray(v) &&
+  [Object.prototype, null].includes(Object.getPrototypeOf(v));
+/** `RULES_SCHEMA`'s `maxProperties`. */
+const MAX_RULES_OF_A_KIND = 500;
+
+/**
+ * True only when `RULES_SCHEMA` accepts `rules` (false when in doubt: Ajv then decides and names the
+ * problems). Keys are walked with `for…in`, as Ajv's `additionalProperties` code does; numbers must be
+ * finite, which Ajv's `number` and `integer` accept whatever its `strictNumbers`.
+ */
+export function surelyRulesShape(rules: unknown): boolean {
+  if (!isObjectValue(rules)) return false;
+  for (const kind in rules) {
+    const value = rules[kind];
+    if (kind === 'rounding') {
+      if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > MAX_ROUNDING) return false;
+      continue;
+    }
+    if (!RULE_KINDS.has(kind) || !isObjectValue(value) || Object.keys(value).length > MAX_RULES_OF_A_KIND)
+      return false;
+    if (kind !== 'ranges') continue;
+    for (const path in value) {
+      const range = value[path];
+      if (!isObjectValue(range)) return false;
+      for (const bound in range) {
+        if (bound !== 'minimum' && bound !== 'maximum') return false;
+        if (!Number.isFinite(range[bound])) return false;
+      }
+    }
+  }
+  return true;
+}
+
 /**
  * Every mistake in one model's rules, any JSON value accepted: each path must name a field of the model's
  * input schema (own properties only; no `__proto__`, `constructor` or `prototype` segment), defaults and
@@ -102,12 +146,17 @@ function rulesChecker(): { checker: Ajv; rulesShape: ValidateFunction } {
  * to the rules object (`/ranges/loan.annualRate`); [] when the rules fit the model.
  */
 export function checkRules(model: ModelDefinition, rules: unknown): FieldProblem[] {
-  const { checker, rulesShape: validate } = rulesChecker();
-  if (!validate(rules)) {
-    return toFieldProblems(validate.errors ?? [], {
-      base: '',
-      unknownField: 'is not a kind of rule (defaults, fixed, ranges, rounding)',
-    });
+  // Ajv is compiled only when the plain check below cannot vouch for the shape (it then says what is wrong):
+  // a first job's workbook checks its tenant's rules, and the compile was tens of milliseconds of a
+  // dedicated function's cold start (docs/benchmarks.md, "Session 20").
+  if (!surelyRulesShape(rules)) {
+    const { rulesShape: validate } = rulesChecker();
+    if (!validate(rules)) {
+      return toFieldProblems(validate.errors ?? [], {
+        base: '',
+        unknownField: 'is not a kind of rule (defaults, fixed, ranges, rounding)',
+      });
+    }
   }
   const problems: FieldProblem[] = [];
   const typed = rules as ModelRules;
@@ -120,8 +169,10 @@ export function checkRules(model: ModelDefinition, rules: unknown): FieldProblem
         problems.push({ path: at, message: spelling ?? `names no field of ${model.name}`, rule: 'path' });
       } else if (kind === 'ranges') {
         problems.push(...rangeProblems(at, loc.node, value as { minimum?: number; maximum?: number }));
-      } else if (!checker.validate(loc.node, value)) {
-        problems.push(...toFieldProblems(checker.errors ?? [], { base: at }));
+      } else {
+        const { checker } = rulesChecker();
+        if (!checker.validate(loc.node, value))
+          problems.push(...toFieldProblems(checker.errors ?? [], { base: at }));
       }
     }
   }
@@ -164,7 +215,9 @@ function describe(n: JsonSchema): string {
 
 /** The model's input schema as this tenant's form shows it: defaults replaced, fixed fields removed, ranges narrowed. */
 export function schemaForTenant(model: ModelDefinition, rules: ModelRules): JsonSchema {
-  return compiled(model, rules).schema;
+  // No validator: a job's workbook needs only the schema, and Ajv's compile of it was tens of milliseconds
+  // of a dedicated function's first job.
+  return tenantSchema(model, rules).schema;
 }
 
 function buildTenantSchema(model: ModelDefinition, rules: ModelRules): JsonSchema {
@@ -204,19 +257,21 @@ function buildTenantSchema(model: ModelDefinition, rules: ModelRules): JsonSchem
   return deepFreeze(schema);
 }
 
-function compiled(model: ModelDefinition, rules: ModelRules): Compiled {
+/** The tenant schema of one rule set, built once (its validator is compiled by `compiled`, when asked). */
+function tenantSchema(model: ModelDefinition, rules: ModelRules): TenantSchema {
   const key = `${model.name}@${model.version}\0${JSON.stringify(rules)}`;
   const hit = cache.get(key);
   if (hit) return hit;
-  const schema = buildTenantSchema(model, rules);
-  const entry: Compiled = {
-    schema,
-    validate: ajvOf().compile(schema),
-    validateBase: compiled0(model),
-  };
+  const entry: TenantSchema = { schema: buildTenantSchema(model, rules) };
   if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value!);
   cache.set(key, entry);
   return entry;
+}
+
+function compiled(model: ModelDefinition, rules: ModelRules): Compiled {
+  const entry = tenantSchema(model, rules);
+  entry.validate ??= ajvOf().compile(entry.schema);
+  return { schema: entry.schema, validate: entry.validate, validateBase: compiled0(model) };
 }
 
 const baseValidators = new WeakMap<JsonSchema, ValidateFunction>();
