@@ -6,8 +6,12 @@ import { createSqliteOperationStore } from '../../src/adapters/embedded/operatio
 import { createRolloutRunner, type RolloutRunner } from '../../src/control/release-rollout.ts';
 import { createTenant } from '../../src/control/tenants.ts';
 import type { TenantId } from '../../src/core/ids.ts';
-import { type EmbeddedPlatform, openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
-import { openReleaseCatalog } from '../../src/models/release-catalog.ts';
+import {
+  type EmbeddedPlatform,
+  openEmbeddedPlatform,
+  openEmbeddedReleaseCatalog,
+} from '../../src/entry/embedded-wiring.ts';
+
 import type { OperationStore } from '../../src/ports/operation-store.ts';
 import type { FiringAlarm } from '../../src/ports/release-alarms.ts';
 import { randomTenantId } from '../contract/fixtures.ts';
@@ -69,7 +73,7 @@ function runner(options: {
     queue: platform.queue,
     stores: platform.stores,
     operations: options.operations ?? operations,
-    catalog: openReleaseCatalog(join(dir, 'releases')),
+    catalog: openEmbeddedReleaseCatalog(join(dir, 'releases')),
     observeMs: options.observeMs,
     ...(options.leaseMs ? { leaseMs: options.leaseMs } : {}),
     pollMs: 10,
@@ -121,7 +125,7 @@ describe("an operator's abort that arrives while a halted wave is rolled back", 
     expect(after?.error?.message).toContain('was rolled back to its previous release');
     expect(after?.steps[0]?.status).toBe('failed');
     expect((await platform.directory.get(tenant))?.release).toBeUndefined();
-    expect(await openReleaseCatalog(join(dir, 'releases')).current()).toBe('builtin');
+    expect(await openEmbeddedReleaseCatalog(join(dir, 'releases')).current()).toBe('builtin');
   });
 
   it('ends an upgrade halting for a permanent failure aborted too, its message naming both', async () => {
@@ -203,6 +207,6 @@ describe('an upgrade whose driver dies while rolling back after a permanent fail
     expect(after?.error?.message).toContain('Wave 1 was rolled back');
     expect(after?.steps.map((s) => s.status)).toEqual(['failed', 'pending']);
     expect((await platform.directory.get(tenant))?.release).toBeUndefined();
-    expect(await openReleaseCatalog(join(dir, 'releases')).current()).toBe('builtin');
+    expect(await openEmbeddedReleaseCatalog(join(dir, 'releases')).current()).toBe('builtin');
   });
 });
