@@ -10,6 +10,7 @@ import { type Call, childReportOf, jobsOf, protocolViolation } from './child-pro
 import type { ChildRequest, FunctionProcessOptions } from './function-process.ts';
 import type { FunctionRuntime } from './function-runtime.ts';
 import { forkPrebuilt } from './prebuilt.ts';
+import { hasEnded, stopProcess } from './process-stop.ts';
 import { createSlotReservations, FunctionBusyError } from './slot-reservations.ts';
 import { watchStartErrors } from './start-failure.ts';
 
@@ -56,6 +57,10 @@ export interface ProcessRuntime extends FunctionRuntime {
 
 /** The wait before a provisioned process that failed to start is started again, doubled for each failure. */
 const WARM_RETRY: BackoffPolicy = { baseMs: 1000, maxMs: 30_000 };
+/** How long a function process may take to end after SIGTERM before it is killed (idle stop, settings change). */
+const STOP_GRACE_MS = 5000;
+/** The same when the host closes (the server stops): shorter, the server's own stop is waiting. */
+const CLOSE_GRACE_MS = 2000;
 
 /**
  * One dedicated (tenant, model) function: a child process started on the first event (a real cold start),
@@ -298,13 +303,19 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     idleTimer.unref();
   }
 
-  function stop(proc: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): void {
+  /**
+   * Signals `proc` to end; a SIGTERM not obeyed within `graceMs` becomes a SIGKILL (release code can ignore
+   * SIGTERM: an idle-stopped process then held the tenant's store and memory for good).
+   */
+  function stop(proc: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', graceMs = STOP_GRACE_MS): void {
     stopping.add(proc);
     if (child === proc) {
       child = undefined;
       ready = undefined;
     }
-    proc.kill(signal);
+    stopProcess(proc, signal, graceMs, (why) =>
+      options.onError?.(new Error(`The function process ${options.name}: ${why}.`)),
+    );
   }
 
   /** One event: starts the process if it is cold (a cold start), then sends the event to it. */
@@ -378,15 +389,13 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
       clearTimeout(retryTimer);
       const proc = child;
       if (proc) {
-        const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-        // The host waited for running events as long as it could: what still runs is cut short.
-        stop(proc, calls.size > 0 ? 'SIGKILL' : 'SIGTERM');
-        let timer: NodeJS.Timeout | undefined;
-        const late = new Promise<'late'>((r) => {
-          timer = setTimeout(() => r('late'), 2000);
-        });
-        if ((await Promise.race([exited, late])) === 'late') proc.kill('SIGKILL');
-        clearTimeout(timer);
+        const exited = hasEnded(proc)
+          ? Promise.resolve()
+          : new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+        // The host waited for running events as long as it could: what still runs is cut short, and a
+        // process that does not end on SIGTERM within 2 s is killed.
+        stop(proc, calls.size > 0 ? 'SIGKILL' : 'SIGTERM', CLOSE_GRACE_MS);
+        await exited;
       }
       failAll(`The function ${options.name} was closed.`);
     },

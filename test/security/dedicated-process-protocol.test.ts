@@ -16,6 +16,8 @@ let server: TestServer;
 let tenant: { id: string; apiKey: string };
 /** A tenant whose process, once stopped for being idle, stays and answers the events of the next one. */
 let lingerer: { id: string; apiKey: string };
+/** A tenant whose process ignores SIGTERM and says nothing: once idle-stopped, it would stay for good. */
+let deaf: { id: string; apiKey: string };
 let markers: string;
 const variant = (t = tenant) => `finance-${t.id}`;
 
@@ -54,8 +56,28 @@ beforeAll(async () => {
       config: { function: { idleTimeoutSec: 1 } },
     })
   ).apiKey;
+  deaf = { id: newTenantId('deaf'), apiKey: '' };
+  deaf.apiKey = (
+    await server.createTenant(deaf.id, {
+      placement: 'dedicated',
+      plan: 'enterprise',
+      config: { function: { idleTimeoutSec: 1 } },
+    })
+  ).apiKey;
   publishRelease(server.dataDir, 'rp', {
     variants: [
+      {
+        name: variant(deaf),
+        model: 'finance',
+        tenantId: deaf.id,
+        tenantIncarnation: String((await tenantRecord(server, deaf.id)).incarnation),
+        version: '1.1.3',
+        body: `run: (input, rules) => {
+          process.removeAllListeners('SIGTERM');
+          process.on('SIGTERM', () => undefined);
+          return base.run(input, rules);
+        }`,
+      },
       {
         name: variant(lingerer),
         model: 'finance',
@@ -196,5 +218,25 @@ describe('a dedicated function process that breaks the IPC protocol', () => {
     expect(job).toMatchObject({ status: 'succeeded', attempts: 1 });
     await until('the stopped process killed', async () => !alive(first as number));
     expect(violations().at(-1)).toMatch(/it answered event \d+ \(result\) while stopping/);
+  }, 60_000);
+
+  it('by ignoring the SIGTERM of an idle stop: killed after 5 s, and the next job starts a new process', async () => {
+    // The host sent SIGTERM and forgot the process: one that ignored it stayed, with the tenant's store
+    // open and its memory held, beside every process started after it.
+    expect((await run(1_000_000, deaf)).status).toBe('succeeded');
+    const first = (await functions(server)).find((f) => f.tenantId === deaf.id && f.model === 'finance')?.pid;
+    expect(first).toBeDefined();
+    await until('the idle process stopped', async () =>
+      (await functions(server)).some(
+        (f) => f.tenantId === deaf.id && f.model === 'finance' && f.state === 'cold',
+      ),
+    );
+    const stoppedAt = Date.now();
+    expect(alive(first as number)).toBe(true);
+    await until('the deaf process killed', async () => !alive(first as number), 15_000);
+    expect(Date.now() - stoppedAt).toBeGreaterThan(3000);
+    expect(server.output()).toContain(`pid ${first} did not end within 5s of SIGTERM; killed`);
+    const job = await run(1_000_000, deaf);
+    expect(job).toMatchObject({ status: 'succeeded', attempts: 1 });
   }, 60_000);
 });
