@@ -1,3 +1,4 @@
+import { type BackoffPolicy, backoffMs } from '../core/backoff.ts';
 import type { OperationStore } from '../ports/operation-store.ts';
 import { changeOperation } from './operations.ts';
 
@@ -89,4 +90,69 @@ export function drivingLease(
       );
     },
   };
+}
+
+/** What `driveUnderLease` needs from its runner; every callback is the runner's own (logging, halting). */
+export interface LeaseDriving {
+  lease: DrivingLease;
+  /** The lease's length, ms: the longest a stand-by waits before claiming again. */
+  leaseMs: number;
+  /** Backoff between drives that failed (core/backoff.ts). */
+  retry: BackoffPolicy;
+  /** Waits `ms`; answers false when the runner stopped meanwhile (a stop cuts the wait short). */
+  wait(ms: number): Promise<boolean>;
+  stopped(): boolean;
+  /** One drive of the operation to its end, under the lease (checking it before each step). */
+  drive(): Promise<void>;
+  /**
+   * A drive threw something other than LeaseLostError while the runner runs: answers true when the failure
+   * ended the operation (it was halted), false to drive again after `retryInMs`.
+   */
+  failed(error: unknown, retryInMs: number): Promise<boolean>;
+  /** The runner stopped: the operation stays `running` and resumes where it stopped. */
+  paused(): void;
+  /** Another process took the lease over (this one froze past its expiry): this one stands by. */
+  leaseLost(): void;
+}
+
+/**
+ * Drives one operation while this process holds its lease (an upgrade, a placement move): claims the lease,
+ * stands by while another process holds it (until its expiry), drives it again after a backoff when a drive
+ * fails, and lets the lease go at the end (a stop, the operation's end), so the next driver need not wait it
+ * out. Every step of a drive is persisted before it acts, so driving again resumes where it stopped.
+ * Rejects only with what `failed` throws.
+ */
+export async function driveUnderLease(o: LeaseDriving): Promise<void> {
+  try {
+    for (let attempt = 0; ; attempt++) {
+      let renewing: (() => void) | undefined;
+      try {
+        const claimed = await o.lease.claim();
+        if (claimed === 'ended') return;
+        if (claimed !== 'held') {
+          // Another process drives it: stand by until its hold runs out (it renews it while it lives).
+          if (!(await o.wait(Math.min(o.leaseMs, Math.max(10, claimed - Date.now() + 10)))))
+            return o.paused();
+          attempt = -1;
+          continue;
+        }
+        renewing = o.lease.keep();
+        return await o.drive();
+      } catch (error) {
+        if (o.stopped()) return o.paused();
+        if (error instanceof LeaseLostError) {
+          o.leaseLost();
+          attempt = -1;
+          continue;
+        }
+        const retryInMs = backoffMs(attempt, o.retry);
+        if (await o.failed(error, retryInMs)) return;
+        if (!(await o.wait(retryInMs))) return o.paused();
+      } finally {
+        renewing?.();
+      }
+    }
+  } finally {
+    await o.lease.release().catch(() => undefined);
+  }
 }

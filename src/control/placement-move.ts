@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { backoffMs, retryPolicy } from '../core/backoff.ts';
+import { retryPolicy } from '../core/backoff.ts';
 import { ConditionFailedError, ConflictError, NotFoundError, ValidationError } from '../core/errors.ts';
 import { parseTenantId, type TenantId } from '../core/ids.ts';
 import { checkRegion, REGION_PATTERN } from '../core/region.ts';
@@ -16,7 +16,7 @@ import { MOVE_STEPS, type MoveDataSteps, type MoveDeps } from './move-steps.ts';
 import { setMove } from './move-tenant.ts';
 import { driveOffboard, newOffboardOperation } from './offboard-operation.ts';
 import { driveOnboard, ONBOARDING_CUT_SHORT, onboardMoving, recordOnboarding } from './onboarding.ts';
-import { type DrivingLease, drivingLease, LeaseLostError } from './operation-lease.ts';
+import { type DrivingLease, driveUnderLease, drivingLease } from './operation-lease.ts';
 import { finishOperation, newOperation } from './operations.ts';
 import { infrastructureOf } from './tenants.ts';
 
@@ -113,8 +113,6 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
           : kind === 'onboard'
             ? onboarding(id)
             : drive(id);
-    const paused = () =>
-      log('info', 'placement move paused; it resumes where it stopped', { operationId: id });
     const lease = drivingLease(
       deps.operations,
       id,
@@ -125,53 +123,34 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
       deps.soleDriver,
     );
     leases.set(id, lease);
-    /** Waits `ms` unless the runner stops (answers false then). */
-    const wait = (ms: number) =>
-      sleep(ms).then(
-        () => true,
-        () => false,
-      );
-    const run = (async () => {
-      const retry = retryPolicy(deps.retryMs ?? 5000);
-      for (let attempt = 0; ; attempt++) {
-        let renewing: (() => void) | undefined;
-        try {
-          const claimed = await lease.claim();
-          if (claimed === 'ended') return;
-          if (claimed !== 'held') {
-            // Another process drives it: stand by until its hold runs out (it renews it while it lives).
-            if (!(await wait(Math.min(leaseMs, Math.max(10, claimed - Date.now() + 10))))) return paused();
-            attempt = -1;
-            continue;
-          }
-          renewing = lease.keep();
-          return await once();
-        } catch (error) {
-          if (stopped) return paused();
-          if (error instanceof LeaseLostError) {
-            log('warn', 'another process took the operation over; standing by', { operationId: id, kind });
-            attempt = -1;
-            continue;
-          }
-          log('error', 'placement operation failed; driving it again', {
-            operationId: id,
-            kind,
-            error: String(error),
-            retryInMs: backoffMs(attempt, retry),
-          });
-          // A stop during the wait ends it at once (sleep throws StoppedError).
-          if (!(await wait(backoffMs(attempt, retry)))) return paused();
-        } finally {
-          renewing?.();
-        }
-      }
-    })()
-      // Let go at once (a stop, the end of a control function's run): the next driver need not wait it out.
-      .finally(() => lease.release().catch(() => undefined))
-      .finally(() => {
-        active.delete(id);
-        leases.delete(id);
-      });
+    const run = driveUnderLease({
+      lease,
+      leaseMs,
+      retry: retryPolicy(deps.retryMs ?? 5000),
+      // A stop during the wait ends it at once (sleep throws StoppedError).
+      wait: (ms) =>
+        sleep(ms).then(
+          () => true,
+          () => false,
+        ),
+      stopped: () => stopped,
+      drive: once,
+      failed: async (error, retryInMs) => {
+        log('error', 'placement operation failed; driving it again', {
+          operationId: id,
+          kind,
+          error: String(error),
+          retryInMs,
+        });
+        return false;
+      },
+      paused: () => log('info', 'placement move paused; it resumes where it stopped', { operationId: id }),
+      leaseLost: () =>
+        log('warn', 'another process took the operation over; standing by', { operationId: id, kind }),
+    }).finally(() => {
+      active.delete(id);
+      leases.delete(id);
+    });
     active.set(id, run);
   }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { backoffMs, retryPolicy } from '../core/backoff.ts';
+import { retryPolicy } from '../core/backoff.ts';
 import { ConflictError, NotFoundError, ReleasePointerError, ValidationError } from '../core/errors.ts';
 import type { TenantId } from '../core/ids.ts';
 import {
@@ -14,7 +14,7 @@ import { incarnationOf, type Tenant } from '../core/tenant.ts';
 import type { ReleaseCatalog } from '../models/release-catalog.ts';
 import type { Operation, OperationStore } from '../ports/operation-store.ts';
 import type { FiringAlarm, ReleaseAlarms } from '../ports/release-alarms.ts';
-import { type DrivingLease, drivingLease, LeaseLostError } from './operation-lease.ts';
+import { type DrivingLease, driveUnderLease, drivingLease } from './operation-lease.ts';
 import {
   changeOperation,
   finishOperation,
@@ -148,49 +148,29 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
         log('warn', 'renewing the hold on an upgrade failed', { operationId: id, error: String(error) }),
       deps.soleDriver,
     );
-    const run = (async () => {
-      const retry = retryPolicy(firstRetryMs);
-      for (let attempt = 0; ; attempt++) {
-        const wait = backoffMs(attempt, retry);
-        let renewing: (() => void) | undefined;
-        try {
-          const claimed = await lease.claim();
-          if (claimed === 'ended') return;
-          if (claimed !== 'held') {
-            // Another process drives it: stand by until its hold runs out (it renews it while it lives).
-            await pause(Math.min(leaseMs, Math.max(10, claimed - Date.now() + 10)));
-            if (stopped) return;
-            attempt = -1;
-            continue;
-          }
-          renewing = lease.keep();
-          return await drive(id, lease);
-        } catch (error) {
-          if (stopped) return log('info', 'upgrade paused; it resumes where it stopped', { operationId: id });
-          if (error instanceof LeaseLostError) {
-            log('warn', 'another process took the upgrade over; standing by', { operationId: id });
-            attempt = -1;
-            continue;
-          }
-          // A failure no retry mends (or one that has lasted too many tries) stops the upgrade and says why:
-          // driven again forever, it refused every later upgrade (409 rollout_in_progress) with no way out.
-          const why = permanentRolloutFailure(error) ?? (await countFailure(deps, id, error));
-          if (why !== undefined && (await haltRollout(deps, id, `The upgrade cannot go on: ${why}`))) return;
-          log('error', 'upgrade step failed; driving it again', {
-            operationId: id,
-            error: String(error),
-            retryInMs: wait,
-          });
-          await pause(wait);
-          if (stopped) return;
-        } finally {
-          renewing?.();
-        }
-      }
-    })()
-      // Let go at once (a stop, the end of a control function's run): the next driver need not wait it out.
-      .finally(() => lease.release().catch(() => undefined))
-      .finally(() => active.delete(id));
+    const run = driveUnderLease({
+      lease,
+      leaseMs,
+      retry: retryPolicy(firstRetryMs),
+      wait: (ms) => pause(ms).then(() => !stopped),
+      stopped: () => stopped,
+      drive: () => drive(id, lease),
+      failed: async (error, retryInMs) => {
+        // A failure no retry mends (or one that has lasted too many tries) stops the upgrade and says why:
+        // driven again forever, it refused every later upgrade (409 rollout_in_progress) with no way out.
+        const why = permanentRolloutFailure(error) ?? (await countFailure(deps, id, error));
+        if (why !== undefined && (await haltRollout(deps, id, `The upgrade cannot go on: ${why}`)))
+          return true;
+        log('error', 'upgrade step failed; driving it again', {
+          operationId: id,
+          error: String(error),
+          retryInMs,
+        });
+        return false;
+      },
+      paused: () => log('info', 'upgrade paused; it resumes where it stopped', { operationId: id }),
+      leaseLost: () => log('warn', 'another process took the upgrade over; standing by', { operationId: id }),
+    }).finally(() => active.delete(id));
     active.set(id, run);
   }
 
