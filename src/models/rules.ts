@@ -102,12 +102,20 @@ function rulesChecker(): { checker: Ajv; rulesShape: ValidateFunction } {
 }
 
 const RULE_KINDS = new Set(['defaults', 'fixed', 'ranges']);
-/** A plain object (JSON's): a property Ajv reads could not come from an unusual prototype. */
+/**
+ * A plain object (JSON's): a property Ajv reads could not come from an unusual prototype, and every own
+ * property is an enumerable data property with a string key, so `for…in` sees each one Ajv's `properties`
+ * reads (it reads `data.rounding` whether or not it is enumerable or a getter).
+ */
 const isObjectValue = (v: unknown): v is Record<string, unknown> =>
   v !== null &&
   typeof v === 'object' &&
   !Array.isArray(v) &&
-  [Object.prototype, null].includes(Object.getPrototypeOf(v));
+  [Object.prototype, null].includes(Object.getPrototypeOf(v)) &&
+  Reflect.ownKeys(v).every((key) => {
+    const d = typeof key === 'string' ? Object.getOwnPropertyDescriptor(v, key) : undefined;
+    return d?.enumerable === true && 'value' in d;
+  });
 /** `RULES_SCHEMA`'s `maxProperties`. */
 const MAX_RULES_OF_A_KIND = 500;
 
