@@ -27,7 +27,10 @@ export interface DrivingLease {
   check(): void;
   /** Renews the lease every third of `leaseMs` until the returned function is called. */
   keep(): () => void;
-  /** Lets the lease go (expired at once) if this process holds it, so another driver takes over now. */
+  /**
+   * Lets the lease go (expired at once) if this process holds it, so another driver takes over now; waits
+   * for a renewal of `keep` in flight first. Stop `keep`'s renewals before.
+   */
   release(): Promise<void>;
 }
 
@@ -41,6 +44,8 @@ export function drivingLease(
 ): DrivingLease {
   /** Until when this process holds the lease by its own clock; 0 when it does not. */
   let heldUntil = 0;
+  /** The renewal `keep` started last: `release` waits for it (finishing after, it took the lease back). */
+  let renewal: Promise<unknown> | undefined;
 
   async function claim(): Promise<'held' | 'ended' | number> {
     const until = Date.now() + leaseMs;
@@ -73,7 +78,7 @@ export function drivingLease(
     keep() {
       const timer = setInterval(
         () => {
-          claim().catch(onRenewError);
+          renewal = claim().catch(onRenewError);
         },
         Math.max(1, Math.floor(leaseMs / 3)),
       );
@@ -81,6 +86,8 @@ export function drivingLease(
       return () => clearInterval(timer);
     },
     async release() {
+      // A renewal in flight when the driver stopped would write the lease back after this let it go.
+      await renewal;
       if (heldUntil === 0) return;
       heldUntil = 0;
       await changeOperation(operations, id, (o) =>
@@ -105,7 +112,8 @@ export interface LeaseDriving {
   /** One drive of the operation to its end, under the lease (checking it before each step). */
   drive(): Promise<void>;
   /**
-   * A drive threw something other than LeaseLostError while the runner runs: answers true when the failure
+   * A drive threw something other than LeaseLostError while the runner runs and still holds the lease (by
+   * `check`; one that lost it stands by instead): answers true when the failure
    * ended the operation (it was halted), false to drive again after `retryInMs`.
    */
   failed(error: unknown, retryInMs: number): Promise<boolean>;
@@ -138,8 +146,18 @@ export async function driveUnderLease(o: LeaseDriving): Promise<void> {
         }
         renewing = o.lease.keep();
         return await o.drive();
-      } catch (error) {
+      } catch (thrown) {
         if (o.stopped()) return o.paused();
+        // A drive that failed after its lease ran out (it froze past the expiry) is not this process's to
+        // halt or retry: another driver holds the operation, and `failed` may halt it (roll it back) under it.
+        let error = thrown;
+        if (renewing && !(error instanceof LeaseLostError)) {
+          try {
+            o.lease.check();
+          } catch (lost) {
+            error = lost;
+          }
+        }
         if (error instanceof LeaseLostError) {
           o.leaseLost();
           attempt = -1;
