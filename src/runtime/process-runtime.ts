@@ -111,6 +111,8 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
   };
   /** Processes the host signalled to end. */
   const stopping = new WeakSet<ChildProcess>();
+  /** Every process forked and not exited, `child` and those stopping: `close` ends them all. */
+  const live = new Set<ChildProcess>();
   /** Processes stopped for a report that fits none of their states: nothing they say after counts. */
   const broken = new WeakSet<ChildProcess>();
   /** Stops `proc` as if it crashed: its events fail and their messages are delivered again. */
@@ -167,6 +169,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
       },
     );
     child = proc;
+    live.add(proc);
     coldStarts++;
     const starting = watchStartErrors(proc);
     let isReady = false;
@@ -242,6 +245,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
         reject(error);
       });
       proc.on('exit', (code, signal) => {
+        live.delete(proc);
         if (child === proc) {
           child = undefined;
           ready = undefined;
@@ -387,16 +391,19 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
       reservations.close();
       clearTimeout(idleTimer);
       clearTimeout(retryTimer);
-      const proc = child;
-      if (proc) {
+      // Every process not exited: the current one and those stopped before (idle, settings) that may still
+      // ignore their SIGTERM, whose 5 s kill is an unref'd timer the server's exit would never run.
+      const ending = [...live].map((proc) => {
         const exited = hasEnded(proc)
           ? Promise.resolve()
           : new Promise<void>((resolve) => proc.once('exit', () => resolve()));
         // The host waited for running events as long as it could: what still runs is cut short, and a
         // process that does not end on SIGTERM within 2 s is killed.
-        stop(proc, calls.size > 0 ? 'SIGKILL' : 'SIGTERM', CLOSE_GRACE_MS);
-        await exited;
-      }
+        const running = [...calls.values()].some((call) => call.proc === proc);
+        stop(proc, running ? 'SIGKILL' : 'SIGTERM', CLOSE_GRACE_MS);
+        return exited;
+      });
+      await Promise.all(ending);
       failAll(`The function ${options.name} was closed.`);
     },
   };
