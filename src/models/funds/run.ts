@@ -159,7 +159,10 @@ export function grossFlows(path: FundPath): number[] {
   return Array.from(path.distribution, (d, i) => d - path.contribution[i]!);
 }
 
-/** Relative shortfall of LP value below paid-in that counts as a loss for the carry warning (and its workbook line). */
+/**
+ * For the carry warning (and its workbook line), relative to paid-in: the shortfall of LP value below paid-in
+ * that counts as a loss, and the carry that counts as paid.
+ */
 export const CARRY_LOSS_SLACK = 1e-9;
 
 /**
@@ -180,8 +183,9 @@ export function termsWarnings(input: FundsInput, m: FundMetrics): ModelWarning[]
     });
   }
   const lpBack = m.distributions + m.nav;
-  // The slack: a european fund whose profit is a rounding error of its paid-in pays carry on it exactly.
-  if (m.totalCarry > 0 && lpBack < m.paidIn * (1 - CARRY_LOSS_SLACK)) {
+  // The slack, both ways: a european fund whose profit is a rounding error of its paid-in pays carry on it
+  // exactly, and a waterfall at growth 0 leaves carry of floating-point residue (~1e-10 on 1e8), no carry paid.
+  if (m.totalCarry > m.paidIn * CARRY_LOSS_SLACK && lpBack < m.paidIn * (1 - CARRY_LOSS_SLACK)) {
     warnings.push({
       code: 'carry_above_profit',
       figure: 'totalCarry',

@@ -202,8 +202,12 @@ function irrGuess(annual: number, P: string): string {
  * the flows start with money put in, so the reported root has the sign of their sum.
  */
 function liveIrr(range: string, guess: string, P: string): string {
-  const irr = `IRR(${range},${guess})`;
-  return `IFERROR(IF(${irr}*SUM(${range})>=0,(1+${irr})^${P}-1,"n/a"),"n/a")`;
+  // The guess is the job's own root: an edit that moves the root far from it (growth 50 % -> 0 %, or to -60 %)
+  // left IRR without convergence (#NUM!, so "n/a") where the model has one; 0 and -50 % per period are tried next.
+  const irr = `IFERROR(IRR(${range},${guess}),IFERROR(IRR(${range},0),IRR(${range},-0.5)))`;
+  // ROUND: at a gain of 0 the root IRR finds is a residue around 0 (by its guess) and the sum floating noise,
+  // so their signs disagree at random; a root that rounds to 0 is 0, as the model reports it.
+  return `IFERROR(IF(ROUND(${irr},9)*SUM(${range})>=0,(1+${irr})^${P}-1,"n/a"),"n/a")`;
 }
 
 /**
@@ -227,7 +231,7 @@ function termsChecks(
     ),
     check(
       'carry_above_profit',
-      `AND(${at.carry}>0,${at.distributions}+${at.nav}<${at.paidIn}*(1-${CARRY_LOSS_SLACK.toFixed(9)}))`,
+      `AND(${at.carry}>${at.paidIn}*${CARRY_LOSS_SLACK.toFixed(9)},${at.distributions}+${at.nav}<${at.paidIn}*(1-${CARRY_LOSS_SLACK.toFixed(9)}))`,
       'Warning: carried interest is paid while LPs get back less than they paid in (fees included): carry the whole fund did not earn, which a clawback would return.',
     ),
   ];
