@@ -57,6 +57,8 @@ export interface ProcessRuntime extends FunctionRuntime {
 
 /** The wait before a provisioned process that failed to start is started again, doubled for each failure. */
 const WARM_RETRY: BackoffPolicy = { baseMs: 1000, maxMs: 30_000 };
+/** A provisioned process that ends sooner than this after `ready` counts as a failed start (ms). */
+const WARM_MIN_LIFE_MS = 10_000;
 /** How long a function process may take to end after SIGTERM before it is killed (idle stop, settings change). */
 const STOP_GRACE_MS = 5000;
 /** The same when the host closes (the server stops): shorter, the server's own stop is waiting. */
@@ -173,6 +175,8 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     coldStarts++;
     const starting = watchStartErrors(proc);
     let isReady = false;
+    /** When it reported ready (performance.now(), ms). */
+    let readyAt = 0;
     const whenReady = new Promise<void>((resolve, reject) => {
       proc.on('message', (received: unknown) => {
         if (broken.has(proc)) return;
@@ -195,7 +199,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
         }
         if (report.type === 'ready') {
           isReady = true;
-          failedStarts = 0;
+          readyAt = performance.now();
           starting.ready();
           coldStartMs = performance.now() - started;
           options.onColdStart?.(info(), coldStartMs);
@@ -259,9 +263,21 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
           `The function process ${options.name} exited (${signal ?? code}) while running the event.`,
           proc,
         );
-        // A warm process that ended is replaced at once; one that never got ready is tried again by keepWarm
-        // after a growing wait (replaced here too, it was forked about five times a second).
-        if (isReady && settings.provisionedConcurrency > 0 && !closed) setTimeout(keepWarm, 100).unref();
+        // A warm process that ended is replaced at once; one that never got ready, or ended within
+        // WARM_MIN_LIFE_MS of it (release code that exits or breaks the protocol right after `ready`), is
+        // tried again after a growing wait: replaced at once, either was forked several times a second.
+        if (!isReady || settings.provisionedConcurrency <= 0 || closed) return;
+        if (performance.now() - readyAt >= WARM_MIN_LIFE_MS) {
+          failedStarts = 0;
+          setTimeout(keepWarm, 100).unref();
+          return;
+        }
+        options.onError?.(
+          new Error(
+            `The provisioned function process ${options.name} ended ${Math.round(performance.now() - readyAt)} ms after it was ready; started again after a wait.`,
+          ),
+        );
+        warmRetry();
       });
     });
     whenReady.catch(() => undefined);
@@ -269,8 +285,9 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
   }
 
   /**
-   * Keeps a provisioned function's process started: a failed start is reported and tried again after 1 s,
-   * doubled for each failure in a row up to 30 s; the host's refresh (every 0.5 s) does not start one sooner.
+   * Keeps a provisioned function's process started: a failed start (one that ends before `ready` or within
+   * WARM_MIN_LIFE_MS of it) is reported and tried again after 1 s, doubled for each failure in a row up to
+   * 30 s; the host's refresh (every 0.5 s) does not start one sooner.
    */
   function keepWarm(): void {
     if (closed || settings.provisionedConcurrency <= 0) return;
@@ -279,17 +296,22 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     ready = start();
     ready.catch((error: unknown) => {
       options.onError?.(error);
-      failedStarts++;
-      if (closed) return;
-      retryTimer = setTimeout(
-        () => {
-          retryTimer = undefined;
-          keepWarm();
-        },
-        backoffMs(failedStarts - 1, WARM_RETRY),
-      );
-      retryTimer.unref();
+      warmRetry();
     });
+  }
+
+  /** Starts the provisioned process again after a wait that doubles with each failed start in a row. */
+  function warmRetry(): void {
+    failedStarts++;
+    if (closed || retryTimer) return;
+    retryTimer = setTimeout(
+      () => {
+        retryTimer = undefined;
+        keepWarm();
+      },
+      backoffMs(failedStarts - 1, WARM_RETRY),
+    );
+    retryTimer.unref();
   }
 
   /**
