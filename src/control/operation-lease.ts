@@ -174,3 +174,33 @@ export async function driveUnderLease(o: LeaseDriving): Promise<void> {
     await o.lease.release().catch(() => undefined);
   }
 }
+
+/**
+ * `operations` as a driver holding `lease` may use it: every write (create, update, deleteByTenant) first
+ * checks the lease (LeaseLostError when another process holds it now); reads pass. A driver writes its
+ * operation's record at each step boundary (setStep before it acts), so a process whose lease ran out
+ * (frozen past its expiry) stops at its next step instead of driving on beside the new holder. The lease
+ * itself must be kept through the unguarded store.
+ */
+export function guardedByLease(
+  operations: OperationStore,
+  lease: Pick<DrivingLease, 'check'>,
+): OperationStore {
+  return {
+    get: (id) => operations.get(id),
+    listRunning: () => operations.listRunning(),
+    listByTenant: (tenantId) => operations.listByTenant(tenantId),
+    create: async (operation) => {
+      lease.check();
+      return operations.create(operation);
+    },
+    update: async (next, expectedVersion) => {
+      lease.check();
+      return operations.update(next, expectedVersion);
+    },
+    deleteByTenant: async (tenantId, except) => {
+      lease.check();
+      return operations.deleteByTenant(tenantId, except);
+    },
+  };
+}

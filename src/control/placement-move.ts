@@ -16,7 +16,7 @@ import { MOVE_STEPS, type MoveDataSteps, type MoveDeps } from './move-steps.ts';
 import { setMove } from './move-tenant.ts';
 import { driveOffboard, newOffboardOperation } from './offboard-operation.ts';
 import { driveOnboard, ONBOARDING_CUT_SHORT, onboardMoving, recordOnboarding } from './onboarding.ts';
-import { type DrivingLease, driveUnderLease, drivingLease } from './operation-lease.ts';
+import { type DrivingLease, driveUnderLease, drivingLease, guardedByLease } from './operation-lease.ts';
 import { finishOperation, newOperation } from './operations.ts';
 import { infrastructureOf } from './tenants.ts';
 
@@ -232,22 +232,31 @@ export function createMoveRunner(deps: MoveDeps): MoveRunner {
     return op;
   }
 
+  /**
+   * `deps` for driving the operation `id`: its operation writes check this process's lease first (moves
+   * check it before each step through `checkHold`), so a driver whose lease ran out stops at its next step.
+   */
+  const held = (id: string): MoveDeps => {
+    const lease = leases.get(id);
+    return lease ? { ...deps, operations: guardedByLease(deps.operations, lease) } : deps;
+  };
+
   async function offboard(id: string): Promise<void> {
     const op = await deps.operations.get(id);
-    if (op?.status === 'running') await driveOffboard(deps, op, abort.signal);
+    if (op?.status === 'running') await driveOffboard(held(id), op, abort.signal);
   }
 
   async function onboarding(id: string): Promise<void> {
     const op = await deps.operations.get(id);
     if (op?.status !== 'running') return;
-    const settled = await driveOnboard(deps, op, sleep);
+    const settled = await driveOnboard(held(id), op, sleep);
     if (settled.error?.code === ONBOARDING_CUT_SHORT.code)
       log('warn', 'an onboarding cut short was rolled back', { operationId: id, tenantId: op.tenantId });
   }
 
   async function apply(id: string): Promise<void> {
     const op = await deps.operations.get(id);
-    if (op?.status === 'running') await driveApply(deps, op, abort.signal);
+    if (op?.status === 'running') await driveApply(held(id), op, abort.signal);
   }
 
   return {
