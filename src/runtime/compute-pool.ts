@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { setPriority } from 'node:os';
 import { forkPrebuilt } from './prebuilt.ts';
+import { signalProcess } from './process-stop.ts';
 import { watchStartErrors } from './start-failure.ts';
 
 export interface ComputePool {
@@ -68,7 +69,8 @@ export function createComputePool(options: { size: number; nice?: number; idleMs
     if (index >= 0) members.splice(index, 1);
     clearTimeout(member.idleTimer);
     member.idleTimer = undefined;
-    member.child.kill(signal);
+    // Its process group: anything a part started ends with it.
+    signalProcess(member.child, signal);
   }
 
   /** Fails every part still waiting: nothing will take them (the pool is closed, or no process starts). */

@@ -8,6 +8,7 @@ import type { Options as AjvOptions, AnyValidateFunction } from 'ajv/dist/core.j
 import { FORMATTING_AJV_OPTIONS, FORMATTING_SCHEMA } from '../models/xlsx/formatting-checks.ts';
 import { precomputeMoneyFormats } from '../models/xlsx/styles.ts';
 import { moduleUrl, plainExecArgv, startModuleWorker, tsExecArgv } from './module-url.ts';
+import { killGroupOnExit } from './process-stop.ts';
 
 /**
  * Function entry points prebuilt as plain JavaScript: a dedicated function process, a shared function
@@ -340,7 +341,9 @@ function startBundledWorker(file: string, options: WorkerOptions): Worker {
 /**
  * Forks `entry`'s prebuilt starter with the parent's flags minus tsx's loader, or, when there is none,
  * the TypeScript module `source` with tsx's loader. `extraExecArgv` (e.g. `--max-old-space-size=N`) comes
- * after either set. Throws what `child_process.fork` throws synchronously (EMFILE, ENOMEM).
+ * after either set. A `detached` child leads a process group of its own, which ends with it: what is left
+ * of the group when it exits (processes its code spawned) is killed (`killGroupOnExit`). Throws what
+ * `child_process.fork` throws synchronously (EMFILE, ENOMEM).
  */
 export function forkPrebuilt(
   entry: PrebuiltEntry,
@@ -352,5 +355,8 @@ export function forkPrebuilt(
   const prebuilt = prebuiltEntry(entry);
   const file = prebuilt ?? fileURLToPath(moduleUrl(source.relative, source.base));
   const execArgv = [...(prebuilt ? plainExecArgv() : tsExecArgv()), ...extraExecArgv];
-  return fork(file, [...args], { ...forkOptions, execArgv });
+  const child = fork(file, [...args], { ...forkOptions, execArgv });
+  // Whyever it exits (a crash, a stop): the host counts it gone, so nothing it started may run on.
+  if (forkOptions.detached) killGroupOnExit(child);
+  return child;
 }
