@@ -26,6 +26,8 @@ export interface ServerConfig {
   reconcileGraceSec: number;
   workers?: number;
   eventsPerThread: number;
+  /** Dedicated function processes kept loaded ahead of cold starts while there are dedicated lanes (embedded). */
+  spareFunctionProcesses: number;
   bodyLimit: number;
   /** Which proxies may tell the client's address in `X-Forwarded-For`: none (default), a hop count, or addresses. */
   trustProxy: TrustProxy;
@@ -83,6 +85,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
       ? { workers: intOf(env, 'SILOPOOL_WORKERS', 2, { min: 1, max: MAX_WORKERS }) }
       : {}),
     eventsPerThread: intOf(env, 'SILOPOOL_EVENTS_PER_THREAD', 1, { min: 1 }),
+    spareFunctionProcesses: intOf(env, 'SILOPOOL_SPARE_FUNCTION_PROCESSES', 1, { min: 0, max: 8 }),
     bodyLimit: intOf(env, 'SILOPOOL_BODY_LIMIT', 256 * 1024, { min: 1 }),
     trustProxy: trustProxyOf(env),
     eventStreams: {

@@ -42,6 +42,7 @@ export function startEmbeddedPlacement(
     models: listModels().map((m) => m.name),
     visibilityTimeoutSec: config.visibilityTimeoutSec,
     maxReceiveCount: config.maxReceiveCount,
+    spareProcesses: config.spareFunctionProcesses,
     releases: { catalog: release.catalog, dir: releasesDirOf(config.dataDir) },
     onJob: (job) => {
       // Usage first, then the event: an SSE client or a metrics reader that heard of the finish reads it.
@@ -83,6 +84,7 @@ export function startEmbeddedPlacement(
     operations,
     exports: platform.stores.objects({ kind: 'shared' }),
     functions: () => dedicated.functions(),
+    spares: () => dedicated.spares(),
   });
   return { moves, rollouts, dedicated, operations };
 }

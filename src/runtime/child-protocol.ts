@@ -1,14 +1,48 @@
 import type { ChildProcess } from 'node:child_process';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { TenantId } from '../core/ids.ts';
+import type { JobRecord } from '../core/job.ts';
 import { decodeJobMessage } from '../core/messages.ts';
-import type { ChildReport } from './function-process.ts';
+import type { Tenant } from '../core/tenant.ts';
+import type { SendMessage } from '../ports/message-queue.ts';
 
-// The host's side of the IPC protocol with a dedicated function process (see function-process.ts): the
-// events it sends and what it takes back.
+// The IPC protocol between a host (process-runtime.ts) and a dedicated function process (function-process.ts):
+// what each side sends, and the host's checks of what it takes back.
 
 /**
- * Where a function process is, as its host sees it: `starting` (forked, no `ready` yet), `ready` (no event
+ * The argument a spare function process is forked with instead of a tenant's options (`argv[2]`): it loads,
+ * says `{ type: 'spare' }` and waits for a `bind` (spare-processes.ts, function-process.ts).
+ */
+export const SPARE_ARGUMENT = 'spare';
+
+/** What a dedicated function process is given: one tenant and the folder of its own store. */
+export interface FunctionProcessOptions {
+  tenantId: TenantId;
+  /** `DATA_DIR/tenants/{id}`: its `jobs.sqlite` and `objects/`. */
+  storeDir: string;
+  maxReceiveCount?: number;
+  /** The release this process runs (its code is loaded once; a new release gets a new process). */
+  release?: string;
+  releasesDir?: string;
+}
+
+export type ChildRequest =
+  /** To a spare that said `spare`: the tenant it runs for from now on, once (spare-processes.ts). */
+  | { type: 'bind'; options: FunctionProcessOptions }
+  | { type: 'invoke'; id: number; event: SQSEvent; tenant: Tenant | undefined }
+  | { type: 'sent'; id: number; error?: string };
+
+export type ChildReport =
+  /** A spare has loaded and waits for its `bind`. */
+  | { type: 'spare' }
+  | { type: 'ready' }
+  | { type: 'result'; id: number; response: SQSBatchResponse }
+  | { type: 'error'; id: number; message: string }
+  | { type: 'job'; job: JobRecord }
+  | { type: 'send'; id: number; queue: string; message: SendMessage };
+
+/**
+ * Where a function process is, as its host sees it: `starting` (forked or taken from the spares, no `ready` yet), `ready` (no event
  * sent to it unanswered), `busy` (events sent to it, not answered), `stopping` (signalled to end; it may
  * still answer what it was sent).
  */
@@ -48,14 +82,18 @@ export function childStateOf(
  */
 export function protocolViolation(
   proc: ChildProcess,
-  seen: { ready: boolean; stopping: boolean },
+  seen: { ready: boolean; stopping: boolean; bound: boolean },
   calls: ReadonlyMap<number, Call>,
   report: ChildReport,
 ): string | undefined {
   const state = childStateOf(proc, seen, calls.values());
   switch (report.type) {
+    case 'spare':
+      // A spare says it once, before it is sent its tenant (`bind`); a forked process is bound from the start.
+      return seen.bound ? `said it was a spare while ${state}, bound to its tenant` : undefined;
     case 'ready':
-      // Once; a process stopped while it started may still say it (its `ready` crossed the stop).
+      // Once, after it was bound; a process stopped while it started may still say it (its `ready` crossed the stop).
+      if (!seen.bound) return 'reported ready before it was sent its tenant';
       return seen.ready ? `reported ready again while ${state}` : undefined;
     case 'result':
     case 'error': {
@@ -89,6 +127,7 @@ export function childReportOf(value: unknown): ChildReport | undefined {
   const object = (v: unknown) => typeof v === 'object' && v !== null;
   switch (r.type) {
     case 'ready':
+    case 'spare':
       return r as ChildReport;
     case 'job':
       return object(r.job) && typeof (r.job as { tenantId?: unknown }).tenantId === 'string'

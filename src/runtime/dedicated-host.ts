@@ -3,7 +3,7 @@ import { ReleasePointerError } from '../core/errors.ts';
 import type { JobRecord } from '../core/job.ts';
 import { laneForPlacement } from '../core/placement.ts';
 import { BUILTIN_RELEASE, releaseOf } from '../core/release.ts';
-import { functionSettingsFor, type Tenant } from '../core/tenant.ts';
+import { DEFAULT_FUNCTION_SETTINGS, functionSettingsFor, type Tenant } from '../core/tenant.ts';
 import type { ReleaseCatalog } from '../models/release-catalog.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
@@ -12,6 +12,7 @@ import { untilDeadline } from './deadline.ts';
 import { createProcessRuntime, type FunctionInfo, type ProcessRuntime } from './process-runtime.ts';
 import { type QueueConsumer, startQueueConsumer } from './queue-consumer.ts';
 import { refreshAfterChange } from './refresh-after.ts';
+import { createSpareProcesses } from './spare-processes.ts';
 
 export interface DedicatedHostOptions {
   queue: MessageQueue;
@@ -24,6 +25,12 @@ export interface DedicatedHostOptions {
   refreshMs?: number;
   /** Releases: each lane's process runs its tenant's release; a new release replaces the process. */
   releases?: { catalog: Pick<ReleaseCatalog, 'current'>; dir: string };
+  /**
+   * Spare function processes kept loaded while there is at least one dedicated lane: a cold start takes one
+   * (bound to its tenant then) instead of forking (spare-processes.ts). Each costs one idle Node process's
+   * memory. Default 0 (the server's setting, SILOPOOL_SPARE_FUNCTION_PROCESSES, defaults to 1).
+   */
+  spareProcesses?: number;
   onJob?(job: JobRecord): void;
   onColdStart?(info: FunctionInfo, ms: number): void;
   onError?(error: unknown): void;
@@ -31,6 +38,8 @@ export interface DedicatedHostOptions {
 
 export interface DedicatedHost {
   functions(): FunctionInfo[];
+  /** Spare function processes forked and not taken now: loaded, and still loading. */
+  spares(): { loaded: number; loading: number };
   /** Re-reads the directory now (after a create or a move step) instead of at the next tick. */
   refresh(): Promise<void>;
   /** Lets running events finish until `deadline` (epoch ms; default: now), then ends the function processes. */
@@ -57,6 +66,10 @@ export function hasDedicatedLanes(tenant: Tenant): boolean {
 export function startDedicatedHost(options: DedicatedHostOptions): DedicatedHost {
   const lanes = new Map<string, Lane>();
   let stopped = false;
+  const spares = createSpareProcesses({
+    memoryMb: DEFAULT_FUNCTION_SETTINGS.memoryMb,
+    ...(options.onError ? { onError: options.onError } : {}),
+  });
   /** Lanes replaced by a new release, finishing their events in flight. */
   const retiring = new Map<Lane, Promise<void>>();
 
@@ -84,6 +97,7 @@ export function startDedicatedHost(options: DedicatedHostOptions): DedicatedHost
       ...(options.onJob ? { onJob: options.onJob } : {}),
       ...(options.onColdStart ? { onColdStart: options.onColdStart } : {}),
       ...(options.onError ? { onError: options.onError } : {}),
+      spares,
     });
     const consumer = startQueueConsumer({
       queue: lane.queue,
@@ -153,6 +167,7 @@ export function startDedicatedHost(options: DedicatedHostOptions): DedicatedHost
       else lanes.set(key, open(tenant, model, release));
     }
     await Promise.all([...lanes].filter(([key]) => !wanted.has(key)).map(([key, lane]) => close(key, lane)));
+    if (!stopped) spares.keep(lanes.size > 0 ? (options.spareProcesses ?? 0) : 0);
   }
 
   // A refresh asked for after a change (a release pin, a move step) never returns the sync under way: that
@@ -164,11 +179,13 @@ export function startDedicatedHost(options: DedicatedHostOptions): DedicatedHost
 
   return {
     functions: () => [...lanes.values()].map((l) => l.runtime.info()),
+    spares: () => spares.size(),
     refresh,
     async stop(deadline) {
       stopped = true;
       clearInterval(timer);
       await syncs.idle();
+      await spares.close();
       await Promise.all([...lanes].map(([key, lane]) => close(key, lane, deadline)));
       // Replaced lanes drain no longer than the rest: at the deadline what still runs is cut short.
       await untilDeadline(Promise.all(retiring.values()), deadline ?? Date.now());

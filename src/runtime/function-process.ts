@@ -1,7 +1,4 @@
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ForbiddenError } from '../core/errors.ts';
-import type { TenantId } from '../core/ids.ts';
-import type { JobRecord } from '../core/job.ts';
 import type { StoreRef } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
 import { createModelHandler } from '../functions/model-handler.ts';
@@ -13,29 +10,15 @@ import type { MessageQueue, SendMessage } from '../ports/message-queue.ts';
 import type { ObjectStore } from '../ports/object-store.ts';
 import { type StoreProvider, tenantDataAt } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
+import {
+  type ChildReport,
+  type ChildRequest,
+  type FunctionProcessOptions,
+  SPARE_ARGUMENT,
+} from './child-protocol.ts';
 import { WARM_EVENT } from './code-cache.ts';
 
-/** What a dedicated function process is given: one tenant and the folder of its own store. */
-export interface FunctionProcessOptions {
-  tenantId: TenantId;
-  /** `DATA_DIR/tenants/{id}`: its `jobs.sqlite` and `objects/`. */
-  storeDir: string;
-  maxReceiveCount?: number;
-  /** The release this process runs (its code is loaded once; a new release gets a new process). */
-  release?: string;
-  releasesDir?: string;
-}
-
-export type ChildRequest =
-  | { type: 'invoke'; id: number; event: SQSEvent; tenant: Tenant | undefined }
-  | { type: 'sent'; id: number; error?: string };
-
-export type ChildReport =
-  | { type: 'ready' }
-  | { type: 'result'; id: number; response: SQSBatchResponse }
-  | { type: 'error'; id: number; message: string }
-  | { type: 'job'; job: JobRecord }
-  | { type: 'send'; id: number; queue: string; message: SendMessage };
+export type { FunctionProcessOptions } from './child-protocol.ts';
 
 /** The tenant's own store, as the entry point opened it. */
 export interface FunctionProcessStore {
@@ -60,9 +43,44 @@ export interface FunctionProcessWiring {
  * Runs one dedicated (tenant, model) function process, the options its host forked it with in `argv[2]`
  * (process-runtime.ts). It opens that tenant's store and nothing else: the tenant record arrives with each
  * event and webhook sends go through the parent. Throws what `openStore` throws, before `ready`.
+ *
+ * Forked as a spare (`argv[2]` is SPARE_ARGUMENT, spare-processes.ts), it has loaded its code and opened
+ * nothing when it says `{ type: 'spare' }`; the first `{ type: 'bind', options }` it is sent names its tenant,
+ * and it goes on as one forked with those options. Anything else before that is ignored; a second `bind`
+ * is too (a process serves one tenant for its whole life). It ends when its host's channel closes or on
+ * SIGTERM.
  */
 export function runFunctionProcess(wiring: FunctionProcessWiring): void {
-  const options = JSON.parse(process.argv[2] ?? '{}') as FunctionProcessOptions;
+  if (process.argv[2] !== SPARE_ARGUMENT) {
+    runFor(wiring, JSON.parse(process.argv[2] ?? '{}') as FunctionProcessOptions);
+    return;
+  }
+  const end = () => process.exit(0);
+  const onBind = (request: unknown) => {
+    const options = bindOptionsOf(request);
+    if (!options) return;
+    process.off('message', onBind);
+    process.off('disconnect', end);
+    process.off('SIGTERM', end);
+    runFor(wiring, options);
+  };
+  process.on('message', onBind);
+  process.on('disconnect', end);
+  process.on('SIGTERM', end);
+  process.send?.({ type: 'spare' } satisfies ChildReport);
+}
+
+/** The options of a `bind` request, when `request` is one with a tenant and a store folder named. */
+function bindOptionsOf(request: unknown): FunctionProcessOptions | undefined {
+  const r = request as { type?: unknown; options?: Partial<FunctionProcessOptions> } | null;
+  if (r?.type !== 'bind' || typeof r.options !== 'object' || r.options === null) return undefined;
+  const { tenantId, storeDir } = r.options;
+  return typeof tenantId === 'string' && typeof storeDir === 'string'
+    ? (r.options as FunctionProcessOptions)
+    : undefined;
+}
+
+function runFor(wiring: FunctionProcessWiring, options: FunctionProcessOptions): void {
   const post = (report: ChildReport) => process.send?.(report);
   const own: StoreRef = { kind: 'dedicated', tenantId: options.tenantId };
   // Before tracing, which writes into the same folder.
@@ -132,6 +150,8 @@ export function runFunctionProcess(wiring: FunctionProcessWiring): void {
       else call?.resolve();
       return;
     }
+    // Bound once, for life: a second `bind` (its host never sends one) changes nothing.
+    if (request.type !== 'invoke') return;
     // The process runs the release it was started for, whatever the record says meanwhile (the host
     // replaces the process when the tenant's release changes, after its events in flight finish).
     current =

@@ -6,12 +6,18 @@ import type { TenantId } from '../core/ids.ts';
 import type { JobRecord } from '../core/job.ts';
 import type { FunctionSettings, Tenant } from '../core/tenant.ts';
 import type { SendMessage } from '../ports/message-queue.ts';
-import { type Call, childReportOf, jobsOf, protocolViolation } from './child-protocol.ts';
-import type { ChildRequest, FunctionProcessOptions } from './function-process.ts';
+import {
+  type Call,
+  type ChildRequest,
+  childReportOf,
+  type FunctionProcessOptions,
+  jobsOf,
+  protocolViolation,
+} from './child-protocol.ts';
 import type { FunctionRuntime } from './function-runtime.ts';
-import { forkPrebuilt } from './prebuilt.ts';
 import { hasEnded, stopProcess } from './process-stop.ts';
 import { createSlotReservations, FunctionBusyError } from './slot-reservations.ts';
+import { forkFunctionProcess, type SpareProcesses } from './spare-processes.ts';
 import { watchStartErrors } from './start-failure.ts';
 
 export interface FunctionInfo {
@@ -20,8 +26,10 @@ export interface FunctionInfo {
   model: string;
   pid?: number;
   state: 'cold' | 'warm';
-  /** The last cold start: fork until the handler is ready, milliseconds. */
+  /** The last cold start: fork (or a spare's hand-over) until the handler is ready, milliseconds. */
   coldStartMs?: number;
+  /** Where the last cold start's process came from: a spare forked ahead (spare-processes.ts) or a fork of its own. */
+  startedFrom?: 'spare' | 'fork';
   coldStarts: number;
   inFlight: number;
   settings: FunctionSettings;
@@ -48,6 +56,8 @@ export interface ProcessRuntimeOptions {
   onJob?(job: JobRecord): void;
   onColdStart?(info: FunctionInfo, ms: number): void;
   onError?(error: unknown): void;
+  /** Spare processes a cold start takes one of instead of forking (the host's; none: every start forks). */
+  spares?: Pick<SpareProcesses, 'take'>;
 }
 
 export interface ProcessRuntime extends FunctionRuntime {
@@ -74,6 +84,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
   let child: ChildProcess | undefined;
   let ready: Promise<void> | undefined;
   let coldStartMs: number | undefined;
+  let startedFrom: 'spare' | 'fork' | undefined;
   let coldStarts = 0;
   /** Processes in a row that ended before they were ready: a provisioned one is tried again after longer. */
   let failedStarts = 0;
@@ -135,6 +146,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     ...(child?.pid !== undefined ? { pid: child.pid } : {}),
     state: child ? 'warm' : 'cold',
     ...(coldStartMs !== undefined ? { coldStartMs } : {}),
+    ...(startedFrom ? { startedFrom } : {}),
     coldStarts,
     inFlight: calls.size,
     settings,
@@ -153,23 +165,17 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
 
   function start(): Promise<void> {
     const started = performance.now();
-    // Prebuilt JavaScript when there is (or can be) a fresh bundle; the TypeScript source through tsx otherwise.
-    // The main is the entry point's (it wires the adapters); named by path, as the prebuilt table names it.
-    const proc = forkPrebuilt(
-      'function-process',
-      { relative: '../entry/function-process', base: import.meta.url },
-      [JSON.stringify(options.child)],
-      {
-        extraExecArgv: [`--max-old-space-size=${Math.max(64, Math.trunc(settings.memoryMb))}`],
-        // stderr is passed on; piped, it also tells why a process that ends before it is ready ended.
-        stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
-        serialization: 'advanced',
-        // A group of its own: a stop signal sent to the server's process group (Ctrl+C, `kill -TERM -PGID`)
-        // must not end the tenant's job mid-run; the host drains it, then ends the process. The process
-        // also ends by itself when the host's channel closes (the host's crash included).
-        detached: true,
-      },
-    );
+    // A spare (forked ahead, loaded, bound to no tenant) when the host keeps one of this memory size: it is
+    // sent this tenant's options (`bind`) once it has loaded. Else a fork of its own, the options in argv.
+    const spare = options.spares?.take(settings.memoryMb);
+    const proc = spare?.proc ?? forkFunctionProcess(JSON.stringify(options.child), settings.memoryMb);
+    startedFrom = spare ? 'spare' : 'fork';
+    let bound = spare === undefined;
+    const bind = () => {
+      bound = true;
+      if (proc.connected) proc.send({ type: 'bind', options: options.child } satisfies ChildRequest);
+    };
+    if (spare?.loaded) bind();
     child = proc;
     live.add(proc);
     coldStarts++;
@@ -189,12 +195,16 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
         }
         const violation = protocolViolation(
           proc,
-          { ready: isReady, stopping: stopping.has(proc) },
+          { ready: isReady, stopping: stopping.has(proc), bound },
           calls,
           report,
         );
         if (violation) {
           breakOff(proc, violation);
+          return;
+        }
+        if (report.type === 'spare') {
+          bind();
           return;
         }
         if (report.type === 'ready') {

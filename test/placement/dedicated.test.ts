@@ -11,7 +11,7 @@ import { parseTenantId } from '../../src/core/ids.ts';
 import { emptyConfig, type Tenant } from '../../src/core/tenant.ts';
 import { openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
 import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
-import { alive, functions, SLOW_FUNDS, submit, until } from './helpers.ts';
+import { alive, functions, SLOW_FUNDS, spares, submit, until } from './helpers.ts';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -50,6 +50,9 @@ describe('dedicated placement', () => {
       (await functions(server)).find((f) => f.tenantId === tenant && f.model === 'finance'),
     );
     expect(before.state).toBe('cold');
+    // A dedicated tenant exists: the host keeps a spare function process (SILOPOOL_SPARE_FUNCTION_PROCESSES,
+    // default 1) loaded and bound to no tenant, which the cold start takes.
+    await until('a loaded spare', async () => (await spares(server)).loaded === 1);
     const job = await submit(server, apiKey, { revenue: 1_000_000 });
     const done = await waitForJob(server, apiKey, job.id);
     expect(done.status).toBe('succeeded');
@@ -72,18 +75,21 @@ describe('dedicated placement', () => {
     expect(warm.pid).not.toBe(server.process.pid);
     expect(warm.coldStartMs).toBeGreaterThan(0);
     expect(warm.coldStarts).toBe(1);
+    expect(warm.startedFrom).toBe('spare');
     // Scale to zero after the 1 s idle timeout: the process is gone.
     await until('scale to zero', async () => {
       const fn = (await functions(server)).find((f) => f.tenantId === tenant && f.model === 'finance')!;
       return fn.state === 'cold' && !fn.pid;
     });
     await until('the process to exit', async () => !alive(warm.pid!));
-    // The next job starts it again: a second cold start.
+    // The next job starts it again: a second cold start, from the spare forked behind the first one taken.
+    await until('another loaded spare', async () => (await spares(server)).loaded === 1);
     const second = await submit(server, apiKey, { revenue: 2_000_000 });
     expect((await waitForJob(server, apiKey, second.id)).status).toBe('succeeded');
     const restarted = (await functions(server)).find((f) => f.tenantId === tenant && f.model === 'finance')!;
     expect(restarted.coldStarts).toBe(2);
     expect(restarted.pid).not.toBe(warm.pid);
+    expect(restarted.startedFrom).toBe('spare');
     // Cold starts are exported as metrics too.
     const metrics = await (await server.api('/metrics', { token: server.operatorToken })).text();
     const labels = `function="${restarted.name}",tenant="${tenant}",model="finance"`;

@@ -10,6 +10,7 @@ export interface FunctionInfo {
   state: 'cold' | 'warm';
   release?: string;
   coldStartMs?: number;
+  startedFrom?: 'spare' | 'fork';
   coldStarts: number;
   inFlight: number;
 }
@@ -18,6 +19,13 @@ export async function functions(server: TestServer): Promise<FunctionInfo[]> {
   const res = await server.api('/v1/admin/functions', { token: server.operatorToken });
   expect(res.status).toBe(200);
   return ((await res.json()) as { items: FunctionInfo[] }).items;
+}
+
+/** The spare function processes the server's dedicated host keeps now (`GET /v1/admin/functions`). */
+export async function spares(server: TestServer): Promise<{ loaded: number; loading: number }> {
+  const res = await server.api('/v1/admin/functions', { token: server.operatorToken });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { spares: { loaded: number; loading: number } }).spares;
 }
 
 export async function until<T>(

@@ -1,7 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { type Call, childStateOf, protocolViolation } from '../../src/runtime/child-protocol.ts';
-import type { ChildReport } from '../../src/runtime/function-process.ts';
+import {
+  type Call,
+  type ChildReport,
+  childReportOf,
+  childStateOf,
+  protocolViolation,
+} from '../../src/runtime/child-protocol.ts';
 
 // The host's table of which report fits which state of a function process. The states a release's model code
 // can reach (busy, stopping) are shown with real processes in test/security/dedicated-process-protocol.test.ts;
@@ -33,15 +38,29 @@ describe('the IPC protocol with a function process', () => {
     expect(childStateOf(proc, { ready: false, stopping: true }, [])).toBe('stopping');
   });
 
-  const starting = { ready: false, stopping: false };
-  const up = { ready: true, stopping: false };
-  const stopped = { ready: true, stopping: true };
+  const starting = { ready: false, stopping: false, bound: true };
+  const up = { ready: true, stopping: false, bound: true };
+  const stopped = { ready: true, stopping: true, bound: true };
+  /** A spare taken by a cold start, not sent its tenant yet. */
+  const unbound = { ready: false, stopping: false, bound: false };
   const calls = (...list: Call[]) => new Map(list.map((c, i) => [i + 1, c]));
+
+  it('takes spare once, from a spare not sent its tenant yet, and ready only after that', () => {
+    expect(protocolViolation(proc, unbound, calls(), { type: 'spare' })).toBeUndefined();
+    expect(protocolViolation(proc, unbound, calls(), { type: 'ready' })).toMatch(
+      'ready before it was sent its tenant',
+    );
+    expect(protocolViolation(proc, starting, calls(), { type: 'spare' })).toMatch('bound to its tenant');
+    expect(protocolViolation(proc, up, calls(), { type: 'spare' })).toMatch(
+      'said it was a spare while ready',
+    );
+    expect(childReportOf({ type: 'spare' })).toEqual({ type: 'spare' });
+  });
 
   it('takes ready once (also from a process stopped while it started)', () => {
     expect(protocolViolation(proc, starting, calls(), { type: 'ready' })).toBeUndefined();
     expect(
-      protocolViolation(proc, { ready: false, stopping: true }, calls(), { type: 'ready' }),
+      protocolViolation(proc, { ready: false, stopping: true, bound: true }, calls(), { type: 'ready' }),
     ).toBeUndefined();
     expect(protocolViolation(proc, up, calls(), { type: 'ready' })).toMatch('ready again while ready');
     expect(protocolViolation(proc, up, calls(call('sent')), { type: 'ready' })).toMatch(

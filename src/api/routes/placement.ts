@@ -14,6 +14,8 @@ export interface PlacementRouteDeps {
   /** The shared store, where an offboarding operation keeps its export. */
   exports: ObjectStore;
   functions(): FunctionInfo[];
+  /** Spare function processes (bound to no tenant) the host keeps now: loaded, and still loading. */
+  spares?(): { loaded: number; loading: number };
 }
 
 /**
@@ -116,10 +118,11 @@ export function placementRoutes(app: FastifyInstance, placement: PlacementRouteD
       config: { audience: 'operator' },
       schema: {
         tags: ['admin'],
-        summary: 'Dedicated function processes: state, pid, cold start, events in flight',
+        summary:
+          'Dedicated function processes: state, pid, cold start (and whether from a spare), events in flight; `spares`: processes loaded ahead and bound to no tenant',
       },
     },
-    async () => ({ items: placement.functions() }),
+    async () => ({ items: placement.functions(), spares: placement.spares?.() ?? { loaded: 0, loading: 0 } }),
   );
 
   // Both answer 202 with the offboarding operation (a retry while it runs answers the same one); its

@@ -1,0 +1,206 @@
+import type { ChildProcess } from 'node:child_process';
+import { type BackoffPolicy, backoffMs } from '../core/backoff.ts';
+import { SPARE_ARGUMENT } from './child-protocol.ts';
+import { forkPrebuilt } from './prebuilt.ts';
+import { hasEnded, stopProcess } from './process-stop.ts';
+import { uncaughtError } from './start-failure.ts';
+
+/**
+ * Forks a dedicated function process: the prebuilt bundle of src/entry/function-process.ts where there is one
+ * (the TypeScript source through tsx otherwise), its heap limited to `memoryMb` (the tenant's function
+ * memory setting), with an IPC channel using the `advanced` serialization.
+ * @param argument the tenant's `FunctionProcessOptions` as JSON, or SPARE_ARGUMENT
+ * @param memoryMb the V8 old-space limit, MiB (at least 64 is passed)
+ */
+export function forkFunctionProcess(argument: string, memoryMb: number): ChildProcess {
+  // The main is the entry point's (it wires the adapters); named by path, as the prebuilt table names it.
+  return forkPrebuilt(
+    'function-process',
+    { relative: '../entry/function-process', base: import.meta.url },
+    [argument],
+    {
+      extraExecArgv: [`--max-old-space-size=${Math.max(64, Math.trunc(memoryMb))}`],
+      // stderr is passed on; piped, it also tells why a process that ends before it is ready ended.
+      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+      serialization: 'advanced',
+      // A group of its own: a stop signal sent to the server's process group (Ctrl+C, `kill -TERM -PGID`)
+      // must not end the tenant's job mid-run; the host drains it, then ends the process. The process
+      // also ends by itself when the host's channel closes (the host's crash included).
+      detached: true,
+    },
+  );
+}
+
+/** A spare handed over: the process, and whether it has loaded (said `spare`) already. */
+export interface TakenSpare {
+  proc: ChildProcess;
+  /** false: its `{ type: 'spare' }` report is still to come, to the taker's own listener. */
+  loaded: boolean;
+}
+
+/**
+ * Dedicated function processes forked ahead of need and bound to no tenant (the embedded analogue of the
+ * execution environments Lambda initialises before an invoke needs one): Node, the bundle, SQLite and the
+ * model code are loaded, no tenant's store is open. A cold start takes one and sends it its tenant
+ * (`bind`); it then opens that tenant's store, as a freshly forked one does, and says `ready`. A process is
+ * bound once and never reused for another tenant (it ends with its function, as any does).
+ */
+export interface SpareProcesses {
+  /**
+   * A spare forked with `memoryMb` (loaded, or still loading), handed over with none of this pool's
+   * listeners left on it, or undefined when there is none (the caller forks a process of its own). Another
+   * is forked behind it after REFILL_DELAY_MS.
+   */
+  take(memoryMb: number): TakenSpare | undefined;
+  /** How many spares to keep ready: 0 stops those there are (the host keeps some while it has dedicated lanes). */
+  keep(count: number): void;
+  /** Spares forked and not handed over now: `loaded` (said `spare`) and still `loading`. */
+  size(): { loaded: number; loading: number };
+  /** Stops every spare (SIGTERM; SIGKILL after 2 s) and forks no more. */
+  close(): Promise<void>;
+}
+
+export interface SpareProcessOptions {
+  /** The memory setting spares are forked with (the default function memory): a tenant with another forks its own. */
+  memoryMb: number;
+  /** Forks one spare; forkFunctionProcess(SPARE_ARGUMENT, memoryMb) unless a test passes another. */
+  fork?(memoryMb: number): ChildProcess;
+  onError?(error: unknown): void;
+}
+
+/** The wait before a spare is forked behind one taken: the taker's first job runs without a fork beside it (ms). */
+export const REFILL_DELAY_MS = 1000;
+/** Spares that end by themselves (a crash at load) are forked again after this, doubled per failure in a row. */
+const RESPAWN: BackoffPolicy = { baseMs: 1000, maxMs: 60_000 };
+const CLOSE_GRACE_MS = 2000;
+
+interface Spare {
+  proc: ChildProcess;
+  loaded: boolean;
+  /** This pool's listeners, removed when the spare is handed over. */
+  detach(): void;
+}
+
+/** Keeps up to `keep(count)` spare function processes; see SpareProcesses. */
+export function createSpareProcesses(options: SpareProcessOptions): SpareProcesses {
+  const fork = options.fork ?? ((memoryMb: number) => forkFunctionProcess(SPARE_ARGUMENT, memoryMb));
+  const spares = new Set<Spare>();
+  /** Spares being stopped (kept fewer, or closed): `close` waits for them. */
+  const ending = new Set<ChildProcess>();
+  let wanted = 0;
+  let closed = false;
+  let failures = 0;
+  let timer: NodeJS.Timeout | undefined;
+
+  function stop(proc: ChildProcess): void {
+    if (hasEnded(proc)) return;
+    ending.add(proc);
+    proc.once('exit', () => ending.delete(proc));
+    stopProcess(proc, 'SIGTERM', CLOSE_GRACE_MS, (why) =>
+      options.onError?.(new Error(`A spare function process: ${why}.`)),
+    );
+  }
+
+  function forkOne(): void {
+    const proc = fork(options.memoryMb);
+    let stderr = '';
+    const spare: Spare = {
+      proc,
+      loaded: false,
+      detach: () => {
+        proc.off('message', onMessage);
+        proc.off('exit', onExit);
+        proc.off('error', onFailure);
+        proc.stderr?.off('data', onStderr);
+      },
+    };
+    const onStderr = (chunk: Buffer) => {
+      process.stderr.write(chunk);
+      stderr = (stderr + chunk.toString('utf8')).slice(-8192);
+    };
+    const onMessage = (message: unknown) => {
+      if ((message as { type?: unknown } | null)?.type !== 'spare' || spare.loaded) return;
+      spare.loaded = true;
+      failures = 0;
+    };
+    const onFailure = (error: unknown) => options.onError?.(error);
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+      spare.detach();
+      if (!spares.delete(spare)) return;
+      // It ended by itself (no stop of ours: those are taken out of `spares` first).
+      failures++;
+      const why = uncaughtError(stderr);
+      options.onError?.(
+        new Error(
+          `A spare function process exited (${signal ?? code}) ${spare.loaded ? 'while it waited' : 'before it loaded'}${why ? `: ${why}` : ''}; another is forked in ${backoffMs(failures - 1, RESPAWN)} ms.`,
+        ),
+      );
+      schedule(backoffMs(failures - 1, RESPAWN));
+    };
+    proc.on('message', onMessage);
+    proc.on('exit', onExit);
+    proc.on('error', onFailure);
+    proc.stderr?.on('data', onStderr);
+    spares.add(spare);
+  }
+
+  function fill(): void {
+    if (closed) return;
+    while (spares.size < wanted) forkOne();
+    while (spares.size > wanted) {
+      const spare = [...spares].at(-1)!;
+      spares.delete(spare);
+      spare.detach();
+      stop(spare.proc);
+    }
+  }
+
+  function schedule(ms: number): void {
+    if (closed || timer) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      fill();
+    }, ms);
+    timer.unref();
+  }
+
+  return {
+    take(memoryMb) {
+      if (closed || Math.trunc(memoryMb) !== Math.trunc(options.memoryMb)) return undefined;
+      // A loaded one first; else the one loading longest (it is nearer ready than a new fork).
+      const pick =
+        [...spares].find((s) => s.loaded && s.proc.connected) ?? [...spares].find((s) => s.proc.connected);
+      if (!pick) return undefined;
+      spares.delete(pick);
+      pick.detach();
+      schedule(REFILL_DELAY_MS);
+      return { proc: pick.proc, loaded: pick.loaded };
+    },
+    keep(count) {
+      const next = Math.max(0, Math.trunc(count));
+      if (next === wanted) return;
+      wanted = next;
+      // Stopping is at once; forking waits for a pending respawn backoff, if there is one.
+      if (!timer || spares.size > wanted) fill();
+    },
+    size() {
+      let loaded = 0;
+      for (const spare of spares) if (spare.loaded) loaded++;
+      return { loaded, loading: spares.size - loaded };
+    },
+    async close() {
+      closed = true;
+      clearTimeout(timer);
+      for (const spare of spares) {
+        spare.detach();
+        stop(spare.proc);
+      }
+      spares.clear();
+      await Promise.all(
+        [...ending].map((proc) =>
+          hasEnded(proc) ? undefined : new Promise<void>((resolve) => proc.once('exit', () => resolve())),
+        ),
+      );
+    },
+  };
+}

@@ -1,0 +1,238 @@
+import { type ChildProcess, fork } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { openDatabase } from '../../src/adapters/embedded/database.ts';
+import { createEmbeddedStoreProvider } from '../../src/adapters/embedded/store-provider.ts';
+import type { TenantId } from '../../src/core/ids.ts';
+import { functionSettingsFor } from '../../src/core/tenant.ts';
+import { SPARE_ARGUMENT } from '../../src/runtime/child-protocol.ts';
+import { createProcessRuntime } from '../../src/runtime/process-runtime.ts';
+import {
+  createSpareProcesses,
+  forkFunctionProcess,
+  REFILL_DELAY_MS,
+  type SpareProcesses,
+} from '../../src/runtime/spare-processes.ts';
+import { makeTenant, randomTenantId } from '../contract/fixtures.ts';
+
+// Spare dedicated function processes (src/runtime/spare-processes.ts): the real prebuilt bundle, real
+// processes, real tenant stores on disk.
+
+const dataDir = mkdtempSync(join(tmpdir(), 'silopool-spares-'));
+const shared = openDatabase(join(dataDir, 'jobs.sqlite'));
+const stores = createEmbeddedStoreProvider(dataDir, shared);
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+afterAll(async () => {
+  await stores.close();
+  shared.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** A dedicated tenant whose store provisioning made (its `jobs.sqlite` and `objects/`). */
+async function provisioned(): Promise<TenantId> {
+  const tenantId = randomTenantId();
+  await stores.provision({ kind: 'dedicated', tenantId });
+  return tenantId;
+}
+
+const alive = (pid: number | undefined) => {
+  try {
+    process.kill(pid as number, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** The files of `dataDir` process `pid` holds open now. */
+const openFilesUnder = (pid: number, dir: string) =>
+  readdirSync(`/proc/${pid}/fd`)
+    .map((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        return '';
+      }
+    })
+    .filter((target) => target.startsWith(dir));
+
+/** A pool whose forks are recorded (pids, in order). */
+function pool(options: { fork?: (memoryMb: number) => ChildProcess; onError?: (e: unknown) => void } = {}) {
+  const forked: ChildProcess[] = [];
+  const spares = createSpareProcesses({
+    memoryMb: 512,
+    fork: (memoryMb) => {
+      const proc = (options.fork ?? ((mb) => forkFunctionProcess(SPARE_ARGUMENT, mb)))(memoryMb);
+      forked.push(proc);
+      return proc;
+    },
+    ...(options.onError ? { onError: options.onError } : {}),
+  });
+  cleanups.push(async () => {
+    await spares.close();
+    for (const proc of forked) if (alive(proc.pid)) proc.kill('SIGKILL');
+  });
+  return { spares, forked };
+}
+
+function runtimeFor(
+  tenantId: TenantId,
+  spares: SpareProcesses,
+  memoryMb = 512,
+  onError?: (e: unknown) => void,
+) {
+  const tenant = makeTenant(tenantId, { placement: 'dedicated' });
+  const runtime = createProcessRuntime({
+    name: `tenant_${tenantId}_finance`,
+    tenantId,
+    model: 'finance',
+    settings: { ...functionSettingsFor(tenant), memoryMb },
+    child: { tenantId, storeDir: join(dataDir, 'tenants', tenantId) },
+    tenant: async () => tenant,
+    send: async () => undefined,
+    spares,
+    ...(onError ? { onError } : {}),
+  });
+  cleanups.push(() => runtime.close());
+  return runtime;
+}
+
+describe('spare function processes', () => {
+  it('a cold start takes a loaded spare, which opened nothing before it was bound and then runs its tenant', async () => {
+    const { spares, forked } = pool();
+    spares.keep(1);
+    await vi.waitFor(() => expect(spares.size()).toEqual({ loaded: 1, loading: 0 }), { timeout: 15_000 });
+    const spare = forked[0]!;
+    // Loaded and bound to no tenant: nothing of the data directory is open in it.
+    expect(openFilesUnder(spare.pid!, dataDir)).toEqual([]);
+
+    const tenantId = await provisioned();
+    const runtime = runtimeFor(tenantId, spares);
+    await expect(runtime.invoke({ Records: [] })).resolves.toEqual({ batchItemFailures: [] });
+    const info = runtime.info();
+    expect(info).toMatchObject({ startedFrom: 'spare', pid: spare.pid, state: 'warm', coldStarts: 1 });
+    // Bound: its tenant's database, and only its tenant's, is open in it.
+    const open = openFilesUnder(spare.pid!, dataDir);
+    expect(open).toContain(join(dataDir, 'tenants', tenantId, 'jobs.sqlite'));
+    expect(open.every((file) => file.startsWith(join(dataDir, 'tenants', tenantId)))).toBe(true);
+
+    // Another spare is forked behind the one taken, after the refill delay (not beside the first job).
+    expect(spares.size()).toEqual({ loaded: 0, loading: 0 });
+    await vi.waitFor(() => expect(spares.size().loaded).toBe(1), { timeout: REFILL_DELAY_MS + 15_000 });
+    expect(forked).toHaveLength(2);
+  }, 60_000);
+
+  it('a spare still loading is taken and bound once it has loaded', async () => {
+    const { spares, forked } = pool();
+    spares.keep(1);
+    expect(spares.size()).toEqual({ loaded: 0, loading: 1 });
+    const tenantId = await provisioned();
+    const runtime = runtimeFor(tenantId, spares);
+    await expect(runtime.invoke({ Records: [] })).resolves.toEqual({ batchItemFailures: [] });
+    expect(runtime.info()).toMatchObject({ startedFrom: 'spare', pid: forked[0]!.pid });
+  }, 60_000);
+
+  it('a tenant with another memory setting forks its own process and leaves the spare', async () => {
+    const { spares, forked } = pool();
+    spares.keep(1);
+    await vi.waitFor(() => expect(spares.size().loaded).toBe(1), { timeout: 15_000 });
+    const runtime = runtimeFor(await provisioned(), spares, 256);
+    await runtime.invoke({ Records: [] });
+    expect(runtime.info().startedFrom).toBe('fork');
+    expect(runtime.info().pid).not.toBe(forked[0]!.pid);
+    expect(spares.size().loaded).toBe(1);
+  }, 60_000);
+
+  it('bound to a tenant without its store, it ends before ready and says why, as a forked one does', async () => {
+    const { spares } = pool();
+    spares.keep(1);
+    await vi.waitFor(() => expect(spares.size().loaded).toBe(1), { timeout: 15_000 });
+    const tenantId = randomTenantId();
+    const runtime = runtimeFor(tenantId, spares);
+    await expect(runtime.invoke({ Records: [] })).rejects.toThrow(
+      new RegExp(`before it was ready: StoreNotFoundError: The dedicated store of tenant ${tenantId}`),
+    );
+    expect(runtime.info().startedFrom).toBe('spare');
+  }, 60_000);
+
+  it('is bound once: a second bind does not open another tenant', async () => {
+    const first = await provisioned();
+    const second = await provisioned();
+    const proc = forkFunctionProcess(SPARE_ARGUMENT, 512);
+    cleanups.push(() => proc.kill('SIGKILL'));
+    const said = (type: string) =>
+      new Promise<void>((resolve) =>
+        proc.on('message', (m: { type?: string }) => m?.type === type && resolve()),
+      );
+    await said('spare');
+    const ready = said('ready');
+    proc.send({ type: 'bind', options: { tenantId: first, storeDir: join(dataDir, 'tenants', first) } });
+    await ready;
+    let readyAgain = false;
+    proc.on('message', (m: { type?: string }) => {
+      if (m?.type === 'ready') readyAgain = true;
+    });
+    proc.send({ type: 'bind', options: { tenantId: second, storeDir: join(dataDir, 'tenants', second) } });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(readyAgain).toBe(false);
+    expect(openFilesUnder(proc.pid!, join(dataDir, 'tenants', second))).toEqual([]);
+    expect(openFilesUnder(proc.pid!, join(dataDir, 'tenants', first)).length).toBeGreaterThan(0);
+  }, 30_000);
+
+  it('a spare that says ready before it is sent its tenant breaks the protocol and is stopped', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'silopool-spare-hostile-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const script = join(dir, 'eager.cjs');
+    writeFileSync(script, `process.send({ type: 'ready' }); setInterval(() => undefined, 1000);`);
+    const { spares, forked } = pool({
+      fork: () => fork(script, [], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'], detached: true }),
+    });
+    spares.keep(1);
+    const errors: unknown[] = [];
+    const runtime = runtimeFor(await provisioned(), spares, 512, (e) => errors.push(e));
+    await expect(runtime.invoke({ Records: [] })).rejects.toThrow(/exited/);
+    expect(String(errors[0])).toMatch('reported ready before it was sent its tenant');
+    await vi.waitFor(() => expect(alive(forked[0]!.pid)).toBe(false), { timeout: 5000 });
+  }, 30_000);
+
+  it('one that crashes while loading is forked again after a growing wait, not in a loop', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'silopool-spare-crash-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const script = join(dir, 'crash.cjs');
+    writeFileSync(script, `console.error('Error: cannot load'); process.exit(3);`);
+    const errors: unknown[] = [];
+    const { spares, forked } = pool({
+      fork: () => fork(script, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], detached: true }),
+      onError: (e) => errors.push(e),
+    });
+    spares.keep(1);
+    await new Promise((r) => setTimeout(r, 3500));
+    // Forked at 0, then after 1 s and 2 s more: three, not hundreds.
+    expect(forked.length).toBeGreaterThanOrEqual(2);
+    expect(forked.length).toBeLessThanOrEqual(3);
+    expect(String(errors[0])).toMatch(
+      /exited \(3\) before it loaded: Error: cannot load; another is forked in 1000 ms/,
+    );
+  }, 30_000);
+
+  it('keep(0) and close end the spares', async () => {
+    const { spares, forked } = pool();
+    spares.keep(2);
+    await vi.waitFor(() => expect(spares.size().loaded).toBe(2), { timeout: 20_000 });
+    spares.keep(1);
+    expect(spares.size().loaded).toBe(1);
+    await vi.waitFor(() => expect(forked.filter((p) => alive(p.pid))).toHaveLength(1), { timeout: 5000 });
+    await spares.close();
+    expect(forked.some((p) => alive(p.pid))).toBe(false);
+    spares.keep(1);
+    expect(forked).toHaveLength(2);
+  }, 60_000);
+});
+
+// The embedded data folder layout the function process expects, for the store-less case above.
+mkdirSync(join(dataDir, 'tenants'), { recursive: true });
