@@ -2,7 +2,8 @@
  * Dedicated placement and the hybrid, against the real server (a child process, as in production):
  * (a) cold start to the first finished job and warm job latency of a dedicated function, against a shared
  *     tenant's job latency in the same run;
- * (b) memory (RSS of the whole process tree) with 100 idle dedicated tenants, against the same server with none;
+ * (b) memory (RSS of the whole process tree) with 100 idle dedicated tenants, against the same server with none,
+ *     on a server that keeps no spare function process and on one that keeps one (the default);
  * (c) onboarding 1,000 shared and 50 dedicated tenants through the operator API;
  * (d) promotion of a tenant with 1,000 finished jobs and their artifacts while it keeps submitting: total
  *     time, and the longest any of its requests waited, against the longest before the move, with the move
@@ -10,8 +11,9 @@
  * Run standalone: `npx tsx bench/placement.ts`; only some cases: `npx tsx bench/placement.ts cold` (or
  * `SILOPOOL_BENCH_PLACEMENT=cold,memory`), cases `cold` (a), `memory` (b), `onboarding` (c), `promotion` (d),
  * `first` (a fresh server's first shared job).
- * `cold` also starts 4 more dedicated tenants one after another and reports the median of their first jobs,
- * so one run gives more than one cold start on this noisy machine.
+ * `cold` also starts 5 more dedicated tenants one after another, each once the host has a loaded spare
+ * process, and 5 on a second server that keeps none (each start forks Node), and reports the medians of
+ * their first jobs, so one run gives more than one cold start of each kind on this noisy machine.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { newTenantId, startTestServer, type TestServer } from '../test/support/server.ts';
@@ -74,20 +76,50 @@ async function timedJob(server: TestServer, key: string): Promise<number> {
 
 async function functionsOf(server: TestServer) {
   const res = await server.api('/v1/admin/functions', { token: server.operatorToken });
-  return (
-    (await res.json()) as { items: { tenantId: string; model: string; coldStartMs?: number; pid?: number }[] }
-  ).items;
+  return (await res.json()) as {
+    items: {
+      tenantId: string;
+      model: string;
+      coldStartMs?: number;
+      startedFrom?: 'spare' | 'fork';
+      pid?: number;
+    }[];
+    spares: { loaded: number; loading: number };
+  };
+}
+
+/**
+ * `count` dedicated tenants created one after another, each one's first job timed (submit to succeeded:
+ * the cold start is in it). With `spare`, each waits until the host has a loaded spare process before its
+ * job (the default server's steady state); without, the server keeps none and every start forks.
+ */
+async function coldStarts(server: TestServer, count: number, spare: boolean) {
+  const firstJobs: number[] = [];
+  const starts: number[] = [];
+  const from: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const next = newTenantId('bded');
+    const { apiKey } = await server.createTenant(next, { placement: 'dedicated', plan: 'enterprise' });
+    while (!(await functionsOf(server)).items.some((f) => f.tenantId === next))
+      await new Promise((r) => setTimeout(r, 50));
+    if (spare)
+      while ((await functionsOf(server)).spares.loaded < 1) await new Promise((r) => setTimeout(r, 50));
+    firstJobs.push(await timedJob(server, apiKey));
+    const fn = (await functionsOf(server)).items.find((f) => f.tenantId === next && f.model === 'finance');
+    if (fn?.coldStartMs !== undefined) starts.push(fn.coldStartMs);
+    from.push(fn?.startedFrom ?? '?');
+  }
+  return { firstJobs, starts, from };
 }
 
 async function coldAndWarm(server: TestServer): Promise<BenchResult[]> {
   const shared = await server.createTenant(newTenantId('bshared'), { plan: 'enterprise' });
   const id = newTenantId('bded');
   const dedicated = await server.createTenant(id, { placement: 'dedicated', plan: 'enterprise' });
-  while (!(await functionsOf(server)).some((f) => f.tenantId === id))
+  while (!(await functionsOf(server)).items.some((f) => f.tenantId === id))
     await new Promise((r) => setTimeout(r, 50));
   const cold = await timedJob(server, dedicated.apiKey);
-  const coldStartMs =
-    (await functionsOf(server)).find((f) => f.tenantId === id && f.model === 'finance')?.coldStartMs ?? 0;
+  const first = (await functionsOf(server)).items.find((f) => f.tenantId === id && f.model === 'finance');
   const warm: number[] = [];
   const sharedTimes: number[] = [];
   await timedJob(server, shared.apiKey);
@@ -96,17 +128,18 @@ async function coldAndWarm(server: TestServer): Promise<BenchResult[]> {
     sharedTimes.push(await timedJob(server, shared.apiKey));
   }
   const sharedMedian = median(sharedTimes);
-  const more: number[] = [];
-  const starts: number[] = [];
-  for (let i = 0; i < 4; i++) {
-    const next = newTenantId('bded');
-    const { apiKey } = await server.createTenant(next, { placement: 'dedicated', plan: 'enterprise' });
-    while (!(await functionsOf(server)).some((f) => f.tenantId === next))
-      await new Promise((r) => setTimeout(r, 50));
-    more.push(await timedJob(server, apiKey));
-    const fn = (await functionsOf(server)).find((f) => f.tenantId === next && f.model === 'finance');
-    if (fn?.coldStartMs !== undefined) starts.push(fn.coldStartMs);
+  const withSpare = await coldStarts(server, 5, true);
+  // The same on a server that keeps no spare: every cold start forks Node.
+  const forking = await startTestServer({
+    env: { SILOPOOL_WORKERS: '2', LOG_LEVEL: 'error', SILOPOOL_SPARE_FUNCTION_PROCESSES: '0' },
+  });
+  let withFork: Awaited<ReturnType<typeof coldStarts>>;
+  try {
+    withFork = await coldStarts(forking, 5, false);
+  } finally {
+    await forking.stop();
   }
+  const each = (xs: number[]) => xs.map((m) => m.toFixed(0)).join(', ');
   return [
     {
       // The server's own first request is in it too (its routes, schemas and stores run for the first time).
@@ -115,26 +148,41 @@ async function coldAndWarm(server: TestServer): Promise<BenchResult[]> {
       unit: 'ms',
       baseline: sharedMedian,
       ratio: cold / sharedMedian,
-      note: 'baseline: shared job, median',
+      note: `baseline: shared job, median; its process came from a ${first?.startedFrom ?? '?'}`,
     },
     {
-      name: 'dedicated function process start (fork to ready), first of a fresh server',
-      value: coldStartMs,
+      name: 'dedicated function process start (to ready), first of a fresh server',
+      value: first?.coldStartMs ?? 0,
       unit: 'ms',
+      note: `from a ${first?.startedFrom ?? '?'}`,
     },
     {
-      name: 'dedicated cold start to first finished job, 4 more tenants (the issue 14 measure, target ≤ 150 ms)',
-      value: median(more),
+      name: 'dedicated cold start to first finished job, 5 more tenants, spare ready (the issue 14 measure, target ≤ 150 ms)',
+      value: median(withSpare.firstJobs),
       unit: 'ms',
       baseline: sharedMedian,
-      ratio: median(more) / sharedMedian,
-      note: `median; each: ${more.map((m) => m.toFixed(0)).join(', ')}`,
+      ratio: median(withSpare.firstJobs) / sharedMedian,
+      note: `median; each: ${each(withSpare.firstJobs)}; processes from: ${withSpare.from.join(', ')}`,
     },
     {
-      name: 'dedicated function process start (fork to ready), 4 more tenants',
-      value: median(starts),
+      name: 'dedicated function process start (bind to ready), 5 more tenants, spare ready',
+      value: median(withSpare.starts),
       unit: 'ms',
-      note: `median; each: ${starts.map((m) => m.toFixed(0)).join(', ')}`,
+      note: `median; each: ${each(withSpare.starts)}`,
+    },
+    {
+      name: 'dedicated cold start to first finished job, 5 tenants, no spare (SILOPOOL_SPARE_FUNCTION_PROCESSES=0: a fork each)',
+      value: median(withFork.firstJobs),
+      unit: 'ms',
+      baseline: sharedMedian,
+      ratio: median(withFork.firstJobs) / sharedMedian,
+      note: `median; each: ${each(withFork.firstJobs)}; processes from: ${withFork.from.join(', ')}`,
+    },
+    {
+      name: 'dedicated function process start (fork to ready), 5 tenants, no spare',
+      value: median(withFork.starts),
+      unit: 'ms',
+      note: `median; each: ${each(withFork.starts)}`,
     },
     {
       name: 'dedicated warm job latency (median of 30)',
@@ -147,8 +195,14 @@ async function coldAndWarm(server: TestServer): Promise<BenchResult[]> {
   ];
 }
 
-async function idleMemory(): Promise<BenchResult[]> {
-  const server = await startTestServer({ env: { SILOPOOL_WORKERS: '2' } });
+/**
+ * RSS of the server's process tree with 100 idle dedicated tenants against the same server with none. With
+ * `spares` > 0 the tree holds that many spare function processes once a tenant is dedicated (none before).
+ */
+async function idleMemory(spares: number): Promise<BenchResult[]> {
+  const server = await startTestServer({
+    env: { SILOPOOL_WORKERS: '2', SILOPOOL_SPARE_FUNCTION_PROCESSES: String(spares) },
+  });
   try {
     await new Promise((r) => setTimeout(r, 3000));
     const none = treeRssMb(server.process.pid!);
@@ -159,17 +213,18 @@ async function idleMemory(): Promise<BenchResult[]> {
         ),
       );
     }
-    while ((await functionsOf(server)).length < 200) await new Promise((r) => setTimeout(r, 100));
+    while ((await functionsOf(server)).items.length < 200) await new Promise((r) => setTimeout(r, 100));
     await new Promise((r) => setTimeout(r, 3000));
     const hundred = treeRssMb(server.process.pid!);
+    const held = (await functionsOf(server)).spares;
     return [
       {
-        name: 'RSS, process tree, 100 idle dedicated tenants',
+        name: `RSS, process tree, 100 idle dedicated tenants, SILOPOOL_SPARE_FUNCTION_PROCESSES=${spares}`,
         value: hundred,
         unit: 'MB',
         baseline: none,
         ratio: hundred / none,
-        note: 'baseline: no dedicated tenant; idle functions are scaled to zero',
+        note: `baseline: no dedicated tenant; idle functions are scaled to zero; spares held: ${held.loaded} loaded, ${held.loading} loading`,
       },
     ];
   } finally {
@@ -341,7 +396,7 @@ export async function benchPlacement(cases: PlacementCase[] = casesFromEnv()): P
       await server.stop();
     }
   }
-  if (cases.includes('memory')) results.push(...(await idleMemory()));
+  if (cases.includes('memory')) results.push(...(await idleMemory(0)), ...(await idleMemory(1)));
   return results;
 }
 

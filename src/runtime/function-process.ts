@@ -60,14 +60,32 @@ export function runFunctionProcess(wiring: FunctionProcessWiring): void {
     const options = bindOptionsOf(request);
     if (!options) return;
     process.off('message', onBind);
-    process.off('disconnect', end);
+    process.off('disconnect', endOrphaned);
     process.off('SIGTERM', end);
     runFor(wiring, options);
   };
   process.on('message', onBind);
-  process.on('disconnect', end);
+  process.on('disconnect', endOrphaned);
   process.on('SIGTERM', end);
   process.send?.({ type: 'spare' } satisfies ChildReport);
+}
+
+/**
+ * Ends this process because its host's channel closed (the host crashed or was SIGKILLed: no host is left
+ * to stop it), and with it what its model code started in its process group (it leads one: it was forked
+ * `detached`), which would otherwise outlive it. The host stops the group itself on every other path
+ * (process-stop.ts).
+ */
+function endOrphaned(): void {
+  process.once('exit', () => {
+    try {
+      // The group's id is this process's pid while it leads it; it still does at exit.
+      process.kill(-process.pid, 'SIGKILL');
+    } catch {
+      // Not a group leader (started by hand, without `detached`): only this process ends.
+    }
+  });
+  process.exit(0);
 }
 
 /** The options of a `bind` request, when `request` is one with a tenant and a store folder named. */
@@ -169,7 +187,7 @@ function runFor(wiring: FunctionProcessWiring, options: FunctionProcessOptions):
     );
   });
   // An orphaned function (its host died) stops instead of holding the tenant's store.
-  process.on('disconnect', () => void flushTracing().then(() => process.exit(0)));
+  process.on('disconnect', () => void flushTracing().then(endOrphaned));
   process.on('SIGTERM', () => {
     void flushTracing().then(() => {
       store.close();

@@ -17,6 +17,9 @@ let server: TestServer | undefined;
 let idle: { id: string; apiKey: string };
 /** Its function stays until the server stops. */
 let kept: { id: string; apiKey: string };
+/** Its function stays until the server is killed (SIGKILL: no host code runs). */
+let orphaned: { id: string; apiKey: string };
+let dataDir: string;
 let markers: string;
 const variant = (t: { id: string }) => `finance-${t.id}`;
 
@@ -37,7 +40,8 @@ const SPAWNS = (dir: string) => `run: (input, rules) => {
 
 beforeAll(async () => {
   markers = mkdtempSync(join(tmpdir(), 'silopool-process-group-'));
-  server = await startTestServer({ env: { SILOPOOL_WORKERS: '1' } });
+  server = await startTestServer({ env: { SILOPOOL_WORKERS: '1' }, keepData: true });
+  dataDir = server.dataDir;
   const dedicated = async (prefix: string, idleTimeoutSec: number) => {
     const id = newTenantId(prefix);
     const created = await server!.createTenant(id, {
@@ -49,8 +53,9 @@ beforeAll(async () => {
   };
   idle = await dedicated('spawn-idle', 1);
   kept = await dedicated('spawn-kept', 300);
+  orphaned = await dedicated('spawn-orphan', 300);
   const variants = [];
-  for (const t of [idle, kept])
+  for (const t of [idle, kept, orphaned])
     variants.push({
       name: variant(t),
       model: 'finance',
@@ -60,7 +65,7 @@ beforeAll(async () => {
       body: SPAWNS(join(markers, t.id)),
     });
   // The variants write the pid of the process they spawned there.
-  for (const t of [idle, kept]) mkdirSync(join(markers, t.id));
+  for (const t of [idle, kept, orphaned]) mkdirSync(join(markers, t.id));
   publishRelease(server.dataDir, 'rg', { variants });
   const op = await startRollout(server, 'rg', { observeSec: 0 });
   expect((await waitForOperation(server, op.id, 60_000)).status).toBe('succeeded');
@@ -71,6 +76,7 @@ afterAll(async () => {
   await server?.stop();
   for (const pid of spawned) if (!gone(pid)) process.kill(pid, 'SIGKILL');
   rmSync(markers, { recursive: true, force: true });
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
 
 /** Runs a job of `t`'s variant; the function process it ran in, and the process its code spawned. */
@@ -97,6 +103,19 @@ describe('a dedicated function process whose model code spawns a process deaf to
     const { grandchild } = await runJob(kept);
     await server!.stop();
     server = undefined;
+    await until('the spawned process ended', async () => gone(grandchild), 3000);
+  }, 60_000);
+
+  it('a server killed with SIGKILL (no host code runs) leaves no spawned process behind either', async () => {
+    server = await startTestServer({ env: { SILOPOOL_WORKERS: '1' }, dataDir });
+    await until('the lanes of the tenant', async () =>
+      (await functions(server!)).some((f) => f.tenantId === orphaned.id),
+    );
+    const { pid, grandchild } = await runJob(orphaned);
+    await server.kill();
+    server = undefined;
+    // The function process sees its channel close and ends its process group with it.
+    await until('the function process ended', async () => gone(pid), 5000);
     await until('the spawned process ended', async () => gone(grandchild), 3000);
   }, 60_000);
 });
