@@ -50,7 +50,10 @@ export function startEmbeddedPlacement(
       events.publish(job);
     },
     onColdStart: (fn, ms) =>
-      app.log.info({ function: fn.name, pid: fn.pid, coldStartMs: ms }, 'function cold start'),
+      app.log.info(
+        { function: fn.name, pid: fn.pid, coldStartMs: ms, startedFrom: fn.startedFrom },
+        'function cold start',
+      ),
     onError: (error) => app.log.error({ err: error }, 'dedicated host error'),
   });
   const operations = createSqliteOperationStore(platform.db);
