@@ -69,6 +69,12 @@ export interface ProcessRuntime extends FunctionRuntime {
 const WARM_RETRY: BackoffPolicy = { baseMs: 1000, maxMs: 30_000 };
 /** A provisioned process that ends sooner than this after `ready` counts as a failed start (ms). */
 const WARM_MIN_LIFE_MS = 10_000;
+/**
+ * The sends (webhook and notification announcements) one function process may have in flight through its host:
+ * a job asks for one or two, and at most `reservedConcurrency` jobs run in it at once.
+ */
+export const maxSendsInFlight = (settings: FunctionSettings): number =>
+  Math.max(64, 4 * settings.reservedConcurrency);
 /** How long a function process may take to end after SIGTERM before it is killed (idle stop, settings change). */
 const STOP_GRACE_MS = 5000;
 /** The same when the host closes (the server stops): shorter, the server's own stop is waiting. */
@@ -181,6 +187,8 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     coldStarts++;
     const starting = watchStartErrors(proc);
     let isReady = false;
+    /** Sends this process asked for that the host has not answered yet. */
+    let sendsInFlight = 0;
     /** When it reported ready (performance.now(), ms). */
     let readyAt = 0;
     const whenReady = new Promise<void>((resolve, reject) => {
@@ -233,14 +241,33 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
             );
           else options.onJob?.(report.job);
         } else if (report.type === 'send') {
+          const answer = (error?: unknown) => {
+            if (proc.connected)
+              proc.send({
+                type: 'sent',
+                id: report.id,
+                ...(error !== undefined ? { error: String(error) } : {}),
+              } satisfies ChildRequest);
+          };
+          // Model code asks for the sends: a flood of them (each a queue write and a promise here) grew the
+          // host's memory without bound. Past the cap one is refused at once, answered with an error.
+          if (sendsInFlight >= maxSendsInFlight(settings)) {
+            const error = new ForbiddenError(
+              `The function ${options.name} asked for more than ${maxSendsInFlight(settings)} sends at once; refused.`,
+            );
+            refuse(error);
+            answer(error);
+            return;
+          }
+          sendsInFlight++;
           options
             .send(report.queue, report.message, (jobId) => runs(proc, jobId))
+            .finally(() => sendsInFlight--)
             .then(
-              () => proc.connected && proc.send({ type: 'sent', id: report.id } satisfies ChildRequest),
+              () => answer(),
               (error: unknown) => {
                 if (error instanceof ForbiddenError) refuse(error);
-                if (proc.connected)
-                  proc.send({ type: 'sent', id: report.id, error: String(error) } satisfies ChildRequest);
+                answer(error);
               },
             );
         } else {
