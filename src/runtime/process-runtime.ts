@@ -1,7 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { type BackoffPolicy, backoffMs } from '../core/backoff.ts';
-import { ForbiddenError } from '../core/errors.ts';
+import type { BackoffPolicy } from '../core/backoff.ts';
 import type { TenantId } from '../core/ids.ts';
 import type { JobRecord } from '../core/job.ts';
 import type { FunctionSettings, Tenant } from '../core/tenant.ts';
@@ -15,7 +14,9 @@ import {
   protocolViolation,
 } from './child-protocol.ts';
 import type { FunctionRuntime } from './function-runtime.ts';
+import { createProcessRequests } from './process-requests.ts';
 import { hasEnded, stopProcess } from './process-stop.ts';
+import { createRestartBackoff } from './restart-backoff.ts';
 import { createSlotReservations, FunctionBusyError } from './slot-reservations.ts';
 import { forkFunctionProcess, type SpareProcesses } from './spare-processes.ts';
 import { watchStartErrors } from './start-failure.ts';
@@ -69,12 +70,6 @@ export interface ProcessRuntime extends FunctionRuntime {
 const WARM_RETRY: BackoffPolicy = { baseMs: 1000, maxMs: 30_000 };
 /** A provisioned process that ends sooner than this after `ready` counts as a failed start (ms). */
 const WARM_MIN_LIFE_MS = 10_000;
-/**
- * The sends (webhook and notification announcements) one function process may have in flight through its host:
- * a job asks for one or two, and at most `reservedConcurrency` jobs run in it at once.
- */
-export const maxSendsInFlight = (settings: FunctionSettings): number =>
-  Math.max(64, 4 * settings.reservedConcurrency);
 /** How long a function process may take to end after SIGTERM before it is killed (idle stop, settings change). */
 const STOP_GRACE_MS = 5000;
 /** The same when the host closes (the server stops): shorter, the server's own stop is waiting. */
@@ -92,10 +87,9 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
   let coldStartMs: number | undefined;
   let startedFrom: 'spare' | 'fork' | undefined;
   let coldStarts = 0;
-  /** Processes in a row that ended before they were ready: a provisioned one is tried again after longer. */
-  let failedStarts = 0;
-  let retryTimer: NodeJS.Timeout | undefined;
   let idleTimer: NodeJS.Timeout | undefined;
+  /** Processes in a row that failed to start: a provisioned one is tried again after longer. */
+  const warmRestarts = createRestartBackoff(WARM_RETRY, () => keepWarm());
   let closed = false;
   let nextId = 1;
   const calls = new Map<number, Call>();
@@ -187,8 +181,18 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     coldStarts++;
     const starting = watchStartErrors(proc);
     let isReady = false;
-    /** Sends this process asked for that the host has not answered yet. */
-    let sendsInFlight = 0;
+    const requests = createProcessRequests(
+      {
+        name: options.name,
+        tenantId: options.tenantId,
+        settings: () => settings,
+        send: options.send,
+        ...(options.onJob ? { onJob: options.onJob } : {}),
+        refuse,
+      },
+      proc,
+      (jobId) => runs(proc, jobId),
+    );
     /** When it reported ready (performance.now(), ms). */
     let readyAt = 0;
     const whenReady = new Promise<void>((resolve, reject) => {
@@ -222,55 +226,9 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
           coldStartMs = performance.now() - started;
           options.onColdStart?.(info(), coldStartMs);
           resolve();
-        } else if (report.type === 'job') {
-          // The process runs model code a release brings (a tenant's variant): a status for another
-          // tenant's job, for a job it does not run, or after its event ended (a job id made up stayed
-          // `running` in the metrics for good) is not relayed to event streams and metrics.
-          const { tenantId, id } = report.job;
-          if (tenantId !== options.tenantId)
-            refuse(
-              new ForbiddenError(
-                `The function of tenant ${options.tenantId} reported a job of tenant ${tenantId}; ignored.`,
-              ),
-            );
-          else if (!runs(proc, id))
-            refuse(
-              new ForbiddenError(
-                `The function ${options.name} reported job ${String(id).slice(0, 40)} that it is not running; ignored.`,
-              ),
-            );
-          else options.onJob?.(report.job);
-        } else if (report.type === 'send') {
-          const answer = (error?: unknown) => {
-            if (proc.connected)
-              proc.send({
-                type: 'sent',
-                id: report.id,
-                ...(error !== undefined ? { error: String(error) } : {}),
-              } satisfies ChildRequest);
-          };
-          // Model code asks for the sends: a flood of them (each a queue write and a promise here) grew the
-          // host's memory without bound. Past the cap one is refused at once, answered with an error.
-          if (sendsInFlight >= maxSendsInFlight(settings)) {
-            const error = new ForbiddenError(
-              `The function ${options.name} asked for more than ${maxSendsInFlight(settings)} sends at once; refused.`,
-            );
-            refuse(error);
-            answer(error);
-            return;
-          }
-          sendsInFlight++;
-          options
-            .send(report.queue, report.message, (jobId) => runs(proc, jobId))
-            .finally(() => sendsInFlight--)
-            .then(
-              () => answer(),
-              (error: unknown) => {
-                if (error instanceof ForbiddenError) refuse(error);
-                answer(error);
-              },
-            );
-        } else {
+        } else if (report.type === 'job') requests.job(report);
+        else if (report.type === 'send') requests.send(report);
+        else {
           // It fits: an event sent to this process and not answered yet.
           const call = calls.get(report.id);
           if (!call) return;
@@ -305,7 +263,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
         // tried again after a growing wait: replaced at once, either was forked several times a second.
         if (!isReady || settings.provisionedConcurrency <= 0 || closed) return;
         if (performance.now() - readyAt >= WARM_MIN_LIFE_MS) {
-          failedStarts = 0;
+          warmRestarts.succeeded();
           setTimeout(keepWarm, 100).unref();
           return;
         }
@@ -314,7 +272,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
             `The provisioned function process ${options.name} ended ${Math.round(performance.now() - readyAt)} ms after it was ready; started again after a wait.`,
           ),
         );
-        warmRetry();
+        warmRestarts.failed();
       });
     });
     whenReady.catch(() => undefined);
@@ -329,26 +287,12 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
   function keepWarm(): void {
     if (closed || settings.provisionedConcurrency <= 0) return;
     clearTimeout(idleTimer);
-    if (child || retryTimer) return;
+    if (child || warmRestarts.waiting()) return;
     ready = start();
     ready.catch((error: unknown) => {
       options.onError?.(error);
-      warmRetry();
+      warmRestarts.failed();
     });
-  }
-
-  /** Starts the provisioned process again after a wait that doubles with each failed start in a row. */
-  function warmRetry(): void {
-    failedStarts++;
-    if (closed || retryTimer) return;
-    retryTimer = setTimeout(
-      () => {
-        retryTimer = undefined;
-        keepWarm();
-      },
-      backoffMs(failedStarts - 1, WARM_RETRY),
-    );
-    retryTimer.unref();
   }
 
   /**
@@ -449,7 +393,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
       closed = true;
       reservations.close();
       clearTimeout(idleTimer);
-      clearTimeout(retryTimer);
+      warmRestarts.stop();
       // Every process not exited: the current one and those stopped before (idle, settings) that may still
       // ignore their SIGTERM, whose 5 s kill is an unref'd timer the server's exit would never run.
       const ending = [...live].map((proc) => {

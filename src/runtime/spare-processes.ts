@@ -1,8 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
-import { type BackoffPolicy, backoffMs } from '../core/backoff.ts';
+import type { BackoffPolicy } from '../core/backoff.ts';
 import { SPARE_ARGUMENT } from './child-protocol.ts';
 import { forkPrebuilt } from './prebuilt.ts';
 import { hasEnded, stopProcess } from './process-stop.ts';
+import { createRestartBackoff } from './restart-backoff.ts';
 import { uncaughtError } from './start-failure.ts';
 
 /**
@@ -89,8 +90,10 @@ export function createSpareProcesses(options: SpareProcessOptions): SpareProcess
   const ending = new Set<ChildProcess>();
   let wanted = 0;
   let closed = false;
-  let failures = 0;
-  let timer: NodeJS.Timeout | undefined;
+  /** Spares in a row that ended by themselves: the next is forked after longer. */
+  const respawns = createRestartBackoff(RESPAWN, () => fill());
+  /** The refill behind a spare taken. */
+  let refill: NodeJS.Timeout | undefined;
 
   function stop(proc: ChildProcess): void {
     if (hasEnded(proc)) return;
@@ -121,21 +124,20 @@ export function createSpareProcesses(options: SpareProcessOptions): SpareProcess
     const onMessage = (message: unknown) => {
       if ((message as { type?: unknown } | null)?.type !== 'spare' || spare.loaded) return;
       spare.loaded = true;
-      failures = 0;
+      respawns.succeeded();
     };
     const onFailure = (error: unknown) => options.onError?.(error);
     const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
       spare.detach();
       if (!spares.delete(spare)) return;
       // It ended by itself (no stop of ours: those are taken out of `spares` first).
-      failures++;
       const why = uncaughtError(stderr);
+      const waitMs = respawns.failed();
       options.onError?.(
         new Error(
-          `A spare function process exited (${signal ?? code}) ${spare.loaded ? 'while it waited' : 'before it loaded'}${why ? `: ${why}` : ''}; another is forked in ${backoffMs(failures - 1, RESPAWN)} ms.`,
+          `A spare function process exited (${signal ?? code}) ${spare.loaded ? 'while it waited' : 'before it loaded'}${why ? `: ${why}` : ''}; another is forked in ${waitMs} ms.`,
         ),
       );
-      schedule(backoffMs(failures - 1, RESPAWN));
     };
     proc.on('message', onMessage);
     proc.on('exit', onExit);
@@ -144,24 +146,17 @@ export function createSpareProcesses(options: SpareProcessOptions): SpareProcess
     spares.add(spare);
   }
 
+  /** Stops spares above `wanted` at once; forks up to it unless a respawn wait is under way (its end fills). */
   function fill(): void {
     if (closed) return;
-    while (spares.size < wanted) forkOne();
     while (spares.size > wanted) {
       const spare = [...spares].at(-1)!;
       spares.delete(spare);
       spare.detach();
       stop(spare.proc);
     }
-  }
-
-  function schedule(ms: number): void {
-    if (closed || timer) return;
-    timer = setTimeout(() => {
-      timer = undefined;
-      fill();
-    }, ms);
-    timer.unref();
+    if (respawns.waiting()) return;
+    while (spares.size < wanted) forkOne();
   }
 
   return {
@@ -173,15 +168,20 @@ export function createSpareProcesses(options: SpareProcessOptions): SpareProcess
       if (!pick) return undefined;
       spares.delete(pick);
       pick.detach();
-      schedule(REFILL_DELAY_MS);
+      if (!refill) {
+        refill = setTimeout(() => {
+          refill = undefined;
+          fill();
+        }, REFILL_DELAY_MS);
+        refill.unref();
+      }
       return { proc: pick.proc, loaded: pick.loaded };
     },
     keep(count) {
       const next = Math.max(0, Math.trunc(count));
       if (next === wanted) return;
       wanted = next;
-      // Stopping is at once; forking waits for a pending respawn backoff, if there is one.
-      if (!timer || spares.size > wanted) fill();
+      fill();
     },
     size() {
       let loaded = 0;
@@ -190,7 +190,8 @@ export function createSpareProcesses(options: SpareProcessOptions): SpareProcess
     },
     async close() {
       closed = true;
-      clearTimeout(timer);
+      clearTimeout(refill);
+      respawns.stop();
       for (const spare of spares) {
         spare.detach();
         stop(spare.proc);

@@ -22,7 +22,8 @@ vi.mock('../../src/runtime/prebuilt.ts', async (original) => ({
   forkPrebuilt: (_e: unknown, _s: unknown, args: string[], options: object) =>
     fork(script, args, { ...options, execArgv: [] }),
 }));
-const { createProcessRuntime, maxSendsInFlight } = await import('../../src/runtime/process-runtime.ts');
+const { createProcessRuntime } = await import('../../src/runtime/process-runtime.ts');
+const { maxSendsInFlight } = await import('../../src/runtime/process-requests.ts');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('a function process flooding its host with sends', () => {
