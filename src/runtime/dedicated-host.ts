@@ -28,7 +28,7 @@ export interface DedicatedHostOptions {
   /**
    * Spare function processes kept loaded while there is at least one dedicated lane: a cold start takes one
    * (bound to its tenant then) instead of forking (spare-processes.ts). Each costs one idle Node process's
-   * memory. Default 0 (the server's setting, SILOPOOL_SPARE_FUNCTION_PROCESSES, defaults to 1).
+   * memory (≈ 23 MB of its own, docs/benchmarks.md "Session 22"). Default 0 (the server's setting, SILOPOOL_SPARE_FUNCTION_PROCESSES, defaults to 1).
    */
   spareProcesses?: number;
   onJob?(job: JobRecord): void;
