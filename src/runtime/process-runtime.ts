@@ -163,6 +163,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     wake();
   }
 
+  /** Starts a process (throws, changing nothing, when a fork starts none); resolves once it is ready. */
   function start(): Promise<void> {
     const started = performance.now();
     // A spare (forked ahead, loaded, bound to no tenant) when the host keeps one of this memory size: it is
@@ -288,11 +289,19 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     if (closed || settings.provisionedConcurrency <= 0) return;
     clearTimeout(idleTimer);
     if (child || warmRestarts.waiting()) return;
-    ready = start();
-    ready.catch((error: unknown) => {
+    const failed = (error: unknown) => {
       options.onError?.(error);
       warmRestarts.failed();
-    });
+    };
+    // A fork that starts no process (out of memory or processes) throws: here in a timer or a microtask,
+    // where a throw ended the server. It is a failed start like any.
+    try {
+      ready = start();
+    } catch (error) {
+      failed(error);
+      return;
+    }
+    ready.catch(failed);
   }
 
   /**

@@ -12,10 +12,11 @@ import { uncaughtError } from './start-failure.ts';
  * memory setting), with an IPC channel using the `advanced` serialization.
  * @param argument the tenant's `FunctionProcessOptions` as JSON, or SPARE_ARGUMENT
  * @param memoryMb the V8 old-space limit, MiB (at least 64 is passed)
+ * @throws when no process started: what `fork` throws (ENOMEM), or an Error from `startedProcess`
  */
 export function forkFunctionProcess(argument: string, memoryMb: number): ChildProcess {
   // The main is the entry point's (it wires the adapters); named by path, as the prebuilt table names it.
-  return forkPrebuilt(
+  const proc = forkPrebuilt(
     'function-process',
     { relative: '../entry/function-process', base: import.meta.url },
     [argument],
@@ -30,6 +31,19 @@ export function forkFunctionProcess(argument: string, memoryMb: number): ChildPr
       detached: true,
     },
   );
+  return startedProcess(proc);
+}
+
+/**
+ * `proc` when its fork started a process; else throws. A spawn that fails asynchronously (EAGAIN: out of
+ * processes; EMFILE: out of file descriptors) leaves a ChildProcess with no pid that emits `error` and never
+ * `exit`: held as a process, it was waited on for good (a function failed every event, a spare filled its
+ * slot). Its `error` is heard here, so it is never an unhandled one.
+ */
+export function startedProcess(proc: ChildProcess): ChildProcess {
+  if (proc.pid !== undefined) return proc;
+  proc.on('error', () => undefined);
+  throw new Error('fork started no process (out of processes, memory or file descriptors)');
 }
 
 /** A spare handed over: the process, and whether it has loaded (said `spare`) already. */
@@ -66,6 +80,12 @@ export interface SpareProcessOptions {
   memoryMb: number;
   /** Forks one spare; forkFunctionProcess(SPARE_ARGUMENT, memoryMb) unless a test passes another. */
   fork?(memoryMb: number): ChildProcess;
+  /**
+   * How long a spare may take to load (say `spare`), ms; default LOAD_TIMEOUT_MS. One that has not is stopped
+   * and counted as one that crashed: held, it filled its slot for good and every cold start that took it
+   * waited for it until its event timed out.
+   */
+  loadTimeoutMs?: number;
   onError?(error: unknown): void;
 }
 
@@ -74,6 +94,8 @@ export const REFILL_DELAY_MS = 1000;
 /** Spares that end by themselves (a crash at load) are forked again after this, doubled per failure in a row. */
 const RESPAWN: BackoffPolicy = { baseMs: 1000, maxMs: 60_000 };
 const CLOSE_GRACE_MS = 2000;
+/** A spare loads in 0.1–0.3 s (through tsx, without a prebuilt bundle, in 2–3 s): one not loaded by this is stuck. */
+export const LOAD_TIMEOUT_MS = 60_000;
 
 interface Spare {
   proc: ChildProcess;
@@ -104,13 +126,39 @@ export function createSpareProcesses(options: SpareProcessOptions): SpareProcess
     );
   }
 
-  function forkOne(): void {
-    const proc = fork(options.memoryMb);
+  /** Counts a spare that failed (crashed, never started, stuck loading): the next is forked after a wait. */
+  function failed(what: string, why?: string): void {
+    const waitMs = respawns.failed();
+    options.onError?.(new Error(`${what}${why ? `: ${why}` : ''}; another is forked in ${waitMs} ms.`));
+  }
+
+  /** Forks one spare; false when no process started (counted as a failure: the next waits). */
+  function forkOne(): boolean {
+    let proc: ChildProcess;
+    try {
+      proc = startedProcess(fork(options.memoryMb));
+    } catch (error) {
+      // In a timer (the refill, a respawn) a throw ended the server; a fork that started no process held a
+      // slot as `loading` for good, and no spare was forked again.
+      failed(`A spare function process could not be forked (${String(error)})`);
+      return false;
+    }
     let stderr = '';
+    const loadTimeoutMs = options.loadTimeoutMs ?? LOAD_TIMEOUT_MS;
+    const loading = setTimeout(() => {
+      if (!spares.delete(spare)) return;
+      spare.detach();
+      stop(proc);
+      failed(
+        `A spare function process (pid ${proc.pid}) did not load within ${loadTimeoutMs / 1000} s and was stopped`,
+      );
+    }, loadTimeoutMs);
+    loading.unref();
     const spare: Spare = {
       proc,
       loaded: false,
       detach: () => {
+        clearTimeout(loading);
         proc.off('message', onMessage);
         proc.off('exit', onExit);
         proc.off('error', onFailure);
@@ -124,6 +172,7 @@ export function createSpareProcesses(options: SpareProcessOptions): SpareProcess
     const onMessage = (message: unknown) => {
       if ((message as { type?: unknown } | null)?.type !== 'spare' || spare.loaded) return;
       spare.loaded = true;
+      clearTimeout(loading);
       respawns.succeeded();
     };
     const onFailure = (error: unknown) => options.onError?.(error);
@@ -131,12 +180,9 @@ export function createSpareProcesses(options: SpareProcessOptions): SpareProcess
       spare.detach();
       if (!spares.delete(spare)) return;
       // It ended by itself (no stop of ours: those are taken out of `spares` first).
-      const why = uncaughtError(stderr);
-      const waitMs = respawns.failed();
-      options.onError?.(
-        new Error(
-          `A spare function process exited (${signal ?? code}) ${spare.loaded ? 'while it waited' : 'before it loaded'}${why ? `: ${why}` : ''}; another is forked in ${waitMs} ms.`,
-        ),
+      failed(
+        `A spare function process exited (${signal ?? code}) ${spare.loaded ? 'while it waited' : 'before it loaded'}`,
+        uncaughtError(stderr),
       );
     };
     proc.on('message', onMessage);
@@ -144,9 +190,13 @@ export function createSpareProcesses(options: SpareProcessOptions): SpareProcess
     proc.on('error', onFailure);
     proc.stderr?.on('data', onStderr);
     spares.add(spare);
+    return true;
   }
 
-  /** Stops spares above `wanted` at once; forks up to it unless a respawn wait is under way (its end fills). */
+  /**
+   * Stops spares above `wanted` at once; forks up to it unless a respawn wait is under way (its end fills),
+   * and no further once a fork fails (that starts a wait).
+   */
   function fill(): void {
     if (closed) return;
     while (spares.size > wanted) {
@@ -155,8 +205,7 @@ export function createSpareProcesses(options: SpareProcessOptions): SpareProcess
       spare.detach();
       stop(spare.proc);
     }
-    if (respawns.waiting()) return;
-    while (spares.size < wanted) forkOne();
+    while (spares.size < wanted && !respawns.waiting()) if (!forkOne()) return;
   }
 
   return {

@@ -62,7 +62,13 @@ const openFilesUnder = (pid: number, dir: string) =>
     .filter((target) => target.startsWith(dir));
 
 /** A pool whose forks are recorded (pids, in order). */
-function pool(options: { fork?: (memoryMb: number) => ChildProcess; onError?: (e: unknown) => void } = {}) {
+function pool(
+  options: {
+    fork?: (memoryMb: number) => ChildProcess;
+    onError?: (e: unknown) => void;
+    loadTimeoutMs?: number;
+  } = {},
+) {
   const forked: ChildProcess[] = [];
   const spares = createSpareProcesses({
     memoryMb: 512,
@@ -72,12 +78,25 @@ function pool(options: { fork?: (memoryMb: number) => ChildProcess; onError?: (e
       return proc;
     },
     ...(options.onError ? { onError: options.onError } : {}),
+    ...(options.loadTimeoutMs !== undefined ? { loadTimeoutMs: options.loadTimeoutMs } : {}),
   });
   cleanups.push(async () => {
     await spares.close();
     for (const proc of forked) if (alive(proc.pid)) proc.kill('SIGKILL');
   });
   return { spares, forked };
+}
+
+/** What `spares.take` hands over from now on: each spare's pid and whether it had loaded. */
+function takesOf(spares: SpareProcesses): { pid: number | undefined; loaded: boolean }[] {
+  const taken: { pid: number | undefined; loaded: boolean }[] = [];
+  const take = spares.take.bind(spares);
+  spares.take = (memoryMb) => {
+    const spare = take(memoryMb);
+    if (spare) taken.push({ pid: spare.proc.pid, loaded: spare.loaded });
+    return spare;
+  };
+  return taken;
 }
 
 function runtimeFor(
@@ -129,11 +148,13 @@ describe('spare function processes', () => {
 
   it('a spare still loading is taken and bound once it has loaded', async () => {
     const { spares, forked } = pool();
+    const runtime = runtimeFor(await provisioned(), spares);
+    const taken = takesOf(spares);
+    // Forked and invoked in one go: the spare cannot have loaded (said `spare`) when it is taken.
     spares.keep(1);
-    expect(spares.size()).toEqual({ loaded: 0, loading: 1 });
-    const tenantId = await provisioned();
-    const runtime = runtimeFor(tenantId, spares);
-    await expect(runtime.invoke({ Records: [] })).resolves.toEqual({ batchItemFailures: [] });
+    const answer = runtime.invoke({ Records: [] });
+    await expect(answer).resolves.toEqual({ batchItemFailures: [] });
+    expect(taken).toEqual([{ pid: forked[0]!.pid, loaded: false }]);
     expect(runtime.info()).toMatchObject({ startedFrom: 'spare', pid: forked[0]!.pid });
   }, 60_000);
 
@@ -192,10 +213,13 @@ describe('spare function processes', () => {
     const { spares, forked } = pool({
       fork: () => fork(script, [], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'], detached: true }),
     });
-    spares.keep(1);
     const errors: unknown[] = [];
     const runtime = runtimeFor(await provisioned(), spares, 512, (e) => errors.push(e));
+    const taken = takesOf(spares);
+    // Taken before its `ready` can arrive (a `ready` the pool heard first was lost, and the test hung).
+    spares.keep(1);
     await expect(runtime.invoke({ Records: [] })).rejects.toThrow(/exited/);
+    expect(taken).toEqual([{ pid: forked[0]!.pid, loaded: false }]);
     expect(String(errors[0])).toMatch('reported ready before it was sent its tenant');
     await vi.waitFor(() => expect(alive(forked[0]!.pid)).toBe(false), { timeout: 5000 });
   }, 30_000);
@@ -218,6 +242,70 @@ describe('spare function processes', () => {
     expect(String(errors[0])).toMatch(
       /exited \(3\) before it loaded: Error: cannot load; another is forked in 1000 ms/,
     );
+  }, 30_000);
+
+  it('a fork that starts no process is tried again after a wait: the pool kept it as loading for good', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'silopool-spare-nofork-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const errors: unknown[] = [];
+    let forks = 0;
+    const { spares } = pool({
+      // The first fails the way EAGAIN (out of processes) does: no pid, an `error` event, never `exit`.
+      fork: (mb) =>
+        forks++ === 0
+          ? fork(join(dir, 'x.cjs'), [], {
+              execPath: join(dir, 'no-such-node'),
+              stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+            })
+          : forkFunctionProcess(SPARE_ARGUMENT, mb),
+      onError: (e) => errors.push(e),
+    });
+    spares.keep(1);
+    await vi.waitFor(() => expect(spares.size()).toEqual({ loaded: 1, loading: 0 }), { timeout: 15_000 });
+    expect(forks).toBe(2);
+    expect(String(errors[0])).toMatch(
+      /could not be forked.*started no process.*another is forked in 1000 ms/,
+    );
+  }, 30_000);
+
+  it('a fork that throws (ENOMEM) in the refill behind a take is tried again after a wait, never thrown out of the timer', async () => {
+    const errors: unknown[] = [];
+    let forks = 0;
+    const { spares } = pool({
+      fork: (mb) => {
+        if (forks++ === 1) throw Object.assign(new Error('spawn ENOMEM'), { code: 'ENOMEM' });
+        return forkFunctionProcess(SPARE_ARGUMENT, mb);
+      },
+      onError: (e) => errors.push(e),
+    });
+    spares.keep(1);
+    await vi.waitFor(() => expect(spares.size().loaded).toBe(1), { timeout: 15_000 });
+    const taken = spares.take(512)!;
+    cleanups.push(() => taken.proc.kill('SIGKILL'));
+    // The refill (after REFILL_DELAY_MS) throws; the next fork, 1 s later, works.
+    await vi.waitFor(() => expect(spares.size().loaded).toBe(1), { timeout: REFILL_DELAY_MS + 15_000 });
+    expect(forks).toBe(3);
+    expect(String(errors[0])).toMatch(/could not be forked \(Error: spawn ENOMEM\)/);
+  }, 30_000);
+
+  it('one that does not load within its deadline is stopped and another forked: it held its slot for good', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'silopool-spare-stuck-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const script = join(dir, 'stuck.cjs');
+    writeFileSync(script, `setInterval(() => undefined, 1000);`);
+    const errors: unknown[] = [];
+    const { spares, forked } = pool({
+      fork: () => fork(script, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], detached: true }),
+      onError: (e) => errors.push(e),
+      loadTimeoutMs: 300,
+    });
+    spares.keep(1);
+    await vi.waitFor(() => expect(alive(forked[0]!.pid)).toBe(false), { timeout: 5000 });
+    expect(String(errors[0])).toMatch(
+      /did not load within 0.3 s and was stopped; another is forked in 1000 ms/,
+    );
+    // Its slot is free: another is forked after the wait (and stopped in its turn).
+    await vi.waitFor(() => expect(forked.length).toBeGreaterThanOrEqual(2), { timeout: 5000 });
   }, 30_000);
 
   it('keep(0) and close end the spares', async () => {
