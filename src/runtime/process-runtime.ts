@@ -174,7 +174,10 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     let bound = spare === undefined;
     const bind = () => {
       bound = true;
-      if (proc.connected) proc.send({ type: 'bind', options: options.child } satisfies ChildRequest);
+      // Never to a process signalled to end (its lane closed, the server stops): its `spare` crossed the
+      // stop, and bound now it would open the store of a tenant perhaps demoted or offboarded meanwhile.
+      if (proc.connected && !stopping.has(proc))
+        proc.send({ type: 'bind', options: options.child } satisfies ChildRequest);
     };
     if (spare?.loaded) bind();
     child = proc;

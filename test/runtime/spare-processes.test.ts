@@ -1,5 +1,13 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
@@ -306,6 +314,44 @@ describe('spare function processes', () => {
     );
     // Its slot is free: another is forked after the wait (and stopped in its turn).
     await vi.waitFor(() => expect(forked.length).toBeGreaterThanOrEqual(2), { timeout: 5000 });
+  }, 30_000);
+
+  it('a spare its function stopped while it loaded is never sent the tenant (a `spare` that crossed the stop)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'silopool-spare-crossed-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const script = join(dir, 'crossed.cjs');
+    const bound = join(dir, 'bound');
+    // It says `spare` only as the SIGTERM arrives (its report and the host's stop cross), then waits.
+    writeFileSync(
+      script,
+      `process.on('SIGTERM', () => process.send({ type: 'spare' }));
+       require('node:fs').writeFileSync(${JSON.stringify(join(dir, 'listening'))}, '');
+       process.on('message', (m) => { if (m.type === 'bind') require('node:fs').writeFileSync(${JSON.stringify(bound)}, m.options.tenantId); });
+       setInterval(() => undefined, 1000);`,
+    );
+    const { spares, forked } = pool({
+      fork: () => fork(script, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], detached: true }),
+    });
+    spares.keep(1);
+    const tenantId = await provisioned();
+    const tenant = makeTenant(tenantId, { placement: 'dedicated' });
+    await vi.waitFor(() => expect(existsSync(join(dir, 'listening'))).toBe(true), { timeout: 5000 });
+    // Provisioned: started (from the loading spare) at once, with no event; then its lane closes.
+    const runtime = createProcessRuntime({
+      name: `tenant_${tenantId}_finance`,
+      tenantId,
+      model: 'finance',
+      settings: { ...functionSettingsFor(tenant), provisionedConcurrency: 1 },
+      child: { tenantId, storeDir: join(dataDir, 'tenants', tenantId) },
+      tenant: async () => tenant,
+      send: async () => undefined,
+      spares,
+    });
+    await vi.waitFor(() =>
+      expect(runtime.info()).toMatchObject({ startedFrom: 'spare', pid: forked[0]!.pid }),
+    );
+    await runtime.close();
+    expect(existsSync(bound)).toBe(false);
   }, 30_000);
 
   it('keep(0) and close end the spares', async () => {
