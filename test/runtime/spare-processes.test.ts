@@ -4,6 +4,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   readlinkSync,
   rmSync,
   writeFileSync,
@@ -68,6 +69,12 @@ const openFilesUnder = (pid: number, dir: string) =>
       }
     })
     .filter((target) => target.startsWith(dir));
+
+/** The `--max-old-space-size` flag process `pid` runs with. */
+const heapLimitOf = (pid: number) =>
+  readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+    .split('\0')
+    .find((arg) => arg.startsWith('--max-old-space-size='));
 
 /** A pool whose forks are recorded (pids, in order). */
 function pool(
@@ -175,6 +182,9 @@ describe('spare function processes', () => {
     expect(runtime.info().startedFrom).toBe('fork');
     expect(runtime.info().pid).not.toBe(forked[0]!.pid);
     expect(spares.size().loaded).toBe(1);
+    // Each runs with its own heap limit: the tenant's 256 MB, the spare's 512 MB.
+    expect(heapLimitOf(runtime.info().pid!)).toBe('--max-old-space-size=256');
+    expect(heapLimitOf(forked[0]!.pid!)).toBe('--max-old-space-size=512');
   }, 60_000);
 
   it('bound to a tenant without its store, it ends before ready and says why, as a forked one does', async () => {
@@ -361,10 +371,15 @@ describe('spare function processes', () => {
     spares.keep(1);
     expect(spares.size().loaded).toBe(1);
     await vi.waitFor(() => expect(forked.filter((p) => alive(p.pid))).toHaveLength(1), { timeout: 5000 });
+    spares.keep(0);
+    expect(spares.size()).toEqual({ loaded: 0, loading: 0 });
+    await vi.waitFor(() => expect(forked.filter((p) => alive(p.pid))).toHaveLength(0), { timeout: 5000 });
+    spares.keep(1);
+    expect(forked).toHaveLength(3);
     await spares.close();
     expect(forked.some((p) => alive(p.pid))).toBe(false);
     spares.keep(1);
-    expect(forked).toHaveLength(2);
+    expect(forked).toHaveLength(3);
   }, 60_000);
 });
 
