@@ -342,6 +342,10 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     if (closed) throw new FunctionBusyError(options.name);
     clearTimeout(idleTimer);
     const tenant = await options.tenant();
+    // Closed while the record was read (its lane closed: a demotion, an offboarding, the server's stop): a
+    // process started now (a spare taken, a fork) ran the event after close(), which had ended the rest, and
+    // stayed until its idle timeout.
+    if (closed) throw new FunctionBusyError(options.name);
     if (!child) ready = start();
     const proc = child!;
     const id = nextId++;

@@ -364,6 +364,39 @@ describe('spare function processes', () => {
     expect(existsSync(bound)).toBe(false);
   }, 30_000);
 
+  it('a function closed while its event waited for the tenant record takes no spare and starts nothing', async () => {
+    const { spares } = pool();
+    spares.keep(1);
+    await vi.waitFor(() => expect(spares.size().loaded).toBe(1), { timeout: 15_000 });
+    const tenantId = await provisioned();
+    const tenant = makeTenant(tenantId, { placement: 'dedicated' });
+    let lookedUp!: () => void;
+    const runtime = createProcessRuntime({
+      name: `tenant_${tenantId}_finance`,
+      tenantId,
+      model: 'finance',
+      settings: functionSettingsFor(tenant),
+      child: { tenantId, storeDir: join(dataDir, 'tenants', tenantId) },
+      // The record is read while the lane closes (a demotion, an offboarding, the server's stop).
+      tenant: () =>
+        new Promise((resolve) => {
+          lookedUp = () => resolve(tenant);
+        }),
+      send: async () => undefined,
+      spares,
+    });
+    cleanups.push(() => runtime.close());
+    const taken = takesOf(spares);
+    const answer = runtime.invoke({ Records: [] });
+    answer.catch(() => undefined);
+    await vi.waitFor(() => expect(lookedUp).toBeDefined());
+    await runtime.close();
+    lookedUp();
+    await expect(answer).rejects.toThrow();
+    expect(taken).toEqual([]);
+    expect(runtime.info()).toMatchObject({ state: 'cold', coldStarts: 0 });
+  }, 30_000);
+
   it('keep(0) and close end the spares', async () => {
     const { spares, forked } = pool();
     spares.keep(2);
