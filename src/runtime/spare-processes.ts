@@ -94,12 +94,19 @@ export const REFILL_DELAY_MS = 1000;
 /** Spares that end by themselves (a crash at load) are forked again after this, doubled per failure in a row. */
 const RESPAWN: BackoffPolicy = { baseMs: 1000, maxMs: 60_000 };
 const CLOSE_GRACE_MS = 2000;
+/**
+ * A spare that ends by itself sooner than this after it loaded counts as one that failed to start: the wait
+ * before the next is not reset by its load (ms; the provisioned processes' rule, process-runtime.ts).
+ */
+const MIN_LIFE_MS = 10_000;
 /** A spare loads in 0.1–0.3 s (through tsx, without a prebuilt bundle, in 2–3 s): one not loaded by this is stuck. */
 export const LOAD_TIMEOUT_MS = 60_000;
 
 interface Spare {
   proc: ChildProcess;
   loaded: boolean;
+  /** When it said `spare` (performance.now(), ms). */
+  loadedAt: number;
   /** This pool's listeners, removed when the spare is handed over. */
   detach(): void;
 }
@@ -157,6 +164,7 @@ export function createSpareProcesses(options: SpareProcessOptions): SpareProcess
     const spare: Spare = {
       proc,
       loaded: false,
+      loadedAt: 0,
       detach: () => {
         clearTimeout(loading);
         proc.off('message', onMessage);
@@ -172,14 +180,16 @@ export function createSpareProcesses(options: SpareProcessOptions): SpareProcess
     const onMessage = (message: unknown) => {
       if ((message as { type?: unknown } | null)?.type !== 'spare' || spare.loaded) return;
       spare.loaded = true;
+      spare.loadedAt = performance.now();
       clearTimeout(loading);
-      respawns.succeeded();
     };
     const onFailure = (error: unknown) => options.onError?.(error);
     const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
       spare.detach();
       if (!spares.delete(spare)) return;
-      // It ended by itself (no stop of ours: those are taken out of `spares` first).
+      // It ended by itself (no stop of ours: those are taken out of `spares` first). One that crashed right
+      // after it loaded (each load had reset the wait) was forked again every second for good.
+      if (spare.loaded && performance.now() - spare.loadedAt >= MIN_LIFE_MS) respawns.succeeded();
       failed(
         `A spare function process exited (${signal ?? code}) ${spare.loaded ? 'while it waited' : 'before it loaded'}`,
         uncaughtError(stderr),
@@ -217,6 +227,8 @@ export function createSpareProcesses(options: SpareProcessOptions): SpareProcess
       if (!pick) return undefined;
       spares.delete(pick);
       pick.detach();
+      // Loaded and handed over: a start that worked, the next failure waits the shortest time again.
+      if (pick.loaded) respawns.succeeded();
       if (!refill) {
         refill = setTimeout(() => {
           refill = undefined;

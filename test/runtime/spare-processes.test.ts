@@ -262,6 +262,25 @@ describe('spare function processes', () => {
     );
   }, 30_000);
 
+  it('one that crashes right after it loaded is forked again after a growing wait too, not every second', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'silopool-spare-brief-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const script = join(dir, 'brief.cjs');
+    // It loads (says `spare`), then crashes 50 ms later: each load had reset the wait to 1 s.
+    writeFileSync(script, `process.send({ type: 'spare' }); setTimeout(() => process.exit(4), 50);`);
+    const errors: unknown[] = [];
+    const { spares, forked } = pool({
+      fork: () => fork(script, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], detached: true }),
+      onError: (e) => errors.push(e),
+    });
+    spares.keep(1);
+    await new Promise((r) => setTimeout(r, 7500));
+    // Forked at 0, then after 1, 2 and 4 s more (each ≈ 0.1 s to load and crash): four, not six or seven.
+    expect(forked.length).toBeGreaterThanOrEqual(3);
+    expect(forked.length).toBeLessThanOrEqual(4);
+    expect(String(errors[1])).toMatch(/exited \(4\) while it waited; another is forked in 2000 ms/);
+  }, 30_000);
+
   it('a fork that starts no process is tried again after a wait: the pool kept it as loading for good', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'silopool-spare-nofork-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
