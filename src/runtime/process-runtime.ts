@@ -183,7 +183,8 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     child = proc;
     live.add(proc);
     coldStarts++;
-    const starting = watchStartErrors(proc);
+    // A spare's stderr from before it was taken too: the why of a crash read just before the take was lost.
+    const starting = watchStartErrors(proc, spare?.stderr);
     let isReady = false;
     const requests = createProcessRequests(
       {

@@ -51,6 +51,8 @@ export interface TakenSpare {
   proc: ChildProcess;
   /** false: its `{ type: 'spare' }` report is still to come, to the taker's own listener. */
   loaded: boolean;
+  /** The end of what it wrote to stderr so far (the taker keeps it: it may say why the process ends). */
+  stderr: string;
 }
 
 /**
@@ -105,6 +107,8 @@ export const LOAD_TIMEOUT_MS = 60_000;
 interface Spare {
   proc: ChildProcess;
   loaded: boolean;
+  /** The end of its stderr so far. */
+  stderr(): string;
   /** When it said `spare` (performance.now(), ms). */
   loadedAt: number;
   /** This pool's listeners, removed when the spare is handed over. */
@@ -165,6 +169,7 @@ export function createSpareProcesses(options: SpareProcessOptions): SpareProcess
       proc,
       loaded: false,
       loadedAt: 0,
+      stderr: () => stderr,
       detach: () => {
         clearTimeout(loading);
         proc.off('message', onMessage);
@@ -236,7 +241,7 @@ export function createSpareProcesses(options: SpareProcessOptions): SpareProcess
         }, REFILL_DELAY_MS);
         refill.unref();
       }
-      return { proc: pick.proc, loaded: pick.loaded };
+      return { proc: pick.proc, loaded: pick.loaded, stderr: pick.stderr() };
     },
     keep(count) {
       const next = Math.max(0, Math.trunc(count));

@@ -242,6 +242,28 @@ describe('spare function processes', () => {
     await vi.waitFor(() => expect(alive(forked[0]!.pid)).toBe(false), { timeout: 5000 });
   }, 30_000);
 
+  it('what a spare wrote to stderr before it was taken still tells why it ended, as a fork of its own would', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'silopool-spare-stderr-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const script = join(dir, 'broken.cjs');
+    // It writes why it is broken while it waits, then ends when it is bound.
+    writeFileSync(
+      script,
+      `console.error('BrokenCacheError: the code cache of this process is damaged');
+       process.on('message', (m) => { if (m.type === 'bind') process.exit(1); });
+       setTimeout(() => process.send({ type: 'spare' }), 200);`,
+    );
+    const { spares } = pool({
+      fork: () => fork(script, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], detached: true }),
+    });
+    spares.keep(1);
+    await vi.waitFor(() => expect(spares.size().loaded).toBe(1), { timeout: 15_000 });
+    const runtime = runtimeFor(await provisioned(), spares);
+    await expect(runtime.invoke({ Records: [] })).rejects.toThrow(
+      /exited \(1\) before it was ready: BrokenCacheError: the code cache of this process is damaged/,
+    );
+  }, 30_000);
+
   it('one that crashes while loading is forked again after a growing wait, not in a loop', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'silopool-spare-crash-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
