@@ -26,9 +26,11 @@ export interface DedicatedHostOptions {
   /** Releases: each lane's process runs its tenant's release; a new release replaces the process. */
   releases?: { catalog: Pick<ReleaseCatalog, 'current'>; dir: string };
   /**
-   * Spare function processes kept loaded while there is at least one dedicated lane: a cold start takes one
-   * (bound to its tenant then) instead of forking (spare-processes.ts). Each costs one idle Node process's
-   * memory (≈ 23 MB of its own, docs/benchmarks.md "Session 22"). Default 0 (the server's setting, SILOPOOL_SPARE_FUNCTION_PROCESSES, defaults to 1).
+   * Spare function processes kept loaded while at least one dedicated lane has the default memory setting
+   * (spares are forked with it): a cold start takes one (bound to its tenant then) instead of forking
+   * (spare-processes.ts). Each costs one idle Node process's memory
+   * (≈ 23 MB of its own, docs/benchmarks.md "Session 22"). Default 0 (the server's setting,
+   * SILOPOOL_SPARE_FUNCTION_PROCESSES, defaults to 1).
    */
   spareProcesses?: number;
   onJob?(job: JobRecord): void;
@@ -167,7 +169,12 @@ export function startDedicatedHost(options: DedicatedHostOptions): DedicatedHost
       else lanes.set(key, open(tenant, model, release));
     }
     await Promise.all([...lanes].filter(([key]) => !wanted.has(key)).map(([key, lane]) => close(key, lane)));
-    if (!stopped) spares.keep(lanes.size > 0 ? (options.spareProcesses ?? 0) : 0);
+    // Spares are of the default memory setting: for lanes of other settings (each forks its own) they would
+    // wait for nothing, an idle process each.
+    const takers = [...lanes.values()].some(
+      (lane) => lane.runtime.info().settings.memoryMb === DEFAULT_FUNCTION_SETTINGS.memoryMb,
+    );
+    if (!stopped) spares.keep(takers ? (options.spareProcesses ?? 0) : 0);
   }
 
   // A refresh asked for after a change (a release pin, a move step) never returns the sync under way: that

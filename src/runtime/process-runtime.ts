@@ -163,6 +163,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     wake();
   }
 
+  /** Starts a process (throws, changing nothing, when a fork starts none); resolves once it is ready. */
   function start(): Promise<void> {
     const started = performance.now();
     // A spare (forked ahead, loaded, bound to no tenant) when the host keeps one of this memory size: it is
@@ -173,13 +174,17 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     let bound = spare === undefined;
     const bind = () => {
       bound = true;
-      if (proc.connected) proc.send({ type: 'bind', options: options.child } satisfies ChildRequest);
+      // Never to a process signalled to end (its lane closed, the server stops): its `spare` crossed the
+      // stop, and bound now it would open the store of a tenant perhaps demoted or offboarded meanwhile.
+      if (proc.connected && !stopping.has(proc))
+        proc.send({ type: 'bind', options: options.child } satisfies ChildRequest);
     };
     if (spare?.loaded) bind();
     child = proc;
     live.add(proc);
     coldStarts++;
-    const starting = watchStartErrors(proc);
+    // A spare's stderr from before it was taken too: the why of a crash read just before the take was lost.
+    const starting = watchStartErrors(proc, spare?.stderr);
     let isReady = false;
     const requests = createProcessRequests(
       {
@@ -288,11 +293,19 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     if (closed || settings.provisionedConcurrency <= 0) return;
     clearTimeout(idleTimer);
     if (child || warmRestarts.waiting()) return;
-    ready = start();
-    ready.catch((error: unknown) => {
+    const failed = (error: unknown) => {
       options.onError?.(error);
       warmRestarts.failed();
-    });
+    };
+    // A fork that starts no process (out of memory or processes) throws: here in a timer or a microtask,
+    // where a throw ended the server. It is a failed start like any.
+    try {
+      ready = start();
+    } catch (error) {
+      failed(error);
+      return;
+    }
+    ready.catch(failed);
   }
 
   /**
@@ -330,6 +343,10 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     if (closed) throw new FunctionBusyError(options.name);
     clearTimeout(idleTimer);
     const tenant = await options.tenant();
+    // Closed while the record was read (its lane closed: a demotion, an offboarding, the server's stop): a
+    // process started now (a spare taken, a fork) ran the event after close(), which had ended the rest, and
+    // stayed until its idle timeout.
+    if (closed) throw new FunctionBusyError(options.name);
     if (!child) ready = start();
     const proc = child!;
     const id = nextId++;

@@ -12,10 +12,11 @@ import { uncaughtError } from './start-failure.ts';
  * memory setting), with an IPC channel using the `advanced` serialization.
  * @param argument the tenant's `FunctionProcessOptions` as JSON, or SPARE_ARGUMENT
  * @param memoryMb the V8 old-space limit, MiB (at least 64 is passed)
+ * @throws when no process started: what `fork` throws (ENOMEM), or an Error from `startedProcess`
  */
 export function forkFunctionProcess(argument: string, memoryMb: number): ChildProcess {
   // The main is the entry point's (it wires the adapters); named by path, as the prebuilt table names it.
-  return forkPrebuilt(
+  const proc = forkPrebuilt(
     'function-process',
     { relative: '../entry/function-process', base: import.meta.url },
     [argument],
@@ -30,6 +31,19 @@ export function forkFunctionProcess(argument: string, memoryMb: number): ChildPr
       detached: true,
     },
   );
+  return startedProcess(proc);
+}
+
+/**
+ * `proc` when its fork started a process; else throws. A spawn that fails asynchronously (EAGAIN: out of
+ * processes; EMFILE: out of file descriptors) leaves a ChildProcess with no pid that emits `error` and never
+ * `exit`: held as a process, it was waited on for good (a function failed every event, a spare filled its
+ * slot). Its `error` is heard here, so it is never an unhandled one.
+ */
+export function startedProcess(proc: ChildProcess): ChildProcess {
+  if (proc.pid !== undefined) return proc;
+  proc.on('error', () => undefined);
+  throw new Error('fork started no process (out of processes, memory or file descriptors)');
 }
 
 /** A spare handed over: the process, and whether it has loaded (said `spare`) already. */
@@ -37,6 +51,8 @@ export interface TakenSpare {
   proc: ChildProcess;
   /** false: its `{ type: 'spare' }` report is still to come, to the taker's own listener. */
   loaded: boolean;
+  /** The end of what it wrote to stderr so far (the taker keeps it: it may say why the process ends). */
+  stderr: string;
 }
 
 /**
@@ -66,6 +82,12 @@ export interface SpareProcessOptions {
   memoryMb: number;
   /** Forks one spare; forkFunctionProcess(SPARE_ARGUMENT, memoryMb) unless a test passes another. */
   fork?(memoryMb: number): ChildProcess;
+  /**
+   * How long a spare may take to load (say `spare`), ms; default LOAD_TIMEOUT_MS. One that has not is stopped
+   * and counted as one that crashed: held, it filled its slot for good and every cold start that took it
+   * waited for it until its event timed out.
+   */
+  loadTimeoutMs?: number;
   onError?(error: unknown): void;
 }
 
@@ -74,10 +96,21 @@ export const REFILL_DELAY_MS = 1000;
 /** Spares that end by themselves (a crash at load) are forked again after this, doubled per failure in a row. */
 const RESPAWN: BackoffPolicy = { baseMs: 1000, maxMs: 60_000 };
 const CLOSE_GRACE_MS = 2000;
+/**
+ * A spare that ends by itself sooner than this after it loaded counts as one that failed to start: the wait
+ * before the next is not reset by its load (ms; the provisioned processes' rule, process-runtime.ts).
+ */
+const MIN_LIFE_MS = 10_000;
+/** A spare loads in 0.1–0.3 s (through tsx, without a prebuilt bundle, in 2–3 s): one not loaded by this is stuck. */
+export const LOAD_TIMEOUT_MS = 60_000;
 
 interface Spare {
   proc: ChildProcess;
   loaded: boolean;
+  /** The end of its stderr so far. */
+  stderr(): string;
+  /** When it said `spare` (performance.now(), ms). */
+  loadedAt: number;
   /** This pool's listeners, removed when the spare is handed over. */
   detach(): void;
 }
@@ -104,13 +137,41 @@ export function createSpareProcesses(options: SpareProcessOptions): SpareProcess
     );
   }
 
-  function forkOne(): void {
-    const proc = fork(options.memoryMb);
+  /** Counts a spare that failed (crashed, never started, stuck loading): the next is forked after a wait. */
+  function failed(what: string, why?: string): void {
+    const waitMs = respawns.failed();
+    options.onError?.(new Error(`${what}${why ? `: ${why}` : ''}; another is forked in ${waitMs} ms.`));
+  }
+
+  /** Forks one spare; false when no process started (counted as a failure: the next waits). */
+  function forkOne(): boolean {
+    let proc: ChildProcess;
+    try {
+      proc = startedProcess(fork(options.memoryMb));
+    } catch (error) {
+      // In a timer (the refill, a respawn) a throw ended the server; a fork that started no process held a
+      // slot as `loading` for good, and no spare was forked again.
+      failed(`A spare function process could not be forked (${String(error)})`);
+      return false;
+    }
     let stderr = '';
+    const loadTimeoutMs = options.loadTimeoutMs ?? LOAD_TIMEOUT_MS;
+    const loading = setTimeout(() => {
+      if (!spares.delete(spare)) return;
+      spare.detach();
+      stop(proc);
+      failed(
+        `A spare function process (pid ${proc.pid}) did not load within ${loadTimeoutMs / 1000} s and was stopped`,
+      );
+    }, loadTimeoutMs);
+    loading.unref();
     const spare: Spare = {
       proc,
       loaded: false,
+      loadedAt: 0,
+      stderr: () => stderr,
       detach: () => {
+        clearTimeout(loading);
         proc.off('message', onMessage);
         proc.off('exit', onExit);
         proc.off('error', onFailure);
@@ -124,19 +185,19 @@ export function createSpareProcesses(options: SpareProcessOptions): SpareProcess
     const onMessage = (message: unknown) => {
       if ((message as { type?: unknown } | null)?.type !== 'spare' || spare.loaded) return;
       spare.loaded = true;
-      respawns.succeeded();
+      spare.loadedAt = performance.now();
+      clearTimeout(loading);
     };
     const onFailure = (error: unknown) => options.onError?.(error);
     const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
       spare.detach();
       if (!spares.delete(spare)) return;
-      // It ended by itself (no stop of ours: those are taken out of `spares` first).
-      const why = uncaughtError(stderr);
-      const waitMs = respawns.failed();
-      options.onError?.(
-        new Error(
-          `A spare function process exited (${signal ?? code}) ${spare.loaded ? 'while it waited' : 'before it loaded'}${why ? `: ${why}` : ''}; another is forked in ${waitMs} ms.`,
-        ),
+      // It ended by itself (no stop of ours: those are taken out of `spares` first). One that crashed right
+      // after it loaded (each load had reset the wait) was forked again every second for good.
+      if (spare.loaded && performance.now() - spare.loadedAt >= MIN_LIFE_MS) respawns.succeeded();
+      failed(
+        `A spare function process exited (${signal ?? code}) ${spare.loaded ? 'while it waited' : 'before it loaded'}`,
+        uncaughtError(stderr),
       );
     };
     proc.on('message', onMessage);
@@ -144,9 +205,13 @@ export function createSpareProcesses(options: SpareProcessOptions): SpareProcess
     proc.on('error', onFailure);
     proc.stderr?.on('data', onStderr);
     spares.add(spare);
+    return true;
   }
 
-  /** Stops spares above `wanted` at once; forks up to it unless a respawn wait is under way (its end fills). */
+  /**
+   * Stops spares above `wanted` at once; forks up to it unless a respawn wait is under way (its end fills),
+   * and no further once a fork fails (that starts a wait).
+   */
   function fill(): void {
     if (closed) return;
     while (spares.size > wanted) {
@@ -155,8 +220,7 @@ export function createSpareProcesses(options: SpareProcessOptions): SpareProcess
       spare.detach();
       stop(spare.proc);
     }
-    if (respawns.waiting()) return;
-    while (spares.size < wanted) forkOne();
+    while (spares.size < wanted && !respawns.waiting()) if (!forkOne()) return;
   }
 
   return {
@@ -168,6 +232,8 @@ export function createSpareProcesses(options: SpareProcessOptions): SpareProcess
       if (!pick) return undefined;
       spares.delete(pick);
       pick.detach();
+      // Loaded and handed over: a start that worked, the next failure waits the shortest time again.
+      if (pick.loaded) respawns.succeeded();
       if (!refill) {
         refill = setTimeout(() => {
           refill = undefined;
@@ -175,7 +241,7 @@ export function createSpareProcesses(options: SpareProcessOptions): SpareProcess
         }, REFILL_DELAY_MS);
         refill.unref();
       }
-      return { proc: pick.proc, loaded: pick.loaded };
+      return { proc: pick.proc, loaded: pick.loaded, stderr: pick.stderr() };
     },
     keep(count) {
       const next = Math.max(0, Math.trunc(count));

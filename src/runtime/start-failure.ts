@@ -8,13 +8,17 @@ const KEPT_BYTES = 8192;
  * child that ends before (its store missing, its bundle gone, a bad flag) is reported with why it ended, not
  * only its exit code: that was in the server's raw stderr alone, among other processes' lines.
  */
-export function watchStartErrors(proc: ChildProcess): {
+export function watchStartErrors(
+  proc: ChildProcess,
+  /** What the child wrote before this watch began (a spare's, kept by its pool until it was taken). */
+  written = '',
+): {
   /** The child is ready: nothing more is kept. */
   ready(): void;
   /** Once the child's stderr has ended (at most `waitMs` after its exit): the line that says why it ended. */
   reason(waitMs?: number): Promise<string | undefined>;
 } {
-  let tail: string | undefined = '';
+  let tail: string | undefined = written.slice(-KEPT_BYTES);
   const ended = new Promise<void>((resolve) => {
     if (!proc.stderr) return resolve();
     proc.stderr.on('data', (chunk: Buffer) => {

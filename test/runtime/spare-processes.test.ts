@@ -1,5 +1,14 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
@@ -61,8 +70,20 @@ const openFilesUnder = (pid: number, dir: string) =>
     })
     .filter((target) => target.startsWith(dir));
 
+/** The `--max-old-space-size` flag process `pid` runs with. */
+const heapLimitOf = (pid: number) =>
+  readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+    .split('\0')
+    .find((arg) => arg.startsWith('--max-old-space-size='));
+
 /** A pool whose forks are recorded (pids, in order). */
-function pool(options: { fork?: (memoryMb: number) => ChildProcess; onError?: (e: unknown) => void } = {}) {
+function pool(
+  options: {
+    fork?: (memoryMb: number) => ChildProcess;
+    onError?: (e: unknown) => void;
+    loadTimeoutMs?: number;
+  } = {},
+) {
   const forked: ChildProcess[] = [];
   const spares = createSpareProcesses({
     memoryMb: 512,
@@ -72,12 +93,25 @@ function pool(options: { fork?: (memoryMb: number) => ChildProcess; onError?: (e
       return proc;
     },
     ...(options.onError ? { onError: options.onError } : {}),
+    ...(options.loadTimeoutMs !== undefined ? { loadTimeoutMs: options.loadTimeoutMs } : {}),
   });
   cleanups.push(async () => {
     await spares.close();
     for (const proc of forked) if (alive(proc.pid)) proc.kill('SIGKILL');
   });
   return { spares, forked };
+}
+
+/** What `spares.take` hands over from now on: each spare's pid and whether it had loaded. */
+function takesOf(spares: SpareProcesses): { pid: number | undefined; loaded: boolean }[] {
+  const taken: { pid: number | undefined; loaded: boolean }[] = [];
+  const take = spares.take.bind(spares);
+  spares.take = (memoryMb) => {
+    const spare = take(memoryMb);
+    if (spare) taken.push({ pid: spare.proc.pid, loaded: spare.loaded });
+    return spare;
+  };
+  return taken;
 }
 
 function runtimeFor(
@@ -129,11 +163,13 @@ describe('spare function processes', () => {
 
   it('a spare still loading is taken and bound once it has loaded', async () => {
     const { spares, forked } = pool();
+    const runtime = runtimeFor(await provisioned(), spares);
+    const taken = takesOf(spares);
+    // Forked and invoked in one go: the spare cannot have loaded (said `spare`) when it is taken.
     spares.keep(1);
-    expect(spares.size()).toEqual({ loaded: 0, loading: 1 });
-    const tenantId = await provisioned();
-    const runtime = runtimeFor(tenantId, spares);
-    await expect(runtime.invoke({ Records: [] })).resolves.toEqual({ batchItemFailures: [] });
+    const answer = runtime.invoke({ Records: [] });
+    await expect(answer).resolves.toEqual({ batchItemFailures: [] });
+    expect(taken).toEqual([{ pid: forked[0]!.pid, loaded: false }]);
     expect(runtime.info()).toMatchObject({ startedFrom: 'spare', pid: forked[0]!.pid });
   }, 60_000);
 
@@ -146,6 +182,9 @@ describe('spare function processes', () => {
     expect(runtime.info().startedFrom).toBe('fork');
     expect(runtime.info().pid).not.toBe(forked[0]!.pid);
     expect(spares.size().loaded).toBe(1);
+    // Each runs with its own heap limit: the tenant's 256 MB, the spare's 512 MB.
+    expect(heapLimitOf(runtime.info().pid!)).toBe('--max-old-space-size=256');
+    expect(heapLimitOf(forked[0]!.pid!)).toBe('--max-old-space-size=512');
   }, 60_000);
 
   it('bound to a tenant without its store, it ends before ready and says why, as a forked one does', async () => {
@@ -192,12 +231,37 @@ describe('spare function processes', () => {
     const { spares, forked } = pool({
       fork: () => fork(script, [], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'], detached: true }),
     });
-    spares.keep(1);
     const errors: unknown[] = [];
     const runtime = runtimeFor(await provisioned(), spares, 512, (e) => errors.push(e));
+    const taken = takesOf(spares);
+    // Taken before its `ready` can arrive (a `ready` the pool heard first was lost, and the test hung).
+    spares.keep(1);
     await expect(runtime.invoke({ Records: [] })).rejects.toThrow(/exited/);
+    expect(taken).toEqual([{ pid: forked[0]!.pid, loaded: false }]);
     expect(String(errors[0])).toMatch('reported ready before it was sent its tenant');
     await vi.waitFor(() => expect(alive(forked[0]!.pid)).toBe(false), { timeout: 5000 });
+  }, 30_000);
+
+  it('what a spare wrote to stderr before it was taken still tells why it ended, as a fork of its own would', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'silopool-spare-stderr-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const script = join(dir, 'broken.cjs');
+    // It writes why it is broken while it waits, then ends when it is bound.
+    writeFileSync(
+      script,
+      `console.error('BrokenCacheError: the code cache of this process is damaged');
+       process.on('message', (m) => { if (m.type === 'bind') process.exit(1); });
+       setTimeout(() => process.send({ type: 'spare' }), 200);`,
+    );
+    const { spares } = pool({
+      fork: () => fork(script, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], detached: true }),
+    });
+    spares.keep(1);
+    await vi.waitFor(() => expect(spares.size().loaded).toBe(1), { timeout: 15_000 });
+    const runtime = runtimeFor(await provisioned(), spares);
+    await expect(runtime.invoke({ Records: [] })).rejects.toThrow(
+      /exited \(1\) before it was ready: BrokenCacheError: the code cache of this process is damaged/,
+    );
   }, 30_000);
 
   it('one that crashes while loading is forked again after a growing wait, not in a loop', async () => {
@@ -220,6 +284,160 @@ describe('spare function processes', () => {
     );
   }, 30_000);
 
+  it('one that crashes right after it loaded is forked again after a growing wait too, not every second', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'silopool-spare-brief-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const script = join(dir, 'brief.cjs');
+    // It loads (says `spare`), then crashes 50 ms later: each load had reset the wait to 1 s.
+    writeFileSync(script, `process.send({ type: 'spare' }); setTimeout(() => process.exit(4), 50);`);
+    const errors: unknown[] = [];
+    const { spares, forked } = pool({
+      fork: () => fork(script, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], detached: true }),
+      onError: (e) => errors.push(e),
+    });
+    spares.keep(1);
+    await new Promise((r) => setTimeout(r, 7500));
+    // Forked at 0, then after 1, 2 and 4 s more (each ≈ 0.1 s to load and crash): four, not six or seven.
+    expect(forked.length).toBeGreaterThanOrEqual(3);
+    expect(forked.length).toBeLessThanOrEqual(4);
+    expect(String(errors[1])).toMatch(/exited \(4\) while it waited; another is forked in 2000 ms/);
+  }, 30_000);
+
+  it('a fork that starts no process is tried again after a wait: the pool kept it as loading for good', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'silopool-spare-nofork-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const errors: unknown[] = [];
+    let forks = 0;
+    const { spares } = pool({
+      // The first fails the way EAGAIN (out of processes) does: no pid, an `error` event, never `exit`.
+      fork: (mb) =>
+        forks++ === 0
+          ? fork(join(dir, 'x.cjs'), [], {
+              execPath: join(dir, 'no-such-node'),
+              stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+            })
+          : forkFunctionProcess(SPARE_ARGUMENT, mb),
+      onError: (e) => errors.push(e),
+    });
+    spares.keep(1);
+    await vi.waitFor(() => expect(spares.size()).toEqual({ loaded: 1, loading: 0 }), { timeout: 15_000 });
+    expect(forks).toBe(2);
+    expect(String(errors[0])).toMatch(
+      /could not be forked.*started no process.*another is forked in 1000 ms/,
+    );
+  }, 30_000);
+
+  it('a fork that throws (ENOMEM) in the refill behind a take is tried again after a wait, never thrown out of the timer', async () => {
+    const errors: unknown[] = [];
+    let forks = 0;
+    const { spares } = pool({
+      fork: (mb) => {
+        if (forks++ === 1) throw Object.assign(new Error('spawn ENOMEM'), { code: 'ENOMEM' });
+        return forkFunctionProcess(SPARE_ARGUMENT, mb);
+      },
+      onError: (e) => errors.push(e),
+    });
+    spares.keep(1);
+    await vi.waitFor(() => expect(spares.size().loaded).toBe(1), { timeout: 15_000 });
+    const taken = spares.take(512)!;
+    cleanups.push(() => taken.proc.kill('SIGKILL'));
+    // The refill (after REFILL_DELAY_MS) throws; the next fork, 1 s later, works.
+    await vi.waitFor(() => expect(spares.size().loaded).toBe(1), { timeout: REFILL_DELAY_MS + 15_000 });
+    expect(forks).toBe(3);
+    expect(String(errors[0])).toMatch(/could not be forked \(Error: spawn ENOMEM\)/);
+  }, 30_000);
+
+  it('one that does not load within its deadline is stopped and another forked: it held its slot for good', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'silopool-spare-stuck-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const script = join(dir, 'stuck.cjs');
+    writeFileSync(script, `setInterval(() => undefined, 1000);`);
+    const errors: unknown[] = [];
+    const { spares, forked } = pool({
+      fork: () => fork(script, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], detached: true }),
+      onError: (e) => errors.push(e),
+      loadTimeoutMs: 300,
+    });
+    spares.keep(1);
+    await vi.waitFor(() => expect(alive(forked[0]!.pid)).toBe(false), { timeout: 5000 });
+    expect(String(errors[0])).toMatch(
+      /did not load within 0.3 s and was stopped; another is forked in 1000 ms/,
+    );
+    // Its slot is free: another is forked after the wait (and stopped in its turn).
+    await vi.waitFor(() => expect(forked.length).toBeGreaterThanOrEqual(2), { timeout: 5000 });
+  }, 30_000);
+
+  it('a spare its function stopped while it loaded is never sent the tenant (a `spare` that crossed the stop)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'silopool-spare-crossed-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const script = join(dir, 'crossed.cjs');
+    const bound = join(dir, 'bound');
+    // It says `spare` only as the SIGTERM arrives (its report and the host's stop cross), then waits.
+    writeFileSync(
+      script,
+      `process.on('SIGTERM', () => process.send({ type: 'spare' }));
+       require('node:fs').writeFileSync(${JSON.stringify(join(dir, 'listening'))}, '');
+       process.on('message', (m) => { if (m.type === 'bind') require('node:fs').writeFileSync(${JSON.stringify(bound)}, m.options.tenantId); });
+       setInterval(() => undefined, 1000);`,
+    );
+    const { spares, forked } = pool({
+      fork: () => fork(script, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], detached: true }),
+    });
+    spares.keep(1);
+    const tenantId = await provisioned();
+    const tenant = makeTenant(tenantId, { placement: 'dedicated' });
+    await vi.waitFor(() => expect(existsSync(join(dir, 'listening'))).toBe(true), { timeout: 5000 });
+    // Provisioned: started (from the loading spare) at once, with no event; then its lane closes.
+    const runtime = createProcessRuntime({
+      name: `tenant_${tenantId}_finance`,
+      tenantId,
+      model: 'finance',
+      settings: { ...functionSettingsFor(tenant), provisionedConcurrency: 1 },
+      child: { tenantId, storeDir: join(dataDir, 'tenants', tenantId) },
+      tenant: async () => tenant,
+      send: async () => undefined,
+      spares,
+    });
+    await vi.waitFor(() =>
+      expect(runtime.info()).toMatchObject({ startedFrom: 'spare', pid: forked[0]!.pid }),
+    );
+    await runtime.close();
+    expect(existsSync(bound)).toBe(false);
+  }, 30_000);
+
+  it('a function closed while its event waited for the tenant record takes no spare and starts nothing', async () => {
+    const { spares } = pool();
+    spares.keep(1);
+    await vi.waitFor(() => expect(spares.size().loaded).toBe(1), { timeout: 15_000 });
+    const tenantId = await provisioned();
+    const tenant = makeTenant(tenantId, { placement: 'dedicated' });
+    let lookedUp!: () => void;
+    const runtime = createProcessRuntime({
+      name: `tenant_${tenantId}_finance`,
+      tenantId,
+      model: 'finance',
+      settings: functionSettingsFor(tenant),
+      child: { tenantId, storeDir: join(dataDir, 'tenants', tenantId) },
+      // The record is read while the lane closes (a demotion, an offboarding, the server's stop).
+      tenant: () =>
+        new Promise((resolve) => {
+          lookedUp = () => resolve(tenant);
+        }),
+      send: async () => undefined,
+      spares,
+    });
+    cleanups.push(() => runtime.close());
+    const taken = takesOf(spares);
+    const answer = runtime.invoke({ Records: [] });
+    answer.catch(() => undefined);
+    await vi.waitFor(() => expect(lookedUp).toBeDefined());
+    await runtime.close();
+    lookedUp();
+    await expect(answer).rejects.toThrow();
+    expect(taken).toEqual([]);
+    expect(runtime.info()).toMatchObject({ state: 'cold', coldStarts: 0 });
+  }, 30_000);
+
   it('keep(0) and close end the spares', async () => {
     const { spares, forked } = pool();
     spares.keep(2);
@@ -227,10 +445,15 @@ describe('spare function processes', () => {
     spares.keep(1);
     expect(spares.size().loaded).toBe(1);
     await vi.waitFor(() => expect(forked.filter((p) => alive(p.pid))).toHaveLength(1), { timeout: 5000 });
+    spares.keep(0);
+    expect(spares.size()).toEqual({ loaded: 0, loading: 0 });
+    await vi.waitFor(() => expect(forked.filter((p) => alive(p.pid))).toHaveLength(0), { timeout: 5000 });
+    spares.keep(1);
+    expect(forked).toHaveLength(3);
     await spares.close();
     expect(forked.some((p) => alive(p.pid))).toBe(false);
     spares.keep(1);
-    expect(forked).toHaveLength(2);
+    expect(forked).toHaveLength(3);
   }, 60_000);
 });
 
