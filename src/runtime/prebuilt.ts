@@ -7,6 +7,7 @@ import { Worker, type WorkerOptions } from 'node:worker_threads';
 import type { Options as AjvOptions, AnyValidateFunction } from 'ajv/dist/core.js';
 import { FORMATTING_AJV_OPTIONS, FORMATTING_SCHEMA } from '../models/xlsx/formatting-checks.ts';
 import { precomputeMoneyFormats } from '../models/xlsx/styles.ts';
+import { childEnv } from './child-env.ts';
 import { moduleUrl, plainExecArgv, startModuleWorker, tsExecArgv } from './module-url.ts';
 import { killGroupOnExit } from './process-stop.ts';
 
@@ -343,7 +344,8 @@ function startBundledWorker(file: string, options: WorkerOptions): Worker {
  * the TypeScript module `source` with tsx's loader. `extraExecArgv` (e.g. `--max-old-space-size=N`) comes
  * after either set. A `detached` child leads a process group of its own, which ends with it: what is left
  * of the group when it exits (processes its code spawned) is killed (`killGroupOnExit`). Throws what
- * `child_process.fork` throws synchronously (EMFILE, ENOMEM).
+ * `child_process.fork` throws synchronously (EMFILE, ENOMEM). Its environment is `options.env`, else the
+ * server's without its secrets (`childEnv`: both kinds of process this forks run release model code).
  */
 export function forkPrebuilt(
   entry: PrebuiltEntry,
@@ -355,7 +357,8 @@ export function forkPrebuilt(
   const prebuilt = prebuiltEntry(entry);
   const file = prebuilt ?? fileURLToPath(moduleUrl(source.relative, source.base));
   const execArgv = [...(prebuilt ? plainExecArgv() : tsExecArgv()), ...extraExecArgv];
-  const child = fork(file, [...args], { ...forkOptions, execArgv });
+  // The server's environment without its secrets, unless the caller names one (childEnv).
+  const child = fork(file, [...args], { env: childEnv(), ...forkOptions, execArgv });
   // Whyever it exits (a crash, a stop): the host counts it gone, so nothing it started may run on.
   if (forkOptions.detached) killGroupOnExit(child);
   return child;
