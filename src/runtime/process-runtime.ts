@@ -124,6 +124,11 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
   };
   /** Processes the host signalled to end. */
   const stopping = new WeakSet<ChildProcess>();
+  /** Processes ended for a new memory setting (retireStale). */
+  const retired = new WeakSet<ChildProcess>();
+  /** The memory setting the current process was forked with (MiB), and whether it has said `ready`. */
+  let childMemoryMb = 0;
+  let childReady = false;
   /** Every process forked and not exited, `child` and those stopping: `close` ends them all. */
   const live = new Set<ChildProcess>();
   /** Processes stopped for a report that fits none of their states: nothing they say after counts. */
@@ -171,6 +176,8 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     const spare = options.spares?.take(settings.memoryMb);
     const proc = spare?.proc ?? forkFunctionProcess(JSON.stringify(options.child), settings.memoryMb);
     startedFrom = spare ? 'spare' : 'fork';
+    childMemoryMb = Math.trunc(settings.memoryMb);
+    childReady = false;
     let bound = spare === undefined;
     const bind = () => {
       bound = true;
@@ -231,6 +238,11 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
           coldStartMs = performance.now() - started;
           options.onColdStart?.(info(), coldStartMs);
           resolve();
+          if (child === proc) {
+            childReady = true;
+            // The memory setting changed while it started; events waiting for it are sent first.
+            queueMicrotask(() => void retireStale());
+          }
         } else if (report.type === 'job') requests.job(report);
         else if (report.type === 'send') requests.send(report);
         else {
@@ -266,7 +278,8 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
         // A warm process that ended is replaced at once; one that never got ready, or ended within
         // WARM_MIN_LIFE_MS of it (release code that exits or breaks the protocol right after `ready`), is
         // tried again after a growing wait: replaced at once, either was forked several times a second.
-        if (!isReady || settings.provisionedConcurrency <= 0 || closed) return;
+        // One the host replaced for a new memory setting was started again already (retireStale).
+        if (!isReady || settings.provisionedConcurrency <= 0 || closed || retired.has(proc)) return;
         if (performance.now() - readyAt >= WARM_MIN_LIFE_MS) {
           warmRestarts.succeeded();
           setTimeout(keepWarm, 100).unref();
@@ -314,6 +327,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
    */
   function settle(): void {
     wake();
+    if (retireStale()) return;
     if (calls.size > 0 || !child || settings.provisionedConcurrency > 0) return;
     clearTimeout(idleTimer);
     const proc = child;
@@ -321,6 +335,22 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
       if (calls.size === 0 && child === proc) stop(proc);
     }, settings.idleTimeoutSec * 1000);
     idleTimer.unref();
+  }
+
+  /**
+   * Ends the current process once no event of its runtime is in flight if it was forked with another memory
+   * setting than the current one (`--max-old-space-size` is fixed at the fork): the next event, or at once a
+   * provisioned function, starts one with the new setting. Before, a change waited for the idle stop, and a
+   * provisioned process never had it. Returns whether it ended one.
+   */
+  function retireStale(): boolean {
+    // A process still starting is looked at again once it is ready (stopped now, it failed its start).
+    if (!child || !childReady || childMemoryMb === Math.trunc(settings.memoryMb) || calls.size > 0)
+      return false;
+    retired.add(child);
+    stop(child);
+    keepWarm();
+    return true;
   }
 
   /**
@@ -396,6 +426,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
       const wasProvisioned = settings.provisionedConcurrency > 0;
       settings = next;
       wake();
+      retireStale();
       // The host re-reads settings every refresh: only a change of provisioning starts or releases the process.
       if (next.provisionedConcurrency > 0) keepWarm();
       else if (wasProvisioned) settle();
