@@ -5,21 +5,13 @@ import type { TenantId } from '../core/ids.ts';
 import type { JobRecord } from '../core/job.ts';
 import type { FunctionSettings, Tenant } from '../core/tenant.ts';
 import type { SendMessage } from '../ports/message-queue.ts';
-import {
-  type Call,
-  type ChildRequest,
-  childReportOf,
-  type FunctionProcessOptions,
-  jobsOf,
-  protocolViolation,
-} from './child-protocol.ts';
+import { type Call, type ChildRequest, type FunctionProcessOptions, jobsOf } from './child-protocol.ts';
+import { startFunctionChild } from './function-child.ts';
 import type { FunctionRuntime } from './function-runtime.ts';
-import { createProcessRequests } from './process-requests.ts';
 import { hasEnded, stopProcess } from './process-stop.ts';
 import { createRestartBackoff } from './restart-backoff.ts';
 import { createSlotReservations, FunctionBusyError } from './slot-reservations.ts';
-import { forkFunctionProcess, type SpareProcesses } from './spare-processes.ts';
-import { watchStartErrors } from './start-failure.ts';
+import type { SpareProcesses } from './spare-processes.ts';
 
 export interface FunctionInfo {
   name: string;
@@ -116,12 +108,6 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
         refusedReports <= 10 ? error : new Error(`${error.message} (${refusedReports} refused)`),
       );
   };
-  /** Whether `proc` runs the job `jobId` of its tenant now: an event of it was sent there, not answered. */
-  const runs = (proc: ChildProcess, jobId: unknown): boolean => {
-    for (const call of calls.values())
-      if (call.proc === proc && call.state === 'sent' && call.jobs.has(jobId as string)) return true;
-    return false;
-  };
   /** Processes the host signalled to end. */
   const stopping = new WeakSet<ChildProcess>();
   /** Processes ended for a new memory setting (retireStale). */
@@ -170,131 +156,73 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
 
   /** Starts a process (throws, changing nothing, when a fork starts none); resolves once it is ready. */
   function start(): Promise<void> {
-    const started = performance.now();
-    // A spare (forked ahead, loaded, bound to no tenant) when the host keeps one of this memory size: it is
-    // sent this tenant's options (`bind`) once it has loaded. Else a fork of its own, the options in argv.
-    const spare = options.spares?.take(settings.memoryMb);
-    const proc = spare?.proc ?? forkFunctionProcess(JSON.stringify(options.child), settings.memoryMb);
-    startedFrom = spare ? 'spare' : 'fork';
+    const {
+      proc,
+      startedFrom: from,
+      whenReady,
+    } = startFunctionChild({
+      name: options.name,
+      tenantId: options.tenantId,
+      child: options.child,
+      settings: () => settings,
+      ...(options.spares ? { spares: options.spares } : {}),
+      calls,
+      isStopping: (p) => stopping.has(p),
+      isBroken: (p) => broken.has(p),
+      breakOff,
+      refuse,
+      send: options.send,
+      ...(options.onJob ? { onJob: options.onJob } : {}),
+      ...(options.onError ? { onError: options.onError } : {}),
+      onReady(p, ms) {
+        coldStartMs = ms;
+        options.onColdStart?.(info(), ms);
+        if (child === p) {
+          childReady = true;
+          // The memory setting changed while it started; events waiting for it are sent first.
+          queueMicrotask(() => void retireStale());
+        }
+      },
+      onAnswer: settle,
+      onExit: exited,
+    });
+    startedFrom = from;
     childMemoryMb = Math.trunc(settings.memoryMb);
     childReady = false;
-    let bound = spare === undefined;
-    const bind = () => {
-      bound = true;
-      // Never to a process signalled to end (its lane closed, the server stops): its `spare` crossed the
-      // stop, and bound now it would open the store of a tenant perhaps demoted or offboarded meanwhile.
-      if (proc.connected && !stopping.has(proc))
-        proc.send({ type: 'bind', options: options.child } satisfies ChildRequest);
-    };
-    if (spare?.loaded) bind();
     child = proc;
     live.add(proc);
     coldStarts++;
-    // A spare's stderr from before it was taken too: the why of a crash read just before the take was lost.
-    const starting = watchStartErrors(proc, spare?.stderr);
-    let isReady = false;
-    const requests = createProcessRequests(
-      {
-        name: options.name,
-        tenantId: options.tenantId,
-        settings: () => settings,
-        send: options.send,
-        ...(options.onJob ? { onJob: options.onJob } : {}),
-        refuse,
-      },
-      proc,
-      (jobId) => runs(proc, jobId),
-    );
-    /** When it reported ready (performance.now(), ms). */
-    let readyAt = 0;
-    const whenReady = new Promise<void>((resolve, reject) => {
-      proc.on('message', (received: unknown) => {
-        if (broken.has(proc)) return;
-        // The child runs a release's model code: a report that is not one of ours is dropped, never thrown
-        // in this listener (which would end the server).
-        const report = childReportOf(received);
-        if (!report) {
-          refuse(new Error(`The function process ${options.name} sent a malformed report; ignored.`));
-          return;
-        }
-        const violation = protocolViolation(
-          proc,
-          { ready: isReady, stopping: stopping.has(proc), bound },
-          calls,
-          report,
-        );
-        if (violation) {
-          breakOff(proc, violation);
-          return;
-        }
-        if (report.type === 'spare') {
-          bind();
-          return;
-        }
-        if (report.type === 'ready') {
-          isReady = true;
-          readyAt = performance.now();
-          starting.ready();
-          coldStartMs = performance.now() - started;
-          options.onColdStart?.(info(), coldStartMs);
-          resolve();
-          if (child === proc) {
-            childReady = true;
-            // The memory setting changed while it started; events waiting for it are sent first.
-            queueMicrotask(() => void retireStale());
-          }
-        } else if (report.type === 'job') requests.job(report);
-        else if (report.type === 'send') requests.send(report);
-        else {
-          // It fits: an event sent to this process and not answered yet.
-          const call = calls.get(report.id);
-          if (!call) return;
-          calls.delete(report.id);
-          clearTimeout(call.timer);
-          if (report.type === 'result') call.resolve(report.response);
-          else call.reject(new Error(report.message));
-          settle();
-        }
-      });
-      proc.on('error', (error) => {
-        options.onError?.(error);
-        reject(error);
-      });
-      proc.on('exit', (code, signal) => {
-        live.delete(proc);
-        if (child === proc) {
-          child = undefined;
-          ready = undefined;
-        }
-        if (!isReady) {
-          const exited = `The function process exited (${signal ?? code}) before it was ready`;
-          starting.reason().then((why) => reject(new Error(why ? `${exited}: ${why}` : `${exited}.`)));
-        }
-        // Its events fail; the queue makes their messages visible again and another delivery retries them.
-        failAll(
-          `The function process ${options.name} exited (${signal ?? code}) while running the event.`,
-          proc,
-        );
-        // A warm process that ended is replaced at once; one that never got ready, or ended within
-        // WARM_MIN_LIFE_MS of it (release code that exits or breaks the protocol right after `ready`), is
-        // tried again after a growing wait: replaced at once, either was forked several times a second.
-        // One the host replaced for a new memory setting was started again already (retireStale).
-        if (!isReady || settings.provisionedConcurrency <= 0 || closed || retired.has(proc)) return;
-        if (performance.now() - readyAt >= WARM_MIN_LIFE_MS) {
-          warmRestarts.succeeded();
-          setTimeout(keepWarm, 100).unref();
-          return;
-        }
-        options.onError?.(
-          new Error(
-            `The provisioned function process ${options.name} ended ${Math.round(performance.now() - readyAt)} ms after it was ready; started again after a wait.`,
-          ),
-        );
-        warmRestarts.failed();
-      });
-    });
-    whenReady.catch(() => undefined);
     return whenReady;
+  }
+
+  /** What an exit of `proc` costs: its events fail (and are retried); a provisioned function starts another. */
+  function exited(
+    proc: ChildProcess,
+    { code, signal, readyAt }: { code: number | null; signal: NodeJS.Signals | null; readyAt?: number },
+  ): void {
+    live.delete(proc);
+    if (child === proc) {
+      child = undefined;
+      ready = undefined;
+    }
+    // Its events fail; the queue makes their messages visible again and another delivery retries them.
+    failAll(`The function process ${options.name} exited (${signal ?? code}) while running the event.`, proc);
+    // A warm process that ended is replaced at once; one that never got ready, or ended within
+    // WARM_MIN_LIFE_MS of it (release code that exits or breaks the protocol right after `ready`), is
+    // tried again after a growing wait: replaced at once, either was forked several times a second.
+    // One the host replaced for a new memory setting was started again already (retireStale).
+    if (readyAt === undefined || settings.provisionedConcurrency <= 0 || closed || retired.has(proc)) return;
+    if (performance.now() - readyAt >= WARM_MIN_LIFE_MS) {
+      warmRestarts.succeeded();
+      setTimeout(keepWarm, 100).unref();
+      return;
+    }
+    options.onError?.(
+      new Error(
+        `The provisioned function process ${options.name} ended ${Math.round(performance.now() - readyAt)} ms after it was ready; started again after a wait.`,
+      ),
+    );
+    warmRestarts.failed();
   }
 
   /**

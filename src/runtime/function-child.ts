@@ -1,0 +1,148 @@
+import type { ChildProcess } from 'node:child_process';
+import type { TenantId } from '../core/ids.ts';
+import type { JobRecord } from '../core/job.ts';
+import type { FunctionSettings } from '../core/tenant.ts';
+import type { SendMessage } from '../ports/message-queue.ts';
+import {
+  type Call,
+  type ChildRequest,
+  childReportOf,
+  type FunctionProcessOptions,
+  protocolViolation,
+} from './child-protocol.ts';
+import { createProcessRequests } from './process-requests.ts';
+import { forkFunctionProcess, type SpareProcesses } from './spare-processes.ts';
+import { watchStartErrors } from './start-failure.ts';
+
+// One process of a dedicated function, from its start (a fork, or a spare taken and bound) to its exit: what
+// its reports mean to the host. The function around it (process-runtime.ts) decides when processes start
+// and stop, and what an exit costs.
+
+/** What a function's process session needs of the function it serves (process-runtime.ts). */
+export interface FunctionChildHost {
+  /** The function's name (`tenant_{id}_{model}`), for messages. */
+  name: string;
+  tenantId: TenantId;
+  /** The options the process runs with: its tenant and store folder (argv of a fork, `bind` of a spare). */
+  child: FunctionProcessOptions;
+  settings(): FunctionSettings;
+  spares?: Pick<SpareProcesses, 'take'>;
+  /** The function's events not answered yet, by id (of this process and of others). */
+  calls: Map<number, Call>;
+  /** Whether the host signalled `proc` to end. */
+  isStopping(proc: ChildProcess): boolean;
+  /** Whether the host stopped `proc` for breaking the protocol: nothing it says counts any more. */
+  isBroken(proc: ChildProcess): boolean;
+  /** Stops `proc` for a report that fits none of its states (`why`). */
+  breakOff(proc: ChildProcess, why: string): void;
+  /** A report refused (logged a few times). */
+  refuse(error: Error): void;
+  send(queue: string, message: SendMessage, running: (jobId: string) => boolean): Promise<void>;
+  onJob?(job: JobRecord): void;
+  onError?(error: unknown): void;
+  /** `proc` said `ready`, `ms` after its start. */
+  onReady(proc: ChildProcess, ms: number): void;
+  /** An event of `proc` was answered (its call resolved or rejected and removed from `calls`). */
+  onAnswer(): void;
+  /** `proc` exited; `readyAt` is when it said ready (performance.now(), ms), undefined if it never did. */
+  onExit(
+    proc: ChildProcess,
+    exit: { code: number | null; signal: NodeJS.Signals | null; readyAt?: number },
+  ): void;
+}
+
+/**
+ * Starts one process for the function: a spare taken from `host.spares` (sent its tenant, `bind`, once it has
+ * loaded) or a fork of its own. Throws, changing nothing, when a fork starts no process (ENOMEM, EAGAIN).
+ * @returns the process, where it came from, and a promise that resolves when it is ready and rejects when it
+ *   ends before (with the line of its stderr that says why)
+ */
+export function startFunctionChild(host: FunctionChildHost): {
+  proc: ChildProcess;
+  startedFrom: 'spare' | 'fork';
+  whenReady: Promise<void>;
+} {
+  const started = performance.now();
+  const memoryMb = host.settings().memoryMb;
+  const spare = host.spares?.take(memoryMb);
+  const proc = spare?.proc ?? forkFunctionProcess(JSON.stringify(host.child), memoryMb);
+  let bound = spare === undefined;
+  const bind = () => {
+    bound = true;
+    // Never to a process signalled to end (its lane closed, the server stops): its `spare` crossed the
+    // stop, and bound now it would open the store of a tenant perhaps demoted or offboarded meanwhile.
+    if (proc.connected && !host.isStopping(proc))
+      proc.send({ type: 'bind', options: host.child } satisfies ChildRequest);
+  };
+  if (spare?.loaded) bind();
+  // A spare's stderr from before it was taken too: the why of a crash read just before the take was lost.
+  const starting = watchStartErrors(proc, spare?.stderr);
+  const runs = (jobId: unknown): boolean => {
+    for (const call of host.calls.values())
+      if (call.proc === proc && call.state === 'sent' && call.jobs.has(jobId as string)) return true;
+    return false;
+  };
+  const requests = createProcessRequests(
+    {
+      name: host.name,
+      tenantId: host.tenantId,
+      settings: host.settings,
+      send: host.send,
+      ...(host.onJob ? { onJob: host.onJob } : {}),
+      refuse: host.refuse,
+    },
+    proc,
+    runs,
+  );
+  /** When it reported ready (performance.now(), ms). */
+  let readyAt: number | undefined;
+  const whenReady = new Promise<void>((resolve, reject) => {
+    proc.on('message', (received: unknown) => {
+      if (host.isBroken(proc)) return;
+      // The child runs a release's model code: a report that is not one of ours is dropped, never thrown
+      // in this listener (which would end the server).
+      const report = childReportOf(received);
+      if (!report) {
+        host.refuse(new Error(`The function process ${host.name} sent a malformed report; ignored.`));
+        return;
+      }
+      const seen = { ready: readyAt !== undefined, stopping: host.isStopping(proc), bound };
+      const violation = protocolViolation(proc, seen, host.calls, report);
+      if (violation) {
+        host.breakOff(proc, violation);
+        return;
+      }
+      if (report.type === 'spare') bind();
+      else if (report.type === 'ready') {
+        readyAt = performance.now();
+        starting.ready();
+        resolve();
+        host.onReady(proc, readyAt - started);
+      } else if (report.type === 'job') requests.job(report);
+      else if (report.type === 'send') requests.send(report);
+      else {
+        // It fits: an event sent to this process and not answered yet.
+        const call = host.calls.get(report.id);
+        if (!call) return;
+        host.calls.delete(report.id);
+        clearTimeout(call.timer);
+        if (report.type === 'result') call.resolve(report.response);
+        else call.reject(new Error(report.message));
+        host.onAnswer();
+      }
+    });
+    proc.on('error', (error) => {
+      host.onError?.(error);
+      reject(error);
+    });
+    proc.on('exit', (code, signal) => {
+      if (readyAt === undefined) {
+        const exited = `The function process exited (${signal ?? code}) before it was ready`;
+        starting.reason().then((why) => reject(new Error(why ? `${exited}: ${why}` : `${exited}.`)));
+      }
+      host.onExit(proc, { code, signal, ...(readyAt !== undefined ? { readyAt } : {}) });
+    });
+  });
+  whenReady.catch(() => undefined);
+  return { proc, startedFrom: spare ? 'spare' : 'fork', whenReady };
+}
