@@ -151,7 +151,6 @@ async function coldAndWarm(server: TestServer): Promise<BenchResult[]> {
   } finally {
     await forking.stop();
   }
-  const each = (xs: number[]) => xs.map((m) => m.toFixed(0)).join(', ');
   return [
     {
       // The server's own first request is in it too (its routes, schemas and stores run for the first time).
@@ -168,34 +167,22 @@ async function coldAndWarm(server: TestServer): Promise<BenchResult[]> {
       unit: 'ms',
       note: `from a ${first?.startedFrom ?? '?'}`,
     },
-    {
-      name: 'dedicated cold start to first finished job, 5 more tenants, spare ready (the issue 14 measure, target ≤ 150 ms)',
-      value: median(withSpare.firstJobs),
-      unit: 'ms',
-      baseline: sharedMedian,
-      ratio: median(withSpare.firstJobs) / sharedMedian,
-      note: `median; each: ${each(withSpare.firstJobs)}; processes from: ${withSpare.from.join(', ')}`,
-    },
-    {
-      name: 'dedicated function process start (bind to ready), 5 more tenants, spare ready',
-      value: median(withSpare.starts),
-      unit: 'ms',
-      note: `median; each: ${each(withSpare.starts)}`,
-    },
-    {
-      name: 'dedicated cold start to first finished job, 5 tenants, no spare (SILOPOOL_SPARE_FUNCTION_PROCESSES=0: a fork each)',
-      value: median(withFork.firstJobs),
-      unit: 'ms',
-      baseline: sharedMedian,
-      ratio: median(withFork.firstJobs) / sharedMedian,
-      note: `median; each: ${each(withFork.firstJobs)}; processes from: ${withFork.from.join(', ')}`,
-    },
-    {
-      name: 'dedicated function process start (fork to ready), 5 tenants, no spare',
-      value: median(withFork.starts),
-      unit: 'ms',
-      note: `median; each: ${each(withFork.starts)}`,
-    },
+    ...coldStartRows(
+      withSpare,
+      {
+        jobs: '5 more tenants, spare ready (the issue 14 measure, target ≤ 150 ms)',
+        start: 'bind to ready), 5 more tenants, spare ready',
+      },
+      sharedMedian,
+    ),
+    ...coldStartRows(
+      withFork,
+      {
+        jobs: '5 tenants, no spare (SILOPOOL_SPARE_FUNCTION_PROCESSES=0: a fork each)',
+        start: 'fork to ready), 5 tenants, no spare',
+      },
+      sharedMedian,
+    ),
     {
       name: 'dedicated warm job latency (median of 30)',
       value: median(warm),
@@ -203,6 +190,35 @@ async function coldAndWarm(server: TestServer): Promise<BenchResult[]> {
       baseline: sharedMedian,
       ratio: median(warm) / sharedMedian,
       note: 'submit to succeeded; baseline: shared',
+    },
+  ];
+}
+
+/**
+ * The two result rows of one set of cold starts: first finished job (ms, against the shared job's median
+ * `sharedMedian`) and the process start. `label.jobs` / `label.start` finish the rows' names.
+ */
+function coldStartRows(
+  runs: { firstJobs: number[]; starts: number[]; from: string[] },
+  label: { jobs: string; start: string },
+  sharedMedian: number,
+): BenchResult[] {
+  const each = (xs: number[]) => xs.map((m) => m.toFixed(0)).join(', ');
+  const firstJob = median(runs.firstJobs);
+  return [
+    {
+      name: `dedicated cold start to first finished job, ${label.jobs}`,
+      value: firstJob,
+      unit: 'ms',
+      baseline: sharedMedian,
+      ratio: firstJob / sharedMedian,
+      note: `median; each: ${each(runs.firstJobs)}; processes from: ${runs.from.join(', ')}`,
+    },
+    {
+      name: `dedicated function process start (${label.start}`,
+      value: median(runs.starts),
+      unit: 'ms',
+      note: `median; each: ${each(runs.starts)}`,
     },
   ];
 }
