@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { loanSchedule } from '../../src/models/finance/run.ts';
+import { loanSchedule } from '../../src/models/finance/loan.ts';
 import { irr, npv } from '../../src/models/finmath.ts';
 import type { FundsResult } from '../../src/models/funds/run.ts';
 import type { FundsInput } from '../../src/models/funds/schema.ts';

@@ -1,7 +1,8 @@
 import type { FieldProblem } from '../../core/errors.ts';
-import { edate, excelSerial, FIRST_PORTABLE_DATE, npv, pmt } from '../finmath.ts';
+import { edate, excelSerial, FIRST_PORTABLE_DATE, npv } from '../finmath.ts';
 import { implausibleRate, WARN_ABOVE } from '../plausibility.ts';
 import type { ModelWarning } from '../types.ts';
+import { type LoanSchedule, loanSchedule } from './loan.ts';
 import type { FinanceInput, LoanInput } from './schema.ts';
 import { gordonDefined, MIN_TERMINAL_SPREAD, type Sensitivity, sensitivity } from './sensitivity.ts';
 
@@ -24,27 +25,6 @@ export interface FinanceYear {
   freeCashFlow: number;
   discountFactor: number;
   presentValue: number;
-}
-
-export interface LoanPayment {
-  month: number;
-  /** Excel serial date of the payment. */
-  date: number;
-  opening: number;
-  payment: number;
-  interest: number;
-  principal: number;
-  closing: number;
-}
-
-export interface LoanSchedule {
-  monthlyRate: number;
-  /** ln(1 + monthlyRate) and (1 + monthlyRate)^termMonths − 1, the closed form's parts (the Loan sheet's D4, D5). */
-  logGrowth: number;
-  growthToEnd: number;
-  payment: number;
-  totalInterest: number;
-  rows: LoanPayment[];
 }
 
 export interface FinanceResult {
@@ -366,48 +346,4 @@ export function valuationWarnings(
     });
   }
   return warnings;
-}
-
-/**
- * Monthly annuity schedule; the payment is `-PMT(annualRate/12, termMonths, principal)`.
- * Each closing balance is computed in closed form, P·q^m·(q^(n−m) − 1)/(q^n − 1) with q = 1 + rate,
- * not by subtracting payments: the subtraction multiplies the payment's rounding by q^n (7·10^20 at
- * 100 % over 50 years), where the closed form is exact to a few ulps at every month and exactly 0 at
- * the last. Interest is the opening balance × rate, principal what the balance fell, and the payment
- * their sum, so the last payment absorbs all accumulated rounding. The Loan sheet's formulas are these,
- * with log1p and expm1 spelled as Goldberg's and Kahan's corrections (Excel has neither).
- */
-export function loanSchedule(loan: LoanInput): LoanSchedule {
-  const monthlyRate = loan.annualRate / 12;
-  const payment = -pmt(monthlyRate, loan.termMonths, loan.principal);
-  const start = excelSerial(loan.startDate);
-  const n = loan.termMonths;
-  // q^k − 1 as expm1(k·log1p(r)): at tiny rates the literal form keeps only the digits pow rounded
-  // (1e-7 of the balance at 2e-10 a month); for real-world rates the two agree to ~1e-14.
-  const L = Math.log1p(monthlyRate);
-  const growthToEnd = Math.expm1(n * L);
-  const balanceAfter = (m: number) =>
-    monthlyRate === 0
-      ? (loan.principal * (n - m)) / n
-      : (loan.principal * Math.exp(m * L) * Math.expm1((n - m) * L)) / growthToEnd;
-  const rows: LoanPayment[] = [];
-  let opening = loan.principal;
-  let totalInterest = 0;
-  for (let m = 1; m <= n; m++) {
-    const interest = opening * monthlyRate;
-    const closing = balanceAfter(m);
-    const principal = opening - closing;
-    rows.push({
-      month: m,
-      date: edate(start, m),
-      opening,
-      payment: interest + principal,
-      interest,
-      principal,
-      closing,
-    });
-    totalInterest += interest;
-    opening = closing;
-  }
-  return { monthlyRate, logGrowth: L, growthToEnd, payment, totalInterest, rows };
 }
