@@ -1,22 +1,15 @@
 import { createHash } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import {
-  ConditionFailedError,
-  ModelVersionUnavailableError,
-  SilopoolError,
-  TenantSettingsError,
-} from '../core/errors.ts';
+import { ConditionFailedError } from '../core/errors.ts';
 import { failureOf, MODEL_FAILURE } from '../core/failure.ts';
-import { artifactKey, isTerminal, type JobRecord, majorVersion } from '../core/job.ts';
+import { artifactKey, isTerminal, type JobRecord } from '../core/job.ts';
 import { type JobLogEntry, type StoryEvent, startEvents, storyWith } from '../core/job-story.ts';
 import { decodeJobMessage } from '../core/messages.ts';
 import { laneStoreOf, type StoreRef } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
 import { isBuiltin, modelForJob } from '../models/model-selection.ts';
-import { listModels } from '../models/registry.ts';
 import type { ReleaseCatalog } from '../models/release-catalog.ts';
 import type { ModelDefinition } from '../models/types.ts';
-import { formattingProblems } from '../models/xlsx/formatting-checks.ts';
 import { traceDelivery } from '../observability/job-delivery.ts';
 import { inSpan, inSpanEvent, withTraceContext } from '../observability/spans.ts';
 import { nextVersion, type TenantJobStore } from '../ports/job-store.ts';
@@ -25,6 +18,7 @@ import type { TenantData } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import { announcementsFor } from './announcements.ts';
 import { partialBatchResponse } from './batch-response.ts';
+import { checkFormatting, checkModelVersion, isModelError, PoisonMessageError } from './job-checks.ts';
 import { type ProgressCallback, progressReporter, type RunParts, runPartsReporting } from './job-progress.ts';
 import { renderingOf } from './rendering.ts';
 import { WEBHOOK_QUEUE } from './webhook-message.ts';
@@ -361,40 +355,6 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
 export function createModelHandler(deps: HandlerDeps) {
   const handle = createJobHandler(deps);
   return (event: SQSEvent): Promise<SQSBatchResponse> => partialBatchResponse(event, handle);
-}
-
-export class PoisonMessageError extends SilopoolError {
-  constructor(messageId: string) {
-    super('poison_message', 400, `Message ${messageId} is not a job message.`);
-  }
-}
-
-/** The job's recorded major version must be the one installed: another major may give other numbers. */
-function checkModelVersion(model: ModelDefinition, job: JobRecord): void {
-  if (majorVersion(job.modelVersion) !== majorVersion(model.version)) {
-    throw new ModelVersionUnavailableError(model.name, job.modelVersion, model.version);
-  }
-}
-
-/** Stored formatting that fails the settings schema is not used: the job fails saying which field and why. */
-function checkFormatting(tenant: Tenant): void {
-  const problems = formattingProblems(
-    tenant.config?.formatting ?? {},
-    listModels().map((m) => m.sheetNames),
-  );
-  if (problems.length > 0) {
-    throw new TenantSettingsError(
-      tenant.id,
-      problems.map((p) => ({ ...p, path: `/config/formatting${p.path}` })),
-    );
-  }
-}
-
-/** Errors that come from the model, its input or the job's record, not from the platform: retrying cannot help. */
-function isModelError(error: unknown): boolean {
-  if (error instanceof TenantSettingsError) return true;
-  if (error instanceof SilopoolError) return error.status >= 400 && error.status < 500;
-  return error instanceof RangeError || error instanceof TypeError;
 }
 
 function sha256Of(bytes: Uint8Array): string {
