@@ -376,6 +376,36 @@ describe('spare function processes', () => {
     expect(runtime.info()).toMatchObject({ state: 'cold', coldStarts: 0 });
   }, 30_000);
 
+  it("what a spare writes to stderr while it is stopped still reaches the server's stderr", async () => {
+    // It says why as it stops: the pool had detached its pass-through before the SIGTERM, and dropped it.
+    const script = writeStandIn(
+      `process.on('SIGTERM', () => { console.error('ShutdownError: spare ' + process.pid + ' stopping'); process.exit(0); });
+       process.send({ type: 'spare' });
+       setInterval(() => undefined, 1000);`,
+      'says-why.cjs',
+    );
+    const written: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk, ...rest) => {
+      written.push(String(chunk));
+      return write(chunk, ...(rest as []));
+    });
+    cleanups.push(() => spy.mockRestore());
+    const { spares, forked } = pool({ fork: () => forkStandIn(script) });
+    spares.keep(2);
+    await vi.waitFor(() => expect(spares.size().loaded).toBe(2), { timeout: 15_000 });
+    // One kept fewer, then the other at close.
+    spares.keep(1);
+    await spares.close();
+    for (const proc of forked)
+      await vi.waitFor(
+        () => expect(written.join('')).toContain(`ShutdownError: spare ${proc.pid} stopping`),
+        {
+          timeout: 5000,
+        },
+      );
+  }, 30_000);
+
   it('keep(0) and close end the spares', async () => {
     const { spares, forked } = pool();
     spares.keep(2);
