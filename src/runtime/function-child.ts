@@ -11,12 +11,20 @@ import {
   protocolViolation,
 } from './child-protocol.ts';
 import { createProcessRequests } from './process-requests.ts';
-import { forkFunctionProcess, type SpareProcesses } from './spare-processes.ts';
+import { forkFunctionProcess, LOAD_TIMEOUT_MS, type SpareProcesses } from './spare-processes.ts';
 import { watchStartErrors } from './start-failure.ts';
 
 // One process of a dedicated function, from its start (a fork, or a spare taken and bound) to its exit: what
 // its reports mean to the host. The function around it (process-runtime.ts) decides when processes start
 // and stop, and what an exit costs.
+
+/**
+ * How long a process may take from its start (its fork, or the take of a spare) to `ready`, ms: a spare's load
+ * deadline (a fork is ready in 0.1–0.3 s, through tsx in 2–3 s). One not ready by then is stuck (release code
+ * that hangs at load, a store that does not open); held, it made every event of its function wait for it
+ * until the event's timeout (300 s by default), and a provisioned function for good.
+ */
+export const START_TIMEOUT_MS = LOAD_TIMEOUT_MS;
 
 /** What a function's process session needs of the function it serves (process-runtime.ts). */
 export interface FunctionChildHost {
@@ -27,6 +35,8 @@ export interface FunctionChildHost {
   child: FunctionProcessOptions;
   settings(): FunctionSettings;
   spares?: Pick<SpareProcesses, 'take'>;
+  /** The start deadline, ms; default START_TIMEOUT_MS. */
+  startTimeoutMs?: number;
   /** The function's events not answered yet, by id (of this process and of others). */
   calls: Map<number, Call>;
   /** Whether the host signalled `proc` to end. */
@@ -35,6 +45,8 @@ export interface FunctionChildHost {
   isBroken(proc: ChildProcess): boolean;
   /** Stops `proc` for a report that fits none of its states (`why`). */
   breakOff(proc: ChildProcess, why: string): void;
+  /** Kills `proc` and its process group (it missed its start deadline). */
+  kill(proc: ChildProcess): void;
   /** A report refused (logged a few times). */
   refuse(error: Error): void;
   send(queue: string, message: SendMessage, running: (jobId: string) => boolean): Promise<void>;
@@ -54,8 +66,10 @@ export interface FunctionChildHost {
 /**
  * Starts one process for the function: a spare taken from `host.spares` (sent its tenant, `bind`, once it has
  * loaded) or a fork of its own. Throws, changing nothing, when a fork starts no process (ENOMEM, EAGAIN).
+ * Either is killed (`host.kill`) when it is not ready within `host.startTimeoutMs` of this call: a spare's
+ * load deadline is its pool's only while the pool holds it.
  * @returns the process, where it came from, and a promise that resolves when it is ready and rejects when it
- *   ends before (with the line of its stderr that says why)
+ *   ends before (with the line of its stderr that says why) or misses its start deadline
  */
 export function startFunctionChild(host: FunctionChildHost): {
   proc: ChildProcess;
@@ -96,7 +110,18 @@ export function startFunctionChild(host: FunctionChildHost): {
   );
   /** When it reported ready (performance.now(), ms). */
   let readyAt: number | undefined;
+  const startTimeoutMs = host.startTimeoutMs ?? START_TIMEOUT_MS;
+  let deadline: NodeJS.Timeout | undefined;
   const whenReady = new Promise<void>((resolve, reject) => {
+    deadline = setTimeout(() => {
+      reject(
+        new Error(
+          `The function process ${host.name} (pid ${proc.pid}, ${spare ? 'a spare taken' : 'forked'}) was not ready within ${startTimeoutMs / 1000} s; killed.`,
+        ),
+      );
+      host.kill(proc);
+    }, startTimeoutMs);
+    deadline.unref();
     proc.on('message', (received: unknown) => {
       if (host.isBroken(proc)) return;
       // The child runs a release's model code: a report that is not one of ours is dropped, never thrown
@@ -115,6 +140,7 @@ export function startFunctionChild(host: FunctionChildHost): {
       if (report.type === 'spare') bind();
       else if (report.type === 'ready') {
         readyAt = performance.now();
+        clearTimeout(deadline);
         starting.ready();
         resolve();
         host.onReady(proc, readyAt - started);
@@ -136,6 +162,7 @@ export function startFunctionChild(host: FunctionChildHost): {
       reject(error);
     });
     proc.on('exit', (code, signal) => {
+      clearTimeout(deadline);
       if (readyAt === undefined) {
         const exited = `The function process exited (${signal ?? code}) before it was ready`;
         starting.reason().then((why) => reject(new Error(why ? `${exited}: ${why}` : `${exited}.`)));

@@ -51,6 +51,12 @@ export interface ProcessRuntimeOptions {
   onError?(error: unknown): void;
   /** Spare processes a cold start takes one of instead of forking (the host's; none: every start forks). */
   spares?: Pick<SpareProcesses, 'take'>;
+  /**
+   * How long a process may take from its fork (or a spare's take) to `ready`, ms; default START_TIMEOUT_MS
+   * (function-child.ts). One that has not is killed with its process group: the events waiting for it fail
+   * (and are retried), a provisioned function starts another after its growing wait.
+   */
+  startTimeoutMs?: number;
 }
 
 export interface ProcessRuntime extends FunctionRuntime {
@@ -166,10 +172,12 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
       child: options.child,
       settings: () => settings,
       ...(options.spares ? { spares: options.spares } : {}),
+      ...(options.startTimeoutMs !== undefined ? { startTimeoutMs: options.startTimeoutMs } : {}),
       calls,
       isStopping: (p) => stopping.has(p),
       isBroken: (p) => broken.has(p),
       breakOff,
+      kill: (p) => stop(p, 'SIGKILL'),
       refuse,
       send: options.send,
       ...(options.onJob ? { onJob: options.onJob } : {}),

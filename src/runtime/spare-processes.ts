@@ -128,8 +128,14 @@ export function createSpareProcesses(options: SpareProcessOptions): SpareProcess
   /** The refill behind a spare taken. */
   let refill: NodeJS.Timeout | undefined;
 
+  /**
+   * Stops a spare taken out of `spares` (and detached): kept fewer, closed, or stuck loading. What it writes
+   * until it ends (why it could not stop, an error of its shutdown) still reaches the server's stderr: its
+   * pass-through was one of the listeners detached, and a spare is only handed over when taken.
+   */
   function stop(proc: ChildProcess): void {
     if (hasEnded(proc)) return;
+    proc.stderr?.on('data', (chunk: Buffer) => process.stderr.write(chunk));
     ending.add(proc);
     proc.once('exit', () => ending.delete(proc));
     stopProcess(proc, 'SIGTERM', CLOSE_GRACE_MS, (why) =>

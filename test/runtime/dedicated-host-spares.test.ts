@@ -1,10 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
 import { startDedicatedHost } from '../../src/runtime/dedicated-host.ts';
 import { makeTenant, randomTenantId } from '../contract/fixtures.ts';
+import { tempDir } from './stand-in.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -13,8 +11,7 @@ afterEach(async () => {
 
 describe("the dedicated host's spare function processes", () => {
   it('are kept only while a dedicated lane could take one: none for tenants of another memory setting', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'silopool-host-spares-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const dataDir = tempDir('silopool-host-spares-');
     const platform = openEmbeddedPlatform(dataDir);
     cleanups.push(() => platform.close());
     const big = randomTenantId('big');

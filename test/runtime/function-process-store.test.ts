@@ -1,36 +1,18 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SQSEvent } from 'aws-lambda';
-import { afterEach, describe, expect, it } from 'vitest';
-import { functionSettingsFor } from '../../src/core/tenant.ts';
-import { createProcessRuntime } from '../../src/runtime/process-runtime.ts';
-import { makeTenant, randomTenantId } from '../contract/fixtures.ts';
-
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+import { describe, expect, it } from 'vitest';
+import { randomTenantId } from '../contract/fixtures.ts';
+import { tempDir } from './stand-in.ts';
+import { tenantRuntime } from './stand-in-runtime.ts';
 
 describe('a dedicated function process', () => {
   it('started without its store (the tenant demoted or offboarded meanwhile) ends and does not make it', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'silopool-fn-store-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const dataDir = tempDir('silopool-fn-store-');
     const tenantId = randomTenantId();
-    const tenant = makeTenant(tenantId, { placement: 'dedicated' });
     const storeDir = join(dataDir, 'tenants', tenantId);
     const errors: unknown[] = [];
-    const runtime = createProcessRuntime({
-      name: `tenant_${tenantId}_finance`,
-      tenantId,
-      model: 'finance',
-      settings: functionSettingsFor(tenant),
-      child: { tenantId, storeDir },
-      tenant: async () => tenant,
-      send: async () => undefined,
-      onError: (error) => errors.push(error),
-    });
-    cleanups.push(() => runtime.close());
+    const runtime = tenantRuntime(tenantId, dataDir, { onError: (error) => errors.push(error) });
     const event: SQSEvent = { Records: [] };
     await expect(runtime.invoke(event)).rejects.toThrow(/exited .* before it was ready/);
     expect(existsSync(storeDir)).toBe(false);
@@ -39,20 +21,9 @@ describe('a dedicated function process', () => {
   it('that ends before it is ready says why in its error, not only its exit code', async () => {
     // The operator's log had "exited (1) before it was ready"; why was only in the server's raw stderr,
     // among other processes' lines, and pointed at a line of the prebuilt bundle.
-    const dataDir = mkdtempSync(join(tmpdir(), 'silopool-fn-store-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const dataDir = tempDir('silopool-fn-store-');
     const tenantId = randomTenantId();
-    const tenant = makeTenant(tenantId, { placement: 'dedicated' });
-    const runtime = createProcessRuntime({
-      name: `tenant_${tenantId}_finance`,
-      tenantId,
-      model: 'finance',
-      settings: functionSettingsFor(tenant),
-      child: { tenantId, storeDir: join(dataDir, 'tenants', tenantId) },
-      tenant: async () => tenant,
-      send: async () => undefined,
-    });
-    cleanups.push(() => runtime.close());
+    const runtime = tenantRuntime(tenantId, dataDir);
     await expect(runtime.invoke({ Records: [] })).rejects.toThrow(
       new RegExp(
         `exited \\(1\\) before it was ready: StoreNotFoundError: The dedicated store of tenant ${tenantId} does not exist`,
@@ -61,22 +32,13 @@ describe('a dedicated function process', () => {
   }, 30_000);
 
   it('kept warm (provisioned) but unable to start is tried again after a growing wait, not five times a second', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'silopool-fn-store-'));
-    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const dataDir = tempDir('silopool-fn-store-');
     const tenantId = randomTenantId();
-    const tenant = makeTenant(tenantId, { placement: 'dedicated' });
     const errors: unknown[] = [];
-    const runtime = createProcessRuntime({
-      name: `tenant_${tenantId}_finance`,
-      tenantId,
-      model: 'finance',
-      settings: { ...functionSettingsFor(tenant), provisionedConcurrency: 1 },
-      child: { tenantId, storeDir: join(dataDir, 'tenants', tenantId) },
-      tenant: async () => tenant,
-      send: async () => undefined,
+    const runtime = tenantRuntime(tenantId, dataDir, {
+      settings: { provisionedConcurrency: 1 },
       onError: (error) => errors.push(error),
     });
-    cleanups.push(() => runtime.close());
     // The host re-reads every tenant's settings every 0.5 s; each read called keepWarm, which started one.
     const refresh = setInterval(() => runtime.updateSettings(runtime.info().settings), 100);
     await new Promise((resolve) => setTimeout(resolve, 3000));

@@ -1,62 +1,27 @@
-import { type ChildProcess, fork } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import type { ChildProcess } from 'node:child_process';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { FunctionSettings } from '../../src/core/tenant.ts';
+import { standInForks as forks, killStandIns, setStandIn } from './stand-in.ts';
+import { STAND_IN_SETTINGS, standInRuntime } from './stand-in-runtime.ts';
 
 // A stand-in function process: it answers each event after `delay` ms (the event's `Records` length × 100).
-const dir = mkdtempSync(join(tmpdir(), 'silopool-memory-change-'));
-const script = join(dir, 'stand-in.cjs');
-writeFileSync(
-  script,
+vi.mock('../../src/runtime/prebuilt.ts', async (original) =>
+  (await import('./stand-in.ts')).prebuiltForkingStandIn(original),
+);
+setStandIn(
   `process.on('message', (m) => {
      if (m.type === 'invoke')
        setTimeout(() => process.send({ type: 'result', id: m.id, response: { batchItemFailures: [] } }), m.event.Records.length * 100);
    });
    process.send({ type: 'ready' });`,
 );
-/** Each fork: the process and the heap flag it was given. */
-const forks: { proc: ChildProcess; flags: readonly string[] }[] = [];
-vi.mock('../../src/runtime/prebuilt.ts', async (original) => ({
-  ...(await original<typeof import('../../src/runtime/prebuilt.ts')>()),
-  forkPrebuilt: (_e: unknown, _s: unknown, args: string[], options: { extraExecArgv?: string[] }) => {
-    const { extraExecArgv = [], ...rest } = options;
-    const proc = fork(script, args, { ...rest, execArgv: [] });
-    forks.push({ proc, flags: extraExecArgv });
-    return proc;
-  },
-}));
-const { createProcessRuntime } = await import('../../src/runtime/process-runtime.ts');
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0)) await c();
-  for (const { proc } of forks.splice(0)) proc.kill('SIGKILL');
-});
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+// Each test counts its forks from none.
+afterEach(killStandIns);
 
 const ended = (proc: ChildProcess) => proc.exitCode !== null || proc.signalCode !== null;
-const base: FunctionSettings = {
-  reservedConcurrency: 2,
-  memoryMb: 512,
-  timeoutSec: 10,
-  idleTimeoutSec: 60,
-  provisionedConcurrency: 0,
-};
-function runtime(settings: FunctionSettings, errors: unknown[] = []) {
-  const fn = createProcessRuntime({
-    name: 'tenant_t_finance',
-    tenantId: 't' as never,
-    model: 'finance',
-    settings,
-    child: { tenantId: 't' as never, storeDir: dir },
-    tenant: async () => undefined,
-    send: async () => undefined,
-    onError: (error) => errors.push(error),
-  });
-  cleanups.push(() => fn.close());
-  return fn;
-}
+const base: FunctionSettings = { ...STAND_IN_SETTINGS, reservedConcurrency: 2, memoryMb: 512 };
+const runtime = (settings: FunctionSettings, errors: unknown[] = []) =>
+  standInRuntime({ settings, onError: (error) => errors.push(error) });
 const event = (slow = 0) => ({ Records: Array.from({ length: slow }, () => ({}) as never) });
 
 describe('a changed memory setting of a dedicated function', () => {

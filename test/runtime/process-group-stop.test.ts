@@ -1,19 +1,19 @@
-import { fork } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { FunctionSettings } from '../../src/core/tenant.ts';
 import { gone, spawnedPid } from './process-group-helpers.ts';
+import { setStandIn, tempDir } from './stand-in.ts';
+import { STAND_IN_SETTINGS, standInRuntime } from './stand-in-runtime.ts';
 
 // A stand-in for a dedicated function process whose release code spawns a process (a grandchild of the
 // host) that ignores SIGTERM. The host stopped only its child's pid: the idle stop, an event's timeout kill
 // and close() ended the child and left the grandchild running, with the tenant's files, for good. Forked as
 // the runtime forks it (its options, `detached: true` included), the stand-in is where release code runs.
-const dir = mkdtempSync(join(tmpdir(), 'silopool-process-group-'));
-const script = join(dir, 'spawner.cjs');
-writeFileSync(
-  script,
+vi.mock('../../src/runtime/prebuilt.ts', async (original) =>
+  (await import('./stand-in.ts')).prebuiltForkingStandIn(original),
+);
+setStandIn(
   `const { spawn } = require('node:child_process');
    const fs = require('node:fs');
    const { storeDir } = JSON.parse(process.argv[2]);
@@ -35,28 +35,12 @@ writeFileSync(
      process.send({ type: 'result', id: m.id, response: { batchItemFailures: [] } });
    });`,
 );
+const dir = tempDir('silopool-process-group-');
+/** The grandchildren: killed when the file ends if a test failed before they were. */
 const pids: number[] = [];
-vi.mock('../../src/runtime/prebuilt.ts', () => ({
-  forkPrebuilt: (_e: unknown, _s: unknown, args: string[], options: object) => {
-    const proc = fork(script, args, { ...options, execArgv: [] });
-    if (proc.pid) pids.push(proc.pid);
-    return proc;
-  },
-}));
-const { createProcessRuntime } = await import('../../src/runtime/process-runtime.ts');
-
 afterAll(() => {
   for (const pid of pids) if (!gone(pid)) process.kill(pid, 'SIGKILL');
-  rmSync(dir, { recursive: true, force: true });
 });
-
-const SETTINGS: FunctionSettings = {
-  reservedConcurrency: 1,
-  memoryMb: 128,
-  timeoutSec: 10,
-  idleTimeoutSec: 60,
-  provisionedConcurrency: 0,
-};
 
 let runtimes = 0;
 /** A runtime of its own folder (where its process writes its grandchild's pid). */
@@ -64,16 +48,7 @@ function runtime(settings: Partial<FunctionSettings> = {}) {
   const storeDir = join(dir, `fn-${++runtimes}`);
   mkdirSync(storeDir);
   const errors: string[] = [];
-  const created = createProcessRuntime({
-    name: 'tenant_t_finance',
-    tenantId: 't' as never,
-    model: 'finance',
-    settings: { ...SETTINGS, ...settings },
-    child: { tenantId: 't' as never, storeDir },
-    tenant: async () => undefined,
-    send: async () => undefined,
-    onError: (error) => errors.push(String(error)),
-  });
+  const created = standInRuntime({ settings, storeDir, onError: (error) => errors.push(String(error)) });
   const event = (body: string) => ({ Records: [{ body }] }) as never;
   /** The pid of the process the runtime's process spawned (it wrote it before it said ready). */
   const grandchild = () => {
@@ -108,31 +83,23 @@ describe('stopping a dedicated function process stops what its code spawned', ()
 
   it('an event that times out: the SIGKILL of its process reaches the grandchild', async () => {
     const { runtime: fn, event, grandchild, errors } = runtime();
-    try {
-      // Warm first: the timeout counts from the event's arrival, a cold start included (slow on a busy host).
-      await fn.invoke(event('run'));
-      fn.updateSettings({ ...SETTINGS, timeoutSec: 0.3 });
-      await expect(fn.invoke(event('hang'))).rejects.toThrow(/exited \(SIGKILL\) while running the event/);
-      expect(errors.some((e) => /event timed out after 0.3s; process stopped/.test(e))).toBe(true);
-      const spawned = grandchild();
-      await vi.waitFor(() => expect(gone(spawned)).toBe(true), { timeout: 1000 });
-    } finally {
-      await fn.close();
-    }
+    // Warm first: the timeout counts from the event's arrival, a cold start included (slow on a busy host).
+    await fn.invoke(event('run'));
+    fn.updateSettings({ ...STAND_IN_SETTINGS, timeoutSec: 0.3 });
+    await expect(fn.invoke(event('hang'))).rejects.toThrow(/exited \(SIGKILL\) while running the event/);
+    expect(errors.some((e) => /event timed out after 0.3s; process stopped/.test(e))).toBe(true);
+    const spawned = grandchild();
+    await vi.waitFor(() => expect(gone(spawned)).toBe(true), { timeout: 1000 });
   }, 20_000);
 
   it('an idle stop: the grandchild is killed when the process ends on its SIGTERM', async () => {
     const { runtime: fn, event, grandchild } = runtime({ idleTimeoutSec: 0.05 });
-    try {
-      await fn.invoke(event('run'));
-      const pid = fn.info().pid as number;
-      const spawned = grandchild();
-      await vi.waitFor(() => expect(gone(pid)).toBe(true), { timeout: 5000 });
-      // The host counts the function cold now: nothing of it runs on.
-      expect(fn.info().state).toBe('cold');
-      await vi.waitFor(() => expect(gone(spawned)).toBe(true), { timeout: 1000 });
-    } finally {
-      await fn.close();
-    }
+    await fn.invoke(event('run'));
+    const pid = fn.info().pid as number;
+    const spawned = grandchild();
+    await vi.waitFor(() => expect(gone(pid)).toBe(true), { timeout: 5000 });
+    // The host counts the function cold now: nothing of it runs on.
+    expect(fn.info().state).toBe('cold');
+    await vi.waitFor(() => expect(gone(spawned)).toBe(true), { timeout: 1000 });
   }, 20_000);
 });

@@ -1,23 +1,12 @@
-import { type ChildProcess, fork } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { openDatabase } from '../../src/adapters/embedded/database.ts';
 import { createEmbeddedStoreProvider } from '../../src/adapters/embedded/store-provider.ts';
 import type { TenantId } from '../../src/core/ids.ts';
-import { functionSettingsFor } from '../../src/core/tenant.ts';
 import { SPARE_ARGUMENT } from '../../src/runtime/child-protocol.ts';
-import { createProcessRuntime } from '../../src/runtime/process-runtime.ts';
 import {
   createSpareProcesses,
   forkFunctionProcess,
@@ -25,6 +14,8 @@ import {
   type SpareProcesses,
 } from '../../src/runtime/spare-processes.ts';
 import { makeTenant, randomTenantId } from '../contract/fixtures.ts';
+import { forkStandIn, forkStartingNoProcess, tempDir, writeStandIn } from './stand-in.ts';
+import { tenantRuntime } from './stand-in-runtime.ts';
 
 // Spare dedicated function processes (src/runtime/spare-processes.ts): the real prebuilt bundle, real
 // processes, real tenant stores on disk.
@@ -114,27 +105,13 @@ function takesOf(spares: SpareProcesses): { pid: number | undefined; loaded: boo
   return taken;
 }
 
-function runtimeFor(
+/** The finance function of `tenantId` (its default settings, `memoryMb` apart) taking spares from `spares`. */
+const runtimeFor = (
   tenantId: TenantId,
   spares: SpareProcesses,
   memoryMb = 512,
   onError?: (e: unknown) => void,
-) {
-  const tenant = makeTenant(tenantId, { placement: 'dedicated' });
-  const runtime = createProcessRuntime({
-    name: `tenant_${tenantId}_finance`,
-    tenantId,
-    model: 'finance',
-    settings: { ...functionSettingsFor(tenant), memoryMb },
-    child: { tenantId, storeDir: join(dataDir, 'tenants', tenantId) },
-    tenant: async () => tenant,
-    send: async () => undefined,
-    spares,
-    ...(onError ? { onError } : {}),
-  });
-  cleanups.push(() => runtime.close());
-  return runtime;
-}
+) => tenantRuntime(tenantId, dataDir, { settings: { memoryMb }, spares, ...(onError ? { onError } : {}) });
 
 describe('spare function processes', () => {
   it('a cold start takes a loaded spare, which opened nothing before it was bound and then runs its tenant', async () => {
@@ -224,12 +201,12 @@ describe('spare function processes', () => {
   }, 30_000);
 
   it('a spare that says ready before it is sent its tenant breaks the protocol and is stopped', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'silopool-spare-hostile-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const script = join(dir, 'eager.cjs');
-    writeFileSync(script, `process.send({ type: 'ready' }); setInterval(() => undefined, 1000);`);
+    const script = writeStandIn(
+      `process.send({ type: 'ready' }); setInterval(() => undefined, 1000);`,
+      'eager.cjs',
+    );
     const { spares, forked } = pool({
-      fork: () => fork(script, [], { stdio: ['ignore', 'inherit', 'pipe', 'ipc'], detached: true }),
+      fork: () => forkStandIn(script),
     });
     const errors: unknown[] = [];
     const runtime = runtimeFor(await provisioned(), spares, 512, (e) => errors.push(e));
@@ -243,19 +220,14 @@ describe('spare function processes', () => {
   }, 30_000);
 
   it('what a spare wrote to stderr before it was taken still tells why it ended, as a fork of its own would', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'silopool-spare-stderr-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const script = join(dir, 'broken.cjs');
     // It writes why it is broken while it waits, then ends when it is bound.
-    writeFileSync(
-      script,
+    const script = writeStandIn(
       `console.error('BrokenCacheError: the code cache of this process is damaged');
        process.on('message', (m) => { if (m.type === 'bind') process.exit(1); });
        setTimeout(() => process.send({ type: 'spare' }), 200);`,
+      'broken.cjs',
     );
-    const { spares } = pool({
-      fork: () => fork(script, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], detached: true }),
-    });
+    const { spares } = pool({ fork: () => forkStandIn(script) });
     spares.keep(1);
     await vi.waitFor(() => expect(spares.size().loaded).toBe(1), { timeout: 15_000 });
     const runtime = runtimeFor(await provisioned(), spares);
@@ -265,13 +237,10 @@ describe('spare function processes', () => {
   }, 30_000);
 
   it('one that crashes while loading is forked again after a growing wait, not in a loop', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'silopool-spare-crash-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const script = join(dir, 'crash.cjs');
-    writeFileSync(script, `console.error('Error: cannot load'); process.exit(3);`);
+    const script = writeStandIn(`console.error('Error: cannot load'); process.exit(3);`, 'crash.cjs');
     const errors: unknown[] = [];
     const { spares, forked } = pool({
-      fork: () => fork(script, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], detached: true }),
+      fork: () => forkStandIn(script),
       onError: (e) => errors.push(e),
     });
     spares.keep(1);
@@ -285,14 +254,14 @@ describe('spare function processes', () => {
   }, 30_000);
 
   it('one that crashes right after it loaded is forked again after a growing wait too, not every second', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'silopool-spare-brief-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const script = join(dir, 'brief.cjs');
     // It loads (says `spare`), then crashes 50 ms later: each load had reset the wait to 1 s.
-    writeFileSync(script, `process.send({ type: 'spare' }); setTimeout(() => process.exit(4), 50);`);
+    const script = writeStandIn(
+      `process.send({ type: 'spare' }); setTimeout(() => process.exit(4), 50);`,
+      'brief.cjs',
+    );
     const errors: unknown[] = [];
     const { spares, forked } = pool({
-      fork: () => fork(script, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], detached: true }),
+      fork: () => forkStandIn(script),
       onError: (e) => errors.push(e),
     });
     spares.keep(1);
@@ -304,19 +273,11 @@ describe('spare function processes', () => {
   }, 30_000);
 
   it('a fork that starts no process is tried again after a wait: the pool kept it as loading for good', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'silopool-spare-nofork-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     const errors: unknown[] = [];
     let forks = 0;
     const { spares } = pool({
       // The first fails the way EAGAIN (out of processes) does: no pid, an `error` event, never `exit`.
-      fork: (mb) =>
-        forks++ === 0
-          ? fork(join(dir, 'x.cjs'), [], {
-              execPath: join(dir, 'no-such-node'),
-              stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-            })
-          : forkFunctionProcess(SPARE_ARGUMENT, mb),
+      fork: (mb) => (forks++ === 0 ? forkStartingNoProcess() : forkFunctionProcess(SPARE_ARGUMENT, mb)),
       onError: (e) => errors.push(e),
     });
     spares.keep(1);
@@ -348,13 +309,10 @@ describe('spare function processes', () => {
   }, 30_000);
 
   it('one that does not load within its deadline is stopped and another forked: it held its slot for good', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'silopool-spare-stuck-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const script = join(dir, 'stuck.cjs');
-    writeFileSync(script, `setInterval(() => undefined, 1000);`);
+    const script = writeStandIn(`setInterval(() => undefined, 1000);`, 'stuck.cjs');
     const errors: unknown[] = [];
     const { spares, forked } = pool({
-      fork: () => fork(script, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], detached: true }),
+      fork: () => forkStandIn(script),
       onError: (e) => errors.push(e),
       loadTimeoutMs: 300,
     });
@@ -368,36 +326,23 @@ describe('spare function processes', () => {
   }, 30_000);
 
   it('a spare its function stopped while it loaded is never sent the tenant (a `spare` that crossed the stop)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'silopool-spare-crossed-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const script = join(dir, 'crossed.cjs');
+    const dir = tempDir();
     const bound = join(dir, 'bound');
     // It says `spare` only as the SIGTERM arrives (its report and the host's stop cross), then waits.
-    writeFileSync(
-      script,
+    const script = writeStandIn(
       `process.on('SIGTERM', () => process.send({ type: 'spare' }));
        require('node:fs').writeFileSync(${JSON.stringify(join(dir, 'listening'))}, '');
        process.on('message', (m) => { if (m.type === 'bind') require('node:fs').writeFileSync(${JSON.stringify(bound)}, m.options.tenantId); });
        setInterval(() => undefined, 1000);`,
+      'crossed.cjs',
+      dir,
     );
-    const { spares, forked } = pool({
-      fork: () => fork(script, [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], detached: true }),
-    });
+    const { spares, forked } = pool({ fork: () => forkStandIn(script) });
     spares.keep(1);
     const tenantId = await provisioned();
-    const tenant = makeTenant(tenantId, { placement: 'dedicated' });
     await vi.waitFor(() => expect(existsSync(join(dir, 'listening'))).toBe(true), { timeout: 5000 });
     // Provisioned: started (from the loading spare) at once, with no event; then its lane closes.
-    const runtime = createProcessRuntime({
-      name: `tenant_${tenantId}_finance`,
-      tenantId,
-      model: 'finance',
-      settings: { ...functionSettingsFor(tenant), provisionedConcurrency: 1 },
-      child: { tenantId, storeDir: join(dataDir, 'tenants', tenantId) },
-      tenant: async () => tenant,
-      send: async () => undefined,
-      spares,
-    });
+    const runtime = tenantRuntime(tenantId, dataDir, { settings: { provisionedConcurrency: 1 }, spares });
     await vi.waitFor(() =>
       expect(runtime.info()).toMatchObject({ startedFrom: 'spare', pid: forked[0]!.pid }),
     );
@@ -412,21 +357,14 @@ describe('spare function processes', () => {
     const tenantId = await provisioned();
     const tenant = makeTenant(tenantId, { placement: 'dedicated' });
     let lookedUp!: () => void;
-    const runtime = createProcessRuntime({
-      name: `tenant_${tenantId}_finance`,
-      tenantId,
-      model: 'finance',
-      settings: functionSettingsFor(tenant),
-      child: { tenantId, storeDir: join(dataDir, 'tenants', tenantId) },
+    const runtime = tenantRuntime(tenantId, dataDir, {
       // The record is read while the lane closes (a demotion, an offboarding, the server's stop).
       tenant: () =>
         new Promise((resolve) => {
           lookedUp = () => resolve(tenant);
         }),
-      send: async () => undefined,
       spares,
     });
-    cleanups.push(() => runtime.close());
     const taken = takesOf(spares);
     const answer = runtime.invoke({ Records: [] });
     answer.catch(() => undefined);
@@ -436,6 +374,36 @@ describe('spare function processes', () => {
     await expect(answer).rejects.toThrow();
     expect(taken).toEqual([]);
     expect(runtime.info()).toMatchObject({ state: 'cold', coldStarts: 0 });
+  }, 30_000);
+
+  it("what a spare writes to stderr while it is stopped still reaches the server's stderr", async () => {
+    // It says why as it stops: the pool had detached its pass-through before the SIGTERM, and dropped it.
+    const script = writeStandIn(
+      `process.on('SIGTERM', () => { console.error('ShutdownError: spare ' + process.pid + ' stopping'); process.exit(0); });
+       process.send({ type: 'spare' });
+       setInterval(() => undefined, 1000);`,
+      'says-why.cjs',
+    );
+    const written: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk, ...rest) => {
+      written.push(String(chunk));
+      return write(chunk, ...(rest as []));
+    });
+    cleanups.push(() => spy.mockRestore());
+    const { spares, forked } = pool({ fork: () => forkStandIn(script) });
+    spares.keep(2);
+    await vi.waitFor(() => expect(spares.size().loaded).toBe(2), { timeout: 15_000 });
+    // One kept fewer, then the other at close.
+    spares.keep(1);
+    await spares.close();
+    for (const proc of forked)
+      await vi.waitFor(
+        () => expect(written.join('')).toContain(`ShutdownError: spare ${proc.pid} stopping`),
+        {
+          timeout: 5000,
+        },
+      );
   }, 30_000);
 
   it('keep(0) and close end the spares', async () => {
