@@ -117,6 +117,15 @@ export const fundsModel: ModelDefinition<FundsInput, FundsResult> = {
         simulation: result.simulation
           ? {
               ...result.simulation,
+              tvpi: {
+                ...result.simulation.tvpi,
+                ...Object.fromEntries(
+                  (['mean', 'p5', 'p10', 'p25', 'p50', 'p75', 'p90', 'p95'] as const).map((k) => [
+                    k,
+                    finite(result.simulation!.tvpi[k]),
+                  ]),
+                ),
+              },
               irr: {
                 ...result.simulation.irr,
                 mean: finite(result.simulation.irr.mean),

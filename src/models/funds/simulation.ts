@@ -61,6 +61,7 @@ export interface SimulationSummary {
    * fan chart. Each path's running sum adds its periods in order, as the deterministic J-curve does.
    */
   cumulativeNetCashFlowFan: FanPoint[];
+  /** Over the paths with a TVPI (see `mergeSimulationChunks`); NaN throughout when no path paid anything in. */
   tvpi: Distribution;
   /**
    * Over every path. A path without an IRR is a loss (a gain always has a root above 0) with no negative
@@ -190,7 +191,10 @@ export function mergeSimulationChunks(
     nav: bands('lpNav'),
     netCashFlow: bands('netCashFlow'),
     cumulativeNetCashFlowFan: fan(input, sorted, N),
-    tvpi: distribution(concat('tvpi')),
+    // A path's TVPI is NaN when it has paid in nothing (undefined, not 0): left out, as no multiple. Paid-in does
+    // not depend on growth (calls never do, and fees on NAV or invested capital are 0 without them), so either
+    // every path has one or none has, and then every figure is NaN (null in the JSON, "n/a" in the workbook).
+    tvpi: distribution(concat('tvpi').filter(Number.isFinite)),
     irr: { ...distribution(irrs), pathsWithoutIrr: withoutIrr },
   };
 }
