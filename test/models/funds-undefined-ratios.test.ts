@@ -87,7 +87,7 @@ describe('funds: multiples of paid-in 0 are undefined, not 0', () => {
     expect([feesOnly['dpi'], feesOnly['tvpi']]).toEqual([0, 0]);
   });
 
-  it('paid-in 0 with Monte Carlo: the TVPI distribution is null throughout (JSON) and "n/a" (Simulation sheet), not 0', async () => {
+  it('paid-in 0 with Monte Carlo: the TVPI and IRR distributions are null throughout (JSON) and "n/a" (Simulation sheet), not 0 and −100 %', async () => {
     const input = { ...callsNothing('nav', 0.02), simulations: 50 };
     const res = runFunds(input);
     const tvpi = (summaryOf(res)['simulation'] as { tvpi: Record<string, unknown> }).tvpi;
@@ -98,10 +98,15 @@ describe('funds: multiples of paid-in 0 are undefined, not 0', () => {
       null,
       [],
     ]);
+    // No money moved on any path: no IRR and no loss, so not counted as −100 %.
+    const irr = (summaryOf(res)['simulation'] as { irr: Record<string, unknown> }).irr;
+    expect([irr['mean'], irr['p50'], irr['pathsWithoutIrr']]).toEqual([null, null, 0]);
     const sim = (await sheetsOf(res, input)).find((s) => s.name === 'Simulation')!;
-    const row = sim.cells.find((c) => c.col === 0 && c.value === 'TVPI')!.row;
-    const values = sim.cells.filter((c) => c.row === row && c.col > 0).map((c) => c.value);
-    expect(values).toEqual(Array(8).fill('n/a'));
+    for (const label of ['TVPI', 'Net IRR']) {
+      const row = sim.cells.find((c) => c.col === 0 && c.value === label)!.row;
+      const values = sim.cells.filter((c) => c.row === row && c.col > 0).map((c) => c.value);
+      expect(values, label).toEqual(Array(8).fill('n/a'));
+    }
   });
 
   it('paid-in 0: the workbook Summary shows "n/a" for DPI, RVPI and TVPI, cached and recalculated, and its Checks flag no capital called', async () => {
