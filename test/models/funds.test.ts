@@ -302,7 +302,7 @@ describe('funds: Monte Carlo', () => {
     for (const b of r.simulation!.nav) {
       expect(b.p10).toBeCloseTo(b.p90, 6);
     }
-    expect(r.simulation!.tvpi.p50).toBeCloseTo(r.metrics.tvpi, 9);
+    expect(r.simulation!.tvpi.p50).toBeCloseTo(r.metrics.tvpi!, 9);
     const noisy = run(input).simulation!;
     for (const b of noisy.nav) expect(b.p10).toBeLessThanOrEqual(b.p90);
   });

@@ -6,6 +6,8 @@ import fc from 'fast-check';
 import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Formatting } from '../../src/core/tenant.ts';
+import { runFunds } from '../../src/models/funds/run.ts';
+import type { FundsInput } from '../../src/models/funds/schema.ts';
 import { getModel } from '../../src/models/registry.ts';
 import { resolveInput } from '../../src/models/rules.ts';
 import { STYLE_ORDER } from '../../src/models/xlsx/styles.ts';
@@ -177,6 +179,21 @@ function sheetFile(files: Record<string, Uint8Array>, name: string): string {
   const id = /\br:id="([^"]*)"/.exec(tag)![1]!;
   const rel = [...rels.matchAll(/<Relationship\b[^>]*>/g)].find((m) => m[0].includes(`Id="${id}"`))![0];
   return `xl/${/\bTarget="([^"]*)"/.exec(rel)![1]!.replace(/^\/?xl\//, '')}`;
+}
+
+/** The text results of formula cells (`t="str"`) of one sheet of a workbook LibreOffice saved, by `row:col`. */
+function textResults(path: string, name: string): Map<string, string> {
+  const files = unzipSync(readFileSync(path));
+  const xml = strFromU8(files[sheetFile(files, name)]!);
+  const texts = new Map<string, string>();
+  for (const m of xml.matchAll(/<c\b([^>]*?)>([\s\S]*?)<\/c>/g)) {
+    if (!/\bt="str"/.test(m[1]!)) continue;
+    const ref = /\br="([A-Z]+)(\d+)"/.exec(m[1]!)!;
+    let col = 0;
+    for (const ch of ref[1]!) col = col * 26 + (ch.charCodeAt(0) - 64);
+    texts.set(`${Number(ref[2]) - 1}:${col - 1}`, /<v>([^<]*)<\/v>/.exec(m[2]!)?.[1] ?? '');
+  }
+  return texts;
 }
 
 /** LibreOffice's value of the Checks sheet's "All checks pass" flag (B4) in a workbook it saved. */
@@ -470,13 +487,62 @@ describe.skipIf(!hasSoffice)(
         const { checked, mismatches } = mismatchesOf(book.bytes, theirs.get(book.name)!);
         expect(mismatches.slice(0, 5), JSON.stringify(book.raw)).toEqual([]);
         expect(checked).toBeGreaterThan(50);
-        // A cell the model leaves "n/a" is text in LibreOffice too (its formula gives no number).
-        for (const sheet of readXlsx(book.bytes).sheets)
+        // A cell the model leaves "n/a" (null in the JSON) reads "n/a" in LibreOffice too.
+        for (const sheet of readXlsx(book.bytes).sheets) {
+          const texts = textResults(join(lastOutDir, `${book.name}.xlsx`), sheet.name);
           for (const c of sheet.cells)
-            if (c.formula !== undefined && c.value === 'n/a')
+            if (c.formula !== undefined && c.value === 'n/a') {
               expect(theirs.get(book.name)!.get(sheet.name)!.has(`${c.row}:${c.col}`), c.formula).toBe(false);
+              expect(texts.get(`${c.row}:${c.col}`), c.formula).toBe('n/a');
+            }
+        }
       }
     }, 600_000);
+
+    // Session 23: DPI, RVPI and TVPI over paid-in 0 were 0 in the JSON and the workbook (a fund that "lost
+    // everything"). Now null and "n/a": the Summary of a fund that calls nothing (its rates round every call to
+    // 0; the API refuses it, so it is run directly), and the per-period TVPI before the first call.
+    it('funds with paid-in 0: LibreOffice reads "n/a" for the multiples where the JSON has null, every other formula the model value', async () => {
+      const funds = getModel('funds');
+      const late = resolveInput(
+        funds,
+        {},
+        {
+          contributionRates: [0, 0.5],
+          periodsPerYear: 4,
+          managementFee: { rate: 0.02, basis: 'invested' },
+        },
+      ).effectiveInput as FundsInput;
+      const nothing: FundsInput = {
+        ...(resolveInput(funds, {}, { managementFee: { rate: 0.02, basis: 'nav' } })
+          .effectiveInput as FundsInput),
+        contributionRates: 1e-17,
+      };
+      const books = await Promise.all(
+        [late, nothing].map(async (input, i) => {
+          const res = runFunds(input);
+          return { name: `funds-paid-in-0-${i}`, res, bytes: await funds.workbook(res, input, {}) };
+        }),
+      );
+      const summary = funds.summary(books[1]!.res, {}) as Record<string, unknown>;
+      expect([summary['dpi'], summary['rvpi'], summary['tvpi']]).toEqual([null, null, null]);
+      const theirs = recalculateAllWithLibreOffice(books);
+      for (const [i, book] of books.entries()) {
+        const { mismatches } = mismatchesOf(book.bytes, theirs.get(book.name)!);
+        expect(mismatches.slice(0, 5), book.name).toEqual([]);
+        let na = 0;
+        for (const sheet of readXlsx(book.bytes).sheets) {
+          const texts = textResults(join(lastOutDir, `${book.name}.xlsx`), sheet.name);
+          for (const c of sheet.cells) {
+            if (c.formula === undefined || c.value !== 'n/a') continue;
+            expect(texts.get(`${c.row}:${c.col}`), `${sheet.name} ${c.formula}`).toBe('n/a');
+            na++;
+          }
+        }
+        // The first 4 quarters' TVPI (no call in year 1); the Summary's DPI, RVPI, TVPI and both IRRs.
+        expect(na, book.name).toBeGreaterThanOrEqual(i === 0 ? 4 : 5);
+      }
+    }, 240_000);
 
     // Session 20: the net IRR of a fund losing 50 % a year was the text "n/a", which stayed after an edit.
     it('funds edited in the file (growth −50 % → 13 %): the net IRR that read n/a is the API number', async () => {

@@ -3,7 +3,12 @@ import { schemaForTenant } from '../rules.ts';
 import type { ModelDefinition, ProgressCallback } from '../types.ts';
 import { adviseFunds, checkFunds, type FundsResult, periodLabels, runFunds } from './run.ts';
 import { type FundsInput, fundsSchema } from './schema.ts';
-import { mergeSimulationChunks, runFundsSimulationChunk, type SimulationChunk } from './simulation.ts';
+import {
+  type Distribution,
+  mergeSimulationChunks,
+  runFundsSimulationChunk,
+  type SimulationChunk,
+} from './simulation.ts';
 import { FUNDS_SHEETS, fundsWorkbook } from './workbook.ts';
 
 /** Below this many paths a simulation runs whole: splitting would cost more than it saves. */
@@ -117,10 +122,8 @@ export const fundsModel: ModelDefinition<FundsInput, FundsResult> = {
         simulation: result.simulation
           ? {
               ...result.simulation,
-              irr: {
-                ...result.simulation.irr,
-                mean: finite(result.simulation.irr.mean),
-              },
+              tvpi: finiteStatistics(result.simulation.tvpi),
+              irr: finiteStatistics(result.simulation.irr),
             }
           : null,
       },
@@ -142,6 +145,22 @@ export const fundsModel: ModelDefinition<FundsInput, FundsResult> = {
   },
   sheetNames: FUNDS_SHEETS,
 };
+
+/** A distribution with NaN statistics (no path has the figure) as null, as the summary reports a missing IRR. */
+function finiteStatistics<D extends Distribution>(d: D) {
+  const stat = (x: number) => (Number.isFinite(x) ? x : null);
+  return {
+    ...d,
+    mean: stat(d.mean),
+    p5: stat(d.p5),
+    p10: stat(d.p10),
+    p25: stat(d.p25),
+    p50: stat(d.p50),
+    p75: stat(d.p75),
+    p90: stat(d.p90),
+    p95: stat(d.p95),
+  };
+}
 
 /** Paths per progress step of a run in one thread: small enough to report every few hundred milliseconds. */
 const PROGRESS_CHUNK_PATHS = 200;

@@ -35,6 +35,7 @@ export interface FundPath {
   netCashFlow: Float64Array;
   cumNetCashFlow: Float64Array;
   cumLpDistribution: Float64Array;
+  /** (LP distributions to date + LP NAV) / LP paid-in to date; NaN while paid-in is 0 (undefined, not 0). */
   tvpi: Float64Array;
 }
 
@@ -212,7 +213,8 @@ export function projectFund(
     out.netCashFlow[i] = net;
     out.cumNetCashFlow[i] = cumNet;
     out.cumLpDistribution[i] = cumLpd;
-    out.tvpi[i] = lpPaidIn > 0 ? (cumLpd + lpNav) / lpPaidIn : 0;
+    // Undefined before anything is paid in (a fund calling nothing in its first year, fees not on commitment).
+    out.tvpi[i] = lpPaidIn > 0 ? (cumLpd + lpNav) / lpPaidIn : Number.NaN;
     navPrev = nav;
     paidInPrev = paidIn;
     lpPaidInPrev = lpPaidIn;

@@ -11,9 +11,15 @@ export interface FundMetrics {
   paidIn: number;
   distributions: number;
   nav: number;
-  dpi: number;
-  rvpi: number;
-  tvpi: number;
+  /**
+   * Multiples of LP paid-in (ILPA; CFA Institute, GIPS: DPI = cumulative distributions / paid-in capital, RVPI =
+   * NAV / paid-in, TVPI = their sum). null when paid-in is 0: a multiple of nothing is undefined, and 0 would
+   * read as a fund that lost everything. `checkFunds` refuses inputs that call no capital, so only a run
+   * outside the API (or a workbook edit) gets here.
+   */
+  dpi: number | null;
+  rvpi: number | null;
+  tvpi: number | null;
   /**
    * Annualised: (1 + per-period IRR)^P − 1, the root consistent with TVPI when the flows have several
    * (see irr-roots.ts); NaN when they have none on that side.
@@ -59,18 +65,33 @@ export function checkFunds(input: FundsInput): FieldProblem[] {
     });
   }
   const rates = input.contributionRates;
-  if (
-    input.contributionYears === undefined &&
-    (typeof rates === 'number' ? [rates] : rates).every((r) => r === 0)
-  ) {
+  if (input.contributionYears === undefined) {
     // Nothing is ever invested: paid-in is at most fees, so TVPI, DPI and RVPI (ILPA: value over paid-in)
-    // are 0 or 0 / 0, and there is no IRR; a fund that calls nothing is a mistake in the input.
-    problems.push({
-      path: '/contributionRates',
-      message:
-        'calls no capital: every rate is 0 and contributionYears is not set, so nothing is ever invested (give a rate above 0, or contributionYears to call the commitment in that year)',
-      rule: 'some contributionRates > 0 or contributionYears set',
-    });
+    // are 0 or undefined (0 / 0), and there is no IRR; a fund that calls nothing is a mistake in the input. Judged on the
+    // calls the projection makes, not on the rates typed: a rate below ~1.1e-16 (~2.2e-16 quarterly) leaves the
+    // per-period call rate 0 in floating point (Excel's too), and a commitment of a few 1e-324 rounds every call
+    // to 0. Either gave paid-in 0 and TVPI 0.00×, a fund that "lost everything".
+    if ((typeof rates === 'number' ? [rates] : rates).every((r) => r === 0)) {
+      problems.push({
+        path: '/contributionRates',
+        message:
+          'calls no capital: every rate is 0 and contributionYears is not set, so nothing is ever invested (give a rate above 0, or contributionYears to call the commitment in that year)',
+        rule: 'some contributionRates > 0 or contributionYears set',
+      });
+    } else if (periodRates(input).rc.every((r) => r === 0)) {
+      problems.push({
+        path: '/contributionRates',
+        message:
+          'calls no capital: every rate is too small to call any of the commitment (1 − rate, or its per-period root, is 1 in floating-point arithmetic, as in Excel) and contributionYears is not set, so nothing is ever invested and paid-in multiples (TVPI, DPI, RVPI) are undefined (give a larger rate, or contributionYears)',
+        rule: 'some contribution > 0',
+      });
+    } else if (calledCapital(input) === 0) {
+      problems.push({
+        path: '/commitment',
+        message: `is too small for any call to be a number above 0 (every call rounds to 0 at ${input.commitment}), so nothing is ever invested and paid-in multiples (TVPI, DPI, RVPI) are undefined: give a larger commitment`,
+        rule: 'some contribution > 0',
+      });
+    }
   }
   if (input.contributionYears !== undefined && input.contributionYears > input.fundLifeYears) {
     problems.push({
@@ -80,6 +101,13 @@ export function checkFunds(input: FundsInput): FieldProblem[] {
     });
   }
   return problems;
+}
+
+/** Capital called over the fund's life: `projectFund`'s calls, which do not depend on growth. */
+function calledCapital(input: FundsInput): number {
+  let paidIn = 0;
+  for (const rc of periodRates(input).rc) paidIn += rc * (input.commitment - paidIn);
+  return paidIn;
 }
 
 /** Rates a user likely typed as percent: portfolio growth above 100 % a year. */
@@ -141,9 +169,9 @@ export function fundMetrics(path: FundPath, P: number, vintageYear: number): Fun
     paidIn,
     distributions,
     nav,
-    dpi: paidIn > 0 ? distributions / paidIn : 0,
-    rvpi: paidIn > 0 ? nav / paidIn : 0,
-    tvpi: paidIn > 0 ? (distributions + nav) / paidIn : 0,
+    dpi: paidIn > 0 ? distributions / paidIn : null,
+    rvpi: paidIn > 0 ? nav / paidIn : null,
+    tvpi: paidIn > 0 ? (distributions + nav) / paidIn : null,
     netIrr: annualise(investorIrr(Array.from(path.netCashFlow)), P),
     grossIrr: annualise(investorIrr(grossFlows(path)), P),
     totalFees: sum(path.fee),

@@ -61,9 +61,10 @@ export interface SimulationSummary {
    * fan chart. Each path's running sum adds its periods in order, as the deterministic J-curve does.
    */
   cumulativeNetCashFlowFan: FanPoint[];
+  /** Over the paths with a TVPI (see `mergeSimulationChunks`); NaN throughout when no path paid anything in. */
   tvpi: Distribution;
   /**
-   * Over every path. A path without an IRR is a loss (a gain always has a root above 0) with no negative
+   * Over every path that paid something in (all of them for any input the API accepts). A path without an IRR is a loss (a gain always has a root above 0) with no negative
    * rate at which its NPV is 0, so it counts as −100 %, the floor of IRR, rather than leaving the
    * statistics; how many did so is reported beside.
    */
@@ -176,11 +177,15 @@ export function mergeSimulationChunks(
     }
     return all;
   };
+  const tvpis = concat('tvpi');
   const irrs = concat('irr');
+  // A path that paid nothing in (TVPI NaN) moved no money: it has no IRR and is no loss, so it is left out
+  // rather than counted as −100 %.
+  const invested = irrs.filter((_, i) => Number.isFinite(tvpis[i]!));
   let withoutIrr = 0;
-  for (let i = 0; i < irrs.length; i++) {
-    if (!Number.isFinite(irrs[i]!)) {
-      irrs[i] = -1;
+  for (let i = 0; i < invested.length; i++) {
+    if (!Number.isFinite(invested[i]!)) {
+      invested[i] = -1;
       withoutIrr++;
     }
   }
@@ -190,8 +195,11 @@ export function mergeSimulationChunks(
     nav: bands('lpNav'),
     netCashFlow: bands('netCashFlow'),
     cumulativeNetCashFlowFan: fan(input, sorted, N),
-    tvpi: distribution(concat('tvpi')),
-    irr: { ...distribution(irrs), pathsWithoutIrr: withoutIrr },
+    // A path's TVPI is NaN when it has paid in nothing (undefined, not 0): left out, as no multiple. Paid-in does
+    // not depend on growth (calls never do, and fees on NAV or invested capital are 0 without them), so either
+    // every path has one or none has, and then every figure is NaN (null in the JSON, "n/a" in the workbook).
+    tvpi: distribution(tvpis.filter(Number.isFinite)),
+    irr: { ...distribution(invested), pathsWithoutIrr: withoutIrr },
   };
 }
 

@@ -76,9 +76,12 @@ export function fundsChecks(
       ok: true,
     },
     {
-      label: 'Capital is called: some contribution rate above 0, or a last contribution year',
-      formula: `OR(COUNTIF(${I['rcTable']},">0")>0,ISNUMBER(${I['callYear']}))`,
-      ok: true,
+      // On the calls themselves, not the rates: a rate of 1e-17 is above 0 and calls nothing (checkFunds), which
+      // leaves paid-in 0 and TVPI, DPI and RVPI "n/a".
+      label:
+        'Capital is called: contributions over the fund life above 0 (a contribution rate that calls some, or a last contribution year)',
+      formula: `${S('C')}>0`,
+      ok: C > 0,
     },
     {
       label: `Periods per year is 1 or 4, so the Cash flows sheet (${ref.rows} period rows) holds every period`,

@@ -298,8 +298,10 @@ export function cashFlowColumns(
       idle: 'carry',
       header: 'TVPI',
       style: 'number',
-      formula: (cur) => `IF(${cur('lpPaidIn')}>0,(${cur('cumLpD')}+${cur('lpNav')})/${cur('lpPaidIn')},0)`,
-      value: at(p.tvpi),
+      // Before any paid-in the multiple is undefined: "n/a", as the model's NaN (0 read as a total loss).
+      formula: (cur) =>
+        `IF(${cur('lpPaidIn')}>0,(${cur('cumLpD')}+${cur('lpNav')})/${cur('lpPaidIn')},"n/a")`,
+      value: (i) => (Number.isFinite(p.tvpi[i]!) ? p.tvpi[i]! : 'n/a'),
     },
     {
       key: 'be',

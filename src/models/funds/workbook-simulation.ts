@@ -38,7 +38,10 @@ export function simulationSheet(res: FundsResult, sheetName: string, formatting:
   ] as const) {
     rows.push([
       { v: label, s: 'bold' },
-      ...[d.mean, d.p5, d.p10, d.p25, d.p50, d.p75, d.p90, d.p95].map((v): Cell => ({ v, s })),
+      // NaN: no path has the figure (TVPI with nothing paid in), "n/a" as on the Summary.
+      ...[d.mean, d.p5, d.p10, d.p25, d.p50, d.p75, d.p90, d.p95].map(
+        (v): Cell => ({ v: Number.isFinite(v) ? v : 'n/a', s }),
+      ),
     ]);
   }
   rows.push([

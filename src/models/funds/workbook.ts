@@ -1,14 +1,6 @@
 import type { Formatting } from '../../core/tenant.ts';
 import type { JsonSchema, Provenance } from '../types.ts';
-import {
-  type Cell,
-  colName,
-  type Row,
-  type SheetSpec,
-  type StyleName,
-  sheetRef,
-  type WorkbookSpec,
-} from '../xlsx/cells.ts';
+import { type Cell, colName, type Row, type SheetSpec, sheetRef, type WorkbookSpec } from '../xlsx/cells.ts';
 import { checksSheet } from '../xlsx/checks.ts';
 import { workbookProperties } from '../xlsx/doc-props.ts';
 import { headerRows, inputsSheetRows, logoImages, sheetNamer, warningRows } from '../xlsx/layout.ts';
@@ -254,14 +246,13 @@ function summarySheet(
   line('Paid-in (contributions + fees)', { f: ref.lastCell('lpPaidIn'), v: m.paidIn, s: 'money' });
   line('Distributions', { f: ref.lastCell('cumLpD'), v: m.distributions, s: 'money' });
   line('Remaining NAV', { f: `INDEX(${ref.range('lpNav')},${I['N']})`, v: m.nav, s: 'money' });
-  const ratio = (label: string, f: string, v: number, s: StyleName = 'number') => line(label, { f, v, s });
-  ratio('DPI', `IF(${at(paidInRow)}>0,${at(paidInRow + 1)}/${at(paidInRow)},0)`, m.dpi);
-  ratio('RVPI', `IF(${at(paidInRow)}>0,${at(paidInRow + 2)}/${at(paidInRow)},0)`, m.rvpi);
-  ratio(
-    'TVPI',
-    `IF(${at(paidInRow)}>0,(${at(paidInRow + 1)}+${at(paidInRow + 2)})/${at(paidInRow)},0)`,
-    m.tvpi,
-  );
+  // A multiple of paid-in 0 is undefined: "n/a", as the JSON's null (a 0 read as a total loss).
+  const paidIn = at(paidInRow);
+  const ratio = (label: string, numerator: string, v: number | null) =>
+    line(label, { f: `IF(${paidIn}>0,${numerator}/${paidIn},"n/a")`, v: v ?? 'n/a', s: 'number' });
+  ratio('DPI', at(paidInRow + 1), m.dpi);
+  ratio('RVPI', at(paidInRow + 2), m.rvpi);
+  ratio('TVPI', `(${at(paidInRow + 1)}+${at(paidInRow + 2)})`, m.tvpi);
   const irrCell = (range: string, v: number): Cell => ({
     f: liveIrr(range, Number.isFinite(v) ? irrGuess(v, I['P']!) : '0', I['P']!),
     v: Number.isFinite(v) ? v : 'n/a',
