@@ -6,6 +6,7 @@ import { createFileReleasePointer } from '../../src/adapters/embedded/release-po
 import { parseTenantId } from '../../src/core/ids.ts';
 import { emptyConfig, type Placement, type Tenant } from '../../src/core/tenant.ts';
 import { openEmbeddedReleaseCatalog } from '../../src/entry/embedded-wiring.ts';
+import { fundsModel } from '../../src/models/funds/index.ts';
 import { modelForJob, modelForSubmit, variantsFor } from '../../src/models/model-selection.ts';
 import { openReleaseCatalog } from '../../src/models/release-catalog.ts';
 import { newTenantId } from '../support/server.ts';
@@ -88,9 +89,9 @@ describe('the model a job runs on (the handler’s one call)', () => {
   });
 
   it('a pin wins over the release; an unknown model is the usual 404', async () => {
-    const pinned = tenant(owner, 'dedicated', { release: 'rv', pins: { funds: '1.1.2' } });
+    const pinned = tenant(owner, 'dedicated', { release: 'rv', pins: { funds: fundsModel.version } });
     expect((await modelForJob(catalog, pinned, { model: 'funds' }, 'dedicated')).record).toEqual({
-      modelVersion: '1.1.2',
+      modelVersion: fundsModel.version,
       release: 'builtin',
     });
     const follows = tenant(owner, 'dedicated', { release: 'rv' });

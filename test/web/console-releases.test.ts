@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fundsModel } from '../../src/models/funds/index.ts';
 import { publishRelease, tenantRecord } from '../releases/fixtures.ts';
 import { newTenantId, type TestServer } from '../support/server.ts';
 import {
@@ -44,7 +45,7 @@ describe.skipIf(!hasChromium)(
       await page.waitForURL('**/console');
       await page.getByRole('link', { name: 'Releases' }).click();
       await page.getByRole('heading', { name: 'Releases', level: 1 }).waitFor();
-      await page.getByRole('cell', { name: 'finance 1.2.0, funds 1.1.2' }).waitFor();
+      await page.getByRole('cell', { name: `finance 1.2.0, funds ${fundsModel.version}` }).waitFor();
       expect(await page.getByRole('alert').textContent()).toContain('r3-broken');
       expect(await unlabelledControls(page)).toEqual([]);
       await page.getByLabel('Seconds each wave is watched').fill('0');

@@ -60,7 +60,8 @@ export const fundsModel: ModelDefinition<FundsInput, FundsResult> = {
   // 1.1: the Monte Carlo fan of cumulative net cash flow; the same input gives the same numbers.
   // 1.1.1: the invested fee basis is net of the cost of realised investments (docs/models.md, Fees).
   // 1.1.2: fees above the commitment and carry paid while LPs lose are warned (docs/models.md, Warnings).
-  version: '1.1.2',
+  // 1.1.3: DPI, RVPI and TVPI over paid-in 0 are n/a, not 0 (docs/models.md, Multiples over paid-in 0).
+  version: '1.1.3',
   title: 'Fund cash-flow projection',
   description:
     'Private-markets fund contributions, distributions and NAV (Takahashi & Alexander 2002), net of fees and carry, with optional Monte Carlo.',
