@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { setPriority } from 'node:os';
+import { START_TIMEOUT_MS } from './function-child.ts';
 import { forkPrebuilt } from './prebuilt.ts';
 import { signalProcess } from './process-stop.ts';
 import { watchStartErrors } from './start-failure.ts';
@@ -31,6 +32,24 @@ interface Member {
   ready?: boolean;
   task?: Task;
   idleTimer?: NodeJS.Timeout;
+  /** Kills it if it is not ready within the start deadline of its fork; cleared once it is. */
+  startTimer?: NodeJS.Timeout;
+}
+
+/** What a compute pool is made with. */
+export interface ComputePoolOptions {
+  /** Processes at most (started as parts arrive). */
+  size: number;
+  /** Their OS priority (`nice`, default 10). */
+  nice?: number;
+  /** How long a process may stay idle before it is ended, ms (default 30 s: scale to zero). */
+  idleMs?: number;
+  /**
+   * How long a process may take from its fork to `ready`, ms; default START_TIMEOUT_MS (60 s), the deadline of
+   * a dedicated function process. One not ready by then is killed with its process group, and the part sent
+   * to it fails its run (the job's delivery is retried).
+   */
+  startTimeoutMs?: number;
 }
 
 /**
@@ -38,7 +57,7 @@ interface Member {
  * at a lower OS priority (`nice`), so the function threads running other tenants' small jobs, and the
  * API, take the CPU first: a big job soaks up idle cores without delaying anyone.
  */
-export function createComputePool(options: { size: number; nice?: number; idleMs?: number }): ComputePool {
+export function createComputePool(options: ComputePoolOptions): ComputePool {
   const members: Member[] = [];
   const waiting: Task[] = [];
   let nextId = 1;
@@ -69,6 +88,7 @@ export function createComputePool(options: { size: number; nice?: number; idleMs
     if (index >= 0) members.splice(index, 1);
     clearTimeout(member.idleTimer);
     member.idleTimer = undefined;
+    clearTimeout(member.startTimer);
     // Its process group: anything a part started ends with it.
     signalProcess(member.child, signal);
   }
@@ -116,9 +136,31 @@ export function createComputePool(options: { size: number; nice?: number; idleMs
     }
     const member: Member = { child };
     const starting = watchStartErrors(child);
+    // A process stuck while it loads (a module that never finishes loading, a machine thrashing) held its part
+    // until the job's time limit (30–900 s by plan), and the job then failed as `timeout`, never retried, for
+    // what was no fault of its input. Timed from the fork, not from a part: one left without a part while it
+    // loads (its part could not be serialized) is killed as well.
+    const startTimeoutMs = options.startTimeoutMs ?? START_TIMEOUT_MS;
+    member.startTimer = setTimeout(() => {
+      if (member.ready) return;
+      const task = member.task;
+      member.task = undefined;
+      retire(member, 'SIGKILL');
+      if (task) {
+        const missed = new Error(
+          `A compute process (pid ${child.pid}) was not ready within ${startTimeoutMs / 1000} s; killed.`,
+        );
+        task.reject(missed);
+        // Its run has failed: its parts still waiting go now, before the dispatch below starts a process for them.
+        cancel(task.run, missed);
+      }
+      dispatch();
+    }, startTimeoutMs);
+    member.startTimer.unref();
     child.on('message', (message: { id?: number; result?: unknown; error?: string; ready?: boolean }) => {
       if (message.ready) {
         member.ready = true;
+        clearTimeout(member.startTimer);
         starting.ready();
         return;
       }
@@ -130,6 +172,7 @@ export function createComputePool(options: { size: number; nice?: number; idleMs
       dispatch();
     });
     child.on('exit', () => {
+      clearTimeout(member.startTimer);
       const index = members.indexOf(member);
       if (index >= 0) members.splice(index, 1);
       const task = member.task;
