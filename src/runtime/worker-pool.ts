@@ -2,6 +2,7 @@ import type { Worker } from 'node:worker_threads';
 import { type BackoffPolicy, backoffMs } from '../core/backoff.ts';
 import { canReleaseForRetry, canReleaseUncounted, type MessageQueue } from '../ports/message-queue.ts';
 import type { ComputePool } from './compute-pool.ts';
+import { START_TIMEOUT_MS } from './function-child.ts';
 import type {
   FunctionReport,
   FunctionRequest,
@@ -27,6 +28,10 @@ interface Thread {
   timedOut?: HeldMessage;
   /** Set once the thread has posted `ready` (its factory built its stores). */
   ready?: boolean;
+  /** Ends the thread if it is not ready by the start deadline; cleared at `ready` and at its exit. */
+  startTimer?: NodeJS.Timeout;
+  /** Set when the host ended the thread for not being ready by its start deadline. */
+  missedStart?: boolean;
 }
 
 /** The wait before a thread that ended before it was ready is replaced, doubled for each one after. */
@@ -45,6 +50,12 @@ export interface FunctionThreadsOptions {
    */
   settleTimedOut?(message: HeldMessage): Promise<boolean>;
   compute?: ComputePool;
+  /**
+   * How long a thread may take from its start to `ready`, ms; default START_TIMEOUT_MS (60 s), the deadline of
+   * a dedicated function process and of a compute process. One not ready by then is ended and counts as a
+   * failed start (replaced after the growing wait of a thread that crashed while it started).
+   */
+  startTimeoutMs?: number;
   onStart?(message: HeldMessage): void;
   onFinish?(message: HeldMessage): void;
   onJob?(job: JobNotice): void;
@@ -71,7 +82,8 @@ export interface FunctionThreads {
  * and a finished job's thread takes the next without a hop through it. The host keeps what only it can do:
  * a thread that crashed is replaced and what it held is retried; a job past its time limit has its thread
  * ended (a model run is CPU work that cannot be interrupted any other way), its job settled, and a new
- * thread started.
+ * thread started; a thread not ready within `startTimeoutMs` of its start is ended and replaced as one that
+ * failed to start.
  */
 export function createFunctionThreads(options: FunctionThreadsOptions): FunctionThreads {
   const threads = new Set<Thread>();
@@ -81,6 +93,7 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
   /** Threads that ended before they were ready since one last was: each replacement waits longer. */
   let failedStarts = 0;
   const replacing = new Set<NodeJS.Timeout>();
+  const startTimeoutMs = options.startTimeoutMs ?? START_TIMEOUT_MS;
 
   function spawn(): Thread {
     const workerData = { ...options.settings, extraQueues } satisfies FunctionThreadSettings;
@@ -103,6 +116,17 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
         markExited = resolve;
       }),
     };
+    // A thread stuck while it loads (a store that never opens, release code that hangs at import) neither
+    // posted `ready` nor exited: it held its slot for good and was never replaced; with every thread stuck
+    // the shared lanes stopped with no error. Timed from the start: `terminate` ends a thread in a
+    // synchronous loop as well as one waiting on a promise that never settles.
+    thread.startTimer = setTimeout(() => {
+      if (thread.ready) return;
+      thread.missedStart = true;
+      thread.computing.abort();
+      worker.terminate().catch(() => undefined);
+    }, startTimeoutMs);
+    thread.startTimer.unref();
     const send = (request: FunctionRequest) => worker.postMessage(request);
     if (blocked.length > 0) send({ type: 'blocked', groups: blocked });
     const handle = (report: FunctionReport) => {
@@ -112,6 +136,7 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
       else if (report.type === 'stopped') markStopped();
       else if (report.type === 'ready') {
         thread.ready = true;
+        clearTimeout(thread.startTimer);
         failedStarts = 0;
       } else if (report.type === 'error') options.onError?.(new Error(report.message));
       else if (report.type === 'compute') {
@@ -153,6 +178,7 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
         );
     });
     worker.on('exit', () => {
+      clearTimeout(thread.startTimer);
       markStopped();
       threads.delete(thread);
       thread.computing.abort();
@@ -165,6 +191,13 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
         return;
       }
       failedStarts++;
+      // Said when the thread is gone, with the wait its replacement has (a thread that threw says so on `error`).
+      if (thread.missedStart)
+        options.onError?.(
+          new Error(
+            `A function thread was not ready within ${startTimeoutMs / 1000} s of its start; ended (the next one in ${startRetryMs(failedStarts) / 1000} s).`,
+          ),
+        );
       const timer = setTimeout(() => {
         replacing.delete(timer);
         if (!closed) threads.add(spawn());
@@ -289,6 +322,9 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
       // Still extended while jobs drain; stopped before the threads end (what they held then goes back).
       const all = [...threads];
       broadcast({ type: 'stop' });
+      // A thread not ready yet holds nothing, and answers `stop` only once it is: one stuck while it loads held
+      // the close until the deadline (or its start deadline), with no job left to wait for.
+      for (const t of all) if (!t.ready) t.worker.terminate().catch(() => undefined);
       const drained = Promise.all(all.map((t) => t.stopped));
       if (deadline === undefined) await drained;
       else {

@@ -2,6 +2,7 @@ import { type ChildProcess, type ForkOptions, fork } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { afterAll } from 'vitest';
 import type * as Prebuilt from '../../src/runtime/prebuilt.ts';
 
@@ -12,14 +13,16 @@ import type * as Prebuilt from '../../src/runtime/prebuilt.ts';
 //   vi.mock('../../src/runtime/prebuilt.ts', async (original) =>
 //     (await import('./stand-in.ts')).prebuiltForkingStandIn(original));
 //
-// and names its stand-in with setStandIn(code). This module imports nothing of src/runtime (only types): the
+// and names its stand-in with setStandIn(code). Stand-in shared function threads likewise: startPrebuiltWorker
+// mocked with prebuiltStartingStandInThreads, the thread's script named with setThreadStandIn(code). This module imports nothing of src/runtime (only types): the
 // mock's factory imports it while prebuilt.ts is being mocked. The runtimes around it are stand-in-runtime.ts.
 
 const folders: string[] = [];
 /** Processes forked here (stand-ins and spares' scripts): any still running when the file ends is killed. */
 const forked: ChildProcess[] = [];
-afterAll(() => {
+afterAll(async () => {
   for (const proc of forked.splice(0)) if (running(proc)) proc.kill('SIGKILL');
+  await Promise.all(standInThreads.splice(0).map((worker) => worker.terminate()));
   for (const folder of folders.splice(0)) rmSync(folder, { recursive: true, force: true });
 });
 
@@ -119,4 +122,39 @@ export async function prebuiltForkingStandIn(original: () => Promise<unknown>): 
     return proc;
   };
   return { ...actual, forkPrebuilt };
+}
+
+/** Every thread started through the mocked startPrebuiltWorker, in order. */
+export const standInThreads: Worker[] = [];
+let threadStandIn: string | undefined;
+const endedThreads = new WeakSet<Worker>();
+/** Whether a thread of `standInThreads` has exited. */
+export const threadEnded = (worker: Worker) => endedThreads.has(worker);
+
+/**
+ * Writes the stand-in thread the mocked startPrebuiltWorker starts from now on (CommonJS, run by plain Node in a
+ * worker thread; it reports to the pool as function-thread.ts does, an array of reports per message, e.g.
+ * `parentPort.postMessage([{ type: 'ready' }])`); returns its path.
+ */
+export function setThreadStandIn(code: string): string {
+  threadStandIn = writeStandIn(code, 'thread-stand-in.cjs');
+  return threadStandIn;
+}
+
+/**
+ * prebuilt.ts with its startPrebuiltWorker replaced (for vi.mock): it starts the stand-in of `setThreadStandIn`
+ * as a worker thread with the options the pool passed (its workerData), no exec flags.
+ */
+export async function prebuiltStartingStandInThreads(
+  original: () => Promise<unknown>,
+): Promise<typeof Prebuilt> {
+  const actual = (await original()) as typeof Prebuilt;
+  const startPrebuiltWorker: typeof Prebuilt.startPrebuiltWorker = (_entry, _source, options) => {
+    if (threadStandIn === undefined) throw new Error('no stand-in: call setThreadStandIn(code) first');
+    const worker = new Worker(threadStandIn, { ...options, execArgv: [] });
+    standInThreads.push(worker);
+    worker.once('exit', () => endedThreads.add(worker));
+    return worker;
+  };
+  return { ...actual, startPrebuiltWorker };
 }
