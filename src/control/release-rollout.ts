@@ -23,11 +23,10 @@ import {
   setOperationParams,
   setStep,
 } from './operations.ts';
-import { sampleHealth } from './release-health.ts';
 import { countFailure, permanentRolloutFailure } from './rollout-failures.ts';
 import { haltRecorded, haltRollout, markAborted, settleHalt } from './rollout-halt.ts';
 import { claimRolloutSlot } from './rollout-slot.ts';
-import { applyRelease, incarnationsOf } from './rollout-waves.ts';
+import { applyRelease, incarnationsOf, sampleWaveTenant } from './rollout-waves.ts';
 import type { ControlDeps } from './tenants.ts';
 
 /** Operations of the whole platform (an upgrade) are filed under this id, which no tenant id can be. */
@@ -272,9 +271,16 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
         const start = new Date().toISOString();
         const from = new Date(Date.parse(start) - (deps.baselineMs ?? 86_400_000)).toISOString();
         const baseline: Record<string, HealthSample> = {};
-        for (const tenantId of wave) baseline[tenantId] = await sampleHealth(deps, tenantId, from, start);
+        const staying: TenantId[] = [];
+        for (const tenantId of wave) {
+          // A tenant that has left the upgrade (demoted, offboarded) is not deployed to: nothing to compare.
+          const sample = await sampleWaveTenant(deps, tenantId, incarnationsOf(op), from, start);
+          if (sample === undefined) continue;
+          baseline[tenantId] = sample;
+          staying.push(tenantId);
+        }
         // Alarms already firing are part of the baseline, as old dead letters are: not the release's doing.
-        const firing = (await deps.alarms?.firing(wave)) ?? [];
+        const firing = staying.length > 0 ? ((await deps.alarms?.firing(staying)) ?? []) : [];
         op = await setParams(id, {
           [`wave${i}.start`]: start,
           [`wave${i}.baseline`]: JSON.stringify(baseline),
@@ -293,19 +299,22 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
       );
       if (deploying.status !== 'running') return;
       lease.check();
-      const applied = await applyRelease(deps, wave, () => release, incarnationsOf(op));
+      let applied = await applyRelease(deps, wave, () => release, incarnationsOf(op));
       await deps.onReleaseChange?.();
       const until = Date.parse(start) + observeMs;
       for (;;) {
         const problems: string[] = [];
+        // Tenants that leave the upgrade while the wave is watched (demoted, offboarded) are watched no more.
+        const watched: TenantId[] = [];
         for (const tenantId of applied) {
-          const problem = healthProblem(
-            baseline[tenantId] ?? empty(),
-            await sampleHealth(deps, tenantId, start),
-          );
+          const sample = await sampleWaveTenant(deps, tenantId, incarnationsOf(op), start);
+          if (sample === undefined) continue;
+          watched.push(tenantId);
+          const problem = healthProblem(baseline[tenantId] ?? empty(), sample);
           if (problem) problems.push(`${tenantId}: ${problem}`);
         }
-        for (const alarm of (await deps.alarms?.firing(applied)) ?? []) {
+        applied = watched;
+        for (const alarm of (applied.length > 0 ? await deps.alarms?.firing(applied) : undefined) ?? []) {
           if (!firingBefore.has(alarmKey(alarm)))
             problems.push(`${alarm.tenantId}: alarm ${alarm.name} firing: ${alarm.reason}`);
         }

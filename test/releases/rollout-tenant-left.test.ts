@@ -1,0 +1,177 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createSqliteOperationStore } from '../../src/adapters/embedded/operation-store.ts';
+import { createRolloutRunner, type RolloutRunner } from '../../src/control/release-rollout.ts';
+import { createTenant } from '../../src/control/tenants.ts';
+import type { TenantId } from '../../src/core/ids.ts';
+import {
+  type EmbeddedPlatform,
+  openEmbeddedPlatform,
+  openEmbeddedReleaseCatalog,
+} from '../../src/entry/embedded-wiring.ts';
+import type { OperationStore } from '../../src/ports/operation-store.ts';
+import type { StoreProvider } from '../../src/ports/stores.ts';
+import { publishRelease } from './fixtures.ts';
+
+// A dedicated tenant that leaves an upgrade while it runs (demoted, or offboarded) has its dedicated store
+// removed. The upgrade still sampled its health there, at its wave's baseline or while its wave was watched:
+// every sample failed (`store_not_found`, 503 embedded; ResourceNotFoundException on AWS, taken as permanent),
+// so the upgrade was driven again until it gave up (`rollout_failed`), rolling back the wave in progress and
+// never making the release current, for the other tenants too.
+
+let dir: string;
+let platform: EmbeddedPlatform;
+let operations: OperationStore;
+let runner: RolloutRunner | undefined;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'silopool-rollout-left-'));
+  platform = openEmbeddedPlatform(dir);
+  operations = createSqliteOperationStore(platform.db);
+});
+afterEach(async () => {
+  await runner?.stop();
+  runner = undefined;
+  await platform.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function until(check: () => Promise<boolean>, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Tenants whose dedicated store a test removed. */
+const removed = new Set<string>();
+
+/**
+ * The stores as each backend answers for a dedicated store removed: embedded `StoreNotFoundError` (503, tried
+ * again), AWS a DynamoDB `ResourceNotFoundException` (a client fault, taken as permanent). The AWS answer is
+ * made here for the embedded stores, as the AWS store provider gives it for a deleted table.
+ */
+function storesAnswering(kind: 'embedded' | 'aws'): StoreProvider {
+  if (kind === 'embedded') return platform.stores;
+  return {
+    ...platform.stores,
+    jobs(ref) {
+      if (ref.kind === 'dedicated' && removed.has(ref.tenantId))
+        throw Object.assign(new Error('Requested resource not found'), {
+          name: 'ResourceNotFoundException',
+          $fault: 'client',
+        });
+      return platform.stores.jobs(ref);
+    },
+  };
+}
+/** What a demotion leaves (move-tenant.ts `switchPlacement`, then `removeOld`): shared, no release, no store. */
+async function demote(id: TenantId): Promise<void> {
+  const tenant = (await platform.directory.get(id))!;
+  const { release: _release, ...rest } = tenant;
+  await platform.directory.update(
+    { ...rest, placement: 'shared', version: tenant.version + 1, updatedAt: new Date().toISOString() },
+    tenant.version,
+  );
+  await platform.stores.destroy({ kind: 'dedicated', tenantId: id });
+  removed.add(id);
+}
+
+/** What an offboarding leaves: no tenant record, no store. */
+async function offboard(id: TenantId): Promise<void> {
+  await platform.directory.delete(id);
+  await platform.stores.destroy({ kind: 'dedicated', tenantId: id });
+  removed.add(id);
+}
+
+async function twoDedicated(prefix: string): Promise<[TenantId, TenantId]> {
+  const deps = { directory: platform.directory, queue: platform.queue, stores: platform.stores };
+  // Ids sorted: the first is the canary (wave 1), the second wave 2.
+  const a = `${prefix}-a-${Math.random().toString(36).slice(2, 8)}` as TenantId;
+  const b = `${prefix}-b-${Math.random().toString(36).slice(2, 8)}` as TenantId;
+  await createTenant(deps, { id: a, name: 'A', placement: 'dedicated' });
+  await createTenant(deps, { id: b, name: 'B', placement: 'dedicated' });
+  return [a, b];
+}
+
+/** The driver's errors (each one a failed try, driven again or ending the upgrade). */
+const errors: string[] = [];
+
+function rollout(stores: StoreProvider, leave: (calls: number) => Promise<void>) {
+  let calls = 0;
+  runner = createRolloutRunner({
+    directory: platform.directory,
+    queue: platform.queue,
+    stores,
+    operations,
+    catalog: openEmbeddedReleaseCatalog(join(dir, 'releases')),
+    observeMs: 200,
+    pollMs: 10,
+    retryMs: 10,
+    maxFailures: 3,
+    alarms: {
+      // Called at each wave's baseline and at each look while a wave is watched: the moment to leave.
+      async firing() {
+        await leave(++calls);
+        return [];
+      },
+    },
+    log: (level, message, fields) => {
+      if (level === 'error') errors.push(`${message}: ${String(fields.error ?? fields.message)}`);
+    },
+  });
+  return runner;
+}
+
+describe('an upgrade whose tenant leaves it while it runs', () => {
+  beforeEach(() => {
+    errors.length = 0;
+    removed.clear();
+  });
+  for (const backend of ['embedded', 'aws'] as const) {
+    for (const [how, leave] of [
+      ['demoted', demote],
+      ['offboarded', offboard],
+    ] as const) {
+      it(`goes on without a tenant ${how} before its wave (${backend} stores)`, async () => {
+        const [a, b] = await twoDedicated(how.slice(0, 3));
+        publishRelease(dir, 'r7', { models: { finance: { version: '1.7.0', body: "version: '1.7.0'" } } });
+        let left = false;
+        const op = await rollout(storesAnswering(backend), async () => {
+          // Wave 1 (the canary, a) is being watched: b leaves before its wave begins.
+          if (!left) {
+            left = true;
+            await leave(b);
+          }
+        }).start('r7');
+        expect(JSON.parse(op.params.waves as string)).toEqual([[a], [b]]);
+        await until(async () => (await operations.get(op.id))?.status !== 'running');
+        const ended = await operations.get(op.id);
+        expect(ended?.error).toBeUndefined();
+        expect(ended?.status).toBe('succeeded');
+        expect(errors).toEqual([]);
+        expect((await platform.directory.get(a))?.release).toBe('r7');
+        expect((await platform.directory.get(b))?.release).toBeUndefined();
+      });
+
+      it(`goes on without a tenant ${how} while its wave is watched (${backend} stores)`, async () => {
+        const [a, b] = await twoDedicated(how.slice(0, 3));
+        publishRelease(dir, 'r8', { models: { finance: { version: '1.8.0', body: "version: '1.8.0'" } } });
+        const op = await rollout(storesAnswering(backend), async (calls) => {
+          // 1: wave 1's baseline; 2: its first look, once a is on r8.
+          if (calls === 2) await leave(a);
+        }).start('r8');
+        await until(async () => (await operations.get(op.id))?.status !== 'running');
+        const ended = await operations.get(op.id);
+        expect(ended?.error).toBeUndefined();
+        expect(ended?.status).toBe('succeeded');
+        expect(errors).toEqual([]);
+        expect((await platform.directory.get(a))?.release).toBeUndefined();
+        expect((await platform.directory.get(b))?.release).toBe('r8');
+      });
+    }
+  }
+});
