@@ -26,7 +26,7 @@ import {
 import { countFailure, permanentRolloutFailure } from './rollout-failures.ts';
 import { haltRecorded, haltRollout, markAborted, settleHalt } from './rollout-halt.ts';
 import { claimRolloutSlot } from './rollout-slot.ts';
-import { applyRelease, incarnationsOf, sampleWaveTenant } from './rollout-waves.ts';
+import { applyRelease, incarnationsOf, movingTenants, sampleWaveTenant } from './rollout-waves.ts';
 import type { ControlDeps } from './tenants.ts';
 
 /** Operations of the whole platform (an upgrade) are filed under this id, which no tenant id can be. */
@@ -266,6 +266,28 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
       if (op.status !== 'running') return;
       if (haltRecorded(op)) return settleHalt(deps, id);
       if (op.steps[i]?.status === 'done') continue;
+      // A tenant mid-move is deployed to once its move ends (a demotion may roll back and keep it dedicated):
+      // skipped, it stayed on the old release after the upgrade succeeded, and a canary skipped left its wave
+      // empty, so the next, larger wave went out with no canary watched.
+      if (!op.params[`wave${i}.start`]) {
+        for (;;) {
+          const moving = await movingTenants(deps, wave, incarnationsOf(op));
+          if (moving.length === 0) break;
+          if (stopped) throw new Error('The upgrade runner stopped.');
+          lease.check();
+          const latest = await requireOp(id);
+          if (latest.status !== 'running') return;
+          if (haltRecorded(latest)) return settleHalt(deps, id);
+          await setStep(
+            deps.operations,
+            id,
+            i,
+            'running',
+            `waiting for the move of ${moving.join(', ')} to end before deploying ${release}`,
+          );
+          await pause(pollMs);
+        }
+      }
       // The baseline is taken (and persisted) before the wave changes anything.
       if (!op.params[`wave${i}.start`]) {
         const start = new Date().toISOString();

@@ -4,7 +4,7 @@ import { laneForPlacement } from '../core/placement.ts';
 import type { HealthSample } from '../core/release.ts';
 import { incarnationOf, type Tenant } from '../core/tenant.ts';
 import { listModels } from '../models/registry.ts';
-import type { Operation } from '../ports/operation-store.ts';
+import type { Operation, OperationStore } from '../ports/operation-store.ts';
 import { redriveDeadLetters } from './dead-letters.ts';
 import { sampleHealth } from './release-health.ts';
 import { type ControlDeps, infrastructureOf } from './tenants.ts';
@@ -128,4 +128,25 @@ export async function sampleWaveTenant(
     if (!(await inUpgrade(deps, tenantId, incarnations))) return undefined;
     throw error;
   }
+}
+
+/**
+ * The wave's tenants being moved now (the incarnation planned, not offboarding, by a move operation still
+ * running): the upgrade deploys to them once their move has ended, since `applyRelease` skips a tenant
+ * mid-move. A `move` whose operation is gone or ended is not waited for.
+ */
+export async function movingTenants(
+  deps: Pick<ControlDeps, 'directory'> & { operations: Pick<OperationStore, 'get'> },
+  wave: readonly TenantId[],
+  incarnations: Record<string, string> | undefined,
+): Promise<TenantId[]> {
+  const moving: TenantId[] = [];
+  for (const tenantId of wave) {
+    const tenant = await deps.directory.get(tenantId);
+    if (!tenant?.move || tenant.status === 'offboarding') continue;
+    const planned = incarnations?.[tenantId];
+    if (planned !== undefined && planned !== incarnationOf(tenant)) continue;
+    if ((await deps.operations.get(tenant.move.operationId))?.status === 'running') moving.push(tenantId);
+  }
+  return moving;
 }

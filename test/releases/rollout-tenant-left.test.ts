@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSqliteOperationStore } from '../../src/adapters/embedded/operation-store.ts';
+import { finishOperation, newOperation } from '../../src/control/operations.ts';
 import { createRolloutRunner, type RolloutRunner } from '../../src/control/release-rollout.ts';
 import { createTenant } from '../../src/control/tenants.ts';
 import type { TenantId } from '../../src/core/ids.ts';
@@ -174,4 +175,49 @@ describe('an upgrade whose tenant leaves it while it runs', () => {
       });
     }
   }
+});
+
+// A wave's tenant that was being moved (a demotion under way) was skipped: nothing deployed, its wave
+// "healthy" with nobody on the release. Were it the canary, the next, larger wave went out with no canary
+// watched; and a demotion that then rolled back left it dedicated on the old release after the upgrade
+// succeeded, with nothing saying so.
+describe('an upgrade whose tenant is being moved when its wave comes', () => {
+  it('deploys to it once its move has ended, and watches it', async () => {
+    const [a, b] = await twoDedicated('mov');
+    const tenant = (await platform.directory.get(a))!;
+    const demotion = newOperation('move', a, ['drain'], { from: 'dedicated', to: 'shared' });
+    await operations.create(demotion);
+    const moving = await platform.directory.update(
+      {
+        ...tenant,
+        move: { operationId: demotion.id, from: 'dedicated', to: 'shared', phase: 'draining' },
+        version: tenant.version + 1,
+      },
+      tenant.version,
+    );
+    publishRelease(dir, 'r10', { models: { finance: { version: '1.10.0', body: "version: '1.10.0'" } } });
+    runner = createRolloutRunner({
+      directory: platform.directory,
+      queue: platform.queue,
+      stores: platform.stores,
+      operations,
+      catalog: openEmbeddedReleaseCatalog(join(dir, 'releases')),
+      observeMs: 100,
+      pollMs: 10,
+      retryMs: 10,
+    });
+    const op = await runner.start('r10');
+    // The demotion rolls back a moment later: the canary stays dedicated.
+    await new Promise((r) => setTimeout(r, 150));
+    const { move: _move, ...rest } = (await platform.directory.get(a))!;
+    await platform.directory.update({ ...rest, version: moving.version + 1 }, moving.version);
+    await finishOperation(operations, demotion.id, 'failed', { code: 'move_failed', message: 'rolled back' });
+    await until(async () => (await operations.get(op.id))?.status !== 'running');
+    const ended = await operations.get(op.id);
+    expect(ended?.status).toBe('succeeded');
+    // Deployed to and watched: the canary's wave is of one tenant on the release.
+    expect((await platform.directory.get(a))?.release).toBe('r10');
+    expect((await platform.directory.get(b))?.release).toBe('r10');
+    expect(ended?.steps[0]?.detail).toBe('1 tenant on r10, healthy');
+  });
 });
