@@ -266,6 +266,7 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
       if (op.status !== 'running') return;
       if (haltRecorded(op)) return settleHalt(deps, id);
       if (op.steps[i]?.status === 'done') continue;
+      await requirePublished(deps.catalog, release);
       // A tenant mid-move is deployed to once its move ends (a demotion may roll back and keep it dedicated):
       // skipped, it stayed on the old release after the upgrade succeeded, and a canary skipped left its wave
       // empty, so the next, larger wave went out with no canary watched.
@@ -347,6 +348,7 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
           await setParams(id, { [`wave${i}.rollback`]: reason });
           return settleHalt(deps, id);
         }
+        await requirePublished(deps.catalog, release);
         const left = until - Date.now();
         if (left <= 0) break;
         if (stopped) throw new Error('The upgrade runner stopped.');
@@ -382,6 +384,7 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
       );
       if (claimed.status !== 'running') return;
       if (haltRecorded(claimed)) return settleHalt(deps, id);
+      await requirePublished(deps.catalog, release);
       await deps.catalog.setCurrent(release);
       await deps.onReleaseChange?.();
       await setStep(deps.operations, id, last, 'done', `${release} is current`);
@@ -424,6 +427,18 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
       await Promise.all(active.values());
     },
   };
+}
+
+/**
+ * Throws NotFoundError (404: a failure no retry mends, `permanentRolloutFailure`, so the upgrade halts and
+ * rolls back the wave in progress) when `release` is no longer in the releases folder. The driver loads it
+ * once; withdrawn meanwhile (its folder removed), it was deployed on and made current, and every process that
+ * opened the folder afresh found no release for the pointer: every shared tenant's jobs failed.
+ */
+async function requirePublished(catalog: ReleaseCatalog, release: string): Promise<void> {
+  const { releases } = await catalog.list();
+  if (!releases.some((r) => r.id === release))
+    throw new NotFoundError(`Release "${release}", withdrawn from the releases folder during its upgrade,`);
 }
 
 function count(tenants: number): string {
