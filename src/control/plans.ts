@@ -216,6 +216,7 @@ export async function changePlan(
         'Change to a plan of another currency from the 1st of a month.',
       'plan_currency_mixed',
     );
+  await recordOpeningPlan(deps.billing, tenant, catalogue, day);
   // Keyed by incarnation too: an earlier tenant of this id that made the same change does not swallow it.
   await deps.billing.put(tenantKey(tenantId), `PLAN#${day}#${planId}#${assignment.incarnation}`, assignment, {
     ifAbsent: true,
@@ -226,6 +227,39 @@ export async function changePlan(
     await deps.tenantChanged?.(tenantId);
   }
   return { assignment, applied, plan };
+}
+
+/**
+ * Before the first plan change of a tenant incarnation (effective `day`, after its day of creation), records
+ * the plan it has been billed on since its creation, its tier's (`tierPlan`), as a change effective that day
+ * (made at its creation, so a change of the same day made later wins). Statements bill the days before any
+ * change on the tier's plan, and read the tier as it is now: the change sets a new tier, and without this
+ * record every day before it, in every month not closed, was re-billed on the new plan (a tenant on Free
+ * since October changed to Enterprise on 20 November paid Enterprise for all of October and November).
+ */
+async function recordOpeningPlan(
+  billing: BillingItems,
+  tenant: Tenant,
+  catalogue: PlanCatalogue,
+  day: string,
+): Promise<void> {
+  const created = utcDay(tenant.createdAt);
+  if (day <= created) return;
+  if (itemsOfIncarnation(tenant, undefined, await listAssignments(billing, tenant.id)).length > 0) return;
+  const plan = tierPlan(catalogue, tenant.plan);
+  const incarnation = incarnationOf(tenant);
+  const opening: PlanAssignment = {
+    id: `${tenant.id}/${created}/${plan.id}`,
+    tenantId: tenant.id,
+    planId: plan.id,
+    effective: created,
+    createdAt: new Date(tenant.createdAt).toISOString(),
+    incarnation,
+    plan,
+  };
+  await billing.put(tenantKey(tenant.id), `PLAN#${created}#${plan.id}#${incarnation}`, opening, {
+    ifAbsent: true,
+  });
 }
 
 /** Applies plan changes whose day has come to tenants still on their old tier or limits (idempotent). */
