@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { changePlan, type PlanChangeDeps } from '../../src/control/plans.ts';
 import { isClosed, statementFor } from '../../src/control/statements.ts';
+import { updateTenant } from '../../src/control/tenants.ts';
 import { EMBEDDED_MACHINE_COSTS } from '../../src/core/costing.ts';
 import type { TenantId } from '../../src/core/ids.ts';
 import { type EmbeddedPlatform, openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
 import { makeTenant, randomTenantId } from '../contract/fixtures.ts';
-import { prorated } from '../support/proration.ts';
+import { prorated, today } from '../support/proration.ts';
 
 let dir: string;
 let platform: EmbeddedPlatform;
@@ -91,5 +92,40 @@ describe('a plan change of a tenant that existed before it', () => {
       { planId: 'standard', from: '2026-11-10', to: '2026-11-30', amount: 35_000 },
     ]);
     expect(prorated(50_000, 10, 30, 30)).toBe(35_000);
+  });
+});
+
+// The sibling: a tier patched (`PATCH /v1/admin/tenants/{id}` `{ "plan" }`, the CLI, a tenants file) changed
+// what every day without a plan change was billed on, back to the tenant's creation, and recorded nothing.
+describe('a tier patched outside a plan change', () => {
+  it('bills the new tier from today, and the days before on the plan the tenant had', async () => {
+    const id = randomTenantId('patched') as TenantId;
+    const now = new Date();
+    const y = now.getUTCFullYear();
+    const m = now.getUTCMonth();
+    const created = new Date(Date.UTC(y, m - 2, 15, 9)).toISOString();
+    await platform.directory.create(makeTenant(id, { plan: 'free', createdAt: created, updatedAt: created }));
+    await updateTenant({ ...deps }, id, { plan: 'enterprise' });
+    const tenant = (await platform.directory.get(id))!;
+    expect(tenant.plan).toBe('enterprise');
+    const billing = { ...deps, usage: platform.usage, costs: EMBEDDED_MACHINE_COSTS };
+
+    const lastMonth = new Date(Date.UTC(y, m - 1, 1)).toISOString().slice(0, 7);
+    expect((await statementFor(billing, tenant, lastMonth)).total).toBe(0);
+
+    // This month: Free ($0) to yesterday, Enterprise ($12,000.00 a month) from today to the month's end.
+    const month = now.toISOString().slice(0, 7);
+    const { day, monthDays } = today(now);
+    const dd = (d: number) => `${month}-${String(d).padStart(2, '0')}`;
+    const expected = [
+      ...(day > 1 ? [{ planId: 'free', from: dd(1), to: dd(day - 1), amount: 0 }] : []),
+      {
+        planId: 'enterprise',
+        from: dd(day),
+        to: dd(monthDays),
+        amount: prorated(1_200_000, day, monthDays, monthDays),
+      },
+    ];
+    expect(baseFees(await statementFor(billing, tenant, month))).toEqual(expected);
   });
 });
