@@ -117,6 +117,8 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
   const holder = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const leaseMs = deps.leaseMs ?? 60_000;
 
+  /** What a halt needs: a rollback waiting for a tenant's move stops when the runner does. */
+  const haltDeps = { ...deps, stopped: () => stopped };
   const firstRetryMs = deps.retryMs ?? 5000;
   const wakers = new Set<() => void>();
   /** A wait that `stop()` cuts short, so stopping never waits out a retry's backoff. */
@@ -158,7 +160,7 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
         // A failure no retry mends (or one that has lasted too many tries) stops the upgrade and says why:
         // driven again forever, it refused every later upgrade (409 rollout_in_progress) with no way out.
         const why = permanentRolloutFailure(error) ?? (await countFailure(deps, id, error));
-        if (why !== undefined && (await haltRollout(deps, id, `The upgrade cannot go on: ${why}`)))
+        if (why !== undefined && (await haltRollout(haltDeps, id, `The upgrade cannot go on: ${why}`)))
           return true;
         log('error', 'upgrade step failed; driving it again', {
           operationId: id,
@@ -254,7 +256,7 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
     lease.check();
     // A halt recorded (an abort, a failure, an unhealthy wave; by this process before it died, or by another)
     // is finished, never resumed past.
-    if (haltRecorded(op)) return settleHalt(deps, id);
+    if (haltRecorded(op)) return settleHalt(haltDeps, id);
     const release = op.params.release as string;
     const waves = JSON.parse(op.params.waves ?? '[]') as TenantId[][];
     const observeMs = Number(op.params.observeMs);
@@ -264,7 +266,7 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
       op = await requireOp(id);
       // Ended by another driver (its halt, or its abort carried out): nothing more is deployed.
       if (op.status !== 'running') return;
-      if (haltRecorded(op)) return settleHalt(deps, id);
+      if (haltRecorded(op)) return settleHalt(haltDeps, id);
       if (op.steps[i]?.status === 'done') continue;
       await requirePublished(deps.catalog, release);
       // A tenant mid-move is deployed to once its move ends (a demotion may roll back and keep it dedicated):
@@ -278,7 +280,7 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
           lease.check();
           const latest = await requireOp(id);
           if (latest.status !== 'running') return;
-          if (haltRecorded(latest)) return settleHalt(deps, id);
+          if (haltRecorded(latest)) return settleHalt(haltDeps, id);
           await setStep(
             deps.operations,
             id,
@@ -346,7 +348,7 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
           // Recorded before the rollback, so a driver that resumes it after a crash rolls back too.
           lease.check();
           await setParams(id, { [`wave${i}.rollback`]: reason });
-          return settleHalt(deps, id);
+          return settleHalt(haltDeps, id);
         }
         await requirePublished(deps.catalog, release);
         const left = until - Date.now();
@@ -355,7 +357,7 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
         lease.check();
         const latest = await requireOp(id);
         if (latest.status !== 'running') return;
-        if (haltRecorded(latest)) return settleHalt(deps, id);
+        if (haltRecorded(latest)) return settleHalt(haltDeps, id);
         await setStep(
           deps.operations,
           id,
@@ -383,7 +385,7 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
           : { ...o, params: { ...o.params, finishing: new Date().toISOString() } },
       );
       if (claimed.status !== 'running') return;
-      if (haltRecorded(claimed)) return settleHalt(deps, id);
+      if (haltRecorded(claimed)) return settleHalt(haltDeps, id);
       await requirePublished(deps.catalog, release);
       await deps.catalog.setCurrent(release);
       await deps.onReleaseChange?.();

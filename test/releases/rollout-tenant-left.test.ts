@@ -221,3 +221,74 @@ describe('an upgrade whose tenant is being moved when its wave comes', () => {
     expect(ended?.steps[0]?.detail).toBe('1 tenant on r10, healthy');
   });
 });
+
+// The same skip on the way back: a wave rolled back (unhealthy, aborted) while one of its tenants was being
+// demoted left that tenant out, and a demotion that then rolled back kept it dedicated on the release the
+// upgrade had just taken back from every other tenant.
+describe('a wave rolled back while one of its tenants is being moved', () => {
+  for (const stopFirst of [false, true])
+    it(
+      stopFirst
+        ? 'waits for the move unless the runner stops'
+        : 'rolls that tenant back too, once its move has ended',
+      async () => {
+        const [a] = await twoDedicated('rbk');
+        publishRelease(dir, 'r11', { models: { finance: { version: '1.11.0', body: "version: '1.11.0'" } } });
+        const demotion = newOperation('move', a, ['drain'], { from: 'dedicated', to: 'shared' });
+        let calls = 0;
+        runner = createRolloutRunner({
+          directory: platform.directory,
+          queue: platform.queue,
+          stores: platform.stores,
+          operations,
+          catalog: openEmbeddedReleaseCatalog(join(dir, 'releases')),
+          observeMs: 60_000,
+          pollMs: 10,
+          retryMs: 10,
+          alarms: {
+            async firing() {
+              // 1: the canary's baseline; 2: its first look, on r11: a demotion of it begins, and an alarm fires.
+              if (++calls !== 2) return [];
+              await operations.create(demotion);
+              const tenant = (await platform.directory.get(a))!;
+              await platform.directory.update(
+                {
+                  ...tenant,
+                  move: { operationId: demotion.id, from: 'dedicated', to: 'shared', phase: 'draining' },
+                  version: tenant.version + 1,
+                },
+                tenant.version,
+              );
+              return [{ tenantId: a, name: 'errors', reason: 'the wave failed' }];
+            },
+          },
+        });
+        const op = await runner.start('r11');
+        await until(async () => calls >= 2);
+        if (stopFirst) {
+          // A runner stopping while the rollback waits: the upgrade stays running, for the next driver to end.
+          await until(async () =>
+            /waiting for the move/.test((await operations.get(op.id))?.steps[0]?.detail ?? ''),
+          );
+          await runner.stop();
+          runner = undefined;
+          expect((await operations.get(op.id))?.status).toBe('running');
+          return;
+        }
+        // The demotion rolls back a moment later: the tenant stays dedicated.
+        await new Promise((r) => setTimeout(r, 150));
+        const moving = (await platform.directory.get(a))!;
+        const { move: _move, ...rest } = moving;
+        await platform.directory.update({ ...rest, version: moving.version + 1 }, moving.version);
+        await finishOperation(operations, demotion.id, 'failed', {
+          code: 'move_failed',
+          message: 'rolled back',
+        });
+        await until(async () => (await operations.get(op.id))?.status !== 'running');
+        const ended = await operations.get(op.id);
+        expect(ended?.error?.code).toBe('rolled_back');
+        expect((await platform.directory.get(a))?.placement).toBe('dedicated');
+        expect((await platform.directory.get(a))?.release).toBeUndefined();
+      },
+    );
+});
