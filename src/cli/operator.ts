@@ -323,7 +323,9 @@ async function directOperator(dataDir: string, silent?: string): Promise<Operato
       if (!tenant) throw new CliError(`No tenant "${id}".`);
       return tenantView(tenant);
     },
-    updateTenant: async (id, patch) => tenantView(await updateTenant(deps, parseTenantId(id), patch)),
+    // With billing's items: a new tier is recorded as a plan change (control/plan-catalogue.ts).
+    updateTenant: async (id, patch) =>
+      tenantView(await updateTenant({ ...deps, billing: platform.billing }, parseTenantId(id), patch)),
     listApiKeys: (id) => listApiKeys(deps, parseTenantId(id)),
     issueApiKey: async (id) => ({ apiKey: (await issueApiKey(deps, parseTenantId(id))).apiKey }),
     revokeApiKey: (id, keyId) => revokeApiKey(deps, parseTenantId(id), keyId),

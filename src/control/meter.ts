@@ -167,10 +167,11 @@ export function startMetering(
  * so a failed flush retried never counts twice. A SIGKILL loses at most the last interval's counts
  * (docs/billing.md: the one meter that is at-most-once).
  *
- * Counted per tenant incarnation, each batch stamped with the time of its last request, not of the flush:
- * billing tells an id's incarnations apart by time (`recordsOfIncarnation`: what is at or after `createdAt`),
- * and an id offboarded and onboarded again within one interval would otherwise have its predecessor's last
- * requests billed to the new customer.
+ * Counted per tenant incarnation and UTC day, each batch stamped with the time of its last request, not of
+ * the flush: billing tells an id's incarnations apart by time (`recordsOfIncarnation`: what is at or after
+ * `createdAt`), and an id offboarded and onboarded again within one interval would otherwise have its
+ * predecessor's last requests billed to the new customer; and a batch spanning a UTC midnight put the
+ * requests of the day before (of the month before, on the 1st) on the new day.
  */
 export function createApiRequestCounter(usage: UsageLedger, intervalMs = 1000) {
   let counts = new Map<string, { tenantId: Tenant['id']; n: number; lastAt: number }>();
@@ -188,13 +189,14 @@ export function createApiRequestCounter(usage: UsageLedger, intervalMs = 1000) {
   timer.unref();
   return {
     count(tenant: Pick<Tenant, 'id' | 'incarnation' | 'createdAt'>) {
-      // Tenant ids hold no space: an id and its incarnation read back as one key.
-      const key = `${tenant.id} ${incarnationOf(tenant)}`;
+      // Tenant ids hold no space: an id, its incarnation and the day read back as one key.
+      const now = Date.now();
+      const key = `${tenant.id} ${incarnationOf(tenant)} ${utcDay(now)}`;
       const counted = counts.get(key);
       if (counted) {
         counted.n += 1;
-        counted.lastAt = Date.now();
-      } else counts.set(key, { tenantId: tenant.id, n: 1, lastAt: Date.now() });
+        counted.lastAt = now;
+      } else counts.set(key, { tenantId: tenant.id, n: 1, lastAt: now });
     },
     flush,
     async stop() {

@@ -1,21 +1,27 @@
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
-import { type BillingIncarnation, itemsOfIncarnation } from '../core/billing-incarnation.ts';
+import { itemsOfIncarnation } from '../core/billing-incarnation.ts';
 import { ConflictError, type FieldProblem, NotFoundError, ValidationError } from '../core/errors.ts';
 import type { TenantId } from '../core/ids.ts';
-import {
-  type BillingPlan,
-  DEFAULT_PLANS,
-  PLANS_SCHEMA,
-  type PlanCatalogue,
-  planById,
-} from '../core/plans.ts';
+import { type BillingPlan, PLANS_SCHEMA, type PlanCatalogue, planById } from '../core/plans.ts';
 import { monthMixingCurrencies, type PlanAssignment } from '../core/statement.ts';
 import { incarnationOf, type Tenant, type TenantLimits } from '../core/tenant.ts';
 import { utcDay } from '../core/usage.ts';
 import { toFieldProblems } from '../models/ajv-messages.ts';
 import type { BillingItems } from '../ports/billing-items.ts';
+import {
+  listAssignments,
+  loadPlans,
+  PLANS_KEY,
+  planOn,
+  recordOpeningPlan,
+  tierPlan,
+} from './plan-catalogue.ts';
 import { type ControlDeps, updateTenant } from './tenants.ts';
+
+export { listAssignments, loadPlans, planOn, tierPlan } from './plan-catalogue.ts';
+
+const tenantKey = (tenantId: TenantId) => `B#T#${tenantId}`;
 
 const validate = new Ajv({ allErrors: true, strict: false, verbose: true }).compile(PLANS_SCHEMA);
 
@@ -57,13 +63,6 @@ export function parsePlansFile(text: string): PlanCatalogue {
   return checkPlans(doc);
 }
 
-const PLANS_KEY = ['B#plans', 'catalogue'] as const;
-const tenantKey = (tenantId: TenantId) => `B#T#${tenantId}`;
-
-export async function loadPlans(items: BillingItems): Promise<PlanCatalogue> {
-  return (await items.get<PlanCatalogue>(...PLANS_KEY)) ?? DEFAULT_PLANS;
-}
-
 /**
  * Stores a plan catalogue. A plan keeps its currency, and so does the plan each tier falls back to
  * (`tierPlan`): months already billed on it would otherwise mix currencies (400 naming the plan).
@@ -96,35 +95,6 @@ export async function savePlans(items: BillingItems, catalogue: PlanCatalogue): 
   return checked;
 }
 
-/** The plan a tenant is on when no plan change names one: the plan with its tier's id, else the first of its tier. */
-export function tierPlan(catalogue: PlanCatalogue, tier: Tenant['plan']): BillingPlan {
-  return (
-    planById(catalogue, tier) ??
-    catalogue.plans.find((p) => p.tier === tier) ??
-    planById(DEFAULT_PLANS, tier) ??
-    DEFAULT_PLANS.plans[0]!
-  );
-}
-
-export async function listAssignments(items: BillingItems, tenantId: TenantId): Promise<PlanAssignment[]> {
-  return items.query<PlanAssignment>(tenantKey(tenantId), 'PLAN#');
-}
-
-/** The plan in effect for the tenant on `day` (UTC). */
-export async function planOn(
-  items: BillingItems,
-  tenant: Pick<Tenant, 'id' | 'plan'> & BillingIncarnation,
-  day: string,
-): Promise<BillingPlan> {
-  const catalogue = await loadPlans(items);
-  const own = itemsOfIncarnation(tenant, undefined, await listAssignments(items, tenant.id));
-  const due = own.filter((a) => a.effective <= day);
-  const last = due
-    .sort((a, b) => a.effective.localeCompare(b.effective) || a.createdAt.localeCompare(b.createdAt))
-    .at(-1);
-  return (last && (planById(catalogue, last.planId) ?? last.plan)) ?? tierPlan(catalogue, tenant.plan);
-}
-
 const PLAN_OWNED: (keyof TenantLimits)[] = [
   'submitRatePerSec',
   'submitBurst',
@@ -151,7 +121,8 @@ export async function applyPlanLimits(
       limits[key] = plan.limits[key as keyof typeof plan.limits];
     else delete limits[key];
   }
-  return updateTenant(deps, tenantId, { plan: plan.tier, config: { limits } });
+  // The plan change is recorded already: the tier it sets is not recorded again as a change of its own.
+  return updateTenant(deps, tenantId, { plan: plan.tier, config: { limits } }, { planRecorded: true });
 }
 
 export interface PlanChangeDeps extends ControlDeps {
@@ -216,6 +187,7 @@ export async function changePlan(
         'Change to a plan of another currency from the 1st of a month.',
       'plan_currency_mixed',
     );
+  await recordOpeningPlan(deps.billing, tenant, catalogue, day);
   // Keyed by incarnation too: an earlier tenant of this id that made the same change does not swallow it.
   await deps.billing.put(tenantKey(tenantId), `PLAN#${day}#${planId}#${assignment.incarnation}`, assignment, {
     ifAbsent: true,

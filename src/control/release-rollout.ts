@@ -23,11 +23,10 @@ import {
   setOperationParams,
   setStep,
 } from './operations.ts';
-import { sampleHealth } from './release-health.ts';
 import { countFailure, permanentRolloutFailure } from './rollout-failures.ts';
 import { haltRecorded, haltRollout, markAborted, settleHalt } from './rollout-halt.ts';
 import { claimRolloutSlot } from './rollout-slot.ts';
-import { applyRelease, incarnationsOf } from './rollout-waves.ts';
+import { applyRelease, incarnationsOf, movingTenants, sampleWaveTenant } from './rollout-waves.ts';
 import type { ControlDeps } from './tenants.ts';
 
 /** Operations of the whole platform (an upgrade) are filed under this id, which no tenant id can be. */
@@ -118,6 +117,8 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
   const holder = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const leaseMs = deps.leaseMs ?? 60_000;
 
+  /** What a halt needs: a rollback waiting for a tenant's move stops when the runner does. */
+  const haltDeps = { ...deps, stopped: () => stopped };
   const firstRetryMs = deps.retryMs ?? 5000;
   const wakers = new Set<() => void>();
   /** A wait that `stop()` cuts short, so stopping never waits out a retry's backoff. */
@@ -159,7 +160,7 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
         // A failure no retry mends (or one that has lasted too many tries) stops the upgrade and says why:
         // driven again forever, it refused every later upgrade (409 rollout_in_progress) with no way out.
         const why = permanentRolloutFailure(error) ?? (await countFailure(deps, id, error));
-        if (why !== undefined && (await haltRollout(deps, id, `The upgrade cannot go on: ${why}`)))
+        if (why !== undefined && (await haltRollout(haltDeps, id, `The upgrade cannot go on: ${why}`)))
           return true;
         log('error', 'upgrade step failed; driving it again', {
           operationId: id,
@@ -255,7 +256,7 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
     lease.check();
     // A halt recorded (an abort, a failure, an unhealthy wave; by this process before it died, or by another)
     // is finished, never resumed past.
-    if (haltRecorded(op)) return settleHalt(deps, id);
+    if (haltRecorded(op)) return settleHalt(haltDeps, id);
     const release = op.params.release as string;
     const waves = JSON.parse(op.params.waves ?? '[]') as TenantId[][];
     const observeMs = Number(op.params.observeMs);
@@ -265,16 +266,46 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
       op = await requireOp(id);
       // Ended by another driver (its halt, or its abort carried out): nothing more is deployed.
       if (op.status !== 'running') return;
-      if (haltRecorded(op)) return settleHalt(deps, id);
+      if (haltRecorded(op)) return settleHalt(haltDeps, id);
       if (op.steps[i]?.status === 'done') continue;
+      await requirePublished(deps.catalog, release);
+      // A tenant mid-move is deployed to once its move ends (a demotion may roll back and keep it dedicated):
+      // skipped, it stayed on the old release after the upgrade succeeded, and a canary skipped left its wave
+      // empty, so the next, larger wave went out with no canary watched.
+      if (!op.params[`wave${i}.start`]) {
+        for (;;) {
+          const moving = await movingTenants(deps, wave, incarnationsOf(op));
+          if (moving.length === 0) break;
+          if (stopped) throw new Error('The upgrade runner stopped.');
+          lease.check();
+          const latest = await requireOp(id);
+          if (latest.status !== 'running') return;
+          if (haltRecorded(latest)) return settleHalt(haltDeps, id);
+          await setStep(
+            deps.operations,
+            id,
+            i,
+            'running',
+            `waiting for the move of ${moving.join(', ')} to end before deploying ${release}`,
+          );
+          await pause(pollMs);
+        }
+      }
       // The baseline is taken (and persisted) before the wave changes anything.
       if (!op.params[`wave${i}.start`]) {
         const start = new Date().toISOString();
         const from = new Date(Date.parse(start) - (deps.baselineMs ?? 86_400_000)).toISOString();
         const baseline: Record<string, HealthSample> = {};
-        for (const tenantId of wave) baseline[tenantId] = await sampleHealth(deps, tenantId, from, start);
+        const staying: TenantId[] = [];
+        for (const tenantId of wave) {
+          // A tenant that has left the upgrade (demoted, offboarded) is not deployed to: nothing to compare.
+          const sample = await sampleWaveTenant(deps, tenantId, incarnationsOf(op), from, start);
+          if (sample === undefined) continue;
+          baseline[tenantId] = sample;
+          staying.push(tenantId);
+        }
         // Alarms already firing are part of the baseline, as old dead letters are: not the release's doing.
-        const firing = (await deps.alarms?.firing(wave)) ?? [];
+        const firing = staying.length > 0 ? ((await deps.alarms?.firing(staying)) ?? []) : [];
         op = await setParams(id, {
           [`wave${i}.start`]: start,
           [`wave${i}.baseline`]: JSON.stringify(baseline),
@@ -293,19 +324,22 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
       );
       if (deploying.status !== 'running') return;
       lease.check();
-      const applied = await applyRelease(deps, wave, () => release, incarnationsOf(op));
+      let applied = await applyRelease(deps, wave, () => release, incarnationsOf(op));
       await deps.onReleaseChange?.();
       const until = Date.parse(start) + observeMs;
       for (;;) {
         const problems: string[] = [];
+        // Tenants that leave the upgrade while the wave is watched (demoted, offboarded) are watched no more.
+        const watched: TenantId[] = [];
         for (const tenantId of applied) {
-          const problem = healthProblem(
-            baseline[tenantId] ?? empty(),
-            await sampleHealth(deps, tenantId, start),
-          );
+          const sample = await sampleWaveTenant(deps, tenantId, incarnationsOf(op), start);
+          if (sample === undefined) continue;
+          watched.push(tenantId);
+          const problem = healthProblem(baseline[tenantId] ?? empty(), sample);
           if (problem) problems.push(`${tenantId}: ${problem}`);
         }
-        for (const alarm of (await deps.alarms?.firing(applied)) ?? []) {
+        applied = watched;
+        for (const alarm of (applied.length > 0 ? await deps.alarms?.firing(applied) : undefined) ?? []) {
           if (!firingBefore.has(alarmKey(alarm)))
             problems.push(`${alarm.tenantId}: alarm ${alarm.name} firing: ${alarm.reason}`);
         }
@@ -314,15 +348,16 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
           // Recorded before the rollback, so a driver that resumes it after a crash rolls back too.
           lease.check();
           await setParams(id, { [`wave${i}.rollback`]: reason });
-          return settleHalt(deps, id);
+          return settleHalt(haltDeps, id);
         }
+        await requirePublished(deps.catalog, release);
         const left = until - Date.now();
         if (left <= 0) break;
         if (stopped) throw new Error('The upgrade runner stopped.');
         lease.check();
         const latest = await requireOp(id);
         if (latest.status !== 'running') return;
-        if (haltRecorded(latest)) return settleHalt(deps, id);
+        if (haltRecorded(latest)) return settleHalt(haltDeps, id);
         await setStep(
           deps.operations,
           id,
@@ -350,7 +385,8 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
           : { ...o, params: { ...o.params, finishing: new Date().toISOString() } },
       );
       if (claimed.status !== 'running') return;
-      if (haltRecorded(claimed)) return settleHalt(deps, id);
+      if (haltRecorded(claimed)) return settleHalt(haltDeps, id);
+      await requirePublished(deps.catalog, release);
       await deps.catalog.setCurrent(release);
       await deps.onReleaseChange?.();
       await setStep(deps.operations, id, last, 'done', `${release} is current`);
@@ -393,6 +429,18 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
       await Promise.all(active.values());
     },
   };
+}
+
+/**
+ * Throws NotFoundError (404: a failure no retry mends, `permanentRolloutFailure`, so the upgrade halts and
+ * rolls back the wave in progress) when `release` is no longer in the releases folder. The driver loads it
+ * once; withdrawn meanwhile (its folder removed), it was deployed on and made current, and every process that
+ * opened the folder afresh found no release for the pointer: every shared tenant's jobs failed.
+ */
+async function requirePublished(catalog: ReleaseCatalog, release: string): Promise<void> {
+  const { releases } = await catalog.list();
+  if (!releases.some((r) => r.id === release))
+    throw new NotFoundError(`Release "${release}", withdrawn from the releases folder during its upgrade,`);
 }
 
 function count(tenants: number): string {

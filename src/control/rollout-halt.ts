@@ -2,7 +2,7 @@ import { ConflictError, NotFoundError } from '../core/errors.ts';
 import type { TenantId } from '../core/ids.ts';
 import type { Operation, OperationStore } from '../ports/operation-store.ts';
 import { changeOperation, finishOperation, requireOperation, setStep } from './operations.ts';
-import { applyRelease, incarnationsOf, redriveWave } from './rollout-waves.ts';
+import { applyRelease, incarnationsOf, movingTenants, redriveWave } from './rollout-waves.ts';
 import type { ControlDeps } from './tenants.ts';
 
 /** What halting an upgrade needs (a part of the runner's `RolloutDeps`). */
@@ -11,6 +11,10 @@ export interface RolloutHaltDeps extends ControlDeps {
   /** Called after tenants' releases change (the local host replaces their function processes at once). */
   onReleaseChange?(): Promise<void>;
   log?(level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown>): void;
+  /** How often a rollback waiting for a tenant's move looks again (ms; default 500). */
+  pollMs?: number;
+  /** Whether the runner is stopping: a rollback waiting for a move stops too (the next driver finishes it). */
+  stopped?(): boolean;
 }
 
 /**
@@ -59,7 +63,9 @@ export async function settleHalt(deps: RolloutHaltDeps, id: string): Promise<voi
       await rollBackWave(deps, op, index, waves[index]!);
     } catch (error) {
       const now = await requireOperation(deps.operations, id);
-      if (now.params.abort === undefined && now.params.failed === undefined) throw error;
+      // Stopped while waiting for a move: not a failed rollback, the next driver goes on with it.
+      if (deps.stopped?.() || (now.params.abort === undefined && now.params.failed === undefined))
+        throw error;
       rollbackError = String(error);
     }
   }
@@ -84,8 +90,30 @@ async function rollBackWave(
       ? `unhealthy, ${unhealthy}`
       : (op.params.failed ?? (op.params.abort !== undefined ? abortMessage(op) : 'halted'));
   await setStep(deps.operations, op.id, index, 'running', `rolling back: ${why}`);
-  await applyRelease(deps, wave, (tenantId) => previous[tenantId] ?? '', incarnationsOf(op));
+  const restore = (tenantId: TenantId) => previous[tenantId] ?? '';
+  await applyRelease(deps, wave, restore, incarnationsOf(op));
   await deps.onReleaseChange?.();
+  // `applyRelease` skips a tenant mid-move, and a demotion that rolls back keeps it dedicated: on the release
+  // every other tenant was just taken off. The others are rolled back at once; it is once its move has ended.
+  let waited = false;
+  for (;;) {
+    const moving = await movingTenants(deps, wave, incarnationsOf(op));
+    if (moving.length === 0) break;
+    if (deps.stopped?.()) throw new Error('The upgrade runner stopped.');
+    waited = true;
+    await setStep(
+      deps.operations,
+      op.id,
+      index,
+      'running',
+      `rolling back: ${why}; waiting for the move of ${moving.join(', ')} to end`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, deps.pollMs ?? 500));
+  }
+  if (waited) {
+    await applyRelease(deps, wave, restore, incarnationsOf(op));
+    await deps.onReleaseChange?.();
+  }
   const { redriven, unredriven } = await redriveWave(deps, wave, (queue, error) =>
     log('error', 'redriving dead letters after a rollback failed', { operationId: op.id, queue, error }),
   );

@@ -1,10 +1,12 @@
 import { ConditionFailedError, NotFoundError } from '../core/errors.ts';
 import type { TenantId } from '../core/ids.ts';
 import { laneForPlacement } from '../core/placement.ts';
+import type { HealthSample } from '../core/release.ts';
 import { incarnationOf, type Tenant } from '../core/tenant.ts';
 import { listModels } from '../models/registry.ts';
-import type { Operation } from '../ports/operation-store.ts';
+import type { Operation, OperationStore } from '../ports/operation-store.ts';
 import { redriveDeadLetters } from './dead-letters.ts';
+import { sampleHealth } from './release-health.ts';
 import { type ControlDeps, infrastructureOf } from './tenants.ts';
 
 /**
@@ -87,4 +89,64 @@ export function incarnationsOf(op: Operation): Record<string, string> | undefine
   return op.params.incarnations === undefined
     ? undefined
     : (JSON.parse(op.params.incarnations) as Record<string, string>);
+}
+
+/**
+ * Whether `tenantId` is still one of the upgrade's tenants: dedicated, not offboarding, and the incarnation
+ * planned (`incarnations`; none recorded for older upgrades). A tenant moving away is one until its switch.
+ */
+export async function inUpgrade(
+  deps: Pick<ControlDeps, 'directory'>,
+  tenantId: TenantId,
+  incarnations: Record<string, string> | undefined,
+): Promise<boolean> {
+  const tenant = await deps.directory.get(tenantId);
+  if (tenant?.placement !== 'dedicated' || tenant.status === 'offboarding') return false;
+  const planned = incarnations?.[tenantId];
+  return planned === undefined || planned === incarnationOf(tenant);
+}
+
+/**
+ * A wave tenant's health in `[from, to)` (`sampleHealth`), or undefined once it has left the upgrade
+ * (`inUpgrade`: demoted, offboarded, its id another customer's). Its dedicated store is then gone (or going),
+ * and what it runs is no longer the wave's release: sampled regardless, every sample failed and the upgrade
+ * was driven again until it gave up, rolling back the other tenants of the wave. A sample that fails for a
+ * tenant still in the upgrade throws.
+ */
+export async function sampleWaveTenant(
+  deps: ControlDeps,
+  tenantId: TenantId,
+  incarnations: Record<string, string> | undefined,
+  from: string,
+  to?: string,
+): Promise<HealthSample | undefined> {
+  if (!(await inUpgrade(deps, tenantId, incarnations))) return undefined;
+  try {
+    return await sampleHealth(deps, tenantId, from, to);
+  } catch (error) {
+    // Left between the look and the sample (a demotion removes the store after its switch).
+    if (!(await inUpgrade(deps, tenantId, incarnations))) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * The wave's tenants being moved now (the incarnation planned, not offboarding, by a move operation still
+ * running): the upgrade deploys to them once their move has ended, since `applyRelease` skips a tenant
+ * mid-move. A `move` whose operation is gone or ended is not waited for.
+ */
+export async function movingTenants(
+  deps: Pick<ControlDeps, 'directory'> & { operations: Pick<OperationStore, 'get'> },
+  wave: readonly TenantId[],
+  incarnations: Record<string, string> | undefined,
+): Promise<TenantId[]> {
+  const moving: TenantId[] = [];
+  for (const tenantId of wave) {
+    const tenant = await deps.directory.get(tenantId);
+    if (!tenant?.move || tenant.status === 'offboarding') continue;
+    const planned = incarnations?.[tenantId];
+    if (planned !== undefined && planned !== incarnationOf(tenant)) continue;
+    if ((await deps.operations.get(tenant.move.operationId))?.status === 'running') moving.push(tenantId);
+  }
+  return moving;
 }

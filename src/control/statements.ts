@@ -219,9 +219,29 @@ export async function listAdjustments(
   return billing.query<Adjustment>(tenantKey(tenantId), `ADJ#${month}#`);
 }
 
-/** A correction on an open month's statement (default: the current month); closed months are refused. */
+/**
+ * Whether the tenant id has a statement of `month` (as `monthStatements` makes them): a tenant under the id
+ * created by the month's end, an offboarded one that lived during it, or usage recorded in it.
+ */
+async function billedIn(
+  deps: Pick<BillingDeps, 'billing' | 'usage'>,
+  tenantId: TenantId,
+  month: string,
+  tenant: Tenant | undefined,
+): Promise<boolean> {
+  const range = monthRange(month);
+  if (tenant && Date.parse(tenant.createdAt) <= Date.parse(`${range.to}T23:59:59.999Z`)) return true;
+  if ((await formerTenantsDuring(deps.billing, range)).some((f) => f.tenantId === tenantId)) return true;
+  return (await deps.usage.forTenant(tenantId).list(range)).length > 0;
+}
+
+/**
+ * A correction on an open month's statement (default: the current month). Refused: a closed month (409
+ * `month_closed`); a month with no statement for the id (404: no tenant under it then, offboarded or not,
+ * and no usage), where it was stored and shown on no statement, ever.
+ */
 export async function addAdjustment(
-  deps: Pick<BillingDeps, 'billing'> & Partial<Pick<BillingDeps, 'directory'>>,
+  deps: Pick<BillingDeps, 'billing' | 'directory' | 'usage'>,
   tenantId: TenantId,
   input: { amount: unknown; reason: unknown; month?: unknown },
   now = Date.now(),
@@ -246,7 +266,11 @@ export async function addAdjustment(
   if (await isClosed(deps.billing, month))
     throw new ConflictError(`${month} is closed; put the correction on an open month.`, 'month_closed');
   // Made for the tenant now under this id (none when it is offboarded: then it is its predecessor's).
-  const tenant = await deps.directory?.get(tenantId);
+  const tenant = await deps.directory.get(tenantId);
+  if (!(await billedIn(deps, tenantId, month, tenant)))
+    throw new NotFoundError(
+      `A statement of ${month} for tenant "${tenantId}" to put the correction on (no tenant of this id lived that month)`,
+    );
   const adjustment: Adjustment = {
     id: randomUUID(),
     tenantId,

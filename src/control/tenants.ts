@@ -22,6 +22,7 @@ import type { InfrastructureOptions, TenantInfrastructure } from '../ports/tenan
 import type { UsageLedger } from '../ports/usage-ledger.ts';
 import { retryOnConflict } from './conflicts.ts';
 import { dedicatedPlacementProblem, laneInfrastructure, laneQueues } from './lanes.ts';
+import { recordTierChange } from './plan-catalogue.ts';
 import { checkConfig } from './tenant-config.ts';
 
 export interface ControlDeps {
@@ -181,8 +182,18 @@ export interface TenantPatch {
   config?: Partial<TenantConfig>;
 }
 
-/** Applies a patch with compare-and-set, re-reading and retrying when another writer got there first. */
-export async function updateTenant(deps: ControlDeps, id: TenantId, patch: TenantPatch): Promise<Tenant> {
+/**
+ * Applies a patch with compare-and-set, re-reading and retrying when another writer got there first. A new
+ * tier (`plan`) is recorded in billing as a plan change from today (`recordTierChange`; 409
+ * `plan_currency_mixed` when its plan bills in another currency this month), unless the caller is a plan
+ * change that recorded it (`planRecorded`).
+ */
+export async function updateTenant(
+  deps: ControlDeps,
+  id: TenantId,
+  patch: TenantPatch,
+  options: { planRecorded?: boolean } = {},
+): Promise<Tenant> {
   return retryOnConflict(async () => {
     const current = await deps.directory.get(id);
     if (!current) throw new NotFoundError(`Tenant "${id}"`);
@@ -199,6 +210,8 @@ export async function updateTenant(deps: ControlDeps, id: TenantId, patch: Tenan
     if (patch.status && !['active', 'suspended'].includes(patch.status)) {
       throw new ValidationError([{ path: '/status', message: 'must be active or suspended', rule: 'enum' }]);
     }
+    if (deps.billing && !options.planRecorded && patch.plan !== undefined && patch.plan !== current.plan)
+      await recordTierChange(deps.billing, current, patch.plan);
     const next: Tenant = {
       ...current,
       ...(patch.name !== undefined ? { name: patch.name.trim() } : {}),

@@ -1,7 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConditionFailedError } from '../../src/core/errors.ts';
 import type { TenantId } from '../../src/core/ids.ts';
 import type { JobRecord } from '../../src/core/job.ts';
-import { laneHourRecord, storageDayRecord, type UsageRecord } from '../../src/core/usage.ts';
+import {
+  laneHourRecord,
+  storageDayRecord,
+  type UsageRecord,
+  usageOfFinishedJob,
+} from '../../src/core/usage.ts';
 import { type JobStore, nextVersion } from '../../src/ports/job-store.ts';
 import type { UsageLedger } from '../../src/ports/usage-ledger.ts';
 import { makeJob, randomTenantId } from './fixtures.ts';
@@ -42,6 +48,53 @@ export function describeUsageLedgerContract(
       expect(await ctx.port.record([first, { ...first, quantity: 99 }])).toBe(0);
       const listed = await ctx.port.forTenant(tenant).list({ from: '2026-11-01', to: '2026-11-30' });
       expect(listed).toEqual([first]);
+    });
+
+    // A record's id is what makes it one: the DynamoDB ledger keyed it by day and id, so a job finished twice
+    // on either side of a UTC midnight (a run cut off after its write-ahead usage, or one that lost its
+    // version race, and the redelivery that finished it) was billed twice, both runs' compute too.
+    it('stores a record once when a repeat of it names another UTC day, and the first write wins', async () => {
+      const job = makeJob(tenant, { model: 'funds', effectiveInput: { simulations: 40 } });
+      const finished = (startedAt: string, finishedAt: string) =>
+        usageOfFinishedJob({ ...job, status: 'succeeded', attempts: 1, startedAt, finishedAt });
+      const first = finished('2026-11-06T23:59:58.000Z', '2026-11-06T23:59:59.500Z');
+      const again = finished('2026-11-07T00:04:00.000Z', '2026-11-07T00:04:03.000Z');
+      expect(first.map((r) => r.day)).toEqual(['2026-11-06', '2026-11-06', '2026-11-06']);
+      expect(await ctx.port.record(first)).toBe(3);
+      expect(await ctx.port.record(again)).toBe(0);
+      const range = { from: '2026-11-01', to: '2026-11-30' };
+      const byId = (a: UsageRecord, b: UsageRecord) => (a.id < b.id ? -1 : 1);
+      expect((await ctx.port.forTenant(tenant).list(range)).sort(byId)).toEqual([...first].sort(byId));
+      const all = (await ctx.port.list(range)).filter((r) => r.tenantId === tenant);
+      expect(all.sort(byId)).toEqual([...first].sort(byId));
+    });
+
+    it('meters a job once when the finish that lost its race and the one that won fall on two UTC days', async () => {
+      const store = ctx.jobs.forTenant(tenant);
+      const job = makeJob(tenant);
+      await store.create(job);
+      const running = await store.update(
+        nextVersion(job, { status: 'running', startedAt: '2026-11-06T23:58:00.000Z', attempts: 1 }),
+        job.version,
+      );
+      // The message's visibility ran out: a redelivery took the job over after midnight…
+      const retaken = await store.update(
+        nextVersion(running, { startedAt: '2026-11-07T00:00:30.000Z', attempts: 2 }),
+        running.version,
+      );
+      // …and the first run finished unaware, just before it: its compare-and-set fails.
+      await expect(
+        store.update(
+          nextVersion(running, { status: 'succeeded', finishedAt: '2026-11-06T23:59:59.000Z' }),
+          running.version,
+        ),
+      ).rejects.toBeInstanceOf(ConditionFailedError);
+      await store.update(
+        nextVersion(retaken, { status: 'succeeded', finishedAt: '2026-11-07T00:00:40.000Z' }),
+        retaken.version,
+      );
+      const records = await ctx.port.forTenant(tenant).list({ from: '2026-11-01', to: '2026-11-30' });
+      expect(records.map((r) => r.meter).sort()).toEqual(['compute_mb_ms', 'jobs']);
     });
 
     it('lists by inclusive day range, per tenant and across tenants', async () => {

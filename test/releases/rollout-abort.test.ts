@@ -11,6 +11,7 @@ import {
   openEmbeddedPlatform,
   openEmbeddedReleaseCatalog,
 } from '../../src/entry/embedded-wiring.ts';
+import type { ReleaseCatalog } from '../../src/models/release-catalog.ts';
 import type { OperationStore } from '../../src/ports/operation-store.ts';
 import { randomTenantId } from '../contract/fixtures.ts';
 import { publishRelease } from './fixtures.ts';
@@ -51,13 +52,18 @@ async function dedicatedTenants(n: number): Promise<TenantId[]> {
   return ids;
 }
 
-function rollouts(options: { observeMs: number; maxFailures?: number; alarms?: () => Promise<never> }) {
+function rollouts(options: {
+  observeMs: number;
+  maxFailures?: number;
+  alarms?: () => Promise<never>;
+  catalog?: ReleaseCatalog;
+}) {
   return createRolloutRunner({
     directory: platform.directory,
     queue: platform.queue,
     stores: platform.stores,
     operations,
-    catalog: openEmbeddedReleaseCatalog(join(dir, 'releases')),
+    catalog: options.catalog ?? openEmbeddedReleaseCatalog(join(dir, 'releases')),
     observeMs: options.observeMs,
     pollMs: 10,
     retryMs: 10,
@@ -159,9 +165,20 @@ describe('an upgrade whose failure is permanent', () => {
   it('stops, failed with code rollout_failed, and says why', async () => {
     const [tenant] = await dedicatedTenants(1);
     publishRelease(dir, 'r7', { models: { finance: { version: '1.7.0', body: "version: '1.7.0'" } } });
-    runner = rollouts({ observeMs: 200 });
+    const catalog = openEmbeddedReleaseCatalog(join(dir, 'releases'));
+    runner = rollouts({
+      observeMs: 200,
+      // The releases folder's file system fails as the pointer is written (the last step).
+      catalog: {
+        ...catalog,
+        setCurrent: async () => {
+          throw Object.assign(new Error("ENOENT: no such file or directory, open 'releases/current.json'"), {
+            code: 'ENOENT',
+          });
+        },
+      },
+    });
     const op = await runner.start('r7');
-    rmSync(join(dir, 'releases'), { recursive: true, force: true });
     await until(ended(op.id));
     const after = await operations.get(op.id);
     expect(after?.status).toBe('failed');
@@ -170,6 +187,20 @@ describe('an upgrade whose failure is permanent', () => {
     expect(after?.error?.message).toContain('1 wave before it stay on r7');
     // Its waves were healthy and done: they keep the release.
     expect((await platform.directory.get(tenant!))?.release).toBe('r7');
+  });
+
+  // Removed, the folder takes the release with it: a release withdrawn is neither deployed on nor kept.
+  it('stops when the releases folder is removed, and leaves no tenant on the release it took away', async () => {
+    const [tenant] = await dedicatedTenants(1);
+    publishRelease(dir, 'r9', { models: { finance: { version: '1.9.0', body: "version: '1.9.0'" } } });
+    runner = rollouts({ observeMs: 200 });
+    const op = await runner.start('r9');
+    rmSync(join(dir, 'releases'), { recursive: true, force: true });
+    await until(ended(op.id));
+    const after = await operations.get(op.id);
+    expect(after?.error?.code).toBe('rollout_failed');
+    expect(after?.error?.message).toMatch(/^The upgrade cannot go on: not_found: Release "r9", withdrawn/);
+    expect((await platform.directory.get(tenant!))?.release).toBeUndefined();
   });
 
   it('stops after failing maxFailures times in a row, even where each failure looks passing', async () => {

@@ -3,7 +3,12 @@ import {
   type CreateTableCommandInput,
   DescribeTableCommand,
 } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
 import { parseTenantId, type TenantId } from '../../core/ids.ts';
 import type { DayRange, UsageRecord } from '../../core/usage.ts';
 import type { UsageLedger } from '../../ports/usage-ledger.ts';
@@ -17,8 +22,10 @@ export interface DynamoUsageLedgerOptions {
 
 /**
  * The usage table: pk `T#{tenantId}`, sk `U#{day}#{id}` (a tenant's month is one key range), and the
- * `byDay` index (partition `day`) for every tenant's records of a day. One write per record on a
- * deterministic key, conditional on `attribute_not_exists(pk)`: the first write wins, repeats are no-ops.
+ * `byDay` index (partition `day`) for every tenant's records of a day. A record is one per id, whatever
+ * day a repeat of it names: its id is claimed first (sk `I#{id}`, holding the record, without `day` so the
+ * index leaves it out), then the claimed record is written at its day; both conditional on
+ * `attribute_not_exists(pk)`, so the first write wins and repeats are no-ops.
  */
 export const USAGE_DAY_INDEX = 'byDay';
 
@@ -65,6 +72,7 @@ export async function ensureUsageTable(client: DynamoDBDocumentClient, tableName
 }
 
 const sortKey = (r: Pick<UsageRecord, 'day' | 'id'>) => `U#${r.day}#${r.id}`;
+const claimKey = (id: string) => `I#${id}`;
 
 const fromItem = (item: Record<string, unknown>): UsageRecord => ({
   id: item.id as string,
@@ -105,8 +113,18 @@ export function createDynamoUsageLedger({ client, tableName }: DynamoUsageLedger
     async record(records) {
       let added = 0;
       for (const r of records) {
-        const item = { pk: tenantPartitionKey(r.tenantId), sk: sortKey(r), ...r };
-        if (await putIfAbsent(client, tableName, item)) added++;
+        const pk = tenantPartitionKey(r.tenantId);
+        // Keyed by day and id alone, a job finished on both sides of a UTC midnight (a run cut off after its
+        // write-ahead usage, and the redelivery that finished it) was billed twice. The claim names the
+        // record kept; a write cut off between the two puts is completed by the next repeat.
+        let kept: UsageRecord = r;
+        if (!(await putIfAbsent(client, tableName, { pk, sk: claimKey(r.id), record: r }))) {
+          const out = await client.send(
+            new GetCommand({ TableName: tableName, Key: { pk, sk: claimKey(r.id) }, ConsistentRead: true }),
+          );
+          kept = out.Item?.record ? fromItem(out.Item.record as Record<string, unknown>) : r;
+        }
+        if (await putIfAbsent(client, tableName, { pk, sk: sortKey(kept), ...kept })) added++;
       }
       return added;
     },

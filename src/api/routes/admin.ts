@@ -64,6 +64,8 @@ export function adminRoutes(app: FastifyInstance, deps: AppDeps): void {
     ...(deps.queueSettings ? { queueSettings: deps.queueSettings } : {}),
     ...(deps.infrastructure ? { infrastructure: deps.infrastructure } : {}),
     ...(deps.regions ? { regions: deps.regions } : {}),
+    // A tier patched is recorded as a plan change (control/plan-catalogue.ts `recordTierChange`).
+    ...(deps.billing ? { billing: deps.billing.billing } : {}),
   };
   app.get<{ Querystring: { cursor?: string; limit?: number } }>(
     '/v1/admin/tenants',
