@@ -1,4 +1,7 @@
 /** Billing shapes of the API (src/core/statement.ts, src/core/plans.ts), for the client and the web app. */
+import type { CurrencyTotals } from '../core/billing-totals.ts';
+
+export type { CurrencyTotals };
 export type MeterName =
   | 'jobs'
   | 'compute_mb_ms'
@@ -40,8 +43,19 @@ export interface BillingSummary {
   closed: boolean;
   costTable: string;
   items: Omit<Statement, 'lines'>[];
-  /** USD: revenue and margin of the USD statements, cost of all; `revenueByCurrency` per currency. */
-  totals: { revenue: number; cost: number; margin: number; revenueByCurrency: Record<string, number> };
+  /**
+   * `revenue`, `cost`, `margin`: the tenants billed in USD (cents; revenue − cost = margin; `cost` was every
+   * tenant's before `byCurrency` came). `platformCost`: every tenant's cost (USD cents). `byCurrency`: a row
+   * per statement currency (docs/billing.md); `revenueByCurrency`: its revenues.
+   */
+  totals: {
+    revenue: number;
+    cost: number;
+    margin: number;
+    platformCost: number;
+    revenueByCurrency: Record<string, number>;
+    byCurrency: CurrencyTotals[];
+  };
 }
 
 export interface BillingMonth {

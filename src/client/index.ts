@@ -1,3 +1,4 @@
+export { COST_CURRENCY, totalsByCurrency } from '../core/billing-totals.ts';
 export type * from './billing-types.ts';
 export {
   CLIENT_ROUTES,

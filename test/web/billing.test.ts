@@ -1,5 +1,6 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_PLANS } from '../../src/core/plans.ts';
 import { fromToday } from '../support/proration.ts';
 import { newTenantId, type TestServer, waitForJob } from '../support/server.ts';
 import {
@@ -18,6 +19,7 @@ describe.skipIf(!hasChromium)(`billing pages in Chromium${skipReason}`, { timeou
   let browser: Browser;
   let tenantId: string;
   let otherId: string;
+  let euroId: string;
   let token: string;
 
   beforeAll(async () => {
@@ -26,6 +28,22 @@ describe.skipIf(!hasChromium)(`billing pages in Chromium${skipReason}`, { timeou
     otherId = newTenantId('billother');
     await server.createTenant(tenantId, { name: 'Billed Co' });
     await server.createTenant(otherId, { name: 'Other Co', plan: 'enterprise' });
+    // A tenant billed in EUR: the Platform rows are per currency (docs/billing.md, "Platform totals").
+    euroId = newTenantId('billeur');
+    const euro = { ...DEFAULT_PLANS.plans[1]!, id: 'euro', name: 'Euro', currency: 'EUR', baseFee: 40_000 };
+    const put = await server.api('/v1/admin/billing/plans', {
+      method: 'PUT',
+      token: server.operatorToken,
+      body: JSON.stringify({ plans: [...DEFAULT_PLANS.plans, euro] }),
+    });
+    expect(put.status).toBe(200);
+    await server.createTenant(euroId, { name: 'Euro Co' });
+    const changed = await server.api(`/v1/admin/tenants/${euroId}/plan`, {
+      method: 'POST',
+      token: server.operatorToken,
+      body: JSON.stringify({ planId: 'euro', effective: `${new Date().toISOString().slice(0, 7)}-01` }),
+    });
+    expect(changed.status).toBe(200);
     token = await server.mintToken({ tenants: [tenantId], user: 'alice@example.com' });
     const res = await server.api('/v1/models/finance/jobs', {
       method: 'POST',
@@ -56,6 +74,18 @@ describe.skipIf(!hasChromium)(`billing pages in Chromium${skipReason}`, { timeou
         usd(fromToday(1_200_000)),
       );
       await page.getByText('Revenue, cost and margin per month (USD)').waitFor();
+      // One Platform row per currency: the euro revenue on its own row, no margin (no exchange rate), and
+      // the USD row's revenue is the two USD tenants' alone.
+      const eur = (minor: number) =>
+        new Intl.NumberFormat('en-US', { style: 'currency', currency: 'EUR' }).format(minor / 100);
+      const eurRow = page.getByRole('row').filter({ hasText: 'Platform (EUR)' });
+      expect(await eurRow.textContent()).toContain(eur(fromToday(40_000)));
+      expect(await eurRow.textContent()).toContain('n/a');
+      expect(await page.getByRole('row').filter({ hasText: 'Platform (USD)' }).textContent()).toContain(
+        usd(fromToday(50_000) + fromToday(1_200_000)),
+      );
+      await page.getByRole('row', { name: /Platform cost \(all tenants\)/ }).waitFor();
+      await page.getByText('Tenants billed in EUR are not in the chart', { exact: false }).waitFor();
       await page.getByRole('cell', { name: 'Enterprise', exact: true }).first().waitFor();
       await row.getByRole('button', { name: tenantId }).click();
       await page.getByRole('heading', { name: `Statements of ${tenantId}` }).waitFor();

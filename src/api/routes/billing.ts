@@ -10,10 +10,10 @@ import {
   parseMonth,
   statementFor,
 } from '../../control/statements.ts';
+import { COST_CURRENCY, totalsByCurrency } from '../../core/billing-totals.ts';
 import { NotFoundError, ValidationError } from '../../core/errors.ts';
 import { parseTenantId } from '../../core/ids.ts';
 import type { PlanCatalogue } from '../../core/plans.ts';
-import type { Statement } from '../../core/statement.ts';
 import { utcMonth } from '../../core/usage.ts';
 import type { AppDeps } from '../deps.ts';
 import { formatQuery, sendStatement } from './billing-common.ts';
@@ -40,6 +40,13 @@ export function billingRoutes(app: FastifyInstance, deps: AppDeps): void {
       schema: {
         tags,
         summary: 'Revenue, cost and margin per tenant for a month (default: this month so far)',
+        description:
+          'Money in integer minor units. `totals.byCurrency`: one row per statement currency (revenue in that ' +
+          'currency, cost of the same tenants in USD cents, margin = revenue − cost for USD, null otherwise with ' +
+          '`marginUnavailable`). `totals.revenue`, `totals.cost` and `totals.margin` are the USD row ' +
+          '(revenue − cost = margin); `totals.cost` is the cost of the tenants billed in USD only (it used to be ' +
+          'every tenant’s). `totals.platformCost`: every tenant’s cost, USD cents. ' +
+          '`totals.revenueByCurrency`: revenue per currency.',
         querystring: {
           type: 'object',
           additionalProperties: false,
@@ -52,21 +59,27 @@ export function billingRoutes(app: FastifyInstance, deps: AppDeps): void {
         ? parseMonth(request.query.month, '/querystring/month')
         : utcMonth(Date.now());
       const items = await monthStatements(billing, month);
-      const sum = (f: (s: Statement) => number) => items.reduce((a, s) => a + f(s), 0);
-      // Minor units of different currencies never add up: revenue and margin are the USD statements'
-      // (cost is USD for all), each currency's revenue apart.
+      // Minor units of different currencies are never added or subtracted: each statement currency has
+      // its row (revenue and cost of the tenants billed in it); the flat totals are the USD row's, so
+      // revenue − cost = margin holds, and platformCost is every tenant's cost (USD cents).
+      const byCurrency = totalsByCurrency(
+        items.map((s) => ({ currency: s.currency, revenue: s.total, cost: s.cost })),
+      );
+      const usd = byCurrency.find((t) => t.currency === COST_CURRENCY);
       const revenueByCurrency: Record<string, number> = {};
-      for (const s of items) revenueByCurrency[s.currency] = (revenueByCurrency[s.currency] ?? 0) + s.total;
+      for (const t of byCurrency) revenueByCurrency[t.currency] = t.revenue;
       return {
         month,
         closed: await isClosed(billing.billing, month),
         costTable: billing.costs.name,
         items: items.map(({ lines: _lines, ...rest }) => rest),
         totals: {
-          revenue: sum((s) => (s.currency === 'USD' ? s.total : 0)),
-          cost: sum((s) => s.cost),
-          margin: sum((s) => s.margin ?? 0),
+          revenue: usd?.revenue ?? 0,
+          cost: usd?.cost ?? 0,
+          margin: usd?.margin ?? 0,
+          platformCost: items.reduce((a, s) => a + s.cost, 0),
           revenueByCurrency,
+          byCurrency,
         },
       };
     },

@@ -1,18 +1,13 @@
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { BillingMonth } from '../../../src/client/index.ts';
+import { platformChartData } from './billing-chart-data.ts';
 
-/** Revenue, cost and margin of the platform per month, in dollars. */
+/**
+ * Revenue, cost and margin per month, in dollars, of the tenants billed in USD (`platformChartData`);
+ * tenants billed in another currency are named below the chart.
+ */
 export default function BillingChart({ months }: { months: BillingMonth[] }) {
-  const data = months.map((m) => {
-    const sum = (f: (t: BillingMonth['tenants'][number]) => number) =>
-      m.tenants.reduce((a, t) => a + f(t), 0) / 100;
-    return {
-      month: m.month,
-      revenue: sum((t) => (t.currency === 'USD' ? t.revenue : 0)),
-      cost: sum((t) => t.cost),
-      margin: sum((t) => t.margin ?? 0),
-    };
-  });
+  const { data, others } = platformChartData(months);
   return (
     <figure className="chart">
       <figcaption>Revenue, cost and margin per month (USD)</figcaption>
@@ -30,6 +25,12 @@ export default function BillingChart({ months }: { months: BillingMonth[] }) {
           </BarChart>
         </ResponsiveContainer>
       </div>
+      {others.length > 0 ? (
+        <p>
+          Tenants billed in {others.join(', ')} are not in the chart: no exchange rate is assumed (see the
+          totals per currency below).
+        </p>
+      ) : null}
     </figure>
   );
 }

@@ -1,5 +1,5 @@
 import { lazy, Suspense, useState } from 'react';
-import type { BillingPlan, BillingSummary } from '../../../src/client/index.ts';
+import { type BillingPlan, type BillingSummary, COST_CURRENCY } from '../../../src/client/index.ts';
 import { useAsync, useSession } from '../api.tsx';
 import { formatMoney, METER_LABELS, meterValue, StatementTable } from '../billing/money.tsx';
 import { useTitle } from '../router.tsx';
@@ -84,15 +84,7 @@ export function BillingPage() {
           columns={tenantColumns}
           rows={summary.data.items}
           rowKey={(s) => s.tenantId}
-          footer={
-            <tr>
-              <th scope="row">Platform</th>
-              <td />
-              <td className="num">{formatMoney(summary.data.totals.revenue)}</td>
-              <td className="num">{formatMoney(summary.data.totals.cost)}</td>
-              <td className="num">{formatMoney(summary.data.totals.margin)}</td>
-            </tr>
-          }
+          footer={<PlatformRows totals={summary.data.totals} />}
         />
       ) : null}
       {tenant ? (
@@ -114,5 +106,42 @@ export function BillingPage() {
         <DataTable label="Plans" columns={PLAN_COLUMNS} rows={plans.data} rowKey={(p) => p.id} />
       ) : null}
     </section>
+  );
+}
+
+/**
+ * The platform's totals, one row per statement currency: revenue in that currency, the cost of the same
+ * tenants (USD), and the margin where both are USD (n/a otherwise: no exchange rate is assumed). With
+ * several currencies a last row gives every tenant's cost. Never a sum across currencies.
+ */
+function PlatformRows({ totals }: { totals: BillingSummary['totals'] }) {
+  const rows = totals.byCurrency;
+  return (
+    <>
+      {rows.map((t) => (
+        <tr key={t.currency}>
+          <th scope="row">{rows.length > 1 ? `Platform (${t.currency})` : 'Platform'}</th>
+          <td />
+          <td className="num">{formatMoney(t.revenue, t.currency)}</td>
+          <td className="num">{formatMoney(t.cost, COST_CURRENCY)}</td>
+          <td className="num">
+            {t.margin === null ? (
+              <abbr title={t.marginUnavailable}>n/a</abbr>
+            ) : (
+              formatMoney(t.margin, COST_CURRENCY)
+            )}
+          </td>
+        </tr>
+      ))}
+      {rows.length > 1 ? (
+        <tr>
+          <th scope="row">Platform cost (all tenants)</th>
+          <td />
+          <td />
+          <td className="num">{formatMoney(totals.platformCost, COST_CURRENCY)}</td>
+          <td />
+        </tr>
+      ) : null}
+    </>
   );
 }
