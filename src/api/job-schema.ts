@@ -43,7 +43,12 @@ export const jobViewSchema = {
         'While the job runs, how far the model got, for models that report it (the funds Monte Carlo: ' +
         'paths done of all paths); updated at most every 250 ms, also sent as SSE `progress` events.',
       required: ['done', 'total', 'unit'],
-      properties: { done: { type: 'integer' }, total: { type: 'integer' }, unit: { type: 'string' } },
+      properties: {
+        done: { type: 'integer' },
+        total: { type: 'integer' },
+        unit: { type: 'string' },
+        at: { type: 'string', format: 'date-time', description: 'When this progress was recorded.' },
+      },
     },
   },
 } as const;

@@ -122,6 +122,8 @@ export interface JobProgress {
   done: number;
   total: number;
   unit: string;
+  /** When it was recorded (ISO 8601); absent on progress recorded before this was. */
+  at?: string;
 }
 
 export interface Page<T> {

@@ -1,3 +1,4 @@
+import { endUnseenAttempt } from '../core/attempt-time.ts';
 import { ConditionFailedError } from '../core/errors.ts';
 import type { JobId } from '../core/ids.ts';
 import { isTerminal, type JobRecord } from '../core/job.ts';
@@ -100,13 +101,17 @@ export async function settleDeadLetter(deps: SettleDeps, letter: DeadLetter): Pr
 
 /**
  * Compare-and-set to `failed`, re-read and retried when another writer moved the job on first; `skipped`
- * when `still` says the job (as read now) no longer needs it.
+ * when `still` says the job (as read now) no longer needs it. The server settles it, so `finishedAt` is
+ * the settle time, not when anything stopped: an attempt still open is billed up to its last evidence
+ * (core/attempt-time.ts), or, when `timeLimitMs` (ms) says the platform stopped it at its time limit, up
+ * to that limit.
  */
 export async function failJob(
   jobs: TenantJobStore,
   jobId: JobId,
   error: { code: string; message: string },
   still?: (job: JobRecord) => boolean,
+  timeLimitMs?: number,
 ): Promise<JobRecord | 'terminal' | 'gone' | 'skipped'> {
   return retryOnConflict(async () => {
     const job = await jobs.get(jobId);
@@ -120,7 +125,11 @@ export async function failJob(
       [{ step, at, attempt: job.attempts, detail: `${error.code}: ${error.message}` }],
       [{ at, level: 'error', message: error.message, fields: { code: error.code } }],
     );
-    return jobs.update(nextVersion(job, { status: 'failed', finishedAt: at, error, ...story }), job.version);
+    const ran = endUnseenAttempt(job, Date.parse(at), timeLimitMs);
+    return jobs.update(
+      nextVersion(job, { status: 'failed', finishedAt: at, ...ran, error, ...story }),
+      job.version,
+    );
   });
 }
 

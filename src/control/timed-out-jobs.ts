@@ -36,6 +36,8 @@ export async function settleTimedOut(deps: SettleDeps, source: string, body: str
         ' an operator for a longer limit (jobTimeoutSec) or dedicated placement.',
     },
     (job) => job.status === 'running',
+    // The platform stopped it at its limit: billed up to the limit, as it ran that long.
+    jobTimeoutSec * 1000,
   );
   if (failed === 'skipped') return false;
   if (failed !== 'terminal' && failed !== 'gone') await settled(deps, tenant, failed, jobs);

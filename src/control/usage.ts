@@ -1,5 +1,7 @@
+import { billedComputeMs } from '../core/attempt-time.ts';
 import { storeFor } from '../core/placement.ts';
 import { functionSettingsFor, type Tenant } from '../core/tenant.ts';
+import { isMeteredFinish } from '../core/usage.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import { type StoreProvider, tenantDataAt } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
@@ -29,7 +31,7 @@ export interface TenantUsage {
   waitP95Sec: number;
   /** Jobs ever submitted and still stored. */
   jobs: number;
-  /** Sum of started→finished time of finished jobs. */
+  /** Run time, seconds, functions were measured running the finished jobs (as `compute_mb_ms` bills it, core/attempt-time.ts). */
   computeSeconds: number;
   /** Bytes of stored artifacts. */
   storageBytes: number;
@@ -110,10 +112,8 @@ async function jobTotals(stores: StoreProvider, tenant: Tenant, sinceMs?: number
       totals.jobs++;
       if (job.status === 'succeeded' || job.status === 'failed' || job.status === 'cancelled')
         totals[job.status]++;
-      if (job.startedAt && job.finishedAt) {
-        const seconds = (Date.parse(job.finishedAt) - Date.parse(job.startedAt)) / 1000;
-        if (Number.isFinite(seconds) && seconds > 0) totals.computeSeconds += seconds;
-      }
+      // The measured run time, as billed: a settled job's `finishedAt` is when the server settled it.
+      if (isMeteredFinish(job)) totals.computeSeconds += billedComputeMs(job) / 1000;
       for (const artifact of job.artifacts) totals.storageBytes += artifact.size;
     }
     cursor = page.nextCursor;

@@ -54,6 +54,11 @@ export interface JobProgress {
   done: number;
   total: number;
   unit: string;
+  /**
+   * When the function recorded it (ISO 8601): the last evidence of the attempt running, billed up to when the
+   * attempt's end is never seen (src/core/attempt-time.ts). Absent on progress written before it was recorded.
+   */
+  at?: string;
 }
 
 export interface JobRecord {
@@ -91,6 +96,16 @@ export interface JobRecord {
   progress?: JobProgress;
   /** Deliveries that started running this job; more than one means a retry after a crash or timeout. */
   attempts: number;
+  /**
+   * Run time the platform measured functions running this job, in milliseconds, summed over its ended
+   * attempts (src/core/attempt-time.ts): what `compute_mb_ms` bills. An attempt adds its own measured run
+   * when its function ends it (success, failure, a failed attempt to be retried); one whose end the platform
+   * never saw (a crash, a lost message) adds up to its last evidence (its progress), a timeout the platform
+   * enforced up to the limit. Absent on records written before it was measured (docs/billing.md).
+   */
+  computeMs?: number;
+  /** How many of `attempts` have ended and are counted in `computeMs` (absent with it). */
+  computedAttempts?: number;
   /** Fair-scheduling cost units (a big simulation counts for more than a small DCF). */
   cost: number;
   priority: number;

@@ -1,10 +1,14 @@
+import { billedComputeMs } from './attempt-time.ts';
 import type { TenantId } from './ids.ts';
 import type { JobRecord } from './job.ts';
 
 /**
  * What is billed, each in an integer unit so sums are exact:
  * - `jobs`: finished jobs (succeeded or failed after running; a cancelled or never-started job is free);
- * - `compute_mb_ms`: memory (MB) × run time (ms) of those jobs — GB-seconds are this / 1024 / 1000;
+ * - `compute_mb_ms`: memory (MB) × run time (ms) of those jobs — GB-seconds are this / 1024 / 1000. The run
+ *   time is what the platform measured functions running the job (`billedComputeMs`, core/attempt-time.ts),
+ *   not `finishedAt − startedAt`: a job the server settled (a dead letter, a lost message) finished when it
+ *   was settled, long after anything stopped running;
  * - `mc_paths`: Monte Carlo paths simulated;
  * - `storage_byte_days`: artifact bytes stored, once per UTC day;
  * - `api_requests`: API requests answered for the tenant;
@@ -65,14 +69,16 @@ function pathsOf(job: JobRecord): number {
 }
 
 /**
- * The usage records of a finished job (none for any other job): one job, its compute at its memory class,
- * its Monte Carlo paths. Ids are `job/{tenant}/{jobId}/{meter}`: the same job metered again — a redelivery,
- * a reconciliation pass, a copy after a move — yields the same ids, so the ledger keeps one of each.
+ * The usage records of a finished job (none for any other job): one job, its compute at its memory class
+ * (MB × the measured run time in ms, `billedComputeMs`), its Monte Carlo paths. Ids are
+ * `job/{tenant}/{jobId}/{meter}`: the same job metered again — a redelivery, a reconciliation pass, a copy
+ * after a move, the finish of a redriven job — yields the same ids, so the ledger keeps one of each (the
+ * first finish's; a redrive runs again at the platform's expense, docs/billing.md).
  */
 export function usageOfFinishedJob(job: JobRecord & { memoryMb?: number }): UsageRecord[] {
   if (!isMeteredFinish(job)) return [];
   const at = new Date(job.finishedAt!).toISOString();
-  const ms = Math.max(0, Math.round(Date.parse(job.finishedAt!) - Date.parse(job.startedAt!)));
+  const ms = billedComputeMs(job);
   const memoryMb = Number.isInteger(job.memoryMb) && job.memoryMb! > 0 ? job.memoryMb! : DEFAULT_MEMORY_MB;
   const base = { tenantId: job.tenantId, model: job.model, at, day: utcDay(at) };
   const id = (meter: Meter) => `job/${job.tenantId}/${job.id}/${meter}`;

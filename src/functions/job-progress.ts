@@ -43,7 +43,8 @@ export function progressReporter(options: {
       const t = now();
       if (t - last < interval && done < total) return;
       last = t;
-      const progress: JobProgress = { done, total, unit };
+      // `at`: the attempt's last evidence of running, should its end never be seen (core/attempt-time.ts).
+      const progress: JobProgress = { done, total, unit, at: new Date(t).toISOString() };
       jobs.recordProgress(job.id, job.version, progress).catch((error: unknown) => options.onError?.(error));
       options.notify?.({ ...job, progress });
     },

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { endAttempt, endUnseenAttempt, startAttempt } from '../core/attempt-time.ts';
 import { ConditionFailedError } from '../core/errors.ts';
 import { failureOf, MODEL_FAILURE } from '../core/failure.ts';
 import { artifactKey, isTerminal, type JobRecord } from '../core/job.ts';
@@ -51,6 +52,11 @@ export interface HandlerDeps {
   releases?: ReleaseCatalog;
 }
 
+/** The attempt a delivery started: its number once its `running` commit is in. */
+interface Attempt {
+  number?: number;
+}
+
 /** One SQS record of a model queue: resolves when it is done with, throws when it must be delivered again. */
 export type JobRecordHandler = (record: SQSRecord) => Promise<void>;
 
@@ -73,13 +79,15 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
     const data = await deps.dataFor(tenant, message.jobId, laneStoreOf(queue, tenant.id));
     const receiveCount = Number(record.attributes.ApproximateReceiveCount ?? '1');
     const delivery = { tenantId: tenant.id, jobId: message.jobId, lane: queue };
+    // The attempt this delivery started, once it has: its run time is this delivery's to record.
+    const attempt: Attempt = {};
     await traceDelivery(record, delivery, async () => {
       try {
-        await runJob(tenant, data, message.jobId, queue);
+        await runJob(tenant, data, message.jobId, queue, attempt);
       } catch (error) {
         if (deps.maxReceiveCount !== undefined && receiveCount >= deps.maxReceiveCount) {
-          await markExhausted(tenant, data.jobs, message.jobId, error).catch(() => undefined);
-        } else await recordFailedAttempt(data.jobs, message.jobId, error).catch(() => undefined);
+          await markExhausted(tenant, data.jobs, message.jobId, error, attempt).catch(() => undefined);
+        } else await recordFailedAttempt(data.jobs, message.jobId, error, attempt).catch(() => undefined);
         throw error;
       }
     });
@@ -90,6 +98,7 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
     data: TenantData,
     jobId: JobRecord['id'],
     lane: string,
+    attempt: Attempt,
   ): Promise<void> {
     const found = await data.jobs.get(jobId);
     if (!found) {
@@ -106,14 +115,15 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
       found,
       {
         status: 'running',
-        attempts: found.attempts + 1,
-        startedAt: new Date().toISOString(),
+        // An attempt left open by a delivery that crashed is ended at its last evidence (core/attempt-time.ts).
+        ...startAttempt(found, new Date().toISOString()),
         // A redriven job runs again: its next terminal status is announced anew.
         announcedAt: undefined,
       },
       (job) => startEvents(job, lane),
     );
     if (!started) return;
+    attempt.number = started.attempts;
     const steps: StoryEvent[] = [];
     const step = (name: StoryEvent['step']) =>
       steps.push({ step: name, at: new Date().toISOString(), attempt: started.attempts });
@@ -197,6 +207,8 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
     internal?: string,
   ): Promise<void> {
     const finishedAt = new Date().toISOString();
+    // This attempt's measured run time, billed as compute (core/attempt-time.ts).
+    const ran = endAttempt(started, Date.parse(finishedAt));
     const end: StoryEvent = {
       step: outcome.status === 'succeeded' ? 'succeeded' : 'failed',
       at: finishedAt,
@@ -204,7 +216,7 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
       ...(outcome.error ? { detail: `${outcome.error.code}: ${outcome.error.message}` } : {}),
       ...(internal !== undefined ? { internal } : {}),
     };
-    const finished = await commit(jobs, started, { ...outcome, finishedAt }, () => [...steps, end], [
+    const finished = await commit(jobs, started, { ...outcome, ...ran, finishedAt }, () => [...steps, end], [
       outcome.error
         ? { at: finishedAt, level: 'warn', message: 'job failed', fields: { code: outcome.error.code } }
         : { at: finishedAt, level: 'info', message: 'job succeeded', fields: { attempt: started.attempts } },
@@ -264,15 +276,25 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
       const current = await jobs.get(job.id);
       // A cancel or a newer delivery won the race; the newer delivery may take a running job over.
       if (!current || isTerminal(current.status) || patch.status !== 'running') return undefined;
-      return commit(jobs, current, { ...patch, attempts: current.attempts + 1 }, events, logs);
+      const at = patch.startedAt ?? new Date().toISOString();
+      return commit(jobs, current, { ...patch, ...startAttempt(current, at) }, events, logs);
     }
   }
 
-  /** A delivery that threw (not the last one): the story says so; the message is retried. */
-  async function recordFailedAttempt(jobs: TenantJobStore, jobId: JobRecord['id'], cause: unknown) {
+  /**
+   * A delivery that threw (not the last one): the story says so, and the attempt's run time is recorded
+   * when it is still this delivery's (one taken over is the newer delivery's to end); the message is retried.
+   */
+  async function recordFailedAttempt(
+    jobs: TenantJobStore,
+    jobId: JobRecord['id'],
+    cause: unknown,
+    attempt: Attempt,
+  ) {
     const job = await jobs.get(jobId);
     if (job?.status !== 'running') return;
     const at = new Date().toISOString();
+    const ran = job.attempts === attempt.number ? endAttempt(job, Date.parse(at)) : {};
     // The tenant reads its job's story: the raw cause only under `internal`, which tenant views drop.
     const { code, message, internal } = failureOf(cause);
     const raw = internal !== undefined ? { internal } : {};
@@ -281,18 +303,25 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
       [{ step: 'attempt_failed', at, attempt: job.attempts, detail: `${code}: ${message}`, ...raw }],
       [{ at, level: 'error', message: 'attempt failed; it will be retried', fields: { code }, ...raw }],
     );
-    await jobs.update(nextVersion(job, patch), job.version);
+    await jobs.update(nextVersion(job, { ...patch, ...ran }), job.version);
   }
 
+  /**
+   * The last delivery threw: the job fails. Its attempt's run time is this delivery's measure when the
+   * attempt is its own, else (another delivery's, whose end nobody saw) up to that attempt's last evidence.
+   */
   async function markExhausted(
     tenant: Tenant,
     jobs: TenantJobStore,
     jobId: JobRecord['id'],
     cause: unknown,
+    attempt: Attempt,
   ): Promise<void> {
     const job = await jobs.get(jobId);
     if (!job || isTerminal(job.status)) return;
     const at = new Date().toISOString();
+    const atMs = Date.parse(at);
+    const ran = job.attempts === attempt.number ? endAttempt(job, atMs) : endUnseenAttempt(job, atMs);
     const failure = failureOf(cause);
     const raw = failure.internal !== undefined ? { internal: failure.internal } : {};
     const message = `The job failed on every attempt (${failure.code}): ${failure.message}`;
@@ -300,6 +329,7 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
       nextVersion(job, {
         status: 'failed',
         finishedAt: at,
+        ...ran,
         error: { code: 'retries_exhausted', message },
         ...storyWith(
           job,

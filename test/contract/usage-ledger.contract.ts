@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { failJob } from '../../src/control/dead-letter-settler.ts';
 import { ConditionFailedError } from '../../src/core/errors.ts';
 import type { TenantId } from '../../src/core/ids.ts';
 import type { JobRecord } from '../../src/core/job.ts';
@@ -193,6 +194,27 @@ export function describeUsageLedgerContract(
           mc_paths: 300,
         });
       });
+
+    it('a job the server settles is billed the run its attempt was seen, not the time until the settle', async () => {
+      const store = ctx.jobs.forTenant(tenant);
+      const job = makeJob(tenant);
+      await store.create(job);
+      const running = await store.update(
+        nextVersion(job, { status: 'running', startedAt: '2026-11-06T08:00:00.000Z', attempts: 1 }),
+        job.version,
+      );
+      // Its last evidence of running (a progress write), then its process died: a dead letter, settled now.
+      const progress = { done: 1, total: 3, unit: 'steps', at: '2026-11-06T08:00:04.250Z' };
+      expect(await store.recordProgress(job.id, running.version, progress)).toBe(true);
+      const failed = await failJob(store, job.id, { code: 'dead_lettered', message: 'Dead-lettered.' });
+      expect(failed).toMatchObject({ status: 'failed', computeMs: 4250, computedAttempts: 1 });
+      const records = await ctx.port.forTenant(tenant).list({ from: '2026-01-01', to: '2100-12-31' });
+      // finishedAt − startedAt is the time until now: the old rule billed all of it.
+      expect(Object.fromEntries(records.map((r) => [r.meter, r.quantity]))).toEqual({
+        jobs: 1,
+        compute_mb_ms: 4250 * 512,
+      });
+    });
 
     it('a job cancelled before it ran is not metered', async () => {
       const store = ctx.jobs.forTenant(tenant);

@@ -31,8 +31,14 @@ describe('job progress', () => {
     }
     // 100 reports over 2 s: one every 250 ms (13 of 20 ms steps), plus the final one.
     expect(written.length).toBe(9);
-    expect(written[0]).toEqual({ done: 10, total: 1000, unit: 'paths' });
-    expect(written.at(-1)).toEqual({ done: 1000, total: 1000, unit: 'paths' });
+    // Each with when it was written: the run's last evidence of running, should its end never be seen.
+    expect(written[0]).toEqual({ done: 10, total: 1000, unit: 'paths', at: '1970-01-01T00:00:00.000Z' });
+    expect(written.at(-1)).toEqual({
+      done: 1000,
+      total: 1000,
+      unit: 'paths',
+      at: '1970-01-01T00:00:01.980Z',
+    });
     expect(heard.map((j) => j.progress)).toEqual(written);
     expect(heard.every((j) => j.version === 3 && j.status === 'running')).toBe(true);
     reporter.stop();
