@@ -1,5 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import { type BackoffPolicy, backoffMs } from '../core/backoff.ts';
+import { MAX_JOB_TIMEOUT_SEC } from '../core/tenant.ts';
 import { canReleaseForRetry, canReleaseUncounted, type MessageQueue } from '../ports/message-queue.ts';
 import type { ComputePool } from './compute-pool.ts';
 import { START_TIMEOUT_MS } from './function-child.ts';
@@ -32,7 +33,17 @@ interface Thread {
   startTimer?: NodeJS.Timeout;
   /** Set when the host ended the thread for not being ready by its start deadline. */
   missedStart?: boolean;
+  /** When the host asked it for a sign of life (`ping`) not answered yet (epoch ms). */
+  pingedAt?: number;
+  /** Set when the host ended the thread for not answering while it held no job. */
+  unresponsive?: boolean;
 }
+
+/**
+ * How long a ready thread that holds no job the host knows of may go without answering a `ping`, ms. Above
+ * SQLite's busy timeout (10 s, a synchronous wait of the thread's claim) with room to spare.
+ */
+export const LIVENESS_TIMEOUT_MS = 30_000;
 
 /** The wait before a thread that ended before it was ready is replaced, doubled for each one after. */
 const START_RETRY: BackoffPolicy = { baseMs: 500, maxMs: 30_000 };
@@ -42,18 +53,33 @@ export interface FunctionThreadsOptions {
   settings: Omit<FunctionThreadSettings, 'extraQueues'>;
   /** The host's own connection: what a thread that died still held goes back through it. */
   messages: MessageQueue;
-  /** Milliseconds a message's job may run (a promise while it is looked up; undefined: no limit). */
+  /**
+   * Milliseconds a message's job may run (a promise while it is looked up); undefined (or a lookup that
+   * fails): `maxTimeLimitMs`. Every held message has a limit: a thread hung on one with none (an endless
+   * loop in model code, an await that never settles) held it for good, its visibility extended for ever.
+   */
   timeLimitMs?(message: HeldMessage): number | undefined | Promise<number | undefined>;
+  /** The limit of a message `timeLimitMs` gives none for, ms; default MAX_JOB_TIMEOUT_SEC (900 s). */
+  maxTimeLimitMs?: number;
   /**
    * Settles the job of a message whose run passed its time limit (its thread is gone): true when the
-   * message is done with, false when its job never started and it goes back (see queue-consumer.ts).
+   * message is done with, false when its job never started and it goes back (see queue-consumer.ts);
+   * undefined: not settled, retried after a backoff like a crash (a dedicated lane's, as Lambda retries).
    */
-  settleTimedOut?(message: HeldMessage): Promise<boolean>;
+  settleTimedOut?(message: HeldMessage): Promise<boolean> | undefined;
+  /**
+   * How long a ready thread holding no job the host knows of may leave a `ping` unanswered, ms; default
+   * LIVENESS_TIMEOUT_MS (30 s). One that does not is hung outside a job (between a claim and its `started`,
+   * or between jobs): it is ended and replaced, and the message it claimed but never reported goes back to
+   * its queue when its visibility timeout ends (a counted receive: one that hangs every time dead-letters).
+   */
+  livenessTimeoutMs?: number;
   compute?: ComputePool;
   /**
    * How long a thread may take from its start to `ready`, ms; default START_TIMEOUT_MS (60 s), the deadline of
-   * a dedicated function process and of a compute process. One not ready by then is ended and counts as a
-   * failed start (replaced after the growing wait of a thread that crashed while it started).
+   * a dedicated function process (a thread holds no job while it starts, so no job limit runs meanwhile). One
+   * not ready by then is ended and counts as a failed start (replaced after the growing wait of a thread that
+   * crashed while it started).
    */
   startTimeoutMs?: number;
   onStart?(message: HeldMessage): void;
@@ -94,6 +120,8 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
   let failedStarts = 0;
   const replacing = new Set<NodeJS.Timeout>();
   const startTimeoutMs = options.startTimeoutMs ?? START_TIMEOUT_MS;
+  const maxTimeLimitMs = options.maxTimeLimitMs ?? MAX_JOB_TIMEOUT_SEC * 1000;
+  const livenessTimeoutMs = options.livenessTimeoutMs ?? LIVENESS_TIMEOUT_MS;
 
   function spawn(): Thread {
     const workerData = { ...options.settings, extraQueues } satisfies FunctionThreadSettings;
@@ -134,6 +162,7 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
       else if (report.type === 'finished') finished(thread, report.receiptHandle);
       else if (report.type === 'job') options.onJob?.(report.job);
       else if (report.type === 'stopped') markStopped();
+      else if (report.type === 'alive') thread.pingedAt = undefined;
       else if (report.type === 'ready') {
         thread.ready = true;
         clearTimeout(thread.startTimer);
@@ -162,6 +191,8 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
     };
     // In the order the thread made them (a job's claim before its end), several per message.
     worker.on('message', (reports: FunctionReport[]) => {
+      // It posted these, so its event loop ran then: a ping asked before is answered (asked again later).
+      thread.pingedAt = undefined;
       for (const report of reports) handle(report);
     });
     // A thread that cannot start (its stores do not open, its bundle is gone) is replaced after a wait that
@@ -216,12 +247,16 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
     const limit = options.timeLimitMs?.(message);
     const startedAt = Date.now();
     const arm = (ms: number | undefined) => {
-      if (ms === undefined || !Number.isFinite(ms) || thread.held.get(message.receiptHandle) !== entry)
-        return;
-      entry.timer = setTimeout(() => timeOut(thread, message), Math.max(0, startedAt + ms - Date.now()));
+      if (thread.held.get(message.receiptHandle) !== entry) return;
+      const limitMs = ms !== undefined && Number.isFinite(ms) ? ms : maxTimeLimitMs;
+      entry.timer = setTimeout(() => timeOut(thread, message), Math.max(0, startedAt + limitMs - Date.now()));
     };
     if (typeof limit === 'number' || limit === undefined) arm(limit);
-    else limit.then(arm, (error: unknown) => options.onError?.(error));
+    else
+      limit.then(arm, (error: unknown) => {
+        options.onError?.(error);
+        arm(undefined);
+      });
   }
 
   function finished(thread: Thread, receiptHandle: string): void {
@@ -264,7 +299,7 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
 
   async function settle(message: HeldMessage): Promise<void> {
     const { messages } = options;
-    const done = await options.settleTimedOut!(message).catch((error: unknown) => {
+    const done = await Promise.resolve(options.settleTimedOut!(message)).catch((error: unknown) => {
       options.onError?.(error);
       return undefined;
     });
@@ -300,6 +335,35 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
     },
     Math.max(500, (visibilitySec * 1000) / 3),
   );
+
+  // A thread is known to be alive by what it posts. One hung in a job is ended by the job's time limit; one
+  // hung outside any job the host knows of (in model or platform code between its claim and its `started`,
+  // which waits for the turn's end; between jobs) posts nothing and holds nothing the host times: it kept its
+  // slot for good. So a ready thread is asked for a sign of life, and one holding nothing that leaves it
+  // unanswered past `livenessTimeoutMs` is ended (a busy one posts `started` before it runs a job).
+  const liveness = setInterval(
+    () => {
+      const now = Date.now();
+      for (const thread of threads) {
+        if (!thread.ready || thread.timedOut || thread.unresponsive) continue;
+        if (thread.pingedAt === undefined) {
+          thread.pingedAt = now;
+          thread.worker.postMessage({ type: 'ping' } satisfies FunctionRequest);
+        } else if (thread.held.size === 0 && now - thread.pingedAt >= livenessTimeoutMs) {
+          thread.unresponsive = true;
+          thread.computing.abort();
+          thread.worker.terminate().catch(() => undefined);
+          options.onError?.(
+            new Error(
+              `A function thread did not answer for ${livenessTimeoutMs / 1000} s while it ran no job; ended and replaced (a message it claimed goes back to its queue after the visibility timeout).`,
+            ),
+          );
+        }
+      }
+    },
+    Math.max(20, livenessTimeoutMs / 4),
+  );
+  liveness.unref();
 
   const broadcast = (request: FunctionRequest) => {
     for (const thread of threads) thread.worker.postMessage(request);
@@ -338,6 +402,7 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
         clearTimeout(timer);
       }
       clearInterval(heartbeat);
+      clearInterval(liveness);
       // Ending a thread that still runs a job sends that job's message back (see `recover`).
       await Promise.all(all.map((t) => t.worker.terminate().catch(() => undefined)));
       await Promise.all(all.map((t) => t.exited));
