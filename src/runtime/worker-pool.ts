@@ -63,8 +63,9 @@ export interface FunctionThreadsOptions {
   maxTimeLimitMs?: number;
   /**
    * Settles the job of a message whose run passed its time limit (its thread is gone): true when the
-   * message is done with, false when its job never started and it goes back (see queue-consumer.ts);
-   * undefined: not settled, retried after a backoff like a crash (a dedicated lane's, as Lambda retries).
+   * message is done with, false when its job never started and it goes back (uncounted where the thread
+   * ran another message meanwhile, else counted: its own run hung before it started the job); undefined:
+   * not settled, retried after a backoff like a crash (a dedicated lane's, as Lambda retries).
    */
   settleTimedOut?(message: HeldMessage): Promise<boolean> | undefined;
   /**
@@ -286,7 +287,7 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
       held.map(async ({ message, timer }) => {
         clearTimeout(timer);
         try {
-          if (thread.timedOut === message && options.settleTimedOut) await settle(message);
+          if (thread.timedOut === message && options.settleTimedOut) await settle(message, held.length === 1);
           else await retry(message);
         } catch (error) {
           options.onError?.(error);
@@ -297,14 +298,20 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
     );
   }
 
-  async function settle(message: HeldMessage): Promise<void> {
+  /**
+   * `alone`: the thread held no other message, so a job that never started was not waiting behind another's
+   * run: its own run hung before its `running` status (platform code, a store that never answers). Given
+   * back uncounted, it ran and hung again for ever, a thread lost per time limit; retried, it is counted
+   * and dead-letters after its receives.
+   */
+  async function settle(message: HeldMessage, alone: boolean): Promise<void> {
     const { messages } = options;
     const done = await Promise.resolve(options.settleTimedOut!(message)).catch((error: unknown) => {
       options.onError?.(error);
       return undefined;
     });
     if (done === true) await messages.delete(message.queue, message.receiptHandle);
-    else if (done === false && canReleaseUncounted(messages))
+    else if (done === false && !alone && canReleaseUncounted(messages))
       await messages.releaseUnstarted(message.queue, message.receiptHandle);
     else await retry(message);
   }

@@ -31,10 +31,10 @@ parentPort.on('message', (r) => {
 });
 parentPort.postMessage([{ type: 'ready' }]);`;
 
-/** Ready, then reports it started `message` and waits for good (an await that never settles). */
-const startsAndHangs = (message: HeldMessage) => `const { parentPort } = require('node:worker_threads');
+/** Ready, then reports it started `messages` and waits for good (an await that never settles). */
+const startsAndHangs = (...messages: HeldMessage[]) => `const { parentPort } = require('node:worker_threads');
 parentPort.postMessage([{ type: 'ready' }]);
-setTimeout(() => parentPort.postMessage([{ type: 'started', message: ${JSON.stringify(message)} }]), 20);
+setTimeout(() => parentPort.postMessage(${JSON.stringify(messages)}.map((message) => ({ type: 'started', message }))), 20);
 setInterval(() => undefined, 1000);`;
 
 /** Ready, answers pings, then loops in synchronous code before it reports anything (a claim it never reported). */
@@ -83,9 +83,9 @@ function pool(options: Partial<FunctionThreadsOptions>, messages: Queue = openQu
 }
 
 /** A message really received from `queue` on `messages`, as a thread reports it. */
-async function claimed(messages: Queue, queue: string) {
+async function claimed(messages: Queue, queue: string, body = '{"not":"a job"}') {
   await messages.createQueue(queue, { visibilityTimeoutSec: 30 });
-  await messages.send(queue, { body: '{"not":"a job"}' });
+  await messages.send(queue, { body });
   const [m] = await messages.receive(queue, { maxMessages: 1, visibilityTimeoutSec: 30 });
   return {
     queue,
@@ -178,5 +178,45 @@ describe('a function thread hung outside any job the host knows of', () => {
     expect(threadEnded(standInThreads[before]!)).toBe(false);
     expect(standInThreads.length - before).toBe(1);
     expect(errors).toEqual([]);
+  }, 20_000);
+});
+
+describe('a job past its time limit that never started', () => {
+  /** The next receive of `queue`'s message (waiting out its retry delay): its receive count. */
+  async function nextReceiveCount(messages: Queue, queue: string, body: string): Promise<number> {
+    let count: number | undefined;
+    await vi.waitFor(
+      async () => {
+        const got = await messages.receive(queue, { maxMessages: 10, visibilityTimeoutSec: 30 });
+        count ??= got.find((m) => m.body === body)?.receiveCount;
+        expect(count).toBeDefined();
+      },
+      { timeout: 5000, interval: 100 },
+    );
+    return count!;
+  }
+
+  it('alone on its thread (its own run hung before it started): retried as a counted receive', async () => {
+    // Given back uncounted, it ran and hung again for ever (a thread lost per time limit), never dead-lettered.
+    const messages = openQueue();
+    const message = await claimed(messages, 'silopool_finance', 'alone');
+    setThreadStandIn(startsAndHangs(message));
+    pool({ timeLimitMs: () => 300, settleTimedOut: async () => false }, messages);
+    expect(await nextReceiveCount(messages, message.queue, 'alone')).toBe(2);
+  }, 20_000);
+
+  it('behind another message of its thread (a batch): given back uncounted, as before', async () => {
+    const messages = openQueue();
+    const running = await claimed(messages, 'silopool_finance', 'running');
+    const waiting = await claimed(messages, 'silopool_finance', 'waiting');
+    setThreadStandIn(startsAndHangs(running, waiting));
+    pool(
+      {
+        timeLimitMs: (m) => (m.receiptHandle === waiting.receiptHandle ? 300 : 10_000),
+        settleTimedOut: async () => false,
+      },
+      messages,
+    );
+    expect(await nextReceiveCount(messages, waiting.queue, 'waiting')).toBe(1);
   }, 20_000);
 });
