@@ -13,6 +13,7 @@ import type {
 import type { JobNotice } from './job-events.ts';
 import { startPrebuiltWorker } from './prebuilt.ts';
 import { retryDelaySec } from './queue-consumer.ts';
+import { LIVENESS_TIMEOUT_MS, watchThreadLiveness } from './thread-liveness.ts';
 
 interface Thread {
   worker: Worker;
@@ -38,12 +39,6 @@ interface Thread {
   /** Set when the host ended the thread for not answering while it held no job. */
   unresponsive?: boolean;
 }
-
-/**
- * How long a ready thread that holds no job the host knows of may go without answering a `ping`, ms. Above
- * SQLite's busy timeout (10 s, a synchronous wait of the thread's claim) with room to spare.
- */
-export const LIVENESS_TIMEOUT_MS = 30_000;
 
 /** The wait before a thread that ended before it was ready is replaced, doubled for each one after. */
 const START_RETRY: BackoffPolicy = { baseMs: 500, maxMs: 30_000 };
@@ -343,34 +338,20 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
     Math.max(500, (visibilitySec * 1000) / 3),
   );
 
-  // A thread is known to be alive by what it posts. One hung in a job is ended by the job's time limit; one
-  // hung outside any job the host knows of (in model or platform code between its claim and its `started`,
-  // which waits for the turn's end; between jobs) posts nothing and holds nothing the host times: it kept its
-  // slot for good. So a ready thread is asked for a sign of life, and one holding nothing that leaves it
-  // unanswered past `livenessTimeoutMs` is ended (a busy one posts `started` before it runs a job).
-  const liveness = setInterval(
-    () => {
-      const now = Date.now();
-      for (const thread of threads) {
-        if (!thread.ready || thread.timedOut || thread.unresponsive) continue;
-        if (thread.pingedAt === undefined) {
-          thread.pingedAt = now;
-          thread.worker.postMessage({ type: 'ping' } satisfies FunctionRequest);
-        } else if (thread.held.size === 0 && now - thread.pingedAt >= livenessTimeoutMs) {
-          thread.unresponsive = true;
-          thread.computing.abort();
-          thread.worker.terminate().catch(() => undefined);
-          options.onError?.(
-            new Error(
-              `A function thread did not answer for ${livenessTimeoutMs / 1000} s while it ran no job; ended and replaced (a message it claimed goes back to its queue after the visibility timeout).`,
-            ),
-          );
-        }
-      }
+  // A thread hung outside any job (no time limit runs) is found by asking it for a sign of life.
+  const stopLiveness = watchThreadLiveness({
+    threads: () => threads,
+    timeoutMs: livenessTimeoutMs,
+    onHung(thread) {
+      thread.computing.abort();
+      thread.worker.terminate().catch(() => undefined);
+      options.onError?.(
+        new Error(
+          `A function thread did not answer for ${livenessTimeoutMs / 1000} s while it ran no job; ended and replaced (a message it claimed goes back to its queue after the visibility timeout).`,
+        ),
+      );
     },
-    Math.max(20, livenessTimeoutMs / 4),
-  );
-  liveness.unref();
+  });
 
   const broadcast = (request: FunctionRequest) => {
     for (const thread of threads) thread.worker.postMessage(request);
@@ -409,7 +390,7 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
         clearTimeout(timer);
       }
       clearInterval(heartbeat);
-      clearInterval(liveness);
+      stopLiveness();
       // Ending a thread that still runs a job sends that job's message back (see `recover`).
       await Promise.all(all.map((t) => t.worker.terminate().catch(() => undefined)));
       await Promise.all(all.map((t) => t.exited));
