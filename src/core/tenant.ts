@@ -205,11 +205,18 @@ export interface SettingRange {
  */
 export const AWS_MIN_RESERVED_CONCURRENCY = 2;
 
+/**
+ * The longest any job may run on a function, seconds (Lambda's maximum, the top of `jobTimeoutSec` and of
+ * `function.timeoutSec`): the limit of a job whose own cannot be looked up (its tenant unknown, its message
+ * unreadable), so that no message is held for ever by a run that hangs.
+ */
+export const MAX_JOB_TIMEOUT_SEC = 900;
+
 /** What Lambda (and the tenant stack's parameters) accept for a dedicated function. */
 export const FUNCTION_SETTING_RANGES: Record<keyof FunctionSettings, SettingRange> = {
   reservedConcurrency: { minimum: 0, maximum: 1000, integer: true },
   memoryMb: { minimum: 128, maximum: 10240, integer: true },
-  timeoutSec: { minimum: 1, maximum: 900, integer: true },
+  timeoutSec: { minimum: 1, maximum: MAX_JOB_TIMEOUT_SEC, integer: true },
   idleTimeoutSec: { minimum: 1, maximum: 86_400, integer: true },
   provisionedConcurrency: { minimum: 0, maximum: 1000, integer: true },
 };
@@ -227,7 +234,7 @@ export const LIMIT_RANGES: Record<keyof TenantLimits, SettingRange> = {
   // (the queue became alphabetical priority) and 1e308 gave one tenant strict priority over all others.
   weight: { minimum: WEIGHT_MIN, maximum: WEIGHT_MAX, integer: false },
   // A shared thread held longer than 15 minutes is what dedicated placement is for (Lambda's own maximum).
-  jobTimeoutSec: { minimum: 1, maximum: 900, integer: true },
+  jobTimeoutSec: { minimum: 1, maximum: MAX_JOB_TIMEOUT_SEC, integer: true },
   maxJobCost: { minimum: 1, maximum: 1e9, integer: false },
 };
 

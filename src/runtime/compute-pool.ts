@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { setPriority } from 'node:os';
-import { START_TIMEOUT_MS } from './function-child.ts';
+import { PLAN_LIMITS } from '../core/tenant.ts';
 import { forkPrebuilt } from './prebuilt.ts';
 import { signalProcess } from './process-stop.ts';
 import { watchStartErrors } from './start-failure.ts';
@@ -14,6 +14,17 @@ export interface ComputePool {
   runParts(model: string, input: unknown, parts: unknown[], signal?: AbortSignal): Promise<unknown[]>;
   close(): Promise<void>;
 }
+
+/**
+ * How long a compute process may take from its fork to `ready` by default, ms: half the shortest plan's job
+ * time limit (free, 30 s), 15 s. Its part waits for it within its job's time limit: with the function
+ * process's 60 s (START_TIMEOUT_MS), a process hung at load on a free-plan job let the job's limit fire
+ * first, and the job failed as `timeout` (never retried) for no fault of its input. A prebuilt one is ready
+ * in 0.1–0.3 s, through tsx in 2–3 s, a few times that at `nice` 10 on a loaded 2-core machine (docs/benchmarks.md).
+ * A tenant's own limit below 30 s (`jobTimeoutSec` may be 1) can still end first.
+ */
+export const COMPUTE_START_TIMEOUT_MS =
+  (Math.min(...Object.values(PLAN_LIMITS).map((plan) => plan.jobTimeoutSec)) * 1000) / 2;
 
 interface Task {
   id: number;
@@ -45,9 +56,9 @@ export interface ComputePoolOptions {
   /** How long a process may stay idle before it is ended, ms (default 30 s: scale to zero). */
   idleMs?: number;
   /**
-   * How long a process may take from its fork to `ready`, ms; default START_TIMEOUT_MS (60 s), the deadline of
-   * a dedicated function process. One not ready by then is killed with its process group, and the part sent
-   * to it fails its run (the job's delivery is retried).
+   * How long a process may take from its fork to `ready`, ms; default COMPUTE_START_TIMEOUT_MS (15 s). One not
+   * ready by then is killed with its process group, and the part sent to it fails its run (the job's delivery
+   * is retried).
    */
   startTimeoutMs?: number;
 }
@@ -140,7 +151,7 @@ export function createComputePool(options: ComputePoolOptions): ComputePool {
     // until the job's time limit (30–900 s by plan), and the job then failed as `timeout`, never retried, for
     // what was no fault of its input. Timed from the fork, not from a part: one left without a part while it
     // loads (its part could not be serialized) is killed as well.
-    const startTimeoutMs = options.startTimeoutMs ?? START_TIMEOUT_MS;
+    const startTimeoutMs = options.startTimeoutMs ?? COMPUTE_START_TIMEOUT_MS;
     member.startTimer = setTimeout(() => {
       if (member.ready) return;
       const task = member.task;

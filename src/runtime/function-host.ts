@@ -2,7 +2,14 @@ import { availableParallelism } from 'node:os';
 import { isTenantId } from '../core/ids.ts';
 import { decodeJobMessage } from '../core/messages.ts';
 import { dedicatedQueueName, sharedQueueName } from '../core/placement.ts';
-import { incarnationOf, jobLimitsFor, limitsFor, PLAN_LIMITS, type Tenant } from '../core/tenant.ts';
+import {
+  functionSettingsFor,
+  incarnationOf,
+  jobLimitsFor,
+  limitsFor,
+  PLAN_LIMITS,
+  type Tenant,
+} from '../core/tenant.ts';
 import type { WebhookTargetPolicy } from '../core/webhook-target.ts';
 import type { WebhookEndpoints } from '../functions/webhook-endpoints.ts';
 import { hasRunningLimits, type MessageQueue } from '../ports/message-queue.ts';
@@ -42,6 +49,11 @@ export interface FunctionHostOptions {
    * run past its limit is stopped and retried like a crash.
    */
   settleTimedOut?(queue: string, body: string): Promise<boolean>;
+  /**
+   * The time limit of a job whose own cannot be looked up (its tenant unknown to the directory), ms; default
+   * MAX_JOB_TIMEOUT_SEC (900 s).
+   */
+  maxTimeLimitMs?: number;
   onJob?(job: JobNotice): void;
   onError?(error: unknown): void;
 }
@@ -99,16 +111,23 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
     threads.setBlocked(blocked);
   };
 
-  /** A job's time limit on the shared pool, by its tenant's plan and settings and its model. */
-  const timeLimitMs = (body: string): number | undefined | Promise<number | undefined> => {
-    const message = decodeJobMessage(body);
+  /**
+   * A job's time limit on the pool: on a model queue its tenant's plan and settings for its model; on a
+   * dedicated lane (`poolDedicatedLanes`) its function's timeout, as its Lambda would have. Undefined (the
+   * pool's maximum, MAX_JOB_TIMEOUT_SEC) for a message that names no job or a tenant the directory lacks:
+   * these had no limit, and a thread hung on one held it for good.
+   */
+  const timeLimitMs = (m: HeldMessage): number | undefined | Promise<number | undefined> => {
+    const message = decodeJobMessage(m.body);
     if (!message) return undefined;
+    const shared = modelQueues.includes(m.queue);
+    const limitOf = (tenant: Pick<Tenant, 'plan' | 'config'>) =>
+      (shared ? jobLimitsFor(tenant, message.model).jobTimeoutSec : functionSettingsFor(tenant).timeoutSec) *
+      1000;
     const known = tenants.get(message.tenantId);
-    if (known) return jobLimitsFor(known, message.model).jobTimeoutSec * 1000;
+    if (known) return limitOf(known);
     // A tenant created since the last refresh: its limit is read now and counts from the job's start.
-    return options.directory
-      .get(message.tenantId)
-      .then((tenant) => (tenant ? jobLimitsFor(tenant, message.model).jobTimeoutSec * 1000 : undefined));
+    return options.directory.get(message.tenantId).then((tenant) => (tenant ? limitOf(tenant) : undefined));
   };
   const settleTimedOut = options.settleTimedOut;
   const threads = createFunctionThreads({
@@ -127,8 +146,16 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
         : {}),
     },
     messages: options.queue,
-    timeLimitMs: (m) => (modelQueues.includes(m.queue) ? timeLimitMs(m.body) : undefined),
-    ...(settleTimedOut ? { settleTimedOut: (m: HeldMessage) => settleTimedOut(m.queue, m.body) } : {}),
+    timeLimitMs,
+    ...(options.maxTimeLimitMs !== undefined ? { maxTimeLimitMs: options.maxTimeLimitMs } : {}),
+    // A dedicated lane's job past its function's timeout is retried like a crash (then dead-lettered), as
+    // its Lambda's and a local dedicated process's are; a shared one fails with `timeout`.
+    ...(settleTimedOut
+      ? {
+          settleTimedOut: (m: HeldMessage) =>
+            modelQueues.includes(m.queue) ? settleTimedOut(m.queue, m.body) : undefined,
+        }
+      : {}),
     ...(compute ? { compute } : {}),
     onStart: (m) => {
       const group = groupOf(m);

@@ -42,6 +42,8 @@ export type FunctionReport =
   /** The job no longer wants compute `id` (another of its parts failed): its parts are dropped or ended. */
   | { type: 'cancel-compute'; id: number }
   | { type: 'error'; message: string }
+  /** The answer to a `ping`: the thread's event loop runs. */
+  | { type: 'alive' }
   | { type: 'stopped' };
 
 export type FunctionRequest =
@@ -51,7 +53,9 @@ export type FunctionRequest =
   | { type: 'queues'; names: string[] }
   /** Receive no more; let running events finish, then report `stopped`. */
   | { type: 'stop' }
-  | { type: 'computed'; id: number; results?: unknown[]; error?: string };
+  | { type: 'computed'; id: number; results?: unknown[]; error?: string }
+  /** Answer `alive` (the host's liveness check of a thread that runs no job it knows of). */
+  | { type: 'ping' };
 
 /** How a function thread consumes its queues (given when it starts). */
 export interface FunctionThreadSettings {

@@ -131,7 +131,8 @@ export async function runFunctionThread(createHandlerDeps: CreateHandlerDeps): P
 
   let stopping: Promise<void> | undefined;
   port.on('message', (request: FunctionRequest) => {
-    if (request.type === 'computed') {
+    if (request.type === 'ping') post({ type: 'alive' });
+    else if (request.type === 'computed') {
       const call = computing.get(request.id);
       computing.delete(request.id);
       if (request.results) call?.resolve(request.results);

@@ -1,5 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import { type BackoffPolicy, backoffMs } from '../core/backoff.ts';
+import { MAX_JOB_TIMEOUT_SEC } from '../core/tenant.ts';
 import { canReleaseForRetry, canReleaseUncounted, type MessageQueue } from '../ports/message-queue.ts';
 import type { ComputePool } from './compute-pool.ts';
 import { START_TIMEOUT_MS } from './function-child.ts';
@@ -12,6 +13,7 @@ import type {
 import type { JobNotice } from './job-events.ts';
 import { startPrebuiltWorker } from './prebuilt.ts';
 import { retryDelaySec } from './queue-consumer.ts';
+import { LIVENESS_TIMEOUT_MS, watchThreadLiveness } from './thread-liveness.ts';
 
 interface Thread {
   worker: Worker;
@@ -32,6 +34,10 @@ interface Thread {
   startTimer?: NodeJS.Timeout;
   /** Set when the host ended the thread for not being ready by its start deadline. */
   missedStart?: boolean;
+  /** When the host asked it for a sign of life (`ping`) not answered yet (epoch ms). */
+  pingedAt?: number;
+  /** Set when the host ended the thread for not answering while it held no job. */
+  unresponsive?: boolean;
 }
 
 /** The wait before a thread that ended before it was ready is replaced, doubled for each one after. */
@@ -42,18 +48,34 @@ export interface FunctionThreadsOptions {
   settings: Omit<FunctionThreadSettings, 'extraQueues'>;
   /** The host's own connection: what a thread that died still held goes back through it. */
   messages: MessageQueue;
-  /** Milliseconds a message's job may run (a promise while it is looked up; undefined: no limit). */
+  /**
+   * Milliseconds a message's job may run (a promise while it is looked up); undefined (or a lookup that
+   * fails): `maxTimeLimitMs`. Every held message has a limit: a thread hung on one with none (an endless
+   * loop in model code, an await that never settles) held it for good, its visibility extended for ever.
+   */
   timeLimitMs?(message: HeldMessage): number | undefined | Promise<number | undefined>;
+  /** The limit of a message `timeLimitMs` gives none for, ms; default MAX_JOB_TIMEOUT_SEC (900 s). */
+  maxTimeLimitMs?: number;
   /**
    * Settles the job of a message whose run passed its time limit (its thread is gone): true when the
-   * message is done with, false when its job never started and it goes back (see queue-consumer.ts).
+   * message is done with, false when its job never started and it goes back (uncounted where the thread
+   * ran another message meanwhile, else counted: its own run hung before it started the job); undefined:
+   * not settled, retried after a backoff like a crash (a dedicated lane's, as Lambda retries).
    */
-  settleTimedOut?(message: HeldMessage): Promise<boolean>;
+  settleTimedOut?(message: HeldMessage): Promise<boolean> | undefined;
+  /**
+   * How long a ready thread holding no job the host knows of may leave a `ping` unanswered, ms; default
+   * LIVENESS_TIMEOUT_MS (30 s). One that does not is hung outside a job (between a claim and its `started`,
+   * or between jobs): it is ended and replaced, and the message it claimed but never reported goes back to
+   * its queue when its visibility timeout ends (a counted receive: one that hangs every time dead-letters).
+   */
+  livenessTimeoutMs?: number;
   compute?: ComputePool;
   /**
    * How long a thread may take from its start to `ready`, ms; default START_TIMEOUT_MS (60 s), the deadline of
-   * a dedicated function process and of a compute process. One not ready by then is ended and counts as a
-   * failed start (replaced after the growing wait of a thread that crashed while it started).
+   * a dedicated function process (a thread holds no job while it starts, so no job limit runs meanwhile). One
+   * not ready by then is ended and counts as a failed start (replaced after the growing wait of a thread that
+   * crashed while it started).
    */
   startTimeoutMs?: number;
   onStart?(message: HeldMessage): void;
@@ -94,6 +116,8 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
   let failedStarts = 0;
   const replacing = new Set<NodeJS.Timeout>();
   const startTimeoutMs = options.startTimeoutMs ?? START_TIMEOUT_MS;
+  const maxTimeLimitMs = options.maxTimeLimitMs ?? MAX_JOB_TIMEOUT_SEC * 1000;
+  const livenessTimeoutMs = options.livenessTimeoutMs ?? LIVENESS_TIMEOUT_MS;
 
   function spawn(): Thread {
     const workerData = { ...options.settings, extraQueues } satisfies FunctionThreadSettings;
@@ -134,6 +158,7 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
       else if (report.type === 'finished') finished(thread, report.receiptHandle);
       else if (report.type === 'job') options.onJob?.(report.job);
       else if (report.type === 'stopped') markStopped();
+      else if (report.type === 'alive') thread.pingedAt = undefined;
       else if (report.type === 'ready') {
         thread.ready = true;
         clearTimeout(thread.startTimer);
@@ -162,6 +187,8 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
     };
     // In the order the thread made them (a job's claim before its end), several per message.
     worker.on('message', (reports: FunctionReport[]) => {
+      // It posted these, so its event loop ran then: a ping asked before is answered (asked again later).
+      thread.pingedAt = undefined;
       for (const report of reports) handle(report);
     });
     // A thread that cannot start (its stores do not open, its bundle is gone) is replaced after a wait that
@@ -216,12 +243,16 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
     const limit = options.timeLimitMs?.(message);
     const startedAt = Date.now();
     const arm = (ms: number | undefined) => {
-      if (ms === undefined || !Number.isFinite(ms) || thread.held.get(message.receiptHandle) !== entry)
-        return;
-      entry.timer = setTimeout(() => timeOut(thread, message), Math.max(0, startedAt + ms - Date.now()));
+      if (thread.held.get(message.receiptHandle) !== entry) return;
+      const limitMs = ms !== undefined && Number.isFinite(ms) ? ms : maxTimeLimitMs;
+      entry.timer = setTimeout(() => timeOut(thread, message), Math.max(0, startedAt + limitMs - Date.now()));
     };
     if (typeof limit === 'number' || limit === undefined) arm(limit);
-    else limit.then(arm, (error: unknown) => options.onError?.(error));
+    else
+      limit.then(arm, (error: unknown) => {
+        options.onError?.(error);
+        arm(undefined);
+      });
   }
 
   function finished(thread: Thread, receiptHandle: string): void {
@@ -251,7 +282,7 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
       held.map(async ({ message, timer }) => {
         clearTimeout(timer);
         try {
-          if (thread.timedOut === message && options.settleTimedOut) await settle(message);
+          if (thread.timedOut === message && options.settleTimedOut) await settle(message, held.length === 1);
           else await retry(message);
         } catch (error) {
           options.onError?.(error);
@@ -262,14 +293,20 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
     );
   }
 
-  async function settle(message: HeldMessage): Promise<void> {
+  /**
+   * `alone`: the thread held no other message, so a job that never started was not waiting behind another's
+   * run: its own run hung before its `running` status (platform code, a store that never answers). Given
+   * back uncounted, it ran and hung again for ever, a thread lost per time limit; retried, it is counted
+   * and dead-letters after its receives.
+   */
+  async function settle(message: HeldMessage, alone: boolean): Promise<void> {
     const { messages } = options;
-    const done = await options.settleTimedOut!(message).catch((error: unknown) => {
+    const done = await Promise.resolve(options.settleTimedOut!(message)).catch((error: unknown) => {
       options.onError?.(error);
       return undefined;
     });
     if (done === true) await messages.delete(message.queue, message.receiptHandle);
-    else if (done === false && canReleaseUncounted(messages))
+    else if (done === false && !alone && canReleaseUncounted(messages))
       await messages.releaseUnstarted(message.queue, message.receiptHandle);
     else await retry(message);
   }
@@ -300,6 +337,21 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
     },
     Math.max(500, (visibilitySec * 1000) / 3),
   );
+
+  // A thread hung outside any job (no time limit runs) is found by asking it for a sign of life.
+  const stopLiveness = watchThreadLiveness({
+    threads: () => threads,
+    timeoutMs: livenessTimeoutMs,
+    onHung(thread) {
+      thread.computing.abort();
+      thread.worker.terminate().catch(() => undefined);
+      options.onError?.(
+        new Error(
+          `A function thread did not answer for ${livenessTimeoutMs / 1000} s while it ran no job; ended and replaced (a message it claimed goes back to its queue after the visibility timeout).`,
+        ),
+      );
+    },
+  });
 
   const broadcast = (request: FunctionRequest) => {
     for (const thread of threads) thread.worker.postMessage(request);
@@ -338,6 +390,7 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
         clearTimeout(timer);
       }
       clearInterval(heartbeat);
+      stopLiveness();
       // Ending a thread that still runs a job sends that job's message back (see `recover`).
       await Promise.all(all.map((t) => t.worker.terminate().catch(() => undefined)));
       await Promise.all(all.map((t) => t.exited));

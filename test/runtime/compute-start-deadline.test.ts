@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { PLAN_LIMITS } from '../../src/core/tenant.ts';
 import { type ComputePool, createComputePool } from '../../src/runtime/compute-pool.ts';
 import { gone, spawnedPid } from './process-group-helpers.ts';
 import { setStandIn, standInForks, tempDir } from './stand-in.ts';
@@ -127,5 +128,27 @@ describe('a compute process that hangs', () => {
     setStandIn(WORKS);
     await expect(pool.runParts('funds', {}, [3])).resolves.toEqual([6]);
     expect(standInForks.length - before).toBe(2);
+  }, 30_000);
+
+  it('while it loads, with the default deadline: its run fails before the shortest plan job limit ends the job', async () => {
+    // The default was the function process's 60 s: a free-plan job (30 s) whose part waited on a process hung at
+    // load hit its own time limit first and failed as `timeout`, never retried. Timers faked: no 30 s wait.
+    setStandIn(HANGS_LOADING);
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      pool = createComputePool({ size: 1, nice: 0 });
+      let outcome = 'pending';
+      pool.runParts('funds', {}, [1]).then(
+        () => (outcome = 'resolved'),
+        (error: unknown) => (outcome = `rejected: ${String((error as Error)?.message ?? error)}`),
+      );
+      const shortestLimitMs = Math.min(...Object.values(PLAN_LIMITS).map((l) => l.jobTimeoutSec)) * 1000;
+      await vi.advanceTimersByTimeAsync(shortestLimitMs - 1_000);
+      expect(outcome).toMatch(
+        /^rejected: A compute process \(pid \d+\) was not ready within [\d.]+ s; killed/,
+      );
+    } finally {
+      vi.useRealTimers();
+    }
   }, 30_000);
 });

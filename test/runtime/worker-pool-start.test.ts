@@ -48,3 +48,34 @@ describe('shared function threads that cannot start', () => {
     expect(errors[0]).toMatch(/function thread failed to start.*next one in/i);
   });
 });
+
+describe('a shared function thread that runs no job', () => {
+  it("answers the host's liveness check: idle for many liveness timeouts, it is never ended as hung", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'silopool-pool-alive-'));
+    dirs.push(dir);
+    const queue = createSqliteMessageQueue(openDatabase(join(dir, 'q.sqlite')), { pollIntervalMs: 20 });
+    const errors: string[] = [];
+    pools.push(
+      createFunctionThreads({
+        size: 1,
+        messages: queue,
+        livenessTimeoutMs: 200,
+        onError: (error) => errors.push(String((error as Error)?.message ?? error)),
+        settings: {
+          factory: {
+            module: new URL('../../src/entry/embedded-wiring.ts', import.meta.url).href,
+            prebuilt: 'function-thread-embedded',
+            options: { dataDir: join(dir, 'data') },
+          },
+          cores: 1,
+          perThread: 1,
+          batchSize: 1,
+          visibilityTimeoutSec: 30,
+          queues: [],
+        },
+      }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect(errors).toEqual([]);
+  });
+});
