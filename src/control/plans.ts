@@ -25,7 +25,13 @@ const tenantKey = (tenantId: TenantId) => `B#T#${tenantId}`;
 
 const validate = new Ajv({ allErrors: true, strict: false, verbose: true }).compile(PLANS_SCHEMA);
 
-/** Checks a plan catalogue (already parsed): the schema, unique ids, one currency per tier's plans. */
+/**
+ * Checks a plan catalogue (already parsed): the schema, unique ids, and that it bills what it says — an
+ * included quantity needs an overage price (a statement bills only meters with one, so an allowance without
+ * a price changes no bill: `minor: 0` says "free beyond it"), and dedicated lane hours are priced once
+ * (by `dedicatedSurcharge` or by `overage.dedicated_lane_hours`, not both).
+ * @throws ValidationError (400) naming each field, e.g. `/plans/2/included/dedicated_lane_hours`
+ */
 export function checkPlans(doc: unknown): PlanCatalogue {
   if (!validate(doc))
     throw new ValidationError(
@@ -33,10 +39,24 @@ export function checkPlans(doc: unknown): PlanCatalogue {
     );
   const catalogue = doc as PlanCatalogue;
   const seen = new Set<string>();
-  const problems = [];
+  const problems: FieldProblem[] = [];
   for (const [i, p] of catalogue.plans.entries()) {
     if (seen.has(p.id)) problems.push({ path: `/plans/${i}/id`, message: `${p.id} is declared twice` });
     seen.add(p.id);
+    for (const meter of Object.keys(p.included ?? {}))
+      if (!Object.hasOwn(p.overage ?? {}, meter))
+        problems.push({
+          path: `/plans/${i}/included/${meter}`,
+          message: `includes ${meter} but sets no price beyond it: statements bill a meter only by its overage price, so the allowance changes no bill; set overage.${meter} (minor: 0 for free beyond it) or remove it`,
+          rule: 'included',
+        });
+    if (Object.hasOwn(p.overage ?? {}, 'dedicated_lane_hours') && (p.dedicatedSurcharge ?? 0) > 0)
+      problems.push({
+        path: `/plans/${i}/overage/dedicated_lane_hours`,
+        message:
+          'prices dedicated lane hours a second time: dedicatedSurcharge already bills them; keep one of the two',
+        rule: 'dedicated',
+      });
   }
   if (problems.length > 0) throw new ValidationError(problems);
   return {
