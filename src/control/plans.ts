@@ -6,22 +6,23 @@ import type { TenantId } from '../core/ids.ts';
 import { type BillingPlan, PLANS_SCHEMA, type PlanCatalogue, planById } from '../core/plans.ts';
 import { monthMixingCurrencies, type PlanAssignment } from '../core/statement.ts';
 import { incarnationOf, type Tenant, type TenantLimits } from '../core/tenant.ts';
-import { utcDay } from '../core/usage.ts';
+import { utcDay, utcMonth } from '../core/usage.ts';
 import { toFieldProblems } from '../models/ajv-messages.ts';
 import type { BillingItems } from '../ports/billing-items.ts';
+import { monthsBetween } from './month-fence.ts';
 import {
+  firstClosed,
   listAssignments,
   loadPlans,
   PLANS_KEY,
   planOn,
+  putPlanChange,
   recordOpeningPlan,
   tierPlan,
 } from './plan-catalogue.ts';
 import { type ControlDeps, updateTenant } from './tenants.ts';
 
 export { listAssignments, loadPlans, planOn, tierPlan } from './plan-catalogue.ts';
-
-const tenantKey = (tenantId: TenantId) => `B#T#${tenantId}`;
 
 const validate = new Ajv({ allErrors: true, strict: false, verbose: true }).compile(PLANS_SCHEMA);
 
@@ -147,7 +148,7 @@ export async function applyPlanLimits(
 
 export interface PlanChangeDeps extends ControlDeps {
   billing: BillingItems;
-  /** Months whose statements are closed cannot take a change (control/statements.ts `isClosed`). */
+  /** Months whose statements are closed (or closing) cannot take a change (control/month-fence.ts `isClosed`). */
   isClosed(month: string): Promise<boolean>;
   /** Limits apply at once: the function host re-reads the tenant (hooks.tenantChanged). */
   tenantChanged?(tenantId: TenantId): Promise<void> | void;
@@ -157,6 +158,9 @@ export interface PlanChangeDeps extends ControlDeps {
  * A plan change, effective from the start of a UTC day (default today). Recorded first (idempotent by
  * tenant/day/plan), then, when the day has come, the plan's limits are put on the tenant at once; a future
  * change is applied by `applyDuePlanChanges` when its day comes. Billing prorates by day either way.
+ * @throws ConflictError `month_closed` (409) when a month from its day's to this one is closed, or its close
+ *   began while the change was written and did not bill it (the change is void and not applied,
+ *   control/month-fence.ts); `plan_currency_mixed` (409); ValidationError (400); NotFoundError (404)
  */
 export async function changePlan(
   deps: PlanChangeDeps,
@@ -180,9 +184,13 @@ export async function changePlan(
     throw new ValidationError([{ path: '/planId', message: `is not a plan (${planId})`, rule: 'enum' }]);
   const tenant = await deps.directory.get(tenantId);
   if (!tenant) throw new NotFoundError(`Tenant "${tenantId}"`);
-  if (await deps.isClosed(day.slice(0, 7)))
+  // Every month from its own to this one bills it: none of them may be closed (a change from 20 October
+  // with November closed billed October and December on the new plan, November, stored, on the old).
+  const months = monthsBetween(day.slice(0, 7), utcMonth(now));
+  const closed = await firstClosed(deps.isClosed, months);
+  if (closed)
     throw new ConflictError(
-      `The statements of ${day.slice(0, 7)} are closed; a plan change can take effect from an open month.`,
+      `The statements of ${closed} are closed; a plan change can take effect from an open month after the last closed one.`,
       'month_closed',
     );
   const assignment: PlanAssignment = {
@@ -209,9 +217,8 @@ export async function changePlan(
     );
   await recordOpeningPlan(deps.billing, tenant, catalogue, day);
   // Keyed by incarnation too: an earlier tenant of this id that made the same change does not swallow it.
-  await deps.billing.put(tenantKey(tenantId), `PLAN#${day}#${planId}#${assignment.incarnation}`, assignment, {
-    ifAbsent: true,
-  });
+  // A close of one of its months begun since the check above bills it, or it is void (409, not applied).
+  await putPlanChange(deps.billing, assignment, months);
   const applied = day <= utcDay(now);
   if (applied) {
     await applyPlanLimits(deps, tenantId, await planOn(deps.billing, tenant, utcDay(now)));
