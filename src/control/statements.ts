@@ -9,6 +9,7 @@ import {
 import { attributeCosts, type CostTable } from '../core/costing.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../core/errors.ts';
 import type { TenantId } from '../core/ids.ts';
+import type { PlanCatalogue } from '../core/plans.ts';
 import {
   type Adjustment,
   buildStatement,
@@ -111,6 +112,9 @@ export async function monthStatements(
     tenants: [...active.map((t) => t.id), ...new Set(former.map((f) => f.tenantId))],
   });
   const closed = await isClosed(deps.billing, month);
+  // One catalogue prices the whole month: read per tenant, a catalogue saved during a close priced some
+  // of its statements at the old fees and the rest at the new.
+  const catalogue = await loadPlans(deps.billing);
   const out: Statement[] = [];
   for (const cost of costs.tenants) {
     const stored = closed
@@ -131,7 +135,7 @@ export async function monthStatements(
           records: records.filter((r) => r.tenantId === cost.tenantId),
           costMicros: cost.totalMicros,
         },
-        closing,
+        { catalogue, ...(closing ? { closing } : {}) },
       ),
     );
   }
@@ -146,7 +150,7 @@ interface Closing {
 /**
  * One tenant id's statement of a month, from what belongs to it: for a tenant created again under an
  * earlier tenant's id, only its own usage, plan changes and corrections (core/billing-incarnation.ts).
- * For a close (`closing`), each correction and each plan change in effect by the month's end is claimed
+ * `catalogue` prices it (default: the stored one). For a close (`closing`), each correction and each plan change in effect by the month's end is claimed
  * as billed first (control/month-fence.ts), and one its writer voided first is left out.
  */
 async function computeStatement(
@@ -157,9 +161,10 @@ async function computeStatement(
     records: readonly UsageRecord[];
     costMicros: number;
   },
-  closing?: Closing,
+  options: { closing?: Closing; catalogue?: PlanCatalogue } = {},
 ): Promise<Statement> {
-  const catalogue = await loadPlans(deps.billing);
+  const { closing } = options;
+  const catalogue = options.catalogue ?? (await loadPlans(deps.billing));
   let assignments = itemsOfIncarnation(tenant, month, await listAssignments(deps.billing, tenant.id));
   let adjustments = itemsOfIncarnation(tenant, month, await listAdjustments(deps.billing, tenant.id, month));
   if (closing) {

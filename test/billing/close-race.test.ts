@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { changePlan, planOn } from '../../src/control/plans.ts';
+import { changePlan, planOn, savePlans } from '../../src/control/plans.ts';
 import {
   addAdjustment,
   closeMonth,
@@ -13,6 +13,7 @@ import {
 import { createTenant, updateTenant } from '../../src/control/tenants.ts';
 import { EMBEDDED_MACHINE_COSTS } from '../../src/core/costing.ts';
 import type { TenantId } from '../../src/core/ids.ts';
+import { DEFAULT_PLANS } from '../../src/core/plans.ts';
 import type { Statement } from '../../src/core/statement.ts';
 import { type EmbeddedPlatform, openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
 import type { BillingItems } from '../../src/ports/billing-items.ts';
@@ -193,5 +194,28 @@ describe('a write racing the close of its month', () => {
       message: expect.stringContaining('2026-11'),
     });
     expect((await platform.directory.get(id))!.plan).toBe('standard');
+  });
+
+  it('a catalogue saved while a month closes prices all of its statements or none', async () => {
+    const ids = [await standardSinceOctober(), await standardSinceOctober()];
+    // After the close's first read of the catalogue, an operator raises Standard to 60,000 cents a month.
+    let reads = 0;
+    const racing: BillingItems = {
+      put: (pk, sk, doc, options) => platform.billing.put(pk, sk, doc, options),
+      get: async <T>(pk: string, sk: string) => {
+        const doc = await platform.billing.get<T>(pk, sk);
+        if (pk === 'B#plans' && ++reads === 1)
+          await savePlans(platform.billing, {
+            plans: DEFAULT_PLANS.plans.map((p) => (p.id === 'standard' ? { ...p, baseFee: 60_000 } : p)),
+          });
+        return doc;
+      },
+      query: (pk, prefix) => platform.billing.query(pk, prefix),
+    };
+    await closeMonth(billingDeps(racing), '2026-10', NOV_15);
+    // Old code read the catalogue once per tenant: one October at 50,000, the other at 60,000. Now one
+    // catalogue prices the whole close (the one read first): 50,000 each.
+    const totals = await Promise.all(ids.map(async (id) => (await stored(id, '2026-10'))!.total));
+    expect(totals).toEqual([50_000, 50_000]);
   });
 });
