@@ -6,6 +6,7 @@ import { monthMixingCurrencies, type PlanAssignment } from '../core/statement.ts
 import { incarnationOf, type Tenant } from '../core/tenant.ts';
 import { utcDay } from '../core/usage.ts';
 import type { BillingItems } from '../ports/billing-items.ts';
+import { isClosed, planFateKey, settleWrite, voidedIn, voidedPlanChanges } from './month-fence.ts';
 
 // The stored plan catalogue and plan changes, read and recorded: what plans.ts (which changes a tenant's
 // limits through tenants.ts) and tenants.ts (a tier changed by a patch) both need, apart so neither imports
@@ -29,8 +30,51 @@ export function tierPlan(catalogue: PlanCatalogue, tier: Tenant['plan']): Billin
   );
 }
 
+/** The tenant id's plan changes, but for those that missed a month's close (void, 409 to their writer). */
 export async function listAssignments(items: BillingItems, tenantId: TenantId): Promise<PlanAssignment[]> {
-  return items.query<PlanAssignment>(tenantKey(tenantId), 'PLAN#');
+  const all = await items.query<PlanAssignment>(tenantKey(tenantId), 'PLAN#');
+  const voided = await voidedPlanChanges(items, tenantId);
+  return voided.size === 0 ? all : all.filter((a) => !voided.has(planFateKey(a)[1]));
+}
+
+/**
+ * Stores a plan change (idempotent by its key), then settles it with any close of `months` (the months it
+ * changes, from its own to this one) begun meanwhile (control/month-fence.ts).
+ * @throws ConflictError `month_closed` when such a close did not bill it: the change is void
+ */
+export async function putPlanChange(
+  billing: BillingItems,
+  assignment: PlanAssignment,
+  months: readonly string[],
+): Promise<void> {
+  const wrote = await billing.put(
+    tenantKey(assignment.tenantId),
+    `PLAN#${assignment.effective}#${assignment.planId}#${assignment.incarnation}`,
+    assignment,
+    { ifAbsent: true },
+  );
+  const key = planFateKey(assignment);
+  // Only its writer voids an item; a repeat of a change learns the first one's fate.
+  const missed = wrote
+    ? await settleWrite(billing, key, months, assignment.createdAt)
+    : await voidedIn(billing, key);
+  if (missed)
+    throw new ConflictError(
+      `The statements of ${missed} were closed while the plan change from ${assignment.effective} was written; a plan change can take effect from an open month.`,
+      'month_closed',
+    );
+}
+
+/**
+ * The first closed (or closing) month of `months`, if any: a plan change taking effect in the first changes
+ * every one of them, and a closed month's stored statements never change.
+ */
+export async function firstClosed(
+  closed: (month: string) => Promise<boolean>,
+  months: readonly string[],
+): Promise<string | undefined> {
+  for (const month of months) if (await closed(month)) return month;
+  return undefined;
 }
 
 /** The plan in effect for the tenant on `day` (UTC). */
@@ -87,6 +131,8 @@ export async function recordOpeningPlan(
  * (`recordOpeningPlan`; `tenant` is its record before the patch). Statements bill days no change covers on
  * the tier as it is now: unrecorded, the new tier re-billed every earlier day of every month not closed.
  * @throws ConflictError `plan_currency_mixed` when the tier's plan bills in another currency than this month
+ * @throws ConflictError `month_closed` when today's month is closed, or its close began while the change was
+ *   written (a patch at the last moment of a month): the change is void, the caller keeps the old tier
  */
 export async function recordTierChange(
   billing: BillingItems,
@@ -120,8 +166,11 @@ export async function recordTierChange(
         'Change the plan (POST /v1/admin/tenants/{id}/plan) from the 1st of a month.',
       'plan_currency_mixed',
     );
+  if (await isClosed(billing, day.slice(0, 7)))
+    throw new ConflictError(
+      `The statements of ${day.slice(0, 7)} are closed; change the tier again now that the month has turned.`,
+      'month_closed',
+    );
   await recordOpeningPlan(billing, tenant, catalogue, day);
-  await billing.put(tenantKey(tenant.id), `PLAN#${day}#${plan.id}#${incarnation}`, assignment, {
-    ifAbsent: true,
-  });
+  await putPlanChange(billing, assignment, [day.slice(0, 7)]);
 }

@@ -6,14 +6,17 @@ import type { TenantId } from '../core/ids.ts';
 import { type BillingPlan, PLANS_SCHEMA, type PlanCatalogue, planById } from '../core/plans.ts';
 import { monthMixingCurrencies, type PlanAssignment } from '../core/statement.ts';
 import { incarnationOf, type Tenant, type TenantLimits } from '../core/tenant.ts';
-import { utcDay } from '../core/usage.ts';
+import { utcDay, utcMonth } from '../core/usage.ts';
 import { toFieldProblems } from '../models/ajv-messages.ts';
 import type { BillingItems } from '../ports/billing-items.ts';
+import { monthsBetween } from './month-fence.ts';
 import {
+  firstClosed,
   listAssignments,
   loadPlans,
   PLANS_KEY,
   planOn,
+  putPlanChange,
   recordOpeningPlan,
   tierPlan,
 } from './plan-catalogue.ts';
@@ -21,11 +24,15 @@ import { type ControlDeps, updateTenant } from './tenants.ts';
 
 export { listAssignments, loadPlans, planOn, tierPlan } from './plan-catalogue.ts';
 
-const tenantKey = (tenantId: TenantId) => `B#T#${tenantId}`;
-
 const validate = new Ajv({ allErrors: true, strict: false, verbose: true }).compile(PLANS_SCHEMA);
 
-/** Checks a plan catalogue (already parsed): the schema, unique ids, one currency per tier's plans. */
+/**
+ * Checks a plan catalogue (already parsed): the schema, unique ids, and that it bills what it says — an
+ * included quantity needs an overage price (a statement bills only meters with one, so an allowance without
+ * a price changes no bill: `minor: 0` says "free beyond it"), and dedicated lane hours are priced once
+ * (by `dedicatedSurcharge` or by `overage.dedicated_lane_hours`, not both).
+ * @throws ValidationError (400) naming each field, e.g. `/plans/2/included/dedicated_lane_hours`
+ */
 export function checkPlans(doc: unknown): PlanCatalogue {
   if (!validate(doc))
     throw new ValidationError(
@@ -33,10 +40,24 @@ export function checkPlans(doc: unknown): PlanCatalogue {
     );
   const catalogue = doc as PlanCatalogue;
   const seen = new Set<string>();
-  const problems = [];
+  const problems: FieldProblem[] = [];
   for (const [i, p] of catalogue.plans.entries()) {
     if (seen.has(p.id)) problems.push({ path: `/plans/${i}/id`, message: `${p.id} is declared twice` });
     seen.add(p.id);
+    for (const meter of Object.keys(p.included ?? {}))
+      if (!Object.hasOwn(p.overage ?? {}, meter))
+        problems.push({
+          path: `/plans/${i}/included/${meter}`,
+          message: `includes ${meter} but sets no price beyond it: statements bill a meter only by its overage price, so the allowance changes no bill; set overage.${meter} (minor: 0 for free beyond it) or remove it`,
+          rule: 'included',
+        });
+    if (Object.hasOwn(p.overage ?? {}, 'dedicated_lane_hours') && (p.dedicatedSurcharge ?? 0) > 0)
+      problems.push({
+        path: `/plans/${i}/overage/dedicated_lane_hours`,
+        message:
+          'prices dedicated lane hours a second time: dedicatedSurcharge already bills them; keep one of the two',
+        rule: 'dedicated',
+      });
   }
   if (problems.length > 0) throw new ValidationError(problems);
   return {
@@ -127,7 +148,7 @@ export async function applyPlanLimits(
 
 export interface PlanChangeDeps extends ControlDeps {
   billing: BillingItems;
-  /** Months whose statements are closed cannot take a change (control/statements.ts `isClosed`). */
+  /** Months whose statements are closed (or closing) cannot take a change (control/month-fence.ts `isClosed`). */
   isClosed(month: string): Promise<boolean>;
   /** Limits apply at once: the function host re-reads the tenant (hooks.tenantChanged). */
   tenantChanged?(tenantId: TenantId): Promise<void> | void;
@@ -137,6 +158,9 @@ export interface PlanChangeDeps extends ControlDeps {
  * A plan change, effective from the start of a UTC day (default today). Recorded first (idempotent by
  * tenant/day/plan), then, when the day has come, the plan's limits are put on the tenant at once; a future
  * change is applied by `applyDuePlanChanges` when its day comes. Billing prorates by day either way.
+ * @throws ConflictError `month_closed` (409) when a month from its day's to this one is closed, or its close
+ *   began while the change was written and did not bill it (the change is void and not applied,
+ *   control/month-fence.ts); `plan_currency_mixed` (409); ValidationError (400); NotFoundError (404)
  */
 export async function changePlan(
   deps: PlanChangeDeps,
@@ -160,9 +184,13 @@ export async function changePlan(
     throw new ValidationError([{ path: '/planId', message: `is not a plan (${planId})`, rule: 'enum' }]);
   const tenant = await deps.directory.get(tenantId);
   if (!tenant) throw new NotFoundError(`Tenant "${tenantId}"`);
-  if (await deps.isClosed(day.slice(0, 7)))
+  // Every month from its own to this one bills it: none of them may be closed (a change from 20 October
+  // with November closed billed October and December on the new plan, November, stored, on the old).
+  const months = monthsBetween(day.slice(0, 7), utcMonth(now));
+  const closed = await firstClosed(deps.isClosed, months);
+  if (closed)
     throw new ConflictError(
-      `The statements of ${day.slice(0, 7)} are closed; a plan change can take effect from an open month.`,
+      `The statements of ${closed} are closed; a plan change can take effect from an open month after the last closed one.`,
       'month_closed',
     );
   const assignment: PlanAssignment = {
@@ -189,9 +217,8 @@ export async function changePlan(
     );
   await recordOpeningPlan(deps.billing, tenant, catalogue, day);
   // Keyed by incarnation too: an earlier tenant of this id that made the same change does not swallow it.
-  await deps.billing.put(tenantKey(tenantId), `PLAN#${day}#${planId}#${assignment.incarnation}`, assignment, {
-    ifAbsent: true,
-  });
+  // A close of one of its months begun since the check above bills it, or it is void (409, not applied).
+  await putPlanChange(deps.billing, assignment, months);
   const applied = day <= utcDay(now);
   if (applied) {
     await applyPlanLimits(deps, tenantId, await planOn(deps.billing, tenant, utcDay(now)));

@@ -9,6 +9,7 @@ import {
 import { attributeCosts, type CostTable } from '../core/costing.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../core/errors.ts';
 import type { TenantId } from '../core/ids.ts';
+import type { PlanCatalogue } from '../core/plans.ts';
 import {
   type Adjustment,
   buildStatement,
@@ -22,7 +23,19 @@ import type { BillingItems } from '../ports/billing-items.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import type { UsageLedger } from '../ports/usage-ledger.ts';
 import { formerTenantsDuring } from './former-tenants.ts';
+import {
+  adjustmentFateKey,
+  claimForClose,
+  isClosed,
+  markClosed,
+  markClosing,
+  planFateKey,
+  settleWrite,
+  voidedAdjustments,
+} from './month-fence.ts';
 import { listAssignments, loadPlans, tierPlan } from './plans.ts';
+
+export { isClosed } from './month-fence.ts';
 
 export interface BillingDeps {
   directory: TenantDirectory;
@@ -38,24 +51,11 @@ const MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 /** The largest amount of one adjustment, in minor units (as a plan's base fee): ten billion dollars. */
 export const MAX_AMOUNT_MINOR = 1e12;
 const tenantKey = (tenantId: TenantId) => `B#T#${tenantId}`;
-const CLOSED = 'B#closed';
-const CLOSING = 'B#closing';
 
 export function parseMonth(value: unknown, path = '/month'): string {
   if (typeof value !== 'string' || !MONTH.test(value))
     throw new ValidationError([{ path, message: 'must be a month, YYYY-MM (UTC)', rule: 'format' }]);
   return value;
-}
-
-/**
- * Whether the month's statements are closed, or being closed: a close records its intent before it stores
- * any statement, so a close cut short leaves a month that takes no correction or plan change the
- * statements already stored would miss (they are never rewritten); closing again completes it.
- */
-export async function isClosed(billing: BillingItems, month: string): Promise<boolean> {
-  return (
-    (await billing.get(CLOSED, month)) !== undefined || (await billing.get(CLOSING, month)) !== undefined
-  );
 }
 
 /** The part of a month the costs cover: all of a past month, the days so far of the current one. */
@@ -85,6 +85,7 @@ export async function monthStatements(
   deps: BillingDeps,
   month: string,
   now = Date.now(),
+  closing?: Closing,
 ): Promise<Statement[]> {
   parseMonth(month);
   const range = monthRange(month);
@@ -111,6 +112,9 @@ export async function monthStatements(
     tenants: [...active.map((t) => t.id), ...new Set(former.map((f) => f.tenantId))],
   });
   const closed = await isClosed(deps.billing, month);
+  // One catalogue prices the whole month: read per tenant, a catalogue saved during a close priced some
+  // of its statements at the old fees and the rest at the new.
+  const catalogue = await loadPlans(deps.billing);
   const out: Statement[] = [];
   for (const cost of costs.tenants) {
     const stored = closed
@@ -123,18 +127,31 @@ export async function monthStatements(
     const tenant = known.get(cost.tenantId) ??
       live.get(cost.tenantId) ?? { id: cost.tenantId, plan: 'free' as const };
     out.push(
-      await computeStatement(deps, tenant, month, {
-        records: records.filter((r) => r.tenantId === cost.tenantId),
-        costMicros: cost.totalMicros,
-      }),
+      await computeStatement(
+        deps,
+        tenant,
+        month,
+        {
+          records: records.filter((r) => r.tenantId === cost.tenantId),
+          costMicros: cost.totalMicros,
+        },
+        { catalogue, ...(closing ? { closing } : {}) },
+      ),
     );
   }
   return out;
 }
 
+/** A close under way: the month it closes and when (its statements' `closedAt`). */
+interface Closing {
+  at: string;
+}
+
 /**
  * One tenant id's statement of a month, from what belongs to it: for a tenant created again under an
  * earlier tenant's id, only its own usage, plan changes and corrections (core/billing-incarnation.ts).
+ * `catalogue` prices it (default: the stored one). For a close (`closing`), each correction and each plan change in effect by the month's end is claimed
+ * as billed first (control/month-fence.ts), and one its writer voided first is left out.
  */
 async function computeStatement(
   deps: Pick<BillingDeps, 'billing'>,
@@ -144,11 +161,26 @@ async function computeStatement(
     records: readonly UsageRecord[];
     costMicros: number;
   },
+  options: { closing?: Closing; catalogue?: PlanCatalogue } = {},
 ): Promise<Statement> {
-  const catalogue = await loadPlans(deps.billing);
+  const { closing } = options;
+  const catalogue = options.catalogue ?? (await loadPlans(deps.billing));
+  let assignments = itemsOfIncarnation(tenant, month, await listAssignments(deps.billing, tenant.id));
+  let adjustments = itemsOfIncarnation(tenant, month, await listAdjustments(deps.billing, tenant.id, month));
+  if (closing) {
+    const { to } = monthRange(month);
+    const billed = async (key: readonly [string, string]) =>
+      claimForClose(deps.billing, key, month, closing.at);
+    const keepPlan = await Promise.all(
+      assignments.map((a) => (a.effective > to ? true : billed(planFateKey(a)))),
+    );
+    assignments = assignments.filter((_, i) => keepPlan[i]);
+    const keepAdj = await Promise.all(adjustments.map((a) => billed(adjustmentFateKey(a))));
+    adjustments = adjustments.filter((_, i) => keepAdj[i]);
+  }
   const segments = planSegments(
     month,
-    itemsOfIncarnation(tenant, month, await listAssignments(deps.billing, tenant.id)),
+    assignments,
     (id) => catalogue.plans.find((p) => p.id === id),
     tierPlan(catalogue, tenant.plan),
   );
@@ -158,7 +190,7 @@ async function computeStatement(
     segments,
     records: isBeforeIncarnation(tenant, month) ? usage.records : recordsOfIncarnation(tenant, usage.records),
     costMicros: usage.costMicros,
-    adjustments: itemsOfIncarnation(tenant, month, await listAdjustments(deps.billing, tenant.id, month)),
+    adjustments,
     lifetime: lifetimeIn(tenant, month),
   });
 }
@@ -191,32 +223,37 @@ export async function statementFor(
 }
 
 /**
- * Closes a month that has ended: each tenant's statement is stored once (a conditional put; a statement
- * already stored is kept, never rewritten), then the month is marked closed. Retrying after a crash
- * completes it with the same result.
+ * Closes a month that has ended: its intent is recorded first (CLOSING: from then on writers of the month
+ * are refused, and one that wrote before seeing it settles with the close which of them wins its item,
+ * control/month-fence.ts), each tenant's statement is stored once (a conditional put; a statement already
+ * stored is kept, never rewritten), then the month is marked closed. Retrying after a crash completes it
+ * with the same result.
  */
 export async function closeMonth(deps: BillingDeps, month: string, now = Date.now()): Promise<Statement[]> {
   parseMonth(month);
   if (month >= utcMonth(now))
     throw new ConflictError(`${month} has not ended (UTC); only past months can be closed.`, 'month_open');
   const closedAt = new Date(now).toISOString();
-  await deps.billing.put(CLOSING, month, { month, startedAt: closedAt }, { ifAbsent: true });
+  await markClosing(deps.billing, month, closedAt);
   const out: Statement[] = [];
-  for (const st of await monthStatements(deps, month, now)) {
+  for (const st of await monthStatements(deps, month, now, { at: closedAt })) {
     const closed: Statement = st.status === 'closed' ? st : { ...st, status: 'closed', closedAt };
     await deps.billing.put(tenantKey(st.tenantId), `ST#${month}`, closed, { ifAbsent: true });
     out.push((await deps.billing.get<Statement>(tenantKey(st.tenantId), `ST#${month}`)) ?? closed);
   }
-  await deps.billing.put(CLOSED, month, { month, closedAt }, { ifAbsent: true });
+  await markClosed(deps.billing, month, closedAt);
   return out;
 }
 
+/** The tenant id's corrections of a month, but for those that missed its close (void, 409 to their writer). */
 export async function listAdjustments(
   billing: BillingItems,
   tenantId: TenantId,
   month: string,
 ): Promise<Adjustment[]> {
-  return billing.query<Adjustment>(tenantKey(tenantId), `ADJ#${month}#`);
+  const all = await billing.query<Adjustment>(tenantKey(tenantId), `ADJ#${month}#`);
+  const voided = await voidedAdjustments(billing, tenantId, month);
+  return voided.size === 0 ? all : all.filter((a) => !voided.has(adjustmentFateKey(a)[1]));
 }
 
 /**
@@ -237,8 +274,10 @@ async function billedIn(
 
 /**
  * A correction on an open month's statement (default: the current month). Refused: a closed month (409
- * `month_closed`); a month with no statement for the id (404: no tenant under it then, offboarded or not,
- * and no usage), where it was stored and shown on no statement, ever.
+ * `month_closed`), a month whose close began while the correction was written and did not bill it (409
+ * `month_closed`; the correction is void: on no statement and in no list, control/month-fence.ts); a month
+ * with no statement for the id (404: no tenant under it then, offboarded or not, and no usage), where it
+ * was stored and shown on no statement, ever.
  */
 export async function addAdjustment(
   deps: Pick<BillingDeps, 'billing' | 'directory' | 'usage'>,
@@ -285,6 +324,12 @@ export async function addAdjustment(
     `ADJ#${month}#${adjustment.createdAt}#${adjustment.id}`,
     adjustment,
   );
+  // Its month may have begun closing since the check above: the close bills it, or it is void.
+  if (await settleWrite(deps.billing, adjustmentFateKey(adjustment), [month], adjustment.createdAt))
+    throw new ConflictError(
+      `${month} was closed while the correction was written; put it on an open month.`,
+      'month_closed',
+    );
   return adjustment;
 }
 

@@ -31,7 +31,10 @@ export interface PlacementSignals {
 
 /** A tenant's month in USD, independent of where it runs, so the same figures judge both placements. */
 export interface TenantMoney {
-  /** Base fee and usage charges, without the dedicated surcharge. */
+  /**
+   * A month of the plan the tenant is on now: its base fee and this month's usage charges at that plan's
+   * prices, without the dedicated surcharge (control/advisor-money.ts; not the prorated statement).
+   */
   revenueUsd: number;
   /** What its usage costs on shared lanes (src/core/costing.ts), without a dedicated stack's fixed cost. */
   costUsd: number;

@@ -20,7 +20,7 @@ export interface BillingPlan {
   tier: Plan;
   currency: string;
   baseFee: number;
-  /** Units of each meter the base fee includes per month. */
+  /** Units of each meter the base fee includes per month; each needs an `overage` price (`checkPlans`). */
   included: Partial<Record<Meter, number>>;
   /** Price of each unit beyond the included ones; a meter without a price is not billed. */
   overage: Partial<Record<Meter, UnitPrice>>;
@@ -106,6 +106,8 @@ const GB_SECOND_MB_MS = 1024 * 1000;
 /**
  * The plans a platform starts with (replace them with a plans file): one per limits tier. Enterprise's
  * base fee is above the seed's $10K/month line, where the decision matrix favours a dedicated placement.
+ * Dedicated lane hours are priced by `dedicatedSurcharge` alone (a lane-hour allowance without an overage
+ * price — Enterprise's former 744 — billed nothing, and is now refused by `checkPlans`).
  */
 export const DEFAULT_PLANS: PlanCatalogue = {
   plans: [
@@ -115,7 +117,9 @@ export const DEFAULT_PLANS: PlanCatalogue = {
       tier: 'free',
       currency: 'USD',
       baseFee: 0,
-      included: { jobs: 1000, compute_mb_ms: 1000 * GB_SECOND_MB_MS, storage_byte_days: 30 * GB_DAY },
+      // No allowance: nothing beyond one would be billed (Free's limits tier throttles it instead), and an
+      // included quantity without an overage price is refused (control/plans.ts `checkPlans`).
+      included: {},
       overage: {},
       dedicatedSurcharge: 0,
       limits: {},
@@ -155,7 +159,6 @@ export const DEFAULT_PLANS: PlanCatalogue = {
         mc_paths: 500_000_000,
         storage_byte_days: 3000 * GB_DAY,
         api_requests: 10_000_000,
-        dedicated_lane_hours: 744,
       },
       overage: {
         jobs: { minor: 1, per: 2 },

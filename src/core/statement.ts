@@ -263,3 +263,20 @@ export function buildStatement(input: {
     usage,
   };
 }
+
+/**
+ * What a month of `plan` bills for `usage` (units per meter), in the plan's minor units: its whole base fee
+ * and, per meter it prices, the units beyond its monthly allowance at its overage price (rounded the
+ * currency's way, as `buildStatement` rounds a line). No proration, no surcharge, no adjustments: the
+ * placement advisor's run rate of a tenant at the plan it is on now (control/advisor-money.ts).
+ */
+export function chargesAtPlan(plan: BillingPlan, usage: Readonly<Record<Meter, number>>): number {
+  const currency = currencyOf(plan.currency);
+  let total = plan.baseFee;
+  for (const meter of METERS) {
+    const price = Object.hasOwn(plan.overage, meter) ? plan.overage[meter] : undefined;
+    if (!price) continue;
+    total += priceUnits(Math.max(0, usage[meter] - (plan.included[meter] ?? 0)), price, currency);
+  }
+  return total;
+}
