@@ -1,6 +1,6 @@
-import { billedComputeMs } from '../core/attempt-time.ts';
+import { billedComputeMbMs, billedComputeMs } from '../core/attempt-time.ts';
 import { storeFor } from '../core/placement.ts';
-import { functionSettingsFor, type Tenant } from '../core/tenant.ts';
+import type { Tenant } from '../core/tenant.ts';
 import { isMeteredFinish } from '../core/usage.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
 import { type StoreProvider, tenantDataAt } from '../ports/stores.ts';
@@ -35,7 +35,10 @@ export interface TenantUsage {
   computeSeconds: number;
   /** Bytes of stored artifacts. */
   storageBytes: number;
-  /** Estimated: compute at the tenant's function memory, one request per job, a month of storage. */
+  /**
+   * Estimated: compute at the memory each job's attempts ran with (as `compute_mb_ms` bills it), one request
+   * per job, a month of storage.
+   */
   costUsd: number;
 }
 
@@ -64,7 +67,7 @@ export async function usageReport(
   do {
     const page = await deps.directory.list({ limit: 500, ...(cursor ? { cursor } : {}) });
     for (const tenant of page.items) {
-      const totals = await jobTotals(deps.stores, tenant, options.sinceMs);
+      const { computeMbMs, ...totals } = await jobTotals(deps.stores, tenant, options.sinceMs);
       const live = deps.metrics?.live(tenant.id) ?? {
         running: 0,
         throttled: 0,
@@ -76,7 +79,7 @@ export async function usageReport(
         queued: total(queued.get(tenant.id)),
         ...live,
         ...totals,
-        costUsd: costOf(tenant, totals),
+        costUsd: costOf(totals, computeMbMs),
       });
     }
     cursor = page.nextCursor;
@@ -87,7 +90,10 @@ export async function usageReport(
 type JobTotals = Pick<
   TenantUsage,
   'jobs' | 'succeeded' | 'failed' | 'cancelled' | 'computeSeconds' | 'storageBytes'
->;
+> & {
+  /** MB·ms, as `compute_mb_ms` bills it: each attempt at the memory it ran with. */
+  computeMbMs: number;
+};
 
 /** One pass over the tenant's job records (newest first), a page at a time, back to `sinceMs` if given. */
 async function jobTotals(stores: StoreProvider, tenant: Tenant, sinceMs?: number): Promise<JobTotals> {
@@ -99,6 +105,7 @@ async function jobTotals(stores: StoreProvider, tenant: Tenant, sinceMs?: number
     cancelled: 0,
     computeSeconds: 0,
     storageBytes: 0,
+    computeMbMs: 0,
   };
   let cursor: string | undefined;
   let older = false;
@@ -113,7 +120,10 @@ async function jobTotals(stores: StoreProvider, tenant: Tenant, sinceMs?: number
       if (job.status === 'succeeded' || job.status === 'failed' || job.status === 'cancelled')
         totals[job.status]++;
       // The measured run time, as billed: a settled job's `finishedAt` is when the server settled it.
-      if (isMeteredFinish(job)) totals.computeSeconds += billedComputeMs(job) / 1000;
+      if (isMeteredFinish(job)) {
+        totals.computeSeconds += billedComputeMs(job) / 1000;
+        totals.computeMbMs += billedComputeMbMs(job);
+      }
       for (const artifact of job.artifacts) totals.storageBytes += artifact.size;
     }
     cursor = page.nextCursor;
@@ -122,10 +132,13 @@ async function jobTotals(stores: StoreProvider, tenant: Tenant, sinceMs?: number
   return totals;
 }
 
-function costOf(tenant: Tenant, totals: JobTotals): number {
-  const gb = functionSettingsFor(tenant).memoryMb / 1024;
+/**
+ * The estimate in USD: GB-seconds as billed (`computeMbMs` / 1024 / 1000), never the tenant's memory setting
+ * now (a shared tenant's jobs ran on the shared functions; a dedicated one's setting may have changed since).
+ */
+function costOf(totals: Omit<JobTotals, 'computeMbMs'>, computeMbMs: number): number {
   const usd =
-    totals.computeSeconds * gb * PRICES.lambdaGbSecondUsd +
+    (computeMbMs / 1024 / 1000) * PRICES.lambdaGbSecondUsd +
     totals.jobs * PRICES.lambdaRequestUsd +
     (totals.storageBytes / 1024 ** 3) * PRICES.s3GbMonthUsd;
   return Math.round(usd * 1e6) / 1e6;

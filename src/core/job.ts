@@ -98,7 +98,8 @@ export interface JobRecord {
   attempts: number;
   /**
    * Run time the platform measured functions running this job, in milliseconds, summed over its ended
-   * attempts (src/core/attempt-time.ts): what `compute_mb_ms` bills. An attempt adds its own measured run
+   * attempts (src/core/attempt-time.ts): the run time `compute_mb_ms` bills (at each attempt's memory,
+   * `computeMbMs`). An attempt adds its own measured run
    * when its function ends it (success, failure, a failed attempt to be retried); one whose end the platform
    * never saw (a crash, a lost message) adds up to its last evidence (its progress), a timeout the platform
    * enforced up to the limit. Absent on records written before it was measured (docs/billing.md).
@@ -106,6 +107,18 @@ export interface JobRecord {
   computeMs?: number;
   /** How many of `attempts` have ended and are counted in `computeMs` (absent with it). */
   computedAttempts?: number;
+  /**
+   * Memory (MB) of the function running the current (last started) attempt, as that function knows it: the
+   * shared pool's, a dedicated process's setting when it was started, a Lambda's `memoryLimitInMB`. Written
+   * with the attempt's `running` commit; absent on records from before it was recorded and where the
+   * function does not know it (billed then at DEFAULT_MEMORY_MB, core/attempt-time.ts).
+   */
+  memoryMb?: number;
+  /**
+   * Σ over the ended attempts of run time (ms) × the memory (MB) that attempt ran with: what
+   * `compute_mb_ms` bills (docs/billing.md, "Compute"). Kept with `computeMs`; absent on records from before.
+   */
+  computeMbMs?: number;
   /** Fair-scheduling cost units (a big simulation counts for more than a small DCF). */
   cost: number;
   priority: number;

@@ -1,4 +1,4 @@
-import { billedComputeMs } from './attempt-time.ts';
+import { billedComputeMbMs } from './attempt-time.ts';
 import type { TenantId } from './ids.ts';
 import type { JobRecord } from './job.ts';
 
@@ -8,7 +8,8 @@ import type { JobRecord } from './job.ts';
  * - `compute_mb_ms`: memory (MB) × run time (ms) of those jobs — GB-seconds are this / 1024 / 1000. The run
  *   time is what the platform measured functions running the job (`billedComputeMs`, core/attempt-time.ts),
  *   not `finishedAt − startedAt`: a job the server settled (a dead letter, a lost message) finished when it
- *   was settled, long after anything stopped running;
+ *   was settled, long after anything stopped running. Each attempt counts at the memory its function ran
+ *   with (`billedComputeMbMs`);
  * - `mc_paths`: Monte Carlo paths simulated;
  * - `storage_byte_days`: artifact bytes stored, once per UTC day;
  * - `api_requests`: API requests answered for the tenant;
@@ -43,9 +44,6 @@ export interface UsageRecord {
   day: string;
 }
 
-/** Memory class (MB) of a job whose record does not say: the default function size (core/tenant.ts). */
-export const DEFAULT_MEMORY_MB = 512;
-
 /** `YYYY-MM-DD` of an instant, in UTC (billing days and months are UTC; docs/billing.md). */
 export function utcDay(at: string | number | Date): string {
   return new Date(at).toISOString().slice(0, 10);
@@ -69,22 +67,20 @@ function pathsOf(job: JobRecord): number {
 }
 
 /**
- * The usage records of a finished job (none for any other job): one job, its compute at its memory class
- * (MB × the measured run time in ms, `billedComputeMs`), its Monte Carlo paths. Ids are
+ * The usage records of a finished job (none for any other job): one job, its compute (each attempt's
+ * measured run time in ms × the memory in MB it ran with, `billedComputeMbMs`), its Monte Carlo paths. Ids are
  * `job/{tenant}/{jobId}/{meter}`: the same job metered again — a redelivery, a reconciliation pass, a copy
  * after a move, the finish of a redriven job — yields the same ids, so the ledger keeps one of each (the
  * first finish's; a redrive runs again at the platform's expense, docs/billing.md).
  */
-export function usageOfFinishedJob(job: JobRecord & { memoryMb?: number }): UsageRecord[] {
+export function usageOfFinishedJob(job: JobRecord): UsageRecord[] {
   if (!isMeteredFinish(job)) return [];
   const at = new Date(job.finishedAt!).toISOString();
-  const ms = billedComputeMs(job);
-  const memoryMb = Number.isInteger(job.memoryMb) && job.memoryMb! > 0 ? job.memoryMb! : DEFAULT_MEMORY_MB;
   const base = { tenantId: job.tenantId, model: job.model, at, day: utcDay(at) };
   const id = (meter: Meter) => `job/${job.tenantId}/${job.id}/${meter}`;
   const records: UsageRecord[] = [
     { ...base, id: id('jobs'), meter: 'jobs', quantity: 1 },
-    { ...base, id: id('compute_mb_ms'), meter: 'compute_mb_ms', quantity: ms * memoryMb },
+    { ...base, id: id('compute_mb_ms'), meter: 'compute_mb_ms', quantity: billedComputeMbMs(job) },
   ];
   const paths = pathsOf(job);
   if (paths > 0) records.push({ ...base, id: id('mc_paths'), meter: 'mc_paths', quantity: paths });

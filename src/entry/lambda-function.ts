@@ -9,6 +9,7 @@ import { startTracing } from '../observability/tracing.ts';
 import { createAwsPorts } from './aws-wiring.ts';
 import { MAX_RECEIVES_RANGE } from './config.ts';
 import { publishJobMetrics } from './job-metrics.ts';
+import { lambdaMemoryMb } from './lambda-memory.ts';
 import { announcesToUsers } from './notification-flag.ts';
 
 const logger = new Logger({ serviceName: 'silopool-model' });
@@ -18,6 +19,8 @@ const tracing = startTracing({ service: 'silopool-model' });
 
 // Built once per execution environment, on the first event: cold start pays for it once.
 const ports = createAwsPorts();
+/** This function's configured memory, from the context of the event being handled (one at a time). */
+let memoryMb = lambdaMemoryMb(undefined, process.env);
 const runJob = createJobHandler({
   // Views without secrets: the model roles have no grant on the directory's own table.
   directory: ports.tenantViews,
@@ -30,6 +33,8 @@ const runJob = createJobHandler({
     ? { maxReceiveCount: intSettingOf(process.env, 'SILOPOOL_MAX_RECEIVES', 4, MAX_RECEIVES_RANGE) }
     : {}),
   log: (level, message, fields) => logger[level](message, fields),
+  // Recorded on each job it runs: compute is billed at the memory the Lambda actually had.
+  memoryMb: () => memoryMb,
 });
 
 /** One record through the model function, with per-tenant EMF metrics (dimension TenantId). */
@@ -48,6 +53,7 @@ async function processRecord(record: SQSRecord): Promise<void> {
 /** The model function behind an SQS event source with ReportBatchItemFailures. */
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
   logger.addContext(context);
+  memoryMb = lambdaMemoryMb(context, process.env);
   try {
     // A batch whose every record failed throws, as Powertools does by default: Lambda retries all of it.
     return await partialBatchResponse(event, processRecord, { context, throwOnFullBatchFailure: true });

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { endAttempt, endUnseenAttempt, startAttempt } from '../core/attempt-time.ts';
+import { endAttempt, endUnseenAttempt, memorySizeOf, startAttempt } from '../core/attempt-time.ts';
 import { ConditionFailedError } from '../core/errors.ts';
 import { failureOf, MODEL_FAILURE } from '../core/failure.ts';
 import { artifactKey, isTerminal, type JobRecord } from '../core/job.ts';
@@ -50,6 +50,14 @@ export interface HandlerDeps {
   log?(level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown>): void;
   /** Releases (several model versions loaded at once); absent: the built-in models only. */
   releases?: ReleaseCatalog;
+  /**
+   * The memory (MB) of the function running this handler, as it knows it, read when a delivery starts its
+   * attempt and recorded on the job (`JobRecord.memoryMb`): compute is billed at it. The shared pool's size
+   * (function-thread.ts), a dedicated process's setting when it was started (function-process.ts), the
+   * Lambda's `memoryLimitInMB` (entry/lambda-function.ts). Absent, or not a whole positive number: the
+   * attempt is billed at the default function size.
+   */
+  memoryMb?(): number | undefined;
 }
 
 /** The attempt a delivery started: its number once its `running` commit is in. */
@@ -115,8 +123,9 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
       found,
       {
         status: 'running',
-        // An attempt left open by a delivery that crashed is ended at its last evidence (core/attempt-time.ts).
-        ...startAttempt(found, new Date().toISOString()),
+        // An attempt left open by a delivery that crashed is ended at its last evidence (core/attempt-time.ts);
+        // this one runs at this function's memory.
+        ...startAttempt(found, new Date().toISOString(), memorySizeOf(deps.memoryMb?.())),
         // A redriven job runs again: its next terminal status is announced anew.
         announcedAt: undefined,
       },
@@ -277,7 +286,7 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
       // A cancel or a newer delivery won the race; the newer delivery may take a running job over.
       if (!current || isTerminal(current.status) || patch.status !== 'running') return undefined;
       const at = patch.startedAt ?? new Date().toISOString();
-      return commit(jobs, current, { ...patch, ...startAttempt(current, at) }, events, logs);
+      return commit(jobs, current, { ...patch, ...startAttempt(current, at, patch.memoryMb) }, events, logs);
     }
   }
 

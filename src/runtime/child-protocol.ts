@@ -24,6 +24,11 @@ export interface FunctionProcessOptions {
   /** The release this process runs (its code is loaded once; a new release gets a new process). */
   release?: string;
   releasesDir?: string;
+  /**
+   * The memory setting (MB) the process was started with (its `--max-old-space-size`; a spare's, taken only
+   * when it is the function's), recorded on the jobs it runs and billed. Set by startFunctionChild.
+   */
+  memoryMb?: number;
 }
 
 export type ChildRequest =

@@ -78,15 +78,16 @@ export function startFunctionChild(host: FunctionChildHost): {
 } {
   const started = performance.now();
   const memoryMb = host.settings().memoryMb;
+  // The process knows the memory it runs with: its jobs are billed at it, whatever the setting says later.
+  const options: FunctionProcessOptions = { ...host.child, memoryMb };
   const spare = host.spares?.take(memoryMb);
-  const proc = spare?.proc ?? forkFunctionProcess(JSON.stringify(host.child), memoryMb);
+  const proc = spare?.proc ?? forkFunctionProcess(JSON.stringify(options), memoryMb);
   let bound = spare === undefined;
   const bind = () => {
     bound = true;
     // Never to a process signalled to end (its lane closed, the server stops): its `spare` crossed the
     // stop, and bound now it would open the store of a tenant perhaps demoted or offboarded meanwhile.
-    if (proc.connected && !host.isStopping(proc))
-      proc.send({ type: 'bind', options: host.child } satisfies ChildRequest);
+    if (proc.connected && !host.isStopping(proc)) proc.send({ type: 'bind', options } satisfies ChildRequest);
   };
   if (spare?.loaded) bind();
   // A spare's stderr from before it was taken too: the why of a crash read just before the take was lost.

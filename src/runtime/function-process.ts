@@ -157,6 +157,8 @@ function runFor(wiring: FunctionProcessWiring, options: FunctionProcessOptions):
     ...(options.releasesDir ? { releases: wiring.openReleases(options.releasesDir) } : {}),
     notify: (job) => post({ type: 'job', job }),
     ...(options.maxReceiveCount !== undefined ? { maxReceiveCount: options.maxReceiveCount } : {}),
+    // The setting it was started with, fixed for its life (a change starts a new process).
+    memoryMb: () => options.memoryMb,
   });
 
   let warm = false;

@@ -1,9 +1,17 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { DEFAULT_FUNCTION_SETTINGS } from '../core/tenant.ts';
 import type { HandlerDeps } from '../functions/model-handler.ts';
 import type { MessageQueue, RunningLimit } from '../ports/message-queue.ts';
 import type { JobNotice } from './job-events.ts';
 import type { PrebuiltEntry } from './prebuilt.ts';
 import type { AcquireOptions, InvokeOptions, SlotLease } from './slot-reservations.ts';
+
+/**
+ * The memory (MB) of the embedded shared functions, recorded on the jobs their threads run and billed: the
+ * threads live in the server's process and have no memory setting of their own, so they count as the
+ * default function size (a dedicated tenant's default, docs/billing.md "Compute").
+ */
+export const SHARED_POOL_MEMORY_MB = DEFAULT_FUNCTION_SETTINGS.memoryMb;
 
 /** Something that runs a function on SQS events: a pool of worker threads or one child process. */
 export interface FunctionRuntime {

@@ -3,11 +3,12 @@ import { partialBatchResponse } from '../functions/batch-response.ts';
 import { createJobHandler } from '../functions/model-handler.ts';
 import { flushTracing } from '../observability/tracing.ts';
 import { WARM_EVENT } from './code-cache.ts';
-import type {
-  FunctionReport,
-  FunctionRequest,
-  FunctionThreadDeps,
-  FunctionThreadSettings,
+import {
+  type FunctionReport,
+  type FunctionRequest,
+  type FunctionThreadDeps,
+  type FunctionThreadSettings,
+  SHARED_POOL_MEMORY_MB,
 } from './function-runtime.ts';
 import { createInProcessRuntime } from './in-process-runtime.ts';
 import { type QueueConsumer, startQueueConsumer } from './queue-consumer.ts';
@@ -66,6 +67,8 @@ export async function runFunctionThread(createHandlerDeps: CreateHandlerDeps): P
     });
 
   const handle = createJobHandler({
+    // A pooled thread runs at the shared pool's memory, whatever lane its message came from.
+    memoryMb: () => SHARED_POOL_MEMORY_MB,
     ...deps,
     // The running status (and progress) comes just before a synchronous run: posted at once, with the claim.
     notify: (job) => post({ type: 'job', job: jobNotice(job) }, job.status === 'running'),

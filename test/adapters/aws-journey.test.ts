@@ -12,6 +12,7 @@ import { createTenant } from '../../src/control/tenants.ts';
 import { mintUserToken } from '../../src/control/tokens.ts';
 import { laneFor } from '../../src/core/placement.ts';
 import { DEFAULT_TOKEN_LIFETIMES } from '../../src/core/token-lifetime.ts';
+import { usageOfFinishedJob } from '../../src/core/usage.ts';
 import { type AwsPorts, createAwsPorts } from '../../src/entry/aws-wiring.ts';
 import { listModels } from '../../src/models/registry.ts';
 import type { EmbeddedIssuer } from '../../src/ports/token-issuer.ts';
@@ -70,17 +71,17 @@ function minting() {
 }
 
 /** What Lambda's event source does: receive a batch, invoke, delete what did not fail. */
-async function runLambdaOnce(queue: string): Promise<number> {
+async function runLambdaOnce(queue: string, context = {} as Context): Promise<number> {
   const messages = await ports.queue.receive(queue, { maxMessages: 5, waitTimeSec: 1 });
   if (messages.length === 0) return 0;
-  const result = await lambda(toSqsEvent(queue, messages, 'us-east-1'), {} as Context);
+  const result = await lambda(toSqsEvent(queue, messages, 'us-east-1'), context);
   const failed = new Set(result.batchItemFailures.map((f) => f.itemIdentifier));
   for (const m of messages) if (!failed.has(m.messageId)) await ports.queue.delete(queue, m.receiptHandle);
   expect(failed.size).toBe(0);
   return messages.length;
 }
 
-async function journey(placement: 'shared' | 'dedicated') {
+async function journey(placement: 'shared' | 'dedicated', context?: Context) {
   const id = `${placement.slice(0, 3)}-${Math.random().toString(36).slice(2, 8)}`;
   const { tenant } = await createTenant(ports, { id, name: `Tenant ${id}`, placement });
   const { token } = await mintUserToken(
@@ -98,7 +99,7 @@ async function journey(placement: 'shared' | 'dedicated') {
   expect(submit.statusCode).toBe(202);
   const jobId = submit.json<{ id: string }>().id;
 
-  expect(await runLambdaOnce(laneFor(tenant, 'finance').queue)).toBe(1);
+  expect(await runLambdaOnce(laneFor(tenant, 'finance').queue, context)).toBe(1);
 
   const job = (await app.inject({ method: 'GET', url: `/v1/jobs/${jobId}`, headers })).json<{
     status: string;
@@ -146,6 +147,20 @@ describe('the foundation journey on the AWS adapters', () => {
         .forTenant(id as never)
         .countItems(),
     ).toBe(0);
+  });
+
+  it("records the Lambda's configured memory on the job and bills its compute at it", async () => {
+    // A dedicated tenant's function deployed with 1769 MB (its stack's MemoryMb); Lambda says so in the context.
+    const { id, jobId } = await journey('dedicated', { memoryLimitInMB: '1769' } as Context);
+    const record = await ports.stores
+      .jobs({ kind: 'dedicated', tenantId: id as never })
+      .forTenant(id as never)
+      .get(jobId as never);
+    expect(record).toMatchObject({ status: 'succeeded', memoryMb: 1769 });
+    expect(record!.computeMs).toBeGreaterThan(0);
+    // compute_mb_ms is its measured run × 1769 MB; before, nothing recorded the memory and it was × 512.
+    const compute = usageOfFinishedJob(record!).find((r) => r.meter === 'compute_mb_ms');
+    expect(compute?.quantity).toBe(record!.computeMs! * 1769);
   });
 
   it('reaches shared data through a tenant-scoped STS session per message', ({ skip }) => {
