@@ -12,8 +12,9 @@ const STEP = 0.05;
  * Rates at which the NPV profile is sampled, ascending, 0 exactly among them: steps of 5 % in 1 + r
  * (ln(1 + r) every 0.05) from −99 % to +1000 % per period, then coarse towards the domain's edges.
  * Two roots closer than one step fall in one interval and are not seen; rates that close are one answer.
+ * The funds workbook brackets its live IRRs on the same grid (workbook-irr.ts), so it reports the same root.
  */
-const PROFILE: readonly number[] = (() => {
+export const IRR_PROFILE: readonly number[] = (() => {
   const rates = [-0.999999, -0.9999, -0.999];
   for (let k = Math.ceil(Math.log(0.01) / STEP); k <= Math.floor(Math.log(11) / STEP); k++) {
     rates.push(Math.expm1(k * STEP));
@@ -21,6 +22,7 @@ const PROFILE: readonly number[] = (() => {
   rates.push(30, 100, 1e3, 1e4, 1e6);
   return rates;
 })();
+const PROFILE = IRR_PROFILE;
 const ZERO_AT = PROFILE.indexOf(0);
 
 /** NPV of `values` at `r` (first value undiscounted), by Horner in v = 1/(1 + r). */

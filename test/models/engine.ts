@@ -12,5 +12,6 @@ export function loadIntoEngine(sheets: ReadSheet[]): HyperFormula {
     }
     data[s.name] = Array.from(grid, (r) => Array.from(r ?? [], (v) => v ?? null));
   }
-  return HyperFormula.buildFromSheets(data, { licenseKey: 'gpl-v3' });
+  // Array arithmetic: Excel and LibreOffice evaluate SUMPRODUCT's arguments as arrays (the IRR solver's NPV signs).
+  return HyperFormula.buildFromSheets(data, { licenseKey: 'gpl-v3', useArrayArithmetic: true });
 }

@@ -11,6 +11,7 @@ import type { FundsInput } from '../../src/models/funds/schema.ts';
 import { getModel } from '../../src/models/registry.ts';
 import { resolveInput } from '../../src/models/rules.ts';
 import { STYLE_ORDER } from '../../src/models/xlsx/styles.ts';
+import { irrByBisection } from './irr-bisection.ts';
 import { readXlsx } from './xlsx-read.ts';
 
 // The outside check the issue asks for: a real spreadsheet application recalculates our workbooks.
@@ -558,6 +559,133 @@ describe.skipIf(!hasSoffice)(
         ],
       );
     }, 180_000);
+
+    // Session 24: edits that take an IRR to about −60 % a year or below read "n/a" (IRR converged from none of the
+    // job's root, 0 and −50 % per period), or −100 % (a false root) where the flows have an IRR. The IRR solver now
+    // brackets the root on the model's grid and starts IRR inside the bracket. Expected: a bisection on the flows
+    // LibreOffice itself computed (Cash flows sheet), independent of the model's solver, and the API's run.
+    it('funds edited in the file to IRRs near −100 %: LibreOffice shows the IRR the flows have', async () => {
+      type Edit = {
+        name: string;
+        raw: Record<string, unknown>;
+        edits: [string, number][];
+        editedRaw: object;
+      };
+      const fee = (rate: number, basis = 'committed') => ({ managementFee: { rate, basis } });
+      // No bow, no yield (NAV goes out at the end), no carry.
+      const plain = {
+        bow: 0,
+        yield: 0,
+        carry: { rate: 0, hurdleRate: 0, catchUp: 1, waterfall: 'european' },
+      };
+      const fund = (L: number, calls: number, P: number, g: number, more: object) => ({
+        ...plain,
+        fundLifeYears: L,
+        contributionRates: calls,
+        periodsPerYear: P,
+        growthRate: g,
+        ...more,
+      });
+      const cases: Edit[] = [
+        // Growth −99 % a year: net IRR −99.00003 % a year, gross −99 %.
+        {
+          name: 'growth-0.99-annual',
+          raw: { fundLifeYears: 11, periodsPerYear: 1, growthRate: 0, ...fee(0, 'nav') },
+          edits: [
+            ['Growth rate (G)', -0.99],
+            ['Management fee', 2.6e-7],
+          ],
+          editedRaw: { fundLifeYears: 11, periodsPerYear: 1, growthRate: -0.99, ...fee(2.6e-7, 'nav') },
+        },
+        {
+          name: 'growth-0.99-quarterly',
+          raw: fund(26, 0.2265, 4, -0.52, fee(0, 'nav')),
+          edits: [['Growth rate (G)', -0.99]],
+          editedRaw: fund(26, 0.2265, 4, -0.99, fee(0, 'nav')),
+        },
+        {
+          name: 'growth-0.99-fees-quarterly',
+          raw: fund(19, 0.013, 4, -0.91, fee(0, 'invested')),
+          edits: [
+            ['Growth rate (G)', -0.99],
+            ['Management fee', 0.1],
+          ],
+          editedRaw: fund(19, 0.013, 4, -0.99, fee(0.1, 'invested')),
+        },
+        // Not only near −100 %: years of fees on a slowly called fund, IRR −10 % a year, and −18 % (quarterly).
+        {
+          name: 'fees-28-years',
+          raw: fund(28, 0.01, 1, 0, { ...fee(0, 'nav'), bow: 20 }),
+          edits: [['Management fee', 0.1]],
+          editedRaw: fund(28, 0.01, 1, 0, { ...fee(0.1, 'nav'), bow: 20 }),
+        },
+        {
+          name: 'fees-19-years-quarterly',
+          raw: fund(19, 0.2, 4, 0, fee(0, 'invested')),
+          edits: [['Management fee', 0.1]],
+          editedRaw: fund(19, 0.2, 4, 0, fee(0.1, 'invested')),
+        },
+        // Gross flows summing to 0 (IRR 0) beside a net IRR of −50 % (HyperFormula's IRR gave −100 % here).
+        {
+          name: 'fee-0.1-two-years',
+          raw: { fundLifeYears: 2, contributionRates: 0.3, periodsPerYear: 1, growthRate: 0, ...fee(0) },
+          edits: [['Management fee', 0.1]],
+          editedRaw: {
+            fundLifeYears: 2,
+            contributionRates: 0.3,
+            periodsPerYear: 1,
+            growthRate: 0,
+            ...fee(0.1),
+          },
+        },
+      ];
+      const funds = getModel('funds');
+      const books = await Promise.all(
+        cases.map(async (c) => {
+          const { effectiveInput } = resolveInput(funds, {}, c.raw);
+          let bytes = await funds.workbook(funds.run(effectiveInput, {}), effectiveInput, {});
+          for (const [label, value] of c.edits) bytes = withInputEdited(bytes, label, value);
+          return { name: c.name, bytes };
+        }),
+      );
+      const recalculated = recalculateAllWithLibreOffice(books);
+      for (const [i, c] of cases.entries()) {
+        const ours = readXlsx(books[i]!.bytes).sheets;
+        const theirs = recalculated.get(c.name)!;
+        const rowOf = (sheet: string, label: string, col = 0) =>
+          ours.find((s) => s.name === sheet)!.cells.find((x) => x.col === col && x.value === label)!.row;
+        const summary = theirs.get('Summary')!;
+        const flowsSheet = theirs.get('Cash flows')!;
+        const header = ours
+          .find((s) => s.name === 'Cash flows')!
+          .cells.filter((x) => x.row === rowOf('Cash flows', 'Period t'));
+        const column = (title: string) => {
+          const col = header.find((x) => x.value === title)!.col;
+          const flows: number[] = [];
+          for (let r = rowOf('Cash flows', 'Period t') + 2; flowsSheet.has(`${r}:${col}`); r++)
+            flows.push(flowsSheet.get(`${r}:${col}`) as number);
+          return flows;
+        };
+        const api = funds.run(resolveInput(funds, {}, c.editedRaw).effectiveInput, {}) as never as {
+          metrics: { netIrr: number; grossIrr: number };
+          rates: { perYear: number };
+        };
+        const P = api.rates.perYear;
+        for (const [label, title, want] of [
+          ['Net IRR (annual)', 'LP net cash flow', api.metrics.netIrr],
+          ['Gross IRR (annual)', 'Gross net flow', api.metrics.grossIrr],
+        ] as const) {
+          const expected = (1 + irrByBisection(column(title))) ** P - 1;
+          const got = summary.get(`${rowOf('Summary', label)}:1`);
+          expect.soft(got, `${c.name} ${label}`).toBeTypeOf('number');
+          expect(
+            Math.abs((got as number) - expected),
+            `${c.name} ${label}: ${got} vs ${expected}`,
+          ).toBeLessThanOrEqual(1e-6);
+          expect(Math.abs(want - expected), `${c.name} ${label}: API ${want}`).toBeLessThanOrEqual(1e-6);
+        }
+      }
+    }, 240_000);
 
     it('funds edited in the file (periods per year 1 → 4) distributes all NAV, as the API', async () => {
       type R = { metrics: { distributions: number; tvpi: number; netIrr: number } };

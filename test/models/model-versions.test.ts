@@ -75,6 +75,6 @@ describe('model versions name the arithmetic of their figures', () => {
       {},
     );
     expect(codes(carry)).toContain('carry_above_profit');
-    expect(fees.version).toBe('1.1.3');
+    expect(fees.version).toBe('1.1.4');
   });
 });

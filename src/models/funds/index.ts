@@ -61,7 +61,8 @@ export const fundsModel: ModelDefinition<FundsInput, FundsResult> = {
   // 1.1.1: the invested fee basis is net of the cost of realised investments (docs/models.md, Fees).
   // 1.1.2: fees above the commitment and carry paid while LPs lose are warned (docs/models.md, Warnings).
   // 1.1.3: DPI, RVPI and TVPI over paid-in 0 are n/a, not 0 (docs/models.md, Multiples over paid-in 0).
-  version: '1.1.3',
+  // 1.1.4: the workbook's live IRRs bracket the root on the model's grid (docs/models.md, IRRs).
+  version: '1.1.4',
   title: 'Fund cash-flow projection',
   description:
     'Private-markets fund contributions, distributions and NAV (Takahashi & Alexander 2002), net of fees and carry, with optional Monte Carlo.',

@@ -6,11 +6,12 @@ import { workbookProperties } from '../xlsx/doc-props.ts';
 import { headerRows, inputsSheetRows, logoImages, sheetNamer, warningRows } from '../xlsx/layout.ts';
 import { formattingForCurrency } from '../xlsx/styles.ts';
 import { writeXlsx } from '../xlsx/writer.ts';
-import { CARRY_LOSS_SLACK, type FundsResult } from './run.ts';
+import { CARRY_LOSS_SLACK, type FundsResult, grossFlows } from './run.ts';
 import { type FundsInput, fundsSchema } from './schema.ts';
 import { type FlowRefs, fundsChecks } from './workbook-checks.ts';
 import { cashFlowColumns, troughPeriod } from './workbook-columns.ts';
 import { fundsInputRows } from './workbook-inputs.ts';
+import { irrSolverRows } from './workbook-irr.ts';
 import { simulationSheet } from './workbook-simulation.ts';
 
 /** The workbook's sheets by their default names, which a tenant's `formatting.sheetNames` may rename. */
@@ -93,6 +94,8 @@ export function fundsWorkbook(
   return writeXlsx(fundsWorkbookSpec(result, input, jobFormatting, provenance, schema), jobFormatting);
 }
 
+/** Rows the Summary's J-curve chart spans; the IRR solver starts below it. */
+const CHART_ROWS = 20;
 const FIRST_ROW = 5; // 0-based row of the t = 0 line; period t sits at FIRST_ROW + t
 const TROUGH_CELL = '$E$3';
 
@@ -178,28 +181,12 @@ function cashFlowSheet(
 }
 
 /**
- * IRR's guess: the model's annual root to 4 significant digits, made per period by Periods per year.
- * Newton from there reaches the same root in Excel, LibreOffice and HyperFormula, where a fixed guess can
- * land on another root of flows with several (or on none: `#NUM!`).
+ * The annual IRR of a flow range from its per-period root on the Summary's IRR solver (workbook-irr.ts), or "n/a"
+ * where the model reports none, as a formula so that it follows edits to the inputs both ways (a static "n/a"
+ * stayed "n/a" after an edit gave the flows an IRR).
  */
-function irrGuess(annual: number, P: string): string {
-  const short = Number(annual.toPrecision(4));
-  return `(1+${short > -1 ? short : annual})^(1/${P})-1`;
-}
-
-/**
- * The annual IRR of a flow range, or "n/a" where the model reports none, as a formula so that it follows edits
- * to the inputs both ways (a static "n/a" stayed "n/a" after an edit gave the flows an IRR). No root is
- * `#NUM!` from IRR; a root on the wrong side of 0 for the total gain is not the investor's IRR (irr-roots.ts):
- * the flows start with money put in, so the reported root has the sign of their sum.
- */
-function liveIrr(range: string, guess: string, P: string): string {
-  // The guess is the job's own root: an edit that moves the root far from it (growth 50 % -> 0 %, or to -60 %)
-  // left IRR without convergence (#NUM!, so "n/a") where the model has one; 0 and -50 % per period are tried next.
-  const irr = `IFERROR(IRR(${range},${guess}),IFERROR(IRR(${range},0),IRR(${range},-0.5)))`;
-  // ROUND: at a gain of 0 the root IRR finds is a residue around 0 (by its guess) and the sum floating noise,
-  // so their signs disagree at random; a root that rounds to 0 is 0, as the model reports it.
-  return `IFERROR(IF(ROUND(${irr},9)*SUM(${range})>=0,(1+${irr})^${P}-1,"n/a"),"n/a")`;
+function liveIrr(root: string, P: string): string {
+  return `IF(ISNUMBER(${root}),(1+${root})^${P}-1,"n/a")`;
 }
 
 /**
@@ -253,13 +240,11 @@ function summarySheet(
   ratio('DPI', at(paidInRow + 1), m.dpi);
   ratio('RVPI', at(paidInRow + 2), m.rvpi);
   ratio('TVPI', `(${at(paidInRow + 1)}+${at(paidInRow + 2)})`, m.tvpi);
-  const irrCell = (range: string, v: number): Cell => ({
-    f: liveIrr(range, Number.isFinite(v) ? irrGuess(v, I['P']!) : '0', I['P']!),
-    v: Number.isFinite(v) ? v : 'n/a',
-    s: 'percent',
-  });
-  line('Net IRR (annual)', irrCell(ref.range('net'), m.netIrr));
-  line('Gross IRR (annual)', irrCell(ref.range('grossFlow'), m.grossIrr));
+  // Formulas set once the solver's rows (below the chart) have their place.
+  const irrCell = (v: number): Cell => ({ v: Number.isFinite(v) ? v : 'n/a', s: 'percent' });
+  const irrCells = [irrCell(m.netIrr), irrCell(m.grossIrr)];
+  line('Net IRR (annual)', irrCells[0]!);
+  line('Gross IRR (annual)', irrCells[1]!);
   const feesRow = rows.length;
   line('Management fees', { f: `SUM(${ref.range('fee')})`, v: m.totalFees, s: 'money' });
   const carryRow = rows.length;
@@ -294,8 +279,23 @@ function summarySheet(
     const year = res.year[0]! + Math.ceil((i + 1) / P) - 1;
     return P === 1 ? year : `${year} Q${(i % P) + 1}`;
   };
-  const pad = (xs: Float64Array, carry: boolean) =>
+  const pad = (xs: ArrayLike<number>, carry: boolean) =>
     Array.from({ length: R }, (_, i) => (i < N ? xs[i]! : carry ? xs[N - 1]! : 0));
+  while (rows.length < top + CHART_ROWS + 2) rows.push([]);
+  const solver = irrSolverRows(
+    rows.length,
+    [
+      { label: 'Net to LPs', range: ref.range('net'), values: pad(res.path.netCashFlow, false) },
+      { label: 'Gross', range: ref.range('grossFlow'), values: pad(grossFlows(res.path), false) },
+    ],
+    ref.range('t'),
+    I['N']!,
+    N,
+  );
+  rows.push(...solver.rows);
+  irrCells.forEach((c, i) => {
+    c.f = liveIrr(solver.rootCells[i]!, I['P']!);
+  });
   return {
     name: names.summary,
     rows,
@@ -316,7 +316,7 @@ function summarySheet(
           { name: 'LP NAV', ref: ref.range('lpNav'), values: pad(res.path.lpNav, false) },
         ],
         from: { col: 0, row: top },
-        to: { col: 10, row: top + 20 },
+        to: { col: 10, row: top + CHART_ROWS },
       },
     ],
   };
