@@ -12,6 +12,7 @@ import {
   recordSuccess,
   releaseProbe,
 } from '../core/webhook-circuit.ts';
+import { DeliveryDeadlineError, withinDeadline } from './delivery-deadline.ts';
 
 export interface EndpointLimits {
   /** Deliveries to one endpoint in flight at once. */
@@ -20,6 +21,13 @@ export interface EndpointLimits {
   maxWaiting: number;
   /** How long a message that found its endpoint busy (and its waiting list full) stays on the queue, ms. */
   busyDelayMs: number;
+  /**
+   * The longest one attempt holds its slot, ms: past it the slot is freed and the delivery fails (not
+   * counted against the circuit: a store or queue call that never answers is the platform's fault, the
+   * receiver's own answer being bounded by the 10 s network timeouts), so hung attempts never block
+   * an endpoint for good.
+   */
+  attemptTimeoutMs: number;
 }
 
 /** A failed message's retry delay: 2^receives seconds (with jitter), at most an hour. */
@@ -38,7 +46,17 @@ export function retryDelaySec(
   return Math.max(1, Math.ceil(ms / 1000));
 }
 
-export const DEFAULT_ENDPOINT_LIMITS: EndpointLimits = { maxInFlight: 4, maxWaiting: 16, busyDelayMs: 5_000 };
+/**
+ * `attemptTimeoutMs`: twice the 10 s network timeout (webhook POST, SMTP, Web Push), leaving the store reads
+ * around it room; under the dispatchers' 30 s visibility, which an attempt that waited for its slot renews
+ * as it starts, so the message is still held when it is put back.
+ */
+export const DEFAULT_ENDPOINT_LIMITS: EndpointLimits = {
+  maxInFlight: 4,
+  maxWaiting: 16,
+  busyDelayMs: 5_000,
+  attemptTimeoutMs: 20_000,
+};
 
 export type DeliveryOutcome =
   | { kind: 'delivered' }
@@ -136,15 +154,19 @@ export function createWebhookEndpoints(
         const admission = admit(endpoint.circuit, now(), random());
         if (!admission.attempt) return { kind: 'deferred', delayMs: admission.retryInMs };
         endpoint.circuit = admission.circuit;
+        const deadline = Date.now() + limits.attemptTimeoutMs;
+        const what = `delivery to ${tenantId}`;
         try {
           // Not the endpoint's fault (the queue refused): not counted against its circuit.
-          await beforeAttempt?.(now() - arrived);
+          if (beforeAttempt) await withinDeadline(beforeAttempt(now() - arrived), deadline, what);
         } catch (error) {
           return { kind: 'failed', error };
         }
         try {
-          await deliver();
+          await withinDeadline(deliver(), deadline, what);
         } catch (error) {
+          // A hung attempt: its slot is freed; a probe it was is released (`settled` stays false).
+          if (error instanceof DeliveryDeadlineError) return { kind: 'failed', error };
           settled = true;
           endpoint.circuit = recordFailure(endpoint.circuit, describe(error), now(), policy, random());
           return { kind: 'failed', error };

@@ -10,6 +10,8 @@ export interface NotificationDispatcherOptions extends NotificationDeliveryDeps 
   endpoints?: WebhookEndpoints;
   /** Messages held at once across every tenant and channel. */
   concurrency?: number;
+  /** Seconds a received message stays invisible, and the longest its handling holds a place (default 30). */
+  visibilitySec?: number;
   onError?(error: unknown): void;
 }
 
@@ -29,6 +31,7 @@ export function startNotificationDispatcher(options: NotificationDispatcherOptio
     queueName: NOTIFICATION_QUEUE,
     endpoints: options.endpoints ?? createWebhookEndpoints(),
     concurrency: options.concurrency ?? 64,
+    ...(options.visibilitySec !== undefined ? { visibilitySec: options.visibilitySec } : {}),
     drainMs: 11_000,
     onError: options.onError,
     handle: (m, underCircuit) => notificationOutcome(options, m.body, underCircuit),

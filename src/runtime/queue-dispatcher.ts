@@ -1,3 +1,4 @@
+import { DeliveryDeadlineError } from '../functions/delivery-deadline.ts';
 import type { UnderCircuit } from '../functions/delivery-outcome.ts';
 import {
   type DeliveryOutcome,
@@ -6,7 +7,10 @@ import {
 } from '../functions/webhook-endpoints.ts';
 import type { MessageQueue, ReceivedMessage } from '../ports/message-queue.ts';
 
-/** Seconds a received message stays invisible: longer than one delivery's timeout, renewed after a wait. */
+/**
+ * Seconds a received message stays invisible: longer than one delivery attempt's deadline
+ * (`EndpointLimits.attemptTimeoutMs`), renewed when an attempt starts after a wait for its slot.
+ */
 const VISIBILITY_SEC = 30;
 /** After a receive error (the queue is closing or locked), wait this long before the next receive. */
 const RECEIVE_ERROR_PAUSE_MS = 500;
@@ -18,6 +22,13 @@ export interface QueueDispatcherOptions {
   endpoints: WebhookEndpoints;
   /** Messages held at once (in flight or waiting for their key's slot), across every key. */
   concurrency: number;
+  /**
+   * Seconds a received message stays invisible (default 30), and so the longest its handling holds a place
+   * without renewing it: past that the message is on the queue again, the place is freed and the
+   * handling abandoned (reported as a `DeliveryDeadlineError`), so handlers that never settle (a store
+   * call that never answers) cannot take every place for good.
+   */
+  visibilitySec?: number;
   /** How long `stop()` waits for held messages before leaving them to come back after their visibility, ms. */
   drainMs: number;
   /**
@@ -44,12 +55,16 @@ export function startQueueDispatcher(options: QueueDispatcherOptions): { stop():
     wake = undefined;
   };
   const report = (error: unknown) => options.onError?.(error);
+  const visibilitySec = options.visibilitySec ?? VISIBILITY_SEC;
 
-  async function handle(m: ReceivedMessage): Promise<void> {
+  /** `renewed` is called each time the message's visibility is extended. */
+  async function handle(m: ReceivedMessage, renewed: () => void): Promise<void> {
     // Here a message that waited a second or more for its key's slot has its visibility extended first.
     const underCircuit: UnderCircuit = (key, deliver) =>
       endpoints.run(key, deliver, async (waitedMs) => {
-        if (waitedMs >= 1_000) await queue.changeVisibility(queueName, m.receiptHandle, VISIBILITY_SEC);
+        if (waitedMs < 1_000) return;
+        await queue.changeVisibility(queueName, m.receiptHandle, visibilitySec);
+        renewed();
       });
     const outcome = await options.handle(m, underCircuit);
     if (outcome.kind === 'delivered') {
@@ -58,6 +73,34 @@ export function startQueueDispatcher(options: QueueDispatcherOptions): { stop():
     }
     if (outcome.kind === 'failed') report(outcome.error);
     await queue.changeVisibility(queueName, m.receiptHandle, retryDelaySec(outcome, m.receiveCount));
+  }
+
+  /**
+   * Handles `m` within its visibility: settles when the handling does, or once the message's visibility
+   * ran out with its handling neither settled nor renewing it. The abandoned handling runs on (its errors
+   * still reported); its message is back on the queue and is retried.
+   */
+  function handleWithinVisibility(m: ReceivedMessage): Promise<void> {
+    const ms = visibilitySec * 1000;
+    let timer: NodeJS.Timeout | undefined;
+    let over = false;
+    let abandon: () => void = () => {};
+    const abandoned = new Promise<void>((resolve) => (abandon = resolve));
+    const arm = () => {
+      clearTimeout(timer);
+      // An abandoned handling that renews later holds no place to time out.
+      if (over) return;
+      timer = setTimeout(() => {
+        report(new DeliveryDeadlineError(`${queueName} message ${m.messageId}`, ms));
+        abandon();
+      }, ms);
+    };
+    arm();
+    const work = handle(m, arm).catch(report);
+    return Promise.race([work, abandoned]).finally(() => {
+      over = true;
+      clearTimeout(timer);
+    });
   }
 
   async function loop(): Promise<void> {
@@ -70,7 +113,7 @@ export function startQueueDispatcher(options: QueueDispatcherOptions): { stop():
       const batch = await queue
         .receive(queueName, {
           maxMessages: Math.min(10, room),
-          visibilityTimeoutSec: VISIBILITY_SEC,
+          visibilityTimeoutSec: visibilitySec,
           waitTimeSec: 1,
         })
         .catch(async (error: unknown) => {
@@ -79,16 +122,14 @@ export function startQueueDispatcher(options: QueueDispatcherOptions): { stop():
           return [];
         });
       for (const m of batch) {
-        const running: Promise<void> = handle(m)
-          .catch(report)
-          .finally(() => {
-            held.delete(running);
-            wakeLoop();
-          });
+        const running: Promise<void> = handleWithinVisibility(m).finally(() => {
+          held.delete(running);
+          wakeLoop();
+        });
         held.add(running);
       }
     }
-    // What is still held after `drainMs` stays invisible and comes back after VISIBILITY_SEC: at least
+    // What is still held after `drainMs` stays invisible and comes back after its visibility: at least
     // once, deduplicated by its message or webhook id.
     const drained = new Promise((resolve) => setTimeout(resolve, options.drainMs).unref());
     await Promise.race([Promise.all(held), drained]);

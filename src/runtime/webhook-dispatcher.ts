@@ -18,6 +18,8 @@ export interface WebhookDispatcherOptions {
   endpoints?: WebhookEndpoints;
   /** Messages held at once (in flight or waiting for their endpoint), across every endpoint. */
   concurrency?: number;
+  /** Seconds a received message stays invisible, and the longest its handling holds a place (default 30). */
+  visibilitySec?: number;
   /** Failed and refused deliveries (`WebhookDeliveryError`, its message says which) and queue errors. */
   onError?(error: unknown): void;
 }
@@ -35,6 +37,7 @@ export function startWebhookDispatcher(options: WebhookDispatcherOptions): { sto
     queueName: WEBHOOK_QUEUE,
     endpoints: options.endpoints ?? createWebhookEndpoints(),
     concurrency: options.concurrency ?? 64,
+    ...(options.visibilitySec !== undefined ? { visibilitySec: options.visibilitySec } : {}),
     // Deliveries in flight end within their timeout; those still waiting for their endpoint come back.
     drainMs: (options.timeoutMs ?? 10_000) + 1_000,
     onError: options.onError,

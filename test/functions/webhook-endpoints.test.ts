@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DeliveryDeadlineError } from '../../src/functions/delivery-deadline.ts';
 import { createWebhookEndpoints, retryDelaySec } from '../../src/functions/webhook-endpoints.ts';
 import { newTenantId } from '../support/server.ts';
 
@@ -93,6 +94,28 @@ describe('webhook endpoints', () => {
     now += 61_000;
     expect(await endpoints.run(tenant, async () => undefined)).toEqual({ kind: 'delivered' });
     expect(endpoints.health(tenant)).toEqual({ state: 'healthy', consecutiveFailures: 0 });
+  });
+
+  it('frees the slot of an attempt that never settles at its deadline: the next delivery still goes', async () => {
+    const endpoints = createWebhookEndpoints({
+      limits: { maxInFlight: 2, maxWaiting: 5, busyDelayMs: 1000, attemptTimeoutMs: 50 },
+    });
+    const key = newTenantId('hung');
+    // A store call that never answers, three times: both slots taken, one more waiting behind them.
+    const never = () => new Promise<void>(() => {});
+    const hung = Array.from({ length: 3 }, () => endpoints.run(key, never));
+    let delivered = false;
+    const normal = endpoints.run(key, async () => {
+      delivered = true;
+    });
+    expect(await normal).toEqual({ kind: 'delivered' });
+    expect(delivered).toBe(true);
+    for (const outcome of await Promise.all(hung)) {
+      expect(outcome.kind).toBe('failed');
+      expect(outcome.kind === 'failed' && outcome.error).toBeInstanceOf(DeliveryDeadlineError);
+    }
+    // The platform's hang is not the receiver's failure: the circuit stays closed.
+    expect(endpoints.health(key).state).toBe('healthy');
   });
 
   it('retries a failed message after 2^receives seconds with jitter, a deferred one when told', () => {
