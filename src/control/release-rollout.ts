@@ -8,6 +8,7 @@ import { incarnationOf, type Tenant } from '../core/tenant.ts';
 import type { Operation } from '../ports/operation-store.ts';
 import { driveUnderLease, drivingLease } from './operation-lease.ts';
 import { newOperation } from './operations.ts';
+import { waveStepName } from './rollout-canary.ts';
 import { driveRollout, type RolloutDriveDeps } from './rollout-drive.ts';
 import { countFailure, permanentRolloutFailure } from './rollout-failures.ts';
 import { haltRollout, markAborted } from './rollout-halt.ts';
@@ -197,13 +198,7 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
     // A wave is of these tenants, not of whoever holds their ids when it runs (an id offboarded and
     // onboarded again is another customer: neither this release nor its predecessor's pin is its own).
     const incarnations = Object.fromEntries(tenants.map((t) => [t.id, incarnationOf(t)]));
-    const steps = [
-      ...waves.map(
-        (w, i) =>
-          `wave ${i + 1}${i === 0 ? ' (canary)' : ''}: ${w.length} tenant${w.length === 1 ? '' : 's'}`,
-      ),
-      CURRENT_STEP,
-    ];
+    const steps = [...waves.map((w, i) => waveStepName(i, w.length, i === 0)), CURRENT_STEP];
     const op = newOperation('rollout', PLATFORM_OPERATIONS, steps, {
       release: releaseId,
       from: current ?? 'damaged pointer',
@@ -212,6 +207,9 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
       previous: JSON.stringify(previous),
       incarnations: JSON.stringify(incarnations),
       observeMs: String(request.observeMs ?? deps.observeMs ?? 300_000),
+      // Kept to plan the waves again when the canary leaves the upgrade (`ensureCanary`).
+      ...(request.growth ? { growth: String(request.growth) } : {}),
+      ...(request.maxWave ? { maxWave: String(request.maxWave) } : {}),
     });
     // The listing above is only a fast answer: the claim decides (two starts at once both found none).
     await claimRolloutSlot(deps.operations, op.id);

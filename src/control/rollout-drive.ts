@@ -12,6 +12,7 @@ import {
   setOperationParams,
   setStep,
 } from './operations.ts';
+import { ensureCanary, wavesOf } from './rollout-canary.ts';
 import { haltRecorded, settleHalt } from './rollout-halt.ts';
 import { applyRelease, incarnationsOf, movingTenants, sampleWaveTenant } from './rollout-waves.ts';
 import type { ControlDeps } from './tenants.ts';
@@ -62,6 +63,19 @@ export async function driveRollout(
   const requireOp = (id: string) => requireOperation(deps.operations, id);
   const setParams = (id: string, params: Record<string, string>) =>
     setOperationParams(deps.operations, id, params);
+  /**
+   * Checked before each wait: throws when the runner stopped or another process holds the upgrade; answers
+   * false when it has ended, or once the halt recorded in it (by an abort, another driver) is carried out.
+   */
+  const goOn = async (): Promise<boolean> => {
+    if (stopped()) throw new Error('The upgrade runner stopped.');
+    lease.check();
+    const latest = await requireOp(id);
+    if (latest.status !== 'running') return false;
+    if (!haltRecorded(latest)) return true;
+    await settleHalt(haltDeps, id);
+    return false;
+  };
 
   let op = await deps.operations.get(id);
   if (op?.status !== 'running') return;
@@ -70,9 +84,9 @@ export async function driveRollout(
   // is finished, never resumed past.
   if (haltRecorded(op)) return settleHalt(haltDeps, id);
   const release = op.params.release as string;
-  const waves = JSON.parse(op.params.waves ?? '[]') as TenantId[][];
+  let waves = wavesOf(op);
   const observeMs = Number(op.params.observeMs);
-  for (const [i, wave] of waves.entries()) {
+  for (let i = 0; i < waves.length; i++) {
     if (stopped()) throw new Error('The upgrade runner stopped.');
     lease.check();
     op = await requireOp(id);
@@ -86,13 +100,9 @@ export async function driveRollout(
     // empty, so the next, larger wave went out with no canary watched.
     if (!op.params[`wave${i}.start`]) {
       for (;;) {
-        const moving = await movingTenants(deps, wave, incarnationsOf(op));
+        const moving = await movingTenants(deps, waves[i] ?? [], incarnationsOf(op));
         if (moving.length === 0) break;
-        if (stopped()) throw new Error('The upgrade runner stopped.');
-        lease.check();
-        const latest = await requireOp(id);
-        if (latest.status !== 'running') return;
-        if (haltRecorded(latest)) return settleHalt(haltDeps, id);
+        if (!(await goOn())) return;
         await setStep(
           deps.operations,
           id,
@@ -102,7 +112,12 @@ export async function driveRollout(
         );
         await pause(pollMs);
       }
+      // An empty wave is no evidence: until a tenant was watched on the release, the next wave is one tenant.
+      op = await ensureCanary(deps, op, i);
+      waves = wavesOf(op);
+      if (i >= waves.length) break;
     }
+    const wave = waves[i]!;
     // The baseline is taken (and persisted) before the wave changes anything.
     if (!op.params[`wave${i}.start`]) {
       const start = new Date().toISOString();
@@ -165,11 +180,7 @@ export async function driveRollout(
       await requirePublished(deps.catalog, release);
       const left = until - Date.now();
       if (left <= 0) break;
-      if (stopped()) throw new Error('The upgrade runner stopped.');
-      lease.check();
-      const latest = await requireOp(id);
-      if (latest.status !== 'running') return;
-      if (haltRecorded(latest)) return settleHalt(haltDeps, id);
+      if (!(await goOn())) return;
       await setStep(
         deps.operations,
         id,
@@ -182,7 +193,16 @@ export async function driveRollout(
       await pause(Math.min(pollMs, left));
     }
     lease.check();
-    await setStep(deps.operations, id, i, 'done', `${count(applied.length)} on ${release}, healthy`);
+    // Recorded before the step is done: a canary that left while watched is no evidence (`ensureCanary`).
+    await setParams(id, { [`wave${i}.watched`]: String(applied.length) });
+    const canary = op.params[`wave${i}.canary`];
+    await setStep(
+      deps.operations,
+      id,
+      i,
+      'done',
+      `${count(applied.length)} on ${release}, healthy${canary ? `; ${canary}` : ''}`,
+    );
     if (op.params.failures !== undefined) await setParams(id, { failures: '0' });
   }
   const last = waves.length;

@@ -58,20 +58,29 @@ async function offboard(id: TenantId): Promise<void> {
   removed.add(id);
 }
 
+/** `n` dedicated tenants, their ids sorted: the first is the canary (wave 1), the next two wave 2, … */
+async function dedicated(prefix: string, n: number): Promise<TenantId[]> {
+  const ids: TenantId[] = [];
+  for (const letter of 'abcdefgh'.slice(0, n)) {
+    const id = `${prefix}-${letter}-${Math.random().toString(36).slice(2, 8)}` as TenantId;
+    await createTenant(rig.deps, { id, name: letter.toUpperCase(), placement: 'dedicated' });
+    ids.push(id);
+  }
+  return ids;
+}
+
 async function twoDedicated(prefix: string): Promise<[TenantId, TenantId]> {
-  const deps = rig.deps;
-  // Ids sorted: the first is the canary (wave 1), the second wave 2.
-  const a = `${prefix}-a-${Math.random().toString(36).slice(2, 8)}` as TenantId;
-  const b = `${prefix}-b-${Math.random().toString(36).slice(2, 8)}` as TenantId;
-  await createTenant(deps, { id: a, name: 'A', placement: 'dedicated' });
-  await createTenant(deps, { id: b, name: 'B', placement: 'dedicated' });
-  return [a, b];
+  const [a, b] = await dedicated(prefix, 2);
+  return [a!, b!];
 }
 
 /** The driver's errors (each one a failed try, driven again or ending the upgrade). */
 const errors: string[] = [];
 
-function rollout(stores: StoreProvider, leave: (calls: number) => Promise<void>) {
+function rollout(
+  stores: StoreProvider,
+  leave: (calls: number, tenants: readonly TenantId[]) => Promise<void>,
+) {
   let calls = 0;
   rig.runner = createRolloutRunner({
     ...rig.deps,
@@ -84,8 +93,8 @@ function rollout(stores: StoreProvider, leave: (calls: number) => Promise<void>)
     maxFailures: 3,
     alarms: {
       // Called at each wave's baseline and at each look while a wave is watched: the moment to leave.
-      async firing() {
-        await leave(++calls);
+      async firing(tenants) {
+        await leave(++calls, tenants);
         return [];
       },
     },
@@ -147,6 +156,77 @@ describe('an upgrade whose tenant leaves it while it runs', () => {
         expect((await rig.platform.directory.get(b))?.release).toBe('r8');
       });
     }
+  }
+});
+
+// A wave's tenants that left the upgrade were skipped (not deployed to, not watched), and a wave left with
+// nobody read "healthy": a canary demoted or offboarded before its wave, or while it was watched, left the
+// next, larger wave to go out with no tenant of the upgrade watched on the release before it.
+describe('an upgrade whose canary leaves it', () => {
+  for (const [how, leave] of [
+    ['demoted', demote],
+    ['offboarded', offboard],
+  ] as const) {
+    it(`${how} before its wave, takes the next tenant as its canary`, async () => {
+      const [a, b, c] = await dedicated(how.slice(0, 3), 3);
+      publishRelease(rig.dir, 'r12', {
+        models: { finance: { version: '1.12.0', body: "version: '1.12.0'" } },
+      });
+      // Planned (the API on Lambda records it), then the canary leaves before a driver reaches its wave.
+      const planned = await createRolloutRunner({
+        ...rig.deps,
+        operations: rig.operations,
+        catalog: openEmbeddedReleaseCatalog(join(rig.dir, 'releases')),
+        drive: 'elsewhere',
+      }).start('r12', { observeMs: 200 });
+      expect(JSON.parse(planned.params.waves as string)).toEqual([[a], [b, c]]);
+      await leave(a!);
+      const watched: (readonly TenantId[])[] = [];
+      await rollout(rig.platform.stores, async (_calls, tenants) => {
+        watched.push([...tenants]);
+      }).resume();
+      await until(async () => (await rig.operations.get(planned.id))?.status !== 'running');
+      const ended = (await rig.operations.get(planned.id))!;
+      expect(ended.status).toBe('succeeded');
+      expect(JSON.parse(ended.params.waves as string)).toEqual([[b], [c]]);
+      expect(ended.steps.map((step) => step.name)).toEqual([
+        'wave 1 (canary): 1 tenant',
+        'wave 2: 1 tenant',
+        'make the release current for shared tenants',
+      ]);
+      expect(ended.steps[0]?.detail).toContain(`${b} is the canary: ${a} left the upgrade`);
+      // b alone was watched on r12 before c was deployed to.
+      const looks = watched.map((tenants) => tenants.join(', '));
+      expect(new Set(looks)).toEqual(new Set([b, c]));
+      expect(looks.lastIndexOf(b!)).toBeLessThan(looks.indexOf(c!));
+      expect((await rig.platform.directory.get(b!))?.release).toBe('r12');
+      expect((await rig.platform.directory.get(c!))?.release).toBe('r12');
+    });
+
+    it(`${how} while its wave is watched, takes the next tenant as its canary`, async () => {
+      const [a, b, c] = await dedicated(how.slice(0, 3), 3);
+      publishRelease(rig.dir, 'r13', {
+        models: { finance: { version: '1.13.0', body: "version: '1.13.0'" } },
+      });
+      const watched: (readonly TenantId[])[] = [];
+      const op = await rollout(rig.platform.stores, async (calls, tenants) => {
+        watched.push([...tenants]);
+        // 1: wave 1's baseline; 2: its first look, once a is on r13.
+        if (calls === 2) await leave(a!);
+      }).start('r13');
+      await until(async () => (await rig.operations.get(op.id))?.status !== 'running');
+      const ended = (await rig.operations.get(op.id))!;
+      expect(ended.status).toBe('succeeded');
+      expect(JSON.parse(ended.params.waves as string)).toEqual([[a], [b], [c]]);
+      expect(ended.steps.map((step) => step.name)).toEqual([
+        'wave 1 (canary): 1 tenant',
+        'wave 2 (canary): 1 tenant',
+        'wave 3: 1 tenant',
+        'make the release current for shared tenants',
+      ]);
+      expect(watched.every((tenants) => tenants.length === 1)).toBe(true);
+      expect((await rig.platform.directory.get(c!))?.release).toBe('r13');
+    });
   }
 });
 
