@@ -4,7 +4,7 @@ import { retryPolicy } from '../core/backoff.ts';
 import { ConflictError, NotFoundError, ReleasePointerError, ValidationError } from '../core/errors.ts';
 import type { TenantId } from '../core/ids.ts';
 import { planWaves, RELEASE_ID_PATTERN, releaseOf } from '../core/release.ts';
-import { incarnationOf, type Tenant } from '../core/tenant.ts';
+import { incarnationOf } from '../core/tenant.ts';
 import type { Operation } from '../ports/operation-store.ts';
 import { driveUnderLease, drivingLease } from './operation-lease.ts';
 import { newOperation } from './operations.ts';
@@ -13,7 +13,8 @@ import { driveRollout, type RolloutDriveDeps } from './rollout-drive.ts';
 import { countFailure, permanentRolloutFailure } from './rollout-failures.ts';
 import { haltRollout, markAborted } from './rollout-halt.ts';
 import { claimRolloutSlot } from './rollout-slot.ts';
-import type { ControlDeps } from './tenants.ts';
+import { leaveWithdrawnReleases, publishedReleases } from './rollout-waves.ts';
+import { allTenants } from './tenants.ts';
 
 /** Operations of the whole platform (an upgrade) are filed under this id, which no tenant id can be. */
 export const PLATFORM_OPERATIONS = '_platform' as TenantId;
@@ -65,6 +66,10 @@ export interface RolloutRunner {
    */
   abort(id: string, reason?: string): Promise<Operation>;
   list(): Promise<Operation[]>;
+  /**
+   * Drives the running upgrades this process is not driving (after a restart; the control function each run),
+   * having first moved tenants left on a withdrawn release back to the current one. Answers how many it drives.
+   */
   resume(): Promise<number>;
   settled(id: string): Promise<void>;
   stop(): Promise<void>;
@@ -194,7 +199,11 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
         ...(request.maxWave ? { maxWave: request.maxWave } : {}),
       },
     );
-    const previous = Object.fromEntries(tenants.map((t) => [t.id, t.release ?? '']));
+    // A release withdrawn (its folder removed) is not one to go back to: a rollback restores the current one.
+    const published = await publishedReleases(deps.catalog);
+    const previous = Object.fromEntries(
+      tenants.map((t) => [t.id, t.release && published.has(t.release) ? t.release : '']),
+    );
     // A wave is of these tenants, not of whoever holds their ids when it runs (an id offboarded and
     // onboarded again is another customer: neither this release nor its predecessor's pin is its own).
     const incarnations = Object.fromEntries(tenants.map((t) => [t.id, incarnationOf(t)]));
@@ -228,6 +237,21 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
     return marked;
   }
 
+  /**
+   * Tenants left on a withdrawn release (its folder removed after their wave, by hand or with the bundle on
+   * AWS) go back to the current one (`leaveWithdrawnReleases`). A failure is logged: the next resume retries.
+   */
+  async function leaveWithdrawn(): Promise<void> {
+    try {
+      const moved = await leaveWithdrawnReleases(deps);
+      if (moved.length === 0) return;
+      await deps.onReleaseChange?.();
+      log('warn', 'tenants on a withdrawn release moved back to the current release', { tenants: moved });
+    } catch (error) {
+      log('error', 'moving tenants off withdrawn releases failed', { error: String(error) });
+    }
+  }
+
   return {
     start,
     abort,
@@ -236,6 +260,7 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
       return ops.filter((op) => op.kind === 'rollout').sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
     },
     async resume() {
+      await leaveWithdrawn();
       for (const op of await deps.operations.listRunning()) if (op.kind === 'rollout') launch(op.id);
       return active.size;
     },
@@ -248,15 +273,4 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
       await Promise.all(active.values());
     },
   };
-}
-
-export async function allTenants(deps: Pick<ControlDeps, 'directory'>): Promise<Tenant[]> {
-  const tenants: Tenant[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await deps.directory.list({ limit: 500, ...(cursor ? { cursor } : {}) });
-    tenants.push(...page.items);
-    cursor = page.nextCursor;
-  } while (cursor);
-  return tenants;
 }

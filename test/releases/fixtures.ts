@@ -3,9 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect } from 'vitest';
 import { createSqliteOperationStore } from '../../src/adapters/embedded/operation-store.ts';
-import type { RolloutRunner } from '../../src/control/release-rollout.ts';
+import {
+  createRolloutRunner,
+  type RolloutDeps,
+  type RolloutRunner,
+} from '../../src/control/release-rollout.ts';
 import type { ControlDeps } from '../../src/control/tenants.ts';
-import { type EmbeddedPlatform, openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
+import {
+  type EmbeddedPlatform,
+  openEmbeddedPlatform,
+  openEmbeddedReleaseCatalog,
+} from '../../src/entry/embedded-wiring.ts';
 import type { OperationStore } from '../../src/ports/operation-store.ts';
 import type { TestServer } from '../support/server.ts';
 
@@ -118,6 +126,16 @@ export function rolloutPlatform(prefix: string): RolloutPlatform {
     rmSync(rig.dir, { recursive: true, force: true });
   });
   return rig;
+}
+
+/** An upgrade runner on the rig's platform and its releases folder, with `options` over those. */
+export function rolloutRunner(rig: RolloutPlatform, options: Partial<RolloutDeps> = {}): RolloutRunner {
+  return createRolloutRunner({
+    ...rig.deps,
+    operations: rig.operations,
+    catalog: openEmbeddedReleaseCatalog(join(rig.dir, 'releases')),
+    ...options,
+  });
 }
 
 /** Polls `check` every 20 ms until it answers true; throws after `ms`. */

@@ -7,7 +7,7 @@ import type { TenantId } from '../../src/core/ids.ts';
 import { openEmbeddedReleaseCatalog } from '../../src/entry/embedded-wiring.ts';
 import type { ReleaseCatalog } from '../../src/models/release-catalog.ts';
 import { randomTenantId } from '../contract/fixtures.ts';
-import { publishRelease, rolloutPlatform, until } from './fixtures.ts';
+import { publishRelease, rolloutPlatform, rolloutRunner, until } from './fixtures.ts';
 
 const rig = rolloutPlatform('silopool-rollout-abort-');
 
@@ -107,10 +107,7 @@ describe('aborting an upgrade', () => {
   it('recorded where no driver runs (the API on Lambda) is carried out by the one that resumes it', async () => {
     await dedicatedTenants(1);
     publishRelease(rig.dir, 'r6', { models: { finance: { version: '1.6.0', body: "version: '1.6.0'" } } });
-    const api = createRolloutRunner({
-      ...rig.deps,
-      operations: rig.operations,
-      catalog: openEmbeddedReleaseCatalog(join(rig.dir, 'releases')),
+    const api = rolloutRunner(rig, {
       drive: 'elsewhere',
     });
     const op = await api.start('r6');

@@ -7,7 +7,7 @@ import type { TenantId } from '../../src/core/ids.ts';
 import { openEmbeddedReleaseCatalog } from '../../src/entry/embedded-wiring.ts';
 import { selectModel } from '../../src/models/model-selection.ts';
 import { randomTenantId } from '../contract/fixtures.ts';
-import { publishRelease, rolloutPlatform, until } from './fixtures.ts';
+import { publishRelease, rolloutPlatform, rolloutRunner, until } from './fixtures.ts';
 
 // A release whose folder is removed while it is rolled out (withdrawn by hand: found broken, published by
 // mistake). The driver had loaded it at the start and never looked again: it went on deploying it and made
@@ -55,5 +55,90 @@ describe('a release withdrawn while it is rolled out', () => {
     await expect(selectModel(fresh, tenant, { model: 'finance' }, 'shared')).resolves.toMatchObject({
       release: 'builtin',
     });
+  });
+});
+
+// Tenants of the waves done kept a withdrawn release in their records: they ran the current release (no code
+// is loaded for the one they named) while the record, the console and the releases list said otherwise, and
+// a rollback restored it as their "previous" release.
+describe('a release withdrawn after tenants got it', () => {
+  const runner = (alarms?: (tenants: readonly TenantId[]) => Promise<void>, onReleaseChange?: () => void) =>
+    rolloutRunner(rig, {
+      observeMs: 200,
+      pollMs: 10,
+      retryMs: 10,
+      alarms: {
+        async firing(tenants) {
+          await alarms?.(tenants);
+          return [];
+        },
+      },
+      async onReleaseChange() {
+        onReleaseChange?.();
+      },
+    });
+  const dedicated = async (release?: string) => {
+    const id = randomTenantId('wd') as TenantId;
+    const { tenant } = await createTenant(rig.deps, { id, name: 'W', placement: 'dedicated' });
+    if (release)
+      await rig.platform.directory.update(
+        { ...tenant, release, version: tenant.version + 1 },
+        tenant.version,
+      );
+    return id;
+  };
+
+  it('during a later wave: the waves done go back to their previous release too', async () => {
+    await dedicated();
+    await dedicated();
+    publishRelease(rig.dir, 'r9', { models: { finance: { version: '1.9.0', body: "version: '1.9.0'" } } });
+    let second: TenantId | undefined;
+    rig.runner = runner(async (tenants) => {
+      // Wave 2's baseline: wave 1 is done, on r9; the folder goes.
+      if (second !== undefined && tenants.includes(second))
+        rmSync(join(rig.dir, 'releases', 'r9'), { recursive: true, force: true });
+    });
+    const op = await rig.runner.start('r9');
+    const [[first], [next]] = JSON.parse(op.params.waves as string) as [TenantId[], TenantId[]];
+    second = next;
+    await until(async () => (await rig.operations.get(op.id))?.status !== 'running');
+    const ended = (await rig.operations.get(op.id))!;
+    expect(ended.error?.code).toBe('rollout_failed');
+    expect(ended.error?.message).toContain(
+      '1 wave before it, on r9 withdrawn, went back to its previous release too',
+    );
+    expect((await rig.platform.directory.get(first!))?.release).toBeUndefined();
+    expect((await rig.platform.directory.get(next!))?.release).toBeUndefined();
+  });
+
+  it('before a later upgrade: its rollback does not restore the withdrawn release', async () => {
+    const id = await dedicated('r-gone');
+    let calls = 0;
+    publishRelease(rig.dir, 'r10', { models: { finance: { version: '1.10.0', body: "version: '1.10.0'" } } });
+    rig.runner = rolloutRunner(rig, {
+      observeMs: 60_000,
+      pollMs: 10,
+      alarms: {
+        // The baseline's look, then one that finds the wave unhealthy.
+        firing: async () =>
+          ++calls === 1 ? [] : [{ tenantId: id, name: 'errors', reason: 'the wave failed' }],
+      },
+    });
+    const op = await rig.runner.start('r10');
+    await until(async () => (await rig.operations.get(op.id))?.status !== 'running');
+    expect((await rig.operations.get(op.id))?.error?.code).toBe('rolled_back');
+    expect((await rig.platform.directory.get(id))?.release).toBeUndefined();
+  });
+
+  it('with no upgrade running: the runner moves its tenants back to the current release when it resumes', async () => {
+    publishRelease(rig.dir, 'r11', { models: { finance: { version: '1.11.0', body: "version: '1.11.0'" } } });
+    const gone = await dedicated('r-gone');
+    const kept = await dedicated('r11');
+    let changes = 0;
+    rig.runner = runner(undefined, () => changes++);
+    expect(await rig.runner.resume()).toBe(0);
+    expect((await rig.platform.directory.get(gone))?.release).toBeUndefined();
+    expect((await rig.platform.directory.get(kept))?.release).toBe('r11');
+    expect(changes).toBe(1);
   });
 });

@@ -7,7 +7,7 @@ import type { TenantId } from '../../src/core/ids.ts';
 import { openEmbeddedReleaseCatalog } from '../../src/entry/embedded-wiring.ts';
 import type { Operation } from '../../src/ports/operation-store.ts';
 import type { StoreProvider } from '../../src/ports/stores.ts';
-import { publishRelease, rolloutPlatform, until } from './fixtures.ts';
+import { publishRelease, rolloutPlatform, rolloutRunner, until } from './fixtures.ts';
 
 // A dedicated tenant that leaves an upgrade while it runs (demoted, or offboarded) has its dedicated store
 // removed. The upgrade still sampled its health there, at its wave's baseline or while its wave was watched:
@@ -173,10 +173,7 @@ describe('an upgrade whose canary leaves it', () => {
         models: { finance: { version: '1.12.0', body: "version: '1.12.0'" } },
       });
       // Planned (the API on Lambda records it), then the canary leaves before a driver reaches its wave.
-      const planned = await createRolloutRunner({
-        ...rig.deps,
-        operations: rig.operations,
-        catalog: openEmbeddedReleaseCatalog(join(rig.dir, 'releases')),
+      const planned = await rolloutRunner(rig, {
         drive: 'elsewhere',
       }).start('r12', { observeMs: 200 });
       expect(JSON.parse(planned.params.waves as string)).toEqual([[a], [b, c]]);
@@ -266,10 +263,7 @@ describe('an upgrade whose tenant is being moved when its wave comes', () => {
     const [a, b] = await twoDedicated('mov');
     const demotion = await beginDemotion(a);
     publishRelease(rig.dir, 'r10', { models: { finance: { version: '1.10.0', body: "version: '1.10.0'" } } });
-    rig.runner = createRolloutRunner({
-      ...rig.deps,
-      operations: rig.operations,
-      catalog: openEmbeddedReleaseCatalog(join(rig.dir, 'releases')),
+    rig.runner = rolloutRunner(rig, {
       observeMs: 100,
       pollMs: 10,
       retryMs: 10,
@@ -304,10 +298,7 @@ describe('a wave rolled back while one of its tenants is being moved', () => {
         });
         let demotion: Operation | undefined;
         let calls = 0;
-        rig.runner = createRolloutRunner({
-          ...rig.deps,
-          operations: rig.operations,
-          catalog: openEmbeddedReleaseCatalog(join(rig.dir, 'releases')),
+        rig.runner = rolloutRunner(rig, {
           observeMs: 60_000,
           pollMs: 10,
           retryMs: 10,
