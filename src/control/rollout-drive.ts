@@ -14,7 +14,13 @@ import {
 } from './operations.ts';
 import { ensureCanary, wavesOf } from './rollout-canary.ts';
 import { haltRecorded, settleHalt } from './rollout-halt.ts';
-import { applyRelease, incarnationsOf, movingTenants, sampleWaveTenant } from './rollout-waves.ts';
+import {
+  applyRelease,
+  incarnationsOf,
+  movingTenants,
+  publishedReleases,
+  sampleWaveTenant,
+} from './rollout-waves.ts';
 import type { ControlDeps } from './tenants.ts';
 
 /** What driving an upgrade needs (a part of the runner's `RolloutDeps`). */
@@ -234,8 +240,8 @@ export async function driveRollout(
  * opened the folder afresh found no release for the pointer: every shared tenant's jobs failed.
  */
 async function requirePublished(catalog: ReleaseCatalog, release: string): Promise<void> {
-  const { releases } = await catalog.list();
-  if (!releases.some((r) => r.id === release))
+  // Its folder gone, not one there but unreadable (`publishedReleases`: an unreadable folder throws).
+  if (!(await publishedReleases(catalog)).has(release))
     throw new NotFoundError(`Release "${release}", withdrawn from the releases folder during its upgrade,`);
 }
 

@@ -155,12 +155,15 @@ export async function movingTenants(
 }
 
 /**
- * The releases a tenant can be put on (`releaseFor` of `applyRelease`): those loaded from the releases folder
- * now. A release withdrawn (its folder removed) is not one: a tenant whose record names it runs the current
- * release while showing the withdrawn one, and is listed on no release.
+ * The releases in the releases folder now (`releaseFor` of `applyRelease` keeps a tenant on one of them): those
+ * loaded and those there but failing to load (found broken or unreadable, not withdrawn). A release withdrawn
+ * (its folder removed) is not one: a tenant whose record names it runs the current release while showing the
+ * withdrawn one, and is listed on no release. Throws what listing the folder throws (an unreadable folder is
+ * not "every release withdrawn").
  */
 export async function publishedReleases(catalog: ReleaseCatalog): Promise<Set<string>> {
-  return new Set((await catalog.list()).releases.map((r) => r.id));
+  const { releases, invalid } = await catalog.list();
+  return new Set([...releases.map((r) => r.id), ...invalid.map((r) => r.id)]);
 }
 
 /**
@@ -172,8 +175,7 @@ export async function publishedReleases(catalog: ReleaseCatalog): Promise<Set<st
 export async function leaveWithdrawnReleases(
   deps: ControlDeps & { catalog: ReleaseCatalog },
 ): Promise<TenantId[]> {
-  const { releases, invalid } = await deps.catalog.list();
-  const known = new Set([...releases.map((r) => r.id), ...invalid.map((r) => r.id)]);
+  const known = await publishedReleases(deps.catalog);
   const stranded = (await allTenants(deps))
     .filter((t) => t.release && !known.has(t.release))
     .map((t) => t.id);

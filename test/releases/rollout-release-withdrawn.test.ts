@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createRolloutRunner } from '../../src/control/release-rollout.ts';
@@ -140,5 +140,29 @@ describe('a release withdrawn after tenants got it', () => {
     expect((await rig.platform.directory.get(gone))?.release).toBeUndefined();
     expect((await rig.platform.directory.get(kept))?.release).toBe('r11');
     expect(changes).toBe(1);
+  });
+
+  // A release there but unreadable is not a withdrawn one: moving its tenants would change their code on a
+  // transient file-system fault (the catalog read every error as "not there").
+  it('a release whose manifest cannot be read keeps its tenants', async () => {
+    publishRelease(rig.dir, 'r12', { models: { finance: { version: '1.12.0', body: "version: '1.12.0'" } } });
+    const id = await dedicated('r12');
+    const manifest = join(rig.dir, 'releases', 'r12', 'release.json');
+    rmSync(manifest);
+    mkdirSync(manifest); // EISDIR on read: there, not readable
+    rig.runner = runner();
+    await rig.runner.resume();
+    expect((await rig.platform.directory.get(id))?.release).toBe('r12');
+  });
+
+  it('a releases folder that cannot be listed moves no tenant', async () => {
+    publishRelease(rig.dir, 'r13', { models: { finance: { version: '1.13.0', body: "version: '1.13.0'" } } });
+    const id = await dedicated('r13');
+    const releases = join(rig.dir, 'releases');
+    rmSync(releases, { recursive: true, force: true });
+    writeFileSync(releases, 'not a folder'); // ENOTDIR on readdir: there, not listable
+    rig.runner = runner();
+    await rig.runner.resume();
+    expect((await rig.platform.directory.get(id))?.release).toBe('r13');
   });
 });
