@@ -16,6 +16,7 @@ import { placementDecisions } from './advisor-decisions.ts';
 import { tenantMoney } from './advisor-money.ts';
 import { dedicatedPlacementProblem } from './lanes.ts';
 import type { BillingDeps } from './statements.ts';
+import { allTenants } from './tenants.ts';
 
 export { respectOperatorMsFrom } from './advisor-decisions.ts';
 
@@ -123,13 +124,7 @@ export function advisorFor(
 }
 
 export async function advise(deps: AdvisorDeps): Promise<Recommendation[]> {
-  const tenants: Tenant[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await deps.directory.list({ limit: 500, ...(cursor ? { cursor } : {}) });
-    tenants.push(...page.items);
-    cursor = page.nextCursor;
-  } while (cursor);
+  const tenants = await allTenants(deps);
   const decisions = (await deps.decisions?.(tenants)) ?? new Map<string, number>();
   const money = await deps.money?.();
   return signalsFrom(

@@ -13,6 +13,7 @@ import { tenantDataFor } from '../ports/placement-data.ts';
 import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import type { UsageLedger } from '../ports/usage-ledger.ts';
+import { allTenants } from './tenants.ts';
 
 export interface MeterDeps {
   directory: TenantDirectory;
@@ -23,17 +24,6 @@ export interface MeterDeps {
 const HOUR_MS = 3_600_000;
 /** How far back a pass re-meters finished jobs: the crash window it closes is seconds, this is generous. */
 export const RECONCILE_WINDOW_MS = 7 * 86_400_000;
-
-async function allTenants(directory: TenantDirectory): Promise<Tenant[]> {
-  const tenants: Tenant[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await directory.list({ limit: 500, ...(cursor ? { cursor } : {}) });
-    tenants.push(...page.items);
-    cursor = page.nextCursor;
-  } while (cursor);
-  return tenants;
-}
 
 /**
  * Re-meters one tenant's finished jobs created since `sinceMs` (all of them without it): the records a
@@ -118,7 +108,7 @@ export async function meterPass(
 ): Promise<number> {
   const now = options.now ?? Date.now();
   let added = 0;
-  for (const tenant of await allTenants(deps.directory)) {
+  for (const tenant of await allTenants(deps)) {
     if (tenant.status === 'offboarding') continue;
     added += await meterFinishedJobs(deps, tenant, options.sinceMs ?? now - RECONCILE_WINDOW_MS);
     added += await meterStorageDay(deps, tenant, now);

@@ -3,50 +3,25 @@ import { hostname } from 'node:os';
 import { retryPolicy } from '../core/backoff.ts';
 import { ConflictError, NotFoundError, ReleasePointerError, ValidationError } from '../core/errors.ts';
 import type { TenantId } from '../core/ids.ts';
-import {
-  type HealthSample,
-  healthProblem,
-  planWaves,
-  RELEASE_ID_PATTERN,
-  releaseOf,
-} from '../core/release.ts';
-import { incarnationOf, type Tenant } from '../core/tenant.ts';
-import type { ReleaseCatalog } from '../models/release-catalog.ts';
-import type { Operation, OperationStore } from '../ports/operation-store.ts';
-import type { FiringAlarm, ReleaseAlarms } from '../ports/release-alarms.ts';
-import { type DrivingLease, driveUnderLease, drivingLease } from './operation-lease.ts';
-import {
-  changeOperation,
-  finishOperation,
-  newOperation,
-  requireOperation,
-  setOperationParams,
-  setStep,
-} from './operations.ts';
+import { planWaves, RELEASE_ID_PATTERN, releaseOf } from '../core/release.ts';
+import { incarnationOf } from '../core/tenant.ts';
+import type { Operation } from '../ports/operation-store.ts';
+import { driveUnderLease, drivingLease } from './operation-lease.ts';
+import { newOperation } from './operations.ts';
+import { waveStepName } from './rollout-canary.ts';
+import { driveRollout, type RolloutDriveDeps } from './rollout-drive.ts';
 import { countFailure, permanentRolloutFailure } from './rollout-failures.ts';
-import { haltRecorded, haltRollout, markAborted, settleHalt } from './rollout-halt.ts';
+import { haltRollout, markAborted } from './rollout-halt.ts';
 import { claimRolloutSlot } from './rollout-slot.ts';
-import { applyRelease, incarnationsOf, movingTenants, sampleWaveTenant } from './rollout-waves.ts';
-import type { ControlDeps } from './tenants.ts';
+import { leaveWithdrawnReleases, publishedReleases } from './rollout-waves.ts';
+import { allTenants } from './tenants.ts';
 
 /** Operations of the whole platform (an upgrade) are filed under this id, which no tenant id can be. */
 export const PLATFORM_OPERATIONS = '_platform' as TenantId;
 
-export interface RolloutDeps extends ControlDeps {
-  operations: OperationStore;
-  catalog: ReleaseCatalog;
-  /** Called after tenants' releases change (the local host replaces their function processes at once). */
-  onReleaseChange?(): Promise<void>;
+export interface RolloutDeps extends RolloutDriveDeps {
   /** How long each wave is watched before the next begins (ms; default 5 minutes). */
   observeMs?: number;
-  /**
-   * The tenants' alarms (CloudWatch on AWS, alert rules on metrics history embedded): one that starts firing
-   * while a wave is watched makes the wave unhealthy. Without it, only jobs and dead letters are read.
-   */
-  alarms?: ReleaseAlarms;
-  /** Each tenant's baseline: its jobs over this long before its wave began (ms; default 24 hours). */
-  baselineMs?: number;
-  pollMs?: number;
   /**
    * How long a driver's hold on an upgrade lasts unrenewed (ms; default 60 s): it renews it every third of
    * that while it drives, and another process takes the upgrade over once it has run out (`drivingLease`).
@@ -69,7 +44,6 @@ export interface RolloutDeps extends ControlDeps {
    * API on Lambda, whose process freezes between requests); the control function resumes and drives them.
    */
   drive?: 'here' | 'elsewhere';
-  log?(level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown>): void;
 }
 
 export interface RolloutRequest {
@@ -92,6 +66,10 @@ export interface RolloutRunner {
    */
   abort(id: string, reason?: string): Promise<Operation>;
   list(): Promise<Operation[]>;
+  /**
+   * Drives the running upgrades this process is not driving (after a restart; the control function each run),
+   * having first moved tenants left on a withdrawn release back to the current one. Answers how many it drives.
+   */
   resume(): Promise<number>;
   settled(id: string): Promise<void>;
   stop(): Promise<void>;
@@ -110,7 +88,6 @@ const CURRENT_STEP = 'make the release current for shared tenants';
  */
 export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
   const log = deps.log ?? (() => undefined);
-  const pollMs = deps.pollMs ?? 500;
   const active = new Map<string, Promise<void>>();
   let stopped = false;
   /** This process, as the holder of the upgrades it drives (`drivingLease`). */
@@ -155,7 +132,7 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
       retry: retryPolicy(firstRetryMs),
       wait: (ms) => pause(ms).then(() => !stopped),
       stopped: () => stopped,
-      drive: () => drive(id, lease),
+      drive: () => driveRollout(deps, { pause, stopped: () => stopped }, id, lease),
       failed: async (error, retryInMs) => {
         // A failure no retry mends (or one that has lasted too many tries) stops the upgrade and says why:
         // driven again forever, it refused every later upgrade (409 rollout_in_progress) with no way out.
@@ -222,17 +199,15 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
         ...(request.maxWave ? { maxWave: request.maxWave } : {}),
       },
     );
-    const previous = Object.fromEntries(tenants.map((t) => [t.id, t.release ?? '']));
+    // A release withdrawn (its folder removed) is not one to go back to: a rollback restores the current one.
+    const published = await publishedReleases(deps.catalog);
+    const previous = Object.fromEntries(
+      tenants.map((t) => [t.id, t.release && published.has(t.release) ? t.release : '']),
+    );
     // A wave is of these tenants, not of whoever holds their ids when it runs (an id offboarded and
     // onboarded again is another customer: neither this release nor its predecessor's pin is its own).
     const incarnations = Object.fromEntries(tenants.map((t) => [t.id, incarnationOf(t)]));
-    const steps = [
-      ...waves.map(
-        (w, i) =>
-          `wave ${i + 1}${i === 0 ? ' (canary)' : ''}: ${w.length} tenant${w.length === 1 ? '' : 's'}`,
-      ),
-      CURRENT_STEP,
-    ];
+    const steps = [...waves.map((w, i) => waveStepName(i, w.length, i === 0)), CURRENT_STEP];
     const op = newOperation('rollout', PLATFORM_OPERATIONS, steps, {
       release: releaseId,
       from: current ?? 'damaged pointer',
@@ -241,158 +216,15 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
       previous: JSON.stringify(previous),
       incarnations: JSON.stringify(incarnations),
       observeMs: String(request.observeMs ?? deps.observeMs ?? 300_000),
+      // Kept to plan the waves again when the canary leaves the upgrade (`ensureCanary`).
+      ...(request.growth ? { growth: String(request.growth) } : {}),
+      ...(request.maxWave ? { maxWave: String(request.maxWave) } : {}),
     });
     // The listing above is only a fast answer: the claim decides (two starts at once both found none).
     await claimRolloutSlot(deps.operations, op.id);
     await deps.operations.create(op);
     launch(op.id);
     return op;
-  }
-
-  /** Drives the upgrade while this process holds it (`lease`, checked before each step: `LeaseLostError`). */
-  async function drive(id: string, lease: DrivingLease): Promise<void> {
-    let op = await deps.operations.get(id);
-    if (op?.status !== 'running') return;
-    lease.check();
-    // A halt recorded (an abort, a failure, an unhealthy wave; by this process before it died, or by another)
-    // is finished, never resumed past.
-    if (haltRecorded(op)) return settleHalt(haltDeps, id);
-    const release = op.params.release as string;
-    const waves = JSON.parse(op.params.waves ?? '[]') as TenantId[][];
-    const observeMs = Number(op.params.observeMs);
-    for (const [i, wave] of waves.entries()) {
-      if (stopped) throw new Error('The upgrade runner stopped.');
-      lease.check();
-      op = await requireOp(id);
-      // Ended by another driver (its halt, or its abort carried out): nothing more is deployed.
-      if (op.status !== 'running') return;
-      if (haltRecorded(op)) return settleHalt(haltDeps, id);
-      if (op.steps[i]?.status === 'done') continue;
-      await requirePublished(deps.catalog, release);
-      // A tenant mid-move is deployed to once its move ends (a demotion may roll back and keep it dedicated):
-      // skipped, it stayed on the old release after the upgrade succeeded, and a canary skipped left its wave
-      // empty, so the next, larger wave went out with no canary watched.
-      if (!op.params[`wave${i}.start`]) {
-        for (;;) {
-          const moving = await movingTenants(deps, wave, incarnationsOf(op));
-          if (moving.length === 0) break;
-          if (stopped) throw new Error('The upgrade runner stopped.');
-          lease.check();
-          const latest = await requireOp(id);
-          if (latest.status !== 'running') return;
-          if (haltRecorded(latest)) return settleHalt(haltDeps, id);
-          await setStep(
-            deps.operations,
-            id,
-            i,
-            'running',
-            `waiting for the move of ${moving.join(', ')} to end before deploying ${release}`,
-          );
-          await pause(pollMs);
-        }
-      }
-      // The baseline is taken (and persisted) before the wave changes anything.
-      if (!op.params[`wave${i}.start`]) {
-        const start = new Date().toISOString();
-        const from = new Date(Date.parse(start) - (deps.baselineMs ?? 86_400_000)).toISOString();
-        const baseline: Record<string, HealthSample> = {};
-        const staying: TenantId[] = [];
-        for (const tenantId of wave) {
-          // A tenant that has left the upgrade (demoted, offboarded) is not deployed to: nothing to compare.
-          const sample = await sampleWaveTenant(deps, tenantId, incarnationsOf(op), from, start);
-          if (sample === undefined) continue;
-          baseline[tenantId] = sample;
-          staying.push(tenantId);
-        }
-        // Alarms already firing are part of the baseline, as old dead letters are: not the release's doing.
-        const firing = staying.length > 0 ? ((await deps.alarms?.firing(staying)) ?? []) : [];
-        op = await setParams(id, {
-          [`wave${i}.start`]: start,
-          [`wave${i}.baseline`]: JSON.stringify(baseline),
-          [`wave${i}.alarms`]: JSON.stringify(firing.map(alarmKey)),
-        });
-      }
-      const start = op.params[`wave${i}.start`] as string;
-      const baseline = JSON.parse(op.params[`wave${i}.baseline`] ?? '{}') as Record<string, HealthSample>;
-      const firingBefore = new Set(JSON.parse(op.params[`wave${i}.alarms`] ?? '[]') as string[]);
-      const deploying = await setStep(
-        deps.operations,
-        id,
-        i,
-        'running',
-        `deploying ${release} to ${wave.join(', ')}`,
-      );
-      if (deploying.status !== 'running') return;
-      lease.check();
-      let applied = await applyRelease(deps, wave, () => release, incarnationsOf(op));
-      await deps.onReleaseChange?.();
-      const until = Date.parse(start) + observeMs;
-      for (;;) {
-        const problems: string[] = [];
-        // Tenants that leave the upgrade while the wave is watched (demoted, offboarded) are watched no more.
-        const watched: TenantId[] = [];
-        for (const tenantId of applied) {
-          const sample = await sampleWaveTenant(deps, tenantId, incarnationsOf(op), start);
-          if (sample === undefined) continue;
-          watched.push(tenantId);
-          const problem = healthProblem(baseline[tenantId] ?? empty(), sample);
-          if (problem) problems.push(`${tenantId}: ${problem}`);
-        }
-        applied = watched;
-        for (const alarm of (applied.length > 0 ? await deps.alarms?.firing(applied) : undefined) ?? []) {
-          if (!firingBefore.has(alarmKey(alarm)))
-            problems.push(`${alarm.tenantId}: alarm ${alarm.name} firing: ${alarm.reason}`);
-        }
-        if (problems.length > 0) {
-          const reason = problems.slice(0, 5).join('; ');
-          // Recorded before the rollback, so a driver that resumes it after a crash rolls back too.
-          lease.check();
-          await setParams(id, { [`wave${i}.rollback`]: reason });
-          return settleHalt(haltDeps, id);
-        }
-        await requirePublished(deps.catalog, release);
-        const left = until - Date.now();
-        if (left <= 0) break;
-        if (stopped) throw new Error('The upgrade runner stopped.');
-        lease.check();
-        const latest = await requireOp(id);
-        if (latest.status !== 'running') return;
-        if (haltRecorded(latest)) return settleHalt(haltDeps, id);
-        await setStep(
-          deps.operations,
-          id,
-          i,
-          'running',
-          `watching ${count(applied.length)} on ${release}: ${Math.ceil(left / 1000)} s left`,
-          1 - left / Math.max(1, observeMs),
-        );
-        // `abort` cuts the wait short.
-        await pause(Math.min(pollMs, left));
-      }
-      lease.check();
-      await setStep(deps.operations, id, i, 'done', `${count(applied.length)} on ${release}, healthy`);
-      if (op.params.failures !== undefined) await setParams(id, { failures: '0' });
-    }
-    const last = waves.length;
-    lease.check();
-    if ((await requireOp(id)).steps[last]?.status !== 'done') {
-      // Claimed against an abort in one compare-and-set: an abort recorded before is carried out (the
-      // release is not made current), one asked after is refused (409). Unclaimed, an abort recorded while
-      // the last wave ended was answered 202 and the upgrade then succeeded with the release current.
-      const claimed = await changeOperation(deps.operations, id, (o) =>
-        o.status !== 'running' || o.params.abort !== undefined || o.params.finishing !== undefined
-          ? o
-          : { ...o, params: { ...o.params, finishing: new Date().toISOString() } },
-      );
-      if (claimed.status !== 'running') return;
-      if (haltRecorded(claimed)) return settleHalt(haltDeps, id);
-      await requirePublished(deps.catalog, release);
-      await deps.catalog.setCurrent(release);
-      await deps.onReleaseChange?.();
-      await setStep(deps.operations, id, last, 'done', `${release} is current`);
-    }
-    await finishOperation(deps.operations, id, 'succeeded');
-    log('info', 'upgrade finished', { operationId: id, release });
   }
 
   async function abort(id: string, reason = 'an operator aborted it'): Promise<Operation> {
@@ -405,9 +237,20 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
     return marked;
   }
 
-  const requireOp = (id: string) => requireOperation(deps.operations, id);
-  const setParams = (id: string, params: Record<string, string>) =>
-    setOperationParams(deps.operations, id, params);
+  /**
+   * Tenants left on a withdrawn release (its folder removed after their wave, by hand or with the bundle on
+   * AWS) go back to the current one (`leaveWithdrawnReleases`). A failure is logged: the next resume retries.
+   */
+  async function leaveWithdrawn(): Promise<void> {
+    try {
+      const moved = await leaveWithdrawnReleases(deps);
+      if (moved.length === 0) return;
+      await deps.onReleaseChange?.();
+      log('warn', 'tenants on a withdrawn release moved back to the current release', { tenants: moved });
+    } catch (error) {
+      log('error', 'moving tenants off withdrawn releases failed', { error: String(error) });
+    }
+  }
 
   return {
     start,
@@ -417,6 +260,7 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
       return ops.filter((op) => op.kind === 'rollout').sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
     },
     async resume() {
+      await leaveWithdrawn();
       for (const op of await deps.operations.listRunning()) if (op.kind === 'rollout') launch(op.id);
       return active.size;
     },
@@ -429,39 +273,4 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
       await Promise.all(active.values());
     },
   };
-}
-
-/**
- * Throws NotFoundError (404: a failure no retry mends, `permanentRolloutFailure`, so the upgrade halts and
- * rolls back the wave in progress) when `release` is no longer in the releases folder. The driver loads it
- * once; withdrawn meanwhile (its folder removed), it was deployed on and made current, and every process that
- * opened the folder afresh found no release for the pointer: every shared tenant's jobs failed.
- */
-async function requirePublished(catalog: ReleaseCatalog, release: string): Promise<void> {
-  const { releases } = await catalog.list();
-  if (!releases.some((r) => r.id === release))
-    throw new NotFoundError(`Release "${release}", withdrawn from the releases folder during its upgrade,`);
-}
-
-function count(tenants: number): string {
-  return `${tenants} tenant${tenants === 1 ? '' : 's'}`;
-}
-
-function alarmKey(alarm: FiringAlarm): string {
-  return `${alarm.tenantId} ${alarm.name}`;
-}
-
-function empty(): HealthSample {
-  return { finished: 0, failures: 0, deadLetters: 0 };
-}
-
-export async function allTenants(deps: Pick<ControlDeps, 'directory'>): Promise<Tenant[]> {
-  const tenants: Tenant[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await deps.directory.list({ limit: 500, ...(cursor ? { cursor } : {}) });
-    tenants.push(...page.items);
-    cursor = page.nextCursor;
-  } while (cursor);
-  return tenants;
 }

@@ -1,13 +1,22 @@
 import { ConflictError, NotFoundError } from '../core/errors.ts';
 import type { TenantId } from '../core/ids.ts';
+import type { ReleaseCatalog } from '../models/release-catalog.ts';
 import type { Operation, OperationStore } from '../ports/operation-store.ts';
 import { changeOperation, finishOperation, requireOperation, setStep } from './operations.ts';
-import { applyRelease, incarnationsOf, movingTenants, redriveWave } from './rollout-waves.ts';
+import {
+  applyRelease,
+  incarnationsOf,
+  movingTenants,
+  publishedReleases,
+  redriveWave,
+} from './rollout-waves.ts';
 import type { ControlDeps } from './tenants.ts';
 
 /** What halting an upgrade needs (a part of the runner's `RolloutDeps`). */
 export interface RolloutHaltDeps extends ControlDeps {
   operations: OperationStore;
+  /** Where the releases a rollback restores are, and whether the upgrade's own is still there. */
+  catalog: ReleaseCatalog;
   /** Called after tenants' releases change (the local host replaces their function processes at once). */
   onReleaseChange?(): Promise<void>;
   log?(level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown>): void;
@@ -58,9 +67,21 @@ export async function settleHalt(deps: RolloutHaltDeps, id: string): Promise<voi
     (_, i) => op.steps[i]?.status !== 'done' && op.params[`wave${i}.start`] !== undefined,
   );
   let rollbackError: string | undefined;
-  if (index >= 0) {
+  const done = waves.flatMap((wave, i) => (op.steps[i]?.status === 'done' ? [wave] : []));
+  if (index >= 0 || done.length > 0) {
     try {
-      await rollBackWave(deps, op, index, waves[index]!);
+      const published = await publishedReleases(deps.catalog);
+      if (index >= 0) await rollBackWave(deps, op, index, waves[index]!, published);
+      // A release withdrawn (its folder removed) is kept by no tenant: the waves done go back too, or they
+      // showed a release that no longer exists while running the current one.
+      if (done.length > 0 && !published.has(op.params.release ?? '')) {
+        await applyRelease(deps, done.flat(), restoreFrom(op, published), incarnationsOf(op));
+        await deps.onReleaseChange?.();
+        await changeOperation(deps.operations, id, (o) => ({
+          ...o,
+          params: { ...o.params, withdrawnFromDone: String(done.length) },
+        }));
+      }
     } catch (error) {
       const now = await requireOperation(deps.operations, id);
       // Stopped while waiting for a move: not a failed rollback, the next driver goes on with it.
@@ -81,16 +102,16 @@ async function rollBackWave(
   op: Operation,
   index: number,
   wave: TenantId[],
+  published: ReadonlySet<string>,
 ): Promise<void> {
   const log = deps.log ?? (() => undefined);
-  const previous = JSON.parse(op.params.previous ?? '{}') as Record<string, string>;
   const unhealthy = op.params[`wave${index}.rollback`];
   const why =
     unhealthy !== undefined
       ? `unhealthy, ${unhealthy}`
       : (op.params.failed ?? (op.params.abort !== undefined ? abortMessage(op) : 'halted'));
   await setStep(deps.operations, op.id, index, 'running', `rolling back: ${why}`);
-  const restore = (tenantId: TenantId) => previous[tenantId] ?? '';
+  const restore = restoreFrom(op, published);
   await applyRelease(deps, wave, restore, incarnationsOf(op));
   await deps.onReleaseChange?.();
   // `applyRelease` skips a tenant mid-move, and a demotion that rolls back keeps it dedicated: on the release
@@ -128,6 +149,18 @@ async function rollBackWave(
 }
 
 /**
+ * Each tenant's release before the upgrade (`params.previous`), or none (the current release) where that one
+ * is no longer published: restored, a withdrawn release showed on the tenant while it ran the current one.
+ */
+function restoreFrom(op: Operation, published: ReadonlySet<string>): (tenantId: TenantId) => string {
+  const previous = JSON.parse(op.params.previous ?? '{}') as Record<string, string>;
+  return (tenantId) => {
+    const release = previous[tenantId] ?? '';
+    return release !== '' && published.has(release) ? release : '';
+  };
+}
+
+/**
  * An upgrade's halt ending, from the causes recorded in `op`: code `aborted` when an operator aborted it
  * (whatever else happened: they were told it would end so), else `rollout_failed` for a failure no retry
  * mends, else `rolled_back` for an unhealthy wave. The message says every cause recorded, then what became
@@ -162,8 +195,13 @@ export function haltEnding(
     // A damaged record: no wave to name.
   }
   const done = waves.filter((_, i) => op.steps[i]?.status === 'done').length;
+  const doneWaves = `${done} wave${done === 1 ? '' : 's'} before it`;
   const kept =
-    done > 0 ? ` ${done} wave${done === 1 ? '' : 's'} before it stay on ${op.params.release}.` : '';
+    done === 0
+      ? ''
+      : op.params.withdrawnFromDone !== undefined
+        ? ` ${doneWaves}, on ${op.params.release} withdrawn, went back to ${done === 1 ? 'its' : 'their'} previous release too.`
+        : ` ${doneWaves} stay on ${op.params.release}.`;
   const found = index >= 0 && unhealthy !== undefined ? ` was found unhealthy (${unhealthy}) and` : '';
   const rolled =
     index < 0

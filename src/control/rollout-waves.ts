@@ -4,20 +4,22 @@ import { laneForPlacement } from '../core/placement.ts';
 import type { HealthSample } from '../core/release.ts';
 import { incarnationOf, type Tenant } from '../core/tenant.ts';
 import { listModels } from '../models/registry.ts';
+import type { ReleaseCatalog } from '../models/release-catalog.ts';
 import type { Operation, OperationStore } from '../ports/operation-store.ts';
 import { redriveDeadLetters } from './dead-letters.ts';
 import { sampleHealth } from './release-health.ts';
-import { type ControlDeps, infrastructureOf } from './tenants.ts';
+import { allTenants, type ControlDeps, infrastructureOf } from './tenants.ts';
 
 /**
- * Sets each tenant's release (CAS, retried); skips tenants gone, moving, offboarding, no longer dedicated,
- * or another incarnation of the id than the one planned (`incarnations`; an upgrade planned before they
- * were recorded has none). Answers the tenants set.
+ * Sets each tenant's release (CAS, retried) to `releaseFor`'s answer (`''`: none, it follows the current
+ * release; undefined: the tenant is left as it is, and not answered); skips tenants gone, moving,
+ * offboarding, no longer dedicated, or another incarnation of the id than the one planned (`incarnations`;
+ * an upgrade planned before they were recorded has none). Answers the tenants set.
  */
 export async function applyRelease(
   deps: ControlDeps,
   wave: TenantId[],
-  releaseFor: (id: TenantId) => string,
+  releaseFor: (id: TenantId, tenant: Tenant) => string | undefined,
   incarnations: Record<string, string> | undefined,
 ): Promise<TenantId[]> {
   const applied: TenantId[] = [];
@@ -27,7 +29,8 @@ export async function applyRelease(
       if (tenant?.placement !== 'dedicated' || tenant.move || tenant.status === 'offboarding') break;
       const planned = incarnations?.[tenantId];
       if (planned !== undefined && planned !== incarnationOf(tenant)) break;
-      const target = releaseFor(tenantId);
+      const target = releaseFor(tenantId, tenant);
+      if (target === undefined) break;
       if ((tenant.release ?? '') !== target) {
         const { release: _old, ...rest } = tenant;
         const next: Tenant = {
@@ -149,4 +152,39 @@ export async function movingTenants(
     if ((await deps.operations.get(tenant.move.operationId))?.status === 'running') moving.push(tenantId);
   }
   return moving;
+}
+
+/**
+ * The releases in the releases folder now (`releaseFor` of `applyRelease` keeps a tenant on one of them): those
+ * loaded and those there but failing to load (found broken or unreadable, not withdrawn). A release withdrawn
+ * (its folder removed) is not one: a tenant whose record names it runs the current release while showing the
+ * withdrawn one, and is listed on no release. Throws what listing the folder throws (an unreadable folder is
+ * not "every release withdrawn").
+ */
+export async function publishedReleases(catalog: ReleaseCatalog): Promise<Set<string>> {
+  const { releases, invalid } = await catalog.list();
+  return new Set([...releases.map((r) => r.id), ...invalid.map((r) => r.id)]);
+}
+
+/**
+ * Moves every dedicated tenant whose record names a withdrawn release (no longer in the releases folder)
+ * back to the current release (`release` cleared, its stack redeployed on AWS; `applyRelease`), unless the
+ * release is one that failed to load (`invalid`: found broken, not withdrawn). A tenant mid-move is left for
+ * the next call. Answers the tenants moved.
+ */
+export async function leaveWithdrawnReleases(
+  deps: ControlDeps & { catalog: ReleaseCatalog },
+): Promise<TenantId[]> {
+  const known = await publishedReleases(deps.catalog);
+  const stranded = (await allTenants(deps))
+    .filter((t) => t.release && !known.has(t.release))
+    .map((t) => t.id);
+  if (stranded.length === 0) return [];
+  // Only a tenant still on a withdrawn release: one given a release meanwhile (an upgrade) keeps it.
+  return applyRelease(
+    deps,
+    stranded,
+    (_id, t) => (t.release && !known.has(t.release) ? '' : undefined),
+    undefined,
+  );
 }

@@ -34,6 +34,7 @@ import {
   voidedAdjustments,
 } from './month-fence.ts';
 import { listAssignments, loadPlans, tierPlan } from './plans.ts';
+import { allTenants } from './tenants.ts';
 
 export { isClosed } from './month-fence.ts';
 
@@ -66,17 +67,6 @@ function monthsCovered(month: string, now: number): number {
   return Math.min(1, Math.max(0, (Math.min(now, end) - start) / (end - start)));
 }
 
-async function allTenants(directory: TenantDirectory): Promise<Tenant[]> {
-  const out: Tenant[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await directory.list({ limit: 500, ...(cursor ? { cursor } : {}) });
-    out.push(...page.items);
-    cursor = page.nextCursor;
-  } while (cursor);
-  return out;
-}
-
 /**
  * Every tenant's statement of a month, computed from the ledger (open months) or as stored (closed ones).
  * Tenants offboarded since still have their usage billed (on their last plan, or the free tier's plan).
@@ -90,7 +80,7 @@ export async function monthStatements(
   parseMonth(month);
   const range = monthRange(month);
   const records = await deps.usage.list(range);
-  const tenants = await allTenants(deps.directory);
+  const tenants = await allTenants(deps);
   // Who a month's statement is for: the tenant now under the id from its month of creation on; before it,
   // the latest incarnation offboarded that lived in the month (billed on the plan and days it had).
   const active = tenants.filter((t) => Date.parse(t.createdAt) <= Date.parse(`${range.to}T23:59:59.999Z`));

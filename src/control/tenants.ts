@@ -251,3 +251,15 @@ function checkChoices(placement: Placement, plan: Plan, name: string): void {
   }
   if (problems.length > 0) throw new ValidationError(problems);
 }
+
+/** Every tenant of the directory, page by page. */
+export async function allTenants(deps: Pick<ControlDeps, 'directory'>): Promise<Tenant[]> {
+  const tenants: Tenant[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await deps.directory.list({ limit: 500, ...(cursor ? { cursor } : {}) });
+    tenants.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return tenants;
+}

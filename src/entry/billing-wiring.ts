@@ -7,6 +7,7 @@ import { parseSink } from '../control/billing-export.ts';
 import { startMetering } from '../control/meter.ts';
 import { applyDuePlanChanges, parsePlansFile, savePlans } from '../control/plans.ts';
 import { isClosed } from '../control/statements.ts';
+import { allTenants } from '../control/tenants.ts';
 import { AWS_LIST_COSTS, type CostTable, EMBEDDED_MACHINE_COSTS } from '../core/costing.ts';
 import { ConfigError, ValidationError } from '../core/errors.ts';
 import type { Tenant } from '../core/tenant.ts';
@@ -144,13 +145,7 @@ export function startBilling(
   );
   const planTimer = setInterval(async () => {
     try {
-      const tenants: Tenant[] = [];
-      let cursor: string | undefined;
-      do {
-        const page = await platform.directory.list({ limit: 500, ...(cursor ? { cursor } : {}) });
-        tenants.push(...page.items);
-        cursor = page.nextCursor;
-      } while (cursor);
+      const tenants = await allTenants(platform);
       await applyDuePlanChanges(
         {
           directory: platform.directory,

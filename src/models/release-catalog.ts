@@ -58,7 +58,11 @@ export interface LoadedRelease {
 }
 
 export interface ReleaseCatalog {
-  /** Every release in the directory, the built-in one first; a release that fails to load is left out. */
+  /**
+   * Every release in the directory, the built-in one first; a release there that fails to load (or to be
+   * read) is in `invalid`, not `releases`. No directory: the built-in one alone. Throws the file system's
+   * error when the directory is there but cannot be listed.
+   */
   list(): Promise<{ releases: LoadedRelease[]; invalid: { id: string; message: string }[] }>;
   /** The release, loaded; undefined when there is no such directory. Throws `ReleaseContractError`. */
   get(id: string): Promise<LoadedRelease | undefined>;
@@ -100,7 +104,12 @@ export function openReleaseCatalog(dir: string, pointer: ReleasePointer): Releas
   return {
     get,
     async list() {
-      const names = await readdir(dir).catch(() => [] as string[]);
+      // No folder is no release; a folder that cannot be read is not "every release withdrawn" (a caller
+      // would move every tenant off its release): that error is thrown.
+      const names = await readdir(dir).catch((error: unknown) => {
+        if ((error as NodeJS.ErrnoException)?.code === 'ENOENT') return [] as string[];
+        throw error;
+      });
       const releases: LoadedRelease[] = [builtin];
       const invalid: { id: string; message: string }[] = [];
       for (const name of names.sort()) {
@@ -119,9 +128,27 @@ export function openReleaseCatalog(dir: string, pointer: ReleasePointer): Releas
   };
 }
 
+/** Whether a file-system error says the path is not there (as opposed to there but unreadable). */
+function isAbsent(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/**
+ * The manifest of release `id`; undefined only when it is not there (`ENOENT`, `ENOTDIR`: withdrawn or never
+ * published). Throws `ReleaseContractError` when it is there but cannot be read or parsed: such a release is
+ * `invalid` in `list()`, never taken for withdrawn.
+ */
 async function readManifest(dir: string, id: string): Promise<ReleaseManifest | undefined> {
-  const text = await readFile(join(dir, id, 'release.json'), 'utf8').catch(() => undefined);
-  if (text === undefined) return undefined;
+  let text: string;
+  try {
+    text = await readFile(join(dir, id, 'release.json'), 'utf8');
+  } catch (error) {
+    if (isAbsent(error)) return undefined;
+    throw new ReleaseContractError(id, [
+      { path: '/release.json', message: `cannot be read: ${String((error as Error).message ?? error)}` },
+    ]);
+  }
   try {
     return { ...(JSON.parse(text) as ReleaseManifest), id };
   } catch (error) {

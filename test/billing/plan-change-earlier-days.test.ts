@@ -37,25 +37,32 @@ const baseFees = (st: {
     .filter((l) => l.kind === 'base_fee')
     .map(({ planId, from, to, amount }) => ({ planId, from, to, amount }));
 
+/**
+ * A tenant on Free since `createdAt` whose plan was changed to `plan` on `day` (`changePlan`, asked on
+ * 2026-11-20 at 10:00 UTC): answers the tenant as it is now, what a statement of it takes, and that moment.
+ */
+async function planChanged(createdAt: string, plan: string, day: string) {
+  const id = randomTenantId('earlier') as TenantId;
+  await platform.directory.create(makeTenant(id, { plan: 'free', createdAt, updatedAt: createdAt }));
+  const now = Date.parse('2026-11-20T10:00:00Z');
+  await changePlan(deps, id, plan, day, now);
+  const tenant = (await platform.directory.get(id))!;
+  const billing = { ...deps, usage: platform.usage, costs: EMBEDDED_MACHINE_COSTS };
+  return { tenant, billing, now };
+}
+
 // A statement bills the days before a tenant's first plan change on the plan of its tier. It read the tier
 // as it is now, and a plan change sets the tier: a tenant on Free since October, changed to Enterprise on
 // 20 November, was billed Enterprise's whole fee for 1–19 November and for its October days too (every month
 // not closed), as if it had been on Enterprise since its creation.
 describe('a plan change of a tenant that existed before it', () => {
   it('leaves the days before it on the plan the tenant had', async () => {
-    const id = randomTenantId('earlier') as TenantId;
-    await platform.directory.create(
-      makeTenant(id, {
-        plan: 'free',
-        createdAt: '2026-10-10T09:00:00.000Z',
-        updatedAt: '2026-10-10T09:00:00.000Z',
-      }),
+    const { tenant, billing, now } = await planChanged(
+      '2026-10-10T09:00:00.000Z',
+      'enterprise',
+      '2026-11-20',
     );
-    const now = Date.parse('2026-11-20T10:00:00Z');
-    await changePlan(deps, id, 'enterprise', '2026-11-20', now);
-    const tenant = (await platform.directory.get(id))!;
     expect(tenant.plan).toBe('enterprise');
-    const billing = { ...deps, usage: platform.usage, costs: EMBEDDED_MACHINE_COSTS };
 
     // November (30 days): Free ($0) on days 1–19, Enterprise ($12,000.00 a month) on days 20–30:
     // 1,200,000 × 30 ÷ 30 − 1,200,000 × 19 ÷ 30 = 1,200,000 − 760,000 = 440,000 cents (docs/billing.md).
@@ -74,18 +81,7 @@ describe('a plan change of a tenant that existed before it', () => {
   });
 
   it('a change dated before the tenant existed still bills from its creation', async () => {
-    const id = randomTenantId('earlier') as TenantId;
-    await platform.directory.create(
-      makeTenant(id, {
-        plan: 'free',
-        createdAt: '2026-11-10T09:00:00.000Z',
-        updatedAt: '2026-11-10T09:00:00.000Z',
-      }),
-    );
-    const now = Date.parse('2026-11-20T10:00:00Z');
-    await changePlan(deps, id, 'standard', '2026-11-01', now);
-    const tenant = (await platform.directory.get(id))!;
-    const billing = { ...deps, usage: platform.usage, costs: EMBEDDED_MACHINE_COSTS };
+    const { tenant, billing, now } = await planChanged('2026-11-10T09:00:00.000Z', 'standard', '2026-11-01');
     // Standard ($500.00) on days 10–30 of 30: 50,000 − 50,000 × 9 ÷ 30 = 50,000 − 15,000 = 35,000 cents.
     const november = await statementFor(billing, tenant, '2026-11', now);
     expect(baseFees(november)).toEqual([

@@ -1,6 +1,20 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { afterEach, beforeEach, expect } from 'vitest';
+import { createSqliteOperationStore } from '../../src/adapters/embedded/operation-store.ts';
+import {
+  createRolloutRunner,
+  type RolloutDeps,
+  type RolloutRunner,
+} from '../../src/control/release-rollout.ts';
+import type { ControlDeps } from '../../src/control/tenants.ts';
+import {
+  type EmbeddedPlatform,
+  openEmbeddedPlatform,
+  openEmbeddedReleaseCatalog,
+} from '../../src/entry/embedded-wiring.ts';
+import type { OperationStore } from '../../src/ports/operation-store.ts';
 import type { TestServer } from '../support/server.ts';
 
 /**
@@ -78,4 +92,57 @@ export async function tenantRecord(server: TestServer, id: string): Promise<Reco
   const res = await server.api(`/v1/admin/tenants/${id}`, { token: server.operatorToken });
   expect(res.status).toBe(200);
   return (await res.json()) as Record<string, unknown>;
+}
+
+/** An embedded platform of its own for each rollout test (`rolloutPlatform`), read after `beforeEach`. */
+export interface RolloutPlatform {
+  /** The temp data folder; releases are published under `{dir}/releases`. */
+  dir: string;
+  platform: EmbeddedPlatform;
+  operations: OperationStore;
+  /** The platform's directory, queue and stores: what control functions take. */
+  deps: Pick<ControlDeps, 'directory' | 'queue' | 'stores'>;
+  /** The test's upgrade runner, stopped after the test (a test that stops it itself sets it undefined). */
+  runner: RolloutRunner | undefined;
+}
+
+/**
+ * Registers the hooks of a rollout test file: before each test a temp folder (named from `prefix`), an
+ * embedded platform on it and its operation store; after it, the test's runner stopped, the platform closed
+ * and the folder removed. Answers the object whose fields the hooks set.
+ */
+export function rolloutPlatform(prefix: string): RolloutPlatform {
+  const rig = { runner: undefined } as RolloutPlatform;
+  beforeEach(() => {
+    rig.dir = mkdtempSync(join(tmpdir(), prefix));
+    rig.platform = openEmbeddedPlatform(rig.dir);
+    rig.operations = createSqliteOperationStore(rig.platform.db);
+    rig.deps = { directory: rig.platform.directory, queue: rig.platform.queue, stores: rig.platform.stores };
+  });
+  afterEach(async () => {
+    await rig.runner?.stop();
+    rig.runner = undefined;
+    await rig.platform.close();
+    rmSync(rig.dir, { recursive: true, force: true });
+  });
+  return rig;
+}
+
+/** An upgrade runner on the rig's platform and its releases folder, with `options` over those. */
+export function rolloutRunner(rig: RolloutPlatform, options: Partial<RolloutDeps> = {}): RolloutRunner {
+  return createRolloutRunner({
+    ...rig.deps,
+    operations: rig.operations,
+    catalog: openEmbeddedReleaseCatalog(join(rig.dir, 'releases')),
+    ...options,
+  });
+}
+
+/** Polls `check` every 20 ms until it answers true; throws after `ms`. */
+export async function until(check: () => Promise<boolean>, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }

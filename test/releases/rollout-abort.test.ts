@@ -1,48 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createSqliteOperationStore } from '../../src/adapters/embedded/operation-store.ts';
-import { createRolloutRunner, type RolloutRunner } from '../../src/control/release-rollout.ts';
+import { describe, expect, it } from 'vitest';
+import { createRolloutRunner } from '../../src/control/release-rollout.ts';
 import { createTenant } from '../../src/control/tenants.ts';
 import type { TenantId } from '../../src/core/ids.ts';
-import {
-  type EmbeddedPlatform,
-  openEmbeddedPlatform,
-  openEmbeddedReleaseCatalog,
-} from '../../src/entry/embedded-wiring.ts';
+import { openEmbeddedReleaseCatalog } from '../../src/entry/embedded-wiring.ts';
 import type { ReleaseCatalog } from '../../src/models/release-catalog.ts';
-import type { OperationStore } from '../../src/ports/operation-store.ts';
 import { randomTenantId } from '../contract/fixtures.ts';
-import { publishRelease } from './fixtures.ts';
+import { publishRelease, rolloutPlatform, rolloutRunner, until } from './fixtures.ts';
 
-let dir: string;
-let platform: EmbeddedPlatform;
-let operations: OperationStore;
-let runner: RolloutRunner | undefined;
-
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'silopool-rollout-abort-'));
-  platform = openEmbeddedPlatform(dir);
-  operations = createSqliteOperationStore(platform.db);
-});
-afterEach(async () => {
-  await runner?.stop();
-  runner = undefined;
-  await platform.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-async function until(check: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const rig = rolloutPlatform('silopool-rollout-abort-');
 
 async function dedicatedTenants(n: number): Promise<TenantId[]> {
-  const deps = { directory: platform.directory, queue: platform.queue, stores: platform.stores };
+  const deps = rig.deps;
   const ids: TenantId[] = [];
   for (let i = 0; i < n; i++) {
     const id = randomTenantId('roll') as TenantId;
@@ -59,11 +29,9 @@ function rollouts(options: {
   catalog?: ReleaseCatalog;
 }) {
   return createRolloutRunner({
-    directory: platform.directory,
-    queue: platform.queue,
-    stores: platform.stores,
-    operations,
-    catalog: options.catalog ?? openEmbeddedReleaseCatalog(join(dir, 'releases')),
+    ...rig.deps,
+    operations: rig.operations,
+    catalog: options.catalog ?? openEmbeddedReleaseCatalog(join(rig.dir, 'releases')),
     observeMs: options.observeMs,
     pollMs: 10,
     retryMs: 10,
@@ -72,51 +40,49 @@ function rollouts(options: {
   });
 }
 
-const ended = (id: string) => async () => (await operations.get(id))?.status !== 'running';
+const ended = (id: string) => async () => (await rig.operations.get(id))?.status !== 'running';
 
 // An upgrade had no abort: an operator who saw it go wrong could only wait for its health checks.
 describe('aborting an upgrade', () => {
   it('rolls the wave being watched back, ends it failed with code aborted, and does not make the release current', async () => {
     const [tenant] = await dedicatedTenants(1);
-    publishRelease(dir, 'r5', { models: { finance: { version: '1.5.0', body: "version: '1.5.0'" } } });
-    runner = rollouts({ observeMs: 60_000 });
-    const op = await runner.start('r5');
-    await until(async () => (await platform.directory.get(tenant!))?.release === 'r5');
-    const asked = await runner.abort(op.id, 'the canary looks wrong');
+    publishRelease(rig.dir, 'r5', { models: { finance: { version: '1.5.0', body: "version: '1.5.0'" } } });
+    rig.runner = rollouts({ observeMs: 60_000 });
+    const op = await rig.runner.start('r5');
+    await until(async () => (await rig.platform.directory.get(tenant!))?.release === 'r5');
+    const asked = await rig.runner.abort(op.id, 'the canary looks wrong');
     expect(asked.params.abort).toBe('the canary looks wrong');
     await until(ended(op.id));
-    const after = await operations.get(op.id);
+    const after = await rig.operations.get(op.id);
     expect(after?.status).toBe('failed');
     expect(after?.error?.code).toBe('aborted');
     expect(after?.error?.message).toContain('the canary looks wrong');
     expect(after?.error?.message).toContain('Wave 1 was rolled back');
-    expect((await platform.directory.get(tenant!))?.release).toBeUndefined();
-    expect(await openEmbeddedReleaseCatalog(join(dir, 'releases')).current()).toBe('builtin');
+    expect((await rig.platform.directory.get(tenant!))?.release).toBeUndefined();
+    expect(await openEmbeddedReleaseCatalog(join(rig.dir, 'releases')).current()).toBe('builtin');
     // Ended: nothing to abort. Not an upgrade: 404.
-    await expect(runner.abort(op.id)).rejects.toMatchObject({ status: 409, code: 'rollout_ended' });
-    await expect(runner.abort('op_nosuch')).rejects.toMatchObject({ status: 404 });
+    await expect(rig.runner.abort(op.id)).rejects.toMatchObject({ status: 409, code: 'rollout_ended' });
+    await expect(rig.runner.abort('op_nosuch')).rejects.toMatchObject({ status: 404 });
     // The next upgrade is not refused.
-    const next = await runner.start('r5', { observeMs: 0 });
+    const next = await rig.runner.start('r5', { observeMs: 0 });
     await until(ended(next.id));
-    expect((await operations.get(next.id))?.status).toBe('succeeded');
+    expect((await rig.operations.get(next.id))?.status).toBe('succeeded');
   });
 
   it('asked once every wave is done and the release is being made current is refused (409), not answered 202 and then ignored', async () => {
     const [tenant] = await dedicatedTenants(1);
-    publishRelease(dir, 'r7', { models: { finance: { version: '1.7.0', body: "version: '1.7.0'" } } });
-    const catalog = openEmbeddedReleaseCatalog(join(dir, 'releases'));
+    publishRelease(rig.dir, 'r7', { models: { finance: { version: '1.7.0', body: "version: '1.7.0'" } } });
+    const catalog = openEmbeddedReleaseCatalog(join(rig.dir, 'releases'));
     let asked: Promise<unknown> | undefined;
-    runner = createRolloutRunner({
-      directory: platform.directory,
-      queue: platform.queue,
-      stores: platform.stores,
-      operations,
+    rig.runner = createRolloutRunner({
+      ...rig.deps,
+      operations: rig.operations,
       // The operator's abort arrives as the driver makes the release current.
       catalog: {
         ...catalog,
         setCurrent: async (release: string) => {
-          const running = (await operations.listRunning()).find((o) => o.kind === 'rollout');
-          asked = runner!.abort(running!.id).then(
+          const running = (await rig.operations.listRunning()).find((o) => o.kind === 'rollout');
+          asked = rig.runner!.abort(running!.id).then(
             (op) => op,
             (error: unknown) => error,
           );
@@ -128,34 +94,29 @@ describe('aborting an upgrade', () => {
       pollMs: 10,
       retryMs: 10,
     });
-    const op = await runner.start('r7');
+    const op = await rig.runner.start('r7');
     await until(ended(op.id));
-    const after = await operations.get(op.id);
+    const after = await rig.operations.get(op.id);
     // What the operator was told matches what happened: the upgrade succeeded, so the abort was refused.
     expect(after?.status).toBe('succeeded');
     expect(await catalog.current()).toBe('r7');
-    expect((await platform.directory.get(tenant!))?.release).toBe('r7');
+    expect((await rig.platform.directory.get(tenant!))?.release).toBe('r7');
     expect(await asked).toMatchObject({ status: 409, code: 'rollout_ended' });
   });
 
   it('recorded where no driver runs (the API on Lambda) is carried out by the one that resumes it', async () => {
     await dedicatedTenants(1);
-    publishRelease(dir, 'r6', { models: { finance: { version: '1.6.0', body: "version: '1.6.0'" } } });
-    const api = createRolloutRunner({
-      directory: platform.directory,
-      queue: platform.queue,
-      stores: platform.stores,
-      operations,
-      catalog: openEmbeddedReleaseCatalog(join(dir, 'releases')),
+    publishRelease(rig.dir, 'r6', { models: { finance: { version: '1.6.0', body: "version: '1.6.0'" } } });
+    const api = rolloutRunner(rig, {
       drive: 'elsewhere',
     });
     const op = await api.start('r6');
     await api.abort(op.id);
-    expect((await operations.get(op.id))?.status).toBe('running');
-    runner = rollouts({ observeMs: 60_000 });
-    await runner.resume();
+    expect((await rig.operations.get(op.id))?.status).toBe('running');
+    rig.runner = rollouts({ observeMs: 60_000 });
+    await rig.runner.resume();
     await until(ended(op.id));
-    expect((await operations.get(op.id))?.error?.code).toBe('aborted');
+    expect((await rig.operations.get(op.id))?.error?.code).toBe('aborted');
   });
 });
 
@@ -164,9 +125,9 @@ describe('aborting an upgrade', () => {
 describe('an upgrade whose failure is permanent', () => {
   it('stops, failed with code rollout_failed, and says why', async () => {
     const [tenant] = await dedicatedTenants(1);
-    publishRelease(dir, 'r7', { models: { finance: { version: '1.7.0', body: "version: '1.7.0'" } } });
-    const catalog = openEmbeddedReleaseCatalog(join(dir, 'releases'));
-    runner = rollouts({
+    publishRelease(rig.dir, 'r7', { models: { finance: { version: '1.7.0', body: "version: '1.7.0'" } } });
+    const catalog = openEmbeddedReleaseCatalog(join(rig.dir, 'releases'));
+    rig.runner = rollouts({
       observeMs: 200,
       // The releases folder's file system fails as the pointer is written (the last step).
       catalog: {
@@ -178,36 +139,36 @@ describe('an upgrade whose failure is permanent', () => {
         },
       },
     });
-    const op = await runner.start('r7');
+    const op = await rig.runner.start('r7');
     await until(ended(op.id));
-    const after = await operations.get(op.id);
+    const after = await rig.operations.get(op.id);
     expect(after?.status).toBe('failed');
     expect(after?.error?.code).toBe('rollout_failed');
     expect(after?.error?.message).toMatch(/^The upgrade cannot go on: ENOENT/);
     expect(after?.error?.message).toContain('1 wave before it stay on r7');
     // Its waves were healthy and done: they keep the release.
-    expect((await platform.directory.get(tenant!))?.release).toBe('r7');
+    expect((await rig.platform.directory.get(tenant!))?.release).toBe('r7');
   });
 
   // Removed, the folder takes the release with it: a release withdrawn is neither deployed on nor kept.
   it('stops when the releases folder is removed, and leaves no tenant on the release it took away', async () => {
     const [tenant] = await dedicatedTenants(1);
-    publishRelease(dir, 'r9', { models: { finance: { version: '1.9.0', body: "version: '1.9.0'" } } });
-    runner = rollouts({ observeMs: 200 });
-    const op = await runner.start('r9');
-    rmSync(join(dir, 'releases'), { recursive: true, force: true });
+    publishRelease(rig.dir, 'r9', { models: { finance: { version: '1.9.0', body: "version: '1.9.0'" } } });
+    rig.runner = rollouts({ observeMs: 200 });
+    const op = await rig.runner.start('r9');
+    rmSync(join(rig.dir, 'releases'), { recursive: true, force: true });
     await until(ended(op.id));
-    const after = await operations.get(op.id);
+    const after = await rig.operations.get(op.id);
     expect(after?.error?.code).toBe('rollout_failed');
     expect(after?.error?.message).toMatch(/^The upgrade cannot go on: not_found: Release "r9", withdrawn/);
-    expect((await platform.directory.get(tenant!))?.release).toBeUndefined();
+    expect((await rig.platform.directory.get(tenant!))?.release).toBeUndefined();
   });
 
   it('stops after failing maxFailures times in a row, even where each failure looks passing', async () => {
     const [tenant] = await dedicatedTenants(1);
-    publishRelease(dir, 'r8', { models: { finance: { version: '1.8.0', body: "version: '1.8.0'" } } });
+    publishRelease(rig.dir, 'r8', { models: { finance: { version: '1.8.0', body: "version: '1.8.0'" } } });
     let calls = 0;
-    runner = rollouts({
+    rig.runner = rollouts({
       observeMs: 60_000,
       maxFailures: 3,
       alarms: async () => {
@@ -216,12 +177,12 @@ describe('an upgrade whose failure is permanent', () => {
         throw new Error('CloudWatch unavailable');
       },
     });
-    const op = await runner.start('r8');
+    const op = await rig.runner.start('r8');
     await until(ended(op.id));
-    const after = await operations.get(op.id);
+    const after = await rig.operations.get(op.id);
     expect(after?.error?.code).toBe('rollout_failed');
     expect(after?.error?.message).toContain('failed 3 times in a row; the last: CloudWatch unavailable');
     expect(after?.error?.message).toContain('Wave 1 was rolled back');
-    expect((await platform.directory.get(tenant!))?.release).toBeUndefined();
+    expect((await rig.platform.directory.get(tenant!))?.release).toBeUndefined();
   });
 });

@@ -1,20 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createSqliteOperationStore } from '../../src/adapters/embedded/operation-store.ts';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { finishOperation, newOperation } from '../../src/control/operations.ts';
-import { createRolloutRunner, type RolloutRunner } from '../../src/control/release-rollout.ts';
+import { createRolloutRunner } from '../../src/control/release-rollout.ts';
 import { createTenant } from '../../src/control/tenants.ts';
 import type { TenantId } from '../../src/core/ids.ts';
-import {
-  type EmbeddedPlatform,
-  openEmbeddedPlatform,
-  openEmbeddedReleaseCatalog,
-} from '../../src/entry/embedded-wiring.ts';
-import type { OperationStore } from '../../src/ports/operation-store.ts';
+import { openEmbeddedReleaseCatalog } from '../../src/entry/embedded-wiring.ts';
+import type { Operation } from '../../src/ports/operation-store.ts';
 import type { StoreProvider } from '../../src/ports/stores.ts';
-import { publishRelease } from './fixtures.ts';
+import { publishRelease, rolloutPlatform, rolloutRunner, until } from './fixtures.ts';
 
 // A dedicated tenant that leaves an upgrade while it runs (demoted, or offboarded) has its dedicated store
 // removed. The upgrade still sampled its health there, at its wave's baseline or while its wave was watched:
@@ -22,30 +15,7 @@ import { publishRelease } from './fixtures.ts';
 // so the upgrade was driven again until it gave up (`rollout_failed`), rolling back the wave in progress and
 // never making the release current, for the other tenants too.
 
-let dir: string;
-let platform: EmbeddedPlatform;
-let operations: OperationStore;
-let runner: RolloutRunner | undefined;
-
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'silopool-rollout-left-'));
-  platform = openEmbeddedPlatform(dir);
-  operations = createSqliteOperationStore(platform.db);
-});
-afterEach(async () => {
-  await runner?.stop();
-  runner = undefined;
-  await platform.close();
-  rmSync(dir, { recursive: true, force: true });
-});
-
-async function until(check: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const rig = rolloutPlatform('silopool-rollout-left-');
 
 /** Tenants whose dedicated store a test removed. */
 const removed = new Set<string>();
@@ -56,67 +26,75 @@ const removed = new Set<string>();
  * made here for the embedded stores, as the AWS store provider gives it for a deleted table.
  */
 function storesAnswering(kind: 'embedded' | 'aws'): StoreProvider {
-  if (kind === 'embedded') return platform.stores;
+  if (kind === 'embedded') return rig.platform.stores;
   return {
-    ...platform.stores,
+    ...rig.platform.stores,
     jobs(ref) {
       if (ref.kind === 'dedicated' && removed.has(ref.tenantId))
         throw Object.assign(new Error('Requested resource not found'), {
           name: 'ResourceNotFoundException',
           $fault: 'client',
         });
-      return platform.stores.jobs(ref);
+      return rig.platform.stores.jobs(ref);
     },
   };
 }
 /** What a demotion leaves (move-tenant.ts `switchPlacement`, then `removeOld`): shared, no release, no store. */
 async function demote(id: TenantId): Promise<void> {
-  const tenant = (await platform.directory.get(id))!;
+  const tenant = (await rig.platform.directory.get(id))!;
   const { release: _release, ...rest } = tenant;
-  await platform.directory.update(
+  await rig.platform.directory.update(
     { ...rest, placement: 'shared', version: tenant.version + 1, updatedAt: new Date().toISOString() },
     tenant.version,
   );
-  await platform.stores.destroy({ kind: 'dedicated', tenantId: id });
+  await rig.platform.stores.destroy({ kind: 'dedicated', tenantId: id });
   removed.add(id);
 }
 
 /** What an offboarding leaves: no tenant record, no store. */
 async function offboard(id: TenantId): Promise<void> {
-  await platform.directory.delete(id);
-  await platform.stores.destroy({ kind: 'dedicated', tenantId: id });
+  await rig.platform.directory.delete(id);
+  await rig.platform.stores.destroy({ kind: 'dedicated', tenantId: id });
   removed.add(id);
 }
 
+/** `n` dedicated tenants, their ids sorted: the first is the canary (wave 1), the next two wave 2, … */
+async function dedicated(prefix: string, n: number): Promise<TenantId[]> {
+  const ids: TenantId[] = [];
+  for (const letter of 'abcdefgh'.slice(0, n)) {
+    const id = `${prefix}-${letter}-${Math.random().toString(36).slice(2, 8)}` as TenantId;
+    await createTenant(rig.deps, { id, name: letter.toUpperCase(), placement: 'dedicated' });
+    ids.push(id);
+  }
+  return ids;
+}
+
 async function twoDedicated(prefix: string): Promise<[TenantId, TenantId]> {
-  const deps = { directory: platform.directory, queue: platform.queue, stores: platform.stores };
-  // Ids sorted: the first is the canary (wave 1), the second wave 2.
-  const a = `${prefix}-a-${Math.random().toString(36).slice(2, 8)}` as TenantId;
-  const b = `${prefix}-b-${Math.random().toString(36).slice(2, 8)}` as TenantId;
-  await createTenant(deps, { id: a, name: 'A', placement: 'dedicated' });
-  await createTenant(deps, { id: b, name: 'B', placement: 'dedicated' });
-  return [a, b];
+  const [a, b] = await dedicated(prefix, 2);
+  return [a!, b!];
 }
 
 /** The driver's errors (each one a failed try, driven again or ending the upgrade). */
 const errors: string[] = [];
 
-function rollout(stores: StoreProvider, leave: (calls: number) => Promise<void>) {
+function rollout(
+  stores: StoreProvider,
+  leave: (calls: number, tenants: readonly TenantId[]) => Promise<void>,
+) {
   let calls = 0;
-  runner = createRolloutRunner({
-    directory: platform.directory,
-    queue: platform.queue,
+  rig.runner = createRolloutRunner({
+    ...rig.deps,
     stores,
-    operations,
-    catalog: openEmbeddedReleaseCatalog(join(dir, 'releases')),
+    operations: rig.operations,
+    catalog: openEmbeddedReleaseCatalog(join(rig.dir, 'releases')),
     observeMs: 200,
     pollMs: 10,
     retryMs: 10,
     maxFailures: 3,
     alarms: {
       // Called at each wave's baseline and at each look while a wave is watched: the moment to leave.
-      async firing() {
-        await leave(++calls);
+      async firing(tenants) {
+        await leave(++calls, tenants);
         return [];
       },
     },
@@ -124,7 +102,7 @@ function rollout(stores: StoreProvider, leave: (calls: number) => Promise<void>)
       if (level === 'error') errors.push(`${message}: ${String(fields.error ?? fields.message)}`);
     },
   });
-  return runner;
+  return rig.runner;
 }
 
 describe('an upgrade whose tenant leaves it while it runs', () => {
@@ -139,7 +117,9 @@ describe('an upgrade whose tenant leaves it while it runs', () => {
     ] as const) {
       it(`goes on without a tenant ${how} before its wave (${backend} stores)`, async () => {
         const [a, b] = await twoDedicated(how.slice(0, 3));
-        publishRelease(dir, 'r7', { models: { finance: { version: '1.7.0', body: "version: '1.7.0'" } } });
+        publishRelease(rig.dir, 'r7', {
+          models: { finance: { version: '1.7.0', body: "version: '1.7.0'" } },
+        });
         let left = false;
         const op = await rollout(storesAnswering(backend), async () => {
           // Wave 1 (the canary, a) is being watched: b leaves before its wave begins.
@@ -149,33 +129,130 @@ describe('an upgrade whose tenant leaves it while it runs', () => {
           }
         }).start('r7');
         expect(JSON.parse(op.params.waves as string)).toEqual([[a], [b]]);
-        await until(async () => (await operations.get(op.id))?.status !== 'running');
-        const ended = await operations.get(op.id);
+        await until(async () => (await rig.operations.get(op.id))?.status !== 'running');
+        const ended = await rig.operations.get(op.id);
         expect(ended?.error).toBeUndefined();
         expect(ended?.status).toBe('succeeded');
         expect(errors).toEqual([]);
-        expect((await platform.directory.get(a))?.release).toBe('r7');
-        expect((await platform.directory.get(b))?.release).toBeUndefined();
+        expect((await rig.platform.directory.get(a))?.release).toBe('r7');
+        expect((await rig.platform.directory.get(b))?.release).toBeUndefined();
       });
 
       it(`goes on without a tenant ${how} while its wave is watched (${backend} stores)`, async () => {
         const [a, b] = await twoDedicated(how.slice(0, 3));
-        publishRelease(dir, 'r8', { models: { finance: { version: '1.8.0', body: "version: '1.8.0'" } } });
+        publishRelease(rig.dir, 'r8', {
+          models: { finance: { version: '1.8.0', body: "version: '1.8.0'" } },
+        });
         const op = await rollout(storesAnswering(backend), async (calls) => {
           // 1: wave 1's baseline; 2: its first look, once a is on r8.
           if (calls === 2) await leave(a);
         }).start('r8');
-        await until(async () => (await operations.get(op.id))?.status !== 'running');
-        const ended = await operations.get(op.id);
+        await until(async () => (await rig.operations.get(op.id))?.status !== 'running');
+        const ended = await rig.operations.get(op.id);
         expect(ended?.error).toBeUndefined();
         expect(ended?.status).toBe('succeeded');
         expect(errors).toEqual([]);
-        expect((await platform.directory.get(a))?.release).toBeUndefined();
-        expect((await platform.directory.get(b))?.release).toBe('r8');
+        expect((await rig.platform.directory.get(a))?.release).toBeUndefined();
+        expect((await rig.platform.directory.get(b))?.release).toBe('r8');
       });
     }
   }
 });
+
+// A wave's tenants that left the upgrade were skipped (not deployed to, not watched), and a wave left with
+// nobody read "healthy": a canary demoted or offboarded before its wave, or while it was watched, left the
+// next, larger wave to go out with no tenant of the upgrade watched on the release before it.
+describe('an upgrade whose canary leaves it', () => {
+  for (const [how, leave] of [
+    ['demoted', demote],
+    ['offboarded', offboard],
+  ] as const) {
+    it(`${how} before its wave, takes the next tenant as its canary`, async () => {
+      const [a, b, c] = await dedicated(how.slice(0, 3), 3);
+      publishRelease(rig.dir, 'r12', {
+        models: { finance: { version: '1.12.0', body: "version: '1.12.0'" } },
+      });
+      // Planned (the API on Lambda records it), then the canary leaves before a driver reaches its wave.
+      const planned = await rolloutRunner(rig, {
+        drive: 'elsewhere',
+      }).start('r12', { observeMs: 200 });
+      expect(JSON.parse(planned.params.waves as string)).toEqual([[a], [b, c]]);
+      await leave(a!);
+      const watched: (readonly TenantId[])[] = [];
+      await rollout(rig.platform.stores, async (_calls, tenants) => {
+        watched.push([...tenants]);
+      }).resume();
+      await until(async () => (await rig.operations.get(planned.id))?.status !== 'running');
+      const ended = (await rig.operations.get(planned.id))!;
+      expect(ended.status).toBe('succeeded');
+      expect(JSON.parse(ended.params.waves as string)).toEqual([[b], [c]]);
+      expect(ended.steps.map((step) => step.name)).toEqual([
+        'wave 1 (canary): 1 tenant',
+        'wave 2: 1 tenant',
+        'make the release current for shared tenants',
+      ]);
+      expect(ended.steps[0]?.detail).toContain(`${b} is the canary: ${a} left the upgrade`);
+      // b alone was watched on r12 before c was deployed to.
+      const looks = watched.map((tenants) => tenants.join(', '));
+      expect(new Set(looks)).toEqual(new Set([b, c]));
+      expect(looks.lastIndexOf(b!)).toBeLessThan(looks.indexOf(c!));
+      expect((await rig.platform.directory.get(b!))?.release).toBe('r12');
+      expect((await rig.platform.directory.get(c!))?.release).toBe('r12');
+    });
+
+    it(`${how} while its wave is watched, takes the next tenant as its canary`, async () => {
+      const [a, b, c] = await dedicated(how.slice(0, 3), 3);
+      publishRelease(rig.dir, 'r13', {
+        models: { finance: { version: '1.13.0', body: "version: '1.13.0'" } },
+      });
+      const watched: (readonly TenantId[])[] = [];
+      const op = await rollout(rig.platform.stores, async (calls, tenants) => {
+        watched.push([...tenants]);
+        // 1: wave 1's baseline; 2: its first look, once a is on r13.
+        if (calls === 2) await leave(a!);
+      }).start('r13');
+      await until(async () => (await rig.operations.get(op.id))?.status !== 'running');
+      const ended = (await rig.operations.get(op.id))!;
+      expect(ended.status).toBe('succeeded');
+      expect(JSON.parse(ended.params.waves as string)).toEqual([[a], [b], [c]]);
+      expect(ended.steps.map((step) => step.name)).toEqual([
+        'wave 1 (canary): 1 tenant',
+        'wave 2 (canary): 1 tenant',
+        'wave 3: 1 tenant',
+        'make the release current for shared tenants',
+      ]);
+      expect(watched.every((tenants) => tenants.length === 1)).toBe(true);
+      expect((await rig.platform.directory.get(c!))?.release).toBe('r13');
+    });
+  }
+});
+
+/** A demotion of `id` under way (its operation running, `move` on the tenant), as move-tenant.ts begins one. */
+async function beginDemotion(id: TenantId): Promise<Operation> {
+  const demotion = newOperation('move', id, ['drain'], { from: 'dedicated', to: 'shared' });
+  await rig.operations.create(demotion);
+  const tenant = (await rig.platform.directory.get(id))!;
+  await rig.platform.directory.update(
+    {
+      ...tenant,
+      move: { operationId: demotion.id, from: 'dedicated', to: 'shared', phase: 'draining' },
+      version: tenant.version + 1,
+    },
+    tenant.version,
+  );
+  return demotion;
+}
+
+/** The demotion rolled back: the tenant stays dedicated, no `move`, its operation failed. */
+async function rollBackDemotion(id: TenantId, demotion: Operation): Promise<void> {
+  const moving = (await rig.platform.directory.get(id))!;
+  const { move: _move, ...rest } = moving;
+  await rig.platform.directory.update({ ...rest, version: moving.version + 1 }, moving.version);
+  await finishOperation(rig.operations, demotion.id, 'failed', {
+    code: 'move_failed',
+    message: 'rolled back',
+  });
+}
 
 // A wave's tenant that was being moved (a demotion under way) was skipped: nothing deployed, its wave
 // "healthy" with nobody on the release. Were it the canary, the next, larger wave went out with no canary
@@ -184,40 +261,23 @@ describe('an upgrade whose tenant leaves it while it runs', () => {
 describe('an upgrade whose tenant is being moved when its wave comes', () => {
   it('deploys to it once its move has ended, and watches it', async () => {
     const [a, b] = await twoDedicated('mov');
-    const tenant = (await platform.directory.get(a))!;
-    const demotion = newOperation('move', a, ['drain'], { from: 'dedicated', to: 'shared' });
-    await operations.create(demotion);
-    const moving = await platform.directory.update(
-      {
-        ...tenant,
-        move: { operationId: demotion.id, from: 'dedicated', to: 'shared', phase: 'draining' },
-        version: tenant.version + 1,
-      },
-      tenant.version,
-    );
-    publishRelease(dir, 'r10', { models: { finance: { version: '1.10.0', body: "version: '1.10.0'" } } });
-    runner = createRolloutRunner({
-      directory: platform.directory,
-      queue: platform.queue,
-      stores: platform.stores,
-      operations,
-      catalog: openEmbeddedReleaseCatalog(join(dir, 'releases')),
+    const demotion = await beginDemotion(a);
+    publishRelease(rig.dir, 'r10', { models: { finance: { version: '1.10.0', body: "version: '1.10.0'" } } });
+    rig.runner = rolloutRunner(rig, {
       observeMs: 100,
       pollMs: 10,
       retryMs: 10,
     });
-    const op = await runner.start('r10');
+    const op = await rig.runner.start('r10');
     // The demotion rolls back a moment later: the canary stays dedicated.
     await new Promise((r) => setTimeout(r, 150));
-    const { move: _move, ...rest } = (await platform.directory.get(a))!;
-    await platform.directory.update({ ...rest, version: moving.version + 1 }, moving.version);
-    await finishOperation(operations, demotion.id, 'failed', { code: 'move_failed', message: 'rolled back' });
-    await until(async () => (await operations.get(op.id))?.status !== 'running');
-    const ended = await operations.get(op.id);
+    await rollBackDemotion(a, demotion);
+    await until(async () => (await rig.operations.get(op.id))?.status !== 'running');
+    const ended = await rig.operations.get(op.id);
     expect(ended?.status).toBe('succeeded');
     // Deployed to and watched: the canary's wave is of one tenant on the release.
-    expect((await platform.directory.get(a))?.release).toBe('r10');
-    expect((await platform.directory.get(b))?.release).toBe('r10');
+    expect((await rig.platform.directory.get(a))?.release).toBe('r10');
+    expect((await rig.platform.directory.get(b))?.release).toBe('r10');
     expect(ended?.steps[0]?.detail).toBe('1 tenant on r10, healthy');
   });
 });
@@ -233,15 +293,12 @@ describe('a wave rolled back while one of its tenants is being moved', () => {
         : 'rolls that tenant back too, once its move has ended',
       async () => {
         const [a] = await twoDedicated('rbk');
-        publishRelease(dir, 'r11', { models: { finance: { version: '1.11.0', body: "version: '1.11.0'" } } });
-        const demotion = newOperation('move', a, ['drain'], { from: 'dedicated', to: 'shared' });
+        publishRelease(rig.dir, 'r11', {
+          models: { finance: { version: '1.11.0', body: "version: '1.11.0'" } },
+        });
+        let demotion: Operation | undefined;
         let calls = 0;
-        runner = createRolloutRunner({
-          directory: platform.directory,
-          queue: platform.queue,
-          stores: platform.stores,
-          operations,
-          catalog: openEmbeddedReleaseCatalog(join(dir, 'releases')),
+        rig.runner = rolloutRunner(rig, {
           observeMs: 60_000,
           pollMs: 10,
           retryMs: 10,
@@ -249,46 +306,31 @@ describe('a wave rolled back while one of its tenants is being moved', () => {
             async firing() {
               // 1: the canary's baseline; 2: its first look, on r11: a demotion of it begins, and an alarm fires.
               if (++calls !== 2) return [];
-              await operations.create(demotion);
-              const tenant = (await platform.directory.get(a))!;
-              await platform.directory.update(
-                {
-                  ...tenant,
-                  move: { operationId: demotion.id, from: 'dedicated', to: 'shared', phase: 'draining' },
-                  version: tenant.version + 1,
-                },
-                tenant.version,
-              );
+              demotion = await beginDemotion(a);
               return [{ tenantId: a, name: 'errors', reason: 'the wave failed' }];
             },
           },
         });
-        const op = await runner.start('r11');
+        const op = await rig.runner.start('r11');
         await until(async () => calls >= 2);
         if (stopFirst) {
           // A runner stopping while the rollback waits: the upgrade stays running, for the next driver to end.
           await until(async () =>
-            /waiting for the move/.test((await operations.get(op.id))?.steps[0]?.detail ?? ''),
+            /waiting for the move/.test((await rig.operations.get(op.id))?.steps[0]?.detail ?? ''),
           );
-          await runner.stop();
-          runner = undefined;
-          expect((await operations.get(op.id))?.status).toBe('running');
+          await rig.runner.stop();
+          rig.runner = undefined;
+          expect((await rig.operations.get(op.id))?.status).toBe('running');
           return;
         }
         // The demotion rolls back a moment later: the tenant stays dedicated.
         await new Promise((r) => setTimeout(r, 150));
-        const moving = (await platform.directory.get(a))!;
-        const { move: _move, ...rest } = moving;
-        await platform.directory.update({ ...rest, version: moving.version + 1 }, moving.version);
-        await finishOperation(operations, demotion.id, 'failed', {
-          code: 'move_failed',
-          message: 'rolled back',
-        });
-        await until(async () => (await operations.get(op.id))?.status !== 'running');
-        const ended = await operations.get(op.id);
+        await rollBackDemotion(a, demotion!);
+        await until(async () => (await rig.operations.get(op.id))?.status !== 'running');
+        const ended = await rig.operations.get(op.id);
         expect(ended?.error?.code).toBe('rolled_back');
-        expect((await platform.directory.get(a))?.placement).toBe('dedicated');
-        expect((await platform.directory.get(a))?.release).toBeUndefined();
+        expect((await rig.platform.directory.get(a))?.placement).toBe('dedicated');
+        expect((await rig.platform.directory.get(a))?.release).toBeUndefined();
       },
     );
 });

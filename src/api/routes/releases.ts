@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { operationView } from '../../control/operations.ts';
-import { allTenants, type RolloutRunner } from '../../control/release-rollout.ts';
+import type { RolloutRunner } from '../../control/release-rollout.ts';
 import { type ReleaseSettingsDeps, releaseView, setPins, setRegion } from '../../control/release-settings.ts';
+import { allTenants } from '../../control/tenants.ts';
 import { NotFoundError, ReleasePointerError } from '../../core/errors.ts';
 import { parseTenantId } from '../../core/ids.ts';
 import { tenantView } from './admin.ts';
