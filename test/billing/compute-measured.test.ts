@@ -1,4 +1,3 @@
-import type { SQSRecord } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { settleDeadLetter } from '../../src/control/dead-letter-settler.ts';
 import { redriveJob } from '../../src/control/job-actions.ts';
@@ -14,14 +13,12 @@ import { encodeJobMessage } from '../../src/core/messages.ts';
 import { sharedQueueName } from '../../src/core/placement.ts';
 import { jobLimitsFor } from '../../src/core/tenant.ts';
 import { usageOfFinishedJob } from '../../src/core/usage.ts';
-import { createJobHandler } from '../../src/functions/model-handler.ts';
 import { nextVersion } from '../../src/ports/job-store.ts';
-import { laneDataFor } from '../../src/ports/placement-data.ts';
 import { tenantDataAt } from '../../src/ports/stores.ts';
-import { toSqsEvent } from '../../src/runtime/sqs-event.ts';
 import { makeJob } from '../contract/fixtures.ts';
 import { tempPlatforms } from '../support/embedded-platform.ts';
 import { newTenantId } from '../support/server.ts';
+import { ALL, advance, measuredDelivery, T0 } from './measured-delivery.ts';
 
 // Compute is billed for the time the platform measured a function running the job (core/attempt-time.ts),
 // never for the time until the server settled it. Real SQLite stores and queue; the clock is a fake Date
@@ -30,17 +27,10 @@ import { newTenantId } from '../support/server.ts';
 const openPlatform = tempPlatforms('compute');
 const QUEUE = sharedQueueName('finance');
 const MB = 512;
-const T0 = Date.parse('2026-11-10T09:00:00.000Z');
-const ALL = { from: '2026-01-01', to: '2027-12-31' };
 
 afterEach(() => {
   vi.useRealTimers();
 });
-
-/** The fake clock, moved forward by `ms`. */
-function advance(ms: number): void {
-  vi.setSystemTime(Date.now() + ms);
-}
 
 async function setUp() {
   vi.useFakeTimers({ toFake: ['Date'] });
@@ -54,43 +44,9 @@ async function setUp() {
   // The message as a redelivery gets it: tests that need the queue empty (a lost message) take it out.
   const [message] = await platform.queue.receive(QUEUE, { maxMessages: 1, visibilityTimeoutSec: 3600 });
   const body = encodeJobMessage({ tenantId: id, jobId: job.id, model: 'finance' });
-  /**
-   * The model function on the real stores, whose workbook put takes `putMs` each (the fake clock moves
-   * on) and fails while `failing` says so (a platform fault: the attempt is retried).
-   */
+  // The workbook put takes `putMs` each and fails while `failing` (measured-delivery.ts).
   const run = { putMs: 0, failing: false };
-  const handle = createJobHandler({
-    directory: platform.directory,
-    maxReceiveCount: 5,
-    async dataFor(t, jobId, lane) {
-      const real = await laneDataFor(platform.stores)(t, jobId, lane);
-      return {
-        ...real,
-        objects: {
-          ...real.objects,
-          async put(key, bytes, contentType) {
-            advance(run.putMs);
-            if (run.failing) throw new Error('EIO: the disk went away');
-            return real.objects.put(key, bytes, contentType);
-          },
-        },
-      };
-    },
-  });
-  const deliver = (receiveCount: number) => {
-    const [record] = toSqsEvent(QUEUE, [
-      {
-        messageId: `m-${job.id}`,
-        receiptHandle: `r-${job.id}-${receiveCount}`,
-        body,
-        attributes: {},
-        receiveCount,
-        sentAt: T0,
-        firstReceivedAt: T0,
-      },
-    ]).Records as [SQSRecord];
-    return handle(record);
-  };
+  const deliver = measuredDelivery(platform, { queue: QUEUE, jobId: job.id, body }, run);
   /** What a delivery whose process crashed left: its `running` commit and one progress write `afterMs` in. */
   const crashedAttempt = async (afterMs?: number) => {
     const found = (await data.jobs.get(job.id))!;

@@ -1,4 +1,3 @@
-import type { SQSRecord } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { settleDeadLetter } from '../../src/control/dead-letter-settler.ts';
 import { ensureQueue } from '../../src/control/lanes.ts';
@@ -9,28 +8,20 @@ import { parseTenantId } from '../../src/core/ids.ts';
 import { encodeJobMessage } from '../../src/core/messages.ts';
 import { laneFor } from '../../src/core/placement.ts';
 import type { Placement, TenantConfig } from '../../src/core/tenant.ts';
-import { createJobHandler } from '../../src/functions/model-handler.ts';
-import { laneDataFor } from '../../src/ports/placement-data.ts';
 import { tenantDataAt } from '../../src/ports/stores.ts';
-import { toSqsEvent } from '../../src/runtime/sqs-event.ts';
 import { tempPlatforms } from '../support/embedded-platform.ts';
 import { newTenantId } from '../support/server.ts';
+import { ALL, advance, measuredDelivery, T0 } from './measured-delivery.ts';
 
 // Compute is billed at the memory each attempt ran with, as the function that ran it recorded it on the
 // job record (docs/billing.md, "Compute"): never at a 512 MB guess. Real SQLite stores and queue; the clock
 // is a fake Date moved by hand, so every expected figure is worked out here as ms × MB.
 
 const openPlatform = tempPlatforms('memory');
-const T0 = Date.parse('2026-11-10T09:00:00.000Z');
-const ALL = { from: '2026-01-01', to: '2027-12-31' };
 
 afterEach(() => {
   vi.useRealTimers();
 });
-
-function advance(ms: number): void {
-  vi.setSystemTime(Date.now() + ms);
-}
 
 /**
  * One tenant with one finance job, and its model function as its host wires it: `memory.mb` is the memory
@@ -51,40 +42,12 @@ async function setUp(placement: Placement, config: Partial<TenantConfig> = {}) {
   const body = encodeJobMessage({ tenantId: id, jobId: job.id, model: 'finance' });
   const run = { putMs: 0, failing: false, hang: false };
   const memory = { mb: 512 };
-  const handle = createJobHandler({
-    directory: platform.directory,
-    maxReceiveCount: 5,
-    memoryMb: () => memory.mb,
-    async dataFor(t, jobId, ref) {
-      const real = await laneDataFor(platform.stores)(t, jobId, ref);
-      return {
-        ...real,
-        objects: {
-          ...real.objects,
-          async put(key, bytes, contentType) {
-            advance(run.putMs);
-            if (run.hang) return new Promise<never>(() => undefined);
-            if (run.failing) throw new Error('EIO: the disk went away');
-            return real.objects.put(key, bytes, contentType);
-          },
-        },
-      };
-    },
-  });
-  const deliver = (receiveCount: number) => {
-    const [record] = toSqsEvent(lane.queue, [
-      {
-        messageId: `m-${job.id}`,
-        receiptHandle: `r-${job.id}-${receiveCount}`,
-        body,
-        attributes: {},
-        receiveCount,
-        sentAt: T0,
-        firstReceivedAt: T0,
-      },
-    ]).Records as [SQSRecord];
-    return handle(record);
-  };
+  const deliver = measuredDelivery(
+    platform,
+    { queue: lane.queue, jobId: job.id, body },
+    run,
+    () => memory.mb,
+  );
   /** A delivery whose process dies while it runs, after one progress write `evidenceMs` into the attempt. */
   const crashingDelivery = async (receiveCount: number, evidenceMs: number) => {
     run.hang = true;

@@ -4,23 +4,12 @@ import type { FundsInput } from '../../src/models/funds/schema.ts';
 import { getModel } from '../../src/models/registry.ts';
 import { resolveInput } from '../../src/models/rules.ts';
 import { loadIntoEngine } from './engine.ts';
+import { fee, fund } from './funds-raw.ts';
 import { irrByBisection } from './irr-bisection.ts';
 import { readXlsx } from './xlsx-read.ts';
 
 const funds = getModel('funds');
 const fundInput = (raw: object) => resolveInput(funds, {}, raw).effectiveInput as FundsInput;
-const fee = (rate: number, basis = 'committed') => ({ managementFee: { rate, basis } });
-
-// No bow, no yield (NAV goes out at the end), no carry.
-const plain = { bow: 0, yield: 0, carry: { rate: 0, hurdleRate: 0, catchUp: 1, waterfall: 'european' } };
-const fund = (L: number, calls: number, P: number, g: number, more: object) => ({
-  ...plain,
-  fundLifeYears: L,
-  contributionRates: calls,
-  periodsPerYear: P,
-  growthRate: g,
-  ...more,
-});
 
 describe('funds Summary IRRs after edits to IRRs far from the job’s (HyperFormula)', () => {
   // Session 24: the live IRR tried IRR from the job's root, 0 and −50 % per period; edits that took the IRR to

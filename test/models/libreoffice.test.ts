@@ -11,6 +11,7 @@ import type { FundsInput } from '../../src/models/funds/schema.ts';
 import { getModel } from '../../src/models/registry.ts';
 import { resolveInput } from '../../src/models/rules.ts';
 import { STYLE_ORDER } from '../../src/models/xlsx/styles.ts';
+import { fee, fund } from './funds-raw.ts';
 import { irrByBisection } from './irr-bisection.ts';
 import { readXlsx } from './xlsx-read.ts';
 
@@ -571,21 +572,6 @@ describe.skipIf(!hasSoffice)(
         edits: [string, number][];
         editedRaw: object;
       };
-      const fee = (rate: number, basis = 'committed') => ({ managementFee: { rate, basis } });
-      // No bow, no yield (NAV goes out at the end), no carry.
-      const plain = {
-        bow: 0,
-        yield: 0,
-        carry: { rate: 0, hurdleRate: 0, catchUp: 1, waterfall: 'european' },
-      };
-      const fund = (L: number, calls: number, P: number, g: number, more: object) => ({
-        ...plain,
-        fundLifeYears: L,
-        contributionRates: calls,
-        periodsPerYear: P,
-        growthRate: g,
-        ...more,
-      });
       const cases: Edit[] = [
         // Growth −99 % a year: net IRR −99.00003 % a year, gross −99 %.
         {

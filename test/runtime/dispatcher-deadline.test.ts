@@ -109,6 +109,14 @@ async function until(what: string, check: () => boolean, timeoutMs = 10_000): Pr
   }
 }
 
+/** Until the directory was asked for two distinct tenants of `hung`: both places of a dispatcher are held. */
+function untilTwoHungReads(calls: string[], hung: TenantId[]): Promise<void> {
+  return until(
+    'two hung reads',
+    () => new Set(calls.filter((id) => hung.includes(id as TenantId))).size >= 2,
+  );
+}
+
 const policy = parseWebhookTargetPolicy({ allowHttp: 'true', allowHosts: '127.0.0.1' });
 const secret = `whsec_${Buffer.from('0123456789abcdef0123456789abcdef').toString('base64')}`;
 
@@ -136,10 +144,7 @@ describe('delivery deadlines: a handler that never settles frees its place', () 
     });
     cleanups.push(() => dispatcher.stop());
     // Both places are held by deliveries waiting on a directory that never answers.
-    await until(
-      'two hung reads',
-      () => new Set(calls.filter((id) => hung.includes(id as TenantId))).size >= 2,
-    );
+    await untilTwoHungReads(calls, hung);
     await queue.send(WEBHOOK_QUEUE, webhookMessageFor(job));
     await until('the delivery after the hangs', () => receiver.jobs.includes(job.id));
     expect(errors.some((e) => e instanceof DeliveryDeadlineError)).toBe(true);
@@ -193,10 +198,7 @@ describe('delivery deadlines: a handler that never settles frees its place', () 
       onError: (error) => errors.push(error),
     });
     cleanups.push(() => dispatcher.stop());
-    await until(
-      'two hung reads',
-      () => new Set(calls.filter((id) => hung.includes(id as TenantId))).size >= 2,
-    );
+    await untilTwoHungReads(calls, hung);
     const message = notificationMessageFor(makeJob(gone, { status: 'succeeded' }));
     await queue.send(NOTIFICATION_QUEUE, message);
     await until('the message after the hangs', () => queue.deleted.includes(message.body));

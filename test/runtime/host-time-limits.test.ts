@@ -73,6 +73,25 @@ function host(platform: EmbeddedPlatform, settled: string[], maxTimeLimitMs?: nu
   return started;
 }
 
+/**
+ * Starts the host (its maximum `maxTimeLimitMs`) with one stand-in thread that claims `message` and hangs, and
+ * waits until the host has ended that thread (later threads are idle). Returns the queues the host settled.
+ */
+async function hangUntilEnded(
+  platform: EmbeddedPlatform,
+  message: HeldMessage,
+  maxTimeLimitMs?: number,
+): Promise<string[]> {
+  const before = standInThreads.length;
+  setThreadStandIn(startsAndHangs(message));
+  const settled: string[] = [];
+  host(platform, settled, maxTimeLimitMs);
+  await vi.waitFor(() => expect(standInThreads.length - before).toBe(1), { timeout: 5000 });
+  setThreadStandIn(READY);
+  await vi.waitFor(() => expect(threadEnded(standInThreads[before]!)).toBe(true), { timeout: 5000 });
+  return settled;
+}
+
 describe("the function host's time limits", () => {
   it("a dedicated lane's job on the pool has its function's timeout, and is retried past it (not failed)", async () => {
     const platform = await setUp();
@@ -84,14 +103,8 @@ describe("the function host's time limits", () => {
       }),
     );
     const message = await claim(platform, dedicatedQueueName(tenantId, 'finance'), tenantId);
-    const before = standInThreads.length;
-    setThreadStandIn(startsAndHangs(message));
-    const settled: string[] = [];
-    host(platform, settled);
-    await vi.waitFor(() => expect(standInThreads.length - before).toBe(1), { timeout: 5000 });
-    setThreadStandIn(READY);
     // Before: no limit, held for good.
-    await vi.waitFor(() => expect(threadEnded(standInThreads[before]!)).toBe(true), { timeout: 5000 });
+    const settled = await hangUntilEnded(platform, message);
     // A Lambda's timeout is retried: the job is not settled as `timeout`, the message comes back.
     await vi.waitFor(
       async () =>
@@ -106,13 +119,7 @@ describe("the function host's time limits", () => {
   it('a job of a tenant the directory cannot find has the platform maximum', async () => {
     const platform = await setUp();
     const message = await claim(platform, sharedQueueName('finance'), randomTenantId('gone'));
-    const before = standInThreads.length;
-    setThreadStandIn(startsAndHangs(message));
-    const settled: string[] = [];
-    host(platform, settled, 300);
-    await vi.waitFor(() => expect(standInThreads.length - before).toBe(1), { timeout: 5000 });
-    setThreadStandIn(READY);
-    await vi.waitFor(() => expect(threadEnded(standInThreads[before]!)).toBe(true), { timeout: 5000 });
+    const settled = await hangUntilEnded(platform, message, 300);
     await vi.waitFor(() => expect(settled).toEqual([message.queue]), { timeout: 3000 });
   }, 20_000);
 
@@ -123,13 +130,7 @@ describe("the function host's time limits", () => {
       makeTenant(tenantId, { config: { ...emptyConfig(), limits: { jobTimeoutSec: 1 } } }),
     );
     const message = await claim(platform, sharedQueueName('finance'), tenantId);
-    const before = standInThreads.length;
-    setThreadStandIn(startsAndHangs(message));
-    const settled: string[] = [];
-    host(platform, settled);
-    await vi.waitFor(() => expect(standInThreads.length - before).toBe(1), { timeout: 5000 });
-    setThreadStandIn(READY);
-    await vi.waitFor(() => expect(threadEnded(standInThreads[before]!)).toBe(true), { timeout: 5000 });
+    const settled = await hangUntilEnded(platform, message);
     await vi.waitFor(() => expect(settled).toEqual([message.queue]), { timeout: 3000 });
   }, 20_000);
 });

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll } from 'vitest';
 import type * as Prebuilt from '../../src/runtime/prebuilt.ts';
+import type { FunctionThreadsOptions } from '../../src/runtime/worker-pool.ts';
 
 // Stand-in function processes: small CommonJS scripts that speak the child protocol (or break it) in place
 // of the prebuilt bundle, forked the way the runtime forks a function process. A test file that mocks
@@ -157,4 +158,16 @@ export async function prebuiltStartingStandInThreads(
     return worker;
   };
   return { ...actual, startPrebuiltWorker };
+}
+
+/** The settings of a pool whose threads are the stand-in: one thread a core, one job at a time, no extra queues. */
+export function standInThreadSettings(): FunctionThreadsOptions['settings'] {
+  return {
+    factory: { module: 'stand-in', prebuilt: 'function-thread-embedded', options: {} },
+    cores: 1,
+    perThread: 1,
+    batchSize: 1,
+    visibilityTimeoutSec: 30,
+    queues: [],
+  };
 }

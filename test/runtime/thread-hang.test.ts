@@ -8,7 +8,7 @@ import {
   type FunctionThreads,
   type FunctionThreadsOptions,
 } from '../../src/runtime/worker-pool.ts';
-import { setThreadStandIn, standInThreads, tempDir, threadEnded } from './stand-in.ts';
+import { setThreadStandIn, standInThreadSettings, standInThreads, tempDir, threadEnded } from './stand-in.ts';
 
 // Shared function threads that hang after they are ready, as stand-in threads (stand-in.ts). Two ways one held
 // its slot, and what it claimed, for good: hung on a message whose time limit could not be looked up (a
@@ -68,14 +68,7 @@ function pool(options: Partial<FunctionThreadsOptions>, messages: Queue = openQu
     size: 1,
     messages,
     onError: (error) => errors.push(String((error as Error)?.message ?? error)),
-    settings: {
-      factory: { module: 'stand-in', prebuilt: 'function-thread-embedded', options: {} },
-      cores: 1,
-      perThread: 1,
-      batchSize: 1,
-      visibilityTimeoutSec: 30,
-      queues: [],
-    },
+    settings: standInThreadSettings(),
     ...options,
   });
   pools.push(threads);

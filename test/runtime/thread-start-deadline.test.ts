@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { openDatabase } from '../../src/adapters/embedded/database.ts';
 import { createSqliteMessageQueue } from '../../src/adapters/embedded/message-queue.ts';
 import { createFunctionThreads, type FunctionThreads } from '../../src/runtime/worker-pool.ts';
-import { setThreadStandIn, standInThreads, tempDir, threadEnded } from './stand-in.ts';
+import { setThreadStandIn, standInThreadSettings, standInThreads, tempDir, threadEnded } from './stand-in.ts';
 
 // Shared function threads that hang while they load, as stand-in threads started in place of the prebuilt
 // `function-thread-embedded` (stand-in.ts). One that neither posted `ready` nor exited held its slot for good
@@ -34,14 +34,7 @@ function poolOf(size: number, startTimeoutMs?: number): { pool: FunctionThreads;
     ...(startTimeoutMs !== undefined ? { startTimeoutMs } : {}),
     messages: createSqliteMessageQueue(openDatabase(join(dir, `${pools.length}-${Date.now()}.sqlite`))),
     onError: (error) => errors.push(String((error as Error)?.message ?? error)),
-    settings: {
-      factory: { module: 'stand-in', prebuilt: 'function-thread-embedded', options: {} },
-      cores: 1,
-      perThread: 1,
-      batchSize: 1,
-      visibilityTimeoutSec: 30,
-      queues: [],
-    },
+    settings: standInThreadSettings(),
   });
   pools.push(pool);
   return { pool, errors };

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/adapters/embedded/database.ts';
 import { createSqliteMessageQueue } from '../../src/adapters/embedded/message-queue.ts';
+import type { MessageQueue } from '../../src/ports/message-queue.ts';
 import { createFunctionThreads, type FunctionThreads } from '../../src/runtime/worker-pool.ts';
 
 const dirs: string[] = [];
@@ -13,6 +14,35 @@ afterEach(async () => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
+/** A pool of one shared function thread on `queue`, its stores in `dataDir`; its errors' messages go to `errors`. */
+function startPool(
+  queue: MessageQueue,
+  dataDir: string,
+  errors: string[],
+  options: { livenessTimeoutMs?: number } = {},
+): void {
+  pools.push(
+    createFunctionThreads({
+      size: 1,
+      messages: queue,
+      ...options,
+      onError: (error) => errors.push(String((error as Error)?.message ?? error)),
+      settings: {
+        factory: {
+          module: new URL('../../src/entry/embedded-wiring.ts', import.meta.url).href,
+          prebuilt: 'function-thread-embedded',
+          options: { dataDir },
+        },
+        cores: 1,
+        perThread: 1,
+        batchSize: 1,
+        visibilityTimeoutSec: 30,
+        queues: [],
+      },
+    }),
+  );
+}
+
 describe('shared function threads that cannot start', () => {
   it('are replaced after a growing wait, with an error that says the thread did not start', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'silopool-pool-start-'));
@@ -21,25 +51,7 @@ describe('shared function threads that cannot start', () => {
     // A DATA_DIR below a plain file: the thread's factory cannot open its stores, every start fails.
     writeFileSync(join(dir, 'file'), '');
     const errors: string[] = [];
-    pools.push(
-      createFunctionThreads({
-        size: 1,
-        messages: queue,
-        onError: (error) => errors.push(String((error as Error)?.message ?? error)),
-        settings: {
-          factory: {
-            module: new URL('../../src/entry/embedded-wiring.ts', import.meta.url).href,
-            prebuilt: 'function-thread-embedded',
-            options: { dataDir: join(dir, 'file', 'data') },
-          },
-          cores: 1,
-          perThread: 1,
-          batchSize: 1,
-          visibilityTimeoutSec: 30,
-          queues: [],
-        },
-      }),
-    );
+    startPool(queue, join(dir, 'file', 'data'), errors);
     await new Promise((resolve) => setTimeout(resolve, 3000));
     // Replaced at once, a thread that fails at start was started (and logged) about ten times a second,
     // for as long as the server ran.
@@ -55,26 +67,7 @@ describe('a shared function thread that runs no job', () => {
     dirs.push(dir);
     const queue = createSqliteMessageQueue(openDatabase(join(dir, 'q.sqlite')), { pollIntervalMs: 20 });
     const errors: string[] = [];
-    pools.push(
-      createFunctionThreads({
-        size: 1,
-        messages: queue,
-        livenessTimeoutMs: 200,
-        onError: (error) => errors.push(String((error as Error)?.message ?? error)),
-        settings: {
-          factory: {
-            module: new URL('../../src/entry/embedded-wiring.ts', import.meta.url).href,
-            prebuilt: 'function-thread-embedded',
-            options: { dataDir: join(dir, 'data') },
-          },
-          cores: 1,
-          perThread: 1,
-          batchSize: 1,
-          visibilityTimeoutSec: 30,
-          queues: [],
-        },
-      }),
-    );
+    startPool(queue, join(dir, 'data'), errors, { livenessTimeoutMs: 200 });
     await new Promise((resolve) => setTimeout(resolve, 3000));
     expect(errors).toEqual([]);
   });
