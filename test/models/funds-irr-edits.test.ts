@@ -4,7 +4,7 @@ import type { FundsInput } from '../../src/models/funds/schema.ts';
 import { getModel } from '../../src/models/registry.ts';
 import { resolveInput } from '../../src/models/rules.ts';
 import { loadIntoEngine } from './engine.ts';
-import { fee, fund } from './funds-raw.ts';
+import { fee, fund, SUMMARY_IRRS } from './funds-raw.ts';
 import { irrByBisection } from './irr-bisection.ts';
 import { readXlsx } from './xlsx-read.ts';
 
@@ -74,10 +74,8 @@ describe('funds Summary IRRs after edits to IRRs far from the job’s (HyperForm
       };
       const api = funds.run(fundInput(editedRaw), {}) as FundsResult;
       const P = api.rates.perYear;
-      for (const [label, title, want] of [
-        ['Net IRR (annual)', 'LP net cash flow', api.metrics.netIrr],
-        ['Gross IRR (annual)', 'Gross net flow', api.metrics.grossIrr],
-      ] as const) {
+      for (const [label, title, metric] of SUMMARY_IRRS) {
+        const want = api.metrics[metric];
         const expected = (1 + irrByBisection(column(title))) ** P - 1;
         const got = hf.getCellValue({
           sheet: hf.getSheetId('Summary')!,

@@ -1,4 +1,5 @@
-// Raw funds inputs for tests that edit a fund's workbook (funds-irr-edits.test.ts, libreoffice.test.ts).
+// Raw funds inputs, and where the workbook shows the IRRs, for tests that edit a fund's workbook
+// (funds-irr-edits.test.ts, libreoffice.test.ts).
 
 /** A management fee of `rate` a year on `basis`, as a raw input fragment. */
 export const fee = (rate: number, basis = 'committed') => ({ managementFee: { rate, basis } });
@@ -18,3 +19,12 @@ export const fund = (L: number, calls: number, P: number, g: number, more: objec
   growthRate: g,
   ...more,
 });
+
+/**
+ * The Summary's IRR rows, each with the Cash flows column whose flows it is the IRR of and the API's metric
+ * that must match it.
+ */
+export const SUMMARY_IRRS = [
+  ['Net IRR (annual)', 'LP net cash flow', 'netIrr'],
+  ['Gross IRR (annual)', 'Gross net flow', 'grossIrr'],
+] as const;

@@ -11,7 +11,7 @@ import type { FundsInput } from '../../src/models/funds/schema.ts';
 import { getModel } from '../../src/models/registry.ts';
 import { resolveInput } from '../../src/models/rules.ts';
 import { STYLE_ORDER } from '../../src/models/xlsx/styles.ts';
-import { fee, fund } from './funds-raw.ts';
+import { fee, fund, SUMMARY_IRRS } from './funds-raw.ts';
 import { irrByBisection } from './irr-bisection.ts';
 import { readXlsx } from './xlsx-read.ts';
 
@@ -657,10 +657,8 @@ describe.skipIf(!hasSoffice)(
           rates: { perYear: number };
         };
         const P = api.rates.perYear;
-        for (const [label, title, want] of [
-          ['Net IRR (annual)', 'LP net cash flow', api.metrics.netIrr],
-          ['Gross IRR (annual)', 'Gross net flow', api.metrics.grossIrr],
-        ] as const) {
+        for (const [label, title, metric] of SUMMARY_IRRS) {
+          const want = api.metrics[metric];
           const expected = (1 + irrByBisection(column(title))) ** P - 1;
           const got = summary.get(`${rowOf('Summary', label)}:1`);
           expect.soft(got, `${c.name} ${label}`).toBeTypeOf('number');
