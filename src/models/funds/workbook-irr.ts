@@ -81,28 +81,21 @@ export function irrSolverRows(
       };
     }),
   );
-  headLine(
-    'Lower rate',
-    flows.map((_, i): Cell => {
-      const k = brackets[i];
-      return {
-        f: `IF(ISNUMBER(${b(i)}),INDEX(${rates},${b(i)}),"")`,
-        v: k ? IRR_PROFILE[k - 1]! : '',
-        s: 'percent',
-      };
-    }),
-  );
-  headLine(
-    'Upper rate',
-    flows.map((_, i): Cell => {
-      const k = brackets[i];
-      return {
-        f: `IF(ISNUMBER(${b(i)}),INDEX(${rates},${b(i)}+1),"")`,
-        v: k ? IRR_PROFILE[k]! : '',
-        s: 'percent',
-      };
-    }),
-  );
+  // The bracket's ends: grid rate b (Lower) and b + 1 (Upper), 1-based in the rate column.
+  const bracketEnd = (label: string, step: 0 | 1) =>
+    headLine(
+      label,
+      flows.map((_, i): Cell => {
+        const k = brackets[i];
+        return {
+          f: `IF(ISNUMBER(${b(i)}),INDEX(${rates},${b(i)}${step ? '+1' : ''}),"")`,
+          v: k ? IRR_PROFILE[k - 1 + step]! : '',
+          s: 'percent',
+        };
+      }),
+    );
+  bracketEnd('Lower rate', 0);
+  bracketEnd('Upper rate', 1);
   const roots = flows.map((f) => investorIrr(f.values));
   headLine(
     'IRR per period ("n/a" where the flows have none)',
