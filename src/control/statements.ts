@@ -59,8 +59,8 @@ export function parseMonth(value: unknown, path = '/month'): string {
   return value;
 }
 
-/** The part of a month the costs cover: all of a past month, the days so far of the current one. */
-function monthsCovered(month: string, now: number): number {
+/** The part of a month (0..1) the costs cover: all of a past month, the time so far of the current one. */
+export function monthsCovered(month: string, now: number): number {
   const { from, to } = monthRange(month);
   const start = Date.parse(`${from}T00:00:00Z`);
   const end = Date.parse(`${to}T00:00:00Z`) + 86_400_000;

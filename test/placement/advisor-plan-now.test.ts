@@ -76,9 +76,10 @@ describe('the advisor prices a tenant at the plan it is on now', () => {
     const money = (await tenantMoney(billing(), NOW)).get(id)!;
     // The statement bills Free on 1–19 December ($0, no prices) and Enterprise on 20–31: 1,200,000 −
     // round(1,200,000 × 19 ÷ 31 = 735,483.87) = 1,200,000 − 735,484 = 464,516 cents, no jobs in its days:
-    // the old advice said $4,645.16. At Enterprise now: 1,200,000 base fee + (1,100,000 − 1,000,000
-    // included) jobs at 1 cent per 2 = 50,000 cents: $12,500.00.
-    expect(money.revenueUsd).toBe(12_500);
+    // the old advice said $4,645.16. At Enterprise now, a month at the pace so far (19.5 of December's 31
+    // days passed, advisor-money.ts): 1,100,000 × 31 ÷ 19.5 = 1,748,717.95 → 1,748,718 jobs, 748,718 beyond
+    // the 1,000,000 included at 1 cent per 2 = 374,359 cents, + the 1,200,000 base fee: $15,743.59.
+    expect(money.revenueUsd).toBe(15_743.59);
     expect(money.dedicatedSurchargeUsd).toBe(2_000);
     // Above the matrix's $10,000 line: promote (the old $4,645.16 kept it shared).
     const r = recommendPlacement({
