@@ -1,8 +1,9 @@
 import type { TenantId } from '../core/ids.ts';
 import type { Adjustment, PlanAssignment } from '../core/statement.ts';
+import { incarnationOf, type Tenant } from '../core/tenant.ts';
 import type { BillingItems } from '../ports/billing-items.ts';
 
-// How a write of a month's billing items (a correction, a plan change) and the close of that month agree on
+// How a write of a month's billing items (a correction, a plan change, a tenant's creation) and the close of that month agree on
 // whether the closed statements bill it. A writer checked that the month was open, then wrote: a close that
 // ran in between stored its statements without the item and never rewrites them (a correction answered 201
 // on no statement, ever). The port has one conditional write (`ifAbsent`), so each side writes first and
@@ -39,6 +40,11 @@ export async function markClosed(billing: BillingItems, month: string, at: strin
   await billing.put(CLOSED, month, { month, closedAt: at }, { ifAbsent: true });
 }
 
+/** Whether the month's close finished: its statements are the ones stored, and no other. */
+export async function closeFinished(billing: BillingItems, month: string): Promise<boolean> {
+  return (await billing.get(CLOSED, month)) !== undefined;
+}
+
 /**
  * Whether the month's statements are closed, or being closed: a close records its intent before it stores
  * any statement, so a close cut short leaves a month that takes no correction or plan change the
@@ -66,6 +72,14 @@ export function monthsBetween(from: string, to: string): string[] {
 /** The key of an item's fate: an adjustment's is per its month; a plan change's is one for all months. */
 export function adjustmentFateKey(a: Pick<Adjustment, 'tenantId' | 'month' | 'createdAt' | 'id'>) {
   return [tenantKey(a.tenantId), `FATE#ADJ#${a.month}#${a.createdAt}#${a.id}`] as const;
+}
+
+/**
+ * The key of a tenant's creation's fate (one per incarnation, for every month): a close claims it `billed`
+ * for each tenant it lists; a creation whose record is written while its month closes claims it `void`.
+ */
+export function creationFateKey(tenant: Pick<Tenant, 'id' | 'incarnation' | 'createdAt'>) {
+  return [tenantKey(tenant.id), `FATE#CREATED#${incarnationOf(tenant)}`] as const;
 }
 
 export function planFateKey(a: Pick<PlanAssignment, 'tenantId' | 'effective' | 'planId' | 'incarnation'>) {

@@ -26,6 +26,8 @@ import { formerTenantsDuring } from './former-tenants.ts';
 import {
   adjustmentFateKey,
   claimForClose,
+  closeFinished,
+  creationFateKey,
   isClosed,
   markClosed,
   markClosing,
@@ -83,7 +85,15 @@ export async function monthStatements(
   const tenants = await allTenants(deps);
   // Who a month's statement is for: the tenant now under the id from its month of creation on; before it,
   // the latest incarnation offboarded that lived in the month (billed on the plan and days it had).
-  const active = tenants.filter((t) => Date.parse(t.createdAt) <= Date.parse(`${range.to}T23:59:59.999Z`));
+  let active = tenants.filter((t) => Date.parse(t.createdAt) <= Date.parse(`${range.to}T23:59:59.999Z`));
+  // A close bills a tenant it lists only once it has claimed the tenant's creation: one whose creation
+  // finished after the close began and claimed it void first is dated the next month (control/creation-fence.ts).
+  if (closing) {
+    const billed = await Promise.all(
+      active.map((t) => claimForClose(deps.billing, creationFateKey(t), month, closing.at)),
+    );
+    active = active.filter((_, i) => billed[i]);
+  }
   const known = new Map<string, Billed>(active.map((t) => [t.id as string, t]));
   const former = (await formerTenantsDuring(deps.billing, range))
     .filter((f) => !known.has(f.tenantId))
@@ -96,12 +106,17 @@ export async function monthStatements(
       offboardedAt: f.offboardedAt,
       ...(f.incarnation ? { incarnation: f.incarnation } : {}),
     });
-  const live = new Map<string, Billed>(tenants.map((t) => [t.id as string, t]));
+  const live = new Map<string, Billed>(
+    tenants.filter((t) => !closing || known.has(t.id)).map((t) => [t.id as string, t]),
+  );
   const costs = attributeCosts(records, deps.costs, {
     months: monthsCovered(month, now),
     tenants: [...active.map((t) => t.id), ...new Set(former.map((f) => f.tenantId))],
   });
   const closed = await isClosed(deps.billing, month);
+  // A finished close's statements are the ones it stored: a tenant without one was not billed that month
+  // (a creation that lost the race with the close), and computing one here showed a statement no close made.
+  const finished = closed && (await closeFinished(deps.billing, month));
   // One catalogue prices the whole month: read per tenant, a catalogue saved during a close priced some
   // of its statements at the old fees and the rest at the new.
   const catalogue = await loadPlans(deps.billing);
@@ -114,6 +129,7 @@ export async function monthStatements(
       out.push(stored);
       continue;
     }
+    if (finished) continue;
     const tenant = known.get(cost.tenantId) ??
       live.get(cost.tenantId) ?? { id: cost.tenantId, plan: 'free' as const };
     out.push(
@@ -205,7 +221,11 @@ export async function statementFor(
   const found = all.find((s) => s.tenantId === tenant.id);
   if (found) return found;
   // A tenant id with no record (never created, or offboarded) and nothing in the month has no statement.
-  if (isBeforeIncarnation(tenant, month) || tenant.createdAt === undefined)
+  if (
+    isBeforeIncarnation(tenant, month) ||
+    tenant.createdAt === undefined ||
+    (await closeFinished(deps.billing, month))
+  )
     throw new NotFoundError(
       `A statement of ${month} for tenant "${tenant.id}" (created ${tenant.createdAt})`,
     );
@@ -341,6 +361,7 @@ export async function ownStatement(
   if (isBeforeIncarnation(tenant, month)) throw new NotFoundError(`A statement of ${month}`);
   const stored = await deps.billing.get<Statement>(tenantKey(tenant.id), `ST#${month}`);
   if (stored) return withoutCost(stored);
+  if (await closeFinished(deps.billing, month)) throw new NotFoundError(`A statement of ${month}`);
   const records = await deps.usage.forTenant(tenant.id).list(monthRange(month));
   return withoutCost(await computeStatement(deps, tenant, month, { records, costMicros: 0 }));
 }

@@ -21,6 +21,7 @@ import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import type { InfrastructureOptions, TenantInfrastructure } from '../ports/tenant-infrastructure.ts';
 import type { UsageLedger } from '../ports/usage-ledger.ts';
 import { retryOnConflict } from './conflicts.ts';
+import { settleCreation } from './creation-fence.ts';
 import { dedicatedPlacementProblem, laneInfrastructure, laneQueues } from './lanes.ts';
 import { recordTierChange } from './plan-catalogue.ts';
 import { checkConfig } from './tenant-config.ts';
@@ -114,7 +115,8 @@ export async function createTenant(
   // tenant and nothing to find them. Recorded first, a start removes them (`driveOnboard`).
   if (placement === 'dedicated' && record) await record(tenant, provisionAndCreate);
   else await provisionAndCreate();
-  return { tenant, apiKey: key.key };
+  // A close of its month that listed tenants before the record was written bills it from the next month.
+  return { tenant: await settleCreation(deps, tenant), apiKey: key.key };
 }
 
 /**
