@@ -1,3 +1,4 @@
+import { ConflictError } from '../core/errors.ts';
 import type { TenantId } from '../core/ids.ts';
 import type { Adjustment, PlanAssignment } from '../core/statement.ts';
 import { incarnationOf, type Tenant } from '../core/tenant.ts';
@@ -19,6 +20,7 @@ import type { BillingItems } from '../ports/billing-items.ts';
 
 const CLOSED = 'B#closed';
 const CLOSING = 'B#closing';
+const SLOT = 'B#close-slot';
 const tenantKey = (tenantId: TenantId) => `B#T#${tenantId}`;
 
 interface Fate {
@@ -32,7 +34,51 @@ interface Fate {
 
 /** A close's intent, recorded before it reads anything (and before it stores any statement). */
 export async function markClosing(billing: BillingItems, month: string, at: string): Promise<void> {
-  await billing.put(CLOSING, month, { month, startedAt: at }, { ifAbsent: true });
+  // `claims`: this close claims every item it reads (`claimForClose`), so a finished one that left an item
+  // unclaimed did not read it. Closes begun by older code may not have: nothing is inferred from them.
+  await billing.put(CLOSING, month, { month, startedAt: at, claims: 'every-item' }, { ifAbsent: true });
+}
+
+/** The close slot: one month closes at a time (a close of another month waits for its turn, 409). */
+interface CloseSlot {
+  seq: number;
+  month: string;
+  at: string;
+  done?: true;
+}
+
+const slotKey = (seq: number) => String(seq).padStart(12, '0');
+
+/**
+ * Takes the close slot for `month` before its close reads anything, so that when a close reads an item every
+ * other month is either closed (its close finished: what it claimed is known) or not begun (it will read
+ * the item). A close of the same month cut short holds it still and takes it over.
+ * @throws ConflictError `close_in_progress` (409) while another month's close holds it
+ */
+export async function takeCloseSlot(billing: BillingItems, month: string, at: string): Promise<CloseSlot> {
+  for (;;) {
+    const last = (await billing.query<CloseSlot>(SLOT, '')).at(-1);
+    if (last && !last.done) {
+      if (last.month === month) return last;
+      throw new ConflictError(
+        `${last.month} is being closed (or its close was cut short: close ${last.month} again); close ${month} once it is closed.`,
+        'close_in_progress',
+      );
+    }
+    const slot: CloseSlot = { seq: (last?.seq ?? 0) + 1, month, at };
+    if (await billing.put(SLOT, slotKey(slot.seq), slot, { ifAbsent: true })) return slot;
+  }
+}
+
+/** Frees the close slot once its month is closed (`markClosed`). */
+export async function freeCloseSlot(billing: BillingItems, slot: CloseSlot): Promise<void> {
+  await billing.put(SLOT, slotKey(slot.seq), { ...slot, done: true });
+}
+
+/** Whether the month's close finished and claimed every item it read (so an unclaimed one it missed). */
+async function closedClaimingAll(billing: BillingItems, month: string): Promise<boolean> {
+  if (!(await closeFinished(billing, month))) return false;
+  return (await billing.get<{ claims?: string }>(CLOSING, month))?.claims === 'every-item';
 }
 
 /** The month's statements are all stored: the close is done. */
@@ -88,14 +134,27 @@ export function planFateKey(a: Pick<PlanAssignment, 'tenantId' | 'effective' | '
 
 /**
  * The close's side, before it bills an item it read: true when the item is billed (its claim, or an earlier
- * close's), false when its writer voided it first (leave it out).
+ * close's), false when its writer voided it first (leave it out). `span`: the months the item's writer
+ * settles with (a backdated plan change: its month to the month it was written). An item still unclaimed
+ * that another of them, closed, left unclaimed was written after that close read (it claims every item it
+ * reads): that month's statements miss it and are never rewritten, so it is void for every month (a close
+ * billed it in one month and not in the other).
  */
 export async function claimForClose(
   billing: BillingItems,
   key: readonly [string, string],
   month: string,
   at: string,
+  span: readonly string[] = [month],
 ): Promise<boolean> {
+  for (const other of span) {
+    if (other === month || !(await closedClaimingAll(billing, other))) continue;
+    if ((await billing.get<Fate>(key[0], key[1])) === undefined)
+      await billing.put(key[0], key[1], { key: key[1], fate: 'void', month: other, at } satisfies Fate, {
+        ifAbsent: true,
+      });
+    break;
+  }
   const fate: Fate = { key: key[1], fate: 'billed', month, at };
   if (await billing.put(key[0], key[1], fate, { ifAbsent: true })) return true;
   return (await billing.get<Fate>(key[0], key[1]))?.fate !== 'void';

@@ -13,6 +13,7 @@ import type { PlanCatalogue } from '../core/plans.ts';
 import {
   type Adjustment,
   buildStatement,
+  type PlanAssignment,
   planSegments,
   type Statement,
   type TenantStatement,
@@ -28,11 +29,14 @@ import {
   claimForClose,
   closeFinished,
   creationFateKey,
+  freeCloseSlot,
   isClosed,
   markClosed,
   markClosing,
+  monthsBetween,
   planFateKey,
   settleWrite,
+  takeCloseSlot,
   voidedAdjustments,
 } from './month-fence.ts';
 import { listAssignments, loadPlans, tierPlan } from './plans.ts';
@@ -175,10 +179,12 @@ async function computeStatement(
   let adjustments = itemsOfIncarnation(tenant, month, await listAdjustments(deps.billing, tenant.id, month));
   if (closing) {
     const { to } = monthRange(month);
-    const billed = async (key: readonly [string, string]) =>
-      claimForClose(deps.billing, key, month, closing.at);
+    const billed = async (key: readonly [string, string], span?: string[]) =>
+      claimForClose(deps.billing, key, month, closing.at, span);
+    // A plan change's writer settles with the closes of its month to the month it was written in (plans.ts).
+    const span = (a: PlanAssignment) => monthsBetween(a.effective.slice(0, 7), utcMonth(a.createdAt));
     const keepPlan = await Promise.all(
-      assignments.map((a) => (a.effective > to ? true : billed(planFateKey(a)))),
+      assignments.map((a) => (a.effective > to ? true : billed(planFateKey(a), span(a)))),
     );
     assignments = assignments.filter((_, i) => keepPlan[i]);
     const keepAdj = await Promise.all(adjustments.map((a) => billed(adjustmentFateKey(a))));
@@ -233,7 +239,8 @@ export async function statementFor(
 }
 
 /**
- * Closes a month that has ended: its intent is recorded first (CLOSING: from then on writers of the month
+ * Closes a month that has ended, one month at a time (409 `close_in_progress` while another month's close
+ * holds the close slot, control/month-fence.ts): its intent is recorded first (CLOSING: from then on writers of the month
  * are refused, and one that wrote before seeing it settles with the close which of them wins its item,
  * control/month-fence.ts), each tenant's statement is stored once (a conditional put; a statement already
  * stored is kept, never rewritten), then the month is marked closed. Retrying after a crash completes it
@@ -243,7 +250,10 @@ export async function closeMonth(deps: BillingDeps, month: string, now = Date.no
   parseMonth(month);
   if (month >= utcMonth(now))
     throw new ConflictError(`${month} has not ended (UTC); only past months can be closed.`, 'month_open');
+  // Closed already: its stored statements (monthStatements returns them, and no other).
+  if (await closeFinished(deps.billing, month)) return monthStatements(deps, month, now);
   const closedAt = new Date(now).toISOString();
+  const slot = await takeCloseSlot(deps.billing, month, closedAt);
   await markClosing(deps.billing, month, closedAt);
   const out: Statement[] = [];
   for (const st of await monthStatements(deps, month, now, { at: closedAt })) {
@@ -252,6 +262,7 @@ export async function closeMonth(deps: BillingDeps, month: string, now = Date.no
     out.push((await deps.billing.get<Statement>(tenantKey(st.tenantId), `ST#${month}`)) ?? closed);
   }
   await markClosed(deps.billing, month, closedAt);
+  await freeCloseSlot(deps.billing, slot);
   return out;
 }
 

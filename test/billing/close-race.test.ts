@@ -18,6 +18,7 @@ import type { Statement } from '../../src/core/statement.ts';
 import { type EmbeddedPlatform, openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
 import type { BillingItems } from '../../src/ports/billing-items.ts';
 import { randomTenantId } from '../contract/fixtures.ts';
+import { hookedBilling } from './hooked-billing.ts';
 
 let dir: string;
 let platform: EmbeddedPlatform;
@@ -55,25 +56,10 @@ async function standardSinceOctober(): Promise<TenantId> {
   return id;
 }
 
-/** `platform.billing` with a hook around the puts `when` picks: `before` runs first, `after` once it is stored. */
-function hooked(
+const hooked = (
   when: (sk: string, doc: unknown) => boolean,
   hooks: { before?: () => Promise<unknown>; after?: () => Promise<unknown> },
-): BillingItems {
-  let fired = false;
-  return {
-    put: async (pk, sk, doc, options) => {
-      const now = !fired && when(sk, doc);
-      if (now) fired = true;
-      if (now) await hooks.before?.();
-      const stored = await platform.billing.put(pk, sk, doc, options);
-      if (now) await hooks.after?.();
-      return stored;
-    },
-    get: (pk, sk) => platform.billing.get(pk, sk),
-    query: (pk, prefix) => platform.billing.query(pk, prefix),
-  };
-}
+) => hookedBilling(platform.billing, when, hooks);
 
 const stored = (id: TenantId, month: string) => platform.billing.get<Statement>(`B#T#${id}`, `ST#${month}`);
 
