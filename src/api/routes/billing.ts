@@ -233,7 +233,14 @@ export function billingRoutes(app: FastifyInstance, deps: AppDeps): void {
     '/v1/admin/billing/months/:month/close',
     {
       config: operator,
-      schema: { tags, summary: 'Close an ended month: its statements are stored and never change' },
+      schema: {
+        tags,
+        summary: 'Close an ended month: its statements are stored and never change',
+        description:
+          'One month closes at a time: 409 `close_in_progress` while another month is being closed (or its ' +
+          'close was cut short: close that month again first). 409 `month_open` for a month not ended (UTC). ' +
+          'Closing a closed month again returns its stored statements.',
+      },
     },
     async (request) => ({
       items: await closeMonth(billing, parseMonth(request.params.month, '/params/month')),
