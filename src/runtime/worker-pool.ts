@@ -58,8 +58,9 @@ export interface FunctionThreadsOptions {
   maxTimeLimitMs?: number;
   /**
    * Settles the job of a message whose run passed its time limit (its thread is gone): true when the
-   * message is done with, false when its job never started and it goes back (uncounted where the thread
-   * ran another message meanwhile, else counted: its own run hung before it started the job); undefined:
+   * message is done with, false when its job never started and it goes back (uncounted where it waited its
+   * turn behind an earlier record of its event, `batchIndex` > 0; else counted: its own run hung before it
+   * started the job, whatever else its thread held); undefined:
    * not settled, retried after a backoff like a crash (a dedicated lane's, as Lambda retries).
    */
   settleTimedOut?(message: HeldMessage): Promise<boolean> | undefined;
@@ -282,7 +283,7 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
       held.map(async ({ message, timer }) => {
         clearTimeout(timer);
         try {
-          if (thread.timedOut === message && options.settleTimedOut) await settle(message, held.length === 1);
+          if (thread.timedOut === message && options.settleTimedOut) await settle(message);
           else await retry(message);
         } catch (error) {
           options.onError?.(error);
@@ -294,19 +295,20 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
   }
 
   /**
-   * `alone`: the thread held no other message, so a job that never started was not waiting behind another's
-   * run: its own run hung before its `running` status (platform code, a store that never answers). Given
-   * back uncounted, it ran and hung again for ever, a thread lost per time limit; retried, it is counted
-   * and dead-letters after its receives.
+   * A job that never started goes back uncounted only when it may have waited its turn behind an earlier
+   * record of its event (`batchIndex` > 0). Otherwise its own run hung before its `running` status (platform
+   * code, a store that never answers), alone on its thread or beside other events of it (EVENTS_PER_THREAD
+   * above 1, each event its own run): given back uncounted, it ran and hung again for ever, a thread lost per
+   * time limit; retried, it is counted and dead-letters after its receives.
    */
-  async function settle(message: HeldMessage, alone: boolean): Promise<void> {
+  async function settle(message: HeldMessage): Promise<void> {
     const { messages } = options;
     const done = await Promise.resolve(options.settleTimedOut!(message)).catch((error: unknown) => {
       options.onError?.(error);
       return undefined;
     });
     if (done === true) await messages.delete(message.queue, message.receiptHandle);
-    else if (done === false && !alone && canReleaseUncounted(messages))
+    else if (done === false && (message.batchIndex ?? 0) > 0 && canReleaseUncounted(messages))
       await messages.releaseUnstarted(message.queue, message.receiptHandle);
     else await retry(message);
   }
