@@ -49,8 +49,8 @@ export interface FunctionThreadsOptions {
   /** The host's own connection: what a thread that died still held goes back through it. */
   messages: MessageQueue;
   /**
-   * Milliseconds a message's job may run (a promise while it is looked up); undefined (or a lookup that
-   * fails): `maxTimeLimitMs`. Every held message has a limit: a thread hung on one with none (an endless
+   * Milliseconds a message's job may run (a promise while it is looked up, `maxTimeLimitMs` meanwhile);
+   * undefined (or a lookup that fails): `maxTimeLimitMs`. Every held message has a limit: a thread hung on one with none (an endless
    * loop in model code, an await that never settles) held it for good, its visibility extended for ever.
    */
   timeLimitMs?(message: HeldMessage): number | undefined | Promise<number | undefined>;
@@ -245,15 +245,20 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
     const startedAt = Date.now();
     const arm = (ms: number | undefined) => {
       if (thread.held.get(message.receiptHandle) !== entry) return;
+      clearTimeout(entry.timer);
       const limitMs = ms !== undefined && Number.isFinite(ms) ? ms : maxTimeLimitMs;
       entry.timer = setTimeout(() => timeOut(thread, message), Math.max(0, startedAt + limitMs - Date.now()));
     };
     if (typeof limit === 'number' || limit === undefined) arm(limit);
-    else
+    else {
+      // The pool maximum holds while the limit is looked up: a lookup that never settled (a directory that
+      // never answers) left the message with no limit at all, its visibility extended for good.
+      arm(undefined);
       limit.then(arm, (error: unknown) => {
         options.onError?.(error);
         arm(undefined);
       });
+    }
   }
 
   function finished(thread: Thread, receiptHandle: string): void {

@@ -140,6 +140,22 @@ describe('a function thread hung on a message its time limit lookup gives none f
   }, 20_000);
 });
 
+describe('a function thread hung on a message whose time limit lookup never answers', () => {
+  it('is ended at the pool maximum (before: no limit while the lookup waited, for good)', async () => {
+    const before = standInThreads.length;
+    const messages = openQueue();
+    const message = await claimed(messages, 'silopool_finance');
+    setThreadStandIn(startsAndHangs(message));
+    const { threads } = pool(
+      { timeLimitMs: () => new Promise<never>(() => undefined), maxTimeLimitMs: 300 },
+      messages,
+    );
+    await vi.waitFor(() => expect(threads.held()).toHaveLength(1), { timeout: 5000 });
+    setThreadStandIn(READY);
+    await vi.waitFor(() => expect(threadEnded(standInThreads[before]!)).toBe(true), { timeout: 3000 });
+  }, 20_000);
+});
+
 describe('a function thread hung outside any job the host knows of', () => {
   it('is ended when it leaves a ping unanswered, and replaced (before: kept its slot for good)', async () => {
     const before = standInThreads.length;
