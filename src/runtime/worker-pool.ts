@@ -58,10 +58,8 @@ export interface FunctionThreadsOptions {
   maxTimeLimitMs?: number;
   /**
    * Settles the job of a message whose run passed its time limit (its thread is gone): true when the
-   * message is done with, false when its job never started and it goes back (uncounted where it waited its
-   * turn behind an earlier record of its event, `batchIndex` > 0; else counted: its own run hung before it
-   * started the job, whatever else its thread held); undefined:
-   * not settled, retried after a backoff like a crash (a dedicated lane's, as Lambda retries).
+   * message is done with, false when its job never started and it goes back (see `settle`); undefined: not
+   * settled, retried after a backoff like a crash (a dedicated lane's, as Lambda retries).
    */
   settleTimedOut?(message: HeldMessage): Promise<boolean> | undefined;
   /**
@@ -300,11 +298,10 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
   }
 
   /**
-   * A job that never started goes back uncounted only when it may have waited its turn behind an earlier
-   * record of its event (`batchIndex` > 0). Otherwise its own run hung before its `running` status (platform
-   * code, a store that never answers), alone on its thread or beside other events of it (EVENTS_PER_THREAD
-   * above 1, each event its own run): given back uncounted, it ran and hung again for ever, a thread lost per
-   * time limit; retried, it is counted and dead-letters after its receives.
+   * A job that never started goes back uncounted only if it may have waited its turn behind an earlier record
+   * of its event (`batchIndex` > 0). Else its own run hung before `running` (a store that never answers), alone
+   * on its thread or beside other events (EVENTS_PER_THREAD > 1): uncounted, it hung again for ever; retried,
+   * it is counted and dead-letters after its receives.
    */
   async function settle(message: HeldMessage): Promise<void> {
     const { messages } = options;
