@@ -247,16 +247,14 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
       const limitMs = ms !== undefined && Number.isFinite(ms) ? ms : maxTimeLimitMs;
       entry.timer = setTimeout(() => timeOut(thread, message), Math.max(0, startedAt + limitMs - Date.now()));
     };
-    if (typeof limit === 'number' || limit === undefined) arm(limit);
-    else {
-      // The pool maximum holds while the limit is looked up: a lookup that never settled (a directory that
-      // never answers) left the message with no limit at all, its visibility extended for good.
-      arm(undefined);
+    // The pool maximum holds while the limit is looked up: a lookup that never settled (a directory that never
+    // answers) left the message with no limit at all, its visibility extended for good.
+    arm(typeof limit === 'number' ? limit : undefined);
+    if (limit instanceof Promise)
       limit.then(arm, (error: unknown) => {
         options.onError?.(error);
         arm(undefined);
       });
-    }
   }
 
   function finished(thread: Thread, receiptHandle: string): void {
