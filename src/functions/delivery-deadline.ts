@@ -1,7 +1,8 @@
 /**
  * A delivery that had not settled by its deadline: the place it held (a slot of its key, or one of the
- * dispatcher's messages in flight) was freed and its message left to be retried. Whatever it was
- * awaiting (a store or queue call that never answers) is still pending; its outcome is dropped.
+ * dispatcher's messages in flight) was freed and its message left to be retried. Its outgoing call (the
+ * webhook POST, the push, the SMTP session) is aborted through the signal it was given; a store or queue
+ * call that takes no signal is still pending, and its outcome is dropped.
  */
 export class DeliveryDeadlineError extends Error {
   readonly code = 'delivery_deadline';
@@ -12,12 +13,14 @@ export class DeliveryDeadlineError extends Error {
 }
 
 /**
- * Settles as `work` does, or rejects with `DeliveryDeadlineError` once `deadline` (epoch ms, `Date.now`
- * clock) has passed, whichever comes first. A rejection of `work` after that goes to `onLate` if given;
- * it is never left unhandled.
+ * Runs `work` with a signal aborted (reason: the `DeliveryDeadlineError`) once `deadline` (epoch ms, `Date.now`
+ * clock) has passed; settles as `work` does, or rejects with that error at the deadline, whichever comes first.
+ * Without the abort an abandoned call ran on after its slot was freed (a POST to a receiver that never
+ * answers, beside its own retry). A rejection of `work` after that goes to `onLate` if given; it is never
+ * left unhandled.
  */
 export async function withinDeadline<T>(
-  work: Promise<T>,
+  work: (signal: AbortSignal) => Promise<T>,
   deadline: number,
   what: string,
   onLate?: (error: unknown) => void,
@@ -25,18 +28,22 @@ export async function withinDeadline<T>(
   let timer: NodeJS.Timeout | undefined;
   let expired = false;
   const ms = Math.max(0, deadline - Date.now());
+  const abort = new AbortController();
+  const running = work(abort.signal);
   try {
     return await Promise.race([
-      work,
+      running,
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
           expired = true;
-          reject(new DeliveryDeadlineError(what, ms));
+          const error = new DeliveryDeadlineError(what, ms);
+          abort.abort(error);
+          reject(error);
         }, ms);
       }),
     ]);
   } finally {
     clearTimeout(timer);
-    if (expired && onLate) work.catch(onLate);
+    if (expired && onLate) running.catch(onLate);
   }
 }

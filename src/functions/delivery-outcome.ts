@@ -3,10 +3,13 @@ import type { MessageQueue } from '../ports/message-queue.ts';
 import { type DeliveryOutcome, retryDelaySec, type WebhookEndpoints } from './webhook-endpoints.ts';
 
 /**
- * Runs `deliver` under the circuit and in-flight limit of `key` (an endpoint, or a tenant's channel).
- * Never rejects: a failure is an outcome.
+ * Runs `deliver` under the circuit and in-flight limit of `key` (an endpoint, or a tenant's channel), with a
+ * signal aborted at the attempt's deadline (its outgoing call takes it). Never rejects: a failure is an outcome.
  */
-export type UnderCircuit = (key: string, deliver: () => Promise<void>) => Promise<DeliveryOutcome>;
+export type UnderCircuit = (
+  key: string,
+  deliver: (signal: AbortSignal) => Promise<void>,
+) => Promise<DeliveryOutcome>;
 
 /**
  * An SQS event source's handler over the outcome of one message (`webhookOutcome`, `notificationOutcome`;

@@ -2,7 +2,7 @@ import nodemailer from 'nodemailer';
 import webpush from 'web-push';
 import type { JobNotice, PushSubscriptionRecord } from '../core/notifications.ts';
 import { checkWebhookUrl, type WebhookTargetPolicy } from '../core/webhook-target.ts';
-import { agentAllowList, connectionFailure, guardedAgent, post } from './webhook-delivery.ts';
+import { agentAllowList, connectionFailure, guardedAgent, post, requestSignal } from './webhook-delivery.ts';
 
 /** One plain-text email. */
 export interface MailMessage {
@@ -13,8 +13,11 @@ export interface MailMessage {
 
 /** Sends email; the platform has one (its SMTP server), shared by every tenant. */
 export interface Mailer {
-  /** @throws when the SMTP server refused or did not answer; the caller retries later. */
-  send(message: MailMessage): Promise<void>;
+  /**
+   * `signal` aborts the SMTP session (the delivery attempt's deadline passed).
+   * @throws when the SMTP server refused or did not answer, or on abort; the caller retries later.
+   */
+  send(message: MailMessage, signal?: AbortSignal): Promise<void>;
 }
 
 export interface SmtpSettings {
@@ -36,8 +39,8 @@ export function createSmtpMailer(settings: SmtpSettings): Mailer & { close(): vo
     socketTimeout: timeout,
   });
   return {
-    async send(message) {
-      await transport.sendMail({ from: settings.from, ...message });
+    async send(message, signal) {
+      await transport.sendMail({ from: settings.from, ...message, ...(signal ? { signal } : {}) });
     },
     close: () => transport.close(),
   };
@@ -72,12 +75,14 @@ export interface PushDeps {
  * Sends one Web Push message: the notice encrypted for the subscription (RFC 8291, `aes128gcm`) and
  * signed with the platform's VAPID key (RFC 8292) by web-push, posted through the same guarded agent as
  * webhooks, since the endpoint is a URL a user supplied.
+ * `signal` (the attempt's deadline) aborts the request.
  * @throws PushDeliveryError: `gone` for 404/410 (the browser unsubscribed), otherwise a retryable failure.
  */
 export async function sendPush(
   deps: PushDeps,
   subscription: PushSubscriptionRecord,
   notice: JobNotice,
+  signal?: AbortSignal,
 ): Promise<void> {
   const target = checkWebhookUrl(subscription.endpoint, deps.policy);
   if (!target.ok) {
@@ -101,7 +106,7 @@ export async function sendPush(
       allowPrivateIPAddress: target.allowlisted === 'name',
       allowIPAddressList: agentAllowList(deps.policy, target.url),
     }),
-    signal: AbortSignal.timeout(deps.timeoutMs ?? 10_000),
+    signal: requestSignal(deps.timeoutMs, signal),
   }).catch((error: unknown) => {
     throw new PushDeliveryError(`push not delivered: ${connectionFailure(error)}`, {
       gone: false,

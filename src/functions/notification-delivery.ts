@@ -80,6 +80,7 @@ export async function fanOutNotification(
 export async function deliverNotification(
   deps: NotificationDeliveryDeps,
   delivery: Extract<NotificationMessage, { kind: 'delivery' }>,
+  signal?: AbortSignal,
 ): Promise<void> {
   const tenant = await activeTenant(deps, delivery.tenantId);
   if (!tenant) return;
@@ -93,15 +94,17 @@ export async function deliverNotification(
   // Read now, as the settings are: access that ended since the fan-out sends nothing.
   if (!hasAccess(access, tenant, Date.now())) return;
   const notice = jobNotice(job);
+  // Past the attempt's deadline while the reads above hung: not sent (the retry sends it).
+  signal?.throwIfAborted();
   if (delivery.channel === 'email') {
     if (!deps.mailer || !settings.email) return;
-    await deps.mailer.send(jobEmail(settings.email.address, notice, deps.publicUrl));
+    await deps.mailer.send(jobEmail(settings.email.address, notice, deps.publicUrl), signal);
     return;
   }
   const subscription = settings.push.find((s) => s.id === delivery.subscription);
   if (!deps.push || !subscription) return;
   try {
-    await sendPush(deps.push, subscription, notice);
+    await sendPush(deps.push, subscription, notice, signal);
   } catch (error) {
     if (!(error instanceof PushDeliveryError && error.gone)) throw error;
     await dropSubscription(data.objects, delivery.user, subscription.id);
@@ -138,7 +141,7 @@ export async function notificationOutcome(
   // The tenant is gone or leaving: its users hear nothing more.
   if (!tenant) return { kind: 'delivered' };
   // Read again when the delivery's turn comes (it may wait for a slot): a tenant leaving meanwhile sends nothing.
-  return underCircuit(`${webhookEndpointKey(tenant)}/${message.channel}`, () =>
-    deliverNotification(deps, message),
+  return underCircuit(`${webhookEndpointKey(tenant)}/${message.channel}`, (signal) =>
+    deliverNotification(deps, message, signal),
   );
 }

@@ -45,10 +45,16 @@ export class WebhookDeliveryError extends Error {
  * Delivers one webhook message: the job's current view, signed per Standard Webhooks with the tenant's
  * secret, posted once (a redirect is a failure, never followed). Resolves when done (delivered, or
  * nothing to deliver any more).
+ * `signal` (the attempt's deadline) aborts the POST, and once aborted none is sent.
  * @throws WebhookDeliveryError when the target is refused by the policy (its URL, or the address the
- * connection would reach) or the receiver did not answer 2xx in `timeoutMs`; the caller retries later.
+ * connection would reach) or the receiver did not answer 2xx in `timeoutMs` (or before `signal`); the caller
+ * retries later. The signal's reason when it was aborted before the POST.
  */
-export async function deliverWebhook(deps: WebhookDeliveryDeps, body: string): Promise<void> {
+export async function deliverWebhook(
+  deps: WebhookDeliveryDeps,
+  body: string,
+  signal?: AbortSignal,
+): Promise<void> {
   const message = decodeWebhookMessage(body);
   if (!message) return;
   const tenant = await deps.directory.get(message.tenantId);
@@ -72,6 +78,8 @@ export async function deliverWebhook(deps: WebhookDeliveryDeps, body: string): P
     data: jobView(job),
   });
   const signature = new Webhook(webhook.secret).sign(id, timestamp, payload);
+  // Past the attempt's deadline while the reads above hung: not posted (the retry posts it).
+  signal?.throwIfAborted();
   const status = await post(target.url, payload, {
     headers: {
       'content-type': 'application/json',
@@ -85,7 +93,7 @@ export async function deliverWebhook(deps: WebhookDeliveryDeps, body: string): P
       allowPrivateIPAddress: target.allowlisted === 'name',
       allowIPAddressList: agentAllowList(deps.policy, target.url),
     }),
-    signal: AbortSignal.timeout(deps.timeoutMs ?? 10_000),
+    signal: requestSignal(deps.timeoutMs, signal),
     ...(deps.lookup ? { lookup: deps.lookup } : {}),
   }).catch((error: unknown) => {
     if (error instanceof Error && /^DNS lookup .* is not allowed/.test(error.message)) {
@@ -147,6 +155,15 @@ export function connectionFailure(error: unknown): string {
 }
 
 /** One POST; resolves with the status once the response has been read, never following a redirect (Web Push too). */
+/**
+ * An outgoing request's signal: aborted after `timeoutMs` (default 10 s, the network timeout) or with `attempt`
+ * (the delivery attempt's deadline), whichever is first.
+ */
+export function requestSignal(timeoutMs = 10_000, attempt?: AbortSignal): AbortSignal {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  return attempt ? AbortSignal.any([timeout, attempt]) : timeout;
+}
+
 export function post(url: URL, body: string | Uint8Array, options: RequestOptions): Promise<number> {
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
@@ -275,7 +292,7 @@ export async function webhookOutcome(
   if (!tenant?.config.webhook) return { kind: 'delivered' };
   // The delivery reads the tenant again when its turn comes (it may wait for a slot): a URL or secret changed
   // meanwhile, or the webhook removed, is what it acts on.
-  return underCircuit(webhookEndpointKey(tenant), () =>
-    traceWebhook(attributes, () => deliverWebhook(deps, body)),
+  return underCircuit(webhookEndpointKey(tenant), (signal) =>
+    traceWebhook(attributes, () => deliverWebhook(deps, body, signal)),
   );
 }

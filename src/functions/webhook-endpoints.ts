@@ -22,7 +22,8 @@ export interface EndpointLimits {
   /** How long a message that found its endpoint busy (and its waiting list full) stays on the queue, ms. */
   busyDelayMs: number;
   /**
-   * The longest one attempt holds its slot, ms: past it the slot is freed and the delivery fails (not
+   * The longest one attempt holds its slot, ms: past it the slot is freed, the attempt's signal aborted (its
+   * request to the receiver is cancelled, not left running beside the retry) and the delivery fails (not
    * counted against the circuit: a store or queue call that never answers is the platform's fault, the
    * receiver's own answer being bounded by the 10 s network timeouts), so hung attempts never block
    * an endpoint for good.
@@ -68,11 +69,12 @@ export interface WebhookEndpoints {
   /**
    * Runs one delivery to the tenant's endpoint under its limits and circuit. `beforeAttempt` is called
    * with the time the message waited for a slot, just before the attempt (to extend its visibility).
-   * Never rejects: a failed delivery is an outcome, and it counts against the circuit.
+   * `deliver` gets a signal aborted at the attempt's deadline (`attemptTimeoutMs`): its outgoing call must
+   * take it. Never rejects: a failed delivery is an outcome, and it counts against the circuit.
    */
   run(
     tenantId: string,
-    deliver: () => Promise<void>,
+    deliver: (signal: AbortSignal) => Promise<void>,
     beforeAttempt?: (waitedMs: number) => Promise<void>,
   ): Promise<DeliveryOutcome>;
   /** The endpoint's state as its tenant sees it; `healthy` for one never seen. */
@@ -158,12 +160,12 @@ export function createWebhookEndpoints(
         const what = `delivery to ${tenantId}`;
         try {
           // Not the endpoint's fault (the queue refused): not counted against its circuit.
-          if (beforeAttempt) await withinDeadline(beforeAttempt(now() - arrived), deadline, what);
+          if (beforeAttempt) await withinDeadline(() => beforeAttempt(now() - arrived), deadline, what);
         } catch (error) {
           return { kind: 'failed', error };
         }
         try {
-          await withinDeadline(deliver(), deadline, what);
+          await withinDeadline(deliver, deadline, what);
         } catch (error) {
           // A hung attempt: its slot is freed; a probe it was is released (`settled` stays false).
           if (error instanceof DeliveryDeadlineError) return { kind: 'failed', error };

@@ -37,6 +37,8 @@ export interface FunctionChildHost {
   spares?: Pick<SpareProcesses, 'take'>;
   /** The start deadline, ms; default START_TIMEOUT_MS. */
   startTimeoutMs?: number;
+  /** The deadline of one send the process asks for, ms; default SEND_REQUEST_TIMEOUT_MS (process-requests.ts). */
+  sendTimeoutMs?: number;
   /** The function's events not answered yet, by id (of this process and of others). */
   calls: Map<number, Call>;
   /** Whether the host signalled `proc` to end. */
@@ -105,6 +107,8 @@ export function startFunctionChild(host: FunctionChildHost): {
       send: host.send,
       ...(host.onJob ? { onJob: host.onJob } : {}),
       refuse: host.refuse,
+      ...(host.sendTimeoutMs !== undefined ? { sendTimeoutMs: host.sendTimeoutMs } : {}),
+      ...(host.onError ? { onError: host.onError } : {}),
     },
     proc,
     runs,

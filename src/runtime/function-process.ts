@@ -17,6 +17,10 @@ import {
   SPARE_ARGUMENT,
 } from './child-protocol.ts';
 import { WARM_EVENT } from './code-cache.ts';
+import { SEND_REQUEST_TIMEOUT_MS } from './process-requests.ts';
+
+/** How long a send waits for its host's answer, ms: the host's own deadline and 5 s for the answer to travel. */
+const SEND_ANSWER_TIMEOUT_MS = SEND_REQUEST_TIMEOUT_MS + 5_000;
 
 export type { FunctionProcessOptions } from './child-protocol.ts';
 
@@ -142,10 +146,29 @@ function runFor(wiring: FunctionProcessWiring, options: FunctionProcessOptions):
   let nextSend = 1;
   const sends = new Map<number, { resolve(): void; reject(e: Error): void }>();
   const queue = {
+    // The host answers every send by its deadline (SEND_REQUEST_TIMEOUT_MS); this one, a little later, is for
+    // a host that never does (an answer lost): the job's announcement, and the job, waited until its timeout.
     send: (name: string, message: SendMessage) =>
       new Promise<{ messageId: string }>((resolve, reject) => {
         const id = nextSend++;
-        sends.set(id, { resolve: () => resolve({ messageId: `via-parent-${id}` }), reject });
+        const timer = setTimeout(() => {
+          sends.delete(id);
+          reject(
+            new Error(
+              `The host did not answer the send to ${name} within ${SEND_ANSWER_TIMEOUT_MS / 1000} s; the job is retried with its message.`,
+            ),
+          );
+        }, SEND_ANSWER_TIMEOUT_MS);
+        sends.set(id, {
+          resolve: () => {
+            clearTimeout(timer);
+            resolve({ messageId: `via-parent-${id}` });
+          },
+          reject: (error) => {
+            clearTimeout(timer);
+            reject(error);
+          },
+        });
         post({ type: 'send', id, queue: name, message });
       }),
   } as unknown as MessageQueue;

@@ -35,6 +35,12 @@ export interface HeldMessage {
   body: string;
   groupId?: string;
   receiveCount: number;
+  /**
+   * Its place in its event (a batch runs its records one after another), from 0; absent: first. A message
+   * past its time limit whose job never started goes back uncounted only when it was not first: it may have
+   * waited its turn behind an earlier record. Any other never-started one hung on its own and is counted.
+   */
+  batchIndex?: number;
 }
 
 /**

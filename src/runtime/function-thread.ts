@@ -103,7 +103,7 @@ export async function runFunctionThread(createHandlerDeps: CreateHandlerDeps): P
         // Queues that cannot count running jobs in the claim get the host's view of who is at the limit.
         ...(limited && !settings.runningLimit ? { blockedGroups: () => blocked } : {}),
         // Both wait for the turn's end: a job's running status takes its claim along before the run starts.
-        onStart: (m) =>
+        onStart: (m, batchIndex) =>
           post(
             {
               type: 'started',
@@ -113,6 +113,7 @@ export async function runFunctionThread(createHandlerDeps: CreateHandlerDeps): P
                 body: m.body,
                 receiveCount: m.receiveCount,
                 ...(m.groupId !== undefined ? { groupId: m.groupId } : {}),
+                ...(batchIndex > 0 ? { batchIndex } : {}),
               },
             },
             false,

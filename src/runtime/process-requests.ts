@@ -17,6 +17,14 @@ import type { ChildReport, ChildRequest } from './child-protocol.ts';
 export const maxSendsInFlight = (settings: FunctionSettings): number =>
   Math.max(64, 4 * settings.reservedConcurrency);
 
+/**
+ * How long the host takes over one send a process asked for, ms, before it answers the process with an error:
+ * twice SQLite's 10 s busy timeout (an SQS send with the SDK's retries takes less). A queue call that never
+ * answered held the job's announcement, and so the job, until the function's timeout (300 s by default), and
+ * its place among `maxSendsInFlight` for good. The process's job fails and is retried with its message.
+ */
+export const SEND_REQUEST_TIMEOUT_MS = 20_000;
+
 export interface ProcessRequestOptions {
   /** The function's name (`tenant_{id}_{model}`), for messages. */
   name: string;
@@ -27,6 +35,10 @@ export interface ProcessRequestOptions {
   onJob?(job: JobRecord): void;
   /** A request refused: the runtime logs some of them (ForbiddenError). */
   refuse(error: Error): void;
+  /** The deadline of one send, ms; default SEND_REQUEST_TIMEOUT_MS. */
+  sendTimeoutMs?: number;
+  /** A send past its deadline (answered to the process with the same error). */
+  onError?(error: unknown): void;
 }
 
 /**
@@ -40,7 +52,10 @@ export function createProcessRequests(
 ): {
   /** Relays the status to `onJob` if it is of a job of the process's tenant that the process runs now. */
   job(report: Extract<ChildReport, { type: 'job' }>): void;
-  /** Makes the send (or refuses it) and answers the process with `sent`, with the error if there was one. */
+  /**
+   * Makes the send (or refuses it) and answers the process with `sent`, with the error if there was one; one
+   * not done within `sendTimeoutMs` is answered with a `SendDeadlineError` then (its late end changes nothing).
+   */
   send(report: Extract<ChildReport, { type: 'send' }>): void;
 } {
   /** Sends asked for and not answered yet. */
@@ -65,7 +80,10 @@ export function createProcessRequests(
       else options.onJob?.(report.job);
     },
     send(report) {
+      let answered = false;
       const answer = (error?: unknown) => {
+        if (answered) return;
+        answered = true;
         if (proc.connected)
           proc.send({
             type: 'sent',
@@ -85,9 +103,21 @@ export function createProcessRequests(
         return;
       }
       sendsInFlight++;
+      // Counted in flight until it ends, past its deadline too: a queue that never answers fills the cap,
+      // and further sends are refused at once rather than piling up.
+      const timeoutMs = options.sendTimeoutMs ?? SEND_REQUEST_TIMEOUT_MS;
+      const timer = setTimeout(() => {
+        const error = new SendDeadlineError(options.name, report.queue, timeoutMs);
+        options.onError?.(error);
+        answer(error);
+      }, timeoutMs);
+      timer.unref();
       options
         .send(report.queue, report.message, (jobId) => runs(jobId))
-        .finally(() => sendsInFlight--)
+        .finally(() => {
+          sendsInFlight--;
+          clearTimeout(timer);
+        })
         .then(
           () => answer(),
           (error: unknown) => {
@@ -97,4 +127,15 @@ export function createProcessRequests(
         );
     },
   };
+}
+
+/** A send a function process asked its host for that did not finish within its deadline (`SEND_REQUEST_TIMEOUT_MS`). */
+export class SendDeadlineError extends Error {
+  readonly code = 'send_deadline';
+  constructor(name: string, queue: string, ms: number) {
+    super(
+      `The send to ${queue} that the function ${name} asked for did not finish within ${ms / 1000} s; answered with this error (the job is retried with its message).`,
+    );
+    this.name = 'SendDeadlineError';
+  }
 }

@@ -57,6 +57,11 @@ export interface ProcessRuntimeOptions {
    * (and are retried), a provisioned function starts another after its growing wait.
    */
   startTimeoutMs?: number;
+  /**
+   * How long the host takes over one send a process asks for before it answers it with an error, ms; default
+   * SEND_REQUEST_TIMEOUT_MS (process-requests.ts).
+   */
+  sendTimeoutMs?: number;
 }
 
 export interface ProcessRuntime extends FunctionRuntime {
@@ -173,6 +178,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
       settings: () => settings,
       ...(options.spares ? { spares: options.spares } : {}),
       ...(options.startTimeoutMs !== undefined ? { startTimeoutMs: options.startTimeoutMs } : {}),
+      ...(options.sendTimeoutMs !== undefined ? { sendTimeoutMs: options.sendTimeoutMs } : {}),
       calls,
       isStopping: (p) => stopping.has(p),
       isBroken: (p) => broken.has(p),

@@ -45,7 +45,8 @@ export interface ConsumerOptions {
    * Absent: a timeout is an ordinary failure, retried.
    */
   settleTimedOut?(message: ReceivedMessage): Promise<boolean>;
-  onStart?(message: ReceivedMessage): void;
+  /** `batchIndex`: the message's place in its event (0: first; the records of an event run in order). */
+  onStart?(message: ReceivedMessage, batchIndex: number): void;
   onFinish?(message: ReceivedMessage, ok: boolean): void;
   onError?(error: unknown): void;
 }
@@ -103,9 +104,9 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
   async function dispatch(batch: ReceivedMessage[], invoked: Promise<SQSBatchResponse>): Promise<void> {
     // The function is running already: a hook that throws must not end this before it settles the batch
     // (the messages would stay in flight and run again, and `invoked` would reject unobserved).
-    for (const m of batch) {
+    for (const [index, m] of batch.entries()) {
       try {
-        options.onStart?.(m);
+        options.onStart?.(m, index);
       } catch (error) {
         reportedSafely(error);
       }
@@ -132,7 +133,7 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
       }
       if (error instanceof FunctionTimeoutError && options.settleTimedOut) {
         clearInterval(heartbeat);
-        await Promise.all(batch.map((m) => settleTimedOut(m, options.settleTimedOut!)));
+        await Promise.all(batch.map((m, index) => settleTimedOut(m, index, options.settleTimedOut!)));
         return;
       }
       reportedSafely(error); // an onError that throws must not leave the batch unsettled
@@ -162,10 +163,14 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
   /**
    * Not retried: a model run is deterministic, so the same job would run as long again. The job is settled
    * before its message goes, so a crash in between redelivers a message whose job has ended, which the
-   * handler only announces.
+   * handler only announces. A job that never started goes back uncounted only behind an earlier record of
+   * its event (`batchIndex` > 0: it may have waited its turn); the first record's own run hung before it
+   * started (platform code, a store that never answers), and given back uncounted it hung again for ever:
+   * counted, it dead-letters after its receives.
    */
   async function settleTimedOut(
     m: ReceivedMessage,
+    batchIndex: number,
     settle: (m: ReceivedMessage) => Promise<boolean>,
   ): Promise<void> {
     let done: boolean | undefined;
@@ -175,7 +180,7 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
       reportedSafely(error);
     }
     if (done === true) await messages.delete(queue, m.receiptHandle).catch(reported);
-    else if (done === false) await giveBack(m);
+    else if (done === false && batchIndex > 0) await giveBack(m);
     else await retryLater(m);
     finished(m, done === true);
   }

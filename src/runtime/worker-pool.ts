@@ -49,8 +49,8 @@ export interface FunctionThreadsOptions {
   /** The host's own connection: what a thread that died still held goes back through it. */
   messages: MessageQueue;
   /**
-   * Milliseconds a message's job may run (a promise while it is looked up); undefined (or a lookup that
-   * fails): `maxTimeLimitMs`. Every held message has a limit: a thread hung on one with none (an endless
+   * Milliseconds a message's job may run (a promise while it is looked up, `maxTimeLimitMs` meanwhile);
+   * undefined (or a lookup that fails): `maxTimeLimitMs`. Every held message has a limit: a thread hung on one with none (an endless
    * loop in model code, an await that never settles) held it for good, its visibility extended for ever.
    */
   timeLimitMs?(message: HeldMessage): number | undefined | Promise<number | undefined>;
@@ -58,9 +58,8 @@ export interface FunctionThreadsOptions {
   maxTimeLimitMs?: number;
   /**
    * Settles the job of a message whose run passed its time limit (its thread is gone): true when the
-   * message is done with, false when its job never started and it goes back (uncounted where the thread
-   * ran another message meanwhile, else counted: its own run hung before it started the job); undefined:
-   * not settled, retried after a backoff like a crash (a dedicated lane's, as Lambda retries).
+   * message is done with, false when its job never started and it goes back (see `settle`); undefined: not
+   * settled, retried after a backoff like a crash (a dedicated lane's, as Lambda retries).
    */
   settleTimedOut?(message: HeldMessage): Promise<boolean> | undefined;
   /**
@@ -244,11 +243,14 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
     const startedAt = Date.now();
     const arm = (ms: number | undefined) => {
       if (thread.held.get(message.receiptHandle) !== entry) return;
+      clearTimeout(entry.timer);
       const limitMs = ms !== undefined && Number.isFinite(ms) ? ms : maxTimeLimitMs;
       entry.timer = setTimeout(() => timeOut(thread, message), Math.max(0, startedAt + limitMs - Date.now()));
     };
-    if (typeof limit === 'number' || limit === undefined) arm(limit);
-    else
+    // The pool maximum holds while the limit is looked up: a lookup that never settled (a directory that never
+    // answers) left the message with no limit at all, its visibility extended for good.
+    arm(typeof limit === 'number' ? limit : undefined);
+    if (limit instanceof Promise)
       limit.then(arm, (error: unknown) => {
         options.onError?.(error);
         arm(undefined);
@@ -282,7 +284,7 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
       held.map(async ({ message, timer }) => {
         clearTimeout(timer);
         try {
-          if (thread.timedOut === message && options.settleTimedOut) await settle(message, held.length === 1);
+          if (thread.timedOut === message && options.settleTimedOut) await settle(message);
           else await retry(message);
         } catch (error) {
           options.onError?.(error);
@@ -294,19 +296,19 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
   }
 
   /**
-   * `alone`: the thread held no other message, so a job that never started was not waiting behind another's
-   * run: its own run hung before its `running` status (platform code, a store that never answers). Given
-   * back uncounted, it ran and hung again for ever, a thread lost per time limit; retried, it is counted
-   * and dead-letters after its receives.
+   * A job that never started goes back uncounted only if it may have waited its turn behind an earlier record
+   * of its event (`batchIndex` > 0). Else its own run hung before `running` (a store that never answers), alone
+   * on its thread or beside other events (EVENTS_PER_THREAD > 1): uncounted, it hung again for ever; retried,
+   * it is counted and dead-letters after its receives.
    */
-  async function settle(message: HeldMessage, alone: boolean): Promise<void> {
+  async function settle(message: HeldMessage): Promise<void> {
     const { messages } = options;
     const done = await Promise.resolve(options.settleTimedOut!(message)).catch((error: unknown) => {
       options.onError?.(error);
       return undefined;
     });
     if (done === true) await messages.delete(message.queue, message.receiptHandle);
-    else if (done === false && !alone && canReleaseUncounted(messages))
+    else if (done === false && (message.batchIndex ?? 0) > 0 && canReleaseUncounted(messages))
       await messages.releaseUnstarted(message.queue, message.receiptHandle);
     else await retry(message);
   }

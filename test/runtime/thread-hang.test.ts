@@ -140,6 +140,22 @@ describe('a function thread hung on a message its time limit lookup gives none f
   }, 20_000);
 });
 
+describe('a function thread hung on a message whose time limit lookup never answers', () => {
+  it('is ended at the pool maximum (before: no limit while the lookup waited, for good)', async () => {
+    const before = standInThreads.length;
+    const messages = openQueue();
+    const message = await claimed(messages, 'silopool_finance');
+    setThreadStandIn(startsAndHangs(message));
+    const { threads } = pool(
+      { timeLimitMs: () => new Promise<never>(() => undefined), maxTimeLimitMs: 300 },
+      messages,
+    );
+    await vi.waitFor(() => expect(threads.held()).toHaveLength(1), { timeout: 5000 });
+    setThreadStandIn(READY);
+    await vi.waitFor(() => expect(threadEnded(standInThreads[before]!)).toBe(true), { timeout: 3000 });
+  }, 20_000);
+});
+
 describe('a function thread hung outside any job the host knows of', () => {
   it('is ended when it leaves a ping unanswered, and replaced (before: kept its slot for good)', async () => {
     const before = standInThreads.length;
@@ -198,10 +214,10 @@ describe('a job past its time limit that never started', () => {
     expect(await nextReceiveCount(messages, message.queue, 'alone')).toBe(2);
   }, 20_000);
 
-  it('behind another message of its thread (a batch): given back uncounted, as before', async () => {
+  it('behind an earlier record of its event (a batch): given back uncounted, as before', async () => {
     const messages = openQueue();
     const running = await claimed(messages, 'silopool_finance', 'running');
-    const waiting = await claimed(messages, 'silopool_finance', 'waiting');
+    const waiting = { ...(await claimed(messages, 'silopool_finance', 'waiting')), batchIndex: 1 };
     setThreadStandIn(startsAndHangs(running, waiting));
     pool(
       {
@@ -211,5 +227,21 @@ describe('a job past its time limit that never started', () => {
       messages,
     );
     expect(await nextReceiveCount(messages, waiting.queue, 'waiting')).toBe(1);
+  }, 20_000);
+
+  it('beside another event of its thread (EVENTS_PER_THREAD > 1): its own run hung, so it is counted', async () => {
+    // Given back uncounted (as if it waited in a batch), it hung again for ever while its thread had company.
+    const messages = openQueue();
+    const other = await claimed(messages, 'silopool_finance', 'other');
+    const hung = await claimed(messages, 'silopool_finance', 'hung');
+    setThreadStandIn(startsAndHangs(other, hung));
+    pool(
+      {
+        timeLimitMs: (m) => (m.receiptHandle === hung.receiptHandle ? 300 : 10_000),
+        settleTimedOut: async () => false,
+      },
+      messages,
+    );
+    expect(await nextReceiveCount(messages, hung.queue, 'hung')).toBe(2);
   }, 20_000);
 });
