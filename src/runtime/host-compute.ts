@@ -11,8 +11,6 @@ import type { Call } from './child-protocol.ts';
 const MAX_TRACKED = 10_000;
 
 interface Observed {
-  /** Run time of the attempts the host saw end, ms. */
-  ms: number;
   /** Those attempts' run time × the memory of the process each ran in, MB·ms. */
   mbMs: number;
   attempts: number;
@@ -48,17 +46,16 @@ export function createHostCompute(timeoutMs: () => number) {
         call.ended ??= new Set();
         call.ended.add(job.id);
         call.lastOutcomeAt = nowMs;
-        const seen = observed.get(key) ?? { ms: 0, mbMs: 0, attempts: 0 };
+        const seen = observed.get(key) ?? { mbMs: 0, attempts: 0 };
         observed.delete(key);
         observed.set(key, {
-          ms: seen.ms + ranMs,
           mbMs: seen.mbMs + ranMs * source.memoryMb,
           attempts: seen.attempts + 1,
         });
         if (observed.size > MAX_TRACKED) observed.delete(observed.keys().next().value as string);
       }
       if (!isTerminal(job.status)) return job;
-      const seen = observed.get(key) ?? { ms: 0, mbMs: 0, attempts: 0 };
+      const seen = observed.get(key) ?? { mbMs: 0, attempts: 0 };
       observed.delete(key);
       return { ...job, ...hostFigures(job, seen, source.memoryMb, timeoutMs()) };
     },
@@ -67,19 +64,26 @@ export function createHostCompute(timeoutMs: () => number) {
 
 /**
  * The billed figures of a finished job: the attempts the host saw at its figures; those it did not see (the
- * record counts more attempts) as the record says, at most the time limit each,
- * at the memory the host runs the function with now (the record's memory is the process's say too).
+ * record counts more attempts) as the record says, at most the time limit each, at the memory the host runs
+ * the function with now (the record's memory is the process's say too). A requeued job's attempts billed
+ * before (`billedBefore`) are neither seen nor unseen: its figures start from theirs, so the finish bills
+ * (core/usage.ts) what the host saw since.
  */
 function hostFigures(
   job: JobRecord,
   seen: Observed,
   memoryMb: number,
   timeoutMs: number,
-): Pick<JobRecord, 'computeMs' | 'computeMbMs' | 'memoryMb'> {
-  const unseen = Math.max(0, (Number.isInteger(job.attempts) ? job.attempts : 0) - seen.attempts);
+): Pick<JobRecord, 'computeMbMs' | 'memoryMb'> {
+  const before = job.billedBefore;
+  const priorAttempts = before && Number.isInteger(before.attempts) ? Math.max(0, before.attempts) : 0;
+  const priorMbMs = before && Number.isFinite(before.computeMbMs) ? Math.max(0, before.computeMbMs) : 0;
+  const attempts = Number.isInteger(job.attempts) ? job.attempts : 0;
+  const unseen = Math.max(0, attempts - priorAttempts - seen.attempts);
   const reportedMs = typeof job.computeMs === 'number' && job.computeMs > 0 ? job.computeMs : 0;
   const unseenMs = unseen === 0 ? 0 : Math.round(Math.min(reportedMs, unseen * timeoutMs));
-  return { computeMs: seen.ms + unseenMs, computeMbMs: seen.mbMs + unseenMs * memoryMb, memoryMb };
+  // `computeMs` stays the process's (what the job's readers see, as its store shows it): MB·ms is what bills.
+  return { computeMbMs: priorMbMs + seen.mbMs + unseenMs * memoryMb, memoryMb };
 }
 
 /** A tracker per function: what process-runtime.ts passes to each of its processes. */
