@@ -216,9 +216,17 @@ export class SilopoolClient extends ApiTransport {
   async plans(): Promise<BillingPlan[]> {
     return (await this.json<{ plans: BillingPlan[] }>('GET', '/v1/admin/billing/plans')).plans;
   }
-  changePlan(tenantId: string, planId: string, effective?: string): Promise<{ applied: boolean }> {
+  /** Changes a tenant's plan; a caller that retries passes one `idempotencyKey` for all its tries. */
+  changePlan(
+    tenantId: string,
+    planId: string,
+    effective?: string,
+    options: { idempotencyKey?: string } = {},
+  ): Promise<{ applied: boolean }> {
+    const headers = options.idempotencyKey ? { 'idempotency-key': options.idempotencyKey } : undefined;
     return this.json('POST', `/v1/admin/tenants/${enc(tenantId)}/plan`, {
       body: { planId, ...(effective ? { effective } : {}) },
+      headers,
     });
   }
   /** A tenant's statements (operator view, with cost and margin). */

@@ -1,6 +1,7 @@
 import { isTerminal } from '../core/job.ts';
 import { storyWith } from '../core/job-story.ts';
 import { decodeJobMessage } from '../core/messages.ts';
+import { requeuedBilling } from '../core/usage.ts';
 import { nextVersion } from '../ports/job-store.ts';
 import { deadLetterQueueName, type MessageQueue, type ReceivedMessage } from '../ports/message-queue.ts';
 import { DEAD_LETTERED, jobStoreOf, RETRIES_EXHAUSTED } from './dead-letter-settler.ts';
@@ -121,5 +122,9 @@ async function requeueJob(deps: ControlDeps, source: string, body: string): Prom
   if (job.status !== 'failed' || (code !== DEAD_LETTERED && code !== RETRIES_EXHAUSTED)) return;
   const { error: _error, finishedAt: _finished, ...rest } = job;
   const redriven = storyWith(job, [{ step: 'redriven', at: new Date().toISOString(), detail: source }]);
-  await jobs.update(nextVersion(rest, { status: 'queued', ...redriven }), job.version);
+  // Its next finish bills only what runs from now: this finish was billed (core/usage.ts).
+  await jobs.update(
+    nextVersion(rest, { status: 'queued', ...redriven, ...requeuedBilling(job) }),
+    job.version,
+  );
 }

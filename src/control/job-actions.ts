@@ -6,6 +6,7 @@ import { type StoryEvent, storyWith } from '../core/job-story.ts';
 import { decodeJobMessage, encodeJobMessage } from '../core/messages.ts';
 import { laneFor, sharedQueueName } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
+import { requeuedBilling } from '../core/usage.ts';
 import { contextOfSpan, inSpan, jobTraceContext, withTraceContext } from '../observability/spans.ts';
 import { nextVersion } from '../ports/job-store.ts';
 import { deadLetterQueueName, type MessageQueue, type SendMessage } from '../ports/message-queue.ts';
@@ -141,7 +142,11 @@ function requeue(jobs: Jobs, job: JobRecord, event: StoryEvent): Promise<JobReco
     message: `job ${event.step}`,
     fields: { by: event.detail ?? '' },
   };
-  return jobs.update(nextVersion(rest, { status: 'queued', ...storyWith(job, [event], [log]) }), job.version);
+  // Its next finish bills only what runs from now: this finish was billed (core/usage.ts).
+  return jobs.update(
+    nextVersion(rest, { status: 'queued', ...storyWith(job, [event], [log]), ...requeuedBilling(job) }),
+    job.version,
+  );
 }
 
 /** A lost compare-and-set as the 409 the caller can act on. */

@@ -305,6 +305,7 @@ export async function addAdjustment(
   tenantId: TenantId,
   input: { amount: unknown; reason: unknown; month?: unknown },
   now = Date.now(),
+  id: string = randomUUID(),
 ): Promise<Adjustment> {
   const month = input.month === undefined ? utcMonth(now) : parseMonth(input.month);
   // Bounded as plan fees are (PLANS_SCHEMA): sums of amounts near 2^53 would be rounded silently.
@@ -332,7 +333,8 @@ export async function addAdjustment(
       `A statement of ${month} for tenant "${tenantId}" to put the correction on (no tenant of this id lived that month)`,
     );
   const adjustment: Adjustment = {
-    id: randomUUID(),
+    // Given by an Idempotency-Key's claim (with `now`): a repeat writes the same item (billing-idempotency.ts).
+    id,
     tenantId,
     month,
     amount: input.amount,

@@ -119,6 +119,12 @@ export interface JobRecord {
    * `compute_mb_ms` bills (docs/billing.md, "Compute"). Kept with `computeMs`; absent on records from before.
    */
   computeMbMs?: number;
+  /**
+   * What the job's finishes before its last requeue (a dead letter redriven, a failed job retried by an
+   * operator) were billed: the attempts they counted and their `compute_mb_ms` (MB·ms). A later finish bills
+   * only the compute run since, under an id of its own (core/usage.ts, `usageOfFinishedJob`).
+   */
+  billedBefore?: { attempts: number; computeMbMs: number };
   /** Fair-scheduling cost units (a big simulation counts for more than a small DCF). */
   cost: number;
   priority: number;

@@ -70,21 +70,49 @@ function pathsOf(job: JobRecord): number {
  * The usage records of a finished job (none for any other job): one job, its compute (each attempt's
  * measured run time in ms × the memory in MB it ran with, `billedComputeMbMs`), its Monte Carlo paths. Ids are
  * `job/{tenant}/{jobId}/{meter}`: the same job metered again — a redelivery, a reconciliation pass, a copy
- * after a move, the finish of a redriven job — yields the same ids, so the ledger keeps one of each (the
- * first finish's; a redrive runs again at the platform's expense, docs/billing.md).
+ * after a move — yields the same ids, so the ledger keeps one of each. A finish after a requeue (a redriven
+ * dead letter, an operator's retry: `billedBefore`) bills the compute run since the finish before under
+ * `job/{tenant}/{jobId}/compute_mb_ms/after-{attempts}` (the attempts billed before), so each finish is
+ * billed once and the later runs are billed too (docs/billing.md, "Redrive").
  */
 export function usageOfFinishedJob(job: JobRecord): UsageRecord[] {
   if (!isMeteredFinish(job)) return [];
   const at = new Date(job.finishedAt!).toISOString();
   const base = { tenantId: job.tenantId, model: job.model, at, day: utcDay(at) };
   const id = (meter: Meter) => `job/${job.tenantId}/${job.id}/${meter}`;
-  const records: UsageRecord[] = [
-    { ...base, id: id('jobs'), meter: 'jobs', quantity: 1 },
-    { ...base, id: id('compute_mb_ms'), meter: 'compute_mb_ms', quantity: billedComputeMbMs(job) },
-  ];
+  const before = billedBeforeOf(job);
+  const compute: UsageRecord = before
+    ? {
+        ...base,
+        id: `${id('compute_mb_ms')}/after-${before.attempts}`,
+        meter: 'compute_mb_ms',
+        quantity: Math.max(0, billedComputeMbMs(job) - before.computeMbMs),
+      }
+    : { ...base, id: id('compute_mb_ms'), meter: 'compute_mb_ms', quantity: billedComputeMbMs(job) };
+  const records: UsageRecord[] = [{ ...base, id: id('jobs'), meter: 'jobs', quantity: 1 }];
+  if (!before || compute.quantity > 0) records.push(compute);
   const paths = pathsOf(job);
   if (paths > 0) records.push({ ...base, id: id('mc_paths'), meter: 'mc_paths', quantity: paths });
   return records;
+}
+
+/** The job's `billedBefore` when it is one (whole attempts ≥ 1, MB·ms ≥ 0), else undefined. */
+function billedBeforeOf(job: JobRecord): JobRecord['billedBefore'] {
+  const b = job.billedBefore;
+  return b && Number.isInteger(b.attempts) && b.attempts > 0 && Number.isFinite(b.computeMbMs)
+    ? { attempts: b.attempts, computeMbMs: Math.max(0, b.computeMbMs) }
+    : undefined;
+}
+
+/**
+ * What requeueing the finished `job` (a dead letter redriven, an operator's retry) writes on it so its next
+ * finish bills only what runs from now: `billedBefore`, the attempts and compute its finish billed (they are
+ * cumulative: a second requeue takes the sums through the second finish). A finish that was not billed (a
+ * cancel) keeps the job's earlier `billedBefore`.
+ */
+export function requeuedBilling(job: JobRecord): Pick<JobRecord, 'billedBefore'> {
+  if (!isMeteredFinish(job)) return job.billedBefore ? { billedBefore: job.billedBefore } : {};
+  return { billedBefore: { attempts: job.attempts, computeMbMs: billedComputeMbMs(job) } };
 }
 
 /**

@@ -65,6 +65,12 @@ export interface Call {
   resolve(response: SQSBatchResponse): void;
   reject(error: Error): void;
   timer: NodeJS.Timeout;
+  /** When the host sent it (performance.now(), ms): the start of its jobs' billed run (host-compute.ts). */
+  sentAt?: number;
+  /** When the host last saw one of its jobs end an attempt (performance.now(), ms). */
+  lastOutcomeAt?: number;
+  /** Its jobs whose attempt the host saw end (each is billed once per event). */
+  ended?: Set<string>;
 }
 
 /** Where `proc` is: `ready` (it reported so), `stopping` (the host signalled it), and the calls it was sent. */

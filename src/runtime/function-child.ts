@@ -10,6 +10,7 @@ import {
   type FunctionProcessOptions,
   protocolViolation,
 } from './child-protocol.ts';
+import type { HostCompute } from './host-compute.ts';
 import { createProcessRequests } from './process-requests.ts';
 import { forkFunctionProcess, LOAD_TIMEOUT_MS, type SpareProcesses } from './spare-processes.ts';
 import { watchStartErrors } from './start-failure.ts';
@@ -41,6 +42,8 @@ export interface FunctionChildHost {
   sendTimeoutMs?: number;
   /** The function's events not answered yet, by id (of this process and of others). */
   calls: Map<number, Call>;
+  /** The host's compute figures of the function's jobs: a finished job is relayed with them. */
+  compute?: HostCompute;
   /** Whether the host signalled `proc` to end. */
   isStopping(proc: ChildProcess): boolean;
   /** Whether the host stopped `proc` for breaking the protocol: nothing it says counts any more. */
@@ -94,10 +97,18 @@ export function startFunctionChild(host: FunctionChildHost): {
   if (spare?.loaded) bind();
   // A spare's stderr from before it was taken too: the why of a crash read just before the take was lost.
   const starting = watchStartErrors(proc, spare?.stderr);
-  const runs = (jobId: unknown): boolean => {
+  /** The event sent to this process, not answered yet, that carries the job. */
+  const callOf = (jobId: unknown): Call | undefined => {
     for (const call of host.calls.values())
-      if (call.proc === proc && call.state === 'sent' && call.jobs.has(jobId as string)) return true;
-    return false;
+      if (call.proc === proc && call.state === 'sent' && call.jobs.has(jobId as string)) return call;
+    return undefined;
+  };
+  const runs = (jobId: unknown): boolean => callOf(jobId) !== undefined;
+  const { onJob, compute } = host;
+  // Relayed (and metered) with the host's figures: the memory it started this process with, the run it saw.
+  const relay = (job: JobRecord) => {
+    const call = callOf(job.id);
+    onJob?.(call && compute ? compute.observe(job, { call, memoryMb }, performance.now()) : job);
   };
   const requests = createProcessRequests(
     {
@@ -105,7 +116,7 @@ export function startFunctionChild(host: FunctionChildHost): {
       tenantId: host.tenantId,
       settings: host.settings,
       send: host.send,
-      ...(host.onJob ? { onJob: host.onJob } : {}),
+      ...(onJob ? { onJob: relay } : {}),
       refuse: host.refuse,
       ...(host.sendTimeoutMs !== undefined ? { sendTimeoutMs: host.sendTimeoutMs } : {}),
       ...(host.onError ? { onError: host.onError } : {}),

@@ -8,6 +8,7 @@ import type { SendMessage } from '../ports/message-queue.ts';
 import { type Call, type ChildRequest, type FunctionProcessOptions, jobsOf } from './child-protocol.ts';
 import { startFunctionChild } from './function-child.ts';
 import type { FunctionRuntime } from './function-runtime.ts';
+import { createHostCompute } from './host-compute.ts';
 import { hasEnded, stopProcess } from './process-stop.ts';
 import { createRestartBackoff } from './restart-backoff.ts';
 import { createSlotReservations, FunctionBusyError } from './slot-reservations.ts';
@@ -96,6 +97,8 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
   let closed = false;
   let nextId = 1;
   const calls = new Map<number, Call>();
+  // Its jobs are billed at what the host saw, not at what its processes say (host-compute.ts).
+  const compute = createHostCompute(() => settings.timeoutSec * 1000);
   /** Events started and not finished, counted from the first synchronous step of `run` (calls come later). */
   let active = 0;
   const reservations = createSlotReservations({
@@ -180,6 +183,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
       ...(options.startTimeoutMs !== undefined ? { startTimeoutMs: options.startTimeoutMs } : {}),
       ...(options.sendTimeoutMs !== undefined ? { sendTimeoutMs: options.sendTimeoutMs } : {}),
       calls,
+      compute,
       isStopping: (p) => stopping.has(p),
       isBroken: (p) => broken.has(p),
       breakOff,
@@ -356,6 +360,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
     const call = calls.get(id);
     if (!call) return response;
     call.state = 'sent';
+    call.sentAt = performance.now();
     proc.send({ type: 'invoke', id, event, tenant } satisfies ChildRequest);
     return response;
   }

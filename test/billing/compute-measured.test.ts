@@ -196,7 +196,7 @@ describe('compute is billed for measured run time only', () => {
     expect((await computeBilled()).map((r) => r.quantity)).toEqual([limitMs * MB]);
   });
 
-  it('a redriven dead letter keeps the first finish’s record, which billed no settle delay', async () => {
+  it('a redriven dead letter bills the first finish (no settle delay) and its later run, each once', async () => {
     const { platform, id, data, jobId, body, run, deliver, crashedAttempt, computeBilled } = await setUp();
     await crashedAttempt(400);
     advance(10 * 60_000);
@@ -213,9 +213,17 @@ describe('compute is billed for measured run time only', () => {
     run.putMs = 3000;
     await deliver(1);
     expect(await data.jobs.get(jobId)).toMatchObject({ status: 'succeeded', attempts: 2, computeMs: 3400 });
-    // One record per job: the first finish's 400 ms (the old rule billed its 10 min); the redriven run is
-    // the platform's (docs/billing.md, "Compute").
-    expect((await computeBilled()).map((r) => r.quantity)).toEqual([400 * MB]);
+    // The first finish's 400 ms (the old rule billed its 10 min), and the redriven run's 3 s under an id of
+    // its own (docs/billing.md, "Redrive"); the same finish delivered again adds nothing.
+    expect((await computeBilled()).map((r) => r.quantity).sort((a, b) => a - b)).toEqual([
+      400 * MB,
+      3000 * MB,
+    ]);
+    await deliver(1).catch(() => undefined);
+    expect((await computeBilled()).map((r) => r.quantity).sort((a, b) => a - b)).toEqual([
+      400 * MB,
+      3000 * MB,
+    ]);
   });
 });
 

@@ -1,10 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { failJob } from '../../src/control/dead-letter-settler.ts';
+import { endAttempt, startAttempt } from '../../src/core/attempt-time.ts';
 import { ConditionFailedError } from '../../src/core/errors.ts';
 import type { TenantId } from '../../src/core/ids.ts';
 import type { JobRecord } from '../../src/core/job.ts';
 import {
   laneHourRecord,
+  requeuedBilling,
   storageDayRecord,
   type UsageRecord,
   usageOfFinishedJob,
@@ -214,6 +216,64 @@ export function describeUsageLedgerContract(
         jobs: 1,
         compute_mb_ms: 4250 * 512,
       });
+    });
+
+    it('a redriven dead letter bills its later run once, on top of the first finish, and a retry once', async () => {
+      const store = ctx.jobs.forTenant(tenant);
+      const job = makeJob(tenant);
+      await store.create(job);
+      const running = await store.update(
+        nextVersion(job, { status: 'running', startedAt: '2026-11-07T08:00:00.000Z', attempts: 1 }),
+        job.version,
+      );
+      expect(
+        await store.recordProgress(job.id, running.version, {
+          done: 1,
+          total: 2,
+          unit: 'steps',
+          at: '2026-11-07T08:00:01.000Z',
+        }),
+      ).toBe(true);
+      const dead = await failJob(store, job.id, { code: 'dead_lettered', message: 'Dead-lettered.' });
+      if (typeof dead !== 'object') throw new Error(`not settled: ${dead}`);
+      // Redriven (control/dead-letters.ts): queued again, what its finish billed kept on it.
+      const { error: _e, finishedAt: _f, ...rest } = dead;
+      const queued = await store.update(
+        nextVersion(rest, { status: 'queued', ...requeuedBilling(dead) }),
+        dead.version,
+      );
+      // Its run after the redrive: a plain retry first (an attempt failed, to be retried: it stays running), then
+      // a success.
+      const second = await store.update(
+        nextVersion(queued, { status: 'running', ...startAttempt(queued, '2026-11-08T09:00:00.000Z', 1024) }),
+        queued.version,
+      );
+      const retried = await store.update(
+        nextVersion(second, endAttempt(second, Date.parse('2026-11-08T09:00:00.500Z'))),
+        second.version,
+      );
+      const third = await store.update(
+        nextVersion(retried, {
+          status: 'running',
+          ...startAttempt(retried, '2026-11-08T09:01:00.000Z', 1024),
+        }),
+        retried.version,
+      );
+      const finishedAt = '2026-11-08T09:01:02.000Z';
+      const done = await store.update(
+        nextVersion(third, { status: 'succeeded', finishedAt, ...endAttempt(third, Date.parse(finishedAt)) }),
+        third.version,
+      );
+      // The completion delivered again, and a reconciliation pass: nothing more.
+      await store.update(nextVersion(done, { announcedAt: finishedAt }), done.version);
+      expect(await ctx.port.record(usageOfFinishedJob(done))).toBe(0);
+      const records = await ctx.port.forTenant(tenant).list({ from: '2026-01-01', to: '2100-12-31' });
+      // The dead letter's finish (settled now) as it was billed; the redriven run's two attempts on their finish.
+      expect(records.map((r) => [r.id.split('/').slice(3).join('/'), r.quantity]).sort()).toEqual([
+        ['compute_mb_ms', 1000 * 512],
+        ['compute_mb_ms/after-1', 500 * 1024 + 2000 * 1024],
+        ['jobs', 1],
+      ]);
     });
 
     it('a job cancelled before it ran is not metered', async () => {

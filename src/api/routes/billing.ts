@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { exportUsage, setBillingCustomer } from '../../control/billing-export.ts';
+import { idempotentWrite } from '../../control/billing-idempotency.ts';
 import { changePlan, loadPlans, savePlans } from '../../control/plans.ts';
 import {
   addAdjustment,
@@ -16,6 +17,7 @@ import { parseTenantId } from '../../core/ids.ts';
 import type { PlanCatalogue } from '../../core/plans.ts';
 import { utcMonth } from '../../core/usage.ts';
 import type { AppDeps } from '../deps.ts';
+import { idempotencyKeyHeaders, validIdempotencyKey } from '../idempotency-key.ts';
 import { formatQuery, sendStatement } from './billing-common.ts';
 import { tenantBillingRoutes } from './billing-tenant.ts';
 
@@ -151,6 +153,7 @@ export function billingRoutes(app: FastifyInstance, deps: AppDeps): void {
       schema: {
         tags,
         summary: 'Change a tenant’s plan from a UTC day (default today); limits follow at once',
+        headers: idempotencyKeyHeaders,
         body: {
           type: 'object',
           required: ['planId'],
@@ -164,18 +167,22 @@ export function billingRoutes(app: FastifyInstance, deps: AppDeps): void {
     },
     async (request) => {
       const tenantId = parseTenantId(request.params.id, '/params/id');
-      return changePlan(
-        {
-          directory: deps.directory,
-          queue: deps.queue,
-          stores: deps.stores,
-          billing: billing.billing,
-          isClosed: (month) => isClosed(billing.billing, month),
-          ...(deps.control?.tenantChanged ? { tenantChanged: deps.control.tenantChanged } : {}),
-        },
-        tenantId,
-        request.body.planId,
-        request.body.effective,
+      const key = validIdempotencyKey(request);
+      return idempotentWrite(billing.billing, 'plan-change', key, { tenantId, ...request.body }, ({ now }) =>
+        changePlan(
+          {
+            directory: deps.directory,
+            queue: deps.queue,
+            stores: deps.stores,
+            billing: billing.billing,
+            isClosed: (month) => isClosed(billing.billing, month),
+            ...(deps.control?.tenantChanged ? { tenantChanged: deps.control.tenantChanged } : {}),
+          },
+          tenantId,
+          request.body.planId,
+          request.body.effective,
+          now,
+        ),
       );
     },
   );
@@ -215,6 +222,7 @@ export function billingRoutes(app: FastifyInstance, deps: AppDeps): void {
       schema: {
         tags,
         summary: 'A correction (minor units; negative is a credit) on an open month’s statement',
+        headers: idempotencyKeyHeaders,
         body: {
           type: 'object',
           required: ['amount', 'reason'],
@@ -223,10 +231,18 @@ export function billingRoutes(app: FastifyInstance, deps: AppDeps): void {
         },
       },
     },
-    async (request, reply) =>
-      reply
-        .code(201)
-        .send(await addAdjustment(billing, parseTenantId(request.params.id, '/params/id'), request.body)),
+    async (request, reply) => {
+      const tenantId = parseTenantId(request.params.id, '/params/id');
+      const key = validIdempotencyKey(request);
+      const adjustment = await idempotentWrite(
+        billing.billing,
+        'adjustment',
+        key,
+        { tenantId, ...request.body },
+        ({ now, id }) => addAdjustment(billing, tenantId, request.body, now, id),
+      );
+      return reply.code(201).send(adjustment);
+    },
   );
 
   app.post<{ Params: { month: string } }>(

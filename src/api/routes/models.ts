@@ -14,9 +14,8 @@ import { traceSubmit } from '../../observability/submit-tracing.ts';
 import { createSequencedJobIntake } from '../../ports/job-intake-sequence.ts';
 import { tenantContext } from '../context.ts';
 import type { AppDeps } from '../deps.ts';
+import { idempotencyKeyHeaders, idempotencyKeyOf } from '../idempotency-key.ts';
 import { jobViewSchema } from '../job-schema.ts';
-
-const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
   const intake = deps.intake ?? createSequencedJobIntake(deps);
@@ -70,10 +69,7 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
       schema: {
         tags: ['jobs'],
         summary: 'Submit a job; 202 once it is durably queued',
-        headers: {
-          type: 'object',
-          properties: { 'idempotency-key': { type: 'string', description: 'Makes retries safe' } },
-        },
+        headers: idempotencyKeyHeaders,
         // Fields outside `input` are refused, not ignored: `{"revenue": 5e6}` would run on defaults.
         body: {
           type: 'object',
@@ -105,15 +101,8 @@ export function modelRoutes(app: FastifyInstance, deps: AppDeps): void {
       ) {
         problems.push({ path: '/priority', message: 'must be an integer from 0 to 9', rule: 'range' });
       }
-      const keyHeader = request.headers['idempotency-key'];
-      const idempotencyKey = Array.isArray(keyHeader) ? keyHeader[0] : keyHeader;
-      if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
-        problems.push({
-          path: '/headers/idempotency-key',
-          message: 'must be 1-128 letters, digits or ._:-',
-          rule: 'pattern',
-        });
-      }
+      const { key: idempotencyKey, problem: keyProblem } = idempotencyKeyOf(request);
+      if (keyProblem) problems.push(keyProblem);
       if (problems.length > 0) {
         // One answer names every bad field, the input's too: not only once the request's own are fixed.
         const model = chosen.definition;
