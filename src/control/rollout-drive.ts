@@ -13,6 +13,7 @@ import {
   setStep,
 } from './operations.ts';
 import { ensureCanary, wavesOf } from './rollout-canary.ts';
+import { awaitingEvidence, evidenceRule, unobservedTenants, waveVerdict } from './rollout-evidence.ts';
 import { haltRecorded, settleHalt } from './rollout-halt.ts';
 import {
   applyRelease,
@@ -91,7 +92,8 @@ export async function driveRollout(
   if (haltRecorded(op)) return settleHalt(haltDeps, id);
   const release = op.params.release as string;
   let waves = wavesOf(op);
-  const observeMs = Number(op.params.observeMs);
+  const evidence = evidenceRule(op);
+  const observeMs = evidence.observeMs;
   for (let i = 0; i < waves.length; i++) {
     if (stopped()) throw new Error('The upgrade runner stopped.');
     lease.check();
@@ -160,18 +162,25 @@ export async function driveRollout(
     let applied = await applyRelease(deps, wave, () => release, incarnationsOf(op));
     await deps.onReleaseChange?.();
     const until = Date.parse(start) + observeMs;
+    // No evidence is not health: past `observeMs` the watch goes on while a tenant has run fewer than
+    // `minJobs` jobs on the release (idle, or pinned to versions another release carries), up to `maxObserveMs`.
+    const latest = Date.parse(start) + evidence.maxObserveMs;
+    let unobserved: TenantId[] = [];
     for (;;) {
       const problems: string[] = [];
       // Tenants that leave the upgrade while the wave is watched (demoted, offboarded) are watched no more.
       const watched: TenantId[] = [];
+      const short: TenantId[] = [];
       for (const tenantId of applied) {
-        const sample = await sampleWaveTenant(deps, tenantId, incarnationsOf(op), start);
+        const sample = await sampleWaveTenant(deps, tenantId, incarnationsOf(op), start, undefined, release);
         if (sample === undefined) continue;
         watched.push(tenantId);
+        if ((sample.onRelease ?? 0) < evidence.minJobs) short.push(tenantId);
         const problem = healthProblem(baseline[tenantId] ?? empty(), sample);
         if (problem) problems.push(`${tenantId}: ${problem}`);
       }
       applied = watched;
+      unobserved = short;
       for (const alarm of (applied.length > 0 ? await deps.alarms?.firing(applied) : undefined) ?? []) {
         if (!firingBefore.has(alarmKey(alarm)))
           problems.push(`${alarm.tenantId}: alarm ${alarm.name} firing: ${alarm.reason}`);
@@ -184,7 +193,8 @@ export async function driveRollout(
         return settleHalt(haltDeps, id);
       }
       await requirePublished(deps.catalog, release);
-      const left = until - Date.now();
+      const now = Date.now();
+      const left = (unobserved.length > 0 ? latest : until) - now;
       if (left <= 0) break;
       if (!(await goOn())) return;
       await setStep(
@@ -192,23 +202,30 @@ export async function driveRollout(
         id,
         i,
         'running',
-        `watching ${count(applied.length)} on ${release}: ${Math.ceil(left / 1000)} s left`,
-        1 - left / Math.max(1, observeMs),
+        now < until
+          ? `watching ${count(applied.length)} on ${release}: ${Math.ceil((until - now) / 1000)} s left`
+          : awaitingEvidence(release, unobserved, evidence.minJobs, Math.ceil(left / 1000)),
+        Math.min(1, (now - Date.parse(start)) / Math.max(1, observeMs)),
       );
       // `abort` cuts the wait short.
       await pause(Math.min(pollMs, left));
     }
     lease.check();
-    // Recorded before the step is done: a canary that left while watched is no evidence (`ensureCanary`).
-    await setParams(id, { [`wave${i}.watched`]: String(applied.length) });
+    // Recorded before the step is done: a canary that left while watched, or ran no job on the release, is no
+    // evidence (`ensureCanary`): `watched` counts the tenants observed, `unobserved` names the others.
+    await setParams(id, {
+      [`wave${i}.watched`]: String(applied.length - unobserved.length),
+      ...(unobserved.length > 0 ? { [`wave${i}.unobserved`]: JSON.stringify(unobserved) } : {}),
+    });
     const canary = op.params[`wave${i}.canary`];
-    await setStep(
-      deps.operations,
-      id,
-      i,
-      'done',
-      `${count(applied.length)} on ${release}, healthy${canary ? `; ${canary}` : ''}`,
+    const verdict = waveVerdict(
+      release,
+      applied,
+      unobserved,
+      evidence.minJobs,
+      Date.now() - Date.parse(start),
     );
+    await setStep(deps.operations, id, i, 'done', `${verdict}${canary ? `; ${canary}` : ''}`);
     if (op.params.failures !== undefined) await setParams(id, { failures: '0' });
   }
   const last = waves.length;
@@ -227,7 +244,10 @@ export async function driveRollout(
     await requirePublished(deps.catalog, release);
     await deps.catalog.setCurrent(release);
     await deps.onReleaseChange?.();
-    await setStep(deps.operations, id, last, 'done', `${release} is current`);
+    // Made current on no evidence is said so: the operator sees which tenants never ran the release.
+    const unseen = unobservedTenants(await requireOp(id));
+    const note = unseen.length > 0 ? `; unobserved while watched: ${unseen.join(', ')}` : '';
+    await setStep(deps.operations, id, last, 'done', `${release} is current${note}`);
   }
   await finishOperation(deps.operations, id, 'succeeded');
   log('info', 'upgrade finished', { operationId: id, release });

@@ -114,7 +114,7 @@ export async function inUpgrade(
  * (`inUpgrade`: demoted, offboarded, its id another customer's). Its dedicated store is then gone (or going),
  * and what it runs is no longer the wave's release: sampled regardless, every sample failed and the upgrade
  * was driven again until it gave up, rolling back the other tenants of the wave. A sample that fails for a
- * tenant still in the upgrade throws.
+ * tenant still in the upgrade throws. With `release`, the sample counts the jobs that ran on it (`onRelease`).
  */
 export async function sampleWaveTenant(
   deps: ControlDeps,
@@ -122,10 +122,11 @@ export async function sampleWaveTenant(
   incarnations: Record<string, string> | undefined,
   from: string,
   to?: string,
+  release?: string,
 ): Promise<HealthSample | undefined> {
   if (!(await inUpgrade(deps, tenantId, incarnations))) return undefined;
   try {
-    return await sampleHealth(deps, tenantId, from, to);
+    return await sampleHealth(deps, tenantId, from, to, release);
   } catch (error) {
     // Left between the look and the sample (a demotion removes the store after its switch).
     if (!(await inUpgrade(deps, tenantId, incarnations))) return undefined;

@@ -82,6 +82,11 @@ export interface HealthSample {
   failures: number;
   /** Messages in the tenant's dead-letter queues at the end of the window. */
   deadLetters: number;
+  /**
+   * Of `finished`, the jobs whose code was the release a wave watches (`job.release`): the evidence that the
+   * release ran for the tenant at all. Counted only when a release is asked for (`sampleHealth`).
+   */
+  onRelease?: number;
 }
 
 /**

@@ -8,7 +8,8 @@ import {
   type RolloutDeps,
   type RolloutRunner,
 } from '../../src/control/release-rollout.ts';
-import type { ControlDeps } from '../../src/control/tenants.ts';
+import { type ControlDeps, createTenant } from '../../src/control/tenants.ts';
+import type { TenantId } from '../../src/core/ids.ts';
 import {
   type EmbeddedPlatform,
   openEmbeddedPlatform,
@@ -145,4 +146,15 @@ export async function until(check: () => Promise<boolean>, ms = 20_000): Promise
     if (Date.now() > end) throw new Error('timed out');
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** `n` dedicated tenants on the rig, their ids sorted: the first is the canary (wave 1), the next two wave 2, … */
+export async function dedicatedTenants(rig: RolloutPlatform, prefix: string, n: number): Promise<TenantId[]> {
+  const ids: TenantId[] = [];
+  for (const letter of 'abcdefgh'.slice(0, n)) {
+    const id = `${prefix}-${letter}-${Math.random().toString(36).slice(2, 8)}` as TenantId;
+    await createTenant(rig.deps, { id, name: letter.toUpperCase(), placement: 'dedicated' });
+    ids.push(id);
+  }
+  return ids;
 }
