@@ -172,20 +172,25 @@ export async function publishedReleases(catalog: ReleaseCatalog): Promise<Set<st
  * back to the current release (`release` cleared, its stack redeployed on AWS; `applyRelease`), unless the
  * release is one that failed to load (`invalid`: found broken, not withdrawn). A tenant mid-move is left for
  * the next call. Answers the tenants moved.
+ *
+ * The folder is listed after the tenants are read, and only the releases their records named and the listing
+ * lacks are withdrawn: listed first, a release published and given to a tenant (an upgrade's wave) between
+ * the listing and the scan was taken for withdrawn, and the tenant moved off the release it had just got.
  */
 export async function leaveWithdrawnReleases(
   deps: ControlDeps & { catalog: ReleaseCatalog },
 ): Promise<TenantId[]> {
+  const named = (await allTenants(deps)).filter((t) => t.release);
+  if (named.length === 0) return [];
   const known = await publishedReleases(deps.catalog);
-  const stranded = (await allTenants(deps))
-    .filter((t) => t.release && !known.has(t.release))
-    .map((t) => t.id);
+  const withdrawn = new Set(named.map((t) => t.release!).filter((release) => !known.has(release)));
+  const stranded = named.filter((t) => withdrawn.has(t.release!)).map((t) => t.id);
   if (stranded.length === 0) return [];
-  // Only a tenant still on a withdrawn release: one given a release meanwhile (an upgrade) keeps it.
+  // Only a tenant still on a release found withdrawn: one given a release meanwhile (an upgrade) keeps it.
   return applyRelease(
     deps,
     stranded,
-    (_id, t) => (t.release && !known.has(t.release) ? '' : undefined),
+    (_id, t) => (t.release && withdrawn.has(t.release) ? '' : undefined),
     undefined,
   );
 }
