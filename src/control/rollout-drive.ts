@@ -18,6 +18,7 @@ import { haltRecorded, settleHalt } from './rollout-halt.ts';
 import {
   applyRelease,
   incarnationsOf,
+  latecomers,
   movingTenants,
   publishedReleases,
   sampleWaveTenant,
@@ -244,10 +245,16 @@ export async function driveRollout(
     await requirePublished(deps.catalog, release);
     await deps.catalog.setCurrent(release);
     await deps.onReleaseChange?.();
+    const joined = await deployLatecomers(deps, run, id, release, goOn);
+    if (joined === undefined) return;
     // Made current on no evidence is said so: the operator sees which tenants never ran the release.
     const unseen = unobservedTenants(await requireOp(id));
     const note = unseen.length > 0 ? `; unobserved while watched: ${unseen.join(', ')}` : '';
-    await setStep(deps.operations, id, last, 'done', `${release} is current${note}`);
+    const late =
+      joined.length > 0
+        ? `; deployed to ${joined.join(', ')} at the end (dedicated since their wave was planned, in none)`
+        : '';
+    await setStep(deps.operations, id, last, 'done', `${release} is current${late}${note}`);
   }
   await finishOperation(deps.operations, id, 'succeeded');
   log('info', 'upgrade finished', { operationId: id, release });
@@ -263,6 +270,39 @@ async function requirePublished(catalog: ReleaseCatalog, release: string): Promi
   // Its folder gone, not one there but unreadable (`publishedReleases`: an unreadable folder throws).
   if (!(await publishedReleases(catalog)).has(release))
     throw new NotFoundError(`Release "${release}", withdrawn from the releases folder during its upgrade,`);
+}
+
+/**
+ * The upgrade's last step, once its release is current: tenants promoted (or onboarded dedicated) since their
+ * wave was planned are in none and were deployed with the release current then; they get the release now
+ * (`latecomers`; a move still running is waited for, its step says whose), so no dedicated tenant is left on
+ * the old code (on AWS its stack kept it). Answers the tenants given it, or undefined when the upgrade ended.
+ */
+async function deployLatecomers(
+  deps: RolloutDriveDeps,
+  run: RolloutRun,
+  id: string,
+  release: string,
+  goOn: () => Promise<boolean>,
+): Promise<TenantId[] | undefined> {
+  for (;;) {
+    const op = await requireOperation(deps.operations, id);
+    const late = await latecomers(deps, release);
+    if (late.moving.length === 0) {
+      const joined = await applyRelease(deps, late.ready, () => release, undefined);
+      if (joined.length > 0) await deps.onReleaseChange?.();
+      return joined;
+    }
+    if (!(await goOn())) return undefined;
+    await setStep(
+      deps.operations,
+      id,
+      op.steps.length - 1,
+      'running',
+      `waiting for the move of ${late.moving.join(', ')} to end before deploying ${release} to it`,
+    );
+    await run.pause(deps.pollMs ?? 500);
+  }
 }
 
 function count(tenants: number): string {

@@ -156,6 +156,29 @@ export async function movingTenants(
 }
 
 /**
+ * At an upgrade's end, the dedicated tenants not on `release` by their record: promoted (or onboarded
+ * dedicated, or demoted and promoted again) since their wave was planned, so in no wave that deployed it.
+ * `moving`: tenants whose move runs still (waited for, as a wave's are); `ready`: the dedicated ones to be given
+ * the release. Their stacks were deployed with the release current then: on AWS, following the pointer alone,
+ * they kept the old code.
+ */
+export async function latecomers(
+  deps: Pick<ControlDeps, 'directory'> & { operations: Pick<OperationStore, 'get'> },
+  release: string,
+): Promise<{ moving: TenantId[]; ready: TenantId[] }> {
+  const tenants = (await allTenants(deps)).filter((t) => t.status !== 'offboarding');
+  const moving = await movingTenants(
+    deps,
+    tenants.filter((t) => t.move).map((t) => t.id),
+    undefined,
+  );
+  const ready = tenants
+    .filter((t) => t.placement === 'dedicated' && !moving.includes(t.id) && t.release !== release)
+    .map((t) => t.id);
+  return { moving, ready };
+}
+
+/**
  * The releases in the releases folder now (`releaseFor` of `applyRelease` keeps a tenant on one of them): those
  * loaded and those there but failing to load (found broken or unreadable, not withdrawn). A release withdrawn
  * (its folder removed) is not one: a tenant whose record names it runs the current release while showing the

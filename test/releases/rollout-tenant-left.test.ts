@@ -1,12 +1,19 @@
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { finishOperation, newOperation } from '../../src/control/operations.ts';
+import { finishOperation } from '../../src/control/operations.ts';
 import { createRolloutRunner } from '../../src/control/release-rollout.ts';
 import type { TenantId } from '../../src/core/ids.ts';
 import { openEmbeddedReleaseCatalog } from '../../src/entry/embedded-wiring.ts';
 import type { Operation } from '../../src/ports/operation-store.ts';
 import type { StoreProvider } from '../../src/ports/stores.ts';
-import { dedicatedTenants, publishRelease, rolloutPlatform, rolloutRunner, until } from './fixtures.ts';
+import {
+  beginMove,
+  dedicatedTenants,
+  publishRelease,
+  rolloutPlatform,
+  rolloutRunner,
+  until,
+} from './fixtures.ts';
 
 // A dedicated tenant that leaves an upgrade while it runs (demoted, or offboarded) has its dedicated store
 // removed. The upgrade still sampled its health there, at its wave's baseline or while its wave was watched:
@@ -221,19 +228,8 @@ describe('an upgrade whose canary leaves it', () => {
 });
 
 /** A demotion of `id` under way (its operation running, `move` on the tenant), as move-tenant.ts begins one. */
-async function beginDemotion(id: TenantId): Promise<Operation> {
-  const demotion = newOperation('move', id, ['drain'], { from: 'dedicated', to: 'shared' });
-  await rig.operations.create(demotion);
-  const tenant = (await rig.platform.directory.get(id))!;
-  await rig.platform.directory.update(
-    {
-      ...tenant,
-      move: { operationId: demotion.id, from: 'dedicated', to: 'shared', phase: 'draining' },
-      version: tenant.version + 1,
-    },
-    tenant.version,
-  );
-  return demotion;
+function beginDemotion(id: TenantId): Promise<Operation> {
+  return beginMove(rig, id, 'dedicated', 'shared');
 }
 
 /** The demotion rolled back: the tenant stays dedicated, no `move`, its operation failed. */
