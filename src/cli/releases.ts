@@ -76,12 +76,30 @@ export function addReleaseCommands(program: Command, withOperator: WithOperator)
       'how long each wave is watched (0 to 86400 s)',
       numberIn(0, 86_400, { unit: 'seconds' }),
     )
+    .option(
+      '--min-jobs <n>',
+      'jobs each tenant must run on the release while watched, else its wave is unobserved (0 to 10000; default 1)',
+      numberIn(0, 10_000, { whole: true }),
+    )
+    .option(
+      '--max-observe <seconds>',
+      'the longest a wave is watched waiting for those jobs (0 to 604800 s; default 4 x --observe)',
+      numberIn(0, 604_800, { unit: 'seconds' }),
+    )
     .option('--no-wait', 'start the upgrade and return its operation id')
     .option('--json', 'machine-readable output')
     .action(
       (
         id: string,
-        o: { canary?: string; growth?: number; observe?: number; wait: boolean; json?: boolean },
+        o: {
+          canary?: string;
+          growth?: number;
+          observe?: number;
+          minJobs?: number;
+          maxObserve?: number;
+          wait: boolean;
+          json?: boolean;
+        },
       ) =>
         withOperator(
           Boolean(o.json),
@@ -93,6 +111,8 @@ export function addReleaseCommands(program: Command, withOperator: WithOperator)
                 ...(o.canary ? { canary: o.canary } : {}),
                 ...(o.growth !== undefined ? { growth: o.growth } : {}),
                 ...(o.observe !== undefined ? { observeSec: o.observe } : {}),
+                ...(o.minJobs !== undefined ? { minJobs: o.minJobs } : {}),
+                ...(o.maxObserve !== undefined ? { maxObserveSec: o.maxObserve } : {}),
               },
             )) as OperationJson;
             return o.wait ? showMove(op, started, Boolean(o.json), 'upgrade') : started;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { recordsOfIncarnation } from '../core/billing-incarnation.ts';
-import { NotFoundError, ValidationError } from '../core/errors.ts';
+import { NotFoundError, OperatorPathError, pathFault, ValidationError } from '../core/errors.ts';
 import type { TenantId } from '../core/ids.ts';
 import type { Tenant } from '../core/tenant.ts';
 import type { DayRange, UsageRecord } from '../core/usage.ts';
@@ -141,7 +141,20 @@ async function appendLines(path: string, lines: string): Promise<void> {
 async function send(sink: BillingSink, events: MeterEvent[]): Promise<void> {
   if (events.length === 0) return;
   if (sink.kind === 'file') {
-    await appendLines(sink.path, events.map((e) => `${JSON.stringify(e)}\n`).join(''));
+    await appendLines(sink.path, events.map((e) => `${JSON.stringify(e)}\n`).join('')).catch((error) => {
+      // The operator's export path unusable (no permission, no such folder, a file in its way) is a 503 that
+      // names it and what to change, not a bare 500; a full disk stays a 507 (`storageFullOr`).
+      const code = (error as NodeJS.ErrnoException)?.code;
+      if (pathFault(error) || code === 'ENOENT')
+        throw new OperatorPathError(
+          'billing_export_unwritable',
+          'billing export file',
+          sink.path,
+          error,
+          'written',
+        );
+      throw error;
+    });
     return;
   }
   for (let i = 0; i < events.length; i += 500) {

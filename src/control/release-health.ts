@@ -22,17 +22,20 @@ export interface HealthDeps {
 /**
  * A dedicated tenant's health in `[from, to)` (ISO 8601): jobs of its own store that ended in the window,
  * the failed ones and those still retrying after two failed deliveries, and the messages in its
- * dead-letter queues now. Reads at most the newest 2,000 jobs.
+ * dead-letter queues now; with `release`, also how many of the jobs that ended ran on it (`onRelease`).
+ * Reads at most the newest 2,000 jobs.
  */
 export async function sampleHealth(
   deps: HealthDeps,
   tenantId: TenantId,
   from: string,
   to = '9999',
+  release?: string,
 ): Promise<HealthSample> {
   const jobs = tenantDataAt(deps.stores, { kind: 'dedicated', tenantId }, tenantId).jobs;
   let finished = 0;
   let failures = 0;
+  let onRelease = 0;
   let read = 0;
   let cursor: string | undefined;
   do {
@@ -41,6 +44,9 @@ export async function sampleHealth(
       if (isTerminal(job.status) && job.finishedAt && job.finishedAt >= from && job.finishedAt < to) {
         finished++;
         if (job.status === 'failed' || job.attempts >= FAILING_ATTEMPTS) failures++;
+        // A job canceled before it ran names no release; one that ran on another (a pinned model's version
+        // another release carries, in flight on the old process) is no evidence for this one.
+        if (release !== undefined && job.release === release) onRelease++;
       } else if (
         !isTerminal(job.status) &&
         job.attempts >= FAILING_ATTEMPTS &&
@@ -60,5 +66,5 @@ export async function sampleHealth(
     const depth = await deps.queue.depth(dlq).catch(() => ({ visible: 0, inFlight: 0, delayed: 0 }));
     deadLetters += depth.visible + depth.inFlight + depth.delayed;
   }
-  return { finished, failures, deadLetters };
+  return { finished, failures, deadLetters, ...(release !== undefined ? { onRelease } : {}) };
 }

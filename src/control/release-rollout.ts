@@ -10,6 +10,7 @@ import { driveUnderLease, drivingLease } from './operation-lease.ts';
 import { newOperation } from './operations.ts';
 import { waveStepName } from './rollout-canary.ts';
 import { driveRollout, type RolloutDriveDeps } from './rollout-drive.ts';
+import { evidenceParams } from './rollout-evidence.ts';
 import { countFailure, permanentRolloutFailure } from './rollout-failures.ts';
 import { haltRollout, markAborted } from './rollout-halt.ts';
 import { claimRolloutSlot } from './rollout-slot.ts';
@@ -22,6 +23,13 @@ export const PLATFORM_OPERATIONS = '_platform' as TenantId;
 export interface RolloutDeps extends RolloutDriveDeps {
   /** How long each wave is watched before the next begins (ms; default 5 minutes). */
   observeMs?: number;
+  /**
+   * Jobs each tenant of a wave must run on the release while watched (default 1): a tenant that ran fewer
+   * is `unobserved`, not healthy, and the watch goes on for it up to `maxObserveMs` (rollout-evidence.ts).
+   */
+  minJobs?: number;
+  /** The longest a wave is watched while it lacks evidence (ms from its start; default 4 × `observeMs`). */
+  maxObserveMs?: number;
   /**
    * How long a driver's hold on an upgrade lasts unrenewed (ms; default 60 s): it renews it every third of
    * that while it drives, and another process takes the upgrade over once it has run out (`drivingLease`).
@@ -54,6 +62,10 @@ export interface RolloutRequest {
   maxWave?: number;
   /** Overrides the runner's `observeMs` for this rollout. */
   observeMs?: number;
+  /** Overrides the runner's `minJobs` for this rollout (0: a wave needs no evidence). */
+  minJobs?: number;
+  /** Overrides the runner's `maxObserveMs` for this rollout. */
+  maxObserveMs?: number;
 }
 
 export interface RolloutRunner {
@@ -207,6 +219,7 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
     // A wave is of these tenants, not of whoever holds their ids when it runs (an id offboarded and
     // onboarded again is another customer: neither this release nor its predecessor's pin is its own).
     const incarnations = Object.fromEntries(tenants.map((t) => [t.id, incarnationOf(t)]));
+    const observeMs = request.observeMs ?? deps.observeMs ?? 300_000;
     const steps = [...waves.map((w, i) => waveStepName(i, w.length, i === 0)), CURRENT_STEP];
     const op = newOperation('rollout', PLATFORM_OPERATIONS, steps, {
       release: releaseId,
@@ -215,7 +228,12 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
       waves: JSON.stringify(waves),
       previous: JSON.stringify(previous),
       incarnations: JSON.stringify(incarnations),
-      observeMs: String(request.observeMs ?? deps.observeMs ?? 300_000),
+      observeMs: String(observeMs),
+      ...evidenceParams(
+        observeMs,
+        request.minJobs ?? deps.minJobs,
+        request.maxObserveMs ?? deps.maxObserveMs,
+      ),
       // Kept to plan the waves again when the canary leaves the upgrade (`ensureCanary`).
       ...(request.growth ? { growth: String(request.growth) } : {}),
       ...(request.maxWave ? { maxWave: String(request.maxWave) } : {}),

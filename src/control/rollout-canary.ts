@@ -2,6 +2,7 @@ import type { TenantId } from '../core/ids.ts';
 import { planWaves } from '../core/release.ts';
 import type { Operation, OperationStore } from '../ports/operation-store.ts';
 import { changeOperation, progressOf } from './operations.ts';
+import { unobservedTenants } from './rollout-evidence.ts';
 import { incarnationsOf, inUpgrade } from './rollout-waves.ts';
 import type { ControlDeps } from './tenants.ts';
 
@@ -16,8 +17,9 @@ export function wavesOf(op: Operation): TenantId[][] {
 }
 
 /**
- * Whether a wave before `index` is done with a tenant of the upgrade watched on the release to its end
- * (`wave{j}.watched`; an upgrade recorded before it counts the tenants of the wave's baseline).
+ * Whether a wave before `index` is done with a tenant of the upgrade watched on the release to its end and
+ * observed running it (`wave{j}.watched`, which counts no tenant recorded `unobserved`: no job ran on the
+ * release; an upgrade recorded before it counts the tenants of the wave's baseline).
  */
 export function canaryWatched(op: Operation, index: number): boolean {
   for (let j = 0; j < index; j++) {
@@ -59,10 +61,13 @@ export async function ensureCanary(
     ...(op.params.growth !== undefined ? { growth: Number(op.params.growth) } : {}),
     ...(op.params.maxWave !== undefined ? { maxWave: Number(op.params.maxWave) } : {}),
   });
+  const unobserved = unobservedTenants(op);
   const why =
     left.length > 0
       ? `${left.join(', ')} left the upgrade before ${left.length === 1 ? 'its' : 'their'} wave (demoted, offboarded)`
-      : 'no tenant of the waves before was watched on the release to the end (the canary left the upgrade)';
+      : unobserved.length > 0
+        ? `no tenant of the waves before ran a job on the release while watched (unobserved: ${unobserved.join(', ')})`
+        : 'no tenant of the waves before was watched on the release to the end (the canary left the upgrade)';
   const note = staying[0] !== undefined ? `${staying[0]} is the canary: ${why}` : undefined;
   return changeOperation(deps.operations, op.id, (o) => {
     if (o.status !== 'running' || o.params[`wave${index}.start`] !== undefined) return o;

@@ -13,10 +13,12 @@ import {
   setStep,
 } from './operations.ts';
 import { ensureCanary, wavesOf } from './rollout-canary.ts';
+import { awaitingEvidence, evidenceRule, unobservedTenants, waveVerdict } from './rollout-evidence.ts';
 import { haltRecorded, settleHalt } from './rollout-halt.ts';
 import {
   applyRelease,
   incarnationsOf,
+  latecomers,
   movingTenants,
   publishedReleases,
   sampleWaveTenant,
@@ -91,7 +93,8 @@ export async function driveRollout(
   if (haltRecorded(op)) return settleHalt(haltDeps, id);
   const release = op.params.release as string;
   let waves = wavesOf(op);
-  const observeMs = Number(op.params.observeMs);
+  const evidence = evidenceRule(op);
+  const observeMs = evidence.observeMs;
   for (let i = 0; i < waves.length; i++) {
     if (stopped()) throw new Error('The upgrade runner stopped.');
     lease.check();
@@ -160,18 +163,25 @@ export async function driveRollout(
     let applied = await applyRelease(deps, wave, () => release, incarnationsOf(op));
     await deps.onReleaseChange?.();
     const until = Date.parse(start) + observeMs;
+    // No evidence is not health: past `observeMs` the watch goes on while a tenant has run fewer than
+    // `minJobs` jobs on the release (idle, or pinned to versions another release carries), up to `maxObserveMs`.
+    const latest = Date.parse(start) + evidence.maxObserveMs;
+    let unobserved: TenantId[] = [];
     for (;;) {
       const problems: string[] = [];
       // Tenants that leave the upgrade while the wave is watched (demoted, offboarded) are watched no more.
       const watched: TenantId[] = [];
+      const short: TenantId[] = [];
       for (const tenantId of applied) {
-        const sample = await sampleWaveTenant(deps, tenantId, incarnationsOf(op), start);
+        const sample = await sampleWaveTenant(deps, tenantId, incarnationsOf(op), start, undefined, release);
         if (sample === undefined) continue;
         watched.push(tenantId);
+        if ((sample.onRelease ?? 0) < evidence.minJobs) short.push(tenantId);
         const problem = healthProblem(baseline[tenantId] ?? empty(), sample);
         if (problem) problems.push(`${tenantId}: ${problem}`);
       }
       applied = watched;
+      unobserved = short;
       for (const alarm of (applied.length > 0 ? await deps.alarms?.firing(applied) : undefined) ?? []) {
         if (!firingBefore.has(alarmKey(alarm)))
           problems.push(`${alarm.tenantId}: alarm ${alarm.name} firing: ${alarm.reason}`);
@@ -184,7 +194,8 @@ export async function driveRollout(
         return settleHalt(haltDeps, id);
       }
       await requirePublished(deps.catalog, release);
-      const left = until - Date.now();
+      const now = Date.now();
+      const left = (unobserved.length > 0 ? latest : until) - now;
       if (left <= 0) break;
       if (!(await goOn())) return;
       await setStep(
@@ -192,23 +203,30 @@ export async function driveRollout(
         id,
         i,
         'running',
-        `watching ${count(applied.length)} on ${release}: ${Math.ceil(left / 1000)} s left`,
-        1 - left / Math.max(1, observeMs),
+        now < until
+          ? `watching ${count(applied.length)} on ${release}: ${Math.ceil((until - now) / 1000)} s left`
+          : awaitingEvidence(release, unobserved, evidence.minJobs, Math.ceil(left / 1000)),
+        Math.min(1, (now - Date.parse(start)) / Math.max(1, observeMs)),
       );
       // `abort` cuts the wait short.
       await pause(Math.min(pollMs, left));
     }
     lease.check();
-    // Recorded before the step is done: a canary that left while watched is no evidence (`ensureCanary`).
-    await setParams(id, { [`wave${i}.watched`]: String(applied.length) });
+    // Recorded before the step is done: a canary that left while watched, or ran no job on the release, is no
+    // evidence (`ensureCanary`): `watched` counts the tenants observed, `unobserved` names the others.
+    await setParams(id, {
+      [`wave${i}.watched`]: String(applied.length - unobserved.length),
+      ...(unobserved.length > 0 ? { [`wave${i}.unobserved`]: JSON.stringify(unobserved) } : {}),
+    });
     const canary = op.params[`wave${i}.canary`];
-    await setStep(
-      deps.operations,
-      id,
-      i,
-      'done',
-      `${count(applied.length)} on ${release}, healthy${canary ? `; ${canary}` : ''}`,
+    const verdict = waveVerdict(
+      release,
+      applied,
+      unobserved,
+      evidence.minJobs,
+      Date.now() - Date.parse(start),
     );
+    await setStep(deps.operations, id, i, 'done', `${verdict}${canary ? `; ${canary}` : ''}`);
     if (op.params.failures !== undefined) await setParams(id, { failures: '0' });
   }
   const last = waves.length;
@@ -227,7 +245,16 @@ export async function driveRollout(
     await requirePublished(deps.catalog, release);
     await deps.catalog.setCurrent(release);
     await deps.onReleaseChange?.();
-    await setStep(deps.operations, id, last, 'done', `${release} is current`);
+    const joined = await deployLatecomers(deps, run, id, release, goOn);
+    if (joined === undefined) return;
+    // Made current on no evidence is said so: the operator sees which tenants never ran the release.
+    const unseen = unobservedTenants(await requireOp(id));
+    const note = unseen.length > 0 ? `; unobserved while watched: ${unseen.join(', ')}` : '';
+    const late =
+      joined.length > 0
+        ? `; deployed to ${joined.join(', ')} at the end (dedicated since their wave was planned, in none)`
+        : '';
+    await setStep(deps.operations, id, last, 'done', `${release} is current${late}${note}`);
   }
   await finishOperation(deps.operations, id, 'succeeded');
   log('info', 'upgrade finished', { operationId: id, release });
@@ -243,6 +270,39 @@ async function requirePublished(catalog: ReleaseCatalog, release: string): Promi
   // Its folder gone, not one there but unreadable (`publishedReleases`: an unreadable folder throws).
   if (!(await publishedReleases(catalog)).has(release))
     throw new NotFoundError(`Release "${release}", withdrawn from the releases folder during its upgrade,`);
+}
+
+/**
+ * The upgrade's last step, once its release is current: tenants promoted (or onboarded dedicated) since their
+ * wave was planned are in none and were deployed with the release current then; they get the release now
+ * (`latecomers`; a move still running is waited for, its step says whose), so no dedicated tenant is left on
+ * the old code (on AWS its stack kept it). Answers the tenants given it, or undefined when the upgrade ended.
+ */
+async function deployLatecomers(
+  deps: RolloutDriveDeps,
+  run: RolloutRun,
+  id: string,
+  release: string,
+  goOn: () => Promise<boolean>,
+): Promise<TenantId[] | undefined> {
+  for (;;) {
+    const op = await requireOperation(deps.operations, id);
+    const late = await latecomers(deps, release);
+    if (late.moving.length === 0) {
+      const joined = await applyRelease(deps, late.ready, () => release, undefined);
+      if (joined.length > 0) await deps.onReleaseChange?.();
+      return joined;
+    }
+    if (!(await goOn())) return undefined;
+    await setStep(
+      deps.operations,
+      id,
+      op.steps.length - 1,
+      'running',
+      `waiting for the move of ${late.moving.join(', ')} to end before deploying ${release} to it`,
+    );
+    await run.pause(deps.pollMs ?? 500);
+  }
 }
 
 function count(tenants: number): string {

@@ -1,4 +1,4 @@
-import { SilopoolError } from '../core/errors.ts';
+import { OperatorPathError, SilopoolError } from '../core/errors.ts';
 import type { OperationStore } from '../ports/operation-store.ts';
 import { requireOperation, setOperationParams } from './operations.ts';
 
@@ -18,6 +18,8 @@ const RETRYABLE_AWS =
  */
 export function permanentRolloutFailure(error: unknown): string | undefined {
   const message = (error as Error)?.message ?? String(error);
+  // A folder made unreadable is a 503 to a client (it may be mended), but no retry of the driver mends it.
+  if (error instanceof OperatorPathError) return `${error.code}: ${message}`;
   if (error instanceof SilopoolError) {
     const retryable = error.status === 409 || error.status === 429 || error.status >= 500;
     return retryable ? undefined : `${error.code}: ${message}`;

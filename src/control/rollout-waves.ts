@@ -114,7 +114,7 @@ export async function inUpgrade(
  * (`inUpgrade`: demoted, offboarded, its id another customer's). Its dedicated store is then gone (or going),
  * and what it runs is no longer the wave's release: sampled regardless, every sample failed and the upgrade
  * was driven again until it gave up, rolling back the other tenants of the wave. A sample that fails for a
- * tenant still in the upgrade throws.
+ * tenant still in the upgrade throws. With `release`, the sample counts the jobs that ran on it (`onRelease`).
  */
 export async function sampleWaveTenant(
   deps: ControlDeps,
@@ -122,10 +122,11 @@ export async function sampleWaveTenant(
   incarnations: Record<string, string> | undefined,
   from: string,
   to?: string,
+  release?: string,
 ): Promise<HealthSample | undefined> {
   if (!(await inUpgrade(deps, tenantId, incarnations))) return undefined;
   try {
-    return await sampleHealth(deps, tenantId, from, to);
+    return await sampleHealth(deps, tenantId, from, to, release);
   } catch (error) {
     // Left between the look and the sample (a demotion removes the store after its switch).
     if (!(await inUpgrade(deps, tenantId, incarnations))) return undefined;
@@ -155,6 +156,29 @@ export async function movingTenants(
 }
 
 /**
+ * At an upgrade's end, the dedicated tenants not on `release` by their record: promoted (or onboarded
+ * dedicated, or demoted and promoted again) since their wave was planned, so in no wave that deployed it.
+ * `moving`: tenants whose move runs still (waited for, as a wave's are); `ready`: the dedicated ones to be given
+ * the release. Their stacks were deployed with the release current then: on AWS, following the pointer alone,
+ * they kept the old code.
+ */
+export async function latecomers(
+  deps: Pick<ControlDeps, 'directory'> & { operations: Pick<OperationStore, 'get'> },
+  release: string,
+): Promise<{ moving: TenantId[]; ready: TenantId[] }> {
+  const tenants = (await allTenants(deps)).filter((t) => t.status !== 'offboarding');
+  const moving = await movingTenants(
+    deps,
+    tenants.filter((t) => t.move).map((t) => t.id),
+    undefined,
+  );
+  const ready = tenants
+    .filter((t) => t.placement === 'dedicated' && !moving.includes(t.id) && t.release !== release)
+    .map((t) => t.id);
+  return { moving, ready };
+}
+
+/**
  * The releases in the releases folder now (`releaseFor` of `applyRelease` keeps a tenant on one of them): those
  * loaded and those there but failing to load (found broken or unreadable, not withdrawn). A release withdrawn
  * (its folder removed) is not one: a tenant whose record names it runs the current release while showing the
@@ -171,20 +195,25 @@ export async function publishedReleases(catalog: ReleaseCatalog): Promise<Set<st
  * back to the current release (`release` cleared, its stack redeployed on AWS; `applyRelease`), unless the
  * release is one that failed to load (`invalid`: found broken, not withdrawn). A tenant mid-move is left for
  * the next call. Answers the tenants moved.
+ *
+ * The folder is listed after the tenants are read, and only the releases their records named and the listing
+ * lacks are withdrawn: listed first, a release published and given to a tenant (an upgrade's wave) between
+ * the listing and the scan was taken for withdrawn, and the tenant moved off the release it had just got.
  */
 export async function leaveWithdrawnReleases(
   deps: ControlDeps & { catalog: ReleaseCatalog },
 ): Promise<TenantId[]> {
+  const named = (await allTenants(deps)).filter((t) => t.release);
+  if (named.length === 0) return [];
   const known = await publishedReleases(deps.catalog);
-  const stranded = (await allTenants(deps))
-    .filter((t) => t.release && !known.has(t.release))
-    .map((t) => t.id);
+  const withdrawn = new Set(named.map((t) => t.release!).filter((release) => !known.has(release)));
+  const stranded = named.filter((t) => withdrawn.has(t.release!)).map((t) => t.id);
   if (stranded.length === 0) return [];
-  // Only a tenant still on a withdrawn release: one given a release meanwhile (an upgrade) keeps it.
+  // Only a tenant still on a release found withdrawn: one given a release meanwhile (an upgrade) keeps it.
   return applyRelease(
     deps,
     stranded,
-    (_id, t) => (t.release && !known.has(t.release) ? '' : undefined),
+    (_id, t) => (t.release && withdrawn.has(t.release) ? '' : undefined),
     undefined,
   );
 }

@@ -197,6 +197,41 @@ export class ReleasePointerError extends SilopoolError {
   }
 }
 
+/** File system error codes that say a path is there but is no readable folder or file (not a passing fault). */
+const PATH_FAULT_CODES = new Set(['EACCES', 'EPERM', 'ENOTDIR', 'EISDIR', 'ELOOP', 'ENAMETOOLONG']);
+
+/** The `code` of a file system error that says a path cannot be read as it is, else undefined. */
+export function pathFault(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && PATH_FAULT_CODES.has(code) ? code : undefined;
+}
+
+/**
+ * A folder or file the operator keeps for the platform (the releases folder and its pointer, the billing
+ * export file) is there but cannot be read or written (`pathFault`: permissions, a file where a folder
+ * belongs). Not "absent" (which can have a meaning: no release, the built-in one current), and no fault of the
+ * request: 503 with a stable `code` (`releases_unreadable`, `billing_export_unwritable`), naming the path
+ * (`details.path`, `details.errno`) and what to change, until an operator mends it.
+ */
+export class OperatorPathError extends SilopoolError {
+  constructor(code: string, what: string, path: string, cause: unknown, access: 'read' | 'written' = 'read') {
+    const errno = String((cause as { code?: unknown } | null)?.code ?? 'error');
+    const kind = access === 'read' ? 'a folder' : 'a file';
+    const change =
+      errno === 'EACCES' || errno === 'EPERM'
+        ? `give the server's user ${access === 'read' ? 'read and search' : 'write'} permission on it (chmod u+${access === 'read' ? 'rx' : 'w'} "${path}")`
+        : errno === 'ENOTDIR'
+          ? `a part of the path is a file, not a folder: move that file away${access === 'read' ? ` and make "${path}" a folder` : ''}`
+          : errno === 'ENOENT'
+            ? `its folder does not exist: create it, or set the path to one that does`
+            : `make "${path}" ${kind} the server's user can use`;
+    super(code, 503, `The ${what} ${path} cannot be ${access} (${errno}): ${change}.`, {
+      cause,
+      details: { path, errno },
+    });
+  }
+}
+
 /**
  * A dedicated tenant's own store does not exist: never provisioned, or removed by a demotion or an
  * offboarding while something still held it. Nothing was read or written, and nothing was created: a read

@@ -1,4 +1,4 @@
-import { ValidationError } from './errors.ts';
+import { OperatorPathError, pathFault, ValidationError } from './errors.ts';
 
 /**
  * Pure rules of releases: which model version a tenant's job runs on, how an upgrade splits tenants into
@@ -82,6 +82,11 @@ export interface HealthSample {
   failures: number;
   /** Messages in the tenant's dead-letter queues at the end of the window. */
   deadLetters: number;
+  /**
+   * Of `finished`, the jobs whose code was the release a wave watches (`job.release`): the evidence that the
+   * release ran for the tenant at all. Counted only when a release is asked for (`sampleHealth`).
+   */
+  onRelease?: number;
 }
 
 /**
@@ -114,4 +119,15 @@ export function healthProblem(
 
 function percent(x: number): string {
   return `${Math.round(x * 1000) / 10} %`;
+}
+
+/**
+ * The error a read of the releases folder `path` failed with: `OperatorPathError` (503
+ * `releases_unreadable`, naming the path and what to change) when the path is there but no readable folder,
+ * else the error itself (a passing fault such as EMFILE).
+ */
+export function unreadableReleases(path: string, error: unknown): unknown {
+  return pathFault(error)
+    ? new OperatorPathError('releases_unreadable', 'releases folder', path, error)
+    : error;
 }

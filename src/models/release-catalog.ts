@@ -8,6 +8,7 @@ import {
   MODEL_VERSION_PATTERN,
   RELEASE_ID_PATTERN,
   type ReleasePointer,
+  unreadableReleases,
 } from '../core/release.ts';
 import { ReleaseContractError } from './errors.ts';
 import { models as builtinModels } from './registry.ts';
@@ -108,7 +109,7 @@ export function openReleaseCatalog(dir: string, pointer: ReleasePointer): Releas
       // would move every tenant off its release): that error is thrown.
       const names = await readdir(dir).catch((error: unknown) => {
         if ((error as NodeJS.ErrnoException)?.code === 'ENOENT') return [] as string[];
-        throw error;
+        throw unreadableReleases(dir, error);
       });
       const releases: LoadedRelease[] = [builtin];
       const invalid: { id: string; message: string }[] = [];

@@ -1,7 +1,8 @@
-import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { toProblem } from '../../src/api/problem.ts';
 import { exportUsage, setBillingCustomer } from '../../src/control/billing-export.ts';
 import { createTenant } from '../../src/control/tenants.ts';
 import type { TenantId } from '../../src/core/ids.ts';
@@ -19,6 +20,30 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** A tenant with a customer id and two usage records of `at`'s day (a second from now), and what exports take. */
+async function usageToExport() {
+  const id = randomTenantId('torn') as TenantId;
+  await createTenant(
+    { directory: platform.directory, queue: platform.queue, stores: platform.stores },
+    { id, name: 'Torn' },
+  );
+  const deps = { billing: platform.billing, directory: platform.directory, usage: platform.usage };
+  await setBillingCustomer(deps, id, 'cus_Torn');
+  const at = new Date(Date.now() + 1000).toISOString();
+  await platform.usage.record(
+    ['j1', 'j2'].map((jobId) => ({
+      id: `job/${id}/${jobId}/jobs`,
+      tenantId: id,
+      meter: 'jobs' as const,
+      model: 'finance',
+      quantity: 1,
+      at,
+      day: at.slice(0, 10),
+    })),
+  );
+  return { deps, at, id };
+}
+
 /**
  * An export to a file sink cut short (the server killed mid-append, a full disk taking part of a write)
  * leaves a torn last line, and the day is not marked exported, so the next export sends it again. That
@@ -27,25 +52,7 @@ afterEach(async () => {
  */
 describe('an export after one cut short', () => {
   it('starts its events on a line of their own, so each is read whole once', async () => {
-    const id = randomTenantId('torn') as TenantId;
-    await createTenant(
-      { directory: platform.directory, queue: platform.queue, stores: platform.stores },
-      { id, name: 'Torn' },
-    );
-    const deps = { billing: platform.billing, directory: platform.directory, usage: platform.usage };
-    await setBillingCustomer(deps, id, 'cus_Torn');
-    const at = new Date(Date.now() + 1000).toISOString();
-    await platform.usage.record(
-      ['j1', 'j2'].map((jobId) => ({
-        id: `job/${id}/${jobId}/jobs`,
-        tenantId: id,
-        meter: 'jobs' as const,
-        model: 'finance',
-        quantity: 1,
-        at,
-        day: at.slice(0, 10),
-      })),
-    );
+    const { deps, at, id } = await usageToExport();
     const path = join(dir, 'events.jsonl');
     const range = { from: at.slice(0, 10), to: at.slice(0, 10) };
     const tomorrow = Date.parse(at) + 2 * 86_400_000;
@@ -70,4 +77,29 @@ describe('an export after one cut short', () => {
     expect([...read.keys()].sort()).toEqual([`job/${id}/j1/jobs`, `job/${id}/j2/jobs`]);
     expect(readFileSync(path, 'utf8').endsWith('\n')).toBe(true);
   });
+});
+
+// The operator's export path unusable (a file where its folder belongs, no such folder, no permission) was a
+// bare 500 from POST /v1/admin/billing/export: it is a 503 `billing_export_unwritable` naming the path and
+// what to change, and the day is not marked exported (the next export sends it).
+describe('an export to a file sink whose path cannot be written', () => {
+  for (const [errno, under] of [
+    ['ENOTDIR', 'a-file'],
+    ['ENOENT', 'no-such-folder'],
+  ] as const)
+    it(`is a 503 billing_export_unwritable naming the path (${errno})`, async () => {
+      const { deps, at } = await usageToExport();
+      writeFileSync(join(dir, 'a-file'), 'in the way');
+      const path = join(dir, under, 'events.jsonl');
+      const range = { from: at.slice(0, 10), to: at.slice(0, 10) };
+      const error = await exportUsage(
+        deps,
+        { kind: 'file', path },
+        range,
+        Date.parse(at) + 2 * 86_400_000,
+      ).catch((e: unknown) => e);
+      expect(toProblem(error)).toMatchObject({ status: 503, code: 'billing_export_unwritable', path, errno });
+      expect(toProblem(error).detail).toContain(path);
+      expect(await platform.billing.get('B#exported', range.from)).toBeUndefined();
+    });
 });

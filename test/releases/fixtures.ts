@@ -3,18 +3,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect } from 'vitest';
 import { createSqliteOperationStore } from '../../src/adapters/embedded/operation-store.ts';
+import { newOperation } from '../../src/control/operations.ts';
 import {
   createRolloutRunner,
   type RolloutDeps,
   type RolloutRunner,
 } from '../../src/control/release-rollout.ts';
-import type { ControlDeps } from '../../src/control/tenants.ts';
+import { type ControlDeps, createTenant } from '../../src/control/tenants.ts';
+import type { TenantId } from '../../src/core/ids.ts';
+import type { Placement } from '../../src/core/tenant.ts';
 import {
   type EmbeddedPlatform,
   openEmbeddedPlatform,
   openEmbeddedReleaseCatalog,
 } from '../../src/entry/embedded-wiring.ts';
-import type { OperationStore } from '../../src/ports/operation-store.ts';
+import type { Operation, OperationStore } from '../../src/ports/operation-store.ts';
 import type { TestServer } from '../support/server.ts';
 
 /**
@@ -145,4 +148,32 @@ export async function until(check: () => Promise<boolean>, ms = 20_000): Promise
     if (Date.now() > end) throw new Error('timed out');
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** `n` dedicated tenants on the rig, their ids sorted: the first is the canary (wave 1), the next two wave 2, … */
+export async function dedicatedTenants(rig: RolloutPlatform, prefix: string, n: number): Promise<TenantId[]> {
+  const ids: TenantId[] = [];
+  for (const letter of 'abcdefgh'.slice(0, n)) {
+    const id = `${prefix}-${letter}-${Math.random().toString(36).slice(2, 8)}` as TenantId;
+    await createTenant(rig.deps, { id, name: letter.toUpperCase(), placement: 'dedicated' });
+    ids.push(id);
+  }
+  return ids;
+}
+
+/** A move of `id` under way (its operation running, `move` on the tenant), as move-tenant.ts begins one. */
+export async function beginMove(
+  rig: RolloutPlatform,
+  id: TenantId,
+  from: Placement,
+  to: Placement,
+): Promise<Operation> {
+  const move = newOperation('move', id, ['drain'], { from, to });
+  await rig.operations.create(move);
+  const tenant = (await rig.platform.directory.get(id))!;
+  await rig.platform.directory.update(
+    { ...tenant, move: { operationId: move.id, from, to, phase: 'draining' }, version: tenant.version + 1 },
+    tenant.version,
+  );
+  return move;
 }

@@ -155,6 +155,41 @@ describe('a release withdrawn after tenants got it', () => {
     expect((await rig.platform.directory.get(id))?.release).toBe('r12');
   });
 
+  // Resume listed the folder, then read the tenants: a release published and given to a tenant (an upgrade's
+  // wave) between the two was taken for withdrawn, and the tenant moved off the release it had just got.
+  it('a release published and given to a tenant while resume looks keeps that tenant on it', async () => {
+    const fresh = await dedicated();
+    const gone = await dedicated('r-gone');
+    const catalog = openEmbeddedReleaseCatalog(join(rig.dir, 'releases'));
+    let published = false;
+    rig.runner = rolloutRunner(rig, {
+      catalog: {
+        ...catalog,
+        // Right after the folder is listed: r14 is published and deployed to `fresh`, as a wave does.
+        async list() {
+          const listed = await catalog.list();
+          if (!published) {
+            published = true;
+            publishRelease(rig.dir, 'r14', {
+              models: { finance: { version: '1.14.0', body: "version: '1.14.0'" } },
+            });
+            const tenant = (await rig.platform.directory.get(fresh))!;
+            await rig.platform.directory.update(
+              { ...tenant, release: 'r14', version: tenant.version + 1 },
+              tenant.version,
+            );
+          }
+          return listed;
+        },
+      },
+    });
+    await rig.runner.resume();
+    expect(published).toBe(true);
+    expect((await rig.platform.directory.get(fresh))?.release).toBe('r14');
+    // A release really withdrawn is still found.
+    expect((await rig.platform.directory.get(gone))?.release).toBeUndefined();
+  });
+
   it('a releases folder that cannot be listed moves no tenant', async () => {
     publishRelease(rig.dir, 'r13', { models: { finance: { version: '1.13.0', body: "version: '1.13.0'" } } });
     const id = await dedicated('r13');

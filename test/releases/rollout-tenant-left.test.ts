@@ -1,13 +1,19 @@
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { finishOperation, newOperation } from '../../src/control/operations.ts';
+import { finishOperation } from '../../src/control/operations.ts';
 import { createRolloutRunner } from '../../src/control/release-rollout.ts';
-import { createTenant } from '../../src/control/tenants.ts';
 import type { TenantId } from '../../src/core/ids.ts';
 import { openEmbeddedReleaseCatalog } from '../../src/entry/embedded-wiring.ts';
 import type { Operation } from '../../src/ports/operation-store.ts';
 import type { StoreProvider } from '../../src/ports/stores.ts';
-import { publishRelease, rolloutPlatform, rolloutRunner, until } from './fixtures.ts';
+import {
+  beginMove,
+  dedicatedTenants,
+  publishRelease,
+  rolloutPlatform,
+  rolloutRunner,
+  until,
+} from './fixtures.ts';
 
 // A dedicated tenant that leaves an upgrade while it runs (demoted, or offboarded) has its dedicated store
 // removed. The upgrade still sampled its health there, at its wave's baseline or while its wave was watched:
@@ -59,14 +65,8 @@ async function offboard(id: TenantId): Promise<void> {
 }
 
 /** `n` dedicated tenants, their ids sorted: the first is the canary (wave 1), the next two wave 2, … */
-async function dedicated(prefix: string, n: number): Promise<TenantId[]> {
-  const ids: TenantId[] = [];
-  for (const letter of 'abcdefgh'.slice(0, n)) {
-    const id = `${prefix}-${letter}-${Math.random().toString(36).slice(2, 8)}` as TenantId;
-    await createTenant(rig.deps, { id, name: letter.toUpperCase(), placement: 'dedicated' });
-    ids.push(id);
-  }
-  return ids;
+function dedicated(prefix: string, n: number): Promise<TenantId[]> {
+  return dedicatedTenants(rig, prefix, n);
 }
 
 async function twoDedicated(prefix: string): Promise<[TenantId, TenantId]> {
@@ -228,19 +228,8 @@ describe('an upgrade whose canary leaves it', () => {
 });
 
 /** A demotion of `id` under way (its operation running, `move` on the tenant), as move-tenant.ts begins one. */
-async function beginDemotion(id: TenantId): Promise<Operation> {
-  const demotion = newOperation('move', id, ['drain'], { from: 'dedicated', to: 'shared' });
-  await rig.operations.create(demotion);
-  const tenant = (await rig.platform.directory.get(id))!;
-  await rig.platform.directory.update(
-    {
-      ...tenant,
-      move: { operationId: demotion.id, from: 'dedicated', to: 'shared', phase: 'draining' },
-      version: tenant.version + 1,
-    },
-    tenant.version,
-  );
-  return demotion;
+function beginDemotion(id: TenantId): Promise<Operation> {
+  return beginMove(rig, id, 'dedicated', 'shared');
 }
 
 /** The demotion rolled back: the tenant stays dedicated, no `move`, its operation failed. */
@@ -263,7 +252,9 @@ describe('an upgrade whose tenant is being moved when its wave comes', () => {
     const [a, b] = await twoDedicated('mov');
     const demotion = await beginDemotion(a);
     publishRelease(rig.dir, 'r10', { models: { finance: { version: '1.10.0', body: "version: '1.10.0'" } } });
+    // No job runs here: evidence is not what this test is about (rollout-evidence.test.ts).
     rig.runner = rolloutRunner(rig, {
+      minJobs: 0,
       observeMs: 100,
       pollMs: 10,
       retryMs: 10,

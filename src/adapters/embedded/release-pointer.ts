@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ReleasePointerError } from '../../core/errors.ts';
-import { BUILTIN_RELEASE } from '../../core/release.ts';
+import { BUILTIN_RELEASE, unreadableReleases } from '../../core/release.ts';
 import { type ReleasePointer, storedReleaseId } from '../../ports/release-pointer.ts';
 import { TurnMemo } from './turn-memo.ts';
 
@@ -29,7 +29,13 @@ export function createFileReleasePointer(dir: string): ReleasePointer {
       // renames a new file into place, so a change always brings a new inode; another process's change is
       // seen in the next event-loop turn, or after LONGEST_TURN_MS of a longer one.
       const path = join(dir, 'current.json');
-      const stat = statSync(path, { throwIfNoEntry: false });
+      let stat: ReturnType<typeof statSync>;
+      try {
+        stat = statSync(path, { throwIfNoEntry: false });
+      } catch (error) {
+        // The folder there but unreadable, or a file where it belongs: a 503 naming it, not a bare 500.
+        throw unreadableReleases(dir, error);
+      }
       if (!stat) return remember(BUILTIN_RELEASE);
       if (pointer?.ino === stat.ino && pointer.mtimeMs === stat.mtimeMs) return remember(pointer.id);
       let text: string | undefined;
@@ -41,7 +47,7 @@ export function createFileReleasePointer(dir: string): ReleasePointer {
         // answer `builtin` until the pointer next changes; the last pointer read answers, or the error.
         if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
           if (pointer) return pointer.id;
-          throw error;
+          throw unreadableReleases(dir, error);
         }
       }
       // Gone since the stat: as when there is none. Anything else must name a release (a damaged file read as

@@ -60,7 +60,16 @@ export function releaseRoutes(app: FastifyInstance, deps: ReleaseRouteDeps): voi
 
   app.post<{
     Params: { id: string };
-    Body: { canary?: string; growth?: number; maxWave?: number; observeSec?: number } | undefined;
+    Body:
+      | {
+          canary?: string;
+          growth?: number;
+          maxWave?: number;
+          observeSec?: number;
+          minJobs?: number;
+          maxObserveSec?: number;
+        }
+      | undefined;
   }>(
     '/v1/admin/releases/:id/rollout',
     {
@@ -87,6 +96,19 @@ export function releaseRoutes(app: FastifyInstance, deps: ReleaseRouteDeps): voi
               maximum: 86_400,
               description: 'How long each wave is watched',
             },
+            minJobs: {
+              type: 'integer',
+              minimum: 0,
+              maximum: 10_000,
+              description:
+                'Jobs each tenant must run on the release while watched (default 1); fewer: the wave is unobserved, not healthy, and the next wave is a canary of one',
+            },
+            maxObserveSec: {
+              type: 'number',
+              minimum: 0,
+              maximum: 604_800,
+              description: 'The longest a wave is watched waiting for those jobs (default 4 × observeSec)',
+            },
           },
         },
       },
@@ -98,6 +120,8 @@ export function releaseRoutes(app: FastifyInstance, deps: ReleaseRouteDeps): voi
         ...(body.growth !== undefined ? { growth: body.growth } : {}),
         ...(body.maxWave !== undefined ? { maxWave: body.maxWave } : {}),
         ...(body.observeSec !== undefined ? { observeMs: body.observeSec * 1000 } : {}),
+        ...(body.minJobs !== undefined ? { minJobs: body.minJobs } : {}),
+        ...(body.maxObserveSec !== undefined ? { maxObserveMs: body.maxObserveSec * 1000 } : {}),
       });
       return reply.code(202).header('location', `/v1/admin/operations/${op.id}`).send(operationView(op));
     },
