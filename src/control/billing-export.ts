@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { recordsOfIncarnation } from '../core/billing-incarnation.ts';
-import { NotFoundError, OperatorPathError, pathFault, ValidationError } from '../core/errors.ts';
+import {
+  NotFoundError,
+  OperatorPathError,
+  pathFault,
+  SilopoolError,
+  ValidationError,
+} from '../core/errors.ts';
 import type { TenantId } from '../core/ids.ts';
 import type { Tenant } from '../core/tenant.ts';
 import type { DayRange, UsageRecord } from '../core/usage.ts';
@@ -60,6 +66,38 @@ export function meterEventsOf(records: readonly UsageRecord[], customerOf: Custo
 }
 
 const CUSTOMERS = 'B#customers';
+
+/** How long one batch may take at the billing provider (a meter-events call answers in well under a second). */
+const SINK_TIMEOUT_MS = 30_000;
+
+/**
+ * The billing provider (a URL sink) could not be reached, timed out, or refused a batch: 502
+ * `billing_sink_failed` naming the sink's origin (never its path or query, which may hold a token) and, when
+ * it answered, its HTTP status (`details.upstreamStatus`). The days not yet sent stay unmarked; exporting
+ * again sends them with the same identifiers.
+ */
+export class BillingSinkError extends SilopoolError {
+  constructor(url: string, what: string, cause?: unknown, upstreamStatus?: number) {
+    const origin = new URL(url).origin;
+    super(
+      'billing_sink_failed',
+      502,
+      `The billing sink at ${origin} ${what}; the days not sent stay unmarked, export again once it answers.`,
+      {
+        cause,
+        details: { origin, ...(upstreamStatus === undefined ? {} : { upstreamStatus }) },
+      },
+    );
+  }
+}
+
+/** What a failed fetch says went wrong: a timeout, or the network error's code or message. */
+function reasonOf(error: unknown): string {
+  if ((error as { name?: unknown } | null)?.name === 'TimeoutError')
+    return `no answer in ${SINK_TIMEOUT_MS / 1000} s`;
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
+  return String(cause?.code ?? cause?.message ?? (error as Error)?.message ?? error);
+}
 
 /** A customer id set for one incarnation of a tenant id, from its creation (`since`). */
 interface CustomerRow {
@@ -158,13 +196,18 @@ async function send(sink: BillingSink, events: MeterEvent[]): Promise<void> {
     return;
   }
   for (let i = 0; i < events.length; i += 500) {
+    const range = `events ${i}–${Math.min(i + 500, events.length) - 1}`;
+    // The provider unreachable, slow or refusing is its fault, not the request's: a 502 naming what it said.
     const res = await fetch(sink.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...sink.headers },
       body: JSON.stringify({ events: events.slice(i, i + 500) }),
-      signal: AbortSignal.timeout(30_000),
+      signal: AbortSignal.timeout(SINK_TIMEOUT_MS),
+    }).catch((error: unknown) => {
+      throw new BillingSinkError(sink.url, `could not be reached for ${range} (${reasonOf(error)})`, error);
     });
-    if (!res.ok) throw new Error(`The billing sink answered ${res.status} for events ${i}–${i + 499}`);
+    if (!res.ok)
+      throw new BillingSinkError(sink.url, `answered ${res.status} for ${range}`, undefined, res.status);
   }
 }
 

@@ -1,4 +1,7 @@
+import { once } from 'node:events';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -102,4 +105,46 @@ describe('an export to a file sink whose path cannot be written', () => {
       expect(toProblem(error).detail).toContain(path);
       expect(await platform.billing.get('B#exported', range.from)).toBeUndefined();
     });
+});
+
+// A URL sink that failed (refused, unreachable) was a bare Error: a 500 from POST /v1/admin/billing/export,
+// as if the request or the server were at fault. It is the provider's: a 502 `billing_sink_failed` naming
+// the sink's origin only (its path and query may hold a token), and the day is not marked exported.
+describe('an export to a URL sink that fails', () => {
+  async function failingExport(url: string) {
+    const { deps, at } = await usageToExport();
+    const range = { from: at.slice(0, 10), to: at.slice(0, 10) };
+    const error = await exportUsage(
+      deps,
+      { kind: 'http', url },
+      range,
+      Date.parse(at) + 2 * 86_400_000,
+    ).catch((e: unknown) => e);
+    expect(await platform.billing.get('B#exported', range.from)).toBeUndefined();
+    return toProblem(error);
+  }
+
+  it('is a 502 with the status the sink answered', async () => {
+    const server = createServer((_req, res) => res.writeHead(503).end('down')).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    try {
+      const problem = await failingExport(`http://127.0.0.1:${port}/meter?token=secret`);
+      expect(problem).toMatchObject({ status: 502, code: 'billing_sink_failed', upstreamStatus: 503 });
+      expect(problem.detail).toContain(`http://127.0.0.1:${port}`);
+      expect(problem.detail).not.toContain('secret');
+    } finally {
+      server.close();
+    }
+  });
+
+  it('is a 502 when nothing listens there', async () => {
+    const server = createServer().listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    await new Promise((resolve) => server.close(resolve));
+    const problem = await failingExport(`http://127.0.0.1:${port}/meter`);
+    expect(problem).toMatchObject({ status: 502, code: 'billing_sink_failed' });
+    expect(problem.detail).toContain('ECONNREFUSED');
+  });
 });

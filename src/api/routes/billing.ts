@@ -295,6 +295,8 @@ export function billingRoutes(app: FastifyInstance, deps: AppDeps): void {
       schema: {
         tags,
         summary: 'Send the usage of past days to the billing provider as meter events (idempotent)',
+        description:
+          'Days sent are remembered; a failure leaves the days not sent unmarked, and exporting again sends them with the same identifiers. `503 billing_export_unwritable`: the file sink cannot be written (its path named). `502 billing_sink_failed`: the URL sink could not be reached, gave no answer in 30 s or answered other than 2xx.',
         body: {
           type: 'object',
           required: ['from', 'to'],
