@@ -1,4 +1,5 @@
 import type { JobProgress, JobRecord } from '../core/job.ts';
+import { isBuiltin } from '../models/model-selection.ts';
 import type { ModelDefinition, ProgressCallback } from '../models/types.ts';
 import type { TenantJobStore } from '../ports/job-store.ts';
 
@@ -91,4 +92,27 @@ export async function runPartsReporting(
       }
     }),
   );
+}
+
+/**
+ * Runs `model` on `job`'s input: in parts on the compute pool (`parallel`) when the model plans two or
+ * more and is built in (a release's own code runs whole, here), else whole on this thread. Resolves with
+ * the model's result; throws what the model throws.
+ */
+export async function runModel(
+  parallel: { cores: number; runParts: RunParts } | undefined,
+  model: ModelDefinition,
+  job: JobRecord,
+  onProgress?: ProgressCallback,
+): Promise<unknown> {
+  const plan =
+    parallel && model.parallel && isBuiltin(model)
+      ? model.parallel.plan(job.effectiveInput, parallel.cores)
+      : [];
+  if (!parallel || !model.parallel || plan.length < 2)
+    return model.run(job.effectiveInput, job.rules, onProgress);
+  const parts = onProgress
+    ? await runPartsReporting(model, job.effectiveInput, plan, parallel.runParts, onProgress)
+    : await parallel.runParts(model.name, job.effectiveInput, plan);
+  return model.parallel.combine(job.effectiveInput, job.rules, parts);
 }

@@ -8,19 +8,19 @@ import { type JobLogEntry, type StoryEvent, startEvents, storyWith } from '../co
 import { decodeJobMessage } from '../core/messages.ts';
 import { laneStoreOf, type StoreRef } from '../core/placement.ts';
 import type { Tenant } from '../core/tenant.ts';
-import { isBuiltin, modelForJob } from '../models/model-selection.ts';
+import { modelForJob } from '../models/model-selection.ts';
 import type { ReleaseCatalog } from '../models/release-catalog.ts';
 import type { ModelDefinition } from '../models/types.ts';
 import { traceDelivery } from '../observability/job-delivery.ts';
 import { inSpan, inSpanEvent, withTraceContext } from '../observability/spans.ts';
 import { nextVersion, type TenantJobStore } from '../ports/job-store.ts';
 import type { MessageQueue } from '../ports/message-queue.ts';
-import type { TenantData } from '../ports/stores.ts';
+import { type OutcomeCommit, stageOutcome, type TenantData } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import { announcementsFor } from './announcements.ts';
 import { partialBatchResponse } from './batch-response.ts';
 import { checkFormatting, checkModelVersion, isModelError, PoisonMessageError } from './job-checks.ts';
-import { type ProgressCallback, progressReporter, type RunParts, runPartsReporting } from './job-progress.ts';
+import { progressReporter, type RunParts, runModel } from './job-progress.ts';
 import { renderingOf } from './rendering.ts';
 import { WEBHOOK_QUEUE } from './webhook-message.ts';
 
@@ -138,6 +138,8 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
       steps.push({ step: name, at: new Date().toISOString(), attempt: started.attempts });
 
     let outcome: Partial<JobRecord>;
+    // The record's final write: with the workbook where the stores commit both at once (`stageOutcome`).
+    let write: OutcomeCommit | undefined;
     // The version (and variant, and release) the job ran on, recorded with its outcome.
     let ran: Partial<JobRecord> = {};
     // A model's own error in its raw words: for operators (`internal`), never in the tenant's record.
@@ -150,7 +152,9 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
       const progress = progressFor(model, started, data.jobs);
       checkModelVersion(model, started);
       checkFormatting(tenant);
-      const result = await inSpan('model.run', () => runModel(model, started, progress?.report));
+      const result = await inSpan('model.run', () =>
+        runModel(deps.parallel, model, started, progress?.report),
+      );
       progress?.stop();
       const formatting = tenant.config.formatting ?? {};
       step('rendering');
@@ -172,10 +176,13 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
       );
       const key = artifactKey(started.id, WORKBOOK);
       const sha256 = sha256Of(bytes);
-      // A put resolves only once every byte is stored (the port's contract: the file store checks the
-      // length before its rename publishes the file; S3 checks the SDK's CRC32 of the body), so the record
-      // below never points at a short or torn file without reading the workbook back.
-      await inSpan('objects.put', () => data.objects.put(key, bytes, XLSX));
+      // In the outcome's commit where the stores share one (embedded), else put whole now (`stageOutcome`; S3
+      // checks the SDK's CRC32 of the body): the record never points at a short or torn file, nor at none,
+      // without reading the workbook back. Staged inside the attempt, as its measured run time counts the put.
+      const artifacts = [{ key, body: bytes, contentType: XLSX }];
+      write = data.writeOutcome
+        ? await data.writeOutcome(artifacts)
+        : await inSpan('objects.put', () => stageOutcome(data, artifacts));
       step('stored');
       outcome = {
         ...ran,
@@ -200,7 +207,7 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
       outcome = { ...ran, status: 'failed', error: failure };
       if (internal !== undefined) modelFault = internal;
     }
-    await completeJob(tenant, data.jobs, started, outcome, steps, modelFault);
+    await completeJob(tenant, data.jobs, started, outcome, steps, modelFault, write);
   }
 
   /**
@@ -212,8 +219,9 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
     jobs: TenantJobStore,
     started: JobRecord,
     outcome: Partial<JobRecord>,
-    steps: StoryEvent[] = [],
-    internal?: string,
+    steps: StoryEvent[],
+    internal: string | undefined,
+    write?: OutcomeCommit,
   ): Promise<void> {
     const finishedAt = new Date().toISOString();
     // This attempt's measured run time, billed as compute (core/attempt-time.ts).
@@ -225,28 +233,14 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
       ...(outcome.error ? { detail: `${outcome.error.code}: ${outcome.error.message}` } : {}),
       ...(internal !== undefined ? { internal } : {}),
     };
-    const finished = await commit(jobs, started, { ...outcome, ...ran, finishedAt }, () => [...steps, end], [
+    const logs: JobLogEntry[] = [
       outcome.error
         ? { at: finishedAt, level: 'warn', message: 'job failed', fields: { code: outcome.error.code } }
         : { at: finishedAt, level: 'info', message: 'job succeeded', fields: { attempt: started.attempts } },
-    ]);
+    ];
+    const patch = { ...outcome, ...ran, finishedAt };
+    const finished = await commit(jobs, started, patch, () => [...steps, end], logs, write);
     if (finished) await announce(tenant, jobs, finished);
-  }
-
-  async function runModel(
-    model: ModelDefinition,
-    job: JobRecord,
-    onProgress?: ProgressCallback,
-  ): Promise<unknown> {
-    // The compute pool runs parts with the built-in models: a release's own code runs whole, here.
-    const spread = deps.parallel && model.parallel && isBuiltin(model);
-    const plan = spread ? (model.parallel?.plan(job.effectiveInput, deps.parallel?.cores ?? 1) ?? []) : [];
-    if (!deps.parallel || !model.parallel || plan.length < 2)
-      return model.run(job.effectiveInput, job.rules, onProgress);
-    const parts = onProgress
-      ? await runPartsReporting(model, job.effectiveInput, plan, deps.parallel.runParts, onProgress)
-      : await deps.parallel.runParts(model.name, job.effectiveInput, plan);
-    return model.parallel.combine(job.effectiveInput, job.rules, parts);
   }
 
   /** The progress reporter of a run worth reporting on (a model that counts units, an input with some). */
@@ -271,11 +265,13 @@ export function createJobHandler(deps: HandlerDeps): JobRecordHandler {
     patch: Partial<JobRecord>,
     events: (job: JobRecord) => StoryEvent[] = () => [],
     logs: JobLogEntry[] = [],
+    write: (next: JobRecord, expected: number) => Promise<JobRecord> = (next, expected) =>
+      jobs.update(next, expected),
   ): Promise<JobRecord | undefined> {
     try {
       const next = nextVersion(job, { ...patch, ...storyWith(job, events(job), logs) });
       // An event on the delivery's span, not a span: the story already has the status changes.
-      const stored = await inSpanEvent('jobstore.update', () => jobs.update(next, job.version), {
+      const stored = await inSpanEvent('jobstore.update', () => write(next, job.version), {
         'silopool.status': next.status,
       });
       deps.notify?.(stored);

@@ -50,16 +50,20 @@ export interface TenantObjectStore {
 /** Segments of letters, digits, `.`, `_`, `-`; no `.` or `..` segment, no empty one, no leading `/`. */
 const SAFE_KEY = /^(?!.*(?:^|\/)\.\.?(?:\/|$))(?!\/)(?!.*\/\/)[A-Za-z0-9._\-/]+$/;
 
+/**
+ * The store key of a tenant's object `key` under its prefix `root` (`tenantPrefix`): `tenants/{tenantId}/{key}`. Throws
+ * `ValidationError` for a key that is not safe (an empty or dot segment, a leading `/`, other characters).
+ */
+export function tenantObjectKey(root: string, key: string): string {
+  if (!SAFE_KEY.test(key)) {
+    throw new ValidationError([{ path: '/key', message: `${JSON.stringify(key)} is not a safe object key` }]);
+  }
+  return root + key;
+}
+
 export function scopeObjects(store: ObjectStore, tenantId: TenantId): TenantObjectStore {
   const root = tenantPrefix(tenantId);
-  const full = (key: string): string => {
-    if (!SAFE_KEY.test(key)) {
-      throw new ValidationError([
-        { path: '/key', message: `${JSON.stringify(key)} is not a safe object key` },
-      ]);
-    }
-    return root + key;
-  };
+  const full = (key: string): string => tenantObjectKey(root, key);
   const strip = (page: ObjectPage): ObjectPage => ({
     ...page,
     items: page.items.map((item) => ({ ...item, key: item.key.slice(root.length) })),

@@ -47,8 +47,10 @@ export function measuredDelivery(
     ...(memoryMb ? { memoryMb } : {}),
     async dataFor(t, jobId, ref) {
       const real = await laneDataFor(platform.stores)(t, jobId, ref);
+      // The stores' own outcome commit left out: the workbook goes through the put below, then the record
+      // (`commitOutcome`'s sequence, as on AWS), so the put's time and faults are this test's to set.
       return {
-        ...real,
+        jobs: real.jobs,
         objects: {
           ...real.objects,
           async put(key, bytes, contentType) {

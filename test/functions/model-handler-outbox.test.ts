@@ -153,6 +153,8 @@ describe('the notification outbox', () => {
     // The artifact write fails on every attempt: a platform error, retried, and this is the last receive.
     const stores: StoreProvider = {
       ...platform.stores,
+      // Without the stores' one-commit outcome: the workbook goes through the failing put (as on AWS).
+      outcomeWriter: undefined,
       objects: (ref) => ({
         ...platform.stores.objects(ref),
         put: async () => {

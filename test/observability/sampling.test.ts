@@ -93,7 +93,7 @@ describe('OTEL_TRACES_SAMPLER', () => {
       (db.prepare('SELECT name FROM spans WHERE trace_id = ?').all(traceId) as { name: string }[]).map(
         (r) => r.name,
       );
-    const whole = ['job.submit', 'job.deliver', 'model.run', 'workbook.render', 'objects.put'];
+    const whole = ['job.submit', 'job.deliver', 'model.run', 'workbook.render'];
     let kept = 0;
     try {
       for (const traceId of traces) {

@@ -95,7 +95,7 @@ describe("a job's trace and story", () => {
     expect(deliver.threadId).toBeGreaterThan(0);
     expect(deliver.pid).toBe(submitSpan.pid);
     for (const span of spans) expect(span).toMatchObject({ tenantId: shared, jobId });
-    for (const name of ['model.run', 'workbook.render', 'objects.put']) {
+    for (const name of ['model.run', 'workbook.render']) {
       expect(spans.find((s) => s.name === name)?.parentSpanId).toBe(deliver.spanId);
     }
     // The job store's writes are timed events of the delivery, one per status it wrote, not spans.
@@ -110,7 +110,7 @@ describe("a job's trace and story", () => {
 
   it('crosses into a dedicated function process and back under one trace id', async () => {
     const jobId = await submit(dedicated);
-    const spans = await spansOf(dedicated, jobId, ['job.submit', 'job.deliver', 'objects.put']);
+    const spans = await spansOf(dedicated, jobId, ['job.submit', 'job.deliver', 'workbook.render']);
     const submitSpan = spans.find((s) => s.name === 'job.submit')!;
     const deliver = spans.find((s) => s.name === 'job.deliver')!;
     expect(deliver.traceId).toBe(submitSpan.traceId);

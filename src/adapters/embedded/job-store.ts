@@ -12,7 +12,7 @@ import {
 } from '../../ports/job-store.ts';
 import type { UsageLedger } from '../../ports/usage-ledger.ts';
 import { erasing, type SqliteDatabase } from './database.ts';
-import { meterCompletion } from './meter-completion.ts';
+import { type AlongsideWrite, meterCompletion } from './meter-completion.ts';
 import type { SqliteUsageLedger } from './usage-ledger.ts';
 
 const JOB = 'JOB#';
@@ -40,6 +40,17 @@ function decodeCursor(tenantId: TenantId, cursor: string): string {
   return decodePageCursor(cursor, jobListOf(tenantId), (sk) => sk.startsWith(JOB) && sk < JOB_END);
 }
 
+/** One tenant's jobs in a job database: the port's, and an update that commits more writes with it. */
+export interface SqliteTenantJobStore extends TenantJobStore {
+  /** `TenantJobStore.update`; `alongside` runs in the same transaction on this store's database. */
+  update(next: JobRecord, expectedVersion: number, alongside?: AlongsideWrite): Promise<JobRecord>;
+}
+
+/** The embedded job store; its tenant stores take writes alongside an update (`SqliteTenantJobStore`). */
+export interface SqliteJobStore extends JobStore {
+  forTenant(tenantId: TenantId): SqliteTenantJobStore;
+}
+
 /**
  * Jobs in one table shaped like the DynamoDB one: partition `T#{tenantId}`, sort key `JOB#{id}` / `IDEM#{key}`.
  * With `usage`, a write that finishes a job also records its usage (see meter-completion.ts).
@@ -47,7 +58,7 @@ function decodeCursor(tenantId: TenantId, cursor: string): string {
 export function createSqliteJobStore(
   db: SqliteDatabase,
   options: { usage?: UsageLedger | SqliteUsageLedger } = {},
-): JobStore {
+): SqliteJobStore {
   const stmt = {
     insert: db.prepare(
       'INSERT OR IGNORE INTO job_items (pk, sk, doc, version, status, model) VALUES (?, ?, ?, ?, ?, ?)',
@@ -89,7 +100,7 @@ export function createSqliteJobStore(
     return s;
   };
 
-  const forTenant = (tenantId: TenantId): TenantJobStore => {
+  const forTenant = (tenantId: TenantId): SqliteTenantJobStore => {
     // The brand is only a compile-time promise; the partition key must never be built from anything else.
     parseTenantId(tenantId, '/tenantId');
     const pk = jobItemKeys.partition(tenantId);
@@ -115,7 +126,7 @@ export function createSqliteJobStore(
         const row = stmt.get.get(pk, JOB + id);
         return row ? (JSON.parse(row.doc) as JobRecord) : undefined;
       },
-      async update(next, expectedVersion) {
+      async update(next, expectedVersion, alongside) {
         own(next);
         const stored: JobRecord = { ...next, version: expectedVersion + 1 };
         const write = () => {
@@ -144,7 +155,7 @@ export function createSqliteJobStore(
           if (changes === 0)
             throw new ConditionFailedError(`Job ${next.id} changed since version ${expectedVersion}.`);
         };
-        await meterCompletion(db, stored, write, options.usage);
+        await meterCompletion(db, stored, write, options.usage, alongside);
         return stored;
       },
       async recordProgress(id, version, progress) {

@@ -85,6 +85,31 @@ function replaceRow(s: Statements, key: string, contentType: string, body: Uint8
 }
 
 /**
+ * The row of a put of `key` as a synchronous write on a job database, for a transaction of the caller's
+ * (a job's outcome with its workbook: store-provider.ts), or undefined where the object is a file (over
+ * `maxRowBytes`, or not a tenant's): store that one with `put` first. Checks the key and content type now
+ * (`ValidationError`); the write throws `StorageFullError` on a full disk, which rolls the transaction back.
+ */
+export function objectRowWrite(
+  key: string,
+  body: Uint8Array,
+  contentType: string,
+  maxRowBytes = MAX_ROW_OBJECT_BYTES,
+): ((db: SqliteDatabase) => void) | undefined {
+  checkKey(key);
+  if (!CONTENT_TYPE.test(contentType))
+    throw invalid('/contentType', 'must be 1-254 printable ASCII characters');
+  if (body.byteLength > maxRowBytes || !key.startsWith(ROW_KEYS)) return undefined;
+  return (db) => {
+    try {
+      replaceRow(statements(db), key, contentType, body);
+    } catch (error) {
+      throw storageError(error, key);
+    }
+  };
+}
+
+/**
  * The embedded object store: S3 semantics (`ObjectStore`) over the `objects` table of a job database
  * for tenants' objects up to `maxRowBytes`, and `files` (the file object store, object-store.ts) for larger ones
  * and for every object written before this store existed. A row is the object of its key wherever a
@@ -118,10 +143,8 @@ export function createSqliteObjectStore(
   };
   return {
     async put(key, body, contentType) {
-      checkKey(key);
-      if (!CONTENT_TYPE.test(contentType))
-        throw invalid('/contentType', 'must be 1-254 printable ASCII characters');
-      if (body.byteLength > maxRowBytes || !key.startsWith(ROW_KEYS)) {
+      const row = objectRowWrite(key, body, contentType, maxRowBytes);
+      if (!row) {
         // Only the row that was there before the file is removed, and only that one (by the put that wrote
         // it). That row hides the new file until it goes, so the file becomes the object at that one moment.
         // A row written after it (a small put racing this one) is newer, whether or not the earlier row was
@@ -135,7 +158,7 @@ export function createSqliteObjectStore(
       // A file of this key (a larger version, or one the file store wrote before this store existed) is
       // left for `delete`: the row shadows it for `get` and `list`, and looking for it would cost every put
       // two failed file lookups (job artifacts are written once per key).
-      run(key, (s) => replaceRow(s, key, contentType, body));
+      run(key, (_s, on) => row(on));
     },
 
     async get(key): Promise<StoredObject | undefined> {

@@ -5,8 +5,8 @@ import { PRIVATE_DIR_MODE } from '../../core/file-modes.ts';
 import { isTenantId, parseTenantId, type TenantId } from '../../core/ids.ts';
 import type { StoreRef } from '../../core/placement.ts';
 import type { JobStore, TenantJobStore } from '../../ports/job-store.ts';
-import type { ObjectStore } from '../../ports/object-store.ts';
-import type { StoreProvider } from '../../ports/stores.ts';
+import { type ObjectStore, tenantObjectKey, tenantPrefix } from '../../ports/object-store.ts';
+import type { OutcomeWriter, StoreProvider } from '../../ports/stores.ts';
 import type { UsageLedger } from '../../ports/usage-ledger.ts';
 import { needsMigration, openDatabase, openExistingDatabase, type SqliteDatabase } from './database.ts';
 
@@ -16,9 +16,10 @@ import { needsMigration, openDatabase, openExistingDatabase, type SqliteDatabase
  */
 export type Durability = 'process' | 'power';
 
-import { createSqliteJobStore } from './job-store.ts';
+import { createSqliteJobStore, type SqliteJobStore, type SqliteTenantJobStore } from './job-store.ts';
+import type { AlongsideWrite } from './meter-completion.ts';
 import { createFileObjectStore } from './object-store.ts';
-import { createSqliteObjectStore } from './sqlite-object-store.ts';
+import { createSqliteObjectStore, objectRowWrite } from './sqlite-object-store.ts';
 
 /** The embedded stores also name the SQLite file behind a ref: the submit's one commit writes it directly. */
 export interface EmbeddedStoreProvider extends StoreProvider {
@@ -39,9 +40,9 @@ export interface EmbeddedStoreProvider extends StoreProvider {
 /** A dedicated tenant's open database and the job store on it; closed again once idle (see `idleCloseMs`). */
 interface OpenTenantDb {
   db: SqliteDatabase;
-  jobs: JobStore;
+  jobs: SqliteJobStore;
   /** Per owner: a store's statements are prepared once per connection, not on every call. */
-  owners: Map<TenantId, TenantJobStore>;
+  owners: Map<TenantId, SqliteTenantJobStore>;
   /** Job store calls still running on this connection: it is not closed under them. */
   busy: number;
   lastUsed: number;
@@ -99,6 +100,7 @@ export function createEmbeddedStoreProvider(
       createFileObjectStore(join(dataDir, 'objects'), objectOptions),
     ),
   };
+  const sharedOwners = new Map<TenantId, SqliteTenantJobStore>();
   const openDbs = new Map<TenantId, OpenTenantDb>();
   const jobStores = new Map<TenantId, JobStore>();
   const objectStores = new Map<TenantId, ObjectStore>();
@@ -166,46 +168,103 @@ export function createEmbeddedStoreProvider(
     return open;
   }
 
+  /** `owner`'s job store on an open connection, made once per connection. */
+  function ownerOn(open: OpenTenantDb, owner: TenantId): SqliteTenantJobStore {
+    let scoped = open.owners.get(owner);
+    if (!scoped) {
+      scoped = open.jobs.forTenant(owner);
+      open.owners.set(owner, scoped);
+    }
+    return scoped;
+  }
+
+  /** Runs `fn` on the tenant's current connection, kept open (not swept, not evicted) until it settles. */
+  async function onOpen<T>(tenantId: TenantId, fn: (open: OpenTenantDb) => Promise<T>): Promise<T> {
+    const open = use(tenantId);
+    open.busy++;
+    try {
+      return await fn(open);
+    } finally {
+      open.busy--;
+      open.lastUsed = Date.now();
+    }
+  }
+
   /** A job store whose every call runs on the tenant's current connection, kept open while it runs. */
   function jobsOf(tenantId: TenantId): JobStore {
     let store = jobStores.get(tenantId);
     if (store) return store;
     store = {
       forTenant(owner) {
-        const onConnection = (open: OpenTenantDb): TenantJobStore => {
-          let scoped = open.owners.get(owner);
-          if (!scoped) {
-            scoped = open.jobs.forTenant(owner);
-            open.owners.set(owner, scoped);
-          }
-          return scoped;
-        };
         // Checks `owner` now, as the store it stands for does, also where the store is gone.
         parseTenantId(owner, '/tenantId');
-        const template = onConnection(use(tenantId));
+        const template = ownerOn(use(tenantId), owner);
         const wrapped: Record<string, unknown> = {};
         for (const [name, value] of Object.entries(template)) {
           if (typeof value !== 'function') {
             wrapped[name] = value;
             continue;
           }
-          wrapped[name] = async (...args: unknown[]) => {
-            const open = use(tenantId);
-            open.busy++;
-            try {
-              const method = onConnection(open)[name as keyof TenantJobStore] as (...a: unknown[]) => unknown;
-              return await method(...args);
-            } finally {
-              open.busy--;
-              open.lastUsed = Date.now();
-            }
-          };
+          wrapped[name] = (...args: unknown[]) =>
+            onOpen(tenantId, async (open) => {
+              const method = ownerOn(open, owner)[name as keyof TenantJobStore] as (
+                ...a: unknown[]
+              ) => unknown;
+              return method(...args);
+            });
         }
         return wrapped as unknown as TenantJobStore;
       },
     };
     jobStores.set(tenantId, store);
     return store;
+  }
+
+  /**
+   * A job's outcome and its artifacts in one transaction of the job database (`OutcomeWriter`): the record's
+   * compare-and-set, the artifacts' rows and (shared tenants) its usage records commit together, so no
+   * reader sees a finished job without its workbook, and a delivery that lost the race writes nothing.
+   * An artifact too large for a row (over 1 MiB) is a file, stored when staged, as the object store does.
+   */
+  function outcomeWriter(ref: StoreRef, owner: TenantId): OutcomeWriter {
+    const root = tenantPrefix(owner);
+    return async (artifacts) => {
+      const rows: AlongsideWrite[] = [];
+      for (const { key, body, contentType } of artifacts) {
+        const full = tenantObjectKey(root, key);
+        const row = objectRowWrite(full, body, contentType);
+        if (row) rows.push(row);
+        else
+          await (ref.kind === 'shared' ? shared.objects : objectsOf(ref.tenantId)).put(
+            full,
+            body,
+            contentType,
+          );
+      }
+      // No row (a model's failure, only files): the update alone, as any other.
+      const alongside =
+        rows.length === 0
+          ? undefined
+          : (db: SqliteDatabase) => {
+              for (const row of rows) row(db);
+            };
+      return (next, expectedVersion) =>
+        ref.kind === 'shared'
+          ? sharedOwner(owner).update(next, expectedVersion, alongside)
+          : onOpen(ref.tenantId, async (open) =>
+              ownerOn(open, owner).update(next, expectedVersion, alongside),
+            );
+    };
+  }
+
+  /** `owner`'s job store on the shared database, made once. */
+  function sharedOwner(owner: TenantId): SqliteTenantJobStore {
+    let scoped = sharedOwners.get(owner);
+    if (!scoped) {
+      scoped = shared.jobs.forTenant(owner);
+      sharedOwners.set(owner, scoped);
+    }
+    return scoped;
   }
 
   function objectsOf(tenantId: TenantId): ObjectStore {
@@ -237,6 +296,7 @@ export function createEmbeddedStoreProvider(
     },
     jobs: (ref: StoreRef) => (ref.kind === 'shared' ? shared.jobs : jobsOf(ref.tenantId)),
     objects: (ref: StoreRef) => (ref.kind === 'shared' ? shared.objects : objectsOf(ref.tenantId)),
+    outcomeWriter,
     migrateOnDisk() {
       const migrated = [];
       for (const ref of this.refsOnDisk()) {
