@@ -1,23 +1,14 @@
-import { withinDeadline } from '../functions/delivery-deadline.ts';
 import { canReleaseForRetry, canReleaseUncounted, type MessageQueue } from '../ports/message-queue.ts';
 import type { HeldMessage } from './function-runtime.ts';
 import { retryDelaySec } from './queue-consumer.ts';
-
-/**
- * How long the messages an ended function thread held may take to be settled or given back, ms. Each is a
- * store write or two and a queue call, milliseconds when they answer; this outlasts the AWS clients' own
- * attempts at one call (adapters/aws/client-config.ts). One that never settles held the thread's exit, and
- * with it `FunctionThreads.close()` and the server's stop, for good; abandoned at this deadline, the message
- * still comes back to its queue when its visibility timeout ends.
- */
-export const RECOVERY_TIMEOUT_MS = 30_000;
+import { RECOVERY_TIMEOUT_MS, settledWithin } from './settle-deadline.ts';
 
 export interface ThreadRecoveryOptions {
   /** The host's own connection: what a thread that died still held goes back through it. */
   messages: MessageQueue;
   /** See FunctionThreadsOptions.settleTimedOut. */
   settleTimedOut?(message: HeldMessage): Promise<boolean> | undefined;
-  /** Default RECOVERY_TIMEOUT_MS. */
+  /** Default RECOVERY_TIMEOUT_MS (settle-deadline.ts). */
   recoveryTimeoutMs?: number;
   onFinish?(message: HeldMessage): void;
   onError?(error: unknown): void;
@@ -33,25 +24,21 @@ export async function recoverHeld(
   held: readonly HeldMessage[],
   timedOut: HeldMessage | undefined,
 ): Promise<void> {
-  const deadline = Date.now() + (options.recoveryTimeoutMs ?? RECOVERY_TIMEOUT_MS);
+  const ms = options.recoveryTimeoutMs ?? RECOVERY_TIMEOUT_MS;
+  const reported = (error: unknown) => options.onError?.(error);
   await Promise.all(
     held.map(async (message) => {
-      try {
-        const work =
-          timedOut === message && options.settleTimedOut
-            ? settle(options, message, held.length === 1)
-            : retry(options.messages, message);
-        await withinDeadline(
-          work,
-          deadline,
-          `Settling message ${message.receiptHandle} of ${message.queue} after its thread ended`,
-          (late) => options.onError?.(late),
-        );
-      } catch (error) {
-        options.onError?.(error);
-      } finally {
-        options.onFinish?.(message);
-      }
+      const work =
+        timedOut === message && options.settleTimedOut
+          ? settle(options, message, held.length === 1)
+          : retry(options.messages, message);
+      await settledWithin(
+        work,
+        ms,
+        `Settling message ${message.receiptHandle} of ${message.queue} after its thread ended`,
+        reported,
+      );
+      options.onFinish?.(message);
     }),
   );
 }
