@@ -1,6 +1,7 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { createAwsAccountQuotas } from '../adapters/aws/account-quotas.ts';
+import { awsClientConfig } from '../adapters/aws/client-config.ts';
 import { createDynamoRateBuckets } from '../adapters/aws/rate-buckets.ts';
 import { createRegionalCodePublisher } from '../adapters/aws/regional-code.ts';
 import { createCloudWatchReleaseAlarms } from '../adapters/aws/release-alarms.ts';
@@ -70,7 +71,11 @@ export function createAwsControl(
   );
   if (ports.provisioning === 'stack') {
     const endpoint = firstSettingOf(env, 'AWS_ENDPOINT_URL_CLOUDFORMATION', 'AWS_ENDPOINT_URL');
-    cloudFormation = new CloudFormationClient({ region: ports.region, ...(endpoint ? { endpoint } : {}) });
+    cloudFormation = new CloudFormationClient({
+      region: ports.region,
+      ...(endpoint ? { endpoint } : {}),
+      ...awsClientConfig(),
+    });
     // Empty read as 0 (a busy loop of DescribeStacks), text as NaN (Node's 1 ms).
     const pollMs = intSettingOf(env, 'SILOPOOL_STACK_POLL_MS', 5000, { min: 1, max: MAX_TIMER_SEC * 1000 });
     const deployerRoleArn = settingOf(env, TENANT_STACK_ENV.deployerRoleArn);
@@ -87,7 +92,11 @@ export function createAwsControl(
       let regional = clients.get(region);
       if (!regional) {
         ports.tenantRegions.check(region);
-        regional = new CloudFormationClient({ region, ...(endpoint ? { endpoint } : {}) });
+        regional = new CloudFormationClient({
+          region,
+          ...(endpoint ? { endpoint } : {}),
+          ...awsClientConfig(),
+        });
         clients.set(region, regional);
       }
       return regional;
@@ -144,6 +153,7 @@ export function createAwsControl(
         client = new CloudWatchClient({
           region,
           ...(cloudWatchEndpoint ? { endpoint: cloudWatchEndpoint } : {}),
+          ...awsClientConfig(),
         });
         cloudWatch.set(region, client);
       }

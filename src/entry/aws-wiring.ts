@@ -4,6 +4,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDynamoBillingItems } from '../adapters/aws/billing-items.ts';
+import { awsClientConfig } from '../adapters/aws/client-config.ts';
 import { createSqsMessageQueue } from '../adapters/aws/message-queue.ts';
 import { createDynamoOperationStore } from '../adapters/aws/operation-store.ts';
 import { createRegionalMessageQueue, queueUrlPrefixIn } from '../adapters/aws/regional-queue.ts';
@@ -158,10 +159,19 @@ export function createAwsPorts(env: Env = process.env): AwsPorts {
     if (!made) {
       // No client for a Region this platform does not reach, whatever record or caller named it.
       regions.check(at);
-      const rawDynamo = new DynamoDBClient({ region: at, ...endpointFor(env, 'DYNAMODB') });
+      const rawDynamo = new DynamoDBClient({
+        region: at,
+        ...endpointFor(env, 'DYNAMODB'),
+        ...awsClientConfig(),
+      });
       made = {
-        sqs: new SQSClient({ region: at, ...endpointFor(env, 'SQS') }),
-        s3: new S3Client({ region: at, ...s3Endpoint, forcePathStyle: s3Endpoint.endpoint !== undefined }),
+        sqs: new SQSClient({ region: at, ...endpointFor(env, 'SQS'), ...awsClientConfig() }),
+        s3: new S3Client({
+          region: at,
+          ...s3Endpoint,
+          forcePathStyle: s3Endpoint.endpoint !== undefined,
+          ...awsClientConfig(),
+        }),
         rawDynamo,
         dynamo: DynamoDBDocumentClient.from(rawDynamo),
       };
@@ -170,7 +180,7 @@ export function createAwsPorts(env: Env = process.env): AwsPorts {
     return made;
   };
   const { s3, dynamo } = clientsIn(region);
-  const sts = new STSClient({ region, ...endpointFor(env, 'STS') });
+  const sts = new STSClient({ region, ...endpointFor(env, 'STS'), ...awsClientConfig() });
 
   const queues = new Map<string, MessageQueue>();
   const queue = createRegionalMessageQueue({
@@ -241,12 +251,18 @@ export function createAwsPorts(env: Env = process.env): AwsPorts {
       table,
       bucket,
     });
-    const scopedDynamo = new DynamoDBClient({ region, ...endpointFor(env, 'DYNAMODB'), credentials });
+    const scopedDynamo = new DynamoDBClient({
+      region,
+      ...endpointFor(env, 'DYNAMODB'),
+      credentials,
+      ...awsClientConfig(),
+    });
     const scopedS3 = new S3Client({
       region,
       ...s3Endpoint,
       forcePathStyle: s3Endpoint.endpoint !== undefined,
       credentials,
+      ...awsClientConfig(),
     });
     const provider = createAwsStoreProvider({
       dynamo: DynamoDBDocumentClient.from(scopedDynamo),

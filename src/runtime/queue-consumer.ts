@@ -8,6 +8,7 @@ import {
   type RunningLimit,
 } from '../ports/message-queue.ts';
 import type { FunctionRuntime } from './function-runtime.ts';
+import { RECOVERY_TIMEOUT_MS, settledWithin } from './settle-deadline.ts';
 import { FunctionBusyError, FunctionTimeoutError, type InvokeOptions } from './slot-reservations.ts';
 import { toSqsEvent } from './sqs-event.ts';
 
@@ -45,6 +46,8 @@ export interface ConsumerOptions {
    * Absent: a timeout is an ordinary failure, retried.
    */
   settleTimedOut?(message: ReceivedMessage): Promise<boolean>;
+  /** How long settling a message after its run may take, ms; default RECOVERY_TIMEOUT_MS (settle-deadline.ts). */
+  settleTimeoutMs?: number;
   /** `batchIndex`: the message's place in its event (0: first; the records of an event run in order). */
   onStart?(message: ReceivedMessage, batchIndex: number): void;
   onFinish?(message: ReceivedMessage, ok: boolean): void;
@@ -94,6 +97,18 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
     }
   };
 
+  /**
+   * `work` (a message's delete, give-back or settle after its run), abandoned and reported once the settle
+   * deadline passes: one call that never answered held stop(), and the server's stop, for good.
+   */
+  const bounded = <T>(m: ReceivedMessage, work: Promise<T>): Promise<T | undefined> =>
+    settledWithin(
+      work,
+      options.settleTimeoutMs ?? RECOVERY_TIMEOUT_MS,
+      `Settling message ${m.receiptHandle} of ${queue} after its run`,
+      reportedSafely,
+    );
+
   /** A message whose function never started goes back as if never received (where the queue can). */
   const giveBack = (m: ReceivedMessage): Promise<void> =>
     (canReleaseUncounted(messages)
@@ -127,13 +142,17 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
     } catch (error) {
       if (error instanceof FunctionBusyError) {
         clearInterval(heartbeat);
-        await Promise.all(batch.map(giveBack));
+        await Promise.all(batch.map((m) => bounded(m, giveBack(m))));
         for (const m of batch) finished(m, false);
         return;
       }
       if (error instanceof FunctionTimeoutError && options.settleTimedOut) {
         clearInterval(heartbeat);
-        await Promise.all(batch.map((m, index) => settleTimedOut(m, index, options.settleTimedOut!)));
+        await Promise.all(
+          batch.map(async (m, index) =>
+            finished(m, (await bounded(m, settleTimedOut(m, index, options.settleTimedOut!))) === true),
+          ),
+        );
         return;
       }
       reportedSafely(error); // an onError that throws must not leave the batch unsettled
@@ -143,8 +162,7 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
     await Promise.all(
       batch.map(async (m) => {
         const ok = !failed.has(m.messageId);
-        if (ok) await messages.delete(queue, m.receiptHandle).catch(reported);
-        else await retryLater(m);
+        await bounded(m, ok ? messages.delete(queue, m.receiptHandle).catch(reported) : retryLater(m));
         finished(m, ok);
       }),
     );
@@ -166,13 +184,13 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
    * handler only announces. A job that never started goes back uncounted only behind an earlier record of
    * its event (`batchIndex` > 0: it may have waited its turn); the first record's own run hung before it
    * started (platform code, a store that never answers), and given back uncounted it hung again for ever:
-   * counted, it dead-letters after its receives.
+   * counted, it dead-letters after its receives. True when the message is done with (deleted).
    */
   async function settleTimedOut(
     m: ReceivedMessage,
     batchIndex: number,
     settle: (m: ReceivedMessage) => Promise<boolean>,
-  ): Promise<void> {
+  ): Promise<boolean> {
     let done: boolean | undefined;
     try {
       done = await settle(m);
@@ -182,7 +200,7 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
     if (done === true) await messages.delete(queue, m.receiptHandle).catch(reported);
     else if (done === false && batchIndex > 0) await giveBack(m);
     else await retryLater(m);
-    finished(m, done === true);
+    return done === true;
   }
 
   /** The event's limit: the largest of its messages' (see `timeLimitMs`). */
@@ -255,7 +273,7 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
       }
       if (stopped) {
         lease.release();
-        await Promise.all(received.map(giveBack));
+        await Promise.all(received.map((m) => bounded(m, giveBack(m))));
         break;
       }
       backlog = received.length === maxMessages;
@@ -278,7 +296,7 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
         // the slots reserved for good (the runtime's other consumers starved) and rejected unobserved.
         lease.release();
         reportedSafely(error); // an onError that throws must not keep these messages from going back
-        await Promise.all(received.slice(started).map(giveBack));
+        await Promise.all(received.slice(started).map((m) => bounded(m, giveBack(m))));
         continue;
       }
       lease.release();

@@ -1,7 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import { type BackoffPolicy, backoffMs } from '../core/backoff.ts';
 import { MAX_JOB_TIMEOUT_SEC } from '../core/tenant.ts';
-import { canReleaseForRetry, canReleaseUncounted, type MessageQueue } from '../ports/message-queue.ts';
 import type { ComputePool } from './compute-pool.ts';
 import { START_TIMEOUT_MS } from './function-child.ts';
 import type {
@@ -12,8 +11,8 @@ import type {
 } from './function-runtime.ts';
 import type { JobNotice } from './job-events.ts';
 import { startPrebuiltWorker } from './prebuilt.ts';
-import { retryDelaySec } from './queue-consumer.ts';
 import { LIVENESS_TIMEOUT_MS, watchThreadLiveness } from './thread-liveness.ts';
+import { recoverHeld, type ThreadRecoveryOptions } from './thread-recovery.ts';
 
 interface Thread {
   worker: Worker;
@@ -43,11 +42,9 @@ interface Thread {
 /** The wait before a thread that ended before it was ready is replaced, doubled for each one after. */
 const START_RETRY: BackoffPolicy = { baseMs: 500, maxMs: 30_000 };
 
-export interface FunctionThreadsOptions {
+export interface FunctionThreadsOptions extends ThreadRecoveryOptions {
   size: number;
   settings: Omit<FunctionThreadSettings, 'extraQueues'>;
-  /** The host's own connection: what a thread that died still held goes back through it. */
-  messages: MessageQueue;
   /**
    * Milliseconds a message's job may run (a promise while it is looked up, `maxTimeLimitMs` meanwhile);
    * undefined (or a lookup that fails): `maxTimeLimitMs`. Every held message has a limit: a thread hung on one with none (an endless
@@ -273,52 +270,16 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
     thread.worker.terminate().catch(() => undefined);
   }
 
-  /**
-   * What an ended thread still held: the message past its time limit has its job settled (not retried);
-   * the others failed with the thread and are retried after a backoff, as a crashed Lambda's batch is.
-   */
-  async function recover(thread: Thread): Promise<void> {
+  /** What an ended thread still held: settled or given back, within `recoveryTimeoutMs` (thread-recovery.ts). */
+  function recover(thread: Thread): Promise<void> {
     const held = [...thread.held.values()];
     thread.held.clear();
-    await Promise.all(
-      held.map(async ({ message, timer }) => {
-        clearTimeout(timer);
-        try {
-          if (thread.timedOut === message && options.settleTimedOut) await settle(message);
-          else await retry(message);
-        } catch (error) {
-          options.onError?.(error);
-        } finally {
-          options.onFinish?.(message);
-        }
-      }),
+    for (const { timer } of held) clearTimeout(timer);
+    return recoverHeld(
+      options,
+      held.map((h) => h.message),
+      thread.timedOut,
     );
-  }
-
-  /**
-   * A job that never started goes back uncounted only if it may have waited its turn behind an earlier record
-   * of its event (`batchIndex` > 0). Else its own run hung before `running` (a store that never answers), alone
-   * on its thread or beside other events (EVENTS_PER_THREAD > 1): uncounted, it hung again for ever; retried,
-   * it is counted and dead-letters after its receives.
-   */
-  async function settle(message: HeldMessage): Promise<void> {
-    const { messages } = options;
-    const done = await Promise.resolve(options.settleTimedOut!(message)).catch((error: unknown) => {
-      options.onError?.(error);
-      return undefined;
-    });
-    if (done === true) await messages.delete(message.queue, message.receiptHandle);
-    else if (done === false && (message.batchIndex ?? 0) > 0 && canReleaseUncounted(messages))
-      await messages.releaseUnstarted(message.queue, message.receiptHandle);
-    else await retry(message);
-  }
-
-  async function retry(message: HeldMessage): Promise<void> {
-    const { messages } = options;
-    const delaySec = retryDelaySec(message.receiveCount);
-    if (canReleaseForRetry(messages))
-      await messages.releaseForRetry(message.queue, message.receiptHandle, delaySec);
-    else await messages.changeVisibility(message.queue, message.receiptHandle, delaySec);
   }
 
   for (let i = 0; i < options.size; i++) threads.add(spawn());

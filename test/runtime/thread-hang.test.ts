@@ -245,3 +245,42 @@ describe('a job past its time limit that never started', () => {
     expect(await nextReceiveCount(messages, hung.queue, 'hung')).toBe(2);
   }, 20_000);
 });
+
+describe('a held message whose settling never answers', () => {
+  const never = () => new Promise<never>(() => undefined);
+
+  it('close() returns when giving back a cut-short job hangs (before: waited for good)', async () => {
+    const real = openQueue();
+    const message = await claimed(real, 'silopool_finance', 'cut-short');
+    // The queue call that gives the message back never settles (a store or service that stopped answering).
+    const hung: Queue = { ...real, releaseForRetry: never, changeVisibility: never };
+    setThreadStandIn(startsAndHangs(message));
+    const { threads, errors } = pool({ timeLimitMs: () => 60_000, recoveryTimeoutMs: 300 }, hung);
+    await vi.waitFor(() => expect(threads.held()).toHaveLength(1), { timeout: 5000 });
+    setThreadStandIn(READY);
+    await threads.close(Date.now());
+    expect(threads.held()).toEqual([]);
+    expect(errors).toEqual([expect.stringMatching(/after its thread ended did not finish within \d+ ms/)]);
+  }, 20_000);
+
+  it('a settle of a job past its time limit that hangs is abandoned at the deadline, its message finished', async () => {
+    // The message's run is counted (the tenant's running limit) until `onFinish`: a hung settle kept it for good.
+    const messages = openQueue();
+    const message = await claimed(messages, 'silopool_finance', 'past-limit');
+    setThreadStandIn(startsAndHangs(message));
+    const finished: string[] = [];
+    const { errors } = pool(
+      {
+        timeLimitMs: () => 200,
+        settleTimedOut: never,
+        recoveryTimeoutMs: 300,
+        onFinish: (m) => finished.push(m.body),
+      },
+      messages,
+    );
+    setThreadStandIn(READY);
+    await vi.waitFor(() => expect(finished).toEqual(['past-limit']), { timeout: 5000 });
+    expect(errors).toEqual([expect.stringMatching(/after its thread ended did not finish within \d+ ms/)]);
+    // Abandoned, not lost: the message comes back to its queue when its visibility timeout ends.
+  }, 20_000);
+});

@@ -5,6 +5,7 @@ import {
   type StackStatus,
 } from '@aws-sdk/client-cloudformation';
 import { GetAccountSettingsCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { awsClientConfig } from './client-config.ts';
 
 /** Lambda keeps this many concurrent executions unreserved; reservations can use only the rest. */
 export const UNRESERVED_MINIMUM = 100;
@@ -94,6 +95,7 @@ export function createAwsAccountQuotas(options: {
     region,
     credentials: cloudFormation.config.credentials,
     ...(options.lambdaEndpoint ? { endpoint: options.lambdaEndpoint } : {}),
+    ...awsClientConfig(),
   });
 
   async function unreservedConcurrency(): Promise<number> {

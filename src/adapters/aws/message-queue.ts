@@ -23,6 +23,7 @@ import type {
   ReceiveOptions,
   SendMessage,
 } from '../../ports/message-queue.ts';
+import { longPollOptions } from './client-config.ts';
 import { createSqsDedup, type SqsDedupTable } from './message-queue-dedup.ts';
 import { entryOf, isFifo, toReceived } from './message-queue-messages.ts';
 
@@ -234,6 +235,7 @@ export function createSqsMessageQueue(options: SqsMessageQueueOptions): MessageQ
             MessageSystemAttributeNames: ['All'],
             MessageAttributeNames: ['All'],
           }),
+          longPollOptions(waitTimeSec),
         );
         const received = (out.Messages ?? []).map(toReceived);
         if (received.length === 0) break;
