@@ -1,6 +1,6 @@
 import { isTerminal } from '../core/job.ts';
 import { storyWith } from '../core/job-story.ts';
-import { decodeJobMessage } from '../core/messages.ts';
+import { decodeJobMessage, encodeJobMessage } from '../core/messages.ts';
 import { requeuedBilling } from '../core/usage.ts';
 import { nextVersion } from '../ports/job-store.ts';
 import { deadLetterQueueName, type MessageQueue, type ReceivedMessage } from '../ports/message-queue.ts';
@@ -70,9 +70,9 @@ export async function redriveDeadLetters(
           kept.push(message);
           continue;
         }
-        await requeueJob(deps, source, message.body);
+        const body = await requeueJob(deps, source, message.body);
         await deps.queue.send(source, {
-          body: message.body,
+          body,
           ...(message.groupId ? { groupId: message.groupId } : {}),
           ...(message.priority !== undefined ? { priority: message.priority } : {}),
           ...(message.cost !== undefined ? { cost: message.cost } : {}),
@@ -104,27 +104,29 @@ async function mayRunAgain(deps: ControlDeps, body: string): Promise<boolean> {
 /**
  * A job settled as dead-lettered (or failed on its last delivery) goes back to `queued`. A job not settled
  * yet is written too (a new version): the dead-letter settler then sees it changed after the move and
- * leaves it to the redriven message.
+ * leaves it to the redriven message. Returns the body to send: a requeued job's carries the `billedBefore`
+ * written on it, the control plane's copy a dedicated process's host bills against (core/messages.ts).
  */
-async function requeueJob(deps: ControlDeps, source: string, body: string): Promise<void> {
+async function requeueJob(deps: ControlDeps, source: string, body: string): Promise<string> {
   const message = decodeJobMessage(body);
-  if (!message) return;
+  if (!message) return body;
   const tenant = await deps.directory.get(message.tenantId);
-  if (!tenant) return;
+  if (!tenant) return body;
   const jobs = await jobStoreOf(deps, tenant, message.jobId, source);
   const job = await jobs.get(message.jobId);
-  if (!job) return;
+  if (!job) return body;
   if (!isTerminal(job.status)) {
     await jobs.update(nextVersion(job, {}), job.version);
-    return;
+    return body;
   }
   const code = job.error?.code;
-  if (job.status !== 'failed' || (code !== DEAD_LETTERED && code !== RETRIES_EXHAUSTED)) return;
+  if (job.status !== 'failed' || (code !== DEAD_LETTERED && code !== RETRIES_EXHAUSTED)) return body;
   const { error: _error, finishedAt: _finished, ...rest } = job;
   const redriven = storyWith(job, [{ step: 'redriven', at: new Date().toISOString(), detail: source }]);
-  // Its next finish bills only what runs from now: this finish was billed (core/usage.ts).
-  await jobs.update(
-    nextVersion(rest, { status: 'queued', ...redriven, ...requeuedBilling(job) }),
-    job.version,
-  );
+  // Its next finish bills only what runs from now: this finish was billed (core/usage.ts). The attempts
+  // grow past the dead letter's own copy, not the record's alone (a dedicated process writes its record).
+  const billing = requeuedBilling(job, message.billedBefore);
+  await jobs.update(nextVersion(rest, { status: 'queued', ...redriven, ...billing }), job.version);
+  const { v: _v, ...fields } = message;
+  return encodeJobMessage({ ...fields, ...billing });
 }

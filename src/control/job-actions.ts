@@ -163,7 +163,13 @@ async function send(queue: MessageQueue, tenant: Tenant, job: JobRecord, trace: 
     laneFor(tenant, job.model).queue,
     withTraceContext<SendMessage>(
       {
-        body: encodeJobMessage({ tenantId: tenant.id, jobId: job.id, model: job.model }),
+        // The requeue's `billedBefore` rides along: a dedicated process's host bills against this copy.
+        body: encodeJobMessage({
+          tenantId: tenant.id,
+          jobId: job.id,
+          model: job.model,
+          ...(job.billedBefore ? { billedBefore: job.billedBefore } : {}),
+        }),
         groupId: tenant.id,
         dedupId: `${job.id}:${job.version}`,
         cost: job.cost,

@@ -88,7 +88,12 @@ export async function reconcileJobs(options: ReconcileOptions): Promise<Reconcil
     const touched = await jobs.update(nextVersion(job, {}), job.version).catch(() => undefined);
     if (!touched) continue;
     await options.queue.send(laneFor(tenant, job.model).queue, {
-      body: encodeJobMessage({ tenantId: tenant.id, jobId: job.id, model: job.model }),
+      body: encodeJobMessage({
+        tenantId: tenant.id,
+        jobId: job.id,
+        model: job.model,
+        ...(job.billedBefore ? { billedBefore: job.billedBefore } : {}),
+      }),
       groupId: tenant.id,
       cost: job.cost,
       priority: job.priority,

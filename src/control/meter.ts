@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { incarnationOf, type Tenant } from '../core/tenant.ts';
+import { hostBilledJob } from '../core/hosted-billing.ts';
+import type { TenantId } from '../core/ids.ts';
+import type { JobRecord } from '../core/job.ts';
+import { functionSettingsFor, incarnationOf, type Tenant } from '../core/tenant.ts';
 import {
   apiRequestsRecord,
   laneHourRecord,
@@ -19,6 +22,20 @@ export interface MeterDeps {
   directory: TenantDirectory;
   stores: StoreProvider;
   usage: UsageLedger;
+  /** Tenants whose jobs a function process of their own runs and records (the embedded dedicated lanes). */
+  hosted?: HostedJobs;
+}
+
+/**
+ * The embedded dedicated lanes, as the metering pass must see them: their function processes run a release's
+ * model code and write the tenant's own store, so the host meters their finishes from its own figures
+ * (runtime/host-compute.ts) and a pass makes up only what the host missed, never from the process's say.
+ */
+export interface HostedJobs {
+  /** Whether the tenant's store is written by a function process of its own. */
+  hosts(tenant: Tenant): boolean;
+  /** Whether an event carrying the job is in flight in one of the tenant's processes: its host meters it. */
+  carries(tenantId: TenantId, jobId: string): boolean;
 }
 
 const HOUR_MS = 3_600_000;
@@ -32,6 +49,7 @@ export const RECONCILE_WINDOW_MS = 7 * 86_400_000;
  */
 export async function meterFinishedJobs(deps: MeterDeps, tenant: Tenant, sinceMs?: number): Promise<number> {
   const jobs = tenantDataFor(deps.stores, tenant).jobs;
+  const hosted = deps.hosted?.hosts(tenant) ? deps.hosted : undefined;
   let added = 0;
   let cursor: string | undefined;
   let older = false;
@@ -43,12 +61,36 @@ export async function meterFinishedJobs(deps: MeterDeps, tenant: Tenant, sinceMs
         older = true;
         break;
       }
-      records.push(...usageOfFinishedJob(job));
+      if (!hosted) records.push(...usageOfFinishedJob(job));
+      // Checked after the page was read: an event answered since had its finish reported (and metered)
+      // before its answer, so the host's records are in the ledger first. One in flight is the host's to meter.
+      else if (!hosted.carries(tenant.id, job.id)) records.push(...usageOfUnreportedJob(tenant, job));
     }
     added += await deps.usage.record(records);
     cursor = page.nextCursor;
   } while (cursor && !older);
   return added;
+}
+
+/**
+ * The usage of a finished job of a tenant's own function process whose finish its host did not meter (the
+ * server stopped between the process's commit and its report, or the process never reported it): billed
+ * as the host bills attempts it did not see — the record's run time, at most the time limit per attempt, at
+ * the tenant's memory setting — under the tenant and at the pass's time (the record's `finishedAt` could
+ * name a closed month), and never against the record's `billedBefore` (a finish after a requeue is the
+ * host's to meter: its id is taken from the message, which the pass does not have).
+ */
+export function usageOfUnreportedJob(tenant: Tenant, job: JobRecord, now = Date.now()) {
+  const settings = functionSettingsFor(tenant);
+  return usageOfFinishedJob(
+    hostBilledJob(job, {
+      message: { tenantId: tenant.id, jobId: job.id, model: job.model },
+      seen: { mbMs: 0, attempts: 0 },
+      memoryMb: Math.trunc(settings.memoryMb),
+      timeoutMs: settings.timeoutSec * 1000,
+      finishedAt: new Date(now).toISOString(),
+    }),
+  );
 }
 
 /**

@@ -3,6 +3,12 @@ import type { JobId, TenantId } from './ids.ts';
 import type { JobStory } from './job-story.ts';
 import type { Formatting, ModelRules } from './tenant.ts';
 
+/** What a requeued job's finishes before were billed: the attempts they counted, their MB·ms (`JobRecord.billedBefore`). */
+export interface BilledBefore {
+  attempts: number;
+  computeMbMs: number;
+}
+
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 export const TERMINAL_STATUSES: readonly JobStatus[] = ['succeeded', 'failed', 'cancelled'];
@@ -124,7 +130,7 @@ export interface JobRecord {
    * operator) were billed: the attempts they counted and their `compute_mb_ms` (MB·ms). A later finish bills
    * only the compute run since, under an id of its own (core/usage.ts, `usageOfFinishedJob`).
    */
-  billedBefore?: { attempts: number; computeMbMs: number };
+  billedBefore?: BilledBefore;
   /** Fair-scheduling cost units (a big simulation counts for more than a small DCF). */
   cost: number;
   priority: number;

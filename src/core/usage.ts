@@ -1,6 +1,7 @@
 import { billedComputeMbMs } from './attempt-time.ts';
 import type { TenantId } from './ids.ts';
-import type { JobRecord } from './job.ts';
+import type { BilledBefore, JobRecord } from './job.ts';
+import { billedBeforeOf } from './messages.ts';
 
 /**
  * What is billed, each in an integer unit so sums are exact:
@@ -80,7 +81,7 @@ export function usageOfFinishedJob(job: JobRecord): UsageRecord[] {
   const at = new Date(job.finishedAt!).toISOString();
   const base = { tenantId: job.tenantId, model: job.model, at, day: utcDay(at) };
   const id = (meter: Meter) => `job/${job.tenantId}/${job.id}/${meter}`;
-  const before = billedBeforeOf(job);
+  const before = billedBeforeOf(job.billedBefore);
   const compute: UsageRecord = before
     ? {
         ...base,
@@ -96,23 +97,23 @@ export function usageOfFinishedJob(job: JobRecord): UsageRecord[] {
   return records;
 }
 
-/** The job's `billedBefore` when it is one (whole attempts ≥ 1, MB·ms ≥ 0), else undefined. */
-function billedBeforeOf(job: JobRecord): JobRecord['billedBefore'] {
-  const b = job.billedBefore;
-  return b && Number.isInteger(b.attempts) && b.attempts > 0 && Number.isFinite(b.computeMbMs)
-    ? { attempts: b.attempts, computeMbMs: Math.max(0, b.computeMbMs) }
-    : undefined;
-}
-
 /**
- * What requeueing the finished `job` (a dead letter redriven, an operator's retry) writes on it so its next
- * finish bills only what runs from now: `billedBefore`, the attempts and compute its finish billed (they are
- * cumulative: a second requeue takes the sums through the second finish). A finish that was not billed (a
- * cancel) keeps the job's earlier `billedBefore`.
+ * What requeueing the finished `job` (a dead letter redriven, an operator's retry) writes on it, and in the
+ * message that runs it again, so its next finish bills only what runs from now: `billedBefore`, the attempts
+ * and compute its finish billed (they are cumulative: a second requeue takes the sums through the second
+ * finish). `previous` is the `billedBefore` of the message being redriven (the control plane's copy): the
+ * attempts grow past it whatever the record says, so a later finish never reuses an earlier finish's id (a
+ * dedicated process writes its own records, `attempts` among them). A finish that was not billed (a cancel)
+ * keeps the job's earlier `billedBefore`.
  */
-export function requeuedBilling(job: JobRecord): Pick<JobRecord, 'billedBefore'> {
-  if (!isMeteredFinish(job)) return job.billedBefore ? { billedBefore: job.billedBefore } : {};
-  return { billedBefore: { attempts: job.attempts, computeMbMs: billedComputeMbMs(job) } };
+export function requeuedBilling(job: JobRecord, previous?: BilledBefore): Pick<JobRecord, 'billedBefore'> {
+  const earlier = previous ?? billedBeforeOf(job.billedBefore);
+  if (!isMeteredFinish(job)) return earlier ? { billedBefore: earlier } : {};
+  const attempts = Math.max(
+    Number.isSafeInteger(job.attempts) ? job.attempts : 0,
+    (earlier?.attempts ?? 0) + 1,
+  );
+  return { billedBefore: { attempts, computeMbMs: billedComputeMbMs(job) } };
 }
 
 /**

@@ -4,7 +4,7 @@ import { parse } from 'yaml';
 import { registerApiMeter } from '../api/api-meter.ts';
 import type { BillingRouteDeps } from '../api/routes/billing.ts';
 import { parseSink } from '../control/billing-export.ts';
-import { startMetering } from '../control/meter.ts';
+import { type HostedJobs, startMetering } from '../control/meter.ts';
 import { applyDuePlanChanges, parsePlansFile, savePlans } from '../control/plans.ts';
 import { isClosed } from '../control/statements.ts';
 import { allTenants } from '../control/tenants.ts';
@@ -124,10 +124,16 @@ export function billingDepsFor(
 export function startBilling(
   app: FastifyInstance,
   platform: BillingPlatform,
-  options: { tenantChanged?: (tenantId: Tenant['id']) => Promise<void> | void } = {},
+  options: {
+    tenantChanged?: (tenantId: Tenant['id']) => Promise<void> | void;
+    /** The embedded dedicated lanes: the pass leaves their finishes to their host (control/meter.ts). */
+    hosted?: HostedJobs;
+    /** How often the metering pass runs, ms (default 5 minutes). */
+    meterIntervalMs?: number;
+  } = {},
 ): { ready: Promise<void>; stop(): Promise<void> } {
   const { usage, billing } = platform;
-  const { tenantChanged } = options;
+  const { tenantChanged, hosted, meterIntervalMs } = options;
   if (!usage || !billing) return { ready: Promise.resolve(), stop: async () => undefined };
   registerApiMeter(app, usage);
   // The plans file, when the operator keeps plans in one (like tenants.yaml): checked, then stored.
@@ -140,8 +146,8 @@ export function startBilling(
     : Promise.resolve(undefined);
   const onError = (error: unknown) => app.log.error({ err: error }, 'metering pass');
   const metering = startMetering(
-    { directory: platform.directory, stores: platform.stores, usage },
-    { onError },
+    { directory: platform.directory, stores: platform.stores, usage, ...(hosted ? { hosted } : {}) },
+    { onError, ...(meterIntervalMs !== undefined ? { intervalMs: meterIntervalMs } : {}) },
   );
   const planTimer = setInterval(async () => {
     try {

@@ -24,6 +24,8 @@ export interface ServerConfig {
   maxReceiveCount: number;
   /** How long a non-terminal job may go unchanged before the reconciler checks it has a live message. */
   reconcileGraceSec: number;
+  /** How often the metering pass runs (control/meter.ts), seconds: `SILOPOOL_METER_INTERVAL_SEC`, default 300. */
+  meterIntervalSec: number;
   workers?: number;
   eventsPerThread: number;
   /** Dedicated function processes kept loaded ahead of cold starts while there are dedicated lanes (embedded). */
@@ -81,6 +83,7 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): ServerConfig {
     visibilityTimeoutSec: secondsOf(env, 'SILOPOOL_VISIBILITY_TIMEOUT_SEC', 30, MIN_VISIBILITY_TIMEOUT_SEC),
     maxReceiveCount: intOf(env, 'SILOPOOL_MAX_RECEIVES', 4, MAX_RECEIVES_RANGE),
     reconcileGraceSec: secondsOf(env, 'SILOPOOL_RECONCILE_GRACE_SEC', 600),
+    meterIntervalSec: secondsOf(env, 'SILOPOOL_METER_INTERVAL_SEC', 300, 1),
     ...(settingOf(env, 'SILOPOOL_WORKERS') !== undefined
       ? { workers: intOf(env, 'SILOPOOL_WORKERS', 2, { min: 1, max: MAX_WORKERS }) }
       : {}),

@@ -7,10 +7,12 @@ import {
 import { placementRoutes } from '../api/routes/placement.ts';
 import { createMoveRunner } from '../control/placement-move.ts';
 import { createRolloutRunner } from '../control/release-rollout.ts';
+import type { JobId } from '../core/ids.ts';
 import type { RegionPolicy } from '../core/region.ts';
 import { listModels } from '../models/registry.ts';
 import type { ReleaseCatalog } from '../models/release-catalog.ts';
 import type { ReleaseAlarms } from '../ports/release-alarms.ts';
+import { tenantDataAt } from '../ports/stores.ts';
 import { startDedicatedHost } from '../runtime/dedicated-host.ts';
 import type { JobEvents } from '../runtime/job-events.ts';
 import type { AwsControl } from './aws-control.ts';
@@ -49,6 +51,8 @@ export function startEmbeddedPlacement(
       meterDedicated(job);
       events.publish(job);
     },
+    readJob: (tenantId, jobId) =>
+      tenantDataAt(platform.stores, { kind: 'dedicated', tenantId }, tenantId).jobs.get(jobId as JobId),
     onColdStart: (fn, ms) =>
       app.log.info(
         { function: fn.name, pid: fn.pid, coldStartMs: ms, startedFrom: fn.startedFrom },
@@ -125,6 +129,7 @@ export function startAwsPlacement(
     rollouts,
     dedicated: {
       functions: () => [],
+      carries: (_tenantId: string, _jobId: string) => false,
       refresh: async () => undefined,
       stop: async (_deadline?: number) => undefined,
     },

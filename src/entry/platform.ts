@@ -22,7 +22,7 @@ import { settleTimedOut } from '../control/timed-out-jobs.ts';
 import { createWebhookHealth } from '../control/webhook-health.ts';
 import { sharedQueueName } from '../core/placement.ts';
 import { regionPolicyFromEnv } from '../core/region.ts';
-import type { Placement } from '../core/tenant.ts';
+import type { Placement, Tenant } from '../core/tenant.ts';
 import { NOTIFICATION_QUEUE } from '../functions/notification-message.ts';
 import { createWebhookEndpoints, webhookEndpointKey } from '../functions/webhook-endpoints.ts';
 import { listModels } from '../models/registry.ts';
@@ -328,6 +328,16 @@ export async function startPlatform(
     : undefined;
   const billing = startBilling(app, platform, {
     ...(hooks.tenantChanged ? { tenantChanged: hooks.tenantChanged } : {}),
+    meterIntervalMs: config.meterIntervalSec * 1000,
+    // A dedicated tenant's store is written by its own function process here: its host meters its jobs.
+    ...(embedded
+      ? {
+          hosted: {
+            hosts: (tenant: Tenant) => tenant.placement === 'dedicated',
+            carries: (tenantId: string, jobId: string) => placement.dedicated.carries(tenantId, jobId),
+          },
+        }
+      : {}),
   });
   await billing.ready;
 

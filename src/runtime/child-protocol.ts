@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { TenantId } from '../core/ids.ts';
 import type { JobRecord } from '../core/job.ts';
-import { decodeJobMessage } from '../core/messages.ts';
+import { decodeJobMessage, type JobMessage } from '../core/messages.ts';
 import type { Tenant } from '../core/tenant.ts';
 import type { SendMessage } from '../ports/message-queue.ts';
 
@@ -60,8 +60,11 @@ export interface Call {
   /** `waiting` for its process to be ready, then `sent` until its answer. */
   state: 'waiting' | 'sent';
   proc: ChildProcess;
-  /** The jobs of the process's tenant the event carries: what the process may report on while it runs. */
-  jobs: ReadonlySet<string>;
+  /**
+   * The jobs of the process's tenant the event carries, by id, with the message of each as the host sent it:
+   * what the process may report on while it runs, and what the host bills them against (host-compute.ts).
+   */
+  jobs: ReadonlyMap<string, JobMessage>;
   resolve(response: SQSBatchResponse): void;
   reject(error: Error): void;
   timer: NodeJS.Timeout;
@@ -121,12 +124,12 @@ export function protocolViolation(
   }
 }
 
-/** The ids of the jobs of `tenantId` the event's messages carry. */
-export function jobsOf(event: SQSEvent, tenantId: TenantId): Set<string> {
-  const jobs = new Set<string>();
+/** The messages of the jobs of `tenantId` the event carries, by job id. */
+export function jobsOf(event: SQSEvent, tenantId: TenantId): Map<string, JobMessage> {
+  const jobs = new Map<string, JobMessage>();
   for (const record of event.Records) {
     const message = decodeJobMessage(record.body);
-    if (message?.tenantId === tenantId) jobs.add(message.jobId);
+    if (message?.tenantId === tenantId) jobs.set(message.jobId, message);
   }
   return jobs;
 }

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { ReleasePointerError } from '../core/errors.ts';
+import type { TenantId } from '../core/ids.ts';
 import type { JobRecord } from '../core/job.ts';
 import { laneForPlacement } from '../core/placement.ts';
 import { BUILTIN_RELEASE, releaseOf } from '../core/release.ts';
@@ -34,12 +35,19 @@ export interface DedicatedHostOptions {
    */
   spareProcesses?: number;
   onJob?(job: JobRecord): void;
+  /** A job record of a dedicated tenant as its own store holds it: the server's read (process-runtime.ts). */
+  readJob?(tenantId: TenantId, jobId: string): Promise<JobRecord | undefined>;
   onColdStart?(info: FunctionInfo, ms: number): void;
   onError?(error: unknown): void;
 }
 
 export interface DedicatedHost {
   functions(): FunctionInfo[];
+  /**
+   * Whether an event carrying the job waits for or runs in a function process of the tenant (a lane's, or one
+   * a new release replaced that still finishes its events): the host meters that job's finish itself.
+   */
+  carries(tenantId: string, jobId: string): boolean;
   /** Spare function processes forked and not taken now: loaded, and still loading. */
   spares(): { loaded: number; loading: number };
   /** Re-reads the directory now (after a create or a move step) instead of at the next tick. */
@@ -49,6 +57,7 @@ export interface DedicatedHost {
 }
 
 interface Lane {
+  tenantId: string;
   runtime: ProcessRuntime;
   consumer: QueueConsumer;
   release: string;
@@ -97,6 +106,7 @@ export function startDedicatedHost(options: DedicatedHostOptions): DedicatedHost
       // The runtime relays only its own tenant's job of an event in flight: its model code (a release, a
       // tenant's variant) could post a status for any job.
       ...(options.onJob ? { onJob: options.onJob } : {}),
+      ...(options.readJob ? { readJob: (jobId: string) => options.readJob!(tenant.id, jobId) } : {}),
       ...(options.onColdStart ? { onColdStart: options.onColdStart } : {}),
       ...(options.onError ? { onError: options.onError } : {}),
       spares,
@@ -109,7 +119,7 @@ export function startDedicatedHost(options: DedicatedHostOptions): DedicatedHost
       batchSize: 1,
       ...(options.onError ? { onError: options.onError } : {}),
     });
-    return { runtime, consumer, release };
+    return { tenantId: tenant.id, runtime, consumer, release };
   }
 
   async function close(key: string, lane: Lane, deadline = Date.now()): Promise<void> {
@@ -186,6 +196,10 @@ export function startDedicatedHost(options: DedicatedHostOptions): DedicatedHost
 
   return {
     functions: () => [...lanes.values()].map((l) => l.runtime.info()),
+    carries: (tenantId, jobId) =>
+      [...lanes.values(), ...retiring.keys()].some(
+        (lane) => lane.tenantId === tenantId && lane.runtime.carries(jobId),
+      ),
     spares: () => spares.size(),
     refresh,
     async stop(deadline) {

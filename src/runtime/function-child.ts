@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import type { TenantId } from '../core/ids.ts';
-import type { JobRecord } from '../core/job.ts';
+import { isTerminal, type JobRecord } from '../core/job.ts';
 import type { FunctionSettings } from '../core/tenant.ts';
 import type { SendMessage } from '../ports/message-queue.ts';
 import {
@@ -56,6 +56,13 @@ export interface FunctionChildHost {
   refuse(error: Error): void;
   send(queue: string, message: SendMessage, running: (jobId: string) => boolean): Promise<void>;
   onJob?(job: JobRecord): void;
+  /**
+   * The record of a job of the process's tenant as its store holds it now (the server's read): a job whose
+   * end the process did not report is billed from it when finished, at the host's figures.
+   */
+  readJob?(jobId: string): Promise<JobRecord | undefined>;
+  /** Jobs whose unreported end is being read (`readJob`): the host's to meter, as a job in flight is. */
+  settling?: Set<string>;
   onError?(error: unknown): void;
   /** `proc` said `ready`, `ms` after its start. */
   onReady(proc: ChildProcess, ms: number): void;
@@ -109,6 +116,26 @@ export function startFunctionChild(host: FunctionChildHost): {
   const relay = (job: JobRecord) => {
     const call = callOf(job.id);
     onJob?.(call && compute ? compute.observe(job, { call, memoryMb }, performance.now()) : job);
+  };
+  /**
+   * The jobs of `call` whose end the process did not report when the event was answered or the process
+   * ended: read from the store, and a finished one relayed (and metered) at the host's figures. A process that
+   * commits a finish and never reports it left the metering pass its record to bill, its own figures.
+   */
+  const settleUnreported = (call: Call) => {
+    const { readJob, settling } = host;
+    if (!onJob || !compute || !readJob) return;
+    for (const message of compute.unreported({ call, memoryMb }, performance.now())) {
+      settling?.add(message.jobId);
+      readJob(message.jobId)
+        .then(
+          (job) => {
+            if (job && isTerminal(job.status)) onJob(compute.finish(job, message, memoryMb));
+          },
+          (error: unknown) => host.onError?.(error),
+        )
+        .finally(() => settling?.delete(message.jobId));
+    }
   };
   const requests = createProcessRequests(
     {
@@ -168,6 +195,7 @@ export function startFunctionChild(host: FunctionChildHost): {
         if (!call) return;
         host.calls.delete(report.id);
         clearTimeout(call.timer);
+        settleUnreported(call);
         if (report.type === 'result') call.resolve(report.response);
         else call.reject(new Error(report.message));
         host.onAnswer();
@@ -179,6 +207,8 @@ export function startFunctionChild(host: FunctionChildHost): {
     });
     proc.on('exit', (code, signal) => {
       clearTimeout(deadline);
+      for (const call of host.calls.values())
+        if (call.proc === proc && call.state === 'sent') settleUnreported(call);
       if (readyAt === undefined) {
         const exited = `The function process exited (${signal ?? code}) before it was ready`;
         starting.reason().then((why) => reject(new Error(why ? `${exited}: ${why}` : `${exited}.`)));

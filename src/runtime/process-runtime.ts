@@ -48,6 +48,8 @@ export interface ProcessRuntimeOptions {
   send(queue: string, message: SendMessage, running: (jobId: string) => boolean): Promise<void>;
   /** A status the child reports for the job of an event it runs now, of its own tenant; never any other. */
   onJob?(job: JobRecord): void;
+  /** The tenant's job record as its store holds it (a finish the process did not report is billed from it). */
+  readJob?(jobId: string): Promise<JobRecord | undefined>;
   onColdStart?(info: FunctionInfo, ms: number): void;
   onError?(error: unknown): void;
   /** Spare processes a cold start takes one of instead of forking (the host's; none: every start forks). */
@@ -67,6 +69,8 @@ export interface ProcessRuntimeOptions {
 
 export interface ProcessRuntime extends FunctionRuntime {
   info(): FunctionInfo;
+  /** Whether an event carrying the job (of the function's tenant) waits for or runs in one of its processes. */
+  carries(jobId: string): boolean;
   updateSettings(settings: FunctionSettings): void;
 }
 
@@ -99,6 +103,8 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
   const calls = new Map<number, Call>();
   // Its jobs are billed at what the host saw, not at what its processes say (host-compute.ts).
   const compute = createHostCompute(() => settings.timeoutSec * 1000);
+  /** Jobs whose end a process did not report, their records being read to bill them (function-child.ts). */
+  const settling = new Set<string>();
   /** Events started and not finished, counted from the first synchronous step of `run` (calls come later). */
   let active = 0;
   const reservations = createSlotReservations({
@@ -191,6 +197,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
       refuse,
       send: options.send,
       ...(options.onJob ? { onJob: options.onJob } : {}),
+      ...(options.readJob ? { readJob: options.readJob, settling } : {}),
       ...(options.onError ? { onError: options.onError } : {}),
       onReady(p, ms) {
         coldStartMs = ms;
@@ -369,6 +376,7 @@ export function createProcessRuntime(options: ProcessRuntimeOptions): ProcessRun
   return {
     name: options.name,
     info,
+    carries: (jobId) => settling.has(jobId) || [...calls.values()].some((call) => call.jobs.has(jobId)),
     updateSettings(next) {
       const wasProvisioned = settings.provisionedConcurrency > 0;
       settings = next;

@@ -1,38 +1,25 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { submit, waitForOperation } from '../placement/helpers.ts';
-import { publishRelease, startRollout, tenantRecord } from '../releases/fixtures.ts';
-import { newTenantId, startTestServer, type TestServer, waitForJob } from '../support/server.ts';
+import { submit } from '../placement/helpers.ts';
+import { dedicatedTenantWithVariant } from '../releases/fixtures.ts';
+import { startTestServer, type TestServer, waitForJob } from '../support/server.ts';
 import { billedCompute } from './ledger-record.ts';
 
 // A dedicated tenant's jobs run in a process of its own, with the model code of its release: a tenant's own
 // variant can say anything about its run time and memory. The bill takes the host's figures: the memory the
 // host started the process with (1024 MB here), and a run no longer than the host saw the job run.
 let server: TestServer;
-let tenant: { id: string; apiKey: string };
-const variant = () => `finance-${tenant.id}`;
+let tenant: { id: string; apiKey: string; variant: string };
+const variant = () => tenant.variant;
 const MEMORY_MB = 1024;
 const BUSY_MS = 300;
 
 beforeAll(async () => {
   server = await startTestServer({ env: { SILOPOOL_WORKERS: '1' } });
-  tenant = { id: newTenantId('forge'), apiKey: '' };
-  tenant.apiKey = (
-    await server.createTenant(tenant.id, {
-      placement: 'dedicated',
-      plan: 'enterprise',
-      config: { function: { memoryMb: MEMORY_MB } },
-    })
-  ).apiKey;
-  publishRelease(server.dataDir, 'rf', {
-    variants: [
-      {
-        name: variant(),
-        model: 'finance',
-        tenantId: tenant.id,
-        tenantIncarnation: String((await tenantRecord(server, tenant.id)).incarnation),
-        version: '1.1.3',
-        // Rewrites every report of a job's end: an hour at 64 GB (revenue 1111111), else 1 ms at 64 MB.
-        body: `run: (input, rules) => {
+  tenant = await dedicatedTenantWithVariant(server, 'rf', {
+    prefix: 'forge',
+    memoryMb: MEMORY_MB,
+    // Rewrites every report of a job's end: an hour at 64 GB (revenue 1111111), else 1 ms at 64 MB.
+    body: `run: (input, rules) => {
           const mode = input.revenue === 1111111 ? 'inflate' : 'deflate';
           if (!globalThis.__forge) {
             const send = process.send.bind(process);
@@ -52,11 +39,7 @@ beforeAll(async () => {
           while (Date.now() < until) {}
           return base.run(input, rules);
         }`,
-      },
-    ],
   });
-  const op = await startRollout(server, 'rf', { observeSec: 0 });
-  expect((await waitForOperation(server, op.id, 60_000)).status).toBe('succeeded');
 }, 120_000);
 
 afterAll(async () => {

@@ -18,7 +18,8 @@ import {
   openEmbeddedReleaseCatalog,
 } from '../../src/entry/embedded-wiring.ts';
 import type { Operation, OperationStore } from '../../src/ports/operation-store.ts';
-import type { TestServer } from '../support/server.ts';
+import { waitForOperation } from '../placement/helpers.ts';
+import { newTenantId, type TestServer } from '../support/server.ts';
 
 /**
  * Publishes a release into a server's `DATA_DIR/releases/{id}/`: `release.json` and one ES module per
@@ -95,6 +96,40 @@ export async function tenantRecord(server: TestServer, id: string): Promise<Reco
   const res = await server.api(`/v1/admin/tenants/${id}`, { token: server.operatorToken });
   expect(res.status).toBe(200);
   return (await res.json()) as Record<string, unknown>;
+}
+
+/**
+ * A dedicated tenant (its function at `memoryMb`, on the enterprise plan) whose finance model runs a variant
+ * of its own, released as `release` and rolled out: `body` is the variant module's, as `publishRelease` takes
+ * it. Resolves with the tenant and the variant's name once the rollout succeeded.
+ */
+export async function dedicatedTenantWithVariant(
+  server: TestServer,
+  release: string,
+  options: { prefix: string; memoryMb: number; body: string },
+): Promise<{ id: string; apiKey: string; variant: string }> {
+  const id = newTenantId(options.prefix);
+  const { apiKey } = await server.createTenant(id, {
+    placement: 'dedicated',
+    plan: 'enterprise',
+    config: { function: { memoryMb: options.memoryMb } },
+  });
+  const variant = `finance-${id}`;
+  publishRelease(server.dataDir, release, {
+    variants: [
+      {
+        name: variant,
+        model: 'finance',
+        tenantId: id,
+        tenantIncarnation: String((await tenantRecord(server, id)).incarnation),
+        version: '1.1.3',
+        body: options.body,
+      },
+    ],
+  });
+  const op = await startRollout(server, release, { observeSec: 0 });
+  expect((await waitForOperation(server, op.id, 60_000)).status).toBe('succeeded');
+  return { id, apiKey, variant };
 }
 
 /** An embedded platform of its own for each rollout test (`rolloutPlatform`), read after `beforeEach`. */

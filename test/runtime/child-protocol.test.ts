@@ -17,7 +17,7 @@ const call = (state: Call['state'], of = proc): Call => ({
   kind: 'invoke',
   state,
   proc: of,
-  jobs: new Set(),
+  jobs: new Map(),
   resolve: () => undefined,
   reject: () => undefined,
   timer: setTimeout(() => undefined, 0),
