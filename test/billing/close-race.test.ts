@@ -197,6 +197,7 @@ describe('a write racing the close of its month', () => {
         return doc;
       },
       query: (pk, prefix) => platform.billing.query(pk, prefix),
+      deleteIf: (pk, sk, doc) => platform.billing.deleteIf(pk, sk, doc),
     };
     await closeMonth(billingDeps(racing), '2026-10', NOV_15);
     // Old code read the catalogue once per tenant: one October at 50,000, the other at 60,000. Now one
