@@ -129,11 +129,13 @@ export function advisorFor(
   };
 }
 
-export async function advise(deps: AdvisorDeps): Promise<Recommendation[]> {
+/**
+ * Recommendations for every active tenant, from one pass at `now` on one basis (`deps.basis`: the usage it
+ * reads, the money it reads and the scaling of both to a month).
+ */
+export async function advise(deps: AdvisorDeps, now = Date.now()): Promise<Recommendation[]> {
   const tenants = await allTenants(deps);
   const decisions = (await deps.decisions?.(tenants)) ?? new Map<string, number>();
-  // One basis for the pass: the usage it reads, the money it reads and the scaling of both.
-  const now = Date.now();
   const basis = deps.basis?.(now);
   const money = await deps.money?.(basis);
   return signalsFrom(tenants, await deps.usage(basis), now, basis, decisions, deps.regions, money).map((s) =>

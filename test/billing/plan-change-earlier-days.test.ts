@@ -57,11 +57,7 @@ async function planChanged(createdAt: string, plan: string, day: string) {
 // not closed), as if it had been on Enterprise since its creation.
 describe('a plan change of a tenant that existed before it', () => {
   it('leaves the days before it on the plan the tenant had', async () => {
-    const { tenant, billing } = await planChanged(
-      '2026-10-10T09:00:00.000Z',
-      'enterprise',
-      '2026-11-20',
-    );
+    const { tenant, billing } = await planChanged('2026-10-10T09:00:00.000Z', 'enterprise', '2026-11-20');
     expect(tenant.plan).toBe('enterprise');
 
     // November (30 days): Free ($0) on days 1–19, Enterprise ($12,000.00 a month) on days 20–30:
