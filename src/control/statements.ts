@@ -68,6 +68,7 @@ export function parseMonth(value: unknown, path = '/month'): string {
 /**
  * Every tenant's statement of a month, computed from the ledger (open months) or as stored (closed ones).
  * Tenants offboarded since still have their usage billed (on their last plan, or the free tier's plan).
+ * An open month's is what it closes at if nothing more is used: usage so far, fixed fees and costs whole.
  */
 export async function monthStatements(
   deps: BillingDeps,

@@ -39,12 +39,6 @@ export function lastDays(days: number, now: number): UsagePeriod {
   return { fromMs: now - days * DAY_MS, toMs: now };
 }
 
-/** The part of a month (0..1) its fixed costs cover up to `now`: all of a past month, the time so far of the current one. */
-export function monthsCovered(month: string, now: number): number {
-  const { startMs, endMs } = monthBounds(month);
-  return Math.min(1, Math.max(0, (Math.min(now, endMs) - startMs) / (endMs - startMs)));
-}
-
 /**
  * The basis on which the placement advisor turns this month's figures into a month's: the calendar month
  * of `now` so far, taken as at least one day in (a few hours scaled to a month is mostly noise, and never a
