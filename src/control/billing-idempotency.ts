@@ -84,8 +84,9 @@ export async function idempotentWrite<T>(
 async function claimKey(billing: BillingItems, sk: string, claim: KeyRecord<unknown>, now: number) {
   if (await billing.put(PK, sk, claim, { ifAbsent: true })) return true;
   const existing = await billing.get<KeyRecord<unknown>>(PK, sk);
-  if (!existing || !expired(existing, now)) return false;
-  await billing.deleteIf(PK, sk, existing);
+  if (existing && !expired(existing, now)) return false;
+  // Expired, or pruned between the put and the read (a retry then must not be told the key is unreadable).
+  if (existing) await billing.deleteIf(PK, sk, existing);
   return billing.put(PK, sk, claim, { ifAbsent: true });
 }
 

@@ -109,4 +109,28 @@ describe.each(stores)('Idempotency-Key retention (%s)', (_name, billingOf) => {
     await pruneIdempotencyKeys(billing, later + HOUR);
     expect(await billing.get('IDEMPOTENCY', `adjustment#${key}`)).toMatchObject({ now: later });
   });
+
+  it('a key pruned between a request finding it and reading it is claimed anew, not refused', async () => {
+    const billing = billingOf();
+    const t0 = Date.parse('2026-11-13T12:00:00Z');
+    const key = `pruned-${randomUUID()}`;
+    const w = counted();
+    await idempotentWrite(billing, 'adjustment', key, { a: 1 }, w.write, t0);
+    const later = t0 + 25 * HOUR;
+    let pruned = false;
+    // The server's pruning runs after the request's claim found the key and before it reads it.
+    const racing: BillingItems = {
+      ...billing,
+      get: async <T>(pk: string, sk: string) => {
+        if (!pruned && sk === `adjustment#${key}`) {
+          pruned = true;
+          await pruneIdempotencyKeys(billing, later);
+        }
+        return billing.get<T>(pk, sk);
+      },
+    };
+    const again = await idempotentWrite(racing, 'adjustment', key, { a: 1 }, w.write, later);
+    expect(w.runs).toHaveLength(2);
+    expect(again.id).toBe(w.runs[1]);
+  });
 });
