@@ -3,17 +3,18 @@ import { type FieldProblem, ValidationError } from '../core/errors.ts';
 
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** The `Idempotency-Key` header in a route's OpenAPI `headers` schema. */
-export const idempotencyKeyHeaders = {
-  type: 'object',
-  properties: {
-    'idempotency-key': {
-      type: 'string',
-      description:
-        'Makes retries safe: a repeat with the same key and body gets the first answer and writes nothing; the same key with another body is 409 `idempotency_key_reused`.',
-    },
-  },
-} as const;
+const headersWith = (description: string) =>
+  ({ type: 'object', properties: { 'idempotency-key': { type: 'string', description } } }) as const;
+
+/** The `Idempotency-Key` header in a job submission's OpenAPI `headers` schema. */
+export const idempotencyKeyHeaders = headersWith(
+  'Makes retries safe: a repeat with the same key and body gets the first answer and writes nothing; the same key with another body is 409 `idempotency_key_reused`.',
+);
+
+/** The `Idempotency-Key` header of a billing write: kept 24 h (control/billing-idempotency.ts). */
+export const billingIdempotencyKeyHeaders = headersWith(
+  'Makes retries safe for 24 hours from the first request: a repeat with the same key and body gets the first answer and writes nothing; the same key with another body is 409 `idempotency_key_reused`. After 24 hours the key is forgotten and a request with it is a new one.',
+);
 
 /** The request's `Idempotency-Key` (the first, if sent twice), and a problem when it is not 1-128 of `A-Za-z0-9._:-`. */
 export function idempotencyKeyOf(request: Pick<FastifyRequest, 'headers'>): {

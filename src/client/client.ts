@@ -19,7 +19,7 @@ import type {
   QueueDepth,
   Release,
   Rollout,
-  TenantUsage,
+  UsageReport,
 } from './operator-types.ts';
 import { ProblemError, problemFrom } from './problem.ts';
 import { ApiTransport, type ClientOptions, enc, fileNameFrom } from './transport.ts';
@@ -161,8 +161,9 @@ export class SilopoolClient extends ApiTransport {
   redrive(queue: string): Promise<{ moved: number; skipped?: number }> {
     return this.json('POST', '/v1/admin/dead-letters/redrive', { body: { queue } });
   }
-  async usage(): Promise<TenantUsage[]> {
-    return (await this.json<Page<TenantUsage>>('GET', '/v1/admin/usage')).items;
+  /** Usage and cost per tenant over one period, stated as `from`/`to` (default: this UTC month so far). */
+  usage(query: { days?: number; month?: string } = {}): Promise<UsageReport> {
+    return this.json('GET', '/v1/admin/usage', { query });
   }
   /** One metric over time for one tenant, or the platform when `tenantId` is absent (default: last 24 h). */
   metricsHistory(

@@ -65,6 +65,13 @@ export interface TenantUsage {
   costUsd: number;
 }
 
+/** `GET /v1/admin/usage`: every figure of jobs created in [`from`, `to`) (ISO instants), costs of that period. */
+export interface UsageReport {
+  from: string;
+  to: string;
+  items: TenantUsage[];
+}
+
 /** `GET /v1/admin/advisor`: where a tenant should run, why, and the monthly cost of each placement. */
 export interface PlacementAdvice {
   tenantId: string;

@@ -10,6 +10,7 @@ import {
 } from '../core/advisor.ts';
 import { dedicatedRegionProblem, type RegionPolicy } from '../core/region.ts';
 import { incarnationOf, type Placement, type Tenant } from '../core/tenant.ts';
+import { type PaceBasis, paceBasis, paceFraction } from '../core/usage-period.ts';
 import type { OperationStore } from '../ports/operation-store.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import { placementDecisions } from './advisor-decisions.ts';
@@ -20,20 +21,21 @@ import { allTenants } from './tenants.ts';
 
 export { respectOperatorMsFrom } from './advisor-decisions.ts';
 
-import { ADVISOR_WINDOW_MS, type TenantUsage, type UsageDeps, usageReport } from './usage.ts';
+import { type TenantUsage, type UsageDeps, usageReport } from './usage.ts';
 
 const DAY_MS = 86_400_000;
 const MONTH_MS = 30 * DAY_MS;
 
 /**
- * Turns stored usage into per-month signals: totals over the tenant's age (at least a day), or over the
- * last `windowMs` when the usage was counted over that window only.
+ * Turns stored usage into per-month signals. With `basis` (the usage was counted over its calendar month so
+ * far): totals ÷ `paceFraction`, a month at the pace so far, as the advisor's money is (advisor-money.ts).
+ * Without: totals over the tenant's whole age (at least a day), per 30 days.
  */
 export function signalsFrom(
   tenants: Tenant[],
   usage: TenantUsage[],
   now = Date.now(),
-  windowMs = Number.POSITIVE_INFINITY,
+  basis?: PaceBasis,
   decisions: ReadonlyMap<string, number> = new Map(),
   regions?: RegionPolicy,
   money?: ReadonlyMap<string, TenantMoney>,
@@ -47,7 +49,9 @@ export function signalsFrom(
     .filter((t) => t.status === 'active' && !t.move)
     .map((tenant) => {
       const u = byId.get(tenant.id);
-      const months = Math.max(DAY_MS, Math.min(windowMs, now - Date.parse(tenant.createdAt))) / MONTH_MS;
+      const months = basis
+        ? paceFraction(basis, tenant.createdAt)
+        : Math.max(DAY_MS, now - Date.parse(tenant.createdAt)) / MONTH_MS;
       const compute = u?.computeSeconds ?? 0;
       // A dedicated tenant's share is what it would take if it joined the shared lanes.
       const pool = tenant.placement === 'shared' ? sharedCompute : sharedCompute + compute;
@@ -81,11 +85,12 @@ function refusedDedicated(tenant: Tenant, regions?: RegionPolicy): { cannotBeDed
 
 export interface AdvisorDeps {
   directory: TenantDirectory;
-  /** Usage counted over the last `windowMs` (ADVISOR_WINDOW_MS in practice), or over all history without it. */
-  usage(): Promise<TenantUsage[]>;
-  windowMs?: number;
-  /** Revenue and cost per tenant (control/advisor-money.ts), where the platform bills. */
-  money?(): Promise<ReadonlyMap<string, TenantMoney>>;
+  /** Usage counted over `basis.period` when a basis is given (`paceBasis`), else over all history. */
+  usage(basis?: PaceBasis): Promise<TenantUsage[]>;
+  /** The period a pass reads and scales to a month; default none (all history, per 30 days). */
+  basis?(now: number): PaceBasis;
+  /** Revenue and cost per tenant (control/advisor-money.ts) on the same basis, where the platform bills. */
+  money?(basis?: PaceBasis): Promise<ReadonlyMap<string, TenantMoney>>;
   policy?: AdvisorPolicy;
   prices?: PlacementPrices;
   /** When an operator last set each tenant's placement (ms since the epoch); see `placementDecisions`. */
@@ -98,7 +103,8 @@ export interface AdvisorDeps {
 }
 
 /**
- * The advisor over a platform's stores: usage of the last 30 days, read back only that far; with the
+ * The advisor over a platform's stores: usage of this calendar month so far (`paceBasis`), read back only
+ * that far, and money on the same basis; with the
  * operation store, placements operators set within `respectOperatorMs` (default 7 days) are left alone;
  * with billing, revenue, cost and margin per tenant (the seed's decision matrix).
  */
@@ -109,8 +115,8 @@ export function advisorFor(
   const billing = deps.billing;
   return {
     directory: deps.directory,
-    usage: () => usageReport(deps, { sinceMs: Date.now() - ADVISOR_WINDOW_MS }),
-    windowMs: ADVISOR_WINDOW_MS,
+    usage: (basis) => usageReport(deps, basis ? { period: basis.period } : {}),
+    basis: paceBasis,
     ...(decisions
       ? {
           decisions: (tenants: Tenant[]) => placementDecisions(decisions.operations, tenants),
@@ -119,23 +125,22 @@ export function advisorFor(
             : {}),
         }
       : {}),
-    ...(billing ? { money: () => tenantMoney(billing) } : {}),
+    ...(billing ? { money: (basis) => tenantMoney(billing, Date.now(), basis) } : {}),
   };
 }
 
-export async function advise(deps: AdvisorDeps): Promise<Recommendation[]> {
+/**
+ * Recommendations for every active tenant, from one pass at `now` on one basis (`deps.basis`: the usage it
+ * reads, the money it reads and the scaling of both to a month).
+ */
+export async function advise(deps: AdvisorDeps, now = Date.now()): Promise<Recommendation[]> {
   const tenants = await allTenants(deps);
   const decisions = (await deps.decisions?.(tenants)) ?? new Map<string, number>();
-  const money = await deps.money?.();
-  return signalsFrom(
-    tenants,
-    await deps.usage(),
-    Date.now(),
-    deps.windowMs,
-    decisions,
-    deps.regions,
-    money,
-  ).map((s) => recommendPlacement(s, deps.policy ?? DEFAULT_POLICY, deps.prices ?? LIST_PRICES));
+  const basis = deps.basis?.(now);
+  const money = await deps.money?.(basis);
+  return signalsFrom(tenants, await deps.usage(basis), now, basis, decisions, deps.regions, money).map((s) =>
+    recommendPlacement(s, deps.policy ?? DEFAULT_POLICY, deps.prices ?? LIST_PRICES),
+  );
 }
 
 export interface AutoPlacementOptions {

@@ -10,8 +10,23 @@ import type { BillingItems } from '../ports/billing-items.ts';
 
 const PK = 'IDEMPOTENCY';
 
+/** The billing writes that take an Idempotency-Key; each keeps its keys under `{operation}#`. */
+export const IDEMPOTENT_OPERATIONS = ['adjustment', 'plan-change'] as const;
+export type IdempotentOperation = (typeof IDEMPOTENT_OPERATIONS)[number];
+
+/**
+ * How long a key is kept, from its claim: 24 hours, as Stripe keeps its keys ("Keys are eligible to be
+ * removed from the system automatically after they're at least 24 hours old", docs.stripe.com/api/
+ * idempotent_requests). Within it a retry is answered as the first time; after it the key is new again.
+ */
+export const IDEMPOTENCY_KEY_RETENTION_MS = 24 * 3_600_000;
+
+const expired = (record: KeyRecord<unknown>, now: number) => now - record.now >= IDEMPOTENCY_KEY_RETENTION_MS;
+
 /** What a key is bound to: its request, and the fixed time and id its write is made with. */
 interface KeyRecord<T> {
+  /** Its own sort key, so pruning can delete it (records from before retention lack it; see below). */
+  sk?: string;
   requestHash: string;
   /** Epoch ms: the write's `now`, the same on every run of it. */
   now: number;
@@ -27,12 +42,13 @@ interface KeyRecord<T> {
  * same request gets it back unchanged, without writing. A repeat that finds the key claimed but not answered
  * (the first died, or runs still) runs `write` again with the claimed time and id: the write must be
  * idempotent given them (same item keys), so the two make one. Without a key, `write` runs with a fresh id.
+ * A key claimed `IDEMPOTENCY_KEY_RETENTION_MS` (24 h) or more before `now` is expired: the request is a new one.
  * @param request what the key is bound to (tenant, body): canonical JSON, hashed
  * @throws ConflictError `idempotency_key_reused` (409) when the key was used with another request
  */
 export async function idempotentWrite<T>(
   billing: BillingItems,
-  operation: string,
+  operation: IdempotentOperation,
   key: string | undefined,
   request: unknown,
   write: (fixed: { now: number; id: string }) => Promise<T>,
@@ -41,9 +57,9 @@ export async function idempotentWrite<T>(
   const fresh = { now, id: randomUUID() };
   if (key === undefined) return write(fresh);
   const sk = `${operation}#${key}`;
-  const claim: KeyRecord<T> = { requestHash: hashRequest(operation, request), ...fresh };
+  const claim: KeyRecord<T> = { sk, requestHash: hashRequest(operation, request), ...fresh };
   let held = claim;
-  if (!(await billing.put(PK, sk, claim, { ifAbsent: true }))) {
+  if (!(await claimKey(billing, sk, claim, now))) {
     const existing = await billing.get<KeyRecord<T>>(PK, sk);
     if (!existing) throw new ConflictError(`Idempotency-Key ${key} could not be read back; retry.`);
     if (existing.requestHash !== claim.requestHash)
@@ -59,4 +75,32 @@ export async function idempotentWrite<T>(
   const stored = JSON.parse(JSON.stringify(response)) as T;
   await billing.put(PK, sk, { ...held, response: stored } satisfies KeyRecord<T>);
   return stored;
+}
+
+/**
+ * Claims `sk` for `claim`; a claim there that has expired is removed first, only while it is still that claim
+ * (a conditional delete), so of two requests racing for an expired key one claims it and the other reads it.
+ */
+async function claimKey(billing: BillingItems, sk: string, claim: KeyRecord<unknown>, now: number) {
+  if (await billing.put(PK, sk, claim, { ifAbsent: true })) return true;
+  const existing = await billing.get<KeyRecord<unknown>>(PK, sk);
+  if (existing && !expired(existing, now)) return false;
+  // Expired, or pruned between the put and the read (a retry then must not be told the key is unreadable).
+  if (existing) await billing.deleteIf(PK, sk, existing);
+  return billing.put(PK, sk, claim, { ifAbsent: true });
+}
+
+/**
+ * Deletes the keys claimed `IDEMPOTENCY_KEY_RETENTION_MS` or more before `now` (each only while it is still
+ * the claim read, so a key claimed again meanwhile stays); a key inside the window is never touched.
+ * @returns how many keys were deleted
+ */
+export async function pruneIdempotencyKeys(billing: BillingItems, now = Date.now()): Promise<number> {
+  let deleted = 0;
+  // A record claimed before retention existed has no `sk`: it is replaced when its key is next used.
+  for (const operation of IDEMPOTENT_OPERATIONS)
+    for (const record of await billing.query<KeyRecord<unknown>>(PK, `${operation}#`))
+      if (record.sk !== undefined && expired(record, now) && (await billing.deleteIf(PK, record.sk, record)))
+        deleted++;
+  return deleted;
 }

@@ -65,22 +65,14 @@ export function parseMonth(value: unknown, path = '/month'): string {
   return value;
 }
 
-/** The part of a month (0..1) the costs cover: all of a past month, the time so far of the current one. */
-export function monthsCovered(month: string, now: number): number {
-  const { from, to } = monthRange(month);
-  const start = Date.parse(`${from}T00:00:00Z`);
-  const end = Date.parse(`${to}T00:00:00Z`) + 86_400_000;
-  return Math.min(1, Math.max(0, (Math.min(now, end) - start) / (end - start)));
-}
-
 /**
  * Every tenant's statement of a month, computed from the ledger (open months) or as stored (closed ones).
  * Tenants offboarded since still have their usage billed (on their last plan, or the free tier's plan).
+ * An open month's is what it closes at if nothing more is used: usage so far, fixed fees and costs whole.
  */
 export async function monthStatements(
   deps: BillingDeps,
   month: string,
-  now = Date.now(),
   closing?: Closing,
 ): Promise<Statement[]> {
   parseMonth(month);
@@ -113,8 +105,10 @@ export async function monthStatements(
   const live = new Map<string, Billed>(
     tenants.filter((t) => !closing || known.has(t.id)).map((t) => [t.id as string, t]),
   );
+  // A statement's fixed costs are a whole month's, open or closed: its base fee is (docs/billing.md
+  // "Open months"), and days-so-far costs against a whole fee made early-month margins look too good.
   const costs = attributeCosts(records, deps.costs, {
-    months: monthsCovered(month, now),
+    months: 1,
     tenants: [...active.map((t) => t.id), ...new Set(former.map((f) => f.tenantId))],
   });
   const closed = await isClosed(deps.billing, month);
@@ -218,12 +212,11 @@ export async function statementFor(
   deps: BillingDeps,
   tenant: Pick<Tenant, 'id' | 'plan'> & BillingIncarnation,
   month: string,
-  now = Date.now(),
 ): Promise<Statement> {
   parseMonth(month);
   const stored = await deps.billing.get<Statement>(tenantKey(tenant.id), `ST#${month}`);
   if (stored) return stored;
-  const all = await monthStatements(deps, month, now);
+  const all = await monthStatements(deps, month);
   const found = all.find((s) => s.tenantId === tenant.id);
   if (found) return found;
   // A tenant id with no record (never created, or offboarded) and nothing in the month has no statement.
@@ -251,12 +244,12 @@ export async function closeMonth(deps: BillingDeps, month: string, now = Date.no
   if (month >= utcMonth(now))
     throw new ConflictError(`${month} has not ended (UTC); only past months can be closed.`, 'month_open');
   // Closed already: its stored statements (monthStatements returns them, and no other).
-  if (await closeFinished(deps.billing, month)) return monthStatements(deps, month, now);
+  if (await closeFinished(deps.billing, month)) return monthStatements(deps, month);
   const closedAt = new Date(now).toISOString();
   const slot = await takeCloseSlot(deps.billing, month, closedAt);
   await markClosing(deps.billing, month, closedAt);
   const out: Statement[] = [];
-  for (const st of await monthStatements(deps, month, now, { at: closedAt })) {
+  for (const st of await monthStatements(deps, month, { at: closedAt })) {
     const closed: Statement = st.status === 'closed' ? st : { ...st, status: 'closed', closedAt };
     await deps.billing.put(tenantKey(st.tenantId), `ST#${month}`, closed, { ifAbsent: true });
     out.push((await deps.billing.get<Statement>(tenantKey(st.tenantId), `ST#${month}`)) ?? closed);
@@ -400,7 +393,7 @@ export async function listStatements(
   now = Date.now(),
 ) {
   const closed = await deps.billing.query<Statement>(tenantKey(tenant.id), 'ST#');
-  const current = await statementFor(deps, tenant, utcMonth(now), now).catch((error: unknown) => {
+  const current = await statementFor(deps, tenant, utcMonth(now)).catch((error: unknown) => {
     if (error instanceof NotFoundError) return undefined;
     throw error;
   });

@@ -4,6 +4,7 @@ import { parse } from 'yaml';
 import { registerApiMeter } from '../api/api-meter.ts';
 import type { BillingRouteDeps } from '../api/routes/billing.ts';
 import { parseSink } from '../control/billing-export.ts';
+import { pruneIdempotencyKeys } from '../control/billing-idempotency.ts';
 import { type HostedJobs, startMetering } from '../control/meter.ts';
 import { applyDuePlanChanges, parsePlansFile, savePlans } from '../control/plans.ts';
 import { isClosed } from '../control/statements.ts';
@@ -163,6 +164,8 @@ export function startBilling(
         },
         tenants,
       );
+      // Idempotency keys are kept 24 h (control/billing-idempotency.ts); older ones go here.
+      await pruneIdempotencyKeys(billing);
     } catch (error) {
       onError(error);
     }

@@ -9,4 +9,9 @@ export interface BillingItems {
   get<T>(pk: string, sk: string): Promise<T | undefined>;
   /** Items of `pk` whose sort key starts with `skPrefix`, in sort key order. */
   query<T>(pk: string, skPrefix: string): Promise<T[]>;
+  /**
+   * Deletes the item only while it still holds `doc` (compared as stored JSON): a conditional delete, so an
+   * item rewritten since it was read is kept. Returns false when nothing was deleted.
+   */
+  deleteIf(pk: string, sk: string, doc: unknown): Promise<boolean>;
 }

@@ -1,10 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildApp } from '../../src/api/app.ts';
-import { createAuthenticator } from '../../src/api/auth/authenticator.ts';
-import { loadEmbeddedIssuer } from '../../src/api/auth/issuer.ts';
-import { createJobEvents } from '../../src/runtime/job-events.ts';
+import { embeddedApp } from '../support/embedded-app.ts';
 import { tempPlatforms } from '../support/embedded-platform.ts';
 
 const openPlatform = tempPlatforms('web-root');
@@ -12,21 +9,7 @@ const openPlatform = tempPlatforms('web-root');
 /** The API as the server builds it, serving the web app from `webRoot`. */
 async function appServing(webRoot: (dir: string) => string) {
   const { platform, dir } = openPlatform();
-  const issuer = await loadEmbeddedIssuer(join(dir, 'keys', 'jwt.jwk.json'));
-  return buildApp({
-    directory: platform.directory,
-    queue: platform.queue,
-    stores: platform.stores,
-    events: createJobEvents(),
-    issuer,
-    authenticator: createAuthenticator({
-      directory: platform.directory,
-      embeddedPublicJwk: issuer.publicJwk,
-    }),
-    authConfig: { mode: 'embedded' },
-    webRoot: webRoot(dir),
-    logger: false,
-  });
+  return (await embeddedApp(platform, dir, { webRoot: webRoot(dir) })).app;
 }
 
 // `npm start` prints the operator login link `/login#token=…`; without a build of the web app (an install

@@ -92,9 +92,7 @@ describe('a write racing the close of its month', () => {
     // Old code: {ok: …}, a 201 for a credit on no statement. Now: 409, and the item is void everywhere.
     expect(outcome).toMatchObject({ error: { status: 409, code: 'month_closed' } });
     expect(await listAdjustments(platform.billing, id, '2026-10')).toEqual([]);
-    expect((await statementFor(billingDeps(), { id, plan: 'standard' }, '2026-10', NOV_15)).total).toBe(
-      50_000,
-    );
+    expect((await statementFor(billingDeps(), { id, plan: 'standard' }, '2026-10')).total).toBe(50_000);
   });
 
   it('a correction written just before the close read the month is on the closed statement', async () => {
@@ -197,6 +195,7 @@ describe('a write racing the close of its month', () => {
         return doc;
       },
       query: (pk, prefix) => platform.billing.query(pk, prefix),
+      deleteIf: (pk, sk, doc) => platform.billing.deleteIf(pk, sk, doc),
     };
     await closeMonth(billingDeps(racing), '2026-10', NOV_15);
     // Old code read the catalogue once per tenant: one October at 50,000, the other at 60,000. Now one

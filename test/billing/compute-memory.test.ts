@@ -160,9 +160,10 @@ describe("the operators' cost estimate", () => {
     const { platform, id, run, deliver } = await setUp('shared', { function: { memoryMb: 4096 } });
     run.putMs = 30_000;
     await deliver(1);
-    const [usage] = (await usageReport({ ...platform, queue: platform.queue })).filter(
-      (u) => u.tenantId === id,
-    );
+    // All history, read 30 days from now: its workbook has been stored a month by then.
+    const [usage] = (
+      await usageReport({ ...platform, queue: platform.queue }, {}, Date.now() + 30 * 86_400_000)
+    ).filter((u) => u.tenantId === id);
     expect(usage).toMatchObject({ computeSeconds: 30, jobs: 1 });
     // 30 s × 0.5 GB × $0.0000133334 + one request ($0.0000002) + a month of its workbook's bytes.
     const storage = (usage!.storageBytes / 1024 ** 3) * 0.023;

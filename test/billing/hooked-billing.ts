@@ -21,5 +21,6 @@ export function hookedBilling(
     },
     get: (pk, sk) => billing.get(pk, sk),
     query: (pk, prefix) => billing.query(pk, prefix),
+    deleteIf: (pk, sk, doc) => billing.deleteIf(pk, sk, doc),
   };
 }

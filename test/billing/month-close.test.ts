@@ -67,7 +67,7 @@ describe('closing a month killed midway', () => {
     const mine = closed.filter((s) => ids.includes(s.tenantId));
     expect(mine.map((s) => s.status)).toEqual(['closed', 'closed']);
     for (const id of ids) {
-      const st = await statementFor(billing, (await platform.directory.get(id))!, '2026-10', now);
+      const st = await statementFor(billing, (await platform.directory.get(id))!, '2026-10');
       expect(st.status).toBe('closed');
       expect(st.lines.some((l) => l.kind === 'adjustment')).toBe(false);
     }

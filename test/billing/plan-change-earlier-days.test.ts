@@ -57,16 +57,12 @@ async function planChanged(createdAt: string, plan: string, day: string) {
 // not closed), as if it had been on Enterprise since its creation.
 describe('a plan change of a tenant that existed before it', () => {
   it('leaves the days before it on the plan the tenant had', async () => {
-    const { tenant, billing, now } = await planChanged(
-      '2026-10-10T09:00:00.000Z',
-      'enterprise',
-      '2026-11-20',
-    );
+    const { tenant, billing } = await planChanged('2026-10-10T09:00:00.000Z', 'enterprise', '2026-11-20');
     expect(tenant.plan).toBe('enterprise');
 
     // November (30 days): Free ($0) on days 1–19, Enterprise ($12,000.00 a month) on days 20–30:
     // 1,200,000 × 30 ÷ 30 − 1,200,000 × 19 ÷ 30 = 1,200,000 − 760,000 = 440,000 cents (docs/billing.md).
-    const november = await statementFor(billing, tenant, '2026-11', now);
+    const november = await statementFor(billing, tenant, '2026-11');
     expect(baseFees(november)).toEqual([
       { planId: 'free', from: '2026-11-01', to: '2026-11-19', amount: 0 },
       { planId: 'enterprise', from: '2026-11-20', to: '2026-11-30', amount: 440_000 },
@@ -75,15 +71,15 @@ describe('a plan change of a tenant that existed before it', () => {
     expect(november.total).toBe(440_000);
 
     // October: created on the 10th, on Free to the end of the month.
-    const october = await statementFor(billing, tenant, '2026-10', now);
+    const october = await statementFor(billing, tenant, '2026-10');
     expect(baseFees(october)).toEqual([{ planId: 'free', from: '2026-10-10', to: '2026-10-31', amount: 0 }]);
     expect(october.total).toBe(0);
   });
 
   it('a change dated before the tenant existed still bills from its creation', async () => {
-    const { tenant, billing, now } = await planChanged('2026-11-10T09:00:00.000Z', 'standard', '2026-11-01');
+    const { tenant, billing } = await planChanged('2026-11-10T09:00:00.000Z', 'standard', '2026-11-01');
     // Standard ($500.00) on days 10–30 of 30: 50,000 − 50,000 × 9 ÷ 30 = 50,000 − 15,000 = 35,000 cents.
-    const november = await statementFor(billing, tenant, '2026-11', now);
+    const november = await statementFor(billing, tenant, '2026-11');
     expect(baseFees(november)).toEqual([
       { planId: 'standard', from: '2026-11-10', to: '2026-11-30', amount: 35_000 },
     ]);

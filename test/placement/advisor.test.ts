@@ -42,7 +42,14 @@ describe('the placement advisor on a running platform', () => {
     await submit(quietKey, 2);
 
     const op = { token: server.operatorToken };
-    const advice = (await (await server.api('/v1/admin/advisor', op)).json()) as { items: Recommendation[] };
+    const advice = (await (await server.api('/v1/admin/advisor', op)).json()) as {
+      from: string;
+      to: string;
+      items: Recommendation[];
+    };
+    // The basis it read and scaled, stated: this UTC month so far (at least its first day).
+    expect(advice.from).toBe(`${new Date().toISOString().slice(0, 7)}-01T00:00:00.000Z`);
+    expect(Date.parse(advice.to)).toBeGreaterThanOrEqual(Date.parse(advice.from) + 86_400_000);
     const byId = new Map(advice.items.map((r) => [r.tenantId, r]));
     expect(byId.get(noisy)).toMatchObject({ action: 'promote', recommended: 'dedicated' });
     expect(byId.get(quiet)).toMatchObject({ action: 'keep', recommended: 'shared' });

@@ -1,6 +1,13 @@
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+} from '@aws-sdk/lib-dynamodb';
 import type { BillingItems } from '../../ports/billing-items.ts';
 import { putIfAbsent } from './conditional-put.ts';
+import { isConditionFailed } from './cursor.ts';
 
 /**
  * BillingItems on a DynamoDB table keyed `pk`/`sk` (the usage table: billing partitions start `B#`, usage
@@ -41,6 +48,23 @@ export function createDynamoBillingItems(options: {
         startKey = out.LastEvaluatedKey;
       } while (startKey);
       return items;
+    },
+    async deleteIf(pk, sk, doc) {
+      try {
+        await client.send(
+          new DeleteCommand({
+            TableName: tableName,
+            Key: { pk, sk },
+            ConditionExpression: '#doc = :doc',
+            ExpressionAttributeNames: { '#doc': 'doc' },
+            ExpressionAttributeValues: { ':doc': JSON.stringify(doc) },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (isConditionFailed(error)) return false;
+        throw error;
+      }
     },
   };
 }

@@ -12,6 +12,7 @@ export function createSqliteBillingItems(db: SqliteDatabase): BillingItems {
   const query = db.prepare<[string, string, string], { doc: string }>(
     'SELECT doc FROM billing_items WHERE pk = ? AND sk >= ? AND sk < ? ORDER BY sk',
   );
+  const deleteIf = db.prepare('DELETE FROM billing_items WHERE pk = ? AND sk = ? AND doc = ?');
   return {
     async put(pk, sk, doc, options) {
       return (options?.ifAbsent ? insert : upsert).run(pk, sk, JSON.stringify(doc)).changes > 0;
@@ -22,6 +23,9 @@ export function createSqliteBillingItems(db: SqliteDatabase): BillingItems {
     },
     async query<T>(pk: string, skPrefix: string) {
       return query.all(pk, skPrefix, `${skPrefix}\uffff`).map((r) => JSON.parse(r.doc) as T);
+    },
+    async deleteIf(pk, sk, doc) {
+      return deleteIf.run(pk, sk, JSON.stringify(doc)).changes > 0;
     },
   };
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { type AdvisorDeps, advise } from '../../control/advisor.ts';
 import { SilopoolError, ValidationError } from '../../core/errors.ts';
 import type { Placement } from '../../core/tenant.ts';
+import { periodInstants } from '../../core/usage-period.ts';
 
 /**
  * `GET /v1/admin/advisor`: where each tenant should run, why, and what it costs; `POST …/apply` starts
@@ -15,9 +16,18 @@ export function advisorRoutes(
     '/v1/admin/advisor',
     {
       config: { audience: 'operator' },
-      schema: { tags: ['admin'], summary: 'Placement recommendations from usage and cost' },
+      schema: {
+        tags: ['admin'],
+        summary: 'Placement recommendations from usage and cost',
+        description:
+          'Usage, revenue and cost are read over [`from`, `to`) — this UTC calendar month so far, at least its first day — and scaled to a month at that pace (absent: all history, per 30 days).',
+      },
     },
-    async () => ({ items: await advise(deps) }),
+    async () => {
+      const now = Date.now();
+      const basis = deps.basis?.(now);
+      return { ...(basis ? periodInstants(basis.period) : {}), items: await advise(deps, now) };
+    },
   );
 
   app.post<{ Body: { tenantIds?: string[] } }>(

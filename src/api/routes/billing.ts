@@ -17,7 +17,7 @@ import { parseTenantId } from '../../core/ids.ts';
 import type { PlanCatalogue } from '../../core/plans.ts';
 import { utcMonth } from '../../core/usage.ts';
 import type { AppDeps } from '../deps.ts';
-import { idempotencyKeyHeaders, validIdempotencyKey } from '../idempotency-key.ts';
+import { billingIdempotencyKeyHeaders, validIdempotencyKey } from '../idempotency-key.ts';
 import { formatQuery, sendStatement } from './billing-common.ts';
 import { tenantBillingRoutes } from './billing-tenant.ts';
 
@@ -153,7 +153,7 @@ export function billingRoutes(app: FastifyInstance, deps: AppDeps): void {
       schema: {
         tags,
         summary: 'Change a tenant’s plan from a UTC day (default today); limits follow at once',
-        headers: idempotencyKeyHeaders,
+        headers: billingIdempotencyKeyHeaders,
         body: {
           type: 'object',
           required: ['planId'],
@@ -222,7 +222,7 @@ export function billingRoutes(app: FastifyInstance, deps: AppDeps): void {
       schema: {
         tags,
         summary: 'A correction (minor units; negative is a credit) on an open month’s statement',
-        headers: idempotencyKeyHeaders,
+        headers: billingIdempotencyKeyHeaders,
         body: {
           type: 'object',
           required: ['amount', 'reason'],

@@ -27,10 +27,11 @@ const tenantColumns = (usage: Map<string, TenantUsage>): Column<Tenant>[] => [
     ),
   },
   { header: 'Plan', cell: (t) => t.plan },
-  { header: 'Jobs', num: true, cell: (t) => formatValue(usage.get(t.id)?.jobs ?? 0) },
+  { header: 'Jobs (month so far)', num: true, cell: (t) => formatValue(usage.get(t.id)?.jobs ?? 0) },
   { header: 'Failed', num: true, cell: (t) => formatValue(usage.get(t.id)?.failed ?? 0) },
   {
-    header: 'Cost',
+    // GET /v1/admin/usage's default period: jobs created this UTC month so far, and their cost.
+    header: 'Cost (month so far)',
     num: true,
     cell: (t) => {
       const u = usage.get(t.id);
@@ -44,8 +45,11 @@ export function TenantsPage() {
   useTitle('Tenants');
   const { client } = useSession();
   const data = useAsync(async () => {
-    const [tenants, usage] = await Promise.all([listAllTenants(client), client.usage().catch(() => [])]);
-    return { tenants, usage: new Map(usage.map((u) => [u.tenantId, u])) };
+    const [tenants, usage] = await Promise.all([
+      listAllTenants(client),
+      client.usage().catch(() => undefined),
+    ]);
+    return { tenants, usage: new Map((usage?.items ?? []).map((u) => [u.tenantId, u])) };
   }, []);
   return (
     <section>

@@ -48,7 +48,7 @@ export function UsagePage() {
 
   useEffect(() => {
     if (!usage.data) return;
-    const items = usage.data;
+    const items = usage.data.items;
     setSamples((prev) => {
       const next = [...prev, { at: Date.now(), items }].slice(-MAX_SAMPLES);
       sessionStorage.setItem(SAMPLES_KEY, JSON.stringify(next));
@@ -56,20 +56,28 @@ export function UsagePage() {
     });
   }, [usage.data]);
 
-  const tenants = usage.data?.map((u) => u.tenantId) ?? [];
+  const rows = usage.data?.items;
+  const tenants = rows?.map((u) => u.tenantId) ?? [];
   const selected = tenant || tenants[0] || '';
   return (
     <section>
       <h1>Usage and cost</h1>
       <ProblemBanner error={usage.error} onRetry={usage.reload} />
       {usage.loading && !usage.data ? <Loading label="Loading usage…" /> : null}
-      {usage.data?.length === 0 ? <Empty title="No usage recorded yet." /> : null}
-      {usage.data && usage.data.length > 0 ? (
+      {usage.data ? (
+        <p className="help">
+          Jobs created from {usage.data.from.slice(0, 16).replace('T', ' ')} to{' '}
+          {usage.data.to.slice(0, 16).replace('T', ' ')} UTC (this month so far), and what they cost in that
+          time.
+        </p>
+      ) : null}
+      {rows?.length === 0 ? <Empty title="No usage recorded yet." /> : null}
+      {rows && rows.length > 0 ? (
         <>
           <DataTable
             label="Usage per tenant"
             columns={USAGE_COLUMNS}
-            rows={usage.data}
+            rows={rows}
             rowKey={(u) => u.tenantId}
           />
           <h2>Metrics over time</h2>
