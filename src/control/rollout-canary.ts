@@ -2,7 +2,7 @@ import type { TenantId } from '../core/ids.ts';
 import { planWaves } from '../core/release.ts';
 import type { Operation, OperationStore } from '../ports/operation-store.ts';
 import { changeOperation, progressOf } from './operations.ts';
-import { unobservedTenants } from './rollout-evidence.ts';
+import { tenantList, unobservedTenants } from './rollout-evidence.ts';
 import { incarnationsOf, inUpgrade } from './rollout-waves.ts';
 import type { ControlDeps } from './tenants.ts';
 
@@ -64,9 +64,9 @@ export async function ensureCanary(
   const unobserved = unobservedTenants(op);
   const why =
     left.length > 0
-      ? `${left.join(', ')} left the upgrade before ${left.length === 1 ? 'its' : 'their'} wave (demoted, offboarded)`
+      ? `${tenantList(left)} left the upgrade before ${left.length === 1 ? 'its' : 'their'} wave (demoted, offboarded)`
       : unobserved.length > 0
-        ? `no tenant of the waves before ran a job on the release while watched (unobserved: ${unobserved.join(', ')})`
+        ? `no tenant of the waves before ran a job on the release while watched (unobserved: ${tenantList(unobserved)})`
         : 'no tenant of the waves before was watched on the release to the end (the canary left the upgrade)';
   const note = staying[0] !== undefined ? `${staying[0]} is the canary: ${why}` : undefined;
   return changeOperation(deps.operations, op.id, (o) => {

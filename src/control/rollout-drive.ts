@@ -13,7 +13,13 @@ import {
   setStep,
 } from './operations.ts';
 import { ensureCanary, wavesOf } from './rollout-canary.ts';
-import { awaitingEvidence, evidenceRule, unobservedTenants, waveVerdict } from './rollout-evidence.ts';
+import {
+  awaitingEvidence,
+  evidenceRule,
+  tenantList,
+  unobservedTenants,
+  waveVerdict,
+} from './rollout-evidence.ts';
 import { haltRecorded, settleHalt } from './rollout-halt.ts';
 import {
   applyRelease,
@@ -117,7 +123,7 @@ export async function driveRollout(
           id,
           i,
           'running',
-          `waiting for the move of ${moving.join(', ')} to end before deploying ${release}`,
+          `waiting for the move of ${tenantList(moving)} to end before deploying ${release}`,
         );
         await pause(pollMs);
       }
@@ -156,7 +162,7 @@ export async function driveRollout(
       id,
       i,
       'running',
-      `deploying ${release} to ${wave.join(', ')}`,
+      `deploying ${release} to ${tenantList(wave)}`,
     );
     if (deploying.status !== 'running') return;
     lease.check();
@@ -249,10 +255,10 @@ export async function driveRollout(
     if (joined === undefined) return;
     // Made current on no evidence is said so: the operator sees which tenants never ran the release.
     const unseen = unobservedTenants(await requireOp(id));
-    const note = unseen.length > 0 ? `; unobserved while watched: ${unseen.join(', ')}` : '';
+    const note = unseen.length > 0 ? `; unobserved while watched: ${tenantList(unseen)}` : '';
     const late =
       joined.length > 0
-        ? `; deployed to ${joined.join(', ')} at the end (dedicated since their wave was planned, in none)`
+        ? `; deployed to ${tenantList(joined)} at the end (dedicated since their wave was planned, in none)`
         : '';
     await setStep(deps.operations, id, last, 'done', `${release} is current${late}${note}`);
   }
@@ -299,7 +305,7 @@ async function deployLatecomers(
       id,
       op.steps.length - 1,
       'running',
-      `waiting for the move of ${late.moving.join(', ')} to end before deploying ${release} to it`,
+      `waiting for the move of ${tenantList(late.moving)} to end before deploying ${release} to it`,
     );
     await run.pause(deps.pollMs ?? 500);
   }

@@ -34,6 +34,20 @@ export function evidenceParams(
   };
 }
 
+/** Tenants an upgrade's step detail names at most; the rest are counted. */
+export const NAMED_TENANTS = 10;
+
+/**
+ * Tenant ids for an operation's text: `a, b, c`, past `NAMED_TENANTS` the first ones and `and 990 more`. A step
+ * detail or note naming every tenant grew with the fleet, and the canary note with every wave (it names the
+ * unobserved tenants of all waves before): an upgrade of a few hundred idle tenants outgrew a DynamoDB item
+ * (400 KB) and could no longer be recorded. The params keep the full lists.
+ */
+export function tenantList(ids: readonly string[], max = NAMED_TENANTS): string {
+  if (ids.length <= max) return ids.join(', ');
+  return `${ids.slice(0, max).join(', ')} and ${ids.length - max} more`;
+}
+
 /** `1 job`, `3 jobs`. */
 function jobs(n: number): string {
   return `${n} job${n === 1 ? '' : 's'}`;
@@ -53,9 +67,9 @@ export function waveVerdict(
   const n = watched.length;
   const head = `${n} tenant${n === 1 ? '' : 's'} on ${release}`;
   if (unobserved.length === 0) return `${head}, healthy`;
-  const why = `unobserved (fewer than ${jobs(minJobs)} on ${release} in ${Math.round(watchedMs / 1000)} s): ${unobserved.join(', ')}`;
+  const why = `unobserved (fewer than ${jobs(minJobs)} on ${release} in ${Math.round(watchedMs / 1000)} s): ${tenantList(unobserved)}`;
   const healthy = watched.filter((t) => !unobserved.includes(t));
-  return healthy.length === 0 ? `${head}, ${why}` : `${head}, healthy: ${healthy.join(', ')}; ${why}`;
+  return healthy.length === 0 ? `${head}, ${why}` : `${head}, healthy: ${tenantList(healthy)}; ${why}`;
 }
 
 /** The detail of a wave watched past `observeMs` for want of evidence (`seconds` left before it ends unobserved). */
@@ -65,7 +79,7 @@ export function awaitingEvidence(
   minJobs: number,
   seconds: number,
 ): string {
-  return `waiting for evidence: ${unobserved.join(', ')} ran fewer than ${jobs(minJobs)} on ${release}; ${seconds} s left before the wave ends unobserved`;
+  return `waiting for evidence: ${tenantList(unobserved)} ran fewer than ${jobs(minJobs)} on ${release}; ${seconds} s left before the wave ends unobserved`;
 }
 
 /** The tenants of the upgrade's done waves recorded unobserved (`wave{i}.unobserved`), in wave order. */
