@@ -136,11 +136,21 @@ export function operationView(op: Operation) {
   };
 }
 
-/** An upgrade's release and waves (tenant ids, canary first), and why it halted when it did. */
+/**
+ * An upgrade's release and waves (tenant ids, canary first), and the rule its waves are judged by (seconds and
+ * jobs; absent on an upgrade recorded before it had one).
+ */
 function rolloutView(op: Operation) {
+  const seconds = (ms: string | undefined) => (ms === undefined ? undefined : Number(ms) / 1000);
+  const evidence = {
+    observeSec: seconds(op.params.observeMs),
+    minJobs: op.params.minJobs === undefined ? undefined : Number(op.params.minJobs),
+    maxObserveSec: seconds(op.params.maxObserveMs),
+  };
   return {
     release: op.params.release,
     waves: JSON.parse(op.params.waves ?? '[]') as string[][],
+    ...Object.fromEntries(Object.entries(evidence).filter(([, v]) => v !== undefined)),
   };
 }
 
