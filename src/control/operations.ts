@@ -117,6 +117,22 @@ export function finishOperation(
   });
 }
 
+/**
+ * A number an operation recorded in `params[name]` (a count, ms, a factor), or `fallback` when it recorded
+ * none. @throws SyntaxError naming the param when it holds no finite number of 0 or more (a record changed
+ * outside Silopool): read as NaN, a wave's watch never ended (`left <= 0` is false for NaN, so the driver
+ * polled every millisecond) and a `minJobs` of NaN judged every tenant observed. An upgrade's driver stops on
+ * it as on any damaged record (`permanentRolloutFailure`).
+ */
+export function numberParam(op: Operation, name: string, fallback: number): number {
+  const recorded = op.params[name];
+  if (recorded === undefined) return fallback;
+  const value = Number(recorded);
+  if (recorded.trim() === '' || !Number.isFinite(value) || value < 0)
+    throw new SyntaxError(`params.${name} is ${JSON.stringify(recorded)}, not a number of 0 or more`);
+  return value;
+}
+
 /** The operation as the API shows it (the web console polls exactly this shape). */
 export function operationView(op: Operation) {
   return {
@@ -141,11 +157,12 @@ export function operationView(op: Operation) {
  * jobs; absent on an upgrade recorded before it had one).
  */
 function rolloutView(op: Operation) {
-  const seconds = (ms: string | undefined) => (ms === undefined ? undefined : Number(ms) / 1000);
+  // Shown as recorded, damaged or not: the view of a damaged upgrade must still answer.
+  const number = (v: string | undefined) => (v === undefined ? undefined : Number(v));
   const evidence = {
-    observeSec: seconds(op.params.observeMs),
-    minJobs: op.params.minJobs === undefined ? undefined : Number(op.params.minJobs),
-    maxObserveSec: seconds(op.params.maxObserveMs),
+    observeSec: op.params.observeMs === undefined ? undefined : Number(op.params.observeMs) / 1000,
+    minJobs: number(op.params.minJobs),
+    maxObserveSec: op.params.maxObserveMs === undefined ? undefined : Number(op.params.maxObserveMs) / 1000,
   };
   return {
     release: op.params.release,

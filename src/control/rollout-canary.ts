@@ -1,7 +1,7 @@
 import type { TenantId } from '../core/ids.ts';
 import { planWaves } from '../core/release.ts';
 import type { Operation, OperationStore } from '../ports/operation-store.ts';
-import { changeOperation, progressOf } from './operations.ts';
+import { changeOperation, numberParam, progressOf } from './operations.ts';
 import { tenantList, unobservedTenants } from './rollout-evidence.ts';
 import { incarnationsOf, inUpgrade } from './rollout-waves.ts';
 import type { ControlDeps } from './tenants.ts';
@@ -27,7 +27,7 @@ export function canaryWatched(op: Operation, index: number): boolean {
     const recorded = op.params[`wave${j}.watched`];
     const watched =
       recorded !== undefined
-        ? Number(recorded)
+        ? numberParam(op, `wave${j}.watched`, 0)
         : Object.keys(JSON.parse(op.params[`wave${j}.baseline`] ?? '{}') as object).length;
     if (watched > 0) return true;
   }
@@ -58,8 +58,8 @@ export async function ensureCanary(
   for (const tenantId of waves.slice(index).flat()) if (await stays(tenantId)) staying.push(tenantId);
   const left = wave.filter((tenantId) => !staying.includes(tenantId));
   const planned = planWaves(staying, {
-    ...(op.params.growth !== undefined ? { growth: Number(op.params.growth) } : {}),
-    ...(op.params.maxWave !== undefined ? { maxWave: Number(op.params.maxWave) } : {}),
+    ...(op.params.growth !== undefined ? { growth: numberParam(op, 'growth', 2) } : {}),
+    ...(op.params.maxWave !== undefined ? { maxWave: numberParam(op, 'maxWave', 1) } : {}),
   });
   const unobserved = unobservedTenants(op);
   const why =

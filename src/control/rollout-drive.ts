@@ -155,6 +155,9 @@ export async function driveRollout(
       });
     }
     const start = op.params[`wave${i}.start`] as string;
+    // Read as NaN, a damaged start never let the watch end (`left <= 0` is false): the driver polled for ever.
+    if (Number.isNaN(Date.parse(start)))
+      throw new SyntaxError(`params.wave${i}.start is ${JSON.stringify(start)}, not an instant`);
     const baseline = JSON.parse(op.params[`wave${i}.baseline`] ?? '{}') as Record<string, HealthSample>;
     const firingBefore = new Set(JSON.parse(op.params[`wave${i}.alarms`] ?? '[]') as string[]);
     const deploying = await setStep(

@@ -1,5 +1,6 @@
 import type { TenantId } from '../core/ids.ts';
 import type { Operation } from '../ports/operation-store.ts';
+import { numberParam } from './operations.ts';
 
 /** Jobs a wave's tenant must run on the release while watched for its health to be evidence (default). */
 export const DEFAULT_MIN_JOBS = 1;
@@ -10,12 +11,12 @@ export const MAX_OBSERVE_FACTOR = 4;
  * What a wave needs to be judged healthy rather than unobserved: each tenant must run `minJobs` jobs on the
  * release (`job.release`), and the watch goes on past `observeMs` until they have, up to `maxObserveMs` from
  * the wave's start (ms). Read from the upgrade's params (`minJobs`, `maxObserveMs`); an upgrade recorded
- * before they were gets the defaults.
+ * before they were gets the defaults. @throws SyntaxError when one is recorded damaged (`numberParam`)
  */
 export function evidenceRule(op: Operation): { minJobs: number; observeMs: number; maxObserveMs: number } {
-  const observeMs = Number(op.params.observeMs ?? 0);
-  const minJobs = Number(op.params.minJobs ?? DEFAULT_MIN_JOBS);
-  const maxObserveMs = Math.max(observeMs, Number(op.params.maxObserveMs ?? observeMs * MAX_OBSERVE_FACTOR));
+  const observeMs = numberParam(op, 'observeMs', 0);
+  const minJobs = numberParam(op, 'minJobs', DEFAULT_MIN_JOBS);
+  const maxObserveMs = Math.max(observeMs, numberParam(op, 'maxObserveMs', observeMs * MAX_OBSERVE_FACTOR));
   return { minJobs, observeMs, maxObserveMs };
 }
 

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { changeOperation } from '../../src/control/operations.ts';
 import { NAMED_TENANTS } from '../../src/control/rollout-evidence.ts';
 import { createTenant } from '../../src/control/tenants.ts';
 import type { TenantId } from '../../src/core/ids.ts';
@@ -157,5 +158,30 @@ describe('an upgrade of many idle tenants', () => {
       problems: [{ path: '/maxObserveSec' }],
     });
     expect(await rig.operations.listByTenant('_platform' as TenantId)).toEqual([]);
+  });
+});
+
+describe('an upgrade whose recorded rule is damaged (changed outside Silopool)', () => {
+  // Read as NaN, `minJobs` judged every tenant observed and the wave healthy; a damaged `maxObserveMs` or
+  // wave start never let the watch end, the driver polling every millisecond. Resumed, it stops naming it.
+  it.each([
+    ['minJobs', 'many'],
+    ['maxObserveMs', ''],
+    ['wave0.start', 'yesterday'],
+  ])('params.%s = %j: the driver stops, the record named as damaged', async (param, value) => {
+    const [a] = (await dedicatedTenants(rig, 'dmg', 1)) as [TenantId];
+    release('r26');
+    rig.runner = rolloutRunner(rig, { observeMs: 60_000, pollMs: 10, retryMs: 10 });
+    const op = await rig.runner.start('r26');
+    await until(async () => (await step(op.id, 0)())?.detail?.startsWith('watching') === true);
+    await rig.runner.stop();
+    await changeOperation(rig.operations, op.id, (o) => ({ ...o, params: { ...o.params, [param]: value } }));
+    rig.runner = rolloutRunner(rig, { observeMs: 60_000, pollMs: 10, retryMs: 10 });
+    await rig.runner.resume();
+    await until(ended(op.id), 10_000);
+    const done = (await rig.operations.get(op.id))!;
+    expect(done.status).toBe('failed');
+    expect(done.error?.message).toContain(`params.${param} is ${JSON.stringify(value)}`);
+    expect((await rig.platform.directory.get(a))?.release).not.toBe('r26');
   });
 });
