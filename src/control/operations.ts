@@ -157,12 +157,13 @@ export function operationView(op: Operation) {
  * jobs; absent on an upgrade recorded before it had one).
  */
 function rolloutView(op: Operation) {
-  // Shown as recorded, damaged or not: the view of a damaged upgrade must still answer.
-  const number = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+  // As recorded, not `numberParam`: the view of a damaged upgrade must still answer (a damaged number: null).
+  const recorded = (name: string, per = 1) =>
+    op.params[name] === undefined ? undefined : Number(op.params[name]) / per;
   const evidence = {
-    observeSec: op.params.observeMs === undefined ? undefined : Number(op.params.observeMs) / 1000,
-    minJobs: number(op.params.minJobs),
-    maxObserveSec: op.params.maxObserveMs === undefined ? undefined : Number(op.params.maxObserveMs) / 1000,
+    observeSec: recorded('observeMs', 1000),
+    minJobs: recorded('minJobs'),
+    maxObserveSec: recorded('maxObserveMs', 1000),
   };
   return {
     release: op.params.release,
