@@ -6,6 +6,7 @@ import {
   StorageFullError,
   TenantSettingsError,
 } from '../core/errors.ts';
+import { problemFor } from './problem-audience.ts';
 
 const TYPE_BASE = 'https://silopool.dev/problems/';
 
@@ -125,6 +126,8 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, raised
   const error = storageFullOr(raised);
   const body = toProblem(error);
   body.instance = request.url;
+  // The full error is logged below; what the caller reads depends on who it is (problem-audience.ts).
+  const shown = problemFor(body, request.principal?.roles.has('operator') ? 'operator' : 'tenant');
   // Settings that fail their schema are reported at startup; each refused request is a warning, not a fault.
   if (error instanceof TenantSettingsError)
     request.log.warn({ code: body.code, errors: error.problems }, body.detail);
@@ -134,7 +137,7 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, raised
     reply.headers(error.headers).header('retry-after', String(error.retryAfterSec));
   }
   if (error instanceof StorageFullError) reply.header('retry-after', String(error.retryAfterSec));
-  return reply.code(body.status).type('application/problem+json').send(body);
+  return reply.code(body.status).type('application/problem+json').send(shown);
 }
 
 /** What every error answer is, as the OpenAPI document describes it (RFC 9457 with a stable `code`). */

@@ -139,8 +139,20 @@ export class SilopoolClient extends ApiTransport {
   }> {
     return this.json('GET', '/v1/admin/releases');
   }
-  /** Starts an upgrade (or answers the one in flight for the same release): the operation to follow. */
-  startRollout(release: string, options: { canary?: string; growth?: number; observeSec?: number } = {}) {
+  /**
+   * Starts an upgrade (or answers the one in flight for the same release): the operation to follow. Seconds and
+   * jobs as `POST /v1/admin/releases/{id}/rollout` takes them.
+   */
+  startRollout(
+    release: string,
+    options: {
+      canary?: string;
+      growth?: number;
+      observeSec?: number;
+      minJobs?: number;
+      maxObserveSec?: number;
+    } = {},
+  ) {
     return this.json<Rollout>('POST', `/v1/admin/releases/${enc(release)}/rollout`, { body: options });
   }
   /** Asks a running upgrade to stop: its wave in progress is rolled back; it ends `failed`, code `aborted`. */

@@ -38,6 +38,12 @@ export interface Release {
 export interface Rollout extends Operation {
   release: string;
   waves: string[][];
+  /** How long each wave is watched, s. */
+  observeSec?: number;
+  /** Jobs each tenant must run on the release while watched, else its wave is unobserved. */
+  minJobs?: number;
+  /** The longest a wave is watched waiting for those jobs, s from its start. */
+  maxObserveSec?: number;
 }
 
 export interface QueueDepth {

@@ -117,6 +117,22 @@ export function finishOperation(
   });
 }
 
+/**
+ * A number an operation recorded in `params[name]` (a count, ms, a factor), or `fallback` when it recorded
+ * none. @throws SyntaxError naming the param when it holds no finite number of 0 or more (a record changed
+ * outside Silopool): read as NaN, a wave's watch never ended (`left <= 0` is false for NaN, so the driver
+ * polled every millisecond) and a `minJobs` of NaN judged every tenant observed. An upgrade's driver stops on
+ * it as on any damaged record (`permanentRolloutFailure`).
+ */
+export function numberParam(op: Operation, name: string, fallback: number): number {
+  const recorded = op.params[name];
+  if (recorded === undefined) return fallback;
+  const value = Number(recorded);
+  if (recorded.trim() === '' || !Number.isFinite(value) || value < 0)
+    throw new SyntaxError(`params.${name} is ${JSON.stringify(recorded)}, not a number of 0 or more`);
+  return value;
+}
+
 /** The operation as the API shows it (the web console polls exactly this shape). */
 export function operationView(op: Operation) {
   return {
@@ -136,11 +152,23 @@ export function operationView(op: Operation) {
   };
 }
 
-/** An upgrade's release and waves (tenant ids, canary first), and why it halted when it did. */
+/**
+ * An upgrade's release and waves (tenant ids, canary first), and the rule its waves are judged by (seconds and
+ * jobs; absent on an upgrade recorded before it had one).
+ */
 function rolloutView(op: Operation) {
+  // As recorded, not `numberParam`: the view of a damaged upgrade must still answer (a damaged number: null).
+  const recorded = (name: string, per = 1) =>
+    op.params[name] === undefined ? undefined : Number(op.params[name]) / per;
+  const evidence = {
+    observeSec: recorded('observeMs', 1000),
+    minJobs: recorded('minJobs'),
+    maxObserveSec: recorded('maxObserveMs', 1000),
+  };
   return {
     release: op.params.release,
     waves: JSON.parse(op.params.waves ?? '[]') as string[][],
+    ...Object.fromEntries(Object.entries(evidence).filter(([, v]) => v !== undefined)),
   };
 }
 

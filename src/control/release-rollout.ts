@@ -168,6 +168,16 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
     if (!RELEASE_ID_PATTERN.test(releaseId) || !(await deps.catalog.get(releaseId))) {
       throw new NotFoundError(`Release "${releaseId}"`);
     }
+    const observeMs = request.observeMs ?? deps.observeMs ?? 300_000;
+    // Raised to `observeMs` quietly, a shorter bound asked for was not the one the upgrade kept.
+    if (request.maxObserveMs !== undefined && request.maxObserveMs < observeMs)
+      throw new ValidationError([
+        {
+          path: '/maxObserveSec',
+          message: `must be at least observeSec (${observeMs / 1000} s${request.observeMs === undefined ? ', the default' : ''}): every wave is watched that long`,
+          rule: 'minimum',
+        },
+      ]);
     const running = (await deps.operations.listByTenant(PLATFORM_OPERATIONS)).find(
       (op) => op.kind === 'rollout' && op.status === 'running',
     );
@@ -219,7 +229,6 @@ export function createRolloutRunner(deps: RolloutDeps): RolloutRunner {
     // A wave is of these tenants, not of whoever holds their ids when it runs (an id offboarded and
     // onboarded again is another customer: neither this release nor its predecessor's pin is its own).
     const incarnations = Object.fromEntries(tenants.map((t) => [t.id, incarnationOf(t)]));
-    const observeMs = request.observeMs ?? deps.observeMs ?? 300_000;
     const steps = [...waves.map((w, i) => waveStepName(i, w.length, i === 0)), CURRENT_STEP];
     const op = newOperation('rollout', PLATFORM_OPERATIONS, steps, {
       release: releaseId,

@@ -1,8 +1,8 @@
 import type { TenantId } from '../core/ids.ts';
 import { planWaves } from '../core/release.ts';
 import type { Operation, OperationStore } from '../ports/operation-store.ts';
-import { changeOperation, progressOf } from './operations.ts';
-import { unobservedTenants } from './rollout-evidence.ts';
+import { changeOperation, numberParam, progressOf } from './operations.ts';
+import { tenantList, unobservedTenants } from './rollout-evidence.ts';
 import { incarnationsOf, inUpgrade } from './rollout-waves.ts';
 import type { ControlDeps } from './tenants.ts';
 
@@ -27,7 +27,7 @@ export function canaryWatched(op: Operation, index: number): boolean {
     const recorded = op.params[`wave${j}.watched`];
     const watched =
       recorded !== undefined
-        ? Number(recorded)
+        ? numberParam(op, `wave${j}.watched`, 0)
         : Object.keys(JSON.parse(op.params[`wave${j}.baseline`] ?? '{}') as object).length;
     if (watched > 0) return true;
   }
@@ -58,15 +58,15 @@ export async function ensureCanary(
   for (const tenantId of waves.slice(index).flat()) if (await stays(tenantId)) staying.push(tenantId);
   const left = wave.filter((tenantId) => !staying.includes(tenantId));
   const planned = planWaves(staying, {
-    ...(op.params.growth !== undefined ? { growth: Number(op.params.growth) } : {}),
-    ...(op.params.maxWave !== undefined ? { maxWave: Number(op.params.maxWave) } : {}),
+    ...(op.params.growth !== undefined ? { growth: numberParam(op, 'growth', 2) } : {}),
+    ...(op.params.maxWave !== undefined ? { maxWave: numberParam(op, 'maxWave', 1) } : {}),
   });
   const unobserved = unobservedTenants(op);
   const why =
     left.length > 0
-      ? `${left.join(', ')} left the upgrade before ${left.length === 1 ? 'its' : 'their'} wave (demoted, offboarded)`
+      ? `${tenantList(left)} left the upgrade before ${left.length === 1 ? 'its' : 'their'} wave (demoted, offboarded)`
       : unobserved.length > 0
-        ? `no tenant of the waves before ran a job on the release while watched (unobserved: ${unobserved.join(', ')})`
+        ? `no tenant of the waves before ran a job on the release while watched (unobserved: ${tenantList(unobserved)})`
         : 'no tenant of the waves before was watched on the release to the end (the canary left the upgrade)';
   const note = staying[0] !== undefined ? `${staying[0]} is the canary: ${why}` : undefined;
   return changeOperation(deps.operations, op.id, (o) => {

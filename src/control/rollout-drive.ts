@@ -13,7 +13,13 @@ import {
   setStep,
 } from './operations.ts';
 import { ensureCanary, wavesOf } from './rollout-canary.ts';
-import { awaitingEvidence, evidenceRule, unobservedTenants, waveVerdict } from './rollout-evidence.ts';
+import {
+  awaitingEvidence,
+  evidenceRule,
+  tenantList,
+  unobservedTenants,
+  waveVerdict,
+} from './rollout-evidence.ts';
 import { haltRecorded, settleHalt } from './rollout-halt.ts';
 import {
   applyRelease,
@@ -117,7 +123,7 @@ export async function driveRollout(
           id,
           i,
           'running',
-          `waiting for the move of ${moving.join(', ')} to end before deploying ${release}`,
+          `waiting for the move of ${tenantList(moving)} to end before deploying ${release}`,
         );
         await pause(pollMs);
       }
@@ -149,6 +155,9 @@ export async function driveRollout(
       });
     }
     const start = op.params[`wave${i}.start`] as string;
+    // Read as NaN, a damaged start never let the watch end (`left <= 0` is false): the driver polled for ever.
+    if (Number.isNaN(Date.parse(start)))
+      throw new SyntaxError(`params.wave${i}.start is ${JSON.stringify(start)}, not an instant`);
     const baseline = JSON.parse(op.params[`wave${i}.baseline`] ?? '{}') as Record<string, HealthSample>;
     const firingBefore = new Set(JSON.parse(op.params[`wave${i}.alarms`] ?? '[]') as string[]);
     const deploying = await setStep(
@@ -156,7 +165,7 @@ export async function driveRollout(
       id,
       i,
       'running',
-      `deploying ${release} to ${wave.join(', ')}`,
+      `deploying ${release} to ${tenantList(wave)}`,
     );
     if (deploying.status !== 'running') return;
     lease.check();
@@ -249,10 +258,10 @@ export async function driveRollout(
     if (joined === undefined) return;
     // Made current on no evidence is said so: the operator sees which tenants never ran the release.
     const unseen = unobservedTenants(await requireOp(id));
-    const note = unseen.length > 0 ? `; unobserved while watched: ${unseen.join(', ')}` : '';
+    const note = unseen.length > 0 ? `; unobserved while watched: ${tenantList(unseen)}` : '';
     const late =
       joined.length > 0
-        ? `; deployed to ${joined.join(', ')} at the end (dedicated since their wave was planned, in none)`
+        ? `; deployed to ${tenantList(joined)} at the end (dedicated since their wave was planned, in none)`
         : '';
     await setStep(deps.operations, id, last, 'done', `${release} is current${late}${note}`);
   }
@@ -299,7 +308,7 @@ async function deployLatecomers(
       id,
       op.steps.length - 1,
       'running',
-      `waiting for the move of ${late.moving.join(', ')} to end before deploying ${release} to it`,
+      `waiting for the move of ${tenantList(late.moving)} to end before deploying ${release} to it`,
     );
     await run.pause(deps.pollMs ?? 500);
   }

@@ -3,6 +3,7 @@ import type { TenantId } from '../core/ids.ts';
 import type { ReleaseCatalog } from '../models/release-catalog.ts';
 import type { Operation, OperationStore } from '../ports/operation-store.ts';
 import { changeOperation, finishOperation, requireOperation, setStep } from './operations.ts';
+import { tenantList } from './rollout-evidence.ts';
 import {
   applyRelease,
   incarnationsOf,
@@ -127,7 +128,7 @@ async function rollBackWave(
       op.id,
       index,
       'running',
-      `rolling back: ${why}; waiting for the move of ${moving.join(', ')} to end`,
+      `rolling back: ${why}; waiting for the move of ${tenantList(moving)} to end`,
     );
     await new Promise((resolve) => setTimeout(resolve, deps.pollMs ?? 500));
   }

@@ -3,6 +3,7 @@ import webpush from 'web-push';
 import type { JobNotice, PushSubscriptionRecord } from '../core/notifications.ts';
 import { checkWebhookUrl, type WebhookTargetPolicy } from '../core/webhook-target.ts';
 import { agentAllowList, connectionFailure, guardedAgent, post, requestSignal } from './webhook-delivery.ts';
+import { EndpointDeliveryError } from './webhook-endpoints.ts';
 
 /** One plain-text email. */
 export interface MailMessage {
@@ -55,7 +56,7 @@ export interface VapidKeys {
 }
 
 /** Why a push was not delivered; `gone` means the subscription is dead (404/410) and should be removed. */
-export class PushDeliveryError extends Error {
+export class PushDeliveryError extends EndpointDeliveryError {
   readonly gone: boolean;
   constructor(message: string, options: { gone: boolean; cause?: unknown }) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });

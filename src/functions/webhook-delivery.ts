@@ -18,7 +18,7 @@ import { tenantDataFor } from '../ports/placement-data.ts';
 import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import type { UnderCircuit } from './delivery-outcome.ts';
-import { type DeliveryOutcome, webhookEndpointKey } from './webhook-endpoints.ts';
+import { type DeliveryOutcome, EndpointDeliveryError, webhookEndpointKey } from './webhook-endpoints.ts';
 import { decodeWebhookMessage } from './webhook-message.ts';
 
 export interface WebhookDeliveryDeps {
@@ -32,7 +32,7 @@ export interface WebhookDeliveryDeps {
 }
 
 /** A delivery that did not happen; `refused` when the target policy stopped it rather than the receiver. */
-export class WebhookDeliveryError extends Error {
+export class WebhookDeliveryError extends EndpointDeliveryError {
   readonly refused: boolean;
   constructor(message: string, options: { refused: boolean; cause?: unknown }) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });

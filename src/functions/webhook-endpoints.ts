@@ -189,6 +189,21 @@ export function createWebhookEndpoints(
   };
 }
 
+/**
+ * A delivery the endpoint itself failed: it refused or dropped the connection, answered other than 2xx, or
+ * its URL or address is refused by the target policy. Messages of this kind are written for the tenant.
+ */
+export class EndpointDeliveryError extends Error {}
+
+/** Said for any other failure (a store or directory read, a bug): its message names the platform's insides. */
+export const PLATFORM_FAILURE =
+  'not delivered: the platform failed before sending (not the endpoint); operators can see why';
+
+/**
+ * A failure as the endpoint's `lastError`, which its tenant reads (`GET /v1/settings/webhook`): the
+ * endpoint's own failure as it says, anything else (an SQLite or SDK message naming files, tables, hosts)
+ * as a fixed sentence; the error itself reaches operators through the dispatcher's `onError` log.
+ */
 function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return error instanceof EndpointDeliveryError ? error.message : PLATFORM_FAILURE;
 }

@@ -15,7 +15,7 @@ import type { StoreProvider } from './stores.ts';
  * A crash after 2 leaves a queued job without a message: the retry re-sends it (`requeue`, same dedup id),
  * and the job reconciler re-sends it for a client that never retries. A failed send removes the record and
  * the key (or, if that fails too, marks the job failed) and throws UnavailableError, so nothing is left
- * queued forever and a retry starts afresh. Three writes, no grouping: SQS and DynamoDB scale per request.
+ * queued forever and a retry starts afresh; a failed re-send throws UnavailableError too. Three writes, no grouping: SQS and DynamoDB scale per request.
  */
 export function createSequencedJobIntake(deps: { stores: StoreProvider; queue: MessageQueue }): JobIntake {
   return {
@@ -57,7 +57,11 @@ export function createSequencedJobIntake(deps: { stores: StoreProvider; queue: M
       return { kind: 'created' };
     },
     async requeue(_tenant, queue, message) {
-      await deps.queue.send(queue, message);
+      // As a failed send in `submit`: the tenant's retry meets a platform fault (a lane's queue gone in a
+      // placement change, SQS refusing), not a 404 naming the platform's queue.
+      await deps.queue.send(queue, message).catch((error: unknown) => {
+        throw new UnavailableError('The job could not be queued; try again.', { cause: error });
+      });
     },
   };
 }

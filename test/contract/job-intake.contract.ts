@@ -123,5 +123,20 @@ export function describeJobIntakeContract(adapterName: string, setup: JobIntakeS
       await ctx.intake.requeue(tenant, lane, sub.message);
       expect(await drainLane()).toHaveLength(1);
     });
+
+    // A tenant's retry with its Idempotency-Key re-sends a queued job: a lane whose queue is gone answered it
+    // 404 `Queue {name} was not found`, the platform's queue named to the tenant as if its request were wrong.
+    it('a requeue to a queue that is gone is 503 unavailable, naming no queue', async () => {
+      const job = makeJob(tenant.id);
+      const sub = submission(job);
+      await ctx.intake.submit(tenant, sub);
+      const gone = randomName('gone');
+      const error = await ctx.intake.requeue(tenant, gone, sub.message).then(
+        () => undefined,
+        (e: unknown) => e as { code?: string; status?: number; message?: string },
+      );
+      expect(error).toMatchObject({ code: 'unavailable', status: 503 });
+      expect(error?.message).not.toContain(gone);
+    });
   });
 }

@@ -1,6 +1,15 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DeliveryDeadlineError } from '../../src/functions/delivery-deadline.ts';
-import { createWebhookEndpoints, retryDelaySec } from '../../src/functions/webhook-endpoints.ts';
+import {
+  createWebhookEndpoints,
+  EndpointDeliveryError,
+  PLATFORM_FAILURE,
+  retryDelaySec,
+} from '../../src/functions/webhook-endpoints.ts';
 import { newTenantId } from '../support/server.ts';
 
 /** A delivery that hangs until released, counting how many are in flight at once. */
@@ -65,7 +74,7 @@ describe('webhook endpoints', () => {
     const runs = Array.from({ length: 6 }, () => endpoints.run(tenant, hang.deliver));
     await Promise.resolve();
     for (let i = 0; i < 3; i++) {
-      hang.pending.shift()!.reject(new Error('timed out'));
+      hang.pending.shift()!.reject(new EndpointDeliveryError('timed out'));
       await new Promise((resolve) => setImmediate(resolve));
     }
     expect(endpoints.health(tenant)).toMatchObject({
@@ -125,5 +134,30 @@ describe('webhook endpoints', () => {
     expect(retryDelaySec(failed, 5, 0)).toBe(16);
     expect(retryDelaySec(failed, 40, 0.999)).toBeLessThanOrEqual(3600);
     expect(retryDelaySec({ kind: 'deferred', delayMs: 12_300 }, 1)).toBe(13);
+  });
+
+  it("keeps a platform fault's words (a path, a table) out of the tenant's lastError", async () => {
+    const endpoints = createWebhookEndpoints();
+    const tenant = newTenantId('leak');
+    const dir = mkdtempSync(join(tmpdir(), 'silopool-leak-'));
+    try {
+      // What a store read inside the delivery throws: the file system's own words, naming the path.
+      const missing = join(dir, 'tenants', tenant, 'jobs.sqlite');
+      const outcome = await endpoints.run(tenant, async () => {
+        await readFile(missing);
+      });
+      expect(outcome.kind).toBe('failed');
+      expect(String((outcome as { error: Error }).error.message)).toContain(missing);
+      const health = endpoints.health(tenant);
+      expect(health.lastError).toBe(PLATFORM_FAILURE);
+      expect(JSON.stringify(health)).not.toContain(dir);
+      // The endpoint's own failure is still told as it is.
+      await endpoints.run(tenant, async () => {
+        throw new EndpointDeliveryError('webhook not delivered: answered 500');
+      });
+      expect(endpoints.health(tenant).lastError).toBe('webhook not delivered: answered 500');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

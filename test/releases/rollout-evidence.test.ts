@@ -1,5 +1,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { changeOperation } from '../../src/control/operations.ts';
+import { NAMED_TENANTS } from '../../src/control/rollout-evidence.ts';
+import { createTenant } from '../../src/control/tenants.ts';
 import type { TenantId } from '../../src/core/ids.ts';
 import { openEmbeddedReleaseCatalog } from '../../src/entry/embedded-wiring.ts';
 import { selectModel } from '../../src/models/model-selection.ts';
@@ -105,5 +108,80 @@ describe('a wave whose tenants run no job on the release', () => {
     await until(ended(op.id));
     expect(await waves(op.id)).toEqual([[a], [b, c]]);
     expect((await step(op.id, 0)())?.detail).toBe('1 tenant on r23, healthy');
+  });
+});
+
+describe('an upgrade of many idle tenants', () => {
+  it('names at most a few tenants in each step and note; its params keep them all', async () => {
+    const n = 2 * NAMED_TENANTS + 3;
+    const ids: TenantId[] = [];
+    for (let k = 0; k < n; k++) {
+      const id = `many-${String(k).padStart(2, '0')}-${Math.random().toString(36).slice(2, 8)}` as TenantId;
+      await createTenant(rig.deps, { id, name: `M${k}`, placement: 'dedicated' });
+      ids.push(id);
+    }
+    release('r24');
+    rig.runner = rolloutRunner(rig, { observeMs: 5, maxObserveMs: 5, pollMs: 5, retryMs: 10 });
+    const op = await rig.runner.start('r24');
+    await until(ended(op.id), 60_000);
+    const done = (await rig.operations.get(op.id))!;
+    expect(done.status).toBe('succeeded');
+    // Every wave unobserved: each next one a canary of one, whose note named every tenant unobserved before;
+    // the notes grew with the square of the fleet. Each list names at most NAMED_TENANTS and counts the rest
+    // (a done wave's detail is its verdict and its canary note: two lists).
+    const texts = [...done.steps.map((s) => s.detail ?? ''), ...Object.values(done.params)].filter(
+      (t) => !t.startsWith('[') && !t.startsWith('{'),
+    );
+    for (const text of texts) {
+      const named = ids.filter((id) => text.includes(id)).length;
+      expect(named, text).toBeLessThanOrEqual(2 * NAMED_TENANTS);
+    }
+    expect(done.steps.at(-1)?.detail).toMatch(/unobserved while watched: .* and 13 more$/);
+    expect(done.steps.at(-1)?.detail).toContain(ids[0]);
+    const unobserved = done.steps.flatMap((_, i) =>
+      JSON.parse(done.params[`wave${i}.unobserved`] ?? '[]'),
+    ) as string[];
+    expect(unobserved.sort()).toEqual([...ids].sort());
+  });
+
+  it('refuses a maxObserveSec below the watch itself rather than raising it quietly', async () => {
+    release('r25');
+    rig.runner = rolloutRunner(rig, { observeMs: 60_000 });
+    await expect(rig.runner.start('r25', { maxObserveMs: 1_000 })).rejects.toMatchObject({
+      code: 'validation_failed',
+      status: 400,
+      problems: [
+        { path: '/maxObserveSec', message: expect.stringContaining('observeSec (60 s, the default)') },
+      ],
+    });
+    await expect(rig.runner.start('r25', { observeMs: 10_000, maxObserveMs: 9_000 })).rejects.toMatchObject({
+      problems: [{ path: '/maxObserveSec' }],
+    });
+    expect(await rig.operations.listByTenant('_platform' as TenantId)).toEqual([]);
+  });
+});
+
+describe('an upgrade whose recorded rule is damaged (changed outside Silopool)', () => {
+  // Read as NaN, `minJobs` judged every tenant observed and the wave healthy; a damaged `maxObserveMs` or
+  // wave start never let the watch end, the driver polling every millisecond. Resumed, it stops naming it.
+  it.each([
+    ['minJobs', 'many'],
+    ['maxObserveMs', ''],
+    ['wave0.start', 'yesterday'],
+  ])('params.%s = %j: the driver stops, the record named as damaged', async (param, value) => {
+    const [a] = (await dedicatedTenants(rig, 'dmg', 1)) as [TenantId];
+    release('r26');
+    rig.runner = rolloutRunner(rig, { observeMs: 60_000, pollMs: 10, retryMs: 10 });
+    const op = await rig.runner.start('r26');
+    await until(async () => (await step(op.id, 0)())?.detail?.startsWith('watching') === true);
+    await rig.runner.stop();
+    await changeOperation(rig.operations, op.id, (o) => ({ ...o, params: { ...o.params, [param]: value } }));
+    rig.runner = rolloutRunner(rig, { observeMs: 60_000, pollMs: 10, retryMs: 10 });
+    await rig.runner.resume();
+    await until(ended(op.id), 10_000);
+    const done = (await rig.operations.get(op.id))!;
+    expect(done.status).toBe('failed');
+    expect(done.error?.message).toContain(`params.${param} is ${JSON.stringify(value)}`);
+    expect((await rig.platform.directory.get(a))?.release).not.toBe('r26');
   });
 });

@@ -61,6 +61,45 @@ describe.skipIf(!hasChromium)(
       expect(await horizontalOverflow(page)).toBe(0);
     });
 
+    // The API and the CLI took `minJobs` and `maxObserveSec`; the console sent neither, so every upgrade
+    // started there needed one job per tenant within 4 × the watch, whatever the operator wanted.
+    it('starts an upgrade with the evidence asked for, and refuses a bound below the watch', async () => {
+      const id = newTenantId('web');
+      await server.createTenant(id, { placement: 'dedicated' });
+      publishRelease(server.dataDir, 'r6-evidence', {
+        models: { finance: { version: '1.6.0', body: "version: '1.6.0'" } },
+      });
+      const page = await (await browser.newContext({ viewport: VIEWPORTS.desktop })).newPage();
+      await page.goto(
+        `${server.url}/login?next=${encodeURIComponent('/console/releases')}#token=${server.operatorToken}`,
+      );
+      await page.getByRole('heading', { name: 'Releases', level: 1 }).waitFor();
+      expect(await unlabelledControls(page)).toEqual([]);
+      const maxObserve = page.getByLabel('Longest seconds a wave is watched waiting for those jobs');
+      await page.getByLabel('Seconds each wave is watched').fill('60');
+      await maxObserve.fill('10');
+      await page.getByRole('button', { name: 'Roll out r6-evidence' }).click();
+      await page
+        .getByText(/maxObserveSec must be at least observeSec \(60 s\)/)
+        .first()
+        .waitFor();
+      await page.getByLabel('Seconds each wave is watched').fill('0');
+      await page.getByLabel('Jobs each tenant must run on the release while watched').fill('0');
+      await maxObserve.fill('');
+      await page.getByRole('button', { name: 'Roll out r6-evidence' }).click();
+      const card = page.locator('.operation', { hasText: 'Upgrade to r6-evidence' });
+      await card.locator('.badge-succeeded').first().waitFor({ timeout: 60_000 });
+      expect(await card.textContent()).toContain('waves watched 0 s, no jobs needed');
+      expect(await card.textContent()).toContain('1 tenant on r6-evidence, healthy');
+      const rollouts = (await (
+        await server.api('/v1/admin/rollouts', { token: server.operatorToken })
+      ).json()) as { items: { release: string; minJobs: number; maxObserveSec: number }[] };
+      expect(rollouts.items.find((r) => r.release === 'r6-evidence')).toMatchObject({
+        minJobs: 0,
+        maxObserveSec: 0,
+      });
+    });
+
     // `silopool release abort` and POST /v1/admin/rollouts/{id}/abort existed; the console showed a running
     // upgrade with no way to stop it.
     it('aborts a running upgrade from its card: the wave is rolled back and the release not made current', async () => {

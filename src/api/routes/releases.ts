@@ -107,7 +107,8 @@ export function releaseRoutes(app: FastifyInstance, deps: ReleaseRouteDeps): voi
               type: 'number',
               minimum: 0,
               maximum: 604_800,
-              description: 'The longest a wave is watched waiting for those jobs (default 4 × observeSec)',
+              description:
+                'The longest a wave is watched waiting for those jobs (default 4 × observeSec; at least observeSec, else 400)',
             },
           },
         },

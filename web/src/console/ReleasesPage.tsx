@@ -18,6 +18,9 @@ export function ReleasesPage() {
   const rollouts = useAsync(() => client.listRollouts(), []);
   const [error, setError] = useState<unknown>();
   const [observeSec, setObserveSec] = useState(300);
+  // The server's defaults (1 job; 4 × the watch) unless the operator changes them; an empty field sends none.
+  const [minJobs, setMinJobs] = useState('1');
+  const [maxObserveSec, setMaxObserveSec] = useState('');
   const running = rollouts.data?.find((r) => r.status === 'running');
   const reload = useCallback(() => {
     rollouts.reload();
@@ -29,7 +32,11 @@ export function ReleasesPage() {
   const start = async (release: string) => {
     setError(undefined);
     try {
-      await client.startRollout(release, { observeSec });
+      await client.startRollout(release, {
+        observeSec,
+        ...(minJobs.trim() !== '' ? { minJobs: Number(minJobs) } : {}),
+        ...(maxObserveSec.trim() !== '' ? { maxObserveSec: Number(maxObserveSec) } : {}),
+      });
       reload();
     } catch (e) {
       setError(e);
@@ -61,18 +68,31 @@ export function ReleasesPage() {
           </p>
         </div>
       ) : null}
-      <label>
-        Watch each wave for{' '}
-        <input
-          type="number"
-          min={0}
-          max={86400}
-          value={observeSec}
-          onChange={(e) => setObserveSec(Number(e.target.value))}
-          aria-label="Seconds each wave is watched"
-        />{' '}
-        s
-      </label>
+      <WholeNumber
+        before="Watch each wave for"
+        label="Seconds each wave is watched"
+        max={86_400}
+        value={String(observeSec)}
+        onChange={(v) => setObserveSec(Number(v))}
+        after="s"
+      />{' '}
+      <WholeNumber
+        before="until each tenant ran"
+        label="Jobs each tenant must run on the release while watched"
+        max={10_000}
+        value={minJobs}
+        onChange={setMinJobs}
+        after="jobs on the release (0: no evidence needed),"
+      />{' '}
+      <WholeNumber
+        before="for at most"
+        label="Longest seconds a wave is watched waiting for those jobs"
+        max={604_800}
+        value={maxObserveSec}
+        placeholder={String(observeSec * 4)}
+        onChange={setMaxObserveSec}
+        after="s; a wave whose tenants ran fewer is unobserved, not healthy"
+      />
       {releases.data ? (
         <DataTable
           label="Releases"
@@ -141,6 +161,7 @@ function RolloutCard({ op, onAbort }: { op: Rollout; onAbort(): void }) {
       <p>
         Upgrade to <code>{op.release}</code> <StatusBadge status={op.status} /> {percent}% · started{' '}
         {formatTime(op.createdAt)}
+        {op.observeSec !== undefined ? <> · {evidenceRule(op)}</> : null}
         {op.status === 'running' ? (
           <>
             {' '}
@@ -168,5 +189,40 @@ function RolloutCard({ op, onAbort }: { op: Rollout; onAbort(): void }) {
         </p>
       ) : null}
     </article>
+  );
+}
+
+/** `waves watched 300 s, each tenant 1 job on the release within 1200 s`, as the upgrade recorded it. */
+function evidenceRule(op: Rollout): string {
+  const watch = `waves watched ${op.observeSec} s`;
+  if (op.minJobs === undefined || op.minJobs === 0) return `${watch}, no jobs needed`;
+  const jobs = `${op.minJobs} job${op.minJobs === 1 ? '' : 's'}`;
+  return `${watch}, each tenant ${jobs} on the release within ${op.maxObserveSec ?? op.observeSec} s`;
+}
+
+/** A number field of the upgrade's settings, 0 to `max`, in its sentence; kept as typed (empty sends nothing). */
+function WholeNumber(props: {
+  before: string;
+  label: string;
+  max: number;
+  value: string;
+  placeholder?: string;
+  onChange(value: string): void;
+  after: string;
+}) {
+  return (
+    <label>
+      {props.before}{' '}
+      <input
+        type="number"
+        min={0}
+        max={props.max}
+        value={props.value}
+        placeholder={props.placeholder}
+        onChange={(e) => props.onChange(e.target.value)}
+        aria-label={props.label}
+      />{' '}
+      {props.after}
+    </label>
   );
 }
