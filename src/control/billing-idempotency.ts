@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ConflictError } from '../core/errors.ts';
+import { ConditionFailedError, ConflictError, SilopoolError } from '../core/errors.ts';
 import { hashRequest } from '../core/request-hash.ts';
 import type { BillingItems } from '../ports/billing-items.ts';
 
@@ -43,6 +43,8 @@ interface KeyRecord<T> {
  * (the first died, or runs still) runs `write` again with the claimed time and id: the write must be
  * idempotent given them (same item keys), so the two make one. Without a key, `write` runs with a fresh id.
  * A key claimed `IDEMPOTENCY_KEY_RETENTION_MS` (24 h) or more before `now` is expired: the request is a new one.
+ * A write refused with a 4xx (`SilopoolError`, not a lost compare-and-set) frees its key: the corrected request
+ * may use it.
  * @param request what the key is bound to (tenant, body): canonical JSON, hashed
  * @throws ConflictError `idempotency_key_reused` (409) when the key was used with another request
  */
@@ -70,12 +72,28 @@ export async function idempotentWrite<T>(
     if (existing.response !== undefined) return existing.response;
     held = existing;
   }
-  const response = await write({ now: held.now, id: held.id });
+  let response: T;
+  try {
+    response = await write({ now: held.now, id: held.id });
+  } catch (error) {
+    // A refusal (a 4xx: a bad amount, a closed month) wrote nothing that counts, so it saves no result and
+    // frees the key for the corrected request, as Stripe does for requests that fail validation. Any other
+    // failure keeps the claim: the write may have happened, and a retry must make it under the same id.
+    if (isRefusal(error)) await billing.deleteIf(PK, sk, held);
+    throw error;
+  }
   // Stored as JSON, so the first answer is the repeats' answer byte for byte.
   const stored = JSON.parse(JSON.stringify(response)) as T;
   await billing.put(PK, sk, { ...held, response: stored } satisfies KeyRecord<T>);
   return stored;
 }
+
+/** An error the write raised before writing anything that counts: the caller's 4xx, not a lost race. */
+const isRefusal = (error: unknown) =>
+  error instanceof SilopoolError &&
+  error.status >= 400 &&
+  error.status < 500 &&
+  !(error instanceof ConditionFailedError);
 
 /**
  * Claims `sk` for `claim`; a claim there that has expired is removed first, only while it is still that claim

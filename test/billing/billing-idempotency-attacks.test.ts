@@ -48,6 +48,20 @@ describe('Idempotency-Key attacked', () => {
     expect((await adjustments(a)).filter((x) => x.amount === -700)).toHaveLength(1);
   });
 
+  it('a refused request (a 4xx) saves nothing: the corrected request may use its key', async () => {
+    const path = `/v1/admin/tenants/${a}/adjustments`;
+    // Refused inside the write (amount 0, then a month with no statement for the tenant): the key stays free.
+    const zero = await post(path, JSON.stringify({ amount: 0, reason: 'typo' }), 'fix-1');
+    expect(zero.status).toBe(400);
+    const early = await post(path, JSON.stringify({ amount: -5, reason: 'typo', month: '2001-01' }), 'fix-1');
+    expect(early.status).toBe(404);
+    const fixed = await post(path, JSON.stringify({ amount: -5, reason: 'typo' }), 'fix-1');
+    expect(fixed.status).toBe(201);
+    const again = await post(path, JSON.stringify({ amount: -5, reason: 'typo' }), 'fix-1');
+    expect(await again.text()).toBe(await fixed.text());
+    expect((await adjustments(a)).filter((x) => x.amount === -5)).toHaveLength(1);
+  });
+
   it('a body that differs only in key order is the same request', async () => {
     const path = `/v1/admin/tenants/${a}/adjustments`;
     const first = await post(path, '{"amount":-11,"reason":"order"}', 'order-1');
