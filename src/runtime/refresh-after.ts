@@ -1,13 +1,47 @@
+import { withinDeadline } from '../functions/delivery-deadline.ts';
+
+/**
+ * How long one refresh (re-reading every tenant, writing limits, syncing lanes) may take, ms. It is a directory
+ * scan and a few writes, milliseconds on SQLite; on DynamoDB each call is bounded by the SDK's own timeouts
+ * (adapters/aws/client-config.ts) and a few of them fit. A read that never answered held every later refresh
+ * (they never overlap) and every caller waiting on one (a tenant change in the API) for good.
+ */
+export const REFRESH_TIMEOUT_MS = 20_000;
+
+/** A refresh abandoned at its deadline: what it had not written yet is dropped, and the next one starts. */
+export class RefreshDeadlineError extends Error {
+  readonly code = 'refresh_deadline';
+  constructor(what: string, ms: number) {
+    super(`${what} did not finish within ${ms} ms; abandoned, and the next refresh reads again`);
+    this.name = 'RefreshDeadlineError';
+  }
+}
+
+export interface RefreshOptions {
+  /** Names the refresh in its deadline error. */
+  what: string;
+  /** Default REFRESH_TIMEOUT_MS. */
+  timeoutMs?: number;
+  /** A failure of a run abandoned at its deadline, which nobody awaits any more. */
+  onLate?(error: unknown): void;
+}
+
 /**
  * A refresh that, asked for, always reads what is there now: calls while a run is under way share one run
  * that starts after it, never the run under way, which may have read the state before the caller's change.
- * Runs never overlap, so an older read cannot land after a newer one.
+ * Runs never overlap, so an older read cannot land after a newer one: a run past `timeoutMs` is abandoned
+ * (rejects with a RefreshDeadlineError) and its signal aborted, and `run` must check that signal after each
+ * await before it writes anything, so an abandoned run never writes after a newer one started.
  */
-export function refreshAfterChange(run: () => Promise<void>): {
+export function refreshAfterChange(
+  run: (signal: AbortSignal) => Promise<void>,
+  options: RefreshOptions,
+): {
   refresh(): Promise<void>;
   /** Settles once no run is under way or asked for (errors are the callers'). */
   idle(): Promise<void>;
 } {
+  const timeoutMs = options.timeoutMs ?? REFRESH_TIMEOUT_MS;
   let running: Promise<void> | undefined;
   let next: Promise<void> | undefined;
   const refresh = (): Promise<void> => {
@@ -21,7 +55,16 @@ export function refreshAfterChange(run: () => Promise<void>): {
         });
       return next;
     }
-    running = run().finally(() => {
+    running = withinDeadline(
+      run,
+      Date.now() + timeoutMs,
+      options.what,
+      // Its own abort (the deadline's error, already the callers') is not a second failure.
+      (error) => {
+        if (!(error instanceof RefreshDeadlineError)) options.onLate?.(error);
+      },
+      (what, ms) => new RefreshDeadlineError(what, ms),
+    ).finally(() => {
       running = undefined;
     });
     return running;

@@ -110,6 +110,63 @@ describe("the function host's limits refresh", () => {
     expect(row.max_running).toBe(0);
   }, 30_000);
 
+  it('a refresh whose listing never answers is abandoned at its deadline, and writes nothing when it answers late', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'silopool-host-stall-'));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const platform: EmbeddedPlatform = openEmbeddedPlatform(dataDir);
+    cleanups.push(() => platform.close());
+    const tenantId = randomTenantId('stall');
+    const limits = { maxRunningJobs: 3, maxQueuedJobs: 100, submitRatePerSec: 10, submitBurst: 10 };
+    await platform.directory.create(
+      makeTenant(tenantId, { config: { ...makeTenant(tenantId).config, limits } }),
+    );
+    const slow = slowListing(platform.directory);
+    const errors: unknown[] = [];
+    const host: FunctionHost = startFunctionHost({
+      queue: platform.queue,
+      directory: slow.directory,
+      stores: platform.stores,
+      models: ['finance'],
+      factory: {
+        module: moduleUrl('../../src/entry/embedded-wiring', import.meta.url),
+        options: { dataDir, maxReceiveCount: 3 },
+      },
+      poolSize: 1,
+      visibilityTimeoutSec: 30,
+      webhookPolicy: STRICT_WEBHOOK_POLICY,
+      refreshTimeoutMs: 500,
+      onError: (error) => errors.push(error),
+    });
+    cleanups.push(() => host.stop(Date.now()));
+    await host.refresh();
+    const limitRow = () =>
+      (
+        platform.db.prepare('SELECT max_running FROM group_limits WHERE grp = ?').get(tenantId) as {
+          max_running: number;
+        }
+      ).max_running;
+    expect(limitRow()).toBe(3);
+
+    // The next listing reads the tenant (limit 3), then never answers: a directory that stalls.
+    const held = slow.holdNext();
+    const stalled = host.refresh();
+    await held.read;
+    // On the old host this refresh, and every one after it, waited for good.
+    await expect(stalled).rejects.toMatchObject({ code: 'refresh_deadline' });
+    // The operator pauses the tenant: the refresh asked for now runs, not held behind the stalled one.
+    const tenant = (await platform.directory.get(tenantId))!;
+    await platform.directory.update(
+      { ...tenant, config: { ...tenant.config, limits: { ...limits, maxRunningJobs: 0 } } },
+      tenant.version,
+    );
+    await host.refresh();
+    expect(limitRow()).toBe(0);
+    // The stalled listing answers at last, with the limit it read before the pause: it writes nothing.
+    held.release();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(limitRow()).toBe(0);
+  }, 30_000);
+
   it('writes the limit and weight of a tenant id onboarded again, though its predecessor had the same', async () => {
     // The host remembers what it wrote by tenant id. An offboarding it never saw (over between two of its
     // refreshes) erased the id's rows; the next customer under the id, with the same limits, found them
