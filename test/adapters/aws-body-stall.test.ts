@@ -1,5 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -10,12 +9,12 @@ import { createDynamoJobStore } from '../../src/adapters/aws/job-store.ts';
 import { createSqsMessageQueue } from '../../src/adapters/aws/message-queue.ts';
 import { createS3ObjectStore } from '../../src/adapters/aws/object-store.ts';
 import { newJobId, parseTenantId } from '../../src/core/ids.ts';
+import { listenLocally } from '../support/local-server.ts';
 
 // A service that answers 200 with its headers and the start of a body, then never sends the rest: the SDK's
 // request timeout ends at the headers, so only the idle-socket limit ends the body's read.
-let server: Server;
 let endpoint: string;
-const sockets = new Set<Socket>();
+let stop: () => Promise<void>;
 
 function stallAfterHeaders(req: IncomingMessage, res: ServerResponse): void {
   req.resume();
@@ -28,20 +27,9 @@ function stallAfterHeaders(req: IncomingMessage, res: ServerResponse): void {
 }
 
 beforeAll(async () => {
-  server = createServer(stallAfterHeaders);
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  endpoint = `http://127.0.0.1:${address.port}`;
+  ({ url: endpoint, stop } = await listenLocally(createServer(stallAfterHeaders)));
 });
-afterAll(async () => {
-  for (const socket of sockets) socket.destroy();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-});
+afterAll(() => stop());
 
 const base = (socketTimeoutMs = 300) => ({
   endpoint,

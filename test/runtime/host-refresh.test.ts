@@ -7,7 +7,11 @@ import { STRICT_WEBHOOK_POLICY } from '../../src/core/webhook-target.ts';
 import { type EmbeddedPlatform, openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
 import type { TenantDirectory } from '../../src/ports/tenant-directory.ts';
 import { startDedicatedHost } from '../../src/runtime/dedicated-host.ts';
-import { type FunctionHost, startFunctionHost } from '../../src/runtime/function-host.ts';
+import {
+  type FunctionHost,
+  type FunctionHostOptions,
+  startFunctionHost,
+} from '../../src/runtime/function-host.ts';
 import { moduleUrl } from '../../src/runtime/module-url.ts';
 import { makeTenant, randomTenantId } from '../contract/fixtures.ts';
 
@@ -50,6 +54,28 @@ function slowListing(directory: TenantDirectory) {
   };
 }
 
+/** A function host of one thread on `platform` (in `dataDir`), stopped after the test. */
+function hostOn(
+  platform: EmbeddedPlatform,
+  dataDir: string,
+  options: Pick<FunctionHostOptions, 'queue' | 'directory'> & Partial<FunctionHostOptions>,
+): FunctionHost {
+  const host = startFunctionHost({
+    stores: platform.stores,
+    models: ['finance'],
+    factory: {
+      module: moduleUrl('../../src/entry/embedded-wiring', import.meta.url),
+      options: { dataDir, maxReceiveCount: 3 },
+    },
+    poolSize: 1,
+    visibilityTimeoutSec: 30,
+    webhookPolicy: STRICT_WEBHOOK_POLICY,
+    ...options,
+  });
+  cleanups.push(() => host.stop(Date.now()));
+  return host;
+}
+
 describe("the function host's limits refresh", () => {
   it('a refresh asked for after a tenant change is never undone by one that read the tenant before it', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'silopool-host-limits-'));
@@ -69,20 +95,10 @@ describe("the function host's limits refresh", () => {
       },
     }) as typeof platform.queue;
     const slow = slowListing(platform.directory);
-    const host: FunctionHost = startFunctionHost({
-      queue,
+    const host = hostOn(platform, dataDir, {
+      queue: queue,
       directory: slow.directory,
-      stores: platform.stores,
-      models: ['finance'],
-      factory: {
-        module: moduleUrl('../../src/entry/embedded-wiring', import.meta.url),
-        options: { dataDir, maxReceiveCount: 3 },
-      },
-      poolSize: 1,
-      visibilityTimeoutSec: 30,
-      webhookPolicy: STRICT_WEBHOOK_POLICY,
     });
-    cleanups.push(() => host.stop(Date.now()));
     await host.refresh();
     expect(written.at(-1)).toBe(3);
 
@@ -122,22 +138,12 @@ describe("the function host's limits refresh", () => {
     );
     const slow = slowListing(platform.directory);
     const errors: unknown[] = [];
-    const host: FunctionHost = startFunctionHost({
+    const host = hostOn(platform, dataDir, {
       queue: platform.queue,
       directory: slow.directory,
-      stores: platform.stores,
-      models: ['finance'],
-      factory: {
-        module: moduleUrl('../../src/entry/embedded-wiring', import.meta.url),
-        options: { dataDir, maxReceiveCount: 3 },
-      },
-      poolSize: 1,
-      visibilityTimeoutSec: 30,
-      webhookPolicy: STRICT_WEBHOOK_POLICY,
       refreshTimeoutMs: 500,
       onError: (error) => errors.push(error),
     });
-    cleanups.push(() => host.stop(Date.now()));
     await host.refresh();
     const limitRow = () =>
       (
@@ -179,20 +185,10 @@ describe("the function host's limits refresh", () => {
     const limits = { maxRunningJobs: 3, maxQueuedJobs: 100, submitRatePerSec: 10, submitBurst: 10 };
     const config = { ...makeTenant(tenantId).config, limits };
     await platform.directory.create(makeTenant(tenantId, { config, incarnation: 'first' }));
-    const host: FunctionHost = startFunctionHost({
+    const host = hostOn(platform, dataDir, {
       queue: platform.queue,
       directory: platform.directory,
-      stores: platform.stores,
-      models: ['finance'],
-      factory: {
-        module: moduleUrl('../../src/entry/embedded-wiring', import.meta.url),
-        options: { dataDir, maxReceiveCount: 3 },
-      },
-      poolSize: 1,
-      visibilityTimeoutSec: 30,
-      webhookPolicy: STRICT_WEBHOOK_POLICY,
     });
-    cleanups.push(() => host.stop(Date.now()));
     await host.refresh();
     const limitRow = () =>
       platform.db.prepare('SELECT max_running FROM group_limits WHERE grp = ?').get(tenantId) as

@@ -1,24 +1,16 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RefreshDeadlineError, refreshAfterChange } from '../../src/runtime/refresh-after.ts';
+import { listenLocally } from '../support/local-server.ts';
 
 // A service that accepts connections and never answers: a read a refresh makes of it never settles.
-let server: Server;
 let url: string;
-const sockets = new Set<Socket>();
+let local: Awaited<ReturnType<typeof listenLocally>>;
 beforeAll(async () => {
-  server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('data', () => {});
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(server.address() as { port: number }).port}/tenants`;
+  local = await listenLocally(createServer((socket) => socket.on('data', () => {})));
+  url = `${local.url}/tenants`;
 });
-afterAll(async () => {
-  for (const socket of sockets) socket.destroy();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-});
+afterAll(() => local.stop());
 
 describe('a refresh whose read never answers', () => {
   it('is abandoned at its deadline with its read aborted, and the next refresh runs', async () => {
@@ -44,6 +36,6 @@ describe('a refresh whose read never answers', () => {
     expect(runs).toBe(2);
     await idle();
     // The silent server saw the abandoned read's connection closed.
-    await expect.poll(() => sockets.size).toBe(0);
+    await expect.poll(() => local.sockets.size).toBe(0);
   });
 });

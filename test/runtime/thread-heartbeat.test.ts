@@ -1,12 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createSqsMessageQueue } from '../../src/adapters/aws/message-queue.ts';
-import type { MessageQueue } from '../../src/ports/message-queue.ts';
+import { describe, expect, it, vi } from 'vitest';
 import type { HeldMessage } from '../../src/runtime/function-runtime.ts';
 import { createFunctionThreads } from '../../src/runtime/worker-pool.ts';
-import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.ts';
-import { type SqsHoldProxy, startSqsHoldProxy } from '../support/sqs-hold-proxy.ts';
+import { proxiedSqsForFile } from '../support/sqs-hold-proxy.ts';
 import { setThreadStandIn, standInThreadSettings } from './stand-in.ts';
 
 // The host extends what its function threads hold (worker-pool.ts); a thread tells it before it settles a
@@ -16,24 +12,7 @@ vi.mock('../../src/runtime/prebuilt.ts', async (original) =>
   (await import('./stand-in.ts')).prebuiltStartingStandInThreads(original),
 );
 
-let aws: AwsEmulators;
-let proxy: SqsHoldProxy;
-let queue: MessageQueue;
-beforeAll(async () => {
-  aws = await startAwsEmulators();
-  proxy = await startSqsHoldProxy(aws.endpoints.sqs);
-  const client = new SQSClient({
-    endpoint: proxy.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
-  queue = createSqsMessageQueue({ client, queueUrlPrefix: `${proxy.url}/000000000000/` });
-});
-afterAll(async () => {
-  await proxy.releaseHeld();
-  await proxy.stop();
-  await aws.stop();
-});
+const sqs = proxiedSqsForFile();
 
 /** Ready; reports it started `message`, runs `ms`, asks to settle it and, once released, reports it finished. */
 const settlesAfter = (
@@ -53,9 +32,9 @@ setTimeout(() => parentPort.postMessage([{ type: 'settling', receiptHandle: ${JS
 describe('a function thread settling a message the host is extending', () => {
   it('is answered once the extension in flight is abandoned, and the message is extended no more', async () => {
     const name = `thb_${randomUUID().slice(0, 8)}`;
-    await queue.createQueue(name, { visibilityTimeoutSec: 3 });
-    await queue.send(name, { body: '{"not":"a job"}' });
-    const [m] = await queue.receive(name, { maxMessages: 1, visibilityTimeoutSec: 3 });
+    await sqs.queue.createQueue(name, { visibilityTimeoutSec: 3 });
+    await sqs.queue.send(name, { body: '{"not":"a job"}' });
+    const [m] = await sqs.queue.receive(name, { maxMessages: 1, visibilityTimeoutSec: 3 });
     const message: HeldMessage = {
       queue: name,
       receiptHandle: m!.receiptHandle,
@@ -63,13 +42,13 @@ describe('a function thread settling a message the host is extending', () => {
       receiveCount: m!.receiveCount,
     };
     // A beat every second (visibility 3 s): the first is sent and held before the run ends at 1.7 s.
-    proxy.hold((body) => body.VisibilityTimeout === 3);
-    const abandonedBefore = proxy.abandoned();
+    sqs.proxy.hold((body) => body.VisibilityTimeout === 3);
+    const abandonedBefore = sqs.proxy.abandoned();
     setThreadStandIn(settlesAfter(message, 1700));
     const errors: unknown[] = [];
     const threads = createFunctionThreads({
       size: 1,
-      messages: queue,
+      messages: sqs.queue,
       settings: { ...standInThreadSettings(), visibilityTimeoutSec: 3 },
       onError: (error) => errors.push(error),
     });
@@ -77,11 +56,11 @@ describe('a function thread settling a message the host is extending', () => {
       await vi.waitFor(() => expect(threads.held()).toHaveLength(1), { timeout: 5000 });
       // On the old host `settling` was unknown: the thread was never released, its message extended for good.
       await vi.waitFor(() => expect(threads.held()).toHaveLength(0), { timeout: 5000 });
-      expect(proxy.abandoned()).toBeGreaterThan(abandonedBefore);
-      const settledAt = proxy.forwarded.length;
+      expect(sqs.proxy.abandoned()).toBeGreaterThan(abandonedBefore);
+      const settledAt = sqs.proxy.forwarded.length;
       await new Promise((r) => setTimeout(r, 1500));
-      await proxy.releaseHeld();
-      const later = proxy.forwarded
+      await sqs.proxy.releaseHeld();
+      const later = sqs.proxy.forwarded
         .slice(settledAt)
         .filter((f) => f.action === 'ChangeMessageVisibility' && String(f.body.QueueUrl).endsWith(name));
       expect(later).toEqual([]);

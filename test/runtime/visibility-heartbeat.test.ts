@@ -1,53 +1,31 @@
 import { randomUUID } from 'node:crypto';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSqsMessageQueue } from '../../src/adapters/aws/message-queue.ts';
-import type { MessageQueue } from '../../src/ports/message-queue.ts';
+import { describe, expect, it } from 'vitest';
 import { startQueueConsumer } from '../../src/runtime/queue-consumer.ts';
-import { type AwsEmulators, startAwsEmulators } from '../support/aws-emulators.ts';
 import { slotRuntime, until } from '../support/slot-runtime.ts';
-import { type SqsHoldProxy, startSqsHoldProxy } from '../support/sqs-hold-proxy.ts';
+import { proxiedSqsForFile } from '../support/sqs-hold-proxy.ts';
 
 // SQS (fauxqs) behind a real proxy that holds the heartbeats' ChangeMessageVisibility calls: an endpoint that
 // takes a call and never answers it. The client has no timeouts of its own, so only the heartbeat bounds them.
-let aws: AwsEmulators;
-let proxy: SqsHoldProxy;
-let queue: MessageQueue;
-
-beforeAll(async () => {
-  aws = await startAwsEmulators();
-  proxy = await startSqsHoldProxy(aws.endpoints.sqs);
-  const client = new SQSClient({
-    endpoint: proxy.url,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-  });
-  queue = createSqsMessageQueue({ client, queueUrlPrefix: `${proxy.url}/000000000000/` });
-});
-afterAll(async () => {
-  await proxy.releaseHeld();
-  await proxy.stop();
-  await aws.stop();
-});
+const sqs = proxiedSqsForFile();
 
 /** A consumer of a new queue with a `visibilitySec` visibility, whose one job runs `jobMs`. */
 async function runOneJob(visibilitySec: number, jobMs: number) {
   const name = `hb_${randomUUID().slice(0, 8)}`;
-  await queue.createQueue(name, { visibilityTimeoutSec: visibilitySec });
+  await sqs.queue.createQueue(name, { visibilityTimeoutSec: visibilitySec });
   const errors: unknown[] = [];
   const { runtime, ran } = slotRuntime(1, jobMs);
   const consumer = startQueueConsumer({
     queue: name,
     runtime,
-    messages: queue,
+    messages: sqs.queue,
     visibilityTimeoutSec: visibilitySec,
     batchSize: 1,
     onError: (error) => errors.push(error),
   });
-  await queue.send(name, { body: 'one' });
+  await sqs.queue.send(name, { body: 'one' });
   await until('the job ran', () => ran.length === 1);
   await until('its message was deleted', () =>
-    proxy.forwarded.some((f) => f.action === 'DeleteMessage' && String(f.body.QueueUrl).endsWith(name)),
+    sqs.proxy.forwarded.some((f) => f.action === 'DeleteMessage' && String(f.body.QueueUrl).endsWith(name)),
   );
   await consumer.stop();
   return { name, errors };
@@ -55,35 +33,35 @@ async function runOneJob(visibilitySec: number, jobMs: number) {
 
 /** The actions the proxy passed on for queue `name`, in order. */
 const actionsOf = (name: string) =>
-  proxy.forwarded.filter((f) => String(f.body.QueueUrl).endsWith(`/${name}`)).map((f) => f.action);
+  sqs.proxy.forwarded.filter((f) => String(f.body.QueueUrl).endsWith(`/${name}`)).map((f) => f.action);
 
 describe('visibility heartbeats against an SQS endpoint that holds them', () => {
   it('one that never answers is reported late and abandoned, and never piled on at the next beats', async () => {
     // Visibility 2 s: a beat every 667 ms, the job runs 3 s, so four or more beats would have been sent.
-    proxy.hold((body) => body.VisibilityTimeout === 2);
+    sqs.proxy.hold((body) => body.VisibilityTimeout === 2);
     const { errors } = await runOneJob(2, 3000);
     // On the old consumer each beat sent another call beside the hung ones (four waiting at once), and
     // nothing was reported: the message could reappear while its job ran, with no sign of why.
-    expect(proxy.mostWaiting()).toBe(1);
+    expect(sqs.proxy.mostWaiting()).toBe(1);
     expect(errors.some((e) => (e as { code?: string }).code === 'heartbeat_late')).toBe(true);
     // Abandoned through its signal: the proxy saw the client close the call, so it cannot land later.
-    expect(proxy.abandoned()).toBeGreaterThan(0);
-    expect(proxy.waiting()).toBe(0);
+    expect(sqs.proxy.abandoned()).toBeGreaterThan(0);
+    expect(sqs.proxy.waiting()).toBe(0);
   }, 30_000);
 
   it('an extension in flight when the job ends never lands after its message is settled', async () => {
     // Visibility 3 s: first beat a second or so in; the job ends at 1.6 s with that beat still unanswered.
-    proxy.hold((body) => body.VisibilityTimeout === 3);
-    const abandonedBefore = proxy.abandoned();
+    sqs.proxy.hold((body) => body.VisibilityTimeout === 3);
+    const abandonedBefore = sqs.proxy.abandoned();
     const { name } = await runOneJob(3, 1600);
     // What the proxy still holds goes to SQS now, as a slow endpoint would have answered it late.
-    await proxy.releaseHeld();
+    await sqs.proxy.releaseHeld();
     const actions = actionsOf(name);
     const deleted = actions.indexOf('DeleteMessage');
     // On the old consumer the held beat reached SQS after the delete (or, after a give-back or a retry's
     // short delay, hid the message a whole visibility timeout more).
     expect(deleted).toBeGreaterThan(-1);
     expect(actions.slice(deleted)).not.toContain('ChangeMessageVisibility');
-    expect(proxy.abandoned()).toBeGreaterThan(abandonedBefore);
+    expect(sqs.proxy.abandoned()).toBeGreaterThan(abandonedBefore);
   }, 30_000);
 });

@@ -1,5 +1,10 @@
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll } from 'vitest';
+import { createSqsMessageQueue } from '../../src/adapters/aws/message-queue.ts';
+import type { MessageQueue } from '../../src/ports/message-queue.ts';
+import { type AwsEmulators, startAwsEmulators } from './aws-emulators.ts';
 
 /** A request the proxy passed on to SQS, in the order it did. */
 export interface Forwarded {
@@ -106,6 +111,51 @@ export async function startSqsHoldProxy(target: string): Promise<SqsHoldProxy> {
     async stop() {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** The SQS emulator behind a hold proxy, and a queue adapter whose client has no timeouts of its own. */
+export async function startProxiedSqs(): Promise<{
+  aws: AwsEmulators;
+  proxy: SqsHoldProxy;
+  queue: MessageQueue;
+  stop(): Promise<void>;
+}> {
+  const aws = await startAwsEmulators();
+  const proxy = await startSqsHoldProxy(aws.endpoints.sqs);
+  const client = new SQSClient({
+    endpoint: proxy.url,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+  });
+  const queue = createSqsMessageQueue({ client, queueUrlPrefix: `${proxy.url}/000000000000/` });
+  return {
+    aws,
+    proxy,
+    queue,
+    async stop() {
+      await proxy.releaseHeld();
+      await proxy.stop();
+      client.destroy();
+      await aws.stop();
+    },
+  };
+}
+
+/** startProxiedSqs for the tests of one file: started before them, stopped after; read it inside a test. */
+export function proxiedSqsForFile(): { readonly proxy: SqsHoldProxy; readonly queue: MessageQueue } {
+  let proxied: Awaited<ReturnType<typeof startProxiedSqs>> | undefined;
+  beforeAll(async () => {
+    proxied = await startProxiedSqs();
+  });
+  afterAll(() => proxied?.stop());
+  return {
+    get proxy() {
+      return proxied!.proxy;
+    },
+    get queue() {
+      return proxied!.queue;
     },
   };
 }
