@@ -65,7 +65,7 @@ export interface FunctionHost {
   running(): Map<string, number>;
   /**
    * Re-reads every tenant's limits now (after a tenant was created or changed), not at the next tick. Rejects
-   * with a RefreshDeadlineError if that takes longer than `refreshTimeoutMs`.
+   * with a PassDeadlineError if that takes longer than `refreshTimeoutMs`.
    */
   refresh(): Promise<void>;
   /**

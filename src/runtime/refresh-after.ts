@@ -8,13 +8,39 @@ import { withinDeadline } from '../functions/delivery-deadline.ts';
  */
 export const REFRESH_TIMEOUT_MS = 20_000;
 
-/** A refresh abandoned at its deadline: what it had not written yet is dropped, and the next one starts. */
-export class RefreshDeadlineError extends Error {
-  readonly code = 'refresh_deadline';
+/**
+ * A periodic pass (a refresh, a reconciler or settler pass, a metering pass) abandoned at its deadline: its
+ * signal is aborted, what it had not written yet is dropped, and the next one starts.
+ */
+export class PassDeadlineError extends Error {
+  readonly code = 'pass_deadline';
   constructor(what: string, ms: number) {
-    super(`${what} did not finish within ${ms} ms; abandoned, and the next refresh reads again`);
-    this.name = 'RefreshDeadlineError';
+    super(`${what} did not finish within ${ms} ms; abandoned, and the next one starts afresh`);
+    this.name = 'PassDeadlineError';
   }
+}
+
+/**
+ * `work` given until `timeoutMs` from now: it settles as `work` does, or rejects with a PassDeadlineError
+ * naming `what` then, with `work`'s signal aborted. A later failure of the abandoned `work` (other than that
+ * abort) goes to `onLate`.
+ */
+export function withinPassDeadline<T>(
+  work: (signal: AbortSignal) => Promise<T>,
+  timeoutMs: number,
+  what: string,
+  onLate?: (error: unknown) => void,
+): Promise<T> {
+  return withinDeadline(
+    work,
+    Date.now() + timeoutMs,
+    what,
+    // Its own abort (the deadline's error, already the callers') is not a second failure.
+    (error) => {
+      if (!(error instanceof PassDeadlineError)) onLate?.(error);
+    },
+    (name, ms) => new PassDeadlineError(name, ms),
+  );
 }
 
 export interface RefreshOptions {
@@ -30,7 +56,7 @@ export interface RefreshOptions {
  * A refresh that, asked for, always reads what is there now: calls while a run is under way share one run
  * that starts after it, never the run under way, which may have read the state before the caller's change.
  * Runs never overlap, so an older read cannot land after a newer one: a run past `timeoutMs` is abandoned
- * (rejects with a RefreshDeadlineError) and its signal aborted, and `run` must check that signal after each
+ * (rejects with a PassDeadlineError) and its signal aborted, and `run` must check that signal after each
  * await before it writes anything, so an abandoned run never writes after a newer one started.
  */
 export function refreshAfterChange(
@@ -55,16 +81,7 @@ export function refreshAfterChange(
         });
       return next;
     }
-    running = withinDeadline(
-      run,
-      Date.now() + timeoutMs,
-      options.what,
-      // Its own abort (the deadline's error, already the callers') is not a second failure.
-      (error) => {
-        if (!(error instanceof RefreshDeadlineError)) options.onLate?.(error);
-      },
-      (what, ms) => new RefreshDeadlineError(what, ms),
-    ).finally(() => {
+    running = withinPassDeadline(run, timeoutMs, options.what, options.onLate).finally(() => {
       running = undefined;
     });
     return running;

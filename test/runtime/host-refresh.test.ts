@@ -158,7 +158,7 @@ describe("the function host's limits refresh", () => {
     const stalled = host.refresh();
     await held.read;
     // On the old host this refresh, and every one after it, waited for good.
-    await expect(stalled).rejects.toMatchObject({ code: 'refresh_deadline' });
+    await expect(stalled).rejects.toMatchObject({ code: 'pass_deadline' });
     // The operator pauses the tenant: the refresh asked for now runs, not held behind the stalled one.
     const tenant = (await platform.directory.get(tenantId))!;
     await platform.directory.update(
