@@ -27,8 +27,8 @@ export interface SqsHoldProxy {
   mostWaiting(): number;
   /** Held calls whose client closed its connection before an answer. */
   abandoned(): number;
-  /** Passes every held call still waiting on to SQS, in order. */
-  releaseHeld(): Promise<void>;
+  /** Passes every held call still waiting on to SQS, in order; how many there were. */
+  releaseHeld(): Promise<number>;
   forwarded: Forwarded[];
   stop(): Promise<void>;
 }
@@ -105,7 +105,13 @@ export async function startSqsHoldProxy(target: string): Promise<SqsHoldProxy> {
     async releaseHeld() {
       const now = held;
       held = [];
-      for (const h of now) if (!h.gone()) await h.forward();
+      let passed = 0;
+      for (const h of now) {
+        if (h.gone()) continue;
+        passed += 1;
+        await h.forward();
+      }
+      return passed;
     },
     forwarded,
     async stop() {
