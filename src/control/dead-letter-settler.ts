@@ -12,6 +12,7 @@ import type { DeadLetterOutbox, MessageQueue } from '../ports/message-queue.ts';
 import { jobDataFor } from '../ports/placement-data.ts';
 import { type StoreProvider, type TenantData, tenantDataAt } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
+import { withinPassDeadline } from '../runtime/refresh-after.ts';
 import { retryOnConflict } from './conflicts.ts';
 
 /** The error code of a job whose message was dead-lettered; a redrive puts exactly these back to `queued`. */
@@ -165,6 +166,12 @@ async function announce(
   }
 }
 
+/**
+ * How long one drain of the dead-letter outbox may take, ms. Each record is a job read and a compare-and-set
+ * write or two; a store that never answered held every later drain, and the server's stop, for good.
+ */
+export const SETTLE_PASS_TIMEOUT_MS = 120_000;
+
 export interface DeadLetterSettler {
   /** Settles every record in the outbox now (also what runs at start: records left by a crash). */
   drain(): Promise<number>;
@@ -180,6 +187,8 @@ export function startDeadLetterSettler(
   options: SettleDeps & {
     outbox: DeadLetterOutbox;
     intervalMs?: number;
+    /** How long one drain may take, ms; default SETTLE_PASS_TIMEOUT_MS. */
+    passTimeoutMs?: number;
     onSettled?(tenantId: string, outcome: SettleOutcome): void;
     onError?(error: unknown): void;
   },
@@ -187,9 +196,10 @@ export function startDeadLetterSettler(
   let stopped = false;
   let running: Promise<number> | undefined;
 
-  async function drainOnce(): Promise<number> {
+  /** Abandoned at its deadline, a drain takes no more records (what it settled is still marked done). */
+  async function drainOnce(signal: AbortSignal): Promise<number> {
     let total = 0;
-    while (!stopped) {
+    while (!stopped && !signal.aborted) {
       const records = await options.outbox.deadLettered(50);
       if (records.length === 0) break;
       const done: number[] = [];
@@ -212,7 +222,12 @@ export function startDeadLetterSettler(
   }
 
   const drain = () => {
-    running ??= drainOnce().finally(() => {
+    running ??= withinPassDeadline(
+      drainOnce,
+      options.passTimeoutMs ?? SETTLE_PASS_TIMEOUT_MS,
+      'A dead-letter settler drain',
+      options.onError,
+    ).finally(() => {
       running = undefined;
     });
     return running;

@@ -8,6 +8,7 @@ import { announces } from '../functions/announcements.ts';
 import { nextVersion } from '../ports/job-store.ts';
 import type { MessageQueue, QueueScan } from '../ports/message-queue.ts';
 import { tenantDataAt } from '../ports/stores.ts';
+import { refreshAfterChange } from '../runtime/refresh-after.ts';
 import { failJob, type SettleDeps, settleDeadLetter, settled } from './dead-letter-settler.ts';
 import type { RecoveryAction } from './metrics.ts';
 
@@ -41,12 +42,16 @@ const DLQ_SUFFIX = '-dlq';
  * had its deliveries, and otherwise sent again (its effects are idempotent: compare-and-set, fixed keys).
  * Tenants in a move or offboarding are skipped: the move owns their messages.
  */
-export async function reconcileJobs(options: ReconcileOptions): Promise<ReconcileReport> {
+export async function reconcileJobs(
+  options: ReconcileOptions,
+  signal?: AbortSignal,
+): Promise<ReconcileReport> {
   const report: ReconcileReport = { checked: 0, settled: 0, resent: 0, announced: 0 };
   // A crash between settling a job here (or in the dead-letter settler) and queueing its webhook left it
   // failed and unannounced, with no message left to bring it back: announce it (same dedup id and
   // webhook-id, so a receiver that had it sees the same notification again at most).
   for (const { tenant, job } of await unannouncedRecoveries(options)) {
+    signal?.throwIfAborted();
     await settled(options, tenant, job, tenantDataAt(options.stores, storeFor(tenant), tenant.id).jobs);
     report.announced++;
   }
@@ -54,6 +59,8 @@ export async function reconcileJobs(options: ReconcileOptions): Promise<Reconcil
   if (stale.length === 0) return report;
   const { live, dead } = await scanMessages(options.queue);
   for (const { tenant, job } of stale) {
+    // A pass abandoned at its deadline settles and re-sends nothing more (each write is compare-and-set too).
+    signal?.throwIfAborted();
     report.checked++;
     if (live.has(job.id)) continue;
     const jobs = tenantDataAt(options.stores, storeFor(tenant), tenant.id).jobs;
@@ -202,22 +209,40 @@ async function scanMessages(queue: MessageQueue & QueueScan) {
   return { live, dead };
 }
 
+/**
+ * How long one reconciler pass may take, ms: past it the pass is abandoned (reported as a
+ * PassDeadlineError) and the next tick starts a new one. A store or queue scan that never answered held
+ * every later pass, and the server's stop, for good.
+ */
+export const RECONCILE_PASS_TIMEOUT_MS = 120_000;
+
 /** Runs `reconcileJobs` every `intervalMs` (the first pass after one interval: startup is busy enough). */
 export function startJobReconciler(
-  options: ReconcileOptions & { intervalMs: number; onError?(error: unknown): void },
+  options: ReconcileOptions & {
+    intervalMs: number;
+    /** Default RECONCILE_PASS_TIMEOUT_MS. */
+    passTimeoutMs?: number;
+    onError?(error: unknown): void;
+  },
 ): { stop(): Promise<void> } {
-  let running: Promise<unknown> | undefined;
+  // One pass at a time; a tick during one asks for one more after it (refresh-after.ts), bounded each.
+  const passes = refreshAfterChange(
+    async (signal) => {
+      await reconcileJobs(options, signal);
+    },
+    {
+      what: 'A job reconciler pass',
+      timeoutMs: options.passTimeoutMs ?? RECONCILE_PASS_TIMEOUT_MS,
+      ...(options.onError ? { onLate: options.onError } : {}),
+    },
+  );
   const timer = setInterval(() => {
-    running ??= reconcileJobs(options)
-      .catch(options.onError)
-      .finally(() => {
-        running = undefined;
-      });
+    passes.refresh().catch((error: unknown) => options.onError?.(error));
   }, options.intervalMs);
   return {
     async stop() {
       clearInterval(timer);
-      await running;
+      await passes.idle();
     },
   };
 }

@@ -16,6 +16,7 @@ import { tenantDataFor } from '../ports/placement-data.ts';
 import type { StoreProvider } from '../ports/stores.ts';
 import type { TenantDirectory } from '../ports/tenant-directory.ts';
 import type { UsageLedger } from '../ports/usage-ledger.ts';
+import { withinPassDeadline } from '../runtime/refresh-after.ts';
 import { allTenants } from './tenants.ts';
 
 export interface MeterDeps {
@@ -159,23 +160,37 @@ export async function meterPass(
   return added;
 }
 
+/**
+ * How long one metering pass may take, ms (its interval is 5 minutes by default). One that never finished held
+ * every later pass, and the server's stop, for good.
+ */
+export const METER_PASS_TIMEOUT_MS = 240_000;
+
 /** The metering pass on a timer (default every 5 minutes), first run at once. */
 export function startMetering(
   deps: MeterDeps,
-  options: { intervalMs?: number; onError?(error: unknown): void } = {},
+  options: {
+    intervalMs?: number;
+    /** How long one pass may take, ms; default METER_PASS_TIMEOUT_MS. */
+    passTimeoutMs?: number;
+    onError?(error: unknown): void;
+  } = {},
 ): { stop(): Promise<void>; runOnce(): Promise<number> } {
   let lastPassMs: number | undefined;
   let running: Promise<number> | undefined;
   const runOnce = () => {
-    running ??= (async () => {
-      const now = Date.now();
-      try {
-        return await meterPass(deps, { now, ...(lastPassMs !== undefined ? { lastPassMs } : {}) });
-      } finally {
-        lastPassMs = now;
-        running = undefined;
-      }
-    })();
+    const now = Date.now();
+    // Abandoned at its deadline, a pass's writes already under way may still land: records are keyed to what
+    // they count, so the next pass writing them again counts nothing twice.
+    running ??= withinPassDeadline(
+      () => meterPass(deps, { now, ...(lastPassMs !== undefined ? { lastPassMs } : {}) }),
+      options.passTimeoutMs ?? METER_PASS_TIMEOUT_MS,
+      'A metering pass',
+      options.onError,
+    ).finally(() => {
+      lastPassMs = now;
+      running = undefined;
+    });
     return running;
   };
   const tick = () => runOnce().catch(options.onError);

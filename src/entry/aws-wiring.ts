@@ -4,7 +4,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDynamoBillingItems } from '../adapters/aws/billing-items.ts';
-import { awsClientConfig } from '../adapters/aws/client-config.ts';
+import { awsClientConfig, SQS_LONG_POLLS } from '../adapters/aws/client-config.ts';
 import { createSqsMessageQueue } from '../adapters/aws/message-queue.ts';
 import { createDynamoOperationStore } from '../adapters/aws/operation-store.ts';
 import { createRegionalMessageQueue, queueUrlPrefixIn } from '../adapters/aws/regional-queue.ts';
@@ -165,7 +165,7 @@ export function createAwsPorts(env: Env = process.env): AwsPorts {
         ...awsClientConfig(),
       });
       made = {
-        sqs: new SQSClient({ region: at, ...endpointFor(env, 'SQS'), ...awsClientConfig() }),
+        sqs: new SQSClient({ region: at, ...endpointFor(env, 'SQS'), ...awsClientConfig(SQS_LONG_POLLS) }),
         s3: new S3Client({
           region: at,
           ...s3Endpoint,

@@ -260,6 +260,13 @@ export async function startPlatform(
     notifications !== undefined || announcing,
   );
 
+  // The change is saved either way: a refresh that fails (or passes its deadline, PassDeadlineError) is logged,
+  // the route still answers, and the next refresh (2 s) applies it. Awaited, it answered 500 after a deadline.
+  const refreshAfterTenantChange = (): Promise<void> =>
+    Promise.all([host.refresh(), placement.dedicated.refresh()])
+      .then(() => undefined)
+      .catch((error) => app.log.error({ err: error }, 'limits refresh'));
+
   const placement = embedded
     ? startEmbeddedPlacement(config, embedded, app, events, {
         catalog: releases,
@@ -272,9 +279,7 @@ export async function startPlatform(
     catalog: releases,
     regions,
     rollouts: placement.rollouts,
-    tenantChanged: async () => {
-      await Promise.all([host.refresh(), placement.dedicated.refresh()]);
-    },
+    tenantChanged: () => refreshAfterTenantChange(),
   });
   for (const { tenantId, from, to, ms } of migrated)
     app.log.info({ tenantId, from, to, ms }, "migrated a dedicated tenant's database at start");
@@ -284,10 +289,7 @@ export async function startPlatform(
   hooks.applySettings = (tenantId) => placement.moves.applySettings(tenantId);
   // Limits of a new or changed tenant apply at once, not at the host's next refresh; so do a new dedicated
   // tenant's lanes and a dedicated tenant's function settings (docs/placement.md).
-  hooks.tenantChanged = () =>
-    Promise.all([host.refresh(), placement.dedicated.refresh()])
-      .then(() => undefined)
-      .catch((error) => app.log.error({ err: error }, 'limits refresh'));
+  hooks.tenantChanged = () => refreshAfterTenantChange();
 
   // The placement advisor: recommendations for operators, and moves for tenants whose policy is `auto`.
   const advisor = {

@@ -17,16 +17,17 @@ export class DeliveryDeadlineError extends Error {
  * clock) has passed; settles as `work` does, or rejects with that error at the deadline, whichever comes first.
  * Without the abort an abandoned call ran on after its slot was freed (a POST to a receiver that never
  * answers, beside its own retry). A rejection of `work` after that goes to `onLate` if given; it is never
- * left unhandled.
+ * left unhandled. `expired` makes the deadline's error (default: a `DeliveryDeadlineError`).
  */
 export async function withinDeadline<T>(
   work: (signal: AbortSignal) => Promise<T>,
   deadline: number,
   what: string,
   onLate?: (error: unknown) => void,
+  expired: (what: string, ms: number) => Error = (w, ms) => new DeliveryDeadlineError(w, ms),
 ): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  let expired = false;
+  let late = false;
   const ms = Math.max(0, deadline - Date.now());
   const abort = new AbortController();
   const running = work(abort.signal);
@@ -35,8 +36,8 @@ export async function withinDeadline<T>(
       running,
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => {
-          expired = true;
-          const error = new DeliveryDeadlineError(what, ms);
+          late = true;
+          const error = expired(what, ms);
           abort.abort(error);
           reject(error);
         }, ms);
@@ -44,6 +45,6 @@ export async function withinDeadline<T>(
     ]);
   } finally {
     clearTimeout(timer);
-    if (expired && onLate) running.catch(onLate);
+    if (late && onLate) running.catch(onLate);
   }
 }

@@ -68,14 +68,15 @@ export type DeliveryOutcome =
 export interface WebhookEndpoints {
   /**
    * Runs one delivery to the tenant's endpoint under its limits and circuit. `beforeAttempt` is called
-   * with the time the message waited for a slot, just before the attempt (to extend its visibility).
+   * with the time the message waited for a slot, just before the attempt (to extend its visibility), and a
+   * signal aborted at the attempt's deadline.
    * `deliver` gets a signal aborted at the attempt's deadline (`attemptTimeoutMs`): its outgoing call must
    * take it. Never rejects: a failed delivery is an outcome, and it counts against the circuit.
    */
   run(
     tenantId: string,
     deliver: (signal: AbortSignal) => Promise<void>,
-    beforeAttempt?: (waitedMs: number) => Promise<void>,
+    beforeAttempt?: (waitedMs: number, signal: AbortSignal) => Promise<void>,
   ): Promise<DeliveryOutcome>;
   /** The endpoint's state as its tenant sees it; `healthy` for one never seen. */
   health(tenantId: string): EndpointHealth;
@@ -160,7 +161,8 @@ export function createWebhookEndpoints(
         const what = `delivery to ${tenantId}`;
         try {
           // Not the endpoint's fault (the queue refused): not counted against its circuit.
-          if (beforeAttempt) await withinDeadline(() => beforeAttempt(now() - arrived), deadline, what);
+          if (beforeAttempt)
+            await withinDeadline((signal) => beforeAttempt(now() - arrived, signal), deadline, what);
         } catch (error) {
           return { kind: 'failed', error };
         }

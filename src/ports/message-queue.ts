@@ -108,7 +108,16 @@ export interface MessageQueue {
   receive(queue: string, options: ReceiveOptions): Promise<ReceivedMessage[]>;
   /** Deleting with a stale receipt handle (the message was received again since) is a no-op, as on SQS. */
   delete(queue: string, receiptHandle: string): Promise<void>;
-  changeVisibility(queue: string, receiptHandle: string, timeoutSec: number): Promise<void>;
+  /**
+   * Hides the message `timeoutSec` more seconds (0: visible now). `signal` abandons the call: an adapter whose
+   * call can wait (SQS) ends it, so a heartbeat given up never lands after the message was settled.
+   */
+  changeVisibility(
+    queue: string,
+    receiptHandle: string,
+    timeoutSec: number,
+    options?: { signal?: AbortSignal },
+  ): Promise<void>;
   depth(queue: string): Promise<QueueDepth>;
   /** Visible depth per group (tenant) where the backend can tell; empty map where it cannot (SQS). */
   depthByGroup(queue: string): Promise<Map<string, number>>;

@@ -24,6 +24,8 @@ export interface DedicatedHostOptions {
   maxReceiveCount?: number;
   /** How often the tenant directory is re-read for dedicated lanes that appeared or went away. */
   refreshMs?: number;
+  /** How long one sync may take, ms; default REFRESH_TIMEOUT_MS (refresh-after.ts). */
+  refreshTimeoutMs?: number;
   /** Releases: each lane's process runs its tenant's release; a new release replaces the process. */
   releases?: { catalog: Pick<ReleaseCatalog, 'current'>; dir: string };
   /**
@@ -135,11 +137,13 @@ export function startDedicatedHost(options: DedicatedHostOptions): DedicatedHost
   /** The damaged pointer last reported: one log line per damage, not one per sync. */
   let reportedPointerError: string | undefined;
 
-  async function sync(): Promise<void> {
+  /** Abandoned at its deadline (refresh-after.ts), a sync opens or closes no lane: each step follows a check. */
+  async function sync(signal: AbortSignal): Promise<void> {
     const wanted = new Map<string, { tenant: Tenant; model: string }>();
     let cursor: string | undefined;
     do {
       const page = await options.directory.list({ limit: 500, ...(cursor ? { cursor } : {}) });
+      signal.throwIfAborted();
       for (const tenant of page.items) {
         if (!hasDedicatedLanes(tenant)) continue;
         for (const model of options.models) wanted.set(`${tenant.id}/${model}`, { tenant, model });
@@ -159,6 +163,7 @@ export function startDedicatedHost(options: DedicatedHostOptions): DedicatedHost
           return undefined;
         })
       : BUILTIN_RELEASE;
+    signal.throwIfAborted();
     if (current !== undefined) reportedPointerError = undefined;
     for (const [key, { tenant, model }] of wanted) {
       const lane = lanes.get(key);
@@ -189,7 +194,11 @@ export function startDedicatedHost(options: DedicatedHostOptions): DedicatedHost
 
   // A refresh asked for after a change (a release pin, a move step) never returns the sync under way: that
   // one may have read the directory before the change, and the caller would go on with the old lanes.
-  const syncs = refreshAfterChange(sync);
+  const syncs = refreshAfterChange(sync, {
+    what: "The dedicated host's sync of lanes",
+    ...(options.refreshTimeoutMs !== undefined ? { timeoutMs: options.refreshTimeoutMs } : {}),
+    ...(options.onError ? { onLate: options.onError } : {}),
+  });
   const refresh = syncs.refresh;
   const timer = setInterval(() => refresh().catch(options.onError), options.refreshMs ?? 500);
   refresh().catch(options.onError);

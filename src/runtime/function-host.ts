@@ -54,6 +54,8 @@ export interface FunctionHostOptions {
    * MAX_JOB_TIMEOUT_SEC (900 s).
    */
   maxTimeLimitMs?: number;
+  /** How long one refresh of the tenants' limits may take, ms; default REFRESH_TIMEOUT_MS (refresh-after.ts). */
+  refreshTimeoutMs?: number;
   onJob?(job: JobNotice): void;
   onError?(error: unknown): void;
 }
@@ -61,7 +63,10 @@ export interface FunctionHostOptions {
 export interface FunctionHost {
   /** Jobs running now per tenant (the shared lanes). */
   running(): Map<string, number>;
-  /** Re-reads every tenant's limits now (after a tenant was created or changed), not at the next tick. */
+  /**
+   * Re-reads every tenant's limits now (after a tenant was created or changed), not at the next tick. Rejects
+   * with a PassDeadlineError if that takes longer than `refreshTimeoutMs`.
+   */
   refresh(): Promise<void>;
   /**
    * Receives no more messages and lets running jobs finish until `deadline` (epoch ms; default: no limit);
@@ -183,11 +188,13 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
    */
   const weights = new Map<string, number>();
   const written = new Map<string, number>();
-  const readLimits = async () => {
+  // Abandoned at its deadline (refresh-after.ts), a run writes nothing more: each write follows a check.
+  const readLimits = async (signal: AbortSignal) => {
     const wantedDedicated = new Set<string>();
     let cursor: string | undefined;
     do {
       const page = await options.directory.list({ limit: 500, ...(cursor ? { cursor } : {}) });
+      signal.throwIfAborted();
       for (const tenant of page.items) {
         if ([tenant.placement, tenant.move?.from, tenant.move?.to].includes('dedicated')) {
           for (const model of options.models) wantedDedicated.add(dedicatedQueueName(tenant.id, model));
@@ -206,32 +213,40 @@ export function startFunctionHost(options: FunctionHostOptions): FunctionHost {
         // A lowered limit (0 pauses a tenant) applies before its next start, not only after a finish.
         if (counted && written.get(rowsKey) !== tenantLimits.maxRunningJobs) {
           await counted.setGroupLimit(tenant.id, tenantLimits.maxRunningJobs);
+          signal.throwIfAborted();
           written.set(rowsKey, tenantLimits.maxRunningJobs);
         }
         // The embedded queue shares capacity by weight; SQS fair queues have no weights to set.
         if (weighted && weights.get(rowsKey) !== tenantLimits.weight) {
           for (const model of options.models) {
+            signal.throwIfAborted();
             await weighted.setGroupWeight(sharedQueueName(model), tenant.id, tenantLimits.weight);
           }
+          signal.throwIfAborted();
           weights.set(rowsKey, tenantLimits.weight);
         }
       }
       cursor = page.nextCursor;
     } while (cursor);
     publishBlocked();
-    if (options.poolDedicatedLanes) await reconcileDedicated(wantedDedicated);
+    if (options.poolDedicatedLanes) await reconcileDedicated(wantedDedicated, signal);
   };
   // A refresh asked for after a change never returns the one under way: that one (the timer's) may have read
   // the tenants before the change and, finishing last, put a paused tenant's old limit back until next tick.
-  const { refresh: refreshLimits } = refreshAfterChange(readLimits);
+  const { refresh: refreshLimits } = refreshAfterChange(readLimits, {
+    what: "The function host's refresh of tenant limits",
+    ...(options.refreshTimeoutMs !== undefined ? { timeoutMs: options.refreshTimeoutMs } : {}),
+    ...(options.onError ? { onLate: options.onError } : {}),
+  });
   const limitTimer = setInterval(() => refreshLimits().catch(options.onError), 2000);
   refreshLimits().catch(options.onError);
 
   // Dedicated lanes on the pool: every thread consumes each existing queue of a tenant that is, or is moving
   // to or from, dedicated; reconciled with every limits refresh, which reads every tenant anyway.
   let dedicated: string[] = [];
-  async function reconcileDedicated(wanted: ReadonlySet<string>): Promise<void> {
+  async function reconcileDedicated(wanted: ReadonlySet<string>, signal: AbortSignal): Promise<void> {
     const existing = new Set(await options.queue.listQueues('tenant_'));
+    signal.throwIfAborted();
     const next = [...wanted].filter((name) => existing.has(name)).sort();
     if (next.length === dedicated.length && next.every((name, i) => name === dedicated[i])) return;
     dedicated = next;

@@ -51,6 +51,11 @@ export type FunctionReport =
   | { type: 'ready' }
   | { type: 'started'; message: HeldMessage }
   | { type: 'finished'; queue: string; receiptHandle: string }
+  /**
+   * The thread settles this message next: the host extends it no more, and answers `released` to `ack` once
+   * its extension in flight is abandoned (asked only for a job that ran long enough to have one).
+   */
+  | { type: 'settling'; receiptHandle: string; ack?: number }
   | { type: 'job'; job: JobNotice }
   | { type: 'compute'; id: number; model: string; input: unknown; parts: unknown[] }
   /** The job no longer wants compute `id` (another of its parts failed): its parts are dropped or ended. */
@@ -68,6 +73,8 @@ export type FunctionRequest =
   /** Receive no more; let running events finish, then report `stopped`. */
   | { type: 'stop' }
   | { type: 'computed'; id: number; results?: unknown[]; error?: string }
+  /** The answer to a `settling` report's `ack`. */
+  | { type: 'released'; id: number }
   /** Answer `alive` (the host's liveness check of a thread that runs no job it knows of). */
   | { type: 'ping' };
 

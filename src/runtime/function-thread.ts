@@ -2,6 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { partialBatchResponse } from '../functions/batch-response.ts';
 import { createJobHandler } from '../functions/model-handler.ts';
 import { flushTracing } from '../observability/tracing.ts';
+import type { ReceivedMessage } from '../ports/message-queue.ts';
 import { WARM_EVENT } from './code-cache.ts';
 import {
   type FunctionReport,
@@ -13,6 +14,7 @@ import {
 import { createInProcessRuntime } from './in-process-runtime.ts';
 import { type QueueConsumer, startQueueConsumer } from './queue-consumer.ts';
 import { createReportBatcher, jobNotice } from './thread-reports.ts';
+import { heartbeatIntervalMs } from './visibility-heartbeat.ts';
 
 /** A function thread's factory: builds the handler's dependencies on the thread's own connections. */
 export type CreateHandlerDeps = (options: Record<string, unknown>) => Promise<FunctionThreadDeps>;
@@ -84,6 +86,28 @@ export async function runFunctionThread(createHandlerDeps: CreateHandlerDeps): P
   const reportError = (error: unknown) =>
     post({ type: 'error', message: String((error as Error)?.stack ?? error) });
 
+  // The host extends what runs here; before a message is settled it is told to stop (see `settling`). A run
+  // shorter than half a heartbeat interval cannot have an extension in flight (the first is sent an interval
+  // after the start), so only a longer one waits for the host's answer.
+  const beatMs = heartbeatIntervalMs(settings.visibilityTimeoutSec);
+  const startedAt = new Map<string, number>();
+  let nextRelease = 1;
+  const releasing = new Map<number, () => void>();
+  const beforeSettle = (batch: ReceivedMessage[]): Promise<void> | undefined => {
+    const waits: Promise<void>[] = [];
+    for (const { receiptHandle } of batch) {
+      const since = startedAt.get(receiptHandle) ?? 0;
+      startedAt.delete(receiptHandle);
+      if (Date.now() - since < beatMs / 2) post({ type: 'settling', receiptHandle }, false);
+      else {
+        const id = nextRelease++;
+        waits.push(new Promise<void>((resolve) => releasing.set(id, resolve)));
+        post({ type: 'settling', receiptHandle, ack: id });
+      }
+    }
+    return waits.length > 0 ? Promise.all(waits).then(() => undefined) : undefined;
+  };
+
   // Changed in place: a long poll already under way reads the set it was given when messages arrive.
   const blocked = new Set<string>();
   const consumers = new Map<string, QueueConsumer>();
@@ -99,11 +123,13 @@ export async function runFunctionThread(createHandlerDeps: CreateHandlerDeps): P
         batchSize: settings.batchSize,
         // The host extends what this thread holds: a synchronous model run would stall a timer here.
         heartbeat: false,
+        beforeSettle,
         ...(limited && settings.runningLimit ? { runningLimit: settings.runningLimit } : {}),
         // Queues that cannot count running jobs in the claim get the host's view of who is at the limit.
         ...(limited && !settings.runningLimit ? { blockedGroups: () => blocked } : {}),
         // Both wait for the turn's end: a job's running status takes its claim along before the run starts.
-        onStart: (m, batchIndex) =>
+        onStart: (m, batchIndex) => {
+          startedAt.set(m.receiptHandle, Date.now());
           post(
             {
               type: 'started',
@@ -117,7 +143,8 @@ export async function runFunctionThread(createHandlerDeps: CreateHandlerDeps): P
               },
             },
             false,
-          ),
+          );
+        },
         onFinish: (m) => {
           post({ type: 'finished', queue, receiptHandle: m.receiptHandle }, false);
           // Started from the prebuilt bundle: its code cache is written now, with what this job compiled.
@@ -141,6 +168,9 @@ export async function runFunctionThread(createHandlerDeps: CreateHandlerDeps): P
       computing.delete(request.id);
       if (request.results) call?.resolve(request.results);
       else call?.reject(new Error(request.error ?? 'compute failed'));
+    } else if (request.type === 'released') {
+      releasing.get(request.id)?.();
+      releasing.delete(request.id);
     } else if (request.type === 'blocked') {
       blocked.clear();
       for (const group of request.groups) blocked.add(group);

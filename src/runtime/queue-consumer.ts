@@ -11,6 +11,7 @@ import type { FunctionRuntime } from './function-runtime.ts';
 import { RECOVERY_TIMEOUT_MS, settledWithin } from './settle-deadline.ts';
 import { FunctionBusyError, FunctionTimeoutError, type InvokeOptions } from './slot-reservations.ts';
 import { toSqsEvent } from './sqs-event.ts';
+import { startVisibilityHeartbeat } from './visibility-heartbeat.ts';
 
 /**
  * The reason a receive's wait is cut short (stopping, or slots given back): one object, not the
@@ -33,6 +34,12 @@ export interface ConsumerOptions {
    * the host keeps the thread's messages invisible (see worker-pool.ts).
    */
   heartbeat?: boolean;
+  /**
+   * With `heartbeat: false`: called once a batch's run is over, before its messages are settled, so whoever
+   * extends their visibility stops first and no late extension lands after the settle. Bounded by
+   * `settleTimeoutMs`.
+   */
+  beforeSettle?(batch: ReceivedMessage[]): Promise<void> | undefined;
   /** Running limits the queue counts in its claim (see `ReceiveOptions.runningLimit`). */
   runningLimit?: RunningLimit;
   /**
@@ -126,28 +133,38 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
         reportedSafely(error);
       }
     }
-    const heartbeatMs = Math.max(500, (options.visibilityTimeoutSec * 1000) / 3);
-    const heartbeat =
+    const since = Date.now();
+    const beat =
       options.heartbeat === false
         ? undefined
-        : setInterval(() => {
-            for (const m of batch) {
-              messages.changeVisibility(queue, m.receiptHandle, options.visibilityTimeoutSec).catch(reported);
-            }
-          }, heartbeatMs);
+        : startVisibilityHeartbeat({
+            messages,
+            visibilityTimeoutSec: options.visibilityTimeoutSec,
+            held: () => batch.map((m) => ({ queue, receiptHandle: m.receiptHandle, since })),
+            onError: reportedSafely,
+          });
+    // Before any settle: an extension still in flight, landing after a give-back or a retry's short delay,
+    // hid the message a whole visibility timeout more (or, after a delete, was an error for nothing).
+    const quiet = async () => {
+      beat?.stop();
+      const work: Promise<unknown> | undefined = beat
+        ? Promise.all(batch.map((m) => beat.release(m.receiptHandle)))
+        : options.beforeSettle?.(batch);
+      if (work) await bounded(batch[0]!, work);
+    };
     let failed = new Set(batch.map((m) => m.messageId));
     try {
       const response = await invoked;
       failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
     } catch (error) {
       if (error instanceof FunctionBusyError) {
-        clearInterval(heartbeat);
+        await quiet();
         await Promise.all(batch.map((m) => bounded(m, giveBack(m))));
         for (const m of batch) finished(m, false);
         return;
       }
       if (error instanceof FunctionTimeoutError && options.settleTimedOut) {
-        clearInterval(heartbeat);
+        await quiet();
         await Promise.all(
           batch.map(async (m, index) =>
             finished(m, (await bounded(m, settleTimedOut(m, index, options.settleTimedOut!))) === true),
@@ -157,8 +174,9 @@ export function startQueueConsumer(options: ConsumerOptions): QueueConsumer {
       }
       reportedSafely(error); // an onError that throws must not leave the batch unsettled
     } finally {
-      clearInterval(heartbeat);
+      beat?.stop();
     }
+    await quiet();
     await Promise.all(
       batch.map(async (m) => {
         const ok = !failed.has(m.messageId);

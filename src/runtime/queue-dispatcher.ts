@@ -57,13 +57,17 @@ export function startQueueDispatcher(options: QueueDispatcherOptions): { stop():
   const report = (error: unknown) => options.onError?.(error);
   const visibilitySec = options.visibilitySec ?? VISIBILITY_SEC;
 
-  /** `renewed` is called each time the message's visibility is extended. */
-  async function handle(m: ReceivedMessage, renewed: () => void): Promise<void> {
+  /**
+   * `renewed` is called each time the message's visibility is extended; `gaveUp` aborts once its handling was
+   * abandoned, and with it a renewal still unanswered, which must not hide the message again later.
+   */
+  async function handle(m: ReceivedMessage, renewed: () => void, gaveUp: AbortSignal): Promise<void> {
     // Here a message that waited a second or more for its key's slot has its visibility extended first.
     const underCircuit: UnderCircuit = (key, deliver) =>
-      endpoints.run(key, deliver, async (waitedMs) => {
+      endpoints.run(key, deliver, async (waitedMs, attemptOver) => {
         if (waitedMs < 1_000) return;
-        await queue.changeVisibility(queueName, m.receiptHandle, visibilitySec);
+        const signal = AbortSignal.any([gaveUp, attemptOver]);
+        await queue.changeVisibility(queueName, m.receiptHandle, visibilitySec, { signal });
         renewed();
       });
     const outcome = await options.handle(m, underCircuit);
@@ -84,8 +88,14 @@ export function startQueueDispatcher(options: QueueDispatcherOptions): { stop():
     const ms = visibilitySec * 1000;
     let timer: NodeJS.Timeout | undefined;
     let over = false;
+    const gaveUp = new AbortController();
     let abandon: () => void = () => {};
-    const abandoned = new Promise<void>((resolve) => (abandon = resolve));
+    const abandoned = new Promise<void>((resolve) => {
+      abandon = () => {
+        gaveUp.abort();
+        resolve();
+      };
+    });
     const arm = () => {
       clearTimeout(timer);
       // An abandoned handling that renews later holds no place to time out.
@@ -96,7 +106,7 @@ export function startQueueDispatcher(options: QueueDispatcherOptions): { stop():
       }, ms);
     };
     arm();
-    const work = handle(m, arm).catch(report);
+    const work = handle(m, arm, gaveUp.signal).catch(report);
     return Promise.race([work, abandoned]).finally(() => {
       over = true;
       clearTimeout(timer);

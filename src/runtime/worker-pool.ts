@@ -13,11 +13,15 @@ import type { JobNotice } from './job-events.ts';
 import { startPrebuiltWorker } from './prebuilt.ts';
 import { LIVENESS_TIMEOUT_MS, watchThreadLiveness } from './thread-liveness.ts';
 import { recoverHeld, type ThreadRecoveryOptions } from './thread-recovery.ts';
+import { startVisibilityHeartbeat } from './visibility-heartbeat.ts';
 
 interface Thread {
   worker: Worker;
-  /** Messages it claimed and has not finished, by receipt handle, with their time-limit timers. */
-  held: Map<string, { message: HeldMessage; timer?: NodeJS.Timeout }>;
+  /**
+   * Messages it claimed and has not finished, by receipt handle, with their time-limit timers, when they
+   * started (epoch ms) and whether the thread is settling them (no longer extended).
+   */
+  held: Map<string, { message: HeldMessage; since: number; timer?: NodeJS.Timeout; settling?: boolean }>;
   /** Aborted when the thread ends: the compute pool then drops and kills the parts it asked for. */
   computing: AbortController;
   /** Its compute runs not yet settled, by the thread's id for them: each can be cancelled alone. */
@@ -152,6 +156,7 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
     const handle = (report: FunctionReport) => {
       if (report.type === 'started') started(thread, report.message);
       else if (report.type === 'finished') finished(thread, report.receiptHandle);
+      else if (report.type === 'settling') settling(thread, report.receiptHandle, report.ack);
       else if (report.type === 'job') options.onJob?.(report.job);
       else if (report.type === 'stopped') markStopped();
       else if (report.type === 'alive') thread.pingedAt = undefined;
@@ -233,11 +238,14 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
   const startRetryMs = (failures: number) => backoffMs(failures - 1, START_RETRY);
 
   function started(thread: Thread, message: HeldMessage): void {
-    const entry: { message: HeldMessage; timer?: NodeJS.Timeout } = { message };
+    const startedAt = Date.now();
+    const entry: { message: HeldMessage; since: number; timer?: NodeJS.Timeout } = {
+      message,
+      since: startedAt,
+    };
     thread.held.set(message.receiptHandle, entry);
     options.onStart?.(message);
     const limit = options.timeLimitMs?.(message);
-    const startedAt = Date.now();
     const arm = (ms: number | undefined) => {
       if (thread.held.get(message.receiptHandle) !== entry) return;
       clearTimeout(entry.timer);
@@ -262,6 +270,19 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
     options.onFinish?.(entry.message);
   }
 
+  /**
+   * The thread settles a message next: it is extended no more, and its extension in flight is abandoned; the
+   * thread, when it asked (`ack`), waits for the answer so that no extension lands after its settle.
+   */
+  function settling(thread: Thread, receiptHandle: string, ack: number | undefined): void {
+    const entry = thread.held.get(receiptHandle);
+    if (entry) entry.settling = true;
+    void heartbeat.release(receiptHandle).then(() => {
+      if (ack !== undefined)
+        thread.worker.postMessage({ type: 'released', id: ack } satisfies FunctionRequest);
+    });
+  }
+
   /** Ends the thread of a message past its limit; its job is settled once the thread is gone (on exit). */
   function timeOut(thread: Thread, message: HeldMessage): void {
     if (!thread.held.has(message.receiptHandle) || thread.timedOut) return;
@@ -271,10 +292,11 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
   }
 
   /** What an ended thread still held: settled or given back, within `recoveryTimeoutMs` (thread-recovery.ts). */
-  function recover(thread: Thread): Promise<void> {
+  async function recover(thread: Thread): Promise<void> {
     const held = [...thread.held.values()];
     thread.held.clear();
     for (const { timer } of held) clearTimeout(timer);
+    await Promise.all(held.map((h) => heartbeat.release(h.message.receiptHandle)));
     return recoverHeld(
       options,
       held.map((h) => h.message),
@@ -287,19 +309,16 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
   // The visibility of what the threads hold is extended here, not in the threads: a model run is
   // synchronous CPU work, and a thread busy with a long one could not run its own timer in time (its
   // message would reappear and run twice). One timer for every held message, as Lambda's poller does.
-  const visibilitySec = options.settings.visibilityTimeoutSec;
-  const heartbeat = setInterval(
-    () => {
-      for (const thread of threads) {
-        for (const { message } of thread.held.values()) {
-          options.messages
-            .changeVisibility(message.queue, message.receiptHandle, visibilitySec)
-            .catch((error: unknown) => options.onError?.(error));
-        }
-      }
+  const heartbeat = startVisibilityHeartbeat({
+    messages: options.messages,
+    visibilityTimeoutSec: options.settings.visibilityTimeoutSec,
+    *held() {
+      for (const thread of threads)
+        for (const { message, since, settling } of thread.held.values())
+          if (!settling) yield { queue: message.queue, receiptHandle: message.receiptHandle, since };
     },
-    Math.max(500, (visibilitySec * 1000) / 3),
-  );
+    ...(options.onError ? { onError: options.onError } : {}),
+  });
 
   // A thread hung outside any job (no time limit runs) is found by asking it for a sign of life.
   const stopLiveness = watchThreadLiveness({
@@ -352,7 +371,7 @@ export function createFunctionThreads(options: FunctionThreadsOptions): Function
         ]);
         clearTimeout(timer);
       }
-      clearInterval(heartbeat);
+      heartbeat.stop();
       stopLiveness();
       // Ending a thread that still runs a job sends that job's message back (see `recover`).
       await Promise.all(all.map((t) => t.worker.terminate().catch(() => undefined)));

@@ -113,6 +113,21 @@ export function describeMessageQueueContract(adapterName: string, setup: Message
       await eventually(async () => expect((await port.depth(queue)).inFlight).toBe(0));
     });
 
+    it('ignores a visibility change with a stale receipt handle [capability: ignoresStaleReceipts]', async ({
+      skip,
+    }) => {
+      // What an abandoned heartbeat or give-back that lands late does, once the message was received again.
+      skip(ctx.ignoresStaleReceipts === false, 'backend may act on a stale handle, as SQS documents');
+      await port.send(queue, { body: 'stale-visibility' });
+      const [first] = await receiveUpTo(port, queue, 1, { visibilityTimeoutSec: 1 });
+      const [second] = await receiveUpTo(port, queue, 1, { timeoutMs: 4000 });
+      expect(second?.messageId).toBe(first!.messageId);
+      // A no-op or an error, never a release of the message its new holder runs.
+      await port.changeVisibility(queue, first!.receiptHandle, 0).catch(() => undefined);
+      expect(await port.receive(queue, { maxMessages: 10 })).toEqual([]);
+      await port.delete(queue, second!.receiptHandle);
+    });
+
     it('changeVisibility extends the timeout, and 0 releases the message at once', async () => {
       await port.send(queue, { body: 'extend' });
       const [got] = await receiveUpTo(port, queue, 1, { visibilityTimeoutSec: 1 });

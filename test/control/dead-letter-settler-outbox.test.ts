@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { settleDeadLetter } from '../../src/control/dead-letter-settler.ts';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { settleDeadLetter, startDeadLetterSettler } from '../../src/control/dead-letter-settler.ts';
 import { ensureQueue, WEBHOOK_QUEUE } from '../../src/control/lanes.ts';
 import { submitJob } from '../../src/control/submit-job.ts';
 import { createTenant } from '../../src/control/tenants.ts';
@@ -11,7 +11,7 @@ import { encodeJobMessage } from '../../src/core/messages.ts';
 import { sharedQueueName } from '../../src/core/placement.ts';
 import { type EmbeddedPlatform, openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
 import { nextVersion } from '../../src/ports/job-store.ts';
-import type { MessageQueue } from '../../src/ports/message-queue.ts';
+import type { DeadLetterOutbox, MessageQueue } from '../../src/ports/message-queue.ts';
 import { tenantDataAt } from '../../src/ports/stores.ts';
 import { newTenantId } from '../support/server.ts';
 
@@ -125,4 +125,32 @@ describe('the dead-letter settler announces what a crash left unannounced', () =
     expect(await webhookStatusesFor(jobId)).toEqual(['failed']);
     expect((await data.jobs.get(jobId))?.announcedAt).toBeDefined();
   });
+});
+
+describe('the dead-letter settler on its timer', () => {
+  it('abandons a drain whose outbox never answers: the next drains run, and stop() does not wait for it', async () => {
+    let reads = 0;
+    // The first read of the outbox never answers (a store that stalls); the later ones do.
+    const outbox: DeadLetterOutbox = {
+      deadLettered(max) {
+        reads++;
+        return reads === 1 ? new Promise<never>(() => {}) : platform.queue.deadLettered(max);
+      },
+      settled: (ids) => platform.queue.settled(ids),
+    };
+    const errors: unknown[] = [];
+    const settler = startDeadLetterSettler({
+      directory: platform.directory,
+      stores: platform.stores,
+      queue: platform.queue,
+      outbox,
+      intervalMs: 50,
+      passTimeoutMs: 300,
+      onError: (error) => errors.push(error),
+    });
+    // On the old settler the hung drain held every later one (one read, ever), and stop() waited on it.
+    await vi.waitFor(() => expect(reads).toBeGreaterThanOrEqual(2), { timeout: 5000 });
+    expect(errors).toContainEqual(expect.objectContaining({ code: 'pass_deadline' }));
+    await expect(settler.stop()).resolves.toBeUndefined();
+  }, 15_000);
 });

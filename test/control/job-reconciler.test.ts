@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { reconcileJobs } from '../../src/control/job-reconciler.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { reconcileJobs, startJobReconciler } from '../../src/control/job-reconciler.ts';
 import { ensureQueue } from '../../src/control/lanes.ts';
 import type { RecoveryAction } from '../../src/control/metrics.ts';
 import { newJobId, parseTenantId } from '../../src/core/ids.ts';
@@ -12,6 +12,7 @@ import { WEBHOOK_QUEUE } from '../../src/functions/webhook-message.ts';
 import { deadLetterQueueName } from '../../src/ports/message-queue.ts';
 import { makeJob, makeTenant } from '../contract/fixtures.ts';
 import { tempPlatforms } from '../support/embedded-platform.ts';
+import { firstListingStalls } from '../support/stalling-directory.ts';
 
 const openPlatform = tempPlatforms('reconcile');
 
@@ -135,4 +136,26 @@ describe('the job reconciler', () => {
     // A second pass finds it announced.
     expect((await reconcileJobs(options)).announced).toBe(0);
   });
+});
+
+describe('the job reconciler on its timer', () => {
+  it('abandons a pass whose directory never answers: the next passes run, and stop() does not wait for it', async () => {
+    const { platform } = await setUp();
+    const { directory, lists } = firstListingStalls(platform.directory);
+    const errors: unknown[] = [];
+    const reconciler = startJobReconciler({
+      directory,
+      stores: platform.stores,
+      queue: platform.queue,
+      graceMs: 60_000,
+      maxAttempts: 4,
+      intervalMs: 50,
+      passTimeoutMs: 300,
+      onError: (error) => errors.push(error),
+    });
+    // On the old reconciler the hung pass held every later one (one listing, ever), and stop() waited on it.
+    await vi.waitFor(() => expect(lists()).toBeGreaterThanOrEqual(3), { timeout: 5000 });
+    expect(errors).toContainEqual(expect.objectContaining({ code: 'pass_deadline' }));
+    await expect(reconciler.stop()).resolves.toBeUndefined();
+  }, 15_000);
 });

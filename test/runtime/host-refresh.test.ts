@@ -7,7 +7,11 @@ import { STRICT_WEBHOOK_POLICY } from '../../src/core/webhook-target.ts';
 import { type EmbeddedPlatform, openEmbeddedPlatform } from '../../src/entry/embedded-wiring.ts';
 import type { TenantDirectory } from '../../src/ports/tenant-directory.ts';
 import { startDedicatedHost } from '../../src/runtime/dedicated-host.ts';
-import { type FunctionHost, startFunctionHost } from '../../src/runtime/function-host.ts';
+import {
+  type FunctionHost,
+  type FunctionHostOptions,
+  startFunctionHost,
+} from '../../src/runtime/function-host.ts';
 import { moduleUrl } from '../../src/runtime/module-url.ts';
 import { makeTenant, randomTenantId } from '../contract/fixtures.ts';
 
@@ -50,6 +54,28 @@ function slowListing(directory: TenantDirectory) {
   };
 }
 
+/** A function host of one thread on `platform` (in `dataDir`), stopped after the test. */
+function hostOn(
+  platform: EmbeddedPlatform,
+  dataDir: string,
+  options: Pick<FunctionHostOptions, 'queue' | 'directory'> & Partial<FunctionHostOptions>,
+): FunctionHost {
+  const host = startFunctionHost({
+    stores: platform.stores,
+    models: ['finance'],
+    factory: {
+      module: moduleUrl('../../src/entry/embedded-wiring', import.meta.url),
+      options: { dataDir, maxReceiveCount: 3 },
+    },
+    poolSize: 1,
+    visibilityTimeoutSec: 30,
+    webhookPolicy: STRICT_WEBHOOK_POLICY,
+    ...options,
+  });
+  cleanups.push(() => host.stop(Date.now()));
+  return host;
+}
+
 describe("the function host's limits refresh", () => {
   it('a refresh asked for after a tenant change is never undone by one that read the tenant before it', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'silopool-host-limits-'));
@@ -69,20 +95,10 @@ describe("the function host's limits refresh", () => {
       },
     }) as typeof platform.queue;
     const slow = slowListing(platform.directory);
-    const host: FunctionHost = startFunctionHost({
-      queue,
+    const host = hostOn(platform, dataDir, {
+      queue: queue,
       directory: slow.directory,
-      stores: platform.stores,
-      models: ['finance'],
-      factory: {
-        module: moduleUrl('../../src/entry/embedded-wiring', import.meta.url),
-        options: { dataDir, maxReceiveCount: 3 },
-      },
-      poolSize: 1,
-      visibilityTimeoutSec: 30,
-      webhookPolicy: STRICT_WEBHOOK_POLICY,
     });
-    cleanups.push(() => host.stop(Date.now()));
     await host.refresh();
     expect(written.at(-1)).toBe(3);
 
@@ -110,6 +126,53 @@ describe("the function host's limits refresh", () => {
     expect(row.max_running).toBe(0);
   }, 30_000);
 
+  it('a refresh whose listing never answers is abandoned at its deadline, and writes nothing when it answers late', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'silopool-host-stall-'));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const platform: EmbeddedPlatform = openEmbeddedPlatform(dataDir);
+    cleanups.push(() => platform.close());
+    const tenantId = randomTenantId('stall');
+    const limits = { maxRunningJobs: 3, maxQueuedJobs: 100, submitRatePerSec: 10, submitBurst: 10 };
+    await platform.directory.create(
+      makeTenant(tenantId, { config: { ...makeTenant(tenantId).config, limits } }),
+    );
+    const slow = slowListing(platform.directory);
+    const errors: unknown[] = [];
+    const host = hostOn(platform, dataDir, {
+      queue: platform.queue,
+      directory: slow.directory,
+      refreshTimeoutMs: 500,
+      onError: (error) => errors.push(error),
+    });
+    await host.refresh();
+    const limitRow = () =>
+      (
+        platform.db.prepare('SELECT max_running FROM group_limits WHERE grp = ?').get(tenantId) as {
+          max_running: number;
+        }
+      ).max_running;
+    expect(limitRow()).toBe(3);
+
+    // The next listing reads the tenant (limit 3), then never answers: a directory that stalls.
+    const held = slow.holdNext();
+    const stalled = host.refresh();
+    await held.read;
+    // On the old host this refresh, and every one after it, waited for good.
+    await expect(stalled).rejects.toMatchObject({ code: 'pass_deadline' });
+    // The operator pauses the tenant: the refresh asked for now runs, not held behind the stalled one.
+    const tenant = (await platform.directory.get(tenantId))!;
+    await platform.directory.update(
+      { ...tenant, config: { ...tenant.config, limits: { ...limits, maxRunningJobs: 0 } } },
+      tenant.version,
+    );
+    await host.refresh();
+    expect(limitRow()).toBe(0);
+    // The stalled listing answers at last, with the limit it read before the pause: it writes nothing.
+    held.release();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(limitRow()).toBe(0);
+  }, 30_000);
+
   it('writes the limit and weight of a tenant id onboarded again, though its predecessor had the same', async () => {
     // The host remembers what it wrote by tenant id. An offboarding it never saw (over between two of its
     // refreshes) erased the id's rows; the next customer under the id, with the same limits, found them
@@ -122,20 +185,10 @@ describe("the function host's limits refresh", () => {
     const limits = { maxRunningJobs: 3, maxQueuedJobs: 100, submitRatePerSec: 10, submitBurst: 10 };
     const config = { ...makeTenant(tenantId).config, limits };
     await platform.directory.create(makeTenant(tenantId, { config, incarnation: 'first' }));
-    const host: FunctionHost = startFunctionHost({
+    const host = hostOn(platform, dataDir, {
       queue: platform.queue,
       directory: platform.directory,
-      stores: platform.stores,
-      models: ['finance'],
-      factory: {
-        module: moduleUrl('../../src/entry/embedded-wiring', import.meta.url),
-        options: { dataDir, maxReceiveCount: 3 },
-      },
-      poolSize: 1,
-      visibilityTimeoutSec: 30,
-      webhookPolicy: STRICT_WEBHOOK_POLICY,
     });
-    cleanups.push(() => host.stop(Date.now()));
     await host.refresh();
     const limitRow = () =>
       platform.db.prepare('SELECT max_running FROM group_limits WHERE grp = ?').get(tenantId) as

@@ -23,24 +23,48 @@ export const CONNECTION_TIMEOUT_MS = 3_000;
  */
 export const REQUEST_TIMEOUT_MS = 6_000;
 
+/**
+ * SQS's longest long poll (`WaitTimeSeconds` 20): its socket is silent that long by design, so an SQS client's
+ * idle-socket limit (see `socketTimeoutMs`) is this plus the usual request timeout.
+ */
+export const SQS_MAX_WAIT_MS = 20_000;
+
 /** Overrides of the timeouts, in milliseconds (tests use short ones). */
 export interface AwsClientTimeouts {
   connectionTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /**
+   * How long the connection may stay silent, response body included; default the request timeout. The
+   * request timeout ends at the response's headers: a service that sent them and then stalled (an S3 object
+   * whose body stops, a DynamoDB or SQS answer cut off mid-body) held the caller for good, since every SDK
+   * call reads its body after the handler returned.
+   */
+  socketTimeoutMs?: number;
 }
+
+/** The SQS client's options: its long polls keep the socket silent up to SQS_MAX_WAIT_MS. */
+export const SQS_LONG_POLLS: AwsClientTimeouts = { socketTimeoutMs: SQS_MAX_WAIT_MS + REQUEST_TIMEOUT_MS };
 
 /**
  * The client options to spread into `new XClient({ region, ...awsClientConfig() })`: the handler's constructor
  * options as a plain object (SDK v3.521+), so no direct dependency on `@smithy/node-http-handler`.
- * `throwOnRequestTimeout` makes a late response an error; without it the SDK only logs a warning.
+ * `throwOnRequestTimeout` makes a late response an error; without it the SDK only logs a warning. A body that
+ * stalls past `socketTimeout` fails its read with a `TimeoutError` (the SDK destroys the response stream).
  */
 export function awsClientConfig(timeouts: AwsClientTimeouts = {}): {
-  requestHandler: { connectionTimeout: number; requestTimeout: number; throwOnRequestTimeout: true };
+  requestHandler: {
+    connectionTimeout: number;
+    requestTimeout: number;
+    socketTimeout: number;
+    throwOnRequestTimeout: true;
+  };
 } {
+  const requestTimeout = timeouts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   return {
     requestHandler: {
       connectionTimeout: timeouts.connectionTimeoutMs ?? CONNECTION_TIMEOUT_MS,
-      requestTimeout: timeouts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
+      requestTimeout,
+      socketTimeout: timeouts.socketTimeoutMs ?? requestTimeout,
       throwOnRequestTimeout: true,
     },
   };

@@ -262,13 +262,14 @@ export function createSqsMessageQueue(options: SqsMessageQueueOptions): MessageQ
       }
     },
 
-    async changeVisibility(queue: string, receiptHandle: string, timeoutSec: number): Promise<void> {
+    async changeVisibility(queue, receiptHandle, timeoutSec, options): Promise<void> {
       await client.send(
         new ChangeMessageVisibilityCommand({
           QueueUrl: await urlOf(queue),
           ReceiptHandle: receiptHandle,
           VisibilityTimeout: timeoutSec,
         }),
+        options?.signal ? { abortSignal: options.signal } : {},
       );
     },
 

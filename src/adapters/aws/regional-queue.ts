@@ -30,8 +30,8 @@ export function createRegionalMessageQueue(options: RegionalMessageQueueOptions)
     sendBatch: async (queue, messages) => (await at(queue)).sendBatch(queue, messages),
     receive: async (queue, opts) => (await at(queue)).receive(queue, opts),
     delete: async (queue, receiptHandle) => (await at(queue)).delete(queue, receiptHandle),
-    changeVisibility: async (queue, receiptHandle, timeoutSec) =>
-      (await at(queue)).changeVisibility(queue, receiptHandle, timeoutSec),
+    changeVisibility: async (queue, receiptHandle, timeoutSec, options) =>
+      (await at(queue)).changeVisibility(queue, receiptHandle, timeoutSec, options),
     depth: async (queue) => (await at(queue)).depth(queue),
     depthByGroup: async (queue) => (await at(queue)).depthByGroup(queue),
     purge: async (queue) => (await at(queue)).purge(queue),
