@@ -51,8 +51,8 @@ export interface FunctionProcessWiring {
  * Forked as a spare (`argv[2]` is SPARE_ARGUMENT, spare-processes.ts), it has loaded its code and opened
  * nothing when it says `{ type: 'spare' }`; the first `{ type: 'bind', options }` it is sent names its tenant,
  * and it goes on as one forked with those options. Anything else before that is ignored; a second `bind`
- * is too (a process serves one tenant for its whole life). It ends when its host's channel closes or on
- * SIGTERM.
+ * is too (a process serves one tenant for its whole life). It ends when its host's channel closes, at a
+ * running job's next progress report once its host is gone, or on SIGTERM.
  */
 export function runFunctionProcess(wiring: FunctionProcessWiring): void {
   if (process.argv[2] !== SPARE_ARGUMENT) {
@@ -103,7 +103,14 @@ function bindOptionsOf(request: unknown): FunctionProcessOptions | undefined {
 }
 
 function runFor(wiring: FunctionProcessWiring, options: FunctionProcessOptions): void {
-  const post = (report: ChildReport) => process.send?.(report);
+  // A running model holds the event loop until its job ends, so 'disconnect' (host gone) waits for that:
+  // an orphan ran its job to the end, with no host to enforce its time limit. Each report (progress goes
+  // out as the model runs) checks the parent instead: once re-parented, the host is gone and it ends.
+  const hostPid = process.ppid;
+  const post = (report: ChildReport) => {
+    if (process.ppid !== hostPid) endOrphaned();
+    process.send?.(report);
+  };
   const own: StoreRef = { kind: 'dedicated', tenantId: options.tenantId };
   // Before tracing, which writes into the same folder.
   const store = wiring.openStore(options);
