@@ -30,14 +30,15 @@ export function firstSettingOf(env: SettingsEnv, ...names: string[]): string | u
 export function urlSettingOf(env: SettingsEnv, name: string): string | undefined {
   const value = settingOf(env, name);
   if (value === undefined) return undefined;
-  let protocol: string | undefined;
+  let url: URL | undefined;
   try {
-    protocol = new URL(value).protocol;
+    url = new URL(value);
   } catch {
-    protocol = undefined;
+    url = undefined;
   }
-  if (protocol !== 'http:' && protocol !== 'https:')
-    throw new ConfigError(name, `${name} must be an http:// or https:// URL, not "${value}"`);
+  // Port 0 parses but nothing listens there: every call to it would fail, long after the start.
+  if ((url?.protocol !== 'http:' && url?.protocol !== 'https:') || url.port === '0')
+    throw new ConfigError(name, `${name} must be an http:// or https:// URL (not port 0), not "${value}"`);
   return value;
 }
 

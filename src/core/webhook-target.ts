@@ -108,6 +108,8 @@ export function checkWebhookUrl(text: string, policy: WebhookTargetPolicy): Webh
   } catch {
     return { ok: false, kind: 'url', reason: 'must be an absolute https URL' };
   }
+  // Accepted, such a URL could never be delivered to (nothing listens on port 0).
+  if (url.port === '0') return { ok: false, kind: 'url', reason: 'must not name port 0' };
   if (url.protocol !== 'https:' && !(policy.allowHttp && url.protocol === 'http:')) {
     return {
       ok: false,

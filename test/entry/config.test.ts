@@ -89,9 +89,17 @@ describe('addresses the server prints and writes', () => {
     'https://',
     'https://example.com/?a=1',
     'https://example.com/#x',
+    'https://example.com:0',
   ])('PUBLIC_URL %s is refused, naming it', (value) => {
     expect(() => readConfig({ PUBLIC_URL: value })).toThrow(/PUBLIC_URL/);
   });
+
+  it.each(['PUBLIC_URL', 'OIDC_ISSUER', 'OIDC_JWKS_URL', 'OTEL_EXPORTER_OTLP_ENDPOINT'])(
+    '%s on port 0 (nothing listens there) is refused at start, naming it',
+    (name) => {
+      expect(() => readConfig({ [name]: 'https://example.com:0/x' })).toThrow(new RegExp(`${name}.*port 0`));
+    },
+  );
 
   it('PUBLIC_URL loses a trailing slash, so links built on it have one slash', () => {
     expect(readConfig({ PUBLIC_URL: 'https://example.com/' }).publicUrl).toBe('https://example.com');

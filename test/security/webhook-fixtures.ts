@@ -87,6 +87,8 @@ export const MALFORMED_TARGETS: [url: string, rule: string][] = [
   ['javascript:alert(1)', 'webhook_scheme'],
   ['data:text/plain,hi', 'webhook_scheme'],
   ['/relative/path', 'webhook_url'],
+  ['https://hooks.example.com:0/', 'webhook_url'],
+  ['https://hooks.example.com:00/', 'webhook_url'],
   ['not a url', 'webhook_url'],
 ];
 
